@@ -1,0 +1,48 @@
+import { quote } from '../shell/quote.js';
+
+// Files travel as base64 in both directions so that any byte, a missing trailing newline, or a
+// line that looks like a section marker survives the trip through a shell script unchanged.
+
+export interface FileState {
+  readonly exists: boolean;
+  readonly content: string;
+  /** Octal mode such as `644`, when the file exists. */
+  readonly mode?: string;
+}
+
+export const ABSENT_FILE: FileState = { exists: false, content: '' };
+
+/** Shell that prints one line `F- ` when absent, or `F <mode> <base64>` when present. */
+export function readFileSnippet(path: string): string {
+  const p = quote(path);
+  return `if [ -f ${p} ]; then printf 'F %s ' "$(stat -c %a -- ${p})"; base64 -w0 < ${p}; printf '\\n'; else printf 'F-\\n'; fi`;
+}
+
+/** Parse one line printed by readFileSnippet. */
+export function parseFileLine(line: string | undefined): FileState {
+  if (line === undefined || line.startsWith('F-')) return ABSENT_FILE;
+  const match = /^F (\d+) ?(\S*)$/.exec(line.trim());
+  if (!match) throw new Error(`unexpected file probe line: ${line.slice(0, 80)}`);
+  return { exists: true, mode: match[1], content: Buffer.from(match[2] ?? '', 'base64').toString('utf8') };
+}
+
+/**
+ * Commands that replace `path` atomically: the new content is written beside it, given its mode,
+ * and renamed over the old file, so a reader never sees a half-written file.
+ */
+export function writeFileCommands(path: string, content: string, mode = '644'): string[] {
+  const slash = path.lastIndexOf('/');
+  const dir = slash > 0 ? path.slice(0, slash) : '/';
+  const tmp = `${path}.lvsprov-tmp`;
+  const data = Buffer.from(content, 'utf8').toString('base64');
+  return [
+    `mkdir -p -- ${quote(dir)}`,
+    `printf '%s' ${quote(data)} | base64 -d > ${quote(tmp)}`,
+    `chmod ${quote(mode)} -- ${quote(tmp)}`,
+    `mv -f -- ${quote(tmp)} ${quote(path)}`,
+  ];
+}
+
+export function removeFileCommands(path: string): string[] {
+  return [`rm -f -- ${quote(path)}`];
+}
