@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, UsageError } from '../errors.js';
+import { applyCommand } from './apply-command.js';
+import { ExitCode } from './exit-codes.js';
+import { processIo, type CliIo } from './io.js';
+import { validateCommand } from './validate-command.js';
+
+// The only place that catches errors and decides the exit code.
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code: number = ExitCode.ok;
+  const setExit = (value: number): void => {
+    code = value;
+  };
+  const program = new Command('lvsprov')
+    .description('declarative provisioning of Linux Virtual Server (IPVS) clusters over SSH')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
+    .showHelpAfterError();
+  for (const command of [applyCommand(io, setExit), validateCommand(io)]) {
+    program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
+  }
+
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
+    }
+    if (error instanceof ConfigError) {
+      for (const problem of error.message.split('\n')) io.err(problem);
+      io.err(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; no host was contacted`);
+      return ExitCode.invalidInput;
+    }
+    if (error instanceof UsageError) {
+      io.err(error.message);
+      return ExitCode.invalidInput;
+    }
+    io.err(`internal error: ${(error as Error).stack ?? String(error)}`);
+    return ExitCode.internal;
+  }
+}

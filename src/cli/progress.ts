@@ -1,0 +1,69 @@
+import { Listr } from 'listr2';
+import type { EngineEvent, EventSink, HostResult } from '../engine/events.js';
+
+// Two ways to show progress: listr2 on an interactive terminal, one plain line per host event
+// otherwise (CI logs, pipes). Both only listen to engine events.
+
+export interface Progress {
+  readonly sink: EventSink;
+  /** Resolves once the display has drawn its final state. */
+  finish(): Promise<void>;
+}
+
+function outcome(result: HostResult): string {
+  const count = result.status === 'failed' ? result.applied : result.changes.length;
+  return `${result.status}${count > 0 ? ` (${count} change${count === 1 ? '' : 's'})` : ''}`;
+}
+
+export function plainProgress(write: (line: string) => void): Progress {
+  return {
+    sink: (event: EngineEvent) => {
+      if (event.type === 'host-done') {
+        const error = event.result.error ? `: ${event.result.error.message}` : '';
+        write(`${event.result.host}: ${outcome(event.result)}${error}`);
+      }
+    },
+    finish: () => Promise.resolve(),
+  };
+}
+
+export function listrProgress(hosts: readonly string[]): Progress {
+  const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
+  const early: EngineEvent[] = [];
+  const list = new Listr(
+    hosts.map((host) => ({
+      title: `${host}: waiting`,
+      task: (_context: unknown, task: { title: string }) =>
+        new Promise<void>((resolve, reject) => {
+          waiting.set(host, {
+            title: (text) => {
+              task.title = `${host}: ${text}`;
+            },
+            done: (result) => {
+              task.title = `${host}: ${outcome(result)}`;
+              if (result.status === 'failed' || result.status === 'unreachable') reject(new Error(`${host}: ${result.error?.message ?? result.status}`));
+              else resolve();
+            },
+          });
+          for (const event of early.splice(0)) deliver(event);
+        }),
+    })),
+    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+  );
+  const deliver = (event: EngineEvent): void => {
+    const host = event.type === 'host-done' ? event.result.host : event.host;
+    const target = waiting.get(host);
+    if (!target) {
+      early.push(event);
+      return;
+    }
+    if (event.type === 'host-phase') target.title(event.phase);
+    else if (event.type === 'host-planned') target.title(`planned ${event.changes} change(s)`);
+    else if (event.type === 'host-done') target.done(event.result);
+  };
+  const running = list.run().then(
+    () => undefined,
+    () => undefined,
+  );
+  return { sink: deliver, finish: () => running };
+}

@@ -1,0 +1,162 @@
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
+import { hostVars, type Vars } from './host-vars.js';
+import type { LoadedInventory } from './inventory.js';
+import { playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
+import { RoleLoader, roleSearchPath, type Role } from './roles.js';
+import { parseWith, zodProblems } from './validate.js';
+import { YamlSource, type PathSegment } from './yaml-source.js';
+
+// Inventory + playbook -> for every targeted host, the list of concrete, validated tasks. All of
+// it happens before any host is contacted: a missing variable, a bad address produced by a
+// template or an unknown role stops the run here with every problem located.
+
+export interface CompiledTask {
+  readonly name: string;
+  readonly role?: string;
+  readonly type: ResourceTypeName;
+  readonly spec: unknown;
+}
+
+export interface CompiledRun {
+  /** Hosts in inventory order, each with its tasks in playbook order. */
+  readonly hosts: ReadonlyMap<string, readonly CompiledTask[]>;
+}
+
+interface TaskOrigin {
+  readonly source: YamlSource;
+  readonly path: PathSegment[];
+  readonly role?: Role;
+}
+
+export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[]): CompiledRun {
+  const source = YamlSource.load(playbookFile);
+  const plays = parseWith(source, playbookSchema, source.value());
+  const roles = new RoleLoader(roleSearchPath(playbookFile));
+  const problems: ConfigProblem[] = [];
+  const hosts = new Map<string, CompiledTask[]>();
+  const hostOrder = Object.keys(inventory.data.hosts);
+
+  if (limit) {
+    limit.forEach((name) => {
+      if (!hostOrder.includes(name) && !inventory.groups.has(name))
+        problems.push({ file: '--limit', line: 1, col: 1, path: '', message: `unknown host or group ${name}` });
+    });
+  }
+  const limited = limit ? new Set(limit.flatMap((name) => inventory.groups.get(name) ?? [name])) : null;
+
+  plays.forEach((play, playIndex) => {
+    const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
+    const targets = new Set<string>();
+    patterns.forEach((pattern, i) => {
+      const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
+      if (members === null) {
+        const path = typeof play.hosts === 'string' ? [playIndex, 'hosts'] : [playIndex, 'hosts', i];
+        problems.push(source.problem(path, `no group or host named ${pattern} in ${inventory.file}`));
+      } else members.forEach((member) => targets.add(member));
+    });
+    const entries: Array<{ task: TaskEntry; origin: TaskOrigin }> = [];
+    play.roles.forEach((name, roleIndex) => {
+      try {
+        const role = roles.load(name, { source, path: [playIndex, 'roles', roleIndex] });
+        role.tasks.forEach((task, t) => entries.push({ task, origin: { source: role.tasksSource, path: [t], role } }));
+      } catch (error) {
+        if (error instanceof ConfigError) problems.push(...error.problems);
+        else throw error;
+      }
+    });
+    play.tasks.forEach((task, t) => entries.push({ task, origin: { source, path: [playIndex, 'tasks', t] } }));
+
+    for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
+      const baseVars = hostVars(inventory, host);
+      const list = hosts.get(host) ?? [];
+      for (const { task, origin } of entries) {
+        const vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
+        list.push(...expandTask(task, origin, vars, host, roles, problems));
+      }
+      hosts.set(host, list);
+    }
+  });
+
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  return { hosts };
+}
+
+function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: string, roles: RoleLoader, problems: ConfigProblem[]): CompiledTask[] {
+  const problem = (path: PathSegment[], message: string): void => {
+    problems.push(origin.source.problem([...origin.path, ...path], `${message} (host ${host})`));
+  };
+  const type = Object.keys(task).find((key) => key !== 'name' && key !== 'loop' && key !== 'when') as string;
+  try {
+    if (task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, vars))) return [];
+    const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
+    if (!Array.isArray(items)) {
+      problem(['loop'], `loop must name a list, got ${typeof items}`);
+      return [];
+    }
+    return items.flatMap((item, index): CompiledTask[] => {
+      const scope = item === undefined ? vars : { ...vars, item };
+      const label = task.name ? String(renderDeep(task.name, scope)) : type;
+      const name = items.length > 1 || task.loop !== undefined ? `${label} [${index + 1}/${items.length}]` : label;
+      const raw = renderDeep(task[type], scope);
+      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, scope, roles, problem) : raw;
+      if (spec === undefined) return [];
+      const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
+      if (!isResourceTypeName(resourceType)) {
+        problem([type], `task type ${resourceType} is not available`);
+        return [];
+      }
+      const parsed = resourceTypes[resourceType].schema.safeParse(spec);
+      if (!parsed.success) {
+        for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type])) problems.push({ ...p, message: `${p.message} (host ${host})` });
+        return [];
+      }
+      return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: parsed.data }];
+    });
+  } catch (error) {
+    if (error instanceof MissingVariableError) {
+      problem([type], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      return [];
+    }
+    throw error;
+  }
+}
+
+function renderTemplateTask(
+  raw: unknown,
+  origin: TaskOrigin,
+  vars: Vars,
+  roles: RoleLoader,
+  problem: (path: PathSegment[], message: string) => void,
+): unknown {
+  const parsed = templateSpecSchema.safeParse(raw);
+  if (!parsed.success) {
+    problem([TEMPLATE_TASK], parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    return undefined;
+  }
+  if (!origin.role) {
+    problem([TEMPLATE_TASK], 'template tasks belong in a role (their src is read from the role\'s templates folder)');
+    return undefined;
+  }
+  const text = roles.readTemplate(origin.role, parsed.data.src);
+  if (text === null) {
+    problem([TEMPLATE_TASK, 'src'], `template ${parsed.data.src} not found in ${origin.role.dir}/templates`);
+    return undefined;
+  }
+  return {
+    path: parsed.data.dest,
+    content: renderTemplate(text, vars),
+    ...(parsed.data.mode !== undefined ? { mode: parsed.data.mode } : {}),
+  };
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line}:${p.col}:${p.path}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

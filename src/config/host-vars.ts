@@ -1,0 +1,80 @@
+import { groupsOf, type LoadedInventory } from './inventory.js';
+import type { ResolvedService } from './lvs-model.js';
+
+// The variables a role sees on one host: cluster, then group, then host variables (later wins),
+// then what the LVS model implies for this host. The derived names are documented in the README;
+// roles loop over them instead of re-deriving cluster topology in templates.
+
+export type Vars = Record<string, unknown>;
+
+export function hostVars(inventory: LoadedInventory, host: string): Vars {
+  const entry = inventory.data.hosts[host];
+  if (!entry) throw new Error(`unknown host ${host}`);
+  const groups = groupsOf(inventory, host);
+  const vars: Vars = { ...inventory.data.vars };
+  for (const group of groups) Object.assign(vars, inventory.data.groups[group]?.vars ?? {});
+  Object.assign(vars, entry.vars);
+  return { ...vars, ...derivedVars(inventory, host, groups) };
+}
+
+function derivedVars(inventory: LoadedInventory, host: string, groups: string[]): Vars {
+  const services = inventory.services;
+  const directed = services.filter((service) => service.directors.includes(host));
+  const served = (mode: ResolvedService['forwarding']): Array<{ address: string }> =>
+    unique(
+      services
+        .filter((service) => service.forwarding === mode && service.address !== undefined)
+        .filter((service) => service.realServers.some((server) => server.host === host))
+        .map((service) => service.address as string),
+    ).map((address) => ({ address }));
+  const natDirectors = services
+    .filter((service) => service.forwarding === 'nat' && service.realServers.some((server) => server.host === host))
+    .flatMap((service) => service.directors);
+
+  return {
+    inventory_hostname: host,
+    host_address: inventory.data.hosts[host]?.address,
+    group_names: groups,
+    vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
+    all_vip_addresses: unique(services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
+    director_services: directed.map(ipvsService),
+    director_vips: unique(directed.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({
+      address,
+      interface: directed.find((service) => service.address === address)?.vipInterface,
+    })),
+    director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
+    dr_vips: served('dr'),
+    tun_vips: served('tun'),
+    nat_vips: served('nat'),
+    nat_gateway: natDirectors.length > 0 ? directorAddress(inventory, natDirectors[0] as string) : undefined,
+  };
+}
+
+/** A director's address as its NAT real servers route through it: its `dip` variable or its address. */
+function directorAddress(inventory: LoadedInventory, director: string): string | undefined {
+  const entry = inventory.data.hosts[director];
+  const dip = entry?.vars.dip;
+  return typeof dip === 'string' ? dip : entry?.address;
+}
+
+/** The service in the shape of the ipvs resource's spec. */
+function ipvsService(service: ResolvedService): Record<string, unknown> {
+  return {
+    protocol: service.protocol,
+    ...(service.address !== undefined ? { address: service.address } : {}),
+    port: service.port,
+    ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
+    scheduler: service.scheduler,
+    ...(service.persistence ? { persistence: { ...service.persistence } } : {}),
+    real_servers: service.realServers.map((server) => ({
+      address: server.address,
+      port: server.port,
+      forwarding: service.forwarding,
+      weight: server.weight,
+    })),
+  };
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,102 @@
+import { isIPv4 } from 'node:net';
+import type { ConfigProblem } from '../errors.js';
+import type { Inventory } from './inventory-schema.js';
+import type { YamlSource } from './yaml-source.js';
+
+// The LVS part of the inventory, resolved: VIP names to addresses, real-server hosts to addresses,
+// directors defaulted from the `directors` group. Everything later reads this, not the raw YAML.
+
+export interface ResolvedRealServer {
+  readonly host?: string;
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export interface ResolvedService {
+  readonly name: string;
+  readonly protocol: 'tcp' | 'udp' | 'fwmark';
+  readonly address?: string;
+  readonly vipName?: string;
+  readonly vipInterface?: string;
+  readonly port: number;
+  readonly fwmark?: number;
+  readonly scheduler: string;
+  readonly forwarding: 'dr' | 'tun' | 'nat';
+  readonly persistence?: { readonly timeout: number; readonly netmask?: string };
+  readonly directors: readonly string[];
+  readonly realServers: readonly ResolvedRealServer[];
+}
+
+export function resolveServices(
+  source: YamlSource,
+  data: Inventory,
+  groups: ReadonlyMap<string, readonly string[]>,
+  problems: ConfigProblem[],
+): ResolvedService[] {
+  const seen = new Map<string, number>();
+  return data.lvs.services.map((service, index) => {
+    const at = (...path: Array<string | number>): Array<string | number> => ['lvs', 'services', index, ...path];
+    let address: string | undefined;
+    let vipInterface: string | undefined;
+    let vipName: string | undefined;
+    if (service.vip !== undefined) {
+      const named = data.lvs.vips[service.vip];
+      if (named) {
+        address = named.address;
+        vipInterface = named.interface;
+        vipName = service.vip;
+      } else if (isIPv4(service.vip)) {
+        address = service.vip;
+      } else {
+        problems.push(source.problem(at('vip'), `unknown VIP ${service.vip} (not in lvs.vips and not an IPv4 address)`));
+      }
+    }
+    const identity = service.protocol === 'fwmark' ? `fwmark ${service.fwmark}` : `${service.protocol} ${address}:${service.port}`;
+    const previous = seen.get(identity);
+    if (previous !== undefined) problems.push(source.problem(at(), `duplicate virtual service ${identity} (also lvs.services.${previous})`));
+    seen.set(identity, index);
+
+    const directors = service.directors ?? [...(groups.get('directors') ?? [])];
+    if (service.directors === undefined && directors.length === 0)
+      problems.push(source.problem(at(), 'no directors: list them in `directors` or put hosts in the group `directors`'));
+    (service.directors ?? []).forEach((host, i) => {
+      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}`));
+    });
+
+    const endpoints = new Set<string>();
+    const realServers: ResolvedRealServer[] = [];
+    service.real_servers.forEach((server, i) => {
+      const host = server.host !== undefined ? data.hosts[server.host] : undefined;
+      if (server.host !== undefined && !host) {
+        problems.push(source.problem(at('real_servers', i, 'host'), `unknown host ${server.host}`));
+        return;
+      }
+      const rip = server.address ?? host?.address ?? '';
+      if (!isIPv4(rip)) {
+        problems.push(source.problem(at('real_servers', i), `real server address ${rip} is not an IPv4 address; set \`address\``));
+        return;
+      }
+      const port = server.port ?? service.port;
+      const endpoint = `${rip}:${port}`;
+      if (endpoints.has(endpoint)) problems.push(source.problem(at('real_servers', i), `duplicate real server ${endpoint}`));
+      endpoints.add(endpoint);
+      realServers.push({ ...(server.host !== undefined ? { host: server.host } : {}), address: rip, port, weight: server.weight });
+    });
+
+    return {
+      name: service.name ?? identity.replace(/[ :]/g, '-'),
+      protocol: service.protocol,
+      ...(address !== undefined ? { address } : {}),
+      ...(vipName !== undefined ? { vipName } : {}),
+      ...(vipInterface !== undefined ? { vipInterface } : {}),
+      port: service.port,
+      ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
+      scheduler: service.scheduler,
+      forwarding: service.forwarding,
+      ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),
+      directors,
+      realServers,
+    };
+  });
+}

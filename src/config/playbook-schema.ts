@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { resourceTypes } from '../resources/registry.js';
+
+// Playbooks and role task files. The set of task types is derived from the resource registry (plus
+// `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
+// a validation error that names the known ones.
+
+export const TEMPLATE_TASK = 'template';
+export const taskTypeNames = [...Object.keys(resourceTypes), TEMPLATE_TASK].sort();
+const controlKeys = new Set(['name', 'loop', 'when']);
+
+export const taskSchema = z
+  .object({
+    name: z.string().optional(),
+    /** A variable holding a list, or `{{ expression }}`; the task runs once per item as `item`. */
+    loop: z.string().optional(),
+    /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
+    when: z.union([z.string(), z.boolean()]).optional(),
+  })
+  .catchall(z.unknown())
+  .superRefine((task, ctx) => {
+    const types = Object.keys(task).filter((key) => !controlKeys.has(key));
+    for (const key of types) {
+      if (!taskTypeNames.includes(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `unknown task type ${key} (known: ${taskTypeNames.join(', ')})` });
+      }
+    }
+    if (types.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `a task has exactly one type (one of ${taskTypeNames.join(', ')}); found ${types.length}` });
+    }
+  });
+
+export type TaskEntry = z.output<typeof taskSchema>;
+
+export const templateSpecSchema = z
+  .object({
+    src: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside the role\'s templates folder'),
+    dest: z.string(),
+    mode: z.union([z.string(), z.number()]).optional(),
+  })
+  .strict();
+
+const roleName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)');
+
+export const playSchema = z
+  .object({
+    name: z.string().optional(),
+    /** A group, a host, `all`, or a list of them. */
+    hosts: z.union([z.string(), z.array(z.string()).min(1)]),
+    roles: z.array(roleName).default([]),
+    tasks: z.array(taskSchema).default([]),
+  })
+  .strict();
+
+export const playbookSchema = z.array(playSchema).min(1, 'a playbook lists at least one play');
+
+export const roleMetaSchema = z
+  .object({
+    description: z.string().optional(),
+    /** Variables with their lowest-precedence values; the inventory overrides them. */
+    defaults: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export const roleTasksSchema = z.array(taskSchema);
+export type Play = z.output<typeof playSchema>;

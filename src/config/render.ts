@@ -1,0 +1,72 @@
+import Handlebars from 'handlebars';
+import type { Vars } from './host-vars.js';
+
+// Task values are handlebars templates rendered per host. A value that is exactly one expression,
+// `{{ director_services }}`, keeps its native type (a list stays a list, a number a number), as
+// Ansible users expect; anything else renders to a string. Rendering is strict: a variable that
+// nobody set is an error, never an empty string quietly pasted into a command.
+
+export class MissingVariableError extends Error {
+  constructor(readonly variable: string) {
+    super(`variable ${variable} is not set`);
+    this.name = 'MissingVariableError';
+  }
+}
+
+const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
+const cache = new Map<string, HandlebarsTemplateDelegate>();
+const engine = Handlebars.create();
+
+export function lookup(vars: Vars, path: string): unknown {
+  let value: unknown = vars;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, part)) throw new MissingVariableError(path);
+    value = (value as Record<string, unknown>)[part];
+  }
+  if (value === undefined) throw new MissingVariableError(path);
+  return value;
+}
+
+export function renderString(template: string, vars: Vars): unknown {
+  const single = whole.exec(template);
+  if (single?.[1]) return lookup(vars, single[1]);
+  if (!template.includes('{{')) return template;
+  let compiled = cache.get(template);
+  if (!compiled) {
+    compiled = engine.compile(template, { strict: true, noEscape: true });
+    cache.set(template, compiled);
+  }
+  try {
+    return compiled(vars);
+  } catch (error) {
+    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    if (match?.[1]) throw new MissingVariableError(match[1]);
+    throw error;
+  }
+}
+
+/** Render every string inside a value, keeping its shape. */
+export function renderDeep(value: unknown, vars: Vars): unknown {
+  if (typeof value === 'string') return renderString(value, vars);
+  if (Array.isArray(value)) return value.map((item) => renderDeep(item, vars));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, renderDeep(inner, vars)]));
+  }
+  return value;
+}
+
+/** `loop` and `when` take a variable name or a single expression. */
+export function evaluate(expression: string, vars: Vars): unknown {
+  return expression.includes('{{') ? renderString(expression, vars) : lookup(vars, expression.trim());
+}
+
+/** Render a whole template file (web page, config file) to text. */
+export function renderTemplate(text: string, vars: Vars): string {
+  return String(renderString(text, vars));
+}
+
+export function isTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'string') return value !== '' && value !== 'false' && value !== '0';
+  return Boolean(value);
+}

@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
+import { roleMetaSchema, roleTasksSchema, type TaskEntry } from './playbook-schema.js';
+import { parseWith } from './validate.js';
+import { YamlSource } from './yaml-source.js';
+
+// A role is a folder: tasks.yaml (the task list), role.yaml (description and defaults, optional),
+// templates/ (handlebars files). Roles next to the playbook win over the ones lvsprov ships.
+
+export interface Role {
+  readonly name: string;
+  readonly dir: string;
+  readonly tasksSource: YamlSource;
+  readonly tasks: readonly TaskEntry[];
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+/** The folder lvsprov is installed in (two levels above this file in both src/ and dist/). */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function roleSearchPath(playbookFile: string): string[] {
+  const dir = dirname(resolve(playbookFile));
+  return [...new Set([join(dir, 'roles'), join(dir, '..', 'roles'), join(packageRoot, 'roles')])];
+}
+
+export class RoleLoader {
+  private readonly cache = new Map<string, Role>();
+
+  constructor(private readonly searchPath: readonly string[]) {}
+
+  /** Load a role; `reference` locates the play's mention of it for the error message. */
+  load(name: string, reference: { source: YamlSource; path: Array<string | number> }): Role {
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const dir = this.searchPath.map((base) => join(base, name)).find((candidate) => existsSync(join(candidate, 'tasks.yaml')));
+    if (!dir) {
+      throw new ConfigError([
+        reference.source.problem(reference.path, `role ${name} not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')})`),
+      ]);
+    }
+    const tasksSource = YamlSource.load(join(dir, 'tasks.yaml'));
+    const tasks = parseWith(tasksSource, roleTasksSchema, tasksSource.value() ?? []);
+    const metaFile = join(dir, 'role.yaml');
+    let defaults: Record<string, unknown> = {};
+    if (existsSync(metaFile)) {
+      const metaSource = YamlSource.load(metaFile);
+      defaults = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {}).defaults;
+    }
+    const role = { name, dir, tasksSource, tasks, defaults };
+    this.cache.set(name, role);
+    return role;
+  }
+
+  readTemplate(role: Role, file: string): string | null {
+    const path = join(role.dir, 'templates', file);
+    return existsSync(path) ? readFileSync(path, 'utf8') : null;
+  }
+}

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+
+// One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
+// nothing a host prints (a file's content, an error message) can be mistaken for a marker, and the
+// end marker carries the section's exit status.
+
+export interface SectionResult {
+  readonly stdout: string;
+  readonly status: number;
+}
+
+export function newNonce(): string {
+  return randomBytes(9).toString('hex');
+}
+
+function begin(nonce: string, index: number): string {
+  return `printf '%s\\n' '<<<${nonce} ${index}'`;
+}
+
+function end(nonce: string, index: number): string {
+  return `printf '\\n>>>${nonce} ${index} %s\\n' "$rc"`;
+}
+
+/**
+ * The read script: every probe runs in its own subshell, whatever the others do. stderr goes to
+ * the channel's stderr, so parsers see only what the probe printed on stdout.
+ */
+export function readScript(nonce: string, probes: readonly string[]): string {
+  const lines = ['export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"'];
+  probes.forEach((probe, index) => {
+    lines.push(begin(nonce, index), `(\n${probe}\n)`, 'rc=$?', end(nonce, index));
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The apply script: each change runs under `set -e` in its own subshell with stderr folded into
+ * its output; the first failing change stops the script, so later changes never run on top of a
+ * failed one.
+ */
+export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>): string {
+  const lines = ['export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"', 'umask 022'];
+  changes.forEach((commands, index) => {
+    lines.push(begin(nonce, index), `( set -e\n${commands.join('\n')}\n) 2>&1`, 'rc=$?', end(nonce, index), '[ "$rc" -eq 0 ] || exit "$rc"');
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** Split a script's output into its sections; a section that never ended is absent from the map. */
+export function parseSections(nonce: string, output: string): Map<number, SectionResult> {
+  const results = new Map<number, SectionResult>();
+  const pattern = new RegExp(`^<<<${nonce} (\\d+)\\n([\\s\\S]*?)\\n>>>${nonce} \\1 (\\d+)$`, 'gm');
+  for (const match of output.matchAll(pattern)) {
+    results.set(Number(match[1]), { stdout: match[2] ?? '', status: Number(match[3]) });
+  }
+  return results;
+}
+
+/** Output of a section that started but did not end (the script died inside it). */
+export function unfinishedSection(nonce: string, output: string, index: number): string | undefined {
+  const marker = `<<<${nonce} ${index}\n`;
+  const start = output.indexOf(marker);
+  return start < 0 ? undefined : output.slice(start + marker.length);
+}

@@ -1,0 +1,54 @@
+// The few error types the engine and loaders raise. Only the CLI entry turns them into exit codes.
+
+export interface ConfigProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** Dotted path to the offending key, e.g. `hosts.rs1.address`; empty for the document itself. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  const where = `${problem.file}:${problem.line}:${problem.col}`;
+  return problem.path ? `${where}: ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
+}
+
+/** Invalid inventory, playbook or role: nothing was contacted. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Invalid use of the command line itself. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A host could not be reached or authenticated, or its host key was refused. */
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+}
+
+/** Reading a host's state failed in a way no planner can interpret. */
+export class ProbeError extends Error {
+  override name = 'ProbeError';
+}
+
+/** A change failed on the host; `output` is what its commands printed. */
+export class ApplyError extends Error {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+    this.name = 'ApplyError';
+  }
+}
+
+/** Lab prerequisites or lab state problems. */
+export class LabError extends Error {
+  override name = 'LabError';
+}

@@ -1,0 +1,47 @@
+/** What the engine needs from a connection to one host. */
+export interface HostSession {
+  /** Run a shell script (sent on stdin to `sh -s`) and collect its output. One round trip. */
+  exec(script: string): Promise<ExecResult>;
+  close(): void;
+  readonly stats: SessionStats;
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+/** Counted in the transport so tests can assert the exact round trips per host. */
+export interface SessionStats {
+  connections: number;
+  execs: number;
+}
+
+export interface JumpTarget {
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly privateKey?: string;
+  readonly knownHostsFile: string;
+}
+
+export interface ConnectionTarget {
+  /** Inventory name, for messages. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly privateKey?: string;
+  readonly passphrase?: string;
+  readonly agent?: string;
+  readonly knownHostsFile: string;
+  readonly connectTimeoutMs: number;
+  readonly become: boolean;
+  readonly jump?: JumpTarget;
+}
+
+export interface ConnectOptions {
+  /** Record unknown host keys instead of refusing them (a changed key is always refused). */
+  readonly acceptNewHostKeys: boolean;
+}
