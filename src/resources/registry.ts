@@ -1,5 +1,6 @@
 import type { AnyResourceType } from './types.js';
 import { sysctl } from './sysctl.js';
+import { ipvs } from './ipvs.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -7,6 +8,7 @@ import { sysctl } from './sysctl.js';
  */
 export const resourceTypes = {
   sysctl,
+  ipvs,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

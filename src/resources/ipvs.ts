@@ -1,0 +1,57 @@
+import type { FileState } from './file-state.js';
+import type { ResourceType } from './types.js';
+import { parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
+import { planTable } from './ipvs/plan.js';
+import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
+import { ipvsSchema, type IpvsSpec } from './ipvs/schema.js';
+
+// IPVS virtual services and their real servers, edited in place with ipvsadm and persisted in
+// the distro's save file as `ipvsadm -S -n` would write it. The kernel holds one table per
+// host, so every ipvs task on a host shares one key and plans against what earlier ones leave.
+
+export type { IpvsFacts } from './ipvs/probe.js';
+export type { IpvsSpec } from './ipvs/schema.js';
+
+function requireIpvs(facts: IpvsFacts, host: string): void {
+  if (facts.ipvs.state !== 'unavailable') return;
+  const { status, message } = facts.ipvs;
+  throw new Error(
+    `IPVS is not available on ${host}: ipvsadm -S -n exited with status ${status}${message ? ` (${message})` : ''}. ` +
+      'The kernel needs IP Virtual Server support (CONFIG_IP_VS): load it with `modprobe ip_vs`, ' +
+      'or use a kernel built with it.',
+  );
+}
+
+function saveFileState(spec: IpvsSpec, facts: IpvsFacts): { path: string; file: FileState } {
+  const path = saveFilePath(spec, facts.os);
+  const file = facts.files[path];
+  if (!file) throw new Error(`the ipvs probe did not read the save file ${path}`);
+  return { path, file };
+}
+
+export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
+  name: 'ipvs',
+  schema: ipvsSchema,
+
+  key: () => 'ipvs',
+
+  probe: probeSnippet,
+
+  parse: parseProbe,
+
+  plan(spec, facts, context) {
+    requireIpvs(facts, context.host);
+    const { changes, table } = planTable(spec, facts.table);
+    const { path, file } = saveFileState(spec, facts);
+    const save = saveFileChange(path, file, table);
+    return save ? [...changes, save] : changes;
+  },
+
+  after(spec, facts) {
+    if (facts.ipvs.state === 'unavailable') return facts;
+    const { table } = planTable(spec, facts.table);
+    const { path, file } = saveFileState(spec, facts);
+    // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
+    return { ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } };
+  },
+};

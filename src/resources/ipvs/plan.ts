@@ -1,0 +1,165 @@
+import { command } from '../../shell/quote.js';
+import type { Change } from '../types.js';
+import {
+  defaultNetmask,
+  realServerName,
+  selector,
+  serviceName,
+  sortTable,
+  type RealServer,
+  type Table,
+  type VirtualService,
+} from './model.js';
+import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
+import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
+
+// The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
+// the table they leave behind. Services the spec does not name are left alone unless purge.
+
+const ABSENT = '(absent)';
+
+function ipvsadm(...words: string[]): string {
+  return command('ipvsadm', ...words);
+}
+
+function describePersistence(service: VirtualService): string {
+  const p = service.persistence;
+  if (!p) return 'off';
+  return p.netmask === defaultNetmask(service) ? `${p.timeout}s` : `${p.timeout}s per ${p.netmask}`;
+}
+
+function describeService(service: VirtualService): string {
+  const persistence = service.persistence ? `, persistent ${describePersistence(service)}` : '';
+  const options = service.options.length > 0 ? `, ${service.options.join(' ')}` : '';
+  return `${service.scheduler}${persistence}${options}`;
+}
+
+function describeServer(server: RealServer): string {
+  const options = server.options.length > 0 ? ` ${server.options.join(' ')}` : '';
+  return `${server.forwarding}${options}, weight ${server.weight}`;
+}
+
+/** `name a -> b` for each attribute that differs, e.g. `weight 2 -> 4`. */
+function differences(pairs: Array<[string, string, string]>): string {
+  return pairs
+    .filter(([, before, after]) => before !== after)
+    .map(([name, before, after]) => `${name} ${before} -> ${after}`)
+    .join(', ');
+}
+
+function addServer(service: VirtualService, server: RealServer): Change {
+  return {
+    resource: `ipvs ${serviceName(service)}`,
+    summary: `add real server ${realServerName(server)} (${describeServer(server)}) to ${serviceName(service)}`,
+    diff: { kind: 'value', before: ABSENT, after: realServerRule(service, server) },
+    commands: [ipvsadm('-a', ...selector(service), ...realServerOptions(server))],
+  };
+}
+
+function editServer(service: VirtualService, before: RealServer, after: RealServer): Change {
+  const changed = differences([
+    ['forwarding', before.forwarding, after.forwarding],
+    ['tunnel', before.options.join(' ') || 'ipip', after.options.join(' ') || 'ipip'],
+    ['weight', String(before.weight), String(after.weight)],
+  ]);
+  return {
+    resource: `ipvs ${serviceName(service)}`,
+    summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
+    diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
+    commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after))],
+  };
+}
+
+function removeServer(service: VirtualService, server: RealServer): Change {
+  return {
+    resource: `ipvs ${serviceName(service)}`,
+    summary: `remove real server ${realServerName(server)} (${describeServer(server)}) from ${serviceName(service)}`,
+    diff: { kind: 'value', before: realServerRule(service, server), after: ABSENT },
+    commands: [ipvsadm('-d', ...selector(service), '-r', realServerName(server))],
+  };
+}
+
+function addService(service: VirtualService): Change[] {
+  return [
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `add service ${serviceName(service)} (${describeService(service)})`,
+      diff: { kind: 'value', before: ABSENT, after: serviceRule(service) },
+      commands: [ipvsadm('-A', ...selector(service), ...serviceOptions(service))],
+    },
+    ...service.realServers.map((server) => addServer(service, server)),
+  ];
+}
+
+function removeService(service: VirtualService): Change {
+  const count = service.realServers.length;
+  return {
+    resource: `ipvs ${serviceName(service)}`,
+    summary: `remove service ${serviceName(service)} (${describeService(service)}, ${count} real server${count === 1 ? '' : 's'})`,
+    diff: { kind: 'value', before: serviceRule(service), after: ABSENT },
+    commands: [ipvsadm('-D', ...selector(service))],
+  };
+}
+
+function editService(current: VirtualService, wanted: VirtualService): Change[] {
+  const changes: Change[] = [];
+  if (serviceRule(current) !== serviceRule(wanted)) {
+    const changed = differences([
+      ['scheduler', current.scheduler, wanted.scheduler],
+      ['persistence', describePersistence(current), describePersistence(wanted)],
+      ['options', current.options.join(' ') || 'none', wanted.options.join(' ') || 'none'],
+    ]);
+    // -E replaces every service setting (ipvsadm fills in wlc for a missing -s and drops
+    // persistence without -p), so it always carries the whole wanted definition.
+    changes.push({
+      resource: `ipvs ${serviceName(wanted)}`,
+      summary: `service ${serviceName(wanted)} ${changed}`,
+      diff: { kind: 'value', before: serviceRule(current), after: serviceRule(wanted) },
+      commands: [ipvsadm('-E', ...selector(wanted), ...serviceOptions(wanted))],
+    });
+  }
+  const find = (servers: readonly RealServer[], server: RealServer): RealServer | undefined =>
+    servers.find((other) => realServerName(other) === realServerName(server));
+  for (const server of wanted.realServers) {
+    const existing = find(current.realServers, server);
+    if (!existing) changes.push(addServer(wanted, server));
+    else if (realServerRule(wanted, existing) !== realServerRule(wanted, server)) changes.push(editServer(wanted, existing, server));
+  }
+  // Removals last, so a service being reshuffled never passes through having no server at all.
+  const [sorted] = sortTable([current]);
+  for (const server of sorted?.realServers ?? []) {
+    if (!find(wanted.realServers, server)) changes.push(removeServer(current, server));
+  }
+  return changes;
+}
+
+export interface TablePlan {
+  readonly changes: Change[];
+  /** The table once the changes ran, in ipvsadm's order. */
+  readonly table: VirtualService[];
+}
+
+export function planTable(spec: IpvsSpec, current: Table): TablePlan {
+  const changes: Change[] = [];
+  let table = [...current];
+  const managed = new Set<string>();
+  for (const serviceSpec of spec.services) {
+    const name = specServiceName(serviceSpec);
+    managed.add(name);
+    const existing = table.find((service) => serviceName(service) === name);
+    if (serviceSpec.state === 'absent') {
+      if (existing) changes.push(removeService(existing));
+      table = table.filter((service) => service !== existing);
+      continue;
+    }
+    const wanted = desiredService(serviceSpec);
+    changes.push(...(existing ? editService(existing, wanted) : addService(wanted)));
+    table = existing ? table.map((service) => (service === existing ? wanted : service)) : [...table, wanted];
+  }
+  if (spec.purge) {
+    const unmanaged = (service: VirtualService): boolean => !managed.has(serviceName(service));
+    changes.push(...sortTable(table).filter(unmanaged).map(removeService));
+    table = table.filter((service) => !unmanaged(service));
+  }
+  return { changes, table: sortTable(table) };
+}

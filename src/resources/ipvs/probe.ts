@@ -1,0 +1,73 @@
+import { parseFileLine, readFileSnippet, type FileState } from '../file-state.js';
+import type { ProbeOutput } from '../types.js';
+import type { Table } from './model.js';
+import { parseRules } from './rules-format.js';
+import { probedSaveFiles, type OsRelease } from './save-file.js';
+import type { IpvsSpec } from './schema.js';
+
+/**
+ * Whether the table could be read. `no-ipvsadm`: the tool is not installed yet (a package task
+ * may install it in the same run) but the kernel has IPVS, so the table is empty until someone
+ * fills it. `unavailable`: ipvsadm failed, typically "Can't initialize ipvs: Protocol not
+ * available" from a kernel without CONFIG_IP_VS.
+ */
+export type IpvsStatus =
+  | { readonly state: 'ok' }
+  | { readonly state: 'no-ipvsadm' }
+  | { readonly state: 'unavailable'; readonly status: number; readonly message: string };
+
+export interface IpvsFacts {
+  readonly ipvs: IpvsStatus;
+  readonly table: Table;
+  readonly os: OsRelease;
+  /** Save file candidates by path, see probedSaveFiles. */
+  readonly files: Readonly<Record<string, FileState>>;
+}
+
+// Lines: `S <rule>` per line of `ipvsadm -S -n`, then one `I <status>`; `O ID=...` from
+// os-release; one file line per probed save file, in probedSaveFiles order. ipvsadm runs a
+// second time only on failure, to capture its stderr apart from the rules.
+const TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
+  if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I 127 ipvsadm is not installed and the kernel has no ip_vs module\n'; fi
+elif ipvs_rules=$(ipvsadm -S -n 2>/dev/null); then printf '%s\n' "$ipvs_rules" | sed -e '/^$/d' -e 's/^/S /'; printf 'I 0\n'
+else ipvs_status=$?; printf 'I %s %s\n' "$ipvs_status" "$(ipvsadm -S -n 2>&1 >/dev/null | tr '\n' ' ')"; fi
+sed -n -E 's/^(ID|ID_LIKE)=/O &/p' /etc/os-release 2>/dev/null`;
+
+export function probeSnippet(spec: IpvsSpec): string {
+  return [TABLE_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
+}
+
+function parseStatus(text: string): IpvsStatus {
+  if (text === '0') return { state: 'ok' };
+  if (text === 'no-ipvsadm') return { state: 'no-ipvsadm' };
+  const match = /^(\d+) ?(.*)$/.exec(text);
+  if (!match) throw new Error(`unexpected ipvs probe status line: ${text.slice(0, 120)}`);
+  return { state: 'unavailable', status: Number(match[1]), message: (match[2] ?? '').trim() };
+}
+
+function unquote(value: string): string {
+  return value.replace(/^(["'])(.*)\1$/, '$2');
+}
+
+export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
+  const rules: string[] = [];
+  const fileLines: string[] = [];
+  let status: IpvsStatus | undefined;
+  let os: OsRelease = { id: '', idLike: [] };
+  for (const line of output.stdout.split('\n')) {
+    if (line.startsWith('S ')) rules.push(line.slice(2));
+    else if (line.startsWith('I ')) status = parseStatus(line.slice(2));
+    else if (line.startsWith('O ID=')) os = { ...os, id: unquote(line.slice(5)).toLowerCase() };
+    else if (line.startsWith('O ID_LIKE=')) os = { ...os, idLike: unquote(line.slice(10)).toLowerCase().split(/\s+/).filter(Boolean) };
+    else if (line.startsWith('F')) fileLines.push(line);
+  }
+  if (!status) throw new Error('the ipvs probe printed no status line');
+  let table: Table = [];
+  try {
+    table = status.state === 'ok' ? parseRules(rules.join('\n')) : [];
+  } catch (error) {
+    throw new Error(`cannot read the output of ipvsadm -S -n: ${(error as Error).message}`);
+  }
+  const files = Object.fromEntries(probedSaveFiles(spec).map((path, index) => [path, parseFileLine(fileLines[index])]));
+  return { ipvs: status, table, os, files };
+}
