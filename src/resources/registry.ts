@@ -1,5 +1,10 @@
 import type { AnyResourceType } from './types.js';
 import { sysctl } from './sysctl.js';
+import { address } from './address.js';
+import { link } from './link.js';
+import { route } from './route.js';
+import { kmod } from './kmod.js';
+import { file } from './file.js';
 import { ipvs } from './ipvs.js';
 
 /**
@@ -8,6 +13,11 @@ import { ipvs } from './ipvs.js';
  */
 export const resourceTypes = {
   sysctl,
+  address,
+  link,
+  route,
+  kmod,
+  file,
   ipvs,
 } satisfies Record<string, AnyResourceType>;
 

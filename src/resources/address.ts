@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { command, quote } from '../shell/quote.js';
+import { addressLabel, interfaceName, ipv4 } from '../config/values.js';
+import type { Change, ProbeOutput, ResourceType } from './types.js';
+
+// One IPv4 address on one device: the VIP as a /32 on lo (label lo:0) for DR real servers, on
+// eth0 (label eth0:1) for a director, on tunl0 for TUN real servers. The facts are every IPv4
+// address of the device, so several address tasks on one device share a single read. A missing
+// device is a fact, not an error: tunl0 only appears once an earlier task has loaded ipip.
+
+export const addressSchema = z
+  .object({
+    address: ipv4,
+    prefix: z.number().int().min(1).max(32).default(32),
+    device: interfaceName,
+    // The kernel keeps labels in an interface-name-sized field: 15 bytes.
+    label: addressLabel.max(15).optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+  })
+  .strict()
+  .refine((spec) => spec.label === undefined || spec.label === spec.device || spec.label.startsWith(`${spec.device}:`), {
+    // The kernel takes any label (lo:3 on eth0 is accepted), but operators and ifconfig-era tools
+    // read `dev:N` as an alias of dev, so a label naming another device would mislead them.
+    message: 'label must be the device name or start with it and a colon, such as lo:0',
+    path: ['label'],
+  });
+
+export type AddressSpec = z.output<typeof addressSchema>;
+
+export interface AddressEntry {
+  readonly address: string;
+  readonly prefix: number;
+  /** The kernel reports the device name as the label of an address added without one. */
+  readonly label: string;
+}
+
+export interface AddressFacts {
+  readonly deviceExists: boolean;
+  readonly addresses: readonly AddressEntry[];
+}
+
+const NO_DEVICE = 'no-device';
+
+function render(entry: AddressEntry): string {
+  return `${entry.address}/${entry.prefix} label ${entry.label}`;
+}
+
+function wanted(spec: AddressSpec): AddressEntry {
+  return { address: spec.address, prefix: spec.prefix, label: spec.label ?? spec.device };
+}
+
+function sameEntry(a: AddressEntry, b: AddressEntry): boolean {
+  return a.address === b.address && a.prefix === b.prefix && a.label === b.label;
+}
+
+/** One line of `ip -o -4 addr show`: `3: eth0    inet 192.0.2.10/24 brd ... scope global eth0:1\  valid_lft ...`. */
+function parseLine(line: string): AddressEntry {
+  const words = (line.split('\\')[0] ?? '').trim().split(/\s+/);
+  const inet = words.indexOf('inet');
+  const local = words[inet + 1];
+  const label = words[words.length - 1];
+  if (inet < 0 || local === undefined || label === undefined) throw new Error(`unexpected address line: ${line.slice(0, 120)}`);
+  // A point-to-point address prints `inet LOCAL peer PEER/LEN`: the length belongs to the peer
+  // and the local address itself is a /32.
+  const [address = '', length = '32'] = local.split('/');
+  return { address, prefix: Number(length), label };
+}
+
+export const address: ResourceType<AddressSpec, AddressFacts> = {
+  name: 'address',
+  schema: addressSchema,
+
+  key: (spec) => `address ${spec.device}`,
+
+  probe(spec) {
+    // sysfs answers "does the device exist" without parsing ip's stderr; any other failure of
+    // `ip` keeps its exit status and reaches parse as a probe error.
+    return `if [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`;
+  },
+
+  parse(output: ProbeOutput, spec): AddressFacts {
+    if (output.status !== 0) throw new Error(`reading the addresses of ${spec.device} failed with status ${output.status}`);
+    const lines = output.stdout.split('\n').filter((line) => line.trim() !== '');
+    if (lines.length === 1 && lines[0] === NO_DEVICE) return { deviceExists: false, addresses: [] };
+    return { deviceExists: true, addresses: lines.map(parseLine) };
+  },
+
+  plan(spec, facts) {
+    const target = wanted(spec);
+    const mine = facts.addresses.filter((entry) => entry.address === spec.address);
+    const del = (entry: AddressEntry): string =>
+      command('ip', 'addr', 'del', `${entry.address}/${entry.prefix}`, 'dev', spec.device);
+    const before = mine.length === 0 ? '(absent)' : mine.map(render).join(', ');
+    const resource = `address ${spec.address} on ${spec.device}`;
+
+    if (spec.state === 'absent') {
+      if (mine.length === 0) return [];
+      return [{ resource, summary: `${resource}: ${before} -> (absent)`, diff: { kind: 'value', before, after: '(absent)' }, commands: mine.map(del) }];
+    }
+
+    // The same address may be on the device twice with different prefixes; keep the right one
+    // so the VIP never disappears, and remove the rest.
+    const keep = mine.find((entry) => sameEntry(entry, target));
+    const extra = mine.filter((entry) => entry !== keep);
+    if (keep !== undefined && extra.length === 0) return [];
+    const add = ['ip', 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', spec.device];
+    if (spec.label !== undefined) add.push('label', spec.label);
+    const change: Change = {
+      resource,
+      summary: `${resource}: ${before} -> ${render(target)}${facts.deviceExists ? '' : ` (${spec.device} does not exist yet)`}`,
+      diff: { kind: 'value', before, after: render(target) },
+      // The kernel cannot change an address's prefix or label in place: remove it, then add it.
+      commands: [...extra.map(del), ...(keep === undefined ? [command(...add)] : [])],
+    };
+    return [change];
+  },
+
+  after(spec, facts) {
+    const others = facts.addresses.filter((entry) => entry.address !== spec.address);
+    if (spec.state === 'absent') return { deviceExists: facts.deviceExists, addresses: others };
+    return { deviceExists: true, addresses: [...others, wanted(spec)] };
+  },
+};

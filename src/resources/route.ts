@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { command } from '../shell/quote.js';
+import { interfaceName, ipv4, ipv4Cidr } from '../config/values.js';
+import type { ProbeOutput, ResourceType } from './types.js';
+
+// A route in the main table: the router's `VIP/32 dev eth1`, a NAT real server's
+// `default via DIP`, a DR real server's optional `VIP/32 dev lo`. The facts are every route the
+// kernel holds for exactly that destination; the one with the lowest metric is the one in use.
+
+/** `ip route` refuses a network with host bits set ("Invalid prefix for given prefix length"). */
+function hasNoHostBits(cidr: string): boolean {
+  const [address = '', length = ''] = cidr.split('/');
+  const octets = address.split('.').map(Number);
+  if (octets.length !== 4 || !/^\d{1,2}$/.test(length)) return true; // ipv4Cidr reports this one
+  const value = octets.reduce((acc, octet) => acc * 256 + octet, 0);
+  return value % 2 ** (32 - Number(length)) === 0;
+}
+
+const destination = z
+  .union([z.literal('default'), ipv4Cidr.refine(hasNoHostBits, { message: 'must be a network address: host bits must be zero' })])
+  .transform((value) => (value === '0.0.0.0/0' ? 'default' : value));
+
+export const routeSchema = z
+  .object({
+    destination,
+    device: interfaceName.optional(),
+    via: ipv4.optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+  })
+  .strict()
+  .refine((spec) => spec.state === 'absent' || spec.device !== undefined || spec.via !== undefined, {
+    message: 'a route needs a device, a gateway (via), or both',
+    path: ['device'],
+  });
+
+export type RouteSpec = z.output<typeof routeSchema>;
+
+export interface RouteEntry {
+  /** unicast, unreachable, blackhole, prohibit, throw, ... */
+  readonly type: string;
+  readonly via: string | null;
+  readonly device: string | null;
+  readonly metric: number;
+  /** An ECMP route lists its gateways on `nexthop` lines instead of a single via/dev. */
+  readonly multipath: boolean;
+}
+
+export interface RouteFacts {
+  readonly routes: readonly RouteEntry[];
+}
+
+const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'nat', 'anycast']);
+
+/** `198.51.100.50 via 192.0.2.1 dev eth0 proto static metric 100 onlink` */
+function parseLine(line: string): RouteEntry {
+  const words = line.trim().split(/\s+/);
+  const type = words[0] !== undefined && ROUTE_TYPES.has(words[0]) ? words[0] : 'unicast';
+  const after = (key: string): string | null => {
+    const index = words.indexOf(key);
+    if (index < 0) return null;
+    const next = words[index + 1] === 'inet' ? words[index + 2] : words[index + 1];
+    return next ?? null;
+  };
+  return { type, via: after('via'), device: after('dev'), metric: Number(after('metric') ?? 0), multipath: false };
+}
+
+function describe(entry: RouteEntry | undefined): string {
+  if (entry === undefined) return '(absent)';
+  if (entry.multipath) return `multipath${entry.metric ? ` metric ${entry.metric}` : ''}`;
+  const words = entry.type === 'unicast' ? [] : [entry.type];
+  if (entry.via !== null) words.push('via', entry.via);
+  if (entry.device !== null) words.push('dev', entry.device);
+  if (entry.metric !== 0) words.push('metric', String(entry.metric));
+  return words.join(' ');
+}
+
+/** The route the kernel uses: the lowest metric, first listed on a tie. */
+function inUse(routes: readonly RouteEntry[]): RouteEntry | undefined {
+  return routes.reduce<RouteEntry | undefined>((best, entry) => (best === undefined || entry.metric < best.metric ? entry : best), undefined);
+}
+
+/** What `ip route replace` leaves; given only a gateway, the kernel picks the device. */
+function wanted(spec: RouteSpec): RouteEntry {
+  return { type: 'unicast', via: spec.via ?? null, device: spec.device ?? null, metric: 0, multipath: false };
+}
+
+function matches(spec: RouteSpec, entry: RouteEntry): boolean {
+  return (spec.device === undefined || entry.device === spec.device) && (spec.via === undefined || entry.via === spec.via);
+}
+
+/** A wanted route has exactly the gateway asked for (none when none is given), and the device if one is given. */
+function inSync(spec: RouteSpec, current: RouteEntry | undefined): boolean {
+  return current !== undefined && current.type === 'unicast' && !current.multipath && current.via === (spec.via ?? null) && matches(spec, current);
+}
+
+export const route: ResourceType<RouteSpec, RouteFacts> = {
+  name: 'route',
+  schema: routeSchema,
+
+  key: (spec) => `route ${spec.destination}`,
+
+  probe: (spec) => command('ip', '-4', 'route', 'show', 'exact', spec.destination),
+
+  parse(output: ProbeOutput, spec): RouteFacts {
+    if (output.status !== 0) throw new Error(`reading routes to ${spec.destination} failed with status ${output.status}`);
+    const routes: RouteEntry[] = [];
+    for (const line of output.stdout.split('\n')) {
+      if (line.trim() === '') continue;
+      const last = routes[routes.length - 1];
+      if (/^\s/.test(line) && last !== undefined) {
+        routes[routes.length - 1] = { ...last, multipath: true, via: null, device: null };
+      } else {
+        routes.push(parseLine(line));
+      }
+    }
+    return { routes };
+  },
+
+  plan(spec, facts) {
+    const resource = `route ${spec.destination}`;
+    if (spec.state === 'absent') {
+      const doomed = facts.routes.filter((entry) => matches(spec, entry));
+      if (doomed.length === 0) return [];
+      const before = doomed.map(describe).join(', ');
+      return [
+        {
+          resource,
+          summary: `${resource}: ${before} -> (absent)`,
+          diff: { kind: 'value', before, after: '(absent)' },
+          // Each route is named by all it has, so a sibling with another metric or gateway stays.
+          commands: doomed.map((entry) => {
+            const words = ['ip', 'route', 'del', ...(entry.type === 'unicast' ? [] : [entry.type]), spec.destination];
+            if (entry.via !== null) words.push('via', entry.via);
+            if (entry.device !== null) words.push('dev', entry.device);
+            if (entry.metric !== 0) words.push('metric', String(entry.metric));
+            return command(...words);
+          }),
+        },
+      ];
+    }
+
+    const current = inUse(facts.routes);
+    if (inSync(spec, current)) return [];
+    const words = ['ip', 'route', 'replace', spec.destination];
+    if (spec.via !== undefined) words.push('via', spec.via);
+    if (spec.device !== undefined) words.push('dev', spec.device);
+    const before = describe(current);
+    const after = describe(wanted(spec));
+    return [{ resource, summary: `${resource}: ${before} -> ${after}`, diff: { kind: 'value', before, after }, commands: [command(...words)] }];
+  },
+
+  after(spec, facts) {
+    if (spec.state === 'absent') return { routes: facts.routes.filter((entry) => !matches(spec, entry)) };
+    if (inSync(spec, inUse(facts.routes))) return facts;
+    // `replace` rewrites the metric-0 route (or adds one); routes with other metrics remain.
+    return { routes: [wanted(spec), ...facts.routes.filter((entry) => entry.metric !== 0)] };
+  },
+};

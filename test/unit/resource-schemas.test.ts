@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { addressSchema } from '../../src/resources/address.js';
+import { fileSchema } from '../../src/resources/file.js';
+import { kmodSchema } from '../../src/resources/kmod.js';
+import { linkSchema } from '../../src/resources/link.js';
+import { routeSchema } from '../../src/resources/route.js';
+
+// Schemas are the first line of defence: a value that passes one must be harmless in a shell even
+// before quoting. Each table starts from a valid spec, proves it passes, then changes one field
+// to a hostile or wrong value and expects a refusal that names that field.
+
+interface Table {
+  readonly schema: z.ZodType;
+  readonly valid: Record<string, unknown>;
+  /** More specs that must pass, to show the schema is not simply strict about everything. */
+  readonly alsoValid: ReadonlyArray<Record<string, unknown>>;
+  /** [field the error must name, overrides merged into `valid`] */
+  readonly hostile: ReadonlyArray<readonly [string, Record<string, unknown>]>;
+}
+
+const tables: Record<string, Table> = {
+  address: {
+    schema: addressSchema,
+    valid: { address: '198.51.100.50', prefix: 32, device: 'lo', label: 'lo:0' },
+    alsoValid: [
+      { address: '198.51.100.50', device: 'eth0', label: 'eth0:1' },
+      { address: '198.51.100.50', device: 'tunl0' },
+      { address: '192.0.2.10', prefix: 24, device: 'eth0', label: 'eth0', state: 'absent' },
+    ],
+    hostile: [
+      ['device', { device: 'lo; rm -rf /' }],
+      ['device', { device: '$(reboot)' }],
+      ['device', { device: 'eth0 up' }],
+      ['device', { device: '' }],
+      ['device', { device: 'a-very-long-name' }],
+      ['device', { device: '..' }],
+      ['address', { address: '1.2.3.4 dev lo' }],
+      ['address', { address: '198.51.100.50/32' }],
+      ['address', { address: '198.51.100.256' }],
+      ['address', { address: '2001:db8::1' }],
+      ['label', { label: 'lo:0 x' }],
+      ['label', { label: 'lo:0;reboot' }],
+      ['label', { label: 'eth0:1' }],
+      ['label', { label: 'lox' }],
+      ['label', { device: 'eth0', label: 'eth0:abcdefghijk' }],
+      ['prefix', { prefix: 33 }],
+      ['prefix', { prefix: 0 }],
+      ['prefix', { prefix: 24.5 }],
+      ['prefix', { prefix: '32' }],
+      ['state', { state: 'gone' }],
+      ['', { dev: 'lo' }],
+    ],
+  },
+  link: {
+    schema: linkSchema,
+    valid: { device: 'tunl0', state: 'up', mtu: 1480 },
+    alsoValid: [{ device: 'lo', mtu: 65536 }, { device: 'eth1', state: 'down' }],
+    hostile: [
+      ['device', { device: 'eth0`id`' }],
+      ['device', { device: 'tunl0 mtu 1' }],
+      ['device', { device: 'eth0\n' }],
+      ['mtu', { mtu: 67 }],
+      ['mtu', { mtu: 70000 }],
+      ['mtu', { mtu: '1500; reboot' }],
+      ['mtu', { mtu: 1480.5 }],
+      ['state', { state: 'UP' }],
+      ['', { promisc: true }],
+    ],
+  },
+  route: {
+    schema: routeSchema,
+    valid: { destination: '198.51.100.50/32', device: 'eth1' },
+    alsoValid: [
+      { destination: 'default', via: '192.0.2.1' },
+      { destination: '0.0.0.0/0', via: '192.0.2.1', device: 'eth0' },
+      { destination: '198.51.100.50/32', state: 'absent' },
+    ],
+    hostile: [
+      ['destination', { destination: '198.51.100.50/32 dev lo' }],
+      ['destination', { destination: '198.51.100.50' }],
+      ['destination', { destination: '192.0.2.5/24' }],
+      ['destination', { destination: 'default; reboot' }],
+      ['destination', { destination: '198.51.100.0/33' }],
+      ['via', { via: '192.0.2.1 dev eth0' }],
+      ['via', { via: '$(id)' }],
+      ['device', { device: 'eth1 ' }],
+      ['device', { device: undefined, via: undefined }],
+      ['state', { state: 'replaced' }],
+      ['', { table: 'main' }],
+    ],
+  },
+  kmod: {
+    schema: kmodSchema,
+    valid: { name: 'ip_vs' },
+    alsoValid: [{ name: 'ip_vs_wrr', persist: false }, { name: 'nf-conntrack' }],
+    hostile: [
+      ['name', { name: 'ip_vs; reboot' }],
+      ['name', { name: 'ip vs' }],
+      ['name', { name: '../ip_vs' }],
+      ['name', { name: 'ip_vs\n' }],
+      ['name', { name: '' }],
+      ['persist', { persist: 'yes' }],
+      ['', { options: 'conn_tab_bits=12' }],
+    ],
+  },
+  file: {
+    schema: fileSchema,
+    valid: { path: '/var/www/html/index.html', content: '<h1>rs1</h1>\n', mode: '0644' },
+    alsoValid: [
+      { path: '/var/www/html/index.html', content: '', mode: 644 },
+      { path: '/etc/ipvsadm.rules', content: "-A -t 198.51.100.50:80 -s wrr\n$(not run) 'quoted'\n" },
+      { path: '/var/www/html/old.html', state: 'absent' },
+    ],
+    hostile: [
+      ['path', { path: 'var/www/index.html' }],
+      ['path', { path: '/etc/x\nrm -rf /' }],
+      ['path', { path: '/var/www/../../etc/shadow' }],
+      ['path', { path: '/tmp/a\0b' }],
+      ['path', { path: '' }],
+      ['mode', { mode: '999' }],
+      ['mode', { mode: 'rwxr-xr-x' }],
+      ['mode', { mode: '0644; reboot' }],
+      ['mode', { mode: '64' }],
+      ['content', { content: undefined }],
+      ['content', { content: 42 }],
+      ['state', { state: 'deleted' }],
+      ['', { owner: 'root' }],
+    ],
+  },
+};
+
+describe('resource schemas', () => {
+  for (const [name, table] of Object.entries(tables)) {
+    describe(name, () => {
+      it('accepts the valid specs', () => {
+        for (const spec of [table.valid, ...table.alsoValid]) {
+          const result = table.schema.safeParse(spec);
+          expect(result.success, `${JSON.stringify(spec)}: ${result.error?.message}`).toBe(true);
+        }
+      });
+
+      for (const [field, overrides] of table.hostile) {
+        it(`refuses ${JSON.stringify(overrides)}`, () => {
+          const result = table.schema.safeParse({ ...table.valid, ...overrides });
+          expect(result.success).toBe(false);
+          // The error must be about the field changed, not some other accident of the spec.
+          const paths = result.error?.issues.map((issue) => String(issue.path[0] ?? '')) ?? [];
+          expect(paths).toContain(field);
+        });
+      }
+    });
+  }
+
+  it('normalises what the host reports back in another form', () => {
+    expect(fileSchema.parse({ path: '/srv/a', content: '', mode: '0755' }).mode).toBe('755');
+    expect(fileSchema.parse({ path: '/srv/a', content: '' }).mode).toBe('644');
+    expect(routeSchema.parse({ destination: '0.0.0.0/0', via: '192.0.2.1' }).destination).toBe('default');
+    expect(addressSchema.parse({ address: '198.51.100.50', device: 'lo' })).toEqual({ address: '198.51.100.50', prefix: 32, device: 'lo', state: 'present' });
+  });
+});
