@@ -32,6 +32,7 @@ export function applyCommand(io: CliIo, setExit: (code: number) => void): Comman
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .action(async (flags: ApplyFlags) => {
       const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
+      for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const hosts = [...prepared.run.hosts.keys()];
       const progress = !flags.json && io.isTTY ? listrProgress(hosts) : plainProgress(flags.json ? () => undefined : io.out);
       const summary = await runAll(

@@ -22,6 +22,8 @@ export interface CompiledTask {
 export interface CompiledRun {
   /** Hosts in inventory order, each with its tasks in playbook order. */
   readonly hosts: ReadonlyMap<string, readonly CompiledTask[]>;
+  /** Things worth saying that do not stop the run, e.g. a play matching no host. */
+  readonly warnings: readonly string[];
 }
 
 interface TaskOrigin {
@@ -35,6 +37,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const plays = parseWith(source, playbookSchema, source.value());
   const roles = new RoleLoader(roleSearchPath(playbookFile));
   const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
   const hosts = new Map<string, CompiledTask[]>();
   const hostOrder = Object.keys(inventory.data.hosts);
 
@@ -52,14 +55,19 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     patterns.forEach((pattern, i) => {
       const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
       if (members === null) {
+        // As in Ansible, a playbook may name groups an inventory does not have (a DR-only cluster
+        // has no TUN real servers); the play is skipped with a warning, so a typo stays visible.
         const path = typeof play.hosts === 'string' ? [playIndex, 'hosts'] : [playIndex, 'hosts', i];
-        problems.push(source.problem(path, `no group or host named ${pattern} in ${inventory.file}`));
+        const p = source.problem(path, `no group or host named ${pattern} in ${inventory.file}; play skipped`);
+        warnings.push(`${p.file}:${p.line}:${p.col}: ${p.message}`);
       } else members.forEach((member) => targets.add(member));
     });
     const entries: Array<{ task: TaskEntry; origin: TaskOrigin }> = [];
+    const requirements: Array<{ role: Role; path: PathSegment[] }> = [];
     play.roles.forEach((name, roleIndex) => {
       try {
         const role = roles.load(name, { source, path: [playIndex, 'roles', roleIndex] });
+        requirements.push({ role, path: [playIndex, 'roles', roleIndex] });
         role.tasks.forEach((task, t) => entries.push({ task, origin: { source: role.tasksSource, path: [t], role } }));
       } catch (error) {
         if (error instanceof ConfigError) problems.push(...error.problems);
@@ -70,6 +78,11 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
 
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
+      for (const { role, path } of requirements) {
+        for (const variable of role.requires.filter((name) => baseVars[name] === undefined && role.defaults[name] === undefined)) {
+          problems.push(source.problem(path, `role ${role.name} needs variable ${variable} on host ${host}; set it in the inventory (vars, group vars or host vars)`));
+        }
+      }
       const list = hosts.get(host) ?? [];
       for (const { task, origin } of entries) {
         const vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
@@ -80,7 +93,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   });
 
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
-  return { hosts };
+  return { hosts, warnings };
 }
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: string, roles: RoleLoader, problems: ConfigProblem[]): CompiledTask[] {
@@ -96,7 +109,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
       return [];
     }
     return items.flatMap((item, index): CompiledTask[] => {
-      const scope = item === undefined ? vars : { ...vars, item };
+      const scope = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       const label = task.name ? String(renderDeep(task.name, scope)) : type;
       const name = items.length > 1 || task.loop !== undefined ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], scope);
@@ -116,7 +129,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {
-      problem([type], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      problem([type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
       return [];
     }
     throw error;

@@ -14,19 +14,22 @@ export function hostVars(inventory: LoadedInventory, host: string): Vars {
   const vars: Vars = { ...inventory.data.vars };
   for (const group of groups) Object.assign(vars, inventory.data.groups[group]?.vars ?? {});
   Object.assign(vars, entry.vars);
-  return { ...vars, ...derivedVars(inventory, host, groups) };
+  return { ...vars, ...derivedVars(inventory, host, groups, vars) };
 }
 
-function derivedVars(inventory: LoadedInventory, host: string, groups: string[]): Vars {
+function derivedVars(inventory: LoadedInventory, host: string, groups: string[], vars: Vars): Vars {
   const services = inventory.services;
   const directed = services.filter((service) => service.directors.includes(host));
-  const served = (mode: ResolvedService['forwarding']): Array<{ address: string }> =>
+  // Labels follow the seeds: lo:0, lo:1 ... on real servers, eth0:1, eth0:2 ... on directors.
+  const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string }> =>
     unique(
       services
         .filter((service) => service.forwarding === mode && service.address !== undefined)
         .filter((service) => service.realServers.some((server) => server.host === host))
         .map((service) => service.address as string),
-    ).map((address) => ({ address }));
+    ).map((address, index) => ({ address, label: `${device}:${index + first}` }));
+  const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
+  const labelCounters = new Map<string, number>();
   const natDirectors = services
     .filter((service) => service.forwarding === 'nat' && service.realServers.some((server) => server.host === host))
     .flatMap((service) => service.directors);
@@ -38,14 +41,17 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[])
     vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
     all_vip_addresses: unique(services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
     director_services: directed.map(ipvsService),
-    director_vips: unique(directed.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({
-      address,
-      interface: directed.find((service) => service.address === address)?.vipInterface,
-    })),
+    director_vips: unique(directed.flatMap((service) => (service.address ? [service.address] : []))).map((address) => {
+      const device = directed.find((service) => service.address === address)?.vipInterface ?? defaultVipDevice;
+      const count = (labelCounters.get(device) ?? 0) + 1;
+      labelCounters.set(device, count);
+      return { address, device, label: `${device}:${count}` };
+    }),
+    director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
-    dr_vips: served('dr'),
-    tun_vips: served('tun'),
-    nat_vips: served('nat'),
+    dr_vips: served('dr', 'lo', 0),
+    tun_vips: served('tun', 'tunl0', 0),
+    nat_vips: served('nat', 'lo', 0),
     nat_gateway: natDirectors.length > 0 ? directorAddress(inventory, natDirectors[0] as string) : undefined,
   };
 }

@@ -22,7 +22,7 @@ export const taskSchema = z
     const types = Object.keys(task).filter((key) => !controlKeys.has(key));
     for (const key of types) {
       if (!taskTypeNames.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `unknown task type ${key} (known: ${taskTypeNames.join(', ')})` });
+        ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: `unknown task type ${key} (known: ${taskTypeNames.join(', ')})` });
       }
     }
     if (types.length !== 1) {
@@ -59,6 +59,8 @@ export const roleMetaSchema = z
     description: z.string().optional(),
     /** Variables with their lowest-precedence values; the inventory overrides them. */
     defaults: z.record(z.string(), z.unknown()).default({}),
+    /** Variables the inventory must set for every host the role runs on (no safe default exists). */
+    requires: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
   })
   .strict();
 

@@ -7,6 +7,9 @@ import type { Vars } from './host-vars.js';
 // nobody set is an error, never an empty string quietly pasted into a command.
 
 export class MissingVariableError extends Error {
+  /** Where inside the rendered value the variable was used, for the error's position. */
+  path: Array<string | number> = [];
+
   constructor(readonly variable: string) {
     super(`variable ${variable} is not set`);
     this.name = 'MissingVariableError';
@@ -47,10 +50,18 @@ export function renderString(template: string, vars: Vars): unknown {
 
 /** Render every string inside a value, keeping its shape. */
 export function renderDeep(value: unknown, vars: Vars): unknown {
+  const at = <T>(segment: string | number, render: () => T): T => {
+    try {
+      return render();
+    } catch (error) {
+      if (error instanceof MissingVariableError) error.path.unshift(segment);
+      throw error;
+    }
+  };
   if (typeof value === 'string') return renderString(value, vars);
-  if (Array.isArray(value)) return value.map((item) => renderDeep(item, vars));
+  if (Array.isArray(value)) return value.map((item, index) => at(index, () => renderDeep(item, vars)));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, renderDeep(inner, vars)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, at(key, () => renderDeep(inner, vars))]));
   }
   return value;
 }

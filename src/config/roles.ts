@@ -15,6 +15,7 @@ export interface Role {
   readonly tasksSource: YamlSource;
   readonly tasks: readonly TaskEntry[];
   readonly defaults: Readonly<Record<string, unknown>>;
+  readonly requires: readonly string[];
 }
 
 /** The folder lvsprov is installed in (two levels above this file in both src/ and dist/). */
@@ -43,12 +44,12 @@ export class RoleLoader {
     const tasksSource = YamlSource.load(join(dir, 'tasks.yaml'));
     const tasks = parseWith(tasksSource, roleTasksSchema, tasksSource.value() ?? []);
     const metaFile = join(dir, 'role.yaml');
-    let defaults: Record<string, unknown> = {};
+    let meta = { defaults: {} as Record<string, unknown>, requires: [] as string[] };
     if (existsSync(metaFile)) {
       const metaSource = YamlSource.load(metaFile);
-      defaults = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {}).defaults;
+      meta = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {});
     }
-    const role = { name, dir, tasksSource, tasks, defaults };
+    const role = { name, dir, tasksSource, tasks, defaults: meta.defaults, requires: meta.requires };
     this.cache.set(name, role);
     return role;
   }

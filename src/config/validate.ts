@@ -13,6 +13,10 @@ export function zodProblems(source: YamlSource, error: z.ZodError, prefix: reado
       // Report the branch that got furthest instead of zod's generic "invalid input".
       const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
       problems.push(source.problem(path, best.map((inner) => inner.message).join('; ')));
+    } else if (issue.code === 'custom' && (issue.params as { atKey?: boolean } | undefined)?.atKey) {
+      problems.push(source.problem(path, issue.message, true));
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      problems.push(source.problem(path, `missing (expected ${issue.expected})`));
     } else {
       problems.push(source.problem(path, issue.message));
     }

@@ -31,7 +31,7 @@ export class YamlSource {
     if (document.errors.length > 0) {
       throw new ConfigError(
         document.errors.map((error) => {
-          const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+          const pos = lines.linePos(error.pos[0]);
           return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` };
         }),
       );

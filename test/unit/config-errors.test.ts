@@ -1,0 +1,80 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/config/inventory.js';
+import { compile } from '../../src/config/compile.js';
+import { ConfigError, formatProblem } from '../../src/errors.js';
+
+// Each bad inventory states on its first line where the error must point and what it must say:
+// `# expect: LINE:COL: path: message fragment`.
+
+const bad = join(import.meta.dirname, '../fixtures/config/bad');
+
+function problemsOf(action: () => unknown): string[] {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map(formatProblem);
+    throw error;
+  }
+  throw new Error('expected a ConfigError, but the input was accepted');
+}
+
+describe('inventory errors point at the YAML node', () => {
+  for (const name of readdirSync(bad).filter((file) => file.endsWith('.yaml'))) {
+    const file = join(bad, name);
+    const expectation = /^# expect: (.*)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+    it(name, () => {
+      expect(expectation).toBeDefined();
+      const problems = problemsOf(() => loadInventory(file));
+      const [position = '', ...rest] = (expectation ?? '').split(': ');
+      expect(problems.filter((problem) => problem.startsWith(`${file}:${position}: `) && problem.includes(rest.join(': ')))).toHaveLength(1);
+    });
+  }
+});
+
+describe('playbook and role errors', () => {
+  const dir = join(import.meta.dirname, '../fixtures/config');
+  const inventory = () => loadInventory(join(dir, 'good-inventory.yaml'));
+
+  it('a variable a role requires and nobody set is reported at the role, naming the variable and the host', () => {
+    const file = join(dir, 'playbooks/router-without-lan.yaml');
+    expect(problemsOf(() => compile(inventory(), file))).toEqual([
+      `${file}:2:11: 0.roles.0: role router needs variable lan_interface on host gw; set it in the inventory (vars, group vars or host vars)`,
+    ]);
+  });
+
+  it('a variable a task uses and nobody set is reported at the task', () => {
+    const file = join(dir, 'playbooks/missing-variable.yaml');
+    expect(problemsOf(() => compile(inventory(), file))).toEqual([
+      `${file}:7:17: 0.tasks.0.route.device: variable uplink is not set; set it in the inventory (vars, group vars or host vars) (host gw)`,
+    ]);
+  });
+
+  it('an unknown task type names the known ones', () => {
+    const file = join(dir, 'playbooks/unknown-task.yaml');
+    const problems = problemsOf(() => compile(inventory(), file));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${file}:5:7: 0\\.tasks\\.0\\.sysctls: unknown task type sysctls \\(known: .*sysctl.*\\)`));
+  });
+
+  it('an unknown role is located at its mention in the play', () => {
+    const file = join(dir, 'playbooks/unknown-role.yaml');
+    expect(problemsOf(() => compile(inventory(), file))).toEqual([expect.stringMatching(new RegExp(`^${file}:3:7: 0\\.roles\\.0: role no-such-role not found`))]);
+  });
+
+  it('a value a template renders is validated like a literal one', () => {
+    const file = join(dir, 'playbooks/bad-rendered-value.yaml');
+    expect(problemsOf(() => compile(inventory(), file))).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:7:17: 0\\.tasks\\.0\\.address\\.device: must be a network interface name .*\\(host gw\\)$`)),
+    ]);
+  });
+
+  it('the example inventories and the site playbook compile', () => {
+    for (const name of ['dr-lab', 'tun-lab', 'prod']) {
+      const loaded = loadInventory(join(import.meta.dirname, `../../inventories/${name}.yaml`));
+      const run = compile(loaded, join(import.meta.dirname, '../../playbooks/site.yaml'));
+      expect(run.hosts.size).toBeGreaterThan(0);
+    }
+  });
+});
