@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from '../../src/transport/known-hosts.js';
+
+// known_hosts files written and hashed by OpenSSH's own ssh-keygen, read back by lvsprov.
+
+let dir: string;
+const keys: Record<string, { line: string; blob: Buffer; fingerprint: string }> = {};
+
+function makeKey(name: string, type: 'ed25519' | 'rsa'): void {
+  const file = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', file]);
+  const line = readFileSync(`${file}.pub`, 'utf8').trim();
+  const [, data = ''] = line.split(' ');
+  const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+  keys[name] = { line, blob: Buffer.from(data, 'base64'), fingerprint: printed };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lvsprov-known-hosts-'));
+  makeKey('a', 'ed25519');
+  makeKey('b', 'ed25519');
+  makeKey('r', 'rsa');
+});
+
+function write(lines: string[]): KnownHosts {
+  const file = join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return new KnownHosts(file);
+}
+
+const keyPart = (name: string): string => keys[name]?.line.split(' ').slice(0, 2).join(' ') ?? '';
+
+describe('known_hosts', () => {
+  it('computes the same SHA256 fingerprint as ssh-keygen -l', () => {
+    expect(fingerprint(keys.a?.blob as Buffer)).toBe(keys.a?.fingerprint);
+  });
+
+  it('matches plain entries, [host]:port entries and comma lists', () => {
+    const known = write([`192.0.2.11,rs1 ${keyPart('a')}`, `[192.0.2.12]:2222 ${keyPart('b')}`]);
+    expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.12', 2222, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'unknown' });
+  });
+
+  it('matches entries hashed by ssh-keygen -H', () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`, `[192.0.2.12]:2222 ${keyPart('b')}`]);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', known.file], { stdio: 'ignore' });
+    expect(readFileSync(known.file, 'utf8')).not.toContain('192.0.2.11');
+    expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.12', 2222, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+  });
+
+  it('reports a changed key with the recorded fingerprints', () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`]);
+    expect(known.verdict('192.0.2.11', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'changed', expected: [`ssh-ed25519 ${keys.a?.fingerprint}`] });
+  });
+
+  it('honours wildcards, negation and @revoked', () => {
+    const known = write([`192.0.2.*,!192.0.2.13 ${keyPart('a')}`, `@revoked * ${keyPart('b')}`]);
+    expect(known.verdict('192.0.2.99', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.13', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'unknown' });
+    expect(known.verdict('198.51.100.1', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'revoked' });
+  });
+
+  it('records a new key hashed, so that ssh-keygen -F finds it, and keeps the existing lines', async () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`]);
+    await Promise.all([known.add('192.0.2.12', 22, keys.b?.blob as Buffer), known.add('192.0.2.13', 2222, keys.r?.blob as Buffer)]);
+    expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.verdict('192.0.2.13', 2222, keys.r?.blob as Buffer)).toEqual({ kind: 'match' });
+    const found = execFileSync('ssh-keygen', ['-F', '[192.0.2.13]:2222', '-f', known.file], { encoding: 'utf8' });
+    expect(found).toContain(keys.r?.line.split(' ')[1]);
+  });
+
+  it('offers the recorded key types first so that a known host negotiates its known key', () => {
+    const known = write([`192.0.2.11 ${keyPart('r')}`]);
+    expect(preferredHostKeyAlgorithms(known.keysFor('192.0.2.11', 22))).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(preferredHostKeyAlgorithms([])).toBeUndefined();
+  });
+});
