@@ -6,6 +6,9 @@ import { route } from './route.js';
 import { kmod } from './kmod.js';
 import { file } from './file.js';
 import { ipvs } from './ipvs.js';
+import { packageResource } from './package.js';
+import { service } from './service.js';
+import { arptables } from './arptables.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -19,6 +22,9 @@ export const resourceTypes = {
   kmod,
   file,
   ipvs,
+  package: packageResource,
+  service,
+  arptables,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

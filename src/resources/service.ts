@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { command, quote } from '../shell/quote.js';
+import { absolutePath, serviceName } from '../config/values.js';
+import type { Change, ProbeOutput, ResourceType } from './types.js';
+
+// A long-running service, driven by whichever manager the host has: systemd on production hosts,
+// sysvinit scripts on old ones, and - on lab hosts, which are network namespaces with no init of
+// their own - a foreground daemon that start-stop-daemon backgrounds and tracks by a pidfile.
+
+// Numbers are accepted because `{{ web_port }}` renders to the number the inventory holds.
+const argument = z
+  .union([z.string(), z.number()])
+  .transform(String)
+  .pipe(z.string().regex(/^[^\0\n]*$/, 'must not contain NUL or newline'));
+
+export const serviceSchema = z
+  .object({
+    // A leading dash would make systemctl, update-rc.d and the init script read the name as an option.
+    name: serviceName.refine((value) => !value.startsWith('-'), { message: 'must not start with -' }),
+    state: z.enum(['started', 'stopped']).default('started'),
+    enabled: z.boolean().default(true),
+    /** argv of a foreground daemon; used only where neither systemd nor an init script knows `name`. */
+    exec: z.tuple([absolutePath], argument).optional(),
+  })
+  .strict();
+
+export type ServiceSpec = z.output<typeof serviceSchema>;
+
+export type ServiceManager = 'systemd' | 'sysv' | 'pidfile';
+
+export interface ServiceFacts {
+  /** null when nothing on the host can run this service. */
+  readonly manager: ServiceManager | null;
+  readonly running: boolean;
+  /** Starts at boot; null where that cannot be managed (pidfile daemons, static systemd units). */
+  readonly enabled: boolean | null;
+  /** sysvinit: the tool that links scripts into runlevels. */
+  readonly enabler: 'update-rc.d' | 'chkconfig' | null;
+  /** systemd knows no unit of this name (and no exec was given to fall back on). */
+  readonly missing: boolean;
+}
+
+export const pidfilePath = (name: string): string => `/run/lvsprov-${name}.pid`;
+
+// `is-enabled` answers that are not a yes/no the planner could flip: static units have no
+// [Install] section, generated and transient ones are not backed by a unit file to link.
+const UNMANAGEABLE_ENABLEMENT = new Set(['static', 'indirect', 'generated', 'transient', 'alias']);
+const ENABLED = new Set(['enabled', 'enabled-runtime']);
+// `activating`/`reloading` are on their way up; starting again would only queue a second job.
+const RUNNING = new Set(['active', 'activating', 'reloading']);
+
+function daemonStatus(name: string, program: string): string {
+  return command('start-stop-daemon', '--status', '--pidfile', pidfilePath(name), '--exec', program);
+}
+
+function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
+  if (spec.exec === undefined) return [];
+  const [program, ...args] = spec.exec;
+  const pidfile = pidfilePath(spec.name);
+  if (!start) {
+    return [command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfile, '--exec', program)];
+  }
+  // With --background the pidfile names the forked child before it has exec'd the daemon, so a
+  // status read right after start can still say "not running". Wait up to 5 s for the daemon to
+  // show, then check once more so that a daemon which dies at once (port taken) fails the apply.
+  const status = daemonStatus(spec.name, program);
+  return [
+    command('start-stop-daemon', '--start', '--quiet', '--background', '--make-pidfile', '--pidfile', pidfile, '--exec', program, '--', ...args),
+    `i=0; until ${status} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
+    `${status} || { printf '%s\\n' ${quote(`service ${spec.name} did not stay running`)} >&2; false; }`,
+  ];
+}
+
+function sysvEnableCommands(name: string, enabler: ServiceFacts['enabler'], enable: boolean): string[] {
+  if (enabler === 'update-rc.d') {
+    // `defaults` creates the links if the package never did; `enable` turns K links back into S.
+    return enable ? [command('update-rc.d', name, 'defaults'), command('update-rc.d', name, 'enable')] : [command('update-rc.d', name, 'disable')];
+  }
+  if (enabler === 'chkconfig') {
+    return enable ? [command('chkconfig', '--add', name), command('chkconfig', name, 'on')] : [command('chkconfig', name, 'off')];
+  }
+  return [];
+}
+
+export const service: ResourceType<ServiceSpec, ServiceFacts> = {
+  name: 'service',
+  schema: serviceSchema,
+
+  key: (spec) => `service ${spec.name}`,
+
+  // Exit statuses are caught with `if ...; else s=$?`, so the probe reads the same under `set -e`.
+  probe(spec) {
+    const n = quote(spec.name);
+    const lines = [
+      `if [ -d /run/systemd/system ]; then`,
+      `  printf 'D systemd\\n'`,
+      `  printf 'L %s\\n' "$(systemctl show -p LoadState ${n} 2>/dev/null)"`,
+      `  printf 'A %s\\n' "$(systemctl is-active ${n} 2>/dev/null)"`,
+      `  printf 'E %s\\n' "$(systemctl is-enabled ${n} 2>/dev/null)"`,
+      `elif [ -f /etc/init.d/${n} ]; then`,
+      `  printf 'D sysv\\n'`,
+      `  if /etc/init.d/${n} status >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'S %s\\n' "$s"`,
+      // Debian keeps runlevel links in /etc/rcN.d, RHEL in /etc/rc.d/rcN.d; an S link in any of
+      // the multi-user runlevels means the service starts at boot.
+      `  e=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]${n} /etc/rc.d/rc[2345].d/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
+      `  if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; elif command -v chkconfig >/dev/null 2>&1; then printf 'T chkconfig\\n'; else printf 'T none\\n'; fi`,
+      `else printf 'D none\\n'; fi`,
+    ];
+    if (spec.exec !== undefined) {
+      const status = daemonStatus(spec.name, spec.exec[0]);
+      lines.push(`if command -v start-stop-daemon >/dev/null 2>&1; then if ${status} >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'P %s\\n' "$s"; else printf 'P-\\n'; fi`);
+    }
+    return lines.join('\n');
+  },
+
+  parse(output: ProbeOutput, spec): ServiceFacts {
+    const fields = new Map<string, string>();
+    for (const line of output.stdout.split('\n')) {
+      if (line === 'P-') fields.set('P', '-');
+      else if (/^[A-Z]( |$)/.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
+    }
+    const daemon = fields.get('P');
+    const pidfile: ServiceFacts = { manager: 'pidfile', running: daemon === '0', enabled: null, enabler: null, missing: false };
+    const nothing: ServiceFacts = { manager: null, running: false, enabled: null, enabler: null, missing: false };
+    const canDaemonise = spec.exec !== undefined && daemon !== undefined && daemon !== '-';
+    switch (fields.get('D')) {
+      case 'systemd': {
+        // `systemctl show -p` prints `LoadState=loaded`; very old versions print nothing for
+        // unknown units, so an empty answer counts as not found too.
+        const load = (fields.get('L') ?? '').replace(/^LoadState=/, '');
+        const missing = load === '' || load === 'not-found';
+        if (missing && canDaemonise) return pidfile;
+        const enabledAnswer = fields.get('E') ?? '';
+        return {
+          manager: 'systemd',
+          running: RUNNING.has(fields.get('A') ?? ''),
+          enabled: UNMANAGEABLE_ENABLEMENT.has(enabledAnswer) ? null : ENABLED.has(enabledAnswer),
+          enabler: null,
+          missing,
+        };
+      }
+      case 'sysv': {
+        const tool = fields.get('T');
+        return {
+          manager: 'sysv',
+          // LSB: 0 is running; 1-4 are the ways of not running (or of not knowing).
+          running: fields.get('S') === '0',
+          enabled: fields.get('E') === 'enabled',
+          enabler: tool === 'update-rc.d' || tool === 'chkconfig' ? tool : null,
+          missing: false,
+        };
+      }
+      default:
+        return canDaemonise ? pidfile : nothing;
+    }
+  },
+
+  plan(spec, facts, context) {
+    const resource = `service ${spec.name}`;
+    if (facts.manager === null) {
+      const why = spec.exec === undefined ? 'no systemd, no /etc/init.d script and no exec given' : 'start-stop-daemon is not installed';
+      throw new Error(`cannot manage service ${spec.name} on ${context.host}: ${why}`);
+    }
+    if (facts.missing) throw new Error(`cannot manage service ${spec.name} on ${context.host}: systemd has no such unit`);
+    const changes: Change[] = [];
+    // Enablement first, so that a start which fails still leaves the boot configuration right.
+    if (facts.enabled !== null && facts.enabled !== spec.enabled) {
+      const verb = spec.enabled ? 'enable' : 'disable';
+      const commands = facts.manager === 'systemd' ? [command('systemctl', verb, spec.name)] : sysvEnableCommands(spec.name, facts.enabler, spec.enabled);
+      if (commands.length === 0) throw new Error(`cannot ${verb} service ${spec.name} on ${context.host}: neither update-rc.d nor chkconfig found`);
+      changes.push({ resource, summary: `${verb} ${spec.name} at boot`, diff: { kind: 'value', before: verb === 'enable' ? 'disabled' : 'enabled', after: `${verb}d` }, commands });
+    }
+    const start = spec.state === 'started';
+    if (facts.running !== start) {
+      const verb = start ? 'start' : 'stop';
+      const commands =
+        facts.manager === 'systemd'
+          ? [command('systemctl', verb, spec.name)]
+          : facts.manager === 'sysv'
+            ? [command(`/etc/init.d/${spec.name}`, verb)]
+            : pidfileCommands(spec, start);
+      const via = facts.manager === 'pidfile' ? ' (start-stop-daemon)' : '';
+      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands });
+    }
+    return changes;
+  },
+
+  after(spec, facts) {
+    const enabled = facts.enabled === null ? null : spec.enabled;
+    return { ...facts, running: spec.state === 'started', enabled };
+  },
+};

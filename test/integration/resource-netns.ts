@@ -1,0 +1,56 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import type { AnyResourceType, Change } from '../../src/resources/types.js';
+
+// Runs resource probes and plans for real inside a network namespace this test created, the way
+// the engine will on a lab host: the probe snippet in one shell, the plan's commands in another
+// under `set -e`.
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Skips without root, except in CI, where a skipped real-host suite would hide a broken one. */
+export function requireRoot(ctx: { skip: (note?: string) => never }): void {
+  if (isRoot) return;
+  if (process.env.CI === 'true') throw new Error('this suite needs root (network namespaces) and CI must run it as root');
+  ctx.skip('needs root to create network namespaces');
+}
+
+export function sh(argv: string[], timeout = 30_000): SpawnSyncReturns<string> {
+  const [program = 'false', ...args] = argv;
+  return spawnSync(program, args, { encoding: 'utf8', timeout });
+}
+
+export function inNetns(ns: string, script: string, timeout = 30_000): SpawnSyncReturns<string> {
+  return sh(['ip', 'netns', 'exec', ns, '/bin/sh', '-c', script], timeout);
+}
+
+export function checked(result: SpawnSyncReturns<string>, what: string): string {
+  if (result.error) throw new Error(`${what}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${what} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+export function createNetns(ns: string): void {
+  checked(sh(['ip', 'netns', 'add', ns]), `ip netns add ${ns}`);
+  checked(sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']), 'lo up');
+}
+
+export function deleteNetns(ns: string): void {
+  sh(['ip', 'netns', 'del', ns]);
+}
+
+export function probe(type: AnyResourceType, spec: unknown, ns: string): unknown {
+  const run = inNetns(ns, type.probe(spec));
+  checked(run, `${type.name} probe`);
+  return type.parse({ stdout: run.stdout, status: run.status ?? -1 }, spec);
+}
+
+export function plan(type: AnyResourceType, spec: unknown, ns: string): Change[] {
+  return type.plan(spec, probe(type, spec, ns), { host: ns });
+}
+
+/** Probes, plans and applies; returns the plan it applied and the apply's outcome. */
+export function converge(type: AnyResourceType, spec: unknown, ns: string): { changes: Change[]; apply: SpawnSyncReturns<string> } {
+  const changes = plan(type, spec, ns);
+  const script = ['set -e', ...changes.flatMap((change) => change.commands)].join('\n');
+  return { changes, apply: inNetns(ns, script, 60_000) };
+}

@@ -1,0 +1,160 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { arptables } from '../../src/resources/arptables.js';
+import { lineKey } from '../../src/resources/arptables-save.js';
+import { packageResource, type PackageFacts } from '../../src/resources/package.js';
+import { service, type ServiceFacts } from '../../src/resources/service.js';
+
+// What the fixture table cannot say: specs that must be refused, plans that must refuse, and
+// managers this build machine does not have (dnf, zypper, apk, a running systemd), planned from
+// in-memory facts because no real probe output for them can be captured here.
+
+const host = { host: 'rs1' };
+
+function refusal(schema: { safeParse(value: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } } }, value: unknown): string[] {
+  const result = schema.safeParse(value);
+  expect(result.success, JSON.stringify(value)).toBe(false);
+  return (result.error?.issues ?? []).map((issue) => issue.path.join('.'));
+}
+
+describe('package', () => {
+  it('refuses names and paths that are not one', () => {
+    expect(refusal(packageResource.schema, { name: 'nginx; reboot' })).toContain('name');
+    expect(refusal(packageResource.schema, { name: '-y' })).toContain('name');
+    expect(refusal(packageResource.schema, { name: 'busybox', creates: 'usr/bin/busybox' })).toContain('creates');
+    expect(refusal(packageResource.schema, { name: 'busybox', creates: '/usr/../bin/sh' })).toContain('creates');
+    expect(refusal(packageResource.schema, { name: 'busybox', state: 'absent' })).toContain('state');
+    expect(refusal(packageResource.schema, { name: 'busybox', version: '1.0' })).toEqual(['']);
+  });
+
+  it('counts a removed package whose config files remain as not installed', () => {
+    // dpkg-query(1) Status for `apt-get remove` without purge; none exists on this machine to capture.
+    const spec = packageResource.schema.parse({ name: 'arptables' });
+    const facts = packageResource.parse({ stdout: 'M apt\nS deinstall ok config-files\n', status: 0 }, spec);
+    expect(facts).toEqual({ manager: 'apt', installed: false, creates: null });
+    expect(packageResource.parse({ stdout: 'M apt\nS hold ok installed\n', status: 0 }, spec).installed).toBe(true);
+  });
+
+  it.each([
+    ['dnf', 'dnf install -y -q ipvsadm'],
+    ['yum', 'yum install -y -q ipvsadm'],
+    ['zypper', 'zypper --non-interactive --quiet install --no-recommends ipvsadm'],
+    ['apk', 'apk add --quiet --no-progress ipvsadm'],
+  ] as const)('installs with %s non-interactively', (manager, line) => {
+    const spec = packageResource.schema.parse({ name: 'ipvsadm' });
+    const facts: PackageFacts = { manager, installed: false, creates: null };
+    expect(packageResource.plan(spec, facts, host).map((change) => change.commands)).toEqual([[line]]);
+  });
+
+  it('fails the task with a clear message when the host has no package manager', () => {
+    const spec = packageResource.schema.parse({ name: 'ipvsadm', creates: '/usr/sbin/ipvsadm' });
+    const facts = packageResource.parse({ stdout: 'M none\nC no\n', status: 0 }, spec);
+    expect(() => packageResource.plan(spec, facts, host)).toThrow(
+      'cannot install package ipvsadm on rs1: no supported package manager found (looked for apt-get, dnf, yum, zypper, apk) and /usr/sbin/ipvsadm does not exist',
+    );
+  });
+});
+
+describe('service', () => {
+  it('refuses names, argv and keys it cannot pass safely', () => {
+    expect(refusal(service.schema, { name: 'web server' })).toContain('name');
+    expect(refusal(service.schema, { name: '$(reboot)' })).toContain('name');
+    expect(refusal(service.schema, { name: '--now' })).toContain('name');
+    expect(refusal(service.schema, { name: 'web', exec: ['busybox', 'httpd'] })).toContain('exec.0');
+    expect(refusal(service.schema, { name: 'web', exec: [] })).toContain('exec.0');
+    expect(refusal(service.schema, { name: 'web', exec: ['/usr/bin/busybox', 'httpd\nreboot'] })).toContain('exec.1');
+    expect(refusal(service.schema, { name: 'web', state: 'restarted' })).toContain('state');
+    expect(refusal(service.schema, { name: 'web', enabled: 'yes' })).toContain('enabled');
+  });
+
+  it('passes every exec argument to the daemon as one word, whatever it contains', () => {
+    const args = ['httpd', '-h', "/srv/it's $(here)", '`x`', 'two  spaces', ''];
+    const spec = service.schema.parse({ name: 'web', exec: ['/usr/bin/busybox', ...args] });
+    const [start] = service.plan(spec, service.parse({ stdout: 'D none\nP 3\n', status: 0 }, spec), host)[0]?.commands ?? [];
+    // A shell function stands in for the program so the real shell's word splitting is what is tested.
+    const shell = `start_stop_daemon() { for a; do printf '<%s>' "$a"; done; }\n${start?.replace(/^start-stop-daemon/, 'start_stop_daemon')}`;
+    const printed = spawnSync('/bin/sh', ['-c', shell], { encoding: 'utf8' }).stdout;
+    expect(printed).toBe(
+      ['--start', '--quiet', '--background', '--make-pidfile', '--pidfile', '/run/lvsprov-web.pid', '--exec', '/usr/bin/busybox', '--', ...args].map((a) => `<${a}>`).join(''),
+    );
+  });
+
+  it('drives systemd units with systemctl', () => {
+    // The strings systemctl(1) prints; this machine has systemctl but no running systemd.
+    const spec = service.schema.parse({ name: 'ssh' });
+    const facts = service.parse({ stdout: 'D systemd\nL LoadState=loaded\nA inactive\nE disabled\n', status: 0 }, spec);
+    expect(facts).toEqual({ manager: 'systemd', running: false, enabled: false, enabler: null, missing: false });
+    expect(service.plan(spec, facts, host).map((change) => change.commands)).toEqual([['systemctl enable ssh'], ['systemctl start ssh']]);
+    expect(service.plan(spec, service.after(spec, facts), host)).toEqual([]);
+  });
+
+  it('leaves the boot setting of a static unit alone and treats activating as running', () => {
+    const spec = service.schema.parse({ name: 'dbus', enabled: false });
+    const facts = service.parse({ stdout: 'D systemd\nL LoadState=loaded\nA activating\nE static\n', status: 0 }, spec);
+    expect(facts.enabled).toBeNull();
+    expect(service.plan(spec, facts, host)).toEqual([]);
+  });
+
+  it('falls back to a pidfile daemon where systemd has no unit of that name', () => {
+    const spec = service.schema.parse({ name: 'lvsprov-web', exec: ['/usr/bin/busybox', 'httpd', '-f'] });
+    const facts = service.parse({ stdout: 'D systemd\nL LoadState=not-found\nA inactive\nE \nP 3\n', status: 0 }, spec);
+    expect(facts.manager).toBe('pidfile');
+  });
+
+  it('refuses to plan what no manager on the host can run', () => {
+    const bare = service.schema.parse({ name: 'web' });
+    expect(() => service.plan(bare, service.parse({ stdout: 'D none\n', status: 0 }, bare), host)).toThrow(
+      'cannot manage service web on rs1: no systemd, no /etc/init.d script and no exec given',
+    );
+    const daemon = service.schema.parse({ name: 'web', exec: ['/usr/bin/busybox', 'httpd'] });
+    expect(() => service.plan(daemon, service.parse({ stdout: 'D none\nP-\n', status: 0 }, daemon), host)).toThrow('start-stop-daemon is not installed');
+    const unit = service.parse({ stdout: 'D systemd\nL LoadState=not-found\nA inactive\nE \n', status: 0 }, bare);
+    expect(() => service.plan(bare, unit, host)).toThrow('systemd has no such unit');
+    const noTool: ServiceFacts = { manager: 'sysv', running: true, enabled: false, enabler: null, missing: false };
+    expect(() => service.plan(bare, noTool, host)).toThrow('neither update-rc.d nor chkconfig found');
+  });
+
+  it('enables sysvinit scripts with chkconfig on the RHEL family', () => {
+    const spec = service.schema.parse({ name: 'ipvsadm', state: 'stopped' });
+    const facts: ServiceFacts = { manager: 'sysv', running: false, enabled: false, enabler: 'chkconfig', missing: false };
+    expect(service.plan(spec, facts, host).map((change) => change.commands)).toEqual([['chkconfig --add ipvsadm', 'chkconfig ipvsadm on']]);
+  });
+});
+
+describe('arptables', () => {
+  const drop = { chain: 'INPUT', destination: '198.51.100.50', target: 'DROP' };
+  const mangle = { chain: 'OUTPUT', source: '198.51.100.50', target: 'mangle', mangle_source: '192.0.2.11' };
+
+  it('refuses rules it would not write safely', () => {
+    expect(refusal(arptables.schema, { rules: [{ ...drop, destination: '198.51.100.50/32' }] })).toContain('rules.0.destination');
+    expect(refusal(arptables.schema, { rules: [{ ...drop, destination: '198.51.100.50 -j ACCEPT' }] })).toContain('rules.0.destination');
+    expect(refusal(arptables.schema, { rules: [{ ...drop, chain: 'FORWARD' }] })).toContain('rules.0.chain');
+    expect(refusal(arptables.schema, { rules: [{ ...drop, target: 'ACCEPT' }] })).toContain('rules.0.target');
+    expect(refusal(arptables.schema, { rules: [{ ...mangle, mangle_source: undefined }] })).toContain('rules.0.mangle_source');
+    expect(refusal(arptables.schema, { rules: [{ ...drop, mangle_source: '192.0.2.11' }] })).toContain('rules.0.mangle_source');
+    expect(refusal(arptables.schema, { rules: [{ chain: 'INPUT', target: 'DROP' }] })).toContain('rules.0');
+    expect(refusal(arptables.schema, { rules: [drop, mangle, drop] })).toContain('rules.2');
+    expect(refusal(arptables.schema, { rules: [] })).toContain('rules');
+    expect(refusal(arptables.schema, { rules: [drop], save_file: 'arptables.rules' })).toContain('save_file');
+    expect(arptables.schema.safeParse({ rules: [drop, mangle], state: 'absent' }).success).toBe(true);
+  });
+
+  it('fails the task when arptables-save cannot read the tables', () => {
+    // Real output: the probe run as nobody in a namespace on this machine (arptables 0.0.5).
+    const message = "arptables v0.0.5: can't initialize arptables table `filter': Permission denied (you must be root)\nPerhaps arptables or your kernel needs to be upgraded.\n";
+    const spec = arptables.schema.parse({ rules: [drop] });
+    const facts = arptables.parse({ stdout: `A 255 ${Buffer.from(message).toString('base64')}\nF-\n`, status: 0 }, spec);
+    expect(facts.error).toBe(message.trim());
+    expect(() => arptables.plan(spec, facts, host)).toThrow(`arptables-save failed on rs1: arptables v0.0.5: can't initialize`);
+  });
+
+  it('never takes a rule with more conditions, or a negated one, for a managed rule', () => {
+    expect(lineKey('-A INPUT -j DROP -d 198.51.100.50 ')).toBe('INPUT DROP s= d=198.51.100.50 m=');
+    expect(lineKey('-A INPUT -d 198.51.100.50/255.255.255.255 -j DROP')).toBe('INPUT DROP s= d=198.51.100.50 m=');
+    expect(lineKey('-A INPUT -j DROP ! -d 198.51.100.50 ')).toBeNull();
+    expect(lineKey('-A INPUT -j DROP -d 198.51.100.50 -i eth0 ')).toBeNull();
+    expect(lineKey('-A INPUT -j DROP -s 192.0.2.0/24 -d 198.51.100.51 ')).toBe('INPUT DROP s=192.0.2.0/24 d=198.51.100.51 m=');
+    expect(lineKey('-A OUTPUT -j mangle -s 198.51.100.60 --mangle-ip-s 192.0.2.11 --mangle-target DROP ')).toBeNull();
+    expect(lineKey('-A OUTPUT -j mangle -s 198.51.100.61 --mangle-ip-s 192.0.2.11 --mangle-target ACCEPT')).toBe('OUTPUT mangle s=198.51.100.61 d= m=192.0.2.11');
+  });
+});
