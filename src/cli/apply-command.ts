@@ -34,7 +34,7 @@ export function applyCommand(io: CliIo, setExit: (code: number) => void): Comman
       const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
       for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const hosts = [...prepared.run.hosts.keys()];
-      const progress = !flags.json && io.isTTY ? listrProgress(hosts) : plainProgress(flags.json ? () => undefined : io.out);
+      const progress = !flags.json && io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(flags.json ? () => undefined : io.out, flags.check);
       const summary = await runAll(
         prepared.run,
         prepared.targets,

@@ -10,24 +10,25 @@ export interface Progress {
   finish(): Promise<void>;
 }
 
-function outcome(result: HostResult): string {
+function outcome(result: HostResult, check: boolean): string {
   const count = result.status === 'failed' ? result.applied : result.changes.length;
-  return `${result.status}${count > 0 ? ` (${count} change${count === 1 ? '' : 's'})` : ''}`;
+  const status = check && result.status === 'changed' ? 'would change' : result.status;
+  return `${status}${count > 0 ? ` (${count} change${count === 1 ? '' : 's'})` : ''}`;
 }
 
-export function plainProgress(write: (line: string) => void): Progress {
+export function plainProgress(write: (line: string) => void, check: boolean): Progress {
   return {
     sink: (event: EngineEvent) => {
       if (event.type === 'host-done') {
         const error = event.result.error ? `: ${event.result.error.message}` : '';
-        write(`${event.result.host}: ${outcome(event.result)}${error}`);
+        write(`${event.result.host}: ${outcome(event.result, check)}${error}`);
       }
     },
     finish: () => Promise.resolve(),
   };
 }
 
-export function listrProgress(hosts: readonly string[]): Progress {
+export function listrProgress(hosts: readonly string[], check: boolean): Progress {
   const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
   const early: EngineEvent[] = [];
   const list = new Listr(
@@ -40,7 +41,7 @@ export function listrProgress(hosts: readonly string[]): Progress {
               task.title = `${host}: ${text}`;
             },
             done: (result) => {
-              task.title = `${host}: ${outcome(result)}`;
+              task.title = `${host}: ${outcome(result, check)}`;
               if (result.status === 'failed' || result.status === 'unreachable') reject(new Error(`${host}: ${result.error?.message ?? result.status}`));
               else resolve();
             },

@@ -23,7 +23,7 @@ export function renderDiff(change: PlannedChange): string[] {
     // Drop the `Index:`/`===` preamble the diff library writes; keep ---/+++ and the hunks.
     return patch
       .split('\n')
-      .filter((line, index) => index > 1 && line !== '')
+      .filter((line) => line !== '' && !line.startsWith('Index: ') && !/^=+$/.test(line))
       .map((line) => `      ${line}`);
   }
   return [`      - ${change.diff.before}`, `      + ${change.diff.after}`];

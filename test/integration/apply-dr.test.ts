@@ -1,0 +1,167 @@
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli } from '../support/cli.js';
+import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
+
+// lvsprov against real sshd on network-namespace hosts. Everything it did is read back through
+// nsenter (lab.exec), a path that shares nothing with lvsprov's SSH transport.
+
+const availability = labAvailability();
+const limit = ['--limit', 'routers,realservers'];
+
+describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir: string;
+  let inventory: string;
+
+  const sh = async (host: string, script: string): Promise<string> => {
+    const result = await lab.exec(host, ['sh', '-c', script]);
+    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+  const apply = (...args: string[]) => runCli(['apply', '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
+  /** Everything the roles touch, for "nothing changed" comparisons. */
+  const snapshot = async (): Promise<string> => {
+    const parts = await Promise.all(
+      ['router', 'rs1', 'rs2'].map((host) =>
+        sh(
+          host,
+          'ip -o -4 addr; ip -4 route show table all; sysctl net.ipv4.ip_forward net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce ' +
+            'net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce; ls -la /etc/sysctl.d /var/www 2>&1; cat /etc/sysctl.d/*lvsprov* /var/www/lvsprov/* 2>&1; ls /run',
+        ).then((text) => `## ${host}\n${text}`),
+      ),
+    );
+    return parts.join('\n');
+  };
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    ({ lab, dir } = await startDrLab('itdr'));
+    inventory = writeInventory(dir, 'inventory.yaml', drInventory(lab));
+  });
+
+  afterAll(async () => {
+    const report = await lab?.destroy();
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('first apply provisions router and real servers over one connection and two execs per host', async () => {
+    const result = await apply('--json');
+    const json = parseJson(result);
+    expect(result.code, result.stderr).toBe(0);
+    expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([
+      ['router', 'changed', { connections: 1, execs: 2 }],
+      ['rs1', 'changed', { connections: 1, execs: 2 }],
+      ['rs2', 'changed', { connections: 1, execs: 2 }],
+    ]);
+
+    // The router forwards and routes the VIP to its LAN port, at runtime and persisted.
+    expect((await sh('router', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
+    expect(await sh('router', 'cat /etc/sysctl.d/90-lvsprov-router.conf')).toContain('net.ipv4.ip_forward = 1');
+    expect((await sh('router', `ip -4 route show exact ${VIP}/32`)).trim()).toBe(`${VIP} dev eth1 scope link`);
+
+    for (const host of ['rs1', 'rs2']) {
+      // The VIP on lo with the seeds' label, ARP suppressed on all and lo, persisted.
+      expect(await sh(host, 'ip -o -4 addr show dev lo')).toMatch(new RegExp(`inet ${VIP.replace(/\./g, '\\.')}/32 scope global lo:0`));
+      for (const key of ['all', 'lo']) {
+        expect((await sh(host, `sysctl -n net.ipv4.conf.${key}.arp_ignore`)).trim()).toBe('1');
+        expect((await sh(host, `sysctl -n net.ipv4.conf.${key}.arp_announce`)).trim()).toBe('2');
+      }
+      expect(await sh(host, 'cat /etc/sysctl.d/90-lvsprov-realserver-dr.conf')).toContain('net.ipv4.conf.all.arp_ignore = 1');
+      // The test page names the host and a real web server serves it.
+      const page = await lab.runInControl(['curl', '-s', '--max-time', '5', `http://${host === 'rs1' ? '192.0.2.11' : '192.0.2.12'}/`]);
+      expect(page.stdout).toContain(`<h1>${host}</h1>`);
+    }
+  });
+
+  it('a second apply changes nothing: one read, no apply', async () => {
+    const json = parseJson(await apply('--json'));
+    expect(json.exitCode).toBe(0);
+    expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
+      ['router', 'ok', 0, { connections: 1, execs: 1 }],
+      ['rs1', 'ok', 0, { connections: 1, execs: 1 }],
+      ['rs2', 'ok', 0, { connections: 1, execs: 1 }],
+    ]);
+  });
+
+  it('--check --diff shows hand-made drift exactly and touches nothing; apply repairs only the drift', async () => {
+    await sh('rs1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+    await sh('rs2', `ip addr del ${VIP}/32 dev lo`);
+    await sh('router', "printf 'net.ipv4.ip_forward = 0\\n' >> /etc/sysctl.d/90-lvsprov-router.conf");
+    const before = await snapshot();
+
+    const check = await apply('--check', '--diff');
+    expect(check.code, check.stderr).toBe(0);
+    expect(await snapshot()).toBe(before);
+    expect(check.stdout).toContain('rs1: 1 would change');
+    expect(check.stdout).toContain('set net.ipv4.conf.all.arp_ignore 0 -> 1');
+    expect(check.stdout).toMatch(/rs2: 1 would change\n {2}~ address 198\.51\.100\.50 on lo: \(absent\) -> 198\.51\.100\.50\/32 label lo:0/);
+    expect(check.stdout).toContain('rs1: would change (1 change)');
+    expect(check.stdout).toContain('router: 1 would change');
+    // The unified diff of the sysctl file shows the line that will go.
+    expect(check.stdout).toMatch(/--- .*90-lvsprov-router\.conf \(current\)/);
+    expect(check.stdout).toContain('-net.ipv4.ip_forward = 0');
+    expect(check.stdout).toContain('RECAP (check: nothing was changed)');
+
+    const dryRun = parseJson(await apply('--dry-run', '--json'));
+    expect(dryRun.hosts.map((host) => host.changes.length)).toEqual([1, 1, 1]);
+    expect(await snapshot()).toBe(before);
+
+    const repair = parseJson(await apply('--json'));
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.resource)])).toEqual([
+      ['router', 'changed', ['file /etc/sysctl.d/90-lvsprov-router.conf']],
+      ['rs1', 'changed', ['sysctl net.ipv4.conf.all.arp_ignore']],
+      ['rs2', 'changed', [expect.stringContaining(VIP)]],
+    ]);
+    expect((await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('1');
+    expect(await sh('rs2', 'ip -o -4 addr show dev lo')).toContain(`${VIP}/32`);
+    expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
+  it('refuses an unknown host key, and records it with --accept-new-host-keys', async () => {
+    const emptyKnownHosts = join(dir, 'known_hosts_empty');
+    writeFileSync(emptyKnownHosts, '');
+    const strict = writeInventory(dir, 'inventory-unknown.yaml', drInventory(lab, { knownHosts: emptyKnownHosts }));
+    const refused = await runCli(['apply', '-i', strict, ...limit, '--json'], { namespace: lab.controlNamespace });
+    const json = parseJson(refused);
+    expect(refused.code).toBe(3);
+    expect(json.hosts.every((host) => host.status === 'unreachable' && /is not in .*known_hosts_empty/.test(host.error?.message ?? ''))).toBe(true);
+    expect(readFileSync(emptyKnownHosts, 'utf8')).toBe('');
+
+    const accepted = await runCli(['apply', '-i', strict, ...limit, '--json', '--accept-new-host-keys'], { namespace: lab.controlNamespace });
+    expect(accepted.code, accepted.stdout).toBe(0);
+    const recorded = readFileSync(emptyKnownHosts, 'utf8').trim().split('\n');
+    expect(recorded).toHaveLength(3);
+    // A later run without the flag now succeeds against what was recorded.
+    expect((await runCli(['apply', '-i', strict, ...limit, '--json'], { namespace: lab.controlNamespace })).code).toBe(0);
+  });
+
+  it('refuses a changed host key with both fingerprints, and the other hosts still run', async () => {
+    const knownHosts = join(dir, 'known_hosts_before_change');
+    copyFileSync(lab.knownHostsPath, knownHosts);
+    const pinned = writeInventory(dir, 'inventory-changed.yaml', drInventory(lab, { knownHosts, weights: [2, 4] }));
+    await lab.restartSshdWithNewKey('rs1');
+    const result = await runCli(['apply', '-i', pinned, ...limit, '--json', '--accept-new-host-keys'], { namespace: lab.controlNamespace });
+    const json = parseJson(result);
+    expect(result.code).toBe(3);
+    const rs1 = json.hosts.find((host) => host.host === 'rs1');
+    expect(rs1?.status).toBe('unreachable');
+    expect(rs1?.error?.message).toMatch(/HOST KEY CHANGED: the host presented SHA256:\S+ but .* records ssh-ed25519 SHA256:\S+/);
+    const [presented, recorded] = [...(rs1?.error?.message ?? '').matchAll(/SHA256:[A-Za-z0-9+/]+/g)].map((match) => match[0]);
+    expect(presented).not.toBe(recorded);
+    expect(json.hosts.filter((host) => host.host !== 'rs1').map((host) => host.status)).toEqual(['ok', 'ok']);
+    await lab.writeKnownHosts();
+  });
+
+  it('invalid input exits 4 before any host is contacted', async () => {
+    const before = await snapshot();
+    const broken = writeInventory(dir, 'inventory-broken.yaml', { ...drInventory(lab, { weights: [2, 99999] }) });
+    const result = await runCli(['apply', '-i', broken, ...limit], { namespace: lab.controlNamespace });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/inventory-broken\.yaml:\d+:\d+: lvs\.services\.0\.real_servers\.1\.weight: Too big/);
+    expect(result.stderr).toContain('no host was contacted');
+    expect(await snapshot()).toBe(before);
+  });
+});
