@@ -1,0 +1,128 @@
+import { once } from 'node:events';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { destroyLab } from './destroy.js';
+import { hostBatch, controlBatch, namespacesBatch } from './ip-batch.js';
+import { generateKeyPair } from './keys.js';
+import { Lab, type StartTimings } from './lab.js';
+import { layoutLab, type HostLayout, type LabLayout } from './layout.js';
+import { hostDir, logTail, spawnHost, type HostPaths } from './host-process.js';
+import { mapLimit, runChecked } from './process.js';
+import { commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
+import { parseLabSpec } from './spec.js';
+import { knownHostsText, sshdConfig } from './ssh-files.js';
+import { SshReadiness } from './ssh-ready.js';
+import { saveState, statePath, type HostState, type LabState } from './state.js';
+
+export interface CreateOptions {
+  /** Hosts set up at once. Start-up is CPU-bound (mounts, sshd start), so a few per core. */
+  readonly concurrency?: number;
+  /** How long one host's sshd may take to answer after it was started. */
+  readonly readyTimeoutMs?: number;
+}
+
+// The work directory ends up inside overlay mount options and sshd -o values, where a comma, a
+// colon or a space would change their meaning; a plain path is simply required.
+const plainPath = /^\/[A-Za-z0-9._/-]+$/;
+
+/**
+ * Build a lab as root: namespaces, bridges and veths, then every host with bounded parallelism,
+ * each resolved only once its sshd sends a banner to the control namespace on every address.
+ * On any failure, whatever was started is torn down before the error is thrown.
+ */
+export async function createLab(specInput: unknown, workDirInput: string, options: CreateOptions = {}): Promise<Lab> {
+  const began = Date.now();
+  const spec = parseLabSpec(specInput);
+  const layout = layoutLab(spec);
+  const workDir = resolve(workDirInput);
+  if (!plainPath.test(workDir)) throw new Error(`work directory ${workDir}: only A-Z a-z 0-9 . _ - / are allowed in its path`);
+  await assertFree(layout, workDir);
+
+  const sharedDir = join(workDir, 'shared');
+  await mkdir(sharedDir, { recursive: true });
+  await Promise.all(layout.hosts.map((host) => mkdir(join(hostDir(workDir, host.name), 'mnt'), { recursive: true })));
+  const concurrency = options.concurrency ?? 8;
+  const clientKeyPath = join(workDir, 'client_ed25519');
+  const clientKey = await generateKeyPair(clientKeyPath, `lvsprov-lab-${layout.name}`);
+  await writeFile(join(sharedDir, 'authorized_keys'), `${clientKey}\n`);
+  await writeFile(join(sharedDir, 'sshd_config'), sshdConfig());
+  const hostKeys = await mapLimit(layout.hosts, concurrency, (host) =>
+    generateKeyPair(join(hostDir(workDir, host.name), 'ssh_host_ed25519_key'), `${host.name}@${layout.name}`),
+  );
+  const keysDone = Date.now();
+
+  const state: LabState = {
+    version: 1,
+    name: layout.name,
+    workDir,
+    controlNamespace: layout.controlNamespace,
+    subnets: layout.subnets.map((subnet) => ({ ...subnet })),
+    hosts: layout.hosts.map((host, index) => ({
+      name: host.name,
+      namespace: host.namespace,
+      interfaces: host.interfaces.map((iface) => ({ ...iface })),
+      publicKey: hostKeys[index] ?? '',
+    })),
+    clientKeyPath,
+    knownHostsPath: join(workDir, 'known_hosts'),
+    phase: 'starting',
+  };
+  // Saved before the first namespace exists: from here on, `down` can undo whatever happens.
+  await saveState(state);
+
+  let readiness: SshReadiness | undefined;
+  let networkDone = keysDone;
+  try {
+    await runChecked(['ip', '-batch', '-'], { input: namespacesBatch('add', [layout.controlNamespace, ...layout.hosts.map((host) => host.namespace)]) });
+    await runChecked(['ip', '-n', layout.controlNamespace, '-batch', '-'], { input: controlBatch(layout) });
+    networkDone = Date.now();
+    readiness = new SshReadiness(layout.controlNamespace, options.readyTimeoutMs ?? 30_000);
+    const waiter = readiness;
+    await mapLimit(layout.hosts, concurrency, (host, index) =>
+      startHost(host, { hostDir: hostDir(workDir, host.name), sharedDir }, waiter, state.hosts[index] as HostState),
+    );
+    readiness.close();
+    await writeFile(state.knownHostsPath, knownHostsText(state.hosts.map((host) => ({ addresses: host.interfaces.map((iface) => iface.address), publicKey: host.publicKey }))));
+    state.phase = 'up';
+    await saveState(state);
+  } catch (error) {
+    readiness?.close(true);
+    const report = await destroyLab(state).catch((cleanupError: unknown) => ({ leftovers: [String(cleanupError)] }));
+    const cleanup = report.leftovers.length === 0 ? 'everything it started was removed' : `cleanup left: ${report.leftovers.join(', ')}`;
+    throw new Error(`lab ${layout.name} failed to start (${cleanup}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const end = Date.now();
+  const timings: StartTimings = { keysMs: keysDone - began, networkMs: networkDone - keysDone, hostsMs: end - networkDone, totalMs: end - began };
+  return new Lab(state, timings);
+}
+
+async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadiness, record: HostState): Promise<void> {
+  await runChecked(['ip', '-n', host.namespace, '-batch', '-'], { input: hostBatch(host) });
+  const child = spawnHost(host, paths);
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    throw new Error(`start-up exited (${signal ?? code}) before sshd answered`);
+  });
+  const ready = Promise.all(host.interfaces.map((iface) => readiness.wait(iface.address)));
+  try {
+    await Promise.race([ready, exited]);
+  } catch (error) {
+    throw new Error(`host ${host.name}: ${error instanceof Error ? error.message : String(error)}; log: ${await logTail(paths)}`, { cause: error });
+  } finally {
+    exited.catch(() => undefined);
+  }
+  // Every step of the chain exec'd, so the spawned pid is sshd's; check before trusting it.
+  const pid = child.pid ?? 0;
+  const identity = identify(pid);
+  if (!identity || commandName(pid) !== 'sshd' || processNamespace(pid, 'net') !== namedNetnsInode(host.namespace)) {
+    throw new Error(`host ${host.name}: process ${pid} is not sshd inside ${host.namespace}`);
+  }
+  record.sshd = identity;
+  record.mountNamespace = processNamespace(pid, 'mnt');
+}
+
+async function assertFree(layout: LabLayout, workDir: string): Promise<void> {
+  const exists = await access(statePath(workDir)).then(() => true, () => false);
+  if (exists) throw new Error(`${statePath(workDir)} exists: a lab is up there (or crashed); run \`down ${workDir}\` first`);
+  const taken = [layout.controlNamespace, ...layout.hosts.map((host) => host.namespace)].filter((namespace) => namedNetnsInode(namespace) !== undefined);
+  if (taken.length > 0) throw new Error(`network namespaces already exist: ${taken.join(', ')}; another lab named ${layout.name} is up`);
+}

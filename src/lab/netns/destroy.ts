@@ -1,0 +1,50 @@
+import { run } from './process.js';
+import { namespacesBatch } from './ip-batch.js';
+import { commandName, isRunning, namedNetnsInode, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
+import { removeState, type LabState } from './state.js';
+
+export interface DestroyReport {
+  /** Every process stopped: the sshds the lab started, and whatever still ran inside its namespaces. */
+  readonly stopped: ReadonlyArray<{ readonly pid: number; readonly command: string; readonly startedByLab: boolean }>;
+  readonly deletedNamespaces: readonly string[];
+  /** Namespaces or processes that could not be removed; empty after a clean teardown. */
+  readonly leftovers: readonly string[];
+}
+
+/**
+ * Tear a lab down from its state alone, so it works for a lab another process started and for one
+ * that crashed half-way. Besides the sshds it started, it stops every process living in one of the
+ * lab's own namespaces: SSH sessions, daemons a playbook started on a host, an ssh ControlPersist
+ * master in the control namespace. Any of those would otherwise keep a namespace (and a host's
+ * mounts) alive after `ip netns delete`. Processes are found by namespace inode, never by name.
+ */
+export async function destroyLab(state: LabState): Promise<DestroyReport> {
+  const namespaces = [state.controlNamespace, ...state.hosts.map((host) => host.namespace)];
+  const netInodes = new Set(namespaces.map(namedNetnsInode).filter((inode) => inode !== undefined));
+  const mntInodes = new Set(state.hosts.map((host) => host.mountNamespace).filter((inode) => inode !== undefined));
+  const started = state.hosts.map((host) => host.sshd).filter((sshd) => sshd !== undefined && isRunning(sshd)) as ProcessIdentity[];
+  const startedPids = new Set(started.map((sshd) => sshd.pid));
+  // A `down` run from inside the control namespace must not stop itself or the shell that ran it.
+  const spared = new Set([process.pid, process.ppid]);
+
+  const stopped: Array<{ pid: number; command: string; startedByLab: boolean }> = [];
+  const leftovers: string[] = [];
+  // Two rounds: a session can fork while the first round is under way.
+  for (let round = 0; round < 2; round++) {
+    const inside = processesInNamespaces(netInodes, mntInodes).filter((found) => !spared.has(found.pid) && !startedPids.has(found.pid));
+    const targets = round === 0 ? [...started, ...inside] : inside;
+    if (targets.length === 0) break;
+    for (const target of targets) stopped.push({ pid: target.pid, command: commandName(target.pid), startedByLab: startedPids.has(target.pid) });
+    const survivors = await terminate(targets);
+    if (round === 1) leftovers.push(...survivors.map((survivor) => `process ${survivor.pid} (${commandName(survivor.pid)})`));
+  }
+
+  const existing = namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined);
+  if (existing.length > 0) {
+    // -force: one namespace that cannot be deleted must not stop the others from going.
+    await run(['ip', '-force', '-batch', '-'], { input: namespacesBatch('delete', existing) });
+  }
+  leftovers.push(...namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined).map((namespace) => `namespace ${namespace}`));
+  if (leftovers.length === 0) await removeState(state.workDir);
+  return { stopped, deletedNamespaces: existing.filter((namespace) => namedNetnsInode(namespace) === undefined), leftovers };
+}

@@ -1,0 +1,74 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+// workDir/state.json: everything `down` needs to tear a lab down from another process (CI cleanup,
+// a crashed test run). It is written before the first namespace exists and again whenever a
+// process starts, so a crash at any point leaves a file that names what to remove. It is read
+// back through a schema because its names end up in argv and its pids get signals.
+
+const namespaceName = z.string().regex(/^[a-z][a-z0-9]{0,11}-[a-z0-9-]{1,40}$/);
+
+const processSchema = z.strictObject({ pid: z.number().int().positive(), startTime: z.number().int().nonnegative() });
+
+const hostStateSchema = z.strictObject({
+  name: z.string(),
+  namespace: namespaceName,
+  interfaces: z.array(
+    z.strictObject({
+      subnet: z.string(),
+      address: z.string(),
+      prefixLength: z.number().int(),
+      device: z.string(),
+      peer: z.string(),
+      bridge: z.string(),
+    }),
+  ),
+  publicKey: z.string(),
+  /** The host's sshd: the process the lab started, whose namespaces are the host. */
+  sshd: processSchema.optional(),
+  /** Inode of the host's private mount namespace, to find anything still holding it at teardown. */
+  mountNamespace: z.number().int().optional(),
+});
+
+export const labStateSchema = z
+  .strictObject({
+    version: z.literal(1),
+    name: z.string(),
+    workDir: z.string(),
+    controlNamespace: namespaceName,
+    subnets: z.array(
+      z.strictObject({ name: z.string(), cidr: z.string(), prefixLength: z.number().int(), controlAddress: z.string(), bridge: z.string() }),
+    ),
+    hosts: z.array(hostStateSchema),
+    clientKeyPath: z.string(),
+    knownHostsPath: z.string(),
+    /** `starting` until every sshd answered; a lab left in `starting` crashed half-way. */
+    phase: z.enum(['starting', 'up']),
+  })
+  .refine((state) => [state.controlNamespace, ...state.hosts.map((host) => host.namespace)].every((ns) => ns.startsWith(`${state.name}-`)), {
+    message: 'every namespace must carry the lab name as its prefix',
+  });
+
+export type LabState = z.infer<typeof labStateSchema>;
+export type HostState = LabState['hosts'][number];
+
+export function statePath(workDir: string): string {
+  return join(workDir, 'state.json');
+}
+
+export async function saveState(state: LabState): Promise<void> {
+  // Written aside and renamed, so a reader never sees half a file.
+  const path = statePath(state.workDir);
+  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
+export async function loadState(workDir: string): Promise<LabState> {
+  const text = await readFile(statePath(workDir), 'utf8');
+  return labStateSchema.parse(JSON.parse(text));
+}
+
+export async function removeState(workDir: string): Promise<void> {
+  await rm(statePath(workDir), { force: true });
+}

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, destroyLab, labAvailability, loadState, skipLabSuite, type Lab, type LabSpec } from '../../src/lab/netns/index.js';
+import { generateKeyPair } from '../../src/lab/netns/keys.js';
+import { run } from '../../src/lab/netns/process.js';
+
+// Real namespaces, real sshd, real OpenSSH client. Writes go through one path (SSH or exec) and
+// are read back through the other, so neither path can vouch for itself.
+
+const availability = labAvailability();
+
+function labSpec(name: string): LabSpec {
+  return {
+    name,
+    subnets: [
+      { name: 'client', cidr: '203.0.113.0/24', controlAddress: '203.0.113.254' },
+      { name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' },
+    ],
+    hosts: [
+      { name: 'router', interfaces: [{ subnet: 'client', address: '203.0.113.1' }, { subnet: 'lan', address: '192.0.2.1' }] },
+      { name: 'rs1', interfaces: [{ subnet: 'lan', address: '192.0.2.11' }] },
+      { name: 'rs2', interfaces: [{ subnet: 'lan', address: '192.0.2.12' }] },
+    ],
+  };
+}
+
+/** Pids of sshd processes whose binary lies under a lab's work directory (its hosts' overlays). */
+function labSshdPids(workDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`).startsWith(`${workDir}/`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function labNamespaces(name: string): Promise<string[]> {
+  const listed = await run(['ip', 'netns', 'list']);
+  return listed.stdout.split('\n').map((line) => line.split(' ')[0] ?? '').filter((ns) => ns.startsWith(`${name}-`));
+}
+
+describe.skipIf(skipLabSuite(availability))(`netns lab (${availability.reason})`, () => {
+  const name = `t${randomBytes(3).toString('hex')}`;
+  let workDir = '';
+  let lab: Lab | undefined;
+
+  beforeAll(async () => {
+    // Reached without a lab only in CI, where it must fail rather than skip.
+    expect(availability.ok, availability.reason).toBe(true);
+    workDir = await mkdtemp(join(tmpdir(), 'netns-lab-'));
+    lab = await createLab(labSpec(name), workDir);
+  });
+
+  afterAll(async () => {
+    await lab?.destroy();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
+  const theLab = (): Lab => {
+    if (!lab) throw new Error('lab not created');
+    return lab;
+  };
+
+  /** The login the brief asks for, spelled out rather than built by the lab under test. */
+  const login = (address: string, ...remote: string[]) =>
+    theLab().runInControl([
+      'ssh', '-F', '/dev/null', '-i', theLab().clientKeyPath, '-o', `UserKnownHostsFile=${theLab().knownHostsPath}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${address}`, ...remote,
+    ]);
+
+  it('logs into every address of every host with OpenSSH, the lab key and strict host keys', async () => {
+    for (const host of theLab().hosts) {
+      for (const address of host.addresses) {
+        const result = await login(address, 'hostname');
+        expect(result.stderr).toBe('');
+        expect(result.stdout.trim()).toBe(host.name);
+      }
+    }
+  });
+
+  it('refuses a key it was not given', async () => {
+    const otherKey = join(workDir, 'stranger_ed25519');
+    await generateKeyPair(otherKey, 'stranger');
+    const result = await theLab().runInControl([
+      'ssh', '-F', '/dev/null', '-i', otherKey, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${theLab().knownHostsPath}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', 'root@192.0.2.11', 'true',
+    ]);
+    expect(result.code).toBe(255);
+    expect(result.stderr).toMatch(/Permission denied \(publickey\)/);
+  });
+
+  it('gives each host its own filesystem', async () => {
+    const marker = `/etc/lab-marker-${name}`;
+    const write = await login('192.0.2.11', `echo rs1-was-here > ${marker}`);
+    expect(write.code).toBe(0);
+    expect((await theLab().exec('rs1', ['cat', marker])).stdout).toBe('rs1-was-here\n');
+    expect((await theLab().exec('rs2', ['test', '-e', marker])).code).toBe(1);
+    expect((await login('192.0.2.1', `test -e ${marker}; echo $?`)).stdout.trim()).toBe('1');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('gives each host its own sysctls', async () => {
+    const rootBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+    expect((await login('192.0.2.1', 'sysctl -w net.ipv4.ip_forward=1')).code).toBe(0);
+    expect((await theLab().exec('router', ['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('1');
+    expect((await theLab().exec('rs1', ['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+    expect((await login('192.0.2.12', 'cat /proc/sys/net/ipv4/ip_forward')).stdout.trim()).toBe('0');
+    expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8')).toBe(rootBefore);
+  });
+
+  it('names each host and shows the same host through exec as through SSH', async () => {
+    for (const host of theLab().hosts) {
+      expect((await theLab().exec(host.name, ['hostname'])).stdout.trim()).toBe(host.name);
+      expect((await theLab().exec(host.name, ['cat', '/etc/hostname'])).stdout.trim()).toBe(host.name);
+      const viaSsh = await login(host.addresses[0] ?? '', 'ip -4 -o addr show scope global');
+      const viaExec = await theLab().exec(host.name, ['ip', '-4', '-o', 'addr', 'show', 'scope', 'global']);
+      expect(viaSsh.stdout).toBe(viaExec.stdout);
+      for (const address of host.addresses) expect(viaExec.stdout).toContain(` ${address}/`);
+    }
+  });
+
+  it('keeps every lab address and device out of the root namespace', async () => {
+    const rootAddresses = (await run(['ip', '-4', '-o', 'addr'])).stdout;
+    const rootLinks = (await run(['ip', '-o', 'link'])).stdout;
+    for (const host of theLab().hosts) {
+      for (const iface of host.interfaces) {
+        expect(rootAddresses).not.toContain(` ${iface.address}/`);
+        expect(rootLinks).not.toMatch(new RegExp(`^\\d+: ${iface.peer}[@:]`, 'm'));
+      }
+    }
+    const controlAddresses = (await theLab().runInControl(['ip', '-4', '-o', 'addr'])).stdout;
+    for (const subnet of theLab().subnets) expect(controlAddresses).toContain(` ${subnet.controlAddress}/${subnet.prefixLength}`);
+  });
+
+  it('passes every word of a remote command through sshArgv unharmed', async () => {
+    const result = await theLab().runInControl(theLab().sshArgv('rs1', ['printf', '%s|', 'a  b', "it's", '$HOME', ';true']));
+    expect(result.stdout).toBe("a  b|it's|$HOME|;true|");
+  });
+
+  it('restarts a host sshd with a new host key that strict clients then refuse', async () => {
+    const before = theLab().host('rs2');
+    expect((await theLab().exec('rs2', ['sh', '-c', 'echo kept > /root/survivor'])).code).toBe(0);
+    const newKey = await theLab().restartSshdWithNewKey('rs2');
+    expect(newKey).not.toBe(before.publicKey);
+    expect(theLab().host('rs2').publicKey).toBe(newKey);
+    const scanned = await theLab().runInControl(['ssh-keyscan', '-t', 'ed25519', '192.0.2.12']);
+    expect(scanned.stdout).toContain(newKey);
+    const inside = await theLab().exec('rs2', ['cat', '/etc/lvsprov-lab/ssh_host_ed25519_key.pub']);
+    expect(inside.stdout).toContain(newKey);
+
+    const refused = await login('192.0.2.12', 'true');
+    expect(refused.code).toBe(255);
+    expect(refused.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED/);
+
+    await theLab().writeKnownHosts();
+    expect((await login('192.0.2.12', 'cat /root/survivor')).stdout).toBe('kept\n');
+    expect(theLab().host('rs2').sshdPid).toBe(before.sshdPid);
+  });
+
+  it('cleans up after itself when a start fails half-way, without touching a lab already up', async () => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'netns-lab-fail-'));
+    const otherName = `f${randomBytes(3).toString('hex')}`;
+    try {
+      // A zero wait fails the first host once its namespaces exist and its sshd was spawned.
+      const failed = createLab(labSpec(otherName), otherDir, { readyTimeoutMs: 0 });
+      await expect(failed).rejects.toThrow(/did not answer within 0 ms/);
+      await expect(failed).rejects.toThrow(/everything it started was removed/);
+      expect(await labNamespaces(otherName)).toEqual([]);
+      expect(labSshdPids(otherDir)).toEqual([]);
+      expect(existsSync(join(otherDir, 'state.json'))).toBe(false);
+      expect((await login('192.0.2.11', 'hostname')).stdout.trim()).toBe('rs1');
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('tears down from state.json alone: no namespace, process or mount left', async () => {
+    const current = theLab();
+    const sshdPids = current.hosts.map((host) => host.sshdPid);
+    // Session processes of earlier logins may still be exiting, so the listeners are a subset.
+    expect(labSshdPids(workDir)).toEqual(expect.arrayContaining(sshdPids));
+    const mountNamespaces = current.hosts.map((host) => host.mountNamespace);
+    // Leftovers of the kind a playbook run leaves: a daemon inside a host, a session from control.
+    const daemon = await current.exec('rs1', ['sh', '-c', 'sleep 600 >/dev/null 2>&1 </dev/null & echo $!']);
+    const daemonPid = Number(daemon.stdout.trim());
+    expect(existsSync(`/proc/${daemonPid}`)).toBe(true);
+    const session = login('192.0.2.12', 'sleep 600');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // The `down` path: nothing but the work directory, as another process would have it.
+    const report = await destroyLab(await loadState(workDir));
+    expect(report.leftovers).toEqual([]);
+    expect(report.stopped.filter((entry) => entry.startedByLab).map((entry) => entry.pid).sort()).toEqual([...sshdPids].sort());
+    expect(report.stopped.map((entry) => entry.pid)).toContain(daemonPid);
+    expect((await session).code).not.toBe(0);
+
+    expect(await labNamespaces(name)).toEqual([]);
+    expect(labSshdPids(workDir)).toEqual([]);
+    for (const pid of [...sshdPids, daemonPid]) expect(existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+    const holders = readdirSync('/proc').filter((pid) => {
+      try {
+        return mountNamespaces.some((inode) => readlinkSync(`/proc/${pid}/ns/mnt`) === `mnt:[${inode}]`);
+      } catch {
+        return false;
+      }
+    });
+    expect(holders).toEqual([]);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.toContain(workDir);
+    expect(mounts).not.toContain(`/run/netns/${name}-`);
+    expect(existsSync(join(workDir, 'state.json'))).toBe(false);
+  });
+});
