@@ -111,7 +111,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
     return items.flatMap((item, index): CompiledTask[] => {
       const scope = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       const label = task.name ? String(renderDeep(task.name, scope)) : type;
-      const name = items.length > 1 || task.loop !== undefined ? `${label} [${index + 1}/${items.length}]` : label;
+      const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], scope);
       const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, scope, roles, problem) : raw;
       if (spec === undefined) return [];

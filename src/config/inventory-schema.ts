@@ -14,18 +14,14 @@ const localPath = z.string().min(1).regex(/^[^\0\n]+$/, 'must be a file path');
 
 export const sshSettingsSchema = z
   .object({
-    user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name').optional(),
-    port: port.optional(),
-    private_key: localPath.optional(),
-    /** The key's passphrase is read from this environment variable, never from the inventory. */
-    passphrase_env: varName.optional(),
-    /** Use the agent at $SSH_AUTH_SOCK. */
-    agent: z.boolean().optional(),
-    known_hosts: localPath.optional(),
-    connect_timeout: z.number().positive().max(600).optional(),
-    /** Run the read and apply scripts through `sudo -n` (for a non-root user). */
-    become: z.boolean().optional(),
-    /** Reach the host through this SSH jump host (like ProxyJump). */
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name').optional().describe('login user (default: $USER)'),
+    port: port.optional().describe('SSH port (default 22)'),
+    private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa unless an agent is used)'),
+    passphrase_env: varName.optional().describe("environment variable holding the key's passphrase (never the passphrase itself)"),
+    agent: z.boolean().optional().describe('use the ssh-agent at $SSH_AUTH_SOCK (default true when it is set)'),
+    known_hosts: localPath.optional().describe('known_hosts file checked for host keys (default ~/.ssh/known_hosts)'),
+    connect_timeout: z.number().positive().max(600).optional().describe('seconds to connect and authenticate (default 10)'),
+    become: z.boolean().optional().describe('run the scripts through `sudo -n` (for a non-root user)'),
     jump: z
       .object({
         address: z.string().min(1),
@@ -35,23 +31,28 @@ export const sshSettingsSchema = z
         known_hosts: localPath.optional(),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('reach the host through this SSH jump host, like ProxyJump'),
   })
   .strict();
 
 export const hostSchema = z
   .object({
-    address: z.string().min(1, 'must be an address or DNS name').regex(/^[A-Za-z0-9.:-]+$/, 'must be an address or DNS name'),
-    ssh: sshSettingsSchema.optional(),
-    groups: z.array(groupName).default([]),
-    vars: variables.default({}),
+    address: z
+      .string()
+      .min(1, 'must be an address or DNS name')
+      .regex(/^[A-Za-z0-9.:-]+$/, 'must be an address or DNS name')
+      .describe('address SSH connects to; also the real server address unless a service says otherwise'),
+    ssh: sshSettingsSchema.optional().describe('overrides of the top-level ssh settings for this host (same keys)'),
+    groups: z.array(groupName).default([]).describe('groups this host belongs to (besides groups.<name>.hosts)'),
+    vars: variables.default({}).describe('host variables (highest precedence)'),
   })
   .strict();
 
 export const groupSchema = z
   .object({
-    hosts: z.array(hostName).default([]),
-    vars: variables.default({}),
+    hosts: z.array(hostName).default([]).describe('member hosts'),
+    vars: variables.default({}).describe('group variables (override cluster vars)'),
   })
   .strict();
 
@@ -71,11 +72,10 @@ export const forwardingMethods = ['dr', 'tun', 'nat'] as const;
 
 const realServerSchema = z
   .object({
-    /** The inventory host that serves; its address is the real server address unless `address` is given. */
-    host: hostName.optional(),
-    address: ipv4.optional(),
-    port: z.number().int().min(0).max(65535).optional(),
-    weight: z.number().int().min(0).max(65535).default(1),
+    host: hostName.optional().describe('the inventory host that serves'),
+    address: ipv4.optional().describe("real server address (default: the host's address)"),
+    port: z.number().int().min(0).max(65535).optional().describe('real server port (default: the service port; NAT may map it)'),
+    weight: z.number().int().min(0).max(65535).default(1).describe('scheduler weight; 0 takes the server out of rotation'),
   })
   .strict()
   .refine((server) => server.host !== undefined || server.address !== undefined, {
@@ -84,17 +84,16 @@ const realServerSchema = z
 
 export const serviceSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional(),
-    vip: z.string().min(1).optional(),
-    protocol: z.enum(['tcp', 'udp', 'fwmark']).default('tcp'),
-    port: z.number().int().min(0).max(65535).default(0),
-    fwmark: z.number().int().min(1).max(4_294_967_295).optional(),
-    scheduler: z.enum(schedulers).default('wlc'),
-    forwarding: z.enum(forwardingMethods).default('dr'),
-    persistence: persistenceSchema.optional(),
-    /** Director hosts; defaults to every host of the group `directors`. */
-    directors: z.array(hostName).optional(),
-    real_servers: z.array(realServerSchema).min(1, 'a virtual service needs at least one real server'),
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional().describe('a name for messages'),
+    vip: z.string().min(1).optional().describe('a name from lvs.vips, or an IPv4 address'),
+    protocol: z.enum(['tcp', 'udp', 'fwmark']).default('tcp').describe('ipvsadm -t, -u or -f'),
+    port: z.number().int().min(0).max(65535).default(0).describe('virtual port; 0 = every port (needs persistence)'),
+    fwmark: z.number().int().min(1).max(4_294_967_295).optional().describe('firewall mark, for protocol fwmark'),
+    scheduler: z.enum(schedulers).default('wlc').describe('ipvsadm -s'),
+    forwarding: z.enum(forwardingMethods).default('dr').describe('dr (-g, direct routing), tun (-i, IPIP tunnel) or nat (-m, masquerading)'),
+    persistence: persistenceSchema.optional().describe('ipvsadm -p [-M]: true (300 s), seconds, or {timeout, netmask}'),
+    directors: z.array(hostName).optional().describe('director hosts (default: the group directors)'),
+    real_servers: z.array(realServerSchema).min(1, 'a virtual service needs at least one real server').describe('the real servers'),
   })
   .strict()
   .superRefine((service, ctx) => {
@@ -108,26 +107,26 @@ export const serviceSchema = z
 
 const vipSchema = z
   .object({
-    address: ipv4,
-    /** The director's interface that carries the VIP (label <interface>:<n>). */
-    interface: interfaceName.optional(),
+    address: ipv4.describe('the virtual IP'),
+    interface: interfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
   })
   .strict();
 
 export const inventorySchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
-    ssh: sshSettingsSchema.default({}),
-    vars: variables.default({}),
-    groups: z.record(groupName, groupSchema).default({}),
-    hosts: z.record(hostName, hostSchema),
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('cluster name'),
+    ssh: sshSettingsSchema.default({}).describe('connection settings for every host'),
+    vars: variables.default({}).describe('cluster variables (lowest precedence after role defaults)'),
+    groups: z.record(groupName, groupSchema).default({}).describe('groups by name'),
+    hosts: z.record(hostName, hostSchema).describe('hosts by inventory name'),
     lvs: z
       .object({
-        vips: z.record(hostName, vipSchema).default({}),
-        services: z.array(serviceSchema).default([]),
+        vips: z.record(hostName, vipSchema).default({}).describe('virtual IPs by name'),
+        services: z.array(serviceSchema).default([]).describe('IPVS virtual services'),
       })
       .strict()
-      .default({ vips: {}, services: [] }),
+      .default({ vips: {}, services: [] })
+      .describe('the LVS model'),
   })
   .strict();
 

@@ -13,7 +13,8 @@ export function renderRecap(results: readonly HostResult[], check: boolean): str
       `unreachable=${result.status === 'unreachable' ? 1 : 0}`,
       `failed=${result.status === 'failed' ? 1 : 0}`,
     ];
-    lines.push(`${result.host.padEnd(width)} : ${result.status.padEnd(11)} ${counts.join('  ')}   ${result.seconds.toFixed(2)}s`);
+    const status = check && result.status === 'changed' ? 'would change' : result.status;
+    lines.push(`${result.host.padEnd(width)} : ${status.padEnd(12)} ${counts.join('  ')}   ${result.seconds.toFixed(2)}s`);
   }
   const errors = results.filter((result) => result.error);
   if (errors.length > 0) {

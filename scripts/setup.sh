@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything lvsprov's tests need on a fresh Debian machine, then the npm dependencies.
+# Run as root (the test labs build network namespaces and boot a qemu guest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# OpenSSH server and client: the lab hosts' sshd and the raw-SSH floor of the benchmark.
+# iproute2, util-linux, procps: namespaces, veths, bridges, nsenter. arptables, ipvsadm: what the
+# roles drive. busybox-static: the test page's web server. curl: the client side of the tests.
+# qemu-system-x86, kmod, cpio, linux kernel package (fetched on demand): the real-kernel lab.
+packages=(
+  openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
+  qemu-system-x86 kmod cpio gzip
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Debian ipvsadm and openssh-server packages start daemons on install on some images; the
+# tests start their own sshd inside namespaces and need none on the machine itself.
+npm ci --no-audit --no-fund
