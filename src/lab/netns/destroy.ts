@@ -26,18 +26,19 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
   const startedPids = new Set(started.map((sshd) => sshd.pid));
   // A `down` run from inside the control namespace must not stop itself or the shell that ran it.
   const spared = new Set([process.pid, process.ppid]);
+  const inside = (): ProcessIdentity[] => processesInNamespaces(netInodes, mntInodes).filter((found) => !spared.has(found.pid));
 
   const stopped: Array<{ pid: number; command: string; startedByLab: boolean }> = [];
-  const leftovers: string[] = [];
-  // Two rounds: a session can fork while the first round is under way.
-  for (let round = 0; round < 2; round++) {
-    const inside = processesInNamespaces(netInodes, mntInodes).filter((found) => !spared.has(found.pid) && !startedPids.has(found.pid));
-    const targets = round === 0 ? [...started, ...inside] : inside;
-    if (targets.length === 0) break;
+  // The started sshds are inside too, unless their namespace name is already gone (a `down` that
+  // crashed half-way), hence both lists, without repeats.
+  let targets = [...new Map([...started, ...inside()].map((target) => [target.pid, target])).values()];
+  // Two rounds: a session can fork while the first round is being stopped.
+  for (let round = 0; round < 2 && targets.length > 0; round++) {
     for (const target of targets) stopped.push({ pid: target.pid, command: commandName(target.pid), startedByLab: startedPids.has(target.pid) });
-    const survivors = await terminate(targets);
-    if (round === 1) leftovers.push(...survivors.map((survivor) => `process ${survivor.pid} (${commandName(survivor.pid)})`));
+    await terminate(targets);
+    targets = inside();
   }
+  const leftovers = targets.map((target) => `process ${target.pid} (${commandName(target.pid)})`);
 
   const existing = namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined);
   if (existing.length > 0) {

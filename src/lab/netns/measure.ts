@@ -9,6 +9,8 @@ export interface LabMeasurement {
   readonly up: StartTimings;
   /** Machine-wide MemAvailable drop while the lab was up: the honest total, but other work on the machine adds noise. */
   readonly memAvailableDropMiB: number;
+  /** Machine-wide growth of kernel memory (Slab, Percpu, KernelStack, PageTables): namespaces, devices, mounts. */
+  readonly kernelGrowthMiB: number;
   /** Machine-wide Shmem growth: the hosts' tmpfs layers. */
   readonly shmemGrowthMiB: number;
   /** Proportional set size of the lab's sshd processes, summed. */
@@ -31,16 +33,21 @@ function pssKiB(pid: number): number {
   return match ? Number(match[1]) : 0;
 }
 
+const kernelFields = ['Slab', 'Percpu', 'KernelStack', 'PageTables'];
+const kernelKiB = (): number => kernelFields.reduce((sum, field) => sum + meminfoKiB(field), 0);
+
 const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
 
 /** Bring up `count` hosts, measure, check every host by a real login, and tear the lab down. */
 export async function measureLab(name: string, count: number, workDir: string): Promise<LabMeasurement> {
   const availableBefore = meminfoKiB('MemAvailable');
   const shmemBefore = meminfoKiB('Shmem');
+  const kernelBefore = kernelKiB();
   const lab = await createLab(flatLabSpec(name, count), workDir);
   try {
     const memAvailableDropMiB = mib(availableBefore - meminfoKiB('MemAvailable'));
     const shmemGrowthMiB = mib(meminfoKiB('Shmem') - shmemBefore);
+    const kernelGrowthMiB = mib(kernelKiB() - kernelBefore);
     const sshdPssMiB = mib(lab.hosts.reduce((sum, host) => sum + pssKiB(host.sshdPid), 0));
     const loginStart = Date.now();
     const logins = await Promise.all(lab.hosts.map((host) => lab.runInControl(lab.sshArgv(host.name, ['hostname']))));
@@ -51,7 +58,7 @@ export async function measureLab(name: string, count: number, workDir: string): 
     const report = await lab.destroy();
     const downMs = Date.now() - downStart;
     const down = { stopped: report.stopped.length, leftovers: report.leftovers };
-    return { hosts: count, up: lab.timings as StartTimings, memAvailableDropMiB, shmemGrowthMiB, sshdPssMiB, parallelLoginMs, downMs, down };
+    return { hosts: count, up: lab.timings as StartTimings, memAvailableDropMiB, kernelGrowthMiB, shmemGrowthMiB, sshdPssMiB, parallelLoginMs, downMs, down };
   } finally {
     await lab.destroy();
   }
