@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { Client, type ConnectConfig } from 'ssh2';
+import ssh2, { Client, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import type { ConnectOptions } from './types.js';
@@ -23,6 +23,30 @@ export interface ClientTarget {
 }
 
 const knownHostsFiles = new Map<string, KnownHosts>();
+// An encrypted key costs a bcrypt KDF to open; parse each key once per run, not once per host.
+const parsedKeys = new Map<string, ParsedKey>();
+
+function loadPrivateKey(label: string, path: string, passphrase: string | undefined): ParsedKey {
+  const cacheKey = `${path}\0${passphrase ?? ''}`;
+  const cached = parsedKeys.get(cacheKey);
+  if (cached) return cached;
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    throw new ConnectError(`${label}: cannot read private key ${path}: ${(error as Error).message}`);
+  }
+  // ssh2 is CommonJS; its `utils` is reachable only through the default export under ESM.
+  const parsed = ssh2.utils.parseKey(data, passphrase);
+  const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+  if (!key || key instanceof Error) {
+    const reason = key instanceof Error ? key.message : 'no key found';
+    const hint = /passphrase|decrypt|encrypted/i.test(reason) ? ' (wrong or missing passphrase? see ssh.passphrase_env)' : '';
+    throw new ConnectError(`${label}: cannot use private key ${path}: ${reason}${hint}`);
+  }
+  parsedKeys.set(cacheKey, key);
+  return key;
+}
 
 function knownHostsFor(file: string): KnownHosts {
   let known = knownHostsFiles.get(file);
@@ -39,14 +63,16 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  let privateKey: Buffer | undefined;
-  if (target.privateKey) {
-    try {
-      privateKey = readFileSync(target.privateKey);
-    } catch (error) {
-      return Promise.reject(new ConnectError(`${target.label}: cannot read private key ${target.privateKey}: ${(error as Error).message}`));
-    }
+  let privateKey: ParsedKey | undefined;
+  try {
+    if (target.privateKey) privateKey = loadPrivateKey(target.label, target.privateKey, target.passphrase);
+  } catch (error) {
+    return Promise.reject(error);
   }
+  // The key first, then the agent: the order OpenSSH tries an IdentityFile and the agent's keys in.
+  const methods: AuthenticationType[] = [];
+  if (privateKey) methods.push({ type: 'publickey', username: target.user, key: privateKey } as unknown as AuthenticationType);
+  if (target.agent) methods.push({ type: 'agent', username: target.user, agent: target.agent } as unknown as AuthenticationType);
   const algorithms = preferredHostKeyAlgorithms(recorded);
   const config: ConnectConfig = {
     host: target.address,
@@ -54,9 +80,7 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
     username: target.user,
     readyTimeout: target.connectTimeoutMs,
     keepaliveInterval: 15_000,
-    ...(privateKey ? { privateKey } : {}),
-    ...(target.passphrase !== undefined ? { passphrase: target.passphrase } : {}),
-    ...(target.agent ? { agent: target.agent } : {}),
+    authHandler: methods,
     ...(target.sock ? { sock: target.sock } : {}),
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {

@@ -1,0 +1,125 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli } from '../support/cli.js';
+
+// The ways lvsprov authenticates and reaches hosts, against real sshd: an encrypted key with its
+// passphrase from the environment, an ssh-agent, and a jump host for a host the control side
+// cannot reach directly.
+
+const availability = labAvailability();
+const PASSPHRASE = 'correct horse battery staple';
+
+describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir: string;
+  let encryptedKey: string;
+  let agent: ChildProcess | undefined;
+  const agentSocket = (): string => join(dir, 'agent.sock');
+
+  const playbook = (): string => {
+    const file = join(dir, 'touch.yaml');
+    writeFileSync(file, stringify([{ hosts: 'all', tasks: [{ name: 'marker', file: { path: '/etc/lvsprov-ssh-test', content: '{{inventory_hostname}}\n' } }] }]));
+    return file;
+  };
+  const inventory = (name: string, ssh: Record<string, unknown>, hosts: Record<string, unknown>): string => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, stringify({ ssh: { user: 'root', known_hosts: lab.knownHostsPath, connect_timeout: 5, ...ssh }, hosts }));
+    return file;
+  };
+  const marker = async (host: string): Promise<string> => (await lab.exec(host, ['cat', '/etc/lvsprov-ssh-test'])).stdout;
+  const clearMarkers = async (): Promise<void> => {
+    for (const host of ['bastion', 'inner']) await lab.exec(host, ['rm', '-f', '/etc/lvsprov-ssh-test']);
+  };
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-sshauth-'));
+    lab = await createLab(
+      {
+        name: 'itssh',
+        subnets: [{ name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' }],
+        hosts: [
+          { name: 'bastion', interfaces: [{ subnet: 'lan', address: '192.0.2.20' }] },
+          { name: 'inner', interfaces: [{ subnet: 'lan', address: '192.0.2.21' }] },
+        ],
+      },
+      join(dir, 'lab'),
+    );
+    encryptedKey = join(dir, 'encrypted_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASSPHRASE, '-C', 'encrypted', '-f', encryptedKey], { stdio: 'ignore' });
+    const publicKey = readFileSync(`${encryptedKey}.pub`, 'utf8');
+    for (const host of ['bastion', 'inner']) {
+      const result = await lab.exec(host, ['sh', '-c', 'cat >> /etc/lvsprov-lab/authorized_keys'], { input: publicKey });
+      expect(result.code).toBe(0);
+    }
+  });
+
+  afterAll(async () => {
+    if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
+    const report = await lab?.destroy();
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('uses an encrypted key with the passphrase from the named environment variable', async () => {
+    await clearMarkers();
+    const file = inventory('encrypted', { private_key: encryptedKey, passphrase_env: 'LVSPROV_TEST_PASSPHRASE', agent: false }, { inner: { address: '192.0.2.21' } });
+    const ok = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { LVSPROV_TEST_PASSPHRASE: PASSPHRASE } });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+
+    const unset = await runCli(['apply', '-i', file, '-p', playbook()], { namespace: lab.controlNamespace });
+    expect(unset.code).toBe(4);
+    expect(unset.stderr).toMatch(/encrypted\.yaml:\d+:\d+: ssh\.passphrase_env: environment variable LVSPROV_TEST_PASSPHRASE is not set/);
+
+    const wrong = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { LVSPROV_TEST_PASSPHRASE: 'wrong' } });
+    expect(wrong.code).toBe(3);
+    expect(parseJson(wrong).hosts[0]?.error?.message).toMatch(/^inner: cannot use private key .*encrypted_ed25519: .*bad passphrase/);
+  });
+
+  it('authenticates through an ssh-agent holding the key', async () => {
+    await clearMarkers();
+    agent = spawn('ssh-agent', ['-D', '-a', agentSocket()], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && spawnSync('test', ['-S', agentSocket()]).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const add = spawnSync('ssh-add', [lab.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket() }, encoding: 'utf8' });
+    expect(add.status, add.stderr).toBe(0);
+    const file = inventory('agent', { agent: true }, { inner: { address: '192.0.2.21' } });
+    const result = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { SSH_AUTH_SOCK: agentSocket(), HOME: dir } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+  });
+
+  it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {
+    await clearMarkers();
+    // inner drops everything it would send to the control namespace: only the bastion can reach it.
+    await lab.exec('inner', ['ip', 'route', 'add', 'blackhole', '192.0.2.254/32']);
+    try {
+      const direct = inventory('direct', { private_key: lab.clientKeyPath, agent: false }, { inner: { address: '192.0.2.21' } });
+      expect((await runCli(['apply', '-i', direct, '-p', playbook(), '--json'], { namespace: lab.controlNamespace })).code).toBe(3);
+
+      const jumped = inventory(
+        'jumped',
+        { private_key: lab.clientKeyPath, agent: false },
+        {
+          bastion: { address: '192.0.2.20' },
+          inner: { address: '192.0.2.21', ssh: { jump: { address: '192.0.2.20' } } },
+        },
+      );
+      const result = await runCli(['apply', '-i', jumped, '-p', playbook(), '--json'], { namespace: lab.controlNamespace });
+      const json = parseJson(result) as ReturnType<typeof parseJson> & { jumpConnections: number };
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([
+        ['bastion', 'changed', { connections: 1, execs: 2 }],
+        ['inner', 'changed', { connections: 1, execs: 2 }],
+      ]);
+      expect(json.jumpConnections).toBe(1);
+      expect(await marker('inner')).toBe('inner\n');
+    } finally {
+      await lab.exec('inner', ['ip', 'route', 'del', 'blackhole', '192.0.2.254/32']);
+    }
+  });
+});
