@@ -28,7 +28,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
   };
   const inventory = (name: string, ssh: Record<string, unknown>, hosts: Record<string, unknown>): string => {
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, stringify({ ssh: { user: 'root', known_hosts: lab.knownHostsPath, connect_timeout: 5, ...ssh }, hosts }));
+    writeFileSync(file, stringify({ ssh: { user: 'root', known_hosts: lab.knownHostsPath, connect_timeout: 20, ...ssh }, hosts }));
     return file;
   };
   const marker = async (host: string): Promise<string> => (await lab.exec(host, ['cat', '/etc/lvsprov-ssh-test'])).stdout;
@@ -98,7 +98,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     // inner drops everything it would send to the control namespace: only the bastion can reach it.
     await lab.exec('inner', ['ip', 'route', 'add', 'blackhole', '192.0.2.254/32']);
     try {
-      const direct = inventory('direct', { private_key: lab.clientKeyPath, agent: false }, { inner: { address: '192.0.2.21' } });
+      const direct = inventory('direct', { private_key: lab.clientKeyPath, agent: false, connect_timeout: 3 }, { inner: { address: '192.0.2.21' } });
       expect((await runCli(['apply', '-i', direct, '-p', playbook(), '--json'], { namespace: lab.controlNamespace })).code).toBe(3);
 
       const jumped = inventory(
