@@ -1,6 +1,6 @@
 import { run } from './process.js';
 import { namespacesBatch } from './ip-batch.js';
-import { commandName, isRunning, namedNetnsInode, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
+import { commandName, isRunning, namedNetnsInode, processNamespace, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
 import { removeState, type LabState } from './state.js';
 
 export interface DestroyReport {
@@ -21,8 +21,11 @@ export interface DestroyReport {
 export async function destroyLab(state: LabState): Promise<DestroyReport> {
   const namespaces = [state.controlNamespace, ...state.hosts.map((host) => host.namespace)];
   const netInodes = new Set(namespaces.map(namedNetnsInode).filter((inode) => inode !== undefined));
-  const mntInodes = new Set(state.hosts.map((host) => host.mountNamespace).filter((inode) => inode !== undefined));
   const started = state.hosts.map((host) => host.sshd).filter((sshd) => sshd !== undefined && isRunning(sshd)) as ProcessIdentity[];
+  // Mount namespaces are read from the running sshds, never taken from state.json: once a host is
+  // gone, its namespace inode number can be reused by an unrelated process (every `ip -n` makes a
+  // mount namespace), and a second teardown would then stop that stranger.
+  const mntInodes = new Set(started.map((sshd) => processNamespace(sshd.pid, 'mnt')).filter((inode) => inode !== undefined));
   const startedPids = new Set(started.map((sshd) => sshd.pid));
   // A `down` run from inside the control namespace must not stop itself or the shell that ran it.
   const spared = new Set([process.pid, process.ppid]);

@@ -53,7 +53,13 @@ export async function measureLab(name: string, count: number, workDir: string): 
     const logins = await Promise.all(lab.hosts.map((host) => lab.runInControl(lab.sshArgv(host.name, ['hostname']))));
     const parallelLoginMs = Date.now() - loginStart;
     const wrong = lab.hosts.filter((host, index) => logins[index]?.code !== 0 || logins[index]?.stdout.trim() !== host.name);
-    if (wrong.length > 0) throw new Error(`login failed or answered the wrong name on ${wrong.map((host) => host.name).join(', ')}`);
+    if (wrong.length > 0) {
+      const detail = wrong.map((host) => {
+        const result = logins[lab.hosts.indexOf(host)];
+        return `${host.name}: exit ${result?.code}: ${(result?.stderr || result?.stdout || '').trim()}`;
+      });
+      throw new Error(`login failed or answered the wrong name on ${detail.join('; ')}`);
+    }
     const downStart = Date.now();
     const report = await lab.destroy();
     const downMs = Date.now() - downStart;

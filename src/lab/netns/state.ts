@@ -27,7 +27,10 @@ const hostStateSchema = z.strictObject({
   publicKey: z.string(),
   /** The host's sshd: the process the lab started, whose namespaces are the host. */
   sshd: processSchema.optional(),
-  /** Inode of the host's private mount namespace, to find anything still holding it at teardown. */
+  /**
+   * Inode of the host's private mount namespace when it started, for reports and tests. Only valid
+   * while the host runs: teardown reads it from the live sshd instead, as inodes are reused.
+   */
   mountNamespace: z.number().int().optional(),
 });
 
