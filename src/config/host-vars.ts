@@ -21,13 +21,18 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
   const services = inventory.services;
   const directed = services.filter((service) => service.directors.includes(host));
   // Labels follow the seeds: lo:0, lo:1 ... on real servers, eth0:1, eth0:2 ... on directors.
-  const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string }> =>
-    unique(
-      services
-        .filter((service) => service.forwarding === mode && service.address !== undefined)
-        .filter((service) => service.realServers.some((server) => server.host === host))
-        .map((service) => service.address as string),
-    ).map((address, index) => ({ address, label: `${device}:${index + first}` }));
+  // `rip` is this host's real server address in those services (the source a TUN real server's
+  // ARP replies must carry instead of the VIP).
+  const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string }> => {
+    const mine = services.filter(
+      (service) => service.forwarding === mode && service.address !== undefined && service.realServers.some((server) => server.host === host),
+    );
+    return unique(mine.map((service) => service.address as string)).map((address, index) => ({
+      address,
+      label: `${device}:${index + first}`,
+      rip: mine.find((service) => service.address === address)?.realServers.find((server) => server.host === host)?.address ?? '',
+    }));
+  };
   const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
   const labelCounters = new Map<string, number>();
   const natDirectors = services
