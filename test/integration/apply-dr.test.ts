@@ -155,6 +155,34 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     await lab.writeKnownHosts();
   });
 
+  it('a change that fails on one host fails that host (exit 2) with the command output; the others still converge', async () => {
+    const playbook = join(dir, 'failing.yaml');
+    writeFileSync(
+      playbook,
+      [
+        '- hosts: rs1',
+        '  tasks:',
+        '    - name: a gateway that is not on any connected network',
+        '      route: { destination: 203.0.113.0/24, via: 198.18.7.7 }',
+        '    - name: never reached on rs1',
+        '      file: { path: /etc/lvsprov-after-failure, content: "x" }',
+        '- hosts: rs2',
+        '  tasks:',
+        '    - name: a plain file',
+        '      file: { path: /etc/lvsprov-after-failure, content: "x" }',
+        '',
+      ].join('\n'),
+    );
+    const text = await runCli(['apply', '-i', inventory, '-p', playbook], { namespace: lab.controlNamespace });
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(/rs1: failed: .*203\.0\.113\.0\/24.* failed \(exit 2\)/);
+    expect(text.stdout).toMatch(/Nexthop has invalid gateway|Network is unreachable/);
+    expect(text.stdout).toMatch(/ {2}\s+.*\(not run\)/);
+    expect((await lab.exec('rs1', ['test', '-e', '/etc/lvsprov-after-failure'])).code).toBe(1);
+    expect((await lab.exec('rs2', ['cat', '/etc/lvsprov-after-failure'])).stdout).toBe('x');
+    await lab.exec('rs2', ['rm', '/etc/lvsprov-after-failure']);
+  });
+
   it('invalid input exits 4 before any host is contacted', async () => {
     const before = await snapshot();
     const broken = writeInventory(dir, 'inventory-broken.yaml', { ...drInventory(lab, { weights: [2, 99999] }) });
