@@ -2,6 +2,7 @@
 export { labAvailability, skipLabSuite, type LabAvailability } from './availability.js';
 export { createLab, type CreateOptions } from './create.js';
 export { destroyLab, type DestroyReport } from './destroy.js';
+export { flatLabSpec } from './flat-spec.js';
 export { Lab, openLab, type LabHost, type StartTimings } from './lab.js';
 export { labSpecSchema, parseLabSpec, type LabSpec } from './spec.js';
 export { loadState } from './state.js';

@@ -97,7 +97,7 @@ export class Lab {
     return [
       'ssh', '-F', '/dev/null', '-i', this.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${this.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `root@${address}`, '--',
+      '-o', 'ConnectTimeout=30', '-o', 'LogLevel=ERROR', `root@${address}`, '--',
       // ssh hands the remote side one string for its shell, so every word is quoted here.
       ...remote.map((word) => quote(word)),
     ];
