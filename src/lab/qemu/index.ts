@@ -1,0 +1,8 @@
+// The real-kernel guest that `lvsprov lab up` builds on.
+export { bootGuest, type BootGuestOptions, type Guest, type GuestTimings } from './guest.js';
+export { runInGuest, sshOptions, type GuestCommand, type GuestEndpoint, type GuestRunOptions } from './ssh-client.js';
+export { ensureKernel, type CachedKernel } from './kernel.js';
+export { ensureInitramfs } from './initramfs.js';
+export { defaultCacheDir } from './cache-dir.js';
+export { guestNetwork } from './qemu-args.js';
+export { GuestError, LabPrerequisiteError } from './errors.js';
