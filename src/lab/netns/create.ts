@@ -4,13 +4,13 @@ import { join, resolve } from 'node:path';
 import { destroyLab } from './destroy.js';
 import { hostBatch, controlBatch, namespacesBatch } from './ip-batch.js';
 import { generateKeyPair } from './keys.js';
-import { Lab, type StartTimings } from './lab.js';
+import { Lab, writeKnownHosts, type StartTimings } from './lab.js';
 import { layoutLab, type HostLayout, type LabLayout } from './layout.js';
-import { hostDir, logTail, spawnHost, type HostPaths } from './host-process.js';
+import { hostDir, hostKeyPath, logTail, spawnHost, type HostPaths } from './host-process.js';
 import { mapLimit, runChecked } from './process.js';
 import { commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
 import { parseLabSpec } from './spec.js';
-import { knownHostsText, sshdConfig } from './ssh-files.js';
+import { sshdConfig } from './ssh-files.js';
 import { SshReadiness } from './ssh-ready.js';
 import { saveState, statePath, type HostState, type LabState } from './state.js';
 
@@ -47,7 +47,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   await writeFile(join(sharedDir, 'authorized_keys'), `${clientKey}\n`);
   await writeFile(join(sharedDir, 'sshd_config'), sshdConfig());
   const hostKeys = await mapLimit(layout.hosts, concurrency, (host) =>
-    generateKeyPair(join(hostDir(workDir, host.name), 'ssh_host_ed25519_key'), `${host.name}@${layout.name}`),
+    generateKeyPair(hostKeyPath(workDir, host.name), `${host.name}@${layout.name}`),
   );
   const keysDone = Date.now();
 
@@ -82,7 +82,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
       startHost(host, { hostDir: hostDir(workDir, host.name), sharedDir }, waiter, state.hosts[index] as HostState),
     );
     readiness.close();
-    await writeFile(state.knownHostsPath, knownHostsText(state.hosts.map((host) => ({ addresses: host.interfaces.map((iface) => iface.address), publicKey: host.publicKey }))));
+    await writeKnownHosts(state);
     state.phase = 'up';
     await saveState(state);
   } catch (error) {

@@ -50,6 +50,11 @@ export function hostDir(workDir: string, hostName: string): string {
   return join(workDir, 'hosts', hostName);
 }
 
+/** Where a host's key pair is generated; start-up copies it into the host's own filesystem. */
+export function hostKeyPath(workDir: string, hostName: string): string {
+  return join(hostDir(workDir, hostName), hostKeyName);
+}
+
 export function logPath(paths: HostPaths): string {
   return join(paths.hostDir, 'sshd.log');
 }

@@ -1,11 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { quote } from '../../shell/quote.js';
 import { destroyLab, type DestroyReport } from './destroy.js';
-import { hostDir } from './host-process.js';
+import { hostKeyPath } from './host-process.js';
 import { generateKeyPair } from './keys.js';
 import { run, type RunOptions, type RunResult } from './process.js';
-import { isRunning, sendSignal } from './processes.js';
+import { isRunning, sendSignal, type ProcessIdentity } from './processes.js';
 import { hostKeyName, hostSshDir, knownHostsText } from './ssh-files.js';
 import { waitForHostKey } from './ssh-ready.js';
 import { loadState, saveState, type HostState, type LabState } from './state.js';
@@ -73,8 +72,7 @@ export class Lab {
    * with lvsprov's transport.
    */
   hostArgv(hostName: string, argv: readonly string[]): string[] {
-    const sshd = this.hostState(hostName).sshd;
-    if (!sshd || !isRunning(sshd)) throw new Error(`host ${hostName}: its sshd is not running`);
+    const sshd = this.runningSshd(hostName);
     return ['nsenter', `--target=${sshd.pid}`, '--mount', '--uts', '--net', '--root', '--wd', '--', ...argv];
   }
 
@@ -111,9 +109,8 @@ export class Lab {
    */
   async restartSshdWithNewKey(hostName: string): Promise<string> {
     const host = this.hostState(hostName);
-    const sshd = host.sshd;
-    if (!sshd || !isRunning(sshd)) throw new Error(`host ${hostName}: its sshd is not running`);
-    const keyPath = join(hostDir(this.workDir, hostName), hostKeyName);
+    const sshd = this.runningSshd(hostName);
+    const keyPath = hostKeyPath(this.workDir, hostName);
     const publicKey = await generateKeyPair(keyPath, `${hostName}@${this.name}`);
     // /proc/PID/root is the host's root as that process sees it: its overlay, in its mount namespace.
     const target = `/proc/${sshd.pid}/root${hostSshDir}/${hostKeyName}`;
@@ -128,8 +125,8 @@ export class Lab {
   }
 
   /** Rewrite known_hosts from every host's current key. */
-  async writeKnownHosts(): Promise<void> {
-    await writeFile(this.knownHostsPath, knownHostsText(this.hosts), { mode: 0o644 });
+  writeKnownHosts(): Promise<void> {
+    return writeKnownHosts(this.state);
   }
 
   /** Idempotent: a second call returns the first call's report. */
@@ -151,6 +148,13 @@ export class Lab {
     };
   }
 
+  /** The host's sshd, checked by pid and start time: a pid alone may since belong to another process. */
+  private runningSshd(hostName: string): ProcessIdentity {
+    const sshd = this.hostState(hostName).sshd;
+    if (!sshd || !isRunning(sshd)) throw new Error(`host ${hostName}: its sshd is not running`);
+    return sshd;
+  }
+
   private hostState(name: string): HostState {
     const host = this.state.hosts.find((candidate) => candidate.name === name);
     if (!host) throw new Error(`lab ${this.name} has no host named ${name}`);
@@ -168,6 +172,10 @@ function toLabHost(host: HostState): LabHost {
     publicKey: host.publicKey,
     mountNamespace: host.mountNamespace,
   };
+}
+
+export async function writeKnownHosts(state: LabState): Promise<void> {
+  await writeFile(state.knownHostsPath, knownHostsText(state.hosts.map(toLabHost)), { mode: 0o644 });
 }
 
 /** Attach to a lab that is up, e.g. one started by `cli.js up` in another process. */
