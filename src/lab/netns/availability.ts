@@ -1,6 +1,5 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { labEnv } from './process.js';
+import { readFileSync } from 'node:fs';
+import { findExecutable } from '../qemu/tools.js';
 
 export interface LabAvailability {
   readonly ok: boolean;
@@ -19,22 +18,11 @@ const tools: ReadonlyArray<readonly [string, string]> = [
   ['chroot', 'coreutils'],
 ];
 
-function installed(name: string): boolean {
-  return (labEnv.PATH ?? '').split(':').some((dir) => {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Whether this machine can build a netns lab, and if not, what is missing. Creates nothing. */
 export function labAvailability(): LabAvailability {
   if (process.platform !== 'linux') return { ok: false, reason: 'network namespaces need Linux' };
   if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root: namespaces, mounts and sshd as root' };
-  const missing = tools.filter(([name]) => !installed(name)).map(([name, pkg]) => `${name} (apt package ${pkg})`);
+  const missing = tools.filter(([name]) => findExecutable(name) === undefined).map(([name, pkg]) => `${name} (apt package ${pkg})`);
   if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}` };
   if (!/\toverlay$/m.test(readFileSync('/proc/filesystems', 'utf8'))) return { ok: false, reason: 'the kernel has no overlay filesystem' };
   return { ok: true, reason: 'root, OpenSSH server, iproute2 and overlayfs are present' };

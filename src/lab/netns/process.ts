@@ -1,50 +1,22 @@
-import { spawn } from 'node:child_process';
+import { run as runProgram, runChecked as runProgramChecked, type RunOptions, type RunResult } from '../qemu/run.js';
 
 // Programs are started from argv arrays only: nothing in the lab goes through a local shell
 // except the fixed host start-up script, which takes its values as positional parameters.
+// Running them is the qemu lab's helper; what the netns lab adds is the environment.
 
-export interface RunResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface RunOptions {
-  readonly input?: string;
-  readonly timeoutMs?: number;
-}
+export type { RunOptions, RunResult };
 
 /** A PATH with the sbin directories: `ip` and `sshd` live there and a caller's PATH may lack them. */
 export const labEnv: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 
 /** Run to completion and collect output; never rejects on a non-zero exit. */
 export function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) return Promise.reject(new Error('run: empty argv'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: labEnv, timeout: options.timeoutMs, killSignal: 'SIGKILL' });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }),
-    );
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
+  return runProgram(argv, { env: labEnv, ...options });
 }
 
 /** Run and throw with the program's own message when it does not exit 0. */
-export async function runChecked(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const result = await run(argv, options);
-  if (result.code !== 0) {
-    const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.code}`;
-    throw new Error(`${argv.join(' ')} ${how}: ${(result.stderr || result.stdout).trim()}`);
-  }
-  return result;
+export function runChecked(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return runProgramChecked(argv, { env: labEnv, ...options });
 }
 
 /**
