@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { bootGuest, ensureInitramfs, ensureKernel, LabPrerequisiteError, type Guest } from '../../src/lab/qemu/index.js';
+import { bootGuest, ensureInitramfs, ensureKernel, forwardArgv, LabPrerequisiteError, type Guest } from '../../src/lab/qemu/index.js';
+import { run } from '../../src/lab/qemu/run.js';
 
 // One real boot of Debian's kernel under qemu (TCG) for the whole file: boots take tens of
 // seconds. Without root, qemu or a kernel the suite is skipped with the reason, except in CI
@@ -68,6 +69,40 @@ describe('qemu guest with a real Debian kernel', () => {
   it('has IPIP: tunl0 exists', async (context) => {
     const g = booted(context);
     expect(await ok(g, ['ip', 'link', 'show', 'tunl0'])).toContain('tunl0');
+  });
+
+  it('claims only host routes on qemu network, leaving 198.18.0.0/15 to labs', async (context) => {
+    const g = booted(context);
+    expect((await ok(g, ['ip', '-4', 'route', 'show'])).trim()).toBe('198.18.0.2 dev eth0 scope link');
+    expect(await ok(g, ['ip', '-4', '-br', 'addr', 'show', 'dev', 'eth0'])).toContain('198.18.0.15/32');
+  });
+
+  it('forwards TCP from the machine to a namespace inside the guest (the jump-host path)', async (context) => {
+    const g = booted(context);
+    const setup = `set -e
+ip netns add lvsq-web
+ip link add lvsq-w0 type veth peer name eth0 netns lvsq-web
+ip addr add 192.0.2.1/24 dev lvsq-w0
+ip link set lvsq-w0 up
+ip -n lvsq-web link set lo up
+ip -n lvsq-web addr add 192.0.2.80/24 dev eth0
+ip -n lvsq-web link set eth0 up
+mkdir -p /tmp/lvsq-www
+echo "served from $(uname -r) in lvsq-web" > /tmp/lvsq-www/index.html
+ip netns exec lvsq-web busybox httpd -p 192.0.2.80:8080 -h /tmp/lvsq-www
+`;
+    const teardown = 'for pid in $(ip netns pids lvsq-web); do kill "$pid"; done; ip netns del lvsq-web; rm -rf /tmp/lvsq-www';
+    try {
+      const started = await g.run({ script: setup });
+      expect(started.code, started.stderr).toBe(0);
+      const started2 = Date.now();
+      const response = await run(forwardArgv(g.endpoint, '192.0.2.80', 8080), { input: 'GET /index.html HTTP/1.0\r\n\r\n', timeoutMs: 60_000 });
+      console.info(`[qemu-guest] HTTP through ssh -W into a guest namespace: ${Date.now() - started2} ms`);
+      expect(response.stdout).toMatch(/^HTTP\/1\.[01] 200/);
+      expect(response.stdout).toContain(`served from ${g.kernel.release} in lvsq-web`);
+    } finally {
+      await g.run({ script: teardown });
+    }
   });
 
   it('sees node and this repository through the shared root', async (context) => {

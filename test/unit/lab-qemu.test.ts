@@ -85,7 +85,7 @@ describe('generated scripts', () => {
   });
 
   it('guest init parses under /bin/sh and quotes its values', () => {
-    const script = guestInit({ address: '198.18.0.15/24', gateway: '198.18.0.2', sshdConfig: "/tmp/x y/sshd'config", hostname: 'g' });
+    const script = guestInit({ address: '198.18.0.15', qemuHost: '198.18.0.2', sshdConfig: "/tmp/x y/sshd'config", hostname: 'g' });
     expect(syntaxErrors(['/bin/sh'], script)).toBe('');
     expect(script).toContain(`-f '/tmp/x y/sshd'\\''config'`);
   });

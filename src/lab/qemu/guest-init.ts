@@ -22,10 +22,10 @@ export const guestModules = [
 ] as const;
 
 export interface GuestInitOptions {
-  /** The guest's address and prefix on qemu's user network, e.g. 198.18.0.15/24. */
+  /** The guest's address on qemu's user network, e.g. 198.18.0.15. */
   readonly address: string;
-  /** qemu's side of the user network, e.g. 198.18.0.2. */
-  readonly gateway: string;
+  /** qemu's side of the user network, e.g. 198.18.0.2: the source of forwarded connections. */
+  readonly qemuHost: string;
   readonly sshdConfig: string;
   readonly hostname: string;
 }
@@ -55,9 +55,12 @@ hostname ${quote(options.hostname)}
 modprobe -a virtio_net ${guestModules.join(' ')} || fail "modprobe"
 stage "modules loaded"
 ip link set lo up || fail "lo up"
-ip addr add ${quote(options.address)} dev eth0 || fail "address on eth0"
+# Host routes only, no subnet and no default route: qemu's network is restricted (nothing leaves
+# it) and its only peer is qemu itself, so the guest's root namespace claims two addresses and
+# leaves the rest of 198.18.0.0/15 free for lab subnets routed from here.
+ip addr add ${quote(`${options.address}/32`)} dev eth0 || fail "address on eth0"
 ip link set eth0 up || fail "eth0 up"
-ip route add default via ${quote(options.gateway)} || fail "default route"
+ip route add ${quote(`${options.qemuHost}/32`)} dev eth0 || fail "route to qemu"
 # sshd refuses keys for a locked account (password "!..."); unlock root inside the guest only
 # (the overlay's upper layer), password logins stay disabled by the sshd config.
 case "$(getent shadow root | cut -d: -f2)" in '!'*) usermod -p '*' root ;; esac

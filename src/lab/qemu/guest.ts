@@ -119,10 +119,8 @@ export async function bootGuest(options: BootGuestOptions = {}): Promise<Guest> 
   try {
     const ssh = await createGuestSshFiles(workDir);
     const initPath = join(workDir, 'guest-init');
-    const address = `${guestNetwork.guest}/${guestNetwork.prefix}`;
-    await writeFile(initPath, guestInit({ address, gateway: guestNetwork.host, sshdConfig: ssh.sshdConfig, hostname: 'lvsprov-guest' }), {
-      mode: 0o755,
-    });
+    const script = guestInit({ address: guestNetwork.guest, qemuHost: guestNetwork.host, sshdConfig: ssh.sshdConfig, hostname: 'lvsprov-guest' });
+    await writeFile(initPath, script, { mode: 0o755 });
     process.on('exit', killOnExit);
     const started = Date.now();
     let readyLine = '';

@@ -1,6 +1,6 @@
 // The real-kernel guest that `lvsprov lab up` builds on.
 export { bootGuest, type BootGuestOptions, type Guest, type GuestTimings } from './guest.js';
-export { runInGuest, sshOptions, type GuestCommand, type GuestEndpoint, type GuestRunOptions } from './ssh-client.js';
+export { forwardArgv, runInGuest, sshOptions, type GuestCommand, type GuestEndpoint, type GuestRunOptions } from './ssh-client.js';
 export { ensureKernel, type CachedKernel } from './kernel.js';
 export { ensureInitramfs } from './initramfs.js';
 export { defaultCacheDir } from './cache-dir.js';

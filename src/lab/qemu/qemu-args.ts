@@ -7,7 +7,6 @@ export const guestNetwork = {
   host: '198.18.0.2',
   dns: '198.18.0.3',
   guest: '198.18.0.15',
-  prefix: 24,
 } as const;
 
 export interface QemuArgsOptions {

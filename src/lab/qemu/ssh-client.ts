@@ -62,6 +62,17 @@ export function runInGuest(endpoint: GuestEndpoint, what: GuestCommand, options:
   return run([...base, command(...what)], { input: options.input, timeoutMs });
 }
 
+/**
+ * Argv of an ssh that connects its stdin/stdout to host:port as seen from inside the guest
+ * (a direct-tcpip channel over the shared connection): usable as an OpenSSH ProxyCommand.
+ */
+export function forwardArgv(endpoint: GuestEndpoint, host: string, port: number): string[] {
+  if (!/^[A-Za-z0-9.:-]+$/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`not a forwarding target: ${JSON.stringify(host)}:${port}`);
+  }
+  return [requireTool('ssh', 'openssh-client'), ...sshOptions(endpoint), '-W', `${host}:${port}`, endpoint.host];
+}
+
 /** The pid of the ControlPersist master, if one is running for this endpoint. */
 export async function masterPid(endpoint: GuestEndpoint): Promise<number | undefined> {
   const ssh = requireTool('ssh', 'openssh-client');
