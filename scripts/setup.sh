@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # iproute2, util-linux, procps: namespaces, veths, bridges, nsenter. arptables, ipvsadm: what the
 # roles drive. busybox-static: the test page's web server. curl: the client side of the tests.
 # qemu-system-x86, kmod, cpio, linux kernel package (fetched on demand): the real-kernel lab.
+# (src/lab/qemu/REQUIREMENTS.md says why each qemu-lab package is there.)
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
-  qemu-system-x86 kmod cpio gzip
+  iputils-ping qemu-system-x86 kmod cpio gzip passwd
 )
 
 missing=()
