@@ -3,21 +3,13 @@ import type { Duplex } from 'node:stream';
 import ssh2, { Client, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
-import type { ConnectOptions } from './types.js';
+import type { ConnectOptions, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts.
 
-export interface ClientTarget {
+export interface ClientTarget extends SshEndpoint {
   readonly label: string;
-  readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  readonly privateKey?: string;
-  readonly passphrase?: string;
-  readonly agent?: string;
-  readonly knownHostsFile: string;
-  readonly connectTimeoutMs: number;
   /** An already-open stream to the host (through a jump host); otherwise TCP to address:port. */
   readonly sock?: Duplex;
 }

@@ -85,20 +85,8 @@ export async function openSession(target: ConnectionTarget, options: ConnectOpti
     }
   }
   stats.connections += 1;
-  const client = await openClient(
-    {
-      label: target.name,
-      address: target.address,
-      port: target.port,
-      user: target.user,
-      ...(target.privateKey ? { privateKey: target.privateKey } : {}),
-      ...(target.passphrase !== undefined ? { passphrase: target.passphrase } : {}),
-      ...(target.agent ? { agent: target.agent } : {}),
-      knownHostsFile: target.knownHostsFile,
-      connectTimeoutMs: target.connectTimeoutMs,
-      ...(sock ? { sock } : {}),
-    },
-    options,
-  );
-  return new SshSession(client, target.become, stats);
+  // The jump host was handled above; what remains is the endpoint itself.
+  const { name, become, jump: _jump, ...endpoint } = target;
+  const client = await openClient({ label: name, ...endpoint, ...(sock ? { sock } : {}) }, options);
+  return new SshSession(client, become, stats);
 }

@@ -26,9 +26,8 @@ export interface JumpTarget {
   readonly knownHostsFile: string;
 }
 
-export interface ConnectionTarget {
-  /** Inventory name, for messages. */
-  readonly name: string;
+/** Where and how to log in: shared by hosts and the low-level client. */
+export interface SshEndpoint {
   readonly address: string;
   readonly port: number;
   readonly user: string;
@@ -37,6 +36,11 @@ export interface ConnectionTarget {
   readonly agent?: string;
   readonly knownHostsFile: string;
   readonly connectTimeoutMs: number;
+}
+
+export interface ConnectionTarget extends SshEndpoint {
+  /** Inventory name, for messages. */
+  readonly name: string;
   readonly become: boolean;
   readonly jump?: JumpTarget;
 }
