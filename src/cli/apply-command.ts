@@ -1,61 +1,9 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { runAll } from '../engine/run.js';
-import { renderPlan } from '../report/plan-text.js';
-import { renderRecap, totals } from '../report/recap.js';
-import { exitCodeFor } from './exit-codes.js';
-import { prepareRun } from './load-run.js';
-import { listrProgress, plainProgress } from './progress.js';
+import type { Command } from 'commander';
+import { playbookCommand, runPlaybook, type PlaybookFlags } from './playbook-command.js';
 import type { CliIo } from './io.js';
 
-interface ApplyFlags {
-  inventory: string;
-  playbook?: string;
-  check: boolean;
-  diff: boolean;
-  forks: number;
-  limit?: string;
-  json: boolean;
-  acceptNewHostKeys: boolean;
-}
-
 export function applyCommand(io: CliIo, setExit: (code: number) => void): Command {
-  return new Command('apply')
-    .description('bring every host of the inventory to the state its playbook describes')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-p, --playbook <file>', 'playbook YAML (default: playbooks/site.yaml)')
-    .option('-C, --check', 'plan only: show what would change and change nothing', false)
-    .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
-    .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)
-    .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
-    .option('-l, --limit <hosts>', 'comma-separated hosts or groups to run on')
-    .option('--json', 'print the results as JSON on stdout', false)
-    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
-    .action(async (flags: ApplyFlags) => {
-      const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
-      for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
-      const hosts = [...prepared.run.hosts.keys()];
-      const progress = !flags.json && io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(flags.json ? () => undefined : io.out, flags.check);
-      const summary = await runAll(
-        prepared.run,
-        prepared.targets,
-        { check: flags.check, forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys },
-        progress.sink,
-      );
-      await progress.finish();
-      const code = exitCodeFor(summary.results);
-      if (flags.json) {
-        io.out(JSON.stringify({ check: flags.check, totals: totals(summary.results), exitCode: code, hosts: summary.results, jumpConnections: summary.jumpConnections }, null, 2));
-      } else {
-        const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check });
-        if (plan) io.out(`\n${plan}`);
-        io.out(`\n${renderRecap(summary.results, flags.check)}`);
-      }
-      setExit(code);
-    });
-}
-
-function positiveInt(value: string, flag: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError(`${flag} takes a whole number of at least 1, not ${value}`);
-  return number;
+  return playbookCommand('apply', 'bring every host of the inventory to the state its playbook describes').action((flags: PlaybookFlags) =>
+    runPlaybook(io, setExit, flags, 'apply'),
+  );
 }

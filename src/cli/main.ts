@@ -3,6 +3,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
+import { resetCommand } from './reset-command.js';
 import { validateCommand } from './validate-command.js';
 
 // The only place that catches errors and decides the exit code.
@@ -17,7 +18,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
     .showHelpAfterError();
-  for (const command of [applyCommand(io, setExit), validateCommand(io)]) {
+  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
   }
 

@@ -1,10 +1,9 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ProbeError } from '../errors.js';
-import { resourceTypes } from '../resources/registry.js';
-import type { AnyResourceType } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection } from './batch-script.js';
 import type { EventSink, HostResult, PlannedChange } from './events.js';
+import { taskPlanners, type RunMode } from './planners.js';
 
 // One host's pipeline: connect, one batched read, a pure plan, and - unless this is a check - one
 // batched apply. Dry-run is not a flag threaded through the resources: it is this function
@@ -12,6 +11,8 @@ import type { EventSink, HostResult, PlannedChange } from './events.js';
 
 export interface HostRunOptions {
   readonly check: boolean;
+  /** Which planner: `apply` (the default) or `reset`, see planners.ts. */
+  readonly mode?: RunMode;
 }
 
 export async function runHost(
@@ -47,7 +48,7 @@ export async function runHost(
   let applied = 0;
   try {
     emit({ type: 'host-phase', host, phase: 'reading' });
-    const typed = tasks.map((task) => ({ task, type: resourceTypes[task.type] as AnyResourceType }));
+    const typed = taskPlanners(tasks, options.mode ?? 'apply');
     const probes = [...new Set(typed.map(({ type, task }) => type.probe(task.spec)))];
     const nonce = newNonce();
     const read = await session.exec(readScript(nonce, probes));
@@ -58,19 +59,19 @@ export async function runHost(
 
     emit({ type: 'host-phase', host, phase: 'planning' });
     const predicted = new Map<string, unknown>();
-    for (const { task, type } of typed) {
+    for (const { task, type, plan, after } of typed) {
       const key = `${type.name}:${type.key(task.spec)}`;
       const section = sections.get(probes.indexOf(type.probe(task.spec)));
       let facts: unknown;
       try {
         facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
-        for (const change of type.plan(task.spec, facts, { host })) {
+        for (const change of plan(facts, { host })) {
           changes.push({ ...change, task: task.name, ...(task.role ? { role: task.role } : {}) });
         }
       } catch (error) {
         throw new ProbeError(`task "${task.name}": ${(error as Error).message}`);
       }
-      predicted.set(key, type.after(task.spec, facts));
+      predicted.set(key, after(facts));
     }
     emit({ type: 'host-planned', host, changes: changes.length });
 

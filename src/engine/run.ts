@@ -3,6 +3,7 @@ import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
 import { runHost } from './host-run.js';
+import type { RunMode } from './planners.js';
 
 // All hosts in parallel, at most `forks` at a time. A failed or unreachable host never stops the
 // others; every host gets a result.
@@ -10,6 +11,8 @@ import { runHost } from './host-run.js';
 export interface RunOptions extends ConnectOptions {
   readonly check: boolean;
   readonly forks: number;
+  /** `apply` (the default) or `reset`: the same pipeline with another planner. */
+  readonly mode?: RunMode;
 }
 
 export interface RunSummary {

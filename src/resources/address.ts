@@ -120,4 +120,11 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
     if (spec.state === 'absent') return { deviceExists: facts.deviceExists, addresses: others };
     return { deviceExists: true, addresses: [...others, wanted(spec)] };
   },
+
+  // The address a task added leaves its device, whatever prefix or label it has now; the
+  // device and its other addresses stay. An address a task removes is not put back.
+  reset: {
+    plan: (spec, facts, context) => (spec.state === 'present' ? address.plan({ ...spec, state: 'absent' }, facts, context) : []),
+    after: (spec, facts) => (spec.state === 'present' ? address.after({ ...spec, state: 'absent' }, facts) : facts),
+  },
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { absolutePath, ipv4 } from '../config/values.js';
-import { parseFileLine, readFileSnippet, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 import { EMPTY_TABLES, appendRule, canonical, parseSave, renderSave, ruleKey } from './arptables-save.js';
 
@@ -169,4 +169,30 @@ export const arptables: ResourceType<ArptablesSpec, ArptablesFacts> = {
     const file = writeFile ? { exists: true, content: predicted, mode: '644' } : facts.file;
     return { ...facts, runtime: predicted, file };
   },
+
+  // The listed rules go, as with state absent; foreign rules stay, and the save file keeps
+  // mirroring them. When no rule at all is left, the save file goes too.
+  reset: {
+    plan(spec, facts, context) {
+      if (spec.state !== 'present') return [];
+      const changes = arptables.plan(withdrawn(spec), facts, context);
+      if (!dropsSaveFile(spec, facts)) return changes;
+      return [...changes.filter((change) => change.resource !== `file ${spec.save_file}`), removeFileChange(spec.save_file, facts.file)];
+    },
+    after(spec, facts) {
+      if (spec.state !== 'present') return facts;
+      const predicted = arptables.after(withdrawn(spec), facts);
+      return dropsSaveFile(spec, facts) ? { ...predicted, file: ABSENT_FILE } : predicted;
+    },
+  },
 };
+
+function withdrawn(spec: ArptablesSpec): ArptablesSpec {
+  return { ...spec, state: 'absent' };
+}
+
+/** Without arptables there is no runtime to judge the file by, so it is left, as apply leaves it. */
+function dropsSaveFile(spec: ArptablesSpec, facts: ArptablesFacts): boolean {
+  if (!facts.installed || facts.error !== null || !facts.file.exists) return false;
+  return parseSave(reconcile(withdrawn(spec), facts).predicted).rules.length === 0;
+}

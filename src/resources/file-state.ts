@@ -1,4 +1,5 @@
 import { quote } from '../shell/quote.js';
+import type { Change } from './types.js';
 
 // Files travel as base64 in both directions so that any byte, a missing trailing newline, or a
 // line that looks like a section marker survives the trip through a shell script unchanged.
@@ -45,4 +46,9 @@ export function writeFileCommands(path: string, content: string, mode = '644'): 
 
 export function removeFileCommands(path: string): string[] {
   return [`rm -f -- ${quote(path)}`];
+}
+
+/** The change that deletes a file lvsprov wrote; the diff shows every line going. */
+export function removeFileChange(path: string, file: FileState): Change {
+  return { resource: `file ${path}`, summary: `remove ${path}`, diff: { kind: 'file', before: file.content, after: '' }, commands: removeFileCommands(path) };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { absolutePath, fileMode } from '../config/values.js';
-import { parseFileLine, readFileSnippet, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // A whole file with its content and mode, such as the test page that names the real server.
@@ -77,5 +77,12 @@ export const file: ResourceType<FileSpec, FileFacts> = {
 
   after(spec) {
     return spec.state === 'absent' ? { exists: false, content: '' } : { exists: true, content: spec.content ?? '', mode: spec.mode };
+  },
+
+  // A file a task wrote goes; one a task removes stays removed. Parent directories stay: `mkdir -p`
+  // does not tell whether it created them.
+  reset: {
+    plan: (spec, facts, context) => (spec.state === 'present' ? file.plan({ ...spec, state: 'absent' }, facts, context) : []),
+    after: (spec, facts) => (spec.state === 'present' ? ABSENT_FILE : facts),
   },
 };

@@ -1,9 +1,11 @@
-import type { FileState } from './file-state.js';
+import { ABSENT_FILE, removeFileChange, type FileState } from './file-state.js';
 import type { ResourceType } from './types.js';
 import { parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
 import { planTable } from './ipvs/plan.js';
 import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
 import { ipvsSchema, type IpvsSpec } from './ipvs/schema.js';
+import type { Table } from './ipvs/model.js';
+import type { Change } from './types.js';
 
 // IPVS virtual services and their real servers, edited in place with ipvsadm and persisted in
 // the distro's save file as `ipvsadm -S -n` would write it. The kernel holds one table per
@@ -54,4 +56,33 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
     return { ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } };
   },
+
+  // The listed services go with `ipvsadm -D` (their real servers with them); services the spec
+  // does not list stay, and the save file is rewritten to them, or removed when none is left.
+  reset: {
+    plan(spec, facts, context) {
+      requireIpvs(facts, context.host);
+      const { changes, table } = planTable(withdrawn(spec), facts.table);
+      const { path, file } = saveFileState(spec, facts);
+      const save = resetSaveFile(path, file, table);
+      return save ? [...changes, save] : changes;
+    },
+    after(spec, facts) {
+      if (facts.ipvs.state === 'unavailable') return facts;
+      const { table } = planTable(withdrawn(spec), facts.table);
+      const { path, file } = saveFileState(spec, facts);
+      return { ...facts, table, files: { ...facts.files, [path]: table.length === 0 ? ABSENT_FILE : savedFile(file, table) } };
+    },
+  },
 };
+
+/** The spec with every service it adds marked absent; purge never applies to a reset. */
+function withdrawn(spec: IpvsSpec): IpvsSpec {
+  const services = spec.services.filter((service) => service.state === 'present').map((service) => ({ ...service, state: 'absent' as const }));
+  return { ...spec, services, purge: false };
+}
+
+function resetSaveFile(path: string, file: FileState, table: Table): Change | undefined {
+  if (table.length > 0) return saveFileChange(path, file, table);
+  return file.exists ? removeFileChange(path, file) : undefined;
+}

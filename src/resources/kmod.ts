@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { moduleName } from '../config/values.js';
-import { parseFileLine, readFileSnippet, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // A kernel module loaded now (`ip_vs`, a scheduler such as `ip_vs_wrr`, `ipip` for TUN) and,
@@ -95,5 +95,13 @@ export const kmod: ResourceType<KmodSpec, KmodFacts> = {
     const state = facts.state === 'absent' ? 'loaded' : facts.state;
     const file: FileState = spec.persist ? { exists: true, content: renderKmodFile(spec.name), mode: '644' } : { exists: false, content: '' };
     return { state, file };
+  },
+
+  // Only the boot-time file goes; the module stays loaded. Unloading ip_vs drops the whole IPVS
+  // table and every connection through it, and ipip takes tunl0 with it: a reset must not cut
+  // traffic. Without the file the module is not loaded at the next boot.
+  reset: {
+    plan: (spec, facts) => (facts.file.exists ? [removeFileChange(kmodFile(spec.name), facts.file)] : []),
+    after: (spec, facts) => ({ ...facts, file: ABSENT_FILE }),
   },
 };

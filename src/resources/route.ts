@@ -155,4 +155,16 @@ export const route: ResourceType<RouteSpec, RouteFacts> = {
     // `replace` rewrites the metric-0 route (or adds one); routes with other metrics remain.
     return { routes: [wanted(spec), ...facts.routes.filter((entry) => entry.metric !== 0)] };
   },
+
+  // A route a task added goes: every route to its destination through its device and gateway.
+  // The default route stays: `replace` overwrote whatever default the host had, which nothing
+  // recorded, and a host left without one can lose the SSH session the reset runs in.
+  reset: {
+    plan: (spec, facts, context) => (resettable(spec) ? route.plan({ ...spec, state: 'absent' }, facts, context) : []),
+    after: (spec, facts) => (resettable(spec) ? route.after({ ...spec, state: 'absent' }, facts) : facts),
+  },
 };
+
+function resettable(spec: RouteSpec): boolean {
+  return spec.state === 'present' && spec.destination !== 'default';
+}

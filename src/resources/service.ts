@@ -189,4 +189,20 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const enabled = facts.enabled === null ? null : spec.enabled;
     return { ...facts, running: spec.state === 'started', enabled };
   },
+
+  // A service a task started is stopped and, where the host starts services at boot (systemd,
+  // sysvinit), disabled if the task enabled it. Pidfile daemons are only stopped. A task that
+  // stops a service is not undone, and a service nothing here can run has nothing to stop.
+  reset: {
+    plan: (spec, facts, context) => (resettableService(spec, facts) ? service.plan(stoppedSpec(spec, facts), facts, context) : []),
+    after: (spec, facts) => (resettableService(spec, facts) ? service.after(stoppedSpec(spec, facts), facts) : facts),
+  },
 };
+
+function resettableService(spec: ServiceSpec, facts: ServiceFacts): boolean {
+  return spec.state === 'started' && facts.manager !== null && !facts.missing;
+}
+
+function stoppedSpec(spec: ServiceSpec, facts: ServiceFacts): ServiceSpec {
+  return { ...spec, state: 'stopped', enabled: spec.enabled ? false : facts.enabled ?? false };
+}

@@ -1,12 +1,22 @@
 import { z } from 'zod';
 import { quote } from '../shell/quote.js';
 import { absolutePath, sysctlName, sysctlValue } from '../config/values.js';
-import { parseFileLine, readFileSnippet, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import {
+  DEFAULT_RP_FILTER,
+  ORIGINALS_FILE,
+  forgetOriginalsCommands,
+  kernelDefault,
+  parseOriginals,
+  readOriginalsSnippet,
+  recordOriginalsCommands,
+} from './sysctl-originals.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // Kernel parameters, set at runtime with `sysctl -w` and persisted in a file under /etc/sysctl.d
 // that this task owns whole. Both are read and both are compared: a value right at runtime but
-// missing from the file would be lost at the next boot.
+// missing from the file would be lost at the next boot. The value a key had before lvsprov took
+// it over is recorded on the host (sysctl-originals.ts), and reset puts it back.
 
 export const sysctlSchema = z
   .object({
@@ -22,6 +32,8 @@ export interface SysctlFacts {
   /** Runtime values; null when the key does not exist (yet), e.g. an interface not created. */
   readonly runtime: Readonly<Record<string, string | null>>;
   readonly file: FileState;
+  /** Values recorded before lvsprov first changed them, for this task's keys. */
+  readonly originals: Readonly<Record<string, string>>;
 }
 
 /** The kernel prints multi-field values separated by tabs; compare them by their fields. */
@@ -34,6 +46,41 @@ export function renderSysctlFile(values: Readonly<Record<string, string>>): stri
   return `# Managed by lvsprov; edits here are overwritten.\n${lines.join('\n')}\n`;
 }
 
+/**
+ * Keys whose current value is recorded before the plan's first command: those without a record
+ * that the plan changes at runtime, and - when the plan creates the task's file, i.e. lvsprov
+ * takes the task over on this host - every key of it, so that a value already right (a router
+ * that forwarded before lvsprov) is kept by reset too.
+ */
+function keysToRecord(spec: SysctlSpec, facts: SysctlFacts): string[] {
+  const takingOver = spec.persist && !facts.file.exists;
+  return Object.entries(spec.values)
+    .filter(([name, wanted]) => facts.originals[name] === undefined && (takingOver || !inSync(facts.runtime[name], wanted)))
+    .map(([name]) => name);
+}
+
+function inSync(current: string | null | undefined, wanted: string): boolean {
+  return current !== undefined && current !== null && normalise(current) === normalise(wanted);
+}
+
+/** Whether the task's file sets `name`: proof that lvsprov applied the key on this host. */
+function fileSets(file: FileState, name: string): boolean {
+  return file.exists && file.content.split('\n').some((line) => line.split('=')[0]?.trim() === name);
+}
+
+/** What reset puts a key back to: its record, else (for a key lvsprov set) the kernel default, else null. */
+function resetValue(spec: SysctlSpec, facts: SysctlFacts, name: string): { value: string; recorded: boolean } | null {
+  const recorded = facts.originals[name];
+  if (recorded !== undefined) {
+    // The record came from the host, so it is checked like any value before it reaches a shell.
+    const valid = sysctlValue.safeParse(recorded);
+    if (!valid.success) throw new Error(`the value recorded for ${name} in ${ORIGINALS_FILE} is not a plain sysctl value: ${recorded.slice(0, 80)}`);
+    return { value: valid.data, recorded: true };
+  }
+  const fallback = spec.persist && fileSets(facts.file, name) ? kernelDefault(name, facts.runtime) : null;
+  return fallback === null ? null : { value: fallback, recorded: false };
+}
+
 export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
   name: 'sysctl',
   schema: sysctlSchema,
@@ -41,14 +88,18 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
   key: (spec) => `sysctl ${spec.file}`,
 
   probe(spec) {
-    const names = Object.keys(spec.values).map(quote).join(' ');
+    const keys = Object.keys(spec.values);
+    // A device's rp_filter goes back to what `default` holds when no original was recorded.
+    if (keys.some((name) => name.endsWith('.rp_filter')) && !keys.includes(DEFAULT_RP_FILTER)) keys.push(DEFAULT_RP_FILTER);
+    const names = keys.map(quote).join(' ');
     return [
       `for k in ${names}; do if v=$(sysctl -n -- "$k" 2>/dev/null); then printf 'R %s %s\\n' "$k" "$v"; else printf 'M %s\\n' "$k"; fi; done`,
       readFileSnippet(spec.file),
+      readOriginalsSnippet(),
     ].join('\n');
   },
 
-  parse(output: ProbeOutput): SysctlFacts {
+  parse(output: ProbeOutput, spec): SysctlFacts {
     const runtime: Record<string, string | null> = {};
     let fileLine: string | undefined;
     for (const line of output.stdout.split('\n')) {
@@ -61,7 +112,8 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
         fileLine = line;
       }
     }
-    return { runtime, file: parseFileLine(fileLine) };
+    const originals = parseOriginals(output.stdout.split('\n'), Object.keys(spec.values));
+    return { runtime, file: parseFileLine(fileLine), originals };
   },
 
   plan(spec, facts) {
@@ -87,12 +139,60 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
         });
       }
     }
+    const record = keysToRecord(spec, facts);
+    const [first] = changes;
+    if (record.length > 0 && first !== undefined) changes[0] = { ...first, commands: [...recordOriginalsCommands(record), ...first.commands] };
     return changes;
   },
 
   after(spec, facts) {
     const runtime = { ...facts.runtime, ...spec.values };
     const file = spec.persist ? { exists: true, content: renderSysctlFile(spec.values), mode: '644' } : facts.file;
-    return { runtime, file };
+    const recorded = keysToRecord(spec, facts).flatMap((name) => {
+      const value = facts.runtime[name];
+      return value === undefined || value === null ? [] : [[name, value] as const];
+    });
+    return { runtime, file, originals: { ...facts.originals, ...Object.fromEntries(recorded) } };
+  },
+
+  // Each key back to its recorded original, the task's file removed, then the records dropped:
+  // a restore that fails keeps its record for the next reset.
+  reset: {
+    plan(spec, facts) {
+      const changes: Change[] = [];
+      for (const name of Object.keys(spec.values)) {
+        const target = resetValue(spec, facts, name);
+        const current = facts.runtime[name];
+        if (target === null || current === undefined || current === null || inSync(current, target.value)) continue;
+        const why = target.recorded ? '' : ' (kernel default: no original was recorded)';
+        changes.push({
+          resource: `sysctl ${name}`,
+          summary: `restore ${name} ${normalise(current)} -> ${target.value}${why}`,
+          diff: { kind: 'value', before: normalise(current), after: target.value },
+          commands: [`sysctl -q -w ${quote(`${name}=${target.value}`)}`],
+        });
+      }
+      if (spec.persist && facts.file.exists) changes.push(removeFileChange(spec.file, facts.file));
+      const recorded = Object.keys(spec.values).filter((name) => facts.originals[name] !== undefined);
+      if (recorded.length > 0) {
+        changes.push({
+          resource: `file ${ORIGINALS_FILE}`,
+          summary: `forget ${recorded.length} recorded original${recorded.length === 1 ? '' : 's'} in ${ORIGINALS_FILE}`,
+          diff: { kind: 'value', before: recorded.map((name) => `${name}=${facts.originals[name] ?? ''}`).join(', '), after: '(absent)' },
+          commands: forgetOriginalsCommands(recorded),
+        });
+      }
+      return changes;
+    },
+
+    after(spec, facts) {
+      const runtime = { ...facts.runtime };
+      for (const name of Object.keys(spec.values)) {
+        const target = resetValue(spec, facts, name);
+        if (target !== null && runtime[name] !== undefined && runtime[name] !== null) runtime[name] = target.value;
+      }
+      const originals = Object.fromEntries(Object.entries(facts.originals).filter(([name]) => !Object.hasOwn(spec.values, name)));
+      return { runtime, file: spec.persist ? ABSENT_FILE : facts.file, originals };
+    },
   },
 };

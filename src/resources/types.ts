@@ -38,6 +38,22 @@ export interface ResourceType<Spec, Facts> {
   parse(output: ProbeOutput, spec: Spec): Facts;
   plan(spec: Spec, facts: Facts, context: HostContext): Change[];
   after(spec: Spec, facts: Facts): Facts;
+  /**
+   * What `lvsprov reset` does with this task; absent when reset leaves the resource as it is
+   * (links, packages). The engine runs it through the same read/plan/apply batches.
+   */
+  readonly reset?: ResetPlanner<Spec, Facts>;
+}
+
+/**
+ * Undoes what a task's `plan` put on a host, and nothing else: the same facts, another planner.
+ * Like `plan`, it returns no changes once the host holds nothing of the task's (a second reset
+ * changes nothing), and `after` predicts the facts its changes leave, for later tasks on the
+ * same key.
+ */
+export interface ResetPlanner<Spec, Facts> {
+  plan(spec: Spec, facts: Facts, context: HostContext): Change[];
+  after(spec: Spec, facts: Facts): Facts;
 }
 
 export interface ProbeOutput {

@@ -2,22 +2,43 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resourceTypes } from '../../src/resources/registry.js';
-import type { AnyResourceType } from '../../src/resources/types.js';
+import type { AnyResourceType, Change } from '../../src/resources/types.js';
 
 // Table-driven: one JSON file per case under test/fixtures/resources/<type>/. A case gives a spec,
 // the probe's output, optionally the facts it must parse to, and the exact changes the planner
 // must return. Every case also proves the planner converges: planned against the facts predicted
-// after its own changes, it must plan nothing.
+// after its own changes, it must plan nothing. An optional `reset` section gives the exact changes
+// `lvsprov reset` plans from the same facts (none for a type without a reset planner), and every
+// case of a type with one proves a second reset plans nothing.
+
+interface ExpectedChange {
+  resource?: string;
+  summary: string;
+  commands: string[];
+  diff?: unknown;
+}
 
 interface Case {
   spec: unknown;
   output: { stdout: string; status: number };
   facts?: unknown;
   probe?: string;
-  changes: Array<{ resource?: string; summary: string; commands: string[]; diff?: unknown }>;
+  changes: ExpectedChange[];
+  reset?: { changes: ExpectedChange[] };
 }
 
 const root = join(import.meta.dirname, '../fixtures/resources');
+const context = { host: 'test' };
+
+/** The fields of each change that the fixture spells out: resource and diff only where it gives them. */
+function shape(changes: readonly Change[], expected: readonly ExpectedChange[]): unknown[] {
+  return changes.map((change) => ({
+    ...(expected.some((c) => c.resource !== undefined) ? { resource: change.resource } : {}),
+    summary: change.summary,
+    commands: change.commands,
+    ...(expected.some((c) => c.diff !== undefined) ? { diff: change.diff } : {}),
+  }));
+}
 
 for (const typeName of readdirSync(root)) {
   const type = (resourceTypes as Record<string, AnyResourceType>)[typeName];
@@ -31,16 +52,13 @@ for (const typeName of readdirSync(root)) {
         if (fixture.probe !== undefined) expect(type.probe(spec)).toBe(fixture.probe);
         const facts = type.parse(fixture.output, spec);
         if (fixture.facts !== undefined) expect(facts).toEqual(fixture.facts);
-        const changes = type.plan(spec, facts, { host: 'test' });
-        expect(
-          changes.map((change) => ({
-            ...(fixture.changes.some((c) => c.resource !== undefined) ? { resource: change.resource } : {}),
-            summary: change.summary,
-            commands: change.commands,
-            ...(fixture.changes.some((c) => c.diff !== undefined) ? { diff: change.diff } : {}),
-          })),
-        ).toEqual(fixture.changes);
-        expect(type.plan(spec, type.after(spec, facts), { host: 'test' })).toEqual([]);
+        expect(shape(type.plan(spec, facts, context), fixture.changes)).toEqual(fixture.changes);
+        expect(type.plan(spec, type.after(spec, facts), context)).toEqual([]);
+
+        if (fixture.reset !== undefined) {
+          expect(shape(type.reset?.plan(spec, facts, context) ?? [], fixture.reset.changes)).toEqual(fixture.reset.changes);
+        }
+        if (type.reset !== undefined) expect(type.reset.plan(spec, type.reset.after(spec, facts), context)).toEqual([]);
       });
     }
   });

@@ -1,0 +1,34 @@
+import type { CompiledTask } from '../config/compile.js';
+import { resourceTypes } from '../resources/registry.js';
+import type { AnyResourceType, Change, HostContext } from '../resources/types.js';
+
+// apply and reset are one pipeline with two planners. This picks, for a mode, which tasks are
+// planned, in which order, and by which planner; reading and applying do not know the mode.
+
+export type RunMode = 'apply' | 'reset';
+
+export interface TaskPlanner {
+  readonly task: CompiledTask;
+  readonly type: AnyResourceType;
+  plan(facts: unknown, context: HostContext): Change[];
+  after(facts: unknown): unknown;
+}
+
+export function taskPlanners(tasks: readonly CompiledTask[], mode: RunMode): TaskPlanner[] {
+  const typed = tasks.map((task) => ({ task, type: resourceTypes[task.type] as AnyResourceType }));
+  if (mode === 'apply') {
+    return typed.map(({ task, type }) => ({
+      task,
+      type,
+      plan: (facts, context) => type.plan(task.spec, facts, context),
+      after: (facts) => type.after(task.spec, facts),
+    }));
+  }
+  // Reset undoes the newest task first, as a stack unwinds: a web server stops before its page
+  // goes. Tasks whose type has no reset planner (links, packages) are not even read.
+  return typed.reverse().flatMap(({ task, type }) => {
+    const reset = type.reset;
+    if (reset === undefined) return [];
+    return [{ task, type, plan: (facts: unknown, context: HostContext) => reset.plan(task.spec, facts, context), after: (facts: unknown) => reset.after(task.spec, facts) }];
+  });
+}
