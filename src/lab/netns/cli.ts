@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { createLab } from './create.js';
 import { destroyLab } from './destroy.js';
 import { measureLab } from './measure.js';
 import { loadState, statePath } from './state.js';
 
 // Standalone lab control for CI cleanup, the benchmark and the qemu guest:
-//   node dist/lab/netns/cli.js up SPEC.json WORKDIR | down WORKDIR | measure COUNT WORKDIR
+//   node dist/lab/netns/cli.js up SPEC.json WORKDIR [--ready-timeout S] | down WORKDIR | measure COUNT WORKDIR
 // Every command prints one JSON document on stdout; a failure prints {"error"} on stderr, exit 1.
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!(number > 0)) throw new InvalidArgumentError(`expected a positive number, not ${value}`);
+  return number;
+}
 
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -21,9 +27,14 @@ program
   .argument('<spec>', 'lab spec (JSON)')
   .argument('<workDir>', 'directory for keys, logs and state.json')
   .option('--concurrency <n>', 'hosts started at once', (value) => Number(value))
-  .action(async (specPath: string, workDir: string, options: { concurrency?: number }) => {
+  // Under emulation (the qemu lab runs this inside its guest) sshd can take far longer than 30 s.
+  .option('--ready-timeout <seconds>', "how long each host's sshd may take to answer (default 30)", positiveNumber)
+  .action(async (specPath: string, workDir: string, options: { concurrency?: number; readyTimeout?: number }) => {
     const spec: unknown = JSON.parse(await readFile(specPath, 'utf8'));
-    const lab = await createLab(spec, workDir, options.concurrency ? { concurrency: options.concurrency } : {});
+    const lab = await createLab(spec, workDir, {
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.readyTimeout ? { readyTimeoutMs: options.readyTimeout * 1000 } : {}),
+    });
     print(lab);
   });
 
