@@ -8,7 +8,7 @@ import { initramfsInit } from '../../src/lab/qemu/initramfs-init.js';
 import { parseImageDependency, pickRelease } from '../../src/lab/qemu/kernel-package.js';
 import { initramfsModules } from '../../src/lab/qemu/markers.js';
 import { parseModulesBuiltin, parseModulesDep, resolveLoadOrder } from '../../src/lab/qemu/modules-dep.js';
-import { qemuArgs } from '../../src/lab/qemu/qemu-args.js';
+import { labNicMac, qemuArgs } from '../../src/lab/qemu/qemu-args.js';
 
 // The pure parts of the qemu lab: what is parsed from apt and the kernel, and what is generated
 // for qemu and for the guest's shells. The guest itself is tested in test/integration.
@@ -92,7 +92,7 @@ describe('generated scripts', () => {
 });
 
 describe('qemu command line', () => {
-  const args = qemuArgs({
+  const options = {
     vmlinuz: '/c/vmlinuz',
     initramfs: '/c/initrd',
     guestInit: '/tmp/w/guest-init',
@@ -100,7 +100,9 @@ describe('qemu command line', () => {
     sshPort: 40000,
     memoryMb: 2048,
     cpus: 2,
-  });
+    consoleLog: '/tmp/w/console.log',
+  };
+  const args = qemuArgs(options);
   const joined = args.join(' ');
 
   it('keeps the user network in 198.18.0.0/24, restricted, forwarding only loopback to sshd', () => {
@@ -108,6 +110,19 @@ describe('qemu command line', () => {
     expect(joined).toContain('restrict=on');
     expect(joined).toContain('hostfwd=tcp:127.0.0.1:40000-198.18.0.15:22');
     expect(joined).not.toMatch(/10\.0\.2\./);
+  });
+
+  it('writes the console to a file, so qemu needs no pipe to the process that started it', () => {
+    expect(args[args.indexOf('-serial') + 1]).toBe('file:/tmp/w/console.log');
+    expect(args).not.toContain('-nographic');
+  });
+
+  it('adds the lab uplink NIC, with its own forwarded port and a fixed MAC, only when asked', () => {
+    expect(joined).not.toContain('labnet');
+    const withLab = qemuArgs({ ...options, labPort: 40001 }).join(' ');
+    expect(withLab).toContain('hostfwd=tcp:127.0.0.1:40001-198.18.0.15:22');
+    expect(withLab).toContain(`netdev=labnet,mac=${labNicMac},romfile=`);
+    expect(withLab).toContain('hostfwd=tcp:127.0.0.1:40000-198.18.0.15:22');
   });
 
   it('shares / read-only and passes the guest init on the kernel command line', () => {
