@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  readonly hosts: number;
+  readonly reps: number;
+  /** Ansible takes minutes per run at 50 hosts; it gets fewer repetitions to keep the bench short. */
+  readonly ansibleReps: number;
+  readonly ansible: boolean;
+  readonly json: boolean;
+  /** Directory for `node --cpu-prof` profiles of every lvsprov run; none when absent. */
+  readonly cpuProfDir?: string;
+  /** Keep run directories (inventories, outputs) instead of removing them. */
+  readonly keep: boolean;
+}
+
+export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--keep]
+  --hosts N      lab hosts (default 50, at most 1000)
+  --reps N       measured repetitions of each contender after one warm-up (default 5)
+  --ansible-reps N  measured repetitions of the Ansible runs (default 2, at most --reps);
+                 the warm-up runs Ansible on one host
+  --no-ansible   skip ansible-playbook
+  --json         print the results as JSON instead of a table
+  --cpu-prof DIR write a node --cpu-prof profile of every lvsprov run into DIR
+  --keep         keep the run directory (inventories, outputs, sshd logs are removed with the lab)`;
+
+function count(value: string | undefined, fallback: number, flag: string, max: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > max) throw new Error(`${flag} takes a whole number from 1 to ${max}, not ${value}`);
+  return number;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      hosts: { type: 'string' },
+      reps: { type: 'string' },
+      'ansible-reps': { type: 'string' },
+      'no-ansible': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const reps = count(values.reps, 5, '--reps', 100);
+  return {
+    hosts: count(values.hosts, 50, '--hosts', 1000),
+    reps,
+    ansibleReps: Math.min(reps, count(values['ansible-reps'], 2, '--ansible-reps', 100)),
+    ansible: !values['no-ansible'],
+    json: values.json,
+    ...(values['cpu-prof'] !== undefined ? { cpuProfDir: values['cpu-prof'] } : {}),
+    keep: values.keep,
+  };
+}

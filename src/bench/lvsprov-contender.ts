@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { packageRoot } from '../config/roles.js';
+import type { Lab } from '../lab/netns/index.js';
+import { runFailure, type Contender } from './contender.js';
+import { timedRun } from './timed-run.js';
+
+// lvsprov as a user runs it: the installed CLI, a fresh node process, --json to read the result.
+// A first apply must change every host, a re-run none; anything else is a broken run.
+
+interface JsonHost {
+  readonly host: string;
+  readonly status: string;
+  readonly changes: readonly unknown[];
+  readonly stats: { readonly connections: number; readonly execs: number };
+}
+
+export const lvsprovPlaybook = join(packageRoot, 'bench/lvsprov/playbook.yaml');
+const cli = join(packageRoot, 'bin/lvsprov.js');
+
+export interface LvsprovSettings {
+  readonly inventory: string;
+  readonly hosts: number;
+  readonly cpuProfDir?: string;
+}
+
+export function lvsprovArgv(settings: LvsprovSettings): string[] {
+  const profile = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
+  return [process.execPath, ...profile, cli, 'apply', '-i', settings.inventory, '-p', lvsprovPlaybook, '--forks', String(settings.hosts), '--json'];
+}
+
+export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'first' | 'rerun', reset: () => Promise<void>): Contender {
+  const expected = kind === 'first' ? 'changed' : 'ok';
+  return {
+    id: kind === 'first' ? 'lvsprov-first' : 'lvsprov-rerun',
+    label: kind === 'first' ? 'lvsprov first apply' : 'lvsprov re-run',
+    ...(kind === 'first' ? { prepare: reset } : {}),
+    run: async (timing) => {
+      const result = await timedRun(lvsprovArgv(settings), { ...timing, cwd: packageRoot });
+      let hosts: JsonHost[];
+      try {
+        hosts = (JSON.parse(result.stdout) as { hosts: JsonHost[] }).hosts;
+      } catch {
+        throw runFailure(`lvsprov ${kind}`, result.code, result.stdout, result.stderr);
+      }
+      const wrong = hosts.filter((host) => host.status !== expected || (kind === 'rerun') !== (host.changes.length === 0));
+      if (result.code !== 0 || hosts.length !== lab.hosts.length || wrong.length > 0) {
+        const sample = wrong.slice(0, 5).map((host) => `${host.host}: ${host.status}, ${host.changes.length} changes`);
+        throw new Error(`lvsprov ${kind}: exit ${result.code}, ${hosts.length} hosts, expected every one ${expected}; ${sample.join('; ')}\n${result.stderr.slice(-2000)}`);
+      }
+      return {
+        seconds: result.seconds,
+        ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}),
+        clientCounts: hosts.map((host) => host.stats),
+      };
+    },
+  };
+}

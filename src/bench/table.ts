@@ -1,0 +1,109 @@
+import type { BenchResult, ContenderResult, Range } from './suite.js';
+
+// The human report: medians and ranges, ratios to the floor and to Ansible measured in this same
+// run, and each target with the number that meets or misses it.
+
+function seconds(value: number): string {
+  return `${value.toFixed(2)} s`;
+}
+
+function span(ranges: readonly Range[]): string {
+  if (ranges.length === 0) return '-';
+  const min = Math.min(...ranges.map((r) => r.min));
+  const max = Math.max(...ranges.map((r) => r.max));
+  return min === max ? String(min) : `${min}-${max}`;
+}
+
+function pad(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0))).join('  ');
+}
+
+export function ratios(result: BenchResult): { first?: number; rerun?: number; ansibleFirst?: number; ansibleRerun?: number } {
+  const median = (id: ContenderResult['id']): number | undefined => result.contenders.find((c) => c.id === id)?.seconds?.median;
+  const floor = median('floor');
+  const out: { first?: number; rerun?: number; ansibleFirst?: number; ansibleRerun?: number } = {};
+  const first = median('lvsprov-first');
+  const rerun = median('lvsprov-rerun');
+  const ansibleFirst = median('ansible-first');
+  const ansibleRerun = median('ansible-rerun');
+  if (floor && first) out.first = first / floor;
+  if (floor && rerun) out.rerun = rerun / floor;
+  if (first && ansibleFirst) out.ansibleFirst = ansibleFirst / first;
+  if (rerun && ansibleRerun) out.ansibleRerun = ansibleRerun / rerun;
+  return out;
+}
+
+export function renderTable(result: BenchResult): string {
+  const floor = result.contenders.find((c) => c.id === 'floor')?.seconds?.median;
+  const curveFloor = result.contenders.find((c) => c.id === 'floor-curve25519')?.seconds?.median;
+  const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
+  const rows = result.contenders.map((contender) => {
+    if (!contender.seconds) return [contender.label, contender.skipped ?? `failed: ${firstLine(contender.failures?.[0]?.message)}`];
+    const { median, min, max } = contender.seconds;
+    const ansiblePeer = contender.id === 'lvsprov-first' ? 'ansible-first' : contender.id === 'lvsprov-rerun' ? 'ansible-rerun' : undefined;
+    const peer = ansiblePeer ? result.contenders.find((c) => c.id === ansiblePeer)?.seconds?.median : undefined;
+    const rss = contender.runs.map((run) => run.maxRssKiB ?? 0);
+    const client = contender.runs.flatMap((run) => run.clientCounts ?? []);
+    return [
+      contender.label,
+      seconds(median),
+      `${min.toFixed(2)}-${max.toFixed(2)}`,
+      floor ? `${(median / floor).toFixed(2)}x` : '',
+      curveFloor ? `${(median / curveFloor).toFixed(2)}x` : '',
+      peer ? `${(peer / median).toFixed(1)}x` : '',
+      `${((median / result.hosts) * 1000).toFixed(1)} ms`,
+      Math.max(...rss) > 0 ? `${(Math.max(...rss) / 1024).toFixed(0)} MiB` : '-',
+      span(contender.runs.map((run) => run.server.connections)),
+      span(contender.runs.map((run) => run.server.sessions)),
+      client.length ? span(client.map((c) => ({ min: c.connections, max: c.connections }))) : '',
+      client.length ? span(client.map((c) => ({ min: c.execs, max: c.execs }))) : '',
+    ];
+  });
+  const widths = header.map((_, index) => Math.max(...[header, ...rows].map((row) => (row[index] ?? '').length)));
+  const lines = [
+    `lvsprov bench: ${result.hosts} hosts, ${result.reps} measured reps${result.ansible ? ` (Ansible ${result.ansibleReps})` : ''} after 1 warm-up, ${result.machine.cpus} CPUs, node ${result.machine.node}` +
+      `${result.ansible ? `, ${result.ansible}` : ''}; lab up in ${result.labUpSeconds.toFixed(1)} s; ` +
+      `load ${result.machine.loadBefore.map((n) => n.toFixed(1)).join(' ')} -> ${result.machine.loadAfter.map((n) => n.toFixed(1)).join(' ')}`,
+    '',
+    pad(header, widths),
+    ...rows.map((row) => pad(row, widths)),
+    '',
+    'floor: one fresh OpenSSH login per host running one command, all hosts at once; the c25519 floor pins OpenSSH to',
+    'curve25519-sha256 (what lvsprov\'s ssh2 negotiates) instead of its default sntrup761x25519-sha512.',
+    'max RSS: the largest single process of a run (GNU time); sshd columns: per host, from each sshd\'s own VERBOSE log;',
+    'lvsprov columns: per host, from lvsprov --json stats.',
+    '',
+    ...failureLines(result),
+    ...targetLines(result),
+  ];
+  return lines.join('\n');
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? 'no runs').split('\n')[0] ?? '';
+}
+
+function failureLines(result: BenchResult): string[] {
+  const lines = result.contenders.flatMap((contender) =>
+    (contender.failures ?? []).map((failure) => `  ${contender.label}, ${failure.rep === 0 ? 'warm-up' : `rep ${failure.rep}`}: ${firstLine(failure.message)}`),
+  );
+  return lines.length > 0 ? ['failed runs (not samples):', ...lines, ''] : [];
+}
+
+function targetLines(result: BenchResult): string[] {
+  const r = ratios(result);
+  const line = (what: string, value: number | undefined, ok: (v: number) => boolean, unit: string): string =>
+    value === undefined ? `  ${what}: not measured` : `  ${what}: ${value.toFixed(2)}${unit} ${ok(value) ? 'met' : 'MISSED'}`;
+  const curve = (id: ContenderResult['id']): string => {
+    const median = result.contenders.find((c) => c.id === id)?.seconds?.median;
+    const curveFloor = result.contenders.find((c) => c.id === 'floor-curve25519')?.seconds?.median;
+    return median && curveFloor ? ` (${(median / curveFloor).toFixed(2)}x the curve25519 floor)` : '';
+  };
+  return [
+    'targets:',
+    line('re-run <= 1.5x floor', r.rerun, (v) => v <= 1.5, 'x') + curve('lvsprov-rerun'),
+    line('first apply <= 2x floor', r.first, (v) => v <= 2, 'x') + curve('lvsprov-first'),
+    line('ansible first run / lvsprov first apply >= 10', r.ansibleFirst, (v) => v >= 10, 'x'),
+    line('ansible re-run / lvsprov re-run >= 10', r.ansibleRerun, (v) => v >= 10, 'x'),
+  ];
+}

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+
+// One contender run: wall time seen from outside, from spawn to exit, so process start-up and
+// module loading count as the user pays them. GNU time reports the peak RSS from wait4(): the
+// kernel's number for the largest single process of the run, not a sample that could miss it.
+
+export interface TimedResult {
+  readonly seconds: number;
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Largest resident set of any one process of the run (lvsprov: the node process). */
+  readonly maxRssKiB?: number;
+}
+
+export interface TimedOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Where GNU time writes its report; removed after reading. */
+  readonly rssFile: string;
+  /** Wraps the timed argv, e.g. to run it inside the lab's control namespace. */
+  readonly wrap: (argv: readonly string[]) => string[];
+}
+
+const gnuTime = '/usr/bin/time';
+
+function hasGnuTime(): boolean {
+  try {
+    accessSync(gnuTime, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const timeAvailable = hasGnuTime();
+
+export async function timedRun(argv: readonly string[], options: TimedOptions): Promise<TimedResult> {
+  const measured = timeAvailable ? [gnuTime, '-f', '%M', '-o', options.rssFile, ...argv] : [...argv];
+  const [file, ...args] = options.wrap(measured);
+  if (file === undefined) throw new Error('timedRun: empty argv');
+  const started = performance.now();
+  const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  let maxRssKiB: number | undefined;
+  if (timeAvailable) {
+    // A run that failed also writes "Command exited with non-zero status N" before the number.
+    const report = await readFile(options.rssFile, 'utf8').catch(() => '');
+    const last = report.trim().split('\n').pop() ?? '';
+    if (/^\d+$/.test(last)) maxRssKiB = Number(last);
+    await rm(options.rssFile, { force: true });
+  }
+  return { seconds, ...outcome, ...(maxRssKiB !== undefined ? { maxRssKiB } : {}) };
+}

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lvsprovInventory, writeYaml } from '../../src/bench/inventories.js';
+import { lvsprovPlaybook } from '../../src/bench/lvsprov-contender.js';
+import type { SessionCounts } from '../../src/bench/sshd-log.js';
+import { SshdLogs } from '../../src/bench/sshd-logs.js';
+import { createLab, flatLabSpec, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli, type JsonHost } from '../support/cli.js';
+
+// The round trips per host are the product's performance contract: one connection, one read
+// exec, one apply exec only when something changes. Counted twice: by lvsprov's transport (its
+// --json stats) and by each host's sshd in its own VERBOSE log, which shares nothing with lvsprov.
+
+const availability = labAvailability();
+const hostCount = 3;
+
+describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir: string;
+  let inventory: string;
+  let logs: SshdLogs;
+
+  const sh = async (host: string, script: string): Promise<string> => {
+    const result = await lab.exec(host, ['sh', '-c', script]);
+    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+
+  /** Run lvsprov in the control namespace; return its per-host results and what each sshd saw. */
+  const apply = async (...args: string[]): Promise<{ hosts: JsonHost[]; server: Map<string, SessionCounts>; code: number }> => {
+    const mark = await logs.mark();
+    const result = await runCli(['apply', '-i', inventory, '-p', lvsprovPlaybook, '--json', ...args], { namespace: lab.controlNamespace });
+    const json = parseJson(result);
+    return { hosts: json.hosts, server: await logs.since(mark), code: result.code };
+  };
+
+  const names = (): string[] => lab.hosts.map((host) => host.name);
+  const serverView = (server: Map<string, SessionCounts>): Array<[string, SessionCounts | undefined]> => names().map((name) => [name, server.get(name)]);
+  const sessions = (execs: number): SessionCounts => ({ connections: 1, logins: 1, sessions: execs, execs });
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-round-trips-'));
+    lab = await createLab(flatLabSpec('itrt', hostCount), join(dir, 'lab'));
+    logs = await SshdLogs.enable(lab);
+    inventory = await writeYaml(dir, 'inventory.yaml', lvsprovInventory(lab));
+  });
+
+  afterAll(async () => {
+    const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('fresh apply: one connection, one read and one apply exec per host', async () => {
+    const run = await apply();
+    expect(run.code).toBe(0);
+    expect(run.hosts.map((host) => [host.host, host.status, host.stats])).toEqual(names().map((name) => [name, 'changed', { connections: 1, execs: 2 }]));
+    expect(run.hosts.every((host) => host.changes.length > 0)).toBe(true);
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(2)]));
+    // The apply really happened: read back through nsenter, not through lvsprov.
+    expect((await sh('h1', 'sysctl -n net.ipv4.conf.lo.arp_announce')).trim()).toBe('2');
+  });
+
+  it('unchanged re-run: one connection, one read exec, no apply', async () => {
+    const run = await apply();
+    expect(run.code).toBe(0);
+    expect(run.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
+      names().map((name) => [name, 'ok', 0, { connections: 1, execs: 1 }]),
+    );
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(1)]));
+  });
+
+  it('--check with pending changes: one connection, one read exec, nothing applied', async () => {
+    await Promise.all(names().map((name) => sh(name, 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0')));
+    const run = await apply('--check');
+    expect(run.code).toBe(0);
+    expect(run.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
+      names().map((name) => [name, 'changed', 1, { connections: 1, execs: 1 }]),
+    );
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(1)]));
+    for (const name of names()) expect((await sh(name, 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('0');
+
+    // The drift is still there for a real apply to repair, in one read and one apply exec.
+    const repair = await apply();
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
+      names().map((name) => [name, 'changed', 1, { connections: 1, execs: 2 }]),
+    );
+    expect(serverView(repair.server)).toEqual(names().map((name) => [name, sessions(2)]));
+  });
+});

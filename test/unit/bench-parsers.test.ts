@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseRecap } from '../../src/bench/ansible-recap.js';
+import { countSessions } from '../../src/bench/sshd-log.js';
+import { summarize } from '../../src/bench/stats.js';
+import type { BenchResult, ContenderResult } from '../../src/bench/suite.js';
+import { ratios, renderTable } from '../../src/bench/table.js';
+
+const fixtures = join(import.meta.dirname, '../fixtures/bench');
+
+describe('countSessions', () => {
+  // A real VERBOSE log from a lab host: the floor's login, an lvsprov first apply (read + apply),
+  // an lvsprov re-run (read only), then part of an Ansible run over one ControlPersist connection.
+  const log = readFileSync(join(fixtures, 'sshd-verbose.log'), 'utf8');
+
+  it('counts connections, logins and sessions, subsystems apart from execs', () => {
+    expect(countSessions(log)).toEqual({ connections: 4, logins: 4, sessions: 15, execs: 14 });
+  });
+
+  it('counts each connection of the log on its own', () => {
+    const lines = log.split('\n');
+    const slice = (from: number, to: number): string => lines.slice(from - 1, to).join('\n');
+    expect(countSessions(slice(2, 9))).toEqual({ connections: 1, logins: 1, sessions: 1, execs: 1 });
+    expect(countSessions(slice(10, 19))).toEqual({ connections: 1, logins: 1, sessions: 2, execs: 2 });
+    expect(countSessions(slice(20, 27))).toEqual({ connections: 1, logins: 1, sessions: 1, execs: 1 });
+  });
+
+  it('ignores the key-lookup lines that precede a login', () => {
+    expect(countSessions('Accepted key ED25519 SHA256:x found at /etc/lvsprov-lab/authorized_keys:1\nPostponed publickey for root from 198.18.0.1 port 1 ssh2 [preauth]\n')).toEqual({
+      connections: 0,
+      logins: 0,
+      sessions: 0,
+      execs: 0,
+    });
+  });
+});
+
+describe('parseRecap', () => {
+  it('reads the last PLAY RECAP', () => {
+    const output = readFileSync(join(fixtures, 'ansible-rerun.txt'), 'utf8');
+    const recap = parseRecap(output);
+    expect(recap).toHaveLength(3);
+    expect(recap[0]).toEqual({ host: 'h1', ok: 6, changed: 0, unreachable: 0, failed: 0 });
+    expect(recap.every((line) => line.changed === 0 && line.failed === 0)).toBe(true);
+  });
+
+  it('finds nothing in output without a recap', () => {
+    expect(parseRecap('ERROR! the playbook could not be found\n')).toEqual([]);
+  });
+});
+
+describe('summarize', () => {
+  it('takes the median of odd and even sample counts, and the range', () => {
+    expect(summarize([3, 1, 2])).toMatchObject({ median: 2, min: 1, max: 3 });
+    expect(summarize([4, 1, 3, 2])).toMatchObject({ median: 2.5, min: 1, max: 4 });
+  });
+
+  it('refuses an empty sample', () => {
+    expect(() => summarize([])).toThrow(/no samples/);
+  });
+});
+
+describe('renderTable', () => {
+  const contender = (id: ContenderResult['id'], label: string, samples: number[]): ContenderResult => ({
+    id,
+    label,
+    seconds: summarize(samples),
+    runs: samples.map((seconds) => ({
+      seconds,
+      maxRssKiB: 90 * 1024,
+      server: { connections: { min: 1, max: 1 }, sessions: { min: 1, max: 2 }, execs: { min: 1, max: 2 } },
+    })),
+  });
+  const result: BenchResult = {
+    hosts: 50,
+    reps: 3,
+    ansibleReps: 2,
+    machine: { cpus: 2, node: 'v20', loadBefore: [1, 1, 1], loadAfter: [1, 1, 1] },
+    labUpSeconds: 2,
+    ansible: 'ansible-playbook [core 2.14.18]',
+    contenders: [
+      contender('floor', 'floor', [4, 5, 6]),
+      contender('lvsprov-first', 'lvsprov first apply', [9, 11, 10]),
+      contender('lvsprov-rerun', 'lvsprov re-run', [7, 8, 9]),
+      contender('ansible-first', 'ansible first run', [100, 110]),
+      contender('ansible-rerun', 'ansible re-run', [60, 70]),
+    ],
+  };
+
+  it('divides medians: by the floor, and Ansible by lvsprov', () => {
+    expect(ratios(result)).toEqual({ first: 2, rerun: 1.6, ansibleFirst: 10.5, ansibleRerun: 65 / 8 });
+  });
+
+  it('says which targets were met and which were missed', () => {
+    const text = renderTable(result);
+    expect(text).toContain('re-run <= 1.5x floor: 1.60x MISSED');
+    expect(text).toContain('first apply <= 2x floor: 2.00x met');
+    expect(text).toContain('ansible first run / lvsprov first apply >= 10: 10.50x met');
+    expect(text).toContain('ansible re-run / lvsprov re-run >= 10: 8.13x MISSED');
+    expect(text).toMatch(/lvsprov re-run\s+8\.00 s\s+7\.00-9\.00\s+1\.60x/);
+  });
+});
