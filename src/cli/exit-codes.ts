@@ -1,4 +1,5 @@
 import type { HostResult } from '../engine/events.js';
+import type { VerifyReport } from '../verify/report.js';
 
 /** Documented in the README; scripts depend on them. */
 export const ExitCode = {
@@ -7,10 +8,19 @@ export const ExitCode = {
   hostsFailed: 2,
   hostsUnreachable: 3,
   invalidInput: 4,
+  /** verify: a server never answered, a split was out of tolerance, a page was wrong, or a non-director answered ARP. */
+  verifyFailed: 5,
 } as const;
 
 export function exitCodeFor(results: readonly HostResult[]): number {
   if (results.some((result) => result.status === 'failed')) return ExitCode.hostsFailed;
   if (results.some((result) => result.status === 'unreachable')) return ExitCode.hostsUnreachable;
+  return ExitCode.ok;
+}
+
+/** A failed check outranks an unreachable host, as a failed host does for apply. */
+export function exitCodeForVerify(report: VerifyReport): number {
+  if (report.failures.length > 0) return ExitCode.verifyFailed;
+  if (report.unreachable.length > 0) return ExitCode.hostsUnreachable;
   return ExitCode.ok;
 }

@@ -5,6 +5,7 @@ import { ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { resetCommand } from './reset-command.js';
 import { validateCommand } from './validate-command.js';
+import { verifyCommand } from './verify-command.js';
 
 // The only place that catches errors and decides the exit code.
 
@@ -18,7 +19,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
     .showHelpAfterError();
-  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io)]) {
+  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
   }
 

@@ -1,0 +1,57 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { renderVerify } from '../report/verify-text.js';
+import { verifyCluster, verifyDefaults } from '../verify/run-verify.js';
+import { exitCodeForVerify } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+interface VerifyFlags {
+  inventory: string;
+  requests: number;
+  tolerance: number;
+  timeout: number;
+  timeLimit: number;
+  client?: string;
+  json: boolean;
+  acceptNewHostKeys: boolean;
+}
+
+export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return new Command('verify')
+    .description(
+      'from a client host, send requests to every virtual service and compare who answered with the weights; ' +
+        'check that only the director answers ARP for each VIP, and fetch each real server\'s page directly',
+    )
+    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .option('-n, --requests <n>', 'requests per virtual service', (value) => wholeNumber(value, '--requests', 1, 10_000), verifyDefaults.requests)
+    .option('-t, --tolerance <points>', 'how many percentage points a share may be off', (value) => percent(value), verifyDefaults.tolerance)
+    .option('--client <host>', 'inventory host that sends the requests (default: the first of group clients)')
+    .option('--timeout <seconds>', 'per request', (value) => wholeNumber(value, '--timeout', 1, 60), verifyDefaults.timeoutSeconds)
+    .option('--time-limit <seconds>', "per service: the client's request loop stops after this long", (value) => wholeNumber(value, '--time-limit', 1, 3600), verifyDefaults.timeLimitSeconds)
+    .option('--json', 'print the report as JSON on stdout', false)
+    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
+    .action(async (flags: VerifyFlags) => {
+      const report = await verifyCluster(flags.inventory, {
+        requests: flags.requests,
+        tolerance: flags.tolerance,
+        timeoutSeconds: flags.timeout,
+        timeLimitSeconds: flags.timeLimit,
+        ...(flags.client !== undefined ? { client: flags.client } : {}),
+        acceptNewHostKeys: flags.acceptNewHostKeys,
+      });
+      const code = exitCodeForVerify(report);
+      io.out(flags.json ? JSON.stringify({ exitCode: code, ...report }, null, 2) : renderVerify(report));
+      setExit(code);
+    });
+}
+
+function wholeNumber(value: string, flag: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}, not ${value}`);
+  return number;
+}
+
+function percent(value: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || number > 100) throw new InvalidArgumentError(`--tolerance takes percentage points from 0 to 100, not ${value}`);
+  return number;
+}

@@ -1,0 +1,77 @@
+import { quote } from '../shell/quote.js';
+
+// The client's whole job in one script, so one SSH round trip sends every request: first each
+// real server's page directly, then N requests per virtual service, one new connection each (a
+// reused connection would be scheduled once). A line per request says how the fetch ended and
+// which host the page named; the page itself never comes back. Every loop is bounded: N requests,
+// a per-request timeout, and a time limit per service after which the loop stops and says so.
+
+export interface ClientScriptInput {
+  readonly nonce: string;
+  readonly requests: number;
+  readonly timeoutSeconds: number;
+  readonly timeLimitSeconds: number;
+  /** Index of each service (its place in the inventory) and its URL. */
+  readonly services: ReadonlyArray<{ readonly index: number; readonly url: string }>;
+  /** Direct page URLs; their place in this list is their index in the output. */
+  readonly pages: readonly string[];
+}
+
+/** The page template puts the host's inventory name in the only <h1>; names are [A-Za-z0-9_.-]. */
+const nameFromPage = `sed -n 's:.*<h1>\\([A-Za-z0-9_.-]*\\)</h1>.*:\\1:p' | head -n 1`;
+
+export function clientScript(input: ClientScriptInput): string {
+  for (const url of [...input.services.map((service) => service.url), ...input.pages]) checkUrl(url);
+  for (const [label, value] of [
+    ['requests', input.requests],
+    ['timeout', input.timeoutSeconds],
+    ['time limit', input.timeLimitSeconds],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${label} must be a whole number of at least 1, not ${value}`);
+  }
+  if (!/^[0-9a-f]+$/.test(input.nonce)) throw new Error('the nonce must be hex');
+  const n = input.nonce;
+  const lines = [
+    'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"',
+    // A proxy would answer for every server and hide the split.
+    'unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY',
+    'if command -v curl >/dev/null 2>&1; then fetcher=curl',
+    'elif command -v wget >/dev/null 2>&1; then fetcher=wget',
+    'elif busybox --list 2>/dev/null | grep -qx wget && command -v timeout >/dev/null 2>&1; then fetcher="busybox wget"',
+    `else printf '%s fetcher none\\n%s end\\n' ${n} ${n}; exit 0; fi`,
+    `printf '%s fetcher %s\\n' ${n} "$fetcher"`,
+    // curl -f: an HTTP error is a failed fetch, not a page without a name. Debian's busybox
+    // before 1.36.1-5 is built without wget -T and crashes on it, so `timeout` bounds it instead.
+    'get() {',
+    '  case "$fetcher" in',
+    `    curl) curl -sf -o - --max-time ${input.timeoutSeconds} "$1" ;;`,
+    `    wget) wget -q -T ${input.timeoutSeconds} -t 1 -O - "$1" ;;`,
+    `    *) timeout ${input.timeoutSeconds} busybox wget -q -O - "$1" ;;`,
+    '  esac',
+    '}',
+    'ask() {',
+    '  page=$(get "$2" 2>/dev/null); rc=$?',
+    `  name=$(printf '%s\\n' "$page" | ${nameFromPage})`,
+    `  printf '%s %s %s %s\\n' ${n} "$1" "$rc" "\${name:--}"`,
+    '}',
+  ];
+  input.pages.forEach((url, index) => lines.push(`ask 'p ${index}' ${quote(url)}`));
+  for (const service of input.services) {
+    if (!Number.isInteger(service.index) || service.index < 0) throw new Error(`bad service index ${service.index}`);
+    lines.push(
+      `i=1; stop=$(( $(date +%s) + ${input.timeLimitSeconds} ))`,
+      `while [ "$i" -le ${input.requests} ]; do`,
+      `  if [ "$(date +%s)" -ge "$stop" ]; then printf '%s stop %s %s\\n' ${n} ${service.index} "$i"; break; fi`,
+      `  ask "r ${service.index} $i" ${quote(service.url)}`,
+      '  i=$((i + 1))',
+      'done',
+    );
+  }
+  lines.push(`printf '%s end\\n' ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function checkUrl(url: string): void {
+  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/$/.exec(url);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new Error(`not a URL verify builds: ${url}`);
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodeForVerify } from '../../src/cli/exit-codes.js';
+import { renderVerify, shareBar } from '../../src/report/verify-text.js';
+import { clientScript } from '../../src/verify/client-script.js';
+import type { VerifyReport } from '../../src/verify/report.js';
+import { judgeService } from '../../src/verify/service-verdict.js';
+import { verifyTargets } from '../../src/verify/targets.js';
+import { service } from '../support/verify-services.js';
+
+// How the report reads, and which exit code it maps to.
+
+const target = verifyTargets([service({ scheduler: 'wrr', servers: [['rs1', 1], ['rs2', 2]] })]).requests[0];
+if (!target) throw new Error('no target');
+const judged = judgeService({
+  target,
+  answers: { outcomes: Array.from({ length: 30 }, () => ({ rc: 0, name: 'rs1' })), fetcher: 'curl' },
+  requested: 30,
+  tolerance: 10,
+  pageNames: new Map(),
+});
+const report: VerifyReport = {
+  cluster: 'demo',
+  client: 'client',
+  requests: 30,
+  tolerance: 10,
+  services: [judged],
+  arp: [
+    {
+      vip: '198.51.100.50',
+      status: 'pass',
+      checker: 'router',
+      device: 'eth1',
+      lan: '192.0.2.0/24',
+      tool: 'iputils',
+      directors: [{ host: 'director', device: 'eth0', mac: '16:00:d0:76:7c:b1', holdsVip: true }],
+      responders: [{ mac: '16:00:d0:76:7c:b1', host: 'director', replies: 3 }],
+      notes: ['3 broadcast ARP requests for 198.51.100.50 from router on eth1 (iputils arping), on the director\'s LAN 192.0.2.0/24'],
+      problems: [],
+    },
+  ],
+  pages: [
+    { host: 'rs1', address: '192.0.2.11', port: 80, url: 'http://192.0.2.11:80/', status: 'pass', got: 'rs1' },
+    { host: 'rs2', address: '192.0.2.12', port: 80, url: 'http://192.0.2.12:80/', status: 'pass', got: 'rs2' },
+  ],
+  hosts: [],
+  failures: judged.problems.map((problem) => `service web: ${problem}`),
+  unreachable: [],
+  seconds: 4.2,
+};
+
+describe('verify report text', () => {
+  it('draws a bar per server with the expected share marked', () => {
+    expect(shareBar(100, 33.3, 10)).toBe('[##|#######]');
+    expect(shareBar(0, 66.7, 10)).toBe('[......|...]');
+    expect(shareBar(50, undefined, 10)).toBe('[#####.....]');
+    expect(shareBar(0, 0, 10)).toBe('[|.........]');
+  });
+
+  it('shows a table per service, then ARP, pages and the verdict with every problem', () => {
+    expect(renderVerify(report).split('\n')).toEqual([
+      'verify demo: 30 requests per service from client, tolerance 10 percentage points',
+      '',
+      'service web  tcp 198.51.100.50:80  wrr  dr  FAIL',
+      '  wrr: the expected share is weight / sum of weights; each server must be within 10 percentage points of it',
+      '  server  address:port   weight  expected     got  answers  share (| = expected)              verdict',
+      '  rs1     192.0.2.11:80       1     33.3%  100.0%       30  [#########|####################]  ! off by 66.7 percentage points',
+      '  rs2     192.0.2.12:80       2     66.7%    0.0%        0  [...................|..........]  ! never answered',
+      '  30 sent, 30 answered',
+      '  ! rs1 got 100.0% of the requests, expected 33.3%: off by 66.7 percentage points, more than the tolerance of 10 percentage points',
+      '  ! rs2 never answered (expected 66.7% of the requests)',
+      '',
+      'ARP 198.51.100.50  PASS  answered by: director 16:00:d0:76:7c:b1 (3)',
+      '  director: director eth0 16:00:d0:76:7c:b1',
+      "  3 broadcast ARP requests for 198.51.100.50 from router on eth1 (iputils arping), on the director's LAN 192.0.2.0/24",
+      '',
+      'pages fetched directly',
+      '  rs1  http://192.0.2.11:80/  PASS  names rs1',
+      '  rs2  http://192.0.2.12:80/  PASS  names rs2',
+      '',
+      'RESULT: FAIL (2 problems)  4.2s',
+      '  - service web: rs1 got 100.0% of the requests, expected 33.3%: off by 66.7 percentage points, more than the tolerance of 10 percentage points',
+      '  - service web: rs2 never answered (expected 66.7% of the requests)',
+    ]);
+  });
+
+  it('exits 5 on a failed check, 3 when only a host was unreachable, 0 otherwise', () => {
+    expect(exitCodeForVerify(report)).toBe(5);
+    expect(exitCodeForVerify({ ...report, failures: [], unreachable: ['client: refused'] })).toBe(3);
+    expect(exitCodeForVerify({ ...report, failures: ['x'], unreachable: ['client: refused'] })).toBe(5);
+    expect(exitCodeForVerify({ ...report, failures: [], unreachable: [] })).toBe(0);
+  });
+});
+
+describe('client script', () => {
+  const base = { nonce: 'ab12', requests: 5, timeoutSeconds: 2, timeLimitSeconds: 30, services: [{ index: 0, url: 'http://198.51.100.50:80/' }], pages: ['http://192.0.2.11:80/'] };
+
+  it('takes only URLs it builds itself and bounded whole numbers', () => {
+    expect(() => clientScript({ ...base, pages: ["http://192.0.2.11:80/'; reboot; '"] })).toThrow(/not a URL verify builds/);
+    expect(() => clientScript({ ...base, services: [{ index: 0, url: 'http://example.com/' }] })).toThrow(/not a URL verify builds/);
+    expect(() => clientScript({ ...base, requests: 0 })).toThrow(/requests must be a whole number/);
+    expect(() => clientScript({ ...base, timeoutSeconds: 1.5 })).toThrow(/timeout must be a whole number/);
+    expect(() => clientScript({ ...base, nonce: 'x y' })).toThrow(/nonce/);
+  });
+
+  it('bounds the loop by count and by time', () => {
+    const script = clientScript(base);
+    expect(script).toContain('while [ "$i" -le 5 ]; do');
+    expect(script).toContain('stop=$(( $(date +%s) + 30 ))');
+    expect(script).toContain('curl) curl -sf -o - --max-time 2 "$1" ;;');
+    expect(script).toContain('*) timeout 2 busybox wget -q -O - "$1" ;;');
+  });
+});
