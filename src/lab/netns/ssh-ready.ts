@@ -33,6 +33,10 @@ function probe(address, deadline) {
     }
   };
   socket.setTimeout(1000, () => finish(false));
+  // Once connected, sshd is starting a session (under emulation its re-exec alone takes seconds):
+  // wait for its banner up to the deadline; giving up early would start one more session per
+  // retry, each slowing the others, and the banner would never come.
+  socket.on('connect', () => socket.setTimeout(Math.max(1000, deadline - Date.now()), () => finish(false)));
   socket.on('error', () => finish(false));
   socket.on('close', () => finish(false));
   socket.on('data', (chunk) => {
