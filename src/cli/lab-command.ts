@@ -1,0 +1,129 @@
+import { readdirSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadInventory } from '../config/inventory.js';
+import { ConfigError, UsageError } from '../errors.js';
+import { defaultLabDir, describeMissing, labDown, labName, labUp, missingPrerequisites, type LabUpResult } from '../lab/cluster/index.js';
+import { LabPrerequisiteError } from '../lab/qemu/errors.js';
+import { ExitCode } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+// `lvsprov lab up|down`: a disposable real-kernel lab for an inventory. Lab failures (a missing
+// package, a guest that does not boot) are the environment's, not the inventory's: they print one
+// message and exit 1; inventory problems go to main as ConfigErrors (exit 4).
+
+interface UpFlags {
+  inventory: string;
+  name?: string;
+  dir?: string;
+  readyTimeout?: number;
+  bootTimeout?: number;
+}
+
+interface DownFlags {
+  inventory?: string;
+  name?: string;
+  dir?: string;
+}
+
+function seconds(value: string): number {
+  const number = Number(value);
+  if (!(number > 0)) throw new InvalidArgumentError(`expected a number of seconds, not ${value}`);
+  return number;
+}
+
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+function describeUp(result: LabUpResult): string[] {
+  const lab = result.state.lab;
+  const { bootMs, buildMs, totalMs } = result.timings;
+  const boot = bootMs !== undefined ? `guest booted in ${(bootMs / 1000).toFixed(1)} s` : 'running guest reused';
+  const lines = [`lab ${result.name} is up in ${shown(result.dir)} (${boot}, hosts built in ${(buildMs / 1000).toFixed(1)} s, ${(totalMs / 1000).toFixed(1)} s in all)`];
+  for (const host of lab?.hosts ?? []) lines.push(`  ${host.name.padEnd(12)} ${host.addresses.join(', ')}`);
+  if (lab) lines.push(`  client: ${lab.client.addresses.join(', ')} (namespace ${lab.hosts.find((host) => host.name === lab.client.name)?.namespace ?? '?'} inside the guest)`);
+  lines.push(
+    `  jump host: root@127.0.0.1:${result.state.guest.labPort ?? '?'}; the guest itself: root@127.0.0.1:${result.state.guest.sshPort} (key ${shown(result.state.guest.endpoint.clientKey)})`,
+    '',
+    'next:',
+    `  lvsprov apply -i ${shown(result.inventory)}`,
+    `  lvsprov lab down --dir ${shown(result.dir)}`,
+  );
+  return lines;
+}
+
+/** The lab dir `down` means: --dir, --name, the inventory's name, or the only lab under .lab. */
+function downDir(flags: DownFlags): string {
+  if (flags.dir) return resolve(flags.dir);
+  if (flags.name) return defaultLabDir(flags.name);
+  if (flags.inventory) return defaultLabDir(labName(flags.inventory, loadInventory(resolve(flags.inventory)).data.name, undefined));
+  let labs: string[] = [];
+  try {
+    labs = readdirSync(resolve('.lab'));
+  } catch {
+    // no .lab at all
+  }
+  if (labs.length === 1) return defaultLabDir(labs[0] as string);
+  throw new UsageError(labs.length === 0 ? 'no lab under .lab; name one with --dir or --name' : `several labs under .lab (${labs.join(', ')}); pick one with --name`);
+}
+
+function failed(io: CliIo, setExit: (code: number) => void, what: string, error: unknown): void {
+  if (error instanceof ConfigError || error instanceof UsageError) throw error;
+  if (error instanceof LabPrerequisiteError) {
+    io.err(`lvsprov lab cannot run here: ${error.message}`);
+  } else {
+    io.err(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  setExit(ExitCode.internal);
+}
+
+export function labCommand(io: CliIo, setExit: (code: number) => void): Command {
+  const output = { writeOut: (text: string) => io.out(text.trimEnd()), writeErr: (text: string) => io.err(text.trimEnd()) };
+  const up = new Command('up')
+    .description('boot a real-kernel guest and build the inventory\'s hosts in it, plus a router and a client; write a ready inventory')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (lab addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)')
+    .option('-n, --name <name>', "lab name (default: the inventory's name)")
+    .option('--dir <dir>', 'lab work dir (default: .lab/<name>)')
+    .option('--ready-timeout <seconds>', "how long each host's sshd may take to start (default 300)", seconds)
+    .option('--boot-timeout <seconds>', 'how long the guest may take to boot (default 300)', seconds)
+    .action(async (flags: UpFlags) => {
+      const missing = missingPrerequisites();
+      if (missing.length > 0) {
+        for (const line of describeMissing(missing)) io.err(line);
+        setExit(ExitCode.internal);
+        return;
+      }
+      try {
+        const result = await labUp({
+          inventoryFile: flags.inventory,
+          ...(flags.name !== undefined ? { name: flags.name } : {}),
+          ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
+          ...(flags.readyTimeout !== undefined ? { readyTimeoutS: flags.readyTimeout } : {}),
+          ...(flags.bootTimeout !== undefined ? { bootTimeoutMs: flags.bootTimeout * 1000 } : {}),
+          log: (line) => io.err(`lab: ${line}`),
+        });
+        for (const line of describeUp(result)) io.out(line);
+      } catch (error) {
+        failed(io, setExit, 'lab up', error);
+      }
+    });
+  const down = new Command('down')
+    .description('power the lab guest off and remove everything the lab made')
+    .option('-i, --inventory <file>', 'the inventory the lab was built from (names the lab)')
+    .option('-n, --name <name>', 'lab name')
+    .option('--dir <dir>', 'lab work dir')
+    .action(async (flags: DownFlags) => {
+      const dir = downDir(flags);
+      try {
+        const result = await labDown(dir);
+        io.out(result.found ? `lab in ${shown(dir)} is down (qemu ${result.qemuPid} stopped, files removed)` : `no lab in ${shown(dir)}; nothing to do`);
+      } catch (error) {
+        failed(io, setExit, 'lab down', error);
+      }
+    });
+  const lab = new Command('lab').description('a real-kernel lab (qemu guest, namespace hosts) for an inventory');
+  for (const sub of [up, down]) lab.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError());
+  return lab;
+}
