@@ -81,4 +81,15 @@ describe('known_hosts', () => {
     expect(preferredHostKeyAlgorithms(known.keysFor('192.0.2.11', 22))).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
     expect(preferredHostKeyAlgorithms([])).toBeUndefined();
   });
+
+  it('reads a file again once it changed on disk, and keeps file order across indexed and scanned lines', () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`]);
+    expect(known.verdict('192.0.2.11', 22, keys.b?.blob as Buffer).kind).toBe('changed');
+    // Rewritten as ssh-keygen -R and a new login would leave it: a different key for the host.
+    writeFileSync(known.file, `192.0.2.*,!192.0.2.99 ${keyPart('r')}\nRS1.example,192.0.2.11 ${keyPart('b')}\n`);
+    expect(known.verdict('192.0.2.11', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(known.keysFor('192.0.2.11', 22).map((key) => key.type)).toEqual(['ssh-rsa', 'ssh-ed25519']);
+    expect(known.keysFor('rs1.EXAMPLE', 22).map((key) => key.type)).toEqual(['ssh-ed25519']);
+    expect(known.keysFor('192.0.2.99', 22)).toEqual([]);
+  });
 });
