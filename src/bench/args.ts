@@ -9,11 +9,13 @@ export interface BenchArgs {
   readonly json: boolean;
   /** Directory for `node --cpu-prof` profiles of every lvsprov run; none when absent. */
   readonly cpuProfDir?: string;
+  /** Leave this machine's root .bashrc in effect on the lab hosts (see host-shell.ts). */
+  readonly hostBashrc: boolean;
   /** Keep run directories (inventories, outputs) instead of removing them. */
   readonly keep: boolean;
 }
 
-export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--keep]
+export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--host-bashrc] [--keep]
   --hosts N      lab hosts (default 50, at most 1000)
   --reps N       measured repetitions of each contender after one warm-up (default 5)
   --ansible-reps N  measured repetitions of the Ansible runs (default 2, at most --reps);
@@ -21,6 +23,8 @@ export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-
   --no-ansible   skip ansible-playbook
   --json         print the results as JSON instead of a table
   --cpu-prof DIR write a node --cpu-prof profile of every lvsprov run into DIR
+  --host-bashrc  keep this machine's /root/.bashrc on the lab hosts (default: Debian's stock one,
+                 since sshd runs every exec through bash, which sources it)
   --keep         keep the run directory (inventories, outputs, sshd logs are removed with the lab)`;
 
 function count(value: string | undefined, fallback: number, flag: string, max: number): number {
@@ -41,6 +45,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'host-bashrc': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -54,5 +59,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     json: values.json,
     ...(values['cpu-prof'] !== undefined ? { cpuProfDir: values['cpu-prof'] } : {}),
     keep: values.keep,
+    hostBashrc: values['host-bashrc'],
   };
 }

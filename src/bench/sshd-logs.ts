@@ -32,16 +32,16 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, wha
 export class SshdLogs {
   private constructor(private readonly logs: ReadonlyMap<string, string>) {}
 
-  /** Enable VERBOSE logging on the given hosts (default: all) and wait until each sshd listens again. */
-  static async enable(lab: Lab, hostNames: readonly string[] = lab.hosts.map((host) => host.name)): Promise<SshdLogs> {
+  /**
+   * Enable VERBOSE logging on every host and wait until each sshd listens again. `settings` are
+   * further sshd_config keywords to set while it restarts anyway.
+   */
+  static async enable(lab: Lab, settings: Readonly<Record<string, string>> = {}): Promise<SshdLogs> {
     const logs = new Map<string, string>();
     await Promise.all(
-      hostNames.map(async (name) => {
-        const pid = lab.host(name).sshdPid;
+      lab.hosts.map(async ({ name, sshdPid: pid }) => {
         const files = await sshdFiles(pid);
-        const config = await readFile(files.config, 'utf8');
-        const verbose = /^LogLevel\s/im.test(config) ? config.replace(/^LogLevel\s.*$/gim, 'LogLevel VERBOSE') : `${config}\nLogLevel VERBOSE\n`;
-        await writeFile(files.config, verbose);
+        await writeFile(files.config, withSettings(await readFile(files.config, 'utf8'), { ...settings, LogLevel: 'VERBOSE' }));
         const offset = (await stat(files.log)).size;
         process.kill(pid, 'SIGHUP');
         // At VERBOSE the re-executed sshd announces its listening socket; before that line a
@@ -63,6 +63,17 @@ export class SshdLogs {
     const entries = await Promise.all([...this.logs].map(async ([host, log]) => [host, countSessions(await readFrom(log, mark.get(host) ?? 0))] as const));
     return new Map(entries);
   }
+}
+
+/** sshd_config text with each keyword set once: replaced where it is, appended where it is not. */
+export function withSettings(config: string, settings: Readonly<Record<string, string>>): string {
+  let text = config.endsWith('\n') ? config : `${config}\n`;
+  for (const [keyword, value] of Object.entries(settings)) {
+    // sshd obeys the first occurrence of a keyword, so every occurrence is replaced.
+    const pattern = `^${keyword}\\s.*$`;
+    text = new RegExp(pattern, 'im').test(text) ? text.replace(new RegExp(pattern, 'gim'), `${keyword} ${value}`) : `${text}${keyword} ${value}\n`;
+  }
+  return text;
 }
 
 async function readFrom(file: string, offset: number): Promise<string> {

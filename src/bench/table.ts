@@ -38,7 +38,7 @@ export function renderTable(result: BenchResult): string {
   const curveFloor = result.contenders.find((c) => c.id === 'floor-curve25519')?.seconds?.median;
   const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
   const rows = result.contenders.map((contender) => {
-    if (!contender.seconds) return [contender.label, contender.skipped ?? `failed: ${firstLine(contender.failures?.[0]?.message)}`];
+    if (!contender.seconds) return [contender.label, contender.skipped ?? 'failed (below)'];
     const { median, min, max } = contender.seconds;
     const ansiblePeer = contender.id === 'lvsprov-first' ? 'ansible-first' : contender.id === 'lvsprov-rerun' ? 'ansible-rerun' : undefined;
     const peer = ansiblePeer ? result.contenders.find((c) => c.id === ansiblePeer)?.seconds?.median : undefined;
@@ -63,6 +63,7 @@ export function renderTable(result: BenchResult): string {
   const lines = [
     `lvsprov bench: ${result.hosts} hosts, ${result.reps} measured reps${result.ansible ? ` (Ansible ${result.ansibleReps})` : ''} after 1 warm-up, ${result.machine.cpus} CPUs, node ${result.machine.node}` +
       `${result.ansible ? `, ${result.ansible}` : ''}; lab up in ${result.labUpSeconds.toFixed(1)} s; ` +
+      `root .bashrc on the hosts: ${result.hostBashrc ? "this machine's (--host-bashrc)" : 'stock'}; ` +
       `load ${result.machine.loadBefore.map((n) => n.toFixed(1)).join(' ')} -> ${result.machine.loadAfter.map((n) => n.toFixed(1)).join(' ')}`,
     '',
     pad(header, widths),

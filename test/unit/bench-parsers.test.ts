@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../src/bench/ansible-recap.js';
 import { countSessions } from '../../src/bench/sshd-log.js';
+import { withSettings } from '../../src/bench/sshd-logs.js';
 import { summarize } from '../../src/bench/stats.js';
 import type { BenchResult, ContenderResult } from '../../src/bench/suite.js';
 import { ratios, renderTable } from '../../src/bench/table.js';
@@ -33,6 +34,17 @@ describe('countSessions', () => {
       sessions: 0,
       execs: 0,
     });
+  });
+});
+
+describe('withSettings', () => {
+  it('replaces a keyword wherever it is, whatever its case, and appends a missing one', () => {
+    const config = 'Port 22\nLogLevel ERROR\nloglevel INFO\nUsePAM no';
+    expect(withSettings(config, { LogLevel: 'VERBOSE', LoginGraceTime: '300' })).toBe('Port 22\nLogLevel VERBOSE\nLogLevel VERBOSE\nUsePAM no\nLoginGraceTime 300\n');
+  });
+
+  it('leaves a value that is already right as it is', () => {
+    expect(withSettings('LogLevel VERBOSE\n', { LogLevel: 'VERBOSE' })).toBe('LogLevel VERBOSE\n');
   });
 });
 
@@ -78,6 +90,7 @@ describe('renderTable', () => {
     ansibleReps: 2,
     machine: { cpus: 2, node: 'v20', loadBefore: [1, 1, 1], loadAfter: [1, 1, 1] },
     labUpSeconds: 2,
+    hostBashrc: false,
     ansible: 'ansible-playbook [core 2.14.18]',
     contenders: [
       contender('floor', 'floor', [4, 5, 6]),
