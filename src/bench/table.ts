@@ -59,7 +59,10 @@ export function renderTable(result: BenchResult): string {
       client.length ? span(client.map((c) => ({ min: c.execs, max: c.execs }))) : '',
     ];
   });
-  const widths = header.map((_, index) => Math.max(...[header, ...rows].map((row) => (row[index] ?? '').length)));
+  // Rows without numbers (skipped, failed) carry a note in place of the median; it must not
+  // widen the numeric columns.
+  const full = [header, ...rows.filter((row) => row.length === header.length)];
+  const widths = header.map((_, index) => Math.max(...(index === 0 ? [header, ...rows] : full).map((row) => (row[index] ?? '').length)));
   const lines = [
     `lvsprov bench: ${result.hosts} hosts, ${result.reps} measured reps${result.ansible ? ` (Ansible ${result.ansibleReps})` : ''} after 1 warm-up, ${result.machine.cpus} CPUs, node ${result.machine.node}` +
       `${result.ansible ? `, ${result.ansible}` : ''}; lab up in ${result.labUpSeconds.toFixed(1)} s; ` +
@@ -67,7 +70,7 @@ export function renderTable(result: BenchResult): string {
       `load ${result.machine.loadBefore.map((n) => n.toFixed(1)).join(' ')} -> ${result.machine.loadAfter.map((n) => n.toFixed(1)).join(' ')}`,
     '',
     pad(header, widths),
-    ...rows.map((row) => pad(row, widths)),
+    ...rows.map((row) => (row.length === header.length ? pad(row, widths) : `${(row[0] ?? '').padEnd(widths[0] ?? 0)}  ${row[1] ?? ''}`)),
     '',
     'floor: one fresh OpenSSH login per host running one command, all hosts at once; the c25519 floor pins OpenSSH to',
     'curve25519-sha256 (what lvsprov\'s ssh2 negotiates) instead of its default sntrup761x25519-sha512.',
