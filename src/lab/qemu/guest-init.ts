@@ -6,7 +6,12 @@ import { failedMarker, readyMarker } from './markers.js';
 // host layer needs (IPVS and IPIP modules, a NIC, an sshd for the machine to jump through) and
 // then only reaps orphans until it is powered off.
 
-/** IPVS core and every scheduler the roles can ask for, IPIP for TUN mode, and conntrack. */
+/**
+ * IPVS core and every scheduler the roles can ask for, IPIP for TUN mode, conntrack, and the
+ * arptables tables (TUN real servers' ARP rules). Loaded here because the lab hosts inside the
+ * guest cannot load modules themselves: their filesystems do not show the kernel's modules dir,
+ * which the initramfs bind-mounts into the guest's root only.
+ */
 export const guestModules = [
   'ip_vs',
   'ip_vs_rr',
@@ -19,6 +24,9 @@ export const guestModules = [
   'ip_vs_nq',
   'ipip',
   'nf_conntrack',
+  'arp_tables',
+  'arptable_filter',
+  'arpt_mangle',
 ] as const;
 
 export interface GuestInitOptions {
