@@ -3,14 +3,15 @@ import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadInventory } from '../config/inventory.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { defaultLabDir, describeMissing, labDown, labName, labUp, missingPrerequisites, type LabUpResult } from '../lab/cluster/index.js';
+import { defaultLabDir, hostArgv, LabUnavailableError, labDown, labName, labUp, loadClusterState, type LabUpResult } from '../lab/cluster/index.js';
+import { attachGuest } from '../lab/qemu/guest.js';
 import { LabPrerequisiteError } from '../lab/qemu/errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
-// `lvsprov lab up|down`: a disposable real-kernel lab for an inventory. Lab failures (a missing
-// package, a guest that does not boot) are the environment's, not the inventory's: they print one
-// message and exit 1; inventory problems go to main as ConfigErrors (exit 4).
+// `lvsprov lab up|down|exec`: a disposable real-kernel lab for an inventory. The inventory is checked
+// first (problems go to main as ConfigErrors, exit 4). Lab failures (a missing package, a guest
+// that does not boot) are the environment's, not the inventory's: a message and exit 1.
 
 interface UpFlags {
   inventory: string;
@@ -42,20 +43,24 @@ function describeUp(result: LabUpResult): string[] {
   const { bootMs, buildMs, totalMs } = result.timings;
   const boot = bootMs !== undefined ? `guest booted in ${(bootMs / 1000).toFixed(1)} s` : 'running guest reused';
   const lines = [`lab ${result.name} is up in ${shown(result.dir)} (${boot}, hosts built in ${(buildMs / 1000).toFixed(1)} s, ${(totalMs / 1000).toFixed(1)} s in all)`];
-  for (const host of lab?.hosts ?? []) lines.push(`  ${host.name.padEnd(12)} ${host.addresses.join(', ')}`);
-  if (lab) lines.push(`  client: ${lab.client.addresses.join(', ')} (namespace ${lab.hosts.find((host) => host.name === lab.client.name)?.namespace ?? '?'} inside the guest)`);
+  for (const host of lab?.hosts ?? []) {
+    if (host.name !== lab?.client.name) lines.push(`  ${host.name.padEnd(12)} ${host.addresses.join(', ')}`);
+  }
+  const client = lab?.hosts.find((host) => host.name === lab.client.name);
+  if (lab && client) lines.push(`  ${`${client.name} (lab)`.padEnd(12)} ${lab.client.addresses.join(', ')}, gateway ${lab.client.gateway}`);
   lines.push(
     `  jump host: root@127.0.0.1:${result.state.guest.labPort ?? '?'}; the guest itself: root@127.0.0.1:${result.state.guest.sshPort} (key ${shown(result.state.guest.endpoint.clientKey)})`,
     '',
     'next:',
     `  lvsprov apply -i ${shown(result.inventory)}`,
+    `  lvsprov lab exec --dir ${shown(result.dir)} ${lab?.client.name ?? 'client'} curl -s http://VIP/`,
     `  lvsprov lab down --dir ${shown(result.dir)}`,
   );
   return lines;
 }
 
-/** The lab dir `down` means: --dir, --name, the inventory's name, or the only lab under .lab. */
-function downDir(flags: DownFlags): string {
+/** The lab dir meant: --dir, --name, the inventory's name, or the only lab under .lab. */
+function labDir(flags: DownFlags): string {
   if (flags.dir) return resolve(flags.dir);
   if (flags.name) return defaultLabDir(flags.name);
   if (flags.inventory) return defaultLabDir(labName(flags.inventory, loadInventory(resolve(flags.inventory)).data.name, undefined));
@@ -71,7 +76,9 @@ function downDir(flags: DownFlags): string {
 
 function failed(io: CliIo, setExit: (code: number) => void, what: string, error: unknown): void {
   if (error instanceof ConfigError || error instanceof UsageError) throw error;
-  if (error instanceof LabPrerequisiteError) {
+  if (error instanceof LabUnavailableError) {
+    for (const line of error.lines) io.err(line);
+  } else if (error instanceof LabPrerequisiteError) {
     io.err(`lvsprov lab cannot run here: ${error.message}`);
   } else {
     io.err(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -89,12 +96,6 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .option('--ready-timeout <seconds>', "how long each host's sshd may take to start (default 300)", seconds)
     .option('--boot-timeout <seconds>', 'how long the guest may take to boot (default 300)', seconds)
     .action(async (flags: UpFlags) => {
-      const missing = missingPrerequisites();
-      if (missing.length > 0) {
-        for (const line of describeMissing(missing)) io.err(line);
-        setExit(ExitCode.internal);
-        return;
-      }
       try {
         const result = await labUp({
           inventoryFile: flags.inventory,
@@ -115,7 +116,7 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .option('-n, --name <name>', 'lab name')
     .option('--dir <dir>', 'lab work dir')
     .action(async (flags: DownFlags) => {
-      const dir = downDir(flags);
+      const dir = labDir(flags);
       try {
         const result = await labDown(dir);
         io.out(result.found ? `lab in ${shown(dir)} is down (qemu ${result.qemuPid} stopped, files removed)` : `no lab in ${shown(dir)}; nothing to do`);
@@ -123,7 +124,26 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
         failed(io, setExit, 'lab down', error);
       }
     });
-  const lab = new Command('lab').description('a real-kernel lab (qemu guest, namespace hosts) for an inventory');
-  for (const sub of [up, down]) lab.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError());
+  const exec = new Command('exec')
+    .description("run a command inside a lab host (the client too): its network, its files; e.g. lab exec client curl -s http://VIP/")
+    .argument('<host>', 'lab host name')
+    .argument('<command...>', 'the command and its arguments (put -- before options of its own)')
+    .option('-n, --name <name>', 'lab name')
+    .option('--dir <dir>', 'lab work dir')
+    // Options after the host belong to the command: `lab exec client curl -s URL`.
+    .passThroughOptions()
+    .action(async (hostName: string, argv: string[], flags: DownFlags) => {
+      const dir = labDir(flags);
+      const state = await loadClusterState(dir);
+      if (!state?.lab) throw new UsageError(`no lab is up in ${shown(dir)}`);
+      const host = state.lab.hosts.find((candidate) => candidate.name === hostName);
+      if (!host) throw new UsageError(`lab ${state.name} has no host ${hostName} (it has ${state.lab.hosts.map((candidate) => candidate.name).join(', ')})`);
+      const result = await attachGuest(state.guest).run(hostArgv(host, argv), { timeoutMs: 600_000 });
+      if (result.stdout !== '') io.out(result.stdout.replace(/\n$/, ''));
+      if (result.stderr !== '') io.err(result.stderr.replace(/\n$/, ''));
+      setExit(result.code ?? ExitCode.internal);
+    });
+  const lab = new Command('lab').description('a real-kernel lab (qemu guest, namespace hosts) for an inventory').enablePositionalOptions();
+  for (const sub of [up, down, exec]) lab.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError());
   return lab;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -9,6 +9,7 @@ import { clusterTopology, labKnownHosts, readyInventory } from '../../src/lab/cl
 import { topologyScript, uplinkScript } from '../../src/lab/cluster/guest-scripts.js';
 import { describeMissing, missingPrerequisites } from '../../src/lab/cluster/prerequisites.js';
 import { parseLabSpec } from '../../src/lab/netns/spec.js';
+import { main } from '../../src/cli/main.js';
 
 // The pure part of `lvsprov lab up`: which lab an inventory implies, which inventories it
 // refuses and why, and the files and scripts it writes. The lab itself runs in test/e2e.
@@ -115,6 +116,18 @@ lvs: { vips: ${vips} }
     expect(problems(base('  rs1: { address: 192.0.2.11, vars: { dip: 10.0.0.1 } }'))).toEqual([expect.stringContaining("hosts.rs1.vars.dip: host rs1's dip 10.0.0.1 is outside the lab ranges")]);
     expect(problems(base('  Web_1: { address: 192.0.2.11 }'))).toEqual([expect.stringContaining('lab host names must be hostname labels')]);
     expect(problems(base('').replace('vars: { lan_interface: eth1 } ', ''))).toEqual([expect.stringContaining('the router router needs the var lan_interface')]);
+  });
+
+  it('lvsprov lab up stops at the inventory, exit 4, before looking for qemu or booting anything', async () => {
+    const { file } = inventoryFrom(base('  rs1: { address: 10.1.2.3 }'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const dir = join(scratch, 'never-made');
+    const code = await main(['node', 'lvsprov', 'lab', 'up', '-i', file, '--dir', dir], { out: (line) => out.push(line), err: (line) => err.push(line), isTTY: false });
+    expect(code).toBe(4);
+    expect(err.join('\n')).toContain('10.1.2.3 is outside the lab ranges');
+    expect(out).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('no router at all', () => {

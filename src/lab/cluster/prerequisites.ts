@@ -53,3 +53,17 @@ export function describeMissing(missing: readonly Missing[]): string[] {
     ...(missing.some((item) => item.what.startsWith('root')) ? ['run lvsprov lab as root (e.g. with sudo)'] : []),
   ];
 }
+
+/** The machine lacks what the lab needs; `lines` say what and how to install it. */
+export class LabUnavailableError extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(lines.join('\n'));
+    this.name = 'LabUnavailableError';
+  }
+}
+
+/** Throws LabUnavailableError naming everything missing at once. */
+export function requirePrerequisites(): void {
+  const missing = missingPrerequisites();
+  if (missing.length > 0) throw new LabUnavailableError(describeMissing(missing));
+}

@@ -30,7 +30,7 @@ export const clusterStateSchema = z.strictObject({
       guestWorkDir: z.string(),
       controlNamespace: z.string(),
       router: z.string(),
-      client: z.strictObject({ name: z.string(), addresses: z.array(z.string()) }),
+      client: z.strictObject({ name: z.string(), addresses: z.array(z.string()), gateway: z.string() }),
       hosts: z.array(hostSchema),
       inventory: z.string(),
     })

@@ -6,6 +6,7 @@ import { isRunning } from '../netns/processes.js';
 import { assertSafePath } from '../qemu/cache-dir.js';
 import { attachGuest, bootGuest, type GuestHandle } from '../qemu/guest.js';
 import { buildGuestLab, destroyGuestLab, guestLabDir } from './guest-lab.js';
+import { requirePrerequisites } from './prerequisites.js';
 import { labKnownHosts, readyInventory } from './ready-inventory.js';
 import { loadClusterState, saveClusterState, type ClusterState } from './state.js';
 import { clusterTopology } from './topology.js';
@@ -63,6 +64,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
   // Config problems (addresses outside the lab ranges among them) stop here, before any boot.
   const inventory = loadInventory(sourceFile);
   const topology = clusterTopology(inventory);
+  requirePrerequisites();
   const name = labName(sourceFile, inventory.data.name, options.name);
   const dir = assertSafePath(resolve(options.dir ?? defaultLabDir(name)), 'the lab dir');
 
@@ -76,7 +78,9 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
   if (guest && previous?.lab) {
     log(`rebuilding the hosts of lab ${name} in its running guest`);
     await saveClusterState(dir, { ...previous, lab: undefined });
+    const teardownStarted = Date.now();
     await destroyGuestLab(guest);
+    log(`old hosts removed in ${((Date.now() - teardownStarted) / 1000).toFixed(1)} s`);
   } else if (!guest) {
     if (previous) {
       log(`the guest of the earlier lab in ${dir} is gone or unresponsive; cleaning up`);
@@ -123,7 +127,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
         guestWorkDir: guestLabDir,
         controlNamespace: built.controlNamespace,
         router: topology.router,
-        client: { name: topology.client.name, addresses: [...topology.client.addresses] },
+        client: { name: topology.client.name, addresses: [...topology.client.addresses], gateway: topology.client.gateway },
         hosts: [...built.hosts],
         inventory: files.inventory,
       },

@@ -19,6 +19,8 @@ export const guestStateSchema = z.strictObject({
   /** The guest sshd's host key as `type blob`, for known_hosts files of other tools. */
   hostPublicKey: z.string().regex(/^ssh-[a-z0-9-]+ [A-Za-z0-9+/]+=*$/),
   consoleLog: path,
+  /** The guest sshd's config; a lab's jump sshd runs with it too. */
+  sshdConfig: path,
   endpoint: z.strictObject({
     host: z.literal('127.0.0.1'),
     port,

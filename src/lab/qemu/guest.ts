@@ -248,6 +248,7 @@ export async function bootGuest(options: BootGuestOptions = {}): Promise<Guest> 
       ...(ports.labPort !== undefined ? { labPort: ports.labPort } : {}),
       hostPublicKey: (await readFile(`${ssh.hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' '),
       consoleLog,
+      sshdConfig: ssh.sshdConfig,
       endpoint,
     };
     handle = attachGuest(state);
