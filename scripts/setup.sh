@@ -29,3 +29,9 @@ fi
 # The Debian ipvsadm and openssh-server packages start daemons on install on some images; the
 # tests start their own sshd inside namespaces and need none on the machine itself.
 npm ci --no-audit --no-fund
+
+# The real-kernel lab (`lvsprov lab up`, test/e2e) boots Debian's kernel package: fetch, unpack and
+# depmod it into the cache now ($LVSPROV_CACHE, default ~/.cache/lvsprov; cache that dir in CI).
+# apt must know linux-image-amd64's current image, so its lists are refreshed when they do not.
+if ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; then apt-get update -q; fi
+node --input-type=module -e "const { ensureKernel } = await import('./dist/lab/qemu/index.js'); const k = await ensureKernel({ log: console.log }); console.log('kernel ' + k.release + ' in ' + k.root);"

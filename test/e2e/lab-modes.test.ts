@@ -1,0 +1,321 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { missingPrerequisites } from '../../src/lab/cluster/index.js';
+import { isRunning } from '../../src/lab/netns/processes.js';
+import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
+import { parseJson, runCli, type CliResult } from '../support/cli.js';
+import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
+
+// DR, TUN and NAT end to end on a real kernel: `lvsprov lab up` builds each mode's lab inside one
+// qemu guest (booted once, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
+// jump host, and a client host curls the VIPs. Everything is asserted with curl and ipvsadm run
+// inside the lab hosts (test/support/cluster-lab.ts), never with lvsprov's own verify command.
+// Without root, qemu or a kernel this file is skipped with the reason, except in CI (CI=true),
+// where that is a failure.
+
+const missing = missingPrerequisites();
+const inCi = process.env.CI === 'true';
+const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-e2e-')), 'lab');
+const inventory = join(labDir, 'inventory.yaml');
+let skipReason = missing.length > 0 ? `lab prerequisites missing: ${missing.map((item) => item.what).join(', ')}` : '';
+let qemuPid: number | undefined;
+let qemu: { pid: number; startTime: number } | undefined;
+
+const log = (line: string): void => console.info(`[e2e] ${line}`);
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+function available(context: TestContext): void {
+  if (skipReason) context.skip(skipReason);
+}
+
+async function timed<T>(what: string, action: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await action();
+  } finally {
+    log(`${what}: ${seconds(Date.now() - started)}`);
+  }
+}
+
+function ok(result: CliResult, what: string): CliResult {
+  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
+  return result;
+}
+
+const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
+const apply = (...args: string[]): Promise<CliResult> => lvsprov('apply', '-i', inventory, ...args);
+
+/** lab up for one mode; every mode after the first reuses the guest. */
+async function labUp(mode: string): Promise<ClusterLab> {
+  const result = await timed(`lab up ${mode}`, () => lvsprov('lab', 'up', '-i', `inventories/lab-${mode}.yaml`, '--dir', labDir));
+  ok(result, `lab up ${mode}`);
+  log(result.stdout.split('\n')[0] ?? '');
+  expect(result.stdout).toContain(`lvsprov apply -i ${inventory}`);
+  const lab = await ClusterLab.open(labDir);
+  if (qemuPid === undefined) {
+    qemuPid = lab.state.guest.pid;
+    qemu = { pid: lab.state.guest.pid, startTime: lab.state.guest.startTime };
+  }
+  else {
+    expect(result.stdout).toContain('running guest reused');
+    expect(lab.state.guest.pid).toBe(qemuPid);
+  }
+  return lab;
+}
+
+/** First apply: every host changed, one SSH connection each, all behind one jump connection. */
+async function firstApply(): Promise<void> {
+  const json = parseJson(ok(await timed('first apply', () => apply('--json')), 'apply'));
+  expect(json.hosts.map((host) => [host.host, host.status, host.stats.connections])).toEqual(
+    ['router', 'director', 'rs1', 'rs2'].map((host) => [host, 'changed', 1]),
+  );
+  expect((json as unknown as { jumpConnections: number }).jumpConnections).toBe(1);
+}
+
+async function secondApplyChangesNothing(): Promise<void> {
+  const json = parseJson(ok(await timed('second apply', () => apply('--json')), 'apply'));
+  expect(json.hosts.map((host) => [host.host, host.status, host.changes.length])).toEqual(['router', 'director', 'rs1', 'rs2'].map((host) => [host, 'ok', 0]));
+}
+
+/**
+ * Weighted round robin over `count` fresh connections: rs1 weight 1, rs2 weight 3. wrr is
+ * deterministic, so the split is exact on a fresh service; the tolerance (2 either way) only
+ * allows for a connection or two a previous check may have left in its cycle.
+ */
+function expectWeightedSplit(answers: readonly Answer[], count: number, peer: string): void {
+  expect(answers).toHaveLength(count);
+  expect(answers.every((answer) => answer.peer === peer), JSON.stringify(answers)).toBe(true);
+  const counts = tally(answers);
+  expect(Object.keys(counts).sort()).toEqual(['rs1', 'rs2']);
+  expect(Math.abs((counts.rs1 ?? 0) - count / 4), JSON.stringify(counts)).toBeLessThanOrEqual(2);
+  expect(Math.abs((counts.rs2 ?? 0) - (3 * count) / 4), JSON.stringify(counts)).toBeLessThanOrEqual(2);
+}
+
+/** One client, many connections, always one server. */
+function expectSticky(answers: readonly Answer[]): string {
+  const servers = new Set(answers.map((answer) => answer.server));
+  expect(servers.size, JSON.stringify(answers)).toBe(1);
+  const [server = ''] = servers;
+  expect(['rs1', 'rs2']).toContain(server);
+  return server;
+}
+
+/** What Debian does at boot: the init script flushes and restores /etc/ipvsadm.rules (AUTO="true"). */
+async function expectRestoredByInitScript(lab: ClusterLab): Promise<void> {
+  const before = await lab.sh('director', 'ipvsadm -S -n');
+  expect(before).toMatch(/^-A /m);
+  expect(await lab.sh('director', 'cat /etc/default/ipvsadm')).toMatch(/^AUTO="true"$/m);
+  expect(await lab.sh('director', 'ipvsadm -C && ipvsadm -S -n')).toBe('');
+  await lab.sh('director', '/etc/init.d/ipvsadm start');
+  expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(before);
+}
+
+const count = 40;
+
+describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, end to end', () => {
+  beforeAll(async () => {
+    if (missing.length > 0) throw new Error(`lab prerequisites missing in CI: ${missing.map((item) => item.what).join(', ')}`);
+    try {
+      await timed('kernel (cached or downloaded)', () => ensureKernel({ log }));
+    } catch (error) {
+      if (error instanceof LabPrerequisiteError && !inCi) {
+        skipReason = `no Debian kernel: ${error.message}`;
+        return;
+      }
+      throw error;
+    }
+  }, 1_800_000);
+
+  afterAll(async () => {
+    const result = await lvsprov('lab', 'down', '--dir', labDir);
+    rmSync(join(labDir, '..'), { recursive: true, force: true });
+    if (qemuPid !== undefined) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`qemu ${qemuPid} stopped`);
+    }
+  }, 300_000);
+
+  describe('DR', () => {
+    let lab: ClusterLab;
+    beforeAll(async () => {
+      if (!skipReason) lab = await labUp('dr');
+    }, 1_800_000);
+
+    it('apply provisions router, director and real servers', async (context) => {
+      available(context);
+      await firstApply();
+    }, 900_000);
+
+    it('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async (context) => {
+      available(context);
+      const answers = await timed(`${count} requests`, () => lab.curl('http://198.51.100.50/', count));
+      expectWeightedSplit(answers, count, '198.51.100.50:80');
+    }, 900_000);
+
+    it('replies leave the real servers directly: the director counts requests in, nothing out', async (context) => {
+      available(context);
+      const stats = await lab.ipvsStatsAfter('director', 'TCP 198.51.100.50:80', count);
+      const service = stats.services.get('TCP 198.51.100.50:80');
+      expect(service?.conns).toBe(count);
+      expect(service?.inPkts).toBeGreaterThan(count);
+      expect([service?.outPkts, service?.outBytes]).toEqual([0, 0]);
+      for (const rip of ['192.0.2.11:80', '192.0.2.12:80']) expect(service?.servers.get(rip)?.outPkts).toBe(0);
+    }, 300_000);
+
+    it('-p on port 0: one client always reaches one server; a second client, without -M, another', async (context) => {
+      available(context);
+      const first = expectSticky(await lab.curl('http://198.51.100.51/', 10, '203.0.113.100'));
+      const second = expectSticky(await lab.curl('http://198.51.100.51/', 10, '203.0.113.101'));
+      // rr hands the second client's first connection to the next server: persistence is per client.
+      expect(second).not.toBe(first);
+      expect(await lab.sh('director', 'ipvsadm -L -n -t 198.51.100.51:0')).toMatch(/TCP\s+198\.51\.100\.51:0 rr persistent 300/);
+    }, 300_000);
+
+    it('-M 255.255.255.0: two clients of one /24 reach the same server', async (context) => {
+      available(context);
+      const first = expectSticky(await lab.curl('http://198.51.100.52/', 10, '203.0.113.100'));
+      const second = expectSticky(await lab.curl('http://198.51.100.52/', 10, '203.0.113.101'));
+      expect(second).toBe(first);
+      expect(await lab.sh('director', 'ipvsadm -L -n -t 198.51.100.52:80')).toMatch(/rr persistent 300 mask 255\.255\.255\.0/);
+    }, 300_000);
+
+    it('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async (context) => {
+      available(context);
+      await expectRestoredByInitScript(lab);
+    }, 300_000);
+
+    it('a second apply changes nothing', async (context) => {
+      available(context);
+      await secondApplyChangesNothing();
+    }, 600_000);
+
+    it('--check shows a weight changed by hand and touches nothing; apply repairs it', async (context) => {
+      available(context);
+      await lab.sh('director', 'ipvsadm -e -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
+      const check = ok(await apply('--check'), 'apply --check');
+      expect(check.stdout).toContain('director: 1 would change');
+      expect(check.stdout).toContain('real server 192.0.2.12:80 weight 7 -> 3 in TCP 198.51.100.50:80');
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
+      const repair = parseJson(ok(await apply('--json'), 'apply'));
+      expect(repair.hosts.filter((host) => host.status === 'changed').map((host) => [host.host, host.changes.length])).toEqual([['director', 1]]);
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 3');
+    }, 600_000);
+
+    it('reset removes what apply made, and apply rebuilds it', async (context) => {
+      available(context);
+      ok(await timed('reset', () => lvsprov('reset', '-i', inventory)), 'reset');
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toBe('');
+      expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.50');
+      // Nothing answers on the VIP any more (curl reports nothing for a failed connection).
+      expect((await lab.curl('http://198.51.100.50/', 1)).filter((answer) => answer.server !== '')).toEqual([]);
+      const rebuilt = parseJson(ok(await apply('--json'), 'apply after reset'));
+      expect(rebuilt.hosts.every((host) => host.status === 'changed')).toBe(true);
+      expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
+    }, 900_000);
+  });
+
+  describe('TUN', () => {
+    let lab: ClusterLab;
+    beforeAll(async () => {
+      if (!skipReason) lab = await labUp('tun');
+    }, 1_800_000);
+
+    it('apply provisions the tunnel ends', async (context) => {
+      available(context);
+      await firstApply();
+      for (const rs of ['rs1', 'rs2']) {
+        expect(await lab.sh(rs, 'ip -o -4 addr show dev tunl0')).toMatch(/inet 198\.18\.100\.50\/32 /);
+        expect(await lab.sh(rs, 'ip -o link show dev tunl0')).toMatch(/<[^>]*\bUP\b/);
+        expect((await lab.sh(rs, 'sysctl -n net.ipv4.conf.tunl0.rp_filter net.ipv4.conf.all.rp_filter')).split('\n').slice(0, 2)).toEqual(['0', '0']);
+        const rip = rs === 'rs1' ? '198.51.100.11' : '198.51.100.12';
+        const arp = await lab.sh(rs, 'arptables-save');
+        expect(arp).toContain('-A INPUT -j DROP -d 198.18.100.50');
+        expect(arp).toContain(`-A OUTPUT -j mangle -s 198.18.100.50 --mangle-ip-s ${rip}`);
+        // Persisted: modules at boot, sysctls, and the arptables rules.
+        expect(await lab.sh(rs, 'cat /etc/modules-load.d/lvsprov-ipip.conf /etc/sysctl.d/90-lvsprov-realserver-tun.conf /etc/arptables.rules')).toMatch(
+          /ipip[\s\S]*net\.ipv4\.conf\.tunl0\.rp_filter = 0[\s\S]*198\.18\.100\.50/,
+        );
+      }
+    }, 900_000);
+
+    it('the client reaches every real server through the tunnel, split by weight 1:3, answers from the VIP', async (context) => {
+      available(context);
+      expectWeightedSplit(await lab.curl('http://198.18.100.50/', count), count, '198.18.100.50:80');
+    }, 900_000);
+
+    it('replies leave the real servers directly (through the router): the director counts nothing out', async (context) => {
+      available(context);
+      const stats = await lab.ipvsStatsAfter('director', 'TCP 198.18.100.50:80', count);
+      const service = stats.services.get('TCP 198.18.100.50:80');
+      expect(service?.conns).toBe(count);
+      expect([service?.outPkts, service?.outBytes]).toEqual([0, 0]);
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.18.100.50:80 -r 198.51.100.11:80 -i -w 1');
+    }, 300_000);
+
+    it('-p: one client always reaches one server', async (context) => {
+      available(context);
+      expectSticky(await lab.curl('http://198.18.100.51/', 10, '203.0.113.100'));
+    }, 300_000);
+
+    it('the IPVS table survives a reboot, and a second apply changes nothing', async (context) => {
+      available(context);
+      await expectRestoredByInitScript(lab);
+      await secondApplyChangesNothing();
+    }, 600_000);
+  });
+
+  describe('NAT', () => {
+    let lab: ClusterLab;
+    beforeAll(async () => {
+      if (!skipReason) lab = await labUp('nat');
+    }, 1_800_000);
+
+    it('apply provisions the director as gateway and the real servers behind it', async (context) => {
+      available(context);
+      await firstApply();
+      expect((await lab.sh('director', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
+      for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toBe('default via 198.18.10.1 dev eth0');
+    }, 900_000);
+
+    it('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async (context) => {
+      available(context);
+      expectWeightedSplit(await lab.curl('http://198.51.100.50/', count), count, '198.51.100.50:80');
+    }, 900_000);
+
+    it('replies come back through the director: it counts them out, unlike DR and TUN', async (context) => {
+      available(context);
+      const stats = await lab.ipvsStatsAfter('director', 'TCP 198.51.100.50:80', count);
+      const service = stats.services.get('TCP 198.51.100.50:80');
+      expect(service?.conns).toBe(count);
+      expect(service?.outPkts).toBeGreaterThanOrEqual(count);
+      expect(service?.outBytes).toBeGreaterThan(0);
+    }, 300_000);
+
+    it('NAT maps ports: VIP port 8080 reaches the servers on port 80', async (context) => {
+      available(context);
+      const answers = await lab.curl('http://198.51.100.50:8080/', 4);
+      expect(answers.map((answer) => answer.peer)).toEqual(Array(4).fill('198.51.100.50:8080'));
+      expect(tally(answers)).toEqual({ rs1: 2, rs2: 2 });
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:8080 -r 198.18.10.11:80 -m -w 1');
+    }, 300_000);
+
+    it('the IPVS table survives a reboot, and a second apply changes nothing', async (context) => {
+      available(context);
+      await expectRestoredByInitScript(lab);
+      await secondApplyChangesNothing();
+    }, 600_000);
+  });
+
+  describe('lab down', () => {
+    it('stops the guest and removes the lab dir', async (context) => {
+      available(context);
+      const result = ok(await lvsprov('lab', 'down', '--dir', labDir), 'lab down');
+      expect(result.stdout).toContain(`qemu ${qemuPid} stopped`);
+      expect(existsSync(labDir)).toBe(false);
+      expect(qemu && isRunning(qemu)).toBe(false);
+      qemuPid = undefined;
+    }, 300_000);
+  });
+});
