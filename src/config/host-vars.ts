@@ -54,6 +54,13 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     }),
     director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
+    // A fwmark service with a VIP: packets to the VIP (to the ports its director's var
+    // fwmark_ports lists for the mark, or all of them) get the mark before IPVS sees them.
+    director_fwmarks: directed.flatMap((service) =>
+      service.protocol === 'fwmark' && service.address !== undefined && service.fwmark !== undefined
+        ? [{ address: service.address, mark: service.fwmark, ports: markPorts(vars.fwmark_ports, service.fwmark) }]
+        : [],
+    ),
     dr_vips: served('dr', 'lo', 0),
     tun_vips: served('tun', 'tunl0', 0),
     nat_vips: served('nat', 'lo', 0),
@@ -68,11 +75,19 @@ function directorAddress(inventory: LoadedInventory, director: string): string |
   return typeof dip === 'string' ? dip : entry?.address;
 }
 
+/** `fwmark_ports: {1: [80, 443]}`: the ports whose packets get mark 1; none listed means every port. */
+function markPorts(table: unknown, mark: number): unknown {
+  const ports = table !== null && typeof table === 'object' ? (table as Record<string, unknown>)[String(mark)] : undefined;
+  return ports ?? [];
+}
+
 /** The service in the shape of the ipvs resource's spec. */
 function ipvsService(service: ResolvedService): Record<string, unknown> {
   return {
     protocol: service.protocol,
-    ...(service.address !== undefined ? { address: service.address } : {}),
+    // A fwmark service's VIP is for the marks, the director's and real servers' addresses and the
+    // router: IPVS itself selects its packets by mark alone and takes no address.
+    ...(service.address !== undefined && service.protocol !== 'fwmark' ? { address: service.address } : {}),
     port: service.port,
     ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
     scheduler: service.scheduler,
