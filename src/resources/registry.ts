@@ -9,6 +9,7 @@ import { ipvs } from './ipvs.js';
 import { packageResource } from './package.js';
 import { service } from './service.js';
 import { arptables } from './arptables.js';
+import { fwmark } from './fwmark.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -25,6 +26,7 @@ export const resourceTypes = {
   package: packageResource,
   service,
   arptables,
+  fwmark,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

@@ -181,6 +181,17 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -L -n -t 198.51.100.52:80')).toMatch(/rr persistent 300 mask 255\.255\.255\.0/);
     }, 300_000);
 
+    it('fwmark: the director marks the VIP ports 80 and 8080, IPVS balances marked packets as one persistent service', async (context) => {
+      available(context);
+      expectSticky(await lab.curl('http://198.51.100.53/', 6, '203.0.113.100'));
+      // A port the marks leave out reaches no IPVS service: nothing answers it.
+      expect((await lab.curl('http://198.51.100.53:81/', 1)).filter((answer) => answer.server !== '')).toEqual([]);
+      const service = (await lab.ipvsStatsAfter('director', 'FWM 1', 6)).services.get('FWM 1');
+      expect([service?.conns, service?.outPkts]).toEqual([6, 0]);
+      expect(await lab.sh('director', 'nft list table ip lvsprov_fwmark')).toContain('ip daddr 198.51.100.53 tcp dport { 80, 8080 } meta mark set 0x00000001');
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-A -f 1 -s rr -p 300');
+    }, 300_000);
+
     it('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async (context) => {
       available(context);
       await expectRestoredByInitScript(lab);
@@ -207,6 +218,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       available(context);
       ok(await timed('reset', () => lvsprov('reset', '-i', inventory)), 'reset');
       expect(await lab.sh('director', 'ipvsadm -S -n')).toBe('');
+      expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
       expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.50');
       // Nothing answers on the VIP any more (curl reports nothing for a failed connection).
       expect((await lab.curl('http://198.51.100.50/', 1)).filter((answer) => answer.server !== '')).toEqual([]);

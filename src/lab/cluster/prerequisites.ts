@@ -24,6 +24,7 @@ const tools: ReadonlyArray<readonly [tool: string, aptPackage: string]> = [
   ['ipvsadm', 'ipvsadm'],
   ['arptables', 'arptables'],
   ['curl', 'curl'],
+  ['nft', 'nftables'],
 ];
 
 export interface Missing {

@@ -7,8 +7,8 @@ import { failedMarker, readyMarker } from './markers.js';
 // then only reaps orphans until it is powered off.
 
 /**
- * IPVS core and every scheduler the roles can ask for, IPIP for TUN mode, conntrack, and the
- * arptables tables (TUN real servers' ARP rules). Loaded here because the lab hosts inside the
+ * IPVS core and every scheduler the roles can ask for, IPIP for TUN mode, conntrack, the
+ * arptables tables (TUN real servers' ARP rules) and nftables (marks for fwmark services). Loaded here because the lab hosts inside the
  * guest cannot load modules themselves: their filesystems do not show the kernel's modules dir,
  * which the initramfs bind-mounts into the guest's root only.
  */
@@ -27,6 +27,7 @@ export const guestModules = [
   'arp_tables',
   'arptable_filter',
   'arpt_mangle',
+  'nf_tables',
 ] as const;
 
 export interface GuestInitOptions {

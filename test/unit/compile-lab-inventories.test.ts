@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile, type CompiledTask } from '../../src/config/compile.js';
+import { loadInventory } from '../../src/config/inventory.js';
+
+// What the site playbook makes of the lab inventories the e2e tests apply, for what only they
+// use: a firewall-mark service with a VIP (DR), tunnels (TUN), a DIP on a second subnet (NAT).
+
+const root = join(import.meta.dirname, '../..');
+const compileLab = (name: string) => compile(loadInventory(join(root, 'inventories', `${name}.yaml`)), join(root, 'playbooks/site.yaml'));
+const byType = (tasks: readonly CompiledTask[] | undefined, type: string) => (tasks ?? []).filter((task) => task.type === type).map((task) => task.spec);
+
+describe('a firewall-mark service with a VIP', () => {
+  const run = compileLab('lab-dr');
+
+  it('the director marks the VIP ports fwmark_ports lists, and the IPVS service takes the mark, not the address', () => {
+    const director = run.hosts.get('director');
+    expect(byType(director, 'fwmark')).toEqual([
+      { marks: [{ address: '198.51.100.53', ports: [80, 8080], mark: 1 }], table: 'lvsprov_fwmark', save_file: '/etc/lvsprov/fwmark.nft' },
+    ]);
+    const [ipvs] = byType(director, 'ipvs') as Array<{ services: Array<Record<string, unknown>> }>;
+    const marked = ipvs?.services.find((service) => service.protocol === 'fwmark');
+    expect(marked).toMatchObject({ fwmark: 1, scheduler: 'rr', persistence: { timeout: 300 } });
+    expect(marked).not.toHaveProperty('address');
+    expect(byType(director, 'address')).toContainEqual(expect.objectContaining({ address: '198.51.100.53', label: 'eth0:4' }));
+  });
+
+  it('the real servers carry its VIP on lo and the router routes it', () => {
+    expect(byType(run.hosts.get('rs1'), 'address')).toContainEqual(expect.objectContaining({ address: '198.51.100.53', device: 'lo' }));
+    expect(byType(run.hosts.get('router'), 'route')).toContainEqual(expect.objectContaining({ destination: '198.51.100.53/32', device: 'eth1' }));
+  });
+
+  it('directors of other inventories get no fwmark task', () => {
+    expect(byType(compileLab('lab-tun').hosts.get('director'), 'fwmark')).toEqual([]);
+  });
+});
+
+describe('NAT lab', () => {
+  it('real servers route through the DIP; the director forwards', () => {
+    const run = compileLab('lab-nat');
+    expect(byType(run.hosts.get('rs1'), 'route')).toEqual([expect.objectContaining({ destination: 'default', via: '198.18.10.1' })]);
+    expect(byType(run.hosts.get('director'), 'sysctl')).toEqual([expect.objectContaining({ values: { 'net.ipv4.ip_forward': '1' } })]);
+  });
+});
