@@ -3,7 +3,7 @@ import { packageRoot } from '../../config/roles.js';
 import { command } from '../../shell/quote.js';
 import type { GuestHandle } from '../qemu/guest.js';
 import { guestNetwork, labNicMac } from '../qemu/qemu-args.js';
-import { topologyScript, uplinkScript } from './guest-scripts.js';
+import { releaseUplinkScript, topologyScript, uplinkScript } from './guest-scripts.js';
 import type { ClusterHost } from './state.js';
 import type { ClusterTopology } from './topology.js';
 
@@ -41,9 +41,14 @@ async function ok(guest: GuestHandle, what: Parameters<GuestHandle['run']>[0], s
 export interface BuildOptions {
   /** Seconds each host's sshd may take to answer; sshd starts slowly under emulation. */
   readonly readyTimeoutS: number;
+  readonly log?: (line: string) => void;
 }
 
+const since = (started: number): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
 export async function buildGuestLab(guest: GuestHandle, topology: ClusterTopology, options: BuildOptions): Promise<GuestLab> {
+  const log = options.log ?? (() => undefined);
+  let started = Date.now();
   await ok(guest, ['sh', '-c', `mkdir -p /run/lvsprov && cat > ${specPath}`], 'uploading the lab spec', 60_000, JSON.stringify(topology.spec));
   const up = await ok(
     guest,
@@ -52,6 +57,8 @@ export async function buildGuestLab(guest: GuestHandle, topology: ClusterTopolog
     (options.readyTimeoutS + 300) * 1000,
   );
   const lab = JSON.parse(up) as NetnsLabJson;
+  log(`hosts and their sshds up in ${since(started)}`);
+  started = Date.now();
   const namespaceOf = (host: string): string => {
     const found = lab.hosts.find((candidate) => candidate.name === host);
     if (!found) throw new Error(`the lab has no host ${host}`);
@@ -66,6 +73,7 @@ export async function buildGuestLab(guest: GuestHandle, topology: ClusterTopolog
     sshdLog: '/run/lvsprov/jump-sshd.log',
   });
   await ok(guest, { script: `${topologyScript(topology, namespaceOf)}${uplink}` }, 'routing the lab and starting its jump sshd', 180_000);
+  log(`routes, uplink and jump sshd in ${since(started)}`);
   const clientKey = await ok(guest, ['cat', lab.clientKeyPath], 'reading the lab key', 60_000);
   return {
     controlNamespace: lab.controlNamespace,
@@ -75,7 +83,8 @@ export async function buildGuestLab(guest: GuestHandle, topology: ClusterTopolog
 }
 
 /** Everything of the lab inside the guest goes: processes, namespaces, mounts; the uplink NIC returns to the root namespace. */
-export async function destroyGuestLab(guest: GuestHandle): Promise<void> {
+export async function destroyGuestLab(guest: GuestHandle, controlNamespace: string): Promise<void> {
+  await ok(guest, { script: releaseUplinkScript(controlNamespace) }, 'returning the uplink to the guest', 60_000);
   await ok(guest, [process.execPath, netnsCli, 'down', guestLabDir], 'tearing the lab down inside the guest', 300_000);
   await ok(guest, ['rm', '-f', specPath], 'removing the lab spec', 60_000);
 }

@@ -58,3 +58,13 @@ until ip netns exec ${ns} ss -Hltn 'sport = :22' | grep -q .; do
 done
 `;
 }
+
+/**
+ * Hand the uplink back to the guest's root namespace (PID 1's) before the lab goes. Left to
+ * namespace deletion, the kernel returns it only when the whole namespace is cleaned up, which
+ * under emulation takes tens of seconds after real traffic; the next lab would wait for it.
+ */
+export function releaseUplinkScript(controlNamespace: string): string {
+  const ns = quote(controlNamespace);
+  return `if ip -n ${ns} link show dev uplink >/dev/null 2>&1; then ip -n ${ns} link set dev uplink netns 1; fi\n`;
+}

@@ -79,7 +79,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     log(`rebuilding the hosts of lab ${name} in its running guest`);
     await saveClusterState(dir, { ...previous, lab: undefined });
     const teardownStarted = Date.now();
-    await destroyGuestLab(guest);
+    await destroyGuestLab(guest, previous.lab.controlNamespace);
     log(`old hosts removed in ${((Date.now() - teardownStarted) / 1000).toFixed(1)} s`);
   } else if (!guest) {
     if (previous) {
@@ -105,7 +105,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
   try {
     const buildStarted = Date.now();
     log(`building ${topology.spec.hosts.length} hosts inside the guest`);
-    const built = await buildGuestLab(running, topology, { readyTimeoutS: options.readyTimeoutS ?? 300 });
+    const built = await buildGuestLab(running, topology, { readyTimeoutS: options.readyTimeoutS ?? 300, log });
     const buildMs = Date.now() - buildStarted;
 
     const files = { inventory: join(dir, 'inventory.yaml'), knownHosts: join(dir, 'known_hosts'), key: join(dir, 'lab_ed25519') };
