@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
 import { ConfigError, formatProblem } from '../../src/errors.js';
 import { clusterTopology, labKnownHosts, readyInventory } from '../../src/lab/cluster/index.js';
@@ -17,6 +17,7 @@ import { main } from '../../src/cli/main.js';
 const inventories = join(import.meta.dirname, '../../inventories');
 const scratch = mkdtempSync(join(tmpdir(), 'lvsprov-lab-cluster-'));
 let counter = 0;
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function inventoryFrom(text: string) {
   const file = join(scratch, `inventory-${(counter += 1)}.yaml`);

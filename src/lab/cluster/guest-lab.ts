@@ -5,7 +5,7 @@ import type { GuestHandle } from '../qemu/guest.js';
 import { guestNetwork, labNicMac } from '../qemu/qemu-args.js';
 import { releaseUplinkScript, topologyScript, uplinkScript } from './guest-scripts.js';
 import type { ClusterHost } from './state.js';
-import type { ClusterTopology } from './topology.js';
+import { labNetnsName, type ClusterTopology } from './topology.js';
 
 // The netns lab inside the guest, driven through the guest's own sshd: the same `cli.js` that
 // builds labs on the machine, run by the guest's node from the shared root, then the topology's
@@ -83,8 +83,8 @@ export async function buildGuestLab(guest: GuestHandle, topology: ClusterTopolog
 }
 
 /** Everything of the lab inside the guest goes: processes, namespaces, mounts; the uplink NIC returns to the root namespace. */
-export async function destroyGuestLab(guest: GuestHandle, controlNamespace: string): Promise<void> {
-  await ok(guest, { script: releaseUplinkScript(controlNamespace) }, 'returning the uplink to the guest', 60_000);
+export async function destroyGuestLab(guest: GuestHandle): Promise<void> {
+  await ok(guest, { script: releaseUplinkScript(`${labNetnsName}-control`) }, 'returning the uplink to the guest', 60_000);
   await ok(guest, [process.execPath, netnsCli, 'down', guestLabDir], 'tearing the lab down inside the guest', 300_000);
   await ok(guest, ['rm', '-f', specPath], 'removing the lab spec', 60_000);
 }

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import { loadInventory } from '../../config/inventory.js';
 import { isRunning } from '../netns/processes.js';
 import { assertSafePath } from '../qemu/cache-dir.js';
 import { attachGuest, bootGuest, type GuestHandle } from '../qemu/guest.js';
 import { buildGuestLab, destroyGuestLab, guestLabDir } from './guest-lab.js';
 import { requirePrerequisites } from './prerequisites.js';
-import { labKnownHosts, readyInventory } from './ready-inventory.js';
+import { writeLabFiles } from './lab-files.js';
 import { loadClusterState, saveClusterState, type ClusterState } from './state.js';
 import { clusterTopology } from './topology.js';
 
@@ -75,13 +75,14 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
   let guest = await reusableGuest(previous);
   const reusedGuest = guest !== undefined;
   let bootMs: number | undefined;
-  if (guest && previous?.lab) {
-    log(`rebuilding the hosts of lab ${name} in its running guest`);
+  if (guest && previous) {
+    // Also after an `up` that failed half-way: whatever it left inside the guest goes.
+    log(previous.lab ? `rebuilding the hosts of lab ${name} in its running guest` : 'clearing the running guest of an interrupted lab up');
     await saveClusterState(dir, { ...previous, lab: undefined });
     const teardownStarted = Date.now();
-    await destroyGuestLab(guest, previous.lab.controlNamespace);
+    await destroyGuestLab(guest);
     log(`old hosts removed in ${((Date.now() - teardownStarted) / 1000).toFixed(1)} s`);
-  } else if (!guest) {
+  } else {
     if (previous) {
       log(`the guest of the earlier lab in ${dir} is gone or unresponsive; cleaning up`);
       await attachGuest(previous.guest).stop();
@@ -108,19 +109,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     const built = await buildGuestLab(running, topology, { readyTimeoutS: options.readyTimeoutS ?? 300, log });
     const buildMs = Date.now() - buildStarted;
 
-    const files = { inventory: join(dir, 'inventory.yaml'), knownHosts: join(dir, 'known_hosts'), key: join(dir, 'lab_ed25519') };
-    await writeFile(files.key, built.clientKey, { mode: 0o600 });
-    const jumpPort = running.state.labPort as number;
-    await writeFile(files.knownHosts, labKnownHosts(built.hosts, { port: jumpPort, publicKey: running.state.hostPublicKey }), { mode: 0o644 });
-    const local = (path: string): string => `./${relative(dir, path)}`;
-    const text = readyInventory(await readFile(sourceFile, 'utf8'), sourceFile, {
-      privateKey: local(files.key),
-      knownHosts: local(files.knownHosts),
-      jumpPort,
-      jumpKey: local(running.state.endpoint.clientKey),
-      connectTimeout: 300,
-    });
-    await writeFile(files.inventory, text);
+    const inventoryFile = await writeLabFiles(dir, sourceFile, running.state, built);
     const state: ClusterState = {
       ...base,
       lab: {
@@ -129,11 +118,11 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
         router: topology.router,
         client: { name: topology.client.name, addresses: [...topology.client.addresses], gateway: topology.client.gateway },
         hosts: [...built.hosts],
-        inventory: files.inventory,
+        inventory: inventoryFile,
       },
     };
     await saveClusterState(dir, state);
-    return { name, dir, inventory: files.inventory, state, reusedGuest, timings: { ...(bootMs !== undefined ? { bootMs } : {}), buildMs, totalMs: Date.now() - started } };
+    return { name, dir, inventory: inventoryFile, state, reusedGuest, timings: { ...(bootMs !== undefined ? { bootMs } : {}), buildMs, totalMs: Date.now() - started } };
   } catch (error) {
     // A guest this call booted goes with the failure; a reused one stays for the next `up`.
     if (!reusedGuest) {
