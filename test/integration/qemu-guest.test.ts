@@ -168,6 +168,16 @@ ip netns exec lvsq-b ip -br addr show eth0
     const started = Date.now();
     await g.stop();
     console.info(`[qemu-guest] stop took ${Date.now() - started} ms`);
+    // qemu is this process's child: stop() returns once it has exited, and node reaps the zombie
+    // on its next turn of the event loop. Give that a bounded moment, then the pid must be gone.
+    for (let i = 0; i < 50; i++) {
+      try {
+        process.kill(g.pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(() => process.kill(g.pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     expect(existsSync(g.workDir)).toBe(false);
   });
