@@ -260,6 +260,7 @@ export async function bootGuest(options: BootGuestOptions = {}): Promise<Guest> 
     const timings = { bootMs, guestUptimeMs, firstLoginMs: Date.now() - loginStarted };
     log(`guest ready: boot ${bootMs} ms, first login ${timings.firstLoginMs} ms`);
     const attached = handle;
+    const qemuProcess = child;
     return {
       ...attached,
       kernel,
@@ -267,6 +268,9 @@ export async function bootGuest(options: BootGuestOptions = {}): Promise<Guest> 
       stop: async () => {
         process.off('exit', killOnExit);
         await attached.stop();
+        // attached.stop() sees qemu gone once it is a zombie; our child is reaped only when node
+        // handles its exit, and until then its pid still answers signals.
+        await Promise.race([exitOf(qemuProcess), sleep(10_000)]);
       },
     };
   } catch (error) {
