@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli } from '../support/cli.js';
 import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
+import { labSh } from '../support/lab-sh.js';
 
 // lvsprov against real sshd on network-namespace hosts. Everything it did is read back through
 // nsenter (lab.exec), a path that shares nothing with lvsprov's SSH transport.
@@ -16,11 +17,7 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
   let dir: string;
   let inventory: string;
 
-  const sh = async (host: string, script: string): Promise<string> => {
-    const result = await lab.exec(host, ['sh', '-c', script]);
-    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
   const apply = (...args: string[]) => runCli(['apply', '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
   /** Everything the roles touch, for "nothing changed" comparisons. */
   const snapshot = async (): Promise<string> => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli } from '../support/cli.js';
 import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
+import { labSh } from '../support/lab-sh.js';
 
 // `lvsprov reset` against real sshd on network-namespace hosts: it must remove exactly what apply
 // put there - nothing the test placed beside it beforehand - put every sysctl back to the value
@@ -31,11 +32,7 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
   let provisioned: string;
   const originals = new Map<string, string>();
 
-  const sh = async (host: string, script: string): Promise<string> => {
-    const result = await lab.exec(host, ['sh', '-c', script]);
-    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
   const cli = (command: 'apply' | 'reset', ...args: string[]) => runCli([command, '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
   /** Addresses, routes, the sysctls in play, every file under the paths lvsprov writes, the web daemon. */
   const snapshot = async (): Promise<string> => {

@@ -8,6 +8,7 @@ import type { SessionCounts } from '../../src/bench/sshd-log.js';
 import { SshdLogs } from '../../src/bench/sshd-logs.js';
 import { createLab, flatLabSpec, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli, type JsonHost } from '../support/cli.js';
+import { labSh } from '../support/lab-sh.js';
 
 // The round trips per host are the product's performance contract: one connection, one read
 // exec, one apply exec only when something changes. Counted twice: by lvsprov's transport (its
@@ -22,11 +23,7 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
   let inventory: string;
   let logs: SshdLogs;
 
-  const sh = async (host: string, script: string): Promise<string> => {
-    const result = await lab.exec(host, ['sh', '-c', script]);
-    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
 
   /** Run lvsprov in the control namespace; return its per-host results and what each sshd saw. */
   const apply = async (...args: string[]): Promise<{ hosts: JsonHost[]; server: Map<string, SessionCounts>; code: number }> => {

@@ -5,6 +5,7 @@ import type { VerifyReport } from '../../src/verify/report.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { writeInventory } from '../support/dr-lab.js';
 import { RIP, startVerifyLab, verifyInventory, VIP } from '../support/verify-lab.js';
+import { labSh } from '../support/lab-sh.js';
 
 // `lvsprov verify` against real sshd, real web servers and real ARP on network-namespace hosts.
 // This kernel has no IPVS, so the traffic to the VIP is steered by hand: a route on the router
@@ -20,11 +21,7 @@ describe.skipIf(skipLabSuite(availability))(`verify on real hosts (${availabilit
   let dir: string;
   let inventory: string;
 
-  const sh = async (host: string, script: string): Promise<string> => {
-    const result = await lab.exec(host, ['sh', '-c', script]);
-    if (result.code !== 0) throw new Error(`${host}: ${script}: exit ${result.code}: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
   const mac = async (host: string): Promise<string> => (await sh(host, 'cat /sys/class/net/eth0/address')).trim();
   const verify = (file: string, ...args: string[]): Promise<CliResult> => runCli(['verify', '-i', file, ...args], { namespace: lab.controlNamespace });
   const report = (result: CliResult): VerifyReport & { exitCode: number } => {
