@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -138,10 +138,11 @@ lvs: { vips: ${vips} }
 
 describe('files and scripts lab up writes', () => {
   const ssh = { privateKey: './lab_ed25519', knownHosts: './known_hosts', jumpPort: 40001, jumpKey: './guest/ssh/client_key', connectTimeout: 300 };
+  const client = { name: 'client', address: '203.0.113.100' };
 
   it('the ready inventory keeps the user inventory, comments included, and swaps in the lab connection', () => {
     const source = '# my cluster\nname: c\nssh: { user: deploy, become: true }\nhosts:\n  a: { address: 192.0.2.10, ssh: { port: 2222 } } # web\n';
-    const text = readyInventory(source, '/src/c.yaml', ssh);
+    const text = readyInventory(source, '/src/c.yaml', ssh, client);
     expect(text).toContain('# my cluster');
     expect(text).toContain('# web');
     expect(text).toContain('lvsprov lab up');
@@ -155,8 +156,24 @@ describe('files and scripts lab up writes', () => {
         connect_timeout: 300,
         jump: { address: '127.0.0.1', port: 40001, user: 'root', private_key: './guest/ssh/client_key', known_hosts: './known_hosts' },
       },
-      hosts: { a: { address: '192.0.2.10' } },
+      hosts: { a: { address: '192.0.2.10' }, client: { address: '203.0.113.100' } },
+      groups: { clients: { hosts: ['client'] } },
     });
+  });
+
+  it('the lab client is the first host of group clients, so verify sends its requests from behind the router', () => {
+    const source = readFileSync(join(inventories, 'lab-dr.yaml'), 'utf8');
+    const { inventory } = inventoryFrom(readyInventory(source, join(inventories, 'lab-dr.yaml'), ssh, client));
+    expect(inventory.groups.get('clients')).toEqual(['client']);
+    expect(inventory.data.hosts['client']?.address).toBe('203.0.113.100');
+    // The roles' groups are untouched: no play of the site playbook reaches the client.
+    expect(inventory.groups.get('realservers')).toEqual(['rs1', 'rs2']);
+  });
+
+  it('a clients group of the inventory keeps its hosts, after the lab client', () => {
+    const source = 'hosts:\n  a: { address: 192.0.2.10 }\ngroups:\n  clients:\n    hosts: [a]\n';
+    const { inventory } = inventoryFrom(readyInventory(source, '/src/c.yaml', ssh, client));
+    expect(inventory.groups.get('clients')).toEqual(['client', 'a']);
   });
 
   it('known_hosts holds the jump host on its loopback port and every host on every address', () => {

@@ -1,9 +1,11 @@
-import { parseDocument } from 'yaml';
+import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 
 // The inventory `lab up` writes next to its state: the user's own inventory, comments and all,
 // with the connection settings replaced so lvsprov reaches every lab host through the guest's
 // jump sshd. Host-level ssh blocks go: inside the lab every host's sshd listens on port 22 for
-// the lab key, whatever the real cluster uses.
+// the lab key, whatever the real cluster uses. The lab's client host joins the inventory as the
+// first host of group `clients`, so `lvsprov verify` sends its requests from behind the router,
+// the way real clients reach the VIPs. No play of the shipped playbooks targets `clients`.
 
 export interface LabSsh {
   /** Paths as the inventory writes them; relative ones resolve against the inventory's folder. */
@@ -15,7 +17,12 @@ export interface LabSsh {
   readonly connectTimeout: number;
 }
 
-export function readyInventory(sourceText: string, sourceFile: string, ssh: LabSsh): string {
+export interface LabClient {
+  readonly name: string;
+  readonly address: string;
+}
+
+export function readyInventory(sourceText: string, sourceFile: string, ssh: LabSsh, client: LabClient): string {
   const document = parseDocument(sourceText);
   document.set('ssh', {
     user: 'root',
@@ -31,12 +38,26 @@ export function readyInventory(sourceText: string, sourceFile: string, ssh: LabS
       document.deleteIn(['hosts', name, 'ssh']);
     }
   }
+  addClient(document, client);
   document.commentBefore = [
     ` Written by \`lvsprov lab up\` from ${sourceFile}; rewritten on every lab up.`,
     ' Connection settings point at the lab: every host through the guest\'s jump sshd.',
     ...(document.commentBefore ? ['', ...document.commentBefore.split('\n')] : []),
   ].join('\n');
   return document.toString();
+}
+
+function addClient(document: Document, client: LabClient): void {
+  document.setIn(['hosts', client.name], document.createNode({ address: client.address }, { flow: true }));
+  const members = document.getIn(['groups', 'clients', 'hosts'], true);
+  if (isSeq(members)) {
+    const names = members.items.map((item) => (isScalar(item) ? item.value : undefined));
+    if (!names.includes(client.name)) members.items.unshift(document.createNode(client.name));
+  } else {
+    document.setIn(['groups', 'clients'], document.createNode({ hosts: [client.name] }, { flow: false }));
+    const group = document.getIn(['groups', 'clients', 'hosts'], true);
+    if (isSeq(group)) group.flow = true;
+  }
 }
 
 export interface KnownHost {

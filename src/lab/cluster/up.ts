@@ -109,7 +109,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     const built = await buildGuestLab(running, topology, { readyTimeoutS: options.readyTimeoutS ?? 300, log });
     const buildMs = Date.now() - buildStarted;
 
-    const inventoryFile = await writeLabFiles(dir, sourceFile, running.state, built);
+    const inventoryFile = await writeLabFiles(dir, sourceFile, running.state, built, { name: topology.client.name, address: topology.client.addresses[0] as string });
     const state: ClusterState = {
       ...base,
       lab: {
