@@ -10,6 +10,7 @@ import { packageResource } from './package.js';
 import { service } from './service.js';
 import { arptables } from './arptables.js';
 import { fwmark } from './fwmark.js';
+import { atBoot } from './at-boot.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -27,6 +28,7 @@ export const resourceTypes = {
   service,
   arptables,
   fwmark,
+  at_boot: atBoot,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

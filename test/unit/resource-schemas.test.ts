@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { addressSchema } from '../../src/resources/address.js';
+import { atBootSchema } from '../../src/resources/at-boot.js';
 import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
@@ -20,6 +21,32 @@ interface Table {
 }
 
 const tables: Record<string, Table> = {
+  at_boot: {
+    schema: atBootSchema,
+    valid: { name: 'lvsprov-arptables', description: 'ARP suppression', command: ['/usr/sbin/arptables-restore'], input: '/etc/arptables.rules' },
+    alsoValid: [
+      { name: 'lvsprov-fwmark', description: 'marks (nft)', command: ['/usr/sbin/nft', '-f', '-'], input: '/etc/lvsprov/fwmark.nft' },
+      { name: 'lvsprov-x', description: 'x', command: ['/bin/true', 42] },
+    ],
+    hostile: [
+      // Written into a unit file and a shell script: nothing there may be read as more than a word.
+      ['command', { command: ['/usr/sbin/nft', '-f /etc/x'] }],
+      ['command', { command: ['/usr/sbin/nft', '$(reboot)'] }],
+      ['command', { command: ['/usr/sbin/nft', '%h'] }],
+      ['command', { command: ['/usr/sbin/nft', 'a;b'] }],
+      ['command', { command: ['nft'] }],
+      ['command', { command: ['/usr/sbin/../bin/sh'] }],
+      ['command', { command: ['/usr/sbin/my tool'] }],
+      ['input', { input: '/etc/a rules' }],
+      ['input', { input: 'etc/arptables.rules' }],
+      ['description', { description: 'two\nlines' }],
+      ['description', { description: 'costs $HOME' }],
+      ['description', { description: '100%' }],
+      ['name', { name: 'ipvsadm' }],
+      ['name', { name: 'lvsprov-a b' }],
+      ['', { when: 'boot' }],
+    ],
+  },
   address: {
     schema: addressSchema,
     valid: { address: '198.51.100.50', prefix: 32, device: 'lo', label: 'lo:0' },

@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { command, quote } from '../shell/quote.js';
+import { absolutePath, serviceName } from '../config/values.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
+
+// A command the host runs once at every boot, before the network comes up: how state that only
+// lives in the kernel (arptables rules, nftables marks) comes back after a reboot where the
+// distro has no mechanism of its own. The resource owns the whole boot hook, definition and
+// enablement, so one apply converges: a systemd oneshot unit in /etc/systemd/system where systemd
+// runs, an LSB init script linked into rcS.d (as netfilter-persistent does) where sysvinit does.
+
+// One charset for every word of the command line: safe unquoted in a shell script, and in a
+// systemd ExecStart= line, where `%` (specifiers), `$` (variables), quotes and spaces mean more.
+const wordPattern = /^[A-Za-z0-9_.,:=+/@-]+$/;
+const wordMessage = 'may hold only letters, digits and _ . , : = + / @ - (it is written into a unit file and a shell script)';
+const bootWord = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(wordPattern, wordMessage));
+const bootPath = absolutePath.pipe(z.string().regex(wordPattern, wordMessage));
+const oneLine = z.string().regex(/^[^\0\n\\%$`"]*$/, 'must be one line without \\ % $ ` or "').min(1);
+
+export const atBootSchema = z
+  .object({
+    // lvsprov's hooks are named lvsprov-*, so reset can never take a distro's unit for its own.
+    name: serviceName.refine((value) => value.startsWith('lvsprov-'), { message: 'must start with lvsprov-' }),
+    description: oneLine,
+    command: z.tuple([bootPath], bootWord),
+    /** A file fed to the command on standard input; the hook does nothing while it is missing or empty. */
+    input: bootPath.optional(),
+  })
+  .strict();
+
+export type AtBootSpec = z.output<typeof atBootSchema>;
+
+export interface AtBootFacts {
+  /** How the host boots; null when it has neither systemd nor /etc/init.d. */
+  readonly manager: 'systemd' | 'sysv' | null;
+  /** The unit file or init script. */
+  readonly file: FileState;
+  readonly enabled: boolean;
+  /** sysvinit: whether update-rc.d is there to link the script into rcS.d. */
+  readonly updateRcD: boolean;
+}
+
+/** Every file lvsprov writes here says so; reset removes only files that do. */
+const MARKER = 'Managed by lvsprov';
+
+export const unitPath = (name: string): string => `/etc/systemd/system/${name}.service`;
+export const initScriptPath = (name: string): string => `/etc/init.d/${name}`;
+const definitionPath = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): string => (manager === 'systemd' ? unitPath(spec.name) : initScriptPath(spec.name));
+
+export function systemdUnit(spec: AtBootSpec): string {
+  return [
+    `# ${MARKER}: ${spec.description}. Runs once at boot.`,
+    '[Unit]',
+    `Description=lvsprov: ${spec.description}`,
+    // Early, like the distro's own firewall restore: before any interface is configured.
+    'DefaultDependencies=no',
+    'After=local-fs.target systemd-modules-load.service',
+    'Before=network-pre.target shutdown.target',
+    'Wants=network-pre.target',
+    'Conflicts=shutdown.target',
+    ...(spec.input === undefined ? [] : [`ConditionFileNotEmpty=${spec.input}`]),
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    ...(spec.input === undefined ? [] : [`StandardInput=file:${spec.input}`]),
+    `ExecStart=${spec.command.join(' ')}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+export function initScript(spec: AtBootSpec): string {
+  const run = spec.input === undefined ? `exec ${spec.command.join(' ')}` : `[ -s ${spec.input} ] || exit 0\n    exec ${spec.command.join(' ')} < ${spec.input}`;
+  return [
+    '#!/bin/sh',
+    `# ${MARKER}: ${spec.description}. Runs once at boot.`,
+    '### BEGIN INIT INFO',
+    `# Provides:          ${spec.name}`,
+    '# Required-Start:    mountkernfs $local_fs',
+    '# Required-Stop:',
+    '# X-Start-Before:    $network',
+    '# Default-Start:     S',
+    '# Default-Stop:',
+    `# Short-Description: ${spec.description}`,
+    '### END INIT INFO',
+    '',
+    'case "$1" in',
+    '  start|restart|reload|force-reload)',
+    `    ${run}`,
+    '    ;;',
+    '  stop|status)',
+    '    exit 0',
+    '    ;;',
+    '  *)',
+    `    echo "Usage: $0 {start|stop|restart|force-reload|status}" >&2`,
+    '    exit 3',
+    '    ;;',
+    'esac',
+    '',
+  ].join('\n');
+}
+
+const definition = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): { content: string; mode: string } =>
+  manager === 'systemd' ? { content: systemdUnit(spec), mode: '644' } : { content: initScript(spec), mode: '755' };
+
+function enableCommands(spec: AtBootSpec, manager: 'systemd' | 'sysv', enable: boolean): string[] {
+  if (manager === 'systemd') return [command('systemctl', enable ? 'enable' : 'disable', '--quiet', `${spec.name}.service`)];
+  // `defaults` links the script by its LSB header; `enable S` turns a K link someone made back into S.
+  return enable ? [command('update-rc.d', spec.name, 'defaults'), command('update-rc.d', spec.name, 'enable', 'S')] : [command('update-rc.d', '-f', spec.name, 'remove')];
+}
+
+function requireManager(spec: AtBootSpec, facts: AtBootFacts, context: HostContext): 'systemd' | 'sysv' {
+  if (facts.manager === null) throw new Error(`cannot run ${spec.name} at boot on ${context.host}: neither systemd nor /etc/init.d found`);
+  if (facts.manager === 'sysv' && !facts.updateRcD) throw new Error(`cannot run ${spec.name} at boot on ${context.host}: sysvinit without update-rc.d`);
+  return facts.manager;
+}
+
+export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
+  name: 'at_boot',
+  schema: atBootSchema,
+
+  key: (spec) => `at_boot ${spec.name}`,
+
+  probe(spec) {
+    const n = quote(spec.name);
+    return [
+      `if [ -d /run/systemd/system ]; then`,
+      `  printf 'D systemd\\n'`,
+      `  printf 'E %s\\n' "$(systemctl is-enabled ${quote(`${spec.name}.service`)} 2>/dev/null)"`,
+      `  ${readFileSnippet(unitPath(spec.name))}`,
+      `elif [ -d /etc/init.d ]; then`,
+      `  printf 'D sysv\\n'`,
+      `  e=disabled; for f in /etc/rcS.d/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
+      `  if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; else printf 'T none\\n'; fi`,
+      `  ${readFileSnippet(initScriptPath(spec.name))}`,
+      `else printf 'D none\\n'; fi`,
+    ].join('\n');
+  },
+
+  parse(output: ProbeOutput): AtBootFacts {
+    const fields = new Map<string, string>();
+    let fileLine: string | undefined;
+    for (const line of output.stdout.split('\n')) {
+      if (line.startsWith('F')) fileLine = line;
+      else if (/^[A-Z]( |$)/.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
+    }
+    const manager = fields.get('D');
+    return {
+      manager: manager === 'systemd' || manager === 'sysv' ? manager : null,
+      file: parseFileLine(fileLine),
+      // systemd says `enabled`, or `enabled-runtime` for a link under /run that goes at reboot.
+      enabled: fields.get('E') === 'enabled',
+      updateRcD: fields.get('T') === 'update-rc.d',
+    };
+  },
+
+  plan(spec, facts, context) {
+    const manager = requireManager(spec, facts, context);
+    const path = definitionPath(spec, manager);
+    const wanted = definition(spec, manager);
+    const resource = `at_boot ${spec.name}`;
+    const changes: Change[] = [];
+    if (!facts.file.exists || facts.file.content !== wanted.content || facts.file.mode !== wanted.mode) {
+      changes.push({
+        resource: `file ${path}`,
+        summary: `${facts.file.exists ? 'update' : 'create'} ${path}`,
+        diff: { kind: 'file', before: facts.file.content, after: wanted.content },
+        commands: [...writeFileCommands(path, wanted.content, wanted.mode), ...(manager === 'systemd' ? ['systemctl daemon-reload'] : [])],
+      });
+    }
+    if (!facts.enabled) {
+      changes.push({ resource, summary: `run ${spec.name} at boot`, diff: { kind: 'value', before: 'disabled', after: 'enabled' }, commands: enableCommands(spec, manager, true) });
+    }
+    return changes;
+  },
+
+  after(spec, facts) {
+    if (facts.manager === null) return facts;
+    const wanted = definition(spec, facts.manager);
+    return { ...facts, file: { exists: true, ...wanted }, enabled: true };
+  },
+
+  // The hook goes, link and file, but only a file that says lvsprov wrote it.
+  reset: {
+    plan(spec, facts, context) {
+      if (facts.manager === null || !ours(facts)) return [];
+      const manager = requireManager(spec, facts, context);
+      const path = definitionPath(spec, manager);
+      const removal = removeFileChange(path, facts.file);
+      return [
+        ...(facts.enabled ? [{ resource: `at_boot ${spec.name}`, summary: `stop running ${spec.name} at boot`, diff: { kind: 'value' as const, before: 'enabled', after: 'disabled' }, commands: enableCommands(spec, manager, false) }] : []),
+        { ...removal, commands: [...removal.commands, ...(manager === 'systemd' ? ['systemctl daemon-reload'] : [])] },
+      ];
+    },
+    after: (_spec, facts) => (facts.manager === null || !ours(facts) ? facts : { ...facts, file: ABSENT_FILE, enabled: false }),
+  },
+};
+
+function ours(facts: AtBootFacts): boolean {
+  return facts.file.exists && facts.file.content.includes(MARKER);
+}
