@@ -2,13 +2,15 @@ import { ABSENT_FILE, removeFileChange, type FileState } from './file-state.js';
 import type { ResourceType } from './types.js';
 import { parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
 import { planTable } from './ipvs/plan.js';
+import { afterBootUnit, bootUnitChange, resetBootUnitChange } from './ipvs/boot-unit.js';
 import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
 import { ipvsSchema, type IpvsSpec } from './ipvs/schema.js';
 import type { Table } from './ipvs/model.js';
 import type { Change } from './types.js';
 
 // IPVS virtual services and their real servers, edited in place with ipvsadm and persisted in
-// the distro's save file as `ipvsadm -S -n` would write it. The kernel holds one table per
+// the distro's save file as `ipvsadm -S -n` would write it (and, on RHEL, the unit that restores
+// it at boot enabled: see ipvs/boot-unit.ts). The kernel holds one table per
 // host, so every ipvs task on a host shares one key and plans against what earlier ones leave.
 
 export type { IpvsFacts } from './ipvs/probe.js';
@@ -46,7 +48,8 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     const { changes, table } = planTable(spec, facts.table);
     const { path, file } = saveFileState(spec, facts);
     const save = saveFileChange(path, file, table);
-    return save ? [...changes, save] : changes;
+    const boot = bootUnitChange(facts, path);
+    return [...changes, ...(save ? [save] : []), ...(boot ? [boot] : [])];
   },
 
   after(spec, facts) {
@@ -54,7 +57,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     const { table } = planTable(spec, facts.table);
     const { path, file } = saveFileState(spec, facts);
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
-    return { ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } };
+    return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } }, path);
   },
 
   // The listed services go with `ipvsadm -D` (their real servers with them); services the spec
@@ -65,13 +68,15 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
       const { changes, table } = planTable(withdrawn(spec), facts.table);
       const { path, file } = saveFileState(spec, facts);
       const save = resetSaveFile(path, file, table);
-      return save ? [...changes, save] : changes;
+      const boot = resetBootUnitChange(facts, path, table.length);
+      return [...changes, ...(save ? [save] : []), ...(boot ? [boot] : [])];
     },
     after(spec, facts) {
       if (facts.ipvs.state === 'unavailable') return facts;
       const { table } = planTable(withdrawn(spec), facts.table);
       const { path, file } = saveFileState(spec, facts);
-      return { ...facts, table, files: { ...facts.files, [path]: table.length === 0 ? ABSENT_FILE : savedFile(file, table) } };
+      const left = { ...facts, table, files: { ...facts.files, [path]: table.length === 0 ? ABSENT_FILE : savedFile(file, table) } };
+      return resetBootUnitChange(facts, path, table.length) ? { ...left, bootUnit: 'disabled' } : left;
     },
   },
 };

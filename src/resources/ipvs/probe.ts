@@ -22,16 +22,20 @@ export interface IpvsFacts {
   readonly os: OsRelease;
   /** Save file candidates by path, see probedSaveFiles. */
   readonly files: Readonly<Record<string, FileState>>;
+  /** `systemctl is-enabled ipvsadm.service` ('' when systemd knows no such unit); absent without systemd. */
+  readonly bootUnit?: string;
 }
 
 // Lines: `S <rule>` per line of `ipvsadm -S -n`, then one `I <status>`; `O ID=...` from
-// os-release; one file line per probed save file, in probedSaveFiles order. ipvsadm runs a
-// second time only on failure, to capture its stderr apart from the rules.
+// os-release; `B <answer>` where systemd runs; one file line per probed save file, in
+// probedSaveFiles order. ipvsadm runs a second time only on failure, to capture its stderr
+// apart from the rules.
 const TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
   if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I 127 ipvsadm is not installed and the kernel has no ip_vs module\n'; fi
 elif ipvs_rules=$(ipvsadm -S -n 2>/dev/null); then printf '%s\n' "$ipvs_rules" | sed -e '/^$/d' -e 's/^/S /'; printf 'I 0\n'
 else ipvs_status=$?; printf 'I %s %s\n' "$ipvs_status" "$(ipvsadm -S -n 2>&1 >/dev/null | tr '\n' ' ')"; fi
-sed -n -E 's/^(ID|ID_LIKE)=/O &/p' /etc/os-release 2>/dev/null`;
+sed -n -E 's/^(ID|ID_LIKE)=/O &/p' /etc/os-release 2>/dev/null
+if [ -d /run/systemd/system ]; then printf 'B %s\n' "$(systemctl is-enabled ipvsadm.service 2>/dev/null)"; fi`;
 
 export function probeSnippet(spec: IpvsSpec): string {
   return [TABLE_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
@@ -54,12 +58,14 @@ export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
   const fileLines: string[] = [];
   let status: IpvsStatus | undefined;
   let os: OsRelease = { id: '', idLike: [] };
+  let bootUnit: string | undefined;
   for (const line of output.stdout.split('\n')) {
     if (line.startsWith('S ')) rules.push(line.slice(2));
     else if (line.startsWith('I ')) status = parseStatus(line.slice(2));
     else if (line.startsWith('O ID=')) os = { ...os, id: unquote(line.slice(5)).toLowerCase() };
     else if (line.startsWith('O ID_LIKE=')) os = { ...os, idLike: unquote(line.slice(10)).toLowerCase().split(/\s+/).filter(Boolean) };
     else if (line.startsWith('F')) fileLines.push(line);
+    else if (line === 'B' || line.startsWith('B ')) bootUnit = line.slice(2).trim();
   }
   if (!status) throw new Error('the ipvs probe printed no status line');
   let table: Table = [];
@@ -69,5 +75,5 @@ export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
     throw new Error(`cannot read the output of ipvsadm -S -n: ${(error as Error).message}`);
   }
   const files = Object.fromEntries(probedSaveFiles(spec).map((path, index) => [path, parseFileLine(fileLines[index])]));
-  return { ipvs: status, table, os, files };
+  return { ipvs: status, table, os, files, ...(bootUnit !== undefined ? { bootUnit } : {}) };
 }
