@@ -7,8 +7,8 @@ import type { Change, ProbeOutput, ResourceType } from './types.js';
 // Firewall marks for IPVS firewall-mark services (ipvsadm -f): packets to a VIP, optionally only to
 // some TCP ports, get a mark in prerouting before IPVS sees them, so several ports share one
 // service and one persistence entry. lvsprov owns one nftables table whole and replaces it in one
-// `nft -f` transaction; the same script is kept in a file for boot (include it from
-// /etc/nftables.conf or run `nft -f` on it).
+// `nft -f` transaction; the same script is kept in a file for boot (the director role's
+// `lvsprov-fwmark` at_boot hook feeds it to `nft -f -`).
 
 const markRuleSchema = z
   .object({
