@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
@@ -41,6 +41,7 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
 
   afterAll(async () => {
     const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(report?.leftovers ?? []).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -62,6 +62,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
   afterAll(async () => {
     if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
     const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(report?.leftovers ?? []).toEqual([]);
   });
 

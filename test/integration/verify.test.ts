@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { findExecutable } from '../../src/lab/qemu/tools.js';
@@ -64,6 +65,7 @@ EOF`,
 
   afterAll(async () => {
     const destroyed = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(destroyed?.leftovers ?? []).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from '../../src/transport/known-hosts.js';
 
 // known_hosts files written and hashed by OpenSSH's own ssh-keygen, read back by lvsprov.
@@ -25,6 +25,8 @@ beforeAll(() => {
   makeKey('b', 'ed25519');
   makeKey('r', 'rsa');
 });
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function write(lines: string[]): KnownHosts {
   const file = join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
