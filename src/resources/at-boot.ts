@@ -4,11 +4,15 @@ import { absolutePath, serviceName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 
-// A command the host runs once at every boot, before the network comes up: how state that only
-// lives in the kernel (arptables rules, nftables marks) comes back after a reboot where the
-// distro has no mechanism of its own. The resource owns the whole boot hook, definition and
-// enablement, so one apply converges: a systemd oneshot unit in /etc/systemd/system where systemd
-// runs, an LSB init script linked into rcS.d (as netfilter-persistent does) where sysvinit does.
+// A command the host runs once at every boot: how state that only lives in the kernel (arptables
+// rules, nftables marks, VIP addresses and routes) comes back after a reboot where the distro has
+// no mechanism of its own. The resource owns the whole boot hook, definition and enablement, so
+// one apply converges: a systemd oneshot unit in /etc/systemd/system where systemd runs, an LSB
+// init script linked by update-rc.d where sysvinit does.
+//
+// Two stages: `early` runs before any interface is configured (filters that must be in place
+// before the host answers ARP: rcS.d, as netfilter-persistent does); `network` runs once the
+// network is up (addresses and routes on interfaces the distro configures: runlevels 2-5).
 
 // One charset for every word of the command line: safe unquoted in a shell script, and in a
 // systemd ExecStart= line, where `%` (specifiers), `$` (variables), quotes and spaces mean more.
@@ -26,6 +30,7 @@ export const atBootSchema = z
     command: z.tuple([bootPath], bootWord),
     /** A file fed to the command on standard input; the hook does nothing while it is missing or empty. */
     input: bootPath.optional(),
+    stage: z.enum(['early', 'network']).default('early'),
   })
   .strict();
 
@@ -48,17 +53,26 @@ export const unitPath = (name: string): string => `/etc/systemd/system/${name}.s
 export const initScriptPath = (name: string): string => `/etc/init.d/${name}`;
 const definitionPath = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): string => (manager === 'systemd' ? unitPath(spec.name) : initScriptPath(spec.name));
 
+const systemdOrdering = {
+  // Like the distro's own firewall restore: before any interface is configured.
+  early: ['DefaultDependencies=no', 'After=local-fs.target systemd-modules-load.service', 'Before=network-pre.target shutdown.target', 'Wants=network-pre.target', 'Conflicts=shutdown.target'],
+  network: ['After=network-online.target', 'Wants=network-online.target'],
+} as const;
+
+const lsbOrdering = {
+  early: ['# Required-Start:    mountkernfs $local_fs', '# Required-Stop:', '# X-Start-Before:    $network', '# Default-Start:     S', '# Default-Stop:'],
+  network: ['# Required-Start:    $network $local_fs', '# Required-Stop:', '# Default-Start:     2 3 4 5', '# Default-Stop:'],
+} as const;
+
+/** Where sysvinit keeps a stage's start links. */
+const linkDirs = { early: '/etc/rcS.d', network: '/etc/rc[2345].d' } as const;
+
 export function systemdUnit(spec: AtBootSpec): string {
   return [
     `# ${MARKER}: ${spec.description}. Runs once at boot.`,
     '[Unit]',
     `Description=lvsprov: ${spec.description}`,
-    // Early, like the distro's own firewall restore: before any interface is configured.
-    'DefaultDependencies=no',
-    'After=local-fs.target systemd-modules-load.service',
-    'Before=network-pre.target shutdown.target',
-    'Wants=network-pre.target',
-    'Conflicts=shutdown.target',
+    ...systemdOrdering[spec.stage],
     ...(spec.input === undefined ? [] : [`ConditionFileNotEmpty=${spec.input}`]),
     '',
     '[Service]',
@@ -80,11 +94,7 @@ export function initScript(spec: AtBootSpec): string {
     `# ${MARKER}: ${spec.description}. Runs once at boot.`,
     '### BEGIN INIT INFO',
     `# Provides:          ${spec.name}`,
-    '# Required-Start:    mountkernfs $local_fs',
-    '# Required-Stop:',
-    '# X-Start-Before:    $network',
-    '# Default-Start:     S',
-    '# Default-Stop:',
+    ...lsbOrdering[spec.stage],
     `# Short-Description: ${spec.description}`,
     '### END INIT INFO',
     '',
@@ -109,8 +119,9 @@ const definition = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): { content: s
 
 function enableCommands(spec: AtBootSpec, manager: 'systemd' | 'sysv', enable: boolean): string[] {
   if (manager === 'systemd') return [command('systemctl', enable ? 'enable' : 'disable', '--quiet', `${spec.name}.service`)];
-  // `defaults` links the script by its LSB header; `enable S` turns a K link someone made back into S.
-  return enable ? [command('update-rc.d', spec.name, 'defaults'), command('update-rc.d', spec.name, 'enable', 'S')] : [command('update-rc.d', '-f', spec.name, 'remove')];
+  // `defaults` links the script by its LSB header; `enable` turns K links someone made back into S.
+  const enableLinks = spec.stage === 'early' ? command('update-rc.d', spec.name, 'enable', 'S') : command('update-rc.d', spec.name, 'enable');
+  return enable ? [command('update-rc.d', spec.name, 'defaults'), enableLinks] : [command('update-rc.d', '-f', spec.name, 'remove')];
 }
 
 function requireManager(spec: AtBootSpec, facts: AtBootFacts, context: HostContext): 'systemd' | 'sysv' {
@@ -134,7 +145,7 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
       `  ${readFileSnippet(unitPath(spec.name))}`,
       `elif [ -d /etc/init.d ]; then`,
       `  printf 'D sysv\\n'`,
-      `  e=disabled; for f in /etc/rcS.d/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
+      `  e=disabled; for f in ${linkDirs[spec.stage]}/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
       `  if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; else printf 'T none\\n'; fi`,
       `  ${readFileSnippet(initScriptPath(spec.name))}`,
       `else printf 'D none\\n'; fi`,

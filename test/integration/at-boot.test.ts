@@ -7,15 +7,17 @@ import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/la
 import { parseJson, runCli } from '../support/cli.js';
 import { labSh } from '../support/lab-sh.js';
 
-// The boot hook that brings a TUN real server's ARP suppression back after a reboot, on a host
-// booted by sysvinit (a namespace host with its own filesystem and real sshd): apply writes the
-// rules, the save file and an LSB init script linked into rcS.d; a second apply changes nothing;
-// flushing the rules and running what boot runs (every S link of rcS.d, in order) restores them
-// byte for byte; reset removes the hook and the rules. Read back through nsenter, not lvsprov.
+// Boot hooks on a host booted by sysvinit (a namespace host with its own filesystem and real
+// sshd), as the roles install them: a TUN real server's ARP suppression (early: rcS.d) and a VIP
+// address fed to `ip -batch` (once the network is up: rc2-5.d). Apply writes the rules, the files
+// and LSB init scripts with their links; a second apply changes nothing; losing the state and
+// running what boot runs (the S links of rcS.d, then of rc2.d, in order) restores it byte for
+// byte; reset removes hooks, files and rules. Read back through nsenter, not lvsprov.
 
 const availability = labAvailability();
 const VIP = '198.51.100.60';
 const RIP = '192.0.2.21';
+const ADDRESSES = `# lvsprov test\naddress replace ${VIP}/32 dev lo label lo:0\n`;
 
 describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${availability.reason})`, () => {
   let lab: Lab;
@@ -30,8 +32,9 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     return parseJson(result).hosts.flatMap((host) => host.changes.map((change) => change.summary));
   };
-  /** What sysvinit does at boot for the rcS runlevel: each S link, in name order, with `start`. */
-  const bootRcS = (): Promise<string> => sh('for link in /etc/rcS.d/S*; do case "$link" in *lvsprov-*) "$link" start ;; esac; done');
+  /** What sysvinit does at boot for lvsprov's hooks: rcS.d's S links, then runlevel 2's, in name order, with `start`. */
+  const boot = (): Promise<string> => sh('for link in /etc/rcS.d/S* /etc/rc2.d/S*; do case "$link" in *lvsprov-*) "$link" start ;; esac; done');
+  const state = (): Promise<string> => sh('arptables-save; ip -o -4 addr show dev lo');
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
@@ -69,7 +72,13 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
             },
             {
               name: 'restore the arptables rules at boot',
-              at_boot: { name: 'lvsprov-arptables', description: 'lvsprov: ARP suppression for LVS VIPs', command: ['/usr/sbin/arptables-restore'], input: '/etc/arptables.rules' },
+              at_boot: { name: 'lvsprov-arptables', description: 'ARP suppression for LVS VIPs', command: ['/usr/sbin/arptables-restore'], input: '/etc/arptables.rules' },
+            },
+            { name: 'VIP on lo', address: { address: VIP, prefix: 32, device: 'lo', label: 'lo:0' } },
+            { name: 'the VIP in a file', file: { path: '/etc/lvsprov/test.ip', content: ADDRESSES } },
+            {
+              name: 'restore the VIP at boot',
+              at_boot: { name: 'lvsprov-test-vip', description: 'the VIP', command: ['/sbin/ip', '-force', '-batch', '-'], input: '/etc/lvsprov/test.ip', stage: 'network' },
             },
           ],
         },
@@ -83,16 +92,22 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     expect(report?.leftovers ?? []).toEqual([]);
   });
 
-  it('apply installs the rules, their save file and an init script linked into rcS.d', async () => {
-    expect(await sh('ls /etc/init.d/lvsprov-arptables /etc/rcS.d/*lvsprov* 2>&1 || true')).toMatch(/No such file/);
+  it('apply installs the rules, the files and init scripts linked into rcS.d (early) and rc2-5.d (network)', async () => {
+    expect(await sh('ls /etc/init.d /etc/rc*.d | grep lvsprov- || true')).toBe('');
     expect(summaries(await lvsprov('apply'))).toEqual([
       `append INPUT -d ${VIP} -j DROP`,
       `append OUTPUT -s ${VIP} -j mangle --mangle-ip-s ${RIP}`,
       'create /etc/arptables.rules',
       'create /etc/init.d/lvsprov-arptables',
       'run lvsprov-arptables at boot',
+      `address ${VIP} on lo: (absent) -> ${VIP}/32 label lo:0`,
+      'create /etc/lvsprov/test.ip',
+      'create /etc/init.d/lvsprov-test-vip',
+      'run lvsprov-test-vip at boot',
     ]);
-    expect(await sh('stat -c %a /etc/init.d/lvsprov-arptables')).toBe('755\n');
+    expect(await sh('stat -c %a /etc/init.d/lvsprov-arptables /etc/init.d/lvsprov-test-vip')).toBe('755\n755\n');
+    // ls lists rc0.d (no link: nothing to stop) first and rcS.d last.
+    expect(await sh('cd /etc && ls rc0.d rc2.d rc3.d rc4.d rc5.d rcS.d | grep lvsprov-')).toMatch(/^(S\d\dlvsprov-test-vip\n){4}S\d\dlvsprov-arptables\n$/);
     expect(await sh('readlink /etc/rcS.d/S*lvsprov-arptables')).toBe('../init.d/lvsprov-arptables\n');
     expect(await sh('arptables-save')).toContain(`-A OUTPUT -j mangle -s ${VIP} --mangle-ip-s ${RIP}`);
   });
@@ -101,32 +116,37 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     expect(summaries(await lvsprov('apply'))).toEqual([]);
   });
 
-  it('after the rules are lost (as at a reboot), what boot runs restores them identically', async () => {
-    const before = await sh('arptables-save');
-    expect(await sh('arptables -F && arptables-save')).not.toContain(VIP);
-    await bootRcS();
-    expect(await sh('arptables-save')).toBe(before);
+  it('after the rules and the VIP are lost (as at a reboot), what boot runs restores them identically', async () => {
+    const before = await state();
+    expect(before).toContain(`inet ${VIP}/32 scope global lo:0`);
+    expect(await sh(`arptables -F && ip addr del ${VIP}/32 dev lo && arptables-save; ip -o -4 addr show dev lo`)).not.toContain(VIP);
+    await boot();
+    expect(await state()).toBe(before);
     expect(summaries(await lvsprov('apply'))).toEqual([]);
   });
 
   it('a hook whose save file is gone does nothing at boot and still succeeds', async () => {
     await sh('mv /etc/arptables.rules /etc/arptables.rules.kept && arptables -F');
-    await bootRcS();
+    await boot();
     expect(await sh('arptables-save')).not.toContain(VIP);
     await sh('mv /etc/arptables.rules.kept /etc/arptables.rules');
-    await bootRcS();
+    await boot();
     expect(await sh('arptables-save')).toContain(VIP);
   });
 
   it('reset removes the hook, its link and the rules (last task first); a second reset changes nothing', async () => {
     expect(summaries(await lvsprov('reset'))).toEqual([
+      'stop running lvsprov-test-vip at boot',
+      'remove /etc/init.d/lvsprov-test-vip',
+      'remove /etc/lvsprov/test.ip',
+      `address ${VIP} on lo: ${VIP}/32 label lo:0 -> (absent)`,
       'stop running lvsprov-arptables at boot',
       'remove /etc/init.d/lvsprov-arptables',
       `delete INPUT -d ${VIP} -j DROP`,
       `delete OUTPUT -s ${VIP} -j mangle --mangle-ip-s ${RIP}`,
       'remove /etc/arptables.rules',
     ]);
-    expect(await sh('ls /etc/init.d/lvsprov-arptables /etc/rcS.d/*lvsprov* 2>&1 || true')).toMatch(/No such file/);
+    expect(await sh('ls /etc/init.d /etc/rc*.d | grep lvsprov- || true')).toBe('');
     expect(await sh('arptables-save')).not.toContain(VIP);
     expect(summaries(await lvsprov('reset'))).toEqual([]);
   });
