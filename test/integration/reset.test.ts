@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli } from '../support/cli.js';
@@ -27,6 +28,7 @@ const OPERATOR_FILE = '/etc/sysctl.d/50-operator.conf';
 
 describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability.reason})`, () => {
   let lab: Lab;
+  let dir = '';
   let inventory: string;
   let pristine: string;
   let provisioned: string;
@@ -34,14 +36,15 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
 
   const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
   const cli = (command: 'apply' | 'reset', ...args: string[]) => runCli([command, '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
-  /** Addresses, routes, the sysctls in play, every file under the paths lvsprov writes, the web daemon. */
+  /** Addresses, routes, the sysctls in play, every file under the paths lvsprov writes, boot hooks, the web daemon. */
   const snapshot = async (): Promise<string> => {
     const parts = await Promise.all(
       hosts.map((host) =>
         sh(
           host,
           `ip -o -4 addr; ip -4 route show table all; sysctl ${SYSCTLS.join(' ')}; ` +
-            'for f in $(find /etc/sysctl.d /var/www /var/lib/lvsprov -type f 2>/dev/null | sort); do printf "== %s %s\\n" "$f" "$(stat -c %a "$f")"; cat "$f"; done; ' +
+            'for f in $(find /etc/sysctl.d /etc/lvsprov /var/www /var/lib/lvsprov -type f 2>/dev/null | sort); do printf "== %s %s\\n" "$f" "$(stat -c %a "$f")"; cat "$f"; done; ' +
+            'ls -d /etc/init.d/lvsprov-* /etc/rc?.d/*lvsprov-* 2>/dev/null; ' +
             'ls /run; if start-stop-daemon --status --pidfile /run/lvsprov-lvsprov-web.pid --exec /bin/busybox; then echo web running; else echo web stopped; fi',
         ).then((text) => `## ${host}\n${text}`),
       ),
@@ -52,7 +55,6 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
-    let dir: string;
     ({ lab, dir } = await startDrLab('itreset'));
     inventory = writeInventory(dir, 'inventory.yaml', drInventory(lab));
 
@@ -71,6 +73,7 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
 
   afterAll(async () => {
     const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     expect(report?.leftovers ?? []).toEqual([]);
   });
 
@@ -94,12 +97,15 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     expect(check.code, check.stderr).toBe(0);
     expect(await snapshot()).toBe(provisioned);
     const out = check.stdout;
-    expect(out).toContain('router: 4 would change');
+    expect(out).toContain('router: 7 would change');
+    expect(out).toContain('~ stop running lvsprov-router at boot');
+    expect(out).toContain('~ remove /etc/init.d/lvsprov-router');
+    expect(out).toContain(`-route replace ${VIP}/32 dev eth1`);
     expect(out).toContain(`~ route ${VIP}/32: dev eth1 -> (absent)`);
     expect(out).toContain('~ restore net.ipv4.ip_forward 1 -> 0');
     expect(out).toContain(`~ forget 1 recorded original in ${RECORDS}`);
-    expect(out).toContain('rs1: 9 would change');
-    expect(out).toMatch(/rs1: 9 would change\n {2}~ stop lvsprov-web \(start-stop-daemon\) {4}\[webpage: serve the test page\]\n/);
+    expect(out).toContain('rs1: 12 would change');
+    expect(out).toMatch(/rs1: 12 would change\n {2}~ stop lvsprov-web \(start-stop-daemon\) {4}\[webpage: serve the test page\]\n/);
     expect(out).toContain('~ remove /var/www/lvsprov/index.html');
     expect(out).toContain('-<h1>rs1</h1>');
     expect(out).toContain(`~ address ${VIP} on lo: ${VIP}/32 label lo:0 -> (absent)`);
@@ -113,9 +119,9 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     const json = parseJson(await cli('reset', '--check', '--json'));
     expect(json.exitCode).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
-      ['router', 'changed', 4, { connections: 1, execs: 1 }],
-      ['rs1', 'changed', 9, { connections: 1, execs: 1 }],
-      ['rs2', 'changed', 9, { connections: 1, execs: 1 }],
+      ['router', 'changed', 7, { connections: 1, execs: 1 }],
+      ['rs1', 'changed', 12, { connections: 1, execs: 1 }],
+      ['rs2', 'changed', 12, { connections: 1, execs: 1 }],
     ]);
     expect(await snapshot()).toBe(provisioned);
   });
@@ -125,9 +131,9 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     expect(result.code, result.stderr).toBe(0);
     const json = parseJson(result);
     expect(json.hosts.map((host) => [host.host, host.status, host.applied, host.stats])).toEqual([
-      ['router', 'changed', 4, { connections: 1, execs: 2 }],
-      ['rs1', 'changed', 9, { connections: 1, execs: 2 }],
-      ['rs2', 'changed', 9, { connections: 1, execs: 2 }],
+      ['router', 'changed', 7, { connections: 1, execs: 2 }],
+      ['rs1', 'changed', 12, { connections: 1, execs: 2 }],
+      ['rs2', 'changed', 12, { connections: 1, execs: 2 }],
     ]);
 
     // Byte for byte what the hosts held before the first apply: addresses, routes, sysctls, files.
@@ -137,7 +143,7 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     expect(await sh('router', 'ip -4 route show 198.18.0.0/24')).toContain('via 192.0.2.254');
     expect(await sh('rs2', 'ip -4 route show 198.18.2.0/24')).toContain('via 192.0.2.254');
     for (const host of hosts) {
-      expect(await sh(host, 'ls /etc/sysctl.d')).not.toContain('lvsprov');
+      expect(await sh(host, 'ls /etc/sysctl.d /etc/init.d /etc/rc2.d /etc/rcS.d')).not.toContain('lvsprov');
       for (const name of SYSCTLS) expect(`${host} ${name}=${await sysctlValue(host, name)}`).toBe(`${host} ${name}=${originals.get(`${host} ${name}`)}`);
     }
     expect(await sysctlValue('rs2', 'net.ipv4.conf.lo.arp_announce')).toBe('1');

@@ -56,7 +56,14 @@ describe('site playbook on the DR lab of the seeds', () => {
     expect(byType(tasks, 'address')).toEqual([expect.objectContaining({ address: '192.168.51.11', device: 'lo', label: 'lo:0' })]);
     expect(byType(tasks, 'kmod')).toEqual([]);
     expect(byType(tasks, 'arptables')).toEqual([]);
-    expect(byType(tasks, 'file')).toEqual([expect.objectContaining({ path: '/var/www/lvsprov/index.html', content: expect.stringContaining('<h1>rs1</h1>') })]);
+    expect(byType(tasks, 'file')).toEqual([
+      expect.objectContaining({ path: '/etc/lvsprov/realserver-dr.ip', content: expect.stringMatching(/^address replace 192\.168\.51\.11\/32 dev lo label lo:0$/m) }),
+      expect.objectContaining({ path: '/var/www/lvsprov/index.html', content: expect.stringContaining('<h1>rs1</h1>') }),
+    ]);
+    // The VIP comes back after a reboot: that file, fed to ip once the network is up.
+    expect(byType(tasks, 'at_boot')).toEqual([
+      { name: 'lvsprov-realserver-dr', description: 'the DR VIPs on lo (ip -batch /etc/lvsprov/realserver-dr.ip)', command: ['/sbin/ip', '-force', '-batch', '-'], input: '/etc/lvsprov/realserver-dr.ip', stage: 'network' },
+    ]);
   });
 });
 
