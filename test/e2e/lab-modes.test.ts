@@ -7,11 +7,13 @@ import { isRunning } from '../../src/lab/netns/processes.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
+import type { VerifyReport } from '../../src/verify/report.js';
 
 // DR, TUN and NAT end to end on a real kernel: `lvsprov lab up` builds each mode's lab inside one
 // qemu guest (booted once, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
 // jump host, and a client host curls the VIPs. Everything is asserted with curl and ipvsadm run
-// inside the lab hosts (test/support/cluster-lab.ts), never with lvsprov's own verify command.
+// inside the lab hosts (test/support/cluster-lab.ts); lvsprov's own verify command is tested
+// beside those checks, never instead of them.
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI (CI=true),
 // where that is a failure.
 
@@ -112,6 +114,20 @@ async function expectRestoredByInitScript(lab: ClusterLab): Promise<void> {
   expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(before);
 }
 
+/**
+ * Kernel state only a boot hook of lvsprov's brings back (arptables rules, nftables marks, VIPs,
+ * routes): lose it, run what sysvinit runs at boot for those hooks (their links in rcS.d, then in
+ * rc2.d, with `start`), and the state must read back as it was.
+ */
+async function expectRestoredAtBoot(lab: ClusterLab, host: string, hook: string, read: string, lose: string): Promise<void> {
+  expect(await lab.sh(host, 'ls /etc/rcS.d /etc/rc2.d')).toMatch(new RegExp(`^S\\d\\d${hook}$`, 'm'));
+  const before = await lab.sh(host, read);
+  await lab.sh(host, lose);
+  expect(await lab.sh(host, read)).not.toBe(before);
+  await lab.sh(host, 'for link in /etc/rcS.d/S*lvsprov-* /etc/rc2.d/S*lvsprov-*; do "$link" start; done');
+  expect(await lab.sh(host, read)).toBe(before);
+}
+
 const count = 40;
 
 describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, end to end', () => {
@@ -192,9 +208,57 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-A -f 1 -s rr -p 300');
     }, 300_000);
 
+    it('lvsprov verify from the lab client: the weighted split, persistence, ARP only from the director, every page', async (context) => {
+      available(context);
+      const result = ok(await timed('verify', () => lvsprov('verify', '-i', inventory, '--requests', '40', '--json')), 'verify');
+      const report = JSON.parse(result.stdout) as VerifyReport & { exitCode: number };
+      expect(report.client).toBe('client');
+      expect(report.failures).toEqual([]);
+      expect(report.exitCode).toBe(0);
+      const web = report.services.find((service) => service.name === 'web');
+      expect(web?.status).toBe('pass');
+      // wrr over 40 fresh connections with weights 1:3; the same tolerance as the curl check above.
+      expect(Math.abs((web?.servers.find((server) => server.name === 'rs1')?.answers ?? 0) - 10), JSON.stringify(web?.servers)).toBeLessThanOrEqual(2);
+      expect(report.services.filter((service) => service.name.startsWith('sticky')).map((service) => [service.status, service.answered])).toEqual([['pass', 40], ['pass', 40]]);
+      expect(report.arp.map((check) => [check.vip, check.status, check.responders.map((responder) => responder.host)])).toEqual(
+        ['50', '51', '52', '53'].map((last) => [`198.51.100.${last}`, 'pass', ['director']]),
+      );
+      expect(report.pages.map((page) => [page.host, page.status])).toEqual([['rs1', 'pass'], ['rs2', 'pass']]);
+    }, 600_000);
+
+    it('lvsprov verify fails, exit 5, naming rs2, while rs2\'s web server is down; apply starts it again', async (context) => {
+      available(context);
+      await lab.sh('rs2', 'start-stop-daemon --stop --retry 5 --remove-pidfile --pidfile /run/lvsprov-lvsprov-web.pid');
+      const result = await timed('verify, rs2 down', () => lvsprov('verify', '-i', inventory, '--requests', '20'));
+      expect(result.code, result.stdout).toBe(5);
+      expect(result.stdout).toContain('! rs2 never answered (expected 75.0% of the requests)');
+      expect(result.stdout).toMatch(/^  rs2 +http:\/\/192\.0\.2\.12:80\/ +FAIL/m);
+      expect(result.stdout).toMatch(/^RESULT: FAIL/m);
+      const repair = parseJson(ok(await apply('--json'), 'apply'));
+      expect(repair.hosts.filter((host) => host.status === 'changed').map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([
+        ['rs2', ['start lvsprov-web (start-stop-daemon)']],
+      ]);
+      expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
+    }, 600_000);
+
     it('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async (context) => {
       available(context);
       await expectRestoredByInitScript(lab);
+    }, 300_000);
+
+    it('VIPs and VIP routes survive a reboot: lost on router, director and rs1, the boot hooks put them back', async (context) => {
+      available(context);
+      await expectRestoredAtBoot(lab, 'router', 'lvsprov-router', 'ip -4 route show', 'ip route del 198.51.100.50/32 && ip route del 198.51.100.53/32');
+      // Addresses are listed in the order they were added: compared as sets.
+      await expectRestoredAtBoot(lab, 'director', 'lvsprov-director', 'ip -o -4 addr show dev eth0 | sort', "ip -4 addr flush dev eth0 label 'eth0:*'");
+      await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-dr', 'ip -o -4 addr show dev lo | sort', 'ip addr del 198.51.100.50/32 dev lo');
+      expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
+    }, 300_000);
+
+    it('the firewall marks survive a reboot: table deleted, the boot hook the director role installed reloads it', async (context) => {
+      available(context);
+      await expectRestoredAtBoot(lab, 'director', 'lvsprov-fwmark', 'nft list ruleset', 'nft delete table ip lvsprov_fwmark');
+      expectSticky(await lab.curl('http://198.51.100.53/', 2, '203.0.113.100'));
     }, 300_000);
 
     it('a second apply changes nothing', async (context) => {
@@ -252,6 +316,16 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       }
     }, 900_000);
 
+    it('the ARP suppression survives a reboot: rules flushed, the boot hook the role installed restores them identically', async (context) => {
+      available(context);
+      for (const rs of ['rs1', 'rs2']) await expectRestoredAtBoot(lab, rs, 'lvsprov-arptables', 'arptables-save', 'arptables -F');
+    }, 300_000);
+
+    it('tunl0 and its VIP survive a reboot: the boot hook brings the link up and the VIP back', async (context) => {
+      available(context);
+      await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-tun', 'ip -o -4 addr show dev tunl0; ip -o link show dev tunl0', 'ip addr flush dev tunl0 && ip link set tunl0 down');
+    }, 300_000);
+
     it('the client reaches every real server through the tunnel, split by weight 1:3, answers from the VIP', async (context) => {
       available(context);
       expectWeightedSplit(await lab.curl('http://198.18.100.50/', count), count, '198.18.100.50:80');
@@ -289,6 +363,8 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       await firstApply();
       expect((await lab.sh('director', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
       for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toBe('default via 198.18.10.1 dev eth0');
+      // After a reboot the route through the director comes back by the role's boot hook.
+      await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-nat', 'ip -4 route show default', 'ip route del default');
     }, 900_000);
 
     it('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async (context) => {
