@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 # qemu-system-x86, kmod, cpio, linux kernel package (fetched on demand): the real-kernel lab.
 # (src/lab/qemu/REQUIREMENTS.md says why each qemu-lab package is there.)
 # iputils-arping: verify's ARP check (busybox arping is the fallback). nftables: verify's netns test
-# splits the VIP's traffic 1:2 by DNAT on the router, since this kernel has no IPVS.
+# splits the VIP's traffic 1:2 by DNAT on the router, since this kernel has no IPVS. sudo: the
+# `become` test logs in as a non-root user and runs the host scripts through `sudo -n`.
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
-  iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables
+  iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo
 )
 
 missing=()

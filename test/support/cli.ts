@@ -33,7 +33,7 @@ export interface JsonHost {
   status: string;
   changes: Array<{ resource: string; summary: string; task: string }>;
   applied: number;
-  error?: { kind: string; message: string };
+  error?: { kind: string; message: string; output?: string };
   stats: { connections: number; execs: number };
 }
 
