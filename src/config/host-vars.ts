@@ -54,11 +54,11 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     }),
     director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
-    // A fwmark service with a VIP: packets to the VIP (to the ports its director's var
-    // fwmark_ports lists for the mark, or all of them) get the mark before IPVS sees them.
+    // A fwmark service with a VIP: packets to the VIP (to its `ports`, or all of them) get the
+    // mark before IPVS sees them.
     director_fwmarks: directed.flatMap((service) =>
       service.protocol === 'fwmark' && service.address !== undefined && service.fwmark !== undefined
-        ? [{ address: service.address, mark: service.fwmark, ports: markPorts(vars.fwmark_ports, service.fwmark) }]
+        ? [{ address: service.address, mark: service.fwmark, ports: [...(service.ports ?? [])] }]
         : [],
     ),
     dr_vips: served('dr', 'lo', 0),
@@ -73,12 +73,6 @@ function directorAddress(inventory: LoadedInventory, director: string): string |
   const entry = inventory.data.hosts[director];
   const dip = entry?.vars.dip;
   return typeof dip === 'string' ? dip : entry?.address;
-}
-
-/** `fwmark_ports: {1: [80, 443]}`: the ports whose packets get mark 1; none listed means every port. */
-function markPorts(table: unknown, mark: number): unknown {
-  const ports = table !== null && typeof table === 'object' ? (table as Record<string, unknown>)[String(mark)] : undefined;
-  return ports ?? [];
 }
 
 /** The service in the shape of the ipvs resource's spec. */

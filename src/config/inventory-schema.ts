@@ -89,6 +89,11 @@ export const serviceSchema = z
     protocol: z.enum(['tcp', 'udp', 'fwmark']).default('tcp').describe('ipvsadm -t, -u or -f'),
     port: z.number().int().min(0).max(65535).default(0).describe('virtual port; 0 = every port (needs persistence)'),
     fwmark: z.number().int().min(1).max(4_294_967_295).optional().describe('firewall mark, for protocol fwmark'),
+    ports: z
+      .array(port)
+      .min(1)
+      .optional()
+      .describe("fwmark: the VIP's TCP ports whose packets the director marks (default: every port of the VIP)"),
     scheduler: z.enum(schedulers).default('wlc').describe('ipvsadm -s'),
     forwarding: z.enum(forwardingMethods).default('dr').describe('dr (-g, direct routing), tun (-i, IPIP tunnel) or nat (-m, masquerading)'),
     persistence: persistenceSchema.optional().describe('ipvsadm -p [-M]: true (300 s), seconds, or {timeout, netmask}'),
@@ -101,6 +106,10 @@ export const serviceSchema = z
       ctx.addIssue({ code: 'custom', path: ['fwmark'], message: 'a fwmark service needs `fwmark`' });
     if (service.protocol !== 'fwmark' && service.vip === undefined)
       ctx.addIssue({ code: 'custom', path: ['vip'], message: 'a tcp or udp service needs `vip`' });
+    if (service.protocol !== 'fwmark' && service.ports !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['ports'], message: 'only a fwmark service takes `ports`; a tcp or udp service has one `port`' });
+    if (service.protocol === 'fwmark' && service.ports !== undefined && service.vip === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ports'], message: '`ports` are ports of the VIP: set `vip` too' });
     if (service.protocol !== 'fwmark' && service.port === 0 && service.persistence === undefined)
       ctx.addIssue({ code: 'custom', path: ['port'], message: 'port 0 (all ports) needs persistence, as ipvsadm requires' });
   });

@@ -21,6 +21,8 @@ export interface ResolvedService {
   readonly vipInterface?: string;
   readonly port: number;
   readonly fwmark?: number;
+  /** fwmark: the VIP's TCP ports the director marks; absent: every port. */
+  readonly ports?: readonly number[];
   readonly scheduler: string;
   readonly forwarding: 'dr' | 'tun' | 'nat';
   readonly persistence?: { readonly timeout: number; readonly netmask?: string };
@@ -92,6 +94,7 @@ export function resolveServices(
       ...(vipInterface !== undefined ? { vipInterface } : {}),
       port: service.port,
       ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
+      ...(service.ports !== undefined ? { ports: [...new Set(service.ports)].sort((a, b) => a - b) } : {}),
       scheduler: service.scheduler,
       forwarding: service.forwarding,
       ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),

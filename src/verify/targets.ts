@@ -53,8 +53,7 @@ export function verifyTargets(services: readonly ResolvedService[]): VerifyTarge
       skipped.push({ index, service, reason });
       return;
     }
-    const port = service.port === 0 ? catchAllTestPort : service.port;
-    const notes = service.port === 0 ? [`port 0 accepts every port: requests go to port ${catchAllTestPort}`] : [];
+    const { port, notes } = requestPort(service);
     requests.push({ index, service, port, url: httpUrl(service.address as string, port), notes });
     for (const server of service.realServers) {
       const serverPort = server.port === 0 ? port : server.port;
@@ -75,10 +74,22 @@ export function verifyTargets(services: readonly ResolvedService[]): VerifyTarge
   return { requests, skipped, pages: [...pages.values()] };
 }
 
+/** The port requests go to: the service's own, or the test page's where the service takes several. */
+function requestPort(service: ResolvedService): { port: number; notes: string[] } {
+  if (service.protocol === 'fwmark') {
+    const ports = service.ports ?? [];
+    const port = ports.length === 0 || ports.includes(catchAllTestPort) ? catchAllTestPort : (ports[0] as number);
+    const marked = ports.length === 0 ? 'every port' : `ports ${ports.join(', ')}`;
+    return { port, notes: [`firewall mark ${service.fwmark}: the director marks ${marked} of ${service.address}; requests go to port ${port}`] };
+  }
+  if (service.port === 0) return { port: catchAllTestPort, notes: [`port 0 accepts every port: requests go to port ${catchAllTestPort}`] };
+  return { port: service.port, notes: [] };
+}
+
 function skipReason(service: ResolvedService): string | undefined {
   if (service.protocol === 'udp') return 'UDP service: the test page is HTTP over TCP, so there is no answer to count';
-  if (service.protocol === 'fwmark') {
-    return 'firewall-mark service: the director marks packets by rules the inventory does not describe, so there is no single address and port to send to';
+  if (service.protocol === 'fwmark' && service.address === undefined) {
+    return 'firewall-mark service without a VIP: its packets are marked by rules lvsprov does not manage, so there is no address to send to';
   }
   if (service.address === undefined) return 'no virtual address';
   if (service.realServers.every((server) => server.weight === 0)) return 'every real server has weight 0: no server should get new connections';

@@ -13,7 +13,7 @@ const byType = (tasks: readonly CompiledTask[] | undefined, type: string) => (ta
 describe('a firewall-mark service with a VIP', () => {
   const run = compileLab('lab-dr');
 
-  it('the director marks the VIP ports fwmark_ports lists, and the IPVS service takes the mark, not the address', () => {
+  it('the director marks the VIP ports the service lists, and the IPVS service takes the mark, not the address', () => {
     const director = run.hosts.get('director');
     expect(byType(director, 'fwmark')).toEqual([
       { marks: [{ address: '198.51.100.53', ports: [80, 8080], mark: 1 }], table: 'lvsprov_fwmark', save_file: '/etc/lvsprov/fwmark.nft' },

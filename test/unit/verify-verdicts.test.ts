@@ -65,22 +65,35 @@ describe('service verdicts', () => {
 describe('what verify requests', () => {
   const wrr: VerdictCase['service'] = { scheduler: 'wrr', servers: [['rs1', 1], ['rs2', 2]] };
 
-  it('skips UDP, fwmark and all-weight-zero services with a reason, and tests port 0 on port 80', () => {
+  it('skips UDP, address-less fwmark and all-weight-zero services with a reason, and tests port 0 on port 80', () => {
     const targets = verifyTargets([
       service(wrr, { name: 'dns', protocol: 'udp', port: 53 }),
-      service(wrr, { name: 'marked', protocol: 'fwmark', fwmark: 7 }),
+      service(wrr, { name: 'marked-elsewhere', protocol: 'fwmark', fwmark: 7, address: undefined }),
       service({ scheduler: 'wrr', servers: [['rs1', 0]] }, { name: 'drained' }),
       service({ ...wrr, port: 0, persistence: { timeout: 300 } }, { name: 'all-ports' }),
     ]);
     expect(targets.skipped.map((entry) => [entry.service.name, entry.reason])).toEqual([
       ['dns', expect.stringMatching(/^UDP service: the test page is HTTP over TCP/)],
-      ['marked', expect.stringMatching(/^firewall-mark service:/)],
+      ['marked-elsewhere', expect.stringMatching(/^firewall-mark service without a VIP:/)],
       ['drained', expect.stringMatching(/^every real server has weight 0/)],
     ]);
     expect(targets.requests.map((entry) => [entry.service.name, entry.url, entry.notes])).toEqual([
       ['all-ports', 'http://198.51.100.50:80/', ['port 0 accepts every port: requests go to port 80']],
     ]);
     expect(targets.pages.map((page) => page.url)).toEqual(['http://192.0.2.11:80/', 'http://192.0.2.12:80/']);
+  });
+
+  it('sends a fwmark service\'s requests to its VIP on port 80 when it marks it, else on its first port', () => {
+    const marked = (ports: number[] | undefined, name: string) =>
+      service({ ...wrr, port: 0 }, { name, protocol: 'fwmark', fwmark: 1, ...(ports ? { ports } : {}), persistence: { timeout: 300 } });
+    const targets = verifyTargets([marked([80, 8080], 'web-ports'), marked([443, 8443], 'tls-ports'), marked(undefined, 'every-port')]);
+    expect(targets.requests.map((entry) => [entry.service.name, entry.url, entry.notes])).toEqual([
+      ['web-ports', 'http://198.51.100.50:80/', ['firewall mark 1: the director marks ports 80, 8080 of 198.51.100.50; requests go to port 80']],
+      ['tls-ports', 'http://198.51.100.50:443/', ['firewall mark 1: the director marks ports 443, 8443 of 198.51.100.50; requests go to port 443']],
+      ['every-port', 'http://198.51.100.50:80/', ['firewall mark 1: the director marks every port of 198.51.100.50; requests go to port 80']],
+    ]);
+    // Real servers of a fwmark service have port 0: their pages are fetched on the request port.
+    expect(targets.pages.map((page) => page.url)).toEqual(['http://192.0.2.11:80/', 'http://192.0.2.12:80/', 'http://192.0.2.11:443/', 'http://192.0.2.12:443/']);
   });
 
   it('fetches each page once, from the client, or from the director for NAT real servers', () => {
