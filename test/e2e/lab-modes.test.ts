@@ -28,8 +28,12 @@ let qemu: { pid: number; startTime: number } | undefined;
 const log = (line: string): void => console.info(`[e2e] ${line}`);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-function available(context: TestContext): void {
-  if (skipReason) context.skip(skipReason);
+/** A test that needs the lab: skipped with the reason where it cannot run (never in CI, see beforeAll). */
+function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
+  it(name, async (context: TestContext) => {
+    if (skipReason) context.skip(skipReason);
+    await body();
+  }, timeoutMs);
 }
 
 async function timed<T>(what: string, action: () => Promise<T>): Promise<T> {
@@ -159,19 +163,16 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       if (!skipReason) lab = await labUp('dr');
     }, 1_800_000);
 
-    it('apply provisions router, director and real servers', async (context) => {
-      available(context);
+    labIt('apply provisions router, director and real servers', async () => {
       await firstApply();
     }, 900_000);
 
-    it('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async (context) => {
-      available(context);
+    labIt('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async () => {
       const answers = await timed(`${count} requests`, () => lab.curl('http://198.51.100.50/', count));
       expectWeightedSplit(answers, count, '198.51.100.50:80');
     }, 900_000);
 
-    it('replies leave the real servers directly: the director counts requests in, nothing out', async (context) => {
-      available(context);
+    labIt('replies leave the real servers directly: the director counts requests in, nothing out', async () => {
       const stats = await lab.ipvsStatsAfter('director', 'TCP 198.51.100.50:80', count);
       const service = stats.services.get('TCP 198.51.100.50:80');
       expect(service?.conns).toBe(count);
@@ -180,8 +181,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       for (const rip of ['192.0.2.11:80', '192.0.2.12:80']) expect(service?.servers.get(rip)?.outPkts).toBe(0);
     }, 300_000);
 
-    it('-p on port 0: one client always reaches one server; a second client, without -M, another', async (context) => {
-      available(context);
+    labIt('-p on port 0: one client always reaches one server; a second client, without -M, another', async () => {
       const first = expectSticky(await lab.curl('http://198.51.100.51/', 10, '203.0.113.100'));
       const second = expectSticky(await lab.curl('http://198.51.100.51/', 10, '203.0.113.101'));
       // rr hands the second client's first connection to the next server: persistence is per client.
@@ -189,16 +189,14 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -L -n -t 198.51.100.51:0')).toMatch(/TCP\s+198\.51\.100\.51:0 rr persistent 300/);
     }, 300_000);
 
-    it('-M 255.255.255.0: two clients of one /24 reach the same server', async (context) => {
-      available(context);
+    labIt('-M 255.255.255.0: two clients of one /24 reach the same server', async () => {
       const first = expectSticky(await lab.curl('http://198.51.100.52/', 10, '203.0.113.100'));
       const second = expectSticky(await lab.curl('http://198.51.100.52/', 10, '203.0.113.101'));
       expect(second).toBe(first);
       expect(await lab.sh('director', 'ipvsadm -L -n -t 198.51.100.52:80')).toMatch(/rr persistent 300 mask 255\.255\.255\.0/);
     }, 300_000);
 
-    it('fwmark: the director marks the VIP ports 80 and 8080, IPVS balances marked packets as one persistent service', async (context) => {
-      available(context);
+    labIt('fwmark: the director marks the VIP ports 80 and 8080, IPVS balances marked packets as one persistent service', async () => {
       expectSticky(await lab.curl('http://198.51.100.53/', 6, '203.0.113.100'));
       // A port the marks leave out reaches no IPVS service: nothing answers it.
       expect((await lab.curl('http://198.51.100.53:81/', 1)).filter((answer) => answer.server !== '')).toEqual([]);
@@ -208,8 +206,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-A -f 1 -s rr -p 300');
     }, 300_000);
 
-    it('lvsprov verify from the lab client: the weighted split, persistence, ARP only from the director, every page', async (context) => {
-      available(context);
+    labIt('lvsprov verify from the lab client: the weighted split, persistence, ARP only from the director, every page', async () => {
       const result = ok(await timed('verify', () => lvsprov('verify', '-i', inventory, '--requests', '40', '--json')), 'verify');
       const report = JSON.parse(result.stdout) as VerifyReport & { exitCode: number };
       expect(report.client).toBe('client');
@@ -231,8 +228,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(report.pages.map((page) => [page.host, page.status])).toEqual([['rs1', 'pass'], ['rs2', 'pass']]);
     }, 600_000);
 
-    it('lvsprov verify fails, exit 5, naming rs2, while rs2\'s web server is down; apply starts it again', async (context) => {
-      available(context);
+    labIt('lvsprov verify fails, exit 5, naming rs2, while rs2\'s web server is down; apply starts it again', async () => {
       await lab.sh('rs2', 'start-stop-daemon --stop --retry 5 --remove-pidfile --pidfile /run/lvsprov-lvsprov-web.pid');
       const result = await timed('verify, rs2 down', () => lvsprov('verify', '-i', inventory, '--requests', '20'));
       expect(result.code, result.stdout).toBe(5);
@@ -246,13 +242,11 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
     }, 600_000);
 
-    it('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async (context) => {
-      available(context);
+    labIt('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async () => {
       await expectRestoredByInitScript(lab);
     }, 300_000);
 
-    it('VIPs and VIP routes survive a reboot: lost on router, director and rs1, the boot hooks put them back', async (context) => {
-      available(context);
+    labIt('VIPs and VIP routes survive a reboot: lost on router, director and rs1, the boot hooks put them back', async () => {
       await expectRestoredAtBoot(lab, 'router', 'lvsprov-router', 'ip -4 route show', 'ip route del 198.51.100.50/32 && ip route del 198.51.100.53/32');
       // Addresses are listed in the order they were added: compared as sets.
       await expectRestoredAtBoot(lab, 'director', 'lvsprov-director', 'ip -o -4 addr show dev eth0 | sort', "ip -4 addr flush dev eth0 label 'eth0:*'");
@@ -260,19 +254,16 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
     }, 300_000);
 
-    it('the firewall marks survive a reboot: table deleted, the boot hook the director role installed reloads it', async (context) => {
-      available(context);
+    labIt('the firewall marks survive a reboot: table deleted, the boot hook the director role installed reloads it', async () => {
       await expectRestoredAtBoot(lab, 'director', 'lvsprov-fwmark', 'nft list ruleset', 'nft delete table ip lvsprov_fwmark');
       expectSticky(await lab.curl('http://198.51.100.53/', 2, '203.0.113.100'));
     }, 300_000);
 
-    it('a second apply changes nothing', async (context) => {
-      available(context);
+    labIt('a second apply changes nothing', async () => {
       await secondApplyChangesNothing();
     }, 600_000);
 
-    it('--check shows a weight changed by hand and touches nothing; apply repairs it', async (context) => {
-      available(context);
+    labIt('--check shows a weight changed by hand and touches nothing; apply repairs it', async () => {
       await lab.sh('director', 'ipvsadm -e -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
       const check = ok(await apply('--check'), 'apply --check');
       expect(check.stdout).toContain('director: 1 would change');
@@ -283,8 +274,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 3');
     }, 600_000);
 
-    it('reset removes what apply made, and apply rebuilds it', async (context) => {
-      available(context);
+    labIt('reset removes what apply made, and apply rebuilds it', async () => {
       ok(await timed('reset', () => lvsprov('reset', '-i', inventory)), 'reset');
       expect(await lab.sh('director', 'ipvsadm -S -n')).toBe('');
       expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
@@ -303,8 +293,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       if (!skipReason) lab = await labUp('tun');
     }, 1_800_000);
 
-    it('apply provisions the tunnel ends', async (context) => {
-      available(context);
+    labIt('apply provisions the tunnel ends', async () => {
       await firstApply();
       for (const rs of ['rs1', 'rs2']) {
         expect(await lab.sh(rs, 'ip -o -4 addr show dev tunl0')).toMatch(/inet 198\.18\.100\.50\/32 /);
@@ -321,23 +310,19 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       }
     }, 900_000);
 
-    it('the ARP suppression survives a reboot: rules flushed, the boot hook the role installed restores them identically', async (context) => {
-      available(context);
+    labIt('the ARP suppression survives a reboot: rules flushed, the boot hook the role installed restores them identically', async () => {
       for (const rs of ['rs1', 'rs2']) await expectRestoredAtBoot(lab, rs, 'lvsprov-arptables', 'arptables-save', 'arptables -F');
     }, 300_000);
 
-    it('tunl0 and its VIP survive a reboot: the boot hook brings the link up and the VIP back', async (context) => {
-      available(context);
+    labIt('tunl0 and its VIP survive a reboot: the boot hook brings the link up and the VIP back', async () => {
       await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-tun', 'ip -o -4 addr show dev tunl0; ip -o link show dev tunl0', 'ip addr flush dev tunl0 && ip link set tunl0 down');
     }, 300_000);
 
-    it('the client reaches every real server through the tunnel, split by weight 1:3, answers from the VIP', async (context) => {
-      available(context);
+    labIt('the client reaches every real server through the tunnel, split by weight 1:3, answers from the VIP', async () => {
       expectWeightedSplit(await lab.curl('http://198.18.100.50/', count), count, '198.18.100.50:80');
     }, 900_000);
 
-    it('replies leave the real servers directly (through the router): the director counts nothing out', async (context) => {
-      available(context);
+    labIt('replies leave the real servers directly (through the router): the director counts nothing out', async () => {
       const stats = await lab.ipvsStatsAfter('director', 'TCP 198.18.100.50:80', count);
       const service = stats.services.get('TCP 198.18.100.50:80');
       expect(service?.conns).toBe(count);
@@ -345,13 +330,11 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.18.100.50:80 -r 198.51.100.11:80 -i -w 1');
     }, 300_000);
 
-    it('-p: one client always reaches one server', async (context) => {
-      available(context);
+    labIt('-p: one client always reaches one server', async () => {
       expectSticky(await lab.curl('http://198.18.100.51/', 10, '203.0.113.100'));
     }, 300_000);
 
-    it('the IPVS table survives a reboot, and a second apply changes nothing', async (context) => {
-      available(context);
+    labIt('the IPVS table survives a reboot, and a second apply changes nothing', async () => {
       await expectRestoredByInitScript(lab);
       await secondApplyChangesNothing();
     }, 600_000);
@@ -363,8 +346,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       if (!skipReason) lab = await labUp('nat');
     }, 1_800_000);
 
-    it('apply provisions the director as gateway and the real servers behind it', async (context) => {
-      available(context);
+    labIt('apply provisions the director as gateway and the real servers behind it', async () => {
       await firstApply();
       expect((await lab.sh('director', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
       for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toBe('default via 198.18.10.1 dev eth0');
@@ -372,13 +354,11 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-nat', 'ip -4 route show default', 'ip route del default');
     }, 900_000);
 
-    it('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async (context) => {
-      available(context);
+    labIt('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async () => {
       expectWeightedSplit(await lab.curl('http://198.51.100.50/', count), count, '198.51.100.50:80');
     }, 900_000);
 
-    it('replies come back through the director: it counts them out, unlike DR and TUN', async (context) => {
-      available(context);
+    labIt('replies come back through the director: it counts them out, unlike DR and TUN', async () => {
       const stats = await lab.ipvsStatsAfter('director', 'TCP 198.51.100.50:80', count);
       const service = stats.services.get('TCP 198.51.100.50:80');
       expect(service?.conns).toBe(count);
@@ -386,24 +366,21 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(service?.outBytes).toBeGreaterThan(0);
     }, 300_000);
 
-    it('NAT maps ports: VIP port 8080 reaches the servers on port 80', async (context) => {
-      available(context);
+    labIt('NAT maps ports: VIP port 8080 reaches the servers on port 80', async () => {
       const answers = await lab.curl('http://198.51.100.50:8080/', 4);
       expect(answers.map((answer) => answer.peer)).toEqual(Array(4).fill('198.51.100.50:8080'));
       expect(tally(answers)).toEqual({ rs1: 2, rs2: 2 });
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:8080 -r 198.18.10.11:80 -m -w 1');
     }, 300_000);
 
-    it('the IPVS table survives a reboot, and a second apply changes nothing', async (context) => {
-      available(context);
+    labIt('the IPVS table survives a reboot, and a second apply changes nothing', async () => {
       await expectRestoredByInitScript(lab);
       await secondApplyChangesNothing();
     }, 600_000);
   });
 
   describe('lab down', () => {
-    it('stops the guest and removes the lab dir', async (context) => {
-      available(context);
+    labIt('stops the guest and removes the lab dir', async () => {
       const result = ok(await lvsprov('lab', 'down', '--dir', labDir), 'lab down');
       expect(result.stdout).toContain(`qemu ${qemuPid} stopped`);
       expect(existsSync(labDir)).toBe(false);
