@@ -17,8 +17,16 @@ export interface ClientScriptInput {
   readonly pages: readonly string[];
 }
 
-/** The page template puts the host's inventory name in the only <h1>; names are [A-Za-z0-9_.-]. */
-const nameFromPage = `sed -n 's:.*<h1>\\([A-Za-z0-9_.-]*\\)</h1>.*:\\1:p' | head -n 1`;
+/**
+ * The page template puts the host's inventory name in the only <h1>; names are [A-Za-z0-9_.-].
+ * Sets `name` from `page` with parameter expansion alone: a sed pipeline cost three more process
+ * starts per request, and a process start takes ~0.2 s on an emulated or busy client.
+ */
+export const nameFromPage = [
+  'name=-',
+  'case "$page" in *"<h1>"*"</h1>"*) name=${page#*"<h1>"}; name=${name%%"</h1>"*} ;; esac',
+  'case "$name" in ""|*[!A-Za-z0-9_.-]*) name=- ;; esac',
+].join('\n');
 
 export function clientScript(input: ClientScriptInput): string {
   for (const url of [...input.services.map((service) => service.url), ...input.pages]) checkUrl(url);
@@ -51,8 +59,8 @@ export function clientScript(input: ClientScriptInput): string {
     '}',
     'ask() {',
     '  page=$(get "$2" 2>/dev/null); rc=$?',
-    `  name=$(printf '%s\\n' "$page" | ${nameFromPage})`,
-    `  printf '%s %s %s %s\\n' ${n} "$1" "$rc" "\${name:--}"`,
+    ...nameFromPage.split('\n').map((line) => `  ${line}`),
+    `  printf '%s %s %s %s\\n' ${n} "$1" "$rc" "$name"`,
     '}',
   ];
   input.pages.forEach((url, index) => lines.push(`ask 'p ${index}' ${quote(url)}`));

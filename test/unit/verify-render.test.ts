@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { exitCodeForVerify } from '../../src/cli/exit-codes.js';
 import { renderVerify, shareBar } from '../../src/report/verify-text.js';
-import { clientScript } from '../../src/verify/client-script.js';
+import { clientScript, nameFromPage } from '../../src/verify/client-script.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { judgeService } from '../../src/verify/service-verdict.js';
 import { verifyTargets } from '../../src/verify/targets.js';
@@ -109,4 +110,25 @@ describe('client script', () => {
     expect(script).toContain('curl) curl -sf -o - --max-time 2 "$1" ;;');
     expect(script).toContain('*) timeout 2 busybox wget -q -O - "$1" ;;');
   });
+
+  // The extraction runs in whatever sh the client has: dash (Debian's sh), busybox ash, bash.
+  const shells = [['sh'], ['busybox', 'sh'], ['bash', '--posix']].filter(([shell]) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0);
+  const cases: Array<[string, string]> = [
+    ['<!doctype html>\n<html>\n<body>\n<h1>rs1</h1>\n<p>served by rs1 (192.0.2.11)</p>\n</body>\n</html>\n', 'rs1'],
+    ['<h1>web-2.example_x</h1>', 'web-2.example_x'],
+    ['', '-'],
+    ['<html>no heading</html>', '-'],
+    ['<h1></h1>', '-'],
+    ['<h1>rs1; reboot</h1>', '-'],
+    ['<h1>$(id)</h1>', '-'],
+    ['<h1>rs1</h2> and later </h1>', '-'],
+    ['<h1>a*</h1>', '-'],
+  ];
+  it.each(shells)('reads the server name from a page in %s', (...argv) => {
+    for (const [page, name] of cases) {
+      const run = spawnSync(argv[0] as string, [...argv.slice(1), '-c', `export LC_ALL=C; page=$1\n${nameFromPage}\nprintf '%s' "$name"`, 'sh', page], { encoding: 'utf8' });
+      expect([page, run.stdout, run.stderr]).toEqual([page, name, '']);
+    }
+  });
 });
+
