@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scriptEnvironment } from '../shell/script-environment.js';
 
 // One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
 // nothing a host prints (a file's content, an error message) can be mistaken for a marker, and the
@@ -26,7 +27,7 @@ function end(nonce: string, index: number): string {
  * the channel's stderr, so parsers see only what the probe printed on stdout.
  */
 export function readScript(nonce: string, probes: readonly string[]): string {
-  const lines = ['export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"'];
+  const lines = [scriptEnvironment];
   probes.forEach((probe, index) => {
     lines.push(begin(nonce, index), `(\n${probe}\n)`, 'rc=$?', end(nonce, index));
   });
@@ -39,7 +40,7 @@ export function readScript(nonce: string, probes: readonly string[]): string {
  * failed one.
  */
 export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>): string {
-  const lines = ['export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"', 'umask 022'];
+  const lines = [scriptEnvironment, 'umask 022'];
   changes.forEach((commands, index) => {
     lines.push(begin(nonce, index), `( set -e\n${commands.join('\n')}\n) 2>&1`, 'rc=$?', end(nonce, index), '[ "$rc" -eq 0 ] || exit "$rc"');
   });

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { quote } from '../shell/quote.js';
+import { scriptEnvironment } from '../shell/script-environment.js';
 
 // The ARP check, run on a host of the director's LAN (usually the router, which is what ARPs for
 // the VIP in real life). Per VIP: find the device on which the director's LAN address is on-link
@@ -29,7 +30,7 @@ export function arpScript(nonce: string, probes: readonly ArpProbe[]): string {
   }
   const n = nonce;
   const lines = [
-    'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"',
+    scriptEnvironment,
     'if arping -V 2>&1 | grep -q iputils; then tool=iputils',
     'elif busybox --list 2>/dev/null | grep -qx arping; then tool=busybox',
     `else printf '%s tool none\\n%s end\\n' ${n} ${n}; exit 0; fi`,

@@ -1,4 +1,5 @@
 import { quote } from '../shell/quote.js';
+import { scriptEnvironment } from '../shell/script-environment.js';
 
 // The client's whole job in one script, so one SSH round trip sends every request: first each
 // real server's page directly, then N requests per virtual service, one new connection each (a
@@ -40,7 +41,7 @@ export function clientScript(input: ClientScriptInput): string {
   if (!/^[0-9a-f]+$/.test(input.nonce)) throw new Error('the nonce must be hex');
   const n = input.nonce;
   const lines = [
-    'export LC_ALL=C PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"',
+    scriptEnvironment,
     // A proxy would answer for every server and hide the split.
     'unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY',
     'if command -v curl >/dev/null 2>&1; then fetcher=curl',
