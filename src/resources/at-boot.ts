@@ -3,6 +3,7 @@ import { command, quote } from '../shell/quote.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
+import { enablerProbe, startLinkProbe } from './sysv-links.js';
 
 // A command the host runs once at every boot: how state that only lives in the kernel (arptables
 // rules, nftables marks, VIP addresses and routes) comes back after a reboot where the distro has
@@ -137,7 +138,6 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
   key: (spec) => `at_boot ${spec.name}`,
 
   probe(spec) {
-    const n = quote(spec.name);
     return [
       `if [ -d /run/systemd/system ]; then`,
       `  printf 'D systemd\\n'`,
@@ -145,8 +145,8 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
       `  ${readFileSnippet(unitPath(spec.name))}`,
       `elif [ -d /etc/init.d ]; then`,
       `  printf 'D sysv\\n'`,
-      `  e=disabled; for f in ${linkDirs[spec.stage]}/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
-      `  if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; else printf 'T none\\n'; fi`,
+      `  ${startLinkProbe([linkDirs[spec.stage]], spec.name)}`,
+      `  ${enablerProbe}`,
       `  ${readFileSnippet(initScriptPath(spec.name))}`,
       `else printf 'D none\\n'; fi`,
     ].join('\n');

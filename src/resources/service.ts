@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
+import { enablerProbe, startLinkProbe } from './sysv-links.js';
 
 // A long-running service, driven by whichever manager the host has: systemd on production hosts,
 // sysvinit scripts on old ones, and - on lab hosts, which are network namespaces with no init of
@@ -102,8 +103,8 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
       `  if /etc/init.d/${n} status >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'S %s\\n' "$s"`,
       // Debian keeps runlevel links in /etc/rcN.d, RHEL in /etc/rc.d/rcN.d; an S link in any of
       // the multi-user runlevels means the service starts at boot.
-      `  e=disabled; for f in /etc/rc[2345].d/S[0-9][0-9]${n} /etc/rc.d/rc[2345].d/S[0-9][0-9]${n}; do if [ -e "$f" ]; then e=enabled; fi; done; printf 'E %s\\n' "$e"`,
-      `  if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; elif command -v chkconfig >/dev/null 2>&1; then printf 'T chkconfig\\n'; else printf 'T none\\n'; fi`,
+      `  ${startLinkProbe(['/etc/rc[2345].d', '/etc/rc.d/rc[2345].d'], spec.name)}`,
+      `  ${enablerProbe}`,
       `else printf 'D none\\n'; fi`,
     ];
     if (spec.exec !== undefined) {
