@@ -170,6 +170,13 @@ describe('files and scripts lab up writes', () => {
     expect(inventory.groups.get('realservers')).toEqual(['rs1', 'rs2']);
   });
 
+  it('a clients group with vars only keeps them and gets the lab client as its host', () => {
+    const source = 'hosts:\n  a: { address: 192.0.2.10 }\ngroups:\n  clients:\n    vars: { web_port: 8080 }\n';
+    const { inventory } = inventoryFrom(readyInventory(source, '/src/c.yaml', ssh, client));
+    expect(inventory.groups.get('clients')).toEqual(['client']);
+    expect(inventory.data.groups['clients']?.vars).toEqual({ web_port: 8080 });
+  });
+
   it('a clients group of the inventory keeps its hosts, after the lab client', () => {
     const source = 'hosts:\n  a: { address: 192.0.2.10 }\ngroups:\n  clients:\n    hosts: [a]\n';
     const { inventory } = inventoryFrom(readyInventory(source, '/src/c.yaml', ssh, client));

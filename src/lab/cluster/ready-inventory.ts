@@ -54,9 +54,8 @@ function addClient(document: Document, client: LabClient): void {
     const names = members.items.map((item) => (isScalar(item) ? item.value : undefined));
     if (!names.includes(client.name)) members.items.unshift(document.createNode(client.name));
   } else {
-    document.setIn(['groups', 'clients'], document.createNode({ hosts: [client.name] }, { flow: false }));
-    const group = document.getIn(['groups', 'clients', 'hosts'], true);
-    if (isSeq(group)) group.flow = true;
+    // setIn makes the maps on the way; a `clients` group with vars only keeps them.
+    document.setIn(['groups', 'clients', 'hosts'], document.createNode([client.name], { flow: true }));
   }
 }
 
