@@ -4,30 +4,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, destroyLab, labAvailability, loadState, skipLabSuite, type Lab, type LabSpec } from '../../src/lab/netns/index.js';
+import { createLab, destroyLab, labAvailability, loadState, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { generateKeyPair } from '../../src/lab/netns/keys.js';
 import { run } from '../../src/lab/netns/process.js';
 import { isRunning, processesInNamespaces } from '../../src/lab/netns/processes.js';
+import { drLabSpec } from '../support/dr-lab.js';
 
 // Real namespaces, real sshd, real OpenSSH client. Writes go through one path (SSH or exec) and
 // are read back through the other, so neither path can vouch for itself.
 
 const availability = labAvailability();
-
-function labSpec(name: string): LabSpec {
-  return {
-    name,
-    subnets: [
-      { name: 'client', cidr: '203.0.113.0/24', controlAddress: '203.0.113.254' },
-      { name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' },
-    ],
-    hosts: [
-      { name: 'router', interfaces: [{ subnet: 'client', address: '203.0.113.1' }, { subnet: 'lan', address: '192.0.2.1' }] },
-      { name: 'rs1', interfaces: [{ subnet: 'lan', address: '192.0.2.11' }] },
-      { name: 'rs2', interfaces: [{ subnet: 'lan', address: '192.0.2.12' }] },
-    ],
-  };
-}
 
 /** Pids of sshd processes whose binary lies under a lab's work directory (its hosts' overlays). */
 function labSshdPids(workDir: string): number[] {
@@ -57,7 +43,7 @@ describe.skipIf(skipLabSuite(availability))(`netns lab (${availability.reason})`
     // Reached without a lab only in CI, where it must fail rather than skip.
     expect(availability.ok, availability.reason).toBe(true);
     workDir = await mkdtemp(join(tmpdir(), 'netns-lab-'));
-    lab = await createLab(labSpec(name), workDir);
+    lab = await createLab(drLabSpec(name), workDir);
   });
 
   afterAll(async () => {
@@ -171,7 +157,7 @@ describe.skipIf(skipLabSuite(availability))(`netns lab (${availability.reason})`
     const otherName = `f${randomBytes(3).toString('hex')}`;
     try {
       // A zero wait fails the first host once its namespaces exist and its sshd was spawned.
-      const failed = createLab(labSpec(otherName), otherDir, { readyTimeoutMs: 0 });
+      const failed = createLab(drLabSpec(otherName), otherDir, { readyTimeoutMs: 0 });
       await expect(failed).rejects.toThrow(/did not answer within 0 ms/);
       await expect(failed).rejects.toThrow(/everything it started was removed/);
       expect(await labNamespaces(otherName)).toEqual([]);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createLab, type Lab } from '../../src/lab/netns/index.js';
+import { createLab, type Lab, type LabSpec } from '../../src/lab/netns/index.js';
 
 // A DR cluster's control plane on network-namespace hosts: a router between a client subnet and
 // the LAN, two real servers. (The director's IPVS needs a kernel this machine lacks; the qemu
@@ -10,23 +10,25 @@ import { createLab, type Lab } from '../../src/lab/netns/index.js';
 
 export const VIP = '198.51.100.50';
 
+/** Router between the client subnet and the LAN, and two real servers on the LAN. */
+export function drLabSpec(name: string): LabSpec {
+  return {
+    name,
+    subnets: [
+      { name: 'client', cidr: '203.0.113.0/24', controlAddress: '203.0.113.254' },
+      { name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' },
+    ],
+    hosts: [
+      { name: 'router', interfaces: [{ subnet: 'client', address: '203.0.113.1' }, { subnet: 'lan', address: '192.0.2.1' }] },
+      { name: 'rs1', interfaces: [{ subnet: 'lan', address: '192.0.2.11' }] },
+      { name: 'rs2', interfaces: [{ subnet: 'lan', address: '192.0.2.12' }] },
+    ],
+  };
+}
+
 export async function startDrLab(name: string): Promise<{ lab: Lab; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `lvsprov-${name}-`));
-  const lab = await createLab(
-    {
-      name,
-      subnets: [
-        { name: 'client', cidr: '203.0.113.0/24', controlAddress: '203.0.113.254' },
-        { name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' },
-      ],
-      hosts: [
-        { name: 'router', interfaces: [{ subnet: 'client', address: '203.0.113.1' }, { subnet: 'lan', address: '192.0.2.1' }] },
-        { name: 'rs1', interfaces: [{ subnet: 'lan', address: '192.0.2.11' }] },
-        { name: 'rs2', interfaces: [{ subnet: 'lan', address: '192.0.2.12' }] },
-      ],
-    },
-    join(dir, 'lab'),
-  );
+  const lab = await createLab(drLabSpec(name), join(dir, 'lab'));
   return { lab, dir };
 }
 
