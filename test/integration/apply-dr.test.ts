@@ -26,7 +26,9 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
         sh(
           host,
           'ip -o -4 addr; ip -4 route show table all; sysctl net.ipv4.ip_forward net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce ' +
-            'net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce; ls -la /etc/sysctl.d /var/www 2>&1; cat /etc/sysctl.d/*lvsprov* /var/www/lvsprov/* 2>&1; ls /run',
+            'net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce; ls -la /etc/sysctl.d /var/www 2>&1; cat /etc/sysctl.d/*lvsprov* /var/www/lvsprov/* 2>&1; ls /run; ' +
+            // The boot hooks: their files and the links that make sysvinit run them.
+            'cat /etc/lvsprov/* /etc/init.d/lvsprov-* 2>&1; ls -d /etc/rc?.d/*lvsprov-* 2>&1; true',
         ).then((text) => `## ${host}\n${text}`),
       ),
     );
@@ -115,6 +117,26 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     ]);
     expect((await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('1');
     expect(await sh('rs2', 'ip -o -4 addr show dev lo')).toContain(`${VIP}/32`);
+    expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
+  it('--check shows a boot hook that lost its links and touches nothing; apply links it again', async () => {
+    await sh('rs1', 'update-rc.d -f lvsprov-realserver-dr remove >/dev/null');
+    expect(await sh('rs1', 'ls /etc/rc2.d')).not.toContain('lvsprov-realserver-dr');
+    const before = await snapshot();
+
+    const check = await apply('--check', '--diff');
+    expect(check.code, check.stderr).toBe(0);
+    expect(await snapshot()).toBe(before);
+    expect(check.stdout).toMatch(/rs1: 1 would change\n {2}~ run lvsprov-realserver-dr at boot/);
+
+    const repair = parseJson(await apply('--json'));
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.summary)])).toEqual([
+      ['router', 'ok', []],
+      ['rs1', 'changed', ['run lvsprov-realserver-dr at boot']],
+      ['rs2', 'ok', []],
+    ]);
+    expect(await sh('rs1', 'ls /etc/rc2.d')).toMatch(/^S\d\dlvsprov-realserver-dr$/m);
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
   });
 
