@@ -4,6 +4,12 @@ import type { z } from 'zod';
 export interface HostContext {
   /** The inventory name of the host, for messages. */
   readonly host: string;
+  /**
+   * Real-server addresses whose hosts failed to prepare in this run: a planner that would add
+   * one of them to a director's table leaves it out (and `after` predicts the table without it),
+   * so traffic never goes to a server that is not ready. Servers already in the table stay.
+   */
+  readonly withheld?: ReadonlySet<string>;
 }
 
 /**
@@ -18,6 +24,50 @@ export interface Change {
   /** Before and after, for --diff. Files carry their full text; the report renders a unified diff. */
   readonly diff?: { readonly before: string; readonly after: string; readonly kind: 'file' | 'value' };
   readonly commands: readonly string[];
+  /** When the change runs in the ordered apply (see ChangePhase); absent means 'prepare'. */
+  readonly phase?: ChangePhase;
+  /**
+   * On a director's change that adds a real server to a service: which one. The engine holds the
+   * change back when the host serving that address failed to prepare, so no director sends
+   * traffic to a server whose VIP, tunnel or web server is not ready.
+   */
+  readonly joining?: RealServerRef;
+  /**
+   * On a director's change that deletes a real server from its IPVS table (phase 'withdraw'),
+   * alone or with its whole service: which one. The planner also emits the quiesce (weight 0,
+   * phase 'balance') with the same `leaving`; between the two waves the engine drains it: it
+   * waits until this director shows no active connection to the server (bounded by
+   * --drain-timeout).
+   */
+  readonly leaving?: RealServerRef;
+}
+
+/**
+ * The waves of an ordered apply, in order; every host of a wave runs in parallel and a wave starts
+ * once the one before it ended on every host.
+ * - prepare: what adds or changes state on real servers and routers (VIP on lo or tunl0, ARP
+ *   suppression, tunnel, rp_filter, web server, routes) and a director's non-IPVS preparation
+ *   (modules, sysctls, VIP addresses): everything a real server needs before a director sends to it.
+ * - balance: a director's IPVS edits that add services and real servers or change weights,
+ *   schedulers and persistence, and the quiesce (weight 0) of every leaving real server; after
+ *   this wave the engine drains the leaving servers.
+ * - withdraw: a director deletes leaving real servers and services, and the VIP addresses it no
+ *   longer serves.
+ * - retire: real-server and router removals (VIP off lo or tunl0, arptables rules, boot hooks,
+ *   routes): once no director sends to them any more.
+ */
+export type ChangePhase = 'prepare' | 'balance' | 'withdraw' | 'retire';
+
+export const CHANGE_PHASES: readonly ChangePhase[] = ['prepare', 'balance', 'withdraw', 'retire'];
+
+/** A real server of one IPVS service, as ipvsadm selects it on a director. */
+export interface RealServerRef {
+  /** The service's ipvsadm selector words, e.g. ['-t', '198.51.100.50:80'] or ['-f', '1']. */
+  readonly service: readonly string[];
+  /** The real server as ipvsadm -r takes it and -L -n prints it: RIP:PORT ([RIP]:PORT for IPv6). */
+  readonly server: string;
+  /** The real server's address alone (RIP), to find the inventory host that serves it. */
+  readonly address: string;
 }
 
 /**
@@ -37,7 +87,7 @@ export interface ResourceType<Spec, Facts> {
   probe(spec: Spec): string;
   parse(output: ProbeOutput, spec: Spec): Facts;
   plan(spec: Spec, facts: Facts, context: HostContext): Change[];
-  after(spec: Spec, facts: Facts): Facts;
+  after(spec: Spec, facts: Facts, context?: HostContext): Facts;
   /**
    * What `lvsprov reset` does with this task; absent when reset leaves the resource as it is
    * (links, packages). The engine runs it through the same read/plan/apply batches.
