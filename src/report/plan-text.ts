@@ -1,8 +1,10 @@
 import { createTwoFilesPatch } from 'diff';
 import type { HostResult, PlannedChange } from '../engine/events.js';
+import { escapeControls, limitLines } from './safe-text.js';
 
 // The plan as a person reads it: per host, one line per change, and with --diff the exact edit -
-// a unified diff for files, before -> after for values.
+// a unified diff for files, before -> after for values. Everything read from a host is escaped
+// and long diffs are cut (safe-text.ts).
 
 export interface RenderOptions {
   readonly diff: boolean;
@@ -21,12 +23,10 @@ export function renderDiff(change: PlannedChange): string[] {
       context: 3,
     });
     // Drop the `Index:`/`===` preamble the diff library writes; keep ---/+++ and the hunks.
-    return patch
-      .split('\n')
-      .filter((line) => line !== '' && !line.startsWith('Index: ') && !/^=+$/.test(line))
-      .map((line) => `      ${line}`);
+    const lines = patch.split('\n').filter((line) => line !== '' && !line.startsWith('Index: ') && !/^=+$/.test(line));
+    return limitLines(lines).map((line) => `      ${line}`);
   }
-  return [`      - ${change.diff.before}`, `      + ${change.diff.after}`];
+  return limitLines([`- ${change.diff.before}`, `+ ${change.diff.after}`]).map((line) => `      ${line}`);
 }
 
 export function renderHostPlan(result: HostResult, options: RenderOptions): string[] {
@@ -38,7 +38,7 @@ export function renderHostPlan(result: HostResult, options: RenderOptions): stri
     const notRun = result.status === 'failed' && !options.check && index > result.applied;
     const mark = failed ? '!' : notRun ? ' ' : '~';
     const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : '';
-    lines.push(`  ${mark} ${change.summary}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
+    lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
   });
   return lines;

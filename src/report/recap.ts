@@ -1,3 +1,4 @@
+import { escapeControls, limitLines } from './safe-text.js';
 import type { HostResult } from '../engine/events.js';
 
 // The recap an Ansible user looks for last: one line per host with its counts, then the errors.
@@ -20,8 +21,9 @@ export function renderRecap(results: readonly HostResult[], check: boolean): str
   if (errors.length > 0) {
     lines.push('');
     for (const result of errors) {
-      lines.push(`${result.host}: ${result.status}: ${result.error?.message ?? ''}`);
-      if (result.error?.output) lines.push(...result.error.output.split('\n').map((line) => `    ${line}`));
+      // A failed command's output comes from the host: escaped and cut like a diff.
+      lines.push(`${result.host}: ${result.status}: ${escapeControls(result.error?.message ?? '')}`);
+      if (result.error?.output) lines.push(...limitLines(result.error.output.split('\n')).map((line) => `    ${line}`));
     }
   }
   return lines.join('\n');

@@ -63,4 +63,43 @@ describe('plan rendering', () => {
     expect(recap[2]).toMatch(/^director : unreachable +ok=0 {2}changed=0 {2}unreachable=1 {2}failed=0/);
     expect(recap.at(-1)).toBe('director: unreachable: refused');
   });
+
+  it('shows control characters from host files escaped, in diffs, summaries and values', () => {
+    const hostile: HostResult['changes'] = [
+      { resource: 'file /etc/motd', summary: 'update /etc/motd', diff: { kind: 'file', before: 'ok\n', after: 'ok\n\u001b[2J\u001b]0;owned\u0007 \\ tab\there\r\n' }, commands: [], task: 't' },
+      { resource: 'address x', summary: 'label \u001b[31mred\u202e', diff: { kind: 'value', before: 'lo:\u0000', after: 'lo:0' }, commands: [], task: 't' },
+    ];
+    const text = renderPlan([result({ changes: hostile })], { diff: true, check: true });
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+    const lines = text.split('\n');
+    expect(lines).toContain('      +\\e[2J\\e]0;owned\\x07 \\\\ tab\\there\\r');
+    expect(lines).toContain('  ~ label \\e[31mred\\u202e    [t]');
+    expect(lines).toContain('      - lo:\\x00');
+    // A line without control characters keeps its backslashes as they are.
+    expect(renderPlan([result({ changes: [{ ...hostile[1]!, summary: 'a \\ b' }] })], { diff: false, check: true })).toContain('  ~ a \\ b    [t]');
+  });
+
+  it('cuts a long file diff and says how much was left out', () => {
+    const after = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const long: HostResult['changes'] = [{ resource: 'file /srv/big', summary: 'create /srv/big', diff: { kind: 'file', before: '', after }, commands: [], task: 't' }];
+    const lines = renderPlan([result({ changes: long })], { diff: true, check: true }).split('\n');
+    // Header, summary, then 200 diff lines (---, +++, @@ and 197 added lines) and the note.
+    expect(lines).toHaveLength(2 + 200 + 1);
+    expect(lines.at(-2)).toBe('      +line 196');
+    const leftOut = 503 - 200;
+    const characters = Array.from({ length: 500 - 197 }, (_, i) => `+line ${i + 197}`.length + 1).reduce((a, b) => a + b, 0);
+    expect(lines.at(-1)).toBe(`      ... ${leftOut} more lines of this diff not shown (${characters} characters)`);
+  });
+
+  it('cuts a very long line', () => {
+    const long: HostResult['changes'] = [{ resource: 'sysctl x', summary: 's', diff: { kind: 'value', before: 'a'.repeat(1000), after: 'b' }, commands: [], task: 't' }];
+    const lines = renderPlan([result({ changes: long })], { diff: true, check: true }).split('\n');
+    expect(lines[2]).toBe(`      - ${'a'.repeat(398)}... (602 more characters)`);
+  });
+
+  it('escapes a failed command output in the recap', () => {
+    const recap = renderRecap([result({ status: 'failed', error: { kind: 'apply', message: 'x \u001b[1m failed', output: 'boom\u001b[2J' } })], false);
+    expect(recap).toContain('rs1: failed: x \\e[1m failed');
+    expect(recap).toContain('    boom\\e[2J');
+  });
 });
