@@ -28,20 +28,25 @@ export function parseFileLine(line: string | undefined): FileState {
 }
 
 /**
+ * Shell that runs `steps` (which write the temp file `tmp`) and renames it over `path`. If any step
+ * fails (a full disk, a missing directory), the temp file is removed and the failing status kept,
+ * so a failed write leaves the old file as it was and nothing beside it. `tmp` and `path` are
+ * shell words, already quoted.
+ */
+export function replaceViaTemp(tmp: string, path: string, steps: readonly string[]): string {
+  return `{ ${[...steps, `mv -f -- ${tmp} ${path}`].join(' && ')}; } || { s=$?; rm -f -- ${tmp}; exit "$s"; }`;
+}
+
+/**
  * Commands that replace `path` atomically: the new content is written beside it, given its mode,
  * and renamed over the old file, so a reader never sees a half-written file.
  */
 export function writeFileCommands(path: string, content: string, mode = '644'): string[] {
   const slash = path.lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : '/';
-  const tmp = `${path}.lvsprov-tmp`;
+  const tmp = quote(`${path}.lvsprov-tmp`);
   const data = Buffer.from(content, 'utf8').toString('base64');
-  return [
-    `mkdir -p -- ${quote(dir)}`,
-    `printf '%s' ${quote(data)} | base64 -d > ${quote(tmp)}`,
-    `chmod ${quote(mode)} -- ${quote(tmp)}`,
-    `mv -f -- ${quote(tmp)} ${quote(path)}`,
-  ];
+  return [`mkdir -p -- ${quote(dir)}`, replaceViaTemp(tmp, quote(path), [`printf '%s' ${quote(data)} | base64 -d > ${tmp}`, `chmod ${quote(mode)} -- ${tmp}`])];
 }
 
 export function removeFileCommands(path: string): string[] {

@@ -1,4 +1,5 @@
 import { command, quote } from '../shell/quote.js';
+import { replaceViaTemp } from './file-state.js';
 
 // What a kernel parameter was before lvsprov first changed it, kept on the host itself so that
 // `lvsprov reset` can put it back from any machine. One `name=value` line per key, written only
@@ -42,11 +43,13 @@ const HAS_KEY = `awk -F= -v k="$k" '$1 == k { found = 1 } END { exit !found }' "
 export function recordOriginalsCommands(names: readonly string[]): string[] {
   return [
     command('mkdir', '-p', '--', ORIGINALS_DIR),
-    `o=${quote(ORIGINALS_FILE)}; { if [ -f "$o" ]; then cat -- "$o"; fi; for k in ${names.map(quote).join(' ')}; do ` +
-      `if [ -f "$o" ] && ${HAS_KEY}; then continue; fi; ` +
-      `if v=$(sysctl -n -- "$k" 2>/dev/null); then printf '%s=%s\\n' "$k" "$(printf '%s' "$v" | tr '\\t\\n' '  ')"; fi; ` +
-      `done; } > "$o.lvsprov-tmp"`,
-    `mv -f -- "$o.lvsprov-tmp" "$o"`,
+    `o=${quote(ORIGINALS_FILE)}`,
+    replaceViaTemp('"$o.lvsprov-tmp"', '"$o"', [
+      `{ if [ -f "$o" ]; then cat -- "$o"; fi; for k in ${names.map(quote).join(' ')}; do ` +
+        `if [ -f "$o" ] && ${HAS_KEY}; then continue; fi; ` +
+        `if v=$(sysctl -n -- "$k" 2>/dev/null); then printf '%s=%s\\n' "$k" "$(printf '%s' "$v" | tr '\\t\\n' '  ')"; fi; ` +
+        `done; } > "$o.lvsprov-tmp"`,
+    ]),
   ];
 }
 
@@ -54,7 +57,8 @@ export function recordOriginalsCommands(names: readonly string[]): string[] {
 export function forgetOriginalsCommands(names: readonly string[]): string[] {
   const drop = `BEGIN { n = split(drop, d, " "); for (i = 1; i <= n; i++) gone[d[i]] = 1 } !($1 in gone)`;
   return [
-    `o=${quote(ORIGINALS_FILE)}; if [ -f "$o" ]; then awk -F= -v drop=${quote(names.join(' '))} ${quote(drop)} "$o" > "$o.lvsprov-tmp"; ` +
+    `o=${quote(ORIGINALS_FILE)}; if [ -f "$o" ]; then ` +
+      `awk -F= -v drop=${quote(names.join(' '))} ${quote(drop)} "$o" > "$o.lvsprov-tmp" || { s=$?; rm -f -- "$o.lvsprov-tmp"; exit "$s"; }; ` +
       `if [ -s "$o.lvsprov-tmp" ]; then mv -f -- "$o.lvsprov-tmp" "$o"; ` +
       `else rm -f -- "$o.lvsprov-tmp" "$o"; rmdir -- ${quote(ORIGINALS_DIR)} 2>/dev/null || true; fi; fi`,
   ];
