@@ -3,6 +3,7 @@ import { renderVerify } from '../report/verify-text.js';
 import { verifyCluster, verifyDefaults } from '../verify/run-verify.js';
 import { exitCodeForVerify } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { wholeNumber } from './option-values.js';
 
 interface VerifyFlags {
   inventory: string;
@@ -44,11 +45,6 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     });
 }
 
-function wholeNumber(value: string, flag: string, min: number, max: number): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < min || number > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}, not ${value}`);
-  return number;
-}
 
 function percent(value: string): number {
   const number = Number(value);

@@ -3,7 +3,8 @@ import { ApplyError, ConnectError, ProbeError } from '../errors.js';
 import type { HostSession } from '../transport/types.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection } from './batch-script.js';
 import type { EventSink, HostResult, PlannedChange } from './events.js';
-import { taskPlanners, type RunMode } from './planners.js';
+import { hostReadPlan, planHost } from './host-plan.js';
+import type { RunMode } from './planners.js';
 
 // One host's pipeline: connect, one batched read, a pure plan, and - unless this is a check - one
 // batched apply. Dry-run is not a flag threaded through the resources: it is this function
@@ -48,31 +49,16 @@ export async function runHost(
   let applied = 0;
   try {
     emit({ type: 'host-phase', host, phase: 'reading' });
-    const typed = taskPlanners(tasks, options.mode ?? 'apply');
-    const probes = [...new Set(typed.map(({ type, task }) => type.probe(task.spec)))];
+    const read = hostReadPlan(tasks, options.mode ?? 'apply');
     const nonce = newNonce();
-    const read = await session.exec(readScript(nonce, probes));
-    const sections = parseSections(nonce, read.stdout);
-    if (sections.size !== probes.length) {
-      throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
+    const output = await session.exec(readScript(nonce, read.probes));
+    const sections = parseSections(nonce, output.stdout);
+    if (sections.size !== read.probes.length) {
+      throw new ProbeError(`reading state failed (exit ${output.code}): ${output.stderr.trim() || 'the read script ended early'}`);
     }
 
     emit({ type: 'host-phase', host, phase: 'planning' });
-    const predicted = new Map<string, unknown>();
-    for (const { task, type, plan, after } of typed) {
-      const key = `${type.name}:${type.key(task.spec)}`;
-      const section = sections.get(probes.indexOf(type.probe(task.spec)));
-      let facts: unknown;
-      try {
-        facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
-        for (const change of plan(facts, { host })) {
-          changes.push({ ...change, task: task.name, ...(task.role ? { role: task.role } : {}) });
-        }
-      } catch (error) {
-        throw new ProbeError(`task "${task.name}": ${(error as Error).message}`);
-      }
-      predicted.set(key, after(facts));
-    }
+    changes.push(...planHost(read, sections, host));
     emit({ type: 'host-planned', host, changes: changes.length });
 
     if (options.check || changes.length === 0) {

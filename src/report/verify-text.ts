@@ -1,3 +1,4 @@
+import { columns } from './columns.js';
 import type { ArpCheck, CheckStatus, PageCheck, ServerRow, ServiceCheck, VerifyReport } from '../verify/report.js';
 
 // verify's report for people: a table per virtual service (with a bar per real server whose `|`
@@ -16,17 +17,6 @@ export function shareBar(gotPercent: number, expectedPercent?: number, width = b
 }
 
 const statusWord: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skipped: 'NOT CHECKED', 'not-run': 'NOT RUN' };
-
-/** Columns padded to their widest cell; `right` columns are right-aligned; the last is never padded. */
-function table(rows: readonly string[][], right: ReadonlySet<number> = new Set()): string[] {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : right.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
 
 function serverCells(row: ServerRow, service: ServiceCheck): string[] {
   const expected = row.expectedPercent === undefined ? '-' : `${service.check === 'every' ? '~' : ''}${row.expectedPercent.toFixed(1)}%`;
@@ -49,7 +39,7 @@ export function renderService(service: ServiceCheck): string[] {
   for (const note of service.notes) lines.push(`  ${note}`);
   if (service.status === 'skipped' || service.status === 'not-run') return lines;
   const header = ['server', 'address:port', 'weight', 'expected', 'got', 'answers', 'share (| = expected)', 'verdict'];
-  lines.push(...table([header, ...service.servers.map((row) => serverCells(row, service))], new Set([2, 3, 4, 5])).map((line) => `  ${line}`));
+  lines.push(...columns([header, ...service.servers.map((row) => serverCells(row, service))], new Set([2, 3, 4, 5])).map((line) => `  ${line}`));
   const strangers = Object.entries(service.strangers).map(([name, count]) => `${name} ${count}`);
   lines.push(`  ${service.sent} sent, ${service.answered} answered${service.unanswered > 0 ? `, ${service.unanswered} unanswered` : ''}${strangers.length > 0 ? `; from other hosts: ${strangers.join(', ')}` : ''}`);
   for (const problem of service.problems) lines.push(`  ! ${problem}`);
@@ -69,7 +59,7 @@ export function renderArp(check: ArpCheck): string[] {
 export function renderPages(pages: readonly PageCheck[]): string[] {
   if (pages.length === 0) return [];
   const rows = pages.map((page) => [page.host ?? '?', page.url, statusWord[page.status], page.status === 'pass' ? `names ${page.got ?? '?'}` : `! ${page.problem ?? ''}`]);
-  return ['pages fetched directly', ...table(rows).map((line) => `  ${line}`)];
+  return ['pages fetched directly', ...columns(rows).map((line) => `  ${line}`)];
 }
 
 export function renderVerify(report: VerifyReport): string {

@@ -1,0 +1,8 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Parses a whole-number option within bounds; commander shows the message and exits 4. */
+export function wholeNumber(value: string, flag: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}, not ${value}`);
+  return number;
+}

@@ -1,0 +1,75 @@
+import { Command } from 'commander';
+import { connectionTarget } from '../config/connection.js';
+import { renderStatus } from '../report/status-text.js';
+import type { StatusReport } from '../status/report.js';
+import { StatusWatcher, type StatusHost } from '../status/watcher.js';
+import { ExitCode } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { wholeNumber } from './option-values.js';
+import { prepareRun } from './load-run.js';
+
+interface StatusFlags {
+  inventory: string;
+  playbook?: string;
+  limit?: string;
+  forks: number;
+  json: boolean;
+  watch?: number;
+  count?: number;
+  acceptNewHostKeys: boolean;
+}
+
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+
+export function statusCommand(io: CliIo, setExit: (code: number) => void): Command {
+  return new Command('status')
+    .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .option('-p, --playbook <file>', 'playbook the drift is measured against (default: playbooks/site.yaml)')
+    .option('-l, --limit <hosts>', 'comma-separated hosts or groups to read')
+    .option('-f, --forks <n>', 'hosts read at once', (value) => wholeNumber(value, '--forks', 1, 10_000), 20)
+    .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
+    .option('-w, --watch <seconds>', 'keep one connection per host open and refresh every SECONDS (Ctrl-C stops)', (value) => wholeNumber(value, '--watch', 1, 86_400))
+    .option('--count <n>', 'with --watch: stop after N refreshes', (value) => wholeNumber(value, '--count', 1, 1_000_000))
+    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
+    .action(async (flags: StatusFlags) => {
+      const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
+      for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+      const names = [...prepared.run.hosts.keys()];
+      if (flags.limit === undefined) {
+        for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
+      }
+      const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name) }));
+      const watcher = new StatusWatcher(prepared.inventory, hosts, { forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys });
+      const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
+      let stopped = false;
+      let wake: (() => void) | undefined;
+      const stop = (): void => {
+        stopped = true;
+        wake?.();
+      };
+      process.once('SIGINT', stop);
+      let report: StatusReport | undefined;
+      try {
+        for (let done = 0; done < refreshes && !stopped; done++) {
+          if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
+          if (stopped) break;
+          report = await watcher.refresh();
+          if (flags.json) io.out(flags.watch === undefined ? JSON.stringify(report, null, 2) : JSON.stringify(report));
+          else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
+        }
+      } finally {
+        process.removeListener('SIGINT', stop);
+        watcher.close();
+      }
+      setExit(report ? exitCodeForStatus(report) : ExitCode.ok);
+    });
+}
+
+/** A host whose state could not be read outranks one that could not be reached, as for apply. */
+export function exitCodeForStatus(report: StatusReport): number {
+  const unreadable = report.hosts.some((host) => host.drift?.state === 'unknown' || host.director?.table === 'unreadable');
+  if (unreadable) return ExitCode.hostsFailed;
+  if (report.hosts.some((host) => !host.reachable)) return ExitCode.hostsUnreachable;
+  return ExitCode.ok;
+}

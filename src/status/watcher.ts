@@ -1,0 +1,108 @@
+import type { CompiledTask } from '../config/compile.js';
+import type { LoadedInventory } from '../config/inventory.js';
+import { newNonce, parseSections, readScript } from '../engine/batch-script.js';
+import { hostReadPlan, planHost } from '../engine/host-plan.js';
+import { JumpPool, openSession } from '../transport/ssh-session.js';
+import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
+import { directorProbes, parseDirectorRead } from './director-read.js';
+import { directorStatus } from './model.js';
+import type { HostDrift, HostStatus, StatusReport } from './report.js';
+
+// Status over held connections: each host is connected once and kept; every refresh is one exec
+// per host, whose script reads every fact the host's plan needs and, on a director, the live
+// table, the rates and the addresses. A host whose connection fails is tried again next refresh.
+
+export interface StatusHost {
+  readonly name: string;
+  readonly tasks: readonly CompiledTask[];
+  readonly target: ConnectionTarget;
+}
+
+export class StatusWatcher {
+  private readonly jumps: JumpPool;
+  private readonly sessions = new Map<string, HostSession>();
+  private readonly stats = new Map<string, { connections: number; execs: number }>();
+
+  constructor(
+    private readonly inventory: LoadedInventory,
+    private readonly hosts: readonly StatusHost[],
+    private readonly options: ConnectOptions & { readonly forks: number },
+  ) {
+    this.jumps = new JumpPool(options);
+  }
+
+  async refresh(): Promise<StatusReport> {
+    const at = new Date().toISOString();
+    const results = new Array<HostStatus>(this.hosts.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < this.hosts.length) {
+        const index = next++;
+        results[index] = await this.refreshHost(this.hosts[index] as StatusHost);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.forks, this.hosts.length)) }, worker));
+    return { ...(this.inventory.data.name !== undefined ? { cluster: this.inventory.data.name } : {}), at, hosts: results };
+  }
+
+  close(): void {
+    for (const session of this.sessions.values()) session.close();
+    this.sessions.clear();
+    this.jumps.close();
+  }
+
+  private counted(host: string, session?: HostSession): { connections: number; execs: number } {
+    const previous = this.stats.get(host) ?? { connections: 0, execs: 0 };
+    if (!session) return previous;
+    return { connections: previous.connections + session.stats.connections, execs: previous.execs + session.stats.execs };
+  }
+
+  private async refreshHost(host: StatusHost): Promise<HostStatus> {
+    const base = { host: host.name, address: host.target.address };
+    let session = this.sessions.get(host.name);
+    if (!session) {
+      try {
+        session = await openSession(host.target, this.options, this.jumps);
+        this.sessions.set(host.name, session);
+      } catch (error) {
+        return { ...base, reachable: false, error: (error as Error).message, stats: this.counted(host.name) };
+      }
+    }
+    const directed = this.inventory.services.filter((service) => service.directors.includes(host.name));
+    const read = hostReadPlan(host.tasks, 'apply');
+    const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : [])];
+    const nonce = newNonce();
+    let stdout: string;
+    try {
+      stdout = (await session.exec(readScript(nonce, probes))).stdout;
+    } catch (error) {
+      // The held connection broke: count what it did and open a new one next refresh.
+      this.stats.set(host.name, this.counted(host.name, session));
+      this.sessions.delete(host.name);
+      session.close();
+      return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
+    }
+    const sections = parseSections(nonce, stdout);
+    const drift = hostDrift(() => planHost(read, sections, host.name), sections.size >= read.probes.length);
+    const first = read.probes.length;
+    const director =
+      directed.length > 0
+        ? directorStatus(directed, parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)), this.hostsByAddress())
+        : undefined;
+    return { ...base, reachable: true, drift, ...(director ? { director } : {}), stats: this.counted(host.name, session) };
+  }
+
+  private hostsByAddress(): Map<string, string> {
+    return new Map(Object.entries(this.inventory.data.hosts).map(([name, entry]) => [entry.address, name]));
+  }
+}
+
+function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean): HostDrift {
+  if (!complete) return { state: 'unknown', changes: [], error: 'the read script ended early' };
+  try {
+    const changes = plan().map(({ summary, task, role }) => ({ summary, task, ...(role !== undefined ? { role } : {}) }));
+    return { state: changes.length > 0 ? 'drift' : 'in-sync', changes };
+  } catch (error) {
+    return { state: 'unknown', changes: [], error: (error as Error).message };
+  }
+}
