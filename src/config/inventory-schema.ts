@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { interfaceName, ipv4, netmask } from './values.js';
+import { schedulers } from '../resources/ipvs/schedulers.js';
+import { hostAddress, interfaceName, ipv4, netmask } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -24,7 +25,7 @@ export const sshSettingsSchema = z
     become: z.boolean().optional().describe('run the scripts through `sudo -n` (for a non-root user)'),
     jump: z
       .object({
-        address: z.string().min(1),
+        address: hostAddress,
         port: port.optional(),
         user: z.string().optional(),
         private_key: localPath.optional(),
@@ -38,11 +39,7 @@ export const sshSettingsSchema = z
 
 export const hostSchema = z
   .object({
-    address: z
-      .string()
-      .min(1, 'must be an address or DNS name')
-      .regex(/^[A-Za-z0-9.:-]+$/, 'must be an address or DNS name')
-      .describe('address SSH connects to; also the real server address unless a service says otherwise'),
+    address: hostAddress.describe('address SSH connects to; also the real server address unless a service says otherwise'),
     ssh: sshSettingsSchema.optional().describe('overrides of the top-level ssh settings for this host (same keys)'),
     groups: z.array(groupName).default([]).describe('groups this host belongs to (besides groups.<name>.hosts)'),
     vars: variables.default({}).describe('host variables (highest precedence)'),
@@ -67,7 +64,6 @@ const persistenceSchema = z.union([
     .strict(),
 ]);
 
-export const schedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 export const forwardingMethods = ['dr', 'tun', 'nat'] as const;
 
 const realServerSchema = z

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIpv4 } from '../net/ipv4.js';
 import type { ConfigProblem } from '../errors.js';
 import type { Inventory } from './inventory-schema.js';
 import type { YamlSource } from './yaml-source.js';
@@ -48,7 +48,7 @@ export function resolveServices(
         address = named.address;
         vipInterface = named.interface;
         vipName = service.vip;
-      } else if (isIPv4(service.vip)) {
+      } else if (isIpv4(service.vip)) {
         address = service.vip;
       } else {
         problems.push(source.problem(at('vip'), `unknown VIP ${service.vip} (not in lvs.vips and not an IPv4 address)`));
@@ -75,7 +75,7 @@ export function resolveServices(
         return;
       }
       const rip = server.address ?? host?.address ?? '';
-      if (!isIPv4(rip)) {
+      if (!isIpv4(rip)) {
         problems.push(source.problem(at('real_servers', i), `real server address ${rip} is not an IPv4 address; set \`address\``));
         return;
       }

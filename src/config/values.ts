@@ -1,29 +1,35 @@
-import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { hostAddressProblem } from '../net/host-address.js';
+import { ipv4Problem, netmaskProblem, parseCidr } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
-// value which passes it is harmless in a shell even before quoting.
+// value which passes it is harmless in a shell even before quoting. The address grammar itself
+// lives in src/net; these only turn its verdicts into located messages.
 
-export const ipv4 = z.string().refine((value) => isIPv4(value), { message: 'must be an IPv4 address' });
+/** A zod string checked by `problem`, which says what is wrong with a value or returns undefined. */
+function grammar(what: string, problem: (value: string) => string | undefined): z.ZodString {
+  return z.string().superRefine((value, ctx) => {
+    const why = problem(value);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: `must be ${what}; ${JSON.stringify(value)} ${why}` });
+  });
+}
+
+/** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
+export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
 
 /** A dotted netmask with contiguous ones, e.g. 255.255.255.0. */
-export const netmask = ipv4.refine(
-  (value) => {
-    const bits = value.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
-    const inverted = ~bits & 0xffffffffn;
-    return (inverted & (inverted + 1n)) === 0n;
-  },
-  { message: 'must be a netmask with contiguous ones, such as 255.255.255.0' },
-);
+export const netmask = grammar('a netmask with contiguous ones, such as 255.255.255.0', netmaskProblem);
 
 /** IPv4 network in CIDR form, e.g. 192.0.2.0/24 or 198.51.100.50/32. */
-export const ipv4Cidr = z.string().refine(
-  (value) => {
-    const [address, length, ...rest] = value.split('/');
-    return rest.length === 0 && address !== undefined && isIPv4(address) && /^\d{1,2}$/.test(length ?? '') && Number(length) <= 32;
-  },
-  { message: 'must be an IPv4 network such as 192.0.2.0/24' },
-);
+export const ipv4Cidr = grammar('an IPv4 network such as 192.0.2.0/24', (value) => {
+  if (parseCidr(value)) return undefined;
+  const [address = '', length, ...rest] = value.split('/');
+  if (length === undefined || rest.length > 0) return 'is not address/prefix-length';
+  return ipv4Problem(address) ?? 'has a prefix length that is not 0-32';
+});
+
+/** What SSH connects to: a canonical IPv4 address or an RFC 1123 host name. */
+export const hostAddress = grammar('an IPv4 address or a host name', hostAddressProblem);
 
 /** Linux interface names: at most 15 bytes, no slash, no whitespace, not `.` or `..`. */
 export const interfaceName = z

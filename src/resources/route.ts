@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { interfaceName, ipv4, ipv4Cidr } from '../config/values.js';
+import { hasNoHostBits, parseCidr } from '../net/ipv4.js';
 import type { ProbeOutput, ResourceType } from './types.js';
 
 // A route in the main table: the router's `VIP/32 dev eth1`, a NAT real server's
@@ -8,16 +9,13 @@ import type { ProbeOutput, ResourceType } from './types.js';
 // kernel holds for exactly that destination; the one with the lowest metric is the one in use.
 
 /** `ip route` refuses a network with host bits set ("Invalid prefix for given prefix length"). */
-function hasNoHostBits(cidr: string): boolean {
-  const [address = '', length = ''] = cidr.split('/');
-  const octets = address.split('.').map(Number);
-  if (octets.length !== 4 || !/^\d{1,2}$/.test(length)) return true; // ipv4Cidr reports this one
-  const value = octets.reduce((acc, octet) => acc * 256 + octet, 0);
-  return value % 2 ** (32 - Number(length)) === 0;
+function isNetworkAddress(text: string): boolean {
+  const cidr = parseCidr(text);
+  return cidr === undefined || hasNoHostBits(cidr); // a malformed one is ipv4Cidr's to report
 }
 
 const destination = z
-  .union([z.literal('default'), ipv4Cidr.refine(hasNoHostBits, { message: 'must be a network address: host bits must be zero' })])
+  .union([z.literal('default'), ipv4Cidr.refine(isNetworkAddress, { message: 'must be a network address: host bits must be zero' })])
   .transform((value) => (value === '0.0.0.0/0' ? 'default' : value));
 
 export const routeSchema = z

@@ -1,5 +1,6 @@
 import { hostVars } from '../config/host-vars.js';
 import type { LoadedInventory } from '../config/inventory.js';
+import { formatNetwork, isIpv4, networkContains, networkOf, parseNetwork } from '../net/ipv4.js';
 import type { DeviceFacts } from './director-probe.js';
 
 // Which VIPs get an ARP check, where their directors hold them, and which hosts could send the
@@ -36,27 +37,19 @@ export function vipPlans(inventory: LoadedInventory): VipPlan[] {
 /** The director's own LAN on the VIP's device: its first address that is not a /32. */
 export function directorLan(facts: DeviceFacts): { address: string; cidr: string } | undefined {
   const lan = facts.addresses.find((entry) => entry.prefix < 32);
-  return lan ? { address: lan.address, cidr: `${networkBase(lan.address, lan.prefix)}/${lan.prefix}` } : undefined;
+  return lan ? { address: lan.address, cidr: formatNetwork(networkOf(lan.address, lan.prefix)) } : undefined;
 }
 
 export function inNetwork(address: string, cidr: string): boolean {
-  const [base, prefix] = cidr.split('/');
-  return networkBase(address, Number(prefix)) === base;
+  return networkContains(parseNetwork(cidr), address);
 }
 
 /** Hosts that may send the ARP requests, best first: routers, clients, then other hosts on the LAN. */
 export function checkerCandidates(inventory: LoadedInventory, plan: VipPlan, lanCidr: string): string[] {
   const excluded = new Set([...plan.directors.map((director) => director.host), ...plan.realServers.flatMap((server) => (server.host ? [server.host] : []))]);
   const onLan = Object.entries(inventory.data.hosts)
-    .filter(([, entry]) => /^\d{1,3}(\.\d{1,3}){3}$/.test(entry.address) && inNetwork(entry.address, lanCidr))
+    .filter(([, entry]) => isIpv4(entry.address) && inNetwork(entry.address, lanCidr))
     .map(([name]) => name);
   const ordered = [...(inventory.groups.get('routers') ?? []), ...(inventory.groups.get('clients') ?? []), ...onLan];
   return [...new Set(ordered)].filter((host) => !excluded.has(host));
-}
-
-function networkBase(address: string, prefix: number): string {
-  const value = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const base = (value & mask) >>> 0;
-  return [24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256).join('.');
 }

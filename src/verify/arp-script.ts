@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIpv4 } from '../net/ipv4.js';
 import { quote } from '../shell/quote.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 
@@ -25,7 +25,7 @@ export function arpScript(nonce: string, probes: readonly ArpProbe[]): string {
   if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('the nonce must be hex');
   for (const probe of probes) {
     for (const address of [probe.vip, probe.directorAddress, ...probe.lookups]) {
-      if (!isIPv4(address)) throw new Error(`not an IPv4 address: ${address}`);
+      if (!isIpv4(address)) throw new Error(`not an IPv4 address: ${address}`);
     }
   }
   const n = nonce;

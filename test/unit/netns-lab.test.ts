@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isLabNetwork, parseNetwork } from '../../src/lab/netns/cidr.js';
+import { isLabNetwork } from '../../src/lab/netns/lab-ranges.js';
+import { parseNetwork } from '../../src/net/ipv4.js';
 import { flatLabSpec } from '../../src/lab/netns/flat-spec.js';
 import { controlBatch, hostBatch, namespacesBatch } from '../../src/lab/netns/ip-batch.js';
 import { layoutLab } from '../../src/lab/netns/layout.js';

@@ -1,8 +1,7 @@
-import { isIPv4 } from 'node:net';
 import type { LoadedInventory } from '../../config/inventory.js';
 import { hostVars } from '../../config/host-vars.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
-import { intToIp, ipToInt, networkContains, parseNetwork } from '../netns/cidr.js';
+import { formatNetwork, intToIpv4, isIpv4, networkContains, networkOf, parseNetwork } from '../../net/ipv4.js';
 import type { LabSpec } from '../netns/spec.js';
 import { addressProblems, clientSubnet } from './address-checks.js';
 
@@ -33,8 +32,7 @@ export interface ClusterTopology {
 }
 
 function network24(address: string): string {
-  const value = ipToInt(address);
-  return `${intToIp(value - (value % 256))}/24`;
+  return formatNetwork(networkOf(address, 24));
 }
 
 function subnetName(cidr: string): string {
@@ -54,7 +52,7 @@ function nextDevice(taken: Set<string>): string {
 function freeAddress(cidr: string, used: Set<string>, preferred: readonly number[]): string | undefined {
   const base = parseNetwork(cidr).base;
   for (const offset of preferred) {
-    const address = intToIp(base + offset);
+    const address = intToIpv4(base + offset);
     if (!used.has(address)) return address;
   }
   return undefined;
@@ -100,7 +98,7 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
     subnets.add(home);
     if (!natOnly(name)) routed.add(home);
     const dip = inventory.data.hosts[name]?.vars.dip;
-    if (typeof dip === 'string' && isIPv4(dip) && network24(dip) !== home) {
+    if (typeof dip === 'string' && isIpv4(dip) && network24(dip) !== home) {
       list.push({ subnet: network24(dip), address: dip, device: 'eth1' });
       subnets.add(network24(dip));
       used.add(dip);
@@ -134,7 +132,7 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
   const client = { name: clientName, addresses: clientAddresses.filter((address) => address !== clientGateway), gateway: clientGateway };
   for (const address of client.addresses) used.add(address);
 
-  const ordered = [...subnets].sort((a, b) => (a === clientSubnet ? -1 : b === clientSubnet ? 1 : ipToInt(a.split('/')[0] as string) - ipToInt(b.split('/')[0] as string)));
+  const ordered = [...subnets].sort((a, b) => (a === clientSubnet ? -1 : b === clientSubnet ? 1 : parseNetwork(a).base - parseNetwork(b).base));
   const spec: LabSpec = {
     name: labNetnsName,
     subnets: ordered.map((cidr) => {

@@ -1,4 +1,4 @@
-import { parseNetwork } from './cidr.js';
+import { parseNetwork } from '../../net/ipv4.js';
 import type { LabSpec } from './spec.js';
 
 // The names a validated spec turns into. Pure, so the naming rules are tested without root.

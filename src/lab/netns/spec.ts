@@ -1,7 +1,7 @@
-import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { interfaceName, ipv4, ipv4Cidr } from '../../config/values.js';
-import { isLabNetwork, isUsableHost, labRanges, networksOverlap, parseNetwork } from './cidr.js';
+import { isIpv4, isUsableHost, networksOverlap, parseNetwork } from '../../net/ipv4.js';
+import { isLabNetwork, labRanges } from './lab-ranges.js';
 
 // What a lab looks like: subnets (each a bridge in the control namespace) and hosts (each a
 // network namespace with its own filesystem and sshd). Every name here ends up in a namespace
@@ -54,7 +54,7 @@ export const labSpecSchema = z
       networks.set(subnet.name, network);
       // Refinement failures do not stop zod from running this check, so malformed values are
       // skipped here: their own schemas already reported them.
-      if (!isIPv4(subnet.controlAddress)) return;
+      if (!isIpv4(subnet.controlAddress)) return;
       if (!isUsableHost(network, subnet.controlAddress)) {
         problem(['subnets', index, 'controlAddress'], `must be a host address inside ${subnet.cidr}`);
       }
@@ -75,7 +75,7 @@ export const labSpecSchema = z
           problem([...path, 'subnet'], `no subnet named ${iface.subnet}`);
           return;
         }
-        if (!isIPv4(iface.address)) return;
+        if (!isIpv4(iface.address)) return;
         if (!isUsableHost(network, iface.address)) problem([...path, 'address'], `must be a host address in subnet ${iface.subnet}`);
         const owner = taken.get(iface.address);
         if (owner) problem([...path, 'address'], `${iface.address} is already used by ${owner}`);

@@ -1,3 +1,5 @@
+import { ipv4ToInt } from '../../net/ipv4.js';
+
 // The IPVS table as `ipvsadm -S -n` shows it: virtual services, each with its real servers.
 // Facts, predictions and save files are all this one shape, so comparing any two of them is
 // comparing two tables.
@@ -79,7 +81,7 @@ export function realServerName(server: RealServer): string {
 
 /** An address as the unsigned number ipvsadm compares (ntohl of each 32-bit word). */
 export function addressValue(address: string): bigint {
-  if (!address.includes(':')) return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+  if (!address.includes(':')) return BigInt(ipv4ToInt(address));
   let text = address;
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
   if (dotted !== undefined) {

@@ -1,4 +1,5 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { isIpv4 } from '../../net/ipv4.js';
 import {
   defaultNetmask,
   isIpv6Service,
@@ -142,7 +143,7 @@ function readAddressPort(words: Words, what: string): { address: string; port: n
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d+\.\d+\.\d+\.\d+)):(\d{1,5})$/.exec(word);
   const address = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
-  const valid = match?.[1] !== undefined ? isIPv6(match[1]) : address !== undefined && isIPv4(address);
+  const valid = match?.[1] !== undefined ? isIPv6(match[1]) : address !== undefined && isIpv4(address);
   if (!valid || port > 65535) words.fail(`not ${what}: ${word}`);
   return { address: address ?? '', port };
 }
@@ -170,7 +171,7 @@ function readService(words: Words, withOptions = true): VirtualService {
     if (words.peek() === '-M') {
       words.next();
       netmask = isIpv6Service(service) ? String(words.number('a prefix length', 128, 1)) : words.matching('a netmask', /^\d+\.\d+\.\d+\.\d+$/);
-      if (!isIpv6Service(service) && !isIPv4(netmask)) words.fail(`not a netmask: ${netmask}`);
+      if (!isIpv6Service(service) && !isIpv4(netmask)) words.fail(`not a netmask: ${netmask}`);
     }
     persistence = { timeout, netmask };
   }

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { absolutePath, ipv4, netmask } from '../../config/values.js';
 import { hostPort, serviceName, type VirtualService } from './model.js';
+import { schedulers } from './schedulers.js';
 
 // The desired IPVS services. The cross-field rules are ipvsadm's own (ipvsadm.c
 // process_options), caught here so that a mistake fails validation instead of an apply.
-
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
 
 /** ipvsadm's MAX_TIMEOUT for -p: 31 days. */
 const MAX_PERSISTENCE = 86400 * 31;
@@ -29,7 +28,7 @@ const serviceSchema = z
     address: ipv4.optional(),
     port: port.optional(),
     fwmark: z.number().int().min(1).max(4294967295).optional(),
-    scheduler: z.enum(SCHEDULERS).default('wlc'),
+    scheduler: z.enum(schedulers).default('wlc'),
     persistence: z
       .object({ timeout: z.number().int().min(1).max(MAX_PERSISTENCE).default(300), netmask: netmask.optional() })
       .strict()
