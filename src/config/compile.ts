@@ -1,6 +1,7 @@
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { hostVars, type Vars } from './host-vars.js';
+import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
 import { playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
@@ -79,7 +80,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
       for (const { role, path } of requirements) {
-        for (const variable of role.requires.filter((name) => baseVars[name] === undefined && role.defaults[name] === undefined)) {
+        for (const variable of role.requires.filter((name) => own(baseVars, name) === undefined && own(role.defaults, name) === undefined)) {
           problems.push(source.problem(path, `role ${role.name} needs variable ${variable} on host ${host}; set it in the inventory (vars, group vars or host vars)`));
         }
       }

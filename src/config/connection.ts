@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { ConnectionTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
+import { own } from './own.js';
 
 // How to reach each host: the inventory's `ssh` defaults overlaid by the host's own `ssh` block.
 // Relative paths are relative to the inventory file, `~` is the user's home, as in ssh_config.
@@ -16,7 +17,7 @@ function expand(path: string, base: string): string {
 const defaultKeys = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
 
 export function connectionTarget(inventory: LoadedInventory, host: string, env: NodeJS.ProcessEnv = process.env): ConnectionTarget {
-  const entry = inventory.data.hosts[host];
+  const entry = own(inventory.data.hosts, host);
   if (!entry) throw new Error(`unknown host ${host}`);
   const ssh = { ...inventory.data.ssh, ...(entry.ssh ?? {}) };
   const base = inventory.dir;

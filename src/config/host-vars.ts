@@ -1,5 +1,6 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
+import { own } from './own.js';
 
 // The variables a role sees on one host: cluster, then group, then host variables (later wins),
 // then what the LVS model implies for this host. The derived names are documented in the README;
@@ -8,11 +9,11 @@ import type { ResolvedService } from './lvs-model.js';
 export type Vars = Record<string, unknown>;
 
 export function hostVars(inventory: LoadedInventory, host: string): Vars {
-  const entry = inventory.data.hosts[host];
+  const entry = own(inventory.data.hosts, host);
   if (!entry) throw new Error(`unknown host ${host}`);
   const groups = groupsOf(inventory, host);
   const vars: Vars = { ...inventory.data.vars };
-  for (const group of groups) Object.assign(vars, inventory.data.groups[group]?.vars ?? {});
+  for (const group of groups) Object.assign(vars, own(inventory.data.groups, group)?.vars ?? {});
   Object.assign(vars, entry.vars);
   return { ...vars, ...derivedVars(inventory, host, groups, vars) };
 }
@@ -41,7 +42,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
 
   return {
     inventory_hostname: host,
-    host_address: inventory.data.hosts[host]?.address,
+    host_address: own(inventory.data.hosts, host)?.address,
     group_names: groups,
     vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
     all_vip_addresses: unique(services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
@@ -70,7 +71,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
 
 /** A director's address as its NAT real servers route through it: its `dip` variable or its address. */
 function directorAddress(inventory: LoadedInventory, director: string): string | undefined {
-  const entry = inventory.data.hosts[director];
+  const entry = own(inventory.data.hosts, director);
   const dip = entry?.vars.dip;
   return typeof dip === 'string' ? dip : entry?.address;
 }

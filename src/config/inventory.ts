@@ -4,6 +4,8 @@ import { inventorySchema, type HostEntry, type Inventory } from './inventory-sch
 import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
+import { prototypeKeyPaths } from './own.js';
+import { suggestion } from './suggest.js';
 
 export interface LoadedInventory {
   readonly file: string;
@@ -17,12 +19,15 @@ export interface LoadedInventory {
 
 export function loadInventory(file: string): LoadedInventory {
   const source = YamlSource.load(file);
-  const data = parseWith(source, inventorySchema, source.value() ?? {});
+  const raw = source.value() ?? {};
+  const reserved = prototypeKeyPaths(raw).map((path) => source.problem(path, '__proto__ cannot be a name (JavaScript reserves it); choose another', true));
+  if (reserved.length > 0) throw new ConfigError(reserved);
+  const data = parseWith(source, inventorySchema, raw);
   const problems: ConfigProblem[] = [];
 
   for (const [group, entry] of Object.entries(data.groups)) {
     entry.hosts.forEach((host, index) => {
-      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}`));
+      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
     });
   }
   checkUniqueAddresses(source, data.hosts, problems);

@@ -1,4 +1,6 @@
-import { isIpv4 } from '../net/ipv4.js';
+import { ipv4Problem, isIpv4 } from '../net/ipv4.js';
+import { own } from './own.js';
+import { suggestion } from './suggest.js';
 import type { ConfigProblem } from '../errors.js';
 import type { Inventory } from './inventory-schema.js';
 import type { YamlSource } from './yaml-source.js';
@@ -43,15 +45,17 @@ export function resolveServices(
     let vipInterface: string | undefined;
     let vipName: string | undefined;
     if (service.vip !== undefined) {
-      const named = data.lvs.vips[service.vip];
+      const named = own(data.lvs.vips, service.vip);
       if (named) {
         address = named.address;
         vipInterface = named.interface;
         vipName = service.vip;
       } else if (isIpv4(service.vip)) {
         address = service.vip;
+      } else if (/^[0-9.]+$/.test(service.vip)) {
+        problems.push(source.problem(at('vip'), `VIP ${service.vip} is not an IPv4 address: it ${ipv4Problem(service.vip) ?? ''}`));
       } else {
-        problems.push(source.problem(at('vip'), `unknown VIP ${service.vip} (not in lvs.vips and not an IPv4 address)`));
+        problems.push(source.problem(at('vip'), `unknown VIP ${service.vip}: not a name in lvs.vips and not an IPv4 address; ${suggestion(service.vip, Object.keys(data.lvs.vips))}`));
       }
     }
     const identity = service.protocol === 'fwmark' ? `fwmark ${service.fwmark}` : `${service.protocol} ${address}:${service.port}`;
@@ -63,15 +67,15 @@ export function resolveServices(
     if (service.directors === undefined && directors.length === 0)
       problems.push(source.problem(at(), 'no directors: list them in `directors` or put hosts in the group `directors`'));
     (service.directors ?? []).forEach((host, i) => {
-      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}`));
+      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
     });
 
     const endpoints = new Set<string>();
     const realServers: ResolvedRealServer[] = [];
     service.real_servers.forEach((server, i) => {
-      const host = server.host !== undefined ? data.hosts[server.host] : undefined;
+      const host = server.host !== undefined ? own(data.hosts, server.host) : undefined;
       if (server.host !== undefined && !host) {
-        problems.push(source.problem(at('real_servers', i, 'host'), `unknown host ${server.host}`));
+        problems.push(source.problem(at('real_servers', i, 'host'), `unknown host ${server.host}; ${suggestion(server.host, Object.keys(data.hosts))}`));
         return;
       }
       const rip = server.address ?? host?.address ?? '';

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import type { Vars } from './host-vars.js';
+import { inheritedNames, withoutPrototypes } from './own.js';
 
 // Task values are handlebars templates rendered per host. A value that is exactly one expression,
 // `{{ director_services }}`, keeps its native type (a list stays a list, a number a number), as
@@ -40,7 +41,7 @@ export function renderString(template: string, vars: Vars): unknown {
     cache.set(template, compiled);
   }
   try {
-    return compiled(vars);
+    return compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
   } catch (error) {
     const match = /"([^"]+)" not defined/.exec((error as Error).message);
     if (match?.[1]) throw new MissingVariableError(match[1]);

@@ -34,14 +34,14 @@ export function judgeService(input: VerdictInput): ServiceCheck {
 
   const names = service.realServers.map((server) => serverName(server, target.port, input.pageNames));
   const counts = service.realServers.map(() => 0);
-  const strangers: Record<string, number> = {};
+  const strangers = new Map<string, number>();
   const failures = new Map<string, number>();
   for (const outcome of outcomes) {
     const row = outcome.name === undefined ? -1 : names.indexOf(outcome.name);
     if (outcome.name === undefined) {
       const why = describeFailure(outcome, answers.fetcher);
       failures.set(why, (failures.get(why) ?? 0) + 1);
-    } else if (row < 0) strangers[outcome.name] = (strangers[outcome.name] ?? 0) + 1;
+    } else if (row < 0) strangers.set(outcome.name, (strangers.get(outcome.name) ?? 0) + 1);
     else counts[row] = (counts[row] ?? 0) + 1;
   }
   const unanswered = [...failures.values()].reduce((sum, count) => sum + count, 0);
@@ -58,7 +58,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     const reasons = [...failures.entries()].map(([why, count]) => `${count} x ${why}`).join(', ');
     problems.push(`${unanswered} of ${sent} requests got no answer: ${reasons}`);
   }
-  for (const [name, count] of Object.entries(strangers)) {
+  for (const [name, count] of strangers) {
     problems.push(`${name} answered ${count} of ${sent} requests but is not a real server of this service`);
   }
 
@@ -138,7 +138,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     sent,
     answered,
     unanswered,
-    strangers,
+    strangers: Object.fromEntries(strangers),
     servers: rows,
     problems,
   };

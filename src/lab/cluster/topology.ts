@@ -1,5 +1,6 @@
 import type { LoadedInventory } from '../../config/inventory.js';
 import { hostVars } from '../../config/host-vars.js';
+import { own } from '../../config/own.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { formatNetwork, intToIpv4, isIpv4, networkContains, networkOf, parseNetwork } from '../../net/ipv4.js';
 import type { LabSpec } from '../netns/spec.js';
@@ -86,18 +87,18 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
     return !directors.includes(host) && methods.size > 0 && [...methods].every((method) => method === 'nat');
   };
 
-  const used = new Set<string>(hostNames.map((name) => inventory.data.hosts[name]?.address ?? ''));
+  const used = new Set<string>(hostNames.map((name) => own(inventory.data.hosts, name)?.address ?? ''));
   const interfaces = new Map<string, Array<{ subnet: string; address: string; device: string }>>();
   const subnets = new Set<string>([clientSubnet]);
   const routed = new Set<string>([clientSubnet]);
   for (const name of hostNames) {
     if (name === router) continue;
-    const address = inventory.data.hosts[name]?.address ?? '';
+    const address = own(inventory.data.hosts, name)?.address ?? '';
     const home = network24(address);
     const list = [{ subnet: home, address, device: 'eth0' }];
     subnets.add(home);
     if (!natOnly(name)) routed.add(home);
-    const dip = inventory.data.hosts[name]?.vars.dip;
+    const dip = own(inventory.data.hosts, name)?.vars.dip;
     if (typeof dip === 'string' && isIpv4(dip) && network24(dip) !== home) {
       list.push({ subnet: network24(dip), address: dip, device: 'eth1' });
       subnets.add(network24(dip));
@@ -107,8 +108,8 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
   }
 
   // The router: LAN (the directors' subnet) on lan_interface, then the client side, then the rest.
-  const routerAddress = inventory.data.hosts[router]?.address ?? '';
-  const directorHome = directors.map((name) => inventory.data.hosts[name]?.address).find((address) => address !== undefined);
+  const routerAddress = own(inventory.data.hosts, router)?.address ?? '';
+  const directorHome = directors.map((name) => own(inventory.data.hosts, name)?.address).find((address) => address !== undefined);
   const lan = directorHome !== undefined ? network24(directorHome) : network24(routerAddress);
   routed.add(lan);
   subnets.add(lan);

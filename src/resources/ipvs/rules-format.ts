@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { own } from '../../config/own.js';
 import { isIpv4 } from '../../net/ipv4.js';
 import {
   defaultNetmask,
@@ -157,7 +158,7 @@ function readService(words: Words, withOptions = true): VirtualService {
     if (ipv6) words.next();
     service = { protocol: 'fwmark', address: '', port: 0, fwmark, ...(ipv6 ? { ipv6 } : {}), scheduler: '', options: [], realServers: [] };
   } else {
-    const protocol = SERVICE_FLAG[flag] ?? words.fail(`expected -t, -u, --sctp-service or -f, found ${flag}`);
+    const protocol = own(SERVICE_FLAG, flag) ?? words.fail(`expected -t, -u, --sctp-service or -f, found ${flag}`);
     service = { protocol, ...readAddressPort(words, 'a service address:port'), fwmark: 0, scheduler: '', options: [], realServers: [] };
   }
   if (!withOptions) return service;
@@ -186,7 +187,7 @@ function readRealServer(words: Words): RealServer {
   words.expect('-r');
   const { address, port } = readAddressPort(words, 'a real server address:port');
   const flag = words.next('-g, -i or -m');
-  const forwarding = FLAG_FORWARDING[flag] ?? words.fail(`expected -g, -i or -m, found ${flag}`);
+  const forwarding = own(FLAG_FORWARDING, flag) ?? words.fail(`expected -g, -i or -m, found ${flag}`);
   words.expect('-w');
   const weight = words.number('a weight', 2147483647);
   const options: string[] = [];

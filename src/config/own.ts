@@ -1,0 +1,46 @@
+// Names from an inventory or a playbook (hosts, groups, VIPs, variables) are looked up as own
+// properties only: `constructor`, `toString` or `hasOwnProperty` are fine names for a host and
+// must never resolve to what every JavaScript object inherits.
+
+/** The value stored under `name` in `record` itself, never one inherited from Object.prototype. */
+export function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(record, name) ? record[name] : undefined;
+}
+
+/**
+ * Paths of every `__proto__` key in a parsed YAML value. The YAML parser keeps such a key as an
+ * own property, but zod drops it without a word, so a host or variable of that name would vanish;
+ * it is refused instead.
+ */
+export function prototypeKeyPaths(value: unknown, path: ReadonlyArray<string | number> = []): Array<Array<string | number>> {
+  if (Array.isArray(value)) return value.flatMap((item, index) => prototypeKeyPaths(item, [...path, index]));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) =>
+    key === '__proto__' ? [[...path, key]] : prototypeKeyPaths((value as Record<string, unknown>)[key], [...path, key]),
+  );
+}
+
+const detached = new WeakMap<object, unknown>();
+
+/**
+ * A deep copy of `value` whose objects have no prototype, for a template engine that asks `name in
+ * context` (handlebars' strict mode does): an unset variable named `constructor` is then missing, as
+ * it should be, instead of inherited and rendered as an empty string. Copies are cached per object.
+ */
+export function withoutPrototypes<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const cached = detached.get(value);
+  if (cached !== undefined) return cached as T;
+  const copy = Array.isArray(value)
+    ? value.map((item: unknown) => withoutPrototypes(item))
+    : Object.defineProperties(Object.create(null) as object, {
+        ...Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, { value: withoutPrototypes(inner), enumerable: true }])),
+        // Without a prototype the object has no way to become a string; the engine's messages need one.
+        [Symbol.toPrimitive]: { value: () => '[variables]' },
+      });
+  detached.set(value, copy);
+  return copy as T;
+}
+
+/** Every name objects inherit, each marked "never", for an engine that otherwise warns on each one it refuses. */
+export const inheritedNames: Readonly<Record<string, boolean>> = Object.fromEntries(Object.getOwnPropertyNames(Object.prototype).map((name) => [name, false]));
