@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { schedulers } from '../resources/ipvs/schedulers.js';
-import { hostAddress, interfaceName, ipv4, netmask } from './values.js';
+import { hostAddress, interfaceName, ipv4, netmaskField } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -59,7 +59,7 @@ const persistenceSchema = z.union([
   z
     .object({
       timeout: z.number().int().min(1).max(2_678_400).default(300),
-      netmask: netmask.optional(),
+      netmask: netmaskField.optional(),
     })
     .strict(),
 ]);

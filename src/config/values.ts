@@ -20,6 +20,9 @@ export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
 /** A dotted netmask with contiguous ones, e.g. 255.255.255.0. */
 export const netmask = grammar('a netmask with contiguous ones, such as 255.255.255.0', netmaskProblem);
 
+/** A netmask where a YAML number (`netmask: 24`) gets the same advice as the string `/24`. */
+export const netmaskField = z.preprocess((value) => (typeof value === 'number' ? String(value) : value), netmask);
+
 /** IPv4 network in CIDR form, e.g. 192.0.2.0/24 or 198.51.100.50/32. */
 export const ipv4Cidr = grammar('an IPv4 network such as 192.0.2.0/24', (value) => {
   if (parseCidr(value)) return undefined;
