@@ -48,6 +48,37 @@ export class ApplyError extends Error {
   }
 }
 
+/** The host lock: another run held it past --lock-timeout, or this run lost it. */
+export class LockError extends Error {
+  override name = 'LockError';
+}
+
+/**
+ * The connection died while a script ran (no answer to keepalives, or closed): whatever the script
+ * did after its last output that arrived is unknown. `stdout` is the output that did arrive.
+ */
+export class ConnectionLostError extends Error {
+  constructor(
+    message: string,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+/** lvsprov itself stopped a running script (a second interrupt); `stdout` is what arrived before. */
+export class ExecAbortedError extends Error {
+  constructor(
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super('stopped by the interrupt');
+    this.name = 'ExecAbortedError';
+  }
+}
+
 /** Lab prerequisites or lab state problems. */
 export class LabError extends Error {
   override name = 'LabError';

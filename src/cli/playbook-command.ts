@@ -3,7 +3,9 @@ import type { RunMode } from '../engine/planners.js';
 import { runAll } from '../engine/run.js';
 import { renderPlan } from '../report/plan-text.js';
 import { renderRecap, totals } from '../report/recap.js';
+import { lockOwner } from '../lock/lock-owner.js';
 import { exitCodeFor } from './exit-codes.js';
+import { watchInterrupts } from './interrupts.js';
 import { prepareRun } from './load-run.js';
 import { listrProgress, plainProgress } from './progress.js';
 import type { CliIo } from './io.js';
@@ -20,6 +22,7 @@ export interface PlaybookFlags {
   limit?: string;
   json: boolean;
   acceptNewHostKeys: boolean;
+  lockTimeout: number;
 }
 
 export function playbookCommand(name: string, description: string): Command {
@@ -33,7 +36,8 @@ export function playbookCommand(name: string, description: string): Command {
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
     .option('-l, --limit <hosts>', 'comma-separated hosts or groups to run on')
     .option('--json', 'print the results as JSON on stdout', false)
-    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false);
+    .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
+    .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60);
 }
 
 export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode): Promise<void> {
@@ -41,14 +45,23 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
   const hosts = [...prepared.run.hosts.keys()];
   const progress = !flags.json && io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(flags.json ? () => undefined : io.out, flags.check);
+  const interrupts = watchInterrupts(io);
   const summary = await runAll(
     prepared.run,
     prepared.targets,
-    { check: flags.check, forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys, mode },
+    {
+      check: flags.check,
+      forks: flags.forks,
+      acceptNewHostKeys: flags.acceptNewHostKeys,
+      mode,
+      lock: { owner: lockOwner(), timeoutSeconds: flags.lockTimeout },
+      interrupt: interrupts.interrupt,
+      abort: interrupts.abort,
+    },
     progress.sink,
-  );
+  ).finally(() => interrupts.dispose());
   await progress.finish();
-  const code = exitCodeFor(summary.results);
+  const code = exitCodeFor(summary.results, interrupts.interrupt.aborted);
   if (flags.json) {
     io.out(JSON.stringify({ mode, check: flags.check, totals: totals(summary.results), exitCode: code, hosts: summary.results, jumpConnections: summary.jumpConnections }, null, 2));
   } else {
@@ -57,6 +70,12 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     io.out(`\n${renderRecap(summary.results, flags.check)}`);
   }
   setExit(code);
+}
+
+function nonNegative(value: string, flag: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`${flag} takes a number of seconds, 0 or more, not ${value}`);
+  return number;
 }
 
 function positiveInt(value: string, flag: string): number {

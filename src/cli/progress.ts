@@ -1,5 +1,5 @@
 import { Listr } from 'listr2';
-import type { EngineEvent, EventSink, HostResult } from '../engine/events.js';
+import type { EngineEvent, EventSink, HostResult, LockWait } from '../engine/events.js';
 
 // Two ways to show progress: listr2 on an interactive terminal, one plain line per host event
 // otherwise (CI logs, pipes). Both only listen to engine events.
@@ -11,14 +11,19 @@ export interface Progress {
 }
 
 function outcome(result: HostResult, check: boolean): string {
-  const count = result.status === 'failed' ? result.applied : result.changes.length;
+  const count = result.status === 'failed' || result.status === 'interrupted' ? result.applied : result.changes.length;
   const status = check && result.status === 'changed' ? 'would change' : result.status;
   return `${status}${count > 0 ? ` (${count} change${count === 1 ? '' : 's'})` : ''}`;
+}
+
+export function lockWaitLine(host: string, wait: LockWait): string {
+  return `${host}: waited ${wait.waitedSeconds.toFixed(1)} s for the host lock held by ${wait.heldBy ?? 'another run'}; read afresh`;
 }
 
 export function plainProgress(write: (line: string) => void, check: boolean): Progress {
   return {
     sink: (event: EngineEvent) => {
+      if (event.type === 'host-lock-waited') write(lockWaitLine(event.host, event.wait));
       if (event.type === 'host-done') {
         const error = event.result.error ? `: ${event.result.error.message}` : '';
         write(`${event.result.host}: ${outcome(event.result, check)}${error}`);
@@ -49,7 +54,8 @@ export function listrProgress(hosts: readonly string[], check: boolean): Progres
           for (const event of early.splice(0)) deliver(event);
         }),
     })),
-    { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+    // The CLI handles SIGINT itself (a recap, exit 130); listr2's own handler would exit at once.
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
   );
   const deliver = (event: EngineEvent): void => {
     const host = event.type === 'host-done' ? event.result.host : event.host;
@@ -60,6 +66,7 @@ export function listrProgress(hosts: readonly string[], check: boolean): Progres
     }
     if (event.type === 'host-phase') target.title(event.phase);
     else if (event.type === 'host-planned') target.title(`planned ${event.changes} change(s)`);
+    else if (event.type === 'host-lock-waited') target.title(lockWaitLine(host, event.wait).slice(host.length + 2));
     else if (event.type === 'host-done') target.done(event.result);
   };
   const running = list.run().then(

@@ -24,10 +24,11 @@ function end(nonce: string, index: number): string {
 
 /**
  * The read script: every probe runs in its own subshell, whatever the others do. stderr goes to
- * the channel's stderr, so parsers see only what the probe printed on stdout.
+ * the channel's stderr, so parsers see only what the probe printed on stdout. A prelude (the host
+ * lock) runs first and may end the script before any probe.
  */
-export function readScript(nonce: string, probes: readonly string[]): string {
-  const lines = [scriptEnvironment];
+export function readScript(nonce: string, probes: readonly string[], prelude?: string): string {
+  const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
   probes.forEach((probe, index) => {
     lines.push(begin(nonce, index), `(\n${probe}\n)`, 'rc=$?', end(nonce, index));
   });
@@ -39,8 +40,8 @@ export function readScript(nonce: string, probes: readonly string[]): string {
  * its output; the first failing change stops the script, so later changes never run on top of a
  * failed one.
  */
-export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>): string {
-  const lines = [scriptEnvironment, 'umask 022'];
+export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>, prelude?: string): string {
+  const lines = [scriptEnvironment, ...(prelude ? [prelude] : []), 'umask 022'];
   changes.forEach((commands, index) => {
     lines.push(begin(nonce, index), `( set -e\n${commands.join('\n')}\n) 2>&1`, 'rc=$?', end(nonce, index), '[ "$rc" -eq 0 ] || exit "$rc"');
   });

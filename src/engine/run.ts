@@ -2,6 +2,7 @@ import type { CompiledRun } from '../config/compile.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
+import type { RunLock } from './host-lock.js';
 import { runHost } from './host-run.js';
 import type { RunMode } from './planners.js';
 
@@ -13,6 +14,12 @@ export interface RunOptions extends ConnectOptions {
   readonly forks: number;
   /** `apply` (the default) or `reset`: the same pipeline with another planner. */
   readonly mode?: RunMode;
+  /** The host lock every changing run takes on each host, from its read to its last exec. */
+  readonly lock?: RunLock;
+  /** Start nothing new (no host, no apply); what is being applied finishes. */
+  readonly interrupt?: AbortSignal;
+  /** Stop everything at once; hosts being applied may be left half-applied. */
+  readonly abort?: AbortSignal;
 }
 
 export interface RunSummary {

@@ -34,10 +34,12 @@ export function renderHostPlan(result: HostResult, options: RenderOptions): stri
   const verb = options.check ? 'would change' : 'changed';
   const lines = [`${result.host}: ${result.changes.length} ${verb}`];
   result.changes.forEach((change, index) => {
-    const failed = result.status === 'failed' && !options.check && index === result.applied;
-    const notRun = result.status === 'failed' && !options.check && index > result.applied;
-    const mark = failed ? '!' : notRun ? ' ' : '~';
-    const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : '';
+    const outcome = result.outcomes?.[index];
+    const failed = outcome ? outcome === 'failed' : result.status === 'failed' && !options.check && index === result.applied;
+    const notRun = outcome ? outcome === 'not-made' : result.status === 'failed' && !options.check && index > result.applied;
+    const unknown = outcome === 'unknown';
+    const mark = failed ? '!' : notRun ? ' ' : unknown ? '?' : '~';
+    const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : unknown ? '  (UNKNOWN: the host may or may not have made it)' : '';
     lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
   });

@@ -1,13 +1,33 @@
+import { countOutcomes } from '../engine/change-outcomes.js';
+import type { HostResult, HostStatus, Interruption } from '../engine/events.js';
 import { escapeControls, limitLines } from './safe-text.js';
-import type { HostResult } from '../engine/events.js';
 
 // The recap an Ansible user looks for last: one line per host with its counts, then the errors.
+// A host whose changes were not all made says how many were made, not made, and unknown (the
+// connection went while they ran); an interrupted run says where it left each host.
+
+const interruptionText: Record<Interruption, string> = {
+  'before-apply': 'interrupted before apply (nothing changed)',
+  'between-waves': 'interrupted between waves',
+  'mid-wave': 'stopped mid-wave: may be half-applied',
+};
+
+function outcomeNote(result: HostResult): string {
+  const notes: string[] = [];
+  if (result.outcomes && result.outcomes.some((outcome) => outcome !== 'made')) {
+    const counts = countOutcomes(result.outcomes);
+    notes.push(`made=${counts.made}  not_made=${counts['not-made'] + counts.failed}  unknown=${counts.unknown}`);
+  }
+  if (result.interrupted) notes.push(interruptionText[result.interrupted]);
+  if (result.lock) notes.push(`waited ${result.lock.waitedSeconds.toFixed(1)}s for the host lock`);
+  return notes.length > 0 ? `   ${notes.join('; ')}` : '';
+}
 
 export function renderRecap(results: readonly HostResult[], check: boolean): string {
   const width = Math.max(4, ...results.map((result) => result.host.length));
   const lines = [`RECAP${check ? ' (check: nothing was changed)' : ''}`];
   for (const result of results) {
-    const changed = result.status === 'failed' ? result.applied : result.changes.length;
+    const changed = result.outcomes ? countOutcomes(result.outcomes).made : result.status === 'failed' ? result.applied : result.changes.length;
     const counts = [
       `ok=${result.status === 'unreachable' ? 0 : 1}`,
       `changed=${changed}`,
@@ -15,7 +35,7 @@ export function renderRecap(results: readonly HostResult[], check: boolean): str
       `failed=${result.status === 'failed' ? 1 : 0}`,
     ];
     const status = check && result.status === 'changed' ? 'would change' : result.status;
-    lines.push(`${result.host.padEnd(width)} : ${status.padEnd(12)} ${counts.join('  ')}   ${result.seconds.toFixed(2)}s`);
+    lines.push(`${result.host.padEnd(width)} : ${status.padEnd(12)} ${counts.join('  ')}   ${result.seconds.toFixed(2)}s${outcomeNote(result)}`);
   }
   const errors = results.filter((result) => result.error);
   if (errors.length > 0) {
@@ -26,11 +46,17 @@ export function renderRecap(results: readonly HostResult[], check: boolean): str
       if (result.error?.output) lines.push(...limitLines(result.error.output.split('\n')).map((line) => `    ${line}`));
     }
   }
+  const interrupted = results.filter((result) => result.interrupted);
+  if (interrupted.length > 0) {
+    const halfApplied = interrupted.filter((result) => result.interrupted === 'mid-wave').map((result) => result.host);
+    lines.push('', `INTERRUPTED: ${results.length - interrupted.length} host(s) ran to the end, ${interrupted.length - halfApplied.length} stopped before applying`);
+    if (halfApplied.length > 0) lines.push(`may be half-applied (stopped in the middle of a change): ${halfApplied.join(', ')}; run apply again to converge them`);
+  }
   return lines.join('\n');
 }
 
-export function totals(results: readonly HostResult[]): Record<HostResult['status'], number> {
-  const counts = { ok: 0, changed: 0, failed: 0, unreachable: 0 };
+export function totals(results: readonly HostResult[]): Record<HostStatus, number> {
+  const counts = { ok: 0, changed: 0, failed: 0, unreachable: 0, interrupted: 0 };
   for (const result of results) counts[result.status] += 1;
   return counts;
 }

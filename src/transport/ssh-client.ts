@@ -14,6 +14,8 @@ export interface ClientTarget extends SshEndpoint {
   readonly sock?: Duplex;
 }
 
+export const keepaliveIntervalMs = 5_000;
+
 const knownHostsFiles = new Map<string, KnownHosts>();
 // An encrypted key costs a bcrypt KDF to open; parse each key once per run, not once per host.
 const parsedKeys = new Map<string, ParsedKey>();
@@ -71,7 +73,10 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
     port: target.port,
     username: target.user,
     readyTimeout: target.connectTimeoutMs,
-    keepaliveInterval: 15_000,
+    // A host that stops answering is given up after three unanswered keepalives, 15 s; a script
+    // that runs long (a drain, a lock wait) is fine as long as the host answers them.
+    keepaliveInterval: keepaliveIntervalMs,
+    keepaliveCountMax: 2,
     authHandler: methods,
     ...(target.sock ? { sock: target.sock } : {}),
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),

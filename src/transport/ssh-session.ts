@@ -1,7 +1,7 @@
 import type { Client } from 'ssh2';
-import { ConnectError } from '../errors.js';
-import { openClient } from './ssh-client.js';
-import type { ConnectionTarget, ConnectOptions, ExecResult, HostSession, JumpTarget, SessionStats } from './types.js';
+import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.js';
+import { keepaliveIntervalMs, openClient } from './ssh-client.js';
+import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line. Jump hosts are shared: every host behind
@@ -37,31 +37,61 @@ function forward(jump: Client, address: string, port: number): Promise<NonNullab
 }
 
 class SshSession implements HostSession {
+  /** Why the connection is gone, once it is. */
+  private lost: string | undefined;
+
   constructor(
     private readonly client: Client,
     private readonly become: boolean,
     readonly stats: SessionStats,
-  ) {}
+  ) {
+    client.on('error', (error: Error & { level?: string }) => {
+      this.lost ??= error.level === 'client-timeout' ? `no answer for ${(3 * keepaliveIntervalMs) / 1000} s` : error.message;
+    });
+    client.on('close', () => {
+      this.lost ??= 'the connection closed';
+    });
+  }
 
-  exec(script: string): Promise<ExecResult> {
+  exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
+    if (this.lost) return Promise.reject(new ConnectionLostError(this.lost, '', ''));
     this.stats.execs += 1;
     const command = this.become ? 'sudo -n sh -s' : 'sh -s';
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, stream) => {
         if (error) {
-          reject(error);
+          reject(this.lost ? new ConnectionLostError(this.lost, '', '') : error);
           return;
         }
         const stdout: Buffer[] = [];
         const stderr: Buffer[] = [];
+        const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+        let aborted = false;
+        const abort = (): void => {
+          aborted = true;
+          // The script goes on until its next write into the closed channel: at most the change
+          // it is in the middle of completes.
+          stream.close();
+        };
+        signal?.addEventListener('abort', abort, { once: true });
         stream.on('data', (chunk: Buffer) => stdout.push(chunk));
         stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-        stream.on('close', (code: number | null, signal?: string) => {
-          resolve({
-            stdout: Buffer.concat(stdout).toString('utf8'),
-            stderr: Buffer.concat(stderr).toString('utf8'),
-            code: code ?? (signal ? 128 : 255),
-          });
+        stream.on('close', (code: number | null | undefined, exitSignal?: string) => {
+          signal?.removeEventListener('abort', abort);
+          if (aborted) {
+            reject(new ExecAbortedError(text(stdout), text(stderr)));
+            return;
+          }
+          if (code === null || code === undefined) {
+            if (!exitSignal) {
+              // No exit status: the connection went. Its error, if any, comes in the same tick.
+              setImmediate(() => reject(new ConnectionLostError(this.lost ?? 'the channel closed without an exit status', text(stdout), text(stderr))));
+              return;
+            }
+          }
+          resolve({ stdout: text(stdout), stderr: text(stderr), code: code ?? 128 });
         });
         stream.end(script);
       });

@@ -1,9 +1,17 @@
 /** What the engine needs from a connection to one host. */
 export interface HostSession {
-  /** Run a shell script (sent on stdin to `sh -s`) and collect its output. One round trip. */
-  exec(script: string): Promise<ExecResult>;
+  /**
+   * Run a shell script (sent on stdin to `sh -s`) and collect its output. One round trip.
+   * Rejects with ConnectionLostError when the connection dies first, and with ExecAbortedError
+   * when `signal` aborts it (the channel is closed; the script may have done part of its work).
+   */
+  exec(script: string, options?: ExecOptions): Promise<ExecResult>;
   close(): void;
   readonly stats: SessionStats;
+}
+
+export interface ExecOptions {
+  readonly signal?: AbortSignal;
 }
 
 export interface ExecResult {

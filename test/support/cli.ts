@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 // Runs the built CLI as a user would, optionally inside a lab's control namespace.
@@ -11,21 +11,34 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { namespace?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export interface StartedCli {
+  /** The lvsprov process itself (`ip netns exec` execs it in place), for signals. */
+  readonly child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): { stdout: string; stderr: string };
+  readonly done: Promise<CliResult>;
+}
+
+export function startCli(args: readonly string[], options: { namespace?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): StartedCli {
   const argv = [...(options.namespace ? ['ip', 'netns', 'exec', options.namespace] : []), process.execPath, cliPath, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      cwd: options.cwd ?? join(import.meta.dirname, '../..'),
-      env: { ...process.env, SSH_AUTH_SOCK: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: options.cwd ?? join(import.meta.dirname, '../..'),
+    env: { ...process.env, SSH_AUTH_SOCK: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
+export function runCli(args: readonly string[], options: { namespace?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  return startCli(args, options).done;
 }
 
 export interface JsonHost {
@@ -33,6 +46,9 @@ export interface JsonHost {
   status: string;
   changes: Array<{ resource: string; summary: string; task: string }>;
   applied: number;
+  outcomes?: string[];
+  interrupted?: string;
+  lock?: { waitedSeconds: number; heldBy?: string };
   error?: { kind: string; message: string; output?: string };
   stats: { connections: number; execs: number };
 }

@@ -1,0 +1,43 @@
+import type { CliIo } from './io.js';
+
+// SIGINT and SIGTERM become the engine's two cancellations: the first asks it to start nothing
+// new and let what runs finish, the second to stop at once. The engine never sees a signal.
+
+export interface Interrupts {
+  /** Aborted by the first signal. */
+  readonly interrupt: AbortSignal;
+  /** Aborted by the second. */
+  readonly abort: AbortSignal;
+  /** Stop listening (the run is over). */
+  dispose(): void;
+}
+
+/** The process whose signals to watch; tests pass an EventEmitter. */
+export interface SignalSource {
+  on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+  off(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+}
+
+export function watchInterrupts(io: CliIo, source: SignalSource = process): Interrupts {
+  const first = new AbortController();
+  const second = new AbortController();
+  const onSignal = (): void => {
+    if (!first.signal.aborted) {
+      io.err('interrupted: starting nothing new; the applies in progress finish their current step (interrupt again to stop at once)');
+      first.abort();
+    } else if (!second.signal.aborted) {
+      io.err('interrupted again: stopping at once; hosts in the middle of a change may be half-applied');
+      second.abort();
+    }
+  };
+  source.on('SIGINT', onSignal);
+  source.on('SIGTERM', onSignal);
+  return {
+    interrupt: first.signal,
+    abort: second.signal,
+    dispose: () => {
+      source.off('SIGINT', onSignal);
+      source.off('SIGTERM', onSignal);
+    },
+  };
+}

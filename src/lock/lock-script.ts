@@ -1,0 +1,142 @@
+import { quote } from '../shell/quote.js';
+import type { LockOwner } from './lock-owner.js';
+
+// The host lock in shell, run inside the execs lvsprov already sends: taking it costs no round trip.
+//
+// The lock is flock(2) on /run/lvsprov/run.lock. The read exec takes it and hands it to a small
+// holder process that lives exactly as long as the run's SSH connection (it watches that
+// connection's sshd process), so a run that ends, crashes or is killed frees its hosts the moment
+// its connection closes, without any release exec. The owner file beside it says who holds the
+// lock (control host, pid, start time) and until when: every later exec of the run renews that
+// lease, and a waiter may end a holder whose lease ran out (a control host that vanished without
+// closing its connection leaves sshd waiting for hours).
+//
+// Every report is one line `lvsprov-lock NONCE STATE key=value...`, parsed by lock-report.ts.
+
+export const defaultLockDir = '/run/lvsprov';
+
+/** How long a run may go without an exec on a host before a waiting run may take its lock. */
+export const defaultLeaseSeconds = 900;
+
+export type LockWait = 'wait-die' | 'wait';
+
+export interface AcquireOptions {
+  /**
+   * `wait-die`: wait for a younger run, give way at once to an older one (so that two runs that
+   * each hold some hosts never wait for each other); `wait`: wait for anyone, for a run holding
+   * no other host.
+   */
+  readonly wait: LockWait;
+  readonly timeoutSeconds: number;
+  readonly leaseSeconds?: number;
+  /** Only tests change it. */
+  readonly dir?: string;
+}
+
+const holderName = 'lvsprov-lock-holder';
+
+/** Shell functions every lock snippet needs; `d` is the lock directory. */
+function common(nonce: string, dir: string): string[] {
+  return [
+    `lvsprov_d=${quote(dir)}`,
+    // Centiseconds since boot: a clock that a changed wall clock cannot move.
+    'lvsprov_cs() { read lvsprov_up lvsprov_rest </proc/uptime; echo "${lvsprov_up%.*}${lvsprov_up#*.}"; }',
+    `lvsprov_say() { printf '%s\\n' "lvsprov-lock ${nonce} $*"; }`,
+    // One field of the owner line, or empty; only digits for the numeric ones.
+    'lvsprov_field() { printf \'%s\\n\' "$lvsprov_info" | tr \' \' \'\\n\' | sed -n "s/^$1=//p" | head -n 1; }',
+    'lvsprov_num() { case $1 in ""|*[!0-9]*) echo "" ;; *) echo "$1" ;; esac; }',
+    'lvsprov_info=$(head -n 1 "$lvsprov_d/run.owner" 2>/dev/null)',
+  ];
+}
+
+function ownerLine(owner: LockOwner, leaseSeconds: number): string {
+  const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
+  return `printf '%s\\n' ${quote(words.join(' '))}" holder=$lvsprov_holder lease=$(( $(date +%s) + ${leaseSeconds} ))"`;
+}
+
+/**
+ * Take the lock, waiting as `options.wait` says; on anything but success the script ends here
+ * (exit 0), so nothing after it reads or changes the host.
+ */
+export function acquireLockScript(nonce: string, owner: LockOwner, options: AcquireOptions): string {
+  const dir = options.dir ?? defaultLockDir;
+  const lease = options.leaseSeconds ?? defaultLeaseSeconds;
+  const timeout = Math.max(0, Math.round(options.timeoutSeconds * 100));
+  return [
+    ...common(nonce, dir),
+    'command -v flock >/dev/null 2>&1 || { lvsprov_say unsupported reason=no-flock; exit 0; }',
+    '{ mkdir -p "$lvsprov_d" && : >>"$lvsprov_d/run.lock"; } 2>/dev/null || { lvsprov_say unsupported reason=cannot-write; exit 0; }',
+    // The process that stands for this run's connection: the nearest sshd ancestor (sudo, its
+    // monitor and a login shell may sit between), else the parent.
+    'lvsprov_conn=$$ lvsprov_depth=0',
+    'while :; do',
+    '  case $(cat /proc/$lvsprov_conn/comm 2>/dev/null) in sshd*) break ;; esac',
+    '  lvsprov_parent=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$lvsprov_conn/status 2>/dev/null)',
+    '  lvsprov_depth=$((lvsprov_depth + 1))',
+    '  if [ -z "$lvsprov_parent" ] || [ "$lvsprov_parent" -le 1 ] || [ "$lvsprov_depth" -gt 4 ]; then lvsprov_conn=$PPID; break; fi',
+    '  lvsprov_conn=$lvsprov_parent',
+    'done',
+    'exec 9>>"$lvsprov_d/run.lock"',
+    'lvsprov_start=$(lvsprov_cs) lvsprov_waited=0',
+    `lvsprov_deadline=$((lvsprov_start + ${timeout}))`,
+    'while ! flock -n 9; do',
+    // At least 1: the report says this run waited, however fast the holder went.
+    '  lvsprov_waited=$(( $(lvsprov_cs) - lvsprov_start + 1 ))',
+    // This run is gone (its connection closed while waiting): never take the lock for nobody.
+    '  [ -d /proc/$lvsprov_conn ] || exit 0',
+    '  lvsprov_info=$(head -n 1 "$lvsprov_d/run.owner" 2>/dev/null)',
+    '  lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
+    '  lvsprov_lease=$(lvsprov_num "$(lvsprov_field lease)")',
+    '  lvsprov_age=$(lvsprov_num "$(lvsprov_field age)")',
+    '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease" ] && [ "$(date +%s)" -gt "$lvsprov_lease" ] &&',
+    `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q ${holderName}; then`,
+    '    kill "$lvsprov_holder" 2>/dev/null; lvsprov_say expired $lvsprov_info >&2; sleep 0.1; continue',
+    '  fi',
+    `  if [ ${options.wait === 'wait-die' ? 1 : 0} = 1 ] && [ -n "$lvsprov_age" ] && [ "$lvsprov_age" -lt ${owner.age} ]; then`,
+    '    lvsprov_say older waited=$(( $(lvsprov_cs) - lvsprov_start )) $lvsprov_info; exit 0',
+    '  fi',
+    '  if [ "$(lvsprov_cs)" -ge "$lvsprov_deadline" ]; then lvsprov_say timeout waited=$(( $(lvsprov_cs) - lvsprov_start )) $lvsprov_info; exit 0; fi',
+    // A byte now and then: once lvsprov has closed this channel, the write ends the waiter.
+    '  printf .; sleep 0.2',
+    'done',
+    'lvsprov_previous=$lvsprov_info',
+    // The holder keeps fd 9 (the lock) until the connection's process is gone.
+    `sh -c 'while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
+    'lvsprov_holder=$!',
+    `${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
+    // Nothing this run starts later (a daemon) may inherit the lock and outlive the run with it.
+    'exec 9>&-',
+    'if [ "$lvsprov_waited" -gt 0 ]; then lvsprov_say acquired waited=$lvsprov_waited $lvsprov_previous; else lvsprov_say acquired waited=0; fi',
+  ].join('\n');
+}
+
+/**
+ * The first lines of every later exec of the run: proves the lock is still this run's (and renews
+ * its lease), or reports it lost and ends the script before anything runs.
+ */
+export function holdLockScript(nonce: string, owner: LockOwner, options: { leaseSeconds?: number; dir?: string } = {}): string {
+  const lease = options.leaseSeconds ?? defaultLeaseSeconds;
+  return [
+    ...common(nonce, options.dir ?? defaultLockDir),
+    'lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
+    `if [ "$(lvsprov_field run)" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -d /proc/$lvsprov_holder ]; then`,
+    `  ${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
+    '  lvsprov_say held',
+    'else',
+    '  lvsprov_say lost $lvsprov_info; exit 0',
+    'fi',
+  ].join('\n');
+}
+
+/** Give the lock up now (a younger run making way for an older one); the connection stays open. */
+export function releaseLockScript(nonce: string, owner: LockOwner, options: { dir?: string } = {}): string {
+  return [
+    ...common(nonce, options.dir ?? defaultLockDir),
+    'lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
+    `if [ "$(lvsprov_field run)" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ]; then`,
+    '  kill "$lvsprov_holder" 2>/dev/null',
+    '  while [ -d /proc/$lvsprov_holder ]; do sleep 0.05; done',
+    'fi',
+    'lvsprov_say released',
+  ].join('\n');
+}

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { newNonce } from '../../src/engine/batch-script.js';
+import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
+import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, type AcquireOptions } from '../../src/lock/lock-script.js';
+
+// The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's SSH
+// connection is stood for by a parent shell that stays alive (as `sleep`) after the script: the
+// holder watches it as it watches sshd on a host, so killing it is a connection closing.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-lock-'));
+const connections: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const connection of connections.splice(0)) connection.kill('SIGKILL');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Run a script in a fresh "connection"; resolves once the script is done, the connection stays.
+ * `onOutput` sees the output as it comes.
+ */
+function exec(script: string, onOutput?: (output: string) => void): Promise<{ output: string; connection: ChildProcess }> {
+  const connection = spawn('/bin/sh', ['-c', 'sh -s; exec sleep 60 >/dev/null 2>&1'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  connections.push(connection);
+  let output = '';
+  connection.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    onOutput?.(output);
+  });
+  connection.stdin?.end(script);
+  return new Promise((resolve) => connection.stdout?.on('end', () => resolve({ output, connection })));
+}
+
+async function acquire(
+  owner: LockOwner,
+  options: Omit<AcquireOptions, 'dir'>,
+  onOutput?: (output: string) => void,
+): Promise<{ report: LockReport; output: string; connection: ChildProcess }> {
+  const nonce = newNonce();
+  const { output, connection } = await exec(`${acquireLockScript(nonce, owner, { ...options, dir })}\necho probes-ran\n`, onOutput);
+  return { report: parseLockReport(nonce, output), output, connection };
+}
+
+async function run(script: (nonce: string) => string): Promise<LockReport> {
+  const nonce = newNonce();
+  return parseLockReport(nonce, (await exec(script(nonce))).output);
+}
+
+const older = lockOwner(new Date('2026-11-30T04:00:00Z'), 100, 'ctl-a');
+const younger = lockOwner(new Date('2026-11-30T04:00:05Z'), 200, 'ctl-b');
+
+describe('host lock in shell', () => {
+  it('is taken at once when free, records its owner, and makes a second run wait, then time out naming the holder', async () => {
+    const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(first.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
+    expect(first.output).toContain('probes-ran');
+    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(new RegExp(`^run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=\\d+ lease=\\d+\\n$`));
+
+    const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 0.5 });
+    expect(second.report).toMatchObject({ state: 'timeout', holder: { run: older.run, control: 'ctl-a', pid: 100, started: '2026-11-30T04:00:00Z' } });
+    expect(second.report.state === 'timeout' && second.report.waitedSeconds).toBeGreaterThanOrEqual(0.5);
+    // Nothing after the lock ran on a host it could not lock.
+    expect(second.output).not.toContain('probes-ran');
+  });
+
+  it('dies with its connection: a waiting run gets it and says whom it waited for', async () => {
+    const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(first.report.state).toBe('acquired');
+    // The connection goes once the second run is seen waiting (its first dot).
+    const waiting = acquire(younger, { wait: 'wait', timeoutSeconds: 10 }, (output) => output.startsWith('.') && first.connection.kill('SIGKILL'));
+    const second = await waiting;
+    expect(second.report).toMatchObject({ state: 'acquired', previous: { run: older.run, pid: 100, control: 'ctl-a' } });
+    const waited = second.report.state === 'acquired' ? second.report.waitedSeconds : -1;
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThan(5);
+  });
+
+  it('wait-die: a younger run gives way to an older one at once; an older run waits for a younger one', async () => {
+    const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(held.report.state).toBe('acquired');
+    const young = await acquire(younger, { wait: 'wait-die', timeoutSeconds: 10 });
+    expect(young.report).toMatchObject({ state: 'older', holder: { run: older.run } });
+    expect(young.report.state === 'older' && young.report.waitedSeconds).toBeLessThan(2);
+    held.connection.kill('SIGKILL');
+
+    const youngHeld = await acquire(younger, { wait: 'wait', timeoutSeconds: 5 });
+    expect(youngHeld.report.state).toBe('acquired');
+    const old = await acquire(older, { wait: 'wait-die', timeoutSeconds: 0.6 });
+    expect(old.report).toMatchObject({ state: 'timeout', holder: { run: younger.run } });
+  });
+
+  it('later execs renew a held lock, and find it lost when it is not theirs', async () => {
+    const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(held.report.state).toBe('acquired');
+    expect(await run((nonce) => `${holdLockScript(nonce, older, { dir })}\necho applying`)).toEqual({ state: 'held' });
+    const lost = await exec(`${holdLockScript('feed', younger, { dir })}\necho applying\n`);
+    expect(parseLockReport('feed', lost.output)).toMatchObject({ state: 'lost', holder: { run: older.run } });
+    expect(lost.output).not.toContain('applying');
+  });
+
+  it('is released on demand, and a lock whose lease ran out is taken over', async () => {
+    const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(held.report.state).toBe('acquired');
+    expect(await run((nonce) => releaseLockScript(nonce, older, { dir }))).toEqual({ state: 'released' });
+    const next = await acquire(younger, { wait: 'wait', timeoutSeconds: 1, leaseSeconds: 0 });
+    expect(next.report.state).toBe('acquired');
+
+    // The younger run's connection lives on, but its lease (0 s) ran out: a waiter ends its holder.
+    const takeover = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
+    expect(takeover.report).toMatchObject({ state: 'acquired', previous: { run: younger.run } });
+  });
+});
+
+describe('lock reports', () => {
+  const nonce = 'abc123';
+  it('parse each state, after the waiting dots, and drop holder fields of the wrong shape', () => {
+    expect(parseLockReport(nonce, '....lvsprov-lock abc123 acquired waited=250 run=00ff control=c1 pid=7 started=2026-11-30T04:00:00Z age=12 holder=9 lease=1\n<<<x')).toEqual({
+      state: 'acquired',
+      waitedSeconds: 2.5,
+      previous: { run: '00ff', control: 'c1', pid: 7, started: '2026-11-30T04:00:00Z', age: 12 },
+    });
+    expect(parseLockReport(nonce, 'lvsprov-lock abc123 timeout waited=6000 run=XYZ control=a;b pid=12x started=yesterday age=1')).toEqual({
+      state: 'timeout',
+      waitedSeconds: 60,
+      holder: { age: 1 },
+    });
+    expect(parseLockReport(nonce, 'lvsprov-lock abc123 unsupported reason=no-flock')).toEqual({ state: 'unsupported', reason: 'flock is not installed (util-linux)' });
+    expect(parseLockReport(nonce, 'lvsprov-lock abc123 held')).toEqual({ state: 'held' });
+    expect(parseLockReport(nonce, 'lvsprov-lock other acquired waited=0')).toEqual({ state: 'missing' });
+    expect(parseLockReport(nonce, 'lvsprov-lock abc123 bogus')).toEqual({ state: 'missing' });
+  });
+});
