@@ -3,6 +3,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
+import { graphCommand } from './graph-command.js';
 import { labCommand } from './lab-command.js';
 import { resetCommand } from './reset-command.js';
 import { statusCommand } from './status-command.js';
@@ -21,7 +22,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
     .showHelpAfterError();
-  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), labCommand(io, setExit)]) {
+  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
   }
 

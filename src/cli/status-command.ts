@@ -1,9 +1,14 @@
 import { Command } from 'commander';
 import { connectionTarget } from '../config/connection.js';
+import { UsageError } from '../errors.js';
+import type { GraphFormat } from '../graph/formats.js';
+import { liveLinks } from '../graph/live.js';
+import { topology } from '../graph/topology.js';
 import { renderStatus } from '../report/status-text.js';
 import type { StatusReport } from '../status/report.js';
 import { StatusWatcher, type StatusHost } from '../status/watcher.js';
 import { ExitCode } from './exit-codes.js';
+import { emitGraph, formatOption, outputOption } from './graph-output.js';
 import type { CliIo } from './io.js';
 import { wholeNumber } from './option-values.js';
 import { prepareRun } from './load-run.js';
@@ -16,6 +21,9 @@ interface StatusFlags {
   json: boolean;
   watch?: number;
   count?: number;
+  graph: boolean;
+  format: GraphFormat;
+  output?: string;
   acceptNewHostKeys: boolean;
 }
 
@@ -31,6 +39,9 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
     .option('-w, --watch <seconds>', 'keep one connection per host open and refresh every SECONDS (Ctrl-C stops)', (value) => wholeNumber(value, '--watch', 1, 86_400))
     .option('--count <n>', 'with --watch: stop after N refreshes', (value) => wholeNumber(value, '--count', 1, 1_000_000))
+    .option('--graph', 'draw the cluster (see lvsprov graph) with each real server coloured by its live state, instead of the text report', false)
+    .addOption(formatOption())
+    .addOption(outputOption())
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .action(async (flags: StatusFlags) => {
       const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
@@ -40,6 +51,8 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
         for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
       }
       const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name) }));
+      const graphTopology = topology(prepared.inventory);
+      if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
       const watcher = new StatusWatcher(prepared.inventory, hosts, { forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys });
       const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
       let stopped = false;
@@ -55,7 +68,8 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
           if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
           if (stopped) break;
           report = await watcher.refresh();
-          if (flags.json) io.out(flags.watch === undefined ? JSON.stringify(report, null, 2) : JSON.stringify(report));
+          if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
+          else if (flags.json) io.out(flags.watch === undefined ? JSON.stringify(report, null, 2) : JSON.stringify(report));
           else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
         }
       } finally {

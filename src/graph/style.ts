@@ -1,0 +1,47 @@
+import type { ServerState } from '../status/model.js';
+import type { TopologyService } from './topology.js';
+
+// Colours and words shared by the DOT and Mermaid pictures, so both tell the same story.
+
+// Graphviz in wasm measures text with built-in metrics, which it has for Helvetica (ASCII only).
+export const FONT = 'Helvetica';
+
+export const palette = {
+  ink: '#2b2f36',
+  muted: '#6b7280',
+  client: { fill: '#f3f4f6', line: '#9ca3af' },
+  router: { fill: '#fdf0d5', line: '#d4a24c' },
+  director: { fill: '#dbe8f7', line: '#5b8ac6' },
+  vip: { fill: '#f6f9fd', line: '#8fb3e0' },
+  service: { head: '#2f5f9a', fill: '#ffffff', line: '#9db8da' },
+  realServer: { fill: '#eaf5ec', line: '#6aa77c' },
+  legend: { fill: '#fbfbfb', line: '#d1d5db' },
+} as const;
+
+export const forwardingColour: Record<TopologyService['forwarding'], string> = { dr: '#2f6db5', tun: '#8a4fb5', nat: '#d9822b' };
+
+export const forwardingWord: Record<TopologyService['forwarding'], string> = { dr: 'DR (direct routing)', tun: 'TUN (IPIP tunnel)', nat: 'NAT (masquerading)' };
+
+export const stateColour: Record<ServerState, { fill: string; line: string }> = {
+  active: { fill: '#d7f0dd', line: '#2f9e55' },
+  quiesced: { fill: '#fdf1cf', line: '#d99a0b' },
+  absent: { fill: '#fbdcdc', line: '#d03b3b' },
+  undeclared: { fill: '#ececec', line: '#8a8a8a' },
+};
+
+/** Worst first: a real server absent from one service shows as absent. */
+export const stateRank: readonly ServerState[] = ['absent', 'quiesced', 'undeclared', 'active'];
+
+/** `TCP :443`, `UDP :53`, `FWM 1 (TCP 80, 443)`, `TCP *` for a catch-all port. */
+export function servicePorts(service: TopologyService): string {
+  if (service.protocol === 'fwmark') return `FWM ${service.fwmark ?? '?'}${service.ports ? ` (TCP ${service.ports.join(', ')})` : ''}`;
+  return `${service.protocol.toUpperCase()} ${service.port === 0 ? 'all ports' : `:${service.port}`}`;
+}
+
+/** `persistent 600 s per /24`, or undefined. */
+export function persistenceWords(service: TopologyService): string | undefined {
+  const persistence = service.persistence;
+  if (!persistence) return undefined;
+  const prefix = persistence.netmask === undefined ? undefined : persistence.netmask.split('.').reduce((bits, octet) => bits + (Number(octet).toString(2).match(/1/g)?.length ?? 0), 0);
+  return `persistent ${persistence.timeout} s${prefix !== undefined && prefix < 32 ? ` per /${prefix}` : ''}`;
+}

@@ -1,0 +1,92 @@
+import type { LoadedInventory } from '../config/inventory.js';
+import type { ResolvedService } from '../config/lvs-model.js';
+import { declaredServiceKey } from '../status/model.js';
+
+// The cluster as a picture sees it, from the inventory alone: the client side, routers,
+// directors, each VIP with its virtual services, and the real servers they send to. Pure.
+
+export interface TopologyHost {
+  readonly name: string;
+  readonly address: string;
+}
+
+export interface TopologyServiceLink {
+  /** Index into Topology.realServers. */
+  readonly realServer: number;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export interface TopologyService {
+  readonly name: string;
+  /** ipvsadm's name, e.g. `TCP 198.51.100.50:80`, `FWM 1`. */
+  readonly key: string;
+  readonly protocol: ResolvedService['protocol'];
+  readonly port: number;
+  readonly fwmark?: number;
+  readonly ports?: readonly number[];
+  readonly scheduler: string;
+  readonly forwarding: ResolvedService['forwarding'];
+  readonly persistence?: ResolvedService['persistence'];
+  readonly directors: readonly string[];
+  readonly links: readonly TopologyServiceLink[];
+}
+
+export interface TopologyVip {
+  /** The VIP's name in lvs.vips; absent for a VIP given as an address, or for marks without one. */
+  readonly name?: string;
+  /** Absent for firewall-mark services that name no VIP. */
+  readonly address?: string;
+  readonly services: readonly TopologyService[];
+}
+
+export interface Topology {
+  readonly name?: string;
+  /** Hosts of group `clients`; empty means "the clients" in general. */
+  readonly clients: readonly TopologyHost[];
+  readonly routers: readonly TopologyHost[];
+  readonly directors: readonly TopologyHost[];
+  readonly vips: readonly TopologyVip[];
+  /** One per real server address, named by its inventory host where it has one. */
+  readonly realServers: ReadonlyArray<TopologyHost & { readonly host?: string }>;
+}
+
+export function topology(inventory: LoadedInventory): Topology {
+  const hosts = inventory.data.hosts;
+  const member = (group: string): TopologyHost[] => (inventory.groups.get(group) ?? []).map((name) => ({ name, address: hosts[name]?.address ?? '' }));
+  const directorNames = [...new Set(inventory.services.flatMap((service) => service.directors))];
+  const realServers: Array<TopologyHost & { host?: string }> = [];
+  const realServerIndex = (server: ResolvedService['realServers'][number]): number => {
+    const found = realServers.findIndex((entry) => entry.address === server.address);
+    if (found >= 0) return found;
+    realServers.push({ name: server.host ?? server.address, address: server.address, ...(server.host !== undefined ? { host: server.host } : {}) });
+    return realServers.length - 1;
+  };
+  const vips = new Map<string, { name?: string; address?: string; services: TopologyService[] }>();
+  for (const service of inventory.services) {
+    const vipKey = service.address ?? `fwmark ${service.fwmark}`;
+    const vip = vips.get(vipKey) ?? { ...(service.vipName !== undefined ? { name: service.vipName } : {}), ...(service.address !== undefined ? { address: service.address } : {}), services: [] };
+    vips.set(vipKey, vip);
+    vip.services.push({
+      name: service.name,
+      key: declaredServiceKey(service),
+      protocol: service.protocol,
+      port: service.port,
+      ...(service.fwmark !== undefined ? { fwmark: service.fwmark } : {}),
+      ...(service.ports !== undefined ? { ports: service.ports } : {}),
+      scheduler: service.scheduler,
+      forwarding: service.forwarding,
+      ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),
+      directors: service.directors,
+      links: service.realServers.map((server) => ({ realServer: realServerIndex(server), port: server.port, weight: server.weight })),
+    });
+  }
+  return {
+    ...(inventory.data.name !== undefined ? { name: inventory.data.name } : {}),
+    clients: member('clients'),
+    routers: member('routers'),
+    directors: directorNames.map((name) => ({ name, address: hosts[name]?.address ?? '' })),
+    vips: [...vips.values()],
+    realServers,
+  };
+}

@@ -1,0 +1,167 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/config/inventory.js';
+import { html, topologyDot } from '../../src/graph/dot.js';
+import { renderGraph } from '../../src/graph/formats.js';
+import { liveLinks } from '../../src/graph/live.js';
+import { topologyMermaid } from '../../src/graph/mermaid.js';
+import { topology } from '../../src/graph/topology.js';
+import type { StatusReport } from '../../src/status/report.js';
+
+// lvsprov graph: the topology model from an inventory, its DOT and Mermaid text, and the SVG that
+// Graphviz-in-wasm draws from it, rasterised by rsvg-convert (librsvg2-bin, see scripts/setup.sh)
+// to prove it is a picture and not only markup. docs/cluster.svg must be exactly what the
+// generator makes of inventories/prod.yaml.
+
+const root = join(import.meta.dirname, '../..');
+const inventory = (name: string) => loadInventory(join(root, 'inventories', name));
+const work = mkdtempSync(join(tmpdir(), 'lvsprov-graph-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Every text element of an SVG, entities decoded, in document order. */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((match) =>
+    (match[1] as string).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#45;/g, '-').replace(/&amp;/g, '&').trim(),
+  );
+}
+
+describe('the topology model', () => {
+  it.each([
+    ['prod.yaml', { clients: [], routers: ['edge1'], directors: ['lvs1'], vips: [['www', '198.51.100.80', ['TCP 198.51.100.80:443', 'TCP 198.51.100.80:80']]], realServers: ['web1', 'web2', 'web3'] }],
+    [
+      'lab-dr.yaml',
+      {
+        clients: [],
+        routers: ['router'],
+        directors: ['director'],
+        vips: [
+          ['web', '198.51.100.50', ['TCP 198.51.100.50:80']],
+          ['sticky', '198.51.100.51', ['TCP 198.51.100.51:0']],
+          ['subnet', '198.51.100.52', ['TCP 198.51.100.52:80']],
+          ['marked', '198.51.100.53', ['FWM 1']],
+        ],
+        realServers: ['rs1', 'rs2'],
+      },
+    ],
+  ])('%s: client side, routers, directors, VIPs with their services, real servers', (file, expected) => {
+    const model = topology(inventory(file));
+    expect({
+      clients: model.clients.map((host) => host.name),
+      routers: model.routers.map((host) => host.name),
+      directors: model.directors.map((host) => host.name),
+      vips: model.vips.map((vip) => [vip.name, vip.address, vip.services.map((service) => service.key)]),
+      realServers: model.realServers.map((server) => server.name),
+    }).toEqual(expected);
+  });
+
+  it('keeps each service\'s scheduler, method, persistence and weighted links', () => {
+    const [https, http] = topology(inventory('prod.yaml')).vips[0]?.services ?? [];
+    expect(https).toMatchObject({ name: 'www-https', port: 443, scheduler: 'wlc', forwarding: 'dr', persistence: { timeout: 600, netmask: '255.255.255.0' }, directors: ['lvs1'] });
+    expect(https?.links).toEqual([
+      { realServer: 0, port: 443, weight: 3 },
+      { realServer: 1, port: 443, weight: 3 },
+      { realServer: 2, port: 443, weight: 1 },
+    ]);
+    expect(http?.links.map((link) => link.weight)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('DOT', () => {
+  const dot = topologyDot(topology(inventory('lab-dr.yaml')));
+
+  it('draws a box per VIP holding a card per service, and weighted links coloured by method', () => {
+    expect(dot.match(/subgraph "cluster_vip_\d+"/g)).toHaveLength(4);
+    expect(dot).toContain('<b>VIP marked</b><br/>198.51.100.53');
+    expect(dot).toContain('FWM 1 (TCP 80, 8080)');
+    expect(dot).toContain('persistent 300 s per /24');
+    expect(dot).toContain('TCP all ports');
+    expect(dot).toContain('"service:0:0" -> "rs:192.0.2.12" [label="w 3", color="#2f6db5"];');
+    expect(dot).toContain('"director:director" -> "service:3:0" [lhead="cluster_vip_3"');
+    expect(dot).toContain('"client:clients" -> "router:router";');
+    expect(dot).toContain('"router:router" -> "director:director" [label="VIPs routed"];');
+    expect(dot).toContain('<b>forwarding</b>');
+  });
+
+  it('dashes a weight-0 link, and with live states colours links and servers by what the table says', () => {
+    const model = topology(inventory('lab-dr.yaml'));
+    const quiet = { ...model, vips: model.vips.map((vip, v) => (v === 0 ? { ...vip, services: vip.services.map((service) => ({ ...service, links: service.links.map((link) => ({ ...link, weight: 0 })) })) } : vip)) };
+    expect(topologyDot(quiet)).toContain('"service:0:0" -> "rs:192.0.2.11" [label="w 0", color="#6b7280", style=dashed];');
+    const report: StatusReport = {
+      at: '2026-11-30T00:00:00.000Z',
+      hosts: [
+        {
+          host: 'director',
+          address: '192.0.2.10',
+          reachable: true,
+          stats: { connections: 1, execs: 1 },
+          director: {
+            table: 'ok',
+            vips: [],
+            services: [
+              {
+                key: 'TCP 198.51.100.50:80',
+                state: 'live',
+                servers: [
+                  { endpoint: '192.0.2.11:80', state: 'quiesced', weight: 0, activeConns: 2 },
+                  { endpoint: '192.0.2.12:80', state: 'active', weight: 3, activeConns: 6 },
+                ],
+              },
+              { key: 'TCP 198.51.100.51:0', state: 'absent', servers: [{ endpoint: '192.0.2.11:0', state: 'absent' }] },
+            ],
+          },
+        },
+      ],
+    };
+    const live = topologyDot(model, { live: liveLinks(report) });
+    expect(live).toContain('"service:0:0" -> "rs:192.0.2.11" [label="w 1, 2 active", color="#d99a0b"];');
+    expect(live).toContain('"service:0:0" -> "rs:192.0.2.12" [label="w 3, 6 active", color="#2f9e55"];');
+    expect(live).toContain('"service:1:0" -> "rs:192.0.2.11" [label="w 1", color="#d03b3b", style=dashed];');
+    // rs1 is absent from one service: the worst state colours the server.
+    expect(live).toMatch(/"rs:192\.0\.2\.11" \[label=<<table [^>]*bgcolor="#fbdcdc" color="#d03b3b">.*REAL SERVER.*rs1.*absent/);
+    expect(live).toContain('<b>live state</b>');
+  });
+
+  it('escapes names for HTML labels and identifiers', () => {
+    expect(html('a<b>&"c"')).toBe('a&lt;b&gt;&amp;&quot;c&quot;');
+  });
+});
+
+describe('Mermaid', () => {
+  it('draws the same nodes, subgraphs per VIP and weighted links', () => {
+    const text = topologyMermaid(topology(inventory('prod.yaml')));
+    expect(text.split('\n')[0]).toBe('flowchart LR');
+    expect(text).toContain('  subgraph vip0["VIP www 198.51.100.80"]');
+    expect(text).toContain('    service0_0["www-https<br/>TCP :443<br/>wlc, DR<br/>persistent 600 s per /24"]:::service');
+    expect(text).toContain('  service0_0 -->|"w 3"| rs0');
+    expect(text).toContain('  router0 -->|"VIPs routed"| director0');
+    expect(text).toMatch(/^  linkStyle \d+ stroke:#2f6db5,stroke-width:2px$/m);
+  });
+});
+
+describe('SVG', () => {
+  it('renders in-process and rasterises, with every name, address and service in its text', async () => {
+    const { text: svg, warnings } = await renderGraph(topology(inventory('prod.yaml')), 'svg');
+    expect(warnings).toEqual([]);
+    const texts = svgTexts(svg);
+    for (const expected of ['prod', 'CLIENT', 'clients', 'ROUTER', 'edge1', '192.0.2.1', 'DIRECTOR', 'lvs1', '192.0.2.10', 'VIP www', '198.51.100.80', 'www-https', 'TCP :443', 'wlc, DR', 'persistent 600 s per /24', 'www-http', 'TCP :80', 'wrr, DR', 'web1', '192.0.2.21', 'web2', 'web3', '192.0.2.23', 'w 3', 'w 1', 'VIPs routed', 'forwarding', 'DR (direct routing)']) {
+      expect(texts, expected).toContain(expected);
+    }
+    const svgFile = join(work, 'prod.svg');
+    const png = join(work, 'prod.png');
+    writeFileSync(svgFile, svg);
+    execFileSync('rsvg-convert', ['-o', png, svgFile]);
+    const image = readFileSync(png);
+    expect(image.subarray(1, 4).toString('latin1')).toBe('PNG');
+    const [width, height] = [image.readUInt32BE(16), image.readUInt32BE(20)];
+    expect(width).toBeGreaterThan(600);
+    expect(height).toBeGreaterThan(250);
+  }, 60_000);
+
+  it('docs/cluster.svg is what lvsprov graph draws from inventories/prod.yaml', async () => {
+    const { text } = await renderGraph(topology(inventory('prod.yaml')), 'svg');
+    expect(readFileSync(join(root, 'docs/cluster.svg'), 'utf8'), 'regenerate it: lvsprov graph -i inventories/prod.yaml -o docs/cluster.svg').toBe(text);
+  }, 60_000);
+});
