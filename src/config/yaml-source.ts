@@ -1,47 +1,55 @@
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { readYamlText } from './yaml-text.js';
+import { checkTokens, type TokenProblem } from './yaml-tokens.js';
+import { checkTree } from './yaml-tree.js';
 
 // A YAML file kept together with its syntax tree, so that any problem found later - by zod, by
 // cross-checks, by variable resolution - can be reported at the exact line and column of the node.
+// Every file lvsprov reads (inventory, playbook, role files) comes through here, so the limits on
+// size, encoding, nesting, tags and aliases hold for all of them.
 
 export type PathSegment = string | number;
 
 export class YamlSource {
+  /** Each mapping's pairs by key, built when a problem is first located in it. */
+  private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   private constructor(
     readonly file: string,
-    private readonly document: Document,
+    private readonly document: Document.Parsed,
     private readonly lines: LineCounter,
   ) {}
 
   static load(file: string): YamlSource {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read: ${(error as Error).message}` }]);
-    }
-    return YamlSource.parse(file, text);
+    return YamlSource.parse(file, readYamlText(file));
   }
 
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-    const source = new YamlSource(file, document, lines);
-    if (document.errors.length > 0) {
-      throw new ConfigError(
-        document.errors.map((error) => {
-          const pos = lines.linePos(error.pos[0]);
-          return { file, line: pos.line, col: pos.col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` };
-        }),
-      );
-    }
-    return source;
+    const located = (problems: readonly TokenProblem[]): ConfigError =>
+      new ConfigError(problems.map(({ offset, message }) => ({ file, ...lines.linePos(offset), path: '', message })));
+    const tokens = [...new Parser(lines.addNewLine).parse(text)];
+    const tokenProblems = checkTokens(tokens);
+    if (tokenProblems.length > 0) throw located(tokenProblems);
+
+    const composer = new Composer({ version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: false });
+    const [document, ...more] = composer.compose(tokens, true, text.length);
+    if (!document) throw located([{ offset: 0, message: 'YAML syntax: no document' }]);
+    const syntax = [...document.errors, ...document.warnings].map((error) => ({ offset: error.pos[0], message: `YAML syntax: ${error.message.split('\n')[0]}` }));
+    const second = more[0];
+    if (second) syntax.push({ offset: second.range[0], message: 'a second YAML document starts here; lvsprov reads one document per file' });
+    if (syntax.length > 0) throw located(syntax.sort((a, b) => a.offset - b.offset));
+
+    const treeProblems = checkTree(document.contents, (offset) => lines.linePos(offset).line);
+    if (treeProblems.length > 0) throw located(treeProblems);
+    return new YamlSource(file, document, lines);
   }
 
   /** The plain JavaScript value of the document (null for an empty file). */
   value(): unknown {
-    return this.document.toJS({ maxAliasCount: 100 }) as unknown;
+    // Aliases were bounded when the file was read; the library's own alias heuristic is not needed.
+    return this.document.toJS({ maxAliasCount: -1 }) as unknown;
   }
 
   /**
@@ -61,7 +69,7 @@ export class YamlSource {
     for (const [index, segment] of path.entries()) {
       const last = index === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = this.pairsOf(node).get(String(segment));
         if (!pair) return found;
         if (last && atKey && isScalar(pair.key)) return pair.key;
         node = pair.value ?? pair.key;
@@ -77,5 +85,15 @@ export class YamlSource {
       }
     }
     return found;
+  }
+
+  private pairsOf(map: YAMLMap): Map<string, Pair> {
+    let pairs = this.keyIndex.get(map);
+    if (!pairs) {
+      pairs = new Map();
+      for (const item of map.items) if (isPair(item) && isScalar(item.key)) pairs.set(String(item.key.value), item);
+      this.keyIndex.set(map, pairs);
+    }
+    return pairs;
   }
 }

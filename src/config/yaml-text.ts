@@ -1,0 +1,107 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { findUtf8Fault } from './utf8.js';
+import { yamlLimits } from './yaml-limits.js';
+
+// From bytes on disk to YAML text, refusing what a YAML parser would otherwise accept silently or
+// choke on: files too large to be a cluster description, bytes that are not UTF-8 (a lenient decoder
+// would turn them into U+FFFD), and control characters YAML does not allow in a file (NUL and the
+// like), which have no business in a host name, a path or a unit file.
+
+const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function problemAt(file: string, line: number, col: number, message: string): ConfigProblem {
+  return { file, line, col, path: '', message };
+}
+
+/** The file's bytes, or null when it holds more than maxBytes; neither a huge file nor an endless pipe is read whole. */
+function readBounded(file: string): Uint8Array | null {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > yamlLimits.maxBytes) return null;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(64 * 1024, size + 1));
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      chunks.push(chunk.subarray(0, read));
+      total += read;
+      if (total > yamlLimits.maxBytes) return null;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readYamlText(file: string): string {
+  let bytes: Uint8Array | null;
+  try {
+    bytes = readBounded(file);
+  } catch (error) {
+    throw new ConfigError([problemAt(file, 1, 1, `cannot read: ${(error as Error).message}`)]);
+  }
+  if (bytes === null) {
+    throw new ConfigError([
+      problemAt(file, 1, 1, `file is larger than ${megabytes(yamlLimits.maxBytes)}, the most lvsprov reads from one YAML file; split it or check that it is the right file`),
+    ]);
+  }
+  return decodeYamlText(file, bytes);
+}
+
+/** UTF-8 bytes to text (a leading byte order mark is dropped), or a ConfigError at the first bad byte. */
+export function decodeYamlText(file: string, bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const fault = findUtf8Fault(bytes);
+    const offset = fault?.offset ?? 0;
+    // Everything before the fault decodes, so its last line gives the column in characters.
+    const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset));
+    const { line, col } = positionIn(before, before.length);
+    throw new ConfigError([
+      problemAt(file, line, col, `not valid UTF-8: ${fault?.reason ?? 'undecodable bytes'}; save the file as UTF-8`),
+    ]);
+  }
+  const control = forbiddenCharacter(text);
+  if (control) {
+    const { line, col } = positionIn(text, control.index);
+    throw new ConfigError([problemAt(file, line, col, control.message)]);
+  }
+  return text;
+}
+
+// YAML allows tab, LF and CR among the C0 controls, NEL among the C1 ones, and no U+FFFE or U+FFFF.
+// A CR is taken only as part of CRLF: alone, parsers and editors disagree on whether it ends a line.
+const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u0080-\u0084\u0086-\u009F\uFFFE\uFFFF]|\r(?!\n)/u;
+
+const NAMES: Record<number, string> = { 0x00: 'NUL', 0x07: 'BEL', 0x08: 'backspace', 0x0b: 'vertical tab', 0x0c: 'form feed', 0x1b: 'ESC', 0x7f: 'DEL' };
+
+function forbiddenCharacter(text: string): { index: number; message: string } | null {
+  const match = FORBIDDEN.exec(text);
+  if (!match) return null;
+  const code = match[0].charCodeAt(0);
+  if (code === 0x0d) {
+    return { index: match.index, message: 'a carriage return that does not end a CRLF line break; save the file with LF or CRLF line endings' };
+  }
+  const name = NAMES[code];
+  const label = `U+${code.toString(16).toUpperCase().padStart(4, '0')}${name ? ` (${name})` : ''}`;
+  return {
+    index: match.index,
+    message: `control character ${label} is not allowed in a YAML file (a binary file, or a stray byte from copy and paste?)`,
+  };
+}
+
+/** 1-based line and column (in UTF-16 units, as the YAML parser counts them) of `index` in `text`. */
+function positionIn(text: string, index: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < index; at = text.indexOf('\n', at + 1)) {
+    line += 1;
+    lineStart = at + 1;
+  }
+  return { line, col: index - lineStart + 1 };
+}

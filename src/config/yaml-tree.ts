@@ -1,0 +1,79 @@
+import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
+import type { TokenProblem } from './yaml-tokens.js';
+import { yamlLimits } from './yaml-limits.js';
+
+// Checks on the composed document, each in one pass over its nodes:
+// - keys are names (scalars), and each appears once per mapping - a Set per mapping, so a mapping of
+//   70,000 hosts costs 70,000 lookups, not the 2.5 billion comparisons of a pairwise check;
+// - every alias has an anchor before it, none refers to a node containing itself, and all of them
+//   together expand to a bounded number of nodes (an "alias bomb" of nested aliases would otherwise
+//   expand exponentially in everything that walks the value).
+
+interface Anchor {
+  open: boolean;
+  /** Nodes the anchored node stands for once its own aliases are expanded. */
+  size: number;
+}
+
+export function checkTree(root: Node | null, lineOf: (offset: number) => number): TokenProblem[] {
+  const problems: TokenProblem[] = [];
+  const anchors = new Map<string, Anchor>();
+  const expansions: Array<{ offset: number; name: string; added: number }> = [];
+  let written = 0;
+  let added = 0;
+  const at = (node: Node | null | undefined): number => node?.range?.[0] ?? 0;
+
+  const visit = (node: Node | null | undefined): number => {
+    if (!node) return 1;
+    if (isAlias(node)) {
+      const anchor = anchors.get(node.source);
+      if (!anchor) problems.push({ offset: at(node), message: `alias *${node.source} has no anchor &${node.source} before it` });
+      else if (anchor.open) problems.push({ offset: at(node), message: `alias *${node.source} is inside the node &${node.source} it refers to, which would make it endless` });
+      else {
+        added += anchor.size;
+        expansions.push({ offset: at(node), name: node.source, added });
+        return anchor.size;
+      }
+      return 1;
+    }
+    written += 1;
+    const anchor: Anchor | undefined = node.anchor ? { open: true, size: 1 } : undefined;
+    if (node.anchor && anchor) anchors.set(node.anchor, anchor);
+    let size = 1;
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        if (isAlias(key)) problems.push({ offset: at(key), message: `a key cannot be an alias (*${key.source}); write the key out` });
+        else if (!isScalar(key)) problems.push({ offset: at(key ?? (pair.value as Node | null)), message: 'a key must be a plain name, not a mapping or a list' });
+        else if (key.value === null || key.value === '') problems.push({ offset: at(key), message: 'empty key: write a name before the colon' });
+        else {
+          const name = String(key.value);
+          const first = seen.get(name);
+          if (first !== undefined) problems.push({ offset: at(key), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
+          else seen.set(name, at(key));
+        }
+        size += visit(key) + visit(pair.value as Node | null);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) size += visit(item as Node | null);
+    }
+    if (anchor) {
+      anchor.open = false;
+      anchor.size = size;
+    }
+    return size;
+  };
+
+  visit(root);
+  // Aliases may at most double a file, plus a fixed allowance for small files that share a block.
+  const allowed = 2 * written + yamlLimits.aliasNodeAllowance;
+  const bomb = expansions.find((expansion) => written + expansion.added > allowed);
+  if (bomb) {
+    problems.push({
+      offset: bomb.offset,
+      message: `alias *${bomb.name} makes the file expand to more than ${allowed} nodes (it holds ${written}); nested aliases multiply, so write the repeated part out instead`,
+    });
+  }
+  return problems.sort((a, b) => a.offset - b.offset);
+}
