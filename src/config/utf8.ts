@@ -45,16 +45,16 @@ export function findUtf8Fault(bytes: Uint8Array): Utf8Fault | null {
     }
     const shape = shapeOf(lead);
     if (!shape) return { offset: index, reason: badLeadReason(lead) };
-    if (index + shape.length > bytes.length) {
-      return { offset: index, reason: `byte ${hex(lead)} starts a ${shape.length}-byte character that the file cuts short` };
-    }
-    const second = bytes[index + 1]!;
-    if (second < shape.low || second > shape.high) return { offset: index, reason: badSecondReason(lead, second) };
-    for (let next = 2; next < shape.length; next += 1) {
+    const second = bytes[index + 1];
+    if (second !== undefined && (second < shape.low || second > shape.high)) return { offset: index, reason: badSecondReason(lead, second) };
+    for (let next = 2; next < shape.length && index + next < bytes.length; next += 1) {
       const byte = bytes[index + next]!;
       if (byte < 0x80 || byte > 0xbf) {
         return { offset: index, reason: `byte ${hex(lead)} starts a character that byte ${hex(byte)} does not continue` };
       }
+    }
+    if (index + shape.length > bytes.length) {
+      return { offset: index, reason: `byte ${hex(lead)} starts a ${shape.length}-byte character that the file cuts short` };
     }
     index += shape.length;
   }

@@ -3,22 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
 import { compile } from '../../src/config/compile.js';
-import { ConfigError, formatProblem } from '../../src/errors.js';
+import { problemsOf } from '../support/config-problems.js';
 
 // Each bad inventory states on its first line where the error must point and what it must say:
 // `# expect: LINE:COL: path: message fragment`.
 
 const bad = join(import.meta.dirname, '../fixtures/config/bad');
-
-function problemsOf(action: () => unknown): string[] {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but the input was accepted');
-}
 
 describe('inventory errors point at the YAML node', () => {
   for (const name of readdirSync(bad).filter((file) => file.endsWith('.yaml'))) {

@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { problemsOf } from '../support/config-problems.js';
+import { findUtf8Fault } from '../../src/config/utf8.js';
+import { yamlLimits } from '../../src/config/yaml-limits.js';
+import { YamlSource } from '../../src/config/yaml-source.js';
+import { decodeYamlText, readYamlText } from '../../src/config/yaml-text.js';
+
+// Every YAML file goes through YamlSource: these are the hostile or broken inputs it must refuse
+// with a position rather than crash, hang or accept silently.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-yaml-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const parse = (text: string): string[] => problemsOf(() => YamlSource.parse('f.yaml', text));
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+
+describe('size', () => {
+  it('refuses a file over the limit without reading it', () => {
+    const file = join(dir, 'huge.yaml');
+    writeFileSync(file, '');
+    truncateSync(file, yamlLimits.maxBytes + 1); // sparse: nothing is written to disk
+    expect(problemsOf(() => YamlSource.load(file))).toEqual([`${file}:1:1: file is larger than 16.0 MB, the most lvsprov reads from one YAML file; split it or check that it is the right file`]);
+  });
+
+  it('reads a file at the limit', () => {
+    const file = join(dir, 'at-limit.yaml');
+    writeFileSync(file, `a: 1\n${'#'.repeat(yamlLimits.maxBytes - 6)}\n`);
+    expect(readYamlText(file)).toHaveLength(yamlLimits.maxBytes);
+  });
+});
+
+describe('encoding', () => {
+  it.each([
+    ['Latin-1 é', bytes(0x61, 0x3a, 0x20, 0xe9, 0x0a), 3, 'byte 0xE9 starts a character that byte 0x0A does not continue'],
+    ['Latin-1 é at the end', bytes(0x61, 0x3a, 0x20, 0xe9), 3, 'byte 0xE9 starts a 3-byte character that the file cuts short'],
+    ['a lone continuation byte', bytes(0x61, 0x80), 1, 'byte 0x80 continues a character that never started'],
+    ['overlong /', bytes(0xc0, 0xaf), 0, 'byte 0xC0 starts an overlong encoding'],
+    ['overlong 3-byte', bytes(0xe0, 0x80, 0xaf), 0, 'bytes 0xE0 0x80 are an overlong encoding'],
+    ['a surrogate', bytes(0xed, 0xa0, 0x80), 0, 'encode a UTF-16 surrogate'],
+    ['beyond U+10FFFF', bytes(0xf4, 0x90, 0x80, 0x80), 0, 'would encode beyond U+10FFFF'],
+    ['byte 0xFF', bytes(0x20, 0xff), 1, 'byte 0xFF never occurs in UTF-8'],
+    ['a cut sequence', bytes(0x61, 0xe2, 0x82), 1, 'the file cuts short'],
+  ])('finds %s', (_name, input, offset, reason) => {
+    expect(findUtf8Fault(input)).toEqual({ offset, reason: expect.stringContaining(reason) });
+  });
+
+  it('accepts well-formed UTF-8 of every length', () => {
+    expect(findUtf8Fault(new TextEncoder().encode('a é € 𝄞 \u{10FFFF}'))).toBeNull();
+  });
+
+  it('reports the bad byte at its line and column, counted in characters', () => {
+    const input = new Uint8Array([...new TextEncoder().encode('a: 1\nnote: "café '), 0xff, 0x22, 0x0a]);
+    expect(problemsOf(() => decodeYamlText('f.yaml', input))).toEqual([
+      'f.yaml:2:13: not valid UTF-8: byte 0xFF never occurs in UTF-8 (it would encode beyond U+10FFFF); save the file as UTF-8',
+    ]);
+  });
+
+  it('drops a leading byte order mark', () => {
+    expect(decodeYamlText('f.yaml', bytes(0xef, 0xbb, 0xbf, 0x61, 0x3a, 0x20, 0x31))).toBe('a: 1');
+  });
+
+  it.each([
+    ['NUL', 'a: "x\u0000"', '1:6', 'U+0000 (NUL)'],
+    ['ESC', 'a: 1\nb: \u001b[31m', '2:4', 'U+001B (ESC)'],
+    ['DEL', 'a: \u007f', '1:4', 'U+007F (DEL)'],
+    ['a C1 control', 'a: \u0090', '1:4', 'U+0090'],
+    ['a lone CR', 'a: 1\rb: 2\n', '1:5', 'carriage return'],
+  ])('refuses %s', (_name, text, position, message) => {
+    const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
+    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: .*${message.replace(/[()+]/g, '\\$&')}`));
+  });
+
+  it('accepts CRLF line endings, tabs inside values and NEL', () => {
+    expect(decodeYamlText('f.yaml', new TextEncoder().encode('a: "x\ty\u0085"\r\nb: 2\r\n'))).toBe('a: "x\ty\u0085"\r\nb: 2\r\n');
+  });
+});
+
+describe('structure', () => {
+  it('bounds nesting before the recursive composer sees it', () => {
+    expect(parse(`a: ${'['.repeat(10_000)}${']'.repeat(10_000)}`)).toEqual([
+      `f.yaml:1:${4 + yamlLimits.maxDepth - 1}: nested more than 64 levels deep; lvsprov reads at most 64 levels of mappings and lists`,
+    ]);
+    const block = Array.from({ length: 70 }, (_, depth) => `${' '.repeat(depth)}k:`).join('\n');
+    expect(parse(block)[0]).toMatch(/^f\.yaml:65:65: nested more than 64 levels/);
+    const allowed = Array.from({ length: 64 }, (_, depth) => `${' '.repeat(depth)}k:`).join('\n');
+    expect(() => YamlSource.parse('f.yaml', allowed)).not.toThrow();
+  });
+
+  it('points an unclosed bracket and an unterminated quote where they open', () => {
+    expect(parse('hosts:\n  rs1: { address: 192.0.2.11\n  rs2: { address: 192.0.2.12 }\n')).toEqual(['f.yaml:2:8: YAML syntax: this { has no matching }']);
+    expect(parse('a: [1, 2\nb: 3\n')).toEqual(['f.yaml:1:4: YAML syntax: this [ has no matching ]']);
+    expect(parse('a: 1\nb: "abc\nc: 2\n')).toEqual(['f.yaml:2:4: YAML syntax: the double-quoted string that starts here has no closing "']);
+    expect(parse("a: 1\nb: 'it''s")).toEqual(["f.yaml:2:4: YAML syntax: the single-quoted string that starts here has no closing '"]);
+    expect(parse('a: { b: "x }\n')).toEqual(['f.yaml:1:9: YAML syntax: the double-quoted string that starts here has no closing "']);
+  });
+
+  it('reads escaped and doubled quotes as closed', () => {
+    expect(YamlSource.parse('f.yaml', `a: "x\\"y"\nb: 'it''s'\nc: ""\nd: ''`).value()).toEqual({ a: 'x"y', b: "it's", c: '', d: '' });
+  });
+
+  it('refuses a second document and directives other than %YAML 1.2', () => {
+    expect(parse('a: 1\n---\nb: 2\n')).toEqual(['f.yaml:2:1: a second YAML document starts here; lvsprov reads one document per file']);
+    expect(parse('%YAML 1.1\n---\na: yes\n')).toEqual(['f.yaml:1:1: directive %YAML 1.1 is not supported: lvsprov reads YAML 1.2 without directives']);
+    expect(parse('%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n')[0]).toMatch(/^f\.yaml:1:1: directive %TAG/);
+    expect(YamlSource.parse('f.yaml', '%YAML 1.2\n---\na: yes\n').value()).toEqual({ a: 'yes' });
+  });
+});
+
+describe('tags', () => {
+  it.each(['!!binary aGVsbG8=', '!!js/function "function () {}"', '!!python/object:os.system x', '!custom x', '!!timestamp 2001-12-14', '!!set {a}', '!<tag:example.com,2000:x> y'])(
+    'refuses %s at the tag',
+    (value) => {
+      const [problem] = parse(`a: 1\nb: ${value}\n`);
+      expect(problem).toMatch(/^f\.yaml:2:4: tag \S+ is not allowed: lvsprov reads plain data/);
+    },
+  );
+
+  it('accepts the core tags and reads them as written', () => {
+    expect(YamlSource.parse('f.yaml', 'a: !!str 0644\nb: !!int "80"\nc: !!bool true\nd: !!null\ne: !!seq [1]\nf: !!map {x: 1}\ng: ! 12\n').value()).toEqual({
+      a: '0644',
+      b: 80,
+      c: true,
+      d: null,
+      e: [1],
+      f: { x: 1 },
+      g: '12',
+    });
+  });
+
+  it('refuses a core tag on a node of the wrong kind', () => {
+    expect(parse('a: !!map [1]\n')[0]).toMatch(/^f\.yaml:1:4: YAML syntax: /);
+  });
+});
+
+describe('keys', () => {
+  it('refuses a duplicate key at the second one, naming the first line', () => {
+    expect(parse('hosts:\n  rs1: {}\n  rs2: {}\n  rs1: {}\n')).toEqual(['f.yaml:4:3: duplicate key rs1 (first at line 2); a mapping holds each key once']);
+  });
+
+  it('counts keys that become the same JavaScript key as duplicates', () => {
+    expect(parse('80: a\n"80": b\n')).toEqual(['f.yaml:2:1: duplicate key 80 (first at line 1); a mapping holds each key once']);
+  });
+
+  it('refuses keys that are not names', () => {
+    expect(parse('? [a, b]\n: c\n')).toEqual(['f.yaml:1:3: a key must be a plain name, not a mapping or a list']);
+    expect(parse('{a: 1}: c\n')).toEqual(['f.yaml:1:1: a key must be a plain name, not a mapping or a list']);
+    expect(parse('a: &k x\n*k : y\n')).toEqual(['f.yaml:2:1: a key cannot be an alias (*k); write the key out']);
+    expect(parse('"": x\n')).toEqual(['f.yaml:1:1: empty key: write a name before the colon']);
+  });
+
+  it('keeps __proto__ an ordinary key', () => {
+    const value = YamlSource.parse('f.yaml', 'hosts:\n  __proto__: { address: 192.0.2.1 }\n').value() as { hosts: Record<string, unknown> };
+    expect(Object.hasOwn(value.hosts, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(value.hosts)).toBe(Object.prototype);
+  });
+
+  // Linear, not quadratic: 16 times the keys may cost about 16 times as much CPU. A pairwise check
+  // (the YAML library's own, before) made the larger file cost about 75 times the smaller one here.
+  it('finds duplicates in time linear in the number of keys', () => {
+    const map = (keys: number): string => Array.from({ length: keys }, (_, i) => `host${i}: ${i}`).join('\n');
+    const cpu = (text: string): number => {
+      let best = Infinity;
+      for (let round = 0; round < 3; round += 1) {
+        const start = process.cpuUsage();
+        YamlSource.parse('f.yaml', text);
+        const used = process.cpuUsage(start);
+        best = Math.min(best, used.user + used.system);
+      }
+      return best;
+    };
+    const ratio = cpu(map(16_000)) / cpu(map(1_000));
+    expect(ratio, `16x the keys cost ${ratio.toFixed(1)}x`).toBeLessThan(40);
+  });
+});
+
+describe('aliases', () => {
+  it('refuses an alias without an anchor before it', () => {
+    expect(parse('a: *nope\n')).toEqual(['f.yaml:1:4: alias *nope has no anchor &nope before it']);
+    expect(parse('a: *later\nb: &later 1\n')).toEqual(['f.yaml:1:4: alias *later has no anchor &later before it']);
+  });
+
+  it('refuses an alias inside the node it refers to', () => {
+    expect(parse('a: &x\n  b: *x\n')).toEqual(['f.yaml:2:6: alias *x is inside the node &x it refers to, which would make it endless']);
+  });
+
+  it('refuses an alias bomb at the alias that crosses the bound, in linear time', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 40; level += 1) {
+      const previous = String.fromCharCode(96 + level);
+      levels.push(`${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10).fill(`*${previous}`).join(', ')}]`);
+    }
+    const [problem] = parse(levels.slice(0, 26).join('\n'));
+    expect(problem).toMatch(/^f\.yaml:4:\d+: alias \*c makes the file expand to more than \d+ nodes \(it holds \d+\)/);
+  });
+
+  it('accepts aliases that share a block a few times', () => {
+    const text = 'common: &common { port: 80, weight: 2 }\nservices:\n' + Array.from({ length: 500 }, () => '  - *common').join('\n');
+    const value = YamlSource.parse('f.yaml', text).value() as { services: unknown[] };
+    expect(value.services).toHaveLength(500);
+    expect(value.services[499]).toEqual({ port: 80, weight: 2 });
+  });
+});
