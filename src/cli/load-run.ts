@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, type CompiledRun } from '../config/compile.js';
+import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
 import { connectionTarget } from '../config/connection.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { packageRoot } from '../config/roles.js';
@@ -21,10 +21,10 @@ export function defaultPlaybook(): string {
   return existsSync(local) ? local : join(packageRoot, local);
 }
 
-export function prepareRun(inventoryFile: string, playbookFile: string | undefined, limit?: readonly string[]): PreparedRun {
+export function prepareRun(inventoryFile: string, playbookFile: string | undefined, limit?: readonly string[], tags?: TagSelection): PreparedRun {
   const inventory = loadInventory(inventoryFile);
   const playbook = playbookFile ?? defaultPlaybook();
-  const run = compile(inventory, playbook, limit);
+  const run = compile(inventory, playbook, limit, tags);
   const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host)]));
   return { inventory, playbook, run, targets };
 }

@@ -9,24 +9,24 @@ import { watchInterrupts } from './interrupts.js';
 import { prepareRun } from './load-run.js';
 import { listrProgress, plainProgress } from './progress.js';
 import type { CliIo } from './io.js';
+import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
 // progress display and their report; only the mode handed to the engine differs.
 
-export interface PlaybookFlags {
+export interface PlaybookFlags extends SelectionFlags {
   inventory: string;
   playbook?: string;
   check: boolean;
   diff: boolean;
   forks: number;
-  limit?: string;
   json: boolean;
   acceptNewHostKeys: boolean;
   lockTimeout: number;
 }
 
 export function playbookCommand(name: string, description: string): Command {
-  return new Command(name)
+  const command = new Command(name)
     .description(description)
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
     .option('-p, --playbook <file>', 'playbook YAML (default: playbooks/site.yaml)')
@@ -34,15 +34,16 @@ export function playbookCommand(name: string, description: string): Command {
     .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
-    .option('-l, --limit <hosts>', 'comma-separated hosts or groups to run on')
     .option('--json', 'print the results as JSON on stdout', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60);
+  return addSelectionOptions(command);
 }
 
 export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode): Promise<void> {
-  const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
+  const prepared = prepareRun(flags.inventory, flags.playbook, limitTerms(flags), tagSelection(flags));
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+  if (printListing(io, prepared, flags)) return;
   const hosts = [...prepared.run.hosts.keys()];
   const progress = !flags.json && io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(flags.json ? () => undefined : io.out, flags.check);
   const interrupts = watchInterrupts(io);

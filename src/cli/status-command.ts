@@ -12,6 +12,7 @@ import { emitGraph, formatOption, outputOption } from './graph-output.js';
 import type { CliIo } from './io.js';
 import { wholeNumber } from './option-values.js';
 import { prepareRun } from './load-run.js';
+import { limitTerms } from './selection-options.js';
 
 interface StatusFlags {
   inventory: string;
@@ -34,7 +35,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
     .option('-p, --playbook <file>', 'playbook the drift is measured against (default: playbooks/site.yaml)')
-    .option('-l, --limit <hosts>', 'comma-separated hosts or groups to read')
+    .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)")
     .option('-f, --forks <n>', 'hosts read at once', (value) => wholeNumber(value, '--forks', 1, 10_000), 20)
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
     .option('-w, --watch <seconds>', 'keep one connection per host open and refresh every SECONDS (Ctrl-C stops)', (value) => wholeNumber(value, '--watch', 1, 86_400))
@@ -44,7 +45,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .addOption(outputOption())
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .action(async (flags: StatusFlags) => {
-      const prepared = prepareRun(flags.inventory, flags.playbook, flags.limit?.split(',').map((name) => name.trim()).filter(Boolean));
+      const prepared = prepareRun(flags.inventory, flags.playbook, limitTerms(flags));
       for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const names = [...prepared.run.hosts.keys()];
       if (flags.limit === undefined) {

@@ -1,9 +1,11 @@
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
+import { selectHosts } from './host-patterns.js';
 import { hostVars, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
-import { playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { parseWith, zodProblems } from './validate.js';
@@ -18,6 +20,19 @@ export interface CompiledTask {
   readonly role?: string;
   readonly type: ResourceTypeName;
   readonly spec: unknown;
+  /** The task's tags with its role's and play's; absent when there are none. */
+  readonly tags?: readonly string[];
+}
+
+/** --tags and --skip-tags: a task runs when it has one of `only` (or `always`) and none of `skip`. */
+export interface TagSelection {
+  readonly only?: readonly string[];
+  readonly skip?: readonly string[];
+}
+
+export function tagsSelected(tags: readonly string[], selection: TagSelection): boolean {
+  if (selection.skip?.some((tag) => tags.includes(tag))) return false;
+  return selection.only === undefined || tags.includes('always') || selection.only.some((tag) => tags.includes(tag));
 }
 
 export interface CompiledRun {
@@ -31,9 +46,10 @@ interface TaskOrigin {
   readonly source: YamlSource;
   readonly path: PathSegment[];
   readonly role?: Role;
+  readonly tags: readonly string[];
 }
 
-export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[]): CompiledRun {
+export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}): CompiledRun {
   const source = YamlSource.load(playbookFile);
   const plays = parseWith(source, playbookSchema, source.value());
   const roles = new RoleLoader(roleSearchPath(playbookFile));
@@ -41,14 +57,14 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const warnings: string[] = [];
   const hosts = new Map<string, CompiledTask[]>();
   const hostOrder = Object.keys(inventory.data.hosts);
+  const seenTags = new Set<string>();
 
+  let limited: ReadonlySet<string> | null = null;
   if (limit) {
-    limit.forEach((name) => {
-      if (!hostOrder.includes(name) && !inventory.groups.has(name))
-        problems.push({ file: '--limit', line: 1, col: 1, path: '', message: `unknown host or group ${name}` });
-    });
+    const selection = selectHosts(limit, hostOrder, inventory.groups);
+    for (const message of selection.problems) problems.push({ file: '--limit', line: 1, col: 1, path: '', message });
+    limited = new Set(selection.hosts);
   }
-  const limited = limit ? new Set(limit.flatMap((name) => inventory.groups.get(name) ?? [name])) : null;
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
@@ -65,17 +81,26 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     });
     const entries: Array<{ task: TaskEntry; origin: TaskOrigin }> = [];
     const requirements: Array<{ role: Role; path: PathSegment[] }> = [];
-    play.roles.forEach((name, roleIndex) => {
+    const playTags = play.tags ?? [];
+    const add = (task: TaskEntry, origin: Omit<TaskOrigin, 'tags'>, inherited: readonly string[]): void => {
+      const taskTags = [...new Set([...inherited, ...(task.tags ?? [])])];
+      taskTags.forEach((tag) => seenTags.add(tag));
+      if (tagsSelected(taskTags, tags)) entries.push({ task, origin: { ...origin, tags: taskTags } });
+    };
+    play.roles.forEach((entry, roleIndex) => {
+      const name = typeof entry === 'string' ? entry : entry.role;
+      const path = typeof entry === 'string' ? [playIndex, 'roles', roleIndex] : [playIndex, 'roles', roleIndex, 'role'];
       try {
-        const role = roles.load(name, { source, path: [playIndex, 'roles', roleIndex] });
-        requirements.push({ role, path: [playIndex, 'roles', roleIndex] });
-        role.tasks.forEach((task, t) => entries.push({ task, origin: { source: role.tasksSource, path: [t], role } }));
+        const role = roles.load(name, { source, path });
+        requirements.push({ role, path });
+        const roleTags = [...playTags, ...(typeof entry === 'string' ? [] : entry.tags ?? [])];
+        role.tasks.forEach((task, t) => add(task, { source: role.tasksSource, path: [t], role }, roleTags));
       } catch (error) {
         if (error instanceof ConfigError) problems.push(...error.problems);
         else throw error;
       }
     });
-    play.tasks.forEach((task, t) => entries.push({ task, origin: { source, path: [playIndex, 'tasks', t] } }));
+    play.tasks.forEach((task, t) => add(task, { source, path: [playIndex, 'tasks', t] }, playTags));
 
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
@@ -93,6 +118,9 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     }
   });
 
+  for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
+    if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
+  }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   return { hosts, warnings };
 }
@@ -101,7 +129,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
   const problem = (path: PathSegment[], message: string): void => {
     problems.push(origin.source.problem([...origin.path, ...path], `${message} (host ${host})`));
   };
-  const type = Object.keys(task).find((key) => key !== 'name' && key !== 'loop' && key !== 'when') as string;
+  const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
   try {
     if (task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, vars))) return [];
     const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
@@ -126,7 +154,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
         for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type])) problems.push({ ...p, message: `${p.message} (host ${host})` });
         return [];
       }
-      return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: parsed.data }];
+      return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: parsed.data, ...(origin.tags.length > 0 ? { tags: origin.tags } : {}) }];
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {

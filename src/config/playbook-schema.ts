@@ -7,7 +7,14 @@ import { resourceTypes } from '../resources/registry.js';
 
 export const TEMPLATE_TASK = 'template';
 export const taskTypeNames = [...Object.keys(resourceTypes), TEMPLATE_TASK].sort();
-const controlKeys = new Set(['name', 'loop', 'when']);
+/** Task keys that control the task rather than name its type. */
+export const controlKeys: ReadonlySet<string> = new Set(['name', 'loop', 'when', 'tags']);
+
+/** `tags: web` or `tags: [web, sysctl]`: names --tags and --skip-tags select by. */
+export const tagsSchema = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (typeof value === 'string' ? [value] : value))
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a tag (letters, digits, _ . -)')));
 
 export const taskSchema = z
   .object({
@@ -16,6 +23,7 @@ export const taskSchema = z
     loop: z.string().optional(),
     /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
     when: z.union([z.string(), z.boolean()]).optional(),
+    tags: tagsSchema.optional(),
   })
   .catchall(z.unknown())
   .superRefine((task, ctx) => {
@@ -47,7 +55,9 @@ export const playSchema = z
     name: z.string().optional(),
     /** A group, a host, `all`, or a list of them. */
     hosts: z.union([z.string(), z.array(z.string()).min(1)]),
-    roles: z.array(roleName).default([]),
+    /** A role's name, or `{ role: NAME, tags: [...] }` to tag every task the role brings. */
+    roles: z.array(z.union([roleName, z.object({ role: roleName, tags: tagsSchema.optional() }).strict()])).default([]),
+    tags: tagsSchema.optional(),
     tasks: z.array(taskSchema).default([]),
   })
   .strict();

@@ -1,0 +1,51 @@
+import { suggestion } from './suggest.js';
+
+// --limit as Ansible reads it: comma-separated terms, each a host, a group, `all`, or a glob
+// (`*` any run of characters, `?` one) over host and group names; a term starting with `!`
+// removes what it matches. Without a positive term the selection starts from every host.
+
+export interface HostSelection {
+  /** Selected hosts, in inventory order. */
+  readonly hosts: readonly string[];
+  /** One message per term that matched no host or group. */
+  readonly problems: readonly string[];
+}
+
+function globPattern(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** The hosts one term names; null when it names nothing. */
+function termHosts(term: string, hosts: readonly string[], groups: ReadonlyMap<string, readonly string[]>): ReadonlySet<string> | null {
+  if (term === 'all' || term === '*') return new Set(hosts);
+  if (!/[*?]/.test(term)) {
+    const group = groups.get(term);
+    if (group) return new Set(group);
+    return hosts.includes(term) ? new Set([term]) : null;
+  }
+  const pattern = globPattern(term);
+  const matched = new Set(hosts.filter((host) => pattern.test(host)));
+  for (const [group, members] of groups) if (pattern.test(group)) members.forEach((member) => matched.add(member));
+  return matched.size > 0 ? matched : null;
+}
+
+export function selectHosts(terms: readonly string[], hosts: readonly string[], groups: ReadonlyMap<string, readonly string[]>): HostSelection {
+  const problems: string[] = [];
+  const include = new Set<string>();
+  const exclude = new Set<string>();
+  const positive = terms.filter((term) => !term.startsWith('!'));
+  for (const term of terms) {
+    const negated = term.startsWith('!');
+    const name = negated ? term.slice(1) : term;
+    const matched = termHosts(name, hosts, groups);
+    if (matched === null) {
+      const known = [...hosts, ...groups.keys()];
+      problems.push(/[*?]/.test(name) ? `${name} matches no host or group` : `unknown host or group ${name}; ${suggestion(name, known)}`);
+      continue;
+    }
+    for (const host of matched) (negated ? exclude : include).add(host);
+  }
+  const base = positive.length === 0 ? new Set(hosts) : include;
+  return { hosts: hosts.filter((host) => base.has(host) && !exclude.has(host)), problems };
+}
