@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunMode } from '../engine/planners.js';
-import { runAll } from '../engine/run.js';
+import { DEFAULT_DRAIN_TIMEOUT, runAll } from '../engine/run.js';
 import { renderPlan } from '../report/plan-text.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
@@ -23,6 +23,7 @@ export interface PlaybookFlags extends SelectionFlags {
   json: boolean;
   acceptNewHostKeys: boolean;
   lockTimeout: number;
+  drainTimeout: number;
 }
 
 export function playbookCommand(name: string, description: string): Command {
@@ -36,7 +37,13 @@ export function playbookCommand(name: string, description: string): Command {
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
     .option('--json', 'print the results as JSON on stdout', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
-    .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60);
+    .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)
+    .option(
+      '--drain-timeout <seconds>',
+      'how long directors wait for leaving real servers to have no active connection before deleting them (0: no wait)',
+      (value) => nonNegative(value, '--drain-timeout'),
+      DEFAULT_DRAIN_TIMEOUT,
+    );
   return addSelectionOptions(command);
 }
 
@@ -58,15 +65,18 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
       lock: { owner: lockOwner(), timeoutSeconds: flags.lockTimeout },
       interrupt: interrupts.interrupt,
       abort: interrupts.abort,
+      drainTimeout: flags.drainTimeout,
     },
     progress.sink,
   ).finally(() => interrupts.dispose());
   await progress.finish();
   const code = exitCodeFor(summary.results, interrupts.interrupt.aborted);
   if (flags.json) {
-    io.out(JSON.stringify({ mode, check: flags.check, totals: totals(summary.results), exitCode: code, hosts: summary.results, jumpConnections: summary.jumpConnections }, null, 2));
+    const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
+    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections };
+    io.out(JSON.stringify(document, null, 2));
   } else {
-    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check });
+    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, waves: summary.plan, drainTimeout: summary.drainTimeout });
     if (plan) io.out(`\n${plan}`);
     io.out(`\n${renderRecap(summary.results, flags.check)}`);
   }

@@ -24,7 +24,8 @@ export function plainProgress(write: (line: string) => void, check: boolean): Pr
   return {
     sink: (event: EngineEvent) => {
       if (event.type === 'host-lock-waited') write(lockWaitLine(event.host, event.wait));
-      if (event.type === 'host-done') {
+      else if (event.type === 'wave-start') write(`wave ${event.phase}: ${event.hosts.join(', ')}`);
+      else if (event.type === 'host-done') {
         const error = event.result.error ? `: ${event.result.error.message}` : '';
         write(`${event.result.host}: ${outcome(event.result, check)}${error}`);
       }
@@ -58,13 +59,14 @@ export function listrProgress(hosts: readonly string[], check: boolean): Progres
     { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
   );
   const deliver = (event: EngineEvent): void => {
+    if (event.type === 'wave-start') return;
     const host = event.type === 'host-done' ? event.result.host : event.host;
     const target = waiting.get(host);
     if (!target) {
       early.push(event);
       return;
     }
-    if (event.type === 'host-phase') target.title(event.phase);
+    if (event.type === 'host-phase') target.title(event.wave ? `${event.phase} (${event.wave})` : event.phase);
     else if (event.type === 'host-planned') target.title(`planned ${event.changes} change(s)`);
     else if (event.type === 'host-lock-waited') target.title(lockWaitLine(host, event.wait).slice(host.length + 2));
     else if (event.type === 'host-done') target.done(event.result);

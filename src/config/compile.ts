@@ -40,6 +40,11 @@ export interface CompiledRun {
   readonly hosts: ReadonlyMap<string, readonly CompiledTask[]>;
   /** Things worth saying that do not stop the run, e.g. a play matching no host. */
   readonly warnings: readonly string[];
+  /**
+   * Real-server addresses of the LVS model to the inventory host serving each: the engine holds a
+   * director's addition back when that host is not ready.
+   */
+  readonly realServers: ReadonlyMap<string, string>;
 }
 
 interface TaskOrigin {
@@ -122,7 +127,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
-  return { hosts, warnings };
+  const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
+  return { hosts, warnings, realServers };
 }
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: string, roles: RoleLoader, problems: ConfigProblem[]): CompiledTask[] {

@@ -55,6 +55,9 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     }),
     director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
+    // A persistent service keeps sending a client to its quiesced server while the client's
+    // template lives, so a drain would never end: the director then expires such templates.
+    director_persistent: directed.some((service) => service.persistence !== undefined),
     // A fwmark service with a VIP: packets to the VIP (to its `ports`, or all of them) get the
     // mark before IPVS sees them.
     director_fwmarks: directed.flatMap((service) =>

@@ -1,4 +1,4 @@
-import type { Change } from '../resources/types.js';
+import type { Change, ChangePhase, RealServerRef } from '../resources/types.js';
 
 // The engine reports progress as events and knows nothing of terminals; the CLI renders them.
 
@@ -29,13 +29,34 @@ export interface PlannedChange extends Change {
   readonly role?: string;
 }
 
+/** A change planned but not run because another host was not ready for it. */
+export interface HeldBackChange {
+  readonly summary: string;
+  readonly task: string;
+  readonly role?: string;
+  readonly phase: ChangePhase;
+  readonly reason: string;
+}
+
+/** How one leaving real server drained on a director. */
+export interface DrainResult extends RealServerRef {
+  /** Active connections at the last poll: 0 when drained, what the deletion cut after a timeout. */
+  readonly active: number;
+  readonly drained: boolean;
+  readonly seconds: number;
+}
+
 export interface HostResult {
   readonly host: string;
   readonly status: HostStatus;
-  /** Every change the plan contained (in check mode: what would be done). */
+  /** Every change the plan contained, in wave order (in check mode: what would be done). */
   readonly changes: readonly PlannedChange[];
   /** How many of them were applied (0 in check mode). */
   readonly applied: number;
+  /** Changes not run because a host they depend on failed (see hold-back.ts); absent when none. */
+  readonly heldBack?: readonly HeldBackChange[];
+  /** On a director with leaving real servers: how each drained; absent otherwise. */
+  readonly drains?: readonly DrainResult[];
   /** One per change, once an apply was attempted (absent in check mode and for unchanged hosts). */
   readonly outcomes?: readonly ChangeOutcome[];
   readonly interrupted?: Interruption;
@@ -47,7 +68,8 @@ export interface HostResult {
 
 export type EngineEvent =
   | { readonly type: 'host-start'; readonly host: string }
-  | { readonly type: 'host-phase'; readonly host: string; readonly phase: 'connecting' | 'reading' | 'planning' | 'applying' }
+  | { readonly type: 'host-phase'; readonly host: string; readonly phase: 'connecting' | 'reading' | 'planning' | 'applying' | 'draining'; readonly wave?: ChangePhase }
+  | { readonly type: 'wave-start'; readonly phase: ChangePhase; readonly hosts: readonly string[] }
   | { readonly type: 'host-planned'; readonly host: string; readonly changes: number }
   | { readonly type: 'host-lock-waited'; readonly host: string; readonly wait: LockWait }
   | { readonly type: 'host-done'; readonly result: HostResult };

@@ -1,44 +1,71 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ProbeError } from '../errors.js';
+import { CHANGE_PHASES, type ChangePhase, type HostContext } from '../resources/types.js';
 import type { SectionResult } from './batch-script.js';
 import type { PlannedChange } from './events.js';
 import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
-// from their output. apply, reset and status all read and plan through this, so a host's plan
-// means the same thing whichever command asked for it.
+// from their output, every change in the wave it runs in. apply, reset and status all read and
+// plan through this, so a host's plan means the same thing whichever command asked for it.
+// Planning again from the same read (with real servers withheld) costs no round trip.
 
 export interface HostReadPlan {
   readonly planners: readonly TaskPlanner[];
   /** Distinct probe scripts, in the order of the read script's sections. */
   readonly probes: readonly string[];
+  readonly mode: RunMode;
 }
 
 export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
-  return { planners, probes: [...new Set(planners.map(({ type, task }) => type.probe(task.spec)))] };
+  return { planners, probes: [...new Set(planners.map(({ type, task }) => type.probe(task.spec)))], mode };
+}
+
+/**
+ * Where a change without a phase runs. apply adds state, which real servers need before any
+ * director sends to them; reset removes it, which must wait until the directors let go.
+ */
+export function defaultPhase(mode: RunMode): ChangePhase {
+  return mode === 'reset' ? 'retire' : 'prepare';
+}
+
+export const phaseRank = (phase: ChangePhase): number => CHANGE_PHASES.indexOf(phase);
+
+export function phaseOf(change: { readonly phase?: ChangePhase }): ChangePhase {
+  return change.phase ?? 'prepare';
 }
 
 /**
  * Plan every task against the sections its probes produced (section i = probes[i]). Later tasks
- * are planned against the state earlier ones predict, so no second read is needed.
+ * are planned against the state earlier ones predict, so no second read is needed. Every change
+ * gets its phase; they come sorted by wave, in task order within a wave. Throws ProbeError naming
+ * the task whose facts could not be read or planned.
  */
-export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>, host: string): PlannedChange[] {
+export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>, context: HostContext): PlannedChange[] {
   const changes: PlannedChange[] = [];
   const predicted = new Map<string, unknown>();
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(type.probe(task.spec)));
-    let facts: unknown;
     try {
-      facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
-      for (const change of plan(facts, { host })) {
-        changes.push({ ...change, task: task.name, ...(task.role ? { role: task.role } : {}) });
+      const facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
+      for (const change of plan(facts, context)) {
+        changes.push({ ...change, phase: change.phase ?? defaultPhase(read.mode), task: task.name, ...(task.role ? { role: task.role } : {}) });
       }
+      predicted.set(key, after(facts, context));
     } catch (error) {
       throw new ProbeError(`task "${task.name}": ${(error as Error).message}`);
     }
-    predicted.set(key, after(facts));
   }
-  return changes;
+  // A stable sort: within one wave, changes keep the order their tasks gave them.
+  return changes
+    .map((change, index) => ({ change, index }))
+    .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || a.index - b.index)
+    .map(({ change }) => change);
+}
+
+/** The changes of one wave, in order. */
+export function changesIn(changes: readonly PlannedChange[], phase: ChangePhase): PlannedChange[] {
+  return changes.filter((change) => phaseOf(change) === phase);
 }

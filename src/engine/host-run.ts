@@ -1,16 +1,20 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
+import type { ChangePhase, HostContext, RealServerRef } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
-import { applyScript, newNonce, parseSections, readScript, unfinishedSection } from './batch-script.js';
+import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
-import type { ChangeOutcome, EventSink, HostResult, LockWait, PlannedChange } from './events.js';
+import { drainScript, parseDrain } from './drain-script.js';
+import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
 import { acquiredLock, acquirePrelude, checkHeld, holdPrelude, type RunLock } from './host-lock.js';
-import { hostReadPlan, planHost } from './host-plan.js';
+import { changesIn, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
 
-// One host's pipeline: connect, one batched read (which takes the host lock first), a pure plan,
-// and - unless this is a check - one batched apply. Dry-run is not a flag threaded through the
-// resources: it is this function returning after the plan.
+// One host across an ordered apply: connect, one batched read (which takes the host lock first),
+// a pure plan, then one batched exec per wave the host takes part in, and the drain poll on a
+// director with leaving servers. Dry-run is not a flag threaded through the resources: the run
+// stops after the plan. A failure or an interrupt ends this host's run (no later wave runs on top
+// of it), and nothing here throws.
 
 export interface HostRunOptions {
   readonly check: boolean;
@@ -18,128 +22,265 @@ export interface HostRunOptions {
   readonly mode?: RunMode;
   /** Taken by the read of a run that may change the host; a check takes none. */
   readonly lock?: RunLock;
-  /** Start nothing new: a read in progress is stopped, an apply in progress finishes. */
+  /** Start nothing new: a read or a drain in progress is stopped, an apply in progress finishes. */
   readonly interrupt?: AbortSignal;
   /** Stop at once, whatever runs. */
   readonly abort?: AbortSignal;
 }
 
-export async function runHost(
-  host: string,
-  tasks: readonly CompiledTask[],
-  connect: () => Promise<HostSession>,
-  options: HostRunOptions,
-  emit: EventSink,
-): Promise<HostResult> {
-  const started = performance.now();
-  let session: HostSession | undefined;
-  let lockWait: LockWait | undefined;
-  const finish = (partial: Omit<HostResult, 'host' | 'stats' | 'seconds'>): HostResult => {
-    const result: HostResult = {
-      host,
-      ...partial,
-      ...(lockWait ? { lock: lockWait } : {}),
-      stats: { connections: session?.stats.connections ?? 0, execs: session?.stats.execs ?? 0 },
-      seconds: (performance.now() - started) / 1000,
-    };
-    emit({ type: 'host-done', result });
-    return result;
-  };
-  const stopped = (): boolean => Boolean(options.interrupt?.aborted || options.abort?.aborted);
+type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
 
-  emit({ type: 'host-start', host });
-  if (stopped()) return finish({ status: 'interrupted', interrupted: 'before-apply', changes: [], applied: 0 });
-  emit({ type: 'host-phase', host, phase: 'connecting' });
-  try {
-    session = await connect();
-  } catch (error) {
-    const kind = error instanceof ConnectError ? 'connect' : 'internal';
-    return finish({ status: 'unreachable', changes: [], applied: 0, error: { kind, message: (error as Error).message } });
+export class HostRun {
+  private session: HostSession | undefined;
+  private readPlan: HostReadPlan;
+  private sections: ReadonlyMap<number, SectionResult> | undefined;
+  private readonly started = performance.now();
+  private state: State = 'planning';
+  private interruption: Interruption | undefined;
+  private error: HostResult['error'];
+  private lockWait: LockWait | undefined;
+  private result: HostResult | undefined;
+  /** What became of each change whose wave was attempted. */
+  private readonly outcomes = new Map<PlannedChange, ChangeOutcome>();
+  /** Every change, in wave order. */
+  changes: PlannedChange[] = [];
+  readonly heldBack: HeldBackChange[] = [];
+  readonly drains: DrainResult[] = [];
+
+  constructor(
+    readonly host: string,
+    readonly tasks: readonly CompiledTask[],
+    private readonly options: HostRunOptions,
+    private readonly emit: EventSink,
+  ) {
+    this.readPlan = hostReadPlan(tasks, options.mode ?? 'apply');
   }
 
-  const changes: PlannedChange[] = [];
-  const lock = options.check ? undefined : options.lock;
-  let applyNonce: string | undefined;
-  try {
-    emit({ type: 'host-phase', host, phase: 'reading' });
-    const readPlan = hostReadPlan(tasks, options.mode ?? 'apply');
-    const probes = readPlan.probes;
+  /** Still able to take part in a wave: read and planned, nothing failed or interrupted. */
+  get live(): boolean {
+    return this.state === 'live';
+  }
+
+  get done(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** Why it takes part in no more waves; undefined while it can. */
+  get stoppedAs(): 'failed' | 'unreachable' | 'interrupted' | undefined {
+    return this.state === 'failed' || this.state === 'unreachable' || this.state === 'interrupted' ? this.state : undefined;
+  }
+
+  /** Whether its plan is known: a host that failed to connect, read or plan has none. */
+  get planned(): boolean {
+    return this.sections !== undefined;
+  }
+
+  get applied(): number {
+    return [...this.outcomes.values()].filter((outcome) => outcome === 'made').length;
+  }
+
+  private get lock(): RunLock | undefined {
+    return this.options.check ? undefined : this.options.lock;
+  }
+
+  private stopped(): boolean {
+    return Boolean(this.options.interrupt?.aborted || this.options.abort?.aborted);
+  }
+
+  /** A signal for a wait that an interrupt may stop (the read, a drain). */
+  private waitSignal(): AbortSignal | undefined {
+    const signals = [this.options.interrupt, this.options.abort].filter((signal): signal is AbortSignal => signal !== undefined);
+    return signals.length > 0 ? AbortSignal.any(signals) : undefined;
+  }
+
+  /** Connect, take the lock and read every fact in one exec, plan. */
+  async open(connect: () => Promise<HostSession>): Promise<void> {
+    this.emit({ type: 'host-start', host: this.host });
+    if (this.stopped()) return this.interrupt('before-apply');
+    this.emit({ type: 'host-phase', host: this.host, phase: 'connecting' });
+    try {
+      this.session = await connect();
+    } catch (error) {
+      this.fail('unreachable', { kind: error instanceof ConnectError ? 'connect' : 'internal', message: (error as Error).message });
+      return;
+    }
+    try {
+      this.emit({ type: 'host-phase', host: this.host, phase: 'reading' });
+      const probes = this.readPlan.probes;
+      const nonce = newNonce();
+      const signal = this.waitSignal();
+      const lock = this.lock;
+      const read = await this.session.exec(readScript(nonce, probes, lock ? acquirePrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      if (lock) {
+        this.lockWait = acquiredLock(nonce, read.stdout, lock.timeoutSeconds);
+        if (this.lockWait) this.emit({ type: 'host-lock-waited', host: this.host, wait: this.lockWait });
+      }
+      const sections = parseSections(nonce, read.stdout);
+      if (sections.size !== probes.length) {
+        throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
+      }
+      this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
+      this.changes = planHost(this.readPlan, sections, { host: this.host });
+      this.sections = sections;
+      this.state = 'live';
+      this.emit({ type: 'host-planned', host: this.host, changes: this.changes.length });
+    } catch (error) {
+      if (error instanceof ExecAbortedError) return this.interrupt('before-apply');
+      if (error instanceof ConnectionLostError) {
+        this.fail('failed', { kind: 'connection', message: `connection lost during read (${error.message}); nothing was changed` });
+        return;
+      }
+      this.failWith(error);
+    }
+  }
+
+  /**
+   * Plan the waves after prepare again from the same read, leaving out real servers at withheld
+   * addresses (address -> why); the additions that drops are held back, with the reason.
+   */
+  withhold(withheld: ReadonlyMap<string, string>): void {
+    if (!this.live || !this.sections) return;
+    const blocked = this.changes.filter((change) => phaseOf(change) !== 'prepare' && change.joining && withheld.has(change.joining.address));
+    if (blocked.length === 0) return;
+    const context: HostContext = { host: this.host, withheld: new Set(withheld.keys()) };
+    try {
+      const replanned = planHost(this.readPlan, this.sections, context);
+      this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];
+      for (const change of blocked) this.holdBack(change, withheld.get(change.joining?.address ?? '') ?? 'its host is not ready');
+    } catch (error) {
+      this.failWith(error);
+    }
+  }
+
+  /** Drop this host's changes of one wave, with the reason (another host failed before them). */
+  holdBackWave(phase: ChangePhase, reason: string): void {
+    const held = changesIn(this.changes, phase);
+    this.changes = this.changes.filter((change) => !held.includes(change));
+    for (const change of held) this.holdBack(change, reason);
+  }
+
+  private holdBack(change: PlannedChange, reason: string): void {
+    this.heldBack.push({ summary: change.summary, task: change.task, ...(change.role ? { role: change.role } : {}), phase: phaseOf(change), reason });
+  }
+
+  hasPhase(phase: ChangePhase): boolean {
+    return this.changes.some((change) => phaseOf(change) === phase);
+  }
+
+  /** Whether changes not yet attempted remain in a wave after `phase` (in any wave, without one). */
+  hasChangesAfter(phase: ChangePhase | undefined): boolean {
+    return this.changes.some((change) => !this.outcomes.has(change) && (phase === undefined || phaseRank(phaseOf(change)) > phaseRank(phase)));
+  }
+
+  /**
+   * One exec with every change of this wave. An interrupt lets it finish (only the second one,
+   * `abort`, cuts it off); each change's outcome comes from its section's status.
+   */
+  async applyWave(phase: ChangePhase): Promise<void> {
+    const wave = changesIn(this.changes, phase);
+    if (!this.live || !this.session || wave.length === 0) return;
+    if (this.stopped()) return this.interrupt(this.outcomes.size > 0 ? 'between-waves' : 'before-apply');
+    this.emit({ type: 'host-phase', host: this.host, phase: 'applying', wave: phase });
     const nonce = newNonce();
-    const readSignal = AbortSignal.any([options.interrupt, options.abort].filter((signal): signal is AbortSignal => signal !== undefined));
-    const read = await session.exec(readScript(nonce, probes, lock ? acquirePrelude(lock, nonce) : undefined), { signal: readSignal });
-    if (lock) {
-      lockWait = acquiredLock(nonce, read.stdout, lock.timeoutSeconds);
-      if (lockWait) emit({ type: 'host-lock-waited', host, wait: lockWait });
+    const lock = this.lock;
+    const record = (outcomes: readonly ChangeOutcome[]): void => wave.forEach((change, index) => this.outcomes.set(change, outcomes[index] ?? 'not-made'));
+    try {
+      const script = applyScript(nonce, wave.map((change) => change.commands), lock ? holdPrelude(lock, nonce) : undefined);
+      const result = await this.session.exec(script, this.options.abort ? { signal: this.options.abort } : {});
+      if (lock) checkHeld(nonce, result.stdout);
+      const done = parseSections(nonce, result.stdout);
+      const outcomes = changeOutcomes(wave.length, done, true);
+      record(outcomes);
+      const made = countOutcomes(outcomes).made;
+      if (made !== wave.length) {
+        const output = done.get(made)?.stdout ?? unfinishedSection(nonce, result.stdout, made) ?? result.stderr;
+        throw new ApplyError(`${wave[made]?.summary ?? 'apply'} failed (exit ${done.get(made)?.status ?? result.code})`, output.trim());
+      }
+    } catch (error) {
+      if (error instanceof ExecAbortedError || error instanceof ConnectionLostError) {
+        const outcomes = changeOutcomes(wave.length, parseSections(nonce, error.stdout), false);
+        record(outcomes);
+        if (error instanceof ExecAbortedError) return this.interrupt('mid-wave');
+        const counts = countOutcomes(outcomes);
+        const message = `connection lost during apply (${error.message}): ${this.applied} change(s) made, ${counts.unknown} unknown (the host may have made them)`;
+        this.fail('failed', { kind: 'connection', message });
+        return;
+      }
+      if (!wave.some((change) => this.outcomes.has(change))) record([]);
+      this.failWith(error);
     }
-    const sections = parseSections(nonce, read.stdout);
-    if (sections.size !== probes.length) {
-      throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
-    }
+  }
 
-    emit({ type: 'host-phase', host, phase: 'planning' });
-    changes.push(...planHost(readPlan, sections, host));
-    emit({ type: 'host-planned', host, changes: changes.length });
-
-    if (options.check || changes.length === 0) {
-      return finish({ status: options.check && changes.length > 0 ? 'changed' : 'ok', changes, applied: 0 });
-    }
-    if (stopped()) return finish({ status: 'interrupted', interrupted: 'before-apply', changes, applied: 0, outcomes: changes.map(() => 'not-made') });
-
-    emit({ type: 'host-phase', host, phase: 'applying' });
-    applyNonce = newNonce();
-    const commands = changes.map((change) => change.commands);
-    const result = await session.exec(applyScript(applyNonce, commands, lock ? holdPrelude(lock, applyNonce) : undefined), options.abort ? { signal: options.abort } : {});
-    if (lock) checkHeld(applyNonce, result.stdout);
-    const done = parseSections(applyNonce, result.stdout);
-    const outcomes = changeOutcomes(changes.length, done, true);
-    const applied = countOutcomes(outcomes).made;
-    if (applied !== changes.length) {
-      const failedIndex = applied;
-      const failed = changes[failedIndex];
-      const output = done.get(failedIndex)?.stdout ?? unfinishedSection(applyNonce, result.stdout, failedIndex) ?? result.stderr;
-      return finish({
-        status: 'failed',
-        changes,
-        applied,
-        outcomes,
-        error: { kind: 'apply', message: `${failed?.summary ?? 'apply'} failed (exit ${done.get(failedIndex)?.status ?? result.code})`, output: output.trim() },
+  /**
+   * Wait, in one exec held open on the host, until no leaving server has an active connection
+   * here, or the timeout. An interrupt stops the wait: the servers stay quiesced, not deleted.
+   */
+  async drain(servers: readonly RealServerRef[], timeoutSeconds: number): Promise<void> {
+    if (!this.live || !this.session || servers.length === 0) return;
+    if (this.stopped()) return this.interrupt('between-waves');
+    this.emit({ type: 'host-phase', host: this.host, phase: 'draining', wave: 'balance' });
+    const nonce = newNonce();
+    const lock = this.lock;
+    try {
+      const signal = this.waitSignal();
+      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      if (lock) checkHeld(nonce, result.stdout);
+      const outcome = parseDrain(result.stdout, servers.length);
+      if (!outcome) {
+        const names = servers.map((server) => server.server).join(', ');
+        throw new ApplyError(`draining ${names} failed (exit ${result.code})`, `${result.stdout}${result.stderr}`.trim());
+      }
+      servers.forEach((server, index) => {
+        this.drains.push({ ...server, active: outcome.active[index] ?? 0, drained: outcome.drained, seconds: outcome.seconds });
       });
+    } catch (error) {
+      if (error instanceof ExecAbortedError) return this.interrupt('between-waves');
+      if (error instanceof ConnectionLostError) {
+        this.fail('failed', { kind: 'connection', message: `connection lost while draining (${error.message}); the leaving servers stay quiesced, not deleted` });
+        return;
+      }
+      this.failWith(error);
     }
-    return finish({ status: 'changed', changes, applied, outcomes });
-  } catch (error) {
-    return finish(failure(error, changes, applyNonce));
-  } finally {
-    session.close();
   }
-}
 
-/** A host's result once its pipeline threw: which phase it was in decides what is known. */
-function failure(error: unknown, changes: readonly PlannedChange[], applyNonce: string | undefined): Omit<HostResult, 'host' | 'stats' | 'seconds'> {
-  const applying = applyNonce !== undefined;
-  const cut = (stdout: string): ChangeOutcome[] => changeOutcomes(changes.length, parseSections(applyNonce ?? '', stdout), false);
-  if (error instanceof ExecAbortedError) {
-    if (!applying) return { status: 'interrupted', interrupted: 'before-apply', changes, applied: 0 };
-    const outcomes = cut(error.stdout);
-    return { status: 'interrupted', interrupted: 'mid-wave', changes, applied: countOutcomes(outcomes).made, outcomes };
+  private interrupt(where: Interruption): void {
+    this.state = 'interrupted';
+    this.interruption = where;
   }
-  if (error instanceof ConnectionLostError) {
-    if (!applying) return { status: 'failed', changes, applied: 0, error: { kind: 'connection', message: `connection lost during read (${error.message}); nothing was changed` } };
-    const outcomes = cut(error.stdout);
-    const counts = countOutcomes(outcomes);
-    return {
-      status: 'failed',
-      changes,
-      applied: counts.made,
-      outcomes,
-      error: { kind: 'connection', message: `connection lost during apply (${error.message}): ${counts.made} change(s) made, ${counts.unknown} unknown (the host may have made them)` },
+
+  private failWith(error: unknown): void {
+    const kind = error instanceof ApplyError ? 'apply' : error instanceof ProbeError ? 'probe' : error instanceof LockError ? 'lock' : 'internal';
+    this.fail('failed', { kind, message: (error as Error).message, ...(error instanceof ApplyError ? { output: error.output } : {}) });
+  }
+
+  private fail(status: 'failed' | 'unreachable', error: NonNullable<HostResult['error']>): void {
+    this.state = status;
+    this.error = error;
+  }
+
+  /** The host's result, once: closes its connection and reports it. */
+  finish(): HostResult {
+    if (this.result) return this.result;
+    const check = this.options.check;
+    const applied = this.applied;
+    const attempted = this.outcomes.size > 0 || (this.state === 'interrupted' && this.changes.length > 0);
+    const status = this.state === 'live' || this.state === 'planning' ? ((check ? this.changes.length : applied) > 0 ? 'changed' : 'ok') : this.state;
+    this.result = {
+      host: this.host,
+      status,
+      changes: this.changes,
+      applied,
+      ...(attempted && !check ? { outcomes: this.changes.map((change) => this.outcomes.get(change) ?? 'not-made') } : {}),
+      ...(this.interruption ? { interrupted: this.interruption } : {}),
+      ...(this.heldBack.length > 0 ? { heldBack: this.heldBack } : {}),
+      ...(this.drains.length > 0 ? { drains: this.drains } : {}),
+      ...(this.lockWait ? { lock: this.lockWait } : {}),
+      ...(this.error ? { error: this.error } : {}),
+      stats: { connections: this.session?.stats.connections ?? 0, execs: this.session?.stats.execs ?? 0 },
+      seconds: (performance.now() - this.started) / 1000,
     };
+    this.session?.close();
+    this.emit({ type: 'host-done', result: this.result });
+    return this.result;
   }
-  const kind = error instanceof ApplyError ? 'apply' : error instanceof ProbeError ? 'probe' : error instanceof LockError ? 'lock' : 'internal';
-  return {
-    status: 'failed',
-    changes,
-    applied: 0,
-    ...(applying ? { outcomes: changes.map((): ChangeOutcome => 'not-made') } : {}),
-    error: { kind, message: (error as Error).message, ...(error instanceof ApplyError ? { output: error.output } : {}) },
-  };
 }

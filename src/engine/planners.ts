@@ -11,7 +11,7 @@ export interface TaskPlanner {
   readonly task: CompiledTask;
   readonly type: AnyResourceType;
   plan(facts: unknown, context: HostContext): Change[];
-  after(facts: unknown): unknown;
+  after(facts: unknown, context: HostContext): unknown;
 }
 
 export function taskPlanners(tasks: readonly CompiledTask[], mode: RunMode): TaskPlanner[] {
@@ -21,7 +21,7 @@ export function taskPlanners(tasks: readonly CompiledTask[], mode: RunMode): Tas
       task,
       type,
       plan: (facts, context) => type.plan(task.spec, facts, context),
-      after: (facts) => type.after(task.spec, facts),
+      after: (facts, context) => type.after(task.spec, facts, context),
     }));
   }
   // Reset undoes the newest task first, as a stack unwinds: a web server stops before its page

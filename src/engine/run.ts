@@ -1,31 +1,37 @@
-import type { CompiledRun } from '../config/compile.js';
+import type { CompiledRun, CompiledTask } from '../config/compile.js';
+import { CHANGE_PHASES, type ChangePhase } from '../resources/types.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
-import type { ConnectionTarget, ConnectOptions } from '../transport/types.js';
+import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
-import type { RunLock } from './host-lock.js';
-import { runHost } from './host-run.js';
-import type { RunMode } from './planners.js';
+import { retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
+import { HostRun, type HostRunOptions } from './host-run.js';
+import { forEachLimited } from './pool.js';
+import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
 
-// All hosts in parallel, at most `forks` at a time. A failed or unreachable host never stops the
-// others; every host gets a result.
+// The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
+// apply wave by wave - prepare, balance, (drain), withdraw, retire - every host of a wave in
+// parallel, at most `forks` at a time. A failed or unreachable host never stops the others, but
+// what depends on it waits: directors do not add its real servers, and real servers keep their
+// VIP while a director that may still send to them failed. An unchanged host is done after its
+// read; a first interrupt lets the running wave finish and starts no other.
 
-export interface RunOptions extends ConnectOptions {
-  readonly check: boolean;
+export interface WaveOptions extends HostRunOptions {
   readonly forks: number;
-  /** `apply` (the default) or `reset`: the same pipeline with another planner. */
-  readonly mode?: RunMode;
-  /** The host lock every changing run takes on each host, from its read to its last exec. */
-  readonly lock?: RunLock;
-  /** Start nothing new (no host, no apply); what is being applied finishes. */
-  readonly interrupt?: AbortSignal;
-  /** Stop everything at once; hosts being applied may be left half-applied. */
-  readonly abort?: AbortSignal;
+  /** Seconds a director waits for leaving real servers to drain; 0 deletes them without waiting. Default 300. */
+  readonly drainTimeout?: number;
 }
+
+export interface RunOptions extends ConnectOptions, WaveOptions {}
 
 export interface RunSummary {
   readonly results: readonly HostResult[];
   readonly jumpConnections: number;
+  /** The waves as planned (in check mode) or as run, with the drains after balance. */
+  readonly plan: WavePlan;
+  readonly drainTimeout: number;
 }
+
+export const DEFAULT_DRAIN_TIMEOUT = 300;
 
 export async function runAll(
   run: CompiledRun,
@@ -34,22 +40,78 @@ export async function runAll(
   emit: EventSink,
 ): Promise<RunSummary> {
   const jumps = new JumpPool(options);
-  const hosts = [...run.hosts.keys()];
-  const results = new Array<HostResult>(hosts.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < hosts.length) {
-      const index = next++;
-      const host = hosts[index] as string;
+  try {
+    const connect = (host: string): Promise<HostSession> => {
       const target = targets.get(host);
       if (!target) throw new Error(`no connection settings for ${host}`);
-      results[index] = await runHost(host, run.hosts.get(host) ?? [], () => openSession(target, options, jumps), options, emit);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.forks, hosts.length)) }, worker));
+      return openSession(target, options, jumps);
+    };
+    const summary = await runWaves(run, connect, options, emit);
+    return { ...summary, jumpConnections: jumps.connections };
   } finally {
     jumps.close();
   }
-  return { results, jumpConnections: jumps.connections };
+}
+
+/** The whole run over any transport: `connect` opens one host's session. */
+export async function runWaves(
+  run: Pick<CompiledRun, 'hosts' | 'realServers'>,
+  connect: (host: string) => Promise<HostSession>,
+  options: WaveOptions,
+  emit: EventSink,
+): Promise<Omit<RunSummary, 'jumpConnections'>> {
+  const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
+  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
+  const finishIdle = (after: ChangePhase | undefined): void => {
+    for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
+  };
+
+  await forEachLimited(runs, options.forks, (host) => host.open(() => connect(host.host)));
+  const planned = planWaves(runs.filter((host) => host.live));
+  finishIdle(undefined);
+  if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
+
+  // After an interrupt no wave starts (each host records where it stopped), so nothing is held back.
+  const interrupted = (): boolean => Boolean(options.interrupt?.aborted || options.abort?.aborted);
+  for (const phase of CHANGE_PHASES) {
+    if (phase === 'balance' && !interrupted()) {
+      const withheld = withheldAddresses(run.realServers, standings(runs));
+      for (const host of runs) host.withhold(withheld);
+    }
+    if (phase === 'retire' && !interrupted()) {
+      for (const [host, reason] of retireBlocked(run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
+    }
+    const wave = runs.filter((host) => host.live && host.hasPhase(phase));
+    if (wave.length > 0) {
+      emit({ type: 'wave-start', phase, hosts: wave.map((host) => host.host) });
+      await forEachLimited(wave, options.forks, (host) => host.applyWave(phase));
+    }
+    if (phase === 'balance' && drainTimeout > 0) {
+      const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
+      await forEachLimited(draining, options.forks, (host) => host.drain(leavingServers(host.changes), drainTimeout));
+    }
+    finishIdle(phase);
+  }
+  const results = runs.map((host) => host.finish());
+  return { results, plan: planWaves(results), drainTimeout };
+}
+
+/** One host alone through every wave (what a run of one host does). */
+export async function runHost(host: string, tasks: readonly CompiledTask[], connect: () => Promise<HostSession>, options: HostRunOptions, emit: EventSink): Promise<HostResult> {
+  const summary = await runWaves({ hosts: new Map([[host, tasks]]), realServers: new Map() }, connect, { forks: 1, ...options }, emit);
+  return summary.results[0] as HostResult;
+}
+
+function standings(runs: readonly HostRun[]): HostStanding[] {
+  return runs.map((host) => ({
+    host: host.host,
+    ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
+    planned: host.planned,
+    director: isDirector(host.tasks),
+    leaving: leavingServers(host.changes),
+  }));
+}
+
+function isDirector(tasks: readonly CompiledTask[]): boolean {
+  return tasks.some((task) => task.type === 'ipvs');
 }

@@ -1,14 +1,21 @@
 import { createTwoFilesPatch } from 'diff';
 import type { HostResult, PlannedChange } from '../engine/events.js';
+import { phaseOf } from '../engine/host-plan.js';
+import type { WavePlan } from '../engine/wave-plan.js';
+import type { ChangePhase, RealServerRef } from '../resources/types.js';
 import { escapeControls, limitLines } from './safe-text.js';
 
 // The plan as a person reads it: per host, one line per change, and with --diff the exact edit -
 // a unified diff for files, before -> after for values. Everything read from a host is escaped
-// and long diffs are cut (safe-text.ts).
+// and long diffs are cut (safe-text.ts). A plan of more than one wave is shown wave by wave, in
+// the order they run, with each drain where it happens.
 
 export interface RenderOptions {
   readonly diff: boolean;
   readonly check: boolean;
+  /** The run's waves; without it (or with one wave and no drain) hosts are listed one block each. */
+  readonly waves?: WavePlan;
+  readonly drainTimeout?: number;
 }
 
 function fileLabel(change: PlannedChange): string {
@@ -29,11 +36,13 @@ export function renderDiff(change: PlannedChange): string[] {
   return limitLines([`- ${change.diff.before}`, `+ ${change.diff.after}`]).map((line) => `      ${line}`);
 }
 
-export function renderHostPlan(result: HostResult, options: RenderOptions): string[] {
-  if (result.changes.length === 0) return [];
+/** The host's changes (of one wave, or all), each marked by whether it ran. */
+export function renderHostPlan(result: HostResult, options: RenderOptions, phase?: ChangePhase): string[] {
+  const indexed = result.changes.map((change, index) => ({ change, index })).filter(({ change }) => phase === undefined || phaseOf(change) === phase);
+  if (indexed.length === 0) return [];
   const verb = options.check ? 'would change' : 'changed';
-  const lines = [`${result.host}: ${result.changes.length} ${verb}`];
-  result.changes.forEach((change, index) => {
+  const lines = [`${result.host}: ${indexed.length} ${verb}`];
+  for (const { change, index } of indexed) {
     const outcome = result.outcomes?.[index];
     const failed = outcome ? outcome === 'failed' : result.status === 'failed' && !options.check && index === result.applied;
     const notRun = outcome ? outcome === 'not-made' : result.status === 'failed' && !options.check && index > result.applied;
@@ -42,11 +51,53 @@ export function renderHostPlan(result: HostResult, options: RenderOptions): stri
     const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : unknown ? '  (UNKNOWN: the host may or may not have made it)' : '';
     lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
-  });
+  }
   return lines;
 }
 
+const SELECTOR_NAMES: Record<string, string> = { '-t': 'TCP', '-u': 'UDP', '-f': 'FWM', '--sctp-service': 'SCTP' };
+
+/** `192.0.2.13:80 in TCP 198.51.100.50:80`. */
+export function describeServerRef(ref: RealServerRef): string {
+  const [flag = '', ...rest] = ref.service;
+  return `${ref.server} in ${[SELECTOR_NAMES[flag] ?? flag, ...rest].join(' ')}`;
+}
+
+function renderDrains(results: readonly HostResult[], waves: WavePlan, options: RenderOptions): string[] {
+  if (waves.drains.length === 0) return [];
+  const limit = options.drainTimeout ?? 0;
+  if (limit <= 0) return ['drain: skipped (--drain-timeout 0): leaving real servers are deleted with their connections'];
+  const lines = [`drain, at most ${limit} s: directors wait until leaving real servers have no active connection`];
+  for (const drain of waves.drains) {
+    const outcomes = results.find((result) => result.host === drain.host)?.drains ?? [];
+    for (const server of drain.servers) {
+      const outcome = outcomes.find((entry) => describeServerRef(entry) === describeServerRef(server));
+      const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `: NOT drained after ${outcome.seconds} s, ${outcome.active} active connection(s) cut`;
+      lines.push(`  ${drain.host}: ${describeServerRef(server)}${how}`);
+    }
+  }
+  return lines;
+}
+
+function renderHeldBack(results: readonly HostResult[]): string[] {
+  const held = results.flatMap((result) => (result.heldBack ?? []).map((change) => `  ${result.host}: ${escapeControls(change.summary)} (${change.phase}): ${change.reason}`));
+  return held.length > 0 ? ['held back (not run, because a host they depend on failed):', ...held] : [];
+}
+
 export function renderPlan(results: readonly HostResult[], options: RenderOptions): string {
-  const blocks = results.map((result) => renderHostPlan(result, options)).filter((lines) => lines.length > 0);
-  return blocks.map((lines) => lines.join('\n')).join('\n\n');
+  const waves = options.waves;
+  const blocks: string[][] = [];
+  if (!waves || (waves.waves.length <= 1 && waves.drains.length === 0)) {
+    blocks.push(...results.map((result) => renderHostPlan(result, options)));
+  } else {
+    waves.waves.forEach((wave, index) => {
+      const hosts = wave.hosts.map((entry) => entry.host);
+      // Between balance and withdraw: the only thing that separates a quiesce from its deletion.
+      if (wave.phase === 'withdraw') blocks.push(renderDrains(results, waves, options));
+      blocks.push([`== wave ${index + 1} of ${waves.waves.length}: ${wave.phase} (${hosts.join(', ')}) ==`]);
+      blocks.push(...results.map((result) => renderHostPlan(result, options, wave.phase)));
+    });
+  }
+  blocks.push(renderHeldBack(results));
+  return blocks.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n');
 }

@@ -45,16 +45,16 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
 
   plan(spec, facts, context) {
     requireIpvs(facts, context.host);
-    const { changes, table } = planTable(spec, facts.table);
+    const { changes, table } = planTable(spec, facts.table, context.withheld);
     const { path, file } = saveFileState(spec, facts);
     const save = saveFileChange(path, file, table);
     const boot = bootUnitChange(facts, path);
-    return [...changes, ...(save ? [save] : []), ...(boot ? [boot] : [])];
+    return [...changes, ...withPhase([...(save ? [save] : []), ...(boot ? [boot] : [])], changes)];
   },
 
-  after(spec, facts) {
+  after(spec, facts, context) {
     if (facts.ipvs.state === 'unavailable') return facts;
-    const { table } = planTable(spec, facts.table);
+    const { table } = planTable(spec, facts.table, context?.withheld);
     const { path, file } = saveFileState(spec, facts);
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
     return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } }, path);
@@ -69,7 +69,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
       const { path, file } = saveFileState(spec, facts);
       const save = resetSaveFile(path, file, table);
       const boot = resetBootUnitChange(facts, path, table.length);
-      return [...changes, ...(save ? [save] : []), ...(boot ? [boot] : [])];
+      return [...changes, ...withPhase([...(save ? [save] : []), ...(boot ? [boot] : [])], changes)];
     },
     after(spec, facts) {
       if (facts.ipvs.state === 'unavailable') return facts;
@@ -80,6 +80,15 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     },
   },
 };
+
+/**
+ * The save file (and the unit restoring it) follow the table: written in the last wave that edits
+ * it, so a run that stops between waves leaves a file that never restores a server already deleted.
+ */
+function withPhase(persistence: Change[], tableChanges: readonly Change[]): Change[] {
+  const phase = tableChanges.some((change) => change.phase === 'withdraw') ? 'withdraw' : 'balance';
+  return persistence.map((change) => ({ ...change, phase }));
+}
 
 /** The spec with every service it adds marked absent; purge never applies to a reset. */
 function withdrawn(spec: IpvsSpec): IpvsSpec {

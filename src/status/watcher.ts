@@ -83,7 +83,7 @@ export class StatusWatcher {
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
     const sections = parseSections(nonce, stdout);
-    const drift = hostDrift(() => planHost(read, sections, host.name), sections.size >= read.probes.length);
+    const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length);
     const first = read.probes.length;
     const director =
       directed.length > 0

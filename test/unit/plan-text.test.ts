@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { HostResult } from '../../src/engine/events.js';
+import type { HostResult, PlannedChange } from '../../src/engine/events.js';
+import { planWaves } from '../../src/engine/wave-plan.js';
 import { renderPlan } from '../../src/report/plan-text.js';
 import { renderRecap } from '../../src/report/recap.js';
 
@@ -101,5 +102,56 @@ describe('plan rendering', () => {
     const recap = renderRecap([result({ status: 'failed', error: { kind: 'apply', message: 'x \u001b[1m failed', output: 'boom\u001b[2J' } })], false);
     expect(recap).toContain('rs1: failed: x \\e[1m failed');
     expect(recap).toContain('    boom\\e[2J');
+  });
+});
+
+describe('plan rendering in waves', () => {
+  const leaving = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
+  const change = (summary: string, phase: PlannedChange['phase'], extra: Partial<PlannedChange> = {}): PlannedChange => ({ resource: 'x', summary, commands: [], task: 't', phase, ...extra });
+  const director = result({
+    host: 'director',
+    changes: [change('add real server 192.0.2.14:80', 'balance'), change('quiesce real server 192.0.2.13:80', 'balance', { leaving }), change('remove real server 192.0.2.13:80', 'withdraw', { leaving })],
+  });
+  const rs4 = result({ host: 'rs4', changes: [change('address 198.51.100.50 on lo', 'prepare')] });
+  const results = [director, rs4];
+  const waves = planWaves(results);
+
+  it('--check shows each wave in order, its hosts, and the drain between balance and withdraw', () => {
+    expect(renderPlan(results, { diff: false, check: true, waves, drainTimeout: 300 }).split('\n')).toEqual([
+      '== wave 1 of 3: prepare (rs4) ==',
+      '',
+      'rs4: 1 would change',
+      '  ~ address 198.51.100.50 on lo    [t]',
+      '',
+      '== wave 2 of 3: balance (director) ==',
+      '',
+      'director: 2 would change',
+      '  ~ add real server 192.0.2.14:80    [t]',
+      '  ~ quiesce real server 192.0.2.13:80    [t]',
+      '',
+      'drain, at most 300 s: directors wait until leaving real servers have no active connection',
+      '  director: 192.0.2.13:80 in TCP 198.51.100.50:80',
+      '',
+      '== wave 3 of 3: withdraw (director) ==',
+      '',
+      'director: 1 would change',
+      '  ~ remove real server 192.0.2.13:80    [t]',
+    ]);
+  });
+
+  it('after the run: how each drain ended, and what was held back and why', () => {
+    const drained = { ...director, drains: [{ ...leaving, active: 2, drained: false, seconds: 300 }] };
+    const held = { ...rs4, heldBack: [{ summary: 'remove 198.51.100.50 from lo', task: 't', phase: 'retire' as const, reason: 'director director failed before it withdrew 192.0.2.13' }] };
+    const text = renderPlan([drained, held], { diff: false, check: false, waves, drainTimeout: 300 });
+    expect(text).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80: NOT drained after 300 s, 2 active connection(s) cut');
+    expect(text.split('\n').slice(-2)).toEqual([
+      'held back (not run, because a host they depend on failed):',
+      '  rs4: remove 198.51.100.50 from lo (retire): director director failed before it withdrew 192.0.2.13',
+    ]);
+    expect(renderPlan([director], { diff: false, check: true, waves, drainTimeout: 0 })).toContain('drain: skipped (--drain-timeout 0)');
+  });
+
+  it('one wave and no drain: the plain per-host listing', () => {
+    expect(renderPlan([rs4], { diff: false, check: true, waves: planWaves([rs4]) })).toBe('rs4: 1 would change\n  ~ address 198.51.100.50 on lo    [t]');
   });
 });

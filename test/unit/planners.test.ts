@@ -27,7 +27,7 @@ describe('task planners', () => {
     const [, page] = taskPlanners(webpage, 'reset');
     const facts = { exists: true, content: 'rs1\n', mode: '644' };
     expect(page?.plan(facts, { host: 'rs1' }).map((change) => change.commands)).toEqual([['rm -f -- /var/www/lvsprov/index.html']]);
-    expect(page?.after(facts)).toEqual({ exists: false, content: '' });
+    expect(page?.after(facts, { host: 'rs1' })).toEqual({ exists: false, content: '' });
     expect(taskPlanners(webpage, 'apply')[2]?.plan(facts, { host: 'rs1' })).toEqual([]);
   });
 });

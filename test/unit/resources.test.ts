@@ -16,6 +16,8 @@ interface ExpectedChange {
   summary: string;
   commands: string[];
   diff?: unknown;
+  /** The wave the change runs in; checked where a fixture gives it ('prepare' when the change has none). */
+  phase?: string;
 }
 
 interface Case {
@@ -37,6 +39,7 @@ function shape(changes: readonly Change[], expected: readonly ExpectedChange[]):
     summary: change.summary,
     commands: change.commands,
     ...(expected.some((c) => c.diff !== undefined) ? { diff: change.diff } : {}),
+    ...(expected.some((c) => c.phase !== undefined) ? { phase: change.phase ?? 'prepare' } : {}),
   }));
 }
 

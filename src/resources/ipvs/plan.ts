@@ -1,5 +1,5 @@
 import { command } from '../../shell/quote.js';
-import type { Change } from '../types.js';
+import type { Change, RealServerRef } from '../types.js';
 import {
   defaultNetmask,
   realServerName,
@@ -47,12 +47,19 @@ function differences(pairs: Array<[string, string, string]>): string {
     .join(', ');
 }
 
+/** Which real server of which service a change adds or removes, for the engine's ordering. */
+function serverRef(service: VirtualService, server: RealServer): RealServerRef {
+  return { service: selector(service), server: realServerName(server), address: server.address };
+}
+
 function addServer(service: VirtualService, server: RealServer): Change {
   return {
     resource: `ipvs ${serviceName(service)}`,
     summary: `add real server ${realServerName(server)} (${describeServer(server)}) to ${serviceName(service)}`,
     diff: { kind: 'value', before: ABSENT, after: realServerRule(service, server) },
     commands: [ipvsadm('-a', ...selector(service), ...realServerOptions(server))],
+    phase: 'balance',
+    joining: serverRef(service, server),
   };
 }
 
@@ -67,16 +74,42 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
     summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
     diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
     commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after))],
+    phase: 'balance',
   };
 }
 
-function removeServer(service: VirtualService, server: RealServer): Change {
-  return {
-    resource: `ipvs ${serviceName(service)}`,
-    summary: `remove real server ${realServerName(server)} (${describeServer(server)}) from ${serviceName(service)}`,
-    diff: { kind: 'value', before: realServerRule(service, server), after: ABSENT },
-    commands: [ipvsadm('-d', ...selector(service), '-r', realServerName(server))],
-  };
+/**
+ * Weight 0 before a real server leaves: new connections go to the others, established ones go
+ * on (`ipvsadm -d` would drop them). -e resets every option it is not given, so it repeats the
+ * server's forwarding and tunnel options. Nothing to do for a server already at weight 0.
+ */
+function quiesceServer(service: VirtualService, server: RealServer): Change[] {
+  if (server.weight === 0) return [];
+  const quiet = { ...server, weight: 0 };
+  return [
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `quiesce real server ${realServerName(server)} in ${serviceName(service)} (weight ${server.weight} -> 0, then drain)`,
+      diff: { kind: 'value', before: realServerRule(service, server), after: realServerRule(service, quiet) },
+      commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(quiet))],
+      phase: 'balance',
+      leaving: serverRef(service, server),
+    },
+  ];
+}
+
+function removeServer(service: VirtualService, server: RealServer): Change[] {
+  return [
+    ...quiesceServer(service, server),
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `remove real server ${realServerName(server)} (${describeServer(server)}) from ${serviceName(service)}`,
+      diff: { kind: 'value', before: realServerRule(service, server), after: ABSENT },
+      commands: [ipvsadm('-d', ...selector(service), '-r', realServerName(server))],
+      phase: 'withdraw',
+      leaving: serverRef(service, server),
+    },
+  ];
 }
 
 function addService(service: VirtualService): Change[] {
@@ -86,19 +119,27 @@ function addService(service: VirtualService): Change[] {
       summary: `add service ${serviceName(service)} (${describeService(service)})`,
       diff: { kind: 'value', before: ABSENT, after: serviceRule(service) },
       commands: [ipvsadm('-A', ...selector(service), ...serviceOptions(service))],
+      phase: 'balance',
     },
     ...service.realServers.map((server) => addServer(service, server)),
   ];
 }
 
-function removeService(service: VirtualService): Change {
+/** A service goes as its real servers would: each quiesced and drained, then the service deleted. */
+function removeService(service: VirtualService): Change[] {
   const count = service.realServers.length;
-  return {
-    resource: `ipvs ${serviceName(service)}`,
-    summary: `remove service ${serviceName(service)} (${describeService(service)}, ${count} real server${count === 1 ? '' : 's'})`,
-    diff: { kind: 'value', before: serviceRule(service), after: ABSENT },
-    commands: [ipvsadm('-D', ...selector(service))],
-  };
+  const [sorted] = sortTable([service]);
+  const servers = sorted?.realServers ?? [];
+  return [
+    ...servers.flatMap((server) => quiesceServer(service, server)),
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `remove service ${serviceName(service)} (${describeService(service)}, ${count} real server${count === 1 ? '' : 's'})`,
+      diff: { kind: 'value', before: serviceRule(service), after: ABSENT },
+      commands: [ipvsadm('-D', ...selector(service))],
+      phase: 'withdraw',
+    },
+  ];
 }
 
 function editService(current: VirtualService, wanted: VirtualService): Change[] {
@@ -116,6 +157,7 @@ function editService(current: VirtualService, wanted: VirtualService): Change[] 
       summary: `service ${serviceName(wanted)} ${changed}`,
       diff: { kind: 'value', before: serviceRule(current), after: serviceRule(wanted) },
       commands: [ipvsadm('-E', ...selector(wanted), ...serviceOptions(wanted))],
+      phase: 'balance',
     });
   }
   const find = (servers: readonly RealServer[], server: RealServer): RealServer | undefined =>
@@ -128,7 +170,7 @@ function editService(current: VirtualService, wanted: VirtualService): Change[] 
   // Removals last, so a service being reshuffled never passes through having no server at all.
   const [sorted] = sortTable([current]);
   for (const server of sorted?.realServers ?? []) {
-    if (!find(wanted.realServers, server)) changes.push(removeServer(current, server));
+    if (!find(wanted.realServers, server)) changes.push(...removeServer(current, server));
   }
   return changes;
 }
@@ -139,7 +181,17 @@ export interface TablePlan {
   readonly table: VirtualService[];
 }
 
-export function planTable(spec: IpvsSpec, current: Table): TablePlan {
+/**
+ * The service without the real servers it would add at a withheld address (their host failed to
+ * prepare in this run); the ones it already has stay, whatever their host's state.
+ */
+function withoutWithheld(wanted: VirtualService, existing: VirtualService | undefined, withheld: ReadonlySet<string>): VirtualService {
+  if (withheld.size === 0) return wanted;
+  const present = new Set((existing?.realServers ?? []).map(realServerName));
+  return { ...wanted, realServers: wanted.realServers.filter((server) => present.has(realServerName(server)) || !withheld.has(server.address)) };
+}
+
+export function planTable(spec: IpvsSpec, current: Table, withheld: ReadonlySet<string> = new Set()): TablePlan {
   const changes: Change[] = [];
   let table = [...current];
   const managed = new Set<string>();
@@ -148,17 +200,17 @@ export function planTable(spec: IpvsSpec, current: Table): TablePlan {
     managed.add(name);
     const existing = table.find((service) => serviceName(service) === name);
     if (serviceSpec.state === 'absent') {
-      if (existing) changes.push(removeService(existing));
+      if (existing) changes.push(...removeService(existing));
       table = table.filter((service) => service !== existing);
       continue;
     }
-    const wanted = desiredService(serviceSpec);
+    const wanted = withoutWithheld(desiredService(serviceSpec), existing, withheld);
     changes.push(...(existing ? editService(existing, wanted) : addService(wanted)));
     table = existing ? table.map((service) => (service === existing ? wanted : service)) : [...table, wanted];
   }
   if (spec.purge) {
     const unmanaged = (service: VirtualService): boolean => !managed.has(serviceName(service));
-    changes.push(...sortTable(table).filter(unmanaged).map(removeService));
+    changes.push(...sortTable(table).filter(unmanaged).flatMap(removeService));
     table = table.filter((service) => !unmanaged(service));
   }
   return { changes, table: sortTable(table) };

@@ -1,0 +1,44 @@
+import type { RealServerRef } from '../resources/types.js';
+
+// What one host's failure holds back on the others, pure. A director never adds a real server
+// whose host failed to prepare (or could not be reached): its VIP, tunnel or web server may be
+// missing, and every request sent there would fail. A real server keeps its VIP and ARP state
+// while a director that may still send to it failed before withdrawing it.
+
+/** A host's standing once a wave ended, as the hold-back rules need it. */
+export interface HostStanding {
+  readonly host: string;
+  /** Why it takes part in no more waves: failed, unreachable or interrupted so far; undefined while it does. */
+  readonly stopped?: 'failed' | 'unreachable' | 'interrupted';
+  /** Its plan is known (it was read and planned). */
+  readonly planned: boolean;
+  /** It has IPVS tasks: a director. */
+  readonly director: boolean;
+  /** Real servers it planned to quiesce and delete. */
+  readonly leaving: readonly RealServerRef[];
+}
+
+/** Real-server addresses served by hosts that are not ready, each with the reason. */
+export function withheldAddresses(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[]): Map<string, string> {
+  const stopped = new Map(standings.flatMap((standing) => (standing.stopped ? [[standing.host, standing.stopped] as const] : [])));
+  const withheld = new Map<string, string>();
+  for (const [address, host] of realServerHosts) {
+    const why = stopped.get(host);
+    if (why) withheld.set(address, `${host} (${address}) ${why === 'unreachable' ? 'was unreachable' : why} before the directors would add it`);
+  }
+  return withheld;
+}
+
+/** Real-server hosts whose retire wave must wait, each with the reason. */
+export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[]): Map<string, string> {
+  const blocked = new Map<string, string>();
+  for (const director of standings.filter((standing) => standing.director && standing.stopped)) {
+    const why = director.stopped === 'unreachable' ? 'was unreachable' : director.stopped;
+    for (const [address, host] of realServerHosts) {
+      if (blocked.has(host)) continue;
+      if (!director.planned) blocked.set(host, `director ${director.host} ${why} before its plan was known; it may still send to ${address}`);
+      else if (director.leaving.some((ref) => ref.address === address)) blocked.set(host, `director ${director.host} ${why} before it withdrew ${address}`);
+    }
+  }
+  return blocked;
+}

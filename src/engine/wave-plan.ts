@@ -1,0 +1,49 @@
+import { CHANGE_PHASES, type ChangePhase, type RealServerRef } from '../resources/types.js';
+import type { PlannedChange } from './events.js';
+import { changesIn } from './host-plan.js';
+
+// Every host's plan -> the waves of the ordered apply, pure. A wave holds the hosts with changes
+// in its phase (they run in parallel); waves run one after the other, and after the balance wave
+// every director with leaving real servers drains them before any withdraw runs.
+
+export interface HostPlan {
+  readonly host: string;
+  readonly changes: readonly PlannedChange[];
+}
+
+export interface Wave {
+  readonly phase: ChangePhase;
+  readonly hosts: ReadonlyArray<{ readonly host: string; readonly changes: readonly PlannedChange[] }>;
+}
+
+/** One director's wait, after the balance wave, for its leaving real servers to have no active connection. */
+export interface Drain {
+  readonly host: string;
+  readonly servers: readonly RealServerRef[];
+}
+
+export interface WavePlan {
+  /** Only the phases some host has changes in, in order. */
+  readonly waves: readonly Wave[];
+  readonly drains: readonly Drain[];
+}
+
+export function serverKey(ref: RealServerRef): string {
+  return `${ref.service.join(' ')} ${ref.server}`;
+}
+
+/** The distinct leaving real servers among a host's changes, in plan order. */
+export function leavingServers(changes: readonly PlannedChange[]): RealServerRef[] {
+  const seen = new Map<string, RealServerRef>();
+  for (const change of changes) if (change.leaving && !seen.has(serverKey(change.leaving))) seen.set(serverKey(change.leaving), change.leaving);
+  return [...seen.values()];
+}
+
+export function planWaves(plans: readonly HostPlan[]): WavePlan {
+  const waves = CHANGE_PHASES.map((phase) => ({
+    phase,
+    hosts: plans.map(({ host, changes }) => ({ host, changes: changesIn(changes, phase) })).filter((entry) => entry.changes.length > 0),
+  })).filter((wave) => wave.hosts.length > 0);
+  const drains = plans.map(({ host, changes }) => ({ host, servers: leavingServers(changes) })).filter((drain) => drain.servers.length > 0);
+  return { waves, drains };
+}

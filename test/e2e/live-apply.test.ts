@@ -1,0 +1,172 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { parseDocument } from 'yaml';
+import { missingPrerequisites } from '../../src/lab/cluster/index.js';
+import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
+import { parseJson, runCli, type CliResult, type JsonHost } from '../support/cli.js';
+import { ClusterLab, tally } from '../support/cluster-lab.js';
+import { DOWNLOAD_BYTES, startDownloads, startRequests, type RequestLog } from '../support/live-traffic.js';
+
+// Applies on a cluster that carries traffic, on a real kernel (one qemu guest): a client sends
+// requests through three VIPs (DR, TUN and a persistent DR service), one at a time and each on a
+// new connection, while lvsprov adds two real servers to every pool, changes weights and
+// schedulers, and removes the servers again with long downloads in flight on them. Not one
+// request may fail and not one download may be cut. Without root, qemu or a kernel the file is
+// skipped with the reason, except in CI, where that is a failure.
+
+const missing = missingPrerequisites();
+const inCi = process.env.CI === 'true';
+const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-live-')), 'lab');
+let skipReason = missing.length > 0 ? `lab prerequisites missing: ${missing.map((item) => item.what).join(', ')}` : '';
+let lab: ClusterLab;
+
+const log = (line: string): void => console.info(`[live] ${line}`);
+const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
+
+const URLS = ['http://198.51.100.50/', 'http://198.18.100.50/', 'http://198.51.100.51/'];
+const pool = (hosts: string[], weights: Record<string, number> = {}): Array<Record<string, unknown>> =>
+  hosts.map((host) => ({ host, ...(weights[host] !== undefined ? { weight: weights[host] } : {}) }));
+
+/**
+ * One version of the cluster: the lab's inventory with other groups and pools. Written beside it,
+ * so its relative key paths still resolve.
+ */
+function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string }): string {
+  const document = parseDocument(readFileSync(join(labDir, 'inventory.yaml'), 'utf8'));
+  document.setIn(['groups', 'realservers', 'hosts'], realservers);
+  document.setIn(['lvs', 'services', 0, 'real_servers'], services.dr);
+  document.setIn(['lvs', 'services', 1, 'real_servers'], services.tun);
+  document.setIn(['lvs', 'services', 2, 'real_servers'], services.sticky);
+  if (services.drScheduler) document.setIn(['lvs', 'services', 0, 'scheduler'], services.drScheduler);
+  if (services.tunScheduler) document.setIn(['lvs', 'services', 1, 'scheduler'], services.tunScheduler);
+  const file = join(labDir, `${name}.yaml`);
+  writeFileSync(file, document.toString());
+  return file;
+}
+
+async function apply(inventory: string): Promise<{ hosts: JsonHost[]; json: Record<string, unknown>; seconds: number }> {
+  const started = Date.now();
+  const result = await lvsprov('apply', '-i', inventory, '--json');
+  const seconds = (Date.now() - started) / 1000;
+  const json = parseJson(result) as unknown as { hosts: JsonHost[] } & Record<string, unknown>;
+  log(`apply ${inventory.split('/').at(-1)}: exit ${result.code} in ${seconds.toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status} ${host.stats.execs} execs`).join(', ')}`);
+  for (const host of json.hosts.filter((entry) => entry.error)) log(`  ${host.host}: ${host.error?.message ?? ''}`);
+  expect(result.code, result.stderr).toBe(0);
+  return { hosts: json.hosts, json, seconds };
+}
+
+/** Requests through every VIP while `action` runs; the failures, logged before any assertion. */
+async function underTraffic(what: string, action: () => Promise<void>): Promise<RequestLog> {
+  const requests = await startRequests(lab, URLS);
+  // The loop stops and its figures are logged whether or not the apply succeeded.
+  const outcome = await action().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const done = await requests.stop();
+  log(`${what}: ${done.failed.length} of ${done.total} requests failed${done.failed.length ? `: ${JSON.stringify(done.failed.slice(0, 5))}` : ''}`);
+  log(`${what}: answers ${JSON.stringify(done.servers)}`);
+  if (outcome !== undefined) throw outcome;
+  return done;
+}
+
+function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
+  it(name, async (context: TestContext) => {
+    if (skipReason) context.skip(skipReason);
+    await body();
+  }, timeoutMs);
+}
+
+describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered, drained, no request lost', () => {
+  beforeAll(async () => {
+    if (missing.length > 0) throw new Error(`lab prerequisites missing in CI: ${missing.map((item) => item.what).join(', ')}`);
+    try {
+      await ensureKernel({ log });
+    } catch (error) {
+      if (error instanceof LabPrerequisiteError && !inCi) {
+        skipReason = `no Debian kernel: ${error.message}`;
+        return;
+      }
+      throw error;
+    }
+    const up = await lvsprov('lab', 'up', '-i', 'inventories/lab-live.yaml', '--dir', labDir);
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    lab = await ClusterLab.open(labDir);
+    await apply(join(labDir, 'inventory.yaml'));
+  }, 1_800_000);
+
+  afterAll(async () => {
+    const down = await lvsprov('lab', 'down', '--dir', labDir);
+    rmSync(join(labDir, '..'), { recursive: true, force: true });
+    if (lab) expect(down.code, down.stderr).toBe(0);
+  }, 300_000);
+
+  const everyone = ['rs1', 'rs2', 'rs3', 'rs4'];
+
+  labIt('two real servers join every pool: each is ready before the director sends to it', async () => {
+    const joined = version('joined', everyone, { dr: pool(everyone), tun: pool(everyone), sticky: pool(['rs1', 'rs2']) });
+    let run: Awaited<ReturnType<typeof apply>> | undefined;
+    const traffic = await underTraffic('joining', async () => {
+      run = await apply(joined);
+    });
+    // The new servers answer through every VIP that is not persistent.
+    const answers = [...(await lab.curl(URLS[0] as string, 8)), ...(await lab.curl(URLS[1] as string, 8))];
+    log(`after joining: ${JSON.stringify(tally(answers))}`);
+    expect(traffic.total).toBeGreaterThan(20);
+    expect(traffic.failed).toEqual([]);
+    expect(Object.keys(tally(answers)).sort()).toEqual(everyone);
+    // rs3 was prepared in the first wave and added in the second: one read and one exec per wave.
+    const execs = Object.fromEntries((run?.hosts ?? []).map((host) => [host.host, host.stats.execs]));
+    expect(execs).toMatchObject({ director: 2, rs3: 2, rs4: 2, rs1: 1, rs2: 1, router: 1 });
+    expect(run?.json.waves).toEqual([
+      { phase: 'prepare', hosts: ['rs3', 'rs4'] },
+      { phase: 'balance', hosts: ['director'] },
+    ]);
+  }, 900_000);
+
+  labIt('weights and schedulers change under traffic', async () => {
+    // rs1 and rs2 go to weight 0 in the two web pools, so the downloads of the next step run on rs3 and rs4.
+    const weights = { rs1: 0, rs2: 0, rs3: 2, rs4: 1 };
+    const changed = version('reweighted', everyone, { dr: pool(everyone, weights), tun: pool(everyone, weights), sticky: pool(['rs1', 'rs2']), drScheduler: 'wlc', tunScheduler: 'rr' });
+    const traffic = await underTraffic('weights and schedulers', async () => {
+      await apply(changed);
+    });
+    expect(traffic.failed).toEqual([]);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-A -t 198\.51\.100\.50:80 -s wlc\n[\s\S]*-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.13:80 -g -w 2/);
+  }, 900_000);
+
+  labIt('two real servers leave with 5 long downloads in flight: quiesced, drained, then deleted; nothing is cut', async () => {
+    for (const rs of ['rs3', 'rs4']) await lab.sh(rs, `head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    // The persistent service moves to rs3 and rs4: the client's template points at rs1 or rs2,
+    // which must let it go (expire_quiescent_template) for their drain to end without a cut.
+    const left = version('left', everyone, { dr: pool(['rs1', 'rs2']), tun: pool(['rs1', 'rs2']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' });
+    const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[0], URLS[1], URLS[1]] as string[]);
+    let run: Awaited<ReturnType<typeof apply>> | undefined;
+    const traffic = await underTraffic('leaving', async () => {
+      run = await apply(left);
+    });
+    const finished = await downloads.wait();
+    const cut = finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.exit !== 0);
+    log(`leaving: ${cut.length} of ${finished.length} downloads cut: ${JSON.stringify(finished)}`);
+    const director = run?.hosts.find((host) => host.host === 'director') as (JsonHost & { drains?: Array<{ server: string; drained: boolean; seconds: number }> }) | undefined;
+    log(`drains: ${JSON.stringify(director?.drains ?? [])}`);
+    expect(downloads.onLeavingServers).toBeGreaterThanOrEqual(5);
+    expect(traffic.failed).toEqual([]);
+    expect(cut).toEqual([]);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.(51\.100\.50|18\.100\.50):80 -r 192\.0\.2\.1[34]:80/);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.51\.100\.51:80 -r 192\.0\.2\.1[12]:80/);
+    // read, balance, the drain poll, withdraw.
+    expect(director?.stats.execs).toBe(4);
+    expect(director?.drains?.every((drain) => drain.drained)).toBe(true);
+    expect((await lab.sh('director', 'sysctl -n net.ipv4.vs.expire_quiescent_template')).trim()).toBe('1');
+  }, 900_000);
+
+  labIt('a second apply of the same state changes nothing', async () => {
+    const again = await apply(join(labDir, 'left.yaml'));
+    expect(again.hosts.map((host) => [host.host, host.status, host.changes.length])).toEqual(
+      ['router', 'director', 'rs1', 'rs2', 'rs3', 'rs4'].map((host) => [host, 'ok', 0]),
+    );
+  }, 600_000);
+});

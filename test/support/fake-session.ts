@@ -1,0 +1,93 @@
+import { ExecAbortedError } from '../../src/errors.js';
+import type { ExecOptions, ExecResult, HostSession, SessionStats } from '../../src/transport/types.js';
+
+// A HostSession that answers the engine's three kinds of script (read, apply, drain) from what a
+// test tells it, and records every exec in one log shared by all hosts, so tests can assert the
+// exact round trips and their order across hosts. It speaks the batch-script format (markers with
+// the run's nonce and each section's status) exactly as a host's sh would print it.
+
+export type ExecKind = 'read' | 'apply' | 'drain';
+
+export interface ExecRecord {
+  readonly host: string;
+  readonly kind: ExecKind;
+  /** apply: each change's commands, joined by newlines; drain: the leaving servers' words. */
+  readonly sections: readonly string[];
+}
+
+export interface FakeHost {
+  /** The stdout of one probe of the read script. */
+  readonly read?: (probe: string) => string;
+  /** Exit status of one change (its commands joined by newlines); the script stops at the first non-zero. */
+  readonly status?: (commands: string) => number;
+  /** The drain script's last line for `count` servers; default: drained at once. */
+  readonly drain?: (count: number) => string;
+  /** Reject the exec of this kind (a lost connection), or `connect` itself. */
+  readonly throwOn?: ExecKind | 'connect';
+  /** Called as an exec of this host starts (before it answers); an exec whose signal is aborted by then is stopped. */
+  readonly onExec?: (kind: ExecKind) => void;
+}
+
+function nonceOf(script: string): string {
+  return /'<<<([0-9a-f]+) 0'/.exec(script)?.[1] ?? 'none';
+}
+
+function section(nonce: string, index: number, stdout: string, status: number): string {
+  return `<<<${nonce} ${index}\n${stdout}\n>>>${nonce} ${index} ${status}\n`;
+}
+
+export class FakeSession implements HostSession {
+  readonly stats: SessionStats = { connections: 1, execs: 0 };
+  closed = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly behaviour: FakeHost,
+    private readonly log: ExecRecord[],
+  ) {}
+
+  exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.stats.execs += 1;
+    const kind: ExecKind = script.includes('polls=$((polls + 1))') ? 'drain' : script.includes('( set -e\n') ? 'apply' : 'read';
+    const nonce = nonceOf(script);
+    const bodies =
+      kind === 'drain'
+        ? [...script.matchAll(/ipvsadm -L -n (.*?) 2>/g)].map((match) => match[1] ?? '')
+        : [...script.matchAll(kind === 'apply' ? /\( set -e\n([\s\S]*?)\n\) 2>&1/g : /\(\n([\s\S]*?)\n\)\nrc=\$\?/g)].map((match) => match[1] ?? '');
+    this.log.push({ host: this.host, kind, sections: bodies });
+    this.behaviour.onExec?.(kind);
+    if (options.signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
+    if (this.behaviour.throwOn === kind) return Promise.reject(new Error(`${this.host}: connection lost`));
+    if (kind === 'drain') {
+      return Promise.resolve({ stdout: `${this.behaviour.drain?.(bodies.length) ?? `drained 0 1 ${Array(bodies.length).fill(0).join(' ')}`}\n`, stderr: '', code: 0 });
+    }
+    if (kind === 'read') {
+      const stdout = bodies.map((probe, index) => section(nonce, index, this.behaviour.read?.(probe) ?? '', 0)).join('');
+      return Promise.resolve({ stdout, stderr: '', code: 0 });
+    }
+    let stdout = '';
+    for (const [index, commands] of bodies.entries()) {
+      const status = this.behaviour.status?.(commands) ?? 0;
+      stdout += section(nonce, index, status === 0 ? '' : 'simulated failure', status);
+      if (status !== 0) return Promise.resolve({ stdout, stderr: '', code: status });
+    }
+    return Promise.resolve({ stdout, stderr: '', code: 0 });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** One fake session per host, all logging into `log`. */
+export function fakeConnect(hosts: Readonly<Record<string, FakeHost>>, log: ExecRecord[]): { connect: (host: string) => Promise<HostSession>; sessions: Map<string, FakeSession> } {
+  const sessions = new Map<string, FakeSession>();
+  const connect = (host: string): Promise<HostSession> => {
+    const behaviour = hosts[host] ?? {};
+    if (behaviour.throwOn === 'connect') return Promise.reject(new Error(`${host}: connection refused`));
+    const session = new FakeSession(host, behaviour, log);
+    sessions.set(host, session);
+    return Promise.resolve(session);
+  };
+  return { connect, sessions };
+}

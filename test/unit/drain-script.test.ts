@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { drainScript, parseDrain } from '../../src/engine/drain-script.js';
+import type { RealServerRef } from '../../src/resources/types.js';
+
+// The drain poll runs through a real /bin/sh; ipvsadm is a shell function that prints the
+// director's table as `ipvsadm -L -n -t VIP:PORT` does, with ActiveConn counting down per poll.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-drain-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const web: RealServerRef = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
+const tun: RealServerRef = { service: ['-t', '198.18.100.50:80'], server: '192.0.2.14:80', address: '192.0.2.14' };
+
+/** `ipvsadm` that shows 192.0.2.13:80 with `active[poll]` active connections on its Nth call for -t 198.51.100.50:80. */
+function fakeIpvsadm(active: number[]): string {
+  const counter = join(dir, `polls-${Math.random().toString(16).slice(2)}`);
+  return `ipvsadm() {
+  if [ "$4" != 198.51.100.50:80 ]; then printf 'TCP  %s wrr\\n' "$4"; return 0; fi
+  n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n + 1)) > ${counter}
+  set -- ${active.join(' ')}; shift "$n" 2>/dev/null || true; a=\${1:-0}
+  printf 'IP Virtual Server version 1.2.1 (size=4096)\\nProt LocalAddress:Port Scheduler Flags\\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\\n'
+  printf 'TCP  198.51.100.50:80 wrr\\n  -> 192.0.2.11:80                Route   1      7          0\\n  -> 192.0.2.13:80                Route   0      %s          5\\n' "$a"
+}
+`;
+}
+
+function run(script: string): string {
+  const result = spawnSync('/bin/sh', ['-s'], { input: script, encoding: 'utf8', timeout: 20_000 });
+  expect(result.status, result.stderr).toBe(0);
+  return result.stdout;
+}
+
+describe('drain poll', () => {
+  it('polls until every leaving server has no active connection; another server\'s connections and inactive ones do not count', () => {
+    const out = run(`${fakeIpvsadm([2, 1, 0])}${drainScript([web, tun], 30)}`);
+    expect(parseDrain(out, 2)).toEqual({ drained: true, polls: 3, active: [0, 0], seconds: expect.any(Number) });
+  });
+
+  it('stops at the timeout with what is still active', () => {
+    const outcome = parseDrain(run(`${fakeIpvsadm([4, 4, 4, 4, 4])}${drainScript([web], 1)}`), 1);
+    expect(outcome?.drained).toBe(false);
+    expect(outcome?.active).toEqual([4]);
+    expect(outcome?.seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a server that is already gone counts as drained', () => {
+    const gone: RealServerRef = { ...web, server: '192.0.2.99:80' };
+    expect(parseDrain(run(`${fakeIpvsadm([3])}${drainScript([gone], 30)}`), 1)).toEqual({ drained: true, polls: 1, active: [0], seconds: 0 });
+  });
+
+  it('quotes every word it takes from the plan', () => {
+    const odd: RealServerRef = { service: ['-t', "198.51.100.50:80'; touch /tmp/x; '"], server: "1'2", address: '' };
+    expect(drainScript([odd], 5)).toContain(`ipvsadm -L -n -t '198.51.100.50:80'\\''; touch /tmp/x; '\\''' 2>/dev/null | awk -v rs='1'\\''2'`);
+  });
+
+  it('output that is not the last line it prints is not an outcome', () => {
+    expect(parseDrain('sh: ipvsadm: not found\n', 1)).toBeUndefined();
+    expect(parseDrain('drained 1 1 0 0\n', 1)).toBeUndefined();
+  });
+});

@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import type { CompiledTask } from '../../src/config/compile.js';
+import type { EngineEvent, HostResult } from '../../src/engine/events.js';
+import { runWaves, type WaveOptions } from '../../src/engine/run.js';
+import { resourceTypes } from '../../src/resources/registry.js';
+import { fakeConnect, type ExecRecord, type FakeHost } from '../support/fake-session.js';
+
+// The engine's contract, with fake sessions (no I/O): how many execs each host costs, in which
+// order hosts and waves run, what a failing or throwing host does to the others, and where the
+// applied counts come from. The real-host suites prove the same on sshd and a real kernel.
+
+const task = (name: string, type: CompiledTask['type'], spec: unknown): CompiledTask => ({ name, type, spec: resourceTypes[type].schema.parse(spec) });
+const page = (host: string): CompiledTask => task('test page', 'file', { path: '/var/www/index.html', content: `${host}\n` });
+const pageProbe = (host: string) => (probe: string): string => (probe.includes('index.html') ? `F 644 ${Buffer.from(`${host}\n`).toString('base64')}` : '');
+
+const VIP = '198.51.100.50';
+const rip = (n: number): string => `192.0.2.1${n}`;
+const pool = (servers: number[]): CompiledTask =>
+  task('IPVS virtual services', 'ipvs', {
+    services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: servers.map((n) => ({ address: rip(n), forwarding: 'dr' })) }],
+  });
+/** The director's ipvs probe output for a table holding these servers, save files absent. */
+const table = (servers: number[]) => (probe: string): string =>
+  probe.includes('ipvsadm -S -n')
+    ? [`S -A -t ${VIP}:80 -s wrr`, ...servers.map((n) => `S -a -t ${VIP}:80 -r ${rip(n)}:80 -g -w 1`), 'I 0', 'O ID=debian', 'F-', 'F-'].join('\n')
+    : '';
+
+const realServers = new Map([1, 2, 3, 4].map((n) => [rip(n), `rs${n}`]));
+
+interface Case {
+  readonly tasks: Record<string, CompiledTask[]>;
+  readonly hosts: Record<string, FakeHost>;
+  readonly options?: Partial<WaveOptions>;
+}
+
+async function run({ tasks, hosts, options }: Case) {
+  const log: ExecRecord[] = [];
+  const events: EngineEvent[] = [];
+  const { connect, sessions } = fakeConnect(hosts, log);
+  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
+  const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
+  const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);
+  return { summary, log, events, sessions, result, execs };
+}
+
+/** rs3 joins the pool of rs1 and rs2: its page is new, the director adds it. */
+const joining: Case = {
+  tasks: { director: [pool([1, 2, 3])], rs1: [page('rs1')], rs2: [page('rs2')], rs3: [page('rs3')] },
+  hosts: { director: { read: table([1, 2]) }, rs1: { read: pageProbe('rs1') }, rs2: { read: pageProbe('rs2') }, rs3: {} },
+};
+
+/** rs3 leaves the pool: quiesced, drained, deleted. */
+const leaving: Case = {
+  tasks: { director: [pool([1, 2])], rs1: [page('rs1')], rs2: [page('rs2')] },
+  hosts: { director: { read: table([1, 2, 3]) }, rs1: { read: pageProbe('rs1') }, rs2: { read: pageProbe('rs2') } },
+};
+
+describe('engine: round trips', () => {
+  it('--check reads each host once and never makes a second exec', async () => {
+    const { summary, log, sessions } = await run({ ...joining, options: { check: true } });
+    expect(log.map((entry) => [entry.host, entry.kind])).toEqual(['director', 'rs1', 'rs2', 'rs3'].map((host) => [host, 'read']));
+    expect(summary.results.map((result) => [result.host, result.status, result.applied, result.stats.execs])).toEqual([
+      ['director', 'changed', 0, 1],
+      ['rs1', 'ok', 0, 1],
+      ['rs2', 'ok', 0, 1],
+      ['rs3', 'changed', 0, 1],
+    ]);
+    expect([...sessions.values()].every((session) => session.closed)).toBe(true);
+    // The plan still shows the waves it would run.
+    expect(summary.plan.waves.map((wave) => [wave.phase, wave.hosts.map((entry) => entry.host)])).toEqual([
+      ['prepare', ['rs3']],
+      ['balance', ['director']],
+    ]);
+  });
+
+  it('an unchanged host costs one exec; a changed host one per wave it takes part in', async () => {
+    const { execs, result } = await run(joining);
+    expect(execs('rs1')).toEqual(['read']);
+    expect(execs('rs3')).toEqual(['read', 'apply']);
+    expect(execs('director')).toEqual(['read', 'apply']);
+    expect(result('rs1').status).toBe('ok');
+    expect([result('rs3').status, result('rs3').applied]).toEqual(['changed', 1]);
+  });
+
+  it('a director with a leaving server: read, balance, one drain poll, withdraw', async () => {
+    const { execs, log, result } = await run(leaving);
+    expect(execs('director')).toEqual(['read', 'apply', 'drain', 'apply']);
+    const director = log.filter((entry) => entry.host === 'director');
+    expect(director[1]?.sections).toEqual([`ipvsadm -e -t ${VIP}:80 -r ${rip(3)}:80 -g -w 0`]);
+    expect(director[2]?.sections).toEqual([`-t ${VIP}:80`]);
+    expect(director[3]?.sections[0]).toBe(`ipvsadm -d -t ${VIP}:80 -r ${rip(3)}:80`);
+    expect(result('director').drains).toEqual([{ service: ['-t', `${VIP}:80`], server: `${rip(3)}:80`, address: rip(3), active: 0, drained: true, seconds: 0 }]);
+    expect([result('director').status, result('director').applied, result('director').stats.execs]).toEqual(['changed', 3, 4]);
+  });
+
+  it('--drain-timeout 0 skips the drain exec; the withdraw still follows the quiesce', async () => {
+    const { execs, result } = await run({ ...leaving, options: { drainTimeout: 0 } });
+    expect(execs('director')).toEqual(['read', 'apply', 'apply']);
+    expect(result('director').drains).toBeUndefined();
+  });
+
+  it('a drain that times out is reported with the connections the deletion cut, and the withdraw runs', async () => {
+    const { execs, result } = await run({ ...leaving, hosts: { ...leaving.hosts, director: { read: table([1, 2, 3]), drain: () => 'timeout 300 301 2' } } });
+    expect(execs('director')).toEqual(['read', 'apply', 'drain', 'apply']);
+    expect(result('director').drains?.map((drain) => [drain.server, drain.drained, drain.active, drain.seconds])).toEqual([[`${rip(3)}:80`, false, 2, 300]]);
+    expect(result('director').status).toBe('changed');
+  });
+
+  it('a drain exec that fails fails the director before it deletes anything', async () => {
+    const { execs, result } = await run({ ...leaving, hosts: { ...leaving.hosts, director: { read: table([1, 2, 3]), drain: () => 'ipvsadm: not found' } } });
+    expect(execs('director')).toEqual(['read', 'apply', 'drain']);
+    expect([result('director').status, result('director').applied, result('director').error?.message]).toEqual(['failed', 1, expect.stringContaining('draining 192.0.2.13:80 failed')]);
+  });
+});
+
+describe('engine: wave order', () => {
+  it('every prepare exec ends before any balance exec starts', async () => {
+    const { log } = await run(joining);
+    expect(log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host)).toEqual(['rs3', 'director']);
+  });
+
+  it('reset: the director quiesces, drains and deletes before the real servers lose their state', async () => {
+    const reset: Case = {
+      tasks: { director: [pool([1, 2])], rs1: [page('rs1')], rs2: [page('rs2')] },
+      hosts: { director: { read: table([1, 2]) }, rs1: { read: pageProbe('rs1') }, rs2: { read: pageProbe('rs2') } },
+      options: { mode: 'reset' },
+    };
+    const { log, summary } = await run(reset);
+    expect(log.filter((entry) => entry.kind !== 'read').map((entry) => [entry.host, entry.kind])).toEqual([
+      ['director', 'apply'],
+      ['director', 'drain'],
+      ['director', 'apply'],
+      ['rs1', 'apply'],
+      ['rs2', 'apply'],
+    ]);
+    expect(summary.plan.waves.map((wave) => wave.phase)).toEqual(['balance', 'withdraw', 'retire']);
+  });
+});
+
+describe('engine: failures stay with their host', () => {
+  it('a real server that fails to prepare is not added by the director, which says why', async () => {
+    const failing = { ...joining, hosts: { ...joining.hosts, rs3: { status: () => 1 } } };
+    const { log, result } = await run(failing);
+    expect([result('rs3').status, result('rs3').applied, result('rs3').error?.kind]).toEqual(['failed', 0, 'apply']);
+    // The director's balance wave no longer adds rs3, and its save file does not list it.
+    const balance = log.find((entry) => entry.host === 'director' && entry.kind === 'apply');
+    expect(balance?.sections.join('\n')).not.toContain(rip(3));
+    expect(result('director').heldBack).toEqual([
+      expect.objectContaining({ summary: `add real server ${rip(3)}:80 (dr, weight 1) to TCP ${VIP}:80`, phase: 'balance', reason: expect.stringContaining('rs3') }),
+    ]);
+    expect(result('director').status).toBe('changed');
+  });
+
+  it('an unreachable real server is held back too; a throwing exec fails only its host', async () => {
+    const { result } = await run({ ...joining, hosts: { ...joining.hosts, rs3: { throwOn: 'connect' }, rs1: { read: pageProbe('rs1'), throwOn: 'read' } } });
+    expect(result('rs3').status).toBe('unreachable');
+    expect(result('rs1').status).toBe('failed');
+    expect(result('rs1').error?.message).toContain('connection lost');
+    expect(result('director').heldBack?.map((change) => change.summary)).toEqual([`add real server ${rip(3)}:80 (dr, weight 1) to TCP ${VIP}:80`]);
+    expect(result('rs2').status).toBe('ok');
+  });
+
+  it('a director that fails to withdraw keeps the real servers it still sends to from retiring', async () => {
+    const reset: Case = {
+      tasks: { director: [pool([1, 2])], rs1: [page('rs1')], rs2: [page('rs2')] },
+      hosts: { director: { read: table([1, 2]), status: (commands) => (commands.startsWith('ipvsadm -D') ? 3 : 0) }, rs1: { read: pageProbe('rs1') }, rs2: { read: pageProbe('rs2') } },
+      options: { mode: 'reset' },
+    };
+    const { result, execs } = await run(reset);
+    expect(result('director').status).toBe('failed');
+    expect(execs('rs1')).toEqual(['read']);
+    expect(result('rs1').heldBack).toEqual([expect.objectContaining({ phase: 'retire', reason: `director director failed before it withdrew ${rip(1)}` })]);
+    expect(result('rs1').changes).toEqual([]);
+  });
+
+  it('applied counts come from the section statuses, also when the last change fails', async () => {
+    // The director's balance wave: add rs3, then write the save file; the save file fails.
+    const failing = { ...joining, hosts: { ...joining.hosts, director: { read: table([1, 2]), status: (commands: string) => (commands.includes('ipvsadm.rules') ? 1 : 0) } } };
+    const { result } = await run(failing);
+    expect(result('director').changes.map((change) => change.summary)).toEqual([`add real server ${rip(3)}:80 (dr, weight 1) to TCP ${VIP}:80`, 'create /etc/ipvsadm.rules']);
+    expect([result('director').status, result('director').applied]).toEqual(['failed', 1]);
+    expect(result('director').error?.message).toBe('create /etc/ipvsadm.rules failed (exit 1)');
+  });
+
+  it('a host that fails in one wave takes part in no later wave', async () => {
+    const { execs, result } = await run({ ...leaving, hosts: { ...leaving.hosts, director: { read: table([1, 2, 3]), throwOn: 'apply' } } });
+    expect(execs('director')).toEqual(['read', 'apply']);
+    expect([result('director').status, result('director').applied]).toEqual(['failed', 0]);
+  });
+
+  it('a first interrupt during the drain stops the wait: servers stay quiesced, nothing is deleted, nothing retires', async () => {
+    const interrupt = new AbortController();
+    const reset: Case = {
+      tasks: { director: [pool([1, 2])], rs1: [page('rs1')], rs2: [page('rs2')] },
+      hosts: {
+        director: { read: table([1, 2]), onExec: (kind) => kind === 'drain' && interrupt.abort() },
+        rs1: { read: pageProbe('rs1') },
+        rs2: { read: pageProbe('rs2') },
+      },
+      options: { mode: 'reset', interrupt: interrupt.signal },
+    };
+    const { result, execs } = await run(reset);
+    expect(execs('director')).toEqual(['read', 'apply', 'drain']);
+    expect([result('director').status, result('director').interrupted, result('director').applied]).toEqual(['interrupted', 'between-waves', 2]);
+    expect(result('director').outcomes).toEqual(['made', 'made', 'not-made']);
+    expect([execs('rs1'), result('rs1').status, result('rs1').interrupted]).toEqual([['read'], 'interrupted', 'before-apply']);
+  });
+
+  it('every host gets exactly one host-done event, and wave-start names the wave hosts', async () => {
+    const { events } = await run(leaving);
+    expect(events.filter((event) => event.type === 'host-done').map((event) => (event.type === 'host-done' ? event.result.host : '')).sort()).toEqual(['director', 'rs1', 'rs2']);
+    expect(events.filter((event) => event.type === 'wave-start')).toEqual([
+      { type: 'wave-start', phase: 'balance', hosts: ['director'] },
+      { type: 'wave-start', phase: 'withdraw', hosts: ['director'] },
+    ]);
+  });
+});

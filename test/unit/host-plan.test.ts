@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { CompiledTask } from '../../src/config/compile.js';
+import type { PlannedChange } from '../../src/engine/events.js';
+import type { HostContext } from '../../src/resources/types.js';
+import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
+import type { RunMode } from '../../src/engine/planners.js';
+import { resourceTypes } from '../../src/resources/registry.js';
+
+// The pure host planner: probes in, phased changes out, no session.
+
+const task = (name: string, type: CompiledTask['type'], spec: unknown): CompiledTask => ({ name, type, spec: resourceTypes[type].schema.parse(spec) });
+const VIP = '198.51.100.50';
+const ipvsTask = (servers: string[]): CompiledTask =>
+  task('IPVS virtual services', 'ipvs', {
+    services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: servers.map((address) => ({ address, forwarding: 'dr' })) }],
+  });
+const director = (servers: string[], table: string[]): { tasks: CompiledTask[]; answer: (probe: string) => string } => ({
+  tasks: [task('VIP', 'file', { path: '/etc/lvsprov/director.ip', content: 'x\n' }), ipvsTask(servers)],
+  answer: (probe) =>
+    probe.includes('ipvsadm -S -n')
+      ? [`S -A -t ${VIP}:80 -s wrr`, ...table.map((rip) => `S -a -t ${VIP}:80 -r ${rip}:80 -g -w 1`), 'I 0', 'O ID=debian', 'F-', 'F-'].join('\n')
+      : 'F-',
+});
+
+/** Plan from what `answer` gives each probe of the tasks' read. */
+function plan(tasks: CompiledTask[], answer: (probe: string) => string, context: HostContext, mode: RunMode = 'apply'): PlannedChange[] {
+  const read = hostReadPlan(tasks, mode);
+  return planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: answer(probe), status: 0 }])), context);
+}
+
+describe('host planner', () => {
+  it('one probe per distinct snippet: two tasks on one key share it', () => {
+    const tasks = [ipvsTask(['192.0.2.11']), ipvsTask(['192.0.2.11'])];
+    expect(hostReadPlan(tasks, 'apply').probes).toHaveLength(1);
+  });
+
+  it('sorts changes into waves, keeping task order within each; a change without a phase is prepare', () => {
+    const { tasks, answer } = director(['192.0.2.11', '192.0.2.13'], ['192.0.2.11', '192.0.2.12']);
+    const changes = plan(tasks, answer, { host: 'director' });
+    expect(changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['prepare', 'create /etc/lvsprov/director.ip'],
+      ['balance', `add real server 192.0.2.13:80 (dr, weight 1) to TCP ${VIP}:80`],
+      ['balance', `quiesce real server 192.0.2.12:80 in TCP ${VIP}:80 (weight 1 -> 0, then drain)`],
+      ['withdraw', `remove real server 192.0.2.12:80 (dr, weight 1) from TCP ${VIP}:80`],
+      ['withdraw', 'create /etc/ipvsadm.rules'],
+    ]);
+    expect(changes[1]?.joining).toEqual({ service: ['-t', `${VIP}:80`], server: '192.0.2.13:80', address: '192.0.2.13' });
+    expect(changes[2]?.leaving).toEqual(changes[3]?.leaving);
+  });
+
+  it('withheld addresses are not added, and the save file is planned without them', () => {
+    const { tasks, answer } = director(['192.0.2.11', '192.0.2.13'], ['192.0.2.11']);
+    const changes = plan(tasks, answer, { host: 'director', withheld: new Set(['192.0.2.13', '192.0.2.11']) });
+    // 192.0.2.11 is already in the table: withholding never removes a server that is there.
+    expect(changes.map((change) => change.summary)).toEqual(['create /etc/lvsprov/director.ip', 'create /etc/ipvsadm.rules']);
+    expect(changes[1]?.diff?.after).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n`);
+  });
+
+  it('reset: changes without a phase wait for the directors (retire)', () => {
+    const tasks = [task('test page', 'file', { path: '/var/www/index.html', content: 'rs1\n' })];
+    const changes = plan(tasks, () => `F 644 ${Buffer.from('rs1\n').toString('base64')}`, { host: 'rs1' }, 'reset');
+    expect(changes.map((change) => [change.phase, change.summary])).toEqual([['retire', 'remove /var/www/index.html']]);
+  });
+
+  it('a probe output no parser understands fails the plan, naming the task', () => {
+    const tasks = [ipvsTask(['192.0.2.11'])];
+    expect(() => plan(tasks, () => 'garbage', { host: 'director' })).toThrow(/task "IPVS virtual services": .*status line/);
+  });
+});

@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PlannedChange } from '../../src/engine/events.js';
+import { planWaves, serverKey } from '../../src/engine/wave-plan.js';
+import type { ChangePhase, RealServerRef } from '../../src/resources/types.js';
+
+// Table-driven from test/fixtures/waves/: every host's planned changes (summary, phase, leaving)
+// in, the waves (phase, and each host's change count in it, in inventory order) and the drains out.
+
+interface Fixture {
+  why: string;
+  hosts: Record<string, Array<{ summary: string; phase?: ChangePhase; leaving?: RealServerRef }>>;
+  waves: Array<[ChangePhase, Record<string, number>]>;
+  drains: Array<[string, string[]]>;
+}
+
+const root = join(import.meta.dirname, '../fixtures/waves');
+
+describe('cross-host wave planner', () => {
+  for (const file of readdirSync(root).filter((name) => name.endsWith('.json'))) {
+    const fixture = JSON.parse(readFileSync(join(root, file), 'utf8')) as Fixture;
+    it(`${file.replace(/\.json$/, '')}: ${fixture.why}`, () => {
+      const plans = Object.entries(fixture.hosts).map(([host, changes]) => ({
+        host,
+        changes: changes.map((change): PlannedChange => ({ resource: 'test', commands: [], task: 'test', ...change })),
+      }));
+      const plan = planWaves(plans);
+      expect(plan.waves.map((wave) => [wave.phase, Object.fromEntries(wave.hosts.map((entry) => [entry.host, entry.changes.length]))])).toEqual(fixture.waves);
+      // Object key order is insertion order: the hosts of a wave keep the order they were given in.
+      expect(plan.waves.map((wave) => wave.hosts.map((entry) => entry.host))).toEqual(fixture.waves.map(([, hosts]) => Object.keys(hosts)));
+      expect(plan.drains.map((drain) => [drain.host, drain.servers.map(serverKey)])).toEqual(fixture.drains);
+    });
+  }
+});
