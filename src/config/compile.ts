@@ -8,6 +8,7 @@ import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type Ta
 import { suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
+import { unreachedHostWarnings } from './unreached-hosts.js';
 import { parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
 
@@ -70,9 +71,12 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     for (const message of selection.problems) problems.push({ file: '--limit', line: 1, col: 1, path: '', message });
     limited = new Set(selection.hosts);
   }
+  const reached = new Set<string>();
+  const patternsNamed: string[] = [];
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
+    patternsNamed.push(...patterns);
     const targets = new Set<string>();
     patterns.forEach((pattern, i) => {
       const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
@@ -84,6 +88,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         warnings.push(`${p.file}:${p.line}:${p.col}: ${p.message}`);
       } else members.forEach((member) => targets.add(member));
     });
+    targets.forEach((host) => reached.add(host));
     const entries: Array<{ task: TaskEntry; origin: TaskOrigin }> = [];
     const requirements: Array<{ role: Role; path: PathSegment[] }> = [];
     const playTags = play.tags ?? [];
@@ -128,7 +133,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
-  return { hosts, warnings, realServers };
+  return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers };
 }
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: string, roles: RoleLoader, problems: ConfigProblem[]): CompiledTask[] {

@@ -73,7 +73,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
 }
 
 /** A director's address as its NAT real servers route through it: its `dip` variable or its address. */
-function directorAddress(inventory: LoadedInventory, director: string): string | undefined {
+export function directorAddress(inventory: Pick<LoadedInventory, 'data'>, director: string): string | undefined {
   const entry = own(inventory.data.hosts, director);
   const dip = entry?.vars.dip;
   return typeof dip === 'string' ? dip : entry?.address;

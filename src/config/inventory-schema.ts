@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { schedulers } from '../resources/ipvs/schedulers.js';
-import { hostAddress, interfaceName, ipv4, netmaskField } from './values.js';
+import { hostAddress, interfaceName, ipv4, ipv4Network, netmaskField } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -124,6 +124,10 @@ export const inventorySchema = z
     vars: variables.default({}).describe('cluster variables (lowest precedence after role defaults)'),
     groups: z.record(groupName, groupSchema).default({}).describe('groups by name'),
     hosts: z.record(hostName, hostSchema).describe('hosts by inventory name'),
+    networks: z
+      .array(ipv4Network)
+      .optional()
+      .describe("the cluster's subnets in CIDR form, e.g. [192.0.2.0/24, 10.0.0.0/24]; with them, the lint checks that NAT real servers reach their gateway and DR real servers share a LAN with their director"),
     lvs: z
       .object({
         vips: z.record(hostName, vipSchema).default({}).describe('virtual IPs by name'),

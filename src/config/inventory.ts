@@ -4,6 +4,7 @@ import { inventorySchema, type HostEntry, type Inventory } from './inventory-sch
 import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
+import { crossHostProblems } from './cross-host-lint.js';
 import { prototypeKeyPaths } from './own.js';
 import { suggestion } from './suggest.js';
 
@@ -41,6 +42,8 @@ export function loadInventory(file: string): LoadedInventory {
   const groups = collectGroups(data);
   const services = resolveServices(source, data, groups, problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  const lint = crossHostProblems({ source, data, services });
+  if (lint.length > 0) throw new ConfigError(lint);
   return { file, dir: dirname(file), source, data, groups, services };
 }
 

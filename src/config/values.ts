@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostAddressProblem } from '../net/host-address.js';
-import { ipv4Problem, netmaskProblem, parseCidr } from '../net/ipv4.js';
+import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
 // value which passes it is harmless in a shell even before quoting. The address grammar itself
@@ -29,6 +29,14 @@ export const ipv4Cidr = grammar('an IPv4 network such as 192.0.2.0/24', (value) 
   const [address = '', length, ...rest] = value.split('/');
   if (length === undefined || rest.length > 0) return 'is not address/prefix-length';
   return ipv4Problem(address) ?? 'has a prefix length that is not 0-32';
+});
+
+/** A network address in CIDR form: host bits zero, as `ip route` and a subnet need (192.0.2.0/24, not 192.0.2.7/24). */
+export const ipv4Network = ipv4Cidr.superRefine((value, ctx) => {
+  const cidr = parseCidr(value);
+  if (cidr !== undefined && !hasNoHostBits(cidr)) {
+    ctx.addIssue({ code: 'custom', message: `must be a network address: host bits must be zero (${formatNetwork(networkOf(cidr.address, cidr.prefixLength))})` });
+  }
 });
 
 /** What SSH connects to: a canonical IPv4 address or an RFC 1123 host name. */

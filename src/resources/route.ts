@@ -1,21 +1,16 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
-import { interfaceName, ipv4, ipv4Cidr } from '../config/values.js';
-import { hasNoHostBits, parseCidr } from '../net/ipv4.js';
+import { interfaceName, ipv4, ipv4Network } from '../config/values.js';
 import type { ProbeOutput, ResourceType } from './types.js';
 
 // A route in the main table: the router's `VIP/32 dev eth1`, a NAT real server's
 // `default via DIP`, a DR real server's optional `VIP/32 dev lo`. The facts are every route the
 // kernel holds for exactly that destination; the one with the lowest metric is the one in use.
 
-/** `ip route` refuses a network with host bits set ("Invalid prefix for given prefix length"). */
-function isNetworkAddress(text: string): boolean {
-  const cidr = parseCidr(text);
-  return cidr === undefined || hasNoHostBits(cidr); // a malformed one is ipv4Cidr's to report
-}
 
 const destination = z
-  .union([z.literal('default'), ipv4Cidr.refine(isNetworkAddress, { message: 'must be a network address: host bits must be zero' })])
+  // `ip route` refuses a network with host bits set ("Invalid prefix for given prefix length").
+  .union([z.literal('default'), ipv4Network])
   .transform((value) => (value === '0.0.0.0/0' ? 'default' : value));
 
 export const routeSchema = z

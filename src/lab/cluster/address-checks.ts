@@ -31,10 +31,8 @@ export function addressProblems(inventory: LoadedInventory, router: string | und
     if (clash) problems.push(inventory.source.problem(where, `${what} ${address}: ${guestNetwork.net} ${clash.why}`));
   };
   const client = parseNetwork(clientSubnet);
-  const hostAddresses = new Set<string>();
   for (const [name, host] of Object.entries(inventory.data.hosts)) {
     check(host.address, ['hosts', name, 'address'], `host ${name}'s address`);
-    hostAddresses.add(host.address);
     if (isIpv4(host.address) && name !== router && networkContains(client, host.address)) {
       problems.push(inventory.source.problem(['hosts', name, 'address'], `${host.address} is in ${clientSubnet}, the lab's client subnet; only the router may have an address there`));
     }
@@ -46,7 +44,6 @@ export function addressProblems(inventory: LoadedInventory, router: string | und
       // The client would ARP for a VIP on its own subnet, and nobody there answers.
       problems.push(inventory.source.problem(['lvs', 'vips', name, 'address'], `VIP ${vip.address} is in the client subnet ${clientSubnet}; the client must reach it through the router`));
     }
-    if (hostAddresses.has(vip.address)) problems.push(inventory.source.problem(['lvs', 'vips', name, 'address'], `VIP ${vip.address} is also a host address`));
   }
   inventory.data.lvs.services.forEach((service, index) => {
     if (service.vip !== undefined && isIpv4(service.vip)) check(service.vip, ['lvs', 'services', index, 'vip'], 'the VIP');

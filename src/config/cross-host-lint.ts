@@ -1,0 +1,187 @@
+import type { ConfigProblem } from '../errors.js';
+import { isIpv4, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
+import { directorAddress } from './host-vars.js';
+import type { LoadedInventory } from './inventory.js';
+import type { ResolvedService } from './lvs-model.js';
+import { own } from './own.js';
+import type { PathSegment } from './yaml-source.js';
+
+// Mistakes that no single field shows, only the cluster as a whole: each one is certainly wrong
+// for an LVS cluster (it breaks traffic, or two hosts fight over an address), so each is an error
+// at the node to change. Run on an inventory whose fields and names are already valid.
+//
+// Not flagged, because LVS allows it: a real server given by `address` that is its director's own
+// address (IPVS "localnode": the director serves the request itself).
+
+type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services'>;
+
+export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
+  const networks = statedNetworks(inventory, report);
+  vipsThatAreHostAddresses(inventory, report);
+  directorsPerVip(inventory, report);
+  realServersThatDirect(inventory, report);
+  natGateways(inventory, networks, report);
+  drLans(inventory, networks, report);
+  return problems;
+}
+
+type Report = (path: PathSegment[], message: string) => void;
+
+const servicePath = (index: number, ...rest: PathSegment[]): PathSegment[] => ['lvs', 'services', index, ...rest];
+
+/** The `networks` list, refusing overlaps: an address must belong to one network. */
+function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: string; network: Ipv4Network }> {
+  const stated: Array<{ cidr: string; network: Ipv4Network }> = [];
+  (inventory.data.networks ?? []).forEach((cidr, index) => {
+    const network = parseNetwork(cidr);
+    const other = stated.find((entry) => networksOverlap(entry.network, network));
+    if (other) report(['networks', index], `network ${cidr} overlaps ${other.cidr}; each address must belong to one stated network`);
+    else stated.push({ cidr, network });
+  });
+  return stated;
+}
+
+/** What owns an address besides a VIP: a host (its address) or a director (its dip). */
+function addressOwners(inventory: Inventory): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [name, host] of Object.entries(inventory.data.hosts)) {
+    if (isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
+    const dip = directorAddress(inventory, name);
+    if (dip !== host.address && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
+  }
+  return owners;
+}
+
+function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
+  const owners = addressOwners(inventory);
+  const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
+  for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
+    const owner = owners.get(vip.address);
+    if (owner) report(['lvs', 'vips', name, 'address'], `VIP ${vip.address} is ${owner}; ${why}`);
+  }
+  const vipAddresses = new Set(inventory.services.flatMap((service) => (service.address !== undefined ? [service.address] : [])));
+  inventory.data.lvs.services.forEach((service, index) => {
+    const literal = service.vip !== undefined && !Object.hasOwn(inventory.data.lvs.vips, service.vip) ? service.vip : undefined;
+    const owner = literal === undefined ? undefined : owners.get(literal);
+    if (owner) report(servicePath(index, 'vip'), `VIP ${literal} is ${owner}; ${why}`);
+    service.real_servers.forEach((server, serverIndex) => {
+      if (server.address !== undefined && vipAddresses.has(server.address)) {
+        report(servicePath(index, 'real_servers', serverIndex, 'address'), `real server address ${server.address} is a VIP of this cluster; a real server is reached at an address of its own`);
+      }
+    });
+  });
+}
+
+/** Every VIP address with the directors that hold it, over all its services. */
+function directorsByVip(services: readonly ResolvedService[]): Map<string, Set<string>> {
+  const byVip = new Map<string, Set<string>>();
+  for (const service of services) {
+    if (service.address === undefined) continue;
+    const directors = byVip.get(service.address) ?? new Set<string>();
+    service.directors.forEach((director) => directors.add(director));
+    byVip.set(service.address, directors);
+  }
+  return byVip;
+}
+
+function directorsPerVip(inventory: Inventory, report: Report): void {
+  const seen = new Map<string, Set<string>>();
+  inventory.services.forEach((service, index) => {
+    if (service.address === undefined) return;
+    const directors = seen.get(service.address) ?? new Set<string>();
+    const before = directors.size;
+    service.directors.forEach((director) => directors.add(director));
+    seen.set(service.address, directors);
+    if (directors.size < 2 || before >= 2) return;
+    const raw = inventory.data.lvs.services[index];
+    const where = raw?.directors !== undefined ? servicePath(index, 'directors') : servicePath(index, 'vip');
+    const names = [...directors];
+    report(
+      where,
+      `VIP ${service.address} has ${names.length} directors (${names.join(', ')}): each would hold it and answer ARP for it, and clients would reach ` +
+        `whichever answered last. A director pair needs VRRP (keepalived) to decide which one holds the VIP, which lvsprov does not configure yet; ` +
+        `give the VIP one director (\`directors: [${names[0] ?? ''}]\`)`,
+    );
+  });
+}
+
+function realServersThatDirect(inventory: Inventory, report: Report): void {
+  const byVip = directorsByVip(inventory.services);
+  inventory.services.forEach((service, index) => {
+    const holders = service.forwarding === 'nat' ? new Set(service.directors) : service.address !== undefined ? byVip.get(service.address) : undefined;
+    service.realServers.forEach((server, serverIndex) => {
+      if (server.host === undefined || !holders?.has(server.host)) return;
+      const role =
+        service.forwarding === 'nat'
+          ? 'the NAT real-server role would route its default route through itself'
+          : `the ${service.forwarding.toUpperCase()} real-server role would put VIP ${service.address ?? ''} on ${service.forwarding === 'dr' ? 'lo' : 'tunl0'} and suppress its ARP replies, while as director it must answer ARP for that VIP`;
+      report(
+        servicePath(index, 'real_servers', serverIndex, 'host'),
+        `real server ${server.host} is also a director of this VIP: ${role}. For a director that serves too (localnode), list it by \`address: ${server.address}\` without \`host\``,
+      );
+    });
+  });
+}
+
+/** The stated network holding an address (the longest prefix); undefined when none does. */
+function networkHolding(networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, address: string): { cidr: string; network: Ipv4Network } | undefined {
+  return networks
+    .filter((entry) => networkContains(entry.network, address))
+    .sort((a, b) => b.network.prefixLength - a.network.prefixLength)[0];
+}
+
+function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
+  const gatewayOf = new Map<string, { director: string; gateway: string }>();
+  const offLink = new Set<string>();
+  inventory.services.forEach((service, index) => {
+    if (service.forwarding !== 'nat') return;
+    service.realServers.forEach((server, serverIndex) => {
+      const path = servicePath(index, 'real_servers', serverIndex);
+      for (const director of service.directors) {
+        const gateway = directorAddress(inventory, director);
+        if (!isIpv4(gateway)) continue;
+        const home = networkHolding(networks, server.address);
+        // Said once per server and gateway, at its first service: the fix is the same for all.
+        if (home && !networkContains(home.network, gateway) && !offLink.has(`${server.address}>${gateway}`)) {
+          offLink.add(`${server.address}>${gateway}`);
+          report(
+            path,
+            `NAT real server ${server.address} routes its replies through director ${director} at ${gateway} (its dip var, or its address), which is not on ` +
+              `the real server's network ${home.cidr}; a gateway must be on-link: give ${director} a \`dip\` var on ${home.cidr}`,
+          );
+        }
+        const first = server.host === undefined ? undefined : gatewayOf.get(server.host);
+        if (server.host !== undefined && first && first.gateway !== gateway) {
+          report(
+            path,
+            `real server ${server.host} serves NAT for director ${first.director} (${first.gateway}) and director ${director} (${gateway}), but a host has one ` +
+              `default route: replies to ${director}'s clients would leave through ${first.director}`,
+          );
+        } else if (server.host !== undefined && !first) gatewayOf.set(server.host, { director, gateway });
+      }
+    });
+  });
+}
+
+function drLans(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
+  const apart = new Set<string>();
+  inventory.services.forEach((service, index) => {
+    if (service.forwarding !== 'dr') return;
+    service.realServers.forEach((server, serverIndex) => {
+      const home = networkHolding(networks, server.address);
+      if (!home) return;
+      for (const director of service.directors) {
+        const held = [own(inventory.data.hosts, director)?.address, directorAddress(inventory, director)].filter((address): address is string => isIpv4(address));
+        if (held.length === 0 || held.some((address) => networkContains(home.network, address)) || apart.has(`${server.address}>${director}`)) continue;
+        apart.add(`${server.address}>${director}`);
+        report(
+          servicePath(index, 'real_servers', serverIndex),
+          `DR real server ${server.address} is on ${home.cidr}, where director ${director} has no address (${[...new Set(held)].join(', ')}): direct routing ` +
+            `rewrites only the MAC address, so a director reaches its real servers on their own LAN; use forwarding tun across networks`,
+        );
+      }
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile } from '../../src/config/compile.js';
+import { loadInventory } from '../../src/config/inventory.js';
+
+// The cross-host lint's errors are cases of the bad-input corpus (cross-host family). Here: what
+// it must let through (LVS allows it), and the warning for hosts no play reaches.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-lint-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const site = join(import.meta.dirname, '../../playbooks/site.yaml');
+let count = 0;
+
+function inventory(text: string): string {
+  count += 1;
+  const file = join(dir, `inventory-${count}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+const hosts = `hosts:
+  router: { address: 192.0.2.1, groups: [routers], vars: { lan_interface: eth1 } }
+  director: { address: 192.0.2.10, groups: [directors] }
+  rs1: { address: 192.0.2.11, groups: [realservers] }
+  rs2: { address: 192.0.2.12, groups: [realservers] }
+`;
+
+describe('cross-host lint lets through what LVS allows', () => {
+  it.each([
+    ['a director that serves too, listed by address (localnode)', `${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, real_servers: [{ host: rs1 }, { address: 192.0.2.10 }] }\n`],
+    ['a NAT real server off the director\'s network when no networks are stated (no guess)', `${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, forwarding: nat, real_servers: [{ address: 10.9.9.9 }] }\n`],
+    ['a NAT real server whose address lies in no stated network', `networks: [192.0.2.0/24]\n${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, forwarding: nat, real_servers: [{ address: 10.9.9.9 }] }\n`],
+    ['a TUN real server on another network than its director', `networks: [192.0.2.0/25, 192.0.2.128/25]\n${hosts.replace('192.0.2.12', '192.0.2.200')}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, forwarding: tun, real_servers: [{ host: rs1 }, { host: rs2 }] }\n`],
+    ['two VIPs with a director each', `${hosts}  director2: { address: 192.0.2.20 }\nlvs:\n  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51 } }\n  services:\n    - { vip: web, port: 80, directors: [director], real_servers: [{ host: rs1 }] }\n    - { vip: api, port: 80, directors: [director2], real_servers: [{ host: rs2 }] }\n`],
+    ['two services of one VIP with the same director', `${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, real_servers: [{ host: rs1 }] }\n    - { vip: web, port: 443, real_servers: [{ host: rs1 }] }\n`],
+    ['a NAT real server of two services behind one director', `networks: [192.0.2.0/24]\n${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51 } }\n  services:\n    - { vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }\n    - { vip: api, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }\n`],
+    ['a firewall-mark service without a VIP on two directors', `${hosts}  director2: { address: 192.0.2.20, groups: [directors] }\nlvs:\n  services:\n    - { protocol: fwmark, fwmark: 1, persistence: true, real_servers: [{ host: rs1 }] }\n`],
+  ])('%s', (_, text) => {
+    expect(() => loadInventory(inventory(text))).not.toThrow();
+  });
+
+  it('the shipped and lab inventories, some stating their networks, pass', () => {
+    for (const name of ['dr-lab', 'tun-lab', 'prod', 'lab-dr', 'lab-tun', 'lab-nat']) {
+      expect(() => loadInventory(join(import.meta.dirname, '../../inventories', `${name}.yaml`)), name).not.toThrow();
+    }
+  });
+});
+
+describe('a host no play reaches is a warning naming the nearest group', () => {
+  const file = inventory(`${hosts}  rs3: { address: 192.0.2.13, groups: [web, realserver] }
+  db: { address: 192.0.2.14 }
+  client: { address: 192.0.2.15, groups: [clients] }
+lvs:
+  vips: { web: { address: 198.51.100.50 } }
+  services:
+    - { vip: web, port: 80, real_servers: [{ host: rs1 }] }
+`);
+
+  it('points at the misspelt group, and at hosts in no group, and not at verify clients', () => {
+    const run = compile(loadInventory(file), site);
+    const ours = run.warnings.filter((warning) => warning.startsWith(file));
+    expect(ours).toEqual([
+      `${file}:6:45: hosts.rs3.groups.1: no play reaches host rs3 (its groups: realserver, web), so it gets no role; did you mean realservers?`,
+      `${file}:7:3: hosts.db: no play reaches host db (it is in no group), so it gets no role`,
+    ]);
+    expect([...run.hosts.keys()]).not.toContain('rs3');
+  });
+
+  it('says nothing when every host is reached, even with --limit', () => {
+    const reached = inventory(`${hosts}lvs:\n  vips: { web: { address: 198.51.100.50 } }\n  services:\n    - { vip: web, port: 80, real_servers: [{ host: rs1 }] }\n`);
+    expect(compile(loadInventory(reached), site, ['rs1']).warnings.filter((warning) => warning.includes('no play reaches'))).toEqual([]);
+  });
+});
