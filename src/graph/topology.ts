@@ -1,5 +1,6 @@
 import type { LoadedInventory } from '../config/inventory.js';
 import type { ResolvedService } from '../config/lvs-model.js';
+import { own } from '../config/own.js';
 import { declaredServiceKey } from '../status/model.js';
 
 // The cluster as a picture sees it, from the inventory alone: the client side, routers,
@@ -53,7 +54,7 @@ export interface Topology {
 
 export function topology(inventory: LoadedInventory): Topology {
   const hosts = inventory.data.hosts;
-  const member = (group: string): TopologyHost[] => (inventory.groups.get(group) ?? []).map((name) => ({ name, address: hosts[name]?.address ?? '' }));
+  const member = (group: string): TopologyHost[] => (inventory.groups.get(group) ?? []).map((name) => ({ name, address: own(hosts, name)?.address ?? '' }));
   const directorNames = [...new Set(inventory.services.flatMap((service) => service.directors))];
   const realServers: Array<TopologyHost & { host?: string }> = [];
   const realServerIndex = (server: ResolvedService['realServers'][number]): number => {
@@ -85,7 +86,7 @@ export function topology(inventory: LoadedInventory): Topology {
     ...(inventory.data.name !== undefined ? { name: inventory.data.name } : {}),
     clients: member('clients'),
     routers: member('routers'),
-    directors: directorNames.map((name) => ({ name, address: hosts[name]?.address ?? '' })),
+    directors: directorNames.map((name) => ({ name, address: own(hosts, name)?.address ?? '' })),
     vips: [...vips.values()],
     realServers,
   };

@@ -1,4 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
+import { own } from '../config/own.js';
 import type { HostResult, PlannedChange } from '../engine/events.js';
 import { phaseOf } from '../engine/host-plan.js';
 import type { WavePlan } from '../engine/wave-plan.js';
@@ -60,7 +61,7 @@ const SELECTOR_NAMES: Record<string, string> = { '-t': 'TCP', '-u': 'UDP', '-f':
 /** `192.0.2.13:80 in TCP 198.51.100.50:80`. */
 export function describeServerRef(ref: RealServerRef): string {
   const [flag = '', ...rest] = ref.service;
-  return `${ref.server} in ${[SELECTOR_NAMES[flag] ?? flag, ...rest].join(' ')}`;
+  return `${ref.server} in ${[own(SELECTOR_NAMES, flag) ?? flag, ...rest].join(' ')}`;
 }
 
 function renderDrains(results: readonly HostResult[], waves: WavePlan, options: RenderOptions): string[] {
