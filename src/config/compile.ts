@@ -9,7 +9,7 @@ import { suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
-import { parseWith, zodProblems } from './validate.js';
+import { checkInput, parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
 
 // Inventory + playbook -> for every targeted host, the list of concrete, validated tasks. All of
@@ -160,9 +160,10 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
         problem([type], `task type ${resourceType} is not available`);
         return [];
       }
-      const parsed = resourceTypes[resourceType].schema.safeParse(spec);
+      const schema = resourceTypes[resourceType].schema;
+      const parsed = checkInput(schema, spec);
       if (!parsed.success) {
-        for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type])) problems.push({ ...p, message: `${p.message} (host ${host})` });
+        for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
         return [];
       }
       return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: parsed.data, ...(origin.tags.length > 0 ? { tags: origin.tags } : {}) }];
