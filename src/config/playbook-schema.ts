@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resourceTypes } from '../resources/registry.js';
+import { suggestion } from './suggest.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -30,7 +31,7 @@ export const taskSchema = z
     const types = Object.keys(task).filter((key) => !controlKeys.has(key));
     for (const key of types) {
       if (!taskTypeNames.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: `unknown task type ${key} (known: ${taskTypeNames.join(', ')})` });
+        ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: `unknown task type ${key}: ${suggestion(key, taskTypeNames)}` });
       }
     }
     if (types.length !== 1) {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { roleMetaSchema, roleTasksSchema, type TaskEntry } from './playbook-schema.js';
+import { suggestion } from './suggest.js';
 import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -38,7 +39,7 @@ export class RoleLoader {
     const dir = this.searchPath.map((base) => join(base, name)).find((candidate) => existsSync(join(candidate, 'tasks.yaml')));
     if (!dir) {
       throw new ConfigError([
-        reference.source.problem(reference.path, `role ${name} not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')})`),
+        reference.source.problem(reference.path, `role ${name} not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')}): ${suggestion(name, this.available())}`),
       ]);
     }
     const tasksSource = YamlSource.load(join(dir, 'tasks.yaml'));
@@ -52,6 +53,12 @@ export class RoleLoader {
     const role = { name, dir, tasksSource, tasks, defaults: meta.defaults, requires: meta.requires };
     this.cache.set(name, role);
     return role;
+  }
+
+  /** Names of the roles found on the search path, for "did you mean". */
+  private available(): string[] {
+    const names = this.searchPath.flatMap((base) => (existsSync(base) ? readdirSync(base).filter((name) => existsSync(join(base, name, 'tasks.yaml'))) : []));
+    return [...new Set(names)].sort();
   }
 
   readTemplate(role: Role, file: string): string | null {

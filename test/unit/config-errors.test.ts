@@ -45,7 +45,7 @@ describe('playbook and role errors', () => {
     const file = join(dir, 'playbooks/unknown-task.yaml');
     const problems = problemsOf(() => compile(inventory(), file));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^${file}:5:7: 0\\.tasks\\.0\\.sysctls: unknown task type sysctls \\(known: .*sysctl.*\\)`));
+    expect(problems[0]).toMatch(new RegExp(`^${file}:5:7: 0\\.tasks\\.0\\.sysctls: unknown task type sysctls: did you mean \`sysctl\`\\? \\(known: .*sysctl.*\\)`));
   });
 
   it('an unknown role is located at its mention in the play', () => {
