@@ -13,9 +13,12 @@ const port = z.number().int().min(1).max(65535);
 /** Paths may start with ~ (the user's home) or be relative to the inventory file. */
 const localPath = z.string().min(1).regex(/^[^\0\n]+$/, 'must be a file path');
 
+/** A login name: never starting with `-`, so nothing can read it as an option. */
+const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name (letters, digits, _ . -, not starting with - . or a digit)');
+
 export const sshSettingsSchema = z
   .object({
-    user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name').optional().describe('login user (default: $USER)'),
+    user: userName.optional().describe('login user (default: $USER)'),
     port: port.optional().describe('SSH port (default 22)'),
     private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa unless an agent is used)'),
     passphrase_env: varName.optional().describe("environment variable holding the key's passphrase (never the passphrase itself)"),
@@ -27,7 +30,7 @@ export const sshSettingsSchema = z
       .object({
         address: hostAddress,
         port: port.optional(),
-        user: z.string().optional(),
+        user: userName.optional(),
         private_key: localPath.optional(),
         known_hosts: localPath.optional(),
       })
