@@ -1,7 +1,8 @@
 import { LockError } from '../errors.js';
 import type { LockOwner } from '../lock/lock-owner.js';
-import { describeHolder, parseLockReport } from '../lock/lock-report.js';
-import { acquireLockScript, holdLockScript } from '../lock/lock-script.js';
+import { describeHolder, parseLockReport, type LockHolder } from '../lock/lock-report.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, type LockWait as LockWaitMode } from '../lock/lock-script.js';
+import { scriptEnvironment } from '../shell/script-environment.js';
 import type { LockWait } from './events.js';
 
 // The host lock as the host pipeline uses it: a prelude for the read exec that takes the lock, a
@@ -14,12 +15,18 @@ export interface RunLock {
   readonly leaseSeconds?: number;
 }
 
-export function acquirePrelude(lock: RunLock, nonce: string): string {
+/** `wait-die` for a run that holds other hosts while it waits (see lock-all.ts). */
+export function acquirePrelude(lock: RunLock, nonce: string, wait: LockWaitMode = 'wait', timeoutSeconds = lock.timeoutSeconds): string {
   return acquireLockScript(nonce, lock.owner, {
-    wait: 'wait',
-    timeoutSeconds: lock.timeoutSeconds,
+    wait,
+    timeoutSeconds,
     ...(lock.leaseSeconds === undefined ? {} : { leaseSeconds: lock.leaseSeconds }),
   });
+}
+
+/** The whole exec that gives the lock up while the connection stays open. */
+export function releaseExec(lock: RunLock, nonce: string): string {
+  return `${scriptEnvironment}\n${releaseLockScript(nonce, lock.owner)}\n`;
 }
 
 export function holdPrelude(lock: RunLock, nonce: string): string {
@@ -27,23 +34,26 @@ export function holdPrelude(lock: RunLock, nonce: string): string {
 }
 
 /**
- * What the read exec's lock report means: the wait, if this run waited (undefined when it did
- * not); throws LockError when the host was not locked. A missing report is left to the read's own
- * checks (the script failed before it, e.g. sudo refused).
+ * What the read exec's lock report means: locked (with the wait, if this run waited), or held by an
+ * older run that a `wait-die` read gives way to; throws LockError when the host was not locked. A
+ * missing report is left to the read's own checks (the script failed before it, e.g. sudo refused).
  */
-export function acquiredLock(nonce: string, stdout: string, timeoutSeconds: number): LockWait | undefined {
+export type ReadLock = { readonly state: 'acquired'; readonly wait?: LockWait } | { readonly state: 'older'; readonly holder: LockHolder };
+
+export function readLock(nonce: string, stdout: string, timeoutSeconds: number): ReadLock {
   const report = parseLockReport(nonce, stdout);
   switch (report.state) {
     case 'acquired':
-      if (report.waitedSeconds <= 0) return undefined;
-      return { waitedSeconds: report.waitedSeconds, ...(report.previous ? { heldBy: describeHolder(report.previous) } : {}) };
-    case 'timeout':
+      if (report.waitedSeconds <= 0) return { state: 'acquired' };
+      return { state: 'acquired', wait: { waitedSeconds: report.waitedSeconds, ...(report.previous ? { heldBy: describeHolder(report.previous) } : {}) } };
     case 'older':
+      return { state: 'older', holder: report.holder };
+    case 'timeout':
       throw new LockError(`locked by another run: ${describeHolder(report.holder)}; waited ${report.waitedSeconds.toFixed(0)} s (--lock-timeout ${timeoutSeconds})`);
     case 'unsupported':
       throw new LockError(`cannot lock the host: ${report.reason}`);
     default:
-      return undefined;
+      return { state: 'acquired' };
   }
 }
 

@@ -6,7 +6,9 @@ import { applyScript, newNonce, parseSections, readScript, unfinishedSection, ty
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
-import { acquiredLock, acquirePrelude, checkHeld, holdPrelude, type RunLock } from './host-lock.js';
+import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
+import type { LockAttempt } from '../lock/lock-all.js';
+import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
 
@@ -40,6 +42,8 @@ export class HostRun {
   private error: HostResult['error'];
   private lockWait: LockWait | undefined;
   private result: HostResult | undefined;
+  /** host-start is reported once, however often the host is read. */
+  private started$ = false;
   /** What became of each change whose wave was attempted. */
   private readonly outcomes = new Map<PlannedChange, ChangeOutcome>();
   /** Every change, in wave order. */
@@ -93,16 +97,29 @@ export class HostRun {
     return signals.length > 0 ? AbortSignal.any(signals) : undefined;
   }
 
-  /** Connect, take the lock and read every fact in one exec, plan. */
-  async open(connect: () => Promise<HostSession>): Promise<void> {
-    this.emit({ type: 'host-start', host: this.host });
-    if (this.stopped()) return this.interrupt('before-apply');
-    this.emit({ type: 'host-phase', host: this.host, phase: 'connecting' });
-    try {
-      this.session = await connect();
-    } catch (error) {
-      this.fail('unreachable', { kind: error instanceof ConnectError ? 'connect' : 'internal', message: (error as Error).message });
-      return;
+  /**
+   * Connect (once), take the lock and read every fact in one exec, plan. `wait` says how the read
+   * waits for another run's lock (see lock-all.ts); the answer says whether the host is now locked
+   * and planned, must give way to an older run, or is settled (failed, unreachable, interrupted).
+   */
+  async open(connect: () => Promise<HostSession>, wait: LockWaitMode = 'wait', timeoutSeconds?: number): Promise<LockAttempt> {
+    if (!this.started$) {
+      this.started$ = true;
+      this.emit({ type: 'host-start', host: this.host });
+    }
+    if (this.stoppedAs) return 'settled';
+    if (this.stopped()) {
+      this.interrupt('before-apply');
+      return 'settled';
+    }
+    if (!this.session) {
+      this.emit({ type: 'host-phase', host: this.host, phase: 'connecting' });
+      try {
+        this.session = await connect();
+      } catch (error) {
+        this.fail('unreachable', { kind: error instanceof ConnectError ? 'connect' : 'internal', message: (error as Error).message });
+        return 'settled';
+      }
     }
     try {
       this.emit({ type: 'host-phase', host: this.host, phase: 'reading' });
@@ -110,10 +127,15 @@ export class HostRun {
       const nonce = newNonce();
       const signal = this.waitSignal();
       const lock = this.lock;
-      const read = await this.session.exec(readScript(nonce, probes, lock ? acquirePrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      const prelude = lock ? acquirePrelude(lock, nonce, wait, timeoutSeconds ?? lock.timeoutSeconds) : undefined;
+      const read = await this.session.exec(readScript(nonce, probes, prelude), signal ? { signal } : {});
       if (lock) {
-        this.lockWait = acquiredLock(nonce, read.stdout, lock.timeoutSeconds);
-        if (this.lockWait) this.emit({ type: 'host-lock-waited', host: this.host, wait: this.lockWait });
+        const locked = readLock(nonce, read.stdout, lock.timeoutSeconds);
+        if (locked.state === 'older') return 'older';
+        if (locked.wait) {
+          this.lockWait = locked.wait;
+          this.emit({ type: 'host-lock-waited', host: this.host, wait: locked.wait });
+        }
       }
       const sections = parseSections(nonce, read.stdout);
       if (sections.size !== probes.length) {
@@ -124,14 +146,33 @@ export class HostRun {
       this.sections = sections;
       this.state = 'live';
       this.emit({ type: 'host-planned', host: this.host, changes: this.changes.length });
+      return 'acquired';
     } catch (error) {
-      if (error instanceof ExecAbortedError) return this.interrupt('before-apply');
-      if (error instanceof ConnectionLostError) {
-        this.fail('failed', { kind: 'connection', message: `connection lost during read (${error.message}); nothing was changed` });
-        return;
-      }
-      this.failWith(error);
+      if (error instanceof ExecAbortedError) this.interrupt('before-apply');
+      else if (error instanceof ConnectionLostError) this.fail('failed', { kind: 'connection', message: `connection lost during read (${error.message}); nothing was changed` });
+      else this.failWith(error);
+      return 'settled';
     }
+  }
+
+  /** Give the lock up so that an older run can finish; the read is void until done again. */
+  async releaseLock(): Promise<void> {
+    const lock = this.lock;
+    if (!this.session || !lock || this.stoppedAs) return;
+    this.state = 'planning';
+    this.sections = undefined;
+    this.changes = [];
+    try {
+      await this.session.exec(releaseExec(lock, newNonce()));
+    } catch (error) {
+      if (error instanceof ConnectionLostError) this.fail('failed', { kind: 'connection', message: `connection lost while giving way to an older run (${error.message}); nothing was changed` });
+      else this.failWith(error);
+    }
+  }
+
+  /** An interrupt came before this host was read under its lock. */
+  stopUnread(): void {
+    if (!this.live && !this.stoppedAs) this.interrupt('before-apply');
   }
 
   /**

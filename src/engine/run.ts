@@ -5,6 +5,8 @@ import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport
 import type { EventSink, HostResult } from './events.js';
 import { retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
 import { HostRun, type HostRunOptions } from './host-run.js';
+import { lockAll } from '../lock/lock-all.js';
+import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
 
@@ -66,7 +68,18 @@ export async function runWaves(
     for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
   };
 
-  await forEachLimited(runs, options.forks, (host) => host.open(() => connect(host.host)));
+  const lock = options.check ? undefined : options.lock;
+  if (lock) {
+    // A run holds every host it read until its last wave: lockAll keeps two such runs from ever
+    // waiting for each other.
+    const locking = runs.map((host) => ({ read: (wait: LockWait, timeout: number) => host.open(() => connect(host.host), wait, timeout), release: () => host.releaseLock() }));
+    await lockAll(locking, { forks: options.forks, timeoutSeconds: lock.timeoutSeconds, ...(options.interrupt ? { signal: options.interrupt } : {}) });
+    for (const host of runs) host.stopUnread();
+  } else {
+    await forEachLimited(runs, options.forks, async (host) => {
+      await host.open(() => connect(host.host));
+    });
+  }
   const planned = planWaves(runs.filter((host) => host.live));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
