@@ -61,7 +61,7 @@ export const sysctlValue = z
 
 export const absolutePath = z
   .string()
-  .regex(/^\/[^\0\n]*$/, 'must be an absolute path')
+  .regex(/^\/[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'must be an absolute path (and no control character)')
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ..' });
 
 export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx) => {

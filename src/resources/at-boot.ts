@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
+import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
@@ -21,7 +22,10 @@ const wordPattern = /^[A-Za-z0-9_.,:=+/@-]+$/;
 const wordMessage = 'may hold only letters, digits and _ . , : = + / @ - (it is written into a unit file and a shell script)';
 const bootWord = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(wordPattern, wordMessage));
 const bootPath = absolutePath.pipe(z.string().regex(wordPattern, wordMessage));
-const oneLine = z.string().regex(/^[^\0\n\\%$`"]*$/, 'must be one line without \\ % $ ` or "').min(1);
+// The description is written into the unit's Description= and comment lines and the init
+// script's LSB header: no control character (systemd ends a line at CR too), and none of the
+// characters a unit or sh would read as more than text.
+const oneLine = z.string().min(1).superRefine(refuseControlCharacters).pipe(z.string().regex(/^[^\\%$`"]*$/, 'must not contain \\ % $ ` or "'));
 
 export const atBootSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
+import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, startLinkProbe } from './sysv-links.js';
@@ -12,7 +13,7 @@ import { enablerProbe, startLinkProbe } from './sysv-links.js';
 const argument = z
   .union([z.string(), z.number()])
   .transform(String)
-  .pipe(z.string().regex(/^[^\0\n]*$/, 'must not contain NUL or newline'));
+  .pipe(z.string().superRefine(refuseControlCharacters));
 
 export const serviceSchema = z
   .object({

@@ -40,6 +40,12 @@ const tables: Record<string, Table> = {
       ['input', { input: '/etc/a rules' }],
       ['input', { input: 'etc/arptables.rules' }],
       ['description', { description: 'two\nlines' }],
+      // systemd ends a unit line at CR too: this one would add an ExecStartPre= to [Service].
+      ['description', { description: 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x' }],
+      ['description', { description: 'x\u2028y' }],
+      ['description', { description: 'x\u0085y' }],
+      ['description', { description: 'tab\there' }],
+      ['description', { description: 'nul\u0000' }],
       ['description', { description: 'costs $HOME' }],
       ['description', { description: '100%' }],
       ['name', { name: 'ipvsadm' }],
