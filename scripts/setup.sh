@@ -12,12 +12,13 @@ cd "$(dirname "$0")/.."
 # iputils-arping: verify's ARP check (busybox arping is the fallback). nftables: verify's netns test
 # splits the VIP's traffic 1:2 by DNAT on the router, since this kernel has no IPVS. sudo: the
 # `become` test logs in as a non-root user and runs the host scripts through `sudo -n`.
+# systemd: its systemd-analyze verifies the unit files lvsprov generates (test/unit/template-formats).
 # librsvg2-bin (rsvg-convert), fonts-liberation2: the graph test rasterises lvsprov graph's SVG,
 # with Liberation Sans standing in for Helvetica at Helvetica's widths, as Graphviz measured them.
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
   iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo librsvg2-bin
-  fonts-liberation2
+  fonts-liberation2 systemd
 )
 
 missing=()

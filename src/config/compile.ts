@@ -1,12 +1,14 @@
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
-import { hostVars, type Vars } from './host-vars.js';
+import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
-import { suggestion } from './suggest.js';
-import { evaluate, isTruthy, MissingVariableError, renderDeep, renderTemplate } from './render.js';
+import { nearestNames, suggestion } from './suggest.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
+import { checkDerivedNotSet, checkRoleVariables } from './role-variables.js';
+import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
 import { checkInput, parseWith, zodProblems } from './validate.js';
@@ -114,15 +116,26 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
 
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
+      const layers = varLayers(inventory, host);
+      problems.push(...checkDerivedNotSet(inventory, layers));
+      // A role whose variables this host gets wrong is reported once, where they are set (or at
+      // the play, when unset), not again at every task and template that would use them.
+      const refused = new Set<Role>();
       for (const { role, path } of requirements) {
-        for (const variable of role.requires.filter((name) => own(baseVars, name) === undefined && own(role.defaults, name) === undefined)) {
-          problems.push(source.problem(path, `role ${role.name} needs variable ${variable} on host ${host}; set it in the inventory (vars, group vars or host vars)`));
+        const found = checkRoleVariables(inventory, layers, role);
+        for (const variable of role.requires.filter((name) => own(baseVars, name) === undefined)) {
+          // A near miss the host does set (lan_interfce) is most likely the intended one.
+          const near = nearestNames(variable, varLayers(inventory, host).flatMap((layer) => Object.keys(layer.vars)), 1)[0];
+          const hint = near === undefined ? '' : `; ${formatOrigin(inventory, varOrigin(layers, near))} is close: did you mean \`${variable}\` there?`;
+          found.push(source.problem(path, `role ${role.name} needs variable ${variable} on host ${host}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
+        if (found.length > 0) refused.add(role);
+        problems.push(...found);
       }
       const list = hosts.get(host) ?? [];
-      for (const { task, origin } of entries) {
+      for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
         const vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
-        list.push(...expandTask(task, origin, vars, host, roles, problems));
+        list.push(...expandTask(task, origin, vars, { host, inventory, layers }, problems));
       }
       hosts.set(host, list);
     }
@@ -136,7 +149,14 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers };
 }
 
-function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: string, roles: RoleLoader, problems: ConfigProblem[]): CompiledTask[] {
+interface HostScope {
+  readonly host: string;
+  readonly inventory: LoadedInventory;
+  readonly layers: readonly VarLayer[];
+}
+
+function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: HostScope, problems: ConfigProblem[]): CompiledTask[] {
+  const { host } = scope;
   const problem = (path: PathSegment[], message: string): void => {
     problems.push(origin.source.problem([...origin.path, ...path], `${message} (host ${host})`));
   };
@@ -149,11 +169,11 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, host: strin
       return [];
     }
     return items.flatMap((item, index): CompiledTask[] => {
-      const scope = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
-      const label = task.name ? String(renderDeep(task.name, scope)) : type;
+      const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
+      const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
-      const raw = renderDeep(task[type], scope);
-      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, scope, roles, problem) : raw;
+      const raw = renderDeep(task[type], itemVars);
+      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : raw;
       if (spec === undefined) return [];
       const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
       if (!isResourceTypeName(resourceType)) {
@@ -181,7 +201,8 @@ function renderTemplateTask(
   raw: unknown,
   origin: TaskOrigin,
   vars: Vars,
-  roles: RoleLoader,
+  scope: HostScope,
+  problems: ConfigProblem[],
   problem: (path: PathSegment[], message: string) => void,
 ): unknown {
   const parsed = templateSpecSchema.safeParse(raw);
@@ -189,20 +210,33 @@ function renderTemplateTask(
     problem([TEMPLATE_TASK], parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     return undefined;
   }
-  if (!origin.role) {
-    problem([TEMPLATE_TASK], 'template tasks belong in a role (their src is read from the role\'s templates folder)');
+  const template = origin.role?.templates.get(parsed.data.src);
+  if (!origin.role || !template) {
+    problem([TEMPLATE_TASK], "template tasks belong in a role (their src is read from the role's templates folder)");
     return undefined;
   }
-  const text = roles.readTemplate(origin.role, parsed.data.src);
-  if (text === null) {
-    problem([TEMPLATE_TASK, 'src'], `template ${parsed.data.src} not found in ${origin.role.dir}/templates`);
+  let content: string;
+  try {
+    content = renderTemplateFile(template.text, vars, parsed.data.format);
+  } catch (error) {
+    if (!(error instanceof TemplateValueError)) throw error;
+    // Point at the inventory line that set the value when the template printed a variable of the
+    // inventory; otherwise at the template's expression.
+    const set = error.variable === undefined ? undefined : varOrigin(scope.layers, error.variable);
+    const message = `${error.expression} ${error.reason} (template ${template.file}, format ${parsed.data.format}, role ${origin.role.name}, host ${scope.host})`;
+    problems.push(set ? scope.inventory.source.problem(set, message) : { file: template.file, line: error.line, col: error.col, path: '', message });
     return undefined;
   }
   return {
     path: parsed.data.dest,
-    content: renderTemplate(text, vars),
+    content,
     ...(parsed.data.mode !== undefined ? { mode: parsed.data.mode } : {}),
   };
+}
+
+function formatOrigin(inventory: LoadedInventory, path: readonly PathSegment[] | undefined): string {
+  const where = inventory.source.problem(path ?? [], '', true);
+  return `${where.path} (${where.file}:${where.line}:${where.col})`;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

@@ -1,6 +1,7 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
+import type { PathSegment } from './yaml-source.js';
 
 // The variables a role sees on one host: cluster, then group, then host variables (later wins),
 // then what the LVS model implies for this host. The derived names are documented in the README;
@@ -8,14 +9,33 @@ import { own } from './own.js';
 
 export type Vars = Record<string, unknown>;
 
-export function hostVars(inventory: LoadedInventory, host: string): Vars {
+/** One level of inventory variables that applies to a host, with where it sits in the inventory. */
+export interface VarLayer {
+  readonly path: readonly PathSegment[];
+  readonly vars: Vars;
+}
+
+/** The inventory's variable levels for a host, lowest precedence first: cluster, groups, host. */
+export function varLayers(inventory: LoadedInventory, host: string): VarLayer[] {
   const entry = own(inventory.data.hosts, host);
   if (!entry) throw new Error(`unknown host ${host}`);
-  const groups = groupsOf(inventory, host);
-  const vars: Vars = { ...inventory.data.vars };
-  for (const group of groups) Object.assign(vars, own(inventory.data.groups, group)?.vars ?? {});
-  Object.assign(vars, entry.vars);
-  return { ...vars, ...derivedVars(inventory, host, groups, vars) };
+  return [
+    { path: ['vars'], vars: inventory.data.vars },
+    ...groupsOf(inventory, host).map((group) => ({ path: ['groups', group, 'vars'], vars: own(inventory.data.groups, group)?.vars ?? {} })),
+    { path: ['hosts', host, 'vars'], vars: entry.vars },
+  ];
+}
+
+/** Where the value a host sees for `name` was set (the path of its inventory node), if anywhere. */
+export function varOrigin(layers: readonly VarLayer[], name: string): readonly PathSegment[] | undefined {
+  const layer = [...layers].reverse().find((candidate) => Object.hasOwn(candidate.vars, name));
+  return layer ? [...layer.path, name] : undefined;
+}
+
+export function hostVars(inventory: LoadedInventory, host: string): Vars {
+  const vars: Vars = {};
+  for (const layer of varLayers(inventory, host)) Object.assign(vars, layer.vars);
+  return { ...vars, ...derivedVars(inventory, host, groupsOf(inventory, host), vars) };
 }
 
 function derivedVars(inventory: LoadedInventory, host: string, groups: string[], vars: Vars): Vars {

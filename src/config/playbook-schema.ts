@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { resourceTypes } from '../resources/registry.js';
+import { OUTPUT_FORMATS } from './output-formats.js';
+import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
@@ -43,8 +45,15 @@ export type TaskEntry = z.output<typeof taskSchema>;
 
 export const templateSpecSchema = z
   .object({
-    src: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a file name inside the role\'s templates folder'),
+    // Confined to the role's templates folder: no absolute path, no `.` or `..` segment (and the
+    // loader checks that no symbolic link leads out).
+    src: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "must be a file name inside the role's templates folder")
+      .refine((src) => src.split('/').every((segment) => segment !== '.' && segment !== '..'), { message: "must stay inside the role's templates folder (no . or .. segments)" }),
     dest: z.string(),
+    /** What the file is, which decides how every value is escaped or refused in it. */
+    format: z.enum(OUTPUT_FORMATS, { message: `must say what the template renders: one of ${OUTPUT_FORMATS.join(', ')}` }),
     mode: z.union([z.string(), z.number()]).optional(),
   })
   .strict();
@@ -68,10 +77,8 @@ export const playbookSchema = z.array(playSchema).min(1, 'a playbook lists at le
 export const roleMetaSchema = z
   .object({
     description: z.string().optional(),
-    /** Variables with their lowest-precedence values; the inventory overrides them. */
-    defaults: z.record(z.string(), z.unknown()).default({}),
-    /** Variables the inventory must set for every host the role runs on (no safe default exists). */
-    requires: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
+    /** Every variable the role reads, with its type; a default makes it optional for the inventory. */
+    variables: z.record(z.string().regex(variableNamePattern, 'must be a variable name (letters, digits, _)'), variableDeclarationSchema).default({}),
   })
   .strict();
 

@@ -72,11 +72,6 @@ export function evaluate(expression: string, vars: Vars): unknown {
   return expression.includes('{{') ? renderString(expression, vars) : lookup(vars, expression.trim());
 }
 
-/** Render a whole template file (web page, config file) to text. */
-export function renderTemplate(text: string, vars: Vars): string {
-  return String(renderString(text, vars));
-}
-
 export function isTruthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
   if (typeof value === 'string') return value !== '' && value !== 'false' && value !== '0';

@@ -1,22 +1,30 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { roleMetaSchema, roleTasksSchema, type TaskEntry } from './playbook-schema.js';
+import { checkRole, type RoleTemplate } from './role-check.js';
 import { suggestion } from './suggest.js';
+import type { VariableDeclaration } from './variable-types.js';
 import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 
-// A role is a folder: tasks.yaml (the task list), role.yaml (description and defaults, optional),
-// templates/ (handlebars files). Roles next to the playbook win over the ones lvsprov ships.
+// A role is a folder: tasks.yaml (the task list), role.yaml (description and the typed variables
+// it reads, optional), templates/ (handlebars files). Roles next to the playbook win over the ones
+// lvsprov ships. A role is checked whole when it loads: its defaults against their types, every
+// name its tasks and templates read, every template's place and format.
 
 export interface Role {
   readonly name: string;
   readonly dir: string;
   readonly tasksSource: YamlSource;
   readonly tasks: readonly TaskEntry[];
+  readonly variables: Readonly<Record<string, VariableDeclaration>>;
   readonly defaults: Readonly<Record<string, unknown>>;
+  /** Declared variables with neither a default nor `optional`: the inventory must set them. */
   readonly requires: readonly string[];
+  /** Templates by their task's `src`, read and parsed when the role loaded. */
+  readonly templates: ReadonlyMap<string, RoleTemplate>;
 }
 
 /** The folder lvsprov is installed in (two levels above this file in both src/ and dist/). */
@@ -45,12 +53,21 @@ export class RoleLoader {
     const tasksSource = YamlSource.load(join(dir, 'tasks.yaml'));
     const tasks = parseWith(tasksSource, roleTasksSchema, tasksSource.value() ?? []);
     const metaFile = join(dir, 'role.yaml');
-    let meta = { defaults: {} as Record<string, unknown>, requires: [] as string[] };
-    if (existsSync(metaFile)) {
-      const metaSource = YamlSource.load(metaFile);
-      meta = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {});
-    }
-    const role = { name, dir, tasksSource, tasks, defaults: meta.defaults, requires: meta.requires };
+    const metaSource = existsSync(metaFile) ? YamlSource.load(metaFile) : YamlSource.parse(metaFile, '{}');
+    const meta = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {});
+    const { problems, templates } = checkRole({ name, dir, tasksSource, tasks, metaSource, variables: meta.variables });
+    if (problems.length > 0) throw new ConfigError(problems);
+    const entries = Object.entries(meta.variables);
+    const role: Role = {
+      name,
+      dir,
+      tasksSource,
+      tasks,
+      variables: meta.variables,
+      defaults: Object.fromEntries(entries.filter(([, declaration]) => declaration.default !== undefined).map(([key, declaration]) => [key, declaration.default])),
+      requires: entries.filter(([, declaration]) => declaration.default === undefined && !declaration.optional).map(([key]) => key),
+      templates,
+    };
     this.cache.set(name, role);
     return role;
   }
@@ -59,10 +76,5 @@ export class RoleLoader {
   private available(): string[] {
     const names = this.searchPath.flatMap((base) => (existsSync(base) ? readdirSync(base).filter((name) => existsSync(join(base, name, 'tasks.yaml'))) : []));
     return [...new Set(names)].sort();
-  }
-
-  readTemplate(role: Role, file: string): string | null {
-    const path = join(role.dir, 'templates', file);
-    return existsSync(path) ? readFileSync(path, 'utf8') : null;
   }
 }

@@ -1,0 +1,61 @@
+import { schedulers } from '../resources/ipvs/schedulers.js';
+import type { VariableType } from './variable-types.js';
+
+// The variables lvsprov derives for each host from the inventory and its LVS model (host-vars.ts),
+// with their types. Roles read them without declaring them; a template that reads a name which
+// is neither declared by its role nor listed here is refused. A unit test holds host-vars.ts to
+// these types on the example inventories.
+
+export interface DerivedVariable {
+  readonly kind: VariableType;
+  readonly description: string;
+  /** Absent on hosts where it does not apply (e.g. nat_gateway on a host without NAT services). */
+  readonly optional?: boolean;
+}
+
+const ipv4: VariableType = { type: 'ipv4' };
+const port: VariableType = { type: 'integer', min: 0, max: 65535 };
+const listOf = (fields: Record<string, VariableType>, optional?: string[]): VariableType => ({
+  type: 'list',
+  items: { type: 'object', fields, ...(optional ? { optional_fields: optional } : {}) },
+});
+const servedVips = listOf({ address: ipv4, label: { type: 'label' }, rip: ipv4 });
+
+export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
+  inventory_hostname: { kind: { type: 'host-name' }, description: "the host's inventory name" },
+  host_address: { kind: { type: 'string', pattern: '[A-Za-z0-9.:-]+' }, description: "the host's address" },
+  group_names: { kind: { type: 'list', items: { type: 'host-name' } }, description: 'the groups the host belongs to' },
+  vips: { kind: listOf({ name: { type: 'host-name' }, address: ipv4, interface: { type: 'interface' } }, ['interface']), description: 'every VIP of the inventory' },
+  all_vip_addresses: { kind: listOf({ address: ipv4 }), description: 'every address a virtual service listens on' },
+  director_services: {
+    kind: listOf(
+      {
+        protocol: { type: 'enum', values: ['tcp', 'udp', 'fwmark'] },
+        address: ipv4,
+        port,
+        fwmark: { type: 'integer', min: 1, max: 4294967295 },
+        scheduler: { type: 'enum', values: schedulers },
+        persistence: { type: 'object', fields: { timeout: { type: 'integer', min: 1, max: 2678400 }, netmask: ipv4 }, optional_fields: ['netmask'] },
+        real_servers: listOf({ address: ipv4, port, forwarding: { type: 'enum', values: ['dr', 'tun', 'nat'] }, weight: { type: 'integer', min: 0, max: 65535 } }),
+      },
+      ['address', 'fwmark', 'persistence'],
+    ),
+    description: 'the virtual services this host directs, in the shape of the ipvs task',
+  },
+  director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:N)' },
+  director_kernel_modules: { kind: listOf({ name: { type: 'string', pattern: 'ip_vs[a-z_]*' } }), description: 'ip_vs and the scheduler modules of its services' },
+  director_needs_forwarding: { kind: { type: 'boolean' }, description: 'true when the host directs a NAT service' },
+  director_persistent: { kind: { type: 'boolean' }, description: 'true when the host directs a persistent service (its drains expire persistence templates)' },
+  director_fwmarks: {
+    kind: listOf({ address: ipv4, mark: { type: 'integer', min: 1, max: 4294967295 }, ports: { type: 'list', items: { type: 'port' } } }),
+    description: 'the firewall marks of its fwmark services',
+  },
+  dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip)' },
+  tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },
+  nat_vips: { kind: servedVips, description: 'the VIPs this real server serves behind a NAT director' },
+  nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
+};
+
+/** Names a looped task sees besides the role's variables: the current item and its 1-based index. */
+export const LOOP_ITEM = 'item';
+export const LOOP_INDEX = 'loop_index';

@@ -1,0 +1,141 @@
+import type { OutputFormat } from './output-formats.js';
+import { suggestion } from './suggest.js';
+import type { VariableType } from './variable-types.js';
+
+// What a role's templates and task values may read, checked when the role loads rather than per
+// host: every name must be a variable the role declares or one lvsprov derives, every field of a
+// typed variable must exist, and only the block helpers each, if, unless and with (and lookup) are
+// there. A misspelt or undeclared name is an error of the role at the place that reads it.
+
+export interface TemplateProblem {
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
+
+/** The type a scope's names are looked up in; undefined where nothing is known (no checks). */
+type Scope = VariableType | undefined;
+
+export interface Vocabulary {
+  /** The root scope: the role's variables, the derived ones and, in a looped task, item and loop_index. */
+  readonly root: VariableType;
+  /** Says how to fix an unknown top-level name, e.g. "declare it under variables in roles/x/role.yaml". */
+  readonly unknownHint: (name: string, known: readonly string[]) => string;
+}
+
+const BLOCKS = new Set(['each', 'if', 'unless', 'with']);
+const INLINE_HELPERS = new Set(['lookup']);
+
+function fieldsOf(kind: Scope): Readonly<Record<string, VariableType>> | undefined {
+  return kind?.type === 'object' ? kind.fields : undefined;
+}
+
+/** Follow `parts` from `scope`; report the first part that does not exist. */
+function follow(scope: Scope, parts: readonly string[], vocabulary: Vocabulary, isRoot: boolean): { kind: Scope; problem?: string } {
+  let kind = scope;
+  for (const [index, part] of parts.entries()) {
+    if (kind === undefined) return { kind: undefined };
+    if (kind.type === 'list') {
+      kind = part === 'length' ? { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } : /^\d+$/.test(part) ? kind.items : undefined;
+      if (kind === undefined) return { kind, problem: `${parts.slice(0, index).join('.')} is a list; it has no field ${part}` };
+      continue;
+    }
+    const fields = fieldsOf(kind);
+    if (fields === undefined) return { kind: undefined, problem: index > 0 ? `${parts.slice(0, index).join('.')} is not an object; it has no field ${part}` : undefined };
+    if (!Object.hasOwn(fields, part)) {
+      const known = Object.keys(fields);
+      if (index === 0 && isRoot) return { kind: undefined, problem: `variable ${part} is not declared: ${vocabulary.unknownHint(part, known)}` };
+      return { kind: undefined, problem: `${parts.slice(0, index).join('.') || 'the item'} has no field ${part}: ${suggestion(part, known)}` };
+    }
+    kind = fields[part];
+  }
+  return { kind };
+}
+
+/** The type at `parts` from `root`: undefined where nothing is known, null where a name does not exist. */
+export function typeAt(root: VariableType, parts: readonly string[]): VariableType | undefined | null {
+  const result = follow(root, parts, { root, unknownHint: () => '' }, true);
+  return result.problem ? null : result.kind;
+}
+
+export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, format?: OutputFormat): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const at = (node: hbs.AST.Node, message: string): void => {
+    problems.push({ line: node.loc.start.line, col: node.loc.start.column + 1, message });
+  };
+  // scopes[0] is the root; `../x` reads one scope up.
+  const resolve = (path: hbs.AST.PathExpression, scopes: readonly Scope[]): Scope => {
+    if (path.data) {
+      if (path.parts[0] !== 'root') return undefined;
+      const result = follow(vocabulary.root, path.parts.slice(1), vocabulary, true);
+      if (result.problem) at(path, result.problem);
+      return result.kind;
+    }
+    const index = scopes.length - 1 - path.depth;
+    const scope = index >= 0 ? scopes[index] : undefined;
+    if (path.parts.length === 0) return scope;
+    const result = follow(scope, path.parts, vocabulary, index === 0);
+    if (result.problem) at(path, result.problem);
+    return result.kind;
+  };
+  const expression = (node: hbs.AST.Expression, scopes: readonly Scope[]): Scope => {
+    if (node.type === 'PathExpression') return resolve(node as hbs.AST.PathExpression, scopes);
+    if (node.type === 'SubExpression') {
+      const call = node as hbs.AST.SubExpression;
+      call.params.forEach((param) => expression(param, scopes));
+      call.hash?.pairs.forEach((pair) => expression(pair.value, scopes));
+      const name = (call.path as hbs.AST.PathExpression).original;
+      if (!INLINE_HELPERS.has(name)) at(call, `helper ${name} is not available in templates (only lookup, and the blocks each, if, unless, with)`);
+    }
+    return undefined;
+  };
+  const visit = (program: hbs.AST.Program, scopes: readonly Scope[]): void => {
+    const body = program.body as hbs.AST.Node[];
+    body.forEach((node, index) => {
+      switch (node.type) {
+        case 'MustacheStatement': {
+          const mustache = node as hbs.AST.MustacheStatement;
+          const helper = mustache.params.length > 0 || mustache.hash !== undefined;
+          if (helper) expression({ ...mustache, type: 'SubExpression' } as unknown as hbs.AST.SubExpression, scopes);
+          else expression(mustache.path, scopes);
+          if (format === 'shell-env' && !standsInDoubleQuotes(body, index)) {
+            at(node, 'in a shell-env template each value stands alone in double quotes, as KEY="{{value}}", so that it can be escaped for sh');
+          }
+          break;
+        }
+        case 'BlockStatement': {
+          const block = node as hbs.AST.BlockStatement;
+          const name = (block.path as hbs.AST.PathExpression).original;
+          if (!BLOCKS.has(name)) {
+            at(block, `block helper ${name} is not available in templates (only each, if, unless, with)`);
+            break;
+          }
+          const argument = block.params[0];
+          const kind = argument ? expression(argument, scopes) : undefined;
+          const inner = name === 'each' ? (kind?.type === 'list' ? kind.items : undefined) : name === 'with' ? kind : scopes[scopes.length - 1];
+          const blockScopes = (block.program.blockParams?.length ?? 0) > 0 ? [...scopes, undefined] : name === 'if' || name === 'unless' ? scopes : [...scopes, inner];
+          visit(block.program, blockScopes);
+          if (block.inverse) visit(block.inverse, scopes);
+          break;
+        }
+        case 'PartialStatement':
+        case 'PartialBlockStatement':
+        case 'DecoratorBlock':
+        case 'Decorator':
+          at(node, 'partials and decorators are not available in templates');
+          break;
+        default:
+          break;
+      }
+    });
+  };
+  visit(program, [vocabulary.root]);
+  return problems;
+}
+
+function standsInDoubleQuotes(body: readonly hbs.AST.Node[], index: number): boolean {
+  const before = body[index - 1];
+  const after = body[index + 1];
+  const text = (node: hbs.AST.Node | undefined): string => (node?.type === 'ContentStatement' ? (node as hbs.AST.ContentStatement).value : '');
+  return /(^|\n)[A-Za-z_][A-Za-z0-9_]*="$/.test(text(before)) && /^"(\s*#[^\n]*)?(\n|$)/.test(text(after));
+}

@@ -1,0 +1,136 @@
+import Handlebars from 'handlebars';
+import type { Vars } from './host-vars.js';
+import { RefusedValue, writeValue, type OutputFormat } from './output-formats.js';
+import { inheritedNames, withoutPrototypes } from './own.js';
+import { MissingVariableError } from './render.js';
+
+// Role templates are rendered for the format they declare. Handlebars' own escaping is HTML's and
+// is fixed at build time, so instead every printed expression of the template's syntax tree -
+// `{{x}}`, `{{{x}}}`, `{{helper x}}` alike - is rewrapped as a call of one helper that passes the
+// value through the format's writer (output-formats.ts). No expression can print around it.
+
+const WRITE = 'lvsprov_write';
+
+/** A value the format refused, with where the template printed it. */
+export class TemplateValueError extends Error {
+  override name = 'TemplateValueError';
+
+  constructor(
+    readonly expression: string,
+    /** The root variable the expression reads, when it reads one directly (for the inventory line). */
+    readonly variable: string | undefined,
+    readonly line: number,
+    readonly col: number,
+    readonly reason: string,
+  ) {
+    super(`${expression} ${reason}`);
+  }
+}
+
+/** A template syntax error, with its position. */
+export class TemplateSyntaxError extends Error {
+  override name = 'TemplateSyntaxError';
+
+  constructor(
+    readonly line: number,
+    readonly col: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Node = hbs.AST.Node;
+type Program = hbs.AST.Program;
+
+const engine = Handlebars.create();
+engine.registerHelper(WRITE, function write(this: unknown, value: unknown, options: Handlebars.HelperOptions) {
+  const hash = options.hash as { expression: string; variable: string; line: number; col: number };
+  const format = (options.data as { lvsprovFormat: OutputFormat }).lvsprovFormat;
+  if (value === undefined) throw new MissingVariableError(hash.expression);
+  try {
+    return writeValue(value, format);
+  } catch (error) {
+    if (error instanceof RefusedValue) throw new TemplateValueError(hash.expression, hash.variable || undefined, hash.line, hash.col, error.message);
+    throw error;
+  }
+});
+
+export function parseTemplate(text: string): Program {
+  try {
+    return Handlebars.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const line = Number(/on line (\d+)/.exec(message)?.[1] ?? 1);
+    throw new TemplateSyntaxError(line, 1, `template syntax: ${message.split('\n').filter((part) => part.trim() !== '' && !/^-*\^$/.test(part.trim())).join(' ')}`);
+  }
+}
+
+function literal(value: string | number, loc: hbs.AST.SourceLocation): hbs.AST.Expression {
+  return (typeof value === 'number'
+    ? { type: 'NumberLiteral', value, original: value, loc }
+    : { type: 'StringLiteral', value, original: value, loc }) as unknown as hbs.AST.Expression;
+}
+
+/** Rewrap every printed expression; `rootScope` says whether a plain name still means a variable. */
+function wrap(program: Program, rootScope: boolean): void {
+  for (const node of program.body as Node[]) {
+    if (node.type === 'BlockStatement') {
+      const block = node as hbs.AST.BlockStatement;
+      const keepsScope = ['if', 'unless'].includes((block.path as hbs.AST.PathExpression).original);
+      if (block.program) wrap(block.program, rootScope && keepsScope);
+      if (block.inverse) wrap(block.inverse, rootScope);
+    } else if (node.type === 'MustacheStatement') {
+      const mustache = node as hbs.AST.MustacheStatement;
+      const path = mustache.path as hbs.AST.PathExpression;
+      const inner =
+        mustache.params.length > 0 || mustache.hash
+          ? ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as unknown as hbs.AST.Expression)
+          : mustache.path;
+      const expression = path.original ?? 'value';
+      const variable = path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
+      const loc = mustache.loc;
+      mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [WRITE], original: WRITE, loc } as unknown as hbs.AST.PathExpression;
+      mustache.params = [inner];
+      mustache.hash = {
+        type: 'Hash',
+        loc,
+        pairs: (
+          [
+            ['expression', expression],
+            ['variable', variable ?? ''],
+            ['line', loc.start.line],
+            ['col', loc.start.column + 1],
+          ] as const
+        ).map(([key, value]) => ({ type: 'HashPair', key, value: literal(value, loc), loc })),
+      } as hbs.AST.Hash;
+      mustache.escaped = false;
+    }
+  }
+}
+
+/** The top-level variable a path reads: `x` or `x.y` in the root scope, `@root.x` anywhere. */
+function rootVariable(path: hbs.AST.PathExpression, rootScope: boolean): string | undefined {
+  if (path.data) return path.parts[0] === 'root' ? path.parts[1] : undefined;
+  return rootScope && path.depth === 0 ? path.parts[0] : undefined;
+}
+
+const compiledCache = new Map<string, HandlebarsTemplateDelegate>();
+
+/** Render a role template for `format`; throws MissingVariableError or TemplateValueError. */
+export function renderTemplateFile(text: string, vars: Vars, format: OutputFormat): string {
+  let compiled = compiledCache.get(text);
+  if (!compiled) {
+    const program = parseTemplate(text);
+    wrap(program, true);
+    compiled = engine.compile(program, { strict: true, knownHelpers: { [WRITE]: true }, knownHelpersOnly: false });
+    compiledCache.set(text, compiled);
+  }
+  try {
+    return compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
+  } catch (error) {
+    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    if (match?.[1]) throw new MissingVariableError(match[1]);
+    throw error;
+  }
+}

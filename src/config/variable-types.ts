@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { absolutePath, addressLabel, interfaceName, ipv4 } from './values.js';
+import { refuseControlCharacters } from './text-safety.js';
+
+// The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
+//
+//   web_port: { type: port, default: 80, description: ... }
+//   ipvsadm_sync_daemon: { type: enum, values: [none, master, backup, both], default: none }
+//
+// Each type maps to a value schema of values.ts, so a variable is held to the same grammar as the
+// resource field it ends up in, and its message says what was expected.
+
+export type VariableType =
+  | { type: 'interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'label' | 'host-name' }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'string'; pattern?: string }
+  | { type: 'list'; items: VariableType }
+  | { type: 'object'; fields: Readonly<Record<string, VariableType>>; optional_fields?: readonly string[] };
+
+const VARIABLE_TYPES = ['interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'label', 'host-name', 'list', 'object'] as const;
+
+const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
+  z.discriminatedUnion('type', [
+    z.object({ type: z.enum(['interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'label', 'host-name']) }).strict(),
+    z.object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() }).strict(),
+    z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1) }).strict(),
+    z.object({ type: z.literal('string'), pattern: z.string().refine(isRegExp, { message: 'must be a regular expression' }).optional() }).strict(),
+    z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
+    z.object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() }).strict(),
+  ]),
+);
+
+export const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One entry of role.yaml's `variables`. Without a default and not `optional`, the inventory must set it. */
+export const variableDeclarationSchema = z
+  .object({
+    type: z.string(),
+    description: z.string().optional(),
+    default: z.unknown().optional(),
+    optional: z.boolean().default(false),
+  })
+  .catchall(z.unknown())
+  .transform((entry, ctx) => {
+    const { description, default: defaultValue, optional, ...rest } = entry;
+    if (!(VARIABLE_TYPES as readonly string[]).includes(rest.type)) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown variable type ${rest.type} (known: ${VARIABLE_TYPES.join(', ')})` });
+      return z.NEVER;
+    }
+    const parsed = variableTypeSchema.safeParse(rest);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      return z.NEVER;
+    }
+    return { kind: parsed.data, description, default: defaultValue, optional };
+  });
+
+export type VariableDeclaration = z.output<typeof variableDeclarationSchema>;
+
+function isRegExp(text: string): boolean {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Directories a web server must never be pointed at: serving them publishes secrets (/etc/shadow,
+// /root, /home) or the system itself. A web root may not be one of them nor lie inside one,
+// except below /var/www and /srv, which exist for this.
+const SYSTEM_DIRECTORIES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/root', '/run', '/home', '/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/backups', '/var/mail', '/tmp', '/var/tmp', '/opt', '/mnt', '/media', '/snap', '/lost+found'];
+
+/** `/etc//ssl/` -> `/etc/ssl`; the root stays `/`. */
+const normalPath = (path: string): string => path.replace(/\/+/g, '/').replace(/\/$/, '') || '/';
+
+function systemDirectoryOf(path: string): string | undefined {
+  const normal = normalPath(path);
+  if (normal === '/') return '/';
+  return SYSTEM_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+}
+
+const oneLinePath = absolutePath.superRefine(refuseControlCharacters).refine((value) => !value.split('/').includes('.'), { message: 'must not contain . segments' });
+
+const webRoot = oneLinePath.superRefine((value, ctx) => {
+  const normal = normalPath(value);
+  const system = systemDirectoryOf(value);
+  // A folder above a system directory (/var holds /var/lib) would publish it just the same.
+  const contained = SYSTEM_DIRECTORIES.find((dir) => dir.startsWith(`${normal}/`));
+  const fix = 'a web server would publish it (use a folder such as /var/www/NAME or /srv/NAME)';
+  if (system !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not be ${system === normal ? '' : 'inside '}the system directory ${system}: ${fix}` });
+  } else if (contained !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not contain the system directory ${contained}: ${fix}` });
+  }
+});
+
+const hostNameValue = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a host name (letters, digits, _ . -)');
+
+/** One line of printable text: no control character (CR, LF, NUL, ...) and no Unicode line separator. */
+const printableLine = z.string().superRefine(refuseControlCharacters);
+
+export function schemaOf(kind: VariableType): z.ZodType {
+  switch (kind.type) {
+    case 'interface':
+      return interfaceName;
+    case 'ipv4':
+      return ipv4;
+    case 'port':
+      return z.number().int().min(1).max(65535);
+    case 'boolean':
+      return z.boolean();
+    case 'path':
+      return oneLinePath;
+    case 'web-root':
+      return webRoot;
+    case 'label':
+      return addressLabel;
+    case 'host-name':
+      return hostNameValue;
+    case 'integer':
+      return z.number().int().min(kind.min).max(kind.max);
+    case 'enum':
+      return z.enum(kind.values as [string, ...string[]]);
+    case 'string':
+      return kind.pattern === undefined ? printableLine : printableLine.regex(new RegExp(`^(?:${kind.pattern})$`), `must match ${kind.pattern}`);
+    case 'list':
+      return z.array(schemaOf(kind.items));
+    case 'object':
+      return z
+        .object(Object.fromEntries(Object.entries(kind.fields).map(([name, field]) => [name, kind.optional_fields?.includes(name) ? schemaOf(field).optional() : schemaOf(field)])))
+        .strict();
+  }
+}
+
+/** What a type accepts, in words: for messages and the README. */
+export function describeType(kind: VariableType): string {
+  switch (kind.type) {
+    case 'interface':
+      return 'a network interface name';
+    case 'ipv4':
+      return 'an IPv4 address';
+    case 'port':
+      return 'an integer 1-65535 (a port)';
+    case 'boolean':
+      return 'a boolean (true or false)';
+    case 'path':
+      return 'an absolute path';
+    case 'web-root':
+      return 'an absolute path outside the system directories';
+    case 'label':
+      return 'an address label (eth0:1)';
+    case 'host-name':
+      return 'a host name';
+    case 'integer':
+      return `an integer ${kind.min}-${kind.max}`;
+    case 'enum':
+      return `one of ${kind.values.join(' | ')}`;
+    case 'string':
+      return kind.pattern === undefined ? 'one line of text' : `text matching ${kind.pattern}`;
+    case 'list':
+      return `a list of ${withoutArticle(describeType(kind.items))}`;
+    case 'object':
+      return `an object {${Object.entries(kind.fields).map(([name, field]) => `${name}: ${withoutArticle(describeType(field))}`).join(', ')}}`;
+  }
+}
+
+/** `an IPv4 address` -> `IPv4 address`, for tables and nested types. */
+export function withoutArticle(text: string): string {
+  return text.replace(/^(a|an) /, '');
+}
+
+/** A value as a message shows it: `the string "80"`, `the number 80`, `a list`. */
+export function describeValue(value: unknown): string {
+  // JSON escapes C0 controls; the other line breakers are shown as \uXXXX too, never raw.
+  if (typeof value === 'string') return `the string ${JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
