@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRecap } from '../../src/bench/ansible-recap.js';
-import { countSessions } from '../../src/bench/sshd-log.js';
-import { withSettings } from '../../src/bench/sshd-logs.js';
-import { summarize } from '../../src/bench/stats.js';
-import type { BenchResult, ContenderResult } from '../../src/bench/suite.js';
-import { ratios, renderTable } from '../../src/bench/table.js';
+import { parseRecap } from '../../bench/src/ansible-recap.js';
+import { countSessions } from '../../bench/src/sshd-log.js';
+import { withSettings } from '../../bench/src/sshd-logs.js';
+import { summarize } from '../../bench/src/stats.js';
+import type { BenchResult, ContenderResult } from '../../bench/src/suite.js';
+import { ratios, renderTable } from '../../bench/src/table.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures/bench');
 

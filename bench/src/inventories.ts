@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Lab } from '../lab/netns/index.js';
+import type { Lab } from '../../src/lab/netns/index.js';
 
 // The same cluster described for both tools: every lab host a DR real server of one VIP,
 // reached from the control namespace with the lab's key and known_hosts.

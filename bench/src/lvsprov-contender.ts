@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { packageRoot } from '../config/roles.js';
-import type { Lab } from '../lab/netns/index.js';
+import { repoRoot } from './repo-root.js';
+import type { Lab } from '../../src/lab/netns/index.js';
 import { runFailure, type Contender } from './contender.js';
 import { timedRun } from './timed-run.js';
 
@@ -14,8 +14,8 @@ interface JsonHost {
   readonly stats: { readonly connections: number; readonly execs: number };
 }
 
-export const lvsprovPlaybook = join(packageRoot, 'bench/lvsprov/playbook.yaml');
-const cli = join(packageRoot, 'bin/lvsprov.js');
+export const lvsprovPlaybook = join(repoRoot, 'bench/lvsprov/playbook.yaml');
+const cli = join(repoRoot, 'bin/lvsprov.js');
 
 export interface LvsprovSettings {
   readonly inventory: string;
@@ -35,7 +35,7 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
     label: kind === 'first' ? 'lvsprov first apply' : 'lvsprov re-run',
     ...(kind === 'first' ? { prepare: reset } : {}),
     run: async (timing) => {
-      const result = await timedRun(lvsprovArgv(settings), { ...timing, cwd: packageRoot });
+      const result = await timedRun(lvsprovArgv(settings), { ...timing, cwd: repoRoot });
       let hosts: JsonHost[];
       try {
         hosts = (JSON.parse(result.stdout) as { hosts: JsonHost[] }).hosts;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 // Where a `node --cpu-prof` profile spent its time: self time by package (node_modules/<name>,
 // lvsprov's own dist/<dir>, node internals, GC, idle) and by function.
-//   node dist/bench/cpu-profile.js PROFILE.cpuprofile [--top N]
+//   node dist-bench/bench/src/cpu-profile.js PROFILE.cpuprofile [--top N]
 
 interface ProfileNode {
   readonly id: number;

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLab, flatLabSpec, labAvailability, type Lab } from '../lab/netns/index.js';
+import { createLab, flatLabSpec, labAvailability, type Lab } from '../../src/lab/netns/index.js';
 import { ansibleContender, ansibleVersion } from './ansible-contender.js';
 import type { BenchArgs } from './args.js';
 import type { Contender, RunOutcome } from './contender.js';

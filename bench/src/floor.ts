@@ -1,5 +1,5 @@
-import type { Lab } from '../lab/netns/index.js';
-import { quote } from '../shell/quote.js';
+import type { Lab } from '../../src/lab/netns/index.js';
+import { quote } from '../../src/shell/quote.js';
 import type { Contender } from './contender.js';
 import { timedRun } from './timed-run.js';
 

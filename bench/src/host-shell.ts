@@ -1,4 +1,4 @@
-import type { Lab } from '../lab/netns/index.js';
+import type { Lab } from '../../src/lab/netns/index.js';
 
 // sshd runs every exec through the user's login shell, and Debian's bash sources ~/.bashrc when
 // sshd starts it, interactive or not. Lab hosts see this machine's /root through their overlay,

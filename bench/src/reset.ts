@@ -1,5 +1,5 @@
-import type { Lab } from '../lab/netns/index.js';
-import { command } from '../shell/quote.js';
+import type { Lab } from '../../src/lab/netns/index.js';
+import { command } from '../../src/shell/quote.js';
 import { benchVip, webRoot } from './inventories.js';
 
 // "First apply" means a host as it was before either tool touched it. This undoes what the

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../config/roles.js';
-import type { Lab } from '../lab/netns/index.js';
+import { repoRoot } from './repo-root.js';
+import type { Lab } from '../../src/lab/netns/index.js';
 import { parseRecap } from './ansible-recap.js';
 import { runFailure, type Contender } from './contender.js';
 import { timedRun } from './timed-run.js';
@@ -11,7 +11,7 @@ import { timedRun } from './timed-run.js';
 // its own ControlPath directory and its masters are closed afterwards, so no run inherits a
 // warm connection from the one before: lvsprov never gets one either.
 
-export const ansibleDir = join(packageRoot, 'bench/ansible');
+export const ansibleDir = join(repoRoot, 'bench/ansible');
 
 /** The version line, or undefined when ansible-playbook is not installed. */
 export function ansibleVersion(): string | undefined {

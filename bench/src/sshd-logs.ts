@@ -1,5 +1,5 @@
 import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
-import type { Lab } from '../lab/netns/index.js';
+import type { Lab } from '../../src/lab/netns/index.js';
 import { countSessions, type SessionCounts } from './sshd-log.js';
 
 // Turns a lab host's sshd up to LogLevel VERBOSE and reads its log from outside the host. The
