@@ -142,6 +142,15 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // The persistent service moves to rs3 and rs4: the client's template points at rs1 or rs2,
     // which must let it go (expire_quiescent_template) for their drain to end without a cut.
     const left = version('left', everyone, { dr: pool(['rs1', 'rs2']), tun: pool(['rs1', 'rs2']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' });
+    // --check shows the waves in order, the drain between balance and withdraw, and changes nothing.
+    const tableBefore = await lab.sh('director', 'ipvsadm -S -n');
+    const check = await lvsprov('apply', '-i', left, '--check');
+    expect(check.code, check.stderr).toBe(0);
+    const waveHeaders = check.stdout.split('\n').filter((line) => line.startsWith('== wave '));
+    expect(waveHeaders.map((line) => line.replace(/ \(.*/, ''))).toEqual(['== wave 1 of 3: prepare', '== wave 2 of 3: balance', '== wave 3 of 3: withdraw']);
+    expect(check.stdout).toContain('drain, at most 300 s: directors wait until leaving real servers have no active connection');
+    expect(check.stdout).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80');
+    expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(tableBefore);
     const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[0], URLS[1], URLS[1]] as string[]);
     let run: Awaited<ReturnType<typeof apply>> | undefined;
     const traffic = await underTraffic('leaving', async () => {
