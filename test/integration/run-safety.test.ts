@@ -1,0 +1,104 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli, startCli, type CliResult } from '../support/cli.js';
+import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
+import { labSh } from '../support/lab-sh.js';
+
+// A killed run's locks, and interrupts, on network-namespace hosts with real sshd. Everything is
+// read back through nsenter; slowness is tc tbf inside a host's namespace.
+
+const availability = labAvailability();
+const limit = ['--limit', 'routers,realservers'];
+const hosts = ['router', 'rs1', 'rs2'];
+
+describe.skipIf(skipLabSuite(availability))(`killed runs and interrupts on real hosts (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir: string;
+  let inventory: string;
+
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
+  const apply = (...args: string[]): Promise<CliResult> => runCli(['apply', '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
+  const startApply = (...args: string[]) => startCli(['apply', '-i', inventory, ...limit, ...args], { namespace: lab.controlNamespace });
+  const statuses = (result: CliResult): Array<[string, string]> => parseJson(result).hosts.map((host) => [host.host, host.status]);
+
+  /** Undo part of what the roles did on every host, so that a run has changes to make everywhere. */
+  const drift = (): Promise<unknown> =>
+    Promise.all([
+      sh('router', `sysctl -q -w net.ipv4.ip_forward=0; ip route del ${VIP}/32 2>/dev/null; true`),
+      ...['rs1', 'rs2'].map((host) =>
+        sh(host, `ip addr del ${VIP}/32 dev lo 2>/dev/null; sysctl -q -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.lo.arp_announce=0; rm -f /var/www/lvsprov/index.html`),
+      ),
+    ]);
+  const slow = (host: string, rate: string): Promise<string> => sh(host, `tc qdisc replace dev eth0 root tbf rate ${rate} burst 1600 latency 400ms`);
+  const unslow = (host: string): Promise<string> => sh(host, 'tc qdisc del dev eth0 root 2>/dev/null; true');
+  const converged = async (): Promise<void> => {
+    const again = await apply('--json');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(parseJson(again).hosts.map((host) => [host.host, host.status, host.changes.length])).toEqual(hosts.map((host) => [host, 'ok', 0]));
+  };
+  const until = async (what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> => {
+    const deadline = Date.now() + seconds * 1000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    ({ lab, dir } = await startDrLab('itsafe'));
+    inventory = writeInventory(dir, 'inventory.yaml', drInventory(lab));
+    expect((await apply()).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('a run killed with kill -9 leaves no lock behind: the next run proceeds at once and converges', async () => {
+    await drift();
+    await slow('rs1', '24kbit');
+    const first = startApply('--json');
+    // Killed while it holds rs1's lock (its owner file names it) and applies there.
+    await until('the first run to hold rs1', async () => (await sh('rs1', 'cat /run/lvsprov/run.owner 2>/dev/null; true')).includes(`pid=${first.child.pid} `));
+    await until('the first run to apply on rs1', async () => (await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim() === '1');
+    first.child.kill('SIGKILL');
+    await first.done;
+    await unslow('rs1');
+
+    const started = Date.now();
+    const next = await apply('--json', '--lock-timeout', '30');
+    console.log(`kill -9: the next run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect((Date.now() - started) / 1000).toBeLessThan(20);
+    await converged();
+  }, 180_000);
+
+  it('SIGINT during an apply: the running host finishes, the others are not started, exit 130 with a recap; the re-run converges', async () => {
+    await drift();
+    await Promise.all(hosts.map((host) => slow(host, '24kbit')));
+    // One host at a time: the router is applying when the interrupt comes, the real servers wait.
+    const run = startApply('--forks', '1');
+    await until('the router to start applying', async () => (await sh('router', 'sysctl -n net.ipv4.ip_forward')).trim() === '1');
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.code, result.stdout + result.stderr).toBe(130);
+    expect(result.stderr).toContain('interrupted: starting nothing new');
+    expect(result.stdout).toMatch(/^router +: changed +ok=1 {2}changed=[1-9] /m);
+    // The router's route is there: its apply ran to its end.
+    expect((await sh('router', `ip -4 route show exact ${VIP}/32`)).trim()).toBe(`${VIP} dev eth1 scope link`);
+    // Every host the interrupt stopped says so, and was left untouched.
+    const stopped = ['rs1', 'rs2'].filter((host) => new RegExp(`^${host} +: interrupted .*interrupted before apply \\(nothing changed\\)$`, 'm').test(result.stdout));
+    expect(stopped.length, result.stdout).toBeGreaterThan(0);
+    for (const host of stopped) expect(await sh(host, 'ip -o -4 addr show dev lo')).not.toContain(VIP);
+    expect(result.stdout).toContain(`INTERRUPTED: ${3 - stopped.length} host(s) ran to the end, ${stopped.length} stopped before applying`);
+
+    await Promise.all(hosts.map(unslow));
+    const rerun = await apply('--json');
+    expect(statuses(rerun)).toEqual(hosts.map((host) => [host, stopped.includes(host) ? 'changed' : 'ok']));
+    await converged();
+  }, 180_000);
+});
