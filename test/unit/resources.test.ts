@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resourceTypes } from '../../src/resources/registry.js';
 import type { AnyResourceType, Change } from '../../src/resources/types.js';
+import { applyCommands, UNMODELLED } from '../support/command-model.js';
 
 // Table-driven: one JSON file per case under test/fixtures/resources/<type>/. A case gives a spec,
 // the probe's output, optionally the facts it must parse to, and the exact changes the planner
-// must return. Every case also proves the planner converges: planned against the facts predicted
-// after its own changes, it must plan nothing. An optional `reset` section gives the exact changes
+// must return. Every case also proves the planner converges: its commands are applied to a model
+// of the host (test/support/command-model.ts) and, planned again against the result, it must plan
+// nothing; planned against what `after` predicts, nothing either. An optional `reset` section gives the exact changes
 // `lvsprov reset` plans from the same facts (none for a type without a reset planner), and every
 // case of a type with one proves a second reset plans nothing.
 
@@ -55,13 +57,24 @@ for (const typeName of readdirSync(root)) {
         if (fixture.probe !== undefined) expect(type.probe(spec)).toBe(fixture.probe);
         const facts = type.parse(fixture.output, spec);
         if (fixture.facts !== undefined) expect(facts).toEqual(fixture.facts);
-        expect(shape(type.plan(spec, facts, context), fixture.changes)).toEqual(fixture.changes);
+        const changes = type.plan(spec, facts, context);
+        expect(shape(changes, fixture.changes)).toEqual(fixture.changes);
         expect(type.plan(spec, type.after(spec, facts), context)).toEqual([]);
+        if (!UNMODELLED.has(type.name)) {
+          const applied = applyCommands(type.name, facts, changes.flatMap((change) => change.commands));
+          expect(type.plan(spec, applied, context)).toEqual([]);
+        }
 
         if (fixture.reset !== undefined) {
           expect(shape(type.reset?.plan(spec, facts, context) ?? [], fixture.reset.changes)).toEqual(fixture.reset.changes);
         }
-        if (type.reset !== undefined) expect(type.reset.plan(spec, type.reset.after(spec, facts), context)).toEqual([]);
+        if (type.reset !== undefined) {
+          const undone = type.reset.plan(spec, facts, context);
+          expect(type.reset.plan(spec, type.reset.after(spec, facts), context)).toEqual([]);
+          if (!UNMODELLED.has(type.name)) {
+            expect(type.reset.plan(spec, applyCommands(type.name, facts, undone.flatMap((change) => change.commands)), context)).toEqual([]);
+          }
+        }
       });
     }
   });
