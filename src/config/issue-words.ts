@@ -38,9 +38,11 @@ export function issueMessage(issue: RawIssue): string | undefined {
   const got = describeValue(issue.input);
   switch (issue.code) {
     case 'invalid_type': {
-      const expected = describeSchema(issue.inst);
+      // A failed .int() is raised by the check; the schema it belongs to knows the range.
+      const owner = issue.schema ?? issue.inst;
+      const expected = describeSchema(owner);
       if (issue.input === undefined) return `missing: expected ${expected}`;
-      return `expected ${expected}, got ${got}${typeHint(defOf(unwrapSchema(issue.inst))?.type, issue.input)}`;
+      return `expected ${expected}, got ${got}${typeHint(defOf(unwrapSchema(owner))?.type, issue.input)}`;
     }
     case 'too_big':
     case 'too_small':

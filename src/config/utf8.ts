@@ -24,7 +24,7 @@ function shapeOf(lead: number): { length: number; low: number; high: number } | 
 function badLeadReason(lead: number): string {
   if (lead >= 0x80 && lead <= 0xbf) return `byte ${hex(lead)} continues a character that never started`;
   if (lead === 0xc0 || lead === 0xc1) return `byte ${hex(lead)} starts an overlong encoding`;
-  return `byte ${hex(lead)} never occurs in UTF-8 (it would encode beyond U+10FFFF)`;
+  return `byte ${hex(lead)} never occurs in UTF-8`;
 }
 
 function badSecondReason(lead: number, second: number): string {

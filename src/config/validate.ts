@@ -19,33 +19,42 @@ function deeperBranch(issue: Issue & { code: 'invalid_union' }): number {
  * schema that was parsed, unknown keys get the nearest known key and the list of known ones.
  */
 export function zodProblems(source: YamlSource, error: { readonly issues: readonly Issue[] }, prefix: readonly PathSegment[] = [], schema?: unknown): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const located: Array<{ path: string; problem: ConfigProblem }> = [];
+  const add = (path: readonly PathSegment[], message: string, atKey = false): void => {
+    located.push({ path: path.join('.'), problem: source.problem(path, message, atKey) });
+  };
   // A misspelt key also leaves the key it was meant to be missing: say it once, at the misspelling.
-  const meant = new Set<string>();
-  const missing: Array<{ path: string; problem: ConfigProblem }> = [];
+  const meant = new Map<string, readonly PathSegment[]>();
   for (const issue of error.issues) {
     const path = [...prefix, ...segmentsOf(issue.path)];
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeys(schemaAt(schema, issue.path));
       for (const key of issue.keys) {
-        problems.push(source.problem([...path, key], known.length > 0 ? `unknown key ${key}: ${suggestion(key, known)}` : `unknown key ${key}`, true));
-        for (const near of nearestNames(key, known, 1)) meant.add([...path, near].join('.'));
+        add([...path, key], unknownKeyMessage(key, known), true);
+        for (const near of nearestNames(key, known, 1)) meant.set([...path, near].join('.'), [...path, near]);
       }
-    } else if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined && 'input' in issue) {
-      missing.push({ path: path.join('.'), problem: source.problem(path, issue.message) });
     } else if (issue.code === 'invalid_union' && deeperBranch(issue) >= 0) {
       const branch = deeperBranch(issue);
       const union = defOf(unwrapSchema(schemaAt(schema, issue.path)));
       const option = union?.type === 'union' ? (union.options as unknown[])[branch] : undefined;
-      problems.push(...zodProblems(source, { issues: issue.errors[branch] ?? [] }, path, option));
+      for (const problem of zodProblems(source, { issues: issue.errors[branch] ?? [] }, path, option)) located.push({ path: problem.path, problem });
     } else if (issue.code === 'invalid_key' || (issue.code === 'custom' && (issue.params as { atKey?: boolean } | undefined)?.atKey)) {
-      problems.push(source.problem(path, issue.message, true));
+      add(path, issue.message, true);
     } else {
-      problems.push(source.problem(path, withInput(issue)));
+      add(path, withInput(issue));
     }
   }
-  const kept = [...problems, ...missing.filter((entry) => !meant.has(entry.path)).map((entry) => entry.problem)];
-  return kept.sort((a, b) => a.line - b.line || a.col - b.col);
+  const kept = located.filter((entry) => {
+    const intended = meant.get(entry.path);
+    return intended === undefined || source.has(intended);
+  });
+  return kept.map((entry) => entry.problem).sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  // YAML 1.1 merge keys are ordinary keys in YAML 1.2.
+  const merge = key === '<<' ? ' (YAML 1.2 has no merge keys: write the keys out)' : '';
+  return known.length > 0 ? `unknown key ${key}${merge}: ${suggestion(key, known)}` : `unknown key ${key}${merge}`;
 }
 
 /** A schema's own message ("must be an IPv4 address") gains what it got, when that is a plain value. */

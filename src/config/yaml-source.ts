@@ -11,6 +11,10 @@ import { checkTree } from './yaml-tree.js';
 
 export type PathSegment = string | number;
 
+function isEmptyNode(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1]);
+}
+
 export class YamlSource {
   /** Each mapping's pairs by key, built when a problem is first located in it. */
   private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
@@ -36,7 +40,11 @@ export class YamlSource {
     const composer = new Composer({ version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: false });
     const [document, ...more] = composer.compose(tokens, true, text.length);
     if (!document) throw located([{ offset: 0, message: 'YAML syntax: no document' }]);
-    const syntax = [...document.errors, ...document.warnings].map((error) => ({ offset: error.pos[0], message: `YAML syntax: ${error.message.split('\n')[0]}` }));
+    const syntax = [...document.errors, ...document.warnings].map((error) => ({
+      offset: error.pos[0],
+      // The only tags left by now are core ones; one the library cannot resolve sits on the wrong kind of node.
+      message: error.code === 'TAG_RESOLVE_FAILED' ? `${error.message.replace('Unresolved tag: tag:yaml.org,2002:', 'tag !!')} does not fit this value` : `YAML syntax: ${error.message.split('\n')[0]}`,
+    }));
     const second = more[0];
     if (second) syntax.push({ offset: second.range[0], message: 'a second YAML document starts here; lvsprov reads one document per file' });
     if (syntax.length > 0) throw located(syntax.sort((a, b) => a.offset - b.offset));
@@ -63,28 +71,39 @@ export class YamlSource {
     return { file: this.file, line: pos.line, col: pos.col, path: path.join('.'), message };
   }
 
+  /** True when the whole of `path` is written in the file (a key with an empty value counts). */
+  has(path: readonly PathSegment[]): boolean {
+    return this.walk(path, false).complete;
+  }
+
   private locate(path: readonly PathSegment[], atKey: boolean): Node | null {
+    return this.walk(path, atKey).found;
+  }
+
+  /** The deepest node along `path`, and whether every segment of it was found. */
+  private walk(path: readonly PathSegment[], atKey: boolean): { found: Node | null; complete: boolean } {
     let node: unknown = this.document.contents;
     let found: Node | null = (node as Node | null) ?? null;
     for (const [index, segment] of path.entries()) {
       const last = index === path.length - 1;
       if (isMap(node)) {
         const pair = this.pairsOf(node).get(String(segment));
-        if (!pair) return found;
-        if (last && atKey && isScalar(pair.key)) return pair.key;
+        if (!pair) return { found, complete: false };
+        if (last && atKey && isScalar(pair.key)) return { found: pair.key, complete: true };
         node = pair.value ?? pair.key;
-        // A key with no value (`vip:`) has no value node; the key is the best place to point at.
-        found = (pair.value as Node | null) ?? (pair.key as Node);
+        // A key with no value (`vip:`) has no value node, or an empty one at the end of the line:
+        // the key is the place to point at.
+        found = isEmptyNode(pair.value) ? (pair.key as Node) : (pair.value as Node);
       } else if (isSeq(node) && typeof segment === 'number') {
         const item = node.items[segment];
-        if (!item) return found;
+        if (!item) return { found, complete: false };
         node = item;
         found = item as Node;
       } else {
-        return found;
+        return { found, complete: false };
       }
     }
-    return found;
+    return { found, complete: true };
   }
 
   private pairsOf(map: YAMLMap): Map<string, Pair> {

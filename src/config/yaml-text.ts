@@ -57,6 +57,9 @@ export function decodeYamlText(file: string, bytes: Uint8Array): string {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
+    if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+      throw new ConfigError([problemAt(file, 1, 1, 'not valid UTF-8: the file starts with a UTF-16 byte order mark; save it as UTF-8')]);
+    }
     const fault = findUtf8Fault(bytes);
     const offset = fault?.offset ?? 0;
     // Everything before the fault decodes, so its last line gives the column in characters.

@@ -45,7 +45,11 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number)
       for (const pair of node.items) {
         const key = pair.key as Node | null;
         if (isAlias(key)) problems.push({ offset: at(key), message: `a key cannot be an alias (*${key.source}); write the key out` });
-        else if (!isScalar(key)) problems.push({ offset: at(key ?? (pair.value as Node | null)), message: 'a key must be a plain name, not a mapping or a list' });
+        else if (!isScalar(key)) {
+          // `address: {{ vip }}` reads as a mapping whose key is the mapping `{ vip }`.
+          const template = isMap(key) && key.flow && node.flow && node.items.length === 1 ? ' (an unquoted {{ ... }} reads as one: put the template in quotes)' : '';
+          problems.push({ offset: at(key ?? (pair.value as Node | null)), message: `a key must be a plain name, not a mapping or a list${template}` });
+        }
         else if (key.value === null || key.value === '') problems.push({ offset: at(key), message: 'empty key: write a name before the colon' });
         else {
           const name = String(key.value);
