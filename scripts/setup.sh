@@ -15,10 +15,11 @@ cd "$(dirname "$0")/.."
 # systemd: its systemd-analyze verifies the unit files lvsprov generates (test/unit/template-formats).
 # librsvg2-bin (rsvg-convert), fonts-liberation2: the graph test rasterises lvsprov graph's SVG,
 # with Liberation Sans standing in for Helvetica at Helvetica's widths, as Graphviz measured them.
+# tmux: the terminal tests drive lvsprov in a real terminal (progress display, NO_COLOR).
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
   iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo librsvg2-bin
-  fonts-liberation2 systemd
+  fonts-liberation2 systemd tmux
 )
 
 missing=()
@@ -34,6 +35,10 @@ fi
 # The Debian ipvsadm and openssh-server packages start daemons on install on some images; the
 # tests start their own sshd inside namespaces and need none on the machine itself.
 npm ci --no-audit --no-fund
+# Put `lvsprov` on the PATH, as every example in the README and the CLI's hints print it: npm links
+# this checkout into its global prefix (bin/lvsprov -> this folder), so a rebuild is seen at once.
+npm install -g --no-audit --no-fund .
+echo "lvsprov $(lvsprov --version) is $(command -v lvsprov)"
 
 # The real-kernel lab (`lvsprov lab up`, test/e2e) boots Debian's kernel package: fetch, unpack and
 # depmod it into the cache now ($LVSPROV_CACHE, default ~/.cache/lvsprov; cache that dir in CI).

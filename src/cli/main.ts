@@ -6,9 +6,11 @@ import { processIo, type CliIo } from './io.js';
 import { graphCommand } from './graph-command.js';
 import { labCommand } from './lab-command.js';
 import { resetCommand } from './reset-command.js';
+import { schemaCommand } from './schema-command.js';
 import { statusCommand } from './status-command.js';
 import { validateCommand } from './validate-command.js';
 import { verifyCommand } from './verify-command.js';
+import { packageVersion } from './version.js';
 
 // The only place that catches errors and decides the exit code.
 
@@ -19,10 +21,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   };
   const program = new Command('lvsprov')
     .description('declarative provisioning of Linux Virtual Server (IPVS) clusters over SSH')
+    .version(packageVersion(), '-V, --version', 'print the version of lvsprov')
+    // Options after a subcommand belong to it, so `lab exec HOST CMD -x` passes -x on to CMD.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
     .showHelpAfterError();
-  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit)]) {
+  for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit), schemaCommand(io)]) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
   }
 
