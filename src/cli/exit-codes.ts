@@ -10,14 +10,17 @@ export const ExitCode = {
   invalidInput: 4,
   /** verify: a server never answered, a split was out of tolerance, a page was wrong, or a non-director answered ARP. */
   verifyFailed: 5,
+  /** apply/reset --exit-code: every host succeeded and at least one changed (with --check: would change). */
+  changesPending: 6,
   /** SIGINT or SIGTERM stopped the run (128 + 2, as shells report it). */
   interrupted: 130,
 } as const;
 
-export function exitCodeFor(results: readonly HostResult[], interrupted = false): number {
+export function exitCodeFor(results: readonly HostResult[], interrupted = false, options: { readonly changesPending?: boolean } = {}): number {
   if (interrupted || results.some((result) => result.status === 'interrupted')) return ExitCode.interrupted;
   if (results.some((result) => result.status === 'failed')) return ExitCode.hostsFailed;
   if (results.some((result) => result.status === 'unreachable')) return ExitCode.hostsUnreachable;
+  if (options.changesPending && results.some((result) => result.changes.length > 0)) return ExitCode.changesPending;
   return ExitCode.ok;
 }
 

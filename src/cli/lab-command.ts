@@ -74,6 +74,13 @@ function labDir(flags: DownFlags): string {
   throw new UsageError(labs.length === 0 ? 'no lab under .lab; name one with --dir or --name' : `several labs under .lab (${labs.join(', ')}); pick one with --name`);
 }
 
+/** The command after the host: a leading `--` only separates it from lvsprov's own options. */
+export function commandWords(words: readonly string[]): string[] {
+  const argv = words[0] === '--' ? words.slice(1) : [...words];
+  if (argv.length === 0) throw new UsageError('lab exec needs a command after the host');
+  return argv;
+}
+
 function failed(io: CliIo, setExit: (code: number) => void, what: string, error: unknown): void {
   if (error instanceof ConfigError || error instanceof UsageError) throw error;
   if (error instanceof LabUnavailableError) {
@@ -132,7 +139,8 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .option('--dir <dir>', 'lab work dir')
     // Options after the host belong to the command: `lab exec client curl -s URL`.
     .passThroughOptions()
-    .action(async (hostName: string, argv: string[], flags: DownFlags) => {
+    .action(async (hostName: string, words: string[], flags: DownFlags) => {
+      const argv = commandWords(words);
       const dir = labDir(flags);
       const state = await loadClusterState(dir);
       if (!state?.lab) throw new UsageError(`no lab is up in ${shown(dir)}`);

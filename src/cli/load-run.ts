@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
 import { connectionTarget } from '../config/connection.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
+import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
 import type { ConnectionTarget } from '../transport/types.js';
 
@@ -16,15 +16,34 @@ export interface PreparedRun {
   readonly targets: ReadonlyMap<string, ConnectionTarget>;
 }
 
-export function defaultPlaybook(): string {
-  const local = 'playbooks/site.yaml';
-  return existsSync(local) ? local : join(packageRoot, local);
+export interface RunSources {
+  readonly inventory: string;
+  readonly playbook?: string | undefined;
+  readonly limit?: readonly string[] | undefined;
+  readonly tags?: TagSelection | undefined;
+  /** --roles-path: searched before the inventory's roles_path. */
+  readonly rolesPath?: readonly string[] | undefined;
 }
 
-export function prepareRun(inventoryFile: string, playbookFile: string | undefined, limit?: readonly string[], tags?: TagSelection): PreparedRun {
-  const inventory = loadInventory(inventoryFile);
-  const playbook = playbookFile ?? defaultPlaybook();
-  const run = compile(inventory, playbook, limit, tags);
+export const shippedPlaybook = join(packageRoot, 'playbooks/site.yaml');
+
+/**
+ * -p, else the inventory's `playbook`, else the site playbook lvsprov ships. A playbooks/ folder in
+ * the current directory is not looked at: an unrelated project's playbook must never replace it.
+ */
+export function playbookFor(inventory: LoadedInventory, flag: string | undefined): string {
+  if (flag) return flag;
+  return inventory.data.playbook ? expandPath(inventory.data.playbook, inventory.dir) : shippedPlaybook;
+}
+
+export function rolesPathFor(inventory: LoadedInventory, flag: readonly string[] = []): string[] {
+  return [...flag.map((dir) => expandPath(dir, process.cwd())), ...(inventory.data.roles_path ?? []).map((dir) => expandPath(dir, inventory.dir))];
+}
+
+export function prepareRun(sources: RunSources): PreparedRun {
+  const inventory = loadInventory(sources.inventory);
+  const playbook = playbookFor(inventory, sources.playbook);
+  const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
   const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host)]));
   return { inventory, playbook, run, targets };
 }

@@ -4,9 +4,10 @@ import { DEFAULT_DRAIN_TIMEOUT, runAll } from '../engine/run.js';
 import { renderPlan } from '../report/plan-text.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
+import { terminalRecapStyle } from './colour.js';
 import { exitCodeFor } from './exit-codes.js';
 import { watchInterrupts } from './interrupts.js';
-import { prepareRun } from './load-run.js';
+import { prepareRun, type PreparedRun } from './load-run.js';
 import { listrProgress, plainProgress } from './progress.js';
 import type { CliIo } from './io.js';
 import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
@@ -24,18 +25,29 @@ export interface PlaybookFlags extends SelectionFlags {
   acceptNewHostKeys: boolean;
   lockTimeout: number;
   drainTimeout: number;
+  exitCode: boolean;
+  verbose: boolean;
+  rolesPath: string[];
 }
+
+/** Runs between preparing and connecting: reset asks for confirmation here. False stops the run. */
+export type BeforeRun = (prepared: PreparedRun, flags: PlaybookFlags) => Promise<boolean>;
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function playbookCommand(name: string, description: string): Command {
   const command = new Command(name)
     .description(description)
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-p, --playbook <file>', 'playbook YAML (default: playbooks/site.yaml)')
+    .option('-p, --playbook <file>', "playbook YAML (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('-C, --check', 'plan only: show what would change and change nothing', false)
     .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)
+    .option('--exit-code', 'exit 6 when something changed (or, with --check, would change) and no host failed: a drift alarm for cron and CI', false)
+    .option('-v, --verbose', 'print the commands each change runs', false)
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
-    .option('--json', 'print the results as JSON on stdout', false)
+    .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
+    .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)
     .option(
@@ -47,12 +59,14 @@ export function playbookCommand(name: string, description: string): Command {
   return addSelectionOptions(command);
 }
 
-export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode): Promise<void> {
-  const prepared = prepareRun(flags.inventory, flags.playbook, limitTerms(flags), tagSelection(flags));
+export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode, beforeRun?: BeforeRun): Promise<void> {
+  const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), tags: tagSelection(flags), rolesPath: flags.rolesPath });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
   if (printListing(io, prepared, flags)) return;
+  if (beforeRun && !(await beforeRun(prepared, flags))) return;
   const hosts = [...prepared.run.hosts.keys()];
-  const progress = !flags.json && io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(flags.json ? () => undefined : io.out, flags.check);
+  // Progress goes to stderr only, so stdout carries the report (or the JSON) alone.
+  const progress = io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
   const interrupts = watchInterrupts(io);
   const summary = await runAll(
     prepared.run,
@@ -70,15 +84,15 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     progress.sink,
   ).finally(() => interrupts.dispose());
   await progress.finish();
-  const code = exitCodeFor(summary.results, interrupts.interrupt.aborted);
+  const code = exitCodeFor(summary.results, interrupts.interrupt.aborted, { changesPending: flags.exitCode });
   if (flags.json) {
     const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
     const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections };
     io.out(JSON.stringify(document, null, 2));
   } else {
-    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, waves: summary.plan, drainTimeout: summary.drainTimeout });
+    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose, waves: summary.plan, drainTimeout: summary.drainTimeout });
     if (plan) io.out(`\n${plan}`);
-    io.out(`\n${renderRecap(summary.results, flags.check)}`);
+    io.out(`\n${renderRecap(summary.results, flags.check, terminalRecapStyle)}`);
   }
   setExit(code);
 }

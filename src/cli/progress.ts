@@ -1,8 +1,9 @@
-import { Listr } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { EngineEvent, EventSink, HostResult, LockWait } from '../engine/events.js';
 
 // Two ways to show progress: listr2 on an interactive terminal, one plain line per host event
-// otherwise (CI logs, pipes). Both only listen to engine events.
+// otherwise (CI logs, pipes). Both only listen to engine events, and both write to stderr, so that
+// stdout carries the report or the JSON alone.
 
 export interface Progress {
   readonly sink: EventSink;
@@ -55,8 +56,18 @@ export function listrProgress(hosts: readonly string[], check: boolean): Progres
           for (const event of early.splice(0)) deliver(event);
         }),
     })),
-    // The CLI handles SIGINT itself (a recap, exit 130); listr2's own handler would exit at once.
-    { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: false } },
+    {
+      concurrent: true,
+      exitOnError: false,
+      // The CLI handles SIGINT itself (a recap, exit 130); listr2's own handler would exit at once.
+      registerSignalListeners: false,
+      // The caller checked that stderr is a terminal; stdout may be a pipe.
+      forceTTY: true,
+      rendererOptions: {
+        collapseErrors: false,
+        logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(process.stderr, process.stderr) }),
+      },
+    },
   );
   const deliver = (event: EngineEvent): void => {
     if (event.type === 'wave-start') return;

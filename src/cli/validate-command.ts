@@ -1,18 +1,37 @@
 import { Command } from 'commander';
+import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import { prepareRun } from './load-run.js';
 import type { CliIo } from './io.js';
 import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
 
+// Several inventories at once (`validate -i a.yaml -i b.yaml` or `validate a.yaml b.yaml`): each
+// is checked on its own, every problem of every file is reported, and one bad file makes exit 4.
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export function validateCommand(io: CliIo): Command {
   const command = new Command('validate')
-    .description('check the inventory, playbook and roles without contacting any host')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-p, --playbook <file>', 'playbook YAML (default: playbooks/site.yaml)');
-  return addSelectionOptions(command).action((flags: { inventory: string; playbook?: string } & SelectionFlags) => {
-    const prepared = prepareRun(flags.inventory, flags.playbook, limitTerms(flags), tagSelection(flags));
-    for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
-    if (printListing(io, prepared, flags)) return;
-    const tasks = [...prepared.run.hosts.values()].reduce((sum, list) => sum + list.length, 0);
-    io.out(`${flags.inventory}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
+    .description('check inventories, the playbook and roles without contacting any host')
+    .argument('[inventories...]', 'inventory YAML files (the same as -i for each)')
+    .option('-i, --inventory <file>', 'inventory YAML (repeatable)', collect, [])
+    .option('-p, --playbook <file>', "playbook YAML (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .option('--roles-path <dir>', 'a folder of your own roles, searched first (repeatable)', collect, []);
+  return addSelectionOptions(command).action((positional: string[], flags: { inventory: string[]; playbook?: string; rolesPath: string[] } & SelectionFlags) => {
+    const inventories = [...flags.inventory, ...positional];
+    if (inventories.length === 0) throw new UsageError('validate needs an inventory: validate -i FILE (or validate FILE...)');
+    const problems: ConfigProblem[] = [];
+    for (const inventory of inventories) {
+      try {
+        const prepared = prepareRun({ inventory, playbook: flags.playbook, rolesPath: flags.rolesPath, limit: limitTerms(flags), tags: tagSelection(flags) });
+        for (const warning of prepared.run.warnings) io.err(`warning: ${inventory}: ${warning}`);
+        if (printListing(io, prepared, flags)) continue;
+        const tasks = [...prepared.run.hosts.values()].reduce((sum, list) => sum + list.length, 0);
+        io.out(`${inventory}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems);
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
   });
 }

@@ -57,10 +57,10 @@ interface TaskOrigin {
   readonly tags: readonly string[];
 }
 
-export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}): CompiledRun {
+export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}, rolesPath: readonly string[] = []): CompiledRun {
   const source = YamlSource.load(playbookFile);
   const plays = parseWith(source, playbookSchema, source.value());
-  const roles = new RoleLoader(roleSearchPath(playbookFile));
+  const roles = new RoleLoader([...new Set([...rolesPath, ...roleSearchPath(playbookFile)])]);
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
   const hosts = new Map<string, CompiledTask[]>();

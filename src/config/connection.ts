@@ -1,18 +1,16 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { ConnectionTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
+import { expandPath } from './local-path.js';
 import { own } from './own.js';
 
 // How to reach each host: the inventory's `ssh` defaults overlaid by the host's own `ssh` block.
 // Relative paths are relative to the inventory file, `~` is the user's home, as in ssh_config.
 
-function expand(path: string, base: string): string {
-  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
-  return isAbsolute(path) ? path : resolve(base, path);
-}
+const expand = expandPath;
 
 const defaultKeys = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
 

@@ -123,6 +123,11 @@ const vipSchema = z
 export const inventorySchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('cluster name'),
+    playbook: localPath.optional().describe('playbook used when -p is not given; relative to the inventory (default: the site playbook lvsprov ships)'),
+    roles_path: z
+      .array(localPath)
+      .optional()
+      .describe("folders searched for roles before the playbook's roles/ and the shipped roles; relative to the inventory"),
     ssh: sshSettingsSchema.default({}).describe('connection settings for every host'),
     vars: variables.default({}).describe('cluster variables (lowest precedence after role defaults)'),
     groups: z.record(groupName, groupSchema).default({}).describe('groups by name'),

@@ -275,7 +275,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
     }, 600_000);
 
     labIt('reset removes what apply made, and apply rebuilds it', async () => {
-      ok(await timed('reset', () => lvsprov('reset', '-i', inventory)), 'reset');
+      ok(await timed('reset', () => lvsprov('reset', '-i', inventory, '--yes')), 'reset');
       expect(await lab.sh('director', 'ipvsadm -S -n')).toBe('');
       expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
       expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.50');

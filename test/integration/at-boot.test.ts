@@ -135,7 +135,7 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
   });
 
   it('reset removes the hook, its link and the rules (last task first); a second reset changes nothing', async () => {
-    expect(summaries(await lvsprov('reset'))).toEqual([
+    expect(summaries(await lvsprov('reset', '--yes'))).toEqual([
       'stop running lvsprov-test-vip at boot',
       'remove /etc/init.d/lvsprov-test-vip',
       'remove /etc/lvsprov/test.ip',
@@ -148,6 +148,6 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     ]);
     expect(await sh('ls /etc/init.d /etc/rc*.d | grep lvsprov- || true')).toBe('');
     expect(await sh('arptables-save')).not.toContain(VIP);
-    expect(summaries(await lvsprov('reset'))).toEqual([]);
+    expect(summaries(await lvsprov('reset', '--yes'))).toEqual([]);
   });
 });

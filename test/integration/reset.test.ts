@@ -128,7 +128,7 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
   });
 
   it('reset removes exactly what apply added, over one read and one apply per host', async () => {
-    const result = await cli('reset', '--json');
+    const result = await cli('reset', '--json', '--yes');
     expect(result.code, result.stderr).toBe(0);
     const json = parseJson(result);
     expect(json.hosts.map((host) => [host.host, host.status, host.applied, host.stats])).toEqual([
@@ -167,7 +167,7 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
   });
 
   it('a second reset changes nothing: one read, no apply', async () => {
-    const json = parseJson(await cli('reset', '--json'));
+    const json = parseJson(await cli('reset', '--json', '--yes'));
     expect(json.exitCode).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
       ['router', 'ok', 0, { connections: 1, execs: 1 }],

@@ -1,0 +1,156 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { commandWords } from '../../src/cli/lab-command.js';
+import { inventoryJsonSchemaText } from '../../src/config/json-schema.js';
+import { runMain } from '../support/main-io.js';
+
+// The command line's habits that need no host: --version, suggestions, several inventories to
+// validate, the shipped schema, which playbook and roles are used, reset's confirmation.
+
+const root = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-cli-habits-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const write = (name: string, content: unknown): string => {
+  const file = join(dir, name);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, typeof content === 'string' ? content : stringify(content));
+  return file;
+};
+
+const twoHosts = { ssh: { user: 'root', port: 1, agent: false }, hosts: { alpha: { address: '127.0.0.2', groups: ['directors'] }, beta: { address: '127.0.0.3', groups: ['realservers'] } } };
+
+describe('lvsprov --version and suggestions', () => {
+  it('prints the version from package.json', async () => {
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const result = await runMain([flag]);
+      expect(result).toEqual({ code: 0, stdout: version, stderr: '' });
+    }
+  });
+
+  it('suggests the command meant by a typo and exits 4', async () => {
+    const result = await runMain(['aply', '-i', 'x.yaml']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/unknown command 'aply'\n\(Did you mean apply\?\)/);
+  });
+});
+
+describe('validate', () => {
+  it('takes several inventories, with -i or as arguments, and reports the problems of each', async () => {
+    const good = join(root, 'inventories/dr-lab.yaml');
+    const prod = join(root, 'inventories/prod.yaml');
+    const both = await runMain(['validate', '-i', good, '-i', prod]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stdout.split('\n')).toEqual([`${good}: valid; 4 hosts, 25 tasks`, `${prod}: valid; 5 hosts, 33 tasks`]);
+    const positional = await runMain(['validate', good, prod]);
+    expect(positional.stdout).toBe(both.stdout);
+
+    const bad1 = write('bad1.yaml', { hosts: { a: { address: '127.0.0.2', port: 22 } } });
+    const bad2 = write('bad2.yaml', { hosts: { b: { address: 'not an address!' } } });
+    const mixed = await runMain(['validate', bad1, good, '-i', bad2]);
+    expect(mixed.code).toBe(4);
+    expect(mixed.stdout).toBe(`${good}: valid; 4 hosts, 25 tasks`);
+    expect(mixed.stderr.split('\n')).toEqual([
+      `${bad2}:3:14: hosts.b.address: must be an address or DNS name`,
+      `${bad1}:4:5: hosts.a.port: unknown key`,
+      '2 problems; no host was contacted',
+    ]);
+  });
+
+  it('refuses to run without an inventory', async () => {
+    expect(await runMain(['validate'])).toMatchObject({ code: 4, stderr: expect.stringMatching(/validate needs an inventory/) });
+  });
+});
+
+describe('the inventory JSON Schema', () => {
+  it('is shipped as schema/inventory.schema.json, equal to what `lvsprov schema` generates from the zod schema', async () => {
+    const shipped = readFileSync(join(root, 'schema/inventory.schema.json'), 'utf8');
+    expect(shipped).toBe(inventoryJsonSchemaText());
+    const printed = await runMain(['schema']);
+    expect(`${printed.stdout}\n`).toBe(shipped);
+    const schema = JSON.parse(shipped) as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['hosts', 'ssh', 'lvs', 'playbook', 'roles_path']));
+    expect(schema.required).toEqual(['hosts']);
+  });
+
+  it('is named by the yaml-language-server line of every example inventory', () => {
+    for (const file of readdirSync(join(root, 'inventories'))) {
+      expect(readFileSync(join(root, 'inventories', file), 'utf8').split('\n')[0], file).toBe('# yaml-language-server: $schema=../schema/inventory.schema.json');
+    }
+  });
+});
+
+describe('which playbook and which roles', () => {
+  const customRole = (base: string): void => {
+    write(`${base}/mine/tasks.yaml`, [{ name: 'my file', file: { path: '/etc/mine', content: 'mine\n' } }]);
+  };
+
+  it('uses the shipped site playbook, not a playbooks/ folder of the current directory', async () => {
+    // An Ansible project's playbook that lvsprov cannot read: it must not be picked up.
+    write('project/playbooks/site.yaml', [{ hosts: 'all', tasks: [{ name: 'ansible', apt: { name: 'nginx' } }] }]);
+    const inventory = write('project/inv.yaml', twoHosts);
+    const cwd = process.cwd();
+    process.chdir(join(dir, 'project'));
+    try {
+      const result = await runMain(['validate', '-i', inventory]);
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("uses the inventory's playbook and roles_path, and --roles-path before them", async () => {
+    customRole('roles-a');
+    write('roles-b/mine/tasks.yaml', [{ name: 'other file', file: { path: '/etc/other', content: 'b\n' } }]);
+    write('own/play.yaml', [{ hosts: 'all', roles: ['mine'] }]);
+    const inventory = write('own/inv.yaml', { ...twoHosts, playbook: 'play.yaml', roles_path: ['../roles-a'] });
+    const plain = await runMain(['validate', '-i', inventory]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe(`${inventory}: valid; 2 hosts, 2 tasks`);
+
+    const noRoles = write('own/inv-noroles.yaml', { ...twoHosts, playbook: 'play.yaml' });
+    const missing = await runMain(['validate', '-i', noRoles]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/role mine not found/);
+    const flag = await runMain(['validate', '-i', noRoles, '--roles-path', join(dir, 'roles-b')]);
+    expect(flag.code, flag.stderr).toBe(0);
+  });
+});
+
+describe('reset asks before it removes anything', () => {
+  it('refuses without a terminal unless --yes, and warns when a director keeps sending traffic to a reset real server', async () => {
+    const inventory = write('reset.yaml', {
+      ...twoHosts,
+      lvs: { vips: { web: { address: '198.51.100.9' } }, services: [{ vip: 'web', port: 80, real_servers: [{ host: 'beta' }] }] },
+    });
+    const refused = await runMain(['reset', '-i', inventory, '--limit', 'beta']);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/^warning: beta is a real server of .* on alpha, which this reset leaves in place/m);
+    expect(refused.stderr).toMatch(/there is no terminal to confirm on: re-run with --yes/);
+
+    const declined = await runMain(['reset', '-i', inventory], { ask: () => Promise.resolve('no') });
+    expect(declined).toMatchObject({ code: 0, stderr: expect.stringMatching(/reset cancelled; nothing was changed/) });
+    expect(declined.stderr).not.toMatch(/warning: beta/);
+
+    // --check never asks: it changes nothing. The hosts are unreachable (port 1 on loopback).
+    const check = await runMain(['reset', '-i', inventory, '--check']);
+    expect(check.code).toBe(3);
+  });
+});
+
+describe('lab exec', () => {
+  it('passes every word after the host to the command, options included, and drops a leading --', async () => {
+    expect(commandWords(['curl', '-s', 'http://x/'])).toEqual(['curl', '-s', 'http://x/']);
+    expect(commandWords(['--', 'curl', '-s'])).toEqual(['curl', '-s']);
+    expect(() => commandWords(['--'])).toThrow(/needs a command/);
+    // Parsing reaches the lab lookup instead of stopping at curl's -s.
+    const result = await runMain(['lab', 'exec', '--dir', join(dir, 'nolab'), 'client', 'curl', '-s', '--max-time', '3', 'http://198.51.100.50/']);
+    expect(result.stderr).toMatch(/^no lab is up in /);
+    const withoutDir = await runMain(['lab', 'exec', 'client', 'curl', '-s', 'http://198.51.100.50/']);
+    expect(withoutDir.stderr).not.toMatch(/unknown option/);
+  });
+});
