@@ -4,6 +4,7 @@ import type { HostResult, PlannedChange } from '../engine/events.js';
 import { phaseOf } from '../engine/host-plan.js';
 import type { WavePlan } from '../engine/wave-plan.js';
 import type { ChangePhase, RealServerRef } from '../resources/types.js';
+import { changeCounts } from './recap.js';
 import { escapeControls, limitLines } from './safe-text.js';
 
 // The plan as a person reads it: per host, one line per change, and with --diff the exact edit -
@@ -17,6 +18,8 @@ export interface RenderOptions {
   /** The run's waves; without it (or with one wave and no drain) hosts are listed one block each. */
   readonly waves?: WavePlan;
   readonly drainTimeout?: number;
+  /** -v: the commands each change runs, under it. */
+  readonly verbose?: boolean;
 }
 
 function fileLabel(change: PlannedChange): string {
@@ -37,12 +40,23 @@ export function renderDiff(change: PlannedChange): string[] {
   return limitLines([`- ${change.diff.before}`, `+ ${change.diff.after}`]).map((line) => `      ${line}`);
 }
 
+/** The same counts the recap gives: a failed host changed only what ran before the failure. */
+export function planHeadline(result: HostResult, check: boolean): string {
+  if (check) return `${result.changes.length} would change`;
+  const counts = changeCounts(result);
+  if (counts.changed === result.changes.length) return `${result.changes.length} changed`;
+  const failedChange = result.outcomes ? result.outcomes.includes('failed') : result.status === 'failed' && result.error?.kind === 'apply';
+  const parts = [`${counts.changed} changed`, ...(failedChange ? ['1 failed'] : []), ...(counts.notRun > 0 ? [`${counts.notRun} not run`] : []), ...(counts.unknown > 0 ? [`${counts.unknown} unknown`] : [])];
+  return `${parts.join(', ')} (of ${result.changes.length} planned)`;
+}
+
 /** The host's changes (of one wave, or all), each marked by whether it ran. */
 export function renderHostPlan(result: HostResult, options: RenderOptions, phase?: ChangePhase): string[] {
   const indexed = result.changes.map((change, index) => ({ change, index })).filter(({ change }) => phase === undefined || phaseOf(change) === phase);
   if (indexed.length === 0) return [];
-  const verb = options.check ? 'would change' : 'changed';
-  const lines = [`${result.host}: ${indexed.length} ${verb}`];
+  // A whole host is headed with the recap's counts; a wave's part of it with how many it holds.
+  const headline = phase === undefined ? planHeadline(result, options.check) : `${indexed.length} ${options.check ? 'would change' : 'changed'}`;
+  const lines = [`${result.host}: ${headline}`];
   for (const { change, index } of indexed) {
     const outcome = result.outcomes?.[index];
     const failed = outcome ? outcome === 'failed' : result.status === 'failed' && !options.check && index === result.applied;
@@ -52,6 +66,7 @@ export function renderHostPlan(result: HostResult, options: RenderOptions, phase
     const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : unknown ? '  (UNKNOWN: the host may or may not have made it)' : '';
     lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
+    if (options.verbose) lines.push(...change.commands.flatMap((command) => command.split('\n')).map((line) => `      $ ${line}`));
   }
   return lines;
 }

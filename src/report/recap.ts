@@ -23,19 +23,45 @@ function outcomeNote(result: HostResult): string {
   return notes.length > 0 ? `   ${notes.join('; ')}` : '';
 }
 
-export function renderRecap(results: readonly HostResult[], check: boolean): string {
+/**
+ * Changes counted the way the plan section lists them: `changed` ran (with --check: would run),
+ * `failed` is 1 for a failed host (its failing change, or its probe), `notRun` the planned changes
+ * that never ran.
+ */
+export function changeCounts(result: HostResult): { changed: number; failed: number; notRun: number; unknown: number } {
+  const failed = result.status === 'failed' ? 1 : 0;
+  if (result.outcomes) {
+    const counts = countOutcomes(result.outcomes);
+    return { changed: counts.made, failed, notRun: counts['not-made'], unknown: counts.unknown };
+  }
+  if (result.status !== 'failed') return { changed: result.status === 'unreachable' || result.status === 'interrupted' ? 0 : result.changes.length, failed: 0, notRun: 0, unknown: 0 };
+  const failedChange = result.error?.kind === 'apply' ? 1 : 0;
+  return { changed: result.applied, failed, notRun: Math.max(0, result.changes.length - result.applied - failedChange), unknown: 0 };
+}
+
+export interface RecapStyle {
+  /** Colours the status word; identity when colour is off (NO_COLOR, not a terminal). */
+  readonly paint: (status: string, text: string) => string;
+}
+
+const plain: RecapStyle = { paint: (_status, text) => text };
+
+export function renderRecap(results: readonly HostResult[], check: boolean, style: RecapStyle = plain): string {
   const width = Math.max(4, ...results.map((result) => result.host.length));
   const lines = [`RECAP${check ? ' (check: nothing was changed)' : ''}`];
   for (const result of results) {
-    const changed = result.outcomes ? countOutcomes(result.outcomes).made : result.status === 'failed' ? result.applied : result.changes.length;
-    const counts = [
-      `ok=${result.status === 'unreachable' ? 0 : 1}`,
-      `changed=${changed}`,
-      `unreachable=${result.status === 'unreachable' ? 1 : 0}`,
-      `failed=${result.status === 'failed' ? 1 : 0}`,
+    const counts = changeCounts(result);
+    const status: string = result.status;
+    const fields = [
+      `ok=${status === 'ok' || status === 'changed' ? 1 : 0}`,
+      `changed=${counts.changed}`,
+      `failed=${counts.failed}`,
+      `not-run=${counts.notRun}`,
+      `unreachable=${status === 'unreachable' ? 1 : 0}`,
+      `interrupted=${status === 'interrupted' ? 1 : 0}`,
     ];
-    const status = check && result.status === 'changed' ? 'would change' : result.status;
-    lines.push(`${result.host.padEnd(width)} : ${status.padEnd(12)} ${counts.join('  ')}   ${result.seconds.toFixed(2)}s${outcomeNote(result)}`);
+    const shown = check && status === 'changed' ? 'would change' : status;
+    lines.push(`${result.host.padEnd(width)} : ${style.paint(status, shown.padEnd(12))} ${fields.join('  ')}   ${result.seconds.toFixed(2)}s${outcomeNote(result)}`);
   }
   const errors = results.filter((result) => result.error);
   if (errors.length > 0) {

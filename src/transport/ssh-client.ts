@@ -101,6 +101,9 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
   return new Promise((resolve, reject) => {
     const client = new Client();
     const fail = (error: Error): void => {
+      // ssh2 may emit a second error while closing (after a handshake timeout: "Connection lost
+      // before handshake"); with no listener left, that would crash the whole run.
+      client.on('error', () => undefined);
       client.end();
       reject(new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${refusal ?? error.message}`));
     };

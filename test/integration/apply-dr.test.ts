@@ -98,12 +98,21 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(check.stdout).toContain('rs1: 1 would change');
     expect(check.stdout).toContain('set net.ipv4.conf.all.arp_ignore 0 -> 1');
     expect(check.stdout).toMatch(/rs2: 1 would change\n {2}~ address 198\.51\.100\.50 on lo: \(absent\) -> 198\.51\.100\.50\/32 label lo:0/);
-    expect(check.stdout).toContain('rs1: would change (1 change)');
+    // Progress lines go to stderr only; stdout holds the plan and the recap.
+    expect(check.stderr).toContain('rs1: would change (1 change)');
+    expect(check.stdout).not.toContain('rs1: would change (1 change)');
     expect(check.stdout).toContain('router: 1 would change');
     // The unified diff of the sysctl file shows the line that will go.
     expect(check.stdout).toMatch(/--- .*90-lvsprov-router\.conf \(current\)/);
     expect(check.stdout).toContain('-net.ipv4.ip_forward = 0');
     expect(check.stdout).toContain('RECAP (check: nothing was changed)');
+
+    // --exit-code makes pending changes an exit status (6) a cron job or CI can act on; -v shows
+    // the commands each change would run.
+    const alarm = await apply('--check', '--exit-code', '-v');
+    expect(alarm.code, alarm.stderr).toBe(6);
+    expect(alarm.stdout).toMatch(/~ set net\.ipv4\.conf\.all\.arp_ignore 0 -> 1 .*\n(?: {6}\$ .*\n)* {6}\$ .*sysctl.*net\.ipv4\.conf\.all\.arp_ignore/);
+    expect(await snapshot()).toBe(before);
 
     const dryRun = parseJson(await apply('--dry-run', '--json'));
     expect(dryRun.hosts.map((host) => host.changes.length)).toEqual([1, 1, 1]);
@@ -118,6 +127,7 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect((await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('1');
     expect(await sh('rs2', 'ip -o -4 addr show dev lo')).toContain(`${VIP}/32`);
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+    expect((await apply('--check', '--exit-code')).code).toBe(0);
   });
 
   it('--check shows a boot hook that lost its links and touches nothing; apply links it again', async () => {
@@ -198,6 +208,10 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(text.stdout).toMatch(/rs1: failed: .*203\.0\.113\.0\/24.* failed \(exit 2\)/);
     expect(text.stdout).toMatch(/Nexthop has invalid gateway|Network is unreachable/);
     expect(text.stdout).toMatch(/ {2}\s+.*\(not run\)/);
+    // The plan section and the recap give the same counts for the failed host.
+    const [, changed, notRun] = /^rs1: (\d+) changed, 1 failed, (\d+) not run \(of \d+ planned\)$/m.exec(text.stdout) ?? [];
+    expect(changed, text.stdout).toBeDefined();
+    expect(text.stdout).toMatch(new RegExp(`^rs1 +: failed +ok=0 {2}changed=${changed} {2}failed=1 {2}not-run=${notRun} `, 'm'));
     expect((await lab.exec('rs1', ['test', '-e', '/etc/lvsprov-after-failure'])).code).toBe(1);
     expect((await lab.exec('rs2', ['cat', '/etc/lvsprov-after-failure'])).stdout).toBe('x');
     await lab.exec('rs2', ['rm', '/etc/lvsprov-after-failure']);

@@ -48,10 +48,32 @@ describe('plan rendering', () => {
     );
   });
 
-  it('marks the change that failed and the ones that never ran', () => {
-    const text = renderPlan([result({ status: 'failed', changes, applied: 0 })], { diff: false, check: false });
-    expect(text).toContain('  ! set net.ipv4.ip_forward 0 -> 1  (FAILED)');
-    expect(text).toContain('    update /etc/sysctl.d/90-x.conf  (not run)');
+  const third = { ...changes[0]!, resource: 'route 198.51.100.9/32', summary: 'route 198.51.100.9/32: (absent) -> dev eth1', commands: ['ip route replace 198.51.100.9/32 dev eth1'] };
+  const failedApply = result({ status: 'failed', changes: [changes[0]!, third, changes[1]!], applied: 1, error: { kind: 'apply', message: 'route failed (exit 2)' } });
+
+  it('marks the change that failed and the ones that never ran, with the counts the recap gives', () => {
+    const text = renderPlan([failedApply], { diff: false, check: false }).split('\n');
+    expect(text).toEqual([
+      'rs1: 1 changed, 1 failed, 1 not run (of 3 planned)',
+      '  ~ set net.ipv4.ip_forward 0 -> 1    [router: forward]',
+      '  ! route 198.51.100.9/32: (absent) -> dev eth1  (FAILED)    [router: forward]',
+      '    update /etc/sysctl.d/90-x.conf  (not run)    [persist]',
+    ]);
+    expect(renderRecap([failedApply], false).split('\n')[1]).toMatch(/^rs1 +: failed +ok=0 {2}changed=1 {2}failed=1 {2}not-run=1 {2}unreachable=0 {2}interrupted=0 /);
+  });
+
+  it('counts a host whose probe failed as failed, with its planned changes not run', () => {
+    const probe = result({ status: 'failed', changes, applied: 0, error: { kind: 'probe', message: 'ipvsadm: not found' } });
+    expect(renderPlan([probe], { diff: false, check: false }).split('\n')[0]).toBe('rs1: 0 changed, 2 not run (of 2 planned)');
+    expect(renderRecap([probe], false).split('\n')[1]).toMatch(/ok=0 {2}changed=0 {2}failed=1 {2}not-run=2 /);
+  });
+
+  it('prints the commands of each change with -v', () => {
+    expect(renderPlan([result({ changes: [third] })], { diff: false, check: true, verbose: true }).split('\n')).toEqual([
+      'rs1: 1 would change',
+      '  ~ route 198.51.100.9/32: (absent) -> dev eth1    [router: forward]',
+      '      $ ip route replace 198.51.100.9/32 dev eth1',
+    ]);
   });
 
   it('recaps every host with its status and the errors after the table', () => {
@@ -60,8 +82,8 @@ describe('plan rendering', () => {
       false,
     ).split('\n');
     expect(recap[0]).toBe('RECAP');
-    expect(recap[1]).toMatch(/^rs1 {6}: changed +ok=1 {2}changed=2 {2}unreachable=0 {2}failed=0/);
-    expect(recap[2]).toMatch(/^director : unreachable +ok=0 {2}changed=0 {2}unreachable=1 {2}failed=0/);
+    expect(recap[1]).toMatch(/^rs1 {6}: changed +ok=1 {2}changed=2 {2}failed=0 {2}not-run=0 {2}unreachable=0 {2}interrupted=0 /);
+    expect(recap[2]).toMatch(/^director : unreachable +ok=0 {2}changed=0 {2}failed=0 {2}not-run=0 {2}unreachable=1 {2}interrupted=0 /);
     expect(recap.at(-1)).toBe('director: unreachable: refused');
   });
 

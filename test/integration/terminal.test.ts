@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath } from '../support/cli.js';
+import { TmuxPane } from '../support/tmux.js';
+
+// lvsprov in a real terminal (a tmux pane): the live progress list on stderr while hosts are in
+// flight, the report alone on stdout, colour on a terminal and none with NO_COLOR.
+//
+// The hosts: `slow` is a TCP listener that accepts and never speaks SSH, so the host stays in
+// "connecting" until its connect timeout; `closed` is loopback port 1, refused at once.
+
+describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
+  let dir: string;
+  let server: Server;
+  const sockets: Socket[] = [];
+  let pane: TmuxPane | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-terminal-'));
+    server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      stringify({
+        ssh: { user: 'root', agent: false, known_hosts: join(dir, 'known_hosts'), connect_timeout: 4 },
+        hosts: { slow: { address: '127.0.0.1', ssh: { port } }, closed: { address: '127.0.0.2', ssh: { port: 1 } } },
+      }),
+    );
+    writeFileSync(join(dir, 'playbook.yaml'), stringify([{ hosts: 'all', tasks: [{ name: 'marker', file: { path: '/etc/lvsprov-terminal', content: 'x\n' } }] }]));
+  });
+
+  afterEach(() => {
+    pane?.close();
+    pane = undefined;
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const apply = (): string => `cd ${dir} && ${process.execPath} ${cliPath} apply -i inventory.yaml -p playbook.yaml`;
+
+  it('draws the live host list on the terminal while the report goes to stdout alone', async () => {
+    pane = new TmuxPane();
+    pane.start(`${apply()} > report.txt`);
+    // While `slow` waits for its SSH handshake, the list shows it connecting and `closed` done.
+    const live = await pane.waitFor(/slow: connecting/, 30_000);
+    expect(live).toMatch(/✖ closed: unreachable/);
+    expect(live).not.toMatch(/EXIT=/);
+    const done = await pane.waitFor(/EXIT=3/, 30_000);
+    expect(done).toMatch(/✖ slow: unreachable\n.*Timed out while waiting for handshake/);
+    expect(done).not.toContain('RECAP');
+    const report = readFileSync(join(dir, 'report.txt'), 'utf8');
+    expect(report).toMatch(/^RECAP$/m);
+    expect(report).toMatch(/^slow +: unreachable +ok=0 /m);
+    expect(report).not.toMatch(/connecting|✖/);
+    // stdout was a file: no colour in it.
+    expect(report).not.toContain('\u001b[');
+  });
+
+  it('colours the recap on a terminal and not with NO_COLOR', async () => {
+    pane = new TmuxPane();
+    pane.start(apply());
+    const coloured = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
+    // The status word of an unreachable host in red (SGR 31), then back to normal.
+    expect(coloured).toMatch(/closed +: \u001b\[31munreachable/);
+    pane.close();
+
+    pane = new TmuxPane();
+    pane.start(apply(), { NO_COLOR: '1' });
+    const plain = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
+    expect(plain).toMatch(/^closed +: unreachable +ok=0 /m);
+    expect(plain).not.toContain('\u001b[');
+  });
+});
