@@ -34,7 +34,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
   return new Command('status')
     .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-p, --playbook <file>', 'playbook the drift is measured against (default: playbooks/site.yaml)')
+    .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)")
     .option('-f, --forks <n>', 'hosts read at once', (value) => wholeNumber(value, '--forks', 1, 10_000), 20)
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
@@ -45,7 +45,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .addOption(outputOption())
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .action(async (flags: StatusFlags) => {
-      const prepared = prepareRun(flags.inventory, flags.playbook, limitTerms(flags));
+      const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags) });
       for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const names = [...prepared.run.hosts.keys()];
       if (flags.limit === undefined) {
