@@ -121,7 +121,7 @@ describe('host run: lost connections', () => {
     expect(result.error?.message).toBe('connection lost during apply (no answer for 15 s): 1 change(s) made, 2 unknown (the host may have made them)');
     // Indeed the host made them all: unknown was the honest answer.
     expect(paths.map((path) => readFileSync(path, 'utf8'))).toEqual(['0\n', '1\n', '2\n']);
-    expect(renderRecap([result], false)).toContain('changed=1  unreachable=0  failed=1');
+    expect(renderRecap([result], false)).toContain('changed=1  failed=1  not-run=0  unreachable=0  interrupted=0');
   });
 
   it('during the read: failed, nothing changed', async () => {
