@@ -23,7 +23,7 @@ export function validateCommand(io: CliIo): Command {
     for (const inventory of inventories) {
       try {
         const prepared = prepareRun({ inventory, playbook: flags.playbook, rolesPath: flags.rolesPath, limit: limitTerms(flags), tags: tagSelection(flags) });
-        for (const warning of prepared.run.warnings) io.err(`warning: ${inventory}: ${warning}`);
+        for (const warning of prepared.run.warnings) io.err(`warning: ${inventories.length > 1 ? `${inventory}: ` : ''}${warning}`);
         if (printListing(io, prepared, flags)) continue;
         const tasks = [...prepared.run.hosts.values()].reduce((sum, list) => sum + list.length, 0);
         io.out(`${inventory}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
