@@ -222,7 +222,7 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     const broken = writeInventory(dir, 'inventory-broken.yaml', { ...drInventory(lab, { weights: [2, 99999] }) });
     const result = await runCli(['apply', '-i', broken, ...limit], { namespace: lab.controlNamespace });
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(/inventory-broken\.yaml:\d+:\d+: lvs\.services\.0\.real_servers\.1\.weight: Too big/);
+    expect(result.stderr).toMatch(/inventory-broken\.yaml:\d+:\d+: lvs\.services\.0\.real_servers\.1\.weight: expected an integer 0-65535, got 99999/);
     expect(result.stderr).toContain('no host was contacted');
     expect(await snapshot()).toBe(before);
   });
