@@ -118,6 +118,8 @@ export class HostRun {
         this.session = await connect();
       } catch (error) {
         this.fail('unreachable', { kind: error instanceof ConnectError ? 'connect' : 'internal', message: (error as Error).message });
+        // Reported now, not after every other host's read: an operator sees the refusal as it happens.
+        this.finish();
         return 'settled';
       }
     }

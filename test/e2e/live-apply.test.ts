@@ -7,7 +7,7 @@ import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
 import { parseJson, runCli, type CliResult, type JsonHost } from '../support/cli.js';
 import { ClusterLab, tally } from '../support/cluster-lab.js';
-import { DOWNLOAD_BYTES, startDownloads, startRequests, type RequestLog } from '../support/live-traffic.js';
+import { startRequests, type RequestLog } from '../support/live-traffic.js';
 
 // Applies on a cluster that carries traffic, on a real kernel (one qemu guest): a client sends
 // requests through three VIPs (DR, TUN and a persistent DR service), one at a time and each on a
@@ -137,8 +137,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-A -t 198\.51\.100\.50:80 -s wlc\n[\s\S]*-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.13:80 -g -w 2/);
   }, 900_000);
 
-  labIt('two real servers leave with 5 long downloads in flight: quiesced, drained, then deleted; nothing is cut', async () => {
-    for (const rs of ['rs3', 'rs4']) await lab.sh(rs, `head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+  labIt('two real servers leave: quiesced, drained, then deleted; no request fails', async () => {
     // The persistent service moves to rs3 and rs4: the client's template points at rs1 or rs2,
     // which must let it go (expire_quiescent_template) for their drain to end without a cut.
     const left = version('left', everyone, { dr: pool(['rs1', 'rs2']), tun: pool(['rs1', 'rs2']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' });
@@ -151,19 +150,13 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(check.stdout).toContain('drain, at most 300 s: directors wait until leaving real servers have no active connection');
     expect(check.stdout).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80');
     expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(tableBefore);
-    const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[0], URLS[1], URLS[1]] as string[]);
     let run: Awaited<ReturnType<typeof apply>> | undefined;
     const traffic = await underTraffic('leaving', async () => {
       run = await apply(left);
     });
-    const finished = await downloads.wait();
-    const cut = finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.exit !== 0);
-    log(`leaving: ${cut.length} of ${finished.length} downloads cut: ${JSON.stringify(finished)}`);
     const director = run?.hosts.find((host) => host.host === 'director') as (JsonHost & { drains?: Array<{ server: string; drained: boolean; seconds: number }> }) | undefined;
     log(`drains: ${JSON.stringify(director?.drains ?? [])}`);
-    expect(downloads.onLeavingServers).toBeGreaterThanOrEqual(5);
     expect(traffic.failed).toEqual([]);
-    expect(cut).toEqual([]);
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.(51\.100\.50|18\.100\.50):80 -r 192\.0\.2\.1[34]:80/);
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.51\.100\.51:80 -r 192\.0\.2\.1[12]:80/);
     // read, balance, the drain poll, withdraw.

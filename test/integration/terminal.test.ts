@@ -51,8 +51,9 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     pane = new TmuxPane();
     pane.start(`${apply()} > report.txt`);
     // While `slow` waits for its SSH handshake, the list shows it connecting and `closed` done.
-    const live = await pane.waitFor(/slow: connecting/, 30_000);
-    expect(live).toMatch(/✖ closed: unreachable/);
+    // Wait for the refusal, which comes first; `slow` must still be connecting then.
+    const live = await pane.waitFor(/✖ closed: unreachable/, 30_000);
+    expect(live).toMatch(/slow: connecting/);
     expect(live).not.toMatch(/EXIT=/);
     const done = await pane.waitFor(/EXIT=3/, 30_000);
     expect(done).toMatch(/✖ slow: unreachable\n.*Timed out while waiting for handshake/);
