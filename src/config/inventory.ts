@@ -73,10 +73,24 @@ function collectGroups(data: Inventory): Map<string, string[]> {
   return groups;
 }
 
+// Host -> its groups, built once per inventory: a lookup per host must not scan every group's
+// member list (70,000 hosts in one group would make that quadratic).
+const groupIndex = new WeakMap<LoadedInventory, Map<string, string[]>>();
+
 /** Groups a host belongs to, in the order their variables apply (alphabetical, as Ansible does at one depth). */
 export function groupsOf(inventory: LoadedInventory, host: string): string[] {
-  return [...inventory.groups.entries()]
-    .filter(([, members]) => members.includes(host))
-    .map(([group]) => group)
-    .sort();
+  let index = groupIndex.get(inventory);
+  if (!index) {
+    index = new Map();
+    for (const [group, members] of inventory.groups) {
+      for (const member of members) {
+        const groups = index.get(member);
+        if (groups) groups.push(group);
+        else index.set(member, [group]);
+      }
+    }
+    for (const groups of index.values()) groups.sort();
+    groupIndex.set(inventory, index);
+  }
+  return [...(index.get(host) ?? [])];
 }
