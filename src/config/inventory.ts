@@ -5,7 +5,6 @@ import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
 import { crossHostProblems } from './cross-host-lint.js';
-import { prototypeKeyPaths } from './own.js';
 import { suggestion } from './suggest.js';
 
 export interface LoadedInventory {
@@ -20,10 +19,7 @@ export interface LoadedInventory {
 
 export function loadInventory(file: string): LoadedInventory {
   const source = YamlSource.load(file);
-  const raw = source.value() ?? {};
-  const reserved = prototypeKeyPaths(raw).map((path) => source.problem(path, '__proto__ cannot be a name (JavaScript reserves it); choose another', true));
-  if (reserved.length > 0) throw new ConfigError(reserved);
-  const data = parseWith(source, inventorySchema, raw);
+  const data = parseWith(source, inventorySchema, source.value() ?? {});
   const problems: ConfigProblem[] = [];
 
   for (const [group, entry] of Object.entries(data.groups)) {

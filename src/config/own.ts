@@ -7,19 +7,6 @@ export function own<T>(record: Readonly<Record<string, T>>, name: string): T | u
   return Object.hasOwn(record, name) ? record[name] : undefined;
 }
 
-/**
- * Paths of every `__proto__` key in a parsed YAML value. The YAML parser keeps such a key as an
- * own property, but zod drops it without a word, so a host or variable of that name would vanish;
- * it is refused instead.
- */
-export function prototypeKeyPaths(value: unknown, path: ReadonlyArray<string | number> = []): Array<Array<string | number>> {
-  if (Array.isArray(value)) return value.flatMap((item, index) => prototypeKeyPaths(item, [...path, index]));
-  if (value === null || typeof value !== 'object') return [];
-  return Object.keys(value).flatMap((key) =>
-    key === '__proto__' ? [[...path, key]] : prototypeKeyPaths((value as Record<string, unknown>)[key], [...path, key]),
-  );
-}
-
 const detached = new WeakMap<object, unknown>();
 
 /**

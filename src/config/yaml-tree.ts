@@ -3,11 +3,17 @@ import type { TokenProblem } from './yaml-tokens.js';
 import { yamlLimits } from './yaml-limits.js';
 
 // Checks on the composed document, each in one pass over its nodes:
-// - keys are names (scalars), and each appears once per mapping - a Set per mapping, so a mapping of
+// - keys are names (scalars), none is __proto__, and each appears once per mapping - a Set per mapping, so a mapping of
 //   70,000 hosts costs 70,000 lookups, not the 2.5 billion comparisons of a pairwise check;
 // - every alias has an anchor before it, none refers to a node containing itself, and all of them
 //   together expand to a bounded number of nodes (an "alias bomb" of nested aliases would otherwise
 //   expand exponentially in everything that walks the value).
+
+// `__proto__` is the one key a JavaScript object cannot hold as data: the YAML library keeps it as an
+// own property, but zod and object spreads drop or reinterpret it, so a host, variable or task key of
+// that name would vanish without a word. Other inherited names (`constructor`, `toString`) are fine
+// keys: every name is looked up as an own property.
+const PROTO_KEY = '__proto__ cannot be a name (JavaScript reserves it); choose another';
 
 interface Anchor {
   open: boolean;
@@ -56,6 +62,7 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number)
           const first = seen.get(name);
           if (first !== undefined) problems.push({ offset: at(key), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
           else seen.set(name, at(key));
+          if (name === '__proto__') problems.push({ offset: at(key), message: PROTO_KEY });
         }
         size += visit(key) + visit(pair.value as Node | null);
       }
