@@ -32,7 +32,7 @@ export class YamlSource {
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter();
     const located = (problems: readonly TokenProblem[]): ConfigError =>
-      new ConfigError(problems.map(({ offset, message }) => ({ file, ...lines.linePos(offset), path: '', message })));
+      new ConfigError(problems.map(({ offset, message, path }) => ({ file, ...lines.linePos(offset), path: path ?? '', message })));
     const tokens = [...new Parser(lines.addNewLine).parse(text)];
     const tokenProblems = checkTokens(tokens);
     if (tokenProblems.length > 0) throw located(tokenProblems);

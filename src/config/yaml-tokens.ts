@@ -9,6 +9,8 @@ import { yamlLimits } from './yaml-limits.js';
 export interface TokenProblem {
   readonly offset: number;
   readonly message: string;
+  /** Keys and indexes to the node, joined with dots, when the check knows them. */
+  readonly path?: string;
 }
 
 type Item = CST.CollectionItem;

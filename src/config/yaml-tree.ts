@@ -29,6 +29,8 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number)
   let added = 0;
   const at = (node: Node | null | undefined): number => node?.range?.[0] ?? 0;
 
+  // The keys and indexes down to the node being visited, for a problem's path.
+  const path: Array<string | number> = [];
   const visit = (node: Node | null | undefined): number => {
     if (!node) return 1;
     if (isAlias(node)) {
@@ -62,12 +64,18 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number)
           const first = seen.get(name);
           if (first !== undefined) problems.push({ offset: at(key), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
           else seen.set(name, at(key));
-          if (name === '__proto__') problems.push({ offset: at(key), message: PROTO_KEY });
+          if (name === '__proto__') problems.push({ offset: at(key), path: [...path, name].join('.'), message: PROTO_KEY });
         }
+        path.push(isScalar(key) ? String(key.value) : '?');
         size += visit(key) + visit(pair.value as Node | null);
+        path.pop();
       }
     } else if (isSeq(node)) {
-      for (const item of node.items) size += visit(item as Node | null);
+      node.items.forEach((item, index) => {
+        path.push(index);
+        size += visit(item as Node | null);
+        path.pop();
+      });
     }
     if (anchor) {
       anchor.open = false;
