@@ -7,7 +7,8 @@ import type { DirectorStatus } from './model.js';
 export interface HostDrift {
   /** in-sync: the plan is empty; drift: changes pending; unknown: the plan could not be made. */
   readonly state: 'in-sync' | 'drift' | 'unknown';
-  readonly changes: ReadonlyArray<Pick<PlannedChange, 'summary' | 'task' | 'role'>>;
+  /** `joining`: on a director, the real server a pending change adds to its table. */
+  readonly changes: ReadonlyArray<Pick<PlannedChange, 'summary' | 'task' | 'role' | 'joining'>>;
   readonly error?: string;
 }
 

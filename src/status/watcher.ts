@@ -5,6 +5,7 @@ import { hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
+import { explainAbsent } from './absent-why.js';
 import { directorStatus } from './model.js';
 import type { HostDrift, HostStatus, StatusReport } from './report.js';
 
@@ -42,7 +43,7 @@ export class StatusWatcher {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.forks, this.hosts.length)) }, worker));
-    return { ...(this.inventory.data.name !== undefined ? { cluster: this.inventory.data.name } : {}), at, hosts: results };
+    return explainAbsent({ ...(this.inventory.data.name !== undefined ? { cluster: this.inventory.data.name } : {}), at, hosts: results });
   }
 
   close(): void {
@@ -100,7 +101,7 @@ export class StatusWatcher {
 function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean): HostDrift {
   if (!complete) return { state: 'unknown', changes: [], error: 'the read script ended early' };
   try {
-    const changes = plan().map(({ summary, task, role }) => ({ summary, task, ...(role !== undefined ? { role } : {}) }));
+    const changes = plan().map(({ summary, task, role, joining }) => ({ summary, task, ...(role !== undefined ? { role } : {}), ...(joining !== undefined ? { joining } : {}) }));
     return { state: changes.length > 0 ? 'drift' : 'in-sync', changes };
   } catch (error) {
     return { state: 'unknown', changes: [], error: (error as Error).message };
