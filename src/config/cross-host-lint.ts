@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { isIpv4, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
-import { directorAddress } from './host-vars.js';
+import { haProblems } from './ha-model.js';
+import { directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -20,7 +21,9 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
   const networks = statedNetworks(inventory, report);
   vipsThatAreHostAddresses(inventory, report);
-  directorsPerVip(inventory, report);
+  // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
+  if (inventory.data.lvs.ha) problems.push(...haProblems(inventory));
+  else directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);
@@ -101,8 +104,8 @@ function directorsPerVip(inventory: Inventory, report: Report): void {
     report(
       where,
       `VIP ${service.address} has ${names.length} directors (${names.join(', ')}): each would hold it and answer ARP for it, and clients would reach ` +
-        `whichever answered last. A director pair needs VRRP (keepalived) to decide which one holds the VIP, which lvsprov does not configure yet; ` +
-        `give the VIP one director (\`directors: [${names[0] ?? ''}]\`)`,
+        `whichever answered last. A director pair needs VRRP to decide which one holds the VIP: configure \`lvs.ha\` (keepalived), ` +
+        `or give the VIP one director (\`directors: [${names[0] ?? ''}]\`)`,
     );
   });
 }
@@ -140,7 +143,7 @@ function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: strin
     service.realServers.forEach((server, serverIndex) => {
       const path = servicePath(index, 'real_servers', serverIndex);
       for (const director of service.directors) {
-        const gateway = directorAddress(inventory, director);
+        const gateway = natGateway(inventory, director);
         if (!isIpv4(gateway)) continue;
         const home = networkHolding(networks, server.address);
         // Said once per server and gateway, at its first service: the fix is the same for all.

@@ -50,11 +50,78 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     kind: listOf({ address: ipv4, mark: { type: 'integer', min: 1, max: 4294967295 }, ports: { type: 'list', items: { type: 'port' } } }),
     description: 'the firewall marks of its fwmark services',
   },
+  director_ipvsadm: { kind: { type: 'boolean' }, description: "true when lvsprov's ipvs task holds this host's IPVS table (false where keepalived does)" },
+  director_keepalived: { kind: { type: 'boolean' }, description: 'true when keepalived holds this director (lvs.ha, or a service with a health check, sorry server, quorum or inhibit_on_failure)' },
+  director_keepalived_config: { kind: keepalivedConfig(), description: 'what keepalived holds on this director, in the shape of the keepalived task (empty lists when it holds nothing)' },
   dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip)' },
   tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },
   nat_vips: { kind: servedVips, description: 'the VIPs this real server serves behind a NAT director' },
   nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
 };
+
+/** The keepalived task's spec as a variable type: VRRP instances and virtual servers. */
+function keepalivedConfig(): VariableType {
+  const integer = (min: number, max: number): VariableType => ({ type: 'integer', min, max });
+  const word: VariableType = { type: 'string', pattern: '[A-Za-z][A-Za-z0-9_]*' };
+  const instance = listOf(
+    {
+      name: word,
+      virtual_router_id: integer(1, 255),
+      interface: { type: 'interface' },
+      state: { type: 'enum', values: ['MASTER', 'BACKUP'] },
+      priority: integer(1, 254),
+      nopreempt: { type: 'boolean' },
+      unicast_src_ip: ipv4,
+      unicast_peers: { type: 'list', items: ipv4 },
+      vips: listOf({ address: ipv4, prefix: integer(1, 32), device: { type: 'interface' }, label: { type: 'label' } }, ['label']),
+    },
+  );
+  const check: VariableType = {
+    type: 'object',
+    fields: {
+      type: { type: 'enum', values: ['http', 'tcp'] },
+      path: { type: 'string', pattern: '/[A-Za-z0-9._~/%?=&+,:-]*' },
+      expect_status: integer(100, 599),
+      port: integer(1, 65535),
+      interval: integer(1, 3600),
+      timeout: integer(1, 600),
+      retries: integer(1, 100),
+    },
+    optional_fields: ['path', 'expect_status', 'port'],
+  };
+  const virtualServer = listOf(
+    {
+      protocol: { type: 'enum', values: ['tcp', 'udp', 'fwmark'] },
+      address: ipv4,
+      port,
+      fwmark: integer(1, 4294967295),
+      scheduler: { type: 'enum', values: schedulers },
+      forwarding: { type: 'enum', values: ['dr', 'tun', 'nat'] },
+      persistence: { type: 'object', fields: { timeout: integer(1, 2678400), netmask: ipv4 }, optional_fields: ['netmask'] },
+      real_servers: listOf({ address: ipv4, port, weight: integer(0, 65535) }),
+      health_check: check,
+      inhibit_on_failure: { type: 'boolean' },
+      sorry_server: { type: 'object', fields: { address: ipv4, port } },
+      quorum: integer(1, 2147483647),
+    },
+    ['address', 'fwmark', 'persistence', 'health_check', 'sorry_server', 'quorum'],
+  );
+  const garp: VariableType = {
+    type: 'object',
+    fields: { master_delay: integer(0, 255), master_repeat: integer(1, 255), master_refresh: integer(0, 86400), lower_prio_repeat: integer(0, 255) },
+    optional_fields: ['master_delay', 'master_repeat', 'master_refresh', 'lower_prio_repeat'],
+  };
+  return {
+    type: 'object',
+    fields: {
+      advert_interval: integer(1, 255),
+      garp,
+      instances: instance,
+      sync_groups: listOf({ name: word, instances: { type: 'list', items: word } }),
+      virtual_servers: virtualServer,
+    },
+  };
+}
 
 /** Names a looped task sees besides the role's variables: the current item and its 1-based index. */
 export const LOOP_ITEM = 'item';

@@ -1,4 +1,5 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
+import { directorKeepalived, keepalivedHolds } from './keepalived-vars.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import type { PathSegment } from './yaml-source.js';
@@ -56,6 +57,10 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
   };
   const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
   const labelCounters = new Map<string, number>();
+  // keepalived, where it holds this director, is the one writer of its IPVS table and, with
+  // lvs.ha, of its VIPs (VRRP adds them on the master only): the ipvs and address tasks step back.
+  const keepalived = directorKeepalived(inventory, host, defaultVipDevice);
+  const byVrrp = keepalived !== undefined && inventory.data.lvs.ha !== undefined;
   const natDirectors = services
     .filter((service) => service.forwarding === 'nat' && service.realServers.some((server) => server.host === host))
     .flatMap((service) => service.directors);
@@ -66,8 +71,8 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     group_names: groups,
     vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
     all_vip_addresses: unique(services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
-    director_services: directed.map(ipvsService),
-    director_vips: unique(directed.flatMap((service) => (service.address ? [service.address] : []))).map((address) => {
+    director_services: keepalived ? [] : directed.map(ipvsService),
+    director_vips: unique((byVrrp ? [] : directed).flatMap((service) => (service.address ? [service.address] : []))).map((address) => {
       const device = directed.find((service) => service.address === address)?.vipInterface ?? defaultVipDevice;
       const count = (labelCounters.get(device) ?? 0) + 1;
       labelCounters.set(device, count);
@@ -85,11 +90,19 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
         ? [{ address: service.address, mark: service.fwmark, ports: [...(service.ports ?? [])] }]
         : [],
     ),
+    director_ipvsadm: keepalived === undefined,
+    director_keepalived: keepalived !== undefined,
+    director_keepalived_config: { advert_interval: 1, garp: {}, instances: [], sync_groups: [], virtual_servers: [], ...keepalived },
     dr_vips: served('dr', 'lo', 0),
     tun_vips: served('tun', 'tunl0', 0),
     nat_vips: served('nat', 'lo', 0),
-    nat_gateway: natDirectors.length > 0 ? directorAddress(inventory, natDirectors[0] as string) : undefined,
+    nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
   };
+}
+
+/** The address NAT real servers of a director route through: lvs.ha's floating gateway, else the director's address. */
+export function natGateway(inventory: Pick<LoadedInventory, 'data'>, director: string): string | undefined {
+  return inventory.data.lvs.ha?.gateway?.address ?? directorAddress(inventory, director);
 }
 
 /** A director's address as its NAT real servers route through it: its `dip` variable or its address. */

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { schedulers } from '../resources/ipvs/schedulers.js';
-import { hostAddress, interfaceName, ipv4, ipv4Network, netmaskField } from './values.js';
+import { haSchema, serviceHaFields } from './ha-schema.js';
+import { hostAddress, hostName, interfaceName, ipv4, ipv4Network, netmaskField } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
 
-export const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a host name (letters, digits, _ . -)');
+export { hostName };
 const groupName = hostName;
 const varName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name (letters, digits, _)');
 const variables = z.record(varName, z.unknown());
@@ -98,6 +99,7 @@ export const serviceSchema = z
     persistence: persistenceSchema.optional().describe('ipvsadm -p [-M]: true (300 s), seconds, or {timeout, netmask}'),
     directors: z.array(hostName).optional().describe('director hosts (default: the group directors)'),
     real_servers: z.array(realServerSchema).min(1, 'a virtual service needs at least one real server').describe('the real servers'),
+    ...serviceHaFields,
   })
   .strict()
   .superRefine((service, ctx) => {
@@ -117,6 +119,7 @@ const vipSchema = z
   .object({
     address: ipv4.describe('the virtual IP'),
     interface: interfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
+    virtual_router_id: z.number().int().min(1).max(255).optional().describe('with lvs.ha: the VRRP id of this VIP when its directors differ from the other VIPs\' (default lvs.ha.virtual_router_id)'),
   })
   .strict();
 
@@ -140,6 +143,7 @@ export const inventorySchema = z
       .object({
         vips: z.record(hostName, vipSchema).default({}).describe('virtual IPs by name'),
         services: z.array(serviceSchema).default([]).describe('IPVS virtual services'),
+        ha: haSchema.optional().describe('director pairs: keepalived holds the VIPs by VRRP (unicast between the directors) and the IPVS table'),
       })
       .strict()
       .default({ vips: {}, services: [] })

@@ -2,6 +2,7 @@ import { ipv4Problem, isIpv4 } from '../net/ipv4.js';
 import { own } from './own.js';
 import { suggestion } from './suggest.js';
 import type { ConfigProblem } from '../errors.js';
+import type { HealthCheck } from './ha-schema.js';
 import type { Inventory } from './inventory-schema.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -30,6 +31,11 @@ export interface ResolvedService {
   readonly persistence?: { readonly timeout: number; readonly netmask?: string };
   readonly directors: readonly string[];
   readonly realServers: readonly ResolvedRealServer[];
+  /** keepalived's settings; a service with any of them is held by keepalived. */
+  readonly healthCheck?: HealthCheck;
+  readonly inhibitOnFailure?: boolean;
+  readonly sorryServer?: { readonly address: string; readonly port: number };
+  readonly quorum?: number;
 }
 
 export function resolveServices(
@@ -104,6 +110,10 @@ export function resolveServices(
       ...(service.persistence !== undefined ? { persistence: service.persistence } : {}),
       directors,
       realServers,
+      ...(service.health_check !== undefined ? { healthCheck: service.health_check } : {}),
+      ...(service.inhibit_on_failure !== undefined ? { inhibitOnFailure: service.inhibit_on_failure } : {}),
+      ...(service.sorry_server !== undefined ? { sorryServer: { address: service.sorry_server.address, port: service.sorry_server.port ?? service.port } } : {}),
+      ...(service.quorum !== undefined ? { quorum: service.quorum } : {}),
     };
   });
 }

@@ -1,0 +1,168 @@
+import type { ConfigProblem } from '../errors.js';
+import type { HaSettings } from './ha-schema.js';
+import type { LoadedInventory } from './inventory.js';
+import type { ResolvedService } from './lvs-model.js';
+import { own } from './own.js';
+import { suggestion } from './suggest.js';
+import type { PathSegment } from './yaml-source.js';
+
+// lvs.ha resolved: the VIPs grouped into VRRP instances (the VIPs that share their directors and
+// their virtual_router_id move together), each director's priority and initial state, and the
+// NAT gateway that floats with them. The checks are the ones VRRP needs to pick one holder: two
+// directors or more, distinct priorities, one id per instance, nopreempt only on a backup.
+
+type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services'>;
+type Report = (path: PathSegment[], message: string) => void;
+
+export interface HaDirector {
+  readonly host: string;
+  /** The address VRRP adverts leave from and go to (unicast_src_ip / unicast_peer). */
+  readonly address: string;
+  readonly priority: number;
+  readonly state: 'MASTER' | 'BACKUP';
+  readonly nopreempt: boolean;
+}
+
+export interface VrrpVip {
+  readonly address: string;
+  /** The VIP's own interface, when lvs.vips names one. */
+  readonly interface?: string;
+}
+
+export interface VrrpGroup {
+  readonly virtualRouterId: number;
+  readonly vips: readonly VrrpVip[];
+  /** In the order the services list them; the first is MASTER unless lvs.ha.directors says otherwise. */
+  readonly directors: readonly HaDirector[];
+  /** Whether a NAT service uses these VIPs: then the gateway moves with them. */
+  readonly nat: boolean;
+}
+
+export interface HaModel {
+  readonly settings: HaSettings;
+  readonly groups: readonly VrrpGroup[];
+}
+
+/** Default priorities in director order: 150, 140, 130 ... (distinct, all below 255, the address owner's). */
+const defaultPriority = (index: number): number => Math.max(1, 150 - 10 * index);
+
+/** The HA model of an inventory, or undefined without lvs.ha. Problems go to `report` when given. */
+export function resolveHa(inventory: Inventory, report: Report = () => undefined): HaModel | undefined {
+  const settings = inventory.data.lvs.ha;
+  if (!settings) return undefined;
+  const byVip = vipDirectors(inventory, report);
+  const groups = new Map<number, { vips: VrrpVip[]; directors: string[]; nat: boolean; path: PathSegment[] }>();
+  for (const [address, entry] of byVip) {
+    const named = Object.entries(inventory.data.lvs.vips).find(([, vip]) => vip.address === address);
+    const vrid = named?.[1].virtual_router_id ?? settings.virtual_router_id;
+    const path = named ? ['lvs', 'vips', named[0]] : entry.path;
+    const vip = { address, ...(named?.[1].interface !== undefined ? { interface: named[1].interface } : {}) };
+    const group = groups.get(vrid);
+    if (!group) {
+      groups.set(vrid, { vips: [vip], directors: entry.directors, nat: entry.nat, path });
+      continue;
+    }
+    if (group.directors.join(',') !== entry.directors.join(',')) {
+      report(
+        path,
+        `VIP ${address} has directors ${entry.directors.join(', ')} but VRRP id ${vrid} already holds VIPs of directors ${group.directors.join(', ')}: ` +
+          'one VRRP instance moves its VIPs together between the same directors; give this VIP its own `virtual_router_id` in lvs.vips',
+      );
+      continue;
+    }
+    group.vips.push(vip);
+    group.nat ||= entry.nat;
+  }
+  checkDirectorSettings(inventory, settings, [...groups.values()].map((group) => group.directors), report);
+  if (settings.gateway && groups.has(settings.gateway.virtual_router_id))
+    report(['lvs', 'ha', 'gateway', 'virtual_router_id'], `VRRP id ${settings.gateway.virtual_router_id} is already the id of the VIPs; the gateway's instance needs an id of its own on the LAN`);
+  return {
+    settings,
+    groups: [...groups.entries()].map(([virtualRouterId, group]) => ({
+      virtualRouterId,
+      vips: group.vips,
+      nat: group.nat,
+      directors: group.directors.map((host, index) => haDirector(inventory, settings, host, index)),
+    })),
+  };
+}
+
+function haDirector(inventory: Inventory, settings: HaSettings, host: string, index: number): HaDirector {
+  const entry = own(settings.directors, host);
+  return {
+    host,
+    address: own(inventory.data.hosts, host)?.address ?? '',
+    priority: entry?.priority ?? defaultPriority(index),
+    state: (entry?.state ?? (index === 0 ? 'master' : 'backup')) === 'master' ? 'MASTER' : 'BACKUP',
+    nopreempt: entry?.nopreempt ?? false,
+  };
+}
+
+/** Each VIP address with its directors (in service order) and whether a NAT service uses it; VIPs of one director are refused. */
+function vipDirectors(inventory: Inventory, report: Report): Map<string, { directors: string[]; nat: boolean; path: PathSegment[] }> {
+  const byVip = new Map<string, { directors: string[]; nat: boolean; path: PathSegment[] }>();
+  inventory.services.forEach((service, index) => {
+    if (service.address === undefined) return;
+    const raw = inventory.data.lvs.services[index];
+    const path: PathSegment[] = ['lvs', 'services', index, raw?.directors !== undefined ? 'directors' : 'vip'];
+    const entry = byVip.get(service.address) ?? { directors: [], nat: false, path };
+    for (const director of service.directors) if (!entry.directors.includes(director)) entry.directors.push(director);
+    entry.nat ||= service.forwarding === 'nat';
+    byVip.set(service.address, entry);
+    if (service.forwarding === 'nat' && !inventory.data.lvs.ha?.gateway)
+      report(['lvs', 'services', index, 'forwarding'], 'a NAT service under lvs.ha needs lvs.ha.gateway: the real servers route through an inside address that must move with the VIP');
+  });
+  for (const [address, entry] of byVip) {
+    if (entry.directors.length < 2)
+      report(entry.path, `VIP ${address} has one director (${entry.directors.join(', ')}); lvs.ha needs at least two directors for each VIP, so that one can take over`);
+  }
+  return byVip;
+}
+
+function checkDirectorSettings(inventory: Inventory, settings: HaSettings, groups: ReadonlyArray<readonly string[]>, report: Report): void {
+  const directors = [...new Set(groups.flat())];
+  for (const [host, entry] of Object.entries(settings.directors)) {
+    const at = ['lvs', 'ha', 'directors', host];
+    if (!Object.hasOwn(inventory.data.hosts, host)) report(at, `unknown host ${host}; ${suggestion(host, Object.keys(inventory.data.hosts))}`);
+    else if (!directors.includes(host)) report(at, `host ${host} directs no VIP (directors: ${directors.join(', ') || 'none'})`);
+    if (entry.nopreempt === true && entry.state !== 'backup')
+      report([...at, 'nopreempt'], 'nopreempt needs `state: backup`: keepalived ignores it on an instance that starts as MASTER');
+  }
+  for (const members of groups) {
+    const seen = new Map<number, string>();
+    members.forEach((host, index) => {
+      const explicit = own(settings.directors, host)?.priority;
+      const priority = explicit ?? defaultPriority(index);
+      const other = seen.get(priority);
+      if (other !== undefined)
+        report(
+          explicit !== undefined ? ['lvs', 'ha', 'directors', host, 'priority'] : ['lvs', 'ha', 'directors', other, 'priority'],
+          `directors ${other} and ${host} both have VRRP priority ${priority}; priorities must differ so that one director is clearly the master`,
+        );
+      seen.set(priority, host);
+    });
+  }
+}
+
+/** Per-service keepalived checks that need no HA: checkers on TCP only, a sorry server apart from the real servers. */
+export function keepalivedServiceProblems(inventory: Inventory, report: Report): void {
+  inventory.services.forEach((service: ResolvedService, index) => {
+    const at = (...rest: PathSegment[]): PathSegment[] => ['lvs', 'services', index, ...rest];
+    const check = service.healthCheck;
+    if (check && service.protocol === 'udp')
+      report(at('health_check'), `health checks connect over TCP (keepalived's TCP_CHECK and HTTP_GET) and service ${service.name} is UDP: leave health_check out`);
+    if (check && service.protocol !== 'udp' && check.port === undefined && service.realServers.some((server) => server.port === 0))
+      report(at('health_check'), `service ${service.name} forwards every port (port 0 or fwmark): the check needs \`port\``);
+    const sorry = service.sorryServer;
+    if (sorry && service.realServers.some((server) => server.address === sorry.address))
+      report(at('sorry_server', 'address'), `sorry server ${sorry.address} is also a real server of ${service.name}; it must be another host, used only when every real server is down`);
+  });
+}
+
+export function haProblems(inventory: Inventory): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const report: Report = (path, message) => void problems.push(inventory.source.problem(path, message));
+  resolveHa(inventory, report);
+  keepalivedServiceProblems(inventory, report);
+  return problems;
+}

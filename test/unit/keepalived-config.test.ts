@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { healthCheckSchema } from '../../src/config/ha-schema.js';
+import { loadInventory } from '../../src/config/inventory.js';
+import { directorKeepalived } from '../../src/config/keepalived-vars.js';
+import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
+
+// keepalived.conf from the LVS model, table-driven: each folder of test/fixtures/keepalived holds an
+// inventory and the config each of its keepalived directors gets (<host>.conf). Every generated
+// config is also tested by keepalived itself (`keepalived -t -f`, Debian's 2.2.7, installed by
+// scripts/setup.sh) in a private network namespace whose eth0-eth2 exist, since keepalived refuses
+// a config that names interfaces the host does not have.
+
+const root = join(import.meta.dirname, '../fixtures/keepalived');
+const work = mkdtempSync(join(tmpdir(), 'lvsprov-keepalived-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function configsOf(folder: string): Map<string, string> {
+  const inventory = loadInventory(join(root, folder, 'inventory.yaml'));
+  const configs = new Map<string, string>();
+  for (const host of Object.keys(inventory.data.hosts)) {
+    const spec = directorKeepalived(inventory, host, 'eth0');
+    if (spec) configs.set(host, keepalivedConfig(keepalivedSchema.parse(spec)));
+  }
+  return configs;
+}
+
+/** keepalived's verdict on a config: its exit status and what it printed. */
+function keepalivedTest(text: string): { status: number | null; output: string } {
+  const file = join(work, `test-${Math.random().toString(36).slice(2)}.conf`);
+  writeFileSync(file, text);
+  const script = 'for i in 0 1 2; do ip link add eth$i type veth peer name peer$i; done; exec keepalived -t -f "$1"';
+  const result = spawnSync('unshare', ['-n', 'sh', '-c', script, 'sh', file], { encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+const folders = readdirSync(root).sort();
+
+describe.each(folders)('%s', (folder) => {
+  const configs = configsOf(folder);
+  const expected = readdirSync(join(root, folder)).filter((name) => name.endsWith('.conf'));
+
+  it('gives every keepalived director the config its fixture holds, and no other host one', () => {
+    expect([...configs.keys()].map((host) => `${host}.conf`).sort()).toEqual(expected.sort());
+    for (const [host, text] of configs) expect(text, host).toBe(readFileSync(join(root, folder, `${host}.conf`), 'utf8'));
+  });
+
+  it.each([...configs.keys()])('keepalived -t accepts the config of %s', (host) => {
+    const verdict = keepalivedTest(configs.get(host) ?? '');
+    expect(verdict.output).not.toMatch(/WARNING|Unknown keyword|error/i);
+    expect(verdict.status, verdict.output).toBe(0);
+  });
+});
+
+describe('keepalived -t is a real judge here', () => {
+  it('refuses a config with an unknown keyword and an out-of-range VRRP id', () => {
+    const verdict = keepalivedTest('vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    priority 100\n}\nvirtual_servr 192.0.2.1 80 {\n}\n');
+    expect(verdict.status).not.toBe(0);
+    expect(verdict.output).toMatch(/Unknown keyword 'virtual_servr'/);
+  });
+
+  it('keepalived is the Debian 2.2 series the grammar was written for', () => {
+    const version = spawnSync('keepalived', ['--version'], { encoding: 'utf8' });
+    expect(`${version.stdout}${version.stderr}`).toMatch(/Keepalived v2\.2\./);
+  });
+});
+
+describe('no inventory string can reach keepalived.conf as more than one word', () => {
+  const hostile = ['/a b', '/}', '/{', '/x\n}', '/#x', '/!x', '/"x', "/'x", '/\\x', '/$X', '/${X}', '/@x', '/x;y', '/x\ty'];
+
+  it.each(hostile)('the health check path %j is refused by the inventory schema', (path) => {
+    expect(healthCheckSchema.safeParse({ type: 'http', path }).success).toBe(false);
+  });
+
+  it('the task schema refuses an interface keepalived would read as two words', () => {
+    const spec = { instances: [{ name: 'VI_1', virtual_router_id: 1, interface: 'eth0@x', state: 'MASTER', priority: 100, unicast_src_ip: '192.0.2.10', unicast_peers: ['192.0.2.20'], vips: [{ address: '198.51.100.50', device: 'eth0' }] }] };
+    expect(keepalivedSchema.safeParse(spec).success).toBe(false);
+  });
+
+  it.each(hostile)('the writer itself refuses %j even when a caller skipped the schema', (path) => {
+    const spec = keepalivedSchema.parse({
+      virtual_servers: [{ protocol: 'tcp', address: '198.51.100.50', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ address: '192.0.2.11', port: 80, weight: 1 }], health_check: { type: 'http' } }],
+    });
+    const tampered = { ...spec, virtual_servers: spec.virtual_servers.map((server) => ({ ...server, health_check: { ...server.health_check!, path } })) };
+    expect(() => keepalivedConfig(tampered)).toThrow(/not a plain word/);
+  });
+});
