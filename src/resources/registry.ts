@@ -11,6 +11,7 @@ import { service } from './service.js';
 import { arptables } from './arptables.js';
 import { fwmark } from './fwmark.js';
 import { atBoot } from './at-boot.js';
+import { keepalived } from './keepalived.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -29,6 +30,7 @@ export const resourceTypes = {
   arptables,
   fwmark,
   at_boot: atBoot,
+  keepalived,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

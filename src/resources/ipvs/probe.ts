@@ -30,10 +30,13 @@ export interface IpvsFacts {
 // os-release; `B <answer>` where systemd runs; one file line per probed save file, in
 // probedSaveFiles order. ipvsadm runs a second time only on failure, to capture its stderr
 // apart from the rules.
-const TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
+/** Shell that prints the live table as `S <rule>` lines and one `I <status>` line (see parseStatus). */
+export const LIVE_TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
   if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I 127 ipvsadm is not installed and the kernel has no ip_vs module\n'; fi
 elif ipvs_rules=$(ipvsadm -S -n 2>/dev/null); then printf '%s\n' "$ipvs_rules" | sed -e '/^$/d' -e 's/^/S /'; printf 'I 0\n'
-else ipvs_status=$?; printf 'I %s %s\n' "$ipvs_status" "$(ipvsadm -S -n 2>&1 >/dev/null | tr '\n' ' ')"; fi
+else ipvs_status=$?; printf 'I %s %s\n' "$ipvs_status" "$(ipvsadm -S -n 2>&1 >/dev/null | tr '\n' ' ')"; fi`;
+
+const TABLE_SNIPPET = String.raw`${LIVE_TABLE_SNIPPET}
 sed -n -E 's/^(ID|ID_LIKE)=/O &/p' /etc/os-release 2>/dev/null
 if [ -d /run/systemd/system ]; then printf 'B %s\n' "$(systemctl is-enabled ipvsadm.service 2>/dev/null)"; fi`;
 
@@ -41,7 +44,7 @@ export function probeSnippet(spec: IpvsSpec): string {
   return [TABLE_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
 }
 
-function parseStatus(text: string): IpvsStatus {
+export function parseStatus(text: string): IpvsStatus {
   if (text === '0') return { state: 'ok' };
   if (text === 'no-ipvsadm') return { state: 'no-ipvsadm' };
   const match = /^(\d+) ?(.*)$/.exec(text);

@@ -1,0 +1,76 @@
+import { command } from '../shell/quote.js';
+import { ABSENT_FILE, removeFileChange } from './file-state.js';
+import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
+import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
+import { keepalivedConfig } from './keepalived/config-text.js';
+import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
+import type { Change, ResourceType } from './types.js';
+
+// keepalived on a director: its config generated from the spec (VRRP instances for the VIPs,
+// virtual servers with their health checks), the daemon running and started at boot, and the live
+// IPVS table held to what keepalived should hold. One key per host: keepalived has one config.
+
+export type { KeepalivedSpec } from './keepalived/schema.js';
+export type { KeepalivedFacts } from './keepalived/probe.js';
+
+function requireIpvs(spec: KeepalivedSpec, facts: KeepalivedFacts, host: string): void {
+  if (spec.virtual_servers.length === 0 || facts.ipvs.state !== 'unavailable') return;
+  throw new Error(
+    `IPVS is not available on ${host} (ipvsadm -S -n exited with status ${facts.ipvs.status}${facts.ipvs.message ? `: ${facts.ipvs.message}` : ''}); ` +
+      "keepalived's virtual servers need a kernel with IP Virtual Server support (CONFIG_IP_VS)",
+  );
+}
+
+export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
+  name: 'keepalived',
+  schema: keepalivedSchema,
+
+  key: () => 'keepalived',
+
+  probe: probeSnippet,
+
+  parse: (output) => parseProbe(output),
+
+  plan(spec, facts, context) {
+    requireIpvs(spec, facts, context.host);
+    return [...configChanges(spec, facts), ...daemonChanges(facts), ...driftChanges(spec, facts)];
+  },
+
+  after(spec, facts) {
+    const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;
+    return {
+      ...facts,
+      installed: true,
+      file: { exists: true, content: keepalivedConfig(spec), mode: '644' },
+      running: true,
+      enabled: facts.enabled === null && facts.manager !== 'sysv' ? null : true,
+      table,
+      down: facts.down,
+      answering: [],
+    };
+  },
+
+  // keepalived stops (removing the VIPs it holds and its virtual servers), no longer starts at
+  // boot, and its config goes. The package stays, as packages do on reset.
+  reset: {
+    plan(spec, facts) {
+      const changes: Change[] = [];
+      if (facts.running) {
+        const stop = facts.manager === 'systemd' ? command('systemctl', 'stop', 'keepalived') : facts.manager === 'sysv' ? command('/etc/init.d/keepalived', 'stop') : 'kill "$(cat /run/keepalived.pid)"';
+        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands: [stop], phase: 'withdraw' });
+      }
+      if (facts.enabled === true) {
+        const commands =
+          facts.manager === 'systemd'
+            ? [command('systemctl', 'disable', 'keepalived')]
+            : facts.enabler === 'chkconfig'
+              ? [command('chkconfig', 'keepalived', 'off')]
+              : [command('update-rc.d', 'keepalived', 'disable')];
+        changes.push({ resource: 'keepalived', summary: 'disable keepalived at boot', diff: { kind: 'value', before: 'enabled', after: 'disabled' }, commands, phase: 'retire' });
+      }
+      if (facts.file.exists) changes.push({ ...removeFileChange(spec.path, facts.file), phase: 'retire' });
+      return changes;
+    },
+    after: (_spec, facts) => ({ ...facts, running: false, enabled: facts.enabled === null ? null : false, file: ABSENT_FILE, table: [] }),
+  },
+};

@@ -1,0 +1,179 @@
+import { command, quote } from '../../shell/quote.js';
+import { replaceViaTemp } from '../file-state.js';
+import { realServerName, selector, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
+import { planTable } from '../ipvs/plan.js';
+import { realServerRule } from '../ipvs/rules-format.js';
+import type { IpvsSpec } from '../ipvs/schema.js';
+import type { Change, RealServerRef } from '../types.js';
+import { keepalivedConfig } from './config-text.js';
+import { PIDFILE, type KeepalivedFacts } from './probe.js';
+import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
+import { expectedService, wantedTable } from './table.js';
+
+// From what a director's keepalived holds to what the spec says, in the zero-downtime order:
+// a leaving real server first goes to weight 0 in the config (reload; the engine then drains it),
+// and only a second config, in the withdraw wave, leaves it out. Every config is tested with
+// `keepalived -t -f` on the host before it replaces the old one; a refused config fails the host
+// and leaves the old file and the running daemon as they were. Once keepalived runs the config
+// already, the live table is compared with what it should hold, and hand-made drift is repaired.
+
+const RESOURCE = 'keepalived';
+const pidAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
+
+/** Write `text` to `path` only if keepalived accepts it, then make a running keepalived read it (SIGHUP). */
+export function writeConfigCommands(path: string, text: string): string[] {
+  const tmp = quote(`${path}.lvsprov-tmp`);
+  const data = Buffer.from(text, 'utf8').toString('base64');
+  const refused = quote('keepalived -t refused the new config: the old config and the running keepalived are unchanged');
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  return [
+    command('mkdir', '-p', '--', dir),
+    replaceViaTemp(tmp, quote(path), [
+      `printf '%s' ${quote(data)} | base64 -d > ${tmp}`,
+      `chmod 644 -- ${tmp}`,
+      // `(exit N)` fails this step with keepalived's status; replaceViaTemp then removes the temp file.
+      `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`,
+    ]),
+    // Reload rereads the config without dropping VRRP state or the connections of servers that stay.
+    `if ${pidAlive}; then kill -HUP "$(cat ${PIDFILE})"; fi`,
+  ];
+}
+
+/** Shell that waits up to 10 s for the live table to hold `rule` (a whole `ipvsadm -S -n` line), so the drain starts from weight 0. */
+function waitForRule(rule: string): string {
+  return `if ${pidAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
+}
+
+const refOf = (service: VirtualService, server: RealServer): RealServerRef => ({ service: selector(service), server: realServerName(server), address: server.address });
+
+/** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */
+interface Leaving {
+  readonly service: VirtualService;
+  readonly servers: RealServer[];
+  /** The whole service leaves, not only some of its real servers. */
+  readonly whole: boolean;
+}
+
+function leaving(spec: KeepalivedSpec, facts: KeepalivedFacts): Leaving[] {
+  if (!facts.file.exists) return [];
+  const wanted = new Map(spec.virtual_servers.map((server) => [serviceName(expectedService(server)), server]));
+  return facts.table.flatMap((service): Leaving[] => {
+    const server = wanted.get(serviceName(service));
+    if (!server) return [{ service, servers: service.realServers.filter((real) => real.weight > 0), whole: true }];
+    const names = new Set(server.real_servers.map((real) => realServerName({ ...real, forwarding: server.forwarding, options: [] })));
+    const sorry = (real: RealServer): boolean => real.address === server.sorry_server?.address && real.port === server.sorry_server.port;
+    const gone = service.realServers.filter((real) => !names.has(realServerName(real)) && !sorry(real) && real.weight > 0);
+    return gone.length > 0 ? [{ service, servers: gone, whole: false }] : [];
+  });
+}
+
+/** A live service as a keepalived virtual server, for the quiesce config of a service that leaves. */
+function fromLive(service: VirtualService): KeepalivedVirtualServer {
+  const forwarding = service.realServers[0]?.forwarding ?? 'dr';
+  return {
+    protocol: service.protocol === 'fwmark' ? 'fwmark' : service.protocol === 'udp' ? 'udp' : 'tcp',
+    ...(service.protocol === 'fwmark' ? { fwmark: service.fwmark } : { address: service.address }),
+    port: service.port,
+    scheduler: service.scheduler as KeepalivedVirtualServer['scheduler'],
+    forwarding,
+    ...(service.persistence ? { persistence: { timeout: service.persistence.timeout, ...(service.persistence.netmask !== '255.255.255.255' ? { netmask: service.persistence.netmask } : {}) } } : {}),
+    real_servers: service.realServers.map((real) => ({ address: real.address, port: real.port, weight: 0 })),
+    inhibit_on_failure: false,
+  };
+}
+
+/** The spec with every leaving real server (and service) back in, at weight 0. */
+function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[]): KeepalivedSpec {
+  const servers = spec.virtual_servers.map((server) => {
+    const entry = gone.find((item) => !item.whole && serviceName(item.service) === serviceName(expectedService(server)));
+    if (!entry) return server;
+    return { ...server, real_servers: [...server.real_servers, ...entry.servers.map((real) => ({ address: real.address, port: real.port, weight: 0 }))] };
+  });
+  return { ...spec, virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service))] };
+}
+
+export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+  const text = keepalivedConfig(spec);
+  if (facts.file.exists && facts.file.content === text) return [];
+  const gone = facts.running ? leaving(spec, facts) : [];
+  const changes: Change[] = [];
+  let before = facts.file.content;
+  if (gone.length > 0) {
+    const quiet = keepalivedConfig(quiesced(spec, gone));
+    const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
+    changes.push({
+      resource: RESOURCE,
+      summary: `quiesce ${refs.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
+      diff: { kind: 'file', before, after: quiet },
+      commands: [...writeConfigCommands(spec.path, quiet), ...refs.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      phase: 'balance',
+      ...(refs[0] ? { leaving: refOf(refs[0].item.service, refs[0].server) } : {}),
+    });
+    // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
+    for (const { item, server } of refs.slice(1)) changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: refOf(item.service, server) });
+    before = quiet;
+  }
+  changes.push({
+    resource: RESOURCE,
+    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then reload)`,
+    diff: { kind: 'file', before, after: text },
+    commands: writeConfigCommands(spec.path, text),
+    phase: gone.length > 0 ? 'withdraw' : 'balance',
+  });
+  return changes;
+}
+
+const startCommand = (facts: KeepalivedFacts): string =>
+  facts.manager === 'systemd' ? command('systemctl', 'start', 'keepalived') : facts.manager === 'sysv' ? command('/etc/init.d/keepalived', 'start') : command('keepalived');
+
+export function daemonChanges(facts: KeepalivedFacts): Change[] {
+  const changes: Change[] = [];
+  if (facts.enabled === false || (facts.enabled === null && facts.manager === 'sysv')) {
+    const commands =
+      facts.manager === 'systemd'
+        ? [command('systemctl', 'enable', 'keepalived')]
+        : facts.enabler === 'chkconfig'
+          ? [command('chkconfig', '--add', 'keepalived'), command('chkconfig', 'keepalived', 'on')]
+          : [command('update-rc.d', 'keepalived', 'defaults'), command('update-rc.d', 'keepalived', 'enable')];
+    changes.push({ resource: RESOURCE, summary: 'enable keepalived at boot', diff: { kind: 'value', before: 'disabled', after: 'enabled' }, commands });
+  }
+  if (!facts.running) {
+    const fail = quote('keepalived did not stay running (see its log: journalctl -u keepalived or syslog)');
+    changes.push({
+      resource: RESOURCE,
+      summary: 'start keepalived',
+      diff: { kind: 'value', before: 'stopped', after: 'running' },
+      commands: [startCommand(facts), `i=0; until ${pidAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`, `${pidAlive} || { printf '%s\\n' ${fail} >&2; false; }`],
+      phase: 'balance',
+    });
+  }
+  return changes;
+}
+
+/** Drift keepalived does not repair itself: the live table against what it should hold now. */
+export function driftChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+  if (!facts.running || facts.ipvs.state !== 'ok' || facts.file.content !== keepalivedConfig(spec)) return [];
+  const wanted = wantedTable(spec, facts.table, new Set(facts.down));
+  const { changes } = planTable(asIpvsSpec(wanted), facts.table);
+  return changes.map((change) => ({ ...change, summary: `repair drift: ${change.summary}` }));
+}
+
+/** The table after the plan: what keepalived should hold, the servers down by health check left as they are. */
+export function predictedTable(spec: KeepalivedSpec, facts: KeepalivedFacts): Table {
+  return wantedTable(spec, facts.table, new Set(facts.down));
+}
+
+function asIpvsSpec(table: readonly VirtualService[]): IpvsSpec {
+  return {
+    save_file: 'auto',
+    purge: false,
+    services: table.map((service) => ({
+      protocol: service.protocol === 'sctp' ? 'tcp' : service.protocol,
+      ...(service.protocol === 'fwmark' ? { fwmark: service.fwmark } : { address: service.address, port: service.port }),
+      scheduler: service.scheduler as IpvsSpec['services'][number]['scheduler'],
+      ...(service.persistence ? { persistence: { timeout: service.persistence.timeout, netmask: service.persistence.netmask } } : {}),
+      state: 'present' as const,
+      real_servers: service.realServers.map((real) => ({ address: real.address, port: real.port, forwarding: real.forwarding, weight: real.weight })),
+    })),
+  };
+}

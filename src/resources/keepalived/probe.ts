@@ -1,0 +1,104 @@
+import { command, quote } from '../../shell/quote.js';
+import { parseFileLine, readFileSnippet, type FileState } from '../file-state.js';
+import { LIVE_TABLE_SNIPPET, parseStatus, type IpvsStatus } from '../ipvs/probe.js';
+import type { Table } from '../ipvs/model.js';
+import { parseRules } from '../ipvs/rules-format.js';
+import { enablerProbe, startLinkProbe } from '../sysv-links.js';
+import type { ProbeOutput } from '../types.js';
+import type { KeepalivedSpec } from './schema.js';
+import { serversToCheck } from './table.js';
+
+// One read of everything the keepalived task plans from: the program, its config, whether the
+// daemon runs and starts at boot, the live IPVS table, and - only for real servers the table
+// lacks - the director's own try of their health check, so that a server keepalived took out
+// (down by health check) is told apart from one deleted by hand (drift). An unchanged director
+// whose table is whole runs no check at all.
+
+export const PIDFILE = '/run/keepalived.pid';
+
+export interface KeepalivedFacts {
+  readonly installed: boolean;
+  readonly file: FileState;
+  readonly running: boolean;
+  readonly manager: 'systemd' | 'sysv' | 'none';
+  /** Starts at boot; null where nothing can say (no systemd unit, no init script). */
+  readonly enabled: boolean | null;
+  readonly enabler: 'update-rc.d' | 'chkconfig' | null;
+  readonly ipvs: IpvsStatus;
+  readonly table: Table;
+  /** `service real-server` keys (ipvs names) of real servers missing from the table whose check fails here. */
+  readonly down: readonly string[];
+  /** The same for real servers missing from the table that answer their check: drift. */
+  readonly answering: readonly string[];
+}
+
+/** Shell functions: is a real server in the live table at a weight above 0; does it pass a TCP or HTTP check. */
+const CHECK_FUNCTIONS = String.raw`ka_in_table() { printf '%s\n' "$ipvs_rules" | grep -F -e "$1" | grep -v -e ' -w 0$' -e ' -w 0 ' | grep -q .; }
+ka_tcp() { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' ka "$1" "$2" 2>/dev/null; }
+ka_http() { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$4" "$1" >&3 && read -r v s r <&3 && [ "$s" = "$5" ]' ka "$1" "$2" "$3" "$4" "$5" 2>/dev/null; }`;
+
+function checkSnippets(spec: KeepalivedSpec): string[] {
+  const lines: string[] = [];
+  for (const server of spec.virtual_servers) {
+    const check = server.health_check;
+    if (!check) continue;
+    // Every real server of a checked service is a candidate; the shell tests the table first.
+    for (const candidate of serversToCheck({ ...spec, virtual_servers: [server] }, [])) {
+      const rule = `-a ${candidate.selector.join(' ')} -r ${candidate.server} `;
+      const probe =
+        check.type === 'http'
+          ? command('ka_http', candidate.address, candidate.port, check.timeout, check.path ?? '/', check.expect_status ?? 200)
+          : command('ka_tcp', candidate.address, candidate.port, check.timeout);
+      const key = quote(`${candidate.service}|${candidate.server}`);
+      lines.push(`if ! ka_in_table ${quote(rule)}; then if ${probe}; then printf 'H up %s\\n' ${key}; else printf 'H down %s\\n' ${key}; fi; fi`);
+    }
+  }
+  return lines;
+}
+
+export function probeSnippet(spec: KeepalivedSpec): string {
+  return [
+    `if command -v keepalived >/dev/null 2>&1; then printf 'K 1\\n'; else printf 'K 0\\n'; fi`,
+    readFileSnippet(spec.path),
+    `if [ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null; then printf 'R 1\\n'; else printf 'R 0\\n'; fi`,
+    `if [ -d /run/systemd/system ]; then printf 'M systemd\\nE %s\\n' "$(systemctl is-enabled keepalived 2>/dev/null)"`,
+    `elif [ -f /etc/init.d/keepalived ]; then printf 'M sysv\\n'; ${startLinkProbe(['/etc/rc[2345].d', '/etc/rc.d/rc[2345].d'], 'keepalived')}; ${enablerProbe}`,
+    `else printf 'M none\\n'; fi`,
+    LIVE_TABLE_SNIPPET,
+    CHECK_FUNCTIONS,
+    ...checkSnippets(spec),
+  ].join('\n');
+}
+
+export function parseProbe(output: ProbeOutput): KeepalivedFacts {
+  const fields = new Map<string, string>();
+  const rules: string[] = [];
+  const down: string[] = [];
+  const answering: string[] = [];
+  let fileLine: string | undefined;
+  for (const line of output.stdout.split('\n')) {
+    if (line.startsWith('S ')) rules.push(line.slice(2));
+    else if (line.startsWith('H down ')) down.push(line.slice(7));
+    else if (line.startsWith('H up ')) answering.push(line.slice(5));
+    else if (line.startsWith('F')) fileLine = line;
+    else if (/^[A-Z] /.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
+  }
+  const status = fields.get('I');
+  if (status === undefined) throw new Error('the keepalived probe printed no IPVS status line');
+  const ipvs = parseStatus(status);
+  const manager = fields.get('M');
+  const enabledAnswer = fields.get('E') ?? '';
+  const tool = fields.get('T');
+  return {
+    installed: fields.get('K') === '1',
+    file: parseFileLine(fileLine),
+    running: fields.get('R') === '1',
+    manager: manager === 'systemd' || manager === 'sysv' ? manager : 'none',
+    enabled: manager === 'systemd' ? (enabledAnswer === '' ? null : enabledAnswer === 'enabled') : manager === 'sysv' ? enabledAnswer === 'enabled' : null,
+    enabler: tool === 'update-rc.d' || tool === 'chkconfig' ? tool : null,
+    ipvs,
+    table: ipvs.state === 'ok' ? parseRules(rules.join('\n')) : [],
+    down: down.map((key) => key.replace('|', ' ')),
+    answering: answering.map((key) => key.replace('|', ' ')),
+  };
+}
