@@ -164,7 +164,7 @@ describe('keys', () => {
       let best = Infinity;
       for (let round = 0; round < 3; round += 1) {
         const start = process.cpuUsage();
-        YamlSource.parse('f.yaml', text);
+        YamlSource.parseWithLibrary('f.yaml', text);
         const used = process.cpuUsage(start);
         best = Math.min(best, used.user + used.system);
       }

@@ -1,0 +1,316 @@
+import type { Located, LocatedMap } from './yaml-located.js';
+import { yamlLimits } from './yaml-limits.js';
+import { resolvePlain } from './yaml-core-scalars.js';
+
+// The YAML library builds a token for every space and colon and a node object for every value:
+// for a 5 MB inventory of 75,000 hosts that is seconds of CPU and half a gigabyte. Cluster files are
+// written in a small, regular part of YAML: block mappings and lists, one-line flow collections,
+// plain and simple quoted scalars, comments. This reads that part directly, in one pass over the
+// lines, into the value and the position of every node. Whatever lies outside it - anchors,
+// aliases, tags, block scalars, multi-line scalars or flows, escapes, directives, tabs, duplicate or
+// odd keys, anything it is unsure of - makes it give up, and the library reads the file with all
+// its checks. It never reports a problem itself: a file it accepts is one the library reads to the
+// same value and positions (test/unit/yaml-quick-read.test.ts compares the two).
+
+/** Thrown to give up; caught once per file. */
+const outside = new Error('outside the quick subset');
+const giveUp = (): never => {
+  throw outside;
+};
+
+const UNSAFE_TEXT = /[\t\r\u0000-\u0008\u000B-\u001F\u007F-\u009F\uFEFF\uFFFE\uFFFF]/;
+// A plain key: a name of letters, digits and the punctuation of hosts, paths and sysctl keys.
+const KEY = /[A-Za-z0-9_][A-Za-z0-9_.\/=+~^$()<>@-]*/y;
+// Characters that may not start a plain scalar here, and those that end one inside a flow collection.
+const NOT_PLAIN_START = new Set('&*!|>%@`?:,[]{}#\'"');
+const FLOW_STOP = new Set(',[]{}');
+const SPACE = 32;
+
+export interface QuickRead {
+  readonly value: unknown;
+  readonly root: Located | null;
+  /** Offset of the start of every line, as the library's LineCounter keeps them. */
+  readonly lineStarts: number[];
+}
+
+/** The file's value and positions, or null when it leaves the subset (the library then reads it). */
+export function quickRead(text: string): QuickRead | null {
+  if (UNSAFE_TEXT.test(text)) return null;
+  try {
+    return new QuickReader(text).read();
+  } catch (error) {
+    if (error === outside) return null;
+    throw error;
+  }
+}
+
+// Each method reading a node returns its value and leaves its position in `located` and, for
+// a node inside a line, the offset just after it in `after`: no object per node besides the value.
+class QuickReader {
+  readonly lineStarts: number[] = [0];
+  /** Start, end and indentation of each line that holds more than blanks or a comment. */
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly indents: number[] = [];
+  private line = 0;
+  private located: Located | null = null;
+  private after = 0;
+
+  constructor(private readonly text: string) {
+    for (let start = 0; start <= text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      else this.lineStarts.push(end + 1);
+      let first = start;
+      while (text.charCodeAt(first) === SPACE) first += 1;
+      if (first < end && text[first] !== '#') {
+        this.starts.push(start);
+        this.ends.push(end);
+        this.indents.push(first - start);
+      }
+      start = end + 1;
+    }
+  }
+
+  read(): QuickRead {
+    if (this.starts.length === 0) giveUp();
+    if (this.indents[0] === 0 && this.text.startsWith('---', this.starts[0]!)) {
+      if (!this.restIsBlank(this.starts[0]! + 3)) giveUp();
+      this.line = 1;
+    }
+    if (this.line >= this.starts.length) giveUp();
+    const at = this.starts[this.line]! + this.indents[this.line]!;
+    let value: unknown;
+    if (this.text[at] === '{' || this.text[at] === '[') {
+      value = this.flow(at, 1);
+      this.endOfLine(this.after);
+      this.line += 1;
+    } else {
+      value = this.block(this.indents[this.line]!, at, 1);
+    }
+    if (this.line < this.starts.length) giveUp();
+    return { value, root: this.located, lineStarts: this.lineStarts };
+  }
+
+  private get end(): number {
+    return this.ends[this.line]!;
+  }
+
+  private isDash(at: number): boolean {
+    return this.text[at] === '-' && (at + 1 === this.end || this.text.charCodeAt(at + 1) === SPACE);
+  }
+
+  /** `key:` ending the line or followed by a blank, just after `keyEnd`. */
+  private isColon(keyEnd: number): boolean {
+    return this.text[keyEnd] === ':' && (keyEnd + 1 === this.end || this.text.charCodeAt(keyEnd + 1) === SPACE);
+  }
+
+  /** A block mapping or list whose first entry starts at `at`, further entries at column `indent`. */
+  private block(indent: number, at: number, depth: number): unknown {
+    if (depth > yamlLimits.maxDepth || this.text.startsWith('---', at) || this.text.startsWith('...', at)) giveUp();
+    return this.isDash(at) ? this.list(indent, at, depth) : this.mapping(indent, at, depth);
+  }
+
+  /** Where the next entry of the block at `indent` starts, or -1 when the block ends there. */
+  private nextAt(indent: number): number {
+    if (this.line >= this.starts.length) return -1;
+    const lineIndent = this.indents[this.line]!;
+    if (lineIndent < indent) return -1;
+    if (lineIndent > indent) giveUp();
+    return this.starts[this.line]! + indent;
+  }
+
+  /** After a value that ends its line: a deeper line would continue it, which is left to the library. */
+  private nextLine(indent: number): void {
+    this.line += 1;
+    if (this.line < this.starts.length && this.indents[this.line]! > indent) giveUp();
+  }
+
+  private mapping(indent: number, first: number, depth: number): Record<string, unknown> {
+    const value: Record<string, unknown> = {};
+    const entries: LocatedMap['entries'] = [];
+    for (let at = first; at !== -1; at = this.nextAt(indent)) {
+      const name = this.key(at);
+      if (name === null || !this.isColon(this.after)) giveUp();
+      const valueAt = this.skipSpaces(this.after + 1);
+      if (valueAt === this.end || this.text[valueAt] === '#') {
+        this.line += 1;
+        value[name!] = this.childBlock(indent, depth);
+      } else {
+        value[name!] = this.inline(valueAt, depth);
+        this.nextLine(indent);
+      }
+      entries.push(name, at, this.located);
+    }
+    // A key written twice overwrote the first: fewer keys than entries (the library says where).
+    if (Object.keys(value).length !== entries.length / 3) giveUp();
+    this.located = { offset: first, entries };
+    return value;
+  }
+
+  /** The value of a key with nothing after its colon: a deeper block, a list at its column, or nothing. */
+  private childBlock(indent: number, depth: number): unknown {
+    const lineIndent = this.indents[this.line] ?? -1;
+    const at = this.starts[this.line]! + lineIndent;
+    if (lineIndent > indent || (lineIndent === indent && this.isDash(at))) return this.block(lineIndent, at, depth + 1);
+    this.located = null;
+    return null;
+  }
+
+  private list(indent: number, first: number, depth: number): unknown[] {
+    const value: unknown[] = [];
+    const items: Array<Located | null> = [];
+    for (let at = first; at !== -1 && this.isDash(at); at = this.nextAt(indent)) {
+      const itemAt = this.skipSpaces(at + 1);
+      if (itemAt === this.end || this.text[itemAt] === '#' || this.isDash(itemAt)) giveUp();
+      if (this.key(itemAt) !== null && this.isColon(this.after)) {
+        value.push(this.mapping(itemAt - this.starts[this.line]!, itemAt, depth + 1));
+      } else {
+        value.push(this.inline(itemAt, depth));
+        this.nextLine(indent);
+      }
+      items.push(this.located);
+    }
+    this.located = { offset: first, items };
+    return value;
+  }
+
+  /** A plain or quoted key at `at` (its end in `after`), or null when none is there. */
+  private key(at: number): string | null {
+    const quote = this.text[at];
+    let name: string;
+    if (quote === '"' || quote === "'") {
+      name = this.quoted(at);
+    } else {
+      KEY.lastIndex = at;
+      const match = KEY.exec(this.text);
+      if (!match) return null;
+      const resolved = resolvePlain(match[0], giveUp);
+      name = resolved === null ? '' : String(resolved);
+      this.after = at + match[0].length;
+    }
+    // Empty and __proto__ keys are refused by the library's reading, with their position.
+    if (name === '' || name === '__proto__') giveUp();
+    return name;
+  }
+
+  /** A value on the rest of the line: a flow collection, a quoted or a plain scalar. */
+  private inline(at: number, depth: number): unknown {
+    const char = this.text[at]!;
+    if (char === '{' || char === '[') {
+      const value = this.flow(at, depth + 1);
+      this.endOfLine(this.after);
+      return value;
+    }
+    if (char === '"' || char === "'") {
+      const value = this.quoted(at);
+      this.endOfLine(this.after);
+      this.located = at;
+      return value;
+    }
+    if (NOT_PLAIN_START.has(char) || this.isDash(at)) giveUp();
+    let stop = at;
+    while (stop < this.end && !(this.text[stop] === '#' && this.text.charCodeAt(stop - 1) === SPACE)) stop += 1;
+    const source = this.text.slice(at, stop).trimEnd();
+    if (/[[\]{}]|: |:$/.test(source)) giveUp();
+    this.located = at;
+    return resolvePlain(source, giveUp);
+  }
+
+  /** A flow collection that opens at `at` and closes on the same line. */
+  private flow(at: number, depth: number): unknown {
+    if (depth > yamlLimits.maxDepth) giveUp();
+    const isMap = this.text[at] === '{';
+    const close = isMap ? '}' : ']';
+    const map: Record<string, unknown> = isMap ? {} : (null as never);
+    const list: unknown[] = isMap ? (null as never) : [];
+    const parts: Array<string | number | Located | null> = [];
+    let next = this.skipSpaces(at + 1);
+    if (this.text[next] !== close) {
+      for (;;) {
+        if (isMap) {
+          const name = this.key(next);
+          if (name === null || this.text[this.after] !== ':' || !' ,}'.includes(this.text[this.after + 1] ?? '\n')) giveUp();
+          const valueAt = this.skipSpaces(this.after + 1);
+          if (this.text[valueAt] === ',' || this.text[valueAt] === '}') {
+            map[name!] = null;
+            parts.push(name, next, null);
+            this.after = valueAt;
+          } else {
+            map[name!] = this.flowValue(valueAt, depth);
+            parts.push(name, next, this.located);
+          }
+        } else {
+          list.push(this.flowValue(next, depth));
+          parts.push(this.located);
+        }
+        next = this.skipSpaces(this.after);
+        if (this.text[next] === close) break;
+        if (this.text[next] !== ',') giveUp();
+        next = this.skipSpaces(next + 1);
+        if (this.text[next] === close || this.text[next] === ',') giveUp();
+      }
+    }
+    if (isMap && Object.keys(map).length !== parts.length / 3) giveUp();
+    this.after = next + 1;
+    this.located = isMap ? { offset: at, entries: parts } : { offset: at, items: parts as Array<Located | null> };
+    return isMap ? map : list;
+  }
+
+  private flowValue(at: number, depth: number): unknown {
+    const char = this.text[at] ?? '';
+    if (char === '{' || char === '[') return this.flow(at, depth + 1);
+    if (char === '"' || char === "'") {
+      const value = this.quoted(at);
+      this.located = at;
+      return value;
+    }
+    if (at >= this.end || NOT_PLAIN_START.has(char) || (char === '-' && ' ,]}'.includes(this.text[at + 1] ?? ' '))) giveUp();
+    let stop = at;
+    for (; stop < this.end; stop += 1) {
+      const here = this.text[stop]!;
+      if (FLOW_STOP.has(here)) break;
+      if (here === ':' && (this.text.charCodeAt(stop + 1) === SPACE || FLOW_STOP.has(this.text[stop + 1]!))) break;
+      if (here === '#' && this.text.charCodeAt(stop - 1) === SPACE) giveUp();
+    }
+    if (stop >= this.end || '[{:'.includes(this.text[stop]!)) giveUp();
+    this.after = stop;
+    this.located = at;
+    return resolvePlain(this.text.slice(at, stop).trimEnd(), giveUp);
+  }
+
+  /** A one-line quoted scalar without escapes (the library reads the others); its end in `after`. */
+  private quoted(at: number): string {
+    const quote = this.text[at]!;
+    let value = '';
+    for (let from = at + 1; ; ) {
+      const close = this.text.indexOf(quote, from);
+      if (close === -1 || close >= this.end) giveUp();
+      const part = this.text.slice(from, close);
+      if (quote === '"' && part.includes('\\')) giveUp();
+      value += part;
+      if (quote === "'" && this.text[close + 1] === "'") {
+        value += "'";
+        from = close + 2;
+        continue;
+      }
+      this.after = close + 1;
+      return value;
+    }
+  }
+
+  private skipSpaces(at: number): number {
+    while (this.text.charCodeAt(at) === SPACE) at += 1;
+    return at;
+  }
+
+  /** After a value: only blanks, or a comment after a blank, up to the end of the line. */
+  private endOfLine(at: number): void {
+    if (!this.restIsBlank(at)) giveUp();
+  }
+
+  private restIsBlank(at: number): boolean {
+    const next = this.skipSpaces(at);
+    return next >= this.end || (this.text[next] === '#' && next > at);
+  }
+}
