@@ -23,6 +23,8 @@ export interface RunSources {
   readonly tags?: TagSelection | undefined;
   /** --roles-path: searched before the inventory's roles_path. */
   readonly rolesPath?: readonly string[] | undefined;
+  /** -F: the ssh_config file (or `none`) instead of the inventory's ssh.config_file or ~/.ssh/config. */
+  readonly sshConfig?: string | undefined;
 }
 
 export const shippedPlaybook = join(packageRoot, 'playbooks/site.yaml');
@@ -44,6 +46,6 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const inventory = loadInventory(sources.inventory);
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
-  const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host)]));
+  const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host, { sshConfigFile: sources.sshConfig })]));
   return { inventory, playbook, run, targets };
 }

@@ -28,6 +28,7 @@ export interface PlaybookFlags extends SelectionFlags {
   exitCode: boolean;
   verbose: boolean;
   rolesPath: string[];
+  sshConfig?: string;
 }
 
 /** Runs between preparing and connecting: reset asks for confirmation here. False stops the run. */
@@ -47,6 +48,7 @@ export function playbookCommand(name: string, description: string): Command {
     .option('-v, --verbose', 'print the commands each change runs', false)
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
     .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
+    .option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)")
     .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)
@@ -60,7 +62,14 @@ export function playbookCommand(name: string, description: string): Command {
 }
 
 export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode, beforeRun?: BeforeRun): Promise<void> {
-  const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), tags: tagSelection(flags), rolesPath: flags.rolesPath });
+  const prepared = prepareRun({
+    inventory: flags.inventory,
+    playbook: flags.playbook,
+    limit: limitTerms(flags),
+    tags: tagSelection(flags),
+    rolesPath: flags.rolesPath,
+    sshConfig: flags.sshConfig,
+  });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
   if (printListing(io, prepared, flags)) return;
   if (beforeRun && !(await beforeRun(prepared, flags))) return;

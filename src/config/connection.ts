@@ -1,24 +1,104 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { ConnectionTarget } from '../transport/types.js';
+import { defaultSshConfigFile, resolveSshConfig, type ResolvedSshConfig } from '../transport/ssh-config.js';
+import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
+import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 
-// How to reach each host: the inventory's `ssh` defaults overlaid by the host's own `ssh` block.
-// Relative paths are relative to the inventory file, `~` is the user's home, as in ssh_config.
+// How to reach each host, from three sources, the first that sets a value wins: the inventory
+// (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
+// inventory's ssh.config_file, else ~/.ssh/config) looked up by the host's address as `ssh ADDRESS`
+// would, then lvsprov's defaults. `origins` says, per value, where it came from (`lvsprov ssh-config`).
 
-const expand = expandPath;
+export interface ResolvedConnection {
+  readonly target: ConnectionTarget;
+  readonly origins: Readonly<Record<string, string>>;
+  /** ssh_config IdentityFile entries that do not exist (skipped, as ssh skips them). */
+  readonly missingKeys: readonly string[];
+  readonly sshConfigFile: string | undefined;
+  readonly ignored: readonly string[];
+}
 
-const defaultKeys = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
+export interface ConnectionOptions {
+  /** -F: an ssh_config file, or `none`. */
+  readonly sshConfigFile?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+}
 
-export function connectionTarget(inventory: LoadedInventory, host: string, env: NodeJS.ProcessEnv = process.env): ConnectionTarget {
+const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
+const localUser = (env: NodeJS.ProcessEnv): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? 'root';
+  }
+};
+
+/** ssh_config's %-tokens in paths and HostName. */
+function expandTokens(value: string, tokens: Record<string, string>): string {
+  return value.replace(/%(.)/g, (whole, letter: string) => (letter === '%' ? '%' : (tokens[letter] ?? whole)));
+}
+
+function sshConfigFileFor(inventory: LoadedInventory, ssh: SshSettings, flag: string | undefined): string | undefined {
+  const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
+  return chosen === 'none' ? undefined : chosen;
+}
+
+const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off'].includes(value.toLowerCase());
+
+interface JumpSpec {
+  readonly host: string;
+  readonly user?: string | undefined;
+  readonly port?: number | undefined;
+  readonly privateKey?: string | undefined;
+  readonly knownHosts?: string | undefined;
+  readonly origin: string;
+}
+
+/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
+export function parseJumpEntry(entry: string, origin: string): JumpSpec {
+  const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
+  if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
+  return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
+}
+
+export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
+  const env = options.env ?? process.env;
   const entry = own(inventory.data.hosts, host);
   if (!entry) throw new Error(`unknown host ${host}`);
-  const ssh = { ...inventory.data.ssh, ...(entry.ssh ?? {}) };
+  const ssh: SshSettings = { ...inventory.data.ssh, ...(entry.ssh ?? {}) };
   const base = inventory.dir;
+  const fromInventory = (key: keyof SshSettings): string => `${inventory.file}: ${entry.ssh?.[key] !== undefined ? `hosts.${host}.ssh.${key}` : `ssh.${key}`}`;
+  const origins: Record<string, string> = {};
+  const configFile = sshConfigFileFor(inventory, ssh, options.sshConfigFile);
+  const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }) : empty);
+  const config = lookup(entry.address, ssh.user);
+
+  /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
+  function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config): T {
+    if (inventoryKey && ssh[inventoryKey] !== undefined) {
+      origins[key] = fromInventory(inventoryKey);
+      return ssh[inventoryKey] as T;
+    }
+    const found = keyword ? from.values.get(keyword) : undefined;
+    if (found?.values[0] !== undefined) {
+      origins[key] = found.origin;
+      return convert(found.values[0]);
+    }
+    origins[key] = fallbackOrigin;
+    return fallback;
+  }
+
+  const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
+  const port = pick('port', 'port', 'port', Number, 22, 'default');
+  const address = pick('hostname', undefined, 'hostname', (value) => expandTokens(value, { h: entry.address }), entry.address, `${inventory.file}: hosts.${host}.address`);
+  const tokens = { h: address, p: String(port), r: user, u: localUser(env), d: homedir(), n: entry.address };
+  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
 
   let passphrase: string | undefined;
   if (ssh.passphrase_env) {
@@ -29,32 +109,116 @@ export function connectionTarget(inventory: LoadedInventory, host: string, env: 
       ]);
     }
   }
-  const agent = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK;
-  const privateKey = ssh.private_key ? expand(ssh.private_key, base) : agent ? undefined : defaultKeys.find((key) => existsSync(key));
-  const knownHostsFile = expand(ssh.known_hosts ?? '~/.ssh/known_hosts', base);
-  const jump = ssh.jump;
 
-  return {
-    name: host,
-    address: entry.address,
-    port: ssh.port ?? 22,
-    user: ssh.user ?? env.USER ?? 'root',
-    ...(privateKey ? { privateKey } : {}),
+  // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
+  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, tokens), homedir()));
+  const missingKeys = identityFiles.filter((file) => !existsSync(file));
+  const identitiesOnly = config.values.get('identitiesonly')?.values[0]?.toLowerCase() === 'yes';
+  const identityAgent = config.values.get('identityagent');
+  let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
+  origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
+  if (ssh.agent === undefined && identityAgent?.values[0]) {
+    const value = identityAgent.values[0];
+    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandPath(expandTokens(value.replace(/^\$/, ''), tokens), homedir());
+    origins.agent = identityAgent.origin;
+  }
+  let privateKeys: string[];
+  if (ssh.private_key) {
+    privateKeys = [expandPath(ssh.private_key, base)];
+    origins.identity_files = fromInventory('private_key');
+  } else if (identityFiles.length > 0) {
+    privateKeys = identityFiles.filter((file) => existsSync(file));
+    origins.identity_files = config.values.get('identityfile')?.origin ?? '';
+  } else {
+    const fallback = agent ? undefined : defaultKeys().find((key) => existsSync(key));
+    privateKeys = fallback ? [fallback] : [];
+    origins.identity_files = agent ? 'default: none besides the agent' : 'default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa';
+  }
+  if (identitiesOnly && ssh.agent === undefined && privateKeys.length > 0 && agent) {
+    agent = undefined;
+    origins.agent = `${config.values.get('identitiesonly')?.origin ?? ''}: IdentitiesOnly yes`;
+  }
+
+  const knownHostsFiles = ssh.known_hosts
+    ? [expandPath(ssh.known_hosts, base)]
+    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandPath(expandTokens(file, tokens), homedir()));
+  origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
+  const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
+    .filter((file) => file.toLowerCase() !== 'none')
+    .map((file) => expandPath(expandTokens(file, tokens), homedir()));
+  origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
+  const hostKeyAlias = config.values.get('hostkeyalias');
+  if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
+  const strict = config.values.get('stricthostkeychecking');
+  origins.strict_host_key_checking = strict?.origin ?? 'default: ask (an unknown key is refused unless --accept-new-host-keys)';
+
+  const endpoint = {
+    address,
+    port,
+    user,
+    privateKeys,
     ...(passphrase !== undefined ? { passphrase } : {}),
     ...(agent ? { agent } : {}),
-    knownHostsFile,
-    connectTimeoutMs: (ssh.connect_timeout ?? 10) * 1000,
-    become: ssh.become ?? false,
-    ...(jump
-      ? {
-          jump: {
-            address: jump.address,
-            port: jump.port ?? 22,
-            user: jump.user ?? ssh.user ?? env.USER ?? 'root',
-            ...(jump.private_key || privateKey ? { privateKey: jump.private_key ? expand(jump.private_key, base) : (privateKey as string) } : {}),
-            knownHostsFile: jump.known_hosts ? expand(jump.known_hosts, base) : knownHostsFile,
-          },
-        }
-      : {}),
+    knownHostsFiles,
+    globalKnownHostsFiles,
+    ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
+    acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
+    connectTimeoutMs: connectTimeout * 1000,
   };
+
+  // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none). Each is looked up in
+  // ssh_config by its own name; what it does not set comes from the host: keys, agent, passphrase.
+  const specs: JumpSpec[] = [];
+  if (ssh.jump) {
+    specs.push({ host: ssh.jump.address, user: ssh.jump.user ?? ssh.user, port: ssh.jump.port, privateKey: ssh.jump.private_key, knownHosts: ssh.jump.known_hosts, origin: fromInventory('jump') });
+    origins.proxy_jump = fromInventory('jump');
+  } else {
+    const proxyJump = config.values.get('proxyjump');
+    const value = proxyJump?.values.join(' ');
+    if (proxyJump && value && value.toLowerCase() !== 'none') specs.push(...value.split(',').map((part) => parseJumpEntry(part, proxyJump.origin)));
+    if (proxyJump) origins.proxy_jump = proxyJump.origin;
+    const proxyCommand = config.values.get('proxycommand');
+    if (!proxyJump && proxyCommand && proxyCommand.values.join(' ').toLowerCase() !== 'none') {
+      throw new ConfigError([
+        { file: proxyCommand.file, line: proxyCommand.line, col: 1, path: '', message: `ProxyCommand (for ${host}, address ${entry.address}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump` },
+      ]);
+    }
+  }
+  const jumps: JumpTarget[] = specs.map((spec) => {
+    const jumpConfig = lookup(spec.host);
+    const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
+    const jumpAddress = get('hostname') ? expandTokens(get('hostname') as string, { h: spec.host }) : spec.host;
+    const jumpPort = spec.port ?? (get('port') ? Number(get('port')) : 22);
+    const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
+    const jumpTokens = { h: jumpAddress, p: String(jumpPort), r: jumpUser, u: localUser(env), d: homedir(), n: spec.host };
+    const ownKeys = spec.privateKey
+      ? [expandPath(spec.privateKey, base)]
+      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, jumpTokens), homedir())).filter((file) => existsSync(file));
+    const jumpKnownHosts = spec.knownHosts
+      ? [expandPath(spec.knownHosts, base)]
+      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandPath(expandTokens(file, jumpTokens), homedir())) ?? knownHostsFiles;
+    return {
+      ...endpoint,
+      label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
+      address: jumpAddress,
+      port: jumpPort,
+      user: jumpUser,
+      privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      knownHostsFiles: jumpKnownHosts,
+      ...(get('stricthostkeychecking') ? { acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')) } : {}),
+      hostKeyAlias: get('hostkeyalias') ?? jumpAddress,
+    };
+  });
+
+  return {
+    target: { name: host, ...endpoint, become: ssh.become ?? false, jumps },
+    origins,
+    missingKeys,
+    sshConfigFile: configFile,
+    ignored: config.ignored,
+  };
+}
+
+export function connectionTarget(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ConnectionTarget {
+  return resolveConnection(inventory, host, options).target;
 }

@@ -27,6 +27,9 @@ export const sshSettingsSchema = z
     known_hosts: localPath.optional().describe('known_hosts file checked for host keys (default ~/.ssh/known_hosts)'),
     connect_timeout: z.number().positive().max(600).optional().describe('seconds to connect and authenticate (default 10)'),
     become: z.boolean().optional().describe('run the scripts through `sudo -n` (for a non-root user)'),
+    config_file: localPath
+      .optional()
+      .describe("OpenSSH client config read for the host's settings (default ~/.ssh/config; `none` reads none); -F wins"),
     jump: z
       .object({
         address: hostAddress,

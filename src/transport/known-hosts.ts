@@ -74,6 +74,8 @@ class ParsedKnownHosts {
   private readonly byName = new Map<string, Entry[]>();
   private readonly scanned: Entry[] = [];
   private readonly memo = new Map<string, KnownKey[]>();
+  /** @cert-authority lines: CAs trusted to sign host certificates for the hosts they match. */
+  private readonly authorities: Entry[] = [];
 
   constructor(text: string) {
     text.split('\n').forEach((raw, line) => {
@@ -83,7 +85,7 @@ class ParsedKnownHosts {
       let marker: string | undefined;
       if (fields[0]?.startsWith('@')) marker = fields.shift();
       const [patterns, type, data] = fields;
-      if (!patterns || !type || !data || marker === '@cert-authority') return;
+      if (!patterns || !type || !data) return;
       const list = patterns.split(',');
       const entry: Entry = {
         key: { type, blob: Buffer.from(data, 'base64'), revoked: marker === '@revoked' },
@@ -91,6 +93,10 @@ class ParsedKnownHosts {
         positive: list.filter((pattern) => !pattern.startsWith('!')).map(compilePattern),
         negative: list.filter((pattern) => pattern.startsWith('!')).map((pattern) => compilePattern(pattern.slice(1))),
       };
+      if (marker === '@cert-authority') {
+        this.authorities.push(entry);
+        return;
+      }
       if (list.every((pattern) => !pattern.startsWith('!') && !pattern.startsWith('|') && !/[*?]/.test(pattern))) {
         for (const name of new Set(list.map((pattern) => pattern.toLowerCase()))) {
           this.byName.set(name, [...(this.byName.get(name) ?? []), entry]);
@@ -99,6 +105,11 @@ class ParsedKnownHosts {
         this.scanned.push(entry);
       }
     });
+  }
+
+  /** The CA keys of the @cert-authority lines matching `token`. */
+  authoritiesFor(token: string): KnownKey[] {
+    return this.authorities.filter((entry) => !entry.negative.some((match) => match(token)) && entry.positive.some((match) => match(token))).map((entry) => entry.key);
   }
 
   keysFor(token: string): KnownKey[] {
@@ -119,28 +130,29 @@ export class KnownHosts {
 
   constructor(readonly file: string) {}
 
-  keysFor(host: string, port: number): KnownKey[] {
+  private current(): ParsedKnownHosts | undefined {
     // One stat per lookup tells whether the file changed (add() renames a new file into place).
     let info;
     try {
       info = statSync(this.file);
     } catch {
-      return [];
+      return undefined;
     }
     const version = `${info.ino}:${info.size}:${info.mtimeMs}`;
     if (this.parsed?.version !== version) this.parsed = { version, hosts: new ParsedKnownHosts(readFileSync(this.file, 'utf8')) };
-    return this.parsed.hosts.keysFor(hostToken(host, port));
+    return this.parsed.hosts;
+  }
+
+  keysFor(host: string, port: number): KnownKey[] {
+    return this.current()?.keysFor(hostToken(host, port)) ?? [];
+  }
+
+  authoritiesFor(host: string, port: number): KnownKey[] {
+    return this.current()?.authoritiesFor(hostToken(host, port)) ?? [];
   }
 
   verdict(host: string, port: number, blob: Buffer): HostKeyVerdict {
-    const keys = this.keysFor(host, port);
-    if (keys.some((key) => key.revoked && key.blob.equals(blob))) return { kind: 'revoked' };
-    const live = keys.filter((key) => !key.revoked);
-    if (live.some((key) => key.blob.equals(blob))) return { kind: 'match' };
-    // The caller offers only the recorded key types (preferredHostKeyAlgorithms), so any other key
-    // presented for a host we know is a changed key.
-    if (live.length > 0) return { kind: 'changed', expected: live.map((key) => `${key.type} ${fingerprint(key.blob)}`) };
-    return { kind: 'unknown' };
+    return verdictFor(this.keysFor(host, port), blob);
   }
 
   /** Record a newly accepted key, hashed like OpenSSH's HashKnownHosts. Serialised within the process. */
@@ -167,4 +179,15 @@ export function preferredHostKeyAlgorithms(keys: readonly KnownKey[]): string[] 
   const types = [...new Set(keys.filter((key) => !key.revoked).map((key) => key.type))];
   if (types.length === 0) return undefined;
   return types.flatMap((type) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]));
+}
+
+/** What a presented key means against the keys recorded for a host (from one file or several). */
+export function verdictFor(keys: readonly KnownKey[], blob: Buffer): HostKeyVerdict {
+  if (keys.some((key) => key.revoked && key.blob.equals(blob))) return { kind: 'revoked' };
+  const live = keys.filter((key) => !key.revoked);
+  if (live.some((key) => key.blob.equals(blob))) return { kind: 'match' };
+  // The caller offers only the recorded key types (preferredHostKeyAlgorithms), so any other key
+  // presented for a host we know is a changed key.
+  if (live.length > 0) return { kind: 'changed', expected: live.map((key) => `${key.type} ${fingerprint(key.blob)}`) };
+  return { kind: 'unknown' };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import ssh2, { Client, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
-import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
+import { fingerprint, KnownHosts, preferredHostKeyAlgorithms, verdictFor, type KnownKey } from './known-hosts.js';
 import type { ConnectOptions, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
@@ -51,23 +51,36 @@ function knownHostsFor(file: string): KnownHosts {
   return known;
 }
 
+/** Every known_hosts file of an endpoint: the user's (written to) and the global ones (read only). */
+function hostKeysOf(target: ClientTarget): { keys: KnownKey[]; authorities: KnownKey[]; files: string; name: string } {
+  const name = target.hostKeyAlias ?? target.address;
+  const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map(knownHostsFor);
+  return {
+    keys: files.flatMap((known) => known.keysFor(name, target.port)),
+    authorities: files.flatMap((known) => known.authoritiesFor(name, target.port)),
+    files: [...target.knownHostsFiles, ...target.globalKnownHostsFiles].join(', '),
+    name,
+  };
+}
+
 export function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
-  const known = knownHostsFor(target.knownHostsFile);
-  const recorded = known.keysFor(target.address, target.port);
+  const recorded = hostKeysOf(target);
+  const userFile = target.knownHostsFiles[0];
+  const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  let privateKey: ParsedKey | undefined;
+  let privateKeys: ParsedKey[];
   try {
-    if (target.privateKey) privateKey = loadPrivateKey(target.label, target.privateKey, target.passphrase);
+    privateKeys = target.privateKeys.map((file) => loadPrivateKey(target.label, file, target.passphrase));
   } catch (error) {
     return Promise.reject(error);
   }
-  // The key first, then the agent: the order OpenSSH tries an IdentityFile and the agent's keys in.
+  // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
-  if (privateKey) methods.push({ type: 'publickey', username: target.user, key: privateKey } as unknown as AuthenticationType);
+  for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
   if (target.agent) methods.push({ type: 'agent', username: target.user, agent: target.agent } as unknown as AuthenticationType);
-  const algorithms = preferredHostKeyAlgorithms(recorded);
+  const algorithms = preferredHostKeyAlgorithms(recorded.keys);
   const config: ConnectConfig = {
     host: target.address,
     port: target.port,
@@ -81,19 +94,23 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
     ...(target.sock ? { sock: target.sock } : {}),
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
-      const verdict = known.verdict(target.address, target.port, blob);
+      const verdict = verdictFor(recorded.keys, blob);
       if (verdict.kind === 'match') return true;
-      if (verdict.kind === 'unknown' && options.acceptNewHostKeys) {
+      if (verdict.kind === 'unknown' && acceptNew) {
         newKey = blob;
         return true;
       }
       refusal =
-        verdict.kind === 'unknown'
-          ? `host key ${fingerprint(blob)} is not in ${target.knownHostsFile}; check it and re-run with --accept-new-host-keys to record it`
-          : verdict.kind === 'revoked'
-            ? `host key ${fingerprint(blob)} is marked @revoked in ${target.knownHostsFile}`
-            : `HOST KEY CHANGED: the host presented ${fingerprint(blob)} but ${target.knownHostsFile} records ${verdict.expected.join(', ')}; ` +
-              'this may be an attack or a reinstalled host; remove the old key from known_hosts only if you know why it changed';
+        verdict.kind === 'unknown' && recorded.authorities.length > 0
+          ? `host key ${fingerprint(blob)} is not in ${recorded.files}; ${recorded.name} is known there only through @cert-authority, and ssh2 (the SSH library lvsprov uses) ` +
+            'cannot negotiate certificate host keys (it offers none of the *-cert-v01@openssh.com algorithms), so the host presented its plain key and no certificate to check; ' +
+            'record the host\'s plain key in known_hosts (or re-run with --accept-new-host-keys after checking its fingerprint)'
+          : verdict.kind === 'unknown'
+            ? `host key ${fingerprint(blob)} is not in ${recorded.files}; check it and re-run with --accept-new-host-keys to record it`
+            : verdict.kind === 'revoked'
+              ? `host key ${fingerprint(blob)} is marked @revoked in ${recorded.files}`
+              : `HOST KEY CHANGED: the host presented ${fingerprint(blob)} but ${recorded.files} records ${verdict.expected.join(', ')}; ` +
+                'this may be an attack or a reinstalled host; remove the old key from known_hosts only if you know why it changed';
       return false;
     },
   };
@@ -111,7 +128,7 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
       client.removeListener('error', fail);
       client.on('error', () => undefined);
       const accepted = newKey;
-      if (accepted) known.add(target.address, target.port, accepted).then(() => resolve(client), fail);
+      if (accepted && userFile) knownHostsFor(userFile).add(recorded.name, target.port, accepted).then(() => resolve(client), fail);
       else resolve(client);
     });
     client.once('error', fail);

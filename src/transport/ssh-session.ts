@@ -5,7 +5,7 @@ import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSes
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line. Jump hosts are shared: every host behind
-// the same jump host gets its own direct-tcpip channel over one jump connection.
+// the same jump chain gets its own direct-tcpip channel over one connection to its last jump.
 
 export class JumpPool {
   private readonly clients = new Map<string, Promise<Client>>();
@@ -13,12 +13,22 @@ export class JumpPool {
 
   constructor(private readonly options: ConnectOptions) {}
 
-  get(jump: JumpTarget, connectTimeoutMs: number): Promise<Client> {
-    const key = `${jump.user}@${jump.address}:${jump.port}`;
+  /**
+   * The connection to the last jump of `chain`, opening the ones before it as needed: the first
+   * over TCP, each next one through a channel of the one before (ProxyJump a,b). A chain prefix is
+   * opened once per run and shared by every host behind it.
+   */
+  get(chain: readonly JumpTarget[]): Promise<Client> {
+    const jump = chain[chain.length - 1];
+    if (!jump) return Promise.reject(new Error('empty jump chain'));
+    const key = chain.map((hop) => `${hop.user}@${hop.address}:${hop.port}`).join(' > ');
     let client = this.clients.get(key);
     if (!client) {
       this.connections += 1;
-      client = openClient({ label: `jump host ${key}`, ...jump, connectTimeoutMs }, this.options);
+      const before = chain.slice(0, -1);
+      client = (before.length > 0 ? this.get(before).then((previous) => forward(previous, jump.address, jump.port)) : Promise.resolve(undefined)).then((sock) =>
+        openClient({ ...jump, ...(sock ? { sock } : {}) }, this.options),
+      );
       this.clients.set(key, client);
     }
     return client;
@@ -106,17 +116,18 @@ class SshSession implements HostSession {
 export async function openSession(target: ConnectionTarget, options: ConnectOptions, jumps: JumpPool): Promise<HostSession> {
   const stats: SessionStats = { connections: 0, execs: 0 };
   let sock;
-  if (target.jump) {
+  const last = target.jumps[target.jumps.length - 1];
+  if (last) {
     try {
-      const jump = await jumps.get(target.jump, target.connectTimeoutMs);
+      const jump = await jumps.get(target.jumps);
       sock = await forward(jump, target.address, target.port);
     } catch (error) {
-      throw error instanceof ConnectError ? error : new ConnectError(`${target.name}: through jump host ${target.jump.address}: ${(error as Error).message}`);
+      throw error instanceof ConnectError ? error : new ConnectError(`${target.name}: through ${last.label}: ${(error as Error).message}`);
     }
   }
   stats.connections += 1;
-  // The jump host was handled above; what remains is the endpoint itself.
-  const { name, become, jump: _jump, ...endpoint } = target;
+  // The jump hosts were handled above; what remains is the endpoint itself.
+  const { name, become, jumps: _jumps, ...endpoint } = target;
   const client = await openClient({ label: name, ...endpoint, ...(sock ? { sock } : {}) }, options);
   return new SshSession(client, become, stats);
 }

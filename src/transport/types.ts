@@ -26,31 +26,38 @@ export interface SessionStats {
   execs: number;
 }
 
-export interface JumpTarget {
-  readonly address: string;
-  readonly port: number;
-  readonly user: string;
-  readonly privateKey?: string;
-  readonly knownHostsFile: string;
-}
-
-/** Where and how to log in: shared by hosts and the low-level client. */
+/** Where and how to log in: shared by hosts and jump hosts. */
 export interface SshEndpoint {
+  /** What to connect to (ssh_config's HostName when it names one). */
   readonly address: string;
   readonly port: number;
   readonly user: string;
-  readonly privateKey?: string;
+  /** Key files tried in order (IdentityFile); every one shares `passphrase`. */
+  readonly privateKeys: readonly string[];
   readonly passphrase?: string;
   readonly agent?: string;
-  readonly knownHostsFile: string;
+  /** known_hosts files checked; new keys are recorded in the first. */
+  readonly knownHostsFiles: readonly string[];
+  /** Read-only known_hosts files (GlobalKnownHostsFile, /etc/ssh/ssh_known_hosts). */
+  readonly globalKnownHostsFiles: readonly string[];
+  /** The name looked up in known_hosts (HostKeyAlias), default `address`. */
+  readonly hostKeyAlias?: string;
+  /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
+  readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;
+}
+
+export interface JumpTarget extends SshEndpoint {
+  /** For messages: `user@host:port`, or the ProxyJump entry. */
+  readonly label: string;
 }
 
 export interface ConnectionTarget extends SshEndpoint {
   /** Inventory name, for messages. */
   readonly name: string;
   readonly become: boolean;
-  readonly jump?: JumpTarget;
+  /** ProxyJump: the first is reached directly, each next one through the one before. */
+  readonly jumps: readonly JumpTarget[];
 }
 
 export interface ConnectOptions {

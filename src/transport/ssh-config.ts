@@ -1,0 +1,202 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import SSHConfig, { LineType } from 'ssh-config';
+
+// OpenSSH's client config (ssh_config(5)) read the way ssh reads it for one host: the file from
+// top to bottom, a Host block applying when one of its patterns matches and none of its negated
+// ones does, and for each keyword the FIRST value obtained wins (IdentityFile and the other list
+// keywords accumulate). The `ssh-config` package parses the text; matching is done here because
+// its own (compute) gives no provenance and reads `?` as "zero or one character".
+//
+// Match blocks: `all`, `host`, `originalhost`, `user` and `localuser` are evaluated. `exec`,
+// `canonical` and `final` are not (lvsprov runs no command from a config file); such a block is
+// skipped and said so in `ignored`.
+
+export interface ConfigValue {
+  readonly values: readonly string[];
+  /** Where it came from: `file:line (Host pattern)`. */
+  readonly origin: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface ResolvedSshConfig {
+  /** Keywords lowercased, e.g. `hostname`, `identityfile`. */
+  readonly values: ReadonlyMap<string, ConfigValue>;
+  /** Blocks or keywords that were skipped, with why. */
+  readonly ignored: readonly string[];
+}
+
+const listKeywords = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
+
+interface Directive {
+  readonly keyword: string;
+  readonly values: string[];
+  readonly line: number;
+}
+
+interface Block {
+  /** null: directives before the first Host or Match, which apply to every host. */
+  readonly condition: { readonly kind: 'host'; readonly patterns: string[] } | { readonly kind: 'match'; readonly criteria: string[] } | null;
+  readonly line: number;
+  readonly directives: Directive[];
+}
+
+interface ParsedFile {
+  readonly file: string;
+  readonly blocks: Block[];
+}
+
+const valuesOf = (value: string | ReadonlyArray<{ readonly val: string }>): string[] => (typeof value === 'string' ? [value] : value.map((part) => part.val));
+
+/** Line numbers: the parser keeps order but not positions, so each keyword is found in order. */
+function lineFinder(text: string): (keyword: string) => number {
+  const lines = text.split('\n');
+  let next = 0;
+  return (keyword) => {
+    for (let i = next; i < lines.length; i++) {
+      const first = /^\s*([A-Za-z]+)/.exec(lines[i] ?? '')?.[1];
+      if (first?.toLowerCase() === keyword) {
+        next = i + 1;
+        return i + 1;
+      }
+    }
+    return 0;
+  };
+}
+
+const parsedFiles = new Map<string, ParsedFile>();
+
+export function parseSshConfigFile(file: string): ParsedFile {
+  const cached = parsedFiles.get(file);
+  if (cached) return cached;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const find = lineFinder(text);
+  const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
+  for (const line of SSHConfig.parse(text)) {
+    if (line.type !== LineType.DIRECTIVE) continue;
+    const keyword = line.param.toLowerCase();
+    if ('config' in line && (keyword === 'host' || keyword === 'match')) {
+      const values = valuesOf(line.value);
+      const block: Block = {
+        condition: keyword === 'host' ? { kind: 'host', patterns: values } : { kind: 'match', criteria: values },
+        line: find(keyword),
+        directives: [],
+      };
+      for (const sub of line.config) {
+        if (sub.type === LineType.DIRECTIVE) block.directives.push({ keyword: sub.param.toLowerCase(), values: valuesOf(sub.value), line: find(sub.param.toLowerCase()) });
+      }
+      blocks.push(block);
+    } else {
+      blocks[blocks.length - 1]?.directives.push({ keyword, values: valuesOf(line.value), line: find(keyword) });
+    }
+  }
+  const parsed = { file, blocks };
+  parsedFiles.set(file, parsed);
+  return parsed;
+}
+
+function globMatches(pattern: string, text: string): boolean {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i').test(text);
+}
+
+/** ssh's pattern-list: a negated match rules the list out whatever else matches. */
+export function patternListMatches(patterns: readonly string[], text: string): boolean {
+  const list = patterns.flatMap((pattern) => pattern.split(',')).filter(Boolean);
+  if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text))) return false;
+  return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
+}
+
+/** Include: ~ and relative paths (to ~/.ssh), with `*` and `?` in the last component. */
+function includedFiles(pattern: string): string[] {
+  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(homedir(), '.ssh', pattern);
+  if (!/[*?]/.test(basename(path))) return existsSync(path) ? [path] : [];
+  try {
+    return readdirSync(dirname(path))
+      .filter((name) => globMatches(basename(path), name))
+      .sort()
+      .map((name) => join(dirname(path), name));
+  } catch {
+    return [];
+  }
+}
+
+export interface HostQuery {
+  /** The name given to ssh: the inventory host's address. */
+  readonly host: string;
+  /** The user lvsprov already knows (from the inventory), for Match user. */
+  readonly user?: string | undefined;
+}
+
+export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshConfig {
+  const values = new Map<string, ConfigValue>();
+  const ignored: string[] = [];
+  const localUser = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return process.env.USER ?? '';
+    }
+  })();
+  const host = query.host.toLowerCase();
+  const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
+
+  const matchApplies = (criteria: string[], where: string): boolean => {
+    for (let i = 0; i < criteria.length; i++) {
+      const criterion = criteria[i]?.toLowerCase() ?? '';
+      if (criterion === 'all') continue;
+      const argument = criteria[++i] ?? '';
+      const subject =
+        criterion === 'host' ? (current('hostname') ?? host) : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
+      if (subject === undefined) {
+        ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
+        return false;
+      }
+      if (!patternListMatches(argument.split(','), subject)) return false;
+    }
+    return true;
+  };
+
+  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number): void => {
+    const where = `${parsed.file}:${directive.line}`;
+    if (directive.keyword === 'include') {
+      if (depth > 8) throw new Error(`${where}: Include nested too deeply`);
+      for (const pattern of directive.values) for (const included of includedFiles(pattern)) walk(parseSshConfigFile(included), depth + 1);
+      return;
+    }
+    const origin = `${where}${section ? ` (${section})` : ''}`;
+    if (listKeywords.has(directive.keyword)) {
+      const before = values.get(directive.keyword);
+      values.set(directive.keyword, {
+        values: [...(before?.values ?? []), ...directive.values],
+        origin: before ? `${before.origin}; ${origin}` : origin,
+        file: before?.file ?? parsed.file,
+        line: before?.line ?? directive.line,
+      });
+    } else if (!values.has(directive.keyword)) {
+      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line });
+    }
+  };
+
+  const walk = (parsed: ParsedFile, depth: number): void => {
+    for (const block of parsed.blocks) {
+      const where = `${parsed.file}:${block.line}`;
+      let section = '';
+      if (block.condition?.kind === 'host') {
+        if (!patternListMatches(block.condition.patterns, host)) continue;
+        section = `Host ${block.condition.patterns.join(' ')}`;
+      } else if (block.condition?.kind === 'match') {
+        if (!matchApplies(block.condition.criteria, where)) continue;
+        section = `Match ${block.condition.criteria.join(' ')}`;
+      }
+      for (const directive of block.directives) apply(parsed, directive, section, depth);
+    }
+  };
+
+  walk(parseSshConfigFile(file), 0);
+  return { values, ignored };
+}
+
+export const defaultSshConfigFile = (): string => join(homedir(), '.ssh', 'config');

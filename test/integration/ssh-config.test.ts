@@ -1,0 +1,180 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli } from '../support/cli.js';
+
+// OpenSSH's client config against real sshd: an alias only ~/.ssh/config knows, a ProxyJump chain
+// of two jumps (with an agent, and with an encrypted key whose passphrase comes from the
+// environment), a host known only through GlobalKnownHostsFile, StrictHostKeyChecking accept-new,
+// and a @cert-authority line, which ssh2 cannot honour (it never negotiates host certificates).
+//
+// The chain is forced by routes: `inner` drops what it would send to the control side and to j1,
+// `j2` drops what it would send to the control side, so inner is reachable only via j1 then j2.
+
+const availability = labAvailability();
+const PASSPHRASE = 'correct horse battery staple';
+
+describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chains, known_hosts files (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir: string;
+  let home: string;
+  let encryptedKey: string;
+  let agent: ChildProcess | undefined;
+  const agentSocket = (): string => join(dir, 'agent.sock');
+  const hostKey = (address: string): string => {
+    const line = readFileSync(lab.knownHostsPath, 'utf8')
+      .split('\n')
+      .find((entry) => entry.split(/\s+/)[0]?.split(',').includes(address));
+    if (!line) throw new Error(`no key for ${address} in the lab's known_hosts`);
+    return line.split(/\s+/).slice(1, 3).join(' ');
+  };
+
+  const playbook = (): string => {
+    const file = join(dir, 'touch.yaml');
+    writeFileSync(file, stringify([{ hosts: 'all', tasks: [{ name: 'marker', file: { path: '/etc/lvsprov-sshconfig-test', content: '{{inventory_hostname}}\n' } }] }]));
+    return file;
+  };
+  const inventory = (name: string, ssh: Record<string, unknown>, hosts: Record<string, unknown>): string => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, stringify({ ssh: { connect_timeout: 20, ...ssh }, hosts }));
+    return file;
+  };
+  const sshConfig = (text: string): void => writeFileSync(join(home, '.ssh/config'), text);
+  const lvsprov = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { namespace: lab.controlNamespace, env: { HOME: home, ...env } });
+  const marker = async (host: string): Promise<string> => (await lab.exec(host, ['cat', '/etc/lvsprov-sshconfig-test'])).stdout;
+  const clearMarkers = async (): Promise<void> => {
+    for (const host of ['j1', 'j2', 'inner']) await lab.exec(host, ['rm', '-f', '/etc/lvsprov-sshconfig-test']);
+  };
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-sshconfig-'));
+    home = join(dir, 'home');
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+    lab = await createLab(
+      {
+        name: 'itsshc',
+        subnets: [{ name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' }],
+        hosts: [
+          { name: 'j1', interfaces: [{ subnet: 'lan', address: '192.0.2.30' }] },
+          { name: 'j2', interfaces: [{ subnet: 'lan', address: '192.0.2.31' }] },
+          { name: 'inner', interfaces: [{ subnet: 'lan', address: '192.0.2.32' }] },
+        ],
+      },
+      join(dir, 'lab'),
+    );
+    encryptedKey = join(dir, 'encrypted_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASSPHRASE, '-C', 'encrypted', '-f', encryptedKey], { stdio: 'ignore' });
+    const publicKey = readFileSync(`${encryptedKey}.pub`, 'utf8');
+    for (const host of ['j1', 'j2', 'inner']) {
+      expect((await lab.exec(host, ['sh', '-c', 'cat >> /etc/lvsprov-lab/authorized_keys'], { input: publicKey })).code).toBe(0);
+    }
+    // The known_hosts file every case uses unless it says otherwise: the user's default one.
+    copyFileSync(lab.knownHostsPath, join(home, '.ssh/known_hosts'));
+    await lab.exec('inner', ['sh', '-c', 'ip route add blackhole 192.0.2.254/32 && ip route add blackhole 192.0.2.30/32']);
+    await lab.exec('j2', ['ip', 'route', 'add', 'blackhole', '192.0.2.254/32']);
+  });
+
+  afterAll(async () => {
+    if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
+    const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('reaches an alias only ~/.ssh/config knows, with its HostName, User, Port and IdentityFile, and shows where each came from', async () => {
+    await clearMarkers();
+    copyFileSync(lab.clientKeyPath, join(home, '.ssh/id_alias'));
+    sshConfig(['Host lvsalias', '  HostName 192.0.2.30', '  User root', '  Port 22', '  IdentityFile ~/.ssh/id_alias', '', 'Host lvswrongport', '  HostName 192.0.2.31', '  Port 2222', '  User root', '  IdentityFile ~/.ssh/id_alias', ''].join('\n'));
+    const file = inventory('alias', { agent: false }, { j1: { address: 'lvsalias' } });
+    const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+
+    const shown = await lvsprov(['ssh-config', '-i', file, 'j1']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const config = join(home, '.ssh/config');
+    expect(shown.stdout).toMatch(new RegExp(`hostname +192\\.0\\.2\\.30 +# ${config}:2 \\(Host lvsalias\\)`));
+    expect(shown.stdout).toMatch(new RegExp(`user +root +# ${config}:3 \\(Host lvsalias\\)`));
+    expect(shown.stdout).toMatch(new RegExp(`port +22 +# ${config}:4 \\(Host lvsalias\\)`));
+    expect(shown.stdout).toMatch(new RegExp(`identityfile +${join(home, '.ssh/id_alias')} +# ${config}:5 \\(Host lvsalias\\)`));
+
+    // The inventory wins over ssh_config: its port replaces the alias's.
+    const overridden = inventory('alias-port', { agent: false, port: 2222 }, { j1: { address: 'lvsalias' } });
+    const refused = await lvsprov(['apply', '-i', overridden, '-p', playbook(), '--json']);
+    expect(refused.code).toBe(3);
+    expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/root@192\.0\.2\.30:2222\b.*ECONNREFUSED/);
+    // ssh_config's Port is used, too: nothing listens on 2222.
+    const wrongPort = await lvsprov(['apply', '-i', inventory('wrong-port', { agent: false }, { j2: { address: 'lvswrongport' } }), '-p', playbook(), '--json']);
+    expect(wrongPort.code).toBe(3);
+  });
+
+  it('follows a ProxyJump chain of two jumps with the keys of an ssh-agent, over one connection per jump', async () => {
+    await clearMarkers();
+    agent = spawn('ssh-agent', ['-D', '-a', agentSocket()], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && spawnSync('test', ['-S', agentSocket()]).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const add = spawnSync('ssh-add', [lab.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket() }, encoding: 'utf8' });
+    expect(add.status, add.stderr).toBe(0);
+    sshConfig(['Host inner', '  HostName 192.0.2.32', '  ProxyJump j1alias,root@192.0.2.31', '', 'Host j1alias', '  HostName 192.0.2.30', '', 'Host *', '  User root', ''].join('\n'));
+    // Direct, inner is unreachable: the chain is what reaches it.
+    const direct = inventory('direct', { agent: true, connect_timeout: 3 }, { inner: { address: '192.0.2.32' } });
+    expect((await lvsprov(['apply', '-i', direct, '-p', playbook(), '-F', 'none', '--json'], { SSH_AUTH_SOCK: agentSocket() })).code).toBe(3);
+
+    const file = inventory('chain-agent', { agent: true }, { inner: { address: 'inner' } });
+    const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json'], { SSH_AUTH_SOCK: agentSocket() });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const json = parseJson(result) as ReturnType<typeof parseJson> & { jumpConnections: number };
+    expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([['inner', 'changed', { connections: 1, execs: 2 }]]);
+    expect(json.jumpConnections).toBe(2);
+    expect(await marker('inner')).toBe('inner\n');
+
+    const shown = await lvsprov(['ssh-config', '-i', file], { SSH_AUTH_SOCK: agentSocket() });
+    expect(shown.stdout).toMatch(/proxyjump +root@192\.0\.2\.30:22,root@192\.0\.2\.31:22 +# .*config:3 \(Host inner\)/);
+    expect(shown.stdout).toMatch(new RegExp(`jump host root@192\\.0\\.2\\.30:22: identityfile \\(none\\), identityagent ${agentSocket()}`));
+  });
+
+  it('follows the same chain with an encrypted key, its passphrase from the environment, for the jumps too', async () => {
+    await clearMarkers();
+    const file = inventory('chain-encrypted', { agent: false, private_key: encryptedKey, passphrase_env: 'LVSPROV_TEST_PASSPHRASE' }, { inner: { address: 'inner' } });
+    const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json'], { LVSPROV_TEST_PASSPHRASE: PASSPHRASE });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+  });
+
+  it('trusts a host known only through GlobalKnownHostsFile, and records an unknown key under StrictHostKeyChecking accept-new', async () => {
+    await clearMarkers();
+    const globalFile = join(dir, 'global_known_hosts');
+    writeFileSync(globalFile, `192.0.2.30 ${hostKey('192.0.2.30')}\n`);
+    const userFile = join(dir, 'user_known_hosts');
+    writeFileSync(userFile, '');
+    const key = ['  User root', `  IdentityFile ${lab.clientKeyPath}`, `  UserKnownHostsFile ${userFile}`];
+    sshConfig(['Host 192.0.2.30', ...key, `  GlobalKnownHostsFile ${globalFile}`, '', 'Host 192.0.2.31', ...key, '  GlobalKnownHostsFile none', ''].join('\n'));
+    const viaGlobal = await lvsprov(['apply', '-i', inventory('global', { agent: false }, { j1: { address: '192.0.2.30' } }), '-p', playbook(), '--json']);
+    expect(viaGlobal.code, viaGlobal.stdout + viaGlobal.stderr).toBe(0);
+    expect(readFileSync(userFile, 'utf8')).toBe('');
+
+    const unknown = inventory('unknown', { agent: false }, { j2: { address: '192.0.2.31' } });
+    const refused = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
+    expect(refused.code).toBe(3);
+    expect(parseJson(refused).hosts[0]?.error?.message).toMatch(new RegExp(`host key SHA256:\\S+ is not in ${userFile}; check it and re-run with --accept-new-host-keys`));
+
+    sshConfig(['Host 192.0.2.31', ...key, '  GlobalKnownHostsFile none', '  StrictHostKeyChecking accept-new', ''].join('\n'));
+    const accepted = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
+    expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
+    expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
+  });
+
+  it('refuses a host known only through @cert-authority, saying why: ssh2 cannot negotiate host certificates', async () => {
+    const knownFile = join(dir, 'ca_known_hosts');
+    writeFileSync(knownFile, `@cert-authority 192.0.2.30 ${hostKey('192.0.2.31')}\n`);
+    sshConfig('');
+    const file = inventory('cert', { agent: false, user: 'root', private_key: lab.clientKeyPath, known_hosts: knownFile }, { j1: { address: '192.0.2.30' } });
+    const refused = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(refused.code).toBe(3);
+    expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/known there only through @cert-authority, and ssh2 .* cannot negotiate certificate host keys/);
+  });
+});

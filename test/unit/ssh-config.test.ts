@@ -1,0 +1,115 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseJumpEntry, resolveConnection } from '../../src/config/connection.js';
+import { loadInventory } from '../../src/config/inventory.js';
+import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
+
+// ssh_config read as ssh reads it: patterns, negation, first value wins, lists accumulate, Match,
+// Include, %-tokens; then merged under the inventory with each value's origin.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-ssh-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let count = 0;
+const configFile = (lines: string[]): string => {
+  const file = join(dir, `config-${++count}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+};
+const values = (file: string, host: string) => Object.fromEntries([...resolveSshConfig(file, { host }).values].map(([key, value]) => [key, value.values]));
+
+describe('ssh_config resolution', () => {
+  it('matches patterns with * and ? (exactly one character), case-insensitively, and a negation rules the line out', () => {
+    expect(patternListMatches(['web?'], 'web1')).toBe(true);
+    expect(patternListMatches(['web?'], 'web')).toBe(false);
+    expect(patternListMatches(['*.example.com', '!bad.example.com'], 'BAD.example.com')).toBe(false);
+    expect(patternListMatches(['*.example.com', '!bad.example.com'], 'good.example.com')).toBe(true);
+    expect(patternListMatches(['!only-negated'], 'anything')).toBe(false);
+  });
+
+  it('takes the first value of each keyword, accumulates IdentityFile, and records file:line and the block', () => {
+    const file = configFile(['User top', 'Host lvs*', '  HostName 192.0.2.5', '  IdentityFile ~/.ssh/a', 'Host *', '  User late', '  HostName ignored', '  IdentityFile ~/.ssh/b', '  Port 2200']);
+    expect(values(file, 'lvs1')).toEqual({ user: ['top'], hostname: ['192.0.2.5'], identityfile: ['~/.ssh/a', '~/.ssh/b'], port: ['2200'] });
+    const resolved = resolveSshConfig(file, { host: 'lvs1' });
+    expect(resolved.values.get('hostname')?.origin).toBe(`${file}:3 (Host lvs*)`);
+    expect(resolved.values.get('user')?.origin).toBe(`${file}:1`);
+    expect(values(file, 'other')).toEqual({ user: ['top'], hostname: ['ignored'], identityfile: ['~/.ssh/b'], port: ['2200'] });
+  });
+
+  it('evaluates Match host, originalhost, user and all; skips Match exec without running it', () => {
+    const file = configFile(['Host alias', '  HostName 192.0.2.9', 'Match host 192.0.2.* user root', '  Port 2201', 'Match exec "touch /tmp/lvsprov-must-not-exist"', '  Port 1', 'Match originalhost alias', '  User fromalias', 'Match all', '  ConnectTimeout 7']);
+    const resolved = resolveSshConfig(file, { host: 'alias', user: 'root' });
+    expect(Object.fromEntries([...resolved.values].map(([key, value]) => [key, value.values]))).toEqual({ hostname: ['192.0.2.9'], port: ['2201'], user: ['fromalias'], connecttimeout: ['7'] });
+    expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
+  });
+
+  it('reads Include files (globs in the last component) where the Include stands', () => {
+    mkdirSync(join(dir, 'conf.d'));
+    writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
+    writeFileSync(join(dir, 'conf.d', '20-b.conf'), 'Host inc\n  HostName 192.0.2.20\n  User included\n');
+    const file = configFile([`Include ${join(dir, 'conf.d', '*.conf')}`, 'Host inc', '  HostName 192.0.2.99']);
+    expect(values(file, 'inc')).toEqual({ hostname: ['192.0.2.10'], user: ['included'] });
+  });
+
+  it('reads ProxyJump entries as ssh does', () => {
+    expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
+    expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
+  });
+});
+
+describe('the connection: inventory > ssh_config > defaults', () => {
+  const inventoryWith = (ssh: Record<string, unknown>, hostSsh?: Record<string, unknown>): ReturnType<typeof loadInventory> => {
+    const file = join(dir, `inventory-${++count}.yaml`);
+    writeFileSync(file, stringify({ ssh, hosts: { web: { address: 'webalias', ...(hostSsh ? { ssh: hostSsh } : {}) } } }));
+    return loadInventory(file);
+  };
+
+  it('fills what the inventory leaves open from ssh_config, expands %-tokens, and keeps the inventory first', () => {
+    const key = join(dir, 'id_test');
+    writeFileSync(key, 'not read here');
+    const file = configFile([
+      'Host webalias',
+      '  HostName 192.0.2.40',
+      '  User deploy',
+      '  Port 2202',
+      `  IdentityFile ${join(dir, 'id_%r')}`,
+      `  IdentityFile ${join(dir, 'id_missing')}`,
+      `  UserKnownHostsFile ${join(dir, 'known_%h')}`,
+      '  StrictHostKeyChecking accept-new',
+      '  ConnectTimeout 4',
+      '  ProxyJump admin@bastion:2222,192.0.2.2',
+    ]);
+    const plain = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'test' }), 'web', { env: {} });
+    expect(plain.target).toMatchObject({
+      address: '192.0.2.40',
+      user: 'test',
+      port: 2202,
+      privateKeys: [key],
+      knownHostsFiles: [join(dir, 'known_192.0.2.40')],
+      acceptNewHostKeys: true,
+      connectTimeoutMs: 4000,
+    });
+    expect(plain.missingKeys).toEqual([join(dir, 'id_missing')]);
+    expect(plain.origins.user).toMatch(/inventory-\d+\.yaml: ssh\.user$/);
+    expect(plain.origins.port).toBe(`${file}:4 (Host webalias)`);
+    expect(plain.target.jumps.map((jump) => [jump.user, jump.address, jump.port, jump.privateKeys])).toEqual([
+      ['admin', 'bastion', 2222, [key]],
+      [process.env.USER ?? 'root', '192.0.2.2', 22, [key]],
+    ]);
+
+    const hostWins = resolveConnection(inventoryWith({ agent: false, config_file: file }, { port: 22, jump: { address: '192.0.2.3' } }), 'web', { env: {} });
+    expect(hostWins.target.port).toBe(22);
+    expect(hostWins.origins.port).toMatch(/hosts\.web\.ssh\.port$/);
+    expect(hostWins.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.3']);
+
+    const none = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {}, sshConfigFile: 'none' });
+    expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [] });
+  });
+
+  it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {
+    const file = configFile(['Host webalias', '  ProxyCommand nc %h %p']);
+    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:1: ProxyCommand .* is not supported by lvsprov`));
+  });
+});
