@@ -10,6 +10,7 @@ import { watchInterrupts } from './interrupts.js';
 import { prepareRun, type PreparedRun } from './load-run.js';
 import { listrProgress, plainProgress } from './progress.js';
 import type { CliIo } from './io.js';
+import { sshConfigOption } from './option-values.js';
 import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
@@ -48,7 +49,7 @@ export function playbookCommand(name: string, description: string): Command {
     .option('-v, --verbose', 'print the commands each change runs', false)
     .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
     .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
-    .option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)")
+    .addOption(sshConfigOption())
     .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)

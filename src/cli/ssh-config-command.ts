@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { resolveConnection } from '../config/connection.js';
 import { loadInventory } from '../config/inventory.js';
 import { own } from '../config/own.js';
+import { suggestion } from '../config/suggest.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
+import { sshConfigOption } from './option-values.js';
 
 // `lvsprov ssh-config -i INV HOST...`: what lvsprov will use to reach each host, like `ssh -G`, with
 // where every value came from (the inventory, an ssh_config line, or a default). Contacts no host.
@@ -37,13 +39,13 @@ export function sshConfigCommand(io: CliIo): Command {
   return new Command('ssh-config')
     .description('show how lvsprov will reach each host (like ssh -G): address, user, port, keys, agent, known_hosts, jump hosts, and where each value comes from')
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)")
+    .addOption(sshConfigOption())
     .argument('[hosts...]', 'inventory hosts (default: all)')
     .action((hosts: string[], flags: { inventory: string; sshConfig?: string }) => {
       const inventory = loadInventory(flags.inventory);
       const names = hosts.length > 0 ? hosts : Object.keys(inventory.data.hosts);
       for (const name of names) {
-        if (!own(inventory.data.hosts, name)) throw new UsageError(`unknown host ${name} (the inventory has ${Object.keys(inventory.data.hosts).join(', ')})`);
+        if (!own(inventory.data.hosts, name)) throw new UsageError(`unknown host ${name}; ${suggestion(name, Object.keys(inventory.data.hosts))}`);
       }
       io.out(names.flatMap((name) => hostLines(inventory, name, flags.sshConfig)).join('\n'));
     });

@@ -10,7 +10,7 @@ import { StatusWatcher, type StatusHost } from '../status/watcher.js';
 import { ExitCode } from './exit-codes.js';
 import { emitGraph, formatOption, outputOption } from './graph-output.js';
 import type { CliIo } from './io.js';
-import { wholeNumber } from './option-values.js';
+import { sshConfigOption, wholeNumber } from './option-values.js';
 import { prepareRun } from './load-run.js';
 import { limitTerms } from './selection-options.js';
 
@@ -26,6 +26,7 @@ interface StatusFlags {
   format: GraphFormat;
   output?: string;
   acceptNewHostKeys: boolean;
+  sshConfig?: string;
 }
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
@@ -44,14 +45,15 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .addOption(formatOption())
     .addOption(outputOption())
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
+    .addOption(sshConfigOption())
     .action(async (flags: StatusFlags) => {
-      const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags) });
+      const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig });
       for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const names = [...prepared.run.hosts.keys()];
       if (flags.limit === undefined) {
         for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
       }
-      const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name) }));
+      const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name, { sshConfigFile: flags.sshConfig }) }));
       const graphTopology = topology(prepared.inventory);
       if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
       const watcher = new StatusWatcher(prepared.inventory, hosts, { forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys });

@@ -3,7 +3,7 @@ import { renderVerify } from '../report/verify-text.js';
 import { verifyCluster, verifyDefaults } from '../verify/run-verify.js';
 import { exitCodeForVerify } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { wholeNumber } from './option-values.js';
+import { sshConfigOption, wholeNumber } from './option-values.js';
 
 interface VerifyFlags {
   inventory: string;
@@ -14,6 +14,7 @@ interface VerifyFlags {
   client?: string;
   json: boolean;
   acceptNewHostKeys: boolean;
+  sshConfig?: string;
 }
 
 export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
@@ -30,6 +31,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--time-limit <seconds>', "per service: the client's request loop stops after this long", (value) => wholeNumber(value, '--time-limit', 1, 3600), verifyDefaults.timeLimitSeconds)
     .option('--json', 'print the report as JSON on stdout', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
+    .addOption(sshConfigOption())
     .action(async (flags: VerifyFlags) => {
       const report = await verifyCluster(flags.inventory, {
         requests: flags.requests,
@@ -38,6 +40,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
         timeLimitSeconds: flags.timeLimit,
         ...(flags.client !== undefined ? { client: flags.client } : {}),
         acceptNewHostKeys: flags.acceptNewHostKeys,
+        ...(flags.sshConfig !== undefined ? { sshConfigFile: flags.sshConfig } : {}),
       });
       const code = exitCodeForVerify(report);
       io.out(flags.json ? JSON.stringify({ exitCode: code, ...report }, null, 2) : renderVerify(report));

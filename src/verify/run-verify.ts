@@ -22,6 +22,8 @@ export interface VerifyOptions extends ConnectOptions {
   readonly timeLimitSeconds: number;
   /** The host that sends the requests; default: the first host of group `clients`. */
   readonly client?: string;
+  /** -F: the ssh_config file (or `none`) instead of the inventory's ssh.config_file or ~/.ssh/config. */
+  readonly sshConfigFile?: string;
 }
 
 export const verifyDefaults = { requests: 100, tolerance: 10, timeoutSeconds: 3, timeLimitSeconds: 120 } as const;

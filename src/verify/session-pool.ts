@@ -16,7 +16,7 @@ export class SessionPool {
 
   constructor(
     private readonly inventory: LoadedInventory,
-    private readonly options: ConnectOptions,
+    private readonly options: ConnectOptions & { readonly sshConfigFile?: string },
   ) {
     this.jumps = new JumpPool(options);
   }
@@ -28,7 +28,7 @@ export class SessionPool {
     this.roles.set(host, roles);
     let session = this.sessions.get(host);
     if (!session) {
-      session = openSession(connectionTarget(this.inventory, host), this.options, this.jumps).then(
+      session = openSession(connectionTarget(this.inventory, host, { sshConfigFile: this.options.sshConfigFile }), this.options, this.jumps).then(
         (opened) => {
           this.opened.set(host, opened);
           return opened;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
-import { parseJson, runCli } from '../support/cli.js';
+import { cliPath, parseJson, runCli } from '../support/cli.js';
 
 // OpenSSH's client config against real sshd: an alias only ~/.ssh/config knows, a ProxyJump chain
 // of two jumps (with an agent, and with an encrypted key whose passphrase comes from the
@@ -152,17 +152,39 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const userFile = join(dir, 'user_known_hosts');
     writeFileSync(userFile, '');
     const key = ['  User root', `  IdentityFile ${lab.clientKeyPath}`, `  UserKnownHostsFile ${userFile}`];
-    sshConfig(['Host 192.0.2.30', ...key, `  GlobalKnownHostsFile ${globalFile}`, '', 'Host 192.0.2.31', ...key, '  GlobalKnownHostsFile none', ''].join('\n'));
-    const viaGlobal = await lvsprov(['apply', '-i', inventory('global', { agent: false }, { j1: { address: '192.0.2.30' } }), '-p', playbook(), '--json']);
+    const global = inventory('global', { agent: false }, { j1: { address: '192.0.2.30' } });
+    sshConfig(['Host 192.0.2.30', ...key, `  GlobalKnownHostsFile ${globalFile}`, ''].join('\n'));
+    const viaGlobal = await lvsprov(['apply', '-i', global, '-p', playbook(), '--json']);
     expect(viaGlobal.code, viaGlobal.stdout + viaGlobal.stderr).toBe(0);
     expect(readFileSync(userFile, 'utf8')).toBe('');
 
-    const unknown = inventory('unknown', { agent: false }, { j2: { address: '192.0.2.31' } });
+    // Without GlobalKnownHostsFile, /etc/ssh/ssh_known_hosts is read: here a folder of the test's
+    // own, bind-mounted on /etc/ssh in a mount namespace of lvsprov's alone (the machine's stays as it is).
+    await clearMarkers();
+    const etcSsh = join(dir, 'etc-ssh');
+    mkdirSync(etcSsh, { recursive: true });
+    writeFileSync(join(etcSsh, 'ssh_known_hosts'), `192.0.2.30 ${hostKey('192.0.2.30')}\n`);
+    sshConfig(['Host 192.0.2.30', ...key, ''].join('\n'));
+    const viaEtc = spawnSync(
+      'ip',
+      ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && exec "$@"`, 'sh', process.execPath, cliPath, 'apply', '-i', global, '-p', playbook(), '--json'],
+      { env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' }, encoding: 'utf8', cwd: join(import.meta.dirname, '../..') },
+    );
+    expect(viaEtc.status, viaEtc.stdout + viaEtc.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+    expect(readFileSync(userFile, 'utf8')).toBe('');
+    const shown = await lvsprov(['ssh-config', '-i', global, 'j1']);
+    expect(shown.stdout).toMatch(/globalknownhostsfile +\/etc\/ssh\/ssh_known_hosts \/etc\/ssh\/ssh_known_hosts2 +# default/);
+
+    // The same host without the global file: its key is known nowhere (j1 again: j2 and inner
+    // cannot answer the control side directly).
+    sshConfig(['Host 192.0.2.30', ...key, '  GlobalKnownHostsFile none', ''].join('\n'));
+    const unknown = inventory('unknown', { agent: false }, { j1: { address: '192.0.2.30' } });
     const refused = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
     expect(refused.code).toBe(3);
     expect(parseJson(refused).hosts[0]?.error?.message).toMatch(new RegExp(`host key SHA256:\\S+ is not in ${userFile}; check it and re-run with --accept-new-host-keys`));
 
-    sshConfig(['Host 192.0.2.31', ...key, '  GlobalKnownHostsFile none', '  StrictHostKeyChecking accept-new', ''].join('\n'));
+    sshConfig(['Host 192.0.2.30', ...key, '  GlobalKnownHostsFile none', '  StrictHostKeyChecking accept-new', ''].join('\n'));
     const accepted = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
