@@ -11,6 +11,8 @@ export interface VipPlan {
   readonly directors: ReadonlyArray<{ readonly host: string; readonly device: string }>;
   /** Real servers of every service on this VIP. */
   readonly realServers: ReadonlyArray<{ readonly host?: string; readonly address: string }>;
+  /** lvs.ha: the directors share the VIP by VRRP, one holds it. */
+  readonly vrrp: boolean;
 }
 
 export function vipPlans(inventory: LoadedInventory): VipPlan[] {
@@ -20,9 +22,10 @@ export function vipPlans(inventory: LoadedInventory): VipPlan[] {
     const plan = plans.get(service.address) ?? { directors: new Map(), realServers: new Map() };
     plans.set(service.address, plan);
     for (const director of service.directors) {
-      const placed = (hostVars(inventory, director).director_vips as Array<{ address: string; device: string }>).find(
-        (entry) => entry.address === service.address,
-      );
+      const vars = hostVars(inventory, director);
+      // Under lvs.ha the VIP is keepalived's (its VRRP instance names the device), not an address task's.
+      const vrrpVips = (vars.director_keepalived_config as { instances: Array<{ vips: Array<{ address: string; device: string }> }> }).instances.flatMap((instance) => instance.vips);
+      const placed = [...(vars.director_vips as Array<{ address: string; device: string }>), ...vrrpVips].find((entry) => entry.address === service.address);
       plan.directors.set(director, placed?.device ?? 'eth0');
     }
     for (const server of service.realServers) if (!plan.realServers.has(server.address)) plan.realServers.set(server.address, server.host);
@@ -31,6 +34,7 @@ export function vipPlans(inventory: LoadedInventory): VipPlan[] {
     vip,
     directors: [...plan.directors.entries()].map(([host, device]) => ({ host, device })),
     realServers: [...plan.realServers.entries()].map(([address, host]) => ({ ...(host !== undefined ? { host } : {}), address })),
+    vrrp: inventory.data.lvs.ha !== undefined,
   }));
 }
 

@@ -115,6 +115,7 @@ export async function checkArp(inventory: LoadedInventory, pool: SessionPool): P
           block,
           hostsByAddress,
           outsideLan: entry.outsideLan,
+          vrrp: entry.plan.vrrp,
         }),
       );
     });

@@ -68,6 +68,31 @@ describe('ARP verdict', () => {
   });
 });
 
+describe('ARP verdict under VRRP (lvs.ha): exactly one director holds the VIP and only it answers', () => {
+  const backupMac = '3e:a8:37:a6:78:30';
+  const pair = (first: boolean, second: boolean) => [
+    { host: 'dir1', device: 'eth0', mac: directorMac, holdsVip: first },
+    { host: 'dir2', device: 'eth0', mac: backupMac, holdsVip: second },
+  ];
+
+  it('passes with one holder that alone answers, and names master and backup', () => {
+    const check = judgeArp(input({ vrrp: true, directors: pair(true, false) }));
+    expect(check.problems).toEqual([]);
+    expect(check.status).toBe('pass');
+    expect(check.notes).toContain('198.51.100.50 is held by dir1 (VRRP master); backup: dir2');
+  });
+
+  it('fails on split brain and on no master', () => {
+    expect(judgeArp(input({ vrrp: true, directors: pair(true, true) })).problems).toEqual(['split brain: dir1 and dir2 hold 198.51.100.50 at once; exactly one VRRP master may']);
+    expect(judgeArp(input({ vrrp: true, directors: pair(false, false) })).problems[0]).toBe('no director holds 198.51.100.50: no VRRP master (is keepalived running on dir1, dir2?)');
+  });
+
+  it('fails when the backup answers ARP for a VIP it does not hold (left over by a killed keepalived)', () => {
+    const check = judgeArp(input({ vrrp: true, directors: pair(true, false), block: { ...block('iputils-rs1-answers'), lookups: new Map() } }));
+    expect(check.problems).toEqual([`backup director dir2 (${backupMac}) answers ARP for 198.51.100.50: only the VRRP master may`]);
+  });
+});
+
 describe('ARP plan helpers', () => {
   it("takes the director's LAN from its first address wider than /32", () => {
     expect(directorLan({ device: 'eth0', addresses: [{ address: '198.51.100.50', prefix: 32 }, { address: '192.0.2.10', prefix: 24 }] })).toEqual({
