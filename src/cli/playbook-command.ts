@@ -21,7 +21,7 @@ export interface PlaybookFlags extends SelectionFlags {
   playbook?: string;
   check: boolean;
   diff: boolean;
-  forks: number;
+  forks?: number;
   json: boolean;
   acceptNewHostKeys: boolean;
   lockTimeout: number;
@@ -47,7 +47,7 @@ export function playbookCommand(name: string, description: string): Command {
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)
     .option('--exit-code', 'exit 6 when something changed (or, with --check, would change) and no host failed: a drift alarm for cron and CI', false)
     .option('-v, --verbose', 'print the commands each change runs', false)
-    .option('-f, --forks <n>', 'hosts handled at once', (value) => positiveInt(value, '--forks'), 20)
+    .option('-f, --forks <n>', 'hosts handled at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => positiveInt(value, '--forks'))
     .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
     .addOption(sshConfigOption())
     .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
@@ -83,7 +83,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     prepared.targets,
     {
       check: flags.check,
-      forks: flags.forks,
+      ...(flags.forks !== undefined ? { forks: flags.forks } : {}),
       acceptNewHostKeys: flags.acceptNewHostKeys,
       mode,
       lock: { owner: lockOwner(), timeoutSeconds: flags.lockTimeout },
@@ -97,7 +97,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   const code = exitCodeFor(summary.results, interrupts.interrupt.aborted, { changesPending: flags.exitCode });
   if (flags.json) {
     const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
-    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections };
+    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
     io.out(JSON.stringify(document, null, 2));
   } else {
     const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose, waves: summary.plan, drainTimeout: summary.drainTimeout });

@@ -18,7 +18,7 @@ interface StatusFlags {
   inventory: string;
   playbook?: string;
   limit?: string;
-  forks: number;
+  forks?: number;
   json: boolean;
   watch?: number;
   count?: number;
@@ -37,7 +37,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
     .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)")
-    .option('-f, --forks <n>', 'hosts read at once', (value) => wholeNumber(value, '--forks', 1, 10_000), 20)
+    .option('-f, --forks <n>', 'hosts read at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => wholeNumber(value, '--forks', 1, 10_000))
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
     .option('-w, --watch <seconds>', 'keep one connection per host open and refresh every SECONDS (Ctrl-C stops)', (value) => wholeNumber(value, '--watch', 1, 86_400))
     .option('--count <n>', 'with --watch: stop after N refreshes', (value) => wholeNumber(value, '--count', 1, 1_000_000))
@@ -56,7 +56,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
       const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name, { sshConfigFile: flags.sshConfig }) }));
       const graphTopology = topology(prepared.inventory);
       if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
-      const watcher = new StatusWatcher(prepared.inventory, hosts, { forks: flags.forks, acceptNewHostKeys: flags.acceptNewHostKeys });
+      const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys });
       const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
       let stopped = false;
       let wake: (() => void) | undefined;

@@ -1,5 +1,7 @@
 import type { CompiledRun, CompiledTask } from '../config/compile.js';
 import { CHANGE_PHASES, type ChangePhase } from '../resources/types.js';
+import { handshakeGate } from '../transport/handshake-gate.js';
+import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
@@ -18,7 +20,11 @@ import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
 // read; a first interrupt lets the running wave finish and starts no other.
 
 export interface WaveOptions extends HostRunOptions {
-  readonly forks: number;
+  /**
+   * Hosts handled at once; default every host. Connection set-up is limited apart from this, by
+   * the handshake gate (see transport/handshake-gate.ts), so many hosts at once cost no more CPU.
+   */
+  readonly forks?: number;
   /** Seconds a director waits for leaving real servers to drain; 0 deletes them without waiting. Default 300. */
   readonly drainTimeout?: number;
 }
@@ -31,6 +37,10 @@ export interface RunSummary {
   /** The waves as planned (in check mode) or as run, with the drains after balance. */
   readonly plan: WavePlan;
   readonly drainTimeout: number;
+  /** The handshake gate's limit and the most handshakes that were in flight at once. */
+  readonly handshakes: { readonly limit: number; readonly peak: number };
+  /** Milliseconds from process start to the first connection attempt; none without one. */
+  readonly firstConnectionMs?: number;
 }
 
 export const DEFAULT_DRAIN_TIMEOUT = 300;
@@ -49,7 +59,8 @@ export async function runAll(
       return openSession(target, options, jumps);
     };
     const summary = await runWaves(run, connect, options, emit);
-    return { ...summary, jumpConnections: jumps.connections };
+    const first = connectionClock.firstAttemptMs;
+    return { ...summary, jumpConnections: jumps.connections, handshakes: { limit: handshakeGate.limit, peak: handshakeGate.peak }, ...(first !== undefined ? { firstConnectionMs: first } : {}) };
   } finally {
     jumps.close();
   }
@@ -61,9 +72,10 @@ export async function runWaves(
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
-): Promise<Omit<RunSummary, 'jumpConnections'>> {
+): Promise<Omit<RunSummary, 'jumpConnections' | 'handshakes' | 'firstConnectionMs'>> {
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
   const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
+  const forks = options.forks ?? runs.length;
   const finishIdle = (after: ChangePhase | undefined): void => {
     for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
   };
@@ -73,10 +85,10 @@ export async function runWaves(
     // A run holds every host it read until its last wave: lockAll keeps two such runs from ever
     // waiting for each other.
     const locking = runs.map((host) => ({ read: (wait: LockWait, timeout: number) => host.open(() => connect(host.host), wait, timeout), release: () => host.releaseLock() }));
-    await lockAll(locking, { forks: options.forks, timeoutSeconds: lock.timeoutSeconds, ...(options.interrupt ? { signal: options.interrupt } : {}) });
+    await lockAll(locking, { forks, timeoutSeconds: lock.timeoutSeconds, ...(options.interrupt ? { signal: options.interrupt } : {}) });
     for (const host of runs) host.stopUnread();
   } else {
-    await forEachLimited(runs, options.forks, async (host) => {
+    await forEachLimited(runs, forks, async (host) => {
       await host.open(() => connect(host.host));
     });
   }
@@ -97,11 +109,11 @@ export async function runWaves(
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
       emit({ type: 'wave-start', phase, hosts: wave.map((host) => host.host) });
-      await forEachLimited(wave, options.forks, (host) => host.applyWave(phase));
+      await forEachLimited(wave, forks, (host) => host.applyWave(phase));
     }
     if (phase === 'balance' && drainTimeout > 0) {
       const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
-      await forEachLimited(draining, options.forks, (host) => host.drain(leavingServers(host.changes), drainTimeout));
+      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout));
     }
     finishIdle(phase);
   }

@@ -27,7 +27,8 @@ export class StatusWatcher {
   constructor(
     private readonly inventory: LoadedInventory,
     private readonly hosts: readonly StatusHost[],
-    private readonly options: ConnectOptions & { readonly forks: number },
+    /** forks: hosts read at once; default every host (handshakes are limited apart, by the gate). */
+    private readonly options: ConnectOptions & { readonly forks?: number },
   ) {
     this.jumps = new JumpPool(options);
   }
@@ -42,7 +43,7 @@ export class StatusWatcher {
         results[index] = await this.refreshHost(this.hosts[index] as StatusHost);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.forks, this.hosts.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.forks ?? this.hosts.length, this.hosts.length)) }, worker));
     return explainAbsent({ ...(this.inventory.data.name !== undefined ? { cluster: this.inventory.data.name } : {}), at, hosts: results });
   }
 

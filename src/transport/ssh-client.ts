@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import ssh2, { Client, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
+import { handshakeGate } from './handshake-gate.js';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms, verdictFor, type KnownKey } from './known-hosts.js';
+import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import type { ConnectOptions, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
-// hosts themselves and jump hosts.
+// hosts themselves and jump hosts. The TCP connection is made first; the SSH handshake then waits
+// for a slot of the handshake gate, and its share of the connect timeout starts only then.
 
 export interface ClientTarget extends SshEndpoint {
   readonly label: string;
@@ -15,6 +18,9 @@ export interface ClientTarget extends SshEndpoint {
 }
 
 export const keepaliveIntervalMs = 5_000;
+
+/** When this process first tried to connect anywhere (performance.now(): ms since it started). */
+export const connectionClock: { firstAttemptMs?: number } = {};
 
 const knownHostsFiles = new Map<string, KnownHosts>();
 // An encrypted key costs a bcrypt KDF to open; parse each key once per run, not once per host.
@@ -63,19 +69,51 @@ function hostKeysOf(target: ClientTarget): { keys: KnownKey[]; authorities: Know
   };
 }
 
-export function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
+export async function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
+  const describe = (message: string): ConnectError => new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${message}`);
+  // Everything local first: a key that cannot be read is an error before any packet is sent.
+  const setup = handshakeSetup(target, options);
+  const began = performance.now();
+  connectionClock.firstAttemptMs ??= began;
+  let sock: Duplex;
+  try {
+    sock = target.sock ?? (await tcpConnect(target.address, target.port, target.connectTimeoutMs));
+  } catch (error) {
+    throw describe((error as Error).message);
+  }
+  const tcpMs = performance.now() - began;
+  const queued = watchWhileQueued(sock);
+  return handshakeGate
+    .run(() => {
+      queued.stop();
+      const lost = queued.lost();
+      if (lost) return Promise.reject(describe(lost.message));
+      // What the TCP connect took counts against the timeout; the time queued for the slot does not.
+      const readyTimeout = Math.max(1, Math.round(target.connectTimeoutMs - tcpMs));
+      return handshake({ ...setup.config, sock, readyTimeout }, setup, describe);
+    })
+    .catch((error: unknown) => {
+      sock.destroy();
+      throw error;
+    });
+}
+
+interface HandshakeSetup {
+  readonly config: ConnectConfig;
+  /** Why the host key was refused, once hostVerifier has refused it. */
+  readonly refusal: () => string | undefined;
+  /** Record the host key accepted with --accept-new-host-keys, once the login succeeded. */
+  readonly recordNewKey: () => Promise<void>;
+}
+
+function handshakeSetup(target: ClientTarget, options: ConnectOptions): HandshakeSetup {
   const recorded = hostKeysOf(target);
   const userFile = target.knownHostsFiles[0];
   const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  let privateKeys: ParsedKey[];
-  try {
-    privateKeys = target.privateKeys.map((file) => loadPrivateKey(target.label, file, target.passphrase));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  const privateKeys = target.privateKeys.map((file) => loadPrivateKey(target.label, file, target.passphrase));
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
@@ -85,13 +123,11 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
     host: target.address,
     port: target.port,
     username: target.user,
-    readyTimeout: target.connectTimeoutMs,
     // A host that stops answering is given up after three unanswered keepalives, 15 s; a script
     // that runs long (a drain, a lock wait) is fine as long as the host answers them.
     keepaliveInterval: keepaliveIntervalMs,
     keepaliveCountMax: 2,
     authHandler: methods,
-    ...(target.sock ? { sock: target.sock } : {}),
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
       const verdict = verdictFor(recorded.keys, blob);
@@ -115,6 +151,12 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
     },
   };
 
+  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(recorded.name, target.port, newKey) : Promise.resolve());
+  return { config, refusal: () => refusal, recordNewKey };
+}
+
+/** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
+function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (message: string) => ConnectError): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     const fail = (error: Error): void => {
@@ -122,14 +164,12 @@ export function openClient(target: ClientTarget, options: ConnectOptions): Promi
       // before handshake"); with no listener left, that would crash the whole run.
       client.on('error', () => undefined);
       client.end();
-      reject(new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${refusal ?? error.message}`));
+      reject(describe(setup.refusal() ?? error.message));
     };
     client.once('ready', () => {
       client.removeListener('error', fail);
       client.on('error', () => undefined);
-      const accepted = newKey;
-      if (accepted && userFile) knownHostsFor(userFile).add(recorded.name, target.port, accepted).then(() => resolve(client), fail);
-      else resolve(client);
+      setup.recordNewKey().then(() => resolve(client), fail);
     });
     client.once('error', fail);
     try {

@@ -1,0 +1,56 @@
+import { availableParallelism } from 'node:os';
+
+// Setting up an SSH connection costs the control node CPU (key exchange, the signature, ssh2's
+// packet handling in JavaScript); an established session mostly waits on its host. Started all at
+// once, a thousand handshakes share two cores and each takes a thousand times longer, until the
+// connect timeout calls healthy hosts unreachable. So handshakes pass through a gate sized to the
+// machine, while established sessions (reads, applies, held connections) are not limited by it.
+// The handshake's timer starts when it passes the gate: the connect timeout measures the network
+// and the host, not the queue in front of the gate.
+
+/**
+ * Handshakes in flight per core. Each spends most of its time waiting for the network or the
+ * host's sshd, so a few per core keep the cores busy without letting any wait long for CPU.
+ */
+export const handshakesPerCore = 4;
+
+/** The default limit: scales with the cores this process may use, never below 4. */
+export function defaultHandshakeLimit(cores: number = availableParallelism()): number {
+  return Math.max(4, cores * handshakesPerCore);
+}
+
+export class HandshakeGate {
+  private inFlight = 0;
+  private peakInFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`handshake limit must be a whole number of at least 1, not ${limit}`);
+  }
+
+  /** The most handshakes that were ever in flight at once. */
+  get peak(): number {
+    return this.peakInFlight;
+  }
+
+  /**
+   * Run `handshake` once fewer than `limit` others are in flight; its slot is free again when it
+   * settles. Waiters are served in arrival order.
+   */
+  async run<T>(handshake: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    try {
+      return await handshake();
+    } finally {
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter, so no newcomer can overtake it.
+      if (next) next();
+      else this.inFlight -= 1;
+    }
+  }
+}
+
+/** The gate every connection of this process goes through: the cores are shared by all of them. */
+export const handshakeGate = new HandshakeGate(defaultHandshakeLimit());

@@ -1,0 +1,50 @@
+import { connect, type Socket } from 'node:net';
+
+// The TCP half of connecting, done before a host queues for a handshake slot: it is network
+// only (a SYN and its answer), costs the control node nothing to wait for, and a host that never
+// answers then waits out its timeout here instead of holding a slot that a live host could use.
+
+/** A connected socket, or an Error naming what went wrong within `timeoutMs`. */
+export function tcpConnect(address: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`Timed out while connecting (no TCP answer in ${Math.round(timeoutMs / 100) / 10} s)`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', fail);
+      resolve(socket);
+    });
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('error', fail);
+  });
+}
+
+/**
+ * Watch a connected stream while it waits for its handshake slot: it may fail or close before
+ * (the host's sshd gave up waiting), with no one else listening yet.
+ */
+export function watchWhileQueued(stream: NodeJS.ReadableStream & NodeJS.EventEmitter): { readonly lost: () => Error | undefined; readonly stop: () => void } {
+  let lost: Error | undefined;
+  const onError = (error: Error): void => {
+    lost ??= error;
+  };
+  const onClose = (): void => {
+    lost ??= new Error('Connection closed by the host before the handshake started');
+  };
+  stream.on('error', onError);
+  stream.once('close', onClose);
+  return {
+    lost: () => lost,
+    stop: () => {
+      stream.removeListener('error', onError);
+      stream.removeListener('close', onClose);
+    },
+  };
+}

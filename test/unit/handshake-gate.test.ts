@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { defaultHandshakeLimit, HandshakeGate, handshakeGate, handshakesPerCore } from '../../src/transport/handshake-gate.js';
+
+// The handshake gate as a scheduler: fake connectors that settle when the test says so, a count
+// of the handshakes in flight, no timers. A connector is what starts a real handshake (and its
+// connect timeout), so "started" below is exactly when ssh2's timer would start.
+
+/** A fake connector per host: records when it starts, settles on demand. */
+class FakeHosts {
+  inFlight = 0;
+  peak = 0;
+  started: number[] = [];
+  private readonly pending = new Map<number, { resolve: (host: number) => void; reject: (error: Error) => void }>();
+
+  connector(host: number): () => Promise<number> {
+    return () => {
+      this.inFlight += 1;
+      this.peak = Math.max(this.peak, this.inFlight);
+      this.started.push(host);
+      return new Promise<number>((resolve, reject) => this.pending.set(host, { resolve, reject })).finally(() => {
+        this.inFlight -= 1;
+      });
+    };
+  }
+
+  /** Settle the handshakes in flight, `failEvery`th one failing, then let the gate move on. */
+  async settleInFlight(failEvery = 0): Promise<number> {
+    const hosts = [...this.pending.keys()];
+    for (const host of hosts) {
+      const handshake = this.pending.get(host);
+      this.pending.delete(host);
+      if (failEvery > 0 && host % failEvery === 0) handshake?.reject(new Error(`host ${host} refused`));
+      else handshake?.resolve(host);
+    }
+    // The gate hands freed slots on from the settled promises' callbacks: a few microtask turns.
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    return hosts.length;
+  }
+}
+
+async function runAll(gate: HandshakeGate, count: number, failEvery = 0): Promise<{ fake: FakeHosts; outcomes: PromiseSettledResult<number>[]; rounds: number[] }> {
+  const fake = new FakeHosts();
+  const all = Promise.allSettled(Array.from({ length: count }, (_, host) => gate.run(fake.connector(host))));
+  const rounds: number[] = [];
+  for (;;) {
+    const settled = await fake.settleInFlight(failEvery);
+    if (settled === 0) break;
+    rounds.push(settled);
+    expect(fake.inFlight).toBeLessThanOrEqual(gate.limit);
+  }
+  return { fake, outcomes: await all, rounds };
+}
+
+describe('the handshake gate', () => {
+  it('derives its default limit from the cores, and the process-wide gate uses it', () => {
+    expect(defaultHandshakeLimit(1)).toBe(Math.max(4, handshakesPerCore));
+    expect(defaultHandshakeLimit(2)).toBe(Math.max(4, 2 * handshakesPerCore));
+    expect(defaultHandshakeLimit(16)).toBe(16 * handshakesPerCore);
+    expect(handshakeGate.limit).toBe(defaultHandshakeLimit());
+  });
+
+  it('with the default policy, never starts more handshakes than it allows, and uses all of them', async () => {
+    const gate = new HandshakeGate(defaultHandshakeLimit());
+    const hosts = 1000;
+    const { fake, outcomes, rounds } = await runAll(gate, hosts);
+    expect(fake.peak).toBe(gate.limit);
+    expect(gate.peak).toBe(gate.limit);
+    // Every host got its handshake, once, in the order they queued.
+    expect(fake.started).toEqual(Array.from({ length: hosts }, (_, host) => host));
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    // Each round the gate was full: as many started as it allows, until the queue ran out.
+    expect(rounds.slice(0, -1).every((count) => count === gate.limit)).toBe(true);
+    expect(rounds.reduce((sum, count) => sum + count, 0)).toBe(hosts);
+  });
+
+  it('frees the slot of a handshake that fails', async () => {
+    const gate = new HandshakeGate(3);
+    const { fake, outcomes } = await runAll(gate, 20, 2);
+    expect(fake.peak).toBe(3);
+    expect(fake.started).toHaveLength(20);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toHaveLength(10);
+  });
+
+  it('does not start a queued handshake before a slot is free', async () => {
+    const gate = new HandshakeGate(2);
+    const fake = new FakeHosts();
+    const runs = [0, 1, 2, 3].map((host) => gate.run(fake.connector(host)));
+    await Promise.resolve();
+    // Hosts 2 and 3 are queued: their connectors (and so their connect timers) have not started.
+    expect(fake.started).toEqual([0, 1]);
+    await fake.settleInFlight();
+    expect(fake.started).toEqual([0, 1, 2, 3]);
+    await fake.settleInFlight();
+    await Promise.all(runs);
+  });
+
+  it('counts a connector that throws at once as settled', async () => {
+    const gate = new HandshakeGate(1);
+    await expect(gate.run(() => Promise.reject(new Error('no key')))).rejects.toThrow('no key');
+    await expect(gate.run(() => Promise.resolve('next'))).resolves.toBe('next');
+  });
+});
