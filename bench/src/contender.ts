@@ -8,6 +8,10 @@ export interface RunOutcome {
   readonly maxRssKiB?: number;
   /** Round trips as the tool itself counted them (lvsprov's --json stats), per host. */
   readonly clientCounts?: ReadonlyArray<{ readonly connections: number; readonly execs: number }>;
+  /** Milliseconds from the tool's process start to its first connection attempt, as it reports it. */
+  readonly firstConnectionMs?: number;
+  /** Handshakes allowed in flight at once and the most that were; absent: every host at once. */
+  readonly handshakes?: { readonly limit: number; readonly peak: number };
 }
 
 export interface Contender {

@@ -4,8 +4,15 @@ import type { Lab } from '../../src/lab/netns/index.js';
 import { runFailure, type Contender } from './contender.js';
 import { timedRun } from './timed-run.js';
 
-// lvsprov as a user runs it: the installed CLI, a fresh node process, --json to read the result.
-// A first apply must change every host, a re-run none; anything else is a broken run.
+// lvsprov as a user runs it: the installed CLI, a fresh node process, default settings (no
+// --forks), --json to read the result. A first apply must change every host, a re-run none;
+// anything else is a broken run.
+
+interface JsonReport {
+  readonly hosts: JsonHost[];
+  readonly firstConnectionMs?: number;
+  readonly handshakes?: { readonly limit: number; readonly peak: number };
+}
 
 interface JsonHost {
   readonly host: string;
@@ -25,7 +32,7 @@ export interface LvsprovSettings {
 
 export function lvsprovArgv(settings: LvsprovSettings): string[] {
   const profile = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
-  return [process.execPath, ...profile, cli, 'apply', '-i', settings.inventory, '-p', lvsprovPlaybook, '--forks', String(settings.hosts), '--json'];
+  return [process.execPath, ...profile, cli, 'apply', '-i', settings.inventory, '-p', lvsprovPlaybook, '--json'];
 }
 
 export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'first' | 'rerun', reset: () => Promise<void>): Contender {
@@ -36,12 +43,13 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
     ...(kind === 'first' ? { prepare: reset } : {}),
     run: async (timing) => {
       const result = await timedRun(lvsprovArgv(settings), { ...timing, cwd: repoRoot });
-      let hosts: JsonHost[];
+      let report: JsonReport;
       try {
-        hosts = (JSON.parse(result.stdout) as { hosts: JsonHost[] }).hosts;
+        report = JSON.parse(result.stdout) as JsonReport;
       } catch {
         throw runFailure(`lvsprov ${kind}`, result.code, result.stdout, result.stderr);
       }
+      const hosts = report.hosts;
       const wrong = hosts.filter((host) => host.status !== expected || (kind === 'rerun') !== (host.changes.length === 0));
       if (result.code !== 0 || hosts.length !== lab.hosts.length || wrong.length > 0) {
         const sample = wrong.slice(0, 5).map((host) => `${host.host}: ${host.status}, ${host.changes.length} changes`);
@@ -51,6 +59,8 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
         seconds: result.seconds,
         ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}),
         clientCounts: hosts.map((host) => host.stats),
+        ...(report.firstConnectionMs !== undefined ? { firstConnectionMs: report.firstConnectionMs } : {}),
+        ...(report.handshakes ? { handshakes: report.handshakes } : {}),
       };
     },
   };

@@ -36,7 +36,7 @@ export function ratios(result: BenchResult): { first?: number; rerun?: number; a
 export function renderTable(result: BenchResult): string {
   const floor = result.contenders.find((c) => c.id === 'floor')?.seconds?.median;
   const curveFloor = result.contenders.find((c) => c.id === 'floor-curve25519')?.seconds?.median;
-  const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
+  const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', '1st conn', 'handshakes', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
   const rows = result.contenders.map((contender) => {
     if (!contender.seconds) return [contender.label, contender.skipped ?? 'failed (below)'];
     const { median, min, max } = contender.seconds;
@@ -53,6 +53,8 @@ export function renderTable(result: BenchResult): string {
       peer ? `${(peer / median).toFixed(1)}x` : '',
       `${((median / result.hosts) * 1000).toFixed(1)} ms`,
       Math.max(...rss) > 0 ? `${(Math.max(...rss) / 1024).toFixed(0)} MiB` : '-',
+      firstConnection(contender),
+      handshakes(contender, result.hosts),
       span(contender.runs.map((run) => run.server.connections)),
       span(contender.runs.map((run) => run.server.sessions)),
       client.length ? span(client.map((c) => ({ min: c.connections, max: c.connections }))) : '',
@@ -75,12 +77,27 @@ export function renderTable(result: BenchResult): string {
     'floor: one fresh OpenSSH login per host running one command, all hosts at once; the c25519 floor pins OpenSSH to',
     'curve25519-sha256 (what lvsprov\'s ssh2 negotiates) instead of its default sntrup761x25519-sha512.',
     'max RSS: the largest single process of a run (GNU time); sshd columns: per host, from each sshd\'s own VERBOSE log;',
-    'lvsprov columns: per host, from lvsprov --json stats.',
+    'lvsprov columns: per host, from lvsprov --json stats; 1st conn: median ms from process start to the first connection',
+    'attempt (lvsprov --json firstConnectionMs); handshakes: SSH handshakes allowed in flight at once (peak seen).',
     '',
     ...failureLines(result),
     ...targetLines(result),
   ];
   return lines.join('\n');
+}
+
+/** Median milliseconds from process start to the first connection attempt, where the tool reports it. */
+function firstConnection(contender: ContenderResult): string {
+  const times = contender.runs.flatMap((run) => (run.firstConnectionMs !== undefined ? [run.firstConnectionMs] : [])).sort((a, b) => a - b);
+  return times.length > 0 ? `${Math.round(times[Math.floor((times.length - 1) / 2)] as number)} ms` : '-';
+}
+
+/** Handshakes allowed at once (and the most seen); the floor starts every host's at once. */
+function handshakes(contender: ContenderResult, hosts: number): string {
+  const reported = contender.runs.flatMap((run) => (run.handshakes ? [run.handshakes] : []));
+  if (reported.length === 0) return contender.id.startsWith('floor') ? `all ${hosts}` : '-';
+  const limits = [...new Set(reported.map((entry) => entry.limit))].join('/');
+  return `${limits} (peak ${Math.max(...reported.map((entry) => entry.peak))})`;
 }
 
 function firstLine(text: string | undefined): string {

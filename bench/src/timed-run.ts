@@ -18,6 +18,8 @@ export interface TimedResult {
 export interface TimedOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** Written to the command's stdin: a long host list must not travel in argv (E2BIG at 1000 hosts). */
+  readonly input?: string;
   /** Where GNU time writes its report; removed after reading. */
   readonly rssFile: string;
   /** Wraps the timed argv, e.g. to run it inside the lab's control namespace. */
@@ -43,7 +45,10 @@ export async function timedRun(argv: readonly string[], options: TimedOptions): 
   if (file === undefined) throw new Error('timedRun: empty argv');
   const started = performance.now();
   const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A command that exits without reading its input must not fail the run with EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

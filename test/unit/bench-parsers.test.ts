@@ -78,9 +78,10 @@ describe('renderTable', () => {
     id,
     label,
     seconds: summarize(samples),
-    runs: samples.map((seconds) => ({
+    runs: samples.map((seconds, index) => ({
       seconds,
       maxRssKiB: 90 * 1024,
+      ...(id.startsWith('lvsprov') ? { firstConnectionMs: 100 + index * 10, handshakes: { limit: 8, peak: 8 - index } } : {}),
       server: { connections: { min: 1, max: 1 }, sessions: { min: 1, max: 2 }, execs: { min: 1, max: 2 } },
     })),
   });
@@ -112,5 +113,13 @@ describe('renderTable', () => {
     expect(text).toContain('ansible first run / lvsprov first apply >= 10: 10.50x met');
     expect(text).toContain('ansible re-run / lvsprov re-run >= 10: 8.13x MISSED');
     expect(text).toMatch(/lvsprov re-run\s+8\.00 s\s+7\.00-9\.00\s+1\.60x/);
+  });
+
+  it('shows the time to the first connection and the handshakes allowed at once', () => {
+    const text = renderTable(result);
+    // lvsprov: the median of its runs' firstConnectionMs, the limit and the highest peak.
+    expect(text).toMatch(/lvsprov first apply .* 110 ms\s+8 \(peak 8\)/);
+    // The floor starts every host's handshake at once and reports no clock.
+    expect(text).toMatch(/^floor .* -\s+all 50\s/m);
   });
 });
