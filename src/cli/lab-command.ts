@@ -3,9 +3,7 @@ import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadInventory } from '../config/inventory.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { defaultLabDir, hostArgv, LabUnavailableError, labDown, labName, labUp, loadClusterState, type LabUpResult } from '../lab/cluster/index.js';
-import { attachGuest } from '../lab/qemu/guest.js';
-import { LabPrerequisiteError } from '../lab/qemu/errors.js';
+import type { LabUpResult } from '../lab/cluster/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 
@@ -59,8 +57,15 @@ function describeUp(result: LabUpResult): string[] {
   return lines;
 }
 
+/** The lab's code (qemu, namespaces, clusters) loads only when a lab command runs: apply never pays for it. */
+async function labCode(): Promise<typeof import('../lab/cluster/index.js') & typeof import('../lab/qemu/guest.js') & typeof import('../lab/qemu/errors.js')> {
+  const [cluster, guest, errors] = await Promise.all([import('../lab/cluster/index.js'), import('../lab/qemu/guest.js'), import('../lab/qemu/errors.js')]);
+  return { ...cluster, ...guest, ...errors };
+}
+
 /** The lab dir meant: --dir, --name, the inventory's name, or the only lab under .lab. */
-function labDir(flags: DownFlags): string {
+async function labDir(flags: DownFlags): Promise<string> {
+  const { defaultLabDir, labName } = await labCode();
   if (flags.dir) return resolve(flags.dir);
   if (flags.name) return defaultLabDir(flags.name);
   if (flags.inventory) return defaultLabDir(labName(flags.inventory, loadInventory(resolve(flags.inventory)).data.name, undefined));
@@ -81,8 +86,9 @@ export function commandWords(words: readonly string[]): string[] {
   return argv;
 }
 
-function failed(io: CliIo, setExit: (code: number) => void, what: string, error: unknown): void {
+async function failed(io: CliIo, setExit: (code: number) => void, what: string, error: unknown): Promise<void> {
   if (error instanceof ConfigError || error instanceof UsageError) throw error;
+  const { LabUnavailableError, LabPrerequisiteError } = await labCode();
   if (error instanceof LabUnavailableError) {
     for (const line of error.lines) io.err(line);
   } else if (error instanceof LabPrerequisiteError) {
@@ -104,6 +110,7 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .option('--boot-timeout <seconds>', 'how long the guest may take to boot (default 300)', seconds)
     .action(async (flags: UpFlags) => {
       try {
+        const { labUp } = await labCode();
         const result = await labUp({
           inventoryFile: flags.inventory,
           ...(flags.name !== undefined ? { name: flags.name } : {}),
@@ -114,7 +121,7 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
         });
         for (const line of describeUp(result)) io.out(line);
       } catch (error) {
-        failed(io, setExit, 'lab up', error);
+        await failed(io, setExit, 'lab up', error);
       }
     });
   const down = new Command('down')
@@ -123,12 +130,13 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .option('-n, --name <name>', 'lab name')
     .option('--dir <dir>', 'lab work dir')
     .action(async (flags: DownFlags) => {
-      const dir = labDir(flags);
+      const dir = await labDir(flags);
       try {
+        const { labDown } = await labCode();
         const result = await labDown(dir);
         io.out(result.found ? `lab in ${shown(dir)} is down (qemu ${result.qemuPid} stopped, files removed)` : `no lab in ${shown(dir)}; nothing to do`);
       } catch (error) {
-        failed(io, setExit, 'lab down', error);
+        await failed(io, setExit, 'lab down', error);
       }
     });
   const exec = new Command('exec')
@@ -141,7 +149,8 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     .passThroughOptions()
     .action(async (hostName: string, words: string[], flags: DownFlags) => {
       const argv = commandWords(words);
-      const dir = labDir(flags);
+      const dir = await labDir(flags);
+      const { attachGuest, hostArgv, loadClusterState } = await labCode();
       const state = await loadClusterState(dir);
       if (!state?.lab) throw new UsageError(`no lab is up in ${shown(dir)}`);
       const host = state.lab.hosts.find((candidate) => candidate.name === hostName);

@@ -1,10 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RunMode } from '../engine/planners.js';
 import { DEFAULT_DRAIN_TIMEOUT, runAll } from '../engine/run.js';
-import { renderPlan } from '../report/plan-text.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
-import { terminalRecapStyle } from './colour.js';
 import { exitCodeFor } from './exit-codes.js';
 import { watchInterrupts } from './interrupts.js';
 import { prepareRun, type PreparedRun } from './load-run.js';
@@ -76,7 +74,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   if (beforeRun && !(await beforeRun(prepared, flags))) return;
   const hosts = [...prepared.run.hosts.keys()];
   // Progress goes to stderr only, so stdout carries the report (or the JSON) alone.
-  const progress = io.isTTY ? listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
+  const progress = io.isTTY ? await listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
   const interrupts = watchInterrupts(io);
   const summary = await runAll(
     prepared.run,
@@ -100,6 +98,8 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
     io.out(JSON.stringify(document, null, 2));
   } else {
+    // The text report's code (diffs, colours) loads only for it: --json and startup skip it.
+    const [{ renderPlan }, { terminalRecapStyle }] = await Promise.all([import('../report/plan-text.js'), import('./colour.js')]);
     const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose, waves: summary.plan, drainTimeout: summary.drainTimeout });
     if (plan) io.out(`\n${plan}`);
     io.out(`\n${renderRecap(summary.results, flags.check, terminalRecapStyle)}`);

@@ -1,9 +1,8 @@
-import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { EngineEvent, EventSink, HostResult, LockWait } from '../engine/events.js';
 
 // Two ways to show progress: listr2 on an interactive terminal, one plain line per host event
 // otherwise (CI logs, pipes). Both only listen to engine events, and both write to stderr, so that
-// stdout carries the report or the JSON alone.
+// stdout carries the report or the JSON alone. listr2 loads only when a terminal will show it.
 
 export interface Progress {
   readonly sink: EventSink;
@@ -35,7 +34,8 @@ export function plainProgress(write: (line: string) => void, check: boolean): Pr
   };
 }
 
-export function listrProgress(hosts: readonly string[], check: boolean): Progress {
+export async function listrProgress(hosts: readonly string[], check: boolean): Promise<Progress> {
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
   const early: EngineEvent[] = [];
   const list = new Listr(

@@ -1,6 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { renderVerify } from '../report/verify-text.js';
-import { verifyCluster, verifyDefaults } from '../verify/run-verify.js';
+import { verifyDefaults } from '../verify/defaults.js';
 import { exitCodeForVerify } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { sshConfigOption, wholeNumber } from './option-values.js';
@@ -33,6 +32,8 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .addOption(sshConfigOption())
     .action(async (flags: VerifyFlags) => {
+      // verify's code loads only when verify runs.
+      const [{ verifyCluster }, { renderVerify }] = await Promise.all([import('../verify/run-verify.js'), import('../report/verify-text.js')]);
       const report = await verifyCluster(flags.inventory, {
         requests: flags.requests,
         tolerance: flags.tolerance,

@@ -26,7 +26,7 @@ export interface VerifyOptions extends ConnectOptions {
   readonly sshConfigFile?: string;
 }
 
-export const verifyDefaults = { requests: 100, tolerance: 10, timeoutSeconds: 3, timeLimitSeconds: 120 } as const;
+export { verifyDefaults } from './defaults.js';
 
 export async function verifyCluster(inventoryOrFile: LoadedInventory | string, options: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
