@@ -75,6 +75,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   }
   const reached = new Set<string>();
   const patternsNamed: string[] = [];
+  const specs: SpecCache = new Map();
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
@@ -135,7 +136,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       const list = hosts.get(host) ?? [];
       for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
         const vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
-        list.push(...expandTask(task, origin, vars, { host, inventory, layers }, problems));
+        list.push(...expandTask(task, origin, vars, { host, inventory, layers, specs }, problems));
       }
       hosts.set(host, list);
     }
@@ -153,6 +154,23 @@ interface HostScope {
   readonly host: string;
   readonly inventory: LoadedInventory;
   readonly layers: readonly VarLayer[];
+  readonly specs: SpecCache;
+}
+
+/**
+ * Specs already validated in this compile, by resource type and rendered value. Most tasks render
+ * to the same spec on every host (a sysctl file, a package, a VIP on lo), and a schema check costs
+ * far more than a lookup: a thousand hosts check each distinct spec once. The cached spec is
+ * frozen, since every host sharing it gets the same object.
+ */
+type SpecCache = Map<string, unknown>;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: HostScope, problems: ConfigProblem[]): CompiledTask[] {
@@ -181,12 +199,18 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
         return [];
       }
       const schema = resourceTypes[resourceType].schema;
-      const parsed = checkInput(schema, spec);
-      if (!parsed.success) {
-        for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
-        return [];
+      const key = `${resourceType}\0${JSON.stringify(spec)}`;
+      let checked = scope.specs.get(key);
+      if (checked === undefined) {
+        const parsed = checkInput(schema, spec);
+        if (!parsed.success) {
+          for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
+          return [];
+        }
+        checked = deepFreeze(parsed.data);
+        scope.specs.set(key, checked);
       }
-      return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: parsed.data, ...(origin.tags.length > 0 ? { tags: origin.tags } : {}) }];
+      return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: checked, ...(origin.tags.length > 0 ? { tags: origin.tags } : {}) }];
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {

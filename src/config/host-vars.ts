@@ -39,16 +39,48 @@ export function hostVars(inventory: LoadedInventory, host: string): Vars {
   return { ...vars, ...derivedVars(inventory, host, groupsOf(inventory, host), vars) };
 }
 
+/**
+ * What every host of an inventory shares, computed once per inventory rather than once per host:
+ * the VIP lists (one object for all, so a template engine's copy of it is made once too) and, per
+ * host, the services it serves as a real server.
+ */
+interface SharedVars {
+  readonly vips: ReadonlyArray<Record<string, unknown>>;
+  readonly allVipAddresses: ReadonlyArray<{ address: string }>;
+  readonly servedBy: ReadonlyMap<string, readonly ResolvedService[]>;
+}
+
+const shared = new WeakMap<LoadedInventory, SharedVars>();
+
+function sharedVars(inventory: LoadedInventory): SharedVars {
+  let found = shared.get(inventory);
+  if (!found) {
+    const servedBy = new Map<string, ResolvedService[]>();
+    for (const service of inventory.services) {
+      for (const host of new Set(service.realServers.flatMap((server) => (server.host ? [server.host] : [])))) {
+        servedBy.set(host, [...(servedBy.get(host) ?? []), service]);
+      }
+    }
+    found = {
+      vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
+      allVipAddresses: unique(inventory.services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
+      servedBy,
+    };
+    shared.set(inventory, found);
+  }
+  return found;
+}
+
 function derivedVars(inventory: LoadedInventory, host: string, groups: string[], vars: Vars): Vars {
   const services = inventory.services;
+  const common = sharedVars(inventory);
+  const servedHere = common.servedBy.get(host) ?? [];
   const directed = services.filter((service) => service.directors.includes(host));
   // Labels follow the seeds: lo:0, lo:1 ... on real servers, eth0:1, eth0:2 ... on directors.
   // `rip` is this host's real server address in those services (the source a TUN real server's
   // ARP replies must carry instead of the VIP).
   const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string }> => {
-    const mine = services.filter(
-      (service) => service.forwarding === mode && service.address !== undefined && service.realServers.some((server) => server.host === host),
-    );
+    const mine = servedHere.filter((service) => service.forwarding === mode && service.address !== undefined);
     return unique(mine.map((service) => service.address as string)).map((address, index) => ({
       address,
       label: `${device}:${index + first}`,
@@ -61,16 +93,14 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
   // lvs.ha, of its VIPs (VRRP adds them on the master only): the ipvs and address tasks step back.
   const keepalived = directorKeepalived(inventory, host, defaultVipDevice);
   const byVrrp = keepalived !== undefined && inventory.data.lvs.ha !== undefined;
-  const natDirectors = services
-    .filter((service) => service.forwarding === 'nat' && service.realServers.some((server) => server.host === host))
-    .flatMap((service) => service.directors);
+  const natDirectors = servedHere.filter((service) => service.forwarding === 'nat').flatMap((service) => service.directors);
 
   return {
     inventory_hostname: host,
     host_address: own(inventory.data.hosts, host)?.address,
     group_names: groups,
-    vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
-    all_vip_addresses: unique(services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
+    vips: common.vips,
+    all_vip_addresses: common.allVipAddresses,
     director_services: keepalived ? [] : directed.map(ipvsService),
     director_vips: unique((byVrrp ? [] : directed).flatMap((service) => (service.address ? [service.address] : []))).map((address) => {
       const device = directed.find((service) => service.address === address)?.vipInterface ?? defaultVipDevice;

@@ -101,7 +101,20 @@ const hostNameValue = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'mus
 /** One line of printable text: no control character (CR, LF, NUL, ...) and no Unicode line separator. */
 const printableLine = z.string().superRefine(refuseControlCharacters);
 
+// A role's declarations are loaded once; every host of a run checks its values against them, so
+// each declaration's schema is built once (zod schemas are costly to build, cheap to reuse).
+const schemas = new WeakMap<VariableType, z.ZodType>();
+
 export function schemaOf(kind: VariableType): z.ZodType {
+  let schema = schemas.get(kind);
+  if (!schema) {
+    schema = buildSchema(kind);
+    schemas.set(kind, schema);
+  }
+  return schema;
+}
+
+function buildSchema(kind: VariableType): z.ZodType {
   switch (kind.type) {
     case 'interface':
       return interfaceName;
