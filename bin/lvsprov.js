@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
-import { main } from '../dist/cli/main.js';
+// The CLI, compiled to dist/ and bundled into dist/bundle/ (npm run build, which `npm ci` runs
+// through the prepare script).
+import { main } from '../dist/bundle/lvsprov.js';
 
 process.exitCode = await main(process.argv);

@@ -1,0 +1,32 @@
+// The CLI as a few files instead of ~370 modules: `npm run build` compiles src/ to dist/ with tsc,
+// then this bundles dist/cli/main.js into dist/bundle/ with esbuild. Measured on a 50-host apply,
+// module resolution and file reads were the largest part of the time before the first connection;
+// a bundle does them once. Code loaded by dynamic import (lab, verify, listr2, the text report)
+// stays in chunks of its own, loaded only when used.
+//
+// Left outside the bundle: ssh2 (CommonJS that finds its native crypto addon next to its own
+// files) and @viz-js/viz (a megabyte of wasm, loaded only for an SVG).
+
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist/bundle');
+
+// Chunk names carry content hashes: old chunks would pile up.
+await rm(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: { lvsprov: join(root, 'dist/cli/main.js') },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['ssh2', '@viz-js/viz'],
+  // Bundled CommonJS packages (handlebars) call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as lvsprovCreateRequire } from 'node:module'; const require = lvsprovCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
