@@ -79,11 +79,11 @@ export const packageResource: ResourceType<PackageSpec, PackageFacts> = {
   key: (spec) => `package ${spec.name}`,
 
   probe(spec) {
-    const lines = [installedSnippet(spec.name)];
-    if (spec.creates !== undefined) {
-      lines.push(`if [ -e ${quote(spec.creates)} ]; then printf 'C yes\\n'; else printf 'C no\\n'; fi`);
-    }
-    return lines.join('\n');
+    if (spec.creates === undefined) return installedSnippet(spec.name);
+    // Where `creates` exists nothing is installed whatever the manager says, so the manager is not
+    // asked: dpkg-query reads the whole package database, tens of milliseconds of the host's CPU
+    // on every read of every host.
+    return [`if [ -e ${quote(spec.creates)} ]; then printf 'C yes\\n'; else`, installedSnippet(spec.name), `printf 'C no\\n'; fi`].join('\n');
   },
 
   parse(output: ProbeOutput, spec): PackageFacts {
