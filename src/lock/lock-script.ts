@@ -35,17 +35,22 @@ export interface AcquireOptions {
 
 const holderName = 'lvsprov-lock-holder';
 
-/** Shell functions every lock snippet needs; `d` is the lock directory. */
+/**
+ * Shell functions every lock snippet needs; `d` is the lock directory. Shell builtins only: every
+ * process started here is started on every host of every run (a thousand hosts, a thousand times).
+ */
 function common(nonce: string, dir: string): string[] {
   return [
     `lvsprov_d=${quote(dir)}`,
     // Centiseconds since boot: a clock that a changed wall clock cannot move.
     'lvsprov_cs() { read lvsprov_up lvsprov_rest </proc/uptime; echo "${lvsprov_up%.*}${lvsprov_up#*.}"; }',
     `lvsprov_say() { printf '%s\\n' "lvsprov-lock ${nonce} $*"; }`,
-    // One field of the owner line, or empty; only digits for the numeric ones.
-    'lvsprov_field() { printf \'%s\\n\' "$lvsprov_info" | tr \' \' \'\\n\' | sed -n "s/^$1=//p" | head -n 1; }',
+    // One field (key=value word) of the owner line, or empty; only digits for the numeric ones.
+    'lvsprov_field() { lvsprov_rest=" $lvsprov_info "; case $lvsprov_rest in *" $1="*) lvsprov_rest=${lvsprov_rest#*" $1="}; printf \'%s\\n\' "${lvsprov_rest%% *}" ;; esac; }',
     'lvsprov_num() { case $1 in ""|*[!0-9]*) echo "" ;; *) echo "$1" ;; esac; }',
-    'lvsprov_info=$(head -n 1 "$lvsprov_d/run.owner" 2>/dev/null)',
+    // The owner file's first line, or empty.
+    'lvsprov_owner() { lvsprov_info=; { read -r lvsprov_info <"$lvsprov_d/run.owner"; } 2>/dev/null; }',
+    'lvsprov_owner',
   ];
 }
 
@@ -65,13 +70,18 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
   return [
     ...common(nonce, dir),
     'command -v flock >/dev/null 2>&1 || { lvsprov_say unsupported reason=no-flock; exit 0; }',
-    '{ mkdir -p "$lvsprov_d" && : >>"$lvsprov_d/run.lock"; } 2>/dev/null || { lvsprov_say unsupported reason=cannot-write; exit 0; }',
+    '{ { [ -d "$lvsprov_d" ] || mkdir -p "$lvsprov_d"; } && : >>"$lvsprov_d/run.lock"; } 2>/dev/null || { lvsprov_say unsupported reason=cannot-write; exit 0; }',
     // The process that stands for this run's connection: the nearest sshd ancestor (sudo, its
     // monitor and a login shell may sit between), else the parent.
     'lvsprov_conn=$$ lvsprov_depth=0',
     'while :; do',
-    '  case $(cat /proc/$lvsprov_conn/comm 2>/dev/null) in sshd*) break ;; esac',
-    '  lvsprov_parent=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$lvsprov_conn/status 2>/dev/null)',
+    '  lvsprov_comm=; { read -r lvsprov_comm </proc/$lvsprov_conn/comm; } 2>/dev/null',
+    '  case $lvsprov_comm in sshd*) break ;; esac',
+    // /proc/PID/stat is "pid (comm) state ppid ...": the parent is the second word after the
+    // last ") " (a command name may itself hold one).
+    '  lvsprov_parent=; { read -r lvsprov_stat </proc/$lvsprov_conn/stat; } 2>/dev/null &&',
+    '    { lvsprov_stat=${lvsprov_stat##*") "}; lvsprov_stat=${lvsprov_stat#* }; lvsprov_parent=${lvsprov_stat%% *}; }',
+    '  lvsprov_parent=$(lvsprov_num "$lvsprov_parent")',
     '  lvsprov_depth=$((lvsprov_depth + 1))',
     '  if [ -z "$lvsprov_parent" ] || [ "$lvsprov_parent" -le 1 ] || [ "$lvsprov_depth" -gt 4 ]; then lvsprov_conn=$PPID; break; fi',
     '  lvsprov_conn=$lvsprov_parent',
@@ -84,7 +94,7 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_waited=$(( $(lvsprov_cs) - lvsprov_start + 1 ))',
     // This run is gone (its connection closed while waiting): never take the lock for nobody.
     '  [ -d /proc/$lvsprov_conn ] || exit 0',
-    '  lvsprov_info=$(head -n 1 "$lvsprov_d/run.owner" 2>/dev/null)',
+    '  lvsprov_owner',
     '  lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
     '  lvsprov_lease=$(lvsprov_num "$(lvsprov_field lease)")',
     '  lvsprov_age=$(lvsprov_num "$(lvsprov_field age)")',
@@ -100,8 +110,11 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  printf .; sleep 0.2',
     'done',
     'lvsprov_previous=$lvsprov_info',
-    // The holder keeps fd 9 (the lock) until the connection's process is gone.
-    `sh -c 'while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
+    // The holder keeps fd 9 (the lock) until the connection's process is gone. It waits in GNU
+    // tail --pid, one process that checks every 0.2 s without starting any: a loop of `sleep 0.2`
+    // would start five processes a second on every host for as long as the run lasts. Where tail
+    // has no --pid (busybox), that loop is the fallback. Ending the holder ends its tail too.
+    `sh -c 'tail ---disable-inotify -s 0.2 --pid="$1" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; wait $t; while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
     'lvsprov_holder=$!',
     `${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
     // Nothing this run starts later (a daemon) may inherit the lock and outlive the run with it.
