@@ -13,9 +13,11 @@ export interface BenchArgs {
   readonly hostBashrc: boolean;
   /** Keep run directories (inventories, outputs) instead of removing them. */
   readonly keep: boolean;
+  /** Seconds between the refreshes of the status --watch contender; 0 leaves it out. */
+  readonly watchInterval: number;
 }
 
-export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--host-bashrc] [--keep]
+export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--host-bashrc] [--keep] [--watch N]
   --hosts N      lab hosts (default 50, at most 1000)
   --reps N       measured repetitions of each contender after one warm-up (default 5)
   --ansible-reps N  measured repetitions of the Ansible runs (default 2, at most --reps);
@@ -25,7 +27,9 @@ export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-
   --cpu-prof DIR write a node --cpu-prof profile of every lvsprov run into DIR
   --host-bashrc  keep this machine's /root/.bashrc on the lab hosts (default: Debian's stock one,
                  since sshd runs every exec through bash, which sources it)
-  --keep         keep the run directory (inventories, outputs, sshd logs are removed with the lab)`;
+  --keep         keep the run directory (inventories, outputs, sshd logs are removed with the lab)
+  --watch N      time lvsprov status --watch N over held connections: a re-check of every host
+                 and the control node's CPU per interval (default 10; 0 leaves it out)`;
 
 function count(value: string | undefined, fallback: number, flag: string, max: number): number {
   if (value === undefined) return fallback;
@@ -46,6 +50,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'cpu-prof': { type: 'string' },
       keep: { type: 'boolean', default: false },
       'host-bashrc': { type: 'boolean', default: false },
+      watch: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -60,5 +65,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     ...(values['cpu-prof'] !== undefined ? { cpuProfDir: values['cpu-prof'] } : {}),
     keep: values.keep,
     hostBashrc: values['host-bashrc'],
+    watchInterval: values.watch === '0' ? 0 : count(values.watch, 10, '--watch', 3600),
   };
 }

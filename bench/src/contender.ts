@@ -12,10 +12,12 @@ export interface RunOutcome {
   readonly firstConnectionMs?: number;
   /** Handshakes allowed in flight at once and the most that were; absent: every host at once. */
   readonly handshakes?: { readonly limit: number; readonly peak: number };
+  /** status --watch: the control node's CPU per refresh and its share of one core. */
+  readonly watch?: { readonly interval: number; readonly cpuMsPerRefresh: number; readonly coreShare: number };
 }
 
 export interface Contender {
-  readonly id: 'floor' | 'floor-curve25519' | 'lvsprov-first' | 'lvsprov-rerun' | 'ansible-first' | 'ansible-rerun';
+  readonly id: 'floor' | 'floor-curve25519' | 'lvsprov-first' | 'lvsprov-rerun' | 'lvsprov-watch' | 'ansible-first' | 'ansible-rerun';
   readonly label: string;
   /** Bring the hosts to the state this contender starts from (fresh hosts for a first run). */
   readonly prepare?: () => Promise<void>;

@@ -22,7 +22,7 @@ interface JsonHost {
 }
 
 export const lvsprovPlaybook = join(repoRoot, 'bench/lvsprov/playbook.yaml');
-const cli = join(repoRoot, 'bin/lvsprov.js');
+export const cli = join(repoRoot, 'bin/lvsprov.js');
 
 export interface LvsprovSettings {
   readonly inventory: string;

@@ -8,6 +8,7 @@ import type { Contender, RunOutcome } from './contender.js';
 import { floorContender } from './floor.js';
 import { ansibleInventory, lvsprovInventory, writeYaml } from './inventories.js';
 import { lvsprovContender } from './lvsprov-contender.js';
+import { watchContender } from './watch-contender.js';
 import { resetHosts } from './reset.js';
 import type { SessionCounts } from './sshd-log.js';
 import { useStockBashrc } from './host-shell.js';
@@ -158,6 +159,8 @@ async function buildContenders(lab: Lab, args: BenchArgs, workDir: string, withA
   const reset = (): Promise<void> => resetHosts(lab);
   const lvsprov = { inventory: await writeYaml(workDir, 'inventory.yaml', lvsprovInventory(lab)), hosts: args.hosts, ...(args.cpuProfDir ? { cpuProfDir: args.cpuProfDir } : {}) };
   const contenders = [floorContender(lab, 'default'), floorContender(lab, 'curve25519'), lvsprovContender(lab, lvsprov, 'first', reset), lvsprovContender(lab, lvsprov, 'rerun', reset)];
+  // Right after a re-run, so every host is in sync.
+  if (args.watchInterval > 0) contenders.push(watchContender(lab, lvsprov, args.watchInterval));
   if (withAnsible) {
     const ansible = { inventory: await writeYaml(workDir, 'ansible-inventory.yaml', ansibleInventory(lab)), hosts: args.hosts, runDir: workDir };
     contenders.push(ansibleContender(lab, ansible, 'first', reset), ansibleContender(lab, ansible, 'rerun', reset));

@@ -6,7 +6,7 @@ import { countSessions } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
 import { summarize } from '../../bench/src/stats.js';
 import type { BenchResult, ContenderResult } from '../../bench/src/suite.js';
-import { ratios, renderTable } from '../../bench/src/table.js';
+import { floorBound, ratios, renderTable } from '../../bench/src/table.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures/bench');
 
@@ -95,6 +95,7 @@ describe('renderTable', () => {
     ansible: 'ansible-playbook [core 2.14.18]',
     contenders: [
       contender('floor', 'floor', [4, 5, 6]),
+      contender('floor-curve25519', 'floor, curve25519 kex', [4, 5, 6]),
       contender('lvsprov-first', 'lvsprov first apply', [9, 11, 10]),
       contender('lvsprov-rerun', 'lvsprov re-run', [7, 8, 9]),
       contender('ansible-first', 'ansible first run', [100, 110]),
@@ -108,11 +109,36 @@ describe('renderTable', () => {
 
   it('says which targets were met and which were missed', () => {
     const text = renderTable(result);
-    expect(text).toContain('re-run <= 1.5x floor: 1.60x MISSED');
-    expect(text).toContain('first apply <= 2x floor: 2.00x met');
+    // Against the curve25519 floor (median 5 here), with the 50-host bounds.
+    expect(text).toContain('re-run <= 1.30x the curve25519 floor: 1.60x MISSED');
+    expect(text).toContain('first apply <= 1.80x the curve25519 floor: 2.00x MISSED');
+    expect(text).toContain('lvsprov peak RSS <= 300 MiB: 90.00 MiB met');
     expect(text).toContain('ansible first run / lvsprov first apply >= 10: 10.50x met');
     expect(text).toContain('ansible re-run / lvsprov re-run >= 10: 8.13x MISSED');
     expect(text).toMatch(/lvsprov re-run\s+8\.00 s\s+7\.00-9\.00\s+1\.60x/);
+  });
+
+  it('moves the floor bounds with log(hosts) from 50 to 1000 hosts, and holds them outside', () => {
+    expect(floorBound(50, 1.3, 1.15)).toBeCloseTo(1.3);
+    expect(floorBound(1000, 1.3, 1.15)).toBeCloseTo(1.15);
+    expect(floorBound(10, 1.3, 1.15)).toBeCloseTo(1.3);
+    expect(floorBound(5000, 1.8, 1.4)).toBeCloseTo(1.4);
+    // 200 hosts: log(4)/log(20) of the way.
+    expect(floorBound(200, 1.8, 1.4)).toBeCloseTo(1.8 - 0.4 * (Math.log(4) / Math.log(20)));
+  });
+
+  it('reports the held re-check against the curve25519 floor and the CPU of a watch', () => {
+    const watch: ContenderResult = {
+      ...contender('lvsprov-watch', 'lvsprov status re-check, held', [1, 2]),
+      runs: [1, 2].map((seconds, index) => ({
+        seconds,
+        server: { connections: { min: 0, max: 0 }, sessions: { min: 1, max: 1 }, execs: { min: 1, max: 1 } },
+        watch: { interval: 10, cpuMsPerRefresh: 300 + index * 100, coreShare: 0.03 + index * 0.01 },
+      })),
+    };
+    const text = renderTable({ ...result, contenders: [...result.contenders, watch] });
+    expect(text).toContain('held connections (lvsprov status --watch 10): a re-check of 50 hosts takes 1.50 s, 0.30x the curve25519 floor of fresh connections;');
+    expect(text).toContain('the watch costs the control node 300 ms of CPU per refresh, 3.0% of one core (medians of 2 runs).');
   });
 
   it('shows the time to the first connection and the handshakes allowed at once', () => {
