@@ -5,7 +5,7 @@ import { repoRoot } from './repo-root.js';
 import type { Lab } from '../../src/lab/netns/index.js';
 import { parseRecap } from './ansible-recap.js';
 import { runFailure, type Contender } from './contender.js';
-import { timedRun } from './timed-run.js';
+import { timedRun, usage } from './timed-run.js';
 
 // ansible-playbook with the equivalent playbook (bench/ansible), forks = hosts. Each run gets
 // its own ControlPath directory and its masters are closed afterwards, so no run inherits a
@@ -53,7 +53,7 @@ export function ansibleContender(lab: Lab, settings: AnsibleSettings, kind: 'fir
           const why = bad.slice(0, 5).map((line) => `${line.host}: changed=${line.changed} failed=${line.failed} unreachable=${line.unreachable}`);
           throw runFailure(`ansible ${kind} (${recap.length} hosts in recap; ${why.join('; ')})`, result.code, result.stdout, result.stderr);
         }
-        return { seconds: result.seconds, ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}) };
+        return { seconds: result.seconds, ...usage(result) };
       } finally {
         await closeMasters(lab, controlDir);
         await rm(controlDir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ import type { TimedOptions } from './timed-run.js';
 export interface RunOutcome {
   readonly seconds: number;
   readonly maxRssKiB?: number;
+  /** CPU seconds on the control node (the tool's processes and the children it waited for). */
+  readonly cpuSeconds?: number;
   /** Round trips as the tool itself counted them (lvsprov's --json stats), per host. */
   readonly clientCounts?: ReadonlyArray<{ readonly connections: number; readonly execs: number }>;
   /** Milliseconds from the tool's process start to its first connection attempt, as it reports it. */

@@ -1,7 +1,7 @@
 import type { Lab } from '../../src/lab/netns/index.js';
 import { quote } from '../../src/shell/quote.js';
 import type { Contender } from './contender.js';
-import { timedRun } from './timed-run.js';
+import { timedRun, usage } from './timed-run.js';
 
 // The floor: what any SSH tool must pay at least. One fresh OpenSSH connection per host running
 // one read-only command, every host at once, from one shell in the control namespace.
@@ -40,7 +40,7 @@ export function floorContender(lab: Lab, kind: 'default' | 'curve25519'): Conten
         const reasons = [...new Set(result.stderr.split('\n').map((line) => line.trim().replace(/\d+(\.\d+)*/g, 'N')).filter(Boolean))];
         throw new Error(`${answers} of ${lab.hosts.length} hosts answered after ${result.seconds.toFixed(1)} s; ssh said: ${reasons.slice(0, 3).join('; ') || 'nothing'}`);
       }
-      return { seconds: result.seconds, ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}) };
+      return { seconds: result.seconds, ...usage(result) };
     },
   };
 }

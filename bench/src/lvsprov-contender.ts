@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Lab } from '../../src/lab/netns/index.js';
 import { runFailure, type Contender } from './contender.js';
-import { timedRun } from './timed-run.js';
+import { timedRun, usage } from './timed-run.js';
 
 // lvsprov as a user runs it: the installed CLI, a fresh node process, default settings (no
 // --forks), --json to read the result. A first apply must change every host, a re-run none;
@@ -57,7 +57,7 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
       }
       return {
         seconds: result.seconds,
-        ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}),
+        ...usage(result),
         clientCounts: hosts.map((host) => host.stats),
         ...(report.firstConnectionMs !== undefined ? { firstConnectionMs: report.firstConnectionMs } : {}),
         ...(report.handshakes ? { handshakes: report.handshakes } : {}),

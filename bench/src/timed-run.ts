@@ -4,7 +4,9 @@ import { readFile, rm } from 'node:fs/promises';
 
 // One contender run: wall time seen from outside, from spawn to exit, so process start-up and
 // module loading count as the user pays them. GNU time reports the peak RSS from wait4(): the
-// kernel's number for the largest single process of the run, not a sample that could miss it.
+// kernel's number for the largest single process of the run, not a sample that could miss it;
+// and the CPU time of the run's processes (the command and every child it waited for: all the
+// floor's ssh clients), which a busy machine does not inflate as it does wall time.
 
 export interface TimedResult {
   readonly seconds: number;
@@ -13,6 +15,13 @@ export interface TimedResult {
   readonly stderr: string;
   /** Largest resident set of any one process of the run (lvsprov: the node process). */
   readonly maxRssKiB?: number;
+  /** User and system CPU seconds of the run's processes on the control node. */
+  readonly cpuSeconds?: number;
+}
+
+/** What GNU time measured, to pass on in a RunOutcome. */
+export function usage(result: TimedResult): { maxRssKiB?: number; cpuSeconds?: number } {
+  return { ...(result.maxRssKiB !== undefined ? { maxRssKiB: result.maxRssKiB } : {}), ...(result.cpuSeconds !== undefined ? { cpuSeconds: result.cpuSeconds } : {}) };
 }
 
 export interface TimedOptions {
@@ -40,7 +49,7 @@ function hasGnuTime(): boolean {
 const timeAvailable = hasGnuTime();
 
 export async function timedRun(argv: readonly string[], options: TimedOptions): Promise<TimedResult> {
-  const measured = timeAvailable ? [gnuTime, '-f', '%M', '-o', options.rssFile, ...argv] : [...argv];
+  const measured = timeAvailable ? [gnuTime, '-f', '%M %U %S', '-o', options.rssFile, ...argv] : [...argv];
   const [file, ...args] = options.wrap(measured);
   if (file === undefined) throw new Error('timedRun: empty argv');
   const started = performance.now();
@@ -58,12 +67,17 @@ export async function timedRun(argv: readonly string[], options: TimedOptions): 
   });
   const seconds = (performance.now() - started) / 1000;
   let maxRssKiB: number | undefined;
+  let cpuSeconds: number | undefined;
   if (timeAvailable) {
     // A run that failed also writes "Command exited with non-zero status N" before the number.
     const report = await readFile(options.rssFile, 'utf8').catch(() => '');
     const last = report.trim().split('\n').pop() ?? '';
-    if (/^\d+$/.test(last)) maxRssKiB = Number(last);
+    const measured = /^(\d+) (\d+\.\d+) (\d+\.\d+)$/.exec(last);
+    if (measured) {
+      maxRssKiB = Number(measured[1]);
+      cpuSeconds = Number(measured[2]) + Number(measured[3]);
+    }
     await rm(options.rssFile, { force: true });
   }
-  return { seconds, ...outcome, ...(maxRssKiB !== undefined ? { maxRssKiB } : {}) };
+  return { seconds, ...outcome, ...(maxRssKiB !== undefined ? { maxRssKiB } : {}), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
 }

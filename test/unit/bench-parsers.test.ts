@@ -81,6 +81,7 @@ describe('renderTable', () => {
     runs: samples.map((seconds, index) => ({
       seconds,
       maxRssKiB: 90 * 1024,
+      cpuSeconds: seconds / 2,
       ...(id.startsWith('lvsprov') ? { firstConnectionMs: 100 + index * 10, handshakes: { limit: 8, peak: 8 - index } } : {}),
       server: { connections: { min: 1, max: 1 }, sessions: { min: 1, max: 2 }, execs: { min: 1, max: 2 } },
     })),
@@ -144,7 +145,7 @@ describe('renderTable', () => {
   it('shows the time to the first connection and the handshakes allowed at once', () => {
     const text = renderTable(result);
     // lvsprov: the median of its runs' firstConnectionMs, the limit and the highest peak.
-    expect(text).toMatch(/lvsprov first apply .* 110 ms\s+8 \(peak 8\)/);
+    expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+110 ms\s+8 \(peak 8\)/);
     // The floor starts every host's handshake at once and reports no clock.
     expect(text).toMatch(/^floor .* -\s+all 50\s/m);
   });
