@@ -15,9 +15,13 @@ export interface BenchArgs {
   readonly keep: boolean;
   /** Seconds between the refreshes of the status --watch contender; 0 leaves it out. */
   readonly watchInterval: number;
+  /** Run the untimed warm-up round first (default). */
+  readonly warmUp: boolean;
+  /** Time OpenSSH with its default key exchange too (default); the curve25519 floor always runs. */
+  readonly defaultFloor: boolean;
 }
 
-export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--host-bashrc] [--keep] [--watch N]
+export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-reps N] [--no-ansible] [--json] [--cpu-prof DIR] [--host-bashrc] [--keep] [--watch N] [--no-warm-up] [--no-default-floor]
   --hosts N      lab hosts (default 50, at most 1000)
   --reps N       measured repetitions of each contender after one warm-up (default 5)
   --ansible-reps N  measured repetitions of the Ansible runs (default 2, at most --reps);
@@ -29,7 +33,10 @@ export const usage = `usage: npm run bench -- [--hosts N] [--reps N] [--ansible-
                  since sshd runs every exec through bash, which sources it)
   --keep         keep the run directory (inventories, outputs, sshd logs are removed with the lab)
   --watch N      time lvsprov status --watch N over held connections: a re-check of every host
-                 and the control node's CPU per interval (default 10; 0 leaves it out)`;
+                 and the control node's CPU per interval (default 10; 0 leaves it out)
+  --no-warm-up   no untimed first round (at 1000 hosts a round takes many minutes)
+  --no-default-floor  leave out the floor with OpenSSH's default key exchange (the ratios
+                 that matter are to the curve25519 floor, which always runs)`;
 
 function count(value: string | undefined, fallback: number, flag: string, max: number): number {
   if (value === undefined) return fallback;
@@ -51,6 +58,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       keep: { type: 'boolean', default: false },
       'host-bashrc': { type: 'boolean', default: false },
       watch: { type: 'string' },
+      'no-warm-up': { type: 'boolean', default: false },
+      'no-default-floor': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -66,5 +75,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     keep: values.keep,
     hostBashrc: values['host-bashrc'],
     watchInterval: values.watch === '0' ? 0 : count(values.watch, 10, '--watch', 3600),
+    warmUp: !values['no-warm-up'],
+    defaultFloor: !values['no-default-floor'],
   };
 }

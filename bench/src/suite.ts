@@ -51,6 +51,8 @@ export interface BenchResult {
   readonly labUpSeconds: number;
   /** Whether the hosts kept this machine's root .bashrc (--host-bashrc) instead of a stock one. */
   readonly hostBashrc: boolean;
+  /** Whether an untimed warm-up round ran first. */
+  readonly warmUp?: boolean;
   readonly ansible?: string;
   readonly contenders: readonly ContenderResult[];
 }
@@ -114,7 +116,7 @@ async function measure({ lab, args, workDir, labUpSeconds, ansible, loadBefore, 
   const contenders = await buildContenders(lab, args, workDir, ansible !== undefined);
   const runs = new Map<Contender['id'], RunRecord[]>(contenders.map((contender) => [contender.id, []]));
   const failures = new Map<Contender['id'], Failure[]>(contenders.map((contender) => [contender.id, []]));
-  for (let rep = 0; rep <= args.reps; rep++) {
+  for (let rep = args.warmUp ? 0 : 1; rep <= args.reps; rep++) {
     const when = rep === 0 ? 'warm-up' : `rep ${rep}/${args.reps}`;
     for (const contender of contenders) {
       if (contender.id.startsWith('ansible') && rep > args.ansibleReps) continue;
@@ -152,13 +154,13 @@ async function measure({ lab, args, workDir, labUpSeconds, ansible, loadBefore, 
     results.push({ id: 'ansible-first', label: 'ansible first run', runs: [], skipped }, { id: 'ansible-rerun', label: 'ansible re-run', runs: [], skipped });
   }
   const machine = { cpus: cpus().length, node: process.version, loadBefore, loadAfter: loadavg() };
-  return { hosts: args.hosts, reps: args.reps, ansibleReps: args.ansibleReps, machine, labUpSeconds, hostBashrc: args.hostBashrc, ...(ansible ? { ansible } : {}), contenders: results };
+  return { hosts: args.hosts, reps: args.reps, ansibleReps: args.ansibleReps, machine, labUpSeconds, hostBashrc: args.hostBashrc, warmUp: args.warmUp, ...(ansible ? { ansible } : {}), contenders: results };
 }
 
 async function buildContenders(lab: Lab, args: BenchArgs, workDir: string, withAnsible: boolean): Promise<Contender[]> {
   const reset = (): Promise<void> => resetHosts(lab);
   const lvsprov = { inventory: await writeYaml(workDir, 'inventory.yaml', lvsprovInventory(lab)), hosts: args.hosts, ...(args.cpuProfDir ? { cpuProfDir: args.cpuProfDir } : {}) };
-  const contenders = [floorContender(lab, 'default'), floorContender(lab, 'curve25519'), lvsprovContender(lab, lvsprov, 'first', reset), lvsprovContender(lab, lvsprov, 'rerun', reset)];
+  const contenders = [...(args.defaultFloor ? [floorContender(lab, 'default')] : []), floorContender(lab, 'curve25519'), lvsprovContender(lab, lvsprov, 'first', reset), lvsprovContender(lab, lvsprov, 'rerun', reset)];
   // Right after a re-run, so every host is in sync.
   if (args.watchInterval > 0) contenders.push(watchContender(lab, lvsprov, args.watchInterval));
   if (withAnsible) {

@@ -67,7 +67,7 @@ export function renderTable(result: BenchResult): string {
   const full = [header, ...rows.filter((row) => row.length === header.length)];
   const widths = header.map((_, index) => Math.max(...(index === 0 ? [header, ...rows] : full).map((row) => (row[index] ?? '').length)));
   const lines = [
-    `lvsprov bench: ${result.hosts} hosts, ${result.reps} measured reps${result.ansible ? ` (Ansible ${result.ansibleReps})` : ''} after 1 warm-up, ${result.machine.cpus} CPUs, node ${result.machine.node}` +
+    `lvsprov bench: ${result.hosts} hosts, ${result.reps} measured reps${result.ansible ? ` (Ansible ${result.ansibleReps})` : ''} ${result.warmUp === false ? 'without a warm-up' : 'after 1 warm-up'}, ${result.machine.cpus} CPUs, node ${result.machine.node}` +
       `${result.ansible ? `, ${result.ansible}` : ''}; lab up in ${result.labUpSeconds.toFixed(1)} s; ` +
       `root .bashrc on the hosts: ${result.hostBashrc ? "this machine's (--host-bashrc)" : 'stock'}; ` +
       `load ${result.machine.loadBefore.map((n) => n.toFixed(1)).join(' ')} -> ${result.machine.loadAfter.map((n) => n.toFixed(1)).join(' ')}`,
