@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import ssh2, { Client, type AuthenticationType, type ConnectConfig, type ParsedKey } from 'ssh2';
+import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms, verdictFor, type KnownKey } from './known-hosts.js';
@@ -10,6 +10,10 @@ import type { ConnectOptions, SshEndpoint } from './types.js';
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made first; the SSH handshake then waits
 // for a slot of the handshake gate, and its share of the connect timeout starts only then.
+//
+// ssh2 itself (and its crypto) loads on the first connection, while that connection's TCP
+// handshake is on the network: a command that connects to nothing never loads it, and one that
+// does sends its first packets that much sooner.
 
 export interface ClientTarget extends SshEndpoint {
   readonly label: string;
@@ -22,11 +26,20 @@ export const keepaliveIntervalMs = 5_000;
 /** When this process first tried to connect anywhere (performance.now(): ms since it started). */
 export const connectionClock: { firstAttemptMs?: number } = {};
 
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Promise<Ssh2> | undefined;
+
+function loadSsh2(): Promise<Ssh2> {
+  // ssh2 is CommonJS: under ESM its exports (Client, utils) hang off the default export.
+  ssh2Module ??= import('ssh2').then((module) => (module as unknown as { default: Ssh2 }).default);
+  return ssh2Module;
+}
+
 const knownHostsFiles = new Map<string, KnownHosts>();
 // An encrypted key costs a bcrypt KDF to open; parse each key once per run, not once per host.
 const parsedKeys = new Map<string, ParsedKey>();
 
-function loadPrivateKey(label: string, path: string, passphrase: string | undefined): ParsedKey {
+function loadPrivateKey(ssh2: Ssh2, label: string, path: string, passphrase: string | undefined): ParsedKey {
   const cacheKey = `${path}\0${passphrase ?? ''}`;
   const cached = parsedKeys.get(cacheKey);
   if (cached) return cached;
@@ -36,7 +49,6 @@ function loadPrivateKey(label: string, path: string, passphrase: string | undefi
   } catch (error) {
     throw new ConnectError(`${label}: cannot read private key ${path}: ${(error as Error).message}`);
   }
-  // ssh2 is CommonJS; its `utils` is reachable only through the default export under ESM.
   const parsed = ssh2.utils.parseKey(data, passphrase);
   const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
   if (!key || key instanceof Error) {
@@ -71,17 +83,29 @@ function hostKeysOf(target: ClientTarget): { keys: KnownKey[]; authorities: Know
 
 export async function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
   const describe = (message: string): ConnectError => new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${message}`);
-  // Everything local first: a key that cannot be read is an error before any packet is sent.
-  const setup = handshakeSetup(target, options);
   const began = performance.now();
   connectionClock.firstAttemptMs ??= began;
-  let sock: Duplex;
+  const connecting = target.sock
+    ? Promise.resolve({ sock: target.sock, tcpMs: 0 })
+    : tcpConnect(target.address, target.port, target.connectTimeoutMs).then((sock) => ({ sock, tcpMs: performance.now() - began }));
+  // Settled below in every case; this only keeps a refusal from counting as unhandled meanwhile.
+  connecting.catch(() => undefined);
+  let setup: HandshakeSetup;
   try {
-    sock = target.sock ?? (await tcpConnect(target.address, target.port, target.connectTimeoutMs));
+    // Everything local (ssh2, the keys, known_hosts) while the TCP connect is under way; an error
+    // here sends no SSH packet.
+    setup = handshakeSetup(await loadSsh2(), target, options);
+  } catch (error) {
+    void connecting.then(({ sock }) => sock.destroy(), () => undefined);
+    throw error;
+  }
+  let connected: { sock: Duplex; tcpMs: number };
+  try {
+    connected = await connecting;
   } catch (error) {
     throw describe((error as Error).message);
   }
-  const tcpMs = performance.now() - began;
+  const { sock, tcpMs } = connected;
   const queued = watchWhileQueued(sock);
   return handshakeGate
     .run(() => {
@@ -99,6 +123,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
 }
 
 interface HandshakeSetup {
+  readonly ssh2: Ssh2;
   readonly config: ConnectConfig;
   /** Why the host key was refused, once hostVerifier has refused it. */
   readonly refusal: () => string | undefined;
@@ -106,14 +131,14 @@ interface HandshakeSetup {
   readonly recordNewKey: () => Promise<void>;
 }
 
-function handshakeSetup(target: ClientTarget, options: ConnectOptions): HandshakeSetup {
+function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
   const recorded = hostKeysOf(target);
   const userFile = target.knownHostsFiles[0];
   const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  const privateKeys = target.privateKeys.map((file) => loadPrivateKey(target.label, file, target.passphrase));
+  const privateKeys = target.privateKeys.map((file) => loadPrivateKey(ssh2, target.label, file, target.passphrase));
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
@@ -152,13 +177,13 @@ function handshakeSetup(target: ClientTarget, options: ConnectOptions): Handshak
   };
 
   const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(recorded.name, target.port, newKey) : Promise.resolve());
-  return { config, refusal: () => refusal, recordNewKey };
+  return { ssh2, config, refusal: () => refusal, recordNewKey };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
 function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (message: string) => ConnectError): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new setup.ssh2.Client();
     const fail = (error: Error): void => {
       // ssh2 may emit a second error while closing (after a handshake timeout: "Connection lost
       // before handshake"); with no listener left, that would crash the whole run.
