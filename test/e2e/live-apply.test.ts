@@ -6,8 +6,8 @@ import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
 import { parseJson, runCli, type CliResult, type JsonHost } from '../support/cli.js';
-import { ClusterLab, tally } from '../support/cluster-lab.js';
-import { startRequests, type RequestLog } from '../support/live-traffic.js';
+import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
+import { DOWNLOAD_BYTES, parseConnections, startDownloads, startRequests, type DirectorConnection, type RequestLog } from '../support/live-traffic.js';
 
 // Applies on a cluster that carries traffic, on a real kernel (one qemu guest): a client sends
 // requests through three VIPs (DR, TUN and a persistent DR service), one at a time and each on a
@@ -70,6 +70,47 @@ async function underTraffic(what: string, action: () => Promise<void>): Promise<
   log(`${what}: answers ${JSON.stringify(done.servers)}`);
   if (outcome !== undefined) throw outcome;
   return done;
+}
+
+/** A connection of a server that leaves its service in the `left` version. */
+function onLeavingServer({ virtual, destination }: DirectorConnection): boolean {
+  return virtual === '198.51.100.51:80' ? /^192\.0\.2\.1[12]:80$/.test(destination) : /^192\.0\.2\.1[34]:80$/.test(destination);
+}
+
+/** Every real server that leaves, as `-a` rules of `ipvsadm -S -n` without the weight. */
+const LEAVING_RULES = [
+  ...['198.51.100.50', '198.18.100.50'].flatMap((vip) => ['13', '14'].map((rs) => `-a -t ${vip}:80 -r 192.0.2.${rs}:80`)),
+  ...['11', '12'].map((rs) => `-a -t 198.51.100.51:80 -r 192.0.2.${rs}:80`),
+];
+
+interface Quiesced {
+  /** Downloads ESTABLISHED on leaving servers once all of those were at weight 0. */
+  readonly inFlight: number;
+  /** Who answered the persistent client's new connections then. */
+  readonly sticky: Answer[];
+  /** Whether rs1 and rs2 were still in the persistent service after those requests (the drain went on). */
+  readonly stillThere: boolean;
+}
+
+/**
+ * Watches the director while the leaving apply runs: once every leaving server is at weight 0
+ * and still in its service (quiesced, draining), counts the downloads in flight on them and sends
+ * the persistent client's new connections. Undefined when the apply ended before that was seen.
+ */
+async function whileQuiesced(applying: Promise<unknown>): Promise<Quiesced | undefined> {
+  let done = false;
+  void applying.finally(() => (done = true)).catch(() => undefined);
+  while (!done) {
+    const rules = await lab.sh('director', 'ipvsadm -S -n');
+    if (LEAVING_RULES.every((rule) => rules.includes(`${rule} -g -w 0\n`) || rules.includes(`${rule} -i -w 0 `) || rules.includes(`${rule} -i -w 0\n`))) {
+      const inFlight = parseConnections(await lab.sh('director', 'ipvsadm -L -n -c')).filter((connection) => connection.state === 'ESTABLISHED' && onLeavingServer(connection)).length;
+      const sticky = await lab.curl(URLS[2] as string, 4);
+      const after = await lab.sh('director', 'ipvsadm -S -n');
+      return { inFlight, sticky, stillThere: LEAVING_RULES.slice(4).every((rule) => after.includes(`${rule} -g -w 0\n`)) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return undefined;
 }
 
 function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
@@ -137,7 +178,8 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-A -t 198\.51\.100\.50:80 -s wlc\n[\s\S]*-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.13:80 -g -w 2/);
   }, 900_000);
 
-  labIt('two real servers leave: quiesced, drained, then deleted; no request fails', async () => {
+  labIt('two real servers leave with 5 long downloads in flight: quiesced, drained, then deleted; nothing is cut', async () => {
+    for (const rs of everyone) await lab.sh(rs, `head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
     // The persistent service moves to rs3 and rs4: the client's template points at rs1 or rs2,
     // which must let it go (expire_quiescent_template) for their drain to end without a cut.
     const left = version('left', everyone, { dr: pool(['rs1', 'rs2']), tun: pool(['rs1', 'rs2']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' });
@@ -150,13 +192,41 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(check.stdout).toContain('drain, at most 300 s: directors wait until leaving real servers have no active connection');
     expect(check.stdout).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80');
     expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(tableBefore);
+
+    // Five downloads, each on a server about to leave its service: two through the DR VIP and two
+    // through the TUN VIP (rs3 and rs4 hold every weight there), one through the persistent VIP
+    // (on rs1 or rs2, where the client's template points). Each is held after its first bytes
+    // until every leaving server is quiesced, then released: the drain must wait for them to end.
+    const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[1], URLS[1], URLS[2]].map((url) => `${url}big.bin`), onLeavingServer);
+    log(`leaving: ${downloads.onLeavingServers} downloads in flight on leaving servers before the apply`);
     let run: Awaited<ReturnType<typeof apply>> | undefined;
+    let quiesced: Quiesced | undefined;
     const traffic = await underTraffic('leaving', async () => {
-      run = await apply(left);
+      const applying = apply(left);
+      try {
+        quiesced = await whileQuiesced(applying);
+      } finally {
+        await downloads.release();
+      }
+      run = await applying;
     });
+    const finished = await downloads.wait();
+    const cut = finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.error !== '');
+    log(`leaving: ${cut.length} of ${finished.length} downloads cut: ${JSON.stringify(finished)}`);
+    log(`leaving: once every leaving server was quiesced, ${quiesced?.inFlight} downloads were in flight on them; the persistent client then got ${JSON.stringify(quiesced?.sticky)}, the quiesced servers still in its service: ${quiesced?.stillThere}`);
     const director = run?.hosts.find((host) => host.host === 'director') as (JsonHost & { drains?: Array<{ server: string; drained: boolean; seconds: number }> }) | undefined;
     log(`drains: ${JSON.stringify(director?.drains ?? [])}`);
+    expect(downloads.onLeavingServers).toBe(5);
     expect(traffic.failed).toEqual([]);
+    // The downloads were in flight on quiesced servers, and the deletion waited for them: not one byte lost.
+    expect(quiesced?.inFlight).toBeGreaterThanOrEqual(5);
+    expect(cut).toEqual([]);
+    // expire_quiescent_template: while rs1 and rs2 were still draining (the persistent download
+    // holds one of them), the persistent client's new connections went to rs3 and rs4, not to the
+    // quiesced server its template pointed at.
+    expect(quiesced?.stillThere).toBe(true);
+    expect(Object.keys(tally(quiesced?.sticky ?? [])).sort()).not.toEqual([]);
+    expect(Object.keys(tally(quiesced?.sticky ?? [])).every((server) => server === 'rs3' || server === 'rs4'), JSON.stringify(quiesced?.sticky)).toBe(true);
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.(51\.100\.50|18\.100\.50):80 -r 192\.0\.2\.1[34]:80/);
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toMatch(/-a -t 198\.51\.100\.51:80 -r 192\.0\.2\.1[12]:80/);
     // read, balance, the drain poll, withdraw.

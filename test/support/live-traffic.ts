@@ -3,8 +3,7 @@ import type { ClusterLab } from './cluster-lab.js';
 // Traffic through the VIPs while an apply runs, from the lab's client host. Requests: one node
 // process sends them one at a time, each on a new connection (no keep-alive agent), cycling over
 // the URLs, until told to stop; each one that does not end in a 200 within 5 s is a failure.
-// Downloads: rate-limited curls of a large file (about 70 s each), each reporting the bytes it got
-// and its exit; one that stalls for 20 s (its connection cut) gives up with exit 28.
+// Downloads: see startDownloads.
 
 export interface RequestLog {
   readonly total: number;
@@ -70,35 +69,82 @@ export async function startRequests(lab: ClusterLab, urls: readonly string[]): P
 export interface Download {
   readonly url: string;
   readonly bytes: number;
-  readonly exit: number;
+  /** Empty when the download ended with every byte the server announced. */
+  readonly error: string;
 }
 
+/** One line of the director's `ipvsadm -L -n -c`: `TCP 14:59 ESTABLISHED CLIENT VIRTUAL DESTINATION`. */
+export interface DirectorConnection {
+  readonly state: string;
+  readonly virtual: string;
+  readonly destination: string;
+}
+
+export function parseConnections(text: string): DirectorConnection[] {
+  return [...text.matchAll(/^(?:TCP|UDP)\s+\S+\s+(\S+)\s+\S+\s+(\S+)\s+(\S+)\s*$/gm)].map(([, state = '', virtual = '', destination = '']) => ({ state, virtual, destination }));
+}
+
+const RELEASE = '/tmp/lvsprov-downloads.release';
+
+// Each download reads its first bytes, then stops reading until the test releases it, then reads
+// the rest at full speed; one that then gets nothing for 20 s (its connection cut) gives up. A
+// held download is a connection in flight for as long as the test needs, whatever the machine's
+// speed: TCP's flow control holds the server while the client does not read. (A rate-limited
+// curl is not: with the kernel's receive buffer of up to 6 MB, the server pushes a 10 MB file into
+// the client in seconds and closes, while curl, far ahead of its rate, sleeps on bytes it already
+// holds and gives up past --speed-time, exit 28, at about 98 %.)
+const DOWNLOADER = String.raw`
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+const [release, ...urls] = process.argv.slice(2);
+const one = (url) => new Promise((resolve) => {
+  let bytes = 0, expected = -1, last = Date.now(), released = false, done = false;
+  const finish = (error) => { if (!done) { done = true; clearInterval(timer); resolve({ url, bytes, error }); } };
+  const timer = setInterval(() => {
+    if (!released && existsSync(release)) { released = true; last = Date.now(); response?.resume(); }
+    if (released && Date.now() - last > 20000) request.destroy(new Error('no data for 20 s'));
+  }, 200);
+  let response;
+  const request = http.get(url, { agent: false }, (answer) => {
+    response = answer;
+    expected = Number(answer.headers['content-length'] ?? -1);
+    if (answer.statusCode !== 200) return finish('HTTP ' + answer.statusCode);
+    answer.on('data', (chunk) => { bytes += chunk.length; last = Date.now(); if (!released) answer.pause(); });
+    answer.on('end', () => finish(bytes === expected ? '' : 'ended after ' + bytes + ' of ' + expected + ' bytes'));
+    answer.on('error', (error) => finish(error.message));
+  });
+  request.on('error', (error) => finish(error.message));
+});
+const results = await Promise.all(urls.map(one));
+console.log(JSON.stringify(results));
+`;
+
 /**
- * Starts the downloads in the background and waits until the director shows them as active
- * connections to rs3 and rs4 (the servers about to leave): `onLeavingServers` is how many.
+ * Starts the downloads, held after their first bytes, and waits until the director shows every
+ * one of them ESTABLISHED on a server for which `leaving` says yes (`onLeavingServers`: how many
+ * it saw). `release()` lets them finish; `wait()` gives what each received.
  */
-export async function startDownloads(lab: ClusterLab, urls: readonly string[]): Promise<{ onLeavingServers: number; wait(): Promise<Download[]> }> {
-  const script = urls
-    .map((url) => `(bytes=$(curl -s -o /dev/null --max-time 900 --speed-limit 1 --speed-time 20 --limit-rate 150k -w '%{size_download}' ${url}big.bin); echo "${url} $bytes $?") &`)
-    .join('\n');
-  const running = lab.sh(lab.clientName, `${script}\nwait`, 1_200_000);
+export async function startDownloads(
+  lab: ClusterLab,
+  urls: readonly string[],
+  leaving: (connection: DirectorConnection) => boolean,
+): Promise<{ onLeavingServers: number; release(): Promise<void>; wait(): Promise<Download[]> }> {
+  const client = lab.clientName;
+  await lab.sh(client, `rm -f ${RELEASE}; cat > /tmp/lvsprov-downloads.mjs <<'DOWNLOADER'\n${DOWNLOADER}\nDOWNLOADER`);
+  const running = lab.sh(client, `exec node /tmp/lvsprov-downloads.mjs ${RELEASE} ${urls.join(' ')}`, 1_200_000);
   running.catch(() => undefined);
-  let active = 0;
+  let onLeavingServers = 0;
   const deadline = Date.now() + 120_000;
-  while (active < urls.length && Date.now() < deadline) {
+  while (onLeavingServers < urls.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const table = await lab.sh('director', 'ipvsadm -L -n');
-    active = [...table.matchAll(/^\s+->\s+192\.0\.2\.1[34]:80\s+\S+\s+\d+\s+(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    const connections = parseConnections(await lab.sh('director', 'ipvsadm -L -n -c'));
+    onLeavingServers = connections.filter((connection) => connection.state === 'ESTABLISHED' && leaving(connection)).length;
   }
   return {
-    onLeavingServers: active,
-    wait: async () =>
-      (await running)
-        .trim()
-        .split('\n')
-        .map((line) => {
-          const [url = '', bytes = '', exit = ''] = line.split(' ');
-          return { url, bytes: Number(bytes), exit: Number(exit) };
-        }),
+    onLeavingServers,
+    release: async () => {
+      await lab.sh(client, `touch ${RELEASE}`);
+    },
+    wait: async () => JSON.parse((await running).trim().split('\n').at(-1) ?? '[]') as Download[],
   };
 }
