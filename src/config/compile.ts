@@ -1,6 +1,7 @@
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
+import { withBootTasks } from './boot-tasks.js';
 import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
@@ -146,6 +147,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
   return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers };
 }

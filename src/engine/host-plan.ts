@@ -4,6 +4,9 @@ import { CHANGE_PHASES, type ChangePhase, type HostContext } from '../resources/
 import type { SectionResult } from './batch-script.js';
 import type { PlannedChange } from './events.js';
 import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
+import { newNonce } from './batch-script.js';
+import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.js';
+import { sealWithManifest } from '../ownership/seal.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -12,14 +15,18 @@ import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
 
 export interface HostReadPlan {
   readonly planners: readonly TaskPlanner[];
-  /** Distinct probe scripts, in the order of the read script's sections. */
+  /** Distinct probe scripts, in the order of the read script's sections; the last reads the ownership manifest. */
   readonly probes: readonly string[];
   readonly mode: RunMode;
+  /** What lvsprov made on the host: read with the tasks' facts, pruned after them (see ownership/). */
+  readonly ownership: HostOwnership;
 }
 
-export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode): HostReadPlan {
+/** `token` marks the manifest's probe sections; a fresh random one unless a test fixes it. */
+export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce()): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
-  return { planners, probes: [...new Set(planners.map(({ type, task }) => type.probe(task.spec)))], mode };
+  const ownership = hostOwnership(tasks, mode, token);
+  return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => type.probe(task.spec)), ownership.probe])], mode };
 }
 
 /**
@@ -39,8 +46,10 @@ export function phaseOf(change: { readonly phase?: ChangePhase }): ChangePhase {
 /**
  * Plan every task against the sections its probes produced (section i = probes[i]). Later tasks
  * are planned against the state earlier ones predict, so no second read is needed. Every change
- * gets its phase; they come sorted by wave, in task order within a wave. Throws ProbeError naming
- * the task whose facts could not be read or planned.
+ * gets its phase; they come sorted by wave, in task order within a wave. Then what the manifest
+ * records and no task declares is removed (in the withdraw or retire wave), and the manifest is
+ * written by the host's last change. Throws ProbeError naming the task whose facts could not be
+ * read or planned.
  */
 export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>, context: HostContext): PlannedChange[] {
   const changes: PlannedChange[] = [];
@@ -58,11 +67,19 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
       throw new ProbeError(`task "${task.name}": ${(error as Error).message}`);
     }
   }
-  // A stable sort: within one wave, changes keep the order their tasks gave them.
-  return changes
-    .map((change, index) => ({ change, index }))
-    .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || a.index - b.index)
-    .map(({ change }) => change);
+  try {
+    const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
+    changes.push(...owned.prunes);
+    // A stable sort: within one wave, changes keep the order their tasks gave them. The manifest
+    // then rides on the last change the host runs, so it is written only once all ran.
+    const sorted = changes
+      .map((change, index) => ({ change, index }))
+      .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || a.index - b.index)
+      .map(({ change }) => change);
+    return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }));
+  } catch (error) {
+    throw error instanceof ProbeError ? error : new ProbeError((error as Error).message);
+  }
 }
 
 /** The changes of one wave, in order. */

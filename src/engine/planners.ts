@@ -24,11 +24,7 @@ export function taskPlanners(tasks: readonly CompiledTask[], mode: RunMode): Tas
       after: (facts, context) => type.after(task.spec, facts, context),
     }));
   }
-  // Reset undoes the newest task first, as a stack unwinds: a web server stops before its page
-  // goes. Tasks whose type has no reset planner (links, packages) are not even read.
-  return typed.reverse().flatMap(({ task, type }) => {
-    const reset = type.reset;
-    if (reset === undefined) return [];
-    return [{ task, type, plan: (facts: unknown, context: HostContext) => reset.plan(task.spec, facts, context), after: (facts: unknown) => reset.after(task.spec, facts) }];
-  });
+  // Reset plans no task: it removes everything the host's ownership manifest records (see
+  // ownership/), newest first, with each type's reset planner.
+  return [];
 }

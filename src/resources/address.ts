@@ -16,6 +16,8 @@ export const addressSchema = z
     // The kernel keeps labels in an interface-name-sized field: 15 bytes.
     label: addressLabel.max(15).optional(),
     state: z.enum(['present', 'absent']).default('present'),
+    /** Also restore the address at boot: see boot-file.ts. */
+    at_boot: z.boolean().optional(),
   })
   .strict()
   .refine((spec) => spec.label === undefined || spec.label === spec.device || spec.label.startsWith(`${spec.device}:`), {
@@ -120,6 +122,9 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
     if (spec.state === 'absent') return { deviceExists: facts.deviceExists, addresses: others };
     return { deviceExists: true, addresses: [...others, wanted(spec)] };
   },
+
+  // An address is the same object whatever its prefix or label: those are edited in place.
+  owns: (spec) => (spec.state === 'present' ? [{ id: `address ${spec.address} on ${spec.device}`, spec }] : []),
 
   // The address a task added leaves its device, whatever prefix or label it has now; the
   // device and its other addresses stay. An address a task removes is not put back.

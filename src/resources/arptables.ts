@@ -170,6 +170,11 @@ export const arptables: ResourceType<ArptablesSpec, ArptablesFacts> = {
     return { ...facts, runtime: predicted, file };
   },
 
+  // Each rule is its own object, so one VIP's rules go while another's stay.
+  owns: (spec) => (spec.state === 'present' ? spec.rules.map((rule) => ({ id: `arptables ${spec.save_file} ${ruleKey(rule)}`, spec: { ...spec, rules: [rule] } })) : []),
+
+  mergeOwned: (a, b) => (a.save_file === b.save_file && a.state === b.state ? { ...a, rules: [...a.rules, ...b.rules] } : undefined),
+
   // The listed rules go, as with state absent; foreign rules stay, and the save file keeps
   // mirroring them. When no rule at all is left, the save file goes too.
   reset: {

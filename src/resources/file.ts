@@ -79,6 +79,9 @@ export const file: ResourceType<FileSpec, FileFacts> = {
     return spec.state === 'absent' ? { exists: false, content: '' } : { exists: true, content: spec.content ?? '', mode: spec.mode };
   },
 
+  // The manifest needs only the path to remove the file, not its content.
+  owns: (spec) => (spec.state === 'present' ? [{ id: `file ${spec.path}`, spec: { ...spec, content: '' } }] : []),
+
   // A file a task wrote goes; one a task removes stays removed. Parent directories stay: `mkdir -p`
   // does not tell whether it created them.
   reset: {

@@ -4,7 +4,7 @@ import { parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
 import { planTable } from './ipvs/plan.js';
 import { afterBootUnit, bootUnitChange, resetBootUnitChange } from './ipvs/boot-unit.js';
 import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
-import { ipvsSchema, type IpvsSpec } from './ipvs/schema.js';
+import { ipvsSchema, specServiceName, type IpvsSpec } from './ipvs/schema.js';
 import type { Table } from './ipvs/model.js';
 import type { Change } from './types.js';
 
@@ -59,6 +59,14 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
     return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } }, path);
   },
+
+  // Each virtual service is its own object; services someone else made are never recorded.
+  owns: (spec) =>
+    spec.services
+      .filter((service) => service.state === 'present')
+      .map((service) => ({ id: `ipvs ${specServiceName(service)}`, spec: { ...spec, services: [{ ...service, real_servers: [] }], purge: false } })),
+
+  mergeOwned: (a, b) => (a.save_file === b.save_file ? { ...a, services: [...a.services, ...b.services] } : undefined),
 
   // The listed services go with `ipvsadm -D` (their real servers with them); services the spec
   // does not list stay, and the save file is rewritten to them, or removed when none is left.

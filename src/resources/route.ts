@@ -19,6 +19,8 @@ export const routeSchema = z
     device: interfaceName.optional(),
     via: ipv4.optional(),
     state: z.enum(['present', 'absent']).default('present'),
+    /** Also restore the route at boot: see boot-file.ts. */
+    at_boot: z.boolean().optional(),
   })
   .strict()
   .refine((spec) => spec.state === 'absent' || spec.device !== undefined || spec.via !== undefined, {
@@ -148,6 +150,10 @@ export const route: ResourceType<RouteSpec, RouteFacts> = {
     // `replace` rewrites the metric-0 route (or adds one); routes with other metrics remain.
     return { routes: [wanted(spec), ...facts.routes.filter((entry) => entry.metric !== 0)] };
   },
+
+  // One route per destination: another device or gateway is an edit in place (`replace`), not a
+  // new object. The default route is never recorded, for the reason reset leaves it.
+  owns: (spec) => (resettable(spec) ? [{ id: `route ${spec.destination}`, spec }] : []),
 
   // A route a task added goes: every route to its destination through its device and gateway.
   // The default route stays: `replace` overwrote whatever default the host had, which nothing

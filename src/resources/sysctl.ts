@@ -155,6 +155,16 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
     return { runtime, file, originals: { ...facts.originals, ...Object.fromEntries(recorded) } };
   },
 
+  // Each key is its own object, so a key that leaves a task (or moves to another file) goes back
+  // to its original while the others stay; the task's file is a file object of its own.
+  owns(spec) {
+    const keys = Object.entries(spec.values).map(([name, value]) => ({ id: `sysctl ${name}`, spec: { file: spec.file, values: { [name]: value }, persist: false } }));
+    const file = { path: spec.file, content: '', mode: '644', state: 'present' };
+    return spec.persist ? [...keys, { id: `file ${spec.file}`, type: 'file', spec: file }] : keys;
+  },
+
+  mergeOwned: (a, b) => (a.file === b.file && !a.persist && !b.persist ? { ...a, values: { ...a.values, ...b.values } } : undefined),
+
   // Each key back to its recorded original, the task's file removed, then the records dropped:
   // a restore that fails keeps its record for the next reset.
   reset: {

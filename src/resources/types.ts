@@ -93,7 +93,28 @@ export interface ResourceType<Spec, Facts> {
    * (links, packages). The engine runs it through the same read/plan/apply batches.
    */
   readonly reset?: ResetPlanner<Spec, Facts>;
+  /**
+   * The objects a spec puts on a host, which lvsprov records as its own (see ownership/): each one
+   * is removed by `reset` planned for its `spec` once no task declares its `id` any more. Absent:
+   * one object per task, named by `key`, when the type has a reset planner (none without one).
+   */
+  owns?(spec: Spec): OwnedObject<Spec>[];
+  /**
+   * One spec that removes both objects at once (two rules of one save file, two keys of one
+   * sysctl file), so that a removal rewrites a shared file once; undefined when they stay apart.
+   */
+  mergeOwned?(a: Spec, b: Spec): Spec | undefined;
 }
+
+/**
+ * One thing lvsprov made on a host, as its ownership manifest records it: `id` makes it the same
+ * object across runs (e.g. `address 198.51.100.50 on lo`); `spec` is a spec whose reset planner
+ * removes exactly this object, of this type or, when `type` names another one, of that type (a
+ * sysctl task's file is a file).
+ */
+export type OwnedObject<Spec> =
+  | { readonly id: string; readonly spec: Spec; readonly type?: undefined }
+  | { readonly id: string; readonly spec: unknown; readonly type: string };
 
 /**
  * Undoes what a task's `plan` put on a host, and nothing else: the same facts, another planner.

@@ -134,7 +134,7 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     expect(await sh('arptables-save')).toContain(VIP);
   });
 
-  it('reset removes the hook, its link and the rules (last task first); a second reset changes nothing', async () => {
+  it('reset removes the hook, its link and the rules (what the last task made first); a second reset changes nothing', async () => {
     expect(summaries(await lvsprov('reset', '--yes'))).toEqual([
       'stop running lvsprov-test-vip at boot',
       'remove /etc/init.d/lvsprov-test-vip',
@@ -142,8 +142,8 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
       `address ${VIP} on lo: ${VIP}/32 label lo:0 -> (absent)`,
       'stop running lvsprov-arptables at boot',
       'remove /etc/init.d/lvsprov-arptables',
-      `delete INPUT -d ${VIP} -j DROP`,
       `delete OUTPUT -s ${VIP} -j mangle --mangle-ip-s ${RIP}`,
+      `delete INPUT -d ${VIP} -j DROP`,
       'remove /etc/arptables.rules',
     ]);
     expect(await sh('ls /etc/init.d /etc/rc*.d | grep lvsprov- || true')).toBe('');

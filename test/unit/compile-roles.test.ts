@@ -62,7 +62,7 @@ describe('site playbook on the DR lab of the seeds', () => {
     ]);
     // The VIP comes back after a reboot: that file, fed to ip once the network is up.
     expect(byType(tasks, 'at_boot')).toEqual([
-      { name: 'lvsprov-realserver-dr', description: 'the DR VIPs on lo (ip -batch /etc/lvsprov/realserver-dr.ip)', command: ['/sbin/ip', '-force', '-batch', '-'], input: '/etc/lvsprov/realserver-dr.ip', stage: 'network' },
+      { name: 'lvsprov-realserver-dr', description: 'the addresses and routes of realserver-dr (ip -batch /etc/lvsprov/realserver-dr.ip)', command: ['/sbin/ip', '-force', '-batch', '-'], input: '/etc/lvsprov/realserver-dr.ip', stage: 'network' },
     ]);
   });
 });

@@ -3,7 +3,7 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import { taskPlanners } from '../../src/engine/planners.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 
-// apply and reset differ only in which planner runs, over which tasks, in which order.
+// apply plans every task; reset plans none of them: it prunes everything owned.
 
 const task = (name: string, type: CompiledTask['type'], spec: unknown): CompiledTask => ({ name, type, spec: resourceTypes[type].schema.parse(spec) });
 
@@ -19,15 +19,7 @@ describe('task planners', () => {
     expect(taskPlanners(webpage, 'apply').map((planner) => planner.task.name)).toEqual(['web server', 'tunl0 up', 'test page', 'serve the test page']);
   });
 
-  it('reset plans newest first and skips types it leaves alone (packages, links)', () => {
-    expect(taskPlanners(webpage, 'reset').map((planner) => planner.task.name)).toEqual(['serve the test page', 'test page']);
-  });
-
-  it('reset plans with the reset planner: a page that is there is removed', () => {
-    const [, page] = taskPlanners(webpage, 'reset');
-    const facts = { exists: true, content: 'rs1\n', mode: '644' };
-    expect(page?.plan(facts, { host: 'rs1' }).map((change) => change.commands)).toEqual([['rm -f -- /var/www/lvsprov/index.html']]);
-    expect(page?.after(facts, { host: 'rs1' })).toEqual({ exists: false, content: '' });
-    expect(taskPlanners(webpage, 'apply')[2]?.plan(facts, { host: 'rs1' })).toEqual([]);
+  it('reset plans no task: it removes what the ownership manifest records (see prune.test.ts)', () => {
+    expect(taskPlanners(webpage, 'reset')).toEqual([]);
   });
 });

@@ -1,0 +1,79 @@
+import type { AddressSpec } from '../resources/address.js';
+import type { LinkSpec } from '../resources/link.js';
+import type { RouteSpec } from '../resources/route.js';
+import { atBootSchema } from '../resources/at-boot.js';
+import { fileSchema } from '../resources/file.js';
+import type { CompiledTask } from './compile.js';
+
+// `at_boot: true` on an address, route or link: the state comes back at boot. For each role (or
+// the playbook's own tasks) whose tasks ask for it, compilation adds two tasks right after the
+// last of them: a file of `ip -batch` lines made from those very specs, so the boot file can never
+// say something else than the tasks, and an at_boot hook that feeds it to `ip -force -batch -`
+// once the network is up. Both are ordinary tasks: recorded as lvsprov's, and removed once no
+// task asks for boot persistence any more.
+
+type BootTask = CompiledTask & { readonly type: 'address' | 'route' | 'link' };
+
+function isBootTask(task: CompiledTask): task is BootTask {
+  return (task.type === 'address' || task.type === 'route' || task.type === 'link') && (task.spec as { at_boot?: boolean }).at_boot === true;
+}
+
+/** The `ip -batch` line that restores a spec (validated values only: addresses, names, numbers). */
+export function bootLine(task: BootTask): string | undefined {
+  if (task.type === 'address') {
+    const spec = task.spec as AddressSpec;
+    if (spec.state !== 'present') return undefined;
+    return `address replace ${spec.address}/${spec.prefix} dev ${spec.device}${spec.label === undefined ? '' : ` label ${spec.label}`}`;
+  }
+  if (task.type === 'route') {
+    const spec = task.spec as RouteSpec;
+    if (spec.state !== 'present') return undefined;
+    return ['route replace', spec.destination, ...(spec.via ? ['via', spec.via] : []), ...(spec.device ? ['dev', spec.device] : [])].join(' ');
+  }
+  const spec = task.spec as LinkSpec;
+  return `link set ${spec.device} ${spec.state}${spec.mtu === undefined ? '' : ` mtu ${spec.mtu}`}`;
+}
+
+// A role's folder name may hold any character; a hook name and a path hold only these.
+const groupName = (task: CompiledTask): string => (task.role ?? 'playbook').replace(/[^A-Za-z0-9_.-]/g, '-');
+
+export const bootFilePath = (group: string): string => `/etc/lvsprov/${group}.ip`;
+
+export function bootFileContent(group: string, lines: readonly string[]): string {
+  return [
+    `# Managed by lvsprov: the addresses, routes and links of ${group} marked at_boot. The lvsprov-${group}`,
+    '# boot hook feeds this file to `ip -force -batch -` once the network is up.',
+    ...lines,
+    '',
+  ].join('\n');
+}
+
+/** The host's tasks with each group's boot file and hook after the group's last at_boot task. */
+export function withBootTasks(tasks: readonly CompiledTask[]): CompiledTask[] {
+  const lines = new Map<string, string[]>();
+  const last = new Map<string, number>();
+  tasks.forEach((task, index) => {
+    if (!isBootTask(task)) return;
+    const line = bootLine(task);
+    if (line === undefined) return;
+    const group = groupName(task);
+    lines.set(group, [...(lines.get(group) ?? []), line]);
+    last.set(group, index);
+  });
+  return tasks.flatMap((task, index) => {
+    const group = groupName(task);
+    if (last.get(group) !== index) return [task];
+    const path = bootFilePath(group);
+    const role = task.role === undefined ? {} : { role: task.role };
+    return [
+      task,
+      { name: `the ${group} addresses and routes at boot, in a file`, ...role, type: 'file', spec: fileSchema.parse({ path, content: bootFileContent(group, lines.get(group) ?? []) }) },
+      {
+        name: `restore the ${group} addresses and routes at boot`,
+        ...role,
+        type: 'at_boot',
+        spec: atBootSchema.parse({ name: `lvsprov-${group}`, description: `the addresses and routes of ${group} (ip -batch ${path})`, command: ['/sbin/ip', '-force', '-batch', '-'], input: path, stage: 'network' }),
+      },
+    ];
+  });
+}

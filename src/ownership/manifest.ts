@@ -1,0 +1,129 @@
+import { parseSections } from '../engine/batch-script.js';
+import { quote } from '../shell/quote.js';
+import { replaceViaTemp } from '../resources/file-state.js';
+import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
+import type { Change, ProbeOutput } from '../resources/types.js';
+import type { OwnedRecord } from './records.js';
+
+// The ownership manifest: what lvsprov made on a host, kept on the host so any control machine
+// can tell lvsprov's objects from an administrator's. One line per object,
+//   TYPE <tab> ID <tab> base64(JSON {spec, task, role}) <tab> base64(PROBE)
+// where PROBE is the resource type's own read of that object. The read script runs every probe
+// the manifest holds inside the same read exec as every other fact: the objects to prune are only
+// known once the manifest is read, and a second round trip would cost more than the read.
+// The probes are lvsprov's own output (every value schema-checked and quoted when written), in a
+// root-only file; one that differs from what this lvsprov would write for the recorded spec is
+// not trusted for planning (the object is kept, and recorded again with the current probe).
+
+export const MANIFEST_FILE = `${ORIGINALS_DIR}/owned`;
+const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (type, id, spec, probe). Written by lvsprov; do not edit.';
+
+export interface ManifestEntry {
+  readonly type: string;
+  readonly id: string;
+  /** The recorded spec, not yet checked against its type's schema; undefined when unreadable. */
+  readonly spec: unknown;
+  readonly probe: string;
+  readonly task: string;
+  readonly role?: string;
+  /** What the recorded probe printed in this read. */
+  readonly output: ProbeOutput;
+}
+
+export interface ManifestRead {
+  readonly exists: boolean;
+  /** The file as read, to tell whether a rewrite changes it. */
+  readonly text: string;
+  readonly entries: readonly ManifestEntry[];
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');
+
+/** Ids and task names are shown to people; tabs and newlines would break the line format. */
+const oneField = (text: string): string => text.replace(/[\t\r\n]+/g, ' ');
+
+export function renderManifest(records: readonly OwnedRecord[]): string {
+  const lines = records.map((record) => {
+    const meta = JSON.stringify({ spec: record.spec, task: oneField(record.task), ...(record.role ? { role: record.role } : {}) });
+    return [record.type, oneField(record.id), b64(meta), b64(record.probe)].join('\t');
+  });
+  return `${[HEADER, ...lines].join('\n')}\n`;
+}
+
+/**
+ * The read section: the manifest itself, then the output of each probe it holds, each wrapped in
+ * markers carrying `token` (as the batch script's sections are) and numbered by its line.
+ */
+export function manifestProbe(token: string): string {
+  return [
+    `m=${quote(MANIFEST_FILE)}`,
+    `if [ -f "$m" ]; then`,
+    `  printf 'M '; base64 -w0 < "$m"; printf '\\n'`,
+    `  tab=$(printf '\\t'); n=0`,
+    `  while IFS= read -r line || [ -n "$line" ]; do`,
+    `    n=$((n + 1))`,
+    `    case "$line" in ''|'#'*) continue ;; esac`,
+    `    printf '<<<${token} %s\\n' "$n"`,
+    `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
+    `    printf '\\n>>>${token} %s %s\\n' "$n" "$rc"`,
+    `  done < "$m"`,
+    `else printf 'M-\\n'; fi`,
+  ].join('\n');
+}
+
+export function parseManifestRead(output: ProbeOutput, token: string): ManifestRead {
+  if (output.status !== 0) throw new Error(`reading ${MANIFEST_FILE} failed with status ${output.status}`);
+  const head = output.stdout.split('\n', 1)[0] ?? '';
+  if (head === 'M-') return { exists: false, text: '', entries: [] };
+  if (!head.startsWith('M ')) throw new Error(`unexpected ownership manifest read: ${head.slice(0, 80)}`);
+  const text = unb64(head.slice(2));
+  const sections = parseSections(token, output.stdout);
+  const entries: ManifestEntry[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line === '' || line.startsWith('#')) return;
+    const [type = '', id = '', meta = '', probe = ''] = line.split('\t');
+    const parsed = parseMeta(unb64(meta));
+    // A line whose probe never ran (the file changed under the read) has no output: unreadable.
+    const output = sections.get(index + 1) ?? { stdout: '', status: 255 };
+    entries.push({ type, id, spec: parsed?.spec, probe: unb64(probe), task: parsed?.task ?? id, ...(parsed?.role ? { role: parsed.role } : {}), output });
+  });
+  return { exists: true, text, entries };
+}
+
+function parseMeta(text: string): { spec: unknown; task?: string; role?: string } | undefined {
+  try {
+    const value = JSON.parse(text) as { spec?: unknown; task?: unknown; role?: unknown };
+    if (value === null || typeof value !== 'object') return undefined;
+    return { spec: value.spec, ...(typeof value.task === 'string' ? { task: value.task } : {}), ...(typeof value.role === 'string' ? { role: value.role } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The change that brings the manifest to `records`, or none when it already says that. */
+export function manifestChange(read: ManifestRead, records: readonly OwnedRecord[]): Change | undefined {
+  const resource = `file ${MANIFEST_FILE}`;
+  if (records.length === 0) {
+    if (!read.exists) return undefined;
+    return {
+      resource,
+      summary: `forget every object in ${MANIFEST_FILE}`,
+      diff: { kind: 'value', before: `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}`, after: '(absent)' },
+      // The directory goes with its last file, as the sysctl originals' record does.
+      commands: [`rm -f -- ${quote(MANIFEST_FILE)}`, `rmdir -- ${quote(ORIGINALS_DIR)} 2>/dev/null || true`],
+    };
+  }
+  const content = renderManifest(records);
+  if (read.exists && read.text === content) return undefined;
+  const tmp = quote(`${MANIFEST_FILE}.lvsprov-tmp`);
+  return {
+    resource,
+    summary: `record ${records.length} object${records.length === 1 ? '' : 's'} lvsprov made in ${MANIFEST_FILE}`,
+    diff: { kind: 'value', before: read.exists ? `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}` : '(absent)', after: `${records.length}` },
+    commands: [
+      `mkdir -p -- ${quote(ORIGINALS_DIR)}`,
+      replaceViaTemp(tmp, quote(MANIFEST_FILE), [`printf '%s' ${quote(b64(content))} | base64 -d > ${tmp}`, `chmod 600 -- ${tmp}`]),
+    ],
+  };
+}

@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CompiledTask } from '../../src/config/compile.js';
+import type { RunMode } from '../../src/engine/planners.js';
+import { hostOwnership } from '../../src/ownership/host-ownership.js';
+import { renderManifest } from '../../src/ownership/manifest.js';
+import { declaredRecords } from '../../src/ownership/records.js';
+import type { PrunedChange } from '../../src/ownership/prune.js';
+import { sealWithManifest } from '../../src/ownership/seal.js';
+import { resourceTypes } from '../../src/resources/registry.js';
+
+// The pruning planner, table-driven: one JSON file per case under test/fixtures/prune/. A case
+// gives the tasks of the apply that wrote the host's manifest (`recorded`, null for a host an older
+// lvsprov provisioned: no manifest), the tasks of this run (`declared`), what each recorded
+// object's probe prints now (`state`, by object id), and the exact removals (summary, phase and,
+// where given, commands) and the ids the manifest holds afterwards (null: no manifest).
+
+interface TaskFixture {
+  name: string;
+  role?: string;
+  type: keyof typeof resourceTypes;
+  spec: unknown;
+}
+
+interface Case {
+  why: string;
+  mode?: RunMode;
+  recorded: TaskFixture[] | null;
+  declared: TaskFixture[];
+  state: Record<string, string>;
+  changes: Array<{ summary: string; phase: string; task?: string; commands?: string[] }>;
+  manifest: string[] | null;
+}
+
+const TOKEN = 'f1x7ure';
+const root = join(import.meta.dirname, '../fixtures/prune');
+const compiled = (tasks: readonly TaskFixture[]): CompiledTask[] =>
+  tasks.map((task) => ({ name: task.name, ...(task.role ? { role: task.role } : {}), type: task.type, spec: resourceTypes[task.type].schema.parse(task.spec) }));
+
+/** What the manifest probe prints on a host holding `recorded`'s manifest, each probe printing `state[id]`. */
+function readOutput(recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
+  if (recorded === null) return 'M-\n';
+  const records = declaredRecords(compiled(recorded));
+  const sections = records.map((record, index) => `<<<${TOKEN} ${index + 2}\n${state[record.id] ?? ''}\n>>>${TOKEN} ${index + 2} 0\n`);
+  return `M ${Buffer.from(renderManifest(records)).toString('base64')}\n${sections.join('')}`;
+}
+
+function manifestIds(commands: readonly string[]): string[] | null {
+  if (commands.some((command) => command.startsWith('rm -f -- /var/lib/lvsprov/owned'))) return null;
+  const write = commands.find((command) => command.includes('/var/lib/lvsprov/owned.lvsprov-tmp'));
+  const data = write && /printf '%s' (\S+) \| base64 -d/.exec(write)?.[1];
+  if (!data) return [];
+  return Buffer.from(data, 'base64').toString('utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split('\t')[1] ?? '');
+}
+
+describe('pruning planner', () => {
+  for (const file of readdirSync(root).filter((name) => name.endsWith('.json'))) {
+    const fixture = JSON.parse(readFileSync(join(root, file), 'utf8')) as Case;
+    it(`${file.replace(/\.json$/, '')}: ${fixture.why}`, () => {
+      const ownership = hostOwnership(compiled(fixture.declared), fixture.mode ?? 'apply', TOKEN);
+      const { prunes, manifest } = ownership.plan({ stdout: readOutput(fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
+      expect(
+        prunes.map((change) => ({
+          summary: change.summary,
+          phase: change.phase,
+          ...(fixture.changes.some((c) => c.task !== undefined) ? { task: change.task } : {}),
+          ...(fixture.changes.some((c) => c.commands !== undefined) ? { commands: change.commands } : {}),
+        })),
+      ).toEqual(fixture.changes);
+      // The manifest the run leaves: unchanged, rewritten, or removed.
+      const expected = fixture.manifest;
+      if (manifest === undefined) {
+        expect(fixture.recorded === null ? null : declaredRecords(compiled(fixture.recorded)).map((record) => record.id)).toEqual(expected);
+      } else {
+        expect(manifestIds(manifest.commands)).toEqual(expected);
+      }
+    });
+  }
+});
+
+describe('the manifest is written last', () => {
+  const change = (summary: string): PrunedChange => ({ resource: 'x', summary, commands: [summary], task: 't' });
+  const manifest = { resource: 'file /var/lib/lvsprov/owned', summary: 'record', commands: ['write manifest'] };
+
+  it('rides on the last change, so a failing change stops the script before it', () => {
+    expect(sealWithManifest([change('a'), change('b')], manifest, (m) => ({ ...m, task: 'm' }))).toEqual([change('a'), { ...change('b'), commands: ['b', 'write manifest'] }]);
+  });
+
+  it('is a change of its own when nothing else changes, and nothing when it says the same', () => {
+    expect(sealWithManifest([], manifest, (m) => ({ ...m, task: 'm' }))).toEqual([{ ...manifest, task: 'm' }]);
+    expect(sealWithManifest([change('a')], undefined, (m) => ({ ...m, task: 'm' }))).toEqual([change('a')]);
+  });
+});
