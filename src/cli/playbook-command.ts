@@ -84,6 +84,8 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
       ...(flags.forks !== undefined ? { forks: flags.forks } : {}),
       acceptNewHostKeys: flags.acceptNewHostKeys,
       mode,
+      // --tags and --skip-tags leave tasks out: what they made is kept, never pruned.
+      keepUndeclared: (() => { const selection = tagSelection(flags); return selection.only !== undefined || selection.skip !== undefined; })(),
       lock: { owner: lockOwner(), timeoutSeconds: flags.lockTimeout },
       interrupt: interrupts.interrupt,
       abort: interrupts.abort,

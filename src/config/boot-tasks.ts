@@ -64,7 +64,7 @@ export function withBootTasks(tasks: readonly CompiledTask[]): CompiledTask[] {
     const group = groupName(task);
     if (last.get(group) !== index) return [task];
     const path = bootFilePath(group);
-    const role = task.role === undefined ? {} : { role: task.role };
+    const role = { ...(task.role === undefined ? {} : { role: task.role }), ...(task.tags === undefined ? {} : { tags: task.tags }) };
     return [
       task,
       { name: `the ${group} addresses and routes at boot, in a file`, ...role, type: 'file', spec: fileSchema.parse({ path, content: bootFileContent(group, lines.get(group) ?? []) }) },

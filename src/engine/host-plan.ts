@@ -23,9 +23,9 @@ export interface HostReadPlan {
 }
 
 /** `token` marks the manifest's probe sections; a fresh random one unless a test fixes it. */
-export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce()): HostReadPlan {
+export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce(), keepUndeclared = false): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
-  const ownership = hostOwnership(tasks, mode, token);
+  const ownership = hostOwnership(tasks, mode, token, keepUndeclared);
   return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => type.probe(task.spec)), ownership.probe])], mode };
 }
 

@@ -22,6 +22,8 @@ export interface HostRunOptions {
   readonly check: boolean;
   /** Which planner: `apply` (the default) or `reset`, see planners.ts. */
   readonly mode?: RunMode;
+  /** Keep what the manifest records and no task declares (a run that left tasks out: --tags). */
+  readonly keepUndeclared?: boolean;
   /** Taken by the read of a run that may change the host; a check takes none. */
   readonly lock?: RunLock;
   /** Start nothing new: a read or a drain in progress is stopped, an apply in progress finishes. */
@@ -57,7 +59,7 @@ export class HostRun {
     private readonly options: HostRunOptions,
     private readonly emit: EventSink,
   ) {
-    this.readPlan = hostReadPlan(tasks, options.mode ?? 'apply');
+    this.readPlan = hostReadPlan(tasks, options.mode ?? 'apply', undefined, options.keepUndeclared ?? false);
   }
 
   /** Still able to take part in a wave: read and planned, nothing failed or interrupted. */

@@ -15,7 +15,7 @@ export interface HostOwnership {
 }
 
 /** `token` marks the probes' sections in the read (a fresh random one per run, see newNonce). */
-export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string): HostOwnership {
+export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false): HostOwnership {
   const declared = mode === 'reset' ? [] : declaredRecords(tasks);
   const probe = manifestProbe(token);
   return {
@@ -26,6 +26,12 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
         read = parseManifestRead(section ?? { stdout: '', status: 255 }, token);
       } catch (error) {
         throw new Error(`ownership manifest: ${(error as Error).message}`);
+      }
+      if (keepUndeclared) {
+        // Nothing is removed; the manifest gains what the run declares and keeps the rest.
+        const declaredIds = new Set(declared.map((record) => record.id));
+        const kept = read.entries.filter((entry) => !declaredIds.has(entry.id)).map((entry) => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) }));
+        return { prunes: [], manifest: manifestChange(read, [...kept, ...declared]) };
       }
       const { changes, records } = planPrune(read, declared, predicted, context);
       return { prunes: changes, manifest: manifestChange(read, records) };

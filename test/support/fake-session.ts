@@ -1,4 +1,6 @@
 import { ExecAbortedError } from '../../src/errors.js';
+import type { CompiledTask } from '../../src/config/compile.js';
+import { isManifestProbe, manifestRead } from './manifest-read.js';
 import type { ExecOptions, ExecResult, HostSession, SessionStats } from '../../src/transport/types.js';
 
 // A HostSession that answers the engine's three kinds of script (read, apply, drain) from what a
@@ -24,6 +26,8 @@ export interface FakeHost {
   readonly drain?: (count: number) => string;
   /** Reject the exec of this kind (a lost connection), or `connect` itself. */
   readonly throwOn?: ExecKind | 'connect';
+  /** Tasks whose objects the host's ownership manifest records; none: the host has no manifest. */
+  readonly owned?: readonly CompiledTask[];
   /** Called as an exec of this host starts (before it answers); an exec whose signal is aborted by then is stopped. */
   readonly onExec?: (kind: ExecKind) => void;
 }
@@ -62,7 +66,9 @@ export class FakeSession implements HostSession {
       return Promise.resolve({ stdout: `${this.behaviour.drain?.(bodies.length) ?? `drained 0 1 ${Array(bodies.length).fill(0).join(' ')}`}\n`, stderr: '', code: 0 });
     }
     if (kind === 'read') {
-      const stdout = bodies.map((probe, index) => section(nonce, index, this.behaviour.read?.(probe) ?? '', 0)).join('');
+      const read = (probe: string): string => this.behaviour.read?.(probe) ?? '';
+      const answer = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, this.behaviour.owned, read) : read(probe));
+      const stdout = bodies.map((probe, index) => section(nonce, index, answer(probe), 0)).join('');
       return Promise.resolve({ stdout, stderr: '', code: 0 });
     }
     let stdout = '';

@@ -36,7 +36,9 @@ interface Case {
 async function run({ tasks, hosts, options }: Case) {
   const log: ExecRecord[] = [];
   const events: EngineEvent[] = [];
-  const { connect, sessions } = fakeConnect(hosts, log);
+  // Every host already records what its tasks own (an earlier apply), unless the case says otherwise.
+  const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: tasks[host] ?? [], ...behaviour }]));
+  const { connect, sessions } = fakeConnect(owned, log);
   const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
   const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
   const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);

@@ -5,6 +5,7 @@ import type { HostContext } from '../../src/resources/types.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import type { RunMode } from '../../src/engine/planners.js';
 import { resourceTypes } from '../../src/resources/registry.js';
+import { isManifestProbe, manifestRead } from '../support/manifest-read.js';
 
 // The pure host planner: probes in, phased changes out, no session.
 
@@ -22,16 +23,17 @@ const director = (servers: string[], table: string[]): { tasks: CompiledTask[]; 
       : 'F-',
 });
 
-/** Plan from what `answer` gives each probe of the tasks' read. */
+/** Plan from what `answer` gives each probe of the tasks' read, on a host whose manifest records what the tasks own. */
 function plan(tasks: CompiledTask[], answer: (probe: string) => string, context: HostContext, mode: RunMode = 'apply'): PlannedChange[] {
   const read = hostReadPlan(tasks, mode);
-  return planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: answer(probe), status: 0 }])), context);
+  const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, tasks, answer) : answer(probe));
+  return planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), context);
 }
 
 describe('host planner', () => {
-  it('one probe per distinct snippet: two tasks on one key share it', () => {
+  it('one probe per distinct snippet: two tasks on one key share it; then the ownership manifest\'s', () => {
     const tasks = [ipvsTask(['192.0.2.11']), ipvsTask(['192.0.2.11'])];
-    expect(hostReadPlan(tasks, 'apply').probes).toHaveLength(1);
+    expect(hostReadPlan(tasks, 'apply').probes.map(isManifestProbe)).toEqual([false, true]);
   });
 
   it('sorts changes into waves, keeping task order within each; a change without a phase is prepare', () => {

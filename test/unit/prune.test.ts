@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { RunMode } from '../../src/engine/planners.js';
 import { hostOwnership } from '../../src/ownership/host-ownership.js';
-import { renderManifest } from '../../src/ownership/manifest.js';
+import { manifestProbe } from '../../src/ownership/manifest.js';
+import { manifestRead } from '../support/manifest-read.js';
 import { declaredRecords } from '../../src/ownership/records.js';
 import type { PrunedChange } from '../../src/ownership/prune.js';
 import { sealWithManifest } from '../../src/ownership/seal.js';
@@ -33,17 +34,16 @@ interface Case {
   manifest: string[] | null;
 }
 
-const TOKEN = 'f1x7ure';
+const TOKEN = 'f1f7afe0';
 const root = join(import.meta.dirname, '../fixtures/prune');
 const compiled = (tasks: readonly TaskFixture[]): CompiledTask[] =>
   tasks.map((task) => ({ name: task.name, ...(task.role ? { role: task.role } : {}), type: task.type, spec: resourceTypes[task.type].schema.parse(task.spec) }));
 
 /** What the manifest probe prints on a host holding `recorded`'s manifest, each probe printing `state[id]`. */
 function readOutput(recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
-  if (recorded === null) return 'M-\n';
-  const records = declaredRecords(compiled(recorded));
-  const sections = records.map((record, index) => `<<<${TOKEN} ${index + 2}\n${state[record.id] ?? ''}\n>>>${TOKEN} ${index + 2} 0\n`);
-  return `M ${Buffer.from(renderManifest(records)).toString('base64')}\n${sections.join('')}`;
+  const records = declaredRecords(compiled(recorded ?? []));
+  const byProbe = (probe: string): string => state[records.find((record) => record.probe === probe)?.id ?? ''] ?? '';
+  return manifestRead(manifestProbe(TOKEN), recorded === null ? undefined : compiled(recorded), byProbe);
 }
 
 function manifestIds(commands: readonly string[]): string[] | null {
