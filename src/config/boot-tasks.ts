@@ -3,6 +3,7 @@ import type { LinkSpec } from '../resources/link.js';
 import type { RouteSpec } from '../resources/route.js';
 import { atBootSchema } from '../resources/at-boot.js';
 import { fileSchema } from '../resources/file.js';
+import { writeValue } from './output-formats.js';
 import type { CompiledTask } from './compile.js';
 
 // `at_boot: true` on an address, route or link: the state comes back at boot. For each role (or
@@ -18,20 +19,24 @@ function isBootTask(task: CompiledTask): task is BootTask {
   return (task.type === 'address' || task.type === 'route' || task.type === 'link') && (task.spec as { at_boot?: boolean }).at_boot === true;
 }
 
-/** The `ip -batch` line that restores a spec (validated values only: addresses, names, numbers). */
+/**
+ * The `ip -batch` line that restores a spec. The values are schema-checked already; each still goes
+ * through the ip-batch writer, as a template's would, so no value can add a word to the line.
+ */
 export function bootLine(task: BootTask): string | undefined {
+  const words = (...parts: Array<string | number>): string => parts.map((part) => writeValue(part, 'ip-batch')).join(' ');
   if (task.type === 'address') {
     const spec = task.spec as AddressSpec;
     if (spec.state !== 'present') return undefined;
-    return `address replace ${spec.address}/${spec.prefix} dev ${spec.device}${spec.label === undefined ? '' : ` label ${spec.label}`}`;
+    return ['address replace', words(`${spec.address}/${spec.prefix}`, 'dev', spec.device), ...(spec.label === undefined ? [] : [words('label', spec.label)])].join(' ');
   }
   if (task.type === 'route') {
     const spec = task.spec as RouteSpec;
     if (spec.state !== 'present') return undefined;
-    return ['route replace', spec.destination, ...(spec.via ? ['via', spec.via] : []), ...(spec.device ? ['dev', spec.device] : [])].join(' ');
+    return ['route replace', words(spec.destination), ...(spec.via ? [words('via', spec.via)] : []), ...(spec.device ? [words('dev', spec.device)] : [])].join(' ');
   }
   const spec = task.spec as LinkSpec;
-  return `link set ${spec.device} ${spec.state}${spec.mtu === undefined ? '' : ` mtu ${spec.mtu}`}`;
+  return ['link set', words(spec.device, spec.state), ...(spec.mtu === undefined ? [] : [words('mtu', spec.mtu)])].join(' ');
 }
 
 // A role's folder name may hold any character; a hook name and a path hold only these.

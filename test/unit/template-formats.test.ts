@@ -123,7 +123,8 @@ describe('systemd-unit: the at_boot unit and role templates of format systemd-un
 });
 
 describe('ip-batch and ipvsadm-rules: one word per value, the line keeps its words', () => {
-  const addresses = template('director', 'addresses.ip.hbs');
+  // A role's own boot file of VIPs, as a template of format ip-batch would write it.
+  const addresses = '# VIPs, fed to `ip -force -batch -` at boot\n{{#each director_vips}}\naddress replace {{address}}/32 dev {{device}} label {{label}}\n{{/each}}\n';
   const render = (device: string, label: string) => renderTemplateFile(addresses, { director_vips: [{ address: '198.51.100.50', device, label }] }, 'ip-batch');
   const commandLines = (text: string) => text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
 
