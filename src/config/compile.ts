@@ -49,6 +49,12 @@ export interface CompiledRun {
    * director's addition back when that host is not ready.
    */
   readonly realServers: ReadonlyMap<string, string>;
+  /**
+   * Every inventory host by its address: a real server the inventory no longer lists (it leaves)
+   * is found by the address the directors' tables hold, so it keeps its VIP while a director that
+   * failed may still send to it.
+   */
+  readonly hostAddresses?: ReadonlyMap<string, string>;
 }
 
 interface TaskOrigin {
@@ -149,7 +155,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
-  return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers };
+  const hostAddresses = new Map(Object.entries(inventory.data.hosts).map(([name, entry]) => [entry.address, name] as const));
+  return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers, hostAddresses };
 }
 
 interface HostScope {

@@ -29,15 +29,22 @@ export function withheldAddresses(realServerHosts: ReadonlyMap<string, string>, 
   return withheld;
 }
 
-/** Real-server hosts whose retire wave must wait, each with the reason. */
-export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[]): Map<string, string> {
+/**
+ * Real-server hosts whose retire wave must wait, each with the reason. `hostAddresses` (every
+ * inventory host by its address) finds the host of a leaving server, which the inventory no longer
+ * lists as a real server: its VIP must stay while a failed director may still send to it.
+ */
+export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[], hostAddresses: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const blocked = new Map<string, string>();
   for (const director of standings.filter((standing) => standing.director && standing.stopped)) {
     const why = director.stopped === 'unreachable' ? 'was unreachable' : director.stopped;
-    for (const [address, host] of realServerHosts) {
-      if (blocked.has(host)) continue;
-      if (!director.planned) blocked.set(host, `director ${director.host} ${why} before its plan was known; it may still send to ${address}`);
-      else if (director.leaving.some((ref) => ref.address === address)) blocked.set(host, `director ${director.host} ${why} before it withdrew ${address}`);
+    if (!director.planned) {
+      for (const [address, host] of realServerHosts) if (!blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before its plan was known; it may still send to ${address}`);
+      continue;
+    }
+    for (const { address } of director.leaving) {
+      const host = realServerHosts.get(address) ?? hostAddresses.get(address);
+      if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it withdrew ${address}`);
     }
   }
   return blocked;

@@ -68,7 +68,7 @@ export async function runAll(
 
 /** The whole run over any transport: `connect` opens one host's session. */
 export async function runWaves(
-  run: Pick<CompiledRun, 'hosts' | 'realServers'>,
+  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses'>,
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
@@ -104,7 +104,7 @@ export async function runWaves(
       for (const host of runs) host.withhold(withheld);
     }
     if (phase === 'retire' && !interrupted()) {
-      for (const [host, reason] of retireBlocked(run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
+      for (const [host, reason] of retireBlocked(run.realServers, standings(runs), run.hostAddresses)) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
     }
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
@@ -132,7 +132,8 @@ function standings(runs: readonly HostRun[]): HostStanding[] {
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
     planned: host.planned,
-    director: isDirector(host.tasks),
+    // A host that was a director and now only prunes its services still sends until it withdrew them.
+    director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
   }));
 }

@@ -40,7 +40,7 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
   let before = '';
   let after = '';
   const lvsprov = (command: 'apply' | 'reset', inv: string, ...args: string[]) =>
-    runCli([command, '-i', inv, '-p', playbook, '--json', ...args], { namespace: lab.controlNamespace });
+    runCli([command, '-i', inv, '-p', playbook, '--json', ...(command === 'reset' ? ['--yes'] : []), ...args], { namespace: lab.controlNamespace });
   const summaries = async (command: 'apply' | 'reset', inv: string, ...args: string[]): Promise<Record<string, string[]>> => {
     const result = await lvsprov(command, inv, ...args);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);

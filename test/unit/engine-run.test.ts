@@ -31,15 +31,18 @@ interface Case {
   readonly tasks: Record<string, CompiledTask[]>;
   readonly hosts: Record<string, FakeHost>;
   readonly options?: Partial<WaveOptions>;
+  /** The inventory's real servers by address; default rs1-rs4. */
+  readonly realServers?: ReadonlyMap<string, string>;
+  readonly hostAddresses?: ReadonlyMap<string, string>;
 }
 
-async function run({ tasks, hosts, options }: Case) {
+async function run({ tasks, hosts, options, ...inventory }: Case) {
   const log: ExecRecord[] = [];
   const events: EngineEvent[] = [];
   // Every host already records what its tasks own (an earlier apply), unless the case says otherwise.
   const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: tasks[host] ?? [], ...behaviour }]));
   const { connect, sessions } = fakeConnect(owned, log);
-  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
+  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
   const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
   const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);
   return { summary, log, events, sessions, result, execs };
@@ -173,6 +176,27 @@ describe('engine: failures stay with their host', () => {
     expect(execs('rs1')).toEqual(['read']);
     expect(result('rs1').heldBack).toEqual([expect.objectContaining({ phase: 'retire', reason: `director director failed before it withdrew ${rip(1)}` })]);
     expect(result('rs1').changes).toEqual([]);
+  });
+
+  it('a leaving server the inventory no longer lists keeps what it would prune while its director failed to withdraw it', async () => {
+    // rs3 left the pool and the inventory's services: only its address tells the engine which host it is.
+    const leavingPruned: Case = {
+      tasks: { ...leaving.tasks, rs3: [] },
+      hosts: {
+        ...leaving.hosts,
+        director: { read: table([1, 2, 3]), status: (commands) => (commands.startsWith('ipvsadm -d') ? 3 : 0) },
+        rs3: { read: pageProbe('rs3'), owned: [page('rs3')] },
+      },
+      realServers: new Map([1, 2].map((n) => [rip(n), `rs${n}`])),
+      hostAddresses: new Map([1, 2, 3].map((n) => [rip(n), `rs${n}`])),
+    };
+    const { result, execs } = await run(leavingPruned);
+    expect(result('director').status).toBe('failed');
+    expect(execs('rs3')).toEqual(['read']);
+    expect(result('rs3').heldBack).toEqual([expect.objectContaining({ summary: 'remove /var/www/index.html', phase: 'retire', reason: `director director failed before it withdrew ${rip(3)}` })]);
+    // Without the host addresses the engine could not tell, and rs3 would lose its state.
+    const blind = await run({ ...leavingPruned, hostAddresses: new Map() });
+    expect(blind.execs('rs3')).toEqual(['read', 'apply']);
   });
 
   it('applied counts come from the section statuses, also when the last change fails', async () => {
