@@ -32,7 +32,7 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
       stringify({
         name: 'it-prune',
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
-        hosts: { rs1: { address: RS1, vars: { vips: vips.rs1 } }, rs2: { address: RS2, vars: { vips: vips.rs2 } } },
+        hosts: { rs1: { address: RS1, vars: { test_vips: vips.rs1 } }, rs2: { address: RS2, vars: { test_vips: vips.rs2 } } },
       }),
     );
     return path;
@@ -78,10 +78,10 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
           name: 'a DR real server, by hand',
           hosts: 'all',
           tasks: [
-            { name: 'ARP suppression', when: 'vips', sysctl: { file: '/etc/sysctl.d/90-lvsprov-test.conf', values: { 'net.ipv4.conf.all.arp_ignore': 1 } } },
-            { name: 'VIP {{item}} on lo', loop: 'vips', address: { address: '{{item}}', prefix: 32, device: 'lo', label: 'lo:{{loop_index}}', at_boot: true } },
-            { name: 'no ARP for {{item}}', loop: 'vips', arptables: { rules: [{ chain: 'INPUT', destination: '{{item}}', target: 'DROP' }] } },
-            { name: 'a page', when: 'vips', file: { path: '/etc/lvsprov-test/page.html', content: 'served\n' } },
+            { name: 'ARP suppression', when: 'test_vips', sysctl: { file: '/etc/sysctl.d/90-lvsprov-test.conf', values: { 'net.ipv4.conf.all.arp_ignore': 1 } } },
+            { name: 'VIP {{item}} on lo', loop: 'test_vips', address: { address: '{{item}}', prefix: 32, device: 'lo', label: 'lo:{{loop_index}}', at_boot: true } },
+            { name: 'no ARP for {{item}}', loop: 'test_vips', arptables: { rules: [{ chain: 'INPUT', destination: '{{item}}', target: 'DROP' }] } },
+            { name: 'a page', when: 'test_vips', file: { path: '/etc/lvsprov-test/page.html', content: 'served\n' } },
           ],
         },
       ]),

@@ -27,6 +27,8 @@ interface TaskFixture {
 interface Case {
   why: string;
   mode?: RunMode;
+  /** The run left tasks out (--tags, --skip-tags). */
+  keepUndeclared?: boolean;
   recorded: TaskFixture[] | null;
   declared: TaskFixture[];
   state: Record<string, string>;
@@ -58,7 +60,7 @@ describe('pruning planner', () => {
   for (const file of readdirSync(root).filter((name) => name.endsWith('.json'))) {
     const fixture = JSON.parse(readFileSync(join(root, file), 'utf8')) as Case;
     it(`${file.replace(/\.json$/, '')}: ${fixture.why}`, () => {
-      const ownership = hostOwnership(compiled(fixture.declared), fixture.mode ?? 'apply', TOKEN);
+      const ownership = hostOwnership(compiled(fixture.declared), fixture.mode ?? 'apply', TOKEN, fixture.keepUndeclared ?? false);
       const { prunes, manifest } = ownership.plan({ stdout: readOutput(fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
       expect(
         prunes.map((change) => ({
