@@ -76,7 +76,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
       .map((change, index) => ({ change, index }))
       .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || a.index - b.index)
       .map(({ change }) => change);
-    return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }));
+    return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }), owned.interim);
   } catch (error) {
     throw error instanceof ProbeError ? error : new ProbeError((error as Error).message);
   }

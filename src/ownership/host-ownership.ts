@@ -11,7 +11,20 @@ import { declaredRecords, type OwnedRecord } from './records.js';
 
 export interface HostOwnership {
   readonly probe: string;
-  plan(section: ProbeOutput | undefined, predicted: Map<string, unknown>, context: HostContext): { prunes: PrunedChange[]; manifest: Change | undefined };
+  plan(section: ProbeOutput | undefined, predicted: Map<string, unknown>, context: HostContext): OwnershipPlan;
+}
+
+export interface OwnershipPlan {
+  readonly prunes: PrunedChange[];
+  /** The manifest the host's last change writes: what is left once every removal ran. */
+  readonly manifest: Change | undefined;
+  /**
+   * The manifest every earlier wave's last change writes: everything recorded so far and
+   * everything the run declares, so that a run stopped between waves (a failure, an interrupt)
+   * leaves no object it made off the record. A record of an object not made, or already removed,
+   * costs nothing: its removal plans no change.
+   */
+  readonly interim: Change | undefined;
 }
 
 /**
@@ -35,19 +48,22 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       const selectedIds = new Set(selected.map((record) => record.id));
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] =>
         read.entries.filter(keep).map((entry) => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) }));
-      if (keepUndeclared && mode === 'apply') {
-        // Nothing is removed; the manifest keeps its order, each declared object recorded afresh in
-        // its place and a new one at the end, so a run that changes nothing rewrites nothing.
-        const fresh = new Map(selected.map((record) => [record.id, record]));
-        const inPlace = recorded(() => true).map((record) => fresh.get(record.id) ?? record);
-        const known = new Set(inPlace.map((record) => record.id));
-        return { prunes: [], manifest: manifestChange(read, [...inPlace, ...selected.filter((record) => !known.has(record.id))]) };
-      }
+      // The manifest's entries in their order, each declared object recorded afresh in its place
+      // and new ones at the end, so that a run that changes nothing rewrites nothing.
+      const fresh = new Map(selected.map((record) => [record.id, record]));
+      const inPlace = recorded(() => true).map((record) => fresh.get(record.id) ?? record);
+      const known = new Set(inPlace.map((record) => record.id));
+      const everything = [...inPlace, ...selected.filter((record) => !known.has(record.id))];
+      if (keepUndeclared && mode === 'apply') return { prunes: [], manifest: manifestChange(read, everything), interim: undefined };
       // What stays: apply keeps what it declares; reset keeps nothing, or, limited to some tasks,
       // everything those tasks do not own.
       const keep = mode === 'apply' ? selected : keepUndeclared ? recorded((entry) => !selectedIds.has(entry.id)) : [];
       const { changes, records } = planPrune(read, keep, predicted, context);
-      return { prunes: changes, manifest: manifestChange(read, records) };
+      const manifest = manifestChange(read, records);
+      // reset makes nothing, so its earlier waves have nothing new to record.
+      const interim = mode === 'apply' ? manifestChange(read, everything) : undefined;
+      const sameWrite = interim !== undefined && manifest !== undefined && interim.commands.join('\n') === manifest.commands.join('\n');
+      return { prunes: changes, manifest, interim: sameWrite ? undefined : interim };
     },
   };
 }

@@ -1,13 +1,22 @@
-import type { Change } from '../resources/types.js';
+import type { Change, ChangePhase } from '../resources/types.js';
 
 // The manifest is written in the host's last apply section, after every change: a script stops at
 // its first failing change, so the manifest never records an object whose change did not run,
 // and never forgets one whose removal failed. With no other change, it is a change of its own
 // (the first apply on a host an older lvsprov provisioned, which only records what it declares).
+// A host that takes part in several waves also writes the interim manifest (everything recorded
+// and everything declared) with the last change of each earlier wave: a run stopped between
+// waves then leaves nothing it made off the record. Neither costs an exec of its own.
 
-export function sealWithManifest<C extends Change>(changes: readonly C[], manifest: Change | undefined, standalone: (change: Change) => C): C[] {
+const phaseOf = (change: Change): ChangePhase => change.phase ?? 'prepare';
+
+export function sealWithManifest<C extends Change>(changes: readonly C[], manifest: Change | undefined, standalone: (change: Change) => C, interim?: Change): C[] {
   if (manifest === undefined) return [...changes];
-  const last = changes[changes.length - 1];
-  if (last === undefined) return [standalone(manifest)];
-  return [...changes.slice(0, -1), { ...last, commands: [...last.commands, ...manifest.commands] }];
+  if (changes.length === 0) return [standalone(manifest)];
+  return changes.map((change, index) => {
+    const next = changes[index + 1];
+    if (next === undefined) return { ...change, commands: [...change.commands, ...manifest.commands] };
+    if (interim !== undefined && phaseOf(next) !== phaseOf(change)) return { ...change, commands: [...change.commands, ...interim.commands] };
+    return change;
+  });
 }

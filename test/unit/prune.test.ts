@@ -93,4 +93,36 @@ describe('the manifest is written last', () => {
     expect(sealWithManifest([], manifest, (m) => ({ ...m, task: 'm' }))).toEqual([{ ...manifest, task: 'm' }]);
     expect(sealWithManifest([change('a')], undefined, (m) => ({ ...m, task: 'm' }))).toEqual([change('a')]);
   });
+
+  it('a host of several waves also writes the interim manifest at the end of each earlier wave', () => {
+    const phased = (summary: string, phase: PrunedChange['phase']): PrunedChange => ({ ...change(summary), phase });
+    const interim = { resource: 'file /var/lib/lvsprov/owned', summary: 'record all', commands: ['write interim'] };
+    const changes = [phased('a', 'prepare'), phased('b', 'prepare'), phased('c', 'balance'), phased('d', 'retire'), phased('e', 'retire')];
+    expect(sealWithManifest(changes, manifest, (m) => ({ ...m, task: 'm' }), interim).map((entry) => entry.commands)).toEqual([
+      ['a'],
+      ['b', 'write interim'],
+      ['c', 'write interim'],
+      ['d'],
+      ['e', 'write manifest'],
+    ]);
+  });
+});
+
+describe('the interim manifest', () => {
+  const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
+  const state = { 'address 198.51.100.50 on lo': '', 'address 198.51.100.51 on lo': '1: lo    inet 198.51.100.51/32 scope global lo\\       valid_lft forever preferred_lft forever\n' };
+  const plan = (declared: TaskFixture[], recorded: TaskFixture[], mode: RunMode = 'apply') =>
+    hostOwnership(compiled(declared), mode, TOKEN).plan({ stdout: readOutput(recorded, state), status: 0 }, new Map(), { host: 'test' });
+
+  it('records what was recorded and what is declared, until the last wave removes what is not declared', () => {
+    const owned = plan([vip('198.51.100.50')], [vip('198.51.100.51')]);
+    expect(owned.prunes.map((change) => change.summary)).toEqual(['address 198.51.100.51 on lo: 198.51.100.51/32 label lo -> (absent)']);
+    expect(manifestIds(owned.interim?.commands ?? [])).toEqual(['address 198.51.100.51 on lo', 'address 198.51.100.50 on lo']);
+    expect(manifestIds(owned.manifest?.commands ?? [])).toEqual(['address 198.51.100.50 on lo']);
+  });
+
+  it('is none when it would write what the last wave writes, and none for reset', () => {
+    expect(plan([vip('198.51.100.50')], []).interim).toBeUndefined();
+    expect(plan([vip('198.51.100.50')], [vip('198.51.100.51')], 'reset').interim).toBeUndefined();
+  });
 });
