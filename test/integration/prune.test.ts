@@ -37,6 +37,8 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
     );
     return path;
   };
+  /** Execs per host of the last run (each host always has exactly one connection). */
+  let stats: Record<string, number> = {};
   let before = '';
   let after = '';
   const lvsprov = (command: 'apply' | 'reset', inv: string, ...args: string[]) =>
@@ -44,7 +46,9 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
   const summaries = async (command: 'apply' | 'reset', inv: string, ...args: string[]): Promise<Record<string, string[]>> => {
     const result = await lvsprov(command, inv, ...args);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-    return Object.fromEntries(parseJson(result).hosts.map((host) => [host.host, host.changes.map((change) => change.summary)]));
+    const hosts = parseJson(result).hosts;
+    stats = Object.fromEntries(hosts.map((host) => [host.host, host.stats.execs]));
+    return Object.fromEntries(hosts.map((host) => [host.host, host.changes.map((change) => change.summary)]));
   };
   /** Everything the test cares about on a host, as the kernel and the file system say it. */
   const state = (host: string): Promise<string> =>
@@ -118,11 +122,14 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
       ].join('\n'),
     );
     expect(await summaries('apply', before)).toEqual({ rs1: [], rs2: [] });
+    // An unchanged host: one read exec, the manifest read within it.
+    expect(stats).toEqual({ rs1: 1, rs2: 1 });
   });
 
   it('--check on the smaller inventory shows each removal and touches nothing', async () => {
     const states = [await state('rs1'), await state('rs2')];
     const check = await summaries('apply', after, '--check');
+    expect(stats).toEqual({ rs1: 1, rs2: 1 });
     expect(check.rs1).toEqual([
       'update /etc/lvsprov/playbook.ip',
       `delete INPUT -d ${VIP2} -j DROP`,
@@ -144,8 +151,10 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
     expect([await state('rs1'), await state('rs2')]).toEqual(states);
   });
 
-  it('apply removes exactly those; the administrator\'s objects stay; a re-run changes nothing', async () => {
+  it('apply removes exactly those, in one read and one apply exec per host; the administrator\'s objects stay; a re-run changes nothing', async () => {
     await summaries('apply', after);
+    // The removals and the manifest's rewrite ride on one apply exec (both hosts only retire).
+    expect(stats).toEqual({ rs1: 2, rs2: 2 });
     const rs1 = await state('rs1');
     expect(rs1).toContain(`inet ${VIP1}/32 scope global lo:1`);
     expect(rs1).not.toContain(VIP2);
@@ -162,6 +171,7 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
     // rs2 owns nothing any more: its manifest is gone, and lvsprov's directory with it.
     expect(await sh('rs2', 'ls /var/lib/lvsprov 2>&1 || true')).toMatch(/No such file/);
     expect(await summaries('apply', after)).toEqual({ rs1: [], rs2: [] });
+    expect(stats).toEqual({ rs1: 1, rs2: 1 });
   });
 
   it('reset removes everything lvsprov made and nothing else; a second reset changes nothing', async () => {
