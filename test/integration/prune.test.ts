@@ -151,7 +151,7 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
     expect([await state('rs1'), await state('rs2')]).toEqual(states);
   });
 
-  it('apply removes exactly those, in one read and one apply exec per host; the administrator\'s objects stay; a re-run changes nothing', async () => {
+  it('apply removes exactly those, in one exec per wave a host takes part in; the administrator\'s objects stay; a re-run changes nothing', async () => {
     await summaries('apply', after);
     // One exec per wave a host takes part in, the manifest riding on them: rs1 rewrites its boot
     // file (prepare) before its VIP goes (retire); rs2 only retires.
