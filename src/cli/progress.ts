@@ -34,8 +34,27 @@ export function plainProgress(write: (line: string) => void, check: boolean): Pr
   };
 }
 
+type Listr2 = typeof import('listr2');
+
+/** A live list of concurrent tasks drawn on stderr; `listr2` is the module, loaded by the caller. */
+export function stderrListOptions({ ListrLogger, ProcessOutput }: Listr2) {
+  return {
+    concurrent: true,
+    exitOnError: false,
+    // The CLI handles SIGINT itself (a recap, exit 130); listr2's own handler would exit at once.
+    registerSignalListeners: false,
+    // The caller checked that stderr is a terminal; stdout may be a pipe.
+    forceTTY: true,
+    rendererOptions: {
+      collapseErrors: false,
+      logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(process.stderr, process.stderr) }),
+    },
+  } as const;
+}
+
 export async function listrProgress(hosts: readonly string[], check: boolean): Promise<Progress> {
-  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
+  const listr2 = await import('listr2');
+  const { Listr } = listr2;
   const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
   const early: EngineEvent[] = [];
   const list = new Listr(
@@ -56,18 +75,7 @@ export async function listrProgress(hosts: readonly string[], check: boolean): P
           for (const event of early.splice(0)) deliver(event);
         }),
     })),
-    {
-      concurrent: true,
-      exitOnError: false,
-      // The CLI handles SIGINT itself (a recap, exit 130); listr2's own handler would exit at once.
-      registerSignalListeners: false,
-      // The caller checked that stderr is a terminal; stdout may be a pipe.
-      forceTTY: true,
-      rendererOptions: {
-        collapseErrors: false,
-        logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(process.stderr, process.stderr) }),
-      },
-    },
+    stderrListOptions(listr2),
   );
   const deliver = (event: EngineEvent): void => {
     if (event.type === 'wave-start') return;

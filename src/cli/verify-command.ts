@@ -33,8 +33,15 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     .addOption(sshConfigOption())
     .action(async (flags: VerifyFlags) => {
       // verify's code loads only when verify runs.
-      const [{ verifyCluster }, { renderVerify }] = await Promise.all([import('../verify/run-verify.js'), import('../report/verify-text.js')]);
+      const [{ verifyCluster }, { renderVerify }, { listrVerifyProgress, plainVerifyProgress }] = await Promise.all([
+        import('../verify/run-verify.js'),
+        import('../report/verify-text.js'),
+        import('./verify-progress.js'),
+      ]);
+      // Progress on stderr as each service and ARP check ends; stdout gets the report alone.
+      const progress = io.isTTY ? await listrVerifyProgress() : plainVerifyProgress(io.err);
       const report = await verifyCluster(flags.inventory, {
+        onProgress: progress.sink,
         requests: flags.requests,
         tolerance: flags.tolerance,
         timeoutSeconds: flags.timeout,
@@ -42,7 +49,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
         ...(flags.client !== undefined ? { client: flags.client } : {}),
         acceptNewHostKeys: flags.acceptNewHostKeys,
         ...(flags.sshConfig !== undefined ? { sshConfigFile: flags.sshConfig } : {}),
-      });
+      }).finally(() => progress.finish());
       const code = exitCodeForVerify(report);
       io.out(flags.json ? JSON.stringify({ exitCode: code, ...report }, null, 2) : renderVerify(report));
       setExit(code);

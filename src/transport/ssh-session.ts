@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'ssh2';
 import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.js';
 import { keepaliveIntervalMs, openClient } from './ssh-client.js';
@@ -64,7 +65,7 @@ class SshSession implements HostSession {
   }
 
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const { signal } = options;
+    const { signal, onStdout } = options;
     if (signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
     if (this.lost) return Promise.reject(new ConnectionLostError(this.lost, '', ''));
     this.stats.execs += 1;
@@ -86,7 +87,11 @@ class SshSession implements HostSession {
           stream.close();
         };
         signal?.addEventListener('abort', abort, { once: true });
-        stream.on('data', (chunk: Buffer) => stdout.push(chunk));
+        const decoder = new StringDecoder('utf8');
+        stream.on('data', (chunk: Buffer) => {
+          stdout.push(chunk);
+          if (onStdout) onStdout(decoder.write(chunk));
+        });
         stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         stream.on('close', (code: number | null | undefined, exitSignal?: string) => {
           signal?.removeEventListener('abort', abort);

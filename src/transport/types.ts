@@ -12,6 +12,8 @@ export interface HostSession {
 
 export interface ExecOptions {
   readonly signal?: AbortSignal;
+  /** Called with stdout as it arrives (decoded as UTF-8), for callers that report progress from a long script. */
+  readonly onStdout?: (text: string) => void;
 }
 
 export interface ExecResult {

@@ -21,6 +21,28 @@ export interface ClientOutput {
   readonly complete: boolean;
 }
 
+/** One line of the client's output, or undefined for a line of someone else's (a login banner). */
+export type ClientLine =
+  | { readonly kind: 'fetcher'; readonly fetcher: string }
+  | { readonly kind: 'end' }
+  | { readonly kind: 'stop'; readonly index: number; readonly at: number }
+  | { readonly kind: 'done'; readonly index: number }
+  | { readonly kind: 'page'; readonly index: number; readonly outcome: FetchOutcome }
+  | { readonly kind: 'request'; readonly index: number; readonly outcome: FetchOutcome };
+
+export function readClientLine(nonce: string, line: string): ClientLine | undefined {
+  const words = line.trimEnd().split(' ');
+  if (words[0] !== nonce) return undefined;
+  const [, kind, ...rest] = words;
+  if (kind === 'fetcher') return { kind, fetcher: rest.join(' ') };
+  if (kind === 'end') return { kind };
+  if (kind === 'stop' && rest.length === 2) return { kind, index: Number(rest[0]), at: Number(rest[1]) };
+  if (kind === 'done' && rest.length === 1) return { kind, index: Number(rest[0]) };
+  if (kind === 'p' && rest.length === 3) return { kind: 'page', index: Number(rest[0]), outcome: outcome(rest[1], rest[2]) };
+  if (kind === 'r' && rest.length === 4) return { kind: 'request', index: Number(rest[0]), outcome: outcome(rest[2], rest[3]) };
+  return undefined;
+}
+
 export function parseClientOutput(nonce: string, stdout: string): ClientOutput {
   let fetcher: string | undefined;
   let complete = false;
@@ -28,18 +50,15 @@ export function parseClientOutput(nonce: string, stdout: string): ClientOutput {
   const stopped = new Map<number, number>();
   const pages = new Map<number, FetchOutcome>();
   for (const line of stdout.split('\n')) {
-    const words = line.trimEnd().split(' ');
-    if (words[0] !== nonce) continue;
-    const [, kind, ...rest] = words;
-    if (kind === 'fetcher') fetcher = rest.join(' ');
-    else if (kind === 'end') complete = true;
-    else if (kind === 'stop' && rest.length === 2) stopped.set(Number(rest[0]), Number(rest[1]));
-    else if (kind === 'p' && rest.length === 3) pages.set(Number(rest[0]), outcome(rest[1], rest[2]));
-    else if (kind === 'r' && rest.length === 4) {
-      const index = Number(rest[0]);
-      const list = requests.get(index) ?? [];
-      list.push(outcome(rest[2], rest[3]));
-      requests.set(index, list);
+    const read = readClientLine(nonce, line);
+    if (read?.kind === 'fetcher') fetcher = read.fetcher;
+    else if (read?.kind === 'end') complete = true;
+    else if (read?.kind === 'stop') stopped.set(read.index, read.at);
+    else if (read?.kind === 'page') pages.set(read.index, read.outcome);
+    else if (read?.kind === 'request') {
+      const list = requests.get(read.index) ?? [];
+      list.push(read.outcome);
+      requests.set(read.index, list);
     }
   }
   return { ...(fetcher !== undefined ? { fetcher } : {}), requests, stopped, pages, complete };

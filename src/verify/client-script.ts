@@ -74,6 +74,8 @@ export function clientScript(input: ClientScriptInput): string {
       `  ask "r ${service.index} $i" ${quote(service.url)}`,
       '  i=$((i + 1))',
       'done',
+      // Flushed as soon as the loop ends, so the caller can report this service while the next runs.
+      `printf '%s done %s\\n' ${n} ${service.index}`,
     );
   }
   lines.push(`printf '%s end\\n' ${n}`);

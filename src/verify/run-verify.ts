@@ -2,9 +2,11 @@ import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { newNonce } from '../engine/batch-script.js';
 import { ConfigError } from '../errors.js';
 import type { ConnectOptions } from '../transport/types.js';
+import { vipPlans } from './arp-plan.js';
 import { checkArp } from './arp-run.js';
 import { clientScript } from './client-script.js';
 import { describeFailure, parseClientOutput, type ClientOutput } from './client-output.js';
+import { clientProgress, type ProgressSink } from './progress.js';
 import type { PageCheck, ServiceCheck, VerifyReport } from './report.js';
 import { judgeService } from './service-verdict.js';
 import { SessionPool } from './session-pool.js';
@@ -24,6 +26,8 @@ export interface VerifyOptions extends ConnectOptions {
   readonly client?: string;
   /** -F: the ssh_config file (or `none`) instead of the inventory's ssh.config_file or ~/.ssh/config. */
   readonly sshConfigFile?: string;
+  /** Told as each service, ARP check or unreachable host is known, before the report. */
+  readonly onProgress?: ProgressSink;
 }
 
 export { verifyDefaults } from './defaults.js';
@@ -34,6 +38,14 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
   const client = pickClient(inventory, options.client);
   const targets = verifyTargets(inventory.services);
   const pool = new SessionPool(inventory, options);
+  const names = new Map(inventory.services.map((service, index) => [index, service.name]));
+  options.onProgress?.({
+    kind: 'start',
+    client,
+    requests: options.requests,
+    services: targets.requests.map((target) => names.get(target.index) ?? `#${target.index}`),
+    vips: vipPlans(inventory).map((plan) => plan.vip),
+  });
   try {
     const clientPages = targets.pages.filter((page) => 'client' in page.from);
     const byDirector = new Map<string, PageTarget[]>();
@@ -49,8 +61,13 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
         services: withServices ? targets.requests.map((target) => ({ index: target.index, url: target.url })) : [],
         pages: pages.map((page) => page.url),
       });
-      const run = await pool.run(host, role, script);
-      if (!run) return undefined;
+      const onStdout = withServices && options.onProgress ? clientProgress(nonce, names, options.onProgress) : undefined;
+      const run = await pool.run(host, role, script, onStdout ? { onStdout } : {});
+      if (!run) {
+        const message = pool.contacts().find((contact) => contact.host === host)?.error ?? 'unreachable';
+        options.onProgress?.({ kind: 'unreachable', host, role, message });
+        return undefined;
+      }
       const output = parseClientOutput(nonce, run.stdout);
       if (!output.complete) pool.fail(host, `the ${role} script did not finish (exit ${run.code}): ${run.stderr.trim() || 'no message'}`);
       return output;
@@ -59,7 +76,13 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
     const [clientOutput, directorOutputs, arp] = await Promise.all([
       fetchFrom(client, 'client', clientPages, true),
       Promise.all([...byDirector.entries()].map(async ([director, pages]) => [director, await fetchFrom(director, 'page fetcher', pages, false)] as const)),
-      checkArp(inventory, pool),
+      checkArp(inventory, pool).then((checks) => {
+        for (const check of checks) {
+          const responders = check.responders.map((responder) => responder.host ?? responder.mac);
+          options.onProgress?.({ kind: 'arp', vip: check.vip, status: check.status, responders });
+        }
+        return checks;
+      }),
     ]);
 
     const pages: PageCheck[] = [];

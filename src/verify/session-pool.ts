@@ -1,7 +1,7 @@
 import { connectionTarget } from '../config/connection.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
-import type { ConnectOptions, ExecResult, HostSession } from '../transport/types.js';
+import type { ConnectOptions, ExecOptions, ExecResult, HostSession } from '../transport/types.js';
 import type { HostContact } from './report.js';
 
 // One SSH connection per host for the whole verify run, whatever roles the host plays in it
@@ -47,11 +47,11 @@ export class SessionPool {
    * Run one script on the host: undefined when the host is unreachable or the channel failed
    * (unreachable() tells which; contacts() says why).
    */
-  async run(host: string, role: string, script: string): Promise<ExecResult | undefined> {
+  async run(host: string, role: string, script: string, options: ExecOptions = {}): Promise<ExecResult | undefined> {
     const session = await this.get(host, role);
     if (!session) return undefined;
     try {
-      return await session.exec(script);
+      return await session.exec(script, options);
     } catch (error) {
       this.fail(host, `running the ${role} script: ${(error as Error).message}`);
       return undefined;

@@ -31,6 +31,19 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
         hosts: { slow: { address: '127.0.0.1', ssh: { port } }, closed: { address: '127.0.0.2', ssh: { port: 1 } } },
       }),
     );
+    // verify: the client is `slow`, the director `closed`.
+    writeFileSync(
+      join(dir, 'verify.yaml'),
+      stringify({
+        ssh: { user: 'root', agent: false, known_hosts: join(dir, 'known_hosts'), connect_timeout: 4 },
+        groups: { clients: { hosts: ['slow'] }, directors: { hosts: ['closed'] }, realservers: { hosts: ['rs1'] } },
+        hosts: { slow: { address: '127.0.0.1', ssh: { port } }, closed: { address: '127.0.0.2', ssh: { port: 1 } }, rs1: { address: '127.0.0.3', ssh: { port: 1 } } },
+        lvs: {
+          vips: { web: { address: '198.51.100.50' } },
+          services: [{ name: 'web', vip: 'web', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ host: 'rs1' }] }],
+        },
+      }),
+    );
     writeFileSync(join(dir, 'playbook.yaml'), stringify([{ hosts: 'all', tasks: [{ name: 'marker', file: { path: '/etc/lvsprov-terminal', content: 'x\n' } }] }]));
   });
 
@@ -64,6 +77,19 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     expect(report).not.toMatch(/connecting|✖/);
     // stdout was a file: no colour in it.
     expect(report).not.toContain('\u001b[');
+  });
+
+  it('draws verify\'s services and ARP checks as a live list while the report goes to stdout alone', async () => {
+    pane = new TmuxPane();
+    pane.start(`cd ${dir} && ${process.execPath} ${cliPath} verify -i verify.yaml --json > verify.json`);
+    // The director is refused at once, so its ARP check ends first; the client is still connecting.
+    const live = await pane.waitFor(/✖ ARP 198\.51\.100\.50: not-run/, 30_000);
+    expect(live).toMatch(/service web: running/);
+    expect(live).not.toMatch(/EXIT=/);
+    const done = await pane.waitFor(/EXIT=3/, 30_000);
+    expect(done).toMatch(/✖ service web: not run/);
+    const report = JSON.parse(readFileSync(join(dir, 'verify.json'), 'utf8')) as { exitCode: number; services: Array<{ status: string }> };
+    expect([report.exitCode, report.services.map((service) => service.status)]).toEqual([3, ['not-run']]);
   });
 
   it('colours the recap on a terminal and not with NO_COLOR', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { findExecutable } from '../../src/lab/qemu/tools.js';
 import type { VerifyReport } from '../../src/verify/report.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { writeInventory } from '../support/dr-lab.js';
 import { RIP, startVerifyLab, verifyInventory, VIP } from '../support/verify-lab.js';
 import { labSh } from '../support/lab-sh.js';
@@ -175,6 +175,50 @@ EOF`,
     expect(json.services.map((service) => service.status)).toEqual(['not-run']);
     expect(json.pages.map((page) => page.status)).toEqual(['not-run', 'not-run']);
     expect(json.arp[0]?.status).toBe('pass');
+  });
+
+  it('piped, reports each service on stderr as its requests end, while stdout waits for the report alone', async () => {
+    // A second service on a VIP the router black-holes: each of its requests times out, so it
+    // runs for seconds after the first service is done.
+    const slowVip = '198.51.100.60';
+    await splitOneToTwo();
+    await sh('router', `ip route replace blackhole ${slowVip}/32`);
+    try {
+      const twoServices = verifyInventory(lab);
+      const lvs = twoServices.lvs as { vips: Record<string, unknown>; services: Array<Record<string, unknown>> };
+      lvs.vips.slow = { address: slowVip };
+      lvs.services.push({ name: 'slow', vip: 'slow', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ host: 'rs1' }, { host: 'rs2' }] });
+      const file = writeInventory(dir, 'inventory-two-services.yaml', twoServices);
+      const run = startCli(['verify', '-i', file, '--requests', '3', '--timeout', '2', '--json'], { namespace: lab.controlNamespace });
+      const deadline = Date.now() + 60_000;
+      while (!/^verify: service web:/m.test(run.output().stderr) && run.child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      // The first service is reported while the second still runs, and nothing is on stdout yet.
+      expect(run.output().stderr).toMatch(/^verify: service web: 3 of 3 answered in \d+\.\d s \((rs1|rs2) \d, (rs1|rs2) \d\)$/m);
+      expect(run.output().stderr).not.toMatch(/service slow/);
+      expect(run.output().stdout).toBe('');
+      expect(run.child.exitCode).toBeNull();
+
+      const result = await run.done;
+      console.info(`[verify progress]\n${result.stderr}`);
+      expect(result.code).toBe(5);
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines[0]).toBe('verify: client client sends 3 request(s) to each of 2 service(s); ARP checks for 2 VIP(s)');
+      expect(lines.filter((line) => line.startsWith('verify: service ')).map((line) => line.replace(/ in \d+\.\d s.*/, ''))).toEqual([
+        'verify: service web: 3 of 3 answered',
+        'verify: service slow: 0 of 3 answered',
+      ]);
+      expect(lines.filter((line) => line.startsWith('verify: ARP ')).sort()).toEqual([
+        `verify: ARP ${VIP}: pass (answered by director)`,
+        `verify: ARP ${slowVip}: fail`,
+      ]);
+      // stdout is the report and nothing else.
+      expect(report(result).services.map((service) => [service.name, service.answered])).toEqual([
+        ['web', 3],
+        ['slow', 0],
+      ]);
+    } finally {
+      await sh('router', `ip route del blackhole ${slowVip}/32`);
+    }
   });
 
   it('needs a host in group clients (or --client) and contacts nobody without one', async () => {
