@@ -5,14 +5,14 @@ import { parseJson, runCli, startCli, type CliResult } from '../support/cli.js';
 import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
 import { labSh } from '../support/lab-sh.js';
 
-// A killed run's locks, and interrupts, on network-namespace hosts with real sshd. Everything is
-// read back through nsenter; slowness is tc tbf inside a host's namespace.
+// Runs that share hosts, a killed run's locks, and interrupts, on network-namespace hosts with
+// real sshd. Everything is read back through nsenter; slowness is tc tbf inside a host's namespace.
 
 const availability = labAvailability();
 const limit = ['--limit', 'routers,realservers'];
 const hosts = ['router', 'rs1', 'rs2'];
 
-describe.skipIf(skipLabSuite(availability))(`killed runs and interrupts on real hosts (${availability.reason})`, () => {
+describe.skipIf(skipLabSuite(availability))(`runs that share hosts, killed runs, interrupts (${availability.reason})`, () => {
   let lab: Lab;
   let dir: string;
   let inventory: string;
@@ -32,6 +32,26 @@ describe.skipIf(skipLabSuite(availability))(`killed runs and interrupts on real 
     ]);
   const slow = (host: string, rate: string): Promise<string> => sh(host, `tc qdisc replace dev eth0 root tbf rate ${rate} burst 1600 latency 400ms`);
   const unslow = (host: string): Promise<string> => sh(host, 'tc qdisc del dev eth0 root 2>/dev/null; true');
+  /**
+   * Reads waiting in their loop for this host's lock: processes with the lock file open (a read
+   * opens it before it tries it) that sleep between tries, other than the holder of the run that
+   * has it. A read that gives way to an older run ends without sleeping, so it is not counted. The
+   * hosts share the machine's pid space, so the file is told apart by device and inode.
+   */
+  const lockWaiters = async (host: string): Promise<number> =>
+    Number(
+      (
+        await sh(
+          host,
+          'lock=/run/lvsprov/run.lock; [ -e $lock ] || { echo 0; exit 0; }; id=$(stat -c %d:%i $lock); n=0; ' +
+            'for fd in $(find /proc/[0-9]*/fd -lname $lock 2>/dev/null); do ' +
+            'pid=${fd#/proc/}; pid=${pid%%/*}; ' +
+            '[ "$(stat -L -c %d:%i $fd 2>/dev/null)" = "$id" ] || continue; ' +
+            'case "$(tr "\\0" " " </proc/$pid/cmdline 2>/dev/null)" in *lvsprov-lock-holder*|sleep*|"") continue ;; esac; ' +
+            'pgrep -P $pid sleep >/dev/null && n=$((n + 1)); done; echo $n',
+        )
+      ).trim(),
+    );
   const converged = async (): Promise<void> => {
     const again = await apply('--json');
     expect(again.code, again.stdout + again.stderr).toBe(0);
@@ -57,6 +77,36 @@ describe.skipIf(skipLabSuite(availability))(`killed runs and interrupts on real 
     if (dir) rmSync(dir, { recursive: true, force: true });
     expect(report?.leftovers ?? []).toEqual([]);
   });
+
+  it('two applies at once on the same hosts, 5 rounds: the second waits for the first, reads afresh and finds every host done', async () => {
+    for (let round = 1; round <= 5; round += 1) {
+      await drift();
+      // The overlap is arranged, not hoped for: the first run holds every host's lock and is
+      // frozen (SIGSTOP) until the second run is seen waiting for one of those locks.
+      const first = startApply('--json');
+      await until(`round ${round}: the first run to hold every host`, async () =>
+        (await Promise.all(hosts.map((host) => sh(host, 'cat /run/lvsprov/run.owner 2>/dev/null; true')))).every((owner) => owner.includes(`pid=${first.child.pid} `)),
+      );
+      first.child.kill('SIGSTOP');
+      const second = startApply('--json');
+      await until(`round ${round}: the second run to wait for a host lock`, async () => (await Promise.all(hosts.map(lockWaiters))).some((count) => count > 0));
+      first.child.kill('SIGCONT');
+      const [a, b] = await Promise.all([first.done, second.done]);
+      const both = `round ${round}\n${a.stdout}${a.stderr}\n${b.stdout}${b.stderr}`;
+      expect([a.code, b.code], both).toEqual([0, 0]);
+      // The first run made every change; the second found nothing left to do on any host.
+      expect(statuses(a), both).toEqual(hosts.map((host) => [host, 'changed']));
+      expect(statuses(b), both).toEqual(hosts.map((host) => [host, 'ok']));
+      const waited = parseJson(b).hosts.filter((host) => host.lock);
+      expect(waited.length, both).toBeGreaterThan(0);
+      for (const host of waited) expect(host.lock?.heldBy).toMatch(new RegExp(`^lvsprov pid ${first.child.pid} on \\S+, started \\d{4}-`));
+      // And its progress says so, one line per host it waited for.
+      const lines = b.stderr.match(/^\S+: waited \d+\.\d s for the host lock held by lvsprov pid \d+ on \S+, started \S+; read afresh$/gm) ?? [];
+      expect(lines.length, both).toBe(waited.length);
+      console.log(`round ${round}: the second run waited on ${waited.map((host) => `${host.host} ${host.lock?.waitedSeconds.toFixed(1)} s`).join(', ')}`);
+    }
+    await converged();
+  }, 600_000);
 
   it('a run killed with kill -9 leaves no lock behind: the next run proceeds at once and converges', async () => {
     await drift();
