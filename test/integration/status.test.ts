@@ -59,6 +59,14 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
     expect(director?.director?.services[0]?.servers.map((server) => [server.host, server.state])).toEqual([['rs1', 'absent'], ['rs2', 'absent']]);
   }, 120_000);
 
+  it('--graph draws the live state: a director without a readable table leaves every declared link absent', async () => {
+    const result = await runCli(['status', '-i', inventory, '--graph', '--format', 'dot'], { namespace: lab.controlNamespace });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toContain('<b>live state</b>');
+    expect(result.stdout).toContain('"service:0:0" -> "rs:192.0.2.11" [label="w 2", color="#d03b3b", style=dashed];');
+    expect(result.stdout).toContain('"service:0:0" -> "rs:192.0.2.12" [label="w 4", color="#d03b3b", style=dashed];');
+  }, 120_000);
+
   it('--watch holds one connection per host and reads once per refresh; an apply shows up as in sync', async () => {
     const apply = await runCli(['apply', '-i', inventory, '--limit', 'routers,realservers'], { namespace: lab.controlNamespace });
     expect(apply.code, apply.stdout + apply.stderr).toBe(0);
