@@ -54,15 +54,18 @@ export function phaseOf(change: { readonly phase?: ChangePhase }): ChangePhase {
 export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>, context: HostContext): PlannedChange[] {
   const changes: PlannedChange[] = [];
   const predicted = new Map<string, unknown>();
+  const installing = new Set<string>();
+  const planning: HostContext = { ...context, installing };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(type.probe(task.spec)));
     try {
       const facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
-      for (const change of plan(facts, context)) {
+      for (const change of plan(facts, planning)) {
         changes.push({ ...change, phase: change.phase ?? defaultPhase(read.mode), task: task.name, ...(task.role ? { role: task.role } : {}) });
       }
-      predicted.set(key, after(facts, context));
+      predicted.set(key, after(facts, planning));
+      if (read.mode === 'apply') for (const name of type.provides?.(task.spec) ?? []) installing.add(name);
     } catch (error) {
       throw new ProbeError(`task "${task.name}": ${(error as Error).message}`);
     }

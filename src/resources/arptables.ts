@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { absolutePath, ipv4 } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { requireTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 import { EMPTY_TABLES, appendRule, canonical, parseSave, renderSave, ruleKey } from './arptables-save.js';
 
@@ -131,13 +132,17 @@ export const arptables: ResourceType<ArptablesSpec, ArptablesFacts> = {
       } else if (line.startsWith('F')) fileLine = line;
     }
     const failed = installed && status !== 0;
-    // Without arptables (a package task may install it in this very run) the tables are empty.
+    // Without arptables the tables read as empty; plan stops the host unless a package task
+    // of this run installs it first.
     const runtime = !installed ? EMPTY_TABLES : failed ? '' : text;
     return { installed, error: failed ? text.trim() || `exit status ${status}` : null, runtime, file: parseFileLine(fileLine) };
   },
 
   plan(spec, facts, context) {
     if (facts.error !== null) throw new Error(`arptables-save failed on ${context.host}: ${facts.error}`);
+    // Rules to add need the tool (or a package task before this one). Rules to remove do not:
+    // without arptables nothing of lvsprov's can be in the tables, so reset has nothing to undo.
+    if (spec.state === 'present') requireTool('arptables-save', facts.installed, context);
     const { appended, removed, predicted, writeFile } = reconcile(spec, facts);
     const pending = facts.installed ? '' : ' (arptables not installed yet)';
     const changes: Change[] = [

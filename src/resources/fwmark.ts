@@ -3,6 +3,7 @@ import { absolutePath, ipv4 } from '../config/values.js';
 import { command, quote } from '../shell/quote.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
+import { requireTool } from './missing-tool.js';
 
 // Firewall marks for IPVS firewall-mark services (ipvsadm -f): packets to a VIP, optionally only to
 // some TCP ports, get a mark in prerouting before IPVS sees them, so several ports share one
@@ -107,7 +108,7 @@ export const fwmark: ResourceType<FwmarkSpec, FwmarkFacts> = {
   },
 
   plan(spec, facts, context) {
-    if (facts.state === 'no-nft') throw new Error(`nft is not installed on ${context.host}: install nftables for firewall-mark services`);
+    requireTool('nft', facts.state !== 'no-nft', context);
     const changes: Change[] = [];
     const script = fwmarkScript(spec);
     const fileInSync = facts.file.exists && facts.file.content === script && facts.file.mode === '644';

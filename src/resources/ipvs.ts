@@ -1,12 +1,13 @@
 import { ABSENT_FILE, removeFileChange, type FileState } from './file-state.js';
 import type { ResourceType } from './types.js';
-import { parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
+import { ipvsUnavailable, parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
 import { planTable } from './ipvs/plan.js';
 import { afterBootUnit, bootUnitChange, resetBootUnitChange } from './ipvs/boot-unit.js';
 import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
 import { ipvsSchema, specServiceName, type IpvsSpec } from './ipvs/schema.js';
 import type { Table } from './ipvs/model.js';
-import type { Change } from './types.js';
+import type { Change, HostContext } from './types.js';
+import { requireTool } from './missing-tool.js';
 
 // IPVS virtual services and their real servers, edited in place with ipvsadm and persisted in
 // the distro's save file as `ipvsadm -S -n` would write it (and, on RHEL, the unit that restores
@@ -16,11 +17,12 @@ import type { Change } from './types.js';
 export type { IpvsFacts } from './ipvs/probe.js';
 export type { IpvsSpec } from './ipvs/schema.js';
 
-function requireIpvs(facts: IpvsFacts, host: string): void {
-  if (facts.ipvs.state !== 'unavailable') return;
-  const { status, message } = facts.ipvs;
+function requireIpvs(facts: IpvsFacts, context: HostContext): void {
+  requireTool('ipvsadm', facts.ipvs.state !== 'no-ipvsadm', context);
+  const unavailable = ipvsUnavailable(facts.ipvs);
+  if (unavailable === undefined) return;
   throw new Error(
-    `IPVS is not available on ${host}: ipvsadm -S -n exited with status ${status}${message ? ` (${message})` : ''}. ` +
+    `IPVS is not available on ${context.host}: ${unavailable}. ` +
       'The kernel needs IP Virtual Server support (CONFIG_IP_VS): load it with `modprobe ip_vs`, ' +
       'or use a kernel built with it.',
   );
@@ -44,7 +46,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
   parse: parseProbe,
 
   plan(spec, facts, context) {
-    requireIpvs(facts, context.host);
+    requireIpvs(facts, context);
     const { changes, table } = planTable(spec, facts.table, context.withheld);
     const { path, file } = saveFileState(spec, facts);
     const save = saveFileChange(path, file, table);
@@ -72,7 +74,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
   // does not list stay, and the save file is rewritten to them, or removed when none is left.
   reset: {
     plan(spec, facts, context) {
-      requireIpvs(facts, context.host);
+      requireIpvs(facts, context);
       const { changes, table } = planTable(withdrawn(spec), facts.table);
       const { path, file } = saveFileState(spec, facts);
       const save = resetSaveFile(path, file, table);

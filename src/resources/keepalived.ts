@@ -4,6 +4,7 @@ import { configChanges, daemonChanges, driftChanges, predictedTable } from './ke
 import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
+import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceType } from './types.js';
 
 // keepalived on a director: its config generated from the spec (VRRP instances for the VIPs,
@@ -14,9 +15,10 @@ export type { KeepalivedSpec } from './keepalived/schema.js';
 export type { KeepalivedFacts } from './keepalived/probe.js';
 
 function requireIpvs(spec: KeepalivedSpec, facts: KeepalivedFacts, host: string): void {
-  if (spec.virtual_servers.length === 0 || facts.ipvs.state !== 'unavailable') return;
+  const unavailable = ipvsUnavailable(facts.ipvs);
+  if (spec.virtual_servers.length === 0 || unavailable === undefined) return;
   throw new Error(
-    `IPVS is not available on ${host} (ipvsadm -S -n exited with status ${facts.ipvs.status}${facts.ipvs.message ? `: ${facts.ipvs.message}` : ''}); ` +
+    `IPVS is not available on ${host} (${unavailable}); ` +
       "keepalived's virtual servers need a kernel with IP Virtual Server support (CONFIG_IP_VS)",
   );
 }

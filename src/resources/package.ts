@@ -78,6 +78,8 @@ export const packageResource: ResourceType<PackageSpec, PackageFacts> = {
 
   key: (spec) => `package ${spec.name}`,
 
+  provides: (spec) => [spec.name],
+
   probe(spec) {
     if (spec.creates === undefined) return installedSnippet(spec.name);
     // Where `creates` exists nothing is installed whatever the manager says, so the manager is not

@@ -10,6 +10,11 @@ export interface HostContext {
    * so traffic never goes to a server that is not ready. Servers already in the table stay.
    */
   readonly withheld?: ReadonlySet<string>;
+  /**
+   * Debian packages that earlier tasks of this host's run install: a planner that finds a program
+   * missing waits for it instead of stopping the host (see missing-tool.ts).
+   */
+  readonly installing?: ReadonlySet<string>;
 }
 
 /**
@@ -88,6 +93,8 @@ export interface ResourceType<Spec, Facts> {
   parse(output: ProbeOutput, spec: Spec): Facts;
   plan(spec: Spec, facts: Facts, context: HostContext): Change[];
   after(spec: Spec, facts: Facts, context?: HostContext): Facts;
+  /** Debian packages the task leaves installed, for the planners of later tasks (HostContext.installing). */
+  provides?(spec: Spec): readonly string[];
   /**
    * What `lvsprov reset` does with this task; absent when reset leaves the resource as it is
    * (links, packages). The engine runs it through the same read/plan/apply batches.

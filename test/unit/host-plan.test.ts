@@ -31,6 +31,15 @@ function plan(tasks: CompiledTask[], answer: (probe: string) => string, context:
 }
 
 describe('host planner', () => {
+  it('stops a director without ipvsadm with the package to install, unless an earlier task installs it', () => {
+    const answer = (probe: string): string => (probe.includes('ipvsadm -S -n') ? 'I no-ipvsadm\nO ID=debian\nF-\nF-' : 'M apt\nS unknown ok not-installed');
+    expect(() => plan([ipvsTask(['192.0.2.11'])], answer, { host: 'director' })).toThrow('task "IPVS virtual services": ipvsadm is not installed (Debian package: ipvsadm)');
+    const installed = plan([task('ipvsadm', 'package', { name: 'ipvsadm' }), ipvsTask(['192.0.2.11'])], answer, { host: 'director' });
+    expect(installed.map((change) => change.summary)).toContain(`add service TCP ${VIP}:80 (wrr)`);
+    // Installed by a later task is too late: the table is read before it.
+    expect(() => plan([ipvsTask(['192.0.2.11']), task('ipvsadm', 'package', { name: 'ipvsadm' })], answer, { host: 'director' })).toThrow(/ipvsadm is not installed/);
+  });
+
   it('one probe per distinct snippet: two tasks on one key share it; then the ownership manifest\'s', () => {
     const tasks = [ipvsTask(['192.0.2.11']), ipvsTask(['192.0.2.11'])];
     expect(hostReadPlan(tasks, 'apply').probes.map(isManifestProbe)).toEqual([false, true]);

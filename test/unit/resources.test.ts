@@ -29,10 +29,13 @@ interface Case {
   probe?: string;
   changes: ExpectedChange[];
   reset?: { changes: ExpectedChange[] };
+  /** Debian packages an earlier task of the run installs (HostContext.installing). */
+  installing?: string[];
+  /** A pattern of the error the probe's output must stop the host with (parse or plan), instead of changes. */
+  error?: string;
 }
 
 const root = join(import.meta.dirname, '../fixtures/resources');
-const context = { host: 'test' };
 
 /** The fields of each change that the fixture spells out: resource and diff only where it gives them. */
 function shape(changes: readonly Change[], expected: readonly ExpectedChange[]): unknown[] {
@@ -55,6 +58,11 @@ for (const typeName of readdirSync(root)) {
       it(file.replace(/\.json$/, ''), () => {
         const spec = type.schema.parse(fixture.spec);
         if (fixture.probe !== undefined) expect(type.probe(spec)).toBe(fixture.probe);
+        const context = { host: 'test', ...(fixture.installing ? { installing: new Set(fixture.installing) } : {}) };
+        if (fixture.error !== undefined) {
+          expect(() => type.plan(spec, type.parse(fixture.output, spec), context)).toThrow(new RegExp(fixture.error));
+          return;
+        }
         const facts = type.parse(fixture.output, spec);
         if (fixture.facts !== undefined) expect(facts).toEqual(fixture.facts);
         const changes = type.plan(spec, facts, context);

@@ -6,14 +6,15 @@ import { probedSaveFiles, type OsRelease } from './save-file.js';
 import type { IpvsSpec } from './schema.js';
 
 /**
- * Whether the table could be read. `no-ipvsadm`: the tool is not installed yet (a package task
- * may install it in the same run) but the kernel has IPVS, so the table is empty until someone
- * fills it. `unavailable`: ipvsadm failed, typically "Can't initialize ipvs: Protocol not
- * available" from a kernel without CONFIG_IP_VS.
+ * Whether the table could be read. `no-ipvsadm`: the tool is not installed, so the table is
+ * unknown: the plan stops the host unless an earlier task installs ipvsadm (the table is then
+ * read as empty, which a kernel whose IPVS nobody drove yet holds). `unavailable`: ipvsadm
+ * failed, typically "Can't initialize ipvs: Protocol not available" from a kernel without
+ * CONFIG_IP_VS.
  */
 export type IpvsStatus =
   | { readonly state: 'ok' }
-  | { readonly state: 'no-ipvsadm' }
+  | { readonly state: 'no-ipvsadm'; /** Whether the kernel has IPVS (loaded, or a module to load). */ readonly kernel: boolean }
   | { readonly state: 'unavailable'; readonly status: number; readonly message: string };
 
 export interface IpvsFacts {
@@ -32,7 +33,7 @@ export interface IpvsFacts {
 // apart from the rules.
 /** Shell that prints the live table as `S <rule>` lines and one `I <status>` line (see parseStatus). */
 export const LIVE_TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
-  if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I 127 ipvsadm is not installed and the kernel has no ip_vs module\n'; fi
+  if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I no-ipvsadm no-ip_vs\n'; fi
 elif ipvs_rules=$(ipvsadm -S -n 2>/dev/null); then printf '%s\n' "$ipvs_rules" | sed -e '/^$/d' -e 's/^/S /'; printf 'I 0\n'
 else ipvs_status=$?; printf 'I %s %s\n' "$ipvs_status" "$(ipvsadm -S -n 2>&1 >/dev/null | tr '\n' ' ')"; fi`;
 
@@ -44,9 +45,16 @@ export function probeSnippet(spec: IpvsSpec): string {
   return [TABLE_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
 }
 
+/** Why IPVS itself cannot be driven (a kernel without it), or undefined when nothing says so. */
+export function ipvsUnavailable(status: IpvsStatus): string | undefined {
+  if (status.state === 'unavailable') return `ipvsadm -S -n exited with status ${status.status}${status.message ? ` (${status.message})` : ''}`;
+  if (status.state === 'no-ipvsadm' && !status.kernel) return 'the kernel has no ip_vs module';
+  return undefined;
+}
+
 export function parseStatus(text: string): IpvsStatus {
   if (text === '0') return { state: 'ok' };
-  if (text === 'no-ipvsadm') return { state: 'no-ipvsadm' };
+  if (text === 'no-ipvsadm' || text === 'no-ipvsadm no-ip_vs') return { state: 'no-ipvsadm', kernel: text === 'no-ipvsadm' };
   const match = /^(\d+) ?(.*)$/.exec(text);
   if (!match) throw new Error(`unexpected ipvs probe status line: ${text.slice(0, 120)}`);
   return { state: 'unavailable', status: Number(match[1]), message: (match[2] ?? '').trim() };
