@@ -188,7 +188,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     const check = await lvsprov('apply', '-i', left, '--check');
     expect(check.code, check.stderr).toBe(0);
     const waveHeaders = check.stdout.split('\n').filter((line) => line.startsWith('== wave '));
-    expect(waveHeaders.map((line) => line.replace(/ \(.*/, ''))).toEqual(['== wave 1 of 3: prepare', '== wave 2 of 3: balance', '== wave 3 of 3: withdraw']);
+    expect(waveHeaders.map((line) => line.replace(/ \(.*/, ''))).toEqual(['== wave 1 of 4: prepare', '== wave 2 of 4: balance', '== wave 3 of 4: withdraw', '== wave 4 of 4: retire']);
     expect(check.stdout).toContain('drain, at most 300 s: directors wait until leaving real servers have no active connection');
     expect(check.stdout).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80');
     expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(tableBefore);
