@@ -8,6 +8,7 @@ import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js'
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
 import type { VerifyReport } from '../../src/verify/report.js';
+import { statusChecks } from './status-checks.js';
 
 // DR, TUN and NAT end to end on a real kernel: `lvsprov lab up` builds each mode's lab inside one
 // qemu guest (booted once, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
@@ -262,6 +263,8 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
     labIt('a second apply changes nothing', async () => {
       await secondApplyChangesNothing();
     }, 600_000);
+
+    statusChecks(labIt, () => ({ lab, inventory }));
 
     labIt('--check shows a weight changed by hand and touches nothing; apply repairs it', async () => {
       await lab.sh('director', 'ipvsadm -e -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
