@@ -17,7 +17,7 @@ export const addressSchema = z
     // The kernel keeps labels in an interface-name-sized field: 15 bytes.
     label: addressLabel.max(15).optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    /** Also restore the address at boot: see boot-file.ts. */
+    /** Also restore the address at boot: see src/config/boot-tasks.ts. */
     at_boot: z.boolean().optional(),
   })
   .strict()

@@ -14,7 +14,7 @@ export const linkSchema = z
     state: z.enum(['up', 'down']).default('up'),
     // 68 is the smallest MTU IPv4 works with; 65536 is the loopback default.
     mtu: z.number().int().min(68).max(65536).optional(),
-    /** Also set the link at boot: see boot-file.ts. */
+    /** Also set the link at boot: see src/config/boot-tasks.ts. */
     at_boot: z.boolean().optional(),
   })
   .strict();

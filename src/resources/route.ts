@@ -20,7 +20,7 @@ export const routeSchema = z
     device: interfaceName.optional(),
     via: ipv4.optional(),
     state: z.enum(['present', 'absent']).default('present'),
-    /** Also restore the route at boot: see boot-file.ts. */
+    /** Also restore the route at boot: see src/config/boot-tasks.ts. */
     at_boot: z.boolean().optional(),
   })
   .strict()
