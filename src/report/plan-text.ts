@@ -50,20 +50,37 @@ export function planHeadline(result: HostResult, check: boolean): string {
   return `${parts.join(', ')} (of ${result.changes.length} planned)`;
 }
 
+type ChangeOutcome = 'made' | 'failed' | 'not-run' | 'unknown';
+
+/** What became of one planned change: from the host's outcomes, else from how far the apply got. */
+function outcomeOf(result: HostResult, index: number, check: boolean): ChangeOutcome {
+  const outcome = result.outcomes?.[index];
+  if (outcome) return outcome === 'not-made' ? 'not-run' : outcome;
+  if (check || result.status !== 'failed') return 'made';
+  return index === result.applied ? 'failed' : index > result.applied ? 'not-run' : 'made';
+}
+
+/** A wave's part of a host, counted like the recap counts the whole host. */
+function waveHeadline(result: HostResult, indexes: readonly number[], check: boolean): string {
+  if (check) return `${indexes.length} would change`;
+  const outcomes = indexes.map((index) => outcomeOf(result, index, check));
+  const count = (wanted: ChangeOutcome): number => outcomes.filter((outcome) => outcome === wanted).length;
+  if (count('made') === indexes.length) return `${indexes.length} changed`;
+  const parts = [`${count('made')} changed`, ...(count('failed') > 0 ? [`${count('failed')} failed`] : []), ...(count('not-run') > 0 ? [`${count('not-run')} not run`] : []), ...(count('unknown') > 0 ? [`${count('unknown')} unknown`] : [])];
+  return `${parts.join(', ')} (of ${indexes.length} planned)`;
+}
+
 /** The host's changes (of one wave, or all), each marked by whether it ran. */
 export function renderHostPlan(result: HostResult, options: RenderOptions, phase?: ChangePhase): string[] {
   const indexed = result.changes.map((change, index) => ({ change, index })).filter(({ change }) => phase === undefined || phaseOf(change) === phase);
   if (indexed.length === 0) return [];
-  // A whole host is headed with the recap's counts; a wave's part of it with how many it holds.
-  const headline = phase === undefined ? planHeadline(result, options.check) : `${indexed.length} ${options.check ? 'would change' : 'changed'}`;
+  // A whole host is headed with the recap's counts; a wave's part of it with the same counts over its changes.
+  const headline = phase === undefined ? planHeadline(result, options.check) : waveHeadline(result, indexed.map(({ index }) => index), options.check);
   const lines = [`${result.host}: ${headline}`];
   for (const { change, index } of indexed) {
-    const outcome = result.outcomes?.[index];
-    const failed = outcome ? outcome === 'failed' : result.status === 'failed' && !options.check && index === result.applied;
-    const notRun = outcome ? outcome === 'not-made' : result.status === 'failed' && !options.check && index > result.applied;
-    const unknown = outcome === 'unknown';
-    const mark = failed ? '!' : notRun ? ' ' : unknown ? '?' : '~';
-    const suffix = failed ? '  (FAILED)' : notRun ? '  (not run)' : unknown ? '  (UNKNOWN: the host may or may not have made it)' : '';
+    const outcome = outcomeOf(result, index, options.check);
+    const mark = outcome === 'failed' ? '!' : outcome === 'not-run' ? ' ' : outcome === 'unknown' ? '?' : '~';
+    const suffix = outcome === 'failed' ? '  (FAILED)' : outcome === 'not-run' ? '  (not run)' : outcome === 'unknown' ? '  (UNKNOWN: the host may or may not have made it)' : '';
     lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
     if (options.verbose) lines.push(...change.commands.flatMap((command) => command.split('\n')).map((line) => `      $ ${line}`));

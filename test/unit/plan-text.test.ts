@@ -173,6 +173,13 @@ describe('plan rendering in waves', () => {
     expect(renderPlan([director], { diff: false, check: true, waves, drainTimeout: 0 })).toContain('drain: skipped (--drain-timeout 0)');
   });
 
+  it("a host that fails in one wave: each wave's part of it counts what ran, failed and never ran, summing to the recap", () => {
+    const failing = { ...director, status: 'failed' as const, outcomes: ['made', 'failed', 'not-made'] as HostResult['outcomes'] };
+    const lines = renderPlan([failing, rs4], { diff: false, check: false, waves, drainTimeout: 300 }).split('\n');
+    expect(lines.filter((line) => line.startsWith('director: '))).toEqual(['director: 1 changed, 1 failed (of 2 planned)', 'director: 0 changed, 1 not run (of 1 planned)']);
+    expect(renderRecap([failing], false).split('\n')[1]).toMatch(/ok=0 {2}changed=1 {2}failed=1 {2}not-run=1 /);
+  });
+
   it('one wave and no drain: the plain per-host listing', () => {
     expect(renderPlan([rs4], { diff: false, check: true, waves: planWaves([rs4]) })).toBe('rs4: 1 would change\n  ~ address 198.51.100.50 on lo    [t]');
   });
