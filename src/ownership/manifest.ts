@@ -18,14 +18,8 @@ import type { OwnedRecord } from './records.js';
 export const MANIFEST_FILE = `${ORIGINALS_DIR}/owned`;
 const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (type, id, spec, probe). Written by lvsprov; do not edit.';
 
-export interface ManifestEntry {
-  readonly type: string;
-  readonly id: string;
-  /** The recorded spec, not yet checked against its type's schema; undefined when unreadable. */
-  readonly spec: unknown;
-  readonly probe: string;
-  readonly task: string;
-  readonly role?: string;
+/** A record read back from the manifest: its spec is not yet checked against its type's schema (undefined when unreadable). */
+export interface ManifestEntry extends OwnedRecord {
   /** What the recorded probe printed in this read. */
   readonly output: ProbeOutput;
 }
