@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { parseJson, runCli } from '../support/cli.js';
+import { labSh } from '../support/lab-sh.js';
+
+// keepalived through lvsprov on two namespace hosts with real sshd: VRRP (unicast) between them
+// decides which one holds the VIP. This machine's kernel has no IPVS, so the task here carries the
+// VRRP instances only; the qemu lab proves the virtual servers. Read back through nsenter.
+
+const availability = labAvailability();
+const VIP = '198.51.100.50';
+const DIRECTORS = ['dir1', 'dir2'] as const;
+
+describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directors (${availability.reason})`, () => {
+  let lab: Lab;
+  let dir = '';
+  let inventory = '';
+  let playbook = '';
+
+  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
+  const lvsprov = (command: 'apply' | 'reset', ...args: string[]) =>
+    runCli([command, '-i', inventory, '-p', playbook, '--json', ...args], { namespace: lab.controlNamespace });
+  const summaries = (result: Awaited<ReturnType<typeof lvsprov>>): string[] => {
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    return parseJson(result).hosts.flatMap((host) => host.changes.map((change) => `${host.host}: ${change.summary}`));
+  };
+  const holders = async (): Promise<string[]> => {
+    const held = await Promise.all(DIRECTORS.map(async (host) => ((await sh(host, 'ip -o -4 addr show dev eth0')).includes(`${VIP}/32`) ? [host] : [])));
+    return held.flat();
+  };
+  /** Polls until exactly `host` holds the VIP; the seconds it took. */
+  const heldBy = async (host: string, timeoutMs = 10_000): Promise<number> => {
+    const start = Date.now();
+    let now: string[] = [];
+    while (Date.now() - start < timeoutMs) {
+      now = await holders();
+      if (now.length === 1 && now[0] === host) return (Date.now() - start) / 1000;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`after ${timeoutMs} ms the VIP is held by [${now.join(', ')}], not by ${host} alone`);
+  };
+  const pid = (host: string): Promise<string> => sh(host, 'cat /run/keepalived.pid 2>/dev/null || true').then((text) => text.trim());
+
+  const writePlaybook = (): void =>
+    writeFileSync(
+      playbook,
+      stringify([
+        {
+          hosts: 'directors',
+          tasks: [
+            { name: "keepalived (Debian's package)", package: { name: 'keepalived', creates: '/usr/sbin/keepalived' } },
+            {
+              name: 'VRRP for the VIPs',
+              keepalived: {
+                advert_interval: '{{director_keepalived_config.advert_interval}}',
+                garp: '{{director_keepalived_config.garp}}',
+                // The interface comes from lvs.ha.interface; the refused-config case sets eth9, which the hosts lack.
+                instances: '{{director_keepalived_config.instances}}',
+              },
+            },
+          ],
+        },
+      ]),
+    );
+  const writeInventory = (device: string): void =>
+    writeFileSync(
+      inventory,
+      stringify({
+        name: 'it-vrrp',
+        ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
+        groups: { directors: { hosts: [...DIRECTORS] } },
+        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' } },
+        lvs: {
+          ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
+          vips: { web: { address: VIP, interface: device } },
+          services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }] }],
+        },
+      }),
+    );
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-vrrp-'));
+    lab = await createLab(
+      {
+        name: 'itvrrp',
+        subnets: [{ name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' }],
+        hosts: [
+          { name: 'dir1', interfaces: [{ subnet: 'lan', address: '192.0.2.10' }] },
+          { name: 'dir2', interfaces: [{ subnet: 'lan', address: '192.0.2.20' }] },
+        ],
+      },
+      join(dir, 'lab'),
+    );
+    inventory = join(dir, 'inventory.yaml');
+    playbook = join(dir, 'playbook.yaml');
+    writeInventory('eth0');
+    writePlaybook();
+  });
+
+  afterAll(async () => {
+    // keepalived runs inside the lab hosts' namespaces; destroying the lab ends it with them.
+    const report = await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    expect(report?.leftovers ?? []).toEqual([]);
+  });
+
+  it('apply writes a config keepalived accepted, enables and starts it; exactly one director, dir1, holds the VIP', async () => {
+    // The hosts see the machine's files: Debian's package may have linked keepalived into the runlevels already.
+    const linked = /^S\d\dkeepalived$/m.test(await sh('dir1', 'ls /etc/rc2.d/'));
+    expect(summaries(await lvsprov('apply'))).toEqual(
+      DIRECTORS.flatMap((host) => [
+        ...(linked ? [] : [`${host}: enable keepalived at boot`]),
+        `${host}: create /etc/keepalived/keepalived.conf (keepalived -t, then reload)`,
+        `${host}: start keepalived`,
+      ]),
+    );
+    const seconds = await heldBy('dir1');
+    console.log(`VRRP: dir1 held the VIP ${seconds.toFixed(1)} s after the apply`);
+    for (const host of DIRECTORS) {
+      expect(await sh(host, 'ls /etc/rc2.d/ | grep keepalived')).toMatch(/^S\d\dkeepalived$/m);
+      expect(await sh(host, 'grep -c unicast_src_ip /etc/keepalived/keepalived.conf')).toBe('1\n');
+    }
+  });
+
+  it('a second apply changes nothing', async () => {
+    expect(summaries(await lvsprov('apply'))).toEqual([]);
+    expect(await holders()).toEqual(['dir1']);
+  });
+
+  it('a clean stop of the master hands the VIP to the backup within 2 s; when it returns it takes the VIP back (preemption)', async () => {
+    await sh('dir1', '/etc/init.d/keepalived stop');
+    const over = await heldBy('dir2', 5000);
+    console.log(`VRRP: clean stop of dir1, dir2 held the VIP after ${over.toFixed(1)} s`);
+    expect(over).toBeLessThanOrEqual(2);
+    // lvsprov's own drift check starts it again; the master preempts.
+    expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived']);
+    const back = await heldBy('dir1', 10_000);
+    console.log(`VRRP: dir1 back, holding the VIP after ${back.toFixed(1)} s`);
+  });
+
+  it('a master killed with SIGKILL: the backup takes over within 5 s, and the restarted master does not keep a second copy', async () => {
+    // Every keepalived process of dir1 (parent, VRRP and checker children), by the pidfiles in its own /run:
+    // a parent killed alone would let its children shut down cleanly, which is the clean stop above.
+    await sh('dir1', 'for f in /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /run/keepalived/*.pid; do if [ -f "$f" ]; then kill -KILL "$(cat "$f")" || true; fi; done');
+    // A killed keepalived leaves its VIP on the interface; the backup must take it all the same.
+    const over = await heldBy('dir2', 8000).catch(async () => {
+      const both = await holders();
+      return both.includes('dir2') ? -1 : Promise.reject(new Error(`backup did not take the VIP: [${both.join(', ')}]`));
+    });
+    console.log(`VRRP: dir1 SIGKILLed, dir2 took the VIP after ${over} s`);
+    await sh('dir1', 'rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /run/keepalived/*.pid');
+    expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived']);
+    await heldBy('dir1', 10_000);
+    expect(await holders()).toEqual(['dir1']);
+  });
+
+  it('a config keepalived refuses fails the host and leaves the old config and the running daemon as they were', async () => {
+    const before = await Promise.all(DIRECTORS.map(async (host) => [await pid(host), await sh(host, 'cat /etc/keepalived/keepalived.conf')]));
+    writeInventory('eth9');
+    const result = await lvsprov('apply');
+    writeInventory('eth0');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr + result.stdout).toMatch(/keepalived -t refused the new config/);
+    expect(result.stderr + result.stdout).toMatch(/eth9/);
+    const after = await Promise.all(DIRECTORS.map(async (host) => [await pid(host), await sh(host, 'cat /etc/keepalived/keepalived.conf; ls /etc/keepalived')]));
+    after.forEach(([daemon, text], index) => {
+      expect(daemon).toBe(before[index]?.[0]);
+      expect(text).toBe(`${before[index]?.[1] ?? ''}keepalived.conf\n`);
+    });
+    expect(await holders()).toEqual(['dir1']);
+    expect(summaries(await lvsprov('apply'))).toEqual([]);
+  });
+
+  it('reset stops keepalived, disables it and removes its config; the VIP is gone from both', async () => {
+    expect(summaries(await lvsprov('reset', '--yes'))).toEqual(
+      DIRECTORS.flatMap((host) => [`${host}: stop keepalived (it removes its VIPs and virtual servers)`, `${host}: disable keepalived at boot`, `${host}: remove /etc/keepalived/keepalived.conf`]),
+    );
+    expect(await holders()).toEqual([]);
+    for (const host of DIRECTORS) {
+      expect(await pid(host)).toBe('');
+      expect(await sh(host, 'ls /etc/keepalived/; ls /etc/rc2.d/ | grep keepalived || true')).not.toMatch(/keepalived.conf$|^S\d\dkeepalived/m);
+    }
+    expect(summaries(await lvsprov('reset', '--yes'))).toEqual([]);
+  });
+});
