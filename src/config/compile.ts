@@ -155,8 +155,17 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
-  const hostAddresses = new Map(Object.entries(inventory.data.hosts).map(([name, entry]) => [entry.address, name] as const));
-  return { hosts, warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)], realServers, hostAddresses };
+  let hostAddresses: Map<string, string> | undefined;
+  return {
+    hosts,
+    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)],
+    realServers,
+    // Made when an apply first asks: validate has no use for a map of every host.
+    get hostAddresses(): ReadonlyMap<string, string> {
+      hostAddresses ??= new Map(Object.entries(inventory.data.hosts).map(([name, entry]) => [entry.address, name] as const));
+      return hostAddresses;
+    },
+  };
 }
 
 interface HostScope {

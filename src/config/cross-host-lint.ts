@@ -1,7 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { isIpv4, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
-import { directorAddress, natGateway } from './host-vars.js';
+import { dipOf, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -46,19 +46,31 @@ function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: str
   return stated;
 }
 
-/** What owns an address besides a VIP: a host (its address) or a director (its dip). */
-function addressOwners(inventory: Inventory): Map<string, string> {
+/**
+ * What owns each of `addresses` besides a VIP: a host (its address) or a director (its dip). Only
+ * the addresses asked about are kept: an inventory has few VIPs and may have 75,000 hosts.
+ */
+function addressOwners(inventory: Inventory, addresses: ReadonlySet<string>): Map<string, string> {
   const owners = new Map<string, string>();
-  for (const [name, host] of Object.entries(inventory.data.hosts)) {
-    if (isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
-    const dip = directorAddress(inventory, name);
-    if (dip !== host.address && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
+  const hosts = inventory.data.hosts;
+  for (const name in hosts) {
+    const host = hosts[name]!;
+    if (addresses.has(host.address) && isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
+    const dip = dipOf(host);
+    if (dip !== host.address && addresses.has(dip) && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
   }
   return owners;
 }
 
 function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
-  const owners = addressOwners(inventory);
+  const literalVip = (service: Inventory['data']['lvs']['services'][number]): string | undefined =>
+    service.vip !== undefined && !Object.hasOwn(inventory.data.lvs.vips, service.vip) ? service.vip : undefined;
+  const asked = new Set<string>(Object.values(inventory.data.lvs.vips).map((vip) => vip.address));
+  for (const service of inventory.data.lvs.services) {
+    const literal = literalVip(service);
+    if (literal !== undefined) asked.add(literal);
+  }
+  const owners = addressOwners(inventory, asked);
   const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
     const owner = owners.get(vip.address);
@@ -66,7 +78,7 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
   }
   const vipAddresses = new Set(inventory.services.flatMap((service) => (service.address !== undefined ? [service.address] : [])));
   inventory.data.lvs.services.forEach((service, index) => {
-    const literal = service.vip !== undefined && !Object.hasOwn(inventory.data.lvs.vips, service.vip) ? service.vip : undefined;
+    const literal = literalVip(service);
     const owner = literal === undefined ? undefined : owners.get(literal);
     if (owner) report(servicePath(index, 'vip'), `VIP ${literal} is ${owner}; ${why}`);
     service.real_servers.forEach((server, serverIndex) => {

@@ -1,4 +1,5 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
+import type { HostEntry } from './inventory-schema.js';
 import { directorKeepalived, keepalivedHolds } from './keepalived-vars.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -138,8 +139,13 @@ export function natGateway(inventory: Pick<LoadedInventory, 'data'>, director: s
 /** A director's address as its NAT real servers route through it: its `dip` variable or its address. */
 export function directorAddress(inventory: Pick<LoadedInventory, 'data'>, director: string): string | undefined {
   const entry = own(inventory.data.hosts, director);
-  const dip = entry?.vars.dip;
-  return typeof dip === 'string' ? dip : entry?.address;
+  return entry && dipOf(entry);
+}
+
+/** A host's address as NAT real servers would route through it: its `dip` variable or its address. */
+export function dipOf(entry: HostEntry): string {
+  const dip = entry.vars.dip;
+  return typeof dip === 'string' ? dip : entry.address;
 }
 
 /** The service in the shape of the ipvs resource's spec. */

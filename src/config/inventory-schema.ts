@@ -8,7 +8,9 @@ import { hostAddress, hostName, interfaceName, ipv4, ipv4Network, netmaskField }
 
 export { hostName };
 const groupName = hostName;
-const varName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name (letters, digits, _)');
+/** The grammar of a variable name. */
+export const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const varName = z.string().regex(variableNamePattern, 'must be a variable name (letters, digits, _)');
 const variables = z.record(varName, z.unknown());
 const port = z.number().int().min(1).max(65535);
 /** Paths may start with ~ (the user's home) or be relative to the inventory file. */

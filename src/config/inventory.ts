@@ -6,6 +6,7 @@ import { YamlSource } from './yaml-source.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
 import { crossHostProblems } from './cross-host-lint.js';
 import { suggestion } from './suggest.js';
+import { splitPlainHosts } from './plain-hosts.js';
 
 export interface LoadedInventory {
   readonly file: string;
@@ -19,7 +20,7 @@ export interface LoadedInventory {
 
 export function loadInventory(file: string): LoadedInventory {
   const source = YamlSource.load(file);
-  const data = parseWith(source, inventorySchema, source.value() ?? {});
+  const data = parseInventory(source);
   const problems: ConfigProblem[] = [];
 
   for (const [group, entry] of Object.entries(data.groups)) {
@@ -43,11 +44,26 @@ export function loadInventory(file: string): LoadedInventory {
   return { file, dir: dirname(file), source, data, groups, services };
 }
 
+/** The inventory as inventorySchema parses it; hosts of the common shape skip zod (see plain-hosts). */
+function parseInventory(source: YamlSource): Inventory {
+  const value = source.value() ?? {};
+  const split = splitPlainHosts(value);
+  if (!split) return parseWith(source, inventorySchema, value);
+  const data = parseWith(source, inventorySchema, { ...(value as object), hosts: split.rest });
+  const { hosts } = split;
+  for (const name in split.rest) hosts[name] = data.hosts[name];
+  return { ...data, hosts: hosts as Record<string, HostEntry> };
+}
+
 function checkUniqueAddresses(source: YamlSource, hosts: Record<string, HostEntry>, problems: ConfigProblem[]): void {
   const byEndpoint = new Map<string, string>();
-  for (const [name, host] of Object.entries(hosts)) {
+  for (const name in hosts) {
+    const host = hosts[name]!;
     // Two entries may share an address only through a jump host or different ports; the pair is what must be unique.
-    const endpoint = `${host.ssh?.jump?.address ?? ''}>${host.address}:${host.ssh?.port ?? ''}`;
+    // No address holds a `>`: a host reached directly on the default port is keyed by its address alone.
+    const jump = host.ssh?.jump?.address;
+    const port = host.ssh?.port;
+    const endpoint = jump === undefined && port === undefined ? host.address : `${jump ?? ''}>${host.address}:${port ?? ''}`;
     const other = byEndpoint.get(endpoint);
     if (other) problems.push(source.problem(['hosts', name, 'address'], `duplicate host address ${host.address} (also host ${other})`));
     byEndpoint.set(endpoint, name);
@@ -56,16 +72,30 @@ function checkUniqueAddresses(source: YamlSource, hosts: Record<string, HostEntr
 
 function collectGroups(data: Inventory): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  const add = (group: string, host: string): void => {
-    const members = groups.get(group) ?? [];
-    if (!members.includes(host)) members.push(host);
-    groups.set(group, members);
+  // A set beside each member list: a group of 70,000 hosts is not searched for each host it gains.
+  const known = new Map<string, Set<string>>();
+  const membersOf = (group: string): string[] => {
+    let members = groups.get(group);
+    if (!members) {
+      members = [];
+      groups.set(group, members);
+      known.set(group, new Set());
+    }
+    return members;
   };
-  for (const [group, entry] of Object.entries(data.groups)) {
-    groups.set(group, groups.get(group) ?? []);
-    for (const host of entry.hosts) add(group, host);
+  const add = (group: string, host: string): void => {
+    const members = membersOf(group);
+    const seen = known.get(group)!;
+    if (!seen.has(host)) {
+      seen.add(host);
+      members.push(host);
+    }
+  };
+  for (const group in data.groups) {
+    membersOf(group);
+    for (const host of data.groups[group]!.hosts) add(group, host);
   }
-  for (const [host, entry] of Object.entries(data.hosts)) for (const group of entry.groups) add(group, host);
+  for (const host in data.hosts) for (const group of data.hosts[host]!.groups) add(group, host);
   return groups;
 }
 
@@ -75,6 +105,13 @@ const groupIndex = new WeakMap<LoadedInventory, Map<string, string[]>>();
 
 /** Groups a host belongs to, in the order their variables apply (alphabetical, as Ansible does at one depth). */
 export function groupsOf(inventory: LoadedInventory, host: string): string[] {
+  return [...memberships(inventory, host)];
+}
+
+const noGroups: readonly string[] = Object.freeze([]);
+
+/** groupsOf without the copy, for a pass over every host that only reads them. */
+export function memberships(inventory: LoadedInventory, host: string): readonly string[] {
   let index = groupIndex.get(inventory);
   if (!index) {
     index = new Map();
@@ -88,5 +125,5 @@ export function groupsOf(inventory: LoadedInventory, host: string): string[] {
     for (const groups of index.values()) groups.sort();
     groupIndex.set(inventory, index);
   }
-  return [...(index.get(host) ?? [])];
+  return index.get(host) ?? noGroups;
 }

@@ -1,5 +1,6 @@
 import { formatProblem } from '../errors.js';
-import { groupsOf, type LoadedInventory } from './inventory.js';
+import { memberships, type LoadedInventory } from './inventory.js';
+import { own } from './own.js';
 import { nearestNames } from './suggest.js';
 
 // A host no play reaches gets no role: usually a group name misspelt (`groups: [realserver]`
@@ -14,19 +15,13 @@ const exempt = new Set(['clients']);
 /** Hosts of one cause listed one by one up to this many; beyond it, one warning names the first few. */
 export const unreachedListedPerCause = 3;
 
-interface Unreached {
-  readonly host: string;
-  readonly path: Array<string | number>;
-  readonly atKey: boolean;
-  /** `its groups: ...` or `it is in no group`. */
-  readonly their: string;
-}
-
 interface Cause {
   /** `in no group`, `in group realserver`, `of groups web, db`, for many. */
   readonly shared: string;
   readonly hint: string;
-  readonly hosts: Unreached[];
+  /** The group a play nearly names, if that is the cause. */
+  readonly near: string | undefined;
+  readonly hosts: string[];
 }
 
 /** Warnings (`file:line:col: path: message`) for the hosts of the inventory that no play targets. */
@@ -37,34 +32,42 @@ export function unreachedHostWarnings(inventory: LoadedInventory, patterns: read
     if (!nearest.has(group)) nearest.set(group, nearestNames(group, patterns, 1)[0]);
     return nearest.get(group);
   };
-  for (const [host, entry] of Object.entries(inventory.data.hosts)) {
+  // A pass over every host: what is kept per host is its name; the rest is made for the few named.
+  for (const host in inventory.data.hosts) {
     if (reached.has(host)) continue;
-    const groups = groupsOf(inventory, host);
-    if (groups.some((group) => exempt.has(group))) continue;
-    const near = groups.map((group) => ({ group, meant: meant(group) })).find((candidate) => candidate.meant !== undefined);
-    const listed = near === undefined ? -1 : entry.groups.indexOf(near.group);
-    const path = listed >= 0 ? ['hosts', host, 'groups', listed] : ['hosts', host];
-    const key = near === undefined ? `groups ${groups.join(',')}` : `near ${near.group}`;
+    const groups = memberships(inventory, host);
+    if (groups.length > 0 && groups.some((group) => exempt.has(group))) continue;
+    const near = groups.length === 0 ? undefined : groups.find((group) => meant(group) !== undefined);
+    const key = near !== undefined ? `near ${near}` : groups.length === 0 ? 'no groups' : `groups ${groups.join(',')}`;
     let cause = causes.get(key);
     if (!cause) {
       cause = {
-        shared: near !== undefined ? `in group ${near.group}` : groups.length === 0 ? 'in no group' : `of groups ${groups.join(', ')}`,
-        hint: near === undefined ? '' : `; did you mean ${near.meant}?`,
+        shared: near !== undefined ? `in group ${near}` : groups.length === 0 ? 'in no group' : `of groups ${groups.join(', ')}`,
+        hint: near === undefined ? '' : `; did you mean ${meant(near)}?`,
+        near,
         hosts: [],
       };
       causes.set(key, cause);
     }
-    cause.hosts.push({ host, path, atKey: listed < 0, their: groups.length === 0 ? 'it is in no group' : `its groups: ${groups.join(', ')}` });
+    cause.hosts.push(host);
   }
   return [...causes.values()].flatMap((cause) => describe(inventory, cause));
 }
 
 function describe(inventory: LoadedInventory, cause: Cause): string[] {
-  const at = (unreached: Unreached, message: string): string => formatProblem(inventory.source.problem(unreached.path, message, unreached.atKey));
+  const at = (host: string, message: string): string => {
+    // At the misspelt group where the host lists it, else at the host.
+    const listed = cause.near === undefined ? -1 : own(inventory.data.hosts, host)?.groups.indexOf(cause.near) ?? -1;
+    return formatProblem(listed >= 0 ? inventory.source.problem(['hosts', host, 'groups', listed], message) : inventory.source.problem(['hosts', host], message, true));
+  };
   if (cause.hosts.length <= unreachedListedPerCause) {
-    return cause.hosts.map((unreached) => at(unreached, `no play reaches host ${unreached.host} (${unreached.their}), so it gets no role${cause.hint}`));
+    return cause.hosts.map((host) => {
+      const groups = memberships(inventory, host);
+      const their = groups.length === 0 ? 'it is in no group' : `its groups: ${groups.join(', ')}`;
+      return at(host, `no play reaches host ${host} (${their}), so it gets no role${cause.hint}`);
+    });
   }
-  const first = cause.hosts.slice(0, unreachedListedPerCause).map((unreached) => unreached.host);
+  const first = cause.hosts.slice(0, unreachedListedPerCause);
   const more = cause.hosts.length - first.length;
   return [at(cause.hosts[0]!, `no play reaches ${cause.hosts.length} hosts ${cause.shared} (${first.join(', ')} and ${more} more), so they get no role${cause.hint}`)];
 }

@@ -14,8 +14,11 @@ function grammar(what: string, problem: (value: string) => string | undefined): 
   });
 }
 
+/** The grammar of an inventory host, group or VIP name. */
+export const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 /** An inventory host, group or VIP name. */
-export const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a host name (letters, digits, _ . -)');
+export const hostName = z.string().regex(hostNamePattern, 'must be a host name (letters, digits, _ . -)');
 
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
 export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);

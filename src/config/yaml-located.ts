@@ -5,8 +5,14 @@ import { isMap, isScalar, isSeq, type Node } from 'yaml';
 // line and column to change. Both ways of reading a file (the quick reader and the YAML library)
 // produce this one shape, so locating a problem is one piece of code.
 
-/** A scalar's (or alias's) offset, or a collection with its parts. */
+/**
+ * A scalar's (or alias's) offset, a collection with its parts, or (from the quick reader) a one-line
+ * flow collection whose parts are read only when a problem is located inside it, as -1 - its offset.
+ */
 export type Located = number | LocatedMap | LocatedSeq;
+
+/** Reads the parts of the flow collection at `offset`, kept as -1 - offset. */
+export type ExpandFlow = (offset: number) => LocatedMap | LocatedSeq;
 
 export interface LocatedMap {
   readonly offset: number;
@@ -16,8 +22,10 @@ export interface LocatedMap {
    * rather than an object per entry: a 75,000-host inventory has a quarter of a million entries.
    */
   readonly entries: Array<string | number | Located | null>;
-  /** Name -> slot, built for a large mapping when it is first searched. */
+  /** Name -> slot, built for a large mapping searched many times. */
   index?: Map<string, number>;
+  /** Searches done by scanning so far. */
+  scans?: number;
 }
 
 export interface LocatedSeq {
@@ -27,7 +35,7 @@ export interface LocatedSeq {
 
 export type PathSegment = string | number;
 
-const offsetOf = (node: Located): number => (typeof node === 'number' ? node : node.offset);
+const offsetOf = (node: Located): number => (typeof node === 'number' ? (node < 0 ? -1 - node : node) : node.offset);
 
 function isEmptyNode(node: unknown): boolean {
   return node === null || node === undefined || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1]);
@@ -48,27 +56,35 @@ export function locatedFromNode(node: Node | null | undefined): Located | null {
   return node?.range?.[0] ?? 0;
 }
 
-/** The slot of `name` in a mapping's entries, or -1. */
+/** Searches of a large mapping done by scanning its entries, before it gets an index. */
+const scansBeforeIndex = 8;
+
+/**
+ * The slot of `name` in a mapping's entries, or -1. A mapping of 75,000 hosts with a problem or two
+ * is scanned; one searched many times gets an index.
+ */
 function slotOf(map: LocatedMap, name: string): number {
-  if (map.entries.length <= 3 * 16) {
-    for (let slot = 0; slot < map.entries.length; slot += 3) if (map.entries[slot] === name) return slot;
-    return -1;
+  if (!map.index && map.entries.length > 3 * 16) {
+    map.scans = (map.scans ?? 0) + 1;
+    if (map.scans > scansBeforeIndex) {
+      map.index = new Map();
+      for (let slot = map.entries.length - 3; slot >= 0; slot -= 3) map.index.set(map.entries[slot] as string, slot);
+    }
   }
-  if (!map.index) {
-    map.index = new Map();
-    for (let slot = map.entries.length - 3; slot >= 0; slot -= 3) map.index.set(map.entries[slot] as string, slot);
-  }
-  return map.index.get(name) ?? -1;
+  if (map.index) return map.index.get(name) ?? -1;
+  for (let slot = 0; slot < map.entries.length; slot += 3) if (map.entries[slot] === name) return slot;
+  return -1;
 }
 
 /**
  * The offset of the deepest node that exists along `path`, and whether every segment was found. With
  * `atKey`, the last segment points at its mapping key rather than its value (for unknown keys).
  */
-export function walkLocated(root: Located | null, path: readonly PathSegment[], atKey: boolean): { offset: number; complete: boolean } {
+export function walkLocated(root: Located | null, path: readonly PathSegment[], atKey: boolean, expand?: ExpandFlow): { offset: number; complete: boolean } {
   let node: Located | null = root;
   let offset = root === null ? 0 : offsetOf(root);
   for (const [index, segment] of path.entries()) {
+    if (typeof node === 'number' && node < 0 && expand) node = expand(-1 - node);
     if (node !== null && typeof node !== 'number' && 'entries' in node) {
       const slot = slotOf(node, String(segment));
       if (slot === -1) return { offset, complete: false };

@@ -1,4 +1,4 @@
-import type { Located, LocatedMap } from './yaml-located.js';
+import type { Located, LocatedMap, LocatedSeq } from './yaml-located.js';
 import { yamlLimits } from './yaml-limits.js';
 import { resolvePlain } from './yaml-core-scalars.js';
 
@@ -11,6 +11,11 @@ import { resolvePlain } from './yaml-core-scalars.js';
 // odd keys, anything it is unsure of - makes it give up, and the library reads the file with all
 // its checks. It never reports a problem itself: a file it accepts is one the library reads to the
 // same value and positions (test/unit/yaml-quick-read.test.ts compares the two).
+//
+// A one-line flow collection (`host1: { address: 198.18.0.1, vars: { note: a } }`) is read for its
+// value only; its position is kept as -1 - offset, and its parts are read again by `locateFlow` when
+// a problem has to be located inside it. Most files have no problem: the positions of 75,000 hosts
+// would be half a million objects made for nothing.
 
 /** Thrown to give up; caught once per file. */
 const outside = new Error('outside the quick subset');
@@ -19,12 +24,33 @@ const giveUp = (): never => {
 };
 
 const UNSAFE_TEXT = /[\t\r\u0000-\u0008\u000B-\u001F\u007F-\u009F\uFEFF\uFFFE\uFFFF]/;
-// A plain key: a name of letters, digits and the punctuation of hosts, paths and sysctl keys.
-const KEY = /[A-Za-z0-9_][A-Za-z0-9_.\/=+~^$()<>@-]*/y;
-// Characters that may not start a plain scalar here, and those that end one inside a flow collection.
-const NOT_PLAIN_START = new Set('&*!|>%@`?:,[]{}#\'"');
-const FLOW_STOP = new Set(',[]{}');
 const SPACE = 32;
+const HASH = 35;
+const DASH = 45;
+const COLON = 58;
+const COMMA = 44;
+const DOUBLE_QUOTE = 34;
+const SINGLE_QUOTE = 39;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+
+/** A table of the ASCII characters of `chars`, looked up by character code. */
+function asciiSet(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const char of chars) table[char.charCodeAt(0)] = 1;
+  return table;
+}
+const inSet = (table: Uint8Array, code: number): boolean => code < 128 && table[code] === 1;
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_';
+// A plain key: a name of letters, digits and the punctuation of hosts, paths and sysctl keys.
+const KEY_START = asciiSet(ALNUM);
+const KEY_PART = asciiSet(`${ALNUM}./=+~^$()<>@-`);
+// Characters that may not start a plain scalar here, and those that end one inside a flow collection.
+const NOT_PLAIN_START = asciiSet('&*!|>%@`?:,[]{}#\'"');
+const FLOW_STOP = asciiSet(',[]{}');
 
 export interface QuickRead {
   readonly value: unknown;
@@ -37,11 +63,17 @@ export interface QuickRead {
 export function quickRead(text: string): QuickRead | null {
   if (UNSAFE_TEXT.test(text)) return null;
   try {
-    return new QuickReader(text).read();
+    return new QuickReader(text, false).read();
   } catch (error) {
     if (error === outside) return null;
     throw error;
   }
+}
+
+/** The parts of the flow collection at `offset` of a text quickRead accepted (a position it kept as -1 - offset). */
+export function locateFlow(text: string, offset: number): LocatedMap | LocatedSeq {
+  const reader = new QuickReader(text, true);
+  return reader.flowParts(offset);
 }
 
 // Each method reading a node returns its value and leaves its position in `located` and, for
@@ -53,17 +85,56 @@ class QuickReader {
   private readonly ends: number[] = [];
   private readonly indents: number[] = [];
   private line = 0;
+  /** End of the current line. */
+  private end = 0;
   private located: Located | null = null;
   private after = 0;
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    /** Whether flow collections get the positions of their parts (else -1 - offset). */
+    private readonly partsOfFlows: boolean,
+  ) {}
+
+  read(): QuickRead {
+    this.scanLines();
+    if (this.starts.length === 0) giveUp();
+    this.setLine(0);
+    if (this.indents[0] === 0 && this.text.startsWith('---', this.starts[0]!)) {
+      if (!this.restIsBlank(this.starts[0]! + 3)) giveUp();
+      this.setLine(1);
+    }
+    if (this.line >= this.starts.length) giveUp();
+    const at = this.starts[this.line]! + this.indents[this.line]!;
+    let value: unknown;
+    const first = this.text.charCodeAt(at);
+    if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+      value = this.flow(at, 1);
+      this.endOfLine(this.after);
+      this.setLine(this.line + 1);
+    } else {
+      value = this.block(this.indents[this.line]!, at, 1);
+    }
+    if (this.line < this.starts.length) giveUp();
+    return { value, root: this.located, lineStarts: this.lineStarts };
+  }
+
+  flowParts(offset: number): LocatedMap | LocatedSeq {
+    const end = this.text.indexOf('\n', offset);
+    this.end = end === -1 ? this.text.length : end;
+    this.flow(offset, 1);
+    return this.located as LocatedMap | LocatedSeq;
+  }
+
+  private scanLines(): void {
+    const text = this.text;
     for (let start = 0; start <= text.length; ) {
       let end = text.indexOf('\n', start);
       if (end === -1) end = text.length;
       else this.lineStarts.push(end + 1);
       let first = start;
       while (text.charCodeAt(first) === SPACE) first += 1;
-      if (first < end && text[first] !== '#') {
+      if (first < end && text.charCodeAt(first) !== HASH) {
         this.starts.push(start);
         this.ends.push(end);
         this.indents.push(first - start);
@@ -72,37 +143,19 @@ class QuickReader {
     }
   }
 
-  read(): QuickRead {
-    if (this.starts.length === 0) giveUp();
-    if (this.indents[0] === 0 && this.text.startsWith('---', this.starts[0]!)) {
-      if (!this.restIsBlank(this.starts[0]! + 3)) giveUp();
-      this.line = 1;
-    }
-    if (this.line >= this.starts.length) giveUp();
-    const at = this.starts[this.line]! + this.indents[this.line]!;
-    let value: unknown;
-    if (this.text[at] === '{' || this.text[at] === '[') {
-      value = this.flow(at, 1);
-      this.endOfLine(this.after);
-      this.line += 1;
-    } else {
-      value = this.block(this.indents[this.line]!, at, 1);
-    }
-    if (this.line < this.starts.length) giveUp();
-    return { value, root: this.located, lineStarts: this.lineStarts };
-  }
-
-  private get end(): number {
-    return this.ends[this.line]!;
+  private setLine(line: number): void {
+    this.line = line;
+    // Past the last line no end compares true to anything, as an absent one would.
+    this.end = line < this.ends.length ? this.ends[line]! : Number.NaN;
   }
 
   private isDash(at: number): boolean {
-    return this.text[at] === '-' && (at + 1 === this.end || this.text.charCodeAt(at + 1) === SPACE);
+    return this.text.charCodeAt(at) === DASH && (at + 1 === this.end || this.text.charCodeAt(at + 1) === SPACE);
   }
 
   /** `key:` ending the line or followed by a blank, just after `keyEnd`. */
   private isColon(keyEnd: number): boolean {
-    return this.text[keyEnd] === ':' && (keyEnd + 1 === this.end || this.text.charCodeAt(keyEnd + 1) === SPACE);
+    return this.text.charCodeAt(keyEnd) === COLON && (keyEnd + 1 === this.end || this.text.charCodeAt(keyEnd + 1) === SPACE);
   }
 
   /** A block mapping or list whose first entry starts at `at`, further entries at column `indent`. */
@@ -122,7 +175,7 @@ class QuickReader {
 
   /** After a value that ends its line: a deeper line would continue it, which is left to the library. */
   private nextLine(indent: number): void {
-    this.line += 1;
+    this.setLine(this.line + 1);
     if (this.line < this.starts.length && this.indents[this.line]! > indent) giveUp();
   }
 
@@ -133,8 +186,8 @@ class QuickReader {
       const name = this.key(at);
       if (name === null || !this.isColon(this.after)) giveUp();
       const valueAt = this.skipSpaces(this.after + 1);
-      if (valueAt === this.end || this.text[valueAt] === '#') {
-        this.line += 1;
+      if (valueAt === this.end || this.text.charCodeAt(valueAt) === HASH) {
+        this.setLine(this.line + 1);
         value[name!] = this.childBlock(indent, depth);
       } else {
         value[name!] = this.inline(valueAt, depth);
@@ -143,6 +196,7 @@ class QuickReader {
       entries.push(name, at, this.located);
     }
     // A key written twice overwrote the first: fewer keys than entries (the library says where).
+    // Counted once at the end: a lookup per key would cost more in a mapping of 75,000 hosts.
     if (Object.keys(value).length !== entries.length / 3) giveUp();
     this.located = { offset: first, entries };
     return value;
@@ -162,7 +216,7 @@ class QuickReader {
     const items: Array<Located | null> = [];
     for (let at = first; at !== -1 && this.isDash(at); at = this.nextAt(indent)) {
       const itemAt = this.skipSpaces(at + 1);
-      if (itemAt === this.end || this.text[itemAt] === '#' || this.isDash(itemAt)) giveUp();
+      if (itemAt === this.end || this.text.charCodeAt(itemAt) === HASH || this.isDash(itemAt)) giveUp();
       if (this.key(itemAt) !== null && this.isColon(this.after)) {
         value.push(this.mapping(itemAt - this.starts[this.line]!, itemAt, depth + 1));
       } else {
@@ -177,17 +231,18 @@ class QuickReader {
 
   /** A plain or quoted key at `at` (its end in `after`), or null when none is there. */
   private key(at: number): string | null {
-    const quote = this.text[at];
+    const text = this.text;
+    const first = text.charCodeAt(at);
     let name: string;
-    if (quote === '"' || quote === "'") {
+    if (first === DOUBLE_QUOTE || first === SINGLE_QUOTE) {
       name = this.quoted(at);
     } else {
-      KEY.lastIndex = at;
-      const match = KEY.exec(this.text);
-      if (!match) return null;
-      const resolved = resolvePlain(match[0], giveUp);
+      if (!inSet(KEY_START, first)) return null;
+      let stop = at + 1;
+      while (inSet(KEY_PART, text.charCodeAt(stop))) stop += 1;
+      const resolved = resolvePlain(text.slice(at, stop), giveUp);
       name = resolved === null ? '' : String(resolved);
-      this.after = at + match[0].length;
+      this.after = stop;
     }
     // Empty and __proto__ keys are refused by the library's reading, with their position.
     if (name === '' || name === '__proto__') giveUp();
@@ -196,22 +251,23 @@ class QuickReader {
 
   /** A value on the rest of the line: a flow collection, a quoted or a plain scalar. */
   private inline(at: number, depth: number): unknown {
-    const char = this.text[at]!;
-    if (char === '{' || char === '[') {
+    const text = this.text;
+    const char = text.charCodeAt(at);
+    if (char === OPEN_BRACE || char === OPEN_BRACKET) {
       const value = this.flow(at, depth + 1);
       this.endOfLine(this.after);
       return value;
     }
-    if (char === '"' || char === "'") {
+    if (char === DOUBLE_QUOTE || char === SINGLE_QUOTE) {
       const value = this.quoted(at);
       this.endOfLine(this.after);
       this.located = at;
       return value;
     }
-    if (NOT_PLAIN_START.has(char) || this.isDash(at)) giveUp();
+    if (inSet(NOT_PLAIN_START, char) || this.isDash(at)) giveUp();
     let stop = at;
-    while (stop < this.end && !(this.text[stop] === '#' && this.text.charCodeAt(stop - 1) === SPACE)) stop += 1;
-    const source = this.text.slice(at, stop).trimEnd();
+    while (stop < this.end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop += 1;
+    const source = text.slice(at, stop).trimEnd();
     if (/[[\]{}]|: |:$/.test(source)) giveUp();
     this.located = at;
     return resolvePlain(source, giveUp);
@@ -220,76 +276,94 @@ class QuickReader {
   /** A flow collection that opens at `at` and closes on the same line. */
   private flow(at: number, depth: number): unknown {
     if (depth > yamlLimits.maxDepth) giveUp();
-    const isMap = this.text[at] === '{';
-    const close = isMap ? '}' : ']';
+    const text = this.text;
+    const isMap = text.charCodeAt(at) === OPEN_BRACE;
+    const close = isMap ? CLOSE_BRACE : CLOSE_BRACKET;
     const map: Record<string, unknown> = isMap ? {} : (null as never);
     const list: unknown[] = isMap ? (null as never) : [];
-    const parts: Array<string | number | Located | null> = [];
+    const parts: Array<string | number | Located | null> | null = this.partsOfFlows ? [] : null;
     let next = this.skipSpaces(at + 1);
-    if (this.text[next] !== close) {
+    if (text.charCodeAt(next) !== close) {
       for (;;) {
         if (isMap) {
           const name = this.key(next);
-          if (name === null || this.text[this.after] !== ':' || !' ,}'.includes(this.text[this.after + 1] ?? '\n')) giveUp();
+          const follows = text.charCodeAt(this.after + 1);
+          if (name === null || text.charCodeAt(this.after) !== COLON || !(follows === SPACE || follows === COMMA || follows === CLOSE_BRACE)) giveUp();
+          // A key written twice would overwrite the first (the library says where).
+          if (Object.hasOwn(map, name!)) giveUp();
           const valueAt = this.skipSpaces(this.after + 1);
-          if (this.text[valueAt] === ',' || this.text[valueAt] === '}') {
+          const valueChar = text.charCodeAt(valueAt);
+          if (valueChar === COMMA || valueChar === CLOSE_BRACE) {
             map[name!] = null;
-            parts.push(name, next, null);
+            this.located = null;
             this.after = valueAt;
           } else {
             map[name!] = this.flowValue(valueAt, depth);
-            parts.push(name, next, this.located);
           }
+          parts?.push(name, next, this.located);
         } else {
           list.push(this.flowValue(next, depth));
-          parts.push(this.located);
+          parts?.push(this.located);
         }
         next = this.skipSpaces(this.after);
-        if (this.text[next] === close) break;
-        if (this.text[next] !== ',') giveUp();
+        const here = text.charCodeAt(next);
+        if (here === close) break;
+        if (here !== COMMA) giveUp();
         next = this.skipSpaces(next + 1);
-        if (this.text[next] === close || this.text[next] === ',') giveUp();
+        const then = text.charCodeAt(next);
+        if (then === close || then === COMMA) giveUp();
       }
     }
-    if (isMap && Object.keys(map).length !== parts.length / 3) giveUp();
     this.after = next + 1;
-    this.located = isMap ? { offset: at, entries: parts } : { offset: at, items: parts as Array<Located | null> };
+    if (parts === null) this.located = -1 - at;
+    else this.located = isMap ? { offset: at, entries: parts } : { offset: at, items: parts as Array<Located | null> };
     return isMap ? map : list;
   }
 
   private flowValue(at: number, depth: number): unknown {
-    const char = this.text[at] ?? '';
-    if (char === '{' || char === '[') return this.flow(at, depth + 1);
-    if (char === '"' || char === "'") {
+    const text = this.text;
+    const char = text.charCodeAt(at);
+    if (char === OPEN_BRACE || char === OPEN_BRACKET) return this.flow(at, depth + 1);
+    if (char === DOUBLE_QUOTE || char === SINGLE_QUOTE) {
       const value = this.quoted(at);
       this.located = at;
       return value;
     }
-    if (at >= this.end || NOT_PLAIN_START.has(char) || (char === '-' && ' ,]}'.includes(this.text[at + 1] ?? ' '))) giveUp();
+    if (at >= this.end || inSet(NOT_PLAIN_START, char)) giveUp();
+    if (char === DASH) {
+      const next = text.charCodeAt(at + 1);
+      if (Number.isNaN(next) || next === SPACE || next === COMMA || next === CLOSE_BRACKET || next === CLOSE_BRACE) giveUp();
+    }
     let stop = at;
     for (; stop < this.end; stop += 1) {
-      const here = this.text[stop]!;
-      if (FLOW_STOP.has(here)) break;
-      if (here === ':' && (this.text.charCodeAt(stop + 1) === SPACE || FLOW_STOP.has(this.text[stop + 1]!))) break;
-      if (here === '#' && this.text.charCodeAt(stop - 1) === SPACE) giveUp();
+      const here = text.charCodeAt(stop);
+      if (inSet(FLOW_STOP, here)) break;
+      if (here === COLON) {
+        const next = text.charCodeAt(stop + 1);
+        if (next === SPACE || inSet(FLOW_STOP, next)) break;
+      }
+      if (here === HASH && text.charCodeAt(stop - 1) === SPACE) giveUp();
     }
-    if (stop >= this.end || '[{:'.includes(this.text[stop]!)) giveUp();
+    const stopChar = text.charCodeAt(stop);
+    if (stop >= this.end || stopChar === OPEN_BRACKET || stopChar === OPEN_BRACE || stopChar === COLON) giveUp();
     this.after = stop;
     this.located = at;
-    return resolvePlain(this.text.slice(at, stop).trimEnd(), giveUp);
+    return resolvePlain(text.slice(at, stop).trimEnd(), giveUp);
   }
 
   /** A one-line quoted scalar without escapes (the library reads the others); its end in `after`. */
   private quoted(at: number): string {
-    const quote = this.text[at]!;
+    const text = this.text;
+    const quote = text.charCodeAt(at);
+    const quoteChar = quote === DOUBLE_QUOTE ? '"' : "'";
     let value = '';
     for (let from = at + 1; ; ) {
-      const close = this.text.indexOf(quote, from);
+      const close = text.indexOf(quoteChar, from);
       if (close === -1 || close >= this.end) giveUp();
-      const part = this.text.slice(from, close);
-      if (quote === '"' && part.includes('\\')) giveUp();
+      const part = text.slice(from, close);
+      if (quote === DOUBLE_QUOTE && part.includes('\\')) giveUp();
       value += part;
-      if (quote === "'" && this.text[close + 1] === "'") {
+      if (quote === SINGLE_QUOTE && text.charCodeAt(close + 1) === SINGLE_QUOTE) {
         value += "'";
         from = close + 2;
         continue;
@@ -311,6 +385,6 @@ class QuickReader {
 
   private restIsBlank(at: number): boolean {
     const next = this.skipSpaces(at);
-    return next >= this.end || (this.text[next] === '#' && next > at);
+    return next >= this.end || (this.text.charCodeAt(next) === HASH && next > at);
   }
 }

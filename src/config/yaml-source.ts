@@ -3,8 +3,8 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { readYamlText } from './yaml-text.js';
 import { checkTokens, type TokenProblem } from './yaml-tokens.js';
 import { checkTree } from './yaml-tree.js';
-import { locatedFromNode, walkLocated, type Located, type PathSegment } from './yaml-located.js';
-import { quickRead } from './yaml-quick-read.js';
+import { locatedFromNode, walkLocated, type ExpandFlow, type Located, type PathSegment } from './yaml-located.js';
+import { locateFlow, quickRead } from './yaml-quick-read.js';
 
 // A YAML file kept together with its syntax tree, so that any problem found later - by zod, by
 // cross-checks, by variable resolution - can be reported at the exact line and column of the node.
@@ -19,6 +19,8 @@ export class YamlSource {
     private readonly data: unknown,
     private readonly root: Located | null,
     private readonly lines: LineCounter,
+    /** For a quickly read file: the parts of a flow collection, read when a problem lies inside it. */
+    private readonly expand?: ExpandFlow,
   ) {}
 
   static load(file: string): YamlSource {
@@ -30,7 +32,7 @@ export class YamlSource {
     if (quick) {
       const lines = new LineCounter();
       for (const start of quick.lineStarts) lines.addNewLine(start);
-      return new YamlSource(file, quick.value, quick.root, lines);
+      return new YamlSource(file, quick.value, quick.root, lines, (offset) => locateFlow(text, offset));
     }
     return YamlSource.parseWithLibrary(file, text);
   }
@@ -72,12 +74,12 @@ export class YamlSource {
    * mapping key rather than its value (used for unknown keys).
    */
   problem(path: readonly PathSegment[], message: string, atKey = false): ConfigProblem {
-    const pos = this.lines.linePos(walkLocated(this.root, path, atKey).offset);
+    const pos = this.lines.linePos(walkLocated(this.root, path, atKey, this.expand).offset);
     return { file: this.file, line: pos.line, col: pos.col, path: path.join('.'), message };
   }
 
   /** True when the whole of `path` is written in the file (a key with an empty value counts). */
   has(path: readonly PathSegment[]): boolean {
-    return walkLocated(this.root, path, false).complete;
+    return walkLocated(this.root, path, false, this.expand).complete;
   }
 }

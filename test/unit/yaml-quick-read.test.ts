@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { quickRead } from '../../src/config/yaml-quick-read.js';
 import { YamlSource, type PathSegment } from '../../src/config/yaml-source.js';
+import { pick, seeded } from '../support/seeded-random.js';
 
 // The quick reader must never read a file differently from the YAML library: same value (types,
 // key order, prototypes), same position for every node and key, nothing accepted that the library
@@ -105,19 +106,6 @@ describe('the quick YAML reader agrees with the library', () => {
     expect(counts.refused, JSON.stringify(counts)).toBeGreaterThan(250);
   });
 });
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pick = <T,>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 // Scalars and keys chosen for the places where YAML readers disagree: types of the core schema,
 // indicators inside and at the start of plain scalars, quotes, comments, non-ASCII.
