@@ -55,6 +55,8 @@ export interface HostResult {
   readonly applied: number;
   /** Changes not run because a host they depend on failed (see hold-back.ts); absent when none. */
   readonly heldBack?: readonly HeldBackChange[];
+  /** What the read found that is no change (e.g. a real server down by its health check); absent when nothing. */
+  readonly notes?: readonly string[];
   /** On a director with leaving real servers: how each drained; absent otherwise. */
   readonly drains?: readonly DrainResult[];
   /** One per change, once an apply was attempted (absent in check mode and for unchanged hosts). */

@@ -85,6 +85,24 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   }
 }
 
+/**
+ * What the tasks' `notes` say about the host as read (see ResourceType.notes), each line once. A
+ * section that cannot be parsed says nothing here: planHost reports that as the host's error.
+ */
+export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): string[] {
+  if (read.mode !== 'apply') return [];
+  const notes = read.planners.flatMap(({ task, type }) => {
+    if (!type.notes) return [];
+    const section = sections.get(read.probes.indexOf(type.probe(task.spec)));
+    try {
+      return section ? type.notes(task.spec, type.parse(section, task.spec)) : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(notes)];
+}
+
 /** The changes of one wave, in order. */
 export function changesIn(changes: readonly PlannedChange[], phase: ChangePhase): PlannedChange[] {
   return changes.filter((change) => phaseOf(change) === phase);

@@ -9,7 +9,7 @@ import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult,
 import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
-import { changesIn, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
+import { changesIn, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
@@ -50,6 +50,8 @@ export class HostRun {
   private readonly outcomes = new Map<PlannedChange, ChangeOutcome>();
   /** Every change, in wave order. */
   changes: PlannedChange[] = [];
+  /** hostNotes of the read. */
+  private notes: string[] = [];
   readonly heldBack: HeldBackChange[] = [];
   readonly drains: DrainResult[] = [];
 
@@ -147,6 +149,7 @@ export class HostRun {
       }
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
       this.changes = planHost(this.readPlan, sections, { host: this.host });
+      this.notes = hostNotes(this.readPlan, sections);
       this.sections = sections;
       this.state = 'live';
       this.emit({ type: 'host-planned', host: this.host, changes: this.changes.length });
@@ -318,6 +321,7 @@ export class HostRun {
       ...(attempted && !check ? { outcomes: this.changes.map((change) => this.outcomes.get(change) ?? 'not-made') } : {}),
       ...(this.interruption ? { interrupted: this.interruption } : {}),
       ...(this.heldBack.length > 0 ? { heldBack: this.heldBack } : {}),
+      ...(this.notes.length > 0 ? { notes: this.notes } : {}),
       ...(this.drains.length > 0 ? { drains: this.drains } : {}),
       ...(this.lockWait ? { lock: this.lockWait } : {}),
       ...(this.error ? { error: this.error } : {}),

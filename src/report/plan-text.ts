@@ -117,6 +117,11 @@ function renderHeldBack(results: readonly HostResult[]): string[] {
   return held.length > 0 ? ['held back (not run, because a host they depend on failed):', ...held] : [];
 }
 
+function renderNotes(results: readonly HostResult[]): string[] {
+  const notes = results.flatMap((result) => (result.notes ?? []).map((note) => `  ${result.host}: ${escapeControls(note)}`));
+  return notes.length > 0 ? ['noted (no change: what the hosts decided themselves):', ...notes] : [];
+}
+
 export function renderPlan(results: readonly HostResult[], options: RenderOptions): string {
   const waves = options.waves;
   const blocks: string[][] = [];
@@ -132,5 +137,6 @@ export function renderPlan(results: readonly HostResult[], options: RenderOption
     });
   }
   blocks.push(renderHeldBack(results));
+  blocks.push(renderNotes(results));
   return blocks.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n');
 }

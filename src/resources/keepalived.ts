@@ -23,6 +23,12 @@ function requireIpvs(spec: KeepalivedSpec, facts: KeepalivedFacts, host: string)
   );
 }
 
+/** `TCP 198.51.100.50:80 192.0.2.12:80` (a `down` key) as `192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)`. */
+function downNote(key: string): string {
+  const split = key.lastIndexOf(' ');
+  return `${key.slice(split + 1)} in ${key.slice(0, split)}: down (health check)`;
+}
+
 export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   name: 'keepalived',
   schema: keepalivedSchema,
@@ -37,6 +43,9 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     requireIpvs(spec, facts, context.host);
     return [...configChanges(spec, facts), ...daemonChanges(facts), ...driftChanges(spec, facts)];
   },
+
+  // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.
+  notes: (_spec, facts) => (facts.running ? facts.down.map(downNote) : []),
 
   after(spec, facts) {
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;

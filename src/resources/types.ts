@@ -93,6 +93,12 @@ export interface ResourceType<Spec, Facts> {
   parse(output: ProbeOutput, spec: Spec): Facts;
   plan(spec: Spec, facts: Facts, context: HostContext): Change[];
   after(spec: Spec, facts: Facts, context?: HostContext): Facts;
+  /**
+   * What the read found that is neither a change nor drift but an operator should know, one line
+   * each (a real server keepalived took out because its health check fails). Shown with the plan,
+   * in --check too; never changes the exit code.
+   */
+  notes?(spec: Spec, facts: Facts): string[];
   /** Debian packages the task leaves installed, for the planners of later tasks (HostContext.installing). */
   provides?(spec: Spec): readonly string[];
   /**

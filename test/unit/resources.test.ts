@@ -11,7 +11,9 @@ import { applyCommands, UNMODELLED } from '../support/command-model.js';
 // of the host (test/support/command-model.ts) and, planned again against the result, it must plan
 // nothing; planned against what `after` predicts, nothing either. An optional `reset` section gives the exact changes
 // `lvsprov reset` plans from the same facts (none for a type without a reset planner), and every
-// case of a type with one proves a second reset plans nothing.
+// case of a type with one proves a second reset plans nothing. An optional `notes` gives the lines
+// the type says about those facts that are no change (every case of a type with notes is checked:
+// none where the fixture gives none).
 
 interface ExpectedChange {
   resource?: string;
@@ -31,6 +33,8 @@ interface Case {
   reset?: { changes: ExpectedChange[] };
   /** Debian packages an earlier task of the run installs (HostContext.installing). */
   installing?: string[];
+  /** What the type notes about the facts without changing anything (ResourceType.notes). */
+  notes?: string[];
   /** A pattern of the error the probe's output must stop the host with (parse or plan), instead of changes. */
   error?: string;
 }
@@ -67,6 +71,7 @@ for (const typeName of readdirSync(root)) {
         if (fixture.facts !== undefined) expect(facts).toEqual(fixture.facts);
         const changes = type.plan(spec, facts, context);
         expect(shape(changes, fixture.changes)).toEqual(fixture.changes);
+        expect(type.notes?.(spec, facts) ?? []).toEqual(fixture.notes ?? []);
         expect(type.plan(spec, type.after(spec, facts), context)).toEqual([]);
         if (!UNMODELLED.has(type.name)) {
           const applied = applyCommands(type.name, facts, changes.flatMap((change) => change.commands));
