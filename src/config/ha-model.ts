@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
+import { formatNetwork, isIpv4, networkContains, networkOf } from '../net/ipv4.js';
 import type { HaSettings } from './ha-schema.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -74,6 +75,7 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
     group.nat ||= entry.nat;
   }
   checkDirectorSettings(inventory, settings, [...groups.values()].map((group) => group.directors), report);
+  checkGateway(inventory, settings, report);
   if (settings.gateway && groups.has(settings.gateway.virtual_router_id))
     report(['lvs', 'ha', 'gateway', 'virtual_router_id'], `VRRP id ${settings.gateway.virtual_router_id} is already the id of the VIPs; the gateway's instance needs an id of its own on the LAN`);
   return {
@@ -117,6 +119,40 @@ function vipDirectors(inventory: Inventory, report: Report): Map<string, { direc
       report(entry.path, `VIP ${address} has one director (${entry.directors.join(', ')}); lvs.ha needs at least two directors for each VIP, so that one can take over`);
   }
   return byVip;
+}
+
+/**
+ * The floating NAT gateway: every NAT real server must reach it on-link (its address inside the
+ * gateway's network), and every NAT director an inside address on that network (its `dip`, or
+ * its address), other than the gateway itself, for the gateway instance's adverts to leave from.
+ */
+function checkGateway(inventory: Inventory, settings: HaSettings, report: Report): void {
+  const gateway = settings.gateway;
+  if (!gateway) return;
+  const network = networkOf(gateway.address, gateway.prefix);
+  const cidr = formatNetwork(network);
+  const nat = inventory.services.map((service, index) => ({ service, index })).filter(({ service }) => service.forwarding === 'nat');
+  const offLink = new Set<string>();
+  for (const { service, index } of nat) {
+    service.realServers.forEach((server, serverIndex) => {
+      if (networkContains(network, server.address) || offLink.has(server.address)) return;
+      offLink.add(server.address);
+      report(
+        ['lvs', 'services', index, 'real_servers', serverIndex],
+        `NAT real server ${server.address} is not on the gateway's network ${cidr} (lvs.ha.gateway address/prefix): it routes its replies through ${gateway.address}, which must be on-link`,
+      );
+    });
+  }
+  for (const director of new Set(nat.flatMap(({ service }) => service.directors))) {
+    const entry = own(inventory.data.hosts, director);
+    const dip = entry?.vars.dip;
+    // Without a dip the director's own address is its inside address (one network for everything).
+    if (dip === undefined && entry !== undefined && !networkContains(network, entry.address)) {
+      report(['hosts', director], `NAT director ${director} needs a \`dip\` var on ${cidr}: the gateway's VRRP adverts go between the directors' inside addresses`);
+    } else if (dip !== undefined && (typeof dip !== 'string' || !isIpv4(dip) || !networkContains(network, dip) || dip === gateway.address)) {
+      report(['hosts', director, 'vars', 'dip'], `dip ${String(dip)} of NAT director ${director} must be an address of its own on the gateway's network ${cidr}, other than the gateway ${gateway.address}`);
+    }
+  }
 }
 
 function checkDirectorSettings(inventory: Inventory, settings: HaSettings, groups: ReadonlyArray<readonly string[]>, report: Report): void {
