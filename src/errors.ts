@@ -11,7 +11,17 @@ export interface ConfigProblem {
 
 export function formatProblem(problem: ConfigProblem): string {
   const where = `${problem.file}:${problem.line}:${problem.col}`;
-  return problem.path ? `${where}: ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
+  return problem.path ? `${where}: ${visible(problem.path)}: ${visible(problem.message)}` : `${where}: ${visible(problem.message)}`;
+}
+
+// A problem is one line of output. A key or value from the input may hold a line break, a carriage
+// return or a terminal escape sequence: written raw it would forge lines or drive the terminal, so
+// such characters are shown as escapes.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function visible(text: string): string {
+  return text.replace(CONTROL, (char) => SHORT[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Invalid inventory, playbook or role: nothing was contacted. */

@@ -48,14 +48,18 @@ export const ipv4Network = ipv4Cidr.superRefine((value, ctx) => {
 /** What SSH connects to: a canonical IPv4 address or an RFC 1123 host name. */
 export const hostAddress = grammar('an IPv4 address or a host name', hostAddressProblem);
 
-/** Linux interface names: at most 15 bytes, no slash, no whitespace, not `.` or `..`. */
+/**
+ * Network interface names: at most 15 bytes, not `.` or `..`, and neither `:` (Linux refuses it in a
+ * device name; `eth0:1` is an address label) nor `@` (`ip` prints a link as `name@parent`, and
+ * keepalived.conf reads a leading `@` as a condition), so a name is one plain word everywhere it goes.
+ */
 export const interfaceName = z
   .string()
-  .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a network interface name (1-15 of A-Z a-z 0-9 _ . : @ -)')
+  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name (1-15 of A-Z a-z 0-9 _ . -)')
   .refine((value) => value !== '.' && value !== '..', { message: 'must be a network interface name' });
 
 /** An interface label as `ip addr ... label` takes it: the device name, a colon and a suffix. */
-export const addressLabel = z.string().regex(/^[A-Za-z0-9_.@-]{1,15}(:[A-Za-z0-9_]{1,15})?$/, 'must be a label such as eth0:1 or lo:0');
+export const addressLabel = z.string().regex(/^[A-Za-z0-9_.-]{1,15}(:[A-Za-z0-9_]{1,15})?$/, 'must be a label such as eth0:1 or lo:0');
 
 export const sysctlName = z
   .string()

@@ -15,7 +15,7 @@ const vipSchema = z
   .object({
     address: ipv4,
     prefix: z.number().int().min(1).max(32).default(32),
-    device: interfaceName.regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name keepalived reads as one word'),
+    device: interfaceName,
     label: addressLabel.optional(),
   })
   .strict();
@@ -24,7 +24,7 @@ const instanceSchema = z
   .object({
     name: vrrpName,
     virtual_router_id: z.number().int().min(1).max(255),
-    interface: interfaceName.regex(/^[A-Za-z0-9_.-]+$/, 'must be an interface name keepalived reads as one word'),
+    interface: interfaceName,
     state: z.enum(['MASTER', 'BACKUP']),
     priority: z.number().int().min(1).max(254),
     nopreempt: z.boolean().default(false),
