@@ -6,6 +6,10 @@
 //
 // Left outside the bundle: ssh2 (CommonJS that finds its native crypto addon next to its own
 // files) and @viz-js/viz (a megabyte of wasm, loaded only for an SVG).
+//
+// zod's messages in forty languages (370 kB, its `locales` namespace) are left out but English, its
+// default: lvsprov words its own messages and never selects a language. Every command compiled them
+// at start; without them `lvsprov validate` of a small inventory takes about 0.08 s less CPU.
 
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -14,6 +18,23 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
+
+/** zod's `locales` namespace with English alone. */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(join('node_modules', 'zod'))
+        ? { path: join(args.resolveDir, '../locales/index.js'), namespace: 'zod-english-only' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 
 // Chunk names carry content hashes: old chunks would pile up.
 await rm(outdir, { recursive: true, force: true });
@@ -26,6 +47,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['ssh2', '@viz-js/viz'],
+  plugins: [zodEnglishOnly],
   // Bundled CommonJS packages (handlebars) call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as lvsprovCreateRequire } from 'node:module'; const require = lvsprovCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -158,7 +158,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   let hostAddresses: Map<string, string> | undefined;
   return {
     hosts,
-    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached)],
+    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder)],
     realServers,
     // Made when an apply first asks: validate has no use for a map of every host.
     get hostAddresses(): ReadonlyMap<string, string> {

@@ -26,7 +26,9 @@ function checkedVars(vars: unknown): Plain | undefined {
   if (vars === undefined) return {};
   if (!isPlain(vars)) return undefined;
   for (const name in vars) if (!variableNamePattern.test(name)) return undefined;
-  return { ...vars };
+  // The document's own mapping rather than zod's copy of it (equal, key for key): 75,000 copies
+  // are not made, and nothing changes a parsed inventory or reads the document again.
+  return vars;
 }
 
 /** The host as hostSchema parses it, when `name` and `entry` have the common, valid shape; else undefined. */
@@ -42,18 +44,20 @@ export function plainHost(name: string, entry: unknown): HostEntry | undefined {
 }
 
 /**
- * The inventory's hosts in two parts: all of them in file order, those of the common shape already
- * parsed and the others still undefined; and the others alone, for zod. Null when `inventory` or
- * its `hosts` is not a mapping (zod then says what is wrong).
+ * Parses the hosts of the common shape where they stand: each is replaced, in the document's own
+ * `hosts` mapping, by its parsed form, and the others are returned for zod. A second mapping of
+ * 75,000 hosts is not built; the document's value is the inventory loader's, read by nothing else.
+ * Null when `inventory` or its `hosts` is not a mapping (zod then says what is wrong).
  */
-export function splitPlainHosts(inventory: unknown): { hosts: Record<string, HostEntry | undefined>; rest: Plain } | null {
+export function parsePlainHostsInPlace(inventory: unknown): { hosts: Record<string, unknown>; rest: Plain } | null {
   if (!isPlain(inventory) || !isPlain(inventory.hosts)) return null;
-  const hosts: Record<string, HostEntry | undefined> = {};
+  const hosts = inventory.hosts;
   const rest: Plain = {};
-  for (const name in inventory.hosts) {
-    const entry = inventory.hosts[name];
-    hosts[name] = plainHost(name, entry);
-    if (hosts[name] === undefined) rest[name] = entry;
+  for (const name in hosts) {
+    const entry = hosts[name];
+    const parsed = plainHost(name, entry);
+    if (parsed) hosts[name] = parsed;
+    else rest[name] = entry;
   }
   return { hosts, rest };
 }

@@ -25,7 +25,12 @@ interface Cause {
 }
 
 /** Warnings (`file:line:col: path: message`) for the hosts of the inventory that no play targets. */
-export function unreachedHostWarnings(inventory: LoadedInventory, patterns: readonly string[], reached: ReadonlySet<string>): string[] {
+export function unreachedHostWarnings(
+  inventory: LoadedInventory,
+  patterns: readonly string[],
+  reached: ReadonlySet<string>,
+  hostOrder: readonly string[] = Object.keys(inventory.data.hosts),
+): string[] {
   const causes = new Map<string, Cause>();
   const nearest = new Map<string, string | undefined>();
   const meant = (group: string): string | undefined => {
@@ -33,7 +38,7 @@ export function unreachedHostWarnings(inventory: LoadedInventory, patterns: read
     return nearest.get(group);
   };
   // A pass over every host: what is kept per host is its name; the rest is made for the few named.
-  for (const host in inventory.data.hosts) {
+  for (const host of hostOrder) {
     if (reached.has(host)) continue;
     const groups = memberships(inventory, host);
     if (groups.length > 0 && groups.some((group) => exempt.has(group))) continue;

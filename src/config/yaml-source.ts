@@ -31,7 +31,7 @@ export class YamlSource {
     const quick = quickRead(text);
     if (quick) {
       const lines = new LineCounter();
-      for (const start of quick.lineStarts) lines.addNewLine(start);
+      lines.lineStarts = quick.lineStarts;
       return new YamlSource(file, quick.value, quick.root, lines, (offset) => locateFlow(text, offset));
     }
     return YamlSource.parseWithLibrary(file, text);

@@ -32,7 +32,17 @@ export function ipv4Problem(text: string): string | undefined {
 /** The address as an unsigned 32-bit integer. */
 export function ipv4ToInt(address: string): number {
   if (!isIpv4(address)) throw new Error(`not an IPv4 address: ${address}`);
-  return address.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+  // Digit by digit rather than split and Number: the unique-address check runs it on every host.
+  let value = 0;
+  let octet = 0;
+  for (let index = 0; index < address.length; index += 1) {
+    const code = address.charCodeAt(index);
+    if (code === 46) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + code - 48;
+  }
+  return value * 256 + octet;
 }
 
 export function intToIpv4(value: number): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostSchema } from '../../src/config/inventory-schema.js';
-import { plainHost, splitPlainHosts } from '../../src/config/plain-hosts.js';
+import { parsePlainHostsInPlace, plainHost } from '../../src/config/plain-hosts.js';
 import { hostName } from '../../src/config/values.js';
 import { pick, seeded } from '../support/seeded-random.js';
 
@@ -59,23 +59,26 @@ describe('hosts of the common shape, checked by hand', () => {
     expect(zodOnly).toBeGreaterThan(100);
   });
 
-  it('leaves the parsed host no part shared with the document but the variable values', () => {
+  it('gives each host a list of groups of its own, and takes the variables as the document holds them', () => {
     const groups = ['web'];
     const vars = { note: { deep: 1 } };
     const host = plainHost('h1', { address: '198.18.0.1', groups, vars })!;
     expect(host.groups).not.toBe(groups);
-    expect(host.vars).not.toBe(vars);
-    expect(host.vars.note).toBe(vars.note);
+    expect(host.vars).toBe(vars);
+    expect(plainHost('h2', { address: '198.18.0.2' })!.groups).not.toBe(plainHost('h3', { address: '198.18.0.3' })!.groups);
   });
 
-  it('splits an inventory into parsed hosts, in file order, and the rest for zod', () => {
-    const inventory = { hosts: { b: { address: '198.18.0.2' }, a: { address: '198.18.0.1', ssh: { port: 2222 } }, c: { address: 'x y' } } };
-    const split = splitPlainHosts(inventory)!;
+  it('parses the hosts of the common shape where they stand, in file order, and leaves the rest for zod', () => {
+    const b = { address: '198.18.0.2' };
+    const a = { address: '198.18.0.1', ssh: { port: 2222 } };
+    const c = { address: 'x y' };
+    const inventory = { hosts: { b, a, c } };
+    const split = parsePlainHostsInPlace(inventory)!;
+    expect(split.hosts).toBe(inventory.hosts);
     expect(Object.keys(split.hosts)).toEqual(['b', 'a', 'c']);
-    expect(split.hosts.b).toEqual({ address: '198.18.0.2', groups: [], vars: {} });
-    expect(split.hosts.a).toBeUndefined();
-    expect(Object.keys(split.rest)).toEqual(['a', 'c']);
-    expect(splitPlainHosts({ hosts: null })).toBeNull();
-    expect(splitPlainHosts([])).toBeNull();
+    expect(split.hosts).toEqual({ b: { address: '198.18.0.2', groups: [], vars: {} }, a, c });
+    expect(split.rest).toEqual({ a, c });
+    expect(parsePlainHostsInPlace({ hosts: null })).toBeNull();
+    expect(parsePlainHostsInPlace([])).toBeNull();
   });
 });
