@@ -52,6 +52,7 @@ function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: str
  */
 function addressOwners(inventory: Inventory, addresses: ReadonlySet<string>): Map<string, string> {
   const owners = new Map<string, string>();
+  if (addresses.size === 0) return owners;
   const hosts = inventory.data.hosts;
   for (const name in hosts) {
     const host = hosts[name]!;

@@ -21,7 +21,7 @@ export interface LoadedInventory {
 
 export function loadInventory(file: string): LoadedInventory {
   const source = YamlSource.load(file);
-  const data = parseInventory(source);
+  const { data, hostList } = parseInventory(source);
   const problems: ConfigProblem[] = [];
 
   for (const [group, entry] of Object.entries(data.groups)) {
@@ -29,7 +29,7 @@ export function loadInventory(file: string): LoadedInventory {
       if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
     });
   }
-  checkUniqueAddresses(source, data.hosts, problems);
+  checkUniqueAddresses(source, hostList, problems);
   const seenVips = new Map<string, string>();
   for (const [name, vip] of Object.entries(data.lvs.vips)) {
     const other = seenVips.get(vip.address);
@@ -37,7 +37,7 @@ export function loadInventory(file: string): LoadedInventory {
     seenVips.set(vip.address, name);
   }
 
-  const groups = collectGroups(data);
+  const groups = collectGroups(data, hostList);
   const services = resolveServices(source, data, groups, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const lint = crossHostProblems({ source, data, services });
@@ -45,27 +45,38 @@ export function loadInventory(file: string): LoadedInventory {
   return { file, dir: dirname(file), source, data, groups, services };
 }
 
-/** The inventory as inventorySchema parses it; hosts of the common shape skip zod (see plain-hosts). */
-function parseInventory(source: YamlSource): Inventory {
-  const value = source.value() ?? {};
-  const split = parsePlainHostsInPlace(value);
-  if (!split) return parseWith(source, inventorySchema, value);
-  const data = parseWith(source, inventorySchema, { ...(value as object), hosts: split.rest });
-  const { hosts } = split;
-  for (const name in split.rest) hosts[name] = data.hosts[name];
-  return { ...data, hosts: hosts as Record<string, HostEntry> };
+/** Every host name in file order, and beside each its entry. */
+interface HostList {
+  readonly names: readonly string[];
+  readonly entries: readonly HostEntry[];
 }
 
-function checkUniqueAddresses(source: YamlSource, hosts: Record<string, HostEntry>, problems: ConfigProblem[]): void {
-  if (!mayShareEndpoints(hosts)) return;
+/** The inventory as inventorySchema parses it, and its hosts as lists; hosts of the common shape skip zod (see plain-hosts). */
+function parseInventory(source: YamlSource): { data: Inventory; hostList: HostList } {
+  const value = source.value() ?? {};
+  const split = parsePlainHostsInPlace(value);
+  if (!split) {
+    const data = parseWith(source, inventorySchema, value);
+    return { data, hostList: { names: Object.keys(data.hosts), entries: Object.values(data.hosts) } };
+  }
+  const data = parseWith(source, inventorySchema, { ...(value as object), hosts: split.rest });
+  const { hosts, names, entries } = split;
+  names.forEach((name, index) => {
+    if (entries[index] === undefined) hosts[name] = entries[index] = data.hosts[name];
+  });
+  return { data: { ...data, hosts: hosts as Record<string, HostEntry> }, hostList: { names, entries: entries as HostEntry[] } };
+}
+
+function checkUniqueAddresses(source: YamlSource, hosts: HostList, problems: ConfigProblem[]): void {
+  if (!mayShareEndpoints(hosts.entries)) return;
   const byEndpoint = new Map<string, string>();
-  for (const name in hosts) {
-    const host = hosts[name]!;
+  hosts.names.forEach((name, index) => {
+    const host = hosts.entries[index]!;
     const endpoint = endpointOf(host);
     const other = byEndpoint.get(endpoint);
     if (other) problems.push(source.problem(['hosts', name, 'address'], `duplicate host address ${host.address} (also host ${other})`));
     byEndpoint.set(endpoint, name);
-  }
+  });
 }
 
 /**
@@ -83,22 +94,22 @@ function endpointOf(host: HostEntry): string {
  * those are compared as sorted numbers, a fraction of the cost of a map of 75,000 strings; the
  * others by their endpoints. Only an inventory with a shared endpoint is searched for the pairs.
  */
-function mayShareEndpoints(hosts: Record<string, HostEntry>): boolean {
-  const numbers: number[] = [];
+function mayShareEndpoints(entries: readonly HostEntry[]): boolean {
+  const numbers = new Uint32Array(entries.length);
+  let count = 0;
   const others = new Set<string>();
-  for (const name in hosts) {
-    const host = hosts[name]!;
+  for (const host of entries) {
     const endpoint = endpointOf(host);
-    if (endpoint === host.address && isIpv4(endpoint)) numbers.push(ipv4ToInt(endpoint));
+    if (endpoint === host.address && isIpv4(endpoint)) numbers[count++] = ipv4ToInt(endpoint);
     else if (others.has(endpoint)) return true;
     else others.add(endpoint);
   }
-  const sorted = Uint32Array.from(numbers).sort();
+  const sorted = numbers.subarray(0, count).sort();
   for (let index = 1; index < sorted.length; index += 1) if (sorted[index] === sorted[index - 1]) return true;
   return false;
 }
 
-function collectGroups(data: Inventory): Map<string, string[]> {
+function collectGroups(data: Inventory, hosts: HostList): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   // A set beside each member list: a group of 70,000 hosts is not searched for each host it gains.
   const known = new Map<string, Set<string>>();
@@ -123,7 +134,9 @@ function collectGroups(data: Inventory): Map<string, string[]> {
     membersOf(group);
     for (const host of data.groups[group]!.hosts) add(group, host);
   }
-  for (const host in data.hosts) for (const group of data.hosts[host]!.groups) add(group, host);
+  hosts.names.forEach((host, index) => {
+    for (const group of hosts.entries[index]!.groups) add(group, host);
+  });
   return groups;
 }
 

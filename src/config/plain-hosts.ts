@@ -43,21 +43,37 @@ export function plainHost(name: string, entry: unknown): HostEntry | undefined {
   return { address, groups, vars };
 }
 
+export interface PlainHosts {
+  /** The document's `hosts` mapping, its hosts of the common shape parsed. */
+  readonly hosts: Record<string, unknown>;
+  /** Every host name in file order, and beside each its parsed entry (undefined for those left to zod). */
+  readonly names: string[];
+  readonly entries: Array<HostEntry | undefined>;
+  /** The hosts left to zod. */
+  readonly rest: Plain;
+}
+
 /**
  * Parses the hosts of the common shape where they stand: each is replaced, in the document's own
  * `hosts` mapping, by its parsed form, and the others are returned for zod. A second mapping of
  * 75,000 hosts is not built; the document's value is the inventory loader's, read by nothing else.
- * Null when `inventory` or its `hosts` is not a mapping (zod then says what is wrong).
+ * The names and entries come as lists too, for the checks that go over every host: a list is
+ * walked in a fraction of the time a mapping of 75,000 keys is. Null when `inventory` or its
+ * `hosts` is not a mapping (zod then says what is wrong).
  */
-export function parsePlainHostsInPlace(inventory: unknown): { hosts: Record<string, unknown>; rest: Plain } | null {
+export function parsePlainHostsInPlace(inventory: unknown): PlainHosts | null {
   if (!isPlain(inventory) || !isPlain(inventory.hosts)) return null;
   const hosts = inventory.hosts;
+  const names: string[] = [];
+  const entries: Array<HostEntry | undefined> = [];
   const rest: Plain = {};
   for (const name in hosts) {
     const entry = hosts[name];
     const parsed = plainHost(name, entry);
+    names.push(name);
+    entries.push(parsed);
     if (parsed) hosts[name] = parsed;
     else rest[name] = entry;
   }
-  return { hosts, rest };
+  return { hosts, names, entries, rest };
 }

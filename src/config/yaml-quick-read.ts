@@ -80,13 +80,14 @@ export function locateFlow(text: string, offset: number): LocatedMap | LocatedSe
 // a node inside a line, the offset just after it in `after`: no object per node besides the value.
 class QuickReader {
   readonly lineStarts: number[] = [0];
-  /** Start, end and indentation of each line that holds more than blanks or a comment. */
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly indents: number[] = [];
-  private line = 0;
-  /** End of the current line. */
-  private end = 0;
+  // The current line, the next one that holds more than blanks or a comment: where it starts, its
+  // indentation and its end; once the text is read, `done`, with no end (NaN compares false).
+  private lineStart = 0;
+  private lineIndent = -1;
+  private end = Number.NaN;
+  private done = false;
+  /** Where the line after the current one starts. */
+  private next = 0;
   private located: Located | null = null;
   private after = 0;
 
@@ -97,25 +98,24 @@ class QuickReader {
   ) {}
 
   read(): QuickRead {
-    this.scanLines();
-    if (this.starts.length === 0) giveUp();
-    this.setLine(0);
-    if (this.indents[0] === 0 && this.text.startsWith('---', this.starts[0]!)) {
-      if (!this.restIsBlank(this.starts[0]! + 3)) giveUp();
-      this.setLine(1);
+    this.advance();
+    if (this.done) giveUp();
+    if (this.lineIndent === 0 && this.text.startsWith('---', this.lineStart)) {
+      if (!this.restIsBlank(this.lineStart + 3)) giveUp();
+      this.advance();
     }
-    if (this.line >= this.starts.length) giveUp();
-    const at = this.starts[this.line]! + this.indents[this.line]!;
+    if (this.done) giveUp();
+    const at = this.lineStart + this.lineIndent;
     let value: unknown;
     const first = this.text.charCodeAt(at);
     if (first === OPEN_BRACE || first === OPEN_BRACKET) {
       value = this.flow(at, 1);
       this.endOfLine(this.after);
-      this.setLine(this.line + 1);
+      this.advance();
     } else {
-      value = this.block(this.indents[this.line]!, at, 1);
+      value = this.block(this.lineIndent, at, 1);
     }
-    if (this.line < this.starts.length) giveUp();
+    if (!this.done) giveUp();
     return { value, root: this.located, lineStarts: this.lineStarts };
   }
 
@@ -126,27 +126,27 @@ class QuickReader {
     return this.located as LocatedMap | LocatedSeq;
   }
 
-  private scanLines(): void {
+  /** To the next line that holds more than blanks or a comment, noting where every line starts. */
+  private advance(): void {
     const text = this.text;
-    for (let start = 0; start <= text.length; ) {
+    for (let start = this.next; start <= text.length; ) {
       let end = text.indexOf('\n', start);
       if (end === -1) end = text.length;
       else this.lineStarts.push(end + 1);
       let first = start;
       while (text.charCodeAt(first) === SPACE) first += 1;
       if (first < end && text.charCodeAt(first) !== HASH) {
-        this.starts.push(start);
-        this.ends.push(end);
-        this.indents.push(first - start);
+        this.lineStart = start;
+        this.lineIndent = first - start;
+        this.end = end;
+        this.next = end + 1;
+        return;
       }
       start = end + 1;
     }
-  }
-
-  private setLine(line: number): void {
-    this.line = line;
-    // Past the last line no end compares true to anything, as an absent one would.
-    this.end = line < this.ends.length ? this.ends[line]! : Number.NaN;
+    this.done = true;
+    this.lineIndent = -1;
+    this.end = Number.NaN;
   }
 
   private isDash(at: number): boolean {
@@ -166,17 +166,17 @@ class QuickReader {
 
   /** Where the next entry of the block at `indent` starts, or -1 when the block ends there. */
   private nextAt(indent: number): number {
-    if (this.line >= this.starts.length) return -1;
-    const lineIndent = this.indents[this.line]!;
+    if (this.done) return -1;
+    const lineIndent = this.lineIndent;
     if (lineIndent < indent) return -1;
     if (lineIndent > indent) giveUp();
-    return this.starts[this.line]! + indent;
+    return this.lineStart + indent;
   }
 
   /** After a value that ends its line: a deeper line would continue it, which is left to the library. */
   private nextLine(indent: number): void {
-    this.setLine(this.line + 1);
-    if (this.line < this.starts.length && this.indents[this.line]! > indent) giveUp();
+    this.advance();
+    if (!this.done && this.lineIndent > indent) giveUp();
   }
 
   private mapping(indent: number, first: number, depth: number): Record<string, unknown> {
@@ -187,7 +187,7 @@ class QuickReader {
       if (name === null || !this.isColon(this.after)) giveUp();
       const valueAt = this.skipSpaces(this.after + 1);
       if (valueAt === this.end || this.text.charCodeAt(valueAt) === HASH) {
-        this.setLine(this.line + 1);
+        this.advance();
         value[name!] = this.childBlock(indent, depth);
       } else {
         value[name!] = this.inline(valueAt, depth);
@@ -204,8 +204,8 @@ class QuickReader {
 
   /** The value of a key with nothing after its colon: a deeper block, a list at its column, or nothing. */
   private childBlock(indent: number, depth: number): unknown {
-    const lineIndent = this.indents[this.line] ?? -1;
-    const at = this.starts[this.line]! + lineIndent;
+    const lineIndent = this.lineIndent;
+    const at = this.lineStart + lineIndent;
     if (lineIndent > indent || (lineIndent === indent && this.isDash(at))) return this.block(lineIndent, at, depth + 1);
     this.located = null;
     return null;
@@ -218,7 +218,7 @@ class QuickReader {
       const itemAt = this.skipSpaces(at + 1);
       if (itemAt === this.end || this.text.charCodeAt(itemAt) === HASH || this.isDash(itemAt)) giveUp();
       if (this.key(itemAt) !== null && this.isColon(this.after)) {
-        value.push(this.mapping(itemAt - this.starts[this.line]!, itemAt, depth + 1));
+        value.push(this.mapping(itemAt - this.lineStart, itemAt, depth + 1));
       } else {
         value.push(this.inline(itemAt, depth));
         this.nextLine(indent);

@@ -78,6 +78,8 @@ describe('hosts of the common shape, checked by hand', () => {
     expect(Object.keys(split.hosts)).toEqual(['b', 'a', 'c']);
     expect(split.hosts).toEqual({ b: { address: '198.18.0.2', groups: [], vars: {} }, a, c });
     expect(split.rest).toEqual({ a, c });
+    expect(split.names).toEqual(['b', 'a', 'c']);
+    expect(split.entries).toEqual([split.hosts.b, undefined, undefined]);
     expect(parsePlainHostsInPlace({ hosts: null })).toBeNull();
     expect(parsePlainHostsInPlace([])).toBeNull();
   });
