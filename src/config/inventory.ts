@@ -7,7 +7,7 @@ import { resolveServices, type ResolvedService } from './lvs-model.js';
 import { crossHostProblems } from './cross-host-lint.js';
 import { suggestion } from './suggest.js';
 import { parsePlainHostsInPlace } from './plain-hosts.js';
-import { ipv4ToInt, isIpv4 } from '../net/ipv4.js';
+import { ipv4Number } from '../net/ipv4.js';
 
 export interface LoadedInventory {
   readonly file: string;
@@ -100,7 +100,8 @@ function mayShareEndpoints(entries: readonly HostEntry[]): boolean {
   const others = new Set<string>();
   for (const host of entries) {
     const endpoint = endpointOf(host);
-    if (endpoint === host.address && isIpv4(endpoint)) numbers[count++] = ipv4ToInt(endpoint);
+    const number = endpoint === host.address ? ipv4Number(endpoint) : undefined;
+    if (number !== undefined) numbers[count++] = number;
     else if (others.has(endpoint)) return true;
     else others.add(endpoint);
   }

@@ -31,7 +31,14 @@ export function ipv4Problem(text: string): string | undefined {
 
 /** The address as an unsigned 32-bit integer. */
 export function ipv4ToInt(address: string): number {
-  if (!isIpv4(address)) throw new Error(`not an IPv4 address: ${address}`);
+  const value = ipv4Number(address);
+  if (value === undefined) throw new Error(`not an IPv4 address: ${address}`);
+  return value;
+}
+
+/** `text` as an unsigned 32-bit integer when it is an IPv4 address, else undefined. */
+export function ipv4Number(address: string): number | undefined {
+  if (!isIpv4(address)) return undefined;
   // Digit by digit rather than split and Number: the unique-address check runs it on every host.
   let value = 0;
   let octet = 0;
