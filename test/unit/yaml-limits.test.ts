@@ -158,11 +158,13 @@ describe('keys', () => {
 
   // Linear, not quadratic: 16 times the keys may cost about 16 times as much CPU. A pairwise check
   // (the YAML library's own, before) made the larger file cost about 75 times the smaller one here.
+  // The suite runs its files in parallel on two shared cores, where a linear check measured up to
+  // 40 times: the best of five rounds each, and a bound of 50, still far from 75.
   it('finds duplicates in time linear in the number of keys', () => {
     const map = (keys: number): string => Array.from({ length: keys }, (_, i) => `host${i}: ${i}`).join('\n');
     const cpu = (text: string): number => {
       let best = Infinity;
-      for (let round = 0; round < 3; round += 1) {
+      for (let round = 0; round < 5; round += 1) {
         const start = process.cpuUsage();
         YamlSource.parseWithLibrary('f.yaml', text);
         const used = process.cpuUsage(start);
@@ -171,7 +173,7 @@ describe('keys', () => {
       return best;
     };
     const ratio = cpu(map(16_000)) / cpu(map(1_000));
-    expect(ratio, `16x the keys cost ${ratio.toFixed(1)}x`).toBeLessThan(40);
+    expect(ratio, `16x the keys cost ${ratio.toFixed(1)}x`).toBeLessThan(50);
   });
 });
 
