@@ -1,7 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { RunMode } from '../engine/planners.js';
 import type { Change, HostContext, ProbeOutput } from '../resources/types.js';
-import { manifestChange, manifestProbe, parseManifestRead, type ManifestEntry } from './manifest.js';
+import { EVERY_ENTRY, manifestChange, manifestProbe, parseManifestRead, type ManifestEntry, type ProbedEntries } from './manifest.js';
 import { planPrune, type PrunedChange } from './prune.js';
 import { declaredRecords, type OwnedRecord } from './records.js';
 
@@ -35,7 +35,8 @@ export interface OwnershipPlan {
  */
 export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false): HostOwnership {
   const selected = declaredRecords(tasks);
-  const probe = manifestProbe(token);
+  const selectedIds = new Set(selected.map((record) => record.id));
+  const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]));
   return {
     probe,
     plan(section, predicted, context) {
@@ -45,7 +46,6 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       } catch (error) {
         throw new Error(`ownership manifest: ${(error as Error).message}`);
       }
-      const selectedIds = new Set(selected.map((record) => record.id));
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] =>
         read.entries.filter(keep).map((entry) => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) }));
       // The manifest's entries in their order, each declared object recorded afresh in its place
@@ -66,4 +66,15 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       return { prunes: changes, manifest, interim: sameWrite ? undefined : interim };
     },
   };
+}
+
+/**
+ * The recorded objects whose state the plan below may need: those it may remove. apply removes
+ * what no task declares (nothing when tasks were left out); reset removes everything recorded, or
+ * only what the selected tasks own. A declared object's probe would only repeat what its task's
+ * own probe reads, at a few processes per object on every host.
+ */
+function probedEntries(mode: RunMode, keepUndeclared: boolean, selectedIds: readonly string[]): ProbedEntries {
+  if (mode === 'apply') return keepUndeclared ? { only: [] } : { except: selectedIds };
+  return keepUndeclared ? { only: selectedIds } : EVERY_ENTRY;
 }

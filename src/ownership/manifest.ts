@@ -20,7 +20,7 @@ const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (
 
 /** A record read back from the manifest: its spec is not yet checked against its type's schema (undefined when unreadable). */
 export interface ManifestEntry extends OwnedRecord {
-  /** What the recorded probe printed in this read. */
+  /** What the recorded probe printed in this read; status 255 and nothing when it did not run. */
   readonly output: ProbeOutput;
 }
 
@@ -46,10 +46,29 @@ export function renderManifest(records: readonly OwnedRecord[]): string {
 }
 
 /**
- * The read section: the manifest itself, then the output of each probe it holds, each wrapped in
- * markers carrying `token` (as the batch script's sections are) and numbered by its line.
+ * Which recorded objects the read probes: the plan needs the state of the ones it may remove, and
+ * only those, so the others cost the host no process. `except`: every object but these ids;
+ * `only`: just these ids.
  */
-export function manifestProbe(token: string): string {
+export type ProbedEntries = { readonly except: readonly string[] } | { readonly only: readonly string[] };
+
+export const EVERY_ENTRY: ProbedEntries = { except: [] };
+
+/** Shell that sets `probe` to 1 when the manifest line's id (in `$id`) is one to probe, else empty. */
+function probeChoice(entries: ProbedEntries): string {
+  const listed = 'only' in entries ? entries.only : entries.except;
+  const [yes, no] = 'only' in entries ? ['1', ''] : ['', '1'];
+  if (listed.length === 0) return `probe=${no}`;
+  // Quoted, so each pattern matches its id literally, as parseManifestRead's ids are compared.
+  return `case "$id" in ${[...new Set(listed)].map(quote).join('|')}) probe=${yes} ;; *) probe=${no} ;; esac`;
+}
+
+/**
+ * The read section: the manifest itself, then the output of each probe it holds that `entries`
+ * selects, each wrapped in markers carrying `token` (as the batch script's sections are) and
+ * numbered by its line. An entry left out prints nothing: parseManifestRead gives it no output.
+ */
+export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTRY): string {
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
@@ -58,6 +77,9 @@ export function manifestProbe(token: string): string {
     `  while IFS= read -r line || [ -n "$line" ]; do`,
     `    n=$((n + 1))`,
     `    case "$line" in ''|'#'*) continue ;; esac`,
+    `    id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
+    `    ${probeChoice(entries)}`,
+    `    [ -n "$probe" ] || continue`,
     `    printf '<<<${token} %s\\n' "$n"`,
     `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
     `    printf '\\n>>>${token} %s %s\\n' "$n" "$rc"`,

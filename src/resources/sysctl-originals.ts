@@ -10,10 +10,13 @@ import { replaceViaTemp } from './file-state.js';
 export const ORIGINALS_DIR = '/var/lib/lvsprov';
 export const ORIGINALS_FILE = `${ORIGINALS_DIR}/sysctl-originals`;
 
-/** Prints `O name=value` for every recorded key. */
+/**
+ * Prints `O name=value` for every recorded key, as `sed 's/^/O /'` would (a last line without its
+ * newline stays without), in shell builtins: the file is read on every host in every run.
+ */
 export function readOriginalsSnippet(): string {
   const file = quote(ORIGINALS_FILE);
-  return `if [ -f ${file} ]; then sed 's/^/O /' ${file}; fi`;
+  return `if [ -f ${file} ]; then { while IFS= read -r o; do printf 'O %s\\n' "$o"; done && { [ -z "$o" ] || printf 'O %s' "$o"; }; } < ${file}; fi`;
 }
 
 /** The `O` lines of readOriginalsSnippet, for the given keys only. */

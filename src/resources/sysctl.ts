@@ -11,6 +11,7 @@ import {
   readOriginalsSnippet,
   recordOriginalsCommands,
 } from './sysctl-originals.js';
+import { readRuntimeSnippet } from './sysctl-runtime.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // Kernel parameters, set at runtime with `sysctl -w` and persisted in a file under /etc/sysctl.d
@@ -91,9 +92,8 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
     const keys = Object.keys(spec.values);
     // A device's rp_filter goes back to what `default` holds when no original was recorded.
     if (keys.some((name) => name.endsWith('.rp_filter')) && !keys.includes(DEFAULT_RP_FILTER)) keys.push(DEFAULT_RP_FILTER);
-    const names = keys.map(quote).join(' ');
     return [
-      `for k in ${names}; do if v=$(sysctl -n -- "$k" 2>/dev/null); then printf 'R %s %s\\n' "$k" "$v"; else printf 'M %s\\n' "$k"; fi; done`,
+      readRuntimeSnippet(keys),
       readFileSnippet(spec.file),
       readOriginalsSnippet(),
     ].join('\n');

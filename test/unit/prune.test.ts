@@ -1,10 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { RunMode } from '../../src/engine/planners.js';
 import { hostOwnership } from '../../src/ownership/host-ownership.js';
-import { manifestProbe } from '../../src/ownership/manifest.js';
+import { MANIFEST_FILE, manifestProbe, renderManifest } from '../../src/ownership/manifest.js';
+import { parseSections } from '../../src/engine/batch-script.js';
 import { manifestRead } from '../support/manifest-read.js';
 import { declaredRecords } from '../../src/ownership/records.js';
 import type { PrunedChange } from '../../src/ownership/prune.js';
@@ -41,11 +44,35 @@ const root = join(import.meta.dirname, '../fixtures/prune');
 const compiled = (tasks: readonly TaskFixture[]): CompiledTask[] =>
   tasks.map((task) => ({ name: task.name, ...(task.role ? { role: task.role } : {}), type: task.type, spec: resourceTypes[task.type].schema.parse(task.spec) }));
 
-/** What the manifest probe prints on a host holding `recorded`'s manifest, each probe printing `state[id]`. */
-function readOutput(recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
+/**
+ * The manifest lines whose recorded probe `probe` runs, found by running it in /bin/sh on a copy
+ * of the manifest `records` make; the recorded probes themselves are not run (only decoded).
+ */
+function probedLines(probe: string, records: ReturnType<typeof declaredRecords>): Set<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsprov-manifest-'));
+  try {
+    const file = join(dir, 'owned');
+    writeFileSync(file, renderManifest(records));
+    const script = probe.replaceAll(MANIFEST_FILE, file).replace('| base64 -d | sh )', '| base64 -d >/dev/null )');
+    expect(script).not.toBe(probe.replaceAll(MANIFEST_FILE, file));
+    const run = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    return new Set(parseSections(TOKEN, run.stdout).keys());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the manifest probe `probe` prints on a host holding `recorded`'s manifest, each recorded
+ * probe it runs printing `state[id]`: the objects the probe leaves out print nothing.
+ */
+function readOutput(probe: string, recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
   const records = declaredRecords(compiled(recorded ?? []));
   const byProbe = (probe: string): string => state[records.find((record) => record.probe === probe)?.id ?? ''] ?? '';
-  return manifestRead(manifestProbe(TOKEN), recorded === null ? undefined : compiled(recorded), byProbe);
+  const output = manifestRead(manifestProbe(TOKEN), recorded === null ? undefined : compiled(recorded), byProbe);
+  const probed = probedLines(probe, records);
+  return output.replace(new RegExp(`<<<${TOKEN} (\\d+)\n[\\s\\S]*?\n>>>${TOKEN} \\1 \\d+\n`, 'g'), (section, line: string) => (probed.has(Number(line)) ? section : ''));
 }
 
 function manifestIds(commands: readonly string[]): string[] | null {
@@ -61,7 +88,7 @@ describe('pruning planner', () => {
     const fixture = JSON.parse(readFileSync(join(root, file), 'utf8')) as Case;
     it(`${file.replace(/\.json$/, '')}: ${fixture.why}`, () => {
       const ownership = hostOwnership(compiled(fixture.declared), fixture.mode ?? 'apply', TOKEN, fixture.keepUndeclared ?? false);
-      const { prunes, manifest } = ownership.plan({ stdout: readOutput(fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
+      const { prunes, manifest } = ownership.plan({ stdout: readOutput(ownership.probe, fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
       expect(
         prunes.map((change) => ({
           summary: change.summary,
@@ -111,8 +138,10 @@ describe('the manifest is written last', () => {
 describe('the interim manifest', () => {
   const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
   const state = { 'address 198.51.100.50 on lo': '', 'address 198.51.100.51 on lo': '1: lo    inet 198.51.100.51/32 scope global lo\\       valid_lft forever preferred_lft forever\n' };
-  const plan = (declared: TaskFixture[], recorded: TaskFixture[], mode: RunMode = 'apply') =>
-    hostOwnership(compiled(declared), mode, TOKEN).plan({ stdout: readOutput(recorded, state), status: 0 }, new Map(), { host: 'test' });
+  const plan = (declared: TaskFixture[], recorded: TaskFixture[], mode: RunMode = 'apply') => {
+    const ownership = hostOwnership(compiled(declared), mode, TOKEN);
+    return ownership.plan({ stdout: readOutput(ownership.probe, recorded, state), status: 0 }, new Map(), { host: 'test' });
+  };
 
   it('records what was recorded and what is declared, until the last wave removes what is not declared', () => {
     const owned = plan([vip('198.51.100.50')], [vip('198.51.100.51')]);
@@ -124,5 +153,30 @@ describe('the interim manifest', () => {
   it('is none when it would write what the last wave writes, and none for reset', () => {
     expect(plan([vip('198.51.100.50')], []).interim).toBeUndefined();
     expect(plan([vip('198.51.100.50')], [vip('198.51.100.51')], 'reset').interim).toBeUndefined();
+  });
+});
+
+describe('the read probes only the recorded objects the plan may remove', () => {
+  const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
+  const recorded = compiled([vip('198.51.100.50'), vip('198.51.100.51'), vip('198.51.100.52')]);
+  // Manifest line 1 is its header: the objects are lines 2, 3 and 4.
+  const probed = (declared: TaskFixture[], mode: RunMode, keepUndeclared = false): number[] =>
+    [...probedLines(hostOwnership(compiled(declared), mode, TOKEN, keepUndeclared).probe, declaredRecords(recorded))].sort();
+
+  it('apply: only what no task declares any more; nothing when tasks were left out', () => {
+    expect(probed([vip('198.51.100.50'), vip('198.51.100.51'), vip('198.51.100.52')], 'apply')).toEqual([]);
+    expect(probed([vip('198.51.100.50'), vip('198.51.100.52')], 'apply')).toEqual([3]);
+    expect(probed([vip('198.51.100.50')], 'apply', true)).toEqual([]);
+  });
+
+  it('reset: everything recorded, or only what the selected tasks own', () => {
+    expect(probed([vip('198.51.100.50')], 'reset')).toEqual([2, 3, 4]);
+    expect(probed([vip('198.51.100.51')], 'reset', true)).toEqual([3]);
+  });
+
+  it('an id is matched whole and literally, never as a pattern', () => {
+    const glob: TaskFixture = { name: 'glob', type: 'file', spec: { path: '/tmp/*', content: 'x\n' } };
+    const star = compiled([glob, { name: 'a', type: 'file', spec: { path: '/tmp/a', content: 'x\n' } }]);
+    expect([...probedLines(hostOwnership(compiled([glob]), 'apply', TOKEN).probe, declaredRecords(star))]).toEqual([3]);
   });
 });
