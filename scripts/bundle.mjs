@@ -19,6 +19,20 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
 
+/**
+ * handlebars loads the source-map library (64 kB) only to precompile with source maps, inside a
+ * try that falls back without it; lvsprov never asks for source maps.
+ */
+const noSourceMap = {
+  name: 'no-source-map',
+  setup(builder) {
+    builder.onResolve({ filter: /^source-map$/ }, (args) =>
+      args.importer.includes(join('node_modules', 'handlebars')) ? { path: 'source-map', namespace: 'no-source-map' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'no-source-map' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 /** zod's `locales` namespace with English alone. */
 const zodEnglishOnly = {
   name: 'zod-english-only',
@@ -47,7 +61,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['ssh2', '@viz-js/viz'],
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, noSourceMap],
   // Bundled CommonJS packages (handlebars) call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as lvsprovCreateRequire } from 'node:module'; const require = lvsprovCreateRequire(import.meta.url);" },
   logLevel: 'warning',
