@@ -268,7 +268,8 @@ class QuickReader {
     let stop = at;
     while (stop < this.end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop += 1;
     const source = text.slice(at, stop).trimEnd();
-    if (/[[\]{}]|: |:$/.test(source)) giveUp();
+    // Brackets and braces inside a plain scalar are text in block context (`route VIP {{item}} to the LAN`).
+    if (/: |:$/.test(source)) giveUp();
     this.located = at;
     return resolvePlain(source, giveUp);
   }
