@@ -50,6 +50,7 @@ export interface JsonHost {
   interrupted?: string;
   lock?: { waitedSeconds: number; heldBy?: string };
   error?: { kind: string; message: string; output?: string };
+  notes?: string[];
   stats: { connections: number; execs: number };
 }
 

@@ -1,5 +1,5 @@
-import { attachGuest, type GuestHandle } from '../../src/lab/qemu/index.js';
-import { hostArgv, loadClusterState, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
+import { attachGuest, ensureKernel, LabPrerequisiteError, type GuestHandle } from '../../src/lab/qemu/index.js';
+import { hostArgv, loadClusterState, missingPrerequisites, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
 
 // Reads a lab that `lvsprov lab up` built, by a path of its own: the guest's management sshd and
 // nsenter into each host's namespaces. Nothing here goes through lvsprov's transport or its verify
@@ -23,6 +23,28 @@ export interface IpvsCounters {
 export interface IpvsStats {
   /** By service, e.g. `TCP 198.51.100.50:80`. */
   readonly services: Map<string, IpvsCounters & { readonly servers: Map<string, IpvsCounters> }>;
+}
+
+/**
+ * Before a qemu e2e file builds its lab: the prerequisites and Debian's kernel (downloaded once).
+ * '' when the lab can run, else why the file's tests are skipped; in CI (CI=true) a missing piece
+ * throws instead, since there it is a failure.
+ */
+export async function labReadiness(log: (line: string) => void): Promise<string> {
+  const inCi = process.env.CI === 'true';
+  const missing = missingPrerequisites();
+  if (missing.length > 0) {
+    const reason = `lab prerequisites missing: ${missing.map((item) => item.what).join(', ')}`;
+    if (inCi) throw new Error(`${reason} (in CI)`);
+    return reason;
+  }
+  try {
+    await ensureKernel({ log });
+    return '';
+  } catch (error) {
+    if (error instanceof LabPrerequisiteError && !inCi) return `no Debian kernel: ${error.message}`;
+    throw error;
+  }
 }
 
 export class ClusterLab {

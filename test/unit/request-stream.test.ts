@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { outage, parseRecords } from '../support/request-stream.js';
+
+// The failover e2e judges a director handover by the request stream's log: these are lines in
+// its format, with an outage of the kind a failover makes (answers stop, some requests time out,
+// one is answered late after its SYN was sent again, then answers resume).
+
+const log = [
+  '1000 1020 ok rs1',
+  '1100 1130 ok rs2',
+  // dir1 stops at 1150: these go to it and are lost or answered late.
+  '1200 4200 failed no_answer_within_3000_ms',
+  '1300 2310 ok rs1',
+  '1400 4400 failed no_answer_within_3000_ms',
+  '2400 2420 ok rs2',
+  '2500 2520 ok rs1',
+  'garbage line',
+].join('\n');
+
+describe('the request stream', () => {
+  it('parses its log lines, spaces in reasons restored, other lines ignored', () => {
+    const records = parseRecords(log);
+    expect(records).toHaveLength(7);
+    expect(records[2]).toEqual({ sent: 1200, done: 4200, ok: false, detail: 'no answer within 3000 ms' });
+  });
+
+  it('measures the gap from the last answer before the window to the first after it, and the failures after it', () => {
+    const seen = outage(parseRecords(log), 1150, 2600);
+    expect(seen).toMatchObject({ gapMs: 1180, lastBefore: 1130, firstAfter: 2310, total: 5 });
+    expect(seen.failed.map((record) => record.sent)).toEqual([1200, 1400]);
+    expect(seen.failedAfterGap).toEqual([]);
+  });
+
+  it('an outage still going on at the end of the window counts up to it; failures after the gap are named', () => {
+    expect(outage(parseRecords(log), 1150, 1250).gapMs).toBe(120);
+    const late = parseRecords(`${log}\n3000 6000 failed connect_ECONNREFUSED`);
+    expect(outage(late, 1150, 3100).failedAfterGap.map((record) => record.sent)).toEqual([3000]);
+    expect(outage(parseRecords('1000 1010 ok rs1'), 1050, 5000).gapMs).toBe(3990);
+  });
+});
