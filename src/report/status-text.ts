@@ -1,5 +1,6 @@
 import type { DirectorStatus, ServerStatus, ServiceStatus } from '../status/model.js';
 import type { HostStatus, StatusReport } from '../status/report.js';
+import { describeVrrp } from '../status/vrrp.js';
 import { columns } from './columns.js';
 
 // `lvsprov status` for people: one block per host, drift first, then (for a director) its VIPs
@@ -42,6 +43,7 @@ export function renderDirector(director: DirectorStatus): string[] {
   const lines: string[] = [];
   const vips = director.vips.map((vip) => `${vip.name ? `${vip.name} ` : ''}${vip.address} ${vip.held ? `held on ${vip.on ?? '?'}` : 'NOT HELD'}`);
   if (vips.length > 0) lines.push(`  VIPs: ${vips.join(', ')}`);
+  for (const instance of director.vrrp ?? []) lines.push(`  ${describeVrrp(instance)}`);
   if (director.table === 'unreadable') lines.push(`  ! IPVS table unreadable: ${director.tableError ?? 'unknown reason'}`);
   else if (director.ratesError) lines.push(`  (no rates: ${director.ratesError})`);
   const header = ['server', 'endpoint', 'weight', 'active', 'inactive', 'conn/s', 'pkt/s in', 'pkt/s out', 'state'];

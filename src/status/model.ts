@@ -2,6 +2,7 @@ import type { ResolvedService } from '../config/lvs-model.js';
 import { hostPort } from '../resources/ipvs/model.js';
 import type { DirectorRead, HeldAddress } from './director-read.js';
 import { liveServiceKey, type LiveForwarding, type LiveService, type Rate } from './live-table.js';
+import type { VrrpStatus } from './vrrp.js';
 
 // The status of one director: the inventory's services for it beside the live table, real server
 // by real server, and the VIPs it holds. Pure: built from the inventory model and one read.
@@ -54,6 +55,8 @@ export interface DirectorStatus {
   readonly tableError?: string;
   readonly ratesError?: string;
   readonly vips: readonly VipStatus[];
+  /** Under lvs.ha: each VRRP instance the director takes part in (see vrrp.ts). */
+  readonly vrrp?: readonly VrrpStatus[];
   readonly services: readonly ServiceStatus[];
 }
 

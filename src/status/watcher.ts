@@ -7,11 +7,13 @@ import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport
 import { directorProbes, parseDirectorRead } from './director-read.js';
 import { explainAbsent } from './absent-why.js';
 import { directorStatus } from './model.js';
+import { KEEPALIVED_RUNNING_PROBE, vrrpInstances, vrrpStatus } from './vrrp.js';
 import type { HostDrift, HostStatus, StatusReport } from './report.js';
 
 // Status over held connections: each host is connected once and kept; every refresh is one exec
 // per host, whose script reads every fact the host's plan needs and, on a director, the live
-// table, the rates and the addresses. A host whose connection fails is tried again next refresh.
+// table, the rates, the addresses and (under lvs.ha) whether keepalived runs. A host whose
+// connection fails is tried again next refresh.
 
 export interface StatusHost {
   readonly name: string;
@@ -72,7 +74,8 @@ export class StatusWatcher {
     }
     const directed = this.inventory.services.filter((service) => service.directors.includes(host.name));
     const read = hostReadPlan(host.tasks, 'apply');
-    const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : [])];
+    const instances = directed.length > 0 ? vrrpInstances(this.inventory, host.name) : [];
+    const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : []), ...(instances.length > 0 ? [KEEPALIVED_RUNNING_PROBE] : [])];
     const nonce = newNonce();
     let stdout: string;
     try {
@@ -87,10 +90,9 @@ export class StatusWatcher {
     const sections = parseSections(nonce, stdout);
     const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length);
     const first = read.probes.length;
-    const director =
-      directed.length > 0
-        ? directorStatus(directed, parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)), this.hostsByAddress())
-        : undefined;
+    const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;
+    const vrrp = directorRead && instances.length > 0 ? vrrpStatus(instances, sections.get(first + directorProbes.length), directorRead.addresses) : [];
+    const director = directorRead ? { ...directorStatus(directed, directorRead, this.hostsByAddress()), ...(vrrp.length > 0 ? { vrrp } : {}) } : undefined;
     return { ...base, reachable: true, drift, ...(director ? { director } : {}), stats: this.counted(host.name, session) };
   }
 
