@@ -15,10 +15,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const web: RealServerRef = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
 const tun: RealServerRef = { service: ['-t', '198.18.100.50:80'], server: '192.0.2.14:80', address: '192.0.2.14' };
 
-/** `ipvsadm` that shows 192.0.2.13:80 with `active[poll]` active connections on its Nth call for -t 198.51.100.50:80. */
-function fakeIpvsadm(active: number[]): string {
+/**
+ * `ipvsadm` that shows 192.0.2.13:80 with `active[poll]` active connections on its Nth call for
+ * -t 198.51.100.50:80, and as its connection table (`-L -n -c`) the Nth entry of `tables`.
+ */
+function fakeIpvsadm(active: number[], tables: string[] = []): string {
   const counter = join(dir, `polls-${Math.random().toString(16).slice(2)}`);
+  const tableCounter = `${counter}-c`;
+  const tableCases = tables.map((table, index) => `${index}) printf '%b' ${JSON.stringify(table)} ;;`).join(' ');
   return `ipvsadm() {
+  if [ "$3" = -c ]; then
+    n=$(cat ${tableCounter} 2>/dev/null || echo 0); echo $((n + 1)) > ${tableCounter}
+    printf 'IPVS connection entries\\npro expire state       source             virtual            destination\\n'
+    case "$n" in ${tableCases} *) ;; esac
+    return 0
+  fi
   if [ "$4" != 198.51.100.50:80 ]; then printf 'TCP  %s wrr\\n' "$4"; return 0; fi
   n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n + 1)) > ${counter}
   set -- ${active.join(' ')}; shift "$n" 2>/dev/null || true; a=\${1:-0}
@@ -38,6 +49,29 @@ describe('drain poll', () => {
   it('polls until every leaving server has no active connection; another server\'s connections and inactive ones do not count', () => {
     const out = run(`${fakeIpvsadm([2, 1, 0])}${drainScript([web, tun], 30)}`);
     expect(parseDrain(out, 2)).toEqual({ drained: true, polls: 3, active: [0, 0], seconds: expect.any(Number) });
+  });
+
+  it('waits while a connection of a leaving server is still opening (SYN_RECV), though ActiveConn is 0', () => {
+    const entry = (state: string, virtual: string, destination: string): string => `TCP 00:59  ${state.padEnd(11)} 203.0.113.100:41234 ${virtual.padEnd(18)} ${destination}\n`;
+    // Entries that do not hold the drain: closing states, the same server in another service,
+    // another server of the service, and UDP.
+    const others = [
+      entry('FIN_WAIT', '198.51.100.50:80', '192.0.2.13:80'),
+      entry('TIME_WAIT', '198.51.100.50:80', '192.0.2.13:80'),
+      entry('ESTABLISHED', '198.51.100.51:80', '192.0.2.13:80'),
+      entry('SYN_RECV', '198.51.100.50:80', '192.0.2.11:80'),
+      'UDP 04:50  UDP         203.0.113.100:5353 198.51.100.50:80   192.0.2.13:80\n',
+    ].join('');
+    const tables = [others + entry('SYN_RECV', '198.51.100.50:80', '192.0.2.13:80'), others + entry('ESTABLISHED', '198.51.100.50:80', '192.0.2.13:80'), others];
+    const out = run(`${fakeIpvsadm([0, 0, 0, 0], tables)}${drainScript([web], 30)}`);
+    expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+  });
+
+  it('looks at the connection table only once ActiveConn is 0', () => {
+    const script = drainScript([web], 30);
+    expect(script.indexOf('ipvsadm -L -n -c')).toBeGreaterThan(script.indexOf('if [ "$left" -eq 0 ]; then'));
+    // Fwmark services do not name their VIP in the table: ActiveConn alone decides for them.
+    expect(drainScript([{ service: ['-f', '1'], server: '192.0.2.13:80', address: '192.0.2.13' }], 30)).not.toContain('ipvsadm -L -n -c');
   });
 
   it('stops at the timeout with what is still active', () => {
