@@ -37,6 +37,16 @@ function readable(entry: ManifestEntry): { spec: unknown } | undefined {
   return { spec: parsed.data };
 }
 
+/**
+ * Newest first, except that addresses go before everything else: a VIP is what traffic reaches,
+ * and what guards it (ARP suppression, sysctls, routes) must outlive it, whatever order a role
+ * declared them in. Were ARP rules removed first, a leaving real server that still holds the VIP
+ * could answer the router's ARP for it, or announce it, and take the VIP's traffic.
+ */
+function addressesFirst<T extends { type: AnyResourceType }>(removals: readonly T[]): T[] {
+  return [...removals.filter((removal) => removal.type.name === 'address'), ...removals.filter((removal) => removal.type.name !== 'address')];
+}
+
 /** Removals planned as one: consecutive objects whose type merges their specs. */
 interface Group {
   readonly type: AnyResourceType;
@@ -89,7 +99,7 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     }
   }
   const changes: PrunedChange[] = [];
-  for (const group of grouped(removals)) {
+  for (const group of grouped(addressesFirst(removals))) {
     const { type, spec } = group;
     const reset = type.reset;
     const [first] = group.entries;
