@@ -68,6 +68,11 @@ async function underTraffic(what: string, action: () => Promise<void>): Promise<
   const done = await requests.stop();
   log(`${what}: ${done.failed.length} of ${done.total} requests failed${done.failed.length ? `: ${JSON.stringify(done.failed.slice(0, 5))}` : ''}`);
   log(`${what}: answers ${JSON.stringify(done.servers)}`);
+  // Where a failed request went: its entry in the director's connection table, by client port.
+  for (const failure of done.failed.filter((entry) => entry.port !== undefined)) {
+    const entries = (await lab.sh('director', 'ipvsadm -L -n -c')).split('\n').filter((line) => line.includes(`:${failure.port} `));
+    log(`${what}: failed request from port ${failure.port} at ${new Date(failure.at).toISOString()}: director entries ${JSON.stringify(entries)}`);
+  }
   if (outcome !== undefined) throw outcome;
   return done;
 }

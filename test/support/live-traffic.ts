@@ -7,7 +7,7 @@ import type { ClusterLab } from './cluster-lab.js';
 
 export interface RequestLog {
   readonly total: number;
-  readonly failed: ReadonlyArray<{ readonly url: string; readonly at: number; readonly error: string }>;
+  readonly failed: ReadonlyArray<{ readonly url: string; readonly at: number; readonly error: string; readonly port?: number }>;
   /** Which server answered, per URL. */
   readonly servers: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
@@ -24,6 +24,7 @@ const failed = [];
 const servers = {};
 let total = 0;
 const once = (url) => new Promise((resolve) => {
+  let port;
   const request = http.get(url, { agent: false, timeout: 5000, headers: { Connection: 'close' } }, (response) => {
     let body = '';
     response.setEncoding('utf8');
@@ -31,15 +32,16 @@ const once = (url) => new Promise((resolve) => {
     response.on('end', () => resolve(response.statusCode === 200 ? { server: /<h1>([^<]*)<\/h1>/.exec(body)?.[1] ?? '?' } : { error: 'HTTP ' + response.statusCode }));
     response.on('error', (error) => resolve({ error: error.message }));
   });
-  request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
-  request.on('error', (error) => resolve({ error: error.message }));
+  // The client's port, to find the request's entry in the director's connection table.
+  request.on('timeout', () => { port = request.socket?.localPort; request.destroy(new Error('no answer within 5 s')); });
+  request.on('error', (error) => resolve({ error: error.message, port: port ?? request.socket?.localPort }));
 });
 for (let i = 0; !existsSync('${STOP}'); i++) {
   const url = urls[i % urls.length];
   const at = Date.now();
   const result = await once(url);
   total++;
-  if (result.error) failed.push({ url, at, error: result.error });
+  if (result.error) failed.push({ url, at, error: result.error, port: result.port });
   else (servers[url] ??= {})[result.server] = (servers[url][result.server] ?? 0) + 1;
   if (total === urls.length) writeFileSync('${STARTED}', '');
   await new Promise((resolve) => setTimeout(resolve, 20));
