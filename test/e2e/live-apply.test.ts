@@ -197,6 +197,10 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(check.stdout).toContain('drain, at most 300 s: directors wait until leaving real servers have no active connection');
     expect(check.stdout).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80');
     expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(tableBefore);
+    // ... and, in the retire wave, each VIP the leaving servers stop serving: rs3 and rs4 leave the
+    // DR and TUN pools, rs1 and rs2 the persistent one.
+    const removals = (pattern: string): number => check.stdout.match(new RegExp(`address ${pattern}: .* -> \\(absent\\)`, 'g'))?.length ?? 0;
+    expect([removals('198\\.51\\.100\\.50 on lo'), removals('198\\.18\\.100\\.50 on tunl0'), removals('198\\.51\\.100\\.51 on lo')], check.stdout).toEqual([2, 2, 2]);
 
     // Five downloads, each on a server about to leave its service: two through the DR VIP and two
     // through the TUN VIP (rs3 and rs4 hold every weight there), one through the persistent VIP
@@ -238,6 +242,20 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(director?.stats.execs).toBe(4);
     expect(director?.drains?.every((drain) => drain.drained)).toBe(true);
     expect((await lab.sh('director', 'sysctl -n net.ipv4.vs.expire_quiescent_template')).trim()).toBe('1');
+    // Pruned: a server keeps no address, ARP rule or boot line of a VIP it no longer serves, and
+    // keeps those of the VIPs it still serves.
+    const kept = async (host: string): Promise<string> =>
+      lab.sh(host, 'ip -4 -o addr show; arptables-save 2>/dev/null; cat /etc/arptables.rules /etc/lvsprov/*.ip 2>/dev/null; true');
+    for (const host of ['rs3', 'rs4']) {
+      const state = await kept(host);
+      expect(state, `${host}:\n${state}`).not.toMatch(/198\.51\.100\.50|198\.18\.100\.50/);
+      expect(state).toContain('198.51.100.51');
+    }
+    for (const host of ['rs1', 'rs2']) {
+      const state = await kept(host);
+      expect(state, `${host}:\n${state}`).not.toContain('198.51.100.51');
+      expect(state).toMatch(/198\.51\.100\.50[\s\S]*198\.18\.100\.50|198\.18\.100\.50[\s\S]*198\.51\.100\.50/);
+    }
   }, 900_000);
 
   labIt('a second apply of the same state changes nothing', async () => {
