@@ -1,18 +1,19 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
-import { parseJson, runCli, startCli, type CliResult } from '../support/cli.js';
+import { parseJson, runCli, startCli, type CliResult, type JsonHost } from '../support/cli.js';
 import { drInventory, startDrLab, VIP, writeInventory } from '../support/dr-lab.js';
 import { labSh } from '../support/lab-sh.js';
 
-// Runs that share hosts, a killed run's locks, and interrupts, on network-namespace hosts with
-// real sshd. Everything is read back through nsenter; slowness is tc tbf inside a host's namespace.
+// Runs that share hosts, interrupts and lost connections, on network-namespace hosts with real
+// sshd. Everything is read back through nsenter; slowness is tc tbf inside a host's namespace, a
+// dead host an nftables table there that drops everything.
 
 const availability = labAvailability();
 const limit = ['--limit', 'routers,realservers'];
 const hosts = ['router', 'rs1', 'rs2'];
 
-describe.skipIf(skipLabSuite(availability))(`runs that share hosts, killed runs, interrupts (${availability.reason})`, () => {
+describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, lost connections (${availability.reason})`, () => {
   let lab: Lab;
   let dir: string;
   let inventory: string;
@@ -149,6 +150,57 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, killed runs,
     await Promise.all(hosts.map(unslow));
     const rerun = await apply('--json');
     expect(statuses(rerun)).toEqual(hosts.map((host) => [host, stopped.includes(host) ? 'changed' : 'ok']));
+    await converged();
+  }, 180_000);
+
+  it('a host black-holed mid-apply fails within 20 s as a lost connection, its unconfirmed changes unknown; the others converge', async () => {
+    await drift();
+    // rs1's apply is held at its VIP address change (an `ip` on rs1's own PATH, ahead of the real
+    // one, waits there until released), so that rs1 goes silent mid-apply whatever the timing:
+    // its ARP sysctls made and reported, its address and test page not yet.
+    await sh('rs1', `mkdir -p /usr/local/sbin && printf '%s\\n' '#!/bin/sh' 'case "$*" in "addr add "*) touch /tmp/lvsprov-ip.held; while [ ! -e /tmp/lvsprov-ip.release ]; do sleep 0.1; done ;; esac' 'exec /bin/ip "$@"' >/usr/local/sbin/ip && chmod 755 /usr/local/sbin/ip`);
+    const run = startApply('--json');
+    await until('rs1 to reach its address change', async () => (await sh('rs1', '[ -e /tmp/lvsprov-ip.held ] && echo held; true')).trim() === 'held');
+    // The hole swallows the run's own connection to rs1 only (by its client port), so that a later
+    // run still reaches rs1 and finds out who holds its lock.
+    const ports = (await sh('rs1', "ss -Htn state established '( sport = :22 )' | awk '{ n = split($4, a, \":\"); print a[n] }'")).trim().split('\n').filter(Boolean);
+    expect(ports.length, 'the run holds one connection to rs1').toBe(1);
+    const port = ports[0] as string;
+    await sh('rs1', `nft add table inet lvsprov_blackhole; nft 'add chain inet lvsprov_blackhole in { type filter hook input priority -300; }'; nft 'add chain inet lvsprov_blackhole out { type filter hook output priority -300; }'; nft add rule inet lvsprov_blackhole in tcp sport ${port} tcp dport 22 drop; nft add rule inet lvsprov_blackhole out tcp sport 22 tcp dport ${port} drop`);
+    const cut = Date.now();
+    const result = await run.done;
+    const seconds = (Date.now() - cut) / 1000;
+    console.log(`black hole: the run ended ${seconds.toFixed(1)} s after rs1 stopped answering`);
+
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(seconds).toBeLessThan(20);
+    const rs1 = parseJson(result).hosts.find((host) => host.host === 'rs1') as JsonHost;
+    expect(rs1.status).toBe('failed');
+    const made = rs1.outcomes?.filter((outcome) => outcome === 'made').length ?? 0;
+    const unknown = rs1.outcomes?.filter((outcome) => outcome === 'unknown').length ?? 0;
+    expect(rs1.error?.message).toBe(`connection lost during apply (no answer for 15 s): ${made} change(s) made, ${unknown} unknown (the host may have made them)`);
+    // Every change of rs1's one wave either reported made or may have been made: none failed,
+    // none is counted as not made.
+    expect(made + unknown, JSON.stringify(rs1.outcomes)).toBe(rs1.changes.length);
+    expect(made, JSON.stringify(rs1.outcomes)).toBeGreaterThan(0);
+    expect(unknown, JSON.stringify(rs1.outcomes)).toBeGreaterThan(0);
+    expect(statuses(result).filter(([host]) => host !== 'rs1')).toEqual([
+      ['router', 'changed'],
+      ['rs2', 'changed'],
+    ]);
+
+    // rs1's sshd never saw the connection close, so the lost run still holds rs1's lock: another
+    // run fails rs1 naming it.
+    const blocked = await apply('--json', '--lock-timeout', '1');
+    const rs1Blocked = parseJson(blocked).hosts.find((host) => host.host === 'rs1') as JsonHost;
+    expect(rs1Blocked.error?.message).toMatch(new RegExp(`^locked by another run: lvsprov pid ${run.child.pid} on \\S+, started \\S+; waited 1 s \\(--lock-timeout 1\\)$`));
+    expect(blocked.code).toBe(2);
+    // sshd drops that connection once TCP gives up on it; here the test ends it at once, and the
+    // lock goes with it.
+    await sh('rs1', 'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner); kill "$(tr "\\0" " " </proc/$holder/cmdline | awk "{print \\$NF}")"');
+    await sh('rs1', 'nft delete table inet lvsprov_blackhole; touch /tmp/lvsprov-ip.release; rm -f /usr/local/sbin/ip; sleep 0.5; rm -f /tmp/lvsprov-ip.held /tmp/lvsprov-ip.release');
+    const rerun = await apply('--json');
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     await converged();
   }, 180_000);
 });
