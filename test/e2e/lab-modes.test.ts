@@ -277,9 +277,26 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 3');
     }, 600_000);
 
-    labIt('reset removes what apply made, and apply rebuilds it', async () => {
+    labIt('reset removes what apply made and nothing else (an administrator\'s IPVS service and VIP stay), and apply rebuilds it', async () => {
+      // Made by hand beside lvsprov's: apply leaves them alone, and so does reset.
+      const foreign = '-A -t 198.51.100.99:8080 -s rr\n-a -t 198.51.100.99:8080 -r 192.0.2.11:8080 -m -w 1\n';
+      await lab.sh('director', 'ipvsadm -A -t 198.51.100.99:8080 -s rr && ipvsadm -a -t 198.51.100.99:8080 -r 192.0.2.11:8080 -m && ip addr add 198.51.100.99/32 dev eth0 label eth0:9');
+      // The save file mirrors the whole live table (Debian's init script restores it at boot), so the
+      // administrator's service is saved with lvsprov's; the kernel objects are not touched.
+      const saved = parseJson(ok(await apply('--json'), 'apply beside a foreign service'));
+      expect(saved.hosts.map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([
+        ['router', []],
+        ['director', ['update /etc/ipvsadm.rules']],
+        ['rs1', []],
+        ['rs2', []],
+      ]);
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toContain(foreign);
+      expect(await lab.sh('director', 'cat /etc/ipvsadm.rules')).toContain(foreign);
+      await secondApplyChangesNothing();
       ok(await timed('reset', () => lvsprov('reset', '-i', inventory, '--yes')), 'reset');
-      expect(await lab.sh('director', 'ipvsadm -S -n')).toBe('');
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(foreign);
+      expect(await lab.sh('director', 'ip -o -4 addr show dev eth0')).toMatch(/inet 198\.51\.100\.99\/32 scope global eth0:9/);
+      expect(await lab.sh('director', 'ip -o -4 addr show dev eth0')).not.toContain('198.51.100.50');
       expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
       expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.50');
       // Nothing answers on the VIP any more (curl reports nothing for a failed connection).
