@@ -123,7 +123,10 @@ const models: Record<string, Model> = {
   },
 
   ipvs: (facts, command) => {
-    const words = shellWords(command);
+    // A scheduler swap under its nftables hold: on the kernel's table it is the bare edit of
+    // its else branch (the hold is gone when it ends).
+    const swap = /^if command -v nft [\s\S]*\nelse\n {2}(ipvsadm -E .*)\nfi$/.exec(command);
+    const words = shellWords(swap?.[1] ?? command);
     if (words[0] === 'ipvsadm') return { ...facts, ipvs: { state: 'ok' }, table: ipvsadm(facts.table as Table, words.slice(1)) };
     if (command === 'systemctl enable --quiet ipvsadm.service') return { ...facts, bootUnit: 'enabled' };
     if (command === 'systemctl disable --quiet ipvsadm.service') return { ...facts, bootUnit: 'disabled' };

@@ -11,6 +11,7 @@ import {
   type VirtualService,
 } from './model.js';
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
+import { swapScheduler } from './scheduler-swap.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
 
 // The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
@@ -152,11 +153,12 @@ function editService(current: VirtualService, wanted: VirtualService): Change[] 
     ]);
     // -E replaces every service setting (ipvsadm fills in wlc for a missing -s and drops
     // persistence without -p), so it always carries the whole wanted definition.
+    const edit = ['ipvsadm', '-E', ...selector(wanted), ...serviceOptions(wanted)];
     changes.push({
       resource: `ipvs ${serviceName(wanted)}`,
       summary: `service ${serviceName(wanted)} ${changed}`,
       diff: { kind: 'value', before: serviceRule(current), after: serviceRule(wanted) },
-      commands: [ipvsadm('-E', ...selector(wanted), ...serviceOptions(wanted))],
+      commands: [current.scheduler === wanted.scheduler ? command(...edit) : swapScheduler(wanted, edit)],
       phase: 'balance',
     });
   }
