@@ -87,4 +87,18 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     );
     expect(serverView(repair.server)).toEqual(names().map((name) => [name, sessions(2)]));
   });
+
+  it('status: one connection and one read exec per host, drift included', async () => {
+    await sh('h1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+    const mark = await logs.mark();
+    // --limit: the bench inventory names a director no host of this lab plays (status would
+    // otherwise read it too, as every director of a service, and find it unreachable).
+    const result = await runCli(['status', '-i', inventory, '-p', lvsprovPlaybook, '--limit', names().join(','), '--json'], { namespace: lab.controlNamespace });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { hosts: Array<{ host: string; drift?: { state: string }; stats: { connections: number; execs: number } }> };
+    expect(report.hosts.map((host) => [host.host, host.drift?.state, host.stats])).toEqual(
+      names().map((name) => [name, name === 'h1' ? 'drift' : 'in-sync', { connections: 1, execs: 1 }]),
+    );
+    expect(serverView(await logs.since(mark))).toEqual(names().map((name) => [name, sessions(1)]));
+  });
 });
