@@ -45,7 +45,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:N)' },
   director_kernel_modules: { kind: listOf({ name: { type: 'string', pattern: 'ip_vs[a-z_]*' } }), description: 'ip_vs and the scheduler modules of its services' },
   director_needs_forwarding: { kind: { type: 'boolean' }, description: 'true when the host directs a NAT service' },
-  director_persistent: { kind: { type: 'boolean' }, description: 'true when the host directs a persistent service (its drains expire persistence templates)' },
+  director_persistent: { kind: { type: 'boolean' }, description: 'true when the host directs a persistent service' },
   director_fwmarks: {
     kind: listOf({ address: ipv4, mark: { type: 'integer', min: 1, max: 4294967295 }, ports: { type: 'list', items: { type: 'port' } } }),
     description: 'the firewall marks of its fwmark services',

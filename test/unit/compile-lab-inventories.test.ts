@@ -39,6 +39,9 @@ describe('NAT lab', () => {
   it('real servers route through the DIP; the director forwards', () => {
     const run = compileLab('lab-nat');
     expect(byType(run.hosts.get('rs1'), 'route')).toEqual([expect.objectContaining({ destination: 'default', via: '198.18.10.1' })]);
-    expect(byType(run.hosts.get('director'), 'sysctl')).toEqual([expect.objectContaining({ values: { 'net.ipv4.ip_forward': '1' } })]);
+    expect(byType(run.hosts.get('director'), 'sysctl')).toEqual([
+      expect.objectContaining({ values: { 'net.ipv4.ip_forward': '1' } }),
+      expect.objectContaining({ values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1' } }),
+    ]);
   });
 });

@@ -23,7 +23,10 @@ describe('site playbook on the DR lab of the seeds', () => {
     const tasks = run.hosts.get('director');
     expect(byType(tasks, 'kmod').map((spec) => (spec as { name: string }).name)).toEqual(['ip_vs', 'ip_vs_wrr']);
     expect(byType(tasks, 'address')).toEqual([expect.objectContaining({ address: '192.168.51.11', prefix: 32, device: 'eth0', label: 'eth0:1' })]);
-    expect(byType(tasks, 'sysctl')).toEqual([]);
+    // Connections let go of quiesced and removed servers on every director (drains, port reuse).
+    expect(byType(tasks, 'sysctl')).toEqual([
+      { file: '/etc/sysctl.d/90-lvsprov-director-ipvs.conf', persist: true, values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1' } },
+    ]);
     const [ipvs] = byType(tasks, 'ipvs') as Array<{ services: unknown[] }>;
     expect(ipvs?.services).toEqual([
       expect.objectContaining({
