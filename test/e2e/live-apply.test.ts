@@ -208,6 +208,13 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // through the TUN VIP (rs3 and rs4 hold every weight there), one through the persistent VIP
     // (on rs1 or rs2, where the client's template points). Each is held after its first bytes
     // until every leaving server is quiesced, then released: the drain must wait for them to end.
+    // A client that will reuse its port: one request from port 40000 through the TUN VIP now
+    // (rs3 and rs4 hold every weight there), closed by the server, leaves the director an entry in
+    // FIN_WAIT pointing at a server about to leave; the same port opens a new connection once that
+    // server is deleted. The FIN timeout is raised from 120 s so that the entry outlives a slow apply.
+    await lab.sh('director', 'ipvsadm --set 0 900 0');
+    const portReuse = (): Promise<string> => lab.sh(lab.clientName, `curl -s -m 5 --local-port 40000 -H 'Connection: close' ${URLS[1]} || echo "curl failed: $?"`, 60_000);
+    expect(await portReuse()).toMatch(/<h1>rs[34]<\/h1>/);
     const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[1], URLS[1], URLS[2]].map((url) => `${url}big.bin`), onLeavingServer);
     log(`leaving: ${downloads.onLeavingServers} downloads in flight on leaving servers before the apply`);
     let run: Awaited<ReturnType<typeof apply>> | undefined;
@@ -243,7 +250,13 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // read, balance, the drain poll, withdraw.
     expect(director?.stats.execs).toBe(4);
     expect(director?.drains?.every((drain) => drain.drained)).toBe(true);
-    expect((await lab.sh('director', 'sysctl -n net.ipv4.vs.expire_quiescent_template')).trim()).toBe('1');
+    expect((await lab.sh('director', 'sysctl -n net.ipv4.vs.expire_quiescent_template net.ipv4.vs.expire_nodest_conn')).split('\n').slice(0, 2)).toEqual(['1', '1']);
+    // The port's old entry still points at the deleted server; a new connection from that port is
+    // scheduled afresh (expire_nodest_conn), not dropped.
+    const stale = (await lab.sh('director', 'ipvsadm -L -n -c')).split('\n').filter((line) => line.includes(':40000 '));
+    expect(stale.join('\n')).toMatch(/ 198\.18\.100\.50:80 +192\.0\.2\.1[34]:80$/m);
+    expect(await portReuse()).toMatch(/<h1>rs[12]<\/h1>/);
+    await lab.sh('director', 'ipvsadm --set 0 120 0');
     // Pruned: a server keeps no address, ARP rule or boot line of a VIP it no longer serves, and
     // keeps those of the VIPs it still serves.
     const kept = async (host: string): Promise<string> =>
