@@ -279,7 +279,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // under a stream of new connections, that shows; swapped the way apply does it, it must not.
     const service: VirtualService = { protocol: 'tcp', address: '198.51.100.50', port: 80, fwmark: 0, scheduler: 'rr', options: [], realServers: [] };
     const swaps = (script: (scheduler: string) => string): string =>
-      `i=0; while [ $i -lt 40 ]; do ${script('rr')}; sleep 0.5; ${script('wlc')}; sleep 0.5; i=$((i + 1)); done`;
+      `i=0; while [ $i -lt 20 ]; do ${script('rr')}; sleep 0.5; ${script('wlc')}; sleep 0.5; i=$((i + 1)); done`;
     const bare = await underTraffic('bare scheduler swaps', async () => {
       await lab.sh('director', swaps((scheduler) => `ipvsadm -E -t 198.51.100.50:80 -s ${scheduler}`), 600_000);
     }, [URLS[0] as string]);
