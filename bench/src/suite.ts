@@ -85,11 +85,19 @@ export async function runBench(args: BenchArgs, log: (line: string) => void): Pr
   log(`building a lab of ${args.hosts} hosts in ${workDir}`);
   const labStart = performance.now();
   let lab: Lab | undefined;
+  // Stopped by a signal (a 1000-host round holds the lab lock for many minutes), the bench still
+  // takes its namespaces and sshds down: stray ones break every later lab.
+  const stop = (signal: NodeJS.Signals): void => {
+    log(`${signal}: taking the lab down`);
+    void (lab?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     // A lab name no other running bench has: namespaces are named after it.
     lab = await createLab(flatLabSpec(`bench${(process.pid % 46656).toString(36)}`, args.hosts), join(workDir, 'lab'));
     return await measure({ lab, args, workDir, labUpSeconds: (performance.now() - labStart) / 1000, ansible, loadBefore, log });
   } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
     const report = await lab?.destroy();
     if (report && report.leftovers.length > 0) log(`lab teardown left: ${report.leftovers.join(', ')}`);
     if (!args.keep) await rm(workDir, { recursive: true, force: true });
