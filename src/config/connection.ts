@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
+import { systemUserName } from '../transport/local-user.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, type ResolvedSshConfig } from '../transport/ssh-config.js';
@@ -30,13 +31,7 @@ export interface ConnectionOptions {
 }
 
 const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
-const localUser = (env: NodeJS.ProcessEnv): string => {
-  try {
-    return userInfo().username;
-  } catch {
-    return env.USER ?? 'root';
-  }
-};
+const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
 /** ssh_config's %-tokens in paths and HostName. */
 function expandTokens(value: string, tokens: Record<string, string>): string {

@@ -7,6 +7,7 @@ import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
 import { newNonce } from './batch-script.js';
 import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.js';
 import { sealWithManifest } from '../ownership/seal.js';
+import { probeOf } from '../resources/probe-of.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -26,7 +27,7 @@ export interface HostReadPlan {
 export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce(), keepUndeclared = false): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
   const ownership = hostOwnership(tasks, mode, token, keepUndeclared);
-  return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => type.probe(task.spec)), ownership.probe])], mode };
+  return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => probeOf(type, task.spec)), ownership.probe])], mode };
 }
 
 /**
@@ -58,7 +59,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const planning: HostContext = { ...context, installing };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
-    const section = sections.get(read.probes.indexOf(type.probe(task.spec)));
+    const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
     try {
       const facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
       for (const change of plan(facts, planning)) {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
+import { systemUserName } from './local-user.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
 
@@ -133,13 +134,7 @@ export interface HostQuery {
 export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshConfig {
   const values = new Map<string, ConfigValue>();
   const ignored: string[] = [];
-  const localUser = (() => {
-    try {
-      return userInfo().username;
-    } catch {
-      return process.env.USER ?? '';
-    }
-  })();
+  const localUser = systemUserName() ?? process.env.USER ?? '';
   const host = query.host.toLowerCase();
   const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
 
