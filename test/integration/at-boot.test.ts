@@ -134,12 +134,12 @@ describe.skipIf(skipLabSuite(availability))(`at_boot on a sysvinit host (${avail
     expect(await sh('arptables-save')).toContain(VIP);
   });
 
-  it('reset removes the hook, its link and the rules (what the last task made first); a second reset changes nothing', async () => {
+  it('reset removes the VIP first, then the hook, its link and the rules (what the last task made first); a second reset changes nothing', async () => {
     expect(summaries(await lvsprov('reset', '--yes'))).toEqual([
+      `address ${VIP} on lo: ${VIP}/32 label lo:0 -> (absent)`,
       'stop running lvsprov-test-vip at boot',
       'remove /etc/init.d/lvsprov-test-vip',
       'remove /etc/lvsprov/test.ip',
-      `address ${VIP} on lo: ${VIP}/32 label lo:0 -> (absent)`,
       'stop running lvsprov-arptables at boot',
       'remove /etc/init.d/lvsprov-arptables',
       `delete OUTPUT -s ${VIP} -j mangle --mangle-ip-s ${RIP}`,

@@ -130,20 +130,21 @@ describe.skipIf(skipLabSuite(availability))(`pruning what lvsprov made (${availa
     const states = [await state('rs1'), await state('rs2')];
     const check = await summaries('apply', after, '--check');
     expect(stats).toEqual({ rs1: 1, rs2: 1 });
+    // Each VIP leaves before its ARP rule and everything else that guards it.
     expect(check.rs1).toEqual([
       'update /etc/lvsprov/playbook.ip',
+      `address ${VIP2} on lo: ${VIP2}/32 label lo:2 -> (absent)`,
       `delete INPUT -d ${VIP2} -j DROP`,
       'update /etc/arptables.rules',
-      `address ${VIP2} on lo: ${VIP2}/32 label lo:2 -> (absent)`,
     ]);
     expect(check.rs2).toEqual([
+      `address ${VIP1} on lo: ${VIP1}/32 label lo:1 -> (absent)`,
       'remove /etc/lvsprov-test/page.html',
       `delete INPUT -d ${VIP1} -j DROP`,
       'update /etc/arptables.rules',
       'stop running lvsprov-playbook at boot',
       'remove /etc/init.d/lvsprov-playbook',
       'remove /etc/lvsprov/playbook.ip',
-      `address ${VIP1} on lo: ${VIP1}/32 label lo:1 -> (absent)`,
       'remove /etc/sysctl.d/90-lvsprov-test.conf',
       'restore net.ipv4.conf.all.arp_ignore 1 -> 0',
       'forget 1 recorded original in /var/lib/lvsprov/sysctl-originals',
