@@ -32,8 +32,7 @@ function activeOf(server: RealServerRef): string {
  * Fwmark services do not name their VIP, and UDP has no opening state: they are not looked up.
  */
 function openingCheck(servers: readonly RealServerRef[]): string[] {
-  const keys = servers.map((server, index) => ({ index, key: server.service[0] === '-t' && server.service[1] ? `${server.service[1]} ${server.server}` : '' }));
-  const looked = keys.filter((entry) => entry.key !== '');
+  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, key: `${server.service[1]} ${server.server}` }] : []));
   if (looked.length === 0) return [];
   const table = command('ipvsadm', '-L', '-n', '-c');
   const count = `awk -v keys=${quote(looked.map((entry) => entry.key).join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") && (($5 " " $6) in c) { c[$5 " " $6]++ } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
