@@ -1,16 +1,18 @@
 import type { Located, LocatedMap, LocatedSeq } from './yaml-located.js';
 import { yamlLimits } from './yaml-limits.js';
 import { resolvePlain } from './yaml-core-scalars.js';
+import { readBlockScalar } from './yaml-block-scalar.js';
 
 // The YAML library builds a token for every space and colon and a node object for every value:
 // for a 5 MB inventory of 75,000 hosts that is seconds of CPU and half a gigabyte. Cluster files are
 // written in a small, regular part of YAML: block mappings and lists, one-line flow collections,
-// plain and simple quoted scalars, comments. This reads that part directly, in one pass over the
-// lines, into the value and the position of every node. Whatever lies outside it - anchors,
-// aliases, tags, block scalars, multi-line scalars or flows, escapes, directives, tabs, duplicate or
-// odd keys, anything it is unsure of - makes it give up, and the library reads the file with all
-// its checks. It never reports a problem itself: a file it accepts is one the library reads to the
-// same value and positions (test/unit/yaml-quick-read.test.ts compares the two).
+// plain and simple quoted scalars, block scalars (yaml-block-scalar.ts), comments. This reads that
+// part directly, in one pass over the lines, into the value and the position of every node. Whatever
+// lies outside it - anchors, aliases, tags, multi-line plain or quoted scalars or flows, escapes,
+// directives, tabs, duplicate or odd keys, anything it is unsure of - makes it give up, and the
+// library reads the file with all its checks. It never reports a problem itself: a file it accepts
+// is one the library reads to the same value and positions (test/unit/yaml-quick-read.test.ts
+// compares the two).
 //
 // A one-line flow collection (`host1: { address: 198.18.0.1, vars: { note: a } }`) is read for its
 // value only; its position is kept as -1 - offset, and its parts are read again by `locateFlow` when
@@ -35,6 +37,8 @@ const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;
 const CLOSE_BRACKET = 93;
+const PIPE = 124;
+const GREATER_THAN = 62;
 
 /** A table of the ASCII characters of `chars`, looked up by character code. */
 function asciiSet(chars: string): Uint8Array {
@@ -190,7 +194,7 @@ class QuickReader {
         this.advance();
         value[name!] = this.childBlock(indent, depth);
       } else {
-        value[name!] = this.inline(valueAt, depth);
+        value[name!] = this.inline(valueAt, indent, depth);
         this.nextLine(indent);
       }
       entries.push(name, at, this.located);
@@ -220,7 +224,7 @@ class QuickReader {
       if (this.key(itemAt) !== null && this.isColon(this.after)) {
         value.push(this.mapping(itemAt - this.lineStart, itemAt, depth + 1));
       } else {
-        value.push(this.inline(itemAt, depth));
+        value.push(this.inline(itemAt, indent, depth));
         this.nextLine(indent);
       }
       items.push(this.located);
@@ -249,10 +253,19 @@ class QuickReader {
     return name;
   }
 
-  /** A value on the rest of the line: a flow collection, a quoted or a plain scalar. */
-  private inline(at: number, depth: number): unknown {
+  /**
+   * A value on the rest of the line: a flow collection, a quoted or a plain scalar, or a block scalar
+   * whose lines follow, inside a collection whose entries start at column `indent`.
+   */
+  private inline(at: number, indent: number, depth: number): unknown {
     const text = this.text;
     const char = text.charCodeAt(at);
+    if (char === PIPE || char === GREATER_THAN) {
+      const scalar = readBlockScalar(text, at, this.end, indent, this.lineStarts) ?? giveUp();
+      this.next = scalar.next;
+      this.located = at;
+      return scalar.value;
+    }
     if (char === OPEN_BRACE || char === OPEN_BRACKET) {
       const value = this.flow(at, depth + 1);
       this.endOfLine(this.after);

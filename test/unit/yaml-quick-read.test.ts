@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
-import { quickRead } from '../../src/config/yaml-quick-read.js';
-import { YamlSource, type PathSegment } from '../../src/config/yaml-source.js';
 import { pick, seeded } from '../support/seeded-random.js';
+import { blockScalar } from '../support/block-scalar-lines.js';
+import { compareWithLibrary as compare, type Outcome } from '../support/yaml-compare.js';
 
 // The quick reader must never read a file differently from the YAML library: same value (types,
 // key order, prototypes), same position for every node and key, nothing accepted that the library
@@ -13,51 +12,6 @@ import { pick, seeded } from '../support/seeded-random.js';
 // of generated documents, many of them broken on purpose.
 
 const repo = join(import.meta.dirname, '../..');
-
-/** Strict equality of parsed values: same kinds, same own keys in the same order, same prototypes. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b);
-  if (Array.isArray(a) !== Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const keysA = Object.keys(a);
-  const keysB = Object.keys(b);
-  return keysA.length === keysB.length && keysA.every((key, index) => key === keysB[index] && same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
-}
-
-function pathsOf(value: unknown, prefix: PathSegment[] = [], out: PathSegment[][] = []): PathSegment[][] {
-  out.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, index) => pathsOf(item, [...prefix, index], out));
-  else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
-  return out;
-}
-
-type Outcome = 'quick' | 'library only' | 'refused';
-
-/** Every way the quick reading of `text` differs from the library's (none, or the test fails), and which way read it. */
-function compare(text: string, differences: string[]): Outcome {
-  const quick = quickRead(text);
-  let library: YamlSource;
-  try {
-    library = YamlSource.parseWithLibrary('f.yaml', text);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    if (quick !== null) differences.push(`accepted what the library refuses (${error.message}):\n${text}`);
-    return 'refused';
-  }
-  if (quick === null) return 'library only';
-  if (!same(quick.value, library.value())) differences.push(`values differ:\n${text}\nquick: ${JSON.stringify(quick.value)}\nlibrary: ${JSON.stringify(library.value())}`);
-  const fast = YamlSource.parse('f.yaml', text);
-  for (const path of pathsOf(library.value())) {
-    for (const atKey of [false, true]) {
-      const expected = library.problem(path, 'x', atKey);
-      const actual = fast.problem(path, 'x', atKey);
-      if (actual.line !== expected.line || actual.col !== expected.col) {
-        differences.push(`${path.join('.')} (at key: ${atKey}) is at ${actual.line}:${actual.col}, the library says ${expected.line}:${expected.col}, in:\n${text}`);
-      }
-    }
-    if (!fast.has(path) || fast.has([...path, 'missing']) !== library.has([...path, 'missing'])) differences.push(`has(${path.join('.')}) differs in:\n${text}`);
-  }
-  return 'quick';
-}
 
 describe('the quick YAML reader agrees with the library', () => {
   it('on every YAML file of the repository, and reads most of them itself', () => {
@@ -70,8 +24,10 @@ describe('the quick YAML reader agrees with the library', () => {
     expect(quick / readable, `${quick} of ${readable} files read quickly`).toBeGreaterThan(0.8);
   });
 
-  it('reads the shipped inventories and playbook itself', () => {
-    for (const file of ['inventories/prod.yaml', 'inventories/lab-dr.yaml', 'inventories/lab-nat.yaml', 'playbooks/site.yaml']) {
+  it('reads every shipped inventory, playbook and role file itself', () => {
+    const shipped = execFileSync('git', ['ls-files', 'inventories/*.yaml', 'playbooks/*.yaml', 'roles/*.yaml'], { cwd: repo, encoding: 'utf8' }).trim().split('\n');
+    expect(shipped.filter((file) => file.endsWith('/role.yaml')).length).toBeGreaterThanOrEqual(6);
+    for (const file of shipped) {
       const differences: string[] = [];
       expect(compare(readFileSync(join(repo, file), 'utf8'), differences), file).toBe('quick');
       expect(differences).toEqual([]);
@@ -90,6 +46,7 @@ describe('the quick YAML reader agrees with the library', () => {
     const random = seeded(20261130);
     const counts: Record<Outcome, number> = { quick: 0, 'library only': 0, refused: 0 };
     const differences: string[] = [];
+    const blockScalarOutcomes: Record<Outcome, number> = { quick: 0, 'library only': 0, refused: 0 };
     for (let round = 0; round < 1500; round += 1) {
       let text = document(random);
       // About one in three is mutated: a character dropped, or one of YAML's indicators slipped in.
@@ -97,13 +54,17 @@ describe('the quick YAML reader agrees with the library', () => {
         const at = Math.floor(random() * (text.length + 1));
         text = random() < 0.4 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick(random, [...' :-#{}[],\'"\n?&*!|>']) + text.slice(at);
       }
-      counts[compare(text, differences)] += 1;
+      const outcome = compare(text, differences);
+      counts[outcome] += 1;
+      if (BLOCK_SCALAR_HEADER.test(text)) blockScalarOutcomes[outcome] += 1;
     }
     expect(differences.slice(0, 5)).toEqual([]);
     // Each way must have been taken many times, or the comparison proves little.
     expect(counts.quick, JSON.stringify(counts)).toBeGreaterThan(250);
     expect(counts['library only'], JSON.stringify(counts)).toBeGreaterThan(250);
     expect(counts.refused, JSON.stringify(counts)).toBeGreaterThan(250);
+    // Documents with block scalars among them (yaml-block-scalar.test.ts tries them alone).
+    expect(blockScalarOutcomes.quick, JSON.stringify(blockScalarOutcomes)).toBeGreaterThan(50);
   });
 });
 
@@ -160,6 +121,9 @@ function blockLines(random: () => number, indent: number, depth: number): string
       }
     } else if (roll < 0.35 && !isList) {
       lines.push(`${head}${comment(random)}`);
+    } else if (roll < 0.5) {
+      const [header, ...content] = blockScalar(random, indent, comment(random));
+      lines.push(`${head}${isList ? '' : ' '}${header}`, ...content);
     } else {
       lines.push(`${head}${isList ? '' : pick(random, [' ', '  '])}${flowNode(random, 0)}${pick(random, ['', ' ', '  '])}${comment(random)}`);
     }
@@ -167,6 +131,8 @@ function blockLines(random: () => number, indent: number, depth: number): string
   }
   return lines;
 }
+
+const BLOCK_SCALAR_HEADER = /[:-] [|>][-+1-9]*( +#.*)?$/m;
 
 function document(random: () => number): string {
   const start = pick(random, ['', '', '', '---\n', '--- # doc\n', '# header\n']);
