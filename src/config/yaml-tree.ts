@@ -21,7 +21,13 @@ interface Anchor {
   size: number;
 }
 
-export function checkTree(root: Node | null, lineOf: (offset: number) => number): TokenProblem[] {
+/** The work checkTree did, for a test that proves it linear without a clock. */
+export interface TreeCheckWork {
+  /** Lookups and insertions of key names, the one step a duplicate check repeats per key. */
+  keyOperations: number;
+}
+
+export function checkTree(root: Node | null, lineOf: (offset: number) => number, work: TreeCheckWork = { keyOperations: 0 }): TokenProblem[] {
   const problems: TokenProblem[] = [];
   const anchors = new Map<string, Anchor>();
   const expansions: Array<{ offset: number; name: string; added: number }> = [];
@@ -62,8 +68,12 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number)
         else {
           const name = String(key.value);
           const first = seen.get(name);
+          work.keyOperations += 1;
           if (first !== undefined) problems.push({ offset: at(key), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
-          else seen.set(name, at(key));
+          else {
+            seen.set(name, at(key));
+            work.keyOperations += 1;
+          }
           if (name === '__proto__') problems.push({ offset: at(key), path: [...path, name].join('.'), message: PROTO_KEY });
         }
         path.push(isScalar(key) ? String(key.value) : '?');
