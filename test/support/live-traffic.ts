@@ -122,7 +122,7 @@ console.log(JSON.stringify(results));
 `;
 
 /**
- * Starts the downloads, held after their first bytes, and waits until the director shows every
+ * Starts the downloads, held after their first bytes, and waits until `director` shows every
  * one of them ESTABLISHED on a server for which `leaving` says yes (`onLeavingServers`: how many
  * it saw). `release()` lets them finish; `wait()` gives what each received.
  */
@@ -130,6 +130,7 @@ export async function startDownloads(
   lab: ClusterLab,
   urls: readonly string[],
   leaving: (connection: DirectorConnection) => boolean,
+  director = 'director',
 ): Promise<{ onLeavingServers: number; release(): Promise<void>; wait(): Promise<Download[]> }> {
   const client = lab.clientName;
   await lab.sh(client, `rm -f ${RELEASE}; cat > /tmp/lvsprov-downloads.mjs <<'DOWNLOADER'\n${DOWNLOADER}\nDOWNLOADER`);
@@ -139,7 +140,7 @@ export async function startDownloads(
   const deadline = Date.now() + 120_000;
   while (onLeavingServers < urls.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const connections = parseConnections(await lab.sh('director', 'ipvsadm -L -n -c'));
+    const connections = parseConnections(await lab.sh(director, 'ipvsadm -L -n -c'));
     onLeavingServers = connections.filter((connection) => connection.state === 'ESTABLISHED' && leaving(connection)).length;
   }
   return {

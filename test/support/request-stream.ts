@@ -102,16 +102,23 @@ export interface Outage {
   readonly total: number;
   /** Requests sent in the window that failed. */
   readonly failed: readonly RequestRecord[];
-  /** Of those, the ones sent after the gap: there must be none. */
-  readonly failedAfterGap: readonly RequestRecord[];
+  /**
+   * Of those, the ones sent once the handover was over: after the gap, and after the moment the
+   * VIP's new holder was reached (`switchedAt`). There must be none. A request in flight through
+   * the old holder when the VIP moved is not among them: its next packet reaches a director that
+   * never saw its SYN, whose kernel resets it (unless connection sync had told it); it counts in
+   * `failed`.
+   */
+  readonly failedAfterHandover: readonly RequestRecord[];
 }
 
 /**
  * What the stream saw from `from` to `to`: the longest gap between answers (counted from the
  * last answer before `from`, so an outage that starts at once is measured whole) and the
- * requests that failed. An outage still going on at `to` counts up to `to`.
+ * requests that failed. An outage still going on at `to` counts up to `to`. `switchedAt`, when
+ * known, is when the client's requests began to reach the VIP's new holder.
  */
-export function outage(records: readonly RequestRecord[], from: number, to: number): Outage {
+export function outage(records: readonly RequestRecord[], from: number, to: number, switchedAt = from): Outage {
   const answers = records
     .filter((record) => record.ok)
     .map((record) => record.done)
@@ -131,11 +138,11 @@ export function outage(records: readonly RequestRecord[], from: number, to: numb
   }
   const sent = records.filter((record) => record.sent >= from && record.sent <= to);
   const failed = sent.filter((record) => !record.ok);
-  return { gapMs: firstAfter - lastBefore, lastBefore, firstAfter, total: sent.length, failed, failedAfterGap: failed.filter((record) => record.sent >= firstAfter) };
+  return { gapMs: firstAfter - lastBefore, lastBefore, firstAfter, total: sent.length, failed, failedAfterHandover: failed.filter((record) => record.sent >= Math.max(firstAfter, switchedAt)) };
 }
 
 /** One line for the test's log. */
 export function describeOutage(what: string, seen: Outage): string {
   const reasons = [...new Set(seen.failed.map((record) => record.detail))].join('; ');
-  return `${what}: longest gap ${(seen.gapMs / 1000).toFixed(2)} s; ${seen.failed.length} of ${seen.total} requests failed${reasons ? ` (${reasons})` : ''}; ${seen.failedAfterGap.length} failed after the gap`;
+  return `${what}: longest gap ${(seen.gapMs / 1000).toFixed(2)} s; ${seen.failed.length} of ${seen.total} requests failed${reasons ? ` (${reasons})` : ''}; ${seen.failedAfterHandover.length} failed after the handover`;
 }

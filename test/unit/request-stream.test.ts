@@ -28,13 +28,24 @@ describe('the request stream', () => {
     const seen = outage(parseRecords(log), 1150, 2600);
     expect(seen).toMatchObject({ gapMs: 1180, lastBefore: 1130, firstAfter: 2310, total: 5 });
     expect(seen.failed.map((record) => record.sent)).toEqual([1200, 1400]);
-    expect(seen.failedAfterGap).toEqual([]);
+    expect(seen.failedAfterHandover).toEqual([]);
   });
 
   it('an outage still going on at the end of the window counts up to it; failures after the gap are named', () => {
     expect(outage(parseRecords(log), 1150, 1250).gapMs).toBe(120);
     const late = parseRecords(`${log}\n3000 6000 failed connect_ECONNREFUSED`);
-    expect(outage(late, 1150, 3100).failedAfterGap.map((record) => record.sent)).toEqual([3000]);
+    expect(outage(late, 1150, 3100).failedAfterHandover.map((record) => record.sent)).toEqual([3000]);
     expect(outage(parseRecords('1000 1010 ok rs1'), 1050, 5000).gapMs).toBe(3990);
+  });
+
+  it('a request in flight when the VIP moved, reset by the new holder, fails before the handover, not after it', () => {
+    // A preemption: the longest gap (a slow answer) comes before the VIP moves at 2530.
+    const moved = parseRecords(['2200 2210 ok rs1', '2300 2490 ok rs2', '2520 2560 failed read_ECONNRESET', '2600 2620 ok rs1', '2700 2720 ok rs2'].join('\n'));
+    expect(outage(moved, 2250, 2750).failedAfterHandover.map((record) => record.sent)).toEqual([2520]);
+    expect(outage(moved, 2250, 2750, 2530).failedAfterHandover).toEqual([]);
+    expect(outage(moved, 2250, 2750, 2530).failed.map((record) => record.sent)).toEqual([2520]);
+    // A failure after the switch still counts.
+    const later = parseRecords(['2300 2310 ok rs1', '2400 2600 ok rs2', '2650 2660 failed read_ECONNRESET', '2700 2720 ok rs1'].join('\n'));
+    expect(outage(later, 2350, 2750, 2450).failedAfterHandover.map((record) => record.sent)).toEqual([2650]);
   });
 });

@@ -1,0 +1,119 @@
+import { expect } from 'vitest';
+import type { ClusterLab } from './cluster-lab.js';
+import { describeOutage, guestNow, outage, type Outage, type RequestStream } from './request-stream.js';
+
+// What a director pair in a qemu lab looks like from outside keepalived: which directors have a
+// floating address on an interface, who answers ARP for it, what the router's ARP entry names,
+// and how a client's requests fared while the address moved from one director to the other.
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface FloatingAddress {
+  readonly lab: ClusterLab;
+  readonly directors: readonly string[];
+  /** The address keepalived moves, and the directors' interface it sits on. */
+  readonly address: string;
+  readonly device: string;
+  /** Where ARP for it is seen from: the router's interface on the directors' LAN (or a real server's). */
+  readonly observer: { readonly host: string; readonly device: string };
+}
+
+/** The directors that have the address on its interface now. */
+export async function holders(floating: FloatingAddress): Promise<string[]> {
+  const { lab, address, device } = floating;
+  const held = await Promise.all(floating.directors.map(async (host) => ((await lab.sh(host, `ip -o -4 addr show dev ${device}`)).includes(` ${address}/`) ? [host] : [])));
+  return held.flat();
+}
+
+/** Polls until `wanted` holds the address (alone, unless `alone` is false). */
+export async function heldBy(floating: FloatingAddress, wanted: string, alone: boolean, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await holders(floating);
+    if (now.includes(wanted) && (!alone || now.length === 1)) return now;
+    if (Date.now() > deadline) throw new Error(`after ${timeoutMs} ms ${floating.address} is held by [${now.join(', ')}], not by ${wanted}${alone ? ' alone' : ''}`);
+    await sleep(200);
+  }
+}
+
+export const macOf = async (lab: ClusterLab, host: string, device: string): Promise<string> => (await lab.sh(host, `cat /sys/class/net/${device}/address`)).trim();
+
+/** Every MAC that answers a broadcast ARP request for the address, seen from the observer. */
+export async function arpResponders(floating: FloatingAddress): Promise<string[]> {
+  const { host, device } = floating.observer;
+  const output = await floating.lab.sh(host, `arping -b -c 2 -w 3 -I ${device} ${floating.address} || true`);
+  return [...new Set([...output.matchAll(/from \S+ \[([0-9a-f:]+)\]/gi)].map(([, found]) => (found ?? '').toLowerCase()))].sort();
+}
+
+/** The observer's own ARP entry for the address, which its packets to it use. */
+export async function observerEntry(floating: FloatingAddress): Promise<string> {
+  const { host, device } = floating.observer;
+  return /lladdr ([0-9a-f:]+)/.exec(await floating.lab.sh(host, `ip neigh show ${floating.address} dev ${device}`))?.[1] ?? '';
+}
+
+export interface Takeover {
+  /** When the taker put the address on its interface. */
+  readonly heldAt: number;
+  /** When the observer's ARP entry came to name the taker: from then on its packets reach it. */
+  readonly learnedAt: number;
+}
+
+/** The first event of an `ip -ts monitor` log that `matches`, in ms of the guest's clock (UTC); NaN if none. */
+export function firstEventAt(log: string, matches: (line: string) => boolean): number {
+  for (const line of log.split('\n')) {
+    const stamped = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s?(.*)$/.exec(line);
+    if (stamped && matches(stamped[2] as string)) return Date.parse(`${stamped[1]}Z`);
+  }
+  return NaN;
+}
+
+/**
+ * Records, from now on and on the guest's clock, when `taker` adds the address to its interface and
+ * when the observer's ARP entry for it names `taker`'s MAC: `ip -ts monitor` in each host, so the
+ * times are the kernel's events, not a poller's late look. The returned function stops both monitors
+ * and reads the marks (an event that never came reads NaN).
+ */
+export async function watchTakeover(floating: FloatingAddress, taker: string): Promise<() => Promise<Takeover>> {
+  const { lab, address, device, observer } = floating;
+  const mac = await macOf(lab, taker, device);
+  const monitor = (what: string, file: string): string => `rm -f ${file}; ip -ts monitor ${what} > ${file} 2>&1 & echo $! > ${file}.pid`;
+  const stop = (file: string): string => `kill $(cat ${file}.pid) 2>/dev/null; rm -f ${file}.pid; cat ${file}`;
+  const held = `/tmp/lvsprov-monitor-address-${address}`;
+  const learned = `/tmp/lvsprov-monitor-neigh-${address}`;
+  await lab.sh(taker, monitor(`address dev ${device}`, held));
+  await lab.sh(observer.host, monitor(`neigh dev ${observer.device}`, learned));
+  return async () => ({
+    heldAt: firstEventAt(await lab.sh(taker, stop(held)), (line) => !line.startsWith('Deleted') && line.includes(` ${address}/`)),
+    learnedAt: firstEventAt(await lab.sh(observer.host, stop(learned)), (line) => !line.startsWith('Deleted') && line.startsWith(`${address} `) && line.includes(`lladdr ${mac}`)),
+  });
+}
+
+/**
+ * Runs `action` on `host`, waits until `settled` and 2 s of traffic after it, and measures what the
+ * stream's client saw while `taker` took `floating` over; the handover is over once the observer
+ * names the taker. Logs the outage, the takeover's marks and each failed request, times from the action.
+ */
+export async function handover(
+  floating: FloatingAddress,
+  stream: RequestStream,
+  log: (line: string) => void,
+  step: { what: string; host: string; action: string; settled: () => Promise<unknown>; taker: string },
+): Promise<Outage> {
+  const { lab } = floating;
+  const takeover = await watchTakeover(floating, step.taker);
+  const from = await guestNow(lab, step.host);
+  await lab.sh(step.host, step.action);
+  await step.settled();
+  await sleep(2000);
+  const to = await guestNow(lab, step.host);
+  const marks = await takeover();
+  expect(marks.learnedAt, `${floating.observer.host}'s ARP entry for ${floating.address} never named ${step.taker}`).not.toBeNaN();
+  const seen = outage(await stream.records(), from, to, marks.learnedAt);
+  const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
+  log(
+    `${describeOutage(step.what, seen)}; last answer before at ${at(seen.lastBefore)}, first after at ${at(seen.firstAfter)}; ` +
+      `${step.taker} added ${floating.address} at ${at(marks.heldAt)}, ${floating.observer.host}'s ARP entry named it at ${at(marks.learnedAt)}`,
+  );
+  for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}, ended at ${at(failed.done)}: ${failed.detail}`);
+  return seen;
+}
