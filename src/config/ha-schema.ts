@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostName, interfaceName, ipv4 } from './values.js';
+import { hostName, interfaceName, serverIpv4, unicastIpv4 } from './values.js';
 
 // The inventory's high-availability keys: `lvs.ha` (director pairs that hand VIPs over by VRRP,
 // through keepalived) and, per virtual service, keepalived's health checks, sorry server and
@@ -36,7 +36,7 @@ export const haSchema = z
       .describe('gratuitous ARP settings, so the router learns the new master fast'),
     gateway: z
       .object({
-        address: ipv4.describe('the inside address NAT real servers route through; it moves with the VIPs'),
+        address: unicastIpv4.describe('the inside address NAT real servers route through; it moves with the VIPs'),
         interface: interfaceName.describe("the directors' inside interface"),
         virtual_router_id: vrid.describe('VRRP id of the gateway instance (synced with the VIPs)'),
         prefix: z.number().int().min(1).max(32).default(24).describe('prefix length of the gateway address on the inside network'),
@@ -72,7 +72,7 @@ export const healthCheckSchema = z
 
 export const sorryServerSchema = z
   .object({
-    address: ipv4.describe('where requests go when no real server is up'),
+    address: serverIpv4.describe('where requests go when no real server is up'),
     port: z.number().int().min(1).max(65535).optional().describe('its port (default: the service port)'),
   })
   .strict();

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { schedulers } from '../resources/ipvs/schedulers.js';
+import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
-import { hostAddress, hostName, interfaceName, ipv4, ipv4Network, netmaskField } from './values.js';
+import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4 } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -78,7 +79,7 @@ export const forwardingMethods = ['dr', 'tun', 'nat'] as const;
 const realServerSchema = z
   .object({
     host: hostName.optional().describe('the inventory host that serves'),
-    address: ipv4.optional().describe("real server address (default: the host's address)"),
+    address: serverIpv4.optional().describe("real server address (default: the host's address)"),
     port: z.number().int().min(0).max(65535).optional().describe('real server port (default: the service port; NAT may map it)'),
     weight: z.number().int().min(0).max(65535).default(1).describe('scheduler weight; 0 takes the server out of rotation'),
   })
@@ -118,11 +119,17 @@ export const serviceSchema = z
       ctx.addIssue({ code: 'custom', path: ['ports'], message: '`ports` are ports of the VIP: set `vip` too' });
     if (service.protocol !== 'fwmark' && service.port === 0 && service.persistence === undefined)
       ctx.addIssue({ code: 'custom', path: ['port'], message: 'port 0 (all ports) needs persistence, as ipvsadm requires' });
+    if (service.protocol !== 'fwmark') {
+      service.real_servers.forEach((server, index) => {
+        const message = forwardedPortProblem(service.forwarding, service.port, server.port);
+        if (message) ctx.addIssue({ code: 'custom', path: ['real_servers', index, 'port'], message });
+      });
+    }
   });
 
 const vipSchema = z
   .object({
-    address: ipv4.describe('the virtual IP'),
+    address: unicastIpv4.describe('the virtual IP'),
     interface: interfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
     virtual_router_id: z.number().int().min(1).max(255).optional().describe('with lvs.ha: the VRRP id of this VIP when its directors differ from the other VIPs\' (default lvs.ha.virtual_router_id)'),
   })
@@ -130,7 +137,7 @@ const vipSchema = z
 
 export const inventorySchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional().describe('cluster name'),
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional().describe('cluster name'),
     playbook: localPath.optional().describe('playbook used when -p is not given; relative to the inventory (default: the site playbook lvsprov ships)'),
     roles_path: z
       .array(localPath)

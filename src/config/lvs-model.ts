@@ -1,4 +1,4 @@
-import { ipv4Problem, isIpv4 } from '../net/ipv4.js';
+import { ipv4Problem, isIpv4, unicastProblem } from '../net/ipv4.js';
 import { own } from './own.js';
 import { suggestion } from './suggest.js';
 import type { ConfigProblem } from '../errors.js';
@@ -58,6 +58,8 @@ export function resolveServices(
         vipName = service.vip;
       } else if (isIpv4(service.vip)) {
         address = service.vip;
+        const notUnicast = unicastProblem(service.vip, false);
+        if (notUnicast) problems.push(source.problem(at('vip'), `VIP ${service.vip} ${notUnicast}`));
       } else if (/^[0-9.]+$/.test(service.vip)) {
         problems.push(source.problem(at('vip'), `VIP ${service.vip} is not an IPv4 address: it ${ipv4Problem(service.vip) ?? ''}`));
       } else {

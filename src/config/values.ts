@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostAddressProblem } from '../net/host-address.js';
-import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr } from '../net/ipv4.js';
+import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, unicastProblem } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
 // value which passes it is harmless in a shell even before quoting. The address grammar itself
@@ -22,6 +22,12 @@ export const hostName = z.string().regex(hostNamePattern, 'must be a host name (
 
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
 export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
+
+/** The address of one machine that is not the director itself: a VIP, a floating gateway. */
+export const unicastIpv4 = grammar('an IPv4 address such as 192.0.2.10', (value) => ipv4Problem(value) ?? unicastProblem(value, false));
+
+/** A real or sorry server's address: as unicastIpv4, but 127.0.0.1 is the director itself (IPVS's local node). */
+export const serverIpv4 = grammar('an IPv4 address such as 192.0.2.10', (value) => ipv4Problem(value) ?? unicastProblem(value, true));
 
 /** A dotted netmask with contiguous ones, e.g. 255.255.255.0. */
 export const netmask = grammar('a netmask with contiguous ones, such as 255.255.255.0', netmaskProblem);

@@ -1,4 +1,4 @@
-import { isIpv4, ipv4Problem } from './ipv4.js';
+import { blankProblem, ipv4Problem, unicastProblem } from './ipv4.js';
 
 // What an inventory may give as the address SSH connects to: a canonical IPv4 address or an
 // RFC 1123 host name (labels of letters, digits and inner hyphens, 1-63 each, 253 in all). A name
@@ -18,7 +18,8 @@ export function isHostName(text: unknown): text is string {
 export function hostNameProblem(text: string): string | undefined {
   if (text === '') return 'is empty';
   if (text.startsWith('-')) return 'starts with "-" (a command would read it as an option)';
-  if (/\s/.test(text)) return 'contains spaces';
+  const blank = blankProblem(text);
+  if (blank) return blank;
   if (text.includes(':')) return /^[^:]+:\d*$/.test(text) ? 'carries a port (host:port); set ssh.port instead' : 'is an IPv6 address; lvsprov manages IPv4 only';
   if (text.length > 253) return `is ${text.length} characters long; a host name has at most 253`;
   const labels = text.split('.');
@@ -34,12 +35,16 @@ export function hostNameProblem(text: string): string | undefined {
 }
 
 export function isHostAddress(text: unknown): text is string {
-  return isIpv4(text) || isHostName(text);
+  return typeof text === 'string' && hostAddressProblem(text) === undefined;
 }
 
-/** Why `text` is neither a canonical IPv4 address nor a host name; undefined when it is one of them. */
+/**
+ * Why `text` is neither a canonical IPv4 address of a machine (loopback allowed: an SSH tunnel) nor a
+ * host name; undefined when it is one of them.
+ */
 export function hostAddressProblem(text: string): string | undefined {
-  if (ipv4Problem(text) === undefined || hostNameProblem(text) === undefined) return undefined;
+  if (ipv4Problem(text) === undefined) return unicastProblem(text, true);
+  if (hostNameProblem(text) === undefined) return undefined;
   // Something made of digits and dots was meant as an IPv4 address: say what is wrong with it as one.
   const looksNumeric = /^[0-9.]+$/.test(text) || /^(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+))*\.?$/i.test(text);
   return looksNumeric ? ipv4Problem(text) : hostNameProblem(text);

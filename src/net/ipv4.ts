@@ -12,10 +12,18 @@ export function isIpv4(text: unknown): text is string {
   return typeof text === 'string' && dottedQuad.test(text);
 }
 
+/** What is wrong with white space in an address or name; a line break most often comes from a block scalar. */
+export function blankProblem(text: string): string | undefined {
+  if (/[\n\r]/.test(text)) return 'contains a line break (a block scalar, | or >, ends its value with one: write the value after the colon instead)';
+  if (/\s/.test(text)) return 'contains spaces';
+  return undefined;
+}
+
 /** Why `text` is not a canonical IPv4 address, in words an operator can act on; undefined when it is one. */
 export function ipv4Problem(text: string): string | undefined {
   if (dottedQuad.test(text)) return undefined;
-  if (text.trim() !== text || /\s/.test(text)) return 'contains spaces';
+  const blank = blankProblem(text);
+  if (blank) return blank;
   if (/^[^:]+:\d*$/.test(text)) return 'carries a port (host:port); an address is the address alone';
   if (text.includes(':')) return 'is an IPv6 address; lvsprov manages IPv4 only';
   if (text.endsWith('.')) return 'ends with a dot';
@@ -27,6 +35,22 @@ export function ipv4Problem(text: string): string | undefined {
   if (parts.length !== 4) return `has ${parts.length} parts, not 4 (resolvers read short forms as another address)`;
   if (parts.some((part) => part.length > 1 && part.startsWith('0'))) return 'has a leading zero (resolvers read it as octal)';
   return 'has a part above 255';
+}
+
+/**
+ * Why a canonical dotted quad cannot be the address of one machine (a host, a VIP, a real server);
+ * undefined when it can. Loopback is allowed where the machine may be the one doing the sending
+ * (a real server or sorry server on the director itself, an SSH tunnel to localhost).
+ */
+export function unicastProblem(address: string, allowLoopback: boolean): string | undefined {
+  // The first number, read digit by digit: the host check runs this on every host of an inventory.
+  let first = 0;
+  for (let index = 0; address.charCodeAt(index) !== 46 && index < 3; index += 1) first = first * 10 + address.charCodeAt(index) - 48;
+  if (first === 0) return 'is in 0.0.0.0/8 ("this network"), which no packet is sent to';
+  if (first === 127 && !allowLoopback) return 'is a loopback address (127.0.0.0/8), which never leaves the host that holds it';
+  if (first >= 224 && first <= 239) return 'is a multicast address (224.0.0.0/4), not the address of one machine';
+  if (first >= 240) return address === '255.255.255.255' ? 'is the broadcast address' : 'is in the reserved range 240.0.0.0/4';
+  return undefined;
 }
 
 /** The address as an unsigned 32-bit integer. */

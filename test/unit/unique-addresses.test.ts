@@ -38,7 +38,8 @@ describe('unique host endpoints', () => {
     ['different ports', ['a: { address: 198.18.0.1 }', 'b: { address: 198.18.0.1, ssh: { port: 2222 } }']],
     ['a jump host', ['a: { address: 198.18.0.1 }', 'b: { address: 198.18.0.1, ssh: { jump: { address: 198.18.1.1 } } }']],
     ['an address and a name', ['a: { address: 198.18.0.1 }', 'b: { address: web.example.org }']],
-    ['neighbouring addresses', ['a: { address: 198.18.0.255 }', 'b: { address: 198.18.1.0 }', 'c: { address: 0.0.0.0 }', 'd: { address: 255.255.255.255 }']],
+    // The lowest and highest addresses a host may have (0.0.0.0/8 and 224.0.0.0 up are no machine's).
+    ['neighbouring addresses', ['a: { address: 198.18.0.255 }', 'b: { address: 198.18.1.0 }', 'c: { address: 1.0.0.0 }', 'd: { address: 223.255.255.255 }']],
   ])('allows %s', (_, hosts) => {
     expect(problems(hosts)).toEqual([]);
   });

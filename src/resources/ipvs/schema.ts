@@ -11,6 +11,15 @@ const MAX_PERSISTENCE = 86400 * 31;
 
 const port = z.number().int().min(0).max(65535);
 
+/**
+ * ipvsadm overwrites the port of a dr or tun server with the service port (the packet is not
+ * rewritten), so a different port there would silently not happen; only nat maps ports.
+ */
+export function forwardedPortProblem(forwarding: 'dr' | 'tun' | 'nat', servicePort: number, serverPort: number | undefined): string | undefined {
+  if (forwarding === 'nat' || serverPort === undefined || serverPort === servicePort) return undefined;
+  return `${forwarding} keeps the destination port: a real server port must equal the service port ${servicePort} (only nat forwarding maps ports)`;
+}
+
 const realServerSchema = z
   .object({
     address: ipv4,
@@ -53,10 +62,8 @@ const serviceSchema = z
     }
     const seen = new Set<string>();
     service.real_servers.forEach((server, index) => {
-      // ipvsadm overwrites the port of a dr or tun server with the service port (the packet is
-      // not rewritten), so a different port here would silently not happen.
-      if (service.protocol !== 'fwmark' && server.forwarding !== 'nat' && server.port !== undefined && server.port !== service.port)
-        issue(['real_servers', index, 'port'], `${server.forwarding} keeps the destination port: a real server port must equal the service port ${service.port ?? ''}`);
+      const portProblem = service.protocol === 'fwmark' ? undefined : forwardedPortProblem(server.forwarding, service.port ?? 0, server.port);
+      if (portProblem) issue(['real_servers', index, 'port'], portProblem);
       const name = hostPort(server.address, server.port ?? service.port ?? 0);
       if (seen.has(name)) issue(['real_servers', index], `duplicate real server ${name}`);
       seen.add(name);
