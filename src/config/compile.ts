@@ -9,7 +9,7 @@ import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
-import { checkDerivedNotSet, checkRoleVariables } from './role-variables.js';
+import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
@@ -84,6 +84,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const reached = new Set<string>();
   const patternsNamed: string[] = [];
   const specs: SpecCache = new Map();
+  const rolesUsed = new Set<Role>();
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
@@ -95,7 +96,10 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         // As in Ansible, a playbook may name groups an inventory does not have (a DR-only cluster
         // has no TUN real servers); the play is skipped with a warning, so a typo stays visible.
         const path = typeof play.hosts === 'string' ? [playIndex, 'hosts'] : [playIndex, 'hosts', i];
-        const p = source.problem(path, `no group or host named ${pattern} in ${inventory.file}; play skipped`);
+        const known = [...inventory.groups.keys(), ...hostOrder];
+        const near = nearestNames(pattern, known, 1)[0];
+        const skipped = patterns.length === 1 ? 'play skipped' : 'the play runs on the others';
+        const p = source.problem(path, `no group or host named ${pattern} in ${inventory.file}${near === undefined ? '' : ` (did you mean \`${near}\`?)`}; ${skipped}`);
         warnings.push(`${p.file}:${p.line}:${p.col}: ${p.message}`);
       } else members.forEach((member) => targets.add(member));
     });
@@ -114,6 +118,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       try {
         const role = roles.load(name, { source, path });
         requirements.push({ role, path });
+        rolesUsed.add(role);
         const roleTags = [...playTags, ...(typeof entry === 'string' ? [] : entry.tags ?? [])];
         role.tasks.forEach((task, t) => add(task, { source: role.tasksSource, path: [t], role }, roleTags));
       } catch (error) {
@@ -150,6 +155,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     }
   });
 
+  problems.push(...checkRoleVariablesWhereSet(inventory, rolesUsed));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }

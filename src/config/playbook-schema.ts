@@ -3,6 +3,7 @@ import { resourceTypes } from '../resources/registry.js';
 import { OUTPUT_FORMATS } from './output-formats.js';
 import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
+import { hostNamePattern } from './values.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -58,13 +59,18 @@ export const templateSpecSchema = z
   })
   .strict();
 
+/** What a play's `hosts` names: a group or a host of the inventory, or `all`; patterns are --limit's. */
+const playTarget = z
+  .string()
+  .regex(hostNamePattern, 'must be a group or host name (letters, digits, _ . -) or all; globs and exclusions such as web* or !rs3 are for --limit');
+
 const roleName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)');
 
 export const playSchema = z
   .object({
     name: z.string().optional(),
     /** A group, a host, `all`, or a list of them. */
-    hosts: z.union([z.string(), z.array(z.string()).min(1)]),
+    hosts: z.union([playTarget, z.array(playTarget).min(1)]),
     /** A role's name, or `{ role: NAME, tags: [...] }` to tag every task the role brings. */
     roles: z.array(z.union([roleName, z.object({ role: roleName, tags: tagsSchema.optional() }).strict()])).default([]),
     tags: tagsSchema.optional(),

@@ -3,7 +3,8 @@ import { derivedVariables } from './derived-variables.js';
 import { varOrigin, type VarLayer } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { Role } from './roles.js';
-import { describeType, describeValue, schemaOf } from './variable-types.js';
+import { describeType, describeValue, schemaOf, type VariableDeclaration } from './variable-types.js';
+import type { PathSegment } from './yaml-source.js';
 
 // A role variable's value is checked where the inventory sets it - cluster vars, group vars or host
 // vars, whichever the host sees - against the type the role declares, so the error points at that
@@ -16,21 +17,49 @@ export function checkRoleVariables(inventory: LoadedInventory, layers: readonly 
     const origin = varOrigin(layers, name);
     if (origin === undefined) continue;
     const value = layers.filter((layer) => Object.hasOwn(layer.vars, name)).at(-1)?.vars[name];
-    const parsed = schemaOf(declaration.kind).safeParse(value);
-    if (parsed.success) continue;
-    const reads = `(role ${role.name} reads ${name})`;
-    for (const issue of parsed.error.issues) {
-      const where = [...origin, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) problems.push(inventory.source.problem([...where, key], `unknown field ${key} ${reads}`, true));
-        continue;
-      }
-      const inner = issue.path.reduce<unknown>((node, segment) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[segment as PropertyKey] : undefined), value);
-      const wrongType = (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.path.length === 0;
-      const detail =
-        inner === undefined ? `missing (${issue.message})` : wrongType ? `expected ${describeType(declaration.kind)}, got ${describeValue(value)}` : `${issue.message}; got ${describeValue(inner)}`;
-      problems.push(inventory.source.problem(where, `${detail} ${reads}`));
+    problems.push(...valueProblems(inventory, role, name, declaration, value, origin));
+  }
+  return problems;
+}
+
+/**
+ * Every value the inventory sets for a variable one of `roles` declares, checked at every level
+ * (cluster, group, host vars) whether or not a host running the role sees it: a value a host
+ * never uses today (a group without such hosts yet, a level another one overrides) is still wrong.
+ */
+export function checkRoleVariablesWhereSet(inventory: LoadedInventory, roles: Iterable<Role>): ConfigProblem[] {
+  const declaredBy = new Map<string, Role[]>();
+  for (const role of roles) for (const name of Object.keys(role.variables)) declaredBy.set(name, [...(declaredBy.get(name) ?? []), role]);
+  const problems: ConfigProblem[] = [];
+  const check = (path: readonly PathSegment[], vars: Record<string, unknown>): void => {
+    for (const name in vars) {
+      for (const role of declaredBy.get(name) ?? []) problems.push(...valueProblems(inventory, role, name, role.variables[name]!, vars[name], [...path, name]));
     }
+  };
+  const { data } = inventory;
+  check(['vars'], data.vars);
+  for (const group in data.groups) check(['groups', group, 'vars'], data.groups[group]!.vars);
+  for (const host in data.hosts) check(['hosts', host, 'vars'], data.hosts[host]!.vars);
+  return problems;
+}
+
+function valueProblems(inventory: LoadedInventory, role: Role, name: string, declaration: VariableDeclaration, value: unknown, origin: readonly PathSegment[]): ConfigProblem[] {
+  const parsed = schemaOf(declaration.kind).safeParse(value);
+  if (parsed.success) return [];
+  const problems: ConfigProblem[] = [];
+  const reads = `(role ${role.name} reads ${name})`;
+  for (const issue of parsed.error.issues) {
+    const where = [...origin, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push(inventory.source.problem([...where, key], `unknown field ${key} ${reads}`, true));
+      continue;
+    }
+    const inner = issue.path.reduce<unknown>((node, segment) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[segment as PropertyKey] : undefined), value);
+    // The value itself is wrong (not a part of it): say what the type accepts, not zod's words.
+    const wrongType = ['invalid_type', 'invalid_value', 'too_small', 'too_big'].includes(issue.code) && issue.path.length === 0;
+    const detail =
+      inner === undefined ? `missing (${issue.message})` : wrongType ? `expected ${describeType(declaration.kind)}, got ${describeValue(value)}` : `${issue.message}; got ${describeValue(inner)}`;
+    problems.push(inventory.source.problem(where, `${detail} ${reads}`));
   }
   return problems;
 }
