@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { isIpv4, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
+import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { dipOf, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
@@ -21,6 +21,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
   const networks = statedNetworks(inventory, report);
   vipsThatAreHostAddresses(inventory, report);
+  networkEdges(inventory, networks, report);
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (inventory.data.lvs.ha) problems.push(...haProblems(inventory));
   else directorsPerVip(inventory, report);
@@ -146,6 +147,19 @@ function networkHolding(networks: ReadonlyArray<{ cidr: string; network: Ipv4Net
   return networks
     .filter((entry) => networkContains(entry.network, address))
     .sort((a, b) => b.network.prefixLength - a.network.prefixLength)[0];
+}
+
+/** With stated networks, no VIP or host address may be a network's own address or its broadcast address. */
+function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
+  if (networks.length === 0) return;
+  const check = (address: string, path: PathSegment[], what: string): void => {
+    const home = isIpv4(address) ? networkHolding(networks, address) : undefined;
+    if (!home || isUsableHost(home.network, address)) return;
+    const edge = intToIpv4(home.network.base) === address ? 'network address' : 'broadcast address';
+    report(path, `${what} ${address} is the ${edge} of ${home.cidr}, which no machine can hold; choose an address inside the network`);
+  };
+  for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) check(vip.address, ['lvs', 'vips', name, 'address'], 'VIP');
+  for (const name in inventory.data.hosts) check(inventory.data.hosts[name]!.address, ['hosts', name, 'address'], 'host address');
 }
 
 function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
