@@ -1,4 +1,5 @@
 import type { HostResult } from '../engine/events.js';
+import type { FailoverReport } from '../verify/failover/report.js';
 import type { VerifyReport } from '../verify/report.js';
 
 /** Documented in the README; scripts depend on them. */
@@ -8,7 +9,7 @@ export const ExitCode = {
   hostsFailed: 2,
   hostsUnreachable: 3,
   invalidInput: 4,
-  /** verify: a server never answered, a split was out of tolerance, a page was wrong, or a non-director answered ARP. */
+  /** verify: a server never answered, a split was out of tolerance, a page was wrong, a non-director answered ARP, or a failover drill failed. */
   verifyFailed: 5,
   /** apply/reset --exit-code: every host succeeded and at least one changed (with --check: would change). */
   changesPending: 6,
@@ -28,5 +29,13 @@ export function exitCodeFor(results: readonly HostResult[], interrupted = false,
 export function exitCodeForVerify(report: VerifyReport): number {
   if (report.failures.length > 0) return ExitCode.verifyFailed;
   if (report.unreachable.length > 0) return ExitCode.hostsUnreachable;
+  return ExitCode.ok;
+}
+
+/** verify --failover: an interruption first (keepalived was put back, the drill is incomplete), then as verify. */
+export function exitCodeForFailover(report: FailoverReport): number {
+  if (report.interrupted) return ExitCode.interrupted;
+  if (report.failures.length > 0) return ExitCode.verifyFailed;
+  if (report.unreachable.length > 0 || report.drills.some((drill) => drill.status === 'not-run')) return ExitCode.hostsUnreachable;
   return ExitCode.ok;
 }

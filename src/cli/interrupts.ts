@@ -18,15 +18,26 @@ export interface SignalSource {
   off(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
 }
 
-export function watchInterrupts(io: CliIo, source: SignalSource = process): Interrupts {
+/** What each signal tells the user; apply's by default. */
+export interface InterruptMessages {
+  readonly first: string;
+  readonly second: string;
+}
+
+const applyMessages: InterruptMessages = {
+  first: 'interrupted: starting nothing new; the applies in progress finish their current step (interrupt again to stop at once)',
+  second: 'interrupted again: stopping at once; hosts in the middle of a change may be half-applied',
+};
+
+export function watchInterrupts(io: CliIo, source: SignalSource = process, messages: InterruptMessages = applyMessages): Interrupts {
   const first = new AbortController();
   const second = new AbortController();
   const onSignal = (): void => {
     if (!first.signal.aborted) {
-      io.err('interrupted: starting nothing new; the applies in progress finish their current step (interrupt again to stop at once)');
+      io.err(messages.first);
       first.abort();
     } else if (!second.signal.aborted) {
-      io.err('interrupted again: stopping at once; hosts in the middle of a change may be half-applied');
+      io.err(messages.second);
       second.abort();
     }
   };

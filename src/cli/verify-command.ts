@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { verifyDefaults } from '../verify/defaults.js';
-import { exitCodeForVerify } from './exit-codes.js';
+import { failoverDefaults } from '../verify/failover/defaults.js';
+import { exitCodeForFailover, exitCodeForVerify } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { sshConfigOption, wholeNumber } from './option-values.js';
 
@@ -14,6 +15,9 @@ interface VerifyFlags {
   json: boolean;
   acceptNewHostKeys: boolean;
   sshConfig?: string;
+  failover: boolean;
+  maxGap: number;
+  rate: number;
 }
 
 export function verifyCommand(io: CliIo, setExit: (code: number) => void): Command {
@@ -31,7 +35,14 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--json', 'print the report as JSON on stdout', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .addOption(sshConfigOption())
+    .option('--failover', 'a failover drill instead of the checks: per VRRP instance, stop keepalived on the master while the client sends requests, measure the handover and the move back, start keepalived again', false)
+    .option('--max-gap <seconds>', '--failover: the longest time without an answer a handover may take', (value) => positiveSeconds(value, '--max-gap'), failoverDefaults.maxGapSeconds)
+    .option('--rate <n>', '--failover: requests per second to each VIP', (value) => wholeNumber(value, '--rate', 1, 100), failoverDefaults.ratePerSecond)
     .action(async (flags: VerifyFlags) => {
+      if (flags.failover) {
+        setExit(await runFailover(io, flags));
+        return;
+      }
       // verify's code loads only when verify runs.
       const [{ verifyCluster }, { renderVerify }, { listrVerifyProgress, plainVerifyProgress }] = await Promise.all([
         import('../verify/run-verify.js'),
@@ -56,6 +67,42 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     });
 }
 
+/** verify --failover: Ctrl-C ends the drill early, but keepalived is started again first. */
+async function runFailover(io: CliIo, flags: VerifyFlags): Promise<number> {
+  const [{ failoverDrill }, { renderFailover }, { watchInterrupts }] = await Promise.all([
+    import('../verify/failover/run-failover.js'),
+    import('../report/failover-text.js'),
+    import('./interrupts.js'),
+  ]);
+  // Both signals only end the drill early: keepalived is started again wherever it stopped it.
+  const interrupts = watchInterrupts(io, process, {
+    first: 'interrupted: the drill stops here and starts keepalived again where it stopped it',
+    second: 'interrupted again: keepalived is being started again; verify exits once it has',
+  });
+  try {
+    const report = await failoverDrill(flags.inventory, {
+      ratePerSecond: flags.rate,
+      maxGapSeconds: flags.maxGap,
+      timeoutSeconds: flags.timeout,
+      ...(flags.client !== undefined ? { client: flags.client } : {}),
+      acceptNewHostKeys: flags.acceptNewHostKeys,
+      ...(flags.sshConfig !== undefined ? { sshConfigFile: flags.sshConfig } : {}),
+      signal: interrupts.interrupt,
+      onProgress: (line) => io.err(`verify: ${line}`),
+    });
+    const code = exitCodeForFailover(report);
+    io.out(flags.json ? JSON.stringify({ exitCode: code, ...report }, null, 2) : renderFailover(report));
+    return code;
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+function positiveSeconds(value: string, flag: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || number <= 0 || number > 3600) throw new InvalidArgumentError(`${flag} takes seconds above 0 and up to 3600, like 5 or 0.5, not ${value}`);
+  return number;
+}
 
 function percent(value: string): number {
   const number = Number(value);

@@ -152,7 +152,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
   }
 }
 
-function pickClient(inventory: LoadedInventory, requested: string | undefined): string {
+export function pickClient(inventory: LoadedInventory, requested: string | undefined): string {
   if (requested !== undefined) {
     if (!Object.hasOwn(inventory.data.hosts, requested)) {
       throw new ConfigError([inventory.source.problem(['hosts'], `--client ${requested}: no such host in the inventory`)]);

@@ -1,4 +1,8 @@
+import type { Outage, RequestRecord } from '../../src/verify/failover/outage.js';
 import type { ClusterLab } from './cluster-lab.js';
+
+// The gap arithmetic is verify --failover's, one home for both.
+export { outage, type Outage, type RequestRecord } from '../../src/verify/failover/outage.js';
 
 // A client that sends a request through a VIP at a fixed rate for a whole test file, whatever
 // happens to the directors: one node process on the lab's client, a new request (on a new
@@ -6,14 +10,6 @@ import type { ClusterLab } from './cluster-lab.js';
 // director does not slow the stream. Each request, when it ends, appends a line to a log in the
 // client: `SENT DONE ok SERVER` or `SENT DONE failed REASON`, in milliseconds of the guest's
 // clock, which every lab host shares, so a test compares them with `guestNow` taken on any host.
-
-export interface RequestRecord {
-  readonly sent: number;
-  readonly done: number;
-  readonly ok: boolean;
-  /** The server that answered, or why the request failed. */
-  readonly detail: string;
-}
 
 const LOG = '/tmp/lvsprov-stream.log';
 const STOP = '/tmp/lvsprov-stream.stop';
@@ -90,55 +86,6 @@ export function parseRecords(text: string): RequestRecord[] {
     .map((line) => /^(\d+) (\d+) (ok|failed) (\S*)$/.exec(line))
     .filter((match) => match !== null)
     .map(([, sent, done, verdict, detail]) => ({ sent: Number(sent), done: Number(done), ok: verdict === 'ok', detail: (detail ?? '').replace(/_/g, ' ') }));
-}
-
-export interface Outage {
-  /** The longest time without an answer: between two answers in a row, by when they came. */
-  readonly gapMs: number;
-  /** When the last answer before that gap and the first answer after it came. */
-  readonly lastBefore: number;
-  readonly firstAfter: number;
-  /** Requests sent in the window. */
-  readonly total: number;
-  /** Requests sent in the window that failed. */
-  readonly failed: readonly RequestRecord[];
-  /**
-   * Of those, the ones sent once the handover was over: after the gap, and after the moment the
-   * VIP's new holder was reached (`switchedAt`). There must be none. A request in flight through
-   * the old holder when the VIP moved is not among them: its next packet reaches a director that
-   * never saw its SYN, whose kernel resets it (unless connection sync had told it); it counts in
-   * `failed`.
-   */
-  readonly failedAfterHandover: readonly RequestRecord[];
-}
-
-/**
- * What the stream saw from `from` to `to`: the longest gap between answers (counted from the
- * last answer before `from`, so an outage that starts at once is measured whole) and the
- * requests that failed. An outage still going on at `to` counts up to `to`. `switchedAt`, when
- * known, is when the client's requests began to reach the VIP's new holder.
- */
-export function outage(records: readonly RequestRecord[], from: number, to: number, switchedAt = from): Outage {
-  const answers = records
-    .filter((record) => record.ok)
-    .map((record) => record.done)
-    .sort((a, b) => a - b);
-  const before = answers.filter((done) => done < from).at(-1);
-  const during = answers.filter((done) => done >= from && done <= to);
-  // `to` closes the window: an outage still going on at its end counts up to there.
-  const times = [...(before === undefined ? [] : [before]), ...during, to];
-  let lastBefore = times[0] as number;
-  let firstAfter = times.length > 1 ? (times[1] as number) : to;
-  for (let index = 1; index < times.length; index += 1) {
-    const gap = (times[index] as number) - (times[index - 1] as number);
-    if (gap > firstAfter - lastBefore) {
-      lastBefore = times[index - 1] as number;
-      firstAfter = times[index] as number;
-    }
-  }
-  const sent = records.filter((record) => record.sent >= from && record.sent <= to);
-  const failed = sent.filter((record) => !record.ok);
-  return { gapMs: firstAfter - lastBefore, lastBefore, firstAfter, total: sent.length, failed, failedAfterHandover: failed.filter((record) => record.sent >= Math.max(firstAfter, switchedAt)) };
 }
 
 /** One line for the test's log. */

@@ -6,6 +6,7 @@ import { realServerRule } from '../ipvs/rules-format.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import type { Change, RealServerRef } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
+import { daemonCommand } from './daemon.js';
 import { PIDFILE, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
@@ -123,8 +124,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   return changes;
 }
 
-const startCommand = (facts: KeepalivedFacts): string =>
-  facts.manager === 'systemd' ? command('systemctl', 'start', 'keepalived') : facts.manager === 'sysv' ? command('/etc/init.d/keepalived', 'start') : command('keepalived');
+const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.manager, 'start');
 
 export function daemonChanges(facts: KeepalivedFacts): Change[] {
   const changes: Change[] = [];

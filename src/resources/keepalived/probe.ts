@@ -5,6 +5,7 @@ import type { Table } from '../ipvs/model.js';
 import { parseRules } from '../ipvs/rules-format.js';
 import { enablerProbe, startLinkProbe } from '../sysv-links.js';
 import type { ProbeOutput } from '../types.js';
+import type { ServiceManager } from './daemon.js';
 import type { KeepalivedSpec } from './schema.js';
 import { serversToCheck } from './table.js';
 
@@ -20,7 +21,7 @@ export interface KeepalivedFacts {
   readonly installed: boolean;
   readonly file: FileState;
   readonly running: boolean;
-  readonly manager: 'systemd' | 'sysv' | 'none';
+  readonly manager: ServiceManager;
   /** Starts at boot; null where nothing can say (no systemd unit, no init script). */
   readonly enabled: boolean | null;
   readonly enabler: 'update-rc.d' | 'chkconfig' | null;
