@@ -11,3 +11,24 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
 export function sshConfigOption(): Option {
   return new Option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)");
 }
+
+/**
+ * A comma-separated option (--limit, --tags) whose every term matches `term`. An empty value or term
+ * is refused: `-l "$HOSTS"` with the variable unset would otherwise select every host.
+ */
+export function commaTerms(flag: string, term: RegExp, what: string): (value: string) => string {
+  return (value) => {
+    const terms = value.split(',').map((item) => item.trim());
+    if (terms.every((item) => item === '')) throw new InvalidArgumentError(`${flag} is empty; name ${what} (an unset shell variable?)`);
+    const empty = terms.findIndex((item) => item === '');
+    if (empty !== -1) throw new InvalidArgumentError(`${flag} has an empty term (two commas in a row, or one at an end) in ${JSON.stringify(value)}`);
+    const bad = terms.find((item) => !term.test(item));
+    if (bad !== undefined) throw new InvalidArgumentError(`${flag} takes ${what}; ${JSON.stringify(bad)} is not one`);
+    return value;
+  };
+}
+
+/** A --limit term: a host or group name, a glob over names (rs*, web?), either after a ! to exclude. */
+export const limitTerm = /^!?[A-Za-z0-9_.*?-]+$/;
+/** A tag, as a playbook writes one. */
+export const tagTerm = /^[A-Za-z0-9_.-]+$/;

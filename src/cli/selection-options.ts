@@ -3,6 +3,7 @@ import type { TagSelection } from '../config/compile.js';
 import { renderHostList, renderTaskList } from '../report/run-listing.js';
 import type { CliIo } from './io.js';
 import type { PreparedRun } from './load-run.js';
+import { commaTerms, limitTerm, tagTerm } from './option-values.js';
 
 // Which hosts and tasks a run takes, shared by apply, reset and validate: --limit with globs and
 // !exclusions, --tags/--skip-tags, and --list-hosts/--list-tasks, which print and contact nobody.
@@ -18,11 +19,14 @@ export interface SelectionFlags {
 const commaList = (value: string | undefined): string[] | undefined =>
   value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter(Boolean);
 
+/** -l as every command parses it. */
+export const limitOption = commaTerms('--limit', limitTerm, 'hosts or groups: names, globs (rs*), exclusions (!rs3)');
+
 export function addSelectionOptions(command: Command, limit = true): Command {
-  if (limit) command.option('-l, --limit <hosts>', "hosts or groups to run on: comma-separated names, globs (rs*), exclusions (!rs3), e.g. 'rs*,!rs3'");
+  if (limit) command.option('-l, --limit <hosts>', "hosts or groups to run on: comma-separated names, globs (rs*), exclusions (!rs3), e.g. 'rs*,!rs3'", limitOption);
   return command
-    .option('-t, --tags <tags>', 'only tasks with one of these comma-separated tags (tasks tagged always too)')
-    .option('--skip-tags <tags>', 'leave out tasks with any of these comma-separated tags')
+    .option('-t, --tags <tags>', 'only tasks with one of these comma-separated tags (tasks tagged always too)', commaTerms('--tags', tagTerm, 'tags (letters, digits, _ . -)'))
+    .option('--skip-tags <tags>', 'leave out tasks with any of these comma-separated tags', commaTerms('--skip-tags', tagTerm, 'tags (letters, digits, _ . -)'))
     .option('--list-hosts', 'print the hosts the run would touch and exit; contacts nobody', false)
     .option('--list-tasks', 'print each host\'s tasks, with their tags, and exit; contacts nobody', false);
 }

@@ -12,7 +12,7 @@ import { emitGraph, formatOption, outputOption } from './graph-output.js';
 import type { CliIo } from './io.js';
 import { sshConfigOption, wholeNumber } from './option-values.js';
 import { prepareRun } from './load-run.js';
-import { limitTerms } from './selection-options.js';
+import { limitOption, limitTerms } from './selection-options.js';
 
 interface StatusFlags {
   inventory: string;
@@ -36,7 +36,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
     .requiredOption('-i, --inventory <file>', 'inventory YAML')
     .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
-    .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)")
+    .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)", limitOption)
     .option('-f, --forks <n>', 'hosts read at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => wholeNumber(value, '--forks', 1, 10_000))
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)
     .option('-w, --watch <seconds>', 'keep one connection per host open and refresh every SECONDS (Ctrl-C stops)', (value) => wholeNumber(value, '--watch', 1, 86_400))
@@ -47,7 +47,7 @@ export function statusCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
     .addOption(sshConfigOption())
     .action(async (flags: StatusFlags) => {
-      const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig });
+      const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
       for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
       const names = [...prepared.run.hosts.keys()];
       if (flags.limit === undefined) {

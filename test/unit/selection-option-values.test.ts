@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { runMain } from '../support/main-io.js';
+
+// --limit, --tags and --skip-tags are refused before anything is read when they cannot select
+// anything as written: an empty value (`-l "$HOSTS"` with the variable unset would otherwise run
+// on every host), an empty term, or characters no host, group or tag name has. Exit 4, no host
+// contacted: the inventory's hosts are in 192.0.2.0/24, where nothing answers.
+
+const inventory = join(import.meta.dirname, '../fixtures/bad-input/fresh-probes/apply-ssh-config-port/inventory.yaml');
+
+describe('selection options', () => {
+  it.each([
+    [['apply', '--check', '-l', ''], /--limit is empty; name hosts or groups.*an unset shell variable/],
+    [['apply', '--check', '-l', ' , '], /--limit is empty/],
+    [['apply', '--check', '-l', 'web1,,web2'], /--limit has an empty term .* in "web1,,web2"/],
+    [['apply', '--check', '-l', 'web1,'], /--limit has an empty term/],
+    [['apply', '--check', '-l', 'web1;id'], /--limit takes hosts or groups.*"web1;id" is not one/],
+    [['status', '-l', ''], /--limit is empty/],
+    [['validate', '-l', 'a b'], /--limit takes hosts or groups.*"a b" is not one/],
+    [['apply', '--check', '-t', 'web server'], /--tags takes tags \(letters, digits, _ \. -\); "web server" is not one/],
+    [['apply', '--check', '--skip-tags', ''], /--skip-tags is empty/],
+    [['validate', '--skip-tags', 'a,$(id)'], /--skip-tags takes tags.*"\$\(id\)" is not one/],
+  ])('%j is refused with exit 4', async (args, message) => {
+    const result = await runMain([...args, '-i', inventory]);
+    expect(result.stderr).toMatch(message);
+    expect(result.code).toBe(4);
+  });
+
+  it('takes names, globs and exclusions', async () => {
+    const result = await runMain(['validate', '-i', inventory, '-l', 'web*,!web2,lvs1', '-t', 'ipvs,always', '--skip-tags', 'web.page', '--list-hosts']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/web1/);
+    expect(result.stdout).not.toMatch(/web2/);
+  });
+});
