@@ -25,6 +25,8 @@ export interface RunSources {
   readonly rolesPath?: readonly string[] | undefined;
   /** -F: the ssh_config file (or `none`) instead of the inventory's ssh.config_file or ~/.ssh/config. */
   readonly sshConfig?: string | undefined;
+  /** The command connects next: files it will need (private keys) must exist. */
+  readonly connecting?: boolean;
 }
 
 export const shippedPlaybook = join(packageRoot, 'playbooks/site.yaml');
@@ -46,6 +48,6 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const inventory = loadInventory(sources.inventory);
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
-  const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host, { sshConfigFile: sources.sshConfig })]));
+  const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false })]));
   return { inventory, playbook, run, targets };
 }

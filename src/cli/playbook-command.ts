@@ -68,6 +68,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     tags: tagSelection(flags),
     rolesPath: flags.rolesPath,
     sshConfig: flags.sshConfig,
+    connecting: !flags.listHosts && !flags.listTasks,
   });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
   if (printListing(io, prepared, flags)) return;

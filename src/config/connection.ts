@@ -3,12 +3,13 @@ import { homedir } from 'node:os';
 import { systemUserName } from '../transport/local-user.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { defaultSshConfigFile, resolveSshConfig, type ResolvedSshConfig } from '../transport/ssh-config.js';
+import { defaultSshConfigFile, resolveSshConfig, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
 import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
+import { checkedSshConfigValue } from './ssh-config-values.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
 // (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
@@ -28,6 +29,8 @@ export interface ConnectionOptions {
   /** -F: an ssh_config file, or `none`. */
   readonly sshConfigFile?: string | undefined;
   readonly env?: NodeJS.ProcessEnv;
+  /** For a command about to connect: the inventory's private_key files must exist (validate needs no keys). */
+  readonly requireKeyFiles?: boolean;
 }
 
 const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
@@ -38,9 +41,17 @@ function expandTokens(value: string, tokens: Record<string, string>): string {
   return value.replace(/%(.)/g, (whole, letter: string) => (letter === '%' ? '%' : (tokens[letter] ?? whole)));
 }
 
-function sshConfigFileFor(inventory: LoadedInventory, ssh: SshSettings, flag: string | undefined): string | undefined {
+function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
   const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
-  return chosen === 'none' ? undefined : chosen;
+  if (chosen === 'none') return undefined;
+  // A missing ~/.ssh/config is no config; a file named by -F or the inventory that is missing is a mistake.
+  if ((flag !== undefined || ssh.config_file !== undefined) && !existsSync(chosen)) {
+    const message = `the ssh config file ${chosen} does not exist (\`none\` reads none)`;
+    if (flag !== undefined) throw new ConfigError([{ file: '--ssh-config', line: 1, col: 1, path: '', message }]);
+    const path = own(inventory.data.hosts, host)?.ssh?.config_file !== undefined ? ['hosts', host, 'ssh', 'config_file'] : ['ssh', 'config_file'];
+    throw new ConfigError([inventory.source.problem(path, message)]);
+  }
+  return chosen;
 }
 
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off'].includes(value.toLowerCase());
@@ -69,7 +80,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const base = inventory.dir;
   const fromInventory = (key: keyof SshSettings): string => `${inventory.file}: ${entry.ssh?.[key] !== undefined ? `hosts.${host}.ssh.${key}` : `ssh.${key}`}`;
   const origins: Record<string, string> = {};
-  const configFile = sshConfigFileFor(inventory, ssh, options.sshConfigFile);
+  const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile);
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
   const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }) : empty);
   const config = lookup(entry.address, ssh.user);
@@ -81,9 +92,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       return ssh[inventoryKey] as T;
     }
     const found = keyword ? from.values.get(keyword) : undefined;
-    if (found?.values[0] !== undefined) {
+    if (keyword && found?.values[0] !== undefined) {
       origins[key] = found.origin;
-      return convert(found.values[0]);
+      // A HostName is checked once its %h is expanded; the others as written.
+      const value = keyword === 'hostname' ? found.values[0] : checkedSshConfigValue(keyword, found, found.values[0]);
+      return convert(value);
     }
     origins[key] = fallbackOrigin;
     return fallback;
@@ -91,7 +104,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
-  const address = pick('hostname', undefined, 'hostname', (value) => expandTokens(value, { h: entry.address }), entry.address, `${inventory.file}: hosts.${host}.address`);
+  const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name })) : value);
+  const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
   const tokens = { h: address, p: String(port), r: user, u: localUser(env), d: homedir(), n: entry.address };
   const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
 
@@ -121,6 +135,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   if (ssh.private_key) {
     privateKeys = [expandPath(ssh.private_key, base)];
     origins.identity_files = fromInventory('private_key');
+    if (options.requireKeyFiles && !existsSync(privateKeys[0]!)) {
+      const path = entry.ssh?.private_key !== undefined ? ['hosts', host, 'ssh', 'private_key'] : ['ssh', 'private_key'];
+      throw new ConfigError([inventory.source.problem(path, `private key file ${privateKeys[0]} does not exist (for host ${host})`)]);
+    }
   } else if (identityFiles.length > 0) {
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
@@ -182,8 +200,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const jumps: JumpTarget[] = specs.map((spec) => {
     const jumpConfig = lookup(spec.host);
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
-    const jumpAddress = get('hostname') ? expandTokens(get('hostname') as string, { h: spec.host }) : spec.host;
-    const jumpPort = spec.port ?? (get('port') ? Number(get('port')) : 22);
+    const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
+    const jumpPortFound = jumpConfig.values.get('port');
+    const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
     const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
     const jumpTokens = { h: jumpAddress, p: String(jumpPort), r: jumpUser, u: localUser(env), d: homedir(), n: spec.host };
     const ownKeys = spec.privateKey
