@@ -96,7 +96,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         // As in Ansible, a playbook may name groups an inventory does not have (a DR-only cluster
         // has no TUN real servers); the play is skipped with a warning, so a typo stays visible.
         const path = typeof play.hosts === 'string' ? [playIndex, 'hosts'] : [playIndex, 'hosts', i];
-        const known = [...inventory.groups.keys(), ...hostOrder];
+        // Hosts are candidates only in an inventory of a size to read through: 75,000 would cost seconds.
+        const known = [...inventory.groups.keys(), ...(hostOrder.length <= 1000 ? hostOrder : [])];
         const near = nearestNames(pattern, known, 1)[0];
         const skipped = patterns.length === 1 ? 'play skipped' : 'the play runs on the others';
         const p = source.problem(path, `no group or host named ${pattern} in ${inventory.file}${near === undefined ? '' : ` (did you mean \`${near}\`?)`}; ${skipped}`);

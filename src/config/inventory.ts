@@ -17,6 +17,8 @@ export interface LoadedInventory {
   /** Group name -> member host names, from both `groups.X.hosts` and `hosts.Y.groups`. */
   readonly groups: ReadonlyMap<string, readonly string[]>;
   readonly services: readonly ResolvedService[];
+  /** The hosts as lists, for a pass over every host: walked in a fraction of the time the mapping is. */
+  readonly hostList: HostList;
 }
 
 export function loadInventory(file: string): LoadedInventory {
@@ -42,11 +44,11 @@ export function loadInventory(file: string): LoadedInventory {
   if (problems.length > 0) throw new ConfigError(problems);
   const lint = crossHostProblems({ source, data, services });
   if (lint.length > 0) throw new ConfigError(lint);
-  return { file, dir: dirname(file), source, data, groups, services };
+  return { file, dir: dirname(file), source, data, groups, services, hostList };
 }
 
 /** Every host name in file order, and beside each its entry. */
-interface HostList {
+export interface HostList {
   readonly names: readonly string[];
   readonly entries: readonly HostEntry[];
 }

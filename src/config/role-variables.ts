@@ -39,7 +39,8 @@ export function checkRoleVariablesWhereSet(inventory: LoadedInventory, roles: It
   const { data } = inventory;
   check(['vars'], data.vars);
   for (const group in data.groups) check(['groups', group, 'vars'], data.groups[group]!.vars);
-  for (const host in data.hosts) check(['hosts', host, 'vars'], data.hosts[host]!.vars);
+  const { names, entries } = inventory.hostList;
+  for (let index = 0; index < names.length; index += 1) check(['hosts', names[index]!, 'vars'], entries[index]!.vars);
   return problems;
 }
 
