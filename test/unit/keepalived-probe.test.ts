@@ -13,6 +13,10 @@ import { keepalived } from '../../src/resources/keepalived.js';
 const root = mkdtempSync(join(tmpdir(), 'lvsprov-kaprobe-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 writeFileSync(join(root, 'health'), 'ok\n');
+// A login's ~/.bashrc that takes longer than any check's timeout (pyenv init, say, under emulation).
+const home = mkdtempSync(join(tmpdir(), 'lvsprov-kaprobe-home-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+writeFileSync(join(home, '.bashrc'), 'sleep 5\n');
 
 const spec = (check: Record<string, unknown>) =>
   keepalived.schema.parse({
@@ -33,17 +37,24 @@ const spec = (check: Record<string, unknown>) =>
     ],
   });
 
-function read(probe: string): { stdout: string; status: number } {
+/**
+ * `over` says how the script reaches the shell: as `sh -c`, or the way lvsprov sends it, on the
+ * stdin of `sh -s` under sshd (SSH_CLIENT set, SHLVL 0 as bash leaves it when it execs `sh -s`).
+ */
+function read(probe: string, over: 'sh -c' | 'sshd' = 'sh -c'): { stdout: string; status: number } {
   const script = [
     'ip link set lo up',
     'ip addr add 192.0.2.11/32 dev lo',
     'ip addr add 192.0.2.12/32 dev lo',
     `busybox httpd -f -p 192.0.2.11:8080 -h ${root} & web=$!`,
-    'i=0; until bash -c "exec 3<>/dev/tcp/192.0.2.11/8080" 2>/dev/null || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done',
+    'i=0; until bash --norc -c "exec 3<>/dev/tcp/192.0.2.11/8080" 2>/dev/null || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done',
     `( ${probe} )`,
     'status=$?; kill "$web"; exit "$status"',
   ].join('\n');
-  const result = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });
+  const result =
+    over === 'sh -c'
+      ? spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' })
+      : spawnSync('unshare', ['-n', 'sh', '-s'], { input: script, encoding: 'utf8', env: { ...process.env, HOME: home, SSH_CLIENT: '192.0.2.1 50000 22', SHLVL: '0' } });
   return { stdout: result.stdout, status: result.status ?? -1 };
 }
 
@@ -61,5 +72,19 @@ describe('the read script tries the health check of real servers missing from th
     expect(facts.answering).toEqual(answering);
     expect(facts.file.exists).toBe(false);
     expect(facts.running).toBe(false);
+  });
+});
+
+describe('run as sshd runs it, the check is not slowed by the login\'s ~/.bashrc', () => {
+  // Debian's bash reads ~/.bashrc when it thinks sshd started it (SSH_CLIENT set, a top-level
+  // shell), even for `bash -c`: a check that starts bash that way waited for the login's
+  // .bashrc and was killed by its own timeout, so every missing real server looked down.
+  it('a server that answers is answering, one that does not is down', () => {
+    const parsed = spec({ type: 'http', path: '/health', expect_status: 200 });
+    const output = read(keepalived.probe(parsed), 'sshd');
+    expect(output.status, output.stdout).toBe(0);
+    const facts = keepalived.parse(output, parsed);
+    expect(facts.answering).toEqual(['TCP 198.51.100.50:8080 192.0.2.11:8080']);
+    expect(facts.down).toEqual(['TCP 198.51.100.50:8080 192.0.2.12:8080']);
   });
 });

@@ -33,10 +33,16 @@ export interface KeepalivedFacts {
   readonly answering: readonly string[];
 }
 
-/** Shell functions: is a real server in the live table at a weight above 0; does it pass a TCP or HTTP check. */
+/**
+ * Shell functions: is a real server in the live table at a weight above 0; does it pass a TCP or
+ * HTTP check. The check's bash reads no startup file: Debian's bash runs ~/.bashrc when it thinks
+ * sshd started it (SSH_CLIENT set), even for `bash -c`, and a slow one (pyenv init) outlasted the
+ * check's timeout, so every missing real server looked down. `--norc` stops that, an empty
+ * BASH_ENV the file a non-interactive bash would source.
+ */
 const CHECK_FUNCTIONS = String.raw`ka_in_table() { printf '%s\n' "$ipvs_rules" | grep -F -e "$1" | grep -v -e ' -w 0$' -e ' -w 0 ' | grep -q .; }
-ka_tcp() { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' ka "$1" "$2" 2>/dev/null; }
-ka_http() { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$4" "$1" >&3 && read -r v s r <&3 && [ "$s" = "$5" ]' ka "$1" "$2" "$3" "$4" "$5" 2>/dev/null; }`;
+ka_tcp() { BASH_ENV= timeout "$3" bash --norc --noprofile -c 'exec 3<>"/dev/tcp/$1/$2"' ka "$1" "$2" 2>/dev/null; }
+ka_http() { BASH_ENV= timeout "$3" bash --norc --noprofile -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$4" "$1" >&3 && read -r v s r <&3 && [ "$s" = "$5" ]' ka "$1" "$2" "$3" "$4" "$5" 2>/dev/null; }`;
 
 function checkSnippets(spec: KeepalivedSpec): string[] {
   const lines: string[] = [];
