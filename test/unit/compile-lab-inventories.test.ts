@@ -45,3 +45,24 @@ describe('NAT lab', () => {
     ]);
   });
 });
+
+describe('NAT director pair lab', () => {
+  const run = compileLab('lab-ha-nat');
+
+  it('the real servers route through the floating gateway, not a director of their own', () => {
+    for (const host of ['rs1', 'rs2', 'rs3']) {
+      expect(byType(run.hosts.get(host), 'route')).toEqual([expect.objectContaining({ destination: 'default', via: '198.18.10.1' })]);
+    }
+  });
+
+  it('each director moves the VIP and the gateway in one sync group, the VIP on eth0 and the gateway on eth1', () => {
+    for (const [host, state, priority] of [['dir1', 'MASTER', 254], ['dir2', 'BACKUP', 253]] as const) {
+      const [keepalived] = byType(run.hosts.get(host), 'keepalived') as Array<Record<string, any>>;
+      expect(keepalived?.sync_groups).toEqual([{ name: 'SG_62', instances: ['VI_61', 'VI_62'] }]);
+      expect(keepalived?.instances.map((instance: Record<string, any>) => [instance.name, instance.state, instance.priority, instance.interface, instance.vips.map((vip: Record<string, unknown>) => `${vip.address}/${vip.prefix} ${vip.device}`)])).toEqual([
+        ['VI_61', state, priority, 'eth0', ['198.51.100.50/32 eth0']],
+        ['VI_62', state, priority, 'eth1', ['198.18.10.1/24 eth1']],
+      ]);
+    }
+  });
+});
