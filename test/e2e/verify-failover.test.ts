@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import type { FailoverReport } from '../../src/verify/failover/report.js';
 import { parseJson, runCli, startCli, type CliResult } from '../support/cli.js';
@@ -12,7 +13,8 @@ import { heldBy, holders as holdersOf, type FloatingAddress } from '../support/h
 // inventories/lab-ha.yaml): real keepalived, real VRRP, real IPVS, the lab's client streaming
 // requests. The drill must pass with its figures within the issue's 5 s, fail honestly when
 // --max-gap is below what it measured, refuse when there is no running backup, and put keepalived
-// back when it is interrupted; after each run exactly one director, dir1, holds the VIP.
+// back when it is interrupted; after each run exactly one director, dir1, holds the VIP. Last,
+// with dir1 on `nopreempt`, the drill expects dir2 to keep the VIP when dir1 returns.
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
 
@@ -154,4 +156,36 @@ describe.skipIf(missing.length > 0 && !inCi)('verify --failover: a maintenance-w
     expect(await keepalivedRuns('dir1')).toBe(true);
     await settledOnDir1();
   }, 300_000);
+
+  labIt('with nopreempt on dir1 nobody takes the VIP back: the drill expects the backup to keep it when the master returns, and the master to stand by', async () => {
+    // The same lab with dir1 as a backup that does not preempt: keepalived reloads, dir1 keeps the VIP it holds.
+    const document = parseDocument(readFileSync(inventory, 'utf8'));
+    document.setIn(['lvs', 'ha', 'directors', 'dir1'], document.createNode({ priority: 254, state: 'backup', nopreempt: true }));
+    const nopreempt = join(labDir, 'inventory-nopreempt.yaml');
+    writeFileSync(nopreempt, document.toString());
+    ok(await lvsprov('apply', '-i', nopreempt), 'apply with nopreempt');
+    // Whether keepalived's reload keeps dir1 master or hands the VIP to dir2, nobody preempts now:
+    // the drill's backup must keep the VIP when the master returns.
+    const deadline = Date.now() + 30_000;
+    let now = await holders();
+    while (now.length !== 1 && Date.now() < deadline) {
+      await sleep(500);
+      now = await holders();
+    }
+    const [master = ''] = now;
+    const backup = master === 'dir1' ? 'dir2' : 'dir1';
+    log(`nopreempt applied: ${master} holds the VIP`);
+    const result = await lvsprov('verify', '-i', nopreempt, '--failover', '--json');
+    const drill = report(result);
+    const [only] = drill.drills;
+    log(`nopreempt: exit ${result.code}; ${(only?.phases ?? []).map((phase) => `${phase.action}: held by ${phase.holders.join('+')}, longest gap ${phase.gapSeconds} s, ${phase.failed} of ${phase.sent} failed`).join('; ')}${drill.failures.length > 0 ? `; ${drill.failures.join(' | ')}` : ''}`);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(only).toMatchObject({ master, backup, preempts: false, status: 'pass' });
+    expect(only?.phases.map((phase) => [phase.action, phase.expected, phase.holders, phase.status])).toEqual([
+      [`stop keepalived on ${master}`, backup, [backup], 'pass'],
+      [`start keepalived on ${master}`, backup, [backup], 'pass'],
+    ]);
+    expect(await holders()).toEqual([backup]);
+    expect(await keepalivedRuns(master)).toBe(true);
+  }, 600_000);
 });
