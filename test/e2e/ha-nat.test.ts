@@ -1,0 +1,235 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { parseDocument } from 'yaml';
+import { missingPrerequisites } from '../../src/lab/cluster/index.js';
+import { parseJson, runCli, type CliResult } from '../support/cli.js';
+import { ClusterLab, labReadiness, tally } from '../support/cluster-lab.js';
+import { arpResponders, handover, heldBy, holders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
+import { DOWNLOAD_BYTES, parseConnections, startDownloads } from '../support/live-traffic.js';
+import { describeOutage, guestNow, outage, startRequestStream, type RequestStream } from '../support/request-stream.js';
+
+// A NAT director pair on a real kernel (one qemu guest, inventories/lab-ha-nat.yaml): keepalived
+// moves the VIP (outside) and the real servers' gateway (inside) together, in one sync group.
+// With a client sending a request every 100 ms: the master's keepalived stops and starts again
+// (the replies must follow the gateway to the new holder, or NAT breaks), then an apply takes a
+// real server out of the pool with long downloads in flight on it and puts another in, under
+// keepalived; a second apply changes nothing; a virtual service deleted by hand on the master is
+// found by --check and put back by apply; reset removes it all. Without root, qemu or a kernel
+// this file is skipped with the reason, except in CI, where that is a failure.
+
+const missing = missingPrerequisites();
+const inCi = process.env.CI === 'true';
+const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-ha-nat-')), 'lab');
+const inventory = join(labDir, 'inventory.yaml');
+let skipReason = '';
+let lab: ClusterLab;
+let stream: RequestStream | undefined;
+
+const VIP = '198.51.100.50';
+const GATEWAY = '198.18.10.1';
+const DIRECTORS = ['dir1', 'dir2'] as const;
+/** A clean stop and a return: the new master's gratuitous ARPs come at once. */
+const CLEAN_GAP_MS = 2000;
+
+const log = (line: string): void => console.info(`[ha-nat] ${line}`);
+const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The VIP as the router sees it, the gateway as a real server sees it. */
+const vip = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: VIP, device: 'eth0', observer: { host: 'router', device: 'eth1' } });
+const gateway = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: GATEWAY, device: 'eth1', observer: { host: 'rs1', device: 'eth0' } });
+
+function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
+  it(name, async (context: TestContext) => {
+    if (skipReason) context.skip(skipReason);
+    await body();
+  }, timeoutMs);
+}
+
+function ok(result: CliResult, what: string): CliResult {
+  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
+  return result;
+}
+
+/** The lab's inventory with other pools for the two services, written beside it. */
+function version(name: string, web: Array<Record<string, unknown>>, web8080: Array<Record<string, unknown>>): string {
+  const document = parseDocument(readFileSync(inventory, 'utf8'));
+  document.setIn(['lvs', 'services', 0, 'real_servers'], web);
+  document.setIn(['lvs', 'services', 1, 'real_servers'], web8080);
+  const file = join(labDir, `${name}.yaml`);
+  writeFileSync(file, document.toString());
+  return file;
+}
+
+async function apply(file: string): Promise<ReturnType<typeof parseJson>> {
+  const started = Date.now();
+  const result = await lvsprov('apply', '-i', file, '--json');
+  const json = parseJson(result);
+  log(`apply ${file.split('/').at(-1)}: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}`);
+  for (const host of json.hosts.filter((entry) => entry.error)) log(`  ${host.host}: ${host.error?.message ?? ''}`);
+  ok(result, `apply ${file}`);
+  return json;
+}
+
+/** The `-a` lines of a director's live table for the VIP's port 80, weights included. */
+async function webPool(director: string): Promise<string[]> {
+  return (await lab.sh(director, 'ipvsadm -S -n'))
+    .split('\n')
+    .filter((line) => line.startsWith(`-a -t ${VIP}:80 `))
+    .sort();
+}
+
+/** Polls a director's web pool until it is `wanted` (keepalived's checks take a few seconds). */
+async function poolBecomes(director: string, wanted: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (JSON.stringify(await webPool(director)) !== JSON.stringify(wanted)) {
+    if (Date.now() > deadline) expect(await webPool(director)).toEqual(wanted);
+    await sleep(500);
+  }
+}
+
+const rule = (rs: string, weight: number): string => `-a -t ${VIP}:80 -r 198.18.10.${rs}:80 -m -w ${weight}`;
+
+describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepalived: the gateway moves with the VIP, applies drop nothing', () => {
+  beforeAll(async () => {
+    skipReason = await labReadiness(log);
+    if (skipReason) return;
+    const started = Date.now();
+    ok(await lvsprov('lab', 'up', '-i', 'inventories/lab-ha-nat.yaml', '--dir', labDir), 'lab up');
+    lab = await ClusterLab.open(labDir);
+    log(`lab up: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await apply(inventory);
+    await heldBy(vip(), 'dir1', true);
+    await heldBy(gateway(), 'dir1', true);
+  }, 900_000);
+
+  afterAll(async () => {
+    const records = stream ? await stream.stop().catch(() => []) : [];
+    if (records.length > 0) log(`the client sent ${records.length} requests in all, ${records.filter((record) => !record.ok).length} failed`);
+    const down = await lvsprov('lab', 'down', '--dir', labDir);
+    rmSync(join(labDir, '..'), { recursive: true, force: true });
+    if (lab) expect(down.code, down.stderr).toBe(0);
+  }, 300_000);
+
+  labIt('dir1 holds the VIP and the gateway, dir2 neither; both directors list the servers that passed their checks; both ports answer', async () => {
+    try {
+      expect(await holders(vip())).toEqual(['dir1']);
+      expect(await holders(gateway())).toEqual(['dir1']);
+      expect(await arpResponders(gateway())).toEqual([await macOf(lab, 'dir1', 'eth1')]);
+      for (const host of DIRECTORS) await poolBecomes(host, [rule('11', 1), rule('12', 1)]);
+      expect(tally(await lab.curl(`http://${VIP}/`, 4))).toEqual({ rs1: 2, rs2: 2 });
+      expect(tally(await lab.curl(`http://${VIP}:8080/`, 2))).toEqual({ rs3: 2 });
+    } finally {
+      stream = await startRequestStream(lab, `http://${VIP}/`);
+    }
+  }, 300_000);
+
+  labIt(`a clean stop of dir1's keepalived moves the VIP and the gateway to dir2 together; the replies follow (gap <= ${CLEAN_GAP_MS / 1000} s, none fails after)`, async () => {
+    const seen = await handover(vip(), stream as RequestStream, log, {
+      what: 'clean stop of dir1',
+      host: 'dir1',
+      action: '/etc/init.d/keepalived stop',
+      settled: async () => Promise.all([heldBy(vip(), 'dir2', true), heldBy(gateway(), 'dir2', true)]),
+      taker: 'dir2',
+    });
+    expect(seen.gapMs).toBeLessThanOrEqual(CLEAN_GAP_MS);
+    expect(seen.failedAfterHandover).toEqual([]);
+    expect(await observerEntry(gateway())).toBe(await macOf(lab, 'dir2', 'eth1'));
+    // Both real servers answered through dir2 after the handover: their replies went back through it.
+    const after = (await (stream as RequestStream).records()).filter((record) => record.sent > seen.firstAfter && record.ok);
+    expect(new Set(after.map((record) => record.detail))).toEqual(new Set(['rs1', 'rs2']));
+  }, 120_000);
+
+  labIt('dir1 returns and takes both back (preemption); exactly one director holds each', async () => {
+    const seen = await handover(vip(), stream as RequestStream, log, {
+      what: 'dir1 returns',
+      host: 'dir1',
+      action: '/etc/init.d/keepalived start',
+      settled: async () => Promise.all([heldBy(vip(), 'dir1', true), heldBy(gateway(), 'dir1', true)]),
+      taker: 'dir1',
+    });
+    expect(seen.gapMs).toBeLessThanOrEqual(CLEAN_GAP_MS);
+    expect(seen.failedAfterHandover).toEqual([]);
+    expect(await arpResponders(vip())).toEqual([await macOf(lab, 'dir1', 'eth0')]);
+    expect(await arpResponders(gateway())).toEqual([await macOf(lab, 'dir1', 'eth1')]);
+  }, 120_000);
+
+  labIt('an apply under keepalived takes rs2 out of the pool with downloads in flight on it and puts rs3 in: no request fails, no download is cut', async () => {
+    for (const rs of ['rs1', 'rs2', 'rs3']) await lab.sh(rs, `head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    // rs1 at weight 0 first, so every download of the next step lands on rs2 (a weight change: a reload).
+    await apply(version('steer', [{ host: 'rs1', weight: 0 }, { host: 'rs2', weight: 1 }], [{ host: 'rs3', port: 80 }]));
+    await poolBecomes('dir1', [rule('11', 0), rule('12', 1)]);
+    const from = await guestNow(lab, 'dir1');
+    const downloads = await startDownloads(lab, Array<string>(3).fill(`http://${VIP}/big.bin`), (connection) => connection.destination === '198.18.10.12:80', 'dir1');
+    // The client's other requests go to rs2 too, so its table may show one of them beside the downloads.
+    log(`leaving: ${downloads.onLeavingServers} connections in flight on rs2 before the apply`);
+    expect(downloads.onLeavingServers).toBeGreaterThanOrEqual(3);
+    const leaving = apply(version('rs2-leaves', [{ host: 'rs1', weight: 1 }, { host: 'rs3', weight: 1 }], [{ host: 'rs3', port: 80 }]));
+    // While the apply drains rs2 (weight 0 in the config, reloaded), its downloads are still running; then they are let go.
+    const deadline = Date.now() + 120_000;
+    while (!(await webPool('dir1')).includes(rule('12', 0)) && Date.now() < deadline) await sleep(300);
+    const drained = parseConnections(await lab.sh('dir1', 'ipvsadm -L -n -c')).filter((connection) => connection.destination === '198.18.10.12:80' && connection.state === 'ESTABLISHED');
+    log(`leaving: rs2 quiesced in dir1's table with ${drained.length} connections still in flight on it`);
+    await downloads.release();
+    const json = await leaving;
+    const finished = await downloads.wait();
+    log(`leaving: downloads ${JSON.stringify(finished)}`);
+    expect(drained.length).toBeGreaterThanOrEqual(3);
+    expect(finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.error !== '')).toEqual([]);
+    for (const host of DIRECTORS) await poolBecomes(host, [rule('11', 1), rule('13', 1)]);
+    const seen = outage(await (stream as RequestStream).records(), from, await guestNow(lab, 'dir1'));
+    log(describeOutage('rs2 leaves, rs3 joins', seen));
+    expect(seen.failed).toEqual([]);
+    // rs2 serves no service any more: its NAT boot script goes (its live default route stays, as reset leaves one).
+    expect(json.hosts.find((host) => host.host === 'rs2')?.changes.map((change) => change.summary)).toContain('remove /etc/lvsprov/realserver-nat.ip');
+    // rs3 joined: the client's requests reach it through the VIP's port 80.
+    await sleep(2000);
+    const late = (await (stream as RequestStream).records()).filter((record) => record.sent > from && record.ok);
+    expect(new Set(late.map((record) => record.detail))).toContain('rs3');
+  }, 600_000);
+
+  labIt('a second apply changes nothing', async () => {
+    const json = await apply(join(labDir, 'rs2-leaves.yaml'));
+    expect(json.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
+  }, 300_000);
+
+  labIt('a virtual service deleted by hand on the master: --check --exit-code reports it (exit 6), apply puts it back with its servers', async () => {
+    await lab.sh('dir1', `ipvsadm -D -t ${VIP}:80`);
+    const file = join(labDir, 'rs2-leaves.yaml');
+    const check = await lvsprov('apply', '-i', file, '--check', '--exit-code', '--json');
+    const planned = parseJson(check);
+    log(`--check after ipvsadm -D: exit ${check.code}; ${JSON.stringify(planned.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary), host.notes ?? []]))}`);
+    expect(planned.hosts.find((host) => host.host === 'dir1')?.changes.map((change) => change.summary)).toEqual([
+      `repair drift: add service TCP ${VIP}:80 (wrr)`,
+      `repair drift: add real server 198.18.10.11:80 (nat, weight 1) to TCP ${VIP}:80`,
+      `repair drift: add real server 198.18.10.13:80 (nat, weight 1) to TCP ${VIP}:80`,
+    ]);
+    expect(check.code).toBe(6);
+    expect(planned.hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual(['dir1']);
+    const repaired = Date.now();
+    await apply(file);
+    await poolBecomes('dir1', [rule('11', 1), rule('13', 1)]);
+    const since = await guestNow(lab, 'dir1');
+    await sleep(2000);
+    const seen = outage(await (stream as RequestStream).records(), since, await guestNow(lab, 'dir1'));
+    log(`${describeOutage('after the repair', seen)} (apply and pool back in ${((Date.now() - repaired) / 1000).toFixed(1)} s)`);
+    expect(seen.failed).toEqual([]);
+    expect(parseJson(await lvsprov('apply', '-i', file, '--check', '--json')).hosts.filter((host) => host.changes.length > 0)).toEqual([]);
+  }, 300_000);
+
+  labIt('reset stops keepalived on both directors: no VIP, no gateway, no virtual server, no config', async () => {
+    await (stream as RequestStream).stop();
+    stream = undefined;
+    ok(await lvsprov('reset', '-i', join(labDir, 'rs2-leaves.yaml'), '--yes'), 'reset');
+    expect(await holders(vip())).toEqual([]);
+    expect(await holders(gateway())).toEqual([]);
+    for (const host of DIRECTORS) {
+      expect(await lab.sh(host, 'ipvsadm -S -n')).toBe('');
+      expect(await lab.sh(host, 'ls /etc/keepalived/; ls /run/keepalived.pid 2>/dev/null || true')).not.toMatch(/keepalived\.(conf|pid)$/m);
+    }
+    // The real servers' default route stays (reset never removes a default route), their boot script goes.
+    for (const rs of ['rs1', 'rs3']) expect(await lab.sh(rs, 'ls /etc/lvsprov/ 2>/dev/null || true')).not.toContain('realserver-nat.ip');
+  }, 300_000);
+});
