@@ -51,6 +51,9 @@ export async function observerEntry(floating: FloatingAddress): Promise<string> 
   return /lladdr ([0-9a-f:]+)/.exec(await floating.lab.sh(host, `ip neigh show ${floating.address} dev ${device}`))?.[1] ?? '';
 }
 
+/** A neighbour entry the observer's monitor is proven on: the last address of 198.18.0.0/15, which no lab host has. */
+const MARKER = '198.19.255.254';
+
 export interface Takeover {
   /** When the taker put the address on its interface. */
   readonly heldAt: number;
@@ -77,11 +80,16 @@ export async function watchTakeover(floating: FloatingAddress, taker: string): P
   const { lab, address, device, observer } = floating;
   const mac = await macOf(lab, taker, device);
   const monitor = (what: string, file: string): string => `rm -f ${file}; ip -ts monitor ${what} > ${file} 2>&1 & echo $! > ${file}.pid`;
+  // The observer's monitor must be listening before the action: on a quick takeover (0.5 s) one
+  // that subscribed late missed the event. A permanent entry for an address nothing uses (the
+  // benchmarking range's last) is added until the monitor shows it, then removed.
+  const listening = (file: string): string =>
+    `i=0; until grep -q '${MARKER} ' ${file} 2>/dev/null || [ "$i" -ge 100 ]; do i=$((i+1)); ip neigh replace ${MARKER} lladdr 02:00:00:00:00:0$((i % 2 + 1)) dev ${observer.device} nud permanent; sleep 0.05; done; ip neigh del ${MARKER} dev ${observer.device} 2>/dev/null || true`;
   const stop = (file: string): string => `kill $(cat ${file}.pid) 2>/dev/null; rm -f ${file}.pid; cat ${file}`;
   const held = `/tmp/lvsprov-monitor-address-${address}`;
   const learned = `/tmp/lvsprov-monitor-neigh-${address}`;
   await lab.sh(taker, monitor(`address dev ${device}`, held));
-  await lab.sh(observer.host, monitor(`neigh dev ${observer.device}`, learned));
+  await lab.sh(observer.host, `${monitor(`neigh dev ${observer.device}`, learned)}; ${listening(learned)}`);
   return async () => ({
     heldAt: firstEventAt(await lab.sh(taker, stop(held)), (line) => !line.startsWith('Deleted') && line.includes(` ${address}/`)),
     learnedAt: firstEventAt(await lab.sh(observer.host, stop(learned)), (line) => !line.startsWith('Deleted') && line.startsWith(`${address} `) && line.includes(`lladdr ${mac}`)),
