@@ -136,6 +136,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     });
     expect(seen.gapMs).toBeLessThanOrEqual(CLEAN_GAP_MS);
     expect(seen.failedAfterHandover).toEqual([]);
+    expect(await observerEntry(vip())).toBe(await macOf(lab, 'dir2', 'eth0'));
     expect(await observerEntry(gateway())).toBe(await macOf(lab, 'dir2', 'eth1'));
     // Both real servers answered through dir2 after the handover: their replies went back through it.
     const after = (await (stream as RequestStream).records()).filter((record) => record.sent > seen.firstAfter && record.ok);
