@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { command } from '../../src/shell/quote.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
 import { arpResponders as respondersOf, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
+import { labTest, ok } from '../support/lab-test.js';
 
 // A director pair on a real kernel (one qemu guest, inventories/lab-ha.yaml): keepalived on dir1
 // and dir2, real VRRP and real IPVS, DR real servers with an HTTP health check. A client sends a
@@ -56,17 +57,7 @@ const log = (line: string): void => console.info(`[ha] ${line}`);
 const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
-  it(name, async (context: TestContext) => {
-    if (skipReason) context.skip(skipReason);
-    await body();
-  }, timeoutMs);
-}
-
-function ok(result: CliResult, what: string): CliResult {
-  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result;
-}
+const labIt = labTest(() => skipReason);
 
 /** The VIP as the router, which forwards the client's requests to it, sees it. */
 const vip = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: VIP, device: 'eth0', observer: { host: 'router', device: 'eth1' } });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
@@ -9,6 +9,7 @@ import { ClusterLab, labReadiness, tally } from '../support/cluster-lab.js';
 import { arpResponders, handover, heldBy, holders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
 import { DOWNLOAD_BYTES, parseConnections, startDownloads } from '../support/live-traffic.js';
 import { describeOutage, guestNow, outage, startRequestStream, type RequestStream } from '../support/request-stream.js';
+import { labTest, ok } from '../support/lab-test.js';
 
 // A NAT director pair on a real kernel (one qemu guest, inventories/lab-ha-nat.yaml): keepalived
 // moves the VIP (outside) and the real servers' gateway (inside) together, in one sync group.
@@ -41,17 +42,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const vip = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: VIP, device: 'eth0', observer: { host: 'router', device: 'eth1' } });
 const gateway = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: GATEWAY, device: 'eth1', observer: { host: 'rs1', device: 'eth0' } });
 
-function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
-  it(name, async (context: TestContext) => {
-    if (skipReason) context.skip(skipReason);
-    await body();
-  }, timeoutMs);
-}
-
-function ok(result: CliResult, what: string): CliResult {
-  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result;
-}
+const labIt = labTest(() => skipReason);
 
 /** The lab's inventory with other pools for the two services, written beside it. */
 function version(name: string, web: Array<Record<string, unknown>>, web8080: Array<Record<string, unknown>>): string {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { isRunning } from '../../src/lab/netns/processes.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
@@ -9,6 +9,7 @@ import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { statusChecks } from './status-checks.js';
+import { labTest, ok } from '../support/lab-test.js';
 
 // DR, TUN and NAT end to end on a real kernel: `lvsprov lab up` builds each mode's lab inside one
 // qemu guest (booted once, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
@@ -30,12 +31,7 @@ const log = (line: string): void => console.info(`[e2e] ${line}`);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** A test that needs the lab: skipped with the reason where it cannot run (never in CI, see beforeAll). */
-function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
-  it(name, async (context: TestContext) => {
-    if (skipReason) context.skip(skipReason);
-    await body();
-  }, timeoutMs);
-}
+const labIt = labTest(() => skipReason);
 
 async function timed<T>(what: string, action: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -44,11 +40,6 @@ async function timed<T>(what: string, action: () => Promise<T>): Promise<T> {
   } finally {
     log(`${what}: ${seconds(Date.now() - started)}`);
   }
-}
-
-function ok(result: CliResult, what: string): CliResult {
-  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result;
 }
 
 const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
@@ -10,6 +10,7 @@ import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
 import type { VirtualService } from '../../src/resources/ipvs/model.js';
 import { swapScheduler } from '../../src/resources/ipvs/scheduler-swap.js';
 import { DOWNLOAD_BYTES, parseConnections, startDownloads, startRequests, type DirectorConnection, type RequestLog } from '../support/live-traffic.js';
+import { labTest } from '../support/lab-test.js';
 
 // Applies on a cluster that carries traffic, on a real kernel (one qemu guest): a client sends
 // requests through three VIPs (DR, TUN and a persistent DR service), one at a time and each on a
@@ -120,12 +121,7 @@ async function whileQuiesced(applying: Promise<unknown>): Promise<Quiesced | und
   return undefined;
 }
 
-function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
-  it(name, async (context: TestContext) => {
-    if (skipReason) context.skip(skipReason);
-    await body();
-  }, timeoutMs);
-}
+const labIt = labTest(() => skipReason);
 
 describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered, drained, no request lost', () => {
   beforeAll(async () => {

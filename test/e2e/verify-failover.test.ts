@@ -1,13 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import type { FailoverReport } from '../../src/verify/failover/report.js';
 import { parseJson, runCli, startCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
 import { heldBy, holders as holdersOf, type FloatingAddress } from '../support/ha-lab.js';
+import { labTest, ok } from '../support/lab-test.js';
 
 // `lvsprov verify --failover` against a director pair on a real kernel (one qemu guest,
 // inventories/lab-ha.yaml): real keepalived, real VRRP, real IPVS, the lab's client streaming
@@ -32,17 +33,7 @@ const log = (line: string): void => console.info(`[drill] ${line}`);
 const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function labIt(name: string, body: () => Promise<void>, timeoutMs: number): void {
-  it(name, async (context: TestContext) => {
-    if (skipReason) context.skip(skipReason);
-    await body();
-  }, timeoutMs);
-}
-
-function ok(result: CliResult, what: string): CliResult {
-  expect(result.code, `${what} exited ${result.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result;
-}
+const labIt = labTest(() => skipReason);
 
 /** The VIP as test/support/ha-lab.ts reads it in the guest, not through lvsprov. */
 const vip = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: VIP, device: 'eth0', observer: { host: 'router', device: 'eth1' } });
