@@ -1,5 +1,6 @@
 import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import type { Lab } from '../../src/lab/netns/index.js';
+import { mapLimit } from '../../src/lab/netns/process.js';
 import { countSessions, type SessionCounts } from './sshd-log.js';
 
 // Turns a lab host's sshd up to LogLevel VERBOSE and reads its log from outside the host. The
@@ -29,6 +30,8 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, wha
   }
 }
 
+const RESTARTS_AT_ONCE = 16;
+
 export class SshdLogs {
   private constructor(private readonly logs: ReadonlyMap<string, string>) {}
 
@@ -38,17 +41,21 @@ export class SshdLogs {
    */
   static async enable(lab: Lab, settings: Readonly<Record<string, string>> = {}): Promise<SshdLogs> {
     const logs = new Map<string, string>();
-    await Promise.all(
-      lab.hosts.map(async ({ name, sshdPid: pid }) => {
+    // A few at a time: a thousand sshds re-executing at once on two cores take longer than any
+    // sensible wait for one of them.
+    await mapLimit(
+      lab.hosts,
+      RESTARTS_AT_ONCE,
+      async ({ name, sshdPid: pid }) => {
         const files = await sshdFiles(pid);
         await writeFile(files.config, withSettings(await readFile(files.config, 'utf8'), { ...settings, LogLevel: 'VERBOSE' }));
         const offset = (await stat(files.log)).size;
         process.kill(pid, 'SIGHUP');
         // At VERBOSE the re-executed sshd announces its listening socket; before that line a
         // connection could be refused.
-        await waitFor(async () => (await readFrom(files.log, offset)).includes('Server listening on'), 15_000, `sshd of ${name} to restart`);
+        await waitFor(async () => (await readFrom(files.log, offset)).includes('Server listening on'), 30_000, `sshd of ${name} to restart`);
         logs.set(name, files.log);
-      }),
+      },
     );
     return new SshdLogs(logs);
   }
