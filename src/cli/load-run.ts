@@ -1,9 +1,11 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
 import { connectionTarget } from '../config/connection.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
+import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import type { ConnectionTarget } from '../transport/types.js';
 
 // Everything that happens before the first connection: load, validate, compile. Any problem here
@@ -40,8 +42,33 @@ export function playbookFor(inventory: LoadedInventory, flag: string | undefined
   return inventory.data.playbook ? expandPath(inventory.data.playbook, inventory.dir) : shippedPlaybook;
 }
 
+/**
+ * --roles-path folders, then the inventory's roles_path. A folder that is not there is refused: a
+ * typo would otherwise fall through to a role of the same name further down the search path (the
+ * shipped one) and apply it in place of the operator's own.
+ */
 export function rolesPathFor(inventory: LoadedInventory, flag: readonly string[] = []): string[] {
-  return [...flag.map((dir) => expandPath(dir, process.cwd())), ...(inventory.data.roles_path ?? []).map((dir) => expandPath(dir, inventory.dir))];
+  const fromFlag = flag.map((dir) => {
+    const path = expandPath(dir, process.cwd());
+    if (!isDirectory(path)) throw new UsageError(`--roles-path ${dir}: ${path} is not a folder`);
+    return path;
+  });
+  const problems: ConfigProblem[] = [];
+  const fromInventory = (inventory.data.roles_path ?? []).map((dir, index) => {
+    const path = expandPath(dir, inventory.dir);
+    if (!isDirectory(path)) problems.push(inventory.source.problem(['roles_path', index], `${path} is not a folder (roles_path is relative to the inventory's folder, ${inventory.dir})`));
+    return path;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return [...fromFlag, ...fromInventory];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function prepareRun(sources: RunSources): PreparedRun {

@@ -91,6 +91,19 @@ export function resolveServices(
         problems.push(source.problem(at('real_servers', i), `real server address ${rip} is not an IPv4 address; set \`address\``));
         return;
       }
+      // IPVS delivers to a loopback real server on the director itself (its local node). For a real
+      // server that is another machine, a loopback address (an SSH tunnel's, say) would do the same:
+      // the director would answer its share of requests itself.
+      if (rip.startsWith('127.') && server.host !== undefined && !directors.includes(server.host)) {
+        const from = server.address !== undefined ? 'address' : 'host';
+        problems.push(
+          source.problem(
+            at('real_servers', i, from),
+            `real server ${server.host}'s address ${rip} is a loopback address: the director would deliver its requests to itself, not to ${server.host}; set \`address\` to where the director reaches ${server.host}`,
+          ),
+        );
+        return;
+      }
       const port = server.port ?? service.port;
       const endpoint = `${rip}:${port}`;
       if (endpoints.has(endpoint)) problems.push(source.problem(at('real_servers', i), `duplicate real server ${endpoint}`));

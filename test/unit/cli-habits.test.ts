@@ -119,13 +119,30 @@ describe('which playbook and which roles', () => {
     const flag = await runMain(['validate', '-i', noRoles, '--roles-path', join(dir, 'roles-b')]);
     expect(flag.code, flag.stderr).toBe(0);
   });
+
+  it('refuses a roles folder that is not there, rather than falling through to a shipped role of the same name', async () => {
+    // `director` is a shipped role: with the folder ignored, the shipped one would be applied instead.
+    write('typo/play.yaml', [{ hosts: 'all', roles: ['director'] }]);
+    const inventory = write('typo/inv.yaml', `hosts:\n  alpha: { address: 127.0.0.2, groups: [directors] }\nplaybook: play.yaml\nroles_path:\n  - ../roles-a\n  - ../my-roles\n`);
+    const fromInventory = await runMain(['validate', '-i', inventory]);
+    expect(fromInventory.code).toBe(4);
+    expect(fromInventory.stderr).toMatch(new RegExp(`^${inventory}:6:5: roles_path\\.1: ${join(dir, 'my-roles')} is not a folder`, 'm'));
+
+    const good = write('typo/good.yaml', twoHosts);
+    const fromFlag = await runMain(['validate', '-i', good, '--roles-path', join(dir, 'no-such-roles')]);
+    expect(fromFlag.code).toBe(4);
+    expect(fromFlag.stderr).toMatch(new RegExp(`--roles-path ${join(dir, 'no-such-roles')}: .* is not a folder`));
+    const aFile = await runMain(['validate', '-i', good, '--roles-path', good]);
+    expect(aFile.code).toBe(4);
+    expect(aFile.stderr).toMatch(/is not a folder/);
+  });
 });
 
 describe('reset asks before it removes anything', () => {
   it('refuses without a terminal unless --yes, and warns when a director keeps sending traffic to a reset real server', async () => {
     const inventory = write('reset.yaml', {
       ...twoHosts,
-      lvs: { vips: { web: { address: '198.51.100.9' } }, services: [{ vip: 'web', port: 80, real_servers: [{ host: 'beta' }] }] },
+      lvs: { vips: { web: { address: '198.51.100.9' } }, services: [{ vip: 'web', port: 80, real_servers: [{ host: 'beta', address: '198.51.100.20' }] }] },
     });
     const refused = await runMain(['reset', '-i', inventory, '--limit', 'beta']);
     expect(refused.code).toBe(4);
