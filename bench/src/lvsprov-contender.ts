@@ -19,6 +19,7 @@ interface JsonHost {
   readonly status: string;
   readonly changes: readonly unknown[];
   readonly stats: { readonly connections: number; readonly execs: number };
+  readonly error?: { readonly kind: string; readonly message: string; readonly task?: string; readonly output?: string };
 }
 
 export const lvsprovPlaybook = join(repoRoot, 'bench/lvsprov/playbook.yaml');
@@ -52,8 +53,9 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
       const hosts = report.hosts;
       const wrong = hosts.filter((host) => host.status !== expected || (kind === 'rerun') !== (host.changes.length === 0));
       if (result.code !== 0 || hosts.length !== lab.hosts.length || wrong.length > 0) {
-        const sample = wrong.slice(0, 5).map((host) => `${host.host}: ${host.status}, ${host.changes.length} changes`);
-        throw new Error(`lvsprov ${kind}: exit ${result.code}, ${hosts.length} hosts, expected every one ${expected}; ${sample.join('; ')}\n${result.stderr.slice(-2000)}`);
+        const sample = wrong.slice(0, 5).map((host) => `${host.host}: ${host.status}, ${host.changes.length} changes${host.error ? ` (${whyFailed(host.error)})` : ''}`);
+        const causes = countBy(wrong.map((host) => (host.error ? `${host.error.kind}: ${host.error.message}` : host.status)));
+        throw new Error(`lvsprov ${kind}: exit ${result.code}, ${hosts.length} hosts, ${wrong.length} not ${expected}; ${sample.join('; ')}\nby cause: ${causes}`);
       }
       return {
         seconds: result.seconds,
@@ -64,4 +66,16 @@ export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'fir
       };
     },
   };
+}
+
+function whyFailed(error: NonNullable<JsonHost['error']>): string {
+  const output = error.output?.trim().split('\n').slice(-3).join(' | ');
+  return [error.kind, error.task, error.message, output].filter(Boolean).join(': ');
+}
+
+/** `text (count)` for each distinct text, most frequent first. */
+function countBy(texts: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const text of texts) counts.set(text, (counts.get(text) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([text, count]) => `${text} (${count})`).join('; ');
 }

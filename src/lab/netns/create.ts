@@ -9,6 +9,7 @@ import { layoutLab, type HostLayout, type LabLayout } from './layout.js';
 import { hostDir, hostKeyPath, logTail, spawnHost, type HostPaths } from './host-process.js';
 import { mapLimit, runChecked } from './process.js';
 import { commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
+import { raiseLimitsFor } from './neighbour-table.js';
 import { parseLabSpec } from './spec.js';
 import { sshdConfig } from './ssh-files.js';
 import { SshReadiness } from './ssh-ready.js';
@@ -51,6 +52,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   );
   const keysDone = Date.now();
 
+  const neighbourLimits = await raiseLimitsFor(layout.hosts.reduce((sum, host) => sum + host.interfaces.length, 0));
   const state: LabState = {
     version: 1,
     name: layout.name,
@@ -66,6 +68,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
     clientKeyPath,
     knownHostsPath: join(workDir, 'known_hosts'),
     phase: 'starting',
+    ...(neighbourLimits ? { neighbourLimits } : {}),
   };
   // Saved before the first namespace exists: from here on, `down` can undo whatever happens.
   await saveState(state);

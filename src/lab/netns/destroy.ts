@@ -1,5 +1,6 @@
 import { run } from './process.js';
 import { namespacesBatch } from './ip-batch.js';
+import { restoreLimits } from './neighbour-table.js';
 import { commandName, isRunning, namedNetnsInode, processNamespace, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
 import { removeState, type LabState } from './state.js';
 
@@ -49,6 +50,7 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
     await run(['ip', '-force', '-batch', '-'], { input: namespacesBatch('delete', existing) });
   }
   leftovers.push(...namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined).map((namespace) => `namespace ${namespace}`));
+  if (state.neighbourLimits && !leftovers.some((leftover) => leftover.startsWith('namespace '))) await restoreLimits(state.neighbourLimits);
   if (leftovers.length === 0) await removeState(state.workDir);
   return { stopped, deletedNamespaces: existing.filter((namespace) => namedNetnsInode(namespace) === undefined), leftovers };
 }

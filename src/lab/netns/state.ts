@@ -46,6 +46,13 @@ export const labStateSchema = z
     hosts: z.array(hostStateSchema),
     clientKeyPath: z.string(),
     knownHostsPath: z.string(),
+    /** The machine's ARP table limits, when the lab had to raise them: `down` puts them back. */
+    neighbourLimits: z
+      .strictObject({
+        original: z.strictObject({ gc_thresh2: z.number().int().positive(), gc_thresh3: z.number().int().positive() }),
+        raised: z.strictObject({ gc_thresh2: z.number().int().positive(), gc_thresh3: z.number().int().positive() }),
+      })
+      .optional(),
     /** `starting` until every sshd answered; a lab left in `starting` crashed half-way. */
     phase: z.enum(['starting', 'up']),
   })
