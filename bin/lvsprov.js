@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
+#!/usr/bin/env -S node --single-threaded --max-semi-space-size=2
 // --single-threaded-gc: V8's garbage collector works on this thread only. Its helper threads
 // cost more CPU than they save wall time when a large inventory builds its document.
 // --max-semi-space-size=2: a young generation of 2 MB instead of up to 16 MB. The document of a
