@@ -107,19 +107,45 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
   }
   const { sock, tcpMs } = connected;
   const queued = watchWhileQueued(sock);
+  const queuedAt = performance.now();
+  let current: Duplex = sock;
   return handshakeGate
-    .run(() => {
+    .run(async () => {
       queued.stop();
-      const lost = queued.lost();
-      if (lost) return Promise.reject(describe(lost.message));
       // What the TCP connect took counts against the timeout; the time queued for the slot does not.
       const readyTimeout = Math.max(1, Math.round(target.connectTimeoutMs - tcpMs));
-      return handshake({ ...setup.config, sock, readyTimeout }, setup, describe);
+      try {
+        const lost = queued.lost();
+        if (lost) throw new HostClosedEarly(lost.message);
+        return await handshake({ ...setup.config, sock, readyTimeout }, setup, describe);
+      } catch (error) {
+        // sshd drops a connection that has not logged in within its LoginGraceTime (120 s by
+        // default). One that waited that long for a slot (a thousand hosts behind a gate of
+        // eight) is closed by a healthy host: it gets one fresh connection, now that its turn came.
+        const waited = performance.now() - queuedAt;
+        if (!(error instanceof HostClosedEarly) || target.sock || waited < requeueAfterMs) throw error instanceof HostClosedEarly ? describe(error.message) : error;
+        sock.destroy();
+        const began = performance.now();
+        current = await tcpConnect(target.address, target.port, target.connectTimeoutMs).catch((retryError: unknown) => {
+          throw describe(`${(retryError as Error).message} (connecting again after the host closed a connection that waited ${Math.round(waited / 1000)} s for its handshake)`);
+        });
+        const timeout = Math.max(1, Math.round(target.connectTimeoutMs - (performance.now() - began)));
+        return await handshake({ ...setup.config, sock: current, readyTimeout: timeout }, setup, describe);
+      }
     })
     .catch((error: unknown) => {
       sock.destroy();
-      throw error;
+      current.destroy();
+      throw error instanceof HostClosedEarly ? describe(error.message) : error;
     });
+}
+
+/** A connection that waited at least this long for its handshake may have been given up by sshd. */
+const requeueAfterMs = 5_000;
+
+/** The host closed the connection before the SSH handshake completed. */
+class HostClosedEarly extends Error {
+  override name = 'HostClosedEarly';
 }
 
 interface HandshakeSetup {
@@ -188,14 +214,21 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
       // ssh2 may emit a second error while closing (after a handshake timeout: "Connection lost
       // before handshake"); with no listener left, that would crash the whole run.
       client.on('error', () => undefined);
+      client.removeListener('close', closed);
       client.end();
-      reject(describe(setup.refusal() ?? error.message));
+      reject(error instanceof HostClosedEarly ? error : describe(setup.refusal() ?? error.message));
     };
+    // A host that closes after sending its banner (sshd's LoginGraceTime, a connection limit, a
+    // firewall) makes ssh2 emit only 'close', no error, and clear its own timeout: without this,
+    // the handshake would never settle and its gate slot would never free.
+    const closed = (): void => fail(new HostClosedEarly('the host closed the connection during the SSH handshake'));
     client.once('ready', () => {
       client.removeListener('error', fail);
+      client.removeListener('close', closed);
       client.on('error', () => undefined);
       setup.recordNewKey().then(() => resolve(client), fail);
     });
+    client.once('close', closed);
     client.once('error', fail);
     try {
       client.connect(config);

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, describe, expect, it } from 'vitest';
+import { handshakeGate } from '../../src/transport/handshake-gate.js';
+import { openClient, type ClientTarget } from '../../src/transport/ssh-client.js';
+
+// A host that closes the connection after its banner, before the SSH handshake is over (sshd's
+// LoginGraceTime running out, a connection limit, a firewall). ssh2 then emits 'close' and no
+// error, and stops its own timeout: a handshake that only waited for 'ready' or 'error' never
+// settled, kept its slot of the handshake gate, and at 1000 hosts eight of them stalled a run for
+// good. Real sockets on loopback and the real ssh2 client; the "host" is a server that sends an
+// OpenSSH banner and hangs up.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-handshake-close-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const keyFile = join(dir, 'id_ed25519');
+writeFileSync(keyFile, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+const knownHosts = join(dir, 'known_hosts');
+writeFileSync(knownHosts, '');
+
+/** A server that sends an OpenSSH banner on each connection and closes it `afterMs` later. */
+async function hangingUpHost(afterMs: number): Promise<{ server: Server; port: number; connections: () => number }> {
+  let count = 0;
+  const server = createServer((socket: Socket) => {
+    count += 1;
+    socket.on('error', () => undefined);
+    socket.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
+    setTimeout(() => socket.destroy(), afterMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, port: address.port, connections: () => count };
+}
+
+const targetFor = (port: number): ClientTarget => ({
+  label: 'h1',
+  address: '127.0.0.1',
+  port,
+  user: 'root',
+  privateKeys: [keyFile],
+  knownHostsFiles: [knownHosts],
+  globalKnownHostsFiles: [],
+  connectTimeoutMs: 60_000,
+});
+
+describe('a host that hangs up during the SSH handshake', () => {
+  it('fails that host at once (not at the connect timeout, not never), and frees its handshake slot', async () => {
+    const host = await hangingUpHost(100);
+    try {
+      const began = performance.now();
+      await expect(openClient(targetFor(host.port), { acceptNewHostKeys: false })).rejects.toThrow(/h1 \(root@127\.0\.0\.1:\d+\): the host closed the connection during the SSH handshake/);
+      expect(performance.now() - began).toBeLessThan(10_000);
+      // Every slot is free again: a handshake passes the gate at once.
+      expect(await Promise.race([handshakeGate.run(() => Promise.resolve('passed')), new Promise((resolve) => setTimeout(() => resolve('stuck'), 1000))])).toBe('passed');
+    } finally {
+      host.server.close();
+    }
+  }, 20_000);
+
+  it('connects once more when the host hung up on a connection that waited long for its slot', async () => {
+    const host = await hangingUpHost(100);
+    // Every slot taken for 6 s: the connection to the host waits behind them, and the host hangs up meanwhile.
+    const release = new Promise<void>((resolve) => setTimeout(resolve, 6_000));
+    const holders = Array.from({ length: handshakeGate.limit }, () => handshakeGate.run(() => release));
+    try {
+      await expect(openClient(targetFor(host.port), { acceptNewHostKeys: false })).rejects.toThrow(/the host closed the connection during the SSH handshake/);
+      // The first connection waited 6 s and was closed by the host; the second was made after the wait.
+      expect(host.connections()).toBe(2);
+    } finally {
+      await Promise.all(holders);
+      host.server.close();
+    }
+  }, 30_000);
+});
