@@ -72,7 +72,7 @@ describe('npm pack, npm install -g the tarball, run the installed lvsprov', () =
       stringify({
         ssh: { user: 'root', port: 1, agent: false, known_hosts: join(dir, 'known_hosts'), connect_timeout: 5 },
         hosts: { director: { address: '127.0.0.2', groups: ['directors'] }, rs1: { address: '127.0.0.3', groups: ['realservers'] } },
-        lvs: { vips: { web: { address: '198.51.100.50' } }, services: [{ vip: 'web', port: 80, real_servers: [{ host: 'rs1' }] }] },
+        lvs: { vips: { web: { address: '198.51.100.50' } }, services: [{ vip: 'web', port: 80, real_servers: [{ host: 'rs1', address: '198.51.100.20' }] }] },
       }),
     );
     const check = run(['apply', '-i', 'cluster.yaml', '--check', '--json']);

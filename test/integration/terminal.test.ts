@@ -40,7 +40,7 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
         hosts: { slow: { address: '127.0.0.1', ssh: { port } }, closed: { address: '127.0.0.2', ssh: { port: 1 } }, rs1: { address: '127.0.0.3', ssh: { port: 1 } } },
         lvs: {
           vips: { web: { address: '198.51.100.50' } },
-          services: [{ name: 'web', vip: 'web', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ host: 'rs1' }] }],
+          services: [{ name: 'web', vip: 'web', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ host: 'rs1', address: '198.51.100.20' }] }],
         },
       }),
     );
