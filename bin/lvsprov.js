@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --single-threaded --max-semi-space-size=2
-// --single-threaded-gc: V8's garbage collector works on this thread only. Its helper threads
-// cost more CPU than they save wall time when a large inventory builds its document.
+// --single-threaded: V8's garbage collector and optimizing compiler work on this thread only.
+// Their helper threads cost more CPU than they save wall time in a process that lives a second.
 // --max-semi-space-size=2: a young generation of 2 MB instead of up to 16 MB. The document of a
 // large inventory survives every collection: a small young generation promotes it after one copy
 // (instead of copying it to and fro in 16 MB halves) and the process touches less memory, so

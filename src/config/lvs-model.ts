@@ -1,4 +1,4 @@
-import { ipv4Problem, isIpv4, unicastProblem } from '../net/ipv4.js';
+import { ipv4Problem, isIpv4, isLoopback, unicastProblem } from '../net/ipv4.js';
 import { own } from './own.js';
 import { suggestion } from './suggest.js';
 import type { ConfigProblem } from '../errors.js';
@@ -94,7 +94,7 @@ export function resolveServices(
       // IPVS delivers to a loopback real server on the director itself (its local node). For a real
       // server that is another machine, a loopback address (an SSH tunnel's, say) would do the same:
       // the director would answer its share of requests itself.
-      if (rip.startsWith('127.') && server.host !== undefined && !directors.includes(server.host)) {
+      if (isLoopback(rip) && server.host !== undefined && !directors.includes(server.host)) {
         const from = server.address !== undefined ? 'address' : 'host';
         problems.push(
           source.problem(

@@ -53,6 +53,11 @@ export function unicastProblem(address: string, allowLoopback: boolean): string 
   return undefined;
 }
 
+/** Whether a canonical dotted quad is in 127.0.0.0/8, which never leaves the host that holds it. */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.');
+}
+
 /** The address as an unsigned 32-bit integer. */
 export function ipv4ToInt(address: string): number {
   const value = ipv4Number(address);

@@ -113,24 +113,23 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     .run(async () => {
       queued.stop();
       // What the TCP connect took counts against the timeout; the time queued for the slot does not.
-      const readyTimeout = Math.max(1, Math.round(target.connectTimeoutMs - tcpMs));
+      const readyTimeoutAfter = (connectMs: number): number => Math.max(1, Math.round(target.connectTimeoutMs - connectMs));
       try {
         const lost = queued.lost();
         if (lost) throw new HostClosedEarly(lost.message);
-        return await handshake({ ...setup.config, sock, readyTimeout }, setup, describe);
+        return await handshake({ ...setup.config, sock, readyTimeout: readyTimeoutAfter(tcpMs) }, setup, describe);
       } catch (error) {
         // sshd drops a connection that has not logged in within its LoginGraceTime (120 s by
         // default). One that waited that long for a slot (a thousand hosts behind a gate of
         // eight) is closed by a healthy host: it gets one fresh connection, now that its turn came.
         const waited = performance.now() - queuedAt;
-        if (!(error instanceof HostClosedEarly) || target.sock || waited < requeueAfterMs) throw error instanceof HostClosedEarly ? describe(error.message) : error;
+        if (!(error instanceof HostClosedEarly) || target.sock || waited < requeueAfterMs) throw error;
         sock.destroy();
         const began = performance.now();
         current = await tcpConnect(target.address, target.port, target.connectTimeoutMs).catch((retryError: unknown) => {
           throw describe(`${(retryError as Error).message} (connecting again after the host closed a connection that waited ${Math.round(waited / 1000)} s for its handshake)`);
         });
-        const timeout = Math.max(1, Math.round(target.connectTimeoutMs - (performance.now() - began)));
-        return await handshake({ ...setup.config, sock: current, readyTimeout: timeout }, setup, describe);
+        return await handshake({ ...setup.config, sock: current, readyTimeout: readyTimeoutAfter(performance.now() - began) }, setup, describe);
       }
     })
     .catch((error: unknown) => {

@@ -37,14 +37,14 @@ export function limitsFor(interfaces: number, current: NeighbourLimits): Neighbo
 }
 
 
-export async function readLimits(): Promise<NeighbourLimits> {
+async function readLimits(): Promise<NeighbourLimits> {
   const [gc_thresh2, gc_thresh3] = await Promise.all(keys.map(async (key) => Number((await readFile(`${directory}/${key}`, 'utf8')).trim())));
   return { gc_thresh2: gc_thresh2 as number, gc_thresh3: gc_thresh3 as number };
 }
 
-async function writeLimits(limits: NeighbourLimits): Promise<void> {
-  // thresh3 first when raising, last when lowering: the kernel keeps thresh2 <= thresh3 sensible.
-  const order = [...keys].reverse();
+/** Write both limits; thresh3 first when it grows, last when it shrinks, so thresh2 never passes it. */
+async function writeLimits(limits: NeighbourLimits, current: NeighbourLimits): Promise<void> {
+  const order = limits.gc_thresh3 >= current.gc_thresh3 ? (['gc_thresh3', 'gc_thresh2'] as const) : keys;
   for (const key of order) await writeFile(`${directory}/${key}`, `${limits[key]}\n`);
 }
 
@@ -53,7 +53,7 @@ export async function raiseLimitsFor(interfaces: number): Promise<RaisedLimits |
   const original = await readLimits();
   const raised = limitsFor(interfaces, original);
   if (!raised) return undefined;
-  await writeLimits(raised);
+  await writeLimits(raised, original);
   return { original, raised };
 }
 
@@ -61,6 +61,5 @@ export async function raiseLimitsFor(interfaces: number): Promise<RaisedLimits |
 export async function restoreLimits(limits: RaisedLimits): Promise<void> {
   const current = await readLimits();
   if (current.gc_thresh2 !== limits.raised.gc_thresh2 || current.gc_thresh3 !== limits.raised.gc_thresh3) return;
-  await writeFile(`${directory}/gc_thresh2`, `${limits.original.gc_thresh2}\n`);
-  await writeFile(`${directory}/gc_thresh3`, `${limits.original.gc_thresh3}\n`);
+  await writeLimits(limits.original, current);
 }
