@@ -1,6 +1,6 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import type { HostEntry } from './inventory-schema.js';
-import { directorKeepalived, keepalivedHolds } from './keepalived-vars.js';
+import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import type { PathSegment } from './yaml-source.js';

@@ -11,6 +11,14 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // yet deleting its server then drops the rest of it: with expire_nodest_conn=0 the director
 // drops every later packet of it, and the client's request hangs. So once ActiveConn is 0, one
 // look at the connection table confirms that no connection of a leaving server is opening.
+//
+// Only a director that holds the service's VIP at a poll has traffic for it. The other director
+// of a keepalived pair keeps the entries of the connections it carried while it was master, each
+// ESTABLISHED until its 15-minute timeout since their FIN never reaches it; waiting on those
+// would hold every apply after a failover for the whole drain timeout. So each poll asks the
+// kernel whether it would deliver the VIP locally (`ip route get`: an address or a local route)
+// and counts a server's connections only while it does; should the VIP move back mid-drain, the
+// next poll counts them again. Fwmark services name no VIP: their servers always count.
 
 export interface DrainOutcome {
   /** Active connections per leaving server at the last poll, in the order they were given. */
@@ -31,7 +39,7 @@ function activeOf(server: RealServerRef): string {
  * entries of each server, in `ipvsadm -L -n -c` lines `TCP EXPIRE STATE CLIENT VIRTUAL DEST`.
  * Fwmark services do not name their VIP, and UDP has no opening state: they are not looked up.
  */
-function openingCheck(servers: readonly RealServerRef[]): string[] {
+function openingCheck(servers: readonly RealServerRef[], vips: readonly string[]): string[] {
   const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, key: `${server.service[1]} ${server.server}` }] : []));
   if (looked.length === 0) return [];
   const table = command('ipvsadm', '-L', '-n', '-c');
@@ -39,14 +47,28 @@ function openingCheck(servers: readonly RealServerRef[]): string[] {
   return [
     '  if [ "$left" -eq 0 ]; then',
     `    set -- $(${table} 2>/dev/null | ${count})`,
-    ...looked.map((entry) => `    a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); shift`),
+    ...looked.map((entry) => `    if ${heldTest(servers[entry.index] as RealServerRef, vips)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
     '  fi',
   ];
 }
 
+/**
+ * Per poll, `v<N>=1` while this host would deliver VIP number N locally, 0 when it would route it
+ * away; 1 too when `ip route get` says nothing, so an unanswered question never ends a drain.
+ */
+function vipChecks(vips: readonly string[]): string[] {
+  return vips.map((vip, index) => `  v${index}=$(ip route get ${quote(vip)} 2>/dev/null | awk 'NR == 1 { print ($1 == "local") }'); v${index}=\${v${index}:-1}`);
+}
+
+/** The shell test that this server's service is delivered here, or `true` when it names no VIP. */
+function heldTest(server: RealServerRef, vips: readonly string[]): string {
+  return server.vip === undefined ? 'true' : `[ "$v${vips.indexOf(server.vip)}" = 1 ]`;
+}
+
 /** The drain poll; a prelude (the host lock's check) runs first and may end the script before any poll. */
 export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string): string {
-  const polls = servers.map((server, index) => `  a${index}=${activeOf(server)}; left=$((left + a${index}))`);
+  const vips = [...new Set(servers.flatMap((server) => (server.vip === undefined ? [] : [server.vip])))];
+  const polls = servers.map((server, index) => `  a${index}=0; if ${heldTest(server, vips)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`);
   const report = servers.map((_, index) => `$a${index}`).join(' ');
   return [
     scriptEnvironment,
@@ -54,8 +76,9 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     `start=$(date +%s); polls=0`,
     'while :; do',
     '  left=0; polls=$((polls + 1))',
+    ...vipChecks(vips),
     ...polls,
-    ...openingCheck(servers),
+    ...openingCheck(servers, vips),
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; exit 0; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; exit 0; fi`,

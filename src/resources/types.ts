@@ -73,6 +73,8 @@ export interface RealServerRef {
   readonly server: string;
   /** The real server's address alone (RIP), to find the inventory host that serves it. */
   readonly address: string;
+  /** The service's own address (VIP); absent for fwmark services, whose VIPs the table does not name. */
+  readonly vip?: string;
 }
 
 /**

@@ -158,6 +158,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     // The client's other requests go to rs2 too, so its table may show one of them beside the downloads.
     log(`leaving: ${downloads.onLeavingServers} connections in flight on rs2 before the apply`);
     expect(downloads.onLeavingServers).toBeGreaterThanOrEqual(3);
+    const standbyLeftovers = parseConnections(await lab.sh('dir2', 'ipvsadm -L -n -c')).filter((connection) => connection.destination === '198.18.10.12:80' && connection.state === 'ESTABLISHED').length;
     const leaving = apply(version('rs2-leaves', [{ host: 'rs1', weight: 1 }, { host: 'rs3', weight: 1 }], [{ host: 'rs3', port: 80 }]));
     // While the apply drains rs2 (weight 0 in the config, reloaded), its downloads are still running; then they are let go.
     const deadline = Date.now() + 120_000;
@@ -168,6 +169,15 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     const json = await leaving;
     const finished = await downloads.wait();
     log(`leaving: downloads ${JSON.stringify(finished)}`);
+    // The drain ends when rs2's downloads do, on both directors: dir2 (standby, no VIP) keeps the
+    // entries of connections it carried while it was master, which no packet will ever close, and
+    // those must not hold the apply until --drain-timeout.
+    const drains = json.hosts.flatMap((host) => (host.drains ?? []).map((drain) => ({ host: host.host, server: drain.server, drained: drain.drained, seconds: drain.seconds })));
+    log(`leaving: drains ${JSON.stringify(drains)}; dir2 held ${standbyLeftovers} ESTABLISHED entries to rs2 from its time as master`);
+    expect(drains.map((drain) => [drain.host, drain.server, drain.drained])).toEqual([
+      ['dir1', '198.18.10.12:80', true],
+      ['dir2', '198.18.10.12:80', true],
+    ]);
     expect(drained.length).toBeGreaterThanOrEqual(3);
     expect(finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.error !== '')).toEqual([]);
     for (const host of DIRECTORS) await poolBecomes(host, [rule('11', 1), rule('13', 1)]);

@@ -51,6 +51,7 @@ export interface JsonHost {
   lock?: { waitedSeconds: number; heldBy?: string };
   error?: { kind: string; message: string; output?: string };
   notes?: string[];
+  drains?: Array<{ service: string[]; server: string; active: number; drained: boolean; seconds: number }>;
   stats: { connections: number; execs: number };
 }
 

@@ -89,6 +89,52 @@ describe('drain poll', () => {
     expect(outcome?.seconds).toBeLessThanOrEqual(1);
   });
 
+  describe('on a director that does not hold the VIP (the standby of a keepalived pair)', () => {
+    const held: RealServerRef = { ...web, vip: '198.51.100.50' };
+    /** `ip route get` answering, on its Nth call, the Nth of `answers`: 'local', 'away' or 'none' (no output, exit 2). */
+    const fakeIp = (answers: string[]): string => {
+      const counter = join(dir, `ip-${Math.random().toString(16).slice(2)}`);
+      const cases = answers.map((answer, index) => `${index}) a=${answer} ;;`).join(' ');
+      return `ip() {
+  n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n + 1)) > ${counter}
+  a=none; case "$n" in ${cases} *) a=${answers.at(-1) ?? 'none'} ;; esac
+  [ "$3" = 198.51.100.50 ] || a=none
+  case "$a" in
+    local) printf 'local 198.51.100.50 dev lo table local src 198.51.100.50 uid 0 \n    cache <local>\n' ;;
+    away) printf '198.51.100.50 dev eth0 src 198.51.100.2 uid 0 \n    cache\n' ;;
+    *) echo 'RTNETLINK answers: Network is unreachable' >&2; return 2 ;;
+  esac
+}
+`;
+    };
+
+    it('its connections to a leaving server are leftovers: no traffic reaches them, the drain ends at once', () => {
+      const out = run(`${fakeIp(['away'])}${fakeIpvsadm([4, 4, 4])}${drainScript([held], 30)}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 1, active: [0], seconds: expect.any(Number) });
+    });
+
+    it('counts them while it holds the VIP, and asks again at every poll', () => {
+      const holding = run(`${fakeIp(['local'])}${fakeIpvsadm([3, 2, 0])}${drainScript([held], 30)}`);
+      expect(parseDrain(holding, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+      // The VIP leaves after the first poll (a failover mid-drain): from then on nothing reaches the server through it.
+      const failover = run(`${fakeIp(['local', 'away'])}${fakeIpvsadm([3, 3, 3])}${drainScript([held], 30)}`);
+      expect(parseDrain(failover, 1)).toEqual({ drained: true, polls: 2, active: [0], seconds: expect.any(Number) });
+    });
+
+    it('an opening connection in the table counts only while the VIP is held', () => {
+      const opening = 'TCP 00:59  SYN_RECV    203.0.113.100:41234 198.51.100.50:80   192.0.2.13:80\n';
+      const away = run(`${fakeIp(['away'])}${fakeIpvsadm([0], [opening])}${drainScript([held], 30)}`);
+      expect(parseDrain(away, 1)).toMatchObject({ drained: true, polls: 1 });
+      const here = run(`${fakeIp(['local'])}${fakeIpvsadm([0, 0], [opening, ''])}${drainScript([held], 30)}`);
+      expect(parseDrain(here, 1)).toMatchObject({ drained: true, polls: 2 });
+    });
+
+    it('when the kernel gives no answer, the connections count', () => {
+      const outcome = parseDrain(run(`${fakeIp(['none'])}${fakeIpvsadm([4, 4, 4])}${drainScript([held], 1)}`), 1);
+      expect(outcome).toMatchObject({ drained: false, active: [4] });
+    });
+  });
+
   it('quotes every word it takes from the plan', () => {
     const odd: RealServerRef = { service: ['-t', "198.51.100.50:80'; touch /tmp/x; '"], server: "1'2", address: '' };
     expect(drainScript([odd], 5)).toContain(`ipvsadm -L -n -t '198.51.100.50:80'\\''; touch /tmp/x; '\\''' 2>/dev/null | awk -v rs='1'\\''2'`);

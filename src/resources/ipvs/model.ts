@@ -1,4 +1,5 @@
 import { ipv4ToInt } from '../../net/ipv4.js';
+import type { RealServerRef } from '../types.js';
 
 // The IPVS table as `ipvsadm -S -n` shows it: virtual services, each with its real servers.
 // Facts, predictions and save files are all this one shape, so comparing any two of them is
@@ -62,6 +63,11 @@ export function serviceName(service: VirtualService): string {
 }
 
 /** The words that select a service on an ipvsadm command line. */
+/** What the engine needs to drain or admit one real server of a service. */
+export function serverRef(service: VirtualService, server: RealServer): RealServerRef {
+  return { service: selector(service), server: realServerName(server), address: server.address, ...(service.protocol === 'fwmark' ? {} : { vip: service.address }) };
+}
+
 export function selector(service: VirtualService): string[] {
   switch (service.protocol) {
     case 'fwmark':

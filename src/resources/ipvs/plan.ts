@@ -1,9 +1,10 @@
 import { command } from '../../shell/quote.js';
-import type { Change, RealServerRef } from '../types.js';
+import type { Change } from '../types.js';
 import {
   defaultNetmask,
   realServerName,
   selector,
+  serverRef,
   serviceName,
   sortTable,
   type RealServer,
@@ -49,10 +50,6 @@ function differences(pairs: Array<[string, string, string]>): string {
 }
 
 /** Which real server of which service a change adds or removes, for the engine's ordering. */
-function serverRef(service: VirtualService, server: RealServer): RealServerRef {
-  return { service: selector(service), server: realServerName(server), address: server.address };
-}
-
 function addServer(service: VirtualService, server: RealServer): Change {
   return {
     resource: `ipvs ${serviceName(service)}`,

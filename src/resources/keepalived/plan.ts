@@ -1,10 +1,10 @@
 import { command, quote } from '../../shell/quote.js';
 import { replaceViaTemp } from '../file-state.js';
-import { realServerName, selector, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
+import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
 import { realServerRule } from '../ipvs/rules-format.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
-import type { Change, RealServerRef } from '../types.js';
+import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand } from './daemon.js';
 import { PIDFILE, type KeepalivedFacts } from './probe.js';
@@ -45,7 +45,6 @@ function waitForRule(rule: string): string {
   return `if ${pidAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
 }
 
-const refOf = (service: VirtualService, server: RealServer): RealServerRef => ({ service: selector(service), server: realServerName(server), address: server.address });
 
 /** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */
 interface Leaving {
@@ -108,10 +107,10 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       diff: { kind: 'file', before, after: quiet },
       commands: [...writeConfigCommands(spec.path, quiet), ...refs.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
-      ...(refs[0] ? { leaving: refOf(refs[0].item.service, refs[0].server) } : {}),
+      ...(refs[0] ? { leaving: serverRef(refs[0].item.service, refs[0].server) } : {}),
     });
     // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
-    for (const { item, server } of refs.slice(1)) changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: refOf(item.service, server) });
+    for (const { item, server } of refs.slice(1)) changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
     before = quiet;
   }
   changes.push({
