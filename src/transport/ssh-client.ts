@@ -9,7 +9,8 @@ import type { ConnectOptions, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made first; the SSH handshake then waits
-// for a slot of the handshake gate, and its share of the connect timeout starts only then.
+// for a slot of the handshake gate, and its share of the connect timeout starts only then. A
+// connection that waited long for its slot is made again before its handshake (see freshAfterMs).
 //
 // ssh2 itself (and its crypto) loads on the first connection, while that connection's TCP
 // handshake is on the network: a command that connects to nothing never loads it, and one that
@@ -114,23 +115,23 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
       queued.stop();
       // What the TCP connect took counts against the timeout; the time queued for the slot does not.
       const readyTimeoutAfter = (connectMs: number): number => Math.max(1, Math.round(target.connectTimeoutMs - connectMs));
-      try {
+      const waited = performance.now() - queuedAt;
+      if (target.sock || waited < freshAfterMs) {
         const lost = queued.lost();
         if (lost) throw new HostClosedEarly(lost.message);
         return await handshake({ ...setup.config, sock, readyTimeout: readyTimeoutAfter(tcpMs) }, setup, describe);
-      } catch (error) {
-        // sshd drops a connection that has not logged in within its LoginGraceTime (120 s by
-        // default). One that waited that long for a slot (a thousand hosts behind a gate of
-        // eight) is closed by a healthy host: it gets one fresh connection, now that its turn came.
-        const waited = performance.now() - queuedAt;
-        if (!(error instanceof HostClosedEarly) || target.sock || waited < requeueAfterMs) throw error;
-        sock.destroy();
-        const began = performance.now();
-        current = await tcpConnect(target.address, target.port, target.connectTimeoutMs).catch((retryError: unknown) => {
-          throw describe(`${(retryError as Error).message} (connecting again after the host closed a connection that waited ${Math.round(waited / 1000)} s for its handshake)`);
-        });
-        return await handshake({ ...setup.config, sock: current, readyTimeout: readyTimeoutAfter(performance.now() - began) }, setup, describe);
       }
+      // sshd counts its LoginGraceTime (120 s by default, 30 s or less on hardened hosts) from the
+      // TCP accept, and ends a connection that has not logged in by then without a word: a reset
+      // in the middle of the key exchange or the authentication. A connection that waited this
+      // long for its slot (a thousand hosts behind a gate of eight on a loaded machine) is
+      // replaced by a fresh one, so that the host's clock starts when the handshake does.
+      sock.destroy();
+      const began = performance.now();
+      current = await tcpConnect(target.address, target.port, target.connectTimeoutMs).catch((retryError: unknown) => {
+        throw describe(`${(retryError as Error).message} (connecting again after ${Math.round(waited / 1000)} s in the queue for a handshake)`);
+      });
+      return await handshake({ ...setup.config, sock: current, readyTimeout: readyTimeoutAfter(performance.now() - began) }, setup, describe);
     })
     .catch((error: unknown) => {
       sock.destroy();
@@ -139,8 +140,8 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     });
 }
 
-/** A connection that waited at least this long for its handshake may have been given up by sshd. */
-const requeueAfterMs = 5_000;
+/** A connection that waited at least this long for its handshake slot is made again (see above). */
+export const freshAfterMs = 5_000;
 
 /** The host closed the connection before the SSH handshake completed. */
 class HostClosedEarly extends Error {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handshakeGate } from '../../src/transport/handshake-gate.js';
-import { openClient, type ClientTarget } from '../../src/transport/ssh-client.js';
+import { freshAfterMs, openClient, type ClientTarget } from '../../src/transport/ssh-client.js';
 
 // A host that closes the connection after its banner, before the SSH handshake is over (sshd's
 // LoginGraceTime running out, a connection limit, a firewall). ssh2 then emits 'close' and no
@@ -63,15 +63,63 @@ describe('a host that hangs up during the SSH handshake', () => {
 
   it('connects once more when the host hung up on a connection that waited long for its slot', async () => {
     const host = await hangingUpHost(100);
-    // Every slot taken for 6 s: the connection to the host waits behind them, and the host hangs up meanwhile.
-    const release = new Promise<void>((resolve) => setTimeout(resolve, 6_000));
+    const release = new Promise<void>((resolve) => setTimeout(resolve, freshAfterMs + 1_000));
     const holders = Array.from({ length: handshakeGate.limit }, () => handshakeGate.run(() => release));
     try {
       await expect(openClient(targetFor(host.port), { acceptNewHostKeys: false })).rejects.toThrow(/the host closed the connection during the SSH handshake/);
-      // The first connection waited 6 s and was closed by the host; the second was made after the wait.
+      // The first connection waited behind every slot and was closed by the host; the second was made after the wait.
       expect(host.connections()).toBe(2);
     } finally {
       await Promise.all(holders);
+      host.server.close();
+    }
+  }, 30_000);
+});
+
+// sshd's LoginGraceTime runs from the TCP accept: a connection that queued long for its slot may be
+// ended in the middle of its handshake (a reset, no word). So one that waited is made again when its
+// turn comes, whether or not the host has hung up yet, and one that did not wait is used as it is.
+describe('a connection that waited for its handshake slot', () => {
+  /** A host that sends its banner and never ends a connection; the sockets it saw, with whether each was closed. */
+  async function patientHost(): Promise<{ server: Server; port: number; sockets: Array<{ closed: boolean }> }> {
+    const sockets: Array<{ closed: boolean }> = [];
+    const server = createServer((socket: Socket) => {
+      const seen = { closed: false };
+      sockets.push(seen);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        seen.closed = true;
+      });
+      socket.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return { server, port: address.port, sockets };
+  }
+
+  it(`is replaced by a fresh one after ${freshAfterMs / 1000} s in the queue, though the host kept it open`, async () => {
+    const host = await patientHost();
+    const release = new Promise<void>((resolve) => setTimeout(resolve, freshAfterMs + 1_000));
+    const holders = Array.from({ length: handshakeGate.limit }, () => handshakeGate.run(() => release));
+    try {
+      // The banner-only host never completes a handshake: the short timeout ends it once the fresh connection is in use.
+      await expect(openClient({ ...targetFor(host.port), connectTimeoutMs: 1_500 }, { acceptNewHostKeys: false })).rejects.toThrow(/h1/);
+      expect(host.sockets.length).toBe(2);
+      // The queued connection was closed by lvsprov before the handshake, not left to the host's grace time.
+      expect(host.sockets[0]?.closed).toBe(true);
+    } finally {
+      await Promise.all(holders);
+      host.server.close();
+    }
+  }, 30_000);
+
+  it('is used as it is when its slot came at once', async () => {
+    const host = await patientHost();
+    try {
+      await expect(openClient({ ...targetFor(host.port), connectTimeoutMs: 1_500 }, { acceptNewHostKeys: false })).rejects.toThrow(/h1/);
+      expect(host.sockets.length).toBe(1);
+    } finally {
       host.server.close();
     }
   }, 30_000);
