@@ -94,7 +94,7 @@ describe('engine: round trips', () => {
     expect(director[1]?.sections).toEqual([`ipvsadm -e -t ${VIP}:80 -r ${rip(3)}:80 -g -w 0`]);
     expect(director[2]?.sections).toEqual([`-t ${VIP}:80`]);
     expect(director[3]?.sections[0]).toBe(`ipvsadm -d -t ${VIP}:80 -r ${rip(3)}:80`);
-    expect(result('director').drains).toEqual([{ service: ['-t', `${VIP}:80`], server: `${rip(3)}:80`, address: rip(3), active: 0, drained: true, seconds: 0 }]);
+    expect(result('director').drains).toEqual([{ service: ['-t', `${VIP}:80`], server: `${rip(3)}:80`, address: rip(3), vip: VIP, active: 0, drained: true, seconds: 0 }]);
     expect([result('director').status, result('director').applied, result('director').stats.execs]).toEqual(['changed', 3, 4]);
   });
 

@@ -55,7 +55,7 @@ describe('host planner', () => {
       ['withdraw', `remove real server 192.0.2.12:80 (dr, weight 1) from TCP ${VIP}:80`],
       ['withdraw', 'create /etc/ipvsadm.rules'],
     ]);
-    expect(changes[1]?.joining).toEqual({ service: ['-t', `${VIP}:80`], server: '192.0.2.13:80', address: '192.0.2.13' });
+    expect(changes[1]?.joining).toEqual({ service: ['-t', `${VIP}:80`], server: '192.0.2.13:80', address: '192.0.2.13', vip: VIP });
     expect(changes[2]?.leaving).toEqual(changes[3]?.leaving);
   });
 
