@@ -40,14 +40,14 @@ function activeOf(server: RealServerRef): string {
  * Fwmark services do not name their VIP, and UDP has no opening state: they are not looked up.
  */
 function openingCheck(servers: readonly RealServerRef[], vips: readonly string[]): string[] {
-  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, key: `${server.service[1]} ${server.server}` }] : []));
+  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: `${server.service[1]} ${server.server}` }] : []));
   if (looked.length === 0) return [];
   const table = command('ipvsadm', '-L', '-n', '-c');
   const count = `awk -v keys=${quote(looked.map((entry) => entry.key).join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") && (($5 " " $6) in c) { c[$5 " " $6]++ } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
   return [
     '  if [ "$left" -eq 0 ]; then',
     `    set -- $(${table} 2>/dev/null | ${count})`,
-    ...looked.map((entry) => `    if ${heldTest(servers[entry.index] as RealServerRef, vips)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
+    ...looked.map((entry) => `    if ${heldTest(entry.server, vips)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
     '  fi',
   ];
 }

@@ -62,12 +62,12 @@ export function serviceName(service: VirtualService): string {
   return `${service.protocol.toUpperCase()} ${hostPort(service.address, service.port)}`;
 }
 
-/** The words that select a service on an ipvsadm command line. */
-/** What the engine needs to drain or admit one real server of a service. */
+/** Which real server of which service a change adds or removes, for the engine's ordering and drains. */
 export function serverRef(service: VirtualService, server: RealServer): RealServerRef {
   return { service: selector(service), server: realServerName(server), address: server.address, ...(service.protocol === 'fwmark' ? {} : { vip: service.address }) };
 }
 
+/** The words that select a service on an ipvsadm command line. */
 export function selector(service: VirtualService): string[] {
   switch (service.protocol) {
     case 'fwmark':

@@ -49,7 +49,6 @@ function differences(pairs: Array<[string, string, string]>): string {
     .join(', ');
 }
 
-/** Which real server of which service a change adds or removes, for the engine's ordering. */
 function addServer(service: VirtualService, server: RealServer): Change {
   return {
     resource: `ipvs ${serviceName(service)}`,

@@ -45,7 +45,6 @@ function waitForRule(rule: string): string {
   return `if ${pidAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
 }
 
-
 /** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */
 interface Leaving {
   readonly service: VirtualService;
