@@ -27,6 +27,8 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
   if (target.hostKeyAlias) lines.push(row('hostkeyalias', target.hostKeyAlias, origins.host_key_alias));
   lines.push(row('stricthostkeychecking', target.acceptNewHostKeys ? 'accept-new' : 'yes', origins.strict_host_key_checking));
   lines.push(row('connecttimeout', String(target.connectTimeoutMs / 1000), origins.connect_timeout));
+  lines.push(row('serveraliveinterval', String(target.serverAlive.intervalMs / 1000), origins.server_alive_interval));
+  lines.push(row('serveralivecountmax', String(target.serverAlive.countMax), origins.server_alive_count_max));
   lines.push(row('proxyjump', target.jumps.map((jump) => `${jump.user}@${jump.address}:${jump.port}`).join(',') || 'none', origins.proxy_jump ?? 'default'));
   for (const jump of target.jumps) {
     lines.push(`  ${jump.label}: identityfile ${jump.privateKeys.join(' ') || '(none)'}, identityagent ${jump.agent ?? 'none'}, userknownhostsfile ${jump.knownHostsFiles.join(' ')}`);

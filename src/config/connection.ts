@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { systemUserName } from '../transport/local-user.js';
+import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
@@ -108,6 +109,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
   const tokens = { h: address, p: String(port), r: user, u: localUser(env), d: homedir(), n: entry.address };
   const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
+  const serverAlive = {
+    intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
+    countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default'),
+  };
 
   let passphrase: string | undefined;
   if (ssh.passphrase_env) {
@@ -177,6 +182,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
     connectTimeoutMs: connectTimeout * 1000,
+    serverAlive,
   };
 
   // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none). Each is looked up in

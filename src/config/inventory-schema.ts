@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { schedulers } from '../resources/ipvs/schedulers.js';
+import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
 import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4 } from './values.js';
@@ -29,6 +30,20 @@ export const sshSettingsSchema = z
     agent: z.boolean().optional().describe('use the ssh-agent at $SSH_AUTH_SOCK (default true when it is set)'),
     known_hosts: localPath.optional().describe('known_hosts file checked for host keys (default ~/.ssh/known_hosts)'),
     connect_timeout: z.number().positive().max(600).optional().describe('seconds to connect and authenticate (default 10)'),
+    server_alive_interval: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .optional()
+      .describe(`seconds between SSH keepalives to a host that is silent (ServerAliveInterval; 0: none; default ${serverAliveDefaults.intervalMs / 1000})`),
+    server_alive_count_max: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe(`unanswered keepalives after which the host is given up (ServerAliveCountMax; default ${serverAliveDefaults.countMax})`),
     become: z.boolean().optional().describe('run the scripts through `sudo -n` (for a non-root user)'),
     config_file: localPath
       .optional()

@@ -15,6 +15,10 @@ function problemOf(keyword: string, value: string): string | undefined {
       const port = Number(value);
       return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? undefined : `Port must be a whole number 1-65535, not ${JSON.stringify(value)}`;
     }
+    case 'serveraliveinterval':
+      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives), not ${JSON.stringify(value)}`;
+    case 'serveralivecountmax':
+      return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `ServerAliveCountMax must be a whole number 0-100, not ${JSON.stringify(value)}`;
     case 'connecttimeout':
       return /^\d+$/.test(value) && Number(value) >= 1 ? undefined : `ConnectTimeout must be a whole number of seconds, at least 1, not ${JSON.stringify(value)}`;
     case 'user':

@@ -5,7 +5,8 @@ import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { fingerprint, KnownHosts, preferredHostKeyAlgorithms, verdictFor, type KnownKey } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
-import type { ConnectOptions, SshEndpoint } from './types.js';
+import { keepalivePings, watchSilence } from './silence-watch.js';
+import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made first; the SSH handshake then waits
@@ -21,8 +22,6 @@ export interface ClientTarget extends SshEndpoint {
   /** An already-open stream to the host (through a jump host); otherwise TCP to address:port. */
   readonly sock?: Duplex;
 }
-
-export const keepaliveIntervalMs = 5_000;
 
 /** When this process first tried to connect anywhere (performance.now(): ms since it started). */
 export const connectionClock: { firstAttemptMs?: number } = {};
@@ -155,6 +154,8 @@ interface HandshakeSetup {
   readonly refusal: () => string | undefined;
   /** Record the host key accepted with --accept-new-host-keys, once the login succeeded. */
   readonly recordNewKey: () => Promise<void>;
+  /** How long the logged-in connection may be silent (watchSilence). */
+  readonly alive: ServerAlive;
 }
 
 function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
@@ -174,10 +175,9 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     host: target.address,
     port: target.port,
     username: target.user,
-    // A host that stops answering is given up after three unanswered keepalives, 15 s; a script
-    // that runs long (a drain, a lock wait) is fine as long as the host answers them.
-    keepaliveInterval: keepaliveIntervalMs,
-    keepaliveCountMax: 2,
+    // A host that stops answering is given up (see serverAliveDefaults and watchSilence); a script
+    // that runs long (a drain, a lock wait) is fine as long as the host answers the keepalives.
+    ...keepalivePings(target.serverAlive),
     authHandler: methods,
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
@@ -203,7 +203,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   };
 
   const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(recorded.name, target.port, newKey) : Promise.resolve());
-  return { ssh2, config, refusal: () => refusal, recordNewKey };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
@@ -226,6 +226,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
       client.removeListener('error', fail);
       client.removeListener('close', closed);
       client.on('error', () => undefined);
+      watchSilence(client, config.sock as Duplex, setup.alive);
       setup.recordNewKey().then(() => resolve(client), fail);
     });
     client.once('close', closed);

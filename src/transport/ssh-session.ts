@@ -1,8 +1,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Client } from 'ssh2';
 import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.js';
-import { keepaliveIntervalMs, openClient } from './ssh-client.js';
-import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, SessionStats } from './types.js';
+import { silenceText } from './server-alive.js';
+import { openClient } from './ssh-client.js';
+import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line. Jump hosts are shared: every host behind
@@ -10,6 +11,8 @@ import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSes
 
 export class JumpPool {
   private readonly clients = new Map<string, Promise<Client>>();
+  /** Why each jump connection went, once it has: the hosts behind it report it as their own. */
+  private readonly lostReasons = new Map<string, string>();
   connections = 0;
 
   constructor(private readonly options: ConnectOptions) {}
@@ -17,28 +20,48 @@ export class JumpPool {
   /**
    * The connection to the last jump of `chain`, opening the ones before it as needed: the first
    * over TCP, each next one through a channel of the one before (ProxyJump a,b). A chain prefix is
-   * opened once per run and shared by every host behind it.
+   * opened once per run and shared by every host behind it; one that is lost is opened afresh by
+   * the next host that needs it.
    */
   get(chain: readonly JumpTarget[]): Promise<Client> {
     const jump = chain[chain.length - 1];
     if (!jump) return Promise.reject(new Error('empty jump chain'));
-    const key = chain.map((hop) => `${hop.user}@${hop.address}:${hop.port}`).join(' > ');
+    const key = chainKey(chain);
     let client = this.clients.get(key);
     if (!client) {
       this.connections += 1;
       const before = chain.slice(0, -1);
-      client = (before.length > 0 ? this.get(before).then((previous) => forward(previous, jump.address, jump.port)) : Promise.resolve(undefined)).then((sock) =>
+      const opening = (before.length > 0 ? this.get(before).then((previous) => forward(previous, jump.address, jump.port)) : Promise.resolve(undefined)).then((sock) =>
         openClient({ ...jump, ...(sock ? { sock } : {}) }, this.options),
       );
+      client = opening.then((opened) => {
+        this.lostReasons.delete(key);
+        const lose = (reason: string): void => {
+          if (!this.lostReasons.has(key)) this.lostReasons.set(key, `${jump.label}: ${reason}`);
+          if (this.clients.get(key) === client) this.clients.delete(key);
+        };
+        opened.on('error', (error: Error & { level?: string }) => lose(error.level === 'client-timeout' ? silenceText(jump.serverAlive) : error.message));
+        opened.on('close', () => lose('the connection closed'));
+        return opened;
+      });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /** Why the jump connection in front of a host went (`jump host ...: no answer for 40 s`), if it has. */
+  lostReason(chain: readonly JumpTarget[]): string | undefined {
+    return this.lostReasons.get(chainKey(chain));
   }
 
   close(): void {
     for (const client of this.clients.values()) client.then((c) => c.end(), () => undefined);
     this.clients.clear();
   }
+}
+
+function chainKey(chain: readonly JumpTarget[]): string {
+  return chain.map((hop) => `${hop.user}@${hop.address}:${hop.port}`).join(' > ');
 }
 
 function forward(jump: Client, address: string, port: number): Promise<NonNullable<Parameters<typeof openClient>[0]['sock']>> {
@@ -48,20 +71,32 @@ function forward(jump: Client, address: string, port: number): Promise<NonNullab
 }
 
 class SshSession implements HostSession {
-  /** Why the connection is gone, once it is. */
-  private lost: string | undefined;
+  /** The error the connection ended with, if any. */
+  private failure: string | undefined;
+  private closed = false;
 
   constructor(
     private readonly client: Client,
     private readonly become: boolean,
     readonly stats: SessionStats,
+    alive: ServerAlive,
+    /** Why the jump connection this one runs through went, if it has (it takes this one with it). */
+    private readonly jumpLost: () => string | undefined = () => undefined,
   ) {
     client.on('error', (error: Error & { level?: string }) => {
-      this.lost ??= error.level === 'client-timeout' ? `no answer for ${(3 * keepaliveIntervalMs) / 1000} s` : error.message;
+      this.failure ??= error.level === 'client-timeout' ? silenceText(alive) : error.message;
     });
     client.on('close', () => {
-      this.lost ??= 'the connection closed';
+      this.closed = true;
     });
+  }
+
+  /** Why the connection is gone, once it is; asked when reported, so a jump's reason has arrived. */
+  private get lost(): string | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (!this.closed) return undefined;
+    const jump = this.jumpLost();
+    return jump ? `the connection closed with the one through ${jump}` : 'the connection closed';
   }
 
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -134,5 +169,5 @@ export async function openSession(target: ConnectionTarget, options: ConnectOpti
   // The jump hosts were handled above; what remains is the endpoint itself.
   const { name, become, jumps: _jumps, ...endpoint } = target;
   const client = await openClient({ label: name, ...endpoint, ...(sock ? { sock } : {}) }, options);
-  return new SshSession(client, become, stats);
+  return new SshSession(client, become, stats, target.serverAlive, last ? () => jumps.lostReason(target.jumps) : undefined);
 }

@@ -47,6 +47,17 @@ export interface SshEndpoint {
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;
+  /** ServerAliveInterval and ServerAliveCountMax: how long a silent host is waited for (see serverAliveDefaults). */
+  readonly serverAlive: ServerAlive;
+}
+
+/**
+ * An SSH keepalive every `intervalMs` (0: none); after `countMax` more go unanswered the host is
+ * given up, `intervalMs x (countMax + 1)` after its last answer.
+ */
+export interface ServerAlive {
+  readonly intervalMs: number;
+  readonly countMax: number;
 }
 
 export interface JumpTarget extends SshEndpoint {

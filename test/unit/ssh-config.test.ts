@@ -79,6 +79,8 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       `  UserKnownHostsFile ${join(dir, 'known_%h')}`,
       '  StrictHostKeyChecking accept-new',
       '  ConnectTimeout 4',
+      '  ServerAliveInterval 7',
+      '  ServerAliveCountMax 1',
       '  ProxyJump admin@bastion:2222,192.0.2.2',
     ]);
     const plain = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'test' }), 'web', { env: {} });
@@ -90,7 +92,11 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       knownHostsFiles: [join(dir, 'known_192.0.2.40')],
       acceptNewHostKeys: true,
       connectTimeoutMs: 4000,
+      serverAlive: { intervalMs: 7000, countMax: 1 },
     });
+    // The jump hosts wait for a silent host as the host does.
+    expect(plain.target.jumps.map((jump) => jump.serverAlive)).toEqual([{ intervalMs: 7000, countMax: 1 }, { intervalMs: 7000, countMax: 1 }]);
+    expect(plain.origins.server_alive_interval).toBe(`${file}:10 (Host webalias)`);
     expect(plain.missingKeys).toEqual([join(dir, 'id_missing')]);
     expect(plain.origins.user).toMatch(/inventory-\d+\.yaml: ssh\.user$/);
     expect(plain.origins.port).toBe(`${file}:4 (Host webalias)`);
@@ -99,13 +105,21 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       [process.env.USER ?? 'root', '192.0.2.2', 22, [key]],
     ]);
 
-    const hostWins = resolveConnection(inventoryWith({ agent: false, config_file: file }, { port: 22, jump: { address: '192.0.2.3' } }), 'web', { env: {} });
+    const hostWins = resolveConnection(inventoryWith({ agent: false, config_file: file, server_alive_count_max: 5 }, { port: 22, jump: { address: '192.0.2.3' }, server_alive_interval: 0 }), 'web', { env: {} });
     expect(hostWins.target.port).toBe(22);
+    expect(hostWins.target.serverAlive).toEqual({ intervalMs: 0, countMax: 5 });
     expect(hostWins.origins.port).toMatch(/hosts\.web\.ssh\.port$/);
     expect(hostWins.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.3']);
 
     const none = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {}, sshConfigFile: 'none' });
-    expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [] });
+    expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
+  });
+
+  it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
+    const interval = configFile(['Host webalias', '  ServerAliveInterval 5s']);
+    expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:1: ServerAliveInterval must be a whole number of seconds 0-3600`));
+    const count = configFile(['Host webalias', '  ServerAliveCountMax -1']);
+    expect(() => resolveConnection(inventoryWith({ config_file: count }), 'web', { env: {} })).toThrow(new RegExp(`^${count}:2:1: ServerAliveCountMax must be a whole number 0-100`));
   });
 
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {

@@ -6,6 +6,7 @@ import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handshakeGate } from '../../src/transport/handshake-gate.js';
 import { freshAfterMs, openClient, type ClientTarget } from '../../src/transport/ssh-client.js';
+import { serverAliveDefaults } from '../../src/transport/server-alive.js';
 
 // A host that closes the connection after its banner, before the SSH handshake is over (sshd's
 // LoginGraceTime running out, a connection limit, a firewall). ssh2 then emits 'close' and no
@@ -45,6 +46,7 @@ const targetFor = (port: number): ClientTarget => ({
   knownHostsFiles: [knownHosts],
   globalKnownHostsFiles: [],
   connectTimeoutMs: 60_000,
+  serverAlive: serverAliveDefaults,
 });
 
 describe('a host that hangs up during the SSH handshake', () => {
