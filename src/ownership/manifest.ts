@@ -64,27 +64,48 @@ function probeChoice(entries: ProbedEntries): string {
 }
 
 /**
+ * grep arguments that keep, numbered, the manifest lines that may hold an object to probe: the id
+ * is the second tab-separated field, and no other field holds a tab-bounded id (types are words,
+ * the rest base64), so `<tab>ID<tab>` matches that id's line and no other. A shell `read` takes a
+ * file one byte per system call, and the manifest (a probe per object) runs to kilobytes: grep
+ * reads it at once and leaves the shell only the lines to act on, none on an unchanged host.
+ */
+function candidateLines(entries: ProbedEntries): string {
+  const listed = [...new Set('only' in entries ? entries.only : entries.except)];
+  if (listed.length === 0) return 'only' in entries ? '' : `grep -n '' "$m"`;
+  const patterns = listed.map((id) => `-e ${quote(`\t${id}\t`)}`).join(' ');
+  return `grep -n ${'only' in entries ? '' : '-v '}-F ${patterns} "$m"`;
+}
+
+/**
  * The read section: the manifest itself, then the output of each probe it holds that `entries`
  * selects, each wrapped in markers carrying `token` (as the batch script's sections are) and
  * numbered by its line. An entry left out prints nothing: parseManifestRead gives it no output.
  */
 export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTRY): string {
+  const candidates = candidateLines(entries);
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
-    `  printf 'M '; base64 -w0 < "$m"; printf '\\n'`,
-    `  tab=$(printf '\\t'); n=0`,
-    `  while IFS= read -r line || [ -n "$line" ]; do`,
-    `    n=$((n + 1))`,
-    `    case "$line" in ''|'#'*) continue ;; esac`,
-    `    id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
-    `    ${probeChoice(entries)}`,
-    `    [ -n "$probe" ] || continue`,
-    `    printf '<<<${token} %s\\n' "$n"`,
-    `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
-    `    printf '\\n>>>${token} %s %s\\n' "$n" "$rc"`,
-    `  done < "$m"`,
-    `else printf 'M-\\n'; fi`,
+    `  printf 'M '; base64 -w0 < "$m"; printf '\n'`,
+    ...(candidates === ''
+      ? []
+      : [
+          `  tab='	'; lines=$(${candidates})`,
+          `  [ -z "$lines" ] || while IFS= read -r line; do`,
+          `    n=\${line%%:*}; line=\${line#*:}`,
+          `    case "$line" in ''|'#'*) continue ;; esac`,
+          `    id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
+          `    ${probeChoice(entries)}`,
+          `    [ -n "$probe" ] || continue`,
+          `    printf '<<<${token} %s\n' "$n"`,
+          `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
+          `    printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
+          `  done <<lvsprov_manifest_lines`,
+          `$lines`,
+          `lvsprov_manifest_lines`,
+        ]),
+    `else printf 'M-\n'; fi`,
   ].join('\n');
 }
 
