@@ -9,7 +9,10 @@ import type { LockOwner } from './lock-owner.js';
 // its connection closes, without any release exec. The owner file beside it says who holds the
 // lock (control host, pid, start time) and until when: every later exec of the run renews that
 // lease, and a waiter may end a holder whose lease ran out (a control host that vanished without
-// closing its connection leaves sshd waiting for hours).
+// closing its connection leaves sshd waiting for hours). The lease ends at a time since boot
+// (`lease_end`, centiseconds of /proc/uptime), which a shell reads without starting a process and
+// a changed wall clock cannot move; an owner line without it (an older lvsprov's `lease`, in
+// seconds of the wall clock) is never taken over, only waited for.
 //
 // Every report is one line `lvsprov-lock NONCE STATE key=value...`, parsed by lock-report.ts.
 
@@ -42,12 +45,15 @@ const holderName = 'lvsprov-lock-holder';
 function common(nonce: string, dir: string): string[] {
   return [
     `lvsprov_d=${quote(dir)}`,
-    // Centiseconds since boot: a clock that a changed wall clock cannot move.
-    'lvsprov_cs() { read lvsprov_up lvsprov_rest </proc/uptime; echo "${lvsprov_up%.*}${lvsprov_up#*.}"; }',
+    // Centiseconds since boot, into lvsprov_now: a clock that a changed wall clock cannot move.
+    // (The fraction always has two digits; a leading 1 keeps "05" from reading as octal.)
+    'lvsprov_cs() { read lvsprov_up lvsprov_rest </proc/uptime; lvsprov_now=$(( ${lvsprov_up%.*} * 100 + 1${lvsprov_up#*.} - 100 )); }',
     `lvsprov_say() { printf '%s\\n' "lvsprov-lock ${nonce} $*"; }`,
-    // One field (key=value word) of the owner line, or empty; only digits for the numeric ones.
-    'lvsprov_field() { lvsprov_rest=" $lvsprov_info "; case $lvsprov_rest in *" $1="*) lvsprov_rest=${lvsprov_rest#*" $1="}; printf \'%s\\n\' "${lvsprov_rest%% *}" ;; esac; }',
-    'lvsprov_num() { case $1 in ""|*[!0-9]*) echo "" ;; *) echo "$1" ;; esac; }',
+    // One field (key=value word) of the owner line into lvsprov_value, or empty; lvsprov_number
+    // keeps it only when it is all digits. Functions that set a variable, not $(...): each
+    // command substitution would start a process.
+    'lvsprov_field() { lvsprov_value=; lvsprov_rest=" $lvsprov_info "; case $lvsprov_rest in *" $1="*) lvsprov_rest=${lvsprov_rest#*" $1="}; lvsprov_value=${lvsprov_rest%% *} ;; esac; }',
+    'lvsprov_number() { lvsprov_field "$1"; case $lvsprov_value in ""|*[!0-9]*) lvsprov_value= ;; esac; }',
     // The owner file's first line, or empty.
     'lvsprov_owner() { lvsprov_info=; { read -r lvsprov_info <"$lvsprov_d/run.owner"; } 2>/dev/null; }',
     'lvsprov_owner',
@@ -56,7 +62,7 @@ function common(nonce: string, dir: string): string[] {
 
 function ownerLine(owner: LockOwner, leaseSeconds: number): string {
   const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
-  return `printf '%s\\n' ${quote(words.join(' '))}" holder=$lvsprov_holder lease=$(( $(date +%s) + ${leaseSeconds} ))"`;
+  return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$lvsprov_holder lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))"`;
 }
 
 /**
@@ -81,31 +87,31 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     // last ") " (a command name may itself hold one).
     '  lvsprov_parent=; { read -r lvsprov_stat </proc/$lvsprov_conn/stat; } 2>/dev/null &&',
     '    { lvsprov_stat=${lvsprov_stat##*") "}; lvsprov_stat=${lvsprov_stat#* }; lvsprov_parent=${lvsprov_stat%% *}; }',
-    '  lvsprov_parent=$(lvsprov_num "$lvsprov_parent")',
+    '  case $lvsprov_parent in *[!0-9]*) lvsprov_parent= ;; esac',
     '  lvsprov_depth=$((lvsprov_depth + 1))',
     '  if [ -z "$lvsprov_parent" ] || [ "$lvsprov_parent" -le 1 ] || [ "$lvsprov_depth" -gt 4 ]; then lvsprov_conn=$PPID; break; fi',
     '  lvsprov_conn=$lvsprov_parent',
     'done',
     'exec 9>>"$lvsprov_d/run.lock"',
-    'lvsprov_start=$(lvsprov_cs) lvsprov_waited=0',
+    'lvsprov_cs; lvsprov_start=$lvsprov_now lvsprov_waited=0',
     `lvsprov_deadline=$((lvsprov_start + ${timeout}))`,
     'while ! flock -n 9; do',
     // At least 1: the report says this run waited, however fast the holder went.
-    '  lvsprov_waited=$(( $(lvsprov_cs) - lvsprov_start + 1 ))',
+    '  lvsprov_cs; lvsprov_waited=$(( lvsprov_now - lvsprov_start + 1 ))',
     // This run is gone (its connection closed while waiting): never take the lock for nobody.
     '  [ -d /proc/$lvsprov_conn ] || exit 0',
     '  lvsprov_owner',
-    '  lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
-    '  lvsprov_lease=$(lvsprov_num "$(lvsprov_field lease)")',
-    '  lvsprov_age=$(lvsprov_num "$(lvsprov_field age)")',
-    '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease" ] && [ "$(date +%s)" -gt "$lvsprov_lease" ] &&',
+    '  lvsprov_number holder; lvsprov_holder=$lvsprov_value',
+    '  lvsprov_number lease_end; lvsprov_lease_end=$lvsprov_value',
+    '  lvsprov_number age; lvsprov_age=$lvsprov_value',
+    '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ] &&',
     `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q ${holderName}; then`,
     '    kill "$lvsprov_holder" 2>/dev/null; lvsprov_say expired $lvsprov_info >&2; sleep 0.1; continue',
     '  fi',
     `  if [ ${options.wait === 'wait-die' ? 1 : 0} = 1 ] && [ -n "$lvsprov_age" ] && [ "$lvsprov_age" -lt ${owner.age} ]; then`,
-    '    lvsprov_say older waited=$(( $(lvsprov_cs) - lvsprov_start )) $lvsprov_info; exit 0',
+    '    lvsprov_say older waited=$(( lvsprov_now - lvsprov_start )) $lvsprov_info; exit 0',
     '  fi',
-    '  if [ "$(lvsprov_cs)" -ge "$lvsprov_deadline" ]; then lvsprov_say timeout waited=$(( $(lvsprov_cs) - lvsprov_start )) $lvsprov_info; exit 0; fi',
+    '  if [ "$lvsprov_now" -ge "$lvsprov_deadline" ]; then lvsprov_say timeout waited=$(( lvsprov_now - lvsprov_start )) $lvsprov_info; exit 0; fi',
     // A byte now and then: once lvsprov has closed this channel, the write ends the waiter.
     '  printf .; sleep 0.2',
     'done',
@@ -131,8 +137,8 @@ export function holdLockScript(nonce: string, owner: LockOwner, options: { lease
   const lease = options.leaseSeconds ?? defaultLeaseSeconds;
   return [
     ...common(nonce, options.dir ?? defaultLockDir),
-    'lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
-    `if [ "$(lvsprov_field run)" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -d /proc/$lvsprov_holder ]; then`,
+    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_field run',
+    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -d /proc/$lvsprov_holder ]; then`,
     `  ${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
     '  lvsprov_say held',
     'else',
@@ -145,8 +151,8 @@ export function holdLockScript(nonce: string, owner: LockOwner, options: { lease
 export function releaseLockScript(nonce: string, owner: LockOwner, options: { dir?: string } = {}): string {
   return [
     ...common(nonce, options.dir ?? defaultLockDir),
-    'lvsprov_holder=$(lvsprov_num "$(lvsprov_field holder)")',
-    `if [ "$(lvsprov_field run)" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ]; then`,
+    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_field run',
+    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ]; then`,
     '  kill "$lvsprov_holder" 2>/dev/null',
     '  while [ -d /proc/$lvsprov_holder ]; do sleep 0.05; done',
     'fi',

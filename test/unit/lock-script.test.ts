@@ -59,7 +59,7 @@ describe('host lock in shell', () => {
     const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(first.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
     expect(first.output).toContain('probes-ran');
-    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(new RegExp(`^run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=\\d+ lease=\\d+\\n$`));
+    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(new RegExp(`^run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=\\d+ lease_end=\\d+\\n$`));
 
     const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 0.5 });
     expect(second.report).toMatchObject({ state: 'timeout', holder: { run: older.run, control: 'ctl-a', pid: 100, started: '2026-11-30T04:00:00Z' } });
@@ -113,6 +113,18 @@ describe('host lock in shell', () => {
     // The younger run's connection lives on, but its lease (0 s) ran out: a waiter ends its holder.
     const takeover = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(takeover.report).toMatchObject({ state: 'acquired', previous: { run: younger.run } });
+  });
+
+  it("never takes over from an owner line without a lease_end (an older lvsprov's wall-clock lease): it waits", async () => {
+    const held = await acquire(younger, { wait: 'wait', timeoutSeconds: 1, leaseSeconds: 0 });
+    expect(held.report.state).toBe('acquired');
+    // What an older lvsprov wrote: its lease in seconds of the wall clock, long past here.
+    const owner = join(dir, 'run.owner');
+    const line = readFileSync(owner, 'utf8').replace(/lease_end=\d+/, 'lease=1');
+    await exec(`printf '%s' '${line}' > ${owner}`);
+    const waiter = await acquire(older, { wait: 'wait', timeoutSeconds: 1 });
+    expect(waiter.report).toMatchObject({ state: 'timeout', holder: { run: younger.run } });
+    expect(waiter.output).not.toContain('probes-ran');
   });
 });
 
