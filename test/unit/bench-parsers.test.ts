@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../bench/src/ansible-recap.js';
 import { countSessions } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
+import { busyShare, parseCpuLine } from '../../bench/src/machine-cpu.js';
 import { summarize } from '../../bench/src/stats.js';
 import type { BenchResult, ContenderResult } from '../../bench/src/suite.js';
 import { floorBound, ratios, renderTable } from '../../bench/src/table.js';
@@ -82,6 +83,7 @@ describe('renderTable', () => {
       seconds,
       maxRssKiB: 90 * 1024,
       cpuSeconds: seconds / 2,
+      machineBusy: 0.5 + index * 0.1,
       ...(id.startsWith('lvsprov') ? { firstConnectionMs: 100 + index * 10, handshakes: { limit: 8, peak: 8 - index } } : {}),
       server: { connections: { min: 1, max: 1 }, sessions: { min: 1, max: 2 }, execs: { min: 1, max: 2 } },
     })),
@@ -145,8 +147,21 @@ describe('renderTable', () => {
   it('shows the time to the first connection and the handshakes allowed at once', () => {
     const text = renderTable(result);
     // lvsprov: the median of its runs' firstConnectionMs, the limit and the highest peak.
-    expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+110 ms\s+8 \(peak 8\)/);
+    expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+60%\s+110 ms\s+8 \(peak 8\)/);
     // The floor starts every host's handshake at once and reports no clock.
     expect(text).toMatch(/^floor .* -\s+all 50\s/m);
+  });
+});
+
+describe('machine CPU', () => {
+  it('reads /proc/stat\'s cpu line: idle and iowait are waiting, the rest busy (guest time is inside user)', () => {
+    expect(parseCpuLine('cpu  100 5 50 800 20 3 2 0 7 0')).toEqual({ busy: 160, total: 980 });
+    expect(parseCpuLine('cpu0 100 5 50 800 20 3 2 0 0 0')).toBeUndefined();
+    expect(parseCpuLine('intr 1 2 3')).toBeUndefined();
+  });
+
+  it('gives the busy share of every core between two readings', () => {
+    expect(busyShare({ busy: 100, total: 1000 }, { busy: 250, total: 1200 })).toBeCloseTo(0.75);
+    expect(busyShare({ busy: 100, total: 1000 }, { busy: 100, total: 1000 })).toBeUndefined();
   });
 });
