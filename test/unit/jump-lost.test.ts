@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2, { type AuthContext, type Connection, type Server } from 'ssh2';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConnectionLostError } from '../../src/errors.js';
+import { serverAliveDefaults } from '../../src/transport/server-alive.js';
+import { JumpPool, openSession } from '../../src/transport/ssh-session.js';
+import type { ConnectionTarget, JumpTarget } from '../../src/transport/types.js';
+
+// A host reached through a jump host loses its connection when the jump connection goes. Its
+// message says so, and why the jump connection went; the next host opens the jump again. Real
+// ssh2 servers on loopback: a jump that forwards direct-tcpip channels, and a host whose exec
+// never ends (a long script).
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-jump-lost-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const clientKey = join(dir, 'id_ed25519');
+writeFileSync(clientKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+const knownHosts = join(dir, 'known_hosts');
+
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function acceptAnyKey(client: Connection): void {
+  client.on('authentication', (context: AuthContext) => (context.method === 'publickey' ? context.accept() : context.reject(['publickey'])));
+  client.on('error', () => undefined);
+}
+
+/** A jump host: forwards every direct-tcpip channel to its destination; `clients` are its live connections. */
+function jumpServer(): { server: Server; clients: Connection[] } {
+  const clients: Connection[] = [];
+  const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
+    clients.push(client);
+    acceptAnyKey(client);
+    client.on('ready', () => {
+      client.on('tcpip', (accept, _reject, info) => {
+        const channel = accept();
+        const socket = connect(info.destPort, info.destIP);
+        socket.on('error', () => undefined);
+        channel.pipe(socket).pipe(channel);
+      });
+    });
+  });
+  return { server, clients };
+}
+
+/** A host whose exec runs until the connection goes. */
+function slowHost(): Server {
+  return new ssh2.Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
+    acceptAnyKey(client);
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        accept().on('exec', (acceptExec) => {
+          acceptExec();
+        });
+      });
+    });
+  });
+}
+
+const endpoint = (port: number) => ({
+  address: '127.0.0.1',
+  port,
+  user: 'root',
+  privateKeys: [clientKey],
+  knownHostsFiles: [knownHosts],
+  globalKnownHostsFiles: [],
+  connectTimeoutMs: 10_000,
+  serverAlive: serverAliveDefaults,
+});
+
+describe('a host behind a jump host whose connection goes', () => {
+  it('fails with the jump connection named and why it went; the next host opens the jump again', async () => {
+    const jump = jumpServer();
+    const host = slowHost();
+    const jumpPort = await listen(jump.server);
+    const hostPort = await listen(host);
+    const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
+    writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
+    const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
+    const target: ConnectionTarget = { ...endpoint(hostPort), name: 'rs1', become: false, jumps: [jumpTarget] };
+    const pool = new JumpPool({ acceptNewHostKeys: false });
+    try {
+      const session = await openSession(target, { acceptNewHostKeys: false }, pool);
+      const running = session.exec('sleep 600');
+      // The jump host ends the run's connection (a bastion restarted, a firewall's idle timer).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const client of jump.clients) client.end();
+      const error = await running.then(() => undefined, (failure: unknown) => failure);
+      expect(error).toBeInstanceOf(ConnectionLostError);
+      expect((error as Error).message).toContain(`the connection closed with the one through jump host root@127.0.0.1:${jumpPort}: the connection closed`);
+
+      // The pool does not hand out the dead connection: the next host behind it connects afresh.
+      const again = await openSession({ ...target, name: 'rs2' }, { acceptNewHostKeys: false }, pool);
+      expect(pool.connections).toBe(2);
+      again.close();
+      session.close();
+    } finally {
+      pool.close();
+      jump.server.close();
+      host.close();
+    }
+  }, 30_000);
+});
