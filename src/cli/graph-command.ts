@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import { loadInventory } from '../config/inventory.js';
-import type { GraphFormat } from '../graph/formats.js';
-import { topology } from '../graph/topology.js';
-import { emitGraph, formatOption, outputOption } from './graph-output.js';
+import type { GraphFormat } from '../graph/format-names.js';
+import { formatOption, outputOption } from './graph-options.js';
 import type { CliIo } from './io.js';
 
 interface GraphFlags {
@@ -18,6 +16,8 @@ export function graphCommand(io: CliIo): Command {
     .addOption(formatOption())
     .addOption(outputOption())
     .action(async (flags: GraphFlags) => {
+      // The topology and its renderers load only for this command.
+      const [{ loadInventory }, { topology }, { emitGraph }] = await Promise.all([import('../config/inventory.js'), import('../graph/topology.js'), import('./graph-output.js')]);
       await emitGraph(io, topology(loadInventory(flags.inventory)), flags.format, flags.output);
     });
 }

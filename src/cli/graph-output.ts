@@ -1,15 +1,12 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { Option } from 'commander';
-import { graphFormats, renderGraph, type GraphFormat } from '../graph/formats.js';
+import type { GraphFormat } from '../graph/format-names.js';
+import { renderGraph } from '../graph/formats.js';
 import type { LiveLinks } from '../graph/live.js';
 import type { Topology } from '../graph/topology.js';
 import type { CliIo } from './io.js';
 
 // graph and status --graph write the picture the same way: to stdout, or atomically to a file
 // (so a browser or editor watching it never reads half a picture during status --watch).
-
-export const formatOption = (): Option => new Option('--format <format>', 'picture format').choices(graphFormats).default('svg');
-export const outputOption = (): Option => new Option('-o, --output <file>', 'write the picture to this file (replaced atomically) instead of stdout');
 
 export async function emitGraph(io: CliIo, topology: Topology, format: GraphFormat, output: string | undefined, live?: LiveLinks): Promise<void> {
   const { text, warnings } = await renderGraph(topology, format, live);

@@ -1,5 +1,3 @@
-import { createInterface } from 'node:readline/promises';
-
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
   readonly out: (line: string) => void;
@@ -11,6 +9,8 @@ export interface CliIo {
 }
 
 async function askOnTerminal(question: string): Promise<string> {
+  // readline loads only when there is a question to ask.
+  const { createInterface } = await import('node:readline/promises');
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await prompt.question(question);

@@ -1,18 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { RunMode } from '../engine/planners.js';
-import { DEFAULT_DRAIN_TIMEOUT, runAll } from '../engine/run.js';
-import { renderRecap, totals } from '../report/recap.js';
-import { lockOwner } from '../lock/lock-owner.js';
-import { exitCodeFor } from './exit-codes.js';
-import { watchInterrupts } from './interrupts.js';
-import { prepareRun, type PreparedRun } from './load-run.js';
-import { listrProgress, plainProgress } from './progress.js';
-import type { CliIo } from './io.js';
+import { DEFAULT_DRAIN_TIMEOUT } from '../engine/drain-timeout.js';
+import type { PreparedRun } from './load-run.js';
 import { sshConfigOption } from './option-values.js';
-import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
+import { addSelectionOptions, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
-// progress display and their report; only the mode handed to the engine differs.
+// progress display and their report; only the mode handed to the engine differs. This file
+// declares the options; the run itself (playbook-run.ts) loads when a command runs, so that
+// validate, graph and the others do not load the engine and the transport.
 
 export interface PlaybookFlags extends SelectionFlags {
   inventory: string;
@@ -58,56 +53,6 @@ export function playbookCommand(name: string, description: string): Command {
       DEFAULT_DRAIN_TIMEOUT,
     );
   return addSelectionOptions(command);
-}
-
-export async function runPlaybook(io: CliIo, setExit: (code: number) => void, flags: PlaybookFlags, mode: RunMode, beforeRun?: BeforeRun): Promise<void> {
-  const prepared = prepareRun({
-    inventory: flags.inventory,
-    playbook: flags.playbook,
-    limit: limitTerms(flags),
-    tags: tagSelection(flags),
-    rolesPath: flags.rolesPath,
-    sshConfig: flags.sshConfig,
-    connecting: !flags.listHosts && !flags.listTasks,
-  });
-  for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
-  if (printListing(io, prepared, flags)) return;
-  if (beforeRun && !(await beforeRun(prepared, flags))) return;
-  const hosts = [...prepared.run.hosts.keys()];
-  // Progress goes to stderr only, so stdout carries the report (or the JSON) alone.
-  const progress = io.isTTY ? await listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
-  const interrupts = watchInterrupts(io);
-  const summary = await runAll(
-    prepared.run,
-    prepared.targets,
-    {
-      check: flags.check,
-      ...(flags.forks !== undefined ? { forks: flags.forks } : {}),
-      acceptNewHostKeys: flags.acceptNewHostKeys,
-      mode,
-      // --tags and --skip-tags leave tasks out: what they made is kept, never pruned.
-      keepUndeclared: (() => { const selection = tagSelection(flags); return selection.only !== undefined || selection.skip !== undefined; })(),
-      lock: { owner: lockOwner(), timeoutSeconds: flags.lockTimeout },
-      interrupt: interrupts.interrupt,
-      abort: interrupts.abort,
-      drainTimeout: flags.drainTimeout,
-    },
-    progress.sink,
-  ).finally(() => interrupts.dispose());
-  await progress.finish();
-  const code = exitCodeFor(summary.results, interrupts.interrupt.aborted, { changesPending: flags.exitCode });
-  if (flags.json) {
-    const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
-    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
-    io.out(JSON.stringify(document, null, 2));
-  } else {
-    // The text report's code (diffs, colours) loads only for it: --json and startup skip it.
-    const [{ renderPlan }, { terminalRecapStyle }] = await Promise.all([import('../report/plan-text.js'), import('./colour.js')]);
-    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose, waves: summary.plan, drainTimeout: summary.drainTimeout });
-    if (plan) io.out(`\n${plan}`);
-    io.out(`\n${renderRecap(summary.results, flags.check, terminalRecapStyle)}`);
-  }
-  setExit(code);
 }
 
 function nonNegative(value: string, flag: string): number {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { playbookCommand, runPlaybook, type BeforeRun, type PlaybookFlags } from './playbook-command.js';
+import { playbookCommand, type BeforeRun, type PlaybookFlags } from './playbook-command.js';
 import { describeWarning, liveTrafficWarnings } from './reset-guard.js';
 import type { CliIo } from './io.js';
 
@@ -31,5 +31,8 @@ export function resetCommand(io: CliIo, setExit: (code: number) => void): Comman
     'remove what the playbook put on every host: VIPs, routes, IPVS services, arptables rules, files; sysctls back to their recorded originals',
   )
     .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)', false)
-    .action((flags: PlaybookFlags) => runPlaybook(io, setExit, flags, 'reset', confirmation(io)));
+    .action(async (flags: PlaybookFlags) => {
+      const { runPlaybook } = await import('./playbook-run.js');
+      await runPlaybook(io, setExit, flags, 'reset', confirmation(io));
+    });
 }

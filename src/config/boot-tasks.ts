@@ -3,6 +3,7 @@ import type { LinkSpec } from '../resources/link.js';
 import type { RouteSpec } from '../resources/route.js';
 import { atBootSchema } from '../resources/at-boot.js';
 import { fileSchema } from '../resources/file.js';
+import { deepFreeze } from './deep-freeze.js';
 import { writeValue } from './output-formats.js';
 import type { CompiledTask } from './compile.js';
 
@@ -53,8 +54,38 @@ export function bootFileContent(group: string, lines: readonly string[]): string
   ].join('\n');
 }
 
+/**
+ * The boot file and hook specs, checked once per distinct spec: the real servers of a service
+ * share the same file, and 1000 hosts would otherwise check it 1000 times.
+ */
+export class BootSpecs {
+  private readonly files = new Map<string, unknown>();
+  private readonly hooks = new Map<string, unknown>();
+
+  file(path: string, content: string): unknown {
+    const key = `${path}\0${content}`;
+    let spec = this.files.get(key);
+    if (spec === undefined) {
+      spec = deepFreeze(fileSchema.parse({ path, content }));
+      this.files.set(key, spec);
+    }
+    return spec;
+  }
+
+  hook(group: string, path: string): unknown {
+    let spec = this.hooks.get(group);
+    if (spec === undefined) {
+      spec = deepFreeze(
+        atBootSchema.parse({ name: `lvsprov-${group}`, description: `the addresses and routes of ${group} (ip -batch ${path})`, command: ['/sbin/ip', '-force', '-batch', '-'], input: path, stage: 'network' }),
+      );
+      this.hooks.set(group, spec);
+    }
+    return spec;
+  }
+}
+
 /** The host's tasks with each group's boot file and hook after the group's last at_boot task. */
-export function withBootTasks(tasks: readonly CompiledTask[]): CompiledTask[] {
+export function withBootTasks(tasks: readonly CompiledTask[], specs: BootSpecs = new BootSpecs()): CompiledTask[] {
   const lines = new Map<string, string[]>();
   const last = new Map<string, number>();
   tasks.forEach((task, index) => {
@@ -72,13 +103,8 @@ export function withBootTasks(tasks: readonly CompiledTask[]): CompiledTask[] {
     const role = { ...(task.role === undefined ? {} : { role: task.role }), ...(task.tags === undefined ? {} : { tags: task.tags }) };
     return [
       task,
-      { name: `the ${group} addresses and routes at boot, in a file`, ...role, type: 'file', spec: fileSchema.parse({ path, content: bootFileContent(group, lines.get(group) ?? []) }) },
-      {
-        name: `restore the ${group} addresses and routes at boot`,
-        ...role,
-        type: 'at_boot',
-        spec: atBootSchema.parse({ name: `lvsprov-${group}`, description: `the addresses and routes of ${group} (ip -batch ${path})`, command: ['/sbin/ip', '-force', '-batch', '-'], input: path, stage: 'network' }),
-      },
+      { name: `the ${group} addresses and routes at boot, in a file`, ...role, type: 'file', spec: specs.file(path, bootFileContent(group, lines.get(group) ?? [])) },
+      { name: `restore the ${group} addresses and routes at boot`, ...role, type: 'at_boot', spec: specs.hook(group, path) },
     ];
   });
 }

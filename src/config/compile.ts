@@ -2,7 +2,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
-import { withBootTasks } from './boot-tasks.js';
+import { BootSpecs, withBootTasks } from './boot-tasks.js';
 import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
@@ -148,8 +148,15 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         problems.push(...found);
       }
       const list = hosts.get(host) ?? [];
+      // One variables object per role on this host, shared by its tasks: the template engine's
+      // prototype-free copy of it (withoutPrototypes) is then made once, not once per task.
+      const varsOfRole = new Map<Role | undefined, Vars>();
       for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
-        const vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
+        let vars = varsOfRole.get(origin.role);
+        if (vars === undefined) {
+          vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
+          varsOfRole.set(origin.role, vars);
+        }
         list.push(...expandTask(task, origin, vars, { host, inventory, layers, specs }, problems));
       }
       hosts.set(host, list);
@@ -161,7 +168,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
-  for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks));
+  const bootSpecs = new BootSpecs();
+  for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks, bootSpecs));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
   let hostAddresses: Map<string, string> | undefined;
   return {

@@ -37,7 +37,8 @@ export function varOrigin(layers: readonly VarLayer[], name: string): readonly P
 export function hostVars(inventory: LoadedInventory, host: string): Vars {
   const vars: Vars = {};
   for (const layer of varLayers(inventory, host)) Object.assign(vars, layer.vars);
-  return { ...vars, ...derivedVars(inventory, host, groupsOf(inventory, host), vars) };
+  // Assigned into the object just made: a spread would copy its many keys once more, per host.
+  return Object.assign(vars, derivedVars(inventory, host, groupsOf(inventory, host), vars));
 }
 
 /**

@@ -18,16 +18,22 @@ export function withoutPrototypes<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   const cached = detached.get(value);
   if (cached !== undefined) return cached as T;
-  const copy = Array.isArray(value)
-    ? value.map((item: unknown) => withoutPrototypes(item))
-    : Object.defineProperties(Object.create(null) as object, {
-        ...Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, { value: withoutPrototypes(inner), enumerable: true }])),
-        // Without a prototype the object has no way to become a string; the engine's messages need one.
-        [Symbol.toPrimitive]: { value: () => '[variables]' },
-      });
+  const copy = Array.isArray(value) ? value.map((item: unknown) => withoutPrototypes(item)) : detachedObject(value as Record<string, unknown>);
   detached.set(value, copy);
   return copy as T;
 }
+
+function detachedObject(value: Record<string, unknown>): Record<string, unknown> {
+  // Assigned one by one (a compile of 1000 hosts makes thousands of these): on an object without
+  // a prototype even `__proto__` is a plain own property.
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) copy[key] = withoutPrototypes(value[key]);
+  // Without a prototype the object has no way to become a string; the engine's messages need one.
+  Object.defineProperty(copy, Symbol.toPrimitive, { value: toVariablesText });
+  return copy;
+}
+
+const toVariablesText = (): string => '[variables]';
 
 /** Every name objects inherit, each marked "never", for an engine that otherwise warns on each one it refuses. */
 export const inheritedNames: Readonly<Record<string, boolean>> = Object.fromEntries(Object.getOwnPropertyNames(Object.prototype).map((name) => [name, false]));

@@ -11,6 +11,7 @@ import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
+import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
 // apply wave by wave - prepare, balance, (drain), withdraw, retire - every host of a wave in
@@ -42,8 +43,6 @@ export interface RunSummary {
   /** Milliseconds from process start to the first connection attempt; none without one. */
   readonly firstConnectionMs?: number;
 }
-
-export const DEFAULT_DRAIN_TIMEOUT = 300;
 
 export async function runAll(
   run: CompiledRun,

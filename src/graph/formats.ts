@@ -1,11 +1,9 @@
 import { topologyDot } from './dot.js';
+import type { GraphFormat } from './format-names.js';
 import type { LiveLinks } from './live.js';
 import { topologyMermaid } from './mermaid.js';
 import { dotToSvg } from './render.js';
 import type { Topology } from './topology.js';
-
-export const graphFormats = ['svg', 'dot', 'mermaid'] as const;
-export type GraphFormat = (typeof graphFormats)[number];
 
 /** The picture in one of the formats; `warnings` are Graphviz's, for stderr. */
 export async function renderGraph(topology: Topology, format: GraphFormat, live?: LiveLinks): Promise<{ text: string; warnings: readonly string[] }> {

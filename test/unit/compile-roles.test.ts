@@ -70,6 +70,28 @@ describe('site playbook on the DR lab of the seeds', () => {
   });
 });
 
+describe('one checked spec for what hosts share', () => {
+  const run = compileExample('dr-lab');
+  const bootSpecs = (host: string) => (run.hosts.get(host) ?? []).filter((task) => task.name.includes('at boot')).map((task) => task.spec);
+
+  it('real servers with the same VIPs share their boot file and hook, checked once and frozen', () => {
+    const [rs1File, rs1Hook] = bootSpecs('rs1');
+    const [rs2File, rs2Hook] = bootSpecs('rs2');
+    expect(rs1File).toMatchObject({ path: '/etc/lvsprov/realserver-dr.ip' });
+    expect(rs2File).toBe(rs1File);
+    expect(rs2Hook).toBe(rs1Hook);
+    expect(Object.isFrozen(rs1File)).toBe(true);
+    expect(Object.isFrozen(rs1Hook)).toBe(true);
+  });
+
+  it('a boot file that differs is a spec of its own', () => {
+    const [directorFile] = bootSpecs('director');
+    const [rs1File] = bootSpecs('rs1');
+    expect(directorFile).toMatchObject({ path: '/etc/lvsprov/director.ip' });
+    expect(directorFile).not.toBe(rs1File);
+  });
+});
+
 describe('site playbook on the TUN lab of the seeds', () => {
   const run = compileExample('tun-lab');
 

@@ -7,7 +7,7 @@ import { parseAddresses, parseDirectorRead } from '../../src/status/director-rea
 import { parseProcIpvs, parseRates } from '../../src/status/live-table.js';
 import { directorStatus } from '../../src/status/model.js';
 import type { StatusReport } from '../../src/status/report.js';
-import { exitCodeForStatus } from '../../src/cli/status-command.js';
+import { exitCodeForStatus } from '../../src/cli/status-run.js';
 
 // status's pure parts against what a real lab director printed (test/fixtures/status), and the
 // model built from them: which real servers are in rotation, quiesced or absent, and why.

@@ -1,0 +1,60 @@
+import { connectionTarget } from '../config/connection.js';
+import { UsageError } from '../errors.js';
+import { liveLinks } from '../graph/live.js';
+import { topology } from '../graph/topology.js';
+import { renderStatus } from '../report/status-text.js';
+import type { StatusReport } from '../status/report.js';
+import { StatusWatcher, type StatusHost } from '../status/watcher.js';
+import { ExitCode } from './exit-codes.js';
+import { emitGraph } from './graph-output.js';
+import type { CliIo } from './io.js';
+import { prepareRun } from './load-run.js';
+import { limitTerms } from './selection-options.js';
+import type { StatusFlags } from './status-command.js';
+
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+
+/** One read of every host, or a refresh every --watch seconds over held connections. */
+export async function runStatus(io: CliIo, setExit: (code: number) => void, flags: StatusFlags): Promise<void> {
+  const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
+  for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+  const names = [...prepared.run.hosts.keys()];
+  if (flags.limit === undefined) {
+    for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
+  }
+  const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name, { sshConfigFile: flags.sshConfig }) }));
+  const graphTopology = topology(prepared.inventory);
+  if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
+  const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys });
+  const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopped = true;
+    wake?.();
+  };
+  process.once('SIGINT', stop);
+  let report: StatusReport | undefined;
+  try {
+    for (let done = 0; done < refreshes && !stopped; done++) {
+      if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
+      if (stopped) break;
+      report = await watcher.refresh();
+      if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
+      else if (flags.json) io.out(flags.watch === undefined ? JSON.stringify(report, null, 2) : JSON.stringify(report));
+      else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
+    }
+  } finally {
+    process.removeListener('SIGINT', stop);
+    watcher.close();
+  }
+  setExit(report ? exitCodeForStatus(report) : ExitCode.ok);
+}
+
+/** A host whose state could not be read outranks one that could not be reached, as for apply. */
+export function exitCodeForStatus(report: StatusReport): number {
+  const unreadable = report.hosts.some((host) => host.drift?.state === 'unknown' || host.director?.table === 'unreadable');
+  if (unreadable) return ExitCode.hostsFailed;
+  if (report.hosts.some((host) => !host.reachable)) return ExitCode.hostsUnreachable;
+  return ExitCode.ok;
+}
