@@ -16,12 +16,13 @@ cd "$(dirname "$0")/.."
 # librsvg2-bin (rsvg-convert), fonts-liberation2: the graph test rasterises lvsprov graph's SVG,
 # with Liberation Sans standing in for Helvetica at Helvetica's widths, as Graphviz measured them.
 # tmux: the terminal tests drive lvsprov in a real terminal (progress display, NO_COLOR).
+# strace: the read script's file prefetch is proven by the processes it starts (test/unit/file-prefetch).
 # keepalived: director pairs (VRRP) and health checks; its `keepalived -t` judges every config lvsprov
 # generates (test/unit/keepalived-config), and the lab's directors run it.
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
   iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo librsvg2-bin
-  fonts-liberation2 systemd tmux keepalived
+  fonts-liberation2 systemd tmux keepalived strace
 )
 
 missing=()

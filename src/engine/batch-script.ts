@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 
 // One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
@@ -29,6 +30,9 @@ function end(nonce: string, index: number): string {
  */
 export function readScript(nonce: string, probes: readonly string[], prelude?: string): string {
   const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
+  // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
+  const files = prefetchPaths(probes);
+  if (files.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(files), end(nonce, probes.length).replace('"$rc"', '0'));
   probes.forEach((probe, index) => {
     lines.push(begin(nonce, index), `(\n${probe}\n)`, 'rc=$?', end(nonce, index));
   });
@@ -46,6 +50,16 @@ export function applyScript(nonce: string, changes: ReadonlyArray<readonly strin
     lines.push(begin(nonce, index), `( set -e\n${commands.join('\n')}\n) 2>&1`, 'rc=$?', end(nonce, index), '[ "$rc" -eq 0 ] || exit "$rc"');
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** The probes' sections of a read script's output, each file it prefetched put back where a probe referred to it. */
+export function parseReadSections(nonce: string, output: string, probeCount: number): Map<number, SectionResult> {
+  const sections = parseSections(nonce, output);
+  const prefetch = sections.get(probeCount);
+  sections.delete(probeCount);
+  const files = prefetchedFiles(prefetch?.stdout ?? '');
+  for (const [index, section] of sections) sections.set(index, { ...section, stdout: withPrefetchedFiles(section.stdout, files) });
+  return sections;
 }
 
 /** Split a script's output into its sections; a section that never ended is absent from the map. */

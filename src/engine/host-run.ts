@@ -2,7 +2,7 @@ import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
 import type { ChangePhase, HostContext, RealServerRef } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
-import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
+import { applyScript, newNonce, parseReadSections, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
@@ -143,7 +143,7 @@ export class HostRun {
           this.emit({ type: 'host-lock-waited', host: this.host, wait: locked.wait });
         }
       }
-      const sections = parseSections(nonce, read.stdout);
+      const sections = parseReadSections(nonce, read.stdout, probes.length);
       if (sections.size !== probes.length) {
         throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
       }

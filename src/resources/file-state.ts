@@ -1,4 +1,5 @@
 import { quote } from '../shell/quote.js';
+import { prefetchedOr } from './file-prefetch.js';
 import type { Change } from './types.js';
 
 // Files travel as base64 in both directions so that any byte, a missing trailing newline, or a
@@ -13,10 +14,13 @@ export interface FileState {
 
 export const ABSENT_FILE: FileState = { exists: false, content: '' };
 
-/** Shell that prints one line `F- ` when absent, or `F <mode> <base64>` when present. */
+/**
+ * Shell that prints one line `F- ` when absent, or `F <mode> <base64>` when present; in a read
+ * script whose prefetch read the file, a reference the read's parser replaces by that line.
+ */
 export function readFileSnippet(path: string): string {
   const p = quote(path);
-  return `if [ -f ${p} ]; then printf 'F %s ' "$(stat -c %a -- ${p})"; base64 -w0 < ${p}; printf '\\n'; else printf 'F-\\n'; fi`;
+  return prefetchedOr(path, `if [ -f ${p} ]; then printf 'F %s ' "$(stat -c %a -- ${p})"; base64 -w0 < ${p}; printf '\\n'; else printf 'F-\\n'; fi`);
 }
 
 /** Parse one line printed by readFileSnippet. */

@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { LoadedInventory } from '../config/inventory.js';
-import { newNonce, parseSections, readScript } from '../engine/batch-script.js';
+import { newNonce, parseReadSections, readScript } from '../engine/batch-script.js';
 import { hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
@@ -87,7 +87,7 @@ export class StatusWatcher {
       session.close();
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
-    const sections = parseSections(nonce, stdout);
+    const sections = parseReadSections(nonce, stdout, probes.length);
     const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length);
     const first = read.probes.length;
     const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;

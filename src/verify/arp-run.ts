@@ -1,5 +1,5 @@
 import type { LoadedInventory } from '../config/inventory.js';
-import { newNonce, parseSections, readScript } from '../engine/batch-script.js';
+import { newNonce, parseReadSections, readScript } from '../engine/batch-script.js';
 import { arpScript, type ArpProbe } from './arp-script.js';
 import { parseArpOutput } from './arp-output.js';
 import { checkerCandidates, directorLan, inNetwork, vipPlans, type VipPlan } from './arp-plan.js';
@@ -144,9 +144,10 @@ async function readDirectors(plans: readonly VipPlan[], pool: SessionPool): Prom
     [...devices.entries()].map(async ([host, set]) => {
       const list = [...set];
       const nonce = newNonce();
-      const run = await pool.run(host, 'director', readScript(nonce, list.map(deviceProbe)));
+      const probes = list.map(deviceProbe);
+      const run = await pool.run(host, 'director', readScript(nonce, probes));
       if (!run) return;
-      const sections = parseSections(nonce, run.stdout);
+      const sections = parseReadSections(nonce, run.stdout, probes.length);
       facts.set(host, new Map(list.map((device, index) => [device, parseDeviceFacts(device, sections.get(index))])));
     }),
   );

@@ -1,7 +1,7 @@
 import type { VrrpGroup } from '../../config/ha-model.js';
 import { interfaceName } from '../../config/values.js';
 import type { LoadedInventory } from '../../config/inventory.js';
-import { newNonce, parseSections, readScript } from '../../engine/batch-script.js';
+import { newNonce, parseReadSections, readScript } from '../../engine/batch-script.js';
 import { isIpv4 } from '../../net/ipv4.js';
 import { quote } from '../../shell/quote.js';
 import { scriptEnvironment } from '../../shell/script-environment.js';
@@ -34,9 +34,10 @@ export async function readDirectors(pool: SessionPool, group: VrrpGroup, devices
       const byVip = [...(devices.get(host) ?? new Map<string, string>()).entries()];
       const list = [...new Set(byVip.map(([, device]) => device))];
       const nonce = newNonce();
-      const run = await pool.run(host, 'director', readScript(nonce, [...list.map(deviceProbe), KEEPALIVED_RUNNING_PROBE]));
+      const probes = [...list.map(deviceProbe), KEEPALIVED_RUNNING_PROBE];
+      const run = await pool.run(host, 'director', readScript(nonce, probes));
       if (!run) return { host, holds: [], error: pool.contacts().find((contact) => contact.host === host)?.error ?? 'unreachable' };
-      const sections = parseSections(nonce, run.stdout);
+      const sections = parseReadSections(nonce, run.stdout, probes.length);
       const facts = new Map(list.map((device, index) => [device, parseDeviceFacts(device, sections.get(index))]));
       const broken = [...facts.values()].find((fact) => fact.error !== undefined);
       const running = sections.get(list.length)?.stdout.trim();
