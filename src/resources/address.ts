@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { addressLabel, interfaceName, ipv4 } from '../config/values.js';
-import { throwIfToolMissing, toolCheck } from './missing-tool.js';
+import { throwIfToolMissing, withTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // One IPv4 address on one device: the VIP as a /32 on lo (label lo:0) for DR real servers, on
@@ -78,7 +78,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
   probe(spec) {
     // sysfs answers "does the device exist" without parsing ip's stderr; any other failure of
     // `ip` keeps its exit status and reaches parse as a probe error.
-    return `${toolCheck('ip')}\nif [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`;
+    return withTool('ip', `if [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`);
   },
 
   parse(output: ProbeOutput, spec): AddressFacts {

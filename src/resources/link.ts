@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { interfaceName } from '../config/values.js';
-import { throwIfToolMissing, toolCheck } from './missing-tool.js';
+import { throwIfToolMissing, withTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // The administrative state and MTU of a network device, e.g. `tunl0` up on a TUN real server.
@@ -46,7 +46,7 @@ export const link: ResourceType<LinkSpec, LinkFacts> = {
   key: (spec) => `link ${spec.device}`,
 
   probe(spec) {
-    return `${toolCheck('ip')}\nif [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', 'link', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`;
+    return withTool('ip', `if [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', 'link', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`);
   },
 
   parse(output: ProbeOutput, spec): LinkFacts {

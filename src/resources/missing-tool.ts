@@ -29,12 +29,15 @@ export function requireTool(tool: Tool, present: boolean, context: HostContext):
 
 const marker = (tool: Tool): string => `lvsprov-missing-tool ${tool}`;
 
-/** Shell for the start of a probe: without `tool` on the PATH, it prints a marker and ends the probe. */
-export function toolCheck(tool: Tool): string {
-  return `command -v ${tool} >/dev/null 2>&1 || { printf '%s\\n' '${marker(tool)}'; exit 0; }`;
+/**
+ * A probe that runs `body` only with `tool` on the PATH, and otherwise prints a marker. No `exit`:
+ * the read script runs such a probe in its own shell, where an exit would end every probe after it.
+ */
+export function withTool(tool: Tool, body: string): string {
+  return `if command -v ${tool} >/dev/null 2>&1; then\n${body}\nelse printf '%s\\n' '${marker(tool)}'; fi`;
 }
 
-/** For a probe that began with toolCheck: throws the missing-tool error when the probe found none. */
+/** For a probe made by withTool: throws the missing-tool error when the probe found none. */
 export function throwIfToolMissing(output: ProbeOutput, tool: Tool): void {
   if (output.stdout.split('\n', 1)[0] === marker(tool)) throw missingToolError(tool);
 }

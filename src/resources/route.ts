@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { interfaceName, ipv4, ipv4Network } from '../config/values.js';
-import { throwIfToolMissing, toolCheck } from './missing-tool.js';
+import { throwIfToolMissing, withTool } from './missing-tool.js';
 import type { ProbeOutput, ResourceType } from './types.js';
 
 // A route in the main table: the router's `VIP/32 dev eth1`, a NAT real server's
@@ -95,7 +95,7 @@ export const route: ResourceType<RouteSpec, RouteFacts> = {
 
   key: (spec) => `route ${spec.destination}`,
 
-  probe: (spec) => `${toolCheck('ip')}\n${command('ip', '-4', 'route', 'show', 'exact', spec.destination)}`,
+  probe: (spec) => withTool('ip', command('ip', '-4', 'route', 'show', 'exact', spec.destination)),
 
   parse(output: ProbeOutput, spec): RouteFacts {
     throwIfToolMissing(output, 'ip');

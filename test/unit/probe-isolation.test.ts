@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { prepareRun } from '../../src/cli/load-run.js';
+import { mayExit, parseReadSections, readScript } from '../../src/engine/batch-script.js';
+import { hostReadPlan } from '../../src/engine/host-plan.js';
+import { ADDRESSES_PROBE, directorProbes, IPVS_RATE_PROBE, IPVS_TABLE_PROBE } from '../../src/status/director-read.js';
+import { KEEPALIVED_RUNNING_PROBE } from '../../src/status/vrrp.js';
+import { deviceProbe } from '../../src/verify/director-probe.js';
+
+// Probes without `exit` run in the read script's own shell, one after another (batch-script.ts):
+// what one leaves in a variable is there for the next. That is safe only while every probe sets
+// each variable before it reads it. Held here for every probe the shipped roles make from the
+// example inventories, and for status's and verify's own: statically (an assignment before the
+// first use, in the text) and by running each probe in the shell hosts use, once clean and once
+// with every variable it names already set to something else.
+
+const root = join(import.meta.dirname, '../..');
+
+function allProbes(): string[] {
+  const probes = new Set<string>([...directorProbes, KEEPALIVED_RUNNING_PROBE, deviceProbe('eth0')]);
+  for (const file of readdirSync(join(root, 'inventories')).filter((name) => name.endsWith('.yaml'))) {
+    const { run } = prepareRun({ inventory: join(root, 'inventories', file) });
+    for (const tasks of run.hosts.values()) for (const probe of hostReadPlan(tasks, 'apply', 'tok').probes) probes.add(probe);
+  }
+  return [...probes];
+}
+
+const probes = allProbes();
+const inline = probes.filter((probe) => !mayExit(probe));
+
+/** Variables a probe's text reads (outside single quotes), and whether each is set earlier in the text. */
+function readsBeforeSet(probe: string): string[] {
+  const text = probe.replace(/'[^']*'/g, "''");
+  const unset: string[] = [];
+  for (const match of text.matchAll(/\$\{?#?([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    const name = match[1] as string;
+    if (['PATH', 'HOME', 'lvsprov_prefetched'].includes(name)) continue;
+    const before = text.slice(0, match.index);
+    const set = new RegExp(`(^|[\\s;({|&])${name}=|\\bfor\\s+${name}\\b|\\bread\\b[^\\n;]*\\b${name}\\b|\\b${name}\\(\\)`).test(before);
+    if (!set) unset.push(name);
+  }
+  return unset;
+}
+
+const names = (probe: string): string[] => [...new Set([...probe.replace(/'[^']*'/g, "''").matchAll(/\b([a-z_][a-z0-9_]*)=/g)].map((match) => match[1] as string))];
+
+describe('probes that share the read script shell', () => {
+  it('are most of them; those that exit with a status of their own run in a subshell', () => {
+    expect(inline.length).toBeGreaterThan(probes.length * 0.9);
+    expect(probes.filter(mayExit)).toEqual(expect.arrayContaining([IPVS_TABLE_PROBE, IPVS_RATE_PROBE]));
+    const script = readScript('n0nce', [IPVS_TABLE_PROBE, ADDRESSES_PROBE]);
+    expect(script).toContain(`(\n${IPVS_TABLE_PROBE}\n)`);
+    expect(script).toContain(`{\n${ADDRESSES_PROBE}\n}`);
+  });
+
+  it('set every variable before they read it', () => {
+    const offenders = inline.flatMap((probe) => readsBeforeSet(probe).map((name) => `${name} in: ${probe.slice(0, 120)}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('print the same whatever the variables they use held before', () => {
+    for (const probe of inline) {
+      const clean = execFileSync('sh', ['-c', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const polluted = names(probe).map((name) => `${name}='left 1 behind'`).join('; ');
+      const after = execFileSync('sh', ['-c', `${polluted}\n${probe}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect({ probe: probe.slice(0, 120), output: after }).toEqual({ probe: probe.slice(0, 120), output: clean });
+    }
+  });
+
+  it('a probe that exits ends alone: the next one still runs', () => {
+    const output = execFileSync('sh', ['-s'], { input: readScript('n0nce', ['echo one; exit 3', 'echo two']), encoding: 'utf8' });
+    const sections = parseReadSections('n0nce', output, 2);
+    expect(sections.get(0)).toEqual({ stdout: 'one\n', status: 3 });
+    expect(sections.get(1)).toEqual({ stdout: 'two\n', status: 0 });
+  });
+});
