@@ -3,7 +3,7 @@ import { ABSENT_FILE, removeFileChange } from './file-state.js';
 import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
 import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
-import { daemonCommand } from './keepalived/daemon.js';
+import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceType } from './types.js';
@@ -68,8 +68,9 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     plan(spec, facts) {
       const changes: Change[] = [];
       if (facts.running) {
-        const stop = daemonCommand(facts.manager, 'stop');
-        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands: [stop], phase: 'withdraw' });
+        const wait = untilStopped(facts.manager);
+        const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
+        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: 'withdraw' });
       }
       if (facts.enabled === true) {
         const commands =
