@@ -8,6 +8,7 @@ import { hostReadPlan } from '../../src/engine/host-plan.js';
 import { ADDRESSES_PROBE, directorProbes, IPVS_RATE_PROBE, IPVS_TABLE_PROBE } from '../../src/status/director-read.js';
 import { KEEPALIVED_RUNNING_PROBE } from '../../src/status/vrrp.js';
 import { deviceProbe } from '../../src/verify/director-probe.js';
+import { assignedNames, readsBeforeSet } from '../support/shell-variables.js';
 
 // Probes without `exit` run in the read script's own shell, one after another (batch-script.ts):
 // what one leaves in a variable is there for the next. That is safe only while every probe sets
@@ -30,22 +31,6 @@ function allProbes(): string[] {
 const probes = allProbes();
 const inline = probes.filter((probe) => !mayExit(probe));
 
-/** Variables a probe's text reads (outside single quotes), and whether each is set earlier in the text. */
-function readsBeforeSet(probe: string): string[] {
-  const text = probe.replace(/'[^']*'/g, "''");
-  const unset: string[] = [];
-  for (const match of text.matchAll(/\$\{?#?([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    const name = match[1] as string;
-    if (['PATH', 'HOME', 'lvsprov_prefetched'].includes(name)) continue;
-    const before = text.slice(0, match.index);
-    const set = new RegExp(`(^|[\\s;({|&])${name}=|\\bfor\\s+${name}\\b|\\bread\\b[^\\n;]*\\b${name}\\b|\\b${name}\\(\\)`).test(before);
-    if (!set) unset.push(name);
-  }
-  return unset;
-}
-
-const names = (probe: string): string[] => [...new Set([...probe.replace(/'[^']*'/g, "''").matchAll(/\b([a-z_][a-z0-9_]*)=/g)].map((match) => match[1] as string))];
-
 describe('probes that share the read script shell', () => {
   it('are most of them; those that exit with a status of their own run in a subshell', () => {
     expect(inline.length).toBeGreaterThan(probes.length * 0.9);
@@ -63,7 +48,7 @@ describe('probes that share the read script shell', () => {
   it('print the same whatever the variables they use held before', () => {
     for (const probe of inline) {
       const clean = execFileSync('sh', ['-c', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const polluted = names(probe).map((name) => `${name}='left 1 behind'`).join('; ');
+      const polluted = assignedNames(probe).map((name) => `${name}='left 1 behind'`).join('; ');
       const after = execFileSync('sh', ['-c', `${polluted}\n${probe}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       expect({ probe: probe.slice(0, 120), output: after }).toEqual({ probe: probe.slice(0, 120), output: clean });
     }
