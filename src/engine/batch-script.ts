@@ -19,8 +19,9 @@ function begin(nonce: string, index: number): string {
   return `printf '%s\\n' '<<<${nonce} ${index}'`;
 }
 
-function end(nonce: string, index: number): string {
-  return `printf '\\n>>>${nonce} ${index} %s\\n' "$rc"`;
+/** The end marker with the section's status (a shell word). No single quote: it also runs inside a trap's. */
+function end(nonce: string, index: number, status = '"$rc"'): string {
+  return `printf "\\n>>>${nonce} ${index} %s\\n" ${status}`;
 }
 
 /**
@@ -38,7 +39,7 @@ export function readScript(nonce: string, probes: readonly string[], prelude?: s
   const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
   // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
   const files = prefetchPaths(probes);
-  if (files.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(files), end(nonce, probes.length).replace('"$rc"', '0'));
+  if (files.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(files), end(nonce, probes.length, '0'));
   probes.forEach((probe, index) => {
     lines.push(begin(nonce, index), mayExit(probe) ? `(\n${probe}\n)` : `{\n${probe}\n}`, 'rc=$?', end(nonce, index));
   });
@@ -64,7 +65,7 @@ export function applyScript(nonce: string, changes: ReadonlyArray<readonly strin
   changes.forEach((commands, index) => {
     lines.push(
       begin(nonce, index),
-      `trap 'printf "\\n>>>${nonce} ${index} %s\\n" "$?"' EXIT`,
+      `trap '${end(nonce, index, '"$?"')}' EXIT`,
       `{ set -e\n${commands.join('\n')}\n} 2>&1`,
       'rc=$?',
       'set +e',
@@ -82,7 +83,7 @@ export function parseReadSections(nonce: string, output: string, probeCount: num
   const prefetch = sections.get(probeCount);
   sections.delete(probeCount);
   const files = prefetchedFiles(prefetch?.stdout ?? '');
-  for (const [index, section] of sections) sections.set(index, { ...section, stdout: withPrefetchedFiles(section.stdout, files) });
+  if (files.size > 0) for (const [index, section] of sections) sections.set(index, { ...section, stdout: withPrefetchedFiles(section.stdout, files) });
   return sections;
 }
 
