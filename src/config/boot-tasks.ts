@@ -59,26 +59,23 @@ export function bootFileContent(group: string, lines: readonly string[]): string
  * share the same file, and 1000 hosts would otherwise check it 1000 times.
  */
 export class BootSpecs {
-  private readonly files = new Map<string, unknown>();
-  private readonly hooks = new Map<string, unknown>();
+  private readonly checked = new Map<string, unknown>();
 
   file(path: string, content: string): unknown {
-    const key = `${path}\0${content}`;
-    let spec = this.files.get(key);
-    if (spec === undefined) {
-      spec = deepFreeze(fileSchema.parse({ path, content }));
-      this.files.set(key, spec);
-    }
-    return spec;
+    return this.once(`file\0${path}\0${content}`, () => fileSchema.parse({ path, content }));
   }
 
   hook(group: string, path: string): unknown {
-    let spec = this.hooks.get(group);
+    return this.once(`at_boot\0${group}`, () =>
+      atBootSchema.parse({ name: `lvsprov-${group}`, description: `the addresses and routes of ${group} (ip -batch ${path})`, command: ['/sbin/ip', '-force', '-batch', '-'], input: path, stage: 'network' }),
+    );
+  }
+
+  private once(key: string, check: () => unknown): unknown {
+    let spec = this.checked.get(key);
     if (spec === undefined) {
-      spec = deepFreeze(
-        atBootSchema.parse({ name: `lvsprov-${group}`, description: `the addresses and routes of ${group} (ip -batch ${path})`, command: ['/sbin/ip', '-force', '-batch', '-'], input: path, stage: 'network' }),
-      );
-      this.hooks.set(group, spec);
+      spec = deepFreeze(check());
+      this.checked.set(key, spec);
     }
     return spec;
   }
