@@ -3,9 +3,11 @@ import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
-import { fingerprint, KnownHosts, preferredHostKeyAlgorithms, verdictFor, type KnownKey } from './known-hosts.js';
+import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
+import { KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
+import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertificates } from './ssh2-host-certificates.js';
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
@@ -31,7 +33,7 @@ let ssh2Module: Promise<Ssh2> | undefined;
 
 function loadSsh2(): Promise<Ssh2> {
   // ssh2 is CommonJS: under ESM its exports (Client, utils) hang off the default export.
-  ssh2Module ??= import('ssh2').then((module) => (module as unknown as { default: Ssh2 }).default);
+  ssh2Module ??= loadSsh2WithCertificates(() => import('ssh2')).then((module) => (module as unknown as { default: Ssh2 }).default);
   return ssh2Module;
 }
 
@@ -70,7 +72,7 @@ function knownHostsFor(file: string): KnownHosts {
 }
 
 /** Every known_hosts file of an endpoint: the user's (written to) and the global ones (read only). */
-function hostKeysOf(target: ClientTarget): { keys: KnownKey[]; authorities: KnownKey[]; files: string; name: string } {
+function hostKeysOf(target: ClientTarget): RecordedHostKeys {
   const name = target.hostKeyAlias ?? target.address;
   const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map(knownHostsFor);
   return {
@@ -79,6 +81,18 @@ function hostKeysOf(target: ClientTarget): { keys: KnownKey[]; authorities: Know
     files: [...target.knownHostsFiles, ...target.globalKnownHostsFiles].join(', '),
     name,
   };
+}
+
+/**
+ * The host key algorithms to offer: the recorded key types first, so a known key is the one
+ * negotiated; when a trusted CA covers the host, its certificate before any plain key, as ssh(1)
+ * orders them. Undefined leaves ssh2's defaults.
+ */
+function hostKeyAlgorithms(recorded: RecordedHostKeys): string[] | { prepend: string[] } | undefined {
+  const plain = preferredHostKeyAlgorithms(recorded.keys);
+  const trustsCertificates = certificateSupport.current.active && recorded.authorities.some((authority) => !authority.revoked);
+  if (!trustsCertificates) return plain;
+  return plain ? [...certificateHostKeyAlgorithms, ...plain] : { prepend: [...certificateHostKeyAlgorithms] };
 }
 
 export async function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
@@ -170,7 +184,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
   if (target.agent) methods.push({ type: 'agent', username: target.user, agent: target.agent } as unknown as AuthenticationType);
-  const algorithms = preferredHostKeyAlgorithms(recorded.keys);
+  const algorithms = hostKeyAlgorithms(recorded);
   const config: ConnectConfig = {
     host: target.address,
     port: target.port,
@@ -181,23 +195,12 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     authHandler: methods,
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
-      const verdict = verdictFor(recorded.keys, blob);
-      if (verdict.kind === 'match') return true;
-      if (verdict.kind === 'unknown' && acceptNew) {
-        newKey = blob;
+      const decision = checkHostKey(blob, recorded, { acceptNew, certificates: certificateSupport.current, now: new Date() });
+      if (decision.accept) {
+        newKey = decision.record;
         return true;
       }
-      refusal =
-        verdict.kind === 'unknown' && recorded.authorities.length > 0
-          ? `host key ${fingerprint(blob)} is not in ${recorded.files}; ${recorded.name} is known there only through @cert-authority, and ssh2 (the SSH library lvsprov uses) ` +
-            'cannot negotiate certificate host keys (it offers none of the *-cert-v01@openssh.com algorithms), so the host presented its plain key and no certificate to check; ' +
-            'record the host\'s plain key in known_hosts (or re-run with --accept-new-host-keys after checking its fingerprint)'
-          : verdict.kind === 'unknown'
-            ? `host key ${fingerprint(blob)} is not in ${recorded.files}; check it and re-run with --accept-new-host-keys to record it`
-            : verdict.kind === 'revoked'
-              ? `host key ${fingerprint(blob)} is marked @revoked in ${recorded.files}`
-              : `HOST KEY CHANGED: the host presented ${fingerprint(blob)} but ${recorded.files} records ${verdict.expected.join(', ')}; ` +
-                'this may be an attack or a reinstalled host; remove the old key from known_hosts only if you know why it changed';
+      refusal = decision.reason;
       return false;
     },
   };

@@ -10,7 +10,7 @@ import { cliPath, parseJson, runCli } from '../support/cli.js';
 // OpenSSH's client config against real sshd: an alias only ~/.ssh/config knows, a ProxyJump chain
 // of two jumps (with an agent, and with an encrypted key whose passphrase comes from the
 // environment), a host known only through GlobalKnownHostsFile, StrictHostKeyChecking accept-new,
-// and a @cert-authority line, which ssh2 cannot honour (it never negotiates host certificates).
+// and a @cert-authority line trusting a host's certificate.
 //
 // The chain is forced by routes: `inner` drops what it would send to the control side and to j1,
 // `j2` drops what it would send to the control side, so inner is reachable only via j1 then j2.
@@ -190,13 +190,28 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
   });
 
-  it('refuses a host known only through @cert-authority, saying why: ssh2 cannot negotiate host certificates', async () => {
+  it('trusts a host known only through @cert-authority once it presents a certificate that CA signed; before, refuses it saying why', async () => {
+    const ca = join(dir, 'host_ca');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host-ca', '-f', ca], { stdio: 'ignore' });
     const knownFile = join(dir, 'ca_known_hosts');
-    writeFileSync(knownFile, `@cert-authority 192.0.2.30 ${hostKey('192.0.2.31')}\n`);
+    const authorityLine = `@cert-authority 192.0.2.* ${readFileSync(`${ca}.pub`, 'utf8').trim()}\n`;
+    writeFileSync(knownFile, authorityLine);
     sshConfig('');
     const file = inventory('cert', { agent: false, user: 'root', private_key: lab.clientKeyPath, known_hosts: knownFile }, { j1: { address: '192.0.2.30' } });
     const refused = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
     expect(refused.code).toBe(3);
-    expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/known there only through @cert-authority, and ssh2 .* cannot negotiate certificate host keys/);
+    expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/known there only through @cert-authority, and the host presented its plain key, no certificate/);
+
+    const hostPublicKey = join(dir, 'j1_host_key.pub');
+    writeFileSync(hostPublicKey, `${hostKey('192.0.2.30')}\n`);
+    const signed = spawnSync('ssh-keygen', ['-q', '-s', ca, '-I', 'j1', '-h', '-n', '192.0.2.30', '-V', '-5m:+1h', hostPublicKey], { encoding: 'utf8' });
+    expect(signed.status, signed.stderr).toBe(0);
+    await lab.presentHostCertificate('j1', readFileSync(join(dir, 'j1_host_key-cert.pub'), 'utf8'));
+    await clearMarkers();
+    const trusted = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(trusted.code, trusted.stdout + trusted.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+    // Trusted through the CA: no plain key was recorded.
+    expect(readFileSync(knownFile, 'utf8')).toBe(authorityLine);
   });
 });

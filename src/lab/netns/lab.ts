@@ -124,6 +124,24 @@ export class Lab {
     return publicKey;
   }
 
+  /**
+   * Make a host present an OpenSSH host certificate of its key (one line of a -cert.pub file):
+   * the file goes into its filesystem, its sshd_config gains a HostCertificate line, and sshd
+   * re-executes on SIGHUP. Resolves once the control namespace is served the certificate.
+   */
+  async presentHostCertificate(hostName: string, certificate: string): Promise<void> {
+    const sshd = this.runningSshd(hostName);
+    const root = `/proc/${sshd.pid}/root${hostSshDir}`;
+    const certificatePath = `${hostSshDir}/${hostKeyName}-cert.pub`;
+    await writeFile(`${root}/${hostKeyName}-cert.pub`, `${certificate.trim()}\n`);
+    const config = await readFile(`${root}/sshd_config`, 'utf8');
+    const line = `HostCertificate ${certificatePath}`;
+    if (!config.split('\n').includes(line)) await writeFile(`${root}/sshd_config`, `${config}${line}\n`);
+    sendSignal(sshd, 'SIGHUP');
+    const address = this.hostState(hostName).interfaces[0]?.address;
+    if (address) await waitForHostKey(this.controlNamespace, address, certificate.trim().split(/\s+/).slice(0, 2).join(' '), 15_000);
+  }
+
   /** Rewrite known_hosts from every host's current key. */
   writeKnownHosts(): Promise<void> {
     return writeKnownHosts(this.state);

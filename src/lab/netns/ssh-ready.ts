@@ -103,16 +103,35 @@ export class SshReadiness {
   }
 }
 
-/** Poll with ssh-keyscan from the control namespace until `address` serves `publicKey`. */
+/**
+ * Poll with ssh-keyscan from the control namespace until `address` serves `publicKey` (`type
+ * base64`); a key of a `*-cert-v01@openssh.com` type is asked for as a certificate.
+ */
 export async function waitForHostKey(controlNamespace: string, address: string, publicKey: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const keyType = publicKey.split(' ')[0] ?? 'ssh-ed25519';
+  const certificate = keyType.endsWith('-cert-v01@openssh.com');
   let seen: string[] = [];
   while (Date.now() < deadline) {
-    const result = await run(['ip', 'netns', 'exec', controlNamespace, 'ssh-keyscan', '-T', '2', '-t', keyType, address]);
-    seen = result.code === 0 ? parseKeyscan(result.stdout) : [];
+    const result = await run([
+      'ip', 'netns', 'exec', controlNamespace, 'ssh-keyscan', '-T', '2',
+      ...(certificate ? ['-c', '-t', keyType.replace('-cert-v01@openssh.com', '')] : ['-t', keyType]),
+      address,
+    ]);
+    // With -c, ssh-keyscan prints each certificate as a -cert.pub line, without the host in front.
+    seen = result.code !== 0 ? [] : certificate ? certificatesOf(result.stdout, keyType) : parseKeyscan(result.stdout);
     if (seen.includes(publicKey)) return;
     await sleep(50);
   }
   throw new Error(`${address} did not serve the new host key within ${timeoutMs} ms (saw ${seen.join(', ') || 'nothing'})`);
+}
+
+function certificatesOf(output: string, type: string): string[] {
+  return output
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .flatMap((fields) => {
+      const at = fields.indexOf(type);
+      return at >= 0 && fields[at + 1] ? [`${type} ${fields[at + 1]}`] : [];
+    });
 }

@@ -1,0 +1,172 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import type { Client } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openClient } from '../../src/transport/ssh-client.js';
+import { certificateSupport } from '../../src/transport/ssh2-host-certificates.js';
+import { makeKey, publicKeyText, sign, type KeyKind, type SignOptions } from '../support/host-certificates.js';
+
+// Host certificates against the real sshd: each case starts `sshd -i` (inetd mode: the SSH
+// connection is the process's stdin and stdout, no port, no network) with one host key and its
+// certificate made by ssh-keygen, and connects lvsprov's client to it with a known_hosts file that
+// holds a @cert-authority line and no plain key. A login that succeeds is a certificate that was
+// negotiated and checked; each refusal names the check that failed. OpenSSH's own client, given
+// the same files, is the reference for which certificates are good.
+
+const SSHD = '/usr/sbin/sshd';
+const NAME = 'web1.cluster.example';
+
+describe('host certificates (@cert-authority) against the real sshd', () => {
+  let dir: string;
+  let clientKey: string;
+  const hostKeys = new Map<KeyKind, string>();
+  const cas = new Map<KeyKind, string>();
+  let caseNumber = 0;
+  /** The sshd_config of the last connect(): openssh() asks the same server. */
+  let lastConfig = '';
+
+  beforeAll(() => {
+    if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: run scripts/setup.sh (openssh-server)`);
+    // sshd's privilege separation directory; Debian's sshd.service makes it, a machine without a
+    // running sshd may lack it.
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    dir = mkdtempSync(join(tmpdir(), 'lvsprov-host-certs-'));
+    clientKey = makeKey(dir, 'client', 'ed25519');
+    copyFileSync(`${clientKey}.pub`, join(dir, 'authorized_keys'));
+    for (const kind of ['ed25519', 'ecdsa-256', 'rsa'] as const) hostKeys.set(kind, makeKey(dir, `host-${kind}`, kind));
+    for (const kind of ['ed25519', 'ecdsa-384', 'rsa'] as const) cas.set(kind, makeKey(dir, `ca-${kind}`, kind));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A certificate of the host key of `kind`, signed by the CA of `caKind`; returns its path. */
+  const certificate = (kind: KeyKind, caKind: KeyKind, options: SignOptions = {}): string => {
+    caseNumber += 1;
+    const copy = join(dir, `case${caseNumber}-${kind}.pub`);
+    copyFileSync(`${hostKeys.get(kind)}.pub`, copy);
+    return sign(cas.get(caKind) ?? '', copy, { principals: [NAME], ...options });
+  };
+
+  const knownHosts = (lines: readonly string[]): string => {
+    caseNumber += 1;
+    const file = join(dir, `known_hosts-${caseNumber}`);
+    writeFileSync(file, lines.map((line) => `${line}\n`).join(''));
+    return file;
+  };
+  const authority = (caKind: KeyKind, pattern = '*.cluster.example'): string => `@cert-authority ${pattern} ${publicKeyText(`${cas.get(caKind)}.pub`)}`;
+
+  /** Connect to `sshd -i` serving the host key of `kind` with `cert`, as `name`; the command's output or the refusal. */
+  const connect = async (kind: KeyKind, cert: string, known: string, name = NAME): Promise<{ output?: string; error?: string }> => {
+    const config = join(dir, `sshd_config-${caseNumber}`);
+    lastConfig = config;
+    writeFileSync(
+      config,
+      [
+        `HostKey ${hostKeys.get(kind)}`,
+        `HostCertificate ${cert}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'PermitRootLogin prohibit-password',
+        'UsePAM no',
+        'PidFile none',
+        'StrictModes no',
+        'LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    const sshd = spawn(SSHD, ['-i', '-e', '-f', config], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let log = '';
+    sshd.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const sock = Duplex.from({ readable: sshd.stdout, writable: sshd.stdin });
+    let client: Client | undefined;
+    try {
+      client = await openClient(
+        { label: name, address: name, port: 22, user: 'root', privateKeys: [clientKey], knownHostsFiles: [known], globalKnownHostsFiles: [], connectTimeoutMs: 15_000, serverAlive: { intervalMs: 0, countMax: 3 }, sock },
+        { acceptNewHostKeys: false },
+      );
+      const opened = client;
+      const output = await new Promise<string>((resolve, reject) => {
+        opened.exec('echo certified-$(id -u)', (error, stream) => {
+          if (error) return reject(error);
+          let text = '';
+          stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          stream.on('close', () => resolve(text.trim()));
+        });
+      });
+      return { output };
+    } catch (error) {
+      return { error: `${(error as Error).message}${log ? ` [sshd: ${log.trim()}]` : ''}` };
+    } finally {
+      client?.end();
+      sshd.kill();
+    }
+  };
+
+  /** What OpenSSH's client says of the same files: true when it logs in. */
+  const openssh = (known: string, name = NAME): boolean => {
+    const result = spawnSync(
+      'ssh',
+      ['-F', '/dev/null', '-o', `ProxyCommand=${SSHD} -i -f ${lastConfig}`, '-o', `UserKnownHostsFile=${known}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', clientKey, `root@${name}`, 'true'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    return result.status === 0;
+  };
+
+  for (const [kind, caKind] of [['ed25519', 'rsa'], ['ecdsa-256', 'ed25519'], ['rsa', 'ecdsa-384']] as const) {
+    it(`logs in to a host presenting a ${kind} certificate signed by a ${caKind} CA that known_hosts trusts`, async () => {
+      const cert = certificate(kind, caKind);
+      const known = knownHosts([authority(caKind)]);
+      expect(await connect(kind, cert, known)).toEqual({ output: 'certified-0' });
+      expect(certificateSupport.current).toEqual({ active: true });
+      expect(openssh(known)).toBe(true);
+    });
+  }
+
+  it('a certificate without principals is valid for every name, as in OpenSSH', async () => {
+    const cert = certificate('ed25519', 'ed25519', { principals: [] });
+    const known = knownHosts([authority('ed25519')]);
+    expect(await connect('ed25519', cert, known)).toEqual({ output: 'certified-0' });
+    expect(openssh(known)).toBe(true);
+  });
+
+  const refusals: { name: string; options?: SignOptions; known?: () => string[]; message: RegExp }[] = [
+    { name: 'a certificate for other names', options: { principals: ['db1.cluster.example', 'db2'] }, message: new RegExp(`is not valid for ${NAME} \\(its principals: db1.cluster.example, db2\\)`) },
+    { name: 'an expired certificate', options: { validity: '20200101:20200201' }, message: /expired at 2020-02-01T/ },
+    { name: 'a certificate not valid yet', options: { validity: '+1d:+2d' }, message: /is not valid before 20\d\d-/ },
+    { name: 'a user certificate', options: { host: false }, message: /is a user certificate, not a host certificate/ },
+    { name: 'a CA marked @revoked', known: () => [authority('ed25519'), `@revoked * ${publicKeyText(`${cas.get('ed25519')}.pub`)}`], message: /the CA key is marked @revoked/ },
+    { name: 'a certified key marked @revoked', known: () => [authority('ed25519'), `@revoked ${NAME} ${publicKeyText(`${hostKeys.get('ed25519')}.pub`)}`], message: /the certified key is marked @revoked/ },
+    { name: 'a certificate of a CA no line trusts', known: () => [authority('rsa')], message: /only through @cert-authority, and the host's certificate was not accepted: .*signed by CA SHA256:\S+\): no @cert-authority line for web1.cluster.example in \S+ trusts that CA/ },
+    { name: 'a CA trusted for other hosts only', known: () => [authority('ed25519', '*.other.example')], message: /is not in .*check it and re-run with --accept-new-host-keys/ },
+  ];
+  for (const refusal of refusals) {
+    it(`refuses ${refusal.name}, saying why; so does OpenSSH`, async () => {
+      const cert = certificate('ed25519', 'ed25519', refusal.options);
+      const known = knownHosts(refusal.known?.() ?? [authority('ed25519')]);
+      const result = await connect('ed25519', cert, known);
+      expect(result.output).toBeUndefined();
+      expect(result.error).toMatch(refusal.message);
+      expect(openssh(known)).toBe(false);
+    });
+  }
+
+  it('refuses a certificate an RSA CA signed with ssh-rsa (SHA-1), which OpenSSH no longer accepts', async () => {
+    const cert = certificate('ed25519', 'rsa', { signatureAlgorithm: 'ssh-rsa' });
+    const known = knownHosts([authority('rsa')]);
+    const result = await connect('ed25519', cert, known);
+    expect(result.error).toMatch(/is signed with ssh-rsa, which OpenSSH no longer accepts from a ssh-rsa CA/);
+    expect(openssh(known)).toBe(false);
+  });
+
+  it('a certificate that is not accepted leaves the plain key to decide, as in ssh(1): a recorded key logs in, an unknown one is refused with the reason', async () => {
+    const cert = certificate('ed25519', 'ed25519', { validity: '20200101:20200201' });
+    const recorded = knownHosts([authority('ed25519'), `${NAME} ${publicKeyText(`${hostKeys.get('ed25519')}.pub`)}`]);
+    expect(await connect('ed25519', cert, recorded)).toEqual({ output: 'certified-0' });
+    expect(openssh(recorded)).toBe(true);
+    const unknown = knownHosts([authority('ed25519')]);
+    expect((await connect('ed25519', cert, unknown)).error).toMatch(/known there only through @cert-authority, and the host's certificate was not accepted: .* expired at 2020-02-01T/);
+    expect(openssh(unknown)).toBe(false);
+  });
+});
