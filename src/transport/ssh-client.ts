@@ -73,7 +73,9 @@ function knownHostsFor(file: string): KnownHosts {
 
 /** Every known_hosts file of an endpoint: the user's (written to) and the global ones (read only). */
 function hostKeysOf(target: ClientTarget): RecordedHostKeys {
-  const name = target.hostKeyAlias ?? target.address;
+  // ssh(1) lowercases the host name (not a HostKeyAlias) before it looks it up, hashes it for
+  // known_hosts or compares it with a certificate's principals.
+  const name = target.hostKeyAlias ?? target.address.toLowerCase();
   const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map(knownHostsFor);
   return {
     keys: files.flatMap((known) => known.keysFor(name, target.port)),

@@ -131,6 +131,13 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     expect(openssh(known)).toBe(true);
   });
 
+  it('compares the principals with the host name lowercased, as ssh(1) does', async () => {
+    const cert = certificate('ed25519', 'ed25519');
+    const known = knownHosts([authority('ed25519')]);
+    expect(await connect('ed25519', cert, known, 'WEB1.Cluster.Example')).toEqual({ output: 'certified-0' });
+    expect(openssh(known, 'WEB1.Cluster.Example')).toBe(true);
+  });
+
   const refusals: { name: string; options?: SignOptions; known?: () => string[]; message: RegExp }[] = [
     { name: 'a certificate for other names', options: { principals: ['db1.cluster.example', 'db2'] }, message: new RegExp(`is not valid for ${NAME} \\(its principals: db1.cluster.example, db2\\)`) },
     { name: 'an expired certificate', options: { validity: '20200101:20200201' }, message: /expired at 2020-02-01T/ },
