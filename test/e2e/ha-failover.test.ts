@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { command } from '../../src/shell/quote.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
@@ -18,7 +19,9 @@ import { labTest, ok } from '../support/lab-test.js';
 // longest time the client went without an answer and by the requests sent once it was over (after
 // that gap, and after the router's ARP entry named the new holder): none may fail. A request in
 // flight through the old holder at the moment the VIP moves is reset by the new one, whose kernel
-// never saw its SYN; those are logged one by one.
+// never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
+// (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
+// request may fail).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
 
@@ -58,6 +61,10 @@ const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const labIt = labTest(() => skipReason);
+
+/** The pid of every keepalived process in `host`'s network namespace (the guest's hosts share one pid namespace). */
+const keepalivedPids = async (host: string): Promise<string> =>
+  (await lab.sh(host, `self=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = keepalived ] && [ "$(readlink $p/ns/net 2>/dev/null)" = "$self" ] && echo \${p#/proc/}; done; true`)).trim();
 
 /** The VIP as the router, which forwards the client's requests to it, sees it. */
 const vip = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: VIP, device: 'eth0', observer: { host: 'router', device: 'eth1' } });
@@ -198,4 +205,41 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(after.filter((record) => !record.ok)).toEqual([]);
     expect(new Set(after.map((record) => record.detail))).toEqual(new Set(['rs1', 'rs2']));
   }, 120_000);
+
+  labIt('lvs.ha removed (the pair becomes dir1 alone, a plain director): keepalived hands the VIP and the IPVS table over to lvsprov, no request fails, a re-run changes nothing', async () => {
+    // The same cluster without lvs.ha and without the health check: dir1 alone directs the
+    // service with lvsprov's own address and ipvs tasks; dir2 stays in the inventory (a director
+    // of nothing), so its keepalived is pruned too.
+    const document = parseDocument(readFileSync(inventory, 'utf8'));
+    document.deleteIn(['lvs', 'ha']);
+    document.deleteIn(['lvs', 'services', 0, 'health_check']);
+    document.setIn(['lvs', 'services', 0, 'directors'], ['dir1']);
+    const plain = join(labDir, 'plain.yaml');
+    writeFileSync(plain, document.toString());
+    const from = await guestNow(lab, 'dir1');
+    const started = Date.now();
+    const result = await lvsprov('apply', '-i', plain, '--json');
+    const json = parseJson(result);
+    log(`apply without lvs.ha: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status} ${JSON.stringify(host.stats)}`).join(', ')}`);
+    for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => change.summary).join('; ')}`);
+    ok(result, 'apply without lvs.ha');
+    await sleep(3000);
+    const seen = outage(await (stream as RequestStream).records(), from, await guestNow(lab, 'dir1'));
+    log(`${describeOutage('lvs.ha removed', seen)}`);
+    for (const failed of seen.failed) log(`  failed: sent at ${((failed.sent - from) / 1000).toFixed(2)} s: ${failed.detail}`);
+    expect(seen.total).toBeGreaterThan(0);
+    expect(seen.failed).toEqual([]);
+    // Read back from the kernel: dir1 alone holds the VIP (as lvsprov's eth0:1) and the whole table.
+    expect(await holders()).toEqual(['dir1']);
+    expect(await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).toMatch(new RegExp(` ${VIP.replace(/\./g, '\\.')}/32 .*eth0:1`));
+    expect(await arpResponders()).toEqual([await mac('dir1')]);
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n-a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 1\n`);
+    expect(await lab.sh('dir2', 'ipvsadm -S -n')).toBe('');
+    for (const host of DIRECTORS) {
+      expect(await keepalivedPids(host), `keepalived processes on ${host}`).toBe('');
+      expect(await lab.sh(host, 'ls /etc/keepalived/ /run/ 2>/dev/null; ls /etc/rc2.d/ | grep keepalived || true')).not.toMatch(/^(keepalived\.conf|keepalived\.pid|vrrp\.pid|checkers\.pid|S\d\dkeepalived)$/m);
+    }
+    const again = parseJson(ok(await lvsprov('apply', '-i', plain, '--json'), 'second apply without lvs.ha'));
+    expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
+  }, 300_000);
 });
