@@ -99,6 +99,7 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     }
   }
   const changes: PrunedChange[] = [];
+  const removing: HostContext = { ...context, declared: declaredIds };
   for (const group of grouped(addressesFirst(removals))) {
     const { type, spec } = group;
     const reset = type.reset;
@@ -112,7 +113,7 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     } catch (error) {
       throw new Error(`reading ${first.id} (made by task "${first.task}") failed: ${(error as Error).message}`);
     }
-    for (const change of reset.plan(spec, facts, context)) {
+    for (const change of reset.plan(spec, facts, removing)) {
       changes.push({ ...change, phase: prunePhase(type.name, change), task: first.task, ...(first.role ? { role: first.role } : {}) });
     }
     predicted.set(key, reset.after(spec, facts));

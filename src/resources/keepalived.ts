@@ -4,6 +4,7 @@ import { configChanges, daemonChanges, driftChanges, predictedTable } from './ke
 import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
+import { handedOver, handOverChange } from './keepalived/handover.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceType } from './types.js';
@@ -63,11 +64,15 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   },
 
   // keepalived stops (removing the VIPs it holds and its virtual servers), no longer starts at
-  // boot, and its config goes. The package stays, as packages do on reset.
+  // boot, and its config goes. The package stays, as packages do on reset. Pruned by an apply
+  // whose address or ipvs tasks declare what it holds, it hands them over instead (handover.ts).
   reset: {
-    plan(spec, facts) {
+    plan(spec, facts, context) {
       const changes: Change[] = [];
-      if (facts.running) {
+      const kept = facts.running ? handedOver(spec, context.declared) : [];
+      if (kept.length > 0 && context.declared) {
+        changes.push(handOverChange(spec, facts, kept, context.declared));
+      } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
         changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: 'withdraw' });

@@ -15,6 +15,13 @@ export interface HostContext {
    * missing waits for it instead of stopping the host (see missing-tool.ts).
    */
   readonly installing?: ReadonlySet<string>;
+  /**
+   * For a reset planner that prunes an object: the ids of the objects this host's tasks declare in
+   * this run (ownership ids such as `address 198.51.100.50 on eth0`). What one of them now holds
+   * is handed over, not removed: keepalived pruned leaves the VIPs and virtual services the
+   * address and ipvs tasks take over from it.
+   */
+  readonly declared?: ReadonlySet<string>;
 }
 
 /**

@@ -39,3 +39,37 @@ export function daemonScript(verb: 'start' | 'stop'): string {
     `else ${daemonCommand('none', verb)}; fi`,
   ].join('\n');
 }
+
+/** keepalived's pid files: the parent's and its VRRP, checker and BFD children's. */
+const PIDFILES = [PIDFILE, '/run/vrrp.pid', '/run/checkers.pid', '/run/bfd.pid'];
+
+/**
+ * Stop keepalived and leave in place what it holds: its VIPs on their devices and its virtual
+ * servers in the IPVS table, which lvsprov's own address and ipvs tasks hold from now on. Every
+ * clean stop (SIGTERM: systemctl stop, the init script, kill) removes them, and keepalived has no
+ * signal that exits without that: --dont-release-vrrp and --dont-release-ipvs are read at start
+ * only, and a restart with them would release everything on the way down. So the daemon is
+ * killed, in the one order that releases nothing: the parent frozen first (SIGSTOP), so it cannot
+ * respawn a child; its children (VRRP, checker, BFD) killed; then the parent. The other way round
+ * the children see their parent die (PR_SET_PDEATHSIG: SIGTERM) and stop cleanly, releasing it
+ * all. Nothing else a SIGKILL skips matters for the configs lvsprov writes (no notify scripts, no
+ * VMACs, no firewall rules); its pid files are removed, and under systemd the unit the kill left
+ * failed is reset. The VRRP child dies without a priority-0 advert, so a backup still running
+ * would take the VIPs three adverts later: the plan runs this once every peer stopped.
+ */
+export function handOverStop(manager: ServiceManager): string {
+  return [
+    `ka_alive() { s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; s="\${s##*) }"; [ "\${s%% *}" != Z ]; }`,
+    `ka_gone() { n=0; while ka_alive "$1"; do if [ "$n" -ge 100 ]; then printf '%s\\n' "keepalived (pid $1) still ran 10 s after SIGKILL" >&2; exit 1; fi; sleep 0.1; n=$((n + 1)); done; }`,
+    `if p="$(cat ${PIDFILE} 2>/dev/null)" && [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ]; then`,
+    '  kill -STOP "$p"',
+    `  kids="$(sed -n "s/^\\([0-9]*\\) (.*) [A-Za-z] $p .*/\\1/p" /proc/[0-9]*/stat 2>/dev/null || true)"`,
+    '  if [ -n "$kids" ]; then kill -KILL $kids; fi',
+    '  for k in $kids; do ka_gone "$k"; done',
+    '  kill -KILL "$p"',
+    '  ka_gone "$p"',
+    'fi',
+    `rm -f -- ${PIDFILES.join(' ')}`,
+    ...(manager === 'systemd' ? ['systemctl reset-failed keepalived 2>/dev/null || true'] : []),
+  ].join('\n');
+}
