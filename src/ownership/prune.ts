@@ -1,6 +1,7 @@
 import type { AnyResourceType, ChangePhase, Change, HostContext, ProbeOutput } from '../resources/types.js';
 import type { ManifestEntry, ManifestRead } from './manifest.js';
 import { typeNamed, type OwnedRecord } from './records.js';
+import { releaseTakenAlong, takenOver } from './held.js';
 
 // Pruning, pure: the objects the manifest records and no task declares any more are removed by
 // their type's reset planner, newest first (as a stack unwinds: a web server stops before its page
@@ -85,8 +86,12 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     const type = typeNamed(record.type);
     if (type !== undefined) probes.set(`${type.name}:${type.key(record.spec)}`, record.probe);
   }
+  // What a declared object of another type holds from now on (keepalived: the VIPs and services
+  // lvsprov's address and ipvs tasks held) is handed over to it, never removed from under it.
+  const handedOver = takenOver(declared);
   const kept: OwnedRecord[] = [];
   const removals: Array<{ type: AnyResourceType; spec: unknown; entry: ManifestEntry }> = [];
+  const handovers: Array<{ type: AnyResourceType; spec: unknown; entry: ManifestEntry }> = [];
   for (const entry of [...read.entries].reverse()) {
     if (declaredIds.has(entry.id)) continue;
     const trusted = readable(entry);
@@ -95,16 +100,16 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
       // Recorded again, with this lvsprov's probe where it can make one, so a later run may judge it.
       kept.unshift({ type: entry.type, id: entry.id, spec: entry.spec, probe: refreshedProbe(entry), task: entry.task, ...(entry.role ? { role: entry.role } : {}) });
     } else {
-      removals.push({ type, spec: trusted.spec, entry });
+      (handedOver.has(entry.id) ? handovers : removals).push({ type, spec: trusted.spec, entry });
     }
   }
   const changes: PrunedChange[] = [];
   const removing: HostContext = { ...context, declared: declaredIds };
-  for (const group of grouped(addressesFirst(removals))) {
+  const groups = [...grouped(addressesFirst(removals)).map((group) => ({ group, planner: group.type.reset })), ...grouped(handovers).map((group) => ({ group, planner: group.type.release }))];
+  for (const { group, planner } of groups) {
     const { type, spec } = group;
-    const reset = type.reset;
     const [first] = group.entries;
-    if (reset === undefined || first === undefined) continue;
+    if (planner === undefined || first === undefined) continue;
     const key = `${type.name}:${type.key(spec)}`;
     const probe = type.probe(spec);
     let facts: unknown;
@@ -113,11 +118,12 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     } catch (error) {
       throw new Error(`reading ${first.id} (made by task "${first.task}") failed: ${(error as Error).message}`);
     }
-    for (const change of reset.plan(spec, facts, removing)) {
-      changes.push({ ...change, phase: prunePhase(type.name, change), task: first.task, ...(first.role ? { role: first.role } : {}) });
-    }
-    predicted.set(key, reset.after(spec, facts));
+    const planned = planner.plan(spec, facts, removing).map((change) => ({ ...change, phase: prunePhase(type.name, change), task: first.task, ...(first.role ? { role: first.role } : {}) }));
+    changes.push(...planned);
+    predicted.set(key, planner.after(spec, facts));
     probes.set(key, probe);
+    const last = planned.at(-1);
+    if (last !== undefined && planner === type.reset) changes.push(...releaseTakenAlong({ type, spec, phase: last.phase, task: first.task, ...(first.role ? { role: first.role } : {}) }, declaredIds, predicted, removing));
   }
   return { changes, records: [...kept, ...declared] };
 }

@@ -76,20 +76,54 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     plan(spec, facts, context) {
       requireIpvs(facts, context);
       const { changes, table } = planTable(withdrawn(spec), facts.table);
-      const { path, file } = saveFileState(spec, facts);
-      const save = resetSaveFile(path, file, table);
-      const boot = resetBootUnitChange(facts, path, table.length);
-      return [...changes, ...withPhase([...(save ? [save] : []), ...(boot ? [boot] : [])], changes)];
+      return [...changes, ...withPhase(persistedWithout(spec, facts, table), changes)];
     },
     after(spec, facts) {
       if (facts.ipvs.state === 'unavailable') return facts;
       const { table } = planTable(withdrawn(spec), facts.table);
+      return savedWithout(spec, { ...facts, table }, table);
+    },
+  },
+
+  // Another task (keepalived) holds the listed services from now on, or removed them: the table
+  // is left to it, and the save file (restored at boot) is rewritten without them. It stays, even
+  // empty, as does the boot unit: an ipvs task of the host may still write it (a director that
+  // left a keepalived pair), and where none does, keepalived's director has AUTO="false" in
+  // /etc/default/ipvsadm. A save file this host's facts did not read is not rewritten here.
+  release: {
+    plan(spec, facts, context) {
+      requireIpvs(facts, context);
+      if (!readSaveFile(spec, facts)) return [];
       const { path, file } = saveFileState(spec, facts);
-      const left = { ...facts, table, files: { ...facts.files, [path]: table.length === 0 ? ABSENT_FILE : savedFile(file, table) } };
-      return resetBootUnitChange(facts, path, table.length) ? { ...left, bootUnit: 'disabled' } : left;
+      const save = saveFileChange(path, file, planTable(withdrawn(spec), facts.table).table);
+      return save ? [{ ...save, phase: 'balance' }] : [];
+    },
+    after(spec, facts) {
+      if (facts.ipvs.state === 'unavailable' || !readSaveFile(spec, facts)) return facts;
+      const { path, file } = saveFileState(spec, facts);
+      return { ...facts, files: { ...facts.files, [path]: savedFile(file, planTable(withdrawn(spec), facts.table).table) } };
     },
   },
 };
+
+function readSaveFile(spec: IpvsSpec, facts: IpvsFacts): boolean {
+  return Object.hasOwn(facts.files, saveFilePath(spec, facts.os));
+}
+
+/** The save file rewritten to `table` (removed when it is empty), and the unit restoring it disabled then. */
+function persistedWithout(spec: IpvsSpec, facts: IpvsFacts, table: Table): Change[] {
+  const { path, file } = saveFileState(spec, facts);
+  const save = resetSaveFile(path, file, table);
+  const boot = resetBootUnitChange(facts, path, table.length);
+  return [...(save ? [save] : []), ...(boot ? [boot] : [])];
+}
+
+/** `facts` once persistedWithout ran. */
+function savedWithout(spec: IpvsSpec, facts: IpvsFacts, table: Table): IpvsFacts {
+  const { path, file } = saveFileState(spec, facts);
+  const left = { ...facts, files: { ...facts.files, [path]: table.length === 0 ? ABSENT_FILE : savedFile(file, table) } };
+  return resetBootUnitChange(facts, path, table.length) ? { ...left, bootUnit: 'disabled' } : left;
+}
 
 /**
  * The save file (and the unit restoring it) follow the table: written in the last wave that edits

@@ -4,7 +4,7 @@ import { configChanges, daemonChanges, driftChanges, predictedTable } from './ke
 import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
-import { handedOver, handOverChange } from './keepalived/handover.js';
+import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceType } from './types.js';
@@ -62,6 +62,11 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       answering: [],
     };
   },
+
+  // Going from lvsprov's own address and ipvs tasks to keepalived, the VIPs and virtual services
+  // stay: keepalived takes them over (its checker adopts the services; its VRRP start takes the
+  // VIPs off and puts them back as master), so their records are dropped without removing them.
+  takesOver: heldObjects,
 
   // keepalived stops (removing the VIPs it holds and its virtual servers), no longer starts at
   // boot, and its config goes. The package stays, as packages do on reset. Pruned by an apply

@@ -126,6 +126,20 @@ export interface ResourceType<Spec, Facts> {
    * sysctl file), so that a removal rewrites a shared file once; undefined when they stay apart.
    */
   mergeOwned?(a: Spec, b: Spec): Spec | undefined;
+  /**
+   * The objects of other types this spec's object holds (keepalived: its VIPs as addresses, its
+   * virtual services as ipvs services), each with a spec of its type. Pruning hands such an object
+   * over when lvsprov's own task made it: its record is dropped and its type's `release` runs,
+   * never its reset, which would take it from the new holder. And when this object is removed and
+   * takes them along (keepalived's clean stop), `release` runs on the facts the host's own tasks
+   * of that type predict, so that what they persist (the ipvs save file) forgets them too.
+   */
+  takesOver?(spec: Spec): ReadonlyArray<{ readonly id: string; readonly type: string; readonly spec: unknown }>;
+  /**
+   * What this type does when another holds or removes one of its objects: the live object is left
+   * to the other, only what this type persists about it goes (ipvs: the save file without it).
+   */
+  readonly release?: ResetPlanner<Spec, Facts>;
 }
 
 /**

@@ -7,7 +7,7 @@ import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { command } from '../../src/shell/quote.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
-import { arpResponders as respondersOf, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
+import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
 import { labTest, ok } from '../support/lab-test.js';
 
@@ -21,7 +21,8 @@ import { labTest, ok } from '../support/lab-test.js';
 // flight through the old holder at the moment the VIP moves is reset by the new one, whose kernel
 // never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
 // (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
-// request may fail).
+// request may fail) and added back (keepalived takes them over; its VRRP start has the VIP off
+// for about one advert interval, the only requests allowed to fail).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
 
@@ -61,6 +62,16 @@ const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const labIt = labTest(() => skipReason);
+
+/** Polls until a director's live table holds exactly `servers` (its `-a` lines) for the VIP's port 80. */
+async function poolOf(host: string, servers: string[], timeoutMs = 30_000): Promise<void> {
+  const pool = async (): Promise<string[]> => (await lab.sh(host, 'ipvsadm -S -n')).split('\n').filter((line) => line.startsWith(`-a -t ${VIP}:80 `)).sort();
+  const deadline = Date.now() + timeoutMs;
+  while (JSON.stringify(await pool()) !== JSON.stringify(servers)) {
+    if (Date.now() > deadline) expect(await pool(), `${host}'s pool`).toEqual(servers);
+    await sleep(500);
+  }
+}
 
 /** The pid of every keepalived process in `host`'s network namespace (the guest's hosts share one pid namespace). */
 const keepalivedPids = async (host: string): Promise<string> =>
@@ -240,6 +251,41 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
       expect(await lab.sh(host, 'ls /etc/keepalived/ /run/ 2>/dev/null; ls /etc/rc2.d/ | grep keepalived || true')).not.toMatch(/^(keepalived\.conf|keepalived\.pid|vrrp\.pid|checkers\.pid|S\d\dkeepalived)$/m);
     }
     const again = parseJson(ok(await lvsprov('apply', '-i', plain, '--json'), 'second apply without lvs.ha'));
+    expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
+  }, 300_000);
+
+  labIt('lvs.ha added back to the plain director (the pair again): keepalived takes the VIP and the IPVS table over from lvsprov\'s tasks; requests fail only while its VRRP start has the VIP off; a re-run changes nothing', async () => {
+    // keepalived's VRRP start takes every VIP of its instances off (vrrp_init_state, a forced
+    // vrrp_restore_interface) and puts them back once it is master, one advert interval later:
+    // the one moment this direction has no VIP. Its kernel events on dir1 time that window.
+    const events = `/tmp/lvsprov-monitor-readd-${VIP}`;
+    await lab.sh('dir1', `rm -f ${events}; ip -ts monitor address dev eth0 > ${events} 2>&1 & echo $! > ${events}.pid; sleep 0.5`);
+    const from = await guestNow(lab, 'dir1');
+    const started = Date.now();
+    const result = await lvsprov('apply', '-i', inventory, '--json');
+    const json = parseJson(result);
+    log(`apply with lvs.ha again: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status} ${JSON.stringify(host.stats)}`).join(', ')}`);
+    for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => change.summary).join('; ')}`);
+    ok(result, 'apply with lvs.ha again');
+    await heldBy('dir1', true);
+    for (const host of DIRECTORS) await poolOf(host, [`-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1`, `-a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 1`]);
+    await sleep(3000);
+    const monitor = await lab.sh('dir1', `kill $(cat ${events}.pid) 2>/dev/null; rm -f ${events}.pid; cat ${events}`);
+    const offAt = firstEventAt(monitor, (line) => line.startsWith('Deleted') && line.includes(` ${VIP}/`));
+    const backAt = firstEventAt(monitor.split('\n').filter((line) => !line.includes('Deleted')).join('\n'), (line) => line.includes(` ${VIP}/`));
+    const seen = outage(await (stream as RequestStream).records(), from, await guestNow(lab, 'dir1'));
+    const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
+    log(`${describeOutage('lvs.ha added back', seen)}; keepalived's VRRP start took ${VIP} off dir1 at ${at(offAt)} and put it back at ${at(backAt)} (${((backAt - offAt) / 1000).toFixed(2)} s)`);
+    for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}: ${failed.detail}`);
+    expect(seen.total).toBeGreaterThan(0);
+    // The VIP was off once, and only requests sent while it was off failed (their SYN and its
+    // retransmit a second later both fell in the window); none after it.
+    expect(offAt).not.toBeNaN();
+    expect(backAt).toBeGreaterThan(offAt);
+    expect(seen.failed.filter((record) => record.sent < offAt - 500 || record.sent > backAt)).toEqual([]);
+    expect(await arpResponders()).toEqual([await mac('dir1')]);
+    for (const host of DIRECTORS) expect(await keepalivedPids(host), `keepalived processes on ${host}`).not.toBe('');
+    const again = parseJson(ok(await lvsprov('apply', '-i', inventory, '--json'), 'second apply with lvs.ha'));
     expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
   }, 300_000);
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
@@ -76,5 +78,27 @@ describe('host planner', () => {
   it('a probe output no parser understands fails the plan, naming the task', () => {
     const tasks = [ipvsTask(['192.0.2.11'])];
     expect(() => plan(tasks, () => 'garbage', { host: 'director' })).toThrow(/task "IPVS virtual services": .*status line/);
+  });
+
+  it('a director leaving a keepalived pair: the clean stop takes the virtual service along, and the save file its ipvs task writes forgets it in the same apply', () => {
+    // keepalived (recorded by an earlier apply) runs and holds the service; the ipvs task of a director of nothing reads it in the table.
+    const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/resources/keepalived/in-sync-runs-no-check.json'), 'utf8')) as { spec: unknown; output: { stdout: string } };
+    const recorded = [task('keepalived holds the VIPs and the IPVS table', 'keepalived', fixture.spec)];
+    const tasks = [task('IPVS virtual services', 'ipvs', { services: [] })];
+    const live = [`S -A -t ${VIP}:80 -s wrr`, `S -a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1`, `S -a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 3`];
+    const answer = (probe: string): string => (probe.includes('command -v keepalived') ? fixture.output.stdout : [...live, 'I 0', 'O ID=debian', 'F-', 'F-'].join('\n'));
+    const read = hostReadPlan(tasks, 'apply');
+    const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, recorded, answer) : answer(probe));
+    const changes = planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: 'dir2' });
+    expect(changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['balance', 'create /etc/ipvsadm.rules'],
+      ['withdraw', 'stop keepalived (it removes its VIPs and virtual servers)'],
+      ['retire', 'disable keepalived at boot'],
+      ['retire', 'remove /etc/keepalived/keepalived.conf'],
+      ['retire', 'update /etc/ipvsadm.rules'],
+    ]);
+    // Written from the live table while keepalived still holds the service, then without it once keepalived stopped.
+    expect(changes[0]?.diff?.after).toContain(`-A -t ${VIP}:80 -s wrr`);
+    expect(changes[4]?.diff?.after).toBe('');
   });
 });
