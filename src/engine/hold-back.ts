@@ -16,6 +16,8 @@ export interface HostStanding {
   readonly director: boolean;
   /** Real servers it planned to quiesce and delete. */
   readonly leaving: readonly RealServerRef[];
+  /** The VRRP peers of a keepalived it hands over to lvsprov's tasks in its retire wave. */
+  readonly vrrpPeers?: readonly string[];
 }
 
 /** Real-server addresses served by hosts that are not ready, each with the reason. */
@@ -45,6 +47,26 @@ export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, stan
     for (const { address } of director.leaving) {
       const host = realServerHosts.get(address) ?? hostAddresses.get(address);
       if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it withdrew ${address}`);
+    }
+  }
+  return blocked;
+}
+
+/**
+ * Directors whose retire wave must wait, each with the reason: it kills its keepalived to hand
+ * the VIPs over to lvsprov (see keepalived/handover.ts) while a VRRP peer's host failed or was
+ * unreachable before that peer's keepalived stopped. The peer, still running, would take the VIPs
+ * three adverts later, and both directors would hold them. `hostAddresses` finds the peers' hosts.
+ */
+export function handoverBlocked(standings: readonly HostStanding[], hostAddresses: ReadonlyMap<string, string>): Map<string, string> {
+  const stopped = new Map(standings.flatMap((standing) => (standing.stopped ? [[standing.host, standing.stopped] as const] : [])));
+  const blocked = new Map<string, string>();
+  for (const standing of standings) {
+    for (const address of standing.vrrpPeers ?? []) {
+      const peer = hostAddresses.get(address);
+      const why = peer === undefined ? undefined : stopped.get(peer);
+      if (why === undefined || blocked.has(standing.host)) continue;
+      blocked.set(standing.host, `its VRRP peer ${peer} (${address}) ${why === 'unreachable' ? 'was unreachable' : why} before its keepalived stopped, and would take the VIPs kept here`);
     }
   }
   return blocked;

@@ -5,12 +5,13 @@ import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
-import { retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
+import { handoverBlocked, retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
 import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
+import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
@@ -103,7 +104,9 @@ export async function runWaves(
       for (const host of runs) host.withhold(withheld);
     }
     if (phase === 'retire' && !interrupted()) {
-      for (const [host, reason] of retireBlocked(run.realServers, standings(runs), run.hostAddresses)) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
+      const now = standings(runs);
+      const blocked = new Map([...handoverBlocked(now, run.hostAddresses ?? new Map()), ...retireBlocked(run.realServers, now, run.hostAddresses)]);
+      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
     }
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
@@ -134,6 +137,7 @@ function standings(runs: readonly HostRun[]): HostStanding[] {
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
+    vrrpPeers: changesIn(host.changes, 'retire').flatMap((change) => change.vrrpPeers ?? []),
   }));
 }
 

@@ -52,6 +52,12 @@ export interface Change {
    * --drain-timeout).
    */
   readonly leaving?: RealServerRef;
+  /**
+   * On a director's keepalived hand-over (retire): its VRRP peers' addresses. The engine holds the
+   * change back while a peer's host failed before its own keepalived stopped: that peer would take
+   * the VIPs three adverts after this keepalived dies, while lvsprov holds them here.
+   */
+  readonly vrrpPeers?: readonly string[];
 }
 
 /**

@@ -64,5 +64,6 @@ export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kep
       ...releasedServices.map((service) => command('ipvsadm', '-D', ...selector(service))),
     ],
     phase: 'retire',
+    vrrpPeers: [...new Set(spec.instances.flatMap((instance) => instance.unicast_peers))],
   };
 }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { handoverBlocked, type HostStanding } from '../../src/engine/hold-back.js';
+
+// A director that hands its keepalived's VIPs over to lvsprov kills keepalived in its retire wave;
+// a VRRP peer still running would take the VIPs three adverts later. Its retire waits while a peer
+// failed before stopping its own keepalived.
+
+const hosts = new Map([
+  ['192.0.2.10', 'dir1'],
+  ['192.0.2.20', 'dir2'],
+]);
+const dir1 = (peers: string[]): HostStanding => ({ host: 'dir1', planned: true, director: true, leaving: [], vrrpPeers: peers });
+const dir2 = (stopped?: HostStanding['stopped']): HostStanding => ({ host: 'dir2', planned: stopped !== 'unreachable', director: true, leaving: [], ...(stopped ? { stopped } : {}) });
+
+describe('a keepalived hand-over waits for its VRRP peers', () => {
+  const cases: Array<{ why: string; standings: HostStanding[]; blocked: Array<[string, string]> }> = [
+    { why: 'the peer stopped its keepalived (its withdraw ran): the hand-over goes ahead', standings: [dir1(['192.0.2.20']), dir2()], blocked: [] },
+    {
+      why: 'the peer failed: its keepalived may still run',
+      standings: [dir1(['192.0.2.20']), dir2('failed')],
+      blocked: [['dir1', 'its VRRP peer dir2 (192.0.2.20) failed before its keepalived stopped, and would take the VIPs kept here']],
+    },
+    {
+      why: 'the peer was unreachable',
+      standings: [dir1(['192.0.2.20']), dir2('unreachable')],
+      blocked: [['dir1', 'its VRRP peer dir2 (192.0.2.20) was unreachable before its keepalived stopped, and would take the VIPs kept here']],
+    },
+    { why: 'a peer outside the inventory is not known to have failed (see the README: stop it first)', standings: [dir1(['192.0.2.30']), dir2('failed')], blocked: [] },
+    { why: 'no hand-over: nothing waits', standings: [dir1([]), dir2('failed')], blocked: [] },
+  ];
+  for (const { why, standings, blocked } of cases) {
+    it(why, () => {
+      expect([...handoverBlocked(standings, hosts)]).toEqual(blocked);
+    });
+  }
+});
