@@ -43,7 +43,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
 
   plan(spec, facts, context) {
     requireIpvs(spec, facts, context.host);
-    return [...configChanges(spec, facts), ...daemonChanges(facts), ...driftChanges(spec, facts)];
+    return [...configChanges(spec, facts), ...daemonChanges(spec, facts), ...driftChanges(spec, facts)];
   },
 
   // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.

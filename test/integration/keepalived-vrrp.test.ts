@@ -162,6 +162,31 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(await holders()).toEqual(['dir1']);
   });
 
+  it('a VIP already on the master (lvs.ha added to a plain director) stays local while keepalived starts: its copy on lo bridges keepalived taking it off and back', async () => {
+    // keepalived's start removes a VIP already on its interface and adds it back once master (the
+    // master-down interval later): without the bridge, the director would be that long without it.
+    await sh('dir2', '/etc/init.d/keepalived stop');
+    await sh('dir1', '/etc/init.d/keepalived stop');
+    expect(await holders()).toEqual([]);
+    await sh('dir1', `ip addr add ${VIP}/32 dev eth0 label eth0:1`);
+    const watch = `n=0; while [ ! -e /tmp/vrrp-watch.stop ]; do ip route get ${VIP} | grep -q '^local' || echo "not local at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
+    await sh('dir1', `rm -f /tmp/vrrp-watch.stop; nohup sh -c '${watch}' > /tmp/vrrp-watch.log 2>&1 < /dev/null &`);
+    const started = Date.now();
+    expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived', 'dir2: start keepalived']);
+    await sh('dir1', 'touch /tmp/vrrp-watch.stop; sleep 0.2');
+    const watched = await sh('dir1', 'cat /tmp/vrrp-watch.log');
+    console.log(`VRRP: keepalived started over a VIP already on dir1 in ${((Date.now() - started) / 1000).toFixed(1)} s; ${watched.trim().split('\n').at(-1)}`);
+    expect(watched).toMatch(/^checks [1-9]\d*$/m);
+    expect(watched).not.toContain('not local');
+    await heldBy('dir1');
+    expect(await sh('dir1', 'ip -o -4 addr show dev lo')).not.toContain(VIP);
+    // keepalived holds it now: its clean stop takes it to dir2, and the master's return takes it back.
+    await sh('dir1', '/etc/init.d/keepalived stop');
+    await heldBy('dir2', 5000);
+    expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived']);
+    await heldBy('dir1', 10_000);
+  });
+
   it('a config keepalived refuses fails the host and leaves the old config and the running daemon as they were', async () => {
     // The hosts see the machine's /etc/keepalived (Debian ships keepalived.conf.sample there): compare
     // the whole listing, so that a temp file left behind shows.

@@ -10,6 +10,7 @@ import { daemonCommand } from './daemon.js';
 import { PIDFILE, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
+import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
 
 // From what a director's keepalived holds to what the spec says, in the zero-downtime order:
 // a leaving real server first goes to weight 0 in the config (reload; the engine then drains it),
@@ -124,7 +125,10 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
 
 const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.manager, 'start');
 
-export function daemonChanges(facts: KeepalivedFacts): Change[] {
+/** Instances that all start as BACKUP: a keepalived that should not win the first election anywhere. */
+const backupOnly = (spec: KeepalivedSpec): boolean => spec.instances.length > 0 && spec.instances.every((instance) => instance.state === 'BACKUP');
+
+export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
   const changes: Change[] = [];
   if (facts.enabled === false || (facts.enabled === null && facts.manager === 'sysv')) {
     const commands =
@@ -137,12 +141,23 @@ export function daemonChanges(facts: KeepalivedFacts): Change[] {
   }
   if (!facts.running) {
     const fail = quote('keepalived did not stay running (see its log: journalctl -u keepalived or syslog)');
+    const bridge = bridgeBefore(spec);
+    const undo = bridge.length > 0 ? 'ka_unbridge; ' : '';
     changes.push({
       resource: RESOURCE,
       summary: 'start keepalived',
       diff: { kind: 'value', before: 'stopped', after: 'running' },
-      commands: [startCommand(facts), `i=0; until ${pidAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`, `${pidAlive} || { printf '%s\\n' ${fail} >&2; false; }`],
-      phase: 'balance',
+      commands: [
+        ...bridge,
+        bridge.length > 0 ? `${startCommand(facts)} || { ka_unbridge; false; }` : startCommand(facts),
+        `i=0; until ${pidAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
+        `${pidAlive} || { ${undo}printf '%s\\n' ${fail} >&2; false; }`,
+        ...bridgeAfter(spec),
+      ],
+      // A backup starts once the masters of the run did (and, where they bridge their VIPs, hold
+      // them again): started alongside, it could win a first election the master is still
+      // waiting out, and take the VIPs away and back.
+      phase: backupOnly(spec) ? 'withdraw' : 'balance',
     });
   }
   return changes;
