@@ -1,6 +1,6 @@
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
-import { replaceViaTemp } from '../resources/file-state.js';
+import { writeFileCommands } from '../resources/file-state.js';
 import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
 import type { Change, ProbeOutput } from '../resources/types.js';
 import type { OwnedRecord } from './records.js';
@@ -153,14 +153,10 @@ export function manifestChange(read: ManifestRead, records: readonly OwnedRecord
   }
   const content = renderManifest(records);
   if (read.exists && read.text === content) return undefined;
-  const tmp = quote(`${MANIFEST_FILE}.lvsprov-tmp`);
   return {
     resource,
     summary: `record ${records.length} object${records.length === 1 ? '' : 's'} lvsprov made in ${MANIFEST_FILE}`,
     diff: { kind: 'value', before: read.exists ? `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}` : '(absent)', after: `${records.length}` },
-    commands: [
-      `mkdir -p -- ${quote(ORIGINALS_DIR)}`,
-      replaceViaTemp(tmp, quote(MANIFEST_FILE), [`printf '%s' ${quote(b64(content))} | base64 -d > ${tmp}`, `chmod 600 -- ${tmp}`]),
-    ],
+    commands: writeFileCommands(MANIFEST_FILE, content, '600'),
   };
 }

@@ -2,8 +2,10 @@ import { quote } from '../shell/quote.js';
 import { prefetchedOr } from './file-prefetch.js';
 import type { Change } from './types.js';
 
-// Files travel as base64 in both directions so that any byte, a missing trailing newline, or a
-// line that looks like a section marker survives the trip through a shell script unchanged.
+// Files come back from a host as base64, so that any byte, a missing trailing newline, or a line
+// that looks like a section marker survives the trip through the script's output unchanged. They
+// go to a host as one single-quoted shell word (printf, a builtin: no process), which carries any
+// byte but NUL; content with a NUL goes as base64.
 
 export interface FileState {
   readonly exists: boolean;
@@ -41,16 +43,46 @@ export function replaceViaTemp(tmp: string, path: string, steps: readonly string
   return `{ ${[...steps, `mv -f -- ${tmp} ${path}`].join(' && ')}; } || { s=$?; rm -f -- ${tmp}; exit "$s"; }`;
 }
 
+/** The umask every apply script sets before its first change (engine/batch-script.ts). */
+export const APPLY_UMASK = 0o022;
+
+const octal = (mode: number): string => mode.toString(8).padStart(3, '0');
+
+/** `mkdir -p` of a directory, in a process only when the directory is not there yet. */
+export function ensureDirectoryCommand(dir: string): string {
+  const d = quote(dir);
+  return `[ -d ${d} ] || mkdir -p -- ${d}`;
+}
+
 /**
- * Commands that replace `path` atomically: the new content is written beside it, given its mode,
- * and renamed over the old file, so a reader never sees a half-written file.
+ * Steps (for replaceViaTemp) that create the temp file `tmp` (a quoted shell word) afresh with
+ * `content` and `mode`, in the shell's own builtins where they can: a process costs a small host a
+ * few milliseconds of CPU, and a first apply writes several files. A temp file left by a run that
+ * was killed (or anything else at that name: a symlink is not followed) is removed first, so the
+ * file is created new and takes its mode from the umask: 644 under the apply's umask, a mode
+ * without execute or special bits under a umask of its own, set around the write and put back;
+ * any other mode takes a chmod. The content goes as one single-quoted word to the shell's
+ * printf; content holding a NUL byte, which no shell word can carry, goes through base64.
+ */
+export function writeTempSteps(tmp: string, content: string, mode: string): string[] {
+  const wanted = Number.parseInt(mode, 8);
+  const fresh = `{ [ ! -e ${tmp} ] && [ ! -h ${tmp} ] || rm -f -- ${tmp}; }`;
+  const data = content.includes('\0') ? `printf '%s' ${quote(Buffer.from(content, 'utf8').toString('base64'))} | base64 -d > ${tmp}` : `printf '%s' ${quote(content)} > ${tmp}`;
+  if ((wanted & ~0o666) !== 0) return [fresh, data, `chmod ${quote(mode)} -- ${tmp}`];
+  if ((0o666 & ~APPLY_UMASK) === wanted) return [fresh, data];
+  return [fresh, `umask ${octal(0o777 & ~wanted)}`, data, `umask ${octal(APPLY_UMASK)}`];
+}
+
+/**
+ * Commands that replace `path` atomically: the new content is written beside it, with its mode,
+ * and renamed over the old file, so a reader never sees a half-written file. The rename is the
+ * one process a write of a file whose directory exists costs.
  */
 export function writeFileCommands(path: string, content: string, mode = '644'): string[] {
   const slash = path.lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : '/';
   const tmp = quote(`${path}.lvsprov-tmp`);
-  const data = Buffer.from(content, 'utf8').toString('base64');
-  return [`mkdir -p -- ${quote(dir)}`, replaceViaTemp(tmp, quote(path), [`printf '%s' ${quote(data)} | base64 -d > ${tmp}`, `chmod ${quote(mode)} -- ${tmp}`])];
+  return [ensureDirectoryCommand(dir), replaceViaTemp(tmp, quote(path), writeTempSteps(tmp, content, mode))];
 }
 
 export function removeFileCommands(path: string): string[] {

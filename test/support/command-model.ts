@@ -47,11 +47,15 @@ export interface FileWrite {
 /** The file a command writes (file-state.ts's compound write), removes (rm -f), or chmods; undefined for any other command. */
 export function fileEffect(command: string, current: (path: string) => FileState): FileWrite | undefined {
   const words = shellWords(command);
-  if (words[0] === '{' && words[1] === 'printf' && words.includes('mv')) {
-    const data = words[3] ?? '';
-    const mode = words[words.indexOf('chmod') + 1] ?? '';
+  if (words[0] === '{' && words.includes('printf') && words.includes('mv')) {
+    const write = words.indexOf('printf');
+    const data = words[write + 2] ?? '';
+    const content = words[write + 3] === '|' ? Buffer.from(data, 'base64').toString('utf8') : data;
+    // The mode: a chmod's, else what the umask the write runs under leaves of 666.
+    const umask = words.includes('umask') ? Number.parseInt(words[words.indexOf('umask') + 1] ?? '', 8) : 0o022;
+    const mode = words.includes('chmod') ? (words[words.indexOf('chmod') + 1] ?? '') : (0o666 & ~umask).toString(8);
     const path = (words[words.indexOf('mv') + 4] ?? '').replace(/;$/, '');
-    return { path, state: { exists: true, content: Buffer.from(data, 'base64').toString('utf8'), mode } };
+    return { path, state: { exists: true, content, mode } };
   }
   if (words[0] === 'rm' && words[1] === '-f' && words[2] === '--' && words.length === 4) return { path: words[3] as string, state: { exists: false, content: '' } };
   if (words[0] === 'chmod' && words[2] === '--') {
@@ -61,7 +65,7 @@ export function fileEffect(command: string, current: (path: string) => FileState
   return undefined;
 }
 
-const harmless = (command: string): boolean => /^mkdir -p -- /.test(command) || command === 'systemctl daemon-reload';
+const harmless = (command: string): boolean => /^(\[ -d \S+ \] \|\| )?mkdir -p -- /.test(command) || command === 'systemctl daemon-reload';
 
 function unknown(type: string, command: string): never {
   throw new Error(`the ${type} model does not know: ${command}`);

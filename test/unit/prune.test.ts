@@ -8,6 +8,7 @@ import type { RunMode } from '../../src/engine/planners.js';
 import { hostOwnership } from '../../src/ownership/host-ownership.js';
 import { MANIFEST_FILE, manifestProbe, renderManifest } from '../../src/ownership/manifest.js';
 import { parseSections } from '../../src/engine/batch-script.js';
+import { fileEffect } from '../support/command-model.js';
 import { manifestRead } from '../support/manifest-read.js';
 import { declaredRecords } from '../../src/ownership/records.js';
 import type { PrunedChange } from '../../src/ownership/prune.js';
@@ -79,9 +80,9 @@ function readOutput(probe: string, recorded: readonly TaskFixture[] | null, stat
 function manifestIds(commands: readonly string[]): string[] | null {
   if (commands.some((command) => command.startsWith('rm -f -- /var/lib/lvsprov/owned'))) return null;
   const write = commands.find((command) => command.includes('/var/lib/lvsprov/owned.lvsprov-tmp'));
-  const data = write && /printf '%s' (\S+) \| base64 -d/.exec(write)?.[1];
-  if (!data) return [];
-  return Buffer.from(data, 'base64').toString('utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split('\t')[1] ?? '');
+  const content = write && fileEffect(write, () => ({ exists: false, content: '' }))?.state.content;
+  if (!content) return [];
+  return content.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split('\t')[1] ?? '');
 }
 
 describe('pruning planner', () => {
