@@ -1,5 +1,6 @@
 import { command, quote } from '../shell/quote.js';
-import { replaceViaTemp } from './file-state.js';
+import { sysctlValue } from '../config/values.js';
+import { ensureDirectoryCommand, replaceViaTemp } from './file-state.js';
 
 // What a kernel parameter was before lvsprov first changed it, kept on the host itself so that
 // `lvsprov reset` can put it back from any machine. One `name=value` line per key, written only
@@ -34,24 +35,30 @@ export function parseOriginals(lines: readonly string[], names: readonly string[
   return originals;
 }
 
-// awk compares whole names: a regex or fixed-string grep would let `conf.lo.arp_ignore` match
-// inside a longer name.
-const HAS_KEY = `awk -F= -v k="$k" '$1 == k { found = 1 } END { exit !found }' "$o"`;
-
 /**
- * Record the current runtime value of each key not recorded yet, read when the apply runs (an
- * earlier task of the same apply may just have created the key's device). Newlines in a value
- * become spaces, so that every record stays one line; sysctl -w reads either.
+ * Record the value of each key not recorded yet. A key whose value the read found, as a plain
+ * sysctl value (what reset will accept back), is recorded with that value: no process. A key the
+ * read did not find (an earlier task of the same apply may just have created its device) or whose
+ * value is not plain is read when the apply runs, with `sysctl -n`; newlines and tabs in a value
+ * become spaces, so that every record stays one line; sysctl -w reads either. The file's lines are
+ * kept (a last line without its newline gains one), and a key already recorded is left alone: the
+ * first record of a key is its original.
  */
-export function recordOriginalsCommands(names: readonly string[]): string[] {
+export function recordOriginalsCommands(names: readonly string[], known: Readonly<Record<string, string | null | undefined>> = {}): string[] {
+  const record = (name: string): string => {
+    const value = known[name];
+    const plain = value !== undefined && value !== null && !value.includes('\n') && sysctlValue.safeParse(value).success ? value.replace(/\t/g, ' ') : undefined;
+    const line = plain !== undefined
+      ? `printf '%s\\n' ${quote(`${name}=${plain}`)}`
+      : `if v=$(sysctl -n -- ${quote(name)} 2>/dev/null); then printf '%s=%s\\n' ${quote(name)} "$(printf '%s' "$v" | tr '\\t\\n' '  ')"; fi`;
+    return `case $r in *${quote(` ${name} `)}*) ;; *) ${line} ;; esac`;
+  };
   return [
-    command('mkdir', '-p', '--', ORIGINALS_DIR),
+    ensureDirectoryCommand(ORIGINALS_DIR),
     `o=${quote(ORIGINALS_FILE)}`,
     replaceViaTemp('"$o.lvsprov-tmp"', '"$o"', [
-      `{ if [ -f "$o" ]; then cat -- "$o"; fi; for k in ${names.map(quote).join(' ')}; do ` +
-        `if [ -f "$o" ] && ${HAS_KEY}; then continue; fi; ` +
-        `if v=$(sysctl -n -- "$k" 2>/dev/null); then printf '%s=%s\\n' "$k" "$(printf '%s' "$v" | tr '\\t\\n' '  ')"; fi; ` +
-        `done; } > "$o.lvsprov-tmp"`,
+      `{ r=' '; if [ -f "$o" ]; then while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; r="$r\${l%%=*} "; done < "$o"; fi; ` +
+        `${names.map(record).join('; ')}; } > "$o.lvsprov-tmp"`,
     ]),
   ];
 }

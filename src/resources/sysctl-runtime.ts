@@ -1,3 +1,4 @@
+import { sysctlName } from '../config/values.js';
 import { quote } from '../shell/quote.js';
 
 // The runtime values of kernel parameters, read for the sysctl probe: one line `R name value` per
@@ -43,4 +44,20 @@ export function readRuntimeSnippet(names: readonly string[]): string {
     `  for k in ${keys}; do if v=$(sysctl -n -- "$k" 2>/dev/null); then printf 'R %s %s\\n' "$k" "$v"; else printf 'M %s\\n' "$k"; fi; done`,
     'fi',
   ].join('\n');
+}
+
+// One write(2) of the shell's printf reaches the kernel whole; a value beyond a page would not.
+const LONGEST_WRITTEN = 1024;
+
+/**
+ * What `sysctl -q -w name=value` does, without its process: the shell's printf writes the value
+ * to the key's /proc/sys file. The path is built from a name the schema checked (letters, digits
+ * and `_ : @ -` between dots or slashes: no `..`, no glob, nothing outside /proc/sys), checked
+ * again here; the value is quoted. A missing key or a value the kernel refuses fails the command,
+ * as it fails sysctl. A value too long for one write goes through sysctl.
+ */
+export function setRuntimeCommand(name: string, value: string): string {
+  if (!sysctlName.safeParse(name).success) throw new Error(`not a sysctl name: ${name.slice(0, 80)}`);
+  if (value.length > LONGEST_WRITTEN) return `sysctl -q -w ${quote(`${name}=${value}`)}`;
+  return `printf '%s\\n' ${quote(value)} > ${quote(procSysPath(name))}`;
 }

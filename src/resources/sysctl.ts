@@ -11,10 +11,10 @@ import {
   readOriginalsSnippet,
   recordOriginalsCommands,
 } from './sysctl-originals.js';
-import { readRuntimeSnippet } from './sysctl-runtime.js';
+import { readRuntimeSnippet, setRuntimeCommand } from './sysctl-runtime.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
-// Kernel parameters, set at runtime with `sysctl -w` and persisted in a file under /etc/sysctl.d
+// Kernel parameters, set at runtime (as `sysctl -w` sets them, see sysctl-runtime.ts) and persisted in a file under /etc/sysctl.d
 // that this task owns whole. Both are read and both are compared: a value right at runtime but
 // missing from the file would be lost at the next boot. The value a key had before lvsprov took
 // it over is recorded on the host (sysctl-originals.ts), and reset puts it back.
@@ -125,7 +125,7 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
         resource: `sysctl ${name}`,
         summary: `set ${name} ${current ?? '(absent)'} -> ${wanted}`,
         diff: { kind: 'value', before: current ?? '(absent)', after: wanted },
-        commands: [`sysctl -q -w ${quote(`${name}=${wanted}`)}`],
+        commands: [setRuntimeCommand(name, wanted)],
       });
     }
     if (spec.persist) {
@@ -141,7 +141,7 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
     }
     const record = keysToRecord(spec, facts);
     const [first] = changes;
-    if (record.length > 0 && first !== undefined) changes[0] = { ...first, commands: [...recordOriginalsCommands(record), ...first.commands] };
+    if (record.length > 0 && first !== undefined) changes[0] = { ...first, commands: [...recordOriginalsCommands(record, facts.runtime), ...first.commands] };
     return changes;
   },
 
@@ -179,7 +179,7 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
           resource: `sysctl ${name}`,
           summary: `restore ${name} ${normalise(current)} -> ${target.value}${why}`,
           diff: { kind: 'value', before: normalise(current), after: target.value },
-          commands: [`sysctl -q -w ${quote(`${name}=${target.value}`)}`],
+          commands: [setRuntimeCommand(name, target.value)],
         });
       }
       if (spec.persist && facts.file.exists) changes.push(removeFileChange(spec.file, facts.file));

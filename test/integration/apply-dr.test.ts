@@ -111,7 +111,7 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     // the commands each change would run.
     const alarm = await apply('--check', '--exit-code', '-v');
     expect(alarm.code, alarm.stderr).toBe(6);
-    expect(alarm.stdout).toMatch(/~ set net\.ipv4\.conf\.all\.arp_ignore 0 -> 1 .*\n(?: {6}\$ .*\n)* {6}\$ .*sysctl.*net\.ipv4\.conf\.all\.arp_ignore/);
+    expect(alarm.stdout).toMatch(/~ set net\.ipv4\.conf\.all\.arp_ignore 0 -> 1 .*\n(?: {6}\$ .*\n)* {6}\$ .*> \/proc\/sys\/net\/ipv4\/conf\/all\/arp_ignore/);
     expect(await snapshot()).toBe(before);
 
     const dryRun = parseJson(await apply('--dry-run', '--json'));

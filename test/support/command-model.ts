@@ -196,12 +196,17 @@ const models: Record<string, Model> = {
       const [name = '', value = ''] = (words[3] ?? '').split(/=(.*)/s);
       return { ...facts, runtime: { ...(facts.runtime as object), [name]: value } };
     }
+    // A key's /proc/sys file written by the shell: sysctl's name-to-path rule, backwards.
+    if (words[0] === 'printf' && words[1] === '%s\\n' && words[3] === '>' && words[4]?.startsWith('/proc/sys/')) {
+      const name = words[4].slice('/proc/sys/'.length).replace(/[./]/g, (char) => (char === '/' ? '.' : '/'));
+      return { ...facts, runtime: { ...(facts.runtime as object), [name]: words[2] as string } };
+    }
     // The originals record: each listed key without a record gets its runtime value.
-    const record = /for k in ([^;]+); do/.exec(command);
-    if (record && command.includes('> "$o.lvsprov-tmp" && mv')) {
+    const listed = [...command.matchAll(/\*' (\S+) '\*\)/g)].map((match) => match[1] as string);
+    if (listed.length > 0 && command.includes('> "$o.lvsprov-tmp" && mv')) {
       const originals = { ...(facts.originals as Record<string, string>) };
       const runtime = facts.runtime as Record<string, string | null>;
-      for (const name of shellWords(record[1] as string)) if (originals[name] === undefined && runtime[name] != null) originals[name] = runtime[name] as string;
+      for (const name of listed) if (originals[name] === undefined && runtime[name] != null) originals[name] = runtime[name] as string;
       return { ...facts, originals };
     }
     const forget = /-v drop=('[^']*'|\S+)/.exec(command);

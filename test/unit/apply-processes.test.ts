@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyScript, parseSections } from '../../src/engine/batch-script.js';
 import { writeFileCommands } from '../../src/resources/file-state.js';
+import { ORIGINALS_DIR, recordOriginalsCommands } from '../../src/resources/sysctl-originals.js';
+import { setRuntimeCommand } from '../../src/resources/sysctl-runtime.js';
 
 // Every process an apply script starts on a host costs it a few milliseconds of CPU; in the bench
-// every lab host shares the control node's two cores. The file writes a first apply makes run in
-// the shell's own builtins where the shell can do the job. Run here in dash, the shell hosts run scripts with, under `strace -f`: the programs each
+// every lab host shares the control node's two cores. The writes a first apply makes (files, kernel
+// parameters and the record of their originals) run in the shell's own builtins where the shell
+// can do the job. Run here in dash, the shell hosts run scripts with, under `strace -f`: the programs each
 // starts, counted exactly, and what they leave behind.
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-apply-processes-'));
@@ -77,5 +80,40 @@ describe('processes an apply starts', () => {
     const { programs } = traced([writeFileCommands(path, big, '644')]);
     expect(programs).toEqual(['mv']);
     expect(readFileSync(path, 'utf8')).toBe(big);
+  });
+
+  it('a kernel parameter is written by the shell: no process', () => {
+    // The same command on a stand-in for /proc/sys (the real file needs root and a network namespace).
+    const proc = join(dir, 'proc');
+    mkdirSync(join(proc, 'net/ipv4/conf/eth0.100'), { recursive: true });
+    const command = setRuntimeCommand('net.ipv4.conf.eth0/100.rp_filter', '2').replace('/proc/sys', proc);
+    expect(command).toBe(`printf '%s\\n' 2 > ${proc}/net/ipv4/conf/eth0.100/rp_filter`);
+    const { programs, sections } = traced([[command]]);
+    expect(programs).toEqual([]);
+    expect(sections.get(0)?.status).toBe(0);
+    expect(readFileSync(join(proc, 'net/ipv4/conf/eth0.100/rp_filter'), 'utf8')).toBe('2\n');
+    expect(() => setRuntimeCommand('net.ipv4.conf.all.$(x)', '1')).toThrow(/not a sysctl name/);
+  });
+
+  it('a key that does not exist fails its change, with its end marker, as sysctl -w does', () => {
+    const { sections, code } = traced([[setRuntimeCommand('net.ipv4.conf.lvsprov-none.rp_filter', '0')], ['echo never']]);
+    expect(code).not.toBe(0);
+    expect(sections.get(0)?.status).not.toBe(0);
+    expect(sections.has(1)).toBe(false);
+  });
+
+  it('originals the read found are recorded without a process; a key it did not find is read then', () => {
+    const state = join(dir, 'state');
+    const file = join(state, 'sysctl-originals');
+    mkdirSync(state);
+    // A record kept from an earlier run, its last line without a newline.
+    writeFileSync(file, 'net.ipv4.conf.lo.arp_ignore=0\nnet.ipv4.ip_forward=1');
+    const record = (names: string[], known: Record<string, string | null>) => traced([recordOriginalsCommands(names, known).map((command) => command.replaceAll(ORIGINALS_DIR, state))]);
+    const known = record(['net.ipv4.ip_forward', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.lo.arp_ignore'], { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.arp_ignore': '0\t1', 'net.ipv4.conf.lo.arp_ignore': '1' });
+    expect(known.programs).toEqual(['mv']);
+    // kernel.ostype: a key any user reads (Linux).
+    const unknown = record(['kernel.ostype'], { 'kernel.ostype': null });
+    expect(unknown.programs).toEqual(['sysctl', 'tr', 'mv']);
+    expect(readFileSync(file, 'utf8')).toBe('net.ipv4.conf.lo.arp_ignore=0\nnet.ipv4.ip_forward=1\nnet.ipv4.conf.all.arp_ignore=0 1\nkernel.ostype=Linux\n');
   });
 });
