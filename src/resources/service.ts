@@ -65,12 +65,21 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
   // With --background the pidfile names the forked child before it has exec'd the daemon, so a
   // status read right after start can still say "not running". Wait up to 5 s for the daemon to
   // show, then check once more so that a daemon which dies at once (port taken) fails the apply.
-  const status = daemonStatus(spec.name, program);
+  const running = daemonRunning(spec.name, program);
   return [
     command('start-stop-daemon', '--start', '--quiet', '--background', '--make-pidfile', '--pidfile', pidfile, '--exec', program, '--', ...args),
-    `i=0; until ${status} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
-    `${status} || { printf '%s\\n' ${quote(`service ${spec.name} did not stay running`)} >&2; false; }`,
+    `i=0; until ${running} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
+    `${running} || { printf '%s\\n' ${quote(`service ${spec.name} did not stay running`)} >&2; false; }`,
   ];
+}
+
+/**
+ * What `start-stop-daemon --status --pidfile PIDFILE --exec PROGRAM` answers with 0, in the
+ * shell's builtins (the wait above asks it up to fifty times): the pidfile names a process whose
+ * executable is PROGRAM, the same file by device and inode, as start-stop-daemon compares them.
+ */
+function daemonRunning(name: string, program: string): string {
+  return `{ read -r p < ${quote(pidfilePath(name))} && [ /proc/"$p"/exe -ef ${quote(program)} ]; } 2>/dev/null`;
 }
 
 function sysvEnableCommands(name: string, enabler: ServiceFacts['enabler'], enable: boolean): string[] {

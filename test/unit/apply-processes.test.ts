@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyScript, parseSections } from '../../src/engine/batch-script.js';
 import { writeFileCommands } from '../../src/resources/file-state.js';
+import { service } from '../../src/resources/service.js';
 import { ORIGINALS_DIR, recordOriginalsCommands } from '../../src/resources/sysctl-originals.js';
 import { setRuntimeCommand } from '../../src/resources/sysctl-runtime.js';
 
 // Every process an apply script starts on a host costs it a few milliseconds of CPU; in the bench
 // every lab host shares the control node's two cores. The writes a first apply makes (files, kernel
-// parameters and the record of their originals) run in the shell's own builtins where the shell
+// parameters and the record of their originals, a daemon's start) run in the shell's own builtins where the shell
 // can do the job. Run here in dash, the shell hosts run scripts with, under `strace -f`: the programs each
 // starts, counted exactly, and what they leave behind.
 
@@ -115,5 +116,24 @@ describe('processes an apply starts', () => {
     const unknown = record(['kernel.ostype'], { 'kernel.ostype': null });
     expect(unknown.programs).toEqual(['sysctl', 'tr', 'mv']);
     expect(readFileSync(file, 'utf8')).toBe('net.ipv4.conf.lo.arp_ignore=0\nnet.ipv4.ip_forward=1\nnet.ipv4.conf.all.arp_ignore=0 1\nkernel.ostype=Linux\n');
+  });
+
+  it("a daemon's start waits for it in builtins: start-stop-daemon starts once", () => {
+    const spec = service.schema.parse({ name: 'lvsprov-apply-processes', exec: ['/usr/bin/sleep', '3'] });
+    const [start] = service.plan(spec, { manager: 'pidfile', running: false, enabled: null, enabler: null, missing: false }, { host: 'test' });
+    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
+    const { programs, sections } = traced([commands]);
+    expect(sections.get(0)?.status).toBe(0);
+    // Besides the daemon itself (sleep here), a `sleep 0.1` of the wait for each check that came
+    // before the daemon's exec (more under strace); each check was a start-stop-daemon --status.
+    expect(programs.filter((name) => name !== 'sleep')).toEqual(['start-stop-daemon']);
+  });
+
+  it("a daemon that does not stay fails its change", () => {
+    const spec = service.schema.parse({ name: 'lvsprov-apply-processes-false', exec: ['/usr/bin/false'] });
+    const [start] = service.plan(spec, { manager: 'pidfile', running: false, enabled: null, enabler: null, missing: false }, { host: 'test' });
+    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`).replace('-ge 50', '-ge 3'));
+    const { sections } = traced([commands]);
+    expect(sections.get(0)).toMatchObject({ status: 1, stdout: expect.stringContaining('did not stay running') });
   });
 });
