@@ -1,5 +1,5 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { fingerprint, type KnownKey } from './known-hosts.js';
+import { blobType, fingerprint, type KnownKey } from './known-hosts.js';
 
 // OpenSSH host certificates (PROTOCOL.certkeys): a host's plain key, signed by a certificate
 // authority together with the names it is valid for and a validity window. A host that a
@@ -9,7 +9,8 @@ import { fingerprint, type KnownKey } from './known-hosts.js';
 // checks ssh(1) makes (sshconnect.c, check_host_cert; sshkey.c, sshkey_cert_check_authority), in
 // the same order, so a refusal names the same fault OpenSSH would.
 
-const CERT_SUFFIX = '-cert-v01@openssh.com';
+/** What a certificate's key type adds to its plain key's: `ssh-ed25519` -> `ssh-ed25519-cert-v01@openssh.com`. */
+export const CERT_SUFFIX = '-cert-v01@openssh.com';
 const HOST_CERTIFICATE = 2;
 const FOREVER = 0xffff_ffff_ffff_ffffn;
 
@@ -107,7 +108,7 @@ function keyFieldCount(type: string): number | undefined {
 
 export function isCertificate(blob: Buffer): boolean {
   try {
-    return new WireReader(blob).text().endsWith(CERT_SUFFIX);
+    return blobType(blob).endsWith(CERT_SUFFIX);
   } catch {
     return false;
   }
@@ -211,10 +212,6 @@ function signatureVerifies(keyBlob: Buffer, algorithm: string, value: Buffer, da
   return verify(curve.hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
 }
 
-function keyType(blob: Buffer): string {
-  return new WireReader(blob).text();
-}
-
 function timeOf(seconds: bigint): string {
   return new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
 }
@@ -249,7 +246,7 @@ export function checkHostCertificate(blob: Buffer, context: CertificateContext):
     return refused(`${described}: no @cert-authority line for ${context.name} in ${context.files} trusts that CA`);
   }
   if (certificate.certType !== HOST_CERTIFICATE) return refused(`${described} is a user certificate, not a host certificate`);
-  const caType = keyType(certificate.signatureKey);
+  const caType = blobType(certificate.signatureKey);
   if (!allowedSignatures(caType).includes(certificate.signatureAlgorithm)) {
     return refused(`${described} is signed with ${certificate.signatureAlgorithm}, which OpenSSH no longer accepts from a ${caType} CA (CASignatureAlgorithms); re-sign it`);
   }

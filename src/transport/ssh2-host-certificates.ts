@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { CERT_SUFFIX } from './host-certificate.js';
 
 // ssh2 (1.17, the newest release) negotiates plain host keys only: its list of supported host key
 // algorithms has no `*-cert-v01@openssh.com` name, so a server never presents its certificate and
@@ -21,7 +22,6 @@ import { dirname, join } from 'node:path';
 // edited, ssh2 stays as it is, and `certificateSupport.reason` says why, for the message that
 // refuses a host known only through a CA.
 
-const CERT_SUFFIX = '-cert-v01@openssh.com';
 
 /** The certificate host key algorithms lvsprov offers, most preferred first (no DSA: ssh2 dropped it from its defaults). */
 export const certificateHostKeyAlgorithms: readonly string[] = [

@@ -132,10 +132,10 @@ export class Lab {
   async presentHostCertificate(hostName: string, certificate: string): Promise<void> {
     const sshd = this.runningSshd(hostName);
     const root = `/proc/${sshd.pid}/root${hostSshDir}`;
-    const certificatePath = `${hostSshDir}/${hostKeyName}-cert.pub`;
-    await writeFile(`${root}/${hostKeyName}-cert.pub`, `${certificate.trim()}\n`);
+    const file = `${hostKeyName}-cert.pub`;
+    await writeFile(`${root}/${file}`, `${certificate.trim()}\n`);
     const config = await readFile(`${root}/sshd_config`, 'utf8');
-    const line = `HostCertificate ${certificatePath}`;
+    const line = `HostCertificate ${hostSshDir}/${file}`;
     if (!config.split('\n').includes(line)) await writeFile(`${root}/sshd_config`, `${config}${line}\n`);
     sendSignal(sshd, 'SIGHUP');
     const address = this.hostState(hostName).interfaces[0]?.address;

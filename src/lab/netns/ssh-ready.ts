@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labEnv, run } from './process.js';
+import { CERT_SUFFIX } from '../../transport/host-certificate.js';
 import { parseKeyscan } from './ssh-files.js';
 
 // Readiness is observed from the control namespace, over the bridges, the way lvsprov will connect:
@@ -110,12 +111,12 @@ export class SshReadiness {
 export async function waitForHostKey(controlNamespace: string, address: string, publicKey: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const keyType = publicKey.split(' ')[0] ?? 'ssh-ed25519';
-  const certificate = keyType.endsWith('-cert-v01@openssh.com');
+  const certificate = keyType.endsWith(CERT_SUFFIX);
   let seen: string[] = [];
   while (Date.now() < deadline) {
     const result = await run([
       'ip', 'netns', 'exec', controlNamespace, 'ssh-keyscan', '-T', '2',
-      ...(certificate ? ['-c', '-t', keyType.replace('-cert-v01@openssh.com', '')] : ['-t', keyType]),
+      ...(certificate ? ['-c', '-t', keyType.slice(0, -CERT_SUFFIX.length)] : ['-t', keyType]),
       address,
     ]);
     // With -c, ssh-keyscan prints each certificate as a -cert.pub line, without the host in front.
