@@ -76,13 +76,14 @@ export function writeTempSteps(tmp: string, content: string, mode: string): stri
 /**
  * Commands that replace `path` atomically: the new content is written beside it, with its mode,
  * and renamed over the old file, so a reader never sees a half-written file. The rename is the
- * one process a write of a file whose directory exists costs.
+ * one process a write of a file whose directory exists costs. `check`, given the temp file's
+ * quoted name, is a last step before the rename: when it fails, the old file stays.
  */
-export function writeFileCommands(path: string, content: string, mode = '644'): string[] {
+export function writeFileCommands(path: string, content: string, mode = '644', check?: (tmp: string) => string): string[] {
   const slash = path.lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : '/';
   const tmp = quote(`${path}.lvsprov-tmp`);
-  return [ensureDirectoryCommand(dir), replaceViaTemp(tmp, quote(path), writeTempSteps(tmp, content, mode))];
+  return [ensureDirectoryCommand(dir), replaceViaTemp(tmp, quote(path), [...writeTempSteps(tmp, content, mode), ...(check ? [check(tmp)] : [])])];
 }
 
 export function removeFileCommands(path: string): string[] {

@@ -1,10 +1,11 @@
-import { command, quote } from '../../shell/quote.js';
+import { command } from '../../shell/quote.js';
 import { selector, serviceName } from '../ipvs/model.js';
 import type { Change } from '../types.js';
 import { handOverStop } from './daemon.js';
 import type { KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec } from './schema.js';
 import { expectedService } from './table.js';
+import { addressOnDevice } from './vip-bridge.js';
 
 // A director handed from keepalived back to lvsprov's own tasks: lvs.ha (or the last health
 // check) dropped from the inventory while the host stays a director. The address and ipvs tasks
@@ -59,7 +60,7 @@ export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kep
       handOverStop(facts.manager),
       ...releasedVips.map((vip) => {
         const cidr = `${vip.address}/${vip.prefix}`;
-        return `if ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${cidr} `)}; then ${command('ip', 'addr', 'del', cidr, 'dev', vip.device)}; fi`;
+        return `if ${addressOnDevice(cidr, vip.device)}; then ${command('ip', 'addr', 'del', cidr, 'dev', vip.device)}; fi`;
       }),
       ...releasedServices.map((service) => command('ipvsadm', '-D', ...selector(service))),
     ],

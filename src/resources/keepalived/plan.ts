@@ -1,5 +1,5 @@
 import { command, quote } from '../../shell/quote.js';
-import { ensureDirectoryCommand, replaceViaTemp, writeTempSteps } from '../file-state.js';
+import { writeFileCommands } from '../file-state.js';
 import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
 import { realServerRule } from '../ipvs/rules-format.js';
@@ -24,16 +24,10 @@ const pidAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
 
 /** Write `text` to `path` only if keepalived accepts it, then make a running keepalived read it (SIGHUP). */
 export function writeConfigCommands(path: string, text: string): string[] {
-  const tmp = quote(`${path}.lvsprov-tmp`);
   const refused = quote('keepalived -t refused the new config: the old config and the running keepalived are unchanged');
-  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   return [
-    ensureDirectoryCommand(dir),
-    replaceViaTemp(tmp, quote(path), [
-      ...writeTempSteps(tmp, text, '644'),
-      // `(exit N)` fails this step with keepalived's status; replaceViaTemp then removes the temp file.
-      `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`,
-    ]),
+    // `(exit N)` fails the check with keepalived's status; the write then removes its temp file.
+    ...writeFileCommands(path, text, '644', (tmp) => `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`),
     // Reload rereads the config without dropping VRRP state or the connections of servers that stay.
     `if ${pidAlive}; then kill -HUP "$(cat ${PIDFILE})"; fi`,
   ];

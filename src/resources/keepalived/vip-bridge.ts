@@ -20,6 +20,11 @@ import type { KeepalivedSpec } from './schema.js';
  */
 const masters = (spec: KeepalivedSpec): KeepalivedSpec['instances'] => spec.instances.filter((instance) => instance.state === 'MASTER');
 
+/** Shell: whether `device` holds `cidr` (an `ip -o` line's address field is ` ADDRESS/PREFIX `). */
+export function addressOnDevice(cidr: string, device: string): string {
+  return `ip -o -4 addr show dev ${quote(device)} | grep -qF -e ${quote(` ${cidr} `)}`;
+}
+
 /** The master-down interval and 10 s of slack. */
 const limitSeconds = (spec: KeepalivedSpec): number => 3 * spec.advert_interval + 10;
 
@@ -35,7 +40,7 @@ export function bridgeBefore(spec: KeepalivedSpec): string[] {
     ...vips.map((vip) => {
       const cidr = `${vip.address}/${vip.prefix}`;
       return (
-        `if ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${cidr} `)} && ! ip -o -4 addr show dev lo | grep -qF -e ${quote(` ${vip.address}/32 `)}; then ` +
+        `if ${addressOnDevice(cidr, vip.device)} && ! ${addressOnDevice(`${vip.address}/32`, 'lo')}; then ` +
         `ip addr add ${quote(`${vip.address}/32`)} dev lo; ka_bridged="$ka_bridged "${quote(`${cidr}|${vip.device}`)}; fi`
       );
     }),
