@@ -51,10 +51,6 @@ const ENABLED = new Set(['enabled', 'enabled-runtime']);
 // `activating`/`reloading` are on their way up; starting again would only queue a second job.
 const RUNNING = new Set(['active', 'activating', 'reloading']);
 
-function daemonStatus(name: string, program: string): string {
-  return command('start-stop-daemon', '--status', '--pidfile', pidfilePath(name), '--exec', program);
-}
-
 function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
   if (spec.exec === undefined) return [];
   const [program, ...args] = spec.exec;
@@ -75,8 +71,9 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
 
 /**
  * What `start-stop-daemon --status --pidfile PIDFILE --exec PROGRAM` answers with 0, in the
- * shell's builtins (the wait above asks it up to fifty times): the pidfile names a process whose
- * executable is PROGRAM, the same file by device and inode, as start-stop-daemon compares them.
+ * shell's builtins (every read's probe asks it, the wait above up to fifty times): the pidfile
+ * names a process whose executable is PROGRAM, the same file by device and inode, as
+ * start-stop-daemon compares them.
  */
 function daemonRunning(name: string, program: string): string {
   return `{ read -r p < ${quote(pidfilePath(name))} && [ /proc/"$p"/exe -ef ${quote(program)} ]; } 2>/dev/null`;
@@ -118,8 +115,9 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
       `else printf 'D none\\n'; fi`,
     ];
     if (spec.exec !== undefined) {
-      const status = daemonStatus(spec.name, spec.exec[0]);
-      lines.push(`if command -v start-stop-daemon >/dev/null 2>&1; then if ${status} >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'P %s\\n' "$s"; else printf 'P-\\n'; fi`);
+      // Running is read as the start's wait reads it, without a process; start-stop-daemon is
+      // only asked whether it is there, since it alone can start the daemon. 3 is its "not running".
+      lines.push(`if command -v start-stop-daemon >/dev/null 2>&1; then if ${daemonRunning(spec.name, spec.exec[0])}; then s=0; else s=3; fi; printf 'P %s\\n' "$s"; else printf 'P-\\n'; fi`);
     }
     return lines.join('\n');
   },
