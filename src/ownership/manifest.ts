@@ -1,5 +1,6 @@
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
+import { prefetchedOr } from '../resources/file-prefetch.js';
 import { writeFileCommands } from '../resources/file-state.js';
 import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
 import type { Change, ProbeOutput } from '../resources/types.js';
@@ -87,7 +88,8 @@ export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTR
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
-    `  printf 'M '; base64 -w0 < "$m"; printf '\n'`,
+    // The read's prefetch reads the manifest with the other files (`F mode base64` in its place).
+    `  ${prefetchedOr(MANIFEST_FILE, `printf 'M '; base64 -w0 < "$m"; printf '\n'`)}`,
     ...(candidates === ''
       ? []
       : [
@@ -113,8 +115,9 @@ export function parseManifestRead(output: ProbeOutput, token: string): ManifestR
   if (output.status !== 0) throw new Error(`reading ${MANIFEST_FILE} failed with status ${output.status}`);
   const head = output.stdout.split('\n', 1)[0] ?? '';
   if (head === 'M-') return { exists: false, text: '', entries: [] };
-  if (!head.startsWith('M ')) throw new Error(`unexpected ownership manifest read: ${head.slice(0, 80)}`);
-  const text = unb64(head.slice(2));
+  const content = /^(?:M|F \d+) ([A-Za-z0-9+/=]*)$/.exec(head)?.[1];
+  if (content === undefined) throw new Error(`unexpected ownership manifest read: ${head.slice(0, 80)}`);
+  const text = unb64(content);
   const sections = parseSections(token, output.stdout);
   const entries: ManifestEntry[] = [];
   text.split('\n').forEach((line, index) => {

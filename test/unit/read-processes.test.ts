@@ -3,6 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseReadSections, readScript } from '../../src/engine/batch-script.js';
+import { MANIFEST_FILE, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
+import type { OwnedRecord } from '../../src/ownership/records.js';
+import { prefetchId } from '../../src/resources/file-prefetch.js';
+import { parseFileLine, readFileSnippet } from '../../src/resources/file-state.js';
 import { service } from '../../src/resources/service.js';
 
 // What a read costs a host is mostly the programs it starts: every host runs the read on every
@@ -53,5 +58,32 @@ describe('processes a read starts', () => {
       return facts.running;
     });
     expect(seen).toEqual([true, false, false, false, false]);
+  });
+
+  it('the ownership manifest travels with the prefetched files: one stat and one od read it and a page, grep finds nothing to prune', () => {
+    const records: OwnedRecord[] = [
+      { type: 'file', id: 'file /var/www/index.html', spec: { path: '/var/www/index.html' }, probe: readFileSnippet('/var/www/index.html'), task: 'test page', role: 'webpage' },
+      { type: 'sysctl', id: 'sysctl net.ipv4.conf.lo.arp_ignore', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' }, probe: 'printf R', task: 'arp' },
+    ];
+    const manifest = join(dir, 'owned');
+    const page = join(dir, 'index.html');
+    writeFileSync(manifest, renderManifest(records), { mode: 0o600 });
+    writeFileSync(page, '<h1>rs1</h1>\n');
+    const token = 'f00d';
+    // The manifest's path, and its prefetch id, moved to this test's directory.
+    const probe = manifestProbe(token, { except: records.map((record) => record.id) })
+      .replaceAll(MANIFEST_FILE, manifest)
+      .replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
+    const script = readScript('n0nce', [probe, readFileSnippet(page)]);
+    const { programs, stdout } = traced(script);
+    expect(programs).toEqual(['stat', 'od', 'grep']);
+    const sections = parseReadSections('n0nce', stdout, 2);
+    const read = parseManifestRead(sections.get(0) ?? { stdout: '', status: 255 }, token);
+    expect(read.text).toBe(renderManifest(records));
+    expect(read.entries.map((entry) => [entry.id, entry.task])).toEqual(records.map((record) => [record.id, record.task]));
+    expect(parseFileLine(sections.get(1)?.stdout.split('\n')[0])).toMatchObject({ exists: true, mode: '644', content: '<h1>rs1</h1>\n' });
+    // Without the prefetch (a manifest that is a symlink is read by its probe alone) the same.
+    const alone = spawnSync('sh', ['-s'], { input: probe }).stdout.toString();
+    expect(parseManifestRead({ stdout: alone, status: 0 }, token).text).toBe(read.text);
   });
 });
