@@ -132,14 +132,22 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
 /**
  * The first lines of every later exec of the run: proves the lock is still this run's (and renews
  * its lease), or reports it lost and ends the script before anything runs.
+ *
+ * A lease renewed less than a minute ago (a quarter of a shorter lease) is left as it is: the
+ * rename that renews it is a process, and the apply exec follows the read within seconds. Every
+ * exec still leaves at least the lease less that minute before a waiter may take the lock over.
  */
 export function holdLockScript(nonce: string, owner: LockOwner, options: { leaseSeconds?: number; dir?: string } = {}): string {
   const lease = options.leaseSeconds ?? defaultLeaseSeconds;
+  const renewBelow = Math.round(lease * 100 - Math.min(6000, lease * 25));
   return [
     ...common(nonce, options.dir ?? defaultLockDir),
     'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_field run',
     `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -d /proc/$lvsprov_holder ]; then`,
-    `  ${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
+    `  lvsprov_number lease_end; lvsprov_cs`,
+    `  if [ -z "$lvsprov_value" ] || [ $(( lvsprov_value - lvsprov_now )) -lt ${renewBelow} ]; then`,
+    `    ${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
+    '  fi',
     '  lvsprov_say held',
     'else',
     '  lvsprov_say lost $lvsprov_info; exit 0',

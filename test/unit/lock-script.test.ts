@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -101,6 +101,21 @@ describe('host lock in shell', () => {
     const lost = await exec(`${holdLockScript('feed', younger, { dir })}\necho applying\n`);
     expect(parseLockReport('feed', lost.output)).toMatchObject({ state: 'lost', holder: { run: older.run } });
     expect(lost.output).not.toContain('applying');
+  });
+
+  it('a later exec within a quarter of the lease (a minute at most) of the last renewal leaves the owner file alone; one after renews it', async () => {
+    const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5, leaseSeconds: 4 });
+    expect(held.report.state).toBe('acquired');
+    const owner = join(dir, 'run.owner');
+    const leaseEnd = (): number => Number(/lease_end=(\d+)/.exec(readFileSync(owner, 'utf8'))?.[1]);
+    const [acquiredLine, acquiredInode] = [readFileSync(owner, 'utf8'), statSync(owner).ino];
+    expect(await run((nonce) => holdLockScript(nonce, older, { dir, leaseSeconds: 4 }))).toEqual({ state: 'held' });
+    expect([readFileSync(owner, 'utf8'), statSync(owner).ino]).toEqual([acquiredLine, acquiredInode]);
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const before = leaseEnd();
+    expect(await run((nonce) => holdLockScript(nonce, older, { dir, leaseSeconds: 4 }))).toEqual({ state: 'held' });
+    expect(leaseEnd()).toBeGreaterThanOrEqual(before + 100);
+    expect(statSync(owner).ino).not.toBe(acquiredInode);
   });
 
   it('is released on demand, and a lock whose lease ran out is taken over', async () => {
