@@ -1,4 +1,6 @@
-import { EventEmitter } from 'node:events';
+import { spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Client } from 'ssh2';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +48,47 @@ describe('watchSilence', () => {
     expect(errors).toHaveLength(1);
     // Not before 60 ms of silence (2 x 30), and within one more interval of it (and some slack).
     expect(performance.now() - quiet).toBeGreaterThanOrEqual(55);
+  });
+
+  it('does not count a stall of this process as the host being silent: its bytes wait unread in the kernel meanwhile', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    // Another process is the host: a byte every 50 ms for 1.5 s, then nothing, the connection open.
+    const host = spawn(process.execPath, ['-e', `const s = require('net').connect(${port}, '127.0.0.1', () => { const t = setInterval(() => s.write('x'), 50); setTimeout(() => clearInterval(t), 1500); }); setTimeout(() => s.destroy(), 5000);`]);
+    try {
+      const [sock] = (await once(server, 'connection')) as [Socket];
+      const talking = performance.now();
+      const client = new EventEmitter() as unknown as Client;
+      const errors: Error[] = [];
+      client.on('error', (error: Error) => errors.push(error));
+      watchSilence(client, sock, { intervalMs: 100, countMax: 1 });
+      // The event loop held up for 1 s, five times the limit, while the host keeps talking.
+      while (performance.now() - talking < 1000);
+      await sleep(300);
+      expect(errors).toEqual([]);
+      // Once the host really stops, it is given up: 200 ms of silence and at most an interval more.
+      while (errors.length === 0 && performance.now() - talking < 4000) await sleep(10);
+      expect(errors.map((error) => error.message)).toEqual(['Keepalive timeout']);
+      expect(performance.now() - talking).toBeGreaterThanOrEqual(1500 + 200);
+      expect(sock.destroyed).toBe(true);
+    } finally {
+      host.kill();
+      server.close();
+    }
+  });
+
+  it('a host silent through a stall of this process is given up only once it stays silent while listened to', async () => {
+    const { errors } = watched({ intervalMs: 100, countMax: 1 });
+    const stalled = performance.now();
+    while (performance.now() - stalled < 1000);
+    await sleep(30);
+    expect(errors).toEqual([]);
+    const listened = performance.now();
+    while (errors.length === 0 && performance.now() - listened < 2000) await sleep(10);
+    expect(errors).toHaveLength(1);
+    expect(performance.now() - listened).toBeLessThan(400);
   });
 
   it('watches nothing when keepalives are off (interval 0), and lets ssh2 send pings without ever giving up itself', async () => {
