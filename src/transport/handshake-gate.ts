@@ -23,9 +23,40 @@ export class HandshakeGate {
   private inFlight = 0;
   private peakInFlight = 0;
   private readonly waiting: Array<() => void> = [];
+  private admitted = 0;
+  private readonly admitting: Array<() => void> = [];
 
-  constructor(readonly limit: number) {
+  /**
+   * `lookahead`: how many hosts may be connecting, or connected and waiting for a slot, at once
+   * (see admit); by default as many as the gate lets handshake.
+   */
+  constructor(
+    readonly limit: number,
+    readonly lookahead: number = limit,
+  ) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`handshake limit must be a whole number of at least 1, not ${limit}`);
+    if (!Number.isInteger(lookahead) || lookahead < 1) throw new Error(`handshake lookahead must be a whole number of at least 1, not ${lookahead}`);
+  }
+
+  /**
+   * Wait until this host is near the head of the queue, then make its TCP connection: every
+   * connection made sooner costs its host an sshd process that waits, and one that waited past
+   * the host's LoginGraceTime is made again (ssh-client.ts). Admits hosts in arrival order while
+   * fewer than `lookahead` are admitted; the returned function ends the host's admission (it
+   * got its handshake slot, its connect failed, or its connect is slow enough that it should not
+   * hold the hosts behind it back). Calling it again does nothing.
+   */
+  async admit(): Promise<() => void> {
+    if (this.admitted >= this.lookahead) await new Promise<void>((resolve) => this.admitting.push(resolve));
+    else this.admitted += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.admitting.shift();
+      if (next) next();
+      else this.admitted -= 1;
+    };
   }
 
   /** The most handshakes that were ever in flight at once. */

@@ -11,9 +11,10 @@ import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertifica
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
-// hosts themselves and jump hosts. The TCP connection is made first; the SSH handshake then waits
-// for a slot of the handshake gate, and its share of the connect timeout starts only then. A
-// connection that waited long for its slot is made again before its handshake (see freshAfterMs).
+// hosts themselves and jump hosts. The TCP connection is made once the host is near the head of
+// the handshake gate's queue (HandshakeGate.admit); the SSH handshake then waits for a slot of the
+// gate, and its share of the connect timeout starts only then. A connection that still waited
+// long for its slot is made again before its handshake (see freshAfterMs).
 //
 // ssh2 itself (and its crypto) loads on the first connection, while that connection's TCP
 // handshake is on the network: a command that connects to nothing never loads it, and one that
@@ -99,8 +100,18 @@ function hostKeyAlgorithms(recorded: RecordedHostKeys): string[] | { prepend: st
 
 export async function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
   const describe = (message: string): ConnectError => new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${message}`);
+  connectionClock.firstAttemptMs ??= performance.now();
+  // The TCP connection is made once the host is near the head of the handshake queue (see
+  // HandshakeGate.admit); a channel through a jump host costs its host no process until used.
+  const leave = target.sock ? () => undefined : await handshakeGate.admit();
   const began = performance.now();
-  connectionClock.firstAttemptMs ??= began;
+  // A connect still unanswered after this long (a host that does not answer, a slow network)
+  // stops holding the hosts behind it back; its own timeout keeps running.
+  const slow = setTimeout(leave, slowConnectMs);
+  const admitted = (): void => {
+    clearTimeout(slow);
+    leave();
+  };
   const connecting = target.sock
     ? Promise.resolve({ sock: target.sock, tcpMs: 0 })
     : tcpConnect(target.address, target.port, target.connectTimeoutMs).then((sock) => ({ sock, tcpMs: performance.now() - began }));
@@ -112,6 +123,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     // here sends no SSH packet.
     setup = handshakeSetup(await loadSsh2(), target, options);
   } catch (error) {
+    admitted();
     void connecting.then(({ sock }) => sock.destroy(), () => undefined);
     throw error;
   }
@@ -119,6 +131,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
   try {
     connected = await connecting;
   } catch (error) {
+    admitted();
     throw describe((error as Error).message);
   }
   const { sock, tcpMs } = connected;
@@ -127,6 +140,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
   let current: Duplex = sock;
   return handshakeGate
     .run(async () => {
+      admitted();
       queued.stop();
       // What the TCP connect took counts against the timeout; the time queued for the slot does not.
       const readyTimeoutAfter = (connectMs: number): number => Math.max(1, Math.round(target.connectTimeoutMs - connectMs));
@@ -154,6 +168,9 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
       throw error instanceof HostClosedEarly ? describe(error.message) : error;
     });
 }
+
+/** A TCP connect unanswered after this long no longer counts against the gate's lookahead (see above). */
+export const slowConnectMs = 1_000;
 
 /** A connection that waited at least this long for its handshake slot is made again (see above). */
 export const freshAfterMs = 5_000;

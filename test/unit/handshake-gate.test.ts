@@ -99,4 +99,49 @@ describe('the handshake gate', () => {
     await expect(gate.run(() => Promise.reject(new Error('no key')))).rejects.toThrow('no key');
     await expect(gate.run(() => Promise.resolve('next'))).resolves.toBe('next');
   });
+
+  it('admits hosts to connect only near the head of the queue: at 1000 hosts never more than the lookahead connected and waiting', async () => {
+    const gate = new HandshakeGate(defaultHandshakeLimit());
+    const fake = new FakeHosts();
+    let waiting = 0;
+    let peakWaiting = 0;
+    // A host as openClient runs it: admitted, connected (at once here), queued for a slot, its admission ended by the slot.
+    const host = async (index: number): Promise<number> => {
+      const leave = await gate.admit();
+      waiting += 1;
+      peakWaiting = Math.max(peakWaiting, waiting);
+      return gate.run(() => {
+        waiting -= 1;
+        leave();
+        return fake.connector(index)();
+      });
+    };
+    const all = Promise.allSettled(Array.from({ length: 1000 }, (_, index) => host(index)));
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    // Before any handshake settles: the gate's handshakes, and as many more connected behind them.
+    expect([fake.inFlight, waiting]).toEqual([gate.limit, gate.lookahead]);
+    while ((await fake.settleInFlight()) > 0) expect(fake.inFlight).toBeLessThanOrEqual(gate.limit);
+    const outcomes = await all;
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    expect(fake.started).toEqual(Array.from({ length: 1000 }, (_, index) => index));
+    expect(peakWaiting).toBe(gate.lookahead);
+  });
+
+  it('a host whose admission ended (its connect failed or is slow) lets the next one in, once', async () => {
+    const gate = new HandshakeGate(1, 2);
+    const order: number[] = [];
+    const leaves = await Promise.all([gate.admit(), gate.admit()]);
+    const third = gate.admit().then((leave) => (order.push(3), leave));
+    const fourth = gate.admit().then((leave) => (order.push(4), leave));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    leaves[0]?.();
+    leaves[0]?.();
+    for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+    expect(order).toEqual([3]);
+    leaves[1]?.();
+    (await third)();
+    (await fourth)();
+    expect(order).toEqual([3, 4]);
+  });
 });

@@ -125,4 +125,24 @@ describe('a connection that waited for its handshake slot', () => {
       host.server.close();
     }
   }, 30_000);
+
+  it('is made only when its host is near the head of the queue: the rest wait unconnected', async () => {
+    const host = await patientHost();
+    const release = new Promise<void>((resolve) => setTimeout(resolve, 1_500));
+    const holders = Array.from({ length: handshakeGate.limit }, () => handshakeGate.run(() => release));
+    const hosts = 3 * handshakeGate.lookahead;
+    try {
+      const clients = Array.from({ length: hosts }, () => openClient({ ...targetFor(host.port), connectTimeoutMs: 1_500 }, { acceptNewHostKeys: false }).catch((error: Error) => error));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Every slot is held: only the lookahead's hosts have a connection (each an sshd on a real host).
+      expect(host.sockets.length).toBe(handshakeGate.lookahead);
+      const outcomes = await Promise.all(clients);
+      expect(outcomes.every((outcome) => outcome instanceof Error)).toBe(true);
+      // Every host connected once: none waited long enough to be made again.
+      expect(host.sockets.length).toBe(hosts);
+    } finally {
+      await Promise.all(holders);
+      host.server.close();
+    }
+  }, 30_000);
 });
