@@ -61,10 +61,12 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
   // With --background the pidfile names the forked child before it has exec'd the daemon, so a
   // status read right after start can still say "not running". Wait up to 5 s for the daemon to
   // show, then check once more so that a daemon which dies at once (port taken) fails the apply.
+  // The waits double from 0.1 s: each is a `sleep` process, and a host slow enough to need the
+  // whole wait (a thousand of them on two cores) should not start fifty.
   const running = daemonRunning(spec.name, program);
   return [
     command('start-stop-daemon', '--start', '--quiet', '--background', '--make-pidfile', '--pidfile', pidfile, '--exec', program, '--', ...args),
-    `i=0; until ${running} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
+    `for w in 0.1 0.2 0.4 0.8 1.6 2; do ${running} && break; sleep "$w"; done`,
     `${running} || { printf '%s\\n' ${quote(`service ${spec.name} did not stay running`)} >&2; false; }`,
   ];
 }

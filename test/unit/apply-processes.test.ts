@@ -124,7 +124,7 @@ describe('processes an apply starts', () => {
     const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
     const { programs, sections } = traced([commands]);
     expect(sections.get(0)?.status).toBe(0);
-    // Besides the daemon itself (sleep here), a `sleep 0.1` of the wait for each check that came
+    // Besides the daemon itself (sleep here), a `sleep` of the wait for each check that came
     // before the daemon's exec (more under strace); each check was a start-stop-daemon --status.
     expect(programs.filter((name) => name !== 'sleep')).toEqual(['start-stop-daemon']);
   });
@@ -132,8 +132,10 @@ describe('processes an apply starts', () => {
   it("a daemon that does not stay fails its change", () => {
     const spec = service.schema.parse({ name: 'lvsprov-apply-processes-false', exec: ['/usr/bin/false'] });
     const [start] = service.plan(spec, { manager: 'pidfile', running: false, enabled: null, enabler: null, missing: false }, { host: 'test' });
-    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`).replace('-ge 50', '-ge 3'));
-    const { sections } = traced([commands]);
+    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
+    const { sections, programs } = traced([commands]);
     expect(sections.get(0)).toMatchObject({ status: 1, stdout: expect.stringContaining('did not stay running') });
+    // Waited for 5.1 s in six doubling sleeps, where fifty of 0.1 s each would start fifty processes.
+    expect(programs.filter((name) => name === 'sleep')).toHaveLength(6);
   });
 });
