@@ -8,6 +8,7 @@ import type { Contender, RunOutcome } from './contender.js';
 import { floorContender } from './floor.js';
 import { ansibleInventory, lvsprovInventory, writeYaml } from './inventories.js';
 import { lvsprovContender } from './lvsprov-contender.js';
+import { reapedCpuSeconds } from './host-cpu.js';
 import { busyShare, machineCpuTimes } from './machine-cpu.js';
 import { watchContender } from './watch-contender.js';
 import { resetHosts } from './reset.js';
@@ -27,6 +28,8 @@ export interface Range {
 export interface RunRecord extends RunOutcome {
   /** The share of the whole machine's CPU (all cores, every process) busy during the run, 0..1. */
   readonly machineBusy?: number;
+  /** CPU seconds the run cost all hosts together: what their sshds reaped (host-cpu.ts). */
+  readonly hostCpuSeconds?: number;
   /** Per host, as that host's sshd logged it: min and max over the hosts. */
   readonly server: { readonly connections: Range; readonly sessions: Range; readonly execs: Range };
 }
@@ -137,11 +140,20 @@ async function measure({ lab, args, workDir, labUpSeconds, ansible, loadBefore, 
       await contender.prepare?.();
       const mark = await logs.mark();
       try {
+        const sshds = lab.hosts.map((host) => host.sshdPid);
+        const hostCpuBefore = await reapedCpuSeconds(sshds);
         const cpuBefore = await machineCpuTimes();
         const outcome = await contender.run({ env: runEnv, rssFile: join(workDir, 'rss.txt'), wrap: (argv) => lab.controlArgv(argv) }, rep === 0);
         const cpuAfter = await machineCpuTimes();
+        const hostCpuAfter = await reapedCpuSeconds(sshds);
         const machineBusy = cpuBefore && cpuAfter ? busyShare(cpuBefore, cpuAfter) : undefined;
-        const record: RunRecord = { ...outcome, ...(machineBusy !== undefined ? { machineBusy } : {}), server: serverRanges(await logs.since(mark)) };
+        const hostCpuSeconds = hostCpuBefore !== undefined && hostCpuAfter !== undefined ? hostCpuAfter - hostCpuBefore : undefined;
+        const record: RunRecord = {
+          ...outcome,
+          ...(machineBusy !== undefined ? { machineBusy } : {}),
+          ...(hostCpuSeconds !== undefined ? { hostCpuSeconds } : {}),
+          server: serverRanges(await logs.since(mark)),
+        };
         log(`${when}: ${contender.label}: ${record.seconds.toFixed(2)} s${rep === 0 && contender.id.startsWith('ansible') ? ' (warm-up on one host)' : ''}`);
         if (rep > 0) runs.get(contender.id)?.push(record);
       } catch (error) {

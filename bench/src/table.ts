@@ -36,7 +36,7 @@ export function ratios(result: BenchResult): { first?: number; rerun?: number; a
 export function renderTable(result: BenchResult): string {
   const floor = result.contenders.find((c) => c.id === 'floor')?.seconds?.median;
   const curveFloor = result.contenders.find((c) => c.id === 'floor-curve25519')?.seconds?.median;
-  const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', 'ctl CPU', 'busy', '1st conn', 'handshakes', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
+  const header = ['contender', 'median', 'min-max', 'x floor', 'x c25519 floor', 'ansible / this', 'per host', 'max RSS', 'ctl CPU', 'host CPU', 'busy', '1st conn', 'handshakes', 'sshd: conns', 'sessions', 'lvsprov: conns', 'execs'];
   const rows = result.contenders.map((contender) => {
     if (!contender.seconds) return [contender.label, contender.skipped ?? 'failed (below)'];
     const { median, min, max } = contender.seconds;
@@ -54,6 +54,7 @@ export function renderTable(result: BenchResult): string {
       `${((median / result.hosts) * 1000).toFixed(1)} ms`,
       Math.max(...rss) > 0 ? `${(Math.max(...rss) / 1024).toFixed(0)} MiB` : '-',
       controlCpu(contender),
+      hostCpu(contender, result.hosts),
       machineBusy(contender),
       firstConnection(contender),
       handshakes(contender, result.hosts),
@@ -80,6 +81,8 @@ export function renderTable(result: BenchResult): string {
     'curve25519-sha256 (what lvsprov\'s ssh2 negotiates) instead of its default sntrup761x25519-sha512.',
     'max RSS: the largest single process of a run (GNU time); ctl CPU: user+system CPU of the run on the control node',
     '(GNU time: the tool and every child it waited for, e.g. all of the floor\'s ssh clients; not the hosts\' sshd);',
+    'host CPU: median CPU per host of the hosts\' side (its sshd and every process that sshd reaped: login, shell, scripts,',
+    'their programs; not what outlives the run, such as the lock holder);',
     'busy: the share of the whole machine\'s CPU (every core; the hosts\' sshds and scripts run on it too) in use during the run;',
     'sshd columns: per host, from each sshd\'s own VERBOSE log;',
     'lvsprov columns: per host, from lvsprov --json stats; 1st conn: median ms from process start to the first connection',
@@ -96,6 +99,12 @@ export function renderTable(result: BenchResult): string {
 function controlCpu(contender: ContenderResult): string {
   const cpu = contender.runs.flatMap((run) => (run.cpuSeconds !== undefined ? [run.cpuSeconds] : [])).sort((a, b) => a - b);
   return cpu.length > 0 ? `${(cpu[Math.floor((cpu.length - 1) / 2)] as number).toFixed(2)} s` : '-';
+}
+
+/** Median CPU milliseconds per host of the hosts' side of the run (what their sshds reaped). */
+function hostCpu(contender: ContenderResult, hosts: number): string {
+  const cpu = contender.runs.flatMap((run) => (run.hostCpuSeconds !== undefined ? [run.hostCpuSeconds] : [])).sort((a, b) => a - b);
+  return cpu.length > 0 ? `${(((cpu[Math.floor((cpu.length - 1) / 2)] as number) / hosts) * 1000).toFixed(1)} ms` : '-';
 }
 
 /** Median share of the machine's CPU busy during the run (every core, every process). */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../bench/src/ansible-recap.js';
 import { countSessions } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
+import { childCpuTicks } from '../../bench/src/host-cpu.js';
 import { busyShare, parseCpuLine } from '../../bench/src/machine-cpu.js';
 import { summarize } from '../../bench/src/stats.js';
 import type { BenchResult, ContenderResult } from '../../bench/src/suite.js';
@@ -84,6 +85,7 @@ describe('renderTable', () => {
       maxRssKiB: 90 * 1024,
       cpuSeconds: seconds / 2,
       machineBusy: 0.5 + index * 0.1,
+      hostCpuSeconds: seconds / 4,
       ...(id.startsWith('lvsprov') ? { firstConnectionMs: 100 + index * 10, handshakes: { limit: 8, peak: 8 - index } } : {}),
       server: { connections: { min: 1, max: 1 }, sessions: { min: 1, max: 2 }, execs: { min: 1, max: 2 } },
     })),
@@ -147,9 +149,19 @@ describe('renderTable', () => {
   it('shows the time to the first connection and the handshakes allowed at once', () => {
     const text = renderTable(result);
     // lvsprov: the median of its runs' firstConnectionMs, the limit and the highest peak.
-    expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+60%\s+110 ms\s+8 \(peak 8\)/);
+    expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+50\.0 ms\s+60%\s+110 ms\s+8 \(peak 8\)/);
     // The floor starts every host's handshake at once and reports no clock.
     expect(text).toMatch(/^floor .* -\s+all 50\s/m);
+  });
+});
+
+describe('host CPU', () => {
+  it("reads cutime + cstime of a /proc/PID/stat line, whatever the process's name holds", () => {
+    const tail = 'S 1 100 100 0 -1 4194560 500 9000 0 0 7 3 1234 567 20 0 1 0 4242 10000 300';
+    expect(childCpuTicks(`42 (sshd) ${tail}`)).toBe(1234 + 567);
+    expect(childCpuTicks(`42 (a) (b) c) ${tail}`)).toBe(1234 + 567);
+    expect(childCpuTicks('42 (sshd)')).toBeUndefined();
+    expect(childCpuTicks('')).toBeUndefined();
   });
 });
 
