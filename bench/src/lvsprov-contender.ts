@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Lab } from '../../src/lab/netns/index.js';
@@ -25,6 +26,12 @@ interface JsonHost {
 export const lvsprovPlaybook = join(repoRoot, 'bench/lvsprov/playbook.yaml');
 export const cli = join(repoRoot, 'bin/lvsprov.js');
 
+/**
+ * The node flags of the bin's first line (`#!/usr/bin/env -S node --flag ...`): the installed
+ * command runs with them, and `node bin/lvsprov.js` alone would not.
+ */
+export const cliNodeFlags: readonly string[] = readFileSync(cli, 'utf8').split('\n', 1)[0]?.split(/\s+/).filter((word) => word.startsWith('--')) ?? [];
+
 export interface LvsprovSettings {
   readonly inventory: string;
   readonly hosts: number;
@@ -33,7 +40,7 @@ export interface LvsprovSettings {
 
 export function lvsprovArgv(settings: LvsprovSettings): string[] {
   const profile = settings.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir] : [];
-  return [process.execPath, ...profile, cli, 'apply', '-i', settings.inventory, '-p', lvsprovPlaybook, '--json'];
+  return [process.execPath, ...cliNodeFlags, ...profile, cli, 'apply', '-i', settings.inventory, '-p', lvsprovPlaybook, '--json'];
 }
 
 export function lvsprovContender(lab: Lab, settings: LvsprovSettings, kind: 'first' | 'rerun', reset: () => Promise<void>): Contender {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Lab } from '../../src/lab/netns/index.js';
 import type { Contender, RunOutcome } from './contender.js';
-import { cli, lvsprovPlaybook, type LvsprovSettings } from './lvsprov-contender.js';
+import { cli, cliNodeFlags, lvsprovPlaybook, type LvsprovSettings } from './lvsprov-contender.js';
 import { repoRoot } from './repo-root.js';
 
 // Beyond the floor: `lvsprov status --watch` keeps one connection per host and re-reads every
@@ -46,7 +46,7 @@ export function watchContender(lab: Lab, settings: LvsprovSettings, interval: nu
     label: 'lvsprov status re-check, held',
     run: async (timing): Promise<RunOutcome> => {
       // The bench's director is not a lab host: only the real servers are watched.
-      const argv = [process.execPath, cli, 'status', '-i', settings.inventory, '-p', lvsprovPlaybook, '--limit', 'realservers', '--watch', String(interval), '--count', String(refreshes), '--json'];
+      const argv = [process.execPath, ...cliNodeFlags, cli, 'status', '-i', settings.inventory, '-p', lvsprovPlaybook, '--limit', 'realservers', '--watch', String(interval), '--count', String(refreshes), '--json'];
       const [file, ...args] = timing.wrap(argv);
       // `ip netns exec` execs the command in place: the child's pid is lvsprov's.
       const child = spawn(file as string, args, { env: timing.env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });

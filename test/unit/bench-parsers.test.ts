@@ -5,6 +5,7 @@ import { parseRecap } from '../../bench/src/ansible-recap.js';
 import { countSessions } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
 import { childCpuTicks } from '../../bench/src/host-cpu.js';
+import { cli, cliNodeFlags, lvsprovArgv } from '../../bench/src/lvsprov-contender.js';
 import { busyShare, parseCpuLine } from '../../bench/src/machine-cpu.js';
 import { summarize } from '../../bench/src/stats.js';
 import type { BenchResult, ContenderResult } from '../../bench/src/suite.js';
@@ -152,6 +153,16 @@ describe('renderTable', () => {
     expect(text).toMatch(/lvsprov first apply .* 90 MiB\s+5\.00 s\s+50\.0 ms\s+60%\s+110 ms\s+8 \(peak 8\)/);
     // The floor starts every host's handshake at once and reports no clock.
     expect(text).toMatch(/^floor .* -\s+all 50\s/m);
+  });
+});
+
+describe('lvsprov as the bench runs it', () => {
+  it("starts node with the flags of the bin's first line, as the installed command does", () => {
+    const firstLine = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+    expect(firstLine).toMatch(/^#!\/usr\/bin\/env -S node /);
+    expect(cliNodeFlags.length).toBeGreaterThan(0);
+    expect(firstLine.endsWith(cliNodeFlags.join(' '))).toBe(true);
+    expect(lvsprovArgv({ inventory: 'inv.yaml', hosts: 1 }).slice(1, 1 + cliNodeFlags.length + 1)).toEqual([...cliNodeFlags, cli]);
   });
 });
 
