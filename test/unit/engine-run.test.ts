@@ -61,6 +61,31 @@ const leaving: Case = {
 };
 
 describe('engine: round trips', () => {
+  it('lets a host with nothing to change go as soon as it is read, not once every host is', async () => {
+    const log: ExecRecord[] = [];
+    const closedWhenRs3Read: string[] = [];
+    const hosts: Record<string, FakeHost> = {
+      director: { read: table([1, 2]) },
+      rs1: { read: pageProbe('rs1') },
+      rs2: { read: pageProbe('rs2') },
+      rs3: { onExec: (kind) => kind === 'read' && closedWhenRs3Read.push(...[...sessions].filter(([, session]) => session.closed).map(([host]) => host)) },
+    };
+    const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: joining.tasks[host] ?? [], ...behaviour }]));
+    const { connect, sessions } = fakeConnect(owned, log);
+    const lock = { owner: { run: 'r1', control: 'ctl', pid: 1, started: '2026-12-01T00:00:00Z', age: 1 }, timeoutSeconds: 5 };
+    const summary = await runWaves({ hosts: new Map(Object.entries(joining.tasks)), realServers }, connect, { check: false, forks: 1, lock }, () => undefined);
+    // Read in order with one fork: rs1 and rs2 (unchanged) are closed before rs3 is read; the
+    // director (it adds rs3) stays for its wave.
+    expect(closedWhenRs3Read).toEqual(['rs1', 'rs2']);
+    expect(summary.results.map((result) => [result.host, result.status, result.stats.execs])).toEqual([
+      ['director', 'changed', 2],
+      ['rs1', 'ok', 1],
+      ['rs2', 'ok', 1],
+      ['rs3', 'changed', 2],
+    ]);
+    expect([...sessions.values()].every((session) => session.closed)).toBe(true);
+  });
+
   it('--check reads each host once and never makes a second exec', async () => {
     const { summary, log, sessions } = await run({ ...joining, options: { check: true } });
     expect(log.map((entry) => [entry.host, entry.kind])).toEqual(['director', 'rs1', 'rs2', 'rs3'].map((host) => [host, 'read']));
