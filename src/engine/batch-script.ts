@@ -87,24 +87,15 @@ export function parseReadSections(nonce: string, output: string, probeCount: num
   return sections;
 }
 
-/**
- * Split a script's output into its sections; a section that never ended is absent from the map.
- *
- * Each section is a copy, not a slice: V8 keeps the whole string a slice was cut from alive, and a
- * host's sections are kept for the run (a replan reads them again) while its read's output holds
- * every prefetched file as hex. At 1000 hosts those outputs were tens of megabytes kept for nothing.
- */
+/** Split a script's output into its sections; a section that never ended is absent from the map. */
 export function parseSections(nonce: string, output: string): Map<number, SectionResult> {
   const results = new Map<number, SectionResult>();
   const pattern = new RegExp(`^<<<${nonce} (\\d+)\\n([\\s\\S]*?)\\n>>>${nonce} \\1 (\\d+)$`, 'gm');
   for (const match of output.matchAll(pattern)) {
-    results.set(Number(match[1]), { stdout: detached(match[2] ?? ''), status: Number(match[3]) });
+    results.set(Number(match[1]), { stdout: match[2] ?? '', status: Number(match[3]) });
   }
   return results;
 }
-
-/** The same text in a string of its own (see parseSections). */
-const detached = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
 
 /** Output of a section that started but did not end (the script died inside it). */
 export function unfinishedSection(nonce: string, output: string, index: number): string | undefined {
