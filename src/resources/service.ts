@@ -73,7 +73,7 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
 
 /**
  * What `start-stop-daemon --status --pidfile PIDFILE --exec PROGRAM` answers with 0, in the
- * shell's builtins (every read's probe asks it, the wait above up to fifty times): the pidfile
+ * shell's builtins (every read's probe asks it, the wait above up to seven times): the pidfile
  * names a process whose executable is PROGRAM, the same file by device and inode, as
  * start-stop-daemon compares them.
  */

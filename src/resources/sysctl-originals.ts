@@ -1,4 +1,4 @@
-import { command, quote } from '../shell/quote.js';
+import { quote } from '../shell/quote.js';
 import { sysctlValue } from '../config/values.js';
 import { ensureDirectoryCommand, replaceViaTemp } from './file-state.js';
 

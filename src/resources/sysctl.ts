@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { quote } from '../shell/quote.js';
 import { absolutePath, sysctlName, sysctlValue } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import {
