@@ -8,7 +8,7 @@ import type { Contender, RunOutcome } from './contender.js';
 import { floorContender } from './floor.js';
 import { ansibleInventory, lvsprovInventory, writeYaml } from './inventories.js';
 import { lvsprovContender } from './lvsprov-contender.js';
-import { reapedCpuSeconds } from './host-cpu.js';
+import { reapedCpuSeconds } from './proc-cpu.js';
 import { busyShare, machineCpuTimes } from './machine-cpu.js';
 import { watchContender } from './watch-contender.js';
 import { resetHosts } from './reset.js';
@@ -28,7 +28,7 @@ export interface Range {
 export interface RunRecord extends RunOutcome {
   /** The share of the whole machine's CPU (all cores, every process) busy during the run, 0..1. */
   readonly machineBusy?: number;
-  /** CPU seconds the run cost all hosts together: what their sshds reaped (host-cpu.ts). */
+  /** CPU seconds the run cost all hosts together: what their sshds reaped (proc-cpu.ts). */
   readonly hostCpuSeconds?: number;
   /** Per host, as that host's sshd logged it: min and max over the hosts. */
   readonly server: { readonly connections: Range; readonly sessions: Range; readonly execs: Range };

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Lab } from '../../src/lab/netns/index.js';
 import type { Contender, RunOutcome } from './contender.js';
 import { cli, cliNodeFlags, lvsprovPlaybook, type LvsprovSettings } from './lvsprov-contender.js';
+import { clockTicks, ownCpuTicks } from './proc-cpu.js';
 import { repoRoot } from './repo-root.js';
 
 // Beyond the floor: `lvsprov status --watch` keeps one connection per host and re-reads every
@@ -31,13 +32,11 @@ export interface WatchFigures {
 }
 
 const refreshes = 3;
-const clockTicks = 100;
 
 async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  const own = ownCpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  if (own === undefined) throw new Error(`no CPU times in /proc/${pid}/stat`);
+  return (own * 1000) / clockTicks();
 }
 
 export function watchContender(lab: Lab, settings: LvsprovSettings, interval: number): Contender {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../bench/src/ansible-recap.js';
 import { countSessions } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
-import { childCpuTicks } from '../../bench/src/host-cpu.js';
+import { childCpuTicks, ownCpuTicks } from '../../bench/src/proc-cpu.js';
 import { cli, cliNodeFlags, lvsprovArgv } from '../../bench/src/lvsprov-contender.js';
 import { busyShare, parseCpuLine } from '../../bench/src/machine-cpu.js';
 import { summarize } from '../../bench/src/stats.js';
@@ -170,6 +170,7 @@ describe('host CPU', () => {
   it("reads cutime + cstime of a /proc/PID/stat line, whatever the process's name holds", () => {
     const tail = 'S 1 100 100 0 -1 4194560 500 9000 0 0 7 3 1234 567 20 0 1 0 4242 10000 300';
     expect(childCpuTicks(`42 (sshd) ${tail}`)).toBe(1234 + 567);
+    expect(ownCpuTicks(`42 (sshd) ${tail}`)).toBe(7 + 3);
     expect(childCpuTicks(`42 (a) (b) c) ${tail}`)).toBe(1234 + 567);
     expect(childCpuTicks('42 (sshd)')).toBeUndefined();
     expect(childCpuTicks('')).toBeUndefined();
