@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
+import { NOTHING_PREFETCHED, prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 
 // One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
@@ -34,12 +34,15 @@ function end(nonce: string, index: number, status = '"$rc"'): string {
  * a process, about 1.7 ms of CPU on a small VM, and a read has eight to twelve probes. Probes set
  * every variable they read before reading it (test/unit/probe-isolation.test.ts holds them to it),
  * so one left behind by a probe never changes the next.
+ *
+ * `prefetch: false` leaves the files to their probes: the read again after a file changed under
+ * the prefetch (PrefetchMismatchError).
  */
-export function readScript(nonce: string, probes: readonly string[], prelude?: string): string {
+export function readScript(nonce: string, probes: readonly string[], prelude?: string, options: { readonly prefetch?: boolean } = {}): string {
   const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
   // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
-  const files = prefetchPaths(probes);
-  if (files.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(files), end(nonce, probes.length, '0'));
+  const paths = options.prefetch === false ? [] : prefetchPaths(probes);
+  if (paths.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(paths), end(nonce, probes.length, '"$lvsprov_rc"'));
   probes.forEach((probe, index) => {
     lines.push(begin(nonce, index), mayExit(probe) ? `(\n${probe}\n)` : `{\n${probe}\n}`, 'rc=$?', end(nonce, index));
   });
@@ -77,14 +80,37 @@ export function applyScript(nonce: string, changes: ReadonlyArray<readonly strin
   return `${lines.join('\n')}\n`;
 }
 
-/** The probes' sections of a read script's output, each file it prefetched put back where a probe referred to it. */
-export function parseReadSections(nonce: string, output: string, probeCount: number): Map<number, SectionResult> {
-  const sections = parseSections(nonce, output);
-  const prefetch = sections.get(probeCount);
-  sections.delete(probeCount);
-  const files = prefetchedFiles(prefetch?.stdout ?? '');
-  if (files.size > 0) for (const [index, section] of sections) sections.set(index, { ...section, stdout: withPrefetchedFiles(section.stdout, files) });
+/**
+ * The probes' sections of a read script's output, each path the prefetch read put back where a
+ * probe referred to it. `output` is best given as the bytes the host sent: files are split by
+ * their sizes in bytes (as text, a file that is not UTF-8 reads as changed, and is read again).
+ * Throws PrefetchMismatchError when a file changed under the prefetch: read again without it.
+ */
+export function parseReadSections(nonce: string, output: string | Buffer, probeCount: number): Map<number, SectionResult> {
+  const bytes = typeof output === 'string' ? Buffer.from(output, 'utf8') : output;
+  const prefetch = prefetchSection(nonce, bytes, probeCount);
+  const sections = parseSections(nonce, prefetch ? Buffer.concat([bytes.subarray(0, prefetch.start), bytes.subarray(prefetch.end)]).toString('utf8') : typeof output === 'string' ? output : output.toString('utf8'));
+  const prefetched = prefetch && prefetch.status === 0 ? prefetchedFiles(prefetch.body) : NOTHING_PREFETCHED;
+  for (const [index, section] of sections) sections.set(index, { ...section, stdout: withPrefetchedFiles(section.stdout, prefetched) });
   return sections;
+}
+
+/**
+ * The prefetch's section, found in bytes: its body holds files as they are, which a UTF-8 string
+ * would not keep byte for byte. `start` and `end` bound the whole section with its markers.
+ */
+function prefetchSection(nonce: string, output: Buffer, index: number): { start: number; end: number; body: Buffer; status: number } | undefined {
+  const open = Buffer.from(`<<<${nonce} ${index}\n`);
+  const start = output.indexOf(open);
+  if (start < 0 || (start > 0 && output[start - 1] !== 0x0a)) return undefined;
+  const close = Buffer.from(`\n>>>${nonce} ${index} `);
+  const bodyStart = start + open.length;
+  const closeAt = output.indexOf(close, bodyStart);
+  if (closeAt < 0) return undefined;
+  const lineEnd = output.indexOf(0x0a, closeAt + close.length);
+  const status = /^\d+$/.exec(output.subarray(closeAt + close.length, lineEnd < 0 ? output.length : lineEnd).toString('latin1'));
+  if (!status) return undefined;
+  return { start, end: lineEnd < 0 ? output.length : lineEnd + 1, body: output.subarray(bodyStart, closeAt), status: Number(status[0]) };
 }
 
 /** Split a script's output into its sections; a section that never ended is absent from the map. */

@@ -1,92 +1,174 @@
+import { ProbeError } from '../errors.js';
 import { quote } from '../shell/quote.js';
 
-// Reading a file cost each probe three processes on the host (a subshell for `$(stat)`, stat,
-// base64), and a host's probes read five to ten files: on a small VM, processes are most of what
-// a read costs the host. The read script now reads them all first, in the shell itself: one stat
-// and one `cat | base64` for every regular file its probes name. (One od would do for cat and
-// base64, but its hex is three bytes a byte on the wire against base64's 1.33: on a slow link a
-// read of the bench's host took twice as long.) Each file probe then prints a reference (`F@ ID`)
-// in place of the file, and parseReadSections puts the file back, so parsers see the line they
-// always saw.
+// On a small VM each process a read starts costs the host a few milliseconds of CPU, and every
+// host runs the read on every run. So the read script reads every file its probes name, and
+// every kernel value (/proc/sys) they read, at once, in two processes: one `stat` for the modes
+// and sizes, one `tail -v -n +1` that prints each file whole after a `==> path <==` header. Its
+// output goes to the host's stdout as it is (no base64, no capture in the shell); the control
+// node splits it by the sizes stat gave, which the headers must then fall on exactly. A file
+// probe prints a reference (`F@ ID`) in the file's place and a value probe one (`V@ ID text`)
+// in its value's, and parseReadSections puts them back, so parsers see the lines they always saw.
 //
-// The probe keeps its own read and uses it whenever the prefetch did not cover the file: a
-// symlink (whose own mode a probe reports), a file that is not there, a nested probe run by
-// another shell (the ownership manifest's), or a prefetch that failed (a file changed between
-// stat and cat, a file it could not read): the shell checks the length of what it read against
-// the sizes stat gave before it hands out a single reference.
+// The probe keeps its own read and uses it whenever the prefetch did not cover the path: a
+// symlink (whose own mode a probe reports), a path that is not there, a nested probe run by
+// another shell, or a stat or tail that failed. A file that changed between stat and tail
+// cannot be caught in the shell (it never sees tail's output): the control node finds the
+// headers off their places and reads again without the prefetch (PrefetchMismatchError).
 
-/** The name a file goes by between the read script and its parser: its path in base64 (no shell or pattern character). */
+/** The name a path goes by between the read script and its parser: the path in base64 (no shell or pattern character). */
 export function prefetchId(path: string): string {
   return Buffer.from(path, 'utf8').toString('base64');
 }
 
-/** The shell variable holding `|ID|` for every file the prefetch read. */
+/** The shell variable holding `|ID|` (a file) or `|:ID|` (a value) for every path the prefetch read. */
 export const PREFETCHED = 'lvsprov_prefetched';
+
+/**
+ * What a path's content is to its probe: a `file` (mode and bytes, sized by stat) or a `value`
+ * (a /proc/sys file: stat says 0 bytes, and the text runs to the next header).
+ */
+export type PrefetchKind = 'file' | 'value';
+
+export interface PrefetchPath {
+  readonly path: string;
+  readonly kind: PrefetchKind;
+}
+
+/** Pseudo-filesystems: stat gives no size a read of the file agrees with. */
+const unsized = (path: string): boolean => /^\/(proc|sys)\//.test(path);
 
 /** How a file probe refers to a prefetched file; `fallback` reads it itself. */
 export function prefetchedOr(path: string, fallback: string): string {
+  // A file under /proc or /sys reads itself: its size is not what stat says.
+  if (unsized(path)) return fallback;
   const id = prefetchId(path);
   return `case $${PREFETCHED} in *'|${id}|'*) printf 'F@ ${id}\\n' ;; *) ${fallback} ;; esac`;
 }
 
-const REFERENCE = /\*'\|([A-Za-z0-9+/=]+)\|'\*\)/g;
+/**
+ * How a probe prints `text` followed by the value of a /proc/sys file (trailing newlines dropped,
+ * as `$(...)` drops them), read by the prefetch; `fallback` reads it itself. `text` is printed
+ * as it is (quoted here).
+ */
+export function prefetchedValueOr(path: string, text: string, fallback: string): string {
+  const id = prefetchId(path);
+  return `case $${PREFETCHED} in *'|:${id}|'*) printf 'V@ ${id} %s\\n' ${quote(text)} ;; *) ${fallback} ;; esac`;
+}
 
-/** The paths the probes' file reads name, once each, in order. */
-export function prefetchPaths(probes: readonly string[]): string[] {
-  const ids = new Set<string>();
-  for (const probe of probes) for (const match of probe.matchAll(REFERENCE)) ids.add(match[1] as string);
-  return [...ids].map((id) => Buffer.from(id, 'base64').toString('utf8'));
+const REFERENCE = /\*'\|(:?)([A-Za-z0-9+/=]+)\|'\*\)/g;
+
+/** The paths the probes' reads name, once each, in order. */
+export function prefetchPaths(probes: readonly string[]): PrefetchPath[] {
+  const seen = new Map<string, PrefetchKind>();
+  for (const probe of probes) {
+    for (const match of probe.matchAll(REFERENCE)) {
+      if (!seen.has(match[2] as string)) seen.set(match[2] as string, match[1] === ':' ? 'value' : 'file');
+    }
+  }
+  return [...seen].map(([id, kind]) => ({ path: Buffer.from(id, 'base64').toString('utf8'), kind }));
 }
 
 /**
- * Shell run in the read script's own shell (it sets PREFETCHED for the probes after it): prints
- * the ids, one `mode size` line per file and the files' bytes in base64, or nothing when it read
- * nothing it can vouch for: the base64 must be exactly as long as the sizes stat gave make it.
+ * Shell run in the read script's own shell (it sets PREFETCHED for the probes after it) that
+ * prints the ids, one `mode size` line per path, and tail's output; its status, in
+ * `lvsprov_rc`, is 0 only when tail read every path. A path that is not there (or is a symlink)
+ * is left out, and its probe reads it.
  */
-export function prefetchScript(paths: readonly string[]): string {
+export function prefetchScript(paths: readonly PrefetchPath[]): string {
   return [
     `${PREFETCHED}=''`,
-    'lvsprov_ids=',
+    'lvsprov_ids= lvsprov_rc=1',
     'set --',
-    ...paths.map((path) => {
+    ...paths.map(({ path, kind }) => {
       const p = quote(path);
-      return `if [ -f ${p} ] && [ ! -h ${p} ]; then set -- "$@" ${p}; lvsprov_ids="$lvsprov_ids|${prefetchId(path)}|"; fi`;
+      const id = `${kind === 'value' ? ':' : ''}${prefetchId(path)}`;
+      return `if [ -f ${p} ] && [ ! -h ${p} ]; then set -- "$@" ${p}; lvsprov_ids="$lvsprov_ids|${id}|"; fi`;
     }),
-    `if [ $# -gt 0 ] && lvsprov_sizes=$(stat -c '%a %s' -- "$@") && lvsprov_data=$(cat -- "$@" | base64 -w0); then`,
-    '  set -- $lvsprov_sizes',
-    '  lvsprov_total=0',
-    '  while [ $# -gt 1 ]; do lvsprov_total=$((lvsprov_total + $2)); shift 2; done',
-    '  if [ "${#lvsprov_data}" -eq $(( (lvsprov_total + 2) / 3 * 4 )) ]; then',
-    `    ${PREFETCHED}=$lvsprov_ids`,
-    `    printf '%s\\n%s\\n%s' "$lvsprov_ids" "$lvsprov_sizes" "$lvsprov_data"`,
-    '  fi',
+    `if [ $# -gt 0 ] && lvsprov_sizes=$(stat -c '%a %s' -- "$@"); then`,
+    `  printf '%s\\n%s\\n' "$lvsprov_ids" "$lvsprov_sizes"`,
+    '  tail -v -n +1 -- "$@"; lvsprov_rc=$?',
+    `  [ "$lvsprov_rc" -ne 0 ] || ${PREFETCHED}=$lvsprov_ids`,
     'fi',
     'set --',
-    'unset lvsprov_ids lvsprov_sizes lvsprov_data lvsprov_total',
+    'unset lvsprov_ids lvsprov_sizes',
   ].join('\n');
 }
 
-/** The file lines (`F <mode> <base64>`) of what prefetchScript printed, by id; empty when it printed nothing usable. */
-export function prefetchedFiles(output: string): Map<string, string> {
-  const files = new Map<string, string>();
-  if (output === '') return files;
-  const lines = output.split('\n');
-  const ids = (lines[0] ?? '').split('|').filter((id) => id !== '');
-  const sizes = lines.slice(1, 1 + ids.length).map((line) => /^(\d+) (\d+)$/.exec(line));
-  const data = Buffer.from(lines[1 + ids.length] ?? '', 'base64');
-  if (sizes.some((size) => size === null) || sizes.reduce((sum, size) => sum + Number(size?.[2]), 0) !== data.length) return files;
-  let offset = 0;
-  ids.forEach((id, index) => {
-    const [, mode, size] = sizes[index] as RegExpExecArray;
-    const end = offset + Number(size);
-    files.set(id, `F ${mode} ${data.subarray(offset, end).toString('base64')}`);
-    offset = end;
-  });
-  return files;
+/** The prefetch read, by id: a file's line (`F <mode> <base64>`) or a value's text. */
+export interface Prefetched {
+  readonly files: ReadonlyMap<string, string>;
+  readonly values: ReadonlyMap<string, string>;
 }
 
-/** `stdout` with every reference to a prefetched file replaced by the file's line. */
-export function withPrefetchedFiles(stdout: string, files: ReadonlyMap<string, string>): string {
-  if (files.size === 0 || !stdout.includes('F@ ')) return stdout;
-  return stdout.replace(/^F@ (\S+)$/gm, (reference, id: string) => files.get(id) ?? reference);
+export const NOTHING_PREFETCHED: Prefetched = { files: new Map(), values: new Map() };
+
+/** What the prefetch printed (its section's bytes) did not split the way stat's sizes say. */
+export class PrefetchMismatchError extends ProbeError {
+  override name = 'PrefetchMismatchError';
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Split what prefetchScript printed (with status 0). Throws PrefetchMismatchError when tail's
+ * headers are not where the sizes put them: a file changed between stat and tail.
+ */
+export function prefetchedFiles(output: Buffer): Prefetched {
+  const files = new Map<string, string>();
+  const values = new Map<string, string>();
+  if (output.length === 0) return NOTHING_PREFETCHED;
+  const mismatch = (why: string): PrefetchMismatchError => new PrefetchMismatchError(`the files read at once did not match their sizes (${why}): a file changed while it was read`);
+  const idsEnd = output.indexOf(NEWLINE);
+  const ids = output.subarray(0, idsEnd < 0 ? 0 : idsEnd).toString('latin1').split('|').filter((id) => id !== '');
+  let offset = idsEnd + 1;
+  const sizes: Array<{ mode: string; size: number }> = [];
+  for (const _ of ids) {
+    const end = output.indexOf(NEWLINE, offset);
+    const line = /^(\d+) (\d+)$/.exec(output.subarray(offset, end < 0 ? offset : end).toString('latin1'));
+    if (end < 0 || !line) throw mismatch('stat printed no size');
+    sizes.push({ mode: line[1] as string, size: Number(line[2]) });
+    offset = end + 1;
+  }
+  const header = (index: number): Buffer => {
+    const id = ids[index] as string;
+    const path = Buffer.from(id.startsWith(':') ? id.slice(1) : id, 'base64');
+    return Buffer.concat([Buffer.from(index === 0 ? '==> ' : '\n==> '), path, Buffer.from(' <==\n')]);
+  };
+  ids.forEach((id, index) => {
+    const head = header(index);
+    if (!output.subarray(offset, offset + head.length).equals(head)) throw mismatch(`no header for the file at byte ${offset}`);
+    offset += head.length;
+    if (id.startsWith(':')) {
+      const next = index + 1 < ids.length ? output.indexOf(header(index + 1), offset) : output.length;
+      if (next < 0) throw mismatch('a value ran past the next header');
+      values.set(id.slice(1), output.subarray(offset, next).toString('utf8').replace(/\n+$/, ''));
+      offset = next;
+      return;
+    }
+    const { mode, size } = sizes[index] as { mode: string; size: number };
+    if (offset + size > output.length) throw mismatch('a file was shorter than its size');
+    files.set(id, `F ${mode} ${output.subarray(offset, offset + size).toString('base64')}`);
+    offset += size;
+  });
+  if (offset !== output.length) throw mismatch('bytes were left after the last file');
+  return { files, values };
+}
+
+/**
+ * `stdout` with every reference to a prefetched path replaced: a file's by its line, a value's by
+ * its text after the probe's own. Throws PrefetchMismatchError for a reference to a path the
+ * prefetch did not read (the probes were told it did).
+ */
+export function withPrefetchedFiles(stdout: string, prefetched: Prefetched): string {
+  if (!stdout.includes('@ ')) return stdout;
+  const missing = (id: string): never => {
+    throw new PrefetchMismatchError(`the read referred to ${Buffer.from(id, 'base64').toString('utf8')}, which the files read at once did not hold`);
+  };
+  return stdout
+    .replace(/^F@ (\S+)$/gm, (_, id: string) => prefetched.files.get(id) ?? missing(id))
+    .replace(/^V@ (\S+) (.*)$/gm, (_, id: string, text: string) => {
+      const value = prefetched.values.get(id);
+      return value === undefined ? missing(id) : `${text}${value}`;
+    });
 }

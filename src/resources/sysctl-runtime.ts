@@ -1,49 +1,31 @@
 import { sysctlName } from '../config/values.js';
 import { quote } from '../shell/quote.js';
+import { prefetchedValueOr } from './file-prefetch.js';
 
 // The runtime values of kernel parameters, read for the sysctl probe: one line `R name value` per
-// key that exists, `M name` per key that does not. Every key costs a process with `sysctl -n`;
-// one `tail` reads every key's file under /proc/sys at once, and the shell splits its output by
-// tail's `==> file <==` headers. A /proc/sys file must be read whole in one read(2) (integer
-// handlers answer nothing at an offset), so the shell's own `read`, which takes a byte at a time,
-// cannot do it. When tail fails (a key missing or unreadable, a subtree, a tail without -v), the
-// keys are read one `sysctl -n` at a time as before, so what the probe prints never depends on
-// which way it went.
+// key that exists, `M name` per key that does not. Every key costs a process with `sysctl -n`, so
+// the read script's prefetch reads every key's file under /proc/sys with the files it reads
+// (file-prefetch.ts: one tail for all of them); a key it did not read (not there, unreadable, a
+// subtree, or a read without the prefetch) is read here with `sysctl -n`, one at a time, so what
+// the probe prints never depends on which way it went. A /proc/sys file must be read whole in one
+// read(2) (integer handlers answer nothing at an offset), so the shell's own `read`, which takes a
+// byte at a time, cannot read it.
 
 /** sysctl's name-to-path rule: dots separate levels, a slash stands for a dot within one (eth0/100). */
 export function procSysPath(name: string): string {
   return `/proc/sys/${name.replace(/[./]/g, (char) => (char === '.' ? '/' : '.'))}`;
 }
 
-// A newline inside a shell word: the value lines are joined with it.
-const NL = `'\n'`;
-
 export function readRuntimeSnippet(names: readonly string[]): string {
-  // tail without a file would read the script itself from sh's stdin.
-  if (names.length === 0) return '';
-  const keys = names.map(quote).join(' ');
-  const headers = names.map((name) => `    ${quote(`==> ${procSysPath(name)} <==`)}) h=${quote(name)} ;;`);
-  return [
-    'r= k= h= v= n= c=0',
-    `if t=$(tail -v -n +1 -- ${names.map((name) => quote(procSysPath(name))).join(' ')} 2>/dev/null); then`,
-    '  while IFS= read -r l; do',
-    '    case $l in',
-    ...headers,
-    '    *) h= ;;',
-    '    esac',
-    // A header ends the key before it; trailing empty lines are dropped, as $(sysctl -n) drops them.
-    `    if [ -n "$h" ]; then [ -z "$k" ] || r="$r"R" $k $v"${NL}; k=$h v= n= c=$((c + 1))`,
-    `    elif [ -z "$l" ]; then n="$n"${NL}`,
-    `    else v="$v$n$l" n=${NL}; fi`,
-    '  done <<lvsprov_values',
-    '$t',
-    'lvsprov_values',
-    `  [ -z "$k" ] || r="$r"R" $k $v"${NL}`,
-    'fi',
-    `if [ "$c" = ${names.length} ]; then printf '%s' "$r"; else`,
-    `  for k in ${keys}; do if v=$(sysctl -n -- "$k" 2>/dev/null); then printf 'R %s %s\\n' "$k" "$v"; else printf 'M %s\\n' "$k"; fi; done`,
-    'fi',
-  ].join('\n');
+  return names
+    .map((name) => {
+      const key = quote(name);
+      const path = quote(procSysPath(name));
+      // A key whose file is not there needs no sysctl to say so.
+      const alone = `if [ -e ${path} ] && v=$(sysctl -n -- ${key} 2>/dev/null); then printf 'R %s %s\\n' ${key} "$v"; else printf 'M %s\\n' ${key}; fi`;
+      return prefetchedValueOr(procSysPath(name), `R ${name} `, alone);
+    })
+    .join('\n');
 }
 
 // One write(2) of the shell's printf reaches the kernel whole; a value beyond a page would not.

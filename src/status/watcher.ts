@@ -1,6 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { LoadedInventory } from '../config/inventory.js';
-import { newNonce, parseReadSections, readScript } from '../engine/batch-script.js';
+import type { SectionResult } from '../engine/batch-script.js';
+import { readProbes } from '../engine/read-probes.js';
 import { hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
@@ -76,10 +77,10 @@ export class StatusWatcher {
     const read = hostReadPlan(host.tasks, 'apply');
     const instances = directed.length > 0 ? vrrpInstances(this.inventory, host.name) : [];
     const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : []), ...(instances.length > 0 ? [KEEPALIVED_RUNNING_PROBE] : [])];
-    const nonce = newNonce();
-    let stdout: string;
+    let sections: Map<number, SectionResult>;
     try {
-      stdout = (await session.exec(readScript(nonce, probes))).stdout;
+      const held = session;
+      sections = await readProbes((script) => held.exec(script), probes);
     } catch (error) {
       // The held connection broke: count what it did and open a new one next refresh.
       this.stats.set(host.name, this.counted(host.name, session));
@@ -87,7 +88,6 @@ export class StatusWatcher {
       session.close();
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
-    const sections = parseReadSections(nonce, stdout, probes.length);
     const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length);
     const first = read.probes.length;
     const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;

@@ -141,7 +141,8 @@ class SshSession implements HostSession {
               return;
             }
           }
-          resolve({ stdout: text(stdout), stderr: text(stderr), code: code ?? 128 });
+          const bytes = Buffer.concat(stdout);
+          resolve({ stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr: text(stderr), code: code ?? 128 });
         });
         stream.end(script);
       });

@@ -18,6 +18,8 @@ export interface ExecOptions {
 
 export interface ExecResult {
   readonly stdout: string;
+  /** stdout as the host sent it, where the transport has it: a read's prefetched files are split by bytes. */
+  readonly stdoutBytes?: Buffer;
   readonly stderr: string;
   readonly code: number;
 }
