@@ -38,6 +38,9 @@ export interface AcquireOptions {
 
 const holderName = 'lvsprov-lock-holder';
 
+/** The mark, in the lock directory, that this host's tail waits for a process to end (--pid). */
+export const TAIL_WAITS_FOR_PID = 'tail-waits-for-pid';
+
 /**
  * Shell functions every lock snippet needs; `d` is the lock directory. Shell builtins only: every
  * process started here is started on every host of every run (a thousand hosts, a thousand times).
@@ -105,7 +108,7 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_number lease_end; lvsprov_lease_end=$lvsprov_value',
     '  lvsprov_number age; lvsprov_age=$lvsprov_value',
     '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ] &&',
-    `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q ${holderName}; then`,
+    `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q -F -e ${holderName} -e " -f $lvsprov_d/run.lock "; then`,
     '    kill "$lvsprov_holder" 2>/dev/null; lvsprov_say expired $lvsprov_info >&2; sleep 0.1; continue',
     '  fi',
     `  if [ ${options.wait === 'wait-die' ? 1 : 0} = 1 ] && [ -n "$lvsprov_age" ] && [ "$lvsprov_age" -lt ${owner.age} ]; then`,
@@ -119,8 +122,16 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     // The holder keeps fd 9 (the lock) until the connection's process is gone. It waits in GNU
     // tail --pid, one process that checks every 0.2 s without starting any: a loop of `sleep 0.2`
     // would start five processes a second on every host for as long as the run lasts. Where tail
-    // has no --pid (busybox), that loop is the fallback. Ending the holder ends its tail too.
-    `sh -c 'tail ---disable-inotify -s 0.2 --pid="$1" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; wait $t; while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
+    // has no --pid (busybox), that loop is the fallback, in a shell that holds the lock and waits
+    // for its tail; ending that shell ends its tail too. Once such a tail has seen a connection
+    // out (tail exited 0 with the process gone), the shell leaves a mark, and every later run on
+    // the host makes the holder tail itself, one process less: it follows the lock file (always
+    // empty), so that its command line names the lock it holds.
+    `if [ -e "$lvsprov_d/${TAIL_WAITS_FOR_PID}" ]; then`,
+    '  tail ---disable-inotify -s 0.2 --pid="$lvsprov_conn" -f "$lvsprov_d/run.lock" </dev/null >/dev/null 2>&1 &',
+    'else',
+    `  sh -c 'tail ---disable-inotify -s 0.2 --pid="$1" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; if wait $t && [ ! -d /proc/$1 ]; then : >"$2/${TAIL_WAITS_FOR_PID}"; exit 0; fi; while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" "$lvsprov_d" </dev/null >/dev/null 2>&1 &`,
+    'fi',
     'lvsprov_holder=$!',
     `${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,
     // Nothing this run starts later (a daemon) may inherit the lock and outlive the run with it.
@@ -162,7 +173,9 @@ export function releaseLockScript(nonce: string, owner: LockOwner, options: { di
     'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_field run',
     `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ]; then`,
     '  kill "$lvsprov_holder" 2>/dev/null',
-    '  while [ -d /proc/$lvsprov_holder ]; do sleep 0.05; done',
+    // Gone once it exited (its lock went with its files): a zombie its new parent has not reaped
+    // yet holds nothing.
+    '  while { read -r lvsprov_stat </proc/$lvsprov_holder/stat; } 2>/dev/null; do case ${lvsprov_stat##*") "} in Z*) break ;; esac; sleep 0.05; done',
     'fi',
     'lvsprov_say released',
   ].join('\n');

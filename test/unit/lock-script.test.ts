@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/engine/batch-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
 import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, type AcquireOptions } from '../../src/lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's SSH
 // connection is stood for by a parent shell that stays alive (as `sleep`) after the script: the
@@ -38,11 +38,11 @@ function exec(script: string, onOutput?: (output: string) => void): Promise<{ ou
 
 async function acquire(
   owner: LockOwner,
-  options: Omit<AcquireOptions, 'dir'>,
+  options: AcquireOptions,
   onOutput?: (output: string) => void,
 ): Promise<{ report: LockReport; output: string; connection: ChildProcess }> {
   const nonce = newNonce();
-  const { output, connection } = await exec(`${acquireLockScript(nonce, owner, { ...options, dir })}\necho probes-ran\n`, onOutput);
+  const { output, connection } = await exec(`${acquireLockScript(nonce, owner, { dir, ...options })}\necho probes-ran\n`, onOutput);
   return { report: parseLockReport(nonce, output), output, connection };
 }
 
@@ -140,6 +140,53 @@ describe('host lock in shell', () => {
     const waiter = await acquire(older, { wait: 'wait', timeoutSeconds: 1 });
     expect(waiter.report).toMatchObject({ state: 'timeout', holder: { run: younger.run } });
     expect(waiter.output).not.toContain('probes-ran');
+  });
+});
+
+describe('the lock holder', () => {
+  const holderOf = (lockDir: string): { pid: number; command: string } => {
+    const pid = Number(/holder=(\d+)/.exec(readFileSync(join(lockDir, 'run.owner'), 'utf8'))?.[1]);
+    return { pid, command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
+  };
+  const until = async (check: () => boolean): Promise<void> => {
+    for (let waited = 0; !check() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+
+  it("is a shell around tail until a tail has waited out a connection here; from then on, tail itself, one process less", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-holder-'));
+    try {
+      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(first.report.state).toBe('acquired');
+      expect(holderOf(fresh).command).toMatch(/^sh -c .* lvsprov-lock-holder /);
+      expect(existsSync(join(fresh, TAIL_WAITS_FOR_PID))).toBe(false);
+      // The connection closes: the shell's tail sees it out, and the shell leaves the mark.
+      first.connection.kill('SIGKILL');
+      await until(() => existsSync(join(fresh, TAIL_WAITS_FOR_PID)));
+      expect(existsSync(join(fresh, TAIL_WAITS_FOR_PID))).toBe(true);
+
+      const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh, leaseSeconds: 0 });
+      expect(second.report.state).toBe('acquired');
+      const holder = holderOf(fresh);
+      expect(holder.command).toBe(`tail ---disable-inotify -s 0.2 --pid=${second.connection.pid} -f ${fresh}/run.lock `);
+      // tail holds the lock: another run waits for it, and takes it over once its lease (0 s) ran out.
+      const takeover = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(takeover.report).toMatchObject({ state: 'acquired', previous: { run: younger.run } });
+      await until(() => !existsSync(`/proc/${holder.pid}`));
+      expect(existsSync(`/proc/${holder.pid}`)).toBe(false);
+
+      // And it dies with its connection: a waiting run gets the lock.
+      const waiting = acquire(younger, { wait: 'wait', timeoutSeconds: 10, dir: fresh }, (output) => output.startsWith('.') && takeover.connection.kill('SIGKILL'));
+      expect((await waiting).report).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+
+      // The programs a lock costs a host from then on: flock, tail and the owner file's mv.
+      expect(await run((nonce) => releaseLockScript(nonce, younger, { dir: fresh }))).toEqual({ state: 'released' });
+      // (The outer shell stands for the connection: the holder's tail ends with it, and strace with them.)
+      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], { input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: fresh }), timeout: 10_000 });
+      const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
+      expect(programs.slice(2)).toEqual(['flock', 'tail', 'mv']);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });
 
