@@ -31,17 +31,6 @@ export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, toke
 }
 
 /**
- * The follow-up read the plan needs after `sections` (the recorded objects it may remove), and
- * the section its output joins; undefined when it needs none, as on a host where nothing
- * undeclared is left.
- */
-export function followUpRead(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): { readonly section: number; readonly script: string } | undefined {
-  const section = read.probes.indexOf(read.ownership.probe);
-  const script = read.ownership.followUp(sections.get(section));
-  return script === undefined ? undefined : { section, script };
-}
-
-/**
  * Where a change without a phase runs. apply adds state, which real servers need before any
  * director sends to them; reset removes it, which must wait until the directors let go.
  */

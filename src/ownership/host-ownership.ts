@@ -1,23 +1,16 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { RunMode } from '../engine/planners.js';
 import type { Change, HostContext, ProbeOutput } from '../resources/types.js';
-import { EVERY_ENTRY, isProbed, manifestChange, manifestProbe, parseManifestRead, recordedProbesScript, type ManifestEntry, type ManifestRead, type ProbedEntries } from './manifest.js';
-import { planPrune, trustedRecord, type PrunedChange } from './prune.js';
+import { EVERY_ENTRY, manifestChange, manifestProbe, parseManifestRead, type ManifestEntry, type ProbedEntries } from './manifest.js';
+import { planPrune, type PrunedChange } from './prune.js';
 import { declaredRecords, type OwnedRecord } from './records.js';
 
-// What the host planner needs of ownership: one more probe in the read (the manifest), a
-// follow-up read of the recorded objects the plan may remove (on a host that has any), and after
-// the tasks are planned, the removals and the manifest. apply keeps what its tasks own and removes the rest of
+// What the host planner needs of ownership: one more probe in the read, and after the tasks are
+// planned, the removals and the manifest. apply keeps what its tasks own and removes the rest of
 // what the manifest records; reset keeps nothing, so it removes everything lvsprov recorded.
 
 export interface HostOwnership {
   readonly probe: string;
-  /**
-   * The script that reads the recorded objects the plan may remove, given the read's manifest
-   * section; undefined when there are none (or the manifest cannot be read: plan says why). Its
-   * output is appended to the section's before plan.
-   */
-  followUp(section: ProbeOutput | undefined): string | undefined;
   plan(section: ProbeOutput | undefined, predicted: Map<string, unknown>, context: HostContext): OwnershipPlan;
 }
 
@@ -43,29 +36,16 @@ export interface OwnershipPlan {
 export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false): HostOwnership {
   const selected = declaredRecords(tasks);
   const selectedIds = new Set(selected.map((record) => record.id));
-  const probed = probedEntries(mode, keepUndeclared, [...selectedIds]);
-  const parse = (section: ProbeOutput | undefined): ManifestRead => {
-    try {
-      return parseManifestRead(section ?? { stdout: '', status: 255 }, token);
-    } catch (error) {
-      throw new Error(`ownership manifest: ${(error as Error).message}`);
-    }
-  };
+  const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]));
   return {
-    probe: manifestProbe(),
-    followUp(section) {
-      let read: ManifestRead;
-      try {
-        read = parse(section);
-      } catch {
-        return undefined;
-      }
-      // Only a probe this lvsprov trusts is worth running: prune ignores any other's output.
-      const probes = read.entries.filter((entry) => isProbed(probed, entry.id) && trustedRecord(entry) !== undefined);
-      return probes.length > 0 ? recordedProbesScript(token, probes) : undefined;
-    },
+    probe,
     plan(section, predicted, context) {
-      const read = parse(section);
+      let read;
+      try {
+        read = parseManifestRead(section ?? { stdout: '', status: 255 }, token);
+      } catch (error) {
+        throw new Error(`ownership manifest: ${(error as Error).message}`);
+      }
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] =>
         read.entries.filter(keep).map((entry) => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) }));
       // The manifest's entries in their order, each declared object recorded afresh in its place

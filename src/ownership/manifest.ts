@@ -9,21 +9,18 @@ import type { OwnedRecord } from './records.js';
 // The ownership manifest: what lvsprov made on a host, kept on the host so any control machine
 // can tell lvsprov's objects from an administrator's. One line per object,
 //   TYPE <tab> ID <tab> base64(JSON {spec, task, role}) <tab> base64(PROBE)
-// where PROBE is the resource type's own read of that object. The read takes the manifest with
-// the other files; the objects it records and the plan may remove (no task declares them any
-// more) are read in one more exec, only on a host that has any: once a run has removed them,
-// which is every run but the one after a task was taken out, that exec is never made. Only a
-// recorded probe that is what this lvsprov writes for the recorded spec is run and trusted (the
-// object is otherwise kept, and recorded again with the current probe); the control node sends
-// its own text of it, so nothing read from a host is run as a script.
+// where PROBE is the resource type's own read of that object. The read script runs every probe
+// the manifest holds inside the same read exec as every other fact: the objects to prune are only
+// known once the manifest is read, and a second round trip would cost more than the read.
+// The probes are lvsprov's own output (every value schema-checked and quoted when written), in a
+// root-only file; one that differs from what this lvsprov would write for the recorded spec is
+// not trusted for planning (the object is kept, and recorded again with the current probe).
 
 export const MANIFEST_FILE = `${ORIGINALS_DIR}/owned`;
 const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (type, id, spec, probe). Written by lvsprov; do not edit.';
 
 /** A record read back from the manifest: its spec is not yet checked against its type's schema (undefined when unreadable). */
 export interface ManifestEntry extends OwnedRecord {
-  /** Its line in the manifest (the first is 1): the follow-up read's section number. */
-  readonly line: number;
   /** What the recorded probe printed in this read; status 255 and nothing when it did not run. */
   readonly output: ProbeOutput;
 }
@@ -50,35 +47,68 @@ export function renderManifest(records: readonly OwnedRecord[]): string {
 }
 
 /**
- * Which recorded objects the plan needs read: the ones it may remove, and only those, so the
- * others cost the host nothing. `except`: every object but these ids; `only`: just these ids.
+ * Which recorded objects the read probes: the plan needs the state of the ones it may remove, and
+ * only those, so the others cost the host no process. `except`: every object but these ids;
+ * `only`: just these ids.
  */
 export type ProbedEntries = { readonly except: readonly string[] } | { readonly only: readonly string[] };
 
 export const EVERY_ENTRY: ProbedEntries = { except: [] };
 
-export function isProbed(entries: ProbedEntries, id: string): boolean {
-  return 'only' in entries ? entries.only.includes(id) : !entries.except.includes(id);
+/** Shell that sets `probe` to 1 when the manifest line's id (in `$id`) is one to probe, else empty. */
+function probeChoice(entries: ProbedEntries): string {
+  const listed = 'only' in entries ? entries.only : entries.except;
+  const [yes, no] = 'only' in entries ? ['1', ''] : ['', '1'];
+  if (listed.length === 0) return `probe=${no}`;
+  // Quoted, so each pattern matches its id literally, as parseManifestRead's ids are compared.
+  return `case "$id" in ${[...new Set(listed)].map(quote).join('|')}) probe=${yes} ;; *) probe=${no} ;; esac`;
 }
 
-/** The read's section: the manifest itself (`M base64`, or `F mode base64` from the prefetch), or `M-` when there is none. */
-export function manifestProbe(): string {
+/**
+ * grep arguments that keep, numbered, the manifest lines that may hold an object to probe: the id
+ * is the second tab-separated field, and no other field holds a tab-bounded id (types are words,
+ * the rest base64), so `<tab>ID<tab>` matches that id's line and no other. A shell `read` takes a
+ * file one byte per system call, and the manifest (a probe per object) runs to kilobytes: grep
+ * reads it at once and leaves the shell only the lines to act on, none on an unchanged host.
+ */
+function candidateLines(entries: ProbedEntries): string {
+  const listed = [...new Set('only' in entries ? entries.only : entries.except)];
+  if (listed.length === 0) return 'only' in entries ? '' : `grep -n '' "$m"`;
+  const patterns = listed.map((id) => `-e ${quote(`\t${id}\t`)}`).join(' ');
+  return `grep -n ${'only' in entries ? '' : '-v '}-F ${patterns} "$m"`;
+}
+
+/**
+ * The read section: the manifest itself, then the output of each probe it holds that `entries`
+ * selects, each wrapped in markers carrying `token` (as the batch script's sections are) and
+ * numbered by its line. An entry left out prints nothing: parseManifestRead gives it no output.
+ */
+export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTRY): string {
+  const candidates = candidateLines(entries);
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
     // The read's prefetch reads the manifest with the other files (`F mode base64` in its place).
     `  ${prefetchedOr(MANIFEST_FILE, `printf 'M '; base64 -w0 < "$m"; printf '\n'`)}`,
+    ...(candidates === ''
+      ? []
+      : [
+          `  tab='	'; lines=$(${candidates})`,
+          `  [ -z "$lines" ] || while IFS= read -r line; do`,
+          `    n=\${line%%:*}; line=\${line#*:}`,
+          `    case "$line" in ''|'#'*) continue ;; esac`,
+          `    id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
+          `    ${probeChoice(entries)}`,
+          `    [ -n "$probe" ] || continue`,
+          `    printf '<<<${token} %s\n' "$n"`,
+          `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
+          `    printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
+          `  done <<lvsprov_manifest_lines`,
+          `$lines`,
+          `lvsprov_manifest_lines`,
+        ]),
     `else printf 'M-\n'; fi`,
   ].join('\n');
-}
-
-/**
- * The follow-up read: each given probe in a subshell of its own (a probe may exit), its output
- * between markers carrying `token` and its manifest line; parseManifestRead takes them from the
- * manifest section's output, to which the caller appends this script's.
- */
-export function recordedProbesScript(token: string, probes: ReadonlyArray<{ readonly line: number; readonly probe: string }>): string {
-  return probes.map(({ line, probe }) => [`printf '<<<${token} %s\\n' ${line}`, `(\n${probe}\n)`, `printf '\\n>>>${token} %s %s\\n' ${line} "$?"`].join('\n')).join('\n');
 }
 
 export function parseManifestRead(output: ProbeOutput, token: string): ManifestRead {
@@ -94,9 +124,9 @@ export function parseManifestRead(output: ProbeOutput, token: string): ManifestR
     if (line === '' || line.startsWith('#')) return;
     const [type = '', id = '', meta = '', probe = ''] = line.split('\t');
     const parsed = parseMeta(unb64(meta));
-    // A line whose probe never ran (the plan does not need it) has no output: unreadable.
+    // A line whose probe never ran (the file changed under the read) has no output: unreadable.
     const output = sections.get(index + 1) ?? { stdout: '', status: 255 };
-    entries.push({ type, id, line: index + 1, spec: parsed?.spec, probe: unb64(probe), task: parsed?.task ?? id, ...(parsed?.role ? { role: parsed.role } : {}), output });
+    entries.push({ type, id, spec: parsed?.spec, probe: unb64(probe), task: parsed?.task ?? id, ...(parsed?.role ? { role: parsed.role } : {}), output });
   });
   return { exists: true, text, entries };
 }

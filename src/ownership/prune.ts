@@ -29,11 +29,8 @@ function prunePhase(type: string, change: Change): ChangePhase {
   return change.phase ?? (type === 'ipvs' ? 'withdraw' : 'retire');
 }
 
-/**
- * The entry's spec, when this lvsprov can trust it: a type that can remove it, a spec its schema
- * takes, and a recorded probe that is what this lvsprov writes for it; undefined otherwise.
- */
-export function trustedRecord(entry: Pick<ManifestEntry, 'type' | 'spec' | 'probe'>): { spec: unknown } | undefined {
+/** The entry's spec and facts, when this lvsprov can trust them; undefined otherwise. */
+function readable(entry: ManifestEntry): { spec: unknown } | undefined {
   const type = typeNamed(entry.type);
   if (type?.reset === undefined) return undefined;
   const parsed = type.schema.safeParse(entry.spec);
@@ -97,7 +94,7 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
   const handovers: Array<{ type: AnyResourceType; spec: unknown; entry: ManifestEntry }> = [];
   for (const entry of [...read.entries].reverse()) {
     if (declaredIds.has(entry.id)) continue;
-    const trusted = trustedRecord(entry);
+    const trusted = readable(entry);
     const type = typeNamed(entry.type);
     if (trusted === undefined || type === undefined) {
       // Recorded again, with this lvsprov's probe where it can make one, so a later run may judge it.

@@ -1,7 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { SectionResult } from '../engine/batch-script.js';
-import { readPlanned } from '../engine/read-probes.js';
+import { readProbes } from '../engine/read-probes.js';
 import { hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
@@ -80,7 +80,7 @@ export class StatusWatcher {
     let sections: Map<number, SectionResult>;
     try {
       const held = session;
-      sections = await readPlanned((script) => held.exec(script), read, probes);
+      sections = await readProbes((script) => held.exec(script), probes);
     } catch (error) {
       // The held connection broke: count what it did and open a new one next refresh.
       this.stats.set(host.name, this.counted(host.name, session));

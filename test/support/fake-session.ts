@@ -1,6 +1,6 @@
 import { ExecAbortedError } from '../../src/errors.js';
 import type { CompiledTask } from '../../src/config/compile.js';
-import { followUpOutput, followUpProbes, isFollowUp, isManifestProbe, manifestRead } from './manifest-read.js';
+import { isManifestProbe, manifestRead } from './manifest-read.js';
 import type { ExecOptions, ExecResult, HostSession, SessionStats } from '../../src/transport/types.js';
 
 // A HostSession that answers the engine's three kinds of script (read, apply, drain) from what a
@@ -54,12 +54,6 @@ export class FakeSession implements HostSession {
     this.stats.execs += 1;
     const kind: ExecKind = script.includes('polls=$((polls + 1))') ? 'drain' : script.includes('{ set -e\n') ? 'apply' : 'read';
     const nonce = nonceOf(script);
-    if (kind === 'read' && isFollowUp(script)) {
-      // The follow-up read of recorded objects: one round trip more, logged as a read.
-      this.log.push({ host: this.host, kind, sections: followUpProbes(script) });
-      if (this.behaviour.throwOn === kind) return Promise.reject(new Error(`${this.host}: connection lost`));
-      return Promise.resolve({ stdout: followUpOutput(script, (probe) => this.behaviour.read?.(probe) ?? ''), stderr: '', code: 0 });
-    }
     const bodies =
       kind === 'drain'
         ? [...script.matchAll(/ipvsadm -L -n (-[tuf] .*?) 2>/g)].map((match) => match[1] ?? '')
@@ -73,7 +67,7 @@ export class FakeSession implements HostSession {
     }
     if (kind === 'read') {
       const read = (probe: string): string => this.behaviour.read?.(probe) ?? '';
-      const answer = (probe: string): string => (isManifestProbe(probe) ? manifestRead(this.behaviour.owned) : read(probe));
+      const answer = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, this.behaviour.owned, read) : read(probe));
       const stdout = bodies.map((probe, index) => section(nonce, index, answer(probe), 0)).join('');
       return Promise.resolve({ stdout, stderr: '', code: 0 });
     }

@@ -7,7 +7,7 @@ import type { HostContext } from '../../src/resources/types.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import type { RunMode } from '../../src/engine/planners.js';
 import { resourceTypes } from '../../src/resources/registry.js';
-import { isManifestProbe, plannedSections } from '../support/manifest-read.js';
+import { isManifestProbe, manifestRead } from '../support/manifest-read.js';
 
 // The pure host planner: probes in, phased changes out, no session.
 
@@ -28,7 +28,8 @@ const director = (servers: string[], table: string[]): { tasks: CompiledTask[]; 
 /** Plan from what `answer` gives each probe of the tasks' read, on a host whose manifest records what the tasks own. */
 function plan(tasks: CompiledTask[], answer: (probe: string) => string, context: HostContext, mode: RunMode = 'apply'): PlannedChange[] {
   const read = hostReadPlan(tasks, mode);
-  return planHost(read, plannedSections(read, answer, tasks), context);
+  const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, tasks, answer) : answer(probe));
+  return planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), context);
 }
 
 describe('host planner', () => {
@@ -87,7 +88,8 @@ describe('host planner', () => {
     const live = [`S -A -t ${VIP}:80 -s wrr`, `S -a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1`, `S -a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 3`];
     const answer = (probe: string): string => (probe.includes('command -v keepalived') ? fixture.output.stdout : [...live, 'I 0', 'O ID=debian', 'F-', 'F-'].join('\n'));
     const read = hostReadPlan(tasks, 'apply');
-    const changes = planHost(read, plannedSections(read, answer, recorded), { host: 'dir2' });
+    const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, recorded, answer) : answer(probe));
+    const changes = planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: 'dir2' });
     expect(changes.map((change) => [change.phase, change.summary])).toEqual([
       ['balance', 'create /etc/ipvsadm.rules'],
       ['withdraw', 'stop keepalived (it removes its VIPs and virtual servers)'],

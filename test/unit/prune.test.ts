@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { RunMode } from '../../src/engine/planners.js';
-import { hostOwnership, type HostOwnership } from '../../src/ownership/host-ownership.js';
+import { hostOwnership } from '../../src/ownership/host-ownership.js';
+import { MANIFEST_FILE, manifestProbe, renderManifest } from '../../src/ownership/manifest.js';
+import { parseSections } from '../../src/engine/batch-script.js';
 import { fileEffect } from '../support/command-model.js';
-import { followUpOutput, manifestRead } from '../support/manifest-read.js';
+import { manifestRead } from '../support/manifest-read.js';
 import { declaredRecords } from '../../src/ownership/records.js';
-import { renderManifest } from '../../src/ownership/manifest.js';
 import type { PrunedChange } from '../../src/ownership/prune.js';
 import { sealWithManifest } from '../../src/ownership/seal.js';
 import { resourceTypes } from '../../src/resources/registry.js';
@@ -45,15 +46,35 @@ const compiled = (tasks: readonly TaskFixture[]): CompiledTask[] =>
   tasks.map((task) => ({ name: task.name, ...(task.role ? { role: task.role } : {}), type: task.type, spec: resourceTypes[task.type].schema.parse(task.spec) }));
 
 /**
- * What the read of a host holding `recorded`'s manifest gives the ownership planner: the manifest,
- * and the follow-up read of the recorded objects it asks for, each printing `state[id]`.
+ * The manifest lines whose recorded probe `probe` runs, found by running it in /bin/sh on a copy
+ * of the manifest `records` make; the recorded probes themselves are not run (only decoded).
  */
-function readOutput(ownership: HostOwnership, recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
+function probedLines(probe: string, records: ReturnType<typeof declaredRecords>): Set<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsprov-manifest-'));
+  try {
+    const file = join(dir, 'owned');
+    writeFileSync(file, renderManifest(records));
+    const script = probe.replaceAll(MANIFEST_FILE, file).replace('| base64 -d | sh )', '| base64 -d >/dev/null )');
+    // A probe that selects nothing has no loop that could run a recorded probe.
+    if (probe.includes('base64 -d | sh')) expect(script).not.toBe(probe.replaceAll(MANIFEST_FILE, file));
+    const run = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    return new Set(parseSections(TOKEN, run.stdout).keys());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the manifest probe `probe` prints on a host holding `recorded`'s manifest, each recorded
+ * probe it runs printing `state[id]`: the objects the probe leaves out print nothing.
+ */
+function readOutput(probe: string, recorded: readonly TaskFixture[] | null, state: Record<string, string>): string {
   const records = declaredRecords(compiled(recorded ?? []));
   const byProbe = (probe: string): string => state[records.find((record) => record.probe === probe)?.id ?? ''] ?? '';
-  const manifest = manifestRead(recorded === null ? undefined : compiled(recorded));
-  const followUp = ownership.followUp({ stdout: manifest, status: 0 });
-  return followUp === undefined ? manifest : `${manifest}\n${followUpOutput(followUp, byProbe)}`;
+  const output = manifestRead(manifestProbe(TOKEN), recorded === null ? undefined : compiled(recorded), byProbe);
+  const probed = probedLines(probe, records);
+  return output.replace(new RegExp(`<<<${TOKEN} (\\d+)\n[\\s\\S]*?\n>>>${TOKEN} \\1 \\d+\n`, 'g'), (section, line: string) => (probed.has(Number(line)) ? section : ''));
 }
 
 function manifestIds(commands: readonly string[]): string[] | null {
@@ -69,7 +90,7 @@ describe('pruning planner', () => {
     const fixture = JSON.parse(readFileSync(join(root, file), 'utf8')) as Case;
     it(`${file.replace(/\.json$/, '')}: ${fixture.why}`, () => {
       const ownership = hostOwnership(compiled(fixture.declared), fixture.mode ?? 'apply', TOKEN, fixture.keepUndeclared ?? false);
-      const { prunes, manifest } = ownership.plan({ stdout: readOutput(ownership, fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
+      const { prunes, manifest } = ownership.plan({ stdout: readOutput(ownership.probe, fixture.recorded, fixture.state), status: 0 }, new Map(), { host: 'test' });
       expect(
         prunes.map((change) => ({
           summary: change.summary,
@@ -121,7 +142,7 @@ describe('the interim manifest', () => {
   const state = { 'address 198.51.100.50 on lo': '', 'address 198.51.100.51 on lo': '1: lo    inet 198.51.100.51/32 scope global lo\\       valid_lft forever preferred_lft forever\n' };
   const plan = (declared: TaskFixture[], recorded: TaskFixture[], mode: RunMode = 'apply') => {
     const ownership = hostOwnership(compiled(declared), mode, TOKEN);
-    return ownership.plan({ stdout: readOutput(ownership, recorded, state), status: 0 }, new Map(), { host: 'test' });
+    return ownership.plan({ stdout: readOutput(ownership.probe, recorded, state), status: 0 }, new Map(), { host: 'test' });
   };
 
   it('records what was recorded and what is declared, until the last wave removes what is not declared', () => {
@@ -137,18 +158,12 @@ describe('the interim manifest', () => {
   });
 });
 
-/** The manifest lines (of a manifest recording `records`) whose objects the follow-up read probes. */
-function probedLines(ownership: HostOwnership, records: ReturnType<typeof declaredRecords>): Set<number> {
-  const script = ownership.followUp({ stdout: `M ${Buffer.from(renderManifest(records)).toString('base64')}`, status: 0 });
-  return new Set([...(script ?? '').matchAll(/printf '<<<[0-9a-f]+ %s\\n' (\d+)/g)].map((match) => Number(match[1])));
-}
-
-describe('the follow-up read probes only the recorded objects the plan may remove', () => {
+describe('the read probes only the recorded objects the plan may remove', () => {
   const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
   const recorded = compiled([vip('198.51.100.50'), vip('198.51.100.51'), vip('198.51.100.52')]);
   // Manifest line 1 is its header: the objects are lines 2, 3 and 4.
   const probed = (declared: TaskFixture[], mode: RunMode, keepUndeclared = false): number[] =>
-    [...probedLines(hostOwnership(compiled(declared), mode, TOKEN, keepUndeclared), declaredRecords(recorded))].sort();
+    [...probedLines(hostOwnership(compiled(declared), mode, TOKEN, keepUndeclared).probe, declaredRecords(recorded))].sort();
 
   it('apply: only what no task declares any more; nothing when tasks were left out', () => {
     expect(probed([vip('198.51.100.50'), vip('198.51.100.51'), vip('198.51.100.52')], 'apply')).toEqual([]);
@@ -164,10 +179,11 @@ describe('the follow-up read probes only the recorded objects the plan may remov
   it('an id is matched whole and literally, never as a pattern', () => {
     const glob: TaskFixture = { name: 'glob', type: 'file', spec: { path: '/tmp/*', content: 'x\n' } };
     const star = compiled([glob, { name: 'a', type: 'file', spec: { path: '/tmp/a', content: 'x\n' } }]);
-    expect([...probedLines(hostOwnership(compiled([glob]), 'apply', TOKEN), declaredRecords(star))]).toEqual([3]);
-    // One id inside another ("address 198.51.100.5 on lo" is not "address 198.51.100.50 on lo").
+    expect([...probedLines(hostOwnership(compiled([glob]), 'apply', TOKEN).probe, declaredRecords(star))]).toEqual([3]);
+    // One id inside another ("address 198.51.100.5 on lo" is not "address 198.51.100.50 on lo"):
+    // the prefilter matches a whole tab-bounded field, whichever way it selects.
     const nested = compiled([vip('198.51.100.5'), vip('198.51.100.50'), vip('198.51.100.55')]);
-    const lines = (declared: TaskFixture[], mode: RunMode, keep = false): number[] => [...probedLines(hostOwnership(compiled(declared), mode, TOKEN, keep), declaredRecords(nested))].sort();
+    const lines = (declared: TaskFixture[], mode: RunMode, keep = false): number[] => [...probedLines(hostOwnership(compiled(declared), mode, TOKEN, keep).probe, declaredRecords(nested))].sort();
     expect(lines([vip('198.51.100.5')], 'apply')).toEqual([3, 4]);
     expect(lines([vip('198.51.100.50'), vip('198.51.100.55')], 'apply')).toEqual([2]);
     expect(lines([vip('198.51.100.5')], 'reset', true)).toEqual([2]);

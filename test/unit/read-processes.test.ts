@@ -4,11 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseReadSections, readScript } from '../../src/engine/batch-script.js';
-import type { CompiledTask } from '../../src/config/compile.js';
-import { hostOwnership } from '../../src/ownership/host-ownership.js';
 import { MANIFEST_FILE, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
-import { declaredRecords } from '../../src/ownership/records.js';
-import { resourceTypes } from '../../src/resources/registry.js';
 import type { OwnedRecord } from '../../src/ownership/records.js';
 import { prefetchId } from '../../src/resources/file-prefetch.js';
 import { parseFileLine, readFileSnippet } from '../../src/resources/file-state.js';
@@ -64,7 +60,7 @@ describe('processes a read starts', () => {
     expect(seen).toEqual([true, false, false, false, false]);
   });
 
-  it('the ownership manifest travels with the prefetched files: one stat and one tail read it and a page', () => {
+  it('the ownership manifest travels with the prefetched files: one stat and one tail read it and a page, grep finds nothing to prune', () => {
     const records: OwnedRecord[] = [
       { type: 'file', id: 'file /var/www/index.html', spec: { path: '/var/www/index.html' }, probe: readFileSnippet('/var/www/index.html'), task: 'test page', role: 'webpage' },
       { type: 'sysctl', id: 'sysctl net.ipv4.conf.lo.arp_ignore', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' }, probe: 'printf R', task: 'arp' },
@@ -73,47 +69,21 @@ describe('processes a read starts', () => {
     const page = join(dir, 'index.html');
     writeFileSync(manifest, renderManifest(records), { mode: 0o600 });
     writeFileSync(page, '<h1>rs1</h1>\n');
+    const token = 'f00d';
     // The manifest's path, and its prefetch id, moved to this test's directory.
-    const probe = manifestProbe().replaceAll(MANIFEST_FILE, manifest).replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
+    const probe = manifestProbe(token, { except: records.map((record) => record.id) })
+      .replaceAll(MANIFEST_FILE, manifest)
+      .replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
     const script = readScript('n0nce', [probe, readFileSnippet(page)]);
     const { programs, stdout } = traced(script);
-    expect(programs).toEqual(['stat', 'tail']);
+    expect(programs).toEqual(['stat', 'tail', 'grep']);
     const sections = parseReadSections('n0nce', stdout, 2);
-    const read = parseManifestRead(sections.get(0) ?? { stdout: '', status: 255 }, 'f00d');
+    const read = parseManifestRead(sections.get(0) ?? { stdout: '', status: 255 }, token);
     expect(read.text).toBe(renderManifest(records));
     expect(read.entries.map((entry) => [entry.id, entry.task])).toEqual(records.map((record) => [record.id, record.task]));
     expect(parseFileLine(sections.get(1)?.stdout.split('\n')[0])).toMatchObject({ exists: true, mode: '644', content: '<h1>rs1</h1>\n' });
     // Without the prefetch (a manifest that is a symlink is read by its probe alone) the same.
     const alone = spawnSync('sh', ['-s'], { input: probe }).stdout.toString();
-    expect(parseManifestRead({ stdout: alone, status: 0 }, 'f00d').text).toBe(read.text);
-  });
-
-  it('an object no task declares any more is read by a follow-up exec that runs its probe, as this lvsprov writes it, in dash', () => {
-    const kept = join(dir, 'kept.conf');
-    const left = join(dir, 'left.conf');
-    writeFileSync(kept, 'kept\n');
-    writeFileSync(left, 'left behind\n');
-    const fileTask = (name: string, path: string): CompiledTask => ({ name, type: 'file', spec: resourceTypes.file.schema.parse({ path, content: 'x\n' }) });
-    const recorded = declaredRecords([fileTask('kept', kept), fileTask('left', left)]);
-    const manifest = join(dir, 'owned-follow-up');
-    writeFileSync(manifest, renderManifest(recorded), { mode: 0o600 });
-    const ownership = hostOwnership([fileTask('kept', kept)], 'apply', 'f00d');
-    const probe = ownership.probe.replaceAll(MANIFEST_FILE, manifest).replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
-    const section = parseReadSections('n0nce', traced(readScript('n0nce', [probe])).stdout, 1).get(0) ?? { stdout: '', status: 255 };
-    const followUp = ownership.followUp(section) ?? '';
-    // Only the object left behind is read; its probe is the file probe this lvsprov writes.
-    expect(followUp).toContain(left);
-    expect(followUp).not.toContain(kept);
-    const more = traced(followUp);
-    expect(more.programs).toEqual(['stat', 'base64']);
-    const read = parseManifestRead({ stdout: `${section.stdout}\n${more.stdout}`, status: 0 }, 'f00d');
-    expect(read.entries.map((entry) => [entry.id, entry.output.status === 0 ? parseFileLine(entry.output.stdout.split('\n')[0]).content : null])).toEqual([
-      [`file ${kept}`, null],
-      [`file ${left}`, 'left behind\n'],
-    ]);
-    // Once it is gone from the manifest (the run removed it), the read needs no follow-up at all.
-    writeFileSync(manifest, renderManifest(recorded.slice(0, 1)), { mode: 0o600 });
-    const after = parseReadSections('n0nce', traced(readScript('n0nce', [probe])).stdout, 1).get(0);
-    expect(ownership.followUp(after)).toBeUndefined();
+    expect(parseManifestRead({ stdout: alone, status: 0 }, token).text).toBe(read.text);
   });
 });
