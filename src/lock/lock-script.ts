@@ -130,7 +130,7 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     `if [ -e "$lvsprov_d/${TAIL_WAITS_FOR_PID}" ]; then`,
     '  tail ---disable-inotify -s 0.2 --pid="$lvsprov_conn" -f "$lvsprov_d/run.lock" </dev/null >/dev/null 2>&1 &',
     'else',
-    `  sh -c 'tail ---disable-inotify -s 0.2 --pid="$1" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; if wait $t && [ ! -d /proc/$1 ]; then : >"$2/${TAIL_WAITS_FOR_PID}"; exit 0; fi; while [ -d /proc/$1 ]; do sleep 0.2; done' ${holderName} "$lvsprov_conn" "$lvsprov_d" </dev/null >/dev/null 2>&1 &`,
+    `  sh -c 'tail ---disable-inotify -s 0.2 --pid="$2" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; if wait $t && [ ! -d /proc/$2 ]; then : >"$1/${TAIL_WAITS_FOR_PID}"; exit 0; fi; while [ -d /proc/$2 ]; do sleep 0.2; done' ${holderName} "$lvsprov_d" "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
     'fi',
     'lvsprov_holder=$!',
     `${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,

@@ -204,7 +204,8 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     expect(blocked.code).toBe(2);
     // sshd drops that connection once TCP gives up on it; here the test ends it at once, and the
     // lock goes with it.
-    await sh('rs1', 'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner); kill "$(tr "\\0" " " </proc/$holder/cmdline | awk "{print \\$NF}")"');
+    // The holder names the connection's process: tail's --pid=, or the last word of the shell around it.
+    await sh('rs1', 'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner); kill "$(tr "\\0" " " </proc/$holder/cmdline | awk "{ for (i = 1; i <= NF; i++) if (\\$i ~ /^--pid=[0-9]+$/) { print substr(\\$i, 7); exit } print \\$NF }")"');
     await sh('rs1', 'nft delete table inet lvsprov_blackhole; touch /tmp/lvsprov-ip.release; rm -f /usr/local/sbin/ip; sleep 0.5; rm -f /tmp/lvsprov-ip.held /tmp/lvsprov-ip.release');
     const rerun = await apply('--json');
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
