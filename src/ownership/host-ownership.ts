@@ -1,7 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { RunMode } from '../engine/planners.js';
 import type { Change, HostContext, ProbeOutput } from '../resources/types.js';
-import { EVERY_ENTRY, manifestChange, manifestProbe, parseManifestRead, type ManifestEntry, type ProbedEntries } from './manifest.js';
+import { EVERY_ENTRY, manifestChange, manifestHeader, manifestProbe, parseManifestRead, type ManifestEntry, type ProbedEntries } from './manifest.js';
 import { planPrune, type PrunedChange } from './prune.js';
 import { declaredRecords, type OwnedRecord } from './records.js';
 
@@ -36,7 +36,9 @@ export interface OwnershipPlan {
 export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false): HostOwnership {
   const selected = declaredRecords(tasks);
   const selectedIds = new Set(selected.map((record) => record.id));
-  const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]));
+  // An apply that declares every task: a host whose manifest records exactly what it declares has
+  // nothing to prune, which the manifest's first line tells without a process.
+  const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]), mode === 'apply' && !keepUndeclared ? manifestHeader(selected) : undefined);
   return {
     probe,
     plan(section, predicted, context) {

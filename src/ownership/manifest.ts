@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
 import { prefetchedOr } from '../resources/file-prefetch.js';
@@ -15,6 +16,13 @@ import type { OwnedRecord } from './records.js';
 // The probes are lvsprov's own output (every value schema-checked and quoted when written), in a
 // root-only file; one that differs from what this lvsprov would write for the recorded spec is
 // not trusted for planning (the object is kept, and recorded again with the current probe).
+//
+// The first line carries a sum of the object lines (in any order). A read that would find
+// nothing to prune, the host holding exactly what the run declares, compares that line with the
+// run's own in the shell and skips the search (a grep) and every recorded probe: on a converged
+// host the manifest costs no process. A manifest edited by hand behind an unchanged first line
+// reads its objects as not probed: each is kept and recorded again, and the next read, its sum
+// no longer the run's, probes it.
 
 export const MANIFEST_FILE = `${ORIGINALS_DIR}/owned`;
 const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (type, id, spec, probe). Written by lvsprov; do not edit.';
@@ -23,6 +31,8 @@ const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (
 export interface ManifestEntry extends OwnedRecord {
   /** What the recorded probe printed in this read; status 255 and nothing when it did not run. */
   readonly output: ProbeOutput;
+  /** Whether the read ran its probe (the plan probes only what it may remove). */
+  readonly probed: boolean;
 }
 
 export interface ManifestRead {
@@ -38,12 +48,21 @@ const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('ut
 /** Ids and task names are shown to people; tabs and newlines would break the line format. */
 const oneField = (text: string): string => text.replace(/[\t\r\n]+/g, ' ');
 
-export function renderManifest(records: readonly OwnedRecord[]): string {
-  const lines = records.map((record) => {
+function recordLines(records: readonly OwnedRecord[]): string[] {
+  return records.map((record) => {
     const meta = JSON.stringify({ spec: record.spec, task: oneField(record.task), ...(record.role ? { role: record.role } : {}) });
     return [record.type, oneField(record.id), b64(meta), b64(record.probe)].join('\t');
   });
-  return `${[HEADER, ...lines].join('\n')}\n`;
+}
+
+/** The manifest's first line for `records`: the same whatever their order. */
+export function manifestHeader(records: readonly OwnedRecord[]): string {
+  const sum = createHash('sha256').update(recordLines(records).sort().join('\n')).digest('hex').slice(0, 32);
+  return `${HEADER} sum=${sum}`;
+}
+
+export function renderManifest(records: readonly OwnedRecord[]): string {
+  return `${[manifestHeader(records), ...recordLines(records)].join('\n')}\n`;
 }
 
 /**
@@ -83,30 +102,39 @@ function candidateLines(entries: ProbedEntries): string {
  * selects, each wrapped in markers carrying `token` (as the batch script's sections are) and
  * numbered by its line. An entry left out prints nothing: parseManifestRead gives it no output.
  */
-export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTRY): string {
+export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTRY, nothingToProbe?: string): string {
   const candidates = candidateLines(entries);
+  const search =
+    candidates === ''
+      ? []
+      : [
+          `tab='	'; lines=$(${candidates})`,
+          `[ -z "$lines" ] || while IFS= read -r line; do`,
+          `  n=\${line%%:*}; line=\${line#*:}`,
+          `  case "$line" in ''|'#'*) continue ;; esac`,
+          `  id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
+          `  ${probeChoice(entries)}`,
+          `  [ -n "$probe" ] || continue`,
+          `  printf '<<<${token} %s\n' "$n"`,
+          `  ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
+          `  printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
+          `done <<lvsprov_manifest_lines`,
+          `$lines`,
+          `lvsprov_manifest_lines`,
+        ];
+  // `nothingToProbe`: the first line of a manifest that leaves nothing to probe, read here a
+  // byte per system call (a few hundred), where the search is a process.
+  const guarded =
+    search.length > 0 && nothingToProbe !== undefined
+      ? ['lvsprov_head=; { IFS= read -r lvsprov_head <"$m"; } 2>/dev/null', `if [ "$lvsprov_head" != ${quote(nothingToProbe)} ]; then`, ...search, 'fi']
+      : search;
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
     // The read's prefetch reads the manifest with the other files (`F mode base64` in its place).
     `  ${prefetchedOr(MANIFEST_FILE, `printf 'M '; base64 -w0 < "$m"; printf '\n'`)}`,
-    ...(candidates === ''
-      ? []
-      : [
-          `  tab='	'; lines=$(${candidates})`,
-          `  [ -z "$lines" ] || while IFS= read -r line; do`,
-          `    n=\${line%%:*}; line=\${line#*:}`,
-          `    case "$line" in ''|'#'*) continue ;; esac`,
-          `    id=\${line#*"$tab"}; id=\${id%%"$tab"*}`,
-          `    ${probeChoice(entries)}`,
-          `    [ -n "$probe" ] || continue`,
-          `    printf '<<<${token} %s\n' "$n"`,
-          `    ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
-          `    printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
-          `  done <<lvsprov_manifest_lines`,
-          `$lines`,
-          `lvsprov_manifest_lines`,
-        ]),
+    // Unindented: the here-document's lines must start their lines.
+    ...guarded,
     `else printf 'M-\n'; fi`,
   ].join('\n');
 }
@@ -126,7 +154,7 @@ export function parseManifestRead(output: ProbeOutput, token: string): ManifestR
     const parsed = parseMeta(unb64(meta));
     // A line whose probe never ran (the file changed under the read) has no output: unreadable.
     const output = sections.get(index + 1) ?? { stdout: '', status: 255 };
-    entries.push({ type, id, spec: parsed?.spec, probe: unb64(probe), task: parsed?.task ?? id, ...(parsed?.role ? { role: parsed.role } : {}), output });
+    entries.push({ type, id, spec: parsed?.spec, probe: unb64(probe), task: parsed?.task ?? id, ...(parsed?.role ? { role: parsed.role } : {}), output, probed: sections.has(index + 1) });
   });
   return { exists: true, text, entries };
 }

@@ -96,7 +96,8 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     if (declaredIds.has(entry.id)) continue;
     const trusted = readable(entry);
     const type = typeNamed(entry.type);
-    if (trusted === undefined || type === undefined) {
+    // Not probed: a manifest changed behind a first line that said nothing was left to probe.
+    if (trusted === undefined || type === undefined || !entry.probed) {
       // Recorded again, with this lvsprov's probe where it can make one, so a later run may judge it.
       kept.unshift({ type: entry.type, id: entry.id, spec: entry.spec, probe: refreshedProbe(entry), task: entry.task, ...(entry.role ? { role: entry.role } : {}) });
     } else {

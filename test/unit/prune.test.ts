@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { RunMode } from '../../src/engine/planners.js';
 import { hostOwnership } from '../../src/ownership/host-ownership.js';
-import { MANIFEST_FILE, manifestProbe, renderManifest } from '../../src/ownership/manifest.js';
+import { MANIFEST_FILE, manifestHeader, manifestProbe, renderManifest } from '../../src/ownership/manifest.js';
 import { parseSections } from '../../src/engine/batch-script.js';
 import { fileEffect } from '../support/command-model.js';
 import { manifestRead } from '../support/manifest-read.js';
@@ -155,6 +155,24 @@ describe('the interim manifest', () => {
   it('is none when it would write what the last wave writes, and none for reset', () => {
     expect(plan([vip('198.51.100.50')], []).interim).toBeUndefined();
     expect(plan([vip('198.51.100.50')], [vip('198.51.100.51')], 'reset').interim).toBeUndefined();
+  });
+});
+
+describe("an object the read did not probe", () => {
+  const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
+
+  it('is kept and recorded again, so that the next read, its first line no longer the run\'s, probes it', () => {
+    const declared = compiled([vip('198.51.100.50')]);
+    const extra = declaredRecords(compiled([vip('198.51.100.51')]));
+    // The first line of a manifest of the declared objects alone, an object added below it by hand.
+    const edited = `${renderManifest(declaredRecords(declared))}${renderManifest(extra).split('\n')[1]}\n`;
+    const ownership = hostOwnership(declared, 'apply', TOKEN);
+    const owned = ownership.plan({ stdout: `M ${Buffer.from(edited).toString('base64')}`, status: 0 }, new Map(), { host: 'test' });
+    expect(owned.prunes).toEqual([]);
+    expect(manifestIds(owned.manifest?.commands ?? [])).toEqual(['address 198.51.100.51 on lo', 'address 198.51.100.50 on lo']);
+    // Written with its own first line: the next read's search runs (its line is not the run's).
+    expect(ownership.probe).toContain(manifestHeader(declaredRecords(declared)));
+    expect(renderManifest([...extra, ...declaredRecords(declared)]).split('\n')[0]).not.toBe(manifestHeader(declaredRecords(declared)));
   });
 });
 

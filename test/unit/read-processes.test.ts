@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseReadSections, readScript } from '../../src/engine/batch-script.js';
-import { MANIFEST_FILE, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
+import { MANIFEST_FILE, manifestHeader, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
 import type { OwnedRecord } from '../../src/ownership/records.js';
 import { prefetchId } from '../../src/resources/file-prefetch.js';
 import { parseFileLine, readFileSnippet } from '../../src/resources/file-state.js';
@@ -85,5 +85,37 @@ describe('processes a read starts', () => {
     // Without the prefetch (a manifest that is a symlink is read by its probe alone) the same.
     const alone = spawnSync('sh', ['-s'], { input: probe }).stdout.toString();
     expect(parseManifestRead({ stdout: alone, status: 0 }, token).text).toBe(read.text);
+  });
+
+  it("the manifest's first line says when nothing is left to prune: no grep on a converged host, and the search where an object is", () => {
+    const declared: OwnedRecord[] = [
+      { type: 'file', id: 'file /var/www/index.html', spec: { path: '/var/www/index.html' }, probe: 'printf A', task: 'test page' },
+      { type: 'sysctl', id: 'sysctl net.ipv4.conf.lo.arp_ignore', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' }, probe: 'printf B', task: 'arp' },
+    ];
+    const left: OwnedRecord = { type: 'file', id: 'file /etc/left', spec: { path: '/etc/left' }, probe: 'printf LEFT', task: 'gone' };
+    const manifest = join(dir, 'owned-sum');
+    const token = 'f00d';
+    const probe = manifestProbe(token, { except: declared.map((record) => record.id) }, manifestHeader(declared))
+      .replaceAll(MANIFEST_FILE, manifest)
+      .replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
+    const read = (records: readonly OwnedRecord[]) => {
+      writeFileSync(manifest, renderManifest(records), { mode: 0o600 });
+      const { programs, stdout } = traced(readScript('n0nce', [probe]));
+      const parsed = parseManifestRead(parseReadSections('n0nce', stdout, 1).get(0) ?? { stdout: '', status: 255 }, token);
+      return { programs, probed: parsed.entries.filter((entry) => entry.probed).map((entry) => [entry.id, entry.output.stdout]) };
+    };
+    // Converged, in whatever order the records were written: the first line matches, no search.
+    expect(read(declared)).toEqual({ programs: ['stat', 'tail'], probed: [] });
+    expect(read([...declared].reverse())).toEqual({ programs: ['stat', 'tail'], probed: [] });
+    // An object no task declares: the search finds it and its recorded probe runs.
+    expect(read([...declared, left])).toEqual({ programs: ['stat', 'tail', 'grep', 'base64', 'sh'], probed: [[left.id, 'LEFT']] });
+    // Edited behind an unchanged first line: nothing is probed, and prune keeps what it cannot read.
+    writeFileSync(manifest, `${renderManifest(declared)}${renderManifest([left]).split('\n')[1]}\n`, { mode: 0o600 });
+    const edited = traced(readScript('n0nce', [probe]));
+    expect(edited.programs).toEqual(['stat', 'tail']);
+    expect(parseManifestRead(parseReadSections('n0nce', edited.stdout, 1).get(0) ?? { stdout: '', status: 255 }, token).entries.map((entry) => [entry.id, entry.probed])).toEqual([
+      ...declared.map((record) => [record.id, false]),
+      [left.id, false],
+    ]);
   });
 });
