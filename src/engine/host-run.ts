@@ -1,9 +1,9 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
 import type { ChangePhase, HostContext, RealServerRef } from '../resources/types.js';
-import { PrefetchMismatchError } from '../resources/file-prefetch.js';
-import type { ExecResult, HostSession } from '../transport/types.js';
-import { applyScript, newNonce, parseReadSections, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
+import type { HostSession } from '../transport/types.js';
+import { sectionsOf } from './read-probes.js';
+import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
@@ -144,7 +144,9 @@ export class HostRun {
           this.emit({ type: 'host-lock-waited', host: this.host, wait: locked.wait });
         }
       }
-      const sections = await this.parseRead(nonce, read, probes, signal);
+      const session = this.session;
+      const held = lock ? { prelude: (again: string) => holdPrelude(lock, again), check: checkHeld } : undefined;
+      const sections = await sectionsOf((script) => session.exec(script, signal ? { signal } : {}), nonce, read, probes, held);
       if (sections.size !== probes.length) {
         throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
       }
@@ -164,23 +166,6 @@ export class HostRun {
       else if (error instanceof ConnectionLostError) this.fail('failed', { kind: 'connection', message: `connection lost during read (${error.message}); nothing was changed` });
       else this.failWith(error);
       return 'settled';
-    }
-  }
-
-  /**
-   * The read's sections; when a file changed between the prefetch's stat and its read, the probes
-   * read again, each its own files, under the lock this read took (a second exec, only then).
-   */
-  private async parseRead(nonce: string, read: ExecResult, probes: readonly string[], signal: AbortSignal | undefined): Promise<Map<number, SectionResult>> {
-    try {
-      return parseReadSections(nonce, read.stdoutBytes ?? read.stdout, probes.length);
-    } catch (error) {
-      if (!(error instanceof PrefetchMismatchError) || !this.session) throw error;
-      const again = newNonce();
-      const lock = this.lock;
-      const reread = await this.session.exec(readScript(again, probes, lock ? holdPrelude(lock, again) : undefined, { prefetch: false }), signal ? { signal } : {});
-      if (lock) checkHeld(again, reread.stdout);
-      return parseReadSections(again, reread.stdoutBytes ?? reread.stdout, probes.length);
     }
   }
 

@@ -55,14 +55,20 @@ function recordLines(records: readonly OwnedRecord[]): string[] {
   });
 }
 
-/** The manifest's first line for `records`: the same whatever their order. */
-export function manifestHeader(records: readonly OwnedRecord[]): string {
-  const sum = createHash('sha256').update(recordLines(records).sort().join('\n')).digest('hex').slice(0, 32);
+/** The first line over object lines: the same whatever their order. */
+function headerOf(lines: readonly string[]): string {
+  const sum = createHash('sha256').update([...lines].sort().join('\n')).digest('hex').slice(0, 32);
   return `${HEADER} sum=${sum}`;
 }
 
+/** The manifest's first line for `records`. */
+export function manifestHeader(records: readonly OwnedRecord[]): string {
+  return headerOf(recordLines(records));
+}
+
 export function renderManifest(records: readonly OwnedRecord[]): string {
-  return `${[manifestHeader(records), ...recordLines(records)].join('\n')}\n`;
+  const lines = recordLines(records);
+  return `${[headerOf(lines), ...lines].join('\n')}\n`;
 }
 
 /**
