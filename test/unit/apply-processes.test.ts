@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,24 +118,68 @@ describe('processes an apply starts', () => {
     expect(readFileSync(file, 'utf8')).toBe('net.ipv4.conf.lo.arp_ignore=0\nnet.ipv4.ip_forward=1\nnet.ipv4.conf.all.arp_ignore=0 1\nkernel.ostype=Linux\n');
   });
 
-  it("a daemon's start waits for it in builtins: start-stop-daemon starts once", () => {
-    const spec = service.schema.parse({ name: 'lvsprov-apply-processes', exec: ['/usr/bin/sleep', '3'] });
+  const daemonStart = (name: string, exec: readonly string[]): string[] => {
+    const spec = service.schema.parse({ name, exec });
     const [start] = service.plan(spec, { manager: 'pidfile', running: false, enabled: null, enabler: null, missing: false }, { host: 'test' });
-    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
-    const { programs, sections } = traced([commands]);
+    return (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
+  };
+
+  it("a daemon's start waits for it in builtins: start-stop-daemon starts once", () => {
+    const { programs, sections } = traced([daemonStart('lvsprov-apply-processes', ['/usr/bin/sleep', '3'])]);
     expect(sections.get(0)?.status).toBe(0);
     // Besides the daemon itself (sleep here), a `sleep` of the wait for each check that came
-    // before the daemon's exec (more under strace); each check was a start-stop-daemon --status.
+    // before the daemon's exec (more under strace), and the 0.1 s it is given to stay.
     expect(programs.filter((name) => name !== 'sleep')).toEqual(['start-stop-daemon']);
   });
 
-  it("a daemon that does not stay fails its change", () => {
-    const spec = service.schema.parse({ name: 'lvsprov-apply-processes-false', exec: ['/usr/bin/false'] });
-    const [start] = service.plan(spec, { manager: 'pidfile', running: false, enabled: null, enabler: null, missing: false }, { host: 'test' });
-    const commands = (start?.commands ?? []).map((command) => command.replaceAll('/run/', `${dir}/`));
-    const { sections, programs } = traced([commands]);
+  it('a daemon start closes no range of descriptors, and the daemon holds /dev/null and nothing else of the script', () => {
+    // start-stop-daemon without --no-close makes one close() per descriptor number the soft
+    // open-files limit allows; the limit is raised to the hard one first so that would show.
+    // strace follows start-stop-daemon and its forks, and lets go of the daemon at its exec.
+    const trace = join(dir, 'close-trace');
+    const commands = daemonStart('lvsprov-apply-processes-fds', ['/usr/bin/sleep', '30']).map((command) =>
+      command.replace(/^start-stop-daemon /, `strace -f -b execve -qq -e trace=close -e signal=none -o ${trace} start-stop-daemon `),
+    );
+    const result = spawnSync('sh', ['-c', 'ulimit -n "$(ulimit -Hn)"; ulimit -n; exec sh -s'], { input: applyScript('n0nce', [commands]) });
+    const pidfile = join(dir, 'lvsprov-lvsprov-apply-processes-fds.pid');
+    const daemon = Number(readFileSync(pidfile, 'utf8').trim());
+    try {
+      const [limit, ...output] = result.stdout.toString().split('\n');
+      expect(Number(limit)).toBeGreaterThanOrEqual(1024);
+      expect(parseSections('n0nce', output.join('\n')).get(0)?.status).toBe(0);
+      const closes = readFileSync(trace, 'utf8').split('\n').filter((line) => /close\(\d+\)/.test(line));
+      expect(closes.length).toBeGreaterThan(0);
+      expect(closes.length).toBeLessThan(16);
+      expect(readlinkSync(`/proc/${daemon}/exe`)).toBe('/usr/bin/sleep');
+      for (const fd of ['0', '1', '2']) expect(readlinkSync(`/proc/${daemon}/fd/${fd}`)).toBe('/dev/null');
+      // Anything else it holds came from this test's own environment, never a pipe of the script's.
+      const ours = new Set(readdirSync('/proc/self/fd').flatMap((fd) => { try { return [readlinkSync(`/proc/self/fd/${fd}`)]; } catch { return []; } }));
+      const held = readdirSync(`/proc/${daemon}/fd`).map((fd) => readlinkSync(`/proc/${daemon}/fd/${fd}`));
+      expect(held.filter((target) => /^(pipe|socket):/.test(target) && !ours.has(target))).toEqual([]);
+    } finally {
+      process.kill(daemon, 'SIGTERM');
+    }
+  });
+
+  it('a daemon that dies right after its exec fails its change', () => {
+    const { sections } = traced([daemonStart('lvsprov-apply-processes-false', ['/usr/bin/false'])]);
     expect(sections.get(0)).toMatchObject({ status: 1, stdout: expect.stringContaining('did not stay running') });
-    // Waited for 5.1 s in six doubling sleeps, where fifty of 0.1 s each would start fifty processes.
-    expect(programs.filter((name) => name === 'sleep')).toHaveLength(6);
+  });
+
+  it('a daemon that never starts fails its change after six doubling waits', () => {
+    // Not executable: start-stop-daemon's child cannot exec it, so it never shows as running.
+    const program = join(dir, 'not-executable');
+    writeFileSync(program, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    const { sections, programs } = traced([daemonStart('lvsprov-apply-processes-never', [program])]);
+    expect(sections.get(0)).toMatchObject({ status: 1, stdout: expect.stringContaining('did not stay running') });
+    // Waited for 5.1 s in six doubling sleeps (and the 0.1 s after), where fifty of 0.1 s each
+    // would start fifty processes.
+    expect(programs.filter((name) => name === 'sleep')).toHaveLength(7);
+  });
+
+  it('a start that start-stop-daemon refuses says so, though its own words go to /dev/null', () => {
+    const { sections } = traced([daemonStart('lvsprov-apply-processes-missing', [join(dir, 'no-such-program')])]);
+    expect(sections.get(0)?.status).not.toBe(0);
+    expect(sections.get(0)?.stdout).toContain(`service lvsprov-apply-processes-missing: start-stop-daemon could not start ${join(dir, 'no-such-program')} (exit 2)`);
   });
 });

@@ -71,11 +71,12 @@ describe('service', () => {
     const args = ['httpd', '-h', "/srv/it's $(here)", '`x`', 'two  spaces', ''];
     const spec = service.schema.parse({ name: 'web', exec: ['/usr/bin/busybox', ...args] });
     const [start] = service.plan(spec, service.parse({ stdout: 'D none\nP 3\n', status: 0 }, spec), host)[0]?.commands ?? [];
-    // A shell function stands in for the program so the real shell's word splitting is what is tested.
-    const shell = `start_stop_daemon() { for a; do printf '<%s>' "$a"; done; }\n${start?.replace(/^start-stop-daemon/, 'start_stop_daemon')}`;
+    // A shell function stands in for the program so the real shell's word splitting is what is
+    // tested; it prints to descriptor 3, as the start sends the program's own output to /dev/null.
+    const shell = `exec 3>&1; start_stop_daemon() { for a; do printf '<%s>' "$a"; done >&3; }\n${start?.replace(/^start-stop-daemon/, 'start_stop_daemon')}`;
     const printed = spawnSync('/bin/sh', ['-c', shell], { encoding: 'utf8' }).stdout;
     expect(printed).toBe(
-      ['--start', '--quiet', '--background', '--make-pidfile', '--pidfile', '/run/lvsprov-web.pid', '--exec', '/usr/bin/busybox', '--', ...args].map((a) => `<${a}>`).join(''),
+      ['--start', '--quiet', '--background', '--no-close', '--make-pidfile', '--pidfile', '/run/lvsprov-web.pid', '--exec', '/usr/bin/busybox', '--', ...args].map((a) => `<${a}>`).join(''),
     );
   });
 
