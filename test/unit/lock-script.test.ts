@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/engine/batch-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
 import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, HOLDER_POLL_SECONDS, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's SSH
 // connection is stood for by a parent shell that stays alive (as `sleep`) after the script: the
@@ -167,7 +167,7 @@ describe('the lock holder', () => {
       const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh, leaseSeconds: 0 });
       expect(second.report.state).toBe('acquired');
       const holder = holderOf(fresh);
-      expect(holder.command).toBe(`tail ---disable-inotify -s 0.2 --pid=${second.connection.pid} -f ${fresh}/run.lock `);
+      expect(holder.command).toBe(`tail ---disable-inotify -s ${HOLDER_POLL_SECONDS} --pid=${second.connection.pid} -f ${fresh}/run.lock `);
       // tail holds the lock: another run waits for it, and takes it over once its lease (0 s) ran out.
       const takeover = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
       expect(takeover.report).toMatchObject({ state: 'acquired', previous: { run: younger.run } });
