@@ -59,7 +59,7 @@ describe('host lock in shell', () => {
     const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(first.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
     expect(first.output).toContain('probes-ran');
-    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(new RegExp(`^run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=\\d+ lease_end=\\d+\\n$`));
+    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(new RegExp(`^run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=\\d+ conn=${first.connection.pid} lease_end=\\d+\\n$`));
 
     const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 0.5 });
     expect(second.report).toMatchObject({ state: 'timeout', holder: { run: older.run, control: 'ctl-a', pid: 100, started: '2026-11-30T04:00:00Z' } });
@@ -78,6 +78,23 @@ describe('host lock in shell', () => {
     const waited = second.report.state === 'acquired' ? second.report.waitedSeconds : -1;
     expect(waited).toBeGreaterThan(0);
     expect(waited).toBeLessThan(5);
+  });
+
+  it("ends a holder whose connection is gone at once, not at the holder's next look", async () => {
+    // A holder that looks once a minute: within the waiting run's 10 s, only the waiting run can free the lock.
+    const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, holderPollSeconds: 60 });
+    expect(first.report.state).toBe('acquired');
+    const holder = Number(/holder=(\d+)/.exec(readFileSync(join(dir, 'run.owner'), 'utf8'))?.[1]);
+    const gone = new Promise((resolve) => first.connection.once('exit', resolve));
+    first.connection.kill('SIGKILL');
+    await gone;
+    const second = await acquire(younger, { wait: 'wait-die', timeoutSeconds: 10 });
+    // wait-die: the older run is gone, so the younger one neither waits for it nor gives way.
+    expect(second.report).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+    expect(second.output).toContain('probes-ran');
+    // Ended, not merely outwaited: gone, or a zombie that only waits for its new parent to reap it.
+    const state = existsSync(`/proc/${holder}/stat`) ? readFileSync(`/proc/${holder}/stat`, 'utf8').split(') ')[1]?.[0] : 'gone';
+    expect(['gone', 'Z']).toContain(state);
   });
 
   it('wait-die: a younger run gives way to an older one at once; an older run waits for a younger one', async () => {
