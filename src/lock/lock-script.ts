@@ -121,15 +121,20 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_number lease_end; lvsprov_lease_end=$lvsprov_value',
     '  lvsprov_number age; lvsprov_age=$lvsprov_value',
     // The holder's connection is gone (the run ended, or was killed): the holder would see it at
-    // its next look; end it now. An old connection's pid taken by a new process reads as alive,
-    // and the holder is left to its own look.
+    // its next look; end it now. An apply started right after another meets this on every host,
+    // so the holder is known by its name (a tail, or the shell around one) read by the shell, not
+    // by a process. An old connection's pid taken by a new process reads as alive, and the holder
+    // is left to its own look.
     '  lvsprov_number conn; lvsprov_stale=',
-    '  if [ -n "$lvsprov_value" ] && [ ! -d /proc/$lvsprov_value ]; then lvsprov_stale=gone',
-    '  elif [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ]; then lvsprov_stale=expired; fi',
-    '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_stale" ] &&',
+    '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_value" ] && [ ! -d /proc/$lvsprov_value ]; then',
+    '    lvsprov_comm=; { read -r lvsprov_comm </proc/$lvsprov_holder/comm; } 2>/dev/null',
+    '    case $lvsprov_comm in tail|sh) lvsprov_stale=gone ;; esac',
+    '  elif [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ] &&',
     `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q -F -e ${holderName} -e " -f $lvsprov_d/run.lock "; then`,
+    '    lvsprov_stale=expired; lvsprov_say expired $lvsprov_info >&2',
+    '  fi',
+    '  if [ -n "$lvsprov_stale" ]; then',
     '    kill "$lvsprov_holder" 2>/dev/null',
-    '    [ "$lvsprov_stale" = gone ] || lvsprov_say expired $lvsprov_info >&2',
     // flock waits in the kernel for the holder's exit, without a process a tenth of a second.
     '    if flock -w 2 9; then break; fi',
     '    continue',

@@ -97,6 +97,29 @@ describe('host lock in shell', () => {
     expect(['gone', 'Z']).toContain(state);
   });
 
+  it('ending such a holder costs a host one flock more and no other process', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-stale-'));
+    try {
+      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 60 });
+      expect(first.report.state).toBe('acquired');
+      const gone = new Promise((resolve) => first.connection.once('exit', resolve));
+      first.connection.kill('SIGKILL');
+      await gone;
+      const nonce = newNonce();
+      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], {
+        input: acquireLockScript(nonce, younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh }),
+        timeout: 10_000,
+      });
+      expect(parseLockReport(nonce, traced.stdout.toString())).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+      const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
+      // After the two shells: flock -n (held), flock -w (while the holder exits), the new holder (a
+      // shell around tail in a fresh lock directory) and the owner file's mv.
+      expect(programs.slice(2).sort()).toEqual(['flock', 'flock', 'mv', 'sh', 'tail']);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('wait-die: a younger run gives way to an older one at once; an older run waits for a younger one', async () => {
     const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(held.report.state).toBe('acquired');
