@@ -38,7 +38,13 @@ type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
 export class HostRun {
   private session: HostSession | undefined;
   private readPlan: HostReadPlan;
+  /**
+   * The read's sections, kept only while a later wave may be planned again from them (withhold:
+   * a director adding real servers). A host's read runs to tens of kilobytes (its files, the
+   * ownership manifest), and every host of a run is read before any applies.
+   */
   private sections: ReadonlyMap<number, SectionResult> | undefined;
+  private hasPlan = false;
   private readonly started = performance.now();
   private state: State = 'planning';
   private interruption: Interruption | undefined;
@@ -81,7 +87,7 @@ export class HostRun {
 
   /** Whether its plan is known: a host that failed to connect, read or plan has none. */
   get planned(): boolean {
-    return this.sections !== undefined;
+    return this.hasPlan;
   }
 
   get applied(): number {
@@ -153,7 +159,8 @@ export class HostRun {
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
       this.changes = planHost(this.readPlan, sections, { host: this.host });
       this.notes = hostNotes(this.readPlan, sections);
-      this.sections = sections;
+      this.sections = this.changes.some(mayBeWithheld) ? sections : undefined;
+      this.hasPlan = true;
       this.state = 'live';
       this.emit({ type: 'host-planned', host: this.host, changes: this.changes.length });
       // Nothing to change (or only a plan to show): this host is done now, not once the last host
@@ -176,6 +183,7 @@ export class HostRun {
     if (!this.session || !lock || this.stoppedAs || this.done) return;
     this.state = 'planning';
     this.sections = undefined;
+    this.hasPlan = false;
     this.changes = [];
     try {
       await this.session.exec(releaseExec(lock, newNonce()));
@@ -196,7 +204,7 @@ export class HostRun {
    */
   withhold(withheld: ReadonlyMap<string, string>): void {
     if (!this.live || !this.sections) return;
-    const blocked = this.changes.filter((change) => phaseOf(change) !== 'prepare' && change.joining && withheld.has(change.joining.address));
+    const blocked = this.changes.filter((change) => mayBeWithheld(change) && withheld.has(change.joining?.address ?? ''));
     if (blocked.length === 0) return;
     const context: HostContext = { host: this.host, withheld: new Set(withheld.keys()) };
     try {
@@ -341,3 +349,6 @@ export class HostRun {
     return this.result;
   }
 }
+
+/** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
+const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && change.joining !== undefined;
