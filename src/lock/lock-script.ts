@@ -122,20 +122,21 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_number age; lvsprov_age=$lvsprov_value',
     // The holder's connection is gone (the run ended, or was killed): the holder would see it at
     // its next look; end it now. An apply started right after another meets this on every host,
-    // so the holder is known by its name (a tail, or the shell around one) read by the shell, not
-    // by a process. An old connection's pid taken by a new process reads as alive, and the holder
-    // is left to its own look.
+    // so the holder is known by its command line read by the shell (whose read drops the NULs
+    // between arguments), not by a process: a tail waiting for that very connection on this lock,
+    // or the shell around one. An old connection's pid taken by a new process reads as alive, and
+    // the holder is left to its own look.
     '  lvsprov_number conn; lvsprov_stale=',
     '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_value" ] && [ ! -d /proc/$lvsprov_value ]; then',
-    '    lvsprov_comm=; { read -r lvsprov_comm </proc/$lvsprov_holder/comm; } 2>/dev/null',
-    '    case $lvsprov_comm in tail|sh) lvsprov_stale=gone ;; esac',
+    '    lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
+    `    case $lvsprov_cmd in tail*"--pid=$lvsprov_value-f$lvsprov_d/run.lock"|sh-c*"${holderName}$lvsprov_d$lvsprov_value") lvsprov_stale=gone ;; esac`,
     '  elif [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ] &&',
     `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q -F -e ${holderName} -e " -f $lvsprov_d/run.lock "; then`,
     '    lvsprov_stale=expired; lvsprov_say expired $lvsprov_info >&2',
     '  fi',
     '  if [ -n "$lvsprov_stale" ]; then',
     '    kill "$lvsprov_holder" 2>/dev/null',
-    // flock waits in the kernel for the holder's exit, without a process a tenth of a second.
+    // flock -w waits in the kernel for the holder's exit, where a retry would need a `sleep`.
     '    if flock -w 2 9; then break; fi',
     '    continue',
     '  fi',

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +51,22 @@ async function run(script: (nonce: string) => string): Promise<LockReport> {
   return parseLockReport(nonce, (await exec(script(nonce))).output);
 }
 
+/**
+ * Resolves once the lock holder named in `lockDir` (a tail, or the shell around one) has taken its
+ * first look at its connection and sleeps: a connection ended before that look is seen by the
+ * holder itself, which then lets the lock go before any other run can find it held.
+ */
+async function holderSettled(lockDir: string): Promise<void> {
+  const holder = Number(/holder=(\d+)/.exec(readFileSync(join(lockDir, 'run.owner'), 'utf8'))?.[1]);
+  const read = (path: string): string => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const tails = [holder, ...read(`/proc/${holder}/task/${holder}/children`).trim().split(/\s+/).filter(Boolean).map(Number)].filter((pid) => read(`/proc/${pid}/comm`).trim() === 'tail');
+    if (tails.some((pid) => read(`/proc/${pid}/wchan`).includes('nanosleep'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the lock holder ${holder} never settled`);
+}
+
 const older = lockOwner(new Date('2026-11-30T04:00:00Z'), 100, 'ctl-a');
 const younger = lockOwner(new Date('2026-11-30T04:00:05Z'), 200, 'ctl-b');
 
@@ -85,6 +101,7 @@ describe('host lock in shell', () => {
     const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, holderPollSeconds: 60 });
     expect(first.report.state).toBe('acquired');
     const holder = Number(/holder=(\d+)/.exec(readFileSync(join(dir, 'run.owner'), 'utf8'))?.[1]);
+    await holderSettled(dir);
     const gone = new Promise((resolve) => first.connection.once('exit', resolve));
     first.connection.kill('SIGKILL');
     await gone;
@@ -97,11 +114,30 @@ describe('host lock in shell', () => {
     expect(['gone', 'Z']).toContain(state);
   });
 
+  it('never ends a process that holds the lock but is not the holder of that connection, whatever its name', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-stranger-'));
+    // A tail of something else that holds the lock, named as the holder by an owner line whose
+    // connection has ended (a pid reused by another tail would look like this).
+    const stranger = spawn('/bin/sh', ['-c', `exec 9>>${fresh}/run.lock; flock 9; exec tail -f /dev/null`], { stdio: 'ignore' });
+    const ended = spawnSync('/bin/sh', ['-c', 'echo $$']).stdout.toString().trim();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writeFileSync(join(fresh, 'run.owner'), `run=00ff control=ctl-x pid=1 started=2026-11-30T04:00:00Z age=1 holder=${stranger.pid} conn=${ended} lease_end=999999999999\n`);
+      const waiter = await acquire(younger, { wait: 'wait', timeoutSeconds: 1, dir: fresh });
+      expect(waiter.report).toMatchObject({ state: 'timeout', holder: { run: '00ff' } });
+      expect(readFileSync(`/proc/${stranger.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')).toBe('tail -f /dev/null ');
+    } finally {
+      stranger.kill('SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('ending such a holder costs a host one flock more and no other process', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-stale-'));
     try {
       const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 60 });
       expect(first.report.state).toBe('acquired');
+      await holderSettled(fresh);
       const gone = new Promise((resolve) => first.connection.once('exit', resolve));
       first.connection.kill('SIGKILL');
       await gone;
@@ -223,7 +259,8 @@ describe('the lock holder', () => {
       // (The outer shell stands for the connection: the holder's tail ends with it, and strace with them.)
       const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], { input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: fresh }), timeout: 10_000 });
       const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
-      expect(programs.slice(2)).toEqual(['flock', 'tail', 'mv']);
+      // The holder starts in the background: its exec and the owner file's mv come in either order.
+      expect(programs.slice(2).sort()).toEqual(['flock', 'mv', 'tail']);
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
