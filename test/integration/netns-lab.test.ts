@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, destroyLab, labAvailability, loadState, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { generateKeyPair } from '../../src/lab/netns/keys.js';
 import { run } from '../../src/lab/netns/process.js';
-import { isRunning, processesInNamespaces } from '../../src/lab/netns/processes.js';
+import { identify, isRunning, processesInNamespaces } from '../../src/lab/netns/processes.js';
 import { drLabSpec } from '../support/dr-lab.js';
 
 // Real namespaces, real sshd, real OpenSSH client. Writes go through one path (SSH or exec) and
@@ -166,6 +166,60 @@ describe.skipIf(skipLabSuite(availability))(`netns lab (${availability.reason})`
       expect((await login('192.0.2.11', 'hostname')).stdout.trim()).toBe('rs1');
     } finally {
       await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes over the name or directory of a lab whose run was killed, and refuses one that still runs', async () => {
+    const firstDir = await mkdtemp(join(tmpdir(), 'netns-lab-killed-'));
+    const secondDir = await mkdtemp(join(tmpdir(), 'netns-lab-next-'));
+    const otherName = `k${randomBytes(3).toString('hex')}`;
+    const spec = {
+      name: otherName,
+      subnets: [{ name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' }],
+      hosts: [{ name: 'rs', interfaces: [{ subnet: 'lan', address: '192.0.2.31' }] }],
+    };
+    /** What a killed run leaves: the host's sshd gone, a daemon it started, namespaces and state.json. */
+    const kill = async (lab: Lab): Promise<number> => {
+      const daemon = await lab.exec('rs', ['sh', '-c', 'sleep 600 >/dev/null 2>&1 </dev/null & echo $!']);
+      const sshd = identify(lab.host('rs').sshdPid);
+      if (!sshd) throw new Error('the host has no sshd');
+      process.kill(sshd.pid, 'SIGKILL');
+      while (isRunning(sshd)) await new Promise((resolve) => setTimeout(resolve, 20));
+      return Number(daemon.stdout.trim());
+    };
+    const login = async (lab: Lab): Promise<string> => (await lab.runInControl(lab.sshArgv('rs', ['hostname']))).stdout.trim();
+    const labs: Lab[] = [];
+    try {
+      const first = await createLab(spec, firstDir);
+      labs.push(first);
+      await expect(createLab(spec, secondDir)).rejects.toThrow(`lab ${otherName} is up in ${firstDir}; run \`down ${firstDir}\` first`);
+      expect(await login(first)).toBe('rs');
+
+      const firstDaemon = await kill(first);
+      expect(await labNamespaces(otherName)).toHaveLength(2);
+      const second = await createLab(spec, secondDir);
+      labs.unshift(second);
+      expect(second.replaced.map((replaced) => replaced.workDir)).toEqual([firstDir]);
+      expect(second.replaced[0]?.stopped.map((stopped) => stopped.pid)).toEqual([firstDaemon]);
+      expect(isRunning({ pid: firstDaemon, startTime: identify(firstDaemon)?.startTime ?? -1 })).toBe(false);
+      expect(existsSync(join(firstDir, 'state.json'))).toBe(false);
+      expect(readFileSync(`/run/lvsprov-lab/${otherName}`, 'utf8')).toBe(`${secondDir}\n`);
+      expect(await login(second)).toBe('rs');
+
+      // The same directory after its lab died (as after a reboot): taken over the same way.
+      await kill(second);
+      const third = await createLab(spec, secondDir);
+      labs.unshift(third);
+      expect(third.replaced.map((replaced) => replaced.workDir)).toEqual([secondDir]);
+      expect(await login(third)).toBe('rs');
+      expect((await third.destroy()).leftovers).toEqual([]);
+      expect(existsSync(`/run/lvsprov-lab/${otherName}`)).toBe(false);
+      expect(await labNamespaces(otherName)).toEqual([]);
+    } finally {
+      // Newest first: a state-based teardown deletes namespaces by name, which a newer lab reuses.
+      for (const lab of labs) await lab.destroy();
+      await rm(firstDir, { recursive: true, force: true });
+      await rm(secondDir, { recursive: true, force: true });
     }
   });
 

@@ -1,19 +1,20 @@
 import { once } from 'node:events';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { destroyLab } from './destroy.js';
 import { hostBatch, controlBatch, namespacesBatch } from './ip-batch.js';
 import { generateKeyPair } from './keys.js';
-import { Lab, writeKnownHosts, type StartTimings } from './lab.js';
+import { Lab, writeKnownHosts, type ReplacedLab, type StartTimings } from './lab.js';
 import { layoutLab, type HostLayout, type LabLayout } from './layout.js';
 import { hostDir, hostKeyPath, logTail, spawnHost, type HostPaths } from './host-process.js';
 import { mapLimit, runChecked } from './process.js';
 import { commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
+import { earlierLabs, isAbandoned, registerLab } from './registry.js';
 import { raiseLimitsFor } from './neighbour-table.js';
 import { parseLabSpec } from './spec.js';
 import { sshdConfig } from './ssh-files.js';
 import { SshReadiness } from './ssh-ready.js';
-import { saveState, statePath, type HostState, type LabState } from './state.js';
+import { saveState, type HostState, type LabState } from './state.js';
 
 export interface CreateOptions {
   /** Hosts set up at once. Start-up is CPU-bound (mounts, sshd start), so a few per core. */
@@ -37,7 +38,8 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   const layout = layoutLab(spec);
   const workDir = resolve(workDirInput);
   if (!plainPath.test(workDir)) throw new Error(`work directory ${workDir}: only A-Z a-z 0-9 . _ - / are allowed in its path`);
-  await assertFree(layout, workDir);
+  const replaced = await replaceAbandoned(layout, workDir);
+  await assertFree(layout);
 
   const sharedDir = join(workDir, 'shared');
   await mkdir(sharedDir, { recursive: true });
@@ -52,6 +54,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   );
   const keysDone = Date.now();
 
+  const creator = identify(process.pid);
   const neighbourLimits = await raiseLimitsFor(layout.hosts.reduce((sum, host) => sum + host.interfaces.length, 0));
   const state: LabState = {
     version: 1,
@@ -68,10 +71,12 @@ export async function createLab(specInput: unknown, workDirInput: string, option
     clientKeyPath,
     knownHostsPath: join(workDir, 'known_hosts'),
     phase: 'starting',
+    ...(creator ? { creator } : {}),
     ...(neighbourLimits ? { neighbourLimits } : {}),
   };
   // Saved before the first namespace exists: from here on, `down` can undo whatever happens.
   await saveState(state);
+  await registerLab(state);
 
   let readiness: SshReadiness | undefined;
   let networkDone = keysDone;
@@ -96,7 +101,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   }
   const end = Date.now();
   const timings: StartTimings = { keysMs: keysDone - began, networkMs: networkDone - keysDone, hostsMs: end - networkDone, totalMs: end - began };
-  return new Lab(state, timings);
+  return new Lab(state, timings, replaced);
 }
 
 async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadiness, record: HostState): Promise<void> {
@@ -123,9 +128,27 @@ async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadi
   record.mountNamespace = processNamespace(pid, 'mnt');
 }
 
-async function assertFree(layout: LabLayout, workDir: string): Promise<void> {
-  const exists = await access(statePath(workDir)).then(() => true, () => false);
-  if (exists) throw new Error(`${statePath(workDir)} exists: a lab is up there (or crashed); run \`down ${workDir}\` first`);
+/**
+ * Tear down an earlier lab this one would collide with (its work directory, or its name) once
+ * nothing of it runs: what a killed run leaves. One that still runs is refused, never touched.
+ */
+async function replaceAbandoned(layout: LabLayout, workDir: string): Promise<ReplacedLab[]> {
+  const replaced: ReplacedLab[] = [];
+  for (const earlier of await earlierLabs(layout.name, workDir)) {
+    if (earlier.workDir !== workDir && earlier.name !== layout.name) continue;
+    if (!isAbandoned(earlier)) {
+      throw new Error(`lab ${earlier.name} is up in ${earlier.workDir}; run \`down ${earlier.workDir}\` first`);
+    }
+    const report = await destroyLab(earlier);
+    if (report.leftovers.length > 0) {
+      throw new Error(`lab ${earlier.name} in ${earlier.workDir} no longer runs, and tearing it down left: ${report.leftovers.join(', ')}`);
+    }
+    replaced.push({ workDir: earlier.workDir, ...report });
+  }
+  return replaced;
+}
+
+async function assertFree(layout: LabLayout): Promise<void> {
   const taken = [layout.controlNamespace, ...layout.hosts.map((host) => host.namespace)].filter((namespace) => namedNetnsInode(namespace) !== undefined);
   if (taken.length > 0) throw new Error(`network namespaces already exist: ${taken.join(', ')}; another lab named ${layout.name} is up`);
 }

@@ -1,6 +1,7 @@
 import { run } from './process.js';
 import { namespacesBatch } from './ip-batch.js';
 import { restoreLimits } from './neighbour-table.js';
+import { unregisterLab } from './registry.js';
 import { commandName, isRunning, namedNetnsInode, processNamespace, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
 import { removeState, type LabState } from './state.js';
 
@@ -51,6 +52,9 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
   }
   leftovers.push(...namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined).map((namespace) => `namespace ${namespace}`));
   if (state.neighbourLimits && !leftovers.some((leftover) => leftover.startsWith('namespace '))) await restoreLimits(state.neighbourLimits);
-  if (leftovers.length === 0) await removeState(state.workDir);
+  if (leftovers.length === 0) {
+    await removeState(state.workDir);
+    await unregisterLab(state);
+  }
   return { stopped, deletedNamespaces: existing.filter((namespace) => namedNetnsInode(namespace) === undefined), leftovers };
 }

@@ -3,6 +3,6 @@ export { labAvailability, skipLabSuite, type LabAvailability } from './availabil
 export { createLab, type CreateOptions } from './create.js';
 export { destroyLab, type DestroyReport } from './destroy.js';
 export { flatLabSpec } from './flat-spec.js';
-export { Lab, openLab, type LabHost, type StartTimings } from './lab.js';
+export { Lab, openLab, type LabHost, type ReplacedLab, type StartTimings } from './lab.js';
 export { labSpecSchema, parseLabSpec, type LabSpec } from './spec.js';
 export { loadState } from './state.js';

@@ -29,6 +29,11 @@ export interface StartTimings {
   readonly totalMs: number;
 }
 
+/** An earlier lab of the same name or directory that nothing ran any more, torn down to make room. */
+export interface ReplacedLab extends DestroyReport {
+  readonly workDir: string;
+}
+
 /** A running lab. Build one with createLab, or attach to one `up` started with openLab. */
 export class Lab {
   private destroyed: Promise<DestroyReport> | undefined;
@@ -37,6 +42,7 @@ export class Lab {
   constructor(
     private readonly state: LabState,
     readonly timings?: StartTimings,
+    readonly replaced: readonly ReplacedLab[] = [],
   ) {}
 
   get name(): string {
@@ -163,6 +169,7 @@ export class Lab {
       subnets: this.subnets,
       hosts: this.hosts,
       ...(this.timings ? { timings: this.timings } : {}),
+      ...(this.replaced.length > 0 ? { replaced: this.replaced } : {}),
     };
   }
 

@@ -53,6 +53,8 @@ export const labStateSchema = z
         raised: z.strictObject({ gc_thresh2: z.number().int().positive(), gc_thresh3: z.number().int().positive() }),
       })
       .optional(),
+    /** The process that started the lab: while it is `starting`, the lab is in use as long as this runs. */
+    creator: processSchema.optional(),
     /** `starting` until every sshd answered; a lab left in `starting` crashed half-way. */
     phase: z.enum(['starting', 'up']),
   })
