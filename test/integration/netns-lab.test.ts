@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, destroyLab, labAvailability, loadState, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
+import { createLab, destroyLab, labAvailability, loadState, openLab, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { generateKeyPair } from '../../src/lab/netns/keys.js';
 import { run } from '../../src/lab/netns/process.js';
 import { identify, isRunning, processesInNamespaces } from '../../src/lab/netns/processes.js';
@@ -220,6 +220,46 @@ describe.skipIf(skipLabSuite(availability))(`netns lab (${availability.reason})`
       for (const lab of labs) await lab.destroy();
       await rm(firstDir, { recursive: true, force: true });
       await rm(secondDir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes over a lab whose creating process was killed, its sshd still running, but not one `up` left for later processes", async () => {
+    const dirs = await Promise.all(['netns-lab-orphan-', 'netns-lab-up-', 'netns-lab-after-'].map((prefix) => mkdtemp(join(tmpdir(), prefix))));
+    const [orphanDir, upDir, afterDir] = dirs as [string, string, string];
+    const otherName = `o${randomBytes(3).toString('hex')}`;
+    const spec = {
+      name: otherName,
+      subnets: [{ name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' }],
+      hosts: [{ name: 'rs', interfaces: [{ subnet: 'lan', address: '192.0.2.31' }] }],
+    };
+    const labs: Lab[] = [];
+    try {
+      // A test run killed while its lab is up: the lab's sshd outlives the process that started it.
+      const module = join(process.cwd(), 'dist/lab/netns/index.js');
+      const script = `const { createLab } = await import(${JSON.stringify(module)}); await createLab(${JSON.stringify(spec)}, ${JSON.stringify(orphanDir)}); process.kill(process.pid, 'SIGKILL');`;
+      const killed = await run([process.execPath, '--input-type=module', '-e', script]);
+      expect(killed.signal ?? killed.code, killed.stderr).toBe('SIGKILL');
+      const orphan = await loadState(orphanDir);
+      const orphanSshd = orphan.hosts[0]?.sshd;
+      expect(orphanSshd && isRunning(orphanSshd)).toBe(true);
+
+      const next = await createLab(spec, afterDir);
+      labs.push(next);
+      expect(next.replaced.map((replaced) => replaced.workDir)).toEqual([orphanDir]);
+      expect(next.replaced[0]?.stopped).toEqual([{ pid: orphanSshd?.pid, command: 'sshd', startedByLab: true }]);
+      expect(orphanSshd && isRunning(orphanSshd)).toBe(false);
+      expect((await next.destroy()).leftovers).toEqual([]);
+
+      // `up` ends once its lab is up: that lab is for the processes after it, and is not taken.
+      const specPath = join(upDir, 'spec.json');
+      await writeFile(specPath, JSON.stringify(spec));
+      const up = await run([process.execPath, join(process.cwd(), 'dist/lab/netns/cli.js'), 'up', specPath, join(upDir, 'lab')]);
+      expect(up.code, up.stderr).toBe(0);
+      labs.unshift(await openLab(join(upDir, 'lab')));
+      await expect(createLab(spec, afterDir)).rejects.toThrow(`lab ${otherName} is up in ${join(upDir, 'lab')}`);
+    } finally {
+      for (const lab of labs) await lab.destroy();
+      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -32,6 +32,7 @@ program
   .action(async (specPath: string, workDir: string, options: { concurrency?: number; readyTimeout?: number }) => {
     const spec: unknown = JSON.parse(await readFile(specPath, 'utf8'));
     const lab = await createLab(spec, workDir, {
+      outlivesCreator: true,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.readyTimeout ? { readyTimeoutMs: options.readyTimeout * 1000 } : {}),
     });

@@ -21,6 +21,11 @@ export interface CreateOptions {
   readonly concurrency?: number;
   /** How long one host's sshd may take to answer after it was started. */
   readonly readyTimeoutMs?: number;
+  /**
+   * The lab is for later processes (`up`). Otherwise it is this process's: once this process is
+   * gone (a killed test run), the next lab of its name tears it down, whatever still runs in it.
+   */
+  readonly outlivesCreator?: boolean;
 }
 
 // The work directory ends up inside overlay mount options and sshd -o values, where a comma, a
@@ -72,6 +77,7 @@ export async function createLab(specInput: unknown, workDirInput: string, option
     knownHostsPath: join(workDir, 'known_hosts'),
     phase: 'starting',
     ...(creator ? { creator } : {}),
+    ...(options.outlivesCreator ? { outlivesCreator: true } : {}),
     ...(neighbourLimits ? { neighbourLimits } : {}),
   };
   // Saved before the first namespace exists: from here on, `down` can undo whatever happens.

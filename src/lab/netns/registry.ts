@@ -49,11 +49,13 @@ export async function earlierLabs(name: string, workDir: string): Promise<LabSta
 }
 
 /**
- * Nothing of the lab runs any more: no sshd it started, and, while it was still starting, not the
- * process that was starting it. A lab brought up by `up` outlives the process that ran `up`, so once
- * a lab is up only its hosts count.
+ * Nobody can use the lab any more: none of its sshds runs, or the process that started it is gone
+ * (a test run, the bench) and the lab was not one `up` started for later processes. A lab still
+ * starting is in use while the process starting it runs.
  */
 export function isAbandoned(state: LabState): boolean {
-  if (state.phase === 'starting') return state.creator !== undefined && !isRunning(state.creator);
+  const creatorGone = state.creator !== undefined && !isRunning(state.creator);
+  if (state.phase === 'starting') return creatorGone;
+  if (creatorGone && !state.outlivesCreator) return true;
   return !state.hosts.some((host) => host.sshd !== undefined && isRunning(host.sshd));
 }

@@ -55,6 +55,8 @@ export const labStateSchema = z
       .optional(),
     /** The process that started the lab: while it is `starting`, the lab is in use as long as this runs. */
     creator: processSchema.optional(),
+    /** Started by `up` to be used by later processes; otherwise (tests, the bench) the lab lives as long as its creator. */
+    outlivesCreator: z.boolean().optional(),
     /** `starting` until every sshd answered; a lab left in `starting` crashed half-way. */
     phase: z.enum(['starting', 'up']),
   })
