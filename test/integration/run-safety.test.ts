@@ -53,6 +53,14 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
         )
       ).trim(),
     );
+  /**
+   * Hold a host's apply at its first `ip` command whose words start with `words`: an `ip` ahead of
+   * the real one on the host's PATH waits there until released, whatever the timing.
+   */
+  const holdIp = (host: string, words: string): Promise<string> =>
+    sh(host, `mkdir -p /usr/local/sbin && printf '%s\\n' '#!/bin/sh' 'case "$*" in "${words}"*) touch /tmp/lvsprov-ip.held; while [ ! -e /tmp/lvsprov-ip.release ]; do sleep 0.1; done ;; esac' 'exec /bin/ip "$@"' >/usr/local/sbin/ip && chmod 755 /usr/local/sbin/ip`);
+  const ipHeld = async (host: string): Promise<boolean> => (await sh(host, '[ -e /tmp/lvsprov-ip.held ] && echo held; true')).trim() === 'held';
+  const releaseIp = (host: string): Promise<string> => sh(host, 'touch /tmp/lvsprov-ip.release; rm -f /usr/local/sbin/ip; sleep 0.5; rm -f /tmp/lvsprov-ip.held /tmp/lvsprov-ip.release');
   const converged = async (): Promise<void> => {
     const again = await apply('--json');
     expect(again.code, again.stdout + again.stderr).toBe(0);
@@ -86,13 +94,14 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
   it('two applies at once on the same hosts, 5 rounds: the second waits for the first, reads afresh and finds every host done', async () => {
     for (let round = 1; round <= 5; round += 1) {
       await drift();
-      // The overlap is arranged, not hoped for: the first run holds every host's lock and is
-      // frozen (SIGSTOP) until the second run is seen waiting for one of those locks.
+      // The overlap is arranged, not hoped for: the first run is held at the router's route
+      // change (it holds the router's lock until its last wave), frozen there (SIGSTOP), and let go
+      // only once the second run is seen waiting for one of its locks.
+      await holdIp('router', 'route replace ');
       const first = startApply('--json');
-      await until(`round ${round}: the first run to hold every host`, async () =>
-        (await Promise.all(hosts.map((host) => sh(host, 'cat /run/lvsprov/run.owner 2>/dev/null; true')))).every((owner) => owner.includes(`pid=${first.child.pid} `)),
-      );
+      await until(`round ${round}: the first run to reach the router's route change`, () => ipHeld('router'));
       first.child.kill('SIGSTOP');
+      await releaseIp('router');
       const second = startApply('--json');
       await until(`round ${round}: the second run to wait for a host lock`, async () => (await Promise.all(hosts.map(lockWaiters))).some((count) => count > 0));
       first.child.kill('SIGCONT');
@@ -134,11 +143,13 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
 
   it('SIGINT during an apply: the running host finishes, the others are not started, exit 130 with a recap; the re-run converges', async () => {
     await drift();
-    await Promise.all(hosts.map((host) => slow(host, '24kbit')));
-    // One host at a time: the router is applying when the interrupt comes, the real servers wait.
+    // One host at a time: the router is applying when the interrupt comes (held at its route
+    // change until the interrupt is sent), the real servers wait.
+    await holdIp('router', 'route replace ');
     const run = startApply('--forks', '1');
-    await until('the router to start applying', async () => (await sh('router', 'sysctl -n net.ipv4.ip_forward')).trim() === '1');
+    await until('the router to reach its route change', () => ipHeld('router'));
     run.child.kill('SIGINT');
+    await releaseIp('router');
     const result = await run.done;
     expect(result.code, result.stdout + result.stderr).toBe(130);
     expect(result.stderr).toContain('interrupted: starting nothing new');
@@ -151,7 +162,6 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     for (const host of stopped) expect(await sh(host, 'ip -o -4 addr show dev lo')).not.toContain(VIP);
     expect(result.stdout).toContain(`INTERRUPTED: ${3 - stopped.length} host(s) ran to the end, ${stopped.length} stopped before applying`);
 
-    await Promise.all(hosts.map(unslow));
     const rerun = await apply('--json');
     expect(statuses(rerun)).toEqual(hosts.map((host) => [host, stopped.includes(host) ? 'changed' : 'ok']));
     await converged();
@@ -162,9 +172,9 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     // rs1's apply is held at its VIP address change (an `ip` on rs1's own PATH, ahead of the real
     // one, waits there until released), so that rs1 goes silent mid-apply whatever the timing:
     // its ARP sysctls made and reported, its address and test page not yet.
-    await sh('rs1', `mkdir -p /usr/local/sbin && printf '%s\\n' '#!/bin/sh' 'case "$*" in "addr add "*) touch /tmp/lvsprov-ip.held; while [ ! -e /tmp/lvsprov-ip.release ]; do sleep 0.1; done ;; esac' 'exec /bin/ip "$@"' >/usr/local/sbin/ip && chmod 755 /usr/local/sbin/ip`);
+    await holdIp('rs1', 'addr add ');
     const run = startApply('--json');
-    await until('rs1 to reach its address change', async () => (await sh('rs1', '[ -e /tmp/lvsprov-ip.held ] && echo held; true')).trim() === 'held');
+    await until('rs1 to reach its address change', () => ipHeld('rs1'));
     // The hole swallows the run's own connection to rs1 only (by its client port), so that a later
     // run still reaches rs1 and finds out who holds its lock.
     const ports = (await sh('rs1', "ss -Htn state established '( sport = :22 )' | awk '{ n = split($4, a, \":\"); print a[n] }'")).trim().split('\n').filter(Boolean);
@@ -206,7 +216,8 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     // lock goes with it.
     // The holder names the connection's process: tail's --pid=, or the last word of the shell around it.
     await sh('rs1', 'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner); kill "$(tr "\\0" " " </proc/$holder/cmdline | awk "{ for (i = 1; i <= NF; i++) if (\\$i ~ /^--pid=[0-9]+$/) { print substr(\\$i, 7); exit } print \\$NF }")"');
-    await sh('rs1', 'nft delete table inet lvsprov_blackhole; touch /tmp/lvsprov-ip.release; rm -f /usr/local/sbin/ip; sleep 0.5; rm -f /tmp/lvsprov-ip.held /tmp/lvsprov-ip.release');
+    await sh('rs1', 'nft delete table inet lvsprov_blackhole');
+    await releaseIp('rs1');
     const rerun = await apply('--json');
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     await converged();
