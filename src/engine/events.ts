@@ -64,7 +64,7 @@ export interface HostResult {
   readonly interrupted?: Interruption;
   readonly lock?: LockWait;
   readonly error?: { readonly kind: string; readonly message: string; readonly task?: string; readonly output?: string };
-  readonly stats: { readonly connections: number; readonly execs: number };
+  readonly stats: { readonly connections: number; readonly channels: number; readonly execs: number };
   readonly seconds: number;
 }
 

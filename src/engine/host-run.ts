@@ -341,7 +341,7 @@ export class HostRun {
       ...(this.drains.length > 0 ? { drains: this.drains } : {}),
       ...(this.lockWait ? { lock: this.lockWait } : {}),
       ...(this.error ? { error: this.error } : {}),
-      stats: { connections: this.session?.stats.connections ?? 0, execs: this.session?.stats.execs ?? 0 },
+      stats: { connections: this.session?.stats.connections ?? 0, channels: this.session?.stats.channels ?? 0, execs: this.session?.stats.execs ?? 0 },
       seconds: (performance.now() - this.started) / 1000,
     };
     this.session?.close();

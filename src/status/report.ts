@@ -20,7 +20,7 @@ export interface HostStatus {
   readonly drift?: HostDrift;
   readonly director?: DirectorStatus;
   /** Counted by the transport since the host was first contacted (a watch holds one connection). */
-  readonly stats: { readonly connections: number; readonly execs: number };
+  readonly stats: { readonly connections: number; readonly channels: number; readonly execs: number };
 }
 
 export interface StatusReport {

@@ -4,7 +4,7 @@ import type { SectionResult } from '../engine/batch-script.js';
 import { readProbes } from '../engine/read-probes.js';
 import { hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
-import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
+import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
 import { explainAbsent } from './absent-why.js';
 import { directorStatus } from './model.js';
@@ -25,7 +25,7 @@ export interface StatusHost {
 export class StatusWatcher {
   private readonly jumps: JumpPool;
   private readonly sessions = new Map<string, HostSession>();
-  private readonly stats = new Map<string, { connections: number; execs: number }>();
+  private readonly stats = new Map<string, SessionStats>();
 
   constructor(
     private readonly inventory: LoadedInventory,
@@ -56,10 +56,14 @@ export class StatusWatcher {
     this.jumps.close();
   }
 
-  private counted(host: string, session?: HostSession): { connections: number; execs: number } {
-    const previous = this.stats.get(host) ?? { connections: 0, execs: 0 };
+  private counted(host: string, session?: HostSession): SessionStats {
+    const previous = this.stats.get(host) ?? { connections: 0, channels: 0, execs: 0 };
     if (!session) return previous;
-    return { connections: previous.connections + session.stats.connections, execs: previous.execs + session.stats.execs };
+    return {
+      connections: previous.connections + session.stats.connections,
+      channels: previous.channels + session.stats.channels,
+      execs: previous.execs + session.stats.execs,
+    };
   }
 
   private async refreshHost(host: StatusHost): Promise<HostStatus> {

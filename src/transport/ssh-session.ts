@@ -1,12 +1,14 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Client } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.js';
 import { silenceText } from './server-alive.js';
+import { ShellChannel } from './shell-channel.js';
 import { openClient } from './ssh-client.js';
 import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
-// so that no script text is ever part of a command line. Jump hosts are shared: every host behind
+// so that no script text is ever part of a command line, one after another to the same shell
+// (shell-channel.ts). Jump hosts are shared: every host behind
 // the same jump chain gets its own direct-tcpip channel over one connection to its last jump.
 
 export class JumpPool {
@@ -74,6 +76,8 @@ class SshSession implements HostSession {
   /** The error the connection ended with, if any. */
   private failure: string | undefined;
   private closed = false;
+  /** The shell the last script left waiting on its channel, for the next one. */
+  private idle: ShellChannel | undefined;
 
   constructor(
     private readonly client: Client,
@@ -104,9 +108,39 @@ class SshSession implements HostSession {
     if (signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
     if (this.lost) return Promise.reject(new ConnectionLostError(this.lost, '', ''));
     this.stats.execs += 1;
-    const command = this.become ? 'sudo -n sh -s' : 'sh -s';
+    // A caller that follows stdout as it comes gets a channel of its own, which ends with its script.
+    return onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal);
+  }
+
+  /** Through the shell the last script left waiting, or a new one that the next script may use. */
+  private async execInShell(script: string, signal: AbortSignal | undefined): Promise<ExecResult> {
+    const idle = this.idle?.open ? this.idle : undefined;
+    this.idle = undefined;
+    const shell = idle ?? new ShellChannel(await this.openChannel(), () => this.lost);
+    const run = await shell.run(script, signal);
+    if (run.reusable && shell.open && !this.idle) this.idle = shell;
+    else if (run.reusable) shell.close();
+    return run.result;
+  }
+
+  private openChannel(): Promise<ClientChannel> {
+    this.stats.channels += 1;
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (error, stream) => {
+      this.client.exec(this.shellCommand, (error, stream) => {
+        if (error) reject(this.lost ? new ConnectionLostError(this.lost, '', '') : error);
+        else resolve(stream);
+      });
+    });
+  }
+
+  private get shellCommand(): string {
+    return this.become ? 'sudo -n sh -s' : 'sh -s';
+  }
+
+  private execAlone(script: string, signal: AbortSignal | undefined, onStdout: (text: string) => void): Promise<ExecResult> {
+    this.stats.channels += 1;
+    return new Promise((resolve, reject) => {
+      this.client.exec(this.shellCommand, (error, stream) => {
         if (error) {
           reject(this.lost ? new ConnectionLostError(this.lost, '', '') : error);
           return;
@@ -125,7 +159,7 @@ class SshSession implements HostSession {
         const decoder = new StringDecoder('utf8');
         stream.on('data', (chunk: Buffer) => {
           stdout.push(chunk);
-          if (onStdout) onStdout(decoder.write(chunk));
+          onStdout(decoder.write(chunk));
         });
         stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         stream.on('close', (code: number | null | undefined, exitSignal?: string) => {
@@ -155,7 +189,7 @@ class SshSession implements HostSession {
 }
 
 export async function openSession(target: ConnectionTarget, options: ConnectOptions, jumps: JumpPool): Promise<HostSession> {
-  const stats: SessionStats = { connections: 0, execs: 0 };
+  const stats: SessionStats = { connections: 0, channels: 0, execs: 0 };
   let sock;
   const last = target.jumps[target.jumps.length - 1];
   if (last) {

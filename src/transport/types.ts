@@ -1,7 +1,8 @@
 /** What the engine needs from a connection to one host. */
 export interface HostSession {
   /**
-   * Run a shell script (sent on stdin to `sh -s`) and collect its output. One round trip.
+   * Run a shell script (sent on stdin to `sh -s`, the same shell for every script of a session,
+   * see shell-channel.ts) and collect its output. One round trip.
    * Rejects with ConnectionLostError when the connection dies first, and with ExecAbortedError
    * when `signal` aborts it (the channel is closed; the script may have done part of its work).
    */
@@ -27,6 +28,9 @@ export interface ExecResult {
 /** Counted in the transport so tests can assert the exact round trips per host. */
 export interface SessionStats {
   connections: number;
+  /** SSH channels opened: one shell takes script after script, so usually one per connection. */
+  channels: number;
+  /** Scripts run: one round trip each. */
   execs: number;
 }
 

@@ -70,7 +70,7 @@ export function statusChecks(labIt: LabTest, get: () => { lab: ClusterLab; inven
         expect(result.code, result.stderr).toBe(0);
         const report = JSON.parse(result.stdout) as StatusReport;
         expect(report.hosts.map((host) => [host.host, host.reachable, host.drift?.state, host.stats])).toEqual(
-          ['router', 'director', 'rs1', 'rs2'].map((name) => [name, true, 'in-sync', { connections: 1, execs: 1 }]),
+          ['router', 'director', 'rs1', 'rs2'].map((name) => [name, true, 'in-sync', { connections: 1, channels: 1, execs: 1 }]),
         );
         const director = report.hosts.find((host) => host.host === 'director')?.director;
         expect(director?.table).toBe('ok');

@@ -52,9 +52,9 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     const json = parseJson(result);
     expect(result.code, result.stderr).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([
-      ['router', 'changed', { connections: 1, execs: 2 }],
-      ['rs1', 'changed', { connections: 1, execs: 2 }],
-      ['rs2', 'changed', { connections: 1, execs: 2 }],
+      ['router', 'changed', { connections: 1, channels: 1, execs: 2 }],
+      ['rs1', 'changed', { connections: 1, channels: 1, execs: 2 }],
+      ['rs2', 'changed', { connections: 1, channels: 1, execs: 2 }],
     ]);
 
     // The router forwards and routes the VIP to its LAN port, at runtime and persisted.
@@ -80,9 +80,9 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     const json = parseJson(await apply('--json'));
     expect(json.exitCode).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
-      ['router', 'ok', 0, { connections: 1, execs: 1 }],
-      ['rs1', 'ok', 0, { connections: 1, execs: 1 }],
-      ['rs2', 'ok', 0, { connections: 1, execs: 1 }],
+      ['router', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
+      ['rs1', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
+      ['rs2', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
     ]);
   });
 

@@ -58,7 +58,7 @@ describe.skipIf(skipLabSuite(availability))(`become: a non-root login and sudo (
     const result = await applyAs('deploy', true, '--json');
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(parseJson(result).hosts.map((host) => [host.host, host.status, host.stats])).toEqual(
-      hosts.map((host) => [host, 'changed', { connections: 1, execs: 2 }]),
+      hosts.map((host) => [host, 'changed', { connections: 1, channels: 1, execs: 2 }]),
     );
     for (const host of hosts) {
       expect(await sh(host, 'ip -o -4 addr show dev lo')).toContain(`inet ${VIP}/32 scope global lo:0`);

@@ -125,9 +125,9 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     const json = parseJson(await cli('reset', '--check', '--json'));
     expect(json.exitCode).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
-      ['router', 'changed', 7, { connections: 1, execs: 1 }],
-      ['rs1', 'changed', 12, { connections: 1, execs: 1 }],
-      ['rs2', 'changed', 12, { connections: 1, execs: 1 }],
+      ['router', 'changed', 7, { connections: 1, channels: 1, execs: 1 }],
+      ['rs1', 'changed', 12, { connections: 1, channels: 1, execs: 1 }],
+      ['rs2', 'changed', 12, { connections: 1, channels: 1, execs: 1 }],
     ]);
     expect(await snapshot()).toBe(provisioned);
   });
@@ -137,9 +137,9 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     expect(result.code, result.stderr).toBe(0);
     const json = parseJson(result);
     expect(json.hosts.map((host) => [host.host, host.status, host.applied, host.stats])).toEqual([
-      ['router', 'changed', 7, { connections: 1, execs: 2 }],
-      ['rs1', 'changed', 12, { connections: 1, execs: 2 }],
-      ['rs2', 'changed', 12, { connections: 1, execs: 2 }],
+      ['router', 'changed', 7, { connections: 1, channels: 1, execs: 2 }],
+      ['rs1', 'changed', 12, { connections: 1, channels: 1, execs: 2 }],
+      ['rs2', 'changed', 12, { connections: 1, channels: 1, execs: 2 }],
     ]);
 
     // Byte for byte what the hosts held before the first apply: addresses, routes, sysctls, files.
@@ -175,9 +175,9 @@ describe.skipIf(skipLabSuite(availability))(`reset on real hosts (${availability
     const json = parseJson(await cli('reset', '--json', '--yes'));
     expect(json.exitCode).toBe(0);
     expect(json.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual([
-      ['router', 'ok', 0, { connections: 1, execs: 1 }],
-      ['rs1', 'ok', 0, { connections: 1, execs: 1 }],
-      ['rs2', 'ok', 0, { connections: 1, execs: 1 }],
+      ['router', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
+      ['rs1', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
+      ['rs2', 'ok', 0, { connections: 1, channels: 1, execs: 1 }],
     ]);
     expect(await snapshot()).toBe(pristine);
   });

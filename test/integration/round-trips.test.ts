@@ -11,8 +11,9 @@ import { parseJson, runCli, type JsonHost } from '../support/cli.js';
 import { labSh } from '../support/lab-sh.js';
 
 // The round trips per host are the product's performance contract: one connection, one read
-// exec, one apply exec only when something changes. Counted twice: by lvsprov's transport (its
-// --json stats) and by each host's sshd in its own VERBOSE log, which shares nothing with lvsprov.
+// exec, one apply exec only when something changes, every script sent to one shell on one channel.
+// Counted twice: by lvsprov's transport (its --json stats) and by each host's sshd in its own
+// VERBOSE log, which shares nothing with lvsprov: one session and one exec request per host.
 
 const availability = labAvailability();
 const hostCount = 3;
@@ -35,7 +36,7 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
 
   const names = (): string[] => lab.hosts.map((host) => host.name);
   const serverView = (server: Map<string, SessionCounts>): Array<[string, SessionCounts | undefined]> => names().map((name) => [name, server.get(name)]);
-  const sessions = (execs: number): SessionCounts => ({ connections: 1, logins: 1, sessions: execs, execs });
+  const oneShell: SessionCounts = { connections: 1, logins: 1, sessions: 1, execs: 1 };
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
@@ -51,12 +52,12 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     expect(report?.leftovers ?? []).toEqual([]);
   });
 
-  it('fresh apply: one connection, one read and one apply exec per host', async () => {
+  it('fresh apply: one connection, one read and one apply exec per host, both through one shell', async () => {
     const run = await apply();
     expect(run.code).toBe(0);
-    expect(run.hosts.map((host) => [host.host, host.status, host.stats])).toEqual(names().map((name) => [name, 'changed', { connections: 1, execs: 2 }]));
+    expect(run.hosts.map((host) => [host.host, host.status, host.stats])).toEqual(names().map((name) => [name, 'changed', { connections: 1, channels: 1, execs: 2 }]));
     expect(run.hosts.every((host) => host.changes.length > 0)).toBe(true);
-    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(2)]));
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, oneShell]));
     // The apply really happened: read back through nsenter, not through lvsprov.
     expect((await sh('h1', 'sysctl -n net.ipv4.conf.lo.arp_announce')).trim()).toBe('2');
   });
@@ -65,9 +66,9 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     const run = await apply();
     expect(run.code).toBe(0);
     expect(run.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
-      names().map((name) => [name, 'ok', 0, { connections: 1, execs: 1 }]),
+      names().map((name) => [name, 'ok', 0, { connections: 1, channels: 1, execs: 1 }]),
     );
-    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(1)]));
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, oneShell]));
   });
 
   it('--check with pending changes: one connection, one read exec, nothing applied', async () => {
@@ -75,17 +76,17 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     const run = await apply('--check');
     expect(run.code).toBe(0);
     expect(run.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
-      names().map((name) => [name, 'changed', 1, { connections: 1, execs: 1 }]),
+      names().map((name) => [name, 'changed', 1, { connections: 1, channels: 1, execs: 1 }]),
     );
-    expect(serverView(run.server)).toEqual(names().map((name) => [name, sessions(1)]));
+    expect(serverView(run.server)).toEqual(names().map((name) => [name, oneShell]));
     for (const name of names()) expect((await sh(name, 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('0');
 
     // The drift is still there for a real apply to repair, in one read and one apply exec.
     const repair = await apply();
     expect(repair.hosts.map((host) => [host.host, host.status, host.changes.length, host.stats])).toEqual(
-      names().map((name) => [name, 'changed', 1, { connections: 1, execs: 2 }]),
+      names().map((name) => [name, 'changed', 1, { connections: 1, channels: 1, execs: 2 }]),
     );
-    expect(serverView(repair.server)).toEqual(names().map((name) => [name, sessions(2)]));
+    expect(serverView(repair.server)).toEqual(names().map((name) => [name, oneShell]));
   });
 
   it('status: one connection and one read exec per host, drift included', async () => {
@@ -97,8 +98,8 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { hosts: Array<{ host: string; drift?: { state: string }; stats: { connections: number; execs: number } }> };
     expect(report.hosts.map((host) => [host.host, host.drift?.state, host.stats])).toEqual(
-      names().map((name) => [name, name === 'h1' ? 'drift' : 'in-sync', { connections: 1, execs: 1 }]),
+      names().map((name) => [name, name === 'h1' ? 'drift' : 'in-sync', { connections: 1, channels: 1, execs: 1 }]),
     );
-    expect(serverView(await logs.since(mark))).toEqual(names().map((name) => [name, sessions(1)]));
+    expect(serverView(await logs.since(mark))).toEqual(names().map((name) => [name, oneShell]));
   });
 });

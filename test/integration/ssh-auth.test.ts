@@ -114,8 +114,8 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
       const json = parseJson(result) as ReturnType<typeof parseJson> & { jumpConnections: number };
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([
-        ['bastion', 'changed', { connections: 1, execs: 2 }],
-        ['inner', 'changed', { connections: 1, execs: 2 }],
+        ['bastion', 'changed', { connections: 1, channels: 1, execs: 2 }],
+        ['inner', 'changed', { connections: 1, channels: 1, execs: 2 }],
       ]);
       expect(json.jumpConnections).toBe(1);
       expect(await marker('inner')).toBe('inner\n');

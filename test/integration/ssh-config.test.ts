@@ -128,7 +128,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json'], { SSH_AUTH_SOCK: agentSocket() });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const json = parseJson(result) as ReturnType<typeof parseJson> & { jumpConnections: number };
-    expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([['inner', 'changed', { connections: 1, execs: 2 }]]);
+    expect(json.hosts.map((host) => [host.host, host.status, host.stats])).toEqual([['inner', 'changed', { connections: 1, channels: 1, execs: 2 }]]);
     expect(json.jumpConnections).toBe(2);
     expect(await marker('inner')).toBe('inner\n');
 

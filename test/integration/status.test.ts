@@ -23,7 +23,8 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
   let logs: SshdLogs;
 
   const names = ['router', 'director', 'rs1', 'rs2'];
-  const sessions = (execs: number): SessionCounts => ({ connections: 1, logins: 1, sessions: execs, execs });
+  /** What each sshd logs: one connection, one session and one exec request, however many reads. */
+  const oneShell: SessionCounts = { connections: 1, logins: 1, sessions: 1, execs: 1 };
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
@@ -45,8 +46,8 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
     const result = await runCli(['status', '-i', inventory, '--json'], { namespace: lab.controlNamespace });
     const report = JSON.parse(result.stdout) as StatusReport;
     expect(result.code, result.stderr).toBe(2);
-    expect(report.hosts.map((host) => [host.host, host.reachable, host.stats])).toEqual(names.map((name) => [name, true, { connections: 1, execs: 1 }]));
-    expect(new Map([...(await logs.since(mark))].filter(([host]) => names.includes(host)))).toEqual(new Map(names.map((name) => [name, sessions(1)])));
+    expect(report.hosts.map((host) => [host.host, host.reachable, host.stats])).toEqual(names.map((name) => [name, true, { connections: 1, channels: 1, execs: 1 }]));
+    expect(new Map([...(await logs.since(mark))].filter(([host]) => names.includes(host)))).toEqual(new Map(names.map((name) => [name, oneShell])));
     // Fresh hosts: everything the site playbook would do is pending.
     const router = report.hosts.find((host) => host.host === 'router');
     expect(router?.drift?.state).toBe('drift');
@@ -77,9 +78,9 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
     expect(refreshes).toHaveLength(3);
     const watched = ['router', 'rs1', 'rs2'];
     refreshes.forEach((report, index) => {
-      expect(report.hosts.map((host) => [host.host, host.drift?.state, host.stats])).toEqual(watched.map((name) => [name, 'in-sync', { connections: 1, execs: index + 1 }]));
+      expect(report.hosts.map((host) => [host.host, host.drift?.state, host.stats])).toEqual(watched.map((name) => [name, 'in-sync', { connections: 1, channels: 1, execs: index + 1 }]));
     });
-    expect(new Map([...(await logs.since(mark))].filter(([host]) => watched.includes(host)))).toEqual(new Map(watched.map((name) => [name, sessions(3)])));
+    expect(new Map([...(await logs.since(mark))].filter(([host]) => watched.includes(host)))).toEqual(new Map(watched.map((name) => [name, oneShell])));
     expect((await logs.since(mark)).get('director')?.connections ?? 0).toBe(0);
   }, 180_000);
 });

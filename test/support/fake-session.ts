@@ -41,7 +41,7 @@ function section(nonce: string, index: number, stdout: string, status: number): 
 }
 
 export class FakeSession implements HostSession {
-  readonly stats: SessionStats = { connections: 1, execs: 0 };
+  readonly stats: SessionStats = { connections: 1, channels: 1, execs: 0 };
   closed = false;
 
   constructor(

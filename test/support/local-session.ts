@@ -19,7 +19,7 @@ export interface LocalSessionHooks {
 }
 
 export class LocalSession implements HostSession {
-  readonly stats: SessionStats = { connections: 1, execs: 0 };
+  readonly stats: SessionStats = { connections: 1, channels: 1, execs: 0 };
   /** The signal each exec was given, by exec index. */
   readonly signals: Array<AbortSignal | undefined> = [];
   closed = false;

@@ -96,7 +96,7 @@ describe('DOT', () => {
           host: 'director',
           address: '192.0.2.10',
           reachable: true,
-          stats: { connections: 1, execs: 1 },
+          stats: { connections: 1, channels: 1, execs: 1 },
           director: {
             table: 'ok',
             vips: [],

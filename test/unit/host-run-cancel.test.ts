@@ -104,7 +104,7 @@ describe('host run: interrupts', () => {
     let connected = false;
     const { tasks } = fileTasks();
     const result = await runHost('h', tasks, () => ((connected = true), Promise.resolve(new LocalSession())), { check: false, interrupt: interrupt.signal }, () => undefined);
-    expect(result).toMatchObject({ status: 'interrupted', interrupted: 'before-apply', stats: { connections: 0, execs: 0 } });
+    expect(result).toMatchObject({ status: 'interrupted', interrupted: 'before-apply', stats: { connections: 0, channels: 0, execs: 0 } });
     expect(connected).toBe(false);
   });
 });
@@ -157,7 +157,7 @@ describe('CLI side', () => {
   });
 
   it('exits 130 once interrupted, whatever the hosts did', () => {
-    const done = { host: 'a', status: 'changed', changes: [], applied: 0, stats: { connections: 1, execs: 2 }, seconds: 1 } as const;
+    const done = { host: 'a', status: 'changed', changes: [], applied: 0, stats: { connections: 1, channels: 1, execs: 2 }, seconds: 1 } as const;
     expect(exitCodeFor([done], true)).toBe(130);
     expect(exitCodeFor([{ ...done, status: 'interrupted', interrupted: 'before-apply' }])).toBe(130);
     expect(exitCodeFor([{ ...done, status: 'failed' }])).toBe(2);

@@ -9,7 +9,7 @@ const result = (overrides: Partial<HostResult>): HostResult => ({
   status: 'changed',
   changes: [],
   applied: 0,
-  stats: { connections: 1, execs: 1 },
+  stats: { connections: 1, channels: 1, execs: 1 },
   seconds: 0.25,
   ...overrides,
 });

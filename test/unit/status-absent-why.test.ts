@@ -5,7 +5,7 @@ import type { HostStatus, StatusReport } from '../../src/status/report.js';
 
 // Why a declared real server is out of a director's table, from the rest of one refresh.
 
-const stats = { connections: 1, execs: 1 };
+const stats = { connections: 1, channels: 1, execs: 1 };
 const absent = (host: string, endpoint: string): ServerStatus => ({ endpoint, host, state: 'absent', why: 'declared, but not in the live table', declaredWeight: 1 });
 
 function report(director: Partial<HostStatus>, others: HostStatus[]): StatusReport {

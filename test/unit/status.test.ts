@@ -142,16 +142,16 @@ describe('the status report', () => {
     cluster: 'lab-dr',
     at: '2026-11-30T04:04:51.750Z',
     hosts: [
-      { host: 'router', address: '203.0.113.1', reachable: false, error: 'router (root@203.0.113.1:22): connect ECONNREFUSED', stats: { connections: 0, execs: 0 } },
+      { host: 'router', address: '203.0.113.1', reachable: false, error: 'router (root@203.0.113.1:22): connect ECONNREFUSED', stats: { connections: 0, channels: 0, execs: 0 } },
       {
         host: 'director',
         address: '192.0.2.10',
         reachable: true,
         drift: { state: 'drift', changes: [{ summary: 'real server 192.0.2.12:0 weight 0 -> 1 in TCP 198.51.100.51:0', task: 'IPVS virtual services', role: 'director' }] },
         director,
-        stats: { connections: 1, execs: 1 },
+        stats: { connections: 1, channels: 1, execs: 1 },
       },
-      { host: 'rs1', address: '192.0.2.11', reachable: true, drift: { state: 'in-sync', changes: [] }, stats: { connections: 1, execs: 1 } },
+      { host: 'rs1', address: '192.0.2.11', reachable: true, drift: { state: 'in-sync', changes: [] }, stats: { connections: 1, channels: 1, execs: 1 } },
     ],
   };
 

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { ClientChannel } from 'ssh2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ExecAbortedError } from '../../src/errors.js';
+import { ShellChannel } from '../../src/transport/shell-channel.js';
+
+// ShellChannel against a real `sh -s` (dash) on this machine, its pipes standing in for an SSH
+// channel's streams: what one shell does with script after script is the shell's, not ssh's.
+
+interface LocalChannel {
+  readonly channel: ClientChannel;
+  readonly child: ChildProcessWithoutNullStreams;
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+
+function localChannel(): LocalChannel {
+  const child = spawn('sh', ['-s'], { stdio: 'pipe', detached: true });
+  children.push(child);
+  const channel = Object.assign(new EventEmitter(), {
+    stderr: new EventEmitter(),
+    write: (data: string) => child.stdin.write(data),
+    end: () => child.stdin.end(),
+    // ssh2's close() ends the channel at once, without an exit status; sshd hangs the session up.
+    close: () => {
+      process.kill(-(child.pid ?? 0), 'SIGHUP');
+      closed = true;
+      channel.emit('close', undefined, undefined);
+    },
+  });
+  let closed = false;
+  child.stdout.on('data', (chunk: Buffer) => channel.emit('data', chunk));
+  child.stderr.on('data', (chunk: Buffer) => channel.stderr.emit('data', chunk));
+  child.on('close', (code, signal) => closed || channel.emit('close', code ?? undefined, signal ?? undefined));
+  return { channel: channel as unknown as ClientChannel, child };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // Already gone with its group.
+    }
+  }
+});
+
+describe('one shell, script after script', () => {
+  it('runs script after script in one shell, each with its own status', async () => {
+    const { channel, child } = localChannel();
+    const shell = new ShellChannel(channel, () => undefined);
+    const first = await shell.run('echo "$$"; false');
+    expect(first).toEqual({ result: expect.objectContaining({ stdout: `${child.pid}\n`, stderr: '', code: 1 }), reusable: true });
+    const second = await shell.run('echo "$$"');
+    expect(second).toEqual({ result: expect.objectContaining({ stdout: `${child.pid}\n`, code: 0 }), reusable: true });
+  });
+
+  it('an exit ends the shell with the script status, its EXIT trap run, as a shell of its own would', async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    const exited = await shell.run('trap "echo trapped" EXIT; echo before; exit 3; echo after');
+    expect(exited).toEqual({ result: expect.objectContaining({ stdout: 'before\ntrapped\n', code: 3 }), reusable: false });
+    expect(shell.open).toBe(false);
+  });
+
+  it('keeps output byte for byte, with or without a last newline, and splits stdout from stderr', async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    const bytes = await shell.run("printf 'a\\nb'; printf '\\377\\000\\n\\n' ; printf 'oops' >&2");
+    expect(bytes.result.stdoutBytes).toEqual(Buffer.from([0x61, 0x0a, 0x62, 0xff, 0x00, 0x0a, 0x0a]));
+    expect(bytes.result.stderr).toBe('oops');
+    const empty = await shell.run(':');
+    expect(empty.result).toMatchObject({ stdout: '', stderr: '', code: 0 });
+    // Output that looks like an end line of another script is only output.
+    const lookalike = await shell.run("printf '\\nlvsprov-end-0123 0\\n'");
+    expect(lookalike.result.stdout).toBe('\nlvsprov-end-0123 0\n');
+  });
+
+  it('gives a script that reads stdin an end of file, never the next script', async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    const reader = await shell.run('cat; echo "read $?"');
+    expect(reader.result.stdout).toBe('read 0\n');
+    expect((await shell.run('echo next')).result.stdout).toBe('next\n');
+  });
+
+  it('reports a shell that ended inside a script with its status, and is not used again', async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    // A syntax error ends a non-interactive shell, as it ended a fresh `sh -s` (status 2).
+    const broken = await shell.run('if then fi');
+    expect(broken.reusable).toBe(false);
+    expect(broken.result.code).toBe(2);
+    expect(shell.open).toBe(false);
+  });
+
+  it('stops a script when told: the channel closes and the run rejects with what it printed', async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    const abort = new AbortController();
+    const running = shell.run('echo started; sleep 30', abort.signal);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    abort.abort();
+    const error = await running.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ExecAbortedError);
+    expect((error as ExecAbortedError).stdout).toBe('started\n');
+    expect(shell.open).toBe(false);
+  });
+});
