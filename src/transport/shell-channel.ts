@@ -17,7 +17,9 @@ import type { ExecResult } from './types.js';
 // scripts of a session share one shell's variables, as the probes of one read and the changes of
 // one apply always have: every script sets what it reads before reading it
 // (test/unit/probe-isolation.test.ts, apply-isolation.test.ts). An `exit` ends the shell, with the
-// script's status, as it ended a shell of its own; the next script then opens a new one. Its stdin
+// script's status, as it ended a shell of its own; the next script then opens a new one. What a
+// script starts in the background (the read's lock holder) is a job of that shell for the rest of
+// the session, so a script waits for its own jobs by pid, never with a bare `wait`. Its stdin
 // is /dev/null, so nothing in a script can read the next one (the group is parsed whole before it
 // runs). END, a fresh random word per script, closes its output on both streams.
 

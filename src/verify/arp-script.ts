@@ -54,11 +54,14 @@ export function arpScript(nonce: string, probes: readonly ArpProbe[]): string {
     `  j=0; for rip in "$@"; do printf '%s who %s %s\\n' ${n} "$k" "$rip"; cat "$d/$k.who.$j"; j=$((j + 1)); done`,
     '}',
   ];
+  // Its own blocks are waited for by pid: the host's shell runs the session's scripts one after
+  // another, and a bare `wait` would also wait for what an earlier script left running.
+  lines.push('blocks=');
   probes.forEach((probe, index) => {
     const words = [probe.vip, probe.directorAddress, ...probe.lookups].map((word) => quote(word)).join(' ');
-    lines.push(`block ${index} ${words} > "$d/out.${index}" 2>&1 &`);
+    lines.push(`block ${index} ${words} > "$d/out.${index}" 2>&1 & blocks="$blocks $!"`);
   });
-  lines.push('wait');
+  lines.push('[ -z "$blocks" ] || wait $blocks');
   probes.forEach((_, index) => lines.push(`cat "$d/out.${index}"`));
   lines.push('rm -rf "$d"', `printf '%s end\\n' ${n}`);
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,7 @@ import type { ClientChannel } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExecAbortedError } from '../../src/errors.js';
 import { ShellChannel } from '../../src/transport/shell-channel.js';
+import { arpScript } from '../../src/verify/arp-script.js';
 
 // ShellChannel against a real `sh -s` (dash) on this machine, its pipes standing in for an SSH
 // channel's streams: what one shell does with script after script is the shell's, not ssh's.
@@ -81,6 +82,16 @@ describe('one shell, script after script', () => {
     expect(reader.result.stdout).toBe('read 0\n');
     expect((await shell.run('echo next')).result.stdout).toBe('next\n');
   });
+
+  it("waits in a script for that script's own jobs, not one an earlier script left running (the ARP check)", async () => {
+    const shell = new ShellChannel(localChannel().channel, () => undefined);
+    // What a read's lock holder is to the shell: a job started by an earlier script, alive all run.
+    await shell.run('sleep 30 >/dev/null 2>&1 </dev/null &');
+    // The director's own address is local here: the check's block ends at once, off-link. Were
+    // the script to wait for every job of the shell, it would outlast the test's 10 s.
+    const arp = await shell.run(arpScript('ab12', [{ vip: '198.51.100.50', directorAddress: '127.0.0.1', lookups: [] }]));
+    expect(arp.result.stdout).toContain('ab12 offlink 0\nab12 end\n');
+  }, 10_000);
 
   it('reports a shell that ended inside a script with its status, and is not used again', async () => {
     const shell = new ShellChannel(localChannel().channel, () => undefined);
