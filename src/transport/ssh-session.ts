@@ -8,8 +8,8 @@ import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSes
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line, one after another to the same shell
-// (shell-channel.ts). Jump hosts are shared: every host behind
-// the same jump chain gets its own direct-tcpip channel over one connection to its last jump.
+// (shell-channel.ts). Jump hosts are shared: every host behind the same jump chain gets its own
+// direct-tcpip channel over one connection to its last jump.
 
 export class JumpPool {
   private readonly clients = new Map<string, Promise<Client>>();
