@@ -1,4 +1,5 @@
 import type { Change, ChangePhase, RealServerRef } from '../resources/types.js';
+import type { SessionStats } from '../transport/types.js';
 
 // The engine reports progress as events and knows nothing of terminals; the CLI renders them.
 
@@ -64,7 +65,7 @@ export interface HostResult {
   readonly interrupted?: Interruption;
   readonly lock?: LockWait;
   readonly error?: { readonly kind: string; readonly message: string; readonly task?: string; readonly output?: string };
-  readonly stats: { readonly connections: number; readonly channels: number; readonly execs: number };
+  readonly stats: Readonly<SessionStats>;
   readonly seconds: number;
 }
 

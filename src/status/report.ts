@@ -1,5 +1,6 @@
 import type { PlannedChange } from '../engine/events.js';
 import type { DirectorStatus } from './model.js';
+import type { SessionStats } from '../transport/types.js';
 
 // What `lvsprov status` reports, per host: whether it was reached, its drift (the apply
 // pipeline stopped after plan) and, for a director, the live IPVS table and its VIPs.
@@ -20,7 +21,7 @@ export interface HostStatus {
   readonly drift?: HostDrift;
   readonly director?: DirectorStatus;
   /** Counted by the transport since the host was first contacted (a watch holds one connection). */
-  readonly stats: { readonly connections: number; readonly channels: number; readonly execs: number };
+  readonly stats: Readonly<SessionStats>;
 }
 
 export interface StatusReport {

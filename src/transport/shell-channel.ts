@@ -30,7 +30,9 @@ export interface ShellRun {
 }
 
 interface Pending {
-  readonly marker: string;
+  /** The end lines this script's output finishes with: stdout's carries the status. */
+  readonly stdoutEnd: RegExp;
+  readonly stderrEnd: string;
   readonly stdout: Buffer[];
   readonly stderr: Buffer[];
   /** The last bytes of each stream, enough to hold its end line. */
@@ -75,7 +77,8 @@ export class ShellChannel {
       };
       const settled = (): void => signal?.removeEventListener('abort', abort);
       const pending: Pending = {
-        marker,
+        stdoutEnd: new RegExp(`\\n${marker} (\\d+)\\n$`),
+        stderrEnd: `\n${marker}\n`,
         stdout: [],
         stderr: [],
         stdoutTail: Buffer.alloc(0),
@@ -101,12 +104,12 @@ export class ShellChannel {
     pending[kind].push(chunk);
     if (kind === 'stdout') pending.stdoutTail = tail(pending.stdoutTail, chunk);
     else pending.stderrTail = tail(pending.stderrTail, chunk);
-    const status = endStatus(pending);
-    if (status === undefined) return;
+    const stdoutEnd = pending.stdoutEnd.exec(pending.stdoutTail.toString('latin1'));
+    if (!stdoutEnd || !pending.stderrTail.toString('latin1').endsWith(pending.stderrEnd)) return;
     this.pending = undefined;
-    const stdout = strip(Buffer.concat(pending.stdout), Buffer.from(`\n${pending.marker} ${status}\n`));
-    const stderr = strip(Buffer.concat(pending.stderr), Buffer.from(`\n${pending.marker}\n`));
-    pending.resolve({ result: { stdout: stdout.toString('utf8'), stdoutBytes: stdout, stderr: stderr.toString('utf8'), code: status }, reusable: true });
+    const stdout = strip(Buffer.concat(pending.stdout), stdoutEnd[0].length);
+    const stderr = strip(Buffer.concat(pending.stderr), pending.stderrEnd.length);
+    pending.resolve({ result: { stdout: stdout.toString('utf8'), stdoutBytes: stdout, stderr: stderr.toString('utf8'), code: Number(stdoutEnd[1]) }, reusable: true });
   }
 
   private closed(code: number | null | undefined, exitSignal: string | undefined): void {
@@ -114,20 +117,38 @@ export class ShellChannel {
     const pending = this.pending;
     if (!pending) return;
     this.pending = undefined;
-    const stdout = Buffer.concat(pending.stdout);
-    const stderr = Buffer.concat(pending.stderr).toString('utf8');
-    if (pending.aborted) {
-      pending.reject(new ExecAbortedError(stdout.toString('utf8'), stderr));
-      return;
-    }
-    if ((code === null || code === undefined) && !exitSignal) {
-      // No exit status: the connection went. Its error, if any, comes in the same tick.
-      setImmediate(() => pending.reject(new ConnectionLostError(this.lost() ?? 'the channel closed without an exit status', stdout.toString('utf8'), stderr)));
-      return;
-    }
     // The shell ended inside the script (an exit, sudo refused, a syntax error): its status is the script's.
-    pending.resolve({ result: { stdout: stdout.toString('utf8'), stdoutBytes: stdout, stderr, code: code ?? 128 }, reusable: false });
+    settleClosed({ code, exitSignal, aborted: pending.aborted, stdout: pending.stdout, stderr: pending.stderr, lost: this.lost }, (result) => pending.resolve({ result, reusable: false }), pending.reject);
   }
+}
+
+export interface ClosedChannel {
+  readonly code: number | null | undefined;
+  readonly exitSignal: string | undefined;
+  /** The caller closed it to stop the script. */
+  readonly aborted: boolean;
+  readonly stdout: readonly Buffer[];
+  readonly stderr: readonly Buffer[];
+  readonly lost: () => string | undefined;
+}
+
+/**
+ * What a channel's close means for the script on it: stopped (ExecAbortedError), the connection
+ * gone (no exit status: ConnectionLostError), or the end of its shell, whose status is the script's.
+ */
+export function settleClosed(closed: ClosedChannel, resolve: (result: ExecResult) => void, reject: (error: Error) => void): void {
+  const stdout = Buffer.concat(closed.stdout);
+  const stderr = Buffer.concat(closed.stderr).toString('utf8');
+  if (closed.aborted) {
+    reject(new ExecAbortedError(stdout.toString('utf8'), stderr));
+    return;
+  }
+  if ((closed.code === null || closed.code === undefined) && !closed.exitSignal) {
+    // No exit status: the connection went. Its error, if any, comes in the same tick.
+    setImmediate(() => reject(new ConnectionLostError(closed.lost() ?? 'the channel closed without an exit status', stdout.toString('utf8'), stderr)));
+    return;
+  }
+  resolve({ stdout: stdout.toString('utf8'), stdoutBytes: stdout, stderr, code: closed.code ?? 128 });
 }
 
 function tail(previous: Buffer, chunk: Buffer): Buffer {
@@ -135,13 +156,6 @@ function tail(previous: Buffer, chunk: Buffer): Buffer {
   return joined.length > TAIL_BYTES ? joined.subarray(joined.length - TAIL_BYTES) : joined;
 }
 
-/** The script's status once both streams have ended with its end line; undefined until then. */
-function endStatus(pending: Pending): number | undefined {
-  const stdoutEnd = new RegExp(`\\n${pending.marker} (\\d+)\\n$`).exec(pending.stdoutTail.toString('latin1'));
-  if (!stdoutEnd || !pending.stderrTail.toString('latin1').endsWith(`\n${pending.marker}\n`)) return undefined;
-  return Number(stdoutEnd[1]);
-}
-
-function strip(output: Buffer, end: Buffer): Buffer {
-  return output.subarray(0, output.length - end.length);
+function strip(output: Buffer, endLength: number): Buffer {
+  return output.subarray(0, output.length - endLength);
 }

@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.js';
 import { silenceText } from './server-alive.js';
-import { ShellChannel } from './shell-channel.js';
+import { settleClosed, ShellChannel } from './shell-channel.js';
 import { openClient } from './ssh-client.js';
 import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
@@ -137,49 +137,30 @@ class SshSession implements HostSession {
     return this.become ? 'sudo -n sh -s' : 'sh -s';
   }
 
-  private execAlone(script: string, signal: AbortSignal | undefined, onStdout: (text: string) => void): Promise<ExecResult> {
-    this.stats.channels += 1;
+  private async execAlone(script: string, signal: AbortSignal | undefined, onStdout: (text: string) => void): Promise<ExecResult> {
+    const stream = await this.openChannel();
     return new Promise((resolve, reject) => {
-      this.client.exec(this.shellCommand, (error, stream) => {
-        if (error) {
-          reject(this.lost ? new ConnectionLostError(this.lost, '', '') : error);
-          return;
-        }
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
-        let aborted = false;
-        const abort = (): void => {
-          aborted = true;
-          // The script goes on until its next write into the closed channel: at most the change
-          // it is in the middle of completes.
-          stream.close();
-        };
-        signal?.addEventListener('abort', abort, { once: true });
-        const decoder = new StringDecoder('utf8');
-        stream.on('data', (chunk: Buffer) => {
-          stdout.push(chunk);
-          onStdout(decoder.write(chunk));
-        });
-        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-        stream.on('close', (code: number | null | undefined, exitSignal?: string) => {
-          signal?.removeEventListener('abort', abort);
-          if (aborted) {
-            reject(new ExecAbortedError(text(stdout), text(stderr)));
-            return;
-          }
-          if (code === null || code === undefined) {
-            if (!exitSignal) {
-              // No exit status: the connection went. Its error, if any, comes in the same tick.
-              setImmediate(() => reject(new ConnectionLostError(this.lost ?? 'the channel closed without an exit status', text(stdout), text(stderr))));
-              return;
-            }
-          }
-          const bytes = Buffer.concat(stdout);
-          resolve({ stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr: text(stderr), code: code ?? 128 });
-        });
-        stream.end(script);
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let aborted = false;
+      const abort = (): void => {
+        aborted = true;
+        // The script goes on until its next write into the closed channel: at most the change
+        // it is in the middle of completes.
+        stream.close();
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      const decoder = new StringDecoder('utf8');
+      stream.on('data', (chunk: Buffer) => {
+        stdout.push(chunk);
+        onStdout(decoder.write(chunk));
       });
+      stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      stream.on('close', (code: number | null | undefined, exitSignal?: string) => {
+        signal?.removeEventListener('abort', abort);
+        settleClosed({ code, exitSignal, aborted, stdout, stderr, lost: () => this.lost }, resolve, reject);
+      });
+      stream.end(script);
     });
   }
 
