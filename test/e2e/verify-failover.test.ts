@@ -148,6 +148,23 @@ describe.skipIf(missing.length > 0 && !inCi)('verify --failover: a maintenance-w
     await settledOnDir1();
   }, 300_000);
 
+  labIt('Ctrl-C as the drill stops keepalived on dir1: the start that follows at once finds it gone and starts it again; exit 130', async () => {
+    // Debian's init script only signals keepalived, which takes a while to give up its VIPs and
+    // exit; a start sent meanwhile finds it "already running" and the script still exits 0.
+    const run = startCli(['verify', '-i', inventory, '--failover']);
+    const deadline = Date.now() + 120_000;
+    while (!run.output().stderr.includes('verify: VI_51: stop keepalived on dir1') && Date.now() < deadline) await sleep(20);
+    expect(run.output().stderr).toContain('verify: VI_51: stop keepalived on dir1');
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    log(`drill interrupted at the stop: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('verify: VI_51: start keepalived on dir1 again');
+    expect(result.stdout).not.toContain('starting keepalived on dir1 again failed');
+    expect(await keepalivedRuns('dir1')).toBe(true);
+    await settledOnDir1();
+  }, 300_000);
+
   labIt('with nopreempt on dir1 nobody takes the VIP back: the drill expects the backup to keep it when the master returns, and the master to stand by', async () => {
     // The same lab with dir1 as a backup that does not preempt: keepalived reloads, dir1 keeps the VIP it holds.
     const document = parseDocument(readFileSync(inventory, 'utf8'));

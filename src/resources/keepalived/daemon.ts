@@ -1,4 +1,4 @@
-import { command } from '../../shell/quote.js';
+import { command, quote } from '../../shell/quote.js';
 import { PIDFILE } from './probe.js';
 
 // Starting and stopping keepalived the way the host runs its services: systemd, else Debian's
@@ -21,22 +21,44 @@ export function daemonCommand(manager: ServiceManager, verb: 'start' | 'stop'): 
  * pid file whose number another process took is no reason to wait.
  */
 export function untilStopped(manager: ServiceManager): string | undefined {
-  if (manager === 'systemd') return undefined;
-  return [
-    'waited=0',
-    `while pid=$(cat ${PIDFILE} 2>/dev/null) && [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; do`,
-    `  if [ "$waited" -ge 100 ]; then printf '%s\\n' "keepalived (pid $pid) was still running 10 s after its stop" >&2; exit 1; fi`,
-    '  sleep 0.1; waited=$((waited + 1))',
-    'done',
-  ].join('\n');
+  return manager === 'systemd' ? undefined : untilExited;
 }
 
-/** The same as a script that finds the host's service manager itself, for callers without facts. */
+const untilExited = [
+  'waited=0',
+  `while pid=$(cat ${PIDFILE} 2>/dev/null) && [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; do`,
+  `  if [ "$waited" -ge 100 ]; then printf '%s\\n' "keepalived (pid $pid) was still running 10 s after its stop" >&2; exit 1; fi`,
+  '  sleep 0.1; waited=$((waited + 1))',
+  'done',
+].join('\n');
+
+/** keepalived's pid file names a live process. */
+export const keepalivedAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
+
+/**
+ * After a start: until keepalived's pid file names a live process, at most 5 s. Debian's init
+ * script exits 0 whatever start-stop-daemon did, "already running" included, so a start is
+ * known to have worked only once the daemon is seen.
+ */
+export const untilRunning = `i=0; until ${keepalivedAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`;
+
+/** What a start that did not leave keepalived running says, quoted for the shell. */
+export const notRunning = quote('keepalived did not stay running (see its log: journalctl -u keepalived or syslog)');
+
+/**
+ * The same as a script that finds the host's service manager itself, for callers without facts.
+ * A stop returns once keepalived has exited and a start once it runs, whatever the manager: a
+ * start sent while the old daemon is still on its way out would otherwise find it "already
+ * running" and start nothing.
+ */
 export function daemonScript(verb: 'start' | 'stop'): string {
   return [
     `if [ -d /run/systemd/system ]; then ${daemonCommand('systemd', verb)}`,
     `elif [ -f /etc/init.d/keepalived ]; then ${daemonCommand('sysv', verb)}`,
     `else ${daemonCommand('none', verb)}; fi`,
+    ...(verb === 'stop'
+      ? [untilExited]
+      : [untilRunning, `${keepalivedAlive} || { printf '%s\\n' ${notRunning} >&2; false; }`]),
   ].join('\n');
 }
 

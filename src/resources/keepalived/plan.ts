@@ -6,7 +6,7 @@ import { realServerRule } from '../ipvs/rules-format.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
-import { daemonCommand } from './daemon.js';
+import { daemonCommand, keepalivedAlive, notRunning, untilRunning } from './daemon.js';
 import { PIDFILE, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
@@ -20,7 +20,6 @@ import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
 // already, the live table is compared with what it should hold, and hand-made drift is repaired.
 
 const RESOURCE = 'keepalived';
-const pidAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
 
 /** Write `text` to `path` only if keepalived accepts it, then make a running keepalived read it (SIGHUP). */
 export function writeConfigCommands(path: string, text: string): string[] {
@@ -29,13 +28,13 @@ export function writeConfigCommands(path: string, text: string): string[] {
     // `(exit N)` fails the check with keepalived's status; the write then removes its temp file.
     ...writeFileCommands(path, text, '644', (tmp) => `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`),
     // Reload rereads the config without dropping VRRP state or the connections of servers that stay.
-    `if ${pidAlive}; then kill -HUP "$(cat ${PIDFILE})"; fi`,
+    `if ${keepalivedAlive}; then kill -HUP "$(cat ${PIDFILE})"; fi`,
   ];
 }
 
 /** Shell that waits up to 10 s for the live table to hold `rule` (a whole `ipvsadm -S -n` line), so the drain starts from weight 0. */
 function waitForRule(rule: string): string {
-  return `if ${pidAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
+  return `if ${keepalivedAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
 }
 
 /** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */
@@ -132,7 +131,6 @@ export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     changes.push({ resource: RESOURCE, summary: 'enable keepalived at boot', diff: { kind: 'value', before: 'disabled', after: 'enabled' }, commands });
   }
   if (!facts.running) {
-    const fail = quote('keepalived did not stay running (see its log: journalctl -u keepalived or syslog)');
     const bridge = bridgeBefore(spec);
     const undo = bridge.length > 0 ? 'ka_unbridge; ' : '';
     changes.push({
@@ -142,8 +140,8 @@ export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       commands: [
         ...bridge,
         bridge.length > 0 ? `${startCommand(facts)} || { ka_unbridge; false; }` : startCommand(facts),
-        `i=0; until ${pidAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
-        `${pidAlive} || { ${undo}printf '%s\\n' ${fail} >&2; false; }`,
+        untilRunning,
+        `${keepalivedAlive} || { ${undo}printf '%s\\n' ${notRunning} >&2; false; }`,
         ...bridgeAfter(spec),
       ],
       // A backup starts once the masters of the run did (and, where they bridge their VIPs, hold
