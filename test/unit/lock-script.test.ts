@@ -106,8 +106,9 @@ describe('host lock in shell', () => {
     first.connection.kill('SIGKILL');
     await gone;
     const second = await acquire(younger, { wait: 'wait-die', timeoutSeconds: 10 });
-    // wait-die: the older run is gone, so the younger one neither waits for it nor gives way.
-    expect(second.report).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+    // wait-die: the older run is gone, so the younger one neither waits for it nor gives way; a
+    // run that was over before this one looked is not reported as waited for.
+    expect(second.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
     expect(second.output).toContain('probes-ran');
     // Ended, not merely outwaited: gone, or a zombie that only waits for its new parent to reap it.
     const state = existsSync(`/proc/${holder}/stat`) ? readFileSync(`/proc/${holder}/stat`, 'utf8').split(') ')[1]?.[0] : 'gone';
@@ -146,7 +147,8 @@ describe('host lock in shell', () => {
         input: acquireLockScript(nonce, younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh }),
         timeout: 10_000,
       });
-      expect(parseLockReport(nonce, traced.stdout.toString())).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+      expect(parseLockReport(nonce, traced.stdout.toString())).toEqual({ state: 'acquired', waitedSeconds: 0 });
+      expect(readFileSync(join(fresh, 'run.owner'), 'utf8')).toContain(`run=${younger.run} `);
       const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
       // After the two shells: flock -n (held), flock -w (while the holder exits), the new holder (a
       // shell around tail in a fresh lock directory) and the owner file's mv.
@@ -231,7 +233,8 @@ describe('the lock holder', () => {
   it("is a shell around tail until a tail has waited out a connection here; from then on, tail itself, one process less", async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-holder-'));
     try {
-      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      // The holder's own look (not a waiting run) leaves the mark: a look a second keeps the test short.
+      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 1 });
       expect(first.report.state).toBe('acquired');
       expect(holderOf(fresh).command).toMatch(/^sh -c .* lvsprov-lock-holder /);
       expect(existsSync(join(fresh, TAIL_WAITS_FOR_PID))).toBe(false);
@@ -257,7 +260,7 @@ describe('the lock holder', () => {
       // The programs a lock costs a host from then on: flock, tail and the owner file's mv.
       expect(await run((nonce) => releaseLockScript(nonce, younger, { dir: fresh }))).toEqual({ state: 'released' });
       // (The outer shell stands for the connection: the holder's tail ends with it, and strace with them.)
-      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], { input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: fresh }), timeout: 10_000 });
+      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], { input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 1 }), timeout: 10_000 });
       const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
       // The holder starts in the background: its exec and the owner file's mv come in either order.
       expect(programs.slice(2).sort()).toEqual(['flock', 'mv', 'tail']);
