@@ -1,4 +1,5 @@
 import { resolveHa } from '../config/ha-model.js';
+import { keepalivedAlive } from '../resources/keepalived/probe.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { SectionResult } from '../engine/batch-script.js';
 import type { HeldAddress } from './director-read.js';
@@ -8,7 +9,7 @@ import type { HeldAddress } from './director-read.js';
 // instance's VIPs and a BACKUP none; keepalived's own state machine is not asked (it would need a
 // signal that makes the daemon write a dump file), so a state is named by what the kernel shows.
 
-export const KEEPALIVED_RUNNING_PROBE = 'if [ -r /run/keepalived.pid ] && kill -0 "$(cat /run/keepalived.pid)" 2>/dev/null; then echo running; else echo stopped; fi';
+export const KEEPALIVED_RUNNING_PROBE = `if ${keepalivedAlive}; then echo running; else echo stopped; fi`;
 
 /**
  * master / backup: keepalived runs and holds all / none of the instance's VIPs. partial: it runs

@@ -1,5 +1,5 @@
 import { command, quote } from '../../shell/quote.js';
-import { PIDFILE } from './probe.js';
+import { keepalivedAlive, PIDFILE } from './probe.js';
 
 // Starting and stopping keepalived the way the host runs its services: systemd, else Debian's
 // init script, else the daemon by its pid file. apply, reset and verify's failover drill all go
@@ -31,9 +31,6 @@ const untilExited = [
   '  sleep 0.1; waited=$((waited + 1))',
   'done',
 ].join('\n');
-
-/** keepalived's pid file names a live process. */
-export const keepalivedAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
 
 /**
  * After a start: until keepalived's pid file names a live process, at most 5 s. Debian's init

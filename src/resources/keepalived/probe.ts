@@ -17,6 +17,9 @@ import { serversToCheck } from './table.js';
 
 export const PIDFILE = '/run/keepalived.pid';
 
+/** Shell: keepalived's pid file names a live process. */
+export const keepalivedAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
+
 export interface KeepalivedFacts {
   readonly installed: boolean;
   readonly file: FileState;
@@ -67,7 +70,7 @@ export function probeSnippet(spec: KeepalivedSpec): string {
   return [
     `if command -v keepalived >/dev/null 2>&1; then printf 'K 1\\n'; else printf 'K 0\\n'; fi`,
     readFileSnippet(spec.path),
-    `if [ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null; then printf 'R 1\\n'; else printf 'R 0\\n'; fi`,
+    `if ${keepalivedAlive}; then printf 'R 1\\n'; else printf 'R 0\\n'; fi`,
     `if [ -d /run/systemd/system ]; then printf 'M systemd\\nE %s\\n' "$(systemctl is-enabled keepalived 2>/dev/null)"`,
     `elif [ -f /etc/init.d/keepalived ]; then printf 'M sysv\\n'; ${startLinkProbe(['/etc/rc[2345].d', '/etc/rc.d/rc[2345].d'], 'keepalived')}; ${enablerProbe}`,
     `else printf 'M none\\n'; fi`,
