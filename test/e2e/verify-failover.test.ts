@@ -47,6 +47,16 @@ const settledOnDir1 = async (): Promise<void> => {
   await heldBy(vip(), 'dir1', true, 30_000);
 };
 
+/** Start a drill, send it SIGINT as soon as its progress shows `line`, and return how it ended. */
+async function interruptedAt(line: string): Promise<CliResult> {
+  const run = startCli(['verify', '-i', inventory, '--failover']);
+  const deadline = Date.now() + 120_000;
+  while (!run.output().stderr.includes(line) && Date.now() < deadline) await sleep(20);
+  expect(run.output().stderr).toContain(line);
+  run.child.kill('SIGINT');
+  return run.done;
+}
+
 function report(result: CliResult): FailoverReport & { exitCode: number } {
   try {
     return JSON.parse(result.stdout) as FailoverReport & { exitCode: number };
@@ -134,12 +144,7 @@ describe.skipIf(missing.length > 0 && !inCi)('verify --failover: a maintenance-w
   }, 120_000);
 
   labIt('Ctrl-C while dir2 holds the VIP: keepalived starts again on dir1, which takes the VIP back; exit 130', async () => {
-    const run = startCli(['verify', '-i', inventory, '--failover']);
-    const deadline = Date.now() + 120_000;
-    while (!run.output().stderr.includes('dir2 holds 198.51.100.50') && Date.now() < deadline) await sleep(100);
-    expect(run.output().stderr).toContain('verify: VI_51: dir2 holds 198.51.100.50');
-    run.child.kill('SIGINT');
-    const result = await run.done;
+    const result = await interruptedAt('verify: VI_51: dir2 holds 198.51.100.50');
     log(`interrupted drill: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('verify: VI_51: start keepalived on dir1 again');
@@ -151,12 +156,7 @@ describe.skipIf(missing.length > 0 && !inCi)('verify --failover: a maintenance-w
   labIt('Ctrl-C as the drill stops keepalived on dir1: the start that follows at once finds it gone and starts it again; exit 130', async () => {
     // Debian's init script only signals keepalived, which takes a while to give up its VIPs and
     // exit; a start sent meanwhile finds it "already running" and the script still exits 0.
-    const run = startCli(['verify', '-i', inventory, '--failover']);
-    const deadline = Date.now() + 120_000;
-    while (!run.output().stderr.includes('verify: VI_51: stop keepalived on dir1') && Date.now() < deadline) await sleep(20);
-    expect(run.output().stderr).toContain('verify: VI_51: stop keepalived on dir1');
-    run.child.kill('SIGINT');
-    const result = await run.done;
+    const result = await interruptedAt('verify: VI_51: stop keepalived on dir1');
     log(`drill interrupted at the stop: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('verify: VI_51: start keepalived on dir1 again');
