@@ -4,7 +4,7 @@ import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
-import { enablerProbe, startLinkProbe } from './sysv-links.js';
+import { enablerProbe, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
 
 // A command the host runs once at every boot: how state that only lives in the kernel (arptables
 // rules, nftables marks, VIP addresses and routes) comes back after a reboot where the distro has
@@ -124,9 +124,8 @@ const definition = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): { content: s
 
 function enableCommands(spec: AtBootSpec, manager: 'systemd' | 'sysv', enable: boolean): string[] {
   if (manager === 'systemd') return [command('systemctl', enable ? 'enable' : 'disable', '--quiet', `${spec.name}.service`)];
-  // `defaults` links the script by its LSB header; `enable` turns K links someone made back into S.
-  const enableLinks = spec.stage === 'early' ? command('update-rc.d', spec.name, 'enable', 'S') : command('update-rc.d', spec.name, 'enable');
-  return enable ? [command('update-rc.d', spec.name, 'defaults'), enableLinks] : [command('update-rc.d', '-f', spec.name, 'remove')];
+  if (!enable) return [command('update-rc.d', '-f', spec.name, 'remove')];
+  return updateRcDEnableCommands([linkDirs[spec.stage]], spec.name, spec.stage === 'early' ? ['S'] : []);
 }
 
 function requireManager(spec: AtBootSpec, facts: AtBootFacts, context: HostContext): 'systemd' | 'sysv' {

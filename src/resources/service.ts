@@ -3,7 +3,7 @@ import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceName } from '../config/values.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
-import { enablerProbe, startLinkProbe } from './sysv-links.js';
+import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
 
 // A long-running service, driven by whichever manager the host has: systemd on production hosts,
 // sysvinit scripts on old ones, and - on lab hosts, which are network namespaces with no init of
@@ -94,8 +94,7 @@ function daemonRunning(name: string, program: string): string {
 
 function sysvEnableCommands(name: string, enabler: ServiceFacts['enabler'], enable: boolean): string[] {
   if (enabler === 'update-rc.d') {
-    // `defaults` creates the links if the package never did; `enable` turns K links back into S.
-    return enable ? [command('update-rc.d', name, 'defaults'), command('update-rc.d', name, 'enable')] : [command('update-rc.d', name, 'disable')];
+    return enable ? updateRcDEnableCommands(RUNLEVEL_LINK_DIRS, name) : [command('update-rc.d', name, 'disable')];
   }
   if (enabler === 'chkconfig') {
     return enable ? [command('chkconfig', '--add', name), command('chkconfig', name, 'on')] : [command('chkconfig', name, 'off')];
@@ -121,9 +120,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
       `elif [ -f /etc/init.d/${n} ]; then`,
       `  printf 'D sysv\\n'`,
       `  if /etc/init.d/${n} status >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'S %s\\n' "$s"`,
-      // Debian keeps runlevel links in /etc/rcN.d, RHEL in /etc/rc.d/rcN.d; an S link in any of
-      // the multi-user runlevels means the service starts at boot.
-      `  ${startLinkProbe(['/etc/rc[2345].d', '/etc/rc.d/rc[2345].d'], spec.name)}`,
+      `  ${startLinkProbe(RUNLEVEL_LINK_DIRS, spec.name)}`,
       `  ${enablerProbe}`,
       `else printf 'D none\\n'; fi`,
     ];

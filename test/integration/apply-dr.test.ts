@@ -150,6 +150,21 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
   });
 
+  it('a boot hook someone disabled (K links) is started at boot again, by the real update-rc.d', async () => {
+    await sh('rs1', 'update-rc.d lvsprov-realserver-dr disable >/dev/null');
+    expect(await sh('rs1', 'ls /etc/rc2.d')).toMatch(/^K\d\dlvsprov-realserver-dr$/m);
+
+    const repair = parseJson(await apply('--json'));
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.summary)])).toEqual([
+      ['router', 'ok', []],
+      ['rs1', 'changed', ['run lvsprov-realserver-dr at boot']],
+      ['rs2', 'ok', []],
+    ]);
+    for (const level of ['2', '3', '4', '5']) expect(await sh('rs1', `ls /etc/rc${level}.d`)).toMatch(/^S\d\dlvsprov-realserver-dr$/m);
+    expect(await sh('rs1', 'ls /etc/rc?.d')).not.toMatch(/K\d\dlvsprov-realserver-dr/);
+    expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
   it('refuses an unknown host key, and records it with --accept-new-host-keys', async () => {
     const emptyKnownHosts = join(dir, 'known_hosts_empty');
     writeFileSync(emptyKnownHosts, '');

@@ -8,6 +8,7 @@ import { writeFileCommands } from '../../src/resources/file-state.js';
 import { service } from '../../src/resources/service.js';
 import { ORIGINALS_DIR, recordOriginalsCommands } from '../../src/resources/sysctl-originals.js';
 import { setRuntimeCommand } from '../../src/resources/sysctl-runtime.js';
+import { updateRcDEnableCommands } from '../../src/resources/sysv-links.js';
 
 // Every process an apply script starts on a host costs it a few milliseconds of CPU; in the bench
 // every lab host shares the control node's two cores. The writes a first apply makes (files, kernel
@@ -19,8 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), 'lvsprov-apply-processes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Run an apply script of these changes; the programs it started, by name, and its sections. */
-function traced(changes: ReadonlyArray<readonly string[]>): { programs: string[]; sections: ReturnType<typeof parseSections>; code: number | null } {
-  const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', 'sh', '-s'], { input: applyScript('n0nce', changes) });
+function traced(changes: ReadonlyArray<readonly string[]>, prelude?: string): { programs: string[]; sections: ReturnType<typeof parseSections>; code: number | null } {
+  const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', 'sh', '-s'], { input: applyScript('n0nce', changes, prelude) });
   const programs = result.stderr
     .toString()
     .split('\n')
@@ -116,6 +117,59 @@ describe('processes an apply starts', () => {
     const unknown = record(['kernel.ostype'], { 'kernel.ostype': null });
     expect(unknown.programs).toEqual(['sysctl', 'tr', 'mv']);
     expect(readFileSync(file, 'utf8')).toBe('net.ipv4.conf.lo.arp_ignore=0\nnet.ipv4.ip_forward=1\nnet.ipv4.conf.all.arp_ignore=0 1\nkernel.ostype=Linux\n');
+  });
+
+  describe('linking an init script to start at boot', () => {
+    // A stand-in update-rc.d, first on PATH, that behaves as Debian's without insserv: `defaults` links
+    // the script by its header only where it has no link at all; `enable` turns links into S.
+    // `headerRunlevels` empty is a script whose header names none of these runlevels, which
+    // update-rc.d's enable refuses.
+    const link = (headerRunlevels: string, existing: 'none' | 'K'): { programs: string[]; calls: string[]; status: number | undefined; links: string[] } => {
+      const root = mkdtempSync(join(dir, 'rc-'));
+      const bin = join(root, 'bin');
+      mkdirSync(bin);
+      for (const level of ['2', '3', '4', '5']) {
+        mkdirSync(join(root, `rc${level}.d`));
+        if (existing === 'K') writeFileSync(join(root, `rc${level}.d`, 'K01lvsprov-web'), '');
+      }
+      writeFileSync(
+        join(bin, 'update-rc.d'),
+        [
+          '#!/bin/sh',
+          `printf '%s\\n' "$*" >> ${root}/calls`,
+          `levels='${headerRunlevels}'`,
+          'case $2 in',
+          `  defaults) for f in ${root}/rc?.d/[SK][0-9][0-9]$1; do [ -e "$f" ] && exit 0; done; for l in $levels; do : > ${root}/rc$l.d/S01$1; done ;;`,
+          `  enable) [ -n "$levels" ] || { echo "$1 Default-Start contains no runlevels, aborting." >&2; exit 1; }; for l in $levels; do for f in ${root}/rc$l.d/K[0-9][0-9]$1; do [ -e "$f" ] && unlink "$f"; done; : > ${root}/rc$l.d/S01$1; done ;;`,
+          'esac',
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const { programs, sections } = traced([updateRcDEnableCommands([`${root}/rc[2345].d`], 'lvsprov-web')], `PATH=${bin}:$PATH`);
+      const calls = readFileSync(join(root, 'calls'), 'utf8').trim().split('\n');
+      const links = ['2', '3', '4', '5'].flatMap((level) => readdirSync(join(root, `rc${level}.d`)).map((name) => `rc${level}.d/${name}`));
+      return { programs: programs.filter((name) => name !== 'unlink'), calls, status: sections.get(0)?.status, links };
+    };
+
+    it('a script with no link yet takes one update-rc.d: defaults alone starts it at boot', () => {
+      const fresh = link('2 3 4 5', 'none');
+      expect(fresh.programs).toEqual(['update-rc.d']);
+      expect(fresh.calls).toEqual(['lvsprov-web defaults']);
+      expect([fresh.status, fresh.links]).toEqual([0, ['rc2.d/S01lvsprov-web', 'rc3.d/S01lvsprov-web', 'rc4.d/S01lvsprov-web', 'rc5.d/S01lvsprov-web']]);
+    });
+
+    it('links someone turned K are turned back into S by enable', () => {
+      const disabled = link('2 3 4 5', 'K');
+      expect(disabled.calls).toEqual(['lvsprov-web defaults', 'lvsprov-web enable']);
+      expect([disabled.status, disabled.links]).toEqual([0, ['rc2.d/S01lvsprov-web', 'rc3.d/S01lvsprov-web', 'rc4.d/S01lvsprov-web', 'rc5.d/S01lvsprov-web']]);
+    });
+
+    it('a header that links no start runlevel still gets enable, and its refusal fails the change', () => {
+      const refused = link('', 'none');
+      expect(refused.calls).toEqual(['lvsprov-web defaults', 'lvsprov-web enable']);
+      expect(refused.status).toBe(1);
+    });
   });
 
   const daemonStart = (name: string, exec: readonly string[]): string[] => {

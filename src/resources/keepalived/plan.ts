@@ -3,6 +3,7 @@ import { writeFileCommands } from '../file-state.js';
 import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
 import { realServerRule } from '../ipvs/rules-format.js';
+import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
@@ -127,7 +128,7 @@ export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
         ? [command('systemctl', 'enable', 'keepalived')]
         : facts.enabler === 'chkconfig'
           ? [command('chkconfig', '--add', 'keepalived'), command('chkconfig', 'keepalived', 'on')]
-          : [command('update-rc.d', 'keepalived', 'defaults'), command('update-rc.d', 'keepalived', 'enable')];
+          : updateRcDEnableCommands(RUNLEVEL_LINK_DIRS, 'keepalived');
     changes.push({ resource: RESOURCE, summary: 'enable keepalived at boot', diff: { kind: 'value', before: 'disabled', after: 'enabled' }, commands });
   }
   if (!facts.running) {

@@ -3,7 +3,7 @@ import { parseFileLine, readFileSnippet, type FileState } from '../file-state.js
 import { LIVE_TABLE_SNIPPET, parseStatus, type IpvsStatus } from '../ipvs/probe.js';
 import type { Table } from '../ipvs/model.js';
 import { parseRules } from '../ipvs/rules-format.js';
-import { enablerProbe, startLinkProbe } from '../sysv-links.js';
+import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe } from '../sysv-links.js';
 import type { ProbeOutput } from '../types.js';
 import type { ServiceManager } from './daemon.js';
 import type { KeepalivedSpec } from './schema.js';
@@ -72,7 +72,7 @@ export function probeSnippet(spec: KeepalivedSpec): string {
     readFileSnippet(spec.path),
     `if ${keepalivedAlive}; then printf 'R 1\\n'; else printf 'R 0\\n'; fi`,
     `if [ -d /run/systemd/system ]; then printf 'M systemd\\nE %s\\n' "$(systemctl is-enabled keepalived 2>/dev/null)"`,
-    `elif [ -f /etc/init.d/keepalived ]; then printf 'M sysv\\n'; ${startLinkProbe(['/etc/rc[2345].d', '/etc/rc.d/rc[2345].d'], 'keepalived')}; ${enablerProbe}`,
+    `elif [ -f /etc/init.d/keepalived ]; then printf 'M sysv\\n'; ${startLinkProbe(RUNLEVEL_LINK_DIRS, 'keepalived')}; ${enablerProbe}`,
     `else printf 'M none\\n'; fi`,
     LIVE_TABLE_SNIPPET,
     CHECK_FUNCTIONS,
