@@ -40,7 +40,7 @@ export interface AcquireOptions {
 
 const holderName = 'lvsprov-lock-holder';
 
-/** The mark, in the lock directory, that this host's tail waits for a process to end (--pid). */
+/** The mark, in the lock directory, that this host's tail is GNU's and waits for a process to end (--pid). */
 export const TAIL_WAITS_FOR_PID = 'tail-waits-for-pid';
 
 /**
@@ -154,17 +154,20 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     'done',
     'lvsprov_previous=$lvsprov_info',
     // The holder keeps fd 9 (the lock) until the connection's process is gone. It waits in GNU
-    // tail --pid, one process that checks every second without starting any: a loop of `sleep`
-    // would start a process a second on every host for as long as the run lasts. Where tail
-    // has no --pid (busybox), that loop is the fallback, in a shell that holds the lock and waits
-    // for its tail; ending that shell ends its tail too. Once such a tail has seen a connection
-    // out (tail exited 0 with the process gone), the shell leaves a mark, and every later run on
-    // the host makes the holder tail itself, one process less: it follows the lock file (always
-    // empty), so that its command line names the lock it holds.
+    // tail --pid, one process that looks every few seconds without starting any: a loop of
+    // `sleep` would start a process a look on every host for as long as the run lasts. Whether
+    // the host's tail is GNU's is asked once per boot (the mark lives in /run): `tail --version`,
+    // one process. Any other tail (busybox's has no --pid) gets that loop instead, in a shell
+    // that holds the lock; its `sleep` does not, so a TERM frees the lock at once.
+    `if [ ! -e "$lvsprov_d/${TAIL_WAITS_FOR_PID}" ]; then`,
+    `  case "$(tail --version </dev/null 2>/dev/null 9>&-)" in *"(GNU coreutils)"*) : >"$lvsprov_d/${TAIL_WAITS_FOR_PID}" ;; esac`,
+    'fi',
     `if [ -e "$lvsprov_d/${TAIL_WAITS_FOR_PID}" ]; then`,
     `  tail ---disable-inotify -s ${poll} --pid="$lvsprov_conn" -f "$lvsprov_d/run.lock" </dev/null >/dev/null 2>&1 &`,
     'else',
-    `  sh -c 'tail ---disable-inotify -s ${poll} --pid="$2" -f /dev/null 9>&- & t=$!; trap "kill $t 2>/dev/null; exit 0" TERM; if wait $t && [ ! -d /proc/$2 ]; then : >"$1/${TAIL_WAITS_FOR_PID}"; exit 0; fi; while [ -d /proc/$2 ]; do sleep ${poll}; done' ${holderName} "$lvsprov_d" "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
+    // The lock directory and the connection are arguments, so that the shell's command line
+    // names both, as tail's does.
+    `  sh -c 'while [ -d /proc/$2 ]; do sleep ${poll} 9>&-; done' ${holderName} "$lvsprov_d" "$lvsprov_conn" </dev/null >/dev/null 2>&1 &`,
     'fi',
     'lvsprov_holder=$!',
     `${ownerLine(owner, lease)} >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`,

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -24,8 +24,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * Run a script in a fresh "connection"; resolves once the script is done, the connection stays.
  * `onOutput` sees the output as it comes.
  */
-function exec(script: string, onOutput?: (output: string) => void): Promise<{ output: string; connection: ChildProcess }> {
-  const connection = spawn('/bin/sh', ['-c', 'sh -s; exec sleep 60 >/dev/null 2>&1'], { stdio: ['pipe', 'pipe', 'ignore'] });
+function exec(script: string, onOutput?: (output: string) => void, env?: NodeJS.ProcessEnv): Promise<{ output: string; connection: ChildProcess }> {
+  const connection = spawn('/bin/sh', ['-c', 'sh -s; exec sleep 60 >/dev/null 2>&1'], { stdio: ['pipe', 'pipe', 'ignore'], ...(env ? { env } : {}) });
   connections.push(connection);
   let output = '';
   connection.stdout?.on('data', (chunk: Buffer) => {
@@ -40,9 +40,10 @@ async function acquire(
   owner: LockOwner,
   options: AcquireOptions,
   onOutput?: (output: string) => void,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ report: LockReport; output: string; connection: ChildProcess }> {
   const nonce = newNonce();
-  const { output, connection } = await exec(`${acquireLockScript(nonce, owner, { dir, ...options })}\necho probes-ran\n`, onOutput);
+  const { output, connection } = await exec(`${acquireLockScript(nonce, owner, { dir, ...options })}\necho probes-ran\n`, onOutput, env);
   return { report: parseLockReport(nonce, output), output, connection };
 }
 
@@ -52,7 +53,7 @@ async function run(script: (nonce: string) => string): Promise<LockReport> {
 }
 
 /**
- * Resolves once the lock holder named in `lockDir` (a tail, or the shell around one) has taken its
+ * Resolves once the lock holder named in `lockDir` (a tail, or a shell that sleeps) has taken its
  * first look at its connection and sleeps: a connection ended before that look is seen by the
  * holder itself, which then lets the lock go before any other run can find it held.
  */
@@ -60,8 +61,9 @@ async function holderSettled(lockDir: string): Promise<void> {
   const holder = Number(/holder=(\d+)/.exec(readFileSync(join(lockDir, 'run.owner'), 'utf8'))?.[1]);
   const read = (path: string): string => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
   for (let waited = 0; waited < 5000; waited += 20) {
-    const tails = [holder, ...read(`/proc/${holder}/task/${holder}/children`).trim().split(/\s+/).filter(Boolean).map(Number)].filter((pid) => read(`/proc/${pid}/comm`).trim() === 'tail');
-    if (tails.some((pid) => read(`/proc/${pid}/wchan`).includes('nanosleep'))) return;
+    // tail itself, or the `sleep` of the shell that stands in for it where tail has no --pid.
+    const waiting = [holder, ...read(`/proc/${holder}/task/${holder}/children`).trim().split(/\s+/).filter(Boolean).map(Number)].filter((pid) => ['tail', 'sleep'].includes(read(`/proc/${pid}/comm`).trim()));
+    if (waiting.some((pid) => read(`/proc/${pid}/wchan`).includes('nanosleep'))) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`the lock holder ${holder} never settled`);
@@ -150,9 +152,9 @@ describe('host lock in shell', () => {
       expect(parseLockReport(nonce, traced.stdout.toString())).toEqual({ state: 'acquired', waitedSeconds: 0 });
       expect(readFileSync(join(fresh, 'run.owner'), 'utf8')).toContain(`run=${younger.run} `);
       const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
-      // After the two shells: flock -n (held), flock -w (while the holder exits), the new holder (a
-      // shell around tail in a fresh lock directory) and the owner file's mv.
-      expect(programs.slice(2).sort()).toEqual(['flock', 'flock', 'mv', 'sh', 'tail']);
+      // After the two shells: flock -n (held), flock -w (while the holder exits), the new holder
+      // (tail, known to be GNU's since the first run here) and the owner file's mv.
+      expect(programs.slice(2).sort()).toEqual(['flock', 'flock', 'mv', 'tail']);
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
@@ -230,23 +232,28 @@ describe('the lock holder', () => {
     for (let waited = 0; !check() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
   };
 
-  it("is a shell around tail until a tail has waited out a connection here; from then on, tail itself, one process less", async () => {
+  /** The programs an acquire starts on this "host" (the outer shell stands for the connection: the holder ends with it, and strace with them). */
+  const acquirePrograms = (lockDir: string, env?: NodeJS.ProcessEnv): string[] => {
+    const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], {
+      input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: lockDir, holderPollSeconds: 1 }),
+      timeout: 10_000,
+      ...(env ? { env } : {}),
+    });
+    return traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []).slice(2);
+  };
+
+  it("is GNU tail itself, asked once per boot whether it is GNU's: from then on a lock costs flock, tail and the owner file's mv", async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-holder-'));
     try {
-      // The holder's own look (not a waiting run) leaves the mark: a look a second keeps the test short.
-      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 1 });
-      expect(first.report.state).toBe('acquired');
-      expect(holderOf(fresh).command).toMatch(/^sh -c .* lvsprov-lock-holder /);
-      expect(existsSync(join(fresh, TAIL_WAITS_FOR_PID))).toBe(false);
-      // The connection closes: the shell's tail sees it out, and the shell leaves the mark.
-      first.connection.kill('SIGKILL');
-      await until(() => existsSync(join(fresh, TAIL_WAITS_FOR_PID)));
+      // The holder starts in the background: its exec and the owner file's mv come in either order.
+      expect(acquirePrograms(fresh).sort()).toEqual(['flock', 'mv', 'tail', 'tail']);
       expect(existsSync(join(fresh, TAIL_WAITS_FOR_PID))).toBe(true);
+      expect(acquirePrograms(fresh).sort()).toEqual(['flock', 'mv', 'tail']);
 
-      const second = await acquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh, leaseSeconds: 0 });
-      expect(second.report.state).toBe('acquired');
+      const first = await acquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh, leaseSeconds: 0 });
+      expect(first.report.state).toBe('acquired');
       const holder = holderOf(fresh);
-      expect(holder.command).toBe(`tail ---disable-inotify -s ${HOLDER_POLL_SECONDS} --pid=${second.connection.pid} -f ${fresh}/run.lock `);
+      expect(holder.command).toBe(`tail ---disable-inotify -s ${HOLDER_POLL_SECONDS} --pid=${first.connection.pid} -f ${fresh}/run.lock `);
       // tail holds the lock: another run waits for it, and takes it over once its lease (0 s) ran out.
       const takeover = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
       expect(takeover.report).toMatchObject({ state: 'acquired', previous: { run: younger.run } });
@@ -256,14 +263,44 @@ describe('the lock holder', () => {
       // And it dies with its connection: a waiting run gets the lock.
       const waiting = acquire(younger, { wait: 'wait', timeoutSeconds: 10, dir: fresh }, (output) => output.startsWith('.') && takeover.connection.kill('SIGKILL'));
       expect((await waiting).report).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
 
-      // The programs a lock costs a host from then on: flock, tail and the owner file's mv.
-      expect(await run((nonce) => releaseLockScript(nonce, younger, { dir: fresh }))).toEqual({ state: 'released' });
-      // (The outer shell stands for the connection: the holder's tail ends with it, and strace with them.)
-      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], { input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 1 }), timeout: 10_000 });
-      const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
-      // The holder starts in the background: its exec and the owner file's mv come in either order.
-      expect(programs.slice(2).sort()).toEqual(['flock', 'mv', 'tail']);
+  it("where tail is not GNU's (busybox: no --pid), is a shell that sleeps between looks, which holds the lock, dies with its connection, and is ended at once when that is gone", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-busybox-'));
+    const bin = join(fresh, 'bin');
+    mkdirSync(bin);
+    symlinkSync('/bin/busybox', join(bin, 'tail'));
+    const busybox = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const lockDir = join(fresh, 'lock');
+    mkdirSync(lockDir);
+    try {
+      // tail --version (busybox's says otherwise), and the holder: a shell, whose looks' sleeps
+      // come while the connection lasts (here, until the trace ends).
+      expect(acquirePrograms(lockDir, busybox).filter((name) => name !== 'sleep').sort()).toEqual(['flock', 'mv', 'sh', 'tail']);
+      expect(existsSync(join(lockDir, TAIL_WAITS_FOR_PID))).toBe(false);
+
+      const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: lockDir, holderPollSeconds: 1 }, undefined, busybox);
+      expect(first.report.state).toBe('acquired');
+      const holder = holderOf(lockDir);
+      expect(holder.command).toMatch(new RegExp(`^sh -c .* lvsprov-lock-holder ${lockDir} ${first.connection.pid} $`));
+      // It holds the lock: another run times out on it.
+      expect((await acquire(younger, { wait: 'wait', timeoutSeconds: 1, dir: lockDir }, undefined, busybox)).report).toMatchObject({ state: 'timeout', holder: { run: older.run } });
+
+      // Its own look sees the connection gone and frees the lock: a waiting run gets it.
+      const waiting = await acquire(younger, { wait: 'wait', timeoutSeconds: 10, dir: lockDir, holderPollSeconds: 60 }, (output) => output.startsWith('.') && first.connection.kill('SIGKILL'), busybox);
+      expect(waiting.report).toMatchObject({ state: 'acquired', previous: { run: older.run } });
+
+      // A holder that looks once a minute, its connection gone: the next run ends it at once.
+      await holderSettled(lockDir);
+      const gone = new Promise((resolve) => waiting.connection.once('exit', resolve));
+      waiting.connection.kill('SIGKILL');
+      await gone;
+      const started = Date.now();
+      expect((await acquire(older, { wait: 'wait', timeoutSeconds: 10, dir: lockDir }, undefined, busybox)).report).toEqual({ state: 'acquired', waitedSeconds: 0 });
+      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
