@@ -36,3 +36,21 @@ export function countSessions(log: string): SessionCounts {
   }
   return { connections, logins, sessions, execs };
 }
+
+/**
+ * The sessions sshd closed while their connection was still up ("Close session" before the
+ * client's "Received disconnect" from that port): sshd reaped the session's command, so what it
+ * ran counts in the host's CPU (proc-cpu.ts). A connection dropped under a running command logs no
+ * "Close session"; the command is left to the host's init, its CPU to no sshd.
+ */
+export function sessionsClosedBeforeDisconnect(log: string): number {
+  const disconnected = new Set<string>();
+  let closed = 0;
+  for (const line of log.split('\n')) {
+    const port = / port (\d+)/.exec(line)?.[1];
+    if (port === undefined) continue;
+    if (line.startsWith('Received disconnect from ')) disconnected.add(port);
+    else if (line.startsWith('Close session: ') && !disconnected.has(port)) closed += 1;
+  }
+  return closed;
+}

@@ -65,9 +65,14 @@ export class SshdLogs {
     return new Map(entries);
   }
 
-  /** What each host's sshd logged since the mark. */
+  /** What each host's sshd logged since the mark, counted. */
   async since(mark: LogMark): Promise<Map<string, SessionCounts>> {
-    const entries = await Promise.all([...this.logs].map(async ([host, log]) => [host, countSessions(await readFrom(log, mark.get(host) ?? 0))] as const));
+    return new Map([...(await this.textSince(mark))].map(([host, text]) => [host, countSessions(text)]));
+  }
+
+  /** What each host's sshd logged since the mark. */
+  async textSince(mark: LogMark): Promise<Map<string, string>> {
+    const entries = await Promise.all([...this.logs].map(async ([host, log]) => [host, await readFrom(log, mark.get(host) ?? 0)] as const));
     return new Map(entries);
   }
 }

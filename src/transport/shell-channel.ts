@@ -98,6 +98,21 @@ export class ShellChannel {
     this.stream.end();
   }
 
+  /**
+   * Ends the shell's input and resolves once its channel closed (the shell read the end and
+   * exited), or after `waitMs` at most.
+   */
+  closeAndWait(waitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.stream.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.close();
+    });
+  }
+
   private output(kind: 'stdout' | 'stderr', chunk: Buffer): void {
     const pending = this.pending;
     if (!pending) return;

@@ -164,10 +164,24 @@ class SshSession implements HostSession {
     });
   }
 
+  /**
+   * Ends the connection. A shell left waiting for a next script is ended first, and the
+   * connection goes once it exited: closed under a live shell, sshd leaves that shell (and
+   * what it ran) to the host's init instead of reaping it and logging its end, as an OpenSSH
+   * client's session ends. A shell that does not exit within a second is left as before.
+   */
   close(): void {
-    this.client.end();
+    const idle = this.idle?.open ? this.idle : undefined;
+    this.idle = undefined;
+    if (!idle) {
+      this.client.end();
+      return;
+    }
+    void idle.closeAndWait(SHELL_EXIT_WAIT_MS).then(() => this.client.end());
   }
 }
+
+const SHELL_EXIT_WAIT_MS = 1000;
 
 export async function openSession(target: ConnectionTarget, options: ConnectOptions, jumps: JumpPool): Promise<HostSession> {
   const stats: SessionStats = { connections: 0, channels: 0, execs: 0 };

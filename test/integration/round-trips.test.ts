@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lvsprovInventory, writeYaml } from '../../bench/src/inventories.js';
 import { lvsprovPlaybook } from '../../bench/src/lvsprov-contender.js';
-import type { SessionCounts } from '../../bench/src/sshd-log.js';
+import { sessionsClosedBeforeDisconnect, type SessionCounts } from '../../bench/src/sshd-log.js';
 import { SshdLogs } from '../../bench/src/sshd-logs.js';
 import { createLab, flatLabSpec, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli, type JsonHost } from '../support/cli.js';
@@ -27,11 +27,12 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
   const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
 
   /** Run lvsprov in the control namespace; return its per-host results and what each sshd saw. */
-  const apply = async (...args: string[]): Promise<{ hosts: JsonHost[]; server: Map<string, SessionCounts>; code: number }> => {
+  const apply = async (...args: string[]): Promise<{ hosts: JsonHost[]; server: Map<string, SessionCounts>; closedFirst: number[]; code: number }> => {
     const mark = await logs.mark();
     const result = await runCli(['apply', '-i', inventory, '-p', lvsprovPlaybook, '--json', ...args], { namespace: lab.controlNamespace });
     const json = parseJson(result);
-    return { hosts: json.hosts, server: await logs.since(mark), code: result.code };
+    const text = await logs.textSince(mark);
+    return { hosts: json.hosts, server: await logs.since(mark), closedFirst: names().map((name) => sessionsClosedBeforeDisconnect(text.get(name) ?? '')), code: result.code };
   };
 
   const names = (): string[] => lab.hosts.map((host) => host.name);
@@ -58,6 +59,9 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
     expect(run.hosts.map((host) => [host.host, host.status, host.stats])).toEqual(names().map((name) => [name, 'changed', { connections: 1, channels: 1, execs: 2 }]));
     expect(run.hosts.every((host) => host.changes.length > 0)).toBe(true);
     expect(serverView(run.server)).toEqual(names().map((name) => [name, oneShell]));
+    // The shell ended before the connection did: sshd reaped it (and what it ran), as an OpenSSH
+    // client's session ends, rather than leaving it to the host's init.
+    expect(run.closedFirst).toEqual(names().map(() => 1));
     // The apply really happened: read back through nsenter, not through lvsprov.
     expect((await sh('h1', 'sysctl -n net.ipv4.conf.lo.arp_announce')).trim()).toBe('2');
   });
@@ -69,6 +73,8 @@ describe.skipIf(skipLabSuite(availability))(`round trips per host on real sshd (
       names().map((name) => [name, 'ok', 0, { connections: 1, channels: 1, execs: 1 }]),
     );
     expect(serverView(run.server)).toEqual(names().map((name) => [name, oneShell]));
+    // A host with nothing to change lets its connection go right after its read: its shell too first.
+    expect(run.closedFirst).toEqual(names().map(() => 1));
   });
 
   it('--check with pending changes: one connection, one read exec, nothing applied', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../bench/src/ansible-recap.js';
-import { countSessions } from '../../bench/src/sshd-log.js';
+import { countSessions, sessionsClosedBeforeDisconnect } from '../../bench/src/sshd-log.js';
 import { withSettings } from '../../bench/src/sshd-logs.js';
 import { childCpuTicks, ownCpuTicks } from '../../bench/src/proc-cpu.js';
 import { cli, cliNodeFlags, lvsprovArgv } from '../../bench/src/lvsprov-contender.js';
@@ -28,6 +28,22 @@ describe('countSessions', () => {
     expect(countSessions(slice(2, 9))).toEqual({ connections: 1, logins: 1, sessions: 1, execs: 1 });
     expect(countSessions(slice(10, 19))).toEqual({ connections: 1, logins: 1, sessions: 2, execs: 2 });
     expect(countSessions(slice(20, 27))).toEqual({ connections: 1, logins: 1, sessions: 1, execs: 1 });
+  });
+
+  it('counts the sessions sshd closed before their connection went, not those a disconnect cut', () => {
+    const connection = (port: number, closed: boolean): string =>
+      [
+        `Connection from 198.18.0.1 port ${port} on 198.18.0.10 port 22 rdomain ""`,
+        `Starting session: command for root from 198.18.0.1 port ${port} id 0`,
+        ...(closed ? [`Close session: user root from 198.18.0.1 port ${port} id 0`] : []),
+        `Received disconnect from 198.18.0.1 port ${port}:11: `,
+        `Disconnected from user root 198.18.0.1 port ${port}`,
+        // sshd's cleanup after a disconnect may log the close too: too late to have reaped anything.
+        ...(closed ? [] : [`Close session: user root from 198.18.0.1 port ${port} id 0`]),
+      ].join('\n');
+    expect(sessionsClosedBeforeDisconnect(connection(44300, false))).toBe(0);
+    expect(sessionsClosedBeforeDisconnect(connection(44336, true))).toBe(1);
+    expect(sessionsClosedBeforeDisconnect(`${connection(1, true)}\n${connection(2, false)}\n${connection(3, true)}`)).toBe(2);
   });
 
   it('ignores the key-lookup lines that precede a login', () => {
