@@ -76,6 +76,8 @@ class SshSession implements HostSession {
   /** The error the connection ended with, if any. */
   private failure: string | undefined;
   private closed = false;
+  /** close() was called: the connection is on its way out, whatever is still open on it. */
+  private ending = false;
   /** The shell the last script left waiting on its channel, for the next one. */
   private idle: ShellChannel | undefined;
 
@@ -107,6 +109,7 @@ class SshSession implements HostSession {
     const { signal, onStdout } = options;
     if (signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
     if (this.lost) return Promise.reject(new ConnectionLostError(this.lost, '', ''));
+    if (this.ending) return Promise.reject(new ConnectionLostError('the connection was closed', '', ''));
     this.stats.execs += 1;
     // A caller that follows stdout as it comes gets a channel of its own, which ends with its script.
     return onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal);
@@ -166,11 +169,12 @@ class SshSession implements HostSession {
 
   /**
    * Ends the connection. A shell left waiting for a next script is ended first, and the
-   * connection goes once it exited: closed under a live shell, sshd leaves that shell (and
-   * what it ran) to the host's init instead of reaping it and logging its end, as an OpenSSH
-   * client's session ends. A shell that does not exit within a second is left as before.
+   * connection goes once that shell exited, as an OpenSSH client ends a session: a connection
+   * closed under a live shell makes sshd leave the shell (and what it ran) to the host's init,
+   * unreaped and its session's end unlogged. A shell still there after a second is left so.
    */
   close(): void {
+    this.ending = true;
     const idle = this.idle?.open ? this.idle : undefined;
     this.idle = undefined;
     if (!idle) {

@@ -113,4 +113,30 @@ describe('one shell, script after script', () => {
     expect((error as ExecAbortedError).stdout).toBe('started\n');
     expect(shell.open).toBe(false);
   });
+
+  it('at the end, ends the shell\'s input and waits until the shell exited', async () => {
+    const { channel, child } = localChannel();
+    const shell = new ShellChannel(channel, () => undefined);
+    expect((await shell.run('echo ready')).result.stdout).toBe('ready\n');
+    const started = performance.now();
+    await shell.closeAndWait(5000);
+    expect(child.exitCode).toBe(0);
+    expect(performance.now() - started).toBeLessThan(4000);
+    expect(shell.open).toBe(false);
+  });
+
+  it('waits no longer than it was told for a channel that does not close', async () => {
+    const { channel } = localChannel();
+    const shell = new ShellChannel(channel, () => undefined);
+    // A job that keeps the shell's output open: the channel closes only once it is gone too.
+    await shell.run('sleep 3 &');
+    let channelClosed = false;
+    channel.once('close', () => (channelClosed = true));
+    const started = performance.now();
+    await shell.closeAndWait(200);
+    const waited = performance.now() - started;
+    expect(channelClosed).toBe(false);
+    expect(waited).toBeGreaterThanOrEqual(190);
+    expect(waited).toBeLessThan(2500);
+  });
 });
