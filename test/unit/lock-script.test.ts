@@ -53,6 +53,22 @@ async function run(script: (nonce: string) => string): Promise<LockReport> {
 }
 
 /**
+ * An acquire run under `strace -f` in a "connection" that ends with its script (the outer shell;
+ * the holder ends with it, and strace with them): the lock report, and the programs it started
+ * after the two shells.
+ */
+function tracedAcquire(owner: LockOwner, options: AcquireOptions, env?: NodeJS.ProcessEnv): { report: LockReport; programs: string[] } {
+  const nonce = newNonce();
+  const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], {
+    input: acquireLockScript(nonce, owner, options),
+    timeout: 10_000,
+    ...(env ? { env } : {}),
+  });
+  const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
+  return { report: parseLockReport(nonce, traced.stdout.toString()), programs: programs.slice(2) };
+}
+
+/**
  * Resolves once the lock holder named in `lockDir` (a tail, or a shell that sleeps) has taken its
  * first look at its connection and sleeps: a connection ended before that look is seen by the
  * holder itself, which then lets the lock go before any other run can find it held.
@@ -144,17 +160,12 @@ describe('host lock in shell', () => {
       const gone = new Promise((resolve) => first.connection.once('exit', resolve));
       first.connection.kill('SIGKILL');
       await gone;
-      const nonce = newNonce();
-      const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], {
-        input: acquireLockScript(nonce, younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh }),
-        timeout: 10_000,
-      });
-      expect(parseLockReport(nonce, traced.stdout.toString())).toEqual({ state: 'acquired', waitedSeconds: 0 });
+      const traced = tracedAcquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(traced.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
       expect(readFileSync(join(fresh, 'run.owner'), 'utf8')).toContain(`run=${younger.run} `);
-      const programs = traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []);
-      // After the two shells: flock -n (held), flock -w (while the holder exits), the new holder
-      // (tail, known to be GNU's since the first run here) and the owner file's mv.
-      expect(programs.slice(2).sort()).toEqual(['flock', 'flock', 'mv', 'tail']);
+      // flock -n (held), flock -w (while the holder exits), the new holder (tail, known to be
+      // GNU's since the first run here) and the owner file's mv.
+      expect(traced.programs.sort()).toEqual(['flock', 'flock', 'mv', 'tail']);
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
@@ -232,15 +243,8 @@ describe('the lock holder', () => {
     for (let waited = 0; !check() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
   };
 
-  /** The programs an acquire starts on this "host" (the outer shell stands for the connection: the holder ends with it, and strace with them). */
-  const acquirePrograms = (lockDir: string, env?: NodeJS.ProcessEnv): string[] => {
-    const traced = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '/bin/sh', '-c', 'sh -s; :'], {
-      input: acquireLockScript(newNonce(), older, { wait: 'wait', timeoutSeconds: 5, dir: lockDir, holderPollSeconds: 1 }),
-      timeout: 10_000,
-      ...(env ? { env } : {}),
-    });
-    return traced.stderr.toString().split('\n').flatMap((line) => /execve\("[^"]*\/([^/"]+)"/.exec(line)?.[1] ?? []).slice(2);
-  };
+  const acquirePrograms = (lockDir: string, env?: NodeJS.ProcessEnv): string[] =>
+    tracedAcquire(older, { wait: 'wait', timeoutSeconds: 5, dir: lockDir, holderPollSeconds: 1 }, env).programs;
 
   it("is GNU tail itself, asked once per boot whether it is GNU's: from then on a lock costs flock, tail and the owner file's mv", async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-holder-'));
