@@ -1,7 +1,7 @@
 import { LockError } from '../errors.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import { describeHolder, parseLockReport, type LockHolder } from '../lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, type LockWait as LockWaitMode } from '../lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, releaseOnCloseScript, type LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 import type { LockWait } from './events.js';
 
@@ -27,6 +27,11 @@ export function acquirePrelude(lock: RunLock, nonce: string, wait: LockWaitMode 
 /** The whole exec that gives the lock up while the connection stays open. */
 export function releaseExec(lock: RunLock, nonce: string): string {
   return `${scriptEnvironment}\n${releaseLockScript(nonce, lock.owner)}\n`;
+}
+
+/** What the host's shell runs as its connection closes: the lock goes at once (builtins only, so no PATH). */
+export function releaseOnClose(lock: RunLock): string {
+  return releaseOnCloseScript(lock.owner);
 }
 
 export function holdPrelude(lock: RunLock, nonce: string): string {

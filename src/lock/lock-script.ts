@@ -5,8 +5,9 @@ import type { LockOwner } from './lock-owner.js';
 //
 // The lock is flock(2) on /run/lvsprov/run.lock. The read exec takes it and hands it to a small
 // holder process that lives exactly as long as the run's SSH connection (it watches that
-// connection's sshd process), so a run that ends, crashes or is killed frees its hosts the moment
-// its connection closes, without any release exec. The owner file beside it says who holds the
+// connection's sshd process), so a run that crashes or is killed frees its hosts once its
+// connection closes, without any release exec; a run that ends ends the holder itself as it
+// closes the connection (releaseOnCloseScript). The owner file beside it says who holds the
 // lock (control host, pid, start time) and until when: every later exec of the run renews that
 // lease, and a waiter may end a holder whose lease ran out (a control host that vanished without
 // closing its connection leaves sshd waiting for hours). The lease ends at a time since boot
@@ -75,6 +76,14 @@ function common(nonce: string, dir: string): string[] {
   ];
 }
 
+/**
+ * A `case` pattern for the command line (as a shell's `read` gives it: the NULs between the
+ * arguments dropped) of a holder of this lock for connection `conn`: GNU tail, or the shell loop.
+ */
+function holderCommandLines(conn: string): string {
+  return `tail*"--pid=${conn}-f$lvsprov_d/run.lock"|sh-c*"${holderName}$lvsprov_d${conn}"`;
+}
+
 function ownerLine(owner: LockOwner, leaseSeconds: number): string {
   const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
   return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$lvsprov_holder conn=$lvsprov_conn lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))"`;
@@ -129,7 +138,7 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_number conn; lvsprov_stale=',
     '  if [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_value" ] && [ ! -d /proc/$lvsprov_value ]; then',
     '    lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
-    `    case $lvsprov_cmd in tail*"--pid=$lvsprov_value-f$lvsprov_d/run.lock"|sh-c*"${holderName}$lvsprov_d$lvsprov_value") lvsprov_stale=gone ;; esac`,
+    `    case $lvsprov_cmd in ${holderCommandLines('$lvsprov_value')}) lvsprov_stale=gone ;; esac`,
     '  elif [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_lease_end" ] && [ "$lvsprov_now" -gt "$lvsprov_lease_end" ] &&',
     `     tr '\\0' ' ' </proc/$lvsprov_holder/cmdline 2>/dev/null | grep -q -F -e ${holderName} -e " -f $lvsprov_d/run.lock "; then`,
     '    lvsprov_stale=expired; lvsprov_say expired $lvsprov_info >&2',
@@ -199,6 +208,25 @@ export function holdLockScript(nonce: string, owner: LockOwner, options: { lease
     '  lvsprov_say held',
     'else',
     '  lvsprov_say lost $lvsprov_info; exit 0',
+    'fi',
+  ].join('\n');
+}
+
+/**
+ * The last words of a run's shell on a host it is done with, sent as its connection closes (no
+ * answer is awaited): the holder ends now, so that a run started right after this one finds the
+ * lock free, where it would otherwise wait up to HOLDER_POLL_SECONDS for the holder's look or end
+ * the holder itself (an `flock` more on every host). Only a holder of this run's lock, known by its
+ * command line, is ended; `wait` reaps it (it is this shell's job when this shell took the lock).
+ * Shell builtins only.
+ */
+export function releaseOnCloseScript(owner: LockOwner, options: { dir?: string } = {}): string {
+  return [
+    ...common('-', options.dir ?? defaultLockDir),
+    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_number conn; lvsprov_conn=$lvsprov_value; lvsprov_field run',
+    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_conn" ]; then`,
+    '  lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
+    `  case $lvsprov_cmd in ${holderCommandLines('$lvsprov_conn')}) kill "$lvsprov_holder" 2>/dev/null && wait "$lvsprov_holder" 2>/dev/null ;; esac`,
     'fi',
   ].join('\n');
 }

@@ -4,7 +4,7 @@ import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.j
 import { silenceText } from './server-alive.js';
 import { settleClosed, ShellChannel } from './shell-channel.js';
 import { openClient } from './ssh-client.js';
-import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
+import type { CloseOptions, ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line, one after another to the same shell
@@ -172,8 +172,9 @@ class SshSession implements HostSession {
    * connection goes once that shell exited, as an OpenSSH client ends a session: a connection
    * closed under a live shell makes sshd leave the shell (and what it ran) to the host's init,
    * unreaped and its session's end unlogged. A shell still there after a second is left so.
+   * That shell runs `lastWords` first.
    */
-  close(): void {
+  close(options: CloseOptions = {}): void {
     this.ending = true;
     const idle = this.idle?.open ? this.idle : undefined;
     this.idle = undefined;
@@ -181,7 +182,7 @@ class SshSession implements HostSession {
       this.client.end();
       return;
     }
-    void idle.closeAndWait(SHELL_EXIT_WAIT_MS).then(() => this.client.end());
+    void idle.closeAndWait(SHELL_EXIT_WAIT_MS, options.lastWords).then(() => this.client.end());
   }
 }
 

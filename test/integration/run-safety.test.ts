@@ -122,6 +122,30 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     await converged();
   }, 600_000);
 
+  it("a run gives each host's lock up as it closes that connection: the moment it exits, every lock is free and its holder gone", async () => {
+    // The holder would otherwise keep a lock until its next look at the connection, seconds later.
+    const locks = (): Promise<string[]> =>
+      Promise.all(
+        hosts.map(async (host) =>
+          (
+            await sh(
+              host,
+              "holder=$(sed -n 's/.* holder=\\([0-9]*\\) .*/\\1/p' /run/lvsprov/run.owner); " +
+                'if flock -n /run/lvsprov/run.lock true; then echo free; else echo held; fi; ' +
+                'if [ -n "$holder" ] && [ -d /proc/$holder ]; then echo "holder $holder alive"; else echo holder gone; fi',
+            )
+          ).trim(),
+        ),
+      );
+    await drift();
+    const changed = await apply('--json');
+    expect(changed.code, changed.stdout + changed.stderr).toBe(0);
+    expect(await locks()).toEqual(hosts.map(() => 'free\nholder gone'));
+    const unchanged = await apply('--json');
+    expect(statuses(unchanged)).toEqual(hosts.map((host) => [host, 'ok']));
+    expect(await locks()).toEqual(hosts.map(() => 'free\nholder gone'));
+  }, 120_000);
+
   it('a run killed with kill -9 leaves no lock behind: the next run proceeds at once and converges', async () => {
     await drift();
     await slow('rs1', '24kbit');

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/engine/batch-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
 import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, HOLDER_POLL_SECONDS, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, releaseOnCloseScript, HOLDER_POLL_SECONDS, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's SSH
 // connection is stood for by a parent shell that stays alive (as `sleep`) after the script: the
@@ -167,6 +167,46 @@ describe('host lock in shell', () => {
       // GNU's since the first run here) and the owner file's mv.
       expect(traced.programs.sort()).toEqual(['flock', 'flock', 'mv', 'tail']);
     } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it("is given up by the last words of its run's shell: the holder is ended and reaped, and a run right after takes the lock with one flock", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-last-words-'));
+    try {
+      // A holder that looks once a minute: only the last words can free the lock within this test.
+      const nonce = newNonce();
+      const lastWords = `{\n${releaseOnCloseScript(older, { dir: fresh })}\n} </dev/null >/dev/null 2>&1`;
+      const first = await exec(`${acquireLockScript(nonce, older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 60 })}\n${lastWords}\n`);
+      expect(parseLockReport(nonce, first.output)).toEqual({ state: 'acquired', waitedSeconds: 0 });
+      const holder = Number(/holder=(\d+)/.exec(readFileSync(join(fresh, 'run.owner'), 'utf8'))?.[1]);
+      // Reaped by the shell that started it (not a zombie left for init), while the connection lives on.
+      expect(existsSync(`/proc/${holder}`)).toBe(false);
+      expect(first.connection.exitCode).toBeNull();
+      const traced = tracedAcquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(traced.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
+      expect(traced.programs.sort()).toEqual(['flock', 'mv', 'tail']);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it("last words end no other run's holder, and no process that is not a holder of this run's connection", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-last-words-'));
+    const stranger = spawn('/bin/sh', ['-c', 'exec tail -f /dev/null'], { stdio: 'ignore' });
+    try {
+      const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(held.report.state).toBe('acquired');
+      const holder = Number(/holder=(\d+)/.exec(readFileSync(join(fresh, 'run.owner'), 'utf8'))?.[1]);
+      await exec(releaseOnCloseScript(younger, { dir: fresh }));
+      expect(readFileSync(`/proc/${holder}/cmdline`, 'utf8')).toContain('run.lock');
+      expect(spawnSync('flock', ['-n', join(fresh, 'run.lock'), 'true']).status).toBe(1);
+      // This run's owner line, naming as its holder a process that is no holder.
+      writeFileSync(join(fresh, 'run.owner'), `run=${younger.run} control=ctl-b pid=200 started=2026-11-30T04:00:05Z age=${younger.age} holder=${stranger.pid} conn=${held.connection.pid} lease_end=999999999999\n`);
+      await exec(releaseOnCloseScript(younger, { dir: fresh }));
+      expect(readFileSync(`/proc/${stranger.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')).toBe('tail -f /dev/null ');
+    } finally {
+      stranger.kill('SIGKILL');
       rmSync(fresh, { recursive: true, force: true });
     }
   });
