@@ -82,7 +82,7 @@ export function renderTable(result: BenchResult): string {
     'max RSS: the largest single process of a run (GNU time); ctl CPU: user+system CPU of the run on the control node',
     '(GNU time: the tool and every child it waited for, e.g. all of the floor\'s ssh clients; not the hosts\' sshd);',
     'host CPU: median CPU per host of the hosts\' side (its sshd and every process that sshd reaped: login, shell, scripts,',
-    'their programs; not what outlives the run, such as the lock holder);',
+    'their programs, and the lock holder, which a run ends and reaps as it closes; not what outlives the run);',
     'busy: the share of the whole machine\'s CPU (every core; the hosts\' sshds and scripts run on it too) in use during the run;',
     'sshd columns: per host, from each sshd\'s own VERBOSE log;',
     'lvsprov columns: per host, from lvsprov --json stats; 1st conn: median ms from process start to the first connection',
