@@ -37,7 +37,7 @@ type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
 
 export class HostRun {
   private session: HostSession | undefined;
-  private readPlan: HostReadPlan;
+  private readPlan$: HostReadPlan | undefined;
   /**
    * The read's sections, kept only while a later wave may be planned again from them (withhold:
    * a director adding real servers). A host's read runs to tens of kilobytes (its files, the
@@ -67,8 +67,17 @@ export class HostRun {
     readonly tasks: readonly CompiledTask[],
     private readonly options: HostRunOptions,
     private readonly emit: EventSink,
-  ) {
-    this.readPlan = hostReadPlan(tasks, options.mode ?? 'apply', undefined, options.keepUndeclared ?? false);
+  ) {}
+
+  /**
+   * What the read asks and how its answers are planned, built when the host is first read: every
+   * host's run is made before the first connection, and at 1000 hosts building every read plan
+   * first (the tasks' probes, the manifest's hash of the host's records) kept the first
+   * connection waiting for about half a second. A host never reached never needs one.
+   */
+  private get readPlan(): HostReadPlan {
+    this.readPlan$ ??= hostReadPlan(this.tasks, this.options.mode ?? 'apply', undefined, this.options.keepUndeclared ?? false);
+    return this.readPlan$;
   }
 
   /** Still able to take part in a wave: read and planned, nothing failed or interrupted. */
