@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NOTHING_PREFETCHED, prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
+import { SHELL_EXIT_HOOK } from '../shell/exit-hook.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 
 // One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
@@ -59,8 +60,8 @@ export const mayExit = (probe: string): boolean => /\bexit\b/.test(probe);
  * A change runs in the script's own shell, not a subshell (a process per change, about 1.7 ms of
  * CPU on a small VM, and a first apply has ten to twenty changes per host). A failing command
  * then ends the whole shell, as it was meant to end the script anyway: an EXIT trap prints the
- * change's end marker with the status first. A change that ends without a failure clears the trap
- * and prints its marker itself. Change commands set every variable before they read it
+ * change's end marker with the status first (then the shell's exit hook). A change that ends
+ * without a failure puts the exit hook back as the trap and prints its marker itself. Change commands set every variable before they read it
  * (test/unit/apply-isolation.test.ts), so one change's variables never reach the next.
  */
 export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>, prelude?: string): string {
@@ -68,11 +69,11 @@ export function applyScript(nonce: string, changes: ReadonlyArray<readonly strin
   changes.forEach((commands, index) => {
     lines.push(
       begin(nonce, index),
-      `trap '${end(nonce, index, '"$?"')}' EXIT`,
+      `trap '${end(nonce, index, '"$?"')}; \${${SHELL_EXIT_HOOK}:-:}' EXIT`,
       `{ set -e\n${commands.join('\n')}\n} 2>&1`,
       'rc=$?',
       'set +e',
-      'trap - EXIT',
+      `trap "\${${SHELL_EXIT_HOOK}:-:}" EXIT`,
       end(nonce, index),
       '[ "$rc" -eq 0 ] || exit "$rc"',
     );

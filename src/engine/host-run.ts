@@ -7,7 +7,7 @@ import { applyScript, newNonce, parseSections, readScript, unfinishedSection, ty
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
-import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, releaseOnClose, type RunLock } from './host-lock.js';
+import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
@@ -353,10 +353,8 @@ export class HostRun {
       stats: { connections: this.session?.stats.connections ?? 0, channels: this.session?.stats.channels ?? 0, execs: this.session?.stats.execs ?? 0 },
       seconds: (performance.now() - this.started) / 1000,
     };
-    // A run that holds this host's lock gives it up with its last words: the next run finds it
-    // free, not held until the holder's next look.
-    const lock = this.lock;
-    this.session?.close(lock ? { lastWords: releaseOnClose(lock) } : {});
+    // The shell's exit, once the connection's input ends, gives the lock up (releaseAtExitScript).
+    this.session?.close();
     this.emit({ type: 'host-done', result: this.result });
     return this.result;
   }

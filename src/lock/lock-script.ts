@@ -1,3 +1,4 @@
+import { SHELL_EXIT_HOOK } from '../shell/exit-hook.js';
 import { quote } from '../shell/quote.js';
 import type { LockOwner } from './lock-owner.js';
 
@@ -6,8 +7,8 @@ import type { LockOwner } from './lock-owner.js';
 // The lock is flock(2) on /run/lvsprov/run.lock. The read exec takes it and hands it to a small
 // holder process that lives exactly as long as the run's SSH connection (it watches that
 // connection's sshd process), so a run that crashes or is killed frees its hosts once its
-// connection closes, without any release exec; a run that ends ends the holder itself as it
-// closes the connection (releaseOnCloseScript). The owner file beside it says who holds the
+// connection closes, without any release exec; a run that ends has its shell end the holder as
+// the shell exits (releaseAtExitScript). The owner file beside it says who holds the
 // lock (control host, pid, start time) and until when: every later exec of the run renews that
 // lease, and a waiter may end a holder whose lease ran out (a control host that vanished without
 // closing its connection leaves sshd waiting for hours). The lease ends at a time since boot
@@ -213,21 +214,26 @@ export function holdLockScript(nonce: string, owner: LockOwner, options: { lease
 }
 
 /**
- * The last words of a run's shell on a host it is done with, sent as its connection closes (no
- * answer is awaited): the holder ends now, so that a run started right after this one finds the
- * lock free, where it would otherwise wait up to HOLDER_POLL_SECONDS for the holder's look or end
- * the holder itself (an `flock` more on every host). Only a holder of this run's lock, known by its
- * command line, is ended; `wait` reaps it (it is this shell's job when this shell took the lock).
- * Shell builtins only.
+ * Shell for the read exec after the lock is taken: as the run's shell ends (the run closed its
+ * input, done with the host), an EXIT trap ends this run's holder, known by its command line,
+ * and reaps it, so that a run started right after this one finds the lock free, where it would
+ * otherwise wait up to HOLDER_POLL_SECONDS for the holder's look or end the holder itself (an
+ * `flock` more on every host). A subshell does not run it, only the shell the run's scripts
+ * share; one that ends early (a script's `exit`, after which no script of the run holds the lock
+ * without a new read) gives the lock up as well. Builtins only, on every host of every run.
  */
-export function releaseOnCloseScript(owner: LockOwner, options: { dir?: string } = {}): string {
+export function releaseAtExitScript(owner: LockOwner): string {
   return [
-    ...common('-', options.dir ?? defaultLockDir),
-    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_number conn; lvsprov_conn=$lvsprov_value; lvsprov_field run',
-    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_conn" ]; then`,
-    '  lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
-    `  case $lvsprov_cmd in ${holderCommandLines('$lvsprov_conn')}) kill "$lvsprov_holder" 2>/dev/null && wait "$lvsprov_holder" 2>/dev/null ;; esac`,
-    'fi',
+    'lvsprov_release_at_exit() {',
+    '  lvsprov_owner',
+    '  lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_number conn; lvsprov_conn=$lvsprov_value; lvsprov_field run',
+    `  if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_conn" ]; then`,
+    '    lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
+    `    case $lvsprov_cmd in ${holderCommandLines('$lvsprov_conn')}) kill "$lvsprov_holder" 2>/dev/null && wait "$lvsprov_holder" 2>/dev/null ;; esac`,
+    '  fi',
+    '}',
+    `${SHELL_EXIT_HOOK}=lvsprov_release_at_exit`,
+    `trap "$${SHELL_EXIT_HOOK}" EXIT`,
   ].join('\n');
 }
 

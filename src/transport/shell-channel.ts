@@ -99,17 +99,16 @@ export class ShellChannel {
   }
 
   /**
-   * Ends the shell's input, after `lastWords` when given (a script whose output goes nowhere), and
-   * resolves once its channel closed (the shell read the end and exited), or after `waitMs` at most.
+   * Ends the shell's input and resolves once its channel closed (the shell read the end and
+   * exited), or after `waitMs` at most.
    */
-  closeAndWait(waitMs: number, lastWords?: string): Promise<void> {
+  closeAndWait(waitMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, waitMs);
       this.stream.once('close', () => {
         clearTimeout(timer);
         resolve();
       });
-      if (lastWords !== undefined && !this.ended && !this.pending) this.stream.write(`{\n${lastWords}\n} </dev/null >/dev/null 2>&1\n`);
       this.close();
     });
   }

@@ -4,7 +4,7 @@ import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.j
 import { silenceText } from './server-alive.js';
 import { settleClosed, ShellChannel } from './shell-channel.js';
 import { openClient } from './ssh-client.js';
-import type { CloseOptions, ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
+import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line, one after another to the same shell
@@ -172,9 +172,8 @@ class SshSession implements HostSession {
    * connection goes once that shell exited, as an OpenSSH client ends a session: a connection
    * closed under a live shell makes sshd leave the shell (and what it ran) to the host's init,
    * unreaped and its session's end unlogged. A shell still there after a second is left so.
-   * That shell runs `lastWords` first.
    */
-  close(options: CloseOptions = {}): void {
+  close(): void {
     this.ending = true;
     const idle = this.idle?.open ? this.idle : undefined;
     this.idle = undefined;
@@ -182,11 +181,36 @@ class SshSession implements HostSession {
       this.client.end();
       return;
     }
-    void idle.closeAndWait(SHELL_EXIT_WAIT_MS, options.lastWords).then(() => this.client.end());
+    void idle.closeAndWait(SHELL_EXIT_WAIT_MS).then(() => this.endOnceServerCaughtUp());
+  }
+
+  /**
+   * Ends the connection once sshd answered a global request sent after the session's close: sshd
+   * has then handled that close, and closes the session (reaps what is left of it, logs `Close
+   * session`) before the disconnect can reach it. A disconnect sent right behind the close could
+   * arrive in the same read, and sshd would leave before it closed the session. The request is
+   * OpenSSH's no-more-sessions (none will be opened on this connection); another server answers
+   * it with a refusal, which is as good; no answer within a second ends the connection anyway.
+   */
+  private endOnceServerCaughtUp(): void {
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      this.client.end();
+    };
+    const timer = setTimeout(end, SERVER_REPLY_WAIT_MS);
+    try {
+      this.client.openssh_noMoreSessions(end);
+    } catch {
+      end();
+    }
   }
 }
 
 const SHELL_EXIT_WAIT_MS = 1000;
+const SERVER_REPLY_WAIT_MS = 1000;
 
 export async function openSession(target: ConnectionTarget, options: ConnectOptions, jumps: JumpPool): Promise<HostSession> {
   const stats: SessionStats = { connections: 0, channels: 0, execs: 0 };

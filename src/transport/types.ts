@@ -7,17 +7,8 @@ export interface HostSession {
    * when `signal` aborts it (the channel is closed; the script may have done part of its work).
    */
   exec(script: string, options?: ExecOptions): Promise<ExecResult>;
-  /** Ends the connection; see CloseOptions. */
-  close(options?: CloseOptions): void;
+  close(): void;
   readonly stats: SessionStats;
-}
-
-export interface CloseOptions {
-  /**
-   * A script the session's shell runs before it ends, when a shell is waiting for one (sent with
-   * the end of its input: no round trip, its output unread). Nothing is sent when no shell is.
-   */
-  readonly lastWords?: string;
 }
 
 export interface ExecOptions {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/engine/batch-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
 import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, releaseOnCloseScript, HOLDER_POLL_SECONDS, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseAtExitScript, releaseLockScript, HOLDER_POLL_SECONDS, TAIL_WAITS_FOR_PID, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's SSH
 // connection is stood for by a parent shell that stays alive (as `sleep`) after the script: the
@@ -171,13 +171,12 @@ describe('host lock in shell', () => {
     }
   });
 
-  it("is given up by the last words of its run's shell: the holder is ended and reaped, and a run right after takes the lock with one flock", async () => {
-    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-last-words-'));
+  it("is given up as its run's shell exits: the holder is ended and reaped, and a run right after takes the lock with one flock", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-at-exit-'));
     try {
-      // A holder that looks once a minute: only the last words can free the lock within this test.
+      // A holder that looks once a minute: only the shell's exit can free the lock within this test.
       const nonce = newNonce();
-      const lastWords = `{\n${releaseOnCloseScript(older, { dir: fresh })}\n} </dev/null >/dev/null 2>&1`;
-      const first = await exec(`${acquireLockScript(nonce, older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 60 })}\n${lastWords}\n`);
+      const first = await exec(`${acquireLockScript(nonce, older, { wait: 'wait', timeoutSeconds: 5, dir: fresh, holderPollSeconds: 60 })}\n${releaseAtExitScript(older)}\nx=$(echo a subshell exits); (: nor does this one)\n`);
       expect(parseLockReport(nonce, first.output)).toEqual({ state: 'acquired', waitedSeconds: 0 });
       const holder = Number(/holder=(\d+)/.exec(readFileSync(join(fresh, 'run.owner'), 'utf8'))?.[1]);
       // Reaped by the shell that started it (not a zombie left for init), while the connection lives on.
@@ -191,19 +190,22 @@ describe('host lock in shell', () => {
     }
   });
 
-  it("last words end no other run's holder, and no process that is not a holder of this run's connection", async () => {
-    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-last-words-'));
+  it("the exit trap ends no other run's holder, and no process that is not a holder of this run's connection", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-at-exit-'));
     const stranger = spawn('/bin/sh', ['-c', 'exec tail -f /dev/null'], { stdio: 'ignore' });
     try {
       const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
       expect(held.report.state).toBe('acquired');
       const holder = Number(/holder=(\d+)/.exec(readFileSync(join(fresh, 'run.owner'), 'utf8'))?.[1]);
-      await exec(releaseOnCloseScript(younger, { dir: fresh }));
+      // The trap's function needs the lock snippets' shell functions, as it has them after an
+      // acquire; these snippets define them and end without an exit of their own.
+      await exec(`${releaseLockScript(newNonce(), younger, { dir: fresh })}\n${releaseAtExitScript(younger)}\n`);
       expect(readFileSync(`/proc/${holder}/cmdline`, 'utf8')).toContain('run.lock');
       expect(spawnSync('flock', ['-n', join(fresh, 'run.lock'), 'true']).status).toBe(1);
       // This run's owner line, naming as its holder a process that is no holder.
       writeFileSync(join(fresh, 'run.owner'), `run=${younger.run} control=ctl-b pid=200 started=2026-11-30T04:00:05Z age=${younger.age} holder=${stranger.pid} conn=${held.connection.pid} lease_end=999999999999\n`);
-      await exec(releaseOnCloseScript(younger, { dir: fresh }));
+      const held$ = await run((nonce) => `${holdLockScript(nonce, younger, { dir: fresh })}\n${releaseAtExitScript(younger)}\n`);
+      expect(held$.state).toBe('held');
       expect(readFileSync(`/proc/${stranger.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')).toBe('tail -f /dev/null ');
     } finally {
       stranger.kill('SIGKILL');
