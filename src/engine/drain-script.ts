@@ -73,6 +73,8 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
   return [
     scriptEnvironment,
     ...(prelude ? [prelude] : []),
+    // The loop ends with `break`, not `exit`: the script runs in the session's shell, whose exit
+    // gives the host lock up (SHELL_EXIT_HOOK) while the run still has waves to apply here.
     `start=$(date +%s); polls=0`,
     'while :; do',
     '  left=0; polls=$((polls + 1))',
@@ -80,8 +82,8 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     ...polls,
     ...openingCheck(servers, vips),
     `  now=$(date +%s)`,
-    `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; exit 0; fi`,
-    `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; exit 0; fi`,
+    `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
+    `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     '  sleep 1',
     'done',
     '',

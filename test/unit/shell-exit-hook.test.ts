@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { applyScript, newNonce } from '../../src/engine/batch-script.js';
+import { drainScript } from '../../src/engine/drain-script.js';
 import { SHELL_EXIT_HOOK } from '../../src/shell/exit-hook.js';
 
 // The session's shell runs its exit hook (the host lock's release) as it exits, after whatever
@@ -27,6 +28,12 @@ describe('the shell exit hook', () => {
     expect(status).toBe(1);
     expect(stdout).toContain(`>>>${nonce} 1 1\nhook-ran`);
     expect(stdout).not.toContain('never');
+  });
+
+  it('does not run after a drain poll, which leaves the shell (and the lock) to the waves after it', () => {
+    const { stdout, status } = shellWith(drainScript([], 5), 'echo next-wave');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^drained \d+ 1 *\nnext-wave\nhook-ran\n$/);
   });
 
   it('runs when a change exits the shell itself', () => {
