@@ -61,8 +61,9 @@ export const mayExit = (probe: string): boolean => /\bexit\b/.test(probe);
  * CPU on a small VM, and a first apply has ten to twenty changes per host). A failing command
  * then ends the whole shell, as it was meant to end the script anyway: an EXIT trap prints the
  * change's end marker with the status first (then the shell's exit hook). A change that ends
- * without a failure puts the exit hook back as the trap and prints its marker itself. Change commands set every variable before they read it
- * (test/unit/apply-isolation.test.ts), so one change's variables never reach the next.
+ * without a failure puts the exit hook back as the trap and prints its marker itself. Change
+ * commands set every variable before they read it (test/unit/apply-isolation.test.ts), so one
+ * change's variables never reach the next.
  */
 export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>, prelude?: string): string {
   const lines = [scriptEnvironment, ...(prelude ? [prelude] : []), 'umask 022'];
