@@ -85,6 +85,23 @@ function holderCommandLines(conn: string): string {
   return `tail*"--pid=${conn}-f$lvsprov_d/run.lock"|sh-c*"${holderName}$lvsprov_d${conn}"`;
 }
 
+/**
+ * Shell, after the owner file was read: `lvsprov_holder` is the holder the owner line names when
+ * the line is `owner`'s and that process is a holder of the line's connection, else empty. A pid
+ * in the file may since have been reused by any process, which is then left alone.
+ */
+function ownHolderLines(owner: LockOwner): string[] {
+  return [
+    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_number conn; lvsprov_conn=$lvsprov_value; lvsprov_field run',
+    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_conn" ]; then`,
+    '  lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
+    `  case $lvsprov_cmd in ${holderCommandLines('$lvsprov_conn')}) ;; *) lvsprov_holder= ;; esac`,
+    'else',
+    '  lvsprov_holder=',
+    'fi',
+  ];
+}
+
 function ownerLine(owner: LockOwner, leaseSeconds: number): string {
   const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
   return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$lvsprov_holder conn=$lvsprov_conn lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))"`;
@@ -226,11 +243,8 @@ export function releaseAtExitScript(owner: LockOwner): string {
   return [
     'lvsprov_release_at_exit() {',
     '  lvsprov_owner',
-    '  lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_number conn; lvsprov_conn=$lvsprov_value; lvsprov_field run',
-    `  if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ] && [ -n "$lvsprov_conn" ]; then`,
-    '    lvsprov_cmd=; { read -r lvsprov_cmd </proc/$lvsprov_holder/cmdline; } 2>/dev/null',
-    `    case $lvsprov_cmd in ${holderCommandLines('$lvsprov_conn')}) kill "$lvsprov_holder" 2>/dev/null && wait "$lvsprov_holder" 2>/dev/null ;; esac`,
-    '  fi',
+    ...ownHolderLines(owner).map((line) => `  ${line}`),
+    '  if [ -n "$lvsprov_holder" ]; then kill "$lvsprov_holder" 2>/dev/null && wait "$lvsprov_holder" 2>/dev/null; fi',
     '}',
     `${SHELL_EXIT_HOOK}=lvsprov_release_at_exit`,
     `trap "$${SHELL_EXIT_HOOK}" EXIT`,
@@ -241,8 +255,8 @@ export function releaseAtExitScript(owner: LockOwner): string {
 export function releaseLockScript(nonce: string, owner: LockOwner, options: { dir?: string } = {}): string {
   return [
     ...common(nonce, options.dir ?? defaultLockDir),
-    'lvsprov_number holder; lvsprov_holder=$lvsprov_value; lvsprov_field run',
-    `if [ "$lvsprov_value" = ${quote(owner.run)} ] && [ -n "$lvsprov_holder" ]; then`,
+    ...ownHolderLines(owner),
+    'if [ -n "$lvsprov_holder" ]; then',
     '  kill "$lvsprov_holder" 2>/dev/null',
     // Gone once it exited (its lock went with its files): a zombie its new parent has not reaped
     // yet holds nothing.

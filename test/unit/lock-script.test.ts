@@ -213,6 +213,27 @@ describe('host lock in shell', () => {
     }
   });
 
+  it('giving the lock up on demand ends no process that is not a holder of the run\'s connection, though the run\'s owner line names it', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-give-way-'));
+    const stranger = spawn('/bin/sh', ['-c', 'exec tail -f /dev/null'], { stdio: 'ignore' });
+    try {
+      const held = await acquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
+      expect(held.report.state).toBe('acquired');
+      const holder = Number(/holder=(\d+)/.exec(readFileSync(join(fresh, 'run.owner'), 'utf8'))?.[1]);
+      // The run's own line with its holder's pid taken by another process (a reused pid).
+      writeFileSync(join(fresh, 'run.owner'), readFileSync(join(fresh, 'run.owner'), 'utf8').replace(`holder=${holder} `, `holder=${stranger.pid} `));
+      expect(await run((nonce) => releaseLockScript(nonce, younger, { dir: fresh }))).toEqual({ state: 'released' });
+      expect(readFileSync(`/proc/${stranger.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')).toBe('tail -f /dev/null ');
+      // The line put back: the holder it names is ended, and the lock is free.
+      writeFileSync(join(fresh, 'run.owner'), readFileSync(join(fresh, 'run.owner'), 'utf8').replace(`holder=${stranger.pid} `, `holder=${holder} `));
+      expect(await run((nonce) => releaseLockScript(nonce, younger, { dir: fresh }))).toEqual({ state: 'released' });
+      expect(spawnSync('flock', ['-n', join(fresh, 'run.lock'), 'true']).status).toBe(0);
+    } finally {
+      stranger.kill('SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('wait-die: a younger run gives way to an older one at once; an older run waits for a younger one', async () => {
     const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(held.report.state).toBe('acquired');
