@@ -3,6 +3,7 @@ import { runAll } from '../engine/run.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
 import { exitCodeFor } from './exit-codes.js';
+import { writeJson } from './json-output.js';
 import { watchInterrupts } from './interrupts.js';
 import { prepareRun } from './load-run.js';
 import type { BeforeRun, PlaybookFlags } from './playbook-command.js';
@@ -49,7 +50,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   if (flags.json) {
     const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
     const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
-    io.out(JSON.stringify(document, null, 2));
+    writeJson(io.out, document, 'hosts');
   } else {
     // The text report's code (diffs, colours) loads only for it: --json and startup skip it.
     const [{ renderPlan }, { terminalRecapStyle }] = await Promise.all([import('../report/plan-text.js'), import('./colour.js')]);

@@ -8,6 +8,7 @@ import { StatusWatcher, type StatusHost } from '../status/watcher.js';
 import { ExitCode } from './exit-codes.js';
 import { emitGraph } from './graph-output.js';
 import type { CliIo } from './io.js';
+import { writeJson } from './json-output.js';
 import { prepareRun } from './load-run.js';
 import { limitTerms } from './selection-options.js';
 import type { StatusFlags } from './status-command.js';
@@ -41,7 +42,8 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (stopped) break;
       report = await watcher.refresh();
       if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
-      else if (flags.json) io.out(flags.watch === undefined ? JSON.stringify(report, null, 2) : JSON.stringify(report));
+      else if (flags.json && flags.watch === undefined) writeJson(io.out, { ...report }, 'hosts');
+      else if (flags.json) io.out(JSON.stringify(report));
       else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
     }
   } finally {

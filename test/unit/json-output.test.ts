@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { writeJson } from '../../src/cli/json-output.js';
+
+// The CLI's --json report, written a line group at a time: byte for byte what one
+// JSON.stringify(document, null, 2) gives, with no piece larger than one element of the streamed array.
+
+function written(document: Record<string, unknown>, streamed = 'hosts'): string[] {
+  const lines: string[] = [];
+  writeJson((line) => lines.push(line), document, streamed);
+  return lines;
+}
+
+const host = (name: string, changes: number): Record<string, unknown> => ({
+  host: name,
+  status: 'changed',
+  changes: Array.from({ length: changes }, (_, index) => ({
+    summary: `write /etc/x${index}`,
+    diff: { kind: 'text', before: '', after: `line "one"\nline\ttwo ${'\u00e9\u2028'} \\ end\n` },
+    empty: [],
+    nothing: {},
+    skipped: undefined,
+  })),
+  stats: { connections: 1, execs: 2 },
+});
+
+describe('writeJson', () => {
+  const documents: Array<[string, Record<string, unknown>]> = [
+    ['an apply report', { mode: 'apply', check: false, totals: { changed: 2 }, exitCode: 0, waves: [{ phase: 'prepare', hosts: ['a', 'b'] }], drains: [], hosts: [host('a', 3), host('b', 1)], firstConnectionMs: 12 }],
+    ['no hosts', { mode: 'apply', hosts: [], exitCode: 0 }],
+    ['the streamed array last and first', { hosts: [host('only', 2)] }],
+    ['values JSON leaves out or nulls', { gone: undefined, fn: () => 1, hosts: [undefined, host('x', 0), null, () => 2], after: [undefined], n: null, text: 'a\nb' }],
+    ['nested empties and numbers', { a: { b: { c: [] } }, hosts: [[], {}, 0, '', [1, [2, { d: [] }]]], z: -1.5e-7 }],
+    ['no streamed key at all', { mode: 'status', at: '2026-12-02T00:00:00Z' }],
+    ['an empty document', {}],
+  ];
+
+  it.each(documents)('writes %s exactly as JSON.stringify(document, null, 2)', (_, document) => {
+    expect(`${written(document).join('\n')}\n`).toBe(`${JSON.stringify(document, null, 2)}\n`);
+  });
+
+  it('never writes a piece larger than one host: a thousand hosts are written a host at a time', () => {
+    const hosts = Array.from({ length: 1000 }, (_, index) => host(`h${index}`, 8));
+    const document = { mode: 'apply', hosts };
+    const lines = written(document);
+    const whole = JSON.stringify(document, null, 2);
+    expect(`${lines.join('\n')}\n`).toBe(`${whole}\n`);
+    const largestHost = Math.max(...hosts.map((entry) => JSON.stringify(entry, null, 2).length));
+    expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(largestHost * 1.5);
+    expect(lines.length).toBeGreaterThan(1000);
+  });
+});
