@@ -6,7 +6,7 @@
  * its very end. Written in pieces, the peak is one host's report. `out` takes a line (the CLI's
  * `io.out`, which adds the newline).
  */
-export function writeJson(out: (line: string) => void, document: Readonly<Record<string, unknown>>, streamed: string): void {
+export function writeJson(out: (line: string) => void, document: object, streamed: string): void {
   const entries = Object.entries(document).filter(([, value]) => serialisable(value));
   if (entries.length === 0) return out('{}');
   out('{');
