@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NOTHING_PREFETCHED, prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
-import { SHELL_EXIT_HOOK } from '../shell/exit-hook.js';
+import { LOCK_FD_CLOSED } from '../lock/lock-script.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 
 // One script per round trip. Each section is wrapped in markers that carry a per-run nonce, so
@@ -36,6 +36,8 @@ function end(nonce: string, index: number, status = '"$rc"'): string {
  * every variable they read before reading it (test/unit/probe-isolation.test.ts holds them to it),
  * so one left behind by a probe never changes the next.
  *
+ * Probes run without the host lock's descriptor (LOCK_FD_CLOSED), which the shell keeps.
+ *
  * `prefetch: false` leaves the files to their probes: the read again after a file changed under
  * the prefetch (PrefetchMismatchError).
  */
@@ -43,9 +45,9 @@ export function readScript(nonce: string, probes: readonly string[], prelude?: s
   const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
   // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
   const paths = options.prefetch === false ? [] : prefetchPaths(probes);
-  if (paths.length > 0) lines.push(begin(nonce, probes.length), prefetchScript(paths), end(nonce, probes.length, '"$lvsprov_rc"'));
+  if (paths.length > 0) lines.push(begin(nonce, probes.length), `{\n${prefetchScript(paths)}\n} ${LOCK_FD_CLOSED}`, end(nonce, probes.length, '"$lvsprov_rc"'));
   probes.forEach((probe, index) => {
-    lines.push(begin(nonce, index), mayExit(probe) ? `(\n${probe}\n)` : `{\n${probe}\n}`, 'rc=$?', end(nonce, index));
+    lines.push(begin(nonce, index), mayExit(probe) ? `(\n${probe}\n) ${LOCK_FD_CLOSED}` : `{\n${probe}\n} ${LOCK_FD_CLOSED}`, 'rc=$?', end(nonce, index));
   });
   return `${lines.join('\n')}\n`;
 }
@@ -60,8 +62,9 @@ export const mayExit = (probe: string): boolean => /\bexit\b/.test(probe);
  * A change runs in the script's own shell, not a subshell (a process per change, about 1.7 ms of
  * CPU on a small VM, and a first apply has ten to twenty changes per host). A failing command
  * then ends the whole shell, as it was meant to end the script anyway: an EXIT trap prints the
- * change's end marker with the status first (then the shell's exit hook). A change that ends
- * without a failure puts the exit hook back as the trap and prints its marker itself. Change
+ * change's end marker with the status first. A change that ends without a failure clears the trap
+ * and prints its marker itself. Changes run without the host lock's descriptor (LOCK_FD_CLOSED), so
+ * a daemon a change starts never holds the lock. Change
  * commands set every variable before they read it (test/unit/apply-isolation.test.ts), so one
  * change's variables never reach the next.
  */
@@ -70,11 +73,11 @@ export function applyScript(nonce: string, changes: ReadonlyArray<readonly strin
   changes.forEach((commands, index) => {
     lines.push(
       begin(nonce, index),
-      `trap '${end(nonce, index, '"$?"')}; \${${SHELL_EXIT_HOOK}:-:}' EXIT`,
-      `{ set -e\n${commands.join('\n')}\n} 2>&1`,
+      `trap '${end(nonce, index, '"$?"')}' EXIT`,
+      `{ set -e\n${commands.join('\n')}\n} 2>&1 ${LOCK_FD_CLOSED}`,
       'rc=$?',
       'set +e',
-      `trap "\${${SHELL_EXIT_HOOK}:-:}" EXIT`,
+      'trap - EXIT',
       end(nonce, index),
       '[ "$rc" -eq 0 ] || exit "$rc"',
     );

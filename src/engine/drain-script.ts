@@ -1,3 +1,4 @@
+import { LOCK_FD_CLOSED } from '../lock/lock-script.js';
 import { command, quote } from '../shell/quote.js';
 import type { RealServerRef } from '../resources/types.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
@@ -74,7 +75,9 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     scriptEnvironment,
     ...(prelude ? [prelude] : []),
     // The loop ends with `break`, not `exit`: the script runs in the session's shell, whose exit
-    // gives the host lock up (SHELL_EXIT_HOOK) while the run still has waves to apply here.
+    // would give the host lock up while the run still has waves to apply here. Its programs run
+    // without the lock's descriptor.
+    '{',
     `start=$(date +%s); polls=0`,
     'while :; do',
     '  left=0; polls=$((polls + 1))',
@@ -86,6 +89,7 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     '  sleep 1',
     'done',
+    `} ${LOCK_FD_CLOSED}`,
     '',
   ].join('\n');
 }

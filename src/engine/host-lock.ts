@@ -1,7 +1,7 @@
 import { LockError } from '../errors.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import { describeHolder, parseLockReport, type LockHolder } from '../lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseAtExitScript, releaseLockScript, type LockWait as LockWaitMode } from '../lock/lock-script.js';
+import { acquireLockScript, holdLockScript, releaseLockScript, type LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
 import type { LockWait } from './events.js';
 
@@ -17,19 +17,17 @@ export interface RunLock {
 
 /** `wait-die` for a run that holds other hosts while it waits (see lock-all.ts). */
 export function acquirePrelude(lock: RunLock, nonce: string, wait: LockWaitMode = 'wait', timeoutSeconds = lock.timeoutSeconds): string {
-  const acquire = acquireLockScript(nonce, lock.owner, {
+  // The run's shell keeps the lock from here until it exits, when the run closes the connection.
+  return acquireLockScript(nonce, lock.owner, {
     wait,
     timeoutSeconds,
     ...(lock.leaseSeconds === undefined ? {} : { leaseSeconds: lock.leaseSeconds }),
   });
-  // Reached only once the lock is taken (the acquire ends the script otherwise): the run's shell
-  // gives it up as it exits, when the run closes the connection.
-  return `${acquire}\n${releaseAtExitScript(lock.owner)}`;
 }
 
 /** The whole exec that gives the lock up while the connection stays open. */
-export function releaseExec(lock: RunLock, nonce: string): string {
-  return `${scriptEnvironment}\n${releaseLockScript(nonce, lock.owner)}\n`;
+export function releaseExec(nonce: string): string {
+  return `${scriptEnvironment}\n${releaseLockScript(nonce)}\n`;
 }
 
 export function holdPrelude(lock: RunLock, nonce: string): string {

@@ -195,7 +195,7 @@ export class HostRun {
     this.hasPlan = false;
     this.changes = [];
     try {
-      await this.session.exec(releaseExec(lock, newNonce()));
+      await this.session.exec(releaseExec(newNonce()));
     } catch (error) {
       if (error instanceof ConnectionLostError) this.fail('failed', { kind: 'connection', message: `connection lost while giving way to an older run (${error.message}); nothing was changed` });
       else this.failWith(error);
@@ -353,7 +353,7 @@ export class HostRun {
       stats: { connections: this.session?.stats.connections ?? 0, channels: this.session?.stats.channels ?? 0, execs: this.session?.stats.execs ?? 0 },
       seconds: (performance.now() - this.started) / 1000,
     };
-    // The shell's exit, once the connection's input ends, gives the lock up (releaseAtExitScript).
+    // The shell's exit, once the connection's input ends, gives the lock up (lock-script.ts).
     this.session?.close();
     this.emit({ type: 'host-done', result: this.result });
     return this.result;

@@ -35,8 +35,8 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
   const unslow = (host: string): Promise<string> => sh(host, 'tc qdisc del dev eth0 root 2>/dev/null; true');
   /**
    * Reads waiting in their loop for this host's lock: processes with the lock file open (a read
-   * opens it before it tries it) that sleep between tries, other than the holder of the run that
-   * has it. A read that gives way to an older run ends without sleeping, so it is not counted. The
+   * opens it before it tries it) that sleep between tries, other than the shell that holds it (the
+   * owner line's holder). A read that gives way to an older run ends without sleeping, so it is not counted. The
    * hosts share the machine's pid space, so the file is told apart by device and inode.
    */
   const lockWaiters = async (host: string): Promise<number> =>
@@ -45,10 +45,12 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
         await sh(
           host,
           'lock=/run/lvsprov/run.lock; [ -e $lock ] || { echo 0; exit 0; }; id=$(stat -c %d:%i $lock); n=0; ' +
+            'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner 2>/dev/null); ' +
             'for fd in $(find /proc/[0-9]*/fd -lname $lock 2>/dev/null); do ' +
             'pid=${fd#/proc/}; pid=${pid%%/*}; ' +
             '[ "$(stat -L -c %d:%i $fd 2>/dev/null)" = "$id" ] || continue; ' +
-            'case "$(tr "\\0" " " </proc/$pid/cmdline 2>/dev/null)" in *lvsprov-lock-holder*|sleep*|"") continue ;; esac; ' +
+            '[ "$pid" = "$holder" ] && continue; ' +
+            'case "$(tr "\\0" " " </proc/$pid/cmdline 2>/dev/null)" in sleep*|"") continue ;; esac; ' +
             'pgrep -P $pid sleep >/dev/null && n=$((n + 1)); done; echo $n',
         )
       ).trim(),
@@ -123,7 +125,7 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
   }, 600_000);
 
   it("a run gives each host's lock up as it closes that connection: the moment it exits, every lock is free and its holder gone", async () => {
-    // The holder would otherwise keep a lock until its next look at the connection, seconds later.
+    // The shell that holds a host's lock ends as its input does: nothing of the run holds it after.
     const locks = (): Promise<string[]> =>
       Promise.all(
         hosts.map(async (host) =>
@@ -238,8 +240,9 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     expect(blocked.code).toBe(2);
     // sshd drops that connection once TCP gives up on it; here the test ends it at once, and the
     // lock goes with it.
-    // The holder names the connection's process: tail's --pid=, or the last word of the shell around it.
-    await sh('rs1', 'holder=$(sed -n "s/.* holder=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner); kill "$(tr "\\0" " " </proc/$holder/cmdline | awk "{ for (i = 1; i <= NF; i++) if (\\$i ~ /^--pid=[0-9]+$/) { print substr(\\$i, 7); exit } print \\$NF }")"');
+    // The owner line names the connection's process (conn=): its sshd. The shell that holds the
+    // lock, still in the held change, keeps it until that change is done.
+    await sh('rs1', 'kill "$(sed -n "s/.* conn=\\([0-9]*\\) .*/\\1/p" /run/lvsprov/run.owner)"');
     await sh('rs1', 'nft delete table inet lvsprov_blackhole');
     await releaseIp('rs1');
     const rerun = await apply('--json');

@@ -57,7 +57,7 @@ export class FakeSession implements HostSession {
     const bodies =
       kind === 'drain'
         ? [...script.matchAll(/ipvsadm -L -n (-[tuf] .*?) 2>/g)].map((match) => match[1] ?? '')
-        : [...script.matchAll(kind === 'apply' ? /\{ set -e\n([\s\S]*?)\n\} 2>&1/g : /(?:\(\n([\s\S]*?)\n\)|\{\n([\s\S]*?)\n\})\nrc=\$\?/g)].map((match) => match[1] ?? match[2] ?? '');
+        : [...script.matchAll(kind === 'apply' ? /\{ set -e\n([\s\S]*?)\n\} 2>&1/g : /(?:\(\n([\s\S]*?)\n\)|\{\n([\s\S]*?)\n\}) 9>&-\nrc=\$\?/g)].map((match) => match[1] ?? match[2] ?? '');
     this.log.push({ host: this.host, kind, sections: bodies });
     this.behaviour.onExec?.(kind);
     if (options.signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));

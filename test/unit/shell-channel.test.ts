@@ -85,7 +85,7 @@ describe('one shell, script after script', () => {
 
   it("waits in a script for that script's own jobs, not one an earlier script left running (the ARP check)", async () => {
     const shell = new ShellChannel(localChannel().channel, () => undefined);
-    // What a read's lock holder is to the shell: a job started by an earlier script, alive all run.
+    // A job an earlier script left running (a daemon a change started), alive all run.
     await shell.run('sleep 30 >/dev/null 2>&1 </dev/null &');
     // The director's own address is local here: the check's block ends at once, off-link. Were
     // the script to wait for every job of the shell, it would outlast the test's 10 s.
