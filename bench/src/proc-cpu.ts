@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 // host's sshd is the parent of every login on it, and the kernel adds a process's CPU to its
 // parent's "children" times when the parent reaps it. So the difference in a host sshd's cutime +
 // cstime across a run is that run's logins, shells, scripts and the programs they waited for on
-// that host. Processes left running (the lock holder, a daemon an apply started) are not in it:
+// that host. Processes left running (a daemon an apply started) are not in it:
 // they outlive the run, and their parent is not sshd then.
 
 /** The fields of a /proc/PID/stat line from its third (state) on; undefined when the line is not one. */

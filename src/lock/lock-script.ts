@@ -65,8 +65,9 @@ function common(nonce: string, dir: string): string[] {
     // command substitution would start a process.
     'lvsprov_field() { lvsprov_value=; lvsprov_rest=" $lvsprov_info "; case $lvsprov_rest in *" $1="*) lvsprov_rest=${lvsprov_rest#*" $1="}; lvsprov_value=${lvsprov_rest%% *} ;; esac; }',
     'lvsprov_number() { lvsprov_field "$1"; case $lvsprov_value in ""|*[!0-9]*) lvsprov_value= ;; esac; }',
-    // The owner file's first line, or empty.
-    'lvsprov_owner() { lvsprov_info=; { read -r lvsprov_info <"$lvsprov_d/run.owner"; } 2>/dev/null; }',
+    // The owner file's first line, or empty. The holder writes the file in place (writeOwner): a
+    // reader may find it empty, never a line without its newline, which would be dropped too.
+    'lvsprov_owner() { lvsprov_info=; { read -r lvsprov_info <"$lvsprov_d/run.owner" || lvsprov_info=; } 2>/dev/null; }',
     'lvsprov_owner',
   ];
 }
@@ -78,10 +79,15 @@ function common(nonce: string, dir: string): string[] {
  */
 const holdsFunction = 'lvsprov_holds() { for lvsprov_fd in /proc/$1/fd/*; do [ "$lvsprov_fd" -ef "$lvsprov_d/run.lock" ] && return 0; done; return 1; }';
 
-/** Shell that writes the owner line: a temp file, then a rename. */
+/**
+ * Shell that writes the owner line, in place: one write(2) of one line into a file only the
+ * holder writes, so a reader sees the old line, an empty file (which it takes for an owner not
+ * known yet, and looks again) or the new line. A temp file and a rename would cost every run a
+ * process (`mv`) on every host, for a file that lives in /run and is read by lvsprov alone.
+ */
 function writeOwner(owner: LockOwner, leaseSeconds: number): string {
   const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
-  return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$$ conn=$lvsprov_conn lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))" >"$lvsprov_d/run.owner.tmp" && mv -f "$lvsprov_d/run.owner.tmp" "$lvsprov_d/run.owner"`;
+  return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$$ conn=$lvsprov_conn lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))" >"$lvsprov_d/run.owner"`;
 }
 
 /**
@@ -153,9 +159,10 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
  * holds it, and the owner file says so) and renews its lease, or reports it lost and ends the
  * script before anything runs.
  *
- * A lease renewed less than a minute ago (a quarter of a shorter lease) is left as it is: the
- * rename that renews it is a process, and the apply exec follows the read within seconds. Every
- * exec still leaves at least the lease less that minute before a waiter may take the lock over.
+ * A lease renewed less than a minute ago (a quarter of a shorter lease) is left as it is: the apply
+ * exec follows the read within seconds, and a waiter that reads the file while it is rewritten
+ * finds it empty. Every exec still leaves at least the lease less that minute before a waiter may
+ * take the lock over.
  */
 export function holdLockScript(nonce: string, owner: LockOwner, options: { leaseSeconds?: number; dir?: string } = {}): string {
   const lease = options.leaseSeconds ?? defaultLeaseSeconds;

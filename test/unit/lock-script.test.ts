@@ -209,13 +209,13 @@ describe('host lock in shell', () => {
     }
   });
 
-  it("costs a host one flock and the owner file's mv (and the lock directory's mkdir once per boot), and no process stays", async () => {
+  it("costs a host one flock (and the lock directory's mkdir once per boot), and no process stays", async () => {
     const fresh = join(mkdtempSync(join(tmpdir(), 'lvsprov-lock-cost-')), 'lock');
     try {
-      expect(tracedAcquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh }).programs.sort()).toEqual(['flock', 'mkdir', 'mv']);
+      expect(tracedAcquire(older, { wait: 'wait', timeoutSeconds: 5, dir: fresh }).programs.sort()).toEqual(['flock', 'mkdir']);
       const traced = tracedAcquire(younger, { wait: 'wait', timeoutSeconds: 5, dir: fresh });
       expect(traced.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
-      expect(traced.programs).toEqual(['flock', 'mv']);
+      expect(traced.programs).toEqual(['flock']);
       expect(readFileSync(join(fresh, 'run.owner'), 'utf8')).toContain(`run=${younger.run} `);
       expect(isFree(fresh)).toBe(true);
     } finally {
@@ -291,14 +291,35 @@ describe('host lock in shell', () => {
     expect(held.report.state).toBe('acquired');
     const owner = join(dir, 'run.owner');
     const leaseEnd = (): number => Number(/lease_end=(\d+)/.exec(readFileSync(owner, 'utf8'))?.[1]);
-    const [acquiredLine, acquiredInode] = [readFileSync(owner, 'utf8'), statSync(owner).ino];
+    const acquiredLine = readFileSync(owner, 'utf8');
+    const acquiredAt = statSync(owner).mtimeMs;
     expect(await run(held.session, (nonce) => holdLockScript(nonce, older, { dir, leaseSeconds: 4 }))).toEqual({ state: 'held' });
-    expect([readFileSync(owner, 'utf8'), statSync(owner).ino]).toEqual([acquiredLine, acquiredInode]);
+    expect([readFileSync(owner, 'utf8'), statSync(owner).mtimeMs]).toEqual([acquiredLine, acquiredAt]);
     await new Promise((resolve) => setTimeout(resolve, 1300));
     const before = leaseEnd();
     expect(await run(held.session, (nonce) => holdLockScript(nonce, older, { dir, leaseSeconds: 4 }))).toEqual({ state: 'held' });
     expect(leaseEnd()).toBeGreaterThanOrEqual(before + 100);
-    expect(statSync(owner).ino).not.toBe(acquiredInode);
+    expect(readFileSync(owner, 'utf8')).toBe(acquiredLine.replace(/lease_end=\d+/, `lease_end=${leaseEnd()}`));
+  });
+
+  it('an owner file found empty (the holder rewriting it) or cut short is an owner not known yet: the waiter looks again, and takes nothing over', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'lvsprov-lock-owner-'));
+    const holding = spawn('/bin/sh', ['-c', `exec 9>>${fresh}/run.lock; flock 9; exec tail -f /dev/null`], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const line = `run=00ff control=ctl-x pid=1 started=2026-11-30T04:00:00Z age=1 holder=${holding.pid} conn=${holding.pid} lease_end=1`;
+      for (const text of ['', line]) {
+        writeFileSync(join(fresh, 'run.owner'), text);
+        const waiter = await acquire(younger, { wait: 'wait-die', timeoutSeconds: 0.5, dir: fresh });
+        // Not older (its age is unknown), not expired (its lease is unknown): waited for.
+        expect(waiter.report).toMatchObject({ state: 'timeout', holder: {} });
+        expect(waiter.report.state === 'timeout' && waiter.report.holder).toEqual({});
+        expect(ended(holding.pid as number)).toBe(false);
+      }
+    } finally {
+      holding.kill('SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
   it('is released on demand with the session open, and a lock whose lease ran out is taken over: its shell is ended', async () => {
