@@ -72,7 +72,7 @@ export function parseLockReport(nonce: string, output: string): LockReport {
 
 /** `lvsprov pid 4242 on ctl1, started 2026-11-30T04:01:02Z`, with whatever is known. */
 export function describeHolder(holder: LockHolder): string {
-  if (holder.pid === undefined && holder.control === undefined) return 'another lvsprov run (its owner file is unreadable)';
+  if (holder.pid === undefined && holder.control === undefined) return 'another lvsprov run (its owner file did not say which: unreadable, or being rewritten)';
   const who = `lvsprov pid ${holder.pid ?? '?'} on ${holder.control ?? '?'}`;
   return holder.started ? `${who}, started ${holder.started}` : who;
 }

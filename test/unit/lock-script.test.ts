@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { applyScript, newNonce, readScript } from '../../src/engine/batch-script.js';
 import { drainScript } from '../../src/engine/drain-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
-import { parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
+import { describeHolder, parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
 import { acquireLockScript, holdLockScript, releaseLockScript, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's
@@ -369,5 +369,13 @@ describe('lock reports', () => {
     expect(parseLockReport(nonce, 'lvsprov-lock abc123 held')).toEqual({ state: 'held' });
     expect(parseLockReport(nonce, 'lvsprov-lock other acquired waited=0')).toEqual({ state: 'missing' });
     expect(parseLockReport(nonce, 'lvsprov-lock abc123 bogus')).toEqual({ state: 'missing' });
+  });
+
+  it('name the holder for the operator, or say the owner file named none (an empty file while the holder rewrites it)', () => {
+    expect(describeHolder({ run: '00ff', control: 'ctl1', pid: 4242, started: '2026-11-30T04:00:00Z', age: 1 })).toBe('lvsprov pid 4242 on ctl1, started 2026-11-30T04:00:00Z');
+    expect(describeHolder({ pid: 4242 })).toBe('lvsprov pid 4242 on ?');
+    // A waiter that timed out while the owner file was empty reports no holder field.
+    const report = parseLockReport(nonce, 'lvsprov-lock abc123 timeout waited=100 ');
+    expect(report.state === 'timeout' && describeHolder(report.holder)).toBe('another lvsprov run (its owner file did not say which: unreadable, or being rewritten)');
   });
 });
