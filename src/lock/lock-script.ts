@@ -49,6 +49,9 @@ export interface AcquireOptions {
   readonly dir?: string;
 }
 
+/** The start of every lock report line (lock-report.ts parses it). */
+const reportPrefix = (nonce: string): string => `lvsprov-lock ${nonce}`;
+
 /**
  * Shell functions every lock snippet needs; `d` is the lock directory. Shell builtins only: every
  * process started here is started on every host of every run (a thousand hosts, a thousand times).
@@ -59,7 +62,7 @@ function common(nonce: string, dir: string): string[] {
     // Centiseconds since boot, into lvsprov_now: a clock that a changed wall clock cannot move.
     // (The fraction always has two digits; a leading 1 keeps "05" from reading as octal.)
     'lvsprov_cs() { read lvsprov_up lvsprov_rest </proc/uptime; lvsprov_now=$(( ${lvsprov_up%.*} * 100 + 1${lvsprov_up#*.} - 100 )); }',
-    `lvsprov_say() { printf '%s\\n' "lvsprov-lock ${nonce} $*"; }`,
+    `lvsprov_say() { printf '%s\\n' "${reportPrefix(nonce)} $*"; }`,
     // One field (key=value word) of the owner line into lvsprov_value, or empty; lvsprov_number
     // keeps it only when it is all digits. Functions that set a variable, not $(...): each
     // command substitution would start a process.
@@ -184,5 +187,5 @@ export function holdLockScript(nonce: string, owner: LockOwner, options: { lease
 
 /** Give the lock up now (a younger run making way for an older one); the connection and its shell stay. */
 export function releaseLockScript(nonce: string): string {
-  return [`exec 9>&-`, `printf '%s\\n' ${quote(`lvsprov-lock ${nonce} released`)}`].join('\n');
+  return [`exec 9>&-`, `printf '%s\\n' ${quote(`${reportPrefix(nonce)} released`)}`].join('\n');
 }

@@ -7,7 +7,7 @@ import { applyScript, newNonce, readScript } from '../../src/engine/batch-script
 import { drainScript } from '../../src/engine/drain-script.js';
 import { lockOwner, type LockOwner } from '../../src/lock/lock-owner.js';
 import { describeHolder, parseLockReport, type LockReport } from '../../src/lock/lock-report.js';
-import { acquireLockScript, holdLockScript, releaseLockScript, type AcquireOptions } from '../../src/lock/lock-script.js';
+import { acquireLockScript, holdLockScript, LOCK_FD_CLOSED, releaseLockScript, type AcquireOptions } from '../../src/lock/lock-script.js';
 
 // The lock snippets through a real /bin/sh and real flock, in a temporary directory. A run's
 // session is a `sh -s` that reads script after script from its input, as on a host; its SSH
@@ -173,7 +173,7 @@ describe('host lock in shell', () => {
     const first = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(first.report.state).toBe('acquired');
     // The shell is in a change's command when its connection goes.
-    const working = first.session.send(`sleep 2 ${'9>&-'}; echo change-done >${join(dir, 'change-done')}`);
+    const working = first.session.send(`sleep 2 ${LOCK_FD_CLOSED}; echo change-done >${join(dir, 'change-done')}`);
     await until(() => first.session.output.length > 0 && existsSync(`/proc/${first.session.shell()}`));
     await new Promise((resolve) => setTimeout(resolve, 200));
     first.session.kill();
