@@ -1,5 +1,5 @@
 import { command, quote } from '../../shell/quote.js';
-import { keepalivedAlive, PIDFILE } from './probe.js';
+import { keepalivedAlive, keepalivedRunsAsPidfileSays, PIDFILE } from './probe.js';
 
 // Starting and stopping keepalived the way the host runs its services: systemd, else Debian's
 // init script, else the daemon by its pid file. apply, reset and verify's failover drill all go
@@ -26,8 +26,8 @@ export function untilStopped(manager: ServiceManager): string | undefined {
 
 const untilExited = [
   'waited=0',
-  `while pid=$(cat ${PIDFILE} 2>/dev/null) && [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = keepalived ]; do`,
-  `  if [ "$waited" -ge 100 ]; then printf '%s\\n' "keepalived (pid $pid) was still running 10 s after its stop" >&2; exit 1; fi`,
+  `while ${keepalivedRunsAsPidfileSays}; do`,
+  `  if [ "$waited" -ge 100 ]; then printf '%s\\n' "keepalived (pid $ka_pid) was still running 10 s after its stop" >&2; exit 1; fi`,
   '  sleep 0.1; waited=$((waited + 1))',
   'done',
 ].join('\n');
@@ -78,9 +78,10 @@ const PIDFILES = [PIDFILE, '/run/vrrp.pid', '/run/checkers.pid', '/run/bfd.pid']
  */
 export function handOverStop(manager: ServiceManager): string {
   return [
-    `ka_alive() { s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; s="\${s##*) }"; [ "\${s%% *}" != Z ]; }`,
+    `ka_alive() { { s=; read -r s < "/proc/$1/stat"; } 2>/dev/null; [ -n "$s" ] || return 1; s="\${s##*) }"; [ "\${s%% *}" != Z ]; }`,
     `ka_gone() { n=0; while ka_alive "$1"; do if [ "$n" -ge 100 ]; then printf '%s\\n' "keepalived (pid $1) still ran 10 s after SIGKILL" >&2; exit 1; fi; sleep 0.1; n=$((n + 1)); done; }`,
-    `if p="$(cat ${PIDFILE} 2>/dev/null)" && [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ]; then`,
+    `if ${keepalivedRunsAsPidfileSays}; then`,
+    '  p="$ka_pid"',
     '  kill -STOP "$p"',
     `  kids="$(sed -n "s/^\\([0-9]*\\) (.*) [A-Za-z] $p .*/\\1/p" /proc/[0-9]*/stat 2>/dev/null || true)"`,
     '  if [ -n "$kids" ]; then kill -KILL $kids; fi',

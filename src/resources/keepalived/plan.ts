@@ -8,7 +8,7 @@ import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
-import { keepalivedAlive, PIDFILE, type KeepalivedFacts } from './probe.js';
+import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
 import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
@@ -29,7 +29,7 @@ export function writeConfigCommands(path: string, text: string): string[] {
     // `(exit N)` fails the check with keepalived's status; the write then removes its temp file.
     ...writeFileCommands(path, text, '644', (tmp) => `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`),
     // Reload rereads the config without dropping VRRP state or the connections of servers that stay.
-    `if ${keepalivedAlive}; then kill -HUP "$(cat ${PIDFILE})"; fi`,
+    `if ${keepalivedAlive}; then kill -HUP "$ka_pid"; fi`,
   ];
 }
 

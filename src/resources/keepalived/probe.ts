@@ -17,8 +17,21 @@ import { serversToCheck } from './table.js';
 
 export const PIDFILE = '/run/keepalived.pid';
 
-/** Shell: keepalived's pid file names a live process. */
-export const keepalivedAlive = `[ -r ${PIDFILE} ] && kill -0 "$(cat ${PIDFILE})" 2>/dev/null`;
+/**
+ * Shell: the pid file holds a process number, left in $ka_pid. Builtins only: every director's
+ * read asks whether keepalived runs, and a `$(cat ...)` there was a fork and a program each time.
+ * Anything but digits is no pid: `kill` would take "-1" for every process the user may signal.
+ */
+const readPid = `{ ka_pid=; read -r ka_pid < ${PIDFILE}; } 2>/dev/null; case "$ka_pid" in '' | *[!0-9]*) false ;; esac`;
+
+/** Shell: keepalived's pid file names a live process, whose number is left in $ka_pid. */
+export const keepalivedAlive = `{ ${readPid} && kill -0 "$ka_pid" 2>/dev/null; }`;
+
+/**
+ * Shell: keepalived's pid file names a live process called keepalived (a stale pid file's number
+ * may have gone to another process), whose number is left in $ka_pid.
+ */
+export const keepalivedRunsAsPidfileSays = `{ ${readPid} && { ka_comm=; read -r ka_comm < "/proc/$ka_pid/comm"; } 2>/dev/null && [ "$ka_comm" = keepalived ]; }`;
 
 export interface KeepalivedFacts {
   readonly installed: boolean;
