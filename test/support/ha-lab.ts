@@ -59,6 +59,8 @@ export interface Takeover {
   readonly heldAt: number;
   /** When the observer's ARP entry came to name the taker: from then on its packets reach it. */
   readonly learnedAt: number;
+  /** Every event of the observer's monitor about the address, as `ip -ts monitor` printed it. */
+  readonly observerEvents: readonly string[];
 }
 
 /** The first event of an `ip -ts monitor` log that `matches`, in ms of the guest's clock (UTC); NaN if none. */
@@ -90,10 +92,14 @@ export async function watchTakeover(floating: FloatingAddress, taker: string): P
   const learned = `/tmp/lvsprov-monitor-neigh-${address}`;
   await lab.sh(taker, monitor(`address dev ${device}`, held));
   await lab.sh(observer.host, `${monitor(`neigh dev ${observer.device}`, learned)}; ${listening(learned)}`);
-  return async () => ({
-    heldAt: firstEventAt(await lab.sh(taker, stop(held)), (line) => !line.startsWith('Deleted') && line.includes(` ${address}/`)),
-    learnedAt: firstEventAt(await lab.sh(observer.host, stop(learned)), (line) => !line.startsWith('Deleted') && line.startsWith(`${address} `) && line.includes(`lladdr ${mac}`)),
-  });
+  return async () => {
+    const observed = await lab.sh(observer.host, stop(learned));
+    return {
+      heldAt: firstEventAt(await lab.sh(taker, stop(held)), (line) => !line.startsWith('Deleted') && line.includes(` ${address}/`)),
+      learnedAt: firstEventAt(observed, (line) => !line.startsWith('Deleted') && line.startsWith(`${address} `) && line.includes(`lladdr ${mac}`)),
+      observerEvents: observed.split('\n').filter((line) => line.includes(`${address} `)),
+    };
+  };
 }
 
 /**
@@ -126,5 +132,11 @@ export async function handover(
       `${step.taker} added ${floating.address} at ${at(marks.heldAt)}, ${floating.observer.host}'s ARP entry named it at ${at(marks.learnedAt)}`,
   );
   for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}, ended at ${at(failed.done)}: ${failed.detail}`);
+  if (Number.isNaN(marks.learnedAt)) {
+    // Not understood yet: what the observer's entry went through instead, and where it is now.
+    log(`  ${floating.observer.host}'s monitor, every event about ${floating.address}: ${marks.observerEvents.length === 0 ? 'none' : ''}`);
+    for (const line of marks.observerEvents) log(`    ${line}`);
+    log(`  its entry now: ${(await lab.sh(floating.observer.host, `ip -s neigh show ${floating.address} dev ${floating.observer.device}`)).trim() || 'none'}`);
+  }
   return seen;
 }
