@@ -15,7 +15,7 @@ import { packageVersion } from './version.js';
 
 // The only place that catches errors and decides the exit code.
 
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let code: number = ExitCode.ok;
   const setExit = (value: number): void => {
     code = value;

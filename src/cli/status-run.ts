@@ -35,6 +35,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
     wake?.();
   };
   process.once('SIGINT', stop);
+  io.outputClosed?.addEventListener('abort', stop);
   let report: StatusReport | undefined;
   try {
     for (let done = 0; done < refreshes && !stopped; done++) {
@@ -48,6 +49,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
     }
   } finally {
     process.removeListener('SIGINT', stop);
+    io.outputClosed?.removeEventListener('abort', stop);
     watcher.close();
   }
   setExit(report ? exitCodeForStatus(report) : ExitCode.ok);

@@ -193,6 +193,24 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     await converged();
   }, 180_000);
 
+  it('an apply whose output nobody reads any more (`apply 2>&1 | head`) goes on to its end on every host and exits 0', async () => {
+    await drift();
+    // One host at a time, the router held at its route change; both readers go meanwhile. Every
+    // line the run prints afterwards (the router's result, the waves of the real servers, the
+    // recap) then fails with EPIPE.
+    await holdIp('router', 'route replace ');
+    const run = startApply('--forks', '1');
+    await until('the router to reach its route change', () => ipHeld('router'));
+    run.child.stdout?.destroy();
+    run.child.stderr?.destroy();
+    await releaseIp('router');
+    const result = await run.done;
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    // Every host was changed: the real servers too, which the run reached only after its output had gone.
+    for (const host of ['rs1', 'rs2']) expect(await sh(host, 'ip -o -4 addr show dev lo')).toContain(VIP);
+    await converged();
+  }, 180_000);
+
   it('a host black-holed mid-apply fails as a lost connection once its keepalives go unanswered (3 s x 3 here), its unconfirmed changes unknown; the others converge', async () => {
     await drift();
     // rs1's apply is held at its VIP address change (an `ip` on rs1's own PATH, ahead of the real

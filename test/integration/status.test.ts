@@ -6,7 +6,7 @@ import type { SessionCounts } from '../../bench/src/sshd-log.js';
 import { SshdLogs } from '../../bench/src/sshd-logs.js';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import type { StatusReport } from '../../src/status/report.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { drInventory, drLabSpec, writeInventory } from '../support/dr-lab.js';
 
 // `lvsprov status` on real sshd hosts: drift per host from the same read and plan as apply, one
@@ -83,4 +83,18 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
     expect(new Map([...(await logs.since(mark))].filter(([host]) => watched.includes(host)))).toEqual(new Map(watched.map((name) => [name, oneShell])));
     expect((await logs.since(mark)).get('director')?.connections ?? 0).toBe(0);
   }, 180_000);
+
+  it('--watch without --count ends once its output has no reader (`status --watch 1 | head`)', async () => {
+    const watch = startCli(['status', '-i', inventory, '--limit', 'routers,realservers', '--json', '--watch', '1'], { namespace: lab.controlNamespace });
+    const firstRefresh = Date.now();
+    while (!watch.output().stdout.includes('\n')) {
+      if (Date.now() - firstRefresh > 60_000) throw new Error(`no refresh printed: ${watch.output().stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    watch.child.stdout?.destroy();
+    // The next refresh's line fails; the watch stops there, as after an interrupt.
+    const ended = await Promise.race([watch.done, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+    if (ended === 'still running') watch.child.kill('SIGINT');
+    expect(ended === 'still running' ? ended : ended.code, watch.output().stderr).toBe(0);
+  }, 120_000);
 });

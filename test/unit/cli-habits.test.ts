@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commandWords } from '../../src/cli/lab-command.js';
 import { inventoryJsonSchemaText } from '../../src/config/json-schema.js';
+import { cliPath } from '../support/cli.js';
 import { runMain } from '../support/main-io.js';
 
 // The command line's habits that need no host: --version, suggestions, several inventories to
@@ -36,6 +38,18 @@ describe('lvsprov --version and suggestions', () => {
     const result = await runMain(['aply', '-i', 'x.yaml']);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unknown command 'aply'\n\(Did you mean apply\?\)/);
+  });
+});
+
+describe('output nobody reads', () => {
+  it('a closed stdout (`lvsprov schema | true`) ends the command with its own exit code, without a word on stderr', async () => {
+    // The pipe's reading end is closed before node has even started: every write fails with EPIPE.
+    const child = spawn(process.execPath, [cliPath, 'schema'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([0, '']);
   });
 });
 
