@@ -50,6 +50,31 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * commander and ssh-config load child_process at their top, for what lvsprov never asks of them:
+ * commander to run a subcommand as a program of its own, ssh-config to run `Match exec` and
+ * canonicalise host names in its `compute` (lvsprov uses its parser alone). Node's child_process,
+ * with dgram and the socket list it pulls in, costs every command about 4 ms at start: these two
+ * get a stand-in that loads the real module on first call. What needs it (ssh2's agent, the lab)
+ * still loads it itself.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(builder) {
+    const importers = ['commander', 'ssh-config'].map((name) => join('node_modules', name, ''));
+    builder.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      importers.some((dir) => args.importer.includes(dir)) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: [
+        "export function spawn(...args) { return require('node:child_process').spawn(...args); }",
+        "export function spawnSync(...args) { return require('node:child_process').spawnSync(...args); }",
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 // Chunk names carry content hashes: old chunks would pile up.
 await rm(outdir, { recursive: true, force: true });
 await build({
@@ -61,7 +86,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['ssh2', '@viz-js/viz'],
-  plugins: [zodEnglishOnly, noSourceMap],
+  plugins: [zodEnglishOnly, noSourceMap, lazyChildProcess],
   // Bundled CommonJS packages (handlebars) call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as lvsprovCreateRequire } from 'node:module'; const require = lvsprovCreateRequire(import.meta.url);" },
   logLevel: 'warning',

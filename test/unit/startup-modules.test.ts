@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliPath } from '../support/cli.js';
+
+// What the commands that contact no host load: each costs every run its start-up time, so what
+// only a connection needs (ssh2, node's crypto) and what lvsprov never asks of a library (node's
+// child_process, which commander and ssh-config import at their top; scripts/bundle.mjs gives them
+// a stand-in) stays unloaded. Runs the built CLI.
+
+const root = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-startup-modules-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function loadedBy(args: readonly string[], exitCode = 0): { builtins: string[]; files: string[] } {
+  const file = join(dir, 'loaded.json');
+  rmSync(file, { force: true });
+  const run = spawnSync(process.execPath, ['--import', join(root, 'test/support/loaded-modules-hook.mjs'), cliPath, ...args], {
+    cwd: root,
+    env: { ...process.env, LOADED_MODULES_FILE: file },
+    encoding: 'utf8',
+  });
+  expect(run.status, run.stderr).toBe(exitCode);
+  return JSON.parse(readFileSync(file, 'utf8')) as { builtins: string[]; files: string[] };
+}
+
+describe('a command that contacts no host', () => {
+  it.each([
+    ['--version', ['--version']],
+    ['validate', ['validate', '-i', 'inventories/lab-ha.yaml']],
+    ['graph', ['graph', '-i', 'inventories/lab-ha.yaml', '--format', 'dot']],
+    ['schema', ['schema']],
+  ])('%s loads neither child_process, node:crypto nor ssh2', (_name, args) => {
+    const { builtins, files } = loadedBy(args);
+    expect(builtins).not.toContain('child_process');
+    expect(builtins).not.toContain('crypto');
+    expect(files.filter((path) => path.includes(join('node_modules', 'ssh2', '')))).toEqual([]);
+  });
+
+  it('an apply, which connects, loads all three: what the hook records is real', () => {
+    // The one host refuses the connection at once (port 1): the run ends unreachable (exit 3).
+    const inventory = join(dir, 'inventory.yaml');
+    writeFileSync(inventory, stringify({ ssh: { user: 'root', port: 1, agent: false }, hosts: { alpha: { address: '127.0.0.2', groups: ['realservers'], vars: { web_root: '/var/www/lvsprov' } } }, lvs: { vips: { web: { address: '192.0.2.10' } } } }));
+    const { builtins, files } = loadedBy(['apply', '-i', inventory, '-p', 'bench/lvsprov/playbook.yaml', '--json'], 3);
+    expect(builtins).toContain('child_process');
+    expect(builtins).toContain('crypto');
+    expect(files.filter((path) => path.includes(join('node_modules', 'ssh2', ''))).length).toBeGreaterThan(0);
+  });
+});
