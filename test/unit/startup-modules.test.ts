@@ -9,22 +9,29 @@ import { cliPath } from '../support/cli.js';
 // What the commands that contact no host load: each costs every run its start-up time, so what
 // only a connection needs (ssh2, node's crypto) and what lvsprov never asks of a library (node's
 // child_process, which commander and ssh-config import at their top; scripts/bundle.mjs gives them
-// a stand-in) stays unloaded. Runs the built CLI.
+// a stand-in) stays unloaded; and where the bin keeps V8's compiled code between runs. Runs the
+// built CLI.
 
 const root = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-startup-modules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function loadedBy(args: readonly string[], exitCode = 0): { builtins: string[]; files: string[] } {
+interface Loaded {
+  readonly builtins: string[];
+  readonly files: string[];
+  readonly compileCacheCalls: unknown[][];
+}
+
+function loadedBy(args: readonly string[], exitCode = 0, env: NodeJS.ProcessEnv = {}): Loaded {
   const file = join(dir, 'loaded.json');
   rmSync(file, { force: true });
   const run = spawnSync(process.execPath, ['--import', join(root, 'test/support/loaded-modules-hook.mjs'), cliPath, ...args], {
     cwd: root,
-    env: { ...process.env, LOADED_MODULES_FILE: file },
+    env: { ...process.env, ...env, LOADED_MODULES_FILE: file },
     encoding: 'utf8',
   });
   expect(run.status, run.stderr).toBe(exitCode);
-  return JSON.parse(readFileSync(file, 'utf8')) as { builtins: string[]; files: string[] };
+  return JSON.parse(readFileSync(file, 'utf8')) as Loaded;
 }
 
 describe('a command that contacts no host', () => {
@@ -48,5 +55,17 @@ describe('a command that contacts no host', () => {
     expect(builtins).toContain('child_process');
     expect(builtins).toContain('crypto');
     expect(files.filter((path) => path.includes(join('node_modules', 'ssh2', ''))).length).toBeGreaterThan(0);
+  });
+});
+
+describe("V8's compile cache", () => {
+  it("is asked for in lvsprov's own cache directory, $LVSPROV_CACHE, never node's default under /tmp", () => {
+    const cache = join(dir, 'cache');
+    expect(loadedBy(['--version'], 0, { LVSPROV_CACHE: cache }).compileCacheCalls).toEqual([[join(cache, 'node-compile-cache')]]);
+  });
+
+  it('and under ~/.cache/lvsprov without it', () => {
+    const home = join(dir, 'home');
+    expect(loadedBy(['--version'], 0, { LVSPROV_CACHE: '', HOME: home }).compileCacheCalls).toEqual([[join(home, '.cache', 'lvsprov', 'node-compile-cache')]]);
   });
 });

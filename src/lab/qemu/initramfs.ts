@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { defaultCacheDir } from './cache-dir.js';
+import { defaultCacheDir } from '../../cache-dir.js';
 import { needsInterpreter } from './elf.js';
 import { LabPrerequisiteError } from './errors.js';
 import { initramfsApplets, initramfsInit } from './initramfs-init.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultCacheDir } from './cache-dir.js';
+import { defaultCacheDir } from '../../cache-dir.js';
 import { LabPrerequisiteError } from './errors.js';
 import { isKernelPackageName, parseImageDependency, pickRelease } from './kernel-package.js';
 import { run, runChecked } from './run.js';
