@@ -12,7 +12,7 @@ interface GraphFlags {
 export function graphCommand(io: CliIo): Command {
   return new Command('graph')
     .description('draw the cluster: client side, routers, directors, VIPs with their services, real servers with weights; contacts no host')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
     .addOption(formatOption())
     .addOption(outputOption())
     .action(async (flags: GraphFlags) => {

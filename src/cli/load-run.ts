@@ -5,6 +5,7 @@ import { connectionTarget } from '../config/connection.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
+import { STANDARD_INPUT } from '../config/yaml-text.js';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import type { ConnectionTarget } from '../transport/types.js';
 
@@ -72,6 +73,7 @@ function isDirectory(path: string): boolean {
 }
 
 export function prepareRun(sources: RunSources): PreparedRun {
+  if (sources.inventory === STANDARD_INPUT && sources.playbook === STANDARD_INPUT) throw new UsageError('-i - and -p - would both read standard input: give one of them as a file');
   const inventory = loadInventory(sources.inventory);
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));

@@ -33,8 +33,8 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function playbookCommand(name: string, description: string): Command {
   const command = new Command(name)
     .description(description)
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
-    .option('-p, --playbook <file>', "playbook YAML (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
+    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('-C, --check', 'plan only: show what would change and change nothing', false)
     .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)

@@ -40,7 +40,7 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
 export function sshConfigCommand(io: CliIo): Command {
   return new Command('ssh-config')
     .description('show how lvsprov will reach each host (like ssh -G): address, user, port, keys, agent, known_hosts, jump hosts, and where each value comes from')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
     .addOption(sshConfigOption())
     .argument('[hosts...]', 'inventory hosts (default: all)')
     .action((hosts: string[], flags: { inventory: string; sshConfig?: string }) => {

@@ -26,7 +26,7 @@ export interface StatusFlags {
 export function statusCommand(io: CliIo, setExit: (code: number) => void): Command {
   return new Command('status')
     .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
     .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)", limitOption)
     .option('-f, --forks <n>', 'hosts read at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => wholeNumber(value, '--forks', 1, 10_000))

@@ -13,8 +13,8 @@ export function validateCommand(io: CliIo): Command {
   const command = new Command('validate')
     .description('check inventories, the playbook and roles without contacting any host')
     .argument('[inventories...]', 'inventory YAML files (the same as -i for each)')
-    .option('-i, --inventory <file>', 'inventory YAML (repeatable)', collect, [])
-    .option('-p, --playbook <file>', "playbook YAML (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .option('-i, --inventory <file>', 'inventory YAML (repeatable; - for standard input)', collect, [])
+    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)")
     .option('--roles-path <dir>', 'a folder of your own roles, searched first (repeatable)', collect, []);
   return addSelectionOptions(command).action((positional: string[], flags: { inventory: string[]; playbook?: string; rolesPath: string[] } & SelectionFlags) => {
     const inventories = [...flags.inventory, ...positional];
@@ -23,10 +23,10 @@ export function validateCommand(io: CliIo): Command {
     for (const inventory of inventories) {
       try {
         const prepared = prepareRun({ inventory, playbook: flags.playbook, rolesPath: flags.rolesPath, limit: limitTerms(flags), tags: tagSelection(flags) });
-        for (const warning of prepared.run.warnings) io.err(`warning: ${inventories.length > 1 ? `${inventory}: ` : ''}${warning}`);
+        for (const warning of prepared.run.warnings) io.err(`warning: ${inventories.length > 1 ? `${prepared.inventory.file}: ` : ''}${warning}`);
         if (printListing(io, prepared, flags)) continue;
         const tasks = [...prepared.run.hosts.values()].reduce((sum, list) => sum + list.length, 0);
-        io.out(`${inventory}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
+        io.out(`${prepared.inventory.file}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.problems);

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { inventorySchema, type HostEntry, type Inventory } from './inventory-schema.js';
 import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
+import { STANDARD_INPUT } from './yaml-text.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
 import { crossHostProblems } from './cross-host-lint.js';
 import { suggestion } from './suggest.js';
@@ -10,7 +11,9 @@ import { parsePlainHostsInPlace } from './plain-hosts.js';
 import { ipv4Number } from '../net/ipv4.js';
 
 export interface LoadedInventory {
+  /** Its path, or `<stdin>` when read from standard input. */
   readonly file: string;
+  /** The folder its relative paths start from. */
   readonly dir: string;
   readonly source: YamlSource;
   readonly data: Inventory;
@@ -44,7 +47,8 @@ export function loadInventory(file: string): LoadedInventory {
   if (problems.length > 0) throw new ConfigError(problems);
   const lint = crossHostProblems({ source, data, services });
   if (lint.length > 0) throw new ConfigError(lint);
-  return { file, dir: dirname(file), source, data, groups, services, hostList };
+  // Read from standard input, its relative paths (playbook, roles_path, keys) are the current folder's.
+  return { file: source.file, dir: file === STANDARD_INPUT ? process.cwd() : dirname(file), source, data, groups, services, hostList };
 }
 
 /** Every host name in file order, and beside each its entry. */

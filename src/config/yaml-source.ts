@@ -1,6 +1,6 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { readYamlText } from './yaml-text.js';
+import { fileLabel, readYamlText } from './yaml-text.js';
 import { checkTokens, type TokenProblem } from './yaml-tokens.js';
 import { checkTree } from './yaml-tree.js';
 import { locatedFromNode, walkLocated, type ExpandFlow, type Located, type PathSegment } from './yaml-located.js';
@@ -23,8 +23,9 @@ export class YamlSource {
     private readonly expand?: ExpandFlow,
   ) {}
 
+  /** A file, or standard input for `-` (named `<stdin>` in messages). */
   static load(file: string): YamlSource {
-    return YamlSource.parse(file, readYamlText(file));
+    return YamlSource.parse(fileLabel(file), readYamlText(file));
   }
 
   static parse(file: string, text: string): YamlSource {

@@ -15,9 +15,40 @@ function problemAt(file: string, line: number, col: number, message: string): Co
   return { file, line, col, path: '', message };
 }
 
+/** The name that stands for standard input, as it does for most command-line tools (`-i -`). */
+export const STANDARD_INPUT = '-';
+
+/** How a file is named in messages: standard input as `<stdin>`. */
+export function fileLabel(file: string): string {
+  return file === STANDARD_INPUT ? '<stdin>' : file;
+}
+
+// Standard input can be read only once; a command that loads its inventory twice (verify) gets
+// the same text the second time.
+let standardInputBytes: Uint8Array | null | undefined;
+
 /** The file's bytes, or null when it holds more than maxBytes; neither a huge file nor an endless pipe is read whole. */
 function readBounded(file: string): Uint8Array | null {
-  const fd = openSync(file, 'r');
+  if (file !== STANDARD_INPUT) return readBoundedFrom(openSync(file, 'r'), true);
+  standardInputBytes ??= readBoundedFrom(0, false);
+  return standardInputBytes;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** readSync that waits for data on a descriptor left non-blocking (standard input set so by another program). */
+function readWaiting(fd: number, buffer: Buffer, offset: number): number {
+  for (;;) {
+    try {
+      return readSync(fd, buffer, offset, buffer.length - offset, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
+function readBoundedFrom(fd: number, close: boolean): Uint8Array | null {
   try {
     const size = fstatSync(fd).size;
     if (size > yamlLimits.maxBytes) return null;
@@ -32,30 +63,32 @@ function readBounded(file: string): Uint8Array | null {
         buffer.copy(larger, 0, 0, total);
         buffer = larger;
       }
-      const read = readSync(fd, buffer, total, buffer.length - total, null);
+      const read = readWaiting(fd, buffer, total);
       if (read === 0) break;
       total += read;
       if (total > yamlLimits.maxBytes) return null;
     }
     return buffer.subarray(0, total);
   } finally {
-    closeSync(fd);
+    if (close) closeSync(fd);
   }
 }
 
+/** The text of a YAML file, or of standard input for `-`. */
 export function readYamlText(file: string): string {
+  const label = fileLabel(file);
   let bytes: Uint8Array | null;
   try {
     bytes = readBounded(file);
   } catch (error) {
-    throw new ConfigError([problemAt(file, 1, 1, `cannot read: ${(error as Error).message}`)]);
+    throw new ConfigError([problemAt(label, 1, 1, `cannot read: ${(error as Error).message}`)]);
   }
   if (bytes === null) {
     throw new ConfigError([
-      problemAt(file, 1, 1, `file is larger than ${megabytes(yamlLimits.maxBytes)}, the most lvsprov reads from one YAML file; split it or check that it is the right file`),
+      problemAt(label, 1, 1, `file is larger than ${megabytes(yamlLimits.maxBytes)}, the most lvsprov reads from one YAML file; split it or check that it is the right file`),
     ]);
   }
-  return decodeYamlText(file, bytes);
+  return decodeYamlText(label, bytes);
 }
 
 /** UTF-8 bytes to text (a leading byte order mark is dropped), or a ConfigError at the first bad byte. */

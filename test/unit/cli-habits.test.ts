@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,11 @@ const write = (name: string, content: unknown): string => {
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, typeof content === 'string' ? content : stringify(content));
   return file;
+};
+
+/** A role `mine` of one file task, in the folder `base` (under the test's folder). */
+const customRoleFor = (base: string): void => {
+  write(`${base}/mine/tasks.yaml`, [{ name: 'my file', file: { path: '/etc/mine', content: 'mine\n' } }]);
 };
 
 const twoHosts = { ssh: { user: 'root', port: 1, agent: false }, hosts: { alpha: { address: '127.0.0.2', groups: ['directors'] }, beta: { address: '127.0.0.3', groups: ['realservers'] } } };
@@ -99,10 +104,6 @@ describe('the inventory JSON Schema', () => {
 });
 
 describe('which playbook and which roles', () => {
-  const customRole = (base: string): void => {
-    write(`${base}/mine/tasks.yaml`, [{ name: 'my file', file: { path: '/etc/mine', content: 'mine\n' } }]);
-  };
-
   it('uses the shipped site playbook, not a playbooks/ folder of the current directory', async () => {
     // An Ansible project's playbook that lvsprov cannot read: it must not be picked up.
     write('project/playbooks/site.yaml', [{ hosts: 'all', tasks: [{ name: 'ansible', apt: { name: 'nginx' } }] }]);
@@ -118,7 +119,7 @@ describe('which playbook and which roles', () => {
   });
 
   it("uses the inventory's playbook and roles_path, and --roles-path before them", async () => {
-    customRole('roles-a');
+    customRoleFor('roles-a');
     write('roles-b/mine/tasks.yaml', [{ name: 'other file', file: { path: '/etc/other', content: 'b\n' } }]);
     write('own/play.yaml', [{ hosts: 'all', roles: ['mine'] }]);
     const inventory = write('own/inv.yaml', { ...twoHosts, playbook: 'play.yaml', roles_path: ['../roles-a'] });
@@ -149,6 +150,38 @@ describe('which playbook and which roles', () => {
     const aFile = await runMain(['validate', '-i', good, '--roles-path', good]);
     expect(aFile.code).toBe(4);
     expect(aFile.stderr).toMatch(/is not a folder/);
+  });
+});
+
+describe('standard input as -', () => {
+  // The built CLI, as a pipeline runs it: `generate-inventory | lvsprov validate -i -`.
+  const piped = (args: readonly string[], input: string, cwd = root) => spawnSync(process.execPath, [cliPath, ...args], { cwd, input, encoding: 'utf8' });
+
+  it('reads the inventory from it, named <stdin> in what is printed', () => {
+    const good = piped(['validate', '-i', '-'], stringify(twoHosts));
+    expect([good.status, good.stdout.trim()], good.stderr).toEqual([0, expect.stringMatching(/^<stdin>: valid; 2 hosts, \d+ tasks$/)]);
+    expect(good.stderr).toContain('no group or host named routers in <stdin>; play skipped');
+    const bad = piped(['validate', '-i', '-'], 'hosts:\n  alpha: { address: 1.2.3 }\n');
+    expect(bad.status).toBe(4);
+    expect(bad.stderr).toMatch(/^<stdin>:2:21: hosts\.alpha\.address: /);
+  });
+
+  it("its inventory's relative paths start from the current folder", () => {
+    customRoleFor('stdin/roles');
+    write('stdin/play.yaml', [{ hosts: 'all', roles: ['mine'] }]);
+    const result = piped(['validate', '-i', '-'], stringify({ ...twoHosts, playbook: 'play.yaml', roles_path: ['roles'] }), join(dir, 'stdin'));
+    expect([result.status, result.stdout.trim()], result.stderr).toEqual([0, '<stdin>: valid; 2 hosts, 2 tasks']);
+  });
+
+  it('reads the playbook from it', () => {
+    const inventory = write('stdin/inv.yaml', twoHosts);
+    const result = piped(['validate', '-i', inventory, '-p', '-'], stringify([{ hosts: 'all', tasks: [{ name: 'one file', file: { path: '/etc/one', content: '1\n' } }] }]));
+    expect([result.status, result.stdout.trim()], result.stderr).toEqual([0, `${inventory}: valid; 2 hosts, 2 tasks`]);
+  });
+
+  it('refuses it for both the inventory and the playbook', () => {
+    const result = piped(['apply', '--check', '-i', '-', '-p', '-'], stringify(twoHosts));
+    expect([result.status, result.stderr.trim()]).toEqual([4, '-i - and -p - would both read standard input: give one of them as a file']);
   });
 });
 
