@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -177,6 +177,26 @@ describe('standard input as -', () => {
     const inventory = write('stdin/inv.yaml', twoHosts);
     const result = piped(['validate', '-i', inventory, '-p', '-'], stringify([{ hosts: 'all', tasks: [{ name: 'one file', file: { path: '/etc/one', content: '1\n' } }] }]));
     expect([result.status, result.stdout.trim()], result.stderr).toEqual([0, `${inventory}: valid; 2 hosts, 2 tasks`]);
+  });
+
+  it('waits for data on a standard input left non-blocking, instead of failing with EAGAIN', async () => {
+    // A FIFO opened for reading with O_NONBLOCK and a writer that sends its text only later: every
+    // read before that finds the pipe empty and fails with EAGAIN.
+    const fifo = join(dir, 'stdin.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
+    const child = spawn(process.execPath, [cliPath, 'validate', '-i', '-'], { cwd: root, stdio: [reader, 'pipe', 'pipe'] });
+    closeSync(reader);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    writeSync(writer, stringify(twoHosts));
+    closeSync(writer);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, stdout.trim()], stderr).toEqual([0, expect.stringMatching(/^<stdin>: valid; 2 hosts, \d+ tasks$/)]);
   });
 
   it('refuses it for both the inventory and the playbook', () => {
