@@ -8,6 +8,10 @@ export interface CliIo {
   readonly ask?: ((question: string) => Promise<string>) | undefined;
   /** Aborted once stdout has no reader (`lvsprov status --watch | head`): a command that only shows can end. */
   readonly outputClosed?: AbortSignal;
+  /** Why stdout lost output someone wanted (not a reader that left), if it did; ask after `flush`. */
+  readonly outputFailure?: () => string | undefined;
+  /** Resolves once what was written so far has been written, or has failed. */
+  readonly flush?: () => Promise<void>;
 }
 
 async function askOnTerminal(question: string): Promise<string> {
@@ -25,26 +29,41 @@ async function askOnTerminal(question: string): Promise<string> {
  * The process's own stdout and stderr. Their reader may go before the run ends (`lvsprov apply |
  * head`, a full disk under `> log`): node reports the failed write as an 'error' event that would
  * end the process, and an apply stopped half-way by that leaves a cluster half-changed. From a
- * stream's first failed write on, its output is dropped and the command goes on to its end and
- * its exit code; `outputClosed` tells the commands that only show something that they can stop.
+ * stream's first failed write on, its output is dropped and the command goes on to its end;
+ * `outputClosed` tells the commands that only show something that they can stop. A reader that
+ * left (EPIPE) is what `| head` means: nothing is said. Any other failure (a full disk) loses
+ * output someone wanted: it is said on stderr, and `outputFailure` makes the exit code 1 where the
+ * command's own would have been 0.
  */
 export function processIo(): CliIo {
   const closed = new AbortController();
+  let failure: string | undefined;
+  const err = lineWriter(process.stderr, () => undefined);
+  const out = lineWriter(process.stdout, (error) => {
+    closed.abort();
+    if (error.code === 'EPIPE') return;
+    failure = `cannot write to stdout (${error.code ?? error.message}); its output from here on is lost`;
+    err(`lvsprov: ${failure}`);
+  });
   return {
-    out: lineWriter(process.stdout, () => closed.abort()),
-    err: lineWriter(process.stderr),
+    out,
+    err,
     isTTY: Boolean(process.stderr.isTTY),
     ask: process.stdin.isTTY ? askOnTerminal : undefined,
     outputClosed: closed.signal,
+    outputFailure: () => failure,
+    // A write's failure comes as a later event even where the write itself was synchronous: the
+    // callback of one more (empty) write runs after it.
+    flush: () => new Promise<void>((resolve) => process.stdout.write('', () => resolve())),
   };
 }
 
-function lineWriter(stream: NodeJS.WriteStream, onGone?: () => void): (line: string) => void {
+function lineWriter(stream: NodeJS.WriteStream, onFailure: (error: NodeJS.ErrnoException) => void): (line: string) => void {
   let gone = false;
-  const giveUp = (): void => {
+  const giveUp = (error: NodeJS.ErrnoException): void => {
     if (gone) return;
     gone = true;
-    onGone?.();
+    onFailure(error);
   };
   // A pipe or a terminal fails later, as an event (also for writes made by others: the progress
   // display writes to stderr itself); a file fails in the write itself.
@@ -53,8 +72,8 @@ function lineWriter(stream: NodeJS.WriteStream, onGone?: () => void): (line: str
     if (gone) return;
     try {
       stream.write(`${line}\n`);
-    } catch {
-      giveUp();
+    } catch (error) {
+      giveUp(error as NodeJS.ErrnoException);
     }
   };
 }

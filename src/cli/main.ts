@@ -34,7 +34,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
   try {
     await program.parseAsync([...argv]);
-    return code;
+    // Output lost to a full disk is a command that did not do its job, unless its code says more.
+    await io.flush?.();
+    return code === ExitCode.ok && io.outputFailure?.() !== undefined ? ExitCode.internal : code;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;

@@ -56,6 +56,16 @@ describe('output nobody reads', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect([code, stderr]).toEqual([0, '']);
   });
+
+  it('a full disk under stdout (`lvsprov schema > /dev/full`) is said on stderr and exits 1', async () => {
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [cliPath, 'schema'], { cwd: root, stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([1, 'lvsprov: cannot write to stdout (ENOSPC); its output from here on is lost\n']);
+  });
 });
 
 describe('validate', () => {
