@@ -13,7 +13,7 @@ export const ExitCode = {
   verifyFailed: 5,
   /** apply/reset --exit-code: every host succeeded and at least one changed (with --check: would change). */
   changesPending: 6,
-  /** SIGINT or SIGTERM stopped the run (128 + 2, as shells report it). */
+  /** SIGINT, SIGTERM or SIGHUP stopped the run (128 + 2, as shells report SIGINT). */
   interrupted: 130,
 } as const;
 

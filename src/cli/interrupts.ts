@@ -1,7 +1,14 @@
 import type { CliIo } from './io.js';
 
-// SIGINT and SIGTERM become the engine's two cancellations: the first asks it to start nothing
-// new and let what runs finish, the second to stop at once. The engine never sees a signal.
+// SIGINT, SIGTERM and SIGHUP become the engine's two cancellations: the first asks it to start
+// nothing new and let what runs finish, the second to stop at once. SIGHUP is the terminal going
+// (an ssh session to the control node that dropped): by default it ends node at once, in the
+// middle of a wave or of a failover drill that has keepalived stopped on a director; taken as an
+// interrupt, the run stops at a step's end and the drill puts keepalived back. The engine never
+// sees a signal.
+
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type Signal = (typeof signals)[number];
 
 export interface Interrupts {
   /** Aborted by the first signal. */
@@ -14,8 +21,8 @@ export interface Interrupts {
 
 /** The process whose signals to watch; tests pass an EventEmitter. */
 export interface SignalSource {
-  on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
-  off(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
+  on(signal: Signal, listener: () => void): unknown;
+  off(signal: Signal, listener: () => void): unknown;
 }
 
 /** What each signal tells the user; apply's by default. */
@@ -41,14 +48,12 @@ export function watchInterrupts(io: CliIo, source: SignalSource = process, messa
       second.abort();
     }
   };
-  source.on('SIGINT', onSignal);
-  source.on('SIGTERM', onSignal);
+  for (const signal of signals) source.on(signal, onSignal);
   return {
     interrupt: first.signal,
     abort: second.signal,
     dispose: () => {
-      source.off('SIGINT', onSignal);
-      source.off('SIGTERM', onSignal);
+      for (const signal of signals) source.off(signal, onSignal);
     },
   };
 }

@@ -167,14 +167,15 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     await converged();
   }, 180_000);
 
-  it('SIGINT during an apply: the running host finishes, the others are not started, exit 130 with a recap; the re-run converges', async () => {
+  // SIGHUP is the terminal going (the operator's ssh session to the control node dropped).
+  it.each(['SIGINT', 'SIGHUP'] as const)('%s during an apply: the running host finishes, the others are not started, exit 130 with a recap; the re-run converges', async (signal) => {
     await drift();
     // One host at a time: the router is applying when the interrupt comes (held at its route
     // change until the interrupt is sent), the real servers wait.
     await holdIp('router', 'route replace ');
     const run = startApply('--forks', '1');
     await until('the router to reach its route change', () => ipHeld('router'));
-    run.child.kill('SIGINT');
+    run.child.kill(signal);
     await releaseIp('router');
     const result = await run.done;
     expect(result.code, result.stdout + result.stderr).toBe(130);

@@ -153,7 +153,15 @@ describe('CLI side', () => {
     expect([interrupts.interrupt.aborted, interrupts.abort.aborted]).toEqual([true, true]);
     expect(lines).toHaveLength(2);
     interrupts.dispose();
-    expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM')).toBe(0);
+    expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM') + source.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('takes SIGHUP, the terminal going, as an interrupt too', () => {
+    const source = new EventEmitter();
+    const interrupts = watchInterrupts({ out: () => undefined, err: () => undefined, isTTY: false }, source);
+    source.emit('SIGHUP');
+    expect([interrupts.interrupt.aborted, interrupts.abort.aborted]).toEqual([true, false]);
+    interrupts.dispose();
   });
 
   it('exits 130 once interrupted, whatever the hosts did', () => {
