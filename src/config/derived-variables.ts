@@ -1,4 +1,5 @@
 import { schedulers } from '../resources/ipvs/schedulers.js';
+import { POOL_STANDINGS } from '../resources/service.js';
 import type { VariableType } from './variable-types.js';
 
 // The variables lvsprov derives for each host from the inventory and its LVS model (host-vars.ts),
@@ -56,6 +57,10 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip)' },
   tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },
   nat_vips: { kind: servedVips, description: 'the VIPs this real server serves behind a NAT director' },
+  real_server_pool: {
+    kind: { type: 'enum', values: POOL_STANDINGS },
+    description: "the host's standing in the pool: weighted (some service sends it new connections, weight above 0), quiesced (listed only at weight 0) or none",
+  },
   nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
 };
 

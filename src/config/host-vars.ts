@@ -128,6 +128,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     dr_vips: served('dr', 'lo', 0),
     tun_vips: served('tun', 'tunl0', 0),
     nat_vips: served('nat', 'lo', 0),
+    real_server_pool: servedHere.length === 0 ? 'none' : servedHere.some((service) => service.realServers.some((server) => server.host === host && server.weight > 0)) ? 'weighted' : 'quiesced',
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
   };
 }

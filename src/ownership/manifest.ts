@@ -193,7 +193,7 @@ export function manifestChange(read: ManifestRead, records: readonly OwnedRecord
   return {
     resource,
     summary: `record ${records.length} object${records.length === 1 ? '' : 's'} lvsprov made in ${MANIFEST_FILE}`,
-    diff: { kind: 'value', before: read.exists ? `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}` : '(absent)', after: `${records.length}` },
+    diff: { kind: 'value', before: read.exists ? `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}` : '(absent)', after: `${records.length} object${records.length === 1 ? '' : 's'}` },
     commands: writeFileCommands(MANIFEST_FILE, content, '600'),
   };
 }

@@ -9,6 +9,13 @@ import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableComman
 // sysvinit scripts on old ones, and - on lab hosts, which are network namespaces with no init of
 // their own - a foreground daemon that start-stop-daemon backgrounds and tracks by a pidfile.
 
+/**
+ * A host's standing in the LVS pool (the derived variable real_server_pool): a real server that
+ * directors send new connections to (weight above 0 in some service), one they list only at
+ * weight 0, or none.
+ */
+export const POOL_STANDINGS = ['weighted', 'quiesced', 'none'] as const;
+
 // Numbers are accepted because `{{ web_port }}` renders to the number the inventory holds.
 const argument = z
   .union([z.string(), z.number()])
@@ -23,12 +30,28 @@ export const serviceSchema = z
     enabled: z.boolean().default(true),
     /** argv of a foreground daemon; used only where neither systemd nor an init script knows `name`. */
     exec: z.tuple([absolutePath], argument).optional(),
+    /**
+     * For a daemon that carries a virtual service's traffic: its host's standing in the pool, as
+     * the derived variable real_server_pool gives it. A restart refuses new connections for a
+     * moment, so it is refused while directors send the host new ones (weighted) and otherwise
+     * runs in the retire wave, after the directors drained and withdrew it.
+     */
+    pool: z.enum(POOL_STANDINGS).optional(),
   })
   .strict();
 
 export type ServiceSpec = z.output<typeof serviceSchema>;
 
 export type ServiceManager = 'systemd' | 'sysv' | 'pidfile';
+
+
+/**
+ * The arguments a running pidfile daemon was started with: as lvsprov recorded them when it
+ * started it (its argv as one shell-quoted line), or, for a daemon started otherwise, its
+ * /proc/PID/cmdline as a shell's `read` gives it: the words run together, the NULs between them
+ * dropped.
+ */
+export type DaemonArguments = { readonly recorded: string } | { readonly runTogether: string };
 
 export interface ServiceFacts {
   /** null when nothing on the host can run this service. */
@@ -40,9 +63,17 @@ export interface ServiceFacts {
   readonly enabler: 'update-rc.d' | 'chkconfig' | null;
   /** systemd knows no unit of this name (and no exec was given to fall back on). */
   readonly missing: boolean;
+  /** A running pidfile daemon's arguments; absent where they could not be read. */
+  readonly arguments?: DaemonArguments;
 }
 
 export const pidfilePath = (name: string): string => `/run/lvsprov-${name}.pid`;
+
+/** Beside the pidfile: the argv lvsprov started the daemon with, one shell-quoted line. */
+export const argumentsRecordPath = (name: string): string => `/run/lvsprov-${name}.argv`;
+
+/** The argv as the record holds it: shell words, so arguments that hold spaces stay apart. */
+const recordedArguments = (exec: readonly string[]): string => command(...exec);
 
 // `is-enabled` answers that are not a yes/no the planner could flip: static units have no
 // [Install] section, generated and transient ones are not backed by a unit file to link.
@@ -55,9 +86,7 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
   if (spec.exec === undefined) return [];
   const [program, ...args] = spec.exec;
   const pidfile = pidfilePath(spec.name);
-  if (!start) {
-    return [command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfile, '--exec', program)];
-  }
+  if (!start) return [stopDaemonCommand(spec.name, program), command('rm', '-f', '--', argumentsRecordPath(spec.name))];
   // With --background the pidfile names the forked child before it has exec'd the daemon, so a
   // status read right after start can still say "not running". Wait up to 5 s for the daemon to
   // show, then give it 0.1 s more and look again, so that a daemon which dies at once (port taken,
@@ -79,7 +108,15 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
     `for w in 0.1 0.2 0.4 0.8 1.6 2; do ${running} && break; sleep "$w"; done`,
     'sleep 0.1',
     `${running} || { printf '%s\\n' ${quote(`service ${spec.name} did not stay running`)} >&2; false; }`,
+    // One short write by the shell's printf, not a temp file and a rename: the record only says
+    // whether the running daemon has the declared arguments, and a torn one would only read as
+    // different (one restart more). The host lock keeps two runs from writing it at once.
+    `printf '%s\\n' ${quote(recordedArguments(spec.exec))} > ${quote(argumentsRecordPath(spec.name))}`,
   ];
+}
+
+function stopDaemonCommand(name: string, program: string): string {
+  return command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfilePath(name), '--exec', program);
 }
 
 /**
@@ -90,6 +127,35 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
  */
 function daemonRunning(name: string, program: string): string {
   return `{ read -r p < ${quote(pidfilePath(name))} && [ /proc/"$p"/exe -ef ${quote(program)} ]; } 2>/dev/null`;
+}
+
+/**
+ * A running pidfile daemon whose arguments are not the declared ones is restarted (a changed port
+ * or web root would otherwise never reach it). A daemon that carries a pool's traffic refuses new
+ * connections while it restarts: that is refused outright while directors send the host new
+ * connections, and waits for the retire wave otherwise (a server quiesced or leaving in this run
+ * is drained and withdrawn by then).
+ */
+function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...string[]], facts: ServiceFacts, host: string): Omit<Change, 'resource'> | undefined {
+  const running = facts.arguments;
+  if (running === undefined) return undefined;
+  const declared = recordedArguments(exec);
+  const same = 'recorded' in running ? running.recorded === declared : running.runTogether === exec.join('');
+  if (same) return undefined;
+  const before = 'recorded' in running ? running.recorded : `${running.runTogether} (its command line, the words run together)`;
+  if (spec.pool === 'weighted') {
+    throw new Error(
+      `service ${spec.name} runs with other arguments than declared (${before} -> ${declared}), and restarting it would refuse the new connections directors send to ${host} (a real server at a weight above 0). ` +
+        `Set ${host}'s weight to 0 in the services that list it and apply (the directors drain it, then ${spec.name} restarts), then put the weight back`,
+    );
+  }
+  return {
+    summary: `restart ${spec.name} (start-stop-daemon): its arguments changed`,
+    diff: { kind: 'value', before, after: declared },
+    // The start that follows writes the record again.
+    commands: [stopDaemonCommand(spec.name, exec[0]), ...pidfileCommands(spec, true)],
+    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+  };
 }
 
 function sysvEnableCommands(name: string, enabler: ServiceFacts['enabler'], enable: boolean): string[] {
@@ -127,19 +193,32 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     if (spec.exec !== undefined) {
       // Running is read as the start's wait reads it, without a process; start-stop-daemon is
       // only asked whether it is there, since it alone can start the daemon. 3 is its "not running".
-      lines.push(`if command -v start-stop-daemon >/dev/null 2>&1; then if ${daemonRunning(spec.name, spec.exec[0])}; then s=0; else s=3; fi; printf 'P %s\\n' "$s"; else printf 'P-\\n'; fi`);
+      // Then a running daemon's arguments, with builtins too: lvsprov's record, else its command
+      // line (whose NULs the shell's read drops; it ends without a newline, so that read's status is 1).
+      const record = quote(argumentsRecordPath(spec.name));
+      lines.push(
+        `if command -v start-stop-daemon >/dev/null 2>&1; then`,
+        `  if ${daemonRunning(spec.name, spec.exec[0])}; then`,
+        `    printf 'P 0\\n'; a=''`,
+        `    if IFS= read -r a < ${record} 2>/dev/null; then printf 'r %s\\n' "$a"; else IFS= read -r a < /proc/"$p"/cmdline 2>/dev/null; printf 'j %s\\n' "$a"; fi`,
+        `  else printf 'P 3\\n'; fi`,
+        `else printf 'P-\\n'; fi`,
+      );
     }
     return lines.join('\n');
   },
 
   parse(output: ProbeOutput, spec): ServiceFacts {
     const fields = new Map<string, string>();
+    let daemonArguments: DaemonArguments | undefined;
     for (const line of output.stdout.split('\n')) {
       if (line === 'P-') fields.set('P', '-');
+      else if (line.startsWith('r ')) daemonArguments = { recorded: line.slice(2) };
+      else if (line.startsWith('j ')) daemonArguments = { runTogether: line.slice(2) };
       else if (/^[A-Z]( |$)/.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
     }
     const daemon = fields.get('P');
-    const pidfile: ServiceFacts = { manager: 'pidfile', running: daemon === '0', enabled: null, enabler: null, missing: false };
+    const pidfile: ServiceFacts = { manager: 'pidfile', running: daemon === '0', enabled: null, enabler: null, missing: false, ...(daemon === '0' && daemonArguments ? { arguments: daemonArguments } : {}) };
     const nothing: ServiceFacts = { manager: null, running: false, enabled: null, enabler: null, missing: false };
     const canDaemonise = spec.exec !== undefined && daemon !== undefined && daemon !== '-';
     switch (fields.get('D')) {
@@ -200,13 +279,25 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
             : pidfileCommands(spec, start);
       const via = facts.manager === 'pidfile' ? ' (start-stop-daemon)' : '';
       changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands });
+    } else if (start && facts.manager === 'pidfile' && spec.exec !== undefined) {
+      const restart = restartForArguments(spec, spec.exec, facts, context.host);
+      if (restart) changes.push({ resource, ...restart });
     }
     return changes;
   },
 
   after(spec, facts) {
     const enabled = facts.enabled === null ? null : spec.enabled;
-    return { ...facts, running: spec.state === 'started', enabled };
+    const running = spec.state === 'started';
+    const started = running && facts.manager === 'pidfile' && spec.exec !== undefined ? { arguments: { recorded: recordedArguments(spec.exec) } } : {};
+    return { ...facts, running, enabled, ...started };
+  },
+
+  // Recorded without its pool standing, which only decides when a restart may run: a weight
+  // changed in the inventory is not a change of what lvsprov made on the real server.
+  owns: (spec) => {
+    const { pool: _standing, ...made } = spec;
+    return [{ id: `service ${spec.name}`, spec: made }];
   },
 
   // A service a task started is stopped and, where the host starts services at boot (systemd,

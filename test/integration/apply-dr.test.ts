@@ -244,4 +244,43 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(result.stderr).toContain('no host was contacted');
     expect(await snapshot()).toBe(before);
   });
+
+  it("a web server whose port changed is not restarted while it is weighted (exit 2, it keeps serving); at weight 0 it restarts in the retire wave; a re-run changes nothing", async () => {
+    const withRs1 = (weights: [number, number], port: number): string => {
+      const base = drInventory(lab, { weights });
+      const hosts = base.hosts as Record<string, Record<string, unknown>>;
+      return writeInventory(dir, `inventory-rs1-${weights.join('-')}-${port}.yaml`, { ...base, hosts: { ...hosts, rs1: { ...hosts.rs1, vars: { web_port: port } } } });
+    };
+    const listening = async (host: string): Promise<string[]> =>
+      [...new Set((await sh(host, "ss -ltnH | awk '{print $4}'")).trim().split('\n').map((address) => address.slice(address.lastIndexOf(':') + 1)))].filter((port) => port !== '22').sort();
+    expect((await apply()).code).toBe(0);
+    expect(await listening('rs1')).toEqual(['80']);
+
+    const refused = await runCli(['apply', '-i', withRs1([2, 4], 8080), ...limit], { namespace: lab.controlNamespace });
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toMatch(/rs1: failed: .*service lvsprov-web runs with other arguments than declared \(\/bin\/busybox httpd -f -p 80 .* -> \/bin\/busybox httpd -f -p 8080 /);
+    expect(refused.stdout).toContain("Set rs1's weight to 0 in the services that list it and apply");
+    expect(refused.stdout).toMatch(/^rs2 +: ok /m);
+    expect(await listening('rs1')).toEqual(['80']);
+
+    const quiesced = withRs1([0, 4], 8080);
+    const check = await runCli(['apply', '-i', quiesced, ...limit, '--check', '--diff'], { namespace: lab.controlNamespace });
+    expect(check.stdout).toContain('restart lvsprov-web (start-stop-daemon): its arguments changed');
+    expect(check.stdout).toContain('-p 80 -h /var/www/lvsprov');
+    expect(await listening('rs1')).toEqual(['80']);
+    const restarted = await runCli(['apply', '-i', quiesced, ...limit, '--json'], { namespace: lab.controlNamespace });
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const report = parseJson(restarted) as unknown as { hosts: Array<{ host: string; changes: Array<{ summary: string; phase: string }> }> };
+    const rs1Changes = report.hosts.find((entry) => entry.host === 'rs1')?.changes ?? [];
+    expect(rs1Changes.filter((change) => change.summary.startsWith('restart')).map((change) => change.phase)).toEqual(['retire']);
+    expect(await listening('rs1')).toEqual(['8080']);
+    const again = await runCli(['apply', '-i', quiesced, ...limit, '--check', '--exit-code', '--diff'], { namespace: lab.controlNamespace });
+    expect(again.code, again.stdout).toBe(0);
+
+    // Back as it was: port 80 at weight 0, then the weights.
+    expect((await runCli(['apply', '-i', withRs1([0, 4], 80), ...limit], { namespace: lab.controlNamespace })).code).toBe(0);
+    expect(await listening('rs1')).toEqual(['80']);
+    const settled = await apply('--check', '--exit-code', '--diff');
+    expect(settled.code, settled.stdout).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { derivedVariables } from '../../src/config/derived-variables.js';
@@ -27,6 +28,35 @@ describe.each(readdirSync(inventories).filter((name) => name.endsWith('.yaml')))
       }
       const parsed = schemaOf(declaration.kind).safeParse(vars[variable]);
       expect(parsed.success, `${variable} on ${host}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+    }
+  });
+});
+
+describe('real_server_pool', () => {
+  it('says whether directors send a host new connections: weighted in any service, quiesced when listed only at weight 0, else none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-pool-'));
+    const path = join(dir, 'inventory.yaml');
+    writeFileSync(
+      path,
+      [
+        'hosts:',
+        '  director: { address: 192.0.2.10, groups: [directors] }',
+        '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+        '  rs2: { address: 192.0.2.12, groups: [realservers] }',
+        '  rs3: { address: 192.0.2.13, groups: [realservers] }',
+        'lvs:',
+        '  vips: { web: { address: 198.51.100.50 } }',
+        '  services:',
+        '    - { vip: web, port: 80, forwarding: dr, real_servers: [{ host: rs1, weight: 0 }, { host: rs2, weight: 0 }] }',
+        '    - { vip: web, port: 443, forwarding: dr, real_servers: [{ host: rs1, weight: 3 }, { host: rs2, weight: 0 }] }',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const inventory = loadInventory(path);
+      expect(['director', 'rs1', 'rs2', 'rs3'].map((host) => hostVars(inventory, host).real_server_pool)).toEqual(['none', 'weighted', 'quiesced', 'none']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
