@@ -44,7 +44,6 @@ export type ServiceSpec = z.output<typeof serviceSchema>;
 
 export type ServiceManager = 'systemd' | 'sysv' | 'pidfile';
 
-
 /**
  * The arguments a running pidfile daemon was started with: as lvsprov recorded them when it
  * started it (its argv as one shell-quoted line), or, for a daemon started otherwise, its
