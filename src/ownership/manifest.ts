@@ -175,6 +175,8 @@ function parseMeta(text: string): { spec: unknown; task?: string; role?: string 
   }
 }
 
+const objects = (count: number): string => `${count} object${count === 1 ? '' : 's'}`;
+
 /** The change that brings the manifest to `records`, or none when it already says that. */
 export function manifestChange(read: ManifestRead, records: readonly OwnedRecord[]): Change | undefined {
   const resource = `file ${MANIFEST_FILE}`;
@@ -183,7 +185,7 @@ export function manifestChange(read: ManifestRead, records: readonly OwnedRecord
     return {
       resource,
       summary: `forget every object in ${MANIFEST_FILE}`,
-      diff: { kind: 'value', before: `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}`, after: '(absent)' },
+      diff: { kind: 'value', before: objects(read.entries.length), after: '(absent)' },
       // The directory goes with its last file, as the sysctl originals' record does.
       commands: [`rm -f -- ${quote(MANIFEST_FILE)}`, `rmdir -- ${quote(ORIGINALS_DIR)} 2>/dev/null || true`],
     };
@@ -192,8 +194,8 @@ export function manifestChange(read: ManifestRead, records: readonly OwnedRecord
   if (read.exists && read.text === content) return undefined;
   return {
     resource,
-    summary: `record ${records.length} object${records.length === 1 ? '' : 's'} lvsprov made in ${MANIFEST_FILE}`,
-    diff: { kind: 'value', before: read.exists ? `${read.entries.length} object${read.entries.length === 1 ? '' : 's'}` : '(absent)', after: `${records.length} object${records.length === 1 ? '' : 's'}` },
+    summary: `record ${objects(records.length)} lvsprov made in ${MANIFEST_FILE}`,
+    diff: { kind: 'value', before: read.exists ? objects(read.entries.length) : '(absent)', after: objects(records.length) },
     commands: writeFileCommands(MANIFEST_FILE, content, '600'),
   };
 }

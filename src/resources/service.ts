@@ -296,7 +296,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
   // changed in the inventory is not a change of what lvsprov made on the real server.
   owns: (spec) => {
     const { pool: _standing, ...made } = spec;
-    return [{ id: `service ${spec.name}`, spec: made }];
+    return [{ id: service.key(spec), spec: made }];
   },
 
   // A service a task started is stopped and, where the host starts services at boot (systemd,
