@@ -12,6 +12,7 @@ import { arptables } from './arptables.js';
 import { fwmark } from './fwmark.js';
 import { atBoot } from './at-boot.js';
 import { keepalived } from './keepalived.js';
+import { allowlist } from './allowlist.js';
 
 /**
  * Every task type a playbook may use. The playbook schema is derived from this map, so an unknown
@@ -31,6 +32,7 @@ export const resourceTypes = {
   fwmark,
   at_boot: atBoot,
   keepalived,
+  allowlist,
 } satisfies Record<string, AnyResourceType>;
 
 export type ResourceTypeName = keyof typeof resourceTypes;

@@ -247,7 +247,7 @@ const models: Record<string, Model> = {
 };
 
 /** Types whose commands (a package manager, a daemon's start and stop, nft) stay outside the model: their convergence is checked with `after`. */
-export const UNMODELLED = new Set(['package', 'service', 'fwmark', 'keepalived']);
+export const UNMODELLED = new Set(['package', 'service', 'fwmark', 'allowlist', 'keepalived']);
 
 export function applyCommands(type: string, facts: unknown, commands: readonly string[]): unknown {
   const model = models[type];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { addressSchema } from '../../src/resources/address.js';
+import { allowlistSchema } from '../../src/resources/allowlist.js';
 import { atBootSchema } from '../../src/resources/at-boot.js';
 import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
@@ -21,6 +22,25 @@ interface Table {
 }
 
 const tables: Record<string, Table> = {
+  allowlist: {
+    schema: allowlistSchema,
+    valid: { port: 11211, sources: ['192.0.2.11', '192.0.2.12'], table: 'lvsprov_memcached', save_file: '/etc/lvsprov/memcached-allow.nft' },
+    alsoValid: [{ port: 1, sources: ['192.0.2.11', '192.0.2.11'] }],
+    hostile: [
+      // The table name and the addresses are written into an nft script and a command line.
+      ['table', { table: 'x; flush ruleset' }],
+      ['table', { table: 'Memcached' }],
+      ['table', { table: '' }],
+      ['sources', { sources: ['192.0.2.0/24'] }],
+      ['sources', { sources: ['192.0.2.11 } accept; {'] }],
+      ['sources', { sources: ['cache1.example.net'] }],
+      ['sources', { sources: [] }],
+      ['port', { port: 0 }],
+      ['port', { port: '11211; flush ruleset' }],
+      ['save_file', { save_file: 'etc/allow.nft' }],
+    ],
+  },
+
   at_boot: {
     schema: atBootSchema,
     valid: { name: 'lvsprov-arptables', description: 'ARP suppression', command: ['/usr/sbin/arptables-restore'], input: '/etc/arptables.rules' },

@@ -1,0 +1,151 @@
+import { command, quote } from '../shell/quote.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import type { z } from 'zod';
+import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
+import { requireTool } from './missing-tool.js';
+
+// An nftables table that lvsprov owns whole (the fwmark and allowlist types): replaced in one
+// `nft -f` transaction from a script that lvsprov also keeps in a file, so that a boot hook can
+// load the same table again. The kernel's table is compared with the wanted one as the text
+// `nft list` prints; a table holding anything else is read as "other rules" and replaced.
+
+export interface NftTable {
+  readonly family: 'ip' | 'inet';
+  readonly name: string;
+  /** The script kept for boot, which `nft -f` loads. */
+  readonly saveFile: string;
+  /** The resource type, which names the table's changes (`fwmark lvsprov_fwmark`). */
+  readonly type: string;
+}
+
+export interface NftTableFacts {
+  /** `no-nft`: the nft program is missing; `absent`: no such table yet. */
+  readonly state: 'present' | 'absent' | 'no-nft';
+  /** The table's rules in canonical form; undefined when the table holds anything else. */
+  readonly rules: readonly string[] | undefined;
+  readonly file: FileState;
+}
+
+const TABLE_STATES = new Set(['present', 'absent', 'no-nft']);
+
+/** Creating the table first makes the delete safe when it is absent; the whole file is one transaction. */
+export function nftTableScript(table: NftTable, comment: string, chain: string, header: string, rules: readonly string[]): string {
+  const { family, name } = table;
+  return [
+    '#!/usr/sbin/nft -f',
+    `# Managed by lvsprov: ${comment} Load at boot with nft -f ${table.saveFile}.`,
+    `table ${family} ${name}`,
+    `delete table ${family} ${name}`,
+    `table ${family} ${name} {`,
+    `\tchain ${chain} {`,
+    `\t\t${header}`,
+    ...rules.map((rule) => `\t\t${rule}`),
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export function nftTableProbe(table: NftTable): string {
+  return [
+    `if ! command -v nft >/dev/null 2>&1; then printf 'T no-nft\\n'; ` +
+      `elif nft_table=$(${command('nft', 'list', 'table', table.family, table.name)} 2>/dev/null); then printf '%s\\n' "$nft_table" | sed 's/^/N /'; printf 'T present\\n'; ` +
+      `else printf 'T absent\\n'; fi`,
+    readFileSnippet(table.saveFile),
+  ].join('\n');
+}
+
+/** The probe's output; `rulesOf` reads the listed table's lines into rules, or undefined for a table lvsprov did not write. */
+export function parseNftTable(output: ProbeOutput, table: NftTable, rulesOf: (lines: readonly string[]) => string[] | undefined): NftTableFacts {
+  if (output.status !== 0) throw new Error(`reading nftables table ${table.name} failed with status ${output.status}`);
+  const lines = output.stdout.split('\n');
+  const state = lines.find((line) => line.startsWith('T '))?.slice(2);
+  if (state === undefined || !TABLE_STATES.has(state)) throw new Error(`unexpected ${table.type} probe output: ${output.stdout.slice(0, 120)}`);
+  return {
+    state: state as NftTableFacts['state'],
+    rules: state === 'present' ? rulesOf(lines.filter((line) => line.startsWith('N ')).map((line) => line.slice(2))) : [],
+    file: parseFileLine(lines.find((line) => line.startsWith('F'))),
+  };
+}
+
+export interface WantedTable {
+  readonly script: string;
+  readonly rules: readonly string[];
+  /** How the summary says what is there now (facts present, rules read) and what will be. */
+  readonly describe: (rules: readonly string[]) => string;
+  readonly summaryOfWanted: string;
+}
+
+/** The boot file written when it differs, the table loaded from it when the kernel's differs. */
+export function planNftTable(table: NftTable, facts: NftTableFacts, context: HostContext, wanted: WantedTable): Change[] {
+  requireTool('nft', facts.state !== 'no-nft', context);
+  const changes: Change[] = [];
+  if (!(facts.file.exists && facts.file.content === wanted.script && facts.file.mode === '644')) {
+    changes.push({
+      resource: `file ${table.saveFile}`,
+      summary: facts.file.exists ? `update ${table.saveFile}` : `create ${table.saveFile}`,
+      diff: { kind: 'file', before: facts.file.content, after: wanted.script },
+      commands: writeFileCommands(table.saveFile, wanted.script, '644'),
+    });
+  }
+  const current = facts.state === 'present' ? facts.rules : undefined;
+  if (current === undefined || current.join('\n') !== wanted.rules.join('\n')) {
+    const before = facts.state !== 'present' ? '(absent)' : current === undefined ? '(other rules)' : wanted.describe(current);
+    changes.push({
+      resource: `${table.type} ${table.name}`,
+      summary: `nftables table ${table.name}: ${before} -> ${wanted.summaryOfWanted}`,
+      diff: { kind: 'value', before: current === undefined ? before : current.join('; ') || '(empty)', after: wanted.rules.join('; ') },
+      commands: [`nft -f ${quote(table.saveFile)}`],
+    });
+  }
+  return changes;
+}
+
+export function nftTableAfter(wanted: Pick<WantedTable, 'script' | 'rules'>): NftTableFacts {
+  return { state: 'present', rules: wanted.rules, file: { exists: true, content: wanted.script, mode: '644' } };
+}
+
+/** Reset: the table and its boot file go; nothing else in nftables is touched. */
+export const resetNftTable = {
+  plan(table: NftTable, facts: NftTableFacts): Change[] {
+    const changes: Change[] = [];
+    if (facts.state === 'present') {
+      changes.push({
+        resource: `${table.type} ${table.name}`,
+        summary: `delete nftables table ${table.name}`,
+        diff: { kind: 'value', before: (facts.rules ?? ['(other rules)']).join('; '), after: '(absent)' },
+        commands: [command('nft', 'delete', 'table', table.family, table.name)],
+      });
+    }
+    if (facts.file.exists) changes.push(removeFileChange(table.saveFile, facts.file));
+    return changes;
+  },
+  after: (facts: NftTableFacts): NftTableFacts => ({ state: facts.state === 'no-nft' ? 'no-nft' : 'absent', rules: [], file: ABSENT_FILE }),
+};
+
+/**
+ * A resource type that owns one nftables table: `tableOf` names it, `rulesOf` reads a listing
+ * back into rules (undefined for a table lvsprov did not write), `wantedOf` gives the table a spec
+ * asks for.
+ */
+export function nftTableType<Spec>(
+  name: string,
+  schema: z.ZodType<Spec, unknown>,
+  tableOf: (spec: Spec) => NftTable,
+  rulesOf: (lines: readonly string[]) => string[] | undefined,
+  wantedOf: (spec: Spec) => WantedTable,
+): ResourceType<Spec, NftTableFacts> {
+  return {
+    name,
+    schema,
+    key: (spec) => `${name} ${tableOf(spec).name}`,
+    probe: (spec) => nftTableProbe(tableOf(spec)),
+    parse: (output, spec) => parseNftTable(output, tableOf(spec), rulesOf),
+    plan: (spec, facts, context) => planNftTable(tableOf(spec), facts, context, wantedOf(spec)),
+    after: (spec) => nftTableAfter(wantedOf(spec)),
+    reset: {
+      plan: (spec, facts) => resetNftTable.plan(tableOf(spec), facts),
+      after: (_spec, facts) => resetNftTable.after(facts),
+    },
+  };
+}
