@@ -56,7 +56,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const changes: PlannedChange[] = [];
   const predicted = new Map<string, unknown>();
   const installing = new Set<string>();
-  const planning: HostContext = { ...context, installing };
+  const changed = new Set<string>();
+  const planning: HostContext = { ...context, installing, changed };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
@@ -64,6 +65,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
       const facts = predicted.has(key) ? predicted.get(key) : type.parse(section ?? { stdout: '', status: 255 }, task.spec);
       for (const change of plan(facts, planning)) {
         changes.push({ ...change, phase: change.phase ?? defaultPhase(read.mode), task: task.name, ...(task.role ? { role: task.role } : {}) });
+        changed.add(change.resource);
       }
       predicted.set(key, after(facts, planning));
       if (read.mode === 'apply') for (const name of type.provides?.(task.spec) ?? []) installing.add(name);

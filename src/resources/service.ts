@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
-import { absolutePath, serviceName } from '../config/values.js';
-import type { Change, ProbeOutput, ResourceType } from './types.js';
+import { absolutePath, packageName, serviceName } from '../config/values.js';
+import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
 
 // A long-running service, driven by whichever manager the host has: systemd on production hosts,
@@ -37,6 +37,16 @@ export const serviceSchema = z
      * runs in the retire wave, after the directors drained and withdrew it.
      */
     pool: z.enum(POOL_STANDINGS).optional(),
+    /**
+     * Files the service reads only when it starts, such as its configuration. One that changed
+     * since lvsprov last started the service, or changes earlier in this run, restarts it.
+     */
+    restart_on: z.array(absolutePath).min(1).optional(),
+    /**
+     * The package that ships the service's unit or init script: where an earlier task of the run
+     * installs it, the service appears only then, and is restarted once it is there.
+     */
+    package: packageName.optional(),
   })
   .strict();
 
@@ -64,12 +74,30 @@ export interface ServiceFacts {
   readonly missing: boolean;
   /** A running pidfile daemon's arguments; absent where they could not be read. */
   readonly arguments?: DaemonArguments;
+  /**
+   * With restart_on: the files changed since lvsprov last started the service (`-` for all of
+   * them when it never did, so that a service the package started with its defaults is restarted).
+   */
+  readonly stale?: readonly string[];
 }
 
 export const pidfilePath = (name: string): string => `/run/lvsprov-${name}.pid`;
 
 /** Beside the pidfile: the argv lvsprov started the daemon with, one shell-quoted line. */
 export const argumentsRecordPath = (name: string): string => `/run/lvsprov-${name}.argv`;
+
+/**
+ * Touched whenever lvsprov starts or restarts a service with restart_on: a file newer than this
+ * was changed after the service read it. Kept on disk, not in /run, so that the start at boot,
+ * which reads the current files, is not taken for one that read older ones.
+ */
+export const startRecordPath = (name: string): string => `/var/lib/lvsprov/service-${name}.started`;
+
+const NEVER_STARTED = '-';
+
+function touchStartRecord(name: string): string {
+  return `{ [ -d /var/lib/lvsprov ] || mkdir -p /var/lib/lvsprov; } && : > ${quote(startRecordPath(name))}`;
+}
 
 /** The argv as the record holds it: shell words, so arguments that hold spaces stay apart. */
 const recordedArguments = (exec: readonly string[]): string => command(...exec);
@@ -111,6 +139,7 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
     // whether the running daemon has the declared arguments, and a torn one would only read as
     // different (one restart more). The host lock keeps two runs from writing it at once.
     `printf '%s\\n' ${quote(recordedArguments(spec.exec))} > ${quote(argumentsRecordPath(spec.name))}`,
+    ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
   ];
 }
 
@@ -142,18 +171,105 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
   const same = 'recorded' in running ? running.recorded === declared : running.runTogether === exec.join('');
   if (same) return undefined;
   const before = 'recorded' in running ? running.recorded : `${running.runTogether} (its command line, the words run together)`;
-  if (spec.pool === 'weighted') {
-    throw new Error(
-      `service ${spec.name} runs with other arguments than declared (${before} -> ${declared}), and restarting it would refuse the new connections directors send to ${host} (a real server at a weight above 0). ` +
-        `Set ${host}'s weight to 0 in the services that list it and apply (the directors drain it, then ${spec.name} restarts), then put the weight back`,
-    );
-  }
+  refuseRestartInPool(spec, host, `runs with other arguments than declared (${before} -> ${declared})`);
   return {
     summary: `restart ${spec.name} (start-stop-daemon): its arguments changed`,
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
     commands: [stopDaemonCommand(spec.name, exec[0]), ...pidfileCommands(spec, true)],
     ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+  };
+}
+
+/** A restart of a daemon that directors send new connections to would refuse some: the host fails with what to do instead. */
+function refuseRestartInPool(spec: ServiceSpec, host: string, why: string): void {
+  if (spec.pool !== 'weighted') return;
+  throw new Error(
+    `service ${spec.name} ${why}, and restarting it would refuse the new connections directors send to ${host} (a real server at a weight above 0). ` +
+      `Set ${host}'s weight to 0 in the services that list it and apply (the directors drain it, then ${spec.name} restarts), then put the weight back`,
+  );
+}
+
+/** What the probe's lines say of the manager that runs the service, and of its state there. */
+function managerFacts(fields: ReadonlyMap<string, string>, daemonArguments: DaemonArguments | undefined, spec: ServiceSpec): ServiceFacts {
+  const daemon = fields.get('P');
+  const pidfile: ServiceFacts = { manager: 'pidfile', running: daemon === '0', enabled: null, enabler: null, missing: false, ...(daemon === '0' && daemonArguments ? { arguments: daemonArguments } : {}) };
+  const nothing: ServiceFacts = { manager: null, running: false, enabled: null, enabler: null, missing: false };
+  const canDaemonise = spec.exec !== undefined && daemon !== undefined && daemon !== '-';
+  switch (fields.get('D')) {
+    case 'systemd': {
+      // `systemctl show -p` prints `LoadState=loaded`; very old versions print nothing for
+      // unknown units, so an empty answer counts as not found too.
+      const load = (fields.get('L') ?? '').replace(/^LoadState=/, '');
+      const missing = load === '' || load === 'not-found';
+      if (missing && canDaemonise) return pidfile;
+      const enabledAnswer = fields.get('E') ?? '';
+      return {
+        manager: 'systemd',
+        running: RUNNING.has(fields.get('A') ?? ''),
+        enabled: UNMANAGEABLE_ENABLEMENT.has(enabledAnswer) ? null : ENABLED.has(enabledAnswer),
+        enabler: null,
+        missing,
+      };
+    }
+    case 'sysv': {
+      const tool = fields.get('T');
+      return {
+        manager: 'sysv',
+        // LSB: 0 is running; 1-4 are the ways of not running (or of not knowing).
+        running: fields.get('S') === '0',
+        enabled: fields.get('E') === 'enabled',
+        enabler: tool === 'update-rc.d' || tool === 'chkconfig' ? tool : null,
+        missing: false,
+      };
+    }
+    default:
+      return canDaemonise ? pidfile : nothing;
+  }
+}
+
+/**
+ * A running service whose restart_on files changed since lvsprov last started it (or earlier in
+ * this run, or that lvsprov never started: Debian's packages start a service with their own
+ * configuration as they install it) is restarted, so that it runs with what the files now say.
+ */
+function restartForFiles(spec: ServiceSpec, facts: ServiceFacts, context: HostContext): Omit<Change, 'resource'> | undefined {
+  if (spec.restart_on === undefined) return undefined;
+  const changedNow = spec.restart_on.filter((path) => context.changed?.has(`file ${path}`));
+  const stale = facts.stale ?? [];
+  const why =
+    changedNow.length > 0 ? `${changedNow.join(', ')} changed` : stale.includes(NEVER_STARTED) ? 'lvsprov never started it' : stale.length > 0 ? `${stale.join(', ')} changed since it started` : undefined;
+  if (why === undefined) return undefined;
+  refuseRestartInPool(spec, context.host, `must restart to read ${spec.restart_on.join(', ')} (${why})`);
+  const restart =
+    facts.manager === 'systemd'
+      ? [command('systemctl', 'restart', spec.name), touchStartRecord(spec.name)]
+      : facts.manager === 'sysv'
+        ? [command(`/etc/init.d/${spec.name}`, 'restart'), touchStartRecord(spec.name)]
+        : [stopDaemonCommand(spec.name, (spec.exec ?? [''])[0]), ...pidfileCommands(spec, true)];
+  return {
+    summary: `restart ${spec.name}: ${why}`,
+    diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
+    commands: restart,
+    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+  };
+}
+
+/**
+ * A service whose package an earlier task installs: its unit or init script is there only once
+ * the package is, so which manager runs it is asked then. Debian's packages enable and start
+ * their services as they install them, with their own configuration; the restart reads the
+ * files the tasks before it wrote.
+ */
+function restartAfterInstall(spec: ServiceSpec, pkg: string): Omit<Change, 'resource'> {
+  const name = quote(spec.name);
+  return {
+    summary: `restart ${spec.name} after installing ${pkg}`,
+    diff: { kind: 'value', before: '(not installed)', after: 'running' },
+    commands: [
+      `if [ -d /run/systemd/system ]; then systemctl restart ${name}; else ${quote(`/etc/init.d/${spec.name}`)} restart; fi`,
+      ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
+    ],
   };
 }
 
@@ -204,56 +320,36 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
         `else printf 'P-\\n'; fi`,
       );
     }
+    if (spec.restart_on !== undefined) {
+      // `test -nt` is a builtin: which of the files are newer than the last start's record.
+      const record = quote(startRecordPath(spec.name));
+      const newer = spec.restart_on.map((path) => `if [ ${quote(path)} -nt ${record} ]; then printf 'W %s\\n' ${quote(path)}; fi`);
+      lines.push(`if [ -e ${record} ]; then ${newer.join('; ')}; else printf 'W ${NEVER_STARTED}\\n'; fi`);
+    }
     return lines.join('\n');
   },
 
   parse(output: ProbeOutput, spec): ServiceFacts {
     const fields = new Map<string, string>();
     let daemonArguments: DaemonArguments | undefined;
+    const stale: string[] = [];
     for (const line of output.stdout.split('\n')) {
       if (line === 'P-') fields.set('P', '-');
+      else if (line.startsWith('W ')) stale.push(line.slice(2));
       else if (line.startsWith('r ')) daemonArguments = { recorded: line.slice(2) };
       else if (line.startsWith('j ')) daemonArguments = { runTogether: line.slice(2) };
       else if (/^[A-Z]( |$)/.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
     }
-    const daemon = fields.get('P');
-    const pidfile: ServiceFacts = { manager: 'pidfile', running: daemon === '0', enabled: null, enabler: null, missing: false, ...(daemon === '0' && daemonArguments ? { arguments: daemonArguments } : {}) };
-    const nothing: ServiceFacts = { manager: null, running: false, enabled: null, enabler: null, missing: false };
-    const canDaemonise = spec.exec !== undefined && daemon !== undefined && daemon !== '-';
-    switch (fields.get('D')) {
-      case 'systemd': {
-        // `systemctl show -p` prints `LoadState=loaded`; very old versions print nothing for
-        // unknown units, so an empty answer counts as not found too.
-        const load = (fields.get('L') ?? '').replace(/^LoadState=/, '');
-        const missing = load === '' || load === 'not-found';
-        if (missing && canDaemonise) return pidfile;
-        const enabledAnswer = fields.get('E') ?? '';
-        return {
-          manager: 'systemd',
-          running: RUNNING.has(fields.get('A') ?? ''),
-          enabled: UNMANAGEABLE_ENABLEMENT.has(enabledAnswer) ? null : ENABLED.has(enabledAnswer),
-          enabler: null,
-          missing,
-        };
-      }
-      case 'sysv': {
-        const tool = fields.get('T');
-        return {
-          manager: 'sysv',
-          // LSB: 0 is running; 1-4 are the ways of not running (or of not knowing).
-          running: fields.get('S') === '0',
-          enabled: fields.get('E') === 'enabled',
-          enabler: tool === 'update-rc.d' || tool === 'chkconfig' ? tool : null,
-          missing: false,
-        };
-      }
-      default:
-        return canDaemonise ? pidfile : nothing;
-    }
+    const facts = managerFacts(fields, daemonArguments, spec);
+    return spec.restart_on !== undefined ? { ...facts, stale } : facts;
   },
+
 
   plan(spec, facts, context) {
     const resource = `service ${spec.name}`;
+    if ((facts.manager === null || facts.missing) && spec.package !== undefined && context.installing?.has(spec.package)) {
+      return facts.running || spec.state !== 'started' ? [] : [{ resource, ...restartAfterInstall(spec, spec.package) }];
+    }
     if (facts.manager === null) {
       const why = spec.exec === undefined ? 'no systemd, no /etc/init.d script and no exec given' : 'start-stop-daemon is not installed';
       throw new Error(`cannot manage service ${spec.name} on ${context.host}: ${why}`);
@@ -277,9 +373,12 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
             ? [command(`/etc/init.d/${spec.name}`, verb)]
             : pidfileCommands(spec, start);
       const via = facts.manager === 'pidfile' ? ' (start-stop-daemon)' : '';
-      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands });
-    } else if (start && facts.manager === 'pidfile' && spec.exec !== undefined) {
-      const restart = restartForArguments(spec, spec.exec, facts, context.host);
+      const record = start && spec.restart_on !== undefined && facts.manager !== 'pidfile' ? [touchStartRecord(spec.name)] : [];
+      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands: [...commands, ...record] });
+    } else if (start) {
+      const restart =
+        (facts.manager === 'pidfile' && spec.exec !== undefined ? restartForArguments(spec, spec.exec, facts, context.host) : undefined) ??
+        restartForFiles(spec, facts, context);
       if (restart) changes.push({ resource, ...restart });
     }
     return changes;
@@ -289,13 +388,14 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const enabled = facts.enabled === null ? null : spec.enabled;
     const running = spec.state === 'started';
     const started = running && facts.manager === 'pidfile' && spec.exec !== undefined ? { arguments: { recorded: recordedArguments(spec.exec) } } : {};
-    return { ...facts, running, enabled, ...started };
+    const loaded = running && spec.restart_on !== undefined ? { stale: [] } : {};
+    return { ...facts, running, enabled, ...started, ...loaded };
   },
 
   // Recorded without its pool standing, which only decides when a restart may run: a weight
   // changed in the inventory is not a change of what lvsprov made on the real server.
   owns: (spec) => {
-    const { pool: _standing, ...made } = spec;
+    const { pool: _standing, restart_on: _restartOn, package: _package, ...made } = spec;
     return [{ id: service.key(spec), spec: made }];
   },
 

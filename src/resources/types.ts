@@ -22,6 +22,11 @@ export interface HostContext {
    * address and ipvs tasks take over from it.
    */
   readonly declared?: ReadonlySet<string>;
+  /**
+   * The resources (a change's `resource`, such as `file /etc/memcached.conf`) that earlier tasks
+   * of this host's run change: a service that reads one of them at its start is restarted.
+   */
+  readonly changed?: ReadonlySet<string>;
 }
 
 /**

@@ -42,6 +42,18 @@ describe('host planner', () => {
     expect(() => plan([ipvsTask(['192.0.2.11']), task('ipvsadm', 'package', { name: 'ipvsadm' })], answer, { host: 'director' })).toThrow(/ipvsadm is not installed/);
   });
 
+  it('restarts a service whose configuration an earlier task rewrites, and only then', () => {
+    const config = (content: string): CompiledTask => task('settings', 'file', { path: '/etc/memcached.conf', content });
+    const memcached = task('memcached', 'service', { name: 'memcached', restart_on: ['/etc/memcached.conf'] });
+    // Running, started by lvsprov after the file was last written; the file holds `-m 64`.
+    const answer = (probe: string): string => (probe.includes('/etc/init.d/') ? 'D sysv\nS 0\nE enabled\nT update-rc.d' : `F 644 ${Buffer.from('-m 64\n').toString('base64')}`);
+    const summaries = (tasks: CompiledTask[]): string[] => plan(tasks, answer, { host: 'store' }).map((change) => change.summary);
+    expect(summaries([config('-m 32\n'), memcached])).toEqual(['update /etc/memcached.conf', 'restart memcached: /etc/memcached.conf changed']);
+    expect(summaries([config('-m 64\n'), memcached])).toEqual([]);
+    // Written by a later task, the file is read at the next start, not by a restart before it.
+    expect(summaries([memcached, config('-m 32\n')])).toEqual(['update /etc/memcached.conf']);
+  });
+
   it('one probe per distinct snippet: two tasks on one key share it; then the ownership manifest\'s', () => {
     const tasks = [ipvsTask(['192.0.2.11']), ipvsTask(['192.0.2.11'])];
     expect(hostReadPlan(tasks, 'apply').probes.map(isManifestProbe)).toEqual([false, true]);

@@ -7,6 +7,7 @@ import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
 import { routeSchema } from '../../src/resources/route.js';
+import { serviceSchema } from '../../src/resources/service.js';
 
 // Schemas are the first line of defence: a value that passes one must be harmless in a shell even
 // before quoting. Each table starts from a valid spec, proves it passes, then changes one field
@@ -40,7 +41,20 @@ const tables: Record<string, Table> = {
       ['save_file', { save_file: 'etc/allow.nft' }],
     ],
   },
-
+  service: {
+    schema: serviceSchema,
+    valid: { name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'] },
+    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }],
+    hostile: [
+      ['name', { name: '-memcached' }],
+      ['name', { name: 'memcached; reboot' }],
+      ['restart_on', { restart_on: ['etc/memcached.conf'] }],
+      ['restart_on', { restart_on: [] }],
+      ['package', { package: 'memcached; reboot' }],
+      ['package', { package: '-y' }],
+      ['exec', { exec: ['/bin/busybox', 'two\nlines'] }],
+    ],
+  },
   at_boot: {
     schema: atBootSchema,
     valid: { name: 'lvsprov-arptables', description: 'ARP suppression', command: ['/usr/sbin/arptables-restore'], input: '/etc/arptables.rules' },

@@ -33,6 +33,8 @@ interface Case {
   reset?: { changes: ExpectedChange[] };
   /** Debian packages an earlier task of the run installs (HostContext.installing). */
   installing?: string[];
+  /** Resources that earlier tasks of the run change (HostContext.changed), e.g. `file /etc/memcached.conf`. */
+  changed?: string[];
   /** What the type notes about the facts without changing anything (ResourceType.notes). */
   notes?: string[];
   /** A pattern of the error the probe's output must stop the host with (parse or plan), instead of changes. */
@@ -62,7 +64,10 @@ for (const typeName of readdirSync(root)) {
       it(file.replace(/\.json$/, ''), () => {
         const spec = type.schema.parse(fixture.spec);
         if (fixture.probe !== undefined) expect(type.probe(spec)).toBe(fixture.probe);
-        const context = { host: 'test', ...(fixture.installing ? { installing: new Set(fixture.installing) } : {}) };
+        // What this run's earlier tasks changed is known to this plan only; the plans that prove
+        // convergence are the next run's, where nothing changed before the task.
+        const nextRun = { host: 'test', ...(fixture.installing ? { installing: new Set(fixture.installing) } : {}) };
+        const context = { ...nextRun, ...(fixture.changed ? { changed: new Set(fixture.changed) } : {}) };
         if (fixture.error !== undefined) {
           expect(() => type.plan(spec, type.parse(fixture.output, spec), context)).toThrow(new RegExp(fixture.error));
           return;
@@ -72,10 +77,10 @@ for (const typeName of readdirSync(root)) {
         const changes = type.plan(spec, facts, context);
         expect(shape(changes, fixture.changes)).toEqual(fixture.changes);
         expect(type.notes?.(spec, facts) ?? []).toEqual(fixture.notes ?? []);
-        expect(type.plan(spec, type.after(spec, facts), context)).toEqual([]);
+        expect(type.plan(spec, type.after(spec, facts), nextRun)).toEqual([]);
         if (!UNMODELLED.has(type.name)) {
           const applied = applyCommands(type.name, facts, changes.flatMap((change) => change.commands));
-          expect(type.plan(spec, applied, context)).toEqual([]);
+          expect(type.plan(spec, applied, nextRun)).toEqual([]);
         }
 
         if (fixture.reset !== undefined) {
