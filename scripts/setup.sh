@@ -19,10 +19,12 @@ cd "$(dirname "$0")/.."
 # strace: the read script's file prefetch is proven by the processes it starts (test/unit/file-prefetch).
 # keepalived: director pairs (VRRP) and health checks; its `keepalived -t` judges every config lvsprov
 # generates (test/unit/keepalived-config), and the lab's directors run it.
+# memcached, php-cgi, php-memcached: lvs.sessions; the lab's real servers keep PHP sessions in
+# memcached (test/integration/sessions, the DR lab).
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
   iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo librsvg2-bin
-  fonts-liberation2 systemd tmux keepalived strace
+  fonts-liberation2 systemd tmux keepalived strace memcached php-cgi php-memcached
 )
 
 missing=()

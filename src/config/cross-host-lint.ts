@@ -1,6 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
+import { sessionsProblems } from './sessions-model.js';
 import { dipOf, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -28,6 +29,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   realServersThatDirect(inventory, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);
+  problems.push(...sessionsProblems(inventory.data, inventory.services, inventory.source));
   return problems;
 }
 

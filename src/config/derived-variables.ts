@@ -62,6 +62,27 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     description: "the host's standing in the pool: weighted (some service sends it new connections, weight above 0), quiesced (listed only at weight 0) or none",
   },
   nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
+  session_store: { kind: { type: 'boolean' }, description: 'true when this host runs memcached for the real servers\' sessions (lvs.sessions)' },
+  session_store_config: {
+    kind: {
+      type: 'object',
+      fields: {
+        address: ipv4,
+        port: { type: 'port' },
+        memory_mb: { type: 'integer', min: 8, max: 1048576 },
+        max_connections: { type: 'integer', min: 16, max: 1000000 },
+        clients: { type: 'list', items: ipv4 },
+      },
+    },
+    optional: true,
+    description: 'on a session store: the address memcached binds to, its port, memory and connections, and the real servers allowed to connect',
+  },
+  session_servers: { kind: listOf({ address: ipv4, port: { type: 'port' } }), description: 'on a real server, with lvs.sessions: the memcached hosts that keep its sessions' },
+  session_save_path: {
+    kind: { type: 'string', pattern: '[0-9.:,]*' },
+    description: "on a real server, with lvs.sessions: session_servers as PHP's session.save_path (address:port,address:port); empty otherwise",
+  },
+  session_replicas: { kind: { type: 'integer', min: 0, max: 1000 }, description: 'on a real server: further copies of each session on other stores (0 without lvs.sessions)' },
 };
 
 /** The keepalived task's spec as a variable type: VRRP instances and virtual servers. */

@@ -3,6 +3,7 @@ import type { HostEntry } from './inventory-schema.js';
 import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
+import { resolveSessions, type SessionsModel } from './sessions-model.js';
 import type { PathSegment } from './yaml-source.js';
 
 // The variables a role sees on one host: cluster, then group, then host variables (later wins),
@@ -50,6 +51,7 @@ interface SharedVars {
   readonly vips: ReadonlyArray<Record<string, unknown>>;
   readonly allVipAddresses: ReadonlyArray<{ address: string }>;
   readonly servedBy: ReadonlyMap<string, readonly ResolvedService[]>;
+  readonly sessions: SessionsModel | undefined;
 }
 
 const shared = new WeakMap<LoadedInventory, SharedVars>();
@@ -67,6 +69,7 @@ function sharedVars(inventory: LoadedInventory): SharedVars {
       vips: Object.entries(inventory.data.lvs.vips).map(([name, vip]) => ({ name, ...vip })),
       allVipAddresses: unique(inventory.services.flatMap((service) => (service.address ? [service.address] : []))).map((address) => ({ address })),
       servedBy,
+      sessions: resolveSessions(inventory.data, inventory.services),
     };
     shared.set(inventory, found);
   }
@@ -130,6 +133,23 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     nat_vips: served('nat', 'lo', 0),
     real_server_pool: servedHere.length === 0 ? 'none' : servedHere.some((service) => service.realServers.some((server) => server.host === host && server.weight > 0)) ? 'weighted' : 'quiesced',
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
+    ...sessionVars(common.sessions, host, servedHere.length > 0),
+  };
+}
+
+/** Where sessions live: memcached's settings on a store, the stores on a real server. */
+function sessionVars(sessions: SessionsModel | undefined, host: string, realServer: boolean): Vars {
+  const store = sessions?.stores.find((candidate) => candidate.host === host);
+  const servers = sessions !== undefined && realServer ? sessions.stores.map(({ address }) => ({ address, port: sessions.port })) : [];
+  return {
+    session_store: store !== undefined,
+    session_store_config:
+      store !== undefined && sessions !== undefined
+        ? { address: store.address, port: sessions.port, memory_mb: sessions.memoryMb, max_connections: sessions.maxConnections, clients: [...sessions.clients] }
+        : undefined,
+    session_servers: servers,
+    session_save_path: servers.map(({ address, port }) => `${address}:${port}`).join(','),
+    session_replicas: servers.length > 0 && sessions !== undefined ? sessions.replicas : 0,
   };
 }
 

@@ -3,6 +3,7 @@ import { schedulers } from '../resources/ipvs/schedulers.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
+import { sessionsSchema } from './sessions-schema.js';
 import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4 } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
@@ -171,6 +172,7 @@ export const inventorySchema = z
         vips: z.record(hostName, vipSchema).default({}).describe('virtual IPs by name'),
         services: z.array(serviceSchema).default([]).describe('IPVS virtual services'),
         ha: haSchema.optional().describe('director pairs: keepalived holds the VIPs by VRRP (unicast between the directors) and the IPVS table'),
+        sessions: sessionsSchema.optional().describe("the real servers' shared session store: memcached on some hosts, PHP's sessions kept there"),
       })
       .strict()
       .default({ vips: {}, services: [] })

@@ -5,6 +5,7 @@ import { parseWith } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 import { STANDARD_INPUT } from './yaml-text.js';
 import { resolveServices, type ResolvedService } from './lvs-model.js';
+import { resolveSessions } from './sessions-model.js';
 import { crossHostProblems } from './cross-host-lint.js';
 import { suggestion } from './suggest.js';
 import { parsePlainHostsInPlace } from './plain-hosts.js';
@@ -47,6 +48,7 @@ export function loadInventory(file: string): LoadedInventory {
   if (problems.length > 0) throw new ConfigError(problems);
   const lint = crossHostProblems({ source, data, services });
   if (lint.length > 0) throw new ConfigError(lint);
+  addSessionStores(groups, data, services);
   // Read from standard input, its relative paths (playbook, roles_path, keys) are the current folder's.
   return { file: source.file, dir: file === STANDARD_INPUT ? process.cwd() : dirname(file), source, data, groups, services, hostList };
 }
@@ -145,6 +147,19 @@ function collectGroups(data: Inventory, hosts: HostList): Map<string, string[]> 
     for (const group of hosts.entries[index]!.groups) add(group, host);
   });
   return groups;
+}
+
+/**
+ * The group `sessionstores`: the hosts lvs.sessions runs memcached on (the site playbook's play
+ * for them, and --limit sessionstores), besides any the inventory puts there itself. Always
+ * present, so that a playbook naming it warns of nothing where an inventory keeps no sessions.
+ */
+export const SESSION_STORES_GROUP = 'sessionstores';
+
+function addSessionStores(groups: Map<string, string[]>, data: Inventory, services: readonly ResolvedService[]): void {
+  const members = groups.get(SESSION_STORES_GROUP) ?? [];
+  const stores = resolveSessions(data, services)?.stores.map(({ host }) => host) ?? [];
+  groups.set(SESSION_STORES_GROUP, [...new Set([...members, ...stores])]);
 }
 
 // Host -> its groups, built once per inventory: a lookup per host must not scan every group's

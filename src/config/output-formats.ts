@@ -6,7 +6,7 @@ import { controlCharacterIn, describeCharacter } from './text-safety.js';
 // refuses it (RefusedValue) when the format cannot carry it safely: a value is never mangled
 // into something else, and never ends a quoted string, a line or a directive of the file.
 
-export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'html', 'text'] as const;
+export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php', 'html', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export class RefusedValue extends Error {
@@ -51,6 +51,15 @@ const writers: Record<OutputFormat, (text: string) => string> = {
   // `ip -batch` and ipvsadm-restore read a line as words: a blank, quote or `#` would change them.
   'ip-batch': (text) => word(text, 'ip-batch', 'an ip -batch file'),
   'ipvsadm-rules': (text) => word(text, 'ipvsadm-rules', 'an ipvsadm rules file'),
+  // Debian's memcached.conf: each line's options are joined into one command that a shell runs
+  // (start-memcached, the systemd wrapper), so a value is one word without shell syntax.
+  'memcached-conf': (text) => word(text, 'memcached-conf', 'a memcached.conf file'),
+  // PHP's ini files: quotes, `$` and `{` (variable expansion), `;` (a comment) and the operators
+  // ~ ! ^ | & ( ) change what PHP reads, and none is in a word.
+  'php-ini': (text) => word(text, 'php-ini', 'a PHP ini file'),
+  // PHP source: a value stands in a single-quoted string, which only a quote or a backslash ends
+  // or changes, and a word holds neither.
+  php: (text) => word(text, 'php', 'a PHP page'),
   // HTML: the library's escaping (& < > " ' ` =), so a value is text, never markup.
   html: (text) => {
     refuseControl(text, 'html');

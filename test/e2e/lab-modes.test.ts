@@ -198,6 +198,17 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-A -f 1 -s rr -p 300');
     }, 300_000);
 
+    labIt('sessions live in memcached: one user counts on through the VIP, whichever real server wrr sends each request to', async () => {
+      // One curl process keeps the cookie between its requests, each on a new connection.
+      const urls = Array<string>(8).fill('http://198.51.100.50/cgi-bin/session.php').join(' ');
+      const output = await timed('8 session requests', () => lab.sh(lab.clientName, `curl -s -m 30 -b '' -H 'Connection: close' ${urls}; true`, 600_000));
+      const answers = [...output.matchAll(/^server=(\S+) requests=(\d+) session=(\S+)$/gm)].map(([, server, requests, session]) => ({ server, requests: Number(requests), session }));
+      expect(answers.map(({ requests }) => requests)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(tally(answers.map(({ server }) => ({ server: server ?? '', peer: '' })))).toEqual({ rs1: 2, rs2: 6 });
+      expect(new Set(answers.map(({ session }) => session)).size).toBe(1);
+      for (const rs of ['rs1', 'rs2']) expect(await lab.sh(rs, "ss -ltnH | awk '{print $4}'")).toContain(`${rs === 'rs1' ? '192.0.2.11' : '192.0.2.12'}:11211`);
+    }, 900_000);
+
     labIt('lvsprov verify from the lab client: the weighted split, persistence, ARP only from the director, every page', async () => {
       const result = ok(await timed('verify', () => lvsprov('verify', '-i', inventory, '--requests', '40', '--json')), 'verify');
       const report = JSON.parse(result.stdout) as VerifyReport & { exitCode: number };

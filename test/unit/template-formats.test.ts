@@ -19,7 +19,7 @@ const template = (role: string, file: string) => readFileSync(join(root, 'roles'
 const SHELL_HOSTILE = ['none"; touch pwned; "', '$(touch pwned)', '`touch pwned`', "'; touch pwned; '", 'a\\', '\\"; touch pwned; \\"', '{{x}}', 'a; touch pwned', '$HOME', '${PATH:-x}', '*', '~root', '#x', 'é ✓'];
 /** Refused by every format: each ends a line or a directive somewhere. */
 const LINE_BREAKERS = ['a\nAUTO="false"', 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x', 'a\u2028b', 'a\u2029b', 'a\u0085b', 'a\u0000b', 'a\u001bb', 'a\u007fb'];
-const FORMATS: OutputFormat[] = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'html', 'text'];
+const FORMATS: OutputFormat[] = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php', 'html', 'text'];
 
 const scratch: string[] = [];
 function scratchDir(): string {
@@ -145,6 +145,58 @@ describe('ip-batch and ipvsadm-rules: one word per value, the line keeps its wor
   it.each(['eth0 label evil', 'eth0#', '"eth0"', "'eth0'", 'eth0\\', 'a;b', '', '{{x}}', ...LINE_BREAKERS])('device %j is refused in ip-batch and ipvsadm-rules', (value) => {
     expect(() => render(value, 'lo:1')).toThrow(TemplateValueError);
     expect(() => renderTemplateFile('-A -t {{address}}:80 -s wrr\n', { address: value }, 'ipvsadm-rules')).toThrow(TemplateValueError);
+  });
+});
+
+describe('memcached-conf, php-ini and php: the session store and the PHP that uses it', () => {
+  const store = { address: '192.0.2.11', port: 11211, memory_mb: 64, max_connections: 1024, clients: ['192.0.2.11'] };
+  /** Each option line of Debian's memcached.conf, as start-memcached and the systemd wrapper take them (comments and `logfile` dropped). */
+  const options = (text: string) => text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter((line) => line.startsWith('-'));
+  const conf = template('memcached', 'memcached.conf.hbs');
+
+  it('memcached.conf: each setting is one option line of its own', () => {
+    expect(options(renderTemplateFile(conf, { session_store_config: store }, 'memcached-conf'))).toEqual(['-u memcache', '-l 192.0.2.11', '-p 11211', '-U 0', '-m 64', '-c 1024']);
+  });
+
+  // The wrappers join the lines into one command that a shell runs: each of these would add one.
+  it.each(['192.0.2.11 -l 0.0.0.0', '192.0.2.11; touch pwned', '$(touch pwned)', '`id`', '0.0.0.0#', "'a'", '', ...LINE_BREAKERS])('memcached.conf value %j is refused', (value) => {
+    expect(() => renderTemplateFile(conf, { session_store_config: { ...store, address: value } }, 'memcached-conf')).toThrow(TemplateValueError);
+  });
+
+  const ini = template('webpage', 'sessions.ini.hbs');
+  /** What php-cgi reads from the ini file alone (no other ini file, no scan directory, so no memcached extension and none of its keys). */
+  const phpReads = (text: string): string => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'sessions.ini'), text);
+    writeFileSync(join(dir, 'read.php'), '<?php echo ini_get("session.save_path"), "|", ini_get("cgi.force_redirect"), "|", ini_get("session.name");\n');
+    const run = spawnSync('php-cgi', ['-q', '-c', join(dir, 'sessions.ini'), join(dir, 'read.php')], { cwd: dir, env: { PATH: '/usr/bin:/bin', PHP_INI_SCAN_DIR: '' }, encoding: 'utf8' });
+    return run.stdout;
+  };
+
+  it('php-cgi reads the session settings as written', () => {
+    expect(phpReads(renderTemplateFile(ini, { session_save_path: '192.0.2.11:11211,192.0.2.12:11211', session_replicas: 1 }, 'php-ini'))).toBe('192.0.2.11:11211,192.0.2.12:11211|0|PHPSESSID');
+  });
+
+  it('the harness sees an injection: a value pasted as is ends its string and sets another directive', () => {
+    expect(phpReads(ini.replace('{{session_save_path}}', '192.0.2.11:11211"\nsession.name = "pwned').replace('{{session_replicas}}', '1'))).toBe('192.0.2.11:11211|0|pwned');
+  });
+
+  it.each(['192.0.2.11:11211"', 'a b', '${PATH}', 'a;b', 'a\\', '{x}', 'a|b', '', ...LINE_BREAKERS])('php-ini value %j is refused', (value) => {
+    expect(() => renderTemplateFile(ini, { session_save_path: value, session_replicas: 1 }, 'php-ini')).toThrow(TemplateValueError);
+  });
+
+  const page = template('webpage', 'session.php.hbs');
+
+  it('the session page is PHP that php-cgi parses, the host name in its string', () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, 'session.php'), renderTemplateFile(page, { inventory_hostname: 'rs-1.example' }, 'php'));
+    const lint = spawnSync('php-cgi', ['-q', '-l', join(dir, 'session.php')], { encoding: 'utf8' });
+    expect(lint.stdout).toContain('No syntax errors');
+    expect(readFileSync(join(dir, 'session.php'), 'utf8')).toContain("'rs-1.example'");
+  });
+
+  it.each(["rs1'); system('id'); ('", 'rs1\\', 'a b', '', ...LINE_BREAKERS])('php value %j is refused', (value) => {
+    expect(() => renderTemplateFile(page, { inventory_hostname: value }, 'php')).toThrow(TemplateValueError);
   });
 });
 

@@ -1,0 +1,74 @@
+import type { ConfigProblem } from '../errors.js';
+import { ipv4ToInt, isIpv4 } from '../net/ipv4.js';
+import type { Inventory } from './inventory-schema.js';
+import type { ResolvedService } from './lvs-model.js';
+import { own } from './own.js';
+import { suggestion } from './suggest.js';
+import type { PathSegment } from './yaml-source.js';
+
+// `lvs.sessions` resolved: the memcached hosts with the address each binds to, and the addresses
+// allowed to connect (every real server of the services: memcached has no authentication, so
+// nothing else may reach it). host-vars.ts hands this to the roles.
+
+export interface SessionStore {
+  readonly host: string;
+  readonly address: string;
+}
+
+export interface SessionsModel {
+  readonly stores: readonly SessionStore[];
+  /** Real server addresses, sorted, each once: the only sources memcached accepts. */
+  readonly clients: readonly string[];
+  readonly port: number;
+  readonly memoryMb: number;
+  readonly maxConnections: number;
+  /** php-memcached's memcached.sess_number_of_replicas. */
+  readonly replicas: number;
+}
+
+type Report = (path: PathSegment[], message: string) => void;
+
+const path = (...rest: PathSegment[]): PathSegment[] => ['lvs', 'sessions', ...rest];
+
+/** The model, reporting what makes it impossible; undefined without `lvs.sessions`. */
+export function resolveSessions(data: Inventory, services: readonly ResolvedService[], report: Report = () => undefined): SessionsModel | undefined {
+  const settings = data.lvs.sessions;
+  if (settings === undefined) return undefined;
+  const realServerHosts = unique(services.flatMap((service) => service.realServers.flatMap((server) => (server.host !== undefined ? [server.host] : []))));
+  const clients = unique(services.flatMap((service) => service.realServers.map((server) => server.address))).sort(byAddress);
+  if (clients.length === 0) report(path(), 'sessions are shared by real servers, and no service lists one');
+
+  const named = settings.hosts ?? realServerHosts;
+  const stores: SessionStore[] = [];
+  const seen = new Set<string>();
+  named.forEach((host, index) => {
+    const at = settings.hosts !== undefined ? path('hosts', index) : path();
+    const entry = own(data.hosts, host);
+    if (!entry) return report(at, `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`);
+    if (seen.has(host)) return report(at, `${host} is listed twice`);
+    seen.add(host);
+    // memcached binds to it and the real servers connect to it: a name could resolve elsewhere.
+    if (!isIpv4(entry.address)) return report(at, `session store ${host}'s address ${entry.address} is not an IPv4 address; memcached binds to it and the real servers connect to it`);
+    stores.push({ host, address: entry.address });
+  });
+
+  const replicas = settings.replicas ?? Math.min(1, Math.max(0, stores.length - 1));
+  if (replicas >= Math.max(stores.length, 1) && stores.length === named.length) {
+    report(path('replicas'), `${replicas} replica${replicas === 1 ? '' : 's'} need ${replicas + 1} session stores or more, and there ${stores.length === 1 ? 'is' : 'are'} ${stores.length}`);
+  }
+  return { stores, clients, port: settings.port, memoryMb: settings.memory_mb, maxConnections: settings.max_connections, replicas };
+}
+
+export function sessionsProblems(data: Inventory, services: readonly ResolvedService[], source: { problem(path: PathSegment[], message: string): ConfigProblem }): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  resolveSessions(data, services, (at, message) => void problems.push(source.problem(at, message)));
+  return problems;
+}
+
+function byAddress(a: string, b: string): number {
+  return ipv4ToInt(a) - ipv4ToInt(b);
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { hostName } from './values.js';
+
+// `lvs.sessions`: where the real servers keep their users' sessions. With a scheduler that spreads
+// a user's requests over every real server (rr, wlc, no persistence), a session kept on one
+// server's disk is lost on the next request; memcached on a few hosts holds them for all. Every
+// value here reaches memcached's command line, nftables and PHP's ini files, so each is a number
+// or an inventory host name.
+
+export const sessionsSchema = z
+  .object({
+    store: z.enum(['memcached']).default('memcached').describe('the session store: memcached (PHP reads and writes it through php-memcached)'),
+    hosts: z
+      .array(hostName)
+      .min(1)
+      .optional()
+      .describe('hosts that run memcached, bound to their own address (default: every real server of the services)'),
+    port: z.number().int().min(1).max(65535).default(11211).describe("memcached's TCP port; only the real servers may connect to it"),
+    memory_mb: z.number().int().min(8).max(1_048_576).default(64).describe('memory each memcached keeps for sessions, in MiB (memcached -m)'),
+    max_connections: z.number().int().min(16).max(1_000_000).default(1024).describe('connections each memcached accepts at once (memcached -c)'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .optional()
+      .describe('further copies of each session on other hosts, so that one host down loses none (default 1 with two hosts or more, else 0)'),
+  })
+  .strict();
+
+export type SessionsSettings = z.output<typeof sessionsSchema>;
