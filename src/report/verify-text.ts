@@ -1,5 +1,5 @@
 import { columns } from './columns.js';
-import type { ArpCheck, CheckStatus, PageCheck, ServerRow, ServiceCheck, VerifyReport } from '../verify/report.js';
+import type { ArpCheck, CheckStatus, PageCheck, ServerRow, ServiceCheck, SessionCheck, VerifyReport } from '../verify/report.js';
 
 // verify's report for people: a table per virtual service (with a bar per real server whose `|`
 // marks the expected share), then the ARP and direct-page checks, then the verdict and every
@@ -62,6 +62,15 @@ export function renderPages(pages: readonly PageCheck[]): string[] {
   return ['pages fetched directly', ...columns(rows).map((line) => `  ${line}`)];
 }
 
+export function renderSession(check: SessionCheck): string[] {
+  const servers = Object.entries(check.servers).map(([name, answers]) => `${name} ${answers}`);
+  const lines = [`session ${check.service}  ${check.url}  ${statusWord[check.status]}`];
+  if (check.sent > 0) lines.push(`  ${check.sent} requests of one user; counts ${check.counts.join(' ')}${servers.length > 0 ? `; answered by ${servers.join(', ')}` : ''}`);
+  for (const note of check.notes) lines.push(`  ${note}`);
+  for (const problem of check.problems) lines.push(`  ! ${problem}`);
+  return lines;
+}
+
 export function renderVerify(report: VerifyReport): string {
   const blocks: string[][] = [
     [
@@ -70,6 +79,7 @@ export function renderVerify(report: VerifyReport): string {
     ...report.services.map(renderService),
     ...report.arp.map(renderArp),
     renderPages(report.pages),
+    ...report.sessions.map(renderSession),
   ];
   const verdict = report.failures.length > 0 ? 'FAIL' : report.unreachable.length > 0 ? 'INCOMPLETE' : 'PASS';
   const summary = [`RESULT: ${verdict}${report.failures.length > 0 ? ` (${report.failures.length} problem${report.failures.length === 1 ? '' : 's'})` : ''}  ${report.seconds.toFixed(1)}s`];

@@ -8,6 +8,14 @@ export interface FetchOutcome {
   readonly name?: string;
 }
 
+/** One answer of the session page: who answered, the session's request count, its id. */
+export interface SessionAnswer {
+  readonly rc: number;
+  readonly server?: string;
+  readonly count?: number;
+  readonly session?: string;
+}
+
 export interface ClientOutput {
   /** `curl`, `wget` or `busybox wget`; `none` when the client has none of them. */
   readonly fetcher?: string;
@@ -17,6 +25,8 @@ export interface ClientOutput {
   readonly stopped: ReadonlyMap<number, number>;
   /** Per direct page index. */
   readonly pages: ReadonlyMap<number, FetchOutcome>;
+  /** Per service index, the session page's answers in order (with lvs.sessions). */
+  readonly sessions: ReadonlyMap<number, readonly SessionAnswer[]>;
   /** Whether the script ran to its end marker. */
   readonly complete: boolean;
 }
@@ -28,7 +38,8 @@ export type ClientLine =
   | { readonly kind: 'stop'; readonly index: number; readonly at: number }
   | { readonly kind: 'done'; readonly index: number }
   | { readonly kind: 'page'; readonly index: number; readonly outcome: FetchOutcome }
-  | { readonly kind: 'request'; readonly index: number; readonly outcome: FetchOutcome };
+  | { readonly kind: 'request'; readonly index: number; readonly outcome: FetchOutcome }
+  | { readonly kind: 'session'; readonly index: number; readonly answer: SessionAnswer };
 
 export function readClientLine(nonce: string, line: string): ClientLine | undefined {
   const words = line.trimEnd().split(' ');
@@ -40,6 +51,7 @@ export function readClientLine(nonce: string, line: string): ClientLine | undefi
   if (kind === 'done' && rest.length === 1) return { kind, index: Number(rest[0]) };
   if (kind === 'p' && rest.length === 3) return { kind: 'page', index: Number(rest[0]), outcome: outcome(rest[1], rest[2]) };
   if (kind === 'r' && rest.length === 4) return { kind: 'request', index: Number(rest[0]), outcome: outcome(rest[2], rest[3]) };
+  if (kind === 's' && rest.length === 6) return { kind: 'session', index: Number(rest[0]), answer: sessionAnswer(rest.slice(2)) };
   return undefined;
 }
 
@@ -49,6 +61,7 @@ export function parseClientOutput(nonce: string, stdout: string): ClientOutput {
   const requests = new Map<number, FetchOutcome[]>();
   const stopped = new Map<number, number>();
   const pages = new Map<number, FetchOutcome>();
+  const sessions = new Map<number, SessionAnswer[]>();
   for (const line of stdout.split('\n')) {
     const read = readClientLine(nonce, line);
     if (read?.kind === 'fetcher') fetcher = read.fetcher;
@@ -59,9 +72,18 @@ export function parseClientOutput(nonce: string, stdout: string): ClientOutput {
       const list = requests.get(read.index) ?? [];
       list.push(read.outcome);
       requests.set(read.index, list);
-    }
+    } else if (read?.kind === 'session') sessions.set(read.index, [...(sessions.get(read.index) ?? []), read.answer]);
   }
-  return { ...(fetcher !== undefined ? { fetcher } : {}), requests, stopped, pages, complete };
+  return { ...(fetcher !== undefined ? { fetcher } : {}), requests, stopped, pages, sessions, complete };
+}
+
+function sessionAnswer([rc, server, count, session]: readonly string[]): SessionAnswer {
+  return {
+    rc: Number(rc),
+    ...(server !== undefined && /^[A-Za-z0-9_.-]+$/.test(server) && server !== '-' ? { server } : {}),
+    ...(count !== undefined && /^\d+$/.test(count) ? { count: Number(count) } : {}),
+    ...(session !== undefined && /^[A-Za-z0-9,-]+$/.test(session) && session !== '-' ? { session } : {}),
+  };
 }
 
 function outcome(rc: string | undefined, name: string | undefined): FetchOutcome {

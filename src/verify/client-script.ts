@@ -16,7 +16,32 @@ export interface ClientScriptInput {
   readonly services: ReadonlyArray<{ readonly index: number; readonly url: string }>;
   /** Direct page URLs; their place in this list is their index in the output. */
   readonly pages: readonly string[];
+  /**
+   * With lvs.sessions: per service, its session page through the VIP, asked `sessionRequests`
+   * times by one user (the session id of the first answer sent back as PHP's cookie).
+   */
+  readonly sessions?: ReadonlyArray<{ readonly index: number; readonly url: string }>;
+  readonly sessionRequests?: number;
 }
+
+/** Where the webpage role serves the page that counts a user's requests in the session. */
+export const SESSION_PAGE_PATH = 'cgi-bin/session.php';
+
+/**
+ * Reads `server=NAME requests=N session=ID` from `page` with parameter expansion alone, each field
+ * held to its characters (a PHP session id is [A-Za-z0-9,-]); `-` for a field that is not there.
+ */
+export const sessionFromPage = [
+  'server=-; count=-; sid=-',
+  'case "$page" in "server="*" requests="*" session="*)',
+  '  server=${page#server=}; server=${server%% *}',
+  '  count=${page#* requests=}; count=${count%% *}',
+  '  sid=${page#* session=}; sid=${sid%%[!A-Za-z0-9,-]*} ;;',
+  'esac',
+  'case "$server" in ""|*[!A-Za-z0-9_.-]*) server=- ;; esac',
+  'case "$count" in ""|*[!0-9]*) count=- ;; esac',
+  'case "$sid" in "") sid=- ;; esac',
+].join('\n');
 
 /**
  * The page template puts the host's inventory name in the only <h1>; names are [A-Za-z0-9_.-].
@@ -31,10 +56,12 @@ export const nameFromPage = [
 
 export function clientScript(input: ClientScriptInput): string {
   for (const url of [...input.services.map((service) => service.url), ...input.pages]) checkUrl(url);
+  for (const session of input.sessions ?? []) checkUrl(session.url, SESSION_PAGE_PATH);
   for (const [label, value] of [
     ['requests', input.requests],
     ['timeout', input.timeoutSeconds],
     ['time limit', input.timeLimitSeconds],
+    ['session requests', input.sessionRequests ?? 1],
   ] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${label} must be a whole number of at least 1, not ${value}`);
   }
@@ -58,6 +85,14 @@ export function clientScript(input: ClientScriptInput): string {
     `    *) timeout ${input.timeoutSeconds} busybox wget -q -O - "$1" ;;`,
     '  esac',
     '}',
+    // The same fetch with PHP's session cookie (an empty id makes PHP start a session).
+    'getsession() {',
+    '  case "$fetcher" in',
+    `    curl) curl -sf -o - --max-time ${input.timeoutSeconds} -H "Cookie: PHPSESSID=$2" "$1" ;;`,
+    `    wget) wget -q -T ${input.timeoutSeconds} -t 1 --header "Cookie: PHPSESSID=$2" -O - "$1" ;;`,
+    `    *) timeout ${input.timeoutSeconds} busybox wget -q --header "Cookie: PHPSESSID=$2" -O - "$1" ;;`,
+    '  esac',
+    '}',
     'ask() {',
     '  page=$(get "$2" 2>/dev/null); rc=$?',
     ...nameFromPage.split('\n').map((line) => `  ${line}`),
@@ -78,11 +113,25 @@ export function clientScript(input: ClientScriptInput): string {
       `printf '%s done %s\\n' ${n} ${service.index}`,
     );
   }
+  for (const session of input.sessions ?? []) {
+    if (!Number.isInteger(session.index) || session.index < 0) throw new Error(`bad service index ${session.index}`);
+    lines.push(
+      "i=1; cookie=''",
+      `while [ "$i" -le ${input.sessionRequests ?? 1} ]; do`,
+      `  page=$(getsession ${quote(session.url)} "$cookie" 2>/dev/null); rc=$?`,
+      ...sessionFromPage.split('\n').map((line) => `  ${line}`),
+      `  printf '%s s %s %s %s %s %s %s\\n' ${n} ${session.index} "$i" "$rc" "$server" "$count" "$sid"`,
+      '  [ "$sid" = - ] || cookie=$sid',
+      '  i=$((i + 1))',
+      'done',
+    );
+  }
   lines.push(`printf '%s end\\n' ${n}`);
   return `${lines.join('\n')}\n`;
 }
 
-function checkUrl(url: string): void {
-  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/$/.exec(url);
+function checkUrl(url: string, path = ''): void {
+  const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/(.*)$/.exec(url);
+  if (match?.[3] !== path) throw new Error(`not a URL verify builds: ${url}`);
   if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new Error(`not a URL verify builds: ${url}`);
 }

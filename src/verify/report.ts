@@ -96,6 +96,20 @@ export interface PageCheck {
   readonly problem?: string;
 }
 
+/** With lvs.sessions: one user's requests to a service's session page, through its VIP. */
+export interface SessionCheck {
+  readonly service: string;
+  readonly url: string;
+  readonly status: CheckStatus;
+  readonly sent: number;
+  /** The session's request count each answer gave, in order (0 where none came back). */
+  readonly counts: readonly number[];
+  /** Answers by the real server that gave them. */
+  readonly servers: Readonly<Record<string, number>>;
+  readonly notes: readonly string[];
+  readonly problems: readonly string[];
+}
+
 export interface HostContact {
   readonly host: string;
   readonly roles: readonly string[];
@@ -114,6 +128,8 @@ export interface VerifyReport {
   readonly services: readonly ServiceCheck[];
   readonly arp: readonly ArpCheck[];
   readonly pages: readonly PageCheck[];
+  /** Empty without lvs.sessions. */
+  readonly sessions: readonly SessionCheck[];
   readonly hosts: readonly HostContact[];
   /** One line per failed check; empty when everything that could be checked passed. */
   readonly failures: readonly string[];

@@ -4,13 +4,14 @@ import { ConfigError } from '../errors.js';
 import type { ConnectOptions } from '../transport/types.js';
 import { vipPlans } from './arp-plan.js';
 import { checkArp } from './arp-run.js';
-import { clientScript } from './client-script.js';
+import { clientScript, SESSION_PAGE_PATH } from './client-script.js';
 import { describeFailure, parseClientOutput, type ClientOutput } from './client-output.js';
 import { clientProgress, type ProgressSink } from './progress.js';
-import type { PageCheck, ServiceCheck, VerifyReport } from './report.js';
+import type { PageCheck, ServiceCheck, SessionCheck, VerifyReport } from './report.js';
+import { judgeSession } from './session-verdict.js';
 import { judgeService } from './service-verdict.js';
 import { SessionPool } from './session-pool.js';
-import { verifyTargets, type PageTarget } from './targets.js';
+import { verifyTargets, type PageTarget, type RequestTarget } from './targets.js';
 
 // `verify` as a library call: the CLI prints what this returns, and the e2e suite calls it
 // directly. The client's requests, the directors' reads and the ARP checks run at once, each
@@ -38,6 +39,10 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
   const client = pickClient(inventory, options.client);
   const targets = verifyTargets(inventory.services);
   const pool = new SessionPool(inventory, options);
+  // With lvs.sessions, one user's requests go to each service's session page too, where every
+  // real server is an inventory host (the webpage role serves the page there).
+  const sessionTargets = inventory.data.lvs.sessions ? targets.requests.filter((target) => target.service.realServers.every((server) => server.host !== undefined)) : [];
+  const sessionRequests = Math.min(options.requests, SESSION_REQUESTS);
   const names = new Map(inventory.services.map((service, index) => [index, service.name]));
   options.onProgress?.({
     kind: 'start',
@@ -60,6 +65,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
         timeLimitSeconds: options.timeLimitSeconds,
         services: withServices ? targets.requests.map((target) => ({ index: target.index, url: target.url })) : [],
         pages: pages.map((page) => page.url),
+        ...(withServices && sessionTargets.length > 0 ? { sessions: sessionTargets.map((target) => ({ index: target.index, url: sessionUrl(target) })), sessionRequests } : {}),
       });
       const onStdout = withServices && options.onProgress ? clientProgress(nonce, names, options.onProgress) : undefined;
       const run = await pool.run(host, role, script, onStdout ? { onStdout } : {});
@@ -126,11 +132,24 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
       });
     });
 
+    const sessions: SessionCheck[] = sessionTargets.map((target) =>
+      clientOutput
+        ? judgeSession({
+            service: target.service,
+            url: sessionUrl(target),
+            sent: sessionRequests,
+            answers: clientOutput.sessions.get(target.index) ?? [],
+            ...(clientOutput.fetcher !== undefined ? { fetcher: clientOutput.fetcher } : {}),
+          })
+        : { service: target.service.name, url: sessionUrl(target), status: 'not-run', sent: 0, counts: [], servers: {}, notes: [`not run: the client ${client} was unreachable or its script failed`], problems: [] },
+    );
+
     const hosts = pool.contacts();
     const failures = [
       ...services.flatMap((service) => service.problems.map((problem) => `service ${service.name}: ${problem}`)),
       ...arp.flatMap((check) => check.problems.map((problem) => `ARP ${check.vip}: ${problem}`)),
       ...pages.filter((page) => page.status === 'fail').map((page) => `page ${page.url}: ${page.problem ?? 'failed'}`),
+      ...sessions.flatMap((session) => session.problems.map((problem) => `session ${session.service}: ${problem}`)),
       ...hosts.filter((host) => host.reachable && host.error).map((host) => `${host.host}: ${host.error}`),
     ];
     return {
@@ -142,6 +161,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
       services,
       arp,
       pages,
+      sessions,
       hosts,
       failures,
       unreachable: hosts.filter((host) => !host.reachable).map((host) => `${host.host}: ${host.error ?? 'unreachable'}`),
@@ -150,6 +170,13 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
   } finally {
     pool.close();
   }
+}
+
+/** One user's requests per service to the session page: enough to cross servers, few enough for php-cgi's start each time. */
+const SESSION_REQUESTS = 10;
+
+function sessionUrl(target: RequestTarget): string {
+  return `${target.url}${SESSION_PAGE_PATH}`;
 }
 
 export function pickClient(inventory: LoadedInventory, requested: string | undefined): string {

@@ -238,4 +238,33 @@ EOF`,
     const chosen = report(await verify(file, ...requests, '--client', 'client', '--json'));
     expect([chosen.client, chosen.exitCode]).toEqual(['client', 0]);
   });
+
+  // Last: it leaves memcached and PHP on the real servers.
+  it('with lvs.sessions, one user keeps one session through the VIP across rs1 and rs2; with every store down verify fails naming the failed requests', async () => {
+    const withSessions = verifyInventory(lab);
+    (withSessions.lvs as Record<string, unknown>).sessions = { hosts: ['rs1', 'rs2'] };
+    const file = writeInventory(dir, 'inventory-sessions.yaml', withSessions);
+    const applied = await runCli(['apply', '-i', file, '--limit', 'routers,realservers,clients'], { namespace: lab.controlNamespace });
+    expect(applied.code, `${applied.stdout}\n${applied.stderr}`).toBe(0);
+
+    await splitOneToTwo();
+    const json = report(await verify(file, '--requests', '6', '--json'));
+    expect(json.exitCode, JSON.stringify(json.failures)).toBe(0);
+    expect(json.sessions.map((check) => [check.service, check.status, check.counts, check.servers])).toEqual([
+      // The router's 1:2 rotation, after the six requests of the split (which end on its first step).
+      ['web', 'pass', [1, 2, 3, 4, 5, 6], { rs1: 2, rs2: 4 }],
+    ]);
+
+    for (const store of ['rs1', 'rs2']) await sh(store, '/etc/init.d/memcached stop >/dev/null');
+    try {
+      await splitOneToTwo();
+      const lost = await verify(file, '--requests', '3');
+      expect(lost.code, lost.stdout).toBe(5);
+      expect(lost.stdout).toMatch(/^session web {2}http:\/\/198\.51\.100\.50:80\/cgi-bin\/session\.php {2}FAIL$/m);
+      // PHP cannot open the session without a store: the page fails (HTTP 500), and verify says so.
+      expect(lost.stdout).toContain('! request 1 got no session page: curl exit 22 (HTTP error status)');
+    } finally {
+      for (const store of ['rs1', 'rs2']) await sh(store, '/etc/init.d/memcached start >/dev/null');
+    }
+  });
 });

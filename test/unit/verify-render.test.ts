@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { exitCodeForVerify } from '../../src/cli/exit-codes.js';
 import { renderVerify, shareBar } from '../../src/report/verify-text.js';
-import { clientScript, nameFromPage } from '../../src/verify/client-script.js';
+import { clientScript, nameFromPage, sessionFromPage } from '../../src/verify/client-script.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { judgeService } from '../../src/verify/service-verdict.js';
 import { verifyTargets } from '../../src/verify/targets.js';
@@ -25,6 +25,7 @@ const report: VerifyReport = {
   requests: 30,
   tolerance: 10,
   services: [judged],
+  sessions: [],
   arp: [
     {
       vip: '198.51.100.50',
@@ -124,6 +125,33 @@ describe('client script', () => {
     ['<h1>rs1</h2> and later </h1>', '-'],
     ['<h1>a*</h1>', '-'],
   ];
+  const sessionCases: Array<[string, string]> = [
+    ['server=rs2 requests=3 session=4kq0lv8ie1bq3fnq5v1o3p2b9t\n', 'rs2 3 4kq0lv8ie1bq3fnq5v1o3p2b9t'],
+    ['server=web-1.example requests=12 session=a,b-c\n', 'web-1.example 12 a,b-c'],
+    ['', '- - -'],
+    ['<h1>rs1</h1>', '- - -'],
+    ['server=rs1;id requests=1 session=x\n', '- 1 x'],
+    ['server=rs1 requests=$(id) session=x\n', 'rs1 - x'],
+    ['server=rs1 requests=2 session=$(id)\n', 'rs1 2 -'],
+    ['server=rs1 requests=2 session=abc;reboot\n', 'rs1 2 abc'],
+  ];
+  it.each(shells)('reads server, count and session id from the session page in %s', (...argv) => {
+    for (const [page, fields] of sessionCases) {
+      const run = spawnSync(argv[0] as string, [...argv.slice(1), '-c', `export LC_ALL=C; page=$1\n${sessionFromPage}\nprintf '%s %s %s' "$server" "$count" "$sid"`, 'sh', page], { encoding: 'utf8' });
+      expect([page, run.stdout, run.stderr]).toEqual([page, fields, '']);
+    }
+  });
+
+  it('asks the session page only at the URLs it builds, with the session id of the first answer as the cookie', () => {
+    const script = clientScript({ ...base, sessions: [{ index: 0, url: 'http://198.51.100.50:80/cgi-bin/session.php' }], sessionRequests: 4 });
+    expect(script).toContain('while [ "$i" -le 4 ]; do');
+    expect(script).toContain('curl) curl -sf -o - --max-time 2 -H "Cookie: PHPSESSID=$2" "$1" ;;');
+    expect(script).toContain('page=$(getsession http://198.51.100.50:80/cgi-bin/session.php "$cookie" 2>/dev/null); rc=$?');
+    expect(() => clientScript({ ...base, sessions: [{ index: 0, url: 'http://198.51.100.50:80/' }] })).toThrow(/not a URL verify builds/);
+    expect(() => clientScript({ ...base, sessions: [{ index: 0, url: "http://198.51.100.50:80/cgi-bin/session.php'; id; '" }] })).toThrow(/not a URL verify builds/);
+    expect(() => clientScript({ ...base, services: [{ index: 0, url: 'http://198.51.100.50:80/cgi-bin/session.php' }] })).toThrow(/not a URL verify builds/);
+  });
+
   it.each(shells)('reads the server name from a page in %s', (...argv) => {
     for (const [page, name] of cases) {
       const run = spawnSync(argv[0] as string, [...argv.slice(1), '-c', `export LC_ALL=C; page=$1\n${nameFromPage}\nprintf '%s' "$name"`, 'sh', page], { encoding: 'utf8' });
