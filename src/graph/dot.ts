@@ -1,11 +1,12 @@
 import type { ServerState } from '../status/model.js';
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { FONT, forwardingColour, forwardingWord, palette, persistenceWords, servicePorts, stateColour, stateRank } from './style.js';
+import { FONT, forwardingColour, forwardingWord, palette, persistenceWords, servicePorts, sessionStoreWords, stateColour, stateRank } from './style.js';
 import type { Topology, TopologyHost, TopologyService } from './topology.js';
 
 // The topology in Graphviz DOT, left to right: clients, routers, directors, one box per VIP with
 // a card per virtual service, and the real servers, each link labelled with its weight and
-// coloured by forwarding method (or, with live states, by what the director's table says). Pure.
+// coloured by forwarding method (or, with live states, by what the director's table says); with
+// lvs.sessions, memcached on the real servers that run it, and its other hosts after them. Pure.
 
 /** Text for an HTML-like label: Graphviz reads &, <, > and " as markup there. */
 export function html(text: string): string {
@@ -109,10 +110,20 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
     vip.services.forEach((service, s) => lines.push(`  ${node(`service:${v}:${s}`, serviceCard(service))}`));
     lines.push('  }');
   });
+  const stores = topology.sessions?.stores ?? [];
+  const storeAddresses = new Set(stores.map((store) => store.address));
+  const storeLine = topology.sessions ? [sessionStoreWords(topology.sessions.port)] : [];
   servers.forEach(({ server, colours, state }) => {
-    const lines_ = [server.address, ...(state ? [state] : [])];
+    const lines_ = [server.address, ...(state ? [state] : []), ...(storeAddresses.has(server.address) ? storeLine : [])];
     lines.push(node(`rs:${server.address}`, card({ title: server.name, kicker: 'real server', lines: lines_, minWidth: 96, ...colours })));
   });
+
+  // Session stores that serve no VIP, each reached by every real server (one edge from each).
+  const dedicated = stores.filter((store) => !topology.realServers.some((server) => server.address === store.address));
+  for (const store of dedicated) {
+    lines.push(node(`store:${store.name}`, card({ title: store.name, kicker: 'session store', lines: [store.address, ...storeLine], minWidth: 96, ...palette.sessionStore })));
+    for (const server of topology.realServers) lines.push(`  ${id(`rs:${server.address}`)} -> ${id(`store:${store.name}`)} [label="sessions", color="${palette.sessionStore.line}", style=dashed];`);
+  }
 
   // Client side -> routers -> directors.
   const entry = topology.routers.length > 0 ? topology.routers.map((router) => `router:${router.name}`) : topology.directors.map((director) => `director:${director.name}`);

@@ -1,5 +1,5 @@
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { forwardingColour, palette, persistenceWords, servicePorts, stateColour } from './style.js';
+import { forwardingColour, palette, persistenceWords, servicePorts, sessionStoreWords, stateColour } from './style.js';
 import type { Topology } from './topology.js';
 
 // The same picture as Mermaid flowchart text, for places that render Mermaid (GitHub, GitLab,
@@ -27,7 +27,14 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
     });
     lines.push('  end');
   });
-  topology.realServers.forEach((server, i) => lines.push(`  rs${i}[${label(['real server', server.name, server.address])}]:::realServer`));
+  const stores = topology.sessions?.stores ?? [];
+  const storeLine = topology.sessions ? [sessionStoreWords(topology.sessions.port)] : [];
+  const runsStore = (address: string): boolean => stores.some((store) => store.address === address);
+  topology.realServers.forEach((server, i) =>
+    lines.push(`  rs${i}[${label(['real server', server.name, server.address, ...(runsStore(server.address) ? storeLine : [])])}]:::realServer`),
+  );
+  const dedicated = stores.filter((store) => !topology.realServers.some((server) => server.address === store.address));
+  dedicated.forEach((store, i) => lines.push(`  store${i}[${label(['session store', store.name, store.address, ...storeLine])}]:::sessionStore`));
 
   const entries = topology.routers.length > 0 ? topology.routers.map((_, i) => `router${i}`) : topology.directors.map((_, i) => `director${i}`);
   clients.forEach((_, c) => entries.forEach((entry) => links.push({ from: `client${c}`, to: entry })));
@@ -49,11 +56,14 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
       }),
     );
   });
+  dedicated.forEach((_, i) =>
+    topology.realServers.forEach((_server, r) => links.push({ from: `rs${r}`, to: `store${i}`, text: 'sessions', style: `stroke:${palette.sessionStore.line},stroke-dasharray:5 4` })),
+  );
   for (const link of links) lines.push(`  ${link.from} -->${link.text ? `|${label([link.text])}|` : ''} ${link.to}`);
   links.forEach((link, index) => {
     if (link.style) lines.push(`  linkStyle ${index} ${link.style}`);
   });
-  const classes = { client: palette.client, router: palette.router, director: palette.director, realServer: palette.realServer } as const;
+  const classes = { client: palette.client, router: palette.router, director: palette.director, realServer: palette.realServer, sessionStore: palette.sessionStore } as const;
   for (const [name, colours] of Object.entries(classes)) lines.push(`  classDef ${name} fill:${colours.fill},stroke:${colours.line},color:${palette.ink}`);
   lines.push(`  classDef service fill:${palette.service.fill},stroke:${palette.service.head},color:${palette.ink}`);
   return `${lines.join('\n')}\n`;

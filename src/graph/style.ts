@@ -15,6 +15,7 @@ export const palette = {
   vip: { fill: '#f6f9fd', line: '#8fb3e0' },
   service: { head: '#2f5f9a', fill: '#ffffff', line: '#9db8da' },
   realServer: { fill: '#eaf5ec', line: '#6aa77c' },
+  sessionStore: { fill: '#f1ebf8', line: '#9a7cc4' },
   legend: { fill: '#fbfbfb', line: '#d1d5db' },
 } as const;
 
@@ -44,4 +45,9 @@ export function persistenceWords(service: TopologyService): string | undefined {
   if (!persistence) return undefined;
   const prefix = persistence.netmask === undefined ? undefined : persistence.netmask.split('.').reduce((bits, octet) => bits + (Number(octet).toString(2).match(/1/g)?.length ?? 0), 0);
   return `persistent ${persistence.timeout} s${prefix !== undefined && prefix < 32 ? ` per /${prefix}` : ''}`;
+}
+
+/** What a session store runs, on its card: `memcached :11211`. */
+export function sessionStoreWords(port: number): string {
+  return `memcached :${port}`;
 }

@@ -1,3 +1,4 @@
+import { resolveSessions } from '../config/sessions-model.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { ResolvedService } from '../config/lvs-model.js';
 import { own } from '../config/own.js';
@@ -50,6 +51,8 @@ export interface Topology {
   readonly vips: readonly TopologyVip[];
   /** One per real server address, named by its inventory host where it has one. */
   readonly realServers: ReadonlyArray<TopologyHost & { readonly host?: string }>;
+  /** lvs.sessions: the hosts that run memcached for the real servers' sessions. */
+  readonly sessions?: { readonly port: number; readonly stores: readonly TopologyHost[] };
 }
 
 export function topology(inventory: LoadedInventory): Topology {
@@ -89,5 +92,11 @@ export function topology(inventory: LoadedInventory): Topology {
     directors: directorNames.map((name) => ({ name, address: own(hosts, name)?.address ?? '' })),
     vips: [...vips.values()],
     realServers,
+    ...sessionStores(inventory),
   };
+}
+
+function sessionStores(inventory: LoadedInventory): Pick<Topology, 'sessions'> {
+  const sessions = resolveSessions(inventory.data, inventory.services);
+  return sessions ? { sessions: { port: sessions.port, stores: sessions.stores.map(({ host, address }) => ({ name: host, address })) } } : {};
 }

@@ -124,6 +124,31 @@ describe('DOT', () => {
     expect(live).toContain('<b>live state</b>');
   });
 
+  it('with lvs.sessions, marks the real servers that run memcached, and draws a store that serves no VIP with an edge from each real server', () => {
+    const lab = topologyDot(topology(inventory('lab-dr.yaml')));
+    expect(lab).toContain('<b>rs1</b></td></tr><tr><td align="center"><font point-size="10" color="#2b2f36">192.0.2.11</font></td></tr><tr><td align="center"><font point-size="10" color="#2b2f36">memcached :11211</font>');
+    expect(topologyDot(topology(inventory('prod.yaml')))).not.toContain('memcached');
+
+    const file = join(work, 'dedicated-store.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(root, 'inventories/prod.yaml'), 'utf8')
+        .replace('  web3:\n', '  cache1: { address: 192.0.2.30 }\n  web3:\n')
+        .concat('  sessions:\n    hosts: [cache1, web1]\n    port: 11300\n'),
+    );
+    const model = topology(loadInventory(file));
+    expect(model.sessions).toEqual({ port: 11300, stores: [{ name: 'cache1', address: '192.0.2.30' }, { name: 'web1', address: '192.0.2.21' }] });
+    const dot = topologyDot(model);
+    expect(dot).toContain('"store:cache1" [label=<<table');
+    expect(dot).toContain('SESSION STORE');
+    for (const rs of ['192.0.2.21', '192.0.2.22', '192.0.2.23']) expect(dot).toContain(`"rs:${rs}" -> "store:cache1" [label="sessions", color="#9a7cc4", style=dashed];`);
+    expect(dot.match(/memcached :11300/g)).toHaveLength(2);
+    const mermaid = topologyMermaid(model);
+    expect(mermaid).toContain('  store0["session store<br/>cache1<br/>192.0.2.30<br/>memcached :11300"]:::sessionStore');
+    expect(mermaid).toContain('  rs0["real server<br/>web1<br/>192.0.2.21<br/>memcached :11300"]:::realServer');
+    expect(mermaid).toContain('  rs2 -->|"sessions"| store0');
+  });
+
   it('escapes names for HTML labels and identifiers', () => {
     expect(html('a<b>&"c"')).toBe('a&lt;b&gt;&amp;&quot;c&quot;');
   });
