@@ -44,6 +44,24 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     throw new Error(`after ${timeoutMs} ms the VIP is held by [${now.join(', ')}], not by ${host} alone`);
   };
   const pid = (host: string): Promise<string> => sh(host, 'cat /run/keepalived.pid 2>/dev/null || true').then((text) => text.trim());
+  /**
+   * The init script's stop only signals keepalived; its clean shutdown (priority 0 adverts, the
+   * VIPs and virtual servers removed, the children reaped) goes on after the script returned, and
+   * an apply in that time rightly reads it as running. Stops it and waits until no keepalived
+   * process is left on the host.
+   */
+  const stopKeepalived = async (host: string): Promise<void> => {
+    const previous = await pid(host);
+    await sh(host, '/etc/init.d/keepalived stop');
+    await gone(host, previous);
+  };
+  const gone = async (host: string, previous: string, timeoutMs = 10_000): Promise<void> => {
+    const start = Date.now();
+    while (previous !== '' && (await sh(host, `kill -0 ${previous} 2>/dev/null && echo alive || true`)).trim() === 'alive') {
+      if (Date.now() - start > timeoutMs) throw new Error(`${host}: keepalived ${previous} still runs ${timeoutMs} ms after its stop`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
 
   const writePlaybook = (): void =>
     writeFileSync(
@@ -133,10 +151,12 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   });
 
   it('a clean stop of the master hands the VIP to the backup within 2 s; when it returns it takes the VIP back (preemption)', async () => {
+    const previous = await pid('dir1');
     await sh('dir1', '/etc/init.d/keepalived stop');
     const over = await heldBy('dir2', 5000);
     console.log(`VRRP: clean stop of dir1, dir2 held the VIP after ${over.toFixed(1)} s`);
     expect(over).toBeLessThanOrEqual(2);
+    await gone('dir1', previous);
     // lvsprov's own drift check starts it again; the master preempts.
     expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived']);
     const back = await heldBy('dir1', 10_000);
@@ -165,8 +185,8 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   it('a VIP already on the master (lvs.ha added to a plain director) stays local while keepalived starts: its copy on lo bridges keepalived taking it off and back', async () => {
     // keepalived's start removes a VIP already on its interface and adds it back once master (the
     // master-down interval later): without the bridge, the director would be that long without it.
-    await sh('dir2', '/etc/init.d/keepalived stop');
-    await sh('dir1', '/etc/init.d/keepalived stop');
+    await stopKeepalived('dir2');
+    await stopKeepalived('dir1');
     expect(await holders()).toEqual([]);
     await sh('dir1', `ip addr add ${VIP}/32 dev eth0 label eth0:1`);
     const watch = `n=0; while [ ! -e /tmp/vrrp-watch.stop ]; do ip route get ${VIP} | grep -q '^local' || echo "not local at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
@@ -181,8 +201,10 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     await heldBy('dir1');
     expect(await sh('dir1', 'ip -o -4 addr show dev lo')).not.toContain(VIP);
     // keepalived holds it now: its clean stop takes it to dir2, and the master's return takes it back.
+    const master = await pid('dir1');
     await sh('dir1', '/etc/init.d/keepalived stop');
     await heldBy('dir2', 5000);
+    await gone('dir1', master);
     expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived']);
     await heldBy('dir1', 10_000);
   });
