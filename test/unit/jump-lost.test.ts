@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ed25519KeyPair } from '../support/ed25519-key.js';
 import ssh2, { type AuthContext, type Connection, type Server } from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionLostError } from '../../src/errors.js';
@@ -17,8 +18,8 @@ import type { ConnectionTarget, JumpTarget } from '../../src/transport/types.js'
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-jump-lost-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const clientKey = join(dir, 'id_ed25519');
-writeFileSync(clientKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+writeFileSync(clientKey, ed25519KeyPair().private, { mode: 0o600 });
+const hostKey = ed25519KeyPair();
 const knownHosts = join(dir, 'known_hosts');
 
 

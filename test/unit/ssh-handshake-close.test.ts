@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ed25519KeyPair } from '../support/ed25519-key.js';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handshakeGate } from '../../src/transport/handshake-gate.js';
@@ -18,7 +19,7 @@ import { serverAliveDefaults } from '../../src/transport/server-alive.js';
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-handshake-close-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const keyFile = join(dir, 'id_ed25519');
-writeFileSync(keyFile, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+writeFileSync(keyFile, ed25519KeyPair().private, { mode: 0o600 });
 const knownHosts = join(dir, 'known_hosts');
 writeFileSync(knownHosts, '');
 
