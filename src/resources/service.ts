@@ -143,6 +143,20 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
   ];
 }
 
+/**
+ * What starts, stops or restarts the service under its manager. A start or a restart of a service
+ * with restart_on ends by touching its start record (a pidfile daemon's start does so itself).
+ */
+function managerCommands(spec: ServiceSpec, manager: ServiceManager, verb: 'start' | 'stop' | 'restart'): string[] {
+  if (manager === 'pidfile') {
+    if (verb === 'stop') return pidfileCommands(spec, false);
+    const stop = verb === 'restart' && spec.exec !== undefined ? [stopDaemonCommand(spec.name, spec.exec[0])] : [];
+    return [...stop, ...pidfileCommands(spec, true)];
+  }
+  const run = manager === 'systemd' ? command('systemctl', verb, spec.name) : command(`/etc/init.d/${spec.name}`, verb);
+  return verb !== 'stop' && spec.restart_on !== undefined ? [run, touchStartRecord(spec.name)] : [run];
+}
+
 function stopDaemonCommand(name: string, program: string): string {
   return command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfilePath(name), '--exec', program);
 }
@@ -176,7 +190,7 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
     summary: `restart ${spec.name} (start-stop-daemon): its arguments changed`,
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
-    commands: [stopDaemonCommand(spec.name, exec[0]), ...pidfileCommands(spec, true)],
+    commands: managerCommands(spec, 'pidfile', 'restart'),
     ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
   };
 }
@@ -233,7 +247,7 @@ function managerFacts(fields: ReadonlyMap<string, string>, daemonArguments: Daem
  * this run, or that lvsprov never started: Debian's packages start a service with their own
  * configuration as they install it) is restarted, so that it runs with what the files now say.
  */
-function restartForFiles(spec: ServiceSpec, facts: ServiceFacts, context: HostContext): Omit<Change, 'resource'> | undefined {
+function restartForFiles(spec: ServiceSpec, manager: ServiceManager, facts: ServiceFacts, context: HostContext): Omit<Change, 'resource'> | undefined {
   if (spec.restart_on === undefined) return undefined;
   const changedNow = spec.restart_on.filter((path) => context.changed?.has(`file ${path}`));
   const stale = facts.stale ?? [];
@@ -241,16 +255,10 @@ function restartForFiles(spec: ServiceSpec, facts: ServiceFacts, context: HostCo
     changedNow.length > 0 ? `${changedNow.join(', ')} changed` : stale.includes(NEVER_STARTED) ? 'lvsprov never started it' : stale.length > 0 ? `${stale.join(', ')} changed since it started` : undefined;
   if (why === undefined) return undefined;
   refuseRestartInPool(spec, context.host, `must restart to read ${spec.restart_on.join(', ')} (${why})`);
-  const restart =
-    facts.manager === 'systemd'
-      ? [command('systemctl', 'restart', spec.name), touchStartRecord(spec.name)]
-      : facts.manager === 'sysv'
-        ? [command(`/etc/init.d/${spec.name}`, 'restart'), touchStartRecord(spec.name)]
-        : [stopDaemonCommand(spec.name, (spec.exec ?? [''])[0]), ...pidfileCommands(spec, true)];
   return {
     summary: `restart ${spec.name}: ${why}`,
     diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
-    commands: restart,
+    commands: managerCommands(spec, manager, 'restart'),
     ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
   };
 }
@@ -366,19 +374,12 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const start = spec.state === 'started';
     if (facts.running !== start) {
       const verb = start ? 'start' : 'stop';
-      const commands =
-        facts.manager === 'systemd'
-          ? [command('systemctl', verb, spec.name)]
-          : facts.manager === 'sysv'
-            ? [command(`/etc/init.d/${spec.name}`, verb)]
-            : pidfileCommands(spec, start);
       const via = facts.manager === 'pidfile' ? ' (start-stop-daemon)' : '';
-      const record = start && spec.restart_on !== undefined && facts.manager !== 'pidfile' ? [touchStartRecord(spec.name)] : [];
-      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands: [...commands, ...record] });
+      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands: managerCommands(spec, facts.manager, verb) });
     } else if (start) {
       const restart =
         (facts.manager === 'pidfile' && spec.exec !== undefined ? restartForArguments(spec, spec.exec, facts, context.host) : undefined) ??
-        restartForFiles(spec, facts, context);
+        restartForFiles(spec, facts.manager, facts, context);
       if (restart) changes.push({ resource, ...restart });
     }
     return changes;
