@@ -1,7 +1,7 @@
 import type { ServerState } from '../status/model.js';
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { FONT, forwardingColour, forwardingWord, palette, persistenceWords, servicePorts, sessionStoreWords, stateColour, stateRank } from './style.js';
-import type { Topology, TopologyHost, TopologyService } from './topology.js';
+import { FONT, forwardingColour, forwardingWord, palette, persistenceWords, servicePorts, stateColour, stateRank } from './style.js';
+import { sessionStoreCards, type Topology, type TopologyHost, type TopologyService } from './topology.js';
 
 // The topology in Graphviz DOT, left to right: clients, routers, directors, one box per VIP with
 // a card per virtual service, and the real servers, each link labelled with its weight and
@@ -110,18 +110,15 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
     vip.services.forEach((service, s) => lines.push(`  ${node(`service:${v}:${s}`, serviceCard(service))}`));
     lines.push('  }');
   });
-  const stores = topology.sessions?.stores ?? [];
-  const storeAddresses = new Set(stores.map((store) => store.address));
-  const storeLine = topology.sessions ? [sessionStoreWords(topology.sessions.port)] : [];
+  const sessions = sessionStoreCards(topology);
   servers.forEach(({ server, colours, state }) => {
-    const lines_ = [server.address, ...(state ? [state] : []), ...(storeAddresses.has(server.address) ? storeLine : [])];
+    const lines_ = [server.address, ...(state ? [state] : []), ...(sessions.runsStore(server.address) ? sessions.line : [])];
     lines.push(node(`rs:${server.address}`, card({ title: server.name, kicker: 'real server', lines: lines_, minWidth: 96, ...colours })));
   });
 
   // Session stores that serve no VIP, each reached by every real server (one edge from each).
-  const dedicated = stores.filter((store) => !topology.realServers.some((server) => server.address === store.address));
-  for (const store of dedicated) {
-    lines.push(node(`store:${store.name}`, card({ title: store.name, kicker: 'session store', lines: [store.address, ...storeLine], minWidth: 96, ...palette.sessionStore })));
+  for (const store of sessions.dedicated) {
+    lines.push(node(`store:${store.name}`, card({ title: store.name, kicker: 'session store', lines: [store.address, ...sessions.line], minWidth: 96, ...palette.sessionStore })));
     for (const server of topology.realServers) lines.push(`  ${id(`rs:${server.address}`)} -> ${id(`store:${store.name}`)} [label="sessions", color="${palette.sessionStore.line}", style=dashed];`);
   }
 

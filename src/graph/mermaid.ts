@@ -1,6 +1,6 @@
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { forwardingColour, palette, persistenceWords, servicePorts, sessionStoreWords, stateColour } from './style.js';
-import type { Topology } from './topology.js';
+import { forwardingColour, palette, persistenceWords, servicePorts, stateColour } from './style.js';
+import { sessionStoreCards, type Topology } from './topology.js';
 
 // The same picture as Mermaid flowchart text, for places that render Mermaid (GitHub, GitLab,
 // wikis) but not SVG files. Node ids are positional; names only appear in quoted labels. Pure.
@@ -27,14 +27,11 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
     });
     lines.push('  end');
   });
-  const stores = topology.sessions?.stores ?? [];
-  const storeLine = topology.sessions ? [sessionStoreWords(topology.sessions.port)] : [];
-  const runsStore = (address: string): boolean => stores.some((store) => store.address === address);
+  const sessions = sessionStoreCards(topology);
   topology.realServers.forEach((server, i) =>
-    lines.push(`  rs${i}[${label(['real server', server.name, server.address, ...(runsStore(server.address) ? storeLine : [])])}]:::realServer`),
+    lines.push(`  rs${i}[${label(['real server', server.name, server.address, ...(sessions.runsStore(server.address) ? sessions.line : [])])}]:::realServer`),
   );
-  const dedicated = stores.filter((store) => !topology.realServers.some((server) => server.address === store.address));
-  dedicated.forEach((store, i) => lines.push(`  store${i}[${label(['session store', store.name, store.address, ...storeLine])}]:::sessionStore`));
+  sessions.dedicated.forEach((store, i) => lines.push(`  store${i}[${label(['session store', store.name, store.address, ...sessions.line])}]:::sessionStore`));
 
   const entries = topology.routers.length > 0 ? topology.routers.map((_, i) => `router${i}`) : topology.directors.map((_, i) => `director${i}`);
   clients.forEach((_, c) => entries.forEach((entry) => links.push({ from: `client${c}`, to: entry })));
@@ -56,7 +53,7 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
       }),
     );
   });
-  dedicated.forEach((_, i) =>
+  sessions.dedicated.forEach((_, i) =>
     topology.realServers.forEach((_server, r) => links.push({ from: `rs${r}`, to: `store${i}`, text: 'sessions', style: `stroke:${palette.sessionStore.line},stroke-dasharray:5 4` })),
   );
   for (const link of links) lines.push(`  ${link.from} -->${link.text ? `|${label([link.text])}|` : ''} ${link.to}`);

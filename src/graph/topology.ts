@@ -3,6 +3,7 @@ import type { LoadedInventory } from '../config/inventory.js';
 import type { ResolvedService } from '../config/lvs-model.js';
 import { own } from '../config/own.js';
 import { declaredServiceKey } from '../status/model.js';
+import { sessionStoreWords } from './style.js';
 
 // The cluster as a picture sees it, from the inventory alone: the client side, routers,
 // directors, each VIP with its virtual services, and the real servers they send to. Pure.
@@ -99,4 +100,19 @@ export function topology(inventory: LoadedInventory): Topology {
 function sessionStores(inventory: LoadedInventory): Pick<Topology, 'sessions'> {
   const sessions = resolveSessions(inventory.data, inventory.services);
   return sessions ? { sessions: { port: sessions.port, stores: sessions.stores.map(({ host, address }) => ({ name: host, address })) } } : {};
+}
+
+/**
+ * How a picture shows lvs.sessions: the line a store's card carries, whether a real server runs a
+ * store (its card carries that line), and the stores that serve no VIP (cards of their own).
+ */
+export function sessionStoreCards(topology: Topology): { line: string[]; runsStore: (address: string) => boolean; dedicated: TopologyHost[] } {
+  const stores = topology.sessions?.stores ?? [];
+  const storeAddresses = new Set(stores.map((store) => store.address));
+  const serverAddresses = new Set(topology.realServers.map((server) => server.address));
+  return {
+    line: topology.sessions ? [sessionStoreWords(topology.sessions.port)] : [],
+    runsStore: (address) => storeAddresses.has(address),
+    dedicated: stores.filter((store) => !serverAddresses.has(store.address)),
+  };
 }
