@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { ipv4ToInt, isIpv4 } from '../net/ipv4.js';
+import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
 import type { Inventory } from './inventory-schema.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -35,7 +35,7 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
   const settings = data.lvs.sessions;
   if (settings === undefined) return undefined;
   const realServerHosts = unique(services.flatMap((service) => service.realServers.flatMap((server) => (server.host !== undefined ? [server.host] : []))));
-  const clients = unique(services.flatMap((service) => service.realServers.map((server) => server.address))).sort(byAddress);
+  const clients = sortedIpv4(services.flatMap((service) => service.realServers.map((server) => server.address)));
   if (clients.length === 0) report(path(), 'sessions are shared by real servers, and no service lists one');
 
   const named = settings.hosts ?? realServerHosts;
@@ -63,10 +63,6 @@ export function sessionsProblems(data: Inventory, services: readonly ResolvedSer
   const problems: ConfigProblem[] = [];
   resolveSessions(data, services, (at, message) => void problems.push(source.problem(at, message)));
   return problems;
-}
-
-function byAddress(a: string, b: string): number {
-  return ipv4ToInt(a) - ipv4ToInt(b);
 }
 
 function unique<T>(values: readonly T[]): T[] {

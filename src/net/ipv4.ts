@@ -65,6 +65,11 @@ export function ipv4ToInt(address: string): number {
   return value;
 }
 
+/** IPv4 addresses once each, in numeric order (as `nft list` prints a set, and people read a list). */
+export function sortedIpv4(addresses: readonly string[]): string[] {
+  return [...new Set(addresses)].sort((a, b) => ipv4ToInt(a) - ipv4ToInt(b));
+}
+
 /** `text` as an unsigned 32-bit integer when it is an IPv4 address, else undefined. */
 export function ipv4Number(address: string): number | undefined {
   if (!isIpv4(address)) return undefined;

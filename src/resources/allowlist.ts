@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { absolutePath, ipv4 } from '../config/values.js';
-import { ipv4ToInt, isIpv4 } from '../net/ipv4.js';
+import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
 import type { ResourceType } from './types.js';
 import { nftTableScript, nftTableType, type NftTable, type NftTableFacts, type WantedTable } from './nft-table.js';
 
@@ -25,18 +25,13 @@ export type AllowlistFacts = NftTableFacts;
 
 const CHAIN_HEADER = 'type filter hook input priority filter; policy accept;';
 
-/** The sources once each, in the numeric order `nft list` prints a set in. */
-function sortedSources(sources: readonly string[]): string[] {
-  return [...new Set(sources)].sort((a, b) => ipv4ToInt(a) - ipv4ToInt(b));
-}
-
 /**
  * The rules as `nft list` prints them, so spec and kernel compare as text: one address is printed
  * bare, several as a set. IPv6 to the port is dropped whatever its source, so nothing the IPv4
  * list leaves out gets through by v6.
  */
 export function allowlistRules(port: number, sources: readonly string[]): string[] {
-  const addresses = sortedSources(sources);
+  const addresses = sortedIpv4(sources);
   const from = addresses.length === 1 ? addresses[0] : `{ ${addresses.join(', ')} }`;
   return [`tcp dport ${port} ip saddr != ${from} drop`, `meta nfproto ipv6 tcp dport ${port} drop`];
 }
@@ -73,7 +68,7 @@ const wantedOf = (spec: AllowlistSpec): WantedTable => ({
   script: allowlistScript(spec),
   rules: allowlistRules(spec.port, spec.sources),
   describe,
-  summaryOfWanted: fromText(spec.port, sortedSources(spec.sources).length),
+  summaryOfWanted: fromText(spec.port, sortedIpv4(spec.sources).length),
 });
 
 // The table and its boot file are all it owns: reset deletes both and touches nothing else in nftables.
