@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
+import { signingWithDecodedKey } from './key-signer.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
@@ -59,8 +60,9 @@ function loadPrivateKey(ssh2: Ssh2, label: string, path: string, passphrase: str
     const hint = /passphrase|decrypt|encrypted/i.test(reason) ? ' (wrong or missing passphrase? see ssh.passphrase_env)' : '';
     throw new ConnectError(`${label}: cannot use private key ${path}: ${reason}${hint}`);
   }
-  parsedKeys.set(cacheKey, key);
-  return key;
+  const signing = signingWithDecodedKey(key);
+  parsedKeys.set(cacheKey, signing);
+  return signing;
 }
 
 function knownHostsFor(file: string): KnownHosts {
