@@ -12,6 +12,12 @@ export interface CliIo {
   readonly outputFailure?: () => string | undefined;
   /** Resolves once what was written so far has been written, or has failed. */
   readonly flush?: () => Promise<void>;
+  /**
+   * Resolves once stdout's reader has caught up enough to take more (at once when it has, or
+   * when stdout failed): a long output written in pieces waits for it, so that the pieces a slow
+   * reader has not taken yet never pile up in memory.
+   */
+  readonly outDrained?: () => Promise<void>;
 }
 
 async function askOnTerminal(question: string): Promise<string> {
@@ -38,15 +44,15 @@ async function askOnTerminal(question: string): Promise<string> {
 export function processIo(): CliIo {
   const closed = new AbortController();
   let failure: string | undefined;
-  const err = lineWriter(process.stderr, () => undefined);
-  const out = lineWriter(process.stdout, (error) => {
+  const err = lineWriter(process.stderr, () => undefined).write;
+  const stdout = lineWriter(process.stdout, (error) => {
     closed.abort();
     if (error.code === 'EPIPE') return;
     failure = `cannot write to stdout (${error.code ?? error.message}); its output from here on is lost`;
     err(`lvsprov: ${failure}`);
   });
   return {
-    out,
+    out: stdout.write,
     err,
     isTTY: Boolean(process.stderr.isTTY),
     ask: process.stdin.isTTY ? askOnTerminal : undefined,
@@ -55,10 +61,21 @@ export function processIo(): CliIo {
     // A write's failure comes as a later event even where the write itself was synchronous: the
     // callback of one more (empty) write runs after it.
     flush: () => new Promise<void>((resolve) => process.stdout.write('', () => resolve())),
+    outDrained: stdout.drained,
   };
 }
 
-function lineWriter(stream: NodeJS.WriteStream, onFailure: (error: NodeJS.ErrnoException) => void): (line: string) => void {
+interface LineWriter {
+  readonly write: (line: string) => void;
+  /** Resolves once the stream wants more (its queue below its high-water mark) or has failed. */
+  readonly drained: () => Promise<void>;
+}
+
+/**
+ * Lines to a stream. A pipe whose reader is slower than the process takes what it has room for,
+ * and node queues the rest in memory; `drained` lets a long output wait for the reader.
+ */
+export function lineWriter(stream: NodeJS.WritableStream & { readonly writableNeedDrain: boolean }, onFailure: (error: NodeJS.ErrnoException) => void): LineWriter {
   let gone = false;
   const giveUp = (error: NodeJS.ErrnoException): void => {
     if (gone) return;
@@ -68,7 +85,7 @@ function lineWriter(stream: NodeJS.WriteStream, onFailure: (error: NodeJS.ErrnoE
   // A pipe or a terminal fails later, as an event (also for writes made by others: the progress
   // display writes to stderr itself); a file fails in the write itself.
   stream.on('error', giveUp);
-  return (line) => {
+  const write = (line: string): void => {
     if (gone) return;
     try {
       stream.write(`${line}\n`);
@@ -76,4 +93,20 @@ function lineWriter(stream: NodeJS.WriteStream, onFailure: (error: NodeJS.ErrnoE
       giveUp(error as NodeJS.ErrnoException);
     }
   };
+  const drained = (): Promise<void> => {
+    if (gone || !stream.writableNeedDrain) return Promise.resolve();
+    // A stream that fails or closes while full never drains: either ends the wait too.
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('error', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('error', done);
+      stream.on('close', done);
+    });
+  };
+  return { write, drained };
 }

@@ -50,7 +50,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   if (flags.json) {
     const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
     const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
-    writeJson(io.out, document, 'hosts');
+    await writeJson(io, document, 'hosts');
   } else {
     // The text report's code (diffs, colours) loads only for it: --json and startup skip it.
     const [{ renderPlan }, { terminalRecapStyle }] = await Promise.all([import('../report/plan-text.js'), import('./colour.js')]);

@@ -43,7 +43,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (stopped) break;
       report = await watcher.refresh();
       if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
-      else if (flags.json && flags.watch === undefined) writeJson(io.out, report, 'hosts');
+      else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
       else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
     }

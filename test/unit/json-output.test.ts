@@ -1,12 +1,14 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { lineWriter } from '../../src/cli/io.js';
 import { writeJson } from '../../src/cli/json-output.js';
 
 // The CLI's --json report, written a line group at a time: byte for byte what one
 // JSON.stringify(document, null, 2) gives, with no piece larger than one element of the streamed array.
 
-function written(document: Record<string, unknown>, streamed = 'hosts'): string[] {
+async function written(document: Record<string, unknown>, streamed = 'hosts'): Promise<string[]> {
   const lines: string[] = [];
-  writeJson((line) => lines.push(line), document, streamed);
+  await writeJson({ out: (line) => void lines.push(line) }, document, streamed);
   return lines;
 }
 
@@ -34,18 +36,56 @@ describe('writeJson', () => {
     ['an empty document', {}],
   ];
 
-  it.each(documents)('writes %s exactly as JSON.stringify(document, null, 2)', (_, document) => {
-    expect(`${written(document).join('\n')}\n`).toBe(`${JSON.stringify(document, null, 2)}\n`);
+  it.each(documents)('writes %s exactly as JSON.stringify(document, null, 2)', async (_, document) => {
+    expect(`${(await written(document)).join('\n')}\n`).toBe(`${JSON.stringify(document, null, 2)}\n`);
   });
 
-  it('never writes a piece larger than one host: a thousand hosts are written a host at a time', () => {
+  it('never writes a piece larger than one host: a thousand hosts are written a host at a time', async () => {
     const hosts = Array.from({ length: 1000 }, (_, index) => host(`h${index}`, 8));
     const document = { mode: 'apply', hosts };
-    const lines = written(document);
+    const lines = await written(document);
     const whole = JSON.stringify(document, null, 2);
     expect(`${lines.join('\n')}\n`).toBe(`${whole}\n`);
     const largestHost = Math.max(...hosts.map((entry) => JSON.stringify(entry, null, 2).length));
     expect(Math.max(...lines.map((line) => line.length))).toBeLessThan(largestHost * 1.5);
     expect(lines.length).toBeGreaterThan(1000);
+  });
+
+  it('waits for a slow reader: what it has not taken stays near one host, not the whole report', async () => {
+    // A stream that takes a chunk per turn of the event loop, as a pipe to a busy reader does.
+    const received: string[] = [];
+    let queuedMost = 0;
+    const reader = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        received.push(chunk.toString());
+        setImmediate(done);
+      },
+    });
+    const lines = lineWriter(reader, () => undefined);
+    const out = (line: string): void => {
+      lines.write(line);
+      queuedMost = Math.max(queuedMost, reader.writableLength);
+    };
+    const hosts = Array.from({ length: 1000 }, (_, index) => host(`h${index}`, 8));
+    const document = { mode: 'apply', hosts };
+    await writeJson({ out, outDrained: lines.drained }, document, 'hosts');
+    await new Promise<void>((resolve) => reader.end(resolve));
+    const whole = `${JSON.stringify(document, null, 2)}\n`;
+    expect(received.join('')).toBe(whole);
+    const largestHost = Math.max(...hosts.map((entry) => JSON.stringify(entry, null, 2).length));
+    // Without the wait the whole report (1000 hosts) would be queued at once.
+    expect(whole.length).toBeGreaterThan(50 * (16 * 1024 + largestHost));
+    expect(queuedMost).toBeLessThan(16 * 1024 + 2 * largestHost);
+  });
+
+  it('stops waiting for a reader that failed', async () => {
+    const reader = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, done) => setImmediate(() => done(Object.assign(new Error('gone'), { code: 'EPIPE' }))) });
+    const failures: string[] = [];
+    const lines = lineWriter(reader, (error) => failures.push(error.code ?? ''));
+    lines.write('a line longer than the stream wants');
+    await lines.drained();
+    expect(failures).toEqual(['EPIPE']);
+    await expect(writeJson({ out: lines.write, outDrained: lines.drained }, { hosts: [1, 2, 3] }, 'hosts')).resolves.toBeUndefined();
   });
 });
