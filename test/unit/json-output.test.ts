@@ -88,4 +88,14 @@ describe('writeJson', () => {
     expect(failures).toEqual(['EPIPE']);
     await expect(writeJson({ out: lines.write, outDrained: lines.drained }, { hosts: [1, 2, 3] }, 'hosts')).resolves.toBeUndefined();
   });
+
+  it('does not wait for a reader that is already gone, full as it was', async () => {
+    const reader = new Writable({ highWaterMark: 1, write: () => undefined });
+    const lines = lineWriter(reader, () => undefined);
+    lines.write('more than the stream wants, never taken');
+    expect(reader.writableNeedDrain).toBe(true);
+    reader.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(lines.drained()).resolves.toBeUndefined();
+  });
 });
