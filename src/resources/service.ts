@@ -247,10 +247,9 @@ function managerFacts(fields: ReadonlyMap<string, string>, daemonArguments: Daem
  * this run, or that lvsprov never started: Debian's packages start a service with their own
  * configuration as they install it) is restarted, so that it runs with what the files now say.
  */
-function restartForFiles(spec: ServiceSpec, manager: ServiceManager, facts: ServiceFacts, context: HostContext): Omit<Change, 'resource'> | undefined {
+function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: readonly string[], context: HostContext): Omit<Change, 'resource'> | undefined {
   if (spec.restart_on === undefined) return undefined;
   const changedNow = spec.restart_on.filter((path) => context.changed?.has(`file ${path}`));
-  const stale = facts.stale ?? [];
   const why =
     changedNow.length > 0 ? `${changedNow.join(', ')} changed` : stale.includes(NEVER_STARTED) ? 'lvsprov never started it' : stale.length > 0 ? `${stale.join(', ')} changed since it started` : undefined;
   if (why === undefined) return undefined;
@@ -379,7 +378,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     } else if (start) {
       const restart =
         (facts.manager === 'pidfile' && spec.exec !== undefined ? restartForArguments(spec, spec.exec, facts, context.host) : undefined) ??
-        restartForFiles(spec, facts.manager, facts, context);
+        restartForFiles(spec, facts.manager, facts.stale ?? [], context);
       if (restart) changes.push({ resource, ...restart });
     }
     return changes;
