@@ -242,7 +242,9 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(repair.hosts.filter((host) => host.status === 'changed').map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([
         ['rs2', ['start lvsprov-web (start-stop-daemon)']],
       ]);
-      expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
+      // Both servers answer again, 1:3 within the split's tolerance: one CI run saw 2:2 over four
+      // requests here, so exactly 1:3 over one wrr cycle is not something to count on.
+      expectWeightedSplit(await lab.curl('http://198.51.100.50/', 8), 8, '198.51.100.50:80');
     }, 600_000);
 
     labIt('the IPVS table survives a reboot: ipvsadm -C, then the init script restores it identically', async () => {
