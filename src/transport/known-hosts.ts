@@ -132,23 +132,30 @@ export class KnownHosts {
 
   private current(): ParsedKnownHosts | undefined {
     // One stat per lookup tells whether the file changed (add() renames a new file into place).
+    // A missing file is the usual case for the global ones: no exception for it, which would cost
+    // every host of a run its stack trace.
     let info;
     try {
-      info = statSync(this.file);
+      info = statSync(this.file, { throwIfNoEntry: false });
     } catch {
       return undefined;
     }
+    if (!info) return undefined;
     const version = `${info.ino}:${info.size}:${info.mtimeMs}`;
     if (this.parsed?.version !== version) this.parsed = { version, hosts: new ParsedKnownHosts(readFileSync(this.file, 'utf8')) };
     return this.parsed.hosts;
   }
 
-  keysFor(host: string, port: number): KnownKey[] {
-    return this.current()?.keysFor(hostToken(host, port)) ?? [];
+  /** A host's keys and the CAs that may sign for it, from one look at the file. */
+  lookup(host: string, port: number): { readonly keys: KnownKey[]; readonly authorities: KnownKey[] } {
+    const hosts = this.current();
+    if (!hosts) return { keys: [], authorities: [] };
+    const token = hostToken(host, port);
+    return { keys: hosts.keysFor(token), authorities: hosts.authoritiesFor(token) };
   }
 
-  authoritiesFor(host: string, port: number): KnownKey[] {
-    return this.current()?.authoritiesFor(hostToken(host, port)) ?? [];
+  keysFor(host: string, port: number): KnownKey[] {
+    return this.lookup(host, port).keys;
   }
 
   verdict(host: string, port: number, blob: Buffer): HostKeyVerdict {

@@ -79,10 +79,10 @@ function hostKeysOf(target: ClientTarget): RecordedHostKeys {
   // ssh(1) lowercases the host name (not a HostKeyAlias) before it looks it up, hashes it for
   // known_hosts or compares it with a certificate's principals.
   const name = target.hostKeyAlias ?? target.address.toLowerCase();
-  const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map(knownHostsFor);
+  const found = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map((file) => knownHostsFor(file).lookup(name, target.port));
   return {
-    keys: files.flatMap((known) => known.keysFor(name, target.port)),
-    authorities: files.flatMap((known) => known.authoritiesFor(name, target.port)),
+    keys: found.flatMap((lookup) => lookup.keys),
+    authorities: found.flatMap((lookup) => lookup.authorities),
     files: [...target.knownHostsFiles, ...target.globalKnownHostsFiles].join(', '),
     name,
   };

@@ -78,6 +78,15 @@ describe('known_hosts', () => {
     expect(found).toContain(keys.r?.line.split(' ')[1]);
   });
 
+  it('looks a host up once for its keys and the CAs that sign for it; a missing file knows nothing', () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`, `@cert-authority *.cluster.example ${keyPart('b')}`, `@cert-authority 192.0.2.* ${keyPart('r')}`]);
+    const found = known.lookup('192.0.2.11', 22);
+    expect(found.keys.map((key) => key.blob)).toEqual([keys.a?.blob]);
+    expect(found.authorities.map((key) => key.blob)).toEqual([keys.r?.blob]);
+    expect(known.lookup('web1.cluster.example', 22)).toEqual({ keys: [], authorities: [expect.objectContaining({ blob: keys.b?.blob })] });
+    expect(new KnownHosts(join(dir, 'no-such-known_hosts')).lookup('192.0.2.11', 22)).toEqual({ keys: [], authorities: [] });
+  });
+
   it('offers the recorded key types first so that a known host negotiates its known key', () => {
     const known = write([`192.0.2.11 ${keyPart('r')}`]);
     expect(preferredHostKeyAlgorithms(known.keysFor('192.0.2.11', 22))).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
