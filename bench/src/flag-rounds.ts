@@ -1,0 +1,116 @@
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLab, flatLabSpec, type Lab } from '../../src/lab/netns/index.js';
+import { floorContender } from './floor.js';
+import { useStockBashrc } from './host-shell.js';
+import { lvsprovInventory, writeYaml } from './inventories.js';
+import { cli, lvsprovPlaybook } from './lvsprov-contender.js';
+import { reapedCpuSeconds } from './proc-cpu.js';
+import { repoRoot } from './repo-root.js';
+import { resetHosts } from './reset.js';
+import { SshdLogs } from './sshd-logs.js';
+import { timedRun, usage } from './timed-run.js';
+
+// One lab, many rounds, to compare node flags for the CLI (or to see whether a lab drifts run
+// over run): each round runs the curve25519 floor and, per variant of node flags, a re-run
+// (with --first: a reset, a first apply, then a re-run), every other round in the reverse order.
+// One line per run: wall time, the hosts' CPU per host, lvsprov's CPU, peak RSS, and with
+// --cpu-prof the main thread's time in garbage collection (wall-clock samples).
+//   node dist-bench/bench/src/flag-rounds.js --hosts 1000 --rounds 2 [--first] [--cpu-prof DIR] -- '--max-semi-space-size=2' ''
+
+const usageText = "usage: node dist-bench/bench/src/flag-rounds.js [--hosts N] [--rounds N] [--first] [--cpu-prof DIR] -- 'FLAGS' ['FLAGS'...]";
+
+const { values, positionals } = parseArgs({
+  options: { hosts: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, first: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } },
+  allowPositionals: true,
+});
+const hosts = Number(values.hosts);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(hosts) || hosts < 1 || hosts > 1000 || !Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write(`${usageText}\n`);
+  process.exit(4);
+}
+const variants = positionals.length > 0 ? positionals : [''];
+const profileRoot = values['cpu-prof'];
+
+const runEnv: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
+
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly functionName: string } }>;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** Milliseconds of the profile's samples taken while the main thread was collecting garbage. */
+async function collectingMs(dir: string): Promise<number | undefined> {
+  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) return undefined;
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const collector = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(garbage collector)').map((node) => node.id));
+  // A sample's time is the delta that follows it.
+  return profile.samples.reduce((sum, sample, index) => sum + (collector.has(sample) ? (profile.timeDeltas[index + 1] ?? 0) : 0), 0) / 1000;
+}
+
+const label = (flags: string): string => flags || 'no flags';
+
+async function main(): Promise<void> {
+  const workDir = await mkdtemp(join(tmpdir(), 'lvsprov-flag-rounds-'));
+  let lab: Lab | undefined;
+  const stop = (): void => void (lab?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    lab = await createLab(flatLabSpec(`rounds${(process.pid % 46656).toString(36)}`, hosts), join(workDir, 'lab'));
+    const theLab = lab;
+    await SshdLogs.enable(theLab, { LoginGraceTime: '300' });
+    await useStockBashrc(theLab);
+    const inventory = await writeYaml(workDir, 'inventory.yaml', lvsprovInventory(theLab));
+    const timing = { env: runEnv, rssFile: join(workDir, 'rss.txt'), wrap: (argv: readonly string[]) => theLab.controlArgv(argv) };
+    const sshds = theLab.hosts.map((host) => host.sshdPid);
+    const print = (what: string, seconds: number, hostCpu: number | undefined, rest: string): void => {
+      const perHost = hostCpu === undefined ? '?' : ((hostCpu * 1000) / hosts).toFixed(1);
+      process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${what.padEnd(40)} ${seconds.toFixed(2)} s  hosts ${perHost} ms/host  ${rest} load ${loadavg()[0]?.toFixed(1)}\n`);
+    };
+    const hostCpuOf = async <T>(run: () => Promise<T>): Promise<[T, number | undefined]> => {
+      const before = await reapedCpuSeconds(sshds);
+      const result = await run();
+      const after = await reapedCpuSeconds(sshds);
+      return [result, before !== undefined && after !== undefined ? after - before : undefined];
+    };
+    const floor = floorContender(theLab, 'curve25519');
+    const apply = async (flags: string, kind: 'first apply' | 're-run', round: number): Promise<void> => {
+      const profileDir = profileRoot ? join(profileRoot, `${hosts}-${round}-${kind.replace(/\W/g, '')}-${flags.replace(/\W/g, '') || 'none'}`) : undefined;
+      if (profileDir) await mkdir(profileDir, { recursive: true });
+      const argv = [process.execPath, ...flags.split(/\s+/).filter(Boolean), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), cli, 'apply', '-i', inventory, '-p', lvsprovPlaybook, '--json'];
+      const [result, hostCpu] = await hostCpuOf(() => timedRun(argv, { ...timing, cwd: repoRoot }));
+      const report = JSON.parse(result.stdout) as { hosts: Array<{ status: string }>; firstConnectionMs?: number };
+      const expected = kind === 'first apply' ? 'changed' : 'ok';
+      const wrong = report.hosts.filter((host) => host.status !== expected).length;
+      const { cpuSeconds, maxRssKiB } = usage(result);
+      const gc = profileDir ? await collectingMs(profileDir) : undefined;
+      print(`${kind} [${label(flags)}]`, result.seconds, hostCpu, `ctl ${cpuSeconds?.toFixed(2) ?? '?'} s  rss ${maxRssKiB === undefined ? '?' : Math.round(maxRssKiB / 1024)} MiB  first connection ${report.firstConnectionMs ?? '?'} ms${gc === undefined ? '' : `  gc ${gc.toFixed(0)} ms`}${wrong > 0 ? `  ${wrong} hosts not ${expected}` : ''}`);
+    };
+    if (!values.first) {
+      await resetHosts(theLab);
+      await apply(variants[0] ?? '', 'first apply', 0);
+    }
+    for (let round = 1; round <= rounds; round++) {
+      const [outcome, hostCpu] = await hostCpuOf(() => floor.run(timing, false));
+      print('floor, curve25519', outcome.seconds, hostCpu, `ctl ${outcome.cpuSeconds?.toFixed(2) ?? '?'} s `);
+      for (const flags of round % 2 === 1 ? variants : [...variants].reverse()) {
+        if (values.first) {
+          await resetHosts(theLab);
+          await apply(flags, 'first apply', round);
+        }
+        await apply(flags, 're-run', round);
+      }
+    }
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    await lab?.destroy();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
