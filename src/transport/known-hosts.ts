@@ -155,7 +155,7 @@ export class KnownHosts {
   }
 
   keysFor(host: string, port: number): KnownKey[] {
-    return this.lookup(host, port).keys;
+    return this.current()?.keysFor(hostToken(host, port)) ?? [];
   }
 
   verdict(host: string, port: number, blob: Buffer): HostKeyVerdict {

@@ -79,11 +79,12 @@ function hostKeysOf(target: ClientTarget): RecordedHostKeys {
   // ssh(1) lowercases the host name (not a HostKeyAlias) before it looks it up, hashes it for
   // known_hosts or compares it with a certificate's principals.
   const name = target.hostKeyAlias ?? target.address.toLowerCase();
-  const found = [...target.knownHostsFiles, ...target.globalKnownHostsFiles].map((file) => knownHostsFor(file).lookup(name, target.port));
+  const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles];
+  const found = files.map((file) => knownHostsFor(file).lookup(name, target.port));
   return {
     keys: found.flatMap((lookup) => lookup.keys),
     authorities: found.flatMap((lookup) => lookup.authorities),
-    files: [...target.knownHostsFiles, ...target.globalKnownHostsFiles].join(', '),
+    files: files.join(', '),
     name,
   };
 }
