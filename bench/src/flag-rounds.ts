@@ -3,6 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLab, flatLabSpec, type Lab } from '../../src/lab/netns/index.js';
+import { summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { floorContender } from './floor.js';
 import { useStockBashrc } from './host-shell.js';
 import { lvsprovInventory, writeYaml } from './inventories.js';
@@ -11,7 +12,7 @@ import { reapedCpuSeconds } from './proc-cpu.js';
 import { repoRoot } from './repo-root.js';
 import { resetHosts } from './reset.js';
 import { SshdLogs } from './sshd-logs.js';
-import { timedRun, usage } from './timed-run.js';
+import { runEnv, timedRun, usage } from './timed-run.js';
 
 // One lab, many rounds, to compare node flags for the CLI (or to see whether a lab drifts run
 // over run): each round runs the curve25519 floor and, per variant of node flags, a re-run
@@ -35,22 +36,12 @@ if (!Number.isInteger(hosts) || hosts < 1 || hosts > 1000 || !Number.isInteger(r
 const variants = positionals.length > 0 ? positionals : [''];
 const profileRoot = values['cpu-prof'];
 
-const runEnv: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
-
-interface CpuProfile {
-  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: { readonly functionName: string } }>;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
 /** Milliseconds of the profile's samples taken while the main thread was collecting garbage. */
 async function collectingMs(dir: string): Promise<number | undefined> {
   const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
   if (!file) return undefined;
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
-  const collector = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(garbage collector)').map((node) => node.id));
-  // A sample's time is the delta that follows it.
-  return profile.samples.reduce((sum, sample, index) => sum + (collector.has(sample) ? (profile.timeDeltas[index + 1] ?? 0) : 0), 0) / 1000;
+  const summary = summarizeProfile(JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile);
+  return summary.byArea.find(([where]) => where === '(garbage collector)')?.[1] ?? 0;
 }
 
 const label = (flags: string): string => flags || 'no flags';

@@ -9,6 +9,7 @@ import { floorContender } from './floor.js';
 import { ansibleInventory, lvsprovInventory, writeYaml } from './inventories.js';
 import { lvsprovContender } from './lvsprov-contender.js';
 import { reapedCpuSeconds } from './proc-cpu.js';
+import { runEnv } from './timed-run.js';
 import { busyShare, machineCpuTimes } from './machine-cpu.js';
 import { watchContender } from './watch-contender.js';
 import { resetHosts } from './reset.js';
@@ -62,12 +63,6 @@ export interface BenchResult {
   readonly ansible?: string;
   readonly contenders: readonly ContenderResult[];
 }
-
-const runEnv: NodeJS.ProcessEnv = {
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  HOME: process.env.HOME ?? '/root',
-  LANG: 'C.UTF-8',
-};
 
 function range(values: readonly number[]): Range {
   return { min: Math.min(...values), max: Math.max(...values) };

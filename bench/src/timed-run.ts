@@ -8,6 +8,13 @@ import { readFile, rm } from 'node:fs/promises';
 // and the CPU time of the run's processes (the command and every child it waited for: all the
 // floor's ssh clients), which a busy machine does not inflate as it does wall time.
 
+/** The environment every timed run gets: the same for every contender, whatever the bench's own. */
+export const runEnv: NodeJS.ProcessEnv = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: process.env.HOME ?? '/root',
+  LANG: 'C.UTF-8',
+};
+
 export interface TimedResult {
   readonly seconds: number;
   readonly code: number | null;
