@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLab, flatLabSpec, type Lab } from '../../src/lab/netns/index.js';
 import { summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import { addDebianHostKeys } from './debian-host-keys.js';
 import { floorContender } from './floor.js';
 import { useStockBashrc } from './host-shell.js';
 import { lvsprovInventory, writeYaml } from './inventories.js';
@@ -18,13 +19,15 @@ import { runEnv, timedRun, usage } from './timed-run.js';
 // over run): each round runs the curve25519 floor and, per variant of node flags, a re-run
 // (with --first: a reset, a first apply, then a re-run), every other round in the reverse order.
 // One line per run: wall time, the hosts' CPU per host, lvsprov's CPU, peak RSS, and with
-// --cpu-prof the main thread's time in garbage collection (wall-clock samples).
-//   node dist-bench/bench/src/flag-rounds.js --hosts 1000 --rounds 2 [--first] [--cpu-prof DIR] -- '--max-semi-space-size=2' ''
+// --cpu-prof the main thread's time in garbage collection (wall-clock samples). A variant whose
+// first word ends in .js runs that bin instead of this tree's (another build, kept in a copy of
+// the tree), with the flags after it. --debian-host-keys gives the hosts Debian's three host keys.
+//   node dist-bench/bench/src/flag-rounds.js --hosts 1000 --rounds 2 [--first] [--cpu-prof DIR] [--debian-host-keys] -- '--max-semi-space-size=2' '' '/tmp/old/bin/lvsprov.js'
 
-const usageText = "usage: node dist-bench/bench/src/flag-rounds.js [--hosts N] [--rounds N] [--first] [--cpu-prof DIR] -- 'FLAGS' ['FLAGS'...]";
+const usageText = "usage: node dist-bench/bench/src/flag-rounds.js [--hosts N] [--rounds N] [--first] [--cpu-prof DIR] [--debian-host-keys] -- '[BIN.js] FLAGS' ['[BIN.js] FLAGS'...]";
 
 const { values, positionals } = parseArgs({
-  options: { hosts: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, first: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } },
+  options: { hosts: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, first: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'debian-host-keys': { type: 'boolean', default: false } },
   allowPositionals: true,
 });
 const hosts = Number(values.hosts);
@@ -46,6 +49,12 @@ async function collectingMs(dir: string): Promise<number | undefined> {
 
 const label = (flags: string): string => flags || 'no flags';
 
+/** A variant's bin (its first word when that ends in .js, else this tree's) and its node flags. */
+function binAndFlags(variant: string): [string, string[]] {
+  const words = variant.split(/\s+/).filter(Boolean);
+  return words[0]?.endsWith('.js') ? [words[0], words.slice(1)] : [cli, words];
+}
+
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'lvsprov-flag-rounds-'));
   let lab: Lab | undefined;
@@ -54,6 +63,7 @@ async function main(): Promise<void> {
   try {
     lab = await createLab(flatLabSpec(`rounds${(process.pid % 46656).toString(36)}`, hosts), join(workDir, 'lab'));
     const theLab = lab;
+    if (values['debian-host-keys']) await addDebianHostKeys(theLab);
     await SshdLogs.enable(theLab, { LoginGraceTime: '300' });
     await useStockBashrc(theLab);
     const inventory = await writeYaml(workDir, 'inventory.yaml', lvsprovInventory(theLab));
@@ -73,7 +83,8 @@ async function main(): Promise<void> {
     const apply = async (flags: string, kind: 'first apply' | 're-run', round: number): Promise<void> => {
       const profileDir = profileRoot ? join(profileRoot, `${hosts}-${round}-${kind.replace(/\W/g, '')}-${flags.replace(/\W/g, '') || 'none'}`) : undefined;
       if (profileDir) await mkdir(profileDir, { recursive: true });
-      const argv = [process.execPath, ...flags.split(/\s+/).filter(Boolean), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), cli, 'apply', '-i', inventory, '-p', lvsprovPlaybook, '--json'];
+      const [bin, nodeFlags] = binAndFlags(flags);
+      const argv = [process.execPath, ...nodeFlags, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), bin, 'apply', '-i', inventory, '-p', lvsprovPlaybook, '--json'];
       const [result, hostCpu] = await hostCpuOf(() => timedRun(argv, { ...timing, cwd: repoRoot }));
       const report = JSON.parse(result.stdout) as { hosts: Array<{ status: string }>; firstConnectionMs?: number };
       const expected = kind === 'first apply' ? 'changed' : 'ok';

@@ -37,7 +37,8 @@ export class SshdLogs {
 
   /**
    * Enable VERBOSE logging on every host and wait until each sshd listens again. `settings` are
-   * further sshd_config keywords to set while it restarts anyway.
+   * further sshd_config keywords to set while it restarts anyway (a LogLevel among them, DEBUG1
+   * to DEBUG3, logs what VERBOSE does and more).
    */
   static async enable(lab: Lab, settings: Readonly<Record<string, string>> = {}): Promise<SshdLogs> {
     const logs = new Map<string, string>();
@@ -48,7 +49,7 @@ export class SshdLogs {
       RESTARTS_AT_ONCE,
       async ({ name, sshdPid: pid }) => {
         const files = await sshdFiles(pid);
-        await writeFile(files.config, withSettings(await readFile(files.config, 'utf8'), { ...settings, LogLevel: 'VERBOSE' }));
+        await writeFile(files.config, withSettings(await readFile(files.config, 'utf8'), { LogLevel: 'VERBOSE', ...settings }));
         const offset = (await stat(files.log)).size;
         process.kill(pid, 'SIGHUP');
         // At VERBOSE the re-executed sshd announces its listening socket; before that line a

@@ -5,6 +5,7 @@ import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
+import { declineHostKeyProofs } from './host-key-proofs.js';
 import { KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
@@ -258,6 +259,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     client.once('error', fail);
     try {
       client.connect(config);
+      declineHostKeyProofs(client);
     } catch (error) {
       fail(error as Error);
     }
