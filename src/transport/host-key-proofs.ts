@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Client } from 'ssh2';
 
 // After a login, OpenSSH's sshd announces every host key it has (`hostkeys-00@openssh.com`, for
@@ -10,6 +11,12 @@ import type { Client } from 'ssh2';
 // own client does whenever it has nothing to learn from it. Some servers also fail the
 // connection on the proof request.
 //
+// The announcement asks no reply, but it is answered with an SSH_MSG_IGNORE, which sshd drops:
+// sshd writes without TCP_NODELAY for a session with no terminal, so its next packet (the
+// session channel's confirmation) waits until the client has acknowledged the announcement, and
+// a client with nothing to send delays that acknowledgement (Linux by up to 40 ms). Sequential
+// logins to one sshd took about 9 ms longer each when the announcement was left unanswered.
+//
 // ssh2 has no option for this: its client handles the announcement in the GLOBAL_REQUEST
 // handler it gives its protocol object in connect(). That handler is replaced here, right after
 // connect(), with one that lets every other global request through to ssh2's own.
@@ -17,7 +24,34 @@ import type { Client } from 'ssh2';
 
 const ANNOUNCEMENT = 'hostkeys-00@openssh.com';
 
-type GlobalRequestHandler = (protocol: { requestFailure(): void }, name: string, wantReply: boolean, data: unknown) => void;
+const SSH_MSG_IGNORE = 2;
+
+interface PacketWriter {
+  readonly allocStart: number;
+  alloc(length: number): Buffer;
+  finalize(packet: Buffer): Buffer;
+}
+
+interface Protocol {
+  requestFailure(): void;
+  readonly _packetRW?: { readonly write?: PacketWriter };
+}
+
+type GlobalRequestHandler = (protocol: Protocol, name: string, wantReply: boolean, data: unknown) => void;
+
+type SendPacket = (protocol: Protocol, packet: Buffer) => void;
+let sendPacket: SendPacket | undefined;
+
+/** An SSH_MSG_IGNORE with empty data, through ssh2's own packet writer (its cipher and sequence numbers). */
+function sendIgnore(protocol: Protocol): void {
+  const writer = protocol._packetRW?.write;
+  sendPacket ??= (createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as { sendPacket: SendPacket }).sendPacket;
+  if (!writer || typeof sendPacket !== 'function') return;
+  const packet = writer.alloc(5);
+  packet[writer.allocStart] = SSH_MSG_IGNORE;
+  packet.writeUInt32BE(0, writer.allocStart + 1);
+  sendPacket(protocol, writer.finalize(packet));
+}
 
 interface ClientInternals {
   readonly _protocol?: { _handlers?: { GLOBAL_REQUEST?: GlobalRequestHandler } };
@@ -34,8 +68,9 @@ export function declineHostKeyProofs(client: Client): boolean {
   if (!handlers || typeof ssh2Handler !== 'function') return false;
   handlers.GLOBAL_REQUEST = (protocol, name, wantReply, data) => {
     if (name !== ANNOUNCEMENT) return ssh2Handler(protocol, name, wantReply, data);
-    // sshd asks no reply; a server that did is told no, as for any request a client does not know.
+    // A server that asked a reply is told no, as for any request a client does not know.
     if (wantReply) protocol.requestFailure();
+    else sendIgnore(protocol);
   };
   return true;
 }

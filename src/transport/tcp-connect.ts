@@ -4,10 +4,17 @@ import { connect, type Socket } from 'node:net';
 // only (a SYN and its answer), costs the control node nothing to wait for, and a host that never
 // answers then waits out its timeout here instead of holding a slot that a live host could use.
 
-/** A connected socket, or an Error naming what went wrong within `timeoutMs`. */
+/**
+ * A connected socket, or an Error naming what went wrong within `timeoutMs`.
+ *
+ * With TCP_NODELAY (`noDelay`): SSH writes whole packets, and a login sends some back to back
+ * (NEWKEYS and the service request). With Nagle's algorithm the second waits until the host
+ * acknowledges the first, which a Linux host delays by up to 40 ms; sequential logins to one
+ * sshd took 111 ms instead of 157 with it (docs/performance-log.md, 2026-12-03, night).
+ */
 export function tcpConnect(address: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port });
+    const socket = connect({ host: address, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`Timed out while connecting (no TCP answer in ${Math.round(timeoutMs / 100) / 10} s)`));
