@@ -6,6 +6,7 @@ import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
+import { skipPublickeyQuery } from './publickey-query.js';
 import { KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
@@ -260,6 +261,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     try {
       client.connect(config);
       declineHostKeyProofs(client);
+      skipPublickeyQuery(client);
     } catch (error) {
       fail(error as Error);
     }
