@@ -226,7 +226,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
       knownHostsFiles: jumpKnownHosts,
       ...(get('stricthostkeychecking') ? { acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')) } : {}),
-      hostKeyAlias: get('hostkeyalias') ?? jumpAddress,
+      // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
+      hostKeyAlias: get('hostkeyalias'),
     };
   });
 

@@ -34,6 +34,16 @@ export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+/**
+ * The name and port a host's keys are found and recorded under, as ssh(1) has them: a
+ * HostKeyAlias as it is, on no port (`[name]:port` marks a host name on a port other than 22; an
+ * alias names the key itself, so a tunnel or a forwarded port can carry it), otherwise the host
+ * name lowercased, on its port.
+ */
+export function knownHostsKey(address: string, port: number, hostKeyAlias?: string): { readonly name: string; readonly port: number } {
+  return hostKeyAlias === undefined ? { name: address.toLowerCase(), port } : { name: hostKeyAlias, port: 22 };
+}
+
 function globToRegExp(pattern: string): RegExp {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');

@@ -7,7 +7,7 @@ import { signingWithDecodedKey } from './key-signer.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
 import { skipPublickeyQuery } from './publickey-query.js';
-import { KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
+import { KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
 import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertificates } from './ssh2-host-certificates.js';
@@ -77,12 +77,9 @@ function knownHostsFor(file: string): KnownHosts {
 }
 
 /** Every known_hosts file of an endpoint: the user's (written to) and the global ones (read only). */
-function hostKeysOf(target: ClientTarget): RecordedHostKeys {
-  // ssh(1) lowercases the host name (not a HostKeyAlias) before it looks it up, hashes it for
-  // known_hosts or compares it with a certificate's principals.
-  const name = target.hostKeyAlias ?? target.address.toLowerCase();
+function hostKeysOf(target: ClientTarget, { name, port }: { readonly name: string; readonly port: number }): RecordedHostKeys {
   const files = [...target.knownHostsFiles, ...target.globalKnownHostsFiles];
-  const found = files.map((file) => knownHostsFor(file).lookup(name, target.port));
+  const found = files.map((file) => knownHostsFor(file).lookup(name, port));
   return {
     keys: found.flatMap((lookup) => lookup.keys),
     authorities: found.flatMap((lookup) => lookup.authorities),
@@ -197,7 +194,9 @@ interface HandshakeSetup {
 }
 
 function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
-  const recorded = hostKeysOf(target);
+  // The name is also what a certificate's principals are compared with.
+  const entry = knownHostsKey(target.address, target.port, target.hostKeyAlias);
+  const recorded = hostKeysOf(target, entry);
   const userFile = target.knownHostsFiles[0];
   const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
@@ -229,7 +228,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     },
   };
 
-  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(recorded.name, target.port, newKey) : Promise.resolve());
+  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey) : Promise.resolve());
   return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
 }
 

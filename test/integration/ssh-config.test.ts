@@ -190,6 +190,38 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
   });
 
+  it('finds and records the key of a host behind a forwarded port under its HostKeyAlias, without the port, as ssh does', async () => {
+    await clearMarkers();
+    // j1's sshd answers on port 2222 too, as a host behind a forwarded port would.
+    const redirect = 'add table ip lvsprov_test; add chain ip lvsprov_test pre { type nat hook prerouting priority -100; }; add rule ip lvsprov_test pre tcp dport 2222 redirect to :22';
+    expect((await lab.exec('j1', ['nft', redirect])).code).toBe(0);
+    try {
+      const knownFile = join(dir, 'alias_known_hosts');
+      writeFileSync(knownFile, `j1-forwarded ${hostKey('192.0.2.30')}\n`);
+      const lines = (strict: string): string =>
+        ['Host 192.0.2.30', '  User root', `  IdentityFile ${lab.clientKeyPath}`, '  Port 2222', '  HostKeyAlias j1-forwarded', `  UserKnownHostsFile ${knownFile}`, '  GlobalKnownHostsFile none', `  StrictHostKeyChecking ${strict}`, ''].join('\n');
+      sshConfig(lines('yes'));
+      const file = inventory('alias', { agent: false }, { j1: { address: '192.0.2.30' } });
+      const known = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+      expect(known.code, known.stdout + known.stderr).toBe(0);
+      expect(await marker('j1')).toBe('j1\n');
+      // OpenSSH's client, with the same config and file, takes the same entry.
+      const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', join(home, '.ssh/config'), '-o', 'BatchMode=yes', '192.0.2.30', 'true'], { encoding: 'utf8' });
+      expect(ssh.status, ssh.stderr).toBe(0);
+
+      // accept-new records the key under the alias alone, where ssh-keygen -F (and ssh) find it.
+      writeFileSync(knownFile, '');
+      sshConfig(lines('accept-new'));
+      const recorded = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+      expect(recorded.code, recorded.stdout + recorded.stderr).toBe(0);
+      expect(spawnSync('ssh-keygen', ['-F', 'j1-forwarded', '-f', knownFile], { encoding: 'utf8' }).stdout).toContain(hostKey('192.0.2.30').split(' ')[1]);
+      sshConfig(lines('yes'));
+      expect(spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', join(home, '.ssh/config'), '-o', 'BatchMode=yes', '192.0.2.30', 'true'], { encoding: 'utf8' }).status).toBe(0);
+    } finally {
+      await lab.exec('j1', ['nft', 'delete table ip lvsprov_test']);
+    }
+  });
+
   it('trusts a host known only through @cert-authority once it presents a certificate that CA signed; before, refuses it saying why', async () => {
     const ca = join(dir, 'host_ca');
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host-ca', '-f', ca], { stdio: 'ignore' });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, KnownHosts, preferredHostKeyAlgorithms } from '../../src/transport/known-hosts.js';
+import { fingerprint, KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from '../../src/transport/known-hosts.js';
 
 // known_hosts files written and hashed by OpenSSH's own ssh-keygen, read back by lvsprov.
 
@@ -46,6 +46,16 @@ describe('known_hosts', () => {
     expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.12', 2222, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'unknown' });
+  });
+
+  it('looks a HostKeyAlias up as it is, on no port, and a host name lowercased on its port, as ssh(1) does', () => {
+    expect(knownHostsKey('RS1.Example.com', 2222)).toEqual({ name: 'rs1.example.com', port: 2222 });
+    expect(knownHostsKey('192.0.2.12', 2222, 'Forwarded-RS1')).toEqual({ name: 'Forwarded-RS1', port: 22 });
+    const known = write([`Forwarded-RS1 ${keyPart('a')}`, `[192.0.2.12]:2222 ${keyPart('b')}`]);
+    const alias = knownHostsKey('192.0.2.12', 2222, 'Forwarded-RS1');
+    expect(known.verdict(alias.name, alias.port, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
+    const plain = knownHostsKey('192.0.2.12', 2222);
+    expect(known.verdict(plain.name, plain.port, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
   });
 
   it('matches entries hashed by ssh-keygen -H', () => {

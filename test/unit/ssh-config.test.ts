@@ -115,6 +115,16 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
+  it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
+    const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  HostKeyAlias web-key', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  HostKeyAlias bastion-key']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.hostKeyAlias).toBe('web-key');
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.hostKeyAlias])).toEqual([
+      ['bastion', 'bastion-key'],
+      ['192.0.2.2', undefined],
+    ]);
+  });
+
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
     const interval = configFile(['Host webalias', '  ServerAliveInterval 5s']);
     expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:1: ServerAliveInterval must be a whole number of seconds 0-3600`));
