@@ -11,9 +11,9 @@ import type { Client } from 'ssh2';
 //
 // The signed request also leaves the host one packet fewer to write after the login. sshd writes
 // without TCP_NODELAY for a session with no terminal, and each key it checks sends the client a
-// debug message ("key options: ...") once the login is done; a second one made the session
-// channel's confirmation wait for the client's delayed acknowledgement (up to 40 ms on Linux) in
-// about half the logins measured on one sshd.
+// debug message ("key options: ...") once the login is done; a second one can make the session
+// channel's confirmation wait for the client's delayed acknowledgement (up to 40 ms on Linux).
+// 100 logins in a row to one sshd took 79-92 ms each signed at once, 124-137 ms with the query.
 //
 // ssh2 has no option for this. Its client starts a key's login with its protocol's authPK(user,
 // key, algorithm) and passes a signing callback only after the host's USERAUTH_PK_OK; authPK is
