@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshdLogs } from '../../bench/src/sshd-logs.js';
 import { createLab, flatLabSpec, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { runCli } from '../support/cli.js';
+import { startAgent } from '../support/ssh-agent.js';
 
 // A login with a key from a file sends its signed request at once; only an agent's key is asked
 // about first (publickey-query.ts says why). Seen from the host's own sshd at VERBOSE, which logs
@@ -95,10 +96,7 @@ describe.skipIf(skipLabSuite(availability))(`public key logins on real sshd (${a
 
   it("an agent's key is asked about first, as OpenSSH's client asks for every key", async () => {
     const socket = join(dir, 'agent.sock');
-    agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && spawnSync('test', ['-S', socket]).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const add = spawnSync('ssh-add', [lab.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
-    expect(add.status, add.stderr).toBe(0);
+    agent = await startAgent(socket, [lab.clientKeyPath]);
     const text = await checkRun(inventory('agent', { agent: true }), { SSH_AUTH_SOCK: socket });
     expect(logins(text)).toEqual({ queried: 1, refused: 0, accepted: 1 });
 

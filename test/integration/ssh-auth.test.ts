@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli } from '../support/cli.js';
+import { startAgent } from '../support/ssh-agent.js';
 
 // The ways lvsprov authenticates and reaches hosts, against real sshd: an encrypted key with its
 // passphrase from the environment, an ssh-agent, and a jump host for a host the control side
@@ -84,10 +85,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
 
   it('authenticates through an ssh-agent holding the key', async () => {
     await clearMarkers();
-    agent = spawn('ssh-agent', ['-D', '-a', agentSocket()], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && spawnSync('test', ['-S', agentSocket()]).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const add = spawnSync('ssh-add', [lab.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket() }, encoding: 'utf8' });
-    expect(add.status, add.stderr).toBe(0);
+    agent = await startAgent(agentSocket(), [lab.clientKeyPath]);
     const file = inventory('agent', { agent: true }, { inner: { address: '192.0.2.21' } });
     const result = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { SSH_AUTH_SOCK: agentSocket(), HOME: dir } });
     expect(result.code, result.stdout + result.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { cliPath, parseJson, runCli } from '../support/cli.js';
+import { startAgent } from '../support/ssh-agent.js';
 
 // OpenSSH's client config against real sshd: an alias only ~/.ssh/config knows, a ProxyJump chain
 // of two jumps (with an agent, and with an encrypted key whose passphrase comes from the
@@ -115,10 +116,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
 
   it('follows a ProxyJump chain of two jumps with the keys of an ssh-agent, over one connection per jump', async () => {
     await clearMarkers();
-    agent = spawn('ssh-agent', ['-D', '-a', agentSocket()], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && spawnSync('test', ['-S', agentSocket()]).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    const add = spawnSync('ssh-add', [lab.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket() }, encoding: 'utf8' });
-    expect(add.status, add.stderr).toBe(0);
+    agent = await startAgent(agentSocket(), [lab.clientKeyPath]);
     sshConfig(['Host inner', '  HostName 192.0.2.32', '  ProxyJump j1alias,root@192.0.2.31', '', 'Host j1alias', '  HostName 192.0.2.30', '', 'Host *', '  User root', ''].join('\n'));
     // Direct, inner is unreachable: the chain is what reaches it.
     const direct = inventory('direct', { agent: true, connect_timeout: 3 }, { inner: { address: '192.0.2.32' } });
