@@ -23,9 +23,10 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const networks = statedNetworks(inventory, report);
   vipsThatAreHostAddresses(inventory, report);
   networkEdges(inventory, networks, report);
+  // A health check, sorry server or quorum puts keepalived on a director with or without lvs.ha.
+  problems.push(...haProblems(inventory));
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
-  if (inventory.data.lvs.ha) problems.push(...haProblems(inventory));
-  else directorsPerVip(inventory, report);
+  if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);

@@ -76,6 +76,7 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
   }
   checkDirectorSettings(inventory, settings, [...groups.values()].map((group) => group.directors), report);
   checkGateway(inventory, settings, report);
+  checkNatGroups(settings, [...groups.values()], report);
   if (settings.gateway && groups.has(settings.gateway.virtual_router_id))
     report(['lvs', 'ha', 'gateway', 'virtual_router_id'], `VRRP id ${settings.gateway.virtual_router_id} is already the id of the VIPs; the gateway's instance needs an id of its own on the LAN`);
   return {
@@ -155,8 +156,32 @@ function checkGateway(inventory: Inventory, settings: HaSettings, report: Report
   }
 }
 
+/**
+ * The gateway is one VRRP instance, synced with every NAT instance of a director: NAT VIPs under
+ * different directors (or another order, so another master) would leave a director whose NAT
+ * instances disagree, and directors that never hear each other's gateway adverts (two masters).
+ */
+function checkNatGroups(settings: HaSettings, groups: ReadonlyArray<{ directors: string[]; nat: boolean; path: PathSegment[]; vips: VrrpVip[] }>, report: Report): void {
+  if (!settings.gateway) return;
+  const nat = groups.filter((group) => group.nat);
+  const first = nat[0];
+  for (const group of nat.slice(1)) {
+    if (first && group.directors.join(',') !== first.directors.join(','))
+      report(
+        group.path,
+        `NAT VIP ${group.vips[0]?.address ?? ''} has directors ${group.directors.join(', ')} and NAT VIP ${first.vips[0]?.address ?? ''} ${first.directors.join(', ')}: ` +
+          'both route their real servers through lvs.ha.gateway, one VRRP instance that moves with them, so every NAT VIP needs the same directors in the same order',
+      );
+  }
+}
+
 function checkDirectorSettings(inventory: Inventory, settings: HaSettings, groups: ReadonlyArray<readonly string[]>, report: Report): void {
   const directors = [...new Set(groups.flat())];
+  for (const host of directors) {
+    const address = own(inventory.data.hosts, host)?.address;
+    if (address !== undefined && !isIpv4(address))
+      report(['hosts', host, 'address'], `director ${host}'s address ${address} is where its VRRP adverts go (keepalived's unicast_src_ip and unicast_peer): under lvs.ha it must be an IPv4 address`);
+  }
   for (const [host, entry] of Object.entries(settings.directors)) {
     const at = ['lvs', 'ha', 'directors', host];
     if (!Object.hasOwn(inventory.data.hosts, host)) report(at, `unknown host ${host}; ${suggestion(host, Object.keys(inventory.data.hosts))}`);
@@ -195,6 +220,7 @@ export function keepalivedServiceProblems(inventory: Inventory, report: Report):
   });
 }
 
+/** lvs.ha's problems (when set) and the keepalived service checks, which hold with or without it. */
 export function haProblems(inventory: Inventory): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const report: Report = (path, message) => void problems.push(inventory.source.problem(path, message));
