@@ -140,6 +140,26 @@ export const serviceSchema = z
         const message = forwardedPortProblem(service.forwarding, service.port, server.port);
         if (message) ctx.addIssue({ code: 'custom', path: ['real_servers', index, 'port'], message });
       });
+    } else {
+      // IPVS selects a fwmark service's packets by mark alone, and with dr or tun the destination
+      // port stays the client's: keepalived -t refuses a port there ("has port specified").
+      if (service.port !== 0)
+        ctx.addIssue({ code: 'custom', path: ['port'], message: 'a fwmark service matches every port of the marked packets (its TCP ports are `ports`); leave port out' });
+      if (service.forwarding !== 'nat')
+        service.real_servers.forEach((server, index) => {
+          if (server.port !== undefined && server.port !== 0)
+            ctx.addIssue({ code: 'custom', path: ['real_servers', index, 'port'], message: `${service.forwarding} keeps the destination port: a real server of a fwmark service takes no port (only nat forwarding maps ports)` });
+        });
+    }
+    // keepalived sends to the sorry server as to a real server (the service's lvs_method), so dr
+    // and tun keep the client's port there too; keepalived -t refuses another one.
+    const sorryPort = service.sorry_server?.port;
+    if (sorryPort !== undefined && service.forwarding !== 'nat') {
+      const message =
+        service.protocol === 'fwmark'
+          ? `${service.forwarding} keeps the destination port: the sorry server of a fwmark service takes no port (only nat forwarding maps ports)`
+          : forwardedPortProblem(service.forwarding, service.port, sorryPort)?.replace('a real server port', 'the sorry server port');
+      if (message) ctx.addIssue({ code: 'custom', path: ['sorry_server', 'port'], message });
     }
   });
 
