@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serverKey } from '../../src/engine/wave-plan.js';
 import { describe, expect, it } from 'vitest';
 import { resourceTypes } from '../../src/resources/registry.js';
 import type { AnyResourceType, Change } from '../../src/resources/types.js';
@@ -22,6 +23,8 @@ interface ExpectedChange {
   diff?: unknown;
   /** The wave the change runs in; checked where a fixture gives it ('prepare' when the change has none). */
   phase?: string;
+  /** The real server the engine drains for it (`-t VIP:PORT RIP:PORT`); checked where a fixture gives it ('' for none). */
+  leaving?: string;
 }
 
 interface Case {
@@ -51,6 +54,7 @@ function shape(changes: readonly Change[], expected: readonly ExpectedChange[]):
     commands: change.commands,
     ...(expected.some((c) => c.diff !== undefined) ? { diff: change.diff } : {}),
     ...(expected.some((c) => c.phase !== undefined) ? { phase: change.phase ?? 'prepare' } : {}),
+    ...(expected.some((c) => c.leaving !== undefined) ? { leaving: change.leaving ? serverKey(change.leaving) : '' } : {}),
   }));
 }
 

@@ -122,13 +122,31 @@ function addService(service: VirtualService): Change[] {
   ];
 }
 
+/**
+ * A server already at weight 0 (an earlier apply or an operator quiesced it) needs no edit, yet it
+ * may still carry established connections that `ipvsadm -D` would cut: the engine drains it all
+ * the same, found by this change, which runs nothing.
+ */
+function drainQuiesced(service: VirtualService, server: RealServer): Change[] {
+  if (server.weight !== 0) return [];
+  return [
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `drain real server ${realServerName(server)} of ${serviceName(service)} (at weight 0 already)`,
+      commands: [],
+      phase: 'withdraw',
+      leaving: serverRef(service, server),
+    },
+  ];
+}
+
 /** A service goes as its real servers would: each quiesced and drained, then the service deleted. */
 function removeService(service: VirtualService): Change[] {
   const count = service.realServers.length;
   const [sorted] = sortTable([service]);
   const servers = sorted?.realServers ?? [];
   return [
-    ...servers.flatMap((server) => quiesceServer(service, server)),
+    ...servers.flatMap((server) => [...drainQuiesced(service, server), ...quiesceServer(service, server)]),
     {
       resource: `ipvs ${serviceName(service)}`,
       summary: `remove service ${serviceName(service)} (${describeService(service)}, ${count} real server${count === 1 ? '' : 's'})`,

@@ -51,10 +51,10 @@ function leaving(spec: KeepalivedSpec, facts: KeepalivedFacts): Leaving[] {
   const wanted = new Map(spec.virtual_servers.map((server) => [serviceName(expectedService(server)), server]));
   return facts.table.flatMap((service): Leaving[] => {
     const server = wanted.get(serviceName(service));
-    if (!server) return [{ service, servers: service.realServers.filter((real) => real.weight > 0), whole: true }];
+    if (!server) return [{ service, servers: [...service.realServers], whole: true }];
     const names = new Set(server.real_servers.map((real) => realServerName({ ...real, forwarding: server.forwarding, options: [] })));
     const sorry = (real: RealServer): boolean => real.address === server.sorry_server?.address && real.port === server.sorry_server.port;
-    const gone = service.realServers.filter((real) => !names.has(realServerName(real)) && !sorry(real) && real.weight > 0);
+    const gone = service.realServers.filter((real) => !names.has(realServerName(real)) && !sorry(real));
     return gone.length > 0 ? [{ service, servers: gone, whole: false }] : [];
   });
 }
@@ -90,27 +90,32 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   const gone = facts.running ? leaving(spec, facts) : [];
   const changes: Change[] = [];
   let before = facts.file.content;
-  if (gone.length > 0) {
+  // Every leaving server is drained, also one already at weight 0 (an earlier apply or an
+  // operator quiesced it: its established connections go on until the config drops it). Only
+  // those still weighted need the quiesce config first.
+  const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
+  const weighted = refs.filter(({ server }) => server.weight > 0);
+  if (weighted.length > 0) {
     const quiet = keepalivedConfig(quiesced(spec, gone));
-    const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
     changes.push({
       resource: RESOURCE,
-      summary: `quiesce ${refs.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
+      summary: `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
       diff: { kind: 'file', before, after: quiet },
-      commands: [...writeConfigCommands(spec.path, quiet), ...refs.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      commands: [...writeConfigCommands(spec.path, quiet), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
-      ...(refs[0] ? { leaving: serverRef(refs[0].item.service, refs[0].server) } : {}),
+      ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
     });
-    // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
-    for (const { item, server } of refs.slice(1)) changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
     before = quiet;
   }
+  // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
+  for (const { item, server } of refs.filter((ref) => ref !== weighted[0]))
+    changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
   changes.push({
     resource: RESOURCE,
     summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then reload)`,
     diff: { kind: 'file', before, after: text },
     commands: writeConfigCommands(spec.path, text),
-    phase: gone.length > 0 ? 'withdraw' : 'balance',
+    phase: refs.length > 0 ? 'withdraw' : 'balance',
   });
   return changes;
 }
