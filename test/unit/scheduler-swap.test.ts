@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { VirtualService } from '../../src/resources/ipvs/model.js';
-import { swapScheduler } from '../../src/resources/ipvs/scheduler-swap.js';
+import { holdNewConnections, swapScheduler } from '../../src/resources/ipvs/scheduler-swap.js';
 
 // The scheduler swap's nftables hold for every kind of service, checked by the machine's own nft
 // (`nft -c`: parsed and validated against the kernel, nothing loaded), and the snippet's status
@@ -40,6 +40,16 @@ describe('scheduler swap hold', () => {
     expect(rules).toContain('meta l4proto tcp ip daddr . th dport @swapping tcp flags & (syn | ack) == syn drop;');
     expect(rules).toContain('add element inet lvsprov_scheduler_swap swapping { 198.51.100.50 . 80 timeout 10s }');
     expect(ruleset(swapScheduler(kinds.fwmark as VirtualService, ['ipvsadm']))).toContain('meta mark @swapping drop;');
+  });
+
+  it.skipIf(!hasNft && process.env.CI !== 'true')('several services of every kind held at once (a keepalived reload): nft accepts one set per kind', () => {
+    const services = [...Object.values(kinds), { ...base, port: 443 }];
+    const rules = ruleset(holdNewConnections(services, 'kill -HUP 1'));
+    const check = spawnSync('nft', ['-c', '-f', '-'], { input: rules, encoding: 'utf8' });
+    expect(check.status, `${check.stderr}\n${rules}`).toBe(0);
+    expect(rules).toContain('add element inet lvsprov_scheduler_swap swapping { 198.51.100.50 . 80 timeout 10s }');
+    expect(rules).toContain('add element inet lvsprov_scheduler_swap swapping { 198.51.100.50 . 443 timeout 10s }');
+    expect(rules.match(/^ {2}set /gm)).toHaveLength(Object.keys(kinds).length);
   });
 
   const run = (nft: string, ipvsadm: string): { status: number | null; calls: string } => {

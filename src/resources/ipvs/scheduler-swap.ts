@@ -35,23 +35,34 @@ function holdOf(service: VirtualService): { type: string; element: string; match
  * after it, and lapsing by itself after HOLD_SECONDS. Where nft is missing the edit runs bare.
  */
 export function swapScheduler(service: VirtualService, edit: readonly string[]): string {
-  const hold = holdOf(service);
+  return holdNewConnections([service], command(...edit));
+}
+
+/**
+ * `snippet` (one shell command, its status the whole's) run while the new connections of every
+ * service in `services` are dropped: the same hold as one -E, for an edit that changes several
+ * services' schedulers at once (a keepalived reload). Services matched alike share a set.
+ */
+export function holdNewConnections(services: readonly VirtualService[], snippet: string): string {
+  const holds = services.map(holdOf);
+  const matches = [...new Set(holds.map((hold) => hold.match))];
+  const setOf = (match: string): string => `swapping${matches.indexOf(match) || ''}`;
   const table = `inet ${HOLD_TABLE}`;
   const rules = [
     `table ${table} {`,
-    `  set swapping { type ${hold.type}; flags timeout; }`,
+    ...matches.map((match) => `  set ${setOf(match)} { type ${holds.find((hold) => hold.match === match)?.type ?? ''}; flags timeout; }`),
     '  chain input { type filter hook input priority -150; policy accept;',
-    `    ${hold.match} drop;`,
+    ...matches.map((match) => `    ${match.replace('@swapping', `@${setOf(match)}`)} drop;`),
     '  }',
     '}',
-    `add element ${table} swapping { ${hold.element} timeout ${HOLD_SECONDS}s }`,
+    ...holds.map((hold) => `add element ${table} ${setOf(hold.match)} { ${hold.element} timeout ${HOLD_SECONDS}s }`),
   ].join('\n');
   const take = `{ nft delete table ${table} 2>/dev/null; printf '%s\\n' ${quote(rules)} | nft -f -; }`;
   return [
     `if command -v nft >/dev/null 2>&1 && ${take}; then`,
-    `  rc=0; ${command(...edit)} || rc=$?; nft delete table ${table} 2>/dev/null || true; [ "$rc" -eq 0 ]`,
+    `  rc=0; ${snippet} || rc=$?; nft delete table ${table} 2>/dev/null || true; [ "$rc" -eq 0 ]`,
     'else',
-    `  ${command(...edit)}`,
+    `  ${snippet}`,
     'fi',
   ].join('\n');
 }

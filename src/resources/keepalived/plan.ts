@@ -2,7 +2,8 @@ import { command, quote } from '../../shell/quote.js';
 import { writeFileCommands } from '../file-state.js';
 import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
-import { realServerRule } from '../ipvs/rules-format.js';
+import { realServerRule, serviceRule } from '../ipvs/rules-format.js';
+import { holdNewConnections } from '../ipvs/scheduler-swap.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
@@ -36,6 +37,27 @@ export function writeConfigCommands(path: string, text: string): string[] {
 /** Shell that waits up to 10 s for the live table to hold `rule` (a whole `ipvsadm -S -n` line), so the drain starts from weight 0. */
 function waitForRule(rule: string): string {
   return `if ${keepalivedAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
+}
+
+/**
+ * The services whose scheduler the reload changes. keepalived edits such a service (2.2.7's
+ * clear_diff_services: IP_VS_SO_SET_EDIT), and the kernel's swap refuses a new connection that
+ * arrives in its grace period, as a bare `ipvsadm -E` does: the reload runs under the same hold.
+ */
+function schedulerSwaps(spec: KeepalivedSpec, facts: KeepalivedFacts): VirtualService[] {
+  if (!facts.running) return [];
+  return spec.virtual_servers.map(expectedService).filter((wanted) => {
+    const live = facts.table.find((service) => serviceName(service) === serviceName(wanted));
+    return live !== undefined && live.scheduler !== wanted.scheduler;
+  });
+}
+
+/** The config written and reloaded, under the new-connection hold while it swaps schedulers, until the live table shows them. */
+function reloadCommands(path: string, text: string, swaps: readonly VirtualService[]): string[] {
+  const commands = writeConfigCommands(path, text);
+  if (swaps.length === 0) return commands;
+  // A subshell: a refused config's `exit` ends it, not the script, and the hold is lifted.
+  return [holdNewConnections(swaps, `(\n${[...commands, ...swaps.map((service) => waitForRule(serviceRule(service)))].join(' &&\n')}\n)`)];
 }
 
 /** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */
@@ -95,17 +117,20 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // those still weighted need the quiesce config first.
   const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
   const weighted = refs.filter(({ server }) => server.weight > 0);
+  // The first config written carries the new schedulers.
+  let swaps = schedulerSwaps(spec, facts);
   if (weighted.length > 0) {
     const quiet = keepalivedConfig(quiesced(spec, gone));
     changes.push({
       resource: RESOURCE,
       summary: `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
       diff: { kind: 'file', before, after: quiet },
-      commands: [...writeConfigCommands(spec.path, quiet), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      commands: [...reloadCommands(spec.path, quiet, swaps), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
       ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
     });
     before = quiet;
+    swaps = [];
   }
   // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
   for (const { item, server } of refs.filter((ref) => ref !== weighted[0]))
@@ -114,7 +139,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     resource: RESOURCE,
     summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then reload)`,
     diff: { kind: 'file', before, after: text },
-    commands: writeConfigCommands(spec.path, text),
+    commands: reloadCommands(spec.path, text, swaps),
     phase: refs.length > 0 ? 'withdraw' : 'balance',
   });
   return changes;
