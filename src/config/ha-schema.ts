@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostName, interfaceName, serverIpv4, unicastIpv4 } from './values.js';
+import { hostName, interfaceName, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
 
 // The inventory's high-availability keys: `lvs.ha` (director pairs that hand VIPs over by VRRP,
 // through keepalived) and, per virtual service, keepalived's health checks, sorry server and
@@ -22,7 +22,7 @@ export const haSchema = z
     virtual_router_id: vrid.describe('VRRP virtual router id 1-255 of the VIPs (one instance per set of VIPs with the same directors); unique on the LAN'),
     // VRRP version 2 (keepalived's default) counts adverts in whole seconds.
     advert_interval: z.number().int().min(1).max(255).default(1).describe('seconds between VRRP adverts; the backup takes over after about 3 of them'),
-    interface: interfaceName.optional().describe("VRRP interface (default: the VIP's interface)"),
+    interface: vipInterfaceName.optional().describe("VRRP interface (default: the VIP's interface)"),
     directors: z.record(hostName, haDirectorSchema).default({}).describe('per director: priority, state, nopreempt'),
     garp: z
       .object({

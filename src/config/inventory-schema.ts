@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
 import { sessionsSchema } from './sessions-schema.js';
-import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4 } from './values.js';
+import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -166,7 +166,7 @@ export const serviceSchema = z
 const vipSchema = z
   .object({
     address: unicastIpv4.describe('the virtual IP'),
-    interface: interfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
+    interface: vipInterfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
     virtual_router_id: z.number().int().min(1).max(255).optional().describe('with lvs.ha: the VRRP id of this VIP when its directors differ from the other VIPs\' (default lvs.ha.virtual_router_id)'),
   })
   .strict();

@@ -65,6 +65,14 @@ export const interfaceName = z
   .refine((value) => value !== '.' && value !== '..', { message: 'must be a network interface name' });
 
 /** An interface label as `ip addr ... label` takes it: the device name, a colon and a suffix. */
+/**
+ * A device that carries VIPs labelled `<device>:<n>`: the kernel keeps a label in 15 bytes, so
+ * the name leaves room for `:n` (`ip addr add` and keepalived -t refuse a longer label).
+ */
+export const vipInterfaceName = interfaceName.refine((value) => value.length <= 13, {
+  message: 'must leave room for the VIP labels <interface>:<n> (15 characters at most): an interface name of at most 13 characters',
+});
+
 export const addressLabel = z.string().regex(/^[A-Za-z0-9_.-]{1,15}(:[A-Za-z0-9_]{1,15})?$/, 'must be a label such as eth0:1 or lo:0');
 
 export const sysctlName = z

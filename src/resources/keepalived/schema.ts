@@ -16,7 +16,8 @@ const vipSchema = z
     address: ipv4,
     prefix: z.number().int().min(1).max(32).default(32),
     device: interfaceName,
-    label: addressLabel.optional(),
+    // The kernel keeps a label in 15 bytes; keepalived -t drops a longer one and its address.
+    label: addressLabel.max(15).optional(),
   })
   .strict();
 
