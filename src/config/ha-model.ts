@@ -85,20 +85,32 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
       virtualRouterId,
       vips: group.vips,
       nat: group.nat,
-      directors: group.directors.map((host, index) => haDirector(inventory, settings, host, index)),
+      directors: haDirectors(inventory, settings, group.directors),
     })),
   };
 }
 
-function haDirector(inventory: Inventory, settings: HaSettings, host: string, index: number): HaDirector {
-  const entry = own(settings.directors, host);
-  return {
-    host,
-    address: own(inventory.data.hosts, host)?.address ?? '',
-    priority: entry?.priority ?? defaultPriority(index),
-    state: (entry?.state ?? (index === 0 ? 'master' : 'backup')) === 'master' ? 'MASTER' : 'BACKUP',
-    nopreempt: entry?.nopreempt ?? false,
-  };
+/**
+ * A group's directors with their priorities and states. Unless lvs.ha.directors names a master,
+ * the default state is MASTER for the director with the highest priority among those whose state
+ * is not set (the first one, unless priorities are set): the one VRRP makes master, and the one
+ * the apply starts first. A named master makes every other director a backup.
+ */
+function haDirectors(inventory: Inventory, settings: HaSettings, hosts: readonly string[]): HaDirector[] {
+  const priorities = hosts.map((host, index) => own(settings.directors, host)?.priority ?? defaultPriority(index));
+  const named = hosts.map((host) => own(settings.directors, host)?.state);
+  const candidates = named.includes('master') ? [] : priorities.filter((_, index) => named[index] === undefined);
+  const highest = candidates.length > 0 ? priorities.findIndex((priority, index) => named[index] === undefined && priority === Math.max(...candidates)) : -1;
+  return hosts.map((host, index) => {
+    const entry = own(settings.directors, host);
+    return {
+      host,
+      address: own(inventory.data.hosts, host)?.address ?? '',
+      priority: priorities[index] ?? defaultPriority(index),
+      state: (entry?.state ?? (index === highest ? 'master' : 'backup')) === 'master' ? 'MASTER' : 'BACKUP',
+      nopreempt: entry?.nopreempt ?? false,
+    };
+  });
 }
 
 /** Each VIP address with its directors (in service order) and whether a NAT service uses it; VIPs of one director are refused. */

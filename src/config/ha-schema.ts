@@ -12,7 +12,7 @@ const seconds = (max: number): z.ZodNumber => z.number().int().min(1).max(max);
 const haDirectorSchema = z
   .object({
     priority: z.number().int().min(1).max(254).optional().describe('VRRP priority 1-254, highest holds the VIPs (default 150, 140, 130 ... in director order)'),
-    state: z.enum(['master', 'backup']).optional().describe('initial VRRP state (default: master for the first director of a VIP, backup for the others)'),
+    state: z.enum(['master', 'backup']).optional().describe('initial VRRP state (default: master for the director of a VIP with the highest priority, unless another is set to master; backup for the others)'),
     nopreempt: z.boolean().optional().describe('do not take the VIPs back from a lower-priority master (needs state backup)'),
   })
   .strict();
