@@ -6,6 +6,8 @@ import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
+import { expectedService, sorryInUse } from './keepalived/table.js';
+import { realServerName, serviceName } from './ipvs/model.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceType } from './types.js';
 
@@ -31,6 +33,15 @@ function downNote(key: string): string {
   return `${key.slice(split + 1)} in ${key.slice(0, split)}: down (health check)`;
 }
 
+/** The services keepalived holds below their quorum: every real server out, the sorry server in. */
+function sorryNotes(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
+  return spec.virtual_servers.flatMap((server) => {
+    const wanted = expectedService(server);
+    const sorry = sorryInUse(server, facts.table.find((service) => serviceName(service) === serviceName(wanted)));
+    return sorry ? [`${serviceName(wanted)}: below its quorum, keepalived sends its requests to the sorry server ${realServerName(sorry)}`] : [];
+  });
+}
+
 export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   name: 'keepalived',
   schema: keepalivedSchema,
@@ -47,7 +58,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   },
 
   // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.
-  notes: (_spec, facts) => (facts.running ? facts.down.map(downNote) : []),
+  notes: (spec, facts) => (facts.running ? [...facts.down.map(downNote), ...sorryNotes(spec, facts)] : []),
 
   after(spec, facts) {
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;

@@ -49,15 +49,24 @@ export function serversToCheck(spec: KeepalivedSpec, live: Table): CheckedServer
   return checked;
 }
 
+/** The sorry server keepalived put into the live service: it is there only while the service is below its quorum. */
+export function sorryInUse(server: KeepalivedVirtualServer, current: VirtualService | undefined): RealServer | undefined {
+  const sorry = server.sorry_server;
+  return sorry && current?.realServers.find((real) => real.address === sorry.address && real.port === sorry.port && real.weight > 0);
+}
+
 /**
  * What the live table should hold once the servers down by health check are left as keepalived
  * keeps them: absent, or at weight 0 with inhibit_on_failure. A sorry server keepalived added
- * while every real server is down stays too. Everything else is what the config says.
+ * while every real server is down stays too. Everything else is what the config says. Below its
+ * quorum (the sorry server in use) keepalived takes every real server out, answering ones too,
+ * and puts them back once it regains it: the service's real servers are then what is live.
  */
 export function wantedTable(spec: KeepalivedSpec, live: Table, down: ReadonlySet<string>): VirtualService[] {
   return spec.virtual_servers.map((server) => {
     const wanted = expectedService(server);
     const current = live.find((service) => serviceName(service) === serviceName(wanted));
+    if (current && sorryInUse(server, current)) return { ...wanted, realServers: current.realServers };
     const key = (real: RealServer): string => `${serviceName(wanted)} ${realServerName(real)}`;
     const realServers = wanted.realServers.flatMap((real) => {
       if (!down.has(key(real))) return [real];
