@@ -217,7 +217,7 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
   }
 }
 
-/** Per-service keepalived checks that need no HA: checkers on TCP only, a sorry server apart from the real servers. */
+/** Per-service keepalived checks that need no HA: checkers on TCP only, a reachable quorum, a sorry server apart from the real servers. */
 export function keepalivedServiceProblems(inventory: Inventory, report: Report): void {
   inventory.services.forEach((service: ResolvedService, index) => {
     const at = (...rest: PathSegment[]): PathSegment[] => ['lvs', 'services', index, ...rest];
@@ -226,6 +226,13 @@ export function keepalivedServiceProblems(inventory: Inventory, report: Report):
       report(at('health_check'), `health checks connect over TCP (keepalived's TCP_CHECK and HTTP_GET) and service ${service.name} is UDP: leave health_check out`);
     if (check && service.protocol !== 'udp' && check.port === undefined && service.realServers.some((server) => server.port === 0))
       report(at('health_check'), `service ${service.name} forwards every port (port 0 or fwmark): the check needs \`port\``);
+    const total = service.realServers.reduce((sum, server) => sum + server.weight, 0);
+    if (service.quorum !== undefined && service.quorum > total)
+      report(
+        at('quorum'),
+        `quorum ${service.quorum} is more than the total weight ${total} of ${service.name}'s real servers: keepalived would never reach it` +
+          (service.sorryServer ? ', and below it sends every request to the sorry server' : ''),
+      );
     const sorry = service.sorryServer;
     if (sorry && service.realServers.some((server) => server.address === sorry.address))
       report(at('sorry_server', 'address'), `sorry server ${sorry.address} is also a real server of ${service.name}; it must be another host, used only when every real server is down`);
