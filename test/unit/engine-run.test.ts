@@ -123,6 +123,15 @@ describe('engine: round trips', () => {
     expect([result('director').status, result('director').applied, result('director').stats.execs]).toEqual(['changed', 3, 4]);
   });
 
+  it('a service removed after an earlier apply quiesced its servers: no balance exec, a drain poll, then the withdraw', async () => {
+    // The inventory no longer has the service: the director's manifest records it, and pruning removes it.
+    const quiesced = (probe: string): string => table([1, 2])(probe).replaceAll('-g -w 1', '-g -w 0');
+    const { execs, log, result } = await run({ tasks: { director: [] }, hosts: { director: { read: quiesced, owned: [pool([1, 2])] } } });
+    expect(execs('director')).toEqual(['read', 'drain', 'apply']);
+    expect(log.filter((entry) => entry.host === 'director')[1]?.sections).toEqual([`-t ${VIP}:80`, `-t ${VIP}:80`]);
+    expect(result('director').drains?.map((drain) => drain.server)).toEqual([`${rip(1)}:80`, `${rip(2)}:80`]);
+  });
+
   it('--drain-timeout 0 skips the drain exec; the withdraw still follows the quiesce', async () => {
     const { execs, result } = await run({ ...leaving, options: { drainTimeout: 0 } });
     expect(execs('director')).toEqual(['read', 'apply', 'apply']);
