@@ -1,4 +1,5 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio, type SpawnSyncReturns } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { AnyResourceType, Change } from '../../src/resources/types.js';
 
 // Runs resource probes and plans for real inside a network namespace this test created, the way
@@ -53,4 +54,40 @@ export function converge(type: AnyResourceType, spec: unknown, ns: string): { ch
   const changes = plan(type, spec, ns);
   const script = ['set -e', ...changes.flatMap((change) => change.commands)].join('\n');
   return { changes, apply: inNetns(ns, script, 60_000) };
+}
+
+/**
+ * A network namespace of its own in a private mount namespace whose `mounts` are fresh tmpfs
+ * mounts, so that nothing a test runs there reaches this machine's files or kernel settings.
+ */
+export class Sandbox {
+  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>) {}
+
+  static async start(mounts: readonly string[]): Promise<Sandbox> {
+    const setup = [...mounts.map((dir) => `mount -t tmpfs lvsprov-test ${dir}`), 'ip link set lo up', 'echo ready', 'exec sleep 3600'].join(' && ');
+    const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sh', '-c', setup], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => (chunk.toString().includes('ready') ? resolve() : undefined));
+      child.on('exit', (code) => reject(new Error(`the sandbox exited ${code}: ${stderr}`)));
+    });
+    return new Sandbox(child);
+  }
+
+  sh(script: string): { stdout: string; status: number } {
+    const result = spawnSync('nsenter', [`--target=${this.child.pid}`, '--net', '--mount', '--', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+    if (result.error) throw result.error;
+    return { stdout: result.stdout, status: result.status ?? -1 };
+  }
+
+  checked(script: string): string {
+    const result = this.sh(`${script} 2>&1`);
+    if (result.status !== 0) throw new Error(`${script}: exit ${result.status}: ${result.stdout}`);
+    return result.stdout;
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
 }

@@ -1,10 +1,8 @@
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sysctl, type SysctlSpec } from '../../src/resources/sysctl.js';
 import { ORIGINALS_FILE } from '../../src/resources/sysctl-originals.js';
 import type { Change } from '../../src/resources/types.js';
-import { isRoot, requireRoot } from './resource-netns.js';
+import { isRoot, requireRoot, Sandbox } from './resource-netns.js';
 
 // The record of sysctl originals, for real: the probe, the apply and the reset commands run in
 // sh with the real sysctl, awk and sed, inside a network namespace of their own whose /var/lib and
@@ -15,38 +13,6 @@ const FORWARD = 'net.ipv4.ip_forward';
 // A name that starts with another managed name: a prefix match would take one for the other.
 const FORWARD_PMTU = 'net.ipv4.ip_forward_use_pmtu';
 const RMEM = 'net.ipv4.tcp_rmem';
-
-class Sandbox {
-  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>) {}
-
-  static async start(): Promise<Sandbox> {
-    const setup = 'mount -t tmpfs lvsprov-test /var/lib && mount -t tmpfs lvsprov-test /etc/sysctl.d && ip link set lo up && echo ready && exec sleep 3600';
-    const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sh', '-c', setup], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => (chunk.toString().includes('ready') ? resolve() : undefined));
-      child.on('exit', (code) => reject(new Error(`the sandbox exited ${code}: ${stderr}`)));
-    });
-    return new Sandbox(child);
-  }
-
-  sh(script: string): { stdout: string; status: number } {
-    const result = spawnSync('nsenter', [`--target=${this.child.pid}`, '--net', '--mount', '--', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
-    if (result.error) throw result.error;
-    return { stdout: result.stdout, status: result.status ?? -1 };
-  }
-
-  checked(script: string): string {
-    const result = this.sh(`${script} 2>&1`);
-    if (result.status !== 0) throw new Error(`${script}: exit ${result.status}: ${result.stdout}`);
-    return result.stdout;
-  }
-
-  stop(): void {
-    this.child.kill('SIGTERM');
-  }
-}
 
 describe('sysctl originals on a real kernel and shell', () => {
   let box: Sandbox;
@@ -66,7 +32,7 @@ describe('sysctl originals on a real kernel and shell', () => {
 
   beforeAll(async () => {
     if (!isRoot) return;
-    box = await Sandbox.start();
+    box = await Sandbox.start(['/var/lib', '/etc/sysctl.d']);
     box.checked(`sysctl -q -w ${FORWARD}=0 ${FORWARD_PMTU}=0 '${RMEM}=4096 131072 1048576'`);
   });
 

@@ -1,5 +1,7 @@
 import { appendRule, parseSave, renderSave } from '../../src/resources/arptables-save.js';
-import type { FileState } from '../../src/resources/file-state.js';
+import { ensureDirectoryCommand, type FileState } from '../../src/resources/file-state.js';
+import { DEFAULT_ROUTE_ORIGINAL } from '../../src/resources/route.js';
+import { ORIGINALS_DIR } from '../../src/resources/sysctl-originals.js';
 import { realServerName, serviceName, type Table, type VirtualService } from '../../src/resources/ipvs/model.js';
 import { parseRules, renderRules } from '../../src/resources/ipvs/rules-format.js';
 
@@ -160,19 +162,27 @@ const models: Record<string, Model> = {
   },
 
   route: (facts, command) => {
+    // The record of the default route a replace overwrote (route-default.original), written once.
+    if (command === ensureDirectoryCommand(ORIGINALS_DIR)) return facts;
+    if (command.includes(DEFAULT_ROUTE_ORIGINAL)) {
+      if (command.startsWith('rm -f -- ')) return { routes: facts.routes };
+      const recorded = /printf '%s\\n' '([^']*)' >/.exec(command)?.[1];
+      if (recorded === undefined) return unknown('route', command);
+      return facts.original === undefined ? { ...facts, original: recorded } : facts;
+    }
     const words = shellWords(command);
     if (words[0] !== 'ip' || words[1] !== 'route') return unknown('route', command);
     const after = (key: string): string | null => (words.includes(key) ? (words[words.indexOf(key) + 1] as string) : null);
     const routes = facts.routes as RouteEntry[];
     if (words[2] === 'replace') {
       const entry: RouteEntry = { type: 'unicast', via: after('via'), device: after('dev'), metric: 0, multipath: false };
-      return { routes: [entry, ...routes.filter((route) => route.metric !== 0)] };
+      return { ...facts, routes: [entry, ...routes.filter((route) => route.metric !== 0)] };
     }
     if (words[2] === 'del') {
       const metric = Number(after('metric') ?? 0);
       const left = routes.filter((route) => !((after('via') === null || route.via === after('via')) && (after('dev') === null || route.device === after('dev')) && route.metric === metric));
       if (left.length === routes.length) unknown('route', `del of a route not there: ${command}`);
-      return { routes: left };
+      return { ...facts, routes: left };
     }
     return unknown('route', command);
   },
