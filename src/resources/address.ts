@@ -19,6 +19,11 @@ export const addressSchema = z
     state: z.enum(['present', 'absent']).default('present'),
     /** Also restore the address at boot: see src/config/boot-tasks.ts. */
     at_boot: z.boolean().optional(),
+    /**
+     * A director's VIP: once added, announce it with gratuitous ARP in the balance wave, when the
+     * director's services are in place (never on a real server, which must not answer for it).
+     */
+    announce: z.boolean().optional(),
   })
   .strict()
   .refine((spec) => spec.label === undefined || spec.label === spec.device || spec.label.startsWith(`${spec.device}:`), {
@@ -69,6 +74,25 @@ function parseLine(line: string): AddressEntry {
   return { address, prefix: Number(length), label };
 }
 
+/**
+ * Gratuitous ARP for a VIP a director just added. A router keeps its ARP entry for a VIP and
+ * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
+ * director, which holds it until the retire wave, would go on reaching the old director, whose
+ * real servers are quiesced by then (new connections refused), for the whole drain. The announce
+ * runs in the balance wave, with the director's IPVS edits, and in the background (iputils
+ * arping waits a second after each packet); two packets, as keepalived sends a burst. iputils and
+ * busybox arping both take these options; without arping the VIP is reached by the next ARP.
+ */
+function announceChange(spec: AddressSpec): Change {
+  const arping = command('arping', '-q', '-U', '-c', '2', '-I', spec.device, spec.address);
+  return {
+    resource: `address ${spec.address} on ${spec.device}`,
+    summary: `announce ${spec.address} on ${spec.device} (gratuitous ARP)`,
+    commands: [`if command -v arping >/dev/null 2>&1; then ${arping} </dev/null >/dev/null 2>&1 & fi`],
+    phase: 'balance',
+  };
+}
+
 export const address: ResourceType<AddressSpec, AddressFacts> = {
   name: 'address',
   schema: addressSchema,
@@ -116,7 +140,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
       // The kernel cannot change an address's prefix or label in place: remove it, then add it.
       commands: [...extra.map(del), ...(keep === undefined ? [command(...add)] : [])],
     };
-    return [change];
+    return [change, ...(spec.announce === true && mine.length === 0 ? [announceChange(spec)] : [])];
   },
 
   after(spec, facts) {

@@ -143,6 +143,8 @@ const models: Record<string, Model> = {
   },
 
   address: (facts, command) => {
+    // A director's gratuitous ARP for its VIP changes nothing on the host.
+    if (command.startsWith('if command -v arping >/dev/null 2>&1; then arping -q -U ')) return facts;
     const words = shellWords(command);
     if (words[0] !== 'ip' || words[1] !== 'addr') return unknown('address', command);
     const [address = '', prefix = '32'] = (words[3] ?? '').split('/');
