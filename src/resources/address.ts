@@ -88,7 +88,10 @@ function announceChange(spec: AddressSpec): Change {
   return {
     resource: `address ${spec.address} on ${spec.device}`,
     summary: `announce ${spec.address} on ${spec.device} (gratuitous ARP)`,
-    commands: [`if command -v arping >/dev/null 2>&1; then ${arping} </dev/null >/dev/null 2>&1 & fi`],
+    // A second later: the exec that carries it adds the director's IPVS services after it (the
+    // address task comes first in the role), and the router must find them in place. In a shell
+    // of its own (sh -c, exec): a subshell of the script's would keep its copy of the host lock.
+    commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`sleep 1; exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
     phase: 'balance',
   };
 }

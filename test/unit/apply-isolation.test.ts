@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyScript, parseSections } from '../../src/engine/batch-script.js';
@@ -47,6 +48,23 @@ describe('changes that share the apply script shell', () => {
   it('exit only to fail', () => {
     // Single-quoted words are data (a file's content written by printf may say `exit 0`).
     expect(changes.filter(({ commands }) => /\bexit 0\b/.test(commands.join('\n').replace(/'[^']*'/g, "''"))).map(({ where }) => where)).toEqual([]);
+  });
+
+  it("a background job a change starts (a director's gratuitous ARP, a second later) holds no copy of the host lock", () => {
+    const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/resources/address/director-vip-added-is-announced.json'), 'utf8')) as { changes: FixtureChange[] };
+    const announce = fixture.changes.find((change) => change.commands.some((command) => command.includes('arping')));
+    expect(announce).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-lock-'));
+    const lock = join(dir, 'run.lock');
+    try {
+      // The host's lock on descriptor 9, as the run's shell holds it; `arping` stands in where the machine has none.
+      const prelude = `exec 9>>${lock}; flock -n 9 || exit 9\ncommand -v arping >/dev/null 2>&1 || arping() { :; }`;
+      const result = spawnSync('dash', ['-s'], { input: applyScript('n0nce', [announce?.commands ?? []], prelude), encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a change that exits with a status ends the script with it, its marker printed', () => {
