@@ -50,7 +50,7 @@ describe('changes that share the apply script shell', () => {
     expect(changes.filter(({ commands }) => /\bexit 0\b/.test(commands.join('\n').replace(/'[^']*'/g, "''"))).map(({ where }) => where)).toEqual([]);
   });
 
-  it("a background job a change starts (a director's gratuitous ARP, a second later) holds no copy of the host lock", () => {
+  it("a background job a change starts (a director's gratuitous ARP, a second later) holds neither the exec's output nor the host lock", () => {
     const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/resources/address/director-vip-added-is-announced.json'), 'utf8')) as { changes: FixtureChange[] };
     const announce = fixture.changes.find((change) => change.commands.some((command) => command.includes('arping')));
     expect(announce).toBeDefined();
@@ -59,8 +59,12 @@ describe('changes that share the apply script shell', () => {
     try {
       // The host's lock on descriptor 9, as the run's shell holds it; `arping` stands in where the machine has none.
       const prelude = `exec 9>>${lock}; flock -n 9 || exit 9\ncommand -v arping >/dev/null 2>&1 || arping() { :; }`;
+      // spawnSync returns once the script's output closes: as an exec over SSH ends, at once
+      // unless a process the script left keeps a copy of it (the job sleeps a second first).
+      const started = Date.now();
       const result = spawnSync('dash', ['-s'], { input: applyScript('n0nce', [announce?.commands ?? []], prelude), encoding: 'utf8' });
       expect(result.status, result.stderr).toBe(0);
+      expect(Date.now() - started).toBeLessThan(800);
       expect(spawnSync('flock', ['-n', lock, 'true']).status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
