@@ -11,6 +11,7 @@ import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
+import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
 // (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
@@ -57,21 +58,7 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
 
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off'].includes(value.toLowerCase());
 
-interface JumpSpec {
-  readonly host: string;
-  readonly user?: string | undefined;
-  readonly port?: number | undefined;
-  readonly privateKey?: string | undefined;
-  readonly knownHosts?: string | undefined;
-  readonly origin: string;
-}
-
-/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
-export function parseJumpEntry(entry: string, origin: string): JumpSpec {
-  const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
-  if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
-  return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
-}
+export { parseJumpEntry } from './proxy-chain.js';
 
 export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
   const env = options.env ?? process.env;
@@ -185,24 +172,21 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     serverAlive,
   };
 
-  // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none). Each is looked up in
-  // ssh_config by its own name; what it does not set comes from the host: keys, agent, passphrase.
-  const specs: JumpSpec[] = [];
+  // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none), each entry looked up in
+  // ssh_config by its own name, and the first one's own ProxyJump before it (proxy-chain.ts); what a
+  // jump host does not set comes from the host: keys, agent, passphrase.
+  let entries: JumpSpec[] = [];
   if (ssh.jump) {
-    specs.push({ host: ssh.jump.address, user: ssh.jump.user ?? ssh.user, port: ssh.jump.port, privateKey: ssh.jump.private_key, knownHosts: ssh.jump.known_hosts, origin: fromInventory('jump') });
+    entries = [{ host: ssh.jump.address, user: ssh.jump.user ?? ssh.user, port: ssh.jump.port, privateKey: ssh.jump.private_key, knownHosts: ssh.jump.known_hosts, origin: fromInventory('jump') }];
     origins.proxy_jump = fromInventory('jump');
   } else {
-    const proxyJump = config.values.get('proxyjump');
-    const value = proxyJump?.values.join(' ');
-    if (proxyJump && value && value.toLowerCase() !== 'none') specs.push(...value.split(',').map((part) => parseJumpEntry(part, proxyJump.origin)));
-    if (proxyJump) origins.proxy_jump = proxyJump.origin;
-    const proxyCommand = config.values.get('proxycommand');
-    if (!proxyJump && proxyCommand && proxyCommand.values.join(' ').toLowerCase() !== 'none') {
-      throw new ConfigError([
-        { file: proxyCommand.file, line: proxyCommand.line, col: 1, path: '', message: `ProxyCommand (for ${host}, address ${entry.address}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump` },
-      ]);
-    }
+    const proxy = proxyOf(config);
+    if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
+    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value);
+    const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
+    if (decided) origins.proxy_jump = decided.origin;
   }
+  const specs = jumpChain(entries, (name) => lookup(name));
   const jumps: JumpTarget[] = specs.map((spec) => {
     const jumpConfig = lookup(spec.host);
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];

@@ -20,6 +20,8 @@ export interface ConfigValue {
   readonly origin: string;
   readonly file: string;
   readonly line: number;
+  /** When it was obtained, in the order ssh reads the files: which of two keywords came first. */
+  readonly order: number;
 }
 
 export interface ResolvedSshConfig {
@@ -169,9 +171,10 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
+        order: before?.order ?? values.size,
       });
     } else if (!values.has(directive.keyword)) {
-      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line });
+      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line, order: values.size });
     }
   };
 

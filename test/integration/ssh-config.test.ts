@@ -143,6 +143,37 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(await marker('inner')).toBe('inner\n');
   });
 
+  it("follows a jump host's own ProxyJump, as ssh does: the chain written one hop per Host block", async () => {
+    await clearMarkers();
+    const config = join(home, '.ssh/config');
+    sshConfig(
+      [
+        'Host inner',
+        '  HostName 192.0.2.32',
+        '  ProxyJump j2alias',
+        'Host j2alias',
+        '  HostName 192.0.2.31',
+        '  ProxyJump j1alias',
+        'Host j1alias',
+        '  HostName 192.0.2.30',
+        'Host *',
+        '  User root',
+        `  IdentityFile ${lab.clientKeyPath}`,
+        `  UserKnownHostsFile ${join(home, '.ssh/known_hosts')}`,
+        '',
+      ].join('\n'),
+    );
+    // OpenSSH's client reaches inner through j1 then j2 with this file; j2 alone cannot answer the control side.
+    const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', config, '-o', 'BatchMode=yes', 'inner', 'true'], { encoding: 'utf8' });
+    expect(ssh.status, ssh.stderr).toBe(0);
+    const file = inventory('hop-per-block', { agent: false, connect_timeout: 5 }, { inner: { address: 'inner' } });
+    const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+    const shown = await lvsprov(['ssh-config', '-i', file]);
+    expect(shown.stdout).toMatch(/proxyjump +root@192\.0\.2\.30:22,root@192\.0\.2\.31:22 +# .*config:3 \(Host inner\)/);
+  });
+
   it('trusts a host known only through GlobalKnownHostsFile, and records an unknown key under StrictHostKeyChecking accept-new', async () => {
     await clearMarkers();
     const globalFile = join(dir, 'global_known_hosts');
