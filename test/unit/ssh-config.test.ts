@@ -126,10 +126,20 @@ describe('the connection: inventory > ssh_config > defaults', () => {
   });
 
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
-    const interval = configFile(['Host webalias', '  ServerAliveInterval 5s']);
+    // 1.5 is refused by ssh too ("invalid time value"); 5s and 1m30s are times ssh reads (below).
+    const interval = configFile(['Host webalias', '  ServerAliveInterval 1.5']);
     expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:1: ServerAliveInterval must be a whole number of seconds 0-3600`));
+    const tooLong = configFile(['Host webalias', '  ServerAliveInterval 2h']);
+    expect(() => resolveConnection(inventoryWith({ config_file: tooLong }), 'web', { env: {} })).toThrow(new RegExp(`^${tooLong}:2:1: ServerAliveInterval must be .*, not "7200" \\("2h"\\)`));
     const count = configFile(['Host webalias', '  ServerAliveCountMax -1']);
     expect(() => resolveConnection(inventoryWith({ config_file: count }), 'web', { env: {} })).toThrow(new RegExp(`^${count}:2:1: ServerAliveCountMax must be a whole number 0-100`));
+  });
+
+  it("reads ConnectTimeout and ServerAliveInterval in ssh's time format, as ssh -G shows them", () => {
+    const file = configFile(['Host webalias', '  ConnectTimeout 1m30s', '  ServerAliveInterval 2M']);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 90_000, serverAlive: { intervalMs: 120_000 } });
+    const plain = configFile(['Host webalias', '  ConnectTimeout 7', '  ServerAliveInterval 5s']);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 7000, serverAlive: { intervalMs: 5000 } });
   });
 
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {
