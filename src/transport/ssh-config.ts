@@ -10,9 +10,9 @@ import SSHConfig, { LineType } from 'ssh-config';
 // keywords accumulate). The `ssh-config` package parses the text; matching is done here because
 // its own (compute) gives no provenance and reads `?` as "zero or one character".
 //
-// Match blocks: `all`, `host`, `originalhost`, `user` and `localuser` are evaluated. `exec`,
-// `canonical` and `final` are not (lvsprov runs no command from a config file); such a block is
-// skipped and said so in `ignored`.
+// Match blocks: `all`, `host`, `originalhost`, `user` and `localuser` are evaluated, each negated
+// by a leading `!`. `exec`, `canonical` and `final` are not (lvsprov runs no command from a config
+// file); such a block is skipped and said so in `ignored`.
 
 export interface ConfigValue {
   readonly values: readonly string[];
@@ -142,7 +142,9 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
 
   const matchApplies = (criteria: string[], where: string): boolean => {
     for (let i = 0; i < criteria.length; i++) {
-      const criterion = criteria[i]?.toLowerCase() ?? '';
+      // `!host web*` negates one criterion (readconf.c match_cfg_line).
+      const negated = criteria[i]?.startsWith('!') ?? false;
+      const criterion = criteria[i]?.slice(negated ? 1 : 0).toLowerCase() ?? '';
       if (criterion === 'all') continue;
       const argument = criteria[++i] ?? '';
       const subject =
@@ -151,7 +153,7 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
         ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
         return false;
       }
-      if (!patternListMatches(argument.split(','), subject)) return false;
+      if (patternListMatches(argument.split(','), subject) === negated) return false;
     }
     return true;
   };

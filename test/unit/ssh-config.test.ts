@@ -45,6 +45,14 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('negates a Match criterion with a leading ! as ssh does (ssh -G applies `Match !host a2` to every host but a2)', () => {
+    const file = configFile(['Match !host a2 !user nobody', '  User notA2', 'Host *', '  User other']);
+    expect(values(file, 'a3')).toEqual({ user: ['notA2'] });
+    expect(values(file, 'a2')).toEqual({ user: ['other'] });
+    expect(resolveSshConfig(file, { host: 'a3', user: 'nobody' }).values.get('user')?.values).toEqual(['other']);
+    expect(resolveSshConfig(file, { host: 'a3' }).ignored).toEqual([]);
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
