@@ -19,6 +19,7 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 export async function runStatus(io: CliIo, setExit: (code: number) => void, flags: StatusFlags): Promise<void> {
   const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+  for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
   const names = [...prepared.run.hosts.keys()];
   if (flags.limit === undefined) {
     for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);

@@ -11,6 +11,7 @@ import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
+import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
@@ -72,6 +73,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
   const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }) : empty);
   const config = lookup(entry.address, ssh.user);
+  refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
+  const notes = [...config.ignored, ...notAppliedKeywords(config)];
 
   /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
   function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config): T {
@@ -189,6 +192,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const specs = jumpChain(entries, (name) => lookup(name));
   const jumps: JumpTarget[] = specs.map((spec) => {
     const jumpConfig = lookup(spec.host);
+    refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
+    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig)].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
     const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
     const jumpPortFound = jumpConfig.values.get('port');
@@ -220,7 +225,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     origins,
     missingKeys,
     sshConfigFile: configFile,
-    ignored: config.ignored,
+    ignored: [...new Set(notes)],
   };
 }
 
