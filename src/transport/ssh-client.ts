@@ -202,7 +202,17 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  const privateKeys = target.privateKeys.map((file) => loadPrivateKey(ssh2, target.label, file, target.passphrase));
+  // An encrypted key without a passphrase is left to the agent, as ssh(1) leaves it when the
+  // agent holds it (ssh-add): the usual way to keep a key encrypted on disk. Without an agent the
+  // error stands, naming the key.
+  const privateKeys = target.privateKeys.flatMap((file) => {
+    try {
+      return [loadPrivateKey(ssh2, target.label, file, target.passphrase)];
+    } catch (error) {
+      if (target.agent && target.passphrase === undefined && /no passphrase given/.test((error as Error).message)) return [];
+      throw error;
+    }
+  });
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);

@@ -92,6 +92,33 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(await marker('inner')).toBe('inner\n');
   });
 
+  it('leaves an encrypted private_key without a passphrase to the agent that holds it, as ssh -i KEY does', async () => {
+    await clearMarkers();
+    // The agent gets the key as ssh-add would after asking for the passphrase: a decrypted copy.
+    const decrypted = join(dir, 'decrypted_for_agent');
+    writeFileSync(decrypted, readFileSync(encryptedKey), { mode: 0o600 });
+    expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', PASSPHRASE, '-N', '', '-f', decrypted]).status).toBe(0);
+    const socket = join(dir, 'encrypted-agent.sock');
+    const holding = await startAgent(socket, [decrypted]);
+    try {
+      const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', 'none', '-i', encryptedKey, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, 'root@192.0.2.21', 'true'], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+        encoding: 'utf8',
+      });
+      expect(ssh.status, ssh.stderr).toBe(0);
+      const file = inventory('encrypted-in-agent', { private_key: encryptedKey, agent: true }, { inner: { address: '192.0.2.21' } });
+      const result = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { SSH_AUTH_SOCK: socket } });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(await marker('inner')).toBe('inner\n');
+      // Without the agent the key cannot be used, and the message says which key and why.
+      const alone = await runCli(['apply', '-i', inventory('encrypted-alone', { private_key: encryptedKey, agent: false }, { inner: { address: '192.0.2.21' } }), '-p', playbook(), '--json'], { namespace: lab.controlNamespace });
+      expect(alone.code).toBe(3);
+      expect(parseJson(alone).hosts[0]?.error?.message).toMatch(/cannot use private key .*encrypted_ed25519: .*no passphrase given \(wrong or missing passphrase\? see ssh\.passphrase_env\)/);
+    } finally {
+      if (holding.pid) process.kill(holding.pid, 'SIGTERM');
+    }
+  });
+
   it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {
     await clearMarkers();
     // inner drops everything it would send to the control namespace: only the bastion can reach it.
