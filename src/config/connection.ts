@@ -214,7 +214,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
       knownHostsFiles: jumpKnownHosts,
-      ...(get('stricthostkeychecking') ? { acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')) } : {}),
+      // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
+      acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
     };

@@ -133,6 +133,16 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     ]);
   });
 
+  it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.acceptNewHostKeys).toBe(true);
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys])).toEqual([
+      ['bastion', true],
+      ['192.0.2.2', false],
+    ]);
+  });
+
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
     // 1.5 is refused by ssh too ("invalid time value"); 5s and 1m30s are times ssh reads (below).
     const interval = configFile(['Host webalias', '  ServerAliveInterval 1.5']);
