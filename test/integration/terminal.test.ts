@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath } from '../support/cli.js';
+import { cliPath, runCli } from '../support/cli.js';
 import { TmuxPane } from '../support/tmux.js';
 
 // lvsprov in a real terminal (a tmux pane): the live progress list on stderr while hosts are in
@@ -105,5 +105,20 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     const plain = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
     expect(plain).toMatch(/^closed +: unreachable +ok=0 /m);
     expect(plain).not.toContain('\u001b[');
+  });
+
+  it('colours a redirected report only with FORCE_COLOR (not 0 or false), also on a CI runner', async () => {
+    const report = async (env: NodeJS.ProcessEnv): Promise<string> => {
+      // Only the host refused at once: no connect timeout to wait for.
+      const result = await runCli(['apply', '-i', 'inventory.yaml', '-p', 'playbook.yaml', '--limit', 'closed'], { cwd: dir, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env } });
+      expect(result.code).toBe(3);
+      return result.stdout;
+    };
+    // GitHub Actions sets CI and GITHUB_ACTIONS; a file the job writes gets no escape codes.
+    expect(await report({ CI: 'true', GITHUB_ACTIONS: 'true' })).toMatch(/^closed +: unreachable +ok=0 /m);
+    expect(await report({ FORCE_COLOR: '0' })).not.toContain('\u001b[');
+    expect(await report({ FORCE_COLOR: 'false' })).not.toContain('\u001b[');
+    expect(await report({ FORCE_COLOR: '1' })).toMatch(/closed +: \u001b\[31munreachable/);
+    expect(await report({ FORCE_COLOR: '1', NO_COLOR: '1' })).not.toContain('\u001b[');
   });
 });
