@@ -4,7 +4,7 @@ import { systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { defaultSshConfigFile, resolveSshConfig, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
+import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
 import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
@@ -24,13 +24,16 @@ export interface ResolvedConnection {
   readonly origins: Readonly<Record<string, string>>;
   /** ssh_config IdentityFile entries that do not exist (skipped, as ssh skips them). */
   readonly missingKeys: readonly string[];
-  readonly sshConfigFile: string | undefined;
+  /** The ssh_config files read, in order (the user's, then the system's when no file was named). */
+  readonly sshConfigFiles: readonly string[];
   readonly ignored: readonly string[];
 }
 
 export interface ConnectionOptions {
   /** -F: an ssh_config file, or `none`. */
   readonly sshConfigFile?: string | undefined;
+  /** Read after ~/.ssh/config when no file is named; /etc/ssh/ssh_config unless a test says otherwise. */
+  readonly systemSshConfigFile?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** For a command about to connect: the inventory's private_key files must exist (validate needs no keys). */
   readonly requireKeyFiles?: boolean;
@@ -71,7 +74,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const origins: Record<string, string> = {};
   const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile);
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
-  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }) : empty);
+  // As ssh: the system-wide file after the user's, unless a file was named (-F, ssh.config_file).
+  const systemFile = configFile !== undefined && options.sshConfigFile === undefined && ssh.config_file === undefined ? (options.systemSshConfigFile ?? systemSshConfigFile) : undefined;
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, systemFile) : empty);
   const config = lookup(entry.address, ssh.user);
   refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
   const notes = [...config.ignored, ...notAppliedKeywords(config)];
@@ -225,7 +230,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     target: { name: host, ...endpoint, become: ssh.become ?? false, jumps },
     origins,
     missingKeys,
-    sshConfigFile: configFile,
+    sshConfigFiles: [configFile, systemFile].filter((file) => file !== undefined),
     ignored: [...new Set(notes)],
   };
 }

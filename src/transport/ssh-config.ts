@@ -112,9 +112,9 @@ export function patternListMatches(patterns: readonly string[], text: string): b
   return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
 }
 
-/** Include: ~ and relative paths (to ~/.ssh), with `*` and `?` in the last component. */
-function includedFiles(pattern: string): string[] {
-  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(homedir(), '.ssh', pattern);
+/** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with `*` and `?` in the last component. */
+function includedFiles(pattern: string, base: string): string[] {
+  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern);
   if (!/[*?]/.test(basename(path))) return existsSync(path) ? [path] : [];
   try {
     return readdirSync(dirname(path))
@@ -133,7 +133,8 @@ export interface HostQuery {
   readonly user?: string | undefined;
 }
 
-export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshConfig {
+/** `file` (a user's: ~/.ssh/config or -F), then `systemFile` (/etc/ssh/ssh_config, read only without -F), as ssh reads them. */
+export function resolveSshConfig(file: string, query: HostQuery, systemFile?: string): ResolvedSshConfig {
   const values = new Map<string, ConfigValue>();
   const ignored: string[] = [];
   const localUser = systemUserName() ?? process.env.USER ?? '';
@@ -158,11 +159,11 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
     return true;
   };
 
-  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number): void => {
+  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, base: string): void => {
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') {
       if (depth > 8) throw new Error(`${where}: Include nested too deeply`);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern)) walk(parseSshConfigFile(included), depth + 1);
+      for (const pattern of directive.values) for (const included of includedFiles(pattern, base)) walk(parseSshConfigFile(included), depth + 1, base);
       return;
     }
     const origin = `${where}${section ? ` (${section})` : ''}`;
@@ -180,7 +181,7 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
     }
   };
 
-  const walk = (parsed: ParsedFile, depth: number): void => {
+  const walk = (parsed: ParsedFile, depth: number, base: string): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
@@ -191,12 +192,15 @@ export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshCon
         if (!matchApplies(block.condition.criteria, where)) continue;
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
-      for (const directive of block.directives) apply(parsed, directive, section, depth);
+      for (const directive of block.directives) apply(parsed, directive, section, depth, base);
     }
   };
 
-  walk(parseSshConfigFile(file), 0);
+  walk(parseSshConfigFile(file), 0, join(homedir(), '.ssh'));
+  if (systemFile !== undefined) walk(parseSshConfigFile(systemFile), 0, dirname(systemFile));
   return { values, ignored };
 }
 
 export const defaultSshConfigFile = (): string => join(homedir(), '.ssh', 'config');
+/** Read after the user's file unless a file is named (-F, ssh.config_file), as ssh does. */
+export const systemSshConfigFile = '/etc/ssh/ssh_config';

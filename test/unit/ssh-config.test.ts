@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -131,6 +131,35 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       ['bastion', 'bastion-key'],
       ['192.0.2.2', undefined],
     ]);
+  });
+
+  it('reads the system-wide file after ~/.ssh/config unless a file is named, its Includes relative to its folder', () => {
+    const etc = join(dir, `etc-${++count}`);
+    mkdirSync(join(etc, 'ssh_config.d'), { recursive: true });
+    writeFileSync(join(etc, 'ssh_config.d', 'corp.conf'), 'Host webalias\n  HostName 192.0.2.44\n  ProxyJump 192.0.2.1\n');
+    const system = join(etc, 'ssh_config');
+    writeFileSync(system, 'Include ssh_config.d/*.conf\nHost *\n  User corp\n  Port 2203\n');
+    const user = configFile(['Host webalias', '  User mine']);
+    const inventory = inventoryWith({ agent: false, config_file: undefined });
+    // ~/.ssh/config is the user's file when none is named: HOME points at a folder holding it.
+    const home = join(dir, `home-${count}`);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'config'), readFileSync(user));
+    const previous = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const both = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system });
+      expect(both.target).toMatchObject({ address: '192.0.2.44', user: 'mine', port: 2203 });
+      expect(both.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.1']);
+      expect(both.sshConfigFiles).toEqual([join(home, '.ssh', 'config'), system]);
+      expect(both.origins.port).toBe(`${system}:4 (Host *)`);
+      // -F names the one file read, as with ssh -F.
+      const named = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: user });
+      expect(named.target).toMatchObject({ address: 'webalias', user: 'mine', port: 22, jumps: [] });
+      expect(named.sshConfigFiles).toEqual([user]);
+    } finally {
+      process.env.HOME = previous;
+    }
   });
 
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
