@@ -143,9 +143,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
-    const fallback = agent ? undefined : defaultKeys().find((key) => existsSync(key));
-    privateKeys = fallback ? [fallback] : [];
-    origins.identity_files = agent ? 'default: none besides the agent' : 'default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa';
+    // Every default file that exists, as ssh tries each: the one the host takes may be the second.
+    privateKeys = agent ? [] : defaultKeys().filter((key) => existsSync(key));
+    origins.identity_files = agent ? 'default: none besides the agent' : 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists';
   }
   if (identitiesOnly && ssh.agent === undefined && privateKeys.length > 0 && agent) {
     agent = undefined;

@@ -119,6 +119,23 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     }
   });
 
+  it('offers each default key file, as ssh does, passing over an encrypted one it cannot open', async () => {
+    await clearMarkers();
+    // ~/.ssh holds an ed25519 key the host does not know, an encrypted ECDSA key, and (as id_rsa)
+    // the key the host takes: only the third logs in.
+    const home = join(dir, 'default-keys-home');
+    spawnSync('mkdir', ['-p', join(home, '.ssh')]);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(home, '.ssh/id_ed25519')], { stdio: 'ignore' });
+    spawnSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', PASSPHRASE, '-f', join(home, '.ssh/id_ecdsa')], { stdio: 'ignore' });
+    writeFileSync(join(home, '.ssh/id_rsa'), readFileSync(lab.clientKeyPath), { mode: 0o600 });
+    const file = inventory('default-keys', { agent: false }, { inner: { address: '192.0.2.21' } });
+    const result = await runCli(['apply', '-i', file, '-p', playbook(), '-F', 'none', '--json'], { namespace: lab.controlNamespace, env: { HOME: home } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+    const shown = await runCli(['ssh-config', '-i', file, '-F', 'none'], { env: { HOME: home } });
+    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name)));
+  });
+
   it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {
     await clearMarkers();
     // inner drops everything it would send to the control namespace: only the bastion can reach it.
