@@ -60,7 +60,8 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
   return chosen;
 }
 
-const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off'].includes(value.toLowerCase());
+// ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
+const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
 
 export { parseJumpEntry } from './proxy-chain.js';
 
@@ -122,7 +123,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
   const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, tokens), homedir()));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
-  const identitiesOnly = config.values.get('identitiesonly')?.values[0]?.toLowerCase() === 'yes';
+  const identitiesOnly = ['yes', 'true'].includes(config.values.get('identitiesonly')?.values[0]?.toLowerCase() ?? '');
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';

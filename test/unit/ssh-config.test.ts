@@ -162,6 +162,15 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it('reads true and false where ssh reads yes and no (StrictHostKeyChecking false, IdentitiesOnly true)', () => {
+    const key = join(dir, 'id_spelling');
+    writeFileSync(key, 'not read here');
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking false', '  IdentitiesOnly TRUE', `  IdentityFile ${key}`]);
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+    expect(resolved.target).toMatchObject({ acceptNewHostKeys: true, privateKeys: [key] });
+    expect(resolved.target.agent).toBeUndefined();
+  });
+
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
