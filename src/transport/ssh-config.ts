@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { checkSshConfigPermissions, readSshConfigText } from './ssh-config-file.js';
 import { homedir } from 'node:os';
 import { systemUserName } from './local-user.js';
 import { basename, dirname, isAbsolute, join } from 'node:path';
@@ -71,10 +73,11 @@ function lineFinder(text: string): (keyword: string) => number {
 
 const parsedFiles = new Map<string, ParsedFile>();
 
-export function parseSshConfigFile(file: string): ParsedFile {
+export function parseSshConfigFile(file: string, checkPermissions = false): ParsedFile {
+  if (checkPermissions) checkSshConfigPermissions(file);
   const cached = parsedFiles.get(file);
   if (cached) return cached;
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const text = readSshConfigText(file);
   const find = lineFinder(text);
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
   for (const line of SSHConfig.parse(text)) {
@@ -133,8 +136,21 @@ export interface HostQuery {
   readonly user?: string | undefined;
 }
 
-/** `file` (a user's: ~/.ssh/config or -F), then `systemFile` (/etc/ssh/ssh_config, read only without -F), as ssh reads them. */
-export function resolveSshConfig(file: string, query: HostQuery, systemFile?: string): ResolvedSshConfig {
+interface Reading {
+  /** Relative Include paths start here: ~/.ssh for a user's file, /etc/ssh for the system's. */
+  readonly base: string;
+  readonly checkPermissions: boolean;
+}
+
+export interface ConfigFiles {
+  /** /etc/ssh/ssh_config, read after the user's file when no file was named (-F). */
+  readonly systemFile?: string | undefined;
+  /** The user's file is ~/.ssh/config itself (not -F): refused, with its Includes, when others could write it. */
+  readonly checkPermissions?: boolean;
+}
+
+/** `file` (a user's: ~/.ssh/config or -F), then the system's, as ssh reads them. */
+export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFiles = {}): ResolvedSshConfig {
   const values = new Map<string, ConfigValue>();
   const ignored: string[] = [];
   const localUser = systemUserName() ?? process.env.USER ?? '';
@@ -159,11 +175,11 @@ export function resolveSshConfig(file: string, query: HostQuery, systemFile?: st
     return true;
   };
 
-  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, base: string): void => {
+  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') {
-      if (depth > 8) throw new Error(`${where}: Include nested too deeply`);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern, base)) walk(parseSshConfigFile(included), depth + 1, base);
+      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: 1, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
       return;
     }
     const origin = `${where}${section ? ` (${section})` : ''}`;
@@ -181,7 +197,7 @@ export function resolveSshConfig(file: string, query: HostQuery, systemFile?: st
     }
   };
 
-  const walk = (parsed: ParsedFile, depth: number, base: string): void => {
+  const walk = (parsed: ParsedFile, depth: number, reading: Reading): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
@@ -192,12 +208,14 @@ export function resolveSshConfig(file: string, query: HostQuery, systemFile?: st
         if (!matchApplies(block.condition.criteria, where)) continue;
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
-      for (const directive of block.directives) apply(parsed, directive, section, depth, base);
+      for (const directive of block.directives) apply(parsed, directive, section, depth, reading);
     }
   };
 
-  walk(parseSshConfigFile(file), 0, join(homedir(), '.ssh'));
-  if (systemFile !== undefined) walk(parseSshConfigFile(systemFile), 0, dirname(systemFile));
+  // Relative Includes and the permission check follow the file they start from.
+  const user: Reading = { base: join(homedir(), '.ssh'), checkPermissions: files.checkPermissions === true };
+  walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
+  if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
   return { values, ignored };
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseJumpEntry, resolveConnection } from '../../src/config/connection.js';
 import { loadInventory } from '../../src/config/inventory.js';
 import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
+import { permissionProblem } from '../../src/transport/ssh-config-file.js';
 
 // ssh_config read as ssh reads it: patterns, negation, first value wins, lists accumulate, Match,
 // Include, %-tokens; then merged under the inventory with each value's origin.
@@ -169,6 +170,45 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
     expect(resolved.target).toMatchObject({ acceptNewHostKeys: true, privateKeys: [key] });
     expect(resolved.target.agent).toBeUndefined();
+  });
+
+  it('refuses, at the file, a config that cannot be read and an Include loop (never an internal error)', () => {
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: dir })).toThrow(new RegExp(`^${dir}:1:1: cannot read this ssh config file: EISDIR`));
+    const loop = join(dir, `loop-${++count}`);
+    writeFileSync(loop, `Include ${loop}\n`);
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:1: Include nested too deeply`));
+  });
+
+  it('refuses ~/.ssh/config, and what it includes, when others could write it, as ssh does; a file named by -F is not checked', () => {
+    const home = join(dir, `perm-home-${++count}`);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    const config = join(home, '.ssh', 'config');
+    const included = join(home, '.ssh', 'included.conf');
+    writeFileSync(included, 'Host webalias\n  HostName 192.0.2.45\n');
+    writeFileSync(config, `Include ${included}\n`);
+    chmodSync(config, 0o644);
+    chmodSync(included, 0o666);
+    const system = join(dir, 'no-system-config');
+    const previous = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const inventory = inventoryWith({ agent: false });
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
+      // Named by -F, the same files are read as they are (ssh -F does not check either).
+      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: config }).target.address).toBe('192.0.2.45');
+      // ~/.ssh/config itself (each file is checked once a run: another home for this case).
+      const other = join(dir, `perm-home-${++count}`);
+      mkdirSync(join(other, '.ssh'), { recursive: true });
+      writeFileSync(join(other, '.ssh', 'config'), 'Host webalias\n  User someone\n');
+      chmodSync(join(other, '.ssh', 'config'), 0o602);
+      process.env.HOME = other;
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(/config:1:1: bad owner or permissions \(writable by everyone\); ssh refuses this file too/);
+    } finally {
+      process.env.HOME = previous;
+    }
+    expect(permissionProblem({ uid: 1234, gid: 0, mode: 0o100644 }, 0, 0)).toBe('owned by uid 1234, neither you nor root');
+    expect(permissionProblem({ uid: 0, gid: 50, mode: 0o100664 }, 1000, 1000)).toBe('writable by group 50');
+    expect(permissionProblem({ uid: 1000, gid: 1000, mode: 0o100620 }, 1000, 1000)).toBeUndefined();
   });
 
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
