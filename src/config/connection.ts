@@ -11,6 +11,7 @@ import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
+import { expandTokens, sshTokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
@@ -41,11 +42,6 @@ export interface ConnectionOptions {
 
 const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
-
-/** ssh_config's %-tokens in paths and HostName. */
-function expandTokens(value: string, tokens: Record<string, string>): string {
-  return value.replace(/%(.)/g, (whole, letter: string) => (letter === '%' ? '%' : (tokens[letter] ?? whole)));
-}
 
 function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
   const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
@@ -101,9 +97,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
-  const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name })) : value);
+  const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
-  const tokens = { h: address, p: String(port), r: user, u: localUser(env), d: homedir(), n: entry.address };
+  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found), homedir());
   const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
   const serverAlive = {
     intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
@@ -121,7 +118,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   }
 
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
-  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, tokens), homedir()));
+  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, config.values.get('identityfile')));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
   const identitiesOnly = ['yes', 'true'].includes(config.values.get('identitiesonly')?.values[0]?.toLowerCase() ?? '');
   const identityAgent = config.values.get('identityagent');
@@ -129,7 +126,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
   if (ssh.agent === undefined && identityAgent?.values[0]) {
     const value = identityAgent.values[0];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandPath(expandTokens(value.replace(/^\$/, ''), tokens), homedir());
+    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandedPath(value.replace(/^\$/, ''), identityAgent);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
@@ -155,11 +152,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const knownHostsFiles = ssh.known_hosts
     ? [expandPath(ssh.known_hosts, base)]
-    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandPath(expandTokens(file, tokens), homedir()));
+    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
   const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
     .filter((file) => file.toLowerCase() !== 'none')
-    .map((file) => expandPath(expandTokens(file, tokens), homedir()));
+    .map((file) => expandedPath(file, config.values.get('globalknownhostsfile')));
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
   const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
@@ -205,13 +202,13 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
     const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
-    const jumpTokens = { h: jumpAddress, p: String(jumpPort), r: jumpUser, u: localUser(env), d: homedir(), n: spec.host };
+    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
-      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, jumpTokens), homedir())).filter((file) => existsSync(file));
+      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
     const jumpKnownHosts = spec.knownHosts
       ? [expandPath(spec.knownHosts, base)]
-      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandPath(expandTokens(file, jumpTokens), homedir())) ?? knownHostsFiles;
+      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandedPath(file, jumpConfig.values.get('userknownhostsfile'), jumpTokens)) ?? knownHostsFiles;
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -209,6 +210,22 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(permissionProblem({ uid: 1234, gid: 0, mode: 0o100644 }, 0, 0)).toBe('owned by uid 1234, neither you nor root');
     expect(permissionProblem({ uid: 0, gid: 50, mode: 0o100664 }, 1000, 1000)).toBe('writable by group 50');
     expect(permissionProblem({ uid: 1000, gid: 1000, mode: 0o100620 }, 1000, 1000)).toBeUndefined();
+  });
+
+  it('expands %k, %i, %l, %L and %C as ssh does, and refuses a token ssh does not know, at its line', () => {
+    const file = configFile(['Host webalias', '  HostName 192.0.2.46', '  HostKeyAlias web-key', `  UserKnownHostsFile ${join(dir, 'kh-%k')} ${join(dir, 'kh-%i-%L')}`, `  IdentityFile ${join(dir, 'id-%C')}`]);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'op' }), 'web', { env: {} });
+    const short = hostname().split('.')[0];
+    expect(resolved.target.knownHostsFiles).toEqual([join(dir, 'kh-web-key'), join(dir, `kh-${process.getuid?.() ?? 0}-${short}`)]);
+    const hash = createHash('sha1').update(`${hostname()}192.0.2.4622op`).digest('hex');
+    expect(resolved.missingKeys).toEqual([join(dir, `id-${hash}`)]);
+    // Without HostKeyAlias, %k is the name as given (the inventory's address).
+    const plain = configFile(['Host webalias', '  HostName 192.0.2.46', `  UserKnownHostsFile ${join(dir, 'kh-%k')}`]);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target.knownHostsFiles).toEqual([join(dir, 'kh-webalias')]);
+    const unknown = configFile(['Host webalias', `  UserKnownHostsFile ${join(dir, 'kh-%Z')}`]);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %Z`));
+    const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
   });
 
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
