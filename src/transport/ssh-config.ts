@@ -157,6 +157,8 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const host = query.host.toLowerCase();
   const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
 
+  // Match host sees the HostName obtained so far with its %h expanded (readconf.c match_cfg_line).
+  const hostNameSoFar = (): string => current('hostname')?.replace(/%(.)/g, (whole, letter: string) => (letter === 'h' ? host : letter === '%' ? '%' : whole)) ?? host;
   const matchApplies = (criteria: string[], where: string): boolean => {
     for (let i = 0; i < criteria.length; i++) {
       // `!host web*` negates one criterion (readconf.c match_cfg_line).
@@ -165,7 +167,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       if (criterion === 'all') continue;
       const argument = criteria[++i] ?? '';
       const subject =
-        criterion === 'host' ? (current('hostname') ?? host) : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
+        criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
       if (subject === undefined) {
         ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
         return false;

@@ -55,6 +55,11 @@ describe('ssh_config resolution', () => {
     expect(resolveSshConfig(file, { host: 'a3' }).ignored).toEqual([]);
   });
 
+  it('matches Match host against the HostName so far with its %h expanded, as ssh -G does', () => {
+    const file = configFile(['Host *.lan', '  HostName %h.example.com', 'Match host web1.lan.example.com', '  Port 2204']);
+    expect(values(file, 'web1.lan')).toEqual({ hostname: ['%h.example.com'], port: ['2204'] });
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
