@@ -12,9 +12,10 @@ import SSHConfig, { LineType } from 'ssh-config';
 // keywords accumulate). The `ssh-config` package parses the text; matching is done here because
 // its own (compute) gives no provenance and reads `?` as "zero or one character".
 //
-// Match blocks: `all`, `host`, `originalhost`, `user` and `localuser` are evaluated, each negated
-// by a leading `!`. `exec`, `canonical` and `final` are not (lvsprov runs no command from a config
-// file); such a block is skipped and said so in `ignored`.
+// Match blocks: `all`, `host`, `originalhost`, `user`, `localuser`, `final` and `canonical` (both
+// true in the second reading `Match final` asks for) are evaluated, each negated by a leading `!`.
+// `exec` is not (lvsprov runs no command from a config file): such a block is skipped and said so
+// in `ignored`.
 
 export interface ConfigValue {
   readonly values: readonly string[];
@@ -80,7 +81,14 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   const text = readSshConfigText(file);
   const find = lineFinder(text);
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
-  for (const line of SSHConfig.parse(text)) {
+  let lines;
+  try {
+    lines = SSHConfig.parse(text);
+  } catch (error) {
+    // The package's own words (`Missing value for match criteria X`), at the file: never an internal error.
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read this ssh config file: ${(error as Error).message}` }]);
+  }
+  for (const line of lines) {
     if (line.type !== LineType.DIRECTIVE) continue;
     const keyword = line.param.toLowerCase();
     if ('config' in line && (keyword === 'host' || keyword === 'match')) {
@@ -159,22 +167,33 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
 
   // Match host sees the HostName obtained so far with its %h expanded (readconf.c match_cfg_line).
   const hostNameSoFar = (): string => current('hostname')?.replace(/%(.)/g, (whole, letter: string) => (letter === 'h' ? host : letter === '%' ? '%' : whole)) ?? host;
+  // `Match final` anywhere makes ssh read the files a second time, in which `final` and `canonical`
+  // match; values already obtained keep winning.
+  let finalPass = false;
+  let wantFinalPass = false;
   const matchApplies = (criteria: string[], where: string): boolean => {
+    // Every criterion is read, as in ssh (a `final` after one that fails still asks for the pass).
+    let result = true;
     for (let i = 0; i < criteria.length; i++) {
       // `!host web*` negates one criterion (readconf.c match_cfg_line).
       const negated = criteria[i]?.startsWith('!') ?? false;
       const criterion = criteria[i]?.slice(negated ? 1 : 0).toLowerCase() ?? '';
       if (criterion === 'all') continue;
+      if (criterion === 'final' || criterion === 'canonical') {
+        if (criterion === 'final') wantFinalPass = true;
+        if (finalPass === negated) result = false;
+        continue;
+      }
       const argument = criteria[++i] ?? '';
       const subject =
         criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
       if (subject === undefined) {
-        ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
-        return false;
-      }
-      if (patternListMatches(argument.split(','), subject) === negated) return false;
+        // ssh would run `exec` only while the criteria before it hold.
+        if (result) ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
+        result = false;
+      } else if (patternListMatches(argument.split(','), subject) === negated) result = false;
     }
-    return true;
+    return result;
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
@@ -187,8 +206,11 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     const origin = `${where}${section ? ` (${section})` : ''}`;
     if (listKeywords.has(directive.keyword)) {
       const before = values.get(directive.keyword);
+      // A file already listed is not added again (ssh ignores a repeated IdentityFile).
+      const added = directive.values.filter((value) => !before?.values.includes(value));
+      if (added.length === 0) return;
       values.set(directive.keyword, {
-        values: [...(before?.values ?? []), ...directive.values],
+        values: [...(before?.values ?? []), ...added],
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
@@ -216,9 +238,16 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
 
   // Relative Includes and the permission check follow the file they start from.
   const user: Reading = { base: join(homedir(), '.ssh'), checkPermissions: files.checkPermissions === true };
-  walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
-  if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
-  return { values, ignored };
+  const walkAll = (): void => {
+    walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
+    if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
+  };
+  walkAll();
+  if (wantFinalPass) {
+    finalPass = true;
+    walkAll();
+  }
+  return { values, ignored: [...new Set(ignored)] };
 }
 
 export const defaultSshConfigFile = (): string => join(homedir(), '.ssh', 'config');

@@ -60,6 +60,20 @@ describe('ssh_config resolution', () => {
     expect(values(file, 'web1.lan')).toEqual({ hostname: ['%h.example.com'], port: ['2204'] });
   });
 
+  it('reads the files again for `Match final` (and `canonical`) as ssh does, first values still winning, IdentityFile not repeated', () => {
+    const file = configFile(['Match canonical host t1', '  User canon', 'Match final host t*', '  Port 2205', '  IdentityFile ~/.ssh/id_final', 'Host t1', '  User early', '  IdentityFile ~/.ssh/id_final']);
+    // ssh -G -F FILE t1: user early, port 2205, one identityfile.
+    expect(values(file, 't1')).toEqual({ port: ['2205'], identityfile: ['~/.ssh/id_final'], user: ['early'] });
+    // Without a `Match final`, there is no second reading: `Match canonical` never applies.
+    const canonicalOnly = configFile(['Match canonical host t1', '  User canon', 'Host t1', '  Port 2206']);
+    expect(values(canonicalOnly, 't1')).toEqual({ port: ['2206'] });
+  });
+
+  it('says what the parser could not read, at the file, rather than failing inside', () => {
+    const file = configFile(['Match !final', '  Port 1']);
+    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Missing value for match criteria !final`));
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
