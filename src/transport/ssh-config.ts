@@ -116,9 +116,13 @@ function globMatches(pattern: string, text: string): boolean {
   return new RegExp(`^${body}$`, 'i').test(text);
 }
 
-/** ssh's pattern-list: a negated match rules the list out whatever else matches. */
+/**
+ * ssh's pattern-list: a negated match rules the list out whatever else matches. A Host line's
+ * words are the patterns as they stand (a comma there is a character, `Host a,b` matches neither
+ * a nor b, as in ssh -G); a Match criterion's argument is split at commas by its caller.
+ */
 export function patternListMatches(patterns: readonly string[], text: string): boolean {
-  const list = patterns.flatMap((pattern) => pattern.split(',')).filter(Boolean);
+  const list = patterns.filter(Boolean);
   if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text))) return false;
   return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
 }

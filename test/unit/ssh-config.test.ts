@@ -29,6 +29,10 @@ describe('ssh_config resolution', () => {
     expect(patternListMatches(['*.example.com', '!bad.example.com'], 'BAD.example.com')).toBe(false);
     expect(patternListMatches(['*.example.com', '!bad.example.com'], 'good.example.com')).toBe(true);
     expect(patternListMatches(['!only-negated'], 'anything')).toBe(false);
+    // A comma in a Host line is part of the pattern (ssh -G -F FILE a: no match for `Host a,b`).
+    const file = configFile(['Host a,b', '  Port 2207', 'Match host c,d', '  User listed']);
+    expect(values(file, 'a')).toEqual({});
+    expect(values(file, 'd')).toEqual({ user: ['listed'] });
   });
 
   it('takes the first value of each keyword, accumulates IdentityFile, and records file:line and the block', () => {
