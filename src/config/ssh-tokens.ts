@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { homedir, hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
@@ -18,9 +18,12 @@ export interface TokenSubjects {
   readonly hostKeyAlias?: string | undefined;
 }
 
-export function sshTokens(subjects: TokenSubjects): Record<string, string> {
+/** A token's value, or how to compute it when a path asks for it (%C needs node:crypto, which a command that connects nowhere never loads). */
+export type Tokens = Readonly<Record<string, string | (() => string)>>;
+
+export function sshTokens(subjects: TokenSubjects): Tokens {
   const local = hostname();
-  const tokens: Record<string, string> = {
+  const tokens: Record<string, string | (() => string)> = {
     h: subjects.host,
     n: subjects.original,
     p: String(subjects.port),
@@ -34,16 +37,19 @@ export function sshTokens(subjects: TokenSubjects): Record<string, string> {
     k: subjects.hostKeyAlias ?? subjects.original,
   };
   // %C: a hash of %l%h%p%r, as ssh 9.2 computes it.
-  tokens.C = createHash('sha1').update(`${tokens.l}${tokens.h}${tokens.p}${tokens.r}`).digest('hex');
+  tokens.C = () => {
+    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    return createHash('sha1').update(`${local}${subjects.host}${subjects.port}${subjects.user}`).digest('hex');
+  };
   return tokens;
 }
 
 /** `value` with its tokens replaced; an unknown one is a ConfigError at `found`'s line. */
-export function expandTokens(value: string, tokens: Readonly<Record<string, string>>, found?: Pick<ConfigValue, 'file' | 'line'>): string {
+export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line'>): string {
   return value.replace(/%(.?)/g, (whole, letter: string) => {
     if (letter === '%') return '%';
     const token = Object.hasOwn(tokens, letter) ? tokens[letter] : undefined;
-    if (token !== undefined) return token;
+    if (token !== undefined) return typeof token === 'function' ? token() : token;
     if (!found) return whole;
     throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: `unknown %-token ${whole || '% at the end'} in ${JSON.stringify(value)} (ssh refuses it too; %% for a literal %)` }]);
   });
