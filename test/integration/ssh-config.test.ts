@@ -219,6 +219,28 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
   });
 
+  it('reaches an alias only /etc/ssh/ssh_config.d knows, through the system file read after ~/.ssh/config', async () => {
+    await clearMarkers();
+    // The machine's /etc/ssh stays as it is: a folder of the test's own is bind-mounted there in a
+    // mount namespace of lvsprov's alone, holding Debian's Include line and one drop-in.
+    const etcSsh = join(dir, 'etc-ssh-system');
+    mkdirSync(join(etcSsh, 'ssh_config.d'), { recursive: true });
+    writeFileSync(join(etcSsh, 'ssh_config'), 'Include /etc/ssh/ssh_config.d/*.conf\nHost *\n  SendEnv LANG LC_*\n');
+    writeFileSync(join(etcSsh, 'ssh_config.d', 'lab.conf'), ['Host sysalias', '  HostName 192.0.2.30', '  User root', `  IdentityFile ${lab.clientKeyPath}`, ''].join('\n'));
+    sshConfig('');
+    const file = inventory('system-alias', { agent: false }, { j1: { address: 'sysalias' } });
+    const run = (args: string[]) =>
+      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && exec "$@"`, 'sh', process.execPath, cliPath, ...args], {
+        env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
+        encoding: 'utf8',
+        cwd: join(import.meta.dirname, '../..'),
+      });
+    const applied = run(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+    expect(run(['ssh-config', '-i', file]).stdout).toMatch(/hostname +192\.0\.2\.30 +# \/etc\/ssh\/ssh_config\.d\/lab\.conf:2 \(Host sysalias\)/);
+  });
+
   it('finds and records the key of a host behind a forwarded port under its HostKeyAlias, without the port, as ssh does', async () => {
     await clearMarkers();
     // j1's sshd answers on port 2222 too, as a host behind a forwarded port would.
