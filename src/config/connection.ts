@@ -152,7 +152,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const knownHostsFiles = ssh.known_hosts
     ? [expandPath(ssh.known_hosts, base)]
-    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
+    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
   const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
     .filter((file) => file.toLowerCase() !== 'none')
