@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 // Reading an ssh_config file as ssh does: a missing file is no config; one that cannot be read is
@@ -40,4 +41,47 @@ export function readSshConfigText(file: string): string {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw problem(file, `cannot read this ssh config file: ${(error as Error).message}`);
   }
+}
+
+/** One path component of a glob(3) pattern: `*`, `?` and `[...]`, case-sensitive, within the component. */
+function componentPattern(pattern: string): RegExp {
+  let body = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    const close = char === '[' ? pattern.indexOf(']', i + 2) : -1;
+    if (char === '*') body += '[^/]*';
+    else if (char === '?') body += '[^/]';
+    else if (close > 0) {
+      const inside = pattern.slice(i + 1, close);
+      body += `[${inside.startsWith('!') ? `^${inside.slice(1)}` : inside.replace(/\\/g, '\\\\')}]`;
+      i = close;
+    } else body += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The files an Include pattern (an absolute path) names, as ssh's glob(3) finds them: wildcards in
+ * any component, case-sensitive, a leading dot matched only by a dot (an editor's `.corp.conf.swp`
+ * beside `corp.conf` is not read), sorted.
+ */
+export function globFiles(path: string): string[] {
+  let found = ['/'];
+  for (const part of path.split('/').filter(Boolean)) {
+    if (!/[*?[]/.test(part)) {
+      found = found.map((dir) => join(dir, part));
+      continue;
+    }
+    const pattern = componentPattern(part);
+    found = found.flatMap((dir) => {
+      try {
+        return readdirSync(dir)
+          .filter((name) => (part.startsWith('.') || !name.startsWith('.')) && pattern.test(name))
+          .map((name) => join(dir, name));
+      } catch {
+        return [];
+      }
+    });
+  }
+  return found.filter((file) => existsSync(file)).sort();
 }

@@ -1,9 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { checkSshConfigPermissions, readSshConfigText } from './ssh-config-file.js';
+import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { homedir } from 'node:os';
 import { systemUserName } from './local-user.js';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
 
 // OpenSSH's client config (ssh_config(5)) read the way ssh reads it for one host: the file from
@@ -127,18 +126,9 @@ export function patternListMatches(patterns: readonly string[], text: string): b
   return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
 }
 
-/** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with `*` and `?` in the last component. */
+/** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with wildcards as glob(3) reads them. */
 function includedFiles(pattern: string, base: string): string[] {
-  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern);
-  if (!/[*?]/.test(basename(path))) return existsSync(path) ? [path] : [];
-  try {
-    return readdirSync(dirname(path))
-      .filter((name) => globMatches(basename(path), name))
-      .sort()
-      .map((name) => join(dirname(path), name));
-  } catch {
-    return [];
-  }
+  return globFiles(pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern));
 }
 
 export interface HostQuery {

@@ -86,6 +86,22 @@ describe('ssh_config resolution', () => {
     expect(values(file, 'inc')).toEqual({ hostname: ['192.0.2.10'], user: ['included'] });
   });
 
+  it('finds Include files as glob(3) does: wildcards in any folder, case-sensitive, no dot files (an editor swap file), sorted', () => {
+    const base = join(dir, `glob-${++count}`);
+    for (const folder of ['a', 'b', 'c']) mkdirSync(join(base, folder), { recursive: true });
+    writeFileSync(join(base, 'a', 'conf'), 'Host g1\n  Port 2301\n');
+    writeFileSync(join(base, 'b', 'conf'), 'Host g1\n  Port 2302\n  User fromb\n');
+    writeFileSync(join(base, 'c', '.corp.conf.swp'), 'Host g1\n  User hidden\n');
+    writeFileSync(join(base, 'c', 'UP.CONF'), 'Host g2\n  User upper\n');
+    // ssh -G -F FILE g1: user fromb, port 2301; g2: user upper through `c/*` only.
+    const file = configFile([`Include ${join(base, '*', 'conf')}`, `Include ${join(base, 'c', '*')}`, `Include ${join(base, 'c', '*.conf')}`]);
+    expect(values(file, 'g1')).toEqual({ port: ['2301'], user: ['fromb'] });
+    expect(values(file, 'g2')).toEqual({ user: ['upper'] });
+    const classes = configFile([`Include ${join(base, 'c', '*.conf')}`, `Include ${join(base, '[b]', 'conf')}`]);
+    expect(values(classes, 'g2')).toEqual({});
+    expect(values(classes, 'g1')).toEqual({ port: ['2302'], user: ['fromb'] });
+  });
+
   it('reads ProxyJump entries as ssh does', () => {
     expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
     expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
