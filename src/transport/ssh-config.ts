@@ -110,9 +110,15 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   return parsed;
 }
 
-function globMatches(pattern: string, text: string): boolean {
+function globMatches(pattern: string, text: string, caseSensitive = false): boolean {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i').test(text);
+  return new RegExp(`^${body}$`, caseSensitive ? '' : 'i').test(text);
+}
+
+/** A Host line: its words against the name as given, case-sensitively (ssh -G: `Host WEB1` is not `web1`). */
+function hostLineMatches(patterns: readonly string[], name: string): boolean {
+  if (patterns.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), name, true))) return false;
+  return patterns.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, name, true));
 }
 
 /**
@@ -220,7 +226,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       const where = `${parsed.file}:${block.line}`;
       let section = '';
       if (block.condition?.kind === 'host') {
-        if (!patternListMatches(block.condition.patterns, host)) continue;
+        if (!hostLineMatches(block.condition.patterns, query.host)) continue;
         section = `Host ${block.condition.patterns.join(' ')}`;
       } else if (block.condition?.kind === 'match') {
         if (!matchApplies(block.condition.criteria, where)) continue;

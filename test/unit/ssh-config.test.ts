@@ -51,6 +51,16 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('matches Host lines case-sensitively against the name as given, Match host and originalhost without case, as ssh -G does', () => {
+    const file = configFile(['Host web1', '  Port 2401', 'Host *.EXAMPLE !BAD.example', '  Port 2402', 'Match originalhost WEB3', '  Port 2403']);
+    expect(values(file, 'WEB1')).toEqual({});
+    expect(values(file, 'web1')).toEqual({ port: ['2401'] });
+    expect(values(file, 'x.EXAMPLE')).toEqual({ port: ['2402'] });
+    expect(values(file, 'x.example')).toEqual({});
+    expect(values(file, 'BAD.example')).toEqual({});
+    expect(values(file, 'web3')).toEqual({ port: ['2403'] });
+  });
+
   it('negates a Match criterion with a leading ! as ssh does (ssh -G applies `Match !host a2` to every host but a2)', () => {
     const file = configFile(['Match !host a2 !user nobody', '  User notA2', 'Host *', '  User other']);
     expect(values(file, 'a3')).toEqual({ user: ['notA2'] });
