@@ -1,4 +1,5 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
 import type { GraphFormat } from '../graph/format-names.js';
 import { renderGraph } from '../graph/formats.js';
 import type { LiveLinks } from '../graph/live.js';
@@ -15,6 +16,14 @@ export async function emitGraph(io: CliIo, topology: Topology, format: GraphForm
     io.out(text.replace(/\n$/, ''));
     return;
   }
-  await writeFile(`${output}.tmp`, text);
-  await rename(`${output}.tmp`, output);
+  const temporary = `${output}.tmp`;
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, output);
+  } catch (error) {
+    // A folder that is not there, a folder in place of the file, no permission: the operator's
+    // -o, said as such (exit 4), never an internal error; no temp file left behind.
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw new UsageError(`-o ${output}: cannot write the picture there: ${(error as Error).message}`);
+  }
 }

@@ -4,6 +4,8 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** Whether stderr, where progress goes, is an interactive terminal. */
   readonly isTTY: boolean;
+  /** Whether stdout, where the report goes, is one (status --watch redraws the screen only there). */
+  readonly outIsTTY?: boolean;
   /** Ask a person a question on the terminal; absent when stdin is no terminal (nobody to answer). */
   readonly ask?: ((question: string) => Promise<string>) | undefined;
   /** Aborted once stdout has no reader (`lvsprov status --watch | head`): a command that only shows can end. */
@@ -55,6 +57,7 @@ export function processIo(): CliIo {
     out: stdout.write,
     err,
     isTTY: Boolean(process.stderr.isTTY),
+    outIsTTY: Boolean(process.stdout.isTTY),
     ask: process.stdin.isTTY ? askOnTerminal : undefined,
     outputClosed: closed.signal,
     outputFailure: () => failure,

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
-import { connectionTarget } from '../config/connection.js';
+import { resolveConnection } from '../config/connection.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
@@ -17,6 +17,8 @@ export interface PreparedRun {
   readonly playbook: string;
   readonly run: CompiledRun;
   readonly targets: ReadonlyMap<string, ConnectionTarget>;
+  /** ssh_config lines ssh would apply and lvsprov does not (each once), for stderr. */
+  readonly sshNotes: readonly string[];
 }
 
 export interface RunSources {
@@ -77,6 +79,7 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const inventory = loadInventory(sources.inventory);
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
-  const targets = new Map([...run.hosts.keys()].map((host) => [host, connectionTarget(inventory, host, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false })]));
-  return { inventory, playbook, run, targets };
+  const resolved = [...run.hosts.keys()].map((host) => [host, resolveConnection(inventory, host, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false })] as const);
+  const targets = new Map(resolved.map(([host, connection]) => [host, connection.target]));
+  return { inventory, playbook, run, targets, sshNotes: [...new Set(resolved.flatMap(([, connection]) => connection.ignored))] };
 }

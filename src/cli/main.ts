@@ -32,8 +32,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
   }
 
+  // `help aply` gets what `aply` gets: commander's unknown-command error with its suggestion
+  // (commander itself prints the general help there, with no word of the typo).
+  const [first, topic] = argv.slice(2);
+  const helpTopicUnknown = first === 'help' && topic !== undefined && !program.commands.some((command) => command.name() === topic || command.aliases().includes(topic));
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(helpTopicUnknown ? [...argv.slice(0, 2), ...argv.slice(3)] : [...argv]);
     // Output lost to a full disk is a command that did not do its job, unless its code says more.
     await io.flush?.();
     return code === ExitCode.ok && io.outputFailure?.() !== undefined ? ExitCode.internal : code;

@@ -22,6 +22,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     connecting: !flags.listHosts && !flags.listTasks,
   });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+  for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
   if (printListing(io, prepared, flags)) return;
   if (beforeRun && !(await beforeRun(prepared, flags))) return;
   const hosts = [...prepared.run.hosts.keys()];

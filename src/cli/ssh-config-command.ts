@@ -11,9 +11,9 @@ import { sshConfigOption } from './option-values.js';
 // where every value came from (the inventory, an ssh_config line, or a default). Contacts no host.
 
 function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, sshConfigFile: string | undefined): string[] {
-  const { target, origins, missingKeys, sshConfigFile: file, ignored } = resolveConnection(inventory, host, { sshConfigFile });
+  const { target, origins, missingKeys, sshConfigFiles, ignored } = resolveConnection(inventory, host, { sshConfigFile });
   const row = (keyword: string, value: string, origin: string | undefined): string => `  ${keyword.padEnd(24)} ${value.padEnd(34)} # ${origin ?? ''}`;
-  const lines = [`host ${host} (address ${own(inventory.data.hosts, host)?.address ?? '?'}; ssh_config ${file ?? 'none'})`];
+  const lines = [`host ${host} (address ${own(inventory.data.hosts, host)?.address ?? '?'}; ssh_config ${sshConfigFiles.join(', ') || 'none'})`];
   lines.push(row('hostname', target.address, origins.hostname));
   lines.push(row('user', target.user, origins.user));
   lines.push(row('port', String(target.port), origins.port));

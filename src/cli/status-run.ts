@@ -19,6 +19,7 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 export async function runStatus(io: CliIo, setExit: (code: number) => void, flags: StatusFlags): Promise<void> {
   const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
+  for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
   const names = [...prepared.run.hosts.keys()];
   if (flags.limit === undefined) {
     for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
@@ -34,7 +35,9 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
     stopped = true;
     wake?.();
   };
-  process.once('SIGINT', stop);
+  // Ctrl-C, a `kill`, a closed terminal: each stops the watch between refreshes, connections closed.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.once(signal, stop);
   io.outputClosed?.addEventListener('abort', stop);
   let report: StatusReport | undefined;
   try {
@@ -45,10 +48,11 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
       else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
-      else io.out(`${flags.watch !== undefined && io.isTTY ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
+      // Redrawn only where stdout is a terminal: `status --watch 5 > file` gets each refresh in turn.
+      else io.out(`${flags.watch !== undefined && io.outIsTTY === true ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
     }
   } finally {
-    process.removeListener('SIGINT', stop);
+    for (const signal of signals) process.removeListener(signal, stop);
     io.outputClosed?.removeEventListener('abort', stop);
     watcher.close();
   }

@@ -4,13 +4,16 @@ import { systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { defaultSshConfigFile, resolveSshConfig, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
+import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
 import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
+import { expandTokens, sshTokens } from './ssh-tokens.js';
+import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
+import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
 // (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
@@ -22,13 +25,16 @@ export interface ResolvedConnection {
   readonly origins: Readonly<Record<string, string>>;
   /** ssh_config IdentityFile entries that do not exist (skipped, as ssh skips them). */
   readonly missingKeys: readonly string[];
-  readonly sshConfigFile: string | undefined;
+  /** The ssh_config files read, in order (the user's, then the system's when no file was named). */
+  readonly sshConfigFiles: readonly string[];
   readonly ignored: readonly string[];
 }
 
 export interface ConnectionOptions {
   /** -F: an ssh_config file, or `none`. */
   readonly sshConfigFile?: string | undefined;
+  /** Read after ~/.ssh/config when no file is named; /etc/ssh/ssh_config unless a test says otherwise. */
+  readonly systemSshConfigFile?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** For a command about to connect: the inventory's private_key files must exist (validate needs no keys). */
   readonly requireKeyFiles?: boolean;
@@ -36,11 +42,6 @@ export interface ConnectionOptions {
 
 const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
-
-/** ssh_config's %-tokens in paths and HostName. */
-function expandTokens(value: string, tokens: Record<string, string>): string {
-  return value.replace(/%(.)/g, (whole, letter: string) => (letter === '%' ? '%' : (tokens[letter] ?? whole)));
-}
 
 function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
   const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
@@ -55,23 +56,10 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
   return chosen;
 }
 
-const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off'].includes(value.toLowerCase());
+// ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
+const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
 
-interface JumpSpec {
-  readonly host: string;
-  readonly user?: string | undefined;
-  readonly port?: number | undefined;
-  readonly privateKey?: string | undefined;
-  readonly knownHosts?: string | undefined;
-  readonly origin: string;
-}
-
-/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
-export function parseJumpEntry(entry: string, origin: string): JumpSpec {
-  const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
-  if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
-  return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
-}
+export { parseJumpEntry } from './proxy-chain.js';
 
 export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
   const env = options.env ?? process.env;
@@ -83,8 +71,12 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const origins: Record<string, string> = {};
   const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile);
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
-  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }) : empty);
+  // As ssh: the system-wide file after the user's, unless a file was named (-F, ssh.config_file).
+  const systemFile = configFile !== undefined && options.sshConfigFile === undefined && ssh.config_file === undefined ? (options.systemSshConfigFile ?? systemSshConfigFile) : undefined;
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined }) : empty);
   const config = lookup(entry.address, ssh.user);
+  refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
+  const notes = [...config.ignored, ...notAppliedKeywords(config)];
 
   /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
   function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config): T {
@@ -105,9 +97,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
-  const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name })) : value);
+  const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
-  const tokens = { h: address, p: String(port), r: user, u: localUser(env), d: homedir(), n: entry.address };
+  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found), homedir());
   const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
   const serverAlive = {
     intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
@@ -125,15 +118,15 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   }
 
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
-  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, tokens), homedir()));
+  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, config.values.get('identityfile')));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
-  const identitiesOnly = config.values.get('identitiesonly')?.values[0]?.toLowerCase() === 'yes';
+  const identitiesOnly = ['yes', 'true'].includes(config.values.get('identitiesonly')?.values[0]?.toLowerCase() ?? '');
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
   if (ssh.agent === undefined && identityAgent?.values[0]) {
     const value = identityAgent.values[0];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandPath(expandTokens(value.replace(/^\$/, ''), tokens), homedir());
+    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandedPath(value.replace(/^\$/, ''), identityAgent);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
@@ -148,9 +141,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
-    const fallback = agent ? undefined : defaultKeys().find((key) => existsSync(key));
-    privateKeys = fallback ? [fallback] : [];
-    origins.identity_files = agent ? 'default: none besides the agent' : 'default: the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa';
+    // Every default file that exists, as ssh tries each: the one the host takes may be the second.
+    privateKeys = agent ? [] : defaultKeys().filter((key) => existsSync(key));
+    origins.identity_files = agent ? 'default: none besides the agent' : 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists';
   }
   if (identitiesOnly && ssh.agent === undefined && privateKeys.length > 0 && agent) {
     agent = undefined;
@@ -159,11 +152,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
   const knownHostsFiles = ssh.known_hosts
     ? [expandPath(ssh.known_hosts, base)]
-    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandPath(expandTokens(file, tokens), homedir()));
+    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
   const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
     .filter((file) => file.toLowerCase() !== 'none')
-    .map((file) => expandPath(expandTokens(file, tokens), homedir()));
+    .map((file) => expandedPath(file, config.values.get('globalknownhostsfile')));
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
   const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
@@ -185,38 +178,37 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     serverAlive,
   };
 
-  // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none). Each is looked up in
-  // ssh_config by its own name; what it does not set comes from the host: keys, agent, passphrase.
-  const specs: JumpSpec[] = [];
+  // Jump hosts: the inventory's ssh.jump, else ProxyJump (`none` for none), each entry looked up in
+  // ssh_config by its own name, and the first one's own ProxyJump before it (proxy-chain.ts); what a
+  // jump host does not set comes from the host: keys, agent, passphrase.
+  let entries: JumpSpec[] = [];
   if (ssh.jump) {
-    specs.push({ host: ssh.jump.address, user: ssh.jump.user ?? ssh.user, port: ssh.jump.port, privateKey: ssh.jump.private_key, knownHosts: ssh.jump.known_hosts, origin: fromInventory('jump') });
+    entries = [{ host: ssh.jump.address, user: ssh.jump.user ?? ssh.user, port: ssh.jump.port, privateKey: ssh.jump.private_key, knownHosts: ssh.jump.known_hosts, origin: fromInventory('jump') }];
     origins.proxy_jump = fromInventory('jump');
   } else {
-    const proxyJump = config.values.get('proxyjump');
-    const value = proxyJump?.values.join(' ');
-    if (proxyJump && value && value.toLowerCase() !== 'none') specs.push(...value.split(',').map((part) => parseJumpEntry(part, proxyJump.origin)));
-    if (proxyJump) origins.proxy_jump = proxyJump.origin;
-    const proxyCommand = config.values.get('proxycommand');
-    if (!proxyJump && proxyCommand && proxyCommand.values.join(' ').toLowerCase() !== 'none') {
-      throw new ConfigError([
-        { file: proxyCommand.file, line: proxyCommand.line, col: 1, path: '', message: `ProxyCommand (for ${host}, address ${entry.address}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump` },
-      ]);
-    }
+    const proxy = proxyOf(config);
+    if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
+    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value);
+    const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
+    if (decided) origins.proxy_jump = decided.origin;
   }
+  const specs = jumpChain(entries, (name) => lookup(name));
   const jumps: JumpTarget[] = specs.map((spec) => {
     const jumpConfig = lookup(spec.host);
+    refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
+    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig)].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
     const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
     const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
-    const jumpTokens = { h: jumpAddress, p: String(jumpPort), r: jumpUser, u: localUser(env), d: homedir(), n: spec.host };
+    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
-      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandPath(expandTokens(file, jumpTokens), homedir())).filter((file) => existsSync(file));
+      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
     const jumpKnownHosts = spec.knownHosts
       ? [expandPath(spec.knownHosts, base)]
-      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandPath(expandTokens(file, jumpTokens), homedir())) ?? knownHostsFiles;
+      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandedPath(file, jumpConfig.values.get('userknownhostsfile'), jumpTokens)) ?? knownHostsFiles;
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
@@ -225,7 +217,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
       knownHostsFiles: jumpKnownHosts,
-      ...(get('stricthostkeychecking') ? { acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')) } : {}),
+      // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
+      acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
     };
@@ -235,8 +228,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     target: { name: host, ...endpoint, become: ssh.become ?? false, jumps },
     origins,
     missingKeys,
-    sshConfigFile: configFile,
-    ignored: config.ignored,
+    sshConfigFiles: [configFile, systemFile].filter((file) => file !== undefined),
+    ignored: [...new Set(notes)],
   };
 }
 

@@ -8,6 +8,17 @@ import type { ConfigValue } from '../transport/ssh-config.js';
 
 const userName = /^[a-z_][a-z0-9_.-]*$/i;
 
+const secondsPer: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const timeKeywords = new Set(['connecttimeout', 'serveraliveinterval']);
+
+/** OpenSSH's time format (sshd_config(5), TIME FORMATS): `90`, `90s`, `1m30s`, `2H`, `1w`; undefined for anything else. */
+export function sshTimeSeconds(value: string): number | undefined {
+  if (!/^(\d+[smhdw]?)+$/i.test(value)) return undefined;
+  let total = 0;
+  for (const [, count, unit] of value.matchAll(/(\d+)([smhdw]?)/gi)) total += Number(count) * (secondsPer[(unit ?? '').toLowerCase()] ?? 1);
+  return total;
+}
+
 /** Why `value` cannot be this keyword's value; undefined when it can. */
 function problemOf(keyword: string, value: string): string | undefined {
   switch (keyword) {
@@ -16,11 +27,11 @@ function problemOf(keyword: string, value: string): string | undefined {
       return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? undefined : `Port must be a whole number 1-65535, not ${JSON.stringify(value)}`;
     }
     case 'serveraliveinterval':
-      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives), not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives) or a time as ssh reads it (90s, 1m30s), not ${JSON.stringify(value)}`;
     case 'serveralivecountmax':
       return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `ServerAliveCountMax must be a whole number 0-100, not ${JSON.stringify(value)}`;
     case 'connecttimeout':
-      return /^\d+$/.test(value) && Number(value) >= 1 ? undefined : `ConnectTimeout must be a whole number of seconds, at least 1, not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) && Number(value) >= 1 ? undefined : `ConnectTimeout must be a whole number of seconds, at least 1, or a time as ssh reads it (10s, 1m), not ${JSON.stringify(value)}`;
     case 'user':
       return userName.test(value) ? undefined : `User must be a user name (letters, digits, _ . -, not starting with - . or a digit), not ${JSON.stringify(value)}`;
     case 'hostname': {
@@ -32,9 +43,13 @@ function problemOf(keyword: string, value: string): string | undefined {
   }
 }
 
-/** `value` (read from `found`, after any %-token expansion), or a ConfigError at its line of the config file. */
+/**
+ * `value` (read from `found`, after any %-token expansion), a time in whole seconds, or a
+ * ConfigError at its line of the config file.
+ */
 export function checkedSshConfigValue(keyword: string, found: Pick<ConfigValue, 'file' | 'line'>, value: string): string {
-  const problem = problemOf(keyword, value);
-  if (problem !== undefined) throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: problem }]);
-  return value;
+  const seconds = timeKeywords.has(keyword) ? sshTimeSeconds(value) : undefined;
+  const problem = problemOf(keyword, seconds === undefined ? value : String(seconds));
+  if (problem !== undefined) throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: seconds === undefined ? problem : `${problem} (${JSON.stringify(value)})` }]);
+  return seconds === undefined ? value : String(seconds);
 }

@@ -202,7 +202,22 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
 
-  const privateKeys = target.privateKeys.map((file) => loadPrivateKey(ssh2, target.label, file, target.passphrase));
+  // An encrypted key without a passphrase is passed over when something else can be tried (the
+  // agent, which may hold it after ssh-add, or another key file), as ssh(1) does without a
+  // terminal to ask on; when nothing else is left its error stands, naming the key.
+  const unusable: Error[] = [];
+  const privateKeys = target.privateKeys.flatMap((file) => {
+    try {
+      return [loadPrivateKey(ssh2, target.label, file, target.passphrase)];
+    } catch (error) {
+      if (target.passphrase === undefined && /no passphrase given/.test((error as Error).message)) {
+        unusable.push(error as Error);
+        return [];
+      }
+      throw error;
+    }
+  });
+  if (privateKeys.length === 0 && !target.agent && unusable[0]) throw unusable[0];
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);

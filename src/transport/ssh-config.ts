@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { homedir } from 'node:os';
 import { systemUserName } from './local-user.js';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
 
 // OpenSSH's client config (ssh_config(5)) read the way ssh reads it for one host: the file from
@@ -10,9 +11,10 @@ import SSHConfig, { LineType } from 'ssh-config';
 // keywords accumulate). The `ssh-config` package parses the text; matching is done here because
 // its own (compute) gives no provenance and reads `?` as "zero or one character".
 //
-// Match blocks: `all`, `host`, `originalhost`, `user` and `localuser` are evaluated. `exec`,
-// `canonical` and `final` are not (lvsprov runs no command from a config file); such a block is
-// skipped and said so in `ignored`.
+// Match blocks: `all`, `host`, `originalhost`, `user`, `localuser`, `final` and `canonical` (both
+// true in the second reading `Match final` asks for) are evaluated, each negated by a leading `!`.
+// `exec` is not (lvsprov runs no command from a config file): such a block is skipped and said so
+// in `ignored`.
 
 export interface ConfigValue {
   readonly values: readonly string[];
@@ -20,6 +22,8 @@ export interface ConfigValue {
   readonly origin: string;
   readonly file: string;
   readonly line: number;
+  /** When it was obtained, in the order ssh reads the files: which of two keywords came first. */
+  readonly order: number;
 }
 
 export interface ResolvedSshConfig {
@@ -69,13 +73,21 @@ function lineFinder(text: string): (keyword: string) => number {
 
 const parsedFiles = new Map<string, ParsedFile>();
 
-export function parseSshConfigFile(file: string): ParsedFile {
+export function parseSshConfigFile(file: string, checkPermissions = false): ParsedFile {
+  if (checkPermissions) checkSshConfigPermissions(file);
   const cached = parsedFiles.get(file);
   if (cached) return cached;
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const text = readSshConfigText(file);
   const find = lineFinder(text);
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
-  for (const line of SSHConfig.parse(text)) {
+  let lines;
+  try {
+    lines = SSHConfig.parse(text);
+  } catch (error) {
+    // The package's own words (`Missing value for match criteria X`), at the file: never an internal error.
+    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read this ssh config file: ${(error as Error).message}` }]);
+  }
+  for (const line of lines) {
     if (line.type !== LineType.DIRECTIVE) continue;
     const keyword = line.param.toLowerCase();
     if ('config' in line && (keyword === 'host' || keyword === 'match')) {
@@ -98,30 +110,31 @@ export function parseSshConfigFile(file: string): ParsedFile {
   return parsed;
 }
 
-function globMatches(pattern: string, text: string): boolean {
+function globMatches(pattern: string, text: string, caseSensitive = false): boolean {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i').test(text);
+  return new RegExp(`^${body}$`, caseSensitive ? '' : 'i').test(text);
 }
 
-/** ssh's pattern-list: a negated match rules the list out whatever else matches. */
+/** A Host line: its words against the name as given, case-sensitively (ssh -G: `Host WEB1` is not `web1`). */
+function hostLineMatches(patterns: readonly string[], name: string): boolean {
+  if (patterns.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), name, true))) return false;
+  return patterns.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, name, true));
+}
+
+/**
+ * ssh's pattern-list: a negated match rules the list out whatever else matches. A Host line's
+ * words are the patterns as they stand (a comma there is a character, `Host a,b` matches neither
+ * a nor b, as in ssh -G); a Match criterion's argument is split at commas by its caller.
+ */
 export function patternListMatches(patterns: readonly string[], text: string): boolean {
-  const list = patterns.flatMap((pattern) => pattern.split(',')).filter(Boolean);
+  const list = patterns.filter(Boolean);
   if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text))) return false;
   return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
 }
 
-/** Include: ~ and relative paths (to ~/.ssh), with `*` and `?` in the last component. */
-function includedFiles(pattern: string): string[] {
-  const path = pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(homedir(), '.ssh', pattern);
-  if (!/[*?]/.test(basename(path))) return existsSync(path) ? [path] : [];
-  try {
-    return readdirSync(dirname(path))
-      .filter((name) => globMatches(basename(path), name))
-      .sort()
-      .map((name) => join(dirname(path), name));
-  } catch {
-    return [];
-  }
+/** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with wildcards as glob(3) reads them. */
+function includedFiles(pattern: string, base: string): string[] {
+  return globFiles(pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern));
 }
 
 export interface HostQuery {
@@ -131,67 +144,112 @@ export interface HostQuery {
   readonly user?: string | undefined;
 }
 
-export function resolveSshConfig(file: string, query: HostQuery): ResolvedSshConfig {
+interface Reading {
+  /** Relative Include paths start here: ~/.ssh for a user's file, /etc/ssh for the system's. */
+  readonly base: string;
+  readonly checkPermissions: boolean;
+}
+
+export interface ConfigFiles {
+  /** /etc/ssh/ssh_config, read after the user's file when no file was named (-F). */
+  readonly systemFile?: string | undefined;
+  /** The user's file is ~/.ssh/config itself (not -F): refused, with its Includes, when others could write it. */
+  readonly checkPermissions?: boolean;
+}
+
+/** `file` (a user's: ~/.ssh/config or -F), then the system's, as ssh reads them. */
+export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFiles = {}): ResolvedSshConfig {
   const values = new Map<string, ConfigValue>();
   const ignored: string[] = [];
   const localUser = systemUserName() ?? process.env.USER ?? '';
   const host = query.host.toLowerCase();
   const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
 
+  // Match host sees the HostName obtained so far with its %h expanded (readconf.c match_cfg_line).
+  const hostNameSoFar = (): string => current('hostname')?.replace(/%(.)/g, (whole, letter: string) => (letter === 'h' ? host : letter === '%' ? '%' : whole)) ?? host;
+  // `Match final` anywhere makes ssh read the files a second time, in which `final` and `canonical`
+  // match; values already obtained keep winning.
+  let finalPass = false;
+  let wantFinalPass = false;
   const matchApplies = (criteria: string[], where: string): boolean => {
+    // Every criterion is read, as in ssh (a `final` after one that fails still asks for the pass).
+    let result = true;
     for (let i = 0; i < criteria.length; i++) {
-      const criterion = criteria[i]?.toLowerCase() ?? '';
+      // `!host web*` negates one criterion (readconf.c match_cfg_line).
+      const negated = criteria[i]?.startsWith('!') ?? false;
+      const criterion = criteria[i]?.slice(negated ? 1 : 0).toLowerCase() ?? '';
       if (criterion === 'all') continue;
+      if (criterion === 'final' || criterion === 'canonical') {
+        if (criterion === 'final') wantFinalPass = true;
+        if (finalPass === negated) result = false;
+        continue;
+      }
       const argument = criteria[++i] ?? '';
       const subject =
-        criterion === 'host' ? (current('hostname') ?? host) : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
+        criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
       if (subject === undefined) {
-        ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
-        return false;
-      }
-      if (!patternListMatches(argument.split(','), subject)) return false;
+        // ssh would run `exec` only while the criteria before it hold.
+        if (result) ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
+        result = false;
+      } else if (patternListMatches(argument.split(','), subject) === negated) result = false;
     }
-    return true;
+    return result;
   };
 
-  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number): void => {
+  const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') {
-      if (depth > 8) throw new Error(`${where}: Include nested too deeply`);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern)) walk(parseSshConfigFile(included), depth + 1);
+      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: 1, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
       return;
     }
     const origin = `${where}${section ? ` (${section})` : ''}`;
     if (listKeywords.has(directive.keyword)) {
       const before = values.get(directive.keyword);
+      // A file already listed is not added again (ssh ignores a repeated IdentityFile).
+      const added = directive.values.filter((value) => !before?.values.includes(value));
+      if (added.length === 0) return;
       values.set(directive.keyword, {
-        values: [...(before?.values ?? []), ...directive.values],
+        values: [...(before?.values ?? []), ...added],
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
+        order: before?.order ?? values.size,
       });
     } else if (!values.has(directive.keyword)) {
-      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line });
+      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line, order: values.size });
     }
   };
 
-  const walk = (parsed: ParsedFile, depth: number): void => {
+  const walk = (parsed: ParsedFile, depth: number, reading: Reading): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
       if (block.condition?.kind === 'host') {
-        if (!patternListMatches(block.condition.patterns, host)) continue;
+        if (!hostLineMatches(block.condition.patterns, query.host)) continue;
         section = `Host ${block.condition.patterns.join(' ')}`;
       } else if (block.condition?.kind === 'match') {
         if (!matchApplies(block.condition.criteria, where)) continue;
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
-      for (const directive of block.directives) apply(parsed, directive, section, depth);
+      for (const directive of block.directives) apply(parsed, directive, section, depth, reading);
     }
   };
 
-  walk(parseSshConfigFile(file), 0);
-  return { values, ignored };
+  // Relative Includes and the permission check follow the file they start from.
+  const user: Reading = { base: join(homedir(), '.ssh'), checkPermissions: files.checkPermissions === true };
+  const walkAll = (): void => {
+    walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
+    if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
+  };
+  walkAll();
+  if (wantFinalPass) {
+    finalPass = true;
+    walkAll();
+  }
+  return { values, ignored: [...new Set(ignored)] };
 }
 
 export const defaultSshConfigFile = (): string => join(homedir(), '.ssh', 'config');
+/** Read after the user's file unless a file is named (-F, ssh.config_file), as ssh does. */
+export const systemSshConfigFile = '/etc/ssh/ssh_config';

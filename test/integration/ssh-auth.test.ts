@@ -92,6 +92,50 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(await marker('inner')).toBe('inner\n');
   });
 
+  it('leaves an encrypted private_key without a passphrase to the agent that holds it, as ssh -i KEY does', async () => {
+    await clearMarkers();
+    // The agent gets the key as ssh-add would after asking for the passphrase: a decrypted copy.
+    const decrypted = join(dir, 'decrypted_for_agent');
+    writeFileSync(decrypted, readFileSync(encryptedKey), { mode: 0o600 });
+    expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', PASSPHRASE, '-N', '', '-f', decrypted]).status).toBe(0);
+    const socket = join(dir, 'encrypted-agent.sock');
+    const holding = await startAgent(socket, [decrypted]);
+    try {
+      const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', 'none', '-i', encryptedKey, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, 'root@192.0.2.21', 'true'], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+        encoding: 'utf8',
+      });
+      expect(ssh.status, ssh.stderr).toBe(0);
+      const file = inventory('encrypted-in-agent', { private_key: encryptedKey, agent: true }, { inner: { address: '192.0.2.21' } });
+      const result = await runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { SSH_AUTH_SOCK: socket } });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(await marker('inner')).toBe('inner\n');
+      // Without the agent the key cannot be used, and the message says which key and why.
+      const alone = await runCli(['apply', '-i', inventory('encrypted-alone', { private_key: encryptedKey, agent: false }, { inner: { address: '192.0.2.21' } }), '-p', playbook(), '--json'], { namespace: lab.controlNamespace });
+      expect(alone.code).toBe(3);
+      expect(parseJson(alone).hosts[0]?.error?.message).toMatch(/cannot use private key .*encrypted_ed25519: .*no passphrase given \(wrong or missing passphrase\? see ssh\.passphrase_env\)/);
+    } finally {
+      if (holding.pid) process.kill(holding.pid, 'SIGTERM');
+    }
+  });
+
+  it('offers each default key file, as ssh does, passing over an encrypted one it cannot open', async () => {
+    await clearMarkers();
+    // ~/.ssh holds an ed25519 key the host does not know, an encrypted ECDSA key, and (as id_rsa)
+    // the key the host takes: only the third logs in.
+    const home = join(dir, 'default-keys-home');
+    spawnSync('mkdir', ['-p', join(home, '.ssh')]);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(home, '.ssh/id_ed25519')], { stdio: 'ignore' });
+    spawnSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', PASSPHRASE, '-f', join(home, '.ssh/id_ecdsa')], { stdio: 'ignore' });
+    writeFileSync(join(home, '.ssh/id_rsa'), readFileSync(lab.clientKeyPath), { mode: 0o600 });
+    const file = inventory('default-keys', { agent: false }, { inner: { address: '192.0.2.21' } });
+    const result = await runCli(['apply', '-i', file, '-p', playbook(), '-F', 'none', '--json'], { namespace: lab.controlNamespace, env: { HOME: home } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+    const shown = await runCli(['ssh-config', '-i', file, '-F', 'none'], { env: { HOME: home } });
+    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name)));
+  });
+
   it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {
     await clearMarkers();
     // inner drops everything it would send to the control namespace: only the bastion can reach it.

@@ -143,6 +143,37 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(await marker('inner')).toBe('inner\n');
   });
 
+  it("follows a jump host's own ProxyJump, as ssh does: the chain written one hop per Host block", async () => {
+    await clearMarkers();
+    const config = join(home, '.ssh/config');
+    sshConfig(
+      [
+        'Host inner',
+        '  HostName 192.0.2.32',
+        '  ProxyJump j2alias',
+        'Host j2alias',
+        '  HostName 192.0.2.31',
+        '  ProxyJump j1alias',
+        'Host j1alias',
+        '  HostName 192.0.2.30',
+        'Host *',
+        '  User root',
+        `  IdentityFile ${lab.clientKeyPath}`,
+        `  UserKnownHostsFile ${join(home, '.ssh/known_hosts')}`,
+        '',
+      ].join('\n'),
+    );
+    // OpenSSH's client reaches inner through j1 then j2 with this file; j2 alone cannot answer the control side.
+    const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', config, '-o', 'BatchMode=yes', 'inner', 'true'], { encoding: 'utf8' });
+    expect(ssh.status, ssh.stderr).toBe(0);
+    const file = inventory('hop-per-block', { agent: false, connect_timeout: 5 }, { inner: { address: 'inner' } });
+    const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await marker('inner')).toBe('inner\n');
+    const shown = await lvsprov(['ssh-config', '-i', file]);
+    expect(shown.stdout).toMatch(/proxyjump +root@192\.0\.2\.30:22,root@192\.0\.2\.31:22 +# .*config:3 \(Host inner\)/);
+  });
+
   it('trusts a host known only through GlobalKnownHostsFile, and records an unknown key under StrictHostKeyChecking accept-new', async () => {
     await clearMarkers();
     const globalFile = join(dir, 'global_known_hosts');
@@ -186,6 +217,28 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const accepted = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
+  });
+
+  it('reaches an alias only /etc/ssh/ssh_config.d knows, through the system file read after ~/.ssh/config', async () => {
+    await clearMarkers();
+    // The machine's /etc/ssh stays as it is: a folder of the test's own is bind-mounted there in a
+    // mount namespace of lvsprov's alone, holding Debian's Include line and one drop-in.
+    const etcSsh = join(dir, 'etc-ssh-system');
+    mkdirSync(join(etcSsh, 'ssh_config.d'), { recursive: true });
+    writeFileSync(join(etcSsh, 'ssh_config'), 'Include /etc/ssh/ssh_config.d/*.conf\nHost *\n  SendEnv LANG LC_*\n');
+    writeFileSync(join(etcSsh, 'ssh_config.d', 'lab.conf'), ['Host sysalias', '  HostName 192.0.2.30', '  User root', `  IdentityFile ${lab.clientKeyPath}`, ''].join('\n'));
+    sshConfig('');
+    const file = inventory('system-alias', { agent: false }, { j1: { address: 'sysalias' } });
+    const run = (args: string[]) =>
+      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && exec "$@"`, 'sh', process.execPath, cliPath, ...args], {
+        env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
+        encoding: 'utf8',
+        cwd: join(import.meta.dirname, '../..'),
+      });
+    const applied = run(['apply', '-i', file, '-p', playbook(), '--json']);
+    expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+    expect(run(['ssh-config', '-i', file]).stdout).toMatch(/hostname +192\.0\.2\.30 +# \/etc\/ssh\/ssh_config\.d\/lab\.conf:2 \(Host sysalias\)/);
   });
 
   it('finds and records the key of a host behind a forwarded port under its HostKeyAlias, without the port, as ssh does', async () => {

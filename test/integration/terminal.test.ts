@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath } from '../support/cli.js';
+import { cliPath, runCli, startCli } from '../support/cli.js';
 import { TmuxPane } from '../support/tmux.js';
 
 // lvsprov in a real terminal (a tmux pane): the live progress list on stderr while hosts are in
@@ -105,5 +105,47 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     const plain = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
     expect(plain).toMatch(/^closed +: unreachable +ok=0 /m);
     expect(plain).not.toContain('\u001b[');
+  });
+
+  it('status --watch redraws a terminal, but a redirected stdout gets each refresh in turn, no screen clearing', async () => {
+    const status = `cd ${dir} && ${process.execPath} ${cliPath} status -i inventory.yaml -p playbook.yaml --limit closed --watch 1 --count 2`;
+    pane = new TmuxPane();
+    pane.start(`${status} > status.txt`);
+    await pane.waitFor(/EXIT=3/, 30_000);
+    const file = readFileSync(join(dir, 'status.txt'), 'utf8');
+    expect(file).not.toContain('\u001b[');
+    expect(file.match(/hosts reached/g)).toHaveLength(2);
+    pane.close();
+    // On the terminal itself the screen is cleared before each refresh: one report shows at a time.
+    pane = new TmuxPane();
+    pane.start(status);
+    const screen = await pane.waitFor(/EXIT=3/, 30_000);
+    expect(screen.match(/hosts reached/g)).toHaveLength(1);
+  });
+
+  it('status --watch stops on SIGTERM and SIGHUP as on Ctrl-C, with the last refresh\'s exit code', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const started = startCli(['status', '-i', 'inventory.yaml', '-p', 'playbook.yaml', '--limit', 'closed', '--watch', '1'], { cwd: dir });
+      for (let i = 0; i < 100 && !started.output().stdout.includes('hosts reached'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      started.child.kill(signal);
+      const result = await started.done;
+      expect([signal, result.code]).toEqual([signal, 3]);
+      expect(result.stdout).toMatch(/closed +127\.0\.0\.2 +UNREACHABLE/);
+    }
+  });
+
+  it('colours a redirected report only with FORCE_COLOR (not 0 or false), also on a CI runner', async () => {
+    const report = async (env: NodeJS.ProcessEnv): Promise<string> => {
+      // Only the host refused at once: no connect timeout to wait for.
+      const result = await runCli(['apply', '-i', 'inventory.yaml', '-p', 'playbook.yaml', '--limit', 'closed'], { cwd: dir, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env } });
+      expect(result.code).toBe(3);
+      return result.stdout;
+    };
+    // GitHub Actions sets CI and GITHUB_ACTIONS; a file the job writes gets no escape codes.
+    expect(await report({ CI: 'true', GITHUB_ACTIONS: 'true' })).toMatch(/^closed +: unreachable +ok=0 /m);
+    expect(await report({ FORCE_COLOR: '0' })).not.toContain('\u001b[');
+    expect(await report({ FORCE_COLOR: 'false' })).not.toContain('\u001b[');
+    expect(await report({ FORCE_COLOR: '1' })).toMatch(/closed +: \u001b\[31munreachable/);
+    expect(await report({ FORCE_COLOR: '1', NO_COLOR: '1' })).not.toContain('\u001b[');
   });
 });

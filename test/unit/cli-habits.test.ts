@@ -44,6 +44,16 @@ describe('lvsprov --version and suggestions', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unknown command 'aply'\n\(Did you mean apply\?\)/);
   });
+
+  it('suggests the same for `help aply`; `help apply` and `help` still help (exit 0)', async () => {
+    const typo = await runMain(['help', 'aply']);
+    expect(typo.code).toBe(4);
+    expect(typo.stderr).toMatch(/unknown command 'aply'\n\(Did you mean apply\?\)/);
+    const known = await runMain(['help', 'apply']);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toMatch(/^Usage: lvsprov apply \[options\]/);
+    expect((await runMain(['help'])).code).toBe(0);
+  });
 });
 
 describe('output nobody reads', () => {

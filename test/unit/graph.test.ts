@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { liveLinks } from '../../src/graph/live.js';
 import { topologyMermaid } from '../../src/graph/mermaid.js';
 import { topology } from '../../src/graph/topology.js';
 import type { StatusReport } from '../../src/status/report.js';
+import { runCli } from '../support/cli.js';
 
 // lvsprov graph: the topology model from an inventory, its DOT and Mermaid text, and the SVG that
 // Graphviz-in-wasm draws from it, rasterised by rsvg-convert (librsvg2-bin, see scripts/setup.sh)
@@ -183,6 +184,19 @@ describe('SVG', () => {
     const [width, height] = [image.readUInt32BE(16), image.readUInt32BE(20)];
     expect(width).toBeGreaterThan(600);
     expect(height).toBeGreaterThan(250);
+  }, 60_000);
+
+  it('-o where no file can be written is the operator\'s input (exit 4, said), leaving no temp file', async () => {
+    const missingFolder = await runCli(['graph', '-i', join(root, 'inventories/prod.yaml'), '-o', join(work, 'no-such-folder', 'cluster.svg')]);
+    expect(missingFolder.code).toBe(4);
+    expect(missingFolder.stderr).toMatch(/^-o \S+no-such-folder\/cluster\.svg: cannot write the picture there: ENOENT/m);
+    expect(missingFolder.stderr).not.toMatch(/internal error|\n +at /);
+    const folder = join(work, 'a-folder');
+    mkdirSync(folder);
+    const onFolder = await runCli(['graph', '-i', join(root, 'inventories/prod.yaml'), '-o', folder]);
+    expect(onFolder.code).toBe(4);
+    expect(onFolder.stderr).toMatch(/cannot write the picture there: EISDIR/);
+    expect(existsSync(`${folder}.tmp`)).toBe(false);
   }, 60_000);
 
   it('docs/cluster.svg is what lvsprov graph draws from inventories/prod.yaml', async () => {

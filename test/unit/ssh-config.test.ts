@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseJumpEntry, resolveConnection } from '../../src/config/connection.js';
 import { loadInventory } from '../../src/config/inventory.js';
 import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
+import { permissionProblem } from '../../src/transport/ssh-config-file.js';
 
 // ssh_config read as ssh reads it: patterns, negation, first value wins, lists accumulate, Match,
 // Include, %-tokens; then merged under the inventory with each value's origin.
@@ -27,6 +29,10 @@ describe('ssh_config resolution', () => {
     expect(patternListMatches(['*.example.com', '!bad.example.com'], 'BAD.example.com')).toBe(false);
     expect(patternListMatches(['*.example.com', '!bad.example.com'], 'good.example.com')).toBe(true);
     expect(patternListMatches(['!only-negated'], 'anything')).toBe(false);
+    // A comma in a Host line is part of the pattern (ssh -G -F FILE a: no match for `Host a,b`).
+    const file = configFile(['Host a,b', '  Port 2207', 'Match host c,d', '  User listed']);
+    expect(values(file, 'a')).toEqual({});
+    expect(values(file, 'd')).toEqual({ user: ['listed'] });
   });
 
   it('takes the first value of each keyword, accumulates IdentityFile, and records file:line and the block', () => {
@@ -45,12 +51,65 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('matches Host lines case-sensitively against the name as given, Match host and originalhost without case, as ssh -G does', () => {
+    const file = configFile(['Host web1', '  Port 2401', 'Host *.EXAMPLE !BAD.example', '  Port 2402', 'Match originalhost WEB3', '  Port 2403']);
+    expect(values(file, 'WEB1')).toEqual({});
+    expect(values(file, 'web1')).toEqual({ port: ['2401'] });
+    expect(values(file, 'x.EXAMPLE')).toEqual({ port: ['2402'] });
+    expect(values(file, 'x.example')).toEqual({});
+    expect(values(file, 'BAD.example')).toEqual({});
+    expect(values(file, 'web3')).toEqual({ port: ['2403'] });
+  });
+
+  it('negates a Match criterion with a leading ! as ssh does (ssh -G applies `Match !host a2` to every host but a2)', () => {
+    const file = configFile(['Match !host a2 !user nobody', '  User notA2', 'Host *', '  User other']);
+    expect(values(file, 'a3')).toEqual({ user: ['notA2'] });
+    expect(values(file, 'a2')).toEqual({ user: ['other'] });
+    expect(resolveSshConfig(file, { host: 'a3', user: 'nobody' }).values.get('user')?.values).toEqual(['other']);
+    expect(resolveSshConfig(file, { host: 'a3' }).ignored).toEqual([]);
+  });
+
+  it('matches Match host against the HostName so far with its %h expanded, as ssh -G does', () => {
+    const file = configFile(['Host *.lan', '  HostName %h.example.com', 'Match host web1.lan.example.com', '  Port 2204']);
+    expect(values(file, 'web1.lan')).toEqual({ hostname: ['%h.example.com'], port: ['2204'] });
+  });
+
+  it('reads the files again for `Match final` (and `canonical`) as ssh does, first values still winning, IdentityFile not repeated', () => {
+    const file = configFile(['Match canonical host t1', '  User canon', 'Match final host t*', '  Port 2205', '  IdentityFile ~/.ssh/id_final', 'Host t1', '  User early', '  IdentityFile ~/.ssh/id_final']);
+    // ssh -G -F FILE t1: user early, port 2205, one identityfile.
+    expect(values(file, 't1')).toEqual({ port: ['2205'], identityfile: ['~/.ssh/id_final'], user: ['early'] });
+    // Without a `Match final`, there is no second reading: `Match canonical` never applies.
+    const canonicalOnly = configFile(['Match canonical host t1', '  User canon', 'Host t1', '  Port 2206']);
+    expect(values(canonicalOnly, 't1')).toEqual({ port: ['2206'] });
+  });
+
+  it('says what the parser could not read, at the file, rather than failing inside', () => {
+    const file = configFile(['Match !final', '  Port 1']);
+    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Missing value for match criteria !final`));
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
     writeFileSync(join(dir, 'conf.d', '20-b.conf'), 'Host inc\n  HostName 192.0.2.20\n  User included\n');
     const file = configFile([`Include ${join(dir, 'conf.d', '*.conf')}`, 'Host inc', '  HostName 192.0.2.99']);
     expect(values(file, 'inc')).toEqual({ hostname: ['192.0.2.10'], user: ['included'] });
+  });
+
+  it('finds Include files as glob(3) does: wildcards in any folder, case-sensitive, no dot files (an editor swap file), sorted', () => {
+    const base = join(dir, `glob-${++count}`);
+    for (const folder of ['a', 'b', 'c']) mkdirSync(join(base, folder), { recursive: true });
+    writeFileSync(join(base, 'a', 'conf'), 'Host g1\n  Port 2301\n');
+    writeFileSync(join(base, 'b', 'conf'), 'Host g1\n  Port 2302\n  User fromb\n');
+    writeFileSync(join(base, 'c', '.corp.conf.swp'), 'Host g1\n  User hidden\n');
+    writeFileSync(join(base, 'c', 'UP.CONF'), 'Host g2\n  User upper\n');
+    // ssh -G -F FILE g1: user fromb, port 2301; g2: user upper through `c/*` only.
+    const file = configFile([`Include ${join(base, '*', 'conf')}`, `Include ${join(base, 'c', '*')}`, `Include ${join(base, 'c', '*.conf')}`]);
+    expect(values(file, 'g1')).toEqual({ port: ['2301'], user: ['fromb'] });
+    expect(values(file, 'g2')).toEqual({ user: ['upper'] });
+    const classes = configFile([`Include ${join(base, 'c', '*.conf')}`, `Include ${join(base, '[b]', 'conf')}`]);
+    expect(values(classes, 'g2')).toEqual({});
+    expect(values(classes, 'g1')).toEqual({ port: ['2302'], user: ['fromb'] });
   });
 
   it('reads ProxyJump entries as ssh does', () => {
@@ -125,11 +184,129 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     ]);
   });
 
+  it('reads the system-wide file after ~/.ssh/config unless a file is named, its Includes relative to its folder', () => {
+    const etc = join(dir, `etc-${++count}`);
+    mkdirSync(join(etc, 'ssh_config.d'), { recursive: true });
+    writeFileSync(join(etc, 'ssh_config.d', 'corp.conf'), 'Host webalias\n  HostName 192.0.2.44\n  ProxyJump 192.0.2.1\n');
+    const system = join(etc, 'ssh_config');
+    writeFileSync(system, 'Include ssh_config.d/*.conf\nHost *\n  User corp\n  Port 2203\n');
+    const user = configFile(['Host webalias', '  User mine']);
+    const inventory = inventoryWith({ agent: false, config_file: undefined });
+    // ~/.ssh/config is the user's file when none is named: HOME points at a folder holding it.
+    const home = join(dir, `home-${count}`);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'config'), readFileSync(user));
+    const previous = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const both = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system });
+      expect(both.target).toMatchObject({ address: '192.0.2.44', user: 'mine', port: 2203 });
+      expect(both.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.1']);
+      expect(both.sshConfigFiles).toEqual([join(home, '.ssh', 'config'), system]);
+      expect(both.origins.port).toBe(`${system}:4 (Host *)`);
+      // -F names the one file read, as with ssh -F.
+      const named = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: user });
+      expect(named.target).toMatchObject({ address: 'webalias', user: 'mine', port: 22, jumps: [] });
+      expect(named.sshConfigFiles).toEqual([user]);
+    } finally {
+      process.env.HOME = previous;
+    }
+  });
+
+  it('reads true and false where ssh reads yes and no (StrictHostKeyChecking false, IdentitiesOnly true)', () => {
+    const key = join(dir, 'id_spelling');
+    writeFileSync(key, 'not read here');
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking false', '  IdentitiesOnly TRUE', `  IdentityFile ${key}`]);
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+    expect(resolved.target).toMatchObject({ acceptNewHostKeys: true, privateKeys: [key] });
+    expect(resolved.target.agent).toBeUndefined();
+  });
+
+  it('refuses, at the file, a config that cannot be read and an Include loop (never an internal error)', () => {
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: dir })).toThrow(new RegExp(`^${dir}:1:1: cannot read this ssh config file: EISDIR`));
+    const loop = join(dir, `loop-${++count}`);
+    writeFileSync(loop, `Include ${loop}\n`);
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:1: Include nested too deeply`));
+  });
+
+  it('refuses ~/.ssh/config, and what it includes, when others could write it, as ssh does; a file named by -F is not checked', () => {
+    const home = join(dir, `perm-home-${++count}`);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    const config = join(home, '.ssh', 'config');
+    const included = join(home, '.ssh', 'included.conf');
+    writeFileSync(included, 'Host webalias\n  HostName 192.0.2.45\n');
+    writeFileSync(config, `Include ${included}\n`);
+    chmodSync(config, 0o644);
+    chmodSync(included, 0o666);
+    const system = join(dir, 'no-system-config');
+    const previous = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const inventory = inventoryWith({ agent: false });
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
+      // Named by -F, the same files are read as they are (ssh -F does not check either).
+      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: config }).target.address).toBe('192.0.2.45');
+      // ~/.ssh/config itself (each file is checked once a run: another home for this case).
+      const other = join(dir, `perm-home-${++count}`);
+      mkdirSync(join(other, '.ssh'), { recursive: true });
+      writeFileSync(join(other, '.ssh', 'config'), 'Host webalias\n  User someone\n');
+      chmodSync(join(other, '.ssh', 'config'), 0o602);
+      process.env.HOME = other;
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(/config:1:1: bad owner or permissions \(writable by everyone\); ssh refuses this file too/);
+    } finally {
+      process.env.HOME = previous;
+    }
+    expect(permissionProblem({ uid: 1234, gid: 0, mode: 0o100644 }, 0, 0)).toBe('owned by uid 1234, neither you nor root');
+    expect(permissionProblem({ uid: 0, gid: 50, mode: 0o100664 }, 1000, 1000)).toBe('writable by group 50');
+    expect(permissionProblem({ uid: 1000, gid: 1000, mode: 0o100620 }, 1000, 1000)).toBeUndefined();
+  });
+
+  it('expands %k, %i, %l, %L and %C as ssh does, and refuses a token ssh does not know, at its line', () => {
+    const file = configFile(['Host webalias', '  HostName 192.0.2.46', '  HostKeyAlias web-key', `  UserKnownHostsFile ${join(dir, 'kh-%k')} ${join(dir, 'kh-%i-%L')}`, `  IdentityFile ${join(dir, 'id-%C')}`]);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'op' }), 'web', { env: {} });
+    const short = hostname().split('.')[0];
+    expect(resolved.target.knownHostsFiles).toEqual([join(dir, 'kh-web-key'), join(dir, `kh-${process.getuid?.() ?? 0}-${short}`)]);
+    const hash = createHash('sha1').update(`${hostname()}192.0.2.4622op`).digest('hex');
+    expect(resolved.missingKeys).toEqual([join(dir, `id-${hash}`)]);
+    // Without HostKeyAlias, %k is the name as given (the inventory's address).
+    const plain = configFile(['Host webalias', '  HostName 192.0.2.46', `  UserKnownHostsFile ${join(dir, 'kh-%k')}`]);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target.knownHostsFiles).toEqual([join(dir, 'kh-webalias')]);
+    const unknown = configFile(['Host webalias', `  UserKnownHostsFile ${join(dir, 'kh-%Z')}`]);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %Z`));
+    const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
+  });
+
+  it("reads ~/.ssh/known_hosts and known_hosts2 by default, as ssh -G lists them, recording in the first", () => {
+    const resolved = resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: 'none' });
+    expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
+  });
+
+  it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.acceptNewHostKeys).toBe(true);
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys])).toEqual([
+      ['bastion', true],
+      ['192.0.2.2', false],
+    ]);
+  });
+
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
-    const interval = configFile(['Host webalias', '  ServerAliveInterval 5s']);
+    // 1.5 is refused by ssh too ("invalid time value"); 5s and 1m30s are times ssh reads (below).
+    const interval = configFile(['Host webalias', '  ServerAliveInterval 1.5']);
     expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:1: ServerAliveInterval must be a whole number of seconds 0-3600`));
+    const tooLong = configFile(['Host webalias', '  ServerAliveInterval 2h']);
+    expect(() => resolveConnection(inventoryWith({ config_file: tooLong }), 'web', { env: {} })).toThrow(new RegExp(`^${tooLong}:2:1: ServerAliveInterval must be .*, not "7200" \\("2h"\\)`));
     const count = configFile(['Host webalias', '  ServerAliveCountMax -1']);
     expect(() => resolveConnection(inventoryWith({ config_file: count }), 'web', { env: {} })).toThrow(new RegExp(`^${count}:2:1: ServerAliveCountMax must be a whole number 0-100`));
+  });
+
+  it("reads ConnectTimeout and ServerAliveInterval in ssh's time format, as ssh -G shows them", () => {
+    const file = configFile(['Host webalias', '  ConnectTimeout 1m30s', '  ServerAliveInterval 2M']);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 90_000, serverAlive: { intervalMs: 120_000 } });
+    const plain = configFile(['Host webalias', '  ConnectTimeout 7', '  ServerAliveInterval 5s']);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 7000, serverAlive: { intervalMs: 5000 } });
   });
 
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {

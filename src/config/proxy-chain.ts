@@ -1,0 +1,70 @@
+import { ConfigError } from '../errors.js';
+import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js';
+
+// Which proxy ssh(1) uses for a host, and the whole chain of jump hosts, as OpenSSH 9.2 does
+// (checked with `ssh -G` and `ssh -v`):
+// - ProxyJump and ProxyCommand exclude each other and the first one obtained wins, `ProxyCommand
+//   none` included; `ProxyJump none` alone leaves a later ProxyCommand in force.
+// - ProxyJump a,b runs `ssh -J a b`: b's own ProxyJump is overridden, while a, reached first, is
+//   looked up with its own config, so a's ProxyJump (or ProxyCommand) applies to it, recursively.
+
+export interface JumpSpec {
+  readonly host: string;
+  readonly user?: string | undefined;
+  readonly port?: number | undefined;
+  readonly privateKey?: string | undefined;
+  readonly knownHosts?: string | undefined;
+  readonly origin: string;
+}
+
+export type Proxy = { readonly kind: 'none' } | { readonly kind: 'jump' | 'command'; readonly value: ConfigValue };
+
+const isNone = (value: ConfigValue): boolean => value.values.join(' ').toLowerCase() === 'none';
+
+export function proxyOf(config: ResolvedSshConfig): Proxy {
+  const jump = config.values.get('proxyjump');
+  const command = config.values.get('proxycommand');
+  if (jump && !isNone(jump) && (!command || jump.order < command.order)) return { kind: 'jump', value: jump };
+  if (command && !isNone(command) && (!jump || isNone(jump) || command.order < jump.order)) return { kind: 'command', value: command };
+  return { kind: 'none' };
+}
+
+/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
+export function parseJumpEntry(entry: string, origin: string): JumpSpec {
+  const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
+  if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
+  return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
+}
+
+export const jumpEntries = (value: ConfigValue): JumpSpec[] =>
+  value.values
+    .join(' ')
+    .split(',')
+    .map((part) => parseJumpEntry(part, value.origin));
+
+const refuse = (value: ConfigValue, message: string): never => {
+  throw new ConfigError([{ file: value.file, line: value.line, col: 1, path: '', message }]);
+};
+
+export function refuseProxyCommand(value: ConfigValue, whom: string): never {
+  return refuse(value, `ProxyCommand (for ${whom}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump`);
+}
+
+/**
+ * The jump hosts in the order they are connected: `entries` (the host's ProxyJump or the
+ * inventory's ssh.jump) preceded by what the first one needs to be reached, from its own config.
+ */
+export function jumpChain(entries: readonly JumpSpec[], lookup: (host: string) => ResolvedSshConfig): JumpSpec[] {
+  let chain = [...entries];
+  const expanded: string[] = [];
+  for (;;) {
+    const first = chain[0];
+    if (!first) return chain;
+    const proxy = proxyOf(lookup(first.host));
+    if (proxy.kind === 'none') return chain;
+    if (proxy.kind === 'command') return refuseProxyCommand(proxy.value, `jump host ${first.host}`);
+    if (expanded.includes(first.host.toLowerCase())) return refuse(proxy.value, `ProxyJump loop: ${[...expanded, first.host.toLowerCase()].join(' -> ')} (each reached through the next)`);
+    expanded.push(first.host.toLowerCase());
+    chain = [...jumpEntries(proxy.value), ...chain];
+  }
+}

@@ -1,0 +1,56 @@
+import { createRequire } from 'node:module';
+import { homedir, hostname } from 'node:os';
+import { ConfigError } from '../errors.js';
+import type { ConfigValue } from '../transport/ssh-config.js';
+
+// ssh_config's %-tokens (ssh_config(5), TOKENS) for the paths lvsprov reads (IdentityFile,
+// UserKnownHostsFile, IdentityAgent) and HostName (%h alone). A token ssh does not know is an
+// error at its line, as in ssh, rather than a file literally named `%x`.
+
+export interface TokenSubjects {
+  /** HostName after expansion (%h). */
+  readonly host: string;
+  /** The name as given: the inventory's address, or a jump host's name (%n). */
+  readonly original: string;
+  readonly port: number;
+  readonly user: string;
+  readonly localUser: string;
+  readonly hostKeyAlias?: string | undefined;
+}
+
+/** A token's value, or how to compute it when a path asks for it (%C needs node:crypto, which a command that connects nowhere never loads). */
+export type Tokens = Readonly<Record<string, string | (() => string)>>;
+
+export function sshTokens(subjects: TokenSubjects): Tokens {
+  const local = hostname();
+  const tokens: Record<string, string | (() => string)> = {
+    h: subjects.host,
+    n: subjects.original,
+    p: String(subjects.port),
+    r: subjects.user,
+    u: subjects.localUser,
+    d: homedir(),
+    i: String(process.getuid?.() ?? 0),
+    l: local,
+    L: local.split('.')[0] ?? local,
+    // The host key alias, else the name as given.
+    k: subjects.hostKeyAlias ?? subjects.original,
+  };
+  // %C: a hash of %l%h%p%r, as ssh 9.2 computes it.
+  tokens.C = () => {
+    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    return createHash('sha1').update(`${local}${subjects.host}${subjects.port}${subjects.user}`).digest('hex');
+  };
+  return tokens;
+}
+
+/** `value` with its tokens replaced; an unknown one is a ConfigError at `found`'s line. */
+export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line'>): string {
+  return value.replace(/%(.?)/g, (whole, letter: string) => {
+    if (letter === '%') return '%';
+    const token = Object.hasOwn(tokens, letter) ? tokens[letter] : undefined;
+    if (token !== undefined) return typeof token === 'function' ? token() : token;
+    if (!found) return whole;
+    throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: `unknown %-token ${whole || '% at the end'} in ${JSON.stringify(value)} (ssh refuses it too; %% for a literal %)` }]);
+  });
+}

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveConnection } from '../../src/config/connection.js';
+import { loadInventory } from '../../src/config/inventory.js';
+import { runCli } from '../support/cli.js';
+
+// ssh_config keywords ssh would apply and lvsprov does not: refused at their line when ignoring
+// them would trust a host key ssh would not, said on stderr otherwise; never dropped in silence.
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsprov-ssh-unsupported-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let count = 0;
+
+function files(configLines: string[], address = 't'): { config: string; inventory: string } {
+  const config = join(dir, `config-${++count}`);
+  writeFileSync(config, `${configLines.join('\n')}\n`);
+  const inventory = join(dir, `inventory-${count}.yaml`);
+  writeFileSync(inventory, stringify({ ssh: { agent: false, config_file: config }, hosts: { h: { address } } }));
+  return { config, inventory };
+}
+const resolve = (configLines: string[]): ReturnType<typeof resolveConnection> => resolveConnection(loadInventory(files(configLines).inventory), 'h', { env: {} });
+
+describe('ssh_config keywords lvsprov does not apply', () => {
+  it('refuses RevokedHostKeys and KnownHostsCommand at their line, for the host and for a jump host', () => {
+    expect(() => resolve(['Host t', '  RevokedHostKeys ~/.ssh/revoked_keys'])).toThrow(/config-\d+:2:1: RevokedHostKeys is not supported by lvsprov, which would accept a key revoked there/);
+    expect(() => resolve(['Host t', '  ProxyJump j', 'Host j', '  KnownHostsCommand /usr/local/bin/keys %H'])).toThrow(/config-\d+:4:1: KnownHostsCommand is not supported .*\(for jump host j\)/);
+    expect(() => resolve(['Host t', '  KnownHostsCommand none'])).not.toThrow();
+  });
+
+  it('names every other one it leaves out, with its line, and says nothing of values that change nothing', () => {
+    const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub']);
+    expect(resolved.ignored).toEqual([
+      expect.stringMatching(/config-\d+:6 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
+      expect.stringMatching(/config-\d+:7 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
+      expect.stringMatching(/^jump host j: .*config-\d+:6 \(Host \*\): Ciphers/),
+      expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): CertificateFile/),
+    ]);
+  });
+
+  it('says them on stderr before a run, once each, leaving stdout to the report', async () => {
+    const { inventory } = files(['Match exec "exit 0"', '  User nobody', 'Host *', '  KexAlgorithms curve25519-sha256'], '192.0.2.7');
+    const playbook = join(dir, 'playbook.yaml');
+    writeFileSync(playbook, stringify([{ hosts: 'all', tasks: [{ name: 'marker', file: { path: '/tmp/lvsprov-never-written', content: 'x' } }] }]));
+    const result = await runCli(['apply', '-i', inventory, '-p', playbook, '--list-hosts']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/ssh_config/);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('ssh_config: '))).toEqual([
+      expect.stringMatching(/config-\d+:1: Match exec is not evaluated by lvsprov; the block is skipped$/),
+      expect.stringMatching(/config-\d+:4 \(Host \*\): KexAlgorithms curve25519-sha256 is not applied by lvsprov/),
+    ]);
+  });
+});
