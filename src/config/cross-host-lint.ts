@@ -15,7 +15,7 @@ import type { PathSegment } from './yaml-source.js';
 // Not flagged, because LVS allows it: a real server given by `address` that is its director's own
 // address (IPVS "localnode": the director serves the request itself).
 
-type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services'>;
+type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services' | 'groups'>;
 
 export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -60,7 +60,7 @@ function addressOwners(inventory: Inventory, addresses: ReadonlySet<string>): Ma
   for (const name in hosts) {
     const host = hosts[name]!;
     if (addresses.has(host.address) && isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
-    const dip = dipOf(host);
+    const dip = dipOf(inventory, name, host);
     if (dip !== host.address && addresses.has(dip) && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
   }
   return owners;

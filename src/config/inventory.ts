@@ -46,7 +46,7 @@ export function loadInventory(file: string): LoadedInventory {
   const groups = collectGroups(data, hostList);
   const services = resolveServices(source, data, groups, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  const lint = crossHostProblems({ source, data, services });
+  const lint = crossHostProblems({ source, data, services, groups });
   if (lint.length > 0) throw new ConfigError(lint);
   addSessionStores(groups, data, services);
   // Read from standard input, its relative paths (playbook, roles_path, keys) are the current folder's.
