@@ -1,8 +1,8 @@
 import type { ConfigProblem } from '../errors.js';
-import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
+import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
-import { dipOf, directorAddress, natGateway } from './host-vars.js';
+import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -22,6 +22,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
   const networks = statedNetworks(inventory, report);
   vipsThatAreHostAddresses(inventory, report);
+  directorDips(inventory, report);
   networkEdges(inventory, networks, report);
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (inventory.data.lvs.ha) problems.push(...haProblems(inventory));
@@ -85,12 +86,49 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
     const literal = literalVip(service);
     const owner = literal === undefined ? undefined : owners.get(literal);
     if (owner) report(servicePath(index, 'vip'), `VIP ${literal} is ${owner}; ${why}`);
+    const sorry = service.sorry_server?.address;
+    if (sorry !== undefined && vipAddresses.has(sorry)) {
+      report(servicePath(index, 'sorry_server', 'address'), `sorry server ${sorry} is a VIP of this cluster: the director would send the requests back to a virtual service; a sorry server is a machine's own address`);
+    }
     service.real_servers.forEach((server, serverIndex) => {
       if (server.address !== undefined && vipAddresses.has(server.address)) {
         report(servicePath(index, 'real_servers', serverIndex, 'address'), `real server address ${server.address} is a VIP of this cluster; a real server is reached at an address of its own`);
       }
     });
   });
+}
+
+/**
+ * A director's dip is the gateway of its NAT real servers (their default route): the address of a
+ * machine, and of this director, not of another host (that host would receive every reply). Said
+ * at the line that sets it, once however many directors share it.
+ */
+function directorDips(inventory: Inventory, report: Report): void {
+  const said = new Set<string>();
+  const dips = new Map<string, { director: string; origin: readonly PathSegment[] }>();
+  const say = (origin: readonly PathSegment[], message: string): void => {
+    if (said.has(`${origin.join('.')}\0${message}`)) return;
+    said.add(`${origin.join('.')}\0${message}`);
+    report([...origin], message);
+  };
+  for (const director of new Set(inventory.services.flatMap((service) => service.directors))) {
+    const entry = own(inventory.data.hosts, director);
+    const origin = entry && dipOrigin(inventory, director, entry);
+    if (!entry || !origin) continue;
+    const dip = dipOf(inventory, director, entry);
+    // Not an address at all: the role variable's own check says so.
+    if (!isIpv4(dip) || dip === entry.address) continue;
+    const notUnicast = unicastProblem(dip, false);
+    if (notUnicast) say(origin, `dip ${dip} of director ${director} ${notUnicast}; NAT real servers route their replies through the dip, so it must be an address the director holds`);
+    else dips.set(dip, { director, origin });
+  }
+  if (dips.size === 0) return;
+  for (const name in inventory.data.hosts) {
+    const dip = dips.get(inventory.data.hosts[name]!.address);
+    if (dip && dip.director !== name) {
+      say(dip.origin, `dip ${inventory.data.hosts[name]!.address} of director ${dip.director} is the address of host ${name}: NAT real servers would send their replies to ${name}, not through the director`);
+    }
+  }
 }
 
 /** Every VIP address with the directors that hold it, over all its services. */
@@ -151,7 +189,7 @@ function networkHolding(networks: ReadonlyArray<{ cidr: string; network: Ipv4Net
     .sort((a, b) => b.network.prefixLength - a.network.prefixLength)[0];
 }
 
-/** With stated networks, no VIP or host address may be a network's own address or its broadcast address. */
+/** With stated networks, no VIP, host, real or sorry server address or dip may be a network's own address or its broadcast address. */
 function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
   if (networks.length === 0) return;
   const check = (address: string, path: PathSegment[], what: string): void => {
@@ -162,6 +200,20 @@ function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: stri
   };
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) check(vip.address, ['lvs', 'vips', name, 'address'], 'VIP');
   for (const name in inventory.data.hosts) check(inventory.data.hosts[name]!.address, ['hosts', name, 'address'], 'host address');
+  inventory.data.lvs.services.forEach((service, index) => {
+    service.real_servers.forEach((server, serverIndex) => {
+      if (server.address !== undefined) check(server.address, servicePath(index, 'real_servers', serverIndex, 'address'), 'real server address');
+    });
+    if (service.sorry_server) check(service.sorry_server.address, servicePath(index, 'sorry_server', 'address'), 'sorry server');
+  });
+  const checked = new Set<string>();
+  for (const director of new Set(inventory.services.flatMap((service) => service.directors))) {
+    const entry = own(inventory.data.hosts, director);
+    const origin = entry && dipOrigin(inventory, director, entry);
+    if (!entry || !origin || checked.has(origin.join('.'))) continue;
+    checked.add(origin.join('.'));
+    check(dipOf(inventory, director, entry), [...origin], `dip of director ${director}`);
+  }
 }
 
 function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {

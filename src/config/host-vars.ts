@@ -173,25 +173,34 @@ export function directorAddress(inventory: DipScope, director: string): string |
  * hostVars layers them; else its address. A dip set for the group `directors` is the usual way.
  */
 export function dipOf(inventory: DipScope, host: string, entry: HostEntry): string {
-  const dip = Object.hasOwn(entry.vars, 'dip') ? entry.vars.dip : inheritedDip(inventory, host);
+  const origin = dipOrigin(inventory, host, entry);
+  const dip = origin === undefined ? undefined : origin[0] === 'vars' ? inventory.data.vars.dip : origin[0] === 'groups' ? own(inventory.data.groups, origin[1] as string)?.vars.dip : entry.vars.dip;
   return typeof dip === 'string' ? dip : entry.address;
 }
 
-const groupDips = new WeakMap<DipScope['groups'], { readonly groups: number; readonly byHost: ReadonlyMap<string, unknown> }>();
+/** Where the dip a host sees is set (its inventory path), if anywhere. */
+export function dipOrigin(inventory: DipScope, host: string, entry: HostEntry): readonly PathSegment[] | undefined {
+  if (Object.hasOwn(entry.vars, 'dip')) return ['hosts', host, 'vars', 'dip'];
+  const group = dipGroupOf(inventory, host);
+  if (group !== undefined) return ['groups', group, 'vars', 'dip'];
+  return Object.hasOwn(inventory.data.vars, 'dip') ? ['vars', 'dip'] : undefined;
+}
 
-/** The dip a host gets from its groups or the cluster's vars; undefined where none sets one. */
-function inheritedDip(inventory: DipScope, host: string): unknown {
+const groupDips = new WeakMap<DipScope['groups'], { readonly groups: number; readonly byHost: ReadonlyMap<string, string> }>();
+
+/** The group whose dip a host sees (the last in alphabetical order of those that set one). */
+function dipGroupOf(inventory: DipScope, host: string): string | undefined {
   // Built once per inventory (again once the session stores' group joins it): the lint asks for
   // every host, and few groups set a dip.
   let found = groupDips.get(inventory.groups);
   if (found?.groups !== inventory.groups.size) {
-    const byHost = new Map<string, unknown>();
+    const byHost = new Map<string, string>();
     const setting = [...inventory.groups.keys()].filter((group) => Object.hasOwn(own(inventory.data.groups, group)?.vars ?? {}, 'dip')).sort();
-    for (const group of setting) for (const member of inventory.groups.get(group) ?? []) byHost.set(member, own(inventory.data.groups, group)?.vars.dip);
+    for (const group of setting) for (const member of inventory.groups.get(group) ?? []) byHost.set(member, group);
     found = { groups: inventory.groups.size, byHost };
     groupDips.set(inventory.groups, found);
   }
-  return found.byHost.has(host) ? found.byHost.get(host) : Object.hasOwn(inventory.data.vars, 'dip') ? inventory.data.vars.dip : undefined;
+  return found.byHost.get(host);
 }
 
 /** The service in the shape of the ipvs resource's spec. */
