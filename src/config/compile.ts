@@ -231,7 +231,9 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
       if (checked === undefined) {
         const parsed = checkInput(schema, spec);
         if (!parsed.success) {
-          for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
+          // A template task is checked as the file it writes: its `path` is the task's `dest`.
+          const issues = type === TEMPLATE_TASK ? parsed.error.issues.map((issue) => (issue.path[0] === 'path' ? { ...issue, path: ['dest', ...issue.path.slice(1)] } : issue)) : parsed.error.issues;
+          for (const p of zodProblems(origin.source, { issues }, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
           return [];
         }
         checked = deepFreeze(parsed.data);
@@ -256,9 +258,9 @@ function renderTemplateTask(
   problems: ConfigProblem[],
   problem: (path: PathSegment[], message: string) => void,
 ): unknown {
-  const parsed = templateSpecSchema.safeParse(raw);
+  const parsed = checkInput(templateSpecSchema, raw);
   if (!parsed.success) {
-    problem([TEMPLATE_TASK], parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    for (const p of zodProblems(origin.source, parsed.error, [...origin.path, TEMPLATE_TASK], templateSpecSchema)) problems.push({ ...p, message: `${p.message} (host ${scope.host})` });
     return undefined;
   }
   const template = origin.role?.templates.get(parsed.data.src);

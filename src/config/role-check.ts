@@ -7,7 +7,7 @@ import { templateSpecSchema, TEMPLATE_TASK, type TaskEntry } from './playbook-sc
 import { checkTemplate, typeAt, type Vocabulary } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
-import { zodProblems } from './validate.js';
+import { checkInput, zodProblems } from './validate.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
 // A role checked whole when it loads: its defaults against their declared types, every name its
@@ -97,9 +97,9 @@ function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegmen
 }
 
 function checkTemplateTask(role: RoleParts, raw: unknown, index: number, scope: Vocabulary, problems: ConfigProblem[], templates: Map<string, RoleTemplate>): void {
-  const parsed = templateSpecSchema.safeParse(raw);
+  const parsed = checkInput(templateSpecSchema, raw);
   if (!parsed.success) {
-    problems.push(...zodProblems(role.tasksSource, parsed.error, [index, TEMPLATE_TASK]));
+    problems.push(...zodProblems(role.tasksSource, parsed.error, [index, TEMPLATE_TASK], templateSpecSchema));
     return;
   }
   const { src, format } = parsed.data;
