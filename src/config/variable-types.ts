@@ -69,8 +69,9 @@ function isRegExp(text: string): boolean {
 
 // Directories a web server must never be pointed at: serving them publishes secrets (/etc/shadow,
 // /root, /home) or the system itself. A web root may not be one of them nor lie inside one,
-// except below /var/www and /srv, which exist for this.
-const SYSTEM_DIRECTORIES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/root', '/run', '/home', '/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/backups', '/var/mail', '/tmp', '/var/tmp', '/opt', '/mnt', '/media', '/snap', '/lost+found'];
+// except below /var/www and /srv, which exist for this. /var/run and /var/lock are links into /run
+// on every current distro: the same directories under another name.
+const SYSTEM_DIRECTORIES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/root', '/run', '/home', '/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/backups', '/var/mail', '/tmp', '/var/tmp', '/opt', '/mnt', '/media', '/snap', '/lost+found', '/var/run', '/var/lock'];
 
 /** `/etc//ssl/` -> `/etc/ssl`; the root stays `/`. */
 const normalPath = (path: string): string => path.replace(/\/+/g, '/').replace(/\/$/, '') || '/';
