@@ -45,8 +45,10 @@ type Program = hbs.AST.Program;
 
 const engine = Handlebars.create();
 engine.registerHelper(WRITE, function write(this: unknown, value: unknown, options: Handlebars.HelperOptions) {
-  const hash = options.hash as { expression: string; variable: string; line: number; col: number };
+  const hash = options.hash as { expression: string; variable: string; helper: number; line: number; col: number };
   const format = (options.data as { lvsprovFormat: OutputFormat }).lvsprovFormat;
+  // A helper's result is not a variable the inventory could set: say what found nothing, and where.
+  if (value === undefined && hash.helper) throw new TemplateValueError(hash.expression, undefined, hash.line, hash.col, 'finds nothing on this host');
   if (value === undefined) throw new MissingVariableError(hash.expression);
   try {
     return writeValue(value, format);
@@ -87,8 +89,9 @@ function wrap(program: Program, rootScope: boolean): void {
         mustache.params.length > 0 || mustache.hash
           ? ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as unknown as hbs.AST.Expression)
           : mustache.path;
-      const expression = path.original ?? 'value';
-      const variable = path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
+      const helper = mustache.params.length > 0 || mustache.hash !== undefined;
+      const expression = helper ? sourceOf(inner) : (path.original ?? 'value');
+      const variable = !helper && path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
       const loc = mustache.loc;
       mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [WRITE], original: WRITE, loc } as unknown as hbs.AST.PathExpression;
       mustache.params = [inner];
@@ -99,6 +102,7 @@ function wrap(program: Program, rootScope: boolean): void {
           [
             ['expression', expression],
             ['variable', variable ?? ''],
+            ['helper', helper ? 1 : 0],
             ['line', loc.start.line],
             ['col', loc.start.column + 1],
           ] as const
@@ -106,6 +110,22 @@ function wrap(program: Program, rootScope: boolean): void {
       } as hbs.AST.Hash;
       mustache.escaped = false;
     }
+  }
+}
+
+/** An expression as the template wrote it, near enough for a message: `lookup this name`. */
+function sourceOf(node: hbs.AST.Expression): string {
+  switch (node.type) {
+    case 'PathExpression':
+      return (node as hbs.AST.PathExpression).original;
+    case 'StringLiteral':
+      return JSON.stringify((node as hbs.AST.StringLiteral).value);
+    case 'SubExpression': {
+      const call = node as hbs.AST.SubExpression;
+      return [sourceOf(call.path), ...call.params.map((param) => (param.type === 'SubExpression' ? `(${sourceOf(param)})` : sourceOf(param)))].join(' ');
+    }
+    default:
+      return String((node as { original?: unknown }).original ?? node.type);
   }
 }
 
