@@ -63,9 +63,27 @@ export function parseTemplate(text: string): Program {
     return Handlebars.parse(text);
   } catch (error) {
     const message = (error as Error).message;
+    // The parser gives up at the end of the file; the fix is where the block opened.
+    const open = /got 'EOF'/.test(message) ? unclosedBlock(text) : undefined;
+    if (open) throw new TemplateSyntaxError(open.line, open.col, `template syntax: this {{${open.opener}${open.name}}} block has no {{/${open.name}}}`);
     const line = Number(/on line (\d+)/.exec(message)?.[1] ?? 1);
     throw new TemplateSyntaxError(line, 1, `template syntax: ${message.split('\n').filter((part) => part.trim() !== '' && !/^-*\^$/.test(part.trim())).join(' ')}`);
   }
+}
+
+/** The last block opened and never closed (`{{#if x}}` without `{{/if}}`), by a scan of its tags. */
+function unclosedBlock(text: string): { line: number; col: number; opener: string; name: string } | undefined {
+  const open: Array<{ index: number; opener: string; name: string }> = [];
+  for (const match of text.matchAll(/\{\{~?\s*([#^/])\s*([A-Za-z_][\w-]*)/g)) {
+    if (match[1] === '/') {
+      const at = open.map((block) => block.name).lastIndexOf(match[2]!);
+      if (at >= 0) open.splice(at);
+    } else open.push({ index: match.index, opener: match[1]!, name: match[2]! });
+  }
+  const last = open.at(-1);
+  if (!last) return undefined;
+  const before = text.slice(0, last.index).split('\n');
+  return { line: before.length, col: (before.at(-1)?.length ?? 0) + 1, opener: last.opener, name: last.name };
 }
 
 function literal(value: string | number, loc: hbs.AST.SourceLocation): hbs.AST.Expression {
