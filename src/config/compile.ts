@@ -7,6 +7,7 @@ import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
@@ -176,7 +177,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   let hostAddresses: Map<string, string> | undefined;
   return {
     hosts,
-    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder)],
+    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
     realServers,
     // Made when an apply first asks: validate has no use for a map of every host.
     get hostAddresses(): ReadonlyMap<string, string> {
