@@ -75,7 +75,13 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
     const literal = literalVip(service);
     if (literal !== undefined) asked.add(literal);
   }
+  const gateway = inventory.data.lvs.ha?.gateway?.address;
+  if (gateway !== undefined) asked.add(gateway);
   const owners = addressOwners(inventory, asked);
+  const gatewayOwner = gateway === undefined ? undefined : owners.get(gateway);
+  if (gatewayOwner) {
+    report(['lvs', 'ha', 'gateway', 'address'], `gateway ${gateway} is ${gatewayOwner}; the gateway moves between the directors with the VIPs (VRRP), so it must be an address no host has`);
+  }
   const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
     const owner = owners.get(vip.address);
@@ -119,7 +125,9 @@ function directorDips(inventory: Inventory, report: Report): void {
     // Not an address at all: the role variable's own check says so.
     if (!isIpv4(dip) || dip === entry.address) continue;
     const notUnicast = unicastProblem(dip, false);
+    const other = dips.get(dip);
     if (notUnicast) say(origin, `dip ${dip} of director ${director} ${notUnicast}; NAT real servers route their replies through the dip, so it must be an address the director holds`);
+    else if (other) say(origin, `dip ${dip} of director ${director} is also the dip of director ${other.director}: two machines cannot hold one address (give each director its own)`);
     else dips.set(dip, { director, origin });
   }
   if (dips.size === 0) return;
