@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
 import { resolveConnection } from '../config/connection.js';
@@ -42,7 +42,11 @@ export const shippedPlaybook = join(packageRoot, 'playbooks/site.yaml');
  */
 export function playbookFor(inventory: LoadedInventory, flag: string | undefined): string {
   if (flag) return flag;
-  return inventory.data.playbook ? expandPath(inventory.data.playbook, inventory.dir) : shippedPlaybook;
+  if (!inventory.data.playbook) return shippedPlaybook;
+  const path = expandPath(inventory.data.playbook, inventory.dir);
+  // Said at the inventory's line: the file that is not there has no line to point at.
+  if (!isFile(path)) throw new ConfigError([inventory.source.problem(['playbook'], `${path} is not a file (playbook is relative to the inventory's folder, ${inventory.dir})`)]);
+  return path;
 }
 
 /**
@@ -67,10 +71,18 @@ export function rolesPathFor(inventory: LoadedInventory, flag: readonly string[]
 }
 
 function isDirectory(path: string): boolean {
+  return statOf(path)?.isDirectory() ?? false;
+}
+
+function isFile(path: string): boolean {
+  return statOf(path)?.isFile() ?? false;
+}
+
+function statOf(path: string): Stats | undefined {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -7,11 +7,13 @@ import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
+import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
 import { checkInput, parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
@@ -164,6 +166,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   });
 
   problems.push(...checkRoleVariablesWhereSet(inventory, rolesUsed));
+  problems.push(...unheldServiceProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }
@@ -174,7 +177,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   let hostAddresses: Map<string, string> | undefined;
   return {
     hosts,
-    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder)],
+    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
     realServers,
     // Made when an apply first asks: validate has no use for a map of every host.
     get hostAddresses(): ReadonlyMap<string, string> {
@@ -231,7 +234,9 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
       if (checked === undefined) {
         const parsed = checkInput(schema, spec);
         if (!parsed.success) {
-          for (const p of zodProblems(origin.source, parsed.error, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
+          // A template task is checked as the file it writes: its `path` is the task's `dest`.
+          const issues = type === TEMPLATE_TASK ? parsed.error.issues.map((issue) => (issue.path[0] === 'path' ? { ...issue, path: ['dest', ...issue.path.slice(1)] } : issue)) : parsed.error.issues;
+          for (const p of zodProblems(origin.source, { issues }, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
           return [];
         }
         checked = deepFreeze(parsed.data);
@@ -256,9 +261,9 @@ function renderTemplateTask(
   problems: ConfigProblem[],
   problem: (path: PathSegment[], message: string) => void,
 ): unknown {
-  const parsed = templateSpecSchema.safeParse(raw);
+  const parsed = checkInput(templateSpecSchema, raw);
   if (!parsed.success) {
-    problem([TEMPLATE_TASK], parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    for (const p of zodProblems(origin.source, parsed.error, [...origin.path, TEMPLATE_TASK], templateSpecSchema)) problems.push({ ...p, message: `${p.message} (host ${scope.host})` });
     return undefined;
   }
   const template = origin.role?.templates.get(parsed.data.src);

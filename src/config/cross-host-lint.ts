@@ -1,8 +1,8 @@
 import type { ConfigProblem } from '../errors.js';
-import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, type Ipv4Network } from '../net/ipv4.js';
+import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
-import { dipOf, directorAddress, natGateway } from './host-vars.js';
+import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -15,13 +15,14 @@ import type { PathSegment } from './yaml-source.js';
 // Not flagged, because LVS allows it: a real server given by `address` that is its director's own
 // address (IPVS "localnode": the director serves the request itself).
 
-type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services'>;
+type Inventory = Pick<LoadedInventory, 'source' | 'data' | 'services' | 'groups'>;
 
 export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
   const networks = statedNetworks(inventory, report);
   vipsThatAreHostAddresses(inventory, report);
+  directorDips(inventory, report);
   networkEdges(inventory, networks, report);
   // A health check, sorry server or quorum puts keepalived on a director with or without lvs.ha.
   problems.push(...haProblems(inventory));
@@ -62,7 +63,7 @@ function addressOwners(inventory: Inventory, addresses: ReadonlySet<string>): Ma
   for (const name in hosts) {
     const host = hosts[name]!;
     if (addresses.has(host.address) && isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
-    const dip = dipOf(host);
+    const dip = dipOf(inventory, name, host);
     if (dip !== host.address && addresses.has(dip) && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
   }
   return owners;
@@ -76,7 +77,13 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
     const literal = literalVip(service);
     if (literal !== undefined) asked.add(literal);
   }
+  const gateway = inventory.data.lvs.ha?.gateway?.address;
+  if (gateway !== undefined) asked.add(gateway);
   const owners = addressOwners(inventory, asked);
+  const gatewayOwner = gateway === undefined ? undefined : owners.get(gateway);
+  if (gatewayOwner) {
+    report(['lvs', 'ha', 'gateway', 'address'], `gateway ${gateway} is ${gatewayOwner}; the gateway moves between the directors with the VIPs (VRRP), so it must be an address no host has`);
+  }
   const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
     const owner = owners.get(vip.address);
@@ -87,12 +94,51 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
     const literal = literalVip(service);
     const owner = literal === undefined ? undefined : owners.get(literal);
     if (owner) report(servicePath(index, 'vip'), `VIP ${literal} is ${owner}; ${why}`);
+    const sorry = service.sorry_server?.address;
+    if (sorry !== undefined && vipAddresses.has(sorry)) {
+      report(servicePath(index, 'sorry_server', 'address'), `sorry server ${sorry} is a VIP of this cluster: the director would send the requests back to a virtual service; a sorry server is a machine's own address`);
+    }
     service.real_servers.forEach((server, serverIndex) => {
       if (server.address !== undefined && vipAddresses.has(server.address)) {
         report(servicePath(index, 'real_servers', serverIndex, 'address'), `real server address ${server.address} is a VIP of this cluster; a real server is reached at an address of its own`);
       }
     });
   });
+}
+
+/**
+ * A director's dip is the gateway of its NAT real servers (their default route): the address of a
+ * machine, and of this director, not of another host (that host would receive every reply). Said
+ * at the line that sets it, once however many directors share it.
+ */
+function directorDips(inventory: Inventory, report: Report): void {
+  const said = new Set<string>();
+  const dips = new Map<string, { director: string; origin: readonly PathSegment[] }>();
+  const say = (origin: readonly PathSegment[], message: string): void => {
+    if (said.has(`${origin.join('.')}\0${message}`)) return;
+    said.add(`${origin.join('.')}\0${message}`);
+    report([...origin], message);
+  };
+  for (const director of new Set(inventory.services.flatMap((service) => service.directors))) {
+    const entry = own(inventory.data.hosts, director);
+    const origin = entry && dipOrigin(inventory, director, entry);
+    if (!entry || !origin) continue;
+    const dip = dipOf(inventory, director, entry);
+    // Not an address at all: the role variable's own check says so.
+    if (!isIpv4(dip) || dip === entry.address) continue;
+    const notUnicast = unicastProblem(dip, false);
+    const other = dips.get(dip);
+    if (notUnicast) say(origin, `dip ${dip} of director ${director} ${notUnicast}; NAT real servers route their replies through the dip, so it must be an address the director holds`);
+    else if (other) say(origin, `dip ${dip} of director ${director} is also the dip of director ${other.director}: two machines cannot hold one address (give each director its own)`);
+    else dips.set(dip, { director, origin });
+  }
+  if (dips.size === 0) return;
+  for (const name in inventory.data.hosts) {
+    const dip = dips.get(inventory.data.hosts[name]!.address);
+    if (dip && dip.director !== name) {
+      say(dip.origin, `dip ${inventory.data.hosts[name]!.address} of director ${dip.director} is the address of host ${name}: NAT real servers would send their replies to ${name}, not through the director`);
+    }
+  }
 }
 
 /** Every VIP address with the directors that hold it, over all its services. */
@@ -153,7 +199,7 @@ function networkHolding(networks: ReadonlyArray<{ cidr: string; network: Ipv4Net
     .sort((a, b) => b.network.prefixLength - a.network.prefixLength)[0];
 }
 
-/** With stated networks, no VIP or host address may be a network's own address or its broadcast address. */
+/** With stated networks, no VIP, host, real or sorry server address or dip may be a network's own address or its broadcast address. */
 function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
   if (networks.length === 0) return;
   const check = (address: string, path: PathSegment[], what: string): void => {
@@ -164,6 +210,20 @@ function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: stri
   };
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) check(vip.address, ['lvs', 'vips', name, 'address'], 'VIP');
   for (const name in inventory.data.hosts) check(inventory.data.hosts[name]!.address, ['hosts', name, 'address'], 'host address');
+  inventory.data.lvs.services.forEach((service, index) => {
+    service.real_servers.forEach((server, serverIndex) => {
+      if (server.address !== undefined) check(server.address, servicePath(index, 'real_servers', serverIndex, 'address'), 'real server address');
+    });
+    if (service.sorry_server) check(service.sorry_server.address, servicePath(index, 'sorry_server', 'address'), 'sorry server');
+  });
+  const checked = new Set<string>();
+  for (const director of new Set(inventory.services.flatMap((service) => service.directors))) {
+    const entry = own(inventory.data.hosts, director);
+    const origin = entry && dipOrigin(inventory, director, entry);
+    if (!entry || !origin || checked.has(origin.join('.'))) continue;
+    checked.add(origin.join('.'));
+    check(dipOf(inventory, director, entry), [...origin], `dip of director ${director}`);
+  }
 }
 
 function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {

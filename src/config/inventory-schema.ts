@@ -129,6 +129,10 @@ export const serviceSchema = z
       ctx.addIssue({ code: 'custom', path: ['fwmark'], message: 'a fwmark service needs `fwmark`' });
     if (service.protocol !== 'fwmark' && service.vip === undefined)
       ctx.addIssue({ code: 'custom', path: ['vip'], message: 'a tcp or udp service needs `vip`' });
+    // The mark would be dropped (the service is keyed by VIP and port), which only the director
+    // role's ipvs task would notice, per host, far from this line.
+    if (service.protocol !== 'fwmark' && service.fwmark !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['fwmark'], message: 'only a fwmark service takes `fwmark`: set `protocol: fwmark` (and leave out `port`), or remove `fwmark`' });
     if (service.protocol !== 'fwmark' && service.ports !== undefined)
       ctx.addIssue({ code: 'custom', path: ['ports'], message: 'only a fwmark service takes `ports`; a tcp or udp service has one `port`' });
     if (service.protocol === 'fwmark' && service.ports !== undefined && service.vip === undefined)

@@ -44,13 +44,33 @@ export function loadInventory(file: string): LoadedInventory {
   }
 
   const groups = collectGroups(data, hostList);
+  problems.push(...ambiguousNames(source, data, hostList, groups));
   const services = resolveServices(source, data, groups, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  const lint = crossHostProblems({ source, data, services });
+  const lint = crossHostProblems({ source, data, services, groups });
   if (lint.length > 0) throw new ConfigError(lint);
   addSessionStores(groups, data, services);
   // Read from standard input, its relative paths (playbook, roles_path, keys) are the current folder's.
   return { file: source.file, dir: file === STANDARD_INPUT ? process.cwd() : dirname(file), source, data, groups, services, hostList };
+}
+
+/**
+ * A play's hosts and --limit read a name as a group before a host, and `all` as every host: a group
+ * named like a host (`--limit rs1` would select the group's members, not rs1) or a host or group
+ * named all would make the run reach other hosts than the name says.
+ */
+function ambiguousNames(source: YamlSource, data: Inventory, hosts: HostList, groups: ReadonlyMap<string, readonly string[]>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (Object.hasOwn(data.hosts, 'all')) problems.push(source.problem(['hosts', 'all'], 'a host cannot be named all: in a play\'s hosts and --limit, all means every host', true));
+  for (const group of groups.keys()) {
+    const clash = group === 'all' ? 'all means every host' : Object.hasOwn(data.hosts, group) ? `${group} is also a host, and a name is read as the group first (--limit ${group} would select the group's members)` : undefined;
+    if (clash === undefined) continue;
+    // At the group's own key, else where a host first lists it.
+    const listedBy = Object.hasOwn(data.groups, group) ? -1 : hosts.entries.findIndex((entry) => entry.groups.includes(group));
+    const path = listedBy < 0 ? ['groups', group] : ['hosts', hosts.names[listedBy]!, 'groups', hosts.entries[listedBy]!.groups.indexOf(group)];
+    problems.push(source.problem(path, `a group cannot be named ${group}: in a play's hosts and --limit, ${clash}; rename the group`, listedBy < 0));
+  }
+  return problems;
 }
 
 /** Every host name in file order, and beside each its entry. */

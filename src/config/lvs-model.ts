@@ -74,6 +74,9 @@ export function resolveServices(
     const directors = service.directors ?? [...(groups.get('directors') ?? [])];
     if (service.directors === undefined && directors.length === 0)
       problems.push(source.problem(at(), 'no directors: list them in `directors` or put hosts in the group `directors`'));
+    // An empty list is not "the default": no host would hold the service, and it would vanish from the cluster.
+    if (service.directors !== undefined && directors.length === 0)
+      problems.push(source.problem(at('directors'), 'no directors: `directors` is empty; list the director hosts, or leave it out to use the group `directors`'));
     (service.directors ?? []).forEach((host, i) => {
       if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
     });

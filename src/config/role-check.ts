@@ -1,14 +1,15 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { ConfigProblem } from '../errors.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import { derivedVariables, LOOP_INDEX, LOOP_ITEM } from './derived-variables.js';
 import { listNames, nearestNames } from './suggest.js';
 import { templateSpecSchema, TEMPLATE_TASK, type TaskEntry } from './playbook-schema.js';
 import { checkTemplate, typeAt, type Vocabulary } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
-import { zodProblems } from './validate.js';
+import { checkInput, zodProblems } from './validate.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
+import { decodeUtf8Text } from './yaml-text.js';
 
 // A role checked whole when it loads: its defaults against their declared types, every name its
 // task values, loops, conditions and templates read, and each template's place (inside the role's
@@ -97,9 +98,9 @@ function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegmen
 }
 
 function checkTemplateTask(role: RoleParts, raw: unknown, index: number, scope: Vocabulary, problems: ConfigProblem[], templates: Map<string, RoleTemplate>): void {
-  const parsed = templateSpecSchema.safeParse(raw);
+  const parsed = checkInput(templateSpecSchema, raw);
   if (!parsed.success) {
-    problems.push(...zodProblems(role.tasksSource, parsed.error, [index, TEMPLATE_TASK]));
+    problems.push(...zodProblems(role.tasksSource, parsed.error, [index, TEMPLATE_TASK], templateSpecSchema));
     return;
   }
   const { src, format } = parsed.data;
@@ -123,9 +124,11 @@ function checkTemplateTask(role: RoleParts, raw: unknown, index: number, scope: 
   }
   let text: string;
   try {
-    text = readFileSync(real, 'utf8');
+    // Checked, not decoded loosely: a Latin-1 byte would reach every host as U+FFFD.
+    text = decodeUtf8Text(file, readFileSync(real));
   } catch (error) {
-    at(`cannot read template ${src}: ${(error as Error).message}`);
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else at(`cannot read template ${src}: ${(error as Error).message}`);
     return;
   }
   templates.set(src, { file, text });

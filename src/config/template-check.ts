@@ -31,21 +31,23 @@ function fieldsOf(kind: Scope): Readonly<Record<string, VariableType>> | undefin
 }
 
 /** Follow `parts` from `scope`; report the first part that does not exist. */
-function follow(scope: Scope, parts: readonly string[], vocabulary: Vocabulary, isRoot: boolean): { kind: Scope; problem?: string } {
+function follow(scope: Scope, parts: readonly string[], vocabulary: Vocabulary, isRoot: boolean, base = ''): { kind: Scope; problem?: string } {
   let kind = scope;
+  // `base` names the scope in messages, where a helper's argument stands for it (lookup x "name").
+  const named = (index: number): string => [base, ...parts.slice(0, index)].filter(Boolean).join('.');
   for (const [index, part] of parts.entries()) {
     if (kind === undefined) return { kind: undefined };
     if (kind.type === 'list') {
       kind = part === 'length' ? { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } : /^\d+$/.test(part) ? kind.items : undefined;
-      if (kind === undefined) return { kind, problem: `${parts.slice(0, index).join('.')} is a list; it has no field ${part}` };
+      if (kind === undefined) return { kind, problem: `${named(index)} is a list; it has no field ${part}` };
       continue;
     }
     const fields = fieldsOf(kind);
-    if (fields === undefined) return { kind: undefined, problem: index > 0 ? `${parts.slice(0, index).join('.')} is not an object; it has no field ${part}` : undefined };
+    if (fields === undefined) return { kind: undefined, problem: index > 0 || base !== '' ? `${named(index)} is not an object; it has no field ${part}` : undefined };
     if (!Object.hasOwn(fields, part)) {
       const known = Object.keys(fields);
       if (index === 0 && isRoot) return { kind: undefined, problem: `variable ${part} is not declared: ${vocabulary.unknownHint(part, known)}` };
-      return { kind: undefined, problem: `${parts.slice(0, index).join('.') || 'the item'} has no field ${part}: ${suggestion(part, known)}` };
+      return { kind: undefined, problem: `${named(index) || 'the item'} has no field ${part}: ${suggestion(part, known)}` };
     }
     kind = fields[part];
   }
@@ -82,10 +84,20 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
     if (node.type === 'PathExpression') return resolve(node as hbs.AST.PathExpression, scopes);
     if (node.type === 'SubExpression') {
       const call = node as hbs.AST.SubExpression;
-      call.params.forEach((param) => expression(param, scopes));
+      const kinds = call.params.map((param) => expression(param, scopes));
       call.hash?.pairs.forEach((pair) => expression(pair.value, scopes));
       const name = (call.path as hbs.AST.PathExpression).original;
       if (!INLINE_HELPERS.has(name)) at(call, `helper ${name} is not available in templates (only lookup, and the blocks each, if, unless, with)`);
+      // `lookup x "name"` reads x.name: a literal name is checked as a path would be (a name
+      // read from a variable can only be known per host).
+      const key = call.params[1];
+      if (name === 'lookup' && (key?.type === 'StringLiteral' || key?.type === 'NumberLiteral')) {
+        const target = call.params[0];
+        const base = target?.type === 'PathExpression' ? (target as hbs.AST.PathExpression).original : '';
+        const result = follow(kinds[0], [String((key as hbs.AST.StringLiteral | hbs.AST.NumberLiteral).value)], vocabulary, kinds[0] === vocabulary.root, kinds[0] === vocabulary.root ? '' : base);
+        if (result.problem) at(key, result.problem);
+        return result.kind;
+      }
     }
     return undefined;
   };

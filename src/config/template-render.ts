@@ -45,8 +45,10 @@ type Program = hbs.AST.Program;
 
 const engine = Handlebars.create();
 engine.registerHelper(WRITE, function write(this: unknown, value: unknown, options: Handlebars.HelperOptions) {
-  const hash = options.hash as { expression: string; variable: string; line: number; col: number };
+  const hash = options.hash as { expression: string; variable: string; helper: number; line: number; col: number };
   const format = (options.data as { lvsprovFormat: OutputFormat }).lvsprovFormat;
+  // A helper's result is not a variable the inventory could set: say what found nothing, and where.
+  if (value === undefined && hash.helper) throw new TemplateValueError(hash.expression, undefined, hash.line, hash.col, 'finds nothing on this host');
   if (value === undefined) throw new MissingVariableError(hash.expression);
   try {
     return writeValue(value, format);
@@ -61,9 +63,27 @@ export function parseTemplate(text: string): Program {
     return Handlebars.parse(text);
   } catch (error) {
     const message = (error as Error).message;
+    // The parser gives up at the end of the file; the fix is where the block opened.
+    const open = /got 'EOF'/.test(message) ? unclosedBlock(text) : undefined;
+    if (open) throw new TemplateSyntaxError(open.line, open.col, `template syntax: this {{${open.opener}${open.name}}} block has no {{/${open.name}}}`);
     const line = Number(/on line (\d+)/.exec(message)?.[1] ?? 1);
     throw new TemplateSyntaxError(line, 1, `template syntax: ${message.split('\n').filter((part) => part.trim() !== '' && !/^-*\^$/.test(part.trim())).join(' ')}`);
   }
+}
+
+/** The last block opened and never closed (`{{#if x}}` without `{{/if}}`), by a scan of its tags. */
+function unclosedBlock(text: string): { line: number; col: number; opener: string; name: string } | undefined {
+  const open: Array<{ index: number; opener: string; name: string }> = [];
+  for (const match of text.matchAll(/\{\{~?\s*([#^/])\s*([A-Za-z_][\w-]*)/g)) {
+    if (match[1] === '/') {
+      const at = open.map((block) => block.name).lastIndexOf(match[2]!);
+      if (at >= 0) open.splice(at);
+    } else open.push({ index: match.index, opener: match[1]!, name: match[2]! });
+  }
+  const last = open.at(-1);
+  if (!last) return undefined;
+  const before = text.slice(0, last.index).split('\n');
+  return { line: before.length, col: (before.at(-1)?.length ?? 0) + 1, opener: last.opener, name: last.name };
 }
 
 function literal(value: string | number, loc: hbs.AST.SourceLocation): hbs.AST.Expression {
@@ -87,8 +107,9 @@ function wrap(program: Program, rootScope: boolean): void {
         mustache.params.length > 0 || mustache.hash
           ? ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as unknown as hbs.AST.Expression)
           : mustache.path;
-      const expression = path.original ?? 'value';
-      const variable = path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
+      const helper = mustache.params.length > 0 || mustache.hash !== undefined;
+      const expression = helper ? sourceOf(inner) : (path.original ?? 'value');
+      const variable = !helper && path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
       const loc = mustache.loc;
       mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [WRITE], original: WRITE, loc } as unknown as hbs.AST.PathExpression;
       mustache.params = [inner];
@@ -99,6 +120,7 @@ function wrap(program: Program, rootScope: boolean): void {
           [
             ['expression', expression],
             ['variable', variable ?? ''],
+            ['helper', helper ? 1 : 0],
             ['line', loc.start.line],
             ['col', loc.start.column + 1],
           ] as const
@@ -106,6 +128,22 @@ function wrap(program: Program, rootScope: boolean): void {
       } as hbs.AST.Hash;
       mustache.escaped = false;
     }
+  }
+}
+
+/** An expression as the template wrote it, near enough for a message: `lookup this name`. */
+function sourceOf(node: hbs.AST.Expression): string {
+  switch (node.type) {
+    case 'PathExpression':
+      return (node as hbs.AST.PathExpression).original;
+    case 'StringLiteral':
+      return JSON.stringify((node as hbs.AST.StringLiteral).value);
+    case 'SubExpression': {
+      const call = node as hbs.AST.SubExpression;
+      return [sourceOf(call.path), ...call.params.map((param) => (param.type === 'SubExpression' ? `(${sourceOf(param)})` : sourceOf(param)))].join(' ');
+    }
+    default:
+      return String((node as { original?: unknown }).original ?? node.type);
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { userInputParse } from './issue-words.js';
 import { absolutePath, addressLabel, interfaceName, ipv4 } from './values.js';
 import { refuseControlCharacters } from './text-safety.js';
 
@@ -23,7 +24,10 @@ const VARIABLE_TYPES = ['interface', 'ipv4', 'port', 'integer', 'boolean', 'enum
 const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   z.discriminatedUnion('type', [
     z.object({ type: z.enum(['interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'label', 'host-name']) }).strict(),
-    z.object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() }).strict(),
+    z
+      .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
+      .strict()
+      .refine((kind) => kind.min <= kind.max, { path: ['max'], message: 'max must be at least min' }),
     z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1) }).strict(),
     z.object({ type: z.literal('string'), pattern: z.string().refine(isRegExp, { message: 'must be a regular expression' }).optional() }).strict(),
     z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
@@ -48,7 +52,7 @@ export const variableDeclarationSchema = z
       ctx.addIssue({ code: 'custom', path: ['type'], message: `unknown variable type ${rest.type} (known: ${VARIABLE_TYPES.join(', ')})` });
       return z.NEVER;
     }
-    const parsed = variableTypeSchema.safeParse(rest);
+    const parsed = variableTypeSchema.safeParse(rest, userInputParse);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
       return z.NEVER;
@@ -69,8 +73,9 @@ function isRegExp(text: string): boolean {
 
 // Directories a web server must never be pointed at: serving them publishes secrets (/etc/shadow,
 // /root, /home) or the system itself. A web root may not be one of them nor lie inside one,
-// except below /var/www and /srv, which exist for this.
-const SYSTEM_DIRECTORIES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/root', '/run', '/home', '/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/backups', '/var/mail', '/tmp', '/var/tmp', '/opt', '/mnt', '/media', '/snap', '/lost+found'];
+// except below /var/www and /srv, which exist for this. /var/run and /var/lock are links into /run
+// on every current distro: the same directories under another name.
+const SYSTEM_DIRECTORIES = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/boot', '/dev', '/proc', '/sys', '/root', '/run', '/home', '/var/lib', '/var/log', '/var/spool', '/var/cache', '/var/backups', '/var/mail', '/tmp', '/var/tmp', '/opt', '/mnt', '/media', '/snap', '/lost+found', '/var/run', '/var/lock'];
 
 /** `/etc//ssl/` -> `/etc/ssl`; the root stays `/`. */
 const normalPath = (path: string): string => path.replace(/\/+/g, '/').replace(/\/$/, '') || '/';

@@ -92,11 +92,16 @@ export function readYamlText(file: string): string {
 }
 
 /** UTF-8 bytes to text (a leading byte order mark is dropped), or a ConfigError at the first bad byte. */
-export function decodeYamlText(file: string, bytes: Uint8Array): string {
+export function decodeUtf8Text(file: string, bytes: Uint8Array): string {
   if (!isUtf8(bytes)) throw notUtf8(file, bytes);
   // Buffer's decoder takes a large file many times faster than a TextDecoder; it keeps the mark.
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** decodeUtf8Text, and no control character YAML refuses or that could hide text. */
+export function decodeYamlText(file: string, bytes: Uint8Array): string {
+  const text = decodeUtf8Text(file, bytes);
   const control = forbiddenCharacter(text);
   if (control) {
     const { line, col } = positionIn(text, control.index);

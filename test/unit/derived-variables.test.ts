@@ -60,3 +60,39 @@ describe('real_server_pool', () => {
     }
   });
 });
+
+describe('nat_gateway', () => {
+  it("is the director's dip wherever the inventory sets it: host vars, else its groups' (alphabetical, last wins), else the cluster's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-dip-'));
+    const gateway = (vars: { cluster?: string; group?: string; other?: string; host?: string }): unknown => {
+      const path = join(dir, 'inventory.yaml');
+      writeFileSync(
+        path,
+        [
+          ...(vars.cluster ? ['vars:', `  dip: ${vars.cluster}`] : []),
+          'groups:',
+          `  directors: { hosts: [director]${vars.group ? `, vars: { dip: ${vars.group} }` : ''} }`,
+          `  edge: { hosts: [director]${vars.other ? `, vars: { dip: ${vars.other} }` : ''} }`,
+          'hosts:',
+          `  director: { address: 192.0.2.10${vars.host ? `, vars: { dip: ${vars.host} }` : ''} }`,
+          '  rs1: { address: 198.18.10.11, groups: [realservers] }',
+          'lvs:',
+          '  vips: { web: { address: 198.51.100.50 } }',
+          '  services:',
+          '    - { vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }',
+          '',
+        ].join('\n'),
+      );
+      return hostVars(loadInventory(path), 'rs1').nat_gateway;
+    };
+    try {
+      expect(gateway({})).toBe('192.0.2.10');
+      expect(gateway({ cluster: '198.18.10.1' })).toBe('198.18.10.1');
+      expect(gateway({ cluster: '198.18.10.1', group: '198.18.10.2' })).toBe('198.18.10.2');
+      expect(gateway({ group: '198.18.10.2', other: '198.18.10.3' })).toBe('198.18.10.3');
+      expect(gateway({ group: '198.18.10.2', other: '198.18.10.3', host: '198.18.10.4' })).toBe('198.18.10.4');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
