@@ -17,6 +17,8 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 /** One read of every host, or a refresh every --watch seconds over held connections. */
 export async function runStatus(io: CliIo, setExit: (code: number) => void, flags: StatusFlags): Promise<void> {
+  // Checked before the inventory is read: a flag that would be ignored is a mistake to say at once.
+  if (flags.count !== undefined && flags.watch === undefined) throw new UsageError('status --count N counts the refreshes of --watch: give --watch SECONDS too');
   const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
   for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
