@@ -15,6 +15,7 @@ import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
+import { wholeVariableAt } from './whole-variable.js';
 import { checkInput, parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
 
@@ -236,7 +237,16 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
         if (!parsed.success) {
           // A template task is checked as the file it writes: its `path` is the task's `dest`.
           const issues = type === TEMPLATE_TASK ? parsed.error.issues.map((issue) => (issue.path[0] === 'path' ? { ...issue, path: ['dest', ...issue.path.slice(1)] } : issue)) : parsed.error.issues;
-          for (const p of zodProblems(origin.source, { issues }, [...origin.path, type], schema)) problems.push({ ...p, message: `${p.message} (host ${host})` });
+          const specPath = [...origin.path, type].join('.');
+          for (const p of zodProblems(origin.source, { issues }, [...origin.path, type], schema)) {
+            const variable = p.path.startsWith(`${specPath}.`) ? wholeVariableAt(task[type], p.path.slice(specPath.length + 1)) : undefined;
+            const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
+            problems.push(
+              set
+                ? scope.inventory.source.problem(set, `${p.message} (read by ${p.path} at ${p.file}:${p.line}:${p.col}, host ${host})`)
+                : { ...p, message: `${p.message} (host ${host})` },
+            );
+          }
           return [];
         }
         checked = deepFreeze(parsed.data);

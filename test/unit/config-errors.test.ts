@@ -53,8 +53,18 @@ describe('playbook and role errors', () => {
     expect(problemsOf(() => compile(inventory(), file))).toEqual([expect.stringMatching(new RegExp(`^${file}:3:7: 0\\.roles\\.0: role no-such-role not found`))]);
   });
 
-  it('a value a template renders is validated like a literal one', () => {
+  it('a value a template renders is validated like a literal one, at the inventory line that set it', () => {
     const file = join(dir, 'playbooks/bad-rendered-value.yaml');
+    const set = join(dir, 'good-inventory.yaml');
+    expect(problemsOf(() => compile(inventory(), file))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${set}:6:19: hosts\\.gw\\.vars\\.bad_device: must be a network interface name .*\\(read by 0\\.tasks\\.0\\.address\\.device at ${file}:7:17, host gw\\)$`),
+      ),
+    ]);
+  });
+
+  it('a field that mixes text and variables is reported at the task', () => {
+    const file = join(dir, 'playbooks/bad-rendered-mixed-value.yaml');
     expect(problemsOf(() => compile(inventory(), file))).toEqual([
       expect.stringMatching(new RegExp(`^${file}:7:17: 0\\.tasks\\.0\\.address\\.device: must be a network interface name .*\\(host gw\\)$`)),
     ]);
