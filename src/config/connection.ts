@@ -142,12 +142,23 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
     // Every default file that exists, as ssh tries each: the one the host takes may be the second.
-    privateKeys = agent ? [] : defaultKeys().filter((key) => existsSync(key));
-    origins.identity_files = agent ? 'default: none besides the agent' : 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists';
+    // With an agent ssh offers the agent's keys instead, unless IdentitiesOnly holds it to the files.
+    const defaults = !agent || identitiesOnly;
+    privateKeys = defaults ? defaultKeys().filter((key) => existsSync(key)) : [];
+    origins.identity_files = defaults ? 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists' : 'default: none besides the agent';
   }
-  if (identitiesOnly && ssh.agent === undefined && privateKeys.length > 0 && agent) {
-    agent = undefined;
-    origins.agent = `${config.values.get('identitiesonly')?.origin ?? ''}: IdentitiesOnly yes`;
+  // IdentitiesOnly: ssh offers none of the agent's own keys, but still lets the agent sign for the
+  // identity files' keys (an encrypted key loaded with ssh-add is used so).
+  let agentKeys: readonly string[] | undefined;
+  if (identitiesOnly && ssh.agent === undefined && agent) {
+    const only = `${config.values.get('identitiesonly')?.origin ?? ''}: IdentitiesOnly yes`;
+    if (privateKeys.length === 0) {
+      agent = undefined;
+      origins.agent = only;
+    } else {
+      agentKeys = privateKeys;
+      origins.agent = `${origins.agent}, for the identity files' keys alone (${only})`;
+    }
   }
 
   const knownHostsFiles = ssh.known_hosts
@@ -170,6 +181,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     privateKeys,
     ...(passphrase !== undefined ? { passphrase } : {}),
     ...(agent ? { agent } : {}),
+    ...(agent && agentKeys ? { agentKeys } : {}),
     knownHostsFiles,
     globalKnownHostsFiles,
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
@@ -216,6 +228,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       port: jumpPort,
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
       knownHostsFiles: jumpKnownHosts,
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),

@@ -6,6 +6,7 @@ import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
+import { identitiesOnlyAgent } from './identities-only-agent.js';
 import { skipPublickeyQuery } from './publickey-query.js';
 import { KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
@@ -221,7 +222,10 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
   for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
-  if (target.agent) methods.push({ type: 'agent', username: target.user, agent: target.agent } as unknown as AuthenticationType);
+  if (target.agent) {
+    const agent = target.agentKeys ? identitiesOnlyAgent(ssh2, target.agent, target.agentKeys) : target.agent;
+    methods.push({ type: 'agent', username: target.user, agent } as unknown as AuthenticationType);
+  }
   const algorithms = hostKeyAlgorithms(recorded);
   const config: ConnectConfig = {
     host: target.address,

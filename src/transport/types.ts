@@ -44,6 +44,8 @@ export interface SshEndpoint {
   readonly privateKeys: readonly string[];
   readonly passphrase?: string;
   readonly agent?: string;
+  /** IdentitiesOnly: the agent signs only for these key files' keys (their .pub, or an unencrypted key's public half). */
+  readonly agentKeys?: readonly string[];
   /** known_hosts files checked; new keys are recorded in the first. */
   readonly knownHostsFiles: readonly string[];
   /** Read-only known_hosts files (GlobalKnownHostsFile, /etc/ssh/ssh_known_hosts). */

@@ -37,6 +37,14 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     for (const host of ['bastion', 'inner']) await lab.exec(host, ['rm', '-f', '/etc/lvsprov-ssh-test']);
   };
 
+  /** The encrypted key as an agent gets it from ssh-add once the passphrase was asked: a decrypted copy. */
+  const decryptedCopy = (name: string): string => {
+    const decrypted = join(dir, name);
+    writeFileSync(decrypted, readFileSync(encryptedKey), { mode: 0o600 });
+    expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', PASSPHRASE, '-N', '', '-f', decrypted]).status).toBe(0);
+    return decrypted;
+  };
+
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
     dir = mkdtempSync(join(tmpdir(), 'lvsprov-sshauth-'));
@@ -94,10 +102,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
 
   it('leaves an encrypted private_key without a passphrase to the agent that holds it, as ssh -i KEY does', async () => {
     await clearMarkers();
-    // The agent gets the key as ssh-add would after asking for the passphrase: a decrypted copy.
-    const decrypted = join(dir, 'decrypted_for_agent');
-    writeFileSync(decrypted, readFileSync(encryptedKey), { mode: 0o600 });
-    expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', PASSPHRASE, '-N', '', '-f', decrypted]).status).toBe(0);
+    const decrypted = decryptedCopy('decrypted_for_agent');
     const socket = join(dir, 'encrypted-agent.sock');
     const holding = await startAgent(socket, [decrypted]);
     try {
@@ -114,6 +119,46 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
       const alone = await runCli(['apply', '-i', inventory('encrypted-alone', { private_key: encryptedKey, agent: false }, { inner: { address: '192.0.2.21' } }), '-p', playbook(), '--json'], { namespace: lab.controlNamespace });
       expect(alone.code).toBe(3);
       expect(parseJson(alone).hosts[0]?.error?.message).toMatch(/cannot use private key .*encrypted_ed25519: .*no passphrase given \(wrong or missing passphrase\? see ssh\.passphrase_env\)/);
+    } finally {
+      if (holding.pid) process.kill(holding.pid, 'SIGTERM');
+    }
+  });
+
+  it('IdentitiesOnly: the agent signs for the identity files\' keys and offers none of its own, as ssh does', async () => {
+    await clearMarkers();
+    // The agent holds the lab's key (the host takes it) and a decrypted copy of the encrypted key
+    // (the host takes it too); HOME has no key files.
+    const decrypted = decryptedCopy('decrypted_for_identities_only');
+    const socket = join(dir, 'identities-only-agent.sock');
+    const holding = await startAgent(socket, [lab.clientKeyPath, decrypted]);
+    const home = join(dir, 'identities-only-home');
+    spawnSync('mkdir', ['-p', home]);
+    const sshConfig = (lines: string[]): string => {
+      const file = join(dir, `identities-only-${lines.length}.config`);
+      writeFileSync(file, ['Host inner', '  HostName 192.0.2.21', '  IdentitiesOnly yes', ...lines, ''].join('\n'));
+      return file;
+    };
+    const openssh = (config: string): number | null =>
+      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', config, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-l', 'root', 'inner', 'true'], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket, HOME: home },
+      }).status;
+    const file = inventory('identities-only', {}, { inner: { address: 'inner' } });
+    const apply = (config: string) => runCli(['apply', '-i', file, '-p', playbook(), '-F', config, '--json'], { namespace: lab.controlNamespace, env: { SSH_AUTH_SOCK: socket, HOME: home } });
+    try {
+      // IdentityFile names the encrypted key: the agent signs for it.
+      const withFile = sshConfig([`  IdentityFile ${encryptedKey}`]);
+      expect(openssh(withFile)).toBe(0);
+      const signed = await apply(withFile);
+      expect(signed.code, signed.stdout + signed.stderr).toBe(0);
+      expect(await marker('inner')).toBe('inner\n');
+      // No IdentityFile and no default key file: nothing may be offered, the agent's keys neither.
+      await clearMarkers();
+      const noFile = sshConfig([]);
+      expect(openssh(noFile)).toBe(255);
+      const refused = await apply(noFile);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+      expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/authentication/i);
+      expect(await marker('inner')).toBe('');
     } finally {
       if (holding.pid) process.kill(holding.pid, 'SIGTERM');
     }

@@ -218,8 +218,33 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     writeFileSync(key, 'not read here');
     const file = configFile(['Host webalias', '  StrictHostKeyChecking false', '  IdentitiesOnly TRUE', `  IdentityFile ${key}`]);
     const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
-    expect(resolved.target).toMatchObject({ acceptNewHostKeys: true, privateKeys: [key] });
-    expect(resolved.target.agent).toBeUndefined();
+    // IdentitiesOnly keeps the agent for the identity file's own key alone.
+    expect(resolved.target).toMatchObject({ acceptNewHostKeys: true, privateKeys: [key], agent: '/tmp/agent.sock', agentKeys: [key] });
+  });
+
+  it('IdentitiesOnly without an IdentityFile: the default key files, the agent for their keys alone, no agent without one', () => {
+    const file = configFile(['Host webalias', '  IdentitiesOnly yes']);
+    const home = join(dir, `identities-only-home-${count}`);
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    const previous = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const none = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+      expect(none.target.privateKeys).toEqual([]);
+      expect(none.target.agent).toBeUndefined();
+      expect(none.origins.agent).toBe(`${file}:2 (Host webalias): IdentitiesOnly yes`);
+      const rsa = join(home, '.ssh', 'id_rsa');
+      writeFileSync(rsa, 'not read here');
+      const one = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+      expect(one.target).toMatchObject({ privateKeys: [rsa], agent: '/tmp/agent.sock', agentKeys: [rsa] });
+      // Without IdentitiesOnly the agent's keys are offered, and no default file.
+      const plain = resolveConnection(inventoryWith({ config_file: configFile(['Host webalias', '  Port 22']) }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+      expect(plain.target.privateKeys).toEqual([]);
+      expect(plain.target.agent).toBe('/tmp/agent.sock');
+      expect(plain.target.agentKeys).toBeUndefined();
+    } finally {
+      process.env.HOME = previous;
+    }
   });
 
   it('refuses, at the file, a config that cannot be read and an Include loop (never an internal error)', () => {

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import type { BaseAgent, IdentityCallback, ParsedKey } from 'ssh2';
+
+// IdentitiesOnly with an agent: ssh asks the agent to sign for the identity files' own keys (an
+// encrypted key loaded with ssh-add is used so) and offers none of the agent's other keys: a host
+// that counts failed attempts would refuse after a few, and a key meant for other hosts is not
+// shown to this one.
+
+type Ssh2 = typeof import('ssh2');
+
+/** The agent at `socketPath`, listing only the keys of `keyFiles`. */
+export function identitiesOnlyAgent(ssh2: Ssh2, socketPath: string, keyFiles: readonly string[]): BaseAgent {
+  const allowed = new Set(keyFiles.flatMap((file) => publicBlobOf(ssh2, file) ?? []));
+  return new (class extends ssh2.OpenSSHAgent {
+    override getIdentities(cb: IdentityCallback<ParsedKey>): void {
+      // The OpenSSH agent lists parsed keys; anything else is not one of the files' keys.
+      const listed = (key: unknown): boolean => typeof (key as ParsedKey).getPublicSSH === 'function' && allowed.has((key as ParsedKey).getPublicSSH().toString('base64'));
+      super.getIdentities((error, keys) => (error ? cb(error) : cb(undefined, (keys ?? []).filter(listed))));
+    }
+  })(socketPath);
+}
+
+/** FILE.pub's key, or the public half of FILE when it can be read without a passphrase, as ssh finds it. */
+function publicBlobOf(ssh2: Ssh2, file: string): string | undefined {
+  for (const path of [`${file}.pub`, file]) {
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch {
+      continue;
+    }
+    const parsed = ssh2.utils.parseKey(data);
+    const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+    if (key && !(key instanceof Error)) return key.getPublicSSH().toString('base64');
+  }
+  return undefined;
+}
