@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcessByStdio, type SpawnSyncReturns } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { AnyResourceType, Change } from '../../src/resources/types.js';
+import type { AnyResourceType, Change, ResourceType } from '../../src/resources/types.js';
 
 // Runs resource probes and plans for real inside a network namespace this test created, the way
 // the engine will on a lab host: the probe snippet in one shell, the plan's commands in another
@@ -90,4 +90,21 @@ export class Sandbox {
   stop(): void {
     this.child.kill('SIGTERM');
   }
+}
+
+/**
+ * One resource type in the sandbox `box` gives (made in a beforeAll): its probe read back, and its
+ * plan or reset plan applied in sh under `set -e`, as the engine would on a host.
+ */
+export function inSandbox<Spec, Facts>(box: () => Sandbox, type: ResourceType<Spec, Facts>) {
+  const facts = (spec: Spec): Facts => type.parse(box().sh(type.probe(spec)), spec);
+  const run = (changes: Change[]): Change[] => {
+    box().checked(['set -e', ...changes.flatMap((change) => change.commands)].join('\n'));
+    return changes;
+  };
+  return {
+    facts,
+    apply: (spec: Spec): Change[] => run(type.plan(spec, facts(spec), { host: 'sandbox' })),
+    reset: (spec: Spec): Change[] => run(type.reset?.plan(spec, facts(spec), { host: 'sandbox' }) ?? []),
+  };
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTE_ORIGINAL, route, type RouteSpec } from '../../src/resources/route.js';
-import type { Change } from '../../src/resources/types.js';
-import { isRoot, requireRoot, Sandbox } from './resource-netns.js';
+import { inSandbox, isRoot, requireRoot, Sandbox } from './resource-netns.js';
 
 // The default route a NAT real server had before lvsprov pointed it at the director, on a real
 // kernel and shell: recorded by the first replace, kept by later ones, and put back by the
@@ -11,13 +10,7 @@ import { isRoot, requireRoot, Sandbox } from './resource-netns.js';
 describe('the default route lvsprov replaces, on a real kernel', () => {
   let box: Sandbox;
   const spec = (via: string): RouteSpec => route.schema.parse({ destination: 'default', via });
-  const facts = (s: RouteSpec) => route.parse(box.sh(route.probe(s)), s);
-  const run = (changes: Change[]): Change[] => {
-    box.checked(['set -e', ...changes.flatMap((change) => change.commands)].join('\n'));
-    return changes;
-  };
-  const apply = (s: RouteSpec) => run(route.plan(s, facts(s), { host: 'sandbox' }));
-  const reset = (s: RouteSpec) => run(route.reset?.plan(s, facts(s), { host: 'sandbox' }) ?? []);
+  const { facts, apply, reset } = inSandbox(() => box, route);
   const defaults = () => box.checked('ip -4 route show exact default').trim();
   const record = () => box.sh(`cat ${DEFAULT_ROUTE_ORIGINAL}`).stdout;
 

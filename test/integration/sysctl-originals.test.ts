@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sysctl, type SysctlSpec } from '../../src/resources/sysctl.js';
 import { ORIGINALS_FILE } from '../../src/resources/sysctl-originals.js';
-import type { Change } from '../../src/resources/types.js';
-import { isRoot, requireRoot, Sandbox } from './resource-netns.js';
+import { inSandbox, isRoot, requireRoot, Sandbox } from './resource-netns.js';
 
 // The record of sysctl originals, for real: the probe, the apply and the reset commands run in
 // sh with the real sysctl, awk and sed, inside a network namespace of their own whose /var/lib and
@@ -20,13 +19,7 @@ describe('sysctl originals on a real kernel and shell', () => {
   const forwarding = () => spec('/etc/sysctl.d/90-lvsprov-forward.conf', { [FORWARD]: 1, [RMEM]: '4096 87380 6291456' });
   const pmtu = () => spec('/etc/sysctl.d/90-lvsprov-pmtu.conf', { [FORWARD_PMTU]: 1 });
 
-  const facts = (s: SysctlSpec) => sysctl.parse(box.sh(sysctl.probe(s)), s);
-  const run = (changes: Change[]): Change[] => {
-    box.checked(['set -e', ...changes.flatMap((change) => change.commands)].join('\n'));
-    return changes;
-  };
-  const apply = (s: SysctlSpec) => run(sysctl.plan(s, facts(s), { host: 'sandbox' }));
-  const reset = (s: SysctlSpec) => run(sysctl.reset?.plan(s, facts(s), { host: 'sandbox' }) ?? []);
+  const { facts, apply, reset } = inSandbox(() => box, sysctl);
   const value = (name: string) => box.checked(`sysctl -n ${name}`).trim().split(/\s+/).join(' ');
   const records = () => box.sh(`cat ${ORIGINALS_FILE}`).stdout;
 
