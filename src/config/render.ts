@@ -31,9 +31,14 @@ export function lookup(vars: Vars, path: string): unknown {
   return value;
 }
 
+/** The variable path a template consists of alone (`{{ a.b }}`), whose value it renders as it is. */
+export function wholeReference(template: string): string | undefined {
+  return whole.exec(template)?.[1];
+}
+
 export function renderString(template: string, vars: Vars): unknown {
-  const single = whole.exec(template);
-  if (single?.[1]) return lookup(vars, single[1]);
+  const single = wholeReference(template);
+  if (single) return lookup(vars, single);
   if (!template.includes('{{')) return template;
   let compiled = cache.get(template);
   if (!compiled) {
