@@ -10,7 +10,7 @@ type Ssh2 = typeof import('ssh2');
 
 /** The agent at `socketPath`, listing only the keys of `keyFiles`. */
 export function identitiesOnlyAgent(ssh2: Ssh2, socketPath: string, keyFiles: readonly string[]): BaseAgent {
-  const allowed = new Set(keyFiles.flatMap((file) => publicBlobOf(ssh2, file) ?? []));
+  const allowed = allowedKeys(ssh2, keyFiles);
   return new (class extends ssh2.OpenSSHAgent {
     override getIdentities(cb: IdentityCallback<ParsedKey>): void {
       // The OpenSSH agent lists parsed keys; anything else is not one of the files' keys.
@@ -18,6 +18,19 @@ export function identitiesOnlyAgent(ssh2: Ssh2, socketPath: string, keyFiles: re
       super.getIdentities((error, keys) => (error ? cb(error) : cb(undefined, (keys ?? []).filter(listed))));
     }
   })(socketPath);
+}
+
+// Every host of a run shares its key files: read and parsed once, not once per connection.
+const allowedByFiles = new Map<string, ReadonlySet<string>>();
+
+function allowedKeys(ssh2: Ssh2, keyFiles: readonly string[]): ReadonlySet<string> {
+  const cacheKey = keyFiles.join('\0');
+  let allowed = allowedByFiles.get(cacheKey);
+  if (!allowed) {
+    allowed = new Set(keyFiles.flatMap((file) => publicBlobOf(ssh2, file) ?? []));
+    allowedByFiles.set(cacheKey, allowed);
+  }
+  return allowed;
 }
 
 /** FILE.pub's key, or the public half of FILE when it can be read without a passphrase, as ssh finds it. */
