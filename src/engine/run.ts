@@ -68,7 +68,7 @@ export async function runAll(
 
 /** The whole run over any transport: `connect` opens one host's session. */
 export async function runWaves(
-  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses'>,
+  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses'>,
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
@@ -103,10 +103,14 @@ export async function runWaves(
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
     }
-    if (phase === 'retire' && !interrupted()) {
-      const now = standings(runs);
-      const blocked = new Map([...handoverBlocked(now, run.hostAddresses ?? new Map()), ...retireBlocked(run.realServers, now, run.hostAddresses)]);
-      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
+    if (phase !== 'prepare' && !interrupted()) {
+      // A director's keepalived that stops advertising to a peer (a config without it) or dies
+      // without a last advert (a hand-over) waits while that peer's host failed before its own
+      // keepalived stopped: the peer would take the VIPs as a second master.
+      const now = standings(runs, phase);
+      const peers = run.vrrpAddresses ?? run.hostAddresses ?? new Map<string, string>();
+      const blocked = new Map([...handoverBlocked(now, peers), ...(phase === 'retire' ? retireBlocked(run.realServers, now, run.hostAddresses) : [])]);
+      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave(phase, reason);
     }
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
@@ -129,7 +133,8 @@ export async function runHost(host: string, tasks: readonly CompiledTask[], conn
   return summary.results[0] as HostResult;
 }
 
-function standings(runs: readonly HostRun[]): HostStanding[] {
+/** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */
+function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): HostStanding[] {
   return runs.map((host) => ({
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
@@ -137,7 +142,7 @@ function standings(runs: readonly HostRun[]): HostStanding[] {
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
-    vrrpPeers: changesIn(host.changes, 'retire').flatMap((change) => change.vrrpPeers ?? []),
+    vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }
 

@@ -42,6 +42,19 @@ function sorryNotes(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
   });
 }
 
+/**
+ * When a keepalived no task declares any more stops. reset: in withdraw, after the directors'
+ * drains. An apply that drops a director from a VRRP group: in prepare, before the directors that
+ * stay reload a config without it in balance. Stopped cleanly it sends priority 0 where it was
+ * master, and a peer that still advertises to it takes the VIPs within the skew; stopped later, it
+ * would hear no adverts once its peers reloaded and take the VIPs as a second master. Without
+ * VRRP (health checks alone) it holds only the virtual servers, which stay until the withdraw
+ * wave, after another director took the service over.
+ */
+function stopPhase(spec: KeepalivedSpec, context: { readonly pruning?: boolean }): 'prepare' | 'withdraw' {
+  return context.pruning === true && spec.instances.length > 0 ? 'prepare' : 'withdraw';
+}
+
 export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   name: 'keepalived',
   schema: keepalivedSchema,
@@ -91,7 +104,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
-        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: 'withdraw' });
+        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: stopPhase(spec, context) });
       }
       if (facts.enabled === true) {
         const commands =

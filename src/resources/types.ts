@@ -27,6 +27,8 @@ export interface HostContext {
    * of this host's run change: a service that reads one of them at its start is restarted.
    */
   readonly changed?: ReadonlySet<string>;
+  /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
+  readonly pruning?: boolean;
 }
 
 /**
@@ -58,9 +60,10 @@ export interface Change {
    */
   readonly leaving?: RealServerRef;
   /**
-   * On a director's keepalived hand-over (retire): its VRRP peers' addresses. The engine holds the
-   * change back while a peer's host failed before its own keepalived stopped: that peer would take
-   * the VIPs three adverts after this keepalived dies, while lvsprov holds them here.
+   * On a director's keepalived hand-over (retire): its VRRP peers' addresses; on a keepalived
+   * config that drops peers: those. The engine holds the change's wave back while such a peer's
+   * host failed before its own keepalived stopped: that peer, no longer hearing this director
+   * (dead, or advertising elsewhere), would take the VIPs as a second master.
    */
   readonly vrrpPeers?: readonly string[];
 }
