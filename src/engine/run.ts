@@ -1,5 +1,5 @@
 import type { CompiledRun, CompiledTask } from '../config/compile.js';
-import { CHANGE_PHASES, type ChangePhase } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type ClusterView } from '../resources/types.js';
 import { handshakeGate } from '../transport/handshake-gate.js';
 import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
@@ -29,6 +29,8 @@ export interface WaveOptions extends HostRunOptions {
   readonly forks?: number;
   /** Seconds a director waits for leaving real servers to drain; 0 deletes them without waiting. Default 300. */
   readonly drainTimeout?: number;
+  /** VRRP peers the operator says run no keepalived any more (--stopped-peer): a director may drop them. */
+  readonly stoppedPeers?: readonly string[];
 }
 
 export interface RunOptions extends ConnectOptions, WaveOptions {}
@@ -74,7 +76,8 @@ export async function runWaves(
   emit: EventSink,
 ): Promise<Omit<RunSummary, 'jumpConnections' | 'handshakes' | 'firstConnectionMs'>> {
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
-  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
+  const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
+  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, { ...options, ...(cluster ? { cluster } : {}) }, emit));
   const forks = options.forks ?? runs.length;
   const finishIdle = (after: ChangePhase | undefined): void => {
     for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
@@ -131,6 +134,24 @@ export async function runWaves(
 export async function runHost(host: string, tasks: readonly CompiledTask[], connect: () => Promise<HostSession>, options: HostRunOptions, emit: EventSink): Promise<HostResult> {
   const summary = await runWaves({ hosts: new Map([[host, tasks]]), realServers: new Map() }, connect, { forks: 1, ...options }, emit);
   return summary.results[0] as HostResult;
+}
+
+/** The run's hosts and the addresses the inventory knows them by, for planners that look past their host. */
+function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
+  if (!('vrrpAddresses' in run)) return undefined;
+  // Made when a planner first asks: only a director whose keepalived drops a peer does.
+  let inRun: ReadonlySet<string> | undefined;
+  return {
+    get hostAt() {
+      return run.vrrpAddresses ?? new Map<string, string>();
+    },
+    get inRun() {
+      inRun ??= new Set(run.hosts.keys());
+      return inRun;
+    },
+    stoppedPeers: new Set(stoppedPeers),
+    prunes,
+  };
 }
 
 /** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */

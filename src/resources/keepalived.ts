@@ -5,6 +5,7 @@ import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/pro
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
+import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
 import { realServerName, serviceName } from './ipvs/model.js';
@@ -67,6 +68,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
 
   plan(spec, facts, context) {
     requireIpvs(spec, facts, context.host);
+    refuseUnretiredPeers(droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), context.cluster);
     return [...configChanges(spec, facts), ...daemonChanges(spec, facts), ...driftChanges(spec, facts)];
   },
 
@@ -100,6 +102,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       const changes: Change[] = [];
       const kept = facts.running ? handedOver(spec, context.declared) : [];
       if (kept.length > 0 && context.declared) {
+        // Killed, it sends no last advert: a peer nobody stops takes the VIPs three adverts later.
+        refuseUnretiredPeers(spec.instances.flatMap((instance) => instance.unicast_peers), context.cluster);
         changes.push(handOverChange(spec, facts, kept, context.declared));
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);

@@ -29,6 +29,24 @@ export interface HostContext {
   readonly changed?: ReadonlySet<string>;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
+  /** What a planner may need to know of the other hosts (apply only; see ClusterView). */
+  readonly cluster?: ClusterView;
+}
+
+/**
+ * The run's view of the cluster beyond one host. keepalived needs it: a VRRP peer its new config
+ * drops must be retired by this run (stopped before the others stop advertising to it), or it
+ * becomes a second master.
+ */
+export interface ClusterView {
+  /** The inventory host at each address a host is known by (its address, its `dip` var). */
+  readonly hostAt: ReadonlyMap<string, string>;
+  /** The hosts this run reads and applies (after --limit). */
+  readonly inRun: ReadonlySet<string>;
+  /** Whether the run removes what no task declares (not with --tags or --skip-tags, which keep it). */
+  readonly prunes: boolean;
+  /** Addresses the operator says run no keepalived any more (`--stopped-peer`): dropped freely. */
+  readonly stoppedPeers: ReadonlySet<string>;
 }
 
 /**

@@ -291,6 +291,30 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       expect(await holders()).toEqual(['dir1']);
     });
 
+    it('gone from the inventory while its keepalived runs: the apply refuses, naming it, and changes no director; --stopped-peer once it is stopped', async () => {
+      writeInventory('eth0', 'director');
+      expect((await lvsprov('apply')).code).toBe(0);
+      await heldBy('dir1');
+      expect(await pid('dir3')).not.toBe('');
+      const before = await Promise.all(DIRECTORS.map((host) => sh(host, 'cat /etc/keepalived/keepalived.conf')));
+      writeInventory('eth0', 'absent');
+      const stopDir3 = await watch('dir3', 'dir3-watch', dir3HoldsNoVip);
+      const refused = await lvsprov('apply');
+      // Had dir1 and dir2 dropped it, dir3 would hold the VIP three adverts and its skew later.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      expect(await stopDir3()).not.toContain('failed');
+      expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(2);
+      const errors = parseJson(refused).hosts.map((host) => `${host.host}: ${host.status}: ${host.error?.message ?? ''}`);
+      for (const host of DIRECTORS) expect(errors.find((line) => line.startsWith(`${host}:`))).toMatch(/: failed: .*VRRP peer 192\.0\.2\.30 .*no host of the inventory has that address.*--stopped-peer 192\.0\.2\.30/);
+      expect(await Promise.all(DIRECTORS.map((host) => sh(host, 'cat /etc/keepalived/keepalived.conf')))).toEqual(before);
+      expect(await holders()).toEqual(['dir1']);
+      // The operator stops it (the host may as well be gone) and says so.
+      await stopKeepalived('dir3');
+      expect(summaries(await lvsprov('apply', '--stopped-peer', '192.0.2.30'))).toEqual(DIRECTORS.map((host) => `${host}: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)`));
+      for (const host of DIRECTORS) expect(await peersOf(host)).not.toContain('192.0.2.30');
+      expect(await holders()).toEqual(['dir1']);
+      expect(summaries(await lvsprov('apply'))).toEqual([]);
+    });
   });
 
   it('reset stops keepalived, disables it and removes its config; the VIP is gone from both', async () => {

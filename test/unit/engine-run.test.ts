@@ -316,4 +316,14 @@ describe('engine: a director dropped from a VRRP group', () => {
     ]);
   });
 
+  it('dir3 is in no play of the run: dir1 is refused at its plan, naming the peer; --stopped-peer lets it go', async () => {
+    const outside: Case = { ...dropped({}), tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] }, hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] } } };
+    const refused = await run(outside);
+    expect(refused.execs('dir1')).toEqual(['read']);
+    expect(refused.result('dir1').status).toBe('failed');
+    expect(refused.result('dir1').error?.message).toMatch(/VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3/);
+    const stopped = await run({ ...outside, options: { stoppedPeers: ['192.0.2.30'] } });
+    expect(stopped.execs('dir1')).toEqual(['read', 'apply']);
+    expect(stopped.result('dir1').status).toBe('changed');
+  });
 });
