@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DRAIN_TIMEOUT } from '../engine/drain-timeout.js';
+import { isIpv4 } from '../net/ipv4.js';
 import type { PreparedRun } from './load-run.js';
 import { sshConfigOption } from './option-values.js';
 import { addSelectionOptions, type SelectionFlags } from './selection-options.js';
@@ -23,6 +24,7 @@ export interface PlaybookFlags extends SelectionFlags {
   verbose: boolean;
   rolesPath: string[];
   sshConfig?: string;
+  stoppedPeer: string[];
 }
 
 /** Runs between preparing and connecting: reset asks for confirmation here. False stops the run. */
@@ -51,6 +53,12 @@ export function playbookCommand(name: string, description: string): Command {
       'how long directors wait for leaving real servers to have no active connection before deleting them (0: no wait)',
       (value) => nonNegative(value, '--drain-timeout'),
       DEFAULT_DRAIN_TIMEOUT,
+    )
+    .option(
+      '--stopped-peer <address>',
+      "a VRRP peer whose keepalived you stopped (or whose host is gone): the directors may drop it from their configs (repeatable)",
+      (value: string, previous: string[]) => [...previous, ipv4Address(value, '--stopped-peer')],
+      [],
     );
   return addSelectionOptions(command);
 }
@@ -59,6 +67,11 @@ function nonNegative(value: string, flag: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`${flag} takes a number of seconds, 0 or more, not ${value}`);
   return number;
+}
+
+function ipv4Address(value: string, flag: string): string {
+  if (!isIpv4(value)) throw new InvalidArgumentError(`${flag} takes an IPv4 address (a peer's unicast address in keepalived.conf), not ${value}`);
+  return value;
 }
 
 function positiveInt(value: string, flag: string): number {

@@ -43,6 +43,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
       interrupt: interrupts.interrupt,
       abort: interrupts.abort,
       drainTimeout: flags.drainTimeout,
+      stoppedPeers: flags.stoppedPeer,
     },
     progress.sink,
   ).finally(() => interrupts.dispose());

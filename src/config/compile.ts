@@ -3,7 +3,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
 import { BootSpecs, withBootTasks } from './boot-tasks.js';
-import { hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
+import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
@@ -59,6 +59,12 @@ export interface CompiledRun {
    * failed may still send to it.
    */
   readonly hostAddresses?: ReadonlyMap<string, string>;
+  /**
+   * Every inventory host by the addresses its VRRP adverts may leave from (its address, its `dip`
+   * var): a director's keepalived that drops a peer finds the peer's host, and whether the run
+   * retires it.
+   */
+  readonly vrrpAddresses?: ReadonlyMap<string, string>;
 }
 
 interface TaskOrigin {
@@ -176,6 +182,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks, bootSpecs));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
   let hostAddresses: Map<string, string> | undefined;
+  let vrrpAddresses: Map<string, string> | undefined;
   return {
     hosts,
     warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
@@ -184,6 +191,10 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     get hostAddresses(): ReadonlyMap<string, string> {
       hostAddresses ??= new Map(Object.entries(inventory.data.hosts).map(([name, entry]) => [entry.address, name] as const));
       return hostAddresses;
+    },
+    get vrrpAddresses(): ReadonlyMap<string, string> {
+      vrrpAddresses ??= new Map(Object.keys(inventory.data.hosts).flatMap((name) => [directorAddress(inventory, name), own(inventory.data.hosts, name)?.address].flatMap((address) => (address === undefined ? [] : [[address, name] as const]))));
+      return vrrpAddresses;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
-import type { ChangePhase, HostContext, RealServerRef } from '../resources/types.js';
+import type { ChangePhase, ClusterView, HostContext, RealServerRef } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
 import { sectionsOf } from './read-probes.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
@@ -31,6 +31,8 @@ export interface HostRunOptions {
   readonly interrupt?: AbortSignal;
   /** Stop at once, whatever runs. */
   readonly abort?: AbortSignal;
+  /** The other hosts, as planners that depend on them see them (see ClusterView). */
+  readonly cluster?: ClusterView;
 }
 
 type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
@@ -166,7 +168,7 @@ export class HostRun {
         throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
       }
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
-      this.changes = planHost(this.readPlan, sections, { host: this.host });
+      this.changes = planHost(this.readPlan, sections, this.context());
       this.notes = hostNotes(this.readPlan, sections);
       this.sections = this.changes.some(mayBeWithheld) ? sections : undefined;
       this.hasPlan = true;
@@ -183,6 +185,10 @@ export class HostRun {
       else this.failWith(error);
       return 'settled';
     }
+  }
+
+  private context(): HostContext {
+    return { host: this.host, ...(this.options.cluster ? { cluster: this.options.cluster } : {}) };
   }
 
   /** Give the lock up so that an older run can finish; the read is void until done again. */
@@ -215,7 +221,7 @@ export class HostRun {
     if (!this.live || !this.sections) return;
     const blocked = this.changes.filter((change) => mayBeWithheld(change) && withheld.has(change.joining?.address ?? ''));
     if (blocked.length === 0) return;
-    const context: HostContext = { host: this.host, withheld: new Set(withheld.keys()) };
+    const context: HostContext = { ...this.context(), withheld: new Set(withheld.keys()) };
     try {
       const replanned = planHost(this.readPlan, this.sections, context);
       this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];

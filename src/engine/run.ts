@@ -1,5 +1,5 @@
 import type { CompiledRun, CompiledTask } from '../config/compile.js';
-import { CHANGE_PHASES, type ChangePhase } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type ClusterView } from '../resources/types.js';
 import { handshakeGate } from '../transport/handshake-gate.js';
 import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
@@ -29,6 +29,8 @@ export interface WaveOptions extends HostRunOptions {
   readonly forks?: number;
   /** Seconds a director waits for leaving real servers to drain; 0 deletes them without waiting. Default 300. */
   readonly drainTimeout?: number;
+  /** VRRP peers the operator says run no keepalived any more (--stopped-peer): a director may drop them. */
+  readonly stoppedPeers?: readonly string[];
 }
 
 export interface RunOptions extends ConnectOptions, WaveOptions {}
@@ -68,13 +70,14 @@ export async function runAll(
 
 /** The whole run over any transport: `connect` opens one host's session. */
 export async function runWaves(
-  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses'>,
+  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses'>,
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
 ): Promise<Omit<RunSummary, 'jumpConnections' | 'handshakes' | 'firstConnectionMs'>> {
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
-  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
+  const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
+  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, { ...options, ...(cluster ? { cluster } : {}) }, emit));
   const forks = options.forks ?? runs.length;
   const finishIdle = (after: ChangePhase | undefined): void => {
     for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
@@ -103,10 +106,14 @@ export async function runWaves(
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
     }
-    if (phase === 'retire' && !interrupted()) {
-      const now = standings(runs);
-      const blocked = new Map([...handoverBlocked(now, run.hostAddresses ?? new Map()), ...retireBlocked(run.realServers, now, run.hostAddresses)]);
-      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave('retire', reason);
+    if (phase !== 'prepare' && !interrupted()) {
+      // A director's keepalived that stops advertising to a peer (a config without it) or dies
+      // without a last advert (a hand-over) waits while that peer's host failed before its own
+      // keepalived stopped: the peer would take the VIPs as a second master.
+      const now = standings(runs, phase);
+      const peers = run.vrrpAddresses ?? run.hostAddresses ?? new Map<string, string>();
+      const blocked = new Map([...handoverBlocked(now, peers), ...(phase === 'retire' ? retireBlocked(run.realServers, now, run.hostAddresses) : [])]);
+      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave(phase, reason);
     }
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
@@ -129,7 +136,26 @@ export async function runHost(host: string, tasks: readonly CompiledTask[], conn
   return summary.results[0] as HostResult;
 }
 
-function standings(runs: readonly HostRun[]): HostStanding[] {
+/** The run's hosts and the addresses the inventory knows them by, for planners that look past their host. */
+function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
+  if (!('vrrpAddresses' in run)) return undefined;
+  // Made when a planner first asks: only a director whose keepalived drops a peer does.
+  let inRun: ReadonlySet<string> | undefined;
+  return {
+    get hostAt() {
+      return run.vrrpAddresses ?? new Map<string, string>();
+    },
+    get inRun() {
+      inRun ??= new Set(run.hosts.keys());
+      return inRun;
+    },
+    stoppedPeers: new Set(stoppedPeers),
+    prunes,
+  };
+}
+
+/** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */
+function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): HostStanding[] {
   return runs.map((host) => ({
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
@@ -137,7 +163,7 @@ function standings(runs: readonly HostRun[]): HostStanding[] {
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
-    vrrpPeers: changesIn(host.changes, 'retire').flatMap((change) => change.vrrpPeers ?? []),
+    vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }
 

@@ -60,7 +60,7 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       // What stays: apply keeps what it declares; reset keeps nothing, or, limited to some tasks,
       // everything those tasks do not own.
       const keep = mode === 'apply' ? selected : keepUndeclared ? recorded((entry) => !selectedIds.has(entry.id)) : [];
-      const { changes, records } = planPrune(read, keep, predicted, context);
+      const { changes, records } = planPrune(read, keep, predicted, mode === 'apply' ? { ...context, pruning: true } : context);
       const manifest = manifestChange(read, records);
       // reset makes nothing, so its earlier waves have nothing new to record.
       const interim = mode === 'apply' ? manifestChange(read, everything) : undefined;

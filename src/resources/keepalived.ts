@@ -5,6 +5,7 @@ import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/pro
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
+import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
 import { realServerName, serviceName } from './ipvs/model.js';
@@ -42,6 +43,19 @@ function sorryNotes(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
   });
 }
 
+/**
+ * When a keepalived no task declares any more stops. reset: in withdraw, after the directors'
+ * drains. An apply that drops a director from a VRRP group: in prepare, before the directors that
+ * stay reload a config without it in balance. Stopped cleanly it sends priority 0 where it was
+ * master, and a peer that still advertises to it takes the VIPs within the skew; stopped later, it
+ * would hear no adverts once its peers reloaded and take the VIPs as a second master. Without
+ * VRRP (health checks alone) it holds only the virtual servers, which stay until the withdraw
+ * wave, after another director took the service over.
+ */
+function stopPhase(spec: KeepalivedSpec, context: { readonly pruning?: boolean }): 'prepare' | 'withdraw' {
+  return context.pruning === true && spec.instances.length > 0 ? 'prepare' : 'withdraw';
+}
+
 export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   name: 'keepalived',
   schema: keepalivedSchema,
@@ -54,6 +68,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
 
   plan(spec, facts, context) {
     requireIpvs(spec, facts, context.host);
+    refuseUnretiredPeers(droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), context.cluster);
     return [...configChanges(spec, facts), ...daemonChanges(spec, facts), ...driftChanges(spec, facts)];
   },
 
@@ -87,11 +102,13 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       const changes: Change[] = [];
       const kept = facts.running ? handedOver(spec, context.declared) : [];
       if (kept.length > 0 && context.declared) {
+        // Killed, it sends no last advert: a peer nobody stops takes the VIPs three adverts later.
+        refuseUnretiredPeers(spec.instances.flatMap((instance) => instance.unicast_peers), context.cluster);
         changes.push(handOverChange(spec, facts, kept, context.declared));
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
-        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: 'withdraw' });
+        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: stopPhase(spec, context) });
       }
       if (facts.enabled === true) {
         const commands =

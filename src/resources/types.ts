@@ -27,6 +27,26 @@ export interface HostContext {
    * of this host's run change: a service that reads one of them at its start is restarted.
    */
   readonly changed?: ReadonlySet<string>;
+  /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
+  readonly pruning?: boolean;
+  /** What a planner may need to know of the other hosts (apply only; see ClusterView). */
+  readonly cluster?: ClusterView;
+}
+
+/**
+ * The run's view of the cluster beyond one host. keepalived needs it: a VRRP peer its new config
+ * drops must be retired by this run (stopped before the others stop advertising to it), or it
+ * becomes a second master.
+ */
+export interface ClusterView {
+  /** The inventory host at each address a host is known by (its address, its `dip` var). */
+  readonly hostAt: ReadonlyMap<string, string>;
+  /** The hosts this run reads and applies (after --limit). */
+  readonly inRun: ReadonlySet<string>;
+  /** Whether the run removes what no task declares (not with --tags or --skip-tags, which keep it). */
+  readonly prunes: boolean;
+  /** Addresses the operator says run no keepalived any more (`--stopped-peer`): dropped freely. */
+  readonly stoppedPeers: ReadonlySet<string>;
 }
 
 /**
@@ -58,9 +78,10 @@ export interface Change {
    */
   readonly leaving?: RealServerRef;
   /**
-   * On a director's keepalived hand-over (retire): its VRRP peers' addresses. The engine holds the
-   * change back while a peer's host failed before its own keepalived stopped: that peer would take
-   * the VIPs three adverts after this keepalived dies, while lvsprov holds them here.
+   * On a director's keepalived hand-over (retire): its VRRP peers' addresses; on a keepalived
+   * config that drops peers: those. The engine holds the change's wave back while such a peer's
+   * host failed before its own keepalived stopped: that peer, no longer hearing this director
+   * (dead, or advertising elsewhere), would take the VIPs as a second master.
    */
   readonly vrrpPeers?: readonly string[];
 }

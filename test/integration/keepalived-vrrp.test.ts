@@ -73,6 +73,8 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
             { name: "keepalived (Debian's package)", package: { name: 'keepalived', creates: '/usr/sbin/keepalived' } },
             {
               name: 'VRRP for the VIPs',
+              // A host of the group that directs no service (dir3, dropped from the VRRP group) has none.
+              when: 'director_keepalived',
               keepalived: {
                 advert_interval: '{{director_keepalived_config.advert_interval}}',
                 garp: '{{director_keepalived_config.garp}}',
@@ -84,18 +86,23 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
         },
       ]),
     );
-  const writeInventory = (device: string): void =>
+  /**
+   * dir3, a third director (192.0.2.30) for the cases of a director dropped from the group:
+   * `absent` not in the inventory at all, `idle` in the group `directors` directing no service,
+   * `director` a director of the VIP beside dir1 and dir2.
+   */
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'director' = 'absent'): void =>
     writeFileSync(
       inventory,
       stringify({
         name: 'it-vrrp',
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
-        groups: { directors: { hosts: [...DIRECTORS] } },
-        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' } },
+        groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' ? [] : ['dir3'])] } },
+        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' ? {} : { dir3: { address: '192.0.2.30' } }) },
         lvs: {
           ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
           vips: { web: { address: VIP, interface: device } },
-          services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }] }],
+          services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], ...(dir3 === 'idle' ? { directors: [...DIRECTORS] } : {}) }],
         },
       }),
     );
@@ -110,6 +117,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
         hosts: [
           { name: 'dir1', interfaces: [{ subnet: 'lan', address: '192.0.2.10' }] },
           { name: 'dir2', interfaces: [{ subnet: 'lan', address: '192.0.2.20' }] },
+          { name: 'dir3', interfaces: [{ subnet: 'lan', address: '192.0.2.30' }] },
         ],
       },
       join(dir, 'lab'),
@@ -225,6 +233,88 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(await Promise.all(DIRECTORS.map(state))).toEqual(before);
     expect(await holders()).toEqual(['dir1']);
     expect(summaries(await lvsprov('apply'))).toEqual([]);
+  });
+
+  describe('a third director dropped from the VRRP group', () => {
+    const peersOf = (host: string): Promise<string> => sh(host, "sed -n '/unicast_peer {/,/}/p' /etc/keepalived/keepalived.conf");
+    /** A loop on `host` that logs every 20 ms check where `test` fails; `stop` ends it and returns the log. */
+    const watch = async (host: string, name: string, test: string): Promise<() => Promise<string>> => {
+      const loop = `n=0; while [ ! -e /tmp/${name}.stop ]; do ${test} || echo "failed at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
+      await sh(host, `rm -f /tmp/${name}.stop; nohup sh -c '${loop}' > /tmp/${name}.log 2>&1 < /dev/null &`);
+      return async () => {
+        await sh(host, `touch /tmp/${name}.stop; sleep 0.2`);
+        const log = await sh(host, `cat /tmp/${name}.log`);
+        expect(log).toMatch(/^checks [1-9]\d*$/m);
+        return log;
+      };
+    };
+    const dir3HoldsNoVip = `! ip -o -4 addr show dev eth0 | grep -qF ${VIP}/32`;
+
+    it('joins as a third director: dir1 stays master, dir3 runs keepalived as a backup', async () => {
+      writeInventory('eth0', 'director');
+      const result = await lvsprov('apply');
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      await heldBy('dir1');
+      expect(await pid('dir3')).not.toBe('');
+      expect(await peersOf('dir1')).toContain('192.0.2.30');
+    });
+
+    it('kept in the inventory, directing no service: its keepalived stops before dir1 and dir2 stop advertising to it, and it never takes the VIP', async () => {
+      writeInventory('eth0', 'idle');
+      // keepalived's VRRP child: it sends the adverts and would take the VIPs (the parent only
+      // outlives it by the moment it takes to reap it). A zombie counts as exited.
+      const vrrpPid = (await sh('dir3', 'cat /run/vrrp.pid')).trim();
+      expect(vrrpPid).toMatch(/^\d+$/);
+      // When it exited, to the few milliseconds (bash builtins only), and whether dir3 ever held the VIP or dir1 lost it.
+      const stamp = `rm -f /tmp/dir3-exit; while :; do s=; { read -r s < /proc/${vrrpPid}/stat; } 2>/dev/null; s=\${s##*) }; if [ -z "$s" ] || [ "\${s%% *}" = Z ]; then echo "$EPOCHREALTIME" > /tmp/dir3-exit; break; fi; [ -e /tmp/dir3-watch.stop ] && break; sleep 0.005; done`;
+      await sh('dir3', `nohup bash --norc -c '${stamp}' > /dev/null 2>&1 < /dev/null &`);
+      const stopDir3 = await watch('dir3', 'dir3-watch', dir3HoldsNoVip);
+      const stopDir1 = await watch('dir1', 'dir1-watch', `ip route get ${VIP} | grep -q '^local'`);
+      const result = await lvsprov('apply');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const [dir3Log, dir1Log] = [await stopDir3(), await stopDir1()];
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      // dir1's config without dir3 was written after dir3's VRRP child had exited: no moment in
+      // which dir3 ran unheard (three adverts later it would have become a second master).
+      const exitedAt = Number(await sh('dir3', 'cat /tmp/dir3-exit'));
+      const writtenAt = Number(await sh('dir1', 'stat -c %.9Y /etc/keepalived/keepalived.conf'));
+      console.log(`VRRP: dir3 dropped, its keepalived's VRRP child exited ${(writtenAt - exitedAt).toFixed(2)} s before dir1 wrote its config without it; ${dir1Log.trim().split('\n').at(-1)} on dir1`);
+      expect(exitedAt).toBeGreaterThan(0);
+      expect(exitedAt).toBeLessThan(writtenAt);
+      const stop = parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.find((change) => change.summary.startsWith('stop keepalived'));
+      expect(stop?.phase).toBe('prepare');
+      expect(dir3Log).not.toContain('failed');
+      expect(dir1Log).not.toContain('failed');
+      expect(await pid('dir3')).toBe('');
+      expect(await sh('dir3', 'ls /etc/keepalived/')).not.toMatch(/^keepalived\.conf$/m);
+      for (const host of DIRECTORS) expect(await peersOf(host)).not.toContain('192.0.2.30');
+      expect(await holders()).toEqual(['dir1']);
+    });
+
+    it('gone from the inventory while its keepalived runs: the apply refuses, naming it, and changes no director; --stopped-peer once it is stopped', async () => {
+      writeInventory('eth0', 'director');
+      expect((await lvsprov('apply')).code).toBe(0);
+      await heldBy('dir1');
+      expect(await pid('dir3')).not.toBe('');
+      const before = await Promise.all(DIRECTORS.map((host) => sh(host, 'cat /etc/keepalived/keepalived.conf')));
+      writeInventory('eth0', 'absent');
+      const stopDir3 = await watch('dir3', 'dir3-watch', dir3HoldsNoVip);
+      const refused = await lvsprov('apply');
+      // Had dir1 and dir2 dropped it, dir3 would hold the VIP three adverts and its skew later.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      expect(await stopDir3()).not.toContain('failed');
+      expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(2);
+      const errors = parseJson(refused).hosts.map((host) => `${host.host}: ${host.status}: ${host.error?.message ?? ''}`);
+      for (const host of DIRECTORS) expect(errors.find((line) => line.startsWith(`${host}:`))).toMatch(/: failed: .*VRRP peer 192\.0\.2\.30 .*no host of the inventory has that address.*--stopped-peer 192\.0\.2\.30/);
+      expect(await Promise.all(DIRECTORS.map((host) => sh(host, 'cat /etc/keepalived/keepalived.conf')))).toEqual(before);
+      expect(await holders()).toEqual(['dir1']);
+      // The operator stops it (the host may as well be gone) and says so.
+      await stopKeepalived('dir3');
+      expect(summaries(await lvsprov('apply', '--stopped-peer', '192.0.2.30'))).toEqual(DIRECTORS.map((host) => `${host}: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)`));
+      for (const host of DIRECTORS) expect(await peersOf(host)).not.toContain('192.0.2.30');
+      expect(await holders()).toEqual(['dir1']);
+      expect(summaries(await lvsprov('apply'))).toEqual([]);
+    });
   });
 
   it('reset stops keepalived, disables it and removes its config; the VIP is gone from both', async () => {

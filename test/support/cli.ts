@@ -44,7 +44,7 @@ export function runCli(args: readonly string[], options: { namespace?: string; e
 export interface JsonHost {
   host: string;
   status: string;
-  changes: Array<{ resource: string; summary: string; task: string }>;
+  changes: Array<{ resource: string; summary: string; task: string; phase?: string }>;
   applied: number;
   outcomes?: string[];
   interrupted?: string;

@@ -65,4 +65,13 @@ describe('NAT director pair lab', () => {
       ]);
     }
   });
+
+  it("every address a director's VRRP adverts leave from, the VIP's and the gateway's (its dip), leads back to it: a peer a config drops is found", () => {
+    const sources = ['dir1', 'dir2'].flatMap((host) => {
+      const [keepalived] = byType(run.hosts.get(host), 'keepalived') as Array<{ instances: Array<{ unicast_src_ip: string }> }>;
+      return (keepalived?.instances ?? []).map((instance) => [instance.unicast_src_ip, host]);
+    });
+    expect(sources).toEqual([['192.0.2.10', 'dir1'], ['198.18.10.2', 'dir1'], ['192.0.2.20', 'dir2'], ['198.18.10.3', 'dir2']]);
+    for (const [address, host] of sources) expect(run.vrrpAddresses?.get(address as string)).toBe(host);
+  });
 });

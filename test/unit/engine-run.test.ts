@@ -3,6 +3,8 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { EngineEvent, HostResult } from '../../src/engine/events.js';
 import { runWaves, type WaveOptions } from '../../src/engine/run.js';
 import { resourceTypes } from '../../src/resources/registry.js';
+import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import type { KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 import { fakeConnect, type ExecRecord, type FakeHost } from '../support/fake-session.js';
 
 // The engine's contract, with fake sessions (no I/O): how many execs each host costs, in which
@@ -34,6 +36,7 @@ interface Case {
   /** The inventory's real servers by address; default rs1-rs4. */
   readonly realServers?: ReadonlyMap<string, string>;
   readonly hostAddresses?: ReadonlyMap<string, string>;
+  readonly vrrpAddresses?: ReadonlyMap<string, string>;
 }
 
 async function run({ tasks, hosts, options, ...inventory }: Case) {
@@ -42,7 +45,7 @@ async function run({ tasks, hosts, options, ...inventory }: Case) {
   // Every host already records what its tasks own (an earlier apply), unless the case says otherwise.
   const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: tasks[host] ?? [], ...behaviour }]));
   const { connect, sessions } = fakeConnect(owned, log);
-  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
+  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}), ...(inventory.vrrpAddresses ? { vrrpAddresses: inventory.vrrpAddresses } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
   const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
   const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);
   return { summary, log, events, sessions, result, execs };
@@ -273,5 +276,54 @@ describe('engine: failures stay with their host', () => {
       { type: 'wave-start', phase: 'balance', hosts: ['director'] },
       { type: 'wave-start', phase: 'withdraw', hosts: ['director'] },
     ]);
+  });
+});
+
+describe('engine: a director dropped from a VRRP group', () => {
+  // dir1, dir2 and dir3 shared VRRP id 51; the inventory now leaves dir3 out. dir1's config without
+  // dir3 is written in balance; dir3's keepalived, pruned, stops in prepare.
+  const vrrp = (src: string, peers: string[]): CompiledTask =>
+    task('VRRP for the VIPs', 'keepalived', {
+      instances: [{ name: 'VI_51', virtual_router_id: 51, interface: 'eth0', state: 'BACKUP', priority: 100, unicast_src_ip: src, unicast_peers: peers, vips: [{ address: VIP, device: 'eth0' }] }],
+    });
+  const running = (config: CompiledTask) => (probe: string): string =>
+    probe.includes('command -v keepalived')
+      ? ['K 1', `F 644 ${Buffer.from(keepalivedConfig(config.spec as KeepalivedSpec)).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', 'I 0'].join('\n')
+      : '';
+  const dir1Was = vrrp('192.0.2.10', ['192.0.2.20', '192.0.2.30']);
+  const dir3Was = vrrp('192.0.2.30', ['192.0.2.10', '192.0.2.20']);
+  const addresses = new Map([['192.0.2.10', 'dir1'], ['192.0.2.20', 'dir2'], ['192.0.2.30', 'dir3']]);
+  const dropped = (dir3: FakeHost): Case => ({
+    tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])], dir3: [] },
+    hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] }, dir3: { read: running(dir3Was), owned: [dir3Was], ...dir3 } },
+    vrrpAddresses: addresses,
+  });
+
+  it("dir3's keepalived stops in prepare, before dir1 reloads without it in balance", async () => {
+    const { log, result } = await run(dropped({}));
+    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toContainEqual(['stop keepalived (it removes its VIPs and virtual servers)', 'prepare']);
+    const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
+    expect(applies.indexOf('dir3')).toBeLessThan(applies.indexOf('dir1'));
+    expect(result('dir1').status).toBe('changed');
+  });
+
+  it("dir3's stop fails: dir1 keeps advertising to it (its balance is held back), and says why", async () => {
+    const { execs, result } = await run(dropped({ status: (commands) => (commands.includes('/etc/init.d/keepalived stop') ? 1 : 0) }));
+    expect(result('dir3').status).toBe('failed');
+    expect(execs('dir1')).toEqual(['read']);
+    expect(result('dir1').heldBack).toEqual([
+      expect.objectContaining({ phase: 'balance', reason: 'its VRRP peer dir3 (192.0.2.30) failed before its keepalived stopped, and would take the VIPs kept here' }),
+    ]);
+  });
+
+  it('dir3 is in no play of the run: dir1 is refused at its plan, naming the peer; --stopped-peer lets it go', async () => {
+    const outside: Case = { ...dropped({}), tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] }, hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] } } };
+    const refused = await run(outside);
+    expect(refused.execs('dir1')).toEqual(['read']);
+    expect(refused.result('dir1').status).toBe('failed');
+    expect(refused.result('dir1').error?.message).toMatch(/VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3/);
+    const stopped = await run({ ...outside, options: { stoppedPeers: ['192.0.2.30'] } });
+    expect(stopped.execs('dir1')).toEqual(['read', 'apply']);
+    expect(stopped.result('dir1').status).toBe('changed');
   });
 });

@@ -102,15 +102,16 @@ describe('host planner', () => {
     const read = hostReadPlan(tasks, 'apply');
     const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, recorded, answer) : answer(probe));
     const changes = planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: 'dir2' });
+    // The stop comes first (prepare): dropped from its VRRP group, dir2 must not outlive its peers' adverts.
     expect(changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['prepare', 'stop keepalived (it removes its VIPs and virtual servers)'],
       ['balance', 'create /etc/ipvsadm.rules'],
-      ['withdraw', 'stop keepalived (it removes its VIPs and virtual servers)'],
       ['retire', 'disable keepalived at boot'],
       ['retire', 'remove /etc/keepalived/keepalived.conf'],
       ['retire', 'update /etc/ipvsadm.rules'],
     ]);
-    // Written from the live table while keepalived still holds the service, then without it once keepalived stopped.
-    expect(changes[0]?.diff?.after).toContain(`-A -t ${VIP}:80 -s wrr`);
+    // Written from the table as read, then without the service once the plan knows keepalived took it along.
+    expect(changes[1]?.diff?.after).toContain(`-A -t ${VIP}:80 -s wrr`);
     expect(changes[4]?.diff?.after).toBe('');
   });
 });

@@ -9,6 +9,7 @@ import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
+import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
@@ -109,6 +110,8 @@ function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[]): KeepalivedSpe
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
+  const dropped = droppedPeers(spec, facts.file.exists ? facts.file.content : undefined);
+  const peers = dropped.length > 0 ? { vrrpPeers: dropped } : {};
   const gone = facts.running ? leaving(spec, facts) : [];
   const changes: Change[] = [];
   let before = facts.file.content;
@@ -127,6 +130,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       diff: { kind: 'file', before, after: quiet },
       commands: [...reloadCommands(spec.path, quiet, swaps), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
+      ...peers,
       ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
     });
     before = quiet;
@@ -141,6 +145,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     diff: { kind: 'file', before, after: text },
     commands: reloadCommands(spec.path, text, swaps),
     phase: refs.length > 0 ? 'withdraw' : 'balance',
+    ...peers,
   });
   return changes;
 }

@@ -1,0 +1,59 @@
+import type { ClusterView } from '../types.js';
+import type { KeepalivedSpec } from './schema.js';
+
+// A director dropped from a VRRP group keeps its keepalived running with its old config until
+// something stops it. Once the directors that stay stop advertising to it (their new config
+// drops it from unicast_peer), it hears no master: three adverts later it becomes MASTER and
+// takes the VIPs too, or, master already, it keeps them. So a director may drop a peer only when
+// this run retires that peer's keepalived first (the peer is a host of this run: its pruned
+// keepalived stops in the prepare wave, before the others reload in balance), or when the
+// operator says it no longer runs (`--stopped-peer`). Anything else refuses the director's plan.
+
+/** The addresses of the `unicast_peer` blocks of a keepalived.conf as lvsprov writes it. */
+export function configPeers(text: string): string[] {
+  const peers: string[] = [];
+  let inside = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === 'unicast_peer {') inside = true;
+    else if (inside && line === '}') inside = false;
+    else if (inside && line !== '') peers.push(line);
+  }
+  return [...new Set(peers)];
+}
+
+/** The peers of the config on the host (`live`) that `spec` no longer names. */
+export function droppedPeers(spec: KeepalivedSpec, live: string | undefined): string[] {
+  if (live === undefined) return [];
+  const kept = new Set(spec.instances.flatMap((instance) => instance.unicast_peers));
+  return configPeers(live).filter((peer) => !kept.has(peer));
+}
+
+/** Why `peer` may not be dropped (or outlived) by this run; undefined where that is safe. */
+export function unretiredPeer(peer: string, cluster: ClusterView): string | undefined {
+  if (cluster.stoppedPeers.has(peer)) return undefined;
+  const host = cluster.hostAt.get(peer);
+  const inRun = host !== undefined && cluster.inRun.has(host);
+  if (inRun && cluster.prunes) return undefined;
+  const where =
+    host === undefined
+      ? 'no host of the inventory has that address'
+      : inRun
+        ? `${host} has it, but --tags or --skip-tags leave tasks out, and such a run removes nothing`
+        : `${host} has it, but no play of this run reaches ${host} (or --limit leaves it out)`;
+  return (
+    `VRRP peer ${peer} is in this director's keepalived config and the run cannot stop its keepalived (${where}): ` +
+    `it would go on running, hear no adverts from here and take the VIPs as a second MASTER. ` +
+    `Stop keepalived on ${peer} (or power it off) and apply again with --stopped-peer ${peer}; ` +
+    `or keep ${host ?? 'that host'} in the inventory and in the directors' play, directing no service, and the apply stops its keepalived first`
+  );
+}
+
+/** Throws, naming the first such peer, when the run would leave a peer's keepalived running unseen. */
+export function refuseUnretiredPeers(peers: readonly string[], cluster: ClusterView | undefined): void {
+  if (cluster === undefined) return;
+  for (const peer of peers) {
+    const why = unretiredPeer(peer, cluster);
+    if (why !== undefined) throw new Error(why);
+  }
+}

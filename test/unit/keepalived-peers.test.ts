@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { keepalived } from '../../src/resources/keepalived.js';
+import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import { parseProbe } from '../../src/resources/keepalived/probe.js';
+import { configPeers, droppedPeers } from '../../src/resources/keepalived/peers.js';
+import { keepalivedSchema, type KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
+import type { ClusterView } from '../../src/resources/types.js';
+
+// A director dropped from a VRRP group must not be left running keepalived unseen: the directors
+// that stay stop advertising to it, and it takes the VIPs as a second master. A director whose new
+// config drops a peer plans only when the run retires that peer (it is a host of the run), or
+// when the operator says it stopped (--stopped-peer); otherwise its plan is refused, naming the peer.
+
+const instance = (peers: string[], extra: Record<string, unknown> = {}) => ({
+  name: 'VI_51',
+  virtual_router_id: 51,
+  interface: 'eth0',
+  state: 'MASTER' as const,
+  priority: 254,
+  unicast_src_ip: '192.0.2.10',
+  unicast_peers: peers,
+  vips: [{ address: '198.51.100.50', device: 'eth0', label: 'eth0:1' }],
+  ...extra,
+});
+const spec = (peers: string[]): KeepalivedSpec => keepalivedSchema.parse({ instances: [instance(peers)] });
+
+/** dir1's facts with `live` as its keepalived.conf, keepalived running. */
+function factsWith(live: string) {
+  const file = `F 644 ${Buffer.from(live).toString('base64')}`;
+  return parseProbe({ stdout: ['K 1', file, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', 'I 0'].join('\n'), status: 0 });
+}
+
+const threeDirectors = keepalivedConfig(spec(['192.0.2.20', '192.0.2.30']));
+
+const cluster = (inRun: string[], stopped: string[] = []): ClusterView => ({
+  hostAt: new Map([
+    ['192.0.2.10', 'dir1'],
+    ['192.0.2.20', 'dir2'],
+    ['192.0.2.30', 'dir3'],
+    ['198.18.10.30', 'dir3'],
+  ]),
+  inRun: new Set(inRun),
+  stoppedPeers: new Set(stopped),
+  prunes: true,
+});
+
+describe('VRRP peers a director drops', () => {
+  it('reads the unicast peers of a config lvsprov wrote, every instance', () => {
+    const nat = keepalivedConfig(
+      keepalivedSchema.parse({
+        instances: [instance(['192.0.2.20']), instance(['198.18.10.20', '198.18.10.30'], { name: 'VI_52', virtual_router_id: 52, unicast_src_ip: '198.18.10.10', vips: [{ address: '198.18.10.1', device: 'eth1' }] })],
+      }),
+    );
+    expect(configPeers(nat)).toEqual(['192.0.2.20', '198.18.10.20', '198.18.10.30']);
+    expect(droppedPeers(spec(['192.0.2.20']), threeDirectors)).toEqual(['192.0.2.30']);
+    expect(droppedPeers(spec(['192.0.2.20', '192.0.2.30']), threeDirectors)).toEqual([]);
+    expect(droppedPeers(spec(['192.0.2.20']), undefined)).toEqual([]);
+  });
+
+  const cases: Array<{ why: string; cluster: ClusterView | undefined; refused?: RegExp }> = [
+    { why: 'the dropped director is a host of the run: its keepalived stops first', cluster: cluster(['dir1', 'dir2', 'dir3']) },
+    { why: 'the operator stopped it (--stopped-peer)', cluster: cluster(['dir1', 'dir2'], ['192.0.2.30']) },
+    { why: 'status and other callers without a cluster view plan as before', cluster: undefined },
+    {
+      why: 'a host of the run, but --tags leave tasks out: its keepalived is not pruned',
+      cluster: { ...cluster(['dir1', 'dir2', 'dir3']), prunes: false },
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but --tags or --skip-tags leave tasks out, and such a run removes nothing/,
+    },
+    {
+      why: 'gone from the inventory',
+      cluster: { ...cluster(['dir1', 'dir2']), hostAt: new Map([['192.0.2.20', 'dir2']]) },
+      refused: /^VRRP peer 192\.0\.2\.30 .*no host of the inventory has that address.*second MASTER.*Stop keepalived on 192\.0\.2\.30 .*--stopped-peer 192\.0\.2\.30/,
+    },
+    {
+      why: 'in the inventory but reached by no play (or left out by --limit)',
+      cluster: cluster(['dir1', 'dir2']),
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3 \(or --limit leaves it out\).*keep dir3 in the inventory and in the directors' play/,
+    },
+  ];
+  for (const { why, cluster: view, refused } of cases) {
+    it(`${refused ? 'refuses' : 'plans'}: ${why}`, () => {
+      const plan = () => keepalived.plan(spec(['192.0.2.20']), factsWith(threeDirectors), { host: 'dir1', ...(view ? { cluster: view } : {}) });
+      if (refused) expect(plan).toThrow(refused);
+      else expect(plan().map((change) => change.summary)).toEqual(['update /etc/keepalived/keepalived.conf (keepalived -t, then reload)']);
+    });
+  }
+
+  it('a keepalived handed over to lvsprov (killed, no last advert) needs every peer retired too', () => {
+    const declared = new Set(['address 198.51.100.50 on eth0']);
+    const facts = factsWith(keepalivedConfig(spec(['192.0.2.20'])));
+    const handOver = (view: ClusterView) => keepalived.reset?.plan(spec(['192.0.2.20']), facts, { host: 'dir1', declared, pruning: true, cluster: view });
+    expect(() => handOver(cluster(['dir1']))).toThrow(/^VRRP peer 192\.0\.2\.20 .*dir2 has it, but no play of this run reaches dir2/);
+    expect(handOver(cluster(['dir1', 'dir2']))?.map((change) => change.phase)).toEqual(['retire', 'retire', 'retire']);
+  });
+});
