@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { userInputParse } from './issue-words.js';
-import { absolutePath, addressLabel, interfaceName, ipv4 } from './values.js';
+import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceName } from './values.js';
 import { refuseControlCharacters } from './text-safety.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
@@ -12,18 +12,18 @@ import { refuseControlCharacters } from './text-safety.js';
 // resource field it ends up in, and its message says what was expected.
 
 export type VariableType =
-  | { type: 'interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'label' | 'host-name' }
+  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'string'; pattern?: string }
   | { type: 'list'; items: VariableType }
   | { type: 'object'; fields: Readonly<Record<string, VariableType>>; optional_fields?: readonly string[] };
 
-const VARIABLE_TYPES = ['interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'label', 'host-name', 'list', 'object'] as const;
+const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
 
 const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   z.discriminatedUnion('type', [
-    z.object({ type: z.enum(['interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'label', 'host-name']) }).strict(),
+    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
     z
       .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
       .strict()
@@ -101,6 +101,26 @@ const webRoot = oneLinePath.superRefine((value, ctx) => {
   }
 });
 
+// PHP reads every .ini file of its scan folder (Debian's /etc/php/8.2/cgi/conf.d, RHEL's
+// /etc/php.d, Alpine's /etc/php82/conf.d, /usr/local/etc/php/conf.d), and lvsprov writes one
+// there: any other folder (/, /etc, /etc/ssh, /root/.ssh) would only get a stray file, or a
+// folder made for it. So one of its folders names PHP, it is written as the one path it is (no
+// `//` or trailing `/`), and it lies in none of the folders that are private, volatile or
+// writable by every user, where the file would be read by no PHP or replaced by anyone.
+const PRIVATE_DIRECTORIES = ['/root', '/home', '/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock', '/tmp', '/var/tmp', '/boot', '/lost+found', '/media', '/mnt', '/var/log', '/var/spool', '/var/mail', '/var/cache', '/var/backups'];
+
+const phpConfDir = oneLinePath.superRefine((value, ctx) => {
+  const normal = normalPath(value);
+  const inside = PRIVATE_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+  if (normal !== value) {
+    ctx.addIssue({ code: 'custom', message: `must be written as ${normal} (no // or trailing /)` });
+  } else if (!normal.split('/').some((folder) => /^php/i.test(folder))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a PHP configuration folder: one of its folders names PHP (such as /etc/php/8.2/cgi/conf.d, /etc/php.d, /etc/php82/conf.d)' });
+  } else if (inside !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not be inside ${inside}: PHP's configuration belongs under /etc (such as /etc/php/8.2/cgi/conf.d)` });
+  }
+});
+
 const hostNameValue = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a host name (letters, digits, _ . -)');
 
 /** One line of printable text: no control character (CR, LF, NUL, ...) and no Unicode line separator. */
@@ -122,7 +142,9 @@ export function schemaOf(kind: VariableType): z.ZodType {
 function buildSchema(kind: VariableType): z.ZodType {
   switch (kind.type) {
     case 'interface':
-      return interfaceName;
+      return networkInterfaceName;
+    case 'vip-interface':
+      return vipInterfaceName;
     case 'ipv4':
       return ipv4;
     case 'port':
@@ -133,6 +155,8 @@ function buildSchema(kind: VariableType): z.ZodType {
       return oneLinePath;
     case 'web-root':
       return webRoot;
+    case 'php-conf-dir':
+      return phpConfDir;
     case 'label':
       return addressLabel;
     case 'host-name':
@@ -157,6 +181,8 @@ export function describeType(kind: VariableType): string {
   switch (kind.type) {
     case 'interface':
       return 'a network interface name';
+    case 'vip-interface':
+      return 'a network interface name of at most 13 characters';
     case 'ipv4':
       return 'an IPv4 address';
     case 'port':
@@ -167,6 +193,8 @@ export function describeType(kind: VariableType): string {
       return 'an absolute path';
     case 'web-root':
       return 'an absolute path outside the system directories';
+    case 'php-conf-dir':
+      return 'a PHP configuration folder (an absolute path)';
     case 'label':
       return 'an address label (eth0:1)';
     case 'host-name':
