@@ -1,5 +1,7 @@
 // The few error types the engine and loaders raise. Only the CLI entry turns them into exit codes.
 
+import { INVISIBLE } from './config/text-safety.js';
+
 export interface ConfigProblem {
   readonly file: string;
   readonly line: number;
@@ -16,8 +18,9 @@ export function formatProblem(problem: ConfigProblem): string {
 
 // A problem is one line of output. A key or value from the input may hold a line break, a carriage
 // return or a terminal escape sequence: written raw it would forge lines or drive the terminal, so
-// such characters are shown as escapes.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+// such characters are shown as escapes. So are the invisible ones (a no-break space, a zero-width
+// space): raw, `unknown key web\u00a0port` would read as a key that looks right.
+const CONTROL = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]|${INVISIBLE.source}`, 'gu');
 const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function visible(text: string): string {
