@@ -28,12 +28,22 @@ const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
       .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
       .strict()
       .refine((kind) => kind.min <= kind.max, { path: ['max'], message: 'max must be at least min' }),
-    z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1) }).strict(),
+    z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1).superRefine(eachOnce) }).strict(),
     z.object({ type: z.literal('string'), pattern: z.string().refine(isRegExp, { message: 'must be a regular expression' }).optional() }).strict(),
     z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
     z.object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() }).strict(),
   ]),
 );
+
+/** An enum lists each value once: a repeated one is a slip (one meant another word). */
+function eachOnce(values: readonly string[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, number>();
+  values.forEach((value, index) => {
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, index);
+    else ctx.addIssue({ code: 'custom', path: [index], message: `${value} is listed twice (first as value ${first + 1}); list each value once` });
+  });
+}
 
 export const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
