@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostAddressProblem } from '../net/host-address.js';
-import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, unicastProblem } from '../net/ipv4.js';
+import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, subnetProblem, unicastProblem } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
 // value which passes it is harmless in a shell even before quoting. The address grammar itself
@@ -49,6 +49,13 @@ export const ipv4Network = ipv4Cidr.superRefine((value, ctx) => {
   if (cidr !== undefined && !hasNoHostBits(cidr)) {
     ctx.addIssue({ code: 'custom', message: `must be a network address: host bits must be zero (${formatNetwork(networkOf(cidr.address, cidr.prefixLength))})` });
   }
+});
+
+/** A subnet the cluster's machines are on: a network address, neither 0.0.0.0/0 nor a range no machine is in. */
+export const ipv4Subnet = ipv4Network.superRefine((value, ctx) => {
+  const cidr = parseCidr(value);
+  const why = cidr !== undefined && hasNoHostBits(cidr) ? subnetProblem(networkOf(cidr.address, cidr.prefixLength)) : undefined;
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `must be a subnet of the cluster; ${JSON.stringify(value)} ${why}` });
 });
 
 /** What SSH connects to: a canonical IPv4 address or an RFC 1123 host name. */
