@@ -13,7 +13,15 @@ export interface ConfigProblem {
 
 export function formatProblem(problem: ConfigProblem): string {
   const where = `${problem.file}:${problem.line}:${problem.col}`;
-  return problem.path ? `${where}: ${visible(problem.path)}: ${visible(problem.message)}` : `${where}: ${visible(problem.message)}`;
+  return problem.path ? `${where}: ${visible(shortPath(problem.path))}: ${visible(problem.message)}` : `${where}: ${visible(problem.message)}`;
+}
+
+// A key of thousands of characters (a pasted blob, a generated name) would fill the screen in the
+// path and again in the message: the path shows the start of such a segment and its length.
+const LONG_SEGMENT = /[^.]{81,}/g;
+
+function shortPath(path: string): string {
+  return path.replace(LONG_SEGMENT, (segment) => `${segment.slice(0, 40)}...(${segment.length} characters)`);
 }
 
 // A problem is one line of output. A key or value from the input may hold a line break, a carriage

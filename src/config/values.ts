@@ -17,8 +17,13 @@ function grammar(what: string, problem: (value: string) => string | undefined): 
 /** The grammar of an inventory host, group or VIP name. */
 export const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-/** An inventory host, group or VIP name. */
-export const hostName = z.string().regex(hostNamePattern, 'must be a host name (letters, digits, _ . -)');
+/** An inventory host, group or VIP name; one too long is told so, not that its letters are wrong. */
+export const hostName = z.string().regex(hostNamePattern, { error: (issue) => hostNameMessage(issue.input) });
+
+function hostNameMessage(input: unknown): string {
+  const plain = typeof input === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input);
+  return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : 'must be a host name (letters, digits, _ . -)';
+}
 
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
 export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
