@@ -1,6 +1,6 @@
 import type { OutputFormat } from './output-formats.js';
 import { suggestion } from './suggest.js';
-import type { VariableType } from './variable-types.js';
+import { describeType, type VariableType } from './variable-types.js';
 
 // What a role's templates and task values may read, checked when the role loads rather than per
 // host: every name must be a variable the role declares or one lvsprov derives, every field of a
@@ -137,6 +137,10 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
           }
           const argument = block.params[0];
           const kind = argument ? expression(argument, scopes) : undefined;
+          // each over a number or a string renders nothing at all, on every host, without a word.
+          if (name === 'each' && argument && kind !== undefined && kind.type !== 'list' && kind.type !== 'object') {
+            at(argument, `each must name a list; ${argument.type === 'PathExpression' ? (argument as hbs.AST.PathExpression).original : 'the value'} is ${describeType(kind)}`);
+          }
           const inner = name === 'each' ? (kind?.type === 'list' ? kind.items : undefined) : name === 'with' ? kind : scopes[scopes.length - 1];
           const blockScopes = name === 'if' || name === 'unless' ? scopes : [...scopes, inner];
           const outer = params;

@@ -14,7 +14,7 @@ const vocabulary: Vocabulary = {
 };
 const problems = (text: string) => checkTemplate(parseTemplate(text), vocabulary).map(({ line, col, message }) => `${line}:${col} ${message}`);
 
-describe('block parameters are checked like the names they stand for', () => {
+describe('block parameters are checked like the names they stand for, and each reads a list', () => {
   it.each([
     '{{#each vips as |vip|}}{{vip.address}} {{vip.label}}{{/each}}',
     '{{#each vips as |vip i|}}{{i}}: {{vip.address}} {{address}} {{../motd}}{{/each}}',
@@ -34,6 +34,8 @@ describe('block parameters are checked like the names they stand for', () => {
     ['{{#each vips as |vip|}}{{#if vip}}{{vip.labl}}{{/if}}{{/each}}', '1:37 vip has no field labl: did you mean `label`? (known: address, label)'],
     ['{{#each vips as |vip|}}{{#each ../vips}}{{vip.nope}}{{/each}}{{/each}}', '1:43 vip has no field nope: (known: address, label)'],
     ['{{#each vips as |vip|}}{{/each}}{{vip.address}}', '1:35 variable vip is not declared: declare it'],
+    ['{{#each motd}}{{this}}{{/each}}', '1:9 each must name a list; motd is one line of text'],
+    ['{{#each first.address as |a|}}{{a}}{{/each}}', '1:9 each must name a list; first.address is an IPv4 address'],
   ])('%s is refused where it reads', (text, expected) => {
     expect(problems(text)).toEqual([expected]);
   });
