@@ -26,6 +26,7 @@ const giveUp = (): never => {
 };
 
 const UNSAFE_TEXT = /[\t\r\u0000-\u0008\u000B-\u001F\u007F-\u009F\uFEFF\uFFFE\uFFFF]/;
+const MAX_IMPLICIT_KEY = 1024;
 const SPACE = 32;
 const HASH = 35;
 const DASH = 45;
@@ -188,7 +189,9 @@ class QuickReader {
     const entries: LocatedMap['entries'] = [];
     for (let at = first; at !== -1; at = this.nextAt(indent)) {
       const name = this.key(at);
-      if (name === null || !this.isColon(this.after)) giveUp();
+      // YAML ends an implicit key within 1024 characters of its start: a longer one is the
+      // library's syntax error to report.
+      if (name === null || !this.isColon(this.after) || this.after - at > MAX_IMPLICIT_KEY) giveUp();
       const valueAt = this.skipSpaces(this.after + 1);
       if (valueAt === this.end || this.text.charCodeAt(valueAt) === HASH) {
         this.advance();

@@ -50,6 +50,15 @@ describe('the quick YAML reader agrees with the library', () => {
     expect(differences).toEqual([]);
   });
 
+  it('leaves a block key longer than the 1024 characters YAML allows an implicit key to the library', () => {
+    const differences: string[] = [];
+    for (const length of [1024, 1025, 5000]) {
+      expect(compare(`hosts:\n  ${'a'.repeat(length)}: { address: 192.0.2.1 }\n  "${'b'.repeat(length - 2)}": 1\n`, differences)).toBe(length > 1024 ? 'refused' : 'quick');
+      expect(compare(`- ${'c'.repeat(length)}: 2\n`, differences)).toBe(length > 1024 ? 'refused' : 'quick');
+    }
+    expect(differences).toEqual([]);
+  });
+
   it('on thousands of generated documents, broken ones among them', () => {
     const random = seeded(20261130);
     const counts: Record<Outcome, number> = { quick: 0, 'library only': 0, refused: 0 };
