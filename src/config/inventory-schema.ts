@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
 import { sessionsSchema } from './sessions-schema.js';
-import { hostAddress, hostName, interfaceName, ipv4Subnet, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
+import { clusterName, hostAddress, hostName, interfaceName, ipv4Subnet, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -177,7 +177,8 @@ const vipSchema = z
 
 export const inventorySchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional().describe('cluster name'),
+    // It names the cluster's lab and its folder (.lab/NAME): `..` or `.` would be a folder of their own.
+    name: clusterName.optional().describe('cluster name'),
     playbook: localPath.optional().describe('playbook used when -p is not given; relative to the inventory (default: the site playbook lvsprov ships)'),
     roles_path: z
       .array(localPath)

@@ -18,11 +18,15 @@ function grammar(what: string, problem: (value: string) => string | undefined): 
 export const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 /** An inventory host, group or VIP name; one too long is told so, not that its letters are wrong. */
-export const hostName = z.string().regex(hostNamePattern, { error: (issue) => hostNameMessage(issue.input) });
+export const hostName = z.string().regex(hostNamePattern, { error: (issue) => nameMessage('a host name', issue.input) });
 
-function hostNameMessage(input: unknown): string {
-  const plain = typeof input === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input);
-  return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : 'must be a host name (letters, digits, _ . -)';
+/** The cluster's name, which also names its lab and the lab's folder (.lab/NAME): the same grammar. */
+export const clusterName = z.string().regex(hostNamePattern, { error: (issue) => nameMessage('a name', issue.input) });
+
+function nameMessage(what: string, input: unknown): string {
+  const plain = typeof input === 'string' && /^[A-Za-z0-9_.-]+$/.test(input);
+  if (plain && !/^[A-Za-z0-9]/.test(input)) return `must be ${what} (letters, digits, _ . -) starting with a letter or digit`;
+  return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : `must be ${what} (letters, digits, _ . -)`;
 }
 
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
