@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { userInputParse } from './issue-words.js';
 import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceName } from './values.js';
-import { refuseControlCharacters } from './text-safety.js';
+import { describeCharacter, INVISIBLE, refuseControlCharacters } from './text-safety.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
@@ -96,7 +96,15 @@ function systemDirectoryOf(path: string): string | undefined {
   return SYSTEM_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
 }
 
-const oneLinePath = absolutePath.superRefine(refuseControlCharacters).refine((value) => !value.split('/').includes('.'), { message: 'must not contain . segments' });
+// An invisible character (a zero-width space, a no-break space, a direction override) would make
+// a folder that reads as another one: /var/www/x and /var/www/x<U+200B> look the same in ls.
+const oneLinePath = absolutePath
+  .superRefine(refuseControlCharacters)
+  .refine((value) => !value.split('/').includes('.'), { message: 'must not contain . segments' })
+  .superRefine((value, ctx) => {
+    const found = INVISIBLE.exec(value)?.[0];
+    if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain the invisible character ${describeCharacter(found)}` });
+  });
 
 const webRoot = oneLinePath.superRefine((value, ctx) => {
   const normal = normalPath(value);
