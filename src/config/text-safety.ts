@@ -18,6 +18,12 @@ export function controlCharacterIn(text: string): string | undefined {
 // indentation they make text read as what it is not (`web_port` and `web\u200bport` look alike).
 export const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u202a-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0]/u;
 
+/** For a message about a key or name: what invisible character it holds, or ''. */
+export function invisibleNote(text: string): string {
+  const found = INVISIBLE.exec(text)?.[0];
+  return found === undefined ? '' : ` (it holds ${describeCharacter(found)}, an invisible character)`;
+}
+
 /** `U+000D (carriage return)` for a message. */
 export function describeCharacter(character: string): string {
   const code = character.codePointAt(0) ?? 0;
