@@ -124,18 +124,22 @@ const webRoot = oneLinePath.superRefine((value, ctx) => {
 // there: any other folder (/, /etc, /etc/ssh, /root/.ssh) would only get a stray file, or a
 // folder made for it. So one of its folders names PHP, it is written as the one path it is (no
 // `//` or trailing `/`), and it lies in none of the folders that are private, volatile or
-// writable by every user, where the file would be read by no PHP or replaced by anyone.
+// writable by every user, where the file would be read by no PHP or replaced by anyone, nor where
+// web roots are (/var/www, /srv), where a web server would publish it.
 const PRIVATE_DIRECTORIES = ['/root', '/home', '/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock', '/tmp', '/var/tmp', '/boot', '/lost+found', '/media', '/mnt', '/var/log', '/var/spool', '/var/mail', '/var/cache', '/var/backups'];
 
 const phpConfDir = oneLinePath.superRefine((value, ctx) => {
   const normal = normalPath(value);
   const inside = PRIVATE_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+  const published = ['/var/www', '/srv'].find((dir) => normal === dir || normal.startsWith(`${dir}/`));
   if (normal !== value) {
     ctx.addIssue({ code: 'custom', message: `must be written as ${normal} (no // or trailing /)` });
   } else if (!normal.split('/').some((folder) => /^php/i.test(folder))) {
     ctx.addIssue({ code: 'custom', message: 'must be a PHP configuration folder: one of its folders names PHP (such as /etc/php/8.2/cgi/conf.d, /etc/php.d, /etc/php82/conf.d)' });
   } else if (inside !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not be inside ${inside}: PHP's configuration belongs under /etc (such as /etc/php/8.2/cgi/conf.d)` });
+  } else if (published !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not be inside ${published}, where web roots are: a web server would publish the settings (the session store's addresses)` });
   }
 });
 
