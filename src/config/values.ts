@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostAddressProblem } from '../net/host-address.js';
+import { invisibleNote } from './text-safety.js';
 import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, subnetProblem, unicastProblem } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
@@ -24,6 +25,7 @@ export const hostName = z.string().regex(hostNamePattern, { error: (issue) => na
 export const clusterName = z.string().regex(hostNamePattern, { error: (issue) => nameMessage('a name', issue.input) });
 
 function nameMessage(what: string, input: unknown): string {
+  if (typeof input === 'string' && invisibleNote(input) !== '') return `must be ${what} (letters, digits, _ . -)${invisibleNote(input)}`;
   const plain = typeof input === 'string' && /^[A-Za-z0-9_.-]+$/.test(input);
   if (plain && !/^[A-Za-z0-9]/.test(input)) return `must be ${what} (letters, digits, _ . -) starting with a letter or digit`;
   return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : `must be ${what} (letters, digits, _ . -)`;
