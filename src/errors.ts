@@ -1,5 +1,7 @@
 // The few error types the engine and loaders raise. Only the CLI entry turns them into exit codes.
 
+import { INVISIBLE } from './config/text-safety.js';
+
 export interface ConfigProblem {
   readonly file: string;
   readonly line: number;
@@ -11,13 +13,22 @@ export interface ConfigProblem {
 
 export function formatProblem(problem: ConfigProblem): string {
   const where = `${problem.file}:${problem.line}:${problem.col}`;
-  return problem.path ? `${where}: ${visible(problem.path)}: ${visible(problem.message)}` : `${where}: ${visible(problem.message)}`;
+  return problem.path ? `${where}: ${visible(shortPath(problem.path))}: ${visible(problem.message)}` : `${where}: ${visible(problem.message)}`;
+}
+
+// A key of thousands of characters (a pasted blob, a generated name) would fill the screen in the
+// path and again in the message: the path shows the start of such a segment and its length.
+const LONG_SEGMENT = /[^.]{81,}/g;
+
+function shortPath(path: string): string {
+  return path.replace(LONG_SEGMENT, (segment) => `${segment.slice(0, 40)}...(${segment.length} characters)`);
 }
 
 // A problem is one line of output. A key or value from the input may hold a line break, a carriage
 // return or a terminal escape sequence: written raw it would forge lines or drive the terminal, so
-// such characters are shown as escapes.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+// such characters are shown as escapes. So are the invisible ones (a no-break space, a zero-width
+// space): raw, `unknown key web\u00a0port` would read as a key that looks right.
+const CONTROL = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]|${INVISIBLE.source}`, 'gu');
 const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function visible(text: string): string {

@@ -67,7 +67,8 @@ async function labCode(): Promise<typeof import('../lab/cluster/index.js') & typ
 async function labDir(flags: DownFlags): Promise<string> {
   const { defaultLabDir, labName } = await labCode();
   if (flags.dir) return resolve(flags.dir);
-  if (flags.name) return defaultLabDir(flags.name);
+  // Held to the grammar `lab up` names labs by: `--name ..` would be the folder holding .lab.
+  if (flags.name !== undefined) return defaultLabDir(labName('', undefined, flags.name));
   if (flags.inventory) return defaultLabDir(labName(flags.inventory, loadInventory(resolve(flags.inventory)).data.name, undefined));
   let labs: string[] = [];
   try {

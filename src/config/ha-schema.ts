@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostName, interfaceName, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
+import { hostName, networkInterfaceName, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
 
 // The inventory's high-availability keys: `lvs.ha` (director pairs that hand VIPs over by VRRP,
 // through keepalived) and, per virtual service, keepalived's health checks, sorry server and
@@ -37,7 +37,7 @@ export const haSchema = z
     gateway: z
       .object({
         address: unicastIpv4.describe('the inside address NAT real servers route through; it moves with the VIPs'),
-        interface: interfaceName.describe("the directors' inside interface"),
+        interface: networkInterfaceName.describe("the directors' inside interface"),
         virtual_router_id: vrid.describe('VRRP id of the gateway instance (synced with the VIPs)'),
         prefix: z.number().int().min(1).max(32).default(24).describe('prefix length of the gateway address on the inside network'),
       })

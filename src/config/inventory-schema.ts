@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
 import { sessionsSchema } from './sessions-schema.js';
-import { hostAddress, hostName, interfaceName, ipv4Network, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
+import { clusterName, hostAddress, hostName, interfaceName, ipv4Subnet, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -177,7 +177,8 @@ const vipSchema = z
 
 export const inventorySchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional().describe('cluster name'),
+    // It names the cluster's lab and its folder (.lab/NAME): `..` or `.` would be a folder of their own.
+    name: clusterName.optional().describe('cluster name'),
     playbook: localPath.optional().describe('playbook used when -p is not given; relative to the inventory (default: the site playbook lvsprov ships)'),
     roles_path: z
       .array(localPath)
@@ -188,7 +189,7 @@ export const inventorySchema = z
     groups: z.record(groupName, groupSchema).default({}).describe('groups by name'),
     hosts: z.record(hostName, hostSchema).describe('hosts by inventory name'),
     networks: z
-      .array(ipv4Network)
+      .array(ipv4Subnet)
       .optional()
       .describe("the cluster's subnets in CIDR form, e.g. [192.0.2.0/24, 10.0.0.0/24]; with them, the lint checks that NAT real servers reach their gateway and DR real servers share a LAN with their director"),
     lvs: z

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { defOf, describeSchema, describeValue, unwrapSchema } from './schema-words.js';
 import { nearestNames } from './suggest.js';
+import { invisibleNote } from './text-safety.js';
 
 // zod's messages, rewritten to say what was expected and what was found instead:
 //   expected an integer 1-65535, got the string "80" (the quotes make it a string: write 80)
@@ -54,8 +55,12 @@ export function issueMessage(issue: RawIssue): string | undefined {
     }
     case 'invalid_union':
       return `expected ${describeSchema(issue.inst)}, got ${got}`;
-    case 'invalid_key':
-      return `bad key ${describeValue(issue.input).replace(/^the string /, '')}: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+    case 'invalid_key': {
+      const why = issue.issues.map((inner) => inner.message).join('; ');
+      // A name's own message may have said it already (hostName does).
+      const note = typeof issue.input === 'string' && !why.includes('an invisible character') ? invisibleNote(issue.input) : '';
+      return `bad key ${describeValue(issue.input).replace(/^the string /, '')}: ${why}${note}`;
+    }
     case 'invalid_format':
       return issue.format === 'regex' ? `must match ${String(issue.pattern)}, got ${got}` : undefined;
     default:

@@ -1,6 +1,6 @@
 import type { OutputFormat } from './output-formats.js';
 import { suggestion } from './suggest.js';
-import type { VariableType } from './variable-types.js';
+import { describeType, type VariableType } from './variable-types.js';
 
 // What a role's templates and task values may read, checked when the role loads rather than per
 // host: every name must be a variable the role declares or one lvsprov derives, every field of a
@@ -15,6 +15,9 @@ export interface TemplateProblem {
 
 /** The type a scope's names are looked up in; undefined where nothing is known (no checks). */
 type Scope = VariableType | undefined;
+
+/** The block parameters one block names, with what each holds. */
+type BlockParams = ReadonlyMap<string, Scope>;
 
 export interface Vocabulary {
   /** The root scope: the role's variables, the derived ones and, in a looped task, item and loop_index. */
@@ -65,8 +68,18 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
   const at = (node: hbs.AST.Node, message: string): void => {
     problems.push({ line: node.loc.start.line, col: node.loc.start.column + 1, message });
   };
-  // scopes[0] is the root; `../x` reads one scope up.
+  // scopes[0] is the root; `../x` reads one scope up. `params` holds the block parameters in
+  // sight (`{{#each xs as |x i|}}`), innermost last: a plain path whose head is one reads it, as
+  // handlebars does, wherever the context has moved since.
+  let params: readonly BlockParams[] = [];
   const resolve = (path: hbs.AST.PathExpression, scopes: readonly Scope[]): Scope => {
+    const param = path.depth === 0 && !path.data && !/^(this|\.)(\/|\.|$)/.test(path.original) ? [...params].reverse().find((frame) => frame.has(path.parts[0] ?? '')) : undefined;
+    if (param !== undefined) {
+      const head = path.parts[0]!;
+      const result = follow(param.get(head), path.parts.slice(1), vocabulary, false, head);
+      if (result.problem) at(path, result.problem);
+      return result.kind;
+    }
     if (path.data) {
       if (path.parts[0] !== 'root') return undefined;
       const result = follow(vocabulary.root, path.parts.slice(1), vocabulary, true);
@@ -124,9 +137,22 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
           }
           const argument = block.params[0];
           const kind = argument ? expression(argument, scopes) : undefined;
+          // each over a number or a string renders nothing at all, on every host, without a word.
+          if (name === 'each' && argument && kind !== undefined && kind.type !== 'list' && kind.type !== 'object') {
+            at(argument, `each must name a list; ${argument.type === 'PathExpression' ? (argument as hbs.AST.PathExpression).original : 'the value'} is ${describeType(kind)}`);
+          }
           const inner = name === 'each' ? (kind?.type === 'list' ? kind.items : undefined) : name === 'with' ? kind : scopes[scopes.length - 1];
-          const blockScopes = (block.program.blockParams?.length ?? 0) > 0 ? [...scopes, undefined] : name === 'if' || name === 'unless' ? scopes : [...scopes, inner];
+          const blockScopes = name === 'if' || name === 'unless' ? scopes : [...scopes, inner];
+          const outer = params;
+          // each gives |item index| (the index of a list is an integer), with gives |value|.
+          const [itemName, indexName] = block.program.blockParams ?? [];
+          if (itemName !== undefined && (name === 'each' || name === 'with')) {
+            const frame = new Map<string, Scope>([[itemName, inner]]);
+            if (indexName !== undefined && name === 'each') frame.set(indexName, kind?.type === 'list' ? { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } : undefined);
+            params = [...outer, frame];
+          }
           visit(block.program, blockScopes);
+          params = outer;
           if (block.inverse) visit(block.inverse, scopes);
           break;
         }

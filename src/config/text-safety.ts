@@ -12,6 +12,18 @@ export function controlCharacterIn(text: string): string | undefined {
   return LINE_BREAKING.exec(text)?.[0];
 }
 
+// Characters that show as a blank or as nothing: the no-break and other Unicode spaces, the
+// zero-width ones and joiners, the soft hyphen, the direction marks and overrides, the byte order
+// mark. A copy from a web page or a word processor brings them; in a key, a name or an
+// indentation they make text read as what it is not (`web_port` and `web\u200bport` look alike).
+export const INVISIBLE = /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180e\u2000-\u200f\u202a-\u202f\u205f-\u206f\u3000\u3164\ufeff\uffa0]/u;
+
+/** For a message about a key or name: what invisible character it holds, or ''. */
+export function invisibleNote(text: string): string {
+  const found = INVISIBLE.exec(text)?.[0];
+  return found === undefined ? '' : ` (it holds ${describeCharacter(found)}, an invisible character)`;
+}
+
 /** `U+000D (carriage return)` for a message. */
 export function describeCharacter(character: string): string {
   const code = character.codePointAt(0) ?? 0;
@@ -29,6 +41,22 @@ const NAMES: Record<number, string> = {
   0x85: 'next line',
   0x2028: 'line separator',
   0x2029: 'paragraph separator',
+  0xa0: 'no-break space',
+  0xad: 'soft hyphen',
+  0x2002: 'en space',
+  0x2003: 'em space',
+  0x2007: 'figure space',
+  0x2009: 'thin space',
+  0x200b: 'zero-width space',
+  0x200c: 'zero-width non-joiner',
+  0x200d: 'zero-width joiner',
+  0x200e: 'left-to-right mark',
+  0x200f: 'right-to-left mark',
+  0x202e: 'right-to-left override',
+  0x202f: 'narrow no-break space',
+  0x2060: 'word joiner',
+  0x3000: 'ideographic space',
+  0xfeff: 'zero-width no-break space',
 };
 
 /** A zod refinement: one line of text, no control character. */

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { userInputParse } from './issue-words.js';
 import { describeValue, defOf, knownKeys, schemaAt, unwrapSchema } from './schema-words.js';
 import { nearestNames, suggestion } from './suggest.js';
+import { invisibleNote } from './text-safety.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
 type Issue = z.core.$ZodIssue;
@@ -54,7 +55,8 @@ export function zodProblems(source: YamlSource, error: { readonly issues: readon
 function unknownKeyMessage(key: string, known: readonly string[]): string {
   // YAML 1.1 merge keys are ordinary keys in YAML 1.2.
   const merge = key === '<<' ? ' (YAML 1.2 has no merge keys: write the keys out)' : '';
-  return known.length > 0 ? `unknown key ${key}${merge}: ${suggestion(key, known)}` : `unknown key ${key}${merge}`;
+  const note = `${merge}${invisibleNote(key)}`;
+  return known.length > 0 ? `unknown key ${key}${note}: ${suggestion(key, known)}` : `unknown key ${key}${note}`;
 }
 
 /** A schema's own message ("must be an IPv4 address") gains what it got, when that is a plain value. */

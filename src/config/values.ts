@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hostAddressProblem } from '../net/host-address.js';
-import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, unicastProblem } from '../net/ipv4.js';
+import { invisibleNote } from './text-safety.js';
+import { formatNetwork, hasNoHostBits, ipv4Problem, netmaskProblem, networkOf, parseCidr, subnetProblem, unicastProblem } from '../net/ipv4.js';
 
 // Value schemas shared by the inventory and the resource specs. Each one is strict enough that a
 // value which passes it is harmless in a shell even before quoting. The address grammar itself
@@ -17,8 +18,18 @@ function grammar(what: string, problem: (value: string) => string | undefined): 
 /** The grammar of an inventory host, group or VIP name. */
 export const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-/** An inventory host, group or VIP name. */
-export const hostName = z.string().regex(hostNamePattern, 'must be a host name (letters, digits, _ . -)');
+/** An inventory host, group or VIP name; one too long is told so, not that its letters are wrong. */
+export const hostName = z.string().regex(hostNamePattern, { error: (issue) => nameMessage('a host name', issue.input) });
+
+/** The cluster's name, which also names its lab and the lab's folder (.lab/NAME): the same grammar. */
+export const clusterName = z.string().regex(hostNamePattern, { error: (issue) => nameMessage('a name', issue.input) });
+
+function nameMessage(what: string, input: unknown): string {
+  if (typeof input === 'string' && invisibleNote(input) !== '') return `must be ${what} (letters, digits, _ . -)${invisibleNote(input)}`;
+  const plain = typeof input === 'string' && /^[A-Za-z0-9_.-]+$/.test(input);
+  if (plain && !/^[A-Za-z0-9]/.test(input)) return `must be ${what} (letters, digits, _ . -) starting with a letter or digit`;
+  return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : `must be ${what} (letters, digits, _ . -)`;
+}
 
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
 export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
@@ -51,28 +62,54 @@ export const ipv4Network = ipv4Cidr.superRefine((value, ctx) => {
   }
 });
 
+/** A subnet the cluster's machines are on: a network address, neither 0.0.0.0/0 nor a range no machine is in. */
+export const ipv4Subnet = ipv4Network.superRefine((value, ctx) => {
+  const cidr = parseCidr(value);
+  const why = cidr !== undefined && hasNoHostBits(cidr) ? subnetProblem(networkOf(cidr.address, cidr.prefixLength)) : undefined;
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `must be a subnet of the cluster; ${JSON.stringify(value)} ${why}` });
+});
+
 /** What SSH connects to: a canonical IPv4 address or an RFC 1123 host name. */
 export const hostAddress = grammar('an IPv4 address or a host name', hostAddressProblem);
+
+const interfacePattern = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /**
  * Network interface names: at most 15 bytes, not `.` or `..`, and neither `:` (Linux refuses it in a
  * device name; `eth0:1` is an address label) nor `@` (`ip` prints a link as `name@parent`, and
  * keepalived.conf reads a leading `@` as a condition), so a name is one plain word everywhere it goes.
+ * Nor `all` or `default`: they name the sysctl trees net.ipv4.conf.all and .default (every
+ * interface, and interfaces yet to come), and the kernel refuses a device so named.
  */
 export const interfaceName = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name (1-15 of A-Z a-z 0-9 _ . -)')
-  .refine((value) => value !== '.' && value !== '..', { message: 'must be a network interface name' });
+  .regex(interfacePattern, 'must be a network interface name (1-15 of A-Z a-z 0-9 _ . -)')
+  .refine((value) => value !== '.' && value !== '..', { message: 'must be a network interface name' })
+  .refine((value) => value !== 'all' && value !== 'default', {
+    message: 'must be a network interface name, not all or default: those are the sysctl settings of every interface (net.ipv4.conf.all, net.ipv4.conf.default), and no device can be so named',
+  });
 
-/** An interface label as `ip addr ... label` takes it: the device name, a colon and a suffix. */
+/** A check that only speaks once the name is a well-formed interface name, so a bad one gets one message. */
+const ofWellFormed = (test: (value: string) => boolean) => (value: string) => !interfacePattern.test(value) || test(value);
+
+/**
+ * An interface that carries traffic to other hosts, as the inventory and role variables name one
+ * (a VIP's, VRRP's, the LAN's, the sync daemon's): not the loopback `lo`, which reaches no other
+ * host, and not starting with `-`, which a program's command line would read as an option.
+ */
+export const networkInterfaceName = interfaceName
+  .refine(ofWellFormed((value) => value !== 'lo'), { message: 'must not be lo: the loopback reaches no other host (name the interface on the LAN, such as eth0)' })
+  .refine(ofWellFormed((value) => !value.startsWith('-')), { message: 'must be a network interface name not starting with - (it would read as an option)' });
+
 /**
  * A device that carries VIPs labelled `<device>:<n>`: the kernel keeps a label in 15 bytes, so
  * the name leaves room for `:n` (`ip addr add` and keepalived -t refuse a longer label).
  */
-export const vipInterfaceName = interfaceName.refine((value) => value.length <= 13, {
+export const vipInterfaceName = networkInterfaceName.refine(ofWellFormed((value) => value.length <= 13), {
   message: 'must leave room for the VIP labels <interface>:<n> (15 characters at most): an interface name of at most 13 characters',
 });
 
+/** An interface label as `ip addr ... label` takes it: the device name, a colon and a suffix. */
 export const addressLabel = z.string().regex(/^[A-Za-z0-9_.-]{1,15}(:[A-Za-z0-9_]{1,15})?$/, 'must be a label such as eth0:1 or lo:0');
 
 export const sysctlName = z

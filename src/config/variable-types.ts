@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { userInputParse } from './issue-words.js';
-import { absolutePath, addressLabel, interfaceName, ipv4 } from './values.js';
-import { refuseControlCharacters } from './text-safety.js';
+import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceName } from './values.js';
+import { describeCharacter, INVISIBLE, refuseControlCharacters } from './text-safety.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
@@ -12,28 +12,38 @@ import { refuseControlCharacters } from './text-safety.js';
 // resource field it ends up in, and its message says what was expected.
 
 export type VariableType =
-  | { type: 'interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'label' | 'host-name' }
+  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'string'; pattern?: string }
   | { type: 'list'; items: VariableType }
   | { type: 'object'; fields: Readonly<Record<string, VariableType>>; optional_fields?: readonly string[] };
 
-const VARIABLE_TYPES = ['interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'label', 'host-name', 'list', 'object'] as const;
+const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
 
 const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   z.discriminatedUnion('type', [
-    z.object({ type: z.enum(['interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'label', 'host-name']) }).strict(),
+    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
     z
       .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
       .strict()
       .refine((kind) => kind.min <= kind.max, { path: ['max'], message: 'max must be at least min' }),
-    z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1) }).strict(),
+    z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1).superRefine(eachOnce) }).strict(),
     z.object({ type: z.literal('string'), pattern: z.string().refine(isRegExp, { message: 'must be a regular expression' }).optional() }).strict(),
     z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
     z.object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() }).strict(),
   ]),
 );
+
+/** An enum lists each value once: a repeated one is a slip (one meant another word). */
+function eachOnce(values: readonly string[], ctx: z.RefinementCtx): void {
+  const seen = new Map<string, number>();
+  values.forEach((value, index) => {
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, index);
+    else ctx.addIssue({ code: 'custom', path: [index], message: `${value} is listed twice (first as value ${first + 1}); list each value once` });
+  });
+}
 
 export const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -86,7 +96,15 @@ function systemDirectoryOf(path: string): string | undefined {
   return SYSTEM_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
 }
 
-const oneLinePath = absolutePath.superRefine(refuseControlCharacters).refine((value) => !value.split('/').includes('.'), { message: 'must not contain . segments' });
+// An invisible character (a zero-width space, a no-break space, a direction override) would make
+// a folder that reads as another one: /var/www/x and /var/www/x<U+200B> look the same in ls.
+const oneLinePath = absolutePath
+  .superRefine(refuseControlCharacters)
+  .refine((value) => !value.split('/').includes('.'), { message: 'must not contain . segments' })
+  .superRefine((value, ctx) => {
+    const found = INVISIBLE.exec(value)?.[0];
+    if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain the invisible character ${describeCharacter(found)}` });
+  });
 
 const webRoot = oneLinePath.superRefine((value, ctx) => {
   const normal = normalPath(value);
@@ -98,6 +116,30 @@ const webRoot = oneLinePath.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must not be ${system === normal ? '' : 'inside '}the system directory ${system}: ${fix}` });
   } else if (contained !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not contain the system directory ${contained}: ${fix}` });
+  }
+});
+
+// PHP reads every .ini file of its scan folder (Debian's /etc/php/8.2/cgi/conf.d, RHEL's
+// /etc/php.d, Alpine's /etc/php82/conf.d, /usr/local/etc/php/conf.d), and lvsprov writes one
+// there: any other folder (/, /etc, /etc/ssh, /root/.ssh) would only get a stray file, or a
+// folder made for it. So one of its folders names PHP, it is written as the one path it is (no
+// `//` or trailing `/`), and it lies in none of the folders that are private, volatile or
+// writable by every user, where the file would be read by no PHP or replaced by anyone, nor where
+// web roots are (/var/www, /srv), where a web server would publish it.
+const PRIVATE_DIRECTORIES = ['/root', '/home', '/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock', '/tmp', '/var/tmp', '/boot', '/lost+found', '/media', '/mnt', '/var/log', '/var/spool', '/var/mail', '/var/cache', '/var/backups'];
+
+const phpConfDir = oneLinePath.superRefine((value, ctx) => {
+  const normal = normalPath(value);
+  const inside = PRIVATE_DIRECTORIES.find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+  const published = ['/var/www', '/srv'].find((dir) => normal === dir || normal.startsWith(`${dir}/`));
+  if (normal !== value) {
+    ctx.addIssue({ code: 'custom', message: `must be written as ${normal} (no // or trailing /)` });
+  } else if (!normal.split('/').some((folder) => /^php/i.test(folder))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a PHP configuration folder: one of its folders names PHP (such as /etc/php/8.2/cgi/conf.d, /etc/php.d, /etc/php82/conf.d)' });
+  } else if (inside !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not be inside ${inside}: PHP's configuration belongs under /etc (such as /etc/php/8.2/cgi/conf.d)` });
+  } else if (published !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must not be inside ${published}, where web roots are: a web server would publish the settings (the session store's addresses)` });
   }
 });
 
@@ -122,7 +164,9 @@ export function schemaOf(kind: VariableType): z.ZodType {
 function buildSchema(kind: VariableType): z.ZodType {
   switch (kind.type) {
     case 'interface':
-      return interfaceName;
+      return networkInterfaceName;
+    case 'vip-interface':
+      return vipInterfaceName;
     case 'ipv4':
       return ipv4;
     case 'port':
@@ -133,6 +177,8 @@ function buildSchema(kind: VariableType): z.ZodType {
       return oneLinePath;
     case 'web-root':
       return webRoot;
+    case 'php-conf-dir':
+      return phpConfDir;
     case 'label':
       return addressLabel;
     case 'host-name':
@@ -157,6 +203,8 @@ export function describeType(kind: VariableType): string {
   switch (kind.type) {
     case 'interface':
       return 'a network interface name';
+    case 'vip-interface':
+      return 'a network interface name of at most 13 characters';
     case 'ipv4':
       return 'an IPv4 address';
     case 'port':
@@ -167,6 +215,8 @@ export function describeType(kind: VariableType): string {
       return 'an absolute path';
     case 'web-root':
       return 'an absolute path outside the system directories';
+    case 'php-conf-dir':
+      return 'a PHP configuration folder (an absolute path)';
     case 'label':
       return 'an address label (eth0:1)';
     case 'host-name':

@@ -26,6 +26,7 @@ const giveUp = (): never => {
 };
 
 const UNSAFE_TEXT = /[\t\r\u0000-\u0008\u000B-\u001F\u007F-\u009F\uFEFF\uFFFE\uFFFF]/;
+const MAX_IMPLICIT_KEY = 1024;
 const SPACE = 32;
 const HASH = 35;
 const DASH = 45;
@@ -188,7 +189,9 @@ class QuickReader {
     const entries: LocatedMap['entries'] = [];
     for (let at = first; at !== -1; at = this.nextAt(indent)) {
       const name = this.key(at);
-      if (name === null || !this.isColon(this.after)) giveUp();
+      // YAML ends an implicit key within 1024 characters of its start: a longer one is the
+      // library's syntax error to report.
+      if (name === null || !this.isColon(this.after) || this.after - at > MAX_IMPLICIT_KEY) giveUp();
       const valueAt = this.skipSpaces(this.after + 1);
       if (valueAt === this.end || this.text.charCodeAt(valueAt) === HASH) {
         this.advance();
@@ -280,7 +283,7 @@ class QuickReader {
     if (inSet(NOT_PLAIN_START, char) || this.isDash(at)) giveUp();
     let stop = at;
     while (stop < this.end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop += 1;
-    const source = text.slice(at, stop).trimEnd();
+    const source = text.slice(at, trimBlanks(text, at, stop));
     // Brackets and braces inside a plain scalar are text in block context (`route VIP {{item}} to the LAN`).
     if (/: |:$/.test(source)) giveUp();
     this.located = at;
@@ -362,7 +365,7 @@ class QuickReader {
     if (stop >= this.end || stopChar === OPEN_BRACKET || stopChar === OPEN_BRACE || stopChar === COLON) giveUp();
     this.after = stop;
     this.located = at;
-    return resolvePlain(text.slice(at, stop).trimEnd(), giveUp);
+    return resolvePlain(text.slice(at, trimBlanks(text, at, stop)), giveUp);
   }
 
   /** A one-line quoted scalar without escapes (the library reads the others); its end in `after`. */
@@ -401,4 +404,15 @@ class QuickReader {
     const next = this.skipSpaces(at);
     return next >= this.end || (this.text.charCodeAt(next) === HASH && next > at);
   }
+}
+
+/**
+ * Where a plain scalar ending before `stop` ends once its trailing spaces go (a file with tabs is
+ * the library's). Only spaces: String.prototype.trimEnd would also take a no-break space or
+ * another Unicode space, which YAML keeps as part of the value.
+ */
+function trimBlanks(text: string, at: number, stop: number): number {
+  let end = stop;
+  while (end > at && text.charCodeAt(end - 1) === SPACE) end -= 1;
+  return end;
 }

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { findUtf8Fault } from './utf8.js';
+import { describeCharacter, INVISIBLE } from './text-safety.js';
 import { yamlLimits } from './yaml-limits.js';
 
 // From bytes on disk to YAML text, refusing what a YAML parser would otherwise accept silently or
@@ -107,8 +108,31 @@ export function decodeYamlText(file: string, bytes: Uint8Array): string {
     const { line, col } = positionIn(text, control.index);
     throw new ConfigError([problemAt(file, line, col, control.message)]);
   }
+  const blank = invisibleIndentation(text);
+  if (blank) {
+    const { line, col } = positionIn(text, blank.index);
+    throw new ConfigError([problemAt(file, line, col, blank.message)]);
+  }
   return text;
 }
+
+// YAML indents with spaces alone: a no-break space (or another invisible one) at the start of a
+// line is read as the first character of the key or value, and `\u00a0\u00a0web_port` then is an
+// unknown key that looks like a known one. Only indentation is refused: inside text such a
+// character may be meant, and any message that quotes it shows it as an escape.
+function invisibleIndentation(text: string): { index: number; message: string } | null {
+  if (!INVISIBLE.test(text)) return null;
+  const match = INDENTED_INVISIBLE.exec(text);
+  if (!match) return null;
+  const character = match[2] ?? '';
+  const index = match.index + match[1]!.length;
+  return {
+    index,
+    message: `${describeCharacter(character)}, an invisible character, where YAML reads indentation: YAML indents with plain spaces only, so it would be part of the key or value; replace it with spaces (a copy from a web page or a word processor?)`,
+  };
+}
+
+const INDENTED_INVISIBLE = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${INVISIBLE.source})`, 'u');
 
 function notUtf8(file: string, bytes: Uint8Array): ConfigError {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {

@@ -178,6 +178,24 @@ export function networksOverlap(a: Ipv4Network, b: Ipv4Network): boolean {
   return networkWithin(a, b) || networkWithin(b, a);
 }
 
+// Ranges no machine's address lies in (unicastProblem's), as networks.
+const NOT_A_LAN: ReadonlyArray<{ network: Ipv4Network; what: string }> = [
+  { network: { base: 0, prefixLength: 8 }, what: '0.0.0.0/8 ("this network")' },
+  { network: { base: 0x7f000000, prefixLength: 8 }, what: 'the loopback range 127.0.0.0/8' },
+  { network: { base: 0xe0000000, prefixLength: 3 }, what: 'the multicast and reserved ranges 224.0.0.0/3' },
+];
+
+/**
+ * Why a network cannot be a subnet the cluster's machines live on; undefined when it can. One
+ * that holds every address (0.0.0.0/0) or a range no machine's address is in would make every
+ * check that asks "same subnet?" pass.
+ */
+export function subnetProblem(network: Ipv4Network): string | undefined {
+  if (network.prefixLength === 0) return 'holds every IPv4 address, so it tells nothing: name the subnets the hosts are on, such as 192.0.2.0/24';
+  const outside = NOT_A_LAN.find((range) => networksOverlap(network, range.network));
+  return outside === undefined ? undefined : `overlaps ${outside.what}, where no machine's address lies: name the subnets the hosts are on, such as 192.0.2.0/24`;
+}
+
 /** The network and broadcast addresses cannot be given to a host (for prefixes up to /30). */
 export function isUsableHost(network: Ipv4Network, address: string): boolean {
   if (!networkContains(network, address)) return false;

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { BaseAgent, IdentityCallback, ParsedKey } from 'ssh2';
+import { readKeyFile } from './key-file.js';
 
 // IdentitiesOnly with an agent: ssh asks the agent to sign for the identity files' own keys (an
 // encrypted key loaded with ssh-add is used so) and offers none of the agent's other keys: a host
@@ -38,7 +38,7 @@ function publicBlobOf(ssh2: Ssh2, file: string): string | undefined {
   for (const path of [`${file}.pub`, file]) {
     let data: Buffer;
     try {
-      data = readFileSync(path);
+      data = readKeyFile(path);
     } catch {
       continue;
     }

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // OpenSSH's known_hosts, read the way ssh(1) reads it: plain and hashed (|1|salt|hmac) host
@@ -150,7 +150,9 @@ export class KnownHosts {
     } catch {
       return undefined;
     }
-    if (!info) return undefined;
+    // A device or FIFO (`/dev/null`, the usual "remember nothing") holds no keys, and reading one
+    // such as /dev/zero would never end.
+    if (!info || !info.isFile()) return undefined;
     const version = `${info.ino}:${info.size}:${info.mtimeMs}`;
     if (this.parsed?.version !== version) this.parsed = { version, hosts: new ParsedKnownHosts(readFileSync(this.file, 'utf8')) };
     return this.parsed.hosts;
@@ -178,12 +180,18 @@ export class KnownHosts {
       const salt = randomBytes(20);
       const hash = createHmac('sha1', salt).update(hostToken(host, port)).digest('base64');
       const line = `|1|${salt.toString('base64')}|${hash} ${blobType(blob)} ${blob.toString('base64')}\n`;
-      const before = existsSync(this.file) ? readFileSync(this.file, 'utf8') : '';
+      // The new file replaces the one a symbolic link leads to, never the link; and a known_hosts
+      // that is no regular file (`/dev/null`) keeps nothing, as ssh's append to it keeps nothing:
+      // renamed over, /dev/null itself would become a file.
+      const file = existsSync(this.file) ? realpathSync(this.file) : this.file;
+      const info = statSync(file, { throwIfNoEntry: false });
+      if (info && !info.isFile()) return;
+      const before = info ? readFileSync(file, 'utf8') : '';
       const separator = before === '' || before.endsWith('\n') ? '' : '\n';
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      const tmp = `${this.file}.lvsprov-tmp-${process.pid}`;
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.lvsprov-tmp-${process.pid}`;
       writeFileSync(tmp, before + separator + line, { mode: 0o600 });
-      renameSync(tmp, this.file);
+      renameSync(tmp, file);
       this.parsed = undefined;
     });
     this.pending = next.catch(() => undefined);

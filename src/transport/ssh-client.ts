@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
@@ -13,6 +12,7 @@ import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
 import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertificates } from './ssh2-host-certificates.js';
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
+import { readKeyFile } from './key-file.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made once the host is near the head of
@@ -52,7 +52,7 @@ function loadPrivateKey(ssh2: Ssh2, label: string, path: string, passphrase: str
   if (cached) return cached;
   let data: Buffer;
   try {
-    data = readFileSync(path);
+    data = readKeyFile(path);
   } catch (error) {
     throw new ConnectError(`${label}: cannot read private key ${path}: ${(error as Error).message}`);
   }

@@ -33,11 +33,23 @@ export function checkSshConfigPermissions(file: string): void {
   checked.add(file);
 }
 
-/** The file's text, '' when it does not exist. */
+// Far above any real ssh config; the file is read whole, so a larger one is refused first.
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The file's text, '' when it does not exist. `/dev/null` is the usual way to say "no config"
+ * (`-F /dev/null`); any other device, FIFO or socket would be read forever or wait for a writer
+ * (ssh -G -F /dev/zero never returns), so only regular files are read.
+ */
 export function readSshConfigText(file: string): string {
   try {
+    if (file === '/dev/null') return '';
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info && !info.isFile() && !info.isDirectory()) throw problem(file, 'cannot read this ssh config file: it is not a regular file (a device, FIFO or socket); name a file, or /dev/null for none');
+    if (info && info.size > MAX_CONFIG_BYTES) throw problem(file, `cannot read this ssh config file: ${info.size} bytes, more than the ${MAX_CONFIG_BYTES} an ssh config is read up to`);
     return readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw problem(file, `cannot read this ssh config file: ${(error as Error).message}`);
   }

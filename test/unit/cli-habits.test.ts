@@ -258,3 +258,13 @@ describe('lab exec', () => {
     expect(withoutDir.stderr).not.toMatch(/unknown option/);
   });
 });
+
+describe('lab down --name', () => {
+  // resolve('.lab', '..') is the folder holding .lab: a name that climbs out must never pick the
+  // folder lab down removes.
+  it.each(['..', '.', '../x', 'a/b', ''])('refuses %j as input (exit 4), never as an internal error', async (name) => {
+    const result = await runMain(['lab', 'down', '--name', name]);
+    expect(result.stderr).toMatch(/^lab name .*: use letters, digits, _ \. -/);
+    expect(result.code).toBe(4);
+  });
+});

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,25 @@ describe('known_hosts', () => {
     expect(known.verdict('192.0.2.13', 2222, keys.r?.blob as Buffer)).toEqual({ kind: 'match' });
     const found = execFileSync('ssh-keygen', ['-F', '[192.0.2.13]:2222', '-f', known.file], { encoding: 'utf8' });
     expect(found).toContain(keys.r?.line.split(' ')[1]);
+  });
+
+  it('records through a symbolic link into the file it leads to, the link kept', async () => {
+    const target = write([`192.0.2.11 ${keyPart('a')}`]).file;
+    const link = join(dir, 'known_hosts-link');
+    symlinkSync(target, link);
+    await new KnownHosts(link).add('192.0.2.12', 22, keys.b?.blob as Buffer);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(new KnownHosts(target).verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+  });
+
+  it('a device (/dev/null, the usual "remember nothing") holds no keys and is never replaced by a file; /dev/zero is not read', async () => {
+    const device = join(dir, 'null');
+    execFileSync('mknod', [device, 'c', '1', '3']);
+    const known = new KnownHosts(device);
+    await known.add('192.0.2.12', 22, keys.b?.blob as Buffer);
+    expect(statSync(device).isCharacterDevice()).toBe(true);
+    expect(known.lookup('192.0.2.12', 22)).toEqual({ keys: [], authorities: [] });
+    expect(new KnownHosts('/dev/zero').lookup('192.0.2.12', 22)).toEqual({ keys: [], authorities: [] });
   });
 
   it('looks a host up once for its keys and the CAs that sign for it; a missing file knows nothing', () => {

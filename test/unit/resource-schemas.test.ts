@@ -102,6 +102,9 @@ const tables: Record<string, Table> = {
       ['device', { device: '' }],
       ['device', { device: 'a-very-long-name' }],
       ['device', { device: '..' }],
+      // The sysctl trees of every interface: the kernel refuses a device so named.
+      ['device', { device: 'all' }],
+      ['device', { device: 'default' }],
       ['address', { address: '1.2.3.4 dev lo' }],
       ['address', { address: '198.51.100.50/32' }],
       ['address', { address: '198.51.100.256' }],

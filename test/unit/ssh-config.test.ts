@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir, hostname, tmpdir } from 'node:os';
@@ -252,6 +253,17 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const loop = join(dir, `loop-${++count}`);
     writeFileSync(loop, `Include ${loop}\n`);
     expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:1: Include nested too deeply`));
+  });
+
+  it('reads /dev/null as no config, and refuses another device or a FIFO at the file instead of reading it forever', () => {
+    expect(resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: '/dev/null' }).target.port).toBe(22);
+    const fifo = join(dir, `fifo-${++count}`);
+    execFileSync('mkfifo', [fifo]);
+    for (const file of ['/dev/zero', fifo]) {
+      expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: file })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: it is not a regular file`));
+    }
+    const including = configFile(['Include /dev/zero']);
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: including })).toThrow(/^\/dev\/zero:1:1: cannot read this ssh config file: it is not a regular file/);
   });
 
   it('refuses ~/.ssh/config, and what it includes, when others could write it, as ssh does; a file named by -F is not checked', () => {

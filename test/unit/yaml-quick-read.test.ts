@@ -42,6 +42,23 @@ describe('the quick YAML reader agrees with the library', () => {
     expect(differences).toEqual([]);
   });
 
+  it('keeps a trailing no-break space or other Unicode space in a plain scalar, as the library does', () => {
+    const differences: string[] = [];
+    for (const blank of ['\u00a0', '\u2003', '\u3000', '\u202f', '\u00a0 ']) {
+      expect(compare(`hosts:\n  a:\n    address: 192.0.2.1${blank}\n  b: { address: 192.0.2.2${blank}, vars: {} }\n`, differences)).toBe('quick');
+    }
+    expect(differences).toEqual([]);
+  });
+
+  it('leaves a block key longer than the 1024 characters YAML allows an implicit key to the library', () => {
+    const differences: string[] = [];
+    for (const length of [1024, 1025, 5000]) {
+      expect(compare(`hosts:\n  ${'a'.repeat(length)}: { address: 192.0.2.1 }\n  "${'b'.repeat(length - 2)}": 1\n`, differences)).toBe(length > 1024 ? 'refused' : 'quick');
+      expect(compare(`- ${'c'.repeat(length)}: 2\n`, differences)).toBe(length > 1024 ? 'refused' : 'quick');
+    }
+    expect(differences).toEqual([]);
+  });
+
   it('on thousands of generated documents, broken ones among them', () => {
     const random = seeded(20261130);
     const counts: Record<Outcome, number> = { quick: 0, 'library only': 0, refused: 0 };

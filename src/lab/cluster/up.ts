@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { loadInventory } from '../../config/inventory.js';
+import { UsageError } from '../../errors.js';
 import { isRunning } from '../netns/processes.js';
 import { assertSafePath } from '../qemu/cache-dir.js';
 import { attachGuest, bootGuest, type GuestHandle } from '../qemu/guest.js';
@@ -40,7 +41,7 @@ const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function labName(inventoryFile: string, inventoryName: string | undefined, wanted: string | undefined): string {
   const name = wanted ?? inventoryName ?? basename(inventoryFile, extname(inventoryFile));
-  if (!namePattern.test(name)) throw new Error(`lab name ${JSON.stringify(name)}: use letters, digits, _ . - (at most 63)`);
+  if (!namePattern.test(name)) throw new UsageError(`lab name ${JSON.stringify(name)}: use letters, digits, _ . - (at most 63, starting with a letter or digit)`);
   return name;
 }
 
