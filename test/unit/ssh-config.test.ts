@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir, hostname, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,20 @@ const configFile = (lines: string[]): string => {
   return file;
 };
 const values = (file: string, host: string) => Object.fromEntries([...resolveSshConfig(file, { host }).values].map(([key, value]) => [key, value.values]));
+
+// The reference: OpenSSH's own reading of the same file (`ssh -G -F FILE HOST`), for a few keywords.
+const compared = ['user', 'port', 'connecttimeout'] as const;
+const sshG = (file: string, host: string): { status: number | null; values: Record<string, string> } => {
+  const run = spawnSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8', env: { ...process.env, USER: userInfo().username } });
+  const lines = run.stdout.split('\n').map((line) => line.split(' '));
+  return { status: run.status, values: Object.fromEntries(compared.map((keyword) => [keyword, lines.find(([key]) => key === keyword)?.slice(1).join(' ') ?? ''])) };
+};
+/** lvsprov's reading of the same, with ssh's defaults where nothing is set. */
+const asSshG = (file: string, host: string): Record<string, string> => {
+  const resolved = resolveSshConfig(file, { host }).values;
+  const defaults: Record<string, string> = { user: userInfo().username, port: '22', connecttimeout: 'none' };
+  return Object.fromEntries(compared.map((keyword) => [keyword, resolved.get(keyword)?.values[0] ?? defaults[keyword] ?? '']));
+};
 
 describe('ssh_config resolution', () => {
   it('matches patterns with * and ? (exactly one character), case-insensitively, and a negation rules the line out', () => {
@@ -84,8 +99,50 @@ describe('ssh_config resolution', () => {
   });
 
   it('says what the parser could not read, at the file, rather than failing inside', () => {
-    const file = configFile(['Match !final', '  Port 1']);
-    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Missing value for match criteria !final`));
+    // ssh -G -F FILE t1: "line 1: invalid quotes".
+    const file = configFile(['Host "t1', '  Port 1']);
+    expect(sshG(file, 't1').status).not.toBe(0);
+    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Unexpected line break at t1`));
+  });
+
+  it('reads `Match !final` and `Match !canonical` as ssh -G does: true in the first reading, which they ask to repeat', () => {
+    const cases: [string[], string][] = [
+      [['Match !final', '  User notfinal', 'Match final', '  Port 2212'], 't1'],
+      [['Match !canonical host t1', '  ConnectTimeout 7', 'Match canonical', '  Port 2213'], 't1'],
+      [['Match !canonical', '  Port 2214'], 't1'],
+      [['Host t1', '  HostName 192.0.2.7', 'Match !final !host 192.0.2.7', '  Port 2215', 'Match !final host 192.0.2.7', '  User seven', 'Match final', '  ConnectTimeout 9'], 't1'],
+    ];
+    for (const [lines, host] of cases) {
+      const file = configFile(lines);
+      expect(asSshG(file, host), lines.join(' / ')).toEqual(sshG(file, host).values);
+    }
+  });
+
+  it('matches Host lines against the HostName, lowercased, in the second reading, as ssh -G does (Match final or CanonicalizeHostname)', () => {
+    const cases: [string[], string][] = [
+      [['Host alias', '  HostName Real.Example', 'Host Real.Example', '  Port 2216', 'Host real.example', '  Port 2217', 'Match final'], 'alias'],
+      [['Host alias', '  HostName %h.example', 'Host alias.example', '  User viafinal', 'Match final all'], 'alias'],
+      [['Host web1', '  Port 2218', 'Match final'], 'WEB1'],
+      [['Host web1', '  Port 2218'], 'WEB1'],
+      [['Host alias', '  HostName real.example', '  CanonicalizeHostname yes', 'Match canonical', '  Port 2219', 'Host real.example', '  User canon'], 'alias'],
+      [['Host alias', '  HostName real.example', '  CanonicalizeHostname no', 'Match canonical', '  Port 2219', 'Host real.example', '  User canon'], 'alias'],
+    ];
+    for (const [lines, host] of cases) {
+      const file = configFile(lines);
+      expect(asSshG(file, host), lines.join(' / ')).toEqual(sshG(file, host).values);
+    }
+  });
+
+  it('refuses, at its line, a Match line ssh refuses, and reads `all` where ssh takes it', () => {
+    for (const criteria of ['host', 'bogus x', 'all final', 'final canonical all', 'all host t1', 'user']) {
+      const file = configFile(['Host t1', '  User u', `Match ${criteria}`, '  Port 2220']);
+      expect(sshG(file, 't1').status, criteria).not.toBe(0);
+      expect(() => resolveSshConfig(file, { host: 't1' }), criteria).toThrow(new RegExp(`^${file}:3:1: Bad Match condition`));
+    }
+    for (const criteria of ['host t1 all', 'host t2 all', 'final all', '!all', 'all # comment']) {
+      const file = configFile([`Match ${criteria}`, '  Port 2221']);
+      expect(asSshG(file, 't1'), criteria).toEqual(sshG(file, 't1').values);
+    }
   });
 
   it('reads Include files (globs in the last component) where the Include stands', () => {
