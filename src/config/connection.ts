@@ -58,6 +58,7 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
 
 // ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
+const flagSet = (value: string | undefined): boolean => ['yes', 'true'].includes(value?.toLowerCase() ?? '');
 
 export { parseJumpEntry } from './proxy-chain.js';
 
@@ -120,7 +121,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
   const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, config.values.get('identityfile')));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
-  const identitiesOnly = ['yes', 'true'].includes(config.values.get('identitiesonly')?.values[0]?.toLowerCase() ?? '');
+  const identitiesOnly = flagSet(config.values.get('identitiesonly')?.values[0]);
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
@@ -171,6 +172,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
   const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
+  const hashKnownHosts = config.values.get('hashknownhosts');
+  origins.hash_known_hosts = hashKnownHosts?.origin ?? 'default: no (names recorded as they are)';
   const strict = config.values.get('stricthostkeychecking');
   origins.strict_host_key_checking = strict?.origin ?? 'default: ask (an unknown key is refused unless --accept-new-host-keys)';
 
@@ -185,6 +188,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     knownHostsFiles,
     globalKnownHostsFiles,
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
+    hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
     connectTimeoutMs: connectTimeout * 1000,
     serverAlive,
@@ -232,6 +236,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       knownHostsFiles: jumpKnownHosts,
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
     };

@@ -34,6 +34,12 @@ export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+/** A host's name as HashKnownHosts writes it: `|1|salt|HMAC-SHA1(salt, name)`, both base64. */
+function hashedHostToken(host: string, port: number): string {
+  const salt = randomBytes(20);
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(hostToken(host, port)).digest('base64')}`;
+}
+
 /**
  * The name and port a host's keys are found and recorded under, as ssh(1) has them: a
  * HostKeyAlias as it is, on no port (`[name]:port` marks a host name on a port other than 22; an
@@ -172,12 +178,13 @@ export class KnownHosts {
     return verdictFor(this.keysFor(host, port), blob);
   }
 
-  /** Record a newly accepted key, hashed like OpenSSH's HashKnownHosts. Serialised within the process. */
-  add(host: string, port: number, blob: Buffer): Promise<void> {
+  /**
+   * Record a newly accepted key as ssh(1) writes it: `name keytype key`, the name hashed when
+   * HashKnownHosts is yes (ssh's default is no). Serialised within the process.
+   */
+  add(host: string, port: number, blob: Buffer, hashed: boolean): Promise<void> {
     const next = this.pending.then(() => {
-      const salt = randomBytes(20);
-      const hash = createHmac('sha1', salt).update(hostToken(host, port)).digest('base64');
-      const line = `|1|${salt.toString('base64')}|${hash} ${blobType(blob)} ${blob.toString('base64')}\n`;
+      const line = `${hashed ? hashedHostToken(host, port) : hostToken(host, port)} ${blobType(blob)} ${blob.toString('base64')}\n`;
       const before = existsSync(this.file) ? readFileSync(this.file, 'utf8') : '';
       const separator = before === '' || before.endsWith('\n') ? '' : '\n';
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });

@@ -247,7 +247,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     },
   };
 
-  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey) : Promise.resolve());
+  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey, target.hashKnownHosts === true) : Promise.resolve());
   return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
 }
 

@@ -52,6 +52,8 @@ export interface SshEndpoint {
   readonly globalKnownHostsFiles: readonly string[];
   /** The name looked up in known_hosts (HostKeyAlias), default `address`. */
   readonly hostKeyAlias?: string;
+  /** HashKnownHosts yes: a recorded key's host name is hashed (ssh's default: written as it is). */
+  readonly hashKnownHosts?: boolean;
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;

@@ -217,6 +217,23 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const accepted = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
+
+    // `HashKnownHosts no` in the user's file wins over Debian's `yes` in /etc/ssh/ssh_config: the
+    // name is recorded as it is, the very line OpenSSH's client writes for the same config.
+    await clearMarkers();
+    const plainConfig = (file: string): string =>
+      ['Host 192.0.2.30', ...key.slice(0, 2), `  UserKnownHostsFile ${file}`, '  GlobalKnownHostsFile none', '  StrictHostKeyChecking accept-new', '  HashKnownHosts no', ''].join('\n');
+    const plainFile = join(dir, 'user_known_hosts_plain');
+    sshConfig(plainConfig(plainFile));
+    const plain = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    const sshFile = join(dir, 'ssh_known_hosts_plain');
+    const sshConfigFile = join(dir, 'ssh-config-plain');
+    writeFileSync(sshConfigFile, `${plainConfig(sshFile)}Include /etc/ssh/ssh_config\n`);
+    const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'BatchMode=yes', '192.0.2.30', 'true'], { encoding: 'utf8' });
+    expect(ssh.status, ssh.stderr).toBe(0);
+    expect(readFileSync(plainFile, 'utf8')).toBe(`192.0.2.30 ${hostKey('192.0.2.30')}\n`);
+    expect(readFileSync(plainFile, 'utf8')).toBe(readFileSync(sshFile, 'utf8'));
   });
 
   it('reaches an alias only /etc/ssh/ssh_config.d knows, through the system file read after ~/.ssh/config', async () => {

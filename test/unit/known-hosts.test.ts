@@ -80,12 +80,22 @@ describe('known_hosts', () => {
 
   it('records a new key hashed, so that ssh-keygen -F finds it, and keeps the existing lines', async () => {
     const known = write([`192.0.2.11 ${keyPart('a')}`]);
-    await Promise.all([known.add('192.0.2.12', 22, keys.b?.blob as Buffer), known.add('192.0.2.13', 2222, keys.r?.blob as Buffer)]);
+    await Promise.all([known.add('192.0.2.12', 22, keys.b?.blob as Buffer, true), known.add('192.0.2.13', 2222, keys.r?.blob as Buffer, true)]);
+    expect(readFileSync(known.file, 'utf8').split('\n').slice(1, 3).map((line) => line.split(' ')[0])).toEqual([expect.stringMatching(/^\|1\|/), expect.stringMatching(/^\|1\|/)]);
     expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.13', 2222, keys.r?.blob as Buffer)).toEqual({ kind: 'match' });
     const found = execFileSync('ssh-keygen', ['-F', '[192.0.2.13]:2222', '-f', known.file], { encoding: 'utf8' });
     expect(found).toContain(keys.r?.line.split(' ')[1]);
+  });
+
+  it('records a new key with its name as it is without HashKnownHosts, as ssh writes it: `name type key`, `[name]:port` off port 22', async () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`]);
+    await known.add('192.0.2.12', 22, keys.b?.blob as Buffer, false);
+    await known.add('web1.example', 2222, keys.r?.blob as Buffer, false);
+    expect(readFileSync(known.file, 'utf8')).toBe(`192.0.2.11 ${keyPart('a')}\n192.0.2.12 ${keyPart('b')}\n[web1.example]:2222 ${keyPart('r')}\n`);
+    // ssh-keygen -F finds each under the name ssh looks up, and says it is not hashed.
+    expect(execFileSync('ssh-keygen', ['-F', '[web1.example]:2222', '-f', known.file], { encoding: 'utf8' })).toContain(`[web1.example]:2222 ${keyPart('r')}`);
   });
 
   it('looks a host up once for its keys and the CAs that sign for it; a missing file knows nothing', () => {

@@ -270,6 +270,31 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it("hashes recorded host names as HashKnownHosts says, the user's `no` winning over the system's `yes` (Debian's), ssh's default no", () => {
+    const system = join(dir, `hash-system-${++count}`);
+    writeFileSync(system, 'Host *\n  HashKnownHosts yes\n');
+    const previous = process.env.HOME;
+    try {
+      const inventory = inventoryWith({ agent: false });
+      // A home of its own per case: a file is read once a run.
+      const hashed = (userConfig: string): boolean | undefined => {
+        const home = join(dir, `hash-home-${++count}`);
+        mkdirSync(join(home, '.ssh'), { recursive: true });
+        writeFileSync(join(home, '.ssh', 'config'), userConfig);
+        process.env.HOME = home;
+        return resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system }).target.hashKnownHosts;
+      };
+      expect(hashed('Host webalias\n  HashKnownHosts no\n')).toBe(false);
+      expect(hashed('Host other\n  HashKnownHosts no\n')).toBe(true);
+      expect(hashed('HashKnownHosts false\n')).toBe(false);
+      // -F names the only file read: nothing says yes, so names are recorded as they are.
+      expect(resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: configFile(['Host *', '  Port 22']) }).target.hashKnownHosts).toBe(false);
+      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: 'none' }).target.hashKnownHosts).toBe(false);
+    } finally {
+      process.env.HOME = previous;
+    }
+  });
+
   it('reads true and false where ssh reads yes and no (StrictHostKeyChecking false, IdentitiesOnly true)', () => {
     const key = join(dir, 'id_spelling');
     writeFileSync(key, 'not read here');
