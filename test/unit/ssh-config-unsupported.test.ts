@@ -52,4 +52,16 @@ describe('ssh_config keywords lvsprov does not apply', () => {
       expect.stringMatching(/config-\d+:4 \(Host \*\): KexAlgorithms curve25519-sha256 is not applied by lvsprov/),
     ]);
   });
+
+  it('says them for verify as for apply, before any host is contacted', async () => {
+    // No host in group clients: verify stops before its first connection, after the notes.
+    const { inventory } = files(['Host *', '  Ciphers aes256-gcm@openssh.com'], '192.0.2.7');
+    const result = await runCli(['verify', '-i', inventory]);
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toContain('no host was contacted');
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('ssh_config: '))).toEqual([expect.stringMatching(/config-\d+:2 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov/)]);
+    const failover = await runCli(['verify', '--failover', '-i', inventory]);
+    expect(failover.code, failover.stderr).toBe(4);
+    expect(failover.stderr).toMatch(/^ssh_config: .*Ciphers aes256-gcm@openssh\.com is not applied/m);
+  });
 });
