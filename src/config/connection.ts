@@ -101,7 +101,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
   const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
-  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found), homedir());
+  // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
   const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
   const serverAlive = {
     intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
@@ -127,7 +128,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
   if (ssh.agent === undefined && identityAgent?.values[0]) {
     const value = identityAgent.values[0];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandedPath(value.replace(/^\$/, ''), identityAgent);
+    // `$NAME` (not `${NAME}`): the socket named by that variable, none when it is not set (ssh's older form).
+    const variable = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
+    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, identityAgent);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];

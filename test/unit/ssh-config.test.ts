@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir, hostname, tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseJumpEntry, resolveConnection } from '../../src/config/connection.js';
@@ -382,6 +382,33 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %Z`));
     const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
+  });
+
+  it('takes a relative IdentityFile, UserKnownHostsFile or IdentityAgent from the current directory, as ssh opens them, and ~ from the home', () => {
+    const file = configFile(['Host webalias', '  IdentityFile keys/id_rel', '  IdentityFile ~/id_home', '  UserKnownHostsFile known/hosts ~/known_home', '  IdentityAgent agent/sock']);
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} });
+    expect(resolved.missingKeys).toEqual([resolve(process.cwd(), 'keys/id_rel'), join(homedir(), 'id_home')]);
+    expect(resolved.target.knownHostsFiles).toEqual([resolve(process.cwd(), 'known/hosts'), join(homedir(), 'known_home')]);
+    expect(resolved.target.agent).toBe(resolve(process.cwd(), 'agent/sock'));
+  });
+
+  it('expands ${NAME} in IdentityFile, UserKnownHostsFile and IdentityAgent, once, and refuses one that is not set at its line, as ssh does', () => {
+    const file = configFile(['Host webalias', '  IdentityFile ${KEYS}/id_%r', '  UserKnownHostsFile ${KNOWN}', '  IdentityAgent ${AGENT}']);
+    const env = { KEYS: join(dir, 'k%h'), KNOWN: join(dir, 'known'), AGENT: join(dir, 'agent.sock') };
+    const resolved = resolveConnection(inventoryWith({ config_file: file, user: 'op' }), 'web', { env });
+    // The variable's value is taken as it is: its % is not a token (ssh expands both in one pass).
+    expect(resolved.missingKeys).toEqual([join(dir, 'k%h', 'id_op')]);
+    expect(resolved.target.knownHostsFiles).toEqual([join(dir, 'known')]);
+    expect(resolved.target.agent).toBe(join(dir, 'agent.sock'));
+    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { KEYS: dir, KNOWN: dir } })).toThrow(new RegExp(`^${file}:4:1: environment variable AGENT in "\\$\\{AGENT\\}" is not set \\(ssh refuses it too\\)`));
+    const unclosed = configFile(['Host webalias', '  IdentityFile ${KEYS/id']);
+    expect(() => resolveConnection(inventoryWith({ config_file: unclosed }), 'web', { env: { KEYS: dir } })).toThrow(new RegExp(`^${unclosed}:2:1: invalid environment variable expansion`));
+  });
+
+  it('reads `IdentityAgent $NAME` as the socket that variable names, and no agent when it is not set, as ssh does', () => {
+    const file = configFile(['Host webalias', '  IdentityAgent $MY_AGENT']);
+    expect(resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { MY_AGENT: '/tmp/my-agent.sock', SSH_AUTH_SOCK: '/tmp/other.sock' } }).target.agent).toBe('/tmp/my-agent.sock');
+    expect(resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/other.sock' } }).target.agent).toBeUndefined();
   });
 
   it("reads ~/.ssh/known_hosts and known_hosts2 by default, as ssh -G lists them, recording in the first", () => {
