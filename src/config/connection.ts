@@ -11,7 +11,7 @@ import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
-import { expandTokens, sshTokens } from './ssh-tokens.js';
+import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
@@ -165,13 +165,16 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     }
   }
 
-  const knownHostsFiles = ssh.known_hosts
-    ? [expandPath(ssh.known_hosts, base)]
-    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
+  // An endpoint's known_hosts files from its own ssh_config lookup (`none` for none), else ssh's defaults.
+  const knownHostsOf = (from: ResolvedSshConfig, keyword: 'userknownhostsfile' | 'globalknownhostsfile', using: Tokens): string[] => {
+    const found = from.values.get(keyword);
+    const defaults = keyword === 'userknownhostsfile' ? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'] : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, found, using));
+  };
+  const inventoryKnownHosts = ssh.known_hosts ? [expandPath(ssh.known_hosts, base)] : undefined;
+  const knownHostsFiles = inventoryKnownHosts ?? knownHostsOf(config, 'userknownhostsfile', tokens);
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
-  const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
-    .filter((file) => file.toLowerCase() !== 'none')
-    .map((file) => expandedPath(file, config.values.get('globalknownhostsfile')));
+  const globalKnownHostsFiles = knownHostsOf(config, 'globalknownhostsfile', tokens);
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
   const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
@@ -225,9 +228,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
       : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
-    const jumpKnownHosts = spec.knownHosts
-      ? [expandPath(spec.knownHosts, base)]
-      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandedPath(file, jumpConfig.values.get('userknownhostsfile'), jumpTokens)) ?? knownHostsFiles;
+    // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
+    // the inventory's ssh.known_hosts serves the jump hosts too.
+    const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
@@ -237,6 +240,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
       ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
       knownHostsFiles: jumpKnownHosts,
+      globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
       hashKnownHosts: flagSet(get('hashknownhosts')),

@@ -416,6 +416,32 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
   });
 
+  it("gives a jump host its own known_hosts files, as `ssh -G JUMP` lists them, never the host's UserKnownHostsFile", () => {
+    const file = configFile([
+      'Host webalias',
+      `  UserKnownHostsFile ${join(dir, 'inner_known')}`,
+      `  GlobalKnownHostsFile ${join(dir, 'inner_global')}`,
+      '  ProxyJump bastion,gate',
+      'Host gate',
+      '  UserKnownHostsFile none',
+      `  GlobalKnownHostsFile ${join(dir, 'gate_global')}`,
+    ]);
+    const listed = (host: string, keyword: string): string[] => {
+      const line = spawnSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8' }).stdout.split('\n').find((entry) => entry.startsWith(`${keyword} `)) ?? '';
+      return line.split(' ').slice(1).filter((path) => path !== 'none').map((path) => path.replace(/^~\//, `${homedir()}/`));
+    };
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.knownHostsFiles).toEqual(listed('webalias', 'userknownhostsfile'));
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.knownHostsFiles, jump.globalKnownHostsFiles])).toEqual([
+      ['bastion', listed('bastion', 'userknownhostsfile'), listed('bastion', 'globalknownhostsfile')],
+      ['gate', [], listed('gate', 'globalknownhostsfile')],
+    ]);
+    expect(listed('bastion', 'userknownhostsfile')).toEqual([join(homedir(), '.ssh/known_hosts'), join(homedir(), '.ssh/known_hosts2')]);
+    // The inventory's known_hosts still serves the jump hosts.
+    const fromInventory = resolveConnection(inventoryWith({ agent: false, config_file: file, known_hosts: join(dir, 'inventory_known') }), 'web', { env: {} });
+    expect(fromInventory.target.jumps.map((jump) => jump.knownHostsFiles)).toEqual([[join(dir, 'inventory_known')], [join(dir, 'inventory_known')]]);
+  });
+
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
