@@ -31,12 +31,13 @@ describe('ssh_config keywords lvsprov does not apply', () => {
   });
 
   it('names every other one it leaves out, with its line, and says nothing of values that change nothing', () => {
-    const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub']);
+    const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  CheckHostIP no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub', '  CheckHostIP yes']);
     expect(resolved.ignored).toEqual([
-      expect.stringMatching(/config-\d+:6 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
-      expect.stringMatching(/config-\d+:7 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
-      expect.stringMatching(/^jump host j: .*config-\d+:6 \(Host \*\): Ciphers/),
-      expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): CertificateFile/),
+      expect.stringMatching(/config-\d+:7 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
+      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
+      expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): Ciphers/),
+      expect.stringMatching(/^jump host j: .*config-\d+:8 \(Host \*\): CertificateFile/),
+      expect.stringMatching(/^jump host j: .*config-\d+:9 \(Host \*\): CheckHostIP yes is not applied/),
     ]);
   });
 
