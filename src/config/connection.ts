@@ -10,7 +10,7 @@ import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
-import { checkedSshConfigValue } from './ssh-config-values.js';
+import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
@@ -103,7 +103,12 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
   // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
   const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
-  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
+  const defaultConnectTimeout = 10;
+  // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
+  // limit on the handshake; lvsprov keeps its own default rather than wait without end.
+  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default');
+  const noTimeout = ssh.connect_timeout === undefined ? config.values.get('connecttimeout')?.values[0] : undefined;
+  if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) origins.connect_timeout = `${origins.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
   const serverAlive = {
     intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
     countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default'),

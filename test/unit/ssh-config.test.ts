@@ -469,6 +469,19 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 7000, serverAlive: { intervalMs: 5000 } });
   });
 
+  it('reads `ConnectTimeout 0` and `none`, which ssh -G accepts (no timeout of its own), as lvsprov\'s default, and refuses what ssh refuses', () => {
+    for (const value of ['0', 'none', '0s']) {
+      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`, 'Host *', '  ConnectTimeout 3']);
+      expect(sshG(file, 'webalias').status, value).toBe(0);
+      const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+      expect(resolved.target.connectTimeoutMs, value).toBe(10_000);
+      expect(resolved.origins.connect_timeout).toBe(`${file}:2 (Host webalias) (ConnectTimeout ${value}: no timeout in ssh; lvsprov's default)`);
+    }
+    const bad = configFile(['Host webalias', '  ConnectTimeout soon']);
+    expect(sshG(bad, 'webalias').status).not.toBe(0);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: bad }), 'web', { env: {} })).toThrow(new RegExp(`^${bad}:2:1: ConnectTimeout must be`));
+  });
+
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {
     const file = configFile(['Host webalias', '  ProxyCommand nc %h %p']);
     expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:1: ProxyCommand .* is not supported by lvsprov`));
