@@ -139,6 +139,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
+  let defaultKeyFiles = false;
   if (ssh.private_key) {
     privateKeys = [expandPath(ssh.private_key, base)];
     origins.identity_files = fromInventory('private_key');
@@ -150,11 +151,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
-    // Every default file that exists, as ssh tries each: the one the host takes may be the second.
-    // With an agent ssh offers the agent's keys instead, unless IdentitiesOnly holds it to the files.
-    const defaults = !agent || identitiesOnly;
-    privateKeys = defaults ? defaultKeys().filter((key) => existsSync(key)) : [];
-    origins.identity_files = defaults ? 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists' : 'default: none besides the agent';
+    // Every default file that exists, as ssh tries each (the one the host takes may be the second),
+    // with the agent's keys too when there is an agent (ssh -v: the agent's keys, then the files).
+    privateKeys = defaultKeys().filter((key) => existsSync(key));
+    defaultKeyFiles = true;
+    origins.identity_files = 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists';
   }
   // IdentitiesOnly: ssh offers none of the agent's own keys, but still lets the agent sign for the
   // identity files' keys (an encrypted key loaded with ssh-add is used so).
@@ -196,6 +197,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(passphrase !== undefined ? { passphrase } : {}),
     ...(agent ? { agent } : {}),
     ...(agent && agentKeys ? { agentKeys } : {}),
+    ...(defaultKeyFiles ? { defaultKeyFiles } : {}),
     knownHostsFiles,
     globalKnownHostsFiles,
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
@@ -243,6 +245,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       port: jumpPort,
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      defaultKeyFiles: ownKeys.length === 0 && defaultKeyFiles,
       ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
       knownHostsFiles: jumpKnownHosts,
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),

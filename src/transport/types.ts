@@ -44,6 +44,8 @@ export interface SshEndpoint {
   readonly privateKeys: readonly string[];
   readonly passphrase?: string;
   readonly agent?: string;
+  /** privateKeys are ssh's default files, none of them named: one that cannot be read is passed over, as ssh passes it over. */
+  readonly defaultKeyFiles?: boolean;
   /** IdentitiesOnly: the agent signs only for these key files' keys (their .pub, or an unencrypted key's public half). */
   readonly agentKeys?: readonly string[];
   /** known_hosts files checked; new keys are recorded in the first. */

@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +179,36 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(await marker('inner')).toBe('inner\n');
     const shown = await runCli(['ssh-config', '-i', file, '-F', 'none'], { env: { HOME: home } });
     expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name)));
+  });
+
+  it('offers the default key files beside an ssh-agent, passing over one it cannot read, as OpenSSH\'s client does', async () => {
+    await clearMarkers();
+    // The agent holds a key the host does not know; ~/.ssh holds a file that is no key and, as
+    // id_rsa, the key the host takes.
+    const stranger = join(dir, 'stranger_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger], { stdio: 'ignore' });
+    const socket = join(dir, 'stranger-agent.sock');
+    const holding = await startAgent(socket, [stranger]);
+    const home = join(dir, 'agent-and-defaults-home');
+    spawnSync('mkdir', ['-p', join(home, '.ssh')]);
+    writeFileSync(join(home, '.ssh/id_ed25519'), 'not a key\n', { mode: 0o600 });
+    writeFileSync(join(home, '.ssh/id_rsa'), readFileSync(lab.clientKeyPath), { mode: 0o600 });
+    try {
+      const file = inventory('agent-and-defaults', {}, { inner: { address: '192.0.2.21' } });
+      const result = await runCli(['apply', '-i', file, '-p', playbook(), '-F', 'none', '--json'], { namespace: lab.controlNamespace, env: { HOME: home, SSH_AUTH_SOCK: socket } });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(await marker('inner')).toBe('inner\n');
+      // OpenSSH's client with the same agent and the same ~/.ssh (its home is the passwd entry's:
+      // a tmpfs over it in a mount namespace of its own holds a copy).
+      const openssh = spawnSync(
+        'ip',
+        ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none "$HOME" && cp -a "$1" "$HOME/.ssh" && exec ssh -F none -o BatchMode=yes -o UserKnownHostsFile="$2" root@192.0.2.21 true', 'sh', join(home, '.ssh'), lab.knownHostsPath],
+        { env: { ...process.env, HOME: userInfo().homedir, SSH_AUTH_SOCK: socket }, encoding: 'utf8' },
+      );
+      expect(openssh.status, openssh.stderr).toBe(0);
+    } finally {
+      if (holding.pid) process.kill(holding.pid, 'SIGTERM');
+    }
   });
 
   it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {

@@ -319,9 +319,11 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       writeFileSync(rsa, 'not read here');
       const one = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
       expect(one.target).toMatchObject({ privateKeys: [rsa], agent: '/tmp/agent.sock', agentKeys: [rsa] });
-      // Without IdentitiesOnly the agent's keys are offered, and no default file.
+      // Without IdentitiesOnly every key of the agent is offered, and the default files as well
+      // (ssh -v: "Will attempt key: ... agent", then each ~/.ssh/id_* file).
       const plain = resolveConnection(inventoryWith({ config_file: configFile(['Host webalias', '  Port 22']) }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
-      expect(plain.target.privateKeys).toEqual([]);
+      expect(plain.target.privateKeys).toEqual([rsa]);
+      expect(plain.target.defaultKeyFiles).toBe(true);
       expect(plain.target.agent).toBe('/tmp/agent.sock');
       expect(plain.target.agentKeys).toBeUndefined();
     } finally {
