@@ -96,7 +96,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     return fallback;
   }
 
-  const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
+  // As ssh: the user this process runs as (the password database's name), not $USER.
+  const user = pick('user', 'user', 'user', String, localUser(env), 'default: the local user');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
@@ -230,7 +231,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
-    const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
+    const jumpUser = spec.user ?? get('user') ?? localUser(env);
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]

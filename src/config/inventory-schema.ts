@@ -24,7 +24,7 @@ const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name 
 
 export const sshSettingsSchema = z
   .object({
-    user: userName.optional().describe('login user (default: $USER)'),
+    user: userName.optional().describe('login user (default: the local user, as ssh)'),
     port: port.optional().describe('SSH port (default 22)'),
     private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa unless an agent is used)'),
     passphrase_env: varName.optional().describe("environment variable holding the key's passphrase (never the passphrase itself)"),

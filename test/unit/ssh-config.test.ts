@@ -295,6 +295,15 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it('logs in as the local user by default, as ssh -G says, whatever $USER holds', () => {
+    const file = configFile(['Host webalias', '  ProxyJump bastion']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: { USER: 'nobody' } });
+    const ssh = spawnSync('ssh', ['-G', '-F', 'none', 'webalias'], { encoding: 'utf8', env: { ...process.env, USER: 'nobody', LOGNAME: 'nobody' } });
+    const expected = /^user (\S+)$/m.exec(ssh.stdout)?.[1];
+    expect(expected).toBe(userInfo().username);
+    expect([resolved.target.user, ...resolved.target.jumps.map((jump) => jump.user)]).toEqual([expected, expected]);
+  });
+
   it('reads true and false where ssh reads yes and no (StrictHostKeyChecking false, IdentitiesOnly true)', () => {
     const key = join(dir, 'id_spelling');
     writeFileSync(key, 'not read here');
