@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // OpenSSH's known_hosts, read the way ssh(1) reads it: plain and hashed (|1|salt|hmac) host
@@ -185,12 +185,23 @@ export class KnownHosts {
   add(host: string, port: number, blob: Buffer, hashed: boolean): Promise<void> {
     const next = this.pending.then(() => {
       const line = `${hashed ? hashedHostToken(host, port) : hostToken(host, port)} ${blobType(blob)} ${blob.toString('base64')}\n`;
-      const before = existsSync(this.file) ? readFileSync(this.file, 'utf8') : '';
+      // A symlink (known_hosts kept in a dotfiles folder) is followed to the file it names and
+      // stays a link. What is not a regular file (`UserKnownHostsFile /dev/null`) is appended to,
+      // as ssh appends: a rename would put a regular file in place of /dev/null itself.
+      const target = existsSync(this.file) ? realpathSync(this.file) : this.file;
+      const info = statSync(target, { throwIfNoEntry: false });
+      this.parsed = undefined;
+      if (info && !info.isFile()) {
+        appendFileSync(target, line);
+        return;
+      }
+      const before = info ? readFileSync(target, 'utf8') : '';
       const separator = before === '' || before.endsWith('\n') ? '' : '\n';
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      const tmp = `${this.file}.lvsprov-tmp-${process.pid}`;
-      writeFileSync(tmp, before + separator + line, { mode: 0o600 });
-      renameSync(tmp, this.file);
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      const tmp = `${target}.lvsprov-tmp-${process.pid}`;
+      // The file keeps its mode, as ssh's append keeps it.
+      writeFileSync(tmp, before + separator + line, { mode: info ? info.mode & 0o777 : 0o600 });
+      renameSync(tmp, target);
       this.parsed = undefined;
     });
     this.pending = next.catch(() => undefined);

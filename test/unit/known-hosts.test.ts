@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,31 @@ describe('known_hosts', () => {
     expect(readFileSync(known.file, 'utf8')).toBe(`192.0.2.11 ${keyPart('a')}\n192.0.2.12 ${keyPart('b')}\n[web1.example]:2222 ${keyPart('r')}\n`);
     // ssh-keygen -F finds each under the name ssh looks up, and says it is not hashed.
     expect(execFileSync('ssh-keygen', ['-F', '[web1.example]:2222', '-f', known.file], { encoding: 'utf8' })).toContain(`[web1.example]:2222 ${keyPart('r')}`);
+  });
+
+  it('records through a symlink, keeps the mode, and appends to what is not a regular file (UserKnownHostsFile /dev/null), as ssh does', async () => {
+    const real = join(dir, 'real_known_hosts');
+    writeFileSync(real, `192.0.2.11 ${keyPart('a')}\n`);
+    chmodSync(real, 0o640);
+    const link = join(dir, 'linked_known_hosts');
+    symlinkSync(real, link);
+    await new KnownHosts(link).add('192.0.2.12', 22, keys.b?.blob as Buffer, false);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe(`192.0.2.11 ${keyPart('a')}\n192.0.2.12 ${keyPart('b')}\n`);
+    expect(statSync(real).mode & 0o777).toBe(0o640);
+    // A FIFO stands for /dev/null (a file that is no regular one): it must stay what it is, and
+    // get the line as ssh's append gives it.
+    const fifo = join(dir, 'known_hosts_fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await new KnownHosts(fifo).add('192.0.2.13', 22, keys.a?.blob as Buffer, false);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      const got = Buffer.alloc(4096);
+      expect(got.subarray(0, readSync(reader, got)).toString()).toBe(`192.0.2.13 ${keyPart('a')}\n`);
+    } finally {
+      closeSync(reader);
+    }
   });
 
   it('looks a host up once for its keys and the CAs that sign for it; a missing file knows nothing', () => {
