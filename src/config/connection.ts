@@ -218,7 +218,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   } else {
     const proxy = proxyOf(config);
     if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
-    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value);
+    // ssh runs ProxyJump as an `ssh -W` command and expands %h %n %p %r in it (ssh -v: `ProxyJump
+    // gw-%h` executes `ssh ... gw-192.0.2.40`); a token it does not know there stops ssh too.
+    const proxyJumpTokens: Tokens = { h: address, n: entry.address, p: String(port), r: user };
+    if (proxy.kind === 'jump') entries = jumpEntries({ ...proxy.value, values: proxy.value.values.map((value) => expandTokens(value, proxyJumpTokens, proxy.value)) });
     const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
     if (decided) origins.proxy_jump = decided.origin;
   }

@@ -231,6 +231,17 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
+  it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its line', () => {
+    const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
+      ['deploy', 'gw-192.0.2.40', 2200],
+      [userInfo().username, 'webalias-b%', 22],
+    ]);
+    const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %d`));
+  });
+
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  HostKeyAlias web-key', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  HostKeyAlias bastion-key']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
