@@ -40,7 +40,9 @@ export interface ConnectionOptions {
   readonly requireKeyFiles?: boolean;
 }
 
-const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
+// ssh 9.2's default identity files, in its order (ssh -v: "Will attempt key"), less the security-key
+// (_sk), XMSS and DSA ones, which ssh2 cannot sign with.
+const defaultKeys = (): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(homedir(), '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
 function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
@@ -156,7 +158,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // with the agent's keys too when there is an agent (ssh -v: the agent's keys, then the files).
     privateKeys = defaultKeys().filter((key) => existsSync(key));
     defaultKeyFiles = true;
-    origins.identity_files = 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists';
+    origins.identity_files = 'default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists';
   }
   // IdentitiesOnly: ssh offers none of the agent's own keys, but still lets the agent sign for the
   // identity files' keys (an encrypted key loaded with ssh-add is used so).

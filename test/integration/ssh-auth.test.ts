@@ -45,6 +45,17 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     return decrypted;
   };
 
+  /**
+   * OpenSSH's client logging in to inner as root with `home`'s ~/.ssh: its home is the passwd
+   * entry's, not $HOME, so a tmpfs over it in a mount namespace of its own holds a copy.
+   */
+  const opensshWithHome = (home: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(
+      'ip',
+      ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none "$HOME" && cp -a "$1" "$HOME/.ssh" && shift 2 && exec ssh -F none -o BatchMode=yes -o UserKnownHostsFile="$0" "$@" root@192.0.2.21 true', lab.knownHostsPath, join(home, '.ssh'), 'unused', ...args],
+      { env: { ...process.env, HOME: userInfo().homedir, SSH_AUTH_SOCK: '', ...env }, encoding: 'utf8' },
+    );
+
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
     dir = mkdtempSync(join(tmpdir(), 'lvsprov-sshauth-'));
@@ -178,7 +189,12 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(await marker('inner')).toBe('inner\n');
     const shown = await runCli(['ssh-config', '-i', file, '-F', 'none'], { env: { HOME: home } });
-    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name)));
+    // In ssh's order, which OpenSSH's client shows given the same ~/.ssh (ssh -v: "Will attempt key").
+    const order = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
+    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(order.map((name) => join(home, '.ssh', name)));
+    const openssh = opensshWithHome(home, ['-v']);
+    expect(openssh.status, openssh.stderr).toBe(0);
+    expect([...openssh.stderr.matchAll(/Will attempt key: \S+\/(id_\w+)/g)].map((found) => found[1]).filter((name) => order.includes(name ?? ''))).toEqual(order);
   });
 
   it('offers the default key files beside an ssh-agent, passing over one it cannot read, as OpenSSH\'s client does', async () => {
@@ -198,13 +214,8 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
       const result = await runCli(['apply', '-i', file, '-p', playbook(), '-F', 'none', '--json'], { namespace: lab.controlNamespace, env: { HOME: home, SSH_AUTH_SOCK: socket } });
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(await marker('inner')).toBe('inner\n');
-      // OpenSSH's client with the same agent and the same ~/.ssh (its home is the passwd entry's:
-      // a tmpfs over it in a mount namespace of its own holds a copy).
-      const openssh = spawnSync(
-        'ip',
-        ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none "$HOME" && cp -a "$1" "$HOME/.ssh" && exec ssh -F none -o BatchMode=yes -o UserKnownHostsFile="$2" root@192.0.2.21 true', 'sh', join(home, '.ssh'), lab.knownHostsPath],
-        { env: { ...process.env, HOME: userInfo().homedir, SSH_AUTH_SOCK: socket }, encoding: 'utf8' },
-      );
+      // OpenSSH's client with the same agent and the same ~/.ssh.
+      const openssh = opensshWithHome(home, [], { SSH_AUTH_SOCK: socket });
       expect(openssh.status, openssh.stderr).toBe(0);
     } finally {
       if (holding.pid) process.kill(holding.pid, 'SIGTERM');
