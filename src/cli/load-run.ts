@@ -1,7 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
-import { resolveConnection } from '../config/connection.js';
+import { resolveConnections } from '../config/connections.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
@@ -91,7 +91,6 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const inventory = loadInventory(sources.inventory);
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
-  const resolved = [...run.hosts.keys()].map((host) => [host, resolveConnection(inventory, host, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false })] as const);
-  const targets = new Map(resolved.map(([host, connection]) => [host, connection.target]));
-  return { inventory, playbook, run, targets, sshNotes: [...new Set(resolved.flatMap(([, connection]) => connection.ignored))] };
+  const { targets, notes } = resolveConnections(inventory, [...run.hosts.keys()], { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false });
+  return { inventory, playbook, run, targets, sshNotes: notes };
 }

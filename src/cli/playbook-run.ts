@@ -5,6 +5,7 @@ import { lockOwner } from '../lock/lock-owner.js';
 import { exitCodeFor } from './exit-codes.js';
 import { writeJson } from './json-output.js';
 import { watchInterrupts } from './interrupts.js';
+import { sshConfigNoteLine } from '../config/connections.js';
 import { prepareRun } from './load-run.js';
 import type { BeforeRun, PlaybookFlags } from './playbook-command.js';
 import { listrProgress, plainProgress } from './progress.js';
@@ -22,7 +23,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
     connecting: !flags.listHosts && !flags.listTasks,
   });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
-  for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
+  for (const note of prepared.sshNotes) io.err(sshConfigNoteLine(note));
   if (printListing(io, prepared, flags)) return;
   if (beforeRun && !(await beforeRun(prepared, flags))) return;
   const hosts = [...prepared.run.hosts.keys()];

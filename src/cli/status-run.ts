@@ -1,4 +1,4 @@
-import { connectionTarget } from '../config/connection.js';
+import { resolveConnections, sshConfigNoteLine } from '../config/connections.js';
 import { UsageError } from '../errors.js';
 import { liveLinks } from '../graph/live.js';
 import { topology } from '../graph/topology.js';
@@ -21,12 +21,18 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
   if (flags.count !== undefined && flags.watch === undefined) throw new UsageError('status --count N counts the refreshes of --watch: give --watch SECONDS too');
   const prepared = prepareRun({ inventory: flags.inventory, playbook: flags.playbook, limit: limitTerms(flags), sshConfig: flags.sshConfig, connecting: true });
   for (const warning of prepared.run.warnings) io.err(`warning: ${warning}`);
-  for (const note of prepared.sshNotes) io.err(`ssh_config: ${note}`);
   const names = [...prepared.run.hosts.keys()];
   if (flags.limit === undefined) {
     for (const director of prepared.inventory.services.flatMap((service) => service.directors)) if (!names.includes(director)) names.push(director);
   }
-  const hosts: StatusHost[] = names.map((name) => ({ name, tasks: prepared.run.hosts.get(name) ?? [], target: prepared.targets.get(name) ?? connectionTarget(prepared.inventory, name, { sshConfigFile: flags.sshConfig }) }));
+  // Directors no task names are read too: their connections and notes are resolved as the run's.
+  const directors = resolveConnections(prepared.inventory, names.filter((name) => !prepared.targets.has(name)), { sshConfigFile: flags.sshConfig, requireKeyFiles: true });
+  for (const note of new Set([...prepared.sshNotes, ...directors.notes])) io.err(sshConfigNoteLine(note));
+  const targets = new Map([...prepared.targets, ...directors.targets]);
+  const hosts: StatusHost[] = names.flatMap((name) => {
+    const target = targets.get(name);
+    return target ? [{ name, tasks: prepared.run.hosts.get(name) ?? [], target }] : [];
+  });
   const graphTopology = topology(prepared.inventory);
   if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
   const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys });

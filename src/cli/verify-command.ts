@@ -1,4 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { resolveConnections, sshConfigNoteLine } from '../config/connections.js';
+import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { verifyDefaults } from '../verify/defaults.js';
 import { failoverDefaults } from '../verify/failover/defaults.js';
 import { exitCodeForFailover, exitCodeForVerify } from './exit-codes.js';
@@ -39,8 +41,9 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     .option('--max-gap <seconds>', '--failover: the longest time without an answer a handover may take', (value) => positiveSeconds(value, '--max-gap'), failoverDefaults.maxGapSeconds)
     .option('--rate <n>', '--failover: requests per second to each VIP', (value) => wholeNumber(value, '--rate', 1, 100), failoverDefaults.ratePerSecond)
     .action(async (flags: VerifyFlags) => {
+      const inventory = loadConnecting(io, flags);
       if (flags.failover) {
-        setExit(await runFailover(io, flags));
+        setExit(await runFailover(io, flags, inventory));
         return;
       }
       // verify's code loads only when verify runs.
@@ -51,7 +54,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
       ]);
       // Progress on stderr as each service and ARP check ends; stdout gets the report alone.
       const progress = io.isTTY ? await listrVerifyProgress() : plainVerifyProgress(io.err);
-      const report = await verifyCluster(flags.inventory, {
+      const report = await verifyCluster(inventory, {
         onProgress: progress.sink,
         requests: flags.requests,
         tolerance: flags.tolerance,
@@ -67,8 +70,20 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
     });
 }
 
+/**
+ * The inventory, with every host's connection resolved before any is contacted (a bad ssh_config
+ * value or a missing private_key: exit 4) and, as apply does, the ssh_config lines lvsprov does not
+ * apply said on stderr.
+ */
+function loadConnecting(io: CliIo, flags: VerifyFlags): LoadedInventory {
+  const inventory = loadInventory(flags.inventory);
+  const { notes } = resolveConnections(inventory, Object.keys(inventory.data.hosts), { sshConfigFile: flags.sshConfig, requireKeyFiles: true });
+  for (const note of notes) io.err(sshConfigNoteLine(note));
+  return inventory;
+}
+
 /** verify --failover: Ctrl-C ends the drill early, but keepalived is started again first. */
-async function runFailover(io: CliIo, flags: VerifyFlags): Promise<number> {
+async function runFailover(io: CliIo, flags: VerifyFlags, inventory: LoadedInventory): Promise<number> {
   const [{ failoverDrill }, { renderFailover }, { watchInterrupts }] = await Promise.all([
     import('../verify/failover/run-failover.js'),
     import('../report/failover-text.js'),
@@ -80,7 +95,7 @@ async function runFailover(io: CliIo, flags: VerifyFlags): Promise<number> {
     second: 'interrupted again: keepalived is being started again; verify exits once it has',
   });
   try {
-    const report = await failoverDrill(flags.inventory, {
+    const report = await failoverDrill(inventory, {
       ratePerSecond: flags.rate,
       maxGapSeconds: flags.maxGap,
       timeoutSeconds: flags.timeout,

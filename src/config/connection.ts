@@ -10,8 +10,8 @@ import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
-import { checkedSshConfigValue } from './ssh-config-values.js';
-import { expandTokens, sshTokens } from './ssh-tokens.js';
+import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
+import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
@@ -40,7 +40,9 @@ export interface ConnectionOptions {
   readonly requireKeyFiles?: boolean;
 }
 
-const defaultKeys = (): string[] => ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homedir(), '.ssh', name));
+// ssh 9.2's default identity files, in its order (ssh -v: "Will attempt key"), less the security-key
+// (_sk), XMSS and DSA ones, which ssh2 cannot sign with.
+const defaultKeys = (): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(homedir(), '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
 function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
@@ -58,6 +60,7 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
 
 // ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
+const flagSet = (value: string | undefined): boolean => ['yes', 'true'].includes(value?.toLowerCase() ?? '');
 
 export { parseJumpEntry } from './proxy-chain.js';
 
@@ -95,13 +98,20 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     return fallback;
   }
 
-  const user = pick('user', 'user', 'user', String, env.USER ?? localUser(env), 'default: $USER');
+  // As ssh: the user this process runs as (the password database's name), not $USER.
+  const user = pick('user', 'user', 'user', String, localUser(env), 'default: the local user');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
   const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
-  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found), homedir());
-  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', Number, 10, 'default');
+  // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
+  const defaultConnectTimeout = 10;
+  // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
+  // limit on the handshake; lvsprov keeps its own default rather than wait without end.
+  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default');
+  const noTimeout = ssh.connect_timeout === undefined ? config.values.get('connecttimeout')?.values[0] : undefined;
+  if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) origins.connect_timeout = `${origins.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
   const serverAlive = {
     intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
     countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default'),
@@ -120,16 +130,19 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
   const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, config.values.get('identityfile')));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
-  const identitiesOnly = ['yes', 'true'].includes(config.values.get('identitiesonly')?.values[0]?.toLowerCase() ?? '');
+  const identitiesOnly = flagSet(config.values.get('identitiesonly')?.values[0]);
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
   if (ssh.agent === undefined && identityAgent?.values[0]) {
     const value = identityAgent.values[0];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : expandedPath(value.replace(/^\$/, ''), identityAgent);
+    // `$NAME` (not `${NAME}`): the socket named by that variable, none when it is not set (ssh's older form).
+    const variable = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
+    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, identityAgent);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
+  let defaultKeyFiles = false;
   if (ssh.private_key) {
     privateKeys = [expandPath(ssh.private_key, base)];
     origins.identity_files = fromInventory('private_key');
@@ -141,11 +154,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
-    // Every default file that exists, as ssh tries each: the one the host takes may be the second.
-    // With an agent ssh offers the agent's keys instead, unless IdentitiesOnly holds it to the files.
-    const defaults = !agent || identitiesOnly;
-    privateKeys = defaults ? defaultKeys().filter((key) => existsSync(key)) : [];
-    origins.identity_files = defaults ? 'default: each of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists' : 'default: none besides the agent';
+    // Every default file that exists, as ssh tries each (the one the host takes may be the second),
+    // with the agent's keys too when there is an agent (ssh -v: the agent's keys, then the files).
+    privateKeys = defaultKeys().filter((key) => existsSync(key));
+    defaultKeyFiles = true;
+    origins.identity_files = 'default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists';
   }
   // IdentitiesOnly: ssh offers none of the agent's own keys, but still lets the agent sign for the
   // identity files' keys (an encrypted key loaded with ssh-add is used so).
@@ -161,16 +174,21 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     }
   }
 
-  const knownHostsFiles = ssh.known_hosts
-    ? [expandPath(ssh.known_hosts, base)]
-    : (config.values.get('userknownhostsfile')?.values ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, config.values.get('userknownhostsfile')));
+  // An endpoint's known_hosts files from its own ssh_config lookup (`none` for none), else ssh's defaults.
+  const knownHostsOf = (from: ResolvedSshConfig, keyword: 'userknownhostsfile' | 'globalknownhostsfile', using: Tokens): string[] => {
+    const found = from.values.get(keyword);
+    const defaults = keyword === 'userknownhostsfile' ? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'] : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, found, using));
+  };
+  const inventoryKnownHosts = ssh.known_hosts ? [expandPath(ssh.known_hosts, base)] : undefined;
+  const knownHostsFiles = inventoryKnownHosts ?? knownHostsOf(config, 'userknownhostsfile', tokens);
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
-  const globalKnownHostsFiles = (config.values.get('globalknownhostsfile')?.values ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])
-    .filter((file) => file.toLowerCase() !== 'none')
-    .map((file) => expandedPath(file, config.values.get('globalknownhostsfile')));
+  const globalKnownHostsFiles = knownHostsOf(config, 'globalknownhostsfile', tokens);
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
   const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
+  const hashKnownHosts = config.values.get('hashknownhosts');
+  origins.hash_known_hosts = hashKnownHosts?.origin ?? 'default: no (names recorded as they are)';
   const strict = config.values.get('stricthostkeychecking');
   origins.strict_host_key_checking = strict?.origin ?? 'default: ask (an unknown key is refused unless --accept-new-host-keys)';
 
@@ -182,9 +200,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(passphrase !== undefined ? { passphrase } : {}),
     ...(agent ? { agent } : {}),
     ...(agent && agentKeys ? { agentKeys } : {}),
+    ...(defaultKeyFiles ? { defaultKeyFiles } : {}),
     knownHostsFiles,
     globalKnownHostsFiles,
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
+    hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
     connectTimeoutMs: connectTimeout * 1000,
     serverAlive,
@@ -200,7 +220,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   } else {
     const proxy = proxyOf(config);
     if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
-    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value);
+    // ssh runs ProxyJump as an `ssh -W` command and expands %h %n %p %r in it (ssh -v: `ProxyJump
+    // gw-%h` executes `ssh ... gw-192.0.2.40`); a token it does not know there stops ssh too.
+    const proxyJumpTokens: Tokens = { h: address, n: entry.address, p: String(port), r: user };
+    if (proxy.kind === 'jump') entries = jumpEntries({ ...proxy.value, values: proxy.value.values.map((value) => expandTokens(value, proxyJumpTokens, proxy.value)) });
     const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
     if (decided) origins.proxy_jump = decided.origin;
   }
@@ -213,14 +236,14 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
-    const jumpUser = spec.user ?? get('user') ?? env.USER ?? localUser(env);
+    const jumpUser = spec.user ?? get('user') ?? localUser(env);
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
       : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
-    const jumpKnownHosts = spec.knownHosts
-      ? [expandPath(spec.knownHosts, base)]
-      : jumpConfig.values.get('userknownhostsfile')?.values.map((file) => expandedPath(file, jumpConfig.values.get('userknownhostsfile'), jumpTokens)) ?? knownHostsFiles;
+    // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
+    // the inventory's ssh.known_hosts serves the jump hosts too.
+    const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
@@ -228,10 +251,13 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       port: jumpPort,
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      defaultKeyFiles: ownKeys.length === 0 && defaultKeyFiles,
       ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
       knownHostsFiles: jumpKnownHosts,
+      globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
     };

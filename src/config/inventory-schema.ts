@@ -24,9 +24,9 @@ const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name 
 
 export const sshSettingsSchema = z
   .object({
-    user: userName.optional().describe('login user (default: $USER)'),
+    user: userName.optional().describe('login user (default: the local user, as ssh)'),
     port: port.optional().describe('SSH port (default 22)'),
-    private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa unless an agent is used)'),
+    private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists, beside the agent, as ssh)'),
     passphrase_env: varName.optional().describe("environment variable holding the key's passphrase (never the passphrase itself)"),
     agent: z.boolean().optional().describe('use the ssh-agent at $SSH_AUTH_SOCK (default true when it is set)'),
     known_hosts: localPath.optional().describe('known_hosts file checked for host keys (default ~/.ssh/known_hosts)'),

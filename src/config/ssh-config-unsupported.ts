@@ -25,6 +25,8 @@ const notApplied: Readonly<Record<string, string>> = {
   bindaddress: 'BindAddress',
   bindinterface: 'BindInterface',
   addressfamily: 'AddressFamily',
+  // ssh would also check the address's key and record `name,address` lines.
+  checkhostip: 'CheckHostIP',
 };
 
 /** Values under which a keyword changes nothing, so there is nothing to say. */

@@ -31,7 +31,8 @@ function problemOf(keyword: string, value: string): string | undefined {
     case 'serveralivecountmax':
       return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `ServerAliveCountMax must be a whole number 0-100, not ${JSON.stringify(value)}`;
     case 'connecttimeout':
-      return /^\d+$/.test(value) && Number(value) >= 1 ? undefined : `ConnectTimeout must be a whole number of seconds, at least 1, or a time as ssh reads it (10s, 1m), not ${JSON.stringify(value)}`;
+      // 0 and none are ssh's "no timeout of its own" (ssh -G reads both).
+      return /^\d+$/.test(value) || value.toLowerCase() === 'none' ? undefined : `ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m), not ${JSON.stringify(value)}`;
     case 'user':
       return userName.test(value) ? undefined : `User must be a user name (letters, digits, _ . -, not starting with - . or a digit), not ${JSON.stringify(value)}`;
     case 'hostname': {

@@ -3,8 +3,8 @@ import { homedir, hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
 
-// ssh_config's %-tokens (ssh_config(5), TOKENS) for the paths lvsprov reads (IdentityFile,
-// UserKnownHostsFile, IdentityAgent) and HostName (%h alone). A token ssh does not know is an
+// ssh_config's %-tokens (ssh_config(5), TOKENS) and ${NAME} environment variables for the paths
+// lvsprov reads (IdentityFile, UserKnownHostsFile, IdentityAgent) and HostName (%h alone). A token ssh does not know is an
 // error at its line, as in ssh, rather than a file literally named `%x`.
 
 export interface TokenSubjects {
@@ -44,13 +44,27 @@ export function sshTokens(subjects: TokenSubjects): Tokens {
   return tokens;
 }
 
-/** `value` with its tokens replaced; an unknown one is a ConfigError at `found`'s line. */
-export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line'>): string {
-  return value.replace(/%(.?)/g, (whole, letter: string) => {
+/**
+ * `value` with its tokens replaced and, given `env`, its `${NAME}` environment variables (the
+ * paths ssh expands them in: IdentityFile, UserKnownHostsFile, IdentityAgent), in one pass as ssh
+ * does (a variable's value is not expanded again). An unknown token or a variable that is not set
+ * is a ConfigError at `found`'s line: ssh stops there too ("invalid environment variable expansion").
+ */
+export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line'>, env?: NodeJS.ProcessEnv): string {
+  const refuse = (message: string): never => {
+    throw new ConfigError([{ file: found?.file ?? '', line: found?.line ?? 0, col: 1, path: '', message }]);
+  };
+  return value.replace(env ? /%(.?)|\$\{([^}]*)(\}?)/g : /%(.?)/g, (whole, letter: string | undefined, name: string | undefined, close: string | undefined) => {
+    if (name !== undefined && env) {
+      if (close !== '}' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return found ? refuse(`invalid environment variable expansion ${JSON.stringify(whole)} in ${JSON.stringify(value)} (ssh refuses it too)`) : whole;
+      const set = Object.hasOwn(env, name) ? env[name] : undefined;
+      if (set !== undefined) return set;
+      return found ? refuse(`environment variable ${name} in ${JSON.stringify(value)} is not set (ssh refuses it too)`) : whole;
+    }
     if (letter === '%') return '%';
-    const token = Object.hasOwn(tokens, letter) ? tokens[letter] : undefined;
+    const token = letter !== undefined && Object.hasOwn(tokens, letter) ? tokens[letter] : undefined;
     if (token !== undefined) return typeof token === 'function' ? token() : token;
     if (!found) return whole;
-    throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: `unknown %-token ${whole || '% at the end'} in ${JSON.stringify(value)} (ssh refuses it too; %% for a literal %)` }]);
+    return refuse(`unknown %-token ${whole || '% at the end'} in ${JSON.stringify(value)} (ssh refuses it too; %% for a literal %)`);
   });
 }

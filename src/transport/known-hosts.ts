@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // OpenSSH's known_hosts, read the way ssh(1) reads it: plain and hashed (|1|salt|hmac) host
@@ -32,6 +32,12 @@ export function blobType(blob: Buffer): string {
 /** The name known_hosts files use for a host: `host` on port 22, `[host]:port` otherwise. */
 export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/** A host's name as HashKnownHosts writes it: `|1|salt|HMAC-SHA1(salt, name)`, both base64. */
+function hashedHostToken(host: string, port: number): string {
+  const salt = randomBytes(20);
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(hostToken(host, port)).digest('base64')}`;
 }
 
 /**
@@ -174,24 +180,30 @@ export class KnownHosts {
     return verdictFor(this.keysFor(host, port), blob);
   }
 
-  /** Record a newly accepted key, hashed like OpenSSH's HashKnownHosts. Serialised within the process. */
-  add(host: string, port: number, blob: Buffer): Promise<void> {
+  /**
+   * Record a newly accepted key as ssh(1) writes it: `name keytype key`, the name hashed when
+   * HashKnownHosts is yes (ssh's default is no). Serialised within the process.
+   */
+  add(host: string, port: number, blob: Buffer, hashed: boolean): Promise<void> {
     const next = this.pending.then(() => {
-      const salt = randomBytes(20);
-      const hash = createHmac('sha1', salt).update(hostToken(host, port)).digest('base64');
-      const line = `|1|${salt.toString('base64')}|${hash} ${blobType(blob)} ${blob.toString('base64')}\n`;
-      // The new file replaces the one a symbolic link leads to, never the link; and a known_hosts
-      // that is no regular file (`/dev/null`) keeps nothing, as ssh's append to it keeps nothing:
-      // renamed over, /dev/null itself would become a file.
-      const file = existsSync(this.file) ? realpathSync(this.file) : this.file;
-      const info = statSync(file, { throwIfNoEntry: false });
-      if (info && !info.isFile()) return;
-      const before = info ? readFileSync(file, 'utf8') : '';
+      const line = `${hashed ? hashedHostToken(host, port) : hostToken(host, port)} ${blobType(blob)} ${blob.toString('base64')}\n`;
+      // A symlink (known_hosts kept in a dotfiles folder) is followed to the file it names and
+      // stays a link. What is not a regular file (`UserKnownHostsFile /dev/null`) is appended to,
+      // as ssh appends: a rename would put a regular file in place of /dev/null itself.
+      const target = existsSync(this.file) ? realpathSync(this.file) : this.file;
+      const info = statSync(target, { throwIfNoEntry: false });
+      this.parsed = undefined;
+      if (info && !info.isFile()) {
+        appendToSpecialFile(target, line);
+        return;
+      }
+      const before = info ? readFileSync(target, 'utf8') : '';
       const separator = before === '' || before.endsWith('\n') ? '' : '\n';
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.lvsprov-tmp-${process.pid}`;
-      writeFileSync(tmp, before + separator + line, { mode: 0o600 });
-      renameSync(tmp, file);
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      const tmp = `${target}.lvsprov-tmp-${process.pid}`;
+      // The file keeps its mode, as ssh's append keeps it.
+      writeFileSync(tmp, before + separator + line, { mode: info ? info.mode & 0o777 : 0o600 });
+      renameSync(tmp, target);
       this.parsed = undefined;
     });
     this.pending = next.catch(() => undefined);
@@ -215,4 +227,24 @@ export function verdictFor(keys: readonly KnownKey[], blob: Buffer): HostKeyVerd
   // presented for a host we know is a changed key.
   if (live.length > 0) return { kind: 'changed', expected: live.map((key) => `${key.type} ${fingerprint(key.blob)}`) };
   return { kind: 'unknown' };
+}
+
+/**
+ * Append to a known_hosts that is no regular file, as ssh does, without waiting on it: a FIFO
+ * nobody reads would block the open (and the whole run) for ever, so it is opened non-blocking and
+ * one with no reader keeps nothing, as /dev/null keeps nothing.
+ */
+function appendToSpecialFile(file: string, line: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return;
+    throw error;
+  }
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
 }

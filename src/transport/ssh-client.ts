@@ -211,7 +211,9 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     try {
       return [loadPrivateKey(ssh2, target.label, file, target.passphrase)];
     } catch (error) {
-      if (target.passphrase === undefined && /no passphrase given/.test((error as Error).message)) {
+      // A default file no one named (an old key in a format ssh2 cannot read) is passed over too,
+      // as ssh does ("Load key ...: invalid format") before it tries the next.
+      if ((target.passphrase === undefined && /no passphrase given/.test((error as Error).message)) || target.defaultKeyFiles === true) {
         unusable.push(error as Error);
         return [];
       }
@@ -247,7 +249,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     },
   };
 
-  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey) : Promise.resolve());
+  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey, target.hashKnownHosts === true) : Promise.resolve());
   return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
 }
 

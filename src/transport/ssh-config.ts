@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
+import { matchCriteriaProblem } from './ssh-config-match.js';
 import { homedir } from 'node:os';
 import { systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -12,7 +13,8 @@ import SSHConfig, { LineType } from 'ssh-config';
 // its own (compute) gives no provenance and reads `?` as "zero or one character".
 //
 // Match blocks: `all`, `host`, `originalhost`, `user`, `localuser`, `final` and `canonical` (both
-// true in the second reading `Match final` asks for) are evaluated, each negated by a leading `!`.
+// true in the second reading `Match final` asks for, in which Host lines match the HostName) are
+// evaluated, each negated by a leading `!`.
 // `exec` is not (lvsprov runs no command from a config file): such a block is skipped and said so
 // in `ignored`.
 
@@ -78,11 +80,18 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   const cached = parsedFiles.get(file);
   if (cached) return cached;
   const text = readSshConfigText(file);
-  const find = lineFinder(text);
+  // The package reads a Match line's criteria itself and refuses `Match !final` and `!canonical`
+  // (it takes them for criteria that need an argument) where ssh accepts them. It splits a Host
+  // line's words the same way and asks nothing of them, so each Match line is handed over as a
+  // Host line and told apart again here by its own first word.
+  const asHostLines = text.replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host');
+  const original = text.split('\n');
+  const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
+  const find = lineFinder(asHostLines);
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
   let lines;
   try {
-    lines = SSHConfig.parse(text);
+    lines = SSHConfig.parse(asHostLines);
   } catch (error) {
     // The package's own words (`Missing value for match criteria X`), at the file: never an internal error.
     throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read this ssh config file: ${(error as Error).message}` }]);
@@ -90,11 +99,14 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   for (const line of lines) {
     if (line.type !== LineType.DIRECTIVE) continue;
     const keyword = line.param.toLowerCase();
-    if ('config' in line && (keyword === 'host' || keyword === 'match')) {
+    if ('config' in line && keyword === 'host') {
       const values = valuesOf(line.value);
+      const at = find(keyword);
+      const problem = isMatchLine(at) ? matchCriteriaProblem(values) : undefined;
+      if (problem) throw new ConfigError([{ file, line: at, col: 1, path: '', message: problem }]);
       const block: Block = {
-        condition: keyword === 'host' ? { kind: 'host', patterns: values } : { kind: 'match', criteria: values },
-        line: find(keyword),
+        condition: isMatchLine(at) ? { kind: 'match', criteria: values } : { kind: 'host', patterns: values },
+        line: at,
         directives: [],
       };
       for (const sub of line.config) {
@@ -167,8 +179,9 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
 
   // Match host sees the HostName obtained so far with its %h expanded (readconf.c match_cfg_line).
   const hostNameSoFar = (): string => current('hostname')?.replace(/%(.)/g, (whole, letter: string) => (letter === 'h' ? host : letter === '%' ? '%' : whole)) ?? host;
-  // `Match final` anywhere makes ssh read the files a second time, in which `final` and `canonical`
-  // match; values already obtained keep winning.
+  // `Match final` (or `!final`) anywhere, or a CanonicalizeHostname other than no, makes ssh read
+  // the files a second time, in which `final` and `canonical` match; values already obtained keep
+  // winning.
   let finalPass = false;
   let wantFinalPass = false;
   const matchApplies = (criteria: string[], where: string): boolean => {
@@ -178,7 +191,11 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       // `!host web*` negates one criterion (readconf.c match_cfg_line).
       const negated = criteria[i]?.startsWith('!') ?? false;
       const criterion = criteria[i]?.slice(negated ? 1 : 0).toLowerCase() ?? '';
-      if (criterion === 'all') continue;
+      // `Match !all` matches nothing, as in ssh.
+      if (criterion === 'all') {
+        if (negated) result = false;
+        continue;
+      }
       if (criterion === 'final' || criterion === 'canonical') {
         if (criterion === 'final') wantFinalPass = true;
         if (finalPass === negated) result = false;
@@ -226,7 +243,9 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       const where = `${parsed.file}:${block.line}`;
       let section = '';
       if (block.condition?.kind === 'host') {
-        if (!hostLineMatches(block.condition.patterns, query.host)) continue;
+        // The second reading matches Host lines against the HostName obtained, lowercased (ssh.c
+        // re-parses with the canonical name: `Host real.example` applies to an alias of it).
+        if (!hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host)) continue;
         section = `Host ${block.condition.patterns.join(' ')}`;
       } else if (block.condition?.kind === 'match') {
         if (!matchApplies(block.condition.criteria, where)) continue;
@@ -243,7 +262,9 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
   };
   walkAll();
-  if (wantFinalPass) {
+  // ssh reads the files again for CanonicalizeHostname too, whether or not a name changed.
+  const canonicalize = current('canonicalizehostname')?.toLowerCase();
+  if (wantFinalPass || (canonicalize !== undefined && !['no', 'false'].includes(canonicalize))) {
     finalPass = true;
     walkAll();
   }

@@ -44,6 +44,8 @@ export interface SshEndpoint {
   readonly privateKeys: readonly string[];
   readonly passphrase?: string;
   readonly agent?: string;
+  /** privateKeys are ssh's default files, none of them named: one that cannot be read is passed over, as ssh passes it over. */
+  readonly defaultKeyFiles?: boolean;
   /** IdentitiesOnly: the agent signs only for these key files' keys (their .pub, or an unencrypted key's public half). */
   readonly agentKeys?: readonly string[];
   /** known_hosts files checked; new keys are recorded in the first. */
@@ -52,6 +54,8 @@ export interface SshEndpoint {
   readonly globalKnownHostsFiles: readonly string[];
   /** The name looked up in known_hosts (HostKeyAlias), default `address`. */
   readonly hostKeyAlias?: string;
+  /** HashKnownHosts yes: a recorded key's host name is hashed (ssh's default: written as it is). */
+  readonly hashKnownHosts?: boolean;
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;

@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,17 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(spawnSync('ssh-keygen', ['-q', '-p', '-P', PASSPHRASE, '-N', '', '-f', decrypted]).status).toBe(0);
     return decrypted;
   };
+
+  /**
+   * OpenSSH's client logging in to inner as root with `home`'s ~/.ssh: its home is the passwd
+   * entry's, not $HOME, so a tmpfs over it in a mount namespace of its own holds a copy.
+   */
+  const opensshWithHome = (home: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(
+      'ip',
+      ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none "$HOME" && cp -a "$1" "$HOME/.ssh" && shift 2 && exec ssh -F none -o BatchMode=yes -o UserKnownHostsFile="$0" "$@" root@192.0.2.21 true', lab.knownHostsPath, join(home, '.ssh'), 'unused', ...args],
+      { env: { ...process.env, HOME: userInfo().homedir, SSH_AUTH_SOCK: '', ...env }, encoding: 'utf8' },
+    );
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`the netns lab is unavailable in CI: ${availability.reason}`);
@@ -178,7 +189,37 @@ describe.skipIf(skipLabSuite(availability))(`ssh authentication and jump hosts (
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(await marker('inner')).toBe('inner\n');
     const shown = await runCli(['ssh-config', '-i', file, '-F', 'none'], { env: { HOME: home } });
-    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(home, '.ssh', name)));
+    // In ssh's order, which OpenSSH's client shows given the same ~/.ssh (ssh -v: "Will attempt key").
+    const order = ['id_rsa', 'id_ecdsa', 'id_ed25519'];
+    expect(shown.stdout.match(/^ +identityfile +\S+/gm)?.map((line) => line.trim().split(/ +/)[1])).toEqual(order.map((name) => join(home, '.ssh', name)));
+    const openssh = opensshWithHome(home, ['-v']);
+    expect(openssh.status, openssh.stderr).toBe(0);
+    expect([...openssh.stderr.matchAll(/Will attempt key: \S+\/(id_\w+)/g)].map((found) => found[1]).filter((name) => order.includes(name ?? ''))).toEqual(order);
+  });
+
+  it('offers the default key files beside an ssh-agent, passing over one it cannot read, as OpenSSH\'s client does', async () => {
+    await clearMarkers();
+    // The agent holds a key the host does not know; ~/.ssh holds a file that is no key and, as
+    // id_rsa, the key the host takes.
+    const stranger = join(dir, 'stranger_ed25519');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger], { stdio: 'ignore' });
+    const socket = join(dir, 'stranger-agent.sock');
+    const holding = await startAgent(socket, [stranger]);
+    const home = join(dir, 'agent-and-defaults-home');
+    spawnSync('mkdir', ['-p', join(home, '.ssh')]);
+    writeFileSync(join(home, '.ssh/id_ed25519'), 'not a key\n', { mode: 0o600 });
+    writeFileSync(join(home, '.ssh/id_rsa'), readFileSync(lab.clientKeyPath), { mode: 0o600 });
+    try {
+      const file = inventory('agent-and-defaults', {}, { inner: { address: '192.0.2.21' } });
+      const result = await runCli(['apply', '-i', file, '-p', playbook(), '-F', 'none', '--json'], { namespace: lab.controlNamespace, env: { HOME: home, SSH_AUTH_SOCK: socket } });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(await marker('inner')).toBe('inner\n');
+      // OpenSSH's client with the same agent and the same ~/.ssh.
+      const openssh = opensshWithHome(home, [], { SSH_AUTH_SOCK: socket });
+      expect(openssh.status, openssh.stderr).toBe(0);
+    } finally {
+      if (holding.pid) process.kill(holding.pid, 'SIGTERM');
+    }
   });
 
   it('reaches a host the control side cannot reach directly through a jump host, over one jump connection', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -114,6 +114,35 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(wrongPort.code).toBe(3);
   });
 
+  it('takes a relative IdentityFile from the current directory and ${NAME} from the environment, where ssh itself finds them', async () => {
+    await clearMarkers();
+    const keys = join(dir, 'cwd-keys');
+    mkdirSync(keys, { recursive: true });
+    copyFileSync(lab.clientKeyPath, join(keys, 'id_rel'));
+    chmodSync(join(keys, 'id_rel'), 0o600);
+    sshConfig(['Host lvsrel', '  HostName 192.0.2.30', '  User root', '  IdentityFile id_rel', '', 'Host lvsenv', '  HostName 192.0.2.30', '  User root', '  IdentityFile ${LVSPROV_TEST_KEYS}/id_rel', ''].join('\n'));
+    const relative = inventory('relative', { agent: false }, { j1: { address: 'lvsrel' } });
+    const run = (file: string, cwd: string, env: NodeJS.ProcessEnv = {}) => runCli(['apply', '-i', file, '-p', playbook(), '--json'], { namespace: lab.controlNamespace, env: { HOME: home, ...env }, cwd });
+    // OpenSSH's client with the same file: ~/.ssh/known_hosts named, ssh takes ~ from the passwd entry.
+    const ssh = (host: string, cwd: string, env: NodeJS.ProcessEnv = {}) =>
+      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', join(home, '.ssh/config'), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(home, '.ssh/known_hosts')}`, host, 'true'], {
+        cwd,
+        env: { ...process.env, SSH_AUTH_SOCK: '', ...env },
+        encoding: 'utf8',
+      }).status;
+    const fromKeys = await run(relative, keys);
+    expect(fromKeys.code, fromKeys.stdout + fromKeys.stderr).toBe(0);
+    expect(await marker('j1')).toBe('j1\n');
+    expect(ssh('lvsrel', keys)).toBe(0);
+    // From another folder neither finds the key.
+    expect((await run(relative, dir)).code).toBe(3);
+    expect(ssh('lvsrel', dir)).not.toBe(0);
+
+    const fromEnv = await run(inventory('env', { agent: false }, { j1: { address: 'lvsenv' } }), dir, { LVSPROV_TEST_KEYS: keys });
+    expect(fromEnv.code, fromEnv.stdout + fromEnv.stderr).toBe(0);
+    expect(ssh('lvsenv', dir, { LVSPROV_TEST_KEYS: keys })).toBe(0);
+  });
+
   it('follows a ProxyJump chain of two jumps with the keys of an ssh-agent, over one connection per jump', async () => {
     await clearMarkers();
     agent = await startAgent(agentSocket(), [lab.clientKeyPath]);
@@ -217,6 +246,23 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const accepted = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(readFileSync(userFile, 'utf8')).toMatch(/^\|1\|\S+ ssh-ed25519 AAAA\S+\n$/);
+
+    // `HashKnownHosts no` in the user's file wins over Debian's `yes` in /etc/ssh/ssh_config: the
+    // name is recorded as it is, the very line OpenSSH's client writes for the same config.
+    await clearMarkers();
+    const plainConfig = (file: string): string =>
+      ['Host 192.0.2.30', ...key.slice(0, 2), `  UserKnownHostsFile ${file}`, '  GlobalKnownHostsFile none', '  StrictHostKeyChecking accept-new', '  HashKnownHosts no', ''].join('\n');
+    const plainFile = join(dir, 'user_known_hosts_plain');
+    sshConfig(plainConfig(plainFile));
+    const plain = await lvsprov(['apply', '-i', unknown, '-p', playbook(), '--json']);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    const sshFile = join(dir, 'ssh_known_hosts_plain');
+    const sshConfigFile = join(dir, 'ssh-config-plain');
+    writeFileSync(sshConfigFile, `${plainConfig(sshFile)}Include /etc/ssh/ssh_config\n`);
+    const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'BatchMode=yes', '192.0.2.30', 'true'], { encoding: 'utf8' });
+    expect(ssh.status, ssh.stderr).toBe(0);
+    expect(readFileSync(plainFile, 'utf8')).toBe(`192.0.2.30 ${hostKey('192.0.2.30')}\n`);
+    expect(readFileSync(plainFile, 'utf8')).toBe(readFileSync(sshFile, 'utf8'));
   });
 
   it('reaches an alias only /etc/ssh/ssh_config.d knows, through the system file read after ~/.ssh/config', async () => {

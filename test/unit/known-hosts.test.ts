@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +80,8 @@ describe('known_hosts', () => {
 
   it('records a new key hashed, so that ssh-keygen -F finds it, and keeps the existing lines', async () => {
     const known = write([`192.0.2.11 ${keyPart('a')}`]);
-    await Promise.all([known.add('192.0.2.12', 22, keys.b?.blob as Buffer), known.add('192.0.2.13', 2222, keys.r?.blob as Buffer)]);
+    await Promise.all([known.add('192.0.2.12', 22, keys.b?.blob as Buffer, true), known.add('192.0.2.13', 2222, keys.r?.blob as Buffer, true)]);
+    expect(readFileSync(known.file, 'utf8').split('\n').slice(1, 3).map((line) => line.split(' ')[0])).toEqual([expect.stringMatching(/^\|1\|/), expect.stringMatching(/^\|1\|/)]);
     expect(known.verdict('192.0.2.11', 22, keys.a?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
     expect(known.verdict('192.0.2.13', 2222, keys.r?.blob as Buffer)).toEqual({ kind: 'match' });
@@ -88,20 +89,50 @@ describe('known_hosts', () => {
     expect(found).toContain(keys.r?.line.split(' ')[1]);
   });
 
-  it('records through a symbolic link into the file it leads to, the link kept', async () => {
-    const target = write([`192.0.2.11 ${keyPart('a')}`]).file;
-    const link = join(dir, 'known_hosts-link');
-    symlinkSync(target, link);
-    await new KnownHosts(link).add('192.0.2.12', 22, keys.b?.blob as Buffer);
+  it('records a new key with its name as it is without HashKnownHosts, as ssh writes it: `name type key`, `[name]:port` off port 22', async () => {
+    const known = write([`192.0.2.11 ${keyPart('a')}`]);
+    await known.add('192.0.2.12', 22, keys.b?.blob as Buffer, false);
+    await known.add('web1.example', 2222, keys.r?.blob as Buffer, false);
+    expect(readFileSync(known.file, 'utf8')).toBe(`192.0.2.11 ${keyPart('a')}\n192.0.2.12 ${keyPart('b')}\n[web1.example]:2222 ${keyPart('r')}\n`);
+    // ssh-keygen -F finds each under the name ssh looks up, and says it is not hashed.
+    expect(execFileSync('ssh-keygen', ['-F', '[web1.example]:2222', '-f', known.file], { encoding: 'utf8' })).toContain(`[web1.example]:2222 ${keyPart('r')}`);
+  });
+
+  it('records through a symlink, keeps the mode, and appends to what is not a regular file (UserKnownHostsFile /dev/null), as ssh does', async () => {
+    const real = join(dir, 'real_known_hosts');
+    writeFileSync(real, `192.0.2.11 ${keyPart('a')}\n`);
+    chmodSync(real, 0o640);
+    const link = join(dir, 'linked_known_hosts');
+    symlinkSync(real, link);
+    await new KnownHosts(link).add('192.0.2.12', 22, keys.b?.blob as Buffer, false);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
-    expect(new KnownHosts(target).verdict('192.0.2.12', 22, keys.b?.blob as Buffer)).toEqual({ kind: 'match' });
+    expect(readFileSync(real, 'utf8')).toBe(`192.0.2.11 ${keyPart('a')}\n192.0.2.12 ${keyPart('b')}\n`);
+    expect(statSync(real).mode & 0o777).toBe(0o640);
+    // A FIFO stands for /dev/null (a file that is no regular one): it must stay what it is, and
+    // get the line as ssh's append gives it.
+    const fifo = join(dir, 'known_hosts_fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await new KnownHosts(fifo).add('192.0.2.13', 22, keys.a?.blob as Buffer, false);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      const got = Buffer.alloc(4096);
+      expect(got.subarray(0, readSync(reader, got)).toString()).toBe(`192.0.2.13 ${keyPart('a')}\n`);
+    } finally {
+      closeSync(reader);
+    }
+    // A FIFO nobody reads takes nothing and never holds the run up.
+    const unread = join(dir, 'known_hosts_unread_fifo');
+    execFileSync('mkfifo', [unread]);
+    await new KnownHosts(unread).add('192.0.2.14', 22, keys.a?.blob as Buffer, false);
+    expect(lstatSync(unread).isFIFO()).toBe(true);
   });
 
   it('a device (/dev/null, the usual "remember nothing") holds no keys and is never replaced by a file; /dev/zero is not read', async () => {
     const device = join(dir, 'null');
     execFileSync('mknod', [device, 'c', '1', '3']);
     const known = new KnownHosts(device);
-    await known.add('192.0.2.12', 22, keys.b?.blob as Buffer);
+    await known.add('192.0.2.12', 22, keys.b?.blob as Buffer, true);
     expect(statSync(device).isCharacterDevice()).toBe(true);
     expect(known.lookup('192.0.2.12', 22)).toEqual({ keys: [], authorities: [] });
     expect(new KnownHosts('/dev/zero').lookup('192.0.2.12', 22)).toEqual({ keys: [], authorities: [] });

@@ -31,12 +31,13 @@ describe('ssh_config keywords lvsprov does not apply', () => {
   });
 
   it('names every other one it leaves out, with its line, and says nothing of values that change nothing', () => {
-    const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub']);
+    const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  CheckHostIP no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub', '  CheckHostIP yes']);
     expect(resolved.ignored).toEqual([
-      expect.stringMatching(/config-\d+:6 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
-      expect.stringMatching(/config-\d+:7 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
-      expect.stringMatching(/^jump host j: .*config-\d+:6 \(Host \*\): Ciphers/),
-      expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): CertificateFile/),
+      expect.stringMatching(/config-\d+:7 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
+      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
+      expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): Ciphers/),
+      expect.stringMatching(/^jump host j: .*config-\d+:8 \(Host \*\): CertificateFile/),
+      expect.stringMatching(/^jump host j: .*config-\d+:9 \(Host \*\): CheckHostIP yes is not applied/),
     ]);
   });
 
@@ -51,5 +52,17 @@ describe('ssh_config keywords lvsprov does not apply', () => {
       expect.stringMatching(/config-\d+:1: Match exec is not evaluated by lvsprov; the block is skipped$/),
       expect.stringMatching(/config-\d+:4 \(Host \*\): KexAlgorithms curve25519-sha256 is not applied by lvsprov/),
     ]);
+  });
+
+  it('says them for verify as for apply, before any host is contacted', async () => {
+    // No host in group clients: verify stops before its first connection, after the notes.
+    const { inventory } = files(['Host *', '  Ciphers aes256-gcm@openssh.com'], '192.0.2.7');
+    const result = await runCli(['verify', '-i', inventory]);
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toContain('no host was contacted');
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('ssh_config: '))).toEqual([expect.stringMatching(/config-\d+:2 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov/)]);
+    const failover = await runCli(['verify', '--failover', '-i', inventory]);
+    expect(failover.code, failover.stderr).toBe(4);
+    expect(failover.stderr).toMatch(/^ssh_config: .*Ciphers aes256-gcm@openssh\.com is not applied/m);
   });
 });

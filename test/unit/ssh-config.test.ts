@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { homedir, hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, hostname, tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseJumpEntry, resolveConnection } from '../../src/config/connection.js';
@@ -22,6 +22,20 @@ const configFile = (lines: string[]): string => {
   return file;
 };
 const values = (file: string, host: string) => Object.fromEntries([...resolveSshConfig(file, { host }).values].map(([key, value]) => [key, value.values]));
+
+// The reference: OpenSSH's own reading of the same file (`ssh -G -F FILE HOST`), for a few keywords.
+const compared = ['user', 'port', 'connecttimeout'] as const;
+const sshG = (file: string, host: string): { status: number | null; values: Record<string, string> } => {
+  const run = spawnSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8', env: { ...process.env, USER: userInfo().username } });
+  const lines = run.stdout.split('\n').map((line) => line.split(' '));
+  return { status: run.status, values: Object.fromEntries(compared.map((keyword) => [keyword, lines.find(([key]) => key === keyword)?.slice(1).join(' ') ?? ''])) };
+};
+/** lvsprov's reading of the same, with ssh's defaults where nothing is set. */
+const asSshG = (file: string, host: string): Record<string, string> => {
+  const resolved = resolveSshConfig(file, { host }).values;
+  const defaults: Record<string, string> = { user: userInfo().username, port: '22', connecttimeout: 'none' };
+  return Object.fromEntries(compared.map((keyword) => [keyword, resolved.get(keyword)?.values[0] ?? defaults[keyword] ?? '']));
+};
 
 describe('ssh_config resolution', () => {
   it('matches patterns with * and ? (exactly one character), case-insensitively, and a negation rules the line out', () => {
@@ -85,8 +99,50 @@ describe('ssh_config resolution', () => {
   });
 
   it('says what the parser could not read, at the file, rather than failing inside', () => {
-    const file = configFile(['Match !final', '  Port 1']);
-    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Missing value for match criteria !final`));
+    // ssh -G -F FILE t1: "line 1: invalid quotes".
+    const file = configFile(['Host "t1', '  Port 1']);
+    expect(sshG(file, 't1').status).not.toBe(0);
+    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Unexpected line break at t1`));
+  });
+
+  it('reads `Match !final` and `Match !canonical` as ssh -G does: true in the first reading, which they ask to repeat', () => {
+    const cases: [string[], string][] = [
+      [['Match !final', '  User notfinal', 'Match final', '  Port 2212'], 't1'],
+      [['Match !canonical host t1', '  ConnectTimeout 7', 'Match canonical', '  Port 2213'], 't1'],
+      [['Match !canonical', '  Port 2214'], 't1'],
+      [['Host t1', '  HostName 192.0.2.7', 'Match !final !host 192.0.2.7', '  Port 2215', 'Match !final host 192.0.2.7', '  User seven', 'Match final', '  ConnectTimeout 9'], 't1'],
+    ];
+    for (const [lines, host] of cases) {
+      const file = configFile(lines);
+      expect(asSshG(file, host), lines.join(' / ')).toEqual(sshG(file, host).values);
+    }
+  });
+
+  it('matches Host lines against the HostName, lowercased, in the second reading, as ssh -G does (Match final or CanonicalizeHostname)', () => {
+    const cases: [string[], string][] = [
+      [['Host alias', '  HostName Real.Example', 'Host Real.Example', '  Port 2216', 'Host real.example', '  Port 2217', 'Match final'], 'alias'],
+      [['Host alias', '  HostName %h.example', 'Host alias.example', '  User viafinal', 'Match final all'], 'alias'],
+      [['Host web1', '  Port 2218', 'Match final'], 'WEB1'],
+      [['Host web1', '  Port 2218'], 'WEB1'],
+      [['Host alias', '  HostName real.example', '  CanonicalizeHostname yes', 'Match canonical', '  Port 2219', 'Host real.example', '  User canon'], 'alias'],
+      [['Host alias', '  HostName real.example', '  CanonicalizeHostname no', 'Match canonical', '  Port 2219', 'Host real.example', '  User canon'], 'alias'],
+    ];
+    for (const [lines, host] of cases) {
+      const file = configFile(lines);
+      expect(asSshG(file, host), lines.join(' / ')).toEqual(sshG(file, host).values);
+    }
+  });
+
+  it('refuses, at its line, a Match line ssh refuses, and reads `all` where ssh takes it', () => {
+    for (const criteria of ['host', 'bogus x', 'all final', 'final canonical all', 'all host t1', 'user']) {
+      const file = configFile(['Host t1', '  User u', `Match ${criteria}`, '  Port 2220']);
+      expect(sshG(file, 't1').status, criteria).not.toBe(0);
+      expect(() => resolveSshConfig(file, { host: 't1' }), criteria).toThrow(new RegExp(`^${file}:3:1: Bad Match condition`));
+    }
+    for (const criteria of ['host t1 all', 'host t2 all', 'final all', '!all', 'all # comment']) {
+      const file = configFile([`Match ${criteria}`, '  Port 2221']);
+      expect(asSshG(file, 't1'), criteria).toEqual(sshG(file, 't1').values);
+    }
   });
 
   it('reads Include files (globs in the last component) where the Include stands', () => {
@@ -175,6 +231,17 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
+  it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its line', () => {
+    const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
+      ['deploy', 'gw-192.0.2.40', 2200],
+      [userInfo().username, 'webalias-b%', 22],
+    ]);
+    const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %d`));
+  });
+
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  HostKeyAlias web-key', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  HostKeyAlias bastion-key']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
@@ -214,6 +281,40 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it("hashes recorded host names as HashKnownHosts says, the user's `no` winning over the system's `yes` (Debian's), ssh's default no", () => {
+    const system = join(dir, `hash-system-${++count}`);
+    writeFileSync(system, 'Host *\n  HashKnownHosts yes\n');
+    const previous = process.env.HOME;
+    try {
+      const inventory = inventoryWith({ agent: false });
+      // A home of its own per case: a file is read once a run.
+      const hashed = (userConfig: string): boolean | undefined => {
+        const home = join(dir, `hash-home-${++count}`);
+        mkdirSync(join(home, '.ssh'), { recursive: true });
+        writeFileSync(join(home, '.ssh', 'config'), userConfig);
+        process.env.HOME = home;
+        return resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system }).target.hashKnownHosts;
+      };
+      expect(hashed('Host webalias\n  HashKnownHosts no\n')).toBe(false);
+      expect(hashed('Host other\n  HashKnownHosts no\n')).toBe(true);
+      expect(hashed('HashKnownHosts false\n')).toBe(false);
+      // -F names the only file read: nothing says yes, so names are recorded as they are.
+      expect(resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: configFile(['Host *', '  Port 22']) }).target.hashKnownHosts).toBe(false);
+      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: 'none' }).target.hashKnownHosts).toBe(false);
+    } finally {
+      process.env.HOME = previous;
+    }
+  });
+
+  it('logs in as the local user by default, as ssh -G says, whatever $USER holds', () => {
+    const file = configFile(['Host webalias', '  ProxyJump bastion']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: { USER: 'nobody' } });
+    const ssh = spawnSync('ssh', ['-G', '-F', 'none', 'webalias'], { encoding: 'utf8', env: { ...process.env, USER: 'nobody', LOGNAME: 'nobody' } });
+    const expected = /^user (\S+)$/m.exec(ssh.stdout)?.[1];
+    expect(expected).toBe(userInfo().username);
+    expect([resolved.target.user, ...resolved.target.jumps.map((jump) => jump.user)]).toEqual([expected, expected]);
+  });
+
   it('reads true and false where ssh reads yes and no (StrictHostKeyChecking false, IdentitiesOnly true)', () => {
     const key = join(dir, 'id_spelling');
     writeFileSync(key, 'not read here');
@@ -238,9 +339,11 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       writeFileSync(rsa, 'not read here');
       const one = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
       expect(one.target).toMatchObject({ privateKeys: [rsa], agent: '/tmp/agent.sock', agentKeys: [rsa] });
-      // Without IdentitiesOnly the agent's keys are offered, and no default file.
+      // Without IdentitiesOnly every key of the agent is offered, and the default files as well
+      // (ssh -v: "Will attempt key: ... agent", then each ~/.ssh/id_* file).
       const plain = resolveConnection(inventoryWith({ config_file: configFile(['Host webalias', '  Port 22']) }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
-      expect(plain.target.privateKeys).toEqual([]);
+      expect(plain.target.privateKeys).toEqual([rsa]);
+      expect(plain.target.defaultKeyFiles).toBe(true);
       expect(plain.target.agent).toBe('/tmp/agent.sock');
       expect(plain.target.agentKeys).toBeUndefined();
     } finally {
@@ -314,9 +417,62 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
   });
 
+  it('takes a relative IdentityFile, UserKnownHostsFile or IdentityAgent from the current directory, as ssh opens them, and ~ from the home', () => {
+    const file = configFile(['Host webalias', '  IdentityFile keys/id_rel', '  IdentityFile ~/id_home', '  UserKnownHostsFile known/hosts ~/known_home', '  IdentityAgent agent/sock']);
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} });
+    expect(resolved.missingKeys).toEqual([resolve(process.cwd(), 'keys/id_rel'), join(homedir(), 'id_home')]);
+    expect(resolved.target.knownHostsFiles).toEqual([resolve(process.cwd(), 'known/hosts'), join(homedir(), 'known_home')]);
+    expect(resolved.target.agent).toBe(resolve(process.cwd(), 'agent/sock'));
+  });
+
+  it('expands ${NAME} in IdentityFile, UserKnownHostsFile and IdentityAgent, once, and refuses one that is not set at its line, as ssh does', () => {
+    const file = configFile(['Host webalias', '  IdentityFile ${KEYS}/id_%r', '  UserKnownHostsFile ${KNOWN}', '  IdentityAgent ${AGENT}']);
+    const env = { KEYS: join(dir, 'k%h'), KNOWN: join(dir, 'known'), AGENT: join(dir, 'agent.sock') };
+    const resolved = resolveConnection(inventoryWith({ config_file: file, user: 'op' }), 'web', { env });
+    // The variable's value is taken as it is: its % is not a token (ssh expands both in one pass).
+    expect(resolved.missingKeys).toEqual([join(dir, 'k%h', 'id_op')]);
+    expect(resolved.target.knownHostsFiles).toEqual([join(dir, 'known')]);
+    expect(resolved.target.agent).toBe(join(dir, 'agent.sock'));
+    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { KEYS: dir, KNOWN: dir } })).toThrow(new RegExp(`^${file}:4:1: environment variable AGENT in "\\$\\{AGENT\\}" is not set \\(ssh refuses it too\\)`));
+    const unclosed = configFile(['Host webalias', '  IdentityFile ${KEYS/id']);
+    expect(() => resolveConnection(inventoryWith({ config_file: unclosed }), 'web', { env: { KEYS: dir } })).toThrow(new RegExp(`^${unclosed}:2:1: invalid environment variable expansion`));
+  });
+
+  it('reads `IdentityAgent $NAME` as the socket that variable names, and no agent when it is not set, as ssh does', () => {
+    const file = configFile(['Host webalias', '  IdentityAgent $MY_AGENT']);
+    expect(resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { MY_AGENT: '/tmp/my-agent.sock', SSH_AUTH_SOCK: '/tmp/other.sock' } }).target.agent).toBe('/tmp/my-agent.sock');
+    expect(resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/other.sock' } }).target.agent).toBeUndefined();
+  });
+
   it("reads ~/.ssh/known_hosts and known_hosts2 by default, as ssh -G lists them, recording in the first", () => {
     const resolved = resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: 'none' });
     expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
+  });
+
+  it("gives a jump host its own known_hosts files, as `ssh -G JUMP` lists them, never the host's UserKnownHostsFile", () => {
+    const file = configFile([
+      'Host webalias',
+      `  UserKnownHostsFile ${join(dir, 'inner_known')}`,
+      `  GlobalKnownHostsFile ${join(dir, 'inner_global')}`,
+      '  ProxyJump bastion,gate',
+      'Host gate',
+      '  UserKnownHostsFile none',
+      `  GlobalKnownHostsFile ${join(dir, 'gate_global')}`,
+    ]);
+    const listed = (host: string, keyword: string): string[] => {
+      const line = spawnSync('ssh', ['-G', '-F', file, host], { encoding: 'utf8' }).stdout.split('\n').find((entry) => entry.startsWith(`${keyword} `)) ?? '';
+      return line.split(' ').slice(1).filter((path) => path !== 'none').map((path) => path.replace(/^~\//, `${homedir()}/`));
+    };
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.knownHostsFiles).toEqual(listed('webalias', 'userknownhostsfile'));
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.knownHostsFiles, jump.globalKnownHostsFiles])).toEqual([
+      ['bastion', listed('bastion', 'userknownhostsfile'), listed('bastion', 'globalknownhostsfile')],
+      ['gate', [], listed('gate', 'globalknownhostsfile')],
+    ]);
+    expect(listed('bastion', 'userknownhostsfile')).toEqual([join(homedir(), '.ssh/known_hosts'), join(homedir(), '.ssh/known_hosts2')]);
+    // The inventory's known_hosts still serves the jump hosts.
+    const fromInventory = resolveConnection(inventoryWith({ agent: false, config_file: file, known_hosts: join(dir, 'inventory_known') }), 'web', { env: {} });
+    expect(fromInventory.target.jumps.map((jump) => jump.knownHostsFiles)).toEqual([[join(dir, 'inventory_known')], [join(dir, 'inventory_known')]]);
   });
 
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
@@ -344,6 +500,19 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 90_000, serverAlive: { intervalMs: 120_000 } });
     const plain = configFile(['Host webalias', '  ConnectTimeout 7', '  ServerAliveInterval 5s']);
     expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target).toMatchObject({ connectTimeoutMs: 7000, serverAlive: { intervalMs: 5000 } });
+  });
+
+  it('reads `ConnectTimeout 0` and `none`, which ssh -G accepts (no timeout of its own), as lvsprov\'s default, and refuses what ssh refuses', () => {
+    for (const value of ['0', 'none', '0s']) {
+      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`, 'Host *', '  ConnectTimeout 3']);
+      expect(sshG(file, 'webalias').status, value).toBe(0);
+      const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+      expect(resolved.target.connectTimeoutMs, value).toBe(10_000);
+      expect(resolved.origins.connect_timeout).toBe(`${file}:2 (Host webalias) (ConnectTimeout ${value}: no timeout in ssh; lvsprov's default)`);
+    }
+    const bad = configFile(['Host webalias', '  ConnectTimeout soon']);
+    expect(sshG(bad, 'webalias').status).not.toBe(0);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: bad }), 'web', { env: {} })).toThrow(new RegExp(`^${bad}:2:1: ConnectTimeout must be`));
   });
 
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {
