@@ -308,7 +308,7 @@ export class HostRun {
    * Wait, in one exec held open on the host, until no leaving server has an active connection
    * here, or the timeout. An interrupt stops the wait: the servers stay quiesced, not deleted.
    */
-  async drain(servers: readonly RealServerRef[], timeoutSeconds: number): Promise<void> {
+  async drain(servers: readonly RealServerRef[], timeoutSeconds: number, movedVips: readonly string[] = []): Promise<void> {
     if (!this.live || !this.session || servers.length === 0) return;
     if (this.stopped()) return this.interrupt('between-waves');
     this.emit({ type: 'host-phase', host: this.host, phase: 'draining', wave: 'balance' });
@@ -316,7 +316,7 @@ export class HostRun {
     const lock = this.lock;
     try {
       const signal = this.waitSignal();
-      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined, movedVips), signal ? { signal } : {});
       if (lock) checkHeld(nonce, result.stdout);
       const outcome = parseDrain(result.stdout, servers.length);
       if (!outcome) {

@@ -10,7 +10,7 @@ import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
-import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, type WavePlan } from './wave-plan.js';
+import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 
@@ -121,7 +121,9 @@ export async function runWaves(
     }
     if (phase === 'reroute' && drainTimeout > 0) {
       const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
-      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout));
+      // A VIP another director announced in balance reaches this one no more: see drain-script.ts.
+      const announcers = runs.filter((host) => host.live);
+      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout, takenOver(announcers, host.host)));
     }
     finishIdle(phase);
   }

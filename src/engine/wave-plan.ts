@@ -61,6 +61,11 @@ export function reroutedHosts(plans: readonly HostPlan[], realServers: ReadonlyM
   return new Set([...forwardingSwitches(plans).keys()].flatMap((address) => realServers.get(address) ?? []));
 }
 
+/** The VIPs another host announces in this run (gratuitous ARP, balance): the router sends them there now. */
+export function takenOver(plans: readonly HostPlan[], host: string): string[] {
+  return [...new Set(plans.filter((plan) => plan.host !== host).flatMap(({ changes }) => changes.flatMap((change) => (change.announces ? [change.announces] : []))))];
+}
+
 export function planWaves(plans: readonly HostPlan[]): WavePlan {
   const waves = CHANGE_PHASES.map((phase) => ({
     phase,

@@ -70,6 +70,12 @@ export interface Change {
    */
   readonly switching?: RealServerRef;
   /**
+   * On a director's gratuitous ARP for an address it just added (balance): the address. Where
+   * another director gives that VIP up in the same run, the router sends its packets here from
+   * now on, and that director's drain stops waiting on the connections that get none any more.
+   */
+  readonly announces?: string;
+  /**
    * On a director's keepalived hand-over (retire): its VRRP peers' addresses. The engine holds the
    * change back while a peer's host failed before its own keepalived stopped: that peer would take
    * the VIPs three adverts after this keepalived dies, while lvsprov holds them here.
