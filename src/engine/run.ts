@@ -76,8 +76,10 @@ export async function runWaves(
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
   const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
   const forks = options.forks ?? runs.length;
+  // A director that switched real servers' forwarding still waits for them after balance.
+  const waitsAfter = (host: HostRun, after: ChangePhase | undefined): boolean => after === 'balance' && drainTimeout > 0 && switchingServers(host.changes).length > 0;
   const finishIdle = (after: ChangePhase | undefined): void => {
-    for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
+    for (const host of runs) if (!host.done && (!host.live || options.check || (!host.hasChangesAfter(after) && !waitsAfter(host, after)))) host.finish();
   };
 
   const lock = options.check ? undefined : options.lock;

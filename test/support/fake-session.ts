@@ -1,4 +1,4 @@
-import { ExecAbortedError } from '../../src/errors.js';
+import { ConnectionLostError, ExecAbortedError } from '../../src/errors.js';
 import type { CompiledTask } from '../../src/config/compile.js';
 import { isManifestProbe, manifestRead } from './manifest-read.js';
 import type { ExecOptions, ExecResult, HostSession, SessionStats } from '../../src/transport/types.js';
@@ -61,6 +61,8 @@ export class FakeSession implements HostSession {
   ) {}
 
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+    // A closed session (its host finished) takes no exec, as a real one would not.
+    if (this.closed) return Promise.reject(new ConnectionLostError(`${this.host}: exec on a closed session`, '', ''));
     this.stats.execs += 1;
     const kind: ExecKind = script.includes('polls=$((polls + 1))') ? 'drain' : script.includes('{ set -e\n') ? 'apply' : 'read';
     const nonce = nonceOf(script);
