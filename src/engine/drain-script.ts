@@ -101,10 +101,9 @@ function heldTest(server: RealServerRef, index: number, vips: readonly string[],
 
 /**
  * The drain poll; a prelude (the host lock's check) runs first and may end the script before any
- * poll. `movedVips`: the VIPs another director announced in this run. `opening`: also wait for
- * connections still opening (not for a forwarding switch: see HostRun.awaitSwitch).
+ * poll. `movedVips`: the VIPs another director announced in this run.
  */
-export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = [], opening = true): string {
+export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = []): string {
   const vips = [...new Set(servers.flatMap((server) => (server.vip === undefined ? [] : [server.vip])))];
   const moved = new Set(movedVips);
   const polls = servers.map((server, index) => `  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`);
@@ -122,7 +121,7 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     ...vipChecks(vips),
     ...packetWatch(servers, moved),
     ...polls,
-    ...(opening ? openingCheck(servers, vips, moved) : []),
+    ...openingCheck(servers, vips, moved),
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,

@@ -5,7 +5,7 @@ import type { HostSession } from '../transport/types.js';
 import { sectionsOf } from './read-probes.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
-import { drainScript, parseDrain, type DrainOutcome } from './drain-script.js';
+import { drainScript, parseDrain } from './drain-script.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
 import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
@@ -309,52 +309,30 @@ export class HostRun {
    * here, or the timeout. An interrupt stops the wait: the servers stay quiesced, not deleted.
    */
   async drain(servers: readonly RealServerRef[], timeoutSeconds: number, movedVips: readonly string[] = []): Promise<void> {
-    const outcome = await this.poll(servers, (prelude) => drainScript(servers, timeoutSeconds, prelude, movedVips), {
-      failed: `draining ${servers.map((server) => server.server).join(', ')} failed`,
-      lost: 'while draining ($1); the leaving servers stay quiesced, not deleted',
-    });
-    servers.forEach((server, index) => {
-      if (outcome) this.drains.push({ ...server, active: outcome.active[index] ?? 0, drained: outcome.drained, seconds: outcome.seconds });
-    });
-  }
-
-  /**
-   * After a forwarding switch (balance), before the real servers reroute: wait until the switched
-   * servers have no established connection here, at most `seconds`. A new connection cannot
-   * establish meanwhile (its server's first answer takes the old method's way back and is lost),
-   * so what ActiveConn counts are the old method's connections, which lose their way back at the
-   * reroute; connections still opening are not waited for. A timeout is no failure: the reroute
-   * goes ahead.
-   */
-  async awaitSwitch(servers: readonly RealServerRef[], seconds: number): Promise<void> {
-    await this.poll(servers, (prelude) => drainScript(servers, seconds, prelude, [], false), {
-      failed: 'waiting for the switched servers\' connections failed',
-      lost: 'while waiting for the switched servers ($1)',
-    });
-  }
-
-  /** One drain poll exec (see drain-script.ts); undefined when it did not end with an outcome. */
-  private async poll(servers: readonly RealServerRef[], script: (prelude: string | undefined) => string, says: { readonly failed: string; readonly lost: string }): Promise<DrainOutcome | undefined> {
-    if (!this.live || !this.session || servers.length === 0) return undefined;
-    if (this.stopped()) {
-      this.interrupt('between-waves');
-      return undefined;
-    }
+    if (!this.live || !this.session || servers.length === 0) return;
+    if (this.stopped()) return this.interrupt('between-waves');
     this.emit({ type: 'host-phase', host: this.host, phase: 'draining', wave: 'balance' });
     const nonce = newNonce();
     const lock = this.lock;
     try {
       const signal = this.waitSignal();
-      const result = await this.session.exec(script(lock ? holdPrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined, movedVips), signal ? { signal } : {});
       if (lock) checkHeld(nonce, result.stdout);
       const outcome = parseDrain(result.stdout, servers.length);
-      if (!outcome) throw new ApplyError(`${says.failed} (exit ${result.code})`, `${result.stdout}${result.stderr}`.trim());
-      return outcome;
+      if (!outcome) {
+        const names = servers.map((server) => server.server).join(', ');
+        throw new ApplyError(`draining ${names} failed (exit ${result.code})`, `${result.stdout}${result.stderr}`.trim());
+      }
+      servers.forEach((server, index) => {
+        this.drains.push({ ...server, active: outcome.active[index] ?? 0, drained: outcome.drained, seconds: outcome.seconds });
+      });
     } catch (error) {
-      if (error instanceof ExecAbortedError) this.interrupt('between-waves');
-      else if (error instanceof ConnectionLostError) this.fail('failed', { kind: 'connection', message: `connection lost ${says.lost.replace('$1', error.message)}` });
-      else this.failWith(error);
-      return undefined;
+      if (error instanceof ExecAbortedError) return this.interrupt('between-waves');
+      if (error instanceof ConnectionLostError) {
+        this.fail('failed', { kind: 'connection', message: `connection lost while draining (${error.message}); the leaving servers stay quiesced, not deleted` });
+        return;
+      }
+      this.failWith(error);
     }
   }
 

@@ -10,9 +10,9 @@ import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
-import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, switchingServers, takenOver, type WavePlan } from './wave-plan.js';
+import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
-import { DEFAULT_DRAIN_TIMEOUT, SWITCH_WAIT_SECONDS } from './drain-timeout.js';
+import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
 // apply wave by wave - prepare, balance, reroute, (drain), withdraw, retire - every host of a wave in
@@ -76,10 +76,8 @@ export async function runWaves(
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
   const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, options, emit));
   const forks = options.forks ?? runs.length;
-  // A director that switched real servers' forwarding still waits for them after balance.
-  const waitsAfter = (host: HostRun, after: ChangePhase | undefined): boolean => after === 'balance' && drainTimeout > 0 && switchingServers(host.changes).length > 0;
   const finishIdle = (after: ChangePhase | undefined): void => {
-    for (const host of runs) if (!host.done && (!host.live || options.check || (!host.hasChangesAfter(after) && !waitsAfter(host, after)))) host.finish();
+    for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
   };
 
   const lock = options.check ? undefined : options.lock;
@@ -107,11 +105,6 @@ export async function runWaves(
     if (phase === 'balance' && !interrupted()) {
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
-    }
-    if (phase === 'reroute' && !interrupted() && drainTimeout > 0) {
-      // Before the real servers reroute, the old method's connections end (see HostRun.awaitSwitch).
-      const switching = runs.filter((host) => host.live && switchingServers(host.changes).length > 0);
-      await forEachLimited(switching, forks, (host) => host.awaitSwitch(switchingServers(host.changes), Math.min(drainTimeout, SWITCH_WAIT_SECONDS)));
     }
     if (phase === 'reroute' && !interrupted()) {
       for (const [host, reason] of rerouteBlocked(switches, run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);

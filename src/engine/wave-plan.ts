@@ -39,13 +39,6 @@ export function leavingServers(changes: readonly PlannedChange[]): RealServerRef
   return [...seen.values()];
 }
 
-/** The distinct real servers whose forwarding a host's changes switch between NAT and DR or TUN, in plan order. */
-export function switchingServers(changes: readonly PlannedChange[]): RealServerRef[] {
-  const seen = new Map<string, RealServerRef>();
-  for (const change of changes) if (change.switching && !seen.has(serverKey(change.switching))) seen.set(serverKey(change.switching), change.switching);
-  return [...seen.values()];
-}
-
 /** Real-server address -> the directors that switch its forwarding between NAT and DR or TUN. */
 export function forwardingSwitches(plans: readonly HostPlan[]): Map<string, string[]> {
   const switches = new Map<string, string[]>();

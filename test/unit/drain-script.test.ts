@@ -171,13 +171,6 @@ describe('drain poll', () => {
     });
   });
 
-  it('after a forwarding switch it waits on established connections alone: new ones cannot establish before the reroute', () => {
-    expect(drainScript([web], 10)).toContain('ipvsadm -L -n -c');
-    expect(drainScript([web], 10, undefined, [], false)).not.toContain('ipvsadm -L -n -c');
-    const opening = 'TCP 00:59  SYN_RECV    203.0.113.100:41234 198.51.100.50:80   192.0.2.13:80\n';
-    expect(parseDrain(run(`${fakeIpvsadm([1, 0], [opening, opening])}${drainScript([web], 10, undefined, [], false)}`), 1)).toMatchObject({ drained: true, polls: 2 });
-  });
-
   it('quotes every word it takes from the plan', () => {
     const odd: RealServerRef = { service: ['-t', "198.51.100.50:80'; touch /tmp/x; '"], server: "1'2", address: '' };
     expect(drainScript([odd], 5)).toContain(`ipvsadm -L -n -t '198.51.100.50:80'\\''; touch /tmp/x; '\\''' 2>/dev/null | awk -v rs='1'\\''2'`);

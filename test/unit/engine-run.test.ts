@@ -315,13 +315,10 @@ describe('a live service switches between DR and NAT', () => {
     ]);
     expect(result('director').changes.find((change) => change.switching)?.summary).toBe(`real server ${rip(1)}:80 forwarding dr -> nat in TCP ${VIP}:80`);
     expect(result('rs1').changes.map((change) => [change.phase, change.summary])).toEqual([['reroute', `route default: via 192.0.2.1 dev eth0 -> via ${DIRECTOR}`]]);
-    // The director switches, waits for the old method's connections to end, then the real servers reroute.
-    expect(log.map((entry) => `${entry.host} ${entry.kind}`).filter((entry) => !entry.endsWith('read'))).toEqual(['director apply', 'director drain', 'rs1 apply', 'rs2 apply']);
-    expect(log.find((entry) => entry.kind === 'drain')?.sections).toEqual([`-t ${VIP}:80`, `-t ${VIP}:80`]);
-    expect(result('director').drains).toBeUndefined();
-    // --drain-timeout 0: no wait.
-    const unwaited = await run({ ...drToNat, options: { drainTimeout: 0 } });
-    expect(unwaited.execs('director')).toEqual(['read', 'apply']);
+    // Every apply of the director ran before the first of a real server.
+    const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
+    expect(applies.slice(0, 1)).toEqual(['director']);
+    expect(applies.slice(1).sort()).toEqual(['rs1', 'rs2']);
     // --check shows the same waves.
     const check = await run({ ...drToNat, options: { check: true } });
     expect(waves(check.summary)).toEqual(waves(summary));
