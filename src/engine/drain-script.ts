@@ -20,6 +20,18 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // kernel whether it would deliver the VIP locally (`ip route get`: an address or a local route)
 // and counts a server's connections only while it does; should the VIP move back mid-drain, the
 // next poll counts them again. Fwmark services name no VIP: their servers always count.
+//
+// A VIP that moves to another director in the same apply stays on this one until the withdraw
+// wave, yet the router sends its packets to the new holder from balance on (its gratuitous ARP).
+// The entries here then get no packet again and stay ESTABLISHED for the 15-minute timeout: the
+// drain would always wait its whole timeout, for connections that moved with the VIP (and end
+// there: no connection sync). So for a VIP another director announced (`moved`), a server's
+// connections count only while its inbound packet counter (`ipvsadm -L -n --stats --exact`) still
+// grows: once it has stood still for QUIET_SECONDS, nothing reaches them here. Should the router
+// still send here (no arping on the new holder), the counter grows and the drain waits as ever.
+
+/** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
+export const QUIET_SECONDS = 5;
 
 export interface DrainOutcome {
   /** Active connections per leaving server at the last poll, in the order they were given. */
@@ -35,12 +47,28 @@ function activeOf(server: RealServerRef): string {
   return `$(${list} 2>/dev/null | awk -v rs=${quote(server.server)} '$1 == "->" && $2 == rs { n = $5 } END { print n + 0 }')`;
 }
 
+/** The server's inbound packet count, from `ipvsadm -L -n --stats --exact` lines `  -> RIP:PORT Conns InPkts ...`. */
+function inPacketsOf(server: RealServerRef): string {
+  const list = command('ipvsadm', '-L', '-n', '--stats', '--exact', ...server.service);
+  return `$(${list} 2>/dev/null | awk -v rs=${quote(server.server)} '$1 == "->" && $2 == rs { n = $4 } END { print n + 0 }')`;
+}
+
+/**
+ * Per poll, for each server of a moved VIP: `t<I>`, when its inbound packet count last changed
+ * (the first poll counts as a change).
+ */
+function packetWatch(servers: readonly RealServerRef[], moved: ReadonlySet<string>): string[] {
+  return servers.flatMap((server, index) =>
+    server.vip !== undefined && moved.has(server.vip) ? [`  n${index}=${inPacketsOf(server)}; if [ "$n${index}" != "\${p${index}:-}" ]; then p${index}=$n${index}; t${index}=$now; fi`] : [],
+  );
+}
+
 /**
  * The connection-table check for TCP services (`-t VIP:PORT`): the SYN_RECV and ESTABLISHED
  * entries of each server, in `ipvsadm -L -n -c` lines `TCP EXPIRE STATE CLIENT VIRTUAL DEST`.
  * Fwmark services do not name their VIP, and UDP has no opening state: they are not looked up.
  */
-function openingCheck(servers: readonly RealServerRef[], vips: readonly string[]): string[] {
+function openingCheck(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
   const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: `${server.service[1]} ${server.server}` }] : []));
   if (looked.length === 0) return [];
   const table = command('ipvsadm', '-L', '-n', '-c');
@@ -48,7 +76,7 @@ function openingCheck(servers: readonly RealServerRef[], vips: readonly string[]
   return [
     '  if [ "$left" -eq 0 ]; then',
     `    set -- $(${table} 2>/dev/null | ${count})`,
-    ...looked.map((entry) => `    if ${heldTest(entry.server, vips)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
+    ...looked.map((entry) => `    if ${heldTest(entry.server, entry.index, vips, moved)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
     '  fi',
   ];
 }
@@ -61,15 +89,24 @@ function vipChecks(vips: readonly string[]): string[] {
   return vips.map((vip, index) => `  v${index}=$(ip route get ${quote(vip)} 2>/dev/null | awk 'NR == 1 { print ($1 == "local") }'); v${index}=\${v${index}:-1}`);
 }
 
-/** The shell test that this server's service is delivered here, or `true` when it names no VIP. */
-function heldTest(server: RealServerRef, vips: readonly string[]): string {
-  return server.vip === undefined ? 'true' : `[ "$v${vips.indexOf(server.vip)}" = 1 ]`;
+/**
+ * The shell test that this server's service is delivered here, or `true` when it names no VIP;
+ * for a moved VIP, also that the server received a packet here within QUIET_SECONDS.
+ */
+function heldTest(server: RealServerRef, index: number, vips: readonly string[], moved: ReadonlySet<string>): string {
+  if (server.vip === undefined) return 'true';
+  const held = `[ "$v${vips.indexOf(server.vip)}" = 1 ]`;
+  return moved.has(server.vip) ? `${held} && [ "$((now - t${index}))" -lt ${QUIET_SECONDS} ]` : held;
 }
 
-/** The drain poll; a prelude (the host lock's check) runs first and may end the script before any poll. */
-export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string): string {
+/**
+ * The drain poll; a prelude (the host lock's check) runs first and may end the script before any
+ * poll. `movedVips`: the VIPs another director announced in this run.
+ */
+export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = []): string {
   const vips = [...new Set(servers.flatMap((server) => (server.vip === undefined ? [] : [server.vip])))];
-  const polls = servers.map((server, index) => `  a${index}=0; if ${heldTest(server, vips)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`);
+  const moved = new Set(movedVips);
+  const polls = servers.map((server, index) => `  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`);
   const report = servers.map((_, index) => `$a${index}`).join(' ');
   return [
     scriptEnvironment,
@@ -80,10 +117,11 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     '{',
     `start=$(date +%s); polls=0`,
     'while :; do',
-    '  left=0; polls=$((polls + 1))',
+    '  left=0; polls=$((polls + 1)); now=$(date +%s)',
     ...vipChecks(vips),
+    ...packetWatch(servers, moved),
     ...polls,
-    ...openingCheck(servers, vips),
+    ...openingCheck(servers, vips, moved),
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,

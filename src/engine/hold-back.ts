@@ -71,3 +71,20 @@ export function handoverBlocked(standings: readonly HostStanding[], hostAddresse
   }
   return blocked;
 }
+
+/**
+ * Real-server hosts whose reroute wave must wait, each with the reason: a director that was to
+ * switch their forwarding stopped (before or during balance), so it may still send by the old
+ * method, whose replies need the old route. `switches`: address -> the switching directors.
+ */
+export function rerouteBlocked(switches: ReadonlyMap<string, readonly string[]>, realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[]): Map<string, string> {
+  const stopped = new Map(standings.flatMap((standing) => (standing.stopped ? [[standing.host, standing.stopped] as const] : [])));
+  const blocked = new Map<string, string>();
+  for (const [address, directors] of switches) {
+    const host = realServerHosts.get(address);
+    const director = directors.find((name) => stopped.has(name));
+    if (host === undefined || director === undefined || blocked.has(host)) continue;
+    blocked.set(host, `director ${director} ${stopped.get(director) === 'unreachable' ? 'was unreachable' : stopped.get(director)} before it switched ${address}'s forwarding`);
+  }
+  return blocked;
+}

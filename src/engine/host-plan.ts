@@ -76,6 +76,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   try {
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
+    if (context.rerouting) rerouteDefault(changes);
     // A stable sort: within one wave, changes keep the order their tasks gave them. The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const sorted = changes
@@ -87,6 +88,23 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     throw error instanceof ProbeError ? error : new ProbeError((error as Error).message);
   }
 }
+
+/**
+ * A real server whose forwarding a director switches between NAT and DR or TUN: its default route
+ * (the NAT role's `default via DIP`, or its removal, which puts back the route it replaced) moves
+ * to the reroute wave. In prepare, a DR to NAT switch would send the DR replies of every
+ * connection to the director before it sends by NAT; in retire, a NAT to DR switch would leave
+ * the new DR connections' replies going to the director until then. The director drops both: their
+ * source is the VIP, one of its own addresses.
+ */
+function rerouteDefault(changes: PlannedChange[]): void {
+  changes.forEach((change, index) => {
+    if (change.resource === DEFAULT_ROUTE) changes[index] = { ...change, phase: 'reroute' };
+  });
+}
+
+/** The resource of the default route's changes, which a forwarding switch moves (see rerouteDefault). */
+export const DEFAULT_ROUTE = 'route default';
 
 /**
  * What the tasks' `notes` say about the host as read (see ResourceType.notes), each line once. A

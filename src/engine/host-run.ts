@@ -10,7 +10,7 @@ import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult,
 import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
-import { changesIn, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
+import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
@@ -46,6 +46,8 @@ export class HostRun {
    * ownership manifest), and every host of a run is read before any applies.
    */
   private sections: ReadonlyMap<number, SectionResult> | undefined;
+  /** What the host's plan takes from the others (see withhold and reroute); `host` alone at first. */
+  private context: HostContext;
   private hasPlan = false;
   private readonly started = performance.now();
   private state: State = 'planning';
@@ -69,7 +71,9 @@ export class HostRun {
     readonly tasks: readonly CompiledTask[],
     private readonly options: HostRunOptions,
     private readonly emit: EventSink,
-  ) {}
+  ) {
+    this.context = { host, ...(options.cluster ? { cluster: options.cluster } : {}) };
+  }
 
   /**
    * What the read asks and how its answers are planned, built when the host is first read: every
@@ -168,16 +172,18 @@ export class HostRun {
         throw new ProbeError(`reading state failed (exit ${read.code}): ${read.stderr.trim() || 'the read script ended early'}`);
       }
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
-      this.changes = planHost(this.readPlan, sections, this.context());
+      this.changes = planHost(this.readPlan, sections, this.context);
       this.notes = hostNotes(this.readPlan, sections);
-      this.sections = this.changes.some(mayBeWithheld) ? sections : undefined;
+      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change));
+      this.sections = replannable ? sections : undefined;
       this.hasPlan = true;
       this.state = 'live';
       this.emit({ type: 'host-planned', host: this.host, changes: this.changes.length });
       // Nothing to change (or only a plan to show): this host is done now, not once the last host
       // has been read, and closing its connection lets its lock go. At 1000 hosts an unchanged
       // host otherwise kept an sshd, a lock holder and keepalives for the minutes the others took.
-      if (this.changes.length === 0 || this.options.check) this.finish();
+      // A check waits for the others' plans only where they may move a change to another wave.
+      if (this.changes.length === 0 || (this.options.check && !replannable)) this.finish();
       return 'acquired';
     } catch (error) {
       if (error instanceof ExecAbortedError) this.interrupt('before-apply');
@@ -185,10 +191,6 @@ export class HostRun {
       else this.failWith(error);
       return 'settled';
     }
-  }
-
-  private context(): HostContext {
-    return { host: this.host, ...(this.options.cluster ? { cluster: this.options.cluster } : {}) };
   }
 
   /** Give the lock up so that an older run can finish; the read is void until done again. */
@@ -221,11 +223,25 @@ export class HostRun {
     if (!this.live || !this.sections) return;
     const blocked = this.changes.filter((change) => mayBeWithheld(change) && withheld.has(change.joining?.address ?? ''));
     if (blocked.length === 0) return;
-    const context: HostContext = { ...this.context(), withheld: new Set(withheld.keys()) };
+    const context: HostContext = { ...this.context, withheld: new Set(withheld.keys()) };
     try {
       const replanned = planHost(this.readPlan, this.sections, context);
       this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];
       for (const change of blocked) this.holdBack(change, withheld.get(change.joining?.address ?? '') ?? 'its host is not ready');
+    } catch (error) {
+      this.failWith(error);
+    }
+  }
+
+  /**
+   * A director switches this real server between NAT and DR or TUN: plan again from the same
+   * read, before any wave ran, with its default route in the reroute wave.
+   */
+  reroute(): void {
+    if (!this.live || !this.sections || this.done || !this.changes.some(mayBeRerouted)) return;
+    this.context = { ...this.context, rerouting: true };
+    try {
+      this.changes = planHost(this.readPlan, this.sections, this.context);
     } catch (error) {
       this.failWith(error);
     }
@@ -294,7 +310,7 @@ export class HostRun {
    * Wait, in one exec held open on the host, until no leaving server has an active connection
    * here, or the timeout. An interrupt stops the wait: the servers stay quiesced, not deleted.
    */
-  async drain(servers: readonly RealServerRef[], timeoutSeconds: number): Promise<void> {
+  async drain(servers: readonly RealServerRef[], timeoutSeconds: number, movedVips: readonly string[] = []): Promise<void> {
     if (!this.live || !this.session || servers.length === 0) return;
     if (this.stopped()) return this.interrupt('between-waves');
     this.emit({ type: 'host-phase', host: this.host, phase: 'draining', wave: 'balance' });
@@ -302,7 +318,7 @@ export class HostRun {
     const lock = this.lock;
     try {
       const signal = this.waitSignal();
-      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined), signal ? { signal } : {});
+      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined, movedVips), signal ? { signal } : {});
       if (lock) checkHeld(nonce, result.stdout);
       const outcome = parseDrain(result.stdout, servers.length);
       if (!outcome) {
@@ -368,3 +384,6 @@ export class HostRun {
 
 /** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
 const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && change.joining !== undefined;
+
+/** A change a forwarding switch on a director moves to the reroute wave (see planHost). */
+const mayBeRerouted = (change: PlannedChange): boolean => change.resource === DEFAULT_ROUTE;

@@ -5,17 +5,17 @@ import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
-import { handoverBlocked, retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
+import { handoverBlocked, rerouteBlocked, retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
 import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
-import { leavingServers, planWaves, type WavePlan } from './wave-plan.js';
+import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
-// apply wave by wave - prepare, balance, (drain), withdraw, retire - every host of a wave in
+// apply wave by wave - prepare, balance, reroute, (drain), withdraw, retire - every host of a wave in
 // parallel, at most `forks` at a time. A failed or unreachable host never stops the others, but
 // what depends on it waits: directors do not add its real servers, and real servers keep their
 // VIP while a director that may still send to them failed. An unchanged host is done after its
@@ -95,6 +95,9 @@ export async function runWaves(
       await host.open(() => connect(host.host));
     });
   }
+  // A real server whose forwarding a director switches takes its default route in the reroute wave.
+  const switches = forwardingSwitches(runs.filter((host) => host.live));
+  for (const host of reroutedHosts(runs.filter((host) => host.live), run.realServers)) runs.find((entry) => entry.host === host)?.reroute();
   const planned = planWaves(runs.filter((host) => host.live));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
@@ -105,6 +108,9 @@ export async function runWaves(
     if (phase === 'balance' && !interrupted()) {
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
+    }
+    if (phase === 'reroute' && !interrupted()) {
+      for (const [host, reason] of rerouteBlocked(switches, run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
     }
     if (phase !== 'prepare' && !interrupted()) {
       // A director's keepalived that stops advertising to a peer (a config without it) or dies
@@ -120,9 +126,11 @@ export async function runWaves(
       emit({ type: 'wave-start', phase, hosts: wave.map((host) => host.host) });
       await forEachLimited(wave, forks, (host) => host.applyWave(phase));
     }
-    if (phase === 'balance' && drainTimeout > 0) {
+    if (phase === 'reroute' && drainTimeout > 0) {
       const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
-      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout));
+      // A VIP another director announced in balance reaches this one no more: see drain-script.ts.
+      const announcers = runs.filter((host) => host.live);
+      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout, takenOver(announcers, host.host)));
     }
     finishIdle(phase);
   }

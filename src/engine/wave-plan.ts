@@ -3,7 +3,7 @@ import type { PlannedChange } from './events.js';
 import { changesIn } from './host-plan.js';
 
 // Every host's plan -> the waves of the ordered apply, pure. A wave holds the hosts with changes
-// in its phase (they run in parallel); waves run one after the other, and after the balance wave
+// in its phase (they run in parallel); waves run one after the other, and after the reroute wave
 // every director with leaving real servers drains them before any withdraw runs.
 
 export interface HostPlan {
@@ -16,7 +16,7 @@ export interface Wave {
   readonly hosts: ReadonlyArray<{ readonly host: string; readonly changes: readonly PlannedChange[] }>;
 }
 
-/** One director's wait, after the balance wave, for its leaving real servers to have no active connection. */
+/** One director's wait, after the balance and reroute waves, for its leaving real servers to have no active connection. */
 export interface Drain {
   readonly host: string;
   readonly servers: readonly RealServerRef[];
@@ -37,6 +37,33 @@ export function leavingServers(changes: readonly PlannedChange[]): RealServerRef
   const seen = new Map<string, RealServerRef>();
   for (const change of changes) if (change.leaving && !seen.has(serverKey(change.leaving))) seen.set(serverKey(change.leaving), change.leaving);
   return [...seen.values()];
+}
+
+/** Real-server address -> the directors that switch its forwarding between NAT and DR or TUN. */
+export function forwardingSwitches(plans: readonly HostPlan[]): Map<string, string[]> {
+  const switches = new Map<string, string[]>();
+  for (const { host, changes } of plans) {
+    for (const change of changes) {
+      if (!change.switching) continue;
+      const directors = switches.get(change.switching.address) ?? [];
+      if (!directors.includes(host)) directors.push(host);
+      switches.set(change.switching.address, directors);
+    }
+  }
+  return switches;
+}
+
+/**
+ * The hosts whose default route follows a director's forwarding switch, by their real-server
+ * address (`realServers`: address -> inventory host).
+ */
+export function reroutedHosts(plans: readonly HostPlan[], realServers: ReadonlyMap<string, string>): Set<string> {
+  return new Set([...forwardingSwitches(plans).keys()].flatMap((address) => realServers.get(address) ?? []));
+}
+
+/** The VIPs another host announces in this run (gratuitous ARP, balance): the router sends them there now. */
+export function takenOver(plans: readonly HostPlan[], host: string): string[] {
+  return [...new Set(plans.filter((plan) => plan.host !== host).flatMap(({ changes }) => changes.flatMap((change) => (change.announces ? [change.announces] : []))))];
 }
 
 export function planWaves(plans: readonly HostPlan[]): WavePlan {

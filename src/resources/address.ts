@@ -93,6 +93,7 @@ function announceChange(spec: AddressSpec): Change {
     // of its own (sh -c, exec): a subshell of the script's would keep its copy of the host lock.
     commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`sleep 1; exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
     phase: 'balance',
+    announces: spec.address,
   };
 }
 

@@ -27,6 +27,12 @@ export interface HostContext {
    * of this host's run change: a service that reads one of them at its start is restarted.
    */
   readonly changed?: ReadonlySet<string>;
+  /**
+   * A director switches this real server between NAT and DR or TUN in this run: its default route
+   * changes in the reroute wave, once the directors send by the new method, not before (prepare)
+   * or long after (retire).
+   */
+  readonly rerouting?: boolean;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
   /** What a planner may need to know of the other hosts (apply only; see ClusterView). */
@@ -78,6 +84,18 @@ export interface Change {
    */
   readonly leaving?: RealServerRef;
   /**
+   * On a director's edit that switches a real server between NAT and DR or TUN: which one. The
+   * kernel keeps an established connection's method; new ones take the new method at once, so the
+   * real server's default route (its replies' way back) changes right after, in the reroute wave.
+   */
+  readonly switching?: RealServerRef;
+  /**
+   * On a director's gratuitous ARP for an address it just added (balance): the address. Where
+   * another director gives that VIP up in the same run, the router sends its packets here from
+   * now on, and that director's drain stops waiting on the connections that get none any more.
+   */
+  readonly announces?: string;
+  /**
    * On a director's keepalived hand-over (retire): its VRRP peers' addresses; on a keepalived
    * config that drops peers: those. The engine holds the change's wave back while such a peer's
    * host failed before its own keepalived stopped: that peer, no longer hearing this director
@@ -93,16 +111,20 @@ export interface Change {
  *   suppression, tunnel, rp_filter, web server, routes) and a director's non-IPVS preparation
  *   (modules, sysctls, VIP addresses): everything a real server needs before a director sends to it.
  * - balance: a director's IPVS edits that add services and real servers or change weights,
- *   schedulers and persistence, and the quiesce (weight 0) of every leaving real server; after
- *   this wave the engine drains the leaving servers.
+ *   schedulers, persistence and forwarding methods, and the quiesce (weight 0) of every leaving
+ *   real server.
+ * - reroute: the default route of a real server whose forwarding a director switched between NAT
+ *   and DR or TUN in balance: a NAT reply must pass the director, a DR or TUN reply must not (its
+ *   source is the VIP, which the director drops as a martian); after this wave the engine drains
+ *   the leaving servers.
  * - withdraw: a director deletes leaving real servers and services, and the VIP addresses it no
  *   longer serves.
  * - retire: real-server and router removals (VIP off lo or tunl0, arptables rules, boot hooks,
  *   routes): once no director sends to them any more.
  */
-export type ChangePhase = 'prepare' | 'balance' | 'withdraw' | 'retire';
+export type ChangePhase = 'prepare' | 'balance' | 'reroute' | 'withdraw' | 'retire';
 
-export const CHANGE_PHASES: readonly ChangePhase[] = ['prepare', 'balance', 'withdraw', 'retire'];
+export const CHANGE_PHASES: readonly ChangePhase[] = ['prepare', 'balance', 'reroute', 'withdraw', 'retire'];
 
 /** A real server of one IPVS service, as ipvsadm selects it on a director. */
 export interface RealServerRef {

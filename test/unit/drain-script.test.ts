@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { drainScript, parseDrain } from '../../src/engine/drain-script.js';
+import { drainScript, parseDrain, QUIET_SECONDS } from '../../src/engine/drain-script.js';
 import type { RealServerRef } from '../../src/resources/types.js';
 
 // The drain poll runs through a real /bin/sh; ipvsadm is a shell function that prints the
@@ -132,6 +132,42 @@ describe('drain poll', () => {
     it('when the kernel gives no answer, the connections count', () => {
       const outcome = parseDrain(run(`${fakeIp(['none'])}${fakeIpvsadm([4, 4, 4])}${drainScript([held], 1)}`), 1);
       expect(outcome).toMatchObject({ drained: false, active: [4] });
+    });
+
+    describe('a VIP another director announced in this run (it moved; the router sends it there)', () => {
+      /** The fake table, plus `ipvsadm -L -n --stats --exact`: 192.0.2.13:80 with `inPackets[call]` (the last one from then on). */
+      const withStats = (active: number[], inPackets: number[]): string => {
+        const counter = join(dir, `stats-${Math.random().toString(16).slice(2)}`);
+        const cases = inPackets.map((count, index) => `${index}) p=${count} ;;`).join(' ');
+        return `${fakeIpvsadm(active).replace('ipvsadm() {', 'ipvsadm_table() {')}ipvsadm() {
+  [ "$3" = --stats ] || { ipvsadm_table "$@"; return; }
+  n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n + 1)) > ${counter}
+  p=${inPackets.at(-1) ?? 0}; case "$n" in ${cases} *) ;; esac
+  printf 'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\n'
+  printf 'TCP  198.51.100.50:80 9 %s 0 900 0\n  -> 192.0.2.13:80 4 %s 0 600 0\n' "$p" "$p"
+}
+`;
+      };
+      const established = Array<number>(40).fill(4);
+
+      it(`stops counting a leaving server's connections once no packet reached it for ${QUIET_SECONDS} s`, () => {
+        const outcome = parseDrain(run(`${fakeIp(['local'])}${withStats(established, [10, 20])}${drainScript([held], 30, undefined, ['198.51.100.50'])}`), 1);
+        expect(outcome).toMatchObject({ drained: true, active: [0] });
+        // The count last changed at the second poll.
+        expect(outcome?.seconds).toBeGreaterThanOrEqual(QUIET_SECONDS + 1);
+        expect(outcome?.seconds).toBeLessThan(QUIET_SECONDS + 5);
+      }, 20_000);
+
+      it('waits as ever while packets still reach it (the router still sends here)', () => {
+        const growing = Array.from({ length: 40 }, (_, index) => index * 7);
+        const outcome = parseDrain(run(`${fakeIp(['local'])}${withStats(established, growing)}${drainScript([held], 3, undefined, ['198.51.100.50'])}`), 1);
+        expect(outcome).toMatchObject({ drained: false, active: [4] });
+      }, 20_000);
+
+      it('a VIP that did not move is never judged by its packets', () => {
+        expect(drainScript([held], 30)).not.toContain('--stats');
+        expect(drainScript([held], 30, undefined, ['198.51.100.51'])).not.toContain('--stats');
+      });
     });
   });
 

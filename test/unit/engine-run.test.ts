@@ -327,3 +327,90 @@ describe('engine: a director dropped from a VRRP group', () => {
     expect(stopped.result('dir1').status).toBe('changed');
   });
 });
+
+describe('a live service switches between DR and NAT', () => {
+  // The kernel keeps an established connection's forwarding method and gives new ones the new
+  // method at once. A NAT reply must pass the director, a DR reply must not (its source is the
+  // director's own VIP: a martian there). So the real servers' default route changes right after
+  // the directors' switch, in the reroute wave: not in prepare, not in retire.
+  const DIRECTOR = '192.0.2.10';
+  const methodPool = (forwarding: 'dr' | 'nat', servers: number[] = [1, 2]): CompiledTask =>
+    task('IPVS virtual services', 'ipvs', {
+      services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: servers.map((n) => ({ address: rip(n), forwarding })) }],
+    });
+  const methodTable = (flag: '-g' | '-m', servers: number[] = [1, 2]) => (probe: string): string => table(servers)(probe).replaceAll('-g -w 1', `${flag} -w 1`);
+  const natRoute = task('default route via the director', 'route', { destination: 'default', via: DIRECTOR });
+  /** The route probe's output: the default route in use, and the one lvsprov recorded before replacing it. */
+  const defaultRoute = (current: string, original?: string) => (probe: string): string =>
+    probe.includes('route') && probe.includes('default') ? [current, ...(original ? [`O ${original}`] : [])].join('\n') : '';
+  const waves = (summary: { plan: { waves: ReadonlyArray<{ phase: string; hosts: ReadonlyArray<{ host: string }> }> } }): Array<[string, string[]]> =>
+    summary.plan.waves.map((wave) => [wave.phase, wave.hosts.map((entry) => entry.host)]);
+
+  const drToNat: Case = {
+    tasks: { director: [methodPool('nat')], rs1: [natRoute], rs2: [natRoute] },
+    hosts: { director: { read: methodTable('-g') }, rs1: { read: defaultRoute('default via 192.0.2.1 dev eth0') }, rs2: { read: defaultRoute('default via 192.0.2.1 dev eth0') } },
+  };
+  const natToDr: Case = {
+    tasks: { director: [methodPool('dr')], rs1: [], rs2: [] },
+    hosts: {
+      director: { read: methodTable('-m') },
+      rs1: { owned: [natRoute], read: defaultRoute(`default via ${DIRECTOR} dev eth0`, 'via 192.0.2.1 dev eth0') },
+      rs2: { owned: [natRoute], read: defaultRoute(`default via ${DIRECTOR} dev eth0`, 'via 192.0.2.1 dev eth0') },
+    },
+  };
+
+  it('DR to NAT: the directors switch in balance, then the real servers route through them', async () => {
+    const { summary, log, result } = await run(drToNat);
+    expect(waves(summary)).toEqual([
+      ['balance', ['director']],
+      ['reroute', ['rs1', 'rs2']],
+    ]);
+    expect(result('director').changes.find((change) => change.switching)?.summary).toBe(`real server ${rip(1)}:80 forwarding dr -> nat in TCP ${VIP}:80`);
+    expect(result('rs1').changes.map((change) => [change.phase, change.summary])).toEqual([['reroute', `route default: via 192.0.2.1 dev eth0 -> via ${DIRECTOR}`]]);
+    // Every apply of the director ran before the first of a real server.
+    const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
+    expect(applies.slice(0, 1)).toEqual(['director']);
+    expect(applies.slice(1).sort()).toEqual(['rs1', 'rs2']);
+    // --check shows the same waves.
+    const check = await run({ ...drToNat, options: { check: true } });
+    expect(waves(check.summary)).toEqual(waves(summary));
+    expect(check.summary.results.every((entry) => entry.stats.execs === 1)).toBe(true);
+  });
+
+  it('NAT to DR: the default route the NAT role replaced comes back right after the switch, not in retire', async () => {
+    const { summary, result } = await run(natToDr);
+    expect(waves(summary)).toEqual([
+      ['balance', ['director']],
+      ['reroute', ['rs1', 'rs2']],
+    ]);
+    expect(result('rs2').changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['reroute', `route default: via ${DIRECTOR} dev eth0 -> via 192.0.2.1 dev eth0 (the default it replaced)`],
+    ]);
+  });
+
+  it('a NAT server that joins routes through the director before it is added; one that leaves gets its route back once deleted', async () => {
+    const joinAndLeave: Case = {
+      tasks: { director: [methodPool('nat', [1, 3])], rs1: [natRoute], rs2: [], rs3: [natRoute] },
+      hosts: {
+        director: { read: methodTable('-m', [1, 2]) },
+        rs1: { read: defaultRoute(`default via ${DIRECTOR} dev eth0`, 'via 192.0.2.1 dev eth0') },
+        rs2: { owned: [natRoute], read: defaultRoute(`default via ${DIRECTOR} dev eth0`, 'via 192.0.2.1 dev eth0') },
+        rs3: { read: defaultRoute('default via 192.0.2.1 dev eth0') },
+      },
+    };
+    const { summary } = await run(joinAndLeave);
+    expect(waves(summary)).toEqual([
+      ['prepare', ['rs3']],
+      ['balance', ['director']],
+      ['withdraw', ['director']],
+      ['retire', ['rs2']],
+    ]);
+  });
+
+  it('a director that failed before it switched: the real servers keep the route its old method needs', async () => {
+    const { result, execs } = await run({ ...drToNat, hosts: { ...drToNat.hosts, director: { read: methodTable('-g'), status: (commands) => (commands.includes('ipvsadm -e') ? 1 : 0) } } });
+    expect(result('director').status).toBe('failed');
+    expect(execs('rs1')).toEqual(['read']);
+    expect(result('rs1').heldBack?.map((change) => [change.phase, change.reason])).toEqual([['reroute', `director director failed before it switched ${rip(1)}'s forwarding`]]);
+  });
+});

@@ -2,17 +2,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PlannedChange } from '../../src/engine/events.js';
-import { planWaves, serverKey } from '../../src/engine/wave-plan.js';
+import { planWaves, reroutedHosts, serverKey, takenOver } from '../../src/engine/wave-plan.js';
 import type { ChangePhase, RealServerRef } from '../../src/resources/types.js';
 
 // Table-driven from test/fixtures/waves/: every host's planned changes (summary, phase, leaving)
-// in, the waves (phase, and each host's change count in it, in inventory order) and the drains out.
+// in, the waves (phase, and each host's change count in it, in inventory order) and the drains out;
+// with the inventory's real servers, the hosts whose default route follows a director's switch
+// between NAT and DR or TUN (their host planner then puts it in the reroute wave).
 
 interface Fixture {
   why: string;
-  hosts: Record<string, Array<{ summary: string; phase?: ChangePhase; leaving?: RealServerRef }>>;
+  hosts: Record<string, Array<{ summary: string; phase?: ChangePhase; leaving?: RealServerRef; switching?: RealServerRef; announces?: string }>>;
   waves: Array<[ChangePhase, Record<string, number>]>;
   drains: Array<[string, string[]]>;
+  /** The inventory's real servers (address -> host), and the hosts whose default route follows a forwarding switch. */
+  realServers?: Record<string, string>;
+  rerouted?: string[];
+  /** Per draining director: the VIPs another director announces in the run (its drain judges their servers by their packets). */
+  takenOver?: Record<string, string[]>;
 }
 
 const root = join(import.meta.dirname, '../fixtures/waves');
@@ -30,6 +37,8 @@ describe('cross-host wave planner', () => {
       // Object key order is insertion order: the hosts of a wave keep the order they were given in.
       expect(plan.waves.map((wave) => wave.hosts.map((entry) => entry.host))).toEqual(fixture.waves.map(([, hosts]) => Object.keys(hosts)));
       expect(plan.drains.map((drain) => [drain.host, drain.servers.map(serverKey)])).toEqual(fixture.drains);
+      expect([...reroutedHosts(plans, new Map(Object.entries(fixture.realServers ?? {})))]).toEqual(fixture.rerouted ?? []);
+      expect(Object.fromEntries(plan.drains.map((drain) => [drain.host, takenOver(plans, drain.host)]))).toEqual(fixture.takenOver ?? Object.fromEntries(plan.drains.map((drain) => [drain.host, []])));
     });
   }
 });

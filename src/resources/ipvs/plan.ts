@@ -72,6 +72,7 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
     diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
     commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after))],
     phase: 'balance',
+    ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
   };
 }
 
