@@ -5,7 +5,8 @@
 // stays in chunks of its own, loaded only when used.
 //
 // Left outside the bundle: ssh2 (CommonJS that finds its native crypto addon next to its own
-// files) and @viz-js/viz (a megabyte of wasm, loaded only for an SVG).
+// files), @viz-js/viz (a megabyte of wasm, loaded only for an SVG) and the YAML library, which
+// src/config/yaml-library.ts requires only for a file the quick reader leaves to it.
 //
 // zod's messages in forty languages (370 kB, its `locales` namespace) are left out but English, its
 // default: lvsprov words its own messages and never selects a language. Every command compiled them

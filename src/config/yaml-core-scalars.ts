@@ -1,14 +1,26 @@
-import { Schema, type Scalar } from 'yaml';
-
-// How YAML 1.2's core schema reads a plain scalar (null, a boolean, a number, else the string), taken
-// from the YAML library itself so that a scalar the quick reader reads means what it means there.
+// How YAML 1.2's core schema reads a plain scalar (null, a boolean, a number, else the string): the
+// YAML library's core tags written out (its tests and resolvers, in its order), so that the quick
+// reader does not load the library for them and a scalar it reads means what it means there
+// (test/unit/yaml-core-scalars.test.ts holds the two together).
 
 interface ScalarTag {
   readonly test: RegExp;
-  resolve(source: string, onError: (message: string) => void, options: object): unknown;
+  resolve(source: string): unknown;
 }
-// The core schema's own tests and resolvers, in the library's order, so a scalar reads as it would there.
-const coreTags = new Schema({ schema: 'core' }).tags.filter((tag) => tag.default === true && tag.test !== undefined && !tag.collection) as unknown as ScalarTag[];
+
+const coreTags: readonly ScalarTag[] = [
+  { test: /^(?:~|[Nn]ull|NULL)?$/, resolve: () => null },
+  { test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, resolve: (source) => source[0] === 't' || source[0] === 'T' },
+  { test: /^0o[0-7]+$/, resolve: (source) => parseInt(source.substring(2), 8) },
+  { test: /^[-+]?[0-9]+$/, resolve: (source) => parseInt(source, 10) },
+  { test: /^0x[0-9a-fA-F]+$/, resolve: (source) => parseInt(source.substring(2), 16) },
+  {
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: (source) => (source.slice(-3).toLowerCase() === 'nan' ? NaN : source[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY),
+  },
+  { test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, resolve: (source) => parseFloat(source) },
+  { test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, resolve: (source) => parseFloat(source) },
+];
 // Every core scalar that is not a string (null, bool, int, float) is empty or starts with one of these.
 const MAY_BE_TYPED = /^[~nNtTfF0-9+.-]?$/;
 const LETTER = /^[a-zA-Z]/;
@@ -18,7 +30,7 @@ const shortWords = new Map<string, unknown>();
 const shortWordsKept = 1000;
 
 /** A plain scalar as the core schema reads it (null, a boolean, a number or the string itself). */
-export function resolvePlain(source: string, onError: (message: string) => void): unknown {
+export function resolvePlain(source: string): unknown {
   if (!MAY_BE_TYPED.test(source.charAt(0))) return source;
   // Shortcuts for the many names and addresses of a large inventory, read off the core schema's
   // forms: its words (null, true, false in their casings) have at most five letters, and its numbers
@@ -26,18 +38,16 @@ export function resolvePlain(source: string, onError: (message: string) => void)
   if (LETTER.test(source)) {
     if (source.length > 5) return source;
     if (shortWords.has(source)) return shortWords.get(source);
-    const resolved = resolveByTags(source, onError);
+    const resolved = resolveByTags(source);
     if (shortWords.size < shortWordsKept) shortWords.set(source, resolved);
     return resolved;
   }
   if (source.indexOf('.') !== source.lastIndexOf('.')) return source;
-  return resolveByTags(source, onError);
+  return resolveByTags(source);
 }
 
-function resolveByTags(source: string, onError: (message: string) => void): unknown {
+/** The first core tag whose test the whole scalar passes, as the library tries them. */
+export function resolveByTags(source: string): unknown {
   const tag = coreTags.find((candidate) => candidate.test.test(source));
-  if (!tag) return source;
-  const resolved = tag.resolve(source, onError, {});
-  return resolved !== null && typeof resolved === 'object' ? (resolved as Scalar).value : resolved;
+  return tag ? tag.resolve(source) : source;
 }
-

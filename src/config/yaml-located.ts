@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { yamlLibrary } from './yaml-library.js';
 
 // Where each node of a YAML file was written, by the keys and indexes that lead to it: all a
 // problem found after parsing (by zod, a cross-check, variable resolution) needs to point at the
@@ -38,11 +39,13 @@ export type PathSegment = string | number;
 const offsetOf = (node: Located): number => (typeof node === 'number' ? (node < 0 ? -1 - node : node) : node.offset);
 
 function isEmptyNode(node: unknown): boolean {
+  const { isScalar } = yamlLibrary();
   return node === null || node === undefined || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1]);
 }
 
 /** The positions of a document composed by the YAML library, whose keys are checked scalars by now. */
 export function locatedFromNode(node: Node | null | undefined): Located | null {
+  const { isMap, isScalar, isSeq } = yamlLibrary();
   if (isEmptyNode(node)) return node?.range?.[0] ?? null;
   if (isMap(node)) {
     const entries: LocatedMap['entries'] = [];

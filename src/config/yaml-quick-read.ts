@@ -247,7 +247,7 @@ class QuickReader {
       if (!inSet(KEY_START, first)) return null;
       let stop = at + 1;
       while (inSet(KEY_PART, text.charCodeAt(stop))) stop += 1;
-      const resolved = resolvePlain(text.slice(at, stop), giveUp);
+      const resolved = resolvePlain(text.slice(at, stop));
       name = resolved === null ? '' : String(resolved);
       this.after = stop;
     }
@@ -287,7 +287,7 @@ class QuickReader {
     // Brackets and braces inside a plain scalar are text in block context (`route VIP {{item}} to the LAN`).
     if (/: |:$/.test(source)) giveUp();
     this.located = at;
-    return resolvePlain(source, giveUp);
+    return resolvePlain(source);
   }
 
   /** A flow collection that opens at `at` and closes on the same line. */
@@ -365,7 +365,7 @@ class QuickReader {
     if (stop >= this.end || stopChar === OPEN_BRACKET || stopChar === OPEN_BRACE || stopChar === COLON) giveUp();
     this.after = stop;
     this.located = at;
-    return resolvePlain(text.slice(at, trimBlanks(text, at, stop)), giveUp);
+    return resolvePlain(text.slice(at, trimBlanks(text, at, stop)));
   }
 
   /** A one-line quoted scalar without escapes (the library reads the others); its end in `after`. */

@@ -1,10 +1,11 @@
-import { Composer, LineCounter, Parser } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { fileLabel, readYamlText } from './yaml-text.js';
 import { checkTokens, type TokenProblem } from './yaml-tokens.js';
 import { checkTree } from './yaml-tree.js';
 import { locatedFromNode, walkLocated, type ExpandFlow, type Located, type PathSegment } from './yaml-located.js';
 import { locateFlow, quickRead } from './yaml-quick-read.js';
+import { yamlLibrary } from './yaml-library.js';
+import { linePosition, type LinePosition } from './yaml-line-position.js';
 
 // A YAML file kept together with its syntax tree, so that any problem found later - by zod, by
 // cross-checks, by variable resolution - can be reported at the exact line and column of the node.
@@ -18,7 +19,7 @@ export class YamlSource {
     readonly file: string,
     private readonly data: unknown,
     private readonly root: Located | null,
-    private readonly lines: LineCounter,
+    private readonly linePos: (offset: number) => LinePosition,
     /** For a quickly read file: the parts of a flow collection, read when a problem lies inside it. */
     private readonly expand?: ExpandFlow,
   ) {}
@@ -31,15 +32,15 @@ export class YamlSource {
   static parse(file: string, text: string): YamlSource {
     const quick = quickRead(text);
     if (quick) {
-      const lines = new LineCounter();
-      lines.lineStarts = quick.lineStarts;
-      return new YamlSource(file, quick.value, quick.root, lines, (offset) => locateFlow(text, offset));
+      const { lineStarts } = quick;
+      return new YamlSource(file, quick.value, quick.root, (offset) => linePosition(lineStarts, offset), (offset) => locateFlow(text, offset));
     }
     return YamlSource.parseWithLibrary(file, text);
   }
 
   /** Any YAML file, with every check; the positions come from the library's document. */
   static parseWithLibrary(file: string, text: string): YamlSource {
+    const { Composer, LineCounter, Parser } = yamlLibrary();
     const lines = new LineCounter();
     const located = (problems: readonly TokenProblem[]): ConfigError =>
       new ConfigError(problems.map(({ offset, message, path }) => ({ file, ...lines.linePos(offset), path: path ?? '', message })));
@@ -62,7 +63,7 @@ export class YamlSource {
     const treeProblems = checkTree(document.contents, (offset) => lines.linePos(offset).line);
     if (treeProblems.length > 0) throw located(treeProblems);
     // Aliases were bounded by checkTree; the library's own alias heuristic is not needed.
-    return new YamlSource(file, document.toJS({ maxAliasCount: -1 }), locatedFromNode(document.contents), lines);
+    return new YamlSource(file, document.toJS({ maxAliasCount: -1 }), locatedFromNode(document.contents), lines.linePos);
   }
 
   /** The plain JavaScript value of the document (null for an empty file). */
@@ -75,7 +76,7 @@ export class YamlSource {
    * mapping key rather than its value (used for unknown keys).
    */
   problem(path: readonly PathSegment[], message: string, atKey = false): ConfigProblem {
-    const pos = this.lines.linePos(walkLocated(this.root, path, atKey, this.expand).offset);
+    const pos = this.linePos(walkLocated(this.root, path, atKey, this.expand).offset);
     return { file: this.file, line: pos.line, col: pos.col, path: path.join('.'), message };
   }
 

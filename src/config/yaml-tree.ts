@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { yamlLibrary } from './yaml-library.js';
 import type { TokenProblem } from './yaml-tokens.js';
 import { yamlLimits } from './yaml-limits.js';
 
@@ -28,6 +29,7 @@ export interface TreeCheckWork {
 }
 
 export function checkTree(root: Node | null, lineOf: (offset: number) => number, work: TreeCheckWork = { keyOperations: 0 }): TokenProblem[] {
+  const { isAlias, isMap, isScalar, isSeq } = yamlLibrary();
   const problems: TokenProblem[] = [];
   const anchors = new Map<string, Anchor>();
   const expansions: Array<{ offset: number; name: string; added: number }> = [];

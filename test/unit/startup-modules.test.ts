@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -55,6 +55,27 @@ describe('a command that contacts no host', () => {
     expect(builtins).toContain('child_process');
     expect(builtins).toContain('crypto');
     expect(files.filter((path) => path.includes(join('node_modules', 'ssh2', ''))).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the YAML library', () => {
+  const yamlFiles = (files: readonly string[]): string[] => files.filter((path) => path.includes(join('node_modules', 'yaml', '')));
+
+  it('is in no chunk of the bundle: it loads from node_modules when a file needs it', () => {
+    const bundle = join(root, 'dist/bundle');
+    const holding = readdirSync(bundle).filter((name) => name.endsWith('.js') && readFileSync(join(bundle, name), 'utf8').includes('node_modules/yaml/'));
+    expect(holding).toEqual([]);
+  });
+
+  it('is not loaded for files the quick reader reads: the inventory, the playbook and the roles lvsprov ships', () => {
+    expect(yamlFiles(loadedBy(['validate', '-i', 'inventories/lab-ha.yaml']).files)).toEqual([]);
+  });
+
+  it('is loaded for a file outside the quick subset (an anchor), which it reads', () => {
+    const inventory = join(dir, 'anchored.yaml');
+    writeFileSync(inventory, readFileSync(join(root, 'inventories/lab-ha.yaml'), 'utf8').replace(/^ssh:$/m, 'ssh: &shared'));
+    expect(readFileSync(inventory, 'utf8')).toContain('&shared');
+    expect(yamlFiles(loadedBy(['validate', '-i', inventory]).files).length).toBeGreaterThan(0);
   });
 });
 

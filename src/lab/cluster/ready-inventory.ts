@@ -1,4 +1,5 @@
-import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yamlLibrary } from '../../config/yaml-library.js';
 
 // The inventory `lab up` writes next to its state: the user's own inventory, comments and all,
 // with the connection settings replaced so lvsprov reaches every lab host through the guest's
@@ -23,7 +24,7 @@ export interface LabClient {
 }
 
 export function readyInventory(sourceText: string, sourceFile: string, ssh: LabSsh, client: LabClient): string {
-  const document = parseDocument(sourceText);
+  const document = yamlLibrary().parseDocument(sourceText);
   document.set('ssh', {
     user: 'root',
     private_key: ssh.privateKey,
@@ -49,6 +50,7 @@ export function readyInventory(sourceText: string, sourceFile: string, ssh: LabS
 
 function addClient(document: Document, client: LabClient): void {
   document.setIn(['hosts', client.name], document.createNode({ address: client.address }, { flow: true }));
+  const { isScalar, isSeq } = yamlLibrary();
   const members = document.getIn(['groups', 'clients', 'hosts'], true);
   if (isSeq(members)) {
     const names = members.items.map((item) => (isScalar(item) ? item.value : undefined));
