@@ -5,7 +5,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
-import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
+import type { ConnectionTarget, JumpTarget, ServerAlive } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
@@ -82,19 +82,19 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const notes = [...config.ignored, ...notAppliedKeywords(config)];
 
   /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
-  function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config): T {
+  function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config, into = origins): T {
     if (inventoryKey && ssh[inventoryKey] !== undefined) {
-      origins[key] = fromInventory(inventoryKey);
+      into[key] = fromInventory(inventoryKey);
       return ssh[inventoryKey] as T;
     }
     const found = keyword ? from.values.get(keyword) : undefined;
     if (keyword && found?.values[0] !== undefined) {
-      origins[key] = found.origin;
+      into[key] = found.origin;
       // A HostName is checked once its %h is expanded; the others as written.
       const value = keyword === 'hostname' ? found.values[0] : checkedSshConfigValue(keyword, found, found.values[0]);
       return convert(value);
     }
-    origins[key] = fallbackOrigin;
+    into[key] = fallbackOrigin;
     return fallback;
   }
 
@@ -107,15 +107,22 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
   const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
   const defaultConnectTimeout = 10;
-  // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
-  // limit on the handshake; lvsprov keeps its own default rather than wait without end.
-  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default');
-  const noTimeout = ssh.connect_timeout === undefined ? config.values.get('connecttimeout')?.values[0] : undefined;
-  if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) origins.connect_timeout = `${origins.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
-  const serverAlive = {
-    intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
-    countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default'),
+  // How long an endpoint is waited for, from its own lookup: ssh reaches a jump host by running
+  // `ssh JUMP`, which takes that host's ConnectTimeout and ServerAlive* (ssh -G JUMP), never the
+  // target's. The inventory's values serve every connection, as its known_hosts does.
+  const timingsOf = (from: ResolvedSshConfig, into: Record<string, string>): { connectTimeoutMs: number; serverAlive: ServerAlive } => {
+    // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
+    // limit on the handshake; lvsprov keeps its own default rather than wait without end.
+    const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default', from, into);
+    const noTimeout = ssh.connect_timeout === undefined ? from.values.get('connecttimeout')?.values[0] : undefined;
+    if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) into.connect_timeout = `${into.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
+    const serverAlive = {
+      intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default', from, into) * 1000,
+      countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default', from, into),
+    };
+    return { connectTimeoutMs: connectTimeout * 1000, serverAlive };
   };
+  const { connectTimeoutMs, serverAlive } = timingsOf(config, origins);
 
   let passphrase: string | undefined;
   if (ssh.passphrase_env) {
@@ -206,7 +213,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
-    connectTimeoutMs: connectTimeout * 1000,
+    connectTimeoutMs,
     serverAlive,
   };
 
@@ -260,6 +267,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
+      ...timingsOf(jumpConfig, {}),
     };
   });
 

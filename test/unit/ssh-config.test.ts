@@ -198,6 +198,9 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       '  ServerAliveInterval 7',
       '  ServerAliveCountMax 1',
       '  ProxyJump admin@bastion:2222,192.0.2.2',
+      'Host bastion',
+      '  ConnectTimeout 3',
+      '  ServerAliveInterval 2',
     ]);
     const plain = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'test' }), 'web', { env: {} });
     expect(plain.target).toMatchObject({
@@ -210,8 +213,15 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       connectTimeoutMs: 4000,
       serverAlive: { intervalMs: 7000, countMax: 1 },
     });
-    // The jump hosts wait for a silent host as the host does.
-    expect(plain.target.jumps.map((jump) => jump.serverAlive)).toEqual([{ intervalMs: 7000, countMax: 1 }, { intervalMs: 7000, countMax: 1 }]);
+    // Each jump host waits as `ssh JUMP` would, by its own block, never the target's (ssh runs
+    // `ssh -W ... JUMP` for it: ssh -G reads ConnectTimeout 3 for bastion, none for 192.0.2.2);
+    // what its block leaves open is lvsprov's default.
+    expect(sshG(file, 'bastion').values.connecttimeout).toBe('3');
+    expect(sshG(file, '192.0.2.2').values.connecttimeout).toBe('none');
+    expect(plain.target.jumps.map((jump) => [jump.connectTimeoutMs, jump.serverAlive])).toEqual([
+      [3000, { intervalMs: 2000, countMax: 3 }],
+      [10_000, { intervalMs: 10_000, countMax: 3 }],
+    ]);
     expect(plain.origins.server_alive_interval).toBe(`${file}:10 (Host webalias)`);
     expect(plain.missingKeys).toEqual([join(dir, 'id_missing')]);
     expect(plain.origins.user).toMatch(/inventory-\d+\.yaml: ssh\.user$/);
@@ -226,6 +236,8 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(hostWins.target.serverAlive).toEqual({ intervalMs: 0, countMax: 5 });
     expect(hostWins.origins.port).toMatch(/hosts\.web\.ssh\.port$/);
     expect(hostWins.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.3']);
+    // The inventory's values serve the jump hosts too.
+    expect(hostWins.target.jumps.map((jump) => jump.serverAlive)).toEqual([{ intervalMs: 0, countMax: 5 }]);
 
     const none = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {}, sshConfigFile: 'none' });
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
