@@ -13,7 +13,7 @@ import { own } from './own.js';
 import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
-import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
+import { jumpChain, jumpEntries, proxyJumpTokens, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
 // (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
@@ -228,22 +228,30 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const proxy = proxyOf(config);
     if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
     // ssh runs ProxyJump as an `ssh -W` command and expands %h %n %p %r in it (ssh -v: `ProxyJump
-    // gw-%h` executes `ssh ... gw-192.0.2.40`); a token it does not know there stops ssh too.
-    const proxyJumpTokens: Tokens = { h: address, n: entry.address, p: String(port), r: user };
-    if (proxy.kind === 'jump') entries = jumpEntries({ ...proxy.value, values: proxy.value.values.map((value) => expandTokens(value, proxyJumpTokens, proxy.value)) });
+    // gw-%h` executes `ssh ... gw-192.0.2.40`).
+    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value, proxyJumpTokens(address, entry.address, port, user));
     const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
     if (decided) origins.proxy_jump = decided.origin;
   }
-  const specs = jumpChain(entries, (name) => lookup(name));
-  const jumps: JumpTarget[] = specs.map((spec) => {
+  // A jump host's address, port and user, as `ssh [-l USER] [-p PORT] JUMP` resolves them.
+  const jumpEndpoint = (spec: JumpSpec): { jumpConfig: ResolvedSshConfig; jumpAddress: string; jumpPort: number; jumpUser: string } => {
     const jumpConfig = lookup(spec.host);
+    const found = jumpConfig.values.get('hostname');
+    const jumpAddress = found?.values[0] ? hostName(found, found.values[0], spec.host) : spec.host;
+    const jumpPortFound = jumpConfig.values.get('port');
+    const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
+    const jumpUser = spec.user ?? jumpConfig.values.get('user')?.values[0] ?? localUser(env);
+    return { jumpConfig, jumpAddress, jumpPort, jumpUser };
+  };
+  const specs = jumpChain(entries, (name) => lookup(name), (spec) => {
+    const { jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
+    return proxyJumpTokens(jumpAddress, spec.host, jumpPort, jumpUser);
+  });
+  const jumps: JumpTarget[] = specs.map((spec) => {
+    const { jumpConfig, jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
     refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
     notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig)].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
-    const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
-    const jumpPortFound = jumpConfig.values.get('port');
-    const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
-    const jumpUser = spec.user ?? get('user') ?? localUser(env);
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]

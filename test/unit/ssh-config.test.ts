@@ -254,6 +254,32 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %d`));
   });
 
+  it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
+    // ssh -v -F FILE webalias: `exec ssh -F FILE -W '[192.0.2.40]:22' a`, then for a:
+    // `exec ssh -l u1 -p 2299 -F FILE -W '[192.0.2.7]:2201' gw2201-a` (a's user, port, name, HostName).
+    const file = configFile([
+      'Host webalias',
+      '  HostName 192.0.2.40',
+      '  User deploy',
+      '  ProxyJump a',
+      'Host a',
+      '  HostName 192.0.2.7',
+      '  User u1',
+      '  Port 2201',
+      '  ProxyJump %r@gw%p-%n:2299,hop-%h',
+      'Host gw*',
+      '  HostName 192.0.2.9',
+    ]);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
+      ['u1', '192.0.2.9', 2299],
+      [userInfo().username, 'hop-192.0.2.7', 22],
+      ['u1', '192.0.2.7', 2201],
+    ]);
+    const unknown = configFile(['Host webalias', '  ProxyJump a', 'Host a', '  ProxyJump gw-%d']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:1: unknown %-token %d`));
+  });
+
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  HostKeyAlias web-key', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  HostKeyAlias bastion-key']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
