@@ -12,7 +12,7 @@ import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
-import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
+import { notAppliedKeywords, refuseUnsafeKeywords, unsentCertificates } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyJumpTokens, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
@@ -79,7 +79,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined }) : empty);
   const config = lookup(entry.address, ssh.user);
   refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
-  const notes = [...config.ignored, ...notAppliedKeywords(config)];
+  const notes = [...config.ignored];
 
   /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
   function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config, into = origins): T {
@@ -243,14 +243,17 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const jumpUser = spec.user ?? jumpConfig.values.get('user')?.values[0] ?? localUser(env);
     return { jumpConfig, jumpAddress, jumpPort, jumpUser };
   };
+  // Notes once the route is known: ssh skips CheckHostIP, and CanonicalizeHostname yes, behind a jump host.
+  notes.push(...notAppliedKeywords(config, { name: address, direct: entries.length === 0 }), ...unsentCertificates(privateKeys));
   const specs = jumpChain(entries, (name) => lookup(name), (spec) => {
     const { jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
     return proxyJumpTokens(jumpAddress, spec.host, jumpPort, jumpUser);
   });
-  const jumps: JumpTarget[] = specs.map((spec) => {
+  const jumps: JumpTarget[] = specs.map((spec, index) => {
     const { jumpConfig, jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
     refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
-    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig)].map((note) => `jump host ${spec.host}: ${note}`));
+    // The first jump host is connected to straight; each later one through those before it.
+    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
     const ownKeys = spec.privateKey
@@ -259,6 +262,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
+    if (ownKeys.length > 0) notes.push(...unsentCertificates(ownKeys).map((note) => `jump host ${spec.host}: ${note}`));
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
