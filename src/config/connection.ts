@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { systemUserName } from '../transport/local-user.js';
+import { sshHomeDir, systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -35,6 +34,8 @@ export interface ConnectionOptions {
   readonly sshConfigFile?: string | undefined;
   /** Read after ~/.ssh/config when no file is named; /etc/ssh/ssh_config unless a test says otherwise. */
   readonly systemSshConfigFile?: string;
+  /** The home of ~/.ssh/config, ~ and %d: the passwd entry's, as ssh takes it whatever $HOME says, unless a test says otherwise. */
+  readonly home?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** For a command about to connect: the inventory's private_key files must exist (validate needs no keys). */
   readonly requireKeyFiles?: boolean;
@@ -42,11 +43,11 @@ export interface ConnectionOptions {
 
 // ssh 9.2's default identity files, in its order (ssh -v: "Will attempt key"), less the security-key
 // (_sk), XMSS and DSA ones, which ssh2 cannot sign with.
-const defaultKeys = (): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(homedir(), '.ssh', name));
+const defaultKeys = (home: string): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(home, '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
-function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
-  const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
+function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined, home: string): string | undefined {
+  const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile(home) : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
   if (chosen === 'none') return undefined;
   // A missing ~/.ssh/config is no config; a file named by -F or the inventory that is missing is a mistake.
   if ((flag !== undefined || ssh.config_file !== undefined) && !existsSync(chosen)) {
@@ -72,11 +73,12 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const base = inventory.dir;
   const fromInventory = (key: keyof SshSettings): string => `${inventory.file}: ${entry.ssh?.[key] !== undefined ? `hosts.${host}.ssh.${key}` : `ssh.${key}`}`;
   const origins: Record<string, string> = {};
-  const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile);
+  const home = options.home ?? sshHomeDir();
+  const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile, home);
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
   // As ssh: the system-wide file after the user's, unless a file was named (-F, ssh.config_file).
   const systemFile = configFile !== undefined && options.sshConfigFile === undefined && ssh.config_file === undefined ? (options.systemSshConfigFile ?? systemSshConfigFile) : undefined;
-  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined }) : empty);
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined, home }) : empty);
   const config = lookup(entry.address, ssh.user);
   refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
   const notes = [...config.ignored];
@@ -103,9 +105,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const port = pick('port', 'port', 'port', Number, 22, 'default');
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
-  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
-  // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
-  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
+  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0], home });
+  // As ssh: ~ is the passwd entry's home (not $HOME), a relative path is relative to the current directory (ssh opens it as it is).
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd(), home);
   const defaultConnectTimeout = 10;
   // How long an endpoint is waited for, from its own lookup: ssh reaches a jump host by running
   // `ssh JUMP`, which takes that host's ConnectTimeout and ServerAlive* (ssh -G JUMP), never the
@@ -163,7 +165,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   } else {
     // Every default file that exists, as ssh tries each (the one the host takes may be the second),
     // with the agent's keys too when there is an agent (ssh -v: the agent's keys, then the files).
-    privateKeys = defaultKeys().filter((key) => existsSync(key));
+    privateKeys = defaultKeys(home).filter((key) => existsSync(key));
     defaultKeyFiles = true;
     origins.identity_files = 'default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists';
   }
@@ -255,7 +257,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // The first jump host is connected to straight; each later one through those before it.
     notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
-    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
+    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
       : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
