@@ -1,19 +1,18 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { systemUserName } from '../transport/local-user.js';
+import { sshHomeDir, systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
-import type { ConnectionTarget, JumpTarget } from '../transport/types.js';
+import type { ConnectionTarget, JumpTarget, ServerAlive } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
-import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
-import { jumpChain, jumpEntries, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
+import { notAppliedKeywords, refuseUnsafeKeywords, unsentCertificates } from './ssh-config-unsupported.js';
+import { jumpChain, jumpEntries, proxyJumpTokens, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
 // (the host's own `ssh` block, then the top-level `ssh`), the OpenSSH client config (-F, else the
@@ -35,6 +34,8 @@ export interface ConnectionOptions {
   readonly sshConfigFile?: string | undefined;
   /** Read after ~/.ssh/config when no file is named; /etc/ssh/ssh_config unless a test says otherwise. */
   readonly systemSshConfigFile?: string;
+  /** The home of ~/.ssh/config, ~ and %d: the passwd entry's, as ssh takes it whatever $HOME says, unless a test says otherwise. */
+  readonly home?: string;
   readonly env?: NodeJS.ProcessEnv;
   /** For a command about to connect: the inventory's private_key files must exist (validate needs no keys). */
   readonly requireKeyFiles?: boolean;
@@ -42,11 +43,11 @@ export interface ConnectionOptions {
 
 // ssh 9.2's default identity files, in its order (ssh -v: "Will attempt key"), less the security-key
 // (_sk), XMSS and DSA ones, which ssh2 cannot sign with.
-const defaultKeys = (): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(homedir(), '.ssh', name));
+const defaultKeys = (home: string): string[] => ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((name) => join(home, '.ssh', name));
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
-function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined): string | undefined {
-  const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile() : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
+function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined, home: string): string | undefined {
+  const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile(home) : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
   if (chosen === 'none') return undefined;
   // A missing ~/.ssh/config is no config; a file named by -F or the inventory that is missing is a mistake.
   if ((flag !== undefined || ssh.config_file !== undefined) && !existsSync(chosen)) {
@@ -72,29 +73,30 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const base = inventory.dir;
   const fromInventory = (key: keyof SshSettings): string => `${inventory.file}: ${entry.ssh?.[key] !== undefined ? `hosts.${host}.ssh.${key}` : `ssh.${key}`}`;
   const origins: Record<string, string> = {};
-  const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile);
+  const home = options.home ?? sshHomeDir();
+  const configFile = sshConfigFileFor(inventory, host, ssh, options.sshConfigFile, home);
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
   // As ssh: the system-wide file after the user's, unless a file was named (-F, ssh.config_file).
   const systemFile = configFile !== undefined && options.sshConfigFile === undefined && ssh.config_file === undefined ? (options.systemSshConfigFile ?? systemSshConfigFile) : undefined;
-  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined }) : empty);
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined, home }) : empty);
   const config = lookup(entry.address, ssh.user);
   refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
-  const notes = [...config.ignored, ...notAppliedKeywords(config)];
+  const notes = [...config.ignored];
 
   /** The inventory's value, else ssh_config's, else the default; the winner's origin is recorded. */
-  function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config): T {
+  function pick<T>(key: string, inventoryKey: keyof SshSettings | undefined, keyword: string | undefined, convert: (value: string) => T, fallback: T, fallbackOrigin: string, from = config, into = origins): T {
     if (inventoryKey && ssh[inventoryKey] !== undefined) {
-      origins[key] = fromInventory(inventoryKey);
+      into[key] = fromInventory(inventoryKey);
       return ssh[inventoryKey] as T;
     }
     const found = keyword ? from.values.get(keyword) : undefined;
     if (keyword && found?.values[0] !== undefined) {
-      origins[key] = found.origin;
+      into[key] = found.origin;
       // A HostName is checked once its %h is expanded; the others as written.
       const value = keyword === 'hostname' ? found.values[0] : checkedSshConfigValue(keyword, found, found.values[0]);
       return convert(value);
     }
-    origins[key] = fallbackOrigin;
+    into[key] = fallbackOrigin;
     return fallback;
   }
 
@@ -103,19 +105,26 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const port = pick('port', 'port', 'port', Number, 22, 'default');
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
   const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
-  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0] });
-  // As ssh: ~ is the home, a relative path is relative to the current directory (ssh opens it as it is).
-  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd());
+  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0], home });
+  // As ssh: ~ is the passwd entry's home (not $HOME), a relative path is relative to the current directory (ssh opens it as it is).
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd(), home);
   const defaultConnectTimeout = 10;
-  // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
-  // limit on the handshake; lvsprov keeps its own default rather than wait without end.
-  const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default');
-  const noTimeout = ssh.connect_timeout === undefined ? config.values.get('connecttimeout')?.values[0] : undefined;
-  if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) origins.connect_timeout = `${origins.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
-  const serverAlive = {
-    intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default') * 1000,
-    countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default'),
+  // How long an endpoint is waited for, from its own lookup: ssh reaches a jump host by running
+  // `ssh JUMP`, which takes that host's ConnectTimeout and ServerAlive* (ssh -G JUMP), never the
+  // target's. The inventory's values serve every connection, as its known_hosts does.
+  const timingsOf = (from: ResolvedSshConfig, into: Record<string, string>): { connectTimeoutMs: number; serverAlive: ServerAlive } => {
+    // ssh_config's `ConnectTimeout 0` or `none` leaves ssh to the kernel's connect timeout and no
+    // limit on the handshake; lvsprov keeps its own default rather than wait without end.
+    const connectTimeout = pick('connect_timeout', 'connect_timeout', 'connecttimeout', (value) => Number(value) || defaultConnectTimeout, defaultConnectTimeout, 'default', from, into);
+    const noTimeout = ssh.connect_timeout === undefined ? from.values.get('connecttimeout')?.values[0] : undefined;
+    if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) into.connect_timeout = `${into.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
+    const serverAlive = {
+      intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default', from, into) * 1000,
+      countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default', from, into),
+    };
+    return { connectTimeoutMs: connectTimeout * 1000, serverAlive };
   };
+  const { connectTimeoutMs, serverAlive } = timingsOf(config, origins);
 
   let passphrase: string | undefined;
   if (ssh.passphrase_env) {
@@ -156,7 +165,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   } else {
     // Every default file that exists, as ssh tries each (the one the host takes may be the second),
     // with the agent's keys too when there is an agent (ssh -v: the agent's keys, then the files).
-    privateKeys = defaultKeys().filter((key) => existsSync(key));
+    privateKeys = defaultKeys(home).filter((key) => existsSync(key));
     defaultKeyFiles = true;
     origins.identity_files = 'default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists';
   }
@@ -206,7 +215,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
-    connectTimeoutMs: connectTimeout * 1000,
+    connectTimeoutMs,
     serverAlive,
   };
 
@@ -221,29 +230,41 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const proxy = proxyOf(config);
     if (proxy.kind === 'command') refuseProxyCommand(proxy.value, `${host}, address ${entry.address}`);
     // ssh runs ProxyJump as an `ssh -W` command and expands %h %n %p %r in it (ssh -v: `ProxyJump
-    // gw-%h` executes `ssh ... gw-192.0.2.40`); a token it does not know there stops ssh too.
-    const proxyJumpTokens: Tokens = { h: address, n: entry.address, p: String(port), r: user };
-    if (proxy.kind === 'jump') entries = jumpEntries({ ...proxy.value, values: proxy.value.values.map((value) => expandTokens(value, proxyJumpTokens, proxy.value)) });
+    // gw-%h` executes `ssh ... gw-192.0.2.40`).
+    if (proxy.kind === 'jump') entries = jumpEntries(proxy.value, proxyJumpTokens(address, entry.address, port, user));
     const decided = proxy.kind === 'jump' ? proxy.value : [config.values.get('proxyjump'), config.values.get('proxycommand')].filter((value) => value !== undefined).sort((a, b) => a.order - b.order)[0];
     if (decided) origins.proxy_jump = decided.origin;
   }
-  const specs = jumpChain(entries, (name) => lookup(name));
-  const jumps: JumpTarget[] = specs.map((spec) => {
+  // A jump host's address, port and user, as `ssh [-l USER] [-p PORT] JUMP` resolves them.
+  const jumpEndpoint = (spec: JumpSpec): { jumpConfig: ResolvedSshConfig; jumpAddress: string; jumpPort: number; jumpUser: string } => {
     const jumpConfig = lookup(spec.host);
-    refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
-    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig)].map((note) => `jump host ${spec.host}: ${note}`));
-    const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
-    const jumpAddress = get('hostname') ? hostName(jumpConfig.values.get('hostname'), get('hostname') as string, spec.host) : spec.host;
+    const found = jumpConfig.values.get('hostname');
+    const jumpAddress = found?.values[0] ? hostName(found, found.values[0], spec.host) : spec.host;
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
-    const jumpUser = spec.user ?? get('user') ?? localUser(env);
-    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias') });
+    const jumpUser = spec.user ?? jumpConfig.values.get('user')?.values[0] ?? localUser(env);
+    return { jumpConfig, jumpAddress, jumpPort, jumpUser };
+  };
+  // Notes once the route is known: ssh skips CheckHostIP, and CanonicalizeHostname yes, behind a jump host.
+  notes.push(...notAppliedKeywords(config, { name: address, direct: entries.length === 0 }), ...unsentCertificates(privateKeys));
+  const specs = jumpChain(entries, (name) => lookup(name), (spec) => {
+    const { jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
+    return proxyJumpTokens(jumpAddress, spec.host, jumpPort, jumpUser);
+  });
+  const jumps: JumpTarget[] = specs.map((spec, index) => {
+    const { jumpConfig, jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
+    refuseUnsafeKeywords(jumpConfig, `jump host ${spec.host}`);
+    // The first jump host is connected to straight; each later one through those before it.
+    notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
+    const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
+    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
       : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
+    if (ownKeys.length > 0) notes.push(...unsentCertificates(ownKeys).map((note) => `jump host ${spec.host}: ${note}`));
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
@@ -260,6 +281,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),
+      ...timingsOf(jumpConfig, {}),
     };
   });
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js';
+import { expandTokens, type Tokens } from './ssh-tokens.js';
 
 // Which proxy ssh(1) uses for a host, and the whole chain of jump hosts, as OpenSSH 9.2 does
 // (checked with `ssh -G` and `ssh -v`):
@@ -7,6 +8,10 @@ import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js'
 //   none` included; `ProxyJump none` alone leaves a later ProxyCommand in force.
 // - ProxyJump a,b runs `ssh -J a b`: b's own ProxyJump is overridden, while a, reached first, is
 //   looked up with its own config, so a's ProxyJump (or ProxyCommand) applies to it, recursively.
+// - ssh runs a ProxyJump as an `ssh -W` command and expands %h %n %p %r in it with the values of
+//   the host it is for: a's own ProxyJump `%r@gw-%n` takes a's user and name (`ssh -v`: `exec ssh
+//   -l u1 -p 2299 ... gw2201-a` for a reached as u1 on port 2201), never its target's. A token it
+//   does not know there stops ssh too.
 
 export interface JumpSpec {
   readonly host: string;
@@ -36,11 +41,16 @@ export function parseJumpEntry(entry: string, origin: string): JumpSpec {
   return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
 }
 
-export const jumpEntries = (value: ConfigValue): JumpSpec[] =>
+/** A ProxyJump value's entries, its tokens expanded with `tokens` (%h %n %p %r of the host it is for). */
+export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] =>
   value.values
+    .map((part) => expandTokens(part, tokens, value))
     .join(' ')
     .split(',')
     .map((part) => parseJumpEntry(part, value.origin));
+
+/** The tokens ssh expands in a ProxyJump: the HostName, the name as given, the port and the user of the host it reaches. */
+export const proxyJumpTokens = (host: string, original: string, port: number, user: string): Tokens => ({ h: host, n: original, p: String(port), r: user });
 
 const refuse = (value: ConfigValue, message: string): never => {
   throw new ConfigError([{ file: value.file, line: value.line, col: 1, path: '', message }]);
@@ -54,7 +64,7 @@ export function refuseProxyCommand(value: ConfigValue, whom: string): never {
  * The jump hosts in the order they are connected: `entries` (the host's ProxyJump or the
  * inventory's ssh.jump) preceded by what the first one needs to be reached, from its own config.
  */
-export function jumpChain(entries: readonly JumpSpec[], lookup: (host: string) => ResolvedSshConfig): JumpSpec[] {
+export function jumpChain(entries: readonly JumpSpec[], lookup: (host: string) => ResolvedSshConfig, tokensOf: (jump: JumpSpec) => Tokens): JumpSpec[] {
   let chain = [...entries];
   const expanded: string[] = [];
   for (;;) {
@@ -65,6 +75,6 @@ export function jumpChain(entries: readonly JumpSpec[], lookup: (host: string) =
     if (proxy.kind === 'command') return refuseProxyCommand(proxy.value, `jump host ${first.host}`);
     if (expanded.includes(first.host.toLowerCase())) return refuse(proxy.value, `ProxyJump loop: ${[...expanded, first.host.toLowerCase()].join(' -> ')} (each reached through the next)`);
     expanded.push(first.host.toLowerCase());
-    chain = [...jumpEntries(proxy.value), ...chain];
+    chain = [...jumpEntries(proxy.value, tokensOf(first)), ...chain];
   }
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
+import { sshHomeDir } from '../transport/local-user.js';
 import { ConfigError } from '../errors.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
 
@@ -16,6 +17,8 @@ export interface TokenSubjects {
   readonly user: string;
   readonly localUser: string;
   readonly hostKeyAlias?: string | undefined;
+  /** %d: the passwd entry's home unless a test says otherwise. */
+  readonly home?: string | undefined;
 }
 
 /** A token's value, or how to compute it when a path asks for it (%C needs node:crypto, which a command that connects nowhere never loads). */
@@ -29,7 +32,8 @@ export function sshTokens(subjects: TokenSubjects): Tokens {
     p: String(subjects.port),
     r: subjects.user,
     u: subjects.localUser,
-    d: homedir(),
+    // The passwd entry's home, not $HOME, as ssh.
+    d: subjects.home ?? sshHomeDir(),
     i: String(process.getuid?.() ?? 0),
     l: local,
     L: local.split('.')[0] ?? local,

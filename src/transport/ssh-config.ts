@@ -1,8 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { matchCriteriaProblem } from './ssh-config-match.js';
-import { homedir } from 'node:os';
-import { systemUserName } from './local-user.js';
+import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
 
@@ -145,8 +144,8 @@ export function patternListMatches(patterns: readonly string[], text: string): b
 }
 
 /** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with wildcards as glob(3) reads them. */
-function includedFiles(pattern: string, base: string): string[] {
-  return globFiles(pattern.startsWith('~/') ? join(homedir(), pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern));
+function includedFiles(pattern: string, base: string, home: string): string[] {
+  return globFiles(pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern));
 }
 
 export interface HostQuery {
@@ -167,6 +166,8 @@ export interface ConfigFiles {
   readonly systemFile?: string | undefined;
   /** The user's file is ~/.ssh/config itself (not -F): refused, with its Includes, when others could write it. */
   readonly checkPermissions?: boolean;
+  /** The home of ~/ and of ~/.ssh for relative Includes: the passwd entry's unless a test says otherwise. */
+  readonly home?: string | undefined;
 }
 
 /** `file` (a user's: ~/.ssh/config or -F), then the system's, as ssh reads them. */
@@ -174,6 +175,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const values = new Map<string, ConfigValue>();
   const ignored: string[] = [];
   const localUser = systemUserName() ?? process.env.USER ?? '';
+  const home = files.home ?? sshHomeDir();
   const host = query.host.toLowerCase();
   const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
 
@@ -217,7 +219,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') {
       if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: 1, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
+      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
       return;
     }
     const origin = `${where}${section ? ` (${section})` : ''}`;
@@ -256,7 +258,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   };
 
   // Relative Includes and the permission check follow the file they start from.
-  const user: Reading = { base: join(homedir(), '.ssh'), checkPermissions: files.checkPermissions === true };
+  const user: Reading = { base: join(home, '.ssh'), checkPermissions: files.checkPermissions === true };
   const walkAll = (): void => {
     walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
     if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
@@ -271,6 +273,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   return { values, ignored: [...new Set(ignored)] };
 }
 
-export const defaultSshConfigFile = (): string => join(homedir(), '.ssh', 'config');
+/** ~/.ssh/config in the passwd entry's home: ssh reads it whatever $HOME says. */
+export const defaultSshConfigFile = (home = sshHomeDir()): string => join(home, '.ssh', 'config');
 /** Read after the user's file unless a file is named (-F, ssh.config_file), as ssh does. */
 export const systemSshConfigFile = '/etc/ssh/ssh_config';

@@ -1,6 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,11 +98,13 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
 
     const shown = await lvsprov(['ssh-config', '-i', file, 'j1']);
     expect(shown.code, shown.stderr).toBe(0);
-    const config = join(home, '.ssh/config');
+    // The home bound over the passwd entry's (test/support/cli.ts) is seen there, as ssh sees it.
+    const seenHome = userInfo().homedir;
+    const config = join(seenHome, '.ssh/config');
     expect(shown.stdout).toMatch(new RegExp(`hostname +192\\.0\\.2\\.30 +# ${config}:2 \\(Host lvsalias\\)`));
     expect(shown.stdout).toMatch(new RegExp(`user +root +# ${config}:3 \\(Host lvsalias\\)`));
     expect(shown.stdout).toMatch(new RegExp(`port +22 +# ${config}:4 \\(Host lvsalias\\)`));
-    expect(shown.stdout).toMatch(new RegExp(`identityfile +${join(home, '.ssh/id_alias')} +# ${config}:5 \\(Host lvsalias\\)`));
+    expect(shown.stdout).toMatch(new RegExp(`identityfile +${join(seenHome, '.ssh/id_alias')} +# ${config}:5 \\(Host lvsalias\\)`));
 
     // The inventory wins over ssh_config: its port replaces the alias's.
     const overridden = inventory('alias-port', { agent: false, port: 2222 }, { j1: { address: 'lvsalias' } });
@@ -225,7 +227,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     sshConfig(['Host 192.0.2.30', ...key, ''].join('\n'));
     const viaEtc = spawnSync(
       'ip',
-      ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && exec "$@"`, 'sh', process.execPath, cliPath, 'apply', '-i', global, '-p', playbook(), '--json'],
+      ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && mount --bind "$HOME" ${userInfo().homedir} && exec "$@"`, 'sh', process.execPath, cliPath, 'apply', '-i', global, '-p', playbook(), '--json'],
       { env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' }, encoding: 'utf8', cwd: join(import.meta.dirname, '../..') },
     );
     expect(viaEtc.status, viaEtc.stdout + viaEtc.stderr).toBe(0);
@@ -276,7 +278,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     sshConfig('');
     const file = inventory('system-alias', { agent: false }, { j1: { address: 'sysalias' } });
     const run = (args: string[]) =>
-      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && exec "$@"`, 'sh', process.execPath, cliPath, ...args], {
+      spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${etcSsh} /etc/ssh && mount --bind "$HOME" ${userInfo().homedir} && exec "$@"`, 'sh', process.execPath, cliPath, ...args], {
         env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
         encoding: 'utf8',
         cwd: join(import.meta.dirname, '../..'),

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 
 // Runs the built CLI as a user would, optionally inside a lab's control namespace.
 
@@ -19,8 +20,16 @@ export interface StartedCli {
   readonly done: Promise<CliResult>;
 }
 
+// ssh, and lvsprov as ssh, take the home from the password database, not $HOME. A test that gives
+// the CLI a home of its own (env.HOME) gets it as that home: in a mount namespace of its own, the
+// directory is bound over the passwd entry's home (each step execs the next in place, so the
+// child is still lvsprov itself).
+const passwdHome = userInfo().homedir;
+const ownHome = (home: string | undefined): string[] =>
+  home !== undefined && resolve(home) !== passwdHome ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'sh', resolve(home), passwdHome] : [];
+
 export function startCli(args: readonly string[], options: { namespace?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): StartedCli {
-  const argv = [...(options.namespace ? ['ip', 'netns', 'exec', options.namespace] : []), process.execPath, cliPath, ...args];
+  const argv = [...ownHome(options.env?.HOME), ...(options.namespace ? ['ip', 'netns', 'exec', options.namespace] : []), process.execPath, cliPath, ...args];
   const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: options.cwd ?? join(import.meta.dirname, '../..'),
     env: { ...process.env, SSH_AUTH_SOCK: '', ...options.env },

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +35,52 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  CheckHostIP no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub', '  CheckHostIP yes']);
     expect(resolved.ignored).toEqual([
       expect.stringMatching(/config-\d+:7 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
-      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not applied/),
+      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not used: lvsprov cannot send a user certificate .*offers the key itself/),
       expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): Ciphers/),
       expect.stringMatching(/^jump host j: .*config-\d+:8 \(Host \*\): CertificateFile/),
       expect.stringMatching(/^jump host j: .*config-\d+:9 \(Host \*\): CheckHostIP yes is not applied/),
     ]);
+  });
+
+  it('names a user certificate it will not send: CertificateFile, and KEY-cert.pub beside a key file, as ssh -i KEY loads it', () => {
+    const key = join(dir, 'id_cert');
+    writeFileSync(key, 'not read here');
+    writeFileSync(`${key}-cert.pub`, 'not read here');
+    const jumpKey = join(dir, 'id_jump');
+    writeFileSync(jumpKey, 'not read here');
+    writeFileSync(`${jumpKey}-cert.pub`, 'not read here');
+    const plainKey = join(dir, 'id_plain');
+    writeFileSync(plainKey, 'not read here');
+    const resolved = resolve(['Host t', `  IdentityFile ${key}`, `  IdentityFile ${plainKey}`, '  ProxyJump j', 'Host j', `  IdentityFile ${jumpKey}`]);
+    expect(resolved.ignored).toEqual([
+      `${key}-cert.pub (beside the key ${key}, which ssh would send it for) is not used: lvsprov cannot send a user certificate (ssh2 signs a login only as a plain key): it offers the key itself, which a host that trusts only the certificate's CA (TrustedUserCAKeys, no authorized_keys line for the key) refuses`,
+      expect.stringMatching(new RegExp(`^jump host j: ${jumpKey}-cert\\.pub \\(beside the key ${jumpKey},`)),
+    ]);
+  });
+
+  it('says CheckHostIP only where ssh would apply it: a HostName that is not an address, reached straight', () => {
+    const notes = (lines: string[], address = 't'): readonly string[] => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} }).ignored;
+    expect(notes(['Host *', '  CheckHostIP yes'], '192.0.2.7')).toEqual([]);
+    expect(notes(['Host t', '  HostName 192.0.2.7', '  CheckHostIP yes'])).toEqual([]);
+    expect(notes(['Host t', '  ProxyJump 192.0.2.1', '  CheckHostIP yes'])).toEqual([]);
+    expect(notes(['Host t', '  HostName lvs1.example.net', '  CheckHostIP yes'])).toEqual([
+      expect.stringMatching(/config-\d+:3 \(Host t\): CheckHostIP yes is not applied by lvsprov: it checks lvs1\.example\.net's host key under that name only; ssh would also check it under the address lvs1\.example\.net resolves to/),
+    ]);
+  });
+
+  it('says CanonicalizeHostname only where ssh would change the name: CanonicalDomains (or no fallback) for a short name', () => {
+    const notes = (lines: string[], address = 't'): readonly string[] => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} }).ignored;
+    // Without domains ssh changes nothing but the second reading of the files, which lvsprov does.
+    expect(notes(['Host t', '  CanonicalizeHostname yes'])).toEqual([]);
+    // An address, a name with more dots than CanonicalizeMaxDots, and `yes` behind a jump host are left as they are.
+    expect(notes(['Host *', '  CanonicalizeHostname yes', '  CanonicalDomains example.net'], '192.0.2.7')).toEqual([]);
+    expect(notes(['Host *', '  CanonicalizeHostname yes', '  CanonicalDomains example.net'], 'lvs1.dc1.example')).toEqual([]);
+    expect(notes(['Host t', '  CanonicalizeHostname yes', '  CanonicalDomains example.net', '  ProxyJump 192.0.2.1'])).toEqual([]);
+    expect(notes(['Host t', '  CanonicalizeHostname always', '  CanonicalDomains example.net corp.example', '  ProxyJump 192.0.2.1'])).toEqual([
+      expect.stringMatching(/config-\d+:2 \(Host t\): CanonicalizeHostname always with CanonicalDomains example\.net corp\.example is not applied by lvsprov: it connects to t as written; ssh would try t\.example\.net, t\.corp\.example and connect to the first that resolves$/),
+    ]);
+    expect(notes(['Host t', '  CanonicalizeHostname yes', '  CanonicalizeFallbackLocal no'])).toEqual([expect.stringMatching(/it connects to t as written; ssh would stop \(no CanonicalDomains to try and CanonicalizeFallbackLocal no/)]);
+    expect(spawnSync('ssh', ['-G', '-F', '/dev/null', '-o', 'CanonicalizeHostname=yes', '-o', 'CanonicalizeFallbackLocal=no', 't'], { encoding: 'utf8' }).stderr).toMatch(/Could not resolve host "t"/);
   });
 
   it('says them on stderr before a run, once each, leaving stdout to the report', async () => {

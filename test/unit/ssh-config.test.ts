@@ -9,6 +9,7 @@ import { parseJumpEntry, resolveConnection } from '../../src/config/connection.j
 import { loadInventory } from '../../src/config/inventory.js';
 import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
 import { permissionProblem } from '../../src/transport/ssh-config-file.js';
+import { cliPath } from '../support/cli.js';
 
 // ssh_config read as ssh reads it: patterns, negation, first value wins, lists accumulate, Match,
 // Include, %-tokens; then merged under the inventory with each value's origin.
@@ -198,6 +199,9 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       '  ServerAliveInterval 7',
       '  ServerAliveCountMax 1',
       '  ProxyJump admin@bastion:2222,192.0.2.2',
+      'Host bastion',
+      '  ConnectTimeout 3',
+      '  ServerAliveInterval 2',
     ]);
     const plain = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'test' }), 'web', { env: {} });
     expect(plain.target).toMatchObject({
@@ -210,8 +214,15 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       connectTimeoutMs: 4000,
       serverAlive: { intervalMs: 7000, countMax: 1 },
     });
-    // The jump hosts wait for a silent host as the host does.
-    expect(plain.target.jumps.map((jump) => jump.serverAlive)).toEqual([{ intervalMs: 7000, countMax: 1 }, { intervalMs: 7000, countMax: 1 }]);
+    // Each jump host waits as `ssh JUMP` would, by its own block, never the target's (ssh runs
+    // `ssh -W ... JUMP` for it: ssh -G reads ConnectTimeout 3 for bastion, none for 192.0.2.2);
+    // what its block leaves open is lvsprov's default.
+    expect(sshG(file, 'bastion').values.connecttimeout).toBe('3');
+    expect(sshG(file, '192.0.2.2').values.connecttimeout).toBe('none');
+    expect(plain.target.jumps.map((jump) => [jump.connectTimeoutMs, jump.serverAlive])).toEqual([
+      [3000, { intervalMs: 2000, countMax: 3 }],
+      [10_000, { intervalMs: 10_000, countMax: 3 }],
+    ]);
     expect(plain.origins.server_alive_interval).toBe(`${file}:10 (Host webalias)`);
     expect(plain.missingKeys).toEqual([join(dir, 'id_missing')]);
     expect(plain.origins.user).toMatch(/inventory-\d+\.yaml: ssh\.user$/);
@@ -226,6 +237,8 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(hostWins.target.serverAlive).toEqual({ intervalMs: 0, countMax: 5 });
     expect(hostWins.origins.port).toMatch(/hosts\.web\.ssh\.port$/);
     expect(hostWins.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.3']);
+    // The inventory's values serve the jump hosts too.
+    expect(hostWins.target.jumps.map((jump) => jump.serverAlive)).toEqual([{ intervalMs: 0, countMax: 5 }]);
 
     const none = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {}, sshConfigFile: 'none' });
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
@@ -240,6 +253,32 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %d`));
+  });
+
+  it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
+    // ssh -v -F FILE webalias: `exec ssh -F FILE -W '[192.0.2.40]:22' a`, then for a:
+    // `exec ssh -l u1 -p 2299 -F FILE -W '[192.0.2.7]:2201' gw2201-a` (a's user, port, name, HostName).
+    const file = configFile([
+      'Host webalias',
+      '  HostName 192.0.2.40',
+      '  User deploy',
+      '  ProxyJump a',
+      'Host a',
+      '  HostName 192.0.2.7',
+      '  User u1',
+      '  Port 2201',
+      '  ProxyJump %r@gw%p-%n:2299,hop-%h',
+      'Host gw*',
+      '  HostName 192.0.2.9',
+    ]);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
+      ['u1', '192.0.2.9', 2299],
+      [userInfo().username, 'hop-192.0.2.7', 22],
+      ['u1', '192.0.2.7', 2201],
+    ]);
+    const unknown = configFile(['Host webalias', '  ProxyJump a', 'Host a', '  ProxyJump gw-%d']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:1: unknown %-token %d`));
   });
 
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
@@ -260,40 +299,34 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     writeFileSync(system, 'Include ssh_config.d/*.conf\nHost *\n  User corp\n  Port 2203\n');
     const user = configFile(['Host webalias', '  User mine']);
     const inventory = inventoryWith({ agent: false, config_file: undefined });
-    // ~/.ssh/config is the user's file when none is named: HOME points at a folder holding it.
+    // ~/.ssh/config is the user's file when none is named: the home given holds it.
     const home = join(dir, `home-${count}`);
     mkdirSync(join(home, '.ssh'), { recursive: true });
     writeFileSync(join(home, '.ssh', 'config'), readFileSync(user));
-    const previous = process.env.HOME;
-    process.env.HOME = home;
-    try {
-      const both = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system });
+    {
+      const both = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, home });
       expect(both.target).toMatchObject({ address: '192.0.2.44', user: 'mine', port: 2203 });
       expect(both.target.jumps.map((jump) => jump.address)).toEqual(['192.0.2.1']);
       expect(both.sshConfigFiles).toEqual([join(home, '.ssh', 'config'), system]);
       expect(both.origins.port).toBe(`${system}:4 (Host *)`);
       // -F names the one file read, as with ssh -F.
-      const named = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: user });
+      const named = resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: user, home });
       expect(named.target).toMatchObject({ address: 'webalias', user: 'mine', port: 22, jumps: [] });
       expect(named.sshConfigFiles).toEqual([user]);
-    } finally {
-      process.env.HOME = previous;
     }
   });
 
   it("hashes recorded host names as HashKnownHosts says, the user's `no` winning over the system's `yes` (Debian's), ssh's default no", () => {
     const system = join(dir, `hash-system-${++count}`);
     writeFileSync(system, 'Host *\n  HashKnownHosts yes\n');
-    const previous = process.env.HOME;
-    try {
+    {
       const inventory = inventoryWith({ agent: false });
       // A home of its own per case: a file is read once a run.
       const hashed = (userConfig: string): boolean | undefined => {
         const home = join(dir, `hash-home-${++count}`);
         mkdirSync(join(home, '.ssh'), { recursive: true });
         writeFileSync(join(home, '.ssh', 'config'), userConfig);
-        process.env.HOME = home;
-        return resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system }).target.hashKnownHosts;
+        return resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, home }).target.hashKnownHosts;
       };
       expect(hashed('Host webalias\n  HashKnownHosts no\n')).toBe(false);
       expect(hashed('Host other\n  HashKnownHosts no\n')).toBe(true);
@@ -301,8 +334,6 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       // -F names the only file read: nothing says yes, so names are recorded as they are.
       expect(resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, sshConfigFile: configFile(['Host *', '  Port 22']) }).target.hashKnownHosts).toBe(false);
       expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: 'none' }).target.hashKnownHosts).toBe(false);
-    } finally {
-      process.env.HOME = previous;
     }
   });
 
@@ -328,26 +359,22 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const file = configFile(['Host webalias', '  IdentitiesOnly yes']);
     const home = join(dir, `identities-only-home-${count}`);
     mkdirSync(join(home, '.ssh'), { recursive: true });
-    const previous = process.env.HOME;
-    process.env.HOME = home;
-    try {
-      const none = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+    {
+      const none = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' }, home });
       expect(none.target.privateKeys).toEqual([]);
       expect(none.target.agent).toBeUndefined();
       expect(none.origins.agent).toBe(`${file}:2 (Host webalias): IdentitiesOnly yes`);
       const rsa = join(home, '.ssh', 'id_rsa');
       writeFileSync(rsa, 'not read here');
-      const one = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+      const one = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' }, home });
       expect(one.target).toMatchObject({ privateKeys: [rsa], agent: '/tmp/agent.sock', agentKeys: [rsa] });
       // Without IdentitiesOnly every key of the agent is offered, and the default files as well
       // (ssh -v: "Will attempt key: ... agent", then each ~/.ssh/id_* file).
-      const plain = resolveConnection(inventoryWith({ config_file: configFile(['Host webalias', '  Port 22']) }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' } });
+      const plain = resolveConnection(inventoryWith({ config_file: configFile(['Host webalias', '  Port 22']) }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent.sock' }, home });
       expect(plain.target.privateKeys).toEqual([rsa]);
       expect(plain.target.defaultKeyFiles).toBe(true);
       expect(plain.target.agent).toBe('/tmp/agent.sock');
       expect(plain.target.agentKeys).toBeUndefined();
-    } finally {
-      process.env.HOME = previous;
     }
   });
 
@@ -379,11 +406,9 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     chmodSync(config, 0o644);
     chmodSync(included, 0o666);
     const system = join(dir, 'no-system-config');
-    const previous = process.env.HOME;
-    process.env.HOME = home;
-    try {
+    {
       const inventory = inventoryWith({ agent: false });
-      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, home })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
       // Named by -F, the same files are read as they are (ssh -F does not check either).
       expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: config }).target.address).toBe('192.0.2.45');
       // ~/.ssh/config itself (each file is checked once a run: another home for this case).
@@ -391,10 +416,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       mkdirSync(join(other, '.ssh'), { recursive: true });
       writeFileSync(join(other, '.ssh', 'config'), 'Host webalias\n  User someone\n');
       chmodSync(join(other, '.ssh', 'config'), 0o602);
-      process.env.HOME = other;
-      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system })).toThrow(/config:1:1: bad owner or permissions \(writable by everyone\); ssh refuses this file too/);
-    } finally {
-      process.env.HOME = previous;
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, home: other })).toThrow(/config:1:1: bad owner or permissions \(writable by everyone\); ssh refuses this file too/);
     }
     expect(permissionProblem({ uid: 1234, gid: 0, mode: 0o100644 }, 0, 0)).toBe('owned by uid 1234, neither you nor root');
     expect(permissionProblem({ uid: 0, gid: 50, mode: 0o100664 }, 1000, 1000)).toBe('writable by group 50');
@@ -415,6 +437,29 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %Z`));
     const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
+  });
+
+  it('takes ~/.ssh/config, ~ and %d from the passwd entry\'s home whatever $HOME says, as ssh -G does', () => {
+    // A $HOME elsewhere, with a config of its own that ssh does not read.
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(join(elsewhere, '.ssh'), { recursive: true });
+    writeFileSync(join(elsewhere, '.ssh', 'config'), 'Host webalias\n  Port 2999\n');
+    const file = configFile(['Host webalias', '  IdentityFile ~/.ssh/id_home', '  UserKnownHostsFile %d/kh ~/kh2']);
+    const env = { ...process.env, HOME: elsewhere, USER: userInfo().username };
+    const home = userInfo().homedir;
+    const sshSays = (args: string[], keyword: string): string | undefined =>
+      spawnSync('ssh', ['-G', ...args, 'webalias'], { encoding: 'utf8', env }).stdout.split('\n').find((line) => line.startsWith(`${keyword} `))?.slice(keyword.length + 1);
+    expect(sshSays(['-F', file], 'userknownhostsfile')).toBe(`${home}/kh ${home}/kh2`);
+    expect(sshSays([], 'port')).not.toBe('2999');
+    const inventory = join(dir, `inventory-${++count}.yaml`);
+    writeFileSync(inventory, stringify({ ssh: { agent: false }, hosts: { web: { address: 'webalias' } } }));
+    const lvsprov = (args: string[]): string => execFileSync(process.execPath, [cliPath, 'ssh-config', '-i', inventory, ...args], { encoding: 'utf8', env });
+    const shown = lvsprov(['-F', file]);
+    expect(shown).toMatch(new RegExp(`^  userknownhostsfile +${home}/kh ${home}/kh2 `, 'm'));
+    expect(shown).toMatch(new RegExp(`^  identityfile +${home}/\\.ssh/id_home \\(missing`, 'm'));
+    const fromDefault = lvsprov([]);
+    expect(fromDefault).toContain(`ssh_config ${join(home, '.ssh', 'config')}`);
+    expect(fromDefault).not.toMatch(/^  port +2999/m);
   });
 
   it('takes a relative IdentityFile, UserKnownHostsFile or IdentityAgent from the current directory, as ssh opens them, and ~ from the home', () => {
