@@ -21,7 +21,12 @@ export function formatProblem(problem: ConfigProblem): string {
 const LONG_SEGMENT = /[^.]{81,}/g;
 
 function shortPath(path: string): string {
-  return path.replace(LONG_SEGMENT, (segment) => `${segment.slice(0, 40)}...(${segment.length} characters)`);
+  return path.replace(LONG_SEGMENT, shortened);
+}
+
+/** A name or term from the input as a message shows it: one over 80 characters by its start and length. */
+export function shortened(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 40)}...(${text.length} characters)` : text;
 }
 
 // A problem is one line of output. A key or value from the input may hold a line break, a carriage

@@ -1,3 +1,4 @@
+import { shortened } from '../errors.js';
 import { suggestion } from './suggest.js';
 
 // --limit as Ansible reads it: comma-separated terms, each a host, a group, `all`, or a glob
@@ -41,7 +42,8 @@ export function selectHosts(terms: readonly string[], hosts: readonly string[], 
     const matched = termHosts(name, hosts, groups);
     if (matched === null) {
       const known = [...hosts, ...groups.keys()];
-      problems.push(/[*?]/.test(name) ? `${name} matches no host or group` : `unknown host or group ${name}; ${suggestion(name, known)}`);
+      const shown = shortened(name);
+      problems.push(/[*?]/.test(name) ? `${shown} matches no host or group` : `unknown host or group ${shown}; ${suggestion(name, known)}`);
       continue;
     }
     for (const host of matched) (negated ? exclude : include).add(host);

@@ -33,6 +33,14 @@ describe('--limit host patterns', () => {
     else expect([selection.hosts, selection.problems]).toEqual([expected, []]);
   });
 
+  it('shows a long term that matches nothing by its start and length, as a long key is shown', () => {
+    const long = 'x'.repeat(5000);
+    expect(selectHosts([long, `${'y'.repeat(3000)}*`], hosts, groups).problems).toEqual([
+      `unknown host or group ${'x'.repeat(40)}...(5000 characters); (known: edge1, lvs1, rs1, rs2, rs3, rs10, routers, directors, realservers)`,
+      `${'y'.repeat(40)}...(3001 characters) matches no host or group`,
+    ]);
+  });
+
   it('names every term that matches nothing, with a suggestion', () => {
     expect(selectHosts(['web*', '!rs4', 'realserver'], hosts, groups).problems).toEqual([
       'web* matches no host or group',
