@@ -12,9 +12,33 @@ export interface HostSelection {
   readonly problems: readonly string[];
 }
 
-function globPattern(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+/**
+ * Whether `name` matches `glob`. Not by a RegExp: `*a*a*a*...*b` as `.*a.*a.*...b` backtracks
+ * through every way to split a name among the stars, and a few dozen characters of name hang
+ * the run. Here a star that fails is moved on by one character from the last star alone, so the
+ * match takes at most glob length x name length steps.
+ */
+export function globMatches(glob: string, name: string): boolean {
+  let g = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (g < glob.length && (glob[g] === '?' || (glob[g] !== '*' && glob[g] === name[n]))) {
+      g += 1;
+      n += 1;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g;
+      resume = n;
+      g += 1;
+    } else if (star >= 0) {
+      g = star + 1;
+      resume += 1;
+      n = resume;
+    } else return false;
+  }
+  while (g < glob.length && glob[g] === '*') g += 1;
+  return g === glob.length;
 }
 
 /** The hosts one term names; null when it names nothing. */
@@ -25,9 +49,8 @@ function termHosts(term: string, hosts: readonly string[], groups: ReadonlyMap<s
     if (group) return new Set(group);
     return hosts.includes(term) ? new Set([term]) : null;
   }
-  const pattern = globPattern(term);
-  const matched = new Set(hosts.filter((host) => pattern.test(host)));
-  for (const [group, members] of groups) if (pattern.test(group)) members.forEach((member) => matched.add(member));
+  const matched = new Set(hosts.filter((host) => globMatches(term, host)));
+  for (const [group, members] of groups) if (globMatches(term, group)) members.forEach((member) => matched.add(member));
   return matched.size > 0 ? matched : null;
 }
 
