@@ -162,5 +162,10 @@ export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 
 export const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name');
-export const serviceName = z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name');
+// systemd.unit(5): "The total length of the unit name including the suffix must not exceed 255
+// characters"; with `.service`, 247 are left for the name.
+export const serviceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name')
+  .max(247, { error: (issue) => `must be a service name of at most 247 characters (systemd's 255 for a unit name, less .service); this one has ${String(issue.input).length}` });
 export const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name');
