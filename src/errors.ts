@@ -40,6 +40,20 @@ function visible(text: string): string {
   return text.replace(CONTROL, (char) => SHORT[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Commander's own messages quote a bad argument whole (`argument 'X' is invalid`, `unknown option
+ * 'X'`): each command-line argument that is long or holds a control or invisible character is
+ * shown there as any value from the input is, by its start and length and with escapes.
+ */
+export function withArgumentsShown(text: string, argv: readonly string[]): string {
+  let shown = text;
+  for (const arg of argv) {
+    const safe = visible(shortened(arg));
+    if (safe !== arg && arg !== '') shown = shown.split(arg).join(safe);
+  }
+  return shown;
+}
+
 /** Invalid inventory, playbook or role: nothing was contacted. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly ConfigProblem[]) {
