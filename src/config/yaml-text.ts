@@ -141,7 +141,7 @@ const INDENTED_INVISIBLE = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${INVISIB
 // indentation and any dashes) or follows a flow mapping's `{` or `,`.
 function invisibleSeparator(text: string): { index: number; message: string } | null {
   if (!INVISIBLE.test(text)) return null;
-  const match = INVISIBLE_SEPARATOR.exec(text);
+  const match = BLOCK_SEPARATOR.exec(text) ?? flowSeparator(text);
   if (!match) return null;
   const indicator = match[2] ?? '';
   const character = match[3] ?? '';
@@ -156,11 +156,20 @@ function invisibleSeparator(text: string): { index: number; message: string } | 
   };
 }
 
+/** A key after a flow mapping's `{` or `,`, but not one inside a quoted string on its line (`"a, b:<U+00A0>c"`). */
+function flowSeparator(text: string): RegExpExecArray | null {
+  for (const match of text.matchAll(FLOW_SEPARATOR)) {
+    const prefix = text.slice(text.lastIndexOf('\n', match.index) + 1, match.index);
+    const doubles = prefix.replace(/\\./g, '').split('"').length - 1;
+    const singles = prefix.split("'").length - 1;
+    if (doubles % 2 === 0 && singles % 2 === 0) return match;
+  }
+  return null;
+}
+
 const PLAIN_KEY = `(?:[A-Za-z0-9_$/][A-Za-z0-9_.$/-]*|"[^"\\n]*"|'[^'\\n]*')`;
-const INVISIBLE_SEPARATOR = new RegExp(
-  `((?:^|\\n)[ \\t]*(?:-[ \\t]+)*|[{,][ \\t]*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`,
-  'u',
-);
+const BLOCK_SEPARATOR = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`, 'u');
+const FLOW_SEPARATOR = new RegExp(`([{,][ \\t]*)(${PLAIN_KEY}:)(${INVISIBLE.source})`, 'gu');
 
 function notUtf8(file: string, bytes: Uint8Array): ConfigError {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
