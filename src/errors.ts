@@ -21,7 +21,12 @@ export function formatProblem(problem: ConfigProblem): string {
 const LONG_SEGMENT = /[^.]{81,}/g;
 
 function shortPath(path: string): string {
-  return path.replace(LONG_SEGMENT, (segment) => `${segment.slice(0, 40)}...(${segment.length} characters)`);
+  return path.replace(LONG_SEGMENT, shortened);
+}
+
+/** A name or term from the input as a message shows it: one over 80 characters by its start and length. */
+export function shortened(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 40)}...(${text.length} characters)` : text;
 }
 
 // A problem is one line of output. A key or value from the input may hold a line break, a carriage
@@ -33,6 +38,20 @@ const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t'
 
 function visible(text: string): string {
   return text.replace(CONTROL, (char) => SHORT[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Commander's own messages quote a bad argument whole (`argument 'X' is invalid`, `unknown option
+ * 'X'`): each command-line argument that is long or holds a control or invisible character is
+ * shown there as any value from the input is, by its start and length and with escapes.
+ */
+export function withArgumentsShown(text: string, argv: readonly string[]): string {
+  let shown = text;
+  for (const arg of argv) {
+    const safe = visible(shortened(arg));
+    if (safe !== arg && arg !== '') shown = shown.split(arg).join(safe);
+  }
+  return shown;
 }
 
 /** Invalid inventory, playbook or role: nothing was contacted. */

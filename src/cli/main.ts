@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, UsageError, withArgumentsShown } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
@@ -20,16 +20,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const setExit = (value: number): void => {
     code = value;
   };
+  const output = { writeOut: (text: string) => io.out(text.trimEnd()), writeErr: (text: string) => io.err(withArgumentsShown(text.trimEnd(), argv.slice(2))) };
   const program = new Command('lvsprov')
     .description('declarative provisioning of Linux Virtual Server (IPVS) clusters over SSH')
     .version(packageVersion(), '-V, --version', 'print the version of lvsprov')
     // Options after a subcommand belong to it, so `lab exec HOST CMD -x` passes -x on to CMD.
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) })
+    .configureOutput(output)
     .showHelpAfterError();
   for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit), sshConfigCommand(io), schemaCommand(io)]) {
-    program.addCommand(command.exitOverride().configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) }));
+    program.addCommand(command.exitOverride().configureOutput(output));
   }
 
   // `help aply` gets what `aply` gets: commander's unknown-command error with its suggestion

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { shortened } from '../errors.js';
 
 /** Parses a whole-number option within bounds; commander shows the message and exits 4. */
 export function wholeNumber(value: string, flag: string, min: number, max: number): number {
@@ -21,9 +22,9 @@ export function commaTerms(flag: string, term: RegExp, what: string): (value: st
     const terms = value.split(',').map((item) => item.trim());
     if (terms.every((item) => item === '')) throw new InvalidArgumentError(`${flag} is empty; name ${what} (an unset shell variable?)`);
     const empty = terms.findIndex((item) => item === '');
-    if (empty !== -1) throw new InvalidArgumentError(`${flag} has an empty term (two commas in a row, or one at an end) in ${JSON.stringify(value)}`);
+    if (empty !== -1) throw new InvalidArgumentError(`${flag} has an empty term (two commas in a row, or one at an end) in ${JSON.stringify(shortened(value))}`);
     const bad = terms.find((item) => !term.test(item));
-    if (bad !== undefined) throw new InvalidArgumentError(`${flag} takes ${what}; ${JSON.stringify(bad)} is not one`);
+    if (bad !== undefined) throw new InvalidArgumentError(`${flag} takes ${what}; ${JSON.stringify(shortened(bad))} is not one`);
     return value;
   };
 }

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { intToIpv4, isIpv4, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
+import { intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
 import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
@@ -29,6 +29,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
+  realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
   directRepliesThroughNatGateway(inventory, report);
   drLans(inventory, networks, report);
@@ -224,6 +225,34 @@ function networkEdges(inventory: Inventory, networks: ReadonlyArray<{ cidr: stri
     checked.add(origin.join('.'));
     check(dipOf(inventory, director, entry), [...origin], `dip of director ${director}`);
   }
+}
+
+/**
+ * With `networks` stated, a DR or NAT real server in none of them would pass the two LAN checks
+ * unchecked: they ask which stated network holds it. Either its address is a slip or a network is
+ * missing from the list; both are for the operator to say. A TUN real server may be anywhere (IPIP
+ * is routed), and one at its director's own address (localnode) or at loopback is the director
+ * itself. Said once per address, at its first service: the fix is the same for all.
+ */
+function realServersOffNetworks(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
+  if (networks.length === 0) return;
+  const said = new Set<string>();
+  inventory.services.forEach((service, index) => {
+    if (service.forwarding === 'tun') return;
+    service.realServers.forEach((server, serverIndex) => {
+      if (!isIpv4(server.address) || isLoopback(server.address) || said.has(server.address) || networkHolding(networks, server.address)) return;
+      const directorsOwn = service.directors.flatMap((director) => [own(inventory.data.hosts, director)?.address, directorAddress(inventory, director)]);
+      if (directorsOwn.includes(server.address)) return;
+      said.add(server.address);
+      const what = `${service.forwarding === 'dr' ? 'DR' : 'NAT'} real server ${server.host === undefined ? server.address : `${server.host} (${server.address})`}`;
+      const need = service.forwarding === 'dr' ? 'share a LAN with its director' : "reach its director's dip on its own network";
+      report(
+        servicePath(index, 'real_servers', serverIndex),
+        `${what} is in none of the stated networks (${networks.map((entry) => entry.cidr).join(', ')}), so lvsprov cannot check that it can ${need}: ` +
+          'add its network to `networks`, or correct its address',
+      );
+    });
+  });
 }
 
 function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {

@@ -1,3 +1,5 @@
+import { shortened } from '../errors.js';
+import { globMatches } from '../glob.js';
 import { suggestion } from './suggest.js';
 
 // --limit as Ansible reads it: comma-separated terms, each a host, a group, `all`, or a glob
@@ -11,11 +13,6 @@ export interface HostSelection {
   readonly problems: readonly string[];
 }
 
-function globPattern(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
 /** The hosts one term names; null when it names nothing. */
 function termHosts(term: string, hosts: readonly string[], groups: ReadonlyMap<string, readonly string[]>): ReadonlySet<string> | null {
   if (term === 'all' || term === '*') return new Set(hosts);
@@ -24,9 +21,8 @@ function termHosts(term: string, hosts: readonly string[], groups: ReadonlyMap<s
     if (group) return new Set(group);
     return hosts.includes(term) ? new Set([term]) : null;
   }
-  const pattern = globPattern(term);
-  const matched = new Set(hosts.filter((host) => pattern.test(host)));
-  for (const [group, members] of groups) if (pattern.test(group)) members.forEach((member) => matched.add(member));
+  const matched = new Set(hosts.filter((host) => globMatches(term, host)));
+  for (const [group, members] of groups) if (globMatches(term, group)) members.forEach((member) => matched.add(member));
   return matched.size > 0 ? matched : null;
 }
 
@@ -41,7 +37,8 @@ export function selectHosts(terms: readonly string[], hosts: readonly string[], 
     const matched = termHosts(name, hosts, groups);
     if (matched === null) {
       const known = [...hosts, ...groups.keys()];
-      problems.push(/[*?]/.test(name) ? `${name} matches no host or group` : `unknown host or group ${name}; ${suggestion(name, known)}`);
+      const shown = shortened(name);
+      problems.push(/[*?]/.test(name) ? `${shown} matches no host or group` : `unknown host or group ${shown}; ${suggestion(name, known)}`);
       continue;
     }
     for (const host of matched) (negated ? exclude : include).add(host);

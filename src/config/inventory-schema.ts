@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { forwardedPortProblem } from '../resources/ipvs/schema.js';
 import { haSchema, serviceHaFields } from './ha-schema.js';
 import { sessionsSchema } from './sessions-schema.js';
-import { clusterName, hostAddress, hostName, interfaceName, ipv4Subnet, netmaskField, serverIpv4, unicastIpv4, vipInterfaceName } from './values.js';
+import { clusterName, hostAddress, hostName, interfaceName, ipv4Subnet, loginName, netmaskField, serverIpv4, unicastIpv4, virtualServiceName, vipInterfaceName } from './values.js';
 
 // The inventory: hosts and how to reach them, groups, variables at three levels, and the LVS model
 // (VIPs, virtual services, real servers) as first-class data rather than free-form variables.
@@ -19,12 +19,10 @@ const port = z.number().int().min(1).max(65535);
 /** Paths may start with ~ (the user's home) or be relative to the inventory file. */
 const localPath = z.string().min(1).regex(/^[^\0\n]+$/, 'must be a file path');
 
-/** A login name: never starting with `-`, so nothing can read it as an option. */
-const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name (letters, digits, _ . -, not starting with - . or a digit)');
 
 export const sshSettingsSchema = z
   .object({
-    user: userName.optional().describe('login user (default: the local user, as ssh)'),
+    user: loginName.optional().describe('login user (default: the local user, as ssh)'),
     port: port.optional().describe('SSH port (default 22)'),
     private_key: localPath.optional().describe('private key file; relative to the inventory, ~ allowed (default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists, beside the agent, as ssh)'),
     passphrase_env: varName.optional().describe("environment variable holding the key's passphrase (never the passphrase itself)"),
@@ -53,7 +51,7 @@ export const sshSettingsSchema = z
       .object({
         address: hostAddress,
         port: port.optional(),
-        user: userName.optional(),
+        user: loginName.optional(),
         private_key: localPath.optional(),
         known_hosts: localPath.optional(),
       })
@@ -106,7 +104,7 @@ const realServerSchema = z
 
 export const serviceSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name (letters, digits, _ . -)').optional().describe('a name for messages'),
+    name: virtualServiceName.optional().describe('a name for messages'),
     vip: z.string().min(1).optional().describe('a name from lvs.vips, or an IPv4 address'),
     protocol: z.enum(['tcp', 'udp', 'fwmark']).default('tcp').describe('ipvsadm -t, -u or -f'),
     port: z.number().int().min(0).max(65535).default(0).describe('virtual port; 0 = every port (needs persistence)'),

@@ -26,7 +26,8 @@ function typeHint(expected: string | undefined, input: unknown): string {
 function sizeMessage(issue: RawIssue & { code: 'too_big' | 'too_small' }): string | undefined {
   const input = issue.input;
   const limit = issue.code === 'too_big' ? `at most ${String(issue.maximum)}` : `at least ${String(issue.minimum)}`;
-  if (issue.origin === 'number') return `expected ${describeSchema(issue.schema)}, got ${String(input)}`;
+  // 'int': beyond a safe integer (2^53 - 1), which .int() checks before the schema's own range.
+  if (issue.origin === 'number' || issue.origin === 'int') return `expected ${describeSchema(issue.schema)}, got ${String(input)}`;
   if (issue.origin === 'array' && Array.isArray(input)) return `expected ${limit} item${Number(issue.code === 'too_big' ? issue.maximum : issue.minimum) === 1 ? '' : 's'}, got ${input.length}`;
   if (issue.origin === 'string' && typeof input === 'string') {
     return issue.code === 'too_small' && Number(issue.minimum) === 1 ? 'must not be empty' : `expected ${limit} characters, got ${input.length}`;

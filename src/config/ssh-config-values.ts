@@ -1,12 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { hostAddressProblem } from '../net/host-address.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
+import { loginNameProblem } from './values.js';
 
 // Values lvsprov takes from an OpenSSH client config are held to the grammar the inventory's own
 // keys have: a HostName of `-oProxyCommand=...` or a Port of 70000 is refused at its line before
 // any connection, as the same value in the inventory would be.
-
-const userName = /^[a-z_][a-z0-9_.-]*$/i;
 
 const secondsPer: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const timeKeywords = new Set(['connecttimeout', 'serveraliveinterval']);
@@ -34,7 +33,7 @@ function problemOf(keyword: string, value: string): string | undefined {
       // 0 and none are ssh's "no timeout of its own" (ssh -G reads both).
       return /^\d+$/.test(value) || value.toLowerCase() === 'none' ? undefined : `ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m), not ${JSON.stringify(value)}`;
     case 'user':
-      return userName.test(value) ? undefined : `User must be a user name (letters, digits, _ . -, not starting with - . or a digit), not ${JSON.stringify(value)}`;
+      return loginNameProblem(value) === undefined ? undefined : `User ${loginNameProblem(value)}, not ${JSON.stringify(value)}`;
     case 'hostname': {
       const why = hostAddressProblem(value);
       return why === undefined ? undefined : `HostName must be an IPv4 address or a host name; ${JSON.stringify(value)} ${why}`;

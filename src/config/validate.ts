@@ -45,8 +45,14 @@ export function zodProblems(source: YamlSource, error: { readonly issues: readon
       add(path, withInput(issue));
     }
   }
+  // Two checks of one value can word the same problem (a number beyond 2^53 fails both .int()'s
+  // safe range and the schema's own): it is said once.
+  const said = new Set<string>();
   const kept = located.filter((entry) => {
     const intended = meant.get(entry.path);
+    const key = `${entry.path}\n${entry.problem.message}`;
+    if (said.has(key)) return false;
+    said.add(key);
     return intended === undefined || source.has(intended);
   });
   return kept.map((entry) => entry.problem).sort((a, b) => a.line - b.line || a.col - b.col);

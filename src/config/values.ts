@@ -31,6 +31,32 @@ function nameMessage(what: string, input: unknown): string {
   return plain && input.length > 63 ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}` : `must be ${what} (letters, digits, _ . -)`;
 }
 
+/** useradd(8): "Usernames may only be up to 32 characters long"; utmp keeps 32 bytes of one. */
+export const LOGIN_NAME_MAX = 32;
+
+// One regex holding the length too, so the generated JSON Schema gives editors both.
+const LOGIN_NAME = new RegExp(`^[a-z_][a-z0-9_.-]{0,${LOGIN_NAME_MAX - 1}}$`, 'i');
+
+/** Why `value` cannot be a login name (undefined when it can); never starting with `-`, which ssh would read as an option. */
+export function loginNameProblem(value: string): string | undefined {
+  if (LOGIN_NAME.test(value)) return undefined;
+  return /^[a-z_][a-z0-9_.-]*$/i.test(value)
+    ? `must be a user name of at most ${LOGIN_NAME_MAX} characters, as useradd makes them; this one has ${value.length}`
+    : 'must be a user name (letters, digits, _ . -, not starting with - . or a digit)';
+}
+
+export const loginName = z.string().regex(LOGIN_NAME, { error: (issue) => loginNameProblem(String(issue.input)) });
+
+/** A virtual service's name, for messages, status and graphs: as long as a host name's label at most. */
+export const virtualServiceName = z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, {
+  error: (issue) => {
+    const input = String(issue.input);
+    return /^[A-Za-z0-9_.-]+$/.test(input)
+      ? `must be a name of at most 63 characters, as a host name's label is; this one has ${input.length}`
+      : `must be a name (letters, digits, _ . -)${invisibleNote(input)}`;
+  },
+});
+
 /** A canonical dotted quad: four decimal numbers 0-255, no leading zeros. */
 export const ipv4 = grammar('an IPv4 address such as 192.0.2.10', ipv4Problem);
 
@@ -136,5 +162,10 @@ export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 
 export const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name');
-export const serviceName = z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name');
+// systemd.unit(5): "The total length of the unit name including the suffix must not exceed 255
+// characters"; with `.service`, 247 are left for the name.
+export const serviceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name')
+  .max(247, { error: (issue) => `must be a service name of at most 247 characters (systemd's 255 for a unit name, less .service); this one has ${String(issue.input).length}` });
 export const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name');

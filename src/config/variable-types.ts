@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { userInputParse } from './issue-words.js';
 import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceName } from './values.js';
 import { describeCharacter, INVISIBLE, refuseControlCharacters } from './text-safety.js';
+import { linearPattern } from './linear-pattern.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
@@ -29,7 +30,7 @@ const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
       .strict()
       .refine((kind) => kind.min <= kind.max, { path: ['max'], message: 'max must be at least min' }),
     z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1).superRefine(eachOnce) }).strict(),
-    z.object({ type: z.literal('string'), pattern: z.string().refine(isRegExp, { message: 'must be a regular expression' }).optional() }).strict(),
+    z.object({ type: z.literal('string'), pattern: z.string().superRefine(refuseSlowPattern).optional() }).strict(),
     z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
     z.object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() }).strict(),
   ]),
@@ -72,13 +73,9 @@ export const variableDeclarationSchema = z
 
 export type VariableDeclaration = z.output<typeof variableDeclarationSchema>;
 
-function isRegExp(text: string): boolean {
-  try {
-    new RegExp(text);
-    return true;
-  } catch {
-    return false;
-  }
+function refuseSlowPattern(pattern: string, ctx: z.RefinementCtx): void {
+  const match = linearPattern(pattern);
+  if (typeof match === 'string') ctx.addIssue({ code: 'custom', message: match });
 }
 
 // Directories a web server must never be pointed at: serving them publishes secrets (/etc/shadow,
@@ -188,7 +185,7 @@ function buildSchema(kind: VariableType): z.ZodType {
     case 'enum':
       return z.enum(kind.values as [string, ...string[]]);
     case 'string':
-      return kind.pattern === undefined ? printableLine : printableLine.regex(new RegExp(`^(?:${kind.pattern})$`), `must match ${kind.pattern}`);
+      return kind.pattern === undefined ? printableLine : printableLine.refine(wholeMatch(kind.pattern), { message: `must match ${kind.pattern}` });
     case 'list':
       return z.array(schemaOf(kind.items));
     case 'object':
@@ -196,6 +193,13 @@ function buildSchema(kind: VariableType): z.ZodType {
         .object(Object.fromEntries(Object.entries(kind.fields).map(([name, field]) => [name, kind.optional_fields?.includes(name) ? schemaOf(field).optional() : schemaOf(field)])))
         .strict();
   }
+}
+
+/** The whole value matches a declared pattern; the declaration was refused unless RE2 compiles it. */
+function wholeMatch(pattern: string): (value: string) => boolean {
+  const match = linearPattern(pattern);
+  if (typeof match === 'string') throw new Error(`pattern ${pattern} was not checked: ${match}`);
+  return match;
 }
 
 /** What a type accepts, in words: for messages and the README. */

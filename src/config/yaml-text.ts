@@ -108,7 +108,7 @@ export function decodeYamlText(file: string, bytes: Uint8Array): string {
     const { line, col } = positionIn(text, control.index);
     throw new ConfigError([problemAt(file, line, col, control.message)]);
   }
-  const blank = invisibleIndentation(text);
+  const blank = invisibleIndentation(text) ?? invisibleSeparator(text);
   if (blank) {
     const { line, col } = positionIn(text, blank.index);
     throw new ConfigError([problemAt(file, line, col, blank.message)]);
@@ -133,6 +133,43 @@ function invisibleIndentation(text: string): { index: number; message: string } 
 }
 
 const INDENTED_INVISIBLE = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${INVISIBLE.source})`, 'u');
+
+// YAML separates a key's colon from its value, and a list's dash from its item, with a plain space
+// or tab: `address:<U+00A0>192.0.2.11` (a no-break space typed as Option+Space, or pasted from a
+// page) is one plain string, which then shows up as "expected a mapping" or an unknown key
+// `address:\u00a0192.0.2.11`. Refused at the character, for a key that starts a line (after its
+// indentation and any dashes) or follows a flow mapping's `{` or `,`.
+function invisibleSeparator(text: string): { index: number; message: string } | null {
+  if (!INVISIBLE.test(text)) return null;
+  const match = BLOCK_SEPARATOR.exec(text) ?? flowSeparator(text);
+  if (!match) return null;
+  const indicator = match[2] ?? '';
+  const character = match[3] ?? '';
+  const key = indicator.slice(0, -1);
+  const what =
+    indicator === '-'
+      ? "a list item's `-`: YAML separates the dash from its item with a plain space, so the item would be read as a string starting with `-`"
+      : `\`${indicator}\`: YAML separates a key from its value with a plain space, so \`${indicator}\` and its value would be read as one string instead of the key ${key}`;
+  return {
+    index: match.index + match[1]!.length + indicator.length,
+    message: `${describeCharacter(character)}, an invisible character, right after ${what}; replace it with a space (a copy from a web page or a word processor?)`,
+  };
+}
+
+/** A key after a flow mapping's `{` or `,`, but not one inside a quoted string on its line (`"a, b:<U+00A0>c"`). */
+function flowSeparator(text: string): RegExpExecArray | null {
+  for (const match of text.matchAll(FLOW_SEPARATOR)) {
+    const prefix = text.slice(text.lastIndexOf('\n', match.index) + 1, match.index);
+    const doubles = prefix.replace(/\\./g, '').split('"').length - 1;
+    const singles = prefix.split("'").length - 1;
+    if (doubles % 2 === 0 && singles % 2 === 0) return match;
+  }
+  return null;
+}
+
+const PLAIN_KEY = `(?:[A-Za-z0-9_$/][A-Za-z0-9_.$/-]*|"[^"\\n]*"|'[^'\\n]*')`;
+const BLOCK_SEPARATOR = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`, 'u');
+const FLOW_SEPARATOR = new RegExp(`([{,][ \\t]*)(${PLAIN_KEY}:)(${INVISIBLE.source})`, 'gu');
 
 function notUtf8(file: string, bytes: Uint8Array): ConfigError {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {

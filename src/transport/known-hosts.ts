@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { globMatches } from '../glob.js';
 
 // OpenSSH's known_hosts, read the way ssh(1) reads it: plain and hashed (|1|salt|hmac) host
 // patterns, [host]:port for non-standard ports, wildcards and negation, @revoked keys. New keys are
@@ -50,11 +51,6 @@ export function knownHostsKey(address: string, port: number, hostKeyAlias?: stri
   return hostKeyAlias === undefined ? { name: address.toLowerCase(), port } : { name: hostKeyAlias, port: 22 };
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
-}
-
 type Matcher = (token: string) => boolean;
 
 /** One host pattern, compiled once: a hashed name (HMAC-SHA1 with its salt), a glob, or a plain name. */
@@ -65,8 +61,8 @@ function compilePattern(pattern: string): Matcher {
     return (token) => createHmac('sha1', key).update(token).digest('base64') === hash;
   }
   if (/[*?]/.test(pattern)) {
-    const glob = globToRegExp(pattern);
-    return (token) => glob.test(token);
+    const glob = pattern.toLowerCase();
+    return (token) => globMatches(glob, token.toLowerCase());
   }
   const name = pattern.toLowerCase();
   return (token) => token.toLowerCase() === name;

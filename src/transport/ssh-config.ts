@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { globMatches } from '../glob.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { matchCriteriaProblem } from './ssh-config-match.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
@@ -121,15 +122,11 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   return parsed;
 }
 
-function globMatches(pattern: string, text: string, caseSensitive = false): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, caseSensitive ? '' : 'i').test(text);
-}
 
 /** A Host line: its words against the name as given, case-sensitively (ssh -G: `Host WEB1` is not `web1`). */
 function hostLineMatches(patterns: readonly string[], name: string): boolean {
-  if (patterns.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), name, true))) return false;
-  return patterns.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, name, true));
+  if (patterns.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), name))) return false;
+  return patterns.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, name));
 }
 
 /**
@@ -139,8 +136,8 @@ function hostLineMatches(patterns: readonly string[], name: string): boolean {
  */
 export function patternListMatches(patterns: readonly string[], text: string): boolean {
   const list = patterns.filter(Boolean);
-  if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text))) return false;
-  return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text));
+  if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text, true))) return false;
+  return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text, true));
 }
 
 /** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with wildcards as glob(3) reads them. */

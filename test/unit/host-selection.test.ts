@@ -33,6 +33,22 @@ describe('--limit host patterns', () => {
     else expect([selection.hosts, selection.problems]).toEqual([expected, []]);
   });
 
+  it('matches a glob of many stars against long names at once (a RegExp backtracked for hours)', () => {
+    const many = Array.from({ length: 200 }, (_, i) => `${'a'.repeat(60)}${i}`);
+    const started = performance.now();
+    expect(selectHosts([`${'*a'.repeat(30)}*b`], many, new Map()).problems).toEqual([`${'*a'.repeat(30)}*b matches no host or group`]);
+    expect(selectHosts([`${'*a'.repeat(30)}*9`], many, new Map()).hosts).toHaveLength(20);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('shows a long term that matches nothing by its start and length, as a long key is shown', () => {
+    const long = 'x'.repeat(5000);
+    expect(selectHosts([long, `${'y'.repeat(3000)}*`], hosts, groups).problems).toEqual([
+      `unknown host or group ${'x'.repeat(40)}...(5000 characters); (known: edge1, lvs1, rs1, rs2, rs3, rs10, routers, directors, realservers)`,
+      `${'y'.repeat(40)}...(3001 characters) matches no host or group`,
+    ]);
+  });
+
   it('names every term that matches nothing, with a suggestion', () => {
     expect(selectHosts(['web*', '!rs4', 'realserver'], hosts, groups).problems).toEqual([
       'web* matches no host or group',

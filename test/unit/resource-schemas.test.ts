@@ -44,10 +44,12 @@ const tables: Record<string, Table> = {
   service: {
     schema: serviceSchema,
     valid: { name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'] },
-    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }],
+    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }],
     hostile: [
       ['name', { name: '-memcached' }],
       ['name', { name: 'memcached; reboot' }],
+      // systemd refuses a unit name over 255 characters, suffix included.
+      ['name', { name: `m${'x'.repeat(247)}` }],
       ['restart_on', { restart_on: ['etc/memcached.conf'] }],
       ['restart_on', { restart_on: [] }],
       ['package', { package: 'memcached; reboot' }],
@@ -73,6 +75,7 @@ const tables: Record<string, Table> = {
       ['command', { command: ['/usr/sbin/my tool'] }],
       ['input', { input: '/etc/a rules' }],
       ['input', { input: 'etc/arptables.rules' }],
+      ['name', { name: `lvsprov-${'x'.repeat(240)}` }],
       ['description', { description: 'two\nlines' }],
       // systemd ends a unit line at CR too: this one would add an ExecStartPre= to [Service].
       ['description', { description: 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x' }],

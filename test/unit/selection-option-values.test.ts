@@ -27,6 +27,20 @@ describe('selection options', () => {
     expect(result.code).toBe(4);
   });
 
+  it('shows a long or control-character argument escaped and by its start and length, never raw', async () => {
+    const long = await runMain(['validate', '-i', inventory, '-l', `${'x'.repeat(5000)};`]);
+    expect(long.code).toBe(4);
+    expect(long.stderr).toContain(`"${'x'.repeat(40)}...(5001 characters)" is not one`);
+    expect(long.stderr.length).toBeLessThan(1000);
+    const escape = await runMain(['validate', '-i', inventory, '-l', 'web1\u001b[31m']);
+    expect(escape.code).toBe(4);
+    expect(escape.stderr).toContain("argument 'web1\\u001b[31m' is invalid");
+    expect(escape.stderr).not.toContain('\u001b');
+    const forged = await runMain(['validate', '-i', inventory, '--bogus\nforged line']);
+    expect(forged.code).toBe(4);
+    expect(forged.stderr).toContain("unknown option '--bogus\\nforged line'");
+  });
+
   it('takes names, globs and exclusions', async () => {
     const result = await runMain(['validate', '-i', inventory, '-l', 'web*,!web2,lvs1', '-t', 'ipvs,always', '--skip-tags', 'web.page', '--list-hosts']);
     expect(result.code, result.stderr).toBe(0);

@@ -75,6 +75,12 @@ describe('encoding', () => {
     expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: .*${message.replace(/[()+]/g, '\\$&')}`));
   });
 
+  it('leaves a no-break space after a colon inside quoted text alone: only a key needs the plain space', () => {
+    for (const text of ['a: { b: "x, c:\u00a0y" }\n', "a: { b: 'x, c:\u00a0y' }\n", 'a: "time:\u00a0now"\n', 'a: [x, -\u00a0y]\n']) {
+      expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+    }
+  });
+
   it('accepts CRLF line endings, tabs inside values and NEL', () => {
     expect(decodeYamlText('f.yaml', new TextEncoder().encode('a: "x\ty\u0085"\r\nb: 2\r\n'))).toBe('a: "x\ty\u0085"\r\nb: 2\r\n');
   });
