@@ -7,6 +7,7 @@ import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
 import { routeSchema } from '../../src/resources/route.js';
+import { sourceRouteSchema } from '../../src/resources/source-route.js';
 import { serviceSchema } from '../../src/resources/service.js';
 
 // Schemas are the first line of defence: a value that passes one must be harmless in a shell even
@@ -136,6 +137,24 @@ const tables: Record<string, Table> = {
       ['mtu', { mtu: 1480.5 }],
       ['state', { state: 'UP' }],
       ['', { promisc: true }],
+    ],
+  },
+  source_route: {
+    schema: sourceRouteSchema,
+    valid: { source: '192.0.2.11', via: '192.0.2.10', table: 100, priority: 1000 },
+    alsoValid: [{ source: '192.0.2.11', via: '192.0.2.10', table: 252, priority: 32000, state: 'absent' }],
+    hostile: [
+      // The addresses and numbers are written into `ip rule` and `ip route` command lines.
+      ['source', { source: '192.0.2.11 lookup main' }],
+      ['source', { source: '192.0.2.0/24' }],
+      ['via', { via: '$(id)' }],
+      // 253-255 are the kernel's default, main and local tables, which the rule must not send to.
+      ['table', { table: 254 }],
+      ['table', { table: 0 }],
+      ['table', { table: '100; reboot' }],
+      ['priority', { priority: 0 }],
+      ['priority', { priority: 32766 }],
+      ['state', { state: 'gone' }],
     ],
   },
   route: {
