@@ -323,15 +323,14 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     const nat = version('nat', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', ...apart });
     const dr = version('dr-again', everyone, { dr: pool(['rs1', 'rs2']), ...apart });
     await apply(dr);
-    // A one-armed NAT director (the real servers on the client-facing LAN, as here) forwards each
-    // reply out of the port it came in on and sends the real server an ICMP redirect to the
-    // router, which the real server may follow for that client, bypassing the NAT: lvsprov does not
-    // turn send_redirects off yet (a known defect, apart from the order this case proves), so the
-    // lab does, as the LVS HOWTO says to for one-network NAT.
-    await lab.sh('director', 'for i in all default eth0; do sysctl -qw net.ipv4.conf.$i.send_redirects=0; done');
     const toNat = await underTraffic('DR to NAT', async () => {
       await apply(nat);
     }, [URLS[0] as string]);
+    // A one-armed NAT director (the real servers on the client-facing LAN, as here) forwards each
+    // reply out of the port it came in on, and would send the real server an ICMP redirect to the
+    // router, which the real server may follow for that client, bypassing the NAT: the director
+    // role turns redirects off, on the interface and on `all` (the kernel sends them while either is on).
+    expect((await lab.sh('director', 'sysctl -n net.ipv4.conf.all.send_redirects net.ipv4.conf.eth0.send_redirects')).trim().split('\n')).toEqual(['0', '0']);
     expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.11:80 -m -w 1/);
     expect((await lab.sh('rs1', 'ip -4 route show default')).trim()).toMatch(/^default via 192\.0\.2\.10 /);
     expect(await lab.sh('rs1', 'ip -N -4 rule show')).toMatch(/\n1001:\s+from 192\.0\.2\.11 lookup 100 *\n/);
