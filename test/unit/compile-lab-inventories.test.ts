@@ -43,7 +43,7 @@ describe('NAT lab', () => {
       expect.objectContaining({ values: { 'net.ipv4.ip_forward': '1' } }),
       { file: '/etc/sysctl.d/90-lvsprov-director-redirects.conf', values: { 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0' }, persist: true },
       { file: '/etc/sysctl.d/90-lvsprov-director-redirects-eth0.conf', values: { 'net.ipv4.conf.eth0.send_redirects': '0' }, persist: true },
-      expect.objectContaining({ values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1' } }),
+      expect.objectContaining({ values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.conn_reuse_mode': '3' } }),
     ]);
   });
 });
