@@ -46,6 +46,10 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:N)' },
   director_kernel_modules: { kind: listOf({ name: { type: 'string', pattern: 'ip_vs[a-z_]*' } }), description: 'ip_vs and the scheduler modules of its services' },
   director_needs_forwarding: { kind: { type: 'boolean' }, description: 'true when the host directs a NAT service' },
+  director_nat_interfaces: {
+    kind: listOf({ name: { type: 'interface' }, key: { type: 'string', pattern: '[A-Za-z0-9_/-]{1,15}' } }),
+    description: "the interfaces a NAT director's real servers' replies pass (its NAT VIPs', lvs.ha's gateway's), each with its name as a sysctl key's component (key: eth0/100 for eth0.100)",
+  },
   director_persistent: { kind: { type: 'boolean' }, description: 'true when the host directs a persistent service' },
   director_fwmarks: {
     kind: listOf({ address: ipv4, mark: { type: 'integer', min: 1, max: 4294967295 }, ports: { type: 'list', items: { type: 'port' } } }),

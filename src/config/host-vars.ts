@@ -115,6 +115,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     }),
     director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
+    director_nat_interfaces: natInterfaces(inventory, directed, defaultVipDevice),
     // A persistent service keeps sending a client to its quiesced server while the client's
     // template lives, so a drain would never end: the director then expires such templates.
     director_persistent: directed.some((service) => service.persistence !== undefined),
@@ -155,6 +156,21 @@ function sessionVars(sessions: SessionsModel | undefined, host: string, realServ
 
 /** What a director's dip is read from: the inventory's variables and its groups. */
 export type DipScope = Pick<LoadedInventory, 'data' | 'groups'>;
+
+/**
+ * The interfaces a NAT director takes its real servers' replies in on and may send them out of
+ * again (its NAT VIPs' interfaces, and lvs.ha's floating gateway's): where the director is
+ * one-armed, the kernel would answer each such reply with an ICMP redirect naming the router, and
+ * a real server that follows it sends the next replies past the director, un-NATed. `key` is the
+ * name as a sysctl key's component (a `.` in it written `/`, as sysctl(8) reads `eth0/100`).
+ */
+function natInterfaces(inventory: LoadedInventory, directed: readonly ResolvedService[], defaultVipDevice: string): Array<{ name: string; key: string }> {
+  const nat = directed.filter((service) => service.forwarding === 'nat');
+  if (nat.length === 0) return [];
+  const gateway = inventory.data.lvs.ha?.gateway?.interface;
+  const names = unique([...nat.map((service) => service.vipInterface ?? defaultVipDevice), ...(gateway !== undefined ? [gateway] : [])]);
+  return names.map((name) => ({ name, key: name.replaceAll('.', '/') }));
+}
 
 /** The address NAT real servers of a director route through: lvs.ha's floating gateway, else the director's address. */
 export function natGateway(inventory: DipScope, director: string): string | undefined {

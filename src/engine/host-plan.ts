@@ -76,7 +76,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   try {
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
-    if (context.rerouting) rerouteDefault(changes);
+    if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
     // A stable sort: within one wave, changes keep the order their tasks gave them. The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const sorted = changes
@@ -91,16 +91,28 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
 
 /**
  * A real server whose forwarding a director switches between NAT and DR or TUN: its default route
- * (the NAT role's `default via DIP`, or its removal, which puts back the route it replaced) moves
- * to the reroute wave. In prepare, a DR to NAT switch would send the DR replies of every
- * connection to the director before it sends by NAT; in retire, a NAT to DR switch would leave
- * the new DR connections' replies going to the director until then. The director drops both: their
- * source is the VIP, one of its own addresses.
+ * (the NAT role's `default via DIP`, or its removal, which puts back the route it replaced) moves.
+ * A DR or TUN reply comes from the VIP and must not pass the director (its source is one of the
+ * director's own addresses: dropped as a martian); a NAT reply comes from the RIP and must.
+ * Where the RIP's replies have a source route of their own through the director (see
+ * source-route.ts) for the whole switch (declared, or present until retire removes it), the main
+ * default serves DR and TUN alone: it leaves the director before balance (NAT to DR: prepare) and
+ * goes to it only after the drain (DR to NAT: retire), and no reply of either method is ever
+ * sent the wrong way. Without one, the default changes in the reroute wave right after balance,
+ * and a new connection's first answer in between takes the old method's way.
  */
-function rerouteDefault(changes: PlannedChange[]): void {
+function rerouteDefault(changes: PlannedChange[], natRoute: boolean): void {
   changes.forEach((change, index) => {
-    if (change.resource === DEFAULT_ROUTE) changes[index] = { ...change, phase: 'reroute' };
+    if (change.resource !== DEFAULT_ROUTE) return;
+    const phase: ChangePhase = !natRoute ? 'reroute' : phaseOf(change) === 'prepare' ? 'retire' : 'prepare';
+    changes[index] = { ...change, phase };
   });
+}
+
+/** Whether the RIP's replies have their own route through the director across this run: declared, or removed only in retire. */
+function natRepliesRouted(read: HostReadPlan, changes: readonly PlannedChange[]): boolean {
+  const declared = read.planners.some(({ type, task }) => type.name === 'source_route' && (task.spec as { state?: string }).state !== 'absent');
+  return declared || changes.some((change) => change.resource.startsWith('source_route ') && phaseOf(change) === 'retire');
 }
 
 /** The resource of the default route's changes, which a forwarding switch moves (see rerouteDefault). */

@@ -3,6 +3,7 @@ import { sysctl } from './sysctl.js';
 import { address } from './address.js';
 import { link } from './link.js';
 import { route } from './route.js';
+import { sourceRoute } from './source-route.js';
 import { kmod } from './kmod.js';
 import { file } from './file.js';
 import { ipvs } from './ipvs.js';
@@ -23,6 +24,7 @@ export const resourceTypes = {
   address,
   link,
   route,
+  source_route: sourceRoute,
   kmod,
   file,
   ipvs,

@@ -18,13 +18,26 @@ import type { Change, ProbeOutput, ResourceType } from './types.js';
 // missing from the file would be lost at the next boot. The value a key had before lvsprov took
 // it over is recorded on the host (sysctl-originals.ts), and reset puts it back.
 
+// `values` names its keys in the task; `name` and `value` set one key whose name a template makes
+// (`net.ipv4.conf.{{item.key}}.send_redirects` in a loop over interfaces): a mapping's keys are
+// never templated, its values are. Either way the task holds a `values` mapping from here on.
 export const sysctlSchema = z
   .object({
     file: absolutePath.default('/etc/sysctl.d/90-lvsprov.conf'),
-    values: z.record(sysctlName, sysctlValue),
+    values: z.record(sysctlName, sysctlValue).optional(),
+    name: sysctlName.optional(),
+    value: sysctlValue.optional(),
     persist: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    const single = spec.name !== undefined || spec.value !== undefined;
+    if (spec.values !== undefined && single) ctx.addIssue({ code: 'custom', path: ['name'], message: 'give either values (a mapping of keys) or name and value (one key), not both' });
+    else if (spec.values === undefined && !single) ctx.addIssue({ code: 'custom', path: ['values'], message: 'needs values (a mapping of keys) or name and value (one key)' });
+    else if (single && spec.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'needs a name for its value' });
+    else if (single && spec.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'needs a value for its name' });
+  })
+  .transform(({ file, values, name, value, persist }) => ({ file, values: values ?? { [name as string]: value as string }, persist }));
 
 export type SysctlSpec = z.output<typeof sysctlSchema>;
 

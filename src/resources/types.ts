@@ -29,8 +29,9 @@ export interface HostContext {
   readonly changed?: ReadonlySet<string>;
   /**
    * A director switches this real server between NAT and DR or TUN in this run: its default route
-   * changes in the reroute wave, once the directors send by the new method, not before (prepare)
-   * or long after (retire).
+   * changes in the reroute wave, once the directors send by the new method, or, where its NAT
+   * replies have a source route of their own, where it serves the DR and TUN replies (see
+   * engine/host-plan.ts, rerouteDefault).
    */
   readonly rerouting?: boolean;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */

@@ -36,7 +36,7 @@ const pool = (hosts: string[], weights: Record<string, number> = {}): Array<Reco
  * One version of the cluster: the lab's inventory with other groups and pools. Written beside it,
  * so its relative key paths still resolve.
  */
-function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string }): string {
+function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string }): string {
   const document = parseDocument(readFileSync(join(labDir, 'inventory.yaml'), 'utf8'));
   document.setIn(['groups', 'realservers', 'hosts'], realservers);
   document.setIn(['lvs', 'services', 0, 'real_servers'], services.dr);
@@ -44,6 +44,7 @@ function version(name: string, realservers: string[], services: { dr: unknown; t
   document.setIn(['lvs', 'services', 2, 'real_servers'], services.sticky);
   if (services.drScheduler) document.setIn(['lvs', 'services', 0, 'scheduler'], services.drScheduler);
   if (services.tunScheduler) document.setIn(['lvs', 'services', 1, 'scheduler'], services.tunScheduler);
+  if (services.drForwarding) document.setIn(['lvs', 'services', 0, 'forwarding'], services.drForwarding);
   const file = join(labDir, `${name}.yaml`);
   writeFileSync(file, document.toString());
   return file;
@@ -79,6 +80,20 @@ async function underTraffic(what: string, action: () => Promise<void>, urls: rea
   if (outcome !== undefined) throw outcome;
   return done;
 }
+
+/**
+ * One request from a fixed client port, closed by the server. Who closes first is a race (the
+ * server after its answer, curl once it has read it); when curl does, the client's own TIME_WAIT
+ * holds the port for 60 s and curl cannot bind it (exit 45). That says nothing of the director,
+ * so the request waits for it, up to 70 s.
+ */
+const reusePort = (port: number, url: string): Promise<string> =>
+  lab.sh(
+    lab.clientName,
+    `n=0; while :; do out=$(curl -s -m 5 --local-port ${port} -H 'Connection: close' ${url}); rc=$?; [ "$rc" -eq 45 ] && [ "$n" -lt 70 ] || break; n=$((n + 1)); sleep 1; done; ` +
+      `[ "$n" -eq 0 ] || echo "port ${port} was the client's own for $n s"; [ "$rc" -eq 0 ] && printf '%s\\n' "$out" || echo "curl failed: $rc"`,
+    150_000,
+  );
 
 /** A connection of a server that leaves its service in the `left` version. */
 function onLeavingServer({ virtual, destination }: DirectorConnection): boolean {
@@ -209,16 +224,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // FIN_WAIT pointing at a server about to leave; the same port opens a new connection once that
     // server is deleted. The FIN timeout is raised from 120 s so that the entry outlives a slow apply.
     await lab.sh('director', 'ipvsadm --set 0 900 0');
-    // Who closes first is a race (the server after its answer, curl once it has read it); when curl
-    // does, the client's own TIME_WAIT holds port 40000 for 60 s and curl cannot bind it (exit 45).
-    // That says nothing of the director, so the reuse waits for it, up to 70 s.
-    const portReuse = (): Promise<string> =>
-      lab.sh(
-        lab.clientName,
-        `n=0; while :; do out=$(curl -s -m 5 --local-port 40000 -H 'Connection: close' ${URLS[1]}); rc=$?; [ "$rc" -eq 45 ] && [ "$n" -lt 70 ] || break; n=$((n + 1)); sleep 1; done; ` +
-          `[ "$n" -eq 0 ] || echo "port 40000 was the client's own for $n s"; [ "$rc" -eq 0 ] && printf '%s\\n' "$out" || echo "curl failed: $rc"`,
-        150_000,
-      );
+    const portReuse = (): Promise<string> => reusePort(40000, URLS[1] as string);
     expect(await portReuse()).toMatch(/<h1>rs[34]<\/h1>/);
     const downloads = await startDownloads(lab, [URLS[0], URLS[0], URLS[1], URLS[1], URLS[2]].map((url) => `${url}big.bin`), onLeavingServer);
     log(`leaving: ${downloads.onLeavingServers} downloads in flight on leaving servers before the apply`);
@@ -311,4 +317,58 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
       ['router', 'director', 'rs1', 'rs2', 'rs3', 'rs4'].map((host) => [host, 'ok', 0]),
     );
   }, 600_000);
+
+  labIt('a live service switches from DR to NAT and back: every reply finds its way home', async () => {
+    // rs1 and rs2 serve the web VIP alone (the TUN and persistent pools move to rs3 and rs4: a
+    // NAT real server's default route goes through the director, which drops DR and TUN replies
+    // from a VIP it holds). A DR reply must not pass the director (its source is the director's
+    // own VIP: a martian there), a NAT reply must (the director rewrites its source to the VIP);
+    // an IPVS connection keeps the forwarding method it was made with.
+    const apart = { tun: pool(['rs3', 'rs4']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' };
+    const nat = version('nat', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', ...apart });
+    const dr = version('dr-again', everyone, { dr: pool(['rs1', 'rs2']), ...apart });
+    await apply(dr);
+    // A client that reuses its port across the switch: a DR request from port 40001 leaves the
+    // director an entry in FIN_WAIT (the last state a DR director sees; the FIN timeout raised from
+    // 120 s so that it outlives a slow apply), which still says DR to rs1 or rs2 after the switch.
+    await lab.sh('director', 'ipvsadm --set 0 900 0');
+    expect(await reusePort(40001, URLS[0] as string)).toMatch(/<h1>rs[12]<\/h1>/);
+    const toNat = await underTraffic('DR to NAT', async () => {
+      await apply(nat);
+    }, [URLS[0] as string]);
+    // A one-armed NAT director (the real servers on the client-facing LAN, as here) forwards each
+    // reply out of the port it came in on, and would send the real server an ICMP redirect to the
+    // router, which the real server may follow for that client, bypassing the NAT: the director
+    // role turns redirects off, on the interface and on `all` (the kernel sends them while either is on).
+    expect((await lab.sh('director', 'sysctl -n net.ipv4.conf.all.send_redirects net.ipv4.conf.eth0.send_redirects')).trim().split('\n')).toEqual(['0', '0']);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.11:80 -m -w 1/);
+    expect((await lab.sh('rs1', 'ip -4 route show default')).trim()).toMatch(/^default via 192\.0\.2\.10 /);
+    expect(await lab.sh('rs1', 'ip -N -4 rule show')).toMatch(/\n1001:\s+from 192\.0\.2\.11 lookup 100 *\n/);
+    // The same port after the switch: the SYN must not follow the old DR entry to a server that no
+    // longer holds the VIP on lo (without it, curl exit 7: the connect fails, for as long as the
+    // entry lives), but be scheduled afresh, by NAT (the director's conn_reuse_mode 3).
+    log(`port 40001 on the director before its reuse: ${JSON.stringify((await lab.sh('director', 'ipvsadm -L -n -c')).split('\n').filter((line) => line.includes(':40001 ')))}`);
+    const reused = await reusePort(40001, URLS[0] as string);
+    await lab.sh('director', 'ipvsadm --set 0 120 0');
+    expect(reused).toMatch(/<h1>rs[12]<\/h1>/);
+    // Answered by NAT now: both servers, through the VIP.
+    expect((await lab.sh('director', 'sysctl -n net.ipv4.vs.conn_reuse_mode')).trim()).toBe('3');
+    const natAnswers = await lab.curl(URLS[0] as string, 4);
+    if (natAnswers.some((answer) => answer.peer !== '198.51.100.50:80')) log(`plain curls after the switch: ${JSON.stringify(natAnswers)}; director: ${JSON.stringify(await lab.sh('director', 'ipvsadm -L -n -c'))}`);
+    expect(natAnswers.map((answer) => answer.peer)).toEqual(Array(4).fill('198.51.100.50:80'));
+    expect(Object.keys(tally(natAnswers)).every((server) => server === 'rs1' || server === 'rs2')).toBe(true);
+    const toDr = await underTraffic('NAT to DR', async () => {
+      await apply(dr);
+    }, [URLS[0] as string]);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-a -t 198\.51\.100\.50:80 -r 192\.0\.2\.11:80 -g -w 1/);
+    expect((await lab.sh('rs1', 'ip -4 route show default')).trim()).not.toMatch(/via 192\.0\.2\.10 /);
+    expect(await lab.sh('rs1', 'ip -N -4 rule show')).not.toMatch(/from 192\.0\.2\.11/);
+    expect(toNat.total).toBeGreaterThan(10);
+    expect(toDr.total).toBeGreaterThan(10);
+    // Not one request may fail: no reply may take the other method's way back (NAT replies leave
+    // rs1 and rs2 from the RIP by their source route through the director, DR replies from the
+    // VIP by the main default), and none may be refused.
+    expect(toNat.failed).toEqual([]);
+    expect(toDr.failed).toEqual([]);
+  }, 900_000);
 });

@@ -189,6 +189,28 @@ const models: Record<string, Model> = {
     return unknown('route', command);
   },
 
+  source_route: (facts, command) => {
+    const words = shellWords(command);
+    const after = (key: string): string | null => (words.includes(key) ? (words[words.indexOf(key) + 1] as string) : null);
+    const rules = facts.rules as string[];
+    if (words[0] === 'ip' && words[1] === 'route') {
+      if (words[2] === 'replace' && words[3] === 'default') return { ...facts, gateway: `via ${after('via') ?? ''}` };
+      if (words[2] === 'del' && words[3] === 'default') {
+        if (facts.gateway === null) unknown('source_route', `del of a route not there: ${command}`);
+        return { ...facts, gateway: null };
+      }
+    }
+    if (words[0] === 'ip' && words[1] === 'rule' && (words[2] === 'add' || words[2] === 'del')) {
+      // `ip rule add pref P from S lookup T [suppress_prefixlength 0]`, shown as `P: from S lookup T ...` (main is 254)
+      const rest = words.slice(5).map((word) => (word === 'main' ? '254' : word));
+      const rule = [`${after('pref') ?? ''}:`, ...rest].join(' ');
+      if (words[2] === 'add') return { ...facts, rules: [...rules, rule] };
+      if (!rules.includes(rule)) unknown('source_route', `del of a rule not there: ${command}`);
+      return { ...facts, rules: rules.filter((entry) => entry !== rule) };
+    }
+    return unknown('source_route', command);
+  },
+
   link: (facts, command) => {
     const words = shellWords(command);
     if (words.slice(0, 4).join(' ') !== 'ip link set dev') return unknown('link', command);

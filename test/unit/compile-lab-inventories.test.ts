@@ -36,12 +36,14 @@ describe('a firewall-mark service with a VIP', () => {
 });
 
 describe('NAT lab', () => {
-  it('real servers route through the DIP; the director forwards', () => {
+  it('real servers route through the DIP; the director forwards, and sends no ICMP redirects', () => {
     const run = compileLab('lab-nat');
     expect(byType(run.hosts.get('rs1'), 'route')).toEqual([expect.objectContaining({ destination: 'default', via: '198.18.10.1' })]);
     expect(byType(run.hosts.get('director'), 'sysctl')).toEqual([
       expect.objectContaining({ values: { 'net.ipv4.ip_forward': '1' } }),
-      expect.objectContaining({ values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1' } }),
+      { file: '/etc/sysctl.d/90-lvsprov-director-redirects.conf', values: { 'net.ipv4.conf.all.send_redirects': '0', 'net.ipv4.conf.default.send_redirects': '0' }, persist: true },
+      { file: '/etc/sysctl.d/90-lvsprov-director-redirects-eth0.conf', values: { 'net.ipv4.conf.eth0.send_redirects': '0' }, persist: true },
+      expect.objectContaining({ values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.conn_reuse_mode': '3' } }),
     ]);
   });
 });

@@ -25,7 +25,7 @@ describe('site playbook on the DR lab of the seeds', () => {
     expect(byType(tasks, 'address')).toEqual([expect.objectContaining({ address: '192.168.51.11', prefix: 32, device: 'eth0', label: 'eth0:1' })]);
     // Connections let go of quiesced and removed servers on every director (drains, port reuse).
     expect(byType(tasks, 'sysctl')).toEqual([
-      { file: '/etc/sysctl.d/90-lvsprov-director-ipvs.conf', persist: true, values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1' } },
+      { file: '/etc/sysctl.d/90-lvsprov-director-ipvs.conf', persist: true, values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.conn_reuse_mode': '3' } },
     ]);
     const [ipvs] = byType(tasks, 'ipvs') as Array<{ services: unknown[] }>;
     expect(ipvs?.services).toEqual([

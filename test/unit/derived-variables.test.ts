@@ -96,3 +96,50 @@ describe('nat_gateway', () => {
     }
   });
 });
+
+describe('director_nat_interfaces', () => {
+  it("lists the interfaces of a director's NAT VIPs (and lvs.ha's gateway), each with its sysctl key component; none for DR alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-nat-if-'));
+    const path = join(dir, 'inventory.yaml');
+    const write = (lines: string[]): void => writeFileSync(path, [...lines, ''].join('\n'));
+    try {
+      write([
+        'vars: { vip_interface: eth0.100 }',
+        'hosts:',
+        '  director: { address: 192.0.2.10, groups: [directors] }',
+        '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+        '  rs2: { address: 192.0.2.12, groups: [realservers] }',
+        'lvs:',
+        '  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51, interface: eth1 }, dr: { address: 198.51.100.52 } }',
+        '  services:',
+        '    - { vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }',
+        '    - { vip: api, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }',
+        '    - { vip: web, port: 443, forwarding: nat, real_servers: [{ host: rs1 }] }',
+        '    - { vip: dr, port: 80, forwarding: dr, real_servers: [{ host: rs2 }] }',
+      ]);
+      expect(hostVars(loadInventory(path), 'director').director_nat_interfaces).toEqual([
+        { name: 'eth0.100', key: 'eth0/100' },
+        { name: 'eth1', key: 'eth1' },
+      ]);
+      expect(hostVars(loadInventory(path), 'rs1').director_nat_interfaces).toEqual([]);
+      write([
+        'hosts:',
+        '  director: { address: 192.0.2.10, groups: [directors] }',
+        '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+        'lvs:',
+        '  vips: { dr: { address: 198.51.100.52 } }',
+        '  services:',
+        '    - { vip: dr, port: 80, forwarding: dr, real_servers: [{ host: rs1 }] }',
+      ]);
+      expect(hostVars(loadInventory(path), 'director').director_nat_interfaces).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // lvs.ha's floating gateway is on the inside interface: the real servers' replies come in there.
+    const haNat = loadInventory(join(inventories, 'lab-ha-nat.yaml'));
+    expect(hostVars(haNat, 'dir1').director_nat_interfaces).toEqual([
+      { name: 'eth0', key: 'eth0' },
+      { name: 'eth1', key: 'eth1' },
+    ]);
+  });
+});

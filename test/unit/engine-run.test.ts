@@ -407,6 +407,47 @@ describe('a live service switches between DR and NAT', () => {
     ]);
   });
 
+  // With the NAT role's source route (RIP -> table 100 -> default via the director), NAT replies
+  // have their own way for the whole switch, and the main default serves DR replies alone: it
+  // leaves the director before the switch (NAT to DR) and goes to it only after (DR to NAT).
+  const sourceRoute = task('NAT replies via the director', 'source_route', { source: rip(1), via: DIRECTOR, table: 100, priority: 1000 });
+  const sourceRoutes = (present: boolean) => (probe: string): string =>
+    present ? `R 1000:\tfrom ${rip(1)} lookup 254 suppress_prefixlength 0\nR 1001:\tfrom ${rip(1)} lookup 100\nT default via ${DIRECTOR} dev eth0\n` : probe ? 'R 0:\tfrom all lookup 255\n' : '';
+  const withSourceRoute = (present: boolean, current: string, original?: string) => (probe: string): string =>
+    probe.includes(' rule ') ? sourceRoutes(present)(probe) : defaultRoute(current, original)(probe);
+
+  it('DR to NAT with a source route: NAT replies route through the director before the switch, the main default only after it', async () => {
+    const { summary, result } = await run({
+      tasks: { director: [methodPool('nat', [1])], rs1: [sourceRoute, natRoute] },
+      hosts: { director: { read: methodTable('-g', [1]) }, rs1: { read: withSourceRoute(false, 'default via 192.0.2.1 dev eth0') } },
+    });
+    expect(waves(summary)).toEqual([
+      ['prepare', ['rs1']],
+      ['balance', ['director']],
+      ['retire', ['rs1']],
+    ]);
+    expect(result('rs1').changes.map((change) => [change.phase, change.resource])).toEqual([
+      ['prepare', `source_route ${rip(1)}`],
+      ['retire', 'route default'],
+    ]);
+  });
+
+  it('NAT to DR with a source route: the main default comes back before the switch, the source route goes after the drain', async () => {
+    const { summary, result } = await run({
+      tasks: { director: [methodPool('dr', [1])], rs1: [] },
+      hosts: { director: { read: methodTable('-m', [1]) }, rs1: { owned: [sourceRoute, natRoute], read: withSourceRoute(true, `default via ${DIRECTOR} dev eth0`, 'via 192.0.2.1 dev eth0') } },
+    });
+    expect(waves(summary)).toEqual([
+      ['prepare', ['rs1']],
+      ['balance', ['director']],
+      ['retire', ['rs1']],
+    ]);
+    expect(result('rs1').changes.map((change) => [change.phase, change.resource])).toEqual([
+      ['prepare', 'route default'],
+      ['retire', `source_route ${rip(1)}`],
+    ]);
+  });
+
   it('a director that failed before it switched: the real servers keep the route its old method needs', async () => {
     const { result, execs } = await run({ ...drToNat, hosts: { ...drToNat.hosts, director: { read: methodTable('-g'), status: (commands) => (commands.includes('ipvsadm -e') ? 1 : 0) } } });
     expect(result('director').status).toBe('failed');

@@ -7,7 +7,9 @@ import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
 import { routeSchema } from '../../src/resources/route.js';
+import { sourceRouteSchema } from '../../src/resources/source-route.js';
 import { serviceSchema } from '../../src/resources/service.js';
+import { sysctlSchema } from '../../src/resources/sysctl.js';
 
 // Schemas are the first line of defence: a value that passes one must be harmless in a shell even
 // before quoting. Each table starts from a valid spec, proves it passes, then changes one field
@@ -23,6 +25,24 @@ interface Table {
 }
 
 const tables: Record<string, Table> = {
+  sysctl: {
+    schema: sysctlSchema,
+    valid: { file: '/etc/sysctl.d/90-lvsprov-director.conf', values: { 'net.ipv4.ip_forward': 1 } },
+    // One key whose name a template made: an interface with a dot is written with a slash, as sysctl(8) reads it.
+    alsoValid: [{ name: 'net.ipv4.conf.eth0/100.send_redirects', value: 0 }, { file: '/etc/sysctl.d/90-x.conf', name: 'net.ipv4.conf.eth1.send_redirects', value: '0', persist: false }],
+    hostile: [
+      // Both forms at once, or half of the one-key form: which value is meant is not clear.
+      ['name', { name: 'net.ipv4.conf.eth0.send_redirects', value: 0 }],
+      ['name', { values: undefined, value: 0 }],
+      ['value', { values: undefined, name: 'net.ipv4.conf.eth0.send_redirects' }],
+      ['values', { values: undefined }],
+      // A name and a value go into /proc/sys paths, a file under /etc/sysctl.d and a command line.
+      ['name', { values: undefined, name: 'net.ipv4.conf.eth0/../../../../etc/passwd', value: 0 }],
+      ['name', { values: undefined, name: 'net.ipv4.conf.$(reboot).send_redirects', value: 0 }],
+      ['value', { values: undefined, name: 'net.ipv4.ip_forward', value: '1; reboot' }],
+      ['values', { values: { 'net.ipv4.ip_forward; reboot': 1 } }],
+    ],
+  },
   allowlist: {
     schema: allowlistSchema,
     valid: { port: 11211, sources: ['192.0.2.11', '192.0.2.12'], table: 'lvsprov_memcached', save_file: '/etc/lvsprov/memcached-allow.nft' },
@@ -141,6 +161,24 @@ const tables: Record<string, Table> = {
       ['', { promisc: true }],
     ],
   },
+  source_route: {
+    schema: sourceRouteSchema,
+    valid: { source: '192.0.2.11', via: '192.0.2.10', table: 100, priority: 1000 },
+    alsoValid: [{ source: '192.0.2.11', via: '192.0.2.10', table: 252, priority: 32000, state: 'absent' }],
+    hostile: [
+      // The addresses and numbers are written into `ip rule` and `ip route` command lines.
+      ['source', { source: '192.0.2.11 lookup main' }],
+      ['source', { source: '192.0.2.0/24' }],
+      ['via', { via: '$(id)' }],
+      // 253-255 are the kernel's default, main and local tables, which the rule must not send to.
+      ['table', { table: 254 }],
+      ['table', { table: 0 }],
+      ['table', { table: '100; reboot' }],
+      ['priority', { priority: 0 }],
+      ['priority', { priority: 32766 }],
+      ['state', { state: 'gone' }],
+    ],
+  },
   route: {
     schema: routeSchema,
     valid: { destination: '198.51.100.50/32', device: 'eth1' },
@@ -230,5 +268,9 @@ describe('resource schemas', () => {
     expect(fileSchema.parse({ path: '/srv/a', content: '' }).mode).toBe('644');
     expect(routeSchema.parse({ destination: '0.0.0.0/0', via: '192.0.2.1' }).destination).toBe('default');
     expect(addressSchema.parse({ address: '198.51.100.50', device: 'lo' })).toEqual({ address: '198.51.100.50', prefix: 32, device: 'lo', state: 'present' });
+    // The one-key form is the same task as a mapping of that one key.
+    expect(sysctlSchema.parse({ file: '/etc/sysctl.d/90-x.conf', name: 'net.ipv4.conf.eth0/100.send_redirects', value: 0 })).toEqual(
+      sysctlSchema.parse({ file: '/etc/sysctl.d/90-x.conf', values: { 'net.ipv4.conf.eth0/100.send_redirects': 0 } }),
+    );
   });
 });
