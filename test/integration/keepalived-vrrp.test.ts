@@ -89,20 +89,21 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   /**
    * dir3, a third director (192.0.2.30) for the cases of a director dropped from the group:
    * `absent` not in the inventory at all, `idle` in the group `directors` directing no service,
-   * `director` a director of the VIP beside dir1 and dir2.
+   * `unplayed` in the inventory but in a group no play names, `director` a director of the VIP
+   * beside dir1 and dir2.
    */
-  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'director' = 'absent'): void =>
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' = 'absent'): void =>
     writeFileSync(
       inventory,
       stringify({
         name: 'it-vrrp',
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
-        groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' ? [] : ['dir3'])] } },
+        groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'idle' || dir3 === 'director' ? ['dir3'] : [])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
         hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' ? {} : { dir3: { address: '192.0.2.30' } }) },
         lvs: {
           ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
           vips: { web: { address: VIP, interface: device } },
-          services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], ...(dir3 === 'idle' ? { directors: [...DIRECTORS] } : {}) }],
+          services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], ...(dir3 === 'idle' || dir3 === 'unplayed' ? { directors: [...DIRECTORS] } : {}) }],
         },
       }),
     );
@@ -259,18 +260,21 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       expect(await peersOf('dir1')).toContain('192.0.2.30');
     });
 
-    it('kept in the inventory, directing no service: its keepalived stops before dir1 and dir2 stop advertising to it, and it never takes the VIP', async () => {
-      writeInventory('eth0', 'idle');
-      // keepalived's VRRP child: it sends the adverts and would take the VIPs (the parent only
-      // outlives it by the moment it takes to reap it). A zombie counts as exited.
+    /**
+     * Runs the apply that drops dir3 while it watches, to the few milliseconds, when dir3's
+     * keepalived VRRP child (it sends the adverts and would take the VIPs; the parent only outlives
+     * it by the moment it takes to reap it; a zombie counts as exited) exits, and whether dir3 ever
+     * held the VIP or dir1 lost it. Then checks what every such drop must leave.
+     */
+    const dropDir3 = async (...args: string[]): Promise<Awaited<ReturnType<typeof lvsprov>>> => {
       const vrrpPid = (await sh('dir3', 'cat /run/vrrp.pid')).trim();
       expect(vrrpPid).toMatch(/^\d+$/);
-      // When it exited, to the few milliseconds (bash builtins only), and whether dir3 ever held the VIP or dir1 lost it.
+      await sh('dir3', 'rm -f /tmp/dir3-watch.stop');
       const stamp = `rm -f /tmp/dir3-exit; while :; do s=; { read -r s < /proc/${vrrpPid}/stat; } 2>/dev/null; s=\${s##*) }; if [ -z "$s" ] || [ "\${s%% *}" = Z ]; then echo "$EPOCHREALTIME" > /tmp/dir3-exit; break; fi; [ -e /tmp/dir3-watch.stop ] && break; sleep 0.005; done`;
       await sh('dir3', `nohup bash --norc -c '${stamp}' > /dev/null 2>&1 < /dev/null &`);
       const stopDir3 = await watch('dir3', 'dir3-watch', dir3HoldsNoVip);
       const stopDir1 = await watch('dir1', 'dir1-watch', `ip route get ${VIP} | grep -q '^local'`);
-      const result = await lvsprov('apply');
+      const result = await lvsprov('apply', ...args);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const [dir3Log, dir1Log] = [await stopDir3(), await stopDir1()];
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -278,7 +282,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       // which dir3 ran unheard (three adverts later it would have become a second master).
       const exitedAt = Number(await sh('dir3', 'cat /tmp/dir3-exit'));
       const writtenAt = Number(await sh('dir1', 'stat -c %.9Y /etc/keepalived/keepalived.conf'));
-      console.log(`VRRP: dir3 dropped, its keepalived's VRRP child exited ${(writtenAt - exitedAt).toFixed(2)} s before dir1 wrote its config without it; ${dir1Log.trim().split('\n').at(-1)} on dir1`);
+      console.log(`VRRP: dir3 dropped (${args.join(' ') || 'apply'}), its keepalived's VRRP child exited ${(writtenAt - exitedAt).toFixed(2)} s before dir1 wrote its config without it; ${dir1Log.trim().split('\n').at(-1)} on dir1`);
       expect(exitedAt).toBeGreaterThan(0);
       expect(exitedAt).toBeLessThan(writtenAt);
       const stop = parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.find((change) => change.summary.startsWith('stop keepalived'));
@@ -289,6 +293,34 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       expect(await sh('dir3', 'ls /etc/keepalived/')).not.toMatch(/^keepalived\.conf$/m);
       for (const host of DIRECTORS) expect(await peersOf(host)).not.toContain('192.0.2.30');
       expect(await holders()).toEqual(['dir1']);
+      return result;
+    };
+
+    it('kept in the inventory, directing no service: its keepalived stops before dir1 and dir2 stop advertising to it, and it never takes the VIP', async () => {
+      writeInventory('eth0', 'idle');
+      await dropDir3();
+    });
+
+    it('in the inventory and in no play: the run opens it for its keepalived alone, which stops before dir1 and dir2 stop advertising to it; out by --limit, the apply refuses', async () => {
+      writeInventory('eth0', 'director');
+      expect((await lvsprov('apply')).code).toBe(0);
+      await heldBy('dir1');
+      expect(await pid('dir3')).not.toBe('');
+      await sh('dir3', 'echo kept > /tmp/not-lvsprovs');
+      writeInventory('eth0', 'unplayed');
+      const limited = await lvsprov('apply', '--limit', 'dir1,dir2');
+      expect(limited.code, `${limited.stdout}\n${limited.stderr}`).toBe(2);
+      expect(parseJson(limited).hosts.find((host) => host.host === 'dir1')?.error?.message).toMatch(/VRRP peer 192\.0\.2\.30 .*--limit leaves dir3 out of this run/);
+      expect(await peersOf('dir1')).toContain('192.0.2.30');
+      const result = await dropDir3();
+      // Only its keepalived: its stop, its start at boot, its config.
+      expect(parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.map((change) => change.summary)).toEqual([
+        'stop keepalived (it removes its VIPs and virtual servers)',
+        'disable keepalived at boot',
+        'remove /etc/keepalived/keepalived.conf',
+      ]);
+      expect(await sh('dir3', 'cat /tmp/not-lvsprovs; ls /usr/sbin/keepalived')).toBe('kept\n/usr/sbin/keepalived\n');
+      expect(summaries(await lvsprov('apply'))).toEqual([]);
     });
 
     it('gone from the inventory while its keepalived runs: the apply refuses, naming it, and changes no director; --stopped-peer once it is stopped', async () => {

@@ -72,9 +72,15 @@ describe('VRRP peers a director drops', () => {
       refused: /^VRRP peer 192\.0\.2\.30 .*no host of the inventory has that address.*second MASTER.*Stop keepalived on 192\.0\.2\.30 .*--stopped-peer 192\.0\.2\.30/,
     },
     {
-      why: 'in the inventory but reached by no play (or left out by --limit)',
-      cluster: cluster(['dir1', 'dir2']),
-      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3 \(or --limit leaves it out\).*keep dir3 in the inventory and in the directors' play/,
+      why: 'in the inventory but left out by --limit',
+      cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set() },
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but --limit leaves dir3 out of this run.*keep dir3 in the inventory and in the run \(in no play, or in the directors' play directing no service\)/,
+    },
+    { why: 'in the inventory, reached by no play: the run opens it to stop its keepalived first', cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set(['dir3']) } },
+    {
+      why: 'reached by no play, but --tags or --skip-tags leave tasks out: nothing is pruned',
+      cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set(['dir3']), prunes: false },
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but --tags or --skip-tags leave tasks out/,
     },
   ];
   for (const { why, cluster: view, refused } of cases) {
@@ -89,7 +95,7 @@ describe('VRRP peers a director drops', () => {
     const declared = new Set(['address 198.51.100.50 on eth0']);
     const facts = factsWith(keepalivedConfig(spec(['192.0.2.20'])));
     const handOver = (view: ClusterView) => keepalived.reset?.plan(spec(['192.0.2.20']), facts, { host: 'dir1', declared, pruning: true, cluster: view });
-    expect(() => handOver(cluster(['dir1']))).toThrow(/^VRRP peer 192\.0\.2\.20 .*dir2 has it, but no play of this run reaches dir2/);
+    expect(() => handOver(cluster(['dir1']))).toThrow(/^VRRP peer 192\.0\.2\.20 .*dir2 has it, but --limit leaves dir2 out of this run/);
     expect(handOver(cluster(['dir1', 'dir2']))?.map((change) => change.phase)).toEqual(['retire', 'retire', 'retire']);
   });
 });

@@ -6,8 +6,9 @@ import type { KeepalivedSpec } from './schema.js';
 // drops it from unicast_peer), it hears no master: three adverts later it becomes MASTER and
 // takes the VIPs too, or, master already, it keeps them. So a director may drop a peer only when
 // this run retires that peer's keepalived first (the peer is a host of this run: its pruned
-// keepalived stops in the prepare wave, before the others reload in balance), or when the
-// operator says it no longer runs (`--stopped-peer`). Anything else refuses the director's plan.
+// keepalived stops in the prepare wave, before the others reload in balance; a host of the
+// inventory that no play reaches is opened for that stop alone), or when the operator says it no
+// longer runs (`--stopped-peer`). Anything else refuses the director's plan.
 
 /** The addresses of the `unicast_peer` blocks of a keepalived.conf as lvsprov writes it. */
 export function configPeers(text: string): string[] {
@@ -33,19 +34,19 @@ export function droppedPeers(spec: KeepalivedSpec, live: string | undefined): st
 export function unretiredPeer(peer: string, cluster: ClusterView): string | undefined {
   if (cluster.stoppedPeers.has(peer)) return undefined;
   const host = cluster.hostAt.get(peer);
-  const inRun = host !== undefined && cluster.inRun.has(host);
+  const inRun = host !== undefined && (cluster.inRun.has(host) || cluster.retirable?.has(host) === true);
   if (inRun && cluster.prunes) return undefined;
   const where =
     host === undefined
       ? 'no host of the inventory has that address'
       : inRun
         ? `${host} has it, but --tags or --skip-tags leave tasks out, and such a run removes nothing`
-        : `${host} has it, but no play of this run reaches ${host} (or --limit leaves it out)`;
+        : `${host} has it, but --limit leaves ${host} out of this run`;
   return (
     `VRRP peer ${peer} is in this director's keepalived config and the run cannot stop its keepalived (${where}): ` +
     `it would go on running, hear no adverts from here and take the VIPs as a second MASTER. ` +
     `Stop keepalived on ${peer} (or power it off) and apply again with --stopped-peer ${peer}; ` +
-    `or keep ${host ?? 'that host'} in the inventory and in the directors' play, directing no service, and the apply stops its keepalived first`
+    `or keep ${host ?? 'that host'} in the inventory and in the run (in no play, or in the directors' play directing no service), and the apply stops its keepalived first`
   );
 }
 
