@@ -1,5 +1,6 @@
 import type { ClusterView } from '../types.js';
 import type { KeepalivedSpec } from './schema.js';
+import { liveInstances, matchingInstance } from './live-instances.js';
 
 // A director dropped from a VRRP group keeps its keepalived running with its old config until
 // something stops it. Once the directors that stay stop advertising to it (their new config
@@ -12,22 +13,22 @@ import type { KeepalivedSpec } from './schema.js';
 
 /** The addresses of the `unicast_peer` blocks of a keepalived.conf as lvsprov writes it. */
 export function configPeers(text: string): string[] {
-  const peers: string[] = [];
-  let inside = false;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === 'unicast_peer {') inside = true;
-    else if (inside && line === '}') inside = false;
-    else if (inside && line !== '') peers.push(line);
-  }
-  return [...new Set(peers)];
+  return [...new Set(liveInstances(text).flatMap((instance) => instance.peers))];
 }
 
-/** The peers of the config on the host (`live`) that `spec` no longer names. */
+/**
+ * The peers of the config on the host (`live`) that `spec` stops advertising to, instance by
+ * instance: a peer that leaves one VRRP group is dropped there even while it stays in another.
+ * An instance this director leaves itself drops no peer: its own reload without it, in prepare,
+ * stops it advertising there (see plan.ts).
+ */
 export function droppedPeers(spec: KeepalivedSpec, live: string | undefined): string[] {
   if (live === undefined) return [];
-  const kept = new Set(spec.instances.flatMap((instance) => instance.unicast_peers));
-  return configPeers(live).filter((peer) => !kept.has(peer));
+  const dropped = liveInstances(live).flatMap((instance) => {
+    const kept = matchingInstance(spec, instance);
+    return kept === undefined ? [] : instance.peers.filter((peer) => !kept.unicast_peers.includes(peer));
+  });
+  return [...new Set(dropped)];
 }
 
 /** Why `peer` may not be dropped (or outlived) by this run; undefined where that is safe. */
