@@ -92,9 +92,10 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
    * `absent` not in the inventory at all, `idle` in the group `directors` directing no service,
    * `unplayed` in the inventory but in a group no play names, `director` a director of the VIP
    * beside dir1 and dir2; `both-groups` the master (priority 200) of the VIP and of a second VIP,
-   * API (VRRP id 52, with dir1), and `api-only` the master of API alone.
+   * API (VRRP id 52, with dir1), `api-only` the master of API alone, and `no-group` in the group
+   * `directors` directing neither (dir2 takes its place for API).
    */
-  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' = 'absent'): void =>
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' = 'absent'): void =>
     writeFileSync(
       inventory,
       stringify({
@@ -102,14 +103,14 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
         groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' || dir3 === 'unplayed' ? [] : ['dir3'])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
         hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' ? {} : { dir3: { address: '192.0.2.30' } }) },
-        lvs: dir3 === 'both-groups' || dir3 === 'api-only'
+        lvs: dir3 === 'both-groups' || dir3 === 'api-only' || dir3 === 'no-group'
           ? {
-              ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 }, directors: { dir1: { priority: 150 }, dir2: { priority: 100 }, dir3: { priority: 200 } } },
+              ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 }, directors: { dir1: { priority: 150 }, dir2: { priority: 100 }, ...(dir3 === 'no-group' ? {} : { dir3: { priority: 200 } }) } },
               // API first: its label (eth0:1) stays when dir3 leaves the VIP. keepalived compares labels
               // on reload, and a VIP whose label changes is taken off and put back.
               vips: { api: { address: API_VIP, interface: device, virtual_router_id: 52 }, web: { address: VIP, interface: device } },
               services: [
-                { vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: ['dir1', 'dir3'] },
+                { vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: ['dir1', dir3 === 'no-group' ? 'dir2' : 'dir3'] },
                 { vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: [...DIRECTORS, ...(dir3 === 'both-groups' ? ['dir3'] : [])] },
               ],
             }
@@ -328,7 +329,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       const result = await dropDir3();
       // Only its keepalived: its stop, its start at boot, its config.
       expect(parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.map((change) => change.summary)).toEqual([
-        'stop keepalived (it removes its VIPs and virtual servers)',
+        'stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s',
         'disable keepalived at boot',
         'remove /etc/keepalived/keepalived.conf',
       ]);
@@ -362,6 +363,21 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     });
   });
 
+  /** Every 10 ms on each director, each change of whether it holds the VIP (`web`) or API (`+api`), stamped; stop returns the logs. */
+  const trackVips = async (): Promise<() => Promise<Map<string, Array<[number, string]>>>> => {
+    const track = `prev=start; while [ ! -e /tmp/vips.stop ]; do a=$(ip -o -4 addr show dev eth0); now=; case "$a" in *" ${VIP}/32 "*) now=web ;; esac; case "$a" in *" ${API_VIP}/32 "*) now="$now+api" ;; esac; [ "$now" != "$prev" ] && echo "$EPOCHREALTIME \${now:-none}"; prev=$now; sleep 0.01; done`;
+    for (const host of ['dir1', 'dir2', 'dir3']) await sh(host, `rm -f /tmp/vips.stop; nohup bash --norc -c '${track}' > /tmp/vips.log 2>&1 < /dev/null &`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return async () => {
+      const logs = new Map<string, Array<[number, string]>>();
+      for (const host of ['dir1', 'dir2', 'dir3']) {
+        await sh(host, 'touch /tmp/vips.stop; sleep 0.1');
+        logs.set(host, (await sh(host, 'cat /tmp/vips.log')).trim().split('\n').map((line) => line.split(' ')).map(([at, held]) => [Number(at), held ?? ''] as [number, string]));
+      }
+      return logs;
+    };
+  };
+
   it('the master of two VRRP groups leaves one: it reloads without that instance before its peers drop it, never two holders of that VIP, and keeps the other', async () => {
     writeInventory('eth0', 'both-groups');
     expect((await lvsprov('apply')).code).toBe(0);
@@ -374,18 +390,11 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     console.log(`VRRP: dir3 (priority 200) joined and held both VIPs alone ${((Date.now() - start) / 1000).toFixed(1)} s after the apply`);
-    // Every 10 ms on each director, each change of whether it holds the VIP or API, stamped.
-    const track = `prev=start; while [ ! -e /tmp/vips.stop ]; do a=$(ip -o -4 addr show dev eth0); now=; case "$a" in *" ${VIP}/32 "*) now=web ;; esac; case "$a" in *" ${API_VIP}/32 "*) now="$now+api" ;; esac; [ "$now" != "$prev" ] && echo "$EPOCHREALTIME \${now:-none}"; prev=$now; sleep 0.01; done`;
-    for (const host of ['dir1', 'dir2', 'dir3']) await sh(host, `rm -f /tmp/vips.stop; nohup bash --norc -c '${track}' > /tmp/vips.log 2>&1 < /dev/null &`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stopTracking = await trackVips();
     writeInventory('eth0', 'api-only');
     const result = await lvsprov('apply');
     await new Promise((resolve) => setTimeout(resolve, 4500));
-    const logs = new Map<string, Array<[number, string]>>();
-    for (const host of ['dir1', 'dir2', 'dir3']) {
-      await sh(host, 'touch /tmp/vips.stop; sleep 0.1');
-      logs.set(host, (await sh(host, 'cat /tmp/vips.log')).trim().split('\n').map((line) => line.split(' ')).map(([at, held]) => [Number(at), held ?? ''] as [number, string]));
-    }
+    const logs = await stopTracking();
     console.log(`VRRP: VIP holders while dir3 left VI_51: ${JSON.stringify(Object.fromEntries(logs))}`);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     const plan = parseJson(result).hosts.flatMap((host) => host.changes.map((change) => `${host.host} ${change.phase}: ${change.summary}`));
@@ -412,10 +421,31 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(taken - released).toBeLessThan(5);
     expect(await sh('dir1', "sed -n '/vrrp_instance VI_52/,/^}/p' /etc/keepalived/keepalived.conf")).toContain('192.0.2.30');
     for (const host of DIRECTORS) expect(await sh(host, "sed -n '/vrrp_instance VI_51/,/^}/p' /etc/keepalived/keepalived.conf")).not.toContain('192.0.2.30');
-    // dir3 leaves the last group: pruned as before, so the reset below finds dir1 and dir2 alone.
-    await stopKeepalived('dir3');
+  });
+
+  it('the master dropped from its last group: its clean stop in prepare hands the VIP to the next priority within one advert interval, as the plan says', async () => {
+    const holds = (host: string, vip: string) => sh(host, 'ip -o -4 addr show dev eth0').then((text) => text.includes(` ${vip}/32 `));
+    expect(await holds('dir3', API_VIP)).toBe(true);
+    const stopTracking = await trackVips();
+    writeInventory('eth0', 'no-group');
+    const result = await lvsprov('apply');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const logs = await stopTracking();
+    console.log(`VRRP: VIP holders while dir3, master of VI_52, was dropped: ${JSON.stringify(Object.fromEntries(logs))}`);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const stop = parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.find((change) => change.summary.startsWith('stop keepalived'));
+    expect([stop?.phase, stop?.summary]).toEqual(['prepare', 'stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_52, its last advert (priority 0) hands the VIPs to the next priority within 1 s']);
+    const dir3Log = logs.get('dir3') ?? [];
+    const dir1Log = logs.get('dir1') ?? [];
+    expect(dir3Log.map(([, held]) => held)).toEqual(['+api', 'none']);
+    expect(dir1Log.map(([, held]) => held)).toEqual(['web', 'web+api']);
+    const gap = (dir1Log[1]?.[0] ?? 0) - (dir3Log[1]?.[0] ?? 0);
+    console.log(`VRRP: dir3, master of VI_52, dropped: dir1 held API ${gap.toFixed(2)} s after dir3's stop took it off`);
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(1);
+    // Back to dir1 and dir2 alone for the reset below.
     writeInventory('eth0', 'absent');
-    expect((await lvsprov('apply', '--stopped-peer', '192.0.2.30')).code).toBe(0);
+    expect((await lvsprov('apply')).code).toBe(0);
   });
 
   it('reset stops keepalived, disables it and removes its config; the VIP is gone from both', async () => {

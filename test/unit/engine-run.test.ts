@@ -303,7 +303,7 @@ describe('engine: a director dropped from a VRRP group', () => {
 
   it("dir3's keepalived stops in prepare, before dir1 reloads without it in balance", async () => {
     const { log, result } = await run(dropped({}));
-    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toContainEqual(['stop keepalived (it removes its VIPs and virtual servers)', 'prepare']);
+    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toContainEqual(['stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s', 'prepare']);
     const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
     expect(applies.indexOf('dir3')).toBeLessThan(applies.indexOf('dir1'));
     expect(result('dir1').status).toBe('changed');
@@ -333,7 +333,7 @@ describe('engine: a director dropped from a VRRP group', () => {
     expect(result('dir1').status).toBe('changed');
     expect(result('dir3').status).toBe('changed');
     expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toEqual([
-      ['stop keepalived (it removes its VIPs and virtual servers)', 'prepare'],
+      ['stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s', 'prepare'],
       ['disable keepalived at boot', 'retire'],
       ['remove /etc/keepalived/keepalived.conf', 'retire'],
     ]);
