@@ -102,8 +102,10 @@ export async function runWaves(
   await open(runs);
   // A VRRP peer the directors drop whose host no play reaches: opened to stop its keepalived (retire-peers.ts).
   for (;;) {
-    const inRun = new Set(runs.map((host) => host.host));
-    const peers = cluster?.retirable ? peersToRetire(runs.filter((host) => host.live).flatMap((host) => host.changes), cluster.hostAt, cluster.retirable, inRun) : [];
+    const changes = runs.filter((host) => host.live).flatMap((host) => host.changes);
+    // The hosts outside the plays are listed only once a config drops a peer: most runs drop none.
+    const retirable = changes.some((change) => change.vrrpPeers !== undefined) ? cluster?.retirable : undefined;
+    const peers = retirable && cluster ? peersToRetire(changes, cluster.hostAt, retirable, new Set(runs.map((host) => host.host))) : [];
     if (peers.length === 0 || options.interrupt?.aborted || options.abort?.aborted) break;
     const added = peers.map((host) => new HostRun(host, [], { ...options, ...(cluster ? { cluster } : {}), retireOnly: RETIRED_WITH_PEER }, emit));
     runs.push(...added);

@@ -86,6 +86,9 @@ function retiring(token: string, ids: readonly string[]): HostOwnership {
     probe,
     plan(section, predicted, context) {
       const read = readManifest(section, token);
+      // A keepalived lvsprov did not make is not its to stop: the host fails, and the directors
+      // that would drop it hold their change back (engine/hold-back.ts) and keep advertising to it.
+      if (!read.entries.some((entry) => removed.has(entry.id))) throw new Error(`lvsprov recorded no ${ids.join(', ')} here, so it does not stop one: stop it yourself (if it runs) and apply with --stopped-peer`);
       const keep = read.entries.filter((entry) => !removed.has(entry.id)).map(recordOf);
       const { changes, records } = planPrune(read, keep, predicted, { ...context, pruning: true });
       return { prunes: changes, manifest: manifestChange(read, records), interim: undefined };

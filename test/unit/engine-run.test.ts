@@ -350,6 +350,21 @@ describe('engine: a director dropped from a VRRP group', () => {
     expect(applies.indexOf('dir3')).toBeLessThan(applies.indexOf('dir1'));
   });
 
+  it("dir3 is in no play and lvsprov recorded no keepalived there: dir3 fails, and dir1 keeps advertising to it", async () => {
+    const outside: Case = {
+      ...dropped({}),
+      tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] },
+      hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] }, dir3: { read: running(dir3Was), owned: [page3] } },
+      unplayed: new Set(['dir3']),
+    };
+    const { result, execs } = await run(outside);
+    expect(result('dir3').status).toBe('failed');
+    expect(result('dir3').error?.message).toMatch(/lvsprov recorded no keepalived here, so it does not stop one: stop it yourself \(if it runs\) and apply with --stopped-peer/);
+    expect(execs('dir3')).toEqual(['read']);
+    expect(execs('dir1')).toEqual(['read']);
+    expect(result('dir1').heldBack).toEqual([expect.objectContaining({ phase: 'balance', reason: 'its VRRP peer dir3 (192.0.2.30) failed before its keepalived stopped, and would take the VIPs kept here' })]);
+  });
+
   it('dir3 is out of the run by --limit: dir1 is refused at its plan, naming the peer; --stopped-peer lets it go', async () => {
     const outside: Case = { ...dropped({}), tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] }, hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] } }, unplayed: new Set() };
     const refused = await run(outside);
