@@ -17,6 +17,11 @@ export interface PreparedRun {
   readonly playbook: string;
   readonly run: CompiledRun;
   readonly targets: ReadonlyMap<string, ConnectionTarget>;
+  /**
+   * How to reach a host: one of `targets`, or a host of the inventory no play reaches, resolved
+   * when the run opens it to stop a dropped VRRP peer's keepalived (engine/retire-peers.ts).
+   */
+  readonly targetOf: (host: string) => ConnectionTarget | undefined;
   /** ssh_config lines ssh would apply and lvsprov does not (each once), for stderr. */
   readonly sshNotes: readonly string[];
 }
@@ -92,5 +97,7 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const playbook = playbookFor(inventory, sources.playbook);
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
   const { targets, notes } = resolveConnections(inventory, [...run.hosts.keys()], { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false });
-  return { inventory, playbook, run, targets, sshNotes: notes };
+  const targetOf = (host: string): ConnectionTarget | undefined =>
+    targets.get(host) ?? (run.unplayed?.has(host) ? resolveConnections(inventory, [host], { sshConfigFile: sources.sshConfig, requireKeyFiles: true }).targets.get(host) : undefined);
+  return { inventory, playbook, run, targets, targetOf, sshNotes: notes };
 }

@@ -32,7 +32,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   const interrupts = watchInterrupts(io);
   const summary = await runAll(
     prepared.run,
-    prepared.targets,
+    prepared.targetOf,
     {
       check: flags.check,
       ...(flags.forks !== undefined ? { forks: flags.forks } : {}),

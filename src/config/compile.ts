@@ -65,6 +65,12 @@ export interface CompiledRun {
    * retires it.
    */
   readonly vrrpAddresses?: ReadonlyMap<string, string>;
+  /**
+   * Hosts of the inventory that no play of this run reaches and --limit does not leave out: the
+   * run knows how to reach them, and opens one only to stop the keepalived of a director dropped
+   * from a VRRP group (see engine/retire-peers.ts).
+   */
+  readonly unplayed?: ReadonlySet<string>;
 }
 
 interface TaskOrigin {
@@ -183,6 +189,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
   let hostAddresses: Map<string, string> | undefined;
   let vrrpAddresses: Map<string, string> | undefined;
+  let unplayed: Set<string> | undefined;
   return {
     hosts,
     warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
@@ -195,6 +202,10 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     get vrrpAddresses(): ReadonlyMap<string, string> {
       vrrpAddresses ??= new Map(Object.keys(inventory.data.hosts).flatMap((name) => [directorAddress(inventory, name), own(inventory.data.hosts, name)?.address].flatMap((address) => (address === undefined ? [] : [[address, name] as const]))));
       return vrrpAddresses;
+    },
+    get unplayed(): ReadonlySet<string> {
+      unplayed ??= new Set(hostOrder.filter((name) => !hosts.has(name) && (!limited || limited.has(name))));
+      return unplayed;
     },
   };
 }

@@ -24,9 +24,10 @@ export interface HostReadPlan {
 }
 
 /** `token` marks the manifest's probe sections; a fresh random one unless a test fixes it. */
-export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce(), keepUndeclared = false): HostReadPlan {
+/** `retireOnly`: the recorded objects a host outside the plays is opened to remove, and nothing else. */
+export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce(), keepUndeclared = false, retireOnly?: readonly string[]): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
-  const ownership = hostOwnership(tasks, mode, token, keepUndeclared);
+  const ownership = hostOwnership(tasks, mode, token, keepUndeclared, retireOnly);
   return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => probeOf(type, task.spec)), ownership.probe])], mode };
 }
 

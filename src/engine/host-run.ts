@@ -33,6 +33,8 @@ export interface HostRunOptions {
   readonly abort?: AbortSignal;
   /** The other hosts, as planners that depend on them see them (see ClusterView). */
   readonly cluster?: ClusterView;
+  /** A host no play reaches, opened only to remove these recorded objects (see retire-peers.ts). */
+  readonly retireOnly?: readonly string[];
 }
 
 type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
@@ -82,7 +84,7 @@ export class HostRun {
    * connection waiting for about half a second. A host never reached never needs one.
    */
   private get readPlan(): HostReadPlan {
-    this.readPlan$ ??= hostReadPlan(this.tasks, this.options.mode ?? 'apply', undefined, this.options.keepUndeclared ?? false);
+    this.readPlan$ ??= hostReadPlan(this.tasks, this.options.mode ?? 'apply', undefined, this.options.keepUndeclared ?? false, this.options.retireOnly);
     return this.readPlan$;
   }
 

@@ -13,6 +13,7 @@ import { forEachLimited } from './pool.js';
 import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
+import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
 // apply wave by wave - prepare, balance, reroute, (drain), withdraw, retire - every host of a wave in
@@ -47,16 +48,17 @@ export interface RunSummary {
   readonly firstConnectionMs?: number;
 }
 
+/** `targets`: how to reach a host; the run's hosts, and a host no play reaches when the run opens it (retire-peers.ts). */
 export async function runAll(
   run: CompiledRun,
-  targets: ReadonlyMap<string, ConnectionTarget>,
+  targets: (host: string) => ConnectionTarget | undefined,
   options: RunOptions,
   emit: EventSink,
 ): Promise<RunSummary> {
   const jumps = new JumpPool(options);
   try {
     const connect = (host: string): Promise<HostSession> => {
-      const target = targets.get(host);
+      const target = targets(host);
       if (!target) throw new Error(`no connection settings for ${host}`);
       return openSession(target, options, jumps);
     };
@@ -70,7 +72,7 @@ export async function runAll(
 
 /** The whole run over any transport: `connect` opens one host's session. */
 export async function runWaves(
-  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses'>,
+  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses' | 'unplayed'>,
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
@@ -84,16 +86,35 @@ export async function runWaves(
   };
 
   const lock = options.check ? undefined : options.lock;
-  if (lock) {
-    // A run holds every host it read until its last wave: lockAll keeps two such runs from ever
-    // waiting for each other.
-    const locking = runs.map((host) => ({ read: (wait: LockWait, timeout: number) => host.open(() => connect(host.host), wait, timeout), release: () => host.releaseLock() }));
-    await lockAll(locking, { forks, timeoutSeconds: lock.timeoutSeconds, ...(options.interrupt ? { signal: options.interrupt } : {}) });
-    for (const host of runs) host.stopUnread();
-  } else {
-    await forEachLimited(runs, forks, async (host) => {
-      await host.open(() => connect(host.host));
-    });
+  const open = async (hosts: readonly HostRun[]): Promise<void> => {
+    if (lock) {
+      // A run holds every host it read until its last wave: lockAll keeps two such runs from ever
+      // waiting for each other.
+      const locking = hosts.map((host) => ({ read: (wait: LockWait, timeout: number) => host.open(() => connect(host.host), wait, timeout), release: () => host.releaseLock() }));
+      await lockAll(locking, { forks, timeoutSeconds: lock.timeoutSeconds, ...(options.interrupt ? { signal: options.interrupt } : {}) });
+      for (const host of hosts) host.stopUnread();
+    } else {
+      await forEachLimited(hosts, forks, async (host) => {
+        await host.open(() => connect(host.host));
+      });
+    }
+  };
+  await open(runs);
+  // A VRRP peer the directors drop whose host no play reaches: opened to stop its keepalived (retire-peers.ts).
+  for (;;) {
+    const changes = runs.filter((host) => host.live).flatMap((host) => host.changes);
+    // The hosts outside the plays are listed only once a config drops a peer: most runs drop none.
+    const retirable = changes.some((change) => change.vrrpPeers !== undefined) ? cluster?.retirable : undefined;
+    const peers = retirable && cluster ? peersToRetire(changes, cluster.hostAt, retirable, new Set(runs.map((host) => host.host))) : [];
+    if (peers.length === 0 || options.interrupt?.aborted || options.abort?.aborted) break;
+    const added = peers.map((host) => new HostRun(host, [], { ...options, ...(cluster ? { cluster } : {}), retireOnly: RETIRED_WITH_PEER }, emit));
+    runs.push(...added);
+    if (lock) {
+      // Wait-die only holds while one lockAll takes every lock of the run: the locks held give way
+      // and are all taken again, with the peers' (each host read again under its lock).
+      await forEachLimited(runs.filter((host) => host.live), forks, (host) => host.releaseLock());
+      await open(runs);
+    } else await open(added);
   }
   // A real server whose forwarding a director switches takes its default route in the reroute wave.
   const switches = forwardingSwitches(runs.filter((host) => host.live));
@@ -145,7 +166,7 @@ export async function runHost(host: string, tasks: readonly CompiledTask[], conn
 }
 
 /** The run's hosts and the addresses the inventory knows them by, for planners that look past their host. */
-function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
+function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplayed'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
   if (!('vrrpAddresses' in run)) return undefined;
   // Made when a planner first asks: only a director whose keepalived drops a peer does.
   let inRun: ReadonlySet<string> | undefined;
@@ -156,6 +177,9 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses'>, stoppedP
     get inRun() {
       inRun ??= new Set(run.hosts.keys());
       return inRun;
+    },
+    get retirable() {
+      return run.unplayed;
     },
     stoppedPeers: new Set(stoppedPeers),
     prunes,

@@ -1,7 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { RunMode } from '../engine/planners.js';
 import type { Change, HostContext, ProbeOutput } from '../resources/types.js';
-import { EVERY_ENTRY, manifestChange, manifestHeader, manifestProbe, parseManifestRead, type ManifestEntry, type ProbedEntries } from './manifest.js';
+import { EVERY_ENTRY, manifestChange, manifestHeader, manifestProbe, parseManifestRead, type ManifestEntry, type ManifestRead, type ProbedEntries } from './manifest.js';
 import { planPrune, type PrunedChange } from './prune.js';
 import { declaredRecords, type OwnedRecord } from './records.js';
 
@@ -33,7 +33,8 @@ export interface OwnershipPlan {
  * no task of this run declares may belong to a task left out: apply removes nothing then, and
  * reset removes only what the selected tasks own.
  */
-export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false): HostOwnership {
+export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false, retireOnly?: readonly string[]): HostOwnership {
+  if (retireOnly !== undefined) return retiring(token, retireOnly);
   const selected = declaredRecords(tasks);
   const selectedIds = new Set(selected.map((record) => record.id));
   // An apply that declares every task: a host whose manifest records exactly what it declares has
@@ -42,14 +43,8 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
   return {
     probe,
     plan(section, predicted, context) {
-      let read;
-      try {
-        read = parseManifestRead(section ?? { stdout: '', status: 255 }, token);
-      } catch (error) {
-        throw new Error(`ownership manifest: ${(error as Error).message}`);
-      }
-      const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] =>
-        read.entries.filter(keep).map((entry) => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) }));
+      const read = readManifest(section, token);
+      const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] => read.entries.filter(keep).map(recordOf);
       // The manifest's entries in their order, each declared object recorded afresh in its place
       // and new ones at the end, so that a run that changes nothing rewrites nothing.
       const fresh = new Map(selected.map((record) => [record.id, record]));
@@ -66,6 +61,37 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       const interim = mode === 'apply' ? manifestChange(read, everything) : undefined;
       const sameWrite = interim !== undefined && manifest !== undefined && interim.commands.join('\n') === manifest.commands.join('\n');
       return { prunes: changes, manifest, interim: sameWrite ? undefined : interim };
+    },
+  };
+}
+
+function readManifest(section: ProbeOutput | undefined, token: string): ManifestRead {
+  try {
+    return parseManifestRead(section ?? { stdout: '', status: 255 }, token);
+  } catch (error) {
+    throw new Error(`ownership manifest: ${(error as Error).message}`);
+  }
+}
+
+const recordOf = (entry: ManifestEntry): OwnedRecord => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) });
+
+/**
+ * A host no play reaches, opened only to remove the recorded objects `ids` (a dropped VRRP peer's
+ * keepalived): an apply's prune of those alone, everything else it records kept as it is.
+ */
+function retiring(token: string, ids: readonly string[]): HostOwnership {
+  const removed = new Set(ids);
+  const probe = manifestProbe(token, { only: ids });
+  return {
+    probe,
+    plan(section, predicted, context) {
+      const read = readManifest(section, token);
+      // A keepalived lvsprov did not make is not its to stop: the host fails, and the directors
+      // that would drop it hold their change back (engine/hold-back.ts) and keep advertising to it.
+      if (!read.entries.some((entry) => removed.has(entry.id))) throw new Error(`lvsprov recorded no ${ids.join(', ')} here, so it does not stop one: stop it yourself (if it runs) and apply with --stopped-peer`);
+      const keep = read.entries.filter((entry) => !removed.has(entry.id)).map(recordOf);
+      const { changes, records } = planPrune(read, keep, predicted, { ...context, pruning: true });
+      return { prunes: changes, manifest: manifestChange(read, records), interim: undefined };
     },
   };
 }

@@ -56,6 +56,18 @@ function stopPhase(spec: KeepalivedSpec, context: { readonly pruning?: boolean }
   return context.pruning === true && spec.instances.length > 0 ? 'prepare' : 'withdraw';
 }
 
+/**
+ * A director dropped from its VRRP groups says what its stop does to the VIPs: where it is master,
+ * its last advert (priority 0) makes the next priority take over within its skew, under one
+ * advert interval; a stop in withdraw (reset, health checks alone) says what it removes.
+ */
+function stopSummary(spec: KeepalivedSpec, phase: 'prepare' | 'withdraw'): string {
+  const what = 'stop keepalived (it removes its VIPs and virtual servers)';
+  if (phase !== 'prepare') return what;
+  const names = spec.instances.map((instance) => instance.name).join(', ');
+  return `${what}: where it is master of ${names}, its last advert (priority 0) hands the VIPs to the next priority within ${spec.advert_interval} s`;
+}
+
 export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   name: 'keepalived',
   schema: keepalivedSchema,
@@ -108,7 +120,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
-        changes.push({ resource: 'keepalived', summary: 'stop keepalived (it removes its VIPs and virtual servers)', diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase: stopPhase(spec, context) });
+        const phase = stopPhase(spec, context);
+        changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase });
       }
       if (facts.enabled === true) {
         const commands =

@@ -50,6 +50,11 @@ export interface ClusterView {
   readonly hostAt: ReadonlyMap<string, string>;
   /** The hosts this run reads and applies (after --limit). */
   readonly inRun: ReadonlySet<string>;
+  /**
+   * Hosts of the inventory outside the run that it may still open to stop a dropped peer's
+   * keepalived: no play reaches them, and --limit does not leave them out.
+   */
+  readonly retirable?: ReadonlySet<string>;
   /** Whether the run removes what no task declares (not with --tags or --skip-tags, which keep it). */
   readonly prunes: boolean;
   /** Addresses the operator says run no keepalived any more (`--stopped-peer`): dropped freely. */

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { compile, type CompiledTask } from '../../src/config/compile.js';
 import { loadInventory } from '../../src/config/inventory.js';
@@ -75,5 +77,18 @@ describe('NAT director pair lab', () => {
     });
     expect(sources).toEqual([['192.0.2.10', 'dir1'], ['198.18.10.2', 'dir1'], ['192.0.2.20', 'dir2'], ['198.18.10.3', 'dir2']]);
     for (const [address, host] of sources) expect(run.vrrpAddresses?.get(address as string)).toBe(host);
+  });
+});
+
+describe('hosts of the inventory no play reaches', () => {
+  // A director dropped from a VRRP group and left in no play is still reachable: the run may open it
+  // to stop its keepalived (engine/retire-peers.ts). A host --limit leaves out is never opened.
+  const playbook = join(mkdtempSync(join(tmpdir(), 'lvsprov-unplayed-')), 'directors.yaml');
+  writeFileSync(playbook, '- hosts: directors\n  tasks:\n    - sysctl: {values: {net.ipv4.ip_forward: "1"}}\n');
+  const inventory = loadInventory(join(root, 'inventories', 'lab-ha.yaml'));
+
+  it('are every host outside the plays, within --limit when it is given', () => {
+    expect([...(compile(inventory, playbook).unplayed ?? [])]).toEqual(['router', 'rs1', 'rs2']);
+    expect([...(compile(inventory, playbook, ['dir1', 'rs1']).unplayed ?? [])]).toEqual(['rs1']);
   });
 });

@@ -37,6 +37,8 @@ interface Case {
   readonly realServers?: ReadonlyMap<string, string>;
   readonly hostAddresses?: ReadonlyMap<string, string>;
   readonly vrrpAddresses?: ReadonlyMap<string, string>;
+  /** Hosts of the inventory no play reaches and --limit leaves in. */
+  readonly unplayed?: ReadonlySet<string>;
 }
 
 async function run({ tasks, hosts, options, ...inventory }: Case) {
@@ -45,7 +47,7 @@ async function run({ tasks, hosts, options, ...inventory }: Case) {
   // Every host already records what its tasks own (an earlier apply), unless the case says otherwise.
   const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: tasks[host] ?? [], ...behaviour }]));
   const { connect, sessions } = fakeConnect(owned, log);
-  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}), ...(inventory.vrrpAddresses ? { vrrpAddresses: inventory.vrrpAddresses } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
+  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}), ...(inventory.vrrpAddresses ? { vrrpAddresses: inventory.vrrpAddresses } : {}), ...(inventory.unplayed ? { unplayed: inventory.unplayed } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
   const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
   const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);
   return { summary, log, events, sessions, result, execs };
@@ -301,7 +303,7 @@ describe('engine: a director dropped from a VRRP group', () => {
 
   it("dir3's keepalived stops in prepare, before dir1 reloads without it in balance", async () => {
     const { log, result } = await run(dropped({}));
-    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toContainEqual(['stop keepalived (it removes its VIPs and virtual servers)', 'prepare']);
+    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toContainEqual(['stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s', 'prepare']);
     const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
     expect(applies.indexOf('dir3')).toBeLessThan(applies.indexOf('dir1'));
     expect(result('dir1').status).toBe('changed');
@@ -316,12 +318,59 @@ describe('engine: a director dropped from a VRRP group', () => {
     ]);
   });
 
-  it('dir3 is in no play of the run: dir1 is refused at its plan, naming the peer; --stopped-peer lets it go', async () => {
-    const outside: Case = { ...dropped({}), tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] }, hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] } } };
+  const lock = { owner: { run: 'r1', control: 'ctl', pid: 1, started: '2026-12-01T00:00:00Z', age: 1 }, timeoutSeconds: 5 };
+  const page3 = page('dir3');
+
+  it('dir3 is in the inventory and no play reaches it: the run opens it under its lock, stops its keepalived in prepare, before dir1 reloads, and touches nothing else there', async () => {
+    const outside: Case = {
+      ...dropped({}),
+      tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] },
+      hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] }, dir3: { read: running(dir3Was), owned: [dir3Was, page3] } },
+      unplayed: new Set(['dir3']),
+      options: { lock },
+    };
+    const { log, result, execs } = await run(outside);
+    expect(result('dir1').status).toBe('changed');
+    expect(result('dir3').status).toBe('changed');
+    expect(result('dir3').changes.map((change) => [change.summary, change.phase])).toEqual([
+      ['stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s', 'prepare'],
+      ['disable keepalived at boot', 'retire'],
+      ['remove /etc/keepalived/keepalived.conf', 'retire'],
+    ]);
+    // The page another playbook made there stays, and stays on record (the manifest rides on the last change).
+    const manifest = result('dir3').changes.at(-1)?.commands.join('\n') ?? '';
+    expect(manifest).toMatch(/^file\tfile \/var\/www\/index\.html\t/m);
+    expect(manifest).not.toMatch(/^keepalived\t/m);
+    expect(result('dir3').changes.flatMap((change) => change.commands).join('\n')).not.toMatch(/rm .*index\.html/);
+    // dir1 gave its lock back (an exec the fake counts as a read) and was read again with dir3's:
+    // one lockAll takes every lock of the run, as wait-die needs.
+    expect(execs('dir1')).toEqual(['read', 'read', 'read', 'apply']);
+    expect(execs('dir3')).toEqual(['read', 'apply', 'apply']);
+    const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
+    expect(applies.indexOf('dir3')).toBeLessThan(applies.indexOf('dir1'));
+  });
+
+  it("dir3 is in no play and lvsprov recorded no keepalived there: dir3 fails, and dir1 keeps advertising to it", async () => {
+    const outside: Case = {
+      ...dropped({}),
+      tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] },
+      hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] }, dir3: { read: running(dir3Was), owned: [page3] } },
+      unplayed: new Set(['dir3']),
+    };
+    const { result, execs } = await run(outside);
+    expect(result('dir3').status).toBe('failed');
+    expect(result('dir3').error?.message).toMatch(/lvsprov recorded no keepalived here, so it does not stop one: stop it yourself \(if it runs\) and apply with --stopped-peer/);
+    expect(execs('dir3')).toEqual(['read']);
+    expect(execs('dir1')).toEqual(['read']);
+    expect(result('dir1').heldBack).toEqual([expect.objectContaining({ phase: 'balance', reason: 'its VRRP peer dir3 (192.0.2.30) failed before its keepalived stopped, and would take the VIPs kept here' })]);
+  });
+
+  it('dir3 is out of the run by --limit: dir1 is refused at its plan, naming the peer; --stopped-peer lets it go', async () => {
+    const outside: Case = { ...dropped({}), tasks: { dir1: [vrrp('192.0.2.10', ['192.0.2.20'])] }, hosts: { dir1: { read: running(dir1Was), owned: [dir1Was] } }, unplayed: new Set() };
     const refused = await run(outside);
     expect(refused.execs('dir1')).toEqual(['read']);
     expect(refused.result('dir1').status).toBe('failed');
-    expect(refused.result('dir1').error?.message).toMatch(/VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3/);
+    expect(refused.result('dir1').error?.message).toMatch(/VRRP peer 192\.0\.2\.30 .*dir3 has it, but --limit leaves dir3 out of this run/);
     const stopped = await run({ ...outside, options: { stoppedPeers: ['192.0.2.30'] } });
     expect(stopped.execs('dir1')).toEqual(['read', 'apply']);
     expect(stopped.result('dir1').status).toBe('changed');

@@ -104,7 +104,7 @@ describe('host planner', () => {
     const changes = planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: 'dir2' });
     // The stop comes first (prepare): dropped from its VRRP group, dir2 must not outlive its peers' adverts.
     expect(changes.map((change) => [change.phase, change.summary])).toEqual([
-      ['prepare', 'stop keepalived (it removes its VIPs and virtual servers)'],
+      ['prepare', 'stop keepalived (it removes its VIPs and virtual servers): where it is master of VI_51, its last advert (priority 0) hands the VIPs to the next priority within 1 s'],
       ['balance', 'create /etc/ipvsadm.rules'],
       ['retire', 'disable keepalived at boot'],
       ['retire', 'remove /etc/keepalived/keepalived.conf'],

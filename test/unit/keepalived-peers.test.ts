@@ -3,6 +3,7 @@ import { keepalived } from '../../src/resources/keepalived.js';
 import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
 import { parseProbe } from '../../src/resources/keepalived/probe.js';
 import { configPeers, droppedPeers } from '../../src/resources/keepalived/peers.js';
+import { leftInstances, withoutInstances } from '../../src/resources/keepalived/live-instances.js';
 import { keepalivedSchema, type KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 import type { ClusterView } from '../../src/resources/types.js';
 
@@ -57,6 +58,28 @@ describe('VRRP peers a director drops', () => {
     expect(droppedPeers(spec(['192.0.2.20']), undefined)).toEqual([]);
   });
 
+  it('drops a peer instance by instance: one that leaves a group while it stays in another is dropped there', () => {
+    const two = keepalivedSchema.parse({ instances: [instance(['192.0.2.20', '192.0.2.30']), instance(['192.0.2.30'], { name: 'VI_52', virtual_router_id: 52, vips: [{ address: '198.51.100.51', device: 'eth0' }] })] });
+    const dir3LeavesVi51 = keepalivedSchema.parse({ instances: [instance(['192.0.2.20']), instance(['192.0.2.30'], { name: 'VI_52', virtual_router_id: 52, vips: [{ address: '198.51.100.51', device: 'eth0' }] })] });
+    expect(droppedPeers(dir3LeavesVi51, keepalivedConfig(two))).toEqual(['192.0.2.30']);
+    // This director leaving VI_52 itself drops no peer: its own reload without it stops it advertising there.
+    expect(droppedPeers(spec(['192.0.2.20', '192.0.2.30']), keepalivedConfig(two))).toEqual([]);
+  });
+
+  it('a config without the instances a director leaves: their blocks, and a sync group left with one instance', () => {
+    const nat = keepalivedSchema.parse({
+      sync_groups: [{ name: 'SG_51', instances: ['VI_51', 'VI_52'] }],
+      instances: [instance(['192.0.2.20']), instance(['198.18.10.20'], { name: 'VI_52', virtual_router_id: 52, unicast_src_ip: '198.18.10.10', vips: [{ address: '198.18.10.1', device: 'eth1' }] }), instance(['192.0.2.20'], { name: 'VI_53', virtual_router_id: 53, vips: [{ address: '198.51.100.53', device: 'eth0' }] })],
+    });
+    const only53 = keepalivedSchema.parse({ instances: [instance(['192.0.2.20'], { name: 'VI_53', virtual_router_id: 53, vips: [{ address: '198.51.100.53', device: 'eth0' }] })] });
+    expect(leftInstances(only53, keepalivedConfig(nat)).map((left) => [left.name, left.vips])).toEqual([
+      ['VI_51', [{ address: '198.51.100.50/32', device: 'eth0' }]],
+      ['VI_52', [{ address: '198.18.10.1/32', device: 'eth1' }]],
+    ]);
+    expect(withoutInstances(keepalivedConfig(nat), new Set(['VI_51', 'VI_52']))).toBe(keepalivedConfig(only53));
+    expect(withoutInstances(keepalivedConfig(nat), new Set(['VI_53']))).toBe(keepalivedConfig({ ...nat, instances: nat.instances.slice(0, 2) }));
+  });
+
   const cases: Array<{ why: string; cluster: ClusterView | undefined; refused?: RegExp }> = [
     { why: 'the dropped director is a host of the run: its keepalived stops first', cluster: cluster(['dir1', 'dir2', 'dir3']) },
     { why: 'the operator stopped it (--stopped-peer)', cluster: cluster(['dir1', 'dir2'], ['192.0.2.30']) },
@@ -72,9 +95,15 @@ describe('VRRP peers a director drops', () => {
       refused: /^VRRP peer 192\.0\.2\.30 .*no host of the inventory has that address.*second MASTER.*Stop keepalived on 192\.0\.2\.30 .*--stopped-peer 192\.0\.2\.30/,
     },
     {
-      why: 'in the inventory but reached by no play (or left out by --limit)',
-      cluster: cluster(['dir1', 'dir2']),
-      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but no play of this run reaches dir3 \(or --limit leaves it out\).*keep dir3 in the inventory and in the directors' play/,
+      why: 'in the inventory but left out by --limit',
+      cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set() },
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but --limit leaves dir3 out of this run.*keep dir3 in the inventory and in the run \(in no play, or in the directors' play directing no service\)/,
+    },
+    { why: 'in the inventory, reached by no play: the run opens it to stop its keepalived first', cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set(['dir3']) } },
+    {
+      why: 'reached by no play, but --tags or --skip-tags leave tasks out: nothing is pruned',
+      cluster: { ...cluster(['dir1', 'dir2']), retirable: new Set(['dir3']), prunes: false },
+      refused: /^VRRP peer 192\.0\.2\.30 .*dir3 has it, but --tags or --skip-tags leave tasks out/,
     },
   ];
   for (const { why, cluster: view, refused } of cases) {
@@ -89,7 +118,7 @@ describe('VRRP peers a director drops', () => {
     const declared = new Set(['address 198.51.100.50 on eth0']);
     const facts = factsWith(keepalivedConfig(spec(['192.0.2.20'])));
     const handOver = (view: ClusterView) => keepalived.reset?.plan(spec(['192.0.2.20']), facts, { host: 'dir1', declared, pruning: true, cluster: view });
-    expect(() => handOver(cluster(['dir1']))).toThrow(/^VRRP peer 192\.0\.2\.20 .*dir2 has it, but no play of this run reaches dir2/);
+    expect(() => handOver(cluster(['dir1']))).toThrow(/^VRRP peer 192\.0\.2\.20 .*dir2 has it, but --limit leaves dir2 out of this run/);
     expect(handOver(cluster(['dir1', 'dir2']))?.map((change) => change.phase)).toEqual(['retire', 'retire', 'retire']);
   });
 });

@@ -10,6 +10,7 @@ import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
 import { droppedPeers } from './peers.js';
+import { leftInstances, liveInstances, withoutInstances, type LiveInstance } from './live-instances.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
@@ -115,6 +116,12 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   const gone = facts.running ? leaving(spec, facts) : [];
   const changes: Change[] = [];
   let before = facts.file.content;
+  const leave = leaveChange(spec, facts);
+  if (leave !== undefined) {
+    changes.push(leave);
+    before = leave.diff?.after ?? before;
+    if (before === text) return changes;
+  }
   // Every leaving server is drained, also one already at weight 0 (an earlier apply or an
   // operator quiesced it: its established connections go on until the config drops it). Only
   // those still weighted need the quiesce config first.
@@ -148,6 +155,38 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     ...peers,
   });
   return changes;
+}
+
+/**
+ * A director that leaves a VRRP group (an instance of its running config the spec no longer has)
+ * while it stays in another: before the group's other directors reload without it in balance,
+ * it reloads a config without that instance, in prepare, and nothing else changed yet. keepalived
+ * deletes the instance on reload, a MASTER after sending priority 0 (live-instances.ts); the
+ * instances it keeps go on as they were. Later, unheard by peers that no longer advertise to it,
+ * it would take the group's VIPs as a second master.
+ */
+function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Change | undefined {
+  const left = facts.running && facts.file.exists ? leftInstances(spec, facts.file.content) : [];
+  if (left.length === 0 || spec.instances.length === 0) return undefined;
+  const after = withoutInstances(facts.file.content, new Set(left.map((instance) => instance.name)));
+  // Left with no instance, it joins other groups only in this apply: keepalived -t takes no empty config.
+  if (liveInstances(after).length === 0) return undefined;
+  return {
+    resource: RESOURCE,
+    summary: `leave VRRP ${left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ')}: reload ${spec.path} without it, before its peers drop this director`,
+    diff: { kind: 'file', before: facts.file.content, after },
+    commands: [...writeConfigCommands(spec.path, after), untilReleased(left)],
+    phase: 'prepare',
+  };
+}
+
+/** Shell that waits up to 5 s for keepalived's reload to remove the left instances' VIPs (where it was MASTER), and fails if it did not. */
+function untilReleased(left: readonly LiveInstance[]): string {
+  const held = left.flatMap((instance) => instance.vips).map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
+  if (held.length === 0) return 'true';
+  const any = `{ ${held.join(' || ')}; }`;
+  const still = quote(`keepalived still holds a VIP of ${left.map((instance) => instance.name).join(', ')} 5 s after its reload without it`);
+  return `i=0; while ${any} && [ "$i" -lt 50 ]; do i=$((i+1)); sleep 0.1; done; if ${any}; then printf '%s\\n' ${still} >&2; false; fi`;
 }
 
 const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.manager, 'start');
