@@ -81,6 +81,31 @@ describe('encoding', () => {
     }
   });
 
+  it('leaves a no-break space in the text of a block scalar or a multi-line string alone', () => {
+    for (const text of [
+      'a: |\n  note:\u00a0x\n  \u00a0indented by a no-break space\nb: 1\n',
+      'a:\n  - >-\n    - \u00a0item\n    word:\u00a0x\n',
+      'a: |2 # two\n   \u00a0x\n',
+      'a: first line\n  word:\u00a0x\n  \u00a0y\n',
+      'a: "first line\n  word:\u00a0x"\n',
+      "a: 'first, line\n  x, word:\u00a0x'\n",
+      'a: start, note:\u00a0x\n',
+      'a: 1 # see, b:\u00a0c\n',
+    ]) {
+      expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+    }
+  });
+
+  it.each([
+    ['after a key below a block scalar', 'a: |\n  text\nb:\u00a01\n', '3:3'],
+    ['as indentation below a block scalar', 'a: |\n  text\nb:\n  \u00a0c: 1\n', '4:3'],
+    ['after a key below a multi-line string', 'a: one\n  two\nb:\n  c:\u00a01\n', '4:5'],
+    ['after a key that a broken line would continue', 'a:\n  b: 1\n    \u00a0c: 2\n', '3:5'],
+  ])('still names a no-break space %s', (_name, text, position) => {
+    const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
+    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: U\\+00A0 \\(no-break space\\)`));
+  });
+
   it('accepts CRLF line endings, tabs inside values and NEL', () => {
     expect(decodeYamlText('f.yaml', new TextEncoder().encode('a: "x\ty\u0085"\r\nb: 2\r\n'))).toBe('a: "x\ty\u0085"\r\nb: 2\r\n');
   });
