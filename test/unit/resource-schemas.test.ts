@@ -96,6 +96,9 @@ const tables: Record<string, Table> = {
       ['input', { input: '/etc/a rules' }],
       ['input', { input: 'etc/arptables.rules' }],
       ['name', { name: `lvsprov-${'x'.repeat(240)}` }],
+      // A systemd template (or an instance of one): the unit could not be enabled as written.
+      ['name', { name: 'lvsprov-x@' }],
+      ['name', { name: 'lvsprov-x@eth0' }],
       ['description', { description: 'two\nlines' }],
       // systemd ends a unit line at CR too: this one would add an ExecStartPre= to [Service].
       ['description', { description: 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x' }],
