@@ -164,7 +164,25 @@ describe('tags', () => {
   });
 
   it('refuses a core tag on a node of the wrong kind', () => {
-    expect(parse('a: !!map [1]\n')).toEqual(['f.yaml:1:4: tag !!map does not fit this value']);
+    expect(parse('a: !!map [1]\n')).toEqual(['f.yaml:1:4: a: tag !!map does not fit this value: !!map marks a mapping, and this is a list; remove the tag']);
+  });
+
+  it('names the path and what is wrong when a tag does not fit its value', () => {
+    expect(parse('lvs:\n  services:\n    - !!str { vip: web }\n')).toEqual([
+      'f.yaml:3:7: lvs.services.0: tag !!str does not fit this value: !!str marks a string, and this is a mapping; remove the tag (or quote the text if a string was meant)',
+    ]);
+    expect(parse('a:\n  b: !!seq x\n  c: !!str\n    - 1\n')).toEqual([
+      'f.yaml:2:6: a.b: tag !!seq does not fit this value: !!seq marks a list, and this is a single value; remove the tag',
+      'f.yaml:3:6: a.c: tag !!str does not fit this value: !!str marks a string, and this is a list; remove the tag (or quote the text if a string was meant)',
+    ]);
+    expect(parse('port: !!int 80.5\n')).toEqual(['f.yaml:1:7: port: tag !!int does not fit this value: "80.5" is not an integer as YAML 1.2 writes one (42, -7, 0o17, 0x1F)']);
+    expect(parse('on: !!bool yes\n')).toEqual(['f.yaml:1:5: on: tag !!bool does not fit this value: "yes" is not true or false (YAML 1.2 reads yes, no, on and off as strings)']);
+    expect(parse('x: [!!float 0x1F]\n')).toEqual(['f.yaml:1:5: x.0: tag !!float does not fit this value: "0x1F" is not a number as YAML 1.2 writes a float (80, 1.5, -2e3, .inf, .nan)']);
+    expect(parse('!!int a: 1\n')).toEqual(['f.yaml:1:1: a: tag !!int does not fit this value: "a" is not an integer as YAML 1.2 writes one (42, -7, 0o17, 0x1F)']);
+  });
+
+  it('reads !!float on an integer as YAML 1.2 does: the number', () => {
+    expect(YamlSource.parse('f.yaml', 'port: !!float 80\nweight: !!float -3\nb: !!float 1.5\n').value()).toEqual({ port: 80, weight: -3, b: 1.5 });
   });
 });
 
