@@ -64,10 +64,13 @@ const tables: Record<string, Table> = {
   service: {
     schema: serviceSchema,
     valid: { name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'] },
-    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }],
+    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }, { name: 'getty@tty1' }],
     hostile: [
       ['name', { name: '-memcached' }],
       ['name', { name: 'memcached; reboot' }],
+      // A template: systemctl starts and enables only its instances (getty@tty1).
+      ['name', { name: 'getty@' }],
+      ['name', { name: '@tty1' }],
       // systemd refuses a unit name over 255 characters, suffix included.
       ['name', { name: `m${'x'.repeat(247)}` }],
       ['restart_on', { restart_on: ['etc/memcached.conf'] }],
