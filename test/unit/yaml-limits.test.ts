@@ -91,10 +91,17 @@ describe('encoding', () => {
       "a: 'first, line\n  x, word:\u00a0x'\n",
       'a: start, note:\u00a0x\n',
       'a: 1 # see, b:\u00a0c\n',
+      // A closed quoted string is text whatever else is wrong in the file (here an unclosed list).
+      'a: "first\n  w:\u00a0x"\nb: [\n',
     ]) {
       expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
     }
   });
+
+  it('looks a no-break space up in a mapping of 150,000 keys without a deep stack or a pairwise key check', () => {
+    const text = `${Array.from({ length: 150_000 }, (_, index) => `k${index}: 1\n`).join('')}note: |\n  w:\u00a0x\n`;
+    expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+  }, 30_000);
 
   it.each([
     ['after a key below a block scalar', 'a: |\n  text\nb:\u00a01\n', '3:3'],
