@@ -101,7 +101,6 @@ async function failed(io: CliIo, setExit: (code: number) => void, what: string, 
 }
 
 export function labCommand(io: CliIo, setExit: (code: number) => void): Command {
-  const output = { writeOut: (text: string) => io.out(text.trimEnd()), writeErr: (text: string) => io.err(text.trimEnd()) };
   const up = new Command('up')
     .description('boot a real-kernel guest and build the inventory\'s hosts in it, plus a router and a client; write a ready inventory')
     .requiredOption('-i, --inventory <file>', 'inventory YAML (lab addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)')
@@ -162,6 +161,6 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
       setExit(result.code ?? ExitCode.internal);
     });
   const lab = new Command('lab').description('a real-kernel lab (qemu guest, namespace hosts) for an inventory').enablePositionalOptions();
-  for (const sub of [up, down, exec]) lab.addCommand(sub.exitOverride().configureOutput(output).showHelpAfterError());
+  for (const sub of [up, down, exec]) lab.addCommand(sub.exitOverride().showHelpAfterError());
   return lab;
 }

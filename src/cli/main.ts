@@ -30,7 +30,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .configureOutput(output)
     .showHelpAfterError();
   for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit), sshConfigCommand(io), schemaCommand(io)]) {
-    program.addCommand(command.exitOverride().configureOutput(output));
+    program.addCommand(command);
+    // Subcommands (`lab up`) too: addCommand does not hand the output on, and commander's
+    // messages must reach the terminal with the arguments escaped wherever they come from.
+    for (const each of [command, ...command.commands]) each.exitOverride().configureOutput(output);
   }
 
   // `help aply` gets what `aply` gets: commander's unknown-command error with its suggestion

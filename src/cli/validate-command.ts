@@ -7,6 +7,8 @@ import { addSelectionOptions, limitTerms, printListing, tagSelection, type Selec
 // Several inventories at once (`validate -i a.yaml -i b.yaml` or `validate a.yaml b.yaml`): each
 // is checked on its own, every problem of every file is reported, and one bad file makes exit 4.
 
+const counted = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function validateCommand(io: CliIo): Command {
@@ -26,7 +28,7 @@ export function validateCommand(io: CliIo): Command {
         for (const warning of prepared.run.warnings) io.err(`warning: ${inventories.length > 1 ? `${prepared.inventory.file}: ` : ''}${warning}`);
         if (printListing(io, prepared, flags)) continue;
         const tasks = [...prepared.run.hosts.values()].reduce((sum, list) => sum + list.length, 0);
-        io.out(`${prepared.inventory.file}: valid; ${prepared.run.hosts.size} hosts, ${tasks} tasks`);
+        io.out(`${prepared.inventory.file}: valid; ${counted(prepared.run.hosts.size, 'host')}, ${counted(tasks, 'task')}`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems.push(...error.problems);

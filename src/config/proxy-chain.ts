@@ -52,12 +52,13 @@ export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] =>
 /** The tokens ssh expands in a ProxyJump: the HostName, the name as given, the port and the user of the host it reaches. */
 export const proxyJumpTokens = (host: string, original: string, port: number, user: string): Tokens => ({ h: host, n: original, p: String(port), r: user });
 
-const refuse = (value: ConfigValue, message: string): never => {
-  throw new ConfigError([{ file: value.file, line: value.line, col: 1, path: '', message }]);
+/** At the value, or at the keyword when the keyword itself is what is refused. */
+const refuse = (value: ConfigValue, message: string, col = value.col): never => {
+  throw new ConfigError([{ file: value.file, line: value.line, col, path: '', message }]);
 };
 
 export function refuseProxyCommand(value: ConfigValue, whom: string): never {
-  return refuse(value, `ProxyCommand (for ${whom}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump`);
+  return refuse(value, `ProxyCommand (for ${whom}) is not supported by lvsprov, which runs no local command; use ProxyJump or the inventory's ssh.jump`, value.keywordCol);
 }
 
 /**

@@ -96,7 +96,7 @@ export function refuseUnsafeKeywords(config: ResolvedSshConfig, whom: string): v
   for (const [keyword, message] of Object.entries(refused)) {
     const found = config.values.get(keyword);
     if (found && !inert.has(found.values.join(' ').toLowerCase())) {
-      throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: `${message} (for ${whom})` }]);
+      throw new ConfigError([{ file: found.file, line: found.line, col: found.keywordCol, path: '', message: `${message} (for ${whom})` }]);
     }
   }
 }

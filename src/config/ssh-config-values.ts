@@ -45,11 +45,11 @@ function problemOf(keyword: string, value: string): string | undefined {
 
 /**
  * `value` (read from `found`, after any %-token expansion), a time in whole seconds, or a
- * ConfigError at its line of the config file.
+ * ConfigError at its place in the config file.
  */
-export function checkedSshConfigValue(keyword: string, found: Pick<ConfigValue, 'file' | 'line'>, value: string): string {
+export function checkedSshConfigValue(keyword: string, found: Pick<ConfigValue, 'file' | 'line' | 'col'>, value: string): string {
   const seconds = timeKeywords.has(keyword) ? sshTimeSeconds(value) : undefined;
   const problem = problemOf(keyword, seconds === undefined ? value : String(seconds));
-  if (problem !== undefined) throw new ConfigError([{ file: found.file, line: found.line, col: 1, path: '', message: seconds === undefined ? problem : `${problem} (${JSON.stringify(value)})` }]);
+  if (problem !== undefined) throw new ConfigError([{ file: found.file, line: found.line, col: found.col, path: '', message: seconds === undefined ? problem : `${problem} (${JSON.stringify(value)})` }]);
   return seconds === undefined ? value : String(seconds);
 }

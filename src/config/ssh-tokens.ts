@@ -52,11 +52,11 @@ export function sshTokens(subjects: TokenSubjects): Tokens {
  * `value` with its tokens replaced and, given `env`, its `${NAME}` environment variables (the
  * paths ssh expands them in: IdentityFile, UserKnownHostsFile, IdentityAgent), in one pass as ssh
  * does (a variable's value is not expanded again). An unknown token or a variable that is not set
- * is a ConfigError at `found`'s line: ssh stops there too ("invalid environment variable expansion").
+ * is a ConfigError at `found`'s value: ssh stops there too ("invalid environment variable expansion").
  */
-export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line'>, env?: NodeJS.ProcessEnv): string {
+export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line' | 'col'>, env?: NodeJS.ProcessEnv): string {
   const refuse = (message: string): never => {
-    throw new ConfigError([{ file: found?.file ?? '', line: found?.line ?? 0, col: 1, path: '', message }]);
+    throw new ConfigError([{ file: found?.file ?? '', line: found?.line ?? 0, col: found?.col ?? 1, path: '', message }]);
   };
   return value.replace(env ? /%(.?)|\$\{([^}]*)(\}?)/g : /%(.?)/g, (whole, letter: string | undefined, name: string | undefined, close: string | undefined) => {
     if (name !== undefined && env) {

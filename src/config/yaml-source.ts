@@ -2,6 +2,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { fileLabel, readYamlText } from './yaml-text.js';
 import { checkTokens, type TokenProblem } from './yaml-tokens.js';
 import { checkTree } from './yaml-tree.js';
+import { integerFloatTag, unresolvedTagProblems } from './yaml-tag-fit.js';
 import { locatedFromNode, walkLocated, type ExpandFlow, type Located, type PathSegment } from './yaml-located.js';
 import { locateFlow, quickRead } from './yaml-quick-read.js';
 import { yamlLibrary } from './yaml-library.js';
@@ -48,14 +49,16 @@ export class YamlSource {
     const tokenProblems = checkTokens(tokens);
     if (tokenProblems.length > 0) throw located(tokenProblems);
 
-    const composer = new Composer({ version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: false });
+    const composer = new Composer({ version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: false, customTags: (tags) => [...tags, integerFloatTag] });
     const [document, ...more] = composer.compose(tokens, true, text.length);
     if (!document) throw located([{ offset: 0, message: 'YAML syntax: no document' }]);
-    const syntax = [...document.errors, ...document.warnings].map((error) => ({
-      offset: error.pos[0],
-      // The only tags left by now are core ones; one the library cannot resolve sits on the wrong kind of node.
-      message: error.code === 'TAG_RESOLVE_FAILED' ? `${error.message.replace('Unresolved tag: tag:yaml.org,2002:', 'tag !!')} does not fit this value` : `YAML syntax: ${error.message.split('\n')[0]}`,
-    }));
+    const issues = [...document.errors, ...document.warnings];
+    // The only tags left by now are core ones; one the library cannot resolve does not fit its node.
+    const unresolved = issues.filter((error) => error.code === 'TAG_RESOLVE_FAILED').map((error) => ({ start: error.pos[0], end: error.pos[1], tag: error.message.replace('Unresolved tag: ', '') }));
+    const syntax: TokenProblem[] = [
+      ...issues.filter((error) => error.code !== 'TAG_RESOLVE_FAILED').map((error) => ({ offset: error.pos[0], message: `YAML syntax: ${error.message.split('\n')[0]}` })),
+      ...unresolvedTagProblems(document.contents, unresolved),
+    ];
     const second = more[0];
     if (second) syntax.push({ offset: second.range[0], message: 'a second YAML document starts here; lvsprov reads one document per file' });
     if (syntax.length > 0) throw located(syntax.sort((a, b) => a.offset - b.offset));

@@ -4,6 +4,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { findUtf8Fault } from './utf8.js';
 import { describeCharacter, INVISIBLE } from './text-safety.js';
 import { yamlLimits } from './yaml-limits.js';
+import { valueTextIn } from './yaml-scalar-text.js';
 
 // From bytes on disk to YAML text, refusing what a YAML parser would otherwise accept silently or
 // choke on: files too large to be a cluster description, bytes that are not UTF-8 (a lenient decoder
@@ -108,7 +109,9 @@ export function decodeYamlText(file: string, bytes: Uint8Array): string {
     const { line, col } = positionIn(text, control.index);
     throw new ConfigError([problemAt(file, line, col, control.message)]);
   }
-  const blank = invisibleIndentation(text) ?? invisibleSeparator(text);
+  let inValueText: ((index: number) => boolean) | undefined;
+  const structural = (index: number): boolean => !(inValueText ??= valueTextIn(text))(index);
+  const blank = invisibleIndentation(text, structural) ?? invisibleSeparator(text, structural);
   if (blank) {
     const { line, col } = positionIn(text, blank.index);
     throw new ConfigError([problemAt(file, line, col, blank.message)]);
@@ -118,11 +121,12 @@ export function decodeYamlText(file: string, bytes: Uint8Array): string {
 
 // YAML indents with spaces alone: a no-break space (or another invisible one) at the start of a
 // line is read as the first character of the key or value, and `\u00a0\u00a0web_port` then is an
-// unknown key that looks like a known one. Only indentation is refused: inside text such a
-// character may be meant, and any message that quotes it shows it as an escape.
-function invisibleIndentation(text: string): { index: number; message: string } | null {
+// unknown key that looks like a known one. Only indentation is refused: inside text (a block
+// scalar's lines among them) such a character may be meant, and any message that quotes it shows
+// it as an escape. `structural` says whether an index is outside such text.
+function invisibleIndentation(text: string, structural: (index: number) => boolean): { index: number; message: string } | null {
   if (!INVISIBLE.test(text)) return null;
-  const match = INDENTED_INVISIBLE.exec(text);
+  const match = firstMatch(text, INDENTED_INVISIBLE, (found) => structural(found.index + found[1]!.length));
   if (!match) return null;
   const character = match[2] ?? '';
   const index = match.index + match[1]!.length;
@@ -132,16 +136,17 @@ function invisibleIndentation(text: string): { index: number; message: string } 
   };
 }
 
-const INDENTED_INVISIBLE = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${INVISIBLE.source})`, 'u');
+const INDENTED_INVISIBLE = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${INVISIBLE.source})`, 'gu');
 
 // YAML separates a key's colon from its value, and a list's dash from its item, with a plain space
 // or tab: `address:<U+00A0>192.0.2.11` (a no-break space typed as Option+Space, or pasted from a
 // page) is one plain string, which then shows up as "expected a mapping" or an unknown key
 // `address:\u00a0192.0.2.11`. Refused at the character, for a key that starts a line (after its
-// indentation and any dashes) or follows a flow mapping's `{` or `,`.
-function invisibleSeparator(text: string): { index: number; message: string } | null {
+// indentation and any dashes) or follows a flow mapping's `{` or `,`; not inside a value's text.
+function invisibleSeparator(text: string, structural: (index: number) => boolean): { index: number; message: string } | null {
   if (!INVISIBLE.test(text)) return null;
-  const match = BLOCK_SEPARATOR.exec(text) ?? flowSeparator(text);
+  const keyAt = (found: RegExpExecArray): boolean => structural(found.index + found[1]!.length);
+  const match = firstMatch(text, BLOCK_SEPARATOR, keyAt) ?? flowSeparator(text, keyAt);
   if (!match) return null;
   const indicator = match[2] ?? '';
   const character = match[3] ?? '';
@@ -157,8 +162,9 @@ function invisibleSeparator(text: string): { index: number; message: string } | 
 }
 
 /** A key after a flow mapping's `{` or `,`, but not one inside a quoted string on its line (`"a, b:<U+00A0>c"`). */
-function flowSeparator(text: string): RegExpExecArray | null {
+function flowSeparator(text: string, structural: (found: RegExpExecArray) => boolean): RegExpExecArray | null {
   for (const match of text.matchAll(FLOW_SEPARATOR)) {
+    if (!structural(match)) continue;
     const prefix = text.slice(text.lastIndexOf('\n', match.index) + 1, match.index);
     const doubles = prefix.replace(/\\./g, '').split('"').length - 1;
     const singles = prefix.split("'").length - 1;
@@ -167,8 +173,13 @@ function flowSeparator(text: string): RegExpExecArray | null {
   return null;
 }
 
+function firstMatch(text: string, pattern: RegExp, structural: (found: RegExpExecArray) => boolean): RegExpExecArray | null {
+  for (const match of text.matchAll(pattern)) if (structural(match)) return match;
+  return null;
+}
+
 const PLAIN_KEY = `(?:[A-Za-z0-9_$/][A-Za-z0-9_.$/-]*|"[^"\\n]*"|'[^'\\n]*')`;
-const BLOCK_SEPARATOR = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`, 'u');
+const BLOCK_SEPARATOR = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`, 'gu');
 const FLOW_SEPARATOR = new RegExp(`([{,][ \\t]*)(${PLAIN_KEY}:)(${INVISIBLE.source})`, 'gu');
 
 function notUtf8(file: string, bytes: Uint8Array): ConfigError {

@@ -89,7 +89,7 @@ function checkClosed(collection: CST.FlowCollection, problems: TokenProblem[]): 
 }
 
 /** True when a quoted scalar's source ends with its closing quote (escapes and doubled quotes skipped). */
-function isClosedQuote(source: string): boolean {
+export function isClosedQuote(source: string): boolean {
   const quote = source[0];
   for (let index = 1; index < source.length; index += 1) {
     const char = source[index];

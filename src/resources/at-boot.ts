@@ -30,7 +30,11 @@ const oneLine = z.string().min(1).superRefine(refuseControlCharacters).pipe(z.st
 export const atBootSchema = z
   .object({
     // lvsprov's hooks are named lvsprov-*, so reset can never take a distro's unit for its own.
-    name: serviceName.refine((value) => value.startsWith('lvsprov-'), { message: 'must start with lvsprov-' }),
+    // The hook is one unit of its own: `x@` would be a template and `x@y` an instance, neither of
+    // which `systemctl enable` takes as the unit file lvsprov writes.
+    name: serviceName
+      .refine((value) => value.startsWith('lvsprov-'), { message: 'must start with lvsprov-' })
+      .refine((value) => !value.includes('@'), { message: 'must not contain @: systemd reads a name with @ as a template or an instance of one, which cannot be enabled as the unit file written here' }),
     description: oneLine,
     command: z.tuple([bootPath], bootWord),
     /** A file fed to the command on standard input; the hook does nothing while it is missing or empty. */

@@ -25,7 +25,10 @@ const argument = z
 export const serviceSchema = z
   .object({
     // A leading dash would make systemctl, update-rc.d and the init script read the name as an option.
-    name: serviceName.refine((value) => !value.startsWith('-'), { message: 'must not start with -' }),
+    name: serviceName
+      .refine((value) => !value.startsWith('-'), { message: 'must not start with -' })
+      // systemd.unit(5): a name ending in @ is a template, which cannot be started or enabled itself.
+      .refine((value) => !value.endsWith('@') && !value.startsWith('@'), { message: 'names a systemd template, which cannot be started itself: name an instance of it (NAME@INSTANCE, e.g. getty@tty1)' }),
     state: z.enum(['started', 'stopped']).default('started'),
     enabled: z.boolean().default(true),
     /** argv of a foreground daemon; used only where neither systemd nor an init script knows `name`. */

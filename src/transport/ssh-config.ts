@@ -24,6 +24,9 @@ export interface ConfigValue {
   readonly origin: string;
   readonly file: string;
   readonly line: number;
+  /** The columns of its keyword and of its (first) value on that line, where a message points. */
+  readonly keywordCol: number;
+  readonly col: number;
   /** When it was obtained, in the order ssh reads the files: which of two keywords came first. */
   readonly order: number;
 }
@@ -37,10 +40,16 @@ export interface ResolvedSshConfig {
 
 const listKeywords = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
-interface Directive {
+interface Directive extends Place {
   readonly keyword: string;
   readonly values: string[];
+}
+
+/** A keyword's line, and the columns of the keyword and of its value (after spaces or `=`). */
+interface Place {
   readonly line: number;
+  readonly keywordCol: number;
+  readonly col: number;
 }
 
 interface Block {
@@ -57,8 +66,11 @@ interface ParsedFile {
 
 const valuesOf = (value: string | ReadonlyArray<{ readonly val: string }>): string[] => (typeof value === 'string' ? [value] : value.map((part) => part.val));
 
-/** Line numbers: the parser keeps order but not positions, so each keyword is found in order. */
-function lineFinder(text: string): (keyword: string) => number {
+/**
+ * Positions: the parser keeps order but not positions, so each keyword is found in order in the
+ * text it read; the columns come from `original`, the file as written.
+ */
+function placeFinder(text: string, original: readonly string[]): (keyword: string) => Place {
   const lines = text.split('\n');
   let next = 0;
   return (keyword) => {
@@ -66,10 +78,12 @@ function lineFinder(text: string): (keyword: string) => number {
       const first = /^\s*([A-Za-z]+)/.exec(lines[i] ?? '')?.[1];
       if (first?.toLowerCase() === keyword) {
         next = i + 1;
-        return i + 1;
+        // ssh_config(5): a keyword and its arguments are separated by whitespace or an optional `=`.
+        const parts = /^(\s*)[A-Za-z]+(\s*=\s*|\s+)?/.exec(original[i] ?? '');
+        return { line: i + 1, keywordCol: (parts?.[1]?.length ?? 0) + 1, col: (parts?.[0].length ?? 0) + 1 };
       }
     }
-    return 0;
+    return { line: 0, keywordCol: 1, col: 1 };
   };
 }
 
@@ -87,7 +101,7 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   const asHostLines = text.replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host');
   const original = text.split('\n');
   const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
-  const find = lineFinder(asHostLines);
+  const find = placeFinder(asHostLines, original);
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
   let lines;
   try {
@@ -101,20 +115,20 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
     const keyword = line.param.toLowerCase();
     if ('config' in line && keyword === 'host') {
       const values = valuesOf(line.value);
-      const at = find(keyword);
+      const { line: at, col } = find(keyword);
       const problem = isMatchLine(at) ? matchCriteriaProblem(values) : undefined;
-      if (problem) throw new ConfigError([{ file, line: at, col: 1, path: '', message: problem }]);
+      if (problem) throw new ConfigError([{ file, line: at, col, path: '', message: problem }]);
       const block: Block = {
         condition: isMatchLine(at) ? { kind: 'match', criteria: values } : { kind: 'host', patterns: values },
         line: at,
         directives: [],
       };
       for (const sub of line.config) {
-        if (sub.type === LineType.DIRECTIVE) block.directives.push({ keyword: sub.param.toLowerCase(), values: valuesOf(sub.value), line: find(sub.param.toLowerCase()) });
+        if (sub.type === LineType.DIRECTIVE) block.directives.push({ keyword: sub.param.toLowerCase(), values: valuesOf(sub.value), ...find(sub.param.toLowerCase()) });
       }
       blocks.push(block);
     } else {
-      blocks[blocks.length - 1]?.directives.push({ keyword, values: valuesOf(line.value), line: find(keyword) });
+      blocks[blocks.length - 1]?.directives.push({ keyword, values: valuesOf(line.value), ...find(keyword) });
     }
   }
   const parsed = { file, blocks };
@@ -215,7 +229,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') {
-      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: 1, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
       for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
       return;
     }
@@ -230,10 +244,12 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
+        keywordCol: before?.keywordCol ?? directive.keywordCol,
+        col: before?.col ?? directive.col,
         order: before?.order ?? values.size,
       });
     } else if (!values.has(directive.keyword)) {
-      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line, order: values.size });
+      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
     }
   };
 

@@ -146,6 +146,9 @@ describe('which playbook and which roles', () => {
     const plain = await runMain(['validate', '-i', inventory]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toBe(`${inventory}: valid; 2 hosts, 2 tasks`);
+    const one = await runMain(['validate', '-i', inventory, '-l', 'alpha']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toBe(`${inventory}: valid; 1 host, 1 task`);
 
     const noRoles = write('own/inv-noroles.yaml', { ...twoHosts, playbook: 'play.yaml' });
     const missing = await runMain(['validate', '-i', noRoles]);

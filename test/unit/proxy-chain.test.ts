@@ -27,8 +27,8 @@ const chain = (configLines: string[], address: string): string[] => resolve(conf
 
 describe('ProxyJump against ProxyCommand: the first obtained wins', () => {
   it('refuses a ProxyCommand obtained before a ProxyJump, or after `ProxyJump none`, instead of connecting directly', () => {
-    expect(() => resolve(['Host t', '  ProxyCommand nc %h %p', '  ProxyJump 192.0.2.9'], 't')).toThrow(/config-\d+:2:1: ProxyCommand .* is not supported/);
-    expect(() => resolve(['Host t', '  ProxyJump none', 'Host *', '  ProxyCommand nc %h %p'], 't')).toThrow(/config-\d+:4:1: ProxyCommand .* is not supported/);
+    expect(() => resolve(['Host t', '  ProxyCommand nc %h %p', '  ProxyJump 192.0.2.9'], 't')).toThrow(/config-\d+:2:3: ProxyCommand .* is not supported/);
+    expect(() => resolve(['Host t', '  ProxyJump none', 'Host *', '  ProxyCommand nc %h %p'], 't')).toThrow(/config-\d+:4:3: ProxyCommand .* is not supported/);
   });
 
   it('connects directly after `ProxyCommand none`, and through the jump when ProxyJump came first', () => {
@@ -48,7 +48,7 @@ describe("the first jump host's own ProxyJump", () => {
   });
 
   it('refuses a jump host reached through a ProxyCommand, and a loop, at the line', () => {
-    expect(() => resolve(['Host t', '  ProxyJump j', 'Host j', '  ProxyCommand nc %h %p'], 't')).toThrow(/config-\d+:4:1: ProxyCommand \(for jump host j\) is not supported/);
-    expect(() => resolve(['Host t', '  ProxyJump a', 'Host a', '  ProxyJump b', 'Host b', '  ProxyJump a'], 't')).toThrow(/config-\d+:4:1: ProxyJump loop: a -> b -> a/);
+    expect(() => resolve(['Host t', '  ProxyJump j', 'Host j', '  ProxyCommand nc %h %p'], 't')).toThrow(/config-\d+:4:3: ProxyCommand \(for jump host j\) is not supported/);
+    expect(() => resolve(['Host t', '  ProxyJump a', 'Host a', '  ProxyJump b', 'Host b', '  ProxyJump a'], 't')).toThrow(/config-\d+:4:13: ProxyJump loop: a -> b -> a/);
   });
 });

@@ -64,10 +64,13 @@ const tables: Record<string, Table> = {
   service: {
     schema: serviceSchema,
     valid: { name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'] },
-    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }],
+    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }, { name: 'getty@tty1' }],
     hostile: [
       ['name', { name: '-memcached' }],
       ['name', { name: 'memcached; reboot' }],
+      // A template: systemctl starts and enables only its instances (getty@tty1).
+      ['name', { name: 'getty@' }],
+      ['name', { name: '@tty1' }],
       // systemd refuses a unit name over 255 characters, suffix included.
       ['name', { name: `m${'x'.repeat(247)}` }],
       ['restart_on', { restart_on: ['etc/memcached.conf'] }],
@@ -96,6 +99,9 @@ const tables: Record<string, Table> = {
       ['input', { input: '/etc/a rules' }],
       ['input', { input: 'etc/arptables.rules' }],
       ['name', { name: `lvsprov-${'x'.repeat(240)}` }],
+      // A systemd template (or an instance of one): the unit could not be enabled as written.
+      ['name', { name: 'lvsprov-x@' }],
+      ['name', { name: 'lvsprov-x@eth0' }],
       ['description', { description: 'two\nlines' }],
       // systemd ends a unit line at CR too: this one would add an ExecStartPre= to [Service].
       ['description', { description: 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x' }],

@@ -41,6 +41,16 @@ describe('selection options', () => {
     expect(forged.stderr).toContain("unknown option '--bogus\\nforged line'");
   });
 
+  it('escapes arguments in commander errors of lab subcommands as everywhere else', async () => {
+    for (const args of [['lab', 'exec', '--bad\u001b[31m'], ['lab', 'up', '-i', 'x.yaml', '--bad\u001b[31m'], ['lab', 'down', '--bad\nforged line']]) {
+      const result = await runMain(args);
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(/unknown option '--bad\\(u001b\[31m|nforged line)'/);
+      expect(result.stderr).not.toContain('\u001b');
+      expect(result.stderr).not.toContain('\nforged');
+    }
+  });
+
   it('takes names, globs and exclusions', async () => {
     const result = await runMain(['validate', '-i', inventory, '-l', 'web*,!web2,lvs1', '-t', 'ipvs,always', '--skip-tags', 'web.page', '--list-hosts']);
     expect(result.code, result.stderr).toBe(0);

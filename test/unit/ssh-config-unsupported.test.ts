@@ -26,8 +26,8 @@ const resolve = (configLines: string[]): ReturnType<typeof resolveConnection> =>
 
 describe('ssh_config keywords lvsprov does not apply', () => {
   it('refuses RevokedHostKeys and KnownHostsCommand at their line, for the host and for a jump host', () => {
-    expect(() => resolve(['Host t', '  RevokedHostKeys ~/.ssh/revoked_keys'])).toThrow(/config-\d+:2:1: RevokedHostKeys is not supported by lvsprov, which would accept a key revoked there/);
-    expect(() => resolve(['Host t', '  ProxyJump j', 'Host j', '  KnownHostsCommand /usr/local/bin/keys %H'])).toThrow(/config-\d+:4:1: KnownHostsCommand is not supported .*\(for jump host j\)/);
+    expect(() => resolve(['Host t', '  RevokedHostKeys ~/.ssh/revoked_keys'])).toThrow(/config-\d+:2:3: RevokedHostKeys is not supported by lvsprov, which would accept a key revoked there/);
+    expect(() => resolve(['Host t', '  ProxyJump j', 'Host j', '  KnownHostsCommand /usr/local/bin/keys %H'])).toThrow(/config-\d+:4:3: KnownHostsCommand is not supported .*\(for jump host j\)/);
     expect(() => resolve(['Host t', '  KnownHostsCommand none'])).not.toThrow();
   });
 

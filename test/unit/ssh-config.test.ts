@@ -10,6 +10,7 @@ import { loadInventory } from '../../src/config/inventory.js';
 import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
 import { permissionProblem } from '../../src/transport/ssh-config-file.js';
 import { cliPath } from '../support/cli.js';
+import { runMain } from '../support/main-io.js';
 
 // ssh_config read as ssh reads it: patterns, negation, first value wins, lists accumulate, Match,
 // Include, %-tokens; then merged under the inventory with each value's origin.
@@ -138,7 +139,7 @@ describe('ssh_config resolution', () => {
     for (const criteria of ['host', 'bogus x', 'all final', 'final canonical all', 'all host t1', 'user']) {
       const file = configFile(['Host t1', '  User u', `Match ${criteria}`, '  Port 2220']);
       expect(sshG(file, 't1').status, criteria).not.toBe(0);
-      expect(() => resolveSshConfig(file, { host: 't1' }), criteria).toThrow(new RegExp(`^${file}:3:1: Bad Match condition`));
+      expect(() => resolveSshConfig(file, { host: 't1' }), criteria).toThrow(new RegExp(`^${file}:3:7: Bad Match condition`));
     }
     for (const criteria of ['host t1 all', 'host t2 all', 'final all', '!all', 'all # comment']) {
       const file = configFile([`Match ${criteria}`, '  Port 2221']);
@@ -252,7 +253,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       [userInfo().username, 'webalias-b%', 22],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %d`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:13: unknown %-token %d`));
   });
 
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
@@ -278,7 +279,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       ['u1', '192.0.2.7', 2201],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump a', 'Host a', '  ProxyJump gw-%d']);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:1: unknown %-token %d`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:13: unknown %-token %d`));
   });
 
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
@@ -382,7 +383,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: dir })).toThrow(new RegExp(`^${dir}:1:1: cannot read this ssh config file: EISDIR`));
     const loop = join(dir, `loop-${++count}`);
     writeFileSync(loop, `Include ${loop}\n`);
-    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:1: Include nested too deeply`));
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:9: Include nested too deeply`));
   });
 
   it('reads /dev/null as no config, and refuses another device or a FIFO at the file instead of reading it forever', () => {
@@ -434,9 +435,9 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const plain = configFile(['Host webalias', '  HostName 192.0.2.46', `  UserKnownHostsFile ${join(dir, 'kh-%k')}`]);
     expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target.knownHostsFiles).toEqual([join(dir, 'kh-webalias')]);
     const unknown = configFile(['Host webalias', `  UserKnownHostsFile ${join(dir, 'kh-%Z')}`]);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:1: unknown %-token %Z`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:22: unknown %-token %Z`));
     const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:1: unknown %-token %p`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:12: unknown %-token %p`));
   });
 
   it('takes ~/.ssh/config, ~ and %d from the passwd entry\'s home whatever $HOME says, as ssh -G does', () => {
@@ -478,9 +479,9 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolved.missingKeys).toEqual([join(dir, 'k%h', 'id_op')]);
     expect(resolved.target.knownHostsFiles).toEqual([join(dir, 'known')]);
     expect(resolved.target.agent).toBe(join(dir, 'agent.sock'));
-    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { KEYS: dir, KNOWN: dir } })).toThrow(new RegExp(`^${file}:4:1: environment variable AGENT in "\\$\\{AGENT\\}" is not set \\(ssh refuses it too\\)`));
+    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { KEYS: dir, KNOWN: dir } })).toThrow(new RegExp(`^${file}:4:17: environment variable AGENT in "\\$\\{AGENT\\}" is not set \\(ssh refuses it too\\)`));
     const unclosed = configFile(['Host webalias', '  IdentityFile ${KEYS/id']);
-    expect(() => resolveConnection(inventoryWith({ config_file: unclosed }), 'web', { env: { KEYS: dir } })).toThrow(new RegExp(`^${unclosed}:2:1: invalid environment variable expansion`));
+    expect(() => resolveConnection(inventoryWith({ config_file: unclosed }), 'web', { env: { KEYS: dir } })).toThrow(new RegExp(`^${unclosed}:2:16: invalid environment variable expansion`));
   });
 
   it('reads `IdentityAgent $NAME` as the socket that variable names, and no agent when it is not set, as ssh does', () => {
@@ -533,11 +534,11 @@ describe('the connection: inventory > ssh_config > defaults', () => {
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
     // 1.5 is refused by ssh too ("invalid time value"); 5s and 1m30s are times ssh reads (below).
     const interval = configFile(['Host webalias', '  ServerAliveInterval 1.5']);
-    expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:1: ServerAliveInterval must be a whole number of seconds 0-3600`));
+    expect(() => resolveConnection(inventoryWith({ config_file: interval }), 'web', { env: {} })).toThrow(new RegExp(`^${interval}:2:23: ServerAliveInterval must be a whole number of seconds 0-3600`));
     const tooLong = configFile(['Host webalias', '  ServerAliveInterval 2h']);
-    expect(() => resolveConnection(inventoryWith({ config_file: tooLong }), 'web', { env: {} })).toThrow(new RegExp(`^${tooLong}:2:1: ServerAliveInterval must be .*, not "7200" \\("2h"\\)`));
+    expect(() => resolveConnection(inventoryWith({ config_file: tooLong }), 'web', { env: {} })).toThrow(new RegExp(`^${tooLong}:2:23: ServerAliveInterval must be .*, not "7200" \\("2h"\\)`));
     const count = configFile(['Host webalias', '  ServerAliveCountMax -1']);
-    expect(() => resolveConnection(inventoryWith({ config_file: count }), 'web', { env: {} })).toThrow(new RegExp(`^${count}:2:1: ServerAliveCountMax must be a whole number 0-100`));
+    expect(() => resolveConnection(inventoryWith({ config_file: count }), 'web', { env: {} })).toThrow(new RegExp(`^${count}:2:23: ServerAliveCountMax must be a whole number 0-100`));
   });
 
   it("reads ConnectTimeout and ServerAliveInterval in ssh's time format, as ssh -G shows them", () => {
@@ -557,11 +558,24 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
     const bad = configFile(['Host webalias', '  ConnectTimeout soon']);
     expect(sshG(bad, 'webalias').status).not.toBe(0);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: bad }), 'web', { env: {} })).toThrow(new RegExp(`^${bad}:2:1: ConnectTimeout must be`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: bad }), 'web', { env: {} })).toThrow(new RegExp(`^${bad}:2:18: ConnectTimeout must be`));
+  });
+
+  it('points at the value of a bad ssh_config value, however the keyword is separated from it', async () => {
+    for (const [line, col] of [['  User -x', 8], ['User=-x', 6], ['  User = -x', 10], ['\tUser\t \t-x', 9]] as const) {
+      const file = configFile(['Host *', line]);
+      expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} }), line).toThrow(new RegExp(`^${file}:2:${col}: User `));
+    }
+    const file = configFile(['Host *', '  Port 70000']);
+    const inventory = join(dir, `inventory-${++count}.yaml`);
+    writeFileSync(inventory, stringify({ ssh: { agent: false }, hosts: { web: { address: 'webalias' } } }));
+    const result = await runMain(['ssh-config', '-i', inventory, '-F', file]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(new RegExp(`^${file}:2:8: Port must be a whole number 1-65535`, 'm'));
   });
 
   it('refuses ProxyCommand at its line: lvsprov runs no local command', () => {
     const file = configFile(['Host webalias', '  ProxyCommand nc %h %p']);
-    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:1: ProxyCommand .* is not supported by lvsprov`));
+    expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:3: ProxyCommand .* is not supported by lvsprov`));
   });
 });

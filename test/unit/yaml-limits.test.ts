@@ -81,6 +81,38 @@ describe('encoding', () => {
     }
   });
 
+  it('leaves a no-break space in the text of a block scalar or a multi-line string alone', () => {
+    for (const text of [
+      'a: |\n  note:\u00a0x\n  \u00a0indented by a no-break space\nb: 1\n',
+      'a:\n  - >-\n    - \u00a0item\n    word:\u00a0x\n',
+      'a: |2 # two\n   \u00a0x\n',
+      'a: first line\n  word:\u00a0x\n  \u00a0y\n',
+      'a: "first line\n  word:\u00a0x"\n',
+      "a: 'first, line\n  x, word:\u00a0x'\n",
+      'a: start, note:\u00a0x\n',
+      'a: 1 # see, b:\u00a0c\n',
+      // A closed quoted string is text whatever else is wrong in the file (here an unclosed list).
+      'a: "first\n  w:\u00a0x"\nb: [\n',
+    ]) {
+      expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+    }
+  });
+
+  it('looks a no-break space up in a mapping of 150,000 keys without a deep stack or a pairwise key check', () => {
+    const text = `${Array.from({ length: 150_000 }, (_, index) => `k${index}: 1\n`).join('')}note: |\n  w:\u00a0x\n`;
+    expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+  }, 30_000);
+
+  it.each([
+    ['after a key below a block scalar', 'a: |\n  text\nb:\u00a01\n', '3:3'],
+    ['as indentation below a block scalar', 'a: |\n  text\nb:\n  \u00a0c: 1\n', '4:3'],
+    ['after a key below a multi-line string', 'a: one\n  two\nb:\n  c:\u00a01\n', '4:5'],
+    ['after a key that a broken line would continue', 'a:\n  b: 1\n    \u00a0c: 2\n', '3:5'],
+  ])('still names a no-break space %s', (_name, text, position) => {
+    const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
+    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: U\\+00A0 \\(no-break space\\)`));
+  });
+
   it('accepts CRLF line endings, tabs inside values and NEL', () => {
     expect(decodeYamlText('f.yaml', new TextEncoder().encode('a: "x\ty\u0085"\r\nb: 2\r\n'))).toBe('a: "x\ty\u0085"\r\nb: 2\r\n');
   });
@@ -139,7 +171,25 @@ describe('tags', () => {
   });
 
   it('refuses a core tag on a node of the wrong kind', () => {
-    expect(parse('a: !!map [1]\n')).toEqual(['f.yaml:1:4: tag !!map does not fit this value']);
+    expect(parse('a: !!map [1]\n')).toEqual(['f.yaml:1:4: a: tag !!map does not fit this value: !!map marks a mapping, and this is a list; remove the tag']);
+  });
+
+  it('names the path and what is wrong when a tag does not fit its value', () => {
+    expect(parse('lvs:\n  services:\n    - !!str { vip: web }\n')).toEqual([
+      'f.yaml:3:7: lvs.services.0: tag !!str does not fit this value: !!str marks a string, and this is a mapping; remove the tag (or quote the text if a string was meant)',
+    ]);
+    expect(parse('a:\n  b: !!seq x\n  c: !!str\n    - 1\n')).toEqual([
+      'f.yaml:2:6: a.b: tag !!seq does not fit this value: !!seq marks a list, and this is a single value; remove the tag',
+      'f.yaml:3:6: a.c: tag !!str does not fit this value: !!str marks a string, and this is a list; remove the tag (or quote the text if a string was meant)',
+    ]);
+    expect(parse('port: !!int 80.5\n')).toEqual(['f.yaml:1:7: port: tag !!int does not fit this value: "80.5" is not an integer as YAML 1.2 writes one (42, -7, 0o17, 0x1F)']);
+    expect(parse('on: !!bool yes\n')).toEqual(['f.yaml:1:5: on: tag !!bool does not fit this value: "yes" is not true or false (YAML 1.2 reads yes, no, on and off as strings)']);
+    expect(parse('x: [!!float 0x1F]\n')).toEqual(['f.yaml:1:5: x.0: tag !!float does not fit this value: "0x1F" is not a number as YAML 1.2 writes a float (80, 1.5, -2e3, .inf, .nan)']);
+    expect(parse('!!int a: 1\n')).toEqual(['f.yaml:1:1: a: tag !!int does not fit this value: "a" is not an integer as YAML 1.2 writes one (42, -7, 0o17, 0x1F)']);
+  });
+
+  it('reads !!float on an integer as YAML 1.2 does: the number', () => {
+    expect(YamlSource.parse('f.yaml', 'port: !!float 80\nweight: !!float -3\nb: !!float 1.5\n').value()).toEqual({ port: 80, weight: -3, b: 1.5 });
   });
 });
 
