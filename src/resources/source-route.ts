@@ -149,13 +149,16 @@ function checkTable(spec: SourceRouteSpec, facts: SourceRouteFacts): void {
     throw new Error(`table ${spec.table} holds routes lvsprov did not make (${facts.otherRoutes.join('; ')}); it will not take the table over: ${choose}`);
   }
   if (facts.gateway === null || gatewayOk(spec, facts.gateway)) return;
+  // Already this source's table: the director moved, and the other sources of the host's role
+  // move with it in the same run.
+  const ownLookup = facts.rules.some((rule) => lookupOf(rule)?.table === spec.table);
+  if (ownLookup) return;
   if (facts.sharers.length > 0) {
     throw new Error(
       `table ${spec.table}'s default goes ${facts.gateway} for ${facts.sharers.map((rule) => `"${rule}"`).join(', ')}; ${spec.source}'s replies want ${spec.via}, and a table has one default: ${choose}`,
     );
   }
-  const ownLookup = facts.rules.some((rule) => lookupOf(rule)?.table === spec.table);
-  if (!ownLookup) throw new Error(`table ${spec.table} already holds a default route (${facts.gateway}) that no rule of ${spec.source} looks up; it will not take the table over: ${choose}`);
+  throw new Error(`table ${spec.table} already holds a default route (${facts.gateway}) that no rule of ${spec.source} looks up; it will not take the table over: ${choose}`);
 }
 
 export const sourceRoute: ResourceType<SourceRouteSpec, SourceRouteFacts> = {
