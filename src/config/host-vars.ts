@@ -132,6 +132,12 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     dr_vips: served('dr', 'lo', 0),
     tun_vips: served('tun', 'tunl0', 0),
     nat_vips: served('nat', 'lo', 0),
+    // The addresses its NAT services list it by (its RIPs: host_address or another of its
+    // addresses), each the source of replies that must pass the director.
+    nat_reply_sources: unique(servedHere.filter((service) => service.forwarding === 'nat').flatMap((service) => service.realServers.filter((server) => server.host === host).map((server) => server.address))).map((address) => ({ address })),
+    // A server that also answers DR or TUN keeps its own default: those replies leave from the
+    // VIP and the director would drop them; its NAT replies have their source routes.
+    nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
     real_server_pool: servedHere.length === 0 ? 'none' : servedHere.some((service) => service.realServers.some((server) => server.host === host && server.weight > 0)) ? 'weighted' : 'quiesced',
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),
