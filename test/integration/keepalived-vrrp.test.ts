@@ -93,21 +93,20 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
    * `unplayed` in the inventory but in a group no play names, `director` a director of the VIP
    * beside dir1 and dir2; `both-groups` the master (priority 200) of the VIP and of a second VIP,
    * API (VRRP id 52, with dir1), `api-only` the master of API alone, and `no-group` in the group
-   * `directors` directing neither (dir2 takes its place for API).
+   * `directors` directing neither (dir2 takes its place for API); `api-added` without dir3, API in VI_51
+   * with the VIP, ahead of it.
    */
-  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' = 'absent'): void =>
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' | 'api-added' = 'absent'): void =>
     writeFileSync(
       inventory,
       stringify({
         name: 'it-vrrp',
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
-        groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' || dir3 === 'unplayed' ? [] : ['dir3'])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
-        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' ? {} : { dir3: { address: '192.0.2.30' } }) },
+        groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' || dir3 === 'api-added' || dir3 === 'unplayed' ? [] : ['dir3'])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
+        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' || dir3 === 'api-added' ? {} : { dir3: { address: '192.0.2.30' } }) },
         lvs: dir3 === 'both-groups' || dir3 === 'api-only' || dir3 === 'no-group'
           ? {
               ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 }, directors: { dir1: { priority: 150 }, dir2: { priority: 100 }, ...(dir3 === 'no-group' ? {} : { dir3: { priority: 200 } }) } },
-              // API first: its label (eth0:1) stays when dir3 leaves the VIP. keepalived compares labels
-              // on reload, and a VIP whose label changes is taken off and put back.
               vips: { api: { address: API_VIP, interface: device, virtual_router_id: 52 }, web: { address: VIP, interface: device } },
               services: [
                 { vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: ['dir1', dir3 === 'no-group' ? 'dir2' : 'dir3'] },
@@ -116,8 +115,12 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
             }
           : {
               ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
-              vips: { web: { address: VIP, interface: device } },
-              services: [{ vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], ...(dir3 === 'idle' || dir3 === 'unplayed' ? { directors: [...DIRECTORS] } : {}) }],
+              // `api-added`: API joins the VIP's instance ahead of it (the VIPs' order in VI_51).
+              vips: { ...(dir3 === 'api-added' ? { api: { address: API_VIP, interface: device } } : {}), web: { address: VIP, interface: device } },
+              services: [
+                ...(dir3 === 'api-added' ? [{ vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }] }] : []),
+                { vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], ...(dir3 === 'idle' || dir3 === 'unplayed' ? { directors: [...DIRECTORS] } : {}) },
+              ],
             },
       }),
     );
@@ -173,6 +176,39 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(await holders()).toEqual(['dir1']);
   });
 
+  it('a VIP added to the instance ahead of the held one, and removed again: the held VIP keeps its label and never leaves the master', async () => {
+    await heldBy('dir1');
+    // The kernel's own record of every address deleted or added on dir1's eth0, beside the 10 ms sampler.
+    const monitor = (await sh('dir1', 'nohup ip -ts monitor address dev eth0 > /tmp/addr-mon.log 2>&1 < /dev/null & echo $!')).trim();
+    const stopTracking = await trackVips();
+    writeInventory('eth0', 'api-added');
+    expect(summaries(await lvsprov('apply'))).toEqual(DIRECTORS.map((host) => `${host}: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)`));
+    const both = Date.now();
+    while (!(await sh('dir1', 'ip -o -4 addr show dev eth0')).includes(` ${API_VIP}/32 `)) {
+      if (Date.now() - both > 5000) throw new Error('dir1 did not add API after the reload');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const labels = await sh('dir1', 'ip -o -4 addr show dev eth0');
+    writeInventory('eth0');
+    expect(summaries(await lvsprov('apply'))).toEqual(DIRECTORS.map((host) => `${host}: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const logs = await stopTracking();
+    await sh('dir1', `kill ${monitor}`);
+    const events = await sh('dir1', 'cat /tmp/addr-mon.log');
+    console.log(`VRRP: API added ahead of the VIP and removed: dir1 ${JSON.stringify(logs.get('dir1'))}; address events on dir1:\n${events.trim()}`);
+    // Labels from the address alone: 198.51.100.50 and .51 in hex.
+    expect(labels).toMatch(/ 198\.51\.100\.50\/32 .*eth0:c6336432/);
+    expect(labels).toMatch(/ 198\.51\.100\.51\/32 .*eth0:c6336433/);
+    expect(logs.get('dir1')?.map(([, held]) => held)).toEqual(['web', 'web+api', 'web']);
+    expect(logs.get('dir2')?.map(([, held]) => held)).toEqual(['none']);
+    // Not even a deletion and re-add between two samples: the only deletion is API's.
+    const deleted = events.split('\n').filter((line) => line.includes('Deleted'));
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).toContain(`${API_VIP}/32`);
+    expect(events).not.toMatch(new RegExp(`${VIP.replace(/\./g, '\\.')}/32`));
+    expect(await holders()).toEqual(['dir1']);
+  });
+
   it('a clean stop of the master hands the VIP to the backup within 2 s; when it returns it takes the VIP back (preemption)', async () => {
     const previous = await pid('dir1');
     await sh('dir1', '/etc/init.d/keepalived stop');
@@ -211,7 +247,8 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     await stopKeepalived('dir2');
     await stopKeepalived('dir1');
     expect(await holders()).toEqual([]);
-    await sh('dir1', `ip addr add ${VIP}/32 dev eth0 label eth0:1`);
+    // As a plain director's address task left it, labelled by its address.
+    await sh('dir1', `ip addr add ${VIP}/32 dev eth0 label eth0:c6336432`);
     const watch = `n=0; while [ ! -e /tmp/vrrp-watch.stop ]; do ip route get ${VIP} | grep -q '^local' || echo "not local at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
     await sh('dir1', `rm -f /tmp/vrrp-watch.stop; nohup sh -c '${watch}' > /tmp/vrrp-watch.log 2>&1 < /dev/null &`);
     const started = Date.now();
