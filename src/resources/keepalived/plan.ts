@@ -10,7 +10,7 @@ import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
 import { droppedPeers } from './peers.js';
-import { leftInstances, liveInstances, withoutInstances, type LiveInstance } from './live-instances.js';
+import { atPriority, leftInstances, liveInstances, withoutInstances, type LiveInstance } from './live-instances.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
@@ -160,10 +160,13 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
 /**
  * A director that leaves a VRRP group (an instance of its running config the spec no longer has)
  * while it stays in another: before the group's other directors reload without it in balance,
- * it reloads a config without that instance, in prepare, and nothing else changed yet. keepalived
- * deletes the instance on reload, a MASTER after sending priority 0 (live-instances.ts); the
+ * it reloads a config without that instance, in prepare, and nothing else changed yet; the
  * instances it keeps go on as they were. Later, unheard by peers that no longer advertise to it,
- * it would take the group's VIPs as a second master.
+ * it would take the group's VIPs as a second master. keepalived 2.2.7 deletes a MASTER instance
+ * on reload without a priority 0 advert its peers receive: they would take its VIPs only after
+ * the master-down interval (3 adverts and the skew), the VIPs held nowhere meanwhile. So it first
+ * reloads the instance at priority 1 and waits until the next priority preempts it (the peer adds
+ * the VIPs as its advert makes this one drop them: no gap); then the instance goes.
  */
 function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Change | undefined {
   const left = facts.running && facts.file.exists ? leftInstances(spec, facts.file.content) : [];
@@ -171,20 +174,43 @@ function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Change | und
   const after = withoutInstances(facts.file.content, new Set(left.map((instance) => instance.name)));
   // Left with no instance, it joins other groups only in this apply: keepalived -t takes no empty config.
   if (liveInstances(after).length === 0) return undefined;
+  const names = new Set(left.map((instance) => instance.name));
+  const yielding = atPriority(facts.file.content, names, YIELD_PRIORITY);
+  const waitSeconds = 3 * spec.advert_interval + 2;
   return {
     resource: RESOURCE,
-    summary: `leave VRRP ${left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ')}: reload ${spec.path} without it, before its peers drop this director`,
+    summary:
+      `leave VRRP ${left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ')}: ` +
+      `reload ${spec.path} with it at priority ${YIELD_PRIORITY} until a peer takes its VIPs (at most ${waitSeconds} s), then without it, before its peers drop this director`,
     diff: { kind: 'file', before: facts.file.content, after },
-    commands: [...writeConfigCommands(spec.path, after), untilReleased(left)],
+    commands: [...writeConfigCommands(spec.path, yielding), untilPreempted(left, waitSeconds), ...writeConfigCommands(spec.path, after), untilReleased(left)],
     phase: 'prepare',
   };
 }
 
+/** The lowest VRRP priority: every peer of the group preempts an instance at it (equal priorities do not). */
+const YIELD_PRIORITY = 1;
+
+/** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */
+function holdsAny(left: readonly LiveInstance[]): string | undefined {
+  const held = left.flatMap((instance) => instance.vips).map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
+  return held.length === 0 ? undefined : `{ ${held.join(' || ')}; }`;
+}
+
+/**
+ * Shell that waits up to `seconds` for a peer to preempt the yielding instances (their VIPs gone
+ * from here). No peer may do so (all stopped, or nopreempt): the removal then goes ahead, and its
+ * peers take the VIPs after the master-down interval, as they would have without this step.
+ */
+function untilPreempted(left: readonly LiveInstance[], seconds: number): string {
+  const any = holdsAny(left);
+  return any === undefined ? 'true' : `i=0; while ${any} && [ "$i" -lt ${seconds * 10} ]; do i=$((i+1)); sleep 0.1; done`;
+}
+
 /** Shell that waits up to 5 s for keepalived's reload to remove the left instances' VIPs (where it was MASTER), and fails if it did not. */
 function untilReleased(left: readonly LiveInstance[]): string {
-  const held = left.flatMap((instance) => instance.vips).map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
-  if (held.length === 0) return 'true';
-  const any = `{ ${held.join(' || ')}; }`;
+  const any = holdsAny(left);
+  if (any === undefined) return 'true';
   const still = quote(`keepalived still holds a VIP of ${left.map((instance) => instance.name).join(', ')} 5 s after its reload without it`);
   return `i=0; while ${any} && [ "$i" -lt 50 ]; do i=$((i+1)); sleep 0.1; done; if ${any}; then printf '%s\\n' ${still} >&2; false; fi`;
 }
