@@ -47,13 +47,13 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   /** `ip -ts monitor address` on `host`'s eth0, in the background; its pid. */
   const startMonitor = async (host: string): Promise<string> =>
     (await sh(host, 'nohup ip -ts monitor address dev eth0 > /tmp/addr-mon.log 2>&1 < /dev/null & echo $!')).trim();
-  /** Stops the monitor; the time of day (seconds) of its first event for the VIP, a deletion or, with `''`, an addition. */
-  const stopMonitor = async (host: string, pid: string, kind: 'Deleted' | ''): Promise<number> => {
+  /** Stops the monitor; the time of day (seconds) of its first event for `address`, a deletion or, with `''`, an addition. */
+  const stopMonitor = async (host: string, pid: string, kind: 'Deleted' | '', address = VIP): Promise<number> => {
     await sh(host, `kill ${pid}`);
-    const line = (await sh(host, 'cat /tmp/addr-mon.log')).split('\n').find((entry) => entry.includes(` ${VIP}/32 `) && (kind === 'Deleted') === entry.includes('Deleted'));
+    const line = (await sh(host, 'cat /tmp/addr-mon.log')).split('\n').find((entry) => entry.includes(` ${address}/32 `) && (kind === 'Deleted') === entry.includes('Deleted'));
     // `[2026-12-04T15:21:29.856551]`: the hosts share the machine's clock.
     const [, h = '', m = '', s = ''] = /^\[[^T]+T(\d+):(\d+):([\d.]+)\]/.exec(line ?? '') ?? [];
-    expect(s, `no ${kind || 'added'} event for ${VIP} on ${host}`).not.toBe('');
+    expect(s, `no ${kind || 'added'} event for ${address} on ${host}`).not.toBe('');
     return Number(h) * 3600 + Number(m) * 60 + Number(s);
   };
 
@@ -106,10 +106,11 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
    * `unplayed` in the inventory but in a group no play names, `director` a director of the VIP
    * beside dir1 and dir2; `both-groups` the master (priority 200) of the VIP and of a second VIP,
    * API (VRRP id 52, with dir1), `api-only` the master of API alone, and `no-group` in the group
-   * `directors` directing neither (dir2 takes its place for API); `api-added` without dir3, API in VI_51
-   * with the VIP, ahead of it.
+   * `directors` directing neither (dir2 takes its place for API), `web-backup` a backup (priority 50)
+   * of the VIP alone (dir2 takes its place for API); `api-added` without dir3, API in VI_51 with the
+   * VIP, ahead of it.
    */
-  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' | 'api-added' = 'absent'): void =>
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' | 'web-backup' | 'api-added' = 'absent'): void =>
     writeFileSync(
       inventory,
       stringify({
@@ -117,13 +118,13 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
         groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' || dir3 === 'api-added' || dir3 === 'unplayed' ? [] : ['dir3'])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
         hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' || dir3 === 'api-added' ? {} : { dir3: { address: '192.0.2.30' } }) },
-        lvs: dir3 === 'both-groups' || dir3 === 'api-only' || dir3 === 'no-group'
+        lvs: dir3 === 'both-groups' || dir3 === 'api-only' || dir3 === 'no-group' || dir3 === 'web-backup'
           ? {
-              ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 }, directors: { dir1: { priority: 150 }, dir2: { priority: 100 }, ...(dir3 === 'no-group' ? {} : { dir3: { priority: 200 } }) } },
+              ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 }, directors: { dir1: { priority: 150 }, dir2: { priority: 100 }, ...(dir3 === 'no-group' ? {} : { dir3: { priority: dir3 === 'web-backup' ? 50 : 200 } }) } },
               vips: { api: { address: API_VIP, interface: device, virtual_router_id: 52 }, web: { address: VIP, interface: device } },
               services: [
-                { vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: ['dir1', dir3 === 'no-group' ? 'dir2' : 'dir3'] },
-                { vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: [...DIRECTORS, ...(dir3 === 'both-groups' ? ['dir3'] : [])] },
+                { vip: 'api', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: ['dir1', dir3 === 'no-group' || dir3 === 'web-backup' ? 'dir2' : 'dir3'] },
+                { vip: 'web', port: 80, real_servers: [{ address: '192.0.2.11' }], directors: [...DIRECTORS, ...(dir3 === 'both-groups' || dir3 === 'web-backup' ? ['dir3'] : [])] },
               ],
             }
           : {
@@ -474,11 +475,54 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     // keepalived 2.2.7's reload deletes a MASTER instance without a priority 0 advert that reaches
     // its peers: removed at once, the VIP was held nowhere for the master-down interval (3.58 s
     // between the kernel events, measured at advert_int 1 and priority 150). At priority 1 first,
-    // dir1 preempts it: dir1's advert makes dir3 drop the VIP as dir1 adds it (dir1 0.6 ms first).
+    // dir1 preempts it: dir1's advert makes dir3 drop the VIP as dir1 adds it (dir1 0.6-4 ms first).
     expect(Math.abs(addedAt - deletedAt)).toBeLessThan(0.05);
-    expect(Math.abs(taken - released)).toBeLessThan(0.1);
+    // The 10 ms samplers, on a loaded machine, agree within their own jitter.
+    expect(Math.abs(taken - released)).toBeLessThan(0.3);
     expect(await sh('dir1', "sed -n '/vrrp_instance VI_52/,/^}/p' /etc/keepalived/keepalived.conf")).toContain('192.0.2.30');
     for (const host of DIRECTORS) expect(await sh(host, "sed -n '/vrrp_instance VI_51/,/^}/p' /etc/keepalived/keepalived.conf")).not.toContain('192.0.2.30');
+  });
+
+  it('the master of its only group leaves it for another: it yields the VIP to the next priority (no gap), stops, and starts on the new group once its peers know it', async () => {
+    const holds = (host: string, vip: string) => sh(host, 'ip -o -4 addr show dev eth0').then((text) => text.includes(` ${vip}/32 `));
+    expect(await holds('dir3', API_VIP)).toBe(true);
+    const stopTracking = await trackVips();
+    const [dir3Monitor, dir1Monitor] = [await startMonitor('dir3'), await startMonitor('dir1')];
+    writeInventory('eth0', 'web-backup');
+    const result = await lvsprov('apply');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const logs = await stopTracking();
+    console.log(`VRRP: holders while dir3 left VI_52 for VI_51: ${JSON.stringify(Object.fromEntries(logs))}`);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const plan = parseJson(result).hosts.flatMap((host) => host.changes.map((change) => `${host.host} ${change.phase}: ${change.summary}`));
+    expect(plan.filter((line) => line.startsWith('dir3')), plan.join('\n')).toEqual([
+      'dir3 prepare: leave VRRP VI_52 (virtual_router_id 52): reload /etc/keepalived/keepalived.conf with it at priority 1 until a peer takes its VIPs (at most 5 s), then stop keepalived (it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director',
+      'dir3 balance: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)',
+      'dir3 withdraw: start keepalived',
+    ]);
+    // API went from dir3 to dir1 by preemption, dir3 never held the VIP, dir2 neither; dir1 kept the VIP.
+    expect(logs.get('dir3')?.map(([, held]) => held)).toEqual(['+api', 'none']);
+    expect(logs.get('dir1')?.map(([, held]) => held)).toEqual(['web', 'web+api']);
+    expect(logs.get('dir2')?.map(([, held]) => held)).toEqual(['none']);
+    const vipEvents = await sh('dir1', 'cat /tmp/addr-mon.log');
+    const [deletedAt, addedAt] = [await stopMonitor('dir3', dir3Monitor, 'Deleted', API_VIP), await stopMonitor('dir1', dir1Monitor, '', API_VIP)];
+    console.log(`VRRP: dir3 left VI_52 for VI_51: dir1 added API ${(addedAt - deletedAt).toFixed(4)} s after dir3 deleted it (kernel events)`);
+    expect(Math.abs(addedAt - deletedAt)).toBeLessThan(0.05);
+    expect(vipEvents).not.toContain(` ${VIP}/32 `);
+    // dir3 runs keepalived again, a backup of VI_51 alone, which dir1 and dir2 advertise to.
+    expect(await pid('dir3')).not.toBe('');
+    expect(await sh('dir3', 'grep vrrp_instance /etc/keepalived/keepalived.conf')).toBe('vrrp_instance VI_51 {\n');
+    for (const host of DIRECTORS) expect(await sh(host, "sed -n '/vrrp_instance VI_51/,/^}/p' /etc/keepalived/keepalived.conf")).toContain('192.0.2.30');
+    expect(await sh('dir1', "sed -n '/vrrp_instance VI_52/,/^}/p' /etc/keepalived/keepalived.conf")).not.toContain('192.0.2.30');
+    // Back: dir3 leaves VI_51, where it is a backup, for VI_52, where it preempts dir1 for API.
+    writeInventory('eth0', 'api-only');
+    expect((await lvsprov('apply')).code).toBe(0);
+    const start = Date.now();
+    while (!(await holds('dir3', API_VIP)) || (await holds('dir1', API_VIP))) {
+      if (Date.now() - start > 10_000) throw new Error('dir3 did not take API back');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await holds('dir1', VIP)).toBe(true);
   });
 
   it('the master dropped from its last group: its clean stop in prepare hands the VIP to the next priority within one advert interval, as the plan says', async () => {
