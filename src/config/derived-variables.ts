@@ -43,7 +43,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     ),
     description: 'the virtual services this host directs, in the shape of the ipvs task',
   },
-  director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:N)' },
+  director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:c6336432 for 198.51.100.50: the address in hex)' },
   director_kernel_modules: { kind: listOf({ name: { type: 'string', pattern: 'ip_vs[a-z_]*' } }), description: 'ip_vs and the scheduler modules of its services' },
   director_needs_forwarding: { kind: { type: 'boolean' }, description: 'true when the host directs a NAT service' },
   director_nat_interfaces: {
