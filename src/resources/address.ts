@@ -24,6 +24,13 @@ export const addressSchema = z
      * director's services are in place (never on a real server, which must not answer for it).
      */
     announce: z.boolean().optional(),
+    /**
+     * A label is the name an address goes by (lo:0), not what it does, and the kernel cannot change
+     * it in place: relabelling is a delete and an add, and packets to the address in between are
+     * dropped. With keep_label an address already on the device keeps the label it has, and a new
+     * one takes `label`, or the first free `device:N` when another address goes by that label.
+     */
+    keep_label: z.boolean().optional(),
   })
   .strict()
   .refine((spec) => spec.label === undefined || spec.label === spec.device || spec.label.startsWith(`${spec.device}:`), {
@@ -53,8 +60,19 @@ function render(entry: AddressEntry): string {
   return `${entry.address}/${entry.prefix} label ${entry.label}`;
 }
 
-function wanted(spec: AddressSpec): AddressEntry {
-  return { address: spec.address, prefix: spec.prefix, label: spec.label ?? spec.device };
+/** The entry the task wants on the device, given what the device holds now. */
+function wanted(spec: AddressSpec, facts: AddressFacts): AddressEntry {
+  const label = spec.label ?? spec.device;
+  if (spec.keep_label !== true) return { address: spec.address, prefix: spec.prefix, label };
+  const present = facts.addresses.find((entry) => entry.address === spec.address && entry.prefix === spec.prefix);
+  if (present !== undefined) return present;
+  const taken = new Set(facts.addresses.filter((entry) => entry.address !== spec.address).map((entry) => entry.label));
+  return { address: spec.address, prefix: spec.prefix, label: taken.has(label) && label !== spec.device ? firstFreeLabel(spec.device, taken) : label };
+}
+
+/** `device:N` for the smallest N no address of the device goes by (the seeds' lo:0, lo:1 ...). */
+function firstFreeLabel(device: string, taken: ReadonlySet<string>): string {
+  for (let n = 0; ; n += 1) if (!taken.has(`${device}:${n}`)) return `${device}:${n}`;
 }
 
 function sameEntry(a: AddressEntry, b: AddressEntry): boolean {
@@ -118,7 +136,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
   },
 
   plan(spec, facts) {
-    const target = wanted(spec);
+    const target = wanted(spec, facts);
     const mine = facts.addresses.filter((entry) => entry.address === spec.address);
     const del = (entry: AddressEntry): string =>
       command('ip', 'addr', 'del', `${entry.address}/${entry.prefix}`, 'dev', spec.device);
@@ -136,7 +154,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
     const extra = mine.filter((entry) => entry !== keep);
     if (keep !== undefined && extra.length === 0) return [];
     const add = ['ip', 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', spec.device];
-    if (spec.label !== undefined) add.push('label', spec.label);
+    if (spec.label !== undefined) add.push('label', target.label);
     const change: Change = {
       resource,
       summary: `${resource}: ${before} -> ${render(target)}${facts.deviceExists ? '' : ` (${spec.device} does not exist yet)`}`,
@@ -150,7 +168,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
   after(spec, facts) {
     const others = facts.addresses.filter((entry) => entry.address !== spec.address);
     if (spec.state === 'absent') return { deviceExists: facts.deviceExists, addresses: others };
-    return { deviceExists: true, addresses: [...others, wanted(spec)] };
+    return { deviceExists: true, addresses: [...others, wanted(spec, facts)] };
   },
 
   // An address is the same object whatever its prefix or label: those are edited in place.
