@@ -64,7 +64,12 @@ const playTarget = z
   .string()
   .regex(hostNamePattern, 'must be a group or host name (letters, digits, _ . -) or all; globs and exclusions such as web* or !rs3 are for --limit');
 
-const roleName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)');
+// A role's name becomes part of unit and file names (its boot hook is lvsprov-ROLE.service, within
+// systemd's 255 characters): 64 is far more than a name needs and far below those limits.
+const roleName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)')
+  .max(64, { error: (issue) => `must be a role name of at most 64 characters; this one has ${String(issue.input).length}` });
 
 export const playSchema = z
   .object({
