@@ -34,7 +34,14 @@ export class YamlSource {
     const quick = quickRead(text);
     if (quick) {
       const { lineStarts } = quick;
-      return new YamlSource(file, quick.value, quick.root, (offset) => linePosition(lineStarts, offset), (offset) => locateFlow(text, offset));
+      // A flow's parts are read once however many problems lie inside it (70,000 ports, each out of range).
+      const flows = new Map<number, ReturnType<typeof locateFlow>>();
+      const expand = (offset: number): ReturnType<typeof locateFlow> => {
+        let parts = flows.get(offset);
+        if (!parts) flows.set(offset, (parts = locateFlow(text, offset)));
+        return parts;
+      };
+      return new YamlSource(file, quick.value, quick.root, (offset) => linePosition(lineStarts, offset), expand);
     }
     return YamlSource.parseWithLibrary(file, text);
   }

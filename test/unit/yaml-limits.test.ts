@@ -152,6 +152,12 @@ describe('encoding', () => {
 });
 
 describe('structure', () => {
+  it('locates a problem in each of 30,000 items of one flow list without reading the list again for each', () => {
+    const source = YamlSource.parse('f.yaml', `ports: [${Array.from({ length: 30_000 }, (_, index) => 60_000 + index).join(', ')}]\n`);
+    const problems = Array.from({ length: 30_000 }, (_, index) => source.problem(['ports', index], 'out of range'));
+    expect(problems.at(-1)).toMatchObject({ line: 1, col: 9 + 7 * 29_999 });
+  }, 10_000);
+
   it('bounds nesting before the recursive composer sees it', () => {
     expect(parse(`a: ${'['.repeat(10_000)}${']'.repeat(10_000)}`)).toEqual([
       `f.yaml:1:${4 + yamlLimits.maxDepth - 1}: nested more than 64 levels deep; lvsprov reads at most 64 levels of mappings and lists`,
