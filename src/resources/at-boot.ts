@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
-import { absolutePath, serviceName } from '../config/values.js';
+import { absolutePath, serviceUnitName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
@@ -36,11 +36,9 @@ export const atBootSchema = z
     // lvsprov's hooks are named lvsprov-*, so reset can never take a distro's unit for its own.
     // The hook is one unit of its own: `x@` would be a template and `x@y` an instance, neither of
     // which `systemctl enable` takes as the unit file lvsprov writes.
-    // `lvsprov-x.service` is how systemctl and its users name the unit `lvsprov-x`, so the suffix
-    // is taken as the unit's own and not added twice; another unit type's suffix names what the
-    // hook is not, and would stay part of its name (`lvsprov-x.timer.service`).
-    name: serviceName
-      .transform((value) => value.replace(/\.service$/, ''))
+    // Another unit type's suffix names what the hook is not, and would stay part of its name
+    // (`lvsprov-x.timer.service`).
+    name: serviceUnitName
       .refine((value) => !UNIT_SUFFIX.test(value), { message: `must not end in a second .service or another systemd unit type (${UNIT_TYPES.slice(1).join(', ')}): the hook is the unit NAME.service` })
       .refine((value) => value.startsWith('lvsprov-'), { message: 'must start with lvsprov-' })
       .refine((value) => !value.includes('@'), { message: 'must not contain @: systemd reads a name with @ as a template or an instance of one, which cannot be enabled as the unit file written here' }),

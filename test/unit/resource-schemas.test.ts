@@ -279,6 +279,10 @@ describe('resource schemas', () => {
     const hook = atBootSchema.parse({ name: 'lvsprov-x.service', description: 'x', command: ['/bin/true'] });
     expect(hook.name).toBe('lvsprov-x');
     expect(systemdUnitPath(hook.name)).toBe('/etc/systemd/system/lvsprov-x.service');
+    // A service named with its suffix is the same service: not /etc/init.d/nginx.service under sysvinit.
+    expect(serviceSchema.parse({ name: 'nginx.service' }).name).toBe('nginx');
+    expect(serviceSchema.parse({ name: 'getty@tty1.service' }).name).toBe('getty@tty1');
+    expect(serviceSchema.safeParse({ name: 'getty@.service' }).success).toBe(false);
     expect(fileSchema.parse({ path: '/srv/a', content: '' }).mode).toBe('644');
     expect(routeSchema.parse({ destination: '0.0.0.0/0', via: '192.0.2.1' }).destination).toBe('default');
     expect(addressSchema.parse({ address: '198.51.100.50', device: 'lo' })).toEqual({ address: '198.51.100.50', prefix: 32, device: 'lo', state: 'present' });
