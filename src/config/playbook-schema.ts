@@ -4,6 +4,7 @@ import { OUTPUT_FORMATS } from './output-formats.js';
 import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
 import { hostNamePattern } from './values.js';
+import { refuseControlCharacters } from './text-safety.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -20,9 +21,14 @@ export const tagsSchema = z
   .transform((value) => (typeof value === 'string' ? [value] : value))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a tag (letters, digits, _ . -)')));
 
+// A play's or task's name is printed in plans, listings and recaps on the operator's terminal, and
+// kept in the host's ownership manifest: an ESC there would be a terminal command (clear the
+// screen, recolour, retitle), a line break a forged line of output.
+const displayedName = z.string().superRefine(refuseControlCharacters);
+
 export const taskSchema = z
   .object({
-    name: z.string().optional(),
+    name: displayedName.optional(),
     /** A variable holding a list, or `{{ expression }}`; the task runs once per item as `item`. */
     loop: z.string().optional(),
     /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
@@ -73,7 +79,7 @@ const roleName = z
 
 export const playSchema = z
   .object({
-    name: z.string().optional(),
+    name: displayedName.optional(),
     /** A group, a host, `all`, or a list of them. */
     hosts: z.union([playTarget, z.array(playTarget).min(1)]),
     /** A role's name, or `{ role: NAME, tags: [...] }` to tag every task the role brings. */
