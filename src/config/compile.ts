@@ -167,7 +167,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       // One variables object per role on this host, shared by its tasks: the template engine's
       // prototype-free copy of it (withoutPrototypes) is then made once, not once per task.
       const varsOfRole = new Map<Role | undefined, Vars>();
-      const claims = new ObjectClaims();
+      const claims = new ObjectClaims<TaskOrigin>();
       for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
         let vars = varsOfRole.get(origin.role);
         if (vars === undefined) {
@@ -175,11 +175,14 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           varsOfRole.set(origin.role, vars);
         }
         const expanded = expandTask(task, origin, vars, { host, inventory, layers, specs }, problems);
-        const where = origin.source.problem(origin.path, '');
         for (const compiled of expanded) {
-          const conflict = claims.claim(compiled.type, compiled.spec, `${where.file}:${where.line}:${where.col}`);
+          const conflict = claims.claim(compiled.type, compiled.spec, origin);
           if (conflict) {
-            problems.push(origin.source.problem(origin.path, `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${conflict.earlier}: the two would undo each other at every apply; declare it once (host ${host})`));
+            // Located only now: a position per task and host would cost a large inventory seconds.
+            const earlier = conflict.earlier.source.problem(conflict.earlier.path, '');
+            problems.push(
+              origin.source.problem(origin.path, `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (host ${host})`),
+            );
           }
         }
         list.push(...expanded);

@@ -21,12 +21,12 @@ function keyAndText(type: ResourceTypeName, spec: object): readonly [string, str
   return found;
 }
 
-/** The whole objects one host's tasks declare so far, each with the place of the task that declared it first. */
-export class ObjectClaims {
-  private readonly claims = new Map<string, { readonly text: string; readonly where: string }>();
+/** The whole objects one host's tasks declare so far, each with what `Where` says of the task that declared it first. */
+export class ObjectClaims<Where> {
+  private readonly claims = new Map<string, { readonly text: string; readonly where: Where }>();
 
-  /** When `spec` declares an object an earlier task declared otherwise: the object and that task's place. */
-  claim(type: ResourceTypeName, spec: unknown, where: string): { readonly id: string; readonly earlier: string } | undefined {
+  /** When `spec` declares an object an earlier task declared otherwise: the object and that task's `where`. */
+  claim(type: ResourceTypeName, spec: unknown, where: Where): { readonly id: string; readonly earlier: Where } | undefined {
     if (!WHOLE_OBJECT_TYPES.has(type) || typeof spec !== 'object' || spec === null) return undefined;
     const [key, text] = keyAndText(type, spec);
     const earlier = this.claims.get(key);
