@@ -127,20 +127,15 @@ describe('encoding', () => {
   });
 
   it.each([
-    ['after a list dash', '- \u00a0x\n', '1:3'],
-    ['after a nested list dash', 'a:\n  - \u00a0x\n', '2:5'],
-    ['after a key in a list item', '- a:\u00a0b\n', '1:5'],
-    ['after a key in a flow list', 'a: [x, b:\u00a0y]\n', '1:10'],
-  ])('names a no-break space %s in a file the quick reader reads', (_name, text, position) => {
-    const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
-    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: U\\+00A0 \\(no-break space\\)`));
-  });
-
-  it.each([
     ['after a key below a block scalar', 'a: |\n  text\nb:\u00a01\n', '3:3'],
     ['as indentation below a block scalar', 'a: |\n  text\nb:\n  \u00a0c: 1\n', '4:3'],
     ['after a key below a multi-line string', 'a: one\n  two\nb:\n  c:\u00a01\n', '4:5'],
     ['after a key that a broken line would continue', 'a:\n  b: 1\n    \u00a0c: 2\n', '3:5'],
+    // Files the quick reader reads: the answer comes from its spans, not the library's tokens.
+    ['after a list dash', '- \u00a0x\n', '1:3'],
+    ['after a nested list dash', 'a:\n  - \u00a0x\n', '2:5'],
+    ['after a key in a list item', '- a:\u00a0b\n', '1:5'],
+    ['after a key in a flow list', 'a: [x, b:\u00a0y]\n', '1:10'],
   ])('still names a no-break space %s', (_name, text, position) => {
     const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
     expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: U\\+00A0 \\(no-break space\\)`));
