@@ -4,6 +4,7 @@ import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../res
 import { selectHosts } from './host-patterns.js';
 import { BootSpecs, withBootTasks } from './boot-tasks.js';
 import { ObjectClaims } from './conflicting-objects.js';
+import { directRepliesProblems } from './direct-replies-check.js';
 import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
 import type { LoadedInventory } from './inventory.js';
@@ -193,6 +194,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
 
   problems.push(...checkRoleVariablesWhereSet(inventory, rolesUsed));
   problems.push(...unheldServiceProblems(inventory, hosts));
+  problems.push(...directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
   }

@@ -31,7 +31,6 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   realServersThatDirect(inventory, report);
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
-  directRepliesThroughNatGateway(inventory, report);
   drLans(inventory, networks, report);
   problems.push(...sessionsProblems(inventory.data, inventory.services, inventory.source));
   return problems;
@@ -284,39 +283,6 @@ function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: strin
           );
         } else if (server.host !== undefined && !first) gatewayOf.set(server.host, { director, gateway });
       }
-    });
-  });
-}
-
-/**
- * A NAT real server's default route goes through its director. Its DR or TUN replies leave from
- * the VIP by that same route, and when the director holds that VIP too, the director drops them:
- * a packet arriving with one of its own addresses as source is a martian. Said once per server
- * and service.
- */
-function directRepliesThroughNatGateway(inventory: Inventory, report: Report): void {
-  const natDirectors = new Map<string, Set<string>>();
-  for (const service of inventory.services) {
-    if (service.forwarding !== 'nat') continue;
-    for (const server of service.realServers) {
-      if (server.host === undefined) continue;
-      const directors = natDirectors.get(server.host) ?? new Set<string>();
-      for (const director of service.directors) directors.add(director);
-      natDirectors.set(server.host, directors);
-    }
-  }
-  if (natDirectors.size === 0) return;
-  inventory.services.forEach((service, index) => {
-    if (service.forwarding === 'nat' || service.address === undefined) return;
-    service.realServers.forEach((server, serverIndex) => {
-      const gateways = server.host === undefined ? undefined : natDirectors.get(server.host);
-      const director = service.directors.find((name) => gateways?.has(name));
-      if (director === undefined) return;
-      report(
-        servicePath(index, 'real_servers', serverIndex),
-        `real server ${server.host ?? server.address} serves NAT through director ${director}, so its default route goes there, and its ${service.forwarding} replies ` +
-          `from VIP ${service.address} would reach ${director}, which holds that VIP and drops them (their source is its own address): serve ${service.name} by nat, or from other hosts`,
-      );
     });
   });
 }

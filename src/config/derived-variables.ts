@@ -43,7 +43,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     ),
     description: 'the virtual services this host directs, in the shape of the ipvs task',
   },
-  director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:N)' },
+  director_vips: { kind: listOf({ address: ipv4, device: { type: 'interface' }, label: { type: 'label' } }), description: 'the VIPs this director holds, each with its device and label (eth0:c6336432 for 198.51.100.50: the address in hex)' },
   director_kernel_modules: { kind: listOf({ name: { type: 'string', pattern: 'ip_vs[a-z_]*' } }), description: 'ip_vs and the scheduler modules of its services' },
   director_needs_forwarding: { kind: { type: 'boolean' }, description: 'true when the host directs a NAT service' },
   director_nat_interfaces: {
@@ -61,6 +61,14 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip)' },
   tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },
   nat_vips: { kind: servedVips, description: 'the VIPs this real server serves behind a NAT director' },
+  nat_reply_sources: {
+    kind: listOf({ address: ipv4 }),
+    description: 'the addresses its NAT services list this real server by (host_address or another of its addresses): the sources of the replies that go back through the director',
+  },
+  nat_default_route: {
+    kind: { type: 'boolean' },
+    description: 'true when this real server serves NAT and no DR or TUN VIP: its main default route then goes via the director too (a DR or TUN reply leaves from the VIP and must not)',
+  },
   real_server_pool: {
     kind: { type: 'enum', values: POOL_STANDINGS },
     description: "the host's standing in the pool: weighted (some service sends it new connections, weight above 0), quiesced (listed only at weight 0) or none",

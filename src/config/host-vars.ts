@@ -4,6 +4,7 @@ import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
+import { vipLabel } from './vip-label.js';
 import type { PathSegment } from './yaml-source.js';
 
 // The variables a role sees on one host: cluster, then group, then host variables (later wins),
@@ -81,7 +82,8 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
   const common = sharedVars(inventory);
   const servedHere = common.servedBy.get(host) ?? [];
   const directed = services.filter((service) => service.directors.includes(host));
-  // Labels follow the seeds: lo:0, lo:1 ... on real servers, eth0:1, eth0:2 ... on directors.
+  // Real servers' labels follow the seeds: lo:0, lo:1 ...; a director's VIP is labelled by its
+  // address (vip-label.ts), as keepalived's copy of it is, so a hand-over changes no label.
   // `rip` is this host's real server address in those services (the source a TUN real server's
   // ARP replies must carry instead of the VIP).
   const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string }> => {
@@ -93,7 +95,6 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     }));
   };
   const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
-  const labelCounters = new Map<string, number>();
   // keepalived, where it holds this director, is the one writer of its IPVS table and, with
   // lvs.ha, of its VIPs (VRRP adds them on the master only): the ipvs and address tasks step back.
   const keepalived = directorKeepalived(inventory, host, defaultVipDevice);
@@ -109,9 +110,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     director_services: keepalived ? [] : directed.map(ipvsService),
     director_vips: unique((byVrrp ? [] : directed).flatMap((service) => (service.address ? [service.address] : []))).map((address) => {
       const device = directed.find((service) => service.address === address)?.vipInterface ?? defaultVipDevice;
-      const count = (labelCounters.get(device) ?? 0) + 1;
-      labelCounters.set(device, count);
-      return { address, device, label: `${device}:${count}` };
+      return { address, device, label: vipLabel(device, address) };
     }),
     director_kernel_modules: unique(['ip_vs', ...directed.map((service) => `ip_vs_${service.scheduler}`)]).map((name) => ({ name })),
     director_needs_forwarding: directed.some((service) => service.forwarding === 'nat'),
@@ -132,6 +131,12 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     dr_vips: served('dr', 'lo', 0),
     tun_vips: served('tun', 'tunl0', 0),
     nat_vips: served('nat', 'lo', 0),
+    // The addresses its NAT services list it by (its RIPs: host_address or another of its
+    // addresses), each the source of replies that must pass the director.
+    nat_reply_sources: unique(servedHere.filter((service) => service.forwarding === 'nat').flatMap((service) => service.realServers.filter((server) => server.host === host).map((server) => server.address))).map((address) => ({ address })),
+    // A server that also answers DR or TUN keeps its own default: those replies leave from the
+    // VIP and the director would drop them; its NAT replies have their source routes.
+    nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
     real_server_pool: servedHere.length === 0 ? 'none' : servedHere.some((service) => service.realServers.some((server) => server.host === host && server.weight > 0)) ? 'weighted' : 'quiesced',
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),

@@ -168,7 +168,7 @@ export const serviceSchema = z
 const vipSchema = z
   .object({
     address: unicastIpv4.describe('the virtual IP'),
-    interface: vipInterfaceName.optional().describe("director interface carrying the VIP as <interface>:<n> (default: var vip_interface, else eth0)"),
+    interface: vipInterfaceName.optional().describe("director interface carrying the VIP, labelled <interface>:<the VIP in hex> (default: var vip_interface, else eth0)"),
     virtual_router_id: z.number().int().min(1).max(255).optional().describe('with lvs.ha: the VRRP id of this VIP when its directors differ from the other VIPs\' (default lvs.ha.virtual_router_id)'),
   })
   .strict();

@@ -4,6 +4,7 @@ import { directorAddress } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
+import { vipLabel } from './vip-label.js';
 
 // What keepalived holds on one director, in the shape of the keepalived task: the VRRP instances
 // of the VIPs it shares with other directors, and every virtual service it directs. A director is
@@ -36,12 +37,6 @@ export function directorKeepalived(inventory: LoadedInventory, host: string, def
 }
 
 function vrrpOf(inventory: LoadedInventory, ha: HaModel, groups: readonly VrrpGroup[], host: string, defaultDevice: string): Pick<KeepalivedSpec, 'instances' | 'sync_groups'> {
-  const labels = new Map<string, number>();
-  const label = (device: string): string => {
-    const count = (labels.get(device) ?? 0) + 1;
-    labels.set(device, count);
-    return `${device}:${count}`;
-  };
   const instances: KeepalivedSpec['instances'] = groups.map((group) => {
     const device = ha.settings.interface ?? group.vips[0]?.interface ?? defaultDevice;
     return {
@@ -51,7 +46,7 @@ function vrrpOf(inventory: LoadedInventory, ha: HaModel, groups: readonly VrrpGr
       interface: device,
       vips: group.vips.map((vip) => {
         const vipDevice = vip.interface ?? device;
-        return { address: vip.address, prefix: 32, device: vipDevice, label: label(vipDevice) };
+        return { address: vip.address, prefix: 32, device: vipDevice, label: vipLabel(vipDevice, vip.address) };
       }),
     };
   });

@@ -128,11 +128,12 @@ export const networkInterfaceName = interfaceName
   .refine(ofWellFormed((value) => !value.startsWith('-')), { message: 'must be a network interface name not starting with - (it would read as an option)' });
 
 /**
- * A device that carries VIPs labelled `<device>:<n>`: the kernel keeps a label in 15 bytes, so
- * the name leaves room for `:n` (`ip addr add` and keepalived -t refuse a longer label).
+ * A device that carries VIPs labelled `<device>:<the VIP in hex>` (vip-label.ts): the kernel keeps a
+ * label in 15 bytes, so the name leaves room for `:` and a digit (`ip addr add` and keepalived -t
+ * refuse a longer label).
  */
 export const vipInterfaceName = networkInterfaceName.refine(ofWellFormed((value) => value.length <= 13), {
-  message: 'must leave room for the VIP labels <interface>:<n> (15 characters at most): an interface name of at most 13 characters',
+  message: 'must leave room for the VIP labels <interface>:<the VIP in hex> (15 characters at most): an interface name of at most 13 characters',
 });
 
 /** An interface label as `ip addr ... label` takes it: the device name, a colon and a suffix. */

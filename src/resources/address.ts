@@ -5,7 +5,7 @@ import { throwIfToolMissing, withTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // One IPv4 address on one device: the VIP as a /32 on lo (label lo:0) for DR real servers, on
-// eth0 (label eth0:1) for a director, on tunl0 for TUN real servers. The facts are every IPv4
+// eth0 (label eth0:c6336432, the VIP in hex) for a director, on tunl0 for TUN real servers. The facts are every IPv4
 // address of the device, so several address tasks on one device share a single read. A missing
 // device is a fact, not an error: tunl0 only appears once an earlier task has loaded ipip.
 

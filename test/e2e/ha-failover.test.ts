@@ -256,9 +256,9 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     for (const failed of seen.failed) log(`  failed: sent at ${((failed.sent - from) / 1000).toFixed(2)} s: ${failed.detail}`);
     expect(seen.total).toBeGreaterThan(0);
     expect(seen.failed).toEqual([]);
-    // Read back from the kernel: dir1 alone holds the VIP (as lvsprov's eth0:1) and the whole table.
+    // Read back from the kernel: dir1 alone holds the VIP (as lvsprov's eth0:c6336432, its address in hex) and the whole table.
     expect(await holders()).toEqual(['dir1']);
-    expect(await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).toMatch(new RegExp(` ${VIP.replace(/\./g, '\\.')}/32 .*eth0:1`));
+    expect(await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).toMatch(new RegExp(` ${VIP.replace(/\./g, '\\.')}/32 .*eth0:c6336432`));
     expect(await arpResponders()).toEqual([await mac('dir1')]);
     expect(await lab.sh('dir1', 'ipvsadm -S -n')).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n-a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 1\n`);
     expect(await lab.sh('dir2', 'ipvsadm -S -n')).toBe('');

@@ -186,6 +186,9 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     expect(seen.failed).toEqual([]);
     // rs2 serves no service any more: its NAT boot script goes (its live default route stays, as reset leaves one).
     expect(json.hosts.find((host) => host.host === 'rs2')?.changes.map((change) => change.summary)).toContain('remove /etc/lvsprov/realserver-nat.ip');
+    expect(json.hosts.find((host) => host.host === 'rs2')?.changes.map((change) => change.summary)).toContain('remove /etc/lvsprov/realserver-nat-rules.sh');
+    // and its replies' source route: no rule of its RIP is left, nor table 100.
+    expect(await lab.sh('rs2', 'ip -N -4 rule show; ip -4 route show table 100 2>/dev/null || true')).not.toMatch(/198\.18\.10\.12|default/);
     // rs3 joined: the client's requests reach it through the VIP's port 80.
     await sleep(2000);
     const late = (await (stream as RequestStream).records()).filter((record) => record.sent > from && record.ok);
@@ -235,6 +238,6 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
       expect(await lab.sh(host, 'ls /etc/keepalived/; ls /run/keepalived.pid 2>/dev/null || true')).not.toMatch(/keepalived\.(conf|pid)$/m);
     }
     // The real servers' default route stays (reset never removes a default route), their boot script goes.
-    for (const rs of ['rs1', 'rs3']) expect(await lab.sh(rs, 'ls /etc/lvsprov/ 2>/dev/null || true')).not.toContain('realserver-nat.ip');
+    for (const rs of ['rs1', 'rs3']) expect(await lab.sh(rs, 'ls /etc/lvsprov/ 2>/dev/null || true')).not.toMatch(/realserver-nat(\.ip|-rules\.sh)/);
   }, 300_000);
 });

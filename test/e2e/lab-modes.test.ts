@@ -381,8 +381,17 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       await firstApply();
       expect((await lab.sh('director', 'sysctl -n net.ipv4.ip_forward')).trim()).toBe('1');
       for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toBe('default via 198.18.10.1 dev eth0');
-      // After a reboot the route through the director comes back by the role's boot hook.
+      // Its replies (from its RIP) go through the director by a source route too: two rules and table 100.
+      expect(await lab.sh('rs1', 'ip -N -4 rule show')).toMatch(/^1000:\s+from 198\.18\.10\.11 lookup 254 suppress_prefixlength 0 *\n1001:\s+from 198\.18\.10\.11 lookup 100 *$/m);
+      expect((await lab.sh('rs1', 'ip -4 route show table 100')).trim()).toBe('default via 198.18.10.1 dev eth0');
+      // After a reboot the route through the director comes back by the role's boot hook, and the
+      // source route by its own; a hook run again (a restart) adds no rule twice.
       await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-nat', 'ip -4 route show default', 'ip route del default');
+      const sourceRoute = 'ip -N -4 rule show; ip -4 route show table 100 2>&1 || true';
+      await expectRestoredAtBoot(lab, 'rs1', 'lvsprov-realserver-nat-rules', sourceRoute, 'ip rule del pref 1000 from 198.18.10.11 && ip rule del pref 1001 from 198.18.10.11 && ip route del default table 100');
+      const restored = await lab.sh('rs1', sourceRoute);
+      await lab.sh('rs1', 'for link in /etc/rc2.d/S*lvsprov-realserver-nat-rules; do "$link" start; done');
+      expect(await lab.sh('rs1', sourceRoute)).toBe(restored);
     }, 900_000);
 
     labIt('the client reaches every real server through the VIP, split by weight 1:3, answers from the VIP', async () => {

@@ -319,11 +319,10 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
   }, 600_000);
 
   labIt('a live service switches from DR to NAT and back: every reply finds its way home', async () => {
-    // rs1 and rs2 serve the web VIP alone (the TUN and persistent pools move to rs3 and rs4: a
-    // NAT real server's default route goes through the director, which drops DR and TUN replies
-    // from a VIP it holds). A DR reply must not pass the director (its source is the director's
-    // own VIP: a martian there), a NAT reply must (the director rewrites its source to the VIP);
-    // an IPVS connection keeps the forwarding method it was made with.
+    // rs1 and rs2 serve the web VIP alone (the TUN and persistent pools move to rs3 and rs4), so
+    // the switch moves their main default route too. A DR reply must not pass the director (its
+    // source is the director's own VIP: a martian there), a NAT reply must (the director rewrites
+    // its source to the VIP); an IPVS connection keeps the forwarding method it was made with.
     const apart = { tun: pool(['rs3', 'rs4']), sticky: pool(['rs3', 'rs4']), drScheduler: 'wlc', tunScheduler: 'rr' };
     const nat = version('nat', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', ...apart });
     const dr = version('dr-again', everyone, { dr: pool(['rs1', 'rs2']), ...apart });
@@ -370,5 +369,51 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // VIP by the main default), and none may be refused.
     expect(toNat.failed).toEqual([]);
     expect(toDr.failed).toEqual([]);
+  }, 900_000);
+
+  labIt('real servers in a NAT service and in DR and TUN services of the same director answer through every VIP', async () => {
+    // rs1 and rs2 serve web by NAT, the tunnelled VIP by TUN and the persistent one by DR, all
+    // through one director that holds every VIP. Their NAT replies leave from the RIP and go
+    // through the director by the source route; their DR and TUN replies leave from the VIP and
+    // take the main default, which stays the router's (through the director they would be
+    // dropped as martians). The switch of web to NAT, and rs3 and rs4 leaving, run under traffic.
+    const mixed = version('mixed', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'wlc', tunScheduler: 'rr' });
+    const started = Date.now();
+    const traffic = await underTraffic('DR, TUN and NAT on the same servers', async () => {
+      await apply(mixed);
+    });
+    const saved = await lab.sh('director', 'ipvsadm -S -n');
+    for (const rip of ['192.0.2.11', '192.0.2.12']) {
+      expect(saved).toContain(`-a -t 198.51.100.50:80 -r ${rip}:80 -m -w 1`);
+      expect(saved).toMatch(new RegExp(`-a -t 198\\.18\\.100\\.50:80 -r ${rip.replaceAll('.', '\\.')}:80 -i -w 1`));
+      expect(saved).toContain(`-a -t 198.51.100.51:80 -r ${rip}:80 -g -w 1`);
+    }
+    for (const rs of ['rs1', 'rs2']) {
+      const rip = rs === 'rs1' ? '192.0.2.11' : '192.0.2.12';
+      expect((await lab.sh(rs, 'ip -4 route show default')).trim()).not.toMatch(/via 192\.0\.2\.10 /);
+      expect(await lab.sh(rs, 'ip -N -4 rule show')).toMatch(new RegExp(`\\n1001:\\s+from ${rip.replaceAll('.', '\\.')} lookup 100 *\\n`));
+    }
+    const before = await lab.ipvsStats('director');
+    const nat = await lab.curl(URLS[0] as string, 6);
+    const tun = await lab.curl(URLS[1] as string, 6);
+    const dr = await lab.curl(URLS[2] as string, 4);
+    log(`mixed: NAT ${JSON.stringify(tally(nat))}, TUN ${JSON.stringify(tally(tun))}, DR ${JSON.stringify(tally(dr))} (${((Date.now() - started) / 1000).toFixed(1)} s with the apply)`);
+    expect(nat.map((answer) => answer.peer)).toEqual(Array(6).fill('198.51.100.50:80'));
+    expect(tun.map((answer) => answer.peer)).toEqual(Array(6).fill('198.18.100.50:80'));
+    expect(dr.map((answer) => answer.peer)).toEqual(Array(4).fill('198.51.100.51:80'));
+    expect(Object.keys(tally(nat)).sort()).toEqual(['rs1', 'rs2']);
+    expect(Object.keys(tally(tun)).sort()).toEqual(['rs1', 'rs2']);
+    // The persistent client sticks to one server, which answered through the NAT VIP too.
+    const [server] = Object.keys(tally(dr));
+    expect(Object.keys(tally(dr))).toHaveLength(1);
+    expect(['rs1', 'rs2']).toContain(server);
+    // The NAT replies passed the director (it counts them out); the DR and TUN ones did not.
+    const after = await lab.ipvsStats('director');
+    const out = (stats: typeof after, service: string): number => stats.services.get(service)?.outPkts ?? NaN;
+    expect(out(after, 'TCP 198.51.100.50:80') - out(before, 'TCP 198.51.100.50:80')).toBeGreaterThanOrEqual(6);
+    expect(out(after, 'TCP 198.18.100.50:80') - out(before, 'TCP 198.18.100.50:80')).toBe(0);
+    expect(out(after, 'TCP 198.51.100.51:80') - out(before, 'TCP 198.51.100.51:80')).toBe(0);
+    expect(traffic.total).toBeGreaterThan(10);
+    expect(traffic.failed).toEqual([]);
   }, 900_000);
 });

@@ -64,7 +64,7 @@ EOF`,
     const applied = await runCli(['apply', '-i', inventory, '--limit', 'routers,realservers,clients'], { namespace: lab.controlNamespace });
     if (applied.code !== 0) throw new Error(`apply failed (exit ${applied.code}):\n${applied.stdout}\n${applied.stderr}`);
     // The director's part without IPVS: it holds the VIP on eth0, as the director role puts it.
-    await sh('director', `ip addr add ${VIP}/32 dev eth0 label eth0:1`);
+    await sh('director', `ip addr add ${VIP}/32 dev eth0 label eth0:c6336432`);
   });
 
   afterAll(async () => {

@@ -193,6 +193,18 @@ const models: Record<string, Model> = {
     const words = shellWords(command);
     const after = (key: string): string | null => (words.includes(key) ? (words[words.indexOf(key) + 1] as string) : null);
     const rules = facts.rules as string[];
+    // `ip -N -4 rule show | grep -Eq 'lookup T' || ip route del default table T`: the table's
+    // default goes unless a rule still looks the table up. The variant ending `2>/dev/null || :`
+    // is for a table the spec left (not in these facts).
+    const drop = /^ip -N -4 rule show \| grep -Eq '\[\[:space:\]\]lookup (\d+)\(\[\[:space:\]\]\|\$\)' \|\| ip route del default table (\d+)( 2>\/dev\/null \|\| :)?$/.exec(command);
+    if (drop) {
+      if (drop[3] !== undefined) return facts;
+      const looks = (rule: string): boolean => new RegExp(`\\slookup ${drop[1]}(\\s|$)`).test(` ${rule.split(': ').slice(1).join(': ')}`);
+      const users = [...rules, ...(facts.sharers as string[]), ...(facts.foreign as string[])].filter(looks);
+      if (users.length > 0) return facts;
+      if (facts.gateway === null) unknown('source_route', `del of a route not there: ${command}`);
+      return { ...facts, gateway: null };
+    }
     if (words[0] === 'ip' && words[1] === 'route') {
       if (words[2] === 'replace' && words[3] === 'default') return { ...facts, gateway: `via ${after('via') ?? ''}` };
       if (words[2] === 'del' && words[3] === 'default') {

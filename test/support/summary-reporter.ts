@@ -2,6 +2,10 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 // Prints one plain closing line, `Tests: N passed, N failed, N skipped`, that any CI log reader
 // understands. A suite that skipped its real-host tests shows them here as skipped, not passed.
+// Before it, the slowest files with their seconds: the CI has a time budget, and the real-host
+// files (which run one at a time) are where it goes.
+
+const slowestShown = 12;
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -16,6 +20,20 @@ export default class SummaryReporter implements Reporter {
       // A file that failed to load has no tests but must still count as a failure.
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed += 1;
     }
+    process.stdout.write(slowestFiles(testModules));
     process.stdout.write(`\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
+}
+
+function slowestFiles(testModules: ReadonlyArray<TestModule>): string {
+  const timed = testModules.map((module) => {
+    const diagnostic = module.diagnostic();
+    return { file: module.relativeModuleId, seconds: (diagnostic.collectDuration + diagnostic.duration) / 1000 };
+  });
+  const total = timed.reduce((sum, { seconds }) => sum + seconds, 0);
+  const lines = timed
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, slowestShown)
+    .map(({ file, seconds }) => `  ${seconds.toFixed(1).padStart(7)} s  ${file}`);
+  return `\nSlowest files (of ${total.toFixed(0)} s in ${timed.length} files):\n${lines.join('\n')}\n`;
 }

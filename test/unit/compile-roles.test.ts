@@ -19,10 +19,10 @@ describe('site playbook on the DR lab of the seeds', () => {
     expect(byType(tasks, 'route')).toEqual([expect.objectContaining({ destination: '192.168.51.11/32', device: 'eth1', state: 'present' })]);
   });
 
-  it('director: modules for IPVS and wrr, the VIP as eth0:1, and the wrr service with weights 2 and 4 by direct routing', () => {
+  it('director: modules for IPVS and wrr, the VIP labelled by its address (eth0:c0a8330b), and the wrr service with weights 2 and 4 by direct routing', () => {
     const tasks = run.hosts.get('director');
     expect(byType(tasks, 'kmod').map((spec) => (spec as { name: string }).name)).toEqual(['ip_vs', 'ip_vs_wrr']);
-    expect(byType(tasks, 'address')).toEqual([expect.objectContaining({ address: '192.168.51.11', prefix: 32, device: 'eth0', label: 'eth0:1' })]);
+    expect(byType(tasks, 'address')).toEqual([expect.objectContaining({ address: '192.168.51.11', prefix: 32, device: 'eth0', label: 'eth0:c0a8330b' })]);
     // Connections let go of quiesced and removed servers on every director (drains, port reuse).
     expect(byType(tasks, 'sysctl')).toEqual([
       { file: '/etc/sysctl.d/90-lvsprov-director-ipvs.conf', persist: true, values: { 'net.ipv4.vs.expire_quiescent_template': '1', 'net.ipv4.vs.expire_nodest_conn': '1', 'net.ipv4.vs.conn_reuse_mode': '3' } },

@@ -97,6 +97,42 @@ describe('nat_gateway', () => {
   });
 });
 
+describe('nat_reply_sources and nat_default_route', () => {
+  it('lists each address NAT services list a server by (another than host_address too), and keeps the main default off the director where it also serves DR or TUN', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-natsrc-'));
+    const vars = (services: string[]): Record<string, unknown> => {
+      const path = join(dir, 'inventory.yaml');
+      writeFileSync(
+        path,
+        [
+          'hosts:',
+          '  director: { address: 192.0.2.10, groups: [directors] }',
+          '  rs1: { address: 192.0.2.11 }',
+          'lvs:',
+          '  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51 }, tun: { address: 198.51.100.52 } }',
+          '  services:',
+          ...services.map((service) => `    - ${service}`),
+          '',
+        ].join('\n'),
+      );
+      const all = hostVars(loadInventory(path), 'rs1');
+      return { sources: all.nat_reply_sources, main: all.nat_default_route };
+    };
+    try {
+      expect(vars(['{ vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }'])).toEqual({ sources: [{ address: '192.0.2.11' }], main: true });
+      // Listed by a second address of the host, in two services: one source route for each address.
+      expect(
+        vars(['{ vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1, address: 192.0.2.21 }] }', '{ vip: web, port: 443, forwarding: nat, real_servers: [{ host: rs1 }, { host: rs1, address: 192.0.2.21, port: 8443 }] }']),
+      ).toEqual({ sources: [{ address: '192.0.2.21' }, { address: '192.0.2.11' }], main: true });
+      expect(vars(['{ vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }', '{ vip: api, port: 80, forwarding: dr, real_servers: [{ host: rs1 }] }'])).toEqual({ sources: [{ address: '192.0.2.11' }], main: false });
+      expect(vars(['{ vip: web, port: 80, forwarding: nat, real_servers: [{ host: rs1 }] }', '{ vip: tun, port: 80, forwarding: tun, real_servers: [{ host: rs1 }] }'])).toEqual({ sources: [{ address: '192.0.2.11' }], main: false });
+      expect(vars(['{ vip: api, port: 80, forwarding: dr, real_servers: [{ host: rs1 }] }'])).toEqual({ sources: [], main: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('director_nat_interfaces', () => {
   it("lists the interfaces of a director's NAT VIPs (and lvs.ha's gateway), each with its sysctl key component; none for DR alone", () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsprov-nat-if-'));

@@ -4,8 +4,9 @@ import type { KeepalivedSpec } from './schema.js';
 // tell which groups a director leaves and which peers it stops advertising to. keepalived itself
 // matches an instance across a reload by its virtual_router_id, interface and, unicast, its
 // source address (2.2.7's vrrp_exist): an instance of the old config none of the new one matches
-// is deleted on reload, and, where it was MASTER, sends priority 0 first (clear_diff_vrrp ->
-// vrrp_restore_interface), as a clean stop does.
+// is deleted on reload. Where it was MASTER, clear_diff_vrrp -> vrrp_restore_interface means to
+// send priority 0 first, as a clean stop does, but no such advert reaches the peers (measured in
+// test/integration/keepalived-vrrp.test.ts: they wait out the master-down interval).
 
 export interface LiveInstance {
   readonly name: string;
@@ -77,4 +78,22 @@ export function withoutInstances(text: string, names: ReadonlySet<string>): stri
     return members.length >= 2 ? [lines.join('\n')] : [];
   });
   return `${kept.join('\n\n')}\n`;
+}
+
+/**
+ * `text` with the named instances at `priority`: a master that reloads it keeps its state
+ * (2.2.7 copies an instance's state across a reload) and goes on advertising, at that priority,
+ * until a peer of higher priority preempts it.
+ */
+export function atPriority(text: string, names: ReadonlySet<string>, priority: number): string {
+  let inside = false;
+  return text
+    .split('\n')
+    .map((line) => {
+      const head = /^vrrp_instance (\S+) \{$/.exec(line);
+      if (head) inside = names.has(head[1] as string);
+      else if (line === '}') inside = false;
+      return inside && /^ {4}priority \d+$/.test(line) ? `    priority ${priority}` : line;
+    })
+    .join('\n');
 }

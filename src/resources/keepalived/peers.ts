@@ -43,11 +43,14 @@ export function unretiredPeer(peer: string, cluster: ClusterView): string | unde
       : inRun
         ? `${host} has it, but --tags or --skip-tags leave tasks out, and such a run removes nothing`
         : `${host} has it, but --limit leaves ${host} out of this run`;
+  // A tag run has the host already: the whole playbook's run is what stops its keepalived.
+  const instead = inRun
+    ? `or apply without --tags and --skip-tags, and the apply stops its keepalived first`
+    : `or keep ${host ?? 'that host'} in the inventory and in the run (in no play, or in the directors' play directing no service), and the apply stops its keepalived first`;
   return (
     `VRRP peer ${peer} is in this director's keepalived config and the run cannot stop its keepalived (${where}): ` +
     `it would go on running, hear no adverts from here and take the VIPs as a second MASTER. ` +
-    `Stop keepalived on ${peer} (or power it off) and apply again with --stopped-peer ${peer}; ` +
-    `or keep ${host ?? 'that host'} in the inventory and in the run (in no play, or in the directors' play directing no service), and the apply stops its keepalived first`
+    `Stop keepalived on ${peer} (or power it off) and apply again with --stopped-peer ${peer}; ${instead}`
   );
 }
 

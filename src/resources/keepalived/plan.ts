@@ -1,5 +1,4 @@
 import { command, quote } from '../../shell/quote.js';
-import { writeFileCommands } from '../file-state.js';
 import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
 import { realServerRule, serviceRule } from '../ipvs/rules-format.js';
@@ -9,12 +8,13 @@ import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
+import { leaveChange } from './leave.js';
 import { droppedPeers } from './peers.js';
-import { leftInstances, liveInstances, withoutInstances, type LiveInstance } from './live-instances.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
 import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
+import { writeConfigCommands } from './write-config.js';
 
 // From what a director's keepalived holds to what the spec says, in the zero-downtime order:
 // a leaving real server first goes to weight 0 in the config (reload; the engine then drains it),
@@ -24,17 +24,6 @@ import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
 // already, the live table is compared with what it should hold, and hand-made drift is repaired.
 
 const RESOURCE = 'keepalived';
-
-/** Write `text` to `path` only if keepalived accepts it, then make a running keepalived read it (SIGHUP). */
-export function writeConfigCommands(path: string, text: string): string[] {
-  const refused = quote('keepalived -t refused the new config: the old config and the running keepalived are unchanged');
-  return [
-    // `(exit N)` fails the check with keepalived's status; the write then removes its temp file.
-    ...writeFileCommands(path, text, '644', (tmp) => `{ keepalived -t -f ${tmp} || { s=$?; printf '%s (exit %s)\\n' ${refused} "$s" >&2; (exit "$s"); }; }`),
-    // Reload rereads the config without dropping VRRP state or the connections of servers that stay.
-    `if ${keepalivedAlive}; then kill -HUP "$ka_pid"; fi`,
-  ];
-}
 
 /** Shell that waits up to 10 s for the live table to hold `rule` (a whole `ipvsadm -S -n` line), so the drain starts from weight 0. */
 function waitForRule(rule: string): string {
@@ -113,13 +102,15 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   if (facts.file.exists && facts.file.content === text) return [];
   const dropped = droppedPeers(spec, facts.file.exists ? facts.file.content : undefined);
   const peers = dropped.length > 0 ? { vrrpPeers: dropped } : {};
-  const gone = facts.running ? leaving(spec, facts) : [];
+  const leave = leaveChange(spec, facts);
+  // Stopped to leave its last group, it holds no table to quiesce or swap: it starts on the new config.
+  const running = facts.running && leave?.stops !== true;
+  const gone = running ? leaving(spec, facts) : [];
   const changes: Change[] = [];
   let before = facts.file.content;
-  const leave = leaveChange(spec, facts);
   if (leave !== undefined) {
-    changes.push(leave);
-    before = leave.diff?.after ?? before;
+    changes.push(leave.change);
+    if (!leave.stops) before = leave.change.diff?.after ?? before;
     if (before === text) return changes;
   }
   // Every leaving server is drained, also one already at weight 0 (an earlier apply or an
@@ -128,7 +119,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
   const weighted = refs.filter(({ server }) => server.weight > 0);
   // The first config written carries the new schedulers.
-  let swaps = schedulerSwaps(spec, facts);
+  let swaps = schedulerSwaps(spec, { ...facts, running });
   if (weighted.length > 0) {
     const quiet = keepalivedConfig(quiesced(spec, gone));
     changes.push({
@@ -155,38 +146,6 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     ...peers,
   });
   return changes;
-}
-
-/**
- * A director that leaves a VRRP group (an instance of its running config the spec no longer has)
- * while it stays in another: before the group's other directors reload without it in balance,
- * it reloads a config without that instance, in prepare, and nothing else changed yet. keepalived
- * deletes the instance on reload, a MASTER after sending priority 0 (live-instances.ts); the
- * instances it keeps go on as they were. Later, unheard by peers that no longer advertise to it,
- * it would take the group's VIPs as a second master.
- */
-function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Change | undefined {
-  const left = facts.running && facts.file.exists ? leftInstances(spec, facts.file.content) : [];
-  if (left.length === 0 || spec.instances.length === 0) return undefined;
-  const after = withoutInstances(facts.file.content, new Set(left.map((instance) => instance.name)));
-  // Left with no instance, it joins other groups only in this apply: keepalived -t takes no empty config.
-  if (liveInstances(after).length === 0) return undefined;
-  return {
-    resource: RESOURCE,
-    summary: `leave VRRP ${left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ')}: reload ${spec.path} without it, before its peers drop this director`,
-    diff: { kind: 'file', before: facts.file.content, after },
-    commands: [...writeConfigCommands(spec.path, after), untilReleased(left)],
-    phase: 'prepare',
-  };
-}
-
-/** Shell that waits up to 5 s for keepalived's reload to remove the left instances' VIPs (where it was MASTER), and fails if it did not. */
-function untilReleased(left: readonly LiveInstance[]): string {
-  const held = left.flatMap((instance) => instance.vips).map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
-  if (held.length === 0) return 'true';
-  const any = `{ ${held.join(' || ')}; }`;
-  const still = quote(`keepalived still holds a VIP of ${left.map((instance) => instance.name).join(', ')} 5 s after its reload without it`);
-  return `i=0; while ${any} && [ "$i" -lt 50 ]; do i=$((i+1)); sleep 0.1; done; if ${any}; then printf '%s\\n' ${still} >&2; false; fi`;
 }
 
 const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.manager, 'start');
