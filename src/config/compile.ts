@@ -3,6 +3,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
 import { BootSpecs, withBootTasks } from './boot-tasks.js';
+import { ObjectClaims } from './conflicting-objects.js';
 import { directRepliesProblems } from './direct-replies-check.js';
 import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { own } from './own.js';
@@ -167,13 +168,25 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       // One variables object per role on this host, shared by its tasks: the template engine's
       // prototype-free copy of it (withoutPrototypes) is then made once, not once per task.
       const varsOfRole = new Map<Role | undefined, Vars>();
+      const claims = new ObjectClaims<TaskOrigin>();
       for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
         let vars = varsOfRole.get(origin.role);
         if (vars === undefined) {
           vars = { ...(origin.role?.defaults ?? {}), ...baseVars };
           varsOfRole.set(origin.role, vars);
         }
-        list.push(...expandTask(task, origin, vars, { host, inventory, layers, specs }, problems));
+        const expanded = expandTask(task, origin, vars, { host, inventory, layers, specs }, problems);
+        for (const compiled of expanded) {
+          const conflict = claims.claim(compiled.type, compiled.spec, origin);
+          if (conflict) {
+            // Located only now: a position per task and host would cost a large inventory seconds.
+            const earlier = conflict.earlier.source.problem(conflict.earlier.path, '');
+            problems.push(
+              origin.source.problem(origin.path, `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (host ${host})`),
+            );
+          }
+        }
+        list.push(...expanded);
       }
       hosts.set(host, list);
     }

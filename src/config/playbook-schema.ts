@@ -4,6 +4,7 @@ import { OUTPUT_FORMATS } from './output-formats.js';
 import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
 import { hostNamePattern } from './values.js';
+import { refuseControlCharacters } from './text-safety.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -20,9 +21,14 @@ export const tagsSchema = z
   .transform((value) => (typeof value === 'string' ? [value] : value))
   .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a tag (letters, digits, _ . -)')));
 
+// A play's or task's name is printed in plans, listings and recaps on the operator's terminal, and
+// kept in the host's ownership manifest: an ESC there would be a terminal command (clear the
+// screen, recolour, retitle), a line break a forged line of output.
+const displayedName = z.string().superRefine(refuseControlCharacters);
+
 export const taskSchema = z
   .object({
-    name: z.string().optional(),
+    name: displayedName.optional(),
     /** A variable holding a list, or `{{ expression }}`; the task runs once per item as `item`. */
     loop: z.string().optional(),
     /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
@@ -64,11 +70,16 @@ const playTarget = z
   .string()
   .regex(hostNamePattern, 'must be a group or host name (letters, digits, _ . -) or all; globs and exclusions such as web* or !rs3 are for --limit');
 
-const roleName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)');
+// A role's name becomes part of unit and file names (its boot hook is lvsprov-ROLE.service, within
+// systemd's 255 characters): 64 is far more than a name needs and far below those limits.
+const roleName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a role name (lower case, digits, _ -)')
+  .max(64, { error: (issue) => `must be a role name of at most 64 characters; this one has ${String(issue.input).length}` });
 
 export const playSchema = z
   .object({
-    name: z.string().optional(),
+    name: displayedName.optional(),
     /** A group, a host, `all`, or a list of them. */
     hosts: z.union([playTarget, z.array(playTarget).min(1)]),
     /** A role's name, or `{ role: NAME, tags: [...] }` to tag every task the role brings. */

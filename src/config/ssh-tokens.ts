@@ -54,11 +54,13 @@ export function sshTokens(subjects: TokenSubjects): Tokens {
  * does (a variable's value is not expanded again). An unknown token or a variable that is not set
  * is a ConfigError at `found`'s value: ssh stops there too ("invalid environment variable expansion").
  */
-export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line' | 'col'>, env?: NodeJS.ProcessEnv): string {
+export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigValue, 'file' | 'line' | 'col' | 'values' | 'places'>, env?: NodeJS.ProcessEnv): string {
+  let at = 0;
   const refuse = (message: string): never => {
-    throw new ConfigError([{ file: found?.file ?? '', line: found?.line ?? 0, col: found?.col ?? 1, path: '', message }]);
+    throw new ConfigError([{ ...(found ? partAt(found, value, at) : { file: '', line: 0, col: 1 }), path: '', message }]);
   };
-  return value.replace(env ? /%(.?)|\$\{([^}]*)(\}?)/g : /%(.?)/g, (whole, letter: string | undefined, name: string | undefined, close: string | undefined) => {
+  return value.replace(env ? /%(.?)|\$\{([^}]*)(\}?)/g : /%(.?)()()/g, (whole: string, letter: string | undefined, name: string | undefined, close: string | undefined, offset: number) => {
+    at = offset;
     if (name !== undefined && env) {
       if (close !== '}' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return found ? refuse(`invalid environment variable expansion ${JSON.stringify(whole)} in ${JSON.stringify(value)} (ssh refuses it too)`) : whole;
       const set = Object.hasOwn(env, name) ? env[name] : undefined;
@@ -71,4 +73,18 @@ export function expandTokens(value: string, tokens: Tokens, found?: Pick<ConfigV
     if (!found) return whole;
     return refuse(`unknown %-token ${whole || '% at the end'} in ${JSON.stringify(value)} (ssh refuses it too; %% for a literal %)`);
   });
+}
+
+/**
+ * Where the character at `index` of `value` was written: the value is looked up on its own line as
+ * written, so a message points at the token itself. A value written otherwise than it reads (quoted
+ * with escapes) is pointed at by its start.
+ */
+function partAt(found: Pick<ConfigValue, 'file' | 'line' | 'col' | 'values' | 'places'>, value: string, index: number): { file: string; line: number; col: number } {
+  // A part of a value (one hop of a ProxyJump) is found in the value that holds it.
+  const which = found.values.findIndex((candidate) => candidate.includes(value));
+  const place = found.places?.[Math.max(0, which)];
+  if (!place) return { file: found.file, line: found.line, col: found.col };
+  const written = place.source.indexOf(value, place.col - 1);
+  return { file: place.file, line: place.line, col: written === -1 ? place.col : written + index + 1 };
 }

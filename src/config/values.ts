@@ -169,4 +169,8 @@ export const serviceName = z
   .string()
   .regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name')
   .max(247, { error: (issue) => `must be a service name of at most 247 characters (systemd's 255 for a unit name, less .service); this one has ${String(issue.input).length}` });
+// `nginx.service` is how systemctl and its users name the unit `nginx`: the suffix is taken as the
+// unit's own, so it is neither added twice (a unit file lvsprov writes) nor looked for as an init
+// script `/etc/init.d/nginx.service`, and both spellings are one service.
+export const serviceUnitName = serviceName.transform((value) => value.replace(/\.service$/, ''));
 export const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a kernel module name');

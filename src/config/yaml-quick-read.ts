@@ -75,6 +75,23 @@ export function quickRead(text: string): QuickRead | null {
   }
 }
 
+/**
+ * Where a text in the quick subset holds a value's text or a comment, as sorted [start, end) pairs,
+ * flat; a scalar's first character is left out (a key that starts a string is still structure).
+ * Null when the text leaves the subset. For the no-break-space check (yaml-scalar-text.ts).
+ */
+export function quickTextSpans(text: string): number[] | null {
+  if (UNSAFE_TEXT.test(text)) return null;
+  const spans: number[] = [];
+  try {
+    new QuickReader(text, false, spans).read();
+    return spans;
+  } catch (error) {
+    if (error === outside) return null;
+    throw error;
+  }
+}
+
 /** The parts of the flow collection at `offset` of a text quickRead accepted (a position it kept as -1 - offset). */
 export function locateFlow(text: string, offset: number): LocatedMap | LocatedSeq {
   const reader = new QuickReader(text, true);
@@ -100,7 +117,13 @@ class QuickReader {
     private readonly text: string,
     /** Whether flow collections get the positions of their parts (else -1 - offset). */
     private readonly partsOfFlows: boolean,
+    /** When given, gets every value's text and comment as a [start, end) pair (quickTextSpans). */
+    private readonly spans: number[] | null = null,
   ) {}
+
+  private textSpan(start: number, end: number): void {
+    if (end > start) this.spans?.push(start, end);
+  }
 
   read(): QuickRead {
     this.advance();
@@ -194,6 +217,7 @@ class QuickReader {
       if (name === null || !this.isColon(this.after) || this.after - at > MAX_IMPLICIT_KEY) giveUp();
       const valueAt = this.skipSpaces(this.after + 1);
       if (valueAt === this.end || this.text.charCodeAt(valueAt) === HASH) {
+        this.textSpan(valueAt, this.end);
         this.advance();
         value[name!] = this.childBlock(indent, depth);
       } else {
@@ -250,6 +274,7 @@ class QuickReader {
       const resolved = resolvePlain(text.slice(at, stop));
       name = resolved === null ? '' : String(resolved);
       this.after = stop;
+      this.textSpan(at + 1, stop);
     }
     // Empty and __proto__ keys are refused by the library's reading, with their position.
     if (name === '' || name === '__proto__') giveUp();
@@ -265,6 +290,8 @@ class QuickReader {
     const char = text.charCodeAt(at);
     if (char === PIPE || char === GREATER_THAN) {
       const scalar = readBlockScalar(text, at, this.end, indent, this.lineStarts) ?? giveUp();
+      // The header's indicators and comment, then the lines of text.
+      this.textSpan(at + 1, scalar.next);
       this.next = scalar.next;
       this.located = at;
       return scalar.value;
@@ -284,6 +311,7 @@ class QuickReader {
     let stop = at;
     while (stop < this.end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop += 1;
     const source = text.slice(at, trimBlanks(text, at, stop));
+    this.textSpan(at + 1, this.end);
     // Brackets and braces inside a plain scalar are text in block context (`route VIP {{item}} to the LAN`).
     if (/: |:$/.test(source)) giveUp();
     this.located = at;
@@ -365,6 +393,7 @@ class QuickReader {
     if (stop >= this.end || stopChar === OPEN_BRACKET || stopChar === OPEN_BRACE || stopChar === COLON) giveUp();
     this.after = stop;
     this.located = at;
+    this.textSpan(at + 1, stop);
     return resolvePlain(text.slice(at, trimBlanks(text, at, stop)));
   }
 
@@ -386,6 +415,7 @@ class QuickReader {
         continue;
       }
       this.after = close + 1;
+      this.textSpan(at + 1, close + 1);
       return value;
     }
   }
@@ -402,7 +432,10 @@ class QuickReader {
 
   private restIsBlank(at: number): boolean {
     const next = this.skipSpaces(at);
-    return next >= this.end || (this.text.charCodeAt(next) === HASH && next > at);
+    if (next >= this.end) return true;
+    if (this.text.charCodeAt(next) !== HASH || next === at) return false;
+    this.textSpan(next, this.end);
+    return true;
   }
 }
 

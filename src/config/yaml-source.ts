@@ -1,11 +1,11 @@
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { fileLabel, readYamlText } from './yaml-text.js';
-import { checkTokens, type TokenProblem } from './yaml-tokens.js';
+import type { TokenProblem } from './yaml-tokens.js';
+import { libraryRead } from './yaml-library-read.js';
 import { checkTree } from './yaml-tree.js';
-import { integerFloatTag, unresolvedTagProblems } from './yaml-tag-fit.js';
+import { unresolvedTagProblems } from './yaml-tag-fit.js';
 import { locatedFromNode, walkLocated, type ExpandFlow, type Located, type PathSegment } from './yaml-located.js';
 import { locateFlow, quickRead } from './yaml-quick-read.js';
-import { yamlLibrary } from './yaml-library.js';
 import { linePosition, type LinePosition } from './yaml-line-position.js';
 
 // A YAML file kept together with its syntax tree, so that any problem found later - by zod, by
@@ -34,23 +34,26 @@ export class YamlSource {
     const quick = quickRead(text);
     if (quick) {
       const { lineStarts } = quick;
-      return new YamlSource(file, quick.value, quick.root, (offset) => linePosition(lineStarts, offset), (offset) => locateFlow(text, offset));
+      // A flow's parts are read once however many problems lie inside it (70,000 ports, each out of range).
+      const flows = new Map<number, ReturnType<typeof locateFlow>>();
+      const expand = (offset: number): ReturnType<typeof locateFlow> => {
+        let parts = flows.get(offset);
+        if (!parts) flows.set(offset, (parts = locateFlow(text, offset)));
+        return parts;
+      };
+      return new YamlSource(file, quick.value, quick.root, (offset) => linePosition(lineStarts, offset), expand);
     }
     return YamlSource.parseWithLibrary(file, text);
   }
 
   /** Any YAML file, with every check; the positions come from the library's document. */
   static parseWithLibrary(file: string, text: string): YamlSource {
-    const { Composer, LineCounter, Parser } = yamlLibrary();
-    const lines = new LineCounter();
+    const { lines, tokenProblems, documents } = libraryRead(text);
     const located = (problems: readonly TokenProblem[]): ConfigError =>
       new ConfigError(problems.map(({ offset, message, path }) => ({ file, ...lines.linePos(offset), path: path ?? '', message })));
-    const tokens = [...new Parser(lines.addNewLine).parse(text)];
-    const tokenProblems = checkTokens(tokens);
     if (tokenProblems.length > 0) throw located(tokenProblems);
 
-    const composer = new Composer({ version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: false, customTags: (tags) => [...tags, integerFloatTag] });
-    const [document, ...more] = composer.compose(tokens, true, text.length);
+    const [document, ...more] = documents;
     if (!document) throw located([{ offset: 0, message: 'YAML syntax: no document' }]);
     const issues = [...document.errors, ...document.warnings];
     // The only tags left by now are core ones; one the library cannot resolve does not fit its node.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
-import { absolutePath, serviceName } from '../config/values.js';
+import { absolutePath, serviceUnitName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
@@ -27,12 +27,19 @@ const bootPath = absolutePath.pipe(z.string().regex(wordPattern, wordMessage));
 // characters a unit or sh would read as more than text.
 const oneLine = z.string().min(1).superRefine(refuseControlCharacters).pipe(z.string().regex(/^[^\\%$`"]*$/, 'must not contain \\ % $ ` or "'));
 
+// systemd.unit(5)'s unit types, checked once a closing .service is taken off.
+const UNIT_TYPES = ['.service', '.socket', '.device', '.mount', '.automount', '.swap', '.target', '.path', '.timer', '.slice', '.scope'];
+const UNIT_SUFFIX = new RegExp(`(?:${UNIT_TYPES.map((type) => `\\${type}`).join('|')})$`);
+
 export const atBootSchema = z
   .object({
     // lvsprov's hooks are named lvsprov-*, so reset can never take a distro's unit for its own.
     // The hook is one unit of its own: `x@` would be a template and `x@y` an instance, neither of
     // which `systemctl enable` takes as the unit file lvsprov writes.
-    name: serviceName
+    // Another unit type's suffix names what the hook is not, and would stay part of its name
+    // (`lvsprov-x.timer.service`).
+    name: serviceUnitName
+      .refine((value) => !UNIT_SUFFIX.test(value), { message: `must not end in a second .service or another systemd unit type (${UNIT_TYPES.slice(1).join(', ')}): the hook is the unit NAME.service` })
       .refine((value) => value.startsWith('lvsprov-'), { message: 'must start with lvsprov-' })
       .refine((value) => !value.includes('@'), { message: 'must not contain @: systemd reads a name with @ as a template or an instance of one, which cannot be enabled as the unit file written here' }),
     description: oneLine,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
-import { absolutePath, packageName, serviceName } from '../config/values.js';
+import { absolutePath, packageName, serviceUnitName } from '../config/values.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
 
@@ -25,7 +25,7 @@ const argument = z
 export const serviceSchema = z
   .object({
     // A leading dash would make systemctl, update-rc.d and the init script read the name as an option.
-    name: serviceName
+    name: serviceUnitName
       .refine((value) => !value.startsWith('-'), { message: 'must not start with -' })
       // systemd.unit(5): a name ending in @ is a template, which cannot be started or enabled itself.
       .refine((value) => !value.endsWith('@') && !value.startsWith('@'), { message: 'names a systemd template, which cannot be started itself: name an instance of it (NAME@INSTANCE, e.g. getty@tty1)' }),

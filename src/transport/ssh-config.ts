@@ -27,6 +27,8 @@ export interface ConfigValue {
   /** The columns of its keyword and of its (first) value on that line, where a message points. */
   readonly keywordCol: number;
   readonly col: number;
+  /** Each value's line as written, where a message about a part of it (a %-token) points. */
+  readonly places?: readonly ValuePlace[];
   /** When it was obtained, in the order ssh reads the files: which of two keywords came first. */
   readonly order: number;
 }
@@ -50,6 +52,16 @@ interface Place {
   readonly line: number;
   readonly keywordCol: number;
   readonly col: number;
+  /** The line as written. */
+  readonly source: string;
+}
+
+/** Where a value was written: its file, line, the column its values start at, and the line's text. */
+export interface ValuePlace {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly source: string;
 }
 
 interface Block {
@@ -80,10 +92,10 @@ function placeFinder(text: string, original: readonly string[]): (keyword: strin
         next = i + 1;
         // ssh_config(5): a keyword and its arguments are separated by whitespace or an optional `=`.
         const parts = /^(\s*)[A-Za-z]+(\s*=\s*|\s+)?/.exec(original[i] ?? '');
-        return { line: i + 1, keywordCol: (parts?.[1]?.length ?? 0) + 1, col: (parts?.[0].length ?? 0) + 1 };
+        return { line: i + 1, keywordCol: (parts?.[1]?.length ?? 0) + 1, col: (parts?.[0].length ?? 0) + 1, source: original[i] ?? '' };
       }
     }
-    return { line: 0, keywordCol: 1, col: 1 };
+    return { line: 0, keywordCol: 1, col: 1, source: '' };
   };
 }
 
@@ -234,6 +246,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       return;
     }
     const origin = `${where}${section ? ` (${section})` : ''}`;
+    const place: ValuePlace = { file: parsed.file, line: directive.line, col: directive.col, source: directive.source };
     if (listKeywords.has(directive.keyword)) {
       const before = values.get(directive.keyword);
       // A file already listed is not added again (ssh ignores a repeated IdentityFile).
@@ -241,6 +254,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       if (added.length === 0) return;
       values.set(directive.keyword, {
         values: [...(before?.values ?? []), ...added],
+        places: [...(before?.places ?? []), ...added.map(() => place)],
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
@@ -249,7 +263,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
         order: before?.order ?? values.size,
       });
     } else if (!values.has(directive.keyword)) {
-      values.set(directive.keyword, { values: directive.values, origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
+      values.set(directive.keyword, { values: directive.values, places: directive.values.map(() => place), origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
     }
   };
 

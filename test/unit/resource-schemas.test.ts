@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { addressSchema } from '../../src/resources/address.js';
 import { allowlistSchema } from '../../src/resources/allowlist.js';
-import { atBootSchema } from '../../src/resources/at-boot.js';
+import { atBootSchema, unitPath as systemdUnitPath } from '../../src/resources/at-boot.js';
 import { fileSchema } from '../../src/resources/file.js';
 import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
@@ -102,6 +102,10 @@ const tables: Record<string, Table> = {
       // A systemd template (or an instance of one): the unit could not be enabled as written.
       ['name', { name: 'lvsprov-x@' }],
       ['name', { name: 'lvsprov-x@eth0' }],
+      // A hook is a service: another unit type, or .service twice, would be part of its name.
+      ['name', { name: 'lvsprov-x.timer' }],
+      ['name', { name: 'lvsprov-x.socket' }],
+      ['name', { name: 'lvsprov-x.service.service' }],
       ['description', { description: 'two\nlines' }],
       // systemd ends a unit line at CR too: this one would add an ExecStartPre= to [Service].
       ['description', { description: 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x' }],
@@ -271,6 +275,14 @@ describe('resource schemas', () => {
 
   it('normalises what the host reports back in another form', () => {
     expect(fileSchema.parse({ path: '/srv/a', content: '', mode: '0755' }).mode).toBe('755');
+    // systemctl's users name a unit with its suffix; the hook's unit is lvsprov-x.service, once.
+    const hook = atBootSchema.parse({ name: 'lvsprov-x.service', description: 'x', command: ['/bin/true'] });
+    expect(hook.name).toBe('lvsprov-x');
+    expect(systemdUnitPath(hook.name)).toBe('/etc/systemd/system/lvsprov-x.service');
+    // A service named with its suffix is the same service: not /etc/init.d/nginx.service under sysvinit.
+    expect(serviceSchema.parse({ name: 'nginx.service' }).name).toBe('nginx');
+    expect(serviceSchema.parse({ name: 'getty@tty1.service' }).name).toBe('getty@tty1');
+    expect(serviceSchema.safeParse({ name: 'getty@.service' }).success).toBe(false);
     expect(fileSchema.parse({ path: '/srv/a', content: '' }).mode).toBe('644');
     expect(routeSchema.parse({ destination: '0.0.0.0/0', via: '192.0.2.1' }).destination).toBe('default');
     expect(addressSchema.parse({ address: '198.51.100.50', device: 'lo' })).toEqual({ address: '198.51.100.50', prefix: 32, device: 'lo', state: 'present' });

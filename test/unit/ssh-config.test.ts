@@ -245,7 +245,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
-  it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its line', () => {
+  it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its own column', () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
     expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
@@ -253,7 +253,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       [userInfo().username, 'webalias-b%', 22],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:13: unknown %-token %d`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:16: unknown %-token %d`));
   });
 
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
@@ -279,7 +279,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       ['u1', '192.0.2.7', 2201],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump a', 'Host a', '  ProxyJump gw-%d']);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:13: unknown %-token %d`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:4:16: unknown %-token %d`));
   });
 
   it("gives the host its HostKeyAlias and each jump host its own alias or none, never the host's", () => {
@@ -424,7 +424,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(permissionProblem({ uid: 1000, gid: 1000, mode: 0o100620 }, 1000, 1000)).toBeUndefined();
   });
 
-  it('expands %k, %i, %l, %L and %C as ssh does, and refuses a token ssh does not know, at its line', () => {
+  it('expands %k, %i, %l, %L and %C as ssh does, and refuses a token ssh does not know, at its own column', () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.46', '  HostKeyAlias web-key', `  UserKnownHostsFile ${join(dir, 'kh-%k')} ${join(dir, 'kh-%i-%L')}`, `  IdentityFile ${join(dir, 'id-%C')}`]);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file, user: 'op' }), 'web', { env: {} });
     const short = hostname().split('.')[0];
@@ -435,7 +435,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const plain = configFile(['Host webalias', '  HostName 192.0.2.46', `  UserKnownHostsFile ${join(dir, 'kh-%k')}`]);
     expect(resolveConnection(inventoryWith({ agent: false, config_file: plain }), 'web', { env: {} }).target.knownHostsFiles).toEqual([join(dir, 'kh-webalias')]);
     const unknown = configFile(['Host webalias', `  UserKnownHostsFile ${join(dir, 'kh-%Z')}`]);
-    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:22: unknown %-token %Z`));
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:${22 + join(dir, 'kh-').length}: unknown %-token %Z`));
     const hostNameToken = configFile(['Host webalias', '  HostName %p.example']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: hostNameToken }), 'web', { env: {} })).toThrow(new RegExp(`^${hostNameToken}:2:12: unknown %-token %p`));
   });

@@ -9,6 +9,7 @@ import { Composer, LineCounter, Parser } from 'yaml';
 import { YamlSource } from '../../src/config/yaml-source.js';
 import { checkTree } from '../../src/config/yaml-tree.js';
 import { decodeYamlText, readYamlText } from '../../src/config/yaml-text.js';
+import { quickTextSpans } from '../../src/config/yaml-quick-read.js';
 
 // Every YAML file goes through YamlSource: these are the hostile or broken inputs it must refuse
 // with a position rather than crash, hang or accept silently.
@@ -93,6 +94,11 @@ describe('encoding', () => {
       'a: 1 # see, b:\u00a0c\n',
       // A closed quoted string is text whatever else is wrong in the file (here an unclosed list).
       'a: "first\n  w:\u00a0x"\nb: [\n',
+      // The quick reader's part of YAML: comments, quoted strings and a block scalar's header.
+      'a: x # c, d:\u00a0e\n',
+      'a: { b: c, d: "e, f:\u00a0g" }\n',
+      'a: |-  # h, i:\u00a0j\n  x\n',
+      'a: x, b:\u00a0y\n',
     ]) {
       expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
     }
@@ -103,11 +109,33 @@ describe('encoding', () => {
     expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
   }, 30_000);
 
+  it('checks 150,000 no-break spaces in block scalars in one quick pass, not a parse by the library', () => {
+    const host = (index: number): string => `  h${index}:\n    note: |\n      \u00a0one w:\u00a0x\n      \u00a0two w:\u00a0x\n      \u00a0three w:\u00a0x\n`;
+    const text = `hosts:\n${Array.from({ length: 25_000 }, (_, index) => host(index)).join('')}`;
+    // The quick reader takes the file, so its answer is the one the check uses.
+    expect(quickTextSpans(text)).not.toBeNull();
+    expect(decodeYamlText('f.yaml', new TextEncoder().encode(text))).toBe(text);
+  }, 30_000);
+
+  it.each([
+    ['an unclosed list', 'a: first\n  \u00a0x\nb: [\n', '3:4: YAML syntax: this \\[ has no matching'],
+    ['an unclosed list after the string', 'a: b\n  \u00a0c\nd: [1\n', '3:4: YAML syntax: this \\[ has no matching'],
+    ['a bad tag', 'a: first\n  \u00a0x\nb: !!binary x\n', '3:4: tag !!binary is not allowed'],
+  ])('names a syntax error (%s) elsewhere in a file whose multi-line string holds a no-break space', (_name, text, expected) => {
+    expect(() => decodeYamlText('f.yaml', new TextEncoder().encode(text))).not.toThrow();
+    expect(parse(text)[0]).toMatch(new RegExp(`^f\\.yaml:${expected}`));
+  });
+
   it.each([
     ['after a key below a block scalar', 'a: |\n  text\nb:\u00a01\n', '3:3'],
     ['as indentation below a block scalar', 'a: |\n  text\nb:\n  \u00a0c: 1\n', '4:3'],
     ['after a key below a multi-line string', 'a: one\n  two\nb:\n  c:\u00a01\n', '4:5'],
     ['after a key that a broken line would continue', 'a:\n  b: 1\n    \u00a0c: 2\n', '3:5'],
+    // Files the quick reader reads: the answer comes from its spans, not the library's tokens.
+    ['after a list dash', '- \u00a0x\n', '1:3'],
+    ['after a nested list dash', 'a:\n  - \u00a0x\n', '2:5'],
+    ['after a key in a list item', '- a:\u00a0b\n', '1:5'],
+    ['after a key in a flow list', 'a: [x, b:\u00a0y]\n', '1:10'],
   ])('still names a no-break space %s', (_name, text, position) => {
     const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
     expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: U\\+00A0 \\(no-break space\\)`));
@@ -119,6 +147,12 @@ describe('encoding', () => {
 });
 
 describe('structure', () => {
+  it('locates a problem in each of 30,000 items of one flow list without reading the list again for each', () => {
+    const source = YamlSource.parse('f.yaml', `ports: [${Array.from({ length: 30_000 }, (_, index) => 60_000 + index).join(', ')}]\n`);
+    const problems = Array.from({ length: 30_000 }, (_, index) => source.problem(['ports', index], 'out of range'));
+    expect(problems.at(-1)).toMatchObject({ line: 1, col: 9 + 7 * 29_999 });
+  }, 10_000);
+
   it('bounds nesting before the recursive composer sees it', () => {
     expect(parse(`a: ${'['.repeat(10_000)}${']'.repeat(10_000)}`)).toEqual([
       `f.yaml:1:${4 + yamlLimits.maxDepth - 1}: nested more than 64 levels deep; lvsprov reads at most 64 levels of mappings and lists`,
