@@ -1,7 +1,7 @@
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import type { HostEntry } from './inventory-schema.js';
 import { directorKeepalived } from './keepalived-vars.js';
-import type { ResolvedService } from './lvs-model.js';
+import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
 import { vipLabel } from './vip-label.js';
@@ -51,8 +51,14 @@ export function hostVars(inventory: LoadedInventory, host: string): Vars {
 interface SharedVars {
   readonly vips: ReadonlyArray<Record<string, unknown>>;
   readonly allVipAddresses: ReadonlyArray<{ address: string }>;
-  readonly servedBy: ReadonlyMap<string, readonly ResolvedService[]>;
+  /** Per real-server host, each service it serves with its own entries in that service's list. */
+  readonly servedBy: ReadonlyMap<string, readonly ServedService[]>;
   readonly sessions: SessionsModel | undefined;
+}
+
+interface ServedService {
+  readonly service: ResolvedService;
+  readonly servers: readonly ResolvedRealServer[];
 }
 
 const shared = new WeakMap<LoadedInventory, SharedVars>();
@@ -60,10 +66,18 @@ const shared = new WeakMap<LoadedInventory, SharedVars>();
 function sharedVars(inventory: LoadedInventory): SharedVars {
   let found = shared.get(inventory);
   if (!found) {
-    const servedBy = new Map<string, ResolvedService[]>();
+    // Grouped once here: a host looking for itself in every service's list of real servers
+    // would make the inventory's compile quadratic in its hosts (a minute at 20,000).
+    const servedBy = new Map<string, ServedService[]>();
     for (const service of inventory.services) {
-      for (const host of new Set(service.realServers.flatMap((server) => (server.host ? [server.host] : [])))) {
-        servedBy.set(host, [...(servedBy.get(host) ?? []), service]);
+      const byHost = new Map<string, ResolvedRealServer[]>();
+      for (const server of service.realServers) {
+        if (server.host) byHost.set(server.host, [...(byHost.get(server.host) ?? []), server]);
+      }
+      for (const [host, servers] of byHost) {
+        const list = servedBy.get(host);
+        if (list) list.push({ service, servers });
+        else servedBy.set(host, [{ service, servers }]);
       }
     }
     found = {
@@ -80,18 +94,19 @@ function sharedVars(inventory: LoadedInventory): SharedVars {
 function derivedVars(inventory: LoadedInventory, host: string, groups: string[], vars: Vars): Vars {
   const services = inventory.services;
   const common = sharedVars(inventory);
-  const servedHere = common.servedBy.get(host) ?? [];
+  const servedEntries = common.servedBy.get(host) ?? [];
+  const servedHere = servedEntries.map(({ service }) => service);
   const directed = services.filter((service) => service.directors.includes(host));
   // Real servers' labels follow the seeds: lo:0, lo:1 ...; a director's VIP is labelled by its
   // address (vip-label.ts), as keepalived's copy of it is, so a hand-over changes no label.
   // `rip` is this host's real server address in those services (the source a TUN real server's
   // ARP replies must carry instead of the VIP).
   const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string }> => {
-    const mine = servedHere.filter((service) => service.forwarding === mode && service.address !== undefined);
-    return unique(mine.map((service) => service.address as string)).map((address, index) => ({
+    const mine = servedEntries.filter(({ service }) => service.forwarding === mode && service.address !== undefined);
+    return unique(mine.map(({ service }) => service.address as string)).map((address, index) => ({
       address,
       label: `${device}:${index + first}`,
-      rip: mine.find((service) => service.address === address)?.realServers.find((server) => server.host === host)?.address ?? '',
+      rip: mine.find(({ service }) => service.address === address)?.servers[0]?.address ?? '',
     }));
   };
   const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
@@ -133,11 +148,11 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     nat_vips: served('nat', 'lo', 0),
     // The addresses its NAT services list it by (its RIPs: host_address or another of its
     // addresses), each the source of replies that must pass the director.
-    nat_reply_sources: unique(servedHere.filter((service) => service.forwarding === 'nat').flatMap((service) => service.realServers.filter((server) => server.host === host).map((server) => server.address))).map((address) => ({ address })),
+    nat_reply_sources: unique(servedEntries.filter(({ service }) => service.forwarding === 'nat').flatMap(({ servers }) => servers.map((server) => server.address))).map((address) => ({ address })),
     // A server that also answers DR or TUN keeps its own default: those replies leave from the
     // VIP and the director would drop them; its NAT replies have their source routes.
     nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
-    real_server_pool: servedHere.length === 0 ? 'none' : servedHere.some((service) => service.realServers.some((server) => server.host === host && server.weight > 0)) ? 'weighted' : 'quiesced',
+    real_server_pool: servedEntries.length === 0 ? 'none' : servedEntries.some(({ servers }) => servers.some((server) => server.weight > 0)) ? 'weighted' : 'quiesced',
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),
   };
