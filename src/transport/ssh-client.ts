@@ -10,9 +10,12 @@ import { skipPublickeyQuery } from './publickey-query.js';
 import { KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
-import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertificates } from './ssh2-host-certificates.js';
+import { certificateHostKeyAlgorithms, certificateSupport } from './ssh2-host-certificates.js';
+import { loadSsh2WithCertificates } from './ssh2-certificates.js';
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 import { readKeyFile } from './key-file.js';
+import { userCertificateSupport } from './ssh2-user-certificates.js';
+import { certificateLogins, userCertificateProblem, type CertificateLogins, type KeyFile, type UserCertificate } from './user-certificate.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made once the host is near the head of
@@ -192,6 +195,17 @@ interface HandshakeSetup {
   readonly recordNewKey: () => Promise<void>;
   /** How long the logged-in connection may be silent (watchSilence). */
   readonly alive: ServerAlive;
+  /** What to add when every login was refused: why sshd would refuse the certificates offered. */
+  readonly loginFailure: () => string;
+}
+
+/** `; the user certificate FILE expired at ...` for each certificate offered that sshd would refuse. */
+function certificateRefusals(certificates: readonly UserCertificate[], target: ClientTarget): string {
+  const now = new Date();
+  return certificates.flatMap((found) => {
+    const problem = userCertificateProblem(found, target.user, now);
+    return problem === undefined ? [] : [`; the user certificate ${found.file} ${problem}`];
+  }).join('');
 }
 
 function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
@@ -207,9 +221,9 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   // agent, which may hold it after ssh-add, or another key file), as ssh(1) does without a
   // terminal to ask on; when nothing else is left its error stands, naming the key.
   const unusable: Error[] = [];
-  const privateKeys = target.privateKeys.flatMap((file) => {
+  const keyFiles: KeyFile[] = target.privateKeys.flatMap((file) => {
     try {
-      return [loadPrivateKey(ssh2, target.label, file, target.passphrase)];
+      return [{ file, key: loadPrivateKey(ssh2, target.label, file, target.passphrase) }];
     } catch (error) {
       // A default file no one named (an old key in a format ssh2 cannot read) is passed over too,
       // as ssh does ("Load key ...: invalid format") before it tries the next.
@@ -220,10 +234,12 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
       throw error;
     }
   });
-  if (privateKeys.length === 0 && !target.agent && unusable[0]) throw unusable[0];
+  if (keyFiles.length === 0 && !target.agent && unusable[0]) throw unusable[0];
+  // Each key file's certificate beside it, or the CertificateFile ones (user-certificate.ts).
+  const logins: CertificateLogins = userCertificateSupport.current.active ? certificateLogins(keyFiles, target.certificateFiles) : { keys: keyFiles.map(({ key }) => key), certificates: [] };
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
-  for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
+  for (const key of logins.keys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
   if (target.agent) {
     const agent = target.agentKeys ? identitiesOnlyAgent(ssh2, target.agent, target.agentKeys) : target.agent;
     methods.push({ type: 'agent', username: target.user, agent } as unknown as AuthenticationType);
@@ -250,7 +266,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   };
 
   const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey, target.hashKnownHosts === true) : Promise.resolve());
-  return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive, loginFailure: () => certificateRefusals(logins.certificates, target) };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
@@ -263,7 +279,8 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
       client.on('error', () => undefined);
       client.removeListener('close', closed);
       client.end();
-      reject(error instanceof HostClosedEarly ? error : describe(setup.refusal() ?? error.message));
+      const refused = /authentication methods failed/i.test(error.message) ? setup.loginFailure() : '';
+      reject(error instanceof HostClosedEarly ? error : describe(setup.refusal() ?? `${error.message}${refused}`));
     };
     // A host that closes after sending its banner (sshd's LoginGraceTime, a connection limit, a
     // firewall) makes ssh2 emit only 'close', no error, and clear its own timeout: without this,

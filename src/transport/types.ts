@@ -43,6 +43,11 @@ export interface SshEndpoint {
   /** Key files tried in order (IdentityFile); every one shares `passphrase`. */
   readonly privateKeys: readonly string[];
   readonly passphrase?: string;
+  /**
+   * CertificateFile: user certificates offered before every key, each signed by the key file it
+   * certifies. None: each key file's KEY-cert.pub is offered after the key, as ssh does.
+   */
+  readonly certificateFiles?: readonly string[];
   readonly agent?: string;
   /** privateKeys are ssh's default files, none of them named: one that cannot be read is passed over, as ssh passes it over. */
   readonly defaultKeyFiles?: boolean;
