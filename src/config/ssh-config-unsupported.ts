@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { ipv4Problem } from '../net/ipv4.js';
 import type { ResolvedSshConfig } from '../transport/ssh-config.js';
@@ -75,22 +74,6 @@ function canonicalizeNote(config: ResolvedSshConfig, reached: ReachedAs): string
   return [`${found.origin}: CanonicalizeHostname ${found.values.join(' ')}${domains.length > 0 ? ` with CanonicalDomains ${domains.join(' ')}` : ''} is not applied by lvsprov: it connects to ${reached.name} as written; ssh ${ssh}`];
 }
 
-// ssh sends a certificate in place of the key, and ssh2 1.17 cannot: its publickey request names
-// the certificate's algorithm as the signature's type too, where sshd wants the plain key's
-// (ssh-ed25519 inside an ssh-ed25519-cert-v01@openssh.com login), so the key goes out plain.
-const certificateWhy = 'lvsprov cannot send a user certificate (ssh2 signs a login only as a plain key): it offers the key itself, which a host that trusts only the certificate\'s CA (TrustedUserCAKeys, no authorized_keys line for the key) refuses';
-
-function certificateFileNote(config: ResolvedSshConfig): string[] {
-  const found = config.values.get('certificatefile');
-  if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
-  return [`${found.origin}: CertificateFile ${found.values.join(' ')} is not used: ${certificateWhy}`];
-}
-
-/** The certificate ssh would load beside each key file (`KEY-cert.pub`, as `ssh -i KEY` does) that exists: said, never sent. */
-export function unsentCertificates(keyFiles: readonly string[]): string[] {
-  return keyFiles.filter((key) => existsSync(`${key}-cert.pub`)).map((key) => `${key}-cert.pub (beside the key ${key}, which ssh would send it for) is not used: ${certificateWhy}`);
-}
-
 /** A ConfigError at the line of a keyword lvsprov must not ignore (`whom`: the host or jump host). */
 export function refuseUnsafeKeywords(config: ResolvedSshConfig, whom: string): void {
   for (const [keyword, message] of Object.entries(refused)) {
@@ -108,5 +91,5 @@ export function notAppliedKeywords(config: ResolvedSshConfig, reached: ReachedAs
     if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
     return [`${found.origin}: ${name} ${found.values.join(' ')} is not applied by lvsprov (ssh would)`];
   });
-  return [...plain, ...certificateFileNote(config), ...canonicalizeNote(config, reached), ...checkHostIpNote(config, reached)];
+  return [...plain, ...canonicalizeNote(config, reached), ...checkHostIpNote(config, reached)];
 }

@@ -58,8 +58,9 @@ export function certificateLogins(keyFiles: readonly KeyFile[], certificateFiles
     certificates.push(found);
     keys.push(certifiedKey(key, found.blob));
   };
-  const explicit = certificateFiles !== undefined && certificateFiles.length > 0;
-  if (explicit) for (const file of certificateFiles) add(readUserCertificate(file));
+  // Any CertificateFile, even one whose files are all missing, stops ssh looking beside the keys.
+  const explicit = certificateFiles !== undefined;
+  for (const file of certificateFiles ?? []) add(readUserCertificate(file));
   for (const keyFile of keyFiles) {
     keys.push(keyFile.key);
     if (!explicit) add(readUserCertificate(`${keyFile.file}-cert.pub`));

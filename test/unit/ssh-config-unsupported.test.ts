@@ -35,27 +35,24 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  CheckHostIP no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub', '  CheckHostIP yes']);
     expect(resolved.ignored).toEqual([
       expect.stringMatching(/config-\d+:7 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
-      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not used: lvsprov cannot send a user certificate .*offers the key itself/),
       expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): Ciphers/),
-      expect.stringMatching(/^jump host j: .*config-\d+:8 \(Host \*\): CertificateFile/),
       expect.stringMatching(/^jump host j: .*config-\d+:9 \(Host \*\): CheckHostIP yes is not applied/),
     ]);
   });
 
-  it('names a user certificate it will not send: CertificateFile, and KEY-cert.pub beside a key file, as ssh -i KEY loads it', () => {
+  it('sends user certificates: CertificateFile (the files that exist) for the host and a jump host, KEY-cert.pub beside a key left to the transport', () => {
     const key = join(dir, 'id_cert');
     writeFileSync(key, 'not read here');
     writeFileSync(`${key}-cert.pub`, 'not read here');
-    const jumpKey = join(dir, 'id_jump');
-    writeFileSync(jumpKey, 'not read here');
-    writeFileSync(`${jumpKey}-cert.pub`, 'not read here');
-    const plainKey = join(dir, 'id_plain');
-    writeFileSync(plainKey, 'not read here');
-    const resolved = resolve(['Host t', `  IdentityFile ${key}`, `  IdentityFile ${plainKey}`, '  ProxyJump j', 'Host j', `  IdentityFile ${jumpKey}`]);
-    expect(resolved.ignored).toEqual([
-      `${key}-cert.pub (beside the key ${key}, which ssh would send it for) is not used: lvsprov cannot send a user certificate (ssh2 signs a login only as a plain key): it offers the key itself, which a host that trusts only the certificate's CA (TrustedUserCAKeys, no authorized_keys line for the key) refuses`,
-      expect.stringMatching(new RegExp(`^jump host j: ${jumpKey}-cert\\.pub \\(beside the key ${jumpKey},`)),
-    ]);
+    const apart = join(dir, 'apart-cert.pub');
+    writeFileSync(apart, 'not read here');
+    const resolved = resolve(['Host t', `  IdentityFile ${key}`, `  CertificateFile ${apart}`, `  CertificateFile ${join(dir, 'missing-cert.pub')}`, '  ProxyJump j', 'Host j', `  IdentityFile ${key}`]);
+    expect(resolved.ignored).toEqual([]);
+    expect(resolved.target.certificateFiles).toEqual([apart]);
+    expect(resolved.origins.certificate_files).toMatch(/config-\d+:3 \(Host t\)/);
+    // The jump host signs with its own key file and has no CertificateFile: KEY-cert.pub beside it.
+    expect(resolved.target.jumps[0]?.certificateFiles).toBeUndefined();
+    expect(resolve(['Host t', `  IdentityFile ${key}`]).target.certificateFiles).toBeUndefined();
   });
 
   it('says CheckHostIP only where ssh would apply it: a HostName that is not an address, reached straight', () => {
