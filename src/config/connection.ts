@@ -227,6 +227,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
+    // Not behind a jump host: ssh turns CheckHostIP off for a host reached through a proxy.
+    checkHostIp: flagSet(config.values.get('checkhostip')?.values[0]) && !ssh.jump && proxyOf(config).kind === 'none',
     connectTimeoutMs,
     serverAlive,
   };
@@ -292,6 +294,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      // The first jump host is reached straight; a later one through the jumps before it.
+      checkHostIp: index === 0 && flagSet(get('checkhostip')),
       hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),

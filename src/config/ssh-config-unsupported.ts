@@ -33,23 +33,11 @@ const inert = new Set(['none', 'no', 'any']);
 export interface ReachedAs {
   /** The HostName (expanded), else the name as given: what ssh resolves and connects to. */
   readonly name: string;
-  /** Connected to straight, not through a jump host (ssh turns CheckHostIP off, and CanonicalizeHostname yes, behind a proxy). */
+  /** Connected to straight, not through a jump host (ssh turns CanonicalizeHostname yes off behind a proxy). */
   readonly direct: boolean;
 }
 
 const isIpv4 = (name: string): boolean => ipv4Problem(name) === undefined;
-
-// ssh 9.2 ignores CheckHostIP for a HostName that is an address, a loopback one or one reached
-// through a proxy (sshconnect.c check_host_key); elsewhere it looks the key up under the address
-// as well, refuses a key that differs from the one recorded for the address (unless
-// StrictHostKeyChecking is no), and records `name,address` with a new key.
-function checkHostIpNote(config: ResolvedSshConfig, reached: ReachedAs): string[] {
-  const found = config.values.get('checkhostip');
-  if (!found || !['yes', 'true'].includes(found.values.join(' ').toLowerCase()) || !reached.direct || isIpv4(reached.name) || reached.name.toLowerCase() === 'localhost') return [];
-  return [
-    `${found.origin}: CheckHostIP ${found.values.join(' ')} is not applied by lvsprov: it checks ${reached.name}'s host key under that name only; ssh would also check it under the address ${reached.name} resolves to (refusing a key that differs from the one known for the address) and record both with a new key`,
-  ];
-}
 
 // ssh 9.2 (ssh.c resolve_canonicalize): with CanonicalizeHostname yes (for a host reached
 // straight) or always, a name that is not an address and has no more dots than
@@ -91,5 +79,5 @@ export function notAppliedKeywords(config: ResolvedSshConfig, reached: ReachedAs
     if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
     return [`${found.origin}: ${name} ${found.values.join(' ')} is not applied by lvsprov (ssh would)`];
   });
-  return [...plain, ...canonicalizeNote(config, reached), ...checkHostIpNote(config, reached)];
+  return [...plain, ...canonicalizeNote(config, reached)];
 }

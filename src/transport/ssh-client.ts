@@ -1,8 +1,11 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
+import { isCertificate } from './host-certificate.js';
+import { checkHostIp, checksAddress } from './host-ip-check.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
 import { identitiesOnlyAgent } from './identities-only-agent.js';
@@ -191,8 +194,10 @@ interface HandshakeSetup {
   readonly config: ConnectConfig;
   /** Why the host key was refused, once hostVerifier has refused it. */
   readonly refusal: () => string | undefined;
-  /** Record the host key accepted with --accept-new-host-keys, once the login succeeded. */
+  /** Record the host key accepted with --accept-new-host-keys (and under the address, CheckHostIP), once the login succeeded. */
   readonly recordNewKey: () => Promise<void>;
+  /** The stream the handshake runs over: its remote address is what CheckHostIP checks. */
+  readonly connectedTo: (sock: Duplex) => void;
   /** How long the logged-in connection may be silent (watchSilence). */
   readonly alive: ServerAlive;
   /** What to add when every login was refused: why sshd would refuse the certificates offered. */
@@ -216,6 +221,9 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
+  // CheckHostIP: the address the TCP connection reached (set once it is known), and a key to record under it.
+  let remoteAddress: string | undefined;
+  let newAddressKey: { readonly address: string; readonly key: Buffer } | undefined;
 
   // An encrypted key without a passphrase is passed over when something else can be tried (the
   // agent, which may hold it after ssh-add, or another key file), as ssh(1) does without a
@@ -256,17 +264,35 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
       const decision = checkHostKey(blob, recorded, { acceptNew, certificates: certificateSupport.current, now: new Date() });
-      if (decision.accept) {
-        newKey = decision.record;
-        return true;
+      if (!decision.accept) {
+        refusal = decision.reason;
+        return false;
       }
-      refusal = decision.reason;
-      return false;
+      // ssh checks the address for a plain key only, never for a certificate (sshconnect.c).
+      if (target.checkHostIp === true && !isCertificate(blob) && checksAddress(target.address, remoteAddress)) {
+        const byAddress = hostKeysOf(target, knownHostsKey(remoteAddress, target.port));
+        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address: remoteAddress, files: byAddress.files });
+        if (!verdict.accept) {
+          refusal = verdict.reason;
+          return false;
+        }
+        if (verdict.record) newAddressKey = { address: remoteAddress, key: blob };
+      }
+      newKey = decision.record;
+      return true;
     },
   };
 
-  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey, target.hashKnownHosts === true) : Promise.resolve());
-  return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive, loginFailure: () => certificateRefusals(logins.certificates, target) };
+  const recordNewKey = async (): Promise<void> => {
+    if (!userFile) return;
+    const hashed = target.hashKnownHosts === true;
+    if (newKey) await knownHostsFor(userFile).add(entry.name, entry.port, newKey, hashed);
+    if (newAddressKey) await knownHostsFor(userFile).add(newAddressKey.address, target.port, newAddressKey.key, hashed);
+  };
+  const connectedTo = (sock: Duplex): void => {
+    remoteAddress = (sock as Partial<Socket>).remoteAddress;
+  };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => certificateRefusals(logins.certificates, target) };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
@@ -296,6 +322,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     client.once('close', closed);
     client.once('error', fail);
     try {
+      setup.connectedTo(config.sock as Duplex);
       client.connect(config);
       declineHostKeyProofs(client);
       skipPublickeyQuery(client);

@@ -61,6 +61,8 @@ export interface SshEndpoint {
   readonly hostKeyAlias?: string;
   /** HashKnownHosts yes: a recorded key's host name is hashed (ssh's default: written as it is). */
   readonly hashKnownHosts?: boolean;
+  /** CheckHostIP yes, for a host reached straight by a name: its key is checked and recorded under the address reached too. */
+  readonly checkHostIp?: boolean;
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;
