@@ -63,6 +63,7 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     readonly privateKeys?: readonly string[];
     readonly certificateFiles?: readonly string[];
     readonly agent?: string;
+    readonly agentKeys?: readonly string[];
     readonly trustedUserCa?: string;
   }
 
@@ -100,6 +101,7 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
           privateKeys: login.privateKeys ?? [clientKey],
           ...(login.certificateFiles ? { certificateFiles: login.certificateFiles } : {}),
           ...(login.agent ? { agent: login.agent } : {}),
+          ...(login.agentKeys ? { agentKeys: login.agentKeys } : {}),
           knownHostsFiles: [known],
           globalKnownHostsFiles: [],
           connectTimeoutMs: 15_000,
@@ -235,7 +237,7 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
       expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key, '-o', `CertificateFile=${apart}`])).toBe(true);
     });
 
-    it('logs in with a certificate an ssh-agent holds (ssh-add loads KEY-cert.pub with KEY)', async () => {
+    it('logs in with a certificate an ssh-agent holds (ssh-add loads KEY-cert.pub with KEY), with IdentitiesOnly too', async () => {
       const { key } = certifiedUser('ecdsa-256');
       const socket = join(dir, `agent${caseNumber}.sock`);
       const agent = await startAgent(socket, [key]);
@@ -243,6 +245,9 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
         const { cert: hostCert, known } = host();
         expect(await connect('ed25519', hostCert, known, NAME, { privateKeys: [], agent: socket, trustedUserCa: userCa() })).toEqual({ output: 'certified-0' });
         expect(openssh(known, NAME, [], { SSH_AUTH_SOCK: socket })).toBe(true);
+        // IdentitiesOnly with the key file named: the agent's certificate for it is offered, as ssh offers it.
+        expect(await connect('ed25519', hostCert, known, NAME, { privateKeys: [], agent: socket, agentKeys: [key], trustedUserCa: userCa() })).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key], { SSH_AUTH_SOCK: socket })).toBe(true);
       } finally {
         if (agent.pid) process.kill(agent.pid, 'SIGTERM');
       }
