@@ -16,34 +16,30 @@ import type { PatchResult, SourcePatch } from './ssh2-source-edits.js';
 // picks RSA hashes as for the plain key) whose public blob is the certificate, which the agent then
 // signs for as ssh-agent does for `ssh` itself.
 
+// authPK's lines from the default algorithm to the packet's size: the edit adds the signature's
+// algorithm (the plain one, kept) and turns the request's into the certificate's for a certificate.
+const authPKHead = [
+  '    if (!keyAlgo)',
+  '      keyAlgo = keyType;',
+  '',
+  '    const userLen = Buffer.byteLength(username);',
+  '    const algoLen = Buffer.byteLength(keyAlgo);',
+  '    const pubKeyLen = pubKey.length;',
+  '    const sessionID = this._kex.sessionID;',
+  '    const sesLen = sessionID.length;',
+  '    const payloadLen =',
+];
+const certificateAlgorithm = [
+  '    const sigAlgo = keyAlgo;',
+  '    const sigAlgoLen = Buffer.byteLength(sigAlgo);',
+  '    if (lvsprovIsCertificate(pubKey))',
+  '      keyAlgo = lvsprovCertificateAlgorithm(keyAlgo);',
+];
+
 const protocolEdits = [
   {
-    find: [
-      '    if (!keyAlgo)',
-      '      keyAlgo = keyType;',
-      '',
-      '    const userLen = Buffer.byteLength(username);',
-      '    const algoLen = Buffer.byteLength(keyAlgo);',
-      '    const pubKeyLen = pubKey.length;',
-      '    const sessionID = this._kex.sessionID;',
-      '    const sesLen = sessionID.length;',
-      '    const payloadLen =',
-    ].join('\n'),
-    replace: [
-      '    if (!keyAlgo)',
-      '      keyAlgo = keyType;',
-      '    const sigAlgo = keyAlgo;',
-      '    const sigAlgoLen = Buffer.byteLength(sigAlgo);',
-      '    if (lvsprovIsCertificate(pubKey))',
-      '      keyAlgo = lvsprovCertificateAlgorithm(keyAlgo);',
-      '',
-      '    const userLen = Buffer.byteLength(username);',
-      '    const algoLen = Buffer.byteLength(keyAlgo);',
-      '    const pubKeyLen = pubKey.length;',
-      '    const sessionID = this._kex.sessionID;',
-      '    const sesLen = sessionID.length;',
-      '    const payloadLen =',
-    ].join('\n'),
+    find: authPKHead.join('\n'),
+    replace: [...authPKHead.slice(0, 2), ...certificateAlgorithm, ...authPKHead.slice(2)].join('\n'),
     count: 1,
   },
   {
