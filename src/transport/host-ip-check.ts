@@ -11,11 +11,11 @@ import { blobType, fingerprint, type KnownKey } from './known-hosts.js';
 
 export type HostIpVerdict = { readonly accept: true; readonly record: boolean } | { readonly accept: false; readonly reason: string };
 
-/** Whether ssh would check this connection's address: not the name itself, not loopback. */
-export function checksAddress(name: string, address: string | undefined): address is string {
-  if (address === undefined || !(isIPv4(address) || isIPv6(address))) return false;
-  const plain = address.replace(/^::ffff:/, '');
-  return plain !== name && !plain.startsWith('127.') && plain !== '::1';
+/** The address ssh would check for this connection (an IPv4-mapped one as plain IPv4), or undefined: the name itself, loopback, none. */
+export function addressToCheck(name: string, address: string | undefined): string | undefined {
+  if (address === undefined || !(isIPv4(address) || isIPv6(address))) return undefined;
+  const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return plain === name || plain.startsWith('127.') || plain === '::1' ? undefined : plain;
 }
 
 /** The key a host presented (a plain key, not a certificate) against the keys recorded for the address it was reached at. */

@@ -5,7 +5,7 @@ import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
 import { isCertificate } from './host-certificate.js';
-import { checkHostIp, checksAddress } from './host-ip-check.js';
+import { addressToCheck, checkHostIp } from './host-ip-check.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
 import { identitiesOnlyAgent } from './identities-only-agent.js';
@@ -269,14 +269,15 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
         return false;
       }
       // ssh checks the address for a plain key only, never for a certificate (sshconnect.c).
-      if (target.checkHostIp === true && !isCertificate(blob) && checksAddress(target.address, remoteAddress)) {
-        const byAddress = hostKeysOf(target, knownHostsKey(remoteAddress, target.port));
-        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address: remoteAddress, files: byAddress.files });
+      const address = target.checkHostIp === true && !isCertificate(blob) ? addressToCheck(target.address, remoteAddress) : undefined;
+      if (address !== undefined) {
+        const byAddress = hostKeysOf(target, knownHostsKey(address, target.port));
+        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files });
         if (!verdict.accept) {
           refusal = verdict.reason;
           return false;
         }
-        if (verdict.record) newAddressKey = { address: remoteAddress, key: blob };
+        if (verdict.record) newAddressKey = { address, key: blob };
       }
       newKey = decision.record;
       return true;

@@ -54,6 +54,18 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     expect(resolve(['Host t', `  IdentityFile ${key}`]).target.certificateFiles).toBeUndefined();
   });
 
+  it('shows the certificates in lvsprov ssh-config: CertificateFile with its line, else KEY-cert.pub beside a key', async () => {
+    const key = join(dir, 'id_shown');
+    writeFileSync(key, 'not read here');
+    writeFileSync(`${key}-cert.pub`, 'not read here');
+    const beside = await runCli(['ssh-config', '-i', files(['Host t', `  IdentityFile ${key}`]).inventory]);
+    expect(beside.stdout).toMatch(new RegExp(`certificatefile +${key}-cert\\.pub +# beside ${key}, as ssh loads it`));
+    const apart = join(dir, 'shown-apart-cert.pub');
+    writeFileSync(apart, 'not read here');
+    const named = await runCli(['ssh-config', '-i', files(['Host t', `  IdentityFile ${key}`, `  CertificateFile ${apart}`]).inventory]);
+    expect(named.stdout.match(/^ +certificatefile .*$/gm)).toEqual([expect.stringMatching(new RegExp(`certificatefile +${apart} +# \\S+config-\\d+:3 \\(Host t\\)`))]);
+  });
+
   it('applies CheckHostIP yes to a host and a first jump host reached straight, never behind a jump host', () => {
     const target = (lines: string[], address = 't') => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} });
     expect(target(['Host *', '  CheckHostIP yes']).target.checkHostIp).toBe(true);
