@@ -1,5 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -325,6 +325,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     await clearMarkers();
     // The name resolves in the control namespace alone: `ip netns exec` mounts /etc/netns/NS/hosts over /etc/hosts.
     const netnsEtc = join('/etc/netns', lab.controlNamespace);
+    const hadNetnsDir = existsSync('/etc/netns');
     mkdirSync(netnsEtc, { recursive: true });
     writeFileSync(join(netnsEtc, 'hosts'), '127.0.0.1 localhost\n192.0.2.30 j1.lab.example\n');
     try {
@@ -358,6 +359,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
       expect(unchecked.code, unchecked.stdout + unchecked.stderr).toBe(0);
     } finally {
       rmSync(netnsEtc, { recursive: true, force: true });
+      if (!hadNetnsDir) rmdirSync('/etc/netns');
     }
   });
 
