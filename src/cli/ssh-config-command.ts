@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { resolveConnection } from '../config/connection.js';
 import { loadInventory } from '../config/inventory.js';
@@ -20,6 +21,8 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
   if (target.privateKeys.length === 0) lines.push(row('identityfile', '(none)', origins.identity_files));
   for (const key of target.privateKeys) lines.push(row('identityfile', key, origins.identity_files));
   for (const key of missingKeys) lines.push(row('identityfile', `${key} (missing: skipped)`, origins.identity_files));
+  for (const file of target.certificateFiles ?? []) lines.push(row('certificatefile', file, origins.certificate_files));
+  for (const key of target.certificateFiles ? [] : target.privateKeys) if (existsSync(`${key}-cert.pub`)) lines.push(row('certificatefile', `${key}-cert.pub`, `beside ${key}, as ssh loads it`));
   lines.push(row('identityagent', target.agent ?? 'none', origins.agent));
   lines.push(row('passphrase', target.passphrase !== undefined ? '(from the environment)' : 'none', 'inventory ssh.passphrase_env'));
   lines.push(row('userknownhostsfile', target.knownHostsFiles.join(' ') || 'none', origins.known_hosts));

@@ -11,7 +11,7 @@ import { expandPath } from './local-path.js';
 import { own } from './own.js';
 import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
-import { notAppliedKeywords, refuseUnsafeKeywords, unsentCertificates } from './ssh-config-unsupported.js';
+import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
 import { jumpChain, jumpEntries, proxyJumpTokens, proxyOf, refuseProxyCommand, type JumpSpec } from './proxy-chain.js';
 
 // How to reach each host, from three sources, the first that sets a value wins: the inventory
@@ -64,6 +64,13 @@ const strictAcceptsNew = (value: string | undefined): boolean => value !== undef
 const flagSet = (value: string | undefined): boolean => ['yes', 'true'].includes(value?.toLowerCase() ?? '');
 
 export { parseJumpEntry } from './proxy-chain.js';
+
+/** CertificateFile's files that exist (ssh passes a missing one over), `none` naming none; undefined when not set. */
+function certificateFilesOf(config: ResolvedSshConfig, expand: (file: string, found: ConfigValue) => string): string[] | undefined {
+  const found = config.values.get('certificatefile');
+  if (!found) return undefined;
+  return found.values.filter((file) => file.toLowerCase() !== 'none').map((file) => expand(file, found)).filter((file) => existsSync(file));
+}
 
 export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
   const env = options.env ?? process.env;
@@ -169,6 +176,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     defaultKeyFiles = true;
     origins.identity_files = 'default: each of ~/.ssh/id_rsa, id_ecdsa, id_ed25519 that exists';
   }
+  // CertificateFile: offered before the keys, each signed by the key it certifies; without one, each
+  // key file's KEY-cert.pub (the transport finds it, as ssh loads it beside the key).
+  const certificateFiles = certificateFilesOf(config, (file, found) => expandedPath(file, found));
+  if (certificateFiles) origins.certificate_files = config.values.get('certificatefile')?.origin ?? '';
   // IdentitiesOnly: ssh offers none of the agent's own keys, but still lets the agent sign for the
   // identity files' keys (an encrypted key loaded with ssh-add is used so).
   let agentKeys: readonly string[] | undefined;
@@ -207,6 +218,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     user,
     privateKeys,
     ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(certificateFiles ? { certificateFiles } : {}),
     ...(agent ? { agent } : {}),
     ...(agent && agentKeys ? { agentKeys } : {}),
     ...(defaultKeyFiles ? { defaultKeyFiles } : {}),
@@ -215,6 +227,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
+    // Not behind a jump host: ssh turns CheckHostIP off for a host reached through a proxy.
+    checkHostIp: flagSet(config.values.get('checkhostip')?.values[0]) && !ssh.jump && proxyOf(config).kind === 'none',
     connectTimeoutMs,
     serverAlive,
   };
@@ -246,7 +260,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     return { jumpConfig, jumpAddress, jumpPort, jumpUser };
   };
   // Notes once the route is known: ssh skips CheckHostIP, and CanonicalizeHostname yes, behind a jump host.
-  notes.push(...notAppliedKeywords(config, { name: address, direct: entries.length === 0 }), ...unsentCertificates(privateKeys));
+  notes.push(...notAppliedKeywords(config, { name: address, direct: entries.length === 0 }));
   const specs = jumpChain(entries, (name) => lookup(name), (spec) => {
     const { jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
     return proxyJumpTokens(jumpAddress, spec.host, jumpPort, jumpUser);
@@ -264,7 +278,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
-    if (ownKeys.length > 0) notes.push(...unsentCertificates(ownKeys).map((note) => `jump host ${spec.host}: ${note}`));
+    const ownCertificates = certificateFilesOf(jumpConfig, (file, found) => expandedPath(file, found, jumpTokens));
     return {
       ...endpoint,
       label: `jump host ${jumpUser}@${jumpAddress}:${jumpPort}`,
@@ -272,12 +286,16 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       port: jumpPort,
       user: jumpUser,
       privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      // Its own CertificateFile; else the host's when it signs with the host's keys.
+      certificateFiles: ownCertificates ?? (ownKeys.length > 0 ? undefined : certificateFiles),
       defaultKeyFiles: ownKeys.length === 0 && defaultKeyFiles,
       ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
       knownHostsFiles: jumpKnownHosts,
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      // The first jump host is reached straight; a later one through the jumps before it.
+      checkHostIp: index === 0 && flagSet(get('checkhostip')),
       hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
       hostKeyAlias: get('hostkeyalias'),

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { ipv4Problem } from '../net/ipv4.js';
 import type { ResolvedSshConfig } from '../transport/ssh-config.js';
@@ -34,23 +33,11 @@ const inert = new Set(['none', 'no', 'any']);
 export interface ReachedAs {
   /** The HostName (expanded), else the name as given: what ssh resolves and connects to. */
   readonly name: string;
-  /** Connected to straight, not through a jump host (ssh turns CheckHostIP off, and CanonicalizeHostname yes, behind a proxy). */
+  /** Connected to straight, not through a jump host (ssh turns CanonicalizeHostname yes off behind a proxy). */
   readonly direct: boolean;
 }
 
 const isIpv4 = (name: string): boolean => ipv4Problem(name) === undefined;
-
-// ssh 9.2 ignores CheckHostIP for a HostName that is an address, a loopback one or one reached
-// through a proxy (sshconnect.c check_host_key); elsewhere it looks the key up under the address
-// as well, refuses a key that differs from the one recorded for the address (unless
-// StrictHostKeyChecking is no), and records `name,address` with a new key.
-function checkHostIpNote(config: ResolvedSshConfig, reached: ReachedAs): string[] {
-  const found = config.values.get('checkhostip');
-  if (!found || !['yes', 'true'].includes(found.values.join(' ').toLowerCase()) || !reached.direct || isIpv4(reached.name) || reached.name.toLowerCase() === 'localhost') return [];
-  return [
-    `${found.origin}: CheckHostIP ${found.values.join(' ')} is not applied by lvsprov: it checks ${reached.name}'s host key under that name only; ssh would also check it under the address ${reached.name} resolves to (refusing a key that differs from the one known for the address) and record both with a new key`,
-  ];
-}
 
 // ssh 9.2 (ssh.c resolve_canonicalize): with CanonicalizeHostname yes (for a host reached
 // straight) or always, a name that is not an address and has no more dots than
@@ -75,22 +62,6 @@ function canonicalizeNote(config: ResolvedSshConfig, reached: ReachedAs): string
   return [`${found.origin}: CanonicalizeHostname ${found.values.join(' ')}${domains.length > 0 ? ` with CanonicalDomains ${domains.join(' ')}` : ''} is not applied by lvsprov: it connects to ${reached.name} as written; ssh ${ssh}`];
 }
 
-// ssh sends a certificate in place of the key, and ssh2 1.17 cannot: its publickey request names
-// the certificate's algorithm as the signature's type too, where sshd wants the plain key's
-// (ssh-ed25519 inside an ssh-ed25519-cert-v01@openssh.com login), so the key goes out plain.
-const certificateWhy = 'lvsprov cannot send a user certificate (ssh2 signs a login only as a plain key): it offers the key itself, which a host that trusts only the certificate\'s CA (TrustedUserCAKeys, no authorized_keys line for the key) refuses';
-
-function certificateFileNote(config: ResolvedSshConfig): string[] {
-  const found = config.values.get('certificatefile');
-  if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
-  return [`${found.origin}: CertificateFile ${found.values.join(' ')} is not used: ${certificateWhy}`];
-}
-
-/** The certificate ssh would load beside each key file (`KEY-cert.pub`, as `ssh -i KEY` does) that exists: said, never sent. */
-export function unsentCertificates(keyFiles: readonly string[]): string[] {
-  return keyFiles.filter((key) => existsSync(`${key}-cert.pub`)).map((key) => `${key}-cert.pub (beside the key ${key}, which ssh would send it for) is not used: ${certificateWhy}`);
-}
-
 /** A ConfigError at the line of a keyword lvsprov must not ignore (`whom`: the host or jump host). */
 export function refuseUnsafeKeywords(config: ResolvedSshConfig, whom: string): void {
   for (const [keyword, message] of Object.entries(refused)) {
@@ -108,5 +79,5 @@ export function notAppliedKeywords(config: ResolvedSshConfig, reached: ReachedAs
     if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
     return [`${found.origin}: ${name} ${found.values.join(' ')} is not applied by lvsprov (ssh would)`];
   });
-  return [...plain, ...certificateFileNote(config), ...canonicalizeNote(config, reached), ...checkHostIpNote(config, reached)];
+  return [...plain, ...canonicalizeNote(config, reached)];
 }

@@ -12,7 +12,8 @@ import { blobType, fingerprint, type KnownKey } from './known-hosts.js';
 /** What a certificate's key type adds to its plain key's: `ssh-ed25519` -> `ssh-ed25519-cert-v01@openssh.com`. */
 export const CERT_SUFFIX = '-cert-v01@openssh.com';
 const HOST_CERTIFICATE = 2;
-const FOREVER = 0xffff_ffff_ffff_ffffn;
+/** A validBefore that never ends. */
+export const FOREVER = 0xffff_ffff_ffff_ffffn;
 
 export interface HostCertificate {
   /** The certified plain key in wire format (`ssh-ed25519` and its key, ...): what known_hosts records. */
@@ -212,7 +213,8 @@ function signatureVerifies(keyBlob: Buffer, algorithm: string, value: Buffer, da
   return verify(curve.hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
 }
 
-function timeOf(seconds: bigint): string {
+/** A certificate time (seconds since the epoch) as ISO 8601, to the second. */
+export function timeOf(seconds: bigint): string {
   return new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
 }
 

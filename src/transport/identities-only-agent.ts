@@ -1,5 +1,6 @@
 import type { BaseAgent, IdentityCallback, ParsedKey } from 'ssh2';
 import { readKeyFile } from './key-file.js';
+import { readUserCertificate } from './user-certificate.js';
 
 // IdentitiesOnly with an agent: ssh asks the agent to sign for the identity files' own keys (an
 // encrypted key loaded with ssh-add is used so) and offers none of the agent's other keys: a host
@@ -27,7 +28,9 @@ function allowedKeys(ssh2: Ssh2, keyFiles: readonly string[]): ReadonlySet<strin
   const cacheKey = keyFiles.join('\0');
   let allowed = allowedByFiles.get(cacheKey);
   if (!allowed) {
-    allowed = new Set(keyFiles.flatMap((file) => publicBlobOf(ssh2, file) ?? []));
+    // The certificate beside a key file too, which ssh loads as an identity of its own (ssh.c).
+    const certificates = keyFiles.flatMap((file) => readUserCertificate(`${file}-cert.pub`)?.blob.toString('base64') ?? []);
+    allowed = new Set([...keyFiles.flatMap((file) => publicBlobOf(ssh2, file) ?? []), ...certificates]);
     allowedByFiles.set(cacheKey, allowed);
   }
   return allowed;

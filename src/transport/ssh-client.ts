@@ -1,8 +1,11 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { ConnectError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
+import { isCertificate } from './host-certificate.js';
+import { addressToCheck, checkHostIp } from './host-ip-check.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
 import { identitiesOnlyAgent } from './identities-only-agent.js';
@@ -10,9 +13,12 @@ import { skipPublickeyQuery } from './publickey-query.js';
 import { KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
 import { keepalivePings, watchSilence } from './silence-watch.js';
-import { certificateHostKeyAlgorithms, certificateSupport, loadSsh2WithCertificates } from './ssh2-host-certificates.js';
+import { certificateHostKeyAlgorithms, certificateSupport } from './ssh2-host-certificates.js';
+import { loadSsh2WithCertificates } from './ssh2-certificates.js';
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 import { readKeyFile } from './key-file.js';
+import { userCertificateSupport } from './ssh2-user-certificates.js';
+import { certificateLogins, userCertificateProblem, type CertificateLogins, type KeyFile, type UserCertificate } from './user-certificate.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made once the host is near the head of
@@ -188,10 +194,23 @@ interface HandshakeSetup {
   readonly config: ConnectConfig;
   /** Why the host key was refused, once hostVerifier has refused it. */
   readonly refusal: () => string | undefined;
-  /** Record the host key accepted with --accept-new-host-keys, once the login succeeded. */
+  /** Record the host key accepted with --accept-new-host-keys (and under the address, CheckHostIP), once the login succeeded. */
   readonly recordNewKey: () => Promise<void>;
+  /** The stream the handshake runs over: its remote address is what CheckHostIP checks. */
+  readonly connectedTo: (sock: Duplex) => void;
   /** How long the logged-in connection may be silent (watchSilence). */
   readonly alive: ServerAlive;
+  /** What to add when every login was refused: why sshd would refuse the certificates offered. */
+  readonly loginFailure: () => string;
+}
+
+/** `; the user certificate FILE expired at ...` for each certificate offered that sshd would refuse. */
+function certificateRefusals(certificates: readonly UserCertificate[], target: ClientTarget): string {
+  const now = new Date();
+  return certificates.flatMap((found) => {
+    const problem = userCertificateProblem(found, target.user, now);
+    return problem === undefined ? [] : [`; the user certificate ${found.file} ${problem}`];
+  }).join('');
 }
 
 function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
@@ -202,14 +221,17 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const acceptNew = (options.acceptNewHostKeys || target.acceptNewHostKeys === true) && userFile !== undefined;
   let refusal: string | undefined;
   let newKey: Buffer | undefined;
+  // CheckHostIP: the address the TCP connection reached (set once it is known), and a key to record under it.
+  let remoteAddress: string | undefined;
+  let newAddressKey: { readonly address: string; readonly key: Buffer } | undefined;
 
   // An encrypted key without a passphrase is passed over when something else can be tried (the
   // agent, which may hold it after ssh-add, or another key file), as ssh(1) does without a
   // terminal to ask on; when nothing else is left its error stands, naming the key.
   const unusable: Error[] = [];
-  const privateKeys = target.privateKeys.flatMap((file) => {
+  const keyFiles: KeyFile[] = target.privateKeys.flatMap((file) => {
     try {
-      return [loadPrivateKey(ssh2, target.label, file, target.passphrase)];
+      return [{ file, key: loadPrivateKey(ssh2, target.label, file, target.passphrase) }];
     } catch (error) {
       // A default file no one named (an old key in a format ssh2 cannot read) is passed over too,
       // as ssh does ("Load key ...: invalid format") before it tries the next.
@@ -220,10 +242,12 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
       throw error;
     }
   });
-  if (privateKeys.length === 0 && !target.agent && unusable[0]) throw unusable[0];
+  if (keyFiles.length === 0 && !target.agent && unusable[0]) throw unusable[0];
+  // Each key file's certificate beside it, or the CertificateFile ones (user-certificate.ts).
+  const logins: CertificateLogins = userCertificateSupport.current.active ? certificateLogins(keyFiles, target.certificateFiles) : { keys: keyFiles.map(({ key }) => key), certificates: [] };
   // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
   const methods: AuthenticationType[] = [];
-  for (const key of privateKeys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
+  for (const key of logins.keys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
   if (target.agent) {
     const agent = target.agentKeys ? identitiesOnlyAgent(ssh2, target.agent, target.agentKeys) : target.agent;
     methods.push({ type: 'agent', username: target.user, agent } as unknown as AuthenticationType);
@@ -240,17 +264,36 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
       const decision = checkHostKey(blob, recorded, { acceptNew, certificates: certificateSupport.current, now: new Date() });
-      if (decision.accept) {
-        newKey = decision.record;
-        return true;
+      if (!decision.accept) {
+        refusal = decision.reason;
+        return false;
       }
-      refusal = decision.reason;
-      return false;
+      // ssh checks the address for a plain key only, never for a certificate (sshconnect.c).
+      const address = target.checkHostIp === true && !isCertificate(blob) ? addressToCheck(target.address, remoteAddress) : undefined;
+      if (address !== undefined) {
+        const byAddress = hostKeysOf(target, knownHostsKey(address, target.port));
+        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files });
+        if (!verdict.accept) {
+          refusal = verdict.reason;
+          return false;
+        }
+        if (verdict.record) newAddressKey = { address, key: blob };
+      }
+      newKey = decision.record;
+      return true;
     },
   };
 
-  const recordNewKey = (): Promise<void> => (newKey && userFile ? knownHostsFor(userFile).add(entry.name, entry.port, newKey, target.hashKnownHosts === true) : Promise.resolve());
-  return { ssh2, config, refusal: () => refusal, recordNewKey, alive: target.serverAlive };
+  const recordNewKey = async (): Promise<void> => {
+    if (!userFile) return;
+    const hashed = target.hashKnownHosts === true;
+    if (newKey) await knownHostsFor(userFile).add(entry.name, entry.port, newKey, hashed);
+    if (newAddressKey) await knownHostsFor(userFile).add(newAddressKey.address, target.port, newAddressKey.key, hashed);
+  };
+  const connectedTo = (sock: Duplex): void => {
+    remoteAddress = (sock as Partial<Socket>).remoteAddress;
+  };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => certificateRefusals(logins.certificates, target) };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
@@ -263,7 +306,8 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
       client.on('error', () => undefined);
       client.removeListener('close', closed);
       client.end();
-      reject(error instanceof HostClosedEarly ? error : describe(setup.refusal() ?? error.message));
+      const refused = /authentication methods failed/i.test(error.message) ? setup.loginFailure() : '';
+      reject(error instanceof HostClosedEarly ? error : describe(setup.refusal() ?? `${error.message}${refused}`));
     };
     // A host that closes after sending its banner (sshd's LoginGraceTime, a connection limit, a
     // firewall) makes ssh2 emit only 'close', no error, and clear its own timeout: without this,
@@ -279,6 +323,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     client.once('close', closed);
     client.once('error', fail);
     try {
+      setup.connectedTo(config.sock as Duplex);
       client.connect(config);
       declineHostKeyProofs(client);
       skipPublickeyQuery(client);

@@ -43,6 +43,11 @@ export interface SshEndpoint {
   /** Key files tried in order (IdentityFile); every one shares `passphrase`. */
   readonly privateKeys: readonly string[];
   readonly passphrase?: string;
+  /**
+   * CertificateFile: user certificates offered before every key, each signed by the key file it
+   * certifies. None: each key file's KEY-cert.pub is offered after the key, as ssh does.
+   */
+  readonly certificateFiles?: readonly string[];
   readonly agent?: string;
   /** privateKeys are ssh's default files, none of them named: one that cannot be read is passed over, as ssh passes it over. */
   readonly defaultKeyFiles?: boolean;
@@ -56,6 +61,8 @@ export interface SshEndpoint {
   readonly hostKeyAlias?: string;
   /** HashKnownHosts yes: a recorded key's host name is hashed (ssh's default: written as it is). */
   readonly hashKnownHosts?: boolean;
+  /** CheckHostIP yes, for a host reached straight by a name: its key is checked and recorded under the address reached too. */
+  readonly checkHostIp?: boolean;
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
   readonly connectTimeoutMs: number;

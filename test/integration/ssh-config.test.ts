@@ -1,5 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -318,6 +318,48 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
       expect(spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', join(home, '.ssh/config'), '-o', 'BatchMode=yes', '192.0.2.30', 'true'], { encoding: 'utf8' }).status).toBe(0);
     } finally {
       await lab.exec('j1', ['nft', 'delete table ip lvsprov_test']);
+    }
+  });
+
+  it('CheckHostIP yes: checks the key under the address the name reached too, records it there, and refuses a key that differs from the one known for the address, as ssh does', async () => {
+    await clearMarkers();
+    // The name resolves in the control namespace alone: `ip netns exec` mounts /etc/netns/NS/hosts over /etc/hosts.
+    const netnsEtc = join('/etc/netns', lab.controlNamespace);
+    const hadNetnsDir = existsSync('/etc/netns');
+    mkdirSync(netnsEtc, { recursive: true });
+    writeFileSync(join(netnsEtc, 'hosts'), '127.0.0.1 localhost\n192.0.2.30 j1.lab.example\n');
+    try {
+      const knownFile = join(dir, 'check_host_ip_known_hosts');
+      writeFileSync(knownFile, `j1.lab.example ${hostKey('192.0.2.30')}\n`);
+      const config = (checkHostIp: string): string =>
+        ['Host j1.lab.example', '  User root', `  IdentityFile ${lab.clientKeyPath}`, `  UserKnownHostsFile ${knownFile}`, '  GlobalKnownHostsFile none', '  HashKnownHosts no', `  CheckHostIP ${checkHostIp}`, ''].join('\n');
+      const file = inventory('check-host-ip', { agent: false }, { j1: { address: 'j1.lab.example' } });
+      sshConfig(config('yes'));
+      const recorded = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+      expect(recorded.code, recorded.stdout + recorded.stderr).toBe(0);
+      expect(await marker('j1')).toBe('j1\n');
+      // The key is now known under the address as well, as ssh records it ("Permanently added ... for IP address").
+      expect(readFileSync(knownFile, 'utf8')).toBe(`j1.lab.example ${hostKey('192.0.2.30')}\n192.0.2.30 ${hostKey('192.0.2.30')}\n`);
+
+      // The address's line now names another host's key: refused, by OpenSSH's client too.
+      writeFileSync(knownFile, `j1.lab.example ${hostKey('192.0.2.30')}\n192.0.2.30 ${hostKey('192.0.2.31')}\n`);
+      const refused = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+      expect(refused.code).toBe(3);
+      expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/the ssh-ed25519 host key for j1\.lab\.example \(SHA256:\S+\) differs from the key for the IP address 192\.0\.2\.30 in \S+check_host_ip_known_hosts/);
+      const sshConfigFile = join(dir, 'ssh-config-check-host-ip');
+      writeFileSync(sshConfigFile, config('yes'));
+      const ssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'BatchMode=yes', 'j1.lab.example', 'true'], { encoding: 'utf8' });
+      expect(ssh.status).toBe(255);
+      expect(ssh.stderr).toMatch(/Host key verification failed/);
+      const sshUnchecked = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'CheckHostIP=no', '-o', 'BatchMode=yes', 'j1.lab.example', 'true'], { encoding: 'utf8' });
+      expect(sshUnchecked.status, sshUnchecked.stderr).toBe(0);
+      // CheckHostIP no (ssh's default): the name alone decides.
+      sshConfig(config('no'));
+      const unchecked = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+      expect(unchecked.code, unchecked.stdout + unchecked.stderr).toBe(0);
+    } finally {
+      rmSync(netnsEtc, { recursive: true, force: true });
+      if (!hadNetnsDir) rmdirSync('/etc/netns');
     }
   });
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClient } from '../../src/transport/ssh-client.js';
 import { certificateSupport } from '../../src/transport/ssh2-host-certificates.js';
 import { makeKey, publicKeyText, sign, type KeyKind, type SignOptions } from '../support/host-certificates.js';
+import { startAgent } from '../support/ssh-agent.js';
 
 // Host certificates against the real sshd: each case starts `sshd -i` (inetd mode: the SSH
 // connection is the process's stdin and stdout, no port, no network) with one host key and its
@@ -57,8 +58,17 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
   };
   const authority = (caKind: KeyKind, pattern = '*.cluster.example'): string => `@cert-authority ${pattern} ${publicKeyText(`${cas.get(caKind)}.pub`)}`;
 
+  /** How the client logs in: the lab key by default; with `trustedUserCa`, sshd takes certificates that CA signed. */
+  interface Login {
+    readonly privateKeys?: readonly string[];
+    readonly certificateFiles?: readonly string[];
+    readonly agent?: string;
+    readonly agentKeys?: readonly string[];
+    readonly trustedUserCa?: string;
+  }
+
   /** Connect to `sshd -i` serving the host key of `kind` with `cert`, as `name`; the command's output or the refusal. */
-  const connect = async (kind: KeyKind, cert: string, known: string, name = NAME): Promise<{ output?: string; error?: string }> => {
+  const connect = async (kind: KeyKind, cert: string, known: string, name = NAME, login: Login = {}): Promise<{ output?: string; error?: string }> => {
     const config = join(dir, `sshd_config-${caseNumber}`);
     lastConfig = config;
     writeFileSync(
@@ -72,6 +82,7 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
         'PidFile none',
         'StrictModes no',
         'LogLevel ERROR',
+        ...(login.trustedUserCa ? [`TrustedUserCAKeys ${login.trustedUserCa}.pub`] : []),
         '',
       ].join('\n'),
     );
@@ -82,7 +93,21 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     let client: Client | undefined;
     try {
       client = await openClient(
-        { label: name, address: name, port: 22, user: 'root', privateKeys: [clientKey], knownHostsFiles: [known], globalKnownHostsFiles: [], connectTimeoutMs: 15_000, serverAlive: { intervalMs: 0, countMax: 3 }, sock },
+        {
+          label: name,
+          address: name,
+          port: 22,
+          user: 'root',
+          privateKeys: login.privateKeys ?? [clientKey],
+          ...(login.certificateFiles ? { certificateFiles: login.certificateFiles } : {}),
+          ...(login.agent ? { agent: login.agent } : {}),
+          ...(login.agentKeys ? { agentKeys: login.agentKeys } : {}),
+          knownHostsFiles: [known],
+          globalKnownHostsFiles: [],
+          connectTimeoutMs: 15_000,
+          serverAlive: { intervalMs: 0, countMax: 3 },
+          sock,
+        },
         { acceptNewHostKeys: false },
       );
       const opened = client;
@@ -104,12 +129,12 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
   };
 
   /** What OpenSSH's client says of the same files: true when it logs in. */
-  const openssh = (known: string, name = NAME): boolean => {
+  const openssh = (known: string, name = NAME, login: string[] = ['-o', 'IdentitiesOnly=yes', '-i', clientKey], env: NodeJS.ProcessEnv = { SSH_AUTH_SOCK: '' }): boolean => {
     const result = spawnSync(
       'ssh',
       ['-F', '/dev/null', '-o', `ProxyCommand=${SSHD} -i -f ${lastConfig}`, '-o', `UserKnownHostsFile=${known}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', clientKey, `root@${name}`, 'true'],
-      { encoding: 'utf8', timeout: 20_000 },
+        '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', ...login, `root@${name}`, 'true'],
+      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } },
     );
     return result.status === 0;
   };
@@ -175,5 +200,72 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     const unknown = knownHosts([authority('ed25519')]);
     expect((await connect('ed25519', cert, unknown)).error).toMatch(/known there only through @cert-authority, and the host's certificate was not accepted: .* expired at 2020-02-01T/);
     expect(openssh(unknown)).toBe(false);
+  });
+
+  // User certificates: sshd trusts a user CA (TrustedUserCAKeys) and its authorized_keys holds
+  // only the lab's key, so a user key logs in through its certificate or not at all.
+  describe('user certificates', () => {
+    const userCa = (): string => cas.get('ecdsa-384') ?? '';
+    /** A new user key of `kind` with its certificate beside it (KEY-cert.pub), for root unless told. */
+    const certifiedUser = (kind: KeyKind, options: SignOptions = {}): { key: string; cert: string } => {
+      caseNumber += 1;
+      const key = makeKey(dir, `user${caseNumber}-${kind}`, kind);
+      return { key, cert: sign(userCa(), `${key}.pub`, { host: false, principals: ['root'], ...options }) };
+    };
+    const host = (): { cert: string; known: string } => ({ cert: certificate('ed25519', 'ed25519'), known: knownHosts([authority('ed25519')]) });
+
+    for (const kind of ['ed25519', 'ecdsa-256', 'rsa'] as const) {
+      it(`logs in with a ${kind} key's certificate found beside it (KEY-cert.pub), as ssh -i KEY does`, async () => {
+        const { key, cert } = certifiedUser(kind);
+        const { cert: hostCert, known } = host();
+        const login = { privateKeys: [key], trustedUserCa: userCa() };
+        expect(await connect('ed25519', hostCert, known, NAME, login)).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key])).toBe(true);
+        if (kind !== 'ed25519') return;
+        // The key alone is refused: the certificate is what logged in (once; the same for every kind).
+        rmSync(cert);
+        expect((await connect('ed25519', hostCert, known, NAME, login)).error).toMatch(/All configured authentication methods failed/);
+      });
+    }
+
+    it('logs in with a CertificateFile kept apart from its key, signed by that key', async () => {
+      const { key, cert } = certifiedUser('ed25519');
+      const apart = join(dir, `apart${caseNumber}.cert`);
+      renameSync(cert, apart);
+      const { cert: hostCert, known } = host();
+      expect(await connect('ed25519', hostCert, known, NAME, { privateKeys: [key], certificateFiles: [apart], trustedUserCa: userCa() })).toEqual({ output: 'certified-0' });
+      expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key, '-o', `CertificateFile=${apart}`])).toBe(true);
+    });
+
+    it('logs in with a certificate an ssh-agent holds (ssh-add loads KEY-cert.pub with KEY), with IdentitiesOnly too', async () => {
+      const { key } = certifiedUser('ecdsa-256');
+      const socket = join(dir, `agent${caseNumber}.sock`);
+      const agent = await startAgent(socket, [key]);
+      try {
+        const { cert: hostCert, known } = host();
+        expect(await connect('ed25519', hostCert, known, NAME, { privateKeys: [], agent: socket, trustedUserCa: userCa() })).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, [], { SSH_AUTH_SOCK: socket })).toBe(true);
+        // IdentitiesOnly with the key file named: the agent's certificate for it is offered, as ssh offers it.
+        expect(await connect('ed25519', hostCert, known, NAME, { privateKeys: [], agent: socket, agentKeys: [key], trustedUserCa: userCa() })).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key], { SSH_AUTH_SOCK: socket })).toBe(true);
+      } finally {
+        if (agent.pid) process.kill(agent.pid, 'SIGTERM');
+      }
+    });
+
+    const refusals: { name: string; options: SignOptions; message: RegExp }[] = [
+      { name: 'an expired certificate', options: { validity: '20200101:20200201' }, message: /All configured authentication methods failed; the user certificate \S+-cert\.pub expired at 2020-02-01T00:00:00Z/ },
+      { name: 'a certificate for other users', options: { principals: ['alice', 'bob'] }, message: /; the user certificate \S+-cert\.pub is for alice, bob, not root \(sshd takes/ },
+    ];
+    for (const refusal of refusals) {
+      it(`is refused with ${refusal.name}, saying why; so is OpenSSH's client`, async () => {
+        const { key } = certifiedUser('ed25519', refusal.options);
+        const { cert: hostCert, known } = host();
+        const result = await connect('ed25519', hostCert, known, NAME, { privateKeys: [key], trustedUserCa: userCa() });
+        expect(result.output).toBeUndefined();
+        expect(result.error).toMatch(refusal.message);
+        expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key])).toBe(false);
+      });
+    }
   });
 });

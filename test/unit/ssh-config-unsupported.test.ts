@@ -35,37 +35,44 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     const resolved = resolve(['Host t', '  AddressFamily any', '  CanonicalizeHostname no', '  CheckHostIP no', '  ProxyJump j', 'Host *', '  Ciphers aes256-gcm@openssh.com', '  CertificateFile ~/.ssh/id_ed25519-cert.pub', '  CheckHostIP yes']);
     expect(resolved.ignored).toEqual([
       expect.stringMatching(/config-\d+:7 \(Host \*\): Ciphers aes256-gcm@openssh\.com is not applied by lvsprov \(ssh would\)$/),
-      expect.stringMatching(/config-\d+:8 \(Host \*\): CertificateFile ~\/\.ssh\/id_ed25519-cert\.pub is not used: lvsprov cannot send a user certificate .*offers the key itself/),
       expect.stringMatching(/^jump host j: .*config-\d+:7 \(Host \*\): Ciphers/),
-      expect.stringMatching(/^jump host j: .*config-\d+:8 \(Host \*\): CertificateFile/),
-      expect.stringMatching(/^jump host j: .*config-\d+:9 \(Host \*\): CheckHostIP yes is not applied/),
     ]);
   });
 
-  it('names a user certificate it will not send: CertificateFile, and KEY-cert.pub beside a key file, as ssh -i KEY loads it', () => {
+  it('sends user certificates: CertificateFile (the files that exist) for the host and a jump host, KEY-cert.pub beside a key left to the transport', () => {
     const key = join(dir, 'id_cert');
     writeFileSync(key, 'not read here');
     writeFileSync(`${key}-cert.pub`, 'not read here');
-    const jumpKey = join(dir, 'id_jump');
-    writeFileSync(jumpKey, 'not read here');
-    writeFileSync(`${jumpKey}-cert.pub`, 'not read here');
-    const plainKey = join(dir, 'id_plain');
-    writeFileSync(plainKey, 'not read here');
-    const resolved = resolve(['Host t', `  IdentityFile ${key}`, `  IdentityFile ${plainKey}`, '  ProxyJump j', 'Host j', `  IdentityFile ${jumpKey}`]);
-    expect(resolved.ignored).toEqual([
-      `${key}-cert.pub (beside the key ${key}, which ssh would send it for) is not used: lvsprov cannot send a user certificate (ssh2 signs a login only as a plain key): it offers the key itself, which a host that trusts only the certificate's CA (TrustedUserCAKeys, no authorized_keys line for the key) refuses`,
-      expect.stringMatching(new RegExp(`^jump host j: ${jumpKey}-cert\\.pub \\(beside the key ${jumpKey},`)),
-    ]);
+    const apart = join(dir, 'apart-cert.pub');
+    writeFileSync(apart, 'not read here');
+    const resolved = resolve(['Host t', `  IdentityFile ${key}`, `  CertificateFile ${apart}`, `  CertificateFile ${join(dir, 'missing-cert.pub')}`, '  ProxyJump j', 'Host j', `  IdentityFile ${key}`]);
+    expect(resolved.ignored).toEqual([]);
+    expect(resolved.target.certificateFiles).toEqual([apart]);
+    expect(resolved.origins.certificate_files).toMatch(/config-\d+:3 \(Host t\)/);
+    // The jump host signs with its own key file and has no CertificateFile: KEY-cert.pub beside it.
+    expect(resolved.target.jumps[0]?.certificateFiles).toBeUndefined();
+    expect(resolve(['Host t', `  IdentityFile ${key}`]).target.certificateFiles).toBeUndefined();
   });
 
-  it('says CheckHostIP only where ssh would apply it: a HostName that is not an address, reached straight', () => {
-    const notes = (lines: string[], address = 't'): readonly string[] => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} }).ignored;
-    expect(notes(['Host *', '  CheckHostIP yes'], '192.0.2.7')).toEqual([]);
-    expect(notes(['Host t', '  HostName 192.0.2.7', '  CheckHostIP yes'])).toEqual([]);
-    expect(notes(['Host t', '  ProxyJump 192.0.2.1', '  CheckHostIP yes'])).toEqual([]);
-    expect(notes(['Host t', '  HostName lvs1.example.net', '  CheckHostIP yes'])).toEqual([
-      expect.stringMatching(/config-\d+:3 \(Host t\): CheckHostIP yes is not applied by lvsprov: it checks lvs1\.example\.net's host key under that name only; ssh would also check it under the address lvs1\.example\.net resolves to/),
-    ]);
+  it('shows the certificates in lvsprov ssh-config: CertificateFile with its line, else KEY-cert.pub beside a key', async () => {
+    const key = join(dir, 'id_shown');
+    writeFileSync(key, 'not read here');
+    writeFileSync(`${key}-cert.pub`, 'not read here');
+    const beside = await runCli(['ssh-config', '-i', files(['Host t', `  IdentityFile ${key}`]).inventory]);
+    expect(beside.stdout).toMatch(new RegExp(`certificatefile +${key}-cert\\.pub +# beside ${key}, as ssh loads it`));
+    const apart = join(dir, 'shown-apart-cert.pub');
+    writeFileSync(apart, 'not read here');
+    const named = await runCli(['ssh-config', '-i', files(['Host t', `  IdentityFile ${key}`, `  CertificateFile ${apart}`]).inventory]);
+    expect(named.stdout.match(/^ +certificatefile .*$/gm)).toEqual([expect.stringMatching(new RegExp(`certificatefile +${apart} +# \\S+config-\\d+:3 \\(Host t\\)`))]);
+  });
+
+  it('applies CheckHostIP yes to a host and a first jump host reached straight, never behind a jump host', () => {
+    const target = (lines: string[], address = 't') => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} });
+    expect(target(['Host *', '  CheckHostIP yes']).target.checkHostIp).toBe(true);
+    expect(target(['Host *', '  CheckHostIP no']).target.checkHostIp).toBe(false);
+    expect(target(['Host *', '  CheckHostIP yes']).ignored).toEqual([]);
+    const jumped = target(['Host t', '  ProxyJump j1,j2', 'Host *', '  CheckHostIP yes']).target;
+    expect([jumped.checkHostIp, ...jumped.jumps.map((jump) => jump.checkHostIp)]).toEqual([false, true, false]);
   });
 
   it('says CanonicalizeHostname only where ssh would change the name: CanonicalDomains (or no fallback) for a short name', () => {
