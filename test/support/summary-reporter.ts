@@ -11,14 +11,17 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') counts.passed += 1;
-        else if (state === 'failed') counts.failed += 1;
+        else if (state === 'failed') failedHere += 1;
         else counts.skipped += 1;
       }
-      // A file that failed to load has no tests but must still count as a failure.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed += 1;
+      // A file that failed to load, or whose beforeAll failed (its tests then show as skipped),
+      // must still count as a failure.
+      if (module.state() === 'failed' && failedHere === 0) failedHere = 1;
+      counts.failed += failedHere;
     }
     process.stdout.write(slowestFiles(testModules));
     process.stdout.write(`\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
