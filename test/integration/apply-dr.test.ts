@@ -283,4 +283,50 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     const settled = await apply('--check', '--exit-code', '--diff');
     expect(settled.code, settled.stdout).toBe(0);
   });
+
+  it('a service added ahead of the others adds its VIP and leaves the VIP already on lo untouched, under its label; removing it again too', async () => {
+    // Labels are numbered in VIP order, so the new service's VIP would take lo:0 from the old
+    // one; a relabel is a delete and an add, and packets to the VIP in between would be dropped.
+    const added = '198.51.100.60';
+    const base = drInventory(lab);
+    const lvs = base.lvs as { vips: Record<string, unknown>; services: Array<Record<string, unknown>> };
+    const withAdded = writeInventory(dir, 'inventory-vip-ahead.yaml', {
+      ...base,
+      lvs: { vips: { ...lvs.vips, api: { address: added } }, services: [{ ...lvs.services[0], vip: 'api', port: 8000 }, ...lvs.services] },
+    });
+    const monitor = async (): Promise<string> => (await sh('rs1', 'nohup ip -ts monitor address dev lo > /tmp/lo-mon.log 2>&1 < /dev/null & echo $!')).trim();
+    const events = async (pid: string): Promise<string[]> => {
+      await sh('rs1', `kill ${pid}`);
+      return (await sh('rs1', 'cat /tmp/lo-mon.log')).split('\n').filter((line) => line.includes(' inet '));
+    };
+    /** `ADDRESS/LEN LABEL` of each address on rs1's lo (`ip -o` ends the label's line at a backslash). */
+    const lo = async (): Promise<string[]> =>
+      (await sh('rs1', 'ip -o -4 addr show dev lo'))
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const words = (line.split('\\')[0] ?? '').trim().split(/\s+/);
+          return `${words[3]} ${words[words.length - 1]}`;
+        })
+        .sort();
+
+    let pid = await monitor();
+    const grown = await runCli(['apply', '-i', withAdded, ...limit], { namespace: lab.controlNamespace });
+    expect(grown.code, grown.stdout + grown.stderr).toBe(0);
+    const grownEvents = await events(pid);
+    expect(grownEvents.filter((line) => line.includes(` ${VIP}/32 `))).toEqual([]);
+    expect(grownEvents.filter((line) => line.includes(` ${added}/32 `) && !line.includes('Deleted'))).toHaveLength(1);
+    expect(await lo()).toEqual([`${added}/32 lo:1`, '127.0.0.1/8 lo', `${VIP}/32 lo:0`].sort());
+    const again = await runCli(['apply', '-i', withAdded, ...limit, '--check', '--exit-code', '--diff'], { namespace: lab.controlNamespace });
+    expect(again.code, again.stdout).toBe(0);
+
+    pid = await monitor();
+    expect((await apply()).code).toBe(0);
+    const shrunkEvents = await events(pid);
+    expect(shrunkEvents.filter((line) => line.includes(` ${VIP}/32 `))).toEqual([]);
+    expect(shrunkEvents.filter((line) => line.includes(` ${added}/32 `) && line.includes('Deleted'))).toHaveLength(1);
+    expect(await lo()).toEqual(['127.0.0.1/8 lo', `${VIP}/32 lo:0`].sort());
+    const settled = await apply('--check', '--exit-code', '--diff');
+    expect(settled.code, settled.stdout).toBe(0);
+  });
 });
