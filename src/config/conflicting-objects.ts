@@ -9,14 +9,24 @@ import type { AnyResourceType } from '../resources/types.js';
 // not checked here: two tasks there may well declare different parts of it.
 const WHOLE_OBJECT_TYPES: ReadonlySet<ResourceTypeName> = new Set<ResourceTypeName>(['file', 'at_boot', 'kmod', 'route', 'source_route']);
 
-// Per frozen spec (shared by every host compiled to it): its key and text, worked out once.
-const claimBySpec = new WeakMap<object, readonly [key: string, text: string]>();
+// Parts of an object that other tasks' objects may share, each with the value one task gives it:
+// one kernel parameter set by two tasks (two roles each writing their own sysctl.d file), one
+// routing table's default taken by two source routes. Two values for one part flip it at every
+// apply, like two specs of one whole object.
+const SHARED_PARTS: Partial<Record<ResourceTypeName, (spec: never) => ReadonlyArray<readonly [id: string, value: string]>>> = {
+  sysctl: (spec: { values: Readonly<Record<string, string>> }) => Object.entries(spec.values).map(([name, value]) => [`kernel parameter ${name}`, `= ${value}`]),
+  source_route: (spec: { table: number; via: string; state: string }) => (spec.state === 'present' ? [[`the default route of routing table ${spec.table}`, `via ${spec.via}`]] : []),
+};
 
-function keyAndText(type: ResourceTypeName, spec: object): readonly [string, string] {
-  let found = claimBySpec.get(spec);
+// Per frozen spec (shared by every host compiled to it): its claims, worked out once.
+const claimsBySpec = new WeakMap<object, ReadonlyArray<readonly [id: string, text: string]>>();
+
+function claimsOf(type: ResourceTypeName, spec: object): ReadonlyArray<readonly [string, string]> {
+  let found = claimsBySpec.get(spec);
   if (found === undefined) {
-    found = [(resourceTypes[type] as AnyResourceType).key(spec), JSON.stringify(spec)];
-    claimBySpec.set(spec, found);
+    const whole: ReadonlyArray<readonly [string, string]> = WHOLE_OBJECT_TYPES.has(type) ? [[(resourceTypes[type] as AnyResourceType).key(spec), JSON.stringify(spec)]] : [];
+    found = [...whole, ...(SHARED_PARTS[type]?.(spec as never) ?? [])];
+    claimsBySpec.set(spec, found);
   }
   return found;
 }
@@ -27,11 +37,12 @@ export class ObjectClaims<Where> {
 
   /** When `spec` declares an object an earlier task declared otherwise: the object and that task's `where`. */
   claim(type: ResourceTypeName, spec: unknown, where: Where): { readonly id: string; readonly earlier: Where } | undefined {
-    if (!WHOLE_OBJECT_TYPES.has(type) || typeof spec !== 'object' || spec === null) return undefined;
-    const [key, text] = keyAndText(type, spec);
-    const earlier = this.claims.get(key);
-    if (earlier === undefined) this.claims.set(key, { text, where });
-    else if (earlier.text !== text) return { id: key, earlier: earlier.where };
+    if (typeof spec !== 'object' || spec === null || (!WHOLE_OBJECT_TYPES.has(type) && SHARED_PARTS[type] === undefined)) return undefined;
+    for (const [id, text] of claimsOf(type, spec)) {
+      const earlier = this.claims.get(id);
+      if (earlier === undefined) this.claims.set(id, { text, where });
+      else if (earlier.text !== text) return { id, earlier: earlier.where };
+    }
     return undefined;
   }
 }
