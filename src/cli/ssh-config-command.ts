@@ -30,6 +30,7 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
   if (target.hostKeyAlias) lines.push(row('hostkeyalias', target.hostKeyAlias, origins.host_key_alias));
   lines.push(row('hashknownhosts', target.hashKnownHosts ? 'yes' : 'no', origins.hash_known_hosts));
   lines.push(row('stricthostkeychecking', target.acceptNewHostKeys ? 'accept-new' : 'yes', origins.strict_host_key_checking));
+  lines.push(row('checkhostip', target.checkHostIp ? 'yes' : 'no', origins.check_host_ip));
   lines.push(row('connecttimeout', String(target.connectTimeoutMs / 1000), origins.connect_timeout));
   lines.push(row('serveraliveinterval', String(target.serverAlive.intervalMs / 1000), origins.server_alive_interval));
   lines.push(row('serveralivecountmax', String(target.serverAlive.countMax), origins.server_alive_count_max));

@@ -132,6 +132,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     return { connectTimeoutMs: connectTimeout * 1000, serverAlive };
   };
   const { connectTimeoutMs, serverAlive } = timingsOf(config, origins);
+  // Not behind a jump host: ssh turns CheckHostIP off for a host reached through a proxy.
+  const checkHostIpLine = config.values.get('checkhostip');
+  const behindProxy = Boolean(ssh.jump) || proxyOf(config).kind !== 'none';
+  const checkHostIp = flagSet(checkHostIpLine?.values[0]) && !behindProxy;
+  origins.check_host_ip = checkHostIpLine === undefined ? 'default: no' : flagSet(checkHostIpLine.values[0]) && behindProxy ? `${checkHostIpLine.origin}; off behind a jump host, as ssh` : checkHostIpLine.origin;
 
   let passphrase: string | undefined;
   if (ssh.passphrase_env) {
@@ -227,8 +232,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
-    // Not behind a jump host: ssh turns CheckHostIP off for a host reached through a proxy.
-    checkHostIp: flagSet(config.values.get('checkhostip')?.values[0]) && !ssh.jump && proxyOf(config).kind === 'none',
+    checkHostIp,
     connectTimeoutMs,
     serverAlive,
   };

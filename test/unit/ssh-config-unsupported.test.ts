@@ -66,6 +66,13 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     expect(named.stdout.match(/^ +certificatefile .*$/gm)).toEqual([expect.stringMatching(new RegExp(`certificatefile +${apart} +# \\S+config-\\d+:3 \\(Host t\\)`))]);
   });
 
+  it('ssh-config shows CheckHostIP as it applies: the line that set it, the default, or off behind a jump host', async () => {
+    const shown = async (lines: string[]): Promise<string> => (await runCli(['ssh-config', '-i', files(lines).inventory])).stdout.match(/^ +checkhostip .*$/m)?.[0] ?? '';
+    expect(await shown(['Host t', '  CheckHostIP yes'])).toMatch(/checkhostip +yes +# \S+config-\d+:2 \(Host t\)$/);
+    expect(await shown(['Host t', '  User root'])).toMatch(/checkhostip +no +# default: no$/);
+    expect(await shown(['Host t', '  ProxyJump j1', '  CheckHostIP yes'])).toMatch(/checkhostip +no +# \S+config-\d+:3 \(Host t\); off behind a jump host, as ssh$/);
+  });
+
   it('applies CheckHostIP yes to a host and a first jump host reached straight, never behind a jump host', () => {
     const target = (lines: string[], address = 't') => resolveConnection(loadInventory(files(lines, address).inventory), 'h', { env: {} });
     expect(target(['Host *', '  CheckHostIP yes']).target.checkHostIp).toBe(true);
