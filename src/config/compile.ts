@@ -102,6 +102,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const patternsNamed: string[] = [];
   const specs: SpecCache = new Map();
   const rolesUsed = new Set<Role>();
+  /** Where the playbook first names each role: the place to report what its generated tasks clash with. */
+  const roleMentions = new Map<string, (message: string) => ConfigProblem>();
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
@@ -136,6 +138,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       try {
         const role = roles.load(name, { source, path });
         requirements.push({ role, path });
+        if (!roleMentions.has(role.name)) roleMentions.set(role.name, (message) => source.problem(path, message));
         rolesUsed.add(role);
         const roleTags = [...playTags, ...(typeof entry === 'string' ? [] : entry.tags ?? [])];
         role.tasks.forEach((task, t) => add(task, { source: role.tasksSource, path: [t], role }, roleTags));
@@ -145,6 +148,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       }
     });
     play.tasks.forEach((task, t) => add(task, { source, path: [playIndex, 'tasks', t] }, playTags));
+    if (play.tasks.length > 0 && !roleMentions.has('')) roleMentions.set('', (message) => source.problem([playIndex, 'tasks'], message));
 
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
@@ -200,7 +204,12 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const bootSpecs = new BootSpecs();
-  for (const [host, tasks] of hosts) hosts.set(host, withBootTasks(tasks, bootSpecs));
+  for (const [host, tasks] of hosts) {
+    const withBoot = withBootTasks(tasks, bootSpecs);
+    problems.push(...generatedTaskClashes(tasks, withBoot, roleMentions));
+    hosts.set(host, withBoot);
+  }
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const realServers = new Map(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host ? [[server.address, server.host] as const] : []))));
   let hostAddresses: Map<string, string> | undefined;
   let vrrpAddresses: Map<string, string> | undefined;
@@ -340,6 +349,29 @@ function renderTemplateTask(
 function formatOrigin(inventory: LoadedInventory, path: readonly PathSegment[] | undefined): string {
   const where = inventory.source.problem(path ?? [], '', true);
   return `${where.path} (${where.file}:${where.line}:${where.col})`;
+}
+
+/**
+ * A role's boot file and hook are named after the role (`lvsprov-ROLE`, /etc/lvsprov/ROLE.ip), so
+ * an operator's role named like another role's hook (`fwmark`, whose director task declares the
+ * `lvsprov-fwmark` hook) would make two tasks of one object that undo each other at every apply.
+ * Said at the playbook's mention of the role whose generated task clashes.
+ */
+function generatedTaskClashes(declared: readonly CompiledTask[], all: readonly CompiledTask[], roleMentions: ReadonlyMap<string, (message: string) => ConfigProblem>): ConfigProblem[] {
+  const isDeclared = new Set(declared);
+  if (all.length === declared.length) return [];
+  const claims = new ObjectClaims<CompiledTask>();
+  const problems: ConfigProblem[] = [];
+  for (const task of all) {
+    const clash = claims.claim(task.type, task.spec, task);
+    if (!clash) continue;
+    const generated = isDeclared.has(task) ? clash.earlier : task;
+    const other = generated === task ? clash.earlier : task;
+    const mention = roleMentions.get(generated.role ?? '');
+    const message = `${generated.role ? `role ${generated.role}` : "the playbook's own tasks"} make${generated.role ? 's' : ''} ${clash.id} for its at_boot tasks ("${generated.name}"), which task "${other.name}"${other.role ? ` of role ${other.role}` : ''} declares otherwise: the two would undo each other at every apply; ${generated.role ? 'give the role another name' : 'give that task another object'}`;
+    if (mention) problems.push(mention(message));
+  }
+  return problems;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
