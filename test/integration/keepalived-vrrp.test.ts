@@ -173,7 +173,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(summaries(await lvsprov('apply'))).toEqual(
       DIRECTORS.flatMap((host) => [
         ...(linked ? [] : [`${host}: enable keepalived at boot`]),
-        `${host}: create /etc/keepalived/keepalived.conf (keepalived -t, then reload)`,
+        `${host}: create /etc/keepalived/keepalived.conf (keepalived -t, then start)`,
         `${host}: start keepalived`,
       ]),
     );
@@ -501,7 +501,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     const plan = parseJson(result).hosts.flatMap((host) => host.changes.map((change) => `${host.host} ${change.phase}: ${change.summary}`));
     expect(plan.filter((line) => line.startsWith('dir3')), plan.join('\n')).toEqual([
       'dir3 prepare: leave VRRP VI_52 (virtual_router_id 52): reload /etc/keepalived/keepalived.conf with it at priority 1 until a peer takes its VIPs (at most 5 s), then stop keepalived (it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director',
-      'dir3 balance: update /etc/keepalived/keepalived.conf (keepalived -t, then reload)',
+      'dir3 balance: update /etc/keepalived/keepalived.conf (keepalived -t, then start)',
       'dir3 withdraw: start keepalived',
     ]);
     // API went from dir3 to dir1 by preemption, dir3 never held the VIP, dir2 neither; dir1 kept the VIP.

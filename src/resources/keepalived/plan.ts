@@ -139,7 +139,9 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
   changes.push({
     resource: RESOURCE,
-    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then reload)`,
+    // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
+    // reloaded: its start reads the file.
+    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then ${running ? 'reload' : 'start'})`,
     diff: { kind: 'file', before, after: text },
     commands: reloadCommands(spec.path, text, swaps),
     phase: refs.length > 0 ? 'withdraw' : 'balance',
