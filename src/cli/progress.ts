@@ -57,6 +57,11 @@ export async function listrProgress(hosts: readonly string[], check: boolean): P
   const { Listr } = listr2;
   const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
   const early: EngineEvent[] = [];
+  // A host the run opens once it is under way (a director dropped from a VRRP group, whose
+  // keepalived it stops) has no line in the list, which listr2 cannot grow while it runs: its
+  // outcome is written below the list when the list is done.
+  const listed = new Set(hosts);
+  const after: string[] = [];
   const list = new Listr(
     hosts.map((host) => ({
       title: `${host}: waiting`,
@@ -80,6 +85,10 @@ export async function listrProgress(hosts: readonly string[], check: boolean): P
   const deliver = (event: EngineEvent): void => {
     if (event.type === 'wave-start') return;
     const host = event.type === 'host-done' ? event.result.host : event.host;
+    if (!listed.has(host)) {
+      if (event.type === 'host-done') after.push(`${host}: ${outcome(event.result, check)}${event.result.error ? `: ${event.result.error.message}` : ''} (opened during the run)`);
+      return;
+    }
     const target = waiting.get(host);
     if (!target) {
       early.push(event);
@@ -94,5 +103,11 @@ export async function listrProgress(hosts: readonly string[], check: boolean): P
     () => undefined,
     () => undefined,
   );
-  return { sink: deliver, finish: () => running };
+  return {
+    sink: deliver,
+    finish: async () => {
+      await running;
+      for (const line of after) process.stderr.write(`${line}\n`);
+    },
+  };
 }
