@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { vipLabel } from '../../src/config/vip-label.js';
 import type { StatusReport } from '../../src/status/report.js';
 import { runCli } from '../support/cli.js';
 import type { ClusterLab } from '../support/cluster-lab.js';
@@ -74,7 +75,7 @@ export function statusChecks(labIt: LabTest, get: () => { lab: ClusterLab; inven
         );
         const director = report.hosts.find((host) => host.host === 'director')?.director;
         expect(director?.table).toBe('ok');
-        expect(director?.vips.map((vip) => [vip.address, vip.held, vip.on])).toEqual([50, 51, 52, 53].map((last, index) => [`198.51.100.${last}`, true, `eth0:${index + 1}`]));
+        expect(director?.vips.map((vip) => [vip.address, vip.held, vip.on])).toEqual([50, 51, 52, 53].map((last) => [`198.51.100.${last}`, true, vipLabel('eth0', `198.51.100.${last}`)]));
         const web = director?.services.find((service) => service.key === `TCP ${VIP}:80`);
         expect(
           web?.servers.map((server) => [server.host, server.state, server.weight, server.activeConns]),
