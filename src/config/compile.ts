@@ -358,8 +358,8 @@ function formatOrigin(inventory: LoadedInventory, path: readonly PathSegment[] |
  * Said at the playbook's mention of the role whose generated task clashes.
  */
 function generatedTaskClashes(declared: readonly CompiledTask[], all: readonly CompiledTask[], roleMentions: ReadonlyMap<string, (message: string) => ConfigProblem>): ConfigProblem[] {
-  const isDeclared = new Set(declared);
   if (all.length === declared.length) return [];
+  const isDeclared = new Set(declared);
   const claims = new ObjectClaims<CompiledTask>();
   const problems: ConfigProblem[] = [];
   for (const task of all) {
