@@ -28,7 +28,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput(output)
-    .showHelpAfterError();
+    // A typo gets its error, the suggestion and where to look, not forty lines of help above the
+    // prompt (git and npm do the same).
+    .showHelpAfterError("(run 'lvsprov --help' for the commands)");
   for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit), sshConfigCommand(io), schemaCommand(io)]) {
     program.addCommand(command);
     // Subcommands (`lab up`) too: addCommand does not hand the output on, and commander's

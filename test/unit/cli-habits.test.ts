@@ -43,6 +43,8 @@ describe('lvsprov --version and suggestions', () => {
     const result = await runMain(['aply', '-i', 'x.yaml']);
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unknown command 'aply'\n\(Did you mean apply\?\)/);
+    expect(result.stderr).toContain("(run 'lvsprov --help' for the commands)");
+    expect(result.stderr).not.toContain('Usage:');
   });
 
   it('suggests the same for `help aply`; `help apply` and `help` still help (exit 0)', async () => {
