@@ -88,9 +88,8 @@ export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory
         if (commands.length > 0) throw new Error(`${name}: a change of no known task: ${change.summary}`);
         continue;
       }
-      const type = resourceTypes[task.type];
-      const probe = probeOf(type, task.spec);
       if (task.type === 'fwmark') continue;
+      const probe = probeOf(resourceTypes[task.type], task.spec);
       host.facts.set(probe, applyCommands(task.type, host.facts.get(probe) ?? parseEmpty(task), commands));
     }
     // fwmark runs nft, outside the command model: its facts are what its planners predict.

@@ -100,7 +100,7 @@ describe('a VIP renamed in the inventory', () => {
     expect(renamed).not.toBe(text);
     const file = join(mkdtempSync(join(tmpdir(), 'lvsprov-renamed-')), 'lab-dr.yaml');
     writeFileSync(file, renamed);
-    const tasks = (path: string): Array<[string, CompiledTask[]]> => [...compile(loadInventory(path), join(root, 'playbooks/site.yaml')).hosts];
+    const tasks = (path: string): Array<[string, readonly CompiledTask[]]> => [...compile(loadInventory(path), join(root, 'playbooks/site.yaml')).hosts];
     expect(tasks(file)).toEqual(tasks(join(root, 'inventories', 'lab-dr.yaml')));
   });
 });
