@@ -78,16 +78,31 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
-    // A stable sort: within one wave, changes keep the order their tasks gave them. The manifest
+    // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
+    // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const sorted = changes
       .map((change, index) => ({ change, index }))
-      .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || a.index - b.index)
+      .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change) - balanceStep(b.change) || a.index - b.index)
       .map(({ change }) => change);
     return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }), owned.interim);
   } catch (error) {
     throw error instanceof ProbeError ? error : new ProbeError((error as Error).message);
   }
+}
+
+/**
+ * Within a director's balance changes: first every IPVS service and real server that is to take
+ * new connections (added, edited), then the firewall marks that steer connections between
+ * services (`steers`), and last the quiesce of each leaving real server: nothing stops taking new
+ * connections before what replaces it is in place. In task order, a fwmark service pruned for port
+ * services was quiesced before its marks went, and a VIP's marks dropped for port services went
+ * before those were added: each new connection in between was refused.
+ */
+function balanceStep(change: PlannedChange): number {
+  if (phaseOf(change) !== 'balance') return 0;
+  if (change.steers === true) return 1;
+  return change.leaving !== undefined && change.resource.startsWith('ipvs ') ? 2 : 0;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { absolutePath, ipv4 } from '../config/values.js';
-import type { ResourceType } from './types.js';
+import type { Change, ResourceType } from './types.js';
 import { nftTableScript, nftTableType, type NftTable, type NftTableFacts, type WantedTable } from './nft-table.js';
 
 // Firewall marks for IPVS firewall-mark services (ipvsadm -f): packets to a VIP, optionally only to
@@ -64,5 +64,26 @@ const wantedOf = (spec: FwmarkSpec): WantedTable => {
   return { script: fwmarkScript(spec), rules, describe: (current: readonly string[]) => current.join('; ') || '(empty)', summaryOfWanted: `${rules.length} mark rule${rules.length === 1 ? '' : 's'}` };
 };
 
+const table = nftTableType('fwmark', fwmarkSchema, tableOf, parseTable, wantedOf);
+
+/**
+ * The marks decide which IPVS service a new connection meets (the kernel looks a marked packet's
+ * fwmark service up first, and falls back to the address-and-port service only when there is no
+ * such fwmark service), so they change with the IPVS edits, in balance, never apart from them. Left
+ * to prepare, a VIP's marks dropped for port services added only in balance sent its new
+ * connections to no service at all (the director's own closed port) until then; pruned in retire,
+ * a fwmark service replaced by port services kept catching every new connection while quiesced,
+ * and refused them all, for the whole drain. Within balance they change once the services that
+ * are to take the connections are there, and before those that lose them are quiesced (`steers`).
+ */
+const inBalance = (changes: readonly Change[]): Change[] => changes.map((change) => ({ ...change, phase: 'balance', steers: true }));
+
 // The table and its boot file are all it owns: reset deletes both and touches nothing else in nftables.
-export const fwmark: ResourceType<FwmarkSpec, NftTableFacts> = nftTableType('fwmark', fwmarkSchema, tableOf, parseTable, wantedOf);
+export const fwmark: ResourceType<FwmarkSpec, NftTableFacts> = {
+  ...table,
+  plan: (spec, facts, context) => inBalance(table.plan(spec, facts, context)),
+  reset: {
+    plan: (spec, facts, context) => inBalance(table.reset?.plan(spec, facts, context) ?? []),
+    after: (spec, facts) => table.reset?.after(spec, facts) ?? facts,
+  },
+};

@@ -96,6 +96,12 @@ export interface Change {
    */
   readonly switching?: RealServerRef;
   /**
+   * On a director's change that decides which virtual service a new connection meets (its
+   * firewall marks): it runs in balance after the IPVS services and real servers are added and
+   * edited, and before any real server is quiesced (see engine/host-plan.ts).
+   */
+  readonly steers?: boolean;
+  /**
    * On a director's gratuitous ARP for an address it just added (balance): the address. Where
    * another director gives that VIP up in the same run, the router sends its packets here from
    * now on, and that director's drain stops waiting on the connections that get none any more.

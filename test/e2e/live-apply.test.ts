@@ -36,7 +36,7 @@ const pool = (hosts: string[], weights: Record<string, number> = {}): Array<Reco
  * One version of the cluster: the lab's inventory with other groups and pools. Written beside it,
  * so its relative key paths still resolve.
  */
-function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string }): string {
+function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string; stickyMarked?: boolean }): string {
   const document = parseDocument(readFileSync(join(labDir, 'inventory.yaml'), 'utf8'));
   document.setIn(['groups', 'realservers', 'hosts'], realservers);
   document.setIn(['lvs', 'services', 0, 'real_servers'], services.dr);
@@ -45,6 +45,13 @@ function version(name: string, realservers: string[], services: { dr: unknown; t
   if (services.drScheduler) document.setIn(['lvs', 'services', 0, 'scheduler'], services.drScheduler);
   if (services.tunScheduler) document.setIn(['lvs', 'services', 1, 'scheduler'], services.tunScheduler);
   if (services.drForwarding) document.setIn(['lvs', 'services', 0, 'forwarding'], services.drForwarding);
+  if (services.stickyMarked) {
+    // The persistent VIP's port 80 as a firewall-mark service (ipvsadm -A -f 1) instead of TCP :80.
+    document.setIn(['lvs', 'services', 2, 'protocol'], 'fwmark');
+    document.setIn(['lvs', 'services', 2, 'fwmark'], 1);
+    document.setIn(['lvs', 'services', 2, 'ports'], [80]);
+    document.deleteIn(['lvs', 'services', 2, 'port']);
+  }
   const file = join(labDir, `${name}.yaml`);
   writeFileSync(file, document.toString());
   return file;
@@ -416,5 +423,55 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(out(after, 'TCP 198.51.100.51:80') - out(before, 'TCP 198.51.100.51:80')).toBe(0);
     expect(traffic.total).toBeGreaterThan(10);
     expect(traffic.failed).toEqual([]);
+  }, 900_000);
+
+  labIt('a fwmark service takes the persistent VIP over from its port service and gives it back: no new connection meets a service without servers', async () => {
+    // The kernel looks a marked packet's fwmark service up before the address-and-port one. Back
+    // to the port service, the fwmark service is quiesced and drains (a download held on it keeps
+    // the drain going), and its marks must already be gone: otherwise every new connection meets
+    // the quiesced fwmark service and is refused until the marks go after the drain.
+    for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    const kept = { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'wlc', tunScheduler: 'rr' };
+    const sticky = [URLS[2] as string];
+    const toMarks = await underTraffic('port service to fwmark', () => apply(version('marked', everyone, { ...kept, stickyMarked: true })).then(() => undefined), sticky);
+    const marked = await lab.sh('director', 'ipvsadm -S -n');
+    expect(marked).toMatch(/-A -f 1 -s rr -p 300/);
+    expect(marked).not.toContain('-A -t 198.51.100.51:80');
+    const downloads = await startDownloads(lab, [`${URLS[2]}big.bin`], ({ virtual }) => virtual === '198.51.100.51:80');
+    let draining = '';
+    const toPorts = await underTraffic(
+      'fwmark to port service',
+      async () => {
+        const applying = apply(version('ported', everyone, kept));
+        let done = false;
+        void applying.finally(() => (done = true)).catch(() => undefined);
+        try {
+          while (!done) {
+            const rules = await lab.sh('director', 'ipvsadm -S -n');
+            if (rules.includes('-A -t 198.51.100.51:80') && (rules.match(/-a -f 1 -r 192\.0\.2\.1[12]:\d+ -g -w 0\n/g) ?? []).length === 2) {
+              // Draining: new connections for 5 s more, then the download ends and the drain with it.
+              draining = rules;
+              await new Promise((resolve) => setTimeout(resolve, 5000));
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+        } finally {
+          await downloads.release();
+        }
+        await applying;
+      },
+      sticky,
+    );
+    const finished = await downloads.wait();
+    log(`fwmark to port service: the download ${JSON.stringify(finished)}; seen draining: ${draining !== ''}`);
+    expect(downloads.onLeavingServers).toBe(1);
+    expect(draining).not.toBe('');
+    expect(toMarks.failed).toEqual([]);
+    expect(toPorts.total).toBeGreaterThan(10);
+    expect(toPorts.failed).toEqual([]);
+    expect(finished.map((download) => download.error)).toEqual(['']);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).not.toContain('-A -f 1');
+    expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
   }, 900_000);
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { compile, type CompiledTask } from '../../src/config/compile.js';
@@ -90,5 +90,17 @@ describe('hosts of the inventory no play reaches', () => {
   it('are every host outside the plays, within --limit when it is given', () => {
     expect([...(compile(inventory, playbook).unplayed ?? [])]).toEqual(['router', 'rs1', 'rs2']);
     expect([...(compile(inventory, playbook, ['dir1', 'rs1']).unplayed ?? [])]).toEqual(['rs1']);
+  });
+});
+
+describe('a VIP renamed in the inventory', () => {
+  it('changes no task on any host: VIP labels, task names and specs come from its address, never its name', () => {
+    const text = readFileSync(join(root, 'inventories', 'lab-dr.yaml'), 'utf8');
+    const renamed = text.replace('    web: { address: 198.51.100.50 }', '    www: { address: 198.51.100.50 }').replace('      vip: web\n', '      vip: www\n');
+    expect(renamed).not.toBe(text);
+    const file = join(mkdtempSync(join(tmpdir(), 'lvsprov-renamed-')), 'lab-dr.yaml');
+    writeFileSync(file, renamed);
+    const tasks = (path: string): Array<[string, readonly CompiledTask[]]> => [...compile(loadInventory(path), join(root, 'playbooks/site.yaml')).hosts];
+    expect(tasks(file)).toEqual(tasks(join(root, 'inventories', 'lab-dr.yaml')));
   });
 });

@@ -1,0 +1,127 @@
+import type { CompiledTask } from '../../src/config/compile.js';
+import type { PlannedChange } from '../../src/engine/events.js';
+import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
+import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
+import type { AddressFacts } from '../../src/resources/address.js';
+import type { FileState } from '../../src/resources/file-state.js';
+import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
+import { renderRules } from '../../src/resources/ipvs/rules-format.js';
+import { DEBIAN_SAVE_FILE, RHEL_SAVE_FILE } from '../../src/resources/ipvs/save-file.js';
+import type { NftTableFacts } from '../../src/resources/nft-table.js';
+import { probeOf } from '../../src/resources/probe-of.js';
+import { resourceTypes } from '../../src/resources/registry.js';
+import { applyCommands } from './command-model.js';
+import { isManifestProbe, manifestRead } from './manifest-read.js';
+
+// A cluster of simulated hosts for the cross-host plan: each host's state is the facts its
+// probes read (address, ipvs, fwmark), printed back as those probes print them, so the real host
+// planner (planHost: planners, pruning, phases) and the real wave planner run on it. An apply
+// runs every planned change through the command model (test/support/command-model.ts) and records
+// the tasks as the manifest, so the next inventory is planned against what the last one made.
+
+type Facts = unknown;
+
+export interface SimHost {
+  /** Facts by probe script. */
+  readonly facts: Map<string, Facts>;
+  /** The tasks the host's manifest records: undefined before lvsprov's first apply. */
+  recorded: readonly CompiledTask[] | undefined;
+}
+
+export type Inventory = Record<string, CompiledTask[]>;
+
+export const compiledTask = (name: string, type: CompiledTask['type'], spec: unknown): CompiledTask => ({ name, type, spec: resourceTypes[type].schema.parse(spec) });
+
+const file = (state: FileState | undefined): string => (state?.exists ? `F ${state.mode ?? '644'} ${Buffer.from(state.content).toString('base64')}` : 'F-');
+
+/** What the probe of `type` prints for `facts` (a host where lvsprov never ran: nothing there yet). */
+function render(type: string, spec: unknown, facts: Facts | undefined): string {
+  if (type === 'address') {
+    const device = (spec as { device: string }).device;
+    const state = (facts as AddressFacts | undefined) ?? { deviceExists: device !== 'tunl0', addresses: [] };
+    if (!state.deviceExists) return 'no-device';
+    return state.addresses.map((entry, index) => `${index + 2}: ${device}    inet ${entry.address}/${entry.prefix} scope global ${entry.label}\\       valid_lft forever preferred_lft forever`).join('\n');
+  }
+  if (type === 'ipvs') {
+    const state = facts as IpvsFacts | undefined;
+    const rules = renderRules(state?.table ?? []).split('\n').filter((line) => line !== '').map((line) => `S ${line}`);
+    return [...rules, 'I 0', 'O ID=debian', file(state?.files[RHEL_SAVE_FILE]), file(state?.files[DEBIAN_SAVE_FILE])].join('\n');
+  }
+  if (type === 'fwmark') {
+    const state = facts as NftTableFacts | undefined;
+    const { table } = spec as { table: string };
+    const present = state?.state === 'present';
+    const body = present ? [`table ip ${table} {`, '\tchain prerouting {', '\t\ttype filter hook prerouting priority mangle; policy accept;', ...(state.rules ?? []).map((rule) => `\t\t${rule}`), '\t}', '}'].map((line) => `N ${line}`) : [];
+    return [...body, `T ${present ? 'present' : 'absent'}`, file(state?.file)].join('\n');
+  }
+  throw new Error(`the cluster simulation does not know ${type}`);
+}
+
+/** Every host's plan for `inventory` on the cluster as it stands, and the waves they make. */
+export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory): { plans: Map<string, PlannedChange[]>; waves: WavePlan } {
+  const plans = new Map<string, PlannedChange[]>();
+  for (const [name, tasks] of Object.entries(inventory)) {
+    const host = hostOf(cluster, name);
+    const types = typesByProbe(tasks, host.recorded);
+    const answer = (probe: string): string => {
+      const entry = types.get(probe);
+      if (entry === undefined) throw new Error(`${name}: no task reads ${probe.slice(0, 60)}`);
+      return render(entry.type, entry.spec, host.facts.get(probe));
+    };
+    const read = hostReadPlan(tasks, 'apply');
+    const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, host.recorded, answer) : answer(probe));
+    plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name }));
+  }
+  return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
+}
+
+/** Run the plans on the cluster (wave by wave; hosts do not share state) and record each host's tasks. */
+export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory, plans: ReadonlyMap<string, readonly PlannedChange[]>): void {
+  for (const [name, changes] of plans) {
+    const host = hostOf(cluster, name);
+    const tasks = inventory[name] ?? [];
+    const byName = new Map([...(host.recorded ?? []), ...tasks].map((task) => [task.name, task]));
+    for (const change of changes) {
+      const task = byName.get(change.task);
+      const commands = change.commands.filter((command) => !command.includes('/var/lib/lvsprov'));
+      if (task === undefined) {
+        if (commands.length > 0) throw new Error(`${name}: a change of no known task: ${change.summary}`);
+        continue;
+      }
+      if (task.type === 'fwmark') continue;
+      const probe = probeOf(resourceTypes[task.type], task.spec);
+      host.facts.set(probe, applyCommands(task.type, host.facts.get(probe) ?? parseEmpty(task), commands));
+    }
+    // fwmark runs nft, outside the command model: its facts are what its planners predict.
+    for (const task of [...(host.recorded ?? []), ...tasks].filter((entry) => entry.type === 'fwmark')) {
+      const type = resourceTypes.fwmark;
+      const probe = probeOf(type, task.spec);
+      const declared = tasks.includes(task);
+      const facts = host.facts.get(probe) ?? parseEmpty(task);
+      if (declared) host.facts.set(probe, type.after(task.spec as never, facts as never, { host: name }));
+      else if (!tasks.some((entry) => entry.type === 'fwmark')) host.facts.set(probe, type.reset?.after(task.spec as never, facts as never) ?? facts);
+    }
+    // A host left with nothing to record forgets its manifest (ownership/manifest.ts).
+    host.recorded = tasks.length > 0 ? tasks : undefined;
+  }
+}
+
+function parseEmpty(task: CompiledTask): Facts {
+  const type = resourceTypes[task.type];
+  return type.parse({ stdout: render(task.type, task.spec, undefined), status: 0 }, task.spec as never);
+}
+
+function typesByProbe(tasks: readonly CompiledTask[], recorded: readonly CompiledTask[] | undefined): Map<string, { type: string; spec: unknown }> {
+  const probes = new Map<string, { type: string; spec: unknown }>();
+  for (const task of [...(recorded ?? []), ...tasks]) probes.set(probeOf(resourceTypes[task.type], task.spec), { type: task.type, spec: task.spec });
+  return probes;
+}
+
+function hostOf(cluster: Map<string, SimHost>, name: string): SimHost {
+  let host = cluster.get(name);
+  if (host === undefined) {
+    host = { facts: new Map(), recorded: undefined };
+    cluster.set(name, host);
+  }
+  return host;
+}

@@ -1,0 +1,341 @@
+import { describe, expect, it } from 'vitest';
+import type { CompiledTask } from '../../src/config/compile.js';
+import type { PlannedChange } from '../../src/engine/events.js';
+import { phaseRank, phaseOf } from '../../src/engine/host-plan.js';
+import { serverKey, type WavePlan } from '../../src/engine/wave-plan.js';
+import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
+
+// The cross-host plan of a live cluster moving from one inventory to the next, for the
+// transitions operators make: the real host planners (pruning included) on simulated hosts that
+// an apply of the first inventory left behind, then the waves. Each case lists every change in
+// the order the apply runs it and the drains; every case must also keep LVS's order (a real
+// server is ready before a director sends to it, a director lets go of it before it loses its
+// VIP), and a second apply of the new inventory must change nothing.
+
+const V1 = '198.51.100.50';
+const V2 = '198.51.100.51';
+const V3 = '198.51.100.52';
+const RS1 = '192.0.2.11';
+const RS2 = '192.0.2.12';
+const RS3 = '192.0.2.13';
+
+interface Server {
+  address: string;
+  forwarding?: 'dr' | 'tun' | 'nat';
+  weight?: number;
+}
+type Service = Record<string, unknown> & { real_servers: Server[] };
+
+const tcp = (address: string, port: number, servers: Server[], extra: Record<string, unknown> = {}): Service => ({
+  protocol: 'tcp',
+  address,
+  port,
+  scheduler: 'wrr',
+  ...extra,
+  real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })),
+});
+const marked = (mark: number, servers: Server[]): Service => ({ protocol: 'fwmark', fwmark: mark, scheduler: 'wrr', persistence: { timeout: 300 }, real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })) });
+const rs = (...addresses: string[]): Server[] => addresses.map((address) => ({ address }));
+
+const vip = (address: string, device: string, announce = false): CompiledTask =>
+  compiledTask(`VIP ${address} on ${device}`, 'address', { address, device, ...(announce ? { announce: true } : {}) });
+
+/** A director as the director role makes it: its VIPs on eth0, the marks of its fwmark services, its IPVS table. */
+function director(services: Service[], marks: Array<{ address: string; ports: number[]; mark: number }> = []): CompiledTask[] {
+  const addresses = [...new Set([...services.flatMap((service) => (typeof service.address === 'string' ? [service.address] : [])), ...marks.map((mark) => mark.address)])];
+  return [
+    ...addresses.map((address) => vip(address, 'eth0', true)),
+    ...(marks.length > 0 ? [compiledTask('firewall marks', 'fwmark', { marks })] : []),
+    compiledTask('IPVS virtual services', 'ipvs', { services }),
+  ];
+}
+
+/** A real server: each VIP on lo (DR) or tunl0 (TUN). */
+const realServer = (...vips: Array<[string, 'lo' | 'tunl0']>): CompiledTask[] => vips.map(([address, device]) => vip(address, device));
+
+interface Case {
+  name: string;
+  before: Inventory;
+  after: Inventory;
+  /** `phase host: summary`, in the order the apply runs them. */
+  changes: string[];
+  drains: Array<[string, string[]]>;
+}
+
+const web = (servers: Server[], extra: Record<string, unknown> = {}): Service => tcp(V1, 80, servers, extra);
+
+// The plan lines that recur: a service added with its servers (balance), its servers quiesced
+// (balance) and the service deleted (withdraw), a VIP leaving real servers (retire).
+const added = (service: string, servers: string[], host = 'dir1'): string[] => [
+  `balance ${host}: add service ${service} (wrr)`,
+  ...servers.map((server) => `balance ${host}: add real server ${server} (dr, weight 1) to ${service}`),
+];
+const quiesced = (service: string, servers: string[], host = 'dir1'): string[] => servers.map((server) => `balance ${host}: quiesce real server ${server} in ${service} (weight 1 -> 0, then drain)`);
+const deleted = (service: string, detail = 'wrr, 2 real servers', host = 'dir1'): string => `withdraw ${host}: remove service ${service} (${detail})`;
+const vipOff = (address: string, device: string, hosts: string[]): string[] => hosts.map((host) => `retire ${host}: address ${address} on ${device}: ${address}/32 label ${device} -> (absent)`);
+const ports = (port: number, ...addresses: string[]): string[] => addresses.map((address) => `${address}:${port}`);
+/** rs3 leaves the web service: quiesced, deleted after the drain, then its VIP goes. */
+const rs3LeavesWeb = [
+  ...quiesced(`TCP ${V1}:80`, [`${RS3}:80`]),
+  `withdraw dir1: remove real server ${RS3}:80 (dr, weight 1) from TCP ${V1}:80`,
+  'withdraw dir1: update /etc/ipvsadm.rules',
+  ...vipOff(V1, 'lo', ['rs3']),
+];
+/** rs1 and rs2 leave a service of dir1 that goes, and its VIP then leaves dir1 and them. */
+const serviceGoes = (vip: string): string[] => [
+  ...quiesced(`TCP ${vip}:80`, ports(80, RS1, RS2)),
+  deleted(`TCP ${vip}:80`),
+  'withdraw dir1: update /etc/ipvsadm.rules',
+  ...vipOff(vip, 'eth0', ['dir1']),
+  ...vipOff(vip, 'lo', ['rs1', 'rs2']),
+];
+
+const cases: Case[] = [
+  {
+    name: 'a whole virtual service removed: quiesced, drained, deleted, and only then its VIP leaves the director and the real servers',
+    before: { dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      ...serviceGoes(V2),
+    ],
+    drains: [['dir1', [`-t ${V2}:80 ${RS1}:80`, `-t ${V2}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a VIP renumbered: the new VIP is on the real servers before the director sends to it, the old leaves them after the director deleted its service',
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([tcp(V3, 80, rs(RS1, RS2))]), rs1: realServer([V3, 'lo']), rs2: realServer([V3, 'lo']) },
+    changes: [
+      `prepare dir1: address ${V3} on eth0: (absent) -> ${V3}/32 label eth0`,
+      `prepare rs1: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
+      `prepare rs2: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
+      `balance dir1: announce ${V3} on eth0 (gratuitous ARP)`,
+      ...added(`TCP ${V3}:80`, ports(80, RS1, RS2)),
+      'balance dir1: update /etc/ipvsadm.rules',
+      ...serviceGoes(V1),
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a real server moved from one service to another: added to the new before it is quiesced in the old; its old VIP goes after the drain',
+    before: { dir1: director([web(rs(RS1, RS2, RS3)), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']), rs3: realServer([V1, 'lo']) },
+    after: { dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2, RS3))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']), rs3: realServer([V2, 'lo']) },
+    changes: [
+      `prepare rs3: address ${V2} on lo: (absent) -> ${V2}/32 label lo`,
+      `balance dir1: add real server ${RS3}:80 (dr, weight 1) to TCP ${V2}:80`,
+      ...rs3LeavesWeb,
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS3}:80`]]],
+  },
+  {
+    name: 'one real server switched from DR to TUN: its VIP is on tunl0 before the director tunnels to it, and leaves lo only in retire',
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([web([{ address: RS1 }, { address: RS2, forwarding: 'tun' }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'tunl0']) },
+    changes: [
+      `prepare rs2: address ${V1} on tunl0: (absent) -> ${V1}/32 label tunl0 (tunl0 does not exist yet)`,
+      `balance dir1: real server ${RS2}:80 forwarding dr -> tun in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+      `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
+    ],
+    drains: [],
+  },
+  {
+    name: 'one real server switched from TUN back to DR',
+    before: { dir1: director([web([{ address: RS1 }, { address: RS2, forwarding: 'tun' }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'tunl0']) },
+    after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `prepare rs2: address ${V1} on lo: (absent) -> ${V1}/32 label lo`,
+      `balance dir1: real server ${RS2}:80 forwarding tun -> dr in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+      `retire rs2: address ${V1} on tunl0: ${V1}/32 label tunl0 -> (absent)`,
+    ],
+    drains: [],
+  },
+  {
+    name: 'a port changed: the new service is added before the old is quiesced; the VIP stays everywhere',
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([tcp(V1, 8080, rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      ...added(`TCP ${V1}:8080`, ports(8080, RS1, RS2)),
+      'balance dir1: update /etc/ipvsadm.rules',
+      ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
+      deleted(`TCP ${V1}:80`),
+      'withdraw dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a server set to weight 0 is quiesced and kept: no drain, no deletion, its VIP stays',
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [],
+  },
+  {
+    name: 'a server at weight 0 back to weight 3: one edit in balance',
+    before: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 3 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `balance dir1: real server ${RS2}:80 weight 0 -> 3 in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [],
+  },
+  {
+    name: 'persistence added to one service, its timeout changed on another, removed from a third: edits in balance, no server leaves',
+    before: {
+      dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2), { persistence: { timeout: 300 } }), tcp(V3, 80, rs(RS1, RS2), { persistence: { timeout: 300 } })]),
+      rs1: realServer([V1, 'lo'], [V2, 'lo'], [V3, 'lo']),
+      rs2: realServer([V1, 'lo'], [V2, 'lo'], [V3, 'lo']),
+    },
+    after: {
+      dir1: director([web(rs(RS1, RS2), { persistence: { timeout: 600 } }), tcp(V2, 80, rs(RS1, RS2), { persistence: { timeout: 900 } }), tcp(V3, 80, rs(RS1, RS2))]),
+      rs1: realServer([V1, 'lo'], [V2, 'lo'], [V3, 'lo']),
+      rs2: realServer([V1, 'lo'], [V2, 'lo'], [V3, 'lo']),
+    },
+    changes: [
+      `balance dir1: service TCP ${V1}:80 persistence off -> 600s`,
+      `balance dir1: service TCP ${V2}:80 persistence 300s -> 900s`,
+      `balance dir1: service TCP ${V3}:80 persistence 300s -> off`,
+      'balance dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [],
+  },
+  {
+    name: 'a fwmark service replaces two port services on one VIP: marks and service come before the port services are quiesced',
+    before: { dir1: director([web(rs(RS1, RS2)), tcp(V1, 8080, rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      'balance dir1: add service FWM 1 (wrr, persistent 300s)',
+      ...ports(0, RS1, RS2).map((server) => `balance dir1: add real server ${server} (dr, weight 1) to FWM 1`),
+      'balance dir1: update /etc/ipvsadm.rules',
+      'balance dir1: create /etc/lvsprov/fwmark.nft',
+      'balance dir1: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
+      ...quiesced(`TCP ${V1}:8080`, ports(8080, RS1, RS2)),
+      ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
+      deleted(`TCP ${V1}:8080`),
+      deleted(`TCP ${V1}:80`),
+      'withdraw dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-t ${V1}:8080 ${RS1}:8080`, `-t ${V1}:8080 ${RS2}:8080`, `-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'two port services replace a fwmark service on one VIP: the marks go when the port services are there, not after the drain',
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([web(rs(RS1, RS2)), tcp(V1, 8080, rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      ...added(`TCP ${V1}:80`, ports(80, RS1, RS2)),
+      ...added(`TCP ${V1}:8080`, ports(8080, RS1, RS2)),
+      'balance dir1: update /etc/ipvsadm.rules',
+      'balance dir1: delete nftables table lvsprov_fwmark',
+      'balance dir1: remove /etc/lvsprov/fwmark.nft',
+      ...quiesced('FWM 1', ports(0, RS1, RS2)),
+      deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
+      'withdraw dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+  },
+  {
+    name: 'port services replace one of two fwmark services: the edited marks wait for the port services',
+    before: {
+      dir1: director([marked(1, rs(RS1, RS2)), marked(2, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }, { address: V2, ports: [80, 8080], mark: 2 }]),
+      rs1: realServer([V1, 'lo'], [V2, 'lo']),
+      rs2: realServer([V1, 'lo'], [V2, 'lo']),
+    },
+    after: {
+      dir1: director([web(rs(RS1, RS2)), tcp(V1, 8080, rs(RS1, RS2)), marked(2, rs(RS1, RS2))], [{ address: V2, ports: [80, 8080], mark: 2 }]),
+      rs1: realServer([V1, 'lo'], [V2, 'lo']),
+      rs2: realServer([V1, 'lo'], [V2, 'lo']),
+    },
+    changes: [
+      ...added(`TCP ${V1}:80`, ports(80, RS1, RS2)),
+      ...added(`TCP ${V1}:8080`, ports(8080, RS1, RS2)),
+      'balance dir1: update /etc/ipvsadm.rules',
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport { 80, 8080 } meta mark set 0x00000001; ip daddr ${V2} tcp dport { 80, 8080 } meta mark set 0x00000002 -> 1 mark rule`,
+      ...quiesced('FWM 1', ports(0, RS1, RS2)),
+      deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
+      'withdraw dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+  },
+  {
+    name: 'a director replaced by another, the old one kept in the inventory with no role: the new one takes the VIP, the old one drains and deletes, and its VIP goes last',
+    before: { dir1: director([web(rs(RS1, RS2))]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: [], dir2: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `prepare dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
+      ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
+      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
+      ...added(`TCP ${V1}:80`, ports(80, RS1, RS2), 'dir2'),
+      'balance dir2: create /etc/ipvsadm.rules',
+      deleted(`TCP ${V1}:80`),
+      'withdraw dir1: remove /etc/ipvsadm.rules',
+      ...vipOff(V1, 'eth0', ['dir1']),
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a real server removed from every service, its host kept with no role: deleted on the director after the drain, then its VIP pruned',
+    before: { dir1: director([web(rs(RS1, RS2, RS3))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: realServer([V1, 'lo']) },
+    after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
+    changes: [
+      ...rs3LeavesWeb,
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS3}:80`]]],
+  },
+  {
+    name: 'two services share a real server and only one changes: the other and the real server are untouched',
+    before: { dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([web([{ address: RS1, weight: 5 }, { address: RS2 }]), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    changes: [
+      `balance dir1: real server ${RS1}:80 weight 1 -> 5 in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [],
+  },
+];
+
+/** Every change of the plan as `phase host: summary`, wave by wave. */
+const lines = (waves: WavePlan): string[] => waves.waves.flatMap((wave) => wave.hosts.flatMap(({ host, changes }) => changes.map((change) => `${wave.phase} ${host}: ${change.summary}`)));
+
+const removes = (change: PlannedChange): boolean => /-> \(absent\)$|^remove /.test(change.summary);
+
+/**
+ * LVS's order, whatever the case: on a host that directs nothing, additions come before any
+ * director's IPVS edit (prepare) and removals after every director let go (retire); a director
+ * adds and quiesces in balance, deletes in withdraw, and drains each server it deletes.
+ */
+function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly PlannedChange[]>, waves: WavePlan): void {
+  for (const [host, changes] of plans) {
+    const directs = (inventory[host] ?? []).some((task) => task.type === 'ipvs');
+    for (const change of changes) {
+      const where = `${host}: ${change.summary}`;
+      if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
+      if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+      if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
+      if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
+    }
+  }
+}
+
+describe('the cross-host plan of a live cluster between two inventories', () => {
+  for (const fixture of cases) {
+    it(fixture.name, () => {
+      const cluster = new Map<string, SimHost>();
+      const first = planCluster(cluster, fixture.before);
+      applyCluster(cluster, fixture.before, first.plans);
+      expect(lines(planCluster(cluster, fixture.before).waves)).toEqual([]);
+
+      const { plans, waves } = planCluster(cluster, fixture.after);
+      expect(lines(waves)).toEqual(fixture.changes);
+      expect(waves.drains.map((drain) => [drain.host, drain.servers.map(serverKey)])).toEqual(fixture.drains);
+      checkLvsOrder(fixture.after, plans, waves);
+
+      applyCluster(cluster, fixture.after, plans);
+      expect(lines(planCluster(cluster, fixture.after).waves)).toEqual([]);
+    });
+  }
+});
