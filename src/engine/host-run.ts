@@ -249,6 +249,12 @@ export class HostRun {
     }
   }
 
+  /** Stop this host before its first wave, with the reason (a VIP a host outside the run holds). */
+  refuse(reason: string): void {
+    if (!this.live || this.done) return;
+    this.failWith(new ProbeError(reason));
+  }
+
   /** Drop this host's changes of one wave, with the reason (another host failed before them). */
   holdBackWave(phase: ChangePhase, reason: string): void {
     const held = changesIn(this.changes, phase);

@@ -14,6 +14,7 @@ import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
+import { claimsOutsideTheRun } from './vip-claims.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
 // apply wave by wave - prepare, balance, reroute, (drain), withdraw, retire - every host of a wave in
@@ -116,6 +117,7 @@ export async function runWaves(
       await open(runs);
     } else await open(added);
   }
+  for (const [host, reason] of claimsOutsideTheRun(runs.filter((host) => host.live))) runs.find((entry) => entry.host === host)?.refuse(reason);
   // A real server whose forwarding a director switches takes its default route in the reroute wave.
   const switches = forwardingSwitches(runs.filter((host) => host.live));
   for (const host of reroutedHosts(runs.filter((host) => host.live), run.realServers)) runs.find((entry) => entry.host === host)?.reroute();

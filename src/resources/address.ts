@@ -52,9 +52,15 @@ export interface AddressEntry {
 export interface AddressFacts {
   readonly deviceExists: boolean;
   readonly addresses: readonly AddressEntry[];
+  /**
+   * For a director's VIP (announce) the device does not hold yet: the MAC addresses that answered
+   * a duplicate address probe for it on the device (empty: nobody did, or arping is missing).
+   */
+  readonly claimedBy?: readonly string[];
 }
 
 const NO_DEVICE = 'no-device';
+const CLAIMS = 'lvsprov-arp-claims';
 
 function render(entry: AddressEntry): string {
   return `${entry.address}/${entry.prefix} label ${entry.label}`;
@@ -115,24 +121,60 @@ function announceChange(spec: AddressSpec): Change {
   };
 }
 
+/**
+ * The addresses of the device and, when the VIP is not among them, who else answers ARP for it:
+ * `arping -D` (duplicate address detection: a probe from 0.0.0.0, so no host learns anything from
+ * it) waits a second for an answer, and only on a read that is about to add the VIP. A director
+ * dropped from the inventory keeps its VIP and answers the router beside the new one; adding it
+ * here would split the clients between them (see claimsOutsideTheRun in engine/vip-claims.ts).
+ * Without arping nothing is asked. The section's status is ip's.
+ */
+function claimProbe(spec: AddressSpec, device: string, show: string): string {
+  const probe = command('arping', '-D', '-c', '1', '-w', '1', '-I', spec.device, spec.address);
+  return [
+    `if [ -e /sys/class/net/${device} ]; then`,
+    `lvsprov_addresses=$(${show}); lvsprov_status=$?`,
+    `printf '%s\\n' "$lvsprov_addresses"`,
+    `case " $lvsprov_addresses" in *" inet ${spec.address}/"*) ;; *) if [ "$lvsprov_status" -eq 0 ] && command -v arping >/dev/null 2>&1; then printf '%s\\n' '${CLAIMS}'; ${probe} 2>/dev/null; fi ;; esac`,
+    `[ "$lvsprov_status" -eq 0 ]`,
+    `else printf '${NO_DEVICE}\\n'; fi`,
+  ].join('\n');
+}
+
+/** The MACs of arping's replies (iputils: `Unicast reply from IP [MAC]  0.5ms`; busybox alike). */
+function claimants(lines: readonly string[]): string[] {
+  const macs = lines.flatMap((line) => {
+    const match = /reply from \S+ \[([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\]/.exec(line);
+    return match?.[1] ? [match[1].toLowerCase()] : [];
+  });
+  return [...new Set(macs)];
+}
+
 export const address: ResourceType<AddressSpec, AddressFacts> = {
   name: 'address',
   schema: addressSchema,
 
-  key: (spec) => `address ${spec.device}`,
+  // A director's VIP is read on its own (its read may ask the LAN who holds it); the other
+  // addresses of a device share one read.
+  key: (spec) => (spec.announce === true ? `address ${spec.device} ${spec.address}` : `address ${spec.device}`),
 
   probe(spec) {
     // sysfs answers "does the device exist" without parsing ip's stderr; any other failure of
     // `ip` keeps its exit status and reaches parse as a probe error.
-    return withTool('ip', `if [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`);
+    const device = quote(spec.device);
+    const show = command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device);
+    if (spec.announce !== true) return withTool('ip', `if [ -e /sys/class/net/${device} ]; then ${show}; else printf '${NO_DEVICE}\\n'; fi`);
+    return withTool('ip', claimProbe(spec, device, show));
   },
 
   parse(output: ProbeOutput, spec): AddressFacts {
     throwIfToolMissing(output, 'ip');
     if (output.status !== 0) throw new Error(`reading the addresses of ${spec.device} failed with status ${output.status}`);
-    const lines = output.stdout.split('\n').filter((line) => line.trim() !== '');
+    const all = output.stdout.split('\n').filter((line) => line.trim() !== '');
+    const marker = all.indexOf(CLAIMS);
+    const lines = marker < 0 ? all : all.slice(0, marker);
     if (lines.length === 1 && lines[0] === NO_DEVICE) return { deviceExists: false, addresses: [] };
-    return { deviceExists: true, addresses: lines.map(parseLine) };
+    return { deviceExists: true, addresses: lines.map(parseLine), ...(marker < 0 ? {} : { claimedBy: claimants(all.slice(marker + 1)) }) };
   },
 
   plan(spec, facts) {
@@ -145,7 +187,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
 
     if (spec.state === 'absent') {
       if (mine.length === 0) return [];
-      return [{ resource, summary: `${resource}: ${before} -> (absent)`, diff: { kind: 'value', before, after: '(absent)' }, commands: mine.map(del) }];
+      return [{ resource, summary: `${resource}: ${before} -> (absent)`, diff: { kind: 'value', before, after: '(absent)' }, commands: mine.map(del), releases: [spec.address] }];
     }
 
     // The same address may be on the device twice with different prefixes; keep the right one
@@ -162,9 +204,11 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
       // The kernel cannot change an address's prefix or label in place: remove it, then add it.
       commands: [...extra.map(del), ...(keep === undefined ? [command(...add)] : [])],
     };
-    return [change, ...(spec.announce === true && mine.length === 0 ? [announceChange(spec)] : [])];
+    const claim = keep === undefined && facts.claimedBy !== undefined && facts.claimedBy.length > 0 ? { claim: { address: spec.address, device: spec.device, by: facts.claimedBy } } : {};
+    return [{ ...change, ...claim }, ...(spec.announce === true && mine.length === 0 ? [announceChange(spec)] : [])];
   },
 
+  // What the device holds next; who else answered was a fact of the read, not of the state after.
   after(spec, facts) {
     const others = facts.addresses.filter((entry) => entry.address !== spec.address);
     if (spec.state === 'absent') return { deviceExists: facts.deviceExists, addresses: others };

@@ -124,7 +124,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
         const wait = untilStopped(facts.manager);
         const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
         const phase = stopPhase(spec, context);
-        changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase });
+        const releases = [...new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))];
+        changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase, releases });
       }
       if (facts.enabled === true) {
         const commands =

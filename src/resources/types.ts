@@ -114,6 +114,14 @@ export interface Change {
    * (dead, or advertising elsewhere), would take the VIPs as a second master.
    */
   readonly vrrpPeers?: readonly string[];
+  /**
+   * On a director's change that adds a VIP which other hosts answered ARP for when it was read:
+   * the VIP, its device and their MACs. The engine refuses the host unless a host of the run gives
+   * that VIP up (`releases`): two hosts answering for one VIP split the router's clients.
+   */
+  readonly claim?: { readonly address: string; readonly device: string; readonly by: readonly string[] };
+  /** On a change that takes addresses off a host (a VIP pruned, a keepalived stopped): those addresses. */
+  readonly releases?: readonly string[];
 }
 
 /**

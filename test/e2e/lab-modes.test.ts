@@ -288,7 +288,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 3');
     }, 600_000);
 
-    labIt('reset removes what apply made and nothing else (an administrator\'s IPVS service and VIP stay), and apply rebuilds it', async () => {
+    labIt('reset removes what apply made and nothing else (an administrator\'s IPVS service and VIP stay); apply refuses to add a VIP another host answers for, then rebuilds it', async () => {
       // Made by hand beside lvsprov's: apply leaves them alone, and so does reset.
       const foreign = '-A -t 198.51.100.99:8080 -s rr\n-a -t 198.51.100.99:8080 -r 192.0.2.11:8080 -m -w 1\n';
       await lab.sh('director', 'ipvsadm -A -t 198.51.100.99:8080 -s rr && ipvsadm -a -t 198.51.100.99:8080 -r 192.0.2.11:8080 -m && ip addr add 198.51.100.99/32 dev eth0 label eth0:9');
@@ -312,8 +312,22 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
       expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.50');
       // Nothing answers on the VIP any more (curl reports nothing for a failed connection).
       expect((await lab.curl('http://198.51.100.50/', 1)).filter((answer) => answer.server !== '')).toEqual([]);
+      // A host outside the inventory answering for the VIP (as a director dropped from it would):
+      // the director asks the LAN before it adds the VIP, and stops before any change of its own.
+      await lab.sh('router', 'ip addr add 198.51.100.50/32 dev eth1');
+      const routerMac = (await lab.sh('router', 'cat /sys/class/net/eth1/address')).trim();
+      const refused = await apply('--json');
+      expect(refused.code, refused.stderr).toBe(2);
+      const claimed = parseJson(refused).hosts.find((host) => host.host === 'director');
+      expect(claimed?.status).toBe('failed');
+      expect(claimed?.error?.message).toContain(`198.51.100.50 is already answered for on eth0 by ${routerMac}`);
+      expect(await lab.sh('director', 'ip -o -4 addr show dev eth0')).not.toContain('198.51.100.50');
+      expect(await lab.sh('director', 'ipvsadm -S -n')).toBe(foreign);
+      // The others went on meanwhile (their VIP, routes and web servers are back): the director now.
+      expect(parseJson(refused).hosts.filter((host) => host.host !== 'director').map((host) => host.status)).toEqual(['changed', 'changed', 'changed']);
+      await lab.sh('router', 'ip addr del 198.51.100.50/32 dev eth1');
       const rebuilt = parseJson(ok(await apply('--json'), 'apply after reset'));
-      expect(rebuilt.hosts.every((host) => host.status === 'changed')).toBe(true);
+      expect(rebuilt.hosts.map((host) => [host.host, host.status])).toEqual([['router', 'ok'], ['director', 'changed'], ['rs1', 'ok'], ['rs2', 'ok']]);
       expect(tally(await lab.curl('http://198.51.100.50/', 4))).toEqual({ rs1: 1, rs2: 3 });
     }, 900_000);
   });

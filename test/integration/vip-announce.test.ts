@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { address } from '../../src/resources/address.js';
-import { checked, converge, createNetns, deleteNetns, inNetns, isRoot, requireRoot } from './resource-netns.js';
+import { checked, converge, createNetns, deleteNetns, inNetns, isRoot, plan, requireRoot } from './resource-netns.js';
 
 // A VIP that moves from one director to another, on real network namespaces: the router learned
 // the VIP at dir1's MAC, and dir1 keeps the VIP until the retire wave. The announce the address
@@ -28,6 +28,19 @@ describe('a director announces a VIP it adds (gratuitous ARP)', () => {
 
   afterAll(() => {
     for (const ns of [router, dir1, dir2]) deleteNetns(ns);
+  });
+
+  it("a director's read of a VIP it lacks names the MAC of the host that answers for it (arping -D), and of none for a free one", (ctx) => {
+    requireRoot(ctx);
+    const spec = address.schema.parse({ address: VIP, prefix: 32, device: 'eth0', label: 'eth0:1', announce: true });
+    const [add] = plan(address, spec, dir2);
+    expect(add?.claim).toEqual({ address: VIP, device: 'eth0', by: [mac(dir1).toLowerCase()] });
+    const free = address.schema.parse({ address: '198.51.100.51', prefix: 32, device: 'eth0', label: 'eth0:2', announce: true });
+    const [addFree] = plan(address, free, dir2);
+    expect(addFree?.summary).toContain('198.51.100.51/32');
+    expect(addFree?.claim).toBeUndefined();
+    // On dir1, which holds it, nothing is asked.
+    expect(plan(address, spec, dir1)).toEqual([]);
   });
 
   it("moves the router's ARP entry for the VIP from the old holder to the new one, while the old one still holds it", async (ctx) => {

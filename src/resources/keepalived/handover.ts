@@ -65,6 +65,7 @@ export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kep
       ...releasedServices.map((service) => command('ipvsadm', '-D', ...selector(service))),
     ],
     phase: 'retire',
+    releases: releasedVips.map((vip) => vip.address),
     vrrpPeers: [...new Set(spec.instances.flatMap((instance) => instance.unicast_peers))],
   };
 }
