@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
-import type { ConnectionTarget, JumpTarget, ServerAlive } from '../transport/types.js';
+import type { ConnectionTarget, JumpTarget, ServerAlive, StrictHostKeyChecking } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
@@ -61,6 +61,13 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
 
 // ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
+const strictOf = (value: string | undefined): StrictHostKeyChecking => {
+  const lower = value?.toLowerCase();
+  if (lower === 'accept-new') return 'accept-new';
+  if (lower === 'no' || lower === 'off' || lower === 'false') return 'no';
+  if (lower === 'yes' || lower === 'true') return 'yes';
+  return 'ask';
+};
 const flagSet = (value: string | undefined): boolean => ['yes', 'true'].includes(value?.toLowerCase() ?? '');
 
 export { parseJumpEntry } from './proxy-chain.js';
@@ -232,6 +239,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
+    strictHostKeyChecking: strictOf(strict?.values[0]),
     checkHostIp,
     connectTimeoutMs,
     serverAlive,
@@ -298,6 +306,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      strictHostKeyChecking: strictOf(get('stricthostkeychecking')),
       // The first jump host is reached straight; a later one through the jumps before it.
       checkHostIp: index === 0 && flagSet(get('checkhostip')),
       hashKnownHosts: flagSet(get('hashknownhosts')),

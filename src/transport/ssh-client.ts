@@ -180,6 +180,10 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     });
 }
 
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`warning: ${message}\n`);
+};
+
 /** A TCP connect unanswered after this long no longer counts against the gate's lookahead (see above). */
 export const slowConnectMs = 1_000;
 
@@ -329,11 +333,12 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
       const address = target.checkHostIp === true && !isCertificate(blob) ? addressToCheck(target.address, remoteAddress) : undefined;
       if (address !== undefined) {
         const byAddress = hostKeysOf(target, knownHostsKey(address, target.port));
-        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files });
+        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files, ...(target.strictHostKeyChecking ? { strict: target.strictHostKeyChecking } : {}) });
         if (!verdict.accept) {
           refusal = verdict.reason;
           return false;
         }
+        if (verdict.warning !== undefined) (options.warn ?? warnOnStderr)(`${target.label}: ${verdict.warning}`);
         if (verdict.record) newAddressKey = { address, key: blob };
       }
       newKey = decision.record;
