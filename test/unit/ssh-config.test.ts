@@ -256,6 +256,16 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:16: unknown %-token %d`));
   });
 
+  it('refuses a ProxyJump port that is not a number as written, before tokens are expanded, as ssh 9.2 refuses the line ("Invalid ProxyJump")', () => {
+    for (const [value, port] of [['%r@gw-%h:%p', '%p'], ['gw:0', '0'], ['a,gw:70000', '70000'], ['ssh://gw:x', 'x']] as const) {
+      const file = configFile(['Host webalias', `  ProxyJump ${value}`]);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:13: ProxyJump entry "[^"]+" has the port "${port}", not a number from 1 to 65535`));
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/Invalid ProxyJump/);
+    }
+    const empty = configFile(['Host webalias', '  ProxyJump @gw']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
+  });
+
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
     // ssh -v -F FILE webalias: `exec ssh -F FILE -W '[192.0.2.40]:22' a`, then for a:
     // `exec ssh -l u1 -p 2299 -F FILE -W '[192.0.2.7]:2201' gw2201-a` (a's user, port, name, HostName).
