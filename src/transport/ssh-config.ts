@@ -212,6 +212,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const matchApplies = (criteria: string[], where: string): boolean => {
     // Every criterion is read, as in ssh (a `final` after one that fails still asks for the pass).
     let result = true;
+    let unevaluated: string | undefined;
     for (let i = 0; i < criteria.length; i++) {
       // `!host web*` negates one criterion (readconf.c match_cfg_line).
       const negated = criteria[i]?.startsWith('!') ?? false;
@@ -229,13 +230,12 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       const argument = criteria[++i] ?? '';
       const subject =
         criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
-      if (subject === undefined) {
-        // ssh would run `exec` only while the criteria before it hold.
-        if (result) ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
-        result = false;
-      } else if (patternListMatches(argument.split(','), subject) === negated) result = false;
+      if (subject === undefined) unevaluated ??= criterion;
+      else if (patternListMatches(argument.split(','), subject) === negated) result = false;
     }
-    return result;
+    // Said only where it decides: when another criterion fails, ssh skips the block whatever `exec` returns.
+    if (unevaluated !== undefined && result) ignored.push(`${where}: Match ${unevaluated} is not evaluated by lvsprov; the block is skipped`);
+    return result && unevaluated === undefined;
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {

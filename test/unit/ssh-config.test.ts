@@ -68,6 +68,12 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('says a Match exec block is skipped only where it would decide: not when another criterion of the line fails, before or after it', () => {
+    const file = configFile(['Match exec "true" host mx', '  User execuser', 'Match host other exec "true"', '  User other', 'Match exec "true" !host mx', '  User notmx']);
+    expect(resolveSshConfig(file, { host: 'mx' }).ignored).toEqual([`${file}:1: Match exec is not evaluated by lvsprov; the block is skipped`]);
+    expect(resolveSshConfig(file, { host: 'web' }).ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
+  });
+
   it('matches Host lines case-sensitively against the name as given, Match host and originalhost without case, as ssh -G does', () => {
     const file = configFile(['Host web1', '  Port 2401', 'Host *.EXAMPLE !BAD.example', '  Port 2402', 'Match originalhost WEB3', '  Port 2403']);
     expect(values(file, 'WEB1')).toEqual({});
