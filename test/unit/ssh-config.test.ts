@@ -251,6 +251,24 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
+  it('IdentityFile none names no file, not ./none, and still leaves the default key files out, as ssh -G shows', () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(join(home, '.ssh', 'id_ed25519'), 'not read here');
+    const cwd = process.cwd();
+    const here = mkdtempSync(join(dir, 'cwd-'));
+    writeFileSync(join(here, 'none'), 'not a key');
+    const file = configFile(['Host webalias', '  IdentityFile none']);
+    process.chdir(here);
+    try {
+      const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {}, home });
+      expect([resolved.target.privateKeys, resolved.missingKeys, resolved.target.defaultKeyFiles]).toEqual([[], [], undefined]);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stdout).toMatch(/^identityfile none$/m);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its own column', () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
