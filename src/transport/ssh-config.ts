@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { globMatches } from '../glob.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { matchCriteriaProblem } from './ssh-config-match.js';
+import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
@@ -267,20 +268,31 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     }
   };
 
+  // A keyword ssh does not know is refused in any block, applying or not, as ssh reads every line.
+  const checkKeyword = (parsed: ParsedFile, directive: Directive): void => {
+    const problem = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
+    if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.keywordCol, path: '', message: problem }]);
+  };
+
   const walk = (parsed: ParsedFile, depth: number, reading: Reading): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
+      let applies = true;
       if (block.condition?.kind === 'host') {
         // The second reading matches Host lines against the HostName obtained, lowercased (ssh.c
         // re-parses with the canonical name: `Host real.example` applies to an alias of it).
-        if (!hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host)) continue;
+        applies = hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host);
         section = `Host ${block.condition.patterns.join(' ')}`;
       } else if (block.condition?.kind === 'match') {
-        if (!matchApplies(block.condition.criteria, where)) continue;
+        applies = matchApplies(block.condition.criteria, where);
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
-      for (const directive of block.directives) apply(parsed, directive, section, depth, reading);
+      for (const directive of block.directives) {
+        checkKeyword(parsed, directive);
+        // One IgnoreUnknown names is passed over, as ssh passes it over.
+        if (applies && isSshConfigKeyword(directive.keyword)) apply(parsed, directive, section, depth, reading);
+      }
     }
   };
 

@@ -68,6 +68,18 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('refuses a keyword ssh does not know at its line, in a block that applies or not, unless an IgnoreUnknown read before it names it, as ssh -G does', () => {
+    const typo = configFile(['Host other', '  Hostnme 192.0.2.9', 'Host web1', '  Port 2401']);
+    expect(() => resolveSshConfig(typo, { host: 'web1' })).toThrow(new RegExp(`^${typo}:2:3: bad configuration option hostnme \\(did you mean hostname\\?\\): ssh refuses this file too`));
+    expect(spawnSync('ssh', ['-G', '-F', typo, 'web1'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Bad configuration option: hostnme/);
+    const ignored = configFile(['IgnoreUnknown UseKeychain,Foo*', 'Host web1', '  UseKeychain yes', '  FooBar 1', '  Port 2401']);
+    expect(values(ignored, 'web1')).toEqual({ ignoreunknown: ['UseKeychain,Foo*'], port: ['2401'] });
+    expect(spawnSync('ssh', ['-G', '-F', ignored, 'web1'], { encoding: 'utf8' }).status).toBe(0);
+    const late = configFile(['Host web1', '  UseKeychain yes', 'IgnoreUnknown UseKeychain']);
+    expect(() => resolveSshConfig(late, { host: 'web1' })).toThrow(/:2:3: bad configuration option usekeychain/);
+    expect(spawnSync('ssh', ['-G', '-F', late, 'web1'], { encoding: 'utf8' }).status).toBe(255);
+  });
+
   it('says a Match exec block is skipped only where it would decide: not when another criterion of the line fails, before or after it', () => {
     const file = configFile(['Match exec "true" host mx', '  User execuser', 'Match host other exec "true"', '  User other', 'Match exec "true" !host mx', '  User notmx']);
     expect(resolveSshConfig(file, { host: 'mx' }).ignored).toEqual([`${file}:1: Match exec is not evaluated by lvsprov; the block is skipped`]);
