@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js';
 import { expandTokens, type Tokens } from './ssh-tokens.js';
+import { jumpEntryPattern } from '../transport/proxy-jump-syntax.js';
 
 // Which proxy ssh(1) uses for a host, and the whole chain of jump hosts, as OpenSSH 9.2 does
 // (checked with `ssh -G` and `ssh -v`):
@@ -34,8 +35,6 @@ export function proxyOf(config: ResolvedSshConfig): Proxy {
   return { kind: 'none' };
 }
 
-const jumpEntryPattern = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@]+)(?::([^:]*))?$/;
-
 /** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
 export function parseJumpEntry(entry: string, origin: string): JumpSpec {
   const match = jumpEntryPattern.exec(entry.trim());
@@ -43,33 +42,14 @@ export function parseJumpEntry(entry: string, origin: string): JumpSpec {
   return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
 }
 
-/**
- * Why ssh refuses a ProxyJump entry as written, before any token is expanded (readconf.c
- * parse_jump reads every entry when it reads the line, whether or not the block applies): an empty
- * user or host, a port that is not a number from 1 to 65535 (`gw:%p` included).
- */
-function jumpEntryProblem(entry: string): string | undefined {
-  const match = jumpEntryPattern.exec(entry.trim());
-  if (!match || (match[1] !== undefined && match[1] === '')) return `ProxyJump entry "${entry.trim()}" is not [user@]host[:port]`;
-  const port = match[3];
-  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
-    return `ProxyJump entry "${entry.trim()}" has the port "${port}", not a number from 1 to 65535 (ssh reads a ProxyJump before it expands any %-token, and refuses this line too)`;
-  }
-  return undefined;
-}
-
 /** A ProxyJump value's entries, its tokens expanded with `tokens` (%h %n %p %r of the host it is for). */
-export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] => {
-  for (const part of value.values.join(' ').split(',')) {
-    const problem = jumpEntryProblem(part);
-    if (problem !== undefined) refuse(value, problem);
-  }
-  return value.values
+// Its syntax was checked as the file was read (proxy-jump-syntax.ts), as ssh checks it.
+export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] =>
+  value.values
     .map((part) => expandTokens(part, tokens, value))
     .join(' ')
     .split(',')
     .map((part) => parseJumpEntry(part, value.origin));
-};
 
 /** The tokens ssh expands in a ProxyJump: the HostName, the name as given, the port and the user of the host it reaches. */
 export const proxyJumpTokens = (host: string, original: string, port: number, user: string): Tokens => ({ h: host, n: original, p: String(port), r: user });

@@ -3,6 +3,7 @@ import { globMatches } from '../glob.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { matchCriteriaProblem } from './ssh-config-match.js';
 import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords.js';
+import { proxyJumpProblem } from './proxy-jump-syntax.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
@@ -239,13 +240,14 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     return result && unevaluated === undefined;
   };
 
+  const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
+    if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading, inactive);
+  };
+
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
-    if (directive.keyword === 'include') {
-      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
-      return;
-    }
+    if (directive.keyword === 'include') return includeFiles(parsed, directive, depth, reading, false);
     const origin = `${where}${section ? ` (${section})` : ''}`;
     const place: ValuePlace = { file: parsed.file, line: directive.line, col: directive.col, source: directive.source };
     if (listKeywords.has(directive.keyword)) {
@@ -268,18 +270,24 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     }
   };
 
-  // A keyword ssh does not know is refused in any block, applying or not, as ssh reads every line.
-  const checkKeyword = (parsed: ParsedFile, directive: Directive): void => {
-    const problem = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
-    if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.keywordCol, path: '', message: problem }]);
+  // What ssh refuses on any line, in a block that applies or not (it reads every line, and the
+  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read.
+  const checkLine = (parsed: ParsedFile, directive: Directive): void => {
+    const unknown = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
+    const jump = directive.keyword === 'proxyjump' ? proxyJumpProblem(directive.values) : undefined;
+    const problem = unknown ?? jump;
+    if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: unknown !== undefined ? directive.keywordCol : directive.col, path: '', message: problem }]);
   };
 
-  const walk = (parsed: ParsedFile, depth: number, reading: Reading): void => {
+  /** `inactive`: read under a block that does not apply, for ssh's checks alone (SSHCONF_NEVERMATCH). */
+  const walk = (parsed: ParsedFile, depth: number, reading: Reading, inactive = false): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
-      let applies = true;
-      if (block.condition?.kind === 'host') {
+      let applies = !inactive;
+      if (inactive) {
+        // Nothing here applies; the lines are still checked below.
+      } else if (block.condition?.kind === 'host') {
         // The second reading matches Host lines against the HostName obtained, lowercased (ssh.c
         // re-parses with the canonical name: `Host real.example` applies to an alias of it).
         applies = hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host);
@@ -289,9 +297,10 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
       for (const directive of block.directives) {
-        checkKeyword(parsed, directive);
+        checkLine(parsed, directive);
         // One IgnoreUnknown names is passed over, as ssh passes it over.
         if (applies && isSshConfigKeyword(directive.keyword)) apply(parsed, directive, section, depth, reading);
+        else if (!applies && directive.keyword === 'include') includeFiles(parsed, directive, depth, reading, true);
       }
     }
   };

@@ -75,6 +75,13 @@ describe('ssh_config resolution', () => {
     const ignored = configFile(['IgnoreUnknown UseKeychain,Foo*', 'Host web1', '  UseKeychain yes', '  FooBar 1', '  Port 2401']);
     expect(values(ignored, 'web1')).toEqual({ ignoreunknown: ['UseKeychain,Foo*'], port: ['2401'] });
     expect(spawnSync('ssh', ['-G', '-F', ignored, 'web1'], { encoding: 'utf8' }).status).toBe(0);
+    // In a file an Include names under a block that does not apply, too (ssh reads it for its checks alone).
+    const included = configFile(['Hostnme 192.0.2.9']);
+    const including = configFile(['Host other', `  Include ${included}`, 'Host web1', '  Port 2401']);
+    expect(() => resolveSshConfig(including, { host: 'web1' })).toThrow(new RegExp(`^${included}:1:1: bad configuration option hostnme`));
+    expect(spawnSync('ssh', ['-G', '-F', including, 'web1'], { encoding: 'utf8' }).stderr).toMatch(/line 1: Bad configuration option: hostnme/);
+    const harmless = configFile(['Host other', `  Include ${configFile(['Host web1', '  Port 1'])}`, 'Host web1', '  Port 2401']);
+    expect(values(harmless, 'web1')).toEqual({ port: ['2401'] });
     const late = configFile(['Host web1', '  UseKeychain yes', 'IgnoreUnknown UseKeychain']);
     expect(() => resolveSshConfig(late, { host: 'web1' })).toThrow(/:2:3: bad configuration option usekeychain/);
     expect(spawnSync('ssh', ['-G', '-F', late, 'web1'], { encoding: 'utf8' }).status).toBe(255);
@@ -298,6 +305,10 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:13: ProxyJump entry "[^"]+" has the port "${port}", not a number from 1 to 65535`));
       expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/Invalid ProxyJump/);
     }
+    // In a block that does not apply, too: ssh reads every ProxyJump line.
+    const elsewhere = configFile(['Host other', '  ProxyJump gw:%p', 'Host webalias', '  Port 2201']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: elsewhere }), 'web', { env: {} })).toThrow(new RegExp(`^${elsewhere}:2:13: ProxyJump entry "gw:%p" has the port`));
+    expect(spawnSync('ssh', ['-G', '-F', elsewhere, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Invalid ProxyJump/);
     const empty = configFile(['Host webalias', '  ProxyJump @gw']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
   });
