@@ -582,10 +582,19 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
     expect(resolved.target.acceptNewHostKeys).toBe(true);
-    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys])).toEqual([
-      ['bastion', true],
-      ['192.0.2.2', false],
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys, jump.strictHostKeyChecking])).toEqual([
+      ['bastion', true, 'no'],
+      ['192.0.2.2', false, 'ask'],
     ]);
+    expect(resolved.target.strictHostKeyChecking).toBe('accept-new');
+  });
+
+  it('reads StrictHostKeyChecking as ssh does, its synonyms included (off and false are no, true is yes), ask by default', () => {
+    for (const [written, read] of [['off', 'no'], ['FALSE', 'no'], ['no', 'no'], ['true', 'yes'], ['yes', 'yes'], ['ask', 'ask'], ['Accept-New', 'accept-new']] as const) {
+      const file = configFile(['Host webalias', `  StrictHostKeyChecking ${written}`]);
+      expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.strictHostKeyChecking).toBe(read);
+    }
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: configFile(['Host other']) }), 'web', { env: {} }).target.strictHostKeyChecking).toBe('ask');
   });
 
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
