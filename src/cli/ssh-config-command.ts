@@ -29,7 +29,7 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
   lines.push(row('globalknownhostsfile', target.globalKnownHostsFiles.join(' ') || 'none', origins.global_known_hosts));
   if (target.hostKeyAlias) lines.push(row('hostkeyalias', target.hostKeyAlias, origins.host_key_alias));
   lines.push(row('hashknownhosts', target.hashKnownHosts ? 'yes' : 'no', origins.hash_known_hosts));
-  lines.push(row('stricthostkeychecking', target.acceptNewHostKeys ? 'accept-new' : 'yes', origins.strict_host_key_checking));
+  lines.push(row('stricthostkeychecking', target.strictHostKeyChecking ?? 'ask', origins.strict_host_key_checking));
   lines.push(row('checkhostip', target.checkHostIp ? 'yes' : 'no', origins.check_host_ip));
   lines.push(row('connecttimeout', String(target.connectTimeoutMs / 1000), origins.connect_timeout));
   lines.push(row('serveraliveinterval', String(target.serverAlive.intervalMs / 1000), origins.server_alive_interval));

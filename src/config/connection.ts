@@ -4,7 +4,7 @@ import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
-import type { ConnectionTarget, JumpTarget, ServerAlive } from '../transport/types.js';
+import type { ConnectionTarget, JumpTarget, ServerAlive, StrictHostKeyChecking } from '../transport/types.js';
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
@@ -61,15 +61,25 @@ function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSett
 
 // ssh reads true/false wherever it reads yes/no (readconf.c's flag and multistate tables).
 const strictAcceptsNew = (value: string | undefined): boolean => value !== undefined && ['accept-new', 'no', 'off', 'false'].includes(value.toLowerCase());
+const strictOf = (value: string | undefined): StrictHostKeyChecking => {
+  const lower = value?.toLowerCase();
+  if (lower === 'accept-new') return 'accept-new';
+  if (lower === 'no' || lower === 'off' || lower === 'false') return 'no';
+  if (lower === 'yes' || lower === 'true') return 'yes';
+  return 'ask';
+};
 const flagSet = (value: string | undefined): boolean => ['yes', 'true'].includes(value?.toLowerCase() ?? '');
 
 export { parseJumpEntry } from './proxy-chain.js';
+
+/** A list keyword's files less `none`, which ssh skips (IdentityFile none, CertificateFile none). */
+const namedFiles = (found: ConfigValue | undefined): readonly string[] => (found?.values ?? []).filter((file) => file.toLowerCase() !== 'none');
 
 /** CertificateFile's files that exist (ssh passes a missing one over), `none` naming none; undefined when not set. */
 function certificateFilesOf(config: ResolvedSshConfig, expand: (file: string, found: ConfigValue) => string): string[] | undefined {
   const found = config.values.get('certificatefile');
   if (!found) return undefined;
-  return found.values.filter((file) => file.toLowerCase() !== 'none').map((file) => expand(file, found)).filter((file) => existsSync(file));
+  return namedFiles(found).map((file) => expand(file, found)).filter((file) => existsSync(file));
 }
 
 export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
@@ -149,7 +159,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   }
 
   // Keys: the inventory's private_key, else every IdentityFile that exists, else (without an agent) the default key files.
-  const identityFiles = (config.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, config.values.get('identityfile')));
+  // `IdentityFile none` names no file (ssh skips it) but, like any IdentityFile, leaves the default files out.
+  const identityLine = config.values.get('identityfile');
+  const identityFiles = namedFiles(identityLine).map((file) => expandedPath(file, identityLine));
   const missingKeys = identityFiles.filter((file) => !existsSync(file));
   const identitiesOnly = flagSet(config.values.get('identitiesonly')?.values[0]);
   const identityAgent = config.values.get('identityagent');
@@ -171,7 +183,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       const path = entry.ssh?.private_key !== undefined ? ['hosts', host, 'ssh', 'private_key'] : ['ssh', 'private_key'];
       throw new ConfigError([inventory.source.problem(path, `private key file ${privateKeys[0]} does not exist (for host ${host})`)]);
     }
-  } else if (identityFiles.length > 0) {
+  } else if (identityLine) {
     privateKeys = identityFiles.filter((file) => existsSync(file));
     origins.identity_files = config.values.get('identityfile')?.origin ?? '';
   } else {
@@ -232,6 +244,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
+    strictHostKeyChecking: strictOf(strict?.values[0]),
     checkHostIp,
     connectTimeoutMs,
     serverAlive,
@@ -278,7 +291,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
-      : (jumpConfig.values.get('identityfile')?.values ?? []).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
+      : namedFiles(jumpConfig.values.get('identityfile')).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
@@ -298,6 +311,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.
       acceptNewHostKeys: strictAcceptsNew(get('stricthostkeychecking')),
+      strictHostKeyChecking: strictOf(get('stricthostkeychecking')),
       // The first jump host is reached straight; a later one through the jumps before it.
       checkHostIp: index === 0 && flagSet(get('checkhostip')),
       hashKnownHosts: flagSet(get('hashknownhosts')),

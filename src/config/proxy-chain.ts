@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js';
 import { expandTokens, type Tokens } from './ssh-tokens.js';
+import { jumpEntryPattern } from '../transport/proxy-jump-syntax.js';
 
 // Which proxy ssh(1) uses for a host, and the whole chain of jump hosts, as OpenSSH 9.2 does
 // (checked with `ssh -G` and `ssh -v`):
@@ -36,12 +37,13 @@ export function proxyOf(config: ResolvedSshConfig): Proxy {
 
 /** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
 export function parseJumpEntry(entry: string, origin: string): JumpSpec {
-  const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
+  const match = jumpEntryPattern.exec(entry.trim());
   if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
   return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
 }
 
 /** A ProxyJump value's entries, its tokens expanded with `tokens` (%h %n %p %r of the host it is for). */
+// Its syntax was checked as the file was read (proxy-jump-syntax.ts), as ssh checks it.
 export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] =>
   value.values
     .map((part) => expandTokens(part, tokens, value))

@@ -8,7 +8,8 @@ import { isCertificate } from './host-certificate.js';
 import { addressToCheck, checkHostIp } from './host-ip-check.js';
 import { checkHostKey, type RecordedHostKeys } from './host-key-check.js';
 import { declineHostKeyProofs } from './host-key-proofs.js';
-import { identitiesOnlyAgent } from './identities-only-agent.js';
+import { agentIdentities, agentOffer, listedAgent, publicBlobOf, type AgentOffer } from './offer-agent.js';
+import { offerOrder, type FileIdentity } from './offer-order.js';
 import { skipPublickeyQuery } from './publickey-query.js';
 import { KnownHosts, knownHostsKey, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { tcpConnect, watchWhileQueued } from './tcp-connect.js';
@@ -18,7 +19,8 @@ import { loadSsh2WithCertificates } from './ssh2-certificates.js';
 import type { ConnectOptions, ServerAlive, SshEndpoint } from './types.js';
 import { readKeyFile } from './key-file.js';
 import { userCertificateSupport } from './ssh2-user-certificates.js';
-import { certificateLogins, userCertificateProblem, type CertificateLogins, type KeyFile, type UserCertificate } from './user-certificate.js';
+import { readUserCertificate, userCertificateProblem, type UserCertificate } from './user-certificate.js';
+import { certifiedKey } from './ssh2-user-certificates.js';
 
 // One authenticated ssh2 connection with host key checking against known_hosts. Used for both the
 // hosts themselves and jump hosts. The TCP connection is made once the host is near the head of
@@ -178,6 +180,10 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     });
 }
 
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`warning: ${message}\n`);
+};
+
 /** A TCP connect unanswered after this long no longer counts against the gate's lookahead (see above). */
 export const slowConnectMs = 1_000;
 
@@ -213,6 +219,54 @@ function certificateRefusals(certificates: readonly UserCertificate[], target: C
   }).join('');
 }
 
+interface LoginMethods {
+  /** ssh2's methods, in the order ssh offers the keys: a key file each, the agent's keys in runs. */
+  readonly queue: AuthenticationType[];
+  /** The certificates among them, for the message when every login fails. */
+  readonly certificates: readonly UserCertificate[];
+}
+
+/**
+ * The keys to offer in ssh's order (offer-order.ts), as ssh2 methods: a loaded key file signs
+ * itself (a certificate through the key it certifies), a run of the agent's keys goes through one
+ * agent listing just them.
+ */
+function loginMethods(ssh2: Ssh2, target: ClientTarget, loaded: ReadonlyMap<string, ParsedKey>, listing: readonly ParsedKey[]): LoginMethods {
+  const certificatesOn = userCertificateSupport.current.active;
+  // IdentitiesOnly's files (agentKeys) are identity files too, whether or not this process loaded them.
+  const identityFiles = [...new Set([...target.privateKeys, ...(target.agentKeys ?? [])])];
+  const files: FileIdentity[] = identityFiles.flatMap((file) => {
+    const key = loaded.get(file);
+    const blob = key?.getPublicSSH() ?? publicBlobOf(ssh2, file);
+    const entry: FileIdentity = { file, loaded: key !== undefined, ...(blob ? { blob } : {}) };
+    // Any CertificateFile, even one whose files are all missing, stops ssh looking beside the keys.
+    const beside = certificatesOn && target.certificateFiles === undefined ? readUserCertificate(`${file}-cert.pub`) : undefined;
+    return beside ? [entry, { file, loaded: key !== undefined, certificate: beside }] : [entry];
+  });
+  const certificateFiles = certificatesOn ? (target.certificateFiles ?? []).flatMap((file) => readUserCertificate(file) ?? []) : [];
+  // Without the certificate edits in ssh2, an agent's certificate cannot be sent either.
+  const agent = listing.map((key) => key.getPublicSSH()).filter((blob) => certificatesOn || !isCertificate(blob));
+  const offers = offerOrder({ files, certificateFiles, agent, identitiesOnly: target.agentKeys !== undefined });
+  const queue: AuthenticationType[] = [];
+  let run: AgentOffer[] = [];
+  const endRun = (): void => {
+    if (run.length > 0 && target.agent) queue.push({ type: 'agent', username: target.user, agent: listedAgent(ssh2, target.agent, run) } as unknown as AuthenticationType);
+    run = [];
+  };
+  for (const offer of offers) {
+    if ('agent' in offer.signer) {
+      const found = agentOffer(listing, offer.blob, offer.signer.agent);
+      if (found) run.push(found);
+      continue;
+    }
+    endRun();
+    const key = loaded.get(offer.signer.file);
+    if (key) queue.push({ type: 'publickey', username: target.user, key: offer.certificate ? certifiedKey(key, offer.blob) : key } as unknown as AuthenticationType);
+  }
+  endRun();
+  return { queue, certificates: offers.flatMap((offer) => offer.certificate ?? []) };
+}
+
 function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOptions): HandshakeSetup {
   // The name is also what a certificate's principals are compared with.
   const entry = knownHostsKey(target.address, target.port, target.hostKeyAlias);
@@ -229,29 +283,36 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   // agent, which may hold it after ssh-add, or another key file), as ssh(1) does without a
   // terminal to ask on; when nothing else is left its error stands, naming the key.
   const unusable: Error[] = [];
-  const keyFiles: KeyFile[] = target.privateKeys.flatMap((file) => {
+  const loaded = new Map<string, ParsedKey>();
+  for (const file of target.privateKeys) {
     try {
-      return [{ file, key: loadPrivateKey(ssh2, target.label, file, target.passphrase) }];
+      loaded.set(file, loadPrivateKey(ssh2, target.label, file, target.passphrase));
     } catch (error) {
       // A default file no one named (an old key in a format ssh2 cannot read) is passed over too,
       // as ssh does ("Load key ...: invalid format") before it tries the next.
       if ((target.passphrase === undefined && /no passphrase given/.test((error as Error).message)) || target.defaultKeyFiles === true) {
         unusable.push(error as Error);
-        return [];
+        continue;
       }
       throw error;
     }
-  });
-  if (keyFiles.length === 0 && !target.agent && unusable[0]) throw unusable[0];
-  // Each key file's certificate beside it, or the CertificateFile ones (user-certificate.ts).
-  const logins: CertificateLogins = userCertificateSupport.current.active ? certificateLogins(keyFiles, target.certificateFiles) : { keys: keyFiles.map(({ key }) => key), certificates: [] };
-  // The keys first, then the agent: the order OpenSSH tries IdentityFiles and the agent's keys in.
-  const methods: AuthenticationType[] = [];
-  for (const key of logins.keys) methods.push({ type: 'publickey', username: target.user, key } as unknown as AuthenticationType);
-  if (target.agent) {
-    const agent = target.agentKeys ? identitiesOnlyAgent(ssh2, target.agent, target.agentKeys) : target.agent;
-    methods.push({ type: 'agent', username: target.user, agent } as unknown as AuthenticationType);
   }
+  if (loaded.size === 0 && !target.agent && unusable[0]) throw unusable[0];
+  // What the agent holds is asked while the TCP connection is made; the order of the keys waits for it.
+  const agentListing = target.agent ? agentIdentities(ssh2, target.agent) : Promise.resolve([]);
+  const plan = agentListing.then((listing) => loginMethods(ssh2, target, loaded, listing));
+  plan.catch(() => undefined);
+  let offeredCertificates: readonly UserCertificate[] = [];
+  const authHandler = (_left: unknown, _partial: unknown, next: (method: AuthenticationType | false) => void): undefined => {
+    plan.then(
+      (methods) => {
+        offeredCertificates = methods.certificates;
+        next(methods.queue.shift() ?? false);
+      },
+      () => next(false),
+    );
+    return undefined;
+  };
   const algorithms = hostKeyAlgorithms(recorded);
   const config: ConnectConfig = {
     host: target.address,
@@ -260,7 +321,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     // A host that stops answering is given up (see serverAliveDefaults and watchSilence); a script
     // that runs long (a drain, a lock wait) is fine as long as the host answers the keepalives.
     ...keepalivePings(target.serverAlive),
-    authHandler: methods,
+    authHandler: authHandler as never,
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
     hostVerifier: (blob: Buffer) => {
       const decision = checkHostKey(blob, recorded, { acceptNew, certificates: certificateSupport.current, now: new Date() });
@@ -272,11 +333,12 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
       const address = target.checkHostIp === true && !isCertificate(blob) ? addressToCheck(target.address, remoteAddress) : undefined;
       if (address !== undefined) {
         const byAddress = hostKeysOf(target, knownHostsKey(address, target.port));
-        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files });
+        const verdict = checkHostIp(blob, byAddress.keys, { name: recorded.name, address, files: byAddress.files, ...(target.strictHostKeyChecking ? { strict: target.strictHostKeyChecking } : {}) });
         if (!verdict.accept) {
           refusal = verdict.reason;
           return false;
         }
+        if (verdict.warning !== undefined) (options.warn ?? warnOnStderr)(`${target.label}: ${verdict.warning}`);
         if (verdict.record) newAddressKey = { address, key: blob };
       }
       newKey = decision.record;
@@ -293,7 +355,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const connectedTo = (sock: Duplex): void => {
     remoteAddress = (sock as Partial<Socket>).remoteAddress;
   };
-  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => certificateRefusals(logins.certificates, target) };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => certificateRefusals(offeredCertificates, target) };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */

@@ -2,6 +2,8 @@ import { ConfigError } from '../errors.js';
 import { globMatches } from '../glob.js';
 import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-config-file.js';
 import { matchCriteriaProblem } from './ssh-config-match.js';
+import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords.js';
+import { proxyJumpProblem } from './proxy-jump-syntax.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
@@ -212,6 +214,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const matchApplies = (criteria: string[], where: string): boolean => {
     // Every criterion is read, as in ssh (a `final` after one that fails still asks for the pass).
     let result = true;
+    let unevaluated: string | undefined;
     for (let i = 0; i < criteria.length; i++) {
       // `!host web*` negates one criterion (readconf.c match_cfg_line).
       const negated = criteria[i]?.startsWith('!') ?? false;
@@ -229,22 +232,22 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       const argument = criteria[++i] ?? '';
       const subject =
         criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
-      if (subject === undefined) {
-        // ssh would run `exec` only while the criteria before it hold.
-        if (result) ignored.push(`${where}: Match ${criterion} is not evaluated by lvsprov; the block is skipped`);
-        result = false;
-      } else if (patternListMatches(argument.split(','), subject) === negated) result = false;
+      if (subject === undefined) unevaluated ??= criterion;
+      else if (patternListMatches(argument.split(','), subject) === negated) result = false;
     }
-    return result;
+    // Said only where it decides: when another criterion fails, ssh skips the block whatever `exec` returns.
+    if (unevaluated !== undefined && result) ignored.push(`${where}: Match ${unevaluated} is not evaluated by lvsprov; the block is skipped`);
+    return result && unevaluated === undefined;
+  };
+
+  const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
+    if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading, inactive);
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
-    if (directive.keyword === 'include') {
-      if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
-      for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading);
-      return;
-    }
+    if (directive.keyword === 'include') return includeFiles(parsed, directive, depth, reading, false);
     const origin = `${where}${section ? ` (${section})` : ''}`;
     const place: ValuePlace = { file: parsed.file, line: directive.line, col: directive.col, source: directive.source };
     if (listKeywords.has(directive.keyword)) {
@@ -267,20 +270,38 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     }
   };
 
-  const walk = (parsed: ParsedFile, depth: number, reading: Reading): void => {
+  // What ssh refuses on any line, in a block that applies or not (it reads every line, and the
+  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read.
+  const checkLine = (parsed: ParsedFile, directive: Directive): void => {
+    const unknown = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
+    const jump = directive.keyword === 'proxyjump' ? proxyJumpProblem(directive.values) : undefined;
+    const problem = unknown ?? jump;
+    if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: unknown !== undefined ? directive.keywordCol : directive.col, path: '', message: problem }]);
+  };
+
+  /** `inactive`: read under a block that does not apply, for ssh's checks alone (SSHCONF_NEVERMATCH). */
+  const walk = (parsed: ParsedFile, depth: number, reading: Reading, inactive = false): void => {
     for (const block of parsed.blocks) {
       const where = `${parsed.file}:${block.line}`;
       let section = '';
-      if (block.condition?.kind === 'host') {
+      let applies = !inactive;
+      if (inactive) {
+        // Nothing here applies; the lines are still checked below.
+      } else if (block.condition?.kind === 'host') {
         // The second reading matches Host lines against the HostName obtained, lowercased (ssh.c
         // re-parses with the canonical name: `Host real.example` applies to an alias of it).
-        if (!hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host)) continue;
+        applies = hostLineMatches(block.condition.patterns, finalPass ? hostNameSoFar().toLowerCase() : query.host);
         section = `Host ${block.condition.patterns.join(' ')}`;
       } else if (block.condition?.kind === 'match') {
-        if (!matchApplies(block.condition.criteria, where)) continue;
+        applies = matchApplies(block.condition.criteria, where);
         section = `Match ${block.condition.criteria.join(' ')}`;
       }
-      for (const directive of block.directives) apply(parsed, directive, section, depth, reading);
+      for (const directive of block.directives) {
+        checkLine(parsed, directive);
+        // One IgnoreUnknown names is passed over, as ssh passes it over.
+        if (applies && isSshConfigKeyword(directive.keyword)) apply(parsed, directive, section, depth, reading);
+        else if (!applies && directive.keyword === 'include') includeFiles(parsed, directive, depth, reading, true);
+      }
     }
   };
 

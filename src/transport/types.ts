@@ -65,6 +65,8 @@ export interface SshEndpoint {
   readonly checkHostIp?: boolean;
   /** StrictHostKeyChecking accept-new (or no): record an unknown key as --accept-new-host-keys does. */
   readonly acceptNewHostKeys?: boolean;
+  /** StrictHostKeyChecking as ssh_config set it (default ask): under `no`, a CheckHostIP mismatch is a warning, as in ssh. */
+  readonly strictHostKeyChecking?: StrictHostKeyChecking;
   readonly connectTimeoutMs: number;
   /** ServerAliveInterval and ServerAliveCountMax: how long a silent host is waited for (see serverAliveDefaults). */
   readonly serverAlive: ServerAlive;
@@ -92,7 +94,12 @@ export interface ConnectionTarget extends SshEndpoint {
   readonly jumps: readonly JumpTarget[];
 }
 
+/** ssh_config's StrictHostKeyChecking, its synonyms (true, off, ...) read as ssh reads them. */
+export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
+
 export interface ConnectOptions {
   /** Record unknown host keys instead of refusing them (a changed key is always refused). */
   readonly acceptNewHostKeys: boolean;
+  /** Where a warning that does not stop the login goes (ssh prints it and goes on); default stderr. */
+  readonly warn?: (message: string) => void;
 }

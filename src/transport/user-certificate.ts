@@ -1,13 +1,11 @@
-import type { ParsedKey } from 'ssh2';
 import { FOREVER, isCertificate, parseHostCertificate, timeOf, type HostCertificate } from './host-certificate.js';
 import { readKeyFile } from './key-file.js';
 import { certifiedKey } from './ssh2-user-certificates.js';
 
-// OpenSSH user certificates on the client's side, chosen as ssh(1) 9.2 chooses them
-// (ssh.c load_public_identity_files, sshconnect2.c pubkey_prepare and sign_and_send_pubkey):
-// the CertificateFile certificates first, each signed by the loaded key it certifies; without any
-// CertificateFile, each key file's KEY-cert.pub right after the key itself. A file that is missing,
-// not a certificate, or a host certificate is passed over, as ssh passes it over.
+// OpenSSH user certificates on the client's side (ssh.c load_public_identity_files): read from a
+// CertificateFile or a KEY-cert.pub; a file that is missing, not a certificate, or a host
+// certificate is passed over, as ssh passes it over. Where each is offered and what signs it:
+// offer-order.ts.
 
 const USER_CERTIFICATE = 1;
 
@@ -33,39 +31,6 @@ export function readUserCertificate(file: string): UserCertificate | undefined {
   } catch {
     return undefined;
   }
-}
-
-export interface KeyFile {
-  readonly file: string;
-  readonly key: ParsedKey;
-}
-
-export interface CertificateLogins {
-  /** The keys to offer, in order: certified keys among the plain ones. */
-  readonly keys: readonly ParsedKey[];
-  /** The certificates among them, for the message when every login fails. */
-  readonly certificates: readonly UserCertificate[];
-}
-
-/** `keyFiles` with the certificates ssh would send, in ssh's order (see above). */
-export function certificateLogins(keyFiles: readonly KeyFile[], certificateFiles: readonly string[] | undefined): CertificateLogins {
-  const certificates: UserCertificate[] = [];
-  const keys: ParsedKey[] = [];
-  const signer = (found: UserCertificate): ParsedKey | undefined => keyFiles.find(({ key }) => key.getPublicSSH().equals(found.certificate.key))?.key;
-  const add = (found: UserCertificate | undefined): void => {
-    const key = found && signer(found);
-    if (!found || !key) return;
-    certificates.push(found);
-    keys.push(certifiedKey(key, found.blob));
-  };
-  // Any CertificateFile, even one whose files are all missing, stops ssh looking beside the keys.
-  const explicit = certificateFiles !== undefined;
-  for (const file of certificateFiles ?? []) add(readUserCertificate(file));
-  for (const keyFile of keyFiles) {
-    keys.push(keyFile.key);
-    if (!explicit) add(readUserCertificate(`${keyFile.file}-cert.pub`));
-  }
-  return { keys, certificates };
 }
 
 /**

@@ -331,8 +331,8 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     try {
       const knownFile = join(dir, 'check_host_ip_known_hosts');
       writeFileSync(knownFile, `j1.lab.example ${hostKey('192.0.2.30')}\n`);
-      const config = (checkHostIp: string): string =>
-        ['Host j1.lab.example', '  User root', `  IdentityFile ${lab.clientKeyPath}`, `  UserKnownHostsFile ${knownFile}`, '  GlobalKnownHostsFile none', '  HashKnownHosts no', `  CheckHostIP ${checkHostIp}`, ''].join('\n');
+      const config = (checkHostIp: string, strict = 'yes'): string =>
+        ['Host j1.lab.example', '  User root', `  IdentityFile ${lab.clientKeyPath}`, `  UserKnownHostsFile ${knownFile}`, '  GlobalKnownHostsFile none', '  HashKnownHosts no', `  CheckHostIP ${checkHostIp}`, `  StrictHostKeyChecking ${strict}`, ''].join('\n');
       const file = inventory('check-host-ip', { agent: false }, { j1: { address: 'j1.lab.example' } });
       sshConfig(config('yes'));
       const recorded = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
@@ -353,6 +353,25 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
       expect(ssh.stderr).toMatch(/Host key verification failed/);
       const sshUnchecked = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'CheckHostIP=no', '-o', 'BatchMode=yes', 'j1.lab.example', 'true'], { encoding: 'utf8' });
       expect(sshUnchecked.status, sshUnchecked.stderr).toBe(0);
+      // StrictHostKeyChecking no: ssh warns and goes on, recording nothing for the address; so does lvsprov.
+      const stale = readFileSync(knownFile, 'utf8');
+      for (const strict of ['no', 'accept-new']) {
+        sshConfig(config('yes', strict));
+        const run = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+        writeFileSync(sshConfigFile, config('yes', strict));
+        const openssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'BatchMode=yes', 'j1.lab.example', 'true'], { encoding: 'utf8' });
+        expect(openssh.stderr).toMatch(/differs from the key for the IP address '192\.0\.2\.30'/);
+        if (strict === 'no') {
+          expect(run.code, run.stdout + run.stderr).toBe(0);
+          expect(run.stderr).toMatch(/^warning: j1: the ssh-ed25519 host key for j1\.lab\.example \(SHA256:\S+\) differs from the key for the IP address 192\.0\.2\.30 .*; StrictHostKeyChecking no: going on, as ssh does$/m);
+          expect(openssh.status, openssh.stderr).toBe(0);
+        } else {
+          expect(run.code).toBe(3);
+          expect(parseJson(run).hosts[0]?.error?.message).toMatch(/CheckHostIP yes refuses it, as ssh does \(StrictHostKeyChecking accept-new\)/);
+          expect(openssh.status).toBe(255);
+        }
+        expect(readFileSync(knownFile, 'utf8')).toBe(stale);
+      }
       // CheckHostIP no (ssh's default): the name alone decides.
       sshConfig(config('no'));
       const unchecked = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);

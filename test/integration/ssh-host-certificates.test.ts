@@ -65,6 +65,8 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     readonly agent?: string;
     readonly agentKeys?: readonly string[];
     readonly trustedUserCa?: string;
+    /** sshd's MaxAuthTries: the keys it refuses before it hangs up. */
+    readonly maxAuthTries?: number;
   }
 
   /** Connect to `sshd -i` serving the host key of `kind` with `cert`, as `name`; the command's output or the refusal. */
@@ -83,6 +85,7 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
         'StrictModes no',
         'LogLevel ERROR',
         ...(login.trustedUserCa ? [`TrustedUserCAKeys ${login.trustedUserCa}.pub`] : []),
+        ...(login.maxAuthTries ? [`MaxAuthTries ${login.maxAuthTries}`] : []),
         '',
       ].join('\n'),
     );
@@ -253,6 +256,27 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
       }
     });
 
+    it('logs in with a CertificateFile whose key only the agent holds: the agent signs it, as ssh has it signed', async () => {
+      const { key, cert } = certifiedUser('ed25519');
+      const apart = join(dir, `agent-only${caseNumber}.cert`);
+      renameSync(cert, apart);
+      const socket = join(dir, `agent${caseNumber}.sock`);
+      // The agent holds the plain key alone (nothing beside it to load), and no file of it is left.
+      const agent = await startAgent(socket, [key]);
+      rmSync(key);
+      rmSync(`${key}.pub`);
+      try {
+        const { cert: hostCert, known } = host();
+        const login = { privateKeys: [], certificateFiles: [apart], agent: socket, trustedUserCa: userCa() };
+        expect(await connect('ed25519', hostCert, known, NAME, login)).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, ['-o', 'IdentityFile=none', '-o', `CertificateFile=${apart}`], { SSH_AUTH_SOCK: socket })).toBe(true);
+        // The agent's plain key alone is refused (no authorized key): the certificate is what logged in.
+        expect((await connect('ed25519', hostCert, known, NAME, { ...login, certificateFiles: [] })).error).toMatch(/All configured authentication methods failed/);
+      } finally {
+        if (agent.pid) process.kill(agent.pid, 'SIGTERM');
+      }
+    });
+
     const refusals: { name: string; options: SignOptions; message: RegExp }[] = [
       { name: 'an expired certificate', options: { validity: '20200101:20200201' }, message: /All configured authentication methods failed; the user certificate \S+-cert\.pub expired at 2020-02-01T00:00:00Z/ },
       { name: 'a certificate for other users', options: { principals: ['alice', 'bob'] }, message: /; the user certificate \S+-cert\.pub is for alice, bob, not root \(sshd takes/ },
@@ -267,5 +291,49 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
         expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', key])).toBe(false);
       });
     }
+  });
+  // The order keys are offered in, against an sshd that hangs up after a few refused keys
+  // (MaxAuthTries 3): lvsprov gets in where ssh gets in and is turned away where ssh is.
+  describe('the order keys are offered in (sshd MaxAuthTries 3)', () => {
+    const wrongKeys = (count: number): string[] =>
+      Array.from({ length: count }, () => {
+        caseNumber += 1;
+        return makeKey(dir, `wrong${caseNumber}`, 'ed25519');
+      });
+    const host = (): { cert: string; known: string } => ({ cert: certificate('ed25519', 'ed25519'), known: knownHosts([authority('ed25519')]) });
+
+    it('an identity file the agent holds is offered first, through the agent, before the files named ahead of it', async () => {
+      const wrong = wrongKeys(3);
+      const socket = join(dir, `order${caseNumber}.sock`);
+      const agent = await startAgent(socket, [clientKey]);
+      try {
+        const { cert, known } = host();
+        const login = { privateKeys: [...wrong, clientKey], agent: socket, maxAuthTries: 3 };
+        expect(await connect('ed25519', cert, known, NAME, login)).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, wrong.concat(clientKey).flatMap((file) => ['-i', file]), { SSH_AUTH_SOCK: socket })).toBe(true);
+        // Without the agent the three files ahead of the right one use up the host's tries, for both.
+        expect((await connect('ed25519', cert, known, NAME, { ...login, agent: undefined })).output).toBeUndefined();
+        expect(openssh(known, NAME, wrong.concat(clientKey).flatMap((file) => ['-i', file]))).toBe(false);
+      } finally {
+        if (agent.pid) process.kill(agent.pid, 'SIGTERM');
+      }
+    });
+
+    it('the agent\'s other keys come before the identity files it does not hold: six of them use up the tries; IdentitiesOnly leaves them out', async () => {
+      const socket = join(dir, `order${caseNumber}.sock`);
+      const agent = await startAgent(socket, wrongKeys(6));
+      try {
+        const { cert, known } = host();
+        const login = { privateKeys: [clientKey], agent: socket, maxAuthTries: 3 };
+        const refused = await connect('ed25519', cert, known, NAME, login);
+        expect(refused.output).toBeUndefined();
+        expect(refused.error).toMatch(/authentication|Too many/i);
+        expect(openssh(known, NAME, ['-i', clientKey], { SSH_AUTH_SOCK: socket })).toBe(false);
+        expect(await connect('ed25519', cert, known, NAME, { ...login, agentKeys: [clientKey] })).toEqual({ output: 'certified-0' });
+        expect(openssh(known, NAME, ['-o', 'IdentitiesOnly=yes', '-i', clientKey], { SSH_AUTH_SOCK: socket })).toBe(true);
+      } finally {
+        if (agent.pid) process.kill(agent.pid, 'SIGTERM');
+      }
+    });
   });
 });

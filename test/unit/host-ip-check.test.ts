@@ -30,6 +30,17 @@ describe('checkHostIp', () => {
     expect(checkHostIp(presented, [known('ssh-ed25519', 'host', true)], context)).toMatchObject({ accept: false, reason: expect.stringMatching(/is marked @revoked for the IP address 192\.0\.2\.7/) });
   });
 
+  it('StrictHostKeyChecking no: a key that differs from the address\'s is a warning and the login goes on, recording nothing; yes, accept-new and ask refuse it', () => {
+    expect(checkHostIp(presented, [known('ssh-ed25519', 'other')], { ...context, strict: 'no' })).toEqual({
+      accept: true,
+      record: false,
+      warning: expect.stringMatching(/^the ssh-ed25519 host key for lvs1\.example\.net \(SHA256:\S+\) differs from the key for the IP address 192\.0\.2\.7 in \/k \(SHA256:\S+\); StrictHostKeyChecking no: going on, as ssh does$/),
+    });
+    for (const strict of ['yes', 'accept-new', 'ask'] as const) {
+      expect(checkHostIp(presented, [known('ssh-ed25519', 'other')], { ...context, strict })).toMatchObject({ accept: false, reason: expect.stringContaining(`(StrictHostKeyChecking ${strict})`) });
+    }
+  });
+
   it('checks an address only where ssh does: not the HostName itself, not loopback, not a stream without one', () => {
     expect(addressToCheck('lvs1.example.net', '192.0.2.7')).toBe('192.0.2.7');
     expect(addressToCheck('lvs1.example.net', '::ffff:192.0.2.7')).toBe('192.0.2.7');

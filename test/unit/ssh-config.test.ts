@@ -68,6 +68,31 @@ describe('ssh_config resolution', () => {
     expect(resolved.ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
   });
 
+  it('refuses a keyword ssh does not know at its line, in a block that applies or not, unless an IgnoreUnknown read before it names it, as ssh -G does', () => {
+    const typo = configFile(['Host other', '  Hostnme 192.0.2.9', 'Host web1', '  Port 2401']);
+    expect(() => resolveSshConfig(typo, { host: 'web1' })).toThrow(new RegExp(`^${typo}:2:3: bad configuration option hostnme \\(did you mean hostname\\?\\): ssh refuses this file too`));
+    expect(spawnSync('ssh', ['-G', '-F', typo, 'web1'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Bad configuration option: hostnme/);
+    const ignored = configFile(['IgnoreUnknown UseKeychain,Foo*', 'Host web1', '  UseKeychain yes', '  FooBar 1', '  Port 2401']);
+    expect(values(ignored, 'web1')).toEqual({ ignoreunknown: ['UseKeychain,Foo*'], port: ['2401'] });
+    expect(spawnSync('ssh', ['-G', '-F', ignored, 'web1'], { encoding: 'utf8' }).status).toBe(0);
+    // In a file an Include names under a block that does not apply, too (ssh reads it for its checks alone).
+    const included = configFile(['Hostnme 192.0.2.9']);
+    const including = configFile(['Host other', `  Include ${included}`, 'Host web1', '  Port 2401']);
+    expect(() => resolveSshConfig(including, { host: 'web1' })).toThrow(new RegExp(`^${included}:1:1: bad configuration option hostnme`));
+    expect(spawnSync('ssh', ['-G', '-F', including, 'web1'], { encoding: 'utf8' }).stderr).toMatch(/line 1: Bad configuration option: hostnme/);
+    const harmless = configFile(['Host other', `  Include ${configFile(['Host web1', '  Port 1'])}`, 'Host web1', '  Port 2401']);
+    expect(values(harmless, 'web1')).toEqual({ port: ['2401'] });
+    const late = configFile(['Host web1', '  UseKeychain yes', 'IgnoreUnknown UseKeychain']);
+    expect(() => resolveSshConfig(late, { host: 'web1' })).toThrow(/:2:3: bad configuration option usekeychain/);
+    expect(spawnSync('ssh', ['-G', '-F', late, 'web1'], { encoding: 'utf8' }).status).toBe(255);
+  });
+
+  it('says a Match exec block is skipped only where it would decide: not when another criterion of the line fails, before or after it', () => {
+    const file = configFile(['Match exec "true" host mx', '  User execuser', 'Match host other exec "true"', '  User other', 'Match exec "true" !host mx', '  User notmx']);
+    expect(resolveSshConfig(file, { host: 'mx' }).ignored).toEqual([`${file}:1: Match exec is not evaluated by lvsprov; the block is skipped`]);
+    expect(resolveSshConfig(file, { host: 'web' }).ignored).toEqual([`${file}:5: Match exec is not evaluated by lvsprov; the block is skipped`]);
+  });
+
   it('matches Host lines case-sensitively against the name as given, Match host and originalhost without case, as ssh -G does', () => {
     const file = configFile(['Host web1', '  Port 2401', 'Host *.EXAMPLE !BAD.example', '  Port 2402', 'Match originalhost WEB3', '  Port 2403']);
     expect(values(file, 'WEB1')).toEqual({});
@@ -245,6 +270,24 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(none.target).toMatchObject({ address: 'webalias', port: 22, jumps: [], serverAlive: { intervalMs: 10_000, countMax: 3 } });
   });
 
+  it('IdentityFile none names no file, not ./none, and still leaves the default key files out, as ssh -G shows', () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(join(home, '.ssh', 'id_ed25519'), 'not read here');
+    const cwd = process.cwd();
+    const here = mkdtempSync(join(dir, 'cwd-'));
+    writeFileSync(join(here, 'none'), 'not a key');
+    const file = configFile(['Host webalias', '  IdentityFile none']);
+    process.chdir(here);
+    try {
+      const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: {}, home });
+      expect([resolved.target.privateKeys, resolved.missingKeys, resolved.target.defaultKeyFiles]).toEqual([[], [], undefined]);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stdout).toMatch(/^identityfile none$/m);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its own column', () => {
     const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
@@ -254,6 +297,20 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:16: unknown %-token %d`));
+  });
+
+  it('refuses a ProxyJump port that is not a number as written, before tokens are expanded, as ssh 9.2 refuses the line ("Invalid ProxyJump")', () => {
+    for (const [value, port] of [['%r@gw-%h:%p', '%p'], ['gw:0', '0'], ['a,gw:70000', '70000'], ['ssh://gw:x', 'x']] as const) {
+      const file = configFile(['Host webalias', `  ProxyJump ${value}`]);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} })).toThrow(new RegExp(`^${file}:2:13: ProxyJump entry "[^"]+" has the port "${port}", not a number from 1 to 65535`));
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/Invalid ProxyJump/);
+    }
+    // In a block that does not apply, too: ssh reads every ProxyJump line.
+    const elsewhere = configFile(['Host other', '  ProxyJump gw:%p', 'Host webalias', '  Port 2201']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: elsewhere }), 'web', { env: {} })).toThrow(new RegExp(`^${elsewhere}:2:13: ProxyJump entry "gw:%p" has the port`));
+    expect(spawnSync('ssh', ['-G', '-F', elsewhere, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Invalid ProxyJump/);
+    const empty = configFile(['Host webalias', '  ProxyJump @gw']);
+    expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
   });
 
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
@@ -525,10 +582,19 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
     expect(resolved.target.acceptNewHostKeys).toBe(true);
-    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys])).toEqual([
-      ['bastion', true],
-      ['192.0.2.2', false],
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.acceptNewHostKeys, jump.strictHostKeyChecking])).toEqual([
+      ['bastion', true, 'no'],
+      ['192.0.2.2', false, 'ask'],
     ]);
+    expect(resolved.target.strictHostKeyChecking).toBe('accept-new');
+  });
+
+  it('reads StrictHostKeyChecking as ssh does, its synonyms included (off and false are no, true is yes), ask by default', () => {
+    for (const [written, read] of [['off', 'no'], ['FALSE', 'no'], ['no', 'no'], ['true', 'yes'], ['yes', 'yes'], ['ask', 'ask'], ['Accept-New', 'accept-new']] as const) {
+      const file = configFile(['Host webalias', `  StrictHostKeyChecking ${written}`]);
+      expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.strictHostKeyChecking).toBe(read);
+    }
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: configFile(['Host other']) }), 'web', { env: {} }).target.strictHostKeyChecking).toBe('ask');
   });
 
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
