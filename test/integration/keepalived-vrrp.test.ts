@@ -499,9 +499,12 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     // interval on neither.
     expect(addedAt).toBeGreaterThan(deletedAt);
     expect(addedAt - deletedAt).toBeLessThan(1);
-    expect(await sh('dir3', 'ls /etc/keepalived/; grep -c track_file /etc/keepalived/keepalived.conf || true')).toBe('keepalived.conf\n0\n');
+    // The tracked file and every mention of it went with the instance.
+    expect(await sh('dir3', 'ls /etc/keepalived/ | grep -c lvsprov-leave; grep -c track_file /etc/keepalived/keepalived.conf || true')).toBe('0\n0\n');
     expect(await sh('dir1', "sed -n '/vrrp_instance VI_52/,/^}/p' /etc/keepalived/keepalived.conf")).toContain('192.0.2.30');
     for (const host of DIRECTORS) expect(await sh(host, "sed -n '/vrrp_instance VI_51/,/^}/p' /etc/keepalived/keepalived.conf")).not.toContain('192.0.2.30');
+    // What the leave left is what the inventory asks for: a second apply changes nothing.
+    expect(summaries(await lvsprov('apply'))).toEqual([]);
   });
 
   it('the master of its only group leaves it for another: its clean stop (priority 0) hands the VIP to the next priority, nopreempt, never beside it; it starts on the new group once its peers know it', async () => {
