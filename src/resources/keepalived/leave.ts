@@ -68,7 +68,7 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
         untilWatched(flag),
         heldBeforeCommand(vips),
         ...setFlagCommands(flag, 1),
-        untilReleased(left, 'its FAULT'),
+        untilReleased(left, `${flag} was set to 1`),
         untilPeerSkewPassed,
         ...writeConfigCommands(spec.path, after),
         ...removeFileCommands(flag),
