@@ -6,6 +6,7 @@ import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
 import { leaveChange } from './keepalived/leave.js';
+import { heldBeforeCommand, untilPeerSkewPassed } from './keepalived/peer-skew.js';
 import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
@@ -122,8 +123,10 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
         changes.push(handOverChange(spec, facts, kept, context.declared));
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
-        const commands = [daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])];
         const phase = stopPhase(spec, context);
+        // In prepare its peers reload in balance, right after: not before the next priority took the VIPs.
+        const skew = phase === 'prepare' ? { before: [heldBeforeCommand(spec.instances.flatMap((instance) => instance.vips))], after: [untilPeerSkewPassed] } : { before: [], after: [] };
+        const commands = [...skew.before, daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait]), ...skew.after];
         const releases = [...new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))];
         changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase, releases });
       }

@@ -7,6 +7,8 @@ import { healthCheckSchema } from '../../src/config/ha-schema.js';
 import { loadInventory } from '../../src/config/inventory.js';
 import { directorKeepalived } from '../../src/config/keepalived-vars.js';
 import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import { tracking } from '../../src/resources/keepalived/fault-flag.js';
+import { liveInstances, outOfSyncGroups, withoutInstances } from '../../src/resources/keepalived/live-instances.js';
 import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
 
 // keepalived.conf from the LVS model, table-driven: each folder of test/fixtures/keepalived holds an
@@ -66,6 +68,35 @@ describe('keepalived -t is a real judge here', () => {
   it('keepalived is the Debian 2.2 series the grammar was written for', () => {
     const version = spawnSync('keepalived', ['--version'], { encoding: 'utf8' });
     expect(`${version.stdout}${version.stderr}`).toMatch(/Keepalived v2\.2\./);
+  });
+});
+
+// A director leaving a VRRP group first reloads with that instance tracking a file (leave.ts): the
+// config keepalived then runs must be one it accepts, read back as the same instances, and the
+// leaving instance must be out of every sync group it shared with instances that stay.
+describe('the config a director leaving a VRRP group reloads first', () => {
+  const flag = join(work, 'keepalived.conf.lvsprov-leave');
+  const threeDirectors = configsOf('three-directors-every-kind').get('dir2') ?? '';
+  const nat = configsOf('nat-pair').get('dir1') ?? '';
+
+  it('keepalived -t accepts the instance tracking the flag, and the rest reads back unchanged', () => {
+    writeFileSync(flag, '0\n');
+    const text = tracking(threeDirectors, new Set(['VI_52']), flag);
+    const verdict = keepalivedTest(text);
+    expect(verdict.output).not.toMatch(/WARNING|Unknown keyword|error/i);
+    expect(verdict.status, verdict.output).toBe(0);
+    expect(liveInstances(text)).toEqual(liveInstances(threeDirectors));
+    expect(text.match(/lvsprov_leave weight 0/g)).toHaveLength(1);
+    expect(tracking(text, new Set(['VI_52']), flag)).toBe(text);
+  });
+
+  it('a leaving member of a sync group leaves the group first (its FAULT would take the group with it); a group left with one member goes', () => {
+    const tracked = tracking(outOfSyncGroups(nat, new Set(['VI_61'])), new Set(['VI_61']), flag);
+    expect(tracked).not.toContain('vrrp_sync_group');
+    expect(liveInstances(tracked).map((instance) => instance.name)).toEqual(['VI_61', 'VI_62']);
+    const verdict = keepalivedTest(tracked);
+    expect(verdict.status, verdict.output).toBe(0);
+    expect(withoutInstances(nat, new Set(['VI_61']))).toBe(withoutInstances(outOfSyncGroups(nat, new Set(['VI_61'])), new Set(['VI_61'])));
   });
 });
 

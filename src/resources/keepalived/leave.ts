@@ -1,7 +1,10 @@
 import { quote } from '../../shell/quote.js';
+import { removeFileCommands } from '../file-state.js';
 import type { Change } from '../types.js';
 import { daemonCommand, untilStopped } from './daemon.js';
-import { atPriority, leftInstances, liveInstances, withoutInstances, type LiveInstance } from './live-instances.js';
+import { heldBeforeCommand, holdsAnyVip, untilPeerSkewPassed } from './peer-skew.js';
+import { faultFlagPath, setFlagCommands, tracking, untilWatched } from './fault-flag.js';
+import { leftInstances, liveInstances, outOfSyncGroups, withoutInstances, type LiveInstance } from './live-instances.js';
 import type { KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec } from './schema.js';
 import { writeConfigCommands } from './write-config.js';
@@ -11,14 +14,19 @@ import { writeConfigCommands } from './write-config.js';
 // balance, it leaves, in prepare, and nothing else of its config changes yet. Later, unheard by
 // peers that no longer advertise to it, it would take the group's VIPs as a second master.
 //
-// keepalived 2.2.7's reload deletes a MASTER instance without a priority 0 advert its peers
-// receive: they would take its VIPs only after the master-down interval (3 adverts and the skew),
-// the VIPs held nowhere meanwhile. So it first reloads the instance at priority 1 and waits until
-// the next priority preempts it (the peer adds the VIPs as its advert makes this one drop them: no
-// gap). Then the instance goes: by a reload without it where other instances stay, and where none
-// would (the groups it joins are not in its running config yet, and keepalived -t takes no config
-// without an instance or virtual server) by a clean stop; it starts on its new config in the wave
-// a fresh start takes, once its new groups' peers know it (daemonChanges).
+// Where it was MASTER its VIPs must pass to a peer without being on two directors at once and
+// without waiting out the master-down interval. keepalived 2.2.7's reload deletes an instance
+// without a priority 0 advert its peers receive (they waited 3 adverts and the skew, the VIPs held
+// nowhere); at priority 1 first, a peer preempted it only when its master-down timer ran out (a
+// backup discards a lower priority advert), a peer with nopreempt never, and the two held the VIPs
+// together for the few ms between the peer's addition and this one's deletion on its advert. So
+// the instance goes to FAULT by a tracked file (fault-flag.ts): priority 0, its VIPs removed, and
+// the next priority adds them after its skew, nopreempt or not. It leaves its sync group in the
+// same reload: a member's FAULT puts the whole group in FAULT, instances that stay included. Then the instance goes: by a
+// reload without it where other instances stay, and where none would (the groups it joins are not
+// in its running config yet, and keepalived -t takes no config without an instance or virtual
+// server) by a clean stop, which sends priority 0 for each MASTER instance itself; it starts on its
+// new config in the wave a fresh start takes, once its new groups' peers know it (daemonChanges).
 
 export interface Leave {
   readonly change: Change;
@@ -26,40 +34,45 @@ export interface Leave {
   readonly stops: boolean;
 }
 
-/** The lowest VRRP priority: every peer of the group preempts an instance at it (equal priorities do not). */
-const YIELD_PRIORITY = 1;
-
 export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave | undefined {
   const left = facts.running && facts.file.exists ? leftInstances(spec, facts.file.content) : [];
   if (left.length === 0 || spec.instances.length === 0) return undefined;
   const names = new Set(left.map((instance) => instance.name));
   const after = withoutInstances(facts.file.content, names);
   const stops = liveInstances(after).length === 0;
-  const yielding = atPriority(facts.file.content, names, YIELD_PRIORITY);
-  const waitSeconds = 3 * spec.advert_interval + 2;
   const groups = left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ');
-  const first = `reload ${spec.path} with it at priority ${YIELD_PRIORITY} until a peer takes its VIPs (at most ${waitSeconds} s)`;
-  const yieldCommands = [...writeConfigCommands(spec.path, yielding), untilPreempted(left, waitSeconds)];
+  const vips = left.flatMap((instance) => instance.vips);
   if (stops) {
     const wait = untilStopped(facts.manager);
     return {
       stops,
       change: {
         resource: 'keepalived',
-        summary: `leave VRRP ${groups}: ${first}, then stop keepalived (it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director`,
+        summary: `leave VRRP ${groups}: stop keepalived (where it is master, its last advert, priority 0, hands the VIPs to the next priority, nopreempt or not; it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director`,
         diff: { kind: 'value', before: 'running', after: 'stopped' },
-        commands: [...yieldCommands, daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait])],
+        commands: [heldBeforeCommand(vips), daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait]), untilPeerSkewPassed],
         phase: 'prepare',
       },
     };
   }
+  const flag = faultFlagPath(spec.path);
   return {
     stops,
     change: {
       resource: 'keepalived',
-      summary: `leave VRRP ${groups}: ${first}, then without it, before its peers drop this director`,
+      summary: `leave VRRP ${groups}: reload ${spec.path} with it tracking ${flag}, set that to 1 (the instance goes to FAULT: where it is master, a priority 0 advert hands the VIPs to the next priority, nopreempt or not), then reload without it, before its peers drop this director`,
       diff: { kind: 'file', before: facts.file.content, after },
-      commands: [...yieldCommands, ...writeConfigCommands(spec.path, after), untilReleased(left)],
+      commands: [
+        ...setFlagCommands(flag, 0),
+        ...writeConfigCommands(spec.path, tracking(outOfSyncGroups(facts.file.content, names), names, flag)),
+        untilWatched(flag),
+        heldBeforeCommand(vips),
+        ...setFlagCommands(flag, 1),
+        untilReleased(left, `${flag} was set to 1`),
+        untilPeerSkewPassed,
+        ...writeConfigCommands(spec.path, after),
+        ...removeFileCommands(flag),
+      ],
       phase: 'prepare',
     },
   };
@@ -67,24 +80,13 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
 
 /** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */
 function holdsAny(left: readonly LiveInstance[]): string | undefined {
-  const held = left.flatMap((instance) => instance.vips).map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
-  return held.length === 0 ? undefined : `{ ${held.join(' || ')}; }`;
+  return holdsAnyVip(left.flatMap((instance) => instance.vips));
 }
 
-/**
- * Shell that waits up to `seconds` for a peer to preempt the yielding instances (their VIPs gone
- * from here). No peer may do so (all stopped, or nopreempt): the removal then goes ahead, and its
- * peers take the VIPs after the master-down interval (a stop: within the skew), as without this step.
- */
-function untilPreempted(left: readonly LiveInstance[], seconds: number): string {
-  const any = holdsAny(left);
-  return any === undefined ? 'true' : `i=0; while ${any} && [ "$i" -lt ${seconds * 10} ]; do i=$((i+1)); sleep 0.1; done`;
-}
-
-/** Shell that waits up to 5 s for keepalived's reload to remove the left instances' VIPs (where it was MASTER), and fails if it did not. */
-function untilReleased(left: readonly LiveInstance[]): string {
+/** Shell that waits up to 5 s for keepalived to remove the left instances' VIPs (where it was MASTER) after `cause`, and fails if it did not. */
+function untilReleased(left: readonly LiveInstance[], cause: string): string {
   const any = holdsAny(left);
   if (any === undefined) return 'true';
-  const still = quote(`keepalived still holds a VIP of ${left.map((instance) => instance.name).join(', ')} 5 s after its reload without it`);
+  const still = quote(`keepalived still holds a VIP of ${left.map((instance) => instance.name).join(', ')} 5 s after ${cause}`);
   return `i=0; while ${any} && [ "$i" -lt 50 ]; do i=$((i+1)); sleep 0.1; done; if ${any}; then printf '%s\\n' ${still} >&2; false; fi`;
 }

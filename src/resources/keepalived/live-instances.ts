@@ -4,9 +4,7 @@ import type { KeepalivedSpec } from './schema.js';
 // tell which groups a director leaves and which peers it stops advertising to. keepalived itself
 // matches an instance across a reload by its virtual_router_id, interface and, unicast, its
 // source address (2.2.7's vrrp_exist): an instance of the old config none of the new one matches
-// is deleted on reload. Where it was MASTER, clear_diff_vrrp -> vrrp_restore_interface means to
-// send priority 0 first, as a clean stop does, but no such advert reaches the peers (measured in
-// test/integration/keepalived-vrrp.test.ts: they wait out the master-down interval).
+// is deleted on reload (see leave.ts for how a MASTER instance is handed over first).
 
 export interface LiveInstance {
   readonly name: string;
@@ -68,32 +66,26 @@ export function leftInstances(spec: KeepalivedSpec, live: string | undefined): L
  * sync group left with fewer than two instances goes too (it would sync nothing).
  */
 export function withoutInstances(text: string, names: ReadonlySet<string>): string {
+  return edited(text, names, true);
+}
+
+/**
+ * `text` with the named instances out of every sync group (on their own, so that one of them
+ * going to FAULT takes no instance that stays with it); their blocks stay.
+ */
+export function outOfSyncGroups(text: string, names: ReadonlySet<string>): string {
+  return edited(text, names, false);
+}
+
+function edited(text: string, names: ReadonlySet<string>, dropBlocks: boolean): string {
   const blocks = text.replace(/\n$/, '').split('\n\n');
   const kept = blocks.flatMap((block) => {
     const head = /^vrrp_instance (\S+) \{/.exec(block);
-    if (head && names.has(head[1] as string)) return [];
+    if (head && names.has(head[1] as string)) return dropBlocks ? [] : [block];
     if (!block.startsWith('vrrp_sync_group ')) return [block];
     const lines = block.split('\n').filter((line) => !names.has(line.trim()));
     const members = lines.filter((line) => line.startsWith('        '));
     return members.length >= 2 ? [lines.join('\n')] : [];
   });
   return `${kept.join('\n\n')}\n`;
-}
-
-/**
- * `text` with the named instances at `priority`: a master that reloads it keeps its state
- * (2.2.7 copies an instance's state across a reload) and goes on advertising, at that priority,
- * until a peer of higher priority preempts it.
- */
-export function atPriority(text: string, names: ReadonlySet<string>, priority: number): string {
-  let inside = false;
-  return text
-    .split('\n')
-    .map((line) => {
-      const head = /^vrrp_instance (\S+) \{$/.exec(line);
-      if (head) inside = names.has(head[1] as string);
-      else if (line === '}') inside = false;
-      return inside && /^ {4}priority \d+$/.test(line) ? `    priority ${priority}` : line;
-    })
-    .join('\n');
 }
