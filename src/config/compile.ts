@@ -8,6 +8,7 @@ import { directRepliesProblems } from './direct-replies-check.js';
 import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { foldHosts, hostProblem } from './host-problems.js';
 import { own } from './own.js';
+import { checkPlaybookTasks } from './playbook-check.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
@@ -86,6 +87,8 @@ interface TaskOrigin {
 export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}, rolesPath: readonly string[] = []): CompiledRun {
   const source = YamlSource.load(playbookFile);
   const plays = parseWith(source, playbookSchema, source.value());
+  const templateProblems = checkPlaybookTasks(source, plays);
+  if (templateProblems.length > 0) throw new ConfigError(templateProblems);
   const roles = new RoleLoader([...new Set([...rolesPath, ...roleSearchPath(playbookFile)])]);
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];

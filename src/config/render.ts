@@ -18,6 +18,7 @@ export class MissingVariableError extends Error {
 }
 
 const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
+const LITERALS = new Set(['true', 'false', 'null', 'undefined']);
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 const engine = Handlebars.create();
 
@@ -33,7 +34,9 @@ export function lookup(vars: Vars, path: string): unknown {
 
 /** The variable path a template consists of alone (`{{ a.b }}`), whose value it renders as it is. */
 export function wholeReference(template: string): string | undefined {
-  return whole.exec(template)?.[1];
+  const name = whole.exec(template)?.[1];
+  // {{true}} and its kind are handlebars literals, not names.
+  return name === undefined || LITERALS.has(name) ? undefined : name;
 }
 
 export function renderString(template: string, vars: Vars): unknown {
@@ -48,7 +51,9 @@ export function renderString(template: string, vars: Vars): unknown {
   try {
     return compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
   } catch (error) {
-    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
+    // a list of numbers): the name is missing there as much as one not defined.
+    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
     if (match?.[1]) throw new MissingVariableError(match[1]);
     throw error;
   }

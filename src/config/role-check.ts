@@ -47,7 +47,7 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
   const fields: Record<string, VariableType> = Object.fromEntries(Object.entries(derivedVariables).map(([name, derived]) => [name, derived.kind]));
   for (const [name, declaration] of Object.entries(role.variables)) fields[name] = declaration.kind;
   const roleFile = join(role.dir, 'role.yaml');
-  const vocabulary = (extra: Record<string, VariableType> = {}): Vocabulary => ({
+  const vocabulary = (extra: Record<string, VariableType> = {}): Vocabulary & { readonly root: VariableType } => ({
     root: { type: 'object', fields: { ...fields, ...extra } },
     unknownHint: (name, known) => {
       const nearest = nearestNames(name, known, 1)[0];

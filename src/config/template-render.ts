@@ -108,7 +108,8 @@ function wrap(program: Program, rootScope: boolean): void {
           ? ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as unknown as hbs.AST.Expression)
           : mustache.path;
       const helper = mustache.params.length > 0 || mustache.hash !== undefined;
-      const expression = helper ? sourceOf(inner) : (path.original ?? 'value');
+      // A literal ({{true}}, {{5}}) has an original that is no string: said as its source.
+      const expression = sourceOf(helper ? inner : mustache.path);
       const variable = !helper && path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
       const loc = mustache.loc;
       mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [WRITE], original: WRITE, loc } as unknown as hbs.AST.PathExpression;
@@ -167,7 +168,9 @@ export function renderTemplateFile(text: string, vars: Vars, format: OutputForma
   try {
     return compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
   } catch (error) {
-    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
+    // a list of numbers): the name is missing there as much as one not defined.
+    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
     if (match?.[1]) throw new MissingVariableError(match[1]);
     throw error;
   }
