@@ -6,6 +6,7 @@ import { listNames, nearestNames } from './suggest.js';
 import { templateSpecSchema, TEMPLATE_TASK, type TaskEntry } from './playbook-schema.js';
 import { checkTemplate, typeAt, type Vocabulary } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
+import { roleFileProblem } from './role-files.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
 import { checkInput, zodProblems } from './validate.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -120,6 +121,11 @@ function checkTemplateTask(role: RoleParts, raw: unknown, index: number, scope: 
   const realFolder = join(realpathSync(role.dir), 'templates');
   if (!real.startsWith(realFolder + sep)) {
     at(`template ${src} leads out of ${folder} (to ${relative(realFolder, real).startsWith('..') ? real : relative(realFolder, real)}); a template must be a file inside the role's templates folder`);
+    return;
+  }
+  const notFile = roleFileProblem(role.dir, file);
+  if (notFile !== undefined) {
+    at(`template ${src}: ${notFile}`);
     return;
   }
   let text: string;
