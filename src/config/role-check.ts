@@ -38,9 +38,13 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
       problems.push(role.metaSource.problem(['variables', name], `${name} is derived by lvsprov from the inventory; a role reads it without declaring it`, true));
     }
     if (declaration.default !== undefined) {
-      const parsed = schemaOf(declaration.kind).safeParse(declaration.default);
+      const parsed = checkInput(schemaOf(declaration.kind), declaration.default);
       if (!parsed.success) {
-        const detail = `${parsed.error.issues.map((issue) => issue.message).join('; ')}; got ${describeValue(declaration.default)}`;
+        // zod's own words for a field the type does not have are `Unrecognized key: "x"`.
+        const words = (issue: (typeof parsed.error.issues)[number]): string =>
+          issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
+        const said = parsed.error.issues.map(words).join('; ');
+        const detail = /\bgot\b/.test(said) ? said : `${said}; got ${describeValue(declaration.default)}`;
         problems.push(role.metaSource.problem(['variables', name, 'default'], `the default of ${name} must be ${describeType(declaration.kind)}: ${detail}`));
       }
     }
