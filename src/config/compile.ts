@@ -10,7 +10,7 @@ import { foldHosts, hostProblem } from './host-problems.js';
 import { own } from './own.js';
 import { checkPlaybookTasks } from './playbook-check.js';
 import type { LoadedInventory } from './inventory.js';
-import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
@@ -20,6 +20,7 @@ import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
 import { wholeVariableAt } from './whole-variable.js';
+import { describeValue } from './schema-words.js';
 import { checkInput, parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
 
@@ -270,6 +271,20 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
+      // The name as written was checked; one a variable fills in is checked as rendered, since it
+      // is printed on the terminal just the same.
+      if (task.name?.includes('{{')) {
+        const shown = checkInput(displayedName, label);
+        if (!shown.success) {
+          const variable = wholeVariableAt(task, 'name');
+          const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
+          const message = `the task's name ${shown.error.issues[0]?.message ?? 'cannot be printed'}, got ${describeValue(label)}`;
+          const at = origin.source.problem([...origin.path, 'name'], '');
+          if (set) problems.push(hostProblem(scope.inventory.source.problem(set, ''), host, (hosts) => `${message} (read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`));
+          else problem(['name'], message);
+          return [];
+        }
+      }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], itemVars);
       const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : raw;
