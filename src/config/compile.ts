@@ -262,7 +262,9 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
   try {
-    if (task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, vars))) return [];
+    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, scope));
+    // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
+    if (task.loop === undefined && skipped(vars)) return [];
     const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
@@ -270,6 +272,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     }
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
+      if (task.loop !== undefined && skipped(itemVars)) return [];
       const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
       // The name as written was checked; one a variable fills in is checked as rendered, since it
       // is printed on the terminal just the same.
