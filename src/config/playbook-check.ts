@@ -2,7 +2,8 @@ import type { ConfigProblem } from '../errors.js';
 import { checkTemplate, type Vocabulary } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
 import type { TaskEntry } from './playbook-schema.js';
-import type { PathSegment, YamlSource } from './yaml-source.js';
+import { strings } from './role-check.js';
+import type { YamlSource } from './yaml-source.js';
 
 // A playbook's own tasks read any variable of the inventory, so their names cannot be checked as
 // a role's are; what a template may do can: a helper handlebars would run (`log` prints to the
@@ -33,11 +34,4 @@ export function checkPlaybookTasks(source: YamlSource, plays: ReadonlyArray<{ re
     });
   });
   return problems;
-}
-
-function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegment[]]> {
-  if (typeof value === 'string') return [[value, path]];
-  if (Array.isArray(value)) return value.flatMap((item, index) => strings(item, [...path, index]));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => strings(inner, [...path, key]));
-  return [];
 }

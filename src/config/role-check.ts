@@ -95,7 +95,8 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
   return { problems, templates };
 }
 
-function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegment[]]> {
+/** Every string inside a task value, with its path. */
+export function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegment[]]> {
   if (typeof value === 'string') return [[value, path]];
   if (Array.isArray(value)) return value.flatMap((item, index) => strings(item, [...path, index]));
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => strings(inner, [...path, key]));
