@@ -14,6 +14,7 @@ import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpec
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
+import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
@@ -325,6 +326,10 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
   } catch (error) {
     if (error instanceof MissingVariableError) {
       problem([type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      return [];
+    }
+    if (error instanceof RenderBudgetError) {
+      problem([type], error.message);
       return [];
     }
     throw error;

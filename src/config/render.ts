@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import type { Vars } from './host-vars.js';
 import { inheritedNames, withoutPrototypes } from './own.js';
+import { budgetEach, withBudget } from './render-budget.js';
 
 // Task values are handlebars templates rendered per host. A value that is exactly one expression,
 // `{{ director_services }}`, keeps its native type (a list stays a list, a number a number), as
@@ -21,6 +22,7 @@ const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
 const LITERALS = new Set(['true', 'false', 'null', 'undefined']);
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 const engine = Handlebars.create();
+budgetEach(engine);
 
 export function lookup(vars: Vars, path: string): unknown {
   let value: unknown = vars;
@@ -49,7 +51,7 @@ export function renderString(template: string, vars: Vars): unknown {
     cache.set(template, compiled);
   }
   try {
-    return compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
+    return withBudget(() => compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
     // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
     // a list of numbers): the name is missing there as much as one not defined.

@@ -3,6 +3,7 @@ import type { Vars } from './host-vars.js';
 import { RefusedValue, writeValue, type OutputFormat } from './output-formats.js';
 import { inheritedNames, withoutPrototypes } from './own.js';
 import { MissingVariableError } from './render.js';
+import { budgetEach, RenderBudgetError, withBudget } from './render-budget.js';
 
 // Role templates are rendered for the format they declare. Handlebars' own escaping is HTML's and
 // is fixed at build time, so instead every printed expression of the template's syntax tree -
@@ -44,6 +45,7 @@ type Node = hbs.AST.Node;
 type Program = hbs.AST.Program;
 
 const engine = Handlebars.create();
+budgetEach(engine);
 engine.registerHelper(WRITE, function write(this: unknown, value: unknown, options: Handlebars.HelperOptions) {
   const hash = options.hash as { expression: string; variable: string; helper: number; line: number; col: number };
   const format = (options.data as { lvsprovFormat: OutputFormat }).lvsprovFormat;
@@ -166,8 +168,9 @@ export function renderTemplateFile(text: string, vars: Vars, format: OutputForma
     compiledCache.set(text, compiled);
   }
   try {
-    return compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
+    return withBudget(() => compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
+    if (error instanceof RenderBudgetError) throw new TemplateValueError('{{#each}}', undefined, error.line, error.col, error.message.replace(/^\{\{#each\}\} /, ''));
     // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
     // a list of numbers): the name is missing there as much as one not defined.
     const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
