@@ -6,18 +6,22 @@ import { BootSpecs, withBootTasks } from './boot-tasks.js';
 import { ObjectClaims } from './conflicting-objects.js';
 import { directRepliesProblems } from './direct-replies-check.js';
 import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
+import { foldHosts, hostProblem } from './host-problems.js';
 import { own } from './own.js';
+import { checkPlaybookTasks } from './playbook-check.js';
 import type { LoadedInventory } from './inventory.js';
-import { controlKeys, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
+import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { renderTemplateFile, TemplateValueError } from './template-render.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
 import { wholeVariableAt } from './whole-variable.js';
+import { describeValue } from './schema-words.js';
 import { checkInput, parseWith, zodProblems } from './validate.js';
 import { YamlSource, type PathSegment } from './yaml-source.js';
 
@@ -85,6 +89,8 @@ interface TaskOrigin {
 export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}, rolesPath: readonly string[] = []): CompiledRun {
   const source = YamlSource.load(playbookFile);
   const plays = parseWith(source, playbookSchema, source.value());
+  const templateProblems = checkPlaybookTasks(source, plays);
+  if (templateProblems.length > 0) throw new ConfigError(templateProblems);
   const roles = new RoleLoader([...new Set([...rolesPath, ...roleSearchPath(playbookFile)])]);
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
@@ -163,7 +169,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           // A near miss the host does set (lan_interfce) is most likely the intended one.
           const near = nearestNames(variable, varLayers(inventory, host).flatMap((layer) => Object.keys(layer.vars)), 1)[0];
           const hint = near === undefined ? '' : `; ${formatOrigin(inventory, varOrigin(layers, near))} is close: did you mean \`${variable}\` there?`;
-          found.push(source.problem(path, `role ${role.name} needs variable ${variable} on host ${host}; set it in the inventory (vars, group vars or host vars)${hint}`));
+          found.push(hostProblem(source.problem(path, ''), host, (hosts) => `role ${role.name} needs variable ${variable} on ${hosts}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
         if (found.length > 0) refused.add(role);
         problems.push(...found);
@@ -186,7 +192,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
             // Located only now: a position per task and host would cost a large inventory seconds.
             const earlier = conflict.earlier.source.problem(conflict.earlier.path, '');
             problems.push(
-              origin.source.problem(origin.path, `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (host ${host})`),
+              hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (${hosts})`),
             );
           }
         }
@@ -253,11 +259,13 @@ type SpecCache = Map<string, unknown>;
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: HostScope, problems: ConfigProblem[]): CompiledTask[] {
   const { host } = scope;
   const problem = (path: PathSegment[], message: string): void => {
-    problems.push(origin.source.problem([...origin.path, ...path], `${message} (host ${host})`));
+    problems.push(hostProblem(origin.source.problem([...origin.path, ...path], ''), host, (hosts) => `${message} (${hosts})`));
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
   try {
-    if (task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, vars))) return [];
+    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, scope));
+    // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
+    if (task.loop === undefined && skipped(vars)) return [];
     const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
@@ -265,7 +273,22 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     }
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
+      if (task.loop !== undefined && skipped(itemVars)) return [];
       const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
+      // The name as written was checked; one a variable fills in is checked as rendered, since it
+      // is printed on the terminal just the same.
+      if (task.name?.includes('{{')) {
+        const shown = checkInput(displayedName, label);
+        if (!shown.success) {
+          const variable = wholeVariableAt(task, 'name');
+          const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
+          const message = `the task's name ${shown.error.issues[0]?.message ?? 'cannot be printed'}, got ${describeValue(label)}`;
+          const at = origin.source.problem([...origin.path, 'name'], '');
+          if (set) problems.push(hostProblem(scope.inventory.source.problem(set, ''), host, (hosts) => `${message} (read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`));
+          else problem(['name'], message);
+          return [];
+        }
+      }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], itemVars);
       const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : raw;
@@ -289,8 +312,8 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
             const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
             problems.push(
               set
-                ? scope.inventory.source.problem(set, `${p.message} (read by ${p.path} at ${p.file}:${p.line}:${p.col}, host ${host})`)
-                : { ...p, message: `${p.message} (host ${host})` },
+                ? hostProblem(scope.inventory.source.problem(set, ''), host, (hosts) => `${p.message} (read by ${p.path} at ${p.file}:${p.line}:${p.col}, ${hosts})`)
+                : hostProblem(p, host, (hosts) => `${p.message} (${hosts})`),
             );
           }
           return [];
@@ -303,6 +326,10 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
   } catch (error) {
     if (error instanceof MissingVariableError) {
       problem([type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      return [];
+    }
+    if (error instanceof RenderBudgetError) {
+      problem([type], error.message);
       return [];
     }
     throw error;
@@ -319,7 +346,7 @@ function renderTemplateTask(
 ): unknown {
   const parsed = checkInput(templateSpecSchema, raw);
   if (!parsed.success) {
-    for (const p of zodProblems(origin.source, parsed.error, [...origin.path, TEMPLATE_TASK], templateSpecSchema)) problems.push({ ...p, message: `${p.message} (host ${scope.host})` });
+    for (const p of zodProblems(origin.source, parsed.error, [...origin.path, TEMPLATE_TASK], templateSpecSchema)) problems.push(hostProblem(p, scope.host, (hosts) => `${p.message} (${hosts})`));
     return undefined;
   }
   const template = origin.role?.templates.get(parsed.data.src);
@@ -335,8 +362,9 @@ function renderTemplateTask(
     // Point at the inventory line that set the value when the template printed a variable of the
     // inventory; otherwise at the template's expression.
     const set = error.variable === undefined ? undefined : varOrigin(scope.layers, error.variable);
-    const message = `${error.expression} ${error.reason} (template ${template.file}, format ${parsed.data.format}, role ${origin.role.name}, host ${scope.host})`;
-    problems.push(set ? scope.inventory.source.problem(set, message) : { file: template.file, line: error.line, col: error.col, path: '', message });
+    const role = origin.role.name;
+    const say = (hosts: string): string => `${error.expression} ${error.reason} (template ${template.file}, format ${parsed.data.format}, role ${role}, ${hosts})`;
+    problems.push(hostProblem(set ? scope.inventory.source.problem(set, '') : { file: template.file, line: error.line, col: error.col, path: '' }, scope.host, say));
     return undefined;
   }
   return {
@@ -376,7 +404,7 @@ function generatedTaskClashes(declared: readonly CompiledTask[], all: readonly C
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
+  return foldHosts(problems).filter((p) => {
     const key = `${p.file}:${p.line}:${p.col}:${p.path}:${p.message}`;
     if (seen.has(key)) return false;
     seen.add(key);

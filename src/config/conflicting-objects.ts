@@ -1,43 +1,94 @@
 import { resourceTypes, type ResourceTypeName } from '../resources/registry.js';
+import { ruleKey } from '../resources/arptables-save.js';
+import { renderSysctlFile } from '../resources/sysctl.js';
+import { specServiceName } from '../resources/ipvs/schema.js';
 import type { AnyResourceType } from '../resources/types.js';
 
-// Two tasks of one host that declare one whole object - a file, a boot hook, a route, a module -
-// with different specs never converge: each apply makes the first, then the second, and reports
-// both as changes, for ever. Refused at the later task, naming the earlier one. The same spec twice
-// (two roles that each need one module) is one object declared twice, and fine. Types whose key
-// names a container of several objects (a sysctl file, a device's addresses, the IPVS table) are
-// not checked here: two tasks there may well declare different parts of it.
-const WHOLE_OBJECT_TYPES: ReadonlySet<ResourceTypeName> = new Set<ResourceTypeName>(['file', 'at_boot', 'kmod', 'route', 'source_route']);
+// Two tasks of one host that declare one object - a file, a boot hook, a route, a module, a
+// service, a link's state - with different specs never converge: each apply makes the first, then
+// the second, and reports both as changes, for ever. Refused at the later task, naming the earlier
+// one. The same spec twice (two roles that each need one module) is one object declared twice, and
+// fine.
+//
+// Each type says which objects a task of it declares, each with the value the task gives it. For
+// most types that is the whole object its key names. Where the key names a container of several
+// objects (a device's addresses, the IPVS table, a sysctl file's parameters) it is each part: two
+// tasks there may well declare different parts of it, and conflict only on a part both declare.
+type Claims = ReadonlyArray<readonly [id: string, value: string]>;
 
-// Parts of an object that other tasks' objects may share, each with the value one task gives it:
-// one kernel parameter set by two tasks (two roles each writing their own sysctl.d file), one
-// routing table's default taken by two source routes. Two values for one part flip it at every
-// apply, like two specs of one whole object.
-const SHARED_PARTS: Partial<Record<ResourceTypeName, (spec: never) => ReadonlyArray<readonly [id: string, value: string]>>> = {
-  sysctl: (spec: { values: Readonly<Record<string, string>> }) => Object.entries(spec.values).map(([name, value]) => [`kernel parameter ${name}`, `= ${value}`]),
-  source_route: (spec: { table: number; via: string; state: string }) => (spec.state === 'present' ? [[`the default route of routing table ${spec.table}`, `via ${spec.via}`]] : []),
+const whole = (type: ResourceTypeName) => (spec: never): Claims => [[(resourceTypes[type] as AnyResourceType).key(spec), JSON.stringify(spec)]];
+
+/**
+ * A file another type writes as a whole, said the way every task of that type that writes it says
+ * it: a `file` task (or a task of another type) naming the same path then conflicts with it.
+ */
+const savedBy = (path: string, writer: string): Claims => [[`file ${path}`, `written by ${writer}`]];
+
+const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
+  file: whole('file'),
+  at_boot: whole('at_boot'),
+  kmod: whole('kmod'),
+  route: whole('route'),
+  keepalived: whole('keepalived'),
+  // One nftables table whole, and its save file, which holds that table alone.
+  fwmark: (spec: { table: string; save_file: string }) => [...whole('fwmark')(spec as never), ...savedBy(spec.save_file, `the fwmark table ${spec.table}`)],
+  allowlist: (spec: { table: string; save_file: string }) => [...whole('allowlist')(spec as never), ...savedBy(spec.save_file, `the allowlist table ${spec.table}`)],
+  // One routing table's default is taken by every source route into that table.
+  source_route: (spec: { table: number; via: string; state: string }) => [
+    ...whole('source_route')(spec as never),
+    ...(spec.state === 'present' ? [[`the default route of routing table ${spec.table}`, `via ${spec.via}`] as const] : []),
+  ],
+  // One kernel parameter set by two tasks (two roles writing their own sysctl.d files) flips; so
+  // does one sysctl file given two sets of parameters, each task writing its own.
+  sysctl: (spec: { file: string; values: Readonly<Record<string, string>>; persist: boolean }) => [
+    ...Object.entries(spec.values).map(([name, value]) => [`kernel parameter ${name}`, `= ${value}`] as const),
+    ...(spec.persist ? [[`file ${spec.file}`, JSON.stringify(renderSysctlFile(spec.values))] as const] : []),
+  ],
+  // What the service is made to be; its pool standing, restart triggers and package only say when
+  // and after what it starts.
+  service: (spec: { name: string; state: string; enabled: boolean; exec?: readonly string[] }) => [[`service ${spec.name}`, JSON.stringify([spec.state, spec.enabled, spec.exec ?? null])]],
+  // A link's state and its MTU are set apart: a task that leaves the MTU alone says nothing of it.
+  link: (spec: { device: string; state: string; mtu?: number }) => [
+    [`the state of link ${spec.device}`, spec.state],
+    ...(spec.mtu === undefined ? [] : [[`the MTU of link ${spec.device}`, String(spec.mtu)] as const]),
+  ],
+  // One address of a device: there or not, and the label it goes by unless the task keeps the one it has.
+  address: (spec: { address: string; prefix: number; device: string; state: string; label?: string; keep_label?: boolean }) => {
+    const id = `address ${spec.address}/${spec.prefix} on ${spec.device}`;
+    const label: Claims = spec.state === 'present' && spec.keep_label !== true ? [[`the label of ${id}`, spec.label ?? spec.device]] : [];
+    return [[id, spec.state], ...label];
+  },
+  // One IPVS virtual service, whole: its scheduler, persistence and real servers are set to what a task lists.
+  ipvs: (spec: { services: ReadonlyArray<{ state: string }>; save_file: string }) => [
+    ...spec.services.map((service) => [`IPVS service ${specServiceName(service as never)}`, JSON.stringify(service)] as const),
+    ...(spec.save_file === 'auto' ? [] : savedBy(spec.save_file, 'the IPVS table')),
+  ],
+  // One ARP rule, there or not; its save file holds every rule of the host.
+  arptables: (spec: { rules: ReadonlyArray<Parameters<typeof ruleKey>[0]>; save_file: string; state: string }) => [
+    ...spec.rules.map((rule) => [`the arptables rule ${ruleKey(rule)}`, spec.state] as const),
+    ...savedBy(spec.save_file, 'the arptables rules'),
+  ],
 };
 
 // Per frozen spec (shared by every host compiled to it): its claims, worked out once.
-const claimsBySpec = new WeakMap<object, ReadonlyArray<readonly [id: string, text: string]>>();
+const claimsBySpec = new WeakMap<object, Claims>();
 
-function claimsOf(type: ResourceTypeName, spec: object): ReadonlyArray<readonly [string, string]> {
+function claimsOf(type: ResourceTypeName, spec: object): Claims {
   let found = claimsBySpec.get(spec);
   if (found === undefined) {
-    const whole: ReadonlyArray<readonly [string, string]> = WHOLE_OBJECT_TYPES.has(type) ? [[(resourceTypes[type] as AnyResourceType).key(spec), JSON.stringify(spec)]] : [];
-    found = [...whole, ...(SHARED_PARTS[type]?.(spec as never) ?? [])];
+    found = CLAIMS[type]?.(spec as never) ?? [];
     claimsBySpec.set(spec, found);
   }
   return found;
 }
 
-/** The whole objects one host's tasks declare so far, each with what `Where` says of the task that declared it first. */
+/** The objects one host's tasks declare so far, each with what `Where` says of the task that declared it first. */
 export class ObjectClaims<Where> {
   private readonly claims = new Map<string, { readonly text: string; readonly where: Where }>();
 
   /** When `spec` declares an object an earlier task declared otherwise: the object and that task's `where`. */
   claim(type: ResourceTypeName, spec: unknown, where: Where): { readonly id: string; readonly earlier: Where } | undefined {
-    if (typeof spec !== 'object' || spec === null || (!WHOLE_OBJECT_TYPES.has(type) && SHARED_PARTS[type] === undefined)) return undefined;
+    if (typeof spec !== 'object' || spec === null || CLAIMS[type] === undefined) return undefined;
     for (const [id, text] of claimsOf(type, spec)) {
       const earlier = this.claims.get(id);
       if (earlier === undefined) this.claims.set(id, { text, where });

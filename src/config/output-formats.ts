@@ -76,5 +76,5 @@ const writers: Record<OutputFormat, (text: string) => string> = {
 export function writeValue(value: unknown, format: OutputFormat): string {
   if (typeof value === 'string') return writers[format](value);
   if (typeof value === 'number' || typeof value === 'boolean') return writers[format](String(value));
-  throw new RefusedValue(`is ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}; a template prints only strings, numbers and booleans (loop over a list with {{#each}})`);
+  throw new RefusedValue(`is ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}; a template prints only strings, numbers and booleans (loop over a list with {{#each}})`);
 }

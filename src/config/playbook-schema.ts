@@ -24,7 +24,8 @@ export const tagsSchema = z
 // A play's or task's name is printed in plans, listings and recaps on the operator's terminal, and
 // kept in the host's ownership manifest: an ESC there would be a terminal command (clear the
 // screen, recolour, retitle), a line break a forged line of output.
-const displayedName = z.string().superRefine(refuseControlCharacters);
+/** A play's or task's name, printed on the terminal: no control character (an ESC would be a command there). */
+export const displayedName = z.string().superRefine(refuseControlCharacters);
 
 export const taskSchema = z
   .object({

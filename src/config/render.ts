@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import type { Vars } from './host-vars.js';
 import { inheritedNames, withoutPrototypes } from './own.js';
+import { budgetEach, withBudget } from './render-budget.js';
 
 // Task values are handlebars templates rendered per host. A value that is exactly one expression,
 // `{{ director_services }}`, keeps its native type (a list stays a list, a number a number), as
@@ -18,8 +19,10 @@ export class MissingVariableError extends Error {
 }
 
 const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
+const LITERALS = new Set(['true', 'false', 'null', 'undefined']);
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 const engine = Handlebars.create();
+budgetEach(engine);
 
 export function lookup(vars: Vars, path: string): unknown {
   let value: unknown = vars;
@@ -33,7 +36,9 @@ export function lookup(vars: Vars, path: string): unknown {
 
 /** The variable path a template consists of alone (`{{ a.b }}`), whose value it renders as it is. */
 export function wholeReference(template: string): string | undefined {
-  return whole.exec(template)?.[1];
+  const name = whole.exec(template)?.[1];
+  // {{true}} and its kind are handlebars literals, not names.
+  return name === undefined || LITERALS.has(name) ? undefined : name;
 }
 
 export function renderString(template: string, vars: Vars): unknown {
@@ -46,9 +51,11 @@ export function renderString(template: string, vars: Vars): unknown {
     cache.set(template, compiled);
   }
   try {
-    return compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
+    return withBudget(() => compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
-    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
+    // a list of numbers): the name is missing there as much as one not defined.
+    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
     if (match?.[1]) throw new MissingVariableError(match[1]);
     throw error;
   }

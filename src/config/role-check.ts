@@ -6,6 +6,7 @@ import { listNames, nearestNames } from './suggest.js';
 import { templateSpecSchema, TEMPLATE_TASK, type TaskEntry } from './playbook-schema.js';
 import { checkTemplate, typeAt, type Vocabulary } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
+import { roleFileProblem } from './role-files.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
 import { checkInput, zodProblems } from './validate.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -37,9 +38,13 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
       problems.push(role.metaSource.problem(['variables', name], `${name} is derived by lvsprov from the inventory; a role reads it without declaring it`, true));
     }
     if (declaration.default !== undefined) {
-      const parsed = schemaOf(declaration.kind).safeParse(declaration.default);
+      const parsed = checkInput(schemaOf(declaration.kind), declaration.default);
       if (!parsed.success) {
-        const detail = `${parsed.error.issues.map((issue) => issue.message).join('; ')}; got ${describeValue(declaration.default)}`;
+        // zod's own words for a field the type does not have are `Unrecognized key: "x"`.
+        const words = (issue: (typeof parsed.error.issues)[number]): string =>
+          issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
+        const said = parsed.error.issues.map(words).join('; ');
+        const detail = /\bgot\b/.test(said) ? said : `${said}; got ${describeValue(declaration.default)}`;
         problems.push(role.metaSource.problem(['variables', name, 'default'], `the default of ${name} must be ${describeType(declaration.kind)}: ${detail}`));
       }
     }
@@ -47,7 +52,7 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
   const fields: Record<string, VariableType> = Object.fromEntries(Object.entries(derivedVariables).map(([name, derived]) => [name, derived.kind]));
   for (const [name, declaration] of Object.entries(role.variables)) fields[name] = declaration.kind;
   const roleFile = join(role.dir, 'role.yaml');
-  const vocabulary = (extra: Record<string, VariableType> = {}): Vocabulary => ({
+  const vocabulary = (extra: Record<string, VariableType> = {}): Vocabulary & { readonly root: VariableType } => ({
     root: { type: 'object', fields: { ...fields, ...extra } },
     unknownHint: (name, known) => {
       const nearest = nearestNames(name, known, 1)[0];
@@ -90,7 +95,8 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
   return { problems, templates };
 }
 
-function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegment[]]> {
+/** Every string inside a task value, with its path. */
+export function strings(value: unknown, path: PathSegment[]): Array<[string, PathSegment[]]> {
   if (typeof value === 'string') return [[value, path]];
   if (Array.isArray(value)) return value.flatMap((item, index) => strings(item, [...path, index]));
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => strings(inner, [...path, key]));
@@ -120,6 +126,11 @@ function checkTemplateTask(role: RoleParts, raw: unknown, index: number, scope: 
   const realFolder = join(realpathSync(role.dir), 'templates');
   if (!real.startsWith(realFolder + sep)) {
     at(`template ${src} leads out of ${folder} (to ${relative(realFolder, real).startsWith('..') ? real : relative(realFolder, real)}); a template must be a file inside the role's templates folder`);
+    return;
+  }
+  const notFile = roleFileProblem(role.dir, file);
+  if (notFile !== undefined) {
+    at(`template ${src}: ${notFile}`);
     return;
   }
   let text: string;

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { roleMetaSchema, roleTasksSchema, type TaskEntry } from './playbook-schema.js';
 import { checkRole, type RoleTemplate } from './role-check.js';
+import { roleFileProblem } from './role-files.js';
 import { suggestion } from './suggest.js';
 import type { VariableDeclaration } from './variable-types.js';
 import { parseWith } from './validate.js';
@@ -46,13 +47,18 @@ export class RoleLoader {
     if (cached) return cached;
     const dir = this.searchPath.map((base) => join(base, name)).find((candidate) => existsSync(join(candidate, 'tasks.yaml')));
     if (!dir) {
-      throw new ConfigError([
-        reference.source.problem(reference.path, `role ${name} not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')}): ${suggestion(name, this.available())}`),
-      ]);
+      // A file where the role's folder should be is named as such, not as a role missing.
+      const notFolder = this.searchPath.map((base) => join(base, name)).find((candidate) => existsSync(candidate) && !statSync(candidate).isDirectory());
+      const why = notFolder === undefined ? `not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')})` : `not found: ${notFolder} is a file, not a role's folder`;
+      throw new ConfigError([reference.source.problem(reference.path, `role ${name} ${why}: ${suggestion(name, this.available())}`)]);
+    }
+    const metaFile = join(dir, 'role.yaml');
+    for (const file of [join(dir, 'tasks.yaml'), ...(existsSync(metaFile) ? [metaFile] : [])]) {
+      const problem = roleFileProblem(dir, file);
+      if (problem !== undefined) throw new ConfigError([reference.source.problem(reference.path, `role ${name}: ${problem}`)]);
     }
     const tasksSource = YamlSource.load(join(dir, 'tasks.yaml'));
     const tasks = parseWith(tasksSource, roleTasksSchema, tasksSource.value() ?? []);
-    const metaFile = join(dir, 'role.yaml');
     const metaSource = existsSync(metaFile) ? YamlSource.load(metaFile) : YamlSource.parse(metaFile, '{}');
     const meta = parseWith(metaSource, roleMetaSchema, metaSource.value() ?? {});
     const { problems, templates } = checkRole({ name, dir, tasksSource, tasks, metaSource, variables: meta.variables });

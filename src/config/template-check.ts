@@ -20,14 +20,18 @@ type Scope = VariableType | undefined;
 type BlockParams = ReadonlyMap<string, Scope>;
 
 export interface Vocabulary {
-  /** The root scope: the role's variables, the derived ones and, in a looped task, item and loop_index. */
-  readonly root: VariableType;
+  /**
+   * The root scope: the role's variables, the derived ones and, in a looped task, item and
+   * loop_index; undefined for a playbook's own tasks, which may read any variable of the inventory.
+   */
+  readonly root: VariableType | undefined;
   /** Says how to fix an unknown top-level name, e.g. "declare it under variables in roles/x/role.yaml". */
   readonly unknownHint: (name: string, known: readonly string[]) => string;
 }
 
 const BLOCKS = new Set(['each', 'if', 'unless', 'with']);
 const INLINE_HELPERS = new Set(['lookup']);
+const EACH_DATA = new Set(['index', 'key', 'first', 'last']);
 
 function fieldsOf(kind: Scope): Readonly<Record<string, VariableType>> | undefined {
   return kind?.type === 'object' ? kind.fields : undefined;
@@ -72,6 +76,7 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
   // sight (`{{#each xs as |x i|}}`), innermost last: a plain path whose head is one reads it, as
   // handlebars does, wherever the context has moved since.
   let params: readonly BlockParams[] = [];
+  let eachDepth = 0;
   const resolve = (path: hbs.AST.PathExpression, scopes: readonly Scope[]): Scope => {
     const param = path.depth === 0 && !path.data && !/^(this|\.)(\/|\.|$)/.test(path.original) ? [...params].reverse().find((frame) => frame.has(path.parts[0] ?? '')) : undefined;
     if (param !== undefined) {
@@ -81,14 +86,31 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
       return result.kind;
     }
     if (path.data) {
-      if (path.parts[0] !== 'root') return undefined;
+      const head = path.parts[0] ?? '';
+      if (head !== 'root') {
+        // Handlebars gives @index, @key, @first and @last inside each, and nothing else: any other
+        // name, or one of these outside an each, is undefined on every host.
+        if (!EACH_DATA.has(head)) at(path, `@${head} is not a template data variable: there are @root, and @index, @key, @first and @last inside {{#each}}`);
+        else if (eachDepth === 0) at(path, `@${head} is given only inside {{#each}}`);
+        return undefined;
+      }
       const result = follow(vocabulary.root, path.parts.slice(1), vocabulary, true);
       if (result.problem) at(path, result.problem);
       return result.kind;
     }
     const index = scopes.length - 1 - path.depth;
-    const scope = index >= 0 ? scopes[index] : undefined;
+    if (index < 0) {
+      at(path, `${path.original} climbs above the template's top: ${scopes.length === 1 ? 'no ../ is needed there' : `it is ${scopes.length - 1} {{#each}}/{{#with}} deep there`}`);
+      return undefined;
+    }
+    const scope = scopes[index];
     if (path.parts.length === 0) return scope;
+    // Inside {{#each}} or {{#with}} a plain name is a field of the item: an item of a known type
+    // that has no fields (a string of a list of strings) has none to read, on any host.
+    if (index > 0 && scope !== undefined && scope.type !== 'object' && scope.type !== 'list') {
+      at(path, `${path.original} reads a field of the block's item, which is ${describeType(scope)} and has none: write {{this}} for the item, or @root.${path.parts.join('.')} for a variable`);
+      return undefined;
+    }
     const result = follow(scope, path.parts, vocabulary, index === 0);
     if (result.problem) at(path, result.problem);
     return result.kind;
@@ -101,6 +123,7 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
       call.hash?.pairs.forEach((pair) => expression(pair.value, scopes));
       const name = (call.path as hbs.AST.PathExpression).original;
       if (!INLINE_HELPERS.has(name)) at(call, `helper ${name} is not available in templates (only lookup, and the blocks each, if, unless, with)`);
+      else if (call.params.length !== 2) at(call, `lookup takes two values, what to look in and the name or index to read (lookup vips "web"), got ${call.params.length}`);
       // `lookup x "name"` reads x.name: a literal name is checked as a path would be (a name
       // read from a variable can only be known per host).
       const key = call.params[1];
@@ -121,6 +144,7 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
         case 'MustacheStatement': {
           const mustache = node as hbs.AST.MustacheStatement;
           const helper = mustache.params.length > 0 || mustache.hash !== undefined;
+          if (mustache.path.type === 'UndefinedLiteral' || mustache.path.type === 'NullLiteral') at(node, `{{${String((mustache.path as { original?: unknown }).original)}}} prints no value`);
           if (helper) expression({ ...mustache, type: 'SubExpression' } as unknown as hbs.AST.SubExpression, scopes);
           else expression(mustache.path, scopes);
           if (format === 'shell-env' && !standsInDoubleQuotes(body, index)) {
@@ -135,6 +159,8 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
             at(block, `block helper ${name} is not available in templates (only each, if, unless, with)`);
             break;
           }
+          // Each of them reads exactly one value; handlebars throws at render time otherwise.
+          if (block.params.length !== 1) at(block, `{{#${name}}} takes exactly one value, got ${block.params.length}`);
           const argument = block.params[0];
           const kind = argument ? expression(argument, scopes) : undefined;
           // each over a number or a string renders nothing at all, on every host, without a word.
@@ -151,7 +177,9 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
             if (indexName !== undefined && name === 'each') frame.set(indexName, kind?.type === 'list' ? { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } : undefined);
             params = [...outer, frame];
           }
+          if (name === 'each') eachDepth += 1;
           visit(block.program, blockScopes);
+          if (name === 'each') eachDepth -= 1;
           params = outer;
           if (block.inverse) visit(block.inverse, scopes);
           break;

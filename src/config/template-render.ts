@@ -3,6 +3,7 @@ import type { Vars } from './host-vars.js';
 import { RefusedValue, writeValue, type OutputFormat } from './output-formats.js';
 import { inheritedNames, withoutPrototypes } from './own.js';
 import { MissingVariableError } from './render.js';
+import { budgetEach, RenderBudgetError, withBudget } from './render-budget.js';
 
 // Role templates are rendered for the format they declare. Handlebars' own escaping is HTML's and
 // is fixed at build time, so instead every printed expression of the template's syntax tree -
@@ -44,6 +45,7 @@ type Node = hbs.AST.Node;
 type Program = hbs.AST.Program;
 
 const engine = Handlebars.create();
+budgetEach(engine);
 engine.registerHelper(WRITE, function write(this: unknown, value: unknown, options: Handlebars.HelperOptions) {
   const hash = options.hash as { expression: string; variable: string; helper: number; line: number; col: number };
   const format = (options.data as { lvsprovFormat: OutputFormat }).lvsprovFormat;
@@ -108,7 +110,8 @@ function wrap(program: Program, rootScope: boolean): void {
           ? ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as unknown as hbs.AST.Expression)
           : mustache.path;
       const helper = mustache.params.length > 0 || mustache.hash !== undefined;
-      const expression = helper ? sourceOf(inner) : (path.original ?? 'value');
+      // A literal ({{true}}, {{5}}) has an original that is no string: said as its source.
+      const expression = sourceOf(helper ? inner : mustache.path);
       const variable = !helper && path.type === 'PathExpression' ? rootVariable(path, rootScope) : undefined;
       const loc = mustache.loc;
       mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [WRITE], original: WRITE, loc } as unknown as hbs.AST.PathExpression;
@@ -165,9 +168,12 @@ export function renderTemplateFile(text: string, vars: Vars, format: OutputForma
     compiledCache.set(text, compiled);
   }
   try {
-    return compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames });
+    return withBudget(() => compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
-    const match = /"([^"]+)" not defined/.exec((error as Error).message);
+    if (error instanceof RenderBudgetError) throw new TemplateValueError('{{#each}}', undefined, error.line, error.col, error.message.replace(/^\{\{#each\}\} /, ''));
+    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
+    // a list of numbers): the name is missing there as much as one not defined.
+    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
     if (match?.[1]) throw new MissingVariableError(match[1]);
     throw error;
   }

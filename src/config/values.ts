@@ -150,7 +150,15 @@ export const sysctlValue = z
 export const absolutePath = z
   .string()
   .regex(/^\/[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'must be an absolute path (and no control character)')
-  .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ..' });
+  .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ..' })
+  // Linux's limits (NAME_MAX, PATH_MAX with its NUL): a longer name passes every check here and
+  // fails only on the host, in the middle of an apply, as "File name too long".
+  .superRefine((value, ctx) => {
+    const bytes = Buffer.byteLength(value);
+    const longest = Math.max(...value.split('/').map((part) => Buffer.byteLength(part)));
+    if (bytes > 4095) ctx.addIssue({ code: 'custom', message: `must be at most 4095 bytes long, as Linux takes a path (PATH_MAX); this one is ${bytes}` });
+    else if (longest > 255) ctx.addIssue({ code: 'custom', message: `must name each folder and file in at most 255 bytes, as Linux does (NAME_MAX); one here is ${longest}` });
+  });
 
 export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx) => {
   // YAML 1.2 reads 0644 as the decimal number 644, so the digits as written are the octal mode.

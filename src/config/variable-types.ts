@@ -3,6 +3,7 @@ import { userInputParse } from './issue-words.js';
 import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceName } from './values.js';
 import { describeCharacter, INVISIBLE, refuseControlCharacters } from './text-safety.js';
 import { linearPattern } from './linear-pattern.js';
+import { shortened } from '../errors.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
@@ -36,6 +37,9 @@ const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   ]),
 );
 
+/** The keys each variable type takes besides type, description, default and optional. */
+const TYPE_KEYS: Readonly<Record<string, readonly string[]>> = { integer: ['min', 'max'], enum: ['values'], string: ['pattern'], list: ['items'], object: ['fields', 'optional_fields'] };
+
 /** An enum lists each value once: a repeated one is a slip (one meant another word). */
 function eachOnce(values: readonly string[], ctx: z.RefinementCtx): void {
   const seen = new Map<string, number>();
@@ -65,7 +69,13 @@ export const variableDeclarationSchema = z
     }
     const parsed = variableTypeSchema.safeParse(rest, userInputParse);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      for (const issue of parsed.error.issues) {
+        // Re-raised as custom issues, an unknown key would keep zod's own words (Unrecognized key: "min").
+        if (issue.code === 'unrecognized_keys') {
+          const known = ['type', 'description', 'default', 'optional', ...(TYPE_KEYS[rest.type] ?? [])];
+          for (const key of issue.keys) ctx.addIssue({ code: 'custom', path: [...issue.path, key], message: `unknown key ${key} for a variable of type ${rest.type} (known: ${known.join(', ')})`, params: { atKey: true } });
+        } else ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      }
       return z.NEVER;
     }
     return { kind: parsed.data, description, default: defaultValue, optional };
@@ -185,7 +195,7 @@ function buildSchema(kind: VariableType): z.ZodType {
     case 'enum':
       return z.enum(kind.values as [string, ...string[]]);
     case 'string':
-      return kind.pattern === undefined ? printableLine : printableLine.refine(wholeMatch(kind.pattern), { message: `must match ${kind.pattern}` });
+      return kind.pattern === undefined ? printableLine : printableLine.refine(wholeMatch(kind.pattern), { message: `must match ${shortened(kind.pattern)}` });
     case 'list':
       return z.array(schemaOf(kind.items));
     case 'object':
@@ -230,7 +240,7 @@ export function describeType(kind: VariableType): string {
     case 'enum':
       return `one of ${kind.values.join(' | ')}`;
     case 'string':
-      return kind.pattern === undefined ? 'one line of text' : `text matching ${kind.pattern}`;
+      return kind.pattern === undefined ? 'one line of text' : `text matching ${shortened(kind.pattern)}`;
     case 'list':
       return `a list of ${withoutArticle(describeType(kind.items))}`;
     case 'object':
