@@ -13,10 +13,13 @@ import type { LoadedInventory } from './inventory.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
-import { evaluate, isTruthy, MissingVariableError, renderDeep } from './render.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep, wholeReference } from './render.js';
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
-import { renderTemplateFile, TemplateValueError } from './template-render.js';
+import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
+import { impliedFormat } from './file-content-format.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
+import { checkTemplate, type Vocabulary } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
@@ -255,6 +258,9 @@ interface HostScope {
  */
 type SpecCache = Map<string, unknown>;
 
+/** Names are checked when the role or playbook loads; here only where a value stands. */
+const ANY_VARIABLE: Vocabulary = { root: undefined, unknownHint: () => '' };
+
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: HostScope, problems: ConfigProblem[]): CompiledTask[] {
   const { host } = scope;
@@ -291,7 +297,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
       }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], itemVars);
-      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : raw;
+      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : type === 'file' ? renderFileContent(task[type], raw, itemVars, scope, problems, problem, origin) : raw;
       if (spec === undefined) return [];
       const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
       if (!isResourceTypeName(resourceType)) {
@@ -373,6 +379,52 @@ function renderTemplateTask(
     ...(parsed.data.mode !== undefined ? { mode: parsed.data.mode } : {}),
   };
 }
+
+/**
+ * A file task's content with the values it prints written for its format (file-content-format.ts),
+ * the task's own `format` taken off the spec. Content without an expression is the task's text as
+ * written; a refused value is said at the inventory line that set it.
+ */
+function renderFileContent(
+  written: unknown,
+  raw: unknown,
+  vars: Vars,
+  scope: HostScope,
+  problems: ConfigProblem[],
+  problem: (path: PathSegment[], message: string) => void,
+  origin: TaskOrigin,
+): unknown {
+  if (!isPlainRecord(raw) || !isPlainRecord(written)) return raw;
+  const { format: declared, ...spec } = raw;
+  if (declared !== undefined && !(OUTPUT_FORMATS as readonly unknown[]).includes(declared)) {
+    problem(['file', 'format'], `format must be one of ${OUTPUT_FORMATS.join(', ')}, got ${describeValue(declared)}`);
+    return undefined;
+  }
+  const template = written.content;
+  if (typeof template !== 'string' || !template.includes('{{') || typeof spec.path !== 'string') return spec;
+  const format = (declared as OutputFormat | undefined) ?? impliedFormat(spec.path);
+  // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
+  // sourced is that value, lines and all, as before.
+  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return spec;
+  const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
+  if (layout.length > 0) {
+    for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, as the path ${spec.path} implies` : ''})`);
+    return undefined;
+  }
+  try {
+    return { ...spec, content: renderTemplateFile(template, vars, format) };
+  } catch (error) {
+    if (!(error instanceof TemplateValueError)) throw error;
+    const set = error.variable === undefined ? undefined : varOrigin(scope.layers, error.variable);
+    const at = origin.source.problem([...origin.path, 'file', 'content'], '');
+    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''}`;
+    if (set) problems.push(hostProblem(scope.inventory.source.problem(set, ''), scope.host, (hosts) => `${why}, read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`));
+    else problem(['file', 'content'], `${why})`);
+    return undefined;
+  }
+}
+
+const isPlainRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function formatOrigin(inventory: LoadedInventory, path: readonly PathSegment[] | undefined): string {
   const where = inventory.source.problem(path ?? [], '', true);

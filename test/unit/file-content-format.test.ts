@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile } from '../../src/config/compile.js';
+import { impliedFormat } from '../../src/config/file-content-format.js';
+import { loadInventory } from '../../src/config/inventory.js';
+
+// A file task's content prints its values for what the file is (the task's format, or the one its
+// path implies): escaped where the format can escape, refused where it cannot (bad-input fixtures).
+
+const root = mkdtempSync(join(tmpdir(), 'lvsprov-file-format-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function contents(vars: string, tasks: string): string[] {
+  writeFileSync(join(root, 'inventory.yaml'), `name: t\nvars: ${vars}\nhosts:\n  web1: { address: 192.0.2.21, groups: [web], vars: {} }\n`);
+  writeFileSync(join(root, 'playbook.yaml'), `- hosts: web\n  tasks:\n${tasks}`);
+  const run = compile(loadInventory(join(root, 'inventory.yaml')), join(root, 'playbook.yaml'));
+  return (run.hosts.get('web1') ?? []).map((task) => (task.spec as { content: string }).content);
+}
+
+describe("a file task's content", () => {
+  it('escapes a value for sh in a sourced file, HTML-escapes it with format html, and keeps content without values as written', () => {
+    const written = contents(
+      '{ opt: "a;b $(reboot) `id` \\"q\\"" }',
+      [
+        '    - { name: defaults, file: { path: /etc/default/site, content: "OPT=\\"{{opt}}\\"\\n" } }',
+        '    - { name: page, file: { path: /var/www/html/index.html, format: html, content: "<p>{{opt}}</p>" } }',
+        '    - { name: plain, file: { path: /etc/site.conf, content: "a=$(b)\\nc\\n" } }',
+      ].join('\n') + '\n',
+    );
+    expect(written).toEqual(['OPT="a;b \\$(reboot) \\`id\\` \\"q\\""\n', '<p>a;b $(reboot) &#x60;id&#x60; &quot;q&quot;</p>', 'a=$(b)\nc\n']);
+  });
+
+  it('holds a whole file from one variable, lines and all, where the path is neither a unit nor sourced', () => {
+    expect(contents('{ page: "line 1\\nline 2\\n" }', '    - { name: page, file: { path: /var/www/html/index.html, content: "{{page}}" } }\n')).toEqual(['line 1\nline 2\n']);
+  });
+
+  it.each([
+    ['/etc/systemd/system/site.service', 'systemd-unit'],
+    ['/lib/systemd/system/site.socket.d/override.conf', 'systemd-unit'],
+    ['/srv/units/site.timer', 'systemd-unit'],
+    ['/etc/default/site', 'shell-env'],
+    ['/etc/sysconfig/ipvsadm-config', 'shell-env'],
+    ['/opt/site/start.sh', 'shell-env'],
+    ['/var/www/html/index.html', 'text'],
+  ])('the path %s implies %s', (path, format) => {
+    expect(impliedFormat(path)).toBe(format);
+  });
+});
