@@ -167,6 +167,18 @@ export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx)
     ctx.addIssue({ code: 'custom', message: 'must be an octal file mode such as 0644' });
     return z.NEVER;
   }
+  const mode = Number.parseInt(digits, 8);
+  // lvsprov writes pages, configs and scripts that root reads, sources or runs: a setuid or setgid
+  // file would run as its owner for anyone, and a file anyone may write would let any local user
+  // put lines into what root reads next.
+  if ((mode & 0o6000) !== 0) {
+    ctx.addIssue({ code: 'custom', message: `${digits} sets the setuid or setgid bit, which no file lvsprov writes needs (a script is 0755)` });
+    return z.NEVER;
+  }
+  if ((mode & 0o002) !== 0) {
+    ctx.addIssue({ code: 'custom', message: `${digits} lets every local user write the file, which root then reads or runs (0644 or 0755)` });
+    return z.NEVER;
+  }
   return digits.replace(/^0(?=\d{3}$)/, '');
 });
 
