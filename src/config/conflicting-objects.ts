@@ -3,6 +3,8 @@ import { ruleKey } from '../resources/arptables-save.js';
 import { renderSysctlFile } from '../resources/sysctl.js';
 import { specServiceName } from '../resources/ipvs/schema.js';
 import type { AnyResourceType } from '../resources/types.js';
+import { initScriptPath, unitPath } from '../resources/at-boot.js';
+import { kmodFile } from '../resources/kmod.js';
 
 // Two tasks of one host that declare one object - a file, a boot hook, a route, a module, a
 // service, a link's state - with different specs never converge: each apply makes the first, then
@@ -26,10 +28,11 @@ const savedBy = (path: string, writer: string): Claims => [[`file ${path}`, `wri
 
 const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
   file: whole('file'),
-  at_boot: whole('at_boot'),
-  kmod: whole('kmod'),
+  // A boot hook's unit and init script are its own files.
+  at_boot: (spec: { name: string }) => [...whole('at_boot')(spec as never), ...savedBy(unitPath(spec.name), `the boot hook ${spec.name}`), ...savedBy(initScriptPath(spec.name), `the boot hook ${spec.name}`)],
+  kmod: (spec: { name: string }) => [...whole('kmod')(spec as never), ...savedBy(kmodFile(spec.name), `the module ${spec.name}`)],
   route: whole('route'),
-  keepalived: whole('keepalived'),
+  keepalived: (spec: { path: string }) => [...whole('keepalived')(spec as never), ...savedBy(spec.path, 'keepalived')],
   // One nftables table whole, and its save file, which holds that table alone.
   fwmark: (spec: { table: string; save_file: string }) => [...whole('fwmark')(spec as never), ...savedBy(spec.save_file, `the fwmark table ${spec.table}`)],
   allowlist: (spec: { table: string; save_file: string }) => [...whole('allowlist')(spec as never), ...savedBy(spec.save_file, `the allowlist table ${spec.table}`)],
