@@ -19,7 +19,7 @@ import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } fr
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
 import { impliedFormat } from './file-content-format.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
-import { checkTemplate, type Vocabulary } from './template-check.js';
+import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
 import { unheldServiceProblems } from './unheld-services.js';
 import { unreachedHostWarnings } from './unreached-hosts.js';
@@ -258,9 +258,6 @@ interface HostScope {
  */
 type SpecCache = Map<string, unknown>;
 
-/** Names are checked when the role or playbook loads; here only where a value stands. */
-const ANY_VARIABLE: Vocabulary = { root: undefined, unknownHint: () => '' };
-
 
 function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: HostScope, problems: ConfigProblem[]): CompiledTask[] {
   const { host } = scope;
@@ -286,18 +283,14 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
       if (task.name?.includes('{{')) {
         const shown = checkInput(displayedName, label);
         if (!shown.success) {
-          const variable = wholeVariableAt(task, 'name');
-          const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
           const message = `the task's name ${shown.error.issues[0]?.message ?? 'cannot be printed'}, got ${describeValue(label)}`;
-          const at = origin.source.problem([...origin.path, 'name'], '');
-          if (set) problems.push(hostProblem(scope.inventory.source.problem(set, ''), host, (hosts) => `${message} (read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`));
-          else problem(['name'], message);
+          problems.push(saidWhereSet(scope, wholeVariableAt(task, 'name'), item !== undefined, origin.source.problem([...origin.path, 'name'], ''), message));
           return [];
         }
       }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
       const raw = renderDeep(task[type], itemVars);
-      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : type === 'file' ? renderFileContent(task[type], raw, itemVars, scope, problems, problem, origin) : raw;
+      const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : type === 'file' ? renderFileContent(task[type], raw, itemVars, scope, problems, problem, origin, item !== undefined) : raw;
       if (spec === undefined) return [];
       const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
       if (!isResourceTypeName(resourceType)) {
@@ -315,12 +308,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
           const specPath = [...origin.path, type].join('.');
           for (const p of zodProblems(origin.source, { issues }, [...origin.path, type], schema)) {
             const variable = p.path.startsWith(`${specPath}.`) ? wholeVariableAt(task[type], p.path.slice(specPath.length + 1)) : undefined;
-            const set = variable === undefined || (item !== undefined && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
-            problems.push(
-              set
-                ? hostProblem(scope.inventory.source.problem(set, ''), host, (hosts) => `${p.message} (read by ${p.path} at ${p.file}:${p.line}:${p.col}, ${hosts})`)
-                : hostProblem(p, host, (hosts) => `${p.message} (${hosts})`),
-            );
+            problems.push(saidWhereSet(scope, variable, item !== undefined, p, p.message));
           }
           return [];
         }
@@ -393,6 +381,7 @@ function renderFileContent(
   problems: ConfigProblem[],
   problem: (path: PathSegment[], message: string) => void,
   origin: TaskOrigin,
+  looped: boolean,
 ): unknown {
   if (!isPlainRecord(raw) || !isPlainRecord(written)) return raw;
   const { format: declared, ...spec } = raw;
@@ -415,13 +404,22 @@ function renderFileContent(
     return { ...spec, content: renderTemplateFile(template, vars, format) };
   } catch (error) {
     if (!(error instanceof TemplateValueError)) throw error;
-    const set = error.variable === undefined ? undefined : varOrigin(scope.layers, error.variable);
-    const at = origin.source.problem([...origin.path, 'file', 'content'], '');
-    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''}`;
-    if (set) problems.push(hostProblem(scope.inventory.source.problem(set, ''), scope.host, (hosts) => `${why}, read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`));
-    else problem(['file', 'content'], `${why})`);
+    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''})`;
+    problems.push(saidWhereSet(scope, error.variable, looped, origin.source.problem([...origin.path, 'file', 'content'], ''), why));
     return undefined;
   }
+}
+
+/**
+ * A task value's problem, said at the inventory line that set `variable` (naming where the task
+ * read it), or at the task's value itself (`at`) when no inventory line set it: a loop's item is
+ * the loop's.
+ */
+function saidWhereSet(scope: HostScope, variable: string | undefined, looped: boolean, at: Omit<ConfigProblem, 'message'>, message: string): ConfigProblem {
+  const set = variable === undefined || (looped && (variable === 'item' || variable === 'loop_index')) ? undefined : varOrigin(scope.layers, variable);
+  return set
+    ? hostProblem(scope.inventory.source.problem(set, ''), scope.host, (hosts) => `${message} (read by ${at.path} at ${at.file}:${at.line}:${at.col}, ${hosts})`)
+    : hostProblem(at, scope.host, (hosts) => `${message} (${hosts})`);
 }
 
 const isPlainRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

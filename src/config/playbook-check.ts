@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { checkTemplate, type Vocabulary } from './template-check.js';
+import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { parseTemplate, TemplateSyntaxError } from './template-render.js';
 import type { TaskEntry } from './playbook-schema.js';
 import { strings } from './role-check.js';
@@ -9,8 +9,6 @@ import type { YamlSource } from './yaml-source.js';
 // a role's are; what a template may do can: a helper handlebars would run (`log` prints to the
 // terminal), a partial, a block without its value, `../` above the top. Checked once, when the
 // playbook loads, at the value that says it, rather than failing (or printing) per host.
-
-const ANY_VARIABLE: Vocabulary = { root: undefined, unknownHint: () => '' };
 
 /** Problems of the templates in the tasks of each play, at the string that holds each. */
 export function checkPlaybookTasks(source: YamlSource, plays: ReadonlyArray<{ readonly tasks: readonly TaskEntry[] }>): ConfigProblem[] {

@@ -29,6 +29,9 @@ export interface Vocabulary {
   readonly unknownHint: (name: string, known: readonly string[]) => string;
 }
 
+/** A playbook's own tasks, or a value checked only for where it stands: any name may be read. */
+export const ANY_VARIABLE: Vocabulary = { root: undefined, unknownHint: () => '' };
+
 const BLOCKS = new Set(['each', 'if', 'unless', 'with']);
 const INLINE_HELPERS = new Set(['lookup']);
 const EACH_DATA = new Set(['index', 'key', 'first', 'last']);
