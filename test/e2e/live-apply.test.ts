@@ -385,7 +385,10 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // through the director by the source route; their DR and TUN replies leave from the VIP and
     // take the main default, which stays the router's (through the director they would be
     // dropped as martians). The switch of web to NAT, and rs3 and rs4 leaving, run under traffic.
-    const mixed = version('mixed', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'wlc', tunScheduler: 'rr' });
+    // Round robin for web: the tally below must see both servers in six requests, which wlc does
+    // not promise (the stream during the apply leaves one server with more inactive connections,
+    // and wlc sends every new one to the other until they level: rs1 six times in one CI run).
+    const mixed = version('mixed', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr' });
     const started = Date.now();
     const traffic = await underTraffic('DR, TUN and NAT on the same servers', async () => {
       await apply(mixed);
@@ -431,7 +434,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // the drain going), and its marks must already be gone: otherwise every new connection meets
     // the quiesced fwmark service and is refused until the marks go after the drain.
     for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
-    const kept = { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'wlc', tunScheduler: 'rr' };
+    const kept = { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr' };
     const sticky = [URLS[2] as string];
     const toMarks = await underTraffic('port service to fwmark', () => apply(version('marked', everyone, { ...kept, stickyMarked: true })).then(() => undefined), sticky);
     const marked = await lab.sh('director', 'ipvsadm -S -n');
