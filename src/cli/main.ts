@@ -3,6 +3,7 @@ import { ConfigError, UsageError, withArgumentsShown } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
+import { checkRequiredOptionsLast } from './required-options.js';
 import { graphCommand } from './graph-command.js';
 import { labCommand } from './lab-command.js';
 import { resetCommand } from './reset-command.js';
@@ -35,7 +36,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     program.addCommand(command);
     // Subcommands (`lab up`) too: addCommand does not hand the output on, and commander's
     // messages must reach the terminal with the arguments escaped wherever they come from.
-    for (const each of [command, ...command.commands]) each.exitOverride().configureOutput(output);
+    for (const each of [command, ...command.commands]) {
+      each.exitOverride().configureOutput(output);
+      checkRequiredOptionsLast(each);
+    }
   }
 
   // `help aply` gets what `aply` gets: commander's unknown-command error with its suggestion

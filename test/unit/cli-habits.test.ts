@@ -47,6 +47,20 @@ describe('lvsprov --version and suggestions', () => {
     expect(result.stderr).not.toContain('Usage:');
   });
 
+  it.each([
+    ['apply', '--chekc', '--check'],
+    ['status', '--wach', '--watch'],
+    ['verify', '--failovr', '--failover'],
+  ])('tells `%s %s` without -i of its typo first, and only then that -i is missing (exit 4)', async (command, typo, meant) => {
+    const result = await runMain([command, typo]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(`unknown option '${typo}'\n(Did you mean ${meant}?)`);
+    expect(result.stderr).not.toContain('required option');
+    const missing = await runMain([command]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("error: required option '-i, --inventory <file>' not specified");
+  });
+
   it('suggests the same for `help aply`; `help apply` and `help` still help (exit 0)', async () => {
     const typo = await runMain(['help', 'aply']);
     expect(typo.code).toBe(4);
