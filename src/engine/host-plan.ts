@@ -93,16 +93,18 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
 
 /**
  * Within a director's balance changes: first every IPVS service and real server that is to take
- * new connections (added, edited), then the firewall marks that steer connections between
- * services (`steers`), and last the quiesce of each leaving real server: nothing stops taking new
+ * new connections (added, edited), then the VIPs those services answer on (and their gratuitous
+ * ARP), then the firewall marks that steer connections between services (`steers`), and last the
+ * quiesce of each leaving real server: nothing stops taking new
  * connections before what replaces it is in place. In task order, a fwmark service pruned for port
  * services was quiesced before its marks went, and a VIP's marks dropped for port services went
  * before those were added: each new connection in between was refused.
  */
 function balanceStep(change: PlannedChange): number {
   if (phaseOf(change) !== 'balance') return 0;
-  if (change.steers === true) return 1;
-  return change.leaving !== undefined && change.resource.startsWith('ipvs ') ? 2 : 0;
+  if (change.steers === true) return 2;
+  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 3;
+  return change.resource.startsWith('address ') ? 1 : 0;
 }
 
 /**

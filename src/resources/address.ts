@@ -103,7 +103,7 @@ function parseLine(line: string): AddressEntry {
  * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
  * director, which holds it until the retire wave, would go on reaching the old director, whose
  * real servers are quiesced by then (new connections refused), for the whole drain. The announce
- * runs in the balance wave, with the director's IPVS edits, and in the background (iputils
+ * runs in the balance wave, after the address and the services on it, and in the background (iputils
  * arping waits a second after each packet); two packets, as keepalived sends a burst. iputils and
  * busybox arping both take these options; without arping the VIP is reached by the next ARP.
  */
@@ -112,9 +112,9 @@ function announceChange(spec: AddressSpec): Change {
   return {
     resource: `address ${spec.address} on ${spec.device}`,
     summary: `announce ${spec.address} on ${spec.device} (gratuitous ARP)`,
-    // A second later: the exec that carries it adds the director's IPVS services after it (the
-    // address task comes first in the role), and the router must find them in place. In a shell
-    // of its own (sh -c, exec): a subshell of the script's would keep its copy of the host lock.
+    // A second later, in the background: the exec that carries it goes on (the firewall marks, the
+    // quiesces) and ends without waiting for arping's pauses. In a shell of its own (sh -c,
+    // exec): a subshell of the script's would keep its copy of the host lock.
     commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`sleep 1; exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
     phase: 'balance',
     announces: spec.address,
@@ -205,7 +205,11 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
       commands: [...extra.map(del), ...(keep === undefined ? [command(...add)] : [])],
     };
     const claim = keep === undefined && facts.claimedBy !== undefined && facts.claimedBy.length > 0 ? { claim: { address: spec.address, device: spec.device, by: facts.claimedBy } } : {};
-    return [{ ...change, ...claim }, ...(spec.announce === true && mine.length === 0 ? [announceChange(spec)] : [])];
+    // A director's VIP is added in the balance wave, after the services on it: a local VIP with no
+    // service behind it refuses every connection (the kernel answers the SYN with a reset), and a
+    // router that asks the LAN while a VIP moves between directors may pick either holder.
+    const phase = spec.announce === true ? { phase: 'balance' as const } : {};
+    return [{ ...change, ...claim, ...phase }, ...(spec.announce === true && mine.length === 0 ? [announceChange(spec)] : [])];
   },
 
   // What the device holds next; who else answered was a fact of the read, not of the state after.

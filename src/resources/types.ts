@@ -129,10 +129,10 @@ export interface Change {
  * once the one before it ended on every host.
  * - prepare: what adds or changes state on real servers and routers (VIP on lo or tunl0, ARP
  *   suppression, tunnel, rp_filter, web server, routes) and a director's non-IPVS preparation
- *   (modules, sysctls, VIP addresses): everything a real server needs before a director sends to it.
+ *   (modules, sysctls): everything a real server needs before a director sends to it.
  * - balance: a director's IPVS edits that add services and real servers or change weights,
- *   schedulers, persistence and forwarding methods, and the quiesce (weight 0) of every leaving
- *   real server.
+ *   schedulers, persistence and forwarding methods, then its VIP addresses (a VIP answers only
+ *   once its services are there), and the quiesce (weight 0) of every leaving real server.
  * - reroute: the default route of a real server whose forwarding a director switched between NAT
  *   and DR or TUN in balance: a NAT reply must pass the director, a DR or TUN reply must not (its
  *   source is the VIP, which the director drops as a martian); after this wave the engine drains

@@ -105,12 +105,12 @@ const cases: Case[] = [
     before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: director([tcp(V3, 80, rs(RS1, RS2))]), rs1: realServer([V3, 'lo']), rs2: realServer([V3, 'lo']) },
     changes: [
-      `prepare dir1: address ${V3} on eth0: (absent) -> ${V3}/32 label eth0`,
       `prepare rs1: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
       `prepare rs2: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
-      `balance dir1: announce ${V3} on eth0 (gratuitous ARP)`,
       ...added(`TCP ${V3}:80`, ports(80, RS1, RS2)),
       'balance dir1: update /etc/ipvsadm.rules',
+      `balance dir1: address ${V3} on eth0: (absent) -> ${V3}/32 label eth0`,
+      `balance dir1: announce ${V3} on eth0 (gratuitous ARP)`,
       ...serviceGoes(V1),
     ],
     drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
@@ -266,11 +266,11 @@ const cases: Case[] = [
     before: { dir1: director([web(rs(RS1, RS2))]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
-      `prepare dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
       ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
-      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
       ...added(`TCP ${V1}:80`, ports(80, RS1, RS2), 'dir2'),
       'balance dir2: create /etc/ipvsadm.rules',
+      `balance dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
+      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
       deleted(`TCP ${V1}:80`),
       'withdraw dir1: remove /etc/ipvsadm.rules',
       ...vipOff(V1, 'eth0', ['dir1']),
@@ -314,6 +314,12 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
     for (const change of changes) {
       const where = `${host}: ${change.summary}`;
       if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
+      // A director's VIP answers only once the services on it are there: the same wave, after them.
+      if (directs && change.resource.startsWith('address ') && !removes(change)) {
+        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+        const lastService = changes.findLastIndex((other) => other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving);
+        expect(changes.indexOf(change), where).toBeGreaterThan(lastService);
+      }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
       if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
       if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
