@@ -41,7 +41,9 @@ function serviceHeading(service: ServiceStatus): string {
 
 export function renderDirector(director: DirectorStatus): string[] {
   const lines: string[] = [];
-  const vips = director.vips.map((vip) => `${vip.name ? `${vip.name} ` : ''}${vip.address} ${vip.held ? `held on ${vip.on ?? '?'}` : 'NOT HELD'}`);
+  // A running VRRP backup holds none of its instance's VIPs by design: only elsewhere is that an alarm.
+  const backupOf = new Set((director.vrrp ?? []).filter((instance) => instance.state === 'backup').flatMap((instance) => instance.notHeld));
+  const vips = director.vips.map((vip) => `${vip.name ? `${vip.name} ` : ''}${vip.address} ${vip.held ? `held on ${vip.on ?? '?'}` : backupOf.has(vip.address) ? 'not held (VRRP backup)' : 'NOT HELD'}`);
   if (vips.length > 0) lines.push(`  VIPs: ${vips.join(', ')}`);
   for (const instance of director.vrrp ?? []) lines.push(`  ${describeVrrp(instance)}`);
   if (director.table === 'unreadable') lines.push(`  ! IPVS table unreadable: ${director.tableError ?? 'unknown reason'}`);

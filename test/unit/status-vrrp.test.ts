@@ -39,6 +39,14 @@ describe('VRRP in status', () => {
   it('is one line under the director\'s VIPs', () => {
     const vrrp = vrrpStatus(vrrpInstances(inventory, 'dir2'), running, withoutVip);
     const lines = renderDirector({ table: 'ok', vips: [{ name: 'web', address: '198.51.100.50', held: false }], vrrp, services: [] });
-    expect(lines).toEqual(['  VIPs: web 198.51.100.50 NOT HELD', '  VRRP VI_51 (id 51, priority 253): BACKUP (keepalived runs, holds none of its VIPs)']);
+    expect(lines).toEqual(['  VIPs: web 198.51.100.50 not held (VRRP backup)', '  VRRP VI_51 (id 51, priority 253): BACKUP (keepalived runs, holds none of its VIPs)']);
+  });
+
+  it('a VIP a running backup does not hold is no alarm; one a stopped keepalived does not hold is', () => {
+    const vips = [{ name: 'web', address: '198.51.100.50', held: false }];
+    const backup = renderDirector({ table: 'ok', vips, vrrp: vrrpStatus(vrrpInstances(inventory, 'dir2'), running, withoutVip), services: [] });
+    const stoppedHere = renderDirector({ table: 'ok', vips, vrrp: vrrpStatus(vrrpInstances(inventory, 'dir2'), stopped, withoutVip), services: [] });
+    expect(backup[0]).toBe('  VIPs: web 198.51.100.50 not held (VRRP backup)');
+    expect(stoppedHere[0]).toBe('  VIPs: web 198.51.100.50 NOT HELD');
   });
 });
