@@ -21,6 +21,8 @@ export interface VerdictInput {
   readonly tolerance: number;
   /** The name each real server's own page gave, by `address:port`: identifies address-only servers. */
   readonly pageNames: ReadonlyMap<string, string>;
+  /** The per-request limit, named where a request timed out. */
+  readonly timeoutSeconds?: number;
 }
 
 export function judgeService(input: VerdictInput): ServiceCheck {
@@ -39,7 +41,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
   for (const outcome of outcomes) {
     const row = outcome.name === undefined ? -1 : names.indexOf(outcome.name);
     if (outcome.name === undefined) {
-      const why = describeFailure(outcome, answers.fetcher);
+      const why = describeFailure(outcome, answers.fetcher, input.timeoutSeconds);
       failures.set(why, (failures.get(why) ?? 0) + 1);
     } else if (row < 0) strangers.set(outcome.name, (strangers.get(outcome.name) ?? 0) + 1);
     else counts[row] = (counts[row] ?? 0) + 1;
