@@ -76,7 +76,14 @@ export function renderHost(host: HostStatus): string[] {
 export function statusSummary(report: StatusReport): string {
   const reached = report.hosts.filter((host) => host.reachable).length;
   const drifted = report.hosts.filter((host) => host.drift?.state === 'drift').length;
-  const out = report.hosts.flatMap((host) => host.director?.services ?? []).flatMap((service) => service.servers).filter((server) => server.state === 'quiesced' || server.state === 'absent').length;
+  // Counted once per real server: a pair of directors lists each of them, often in several services.
+  const out = new Set(
+    report.hosts
+      .flatMap((host) => host.director?.services ?? [])
+      .flatMap((service) => service.servers)
+      .filter((server) => server.state === 'quiesced' || server.state === 'absent')
+      .map((server) => server.host ?? server.endpoint.replace(/:\d+$/, '')),
+  ).size;
   return `${report.cluster ?? 'cluster'} at ${report.at}: ${reached}/${report.hosts.length} hosts reached, ${drifted} with drift, ${out} real server${out === 1 ? '' : 's'} out of rotation`;
 }
 
