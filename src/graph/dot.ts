@@ -1,6 +1,6 @@
 import type { ServerState } from '../status/model.js';
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { FONT, forwardingColour, forwardingWord, palette, persistenceWords, servicePorts, stateColour, stateRank } from './style.js';
+import { FONT, forwardingColour, forwardingWord, linkWords, palette, persistenceWords, servicePorts, stateColour, stateRank, vrrpWords } from './style.js';
 import { sessionStoreCards, type Topology, type TopologyHost, type TopologyService } from './topology.js';
 
 // The topology in Graphviz DOT, left to right: clients, routers, directors, one box per VIP with
@@ -129,7 +129,11 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
   // Directors -> the VIP boxes they hold (one edge per box, to its border).
   topology.vips.forEach((vip, v) => {
     const holders = [...new Set(vip.services.flatMap((service) => service.directors))];
-    for (const director of holders) lines.push(`  ${id(`director:${director}`)} -> ${id(`service:${v}:0`)} [lhead=${id(`cluster_vip_${v}`)}, color="${palette.director.line}"];`);
+    for (const director of holders) {
+      const vrrp = vip.vrrp?.directors.find((entry) => entry.host === director);
+      const label = vip.vrrp && vrrp ? `, label=${id(vrrpWords(vip.vrrp.id, vrrp))}` : '';
+      lines.push(`  ${id(`director:${director}`)} -> ${id(`service:${v}:0`)} [lhead=${id(`cluster_vip_${v}`)}, color="${palette.director.line}"${label}];`);
+    }
   });
   // Services -> real servers.
   topology.vips.forEach((vip, v) =>
@@ -138,11 +142,9 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
         const server = topology.realServers[link.realServer];
         if (!server) return;
         const found = live?.get(liveLinkKey(service.key, server.address, link.port));
-        const port = link.port !== service.port && link.port !== 0 ? ` to :${link.port}` : '';
-        const conns = found?.activeConns !== undefined ? `, ${found.activeConns} active` : '';
         const colour = found ? stateColour[found.state].line : link.weight === 0 ? palette.muted : forwardingColour[service.forwarding];
         const dashed = found ? found.state === 'absent' : link.weight === 0;
-        lines.push(`  ${id(`service:${v}:${s}`)} -> ${id(`rs:${server.address}`)} [label=${id(`w ${link.weight}${port}${conns}`)}, color="${colour}"${dashed ? ', style=dashed' : ''}];`);
+        lines.push(`  ${id(`service:${v}:${s}`)} -> ${id(`rs:${server.address}`)} [label=${id(linkWords(service, link, found?.activeConns))}, color="${colour}"${dashed ? ', style=dashed' : ''}];`);
       }),
     ),
   );

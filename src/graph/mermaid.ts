@@ -1,5 +1,5 @@
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { forwardingColour, palette, persistenceWords, servicePorts, stateColour } from './style.js';
+import { forwardingColour, linkWords, palette, persistenceWords, servicePorts, stateColour, vrrpWords } from './style.js';
 import { sessionStoreCards, type Topology } from './topology.js';
 
 // The same picture as Mermaid flowchart text, for places that render Mermaid (GitHub, GitLab,
@@ -39,17 +39,17 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
   topology.vips.forEach((vip, v) => {
     const holders = new Set(vip.services.flatMap((service) => service.directors));
     topology.directors.forEach((director, d) => {
-      if (holders.has(director.name)) links.push({ from: `director${d}`, to: `vip${v}` });
+      const vrrp = vip.vrrp?.directors.find((entry) => entry.host === director.name);
+      if (holders.has(director.name)) links.push({ from: `director${d}`, to: `vip${v}`, ...(vip.vrrp && vrrp ? { text: vrrpWords(vip.vrrp.id, vrrp) } : {}) });
     });
     vip.services.forEach((service, s) =>
       service.links.forEach((link) => {
         const server = topology.realServers[link.realServer];
         if (!server) return;
         const found = options.live?.get(liveLinkKey(service.key, server.address, link.port));
-        const conns = found?.activeConns !== undefined ? `, ${found.activeConns} active` : '';
         const colour = found ? stateColour[found.state].line : link.weight === 0 ? palette.muted : forwardingColour[service.forwarding];
         const dashed = found ? found.state === 'absent' : link.weight === 0;
-        links.push({ from: `service${v}_${s}`, to: `rs${link.realServer}`, text: `w ${link.weight}${conns}`, style: `stroke:${colour},stroke-width:2px${dashed ? ',stroke-dasharray:5 4' : ''}` });
+        links.push({ from: `service${v}_${s}`, to: `rs${link.realServer}`, text: linkWords(service, link, found?.activeConns), style: `stroke:${colour},stroke-width:2px${dashed ? ',stroke-dasharray:5 4' : ''}` });
       }),
     );
   });

@@ -1,5 +1,5 @@
 import type { ServerState } from '../status/model.js';
-import type { TopologyService } from './topology.js';
+import type { TopologyService, TopologyServiceLink, TopologyVrrpDirector } from './topology.js';
 
 // Colours and words shared by the DOT and Mermaid pictures, so both tell the same story.
 
@@ -50,4 +50,23 @@ export function persistenceWords(service: TopologyService): string | undefined {
 /** What a session store runs, on its card: `memcached :11211`. */
 export function sessionStoreWords(port: number): string {
   return `memcached :${port}`;
+}
+
+/**
+ * A service-to-real-server link's words: `w 4`, the real server's own port where the service
+ * forwards to another one (`w 4 to :8081`, a NAT port mapping), then the live active connections.
+ */
+export function linkWords(service: TopologyService, link: TopologyServiceLink, activeConns?: number): string {
+  const port = link.port !== service.port && link.port !== 0 ? ` to :${link.port}` : '';
+  return `w ${link.weight}${port}${activeConns !== undefined ? `, ${activeConns} active` : ''}`;
+}
+
+/**
+ * A director's part in a VIP's VRRP instance under lvs.ha, on its edge to the VIP: `VRRP 51
+ * master, prio 150` (the director the inventory starts as master), `backup, prio 140`, with
+ * `nopreempt` where it does not take the VIPs back. Without it both directors look alike,
+ * while only one holds the VIPs at a time.
+ */
+export function vrrpWords(id: number, director: TopologyVrrpDirector): string {
+  return `VRRP ${id} ${director.master ? 'master' : 'backup'}, prio ${director.priority}${director.nopreempt ? ', nopreempt' : ''}`;
 }

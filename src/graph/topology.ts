@@ -1,3 +1,4 @@
+import { resolveHa } from '../config/ha-model.js';
 import { resolveSessions } from '../config/sessions-model.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { ResolvedService } from '../config/lvs-model.js';
@@ -35,12 +36,22 @@ export interface TopologyService {
   readonly links: readonly TopologyServiceLink[];
 }
 
+export interface TopologyVrrpDirector {
+  readonly host: string;
+  readonly priority: number;
+  /** The state the inventory starts it in: the master holds the VIPs while it runs. */
+  readonly master: boolean;
+  readonly nopreempt: boolean;
+}
+
 export interface TopologyVip {
   /** The VIP's name in lvs.vips; absent for a VIP given as an address, or for marks without one. */
   readonly name?: string;
   /** Absent for firewall-mark services that name no VIP. */
   readonly address?: string;
   readonly services: readonly TopologyService[];
+  /** Under lvs.ha: the VRRP instance that moves this VIP between its directors. */
+  readonly vrrp?: { readonly id: number; readonly directors: readonly TopologyVrrpDirector[] };
 }
 
 export interface Topology {
@@ -91,10 +102,20 @@ export function topology(inventory: LoadedInventory): Topology {
     clients: member('clients'),
     routers: member('routers'),
     directors: directorNames.map((name) => ({ name, address: own(hosts, name)?.address ?? '' })),
-    vips: [...vips.values()],
+    vips: withVrrp(inventory, [...vips.values()]),
     realServers,
     ...sessionStores(inventory),
   };
+}
+
+function withVrrp(inventory: LoadedInventory, vips: TopologyVip[]): TopologyVip[] {
+  const groups = resolveHa(inventory)?.groups ?? [];
+  return vips.map((vip) => {
+    const group = groups.find((candidate) => candidate.vips.some((entry) => entry.address === vip.address));
+    if (!group) return vip;
+    const directors = group.directors.map(({ host, priority, state, nopreempt }) => ({ host, priority, master: state === 'MASTER', nopreempt }));
+    return { ...vip, vrrp: { id: group.virtualRouterId, directors } };
+  });
 }
 
 function sessionStores(inventory: LoadedInventory): Pick<Topology, 'sessions'> {

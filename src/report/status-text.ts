@@ -41,7 +41,9 @@ function serviceHeading(service: ServiceStatus): string {
 
 export function renderDirector(director: DirectorStatus): string[] {
   const lines: string[] = [];
-  const vips = director.vips.map((vip) => `${vip.name ? `${vip.name} ` : ''}${vip.address} ${vip.held ? `held on ${vip.on ?? '?'}` : 'NOT HELD'}`);
+  // A running VRRP backup holds none of its instance's VIPs by design: only elsewhere is that an alarm.
+  const backupOf = new Set((director.vrrp ?? []).filter((instance) => instance.state === 'backup').flatMap((instance) => instance.notHeld));
+  const vips = director.vips.map((vip) => `${vip.name ? `${vip.name} ` : ''}${vip.address} ${vip.held ? `held on ${vip.on ?? '?'}` : backupOf.has(vip.address) ? 'not held (VRRP backup)' : 'NOT HELD'}`);
   if (vips.length > 0) lines.push(`  VIPs: ${vips.join(', ')}`);
   for (const instance of director.vrrp ?? []) lines.push(`  ${describeVrrp(instance)}`);
   if (director.table === 'unreadable') lines.push(`  ! IPVS table unreadable: ${director.tableError ?? 'unknown reason'}`);
@@ -74,7 +76,14 @@ export function renderHost(host: HostStatus): string[] {
 export function statusSummary(report: StatusReport): string {
   const reached = report.hosts.filter((host) => host.reachable).length;
   const drifted = report.hosts.filter((host) => host.drift?.state === 'drift').length;
-  const out = report.hosts.flatMap((host) => host.director?.services ?? []).flatMap((service) => service.servers).filter((server) => server.state === 'quiesced' || server.state === 'absent').length;
+  // Counted once per real server: a pair of directors lists each of them, often in several services.
+  const out = new Set(
+    report.hosts
+      .flatMap((host) => host.director?.services ?? [])
+      .flatMap((service) => service.servers)
+      .filter((server) => server.state === 'quiesced' || server.state === 'absent')
+      .map((server) => server.host ?? server.endpoint.replace(/:\d+$/, '')),
+  ).size;
   return `${report.cluster ?? 'cluster'} at ${report.at}: ${reached}/${report.hosts.length} hosts reached, ${drifted} with drift, ${out} real server${out === 1 ? '' : 's'} out of rotation`;
 }
 

@@ -31,7 +31,7 @@ function requireIpvs(spec: KeepalivedSpec, facts: KeepalivedFacts, host: string)
 }
 
 /** `TCP 198.51.100.50:80 192.0.2.12:80` (a `down` key) as `192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)`. */
-function downNote(key: string): string {
+export function downNote(key: string): string {
   const split = key.lastIndexOf(' ');
   return `${key.slice(split + 1)} in ${key.slice(0, split)}: down (health check)`;
 }

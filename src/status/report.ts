@@ -10,6 +10,8 @@ export interface HostDrift {
   readonly state: 'in-sync' | 'drift' | 'unknown';
   /** `joining`: on a director, the real server a pending change adds to its table. */
   readonly changes: ReadonlyArray<Pick<PlannedChange, 'summary' | 'task' | 'role' | 'joining'>>;
+  /** What the read found that is no change, as apply lists it (a real server down by its health check). */
+  readonly notes?: readonly string[];
   readonly error?: string;
 }
 

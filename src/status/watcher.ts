@@ -2,7 +2,7 @@ import type { CompiledTask } from '../config/compile.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { SectionResult } from '../engine/batch-script.js';
 import { readProbes } from '../engine/read-probes.js';
-import { hostReadPlan, planHost } from '../engine/host-plan.js';
+import { hostNotes, hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
@@ -92,7 +92,7 @@ export class StatusWatcher {
       session.close();
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
-    const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length);
+    const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length, hostNotes(read, sections));
     const first = read.probes.length;
     const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;
     const vrrp = directorRead && instances.length > 0 ? vrrpStatus(instances, sections.get(first + directorProbes.length), directorRead.addresses) : [];
@@ -105,11 +105,11 @@ export class StatusWatcher {
   }
 }
 
-function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean): HostDrift {
+function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean, notes: readonly string[]): HostDrift {
   if (!complete) return { state: 'unknown', changes: [], error: 'the read script ended early' };
   try {
     const changes = plan().map(({ summary, task, role, joining }) => ({ summary, task, ...(role !== undefined ? { role } : {}), ...(joining !== undefined ? { joining } : {}) }));
-    return { state: changes.length > 0 ? 'drift' : 'in-sync', changes };
+    return { state: changes.length > 0 ? 'drift' : 'in-sync', changes, ...(notes.length > 0 ? { notes } : {}) };
   } catch (error) {
     return { state: 'unknown', changes: [], error: (error as Error).message };
   }

@@ -91,21 +91,25 @@ function outcome(rc: string | undefined, name: string | undefined): FetchOutcome
   return { rc: Number(rc), ...(valid ? { name } : {}) };
 }
 
-/** Why a fetch got no named page, in words. */
-export function describeFailure(outcome: FetchOutcome, fetcher: string | undefined): string {
+/**
+ * Why a fetch got no named page, in words. With the per-request limit a timeout names it and the
+ * option that sets it: a slow page (a PHP session page on an emulated lab host) is not a dead one.
+ */
+export function describeFailure(outcome: FetchOutcome, fetcher: string | undefined, timeoutSeconds?: number): string {
+  const timedOut = timeoutSeconds === undefined ? 'timed out' : `timed out after ${timeoutSeconds} s, verify's --timeout`;
   if (outcome.rc === 0) return 'the page names no host (no <h1>NAME</h1>)';
   if (fetcher === 'curl') {
     const known: Record<number, string> = {
       6: 'could not resolve the host',
       7: 'connection refused or no route',
       22: 'HTTP error status',
-      28: 'timed out',
+      28: timedOut,
       52: 'empty reply',
       56: 'connection reset',
     };
     return `curl exit ${outcome.rc}${known[outcome.rc] ? ` (${known[outcome.rc]})` : ''}`;
   }
-  if (outcome.rc === 124) return `${fetcher ?? 'fetch'} timed out`;
+  if (outcome.rc === 124) return `${fetcher ?? 'fetch'} ${timedOut}`;
   const wget: Record<number, string> = { 4: 'network failure', 8: 'HTTP error status' };
   const known = fetcher === 'wget' ? wget[outcome.rc] : undefined;
   return `${fetcher ?? 'fetch'} exit ${outcome.rc}${known ? ` (${known})` : ''}`;

@@ -102,7 +102,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
           return;
         }
         if (outcome.name !== undefined) pageNames.set(`${page.address}:${page.port}`, outcome.name);
-        if (outcome.name === undefined) pages.push({ ...base, status: 'fail', problem: `no page from ${fetcher}: ${describeFailure(outcome, output.fetcher)}` });
+        if (outcome.name === undefined) pages.push({ ...base, status: 'fail', problem: `no page from ${fetcher}: ${describeFailure(outcome, output.fetcher, options.timeoutSeconds)}` });
         else if (page.host !== undefined && outcome.name !== page.host) {
           pages.push({ ...base, status: 'fail', got: outcome.name, problem: `the page names ${outcome.name}, not ${page.host}` });
         } else pages.push({ ...base, status: 'pass', got: outcome.name });
@@ -129,6 +129,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
         requested: options.requests,
         tolerance: options.tolerance,
         pageNames,
+        timeoutSeconds: options.timeoutSeconds,
       });
     });
 
@@ -140,6 +141,7 @@ export async function verifyCluster(inventoryOrFile: LoadedInventory | string, o
             sent: sessionRequests,
             answers: clientOutput.sessions.get(target.index) ?? [],
             ...(clientOutput.fetcher !== undefined ? { fetcher: clientOutput.fetcher } : {}),
+            timeoutSeconds: options.timeoutSeconds,
           })
         : { service: target.service.name, url: sessionUrl(target), status: 'not-run', sent: 0, counts: [], servers: {}, notes: [`not run: the client ${client} was unreachable or its script failed`], problems: [] },
     );

@@ -21,6 +21,8 @@ export interface VerdictInput {
   readonly tolerance: number;
   /** The name each real server's own page gave, by `address:port`: identifies address-only servers. */
   readonly pageNames: ReadonlyMap<string, string>;
+  /** The per-request limit, named where a request timed out. */
+  readonly timeoutSeconds?: number;
 }
 
 export function judgeService(input: VerdictInput): ServiceCheck {
@@ -39,7 +41,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
   for (const outcome of outcomes) {
     const row = outcome.name === undefined ? -1 : names.indexOf(outcome.name);
     if (outcome.name === undefined) {
-      const why = describeFailure(outcome, answers.fetcher);
+      const why = describeFailure(outcome, answers.fetcher, input.timeoutSeconds);
       failures.set(why, (failures.get(why) ?? 0) + 1);
     } else if (row < 0) strangers.set(outcome.name, (strangers.get(outcome.name) ?? 0) + 1);
     else counts[row] = (counts[row] ?? 0) + 1;
@@ -63,12 +65,14 @@ export function judgeService(input: VerdictInput): ServiceCheck {
   }
 
   const percent = (count: number): number => (sent === 0 ? 0 : (100 * count) / sent);
+  const shares = splitAmongAnswering(expectation.kind === 'split' ? expectation.percents : undefined, service.realServers, counts);
+  if (shares) notes.push(`${shares.silent.map((index) => names[index] ?? `${service.realServers[index]?.address}:${service.realServers[index]?.port}`).join(', ')} never answered: the others' expected shares are among the servers that answered, which the scheduler splits the requests between`);
   const maxWeight = Math.max(...service.realServers.map((server) => server.weight));
   const answering = counts.filter((count) => count > 0).length;
   const rows: ServerRow[] = service.realServers.map((server, index) => {
     const answersHere = counts[index] ?? 0;
     const got = percent(answersHere);
-    const expected = expectation.percents?.[index] ?? expectation.referencePercents?.[index];
+    const expected = shares?.percents[index] ?? expectation.percents?.[index] ?? expectation.referencePercents?.[index];
     const name = names[index];
     const label = name ?? `${server.address}:${server.port}`;
     const row = (verdict: ServerRow['verdict'], detail: string, problem?: string): ServerRow => {
@@ -93,7 +97,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     }
     switch (expectation.kind) {
       case 'split': {
-        if (answersHere === 0) return row('silent', 'never answered', `${label} never answered (expected ${formatPercent(expected ?? 0)} of the requests)`);
+        if (answersHere === 0) return row('silent', 'never answered', `${label} never answered (expected ${formatPercent(expectation.percents?.[index] ?? 0)} of the requests)`);
         const off = Math.abs(got - (expected ?? 0));
         // Shares are fractions of whole requests: compare with a hair of slack so 10.000000000000007 is 10.
         if (off > tolerance + 1e-9) {
@@ -142,6 +146,24 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     servers: rows,
     problems,
   };
+}
+
+/**
+ * Where a split's weighted servers never answered (down by a health check, so out of the table)
+ * while others did: the scheduler splits the requests among the servers it still has, so the
+ * others' expected shares are theirs among those, and the silent server is the one problem, not
+ * every server's share. Undefined when every weighted server answered, or none did.
+ */
+function splitAmongAnswering(
+  percents: readonly number[] | undefined,
+  servers: readonly ResolvedRealServer[],
+  counts: readonly number[],
+): { readonly percents: readonly number[]; readonly silent: readonly number[] } | undefined {
+  if (!percents) return undefined;
+  const silent = servers.flatMap((server, index) => (server.weight > 0 && (counts[index] ?? 0) === 0 ? [index] : []));
+  const remaining = percents.reduce((sum, share, index) => (silent.includes(index) ? sum : sum + share), 0);
+  if (silent.length === 0 || remaining <= 0) return undefined;
+  return { percents: percents.map((share, index) => (silent.includes(index) ? share : (100 * share) / remaining)), silent };
 }
 
 function serverName(server: ResolvedRealServer, servicePort: number, pageNames: ReadonlyMap<string, string>): string | undefined {

@@ -12,9 +12,11 @@ export interface SessionVerdictInput {
   readonly sent: number;
   readonly answers: readonly SessionAnswer[];
   readonly fetcher?: string;
+  /** The per-request limit, named where a request timed out. */
+  readonly timeoutSeconds?: number;
 }
 
-export function judgeSession({ service, url, sent, answers, fetcher }: SessionVerdictInput): SessionCheck {
+export function judgeSession({ service, url, sent, answers, fetcher, timeoutSeconds }: SessionVerdictInput): SessionCheck {
   const problems: string[] = [];
   const notes: string[] = [];
   const servers: Record<string, number> = {};
@@ -24,7 +26,7 @@ export function judgeSession({ service, url, sent, answers, fetcher }: SessionVe
     const request = index + 1;
     if (answer.server !== undefined) servers[answer.server] = (servers[answer.server] ?? 0) + 1;
     if (answer.rc !== 0 || answer.count === undefined || answer.session === undefined) {
-      problems.push(`request ${request} got no session page: ${answer.rc !== 0 ? describeFailure({ rc: answer.rc }, fetcher) : 'the answer was not server=NAME requests=N session=ID'}`);
+      problems.push(`request ${request} got no session page: ${answer.rc !== 0 ? describeFailure({ rc: answer.rc }, fetcher, timeoutSeconds) : 'the answer was not server=NAME requests=N session=ID'}`);
       return;
     }
     first ??= answer.session;

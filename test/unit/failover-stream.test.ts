@@ -54,6 +54,26 @@ describe('the request stream', () => {
     expect(Math.abs((log.clientNow() ?? 0) - Date.now())).toBeLessThan(1000);
   }, 20_000);
 
+  it('says an answer cut off after its headers was cut off (node calls it only "aborted")', async () => {
+    // A connection closed mid-answer (the headers and part of the page), as a VIP moving leaves one.
+    const cutting = createServer((_, response) => {
+      response.writeHead(200, { 'Content-Length': '1000' });
+      response.write('<html><h1>rs');
+      setTimeout(() => response.socket?.destroy(), 50);
+    });
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+    const nonce = 'c0ffee';
+    const log = new StreamLog(nonce);
+    const running = sh(streamScript({ nonce, urls: [`http://127.0.0.1:${(cutting.address() as AddressInfo).port}/`], everyMs: 100, timeoutMs: 1000, limitSeconds: 60 }), (chunk) => log.push(chunk));
+    const started = Date.now();
+    while (log.records.length < 2 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await sh(stopScript(nonce))).toBe(0);
+    expect(await running).toBe(0);
+    cutting.close();
+    expect(log.records.length).toBeGreaterThanOrEqual(2);
+    expect(log.records.map((record) => [record.ok, record.detail])).toContainEqual([false, 'answer cut off: the connection closed mid-page']);
+  }, 20_000);
+
   it('parses lines split across chunks and ignores lines of other nonces', () => {
     const log = new StreamLog('ff', () => 5000);
     log.push('ff start 1000\nff r 0 1000 10');

@@ -204,3 +204,39 @@ describe('SVG', () => {
     expect(readFileSync(join(root, 'docs/cluster.svg'), 'utf8'), 'regenerate it: lvsprov graph -i inventories/prod.yaml -o docs/cluster.svg').toBe(text);
   }, 60_000);
 });
+
+describe('a NAT director pair in both pictures', () => {
+  // Two directors under lvs.ha, the second the master by priority, real servers on another port.
+  const file = join(work, 'ha-nat.yaml');
+  writeFileSync(
+    file,
+    [
+      'hosts:',
+      '  one: { address: 198.18.50.5, vars: { dip: 198.18.51.5 } }',
+      '  two: { address: 198.18.50.6, vars: { dip: 198.18.51.6 } }',
+      '  a: { address: 198.18.51.31 }',
+      'groups:',
+      '  directors: { hosts: [one, two] }',
+      '  realservers: { hosts: [a] }',
+      'lvs:',
+      '  ha:',
+      '    virtual_router_id: 91',
+      '    directors: { one: { priority: 120 }, two: { priority: 200, state: backup, nopreempt: true } }',
+      '    gateway: { address: 198.18.51.1, interface: eth1, virtual_router_id: 92 }',
+      '  vips: { front: { address: 198.51.100.90 } }',
+      '  services:',
+      '    - { name: front, vip: front, port: 80, scheduler: wrr, forwarding: nat, real_servers: [{ host: a, port: 8081, weight: 4 }] }',
+      '',
+    ].join('\n'),
+  );
+
+  it.each([
+    ['DOT', () => topologyDot(topology(loadInventory(file)))],
+    ['Mermaid', () => topologyMermaid(topology(loadInventory(file)))],
+  ])("%s: the real server's own port on its link, and each director's VRRP part on its edge to the VIP", (_format, draw) => {
+    const text = draw();
+    expect(text).toContain('w 4 to :8081');
+    expect(text).toContain('VRRP 91 master, prio 120');
+    expect(text).toContain('VRRP 91 backup, prio 200, nopreempt');
+  });
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keepalived } from '../../src/resources/keepalived.js';
+import { quote } from '../../src/shell/quote.js';
 
 // The keepalived task's read script, run for real in a private network namespace (this machine
 // has no IPVS, so the live table is empty and every checked real server is tried): a busybox web
@@ -38,18 +39,29 @@ const spec = (check: Record<string, unknown>) =>
   });
 
 /**
+ * A web server on 192.0.2.12:8080 that drops the first request it is sent (a check that fails
+ * by chance) and answers 200 to every later one; connections that send nothing are not counted.
+ */
+const FLAKY_SERVER = `let requests = 0;
+require('node:net').createServer((socket) => socket.once('data', () => {
+  if (requests++ === 0) socket.destroy(); else socket.end('HTTP/1.0 200 OK\\r\\n\\r\\nok\\n');
+})).listen(8080, '192.0.2.12');`;
+
+/**
  * `over` says how the script reaches the shell: as `sh -c`, or the way lvsprov sends it, on the
  * stdin of `sh -s` under sshd (SSH_CLIENT set, SHLVL 0 as bash leaves it when it execs `sh -s`).
  */
-function read(probe: string, over: 'sh -c' | 'sshd' = 'sh -c'): { stdout: string; status: number } {
+function read(probe: string, over: 'sh -c' | 'sshd' = 'sh -c', flaky = false): { stdout: string; status: number } {
   const script = [
     'ip link set lo up',
     'ip addr add 192.0.2.11/32 dev lo',
     'ip addr add 192.0.2.12/32 dev lo',
     `busybox httpd -f -p 192.0.2.11:8080 -h ${root} & web=$!`,
+    ...(flaky ? [`${quote(process.execPath)} -e ${quote(FLAKY_SERVER)} & flaky=$!`] : ['flaky=']),
     'i=0; until bash --norc -c "exec 3<>/dev/tcp/192.0.2.11/8080" 2>/dev/null || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done',
+    ...(flaky ? ['i=0; until bash --norc -c "exec 3<>/dev/tcp/192.0.2.12/8080" 2>/dev/null || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done'] : []),
     `( ${probe} )`,
-    'status=$?; kill "$web"; exit "$status"',
+    'status=$?; kill "$web" $flaky; exit "$status"',
   ].join('\n');
   const result =
     over === 'sh -c'
@@ -86,5 +98,21 @@ describe('run as sshd runs it, the check is not slowed by the login\'s ~/.bashrc
     const facts = keepalived.parse(output, parsed);
     expect(facts.answering).toEqual(['TCP 198.51.100.50:8080 192.0.2.11:8080']);
     expect(facts.down).toEqual(['TCP 198.51.100.50:8080 192.0.2.12:8080']);
+  });
+});
+
+describe('a check that fails once is tried again, as keepalived needs `retries` failures in a row', () => {
+  // 192.0.2.12 drops the first request and answers the next: with retries 2 keepalived keeps it
+  // in, so it is answering (a hand-deleted server to re-add), not down; with retries 1 it is down.
+  it.each([
+    [2, ['TCP 198.51.100.50:8080 192.0.2.11:8080', 'TCP 198.51.100.50:8080 192.0.2.12:8080'], []],
+    [1, ['TCP 198.51.100.50:8080 192.0.2.11:8080'], ['TCP 198.51.100.50:8080 192.0.2.12:8080']],
+  ])('retries %i', (retries, answering, down) => {
+    const parsed = spec({ type: 'http', path: '/health', expect_status: 200, retries });
+    const output = read(keepalived.probe(parsed), 'sh -c', true);
+    expect(output.status, output.stdout).toBe(0);
+    const facts = keepalived.parse(output, parsed);
+    expect([...facts.answering].sort()).toEqual(answering);
+    expect(facts.down).toEqual(down);
   });
 });

@@ -54,6 +54,22 @@ describe('explainAbsent', () => {
     ]);
   });
 
+  it("says keepalived took out a server whose health check fails, not that apply will add it", () => {
+    // apply's read notes it; keepalived, not apply, puts it back once the check passes.
+    const notes = ['192.0.2.11:80 in TCP 198.51.100.50:80: down (health check)'];
+    const result = explainAbsent(
+      report({ drift: { state: 'in-sync', changes: [], notes } }, [
+        { host: 'rs1', address: '192.0.2.11', reachable: true, stats, drift: { state: 'drift', changes: [{ summary: 'start lvsprov-web', task: 't' }] } },
+        { host: 'rs2', address: '192.0.2.12', reachable: true, stats, drift: { state: 'drift', changes: [{ summary: 'a', task: 't' }] } },
+      ]),
+    );
+    expect(whys(result)).toEqual([
+      'declared, but not in the live table; its health check fails (keepalived took it out, and puts it back once the check passes); its host rs1 has 1 pending change, which apply makes',
+      'declared, but not in the live table; its host rs2 has 1 pending change, which apply makes before adding it',
+      undefined,
+    ]);
+  });
+
   it('leaves the reason alone when nothing else is known, and when the table could not be read', () => {
     const plain = report({}, [{ host: 'rs1', address: '192.0.2.11', reachable: true, stats, drift: { state: 'in-sync', changes: [] } }]);
     expect(whys(explainAbsent(plain))).toEqual(whys(plain));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
-import { renderDirector } from '../../src/report/status-text.js';
+import { renderDirector, statusSummary } from '../../src/report/status-text.js';
 import { parseAddresses } from '../../src/status/director-read.js';
 import { describeVrrp, vrrpInstances, vrrpStatus } from '../../src/status/vrrp.js';
 
@@ -39,6 +39,34 @@ describe('VRRP in status', () => {
   it('is one line under the director\'s VIPs', () => {
     const vrrp = vrrpStatus(vrrpInstances(inventory, 'dir2'), running, withoutVip);
     const lines = renderDirector({ table: 'ok', vips: [{ name: 'web', address: '198.51.100.50', held: false }], vrrp, services: [] });
-    expect(lines).toEqual(['  VIPs: web 198.51.100.50 NOT HELD', '  VRRP VI_51 (id 51, priority 253): BACKUP (keepalived runs, holds none of its VIPs)']);
+    expect(lines).toEqual(['  VIPs: web 198.51.100.50 not held (VRRP backup)', '  VRRP VI_51 (id 51, priority 253): BACKUP (keepalived runs, holds none of its VIPs)']);
+  });
+
+  it('a VIP a running backup does not hold is no alarm; one a stopped keepalived does not hold is', () => {
+    const vips = [{ name: 'web', address: '198.51.100.50', held: false }];
+    const backup = renderDirector({ table: 'ok', vips, vrrp: vrrpStatus(vrrpInstances(inventory, 'dir2'), running, withoutVip), services: [] });
+    const stoppedHere = renderDirector({ table: 'ok', vips, vrrp: vrrpStatus(vrrpInstances(inventory, 'dir2'), stopped, withoutVip), services: [] });
+    expect(backup[0]).toBe('  VIPs: web 198.51.100.50 not held (VRRP backup)');
+    expect(stoppedHere[0]).toBe('  VIPs: web 198.51.100.50 NOT HELD');
+  });
+});
+
+describe('the summary line of a pair', () => {
+  // Both directors list the real server that is down, in both services: one server is out.
+  const absent = (endpoint: string) => ({ endpoint, host: 'app3', state: 'absent' as const, why: 'declared, but not in the live table', declaredWeight: 1 });
+  const director = (host: string) => ({
+    host,
+    address: host === 'dir1' ? '192.0.2.10' : '192.0.2.20',
+    reachable: true,
+    stats: { connections: 1, channels: 1, execs: 1 },
+    drift: { state: 'in-sync' as const, changes: [] },
+    director: {
+      table: 'ok' as const,
+      vips: [],
+      services: ['TCP 198.51.100.77:8080', 'TCP 198.51.100.78:8080'].map((key) => ({ key, name: key, state: 'live' as const, servers: [absent('198.18.40.23:8080')] })),
+    },
+  });
+  it('counts a real server once, however many directors and services list it out', () => {
+    expect(statusSummary({ cluster: 'acc', at: 'now', hosts: [director('dir1'), director('dir2')] })).toBe('acc at now: 2/2 hosts reached, 0 with drift, 1 real server out of rotation');
   });
 });

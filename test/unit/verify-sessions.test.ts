@@ -37,6 +37,15 @@ describe('session verdict', () => {
       },
     ],
     [
+      'a timed-out request names the limit and the option that sets it (a slow PHP page is not a dead one)',
+      { service: rr, url, sent: 2, answers: [{ rc: 28 }, answer('rs2', 1)], fetcher: 'curl', timeoutSeconds: 3 },
+      {
+        status: 'fail',
+        problems: ["request 1 got no session page: curl exit 28 (timed out after 3 s, verify's --timeout)"],
+        notes: ['every request reached rs2: the session was not carried from one server to another in this run'],
+      },
+    ],
+    [
       'a page that is not the session page',
       { service: rr, url, sent: 1, answers: [{ rc: 0 }] },
       { status: 'fail', problems: ['request 1 got no session page: the answer was not server=NAME requests=N session=ID'], notes: [] },

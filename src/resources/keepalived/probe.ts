@@ -58,7 +58,8 @@ export interface KeepalivedFacts {
  */
 const CHECK_FUNCTIONS = String.raw`ka_in_table() { printf '%s\n' "$ipvs_rules" | grep -F -e "$1" | grep -v -e ' -w 0$' -e ' -w 0 ' | grep -q .; }
 ka_tcp() { BASH_ENV= timeout "$3" bash --norc --noprofile -c 'exec 3<>"/dev/tcp/$1/$2"' ka "$1" "$2" 2>/dev/null; }
-ka_http() { BASH_ENV= timeout "$3" bash --norc --noprofile -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$4" "$1" >&3 && read -r v s r <&3 && [ "$s" = "$5" ]' ka "$1" "$2" "$3" "$4" "$5" 2>/dev/null; }`;
+ka_http() { BASH_ENV= timeout "$3" bash --norc --noprofile -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$4" "$1" >&3 && read -r v s r <&3 && [ "$s" = "$5" ]' ka "$1" "$2" "$3" "$4" "$5" 2>/dev/null; }
+ka_try() { ka_left=$1; shift; while [ "$ka_left" -gt 0 ]; do "$@" && return 0; ka_left=$((ka_left - 1)); done; return 1; }`;
 
 function checkSnippets(spec: KeepalivedSpec): string[] {
   const lines: string[] = [];
@@ -68,10 +69,13 @@ function checkSnippets(spec: KeepalivedSpec): string[] {
     // Every real server of a checked service is a candidate; the shell tests the table first.
     for (const candidate of serversToCheck({ ...spec, virtual_servers: [server] }, [])) {
       const rule = `-a ${candidate.selector.join(' ')} -r ${candidate.server} `;
+      // keepalived takes a server out after `retries` failed checks in a row, not one: tried once,
+      // a check that failed by chance (a slow answer on a busy host) called a healthy server down,
+      // and a server deleted by hand was then never re-added, keepalived counting it as in.
       const probe =
         check.type === 'http'
-          ? command('ka_http', candidate.address, candidate.port, check.timeout, check.path ?? '/', check.expect_status ?? 200)
-          : command('ka_tcp', candidate.address, candidate.port, check.timeout);
+          ? command('ka_try', check.retries, 'ka_http', candidate.address, candidate.port, check.timeout, check.path ?? '/', check.expect_status ?? 200)
+          : command('ka_try', check.retries, 'ka_tcp', candidate.address, candidate.port, check.timeout);
       const key = quote(`${candidate.service}|${candidate.server}`);
       lines.push(`if ! ka_in_table ${quote(rule)}; then if ${probe}; then printf 'H up %s\\n' ${key}; else printf 'H down %s\\n' ${key}; fi; fi`);
     }

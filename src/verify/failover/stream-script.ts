@@ -40,7 +40,8 @@ const once = (target, url) => {
     response.setEncoding('utf8');
     response.on('data', (chunk) => { if (body.length < 65536) body += chunk; });
     response.on('end', () => (response.statusCode === 200 ? record('ok', (/<h1>([^<]*)<\/h1>/.exec(body) || [])[1] || '-') : record('failed', 'HTTP ' + response.statusCode)));
-    response.on('error', (error) => record('failed', error.message));
+    // Node calls an answer whose connection closed after its headers only 'aborted': say what happened.
+    response.on('error', () => record('failed', 'answer cut off: the connection closed mid-page'));
   });
   request.on('timeout', () => request.destroy(new Error('no answer within ' + timeoutMs + ' ms')));
   request.on('error', (error) => record('failed', error.message));
