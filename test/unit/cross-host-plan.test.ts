@@ -317,8 +317,8 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
       // A director's VIP answers only once the services on it are there: the same wave, after them.
       if (directs && change.resource.startsWith('address ') && !removes(change)) {
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        const lastService = changes.findLastIndex((other) => other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving);
-        expect(changes.indexOf(change), where).toBeGreaterThan(lastService);
+        const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving ? [index] : []));
+        expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...services));
       }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
       if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
