@@ -13,7 +13,7 @@ import type { LoadedInventory } from './inventory.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
-import { evaluate, isTruthy, MissingVariableError, renderDeep, wholeReference } from './render.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, wholeReference } from './render.js';
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
@@ -289,7 +289,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
         }
       }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
-      const raw = renderDeep(task[type], itemVars);
+      const raw = type === 'file' ? renderAllButContent(task[type], itemVars) : renderDeep(task[type], itemVars);
       const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : type === 'file' ? renderFileContent(task[type], raw, itemVars, scope, problems, problem, origin, item !== undefined) : raw;
       if (spec === undefined) return [];
       const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
@@ -390,23 +390,44 @@ function renderFileContent(
     return undefined;
   }
   const template = written.content;
-  if (typeof template !== 'string' || !template.includes('{{') || typeof spec.path !== 'string') return spec;
+  if (typeof template !== 'string' || !template.includes('{{')) return spec;
+  if (typeof spec.path !== 'string') return { ...spec, content: contentRendered(() => renderString(template, vars)) };
   const format = (declared as OutputFormat | undefined) ?? impliedFormat(spec.path);
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
-  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return spec;
+  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return { ...spec, content: contentRendered(() => renderString(template, vars)) };
   const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
     for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, as the path ${spec.path} implies` : ''})`);
     return undefined;
   }
   try {
-    return { ...spec, content: renderTemplateFile(template, vars, format) };
+    return { ...spec, content: contentRendered(() => renderTemplateFile(template, vars, format)) };
   } catch (error) {
     if (!(error instanceof TemplateValueError)) throw error;
     const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''})`;
     problems.push(saidWhereSet(scope, error.variable, looped, origin.source.problem([...origin.path, 'file', 'content'], ''), why));
     return undefined;
+  }
+}
+
+/**
+ * A file task's values rendered, but for a content that is a template: renderFileContent renders
+ * that once, for the file's format (rendering it here as well cost a second pass per host).
+ */
+function renderAllButContent(written: unknown, vars: Vars): unknown {
+  if (!isPlainRecord(written) || typeof written.content !== 'string' || !written.content.includes('{{')) return renderDeep(written, vars);
+  // The content's place among the keys is kept: the spec's text is the key of the checked-spec cache.
+  return { ...(renderDeep({ ...written, content: '' }, vars) as Record<string, unknown>), content: written.content };
+}
+
+/** The content rendered, a variable it misses said at the task's content. */
+function contentRendered(render: () => unknown): unknown {
+  try {
+    return render();
+  } catch (error) {
+    if (error instanceof MissingVariableError) error.path.unshift('content');
+    throw error;
   }
 }
 
