@@ -194,9 +194,15 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           if (conflict) {
             // Located only now: a position per task and host would cost a large inventory seconds.
             const earlier = conflict.earlier.source.problem(conflict.earlier.path, '');
-            problems.push(
-              hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (${hosts})`),
-            );
+            const at = `the task at ${earlier.file}:${earlier.line}:${earlier.col}`;
+            const what =
+              conflict.removedBy === undefined
+                ? `declares ${conflict.id} otherwise than ${at}`
+                : conflict.removedBy.task === 'this'
+                  ? `removes ${conflict.id} ${conflict.removedBy.how}, which ${at} declares`
+                  : `declares ${conflict.id}, which ${at} removes ${conflict.removedBy.how}`;
+            const fix = conflict.removedBy?.fix ?? 'declare it once';
+            problems.push(hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" ${what}: the two would undo each other at every apply; ${fix} (${hosts})`));
           }
         }
         list.push(...expanded);
