@@ -289,9 +289,19 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
+    const jumpIdentityLine = jumpConfig.values.get('identityfile');
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
-      : namedFiles(jumpConfig.values.get('identityfile')).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
+      : namedFiles(jumpIdentityLine).map((file) => expandedPath(file, jumpIdentityLine, jumpTokens)).filter((file) => existsSync(file));
+    // A jump host whose block names an IdentityFile has those keys alone, as the `ssh -W ... JUMP`
+    // that ssh runs for it: `IdentityFile none` there is no file at all, not the host's keys nor
+    // the default files (only the agent's keys). One that names none takes the host's.
+    const ownIdentity = spec.privateKey !== undefined || jumpIdentityLine !== undefined;
+    const jumpKeys = ownIdentity ? ownKeys : privateKeys;
+    // Its own IdentitiesOnly where its block says one, as that ssh reads it; else the host's.
+    const identitiesOnlyLine = jumpConfig.values.get('identitiesonly');
+    const jumpIdentitiesOnly = ssh.agent === undefined && (identitiesOnlyLine ? flagSet(identitiesOnlyLine.values[0]) : identitiesOnly);
+    const jumpAgent = jumpIdentitiesOnly && jumpKeys.length === 0 ? undefined : endpoint.agent;
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
@@ -302,11 +312,12 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       address: jumpAddress,
       port: jumpPort,
       user: jumpUser,
-      privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      privateKeys: jumpKeys,
       // Its own CertificateFile; else the host's when it signs with the host's keys.
-      certificateFiles: ownCertificates ?? (ownKeys.length > 0 ? undefined : certificateFiles),
-      defaultKeyFiles: ownKeys.length === 0 && defaultKeyFiles,
-      ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
+      certificateFiles: ownCertificates ?? (ownIdentity ? undefined : certificateFiles),
+      defaultKeyFiles: !ownIdentity && defaultKeyFiles,
+      agent: jumpAgent,
+      agentKeys: jumpAgent && jumpIdentitiesOnly ? jumpKeys : undefined,
       knownHostsFiles: jumpKnownHosts,
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.

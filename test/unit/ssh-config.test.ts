@@ -578,6 +578,32 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(fromInventory.target.jumps.map((jump) => jump.knownHostsFiles)).toEqual([[join(dir, 'inventory_known')], [join(dir, 'inventory_known')]]);
   });
 
+  it("gives a jump host whose only IdentityFile is none no key file at all, the host's neither, as the ssh that reaches it reads its block (ssh -G)", () => {
+    const key = join(dir, 'id_web');
+    writeFileSync(key, 'not read here');
+    const lines = (jump: string[]): string => configFile(['Host webalias', `  IdentityFile ${key}`, '  ProxyJump bastion,192.0.2.2', 'Host bastion', ...jump]);
+    const file = lines(['  IdentityFile none']);
+    // ssh runs `ssh -W ... bastion` for the jump, which reads bastion's block alone.
+    expect(spawnSync('ssh', ['-G', '-F', file, 'bastion'], { encoding: 'utf8' }).stdout).toMatch(/^identityfile none$/m);
+    const agent = join(dir, 'agent.sock');
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+    expect(resolved.target.privateKeys).toEqual([key]);
+    // bastion: the agent's keys alone; 192.0.2.2 names no IdentityFile and takes the host's.
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.privateKeys, jump.defaultKeyFiles, jump.agent])).toEqual([
+      ['bastion', [], false, agent],
+      ['192.0.2.2', [key], false, agent],
+    ]);
+    // With IdentitiesOnly yes there too, ssh offers bastion nothing, not even the agent's keys.
+    const only = resolveConnection(inventoryWith({ config_file: lines(['  IdentityFile none', '  IdentitiesOnly yes']) }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+    expect(only.target.jumps.map((jump) => [jump.address, jump.privateKeys, jump.agent, jump.agentKeys])).toEqual([
+      ['bastion', [], undefined, undefined],
+      ['192.0.2.2', [key], agent, undefined],
+    ]);
+    // An IdentityFile that does not exist is skipped, as ssh skips it: bastion still has none.
+    const missing = resolveConnection(inventoryWith({ agent: false, config_file: lines([`  IdentityFile ${join(dir, 'id_gone')}`]) }), 'web', { env: {} });
+    expect(missing.target.jumps.map((jump) => jump.privateKeys)).toEqual([[], [key]]);
+  });
+
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
