@@ -623,6 +623,41 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolveConnection(inventoryWith({ agent: false, config_file: configFile(['Host other']) }), 'web', { env: {} }).target.strictHostKeyChecking).toBe('ask');
   });
 
+  it('refuses a word a yes/no keyword does not take, at its value, in a block that applies or not, as ssh refuses the file ("unsupported option")', () => {
+    const cases: Array<[string[], number, number, RegExp]> = [
+      [['Host webalias', '  StrictHostKeyChecking maybe'], 2, 25, /StrictHostKeyChecking takes yes, no, ask, accept-new, off, true, false, not "maybe"/],
+      [['Host other', '  CheckHostIP sure', 'Host webalias', '  Port 2200'], 2, 15, /CheckHostIP takes yes, no, true, false, not "sure"/],
+      [['Host webalias', '  IdentitiesOnly=1'], 2, 18, /IdentitiesOnly takes yes, no, true, false, not "1"/],
+      [['HashKnownHosts on'], 1, 16, /HashKnownHosts takes yes, no, true, false, not "on"/],
+      [['Host webalias', '  CanonicalizeHostname sometimes'], 2, 24, /CanonicalizeHostname takes yes, no, true, false, always, not "sometimes"/],
+    ];
+    for (const [lines, line, col, message] of cases) {
+      const file = configFile(lines);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:${line}:${col}: ${message.source}`));
+      const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+      expect([ssh.status, ssh.stderr], lines.join(' / ')).toEqual([255, expect.stringMatching(new RegExp(`line ${line}: unsupported option`))]);
+    }
+    // The words ssh takes, in any case, are read as before.
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking Accept-New', '  CheckHostIP TRUE', '  IdentitiesOnly No', '  HashKnownHosts false']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect([resolved.target.strictHostKeyChecking, resolved.target.checkHostIp, resolved.target.hashKnownHosts]).toEqual(['accept-new', true, false]);
+    expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+  });
+
+  it('refuses a keyword with no value at its line, where the line after it was read as its value and lost', () => {
+    for (const [lines, line, col] of [
+      [['Host webalias', '  CheckHostIP', '  Port 2200'], 2, 3],
+      [['Host webalias', '  Port =', '  User deploy'], 2, 3],
+      [['Host webalias', '  User # nobody', '  Port 2200'], 2, 3],
+      [['Match', 'Host webalias'], 1, 1],
+    ] as const) {
+      const file = configFile([...lines]);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:${line}:${col}: \\w+ has no value after it`));
+      const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+      expect([ssh.status, ssh.stderr], lines.join(' / ')).toEqual([255, expect.stringMatching(new RegExp(`line ${line}: (no argument after keyword|Missing argument)`))]);
+    }
+  });
+
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {
     // 1.5 is refused by ssh too ("invalid time value"); 5s and 1m30s are times ssh reads (below).
     const interval = configFile(['Host webalias', '  ServerAliveInterval 1.5']);
