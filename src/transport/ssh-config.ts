@@ -4,7 +4,7 @@ import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-c
 import { matchCriteriaProblem } from './ssh-config-match.js';
 import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords.js';
 import { proxyJumpProblem } from './proxy-jump-syntax.js';
-import { flagProblem } from './ssh-config-flags.js';
+import { lineValueProblem } from './ssh-config-line-values.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
@@ -278,12 +278,12 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   };
 
   // What ssh refuses on any line, in a block that applies or not (it reads every line, and the
-  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read, a word
-  // a yes/no keyword does not take.
+  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read, a value
+  // it cannot read (a yes/no keyword's word, a port, a time).
   const checkLine = (parsed: ParsedFile, directive: Directive): void => {
     const unknown = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
     const jump = directive.keyword === 'proxyjump' ? proxyJumpProblem(directive.values) : undefined;
-    const problem = unknown ?? jump ?? flagProblem(directive.keyword, directive.values);
+    const problem = unknown ?? jump ?? lineValueProblem(directive.keyword, directive.values);
     if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: unknown !== undefined ? directive.keywordCol : directive.col, path: '', message: problem }]);
   };
 

@@ -644,6 +644,24 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
   });
 
+  it('refuses a port or a time ssh cannot read in a block that does not apply, as ssh refuses the file, and takes what ssh takes there', () => {
+    for (const [lines, col, message] of [
+      [['Host other', '  Port 0'], 8, /Port must be a whole number 1-65535, not "0"/],
+      [['Host other', '  Port 70000'], 8, /Port must be a whole number 1-65535, not "70000"/],
+      [['Host other', '  ConnectTimeout soon'], 18, /ConnectTimeout must be .*, not "soon"/],
+      [['Host other', '  ServerAliveInterval -1'], 23, /ServerAliveInterval must be .*, not "-1"/],
+      [['Host other', '  ServerAliveCountMax x'], 23, /ServerAliveCountMax must be a whole number 0-100, not "x"/],
+    ] as const) {
+      const file = configFile([...lines, 'Host webalias', '  User deploy']);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:2:${col}: ${message.source}`));
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status, lines.join(' / ')).toBe(255);
+    }
+    // A service name, none, a time with units, a count above lvsprov's own limit: ssh reads them all there.
+    const file = configFile(['Host other', '  Port ssh', '  ConnectTimeout none', '  ServerAliveInterval 1h30m', '  ServerAliveCountMax 500', 'Host webalias', '  Port 2200']);
+    expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.port).toBe(2200);
+  });
+
   it('refuses a keyword with no value at its line, where the line after it was read as its value and lost', () => {
     for (const [lines, line, col] of [
       [['Host webalias', '  CheckHostIP', '  Port 2200'], 2, 3],
