@@ -271,11 +271,24 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     problems.push(hostProblem(origin.source.problem([...origin.path, ...path], ''), host, (hosts) => `${message} (${hosts})`));
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
+  // A variable missing from `when`, `loop` or `name` is said there; one missing elsewhere is in the spec.
+  const located = new WeakSet<MissingVariableError>();
+  const within = <T>(key: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof MissingVariableError && !located.has(error)) {
+        error.path.unshift(key);
+        located.add(error);
+      }
+      throw error;
+    }
+  };
   try {
-    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, scope));
+    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : within('when', () => evaluate(task.when as string, scope)));
     // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
     if (task.loop === undefined && skipped(vars)) return [];
-    const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
+    const items = task.loop === undefined ? [undefined] : within('loop', () => evaluate(task.loop as string, vars));
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
       return [];
@@ -283,7 +296,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       if (task.loop !== undefined && skipped(itemVars)) return [];
-      const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
+      const label = task.name ? String(within('name', () => renderDeep(task.name, itemVars))) : type;
       // The name as written was checked; one a variable fills in is checked as rendered, since it
       // is printed on the terminal just the same.
       if (task.name?.includes('{{')) {
@@ -325,7 +338,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {
-      problem([type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      problem(located.has(error) ? error.path : [type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
       return [];
     }
     if (error instanceof RenderBudgetError) {
