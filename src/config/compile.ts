@@ -17,7 +17,7 @@ import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, who
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
-import { impliedFormat } from './file-content-format.js';
+import { formatImplied } from './file-content-format.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
@@ -411,20 +411,21 @@ function renderFileContent(
   const template = written.content;
   if (typeof template !== 'string' || !template.includes('{{')) return spec;
   if (typeof spec.path !== 'string') return { ...spec, content: contentRendered(() => renderString(template, vars)) };
-  const format = (declared as OutputFormat | undefined) ?? impliedFormat(spec.path);
+  const implied = formatImplied(spec.path, spec.mode);
+  const format = (declared as OutputFormat | undefined) ?? implied.format;
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
   if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return { ...spec, content: contentRendered(() => renderString(template, vars)) };
   const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
-    for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, as the path ${spec.path} implies` : ''})`);
+    for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, ${implied.by}` : ''})`);
     return undefined;
   }
   try {
     return { ...spec, content: contentRendered(() => renderTemplateFile(template, vars, format)) };
   } catch (error) {
     if (!(error instanceof TemplateValueError)) throw error;
-    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''})`;
+    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? `, ${implied.by}; a file task may say its format` : ''})`;
     problems.push(saidWhereSet(scope, error.variable, looped, origin.source.problem([...origin.path, 'file', 'content'], ''), why));
     return undefined;
   }
