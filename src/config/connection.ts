@@ -167,11 +167,14 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
-  if (ssh.agent === undefined && identityAgent?.values[0]) {
-    const value = identityAgent.values[0];
+  /** An IdentityAgent line's socket: none, $SSH_AUTH_SOCK, the one a `$NAME` variable names, or a path. */
+  const agentSocket = (found: ConfigValue, value: string, using = tokens): string | undefined => {
     // `$NAME` (not `${NAME}`): the socket named by that variable, none when it is not set (ssh's older form).
     const variable = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, identityAgent);
+    return value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, found, using);
+  };
+  if (ssh.agent === undefined && identityAgent?.values[0]) {
+    agent = agentSocket(identityAgent, identityAgent.values[0]);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
@@ -301,7 +304,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // Its own IdentitiesOnly where its block says one, as that ssh reads it; else the host's.
     const identitiesOnlyLine = jumpConfig.values.get('identitiesonly');
     const jumpIdentitiesOnly = ssh.agent === undefined && (identitiesOnlyLine ? flagSet(identitiesOnlyLine.values[0]) : identitiesOnly);
-    const jumpAgent = jumpIdentitiesOnly && jumpKeys.length === 0 ? undefined : endpoint.agent;
+    // Its own IdentityAgent where its block sets one (`none` there: no agent), as that ssh reads it.
+    const jumpAgentLine = jumpConfig.values.get('identityagent');
+    const agentOfJump = ssh.agent === undefined && jumpAgentLine?.values[0] ? agentSocket(jumpAgentLine, jumpAgentLine.values[0], jumpTokens) : endpoint.agent;
+    const jumpAgent = jumpIdentitiesOnly && jumpKeys.length === 0 ? undefined : agentOfJump;
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));

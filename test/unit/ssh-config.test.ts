@@ -602,6 +602,16 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     // An IdentityFile that does not exist is skipped, as ssh skips it: bastion still has none.
     const missing = resolveConnection(inventoryWith({ agent: false, config_file: lines([`  IdentityFile ${join(dir, 'id_gone')}`]) }), 'web', { env: {} });
     expect(missing.target.jumps.map((jump) => jump.privateKeys)).toEqual([[], [key]]);
+    // Its own IdentityAgent, as `ssh -G bastion` reads it: none, or another socket.
+    const ownAgent = join(dir, 'bastion-agent.sock');
+    for (const [line, expected] of [['  IdentityAgent none', undefined], [`  IdentityAgent ${ownAgent}`, ownAgent]] as const) {
+      const withAgent = resolveConnection(inventoryWith({ config_file: lines(['  IdentityFile none', line]) }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+      expect(withAgent.target.jumps.map((jump) => [jump.address, jump.agent]), line).toEqual([
+        ['bastion', expected],
+        ['192.0.2.2', agent],
+      ]);
+      expect(withAgent.target.agent).toBe(agent);
+    }
   });
 
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
