@@ -138,7 +138,7 @@ export class ObjectClaims<Where> {
     const sweep = sweepOf(type, spec);
     if (sweep === undefined) return undefined;
     for (const [id, claim] of this.claims) {
-      if (claim.where !== where && sweep.removes(id, claim.text)) return { id, earlier: claim.where, removedBy: { task: 'this', how: sweep.how, fix: sweep.fix } };
+      if (sweep.removes(id, claim.text)) return { id, earlier: claim.where, removedBy: { task: 'this', how: sweep.how, fix: sweep.fix } };
     }
     this.sweeps.push({ sweep, where });
     return undefined;
