@@ -13,11 +13,11 @@ import type { LoadedInventory } from './inventory.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
-import { evaluate, isTruthy, MissingVariableError, renderDeep, wholeReference } from './render.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, wholeReference } from './render.js';
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
-import { impliedFormat } from './file-content-format.js';
+import { formatImplied } from './file-content-format.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
@@ -194,9 +194,15 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           if (conflict) {
             // Located only now: a position per task and host would cost a large inventory seconds.
             const earlier = conflict.earlier.source.problem(conflict.earlier.path, '');
-            problems.push(
-              hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" declares ${conflict.id} otherwise than the task at ${earlier.file}:${earlier.line}:${earlier.col}: the two would undo each other at every apply; declare it once (${hosts})`),
-            );
+            const at = `the task at ${earlier.file}:${earlier.line}:${earlier.col}`;
+            const what =
+              conflict.removedBy === undefined
+                ? `declares ${conflict.id} otherwise than ${at}`
+                : conflict.removedBy.task === 'this'
+                  ? `removes ${conflict.id} ${conflict.removedBy.how}, which ${at} declares`
+                  : `declares ${conflict.id}, which ${at} removes ${conflict.removedBy.how}`;
+            const fix = conflict.removedBy?.fix ?? 'declare it once';
+            problems.push(hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" ${what}: the two would undo each other at every apply; ${fix} (${hosts})`));
           }
         }
         list.push(...expanded);
@@ -265,11 +271,24 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     problems.push(hostProblem(origin.source.problem([...origin.path, ...path], ''), host, (hosts) => `${message} (${hosts})`));
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
+  // A variable missing from `when`, `loop` or `name` is said there; one missing elsewhere is in the spec.
+  const located = new WeakSet<MissingVariableError>();
+  const within = <T>(key: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof MissingVariableError && !located.has(error)) {
+        error.path.unshift(key);
+        located.add(error);
+      }
+      throw error;
+    }
+  };
   try {
-    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : evaluate(task.when, scope));
+    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : within('when', () => evaluate(task.when as string, scope)));
     // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
     if (task.loop === undefined && skipped(vars)) return [];
-    const items = task.loop === undefined ? [undefined] : evaluate(task.loop, vars);
+    const items = task.loop === undefined ? [undefined] : within('loop', () => evaluate(task.loop as string, vars));
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
       return [];
@@ -277,7 +296,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       if (task.loop !== undefined && skipped(itemVars)) return [];
-      const label = task.name ? String(renderDeep(task.name, itemVars)) : type;
+      const label = task.name ? String(within('name', () => renderDeep(task.name, itemVars))) : type;
       // The name as written was checked; one a variable fills in is checked as rendered, since it
       // is printed on the terminal just the same.
       if (task.name?.includes('{{')) {
@@ -289,7 +308,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
         }
       }
       const name = items.length > 1 ? `${label} [${index + 1}/${items.length}]` : label;
-      const raw = renderDeep(task[type], itemVars);
+      const raw = type === 'file' ? renderAllButContent(task[type], itemVars) : renderDeep(task[type], itemVars);
       const spec = type === TEMPLATE_TASK ? renderTemplateTask(raw, origin, itemVars, scope, problems, problem) : type === 'file' ? renderFileContent(task[type], raw, itemVars, scope, problems, problem, origin, item !== undefined) : raw;
       if (spec === undefined) return [];
       const resourceType: ResourceTypeName = type === TEMPLATE_TASK ? 'file' as ResourceTypeName : (type as ResourceTypeName);
@@ -319,7 +338,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {
-      problem([type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      problem(located.has(error) ? error.path : [type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
       return [];
     }
     if (error instanceof RenderBudgetError) {
@@ -390,23 +409,45 @@ function renderFileContent(
     return undefined;
   }
   const template = written.content;
-  if (typeof template !== 'string' || !template.includes('{{') || typeof spec.path !== 'string') return spec;
-  const format = (declared as OutputFormat | undefined) ?? impliedFormat(spec.path);
+  if (typeof template !== 'string' || !template.includes('{{')) return spec;
+  if (typeof spec.path !== 'string') return { ...spec, content: contentRendered(() => renderString(template, vars)) };
+  const implied = formatImplied(spec.path, spec.mode);
+  const format = (declared as OutputFormat | undefined) ?? implied.format;
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
-  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return spec;
+  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return { ...spec, content: contentRendered(() => renderString(template, vars)) };
   const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
-    for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, as the path ${spec.path} implies` : ''})`);
+    for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, ${implied.by}` : ''})`);
     return undefined;
   }
   try {
-    return { ...spec, content: renderTemplateFile(template, vars, format) };
+    return { ...spec, content: contentRendered(() => renderTemplateFile(template, vars, format)) };
   } catch (error) {
     if (!(error instanceof TemplateValueError)) throw error;
-    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? ', implied by its path; a file task may say its format' : ''})`;
+    const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? `, ${implied.by}; a file task may say its format` : ''})`;
     problems.push(saidWhereSet(scope, error.variable, looped, origin.source.problem([...origin.path, 'file', 'content'], ''), why));
     return undefined;
+  }
+}
+
+/**
+ * A file task's values rendered, but for a content that is a template: renderFileContent renders
+ * that once, for the file's format (rendering it here as well cost a second pass per host).
+ */
+function renderAllButContent(written: unknown, vars: Vars): unknown {
+  if (!isPlainRecord(written) || typeof written.content !== 'string' || !written.content.includes('{{')) return renderDeep(written, vars);
+  // The content's place among the keys is kept: the spec's text is the key of the checked-spec cache.
+  return { ...(renderDeep({ ...written, content: '' }, vars) as Record<string, unknown>), content: written.content };
+}
+
+/** The content rendered, a variable it misses said at the task's content. */
+function contentRendered(render: () => unknown): unknown {
+  try {
+    return render();
+  } catch (error) {
+    if (error instanceof MissingVariableError) error.path.unshift('content');
+    throw error;
   }
 }
 

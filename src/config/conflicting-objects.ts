@@ -73,6 +73,28 @@ const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
   ],
 };
 
+/**
+ * A task that removes every object of a kind it does not name (ipvs with purge: true removes the
+ * services it does not list): another task of the host making one of those is undone at every
+ * apply just the same.
+ */
+interface Sweep {
+  /** Whether the object a claim names is one the sweep removes. */
+  readonly removes: (id: string, value: string) => boolean;
+  /** How the sweeping task says it, e.g. "with purge: true". */
+  readonly how: string;
+  /** How to make the two agree. */
+  readonly fix: string;
+}
+
+const SWEEPS: Partial<Record<ResourceTypeName, (spec: never) => Sweep | undefined>> = {
+  ipvs: (spec: { services: ReadonlyArray<{ state: string }>; purge: boolean }) => {
+    if (!spec.purge) return undefined;
+    const keeps = new Set(spec.services.map((service) => `IPVS service ${specServiceName(service as never)}`));
+    return { removes: (id, value) => id.startsWith('IPVS service ') && !keeps.has(id) && (JSON.parse(value) as { state: string }).state !== 'absent', how: 'with purge: true', fix: 'list the service in the task with purge: true as well, or drop its purge' };
+  },
+};
+
 // Per frozen spec (shared by every host compiled to it): its claims, worked out once.
 const claimsBySpec = new WeakMap<object, Claims>();
 
@@ -85,18 +107,51 @@ function claimsOf(type: ResourceTypeName, spec: object): Claims {
   return found;
 }
 
+/**
+ * Two tasks that undo each other: the object, the earlier task's `where`, and, when one of them
+ * removes the object by a sweep, which one and how (`removedBy`).
+ */
+export interface Conflict<Where> {
+  readonly id: string;
+  readonly earlier: Where;
+  readonly removedBy?: { readonly task: 'earlier' | 'this'; readonly how: string; readonly fix: string };
+}
+
 /** The objects one host's tasks declare so far, each with what `Where` says of the task that declared it first. */
 export class ObjectClaims<Where> {
   private readonly claims = new Map<string, { readonly text: string; readonly where: Where }>();
+  private readonly sweeps: Array<{ readonly sweep: Sweep; readonly where: Where }> = [];
 
-  /** When `spec` declares an object an earlier task declared otherwise: the object and that task's `where`. */
-  claim(type: ResourceTypeName, spec: unknown, where: Where): { readonly id: string; readonly earlier: Where } | undefined {
+  /** When `spec` declares an object an earlier task declared otherwise, or removes one, or makes one an earlier task removes. */
+  claim(type: ResourceTypeName, spec: unknown, where: Where): Conflict<Where> | undefined {
     if (typeof spec !== 'object' || spec === null || CLAIMS[type] === undefined) return undefined;
-    for (const [id, text] of claimsOf(type, spec)) {
+    const claims = claimsOf(type, spec);
+    for (const [id, text] of claims) {
       const earlier = this.claims.get(id);
       if (earlier === undefined) this.claims.set(id, { text, where });
       else if (earlier.text !== text) return { id, earlier: earlier.where };
     }
+    for (const earlier of this.sweeps) {
+      const removed = claims.find(([id, text]) => earlier.sweep.removes(id, text));
+      if (removed) return { id: removed[0], earlier: earlier.where, removedBy: { task: 'earlier', how: earlier.sweep.how, fix: earlier.sweep.fix } };
+    }
+    const sweep = sweepOf(type, spec);
+    if (sweep === undefined) return undefined;
+    for (const [id, claim] of this.claims) {
+      if (sweep.removes(id, claim.text)) return { id, earlier: claim.where, removedBy: { task: 'this', how: sweep.how, fix: sweep.fix } };
+    }
+    this.sweeps.push({ sweep, where });
     return undefined;
   }
+}
+
+const sweepsBySpec = new WeakMap<object, Sweep | null>();
+
+function sweepOf(type: ResourceTypeName, spec: object): Sweep | undefined {
+  let found = sweepsBySpec.get(spec);
+  if (found === undefined) {
+    found = SWEEPS[type]?.(spec as never) ?? null;
+    sweepsBySpec.set(spec, found);
+  }
+  return found ?? undefined;
 }

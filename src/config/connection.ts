@@ -167,11 +167,14 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const identityAgent = config.values.get('identityagent');
   let agent: string | undefined = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
   origins.agent = ssh.agent !== undefined ? fromInventory('agent') : 'default: $SSH_AUTH_SOCK';
-  if (ssh.agent === undefined && identityAgent?.values[0]) {
-    const value = identityAgent.values[0];
+  /** An IdentityAgent line's socket: none, $SSH_AUTH_SOCK, the one a `$NAME` variable names, or a path. */
+  const agentSocket = (found: ConfigValue, value: string, using = tokens): string | undefined => {
     // `$NAME` (not `${NAME}`): the socket named by that variable, none when it is not set (ssh's older form).
     const variable = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
-    agent = value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, identityAgent);
+    return value.toLowerCase() === 'none' ? undefined : value === 'SSH_AUTH_SOCK' ? env.SSH_AUTH_SOCK || undefined : variable !== undefined ? env[variable] || undefined : expandedPath(value, found, using);
+  };
+  if (ssh.agent === undefined && identityAgent?.values[0]) {
+    agent = agentSocket(identityAgent, identityAgent.values[0]);
     origins.agent = identityAgent.origin;
   }
   let privateKeys: string[];
@@ -289,9 +292,22 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
     const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
+    const jumpIdentityLine = jumpConfig.values.get('identityfile');
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
-      : namedFiles(jumpConfig.values.get('identityfile')).map((file) => expandedPath(file, jumpConfig.values.get('identityfile'), jumpTokens)).filter((file) => existsSync(file));
+      : namedFiles(jumpIdentityLine).map((file) => expandedPath(file, jumpIdentityLine, jumpTokens)).filter((file) => existsSync(file));
+    // A jump host whose block names an IdentityFile has those keys alone, as the `ssh -W ... JUMP`
+    // that ssh runs for it: `IdentityFile none` there is no file at all, not the host's keys nor
+    // the default files (only the agent's keys). One that names none takes the host's.
+    const ownIdentity = spec.privateKey !== undefined || jumpIdentityLine !== undefined;
+    const jumpKeys = ownIdentity ? ownKeys : privateKeys;
+    // Its own IdentitiesOnly where its block says one, as that ssh reads it; else the host's.
+    const identitiesOnlyLine = jumpConfig.values.get('identitiesonly');
+    const jumpIdentitiesOnly = ssh.agent === undefined && (identitiesOnlyLine ? flagSet(identitiesOnlyLine.values[0]) : identitiesOnly);
+    // Its own IdentityAgent where its block sets one (`none` there: no agent), as that ssh reads it.
+    const jumpAgentLine = jumpConfig.values.get('identityagent');
+    const agentOfJump = ssh.agent === undefined && jumpAgentLine?.values[0] ? agentSocket(jumpAgentLine, jumpAgentLine.values[0], jumpTokens) : endpoint.agent;
+    const jumpAgent = jumpIdentitiesOnly && jumpKeys.length === 0 ? undefined : agentOfJump;
     // Its own known_hosts files, as `ssh JUMP` reads them (never the host's UserKnownHostsFile);
     // the inventory's ssh.known_hosts serves the jump hosts too.
     const jumpKnownHosts = spec.knownHosts ? [expandPath(spec.knownHosts, base)] : (inventoryKnownHosts ?? knownHostsOf(jumpConfig, 'userknownhostsfile', jumpTokens));
@@ -302,11 +318,12 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       address: jumpAddress,
       port: jumpPort,
       user: jumpUser,
-      privateKeys: ownKeys.length > 0 ? ownKeys : privateKeys,
+      privateKeys: jumpKeys,
       // Its own CertificateFile; else the host's when it signs with the host's keys.
-      certificateFiles: ownCertificates ?? (ownKeys.length > 0 ? undefined : certificateFiles),
-      defaultKeyFiles: ownKeys.length === 0 && defaultKeyFiles,
-      ...(agentKeys && ownKeys.length > 0 ? { agentKeys: ownKeys } : {}),
+      certificateFiles: ownCertificates ?? (ownIdentity ? undefined : certificateFiles),
+      defaultKeyFiles: !ownIdentity && defaultKeyFiles,
+      agent: jumpAgent,
+      agentKeys: jumpAgent && jumpIdentitiesOnly ? jumpKeys : undefined,
       knownHostsFiles: jumpKnownHosts,
       globalKnownHostsFiles: knownHostsOf(jumpConfig, 'globalknownhostsfile', jumpTokens),
       // Its own StrictHostKeyChecking, never the host's: ssh reaches a jump host as a host of its own.

@@ -31,7 +31,13 @@ export const taskSchema = z
   .object({
     name: displayedName.optional(),
     /** A variable holding a list, or `{{ expression }}`; the task runs once per item as `item`. */
-    loop: z.string().optional(),
+    // Ansible also takes a list written in place; here a list is a variable of the inventory or role.
+    loop: z
+      .string({
+        error: (issue) =>
+          `loop takes the name of a list variable (loop: pages) or one {{ expression }} giving a list${Array.isArray(issue.input) ? '; a list written here is not read: set it as a variable (vars, or a role default) and name that' : ''}`,
+      })
+      .optional(),
     /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
     when: z.union([z.string(), z.boolean()]).optional(),
     tags: tagsSchema.optional(),

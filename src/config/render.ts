@@ -20,7 +20,7 @@ export class MissingVariableError extends Error {
 
 const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
 const LITERALS = new Set(['true', 'false', 'null', 'undefined']);
-const cache = new Map<string, HandlebarsTemplateDelegate>();
+const cache = new Map<string, Compiled>();
 const engine = Handlebars.create();
 budgetEach(engine);
 
@@ -41,15 +41,59 @@ export function wholeReference(template: string): string | undefined {
   return name === undefined || LITERALS.has(name) ? undefined : name;
 }
 
+type Literal = hbs.AST.BooleanLiteral | hbs.AST.NumberLiteral | hbs.AST.StringLiteral;
+
+/** `{{true}}`, `{{5}}`, `{{"x"}}`: a mustache that prints a literal, not a helper or a variable. */
+function printedLiteral(node: hbs.AST.Node): Literal | undefined {
+  if (node.type !== 'MustacheStatement') return undefined;
+  const mustache = node as hbs.AST.MustacheStatement;
+  if (mustache.params.length > 0 || mustache.hash !== undefined) return undefined;
+  return ['BooleanLiteral', 'NumberLiteral', 'StringLiteral'].includes(mustache.path.type) ? (mustache.path as Literal) : undefined;
+}
+
+/**
+ * Handlebars reads a mustache that is only a literal as the name of a helper or a field
+ * (`{{true}}` looks up "true"), which strict mode reports as a variable nobody set. A user who
+ * writes {{true}} or {{5}} means the value: each such mustache becomes the text it stands for.
+ */
+function literalsAsText(program: hbs.AST.Program): hbs.AST.Program {
+  program.body = program.body.map((node) => {
+    const literal = printedLiteral(node);
+    if (literal !== undefined) return { type: 'ContentStatement', original: String(literal.value), value: String(literal.value), loc: node.loc } as unknown as hbs.AST.ContentStatement;
+    if (node.type === 'BlockStatement') {
+      const block = node as hbs.AST.BlockStatement;
+      if (block.program) literalsAsText(block.program);
+      if (block.inverse) literalsAsText(block.inverse);
+    }
+    return node;
+  });
+  return program;
+}
+
+interface Compiled {
+  /** The value of a template that is one literal alone (`{{true}}` is true, `{{5}}` is 5). */
+  readonly literal?: Literal['value'];
+  readonly render: HandlebarsTemplateDelegate;
+}
+
+function compiledOf(template: string): Compiled {
+  let compiled = cache.get(template);
+  if (!compiled) {
+    const program = Handlebars.parse(template);
+    const only = program.body.length === 1 ? printedLiteral(program.body[0]!) : undefined;
+    compiled = { ...(only ? { literal: only.value } : {}), render: engine.compile(literalsAsText(program), { strict: true, noEscape: true }) };
+    cache.set(template, compiled);
+  }
+  return compiled;
+}
+
 export function renderString(template: string, vars: Vars): unknown {
   const single = wholeReference(template);
   if (single) return lookup(vars, single);
   if (!template.includes('{{')) return template;
-  let compiled = cache.get(template);
-  if (!compiled) {
-    compiled = engine.compile(template, { strict: true, noEscape: true });
-    cache.set(template, compiled);
-  }
+  const { literal, render: compiled } = compiledOf(template);
+  // A value that is one literal alone keeps its type, as one variable alone does.
+  if (literal !== undefined) return literal;
   try {
     return withBudget(() => compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { hostAddressProblem } from '../net/host-address.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
+import { wanted } from '../transport/ssh-config-line-values.js';
 import { loginNameProblem } from './values.js';
 
 // Values lvsprov takes from an OpenSSH client config are held to the grammar the inventory's own
@@ -23,15 +24,15 @@ function problemOf(keyword: string, value: string): string | undefined {
   switch (keyword) {
     case 'port': {
       const port = Number(value);
-      return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? undefined : `Port must be a whole number 1-65535, not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? undefined : `${wanted.port}, not ${JSON.stringify(value)}`;
     }
     case 'serveraliveinterval':
-      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives) or a time as ssh reads it (90s, 1m30s), not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `${wanted.serveraliveinterval}, not ${JSON.stringify(value)}`;
     case 'serveralivecountmax':
-      return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `ServerAliveCountMax must be a whole number 0-100, not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `${wanted.serveralivecountmax}, not ${JSON.stringify(value)}`;
     case 'connecttimeout':
       // 0 and none are ssh's "no timeout of its own" (ssh -G reads both).
-      return /^\d+$/.test(value) || value.toLowerCase() === 'none' ? undefined : `ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m), not ${JSON.stringify(value)}`;
+      return /^\d+$/.test(value) || value.toLowerCase() === 'none' ? undefined : `${wanted.connecttimeout}, not ${JSON.stringify(value)}`;
     case 'user':
       return loginNameProblem(value) === undefined ? undefined : `User ${loginNameProblem(value)}, not ${JSON.stringify(value)}`;
     case 'hostname': {

@@ -4,6 +4,7 @@ import { checkSshConfigPermissions, globFiles, readSshConfigText } from './ssh-c
 import { matchCriteriaProblem } from './ssh-config-match.js';
 import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords.js';
 import { proxyJumpProblem } from './proxy-jump-syntax.js';
+import { lineValueProblem } from './ssh-config-line-values.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType } from 'ssh-config';
@@ -116,6 +117,12 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   const original = text.split('\n');
   const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
   const find = placeFinder(asHostLines, original);
+  // A keyword with nothing after it: the package would take the next line for its value (and lose
+  // that line's keyword); ssh refuses the file ("no argument after keyword").
+  original.forEach((text, index) => {
+    const bare = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*=?\s*(#.*)?$/.exec(text.replace(/\r$/, ''));
+    if (bare?.[2] !== undefined) throw new ConfigError([{ file, line: index + 1, col: (bare[1]?.length ?? 0) + 1, path: '', message: `${bare[2]} has no value after it (ssh refuses the file too: "no argument after keyword" or "Missing argument")` }]);
+  });
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
   let lines;
   try {
@@ -271,11 +278,12 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   };
 
   // What ssh refuses on any line, in a block that applies or not (it reads every line, and the
-  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read.
+  // files an Include names there): a keyword it does not know, a ProxyJump it cannot read, a value
+  // it cannot read (a yes/no keyword's word, a port, a time).
   const checkLine = (parsed: ParsedFile, directive: Directive): void => {
     const unknown = unknownKeywordProblem(directive.keyword, values.get('ignoreunknown')?.values);
     const jump = directive.keyword === 'proxyjump' ? proxyJumpProblem(directive.values) : undefined;
-    const problem = unknown ?? jump;
+    const problem = unknown ?? jump ?? lineValueProblem(directive.keyword, directive.values);
     if (problem !== undefined) throw new ConfigError([{ file: parsed.file, line: directive.line, col: unknown !== undefined ? directive.keywordCol : directive.col, path: '', message: problem }]);
   };
 

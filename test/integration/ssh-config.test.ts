@@ -372,6 +372,36 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
         }
         expect(readFileSync(knownFile, 'utf8')).toBe(stale);
       }
+      // accept-new, the name unknown and the address known under another name (check_host_key in
+      // sshconnect.c: the name is HOST_NEW, the address HOST_OK or HOST_CHANGED). The address's key
+      // the same: the key is recorded under the name alone, by both. Another key there: both refuse
+      // ("Exiting, you have requested strict checking"); ssh has by then written the name's line
+      // (it records a new name before it looks at the address), lvsprov records nothing for a
+      // connection it refused: the next run of either refuses the same way until the address's
+      // line is put right, and then both end with the same file.
+      for (const [addressKey, same] of [[hostKey('192.0.2.30'), true], [hostKey('192.0.2.31'), false]] as const) {
+        const before = `old.lab.example,192.0.2.30 ${addressKey}\n`;
+        const named = `j1.lab.example ${hostKey('192.0.2.30')}\n`;
+        writeFileSync(knownFile, before);
+        sshConfig(config('yes', 'accept-new'));
+        const run = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
+        const ours = readFileSync(knownFile, 'utf8');
+        writeFileSync(knownFile, before);
+        writeFileSync(sshConfigFile, config('yes', 'accept-new'));
+        const openssh = spawnSync('ip', ['netns', 'exec', lab.controlNamespace, 'ssh', '-F', sshConfigFile, '-o', 'BatchMode=yes', 'j1.lab.example', 'true'], { encoding: 'utf8' });
+        const theirs = readFileSync(knownFile, 'utf8');
+        if (same) {
+          expect(run.code, run.stdout + run.stderr).toBe(0);
+          expect(openssh.status, openssh.stderr).toBe(0);
+          expect([ours, theirs]).toEqual([before + named, before + named]);
+        } else {
+          expect(run.code).toBe(3);
+          expect(parseJson(run).hosts[0]?.error?.message).toMatch(/differs from the key for the IP address 192\.0\.2\.30 .*CheckHostIP yes refuses it, as ssh does \(StrictHostKeyChecking accept-new\)/);
+          expect(openssh.status).toBe(255);
+          expect(openssh.stderr).toMatch(/differs from the key for the IP address '192\.0\.2\.30'[\s\S]*Exiting, you have requested strict checking/);
+          expect([ours, theirs]).toEqual([before, before + named]);
+        }
+      }
       // CheckHostIP no (ssh's default): the name alone decides.
       sshConfig(config('no'));
       const unchecked = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);

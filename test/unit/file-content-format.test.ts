@@ -44,7 +44,25 @@ describe("a file task's content", () => {
     ['/etc/sysconfig/ipvsadm-config', 'shell-env'],
     ['/opt/site/start.sh', 'shell-env'],
     ['/var/www/html/index.html', 'text'],
+    ['/etc/init.d/site', 'shell-env'],
+    ['/etc/rc.local', 'shell-env'],
+    ['/etc/cron.d/site', 'shell-env'],
+    ['/etc/cron.daily/site', 'shell-env'],
+    ['/etc/network/if-up.d/site', 'shell-env'],
+    ['/usr/local/sbin/site-check', 'shell-env'],
   ])('the path %s implies %s', (path, format) => {
     expect(impliedFormat(path)).toBe(format);
+  });
+
+  it.each([
+    ['0755', 'shell-env'],
+    [755, 'shell-env'],
+    ['0744', 'shell-env'],
+    ['0701', 'shell-env'],
+    ['0644', 'text'],
+    [600, 'text'],
+    [undefined, 'text'],
+  ])('a file of mode %s, whose path says nothing, is %s: a program runs what it holds', (mode, format) => {
+    expect(impliedFormat('/opt/site/start', mode)).toBe(format);
   });
 });

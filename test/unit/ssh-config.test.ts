@@ -578,6 +578,42 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(fromInventory.target.jumps.map((jump) => jump.knownHostsFiles)).toEqual([[join(dir, 'inventory_known')], [join(dir, 'inventory_known')]]);
   });
 
+  it("gives a jump host whose only IdentityFile is none no key file at all, the host's neither, as the ssh that reaches it reads its block (ssh -G)", () => {
+    const key = join(dir, 'id_web');
+    writeFileSync(key, 'not read here');
+    const lines = (jump: string[]): string => configFile(['Host webalias', `  IdentityFile ${key}`, '  ProxyJump bastion,192.0.2.2', 'Host bastion', ...jump]);
+    const file = lines(['  IdentityFile none']);
+    // ssh runs `ssh -W ... bastion` for the jump, which reads bastion's block alone.
+    expect(spawnSync('ssh', ['-G', '-F', file, 'bastion'], { encoding: 'utf8' }).stdout).toMatch(/^identityfile none$/m);
+    const agent = join(dir, 'agent.sock');
+    const resolved = resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+    expect(resolved.target.privateKeys).toEqual([key]);
+    // bastion: the agent's keys alone; 192.0.2.2 names no IdentityFile and takes the host's.
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.privateKeys, jump.defaultKeyFiles, jump.agent])).toEqual([
+      ['bastion', [], false, agent],
+      ['192.0.2.2', [key], false, agent],
+    ]);
+    // With IdentitiesOnly yes there too, ssh offers bastion nothing, not even the agent's keys.
+    const only = resolveConnection(inventoryWith({ config_file: lines(['  IdentityFile none', '  IdentitiesOnly yes']) }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+    expect(only.target.jumps.map((jump) => [jump.address, jump.privateKeys, jump.agent, jump.agentKeys])).toEqual([
+      ['bastion', [], undefined, undefined],
+      ['192.0.2.2', [key], agent, undefined],
+    ]);
+    // An IdentityFile that does not exist is skipped, as ssh skips it: bastion still has none.
+    const missing = resolveConnection(inventoryWith({ agent: false, config_file: lines([`  IdentityFile ${join(dir, 'id_gone')}`]) }), 'web', { env: {} });
+    expect(missing.target.jumps.map((jump) => jump.privateKeys)).toEqual([[], [key]]);
+    // Its own IdentityAgent, as `ssh -G bastion` reads it: none, or another socket.
+    const ownAgent = join(dir, 'bastion-agent.sock');
+    for (const [line, expected] of [['  IdentityAgent none', undefined], [`  IdentityAgent ${ownAgent}`, ownAgent]] as const) {
+      const withAgent = resolveConnection(inventoryWith({ config_file: lines(['  IdentityFile none', line]) }), 'web', { env: { SSH_AUTH_SOCK: agent } });
+      expect(withAgent.target.jumps.map((jump) => [jump.address, jump.agent]), line).toEqual([
+        ['bastion', expected],
+        ['192.0.2.2', agent],
+      ]);
+      expect(withAgent.target.agent).toBe(agent);
+    }
+  });
+
   it("gives a jump host its own StrictHostKeyChecking, never the host's accept-new", () => {
     const file = configFile(['Host webalias', '  StrictHostKeyChecking accept-new', '  ProxyJump bastion,192.0.2.2', 'Host bastion', '  StrictHostKeyChecking no']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
@@ -595,6 +631,59 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.strictHostKeyChecking).toBe(read);
     }
     expect(resolveConnection(inventoryWith({ agent: false, config_file: configFile(['Host other']) }), 'web', { env: {} }).target.strictHostKeyChecking).toBe('ask');
+  });
+
+  it('refuses a word a yes/no keyword does not take, at its value, in a block that applies or not, as ssh refuses the file ("unsupported option")', () => {
+    const cases: Array<[string[], number, number, RegExp]> = [
+      [['Host webalias', '  StrictHostKeyChecking maybe'], 2, 25, /StrictHostKeyChecking takes yes, no, ask, accept-new, off, true, false, not "maybe"/],
+      [['Host other', '  CheckHostIP sure', 'Host webalias', '  Port 2200'], 2, 15, /CheckHostIP takes yes, no, true, false, not "sure"/],
+      [['Host webalias', '  IdentitiesOnly=1'], 2, 18, /IdentitiesOnly takes yes, no, true, false, not "1"/],
+      [['HashKnownHosts on'], 1, 16, /HashKnownHosts takes yes, no, true, false, not "on"/],
+      [['Host webalias', '  CanonicalizeHostname sometimes'], 2, 24, /CanonicalizeHostname takes yes, no, true, false, always, not "sometimes"/],
+    ];
+    for (const [lines, line, col, message] of cases) {
+      const file = configFile(lines);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:${line}:${col}: ${message.source}`));
+      const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+      expect([ssh.status, ssh.stderr], lines.join(' / ')).toEqual([255, expect.stringMatching(new RegExp(`line ${line}: unsupported option`))]);
+    }
+    // The words ssh takes, in any case, are read as before.
+    const file = configFile(['Host webalias', '  StrictHostKeyChecking Accept-New', '  CheckHostIP TRUE', '  IdentitiesOnly No', '  HashKnownHosts false']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect([resolved.target.strictHostKeyChecking, resolved.target.checkHostIp, resolved.target.hashKnownHosts]).toEqual(['accept-new', true, false]);
+    expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+  });
+
+  it('refuses a port or a time ssh cannot read in a block that does not apply, as ssh refuses the file, and takes what ssh takes there', () => {
+    for (const [lines, col, message] of [
+      [['Host other', '  Port 0'], 8, /Port must be a whole number 1-65535, not "0"/],
+      [['Host other', '  Port 70000'], 8, /Port must be a whole number 1-65535, not "70000"/],
+      [['Host other', '  ConnectTimeout soon'], 18, /ConnectTimeout must be .*, not "soon"/],
+      [['Host other', '  ServerAliveInterval -1'], 23, /ServerAliveInterval must be .*, not "-1"/],
+      [['Host other', '  ServerAliveCountMax x'], 23, /ServerAliveCountMax must be a whole number 0-100, not "x"/],
+    ] as const) {
+      const file = configFile([...lines, 'Host webalias', '  User deploy']);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:2:${col}: ${message.source}`));
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status, lines.join(' / ')).toBe(255);
+    }
+    // A service name, none, a time with units, a count above lvsprov's own limit: ssh reads them all there.
+    const file = configFile(['Host other', '  Port ssh', '  ConnectTimeout none', '  ServerAliveInterval 1h30m', '  ServerAliveCountMax 500', 'Host webalias', '  Port 2200']);
+    expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.port).toBe(2200);
+  });
+
+  it('refuses a keyword with no value at its line, where the line after it was read as its value and lost', () => {
+    for (const [lines, line, col] of [
+      [['Host webalias', '  CheckHostIP', '  Port 2200'], 2, 3],
+      [['Host webalias', '  Port =', '  User deploy'], 2, 3],
+      [['Host webalias', '  User # nobody', '  Port 2200'], 2, 3],
+      [['Match', 'Host webalias'], 1, 1],
+    ] as const) {
+      const file = configFile([...lines]);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), lines.join(' / ')).toThrow(new RegExp(`^${file}:${line}:${col}: \\w+ has no value after it`));
+      const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+      expect([ssh.status, ssh.stderr], lines.join(' / ')).toEqual([255, expect.stringMatching(new RegExp(`line ${line}: (no argument after keyword|Missing argument)`))]);
+    }
   });
 
   it('refuses a ServerAliveInterval or ServerAliveCountMax that is not a whole number in range, at its line', () => {

@@ -1,0 +1,61 @@
+// Values ssh refuses on any line of its config, in a block that applies or not (readconf.c checks
+// a line's value before it asks whether the block is active), for the keywords lvsprov reads. The
+// value that applies is held to lvsprov's own grammar later (config/ssh-config-values.ts); this
+// refuses no more than ssh does, so that a config for other hosts ssh reads is read too.
+//
+// The yes/no keywords, with the words ssh takes for each (parse_flag's multistate_flag, and the
+// tables of StrictHostKeyChecking and CanonicalizeHostname), case aside: another word is
+// "unsupported option" to ssh, where `CheckHostIP sure` read as `no` would quietly mean the default.
+
+const FLAG = ['yes', 'no', 'true', 'false'];
+
+const WORDS: Readonly<Record<string, { readonly name: string; readonly words: readonly string[] }>> = {
+  batchmode: { name: 'BatchMode', words: FLAG },
+  canonicalizefallbacklocal: { name: 'CanonicalizeFallbackLocal', words: FLAG },
+  canonicalizehostname: { name: 'CanonicalizeHostname', words: [...FLAG, 'always'] },
+  checkhostip: { name: 'CheckHostIP', words: FLAG },
+  hashknownhosts: { name: 'HashKnownHosts', words: FLAG },
+  identitiesonly: { name: 'IdentitiesOnly', words: FLAG },
+  stricthostkeychecking: { name: 'StrictHostKeyChecking', words: ['yes', 'no', 'ask', 'accept-new', 'off', 'true', 'false'] },
+};
+
+/** A time as convtime() reads it (90, 90s, 1m30s), for ConnectTimeout also none. */
+const TIME = /^(\+?\d+[smhdw]?)+$/i;
+
+/** What each of these keywords takes, said the same for any line and for the value that applies. */
+export const wanted = {
+  port: 'Port must be a whole number 1-65535',
+  connecttimeout: 'ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m)',
+  serveraliveinterval: 'ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives) or a time as ssh reads it (90s, 1m30s)',
+  serveralivecountmax: 'ServerAliveCountMax must be a whole number 0-100',
+} as const;
+
+/** Whether ssh reads `value` for this keyword; undefined for a keyword not checked here. */
+function sshReads(keyword: string, value: string): boolean | undefined {
+  switch (keyword) {
+    case 'port':
+      // a2port(): 1-65535, or a service name (getservbyname), which the value that applies may not be.
+      return /^\d+$/.test(value) ? Number(value) >= 1 && Number(value) <= 65535 : /^[A-Za-z][\w.+-]*$/.test(value);
+    case 'connecttimeout':
+    case 'serveraliveinterval':
+      return value === 'none' || TIME.test(value);
+    case 'serveralivecountmax':
+      return /^\+?\d+$/.test(value);
+    default:
+      return undefined;
+  }
+}
+
+/** Why ssh would refuse the line `keyword values...` (keyword lowercased); undefined when it would not. */
+export function lineValueProblem(keyword: string, values: readonly string[]): string | undefined {
+  const [value] = values;
+  if (value !== undefined && sshReads(keyword, value) === false) return `${wanted[keyword as keyof typeof wanted]}, not ${JSON.stringify(value)} (ssh refuses the line too)`;
+  return flagProblem(keyword, value);
+}
+
+function flagProblem(keyword: string, value: string | undefined): string | undefined {
+  const known = WORDS[keyword];
+  if (known === undefined) return undefined;
+  if (value !== undefined && known.words.includes(value.toLowerCase())) return undefined;
+  return `${known.name} takes ${known.words.join(', ')}, not ${value === undefined ? 'nothing' : JSON.stringify(value)} (ssh refuses the line too: "unsupported option")`;
+}
