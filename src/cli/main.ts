@@ -44,6 +44,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
   // `help aply` gets what `aply` gets: commander's unknown-command error with its suggestion
   // (commander itself prints the general help there, with no word of the typo).
+  // The command that ran, for its --json: a reader of stdout gets the refusal as JSON too.
+  let invoked: Command | undefined;
+  program.hook('preAction', (_program, actionCommand) => {
+    invoked = actionCommand;
+  });
+  const asJson = (document: object): void => {
+    if (invoked?.opts<{ json?: boolean }>().json === true) io.out(JSON.stringify(document));
+  };
+
   const [first, topic] = argv.slice(2);
   const helpTopicUnknown = first === 'help' && topic !== undefined && !program.commands.some((command) => command.name() === topic || command.aliases().includes(topic));
   try {
@@ -57,11 +66,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     }
     if (error instanceof ConfigError) {
       for (const problem of error.message.split('\n')) io.err(problem);
-      io.err(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; no host was contacted`);
+      const summary = `${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}; no host was contacted`;
+      io.err(summary);
+      asJson({ exitCode: ExitCode.invalidInput, error: summary, problems: error.problems });
       return ExitCode.invalidInput;
     }
     if (error instanceof UsageError) {
       io.err(error.message);
+      asJson({ exitCode: ExitCode.invalidInput, error: error.message, problems: [] });
       return ExitCode.invalidInput;
     }
     io.err(`internal error: ${(error as Error).stack ?? String(error)}`);

@@ -72,6 +72,27 @@ describe('lvsprov --version and suggestions', () => {
   });
 });
 
+describe('--json on bad input', () => {
+  it.each([['apply'], ['status'], ['verify']])('`%s --json` refuses a bad inventory on stdout as JSON too: exit code, problems with file, line and column', async (command) => {
+    const file = write(`json-bad-${command}.yaml`, 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.300 }\n');
+    const result = await runMain([command, '-i', file, '--json']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/:3:\d+: .*192\.0\.2\.300/);
+    const report = JSON.parse(result.stdout) as { exitCode: number; error: string; problems: Array<{ file: string; line: number; col: number; path: string; message: string }> };
+    expect(report.exitCode).toBe(4);
+    expect(report.error).toMatch(/no host was contacted$/);
+    expect(report.problems.length).toBeGreaterThan(0);
+    expect(report.problems[0]).toMatchObject({ file, line: 3, path: 'hosts.alpha.address' });
+  });
+
+  it('prints nothing on stdout without --json', async () => {
+    const file = write('json-bad-plain.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.300 }\n');
+    const result = await runMain(['apply', '-i', file]);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toBe('');
+  });
+});
+
 describe('output nobody reads', () => {
   it('a closed stdout (`lvsprov schema | true`) ends the command with its own exit code, without a word on stderr', async () => {
     // The pipe's reading end is closed before node has even started: every write fails with EPIPE.
