@@ -271,24 +271,11 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     problems.push(hostProblem(origin.source.problem([...origin.path, ...path], ''), host, (hosts) => `${message} (${hosts})`));
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
-  // A variable missing from `when`, `loop` or `name` is said there; one missing elsewhere is in the spec.
-  const located = new WeakSet<MissingVariableError>();
-  const within = <T>(key: string, run: () => T): T => {
-    try {
-      return run();
-    } catch (error) {
-      if (error instanceof MissingVariableError && !located.has(error)) {
-        error.path.unshift(key);
-        located.add(error);
-      }
-      throw error;
-    }
-  };
   try {
-    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : within('when', () => evaluate(task.when as string, scope)));
+    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : saidAt(['when'], () => evaluate(task.when as string, scope)));
     // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
     if (task.loop === undefined && skipped(vars)) return [];
-    const items = task.loop === undefined ? [undefined] : within('loop', () => evaluate(task.loop as string, vars));
+    const items = task.loop === undefined ? [undefined] : saidAt(['loop'], () => evaluate(task.loop as string, vars));
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
       return [];
@@ -296,7 +283,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     return items.flatMap((item, index): CompiledTask[] => {
       const itemVars = item === undefined ? vars : { ...vars, item, loop_index: index + 1 };
       if (task.loop !== undefined && skipped(itemVars)) return [];
-      const label = task.name ? String(within('name', () => renderDeep(task.name, itemVars))) : type;
+      const label = task.name ? String(saidAt(['name'], () => renderDeep(task.name, itemVars))) : type;
       // The name as written was checked; one a variable fills in is checked as rendered, since it
       // is printed on the terminal just the same.
       if (task.name?.includes('{{')) {
@@ -338,7 +325,7 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     });
   } catch (error) {
     if (error instanceof MissingVariableError) {
-      problem(located.has(error) ? error.path : [type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
+      problem(placed.has(error) ? error.path : [type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
       return [];
     }
     if (error instanceof RenderBudgetError) {
@@ -410,19 +397,20 @@ function renderFileContent(
   }
   const template = written.content;
   if (typeof template !== 'string' || !template.includes('{{')) return spec;
-  if (typeof spec.path !== 'string') return { ...spec, content: contentRendered(() => renderString(template, vars)) };
+  const asValue = (): Record<string, unknown> => ({ ...spec, content: saidAt(['file', 'content'], () => renderString(template, vars)) });
+  if (typeof spec.path !== 'string') return asValue();
   const implied = formatImplied(spec.path, spec.mode);
   const format = (declared as OutputFormat | undefined) ?? implied.format;
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
-  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return { ...spec, content: contentRendered(() => renderString(template, vars)) };
+  if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return asValue();
   const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
     for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, ${implied.by}` : ''})`);
     return undefined;
   }
   try {
-    return { ...spec, content: contentRendered(() => renderTemplateFile(template, vars, format)) };
+    return { ...spec, content: saidAt(['file', 'content'], () => renderTemplateFile(template, vars, format)) };
   } catch (error) {
     if (!(error instanceof TemplateValueError)) throw error;
     const why = `${error.expression} ${error.reason} (file ${spec.path}, format ${format}${declared === undefined ? `, ${implied.by}; a file task may say its format` : ''})`;
@@ -441,12 +429,18 @@ function renderAllButContent(written: unknown, vars: Vars): unknown {
   return { ...(renderDeep({ ...written, content: '' }, vars) as Record<string, unknown>), content: written.content };
 }
 
-/** The content rendered, a variable it misses said at the task's content. */
-function contentRendered(render: () => unknown): unknown {
+/** Missing-variable errors whose path is already the task's own (when, loop, name, a file's content), not inside its spec. */
+const placed = new WeakSet<MissingVariableError>();
+
+/** `run`, a variable it misses said at `path` of the task: the innermost place that says so wins. */
+function saidAt<T>(path: readonly PathSegment[], run: () => T): T {
   try {
-    return render();
+    return run();
   } catch (error) {
-    if (error instanceof MissingVariableError) error.path.unshift('content');
+    if (error instanceof MissingVariableError && !placed.has(error)) {
+      error.path.unshift(...path);
+      placed.add(error);
+    }
     throw error;
   }
 }

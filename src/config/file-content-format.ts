@@ -15,10 +15,6 @@ const SOURCED_FOLDER = /^\/etc\/(?:default|sysconfig|profile\.d|conf\.d)\//;
 const SOURCED_SUFFIX = /\.(?:sh|env)$/;
 const RUN_BY_SH = /^\/(?:etc\/(?:init\.d|cron\.(?:d|hourly|daily|weekly|monthly)|network\/if-[a-z-]+\.d|NetworkManager\/dispatcher\.d)\/|etc\/rc\.local$|usr\/local\/s?bin\/)/;
 
-export function impliedFormat(path: string, mode?: unknown): OutputFormat {
-  return formatImplied(path, mode).format;
-}
-
 /** The format a file task's path (or mode) implies, and which of the two says so. */
 export function formatImplied(path: string, mode?: unknown): { format: OutputFormat; by: string } {
   const byPath = `as the path ${path} implies`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/config/compile.js';
-import { impliedFormat } from '../../src/config/file-content-format.js';
+import { formatImplied } from '../../src/config/file-content-format.js';
 import { loadInventory } from '../../src/config/inventory.js';
 
 // A file task's content prints its values for what the file is (the task's format, or the one its
@@ -51,7 +51,7 @@ describe("a file task's content", () => {
     ['/etc/network/if-up.d/site', 'shell-env'],
     ['/usr/local/sbin/site-check', 'shell-env'],
   ])('the path %s implies %s', (path, format) => {
-    expect(impliedFormat(path)).toBe(format);
+    expect(formatImplied(path).format).toBe(format);
   });
 
   it.each([
@@ -63,6 +63,6 @@ describe("a file task's content", () => {
     [600, 'text'],
     [undefined, 'text'],
   ])('a file of mode %s, whose path says nothing, is %s: a program runs what it holds', (mode, format) => {
-    expect(impliedFormat('/opt/site/start', mode)).toBe(format);
+    expect(formatImplied('/opt/site/start', mode).format).toBe(format);
   });
 });
