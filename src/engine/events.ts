@@ -28,6 +28,8 @@ export interface PlannedChange extends Change {
   /** The task that planned it. */
   readonly task: string;
   readonly role?: string;
+  /** A VIP's removal moved to balance because these hosts announce it there (vip-handover.ts), and the wave it had. */
+  readonly handedOver?: { readonly to: readonly string[]; readonly phase: ChangePhase };
 }
 
 /** A change planned but not run because another host was not ready for it. */

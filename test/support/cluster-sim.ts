@@ -2,6 +2,7 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
+import { directsTraffic, handOverVips } from '../../src/engine/vip-handover.js';
 import type { AddressFacts } from '../../src/resources/address.js';
 import type { FileState } from '../../src/resources/file-state.js';
 import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
@@ -72,6 +73,8 @@ export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory)
     const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, host.recorded, answer) : answer(probe));
     plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name }));
   }
+  // The cross-host step the engine takes before its waves: a VIP moved between directors.
+  for (const [host, changes] of handOverVips([...plans].map(([host, changes]) => ({ host, changes, directs: directsTraffic((inventory[host] ?? []).map((task) => task.type), changes) })))) plans.set(host, changes);
   return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
 }
 
