@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
 import { html, topologyDot } from '../../src/graph/dot.js';
 import { renderGraph } from '../../src/graph/formats.js';
-import { liveLinks } from '../../src/graph/live.js';
+import { liveLinks, withLiveVrrp } from '../../src/graph/live.js';
 import { topologyMermaid } from '../../src/graph/mermaid.js';
 import { topology } from '../../src/graph/topology.js';
 import type { StatusReport } from '../../src/status/report.js';
@@ -238,5 +238,33 @@ describe('a NAT director pair in both pictures', () => {
     expect(text).toContain('w 4 to :8081');
     expect(text).toContain('VRRP 91 master, prio 120');
     expect(text).toContain('VRRP 91 backup, prio 200, nopreempt');
+  });
+
+  // After a failover the configured backup holds the VIP: status --graph says who holds it now.
+  const vrrpRead = (host: string, state: 'master' | 'backup', priority: number): StatusReport['hosts'][number] => ({
+    host,
+    address: '',
+    reachable: true,
+    stats: { connections: 1, channels: 1, execs: 1 },
+    director: {
+      table: 'ok',
+      vips: [],
+      services: [],
+      vrrp: [{ instance: 'VI_91', virtualRouterId: 91, priority, state, held: state === 'master' ? ['198.51.100.90'] : [], notHeld: state === 'master' ? [] : ['198.51.100.90'] }],
+    },
+  });
+  it.each([
+    ['DOT', (model: ReturnType<typeof topology>) => topologyDot(model)],
+    ['Mermaid', (model: ReturnType<typeof topology>) => topologyMermaid(model)],
+  ])('%s with the live state: the director that holds the VIP now is the master, the inventory\'s part beside it', (_format, draw) => {
+    const failedOver: StatusReport = { at: '2026-11-30T00:00:00.000Z', hosts: [vrrpRead('one', 'backup', 120), vrrpRead('two', 'master', 200)] };
+    const text = draw(withLiveVrrp(topology(loadInventory(file)), failedOver));
+    expect(text).toContain('VRRP 91 master, prio 200, nopreempt (configured backup)');
+    expect(text).toContain('VRRP 91 backup, prio 120 (configured master)');
+    const oneUnread: StatusReport = { at: '2026-11-30T00:00:00.000Z', hosts: [{ host: 'one', address: '', reachable: false, stats: { connections: 0, channels: 0, execs: 0 } }, vrrpRead('two', 'backup', 200)] };
+    const unread = draw(withLiveVrrp(topology(loadInventory(file)), oneUnread));
+    expect(unread).toContain('VRRP 91 not read, prio 120 (configured master)');
+    expect(unread).toContain('VRRP 91 backup, prio 200, nopreempt');
+    expect(unread).not.toContain('(configured backup)');
   });
 });
