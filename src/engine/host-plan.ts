@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ProbeError } from '../errors.js';
-import { CHANGE_PHASES, type ChangePhase, type HostContext } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type HostContext, type ResourceNote } from '../resources/types.js';
 import type { SectionResult } from './batch-script.js';
 import type { PlannedChange } from './events.js';
 import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
@@ -140,7 +140,7 @@ export const DEFAULT_ROUTE = 'route default';
  * What the tasks' `notes` say about the host as read (see ResourceType.notes), each line once. A
  * section that cannot be parsed says nothing here: planHost reports that as the host's error.
  */
-export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): string[] {
+export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): ResourceNote[] {
   if (read.mode !== 'apply') return [];
   const notes = read.planners.flatMap(({ task, type }) => {
     if (!type.notes) return [];
@@ -151,7 +151,7 @@ export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, Sect
       return [];
     }
   });
-  return [...new Set(notes)];
+  return notes.filter((note, index) => notes.findIndex((other) => other.text === note.text) === index);
 }
 
 /** The changes of one wave, in order. */

@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
-import type { ChangePhase, ClusterView, HostContext, RealServerRef } from '../resources/types.js';
+import type { ChangePhase, ClusterView, HostContext, RealServerRef, ResourceNote } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
 import { sectionsOf } from './read-probes.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
@@ -64,7 +64,7 @@ export class HostRun {
   /** Every change, in wave order. */
   changes: PlannedChange[] = [];
   /** hostNotes of the read. */
-  private notes: string[] = [];
+  private notes: ResourceNote[] = [];
   readonly heldBack: HeldBackChange[] = [];
   readonly drains: DrainResult[] = [];
 

@@ -123,7 +123,7 @@ function renderHeldBack(results: readonly HostResult[]): string[] {
  * says. Reading it again would cost every unchanged host a round trip of its own.
  */
 function renderNotes(results: readonly HostResult[], check: boolean): string[] {
-  const notes = results.flatMap((result) => (result.notes ?? []).map((note) => `  ${result.host}: ${escapeControls(note)}`));
+  const notes = results.flatMap((result) => (result.notes ?? []).map((note) => `  ${result.host}: ${escapeControls(note.text)}`));
   const when = check ? 'when the hosts were read' : 'when the hosts were read, before the apply (it may have changed since)';
   return notes.length > 0 ? [`noted ${when}; no change, what the hosts decided themselves:`, ...notes] : [];
 }

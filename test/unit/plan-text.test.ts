@@ -28,7 +28,7 @@ describe('plan rendering', () => {
 
   it('lists what hosts noted without a change (a real server down by health check), even when nothing would change', () => {
     const down = '192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)';
-    const results = [result({ host: 'dir1', status: 'ok', notes: [down] }), result({ host: 'dir2', status: 'ok', notes: [`${down}\u001b[2J`] }), result({ host: 'rs1', status: 'ok' })];
+    const results = [result({ host: 'dir1', status: 'ok', notes: [{ text: down }] }), result({ host: 'dir2', status: 'ok', notes: [{ text: `${down}\u001b[2J` }] }), result({ host: 'rs1', status: 'ok' })];
     expect(renderPlan(results, { diff: false, check: true }).split('\n')).toEqual([
       'noted when the hosts were read; no change, what the hosts decided themselves:',
       `  dir1: ${down}`,
