@@ -11,6 +11,7 @@ import { topologyMermaid } from '../../src/graph/mermaid.js';
 import { topology } from '../../src/graph/topology.js';
 import type { StatusReport } from '../../src/status/report.js';
 import { runCli } from '../support/cli.js';
+import { fontconfigWith, inkWidth, svgNodes } from '../support/svg-ink.js';
 
 // lvsprov graph: the topology model from an inventory, its DOT and Mermaid text, and the SVG that
 // Graphviz-in-wasm draws from it, rasterised by rsvg-convert (librsvg2-bin, see scripts/setup.sh)
@@ -185,6 +186,35 @@ describe('SVG', () => {
     expect(width).toBeGreaterThan(600);
     expect(height).toBeGreaterThan(250);
   }, 60_000);
+
+  // Graphviz lays text out at Helvetica's widths; rsvg draws it in the font Pango finds for
+  // "Helvetica,sans-Serif": DejaVu Sans (wider) on this Debian even with Liberation Sans
+  // (Helvetica's widths) installed, Liberation Sans where it is the only sans. Every line of every
+  // card must end inside its card in each.
+  it('sizes each card from its text: every line rsvg draws ends inside its card, in DejaVu Sans, Liberation Sans and the machine default', async () => {
+    const dejavu = fontconfigWith(join(work, 'dejavu'), ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf']);
+    const liberation = fontconfigWith(join(work, 'liberation'), ['/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf', '/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf']);
+    const measured = new Map<string, number>();
+    const overflows: string[] = [];
+    for (const name of ['lab-dr.yaml', 'prod.yaml', 'lab-ha.yaml']) {
+      const { text: svg } = await renderGraph(topology(inventory(name)), 'svg');
+      expect(svgNodes(svg).map((node) => node.title)).toContain('legend');
+      const nodes = svgNodes(svg);
+      expect(nodes.some((node) => node.texts.length > 0)).toBe(true);
+      for (const node of nodes) {
+        for (const line of node.texts) {
+          for (const [font, config] of [['default', undefined], ['DejaVu Sans', dejavu], ['Liberation Sans', liberation]] as const) {
+            const key = `${font} ${line.size} ${line.bold} ${line.text}`;
+            const width = measured.get(key) ?? inkWidth(line.text, line.size, line.bold, config);
+            measured.set(key, width);
+            if (line.x + width > node.right - 1 || line.x < node.left) overflows.push(`${name} ${node.title}: "${line.text}" in ${font} ends at ${(line.x + width).toFixed(1)}, the card at ${node.right.toFixed(1)}`);
+          }
+        }
+      }
+    }
+    expect(measured.get('DejaVu Sans 10 false memcached :11211')).toBeGreaterThan((measured.get('Liberation Sans 10 false memcached :11211') ?? Infinity) + 5);
+    expect(overflows).toEqual([]);
+  }, 120_000);
 
   it('-o where no file can be written is the operator\'s input (exit 4, said), leaving no temp file', async () => {
     const missingFolder = await runCli(['graph', '-i', join(root, 'inventories/prod.yaml'), '-o', join(work, 'no-such-folder', 'cluster.svg')]);
