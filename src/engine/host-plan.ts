@@ -8,6 +8,7 @@ import { newNonce } from './batch-script.js';
 import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.js';
 import { sealWithManifest } from '../ownership/seal.js';
 import { probeOf } from '../resources/probe-of.js';
+import { handOverRemovals } from './vip-handover.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -78,6 +79,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
+    if (context.handingOver) handOverRemovals(changes, context.handingOver);
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
@@ -92,7 +94,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
 }
 
 /**
- * Within a director's balance changes: first every IPVS service and real server that is to take
+ * Within a director's balance changes: first the removal of a VIP another director takes over in
+ * this run (HostContext.handingOver), then every IPVS service and real server that is to take
  * new connections (added, edited), then the VIPs those services answer on (and their gratuitous
  * ARP), then the firewall marks that steer connections between services (`steers`), and last the
  * quiesce of each leaving real server: nothing stops taking new
@@ -102,6 +105,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
  */
 function balanceStep(change: PlannedChange): number {
   if (phaseOf(change) !== 'balance') return 0;
+  // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
+  if (change.handedOver) return -1;
   if (change.steers === true) return 2;
   if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 3;
   return change.resource.startsWith('address ') ? 1 : 0;

@@ -10,7 +10,7 @@ import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
-import { directsTraffic, handOverVips } from './vip-handover.js';
+import { directsTraffic, vipHandovers } from './vip-handover.js';
 import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
@@ -195,11 +195,8 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
 /** A VIP that moves between directors: the old one lets it go as the new one takes it (vip-handover.ts). */
 function handOver(runs: readonly HostRun[]): void {
   const live = runs.filter((host) => host.live);
-  const plans = live.map((host) => ({ host: host.host, changes: host.changes, directs: directsTraffic(host.tasks.map((task) => task.type), host.changes) }));
-  for (const [host, changes] of handOverVips(plans)) {
-    const entry = live.find((run) => run.host === host);
-    if (entry) entry.changes = changes;
-  }
+  const handovers = vipHandovers(live.map((host) => ({ host: host.host, changes: host.changes, directs: directsTraffic(host.tasks.map((task) => task.type), host.changes) })));
+  for (const host of live) host.handOver(handovers.get(host.host) ?? new Map());
 }
 
 /** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */

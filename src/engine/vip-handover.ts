@@ -1,5 +1,5 @@
+import { CHANGE_PHASES, type ChangePhase } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
-import { phaseOf, phaseRank } from './host-plan.js';
 
 // A VIP that moves from one director to another in one apply. The new holder adds it in balance
 // and announces it (gratuitous ARP); left alone, the old one would keep it until retire, after its
@@ -11,7 +11,9 @@ import { phaseOf, phaseRank } from './host-plan.js';
 // it (after its services) and announces it a second later: the router keeps the new one. Its
 // connections through that VIP end at the move anyway (plain directors share no connection
 // state), and its drain, which counts a server only while the director still delivers the VIP
-// locally, does not wait on them.
+// locally, does not wait on them. The run decides which VIPs move (vipHandovers, across hosts);
+// each old director's plan is then made again with them (HostContext.handingOver), so that its
+// manifest still rides on its last change.
 
 export interface HandoverHost {
   readonly host: string;
@@ -20,44 +22,43 @@ export interface HandoverHost {
   readonly directs: boolean;
 }
 
+const rank = (phase: ChangePhase | undefined): number => CHANGE_PHASES.indexOf(phase ?? 'prepare');
+
 /** Whether a host directs traffic in this run: it declares IPVS tasks or its changes touch IPVS. */
 export function directsTraffic(taskTypes: readonly string[], changes: readonly PlannedChange[]): boolean {
   return taskTypes.includes('ipvs') || changes.some((change) => change.resource.startsWith('ipvs '));
 }
 
+/** A change that takes VIPs off a director after balance (a prune), or that an earlier hand-over moved into balance. */
+function lateRemoval(change: PlannedChange): readonly string[] {
+  if (!change.resource.startsWith('address ') || !change.releases) return [];
+  return change.handedOver !== undefined || rank(change.phase) > rank('balance') ? change.releases : [];
+}
+
 /**
- * Each director's plan with its removal of a VIP another host announces in this run moved to the
- * head of its balance changes, and a removal moved so earlier put back in its own wave once no
- * host that is still live announces that VIP (it failed before balance: the old director keeps
- * answering). `hosts` are the run's live hosts; only the plans that change are returned.
+ * For each director of `hosts` (the run's live hosts) that removes a VIP after balance which
+ * another of them announces in balance: that VIP and the hosts that announce it. A director whose
+ * new holder is no longer live (it failed in prepare) is not listed: it keeps the VIP until retire.
  */
-export function handOverVips(hosts: readonly HandoverHost[]): Map<string, PlannedChange[]> {
-  const replanned = new Map<string, PlannedChange[]>();
+export function vipHandovers(hosts: readonly HandoverHost[]): Map<string, Map<string, string[]>> {
+  const handovers = new Map<string, Map<string, string[]>>();
   for (const { host, changes, directs } of hosts) {
     if (!directs) continue;
-    const announcers = (address: string): string[] => hosts.filter((other) => other.host !== host && other.changes.some((change) => change.announces === address)).map((other) => other.host);
-    let moved = false;
-    const placed = changes.map((change) => {
-      if (!change.resource.startsWith('address ') || !change.releases) return { change, head: false };
-      const phase = change.handedOver?.phase ?? phaseOf(change);
-      const to = [...new Set(change.releases.flatMap(announcers))];
-      if (to.length > 0 && phaseRank(phase) > phaseRank('balance')) {
-        moved ||= change.handedOver === undefined;
-        return { change: { ...change, phase: 'balance' as const, handedOver: { to, phase } }, head: true };
-      }
-      if (!change.handedOver) return { change, head: false };
-      moved = true;
-      const { handedOver: _moved, ...back } = change;
-      return { change: { ...back, phase }, head: false };
-    });
-    if (!moved) continue;
-    const heads = placed.filter((entry) => entry.head).map((entry) => entry.change);
-    const rest = placed.filter((entry) => !entry.head).map((entry) => entry.change);
-    // Back in phase order (a change put back in retire), then the heads before every other balance change.
-    rest.sort((a, b) => phaseRank(phaseOf(a)) - phaseRank(phaseOf(b)));
-    const at = rest.findIndex((change) => phaseRank(phaseOf(change)) >= phaseRank('balance'));
-    const index = at === -1 ? rest.length : at;
-    replanned.set(host, [...rest.slice(0, index), ...heads, ...rest.slice(index)]);
+    const moving = new Map<string, string[]>();
+    for (const address of new Set(changes.flatMap(lateRemoval))) {
+      const to = hosts.filter((other) => other.host !== host && other.changes.some((change) => change.announces === address)).map((other) => other.host);
+      if (to.length > 0) moving.set(address, to);
+    }
+    if (moving.size > 0) handovers.set(host, moving);
   }
-  return replanned;
+  return handovers;
+}
+
+/** A director's changes with its removals of the VIPs `handingOver` names in balance, marked (see HostContext.handingOver). */
+export function handOverRemovals(changes: PlannedChange[], handingOver: ReadonlyMap<string, readonly string[]>): void {
+  changes.forEach((change, index) => {
+    const to = [...new Set(lateRemoval(change).flatMap((address) => handingOver.get(address) ?? []))];
+    if (to.length === 0 || change.handedOver) return;
+    changes[index] = { ...change, phase: 'balance', handedOver: { to, phase: change.phase ?? 'prepare' } };
+  });
 }

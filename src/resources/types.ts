@@ -34,6 +34,13 @@ export interface HostContext {
    * engine/host-plan.ts, rerouteDefault).
    */
   readonly rerouting?: boolean;
+  /**
+   * On a director: the VIPs it removes after balance that another director of the run adds and
+   * announces in balance, each with those directors. The removal runs first thing in balance
+   * instead (see engine/vip-handover.ts), so the old director stops answering ARP for the VIP as
+   * the new one takes it.
+   */
+  readonly handingOver?: ReadonlyMap<string, readonly string[]>;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
   /** What a planner may need to know of the other hosts (apply only; see ClusterView). */

@@ -3,7 +3,6 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { changesIn, phaseRank, phaseOf } from '../../src/engine/host-plan.js';
 import { serverKey, type WavePlan } from '../../src/engine/wave-plan.js';
-import { handOverVips } from '../../src/engine/vip-handover.js';
 import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
 
 // The cross-host plan of a live cluster moving from one inventory to the next, for the
@@ -356,20 +355,3 @@ describe('the cross-host plan of a live cluster between two inventories', () => 
   }
 });
 
-describe('a VIP handed over between directors', () => {
-  it('goes back to the old director\'s retire wave when the new holder is no longer in the run at balance (failed in prepare)', () => {
-    const replaced = cases.find((fixture) => fixture.name.startsWith('a director replaced'));
-    if (!replaced) throw new Error('no director-replaced case');
-    const cluster = new Map<string, SimHost>();
-    applyCluster(cluster, replaced.before, planCluster(cluster, replaced.before).plans);
-    const { plans } = planCluster(cluster, replaced.after);
-    const dir1 = plans.get('dir1') ?? [];
-    expect(changesIn(dir1, 'balance')[0]?.handedOver).toEqual({ to: ['dir2'], phase: 'retire' });
-    // dir2 failed before balance: only dir1 and the real servers are still live.
-    const live = ['dir1', 'rs1', 'rs2'].map((host) => ({ host, changes: plans.get(host) ?? [], directs: host === 'dir1' }));
-    const back = handOverVips(live).get('dir1') ?? [];
-    expect(back.map((change) => `${phaseOf(change)} ${change.summary}`).at(-1)).toBe(`retire address ${V1} on eth0: ${V1}/32 label eth0 -> (absent)`);
-    expect(back.some((change) => change.handedOver)).toBe(false);
-    expect(changesIn(back, 'balance').map((change) => change.summary)).toEqual(quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)).map((line) => line.replace('balance dir1: ', '')));
-  });
-});
