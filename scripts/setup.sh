@@ -13,8 +13,10 @@ cd "$(dirname "$0")/.."
 # splits the VIP's traffic 1:2 by DNAT on the router, since this kernel has no IPVS. sudo: the
 # `become` test logs in as a non-root user and runs the host scripts through `sudo -n`.
 # systemd: its systemd-analyze verifies the unit files lvsprov generates (test/unit/template-formats).
-# librsvg2-bin (rsvg-convert), fonts-liberation2: the graph test rasterises lvsprov graph's SVG,
-# with Liberation Sans standing in for Helvetica at Helvetica's widths, as Graphviz measured them.
+# librsvg2-bin (rsvg-convert), fonts-liberation2, fonts-dejavu-core: the graph test rasterises
+# lvsprov graph's SVG and measures each card's text as rsvg draws it in Liberation Sans
+# (Helvetica's widths, as Graphviz measured them) and in DejaVu Sans (wider: what Pango picks for
+# Helvetica on Debian even with Liberation installed).
 # tmux: the terminal tests drive lvsprov in a real terminal (progress display, NO_COLOR).
 # strace: the read script's file prefetch is proven by the processes it starts (test/unit/file-prefetch).
 # keepalived: director pairs (VRRP) and health checks; its `keepalived -t` judges every config lvsprov
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 packages=(
   openssh-server openssh-client iproute2 util-linux procps arptables ipvsadm busybox-static curl
   iputils-ping qemu-system-x86 kmod cpio gzip passwd iputils-arping nftables sudo librsvg2-bin
-  fonts-liberation2 systemd tmux keepalived strace memcached php-cgi php-memcached
+  fonts-liberation2 fonts-dejavu-core systemd tmux keepalived strace memcached php-cgi php-memcached
 )
 
 missing=()

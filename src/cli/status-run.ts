@@ -1,6 +1,6 @@
 import { resolveConnections, sshConfigNoteLine } from '../config/connections.js';
 import { UsageError } from '../errors.js';
-import { liveLinks } from '../graph/live.js';
+import { liveLinks, withLiveVrrp } from '../graph/live.js';
 import { topology } from '../graph/topology.js';
 import { renderStatus } from '../report/status-text.js';
 import type { StatusReport } from '../status/report.js';
@@ -53,7 +53,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
       if (stopped) break;
       report = await watcher.refresh();
-      if (flags.graph) await emitGraph(io, graphTopology, flags.format, flags.output, liveLinks(report));
+      if (flags.graph) await emitGraph(io, withLiveVrrp(graphTopology, report), flags.format, flags.output, liveLinks(report));
       else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
       // Redrawn only where stdout is a terminal: `status --watch 5 > file` gets each refresh in turn.

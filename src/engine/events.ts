@@ -1,4 +1,4 @@
-import type { Change, ChangePhase, RealServerRef } from '../resources/types.js';
+import type { Change, ChangePhase, RealServerRef, ResourceNote } from '../resources/types.js';
 import type { SessionStats } from '../transport/types.js';
 
 // The engine reports progress as events and knows nothing of terminals; the CLI renders them.
@@ -28,6 +28,8 @@ export interface PlannedChange extends Change {
   /** The task that planned it. */
   readonly task: string;
   readonly role?: string;
+  /** A VIP's removal moved to balance because these hosts announce it there (vip-handover.ts), and the wave it had. */
+  readonly handedOver?: { readonly to: readonly string[]; readonly phase: ChangePhase };
 }
 
 /** A change planned but not run because another host was not ready for it. */
@@ -57,7 +59,7 @@ export interface HostResult {
   /** Changes not run because a host they depend on failed (see hold-back.ts); absent when none. */
   readonly heldBack?: readonly HeldBackChange[];
   /** What the read found that is no change (e.g. a real server down by its health check); absent when nothing. */
-  readonly notes?: readonly string[];
+  readonly notes?: readonly ResourceNote[];
   /** On a director with leaving real servers: how each drained; absent otherwise. */
   readonly drains?: readonly DrainResult[];
   /** One per change, once an apply was attempted (absent in check mode and for unchanged hosts). */

@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ProbeError } from '../errors.js';
-import { CHANGE_PHASES, type ChangePhase, type HostContext } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type HostContext, type ResourceNote } from '../resources/types.js';
 import type { SectionResult } from './batch-script.js';
 import type { PlannedChange } from './events.js';
 import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
@@ -8,6 +8,7 @@ import { newNonce } from './batch-script.js';
 import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.js';
 import { sealWithManifest } from '../ownership/seal.js';
 import { probeOf } from '../resources/probe-of.js';
+import { handOverRemovals } from './vip-handover.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -78,6 +79,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
+    if (context.handingOver) handOverRemovals(changes, context.handingOver);
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
@@ -92,7 +94,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
 }
 
 /**
- * Within a director's balance changes: first every IPVS service and real server that is to take
+ * Within a director's balance changes: first the removal of a VIP another director takes over in
+ * this run (HostContext.handingOver), then every IPVS service and real server that is to take
  * new connections (added, edited), then the VIPs those services answer on (and their gratuitous
  * ARP), then the firewall marks that steer connections between services (`steers`), and last the
  * quiesce of each leaving real server: nothing stops taking new
@@ -102,6 +105,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
  */
 function balanceStep(change: PlannedChange): number {
   if (phaseOf(change) !== 'balance') return 0;
+  // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
+  if (change.handedOver) return -1;
   if (change.steers === true) return 2;
   if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 3;
   return change.resource.startsWith('address ') ? 1 : 0;
@@ -140,7 +145,7 @@ export const DEFAULT_ROUTE = 'route default';
  * What the tasks' `notes` say about the host as read (see ResourceType.notes), each line once. A
  * section that cannot be parsed says nothing here: planHost reports that as the host's error.
  */
-export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): string[] {
+export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): ResourceNote[] {
   if (read.mode !== 'apply') return [];
   const notes = read.planners.flatMap(({ task, type }) => {
     if (!type.notes) return [];
@@ -151,7 +156,7 @@ export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, Sect
       return [];
     }
   });
-  return [...new Set(notes)];
+  return notes.filter((note, index) => notes.findIndex((other) => other.text === note.text) === index);
 }
 
 /** The changes of one wave, in order. */

@@ -1,6 +1,6 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
-import type { ChangePhase, ClusterView, HostContext, RealServerRef } from '../resources/types.js';
+import type { ChangePhase, ClusterView, HostContext, RealServerRef, ResourceNote } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
 import { sectionsOf } from './read-probes.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
@@ -64,7 +64,7 @@ export class HostRun {
   /** Every change, in wave order. */
   changes: PlannedChange[] = [];
   /** hostNotes of the read. */
-  private notes: string[] = [];
+  private notes: ResourceNote[] = [];
   readonly heldBack: HeldBackChange[] = [];
   readonly drains: DrainResult[] = [];
 
@@ -176,7 +176,7 @@ export class HostRun {
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
       this.changes = planHost(this.readPlan, sections, this.context);
       this.notes = hostNotes(this.readPlan, sections);
-      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change));
+      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change) || mayBeHandedOver(change));
       this.sections = replannable ? sections : undefined;
       this.hasPlan = true;
       this.state = 'live';
@@ -244,6 +244,27 @@ export class HostRun {
     this.context = { ...this.context, rerouting: true };
     try {
       this.changes = planHost(this.readPlan, this.sections, this.context);
+    } catch (error) {
+      this.failWith(error);
+    }
+  }
+
+  /**
+   * VIPs this director removes after balance that another director of the run takes over (see
+   * vip-handover.ts): plan again from the same read with their removal first in balance, or, with
+   * none (the new holder failed in prepare), back where they were. Before balance: the prepare
+   * changes stay as they were planned (and, at balance, made).
+   */
+  handOver(handingOver: ReadonlyMap<string, readonly string[]>): void {
+    if (!this.live || !this.sections || this.done) return;
+    const before = this.context.handingOver ?? new Map<string, readonly string[]>();
+    const same = before.size === handingOver.size && [...handingOver].every(([address, to]) => before.get(address)?.join() === to.join());
+    if (same) return;
+    const { handingOver: _before, ...context } = this.context;
+    this.context = handingOver.size > 0 ? { ...context, handingOver } : context;
+    try {
+      const replanned = planHost(this.readPlan, this.sections, this.context);
+      this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];
     } catch (error) {
       this.failWith(error);
     }
@@ -392,6 +413,9 @@ export class HostRun {
 
 /** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
 const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && change.joining !== undefined;
+
+/** A VIP's removal after balance that another director's taking it over moves into balance (see vip-handover.ts). */
+const mayBeHandedOver = (change: PlannedChange): boolean => change.resource.startsWith('address ') && change.releases !== undefined && phaseRank(phaseOf(change)) > phaseRank('balance');
 
 /** A change a forwarding switch on a director moves to the reroute wave (see planHost). */
 const mayBeRerouted = (change: PlannedChange): boolean => change.resource === DEFAULT_ROUTE;

@@ -10,6 +10,7 @@ import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
+import { directsTraffic, vipHandovers } from './vip-handover.js';
 import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
@@ -121,6 +122,7 @@ export async function runWaves(
   // A real server whose forwarding a director switches takes its default route in the reroute wave.
   const switches = forwardingSwitches(runs.filter((host) => host.live));
   for (const host of reroutedHosts(runs.filter((host) => host.live), run.realServers)) runs.find((entry) => entry.host === host)?.reroute();
+  handOver(runs);
   const planned = planWaves(runs.filter((host) => host.live));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
@@ -131,6 +133,8 @@ export async function runWaves(
     if (phase === 'balance' && !interrupted()) {
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
+      // Again with the hosts still live: a replanned director, or a new holder that failed in prepare.
+      handOver(runs);
     }
     if (phase === 'reroute' && !interrupted()) {
       for (const [host, reason] of rerouteBlocked(switches, run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
@@ -186,6 +190,13 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
     stoppedPeers: new Set(stoppedPeers),
     prunes,
   };
+}
+
+/** A VIP that moves between directors: the old one lets it go as the new one takes it (vip-handover.ts). */
+function handOver(runs: readonly HostRun[]): void {
+  const live = runs.filter((host) => host.live);
+  const handovers = vipHandovers(live.map((host) => ({ host: host.host, changes: host.changes, directs: directsTraffic(host.tasks.map((task) => task.type), host.changes) })));
+  for (const host of live) host.handOver(handovers.get(host.host) ?? new Map());
 }
 
 /** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */

@@ -1,6 +1,7 @@
 import type { ServerState } from '../status/model.js';
 import { liveLinkKey, type LiveLinks } from './live.js';
 import { FONT, forwardingColour, forwardingWord, linkWords, palette, persistenceWords, servicePorts, stateColour, stateRank, vrrpWords } from './style.js';
+import { cellWidthFor, helveticaWidth, leftCellWidthFor } from './text-width.js';
 import { sessionStoreCards, type Topology, type TopologyHost, type TopologyService } from './topology.js';
 
 // The topology in Graphviz DOT, left to right: clients, routers, directors, one box per VIP with
@@ -30,13 +31,26 @@ interface Card {
   readonly minWidth: number;
 }
 
-function card({ title, kicker, lines, fill, line, head, minWidth }: Card): string {
+/** The card's cell padding, in points (cellpadding below). */
+const CELL_PADDING = 4;
+
+/** A card as wide as its widest line needs (see text-width.ts), and at least `minWidth`. */
+function cardWidth({ title, kicker, lines, minWidth }: Pick<Card, 'title' | 'kicker' | 'lines' | 'minWidth'>): number {
+  const widths = [helveticaWidth(title, TITLE_SIZE, true), ...(kicker ? [helveticaWidth(kicker.toUpperCase(), 8)] : []), ...lines.map((text) => helveticaWidth(text, 10))];
+  return Math.max(minWidth, cellWidthFor(Math.max(...widths), CELL_PADDING));
+}
+
+/** The node font size (node [fontsize=11] below): the title's. */
+const TITLE_SIZE = 11;
+
+function card({ title, kicker, lines, fill, line, head, minWidth: least }: Card): string {
+  const minWidth = cardWidth({ title, kicker, lines, minWidth: least });
   const kickerCell = kicker ? `<tr><td align="center" width="${minWidth}"><font point-size="8" color="${palette.muted}">${html(kicker.toUpperCase())}</font></td></tr>` : '';
   const titleCell = head
     ? `<tr><td bgcolor="${head}" align="center" width="${minWidth}"><font color="white"><b>${html(title)}</b></font></td></tr>`
     : `<tr><td align="center" width="${minWidth}"><b>${html(title)}</b></td></tr>`;
   const rows = lines.map((text) => `<tr><td align="center"><font point-size="10" color="${palette.ink}">${html(text)}</font></td></tr>`).join('');
-  return `<<table border="1" cellborder="0" cellspacing="0" cellpadding="4" style="rounded" bgcolor="${fill}" color="${line}">${kickerCell}${titleCell}${rows}</table>>`;
+  return `<<table border="1" cellborder="0" cellspacing="0" cellpadding="${CELL_PADDING}" style="rounded" bgcolor="${fill}" color="${line}">${kickerCell}${titleCell}${rows}</table>>`;
 }
 
 function node(name: string, label: string): string {
@@ -58,9 +72,11 @@ function worst(states: readonly ServerState[]): ServerState | undefined {
   return stateRank.find((state) => states.includes(state));
 }
 
+const LEGEND_PADDING = 3;
+
 function legend(live: boolean): string[] {
   const swatch = (colour: string, text: string, dashed = false): string =>
-    `<tr><td>${dashed ? `<font color="${colour}"><b>- - -</b></font>` : `<table border="0" cellpadding="0" cellspacing="0"><tr><td bgcolor="${colour}" width="26" height="4" fixedsize="true"></td></tr></table>`}</td><td align="left"><font point-size="10">${html(text)}</font></td></tr>`;
+    `<tr><td>${dashed ? `<font color="${colour}"><b>- - -</b></font>` : `<table border="0" cellpadding="0" cellspacing="0"><tr><td bgcolor="${colour}" width="26" height="4" fixedsize="true"></td></tr></table>`}</td><td align="left" width="${leftCellWidthFor(helveticaWidth(text, 10), LEGEND_PADDING)}"><font point-size="10">${html(text)}</font></td></tr>`;
   const rows = live
     ? [
         swatch(stateColour.active.line, 'active: in the live table'),
@@ -72,7 +88,7 @@ function legend(live: boolean): string[] {
         ...(['dr', 'tun', 'nat'] as const).map((method) => swatch(forwardingColour[method], forwardingWord[method])),
         swatch(palette.muted, 'weight 0: out of rotation', true),
       ];
-  const label = `<<table border="1" cellborder="0" cellspacing="0" cellpadding="3" bgcolor="${palette.legend.fill}" color="${palette.legend.line}"><tr><td colspan="2"><b>${live ? 'live state' : 'forwarding'}</b></td></tr>${rows.join('')}<tr><td colspan="2"><font point-size="9" color="${palette.muted}">w N: scheduler weight</font></td></tr></table>>`;
+  const label = `<<table border="1" cellborder="0" cellspacing="0" cellpadding="${LEGEND_PADDING}" bgcolor="${palette.legend.fill}" color="${palette.legend.line}"><tr><td colspan="2"><b>${live ? 'live state' : 'forwarding'}</b></td></tr>${rows.join('')}<tr><td colspan="2"><font point-size="9" color="${palette.muted}">w N: scheduler weight</font></td></tr></table>>`;
   return [node('legend', label)];
 }
 
@@ -86,7 +102,7 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
   const lines: string[] = [
     'digraph lvs {',
     `  graph [rankdir=LR, compound=true, newrank=true, nodesep=0.35, ranksep=0.9, pad=0.3, fontname="${FONT}", fontsize=12, fontcolor="${palette.ink}", labelloc=t, label=<<b>${html(topology.name ?? 'LVS cluster')}</b>${live ? ' (live)' : ''}>];`,
-    `  node [shape=plain, fontname="${FONT}", fontsize=11, fontcolor="${palette.ink}"];`,
+    `  node [shape=plain, fontname="${FONT}", fontsize=${TITLE_SIZE}, fontcolor="${palette.ink}"];`,
     `  edge [fontname="${FONT}", fontsize=10, color="${palette.muted}", fontcolor="${palette.ink}", arrowsize=0.7, penwidth=1.2];`,
   ];
   const clients = topology.clients.length > 0 ? topology.clients : [{ name: 'clients', address: '' }];

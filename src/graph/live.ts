@@ -2,9 +2,11 @@ import { hostPort } from '../resources/ipvs/model.js';
 import type { ServerState } from '../status/model.js';
 import type { StatusReport } from '../status/report.js';
 import { stateRank } from './style.js';
+import type { Topology, TopologyVrrpDirector } from './topology.js';
 
 // What `status --graph` adds to the picture: each real server's live state per service, from the
-// status report (the worst over the directors of a service).
+// status report (the worst over the directors of a service), and each director's live part in
+// its VIPs' VRRP instances (who holds them now, not who the inventory starts as master).
 
 export interface LiveLink {
   readonly state: ServerState;
@@ -32,4 +34,20 @@ export function liveLinks(report: StatusReport): LiveLinks {
     }
   }
   return links;
+}
+
+/** The topology with each VRRP director's part as `report` read it; a director it could not read is `unread`. */
+export function withLiveVrrp(topology: Topology, report: StatusReport): Topology {
+  return {
+    ...topology,
+    vips: topology.vips.map((vip) => {
+      if (!vip.vrrp) return vip;
+      const { id } = vip.vrrp;
+      const directors = vip.vrrp.directors.map((director): TopologyVrrpDirector => {
+        const read = report.hosts.find((host) => host.host === director.host)?.director?.vrrp?.find((instance) => instance.virtualRouterId === id);
+        return { ...director, live: read?.state ?? 'unread' };
+      });
+      return { ...vip, vrrp: { ...vip.vrrp, directors } };
+    }),
+  };
 }

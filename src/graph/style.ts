@@ -65,8 +65,26 @@ export function linkWords(service: TopologyService, link: TopologyServiceLink, a
  * A director's part in a VIP's VRRP instance under lvs.ha, on its edge to the VIP: `VRRP 51
  * master, prio 150` (the director the inventory starts as master), `backup, prio 140`, with
  * `nopreempt` where it does not take the VIPs back. Without it both directors look alike,
- * while only one holds the VIPs at a time.
+ * while only one holds the VIPs at a time. With the live state (status --graph), the part it
+ * plays now: after a failover the holder is the configured backup (`VRRP 51 master, prio 140
+ * (configured backup)`).
  */
 export function vrrpWords(id: number, director: TopologyVrrpDirector): string {
-  return `VRRP ${id} ${director.master ? 'master' : 'backup'}, prio ${director.priority}${director.nopreempt ? ', nopreempt' : ''}`;
+  const configured = director.master ? 'master' : 'backup';
+  const tail = `, prio ${director.priority}${director.nopreempt ? ', nopreempt' : ''}`;
+  if (director.live === undefined) return `VRRP ${id} ${configured}${tail}`;
+  // Live (status --graph): what the director showed, the inventory's part beside it where they differ.
+  const now = liveVrrpWords[director.live];
+  return `VRRP ${id} ${now}${tail}${now === configured ? '' : ` (configured ${configured})`}`;
 }
+
+/** A director's live part in a VRRP instance, as status read it (see status/vrrp.ts). */
+const liveVrrpWords: Record<NonNullable<TopologyVrrpDirector['live']>, string> = {
+  master: 'master',
+  backup: 'backup',
+  partial: 'part master',
+  stopped: 'keepalived stopped',
+  leftover: 'keepalived stopped, VIPs left on it',
+  unknown: 'state unknown',
+  unread: 'not read',
+};

@@ -4,6 +4,7 @@ import type { LoadedInventory } from '../config/inventory.js';
 import type { ResolvedService } from '../config/lvs-model.js';
 import { own } from '../config/own.js';
 import { declaredServiceKey } from '../status/model.js';
+import type { VrrpState } from '../status/vrrp.js';
 import { sessionStoreWords } from './style.js';
 
 // The cluster as a picture sees it, from the inventory alone: the client side, routers,
@@ -42,6 +43,8 @@ export interface TopologyVrrpDirector {
   /** The state the inventory starts it in: the master holds the VIPs while it runs. */
   readonly master: boolean;
   readonly nopreempt: boolean;
+  /** status --graph: its part as read now (holds the VIPs: master), or `unread` where status could not read it. */
+  readonly live?: VrrpState | 'unread';
 }
 
 export interface TopologyVip {

@@ -13,7 +13,7 @@ function phaseCells(phase: FailoverPhase): string[] {
     phase.holders.length === 0 ? 'nobody' : phase.holders.join('+'),
     phase.heldAfterSeconds === undefined ? '-' : s(phase.heldAfterSeconds),
     s(phase.gapSeconds),
-    `${s(phase.lastAnswerBeforeSeconds)} to ${s(phase.firstAnswerAfterSeconds)}`,
+    `${s(phase.gapFromSeconds)} to ${s(phase.gapToSeconds)}`,
     `${phase.failed} of ${phase.sent}`,
     String(phase.failedAfterHandover),
     phase.status === 'pass' ? 'PASS' : 'FAIL',
@@ -30,6 +30,9 @@ export function renderDrill(drill: FailoverDrill): string[] {
     const header = ['action', 'held by', 'held after', 'longest gap', 'gap (from the action)', 'failed', 'after handover', 'verdict'];
     lines.push(...columns([header, ...drill.phases.map(phaseCells)], new Set([2, 3, 5, 6])).map((line) => `  ${line}`));
     for (const phase of drill.phases) {
+      if (phase.quietBeforeSeconds !== undefined) {
+        lines.push(`  ${phase.action}: no answer in the ${s(phase.quietBeforeSeconds)} before it: requests were already failing or slow; the gap counts from the action`);
+      }
       if (phase.reasons.length > 0) lines.push(`  ${phase.action}: failed requests: ${phase.reasons.join('; ')}`);
       for (const late of phase.lateFailures) lines.push(`  ${phase.action}: after the handover, sent at ${s(late.sentSeconds)}, ended at ${s(late.endedSeconds)}: ${late.reason}`);
     }

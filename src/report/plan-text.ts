@@ -117,9 +117,15 @@ function renderHeldBack(results: readonly HostResult[]): string[] {
   return held.length > 0 ? ['held back (not run, because a host they depend on failed):', ...held] : [];
 }
 
-function renderNotes(results: readonly HostResult[]): string[] {
-  const notes = results.flatMap((result) => (result.notes ?? []).map((note) => `  ${result.host}: ${escapeControls(note)}`));
-  return notes.length > 0 ? ['noted (no change: what the hosts decided themselves):', ...notes] : [];
+/**
+ * What the read found that is no change. It comes from the read every host had before any wave
+ * ran: after an apply it is that long ago (a health check may have passed since), which the header
+ * says. Reading it again would cost every unchanged host a round trip of its own.
+ */
+function renderNotes(results: readonly HostResult[], check: boolean): string[] {
+  const notes = results.flatMap((result) => (result.notes ?? []).map((note) => `  ${result.host}: ${escapeControls(note.text)}`));
+  const when = check ? 'when the hosts were read' : 'when the hosts were read, before the apply (it may have changed since)';
+  return notes.length > 0 ? [`noted ${when}; no change, what the hosts decided themselves:`, ...notes] : [];
 }
 
 export function renderPlan(results: readonly HostResult[], options: RenderOptions): string {
@@ -137,6 +143,6 @@ export function renderPlan(results: readonly HostResult[], options: RenderOption
     });
   }
   blocks.push(renderHeldBack(results));
-  blocks.push(renderNotes(results));
+  blocks.push(renderNotes(results, options.check));
   return blocks.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n');
 }

@@ -101,8 +101,9 @@ function parseLine(line: string): AddressEntry {
 /**
  * Gratuitous ARP for a VIP a director just added. A router keeps its ARP entry for a VIP and
  * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
- * director, which holds it until the retire wave, would go on reaching the old director, whose
- * real servers are quiesced by then (new connections refused), for the whole drain. The announce
+ * director would go on reaching the old director, whose real servers are quiesced by then (new
+ * connections refused), for the whole drain. (The old director lets it go in the same wave, see
+ * engine/vip-handover.ts; a router that still has its MAC learns of the move only from this.) The announce
  * runs in the balance wave, after the address and the services on it, and in the background (iputils
  * arping waits a second after each packet); two packets, as keepalived sends a burst. iputils and
  * busybox arping both take these options; without arping the VIP is reached by the next ARP.

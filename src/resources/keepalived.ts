@@ -12,7 +12,7 @@ import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
 import { realServerName, serviceName } from './ipvs/model.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
-import type { Change, ResourceType } from './types.js';
+import type { Change, ResourceNote, ResourceType } from './types.js';
 
 // keepalived on a director: its config generated from the spec (VRRP instances for the VIPs,
 // virtual servers with their health checks), the daemon running and started at boot, and the live
@@ -30,18 +30,21 @@ function requireIpvs(spec: KeepalivedSpec, facts: KeepalivedFacts, host: string)
   );
 }
 
-/** `TCP 198.51.100.50:80 192.0.2.12:80` (a `down` key) as `192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)`. */
-export function downNote(key: string): string {
+/** `TCP 198.51.100.50:80 192.0.2.12:80` (a `down` key) as `192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)`, with its reason. */
+export function downNote(key: string): ResourceNote {
   const split = key.lastIndexOf(' ');
-  return `${key.slice(split + 1)} in ${key.slice(0, split)}: down (health check)`;
+  const service = key.slice(0, split);
+  const server = key.slice(split + 1);
+  return { text: `${server} in ${service}: down (health check)`, reason: { kind: 'health-check-down', service, server } };
 }
 
 /** The services keepalived holds below their quorum: every real server out, the sorry server in. */
-function sorryNotes(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
+function sorryNotes(spec: KeepalivedSpec, facts: KeepalivedFacts): ResourceNote[] {
   return spec.virtual_servers.flatMap((server) => {
     const wanted = expectedService(server);
     const sorry = sorryInUse(server, facts.table.find((service) => serviceName(service) === serviceName(wanted)));
-    return sorry ? [`${serviceName(wanted)}: below its quorum, keepalived sends its requests to the sorry server ${realServerName(sorry)}`] : [];
+    const service = serviceName(wanted);
+    return sorry ? [{ text: `${service}: below its quorum, keepalived sends its requests to the sorry server ${realServerName(sorry)}`, reason: { kind: 'below-quorum' as const, service } }] : [];
   });
 }
 

@@ -34,6 +34,13 @@ export interface HostContext {
    * engine/host-plan.ts, rerouteDefault).
    */
   readonly rerouting?: boolean;
+  /**
+   * On a director: the VIPs it removes after balance that another director of the run adds and
+   * announces in balance, each with those directors. The removal runs first thing in balance
+   * instead (see engine/vip-handover.ts), so the old director stops answering ARP for the VIP as
+   * the new one takes it.
+   */
+  readonly handingOver?: ReadonlyMap<string, readonly string[]>;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
   /** What a planner may need to know of the other hosts (apply only; see ClusterView). */
@@ -181,7 +188,7 @@ export interface ResourceType<Spec, Facts> {
    * each (a real server keepalived took out because its health check fails). Shown with the plan,
    * in --check too; never changes the exit code.
    */
-  notes?(spec: Spec, facts: Facts): string[];
+  notes?(spec: Spec, facts: Facts): ResourceNote[];
   /** Debian packages the task leaves installed, for the planners of later tasks (HostContext.installing). */
   provides?(spec: Spec): readonly string[];
   /**
@@ -244,3 +251,20 @@ export interface ProbeOutput {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyResourceType = ResourceType<any, any>;
+
+/**
+ * A line the read found that is no change (ResourceType.notes): its text for people, and its
+ * reason for the code that acts on it (status tells a real server keepalived took out from one
+ * apply will add by the reason, never by the text).
+ */
+export interface ResourceNote {
+  readonly text: string;
+  readonly reason?: NoteReason;
+}
+
+/**
+ * health-check-down: keepalived took `server` (`192.0.2.12:80`) out of `service` (ipvsadm's name,
+ * `TCP 198.51.100.50:80`) because its health check fails. below-quorum: keepalived holds `service`
+ * below its quorum, with its sorry server in.
+ */
+export type NoteReason = { readonly kind: 'health-check-down'; readonly service: string; readonly server: string } | { readonly kind: 'below-quorum'; readonly service: string };

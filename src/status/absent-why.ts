@@ -1,4 +1,3 @@
-import { downNote } from '../resources/keepalived.js';
 import type { RealServerRef } from '../resources/types.js';
 import type { ServerStatus } from './model.js';
 import type { HostStatus, StatusReport } from './report.js';
@@ -37,7 +36,8 @@ export function explainAbsent(report: StatusReport): StatusReport {
       ...service,
       servers: service.servers.map((server): ServerStatus => {
         if (server.state !== 'absent' || host.director?.table !== 'ok') return server;
-        const checked = host.drift?.notes?.includes(downNote(`${service.key} ${server.endpoint}`)) === true;
+        // By the note's reason, not its wording: the text is for people and may change.
+        const checked = (host.drift?.notes ?? []).some(({ reason }) => reason?.kind === 'health-check-down' && reason.service === service.key && reason.server === server.endpoint);
         const pending = joins.has(`${service.key} ${server.endpoint}`) ? '; apply adds it (a pending change of this director)' : checked ? `; ${HEALTH_CHECK_DOWN}` : '';
         const note = `${pending}${hostNote(server.host !== undefined ? byName.get(server.host) : undefined, checked)}`;
         return note ? { ...server, why: `${server.why ?? 'not in the live table'}${note}` } : server;

@@ -1,4 +1,5 @@
 import type { PlannedChange } from '../engine/events.js';
+import type { ResourceNote } from '../resources/types.js';
 import type { DirectorStatus } from './model.js';
 import type { SessionStats } from '../transport/types.js';
 
@@ -11,7 +12,7 @@ export interface HostDrift {
   /** `joining`: on a director, the real server a pending change adds to its table. */
   readonly changes: ReadonlyArray<Pick<PlannedChange, 'summary' | 'task' | 'role' | 'joining'>>;
   /** What the read found that is no change, as apply lists it (a real server down by its health check). */
-  readonly notes?: readonly string[];
+  readonly notes?: readonly ResourceNote[];
   readonly error?: string;
 }
 

@@ -4,6 +4,7 @@ import type { SectionResult } from '../engine/batch-script.js';
 import { readProbes } from '../engine/read-probes.js';
 import { hostNotes, hostReadPlan, planHost } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
+import type { ResourceNote } from '../resources/types.js';
 import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
 import { explainAbsent } from './absent-why.js';
@@ -105,7 +106,7 @@ export class StatusWatcher {
   }
 }
 
-function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean, notes: readonly string[]): HostDrift {
+function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean, notes: readonly ResourceNote[]): HostDrift {
   if (!complete) return { state: 'unknown', changes: [], error: 'the read script ended early' };
   try {
     const changes = plan().map(({ summary, task, role, joining }) => ({ summary, task, ...(role !== undefined ? { role } : {}), ...(joining !== undefined ? { joining } : {}) }));

@@ -33,8 +33,8 @@ export class JumpPool {
     if (!client) {
       this.connections += 1;
       const before = chain.slice(0, -1);
-      const opening = (before.length > 0 ? this.get(before).then((previous) => forward(previous, jump.address, jump.port)) : Promise.resolve(undefined)).then((sock) =>
-        openClient({ ...jump, ...(sock ? { sock } : {}) }, this.options),
+      const opening = (before.length > 0 ? this.get(before).then((previous) => forwardWithin(previous, jump)) : Promise.resolve(undefined)).then((opened) =>
+        openClient(opened ? { ...jump, sock: opened.sock, connectTimeoutMs: opened.timeLeftMs } : jump, this.options),
       );
       client = opening.then((opened) => {
         this.lostReasons.delete(key);
@@ -66,9 +66,40 @@ function chainKey(chain: readonly JumpTarget[]): string {
   return chain.map((hop) => `${hop.user}@${hop.address}:${hop.port}`).join(' > ');
 }
 
-function forward(jump: Client, address: string, port: number): Promise<NonNullable<Parameters<typeof openClient>[0]['sock']>> {
+type ForwardedSock = NonNullable<Parameters<typeof openClient>[0]['sock']>;
+
+/**
+ * A direct-tcpip channel through `jump` to the endpoint, within the endpoint's connect timeout.
+ * The jump host's sshd confirms the channel only once its own TCP connect to the endpoint is
+ * answered, and it sets no timeout on that connect: to a host whose link is down, with its ARP
+ * entry still cached, the jump host's kernel retransmits the SYN until the neighbour entry fails
+ * (some 20 s), or for minutes where a router in between swallows it. ssh -J waits no longer than
+ * ConnectTimeout either (its banner wait covers the `-W` channel). The time the channel took
+ * counts against the same timeout for the SSH handshake that follows.
+ */
+export function forwardWithin(jump: Client, endpoint: { readonly address: string; readonly port: number; readonly connectTimeoutMs: number }): Promise<{ sock: ForwardedSock; timeLeftMs: number }> {
+  const { address, port, connectTimeoutMs } = endpoint;
+  const began = performance.now();
   return new Promise((resolve, reject) => {
-    jump.forwardOut('127.0.0.1', 0, address, port, (error, stream) => (error ? reject(error) : resolve(stream)));
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(new Error(`no answer from ${address}:${port} through the jump host within ${connectTimeoutMs / 1000} s (the connect timeout): the jump host could not reach it`));
+    }, connectTimeoutMs);
+    try {
+      jump.forwardOut('127.0.0.1', 0, address, port, (error, stream) => {
+        // A channel confirmed after the timeout is closed at once: nobody waits for it any more.
+        if (settled) return void stream?.close();
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve({ sock: stream, timeLeftMs: Math.max(1, Math.round(connectTimeoutMs - (performance.now() - began))) });
+      });
+    } catch (error) {
+      settled = true;
+      clearTimeout(timer);
+      reject(error as Error);
+    }
   });
 }
 
@@ -214,12 +245,12 @@ const SERVER_REPLY_WAIT_MS = 1000;
 
 export async function openSession(target: ConnectionTarget, options: ConnectOptions, jumps: JumpPool): Promise<HostSession> {
   const stats: SessionStats = { connections: 0, channels: 0, execs: 0 };
-  let sock;
+  let forwarded;
   const last = target.jumps[target.jumps.length - 1];
   if (last) {
     try {
       const jump = await jumps.get(target.jumps);
-      sock = await forward(jump, target.address, target.port);
+      forwarded = await forwardWithin(jump, target);
     } catch (error) {
       throw error instanceof ConnectError ? error : new ConnectError(`${target.name}: through ${last.label}: ${(error as Error).message}`);
     }
@@ -227,6 +258,6 @@ export async function openSession(target: ConnectionTarget, options: ConnectOpti
   stats.connections += 1;
   // The jump hosts were handled above; what remains is the endpoint itself.
   const { name, become, jumps: _jumps, ...endpoint } = target;
-  const client = await openClient({ label: name, ...endpoint, ...(sock ? { sock } : {}) }, options);
+  const client = await openClient({ label: name, ...endpoint, ...(forwarded ? { sock: forwarded.sock, connectTimeoutMs: forwarded.timeLeftMs } : {}) }, options);
   return new SshSession(client, become, stats, target.serverAlive, last ? () => jumps.lostReason(target.jumps) : undefined);
 }

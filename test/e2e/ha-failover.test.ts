@@ -208,7 +208,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
 
     // keepalived's decision, not drift: noted on both directors, and nothing planned for them.
     const planned = parseJson(ok(await lvsprov('apply', '-i', inventory, '--check', '--json'), 'apply --check'));
-    const notes = planned.hosts.flatMap((host) => (host.notes ?? []).map((note) => `${host.host}: ${note}`));
+    const notes = planned.hosts.flatMap((host) => (host.notes ?? []).map((note) => `${host.host}: ${note.text}`));
     log(`--check with rs2 down: ${JSON.stringify(notes)}`);
     expect(notes).toEqual(DIRECTORS.map((director) => `${director}: 192.0.2.12:80 in TCP ${VIP}:80: down (health check)`));
     expect(planned.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([

@@ -174,6 +174,29 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     expect(await marker('inner')).toBe('inner\n');
   });
 
+  it('a host behind a jump host that no longer answers it is unreachable after its connect timeout, while the jump host still tries', async () => {
+    // inner drops every packet (its link dead to the jump host): j1's sshd confirms the channel
+    // only once its own connect is answered, and its kernel retries the SYN for about two minutes.
+    sshConfig(['Host inner', '  HostName 192.0.2.32', '  ProxyJump j1alias', 'Host j1alias', '  HostName 192.0.2.30', 'Host *', '  User root', `  IdentityFile ${lab.clientKeyPath}`, ''].join('\n'));
+    const drop = 'table inet lvsprov_test_drop {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n';
+    const dropped = await lab.exec('inner', ['nft', '-f', '-'], { input: drop });
+    expect(dropped.code, dropped.stderr).toBe(0);
+    try {
+      const file = inventory('dead-behind-jump', { agent: false, connect_timeout: 2 }, { inner: { address: 'inner' } });
+      const began = performance.now();
+      const result = await lvsprov(['status', '-i', file, '-p', playbook(), '--json']);
+      const seconds = (performance.now() - began) / 1000;
+      expect(result.code, result.stdout + result.stderr).toBe(3);
+      const host = (JSON.parse(result.stdout) as { hosts: Array<{ host: string; reachable: boolean; error?: string }> }).hosts[0];
+      expect(host).toMatchObject({ host: 'inner', reachable: false });
+      expect(host?.error).toContain('no answer from 192.0.2.32:22 through the jump host within 2 s (the connect timeout)');
+      // The 2 s, the jump connection and node's start: far from the jump host's two minutes.
+      expect(seconds).toBeLessThan(10);
+    } finally {
+      await lab.exec('inner', ['nft', 'delete', 'table', 'inet', 'lvsprov_test_drop']);
+    }
+  });
+
   it("follows a jump host's own ProxyJump, as ssh does: the chain written one hop per Host block", async () => {
     await clearMarkers();
     const config = join(home, '.ssh/config');

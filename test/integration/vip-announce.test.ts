@@ -3,7 +3,8 @@ import { address } from '../../src/resources/address.js';
 import { checked, converge, createNetns, deleteNetns, inNetns, isRoot, plan, requireRoot } from './resource-netns.js';
 
 // A VIP that moves from one director to another, on real network namespaces: the router learned
-// the VIP at dir1's MAC, and dir1 keeps the VIP until the retire wave. The announce the address
+// the VIP at dir1's MAC, and dir1 still holds the VIP here (an apply has it let go in the same
+// balance wave, engine/vip-handover.ts; a host outside the run keeps it). The announce the address
 // task plans for a director's new VIP (gratuitous ARP, balance wave) moves the router's entry to
 // dir2 at once; without it the router keeps probing dir1's MAC, which answers.
 
@@ -60,7 +61,7 @@ describe('a director announces a VIP it adds (gratuitous ARP)', () => {
     const deadline = Date.now() + 5000;
     while (!routerEntry().includes(mac(dir2)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(routerEntry()).toContain(mac(dir2));
-    // dir1 still holds the VIP (its removal waits for the retire wave).
+    // dir1 still holds the VIP: the announce alone moved the router.
     expect(checked(inNetns(dir1, 'ip -o -4 addr show dev eth0'), 'dir1 addresses')).toContain(VIP);
   });
 });

@@ -59,7 +59,7 @@ export interface JsonHost {
   interrupted?: string;
   lock?: { waitedSeconds: number; heldBy?: string };
   error?: { kind: string; message: string; output?: string };
-  notes?: string[];
+  notes?: Array<{ text: string; reason?: { kind: string; service: string; server?: string } }>;
   drains?: Array<{ service: string[]; server: string; active: number; drained: boolean; seconds: number }>;
   stats: { connections: number; execs: number };
 }

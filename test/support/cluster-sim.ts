@@ -2,6 +2,7 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
+import { directsTraffic, vipHandovers } from '../../src/engine/vip-handover.js';
 import type { AddressFacts } from '../../src/resources/address.js';
 import type { FileState } from '../../src/resources/file-state.js';
 import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
@@ -59,6 +60,15 @@ function render(type: string, spec: unknown, facts: Facts | undefined): string {
 
 /** Every host's plan for `inventory` on the cluster as it stands, and the waves they make. */
 export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory): { plans: Map<string, PlannedChange[]>; waves: WavePlan } {
+  const plans = planHosts(cluster, inventory, new Map());
+  // The cross-host step the engine takes before its waves: a VIP moved between directors, each
+  // old director planned again with it.
+  const handovers = vipHandovers([...plans].map(([host, changes]) => ({ host, changes, directs: directsTraffic((inventory[host] ?? []).map((task) => task.type), changes) })));
+  for (const [host, changes] of planHosts(cluster, inventory, handovers)) if (handovers.has(host)) plans.set(host, changes);
+  return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
+}
+
+function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handovers: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>): Map<string, PlannedChange[]> {
   const plans = new Map<string, PlannedChange[]>();
   for (const [name, tasks] of Object.entries(inventory)) {
     const host = hostOf(cluster, name);
@@ -70,9 +80,10 @@ export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory)
     };
     const read = hostReadPlan(tasks, 'apply');
     const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, host.recorded, answer) : answer(probe));
-    plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name }));
+    const handingOver = handovers.get(name);
+    plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name, ...(handingOver ? { handingOver } : {}) }));
   }
-  return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
+  return plans;
 }
 
 /** Run the plans on the cluster (wave by wave; hosts do not share state) and record each host's tasks. */

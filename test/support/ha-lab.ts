@@ -128,7 +128,7 @@ export async function handover(
   const seen = outage(await stream.records(), from, to, switchedAt);
   const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
   log(
-    `${describeOutage(step.what, seen)}; last answer before at ${at(seen.lastBefore)}, first after at ${at(seen.firstAfter)}; ` +
+    `${describeOutage(step.what, seen)}; gap from ${at(seen.lastBefore)} to ${at(seen.firstAfter)}${seen.quietBeforeMs !== undefined ? ` (last answer ${(seen.quietBeforeMs / 1000).toFixed(2)} s before the action)` : ''}; ` +
       `${step.taker} added ${floating.address} at ${at(marks.heldAt)}, ${floating.observer.host}'s ARP entry named it at ${at(marks.learnedAt)}`,
   );
   for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}, ended at ${at(failed.done)}: ${failed.detail}`);

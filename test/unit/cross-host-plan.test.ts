@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
-import { phaseRank, phaseOf } from '../../src/engine/host-plan.js';
+import { changesIn, phaseRank, phaseOf } from '../../src/engine/host-plan.js';
 import { serverKey, type WavePlan } from '../../src/engine/wave-plan.js';
 import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
 
@@ -262,10 +262,13 @@ const cases: Case[] = [
     drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
   },
   {
-    name: 'a director replaced by another, the old one kept in the inventory with no role: the new one takes the VIP, the old one drains and deletes, and its VIP goes last',
+    // The old director lets the VIP go first thing in the wave in which the new one takes it: kept
+    // until retire, its ARP answers would pull the router back to it after the new one's announce.
+    name: 'a director replaced by another, the old one kept in the inventory with no role: the old one lets the VIP go as the new one takes it, then drains and deletes',
     before: { dir1: director([web(rs(RS1, RS2))]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
+      `balance dir1: address ${V1} on eth0: ${V1}/32 label eth0 -> (absent)`,
       ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
       ...added(`TCP ${V1}:80`, ports(80, RS1, RS2), 'dir2'),
       'balance dir2: create /etc/ipvsadm.rules',
@@ -273,7 +276,6 @@ const cases: Case[] = [
       `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
       deleted(`TCP ${V1}:80`),
       'withdraw dir1: remove /etc/ipvsadm.rules',
-      ...vipOff(V1, 'eth0', ['dir1']),
     ],
     drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
   },
@@ -313,6 +315,13 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
     const directs = (inventory[host] ?? []).some((task) => task.type === 'ipvs');
     for (const change of changes) {
       const where = `${host}: ${change.summary}`;
+      // A VIP another director takes in this run leaves the old one before any other change of its balance.
+      if (change.handedOver) {
+        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+        expect(changesIn(changes, 'balance')[0], where).toBe(change);
+        for (const to of change.handedOver.to) expect(plans.get(to)?.some((other) => phaseOf(other) === 'balance' && other.announces !== undefined && change.releases?.includes(other.announces))).toBe(true);
+        continue;
+      }
       if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
       // A director's VIP answers only once the services on it are there: the same wave, after them.
       if (directs && change.resource.startsWith('address ') && !removes(change)) {
@@ -345,3 +354,4 @@ describe('the cross-host plan of a live cluster between two inventories', () => 
     });
   }
 });
+

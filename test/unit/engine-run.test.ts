@@ -504,3 +504,35 @@ describe('a live service switches between DR and NAT', () => {
     expect(result('rs1').heldBack?.map((change) => [change.phase, change.reason])).toEqual([['reroute', `director director failed before it switched ${rip(1)}'s forwarding`]]);
   });
 });
+
+describe('a VIP moved from one director to another in one apply', () => {
+  // dir1 made the VIP in an earlier apply and its tasks no longer declare it (pruned); dir2 adds
+  // and announces it. Both keep the same table.
+  const eth0 = (addresses: string[]) => (probe: string): string =>
+    probe.includes('ipvsadm -S -n') ? table([1, 2])(probe) : probe.includes('addr') && probe.includes('show') ? addresses.map((address) => `2: eth0    inet ${address}/32 scope global eth0:1\\       valid_lft forever preferred_lft forever`).join('\n') : '';
+  const vipTask = task('VIP', 'address', { address: VIP, device: 'eth0', label: 'eth0:1', announce: true });
+  const moved = (dir2: FakeHost, dir2Tasks: CompiledTask[] = []): Case => ({
+    tasks: { dir1: [pool([1, 2])], dir2: [...dir2Tasks, pool([1, 2]), vipTask] },
+    hosts: { dir1: { read: eth0([VIP]), owned: [pool([1, 2]), vipTask] }, dir2: { owned: [pool([1, 2])], ...dir2 } },
+  });
+  const vipChanges = (result: HostResult): string[] => result.changes.filter((change) => change.resource.startsWith('address ')).map((change) => `${change.phase ?? 'prepare'} ${change.summary}`);
+
+  it('the old director lets it go first thing in the balance wave in which the new one adds it', async () => {
+    const { result, log } = await run(moved({ read: eth0([]) }));
+    expect(vipChanges(result('dir1'))).toEqual([`balance address ${VIP} on eth0: ${VIP}/32 label eth0:1 -> (absent)`]);
+    expect(result('dir1').changes.find((change) => change.phase === 'balance')?.resource).toBe(`address ${VIP} on eth0`);
+    // The ownership manifest still rides on dir1's last change, written once every change ran.
+    const manifestAt = result('dir1').changes.flatMap((change, index) => (change.commands.some((command) => command.includes('/var/lib/lvsprov/')) ? [index] : []));
+    expect(manifestAt.at(-1)).toBe(result('dir1').changes.length - 1);
+    expect(vipChanges(result('dir2'))).toEqual([`balance address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1`, `balance announce ${VIP} on eth0 (gratuitous ARP)`]);
+    expect(result('dir1').status).toBe('changed');
+    // One apply exec on dir1 carries it, in the wave dir2's runs in.
+    expect(log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host).sort()).toEqual(['dir1', 'dir2']);
+  });
+
+  it('keeps it on the old director until retire when the new one failed before balance', async () => {
+    const { result } = await run(moved({ read: eth0([]), status: (commands) => (commands.includes('index.html') ? 1 : 0) }, [page('dir2')]));
+    expect(result('dir2').status).toBe('failed');
+    expect(vipChanges(result('dir1'))).toEqual([`retire address ${VIP} on eth0: ${VIP}/32 label eth0:1 -> (absent)`]);
+  });
+});

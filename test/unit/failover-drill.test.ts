@@ -27,21 +27,33 @@ const preemption = [record(2200, 2210, true), record(2300, 2490, true, 'rs2'), r
 
 describe('the gap a handover leaves', () => {
   it.each([
-    { why: 'from the last answer before the window to the first after it', records: failover, from: 1150, to: 2600, gap: 1180, lastBefore: 1130, firstAfter: 2310, failed: [1200, 1400], after: [] },
-    { why: 'an outage still going on at the window end counts up to it', records: failover, from: 1150, to: 1250, gap: 120, lastBefore: 1130, firstAfter: 1250, failed: [1200], after: [] },
-    { why: 'a failure after the answers came back is named', records: [...failover, record(3000, 6000, false, 'connect ECONNREFUSED')], from: 1150, to: 3100, gap: 1180, lastBefore: 1130, firstAfter: 2310, failed: [1200, 1400, 3000], after: [3000] },
-    { why: 'no answer at all after the window opened', records: [record(1000, 1010, true)], from: 1050, to: 5000, gap: 3990, lastBefore: 1010, firstAfter: 5000, failed: [], after: [] },
+    { why: 'from the window start (the action) to the first answer after it', records: failover, from: 1150, to: 2600, gap: 1160, lastBefore: 1150, firstAfter: 2310, failed: [1200, 1400], after: [] },
+    { why: 'an outage still going on at the window end counts up to it', records: failover, from: 1150, to: 1250, gap: 100, lastBefore: 1150, firstAfter: 1250, failed: [1200], after: [] },
+    { why: 'a failure after the answers came back is named', records: [...failover, record(3000, 6000, false, 'connect ECONNREFUSED')], from: 1150, to: 3100, gap: 1160, lastBefore: 1150, firstAfter: 2310, failed: [1200, 1400, 3000], after: [3000] },
+    { why: 'no answer at all after the window opened', records: [record(1000, 1010, true)], from: 1050, to: 5000, gap: 3950, lastBefore: 1050, firstAfter: 5000, failed: [], after: [] },
     { why: 'no answer before either: the gap starts at the window', records: [record(2000, 2100, true)], from: 1000, to: 2200, gap: 1100, lastBefore: 1000, firstAfter: 2100, failed: [], after: [] },
     // A preemption: the longest gap (a slow answer) comes before the VIP moves at 2530; the request
     // in flight then is reset by the new holder, which never saw its SYN.
-    { why: 'a request in flight when the VIP moved is not a failure after the handover', records: preemption, from: 2250, to: 2750, switchedAt: 2530, gap: 280, lastBefore: 2210, firstAfter: 2490, failed: [2520], after: [] },
-    { why: 'without the switch time, the same request counts after the gap', records: preemption, from: 2250, to: 2750, gap: 280, lastBefore: 2210, firstAfter: 2490, failed: [2520], after: [2520] },
-    { why: 'a failure after the switch still counts', records: [record(2300, 2310, true), record(2400, 2600, true), record(2650, 2660, false, 'read ECONNRESET'), record(2700, 2720, true)], from: 2350, to: 2750, switchedAt: 2450, gap: 290, lastBefore: 2310, firstAfter: 2600, failed: [2650], after: [2650] },
+    { why: 'a request in flight when the VIP moved is not a failure after the handover', records: preemption, from: 2250, to: 2750, switchedAt: 2530, gap: 240, lastBefore: 2250, firstAfter: 2490, failed: [2520], after: [] },
+    { why: 'without the switch time, the same request counts after the gap', records: preemption, from: 2250, to: 2750, gap: 240, lastBefore: 2250, firstAfter: 2490, failed: [2520], after: [2520] },
+    { why: 'a failure after the switch still counts', records: [record(2300, 2310, true), record(2400, 2600, true), record(2650, 2660, false, 'read ECONNRESET'), record(2700, 2720, true)], from: 2350, to: 2750, switchedAt: 2450, gap: 250, lastBefore: 2350, firstAfter: 2600, failed: [2650], after: [2650] },
   ])('$why', ({ records, from, to, switchedAt, gap, lastBefore, firstAfter, failed, after }) => {
     const seen = outage(records, from, to, switchedAt);
     expect(seen).toMatchObject({ gapMs: gap, lastBefore, firstAfter });
     expect(seen.failed.map((entry) => entry.sent)).toEqual(failed);
     expect(seen.failedAfterHandover.map((entry) => entry.sent)).toEqual(after);
+  });
+
+  it('a silence already under way at the action is said apart, never counted in the gap', () => {
+    // Answers stopped 560 ms before the action (a slow or failing service), and came back 1160 ms after it.
+    const quiet = [record(500, 590, true), record(600, 3600, false), record(700, 3700, false), record(1200, 2310, true)];
+    const seen = outage(quiet, 1150, 2600);
+    expect(seen).toMatchObject({ gapMs: 1160, lastBefore: 1150, firstAfter: 2310, quietBeforeMs: 560 });
+    const phase = judgePhase({ kind: 'failover', action: 'stop keepalived on dir1', expected: 'dir2', vips: [VIP], actionAt: 1150, heldAt: 1900, seen, holders: ['dir2'], maxGapMs: 5000, intervalMs: 100 });
+    expect(phase).toMatchObject({ gapSeconds: 1.16, gapFromSeconds: 0, gapToSeconds: 1.16, quietBeforeSeconds: 0.56 });
+    // The usual stream: the last answer one interval before the action is no news.
+    expect(judgePhase({ kind: 'failover', action: 'stop keepalived on dir1', expected: 'dir2', vips: [VIP], actionAt: 1150, seen: outage(failover, 1150, 2600), holders: ['dir2'], maxGapMs: 5000, intervalMs: 100 }).quietBeforeSeconds).toBeUndefined();
+    expect(worstOutage(quiet, 1, 1150, 2600).quietBeforeMs).toBe(560);
   });
 
   it('over several VIPs the worst gap counts, and every request', () => {
@@ -97,7 +109,7 @@ describe('the verdict on a phase', () => {
   const base = { kind: 'failover' as const, action: 'stop keepalived on dir1', expected: 'dir2', vips: [VIP], actionAt: 1150, heldAt: 1900, maxGapMs: 5000 };
   it.each([
     { why: 'a short gap, the backup alone', input: { seen: outage(failover, 1150, 2600), holders: ['dir2'] }, problems: [] },
-    { why: 'a gap over --max-gap', input: { seen: outage(failover, 1150, 2600), holders: ['dir2'], maxGapMs: 1 }, problems: ['longest gap 1.18 s exceeds --max-gap 0.001 s'] },
+    { why: 'a gap over --max-gap', input: { seen: outage(failover, 1150, 2600), holders: ['dir2'], maxGapMs: 1 }, problems: ['longest gap 1.16 s exceeds --max-gap 0.001 s'] },
     { why: 'a request failed after the handover', input: { seen: outage([...failover, record(3000, 6000, false, 'connect ECONNREFUSED')], 1150, 3100), holders: ['dir2'] }, problems: ['1 request(s) failed after the handover completed (connect ECONNREFUSED)'] },
     { why: 'a request reset while the drill had not yet seen the new holder is counted, not held against the handover', input: { seen: outage([...failover, record(3000, 3050, false, 'aborted')], 1150, 3100, 3500), holders: ['dir2'], heldAt: 3500 }, problems: [] },
     { why: 'split brain', input: { seen: outage(failover, 1150, 2600), holders: ['dir1', 'dir2'] }, problems: ['split brain: dir1 and dir2 hold 198.51.100.50 at once'] },
@@ -114,9 +126,9 @@ describe('the verdict on a phase', () => {
   it('gives its figures in seconds from the action', () => {
     expect(judgePhase({ ...base, seen: outage(failover, 1150, 2600), holders: ['dir2'] })).toMatchObject({
       heldAfterSeconds: 0.75,
-      gapSeconds: 1.18,
-      lastAnswerBeforeSeconds: -0.02,
-      firstAnswerAfterSeconds: 1.16,
+      gapSeconds: 1.16,
+      gapFromSeconds: 0,
+      gapToSeconds: 1.16,
       sent: 5,
       failed: 2,
       handoverCompletedSeconds: 1.16,
@@ -143,8 +155,8 @@ describe('the report as text', () => {
         '  requests to http://198.51.100.50:80/',
         '  master dir1, backup dir2; dir1 takes the VIPs back when it returns (preemption)',
         '  action                    held by  held after  longest gap  gap (from the action)  failed  after handover  verdict',
-        '  stop keepalived on dir1   dir2         0.75 s       1.18 s  -0.02 s to 1.16 s      2 of 5               0  PASS',
-        '  start keepalived on dir1  dir1         0.75 s       1.18 s  -0.02 s to 1.16 s      2 of 5               0  PASS',
+        '  stop keepalived on dir1   dir2         0.75 s       1.16 s  0.00 s to 1.16 s       2 of 5               0  PASS',
+        '  start keepalived on dir1  dir1         0.75 s       1.16 s  0.00 s to 1.16 s       2 of 5               0  PASS',
         '  stop keepalived on dir1: failed requests: no answer within 3000 ms',
         '  start keepalived on dir1: failed requests: no answer within 3000 ms',
         '',

@@ -6,11 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
 import { html, topologyDot } from '../../src/graph/dot.js';
 import { renderGraph } from '../../src/graph/formats.js';
-import { liveLinks } from '../../src/graph/live.js';
+import { liveLinks, withLiveVrrp } from '../../src/graph/live.js';
 import { topologyMermaid } from '../../src/graph/mermaid.js';
 import { topology } from '../../src/graph/topology.js';
 import type { StatusReport } from '../../src/status/report.js';
 import { runCli } from '../support/cli.js';
+import { fontconfigWith, inkWidth, svgNodes } from '../support/svg-ink.js';
 
 // lvsprov graph: the topology model from an inventory, its DOT and Mermaid text, and the SVG that
 // Graphviz-in-wasm draws from it, rasterised by rsvg-convert (librsvg2-bin, see scripts/setup.sh)
@@ -186,6 +187,35 @@ describe('SVG', () => {
     expect(height).toBeGreaterThan(250);
   }, 60_000);
 
+  // Graphviz lays text out at Helvetica's widths; rsvg draws it in the font Pango finds for
+  // "Helvetica,sans-Serif": DejaVu Sans (wider) on this Debian even with Liberation Sans
+  // (Helvetica's widths) installed, Liberation Sans where it is the only sans. Every line of every
+  // card must end inside its card in each.
+  it('sizes each card from its text: every line rsvg draws ends inside its card, in DejaVu Sans, Liberation Sans and the machine default', async () => {
+    const dejavu = fontconfigWith(join(work, 'dejavu'), ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf']);
+    const liberation = fontconfigWith(join(work, 'liberation'), ['/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf', '/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf']);
+    const measured = new Map<string, number>();
+    const overflows: string[] = [];
+    for (const name of ['lab-dr.yaml', 'prod.yaml', 'lab-ha.yaml']) {
+      const { text: svg } = await renderGraph(topology(inventory(name)), 'svg');
+      expect(svgNodes(svg).map((node) => node.title)).toContain('legend');
+      const nodes = svgNodes(svg);
+      expect(nodes.some((node) => node.texts.length > 0)).toBe(true);
+      for (const node of nodes) {
+        for (const line of node.texts) {
+          for (const [font, config] of [['default', undefined], ['DejaVu Sans', dejavu], ['Liberation Sans', liberation]] as const) {
+            const key = `${font} ${line.size} ${line.bold} ${line.text}`;
+            const width = measured.get(key) ?? inkWidth(line.text, line.size, line.bold, config);
+            measured.set(key, width);
+            if (line.x + width > node.right - 1 || line.x < node.left) overflows.push(`${name} ${node.title}: "${line.text}" in ${font} ends at ${(line.x + width).toFixed(1)}, the card at ${node.right.toFixed(1)}`);
+          }
+        }
+      }
+    }
+    expect(measured.get('DejaVu Sans 10 false memcached :11211')).toBeGreaterThan((measured.get('Liberation Sans 10 false memcached :11211') ?? Infinity) + 5);
+    expect(overflows).toEqual([]);
+  }, 120_000);
+
   it('-o where no file can be written is the operator\'s input (exit 4, said), leaving no temp file', async () => {
     const missingFolder = await runCli(['graph', '-i', join(root, 'inventories/prod.yaml'), '-o', join(work, 'no-such-folder', 'cluster.svg')]);
     expect(missingFolder.code).toBe(4);
@@ -238,5 +268,33 @@ describe('a NAT director pair in both pictures', () => {
     expect(text).toContain('w 4 to :8081');
     expect(text).toContain('VRRP 91 master, prio 120');
     expect(text).toContain('VRRP 91 backup, prio 200, nopreempt');
+  });
+
+  // After a failover the configured backup holds the VIP: status --graph says who holds it now.
+  const vrrpRead = (host: string, state: 'master' | 'backup', priority: number): StatusReport['hosts'][number] => ({
+    host,
+    address: '',
+    reachable: true,
+    stats: { connections: 1, channels: 1, execs: 1 },
+    director: {
+      table: 'ok',
+      vips: [],
+      services: [],
+      vrrp: [{ instance: 'VI_91', virtualRouterId: 91, priority, state, held: state === 'master' ? ['198.51.100.90'] : [], notHeld: state === 'master' ? [] : ['198.51.100.90'] }],
+    },
+  });
+  it.each([
+    ['DOT', (model: ReturnType<typeof topology>) => topologyDot(model)],
+    ['Mermaid', (model: ReturnType<typeof topology>) => topologyMermaid(model)],
+  ])('%s with the live state: the director that holds the VIP now is the master, the inventory\'s part beside it', (_format, draw) => {
+    const failedOver: StatusReport = { at: '2026-11-30T00:00:00.000Z', hosts: [vrrpRead('one', 'backup', 120), vrrpRead('two', 'master', 200)] };
+    const text = draw(withLiveVrrp(topology(loadInventory(file)), failedOver));
+    expect(text).toContain('VRRP 91 master, prio 200, nopreempt (configured backup)');
+    expect(text).toContain('VRRP 91 backup, prio 120 (configured master)');
+    const oneUnread: StatusReport = { at: '2026-11-30T00:00:00.000Z', hosts: [{ host: 'one', address: '', reachable: false, stats: { connections: 0, channels: 0, execs: 0 } }, vrrpRead('two', 'backup', 200)] };
+    const unread = draw(withLiveVrrp(topology(loadInventory(file)), oneUnread));
+    expect(unread).toContain('VRRP 91 not read, prio 120 (configured master)');
+    expect(unread).toContain('VRRP 91 backup, prio 200, nopreempt');
+    expect(unread).not.toContain('(configured backup)');
   });
 });

@@ -1,16 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ed25519KeyPair } from '../support/ed25519-key.js';
 import ssh2, { type AuthContext, type Connection, type Server } from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError } from '../../src/errors.js';
+import { ConnectError, ConnectionLostError } from '../../src/errors.js';
 import { serverAliveDefaults } from '../../src/transport/server-alive.js';
 import { JumpPool, openSession } from '../../src/transport/ssh-session.js';
 import type { ConnectionTarget, JumpTarget } from '../../src/transport/types.js';
 
-// A host reached through a jump host loses its connection when the jump connection goes. Its
+// A host behind a jump host that cannot reach it costs at most its connect timeout, the channel
+// through the jump host included. A host reached through a jump host loses its connection when
+// the jump connection goes. Its
 // message says so, and why the jump connection went; the next host opens the jump again. Real
 // ssh2 servers on loopback: a jump that forwards direct-tcpip channels, and a host whose exec
 // never ends (a long script).
@@ -33,18 +35,25 @@ function acceptAnyKey(client: Connection): void {
   client.on('error', () => undefined);
 }
 
-/** A jump host: forwards every direct-tcpip channel to its destination; `clients` are its live connections. */
-function jumpServer(): { server: Server; clients: Connection[] } {
+/**
+ * A jump host: forwards every direct-tcpip channel to its destination `delayMs` after it was
+ * asked, or never answers the open (Infinity: what sshd does while its own connect to a host
+ * whose link is down goes unanswered); `clients` are its live connections.
+ */
+function jumpServer(delayMs = 0): { server: Server; clients: Connection[] } {
   const clients: Connection[] = [];
   const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
     clients.push(client);
     acceptAnyKey(client);
     client.on('ready', () => {
       client.on('tcpip', (accept, _reject, info) => {
-        const channel = accept();
-        const socket = connect(info.destPort, info.destIP);
-        socket.on('error', () => undefined);
-        channel.pipe(socket).pipe(channel);
+        if (delayMs === Infinity) return;
+        setTimeout(() => {
+          const channel = accept();
+          const socket = connect(info.destPort, info.destIP);
+          socket.on('error', () => undefined);
+          channel.pipe(socket).pipe(channel);
+        }, delayMs);
       });
     });
   });
@@ -108,4 +117,43 @@ describe('a host behind a jump host whose connection goes', () => {
       host.close();
     }
   }, 30_000);
+});
+
+describe('a host behind a jump host that cannot reach it', () => {
+  async function attempt(jumpDelayMs: number, hostPort: (publicKey: string) => Promise<number>, connectTimeoutMs: number): Promise<{ error: unknown; ms: number; close: () => void }> {
+    const jump = jumpServer(jumpDelayMs);
+    const jumpPort = await listen(jump.server);
+    const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
+    const port = await hostPort(publicKey);
+    writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${port} ${publicKey}\n`);
+    const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
+    const target: ConnectionTarget = { ...endpoint(port), connectTimeoutMs, name: 'dir1', become: false, jumps: [jumpTarget] };
+    const pool = new JumpPool({ acceptNewHostKeys: false });
+    // The jump connection is up first: its own connect is not the host's to count.
+    await pool.get([jumpTarget]);
+    const began = performance.now();
+    const error = await openSession(target, { acceptNewHostKeys: false }, pool).then((session) => (session.close(), undefined), (failure: unknown) => failure);
+    return { error, ms: performance.now() - began, close: () => (pool.close(), jump.server.close()) };
+  }
+
+  it('fails within its connect timeout when the jump host never confirms the channel', async () => {
+    const { error, ms, close } = await attempt(Infinity, async () => 9, 1_000);
+    close();
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toContain('dir1: through jump host root@127.0.0.1:');
+    expect((error as Error).message).toContain('no answer from 127.0.0.1:9 through the jump host within 1 s (the connect timeout)');
+    expect(ms).toBeLessThan(2_500);
+  }, 15_000);
+
+  it('counts the time the channel took against the same timeout for the handshake', async () => {
+    // A host whose TCP port answers and whose sshd never sends its banner (a hung sshd).
+    const silent = createServer((socket) => socket.on('error', () => undefined));
+    const { error, ms, close } = await attempt(1_500, async () => (await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve)), (silent.address() as AddressInfo).port), 2_500);
+    close();
+    silent.close();
+    expect(error).toBeInstanceOf(Error);
+    // 1.5 s for the channel and the 2.5 s again for the handshake would be 4 s.
+    expect(ms).toBeGreaterThan(2_300);
+    expect(ms).toBeLessThan(3_500);
+  }, 15_000);
 });

@@ -28,12 +28,14 @@ describe('plan rendering', () => {
 
   it('lists what hosts noted without a change (a real server down by health check), even when nothing would change', () => {
     const down = '192.0.2.12:80 in TCP 198.51.100.50:80: down (health check)';
-    const results = [result({ host: 'dir1', status: 'ok', notes: [down] }), result({ host: 'dir2', status: 'ok', notes: [`${down}\u001b[2J`] }), result({ host: 'rs1', status: 'ok' })];
+    const results = [result({ host: 'dir1', status: 'ok', notes: [{ text: down }] }), result({ host: 'dir2', status: 'ok', notes: [{ text: `${down}\u001b[2J` }] }), result({ host: 'rs1', status: 'ok' })];
     expect(renderPlan(results, { diff: false, check: true }).split('\n')).toEqual([
-      'noted (no change: what the hosts decided themselves):',
+      'noted when the hosts were read; no change, what the hosts decided themselves:',
       `  dir1: ${down}`,
       `  dir2: ${down}\\e[2J`,
     ]);
+    // After an apply the note is from the read before it: said, not passed off as the state now.
+    expect(renderPlan(results, { diff: false, check: false }).split('\n')[0]).toBe('noted when the hosts were read, before the apply (it may have changed since); no change, what the hosts decided themselves:');
   });
 
   it('shows a unified diff for files and before/after for values with --diff', () => {

@@ -24,18 +24,18 @@ describe('the request stream', () => {
     expect(records[2]).toEqual({ sent: 1200, done: 4200, ok: false, detail: 'no answer within 3000 ms' });
   });
 
-  it('measures the gap from the last answer before the window to the first after it, and the failures after it', () => {
+  it('measures the gap from the window start to the first answer after it, and the failures after it', () => {
     const seen = outage(parseRecords(log), 1150, 2600);
-    expect(seen).toMatchObject({ gapMs: 1180, lastBefore: 1130, firstAfter: 2310, total: 5 });
+    expect(seen).toMatchObject({ gapMs: 1160, lastBefore: 1150, firstAfter: 2310, quietBeforeMs: 20, total: 5 });
     expect(seen.failed.map((record) => record.sent)).toEqual([1200, 1400]);
     expect(seen.failedAfterHandover).toEqual([]);
   });
 
   it('an outage still going on at the end of the window counts up to it; failures after the gap are named', () => {
-    expect(outage(parseRecords(log), 1150, 1250).gapMs).toBe(120);
+    expect(outage(parseRecords(log), 1150, 1250).gapMs).toBe(100);
     const late = parseRecords(`${log}\n3000 6000 failed connect_ECONNREFUSED`);
     expect(outage(late, 1150, 3100).failedAfterHandover.map((record) => record.sent)).toEqual([3000]);
-    expect(outage(parseRecords('1000 1010 ok rs1'), 1050, 5000).gapMs).toBe(3990);
+    expect(outage(parseRecords('1000 1010 ok rs1'), 1050, 5000).gapMs).toBe(3950);
   });
 
   it('a request in flight when the VIP moved, reset by the new holder, fails before the handover, not after it', () => {

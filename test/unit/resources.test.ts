@@ -80,7 +80,7 @@ for (const typeName of readdirSync(root)) {
         if (fixture.facts !== undefined) expect(facts).toEqual(fixture.facts);
         const changes = type.plan(spec, facts, context);
         expect(shape(changes, fixture.changes)).toEqual(fixture.changes);
-        expect(type.notes?.(spec, facts) ?? []).toEqual(fixture.notes ?? []);
+        expect((type.notes?.(spec, facts) ?? []).map((note) => note.text)).toEqual(fixture.notes ?? []);
         expect(type.plan(spec, type.after(spec, facts), nextRun)).toEqual([]);
         if (!UNMODELLED.has(type.name)) {
           const applied = applyCommands(type.name, facts, changes.flatMap((change) => change.commands));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainAbsent } from '../../src/status/absent-why.js';
+import { downNote } from '../../src/resources/keepalived.js';
 import type { ServerStatus } from '../../src/status/model.js';
 import type { HostStatus, StatusReport } from '../../src/status/report.js';
 
@@ -56,7 +57,7 @@ describe('explainAbsent', () => {
 
   it("says keepalived took out a server whose health check fails, not that apply will add it", () => {
     // apply's read notes it; keepalived, not apply, puts it back once the check passes.
-    const notes = ['192.0.2.11:80 in TCP 198.51.100.50:80: down (health check)'];
+    const notes = [downNote('TCP 198.51.100.50:80 192.0.2.11:80')];
     const result = explainAbsent(
       report({ drift: { state: 'in-sync', changes: [], notes } }, [
         { host: 'rs1', address: '192.0.2.11', reachable: true, stats, drift: { state: 'drift', changes: [{ summary: 'start lvsprov-web', task: 't' }] } },
@@ -68,6 +69,18 @@ describe('explainAbsent', () => {
       'declared, but not in the live table; its host rs2 has 1 pending change, which apply makes before adding it',
       undefined,
     ]);
+  });
+
+  it("goes by the note's structured reason, never by its wording", () => {
+    const rs1 = { host: 'rs1', address: '192.0.2.11', reachable: true, stats, drift: { state: 'in-sync' as const, changes: [] } };
+    // Another wording of the same reason counts; the same words without the reason do not.
+    const reworded = [{ text: 'rs1 taken out by keepalived', reason: { kind: 'health-check-down' as const, service: 'TCP 198.51.100.50:80', server: '192.0.2.11:80' } }];
+    expect(whys(explainAbsent(report({ drift: { state: 'in-sync', changes: [], notes: reworded } }, [rs1])))[0]).toContain('its health check fails');
+    const wordsOnly = [{ text: '192.0.2.11:80 in TCP 198.51.100.50:80: down (health check)' }];
+    expect(whys(explainAbsent(report({ drift: { state: 'in-sync', changes: [], notes: wordsOnly } }, [rs1])))[0]).not.toContain('its health check fails');
+    // The reason names one server of one service: another server of it is not taken for it.
+    const other = [{ text: 'x', reason: { kind: 'health-check-down' as const, service: 'TCP 198.51.100.50:80', server: '192.0.2.12:80' } }];
+    expect(whys(explainAbsent(report({ drift: { state: 'in-sync', changes: [], notes: other } }, [rs1])))[0]).not.toContain('its health check fails');
   });
 
   it('leaves the reason alone when nothing else is known, and when the table could not be read', () => {

@@ -14,11 +14,17 @@ export interface RequestRecord {
 }
 
 export interface Outage {
-  /** The longest time without an answer: between two answers in a row, by when they came. */
+  /** The longest time without an answer from the window's start on: between two answers in a row, by when they came. */
   readonly gapMs: number;
-  /** When the last answer before that gap and the first answer after it came. */
+  /** When that gap began (the last answer before it, or the window's start) and the first answer after it came. */
   readonly lastBefore: number;
   readonly firstAfter: number;
+  /**
+   * How long before the window's start the last answer came (absent: none came before it). Only
+   * the window is the action's: a silence already under way when it opened (requests failing or
+   * slow before the action) is said apart, never counted in the gap.
+   */
+  readonly quietBeforeMs?: number;
   /** Whether an answer came after the window opened (else the outage lasts to the window's end). */
   readonly answeredAfter: boolean;
   /** Requests sent in the window. */
@@ -37,10 +43,9 @@ export interface Outage {
 }
 
 /**
- * What the records show from `from` to `to`: the longest gap between answers (counted from the
- * last answer before `from`, so an outage that starts at once is measured whole, else from
- * `from`) and the
- * requests that failed. An outage still going on at `to` counts up to `to`. `switchedAt`, when
+ * What the records show from `from` (the action) to `to`: the longest gap between answers, a gap
+ * under way at `from` counted from `from` (the time without an answer before it is the action's
+ * doing no more than the traffic's: `quietBeforeMs`), and the requests that failed. An outage still going on at `to` counts up to `to`. `switchedAt`, when
  * known, is when the VIP's new holder was reached: at a preemption the longest gap may come
  * before the VIP moves.
  */
@@ -51,9 +56,9 @@ export function outage(records: readonly RequestRecord[], from: number, to: numb
     .sort((a, b) => a - b);
   const before = answers.filter((done) => done < from).at(-1);
   const during = answers.filter((done) => done >= from && done <= to);
-  // With no answer before the window, the silence counts from its start; `to` closes it: an
-  // outage still going on at its end counts up to there.
-  const times = [before ?? from, ...during, to];
+  // The silence counts from the window's start; `to` closes it: an outage still going on at its
+  // end counts up to there.
+  const times = [from, ...during, to];
   let lastBefore = times[0] as number;
   let firstAfter = times.length > 1 ? (times[1] as number) : to;
   for (let index = 1; index < times.length; index += 1) {
@@ -70,6 +75,7 @@ export function outage(records: readonly RequestRecord[], from: number, to: numb
     gapMs: firstAfter - lastBefore,
     lastBefore,
     firstAfter,
+    ...(before !== undefined ? { quietBeforeMs: from - before } : {}),
     answeredAfter: during.length > 0,
     total: sent.length,
     failed,
@@ -82,8 +88,11 @@ export function outage(records: readonly RequestRecord[], from: number, to: numb
 export function worstOutage(records: readonly RequestRecord[], targets: number, from: number, to: number, switchedAt = from): Outage {
   const each = Array.from({ length: Math.max(1, targets) }, (_, target) => outage(records.filter((record) => (record.target ?? 0) === target), from, to, switchedAt));
   const worst = each.reduce((a, b) => (b.gapMs > a.gapMs ? b : a));
+  const quiet = each.map((seen) => seen.quietBeforeMs ?? 0);
+  const { quietBeforeMs: _worstQuiet, ...rest } = worst;
   return {
-    ...worst,
+    ...rest,
+    ...(each.some((seen) => seen.quietBeforeMs !== undefined) ? { quietBeforeMs: Math.max(...quiet) } : {}),
     answeredAfter: each.every((seen) => seen.answeredAfter),
     total: each.reduce((sum, seen) => sum + seen.total, 0),
     failed: each.flatMap((seen) => seen.failed),

@@ -12,10 +12,15 @@ export interface FailoverPhase {
   readonly expected: string;
   /** Seconds from the action until the expected holder held the VIPs alone (absent: it never did). */
   readonly heldAfterSeconds?: number;
-  /** The longest time without an answer, and when it began and ended, in seconds from the action. */
+  /** The longest time without an answer from the action on, and when it began and ended, in seconds from the action (never before it). */
   readonly gapSeconds: number;
-  readonly lastAnswerBeforeSeconds: number;
-  readonly firstAnswerAfterSeconds: number;
+  readonly gapFromSeconds: number;
+  readonly gapToSeconds: number;
+  /**
+   * Seconds without an answer before the action, where requests were already failing or slow when
+   * it was taken (more than a few requests' interval): said, not counted in the gap.
+   */
+  readonly quietBeforeSeconds?: number;
   readonly sent: number;
   readonly failed: number;
   /** Seconds from the action until the handover was complete: answers back and the holder seen alone. */

@@ -200,6 +200,7 @@ async function drillGroup(context: Context, group: VrrpGroup): Promise<FailoverD
           seen: worstOutage(log.records, urls.length, current.actionAt, to, current.heldAt),
           holders,
           maxGapMs: options.maxGapSeconds * 1000,
+          intervalMs: everyMs,
         });
         phases.push(phase);
         progress(`${current.action}: longest gap ${phase.gapSeconds.toFixed(2)} s, ${phase.failed} of ${phase.sent} request(s) failed: ${phase.status}`);

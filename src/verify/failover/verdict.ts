@@ -18,7 +18,12 @@ export interface PhaseInput {
   readonly seen: Outage;
   readonly holders: readonly string[];
   readonly maxGapMs: number;
+  /** The time between two requests of the stream: a silence before the action longer than a few of them is said. */
+  readonly intervalMs?: number;
 }
+
+/** A silence before the action this many request intervals long says the traffic was already failing. */
+const QUIET_INTERVALS = 3;
 
 const seconds = (ms: number): number => Math.round(ms) / 1000;
 export const formatSeconds = (value: number): string => `${value.toFixed(2)} s`;
@@ -46,8 +51,9 @@ export function judgePhase(input: PhaseInput): FailoverPhase {
     expected: input.expected,
     ...(input.heldAt !== undefined ? { heldAfterSeconds: seconds(input.heldAt - input.actionAt) } : {}),
     gapSeconds: seconds(seen.gapMs),
-    lastAnswerBeforeSeconds: seconds(seen.lastBefore - input.actionAt),
-    firstAnswerAfterSeconds: seconds(seen.firstAfter - input.actionAt),
+    gapFromSeconds: seconds(seen.lastBefore - input.actionAt),
+    gapToSeconds: seconds(seen.firstAfter - input.actionAt),
+    ...(seen.quietBeforeMs !== undefined && input.intervalMs !== undefined && seen.quietBeforeMs > QUIET_INTERVALS * input.intervalMs ? { quietBeforeSeconds: seconds(seen.quietBeforeMs) } : {}),
     sent: seen.total,
     failed: seen.failed.length,
     handoverCompletedSeconds: seconds(seen.completedAt - input.actionAt),
