@@ -700,6 +700,21 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(Object.fromEntries(services)).toEqual({ ssh: 22, http: 80, www: 80, 'alias-only': 81 });
   });
 
+  it('refuses an empty quoted value at its line where ssh -G refuses it ("Missing argument"), and reads a command given so where ssh does', () => {
+    for (const line of ['  User ""', "  HostName ''", '  IdentityFile ""', '  Port=""', '  StrictHostKeyChecking ""', '  HostKeyAlias "" # none']) {
+      for (const block of ['Host webalias', 'Host other']) {
+        const file = configFile([block, line, 'Host webalias', '  User deploy']);
+        expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), `${block} / ${line}`).toThrow(new RegExp(`^${file}:2:\\d+: \\w+ has an empty value`));
+        const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+        expect([ssh.status, ssh.stderr], line).toEqual([255, expect.stringMatching(/line 2: (Missing|missing) argument/)]);
+      }
+    }
+    // ssh reads these in a block that does not apply; the config reader failed on the first ("reading 'val'").
+    const commands = configFile(['Host other', '  ProxyCommand ""', '  KnownHostsCommand ""', '  LocalCommand ""', 'Host webalias', '  Port 2200']);
+    expect(spawnSync('ssh', ['-G', '-F', commands, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: commands }), 'web', { env: {} }).target.port).toBe(2200);
+  });
+
   it('refuses a keyword with no value at its line, where the line after it was read as its value and lost', () => {
     for (const [lines, line, col] of [
       [['Host webalias', '  CheckHostIP', '  Port 2200'], 2, 3],
