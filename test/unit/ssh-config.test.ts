@@ -312,6 +312,14 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(spawnSync('ssh', ['-G', '-F', elsewhere, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Invalid ProxyJump/);
     const empty = configFile(['Host webalias', '  ProxyJump @gw']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
+    // A `/` in the host or port refuses the entry (ssh -G: "Invalid ProxyJump"); in the user it does not.
+    for (const [value, refused] of [['gw/22', true], ['ssh://gw/x', true], ['a/b:22', true], ['u/x@gw', false]] as const) {
+      const file = configFile(['Host other', `  ProxyJump ${value}`, 'Host webalias', '  Port 2201']);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status, value).toBe(refused ? 255 : 0);
+      const read = () => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+      if (refused) expect(read, value).toThrow(new RegExp(`^${file}:2:13: ProxyJump entry "${value}" is not \\[user@\\]host\\[:port\\]`));
+      else expect(read().target.port).toBe(2201);
+    }
   });
 
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
