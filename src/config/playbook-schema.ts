@@ -4,7 +4,7 @@ import { OUTPUT_FORMATS } from './output-formats.js';
 import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
 import { hostNamePattern } from './values.js';
-import { refuseControlCharacters } from './text-safety.js';
+import { refuseTerminalTricks } from './text-safety.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -24,8 +24,8 @@ export const tagsSchema = z
 // A play's or task's name is printed in plans, listings and recaps on the operator's terminal, and
 // kept in the host's ownership manifest: an ESC there would be a terminal command (clear the
 // screen, recolour, retitle), a line break a forged line of output.
-/** A play's or task's name, printed on the terminal: no control character (an ESC would be a command there). */
-export const displayedName = z.string().superRefine(refuseControlCharacters);
+/** A play's or task's name, printed on the terminal: no control character (an ESC would be a command there), no bidirectional control. */
+export const displayedName = z.string().superRefine(refuseTerminalTricks);
 
 const LOOP_WORDS = 'loop takes a list (loop: [a, b], or one "- item" a line under it), the name of a list variable (loop: pages) or one {{ expression }} giving a list';
 
