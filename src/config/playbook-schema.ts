@@ -49,9 +49,12 @@ const ANSIBLE_KEYWORDS: Readonly<Record<string, string>> = {
   loop_control: 'loop_control is not read: the item is always item, its number (from 1) loop_index',
 };
 
+function ansibleKeywordWords(key: string): string | undefined {
+  return Object.hasOwn(ANSIBLE_KEYWORDS, key) ? ANSIBLE_KEYWORDS[key] : key.startsWith('with_') ? `${key} is Ansible's older loop: write loop: with a list, or the name of a list variable` : undefined;
+}
+
 function unknownTypeWords(key: string): string {
-  const ansible = ANSIBLE_KEYWORDS[key] ?? (key.startsWith('with_') ? `${key} is Ansible's older loop: write loop: with a list, or the name of a list variable` : undefined);
-  return ansible ?? `unknown task type ${key}: ${suggestion(key, taskTypeNames)}`;
+  return ansibleKeywordWords(key) ?? `unknown task type ${key}: ${suggestion(key, taskTypeNames)}`;
 }
 
 export const taskSchema = z
@@ -74,8 +77,10 @@ export const taskSchema = z
         ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: unknownTypeWords(key) });
       }
     }
-    if (types.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: `a task has exactly one type (one of ${taskTypeNames.join(', ')}); found ${types.length}` });
+    // An Ansible keyword was refused above with what to write instead; it is no second type.
+    const typed = types.filter((key) => ansibleKeywordWords(key) === undefined);
+    if (typed.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `a task has exactly one type (one of ${taskTypeNames.join(', ')}); found ${typed.length}` });
     }
   });
 

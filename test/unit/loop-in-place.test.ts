@@ -40,4 +40,21 @@ describe('a loop over a list written in place', () => {
     expect(literalType([[1], [2, 3]])).toEqual({ type: 'list', items: { type: 'integer', min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER } });
     expect(literalType(['a', 1])).toEqual({ type: 'string' });
   });
+
+  it("refuses Ansible's with_items and loop_control once each, at the keyword, saying what to write instead", () => {
+    const dir = join(root, 'ansible');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'inventory.yaml'), 'name: t\nhosts:\n  web1: { address: 192.0.2.21, groups: [web], vars: {} }\n');
+    writeFileSync(join(dir, 'playbook.yaml'), '- hosts: web\n  tasks:\n    - kmod: { name: "{{ item }}" }\n      with_items: [ip_vs]\n    - kmod: { name: "{{ item }}" }\n      loop: [ip_vs]\n      loop_control: { loop_var: m }\n');
+    let messages: string[] = [];
+    try {
+      compile(loadInventory(join(dir, 'inventory.yaml')), join(dir, 'playbook.yaml'));
+    } catch (error) {
+      messages = (error as { problems: Array<{ line: number; message: string }> }).problems.map((problem) => `${problem.line}: ${problem.message}`);
+    }
+    expect(messages).toEqual([
+      "4: with_items is Ansible's older loop: write loop: with the same list (loop does not flatten nested lists)",
+      '7: loop_control is not read: the item is always item, its number (from 1) loop_index',
+    ]);
+  });
 });
