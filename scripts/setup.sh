@@ -41,10 +41,14 @@ fi
 
 # The Debian ipvsadm and openssh-server packages start daemons on install on some images; the
 # tests start their own sshd inside namespaces and need none on the machine itself.
+# The dependencies whose install scripts run (ssh2's crypto addon, cpu-features, esbuild's binary
+# check) are package.json's allowScripts, which npm 11 asks for and npm 10 ignores.
 npm ci --no-audit --no-fund
 # Put `lvsprov` on the PATH, as every example in the README and the CLI's hints print it: npm links
 # this checkout into its global prefix (bin/lvsprov -> this folder), so a rebuild is seen at once.
-npm install -g --no-audit --no-fund .
+# npm ci above built dist/ (prepare); linking runs no script: npm 11 warns that a linked folder's
+# `prepare` is not covered by allowScripts (npm 12 skips it), and it would only build again (20 s).
+npm install -g --ignore-scripts --no-audit --no-fund .
 echo "lvsprov $(lvsprov --version) is $(command -v lvsprov)"
 
 # The real-kernel lab (`lvsprov lab up`, test/e2e) boots Debian's kernel package: fetch, unpack and

@@ -1,15 +1,19 @@
 import { isatty } from 'node:tty';
 import type { RecapStyle } from '../report/recap.js';
 
-// Colour only where a person reads a terminal: stdout a terminal whose TERM is not dumb. NO_COLOR
-// (any value) turns it off; FORCE_COLOR turns it on, except FORCE_COLOR=0 or false, which turn it
-// off as in Node itself. Decided here rather than by listr2's colorette, which also colours
-// a redirected stdout on GitHub Actions, GitLab CI and CircleCI and reads FORCE_COLOR=0 as "on".
+// Colour only where a person reads a terminal: stdout a terminal whose TERM is set and not dumb.
+// NO_COLOR with a value turns it off (no-color.org: present and not empty; `NO_COLOR=` left empty by
+// a wrapper script does not); then FORCE_COLOR decides as Node's own getColorDepth reads it: empty,
+// 1, 2, 3 or true turn it on, any other value (0, false) off. Decided here rather than by listr2's
+// colorette, which also colours a redirected stdout on GitHub Actions, GitLab CI and CircleCI and
+// reads FORCE_COLOR=0 as "on".
+
+const FORCE_ON: ReadonlySet<string> = new Set(['', '1', '2', '3', 'true']);
 
 export function colourWanted(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): boolean {
-  if (env.NO_COLOR !== undefined) return false;
-  if (env.FORCE_COLOR !== undefined) return !['0', 'false'].includes(env.FORCE_COLOR.toLowerCase());
-  return stdoutIsTTY && env.TERM !== undefined && env.TERM !== 'dumb';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return FORCE_ON.has(env.FORCE_COLOR);
+  return stdoutIsTTY && env.TERM !== undefined && env.TERM !== '' && env.TERM !== 'dumb';
 }
 
 const sgr =

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import type { EngineEvent, EventSink, HostResult, LockWait } from '../engine/events.js';
 
 // Two ways to show progress: listr2 on an interactive terminal, one plain line per host event
@@ -36,6 +37,29 @@ export function plainProgress(write: (line: string) => void, check: boolean): Pr
 
 type Listr2 = typeof import('listr2');
 
+/**
+ * listr2, its colours decided as the recap's are (colourWanted) for stderr, where the list is
+ * drawn. Its colorette decides once, as it loads, from process.env and whether stdout is a
+ * terminal: FORCE_COLOR=0 would colour the list and `NO_COLOR=` leave it plain. So the two
+ * variables it reads say lvsprov's decision while it loads, and are put back at once.
+ */
+export async function loadListr2(): Promise<Listr2> {
+  const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+  const { colourWanted } = await import('./colour.js');
+  const colour = colourWanted(process.env, isatty(2));
+  delete process.env.NO_COLOR;
+  delete process.env.FORCE_COLOR;
+  process.env[colour ? 'FORCE_COLOR' : 'NO_COLOR'] = '1';
+  try {
+    return await import('listr2');
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
 /** A live list of concurrent tasks drawn on stderr; `listr2` is the module, loaded by the caller. */
 export function stderrListOptions({ ListrLogger, ProcessOutput }: Listr2) {
   return {
@@ -53,7 +77,7 @@ export function stderrListOptions({ ListrLogger, ProcessOutput }: Listr2) {
 }
 
 export async function listrProgress(hosts: readonly string[], check: boolean): Promise<Progress> {
-  const listr2 = await import('listr2');
+  const listr2 = await loadListr2();
   const { Listr } = listr2;
   const waiting = new Map<string, { title: (text: string) => void; done: (result: HostResult) => void }>();
   const early: EngineEvent[] = [];

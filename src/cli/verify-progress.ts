@@ -1,5 +1,5 @@
 import type { VerifyProgress } from '../verify/progress.js';
-import { stderrListOptions } from './progress.js';
+import { loadListr2, stderrListOptions } from './progress.js';
 
 // verify's progress on stderr, as each service and ARP check ends: a live list (listr2, loaded
 // only then) on a terminal, one plain line per event otherwise, so that stdout carries the report alone.
@@ -33,7 +33,7 @@ export function plainVerifyProgress(write: (line: string) => void): VerifyProgre
 }
 
 export async function listrVerifyProgress(): Promise<VerifyProgressView> {
-  const listr2 = await import('listr2');
+  const listr2 = await loadListr2();
   const open = new Map<string, { title: (text: string) => void; end: (failed: boolean) => void }>();
   const early: VerifyProgress[] = [];
   let running: Promise<void> = Promise.resolve();

@@ -275,7 +275,9 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
     const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : saidAt(['when'], () => evaluate(task.when as string, scope)));
     // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
     if (task.loop === undefined && skipped(vars)) return [];
-    const items = task.loop === undefined ? [undefined] : saidAt(['loop'], () => evaluate(task.loop as string, vars));
+    const loop = task.loop;
+    // A list written in place is rendered as task values are (an item `{{ x }}` keeps x's type).
+    const items = loop === undefined ? [undefined] : saidAt(['loop'], () => (typeof loop === 'string' ? evaluate(loop, vars) : renderDeep(loop, vars)));
     if (!Array.isArray(items)) {
       problem(['loop'], `loop must name a list, got ${typeof items}`);
       return [];

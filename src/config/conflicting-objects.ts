@@ -5,6 +5,9 @@ import { specServiceName } from '../resources/ipvs/schema.js';
 import type { AnyResourceType } from '../resources/types.js';
 import { initScriptPath, unitPath } from '../resources/at-boot.js';
 import { kmodFile } from '../resources/kmod.js';
+import { serviceName } from '../resources/ipvs/model.js';
+import type { KeepalivedSpec } from '../resources/keepalived/schema.js';
+import { expectedService } from '../resources/keepalived/table.js';
 
 // Two tasks of one host that declare one object - a file, a boot hook, a route, a module, a
 // service, a link's state - with different specs never converge: each apply makes the first, then
@@ -26,13 +29,22 @@ const whole = (type: ResourceTypeName) => (spec: never): Claims => [[(resourceTy
  */
 const savedBy = (path: string, writer: string): Claims => [[`file ${path}`, `written by ${writer}`]];
 
+/** What a keepalived task says of an IPVS service one of its virtual servers holds. */
+const HELD_BY_KEEPALIVED = JSON.stringify({ state: 'present', held_by: 'keepalived' });
+
 const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
   file: whole('file'),
   // A boot hook's unit and init script are its own files.
   at_boot: (spec: { name: string }) => [...whole('at_boot')(spec as never), ...savedBy(unitPath(spec.name), `the boot hook ${spec.name}`), ...savedBy(initScriptPath(spec.name), `the boot hook ${spec.name}`)],
   kmod: (spec: { name: string }) => [...whole('kmod')(spec as never), ...savedBy(kmodFile(spec.name), `the module ${spec.name}`)],
   route: whole('route'),
-  keepalived: (spec: { path: string }) => [...whole('keepalived')(spec as never), ...savedBy(spec.path, 'keepalived')],
+  // keepalived also holds the IPVS service of each of its virtual servers: an ipvs task that
+  // declares, removes or purges one fights it (lvsprov's keepalived puts the table back).
+  keepalived: (spec: KeepalivedSpec) => [
+    ...whole('keepalived')(spec as never),
+    ...savedBy(spec.path, 'keepalived'),
+    ...spec.virtual_servers.map((server) => [`IPVS service ${serviceName(expectedService(server))}`, HELD_BY_KEEPALIVED] as const),
+  ],
   // One nftables table whole, and its save file, which holds that table alone.
   fwmark: (spec: { table: string; save_file: string }) => [...whole('fwmark')(spec as never), ...savedBy(spec.save_file, `the fwmark table ${spec.table}`)],
   allowlist: (spec: { table: string; save_file: string }) => [...whole('allowlist')(spec as never), ...savedBy(spec.save_file, `the allowlist table ${spec.table}`)],
@@ -83,15 +95,15 @@ interface Sweep {
   readonly removes: (id: string, value: string) => boolean;
   /** How the sweeping task says it, e.g. "with purge: true". */
   readonly how: string;
-  /** How to make the two agree. */
-  readonly fix: string;
+  /** How to make the two agree, for the object a claim (its value) names. */
+  readonly fix: (value: string) => string;
 }
 
 const SWEEPS: Partial<Record<ResourceTypeName, (spec: never) => Sweep | undefined>> = {
   ipvs: (spec: { services: ReadonlyArray<{ state: string }>; purge: boolean }) => {
     if (!spec.purge) return undefined;
     const keeps = new Set(spec.services.map((service) => `IPVS service ${specServiceName(service as never)}`));
-    return { removes: (id, value) => id.startsWith('IPVS service ') && !keeps.has(id) && (JSON.parse(value) as { state: string }).state !== 'absent', how: 'with purge: true', fix: 'list the service in the task with purge: true as well, or drop its purge' };
+    return { removes: (id, value) => id.startsWith('IPVS service ') && !keeps.has(id) && (JSON.parse(value) as { state: string }).state !== 'absent', how: 'with purge: true', fix: (value) => (value === HELD_BY_KEEPALIVED ? 'keepalived holds that service (its virtual_servers): drop the purge' : 'list the service in the task with purge: true as well, or drop its purge') };
   },
 };
 
@@ -133,12 +145,12 @@ export class ObjectClaims<Where> {
     }
     for (const earlier of this.sweeps) {
       const removed = claims.find(([id, text]) => earlier.sweep.removes(id, text));
-      if (removed) return { id: removed[0], earlier: earlier.where, removedBy: { task: 'earlier', how: earlier.sweep.how, fix: earlier.sweep.fix } };
+      if (removed) return { id: removed[0], earlier: earlier.where, removedBy: { task: 'earlier', how: earlier.sweep.how, fix: earlier.sweep.fix(removed[1]) } };
     }
     const sweep = sweepOf(type, spec);
     if (sweep === undefined) return undefined;
     for (const [id, claim] of this.claims) {
-      if (sweep.removes(id, claim.text)) return { id, earlier: claim.where, removedBy: { task: 'this', how: sweep.how, fix: sweep.fix } };
+      if (sweep.removes(id, claim.text)) return { id, earlier: claim.where, removedBy: { task: 'this', how: sweep.how, fix: sweep.fix(claim.text) } };
     }
     this.sweeps.push({ sweep, where });
     return undefined;

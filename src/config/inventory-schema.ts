@@ -104,7 +104,7 @@ const realServerSchema = z
 
 export const serviceSchema = z
   .object({
-    name: virtualServiceName.optional().describe('a name for messages'),
+    name: virtualServiceName.optional().describe('a name for messages, verify, status and graph (default: the protocol, VIP and port, `tcp-198.51.100.10-80`); one per service'),
     vip: z.string().min(1).optional().describe('a name from lvs.vips, or an IPv4 address'),
     protocol: z.enum(['tcp', 'udp', 'fwmark']).default('tcp').describe('ipvsadm -t, -u or -f'),
     port: z.number().int().min(0).max(65535).default(0).describe('virtual port; 0 = every port (needs persistence)'),

@@ -45,6 +45,7 @@ export function resolveServices(
   problems: ConfigProblem[],
 ): ResolvedService[] {
   const seen = new Map<string, number>();
+  const names = new Map<string, number>();
   return data.lvs.services.map((service, index) => {
     const at = (...path: Array<string | number>): Array<string | number> => ['lvs', 'services', index, ...path];
     let address: string | undefined;
@@ -70,6 +71,11 @@ export function resolveServices(
     const previous = seen.get(identity);
     if (previous !== undefined) problems.push(source.problem(at(), `duplicate virtual service ${identity} (also lvs.services.${previous})`));
     seen.set(identity, index);
+    // verify, status and graph report each service by its name (its identity when it has none).
+    const name = service.name ?? identity.replace(/[ :]/g, '-');
+    const named = names.get(name);
+    if (named !== undefined) problems.push(source.problem(service.name !== undefined ? at('name') : at(), `duplicate service name ${name} (also lvs.services.${named}): verify, status and graph report each service by its name; give each its own`));
+    names.set(name, index);
 
     const directors = service.directors ?? [...(groups.get('directors') ?? [])];
     if (service.directors === undefined && directors.length === 0)
@@ -115,7 +121,7 @@ export function resolveServices(
     });
 
     return {
-      name: service.name ?? identity.replace(/[ :]/g, '-'),
+      name,
       protocol: service.protocol,
       ...(address !== undefined ? { address } : {}),
       ...(vipName !== undefined ? { vipName } : {}),

@@ -16,8 +16,8 @@ export function checkPlaybookTasks(source: YamlSource, plays: ReadonlyArray<{ re
   plays.forEach((play, playIndex) => {
     play.tasks.forEach((task, taskIndex) => {
       for (const [key, value] of Object.entries(task)) {
-        // loop and when hold one expression, with or without its braces.
-        const text = (raw: string): string => ((key === 'loop' || key === 'when') && !raw.includes('{{') ? `{{${raw}}}` : raw);
+        // loop and when hold one expression, with or without its braces (a loop's list written in place holds values).
+        const text = (raw: string): string => ((key === 'loop' || key === 'when') && typeof value === 'string' && !raw.includes('{{') ? `{{${raw}}}` : raw);
         for (const [raw, path] of strings(value, [playIndex, 'tasks', taskIndex, key])) {
           const template = text(raw);
           if (!template.includes('{{')) continue;

@@ -4,7 +4,7 @@ import { OUTPUT_FORMATS } from './output-formats.js';
 import { variableDeclarationSchema, variableNamePattern } from './variable-types.js';
 import { suggestion } from './suggest.js';
 import { hostNamePattern } from './values.js';
-import { refuseControlCharacters } from './text-safety.js';
+import { refuseTerminalTricks } from './text-safety.js';
 
 // Playbooks and role task files. The set of task types is derived from the resource registry (plus
 // `template`, which renders a role's template into a `file` task), so a misspelt or unknown type is
@@ -24,20 +24,47 @@ export const tagsSchema = z
 // A play's or task's name is printed in plans, listings and recaps on the operator's terminal, and
 // kept in the host's ownership manifest: an ESC there would be a terminal command (clear the
 // screen, recolour, retitle), a line break a forged line of output.
-/** A play's or task's name, printed on the terminal: no control character (an ESC would be a command there). */
-export const displayedName = z.string().superRefine(refuseControlCharacters);
+/** A play's or task's name, printed on the terminal: no control character (an ESC would be a command there), no bidirectional control. */
+export const displayedName = z.string().superRefine(refuseTerminalTricks);
+
+const LOOP_WORDS = 'loop takes a list (loop: [a, b], or one "- item" a line under it), the name of a list variable (loop: pages) or one {{ expression }} giving a list';
+
+/** A list written in place holds scalars, or mappings, not both, and nothing empty. */
+function loopItemsProblem(loop: string | unknown[], ctx: z.RefinementCtx): void {
+  if (typeof loop === 'string') return;
+  const kind = (item: unknown): string => (item === null || item === undefined ? 'empty' : Array.isArray(item) ? 'list' : typeof item === 'object' ? 'mapping' : 'scalar');
+  const first = loop.length > 0 ? kind(loop[0]) : 'scalar';
+  loop.forEach((item, index) => {
+    const each = kind(item);
+    if (each === 'empty') ctx.addIssue({ code: 'custom', path: [index], message: 'a loop item is empty: write a value, or leave the line out' });
+    else if (each === 'list') ctx.addIssue({ code: 'custom', path: [index], message: 'a loop item is a list: loop runs once per item and does not flatten (Ansible\'s with_items did); write the items one list' });
+    else if (each !== first && first !== 'empty' && first !== 'list') ctx.addIssue({ code: 'custom', path: [index], message: `loop items are all scalars or all mappings; item 1 is a ${first}, this one a ${each}` });
+  });
+}
+
+/** Ansible's keywords lvsprov does not read, each with what to write instead. */
+const ANSIBLE_KEYWORDS: Readonly<Record<string, string>> = {
+  with_items: 'with_items is Ansible\'s older loop: write loop: with the same list (loop does not flatten nested lists)',
+  with_list: 'with_list is Ansible\'s older loop: write loop: with the same list',
+  loop_control: 'loop_control is not read: the item is always item, its number (from 1) loop_index',
+};
+
+function ansibleKeywordWords(key: string): string | undefined {
+  return Object.hasOwn(ANSIBLE_KEYWORDS, key) ? ANSIBLE_KEYWORDS[key] : key.startsWith('with_') ? `${key} is Ansible's older loop: write loop: with a list, or the name of a list variable` : undefined;
+}
+
+function unknownTypeWords(key: string): string {
+  return ansibleKeywordWords(key) ?? `unknown task type ${key}: ${suggestion(key, taskTypeNames)}`;
+}
 
 export const taskSchema = z
   .object({
     name: displayedName.optional(),
-    /** A variable holding a list, or `{{ expression }}`; the task runs once per item as `item`. */
-    // Ansible also takes a list written in place; here a list is a variable of the inventory or role.
-    loop: z
-      .string({
-        error: (issue) =>
-          `loop takes the name of a list variable (loop: pages) or one {{ expression }} giving a list${Array.isArray(issue.input) ? '; a list written here is not read: set it as a variable (vars, or a role default) and name that' : ''}`,
-      })
-      .optional(),
+    /**
+     * The items the task runs once per item for, as `item`: a list written in place (scalars, or
+     * mappings read as `item.field`), or a variable holding one, by name or as one `{{ expression }}`.
+     */
+    loop: z.union([z.string(), z.array(z.unknown())], { error: () => LOOP_WORDS }).superRefine(loopItemsProblem).optional(),
     /** A variable or `{{ expression }}`; the task is skipped on hosts where it is empty or false. */
     when: z.union([z.string(), z.boolean()]).optional(),
     tags: tagsSchema.optional(),
@@ -47,11 +74,13 @@ export const taskSchema = z
     const types = Object.keys(task).filter((key) => !controlKeys.has(key));
     for (const key of types) {
       if (!taskTypeNames.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: `unknown task type ${key}: ${suggestion(key, taskTypeNames)}` });
+        ctx.addIssue({ code: 'custom', path: [key], params: { atKey: true }, message: unknownTypeWords(key) });
       }
     }
-    if (types.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: `a task has exactly one type (one of ${taskTypeNames.join(', ')}); found ${types.length}` });
+    // An Ansible keyword was refused above with what to write instead; it is no second type.
+    const typed = types.filter((key) => ansibleKeywordWords(key) === undefined);
+    if (typed.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `a task has exactly one type (one of ${taskTypeNames.join(', ')}); found ${typed.length}` });
     }
   });
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { derivedVariables, LOOP_INDEX, LOOP_ITEM } from './derived-variables.js';
+import { literalType } from './literal-type.js';
 import { listNames, nearestNames } from './suggest.js';
 import { templateSpecSchema, TEMPLATE_TASK, type TaskEntry } from './playbook-schema.js';
 import { checkTemplate, typeAt, type Vocabulary } from './template-check.js';
@@ -75,7 +76,10 @@ export function checkRole(role: RoleParts): { problems: ConfigProblem[]; templat
     };
     const expressionOf = (text: string): string => text.replace(/^\s*\{\{\s*|\s*\}\}\s*$/g, '');
     let scope = vocabulary();
-    if (task.loop !== undefined) {
+    if (Array.isArray(task.loop)) {
+      strings(task.loop, ['loop']).forEach(([text, path]) => check(text, path, scope));
+      scope = vocabulary({ [LOOP_ITEM]: literalType(task.loop), [LOOP_INDEX]: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER } });
+    } else if (task.loop !== undefined) {
       check(`{{${expressionOf(task.loop)}}}`, ['loop'], scope);
       const loopType = typeAt(scope.root, expressionOf(task.loop).split('.'));
       if (loopType === null) return; // already reported: its name is unknown

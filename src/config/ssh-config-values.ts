@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { hostAddressProblem } from '../net/host-address.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
+import { sshPort } from '../transport/service-port.js';
 import { wanted } from '../transport/ssh-config-line-values.js';
 import { loginNameProblem } from './values.js';
 
@@ -22,10 +23,8 @@ export function sshTimeSeconds(value: string): number | undefined {
 /** Why `value` cannot be this keyword's value; undefined when it can. */
 function problemOf(keyword: string, value: string): string | undefined {
   switch (keyword) {
-    case 'port': {
-      const port = Number(value);
-      return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? undefined : `${wanted.port}, not ${JSON.stringify(value)}`;
-    }
+    case 'port':
+      return sshPort(value) === undefined ? `${wanted.port}, not ${JSON.stringify(value)}` : undefined;
     case 'serveraliveinterval':
       return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `${wanted.serveraliveinterval}, not ${JSON.stringify(value)}`;
     case 'serveralivecountmax':
@@ -45,12 +44,15 @@ function problemOf(keyword: string, value: string): string | undefined {
 }
 
 /**
- * `value` (read from `found`, after any %-token expansion), a time in whole seconds, or a
+ * `value` (read from `found`, after any %-token expansion), a time in whole seconds, a port as a
+ * number, or a
  * ConfigError at its place in the config file.
  */
 export function checkedSshConfigValue(keyword: string, found: Pick<ConfigValue, 'file' | 'line' | 'col'>, value: string): string {
   const seconds = timeKeywords.has(keyword) ? sshTimeSeconds(value) : undefined;
   const problem = problemOf(keyword, seconds === undefined ? value : String(seconds));
   if (problem !== undefined) throw new ConfigError([{ file: found.file, line: found.line, col: found.col, path: '', message: seconds === undefined ? problem : `${problem} (${JSON.stringify(value)})` }]);
+  // A port as ssh uses it: `Port ssh` is 22, in %p and on the wire.
+  if (keyword === 'port') return String(sshPort(value));
   return seconds === undefined ? value : String(seconds);
 }

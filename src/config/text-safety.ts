@@ -64,3 +64,15 @@ export function refuseControlCharacters(value: string, ctx: z.RefinementCtx): vo
   const found = controlCharacterIn(value);
   if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain the control character ${describeCharacter(found)}` });
 }
+
+// The bidirectional embeddings, overrides and isolates reorder what follows them on the line a
+// terminal shows: a task name holding U+202E prints backwards and drags the rest of the plan line
+// with it. Right-to-left text itself needs none of them.
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/u;
+
+/** A name printed on the operator's terminal: no control character, nothing that reorders the line. */
+export function refuseTerminalTricks(value: string, ctx: z.RefinementCtx): void {
+  refuseControlCharacters(value, ctx);
+  const found = BIDI_CONTROL.exec(value)?.[0];
+  if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain ${describeCharacter(found)}, a bidirectional control: it reorders how a terminal shows the rest of the line` });
+}

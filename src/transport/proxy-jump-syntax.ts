@@ -3,7 +3,8 @@
 // `ssh://[user@]host[:port]`, with a user and a host that are not empty and a port that is a
 // number from 1 to 65535 as written (`gw:%p` is refused, as ssh refuses it: "Invalid ProxyJump").
 
-export const jumpEntryPattern = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@]+)(?::([^:]*))?$/;
+// A `/` after the user (`gw/22`, `ssh://gw/x`) is refused by ssh too.
+export const jumpEntryPattern = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@/]+)(?::([^:/]*))?$/;
 
 /** Why ssh refuses this ProxyJump value (its words as read), or undefined. */
 export function proxyJumpProblem(values: readonly string[]): string | undefined {

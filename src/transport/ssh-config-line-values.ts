@@ -1,3 +1,5 @@
+import { sshPort } from './service-port.js';
+
 // Values ssh refuses on any line of its config, in a block that applies or not (readconf.c checks
 // a line's value before it asks whether the block is active), for the keywords lvsprov reads. The
 // value that applies is held to lvsprov's own grammar later (config/ssh-config-values.ts); this
@@ -24,7 +26,7 @@ const TIME = /^(\+?\d+[smhdw]?)+$/i;
 
 /** What each of these keywords takes, said the same for any line and for the value that applies. */
 export const wanted = {
-  port: 'Port must be a whole number 1-65535',
+  port: 'Port must be a whole number 1-65535 or a tcp service name in /etc/services',
   connecttimeout: 'ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m)',
   serveraliveinterval: 'ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives) or a time as ssh reads it (90s, 1m30s)',
   serveralivecountmax: 'ServerAliveCountMax must be a whole number 0-100',
@@ -34,8 +36,7 @@ export const wanted = {
 function sshReads(keyword: string, value: string): boolean | undefined {
   switch (keyword) {
     case 'port':
-      // a2port(): 1-65535, or a service name (getservbyname), which the value that applies may not be.
-      return /^\d+$/.test(value) ? Number(value) >= 1 && Number(value) <= 65535 : /^[A-Za-z][\w.+-]*$/.test(value);
+      return sshPort(value) !== undefined;
     case 'connecttimeout':
     case 'serveraliveinterval':
       return value === 'none' || TIME.test(value);

@@ -104,6 +104,15 @@ function placeFinder(text: string, original: readonly string[]): (keyword: strin
 
 const parsedFiles = new Map<string, ParsedFile>();
 
+/**
+ * The keywords ssh 9.2 reads an empty quoted value (`""`) for: the commands, ProxyJump, and those it
+ * no longer uses. Every other keyword it refuses so, in a block that applies or not ("Missing
+ * argument", "empty argument"), where the package would read `User ""` as a value.
+ */
+const TAKES_EMPTY: ReadonlySet<string> = new Set(
+  'afstokenpassing cipher compressionlevel fallbacktorsh globalknownhostsfile2 kerberosauthentication kerberostgtpassing knownhostscommand localcommand protocol proxycommand proxyjump remotecommand rhostsauthentication rhostsrsaauthentication rsaauthentication useprivilegedport userknownhostsfile2 useroaming usersh'.split(' '),
+);
+
 export function parseSshConfigFile(file: string, checkPermissions = false): ParsedFile {
   if (checkPermissions) checkSshConfigPermissions(file);
   const cached = parsedFiles.get(file);
@@ -113,7 +122,9 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   // (it takes them for criteria that need an argument) where ssh accepts them. It splits a Host
   // line's words the same way and asks nothing of them, so each Match line is handed over as a
   // Host line and told apart again here by its own first word.
-  const asHostLines = text.replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host');
+  // The package fails on a command given as an empty quoted string (`ProxyCommand ""`, which ssh
+  // reads): it gets a blank instead, a command all the same.
+  const asHostLines = text.replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host').replace(/^([ \t]*(?:proxycommand|knownhostscommand)(?:[ \t]*=[ \t]*|[ \t]+))(?:""|'')(?=[ \t]*(?:#.*)?\r?$)/gim, '$1" "');
   const original = text.split('\n');
   const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
   const find = placeFinder(asHostLines, original);
@@ -122,6 +133,11 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   original.forEach((text, index) => {
     const bare = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*=?\s*(#.*)?$/.exec(text.replace(/\r$/, ''));
     if (bare?.[2] !== undefined) throw new ConfigError([{ file, line: index + 1, col: (bare[1]?.length ?? 0) + 1, path: '', message: `${bare[2]} has no value after it (ssh refuses the file too: "no argument after keyword" or "Missing argument")` }]);
+    const empty = /^(\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+))(?:""|'')\s*(#.*)?$/.exec(text.replace(/\r$/, ''));
+    const keyword = empty?.[2]?.toLowerCase();
+    if (keyword !== undefined && isSshConfigKeyword(keyword) && !TAKES_EMPTY.has(keyword)) {
+      throw new ConfigError([{ file, line: index + 1, col: (empty?.[1]?.length ?? 0) + 1, path: '', message: `${empty?.[2]} has an empty value (ssh refuses the file too: "Missing argument")` }]);
+    }
   });
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
   let lines;

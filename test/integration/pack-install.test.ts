@@ -87,3 +87,34 @@ describe('npm pack, npm install -g the tarball, run the installed lvsprov', () =
     expect(check.stderr).toMatch(/^director: unreachable: /m);
   });
 });
+
+// A checkout put on the PATH as scripts/setup.sh does it (the README's install), after its npm ci:
+// quiet on npm 11, which warns of every install script allowScripts does not cover.
+describe("setup.sh's install from a checkout", () => {
+  const setup = readFileSync(join(root, 'scripts/setup.sh'), 'utf8');
+
+  it('links the checkout into a global prefix without running or warning of its prepare script, and lvsprov runs', () => {
+    const line = setup.split('\n').find((each) => /^npm install -g .* \.$/.test(each));
+    expect(line).toBeDefined();
+    const prefix = mkdtempSync(join(tmpdir(), 'lvsprov-link-'));
+    try {
+      const install = spawnSync('sh', ['-c', line!], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_prefix: prefix }, timeout: 120_000 });
+      expect(install.status, install.stderr).toBe(0);
+      expect(install.stderr).not.toMatch(/npm warn|prepare/i);
+      const shown = spawnSync(join(prefix, 'bin/lvsprov'), ['--version'], { encoding: 'utf8' });
+      expect(shown.stdout.trim(), shown.stderr).toBe(version);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
+  });
+
+  it("allows, in package.json's allowScripts, every installed dependency whose install scripts npm 11 would warn of", () => {
+    const allowed = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> }).allowScripts;
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const scripted = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== '' && entry.hasInstallScript === true)
+      .map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(scripted.length).toBeGreaterThan(0);
+    expect(scripted.filter((name) => allowed[name] !== true)).toEqual([]);
+  });
+});

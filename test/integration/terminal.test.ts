@@ -107,6 +107,24 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     expect(plain).not.toContain('\u001b[');
   });
 
+  it('colours the live list and the recap as it decides: an empty NO_COLOR keeps colour, FORCE_COLOR=0 takes it from both', async () => {
+    // Only the host refused at once: no connect timeout to wait for.
+    const closed = `${apply()} --limit closed`;
+    pane = new TmuxPane();
+    pane.start(closed, { NO_COLOR: '' });
+    const coloured = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
+    expect(coloured).toMatch(/closed +: \u001b\[31munreachable/);
+    expect(coloured).toMatch(/\u001b\[31m✖/);
+    pane.close();
+
+    // listr2's colorette reads FORCE_COLOR=0 as "on"; lvsprov decides for it.
+    pane = new TmuxPane();
+    pane.start(closed, { FORCE_COLOR: '0' });
+    const plain = await pane.waitFor(/EXIT=3/, 30_000, { colour: true });
+    expect(plain).toMatch(/✖ closed: unreachable/);
+    expect(plain).not.toContain('\u001b[');
+  });
+
   it('status --watch redraws a terminal, but a redirected stdout gets each refresh in turn, no screen clearing', async () => {
     const status = `cd ${dir} && ${process.execPath} ${cliPath} status -i inventory.yaml -p playbook.yaml --limit closed --watch 1 --count 2`;
     pane = new TmuxPane();

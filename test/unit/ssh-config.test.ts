@@ -9,6 +9,7 @@ import { parseJumpEntry, resolveConnection } from '../../src/config/connection.j
 import { loadInventory } from '../../src/config/inventory.js';
 import { patternListMatches, resolveSshConfig } from '../../src/transport/ssh-config.js';
 import { permissionProblem } from '../../src/transport/ssh-config-file.js';
+import { tcpServices } from '../../src/transport/service-port.js';
 import { cliPath } from '../support/cli.js';
 import { runMain } from '../support/main-io.js';
 
@@ -311,6 +312,14 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(spawnSync('ssh', ['-G', '-F', elsewhere, 'webalias'], { encoding: 'utf8' }).stderr).toMatch(/line 2: Invalid ProxyJump/);
     const empty = configFile(['Host webalias', '  ProxyJump @gw']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
+    // A `/` in the host or port refuses the entry (ssh -G: "Invalid ProxyJump"); in the user it does not.
+    for (const [value, refused] of [['gw/22', true], ['ssh://gw/x', true], ['a/b:22', true], ['u/x@gw', false]] as const) {
+      const file = configFile(['Host other', `  ProxyJump ${value}`, 'Host webalias', '  Port 2201']);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status, value).toBe(refused ? 255 : 0);
+      const read = () => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+      if (refused) expect(read, value).toThrow(new RegExp(`^${file}:2:13: ProxyJump entry "${value}" is not \\[user@\\]host\\[:port\\]`));
+      else expect(read().target.port).toBe(2201);
+    }
   });
 
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
@@ -656,8 +665,10 @@ describe('the connection: inventory > ssh_config > defaults', () => {
 
   it('refuses a port or a time ssh cannot read in a block that does not apply, as ssh refuses the file, and takes what ssh takes there', () => {
     for (const [lines, col, message] of [
-      [['Host other', '  Port 0'], 8, /Port must be a whole number 1-65535, not "0"/],
-      [['Host other', '  Port 70000'], 8, /Port must be a whole number 1-65535, not "70000"/],
+      [['Host other', '  Port 0'], 8, /Port must be a whole number 1-65535 or a tcp service name in \/etc\/services, not "0"/],
+      [['Host other', '  Port 70000'], 8, /Port must be a whole number 1-65535 or a tcp service name in \/etc\/services, not "70000"/],
+      [['Host other', '  Port nosuchservice'], 8, /Port must be .*, not "nosuchservice"/],
+      [['Host other', '  Port SSH'], 8, /Port must be .*, not "SSH"/],
       [['Host other', '  ConnectTimeout soon'], 18, /ConnectTimeout must be .*, not "soon"/],
       [['Host other', '  ServerAliveInterval -1'], 23, /ServerAliveInterval must be .*, not "-1"/],
       [['Host other', '  ServerAliveCountMax x'], 23, /ServerAliveCountMax must be a whole number 0-100, not "x"/],
@@ -670,6 +681,46 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const file = configFile(['Host other', '  Port ssh', '  ConnectTimeout none', '  ServerAliveInterval 1h30m', '  ServerAliveCountMax 500', 'Host webalias', '  Port 2200']);
     expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
     expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.port).toBe(2200);
+  });
+
+  it('reads a Port that is a tcp service name (or an alias) as ssh -G does, the port its number, and refuses a name the services database lacks', () => {
+    // a2port(): a number as strtonum reads it, else getservbyname(name, "tcp"), case-sensitively.
+    for (const [value, port] of [['ssh', 22], ['www', 80], ['http-alt', 8080], ['+2200', 2200], ['02201', 2201]] as const) {
+      const file = configFile(['Host webalias', `  Port ${value}`]);
+      expect(sshG(file, 'webalias'), value).toEqual({ status: 0, values: expect.objectContaining({ port: String(port) }) });
+      const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+      expect(resolved.target.port, value).toBe(port);
+      expect(resolved.origins.port).toBe(`${file}:2 (Host webalias)`);
+    }
+    for (const value of ['nosuchservice', 'SSH', '-0', '0x16']) {
+      const file = configFile(['Host webalias', `  Port ${value}`]);
+      expect(sshG(file, 'webalias').status, value).toBe(255);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), value).toThrow(new RegExp(`^${file}:2:8: Port must be a whole number 1-65535 or a tcp service name in /etc/services, not "${value}"`));
+    }
+    // A jump host's Port too.
+    const jump = configFile(['Host webalias', '  ProxyJump bastion', 'Host bastion', '  HostName 192.0.2.20', '  Port ssh']);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: jump }), 'web', { env: {} });
+    expect(resolved.target.jumps.map((hop) => [hop.address, hop.port])).toEqual([['192.0.2.20', 22]]);
+  });
+
+  it('reads the services database as getservbyname does: tcp entries only, aliases, comments, the first entry winning', () => {
+    const services = tcpServices(['# comment', 'ssh\t\t22/tcp\t# SSH', 'domain 53/udp', 'http 80/tcp www # web', 'http 8080/tcp', 'big 70000/tcp', '', 'alias-only 81/tcp ssh'].join('\n'));
+    expect(Object.fromEntries(services)).toEqual({ ssh: 22, http: 80, www: 80, 'alias-only': 81 });
+  });
+
+  it('refuses an empty quoted value at its line where ssh -G refuses it ("Missing argument"), and reads a command given so where ssh does', () => {
+    for (const line of ['  User ""', "  HostName ''", '  IdentityFile ""', '  Port=""', '  StrictHostKeyChecking ""', '  HostKeyAlias "" # none']) {
+      for (const block of ['Host webalias', 'Host other']) {
+        const file = configFile([block, line, 'Host webalias', '  User deploy']);
+        expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), `${block} / ${line}`).toThrow(new RegExp(`^${file}:2:\\d+: \\w+ has an empty value`));
+        const ssh = spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' });
+        expect([ssh.status, ssh.stderr], line).toEqual([255, expect.stringMatching(/line 2: (Missing|missing) argument/)]);
+      }
+    }
+    // ssh reads these in a block that does not apply; the config reader failed on the first ("reading 'val'").
+    const commands = configFile(['Host other', '  ProxyCommand ""', '  KnownHostsCommand ""', '  LocalCommand ""', 'Host webalias', '  Port 2200']);
+    expect(spawnSync('ssh', ['-G', '-F', commands, 'webalias'], { encoding: 'utf8' }).status).toBe(0);
+    expect(resolveConnection(inventoryWith({ agent: false, config_file: commands }), 'web', { env: {} }).target.port).toBe(2200);
   });
 
   it('refuses a keyword with no value at its line, where the line after it was read as its value and lost', () => {
