@@ -12,6 +12,7 @@ import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
+import { mayBeHandedOver } from './vip-handover.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
 // a pure plan, then one batched exec per wave the host takes part in, and the drain poll on a
@@ -413,9 +414,6 @@ export class HostRun {
 
 /** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
 const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && change.joining !== undefined;
-
-/** A VIP's removal after balance that another director's taking it over moves into balance (see vip-handover.ts). */
-const mayBeHandedOver = (change: PlannedChange): boolean => change.resource.startsWith('address ') && change.releases !== undefined && phaseRank(phaseOf(change)) > phaseRank('balance');
 
 /** A change a forwarding switch on a director moves to the reroute wave (see planHost). */
 const mayBeRerouted = (change: PlannedChange): boolean => change.resource === DEFAULT_ROUTE;

@@ -35,6 +35,9 @@ function lateRemoval(change: PlannedChange): readonly string[] {
   return change.handedOver !== undefined || rank(change.phase) > rank('balance') ? change.releases : [];
 }
 
+/** Whether a hand-over may move this change into balance: a director's plan keeps its read for that (HostRun.handOver). */
+export const mayBeHandedOver = (change: PlannedChange): boolean => lateRemoval(change).length > 0;
+
 /**
  * For each director of `hosts` (the run's live hosts) that removes a VIP after balance which
  * another of them announces in balance: that VIP and the hosts that announce it. A director whose

@@ -34,14 +34,14 @@ interface Card {
 /** The card's cell padding, in points (cellpadding below). */
 const CELL_PADDING = 4;
 
+/** The node font size (node [fontsize=11] below): the title's. */
+const TITLE_SIZE = 11;
+
 /** A card as wide as its widest line needs (see text-width.ts), and at least `minWidth`. */
 function cardWidth({ title, kicker, lines, minWidth }: Pick<Card, 'title' | 'kicker' | 'lines' | 'minWidth'>): number {
   const widths = [helveticaWidth(title, TITLE_SIZE, true), ...(kicker ? [helveticaWidth(kicker.toUpperCase(), 8)] : []), ...lines.map((text) => helveticaWidth(text, 10))];
   return Math.max(minWidth, cellWidthFor(Math.max(...widths), CELL_PADDING));
 }
-
-/** The node font size (node [fontsize=11] below): the title's. */
-const TITLE_SIZE = 11;
 
 function card({ title, kicker, lines, fill, line, head, minWidth: least }: Card): string {
   const minWidth = cardWidth({ title, kicker, lines, minWidth: least });

@@ -131,9 +131,10 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   // A keyword with nothing after it: the package would take the next line for its value (and lose
   // that line's keyword); ssh refuses the file ("no argument after keyword").
   original.forEach((text, index) => {
-    const bare = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*=?\s*(#.*)?$/.exec(text.replace(/\r$/, ''));
+    const line = text.replace(/\r$/, '');
+    const bare = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*=?\s*(#.*)?$/.exec(line);
     if (bare?.[2] !== undefined) throw new ConfigError([{ file, line: index + 1, col: (bare[1]?.length ?? 0) + 1, path: '', message: `${bare[2]} has no value after it (ssh refuses the file too: "no argument after keyword" or "Missing argument")` }]);
-    const empty = /^(\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+))(?:""|'')\s*(#.*)?$/.exec(text.replace(/\r$/, ''));
+    const empty = /^(\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+))(?:""|'')\s*(#.*)?$/.exec(line);
     const keyword = empty?.[2]?.toLowerCase();
     if (keyword !== undefined && isSshConfigKeyword(keyword) && !TAKES_EMPTY.has(keyword)) {
       throw new ConfigError([{ file, line: index + 1, col: (empty?.[1]?.length ?? 0) + 1, path: '', message: `${empty?.[2]} has an empty value (ssh refuses the file too: "Missing argument")` }]);
