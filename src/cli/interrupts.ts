@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CliIo } from './io.js';
 
 // SIGINT, SIGTERM and SIGHUP become the engine's two cancellations: the first asks it to start
@@ -39,6 +40,9 @@ const applyMessages: InterruptMessages = {
 export function watchInterrupts(io: CliIo, source: SignalSource = process, messages: InterruptMessages = applyMessages): Interrupts {
   const first = new AbortController();
   const second = new AbortController();
+  // Every host's exec listens on both at once (a listener a host, removed when its script ends):
+  // past ten, node would print a warning of a listener leak on every run of eleven hosts or more.
+  setMaxListeners(0, first.signal, second.signal);
   const onSignal = (): void => {
     if (!first.signal.aborted) {
       io.err(messages.first);

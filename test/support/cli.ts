@@ -41,7 +41,13 @@ export function startCli(args: readonly string[], options: { namespace?: string;
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      // A warning of node's own (a listener leak, a deprecation) is never meant for the user: any
+      // CLI run of any test that prints one fails.
+      const warning = /^\(node:\d+\) .*$/m.exec(stderr);
+      if (warning) reject(new Error(`lvsprov printed a warning of node's own: ${warning[0]}\n${stderr}`));
+      else resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
   return { child, output: () => ({ stdout, stderr }), done };
 }

@@ -156,6 +156,26 @@ describe('CLI side', () => {
     expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM') + source.listenerCount('SIGHUP')).toBe(0);
   });
 
+  it('lets every host of a large run listen on both signals without a warning of a listener leak', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const interrupts = watchInterrupts({ out: () => undefined, err: () => undefined, isTTY: false }, new EventEmitter());
+      const listeners = Array.from({ length: 1000 }, () => () => undefined);
+      for (const listener of listeners) {
+        interrupts.interrupt.addEventListener('abort', listener, { once: true });
+        interrupts.abort.addEventListener('abort', listener, { once: true });
+      }
+      // node reports the warning on a later tick.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(warnings.map((warning) => warning.message)).toEqual([]);
+      interrupts.dispose();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('takes SIGHUP, the terminal going, as an interrupt too', () => {
     const source = new EventEmitter();
     const interrupts = watchInterrupts({ out: () => undefined, err: () => undefined, isTTY: false }, source);
