@@ -3,7 +3,7 @@ import type { HostStatus, StatusReport } from '../status/report.js';
 import { describeVrrp } from '../status/vrrp.js';
 import { columns } from './columns.js';
 
-// `lvsprov status` for people: one block per host, drift first, then (for a director) its VIPs
+// `lvsprov status` for people: a line per host, drift first, then (for a director) its VIPs
 // and a table per virtual service with every real server, live counters and why a server is out.
 
 const mark: Record<ServerStatus['state'], string> = { active: '', quiesced: '! ', absent: '! ', undeclared: '? ' };
@@ -56,19 +56,19 @@ export function renderDirector(director: DirectorStatus): string[] {
   return lines;
 }
 
-function hostHeading(host: HostStatus): string {
-  const where = `${host.host}  ${host.address}`;
-  if (!host.reachable) return `${where}  UNREACHABLE: ${host.error ?? ''}`;
+/** A host's state after its name and address (which the caller lines up across hosts). */
+function hostState(host: HostStatus): string {
+  if (!host.reachable) return `UNREACHABLE: ${host.error ?? ''}`;
   const drift = host.drift;
-  if (!drift) return where;
-  if (drift.state === 'in-sync') return `${where}  in sync`;
-  if (drift.state === 'unknown') return `${where}  drift unknown: ${drift.error ?? ''}`;
-  return `${where}  DRIFT: ${drift.changes.length} pending change${drift.changes.length === 1 ? '' : 's'}`;
+  if (!drift) return '';
+  if (drift.state === 'in-sync') return 'in sync';
+  if (drift.state === 'unknown') return `drift unknown: ${drift.error ?? ''}`;
+  return `DRIFT: ${drift.changes.length} pending change${drift.changes.length === 1 ? '' : 's'}`;
 }
 
-export function renderHost(host: HostStatus): string[] {
-  const lines = [hostHeading(host)];
-  for (const change of host.drift?.changes ?? []) lines.push(`  ~ ${change.summary}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
+/** The lines under a host's heading: its pending changes, and a director's VIPs and tables. */
+function hostDetails(host: HostStatus): string[] {
+  const lines = (host.drift?.changes ?? []).map((change) => `  ~ ${change.summary}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
   if (host.director) lines.push(...renderDirector(host.director));
   return lines;
 }
@@ -87,6 +87,20 @@ export function statusSummary(report: StatusReport): string {
   return `${report.cluster ?? 'cluster'} at ${report.at}: ${reached}/${report.hosts.length} hosts reached, ${drifted} with drift, ${out} real server${out === 1 ? '' : 's'} out of rotation`;
 }
 
+/**
+ * Hosts whose state fits on one line (a real server in sync, one unreachable) are listed one under
+ * the other, names and addresses lined up, so a thousand of them read as a table; a host with
+ * more to say (drift, a director's tables) stands apart between blank lines.
+ */
 export function renderStatus(report: StatusReport): string {
-  return [statusSummary(report), ...report.hosts.flatMap((host) => ['', ...renderHost(host)])].join('\n');
+  const headings = columns(report.hosts.map((host) => [host.host, host.address, hostState(host)]));
+  const lines = [statusSummary(report)];
+  let previousHadDetails = true;
+  report.hosts.forEach((host, index) => {
+    const details = hostDetails(host);
+    if (previousHadDetails || details.length > 0) lines.push('');
+    lines.push(headings[index] as string, ...details);
+    previousHadDetails = details.length > 0;
+  });
+  return lines.join('\n');
 }

@@ -160,9 +160,9 @@ describe('the status report', () => {
       [
         'lab-dr at 2026-11-30T04:04:51.750Z: 2/3 hosts reached, 1 with drift, 1 real server out of rotation',
         '',
-        'router  203.0.113.1  UNREACHABLE: router (root@203.0.113.1:22): connect ECONNREFUSED',
+        'router    203.0.113.1  UNREACHABLE: router (root@203.0.113.1:22): connect ECONNREFUSED',
         '',
-        'director  192.0.2.10  DRIFT: 1 pending change',
+        'director  192.0.2.10   DRIFT: 1 pending change',
         '  ~ real server 192.0.2.12:0 weight 0 -> 1 in TCP 198.51.100.51:0    [director: IPVS virtual services]',
         '  VIPs: web 198.51.100.50 held on eth0:1, sticky 198.51.100.51 held on eth0:2',
         '  TCP 198.51.100.50:80  web  wrr  dr  0 conn/s, 0 pkt/s in, 0 pkt/s out',
@@ -183,9 +183,35 @@ describe('the status report', () => {
         '    rs2     192.0.2.12:0       1       0         0       0         0          0  ? undeclared: in the live table, not in the inventory',
         '    rs1     192.0.2.11:0       1       0         0       0         0          0  ? undeclared: in the live table, not in the inventory',
         '',
-        'rs1  192.0.2.11  in sync',
+        'rs1       192.0.2.11   in sync',
       ].join('\n'),
     );
+  });
+
+  it('lists hosts of one line each one under the other, lined up; a host with details stands apart', () => {
+    const inSync = (host: string, address: string): StatusReport['hosts'][number] => ({ host, address, reachable: true, drift: { state: 'in-sync', changes: [] }, stats: { connections: 1, channels: 1, execs: 1 } });
+    const drifted: StatusReport['hosts'][number] = {
+      host: 'web3',
+      address: '192.0.2.13',
+      reachable: true,
+      drift: { state: 'drift', changes: [{ summary: 'sysctl net.ipv4.conf.all.arp_ignore 0 -> 1', task: 'ARP', role: 'realserver-dr' }] },
+      stats: { connections: 1, channels: 1, execs: 1 },
+    };
+    const lined: StatusReport = {
+      at: '2026-11-30T04:04:51.750Z',
+      hosts: [inSync('web1', '192.0.2.11'), inSync('web22', '192.0.2.122'), drifted, { ...inSync('web4', '192.0.2.14'), reachable: false, error: 'connect ETIMEDOUT' }, inSync('web5', '192.0.2.15')],
+    };
+    expect(renderStatus(lined).split('\n').slice(1)).toEqual([
+      '',
+      'web1   192.0.2.11   in sync',
+      'web22  192.0.2.122  in sync',
+      '',
+      'web3   192.0.2.13   DRIFT: 1 pending change',
+      '  ~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1    [realserver-dr: ARP]',
+      '',
+      'web4   192.0.2.14   UNREACHABLE: connect ETIMEDOUT',
+      'web5   192.0.2.15   in sync',
+    ]);
   });
 
   it('exits 3 for an unreachable host, 2 when a table could not be read, else 0', () => {
