@@ -27,10 +27,20 @@ export function tcpConnect(address: string, port: number, timeoutMs: number): Pr
     const fail = (error: Error): void => {
       clearTimeout(timer);
       socket.destroy();
+      error.message = withoutLocalAddress(error.message);
       reject(error);
     };
     socket.once('error', fail);
   });
+}
+
+/**
+ * node ends some connect errors with the local side of the socket (`connect ENETUNREACH
+ * 198.51.100.9:22 - Local (0.0.0.0:0)`): before a connection there is none to speak of, so the
+ * message stops at the address it tried.
+ */
+export function withoutLocalAddress(message: string): string {
+  return message.replace(/ - Local \([^()]*\)$/, '');
 }
 
 /**

@@ -23,4 +23,13 @@ describe('the TCP connection of an SSH login', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/setsockopt\(\d+, SOL_TCP, TCP_NODELAY, \[1\], 4\) = 0/);
   });
+
+  it('names the address it tried and not the unbound local side when the network is unreachable', () => {
+    // A network namespace of its own, with only its loopback (down): no route anywhere.
+    const script = `import { tcpConnect } from ${JSON.stringify(tcpConnect)};
+tcpConnect('198.51.100.9', 22, 5000).then(() => process.exit(1), (error) => console.log(error.message));`;
+    const result = spawnSync('unshare', ['--net', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('connect ENETUNREACH 198.51.100.9:22');
+  });
 });
