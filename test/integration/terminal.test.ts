@@ -79,6 +79,23 @@ describe('the terminal: progress on stderr, colour, NO_COLOR', () => {
     expect(report).not.toContain('\u001b[');
   });
 
+  it('counts the hosts on one live line when they outnumber the terminal\'s rows, and says why hosts failed under it', async () => {
+    // Five rows for two hosts: a line per host would not leave the rows the view needs.
+    pane = new TmuxPane(140, 5);
+    pane.start(`${apply()} > report.txt`);
+    const live = await pane.waitFor(/2 hosts: 1 done \(1 unreachable\); 1 under way \(1 connecting\)/, 30_000);
+    expect(live).not.toMatch(/slow: connecting|EXIT=/);
+    // What scrolled off the five rows included: listr2 wraps the reasons at stdout's width (80
+    // columns when stdout is a file).
+    const done = (await pane.waitFor(/EXIT=3/, 30_000, { history: true })).replace(/\n {4}/g, ' ');
+    expect(done).toMatch(/✖ 2 hosts: 2 done \(2 unreachable\)/);
+    expect(done).toMatch(/closed: unreachable: closed \(root@127\.0\.0\.2:1\): connect ECONNREFUSED/);
+    expect(done).toMatch(/slow: unreachable: slow \(root@127\.0\.0\.1:\d+\): Timed out/);
+    const report = readFileSync(join(dir, 'report.txt'), 'utf8');
+    expect(report).toMatch(/^slow +: unreachable +ok=0 /m);
+    expect(report).toMatch(/^closed +: unreachable +ok=0 /m);
+  });
+
   it('draws verify\'s services and ARP checks as a live list while the report goes to stdout alone', async () => {
     pane = new TmuxPane();
     pane.start(`cd ${dir} && ${process.execPath} ${cliPath} verify -i verify.yaml --json > verify.json`);

@@ -23,12 +23,13 @@ export class TmuxPane {
     this.tmux('new-session', '-d', '-s', 'test', '-x', String(this.width), '-y', String(this.height), `${exports}${command}; echo "EXIT=$?"; sleep 600`);
   }
 
-  capture(options: { colour?: boolean } = {}): string {
-    return this.tmux('capture-pane', '-p', '-t', 'test', ...(options.colour ? ['-e'] : []));
+  /** The pane's screen; with `history`, from the first line that scrolled off it. */
+  capture(options: { colour?: boolean; history?: boolean } = {}): string {
+    return this.tmux('capture-pane', '-p', '-t', 'test', ...(options.colour ? ['-e'] : []), ...(options.history ? ['-S', '-'] : []));
   }
 
   /** Poll the pane until `pattern` shows (or the timeout passes, which throws with the pane). */
-  async waitFor(pattern: RegExp, timeoutMs = 60_000, options: { colour?: boolean } = {}): Promise<string> {
+  async waitFor(pattern: RegExp, timeoutMs = 60_000, options: { colour?: boolean; history?: boolean } = {}): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = this.capture(options);
