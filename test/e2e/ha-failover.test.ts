@@ -21,8 +21,10 @@ import { labTest, ok } from '../support/lab-test.js';
 // flight through the old holder at the moment the VIP moves is reset by the new one, whose kernel
 // never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
 // (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
-// request may fail) and added back (keepalived takes them over, its start bridged by a copy of
-// the VIP on lo: no request may fail either).
+// request may fail), the VIP moved from plain dir1 to plain dir2 in one apply and back (the old
+// director lets it go as the new one announces it: the router names the new one and keeps it, and
+// no request fails but one in flight at the move), and lvs.ha added back (keepalived takes them
+// over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
 
@@ -97,21 +99,20 @@ const routerEntry = (): Promise<string> => observerEntry(vip());
 const handover = (what: string, host: string, action: string, settled: () => Promise<unknown>, taker: string): Promise<Outage> =>
   handoverOf(vip(), stream as RequestStream, log, { what, host, action, settled, taker });
 
-/** The stream's own timeout: a request sent up to this long before the VIP left a director was still in flight through it. */
-const STREAM_TIMEOUT_MS = 3000;
+/** A client's first SYN retransmission comes this long after the SYN (Linux's initial RTO). */
+const SYN_RETRY_MS = 1000;
 
 /**
  * An apply of `file`, which moves the VIP and its service from `giver` to `taker` (plain directors
  * both, no keepalived), under the client's stream, judged by what the guest's kernels show: the
  * giver takes the VIP off (ip monitor on it), the router's entry comes to name the taker (ip
  * monitor on the router) and no event names the giver again; a broadcast ARP from the router as
- * soon as it names the taker, while the apply still runs when it does (the old director kept the
- * VIP through its drain before the hand-over), and again after it, is answered by the taker alone;
- * the router's entry, deleted so that the next packet asks the LAN again, comes back naming the
- * taker, and still does seconds later. Requests: the giver and the taker share no connection
- * state, so a request in flight through the giver when it let the VIP go may fail, and so may one
- * sent until the router names the taker (its SYN reaches a director without the VIP); none sent
- * after that may fail, nor any sent before the giver let go (other than one in flight then).
+ * soon as it names the taker, and again after the apply, is answered by the taker alone; the
+ * router's entry, deleted so that the next packet asks the LAN again, comes back naming the taker,
+ * and still does 3 s later; the giver has no IPVS service left, the taker the whole one. Requests:
+ * plain directors share no connection state, so one in flight through the giver when it lets the
+ * VIP go may fail; from then until the router names the taker a SYN reaches neither, and the
+ * client's retransmission a second later bridges a shorter gap; nothing else may fail.
  */
 async function moveVip(file: string, giver: string, taker: string): Promise<void> {
   const [giverMac, takerMac] = [await mac(giver), await mac(taker)];
@@ -174,8 +175,15 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   expect(entryLater, `the router's entry for ${VIP} 3 s after it was resolved again`).toBe(takerMac);
   expect(releasedAt, `${giver} taking ${VIP} off eth0 was not seen`).not.toBeNaN();
   expect(seen.total).toBeGreaterThan(0);
+  // Allowed: a request in flight through the giver when it let the VIP go (sent before, ended
+  // after), and one sent after that whose SYN and its retransmission a second later both went
+  // before the router named the taker. Without the hand-over the giver, its servers quiesced,
+  // refused requests while it still held the VIP (ECONNREFUSED, ended before it let go).
+  const inFlight = seen.failed.filter((record) => record.sent < releasedAt && record.done >= releasedAt);
+  const inGap = seen.failed.filter((record) => record.sent >= releasedAt && record.sent < switchedAt - SYN_RETRY_MS);
+  log(`  allowed failures: ${inFlight.length} in flight through ${giver} when it let the VIP go, ${inGap.length} sent in the ${((switchedAt - releasedAt) / 1000).toFixed(2)} s before the router named ${taker}, more than ${SYN_RETRY_MS / 1000} s before it`);
+  expect(seen.failed.filter((record) => !inFlight.includes(record) && !inGap.includes(record)), `failed requests other than those`).toEqual([]);
   expect(seen.failed.filter((record) => record.sent >= switchedAt), `requests sent after the router named ${taker}`).toEqual([]);
-  expect(seen.failed.filter((record) => record.sent < releasedAt - STREAM_TIMEOUT_MS), `requests sent before ${giver} let the VIP go, not in flight then`).toEqual([]);
   // After the move the taker answers the client.
   expect(records.filter((record) => record.sent > to - 3000).every((record) => record.ok)).toBe(true);
 }
@@ -353,7 +361,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
   }, 300_000);
 
-  labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go as the new one announces it, the router keeps the new one, no request fails once it names it', async () => {
+  labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go as the new one announces it, the router keeps the new one, no request fails but one in flight at the move', async () => {
     const plain = join(labDir, 'plain.yaml');
     const document = parseDocument(readFileSync(plain, 'utf8'));
     document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
