@@ -149,7 +149,8 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   const entryLater = await routerEntry();
   const to = await guestNow(lab, 'router');
   const { heldAt, learnedAt, releasedAt, observerEvents } = await marks();
-  const switchedAt = Number.isNaN(learnedAt) ? sawAt : learnedAt;
+  // The earlier of the router's monitor and the first look (the monitor once reported the entry 0.1 s after the look saw it).
+  const switchedAt = Math.min(...[learnedAt, sawAt].filter((time) => !Number.isNaN(time)));
   const back = stampedEvents(observerEvents.join('\n')).filter(({ at: time, event }) => time >= switchedAt && !event.startsWith('Deleted') && event.includes(`lladdr ${giverMac}`));
   const records = await (stream as RequestStream).records();
   const seen = outage(records, from, to, switchedAt);
