@@ -115,9 +115,9 @@ function announceChange(spec: AddressSpec): Change {
     resource: `address ${spec.address} on ${spec.device}`,
     summary: `announce ${spec.address} on ${spec.device} (gratuitous ARP)`,
     // At once: from the moment the old holder of a moving VIP lets it go, until the router's entry
-    // names this director, a client's SYN reaches neither; a gap under a second is bridged by the
-    // client's first SYN retransmission (a second later: measured on the qemu lab, a second's
-    // sleep here made it 1.7 s and failed the requests of its first 0.7 s). In the background: the
+    // names this director, a client's SYN reaches neither, and only its retransmission a second
+    // later may land here (on the qemu lab a second's sleep here made that gap 1.7 s, and the
+    // requests sent in its first 0.7 s failed; without it, 0.6-1.4 s and none). In the background: the
     // exec that carries it goes on (the quiesces) and ends without waiting for arping's pauses. In
     // a shell of its own (sh -c, exec): a subshell of the script's would keep its copy of the host lock.
     commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
