@@ -96,19 +96,21 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
 /**
  * Within a director's balance changes: first the removal of a VIP another director takes over in
  * this run (HostContext.handingOver), then every IPVS service and real server that is to take
- * new connections (added, edited), then the VIPs those services answer on (and their gratuitous
- * ARP), then the firewall marks that steer connections between services (`steers`), and last the
- * quiesce of each leaving real server: nothing stops taking new
+ * new connections (added, edited), then the VIPs those services answer on, then the firewall
+ * marks that steer connections between services (`steers`), then the VIPs' gratuitous ARP, and
+ * last the quiesce of each leaving real server: nothing stops taking new
  * connections before what replaces it is in place. In task order, a fwmark service pruned for port
  * services was quiesced before its marks went, and a VIP's marks dropped for port services went
- * before those were added: each new connection in between was refused.
+ * before those were added: each new connection in between was refused. The announce sends at once
+ * (address.ts), so the router comes only once the VIP's marks are there too.
  */
 function balanceStep(change: PlannedChange): number {
   if (phaseOf(change) !== 'balance') return 0;
   // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
   if (change.handedOver) return -1;
   if (change.steers === true) return 2;
-  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 3;
+  if (change.announces !== undefined) return 3;
+  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 4;
   return change.resource.startsWith('address ') ? 1 : 0;
 }
 

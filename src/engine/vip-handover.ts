@@ -8,7 +8,7 @@ import type { PlannedChange } from './events.js';
 // (a reset it sends for a packet still in flight), updates the router's entry to the old
 // director's MAC again, and the clients go back to a director whose real servers are quiesced.
 // So the old director lets the VIP go first thing in balance, the wave in which the new one adds
-// it (after its services) and announces it a second later: the router keeps the new one. Its
+// it (after its services and marks) and announces it at once: the router keeps the new one. Its
 // connections through that VIP end at the move anyway (plain directors share no connection
 // state), and its drain, which counts a server only while the director still delivers the VIP
 // locally, does not wait on them. The run decides which VIPs move (vipHandovers, across hosts);

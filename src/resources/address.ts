@@ -103,8 +103,9 @@ function parseLine(line: string): AddressEntry {
  * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
  * director would go on reaching the old director, whose real servers are quiesced by then (new
  * connections refused), for the whole drain. (The old director lets it go in the same wave, see
- * engine/vip-handover.ts; a router that still has its MAC learns of the move only from this.) The announce
- * runs in the balance wave, after the address and the services on it, and in the background (iputils
+ * engine/vip-handover.ts; a router that still has its MAC learns of the move only from this.) The
+ * announce runs in the balance wave after everything the VIP's traffic needs there (its services,
+ * the address, the firewall marks: engine/host-plan.ts), at once and in the background (iputils
  * arping waits a second after each packet); two packets, as keepalived sends a burst. iputils and
  * busybox arping both take these options; without arping the VIP is reached by the next ARP.
  */
@@ -113,10 +114,13 @@ function announceChange(spec: AddressSpec): Change {
   return {
     resource: `address ${spec.address} on ${spec.device}`,
     summary: `announce ${spec.address} on ${spec.device} (gratuitous ARP)`,
-    // A second later, in the background: the exec that carries it goes on (the firewall marks, the
-    // quiesces) and ends without waiting for arping's pauses. In a shell of its own (sh -c,
-    // exec): a subshell of the script's would keep its copy of the host lock.
-    commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`sleep 1; exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
+    // At once: from the moment the old holder of a moving VIP lets it go, until the router's entry
+    // names this director, a client's SYN reaches neither, and only its retransmission a second
+    // later may land here (on the qemu lab a second's sleep here made that gap 1.7 s, and the
+    // requests sent in its first 0.7 s failed; without it, 0.6-1.4 s and none). In the background: the
+    // exec that carries it goes on (the quiesces) and ends without waiting for arping's pauses. In
+    // a shell of its own (sh -c, exec): a subshell of the script's would keep its copy of the host lock.
+    commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
     phase: 'balance',
     announces: spec.address,
   };

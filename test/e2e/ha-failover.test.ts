@@ -7,7 +7,7 @@ import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { command } from '../../src/shell/quote.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
-import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
+import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, broadcastArp, macOf, observerEntry, respondersIn, stampedEvents, watchTakeover, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
 import { labTest, ok } from '../support/lab-test.js';
 
@@ -21,8 +21,10 @@ import { labTest, ok } from '../support/lab-test.js';
 // flight through the old holder at the moment the VIP moves is reset by the new one, whose kernel
 // never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
 // (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
-// request may fail) and added back (keepalived takes them over, its start bridged by a copy of
-// the VIP on lo: no request may fail either).
+// request may fail), the VIP moved from plain dir1 to plain dir2 in one apply and back (the old
+// director lets it go as the new one announces it: the router names the new one and keeps it, and
+// no request fails but one in flight at the move), and lvs.ha added back (keepalived takes them
+// over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
 
@@ -96,6 +98,96 @@ const arpResponders = (): Promise<string[]> => respondersOf(vip());
 const routerEntry = (): Promise<string> => observerEntry(vip());
 const handover = (what: string, host: string, action: string, settled: () => Promise<unknown>, taker: string): Promise<Outage> =>
   handoverOf(vip(), stream as RequestStream, log, { what, host, action, settled, taker });
+
+/** A client's first SYN retransmission comes this long after the SYN (Linux's initial RTO). */
+const SYN_RETRY_MS = 1000;
+
+/**
+ * An apply of `file`, which moves the VIP and its service from `giver` to `taker` (plain directors
+ * both, no keepalived), under the client's stream, judged by what the guest's kernels show: the
+ * giver takes the VIP off (ip monitor on it), the router's entry comes to name the taker (ip
+ * monitor on the router) and no event names the giver again; a broadcast ARP from the router as
+ * soon as it names the taker, and again after the apply, is answered by the taker alone; the
+ * router's entry, deleted so that the next packet asks the LAN again, comes back naming the taker,
+ * and still does 3 s later; the giver has no IPVS service left, the taker the whole one. Requests:
+ * plain directors share no connection state, so one in flight through the giver when it lets the
+ * VIP go may fail; from then until the router names the taker a SYN reaches neither, and the
+ * client's retransmission a second later bridges a shorter gap; nothing else may fail.
+ */
+async function moveVip(file: string, giver: string, taker: string): Promise<void> {
+  const [giverMac, takerMac] = [await mac(giver), await mac(taker)];
+  const marks = await watchTakeover(vip(), taker, giver);
+  // In the router, from before the apply: as soon as its entry names the taker, a broadcast ARP
+  // (a poller outside the guest looks too late: the apply's last waves take under a second).
+  const firstLook = lab.sh(
+    'router',
+    `named() { ip neigh show ${VIP} dev eth1 | grep -q 'lladdr ${takerMac}'; }; i=0; until named || [ "$i" -ge 3000 ]; do i=$((i+1)); sleep 0.05; done; ` +
+      `if named; then date +%s%3N; ${broadcastArp('eth1', VIP)} || true; else echo never; fi`,
+    240_000,
+  );
+  const from = await guestNow(lab, 'router');
+  const started = Date.now();
+  const result = await lvsprov('apply', '-i', file, '--json');
+  const endedAt = await guestNow(lab, 'router');
+  const looked = await firstLook;
+  const sawAt = Number(looked.split('\n')[0]);
+  const firstResponders = respondersIn(looked);
+  const json = parseJson(result);
+  log(`apply moving ${VIP} from ${giver} to ${taker}: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}`);
+  for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => `${change.phase ?? ''} ${change.summary}`).join('; ')}`);
+  ok(result, `apply moving ${VIP} to ${taker}`);
+  // Read back from the kernels first, asserted once everything is logged.
+  const entryAfter = await routerEntry();
+  const holdersAfter = await holders();
+  const [giverTable, takerTable] = [await lab.sh(giver, 'ipvsadm -S -n'), await lab.sh(taker, 'ipvsadm -S -n')];
+  const respondersAfter = await arpResponders();
+  // The router asks the LAN again (its entry gone, the stream's next packet resolves it): the taker answers, and only it.
+  await lab.sh('router', `ip neigh del ${VIP} dev eth1`);
+  await sleep(2000);
+  const entryResolved = await routerEntry();
+  await sleep(3000);
+  const entryLater = await routerEntry();
+  const to = await guestNow(lab, 'router');
+  const { heldAt, learnedAt, releasedAt, observerEvents } = await marks();
+  // The earlier of the router's monitor and the first look (the monitor once reported the entry 0.1 s after the look saw it).
+  const switchedAt = Math.min(...[learnedAt, sawAt].filter((time) => !Number.isNaN(time)));
+  const back = stampedEvents(observerEvents.join('\n')).filter(({ at: time, event }) => time >= switchedAt && !event.startsWith('Deleted') && event.includes(`lladdr ${giverMac}`));
+  const records = await (stream as RequestStream).records();
+  const seen = outage(records, from, to, switchedAt);
+
+  const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
+  log(
+    `${describeOutage(`${VIP} moved to ${taker}`, seen)}; ${giver} let it go at ${at(releasedAt)}, ${taker} added it at ${at(heldAt)}, ` +
+      `the router named ${taker} at ${at(learnedAt)} (monitor), ${at(sawAt)} (first look; the apply ended by ${at(endedAt)}), ` +
+      `where a broadcast ARP got ${JSON.stringify(firstResponders)} (${giver} ${giverMac}, ${taker} ${takerMac})`,
+  );
+  for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}, ended at ${at(failed.done)}: ${failed.detail}`);
+  for (const { at: time, event } of back) log(`  the router's entry named ${giver} again at ${at(time)}: ${event}`);
+
+  expect(sawAt, `the router's entry for ${VIP} never named ${taker}`).not.toBeNaN();
+  expect(firstResponders, `who answered the router's broadcast ARP for ${VIP} once it named ${taker}`).toEqual([takerMac]);
+  expect(back, `the router's entry for ${VIP} named ${giver} again after it named ${taker}`).toEqual([]);
+  expect(entryAfter).toBe(takerMac);
+  expect(holdersAfter).toEqual([taker]);
+  expect(giverTable).toBe('');
+  expect(takerTable).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n-a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 1\n`);
+  expect(respondersAfter).toEqual([takerMac]);
+  expect(entryResolved, `the router's entry for ${VIP} resolved again`).toBe(takerMac);
+  expect(entryLater, `the router's entry for ${VIP} 3 s after it was resolved again`).toBe(takerMac);
+  expect(releasedAt, `${giver} taking ${VIP} off eth0 was not seen`).not.toBeNaN();
+  expect(seen.total).toBeGreaterThan(0);
+  // Allowed: a request in flight through the giver when it let the VIP go (sent before, ended
+  // after), and one sent after that whose SYN and its retransmission a second later both went
+  // before the router named the taker. Without the hand-over the giver, its servers quiesced,
+  // refused requests while it still held the VIP (ECONNREFUSED, ended before it let go).
+  const inFlight = seen.failed.filter((record) => record.sent < releasedAt && record.done >= releasedAt);
+  const inGap = seen.failed.filter((record) => record.sent >= releasedAt && record.sent < switchedAt - SYN_RETRY_MS);
+  log(`  allowed failures: ${inFlight.length} in flight through ${giver} when it let the VIP go, ${inGap.length} sent in the ${((switchedAt - releasedAt) / 1000).toFixed(2)} s before the router named ${taker}, more than ${SYN_RETRY_MS / 1000} s before it`);
+  expect(seen.failed.filter((record) => !inFlight.includes(record) && !inGap.includes(record)), `failed requests other than those`).toEqual([]);
+  expect(seen.failed.filter((record) => record.sent >= switchedAt), `requests sent after the router named ${taker}`).toEqual([]);
+  // After the move the taker answers the client.
+  expect(records.filter((record) => record.sent > to - 3000).every((record) => record.ok)).toBe(true);
+}
 
 describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: failover on real IPVS and VRRP, measured from a client', () => {
   beforeAll(async () => {
@@ -268,6 +360,17 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     }
     const again = parseJson(ok(await lvsprov('apply', '-i', plain, '--json'), 'second apply without lvs.ha'));
     expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
+  }, 300_000);
+
+  labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go as the new one announces it, the router keeps the new one, no request fails but one in flight at the move', async () => {
+    const plain = join(labDir, 'plain.yaml');
+    const document = parseDocument(readFileSync(plain, 'utf8'));
+    document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
+    const moved = join(labDir, 'plain-dir2.yaml');
+    writeFileSync(moved, document.toString());
+    await moveVip(moved, 'dir1', 'dir2');
+    // Back the same way, for the next case, which starts from dir1 directing the VIP alone.
+    await moveVip(plain, 'dir2', 'dir1');
   }, 300_000);
 
   labIt('lvs.ha added back to the plain director (the pair again): keepalived takes the VIP and the IPVS table over from lvsprov\'s tasks, no request fails, a re-run changes nothing', async () => {

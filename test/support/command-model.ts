@@ -144,7 +144,7 @@ const models: Record<string, Model> = {
 
   address: (facts, command) => {
     // A director's gratuitous ARP for its VIP changes nothing on the host.
-    if (command.startsWith("if command -v arping >/dev/null 2>&1; then sh -c 'sleep 1; exec arping -q -U ")) return facts;
+    if (command.startsWith("if command -v arping >/dev/null 2>&1; then sh -c 'exec arping -q -U ")) return facts;
     const words = shellWords(command);
     if (words[0] !== 'ip' || words[1] !== 'addr') return unknown('address', command);
     const [address = '', prefix = '32'] = (words[3] ?? '').split('/');

@@ -41,7 +41,14 @@ export const macOf = async (lab: ClusterLab, host: string, device: string): Prom
 /** Every MAC that answers a broadcast ARP request for the address, seen from the observer. */
 export async function arpResponders(floating: FloatingAddress): Promise<string[]> {
   const { host, device } = floating.observer;
-  const output = await floating.lab.sh(host, `arping -b -c 2 -w 3 -I ${device} ${floating.address} || true`);
+  return respondersIn(await floating.lab.sh(host, `${broadcastArp(device, floating.address)} || true`));
+}
+
+/** A broadcast ARP request for `address` out of `device`, two of them (iputils arping). */
+export const broadcastArp = (device: string, address: string): string => `arping -b -c 2 -w 3 -I ${device} ${address}`;
+
+/** The MACs that answered in arping's output, each once, sorted. */
+export function respondersIn(output: string): string[] {
   return [...new Set([...output.matchAll(/from \S+ \[([0-9a-f:]+)\]/gi)].map(([, found]) => (found ?? '').toLowerCase()))].sort();
 }
 
@@ -59,26 +66,33 @@ export interface Takeover {
   readonly heldAt: number;
   /** When the observer's ARP entry came to name the taker: from then on its packets reach it. */
   readonly learnedAt: number;
+  /** When the giver, if one was named, took the address off its interface. */
+  readonly releasedAt: number;
   /** Every event of the observer's monitor about the address, as `ip -ts monitor` printed it. */
   readonly observerEvents: readonly string[];
 }
 
+/** The events of an `ip -ts monitor` log, each at its time in ms of the guest's clock (UTC). */
+export function stampedEvents(log: string): Array<{ readonly at: number; readonly event: string }> {
+  return log.split('\n').flatMap((line) => {
+    const stamped = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s?(.*)$/.exec(line);
+    return stamped ? [{ at: Date.parse(`${stamped[1]}Z`), event: stamped[2] as string }] : [];
+  });
+}
+
 /** The first event of an `ip -ts monitor` log that `matches`, in ms of the guest's clock (UTC); NaN if none. */
 export function firstEventAt(log: string, matches: (line: string) => boolean): number {
-  for (const line of log.split('\n')) {
-    const stamped = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s?(.*)$/.exec(line);
-    if (stamped && matches(stamped[2] as string)) return Date.parse(`${stamped[1]}Z`);
-  }
-  return NaN;
+  return stampedEvents(log).find(({ event }) => matches(event))?.at ?? NaN;
 }
 
 /**
- * Records, from now on and on the guest's clock, when `taker` adds the address to its interface and
- * when the observer's ARP entry for it names `taker`'s MAC: `ip -ts monitor` in each host, so the
- * times are the kernel's events, not a poller's late look. The returned function stops both monitors
- * and reads the marks (an event that never came reads NaN).
+ * Records, from now on and on the guest's clock, when `taker` adds the address to its interface,
+ * when `giver` (if named) takes it off its own, and when the observer's ARP entry for it names
+ * `taker`'s MAC: `ip -ts monitor` in each host, so the times are the kernel's events, not a
+ * poller's late look. The returned function stops the monitors and reads the marks (an event that
+ * never came reads NaN).
  */
-export async function watchTakeover(floating: FloatingAddress, taker: string): Promise<() => Promise<Takeover>> {
+export async function watchTakeover(floating: FloatingAddress, taker: string, giver?: string): Promise<() => Promise<Takeover>> {
   const { lab, address, device, observer } = floating;
   const mac = await macOf(lab, taker, device);
   const monitor = (what: string, file: string): string => `rm -f ${file}; ip -ts monitor ${what} > ${file} 2>&1 & echo $! > ${file}.pid`;
@@ -90,13 +104,16 @@ export async function watchTakeover(floating: FloatingAddress, taker: string): P
   const stop = (file: string): string => `kill $(cat ${file}.pid) 2>/dev/null; rm -f ${file}.pid; cat ${file}`;
   const held = `/tmp/lvsprov-monitor-address-${address}`;
   const learned = `/tmp/lvsprov-monitor-neigh-${address}`;
+  const released = `/tmp/lvsprov-monitor-release-${address}`;
   await lab.sh(taker, monitor(`address dev ${device}`, held));
+  if (giver !== undefined) await lab.sh(giver, monitor(`address dev ${device}`, released));
   await lab.sh(observer.host, `${monitor(`neigh dev ${observer.device}`, learned)}; ${listening(learned)}`);
   return async () => {
     const observed = await lab.sh(observer.host, stop(learned));
     return {
       heldAt: firstEventAt(await lab.sh(taker, stop(held)), (line) => !line.startsWith('Deleted') && line.includes(` ${address}/`)),
       learnedAt: firstEventAt(observed, (line) => !line.startsWith('Deleted') && line.startsWith(`${address} `) && line.includes(`lladdr ${mac}`)),
+      releasedAt: giver === undefined ? NaN : firstEventAt(await lab.sh(giver, stop(released)), (line) => line.startsWith('Deleted') && line.includes(` ${address}/`)),
       observerEvents: observed.split('\n').filter((line) => line.includes(`${address} `)),
     };
   };

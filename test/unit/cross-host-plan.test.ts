@@ -280,6 +280,28 @@ const cases: Case[] = [
     drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
   },
   {
+    // The new director's gratuitous ARP brings the router at once: only once its marks steer the VIP's packets to its service.
+    name: 'a fwmark director replaced by another: the old one lets the VIP go as the new one announces it, after its service and its marks',
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: [], dir2: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `balance dir1: address ${V1} on eth0: ${V1}/32 label eth0 -> (absent)`,
+      'balance dir1: delete nftables table lvsprov_fwmark',
+      'balance dir1: remove /etc/lvsprov/fwmark.nft',
+      ...quiesced('FWM 1', ports(0, RS1, RS2)),
+      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
+      ...ports(0, RS1, RS2).map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
+      'balance dir2: create /etc/ipvsadm.rules',
+      `balance dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
+      'balance dir2: create /etc/lvsprov/fwmark.nft',
+      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
+      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
+      deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
+      'withdraw dir1: remove /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+  },
+  {
     name: 'a real server removed from every service, its host kept with no role: deleted on the director after the drain, then its VIP pruned',
     before: { dir1: director([web(rs(RS1, RS2, RS3))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: realServer([V1, 'lo']) },
     after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
@@ -328,6 +350,11 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
         const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving ? [index] : []));
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...services));
+      }
+      // Its gratuitous ARP brings the router at once: after everything the VIP's packets need in balance.
+      if (change.announces !== undefined) {
+        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource.startsWith('address ') && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving)) ? [index] : []));
+        expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...needed));
       }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
       if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));

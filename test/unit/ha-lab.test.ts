@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstEventAt } from '../support/ha-lab.js';
+import { firstEventAt, stampedEvents } from '../support/ha-lab.js';
 
 // The failover e2e files time a takeover by the kernel's own events, `ip -ts monitor` in the lab
 // hosts; these are lines it printed (iproute2 6.1).
@@ -25,5 +25,13 @@ describe('takeover marks from ip -ts monitor', () => {
     expect(firstEventAt(address, (line) => line.startsWith('Deleted'))).toBe(Date.UTC(2026, 10, 30, 13, 42, 6, 939));
     expect(firstEventAt(neigh, (line) => line.includes('52:54:00:00:00:03'))).toBeNaN();
     expect(firstEventAt('', () => true)).toBeNaN();
+  });
+
+  it('lists every stamped event with its time, the continuation lines left out', () => {
+    expect(stampedEvents(address)).toEqual([
+      { at: Date.UTC(2026, 10, 30, 13, 42, 6, 886), event: '3: d0    inet 198.51.100.50/32 scope global d0:1' },
+      { at: Date.UTC(2026, 10, 30, 13, 42, 6, 939), event: 'Deleted 3: d0    inet 198.51.100.50/32 scope global d0:1' },
+    ]);
+    expect(stampedEvents('')).toEqual([]);
   });
 });
