@@ -21,14 +21,17 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // and counts a server's connections only while it does; should the VIP move back mid-drain, the
 // next poll counts them again. Fwmark services name no VIP: their servers always count.
 //
-// A VIP that moves to another director in the same apply stays on this one until the withdraw
-// wave, yet the router sends its packets to the new holder from balance on (its gratuitous ARP).
-// The entries here then get no packet again and stay ESTABLISHED for the 15-minute timeout: the
-// drain would always wait its whole timeout, for connections that moved with the VIP (and end
-// there: no connection sync). So for a VIP another director announced (`moved`), a server's
-// connections count only while its inbound packet counter (`ipvsadm -L -n --stats --exact`) still
-// grows: once it has stood still for QUIET_SECONDS, nothing reaches them here. Should the router
-// still send here (no arping on the new holder), the counter grows and the drain waits as ever.
+// A VIP that moves to another director in the same apply leaves this one first thing in balance
+// (engine/vip-handover.ts), before any drain, which then no longer counts its servers. Should it
+// still be here at the drain (its removal did not run in balance), the router sends its packets
+// to the new holder all the same from balance on (its gratuitous ARP): the entries here get no
+// packet again and stay ESTABLISHED for the 15-minute timeout, and the drain would wait its whole
+// timeout for connections that moved with the VIP (and end there: no connection sync). So for a
+// VIP another director announced (`moved`), a server's connections count only while its inbound
+// packet counter (`ipvsadm -L -n --stats --exact`) still grows: once it has stood still for
+// QUIET_SECONDS, nothing reaches them here. Should the router still send here (no arping on the
+// new holder), the counter grows and the drain waits as ever. A fwmark service names no VIP, so
+// neither test applies to it: one that moves with its VIPs waits out the drain's timeout here.
 
 /** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
 export const QUIET_SECONDS = 5;
