@@ -43,7 +43,7 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
   return {
     probe,
     plan(section, predicted, context) {
-      const read = readManifest(section, token);
+      const read = readManifest(section, token, mode === 'apply' && !keepUndeclared ? selected : undefined);
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] => read.entries.filter(keep).map(recordOf);
       // The manifest's entries in their order, each declared object recorded afresh in its place
       // and new ones at the end, so that a run that changes nothing rewrites nothing.
@@ -65,9 +65,10 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
   };
 }
 
-function readManifest(section: ProbeOutput | undefined, token: string): ManifestRead {
+/** `declared`: the records a read that found the run's own first line stands for (only an apply of every task asks for that). */
+function readManifest(section: ProbeOutput | undefined, token: string, declared?: readonly OwnedRecord[]): ManifestRead {
   try {
-    return parseManifestRead(section ?? { stdout: '', status: 255 }, token);
+    return parseManifestRead(section ?? { stdout: '', status: 255 }, token, declared);
   } catch (error) {
     throw new Error(`ownership manifest: ${(error as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
-import { prefetchedOr } from '../resources/file-prefetch.js';
+import { prefetchedOr, prefetchedUnlessHeadOr } from '../resources/file-prefetch.js';
 import { writeFileCommands } from '../resources/file-state.js';
 import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
 import type { Change, ProbeOutput } from '../resources/types.js';
@@ -19,10 +19,12 @@ import type { OwnedRecord } from './records.js';
 //
 // The first line carries a sum of the object lines (in any order). A read that would find
 // nothing to prune, the host holding exactly what the run declares, compares that line with the
-// run's own in the shell and skips the search (a grep) and every recorded probe: on a converged
-// host the manifest costs no process. A manifest edited by hand behind an unchanged first line
-// reads its objects as not probed: each is kept and recorded again, and the next read, its sum
-// no longer the run's, probes it.
+// run's own in the shell and skips the search (a grep), every recorded probe and the rest of the
+// file, which the control node rebuilds from the run (knownByHead): on a converged host the
+// manifest costs no process and no bytes. A read that reads the body (the first line not the
+// run's: reset, a run of some tags, a host whose records differ) finds each object a hand edit
+// put behind an unchanged first line not probed: it is kept and recorded again, and the next
+// read, its sum no longer the run's, probes it.
 
 export const MANIFEST_FILE = `${ORIGINALS_DIR}/owned`;
 const HEADER = '# lvsprov ownership manifest 1: what lvsprov made on this host (type, id, spec, probe). Written by lvsprov; do not edit.';
@@ -128,27 +130,61 @@ export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTR
           `$lines`,
           `lvsprov_manifest_lines`,
         ];
-  // `nothingToProbe`: the first line of a manifest that leaves nothing to probe, read here a
-  // byte per system call (a few hundred), where the search is a process.
-  const guarded =
-    search.length > 0 && nothingToProbe !== undefined
-      ? ['lvsprov_head=; { IFS= read -r lvsprov_head <"$m"; } 2>/dev/null', `if [ "$lvsprov_head" != ${quote(nothingToProbe)} ]; then`, ...search, 'fi']
-      : search;
+  if (nothingToProbe !== undefined) return knownByHead(search, nothingToProbe);
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,
     // The read's prefetch reads the manifest with the other files (`F mode base64` in its place).
-    `  ${prefetchedOr(MANIFEST_FILE, `printf 'M '; base64 -w0 < "$m"; printf '\n'`)}`,
+    `  ${prefetchedOr(MANIFEST_FILE, BODY)}`,
     // Unindented: the here-document's lines must start their lines.
-    ...guarded,
+    ...search,
     `else printf 'M-\n'; fi`,
   ].join('\n');
 }
 
-export function parseManifestRead(output: ProbeOutput, token: string): ManifestRead {
+const BODY = `printf 'M '; base64 -w0 < "$m"; printf '\n'`;
+
+/**
+ * The read of a manifest whose first line `head` says it holds exactly what the run declares:
+ * then nothing is left to probe, and the rest of the file is what renderManifest makes of the
+ * run's own records, so the read prints `M=` in its place (parseManifestRead rebuilds it) and
+ * the prefetch leaves the file out: most of a converged host's read output was this file. The
+ * first line is read by the prefetch, or here when it did not cover the path, a byte per system
+ * call (a few hundred), where the search is a process and the file kilobytes.
+ *
+ * A body edited by hand behind an unchanged first line goes unseen until the run's records
+ * change: the file is lvsprov's own state (root's, under /var/lib/lvsprov, saying not to edit
+ * it), written whole and atomically with its first line, and what an unseen edit delays errs
+ * toward leaving things alone: a line added by hand is pruned (its object removed) only once the
+ * body is read again, and a line removed by hand is written back by the next run that changes
+ * the records (its object left in place, as one lvsprov never recorded, if that run no longer
+ * declares it). Prune never removes anything on the strength of a body it did not read. Nor is
+ * a file whose lines are in another order than the run's rewritten (the sum ignores order).
+ */
+function knownByHead(search: readonly string[], head: string): string {
+  const same = `printf 'M=\\n'; lvsprov_known=1`;
+  const compared = `lvsprov_head=; { IFS= read -r lvsprov_head <"$m"; } 2>/dev/null; if [ "$lvsprov_head" = ${quote(head)} ]; then ${same}; else ${BODY}; fi`;
+  return [
+    `m=${quote(MANIFEST_FILE)}`,
+    `if [ -f "$m" ]; then`,
+    '  lvsprov_known=',
+    `  ${prefetchedUnlessHeadOr(MANIFEST_FILE, head, same, compared)}`,
+    ...(search.length > 0 ? ['if [ -z "$lvsprov_known" ]; then', ...search, 'fi'] : []),
+    `else printf 'M-\n'; fi`,
+  ].join('\n');
+}
+
+/**
+ * `declared`: the run's records, which a read that found its own first line (`M=`, see
+ * knownByHead) stands for: the file renderManifest makes of them, none of them probed.
+ */
+export function parseManifestRead(output: ProbeOutput, token: string, declared?: readonly OwnedRecord[]): ManifestRead {
   if (output.status !== 0) throw new Error(`reading ${MANIFEST_FILE} failed with status ${output.status}`);
   const head = output.stdout.split('\n', 1)[0] ?? '';
   if (head === 'M-') return { exists: false, text: '', entries: [] };
+  if (head === 'M=' && declared !== undefined) {
+    return { exists: true, text: renderManifest(declared), entries: declared.map((record) => ({ ...record, output: { stdout: '', status: 255 }, probed: false })) };
+  }
   const content = /^(?:M|F \d+) ([A-Za-z0-9+/=]*)$/.exec(head)?.[1];
   if (content === undefined) throw new Error(`unexpected ownership manifest read: ${head.slice(0, 80)}`);
   const text = unb64(content);

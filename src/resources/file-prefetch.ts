@@ -33,6 +33,11 @@ export type PrefetchKind = 'file' | 'value';
 export interface PrefetchPath {
   readonly path: string;
   readonly kind: PrefetchKind;
+  /**
+   * A file the prefetch leaves out when its first line is this one (read by the shell's own
+   * `read`, no process): its probe then knows the rest without it (prefetchedUnlessHeadOr).
+   */
+  readonly unlessHead?: string;
 }
 
 /** Pseudo-filesystems: stat gives no size a read of the file agrees with. */
@@ -47,6 +52,17 @@ export function prefetchedOr(path: string, fallback: string): string {
 }
 
 /**
+ * How a file probe refers to a file the prefetch leaves out when its first line is `head`:
+ * `same` runs then, in the file's place, `fallback` when the prefetch did not cover the path
+ * (which must then compare the first line itself). The head travels, in base64, in the pattern
+ * that prefetchPaths finds: the prefetch compares with it and marks the path `|=ID.HEAD|`.
+ */
+export function prefetchedUnlessHeadOr(path: string, head: string, same: string, fallback: string): string {
+  const id = prefetchId(path);
+  return `case $${PREFETCHED} in *'|=${id}.${prefetchId(head)}|'*) ${same} ;; *'|${id}|'*) printf 'F@ ${id}\\n' ;; *) ${fallback} ;; esac`;
+}
+
+/**
  * How a probe prints `text` followed by the value of a /proc/sys file (trailing newlines dropped,
  * as `$(...)` drops them), read by the prefetch; `fallback` reads it itself. `text` is printed
  * as it is (quoted here).
@@ -56,17 +72,25 @@ export function prefetchedValueOr(path: string, text: string, fallback: string):
   return `case $${PREFETCHED} in *'|:${id}|'*) printf 'V@ ${id} %s\\n' ${quote(text)} ;; *) ${fallback} ;; esac`;
 }
 
-const REFERENCE = /\*'\|(:?)([A-Za-z0-9+/=]+)\|'\*\)/g;
+const REFERENCE = /\*'\|([:=]?)([A-Za-z0-9+/=]+)(?:\.([A-Za-z0-9+/=]+))?\|'\*\)/g;
+
+const unb64 = (id: string): string => Buffer.from(id, 'base64').toString('utf8');
 
 /** The paths the probes' reads name, once each, in order. */
 export function prefetchPaths(probes: readonly string[]): PrefetchPath[] {
   const seen = new Map<string, PrefetchKind>();
+  const heads = new Map<string, string>();
   for (const probe of probes) {
     for (const match of probe.matchAll(REFERENCE)) {
-      if (!seen.has(match[2] as string)) seen.set(match[2] as string, match[1] === ':' ? 'value' : 'file');
+      const id = match[2] as string;
+      if (match[1] === '=' && match[3] !== undefined && !heads.has(id)) heads.set(id, unb64(match[3]));
+      if (!seen.has(id)) seen.set(id, match[1] === ':' ? 'value' : 'file');
     }
   }
-  return [...seen].map(([id, kind]) => ({ path: Buffer.from(id, 'base64').toString('utf8'), kind }));
+  return [...seen].map(([id, kind]) => {
+    const head = kind === 'file' ? heads.get(id) : undefined;
+    return { path: unb64(id), kind, ...(head !== undefined ? { unlessHead: head } : {}) };
+  });
 }
 
 /**
@@ -76,22 +100,29 @@ export function prefetchPaths(probes: readonly string[]): PrefetchPath[] {
  * is left out, and its probe reads it.
  */
 export function prefetchScript(paths: readonly PrefetchPath[]): string {
+  const guarded = paths.some((path) => path.unlessHead !== undefined);
   return [
     `${PREFETCHED}=''`,
-    'lvsprov_ids= lvsprov_rc=1',
+    `lvsprov_ids= lvsprov_rc=1${guarded ? ' lvsprov_same=' : ''}`,
     'set --',
-    ...paths.map(({ path, kind }) => {
+    ...paths.map(({ path, kind, unlessHead }) => {
       const p = quote(path);
       const id = `${kind === 'value' ? ':' : ''}${prefetchId(path)}`;
-      return `if [ -f ${p} ] && [ ! -h ${p} ]; then set -- "$@" ${p}; lvsprov_ids="$lvsprov_ids|${id}|"; fi`;
+      const add = `set -- "$@" ${p}; lvsprov_ids="$lvsprov_ids|${id}|"`;
+      if (unlessHead === undefined) return `if [ -f ${p} ] && [ ! -h ${p} ]; then ${add}; fi`;
+      // The first line read a byte per system call (a few hundred), where the file is kilobytes.
+      const same = `lvsprov_same="$lvsprov_same|=${id}.${prefetchId(unlessHead)}|"`;
+      return `if [ -f ${p} ] && [ ! -h ${p} ]; then lvsprov_head=; { IFS= read -r lvsprov_head <${p}; } 2>/dev/null; if [ "$lvsprov_head" = ${quote(unlessHead)} ]; then ${same}; else ${add}; fi; fi`;
     }),
     `if [ $# -gt 0 ] && lvsprov_sizes=$(stat -c '%a %s' -- "$@"); then`,
     `  printf '%s\\n%s\\n' "$lvsprov_ids" "$lvsprov_sizes"`,
     '  tail -v -n +1 -- "$@"; lvsprov_rc=$?',
     `  [ "$lvsprov_rc" -ne 0 ] || ${PREFETCHED}=$lvsprov_ids`,
     'fi',
+    // A path left out by its first line is known whatever tail did.
+    ...(guarded ? [`${PREFETCHED}="$${PREFETCHED}$lvsprov_same"`] : []),
     'set --',
-    'unset lvsprov_ids lvsprov_sizes',
+    `unset lvsprov_ids lvsprov_sizes${guarded ? ' lvsprov_same lvsprov_head' : ''}`,
   ].join('\n');
 }
 

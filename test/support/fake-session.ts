@@ -39,7 +39,7 @@ export interface FakeHost {
  * probe reads its own from `read`.
  */
 function withoutPrefetch(body: string): string {
-  return body.replace(/^lvsprov_prefetched=''\n[\s\S]*?\nunset lvsprov_ids lvsprov_sizes\n\} 9>&-\n[^\n]*\n[^\n]*\n[({]\n/, '');
+  return body.replace(/^lvsprov_prefetched=''\n[\s\S]*?\nunset lvsprov_ids lvsprov_sizes[^\n]*\n\} 9>&-\n[^\n]*\n[^\n]*\n[({]\n/, '');
 }
 
 function nonceOf(script: string): string {

@@ -176,6 +176,33 @@ describe("an object the read did not probe", () => {
   });
 });
 
+describe('a read that found the run\'s own first line (M=)', () => {
+  const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
+  const sysctl: TaskFixture = { name: 'arp', role: 'realserver', type: 'sysctl', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' } };
+  const cases: Array<[string, TaskFixture[], RunMode, boolean]> = [
+    ['apply of every task', [vip('198.51.100.50'), vip('198.51.100.51'), sysctl], 'apply', false],
+    ['apply of no task that owns anything', [], 'apply', false],
+  ];
+  for (const [name, tasks, mode, keepUndeclared] of cases) {
+    it(`${name}: plans exactly what the body it stands for plans (no prune, no write)`, () => {
+      const ownership = hostOwnership(compiled(tasks), mode, TOKEN, keepUndeclared);
+      const body = { stdout: `M ${Buffer.from(renderManifest(declaredRecords(compiled(tasks)))).toString('base64')}\n`, status: 0 };
+      const fromBody = ownership.plan(body, new Map(), { host: 'test' });
+      const fromHead = ownership.plan({ stdout: 'M=\n', status: 0 }, new Map(), { host: 'test' });
+      expect(fromHead).toEqual(fromBody);
+      expect(fromHead.prunes).toEqual([]);
+      expect(fromHead.manifest?.summary).toBe(tasks.length === 0 ? `forget every object in ${MANIFEST_FILE}` : undefined);
+    });
+  }
+
+  it('is refused where the read never asks for it (reset, a run of some tags): those reads always carry the body', () => {
+    for (const [mode, keep] of [['reset', false], ['apply', true], ['reset', true]] as const) {
+      expect(hostOwnership(compiled([vip('198.51.100.50')]), mode, TOKEN, keep).probe).not.toContain("M=");
+      expect(() => hostOwnership(compiled([vip('198.51.100.50')]), mode, TOKEN, keep).plan({ stdout: 'M=\n', status: 0 }, new Map(), { host: 'test' })).toThrow(/unexpected ownership manifest read: M=/);
+    }
+  });
+});
+
 describe('the read probes only the recorded objects the plan may remove', () => {
   const vip = (address: string): TaskFixture => ({ name: `VIP ${address}`, type: 'address', spec: { address, prefix: 32, device: 'lo' } });
   const recorded = compiled([vip('198.51.100.50'), vip('198.51.100.51'), vip('198.51.100.52')]);

@@ -87,7 +87,7 @@ describe('processes a read starts', () => {
     expect(parseManifestRead({ stdout: alone, status: 0 }, token).text).toBe(read.text);
   });
 
-  it("the manifest's first line says when nothing is left to prune: no grep on a converged host, and the search where an object is", () => {
+  describe("the manifest's first line says when nothing is left to prune", () => {
     const declared: OwnedRecord[] = [
       { type: 'file', id: 'file /var/www/index.html', spec: { path: '/var/www/index.html' }, probe: 'printf A', task: 'test page' },
       { type: 'sysctl', id: 'sysctl net.ipv4.conf.lo.arp_ignore', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' }, probe: 'printf B', task: 'arp' },
@@ -95,29 +95,71 @@ describe('processes a read starts', () => {
     const left: OwnedRecord = { type: 'file', id: 'file /etc/left', spec: { path: '/etc/left' }, probe: 'printf LEFT', task: 'gone' };
     const manifest = join(dir, 'owned-sum');
     const token = 'f00d';
-    const probe = manifestProbe(token, { except: declared.map((record) => record.id) }, manifestHeader(declared))
-      .replaceAll(MANIFEST_FILE, manifest)
-      .replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
-    const read = (records: readonly OwnedRecord[]) => {
-      writeFileSync(manifest, renderManifest(records), { mode: 0o600 });
-      const { programs, stdout } = traced(readScript('n0nce', [probe]));
-      const parsed = parseManifestRead(parseReadSections('n0nce', stdout, 1).get(0) ?? { stdout: '', status: 255 }, token);
-      return { programs, probed: parsed.entries.filter((entry) => entry.probed).map((entry) => [entry.id, entry.output.stdout]) };
+    const moved = (probe: string): string => probe.replaceAll(MANIFEST_FILE, manifest).replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
+    const probe = moved(manifestProbe(token, { except: declared.map((record) => record.id) }, manifestHeader(declared)));
+    // The same read without the first line's answer: it always reads the body, as every read did before.
+    const bodyProbe = moved(manifestProbe(token, { except: declared.map((record) => record.id) }));
+    const sectionOf = (stdout: string) => parseReadSections('n0nce', stdout, 1).get(0) ?? { stdout: '', status: 255 };
+    const read = (content: string | undefined, prefetch = true) => {
+      rmSync(manifest, { force: true });
+      if (content !== undefined) writeFileSync(manifest, content, { mode: 0o600 });
+      const { programs, stdout } = traced(readScript('n0nce', [probe], undefined, { prefetch }));
+      const parsed = parseManifestRead(sectionOf(stdout), token, declared);
+      const body = parseManifestRead(sectionOf(traced(readScript('n0nce', [bodyProbe])).stdout), token);
+      // Pipelines (`base64 -d | sh`) start their programs in whichever order the kernel runs them.
+      return { programs: [...programs.slice(0, 3), ...programs.slice(3).sort()], stdout, parsed, body, probed: parsed.entries.filter((entry) => entry.probed).map((entry) => [entry.id, entry.output.stdout]) };
     };
-    // Converged, in whatever order the records were written: the first line matches, no search.
-    expect(read(declared)).toEqual({ programs: ['stat', 'tail'], probed: [] });
-    expect(read([...declared].reverse())).toEqual({ programs: ['stat', 'tail'], probed: [] });
-    // An object no task declares: the search finds it and its recorded probe runs, decoded by
-    // `base64 -d | sh`, a pipeline whose two programs start in whichever order the kernel runs them.
-    const found = read([...declared, left]);
-    expect({ ...found, programs: [...found.programs.slice(0, 3), ...found.programs.slice(3).sort()] }).toEqual({ programs: ['stat', 'tail', 'grep', 'base64', 'sh'], probed: [[left.id, 'LEFT']] });
-    // Edited behind an unchanged first line: nothing is probed, and prune keeps what it cannot read.
-    writeFileSync(manifest, `${renderManifest(declared)}${renderManifest([left]).split('\n')[1]}\n`, { mode: 0o600 });
-    const edited = traced(readScript('n0nce', [probe]));
-    expect(edited.programs).toEqual(['stat', 'tail']);
-    expect(parseManifestRead(parseReadSections('n0nce', edited.stdout, 1).get(0) ?? { stdout: '', status: 255 }, token).entries.map((entry) => [entry.id, entry.probed])).toEqual([
-      ...declared.map((record) => [record.id, false]),
-      [left.id, false],
-    ]);
+    const ids = (entries: readonly OwnedRecord[]) => entries.map((entry) => entry.id);
+    const [header = '', ...lines] = renderManifest(declared).split('\n');
+
+    it('equal: neither the prefetch nor the probe reads the body, and the records rebuilt from the run are what the body gave', () => {
+      for (const prefetch of [true, false]) {
+        const same = read(renderManifest(declared), prefetch);
+        expect({ prefetch, programs: same.programs, probed: same.probed }).toEqual({ prefetch, programs: [], probed: [] });
+        // Not one byte of the body: the section is the marker alone.
+        expect(sectionOf(same.stdout).stdout).toBe('M=\n');
+        expect(same.parsed).toEqual(same.body);
+        expect(same.parsed.entries.every((entry) => !entry.probed)).toBe(true);
+      }
+      // Written in another order, the sum is the same: the records come in the run's order.
+      const reordered = read(renderManifest([...declared].reverse()));
+      expect(reordered.programs).toEqual([]);
+      expect(ids(reordered.parsed.entries)).toEqual(ids(declared));
+      expect(ids(reordered.body.entries)).toEqual(ids([...declared].reverse()));
+    });
+
+    const bodyRead: Array<[string, string | undefined, string[], string[][]]> = [
+      // An object no task declares: the search finds it and its recorded probe runs, decoded by `base64 -d | sh`.
+      ['different: one more object', renderManifest([...declared, left]), ['stat', 'tail', 'grep', 'base64', 'sh'], [[left.id, 'LEFT']]],
+      ['different: one object fewer', renderManifest(declared.slice(0, 1)), ['stat', 'tail', 'grep'], []],
+      ['missing: no first line', `${lines.join('\n')}`, ['stat', 'tail', 'grep'], []],
+      ['damaged: another sum', `${header.replace(/sum=[0-9a-f]{4}/, 'sum=ffff')}\n${lines.join('\n')}`, ['stat', 'tail', 'grep'], []],
+      ['damaged: the first line cut short', `${header.slice(0, 40)}\n${lines.join('\n')}`, ['stat', 'tail', 'grep'], []],
+      ['empty', '', ['stat', 'tail', 'grep'], []],
+    ];
+    for (const [name, content, programs, probed] of bodyRead) {
+      it(`${name}: the body is read as before, with the prefetch or without`, () => {
+        const found = read(content);
+        expect({ programs: found.programs, probed: found.probed }).toEqual({ programs, probed });
+        expect(found.parsed).toEqual(found.body);
+        expect(found.parsed.text).toBe(content);
+        const alone = read(content, false);
+        expect(alone.parsed.text).toBe(content);
+        expect(alone.probed).toEqual(probed);
+      });
+    }
+
+    it('absent: no manifest, no process', () => {
+      const absent = read(undefined);
+      expect({ programs: absent.programs, exists: absent.parsed.exists }).toEqual({ programs: [], exists: false });
+    });
+
+    it('a body edited by hand behind an unchanged first line goes unread (knownByHead says why that is acceptable)', () => {
+      const edited = read(`${renderManifest(declared)}${renderManifest([left]).split('\n')[1]}\n`);
+      expect(edited.programs).toEqual([]);
+      expect(ids(edited.parsed.entries)).toEqual(ids(declared));
+      // Read whole, as every read did before (and a run whose records differ does), the hand-added line is found and probed.
+      expect(edited.body.entries.map((entry) => [entry.id, entry.probed])).toEqual([...declared.map((record) => [record.id, false]), [left.id, true]]);
+    });
   });
 });
