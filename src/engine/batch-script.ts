@@ -42,14 +42,36 @@ function end(nonce: string, index: number, status = '"$rc"'): string {
  * the prefetch (PrefetchMismatchError).
  */
 export function readScript(nonce: string, probes: readonly string[], prelude?: string, options: { readonly prefetch?: boolean } = {}): string {
-  const lines = [scriptEnvironment, ...(prelude ? [prelude] : [])];
+  return `${[scriptEnvironment, ...(prelude ? [prelude] : []), ...readLines({ begin: (index) => begin(nonce, index), end: (index, status) => end(nonce, index, status) }, probes, options)].join('\n')}\n`;
+}
+
+/** How a read's sections are marked: by a nonce written in, or one a function takes as its argument. */
+export interface SectionMarks {
+  begin(index: number): string;
+  end(index: number, status?: string): string;
+}
+
+/**
+ * The marks of a read whose nonce is in the shell variable `variable` (a read defined once as a
+ * function, see read-function.ts): the same lines in the output as begin and end print.
+ */
+export function marksFrom(variable: string): SectionMarks {
+  return {
+    begin: (index) => `printf '<<<%s ${index}\\n' "$${variable}"`,
+    end: (index, status = '"$rc"') => `printf '\\n>>>%s ${index} %s\\n' "$${variable}" ${status}`,
+  };
+}
+
+/** The probes' part of a read script (readScript): the prefetch, then each probe in its section. */
+export function readLines(marks: SectionMarks, probes: readonly string[], options: { readonly prefetch?: boolean } = {}): string[] {
+  const lines: string[] = [];
   // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
   const paths = options.prefetch === false ? [] : prefetchPaths(probes);
-  if (paths.length > 0) lines.push(begin(nonce, probes.length), `{\n${prefetchScript(paths)}\n} ${LOCK_FD_CLOSED}`, end(nonce, probes.length, '"$lvsprov_rc"'));
+  if (paths.length > 0) lines.push(marks.begin(probes.length), `{\n${prefetchScript(paths)}\n} ${LOCK_FD_CLOSED}`, marks.end(probes.length, '"$lvsprov_rc"'));
   probes.forEach((probe, index) => {
-    lines.push(begin(nonce, index), mayExit(probe) ? `(\n${probe}\n) ${LOCK_FD_CLOSED}` : `{\n${probe}\n} ${LOCK_FD_CLOSED}`, 'rc=$?', end(nonce, index));
+    lines.push(marks.begin(index), mayExit(probe) ? `(\n${probe}\n) ${LOCK_FD_CLOSED}` : `{\n${probe}\n} ${LOCK_FD_CLOSED}`, 'rc=$?', marks.end(index));
   });
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /** Whether a probe's text holds the word exit anywhere (in a string too: a subshell is never wrong). */

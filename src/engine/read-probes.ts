@@ -24,9 +24,3 @@ export async function sectionsOf(
     return parseReadSections(again, reread.stdoutBytes ?? reread.stdout, probes.length);
   }
 }
-
-/** One read of `probes` for a caller that holds no lock (status), read again only as sectionsOf says. */
-export async function readProbes(exec: (script: string) => Promise<ExecResult>, probes: readonly string[]): Promise<Map<number, SectionResult>> {
-  const nonce = newNonce();
-  return sectionsOf(exec, nonce, await exec(readScript(nonce, probes)), probes);
-}

@@ -1,8 +1,8 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { LoadedInventory } from '../config/inventory.js';
 import type { SectionResult } from '../engine/batch-script.js';
-import { readProbes } from '../engine/read-probes.js';
-import { hostNotes, hostReadPlan, planHost } from '../engine/host-plan.js';
+import { HeldRead } from '../engine/read-function.js';
+import { hostNotes, hostReadPlan, planHost, type HostReadPlan } from '../engine/host-plan.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ResourceNote } from '../resources/types.js';
 import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
@@ -15,7 +15,9 @@ import type { HostDrift, HostStatus, StatusReport } from './report.js';
 // Status over held connections: each host is connected once and kept; every refresh is one exec
 // per host, whose script reads every fact the host's plan needs and, on a director, the live
 // table, the rates, the addresses and (under lvs.ha) whether keepalived runs. A host whose
-// connection fails is tried again next refresh.
+// connection fails is tried again next refresh. What a host's read asks is worked out once: the
+// tasks do not change during a watch, and the read is sent once, as a shell function on the held
+// shell, each refresh then calling it (read-function.ts).
 
 export interface StatusHost {
   readonly name: string;
@@ -27,6 +29,7 @@ export class StatusWatcher {
   private readonly jumps: JumpPool;
   private readonly sessions = new Map<string, HostSession>();
   private readonly stats = new Map<string, SessionStats>();
+  private readonly reads = new Map<string, HostRead>();
 
   constructor(
     private readonly inventory: LoadedInventory,
@@ -74,18 +77,16 @@ export class StatusWatcher {
       try {
         session = await openSession(host.target, this.options, this.jumps);
         this.sessions.set(host.name, session);
+        this.reads.get(host.name)?.held.forget();
       } catch (error) {
         return { ...base, reachable: false, error: (error as Error).message, stats: this.counted(host.name) };
       }
     }
-    const directed = this.inventory.services.filter((service) => service.directors.includes(host.name));
-    const read = hostReadPlan(host.tasks, 'apply');
-    const instances = directed.length > 0 ? vrrpInstances(this.inventory, host.name) : [];
-    const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : []), ...(instances.length > 0 ? [KEEPALIVED_RUNNING_PROBE] : [])];
+    const { read, directed, instances, held } = this.hostRead(host);
     let sections: Map<number, SectionResult>;
     try {
-      const held = session;
-      sections = await readProbes((script) => held.exec(script), probes);
+      const open = session;
+      sections = await held.sections((script) => open.exec(script));
     } catch (error) {
       // The held connection broke: count what it did and open a new one next refresh.
       this.stats.set(host.name, this.counted(host.name, session));
@@ -101,9 +102,29 @@ export class StatusWatcher {
     return { ...base, reachable: true, drift, ...(director ? { director } : {}), stats: this.counted(host.name, session) };
   }
 
+  private hostRead(host: StatusHost): HostRead {
+    let known = this.reads.get(host.name);
+    if (known === undefined) {
+      const directed = this.inventory.services.filter((service) => service.directors.includes(host.name));
+      const read = hostReadPlan(host.tasks, 'apply');
+      const instances = directed.length > 0 ? vrrpInstances(this.inventory, host.name) : [];
+      const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : []), ...(instances.length > 0 ? [KEEPALIVED_RUNNING_PROBE] : [])];
+      this.reads.set(host.name, (known = { read, directed, instances, held: new HeldRead(probes) }));
+    }
+    return known;
+  }
+
   private hostsByAddress(): Map<string, string> {
     return new Map(Object.entries(this.inventory.data.hosts).map(([name, entry]) => [entry.address, name]));
   }
+}
+
+/** What one host's refresh reads, and how its answers are planned. */
+interface HostRead {
+  readonly read: HostReadPlan;
+  readonly directed: LoadedInventory['services'];
+  readonly instances: ReturnType<typeof vrrpInstances>;
+  readonly held: HeldRead;
 }
 
 function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean, notes: readonly ResourceNote[]): HostDrift {
