@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
-import { prefetchedOr, prefetchedUnlessHeadOr } from '../resources/file-prefetch.js';
+import { ifFirstLineIs, prefetchedOr, prefetchedUnlessHeadOr } from '../resources/file-prefetch.js';
 import { writeFileCommands } from '../resources/file-state.js';
 import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
 import type { Change, ProbeOutput } from '../resources/types.js';
@@ -163,7 +163,7 @@ const BODY = `printf 'M '; base64 -w0 < "$m"; printf '\n'`;
  */
 function knownByHead(search: readonly string[], head: string): string {
   const same = `printf 'M=\\n'; lvsprov_known=1`;
-  const compared = `lvsprov_head=; { IFS= read -r lvsprov_head <"$m"; } 2>/dev/null; if [ "$lvsprov_head" = ${quote(head)} ]; then ${same}; else ${BODY}; fi`;
+  const compared = ifFirstLineIs('"$m"', head, same, BODY);
   return [
     `m=${quote(MANIFEST_FILE)}`,
     `if [ -f "$m" ]; then`,

@@ -52,6 +52,15 @@ export function prefetchedOr(path: string, fallback: string): string {
 }
 
 /**
+ * Shell: `then` when the first line of `file` (a shell word, quoted by the caller) is `head`, else
+ * `otherwise`. The line is read by the shell's own `read`, a byte per system call (a few hundred),
+ * where a program would be a process; an unreadable file reads as an empty line.
+ */
+export function ifFirstLineIs(file: string, head: string, then: string, otherwise: string): string {
+  return `lvsprov_head=; { IFS= read -r lvsprov_head <${file}; } 2>/dev/null; if [ "$lvsprov_head" = ${quote(head)} ]; then ${then}; else ${otherwise}; fi`;
+}
+
+/**
  * How a file probe refers to a file the prefetch leaves out when its first line is `head`:
  * `same` runs then, in the file's place, `fallback` when the prefetch did not cover the path
  * (which must then compare the first line itself). The head travels, in base64, in the pattern
@@ -112,7 +121,7 @@ export function prefetchScript(paths: readonly PrefetchPath[]): string {
       if (unlessHead === undefined) return `if [ -f ${p} ] && [ ! -h ${p} ]; then ${add}; fi`;
       // The first line read a byte per system call (a few hundred), where the file is kilobytes.
       const same = `lvsprov_same="$lvsprov_same|=${id}.${prefetchId(unlessHead)}|"`;
-      return `if [ -f ${p} ] && [ ! -h ${p} ]; then lvsprov_head=; { IFS= read -r lvsprov_head <${p}; } 2>/dev/null; if [ "$lvsprov_head" = ${quote(unlessHead)} ]; then ${same}; else ${add}; fi; fi`;
+      return `if [ -f ${p} ] && [ ! -h ${p} ]; then ${ifFirstLineIs(p, unlessHead, same, add)}; fi`;
     }),
     `if [ $# -gt 0 ] && lvsprov_sizes=$(stat -c '%a %s' -- "$@"); then`,
     `  printf '%s\\n%s\\n' "$lvsprov_ids" "$lvsprov_sizes"`,
