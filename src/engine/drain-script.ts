@@ -37,11 +37,12 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // apart, so such a server's connections are counted in the connection table instead, by the
 // address each came to (the VIRTUAL column is the packet's destination): those to a VIP count
 // under the same two tests as a port service's, and where only some of a mark's VIPs moved, only
-// the connections to the others keep the drain waiting. The packet counter is the server's, not a
-// VIP's: a moved VIP still here whose server also gets packets through another VIP counts as long
-// as those arrive (the drain waits longer, never shorter). Counted from the table, an opening
-// connection (SYN_RECV) counts too. A mark no lvsprov fwmark table names leaves the server with
-// no VIP, and its connections always count.
+// the connections to the others keep the drain waiting; an opening one (SYN_RECV) counts too.
+// Two approximations, each making the drain longer, never shorter: the packet counter is the
+// server's, not a VIP's, so a moved VIP still here whose server also gets packets through another
+// VIP counts as long as those arrive; and a connection of another service to the same VIP and
+// server (a port the mark leaves out) is counted with them. A mark no lvsprov fwmark table names
+// leaves the server with no VIP, and its connections always count.
 
 /** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
 export const QUIET_SECONDS = 5;

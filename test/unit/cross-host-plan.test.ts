@@ -72,6 +72,16 @@ const added = (service: string, servers: string[], host = 'dir1'): string[] => [
   ...servers.map((server) => `balance ${host}: add real server ${server} (dr, weight 1) to ${service}`),
 ];
 const quiesced = (service: string, servers: string[], host = 'dir1'): string[] => servers.map((server) => `balance ${host}: quiesce real server ${server} in ${service} (weight 1 -> 0, then drain)`);
+/** A director new to fwmark service 1 (dir2): its service and servers, its VIP, its marks, then the VIP's announce. */
+const marksArrive = (vip: string, servers: string[]): string[] => [
+  'balance dir2: add service FWM 1 (wrr, persistent 300s)',
+  ...servers.map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
+  'balance dir2: create /etc/ipvsadm.rules',
+  `balance dir2: address ${vip} on eth0: (absent) -> ${vip}/32 label eth0`,
+  'balance dir2: create /etc/lvsprov/fwmark.nft',
+  'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
+  `balance dir2: announce ${vip} on eth0 (gratuitous ARP)`,
+];
 const deleted = (service: string, detail = 'wrr, 2 real servers', host = 'dir1'): string => `withdraw ${host}: remove service ${service} (${detail})`;
 const vipOff = (address: string, device: string, hosts: string[]): string[] => hosts.map((host) => `retire ${host}: address ${address} on ${device}: ${address}/32 label ${device} -> (absent)`);
 const ports = (port: number, ...addresses: string[]): string[] => addresses.map((address) => `${address}:${port}`);
@@ -236,32 +246,7 @@ const cases: Case[] = [
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: update /etc/ipvsadm.rules',
     ],
-    // Each server's drain asks after the VIP its mark covered: gone from dir1 in balance, the drain ends at once.
     drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
-  },
-  {
-    name: 'a fwmark service split between two directors, one VIP of its mark each: the leaving server drains on the VIPs the old mark covered',
-    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
-    after: { dir1: director([marked(1, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }]), dir2: director([marked(1, rs(RS2))], [{ address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V2, 'lo']) },
-    changes: [
-      `balance dir1: address ${V2} on eth0: ${V2}/32 label eth0 -> (absent)`,
-      'balance dir1: update /etc/lvsprov/fwmark.nft',
-      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
-      ...quiesced('FWM 1', ports(0, RS2)),
-      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
-      `balance dir2: add real server ${RS2}:0 (dr, weight 1) to FWM 1`,
-      'balance dir2: create /etc/ipvsadm.rules',
-      `balance dir2: address ${V2} on eth0: (absent) -> ${V2}/32 label eth0`,
-      'balance dir2: create /etc/lvsprov/fwmark.nft',
-      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-      `balance dir2: announce ${V2} on eth0 (gratuitous ARP)`,
-      `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
-      'withdraw dir1: update /etc/ipvsadm.rules',
-      `retire rs1: address ${V2} on lo: ${V2}/32 label lo -> (absent)`,
-      `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
-    ],
-    // V2 leaves dir1 first in balance: its connections there stop counting, those to V1 still do.
-    drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`]]],
   },
   {
     name: 'port services replace one of two fwmark services: the edited marks wait for the port services',
@@ -285,32 +270,7 @@ const cases: Case[] = [
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: update /etc/ipvsadm.rules',
     ],
-    // Each server's drain asks after the VIP its mark covered: gone from dir1 in balance, the drain ends at once.
     drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
-  },
-  {
-    name: 'a fwmark service split between two directors, one VIP of its mark each: the leaving server drains on the VIPs the old mark covered',
-    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
-    after: { dir1: director([marked(1, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }]), dir2: director([marked(1, rs(RS2))], [{ address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V2, 'lo']) },
-    changes: [
-      `balance dir1: address ${V2} on eth0: ${V2}/32 label eth0 -> (absent)`,
-      'balance dir1: update /etc/lvsprov/fwmark.nft',
-      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
-      ...quiesced('FWM 1', ports(0, RS2)),
-      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
-      `balance dir2: add real server ${RS2}:0 (dr, weight 1) to FWM 1`,
-      'balance dir2: create /etc/ipvsadm.rules',
-      `balance dir2: address ${V2} on eth0: (absent) -> ${V2}/32 label eth0`,
-      'balance dir2: create /etc/lvsprov/fwmark.nft',
-      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-      `balance dir2: announce ${V2} on eth0 (gratuitous ARP)`,
-      `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
-      'withdraw dir1: update /etc/ipvsadm.rules',
-      `retire rs1: address ${V2} on lo: ${V2}/32 label lo -> (absent)`,
-      `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
-    ],
-    // V2 leaves dir1 first in balance: its connections there stop counting, those to V1 still do.
-    drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`]]],
   },
   {
     // The old director lets the VIP go first thing in the wave in which the new one takes it: kept
@@ -340,13 +300,7 @@ const cases: Case[] = [
       'balance dir1: delete nftables table lvsprov_fwmark',
       'balance dir1: remove /etc/lvsprov/fwmark.nft',
       ...quiesced('FWM 1', ports(0, RS1, RS2)),
-      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
-      ...ports(0, RS1, RS2).map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
-      'balance dir2: create /etc/ipvsadm.rules',
-      `balance dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
-      'balance dir2: create /etc/lvsprov/fwmark.nft',
-      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
+      ...marksArrive(V1, ports(0, RS1, RS2)),
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: remove /etc/ipvsadm.rules',
     ],
@@ -362,13 +316,7 @@ const cases: Case[] = [
       'balance dir1: update /etc/lvsprov/fwmark.nft',
       `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
       ...quiesced('FWM 1', ports(0, RS2)),
-      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
-      `balance dir2: add real server ${RS2}:0 (dr, weight 1) to FWM 1`,
-      'balance dir2: create /etc/ipvsadm.rules',
-      `balance dir2: address ${V2} on eth0: (absent) -> ${V2}/32 label eth0`,
-      'balance dir2: create /etc/lvsprov/fwmark.nft',
-      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-      `balance dir2: announce ${V2} on eth0 (gratuitous ARP)`,
+      ...marksArrive(V2, ports(0, RS2)),
       `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
       'withdraw dir1: update /etc/ipvsadm.rules',
       `retire rs1: address ${V2} on lo: ${V2}/32 label lo -> (absent)`,
