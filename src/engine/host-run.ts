@@ -328,7 +328,7 @@ export class HostRun {
       const from = waiting.find((change) => change.awaitsRelease?.address === address)?.awaitsRelease?.from ?? [];
       const released = await Promise.all(from.map((host) => releases.released(host, address)));
       const holders = from.filter((_, index) => !released[index]);
-      if (holders.length > 0) kept.set(address, `${holders.join(', ')} did not let ${address} go (failed, unreachable or stopped before its removal): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`);
+      if (holders.length > 0) kept.set(address, `${holders.join(', ')} did not let ${address} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`);
     }
     const held = waiting.filter((change) => kept.has(change.awaitsRelease?.address ?? ''));
     this.changes = this.changes.filter((change) => !held.includes(change));

@@ -24,14 +24,15 @@ import type { PlannedChange } from './events.js';
 // and the announce. Only a director that takes a VIP over pays that round trip; the VIP has no
 // holder from the old one's removal to the new one's add, about one round trip.
 //
-// When an old holder did not let the VIP go (it failed or was unreachable before, its removal
-// failed, its connection went before the removal's end was seen), the new one does not add it:
-// that change and its announce are held back. The old director's exec stops at its first failing
+// When an old holder did not let the VIP go (it failed before balance, its removal failed, its
+// connection went before the removal's end was seen), the new one does not add it: that change
+// and its announce are held back. The old director's exec stops at its first failing
 // change and the removal is its first: it still holds the VIP, and, its quiesces never run, still
 // serves it with its whole table. Adding the VIP beside it would make two directors answer ARP
 // for it, the router sending each client to whichever answered last, a split that no report
-// shows. Held back, the service stays where it was, the plan says why, and the next apply (the
-// old director reachable again, or gone from the LAN) moves the VIP.
+// shows. Held back, the service stays where it was, the plan says why, and the next apply moves
+// the VIP. (An old holder unreachable from the start has no plan and is no old holder here: the
+// new one's read asks the LAN, and vip-claims.ts refuses it while anyone answers for the VIP.)
 
 export interface HandoverHost {
   readonly host: string;

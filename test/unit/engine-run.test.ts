@@ -555,7 +555,7 @@ describe('a VIP moved from one director to another in one apply', () => {
   });
 
   const heldBack = (result: HostResult): string[] => (result.heldBack ?? []).map((change) => `${change.phase} ${change.summary}: ${change.reason}`);
-  const reason = `dir1 did not let ${VIP} go (failed, unreachable or stopped before its removal): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`;
+  const reason = `dir1 did not let ${VIP} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`;
   const keptOnDir2 = [`balance address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1: ${reason}`, `balance announce ${VIP} on eth0 (gratuitous ARP): ${reason}`];
 
   it('the old director fails to let it go (its removal fails): the new one makes its services but neither adds nor announces the VIP, and says why', async () => {
