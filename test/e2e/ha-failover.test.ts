@@ -140,6 +140,9 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   log(`apply moving ${VIP} from ${giver} to ${taker}: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}`);
   for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => `${change.phase ?? ''} ${change.summary}`).join('; ')}`);
   ok(result, `apply moving ${VIP} to ${taker}`);
+  // The taker's round trips: its read, one exec per wave it takes part in, and one more in balance for the VIP it takes over.
+  const takerRun = json.hosts.find((host) => host.host === taker);
+  expect(takerRun?.stats, `${taker}'s round trips`).toEqual({ connections: 1, channels: 1, execs: 1 + new Set(takerRun?.changes.map((change) => change.phase ?? 'prepare')).size + 1 });
   // Read back from the kernels first, asserted once everything is logged.
   const entryAfter = await routerEntry();
   const holdersAfter = await holders();
