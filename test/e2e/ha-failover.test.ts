@@ -22,8 +22,9 @@ import { labTest, ok } from '../support/lab-test.js';
 // never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
 // (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
 // request may fail), the VIP moved from plain dir1 to plain dir2 in one apply and back (the old
-// director lets it go as the new one announces it: the router names the new one and keeps it, and
-// no request fails but one in flight at the move), and lvs.ha added back (keepalived takes them
+// director lets it go, the new one adds and announces it only then, even with the old one's
+// removal held 2 s: the router names the new one and keeps it, and no request fails but one in
+// flight at the move), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.

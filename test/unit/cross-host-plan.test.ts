@@ -264,7 +264,7 @@ const cases: Case[] = [
   {
     // The old director lets the VIP go first thing in the wave in which the new one takes it: kept
     // until retire, its ARP answers would pull the router back to it after the new one's announce.
-    name: 'a director replaced by another, the old one kept in the inventory with no role: the old one lets the VIP go as the new one takes it, then drains and deletes',
+    name: 'a director replaced by another, the old one kept in the inventory with no role: the old one lets the VIP go first in balance, the new one adds and announces it once it did, then the old one drains and deletes',
     before: { dir1: director([web(rs(RS1, RS2))]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
@@ -281,7 +281,7 @@ const cases: Case[] = [
   },
   {
     // The new director's gratuitous ARP brings the router at once: only once its marks steer the VIP's packets to its service.
-    name: 'a fwmark director replaced by another: the old one lets the VIP go as the new one announces it, after its service and its marks',
+    name: 'a fwmark director replaced by another: the old one lets the VIP go, and the new one announces it once it did, after its service and its marks',
     before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
