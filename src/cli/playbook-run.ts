@@ -52,7 +52,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   const code = exitCodeFor(summary.results, interrupts.interrupt.aborted, { changesPending: flags.exitCode });
   if (flags.json) {
     const waves = summary.plan.waves.map((wave) => ({ phase: wave.phase, hosts: wave.hosts.map((entry) => entry.host) }));
-    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
+    const document = { mode, check: flags.check, totals: totals(summary.results), exitCode: code, waves, drains: summary.plan.drains, takeovers: summary.plan.takeovers, hosts: summary.results, jumpConnections: summary.jumpConnections, handshakes: summary.handshakes, ...(summary.firstConnectionMs !== undefined ? { firstConnectionMs: Math.round(summary.firstConnectionMs) } : {}) };
     await writeJson(io, document, 'hosts');
   } else {
     // The text report's code (diffs, colours) loads only for it: --json and startup skip it.

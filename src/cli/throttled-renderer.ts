@@ -6,6 +6,10 @@ import type { DefaultRenderer } from 'listr2';
 // pipe) and took twice as long, and the cost grows with hosts times changes. Drawn at most every
 // `intervalMs` instead, the list costs a few draws a second whatever happens between them; the
 // final state is drawn by `end`, at once.
+//
+// listr2 also wraps each line at the width of stdout, though this list is drawn on stderr: with
+// stdout sent to a file (`apply --json > run.json`) a failed host's reason broke at 80 columns on a
+// terminal of 200. Lines are measured against stderr's width here.
 
 type DefaultRendererClass = typeof DefaultRenderer;
 
@@ -34,9 +38,30 @@ export function throttledRenderer(Base: DefaultRendererClass, intervalMs: number
       super.end();
     }
 
+    protected override format(message: string, icon: string, level: number): string[] {
+      return withStdoutColumns(process.stderr.columns, () => super.format(message, icon, level));
+    }
+
     private draw(): void {
       this.drawnAt = performance.now();
       super.update();
     }
   };
+}
+
+/**
+ * Runs `measure` (synchronous) with process.stdout.columns reading `columns`, which listr2's
+ * DefaultRenderer#format reads for the width; puts it back after. Nothing else runs in between.
+ */
+function withStdoutColumns<T>(columns: number | undefined, measure: () => T): T {
+  const stdout = process.stdout;
+  if (columns === undefined || stdout.columns === columns) return measure();
+  const own = Object.getOwnPropertyDescriptor(stdout, 'columns');
+  Object.defineProperty(stdout, 'columns', { value: columns, configurable: true, writable: true });
+  try {
+    return measure();
+  } finally {
+    if (own) Object.defineProperty(stdout, 'columns', own);
+    else Reflect.deleteProperty(stdout, 'columns');
+  }
 }

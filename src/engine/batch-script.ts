@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ensuredDirectories, makeDirectoriesAtOnce } from '../resources/file-state.js';
 import { NOTHING_PREFETCHED, prefetchedFiles, prefetchPaths, prefetchScript, withPrefetchedFiles } from '../resources/file-prefetch.js';
 import { LOCK_FD_CLOSED } from '../lock/lock-script.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
@@ -86,12 +87,15 @@ export const mayExit = (probe: string): boolean => /\bexit\b/.test(probe);
  * then ends the whole shell, as it was meant to end the script anyway: an EXIT trap prints the
  * change's end marker with the status first. A change that ends without a failure clears the trap
  * and prints its marker itself. Changes run without the host lock's descriptor (LOCK_FD_CLOSED), so
- * a daemon a change starts never holds the lock. Change
+ * a daemon a change starts never holds the lock. The directories the changes make when missing
+ * are made first, in one process (makeDirectoriesAtOnce); a failed apply may leave some of them
+ * empty, as directories a change made stay anyway. Change
  * commands set every variable before they read it (test/unit/apply-isolation.test.ts), so one
  * change's variables never reach the next.
  */
 export function applyScript(nonce: string, changes: ReadonlyArray<readonly string[]>, prelude?: string): string {
-  const lines = [scriptEnvironment, ...(prelude ? [prelude] : []), 'umask 022'];
+  const directories = makeDirectoriesAtOnce(ensuredDirectories(changes));
+  const lines = [scriptEnvironment, ...(prelude ? [prelude] : []), 'umask 022', ...(directories ? [`{ ${directories}; } ${LOCK_FD_CLOSED}`] : [])];
   changes.forEach((commands, index) => {
     lines.push(
       begin(nonce, index),

@@ -30,6 +30,11 @@ export interface PlannedChange extends Change {
   readonly role?: string;
   /** A VIP's removal moved to balance because these hosts announce it there (vip-handover.ts), and the wave it had. */
   readonly handedOver?: { readonly to: readonly string[]; readonly phase: ChangePhase };
+  /**
+   * A VIP's add or announce on the director that takes it over: it runs in a second exec of the
+   * balance wave, once every host of `from` let `address` go (vip-handover.ts).
+   */
+  readonly awaitsRelease?: { readonly address: string; readonly from: readonly string[] };
 }
 
 /** A change planned but not run because another host was not ready for it. */

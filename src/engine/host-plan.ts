@@ -8,7 +8,7 @@ import { newNonce } from './batch-script.js';
 import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.js';
 import { sealWithManifest } from '../ownership/seal.js';
 import { probeOf } from '../resources/probe-of.js';
-import { handOverRemovals } from './vip-handover.js';
+import { awaitReleases, handOverRemovals } from './vip-handover.js';
 import { withMarkVips } from './mark-vips.js';
 import { fwmark, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
 
@@ -82,6 +82,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
     if (context.handingOver) handOverRemovals(changes, context.handingOver);
+    if (context.takingOver) awaitReleases(changes, context.takingOver);
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
@@ -90,7 +91,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
       .map((change, index) => ({ change, index }))
       .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change) - balanceStep(b.change) || a.index - b.index)
       .map(({ change }) => change);
-    return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }), owned.interim);
+    return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }), owned.interim, execOf);
   } catch (error) {
     throw error instanceof ProbeError ? error : new ProbeError((error as Error).message);
   }
@@ -105,12 +106,16 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
  * connections before what replaces it is in place. In task order, a fwmark service pruned for port
  * services was quiesced before its marks went, and a VIP's marks dropped for port services went
  * before those were added: each new connection in between was refused. The announce sends at once
- * (address.ts), so the router comes only once the VIP's marks are there too.
+ * (address.ts), so the router comes only once the VIP's marks are there too. A VIP this director
+ * takes over from another (HostContext.takingOver) is added and announced after everything else,
+ * in a second exec that waits until the old holder let it go (vip-handover.ts): the quiesces
+ * before it, which only touch servers that are replaced or leave, are not held up by the wait.
  */
 function balanceStep(change: PlannedChange): number {
   if (phaseOf(change) !== 'balance') return 0;
   // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
   if (change.handedOver) return -1;
+  if (change.awaitsRelease) return 5;
   if (change.steers === true) return 2;
   if (change.announces !== undefined) return 3;
   if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 4;
@@ -162,6 +167,11 @@ export function hostNotes(read: HostReadPlan, sections: ReadonlyMap<number, Sect
     }
   });
   return notes.filter((note, index) => notes.findIndex((other) => other.text === note.text) === index);
+}
+
+/** Which exec of its wave a change runs in: a VIP taken over from another director has one of its own (vip-handover.ts). */
+export function execOf(change: PlannedChange): string {
+  return change.awaitsRelease ? `${phaseOf(change)} after release` : phaseOf(change);
 }
 
 /** The changes of one wave, in order. */

@@ -12,7 +12,8 @@ import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
-import { mayBeHandedOver } from './vip-handover.js';
+import { mayBeHandedOver, mayTakeOver } from './vip-handover.js';
+import type { VipReleases } from './vip-release.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
 // a pure plan, then one batched exec per wave the host takes part in, and the drain poll on a
@@ -177,7 +178,7 @@ export class HostRun {
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
       this.changes = planHost(this.readPlan, sections, this.context);
       this.notes = hostNotes(this.readPlan, sections);
-      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change) || mayBeHandedOver(change));
+      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change) || mayBeHandedOver(change) || mayTakeOver(change));
       this.sections = replannable ? sections : undefined;
       this.hasPlan = true;
       this.state = 'live';
@@ -253,16 +254,15 @@ export class HostRun {
   /**
    * VIPs this director removes after balance that another director of the run takes over (see
    * vip-handover.ts): plan again from the same read with their removal first in balance, or, with
-   * none (the new holder failed in prepare), back where they were. Before balance: the prepare
-   * changes stay as they were planned (and, at balance, made).
+   * none (the new holder failed in prepare), back where they were. `takingOver`: VIPs it adds that
+   * others give up, each with them: its add and announce wait for them in a second exec. Before
+   * balance: the prepare changes stay as they were planned (and, at balance, made).
    */
-  handOver(handingOver: ReadonlyMap<string, readonly string[]>): void {
+  handOver(handingOver: ReadonlyMap<string, readonly string[]>, takingOver: ReadonlyMap<string, readonly string[]> = new Map()): void {
     if (!this.live || !this.sections || this.done) return;
-    const before = this.context.handingOver ?? new Map<string, readonly string[]>();
-    const same = before.size === handingOver.size && [...handingOver].every(([address, to]) => before.get(address)?.join() === to.join());
-    if (same) return;
-    const { handingOver: _before, ...context } = this.context;
-    this.context = handingOver.size > 0 ? { ...context, handingOver } : context;
+    if (sameVips(this.context.handingOver, handingOver) && sameVips(this.context.takingOver, takingOver)) return;
+    const { handingOver: _before, takingOver: _taking, ...context } = this.context;
+    this.context = { ...context, ...(handingOver.size > 0 ? { handingOver } : {}), ...(takingOver.size > 0 ? { takingOver } : {}) };
     try {
       const replanned = planHost(this.readPlan, this.sections, this.context);
       this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];
@@ -298,22 +298,76 @@ export class HostRun {
   }
 
   /**
-   * One exec with every change of this wave. An interrupt lets it finish (only the second one,
-   * `abort`, cuts it off); each change's outcome comes from its section's status.
+   * One exec with every change of this wave (but a VIP taken over from another director: see
+   * takeOver). An interrupt lets it finish (only the second one, `abort`, cuts it off); each
+   * change's outcome comes from its section's status. `releases` hears, as the output streams,
+   * each VIP this director lets go for another one (vip-handover.ts).
    */
-  async applyWave(phase: ChangePhase): Promise<void> {
-    const wave = changesIn(this.changes, phase);
+  async applyWave(phase: ChangePhase, releases?: VipReleases): Promise<void> {
+    const wave = changesIn(this.changes, phase).filter((change) => !change.awaitsRelease);
     if (!this.live || !this.session || wave.length === 0) return;
     if (this.stopped()) return this.interrupt(this.outcomes.size > 0 ? 'between-waves' : 'before-apply');
+    const removals = wave.flatMap((change, index) => (change.handedOver ? [index] : []));
+    const made = (index: number): void => {
+      for (const address of wave[index]?.releases ?? []) releases?.let(this.host, address);
+    };
+    await this.applyChanges(phase, wave, releases && removals.length > 0 ? { indexes: removals, made } : undefined);
+  }
+
+  /**
+   * The second exec of a director's balance: the VIPs it takes over from other directors, added
+   * and announced once each of their old holders let them go (`releases`); one an old holder did
+   * not let go is held back with its announce (vip-handover.ts says why). It belongs to the
+   * balance wave an interrupt lets finish: the old holder may have let the VIP go already.
+   */
+  async takeOver(releases: VipReleases): Promise<void> {
+    const waiting = this.changes.filter((change) => change.awaitsRelease && !this.outcomes.has(change));
+    if (!this.live || !this.session || waiting.length === 0) return;
+    const kept = new Map<string, string>();
+    for (const address of new Set(waiting.map((change) => change.awaitsRelease?.address ?? ''))) {
+      const from = waiting.find((change) => change.awaitsRelease?.address === address)?.awaitsRelease?.from ?? [];
+      const released = await Promise.all(from.map((host) => releases.released(host, address)));
+      const holders = from.filter((_, index) => !released[index]);
+      if (holders.length > 0) kept.set(address, `${holders.join(', ')} did not let ${address} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`);
+    }
+    const held = waiting.filter((change) => kept.has(change.awaitsRelease?.address ?? ''));
+    this.changes = this.changes.filter((change) => !held.includes(change));
+    for (const change of held) this.holdBack(change, kept.get(change.awaitsRelease?.address ?? '') ?? '');
+    const go = waiting.filter((change) => !held.includes(change));
+    if (go.length > 0) await this.applyChanges('balance', go);
+  }
+
+  /**
+   * One exec with `changes`. `ended`: the indexes of changes to hear of as soon as their section
+   * ended well (followed on the output as it streams, and read again from the whole output).
+   */
+  private async applyChanges(phase: ChangePhase, wave: readonly PlannedChange[], ended?: { readonly indexes: readonly number[]; readonly made: (index: number) => void }): Promise<void> {
+    if (!this.session) return;
     this.emit({ type: 'host-phase', host: this.host, phase: 'applying', wave: phase });
     const nonce = newNonce();
     const lock = this.lock;
     const record = (outcomes: readonly ChangeOutcome[]): void => wave.forEach((change, index) => this.outcomes.set(change, outcomes[index] ?? 'not-made'));
+    const heard = new Set<number>();
+    const hear = (sections: ReadonlyMap<number, SectionResult>): void => {
+      for (const index of ended?.indexes ?? []) {
+        if (heard.has(index) || sections.get(index)?.status !== 0) continue;
+        heard.add(index);
+        ended?.made(index);
+      }
+    };
+    let streamed = '';
+    const watch = ended
+      ? (text: string): void => {
+          streamed += text;
+          if (heard.size < ended.indexes.length) hear(parseSections(nonce, streamed));
+        }
+      : undefined;
     try {
       const script = applyScript(nonce, wave.map((change) => change.commands), lock ? holdPrelude(lock, nonce) : undefined);
-      const result = await this.session.exec(script, this.options.abort ? { signal: this.options.abort } : {});
+      const result = await this.session.exec(script, { ...(this.options.abort ? { signal: this.options.abort } : {}), ...(watch ? { watch } : {}) });
       if (lock) checkHeld(nonce, result.stdout);
       const done = parseSections(nonce, result.stdout);
+      hear(done);
       const outcomes = changeOutcomes(wave.length, done, true);
       record(outcomes);
       const made = countOutcomes(outcomes).made;
@@ -323,7 +377,9 @@ export class HostRun {
       }
     } catch (error) {
       if (error instanceof ExecAbortedError || error instanceof ConnectionLostError) {
-        const outcomes = changeOutcomes(wave.length, parseSections(nonce, error.stdout), false);
+        const sections = parseSections(nonce, error.stdout);
+        hear(sections);
+        const outcomes = changeOutcomes(wave.length, sections, false);
         record(outcomes);
         if (error instanceof ExecAbortedError) return this.interrupt('mid-wave');
         const counts = countOutcomes(outcomes);
@@ -410,6 +466,12 @@ export class HostRun {
     this.emit({ type: 'host-done', result: this.result });
     return this.result;
   }
+}
+
+/** Whether two maps of VIPs to hosts (HostContext.handingOver, takingOver) say the same; absent is empty. */
+function sameVips(before: ReadonlyMap<string, readonly string[]> | undefined, now: ReadonlyMap<string, readonly string[]>): boolean {
+  const was = before ?? new Map<string, readonly string[]>();
+  return was.size === now.size && [...now].every(([address, hosts]) => was.get(address)?.join() === hosts.join());
 }
 
 /** A change a withheld real server can drop: it adds one, after the wave that prepares it. */

@@ -10,7 +10,8 @@ import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
-import { directsTraffic, vipHandovers } from './vip-handover.js';
+import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
+import { VipReleases } from './vip-release.js';
 import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
@@ -122,7 +123,10 @@ export async function runWaves(
   // A real server whose forwarding a director switches takes its default route in the reroute wave.
   const switches = forwardingSwitches(runs.filter((host) => host.live));
   for (const host of reroutedHosts(runs.filter((host) => host.live), run.realServers)) runs.find((entry) => entry.host === host)?.reroute();
-  handOver(runs);
+  // Each new holder of a moved VIP, with the directors it waits for: kept from this first plan on,
+  // so that one that failed in prepare is still waited for (and has not let the VIP go).
+  const takeovers = new Map<string, Map<string, string[]>>();
+  handOver(runs, takeovers);
   const planned = planWaves(runs.filter((host) => host.live));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
@@ -134,7 +138,7 @@ export async function runWaves(
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
       // Again with the hosts still live: a replanned director, or a new holder that failed in prepare.
-      handOver(runs);
+      handOver(runs, takeovers);
     }
     if (phase === 'reroute' && !interrupted()) {
       for (const [host, reason] of rerouteBlocked(switches, run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
@@ -151,7 +155,18 @@ export async function runWaves(
     const wave = runs.filter((host) => host.live && host.hasPhase(phase));
     if (wave.length > 0) {
       emit({ type: 'wave-start', phase, hosts: wave.map((host) => host.host) });
-      await forEachLimited(wave, forks, (host) => host.applyWave(phase));
+      // A moved VIP: its new holder's second exec waits for the old holders' removals (vip-handover.ts).
+      // It runs beside the pool, not in a slot of it: two directors that swap VIPs each wait for the other.
+      const releases = phase === 'balance' ? new VipReleases() : undefined;
+      const takeOvers: Promise<void>[] = [];
+      for (const host of runs) if (releases && !wave.includes(host)) releases.close(host.host);
+      await forEachLimited(wave, forks, async (host) => {
+        await host.applyWave(phase, releases);
+        if (!releases) return;
+        releases.close(host.host);
+        takeOvers.push(host.takeOver(releases));
+      });
+      await Promise.all(takeOvers);
     }
     if (phase === 'reroute' && drainTimeout > 0) {
       const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
@@ -192,11 +207,19 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
   };
 }
 
-/** A VIP that moves between directors: the old one lets it go as the new one takes it (vip-handover.ts). */
-function handOver(runs: readonly HostRun[]): void {
+/**
+ * A VIP that moves between directors: the old one lets it go, and the new one takes it once it
+ * did (vip-handover.ts). `takeovers` gathers each new holder's old holders across calls.
+ */
+function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, string[]>>): void {
   const live = runs.filter((host) => host.live);
   const handovers = vipHandovers(live.map((host) => ({ host: host.host, changes: host.changes, directs: directsTraffic(host.tasks.map((task) => task.type), host.changes) })));
-  for (const host of live) host.handOver(handovers.get(host.host) ?? new Map());
+  for (const [host, vips] of vipTakeovers(handovers)) {
+    const known = takeovers.get(host) ?? new Map<string, string[]>();
+    for (const [address, from] of vips) known.set(address, [...new Set([...(known.get(address) ?? []), ...from])]);
+    takeovers.set(host, known);
+  }
+  for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
 }
 
 /** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */

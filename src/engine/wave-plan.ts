@@ -22,10 +22,22 @@ export interface Drain {
   readonly servers: readonly RealServerRef[];
 }
 
+/**
+ * A director that takes a moved VIP over: it adds and announces `address` in a second exec of its
+ * balance, once every director of `from` let the VIP go (vip-handover.ts).
+ */
+export interface Takeover {
+  readonly host: string;
+  readonly address: string;
+  readonly from: readonly string[];
+}
+
 export interface WavePlan {
   /** Only the phases some host has changes in, in order. */
   readonly waves: readonly Wave[];
   readonly drains: readonly Drain[];
+  /** Within balance: who waits for whom to let which VIP go. */
+  readonly takeovers: readonly Takeover[];
 }
 
 export function serverKey(ref: RealServerRef): string {
@@ -72,5 +84,13 @@ export function planWaves(plans: readonly HostPlan[]): WavePlan {
     hosts: plans.map(({ host, changes }) => ({ host, changes: changesIn(changes, phase) })).filter((entry) => entry.changes.length > 0),
   })).filter((wave) => wave.hosts.length > 0);
   const drains = plans.map(({ host, changes }) => ({ host, servers: leavingServers(changes) })).filter((drain) => drain.servers.length > 0);
-  return { waves, drains };
+  return { waves, drains, takeovers: takeovers(plans) };
+}
+
+/** Each host's waits within balance, from its changes marked to await a release, a VIP once. */
+export function takeovers(plans: readonly HostPlan[]): Takeover[] {
+  return plans.flatMap(({ host, changes }) => {
+    const waits = new Map(changes.flatMap((change) => (change.awaitsRelease ? [[change.awaitsRelease.address, change.awaitsRelease.from] as const] : [])));
+    return [...waits].map(([address, from]) => ({ host, address, from }));
+  });
 }

@@ -77,14 +77,17 @@ export function renderHostPlan(result: HostResult, options: RenderOptions, phase
   // A whole host is headed with the recap's counts; a wave's part of it with the same counts over its changes.
   const headline = phase === undefined ? planHeadline(result, options.check) : waveHeadline(result, indexed.map(({ index }) => index), options.check);
   const lines = [`${result.host}: ${headline}`];
-  for (const { change, index } of indexed) {
+  indexed.forEach(({ change, index }, at) => {
+    // A VIP taken over from another director: its own exec, once the old holder let it go.
+    const waits = change.awaitsRelease;
+    if (waits && indexed[at - 1]?.change.awaitsRelease?.address !== waits.address) lines.push(`  then, once ${waits.from.join(', ')} let ${waits.address} go (a second exec):`);
     const outcome = outcomeOf(result, index, options.check);
     const mark = outcome === 'failed' ? '!' : outcome === 'not-run' ? ' ' : outcome === 'unknown' ? '?' : '~';
     const suffix = outcome === 'failed' ? '  (FAILED)' : outcome === 'not-run' ? '  (not run)' : outcome === 'unknown' ? '  (UNKNOWN: the host may or may not have made it)' : '';
     lines.push(`  ${mark} ${escapeControls(change.summary)}${suffix}    [${change.role ? `${change.role}: ` : ''}${change.task}]`);
     if (options.diff) lines.push(...renderDiff(change));
     if (options.verbose) lines.push(...change.commands.flatMap((command) => command.split('\n')).map((line) => `      $ ${line}`));
-  }
+  });
   return lines;
 }
 

@@ -102,8 +102,9 @@ function parseLine(line: string): AddressEntry {
  * Gratuitous ARP for a VIP a director just added. A router keeps its ARP entry for a VIP and
  * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
  * director would go on reaching the old director, whose real servers are quiesced by then (new
- * connections refused), for the whole drain. (The old director lets it go in the same wave, see
- * engine/vip-handover.ts; a router that still has its MAC learns of the move only from this.) The
+ * connections refused), for the whole drain. (The old director lets it go in the same wave, and
+ * the new one adds and announces it only once it did, see engine/vip-handover.ts; a router that
+ * still has the old MAC learns of the move only from this.) The
  * announce runs in the balance wave after everything the VIP's traffic needs there (its services,
  * the address, the firewall marks: engine/host-plan.ts), at once and in the background (iputils
  * arping waits a second after each packet); two packets, as keepalived sends a burst. iputils and

@@ -54,6 +54,34 @@ export function ensureDirectoryCommand(dir: string): string {
   return `[ -d ${d} ] || mkdir -p -- ${d}`;
 }
 
+/** An ensureDirectoryCommand line; group 1 is the directory as quote() wrote it (a bare word, or single-quoted). */
+const ENSURE_DIRECTORY = /^\[ -d ([A-Za-z0-9_@%+=:,./-]+|'(?:[^']|'\\'')*') \] \|\| mkdir -p -- \1$/;
+
+/**
+ * The directories that these changes' commands make when missing (their ensureDirectoryCommand
+ * lines), each once, as the quoted shell words those lines hold.
+ */
+export function ensuredDirectories(changes: ReadonlyArray<readonly string[]>): string[] {
+  const words = new Set<string>();
+  for (const commands of changes) for (const line of commands) {
+    const word = ENSURE_DIRECTORY.exec(line)?.[1];
+    if (word !== undefined) words.add(word);
+  }
+  return [...words];
+}
+
+/**
+ * Shell that makes every missing directory of `words` (quoted, from ensuredDirectories) in one
+ * `mkdir -p`, where each change's own line would start one of its own: a first apply that writes
+ * files in three new directories starts one process instead of three. Nothing when all are there.
+ * Its errors are left to the changes: each one's line then finds its directory still missing,
+ * runs its own mkdir and reports the failure in its own section.
+ */
+export function makeDirectoriesAtOnce(words: readonly string[]): string | undefined {
+  if (words.length < 2) return undefined;
+  return `${words.map((word) => `[ -d ${word} ]`).join(' && ')} || mkdir -p -- ${words.join(' ')} 2>/dev/null || :`;
+}
+
 /**
  * Steps (for replaceViaTemp) that create the temp file `tmp` (a quoted shell word) afresh with
  * `content` and `mode`, in the shell's own builtins where they can: a process costs a small host a

@@ -41,6 +41,12 @@ export interface HostContext {
    * the new one takes it.
    */
   readonly handingOver?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * On a director: the VIPs it adds and announces in balance that other directors of the run give
+   * up, each with those directors. Its add and announce wait in a second exec until every one of
+   * them let the VIP go (see engine/vip-handover.ts).
+   */
+  readonly takingOver?: ReadonlyMap<string, readonly string[]>;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
   /** What a planner may need to know of the other hosts (apply only; see ClusterView). */

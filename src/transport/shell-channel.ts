@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import { ConnectionLostError, ExecAbortedError } from '../errors.js';
 import type { ExecResult } from './types.js';
@@ -38,6 +39,8 @@ interface Pending {
   /** The last bytes of each stream, enough to hold its end line. */
   stdoutTail: Buffer;
   stderrTail: Buffer;
+  /** Sees stdout as it arrives (ExecOptions.watch), decoded as UTF-8 across chunk boundaries. */
+  readonly watch?: { readonly decoder: StringDecoder; readonly see: (text: string) => void };
   aborted: boolean;
   readonly resolve: (run: ShellRun) => void;
   readonly reject: (error: Error) => void;
@@ -63,8 +66,8 @@ export class ShellChannel {
     return !this.ended;
   }
 
-  /** Run one script; `onStdout` is not offered here, as the end line would reach it too. */
-  run(script: string, signal?: AbortSignal): Promise<ShellRun> {
+  /** Run one script; `watch` sees its stdout as it comes, this shell's end line included. */
+  run(script: string, signal?: AbortSignal, watch?: (text: string) => void): Promise<ShellRun> {
     if (this.pending) return Promise.reject(new Error('a script is already running on this shell'));
     if (this.ended) return Promise.reject(new ConnectionLostError(this.lost() ?? 'the shell channel closed', '', ''));
     const marker = `lvsprov-end-${randomBytes(12).toString('hex')}`;
@@ -84,6 +87,7 @@ export class ShellChannel {
         stdoutTail: Buffer.alloc(0),
         stderrTail: Buffer.alloc(0),
         aborted: false,
+        ...(watch ? { watch: { decoder: new StringDecoder('utf8'), see: watch } } : {}),
         resolve: (run) => (settled(), resolve(run)),
         reject: (error) => (settled(), reject(error)),
       };
@@ -117,6 +121,7 @@ export class ShellChannel {
     const pending = this.pending;
     if (!pending) return;
     pending[kind].push(chunk);
+    if (kind === 'stdout' && pending.watch) pending.watch.see(pending.watch.decoder.write(chunk));
     if (kind === 'stdout') pending.stdoutTail = tail(pending.stdoutTail, chunk);
     else pending.stderrTail = tail(pending.stderrTail, chunk);
     const stdoutEnd = pending.stdoutEnd.exec(pending.stdoutTail.toString('latin1'));

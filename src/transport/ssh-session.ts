@@ -137,21 +137,21 @@ class SshSession implements HostSession {
   }
 
   exec(script: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const { signal, onStdout } = options;
+    const { signal, onStdout, watch } = options;
     if (signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
     if (this.lost) return Promise.reject(new ConnectionLostError(this.lost, '', ''));
     if (this.ending) return Promise.reject(new ConnectionLostError('the connection was closed', '', ''));
     this.stats.execs += 1;
     // A caller that follows stdout as it comes gets a channel of its own, which ends with its script.
-    return onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal);
+    return onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal, watch);
   }
 
   /** Through the shell the last script left waiting, or a new one that the next script may use. */
-  private async execInShell(script: string, signal: AbortSignal | undefined): Promise<ExecResult> {
+  private async execInShell(script: string, signal: AbortSignal | undefined, watch?: (text: string) => void): Promise<ExecResult> {
     const idle = this.idle?.open ? this.idle : undefined;
     this.idle = undefined;
     const shell = idle ?? new ShellChannel(await this.openChannel(), () => this.lost);
-    const run = await shell.run(script, signal);
+    const run = await shell.run(script, signal, watch);
     if (run.reusable && shell.open && !this.idle) this.idle = shell;
     else if (run.reusable) shell.close();
     return run.result;

@@ -15,6 +15,12 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Called with stdout as it arrives (decoded as UTF-8), for callers that report progress from a long script. */
   readonly onStdout?: (text: string) => void;
+  /**
+   * Called with stdout as it arrives, like onStdout, but the script still runs in the session's
+   * shared shell (no channel of its own): the shell's end line reaches it too, so a caller looks
+   * only for lines of its own (an apply's section markers, which carry its nonce).
+   */
+  readonly watch?: (text: string) => void;
 }
 
 export interface ExecResult {

@@ -23,10 +23,11 @@ import { DOWNLOAD_BYTES, startDownloads } from '../support/live-traffic.js';
 // never saw its SYN; those are logged one by one. Last, under the same stream, lvs.ha is dropped
 // (dir1 alone, a plain director: keepalived hands the VIP and the table to lvsprov's own tasks, no
 // request may fail), the VIP moved from plain dir1 to plain dir2 in one apply and back (the old
-// director lets it go as the new one announces it: the router names the new one and keeps it, and
-// no request fails but one in flight at the move), the same with the service as a fwmark service
-// and a download held on it (the old director's drain must not wait for the download's entry,
-// whose packets went with the VIP), and lvs.ha added back (keepalived takes them
+// director lets it go, the new one adds and announces it only then, even with the old one's
+// removal held 2 s: the router names the new one and keeps it, and no request fails but one in
+// flight at the move), the same with the service as a fwmark service and a download held on it
+// (the old director's drain must not wait for the download's entry, whose packets went with the
+// VIP), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
@@ -102,6 +103,9 @@ const routerEntry = (): Promise<string> => observerEntry(vip());
 const handover = (what: string, host: string, action: string, settled: () => Promise<unknown>, taker: string): Promise<Outage> =>
   handoverOf(vip(), stream as RequestStream, log, { what, host, action, settled, taker });
 
+/** How long the old director's removal is held in the first move: far beyond the 0.3-0.6 s by which it used to come first. */
+const SLOW_REMOVAL_MS = 2000;
+
 /** The fwmark move's --drain-timeout: its applies must end well before it. */
 const FWMARK_DRAIN_TIMEOUT = 60;
 
@@ -120,8 +124,9 @@ const SYN_RETRY_MS = 1000;
  * VIP go may fail; from then until the router names the taker a SYN reaches neither, and the
  * client's retransmission a second later bridges a shorter gap; nothing else may fail.
  */
-async function moveVip(file: string, giver: string, taker: string): Promise<void> {
+async function moveVip(file: string, giver: string, taker: string, slowGiverMs = 0): Promise<void> {
   const [giverMac, takerMac] = [await mac(giver), await mac(taker)];
+  if (slowGiverMs > 0) await slowRemoval(giver, slowGiverMs);
   const marks = await watchTakeover(vip(), taker, giver);
   // In the router, from before the apply: as soon as its entry names the taker, a broadcast ARP
   // (a poller outside the guest looks too late: the apply's last waves take under a second).
@@ -133,7 +138,7 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   );
   const from = await guestNow(lab, 'router');
   const started = Date.now();
-  const result = await lvsprov('apply', '-i', file, '--json');
+  const result = await lvsprov('apply', '-i', file, '--json').finally(() => (slowGiverMs > 0 ? lab.sh(giver, `rm -f ${SLOW_IP}`) : undefined));
   const endedAt = await guestNow(lab, 'router');
   const looked = await firstLook;
   const sawAt = Number(looked.split('\n')[0]);
@@ -142,6 +147,9 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   log(`apply moving ${VIP} from ${giver} to ${taker}: exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}`);
   for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => `${change.phase ?? ''} ${change.summary}`).join('; ')}`);
   ok(result, `apply moving ${VIP} to ${taker}`);
+  // The taker's round trips: its read, one exec per wave it takes part in, and one more in balance for the VIP it takes over.
+  const takerRun = json.hosts.find((host) => host.host === taker);
+  expect(takerRun?.stats, `${taker}'s round trips`).toEqual({ connections: 1, channels: 1, execs: 1 + new Set(takerRun?.changes.map((change) => change.phase ?? 'prepare')).size + 1 });
   // Read back from the kernels first, asserted once everything is logged.
   const entryAfter = await routerEntry();
   const holdersAfter = await holders();
@@ -167,8 +175,14 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
       `the router named ${taker} at ${at(learnedAt)} (monitor), ${at(sawAt)} (first look; the apply ended by ${at(endedAt)}), ` +
       `where a broadcast ARP got ${JSON.stringify(firstResponders)} (${giver} ${giverMac}, ${taker} ${takerMac})`,
   );
+  log(`  no director held ${VIP} for ${((heldAt - releasedAt) / 1000).toFixed(2)} s (from ${giver}'s removal to ${taker}'s add)${slowGiverMs > 0 ? `; ${giver}'s removal was held ${slowGiverMs / 1000} s by the test` : ''}`);
   for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)}, ended at ${at(failed.done)}: ${failed.detail}`);
   for (const { at: time, event } of back) log(`  the router's entry named ${giver} again at ${at(time)}: ${event}`);
+
+  // The taker adds the VIP, and announces it, only once the giver let it go, however late that is.
+  expect(releasedAt, `${giver} taking ${VIP} off eth0 was not seen`).not.toBeNaN();
+  expect(heldAt, `${taker} added ${VIP} (ip monitor on ${taker}) before ${giver} let it go (ip monitor on ${giver})`).toBeGreaterThanOrEqual(releasedAt);
+  expect(switchedAt, `the router named ${taker} before ${giver} let ${VIP} go`).toBeGreaterThanOrEqual(releasedAt);
 
   expect(sawAt, `the router's entry for ${VIP} never named ${taker}`).not.toBeNaN();
   expect(firstResponders, `who answered the router's broadcast ARP for ${VIP} once it named ${taker}`).toEqual([takerMac]);
@@ -180,7 +194,6 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   expect(respondersAfter).toEqual([takerMac]);
   expect(entryResolved, `the router's entry for ${VIP} resolved again`).toBe(takerMac);
   expect(entryLater, `the router's entry for ${VIP} 3 s after it was resolved again`).toBe(takerMac);
-  expect(releasedAt, `${giver} taking ${VIP} off eth0 was not seen`).not.toBeNaN();
   expect(seen.total).toBeGreaterThan(0);
   // Allowed: a request in flight through the giver when it let the VIP go (sent before, ended
   // after), and one sent after that whose SYN and its retransmission a second later both went
@@ -193,6 +206,20 @@ async function moveVip(file: string, giver: string, taker: string): Promise<void
   expect(seen.failed.filter((record) => record.sent >= switchedAt), `requests sent after the router named ${taker}`).toEqual([]);
   // After the move the taker answers the client.
   expect(records.filter((record) => record.sent > to - 3000).every((record) => record.ok)).toBe(true);
+}
+
+/** A wrapper first in the scripts' PATH (script-environment.ts) on one lab host: see slowRemoval. */
+const SLOW_IP = '/usr/local/sbin/ip';
+
+/**
+ * Makes `host` slow to let the VIP go, as a loaded host or a slow link would: an `ip` first in the
+ * PATH of lvsprov's scripts there that waits `ms` before `ip addr del` of the VIP, then runs the
+ * real one; every other `ip` runs at once. Removed once the apply ends.
+ */
+async function slowRemoval(host: string, ms: number): Promise<void> {
+  const real = (await lab.sh(host, 'PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v ip')).trim();
+  const wrapper = ['#!/bin/sh', `case " $* " in *" addr del ${VIP}/"*) sleep ${ms / 1000} ;; esac`, `exec ${real} "$@"`, ''].join('\n');
+  await lab.sh(host, `mkdir -p /usr/local/sbin && printf '%s' ${command(wrapper)} > ${SLOW_IP}.tmp && chmod 755 ${SLOW_IP}.tmp && mv ${SLOW_IP}.tmp ${SLOW_IP}`);
 }
 
 describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: failover on real IPVS and VRRP, measured from a client', () => {
@@ -368,13 +395,14 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
   }, 300_000);
 
-  labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go as the new one announces it, the router keeps the new one, no request fails but one in flight at the move', async () => {
+  labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go, the new one adds and announces it only then (even with the old one held 2 s before its removal), the router keeps the new one, no request fails but one in flight at the move', async () => {
     const plain = join(labDir, 'plain.yaml');
     const document = parseDocument(readFileSync(plain, 'utf8'));
     document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
     const moved = join(labDir, 'plain-dir2.yaml');
     writeFileSync(moved, document.toString());
-    await moveVip(moved, 'dir1', 'dir2');
+    // dir1 slow to let it go: dir2 must wait for it, not announce beside it.
+    await moveVip(moved, 'dir1', 'dir2', SLOW_REMOVAL_MS);
     // Back the same way, for the next case, which starts from dir1 directing the VIP alone.
     await moveVip(plain, 'dir2', 'dir1');
   }, 300_000);

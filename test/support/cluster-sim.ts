@@ -2,7 +2,7 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
-import { directsTraffic, vipHandovers } from '../../src/engine/vip-handover.js';
+import { directsTraffic, vipHandovers, vipTakeovers } from '../../src/engine/vip-handover.js';
 import type { AddressFacts } from '../../src/resources/address.js';
 import type { FileState } from '../../src/resources/file-state.js';
 import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
@@ -62,13 +62,16 @@ function render(type: string, spec: unknown, facts: Facts | undefined): string {
 export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory): { plans: Map<string, PlannedChange[]>; waves: WavePlan } {
   const plans = planHosts(cluster, inventory, new Map());
   // The cross-host step the engine takes before its waves: a VIP moved between directors, each
-  // old director planned again with it.
+  // old director planned again with it, and each new one with the old ones it waits for.
   const handovers = vipHandovers([...plans].map(([host, changes]) => ({ host, changes, directs: directsTraffic((inventory[host] ?? []).map((task) => task.type), changes) })));
-  for (const [host, changes] of planHosts(cluster, inventory, handovers)) if (handovers.has(host)) plans.set(host, changes);
+  const takeovers = vipTakeovers(handovers);
+  for (const [host, changes] of planHosts(cluster, inventory, handovers, takeovers)) if (handovers.has(host) || takeovers.has(host)) plans.set(host, changes);
   return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
 }
 
-function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handovers: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>): Map<string, PlannedChange[]> {
+type VipsByHost = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+
+function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handovers: VipsByHost, takeovers: VipsByHost = new Map()): Map<string, PlannedChange[]> {
   const plans = new Map<string, PlannedChange[]>();
   for (const [name, tasks] of Object.entries(inventory)) {
     const host = hostOf(cluster, name);
@@ -81,7 +84,8 @@ function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handover
     const read = hostReadPlan(tasks, 'apply');
     const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, host.recorded, answer) : answer(probe));
     const handingOver = handovers.get(name);
-    plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name, ...(handingOver ? { handingOver } : {}) }));
+    const takingOver = takeovers.get(name);
+    plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name, ...(handingOver ? { handingOver } : {}), ...(takingOver ? { takingOver } : {}) }));
   }
   return plans;
 }

@@ -30,6 +30,11 @@ export interface FakeHost {
   readonly owned?: readonly CompiledTask[];
   /** Called as an exec of this host starts (before it answers); an exec whose signal is aborted by then is stopped. */
   readonly onExec?: (kind: ExecKind) => void;
+  /**
+   * Milliseconds one change of an apply takes (its commands joined by newlines): the apply then
+   * answers late, each section given to the exec's `watch` as it ends, as a shell's output streams.
+   */
+  readonly takes?: (commands: string) => number;
 }
 
 /**
@@ -83,6 +88,7 @@ export class FakeSession implements HostSession {
       const stdout = bodies.map((probe, index) => section(nonce, index, answer(probe), 0)).join('');
       return Promise.resolve({ stdout, stderr: '', code: 0 });
     }
+    if (this.behaviour.takes) return this.applySlowly(nonce, bodies, options);
     let stdout = '';
     for (const [index, commands] of bodies.entries()) {
       const status = this.behaviour.status?.(commands) ?? 0;
@@ -90,6 +96,19 @@ export class FakeSession implements HostSession {
       if (status !== 0) return Promise.resolve({ stdout, stderr: '', code: status });
     }
     return Promise.resolve({ stdout, stderr: '', code: 0 });
+  }
+
+  private async applySlowly(nonce: string, bodies: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    let stdout = '';
+    for (const [index, commands] of bodies.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, this.behaviour.takes?.(commands) ?? 0));
+      const status = this.behaviour.status?.(commands) ?? 0;
+      const text = section(nonce, index, status === 0 ? '' : 'simulated failure', status);
+      stdout += text;
+      options.watch?.(text);
+      if (status !== 0) return { stdout, stderr: '', code: status };
+    }
+    return { stdout, stderr: '', code: 0 };
   }
 
   close(): void {

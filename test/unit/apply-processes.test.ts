@@ -76,6 +76,30 @@ describe('processes an apply starts', () => {
     expect(readFileSync(path)).toEqual(Buffer.from('a\0b'));
   });
 
+  it('the directories of several writes are made in one mkdir, none when they are there; a name with a quote in it too', () => {
+    const root = join(dir, "made it's way");
+    const paths = [join(root, 'a', 'one'), join(root, 'b', 'two'), join(root, 'a', 'three'), join(root, 'c', 'd', 'four')];
+    const changes = paths.map((path) => writeFileCommands(path, `${path}\n`, '644'));
+    const first = traced(changes);
+    expect(first.programs).toEqual(['mkdir', 'mv', 'mv', 'mv', 'mv']);
+    for (const path of paths) expect(readFileSync(path, 'utf8')).toBe(`${path}\n`);
+    expect(modeOf(join(root, 'c', 'd'))).toBe('755');
+    expect(traced(changes).programs).toEqual(['mv', 'mv', 'mv', 'mv']);
+  });
+
+  it('a directory that cannot be made fails the change that needs it, with its own error; the changes before it ran', () => {
+    const root = join(dir, 'blocked');
+    mkdirSync(root);
+    writeFileSync(join(root, 'not-a-dir'), 'a file in the way\n');
+    const { programs, sections, code } = traced([writeFileCommands(join(root, 'fine', 'x'), 'x\n'), writeFileCommands(join(root, 'not-a-dir', 'y'), 'y\n')]);
+    expect(programs).toEqual(['mkdir', 'mv', 'mkdir']);
+    expect(readFileSync(join(root, 'fine', 'x'), 'utf8')).toBe('x\n');
+    expect(sections.get(0)?.status).toBe(0);
+    expect(sections.get(1)?.status).not.toBe(0);
+    expect(sections.get(1)?.stdout).toMatch(/mkdir: .*not-a-dir.*Not a directory|File exists/);
+    expect(code).not.toBe(0);
+  });
+
   it('a large file is one printf: no argument list limits a builtin', () => {
     const path = join(dir, 'big');
     const big = 'line of text\n'.repeat(40_000);

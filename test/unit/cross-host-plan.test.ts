@@ -72,15 +72,15 @@ const added = (service: string, servers: string[], host = 'dir1'): string[] => [
   ...servers.map((server) => `balance ${host}: add real server ${server} (dr, weight 1) to ${service}`),
 ];
 const quiesced = (service: string, servers: string[], host = 'dir1'): string[] => servers.map((server) => `balance ${host}: quiesce real server ${server} in ${service} (weight 1 -> 0, then drain)`);
-/** A director new to fwmark service 1 (dir2): its service and servers, its VIP, its marks, then the VIP's announce. */
+/** A director new to fwmark service 1 (dir2): its service and servers, its marks, then the VIP it takes over from dir1 and its announce. */
 const marksArrive = (vip: string, servers: string[]): string[] => [
   'balance dir2: add service FWM 1 (wrr, persistent 300s)',
   ...servers.map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
   'balance dir2: create /etc/ipvsadm.rules',
-  `balance dir2: address ${vip} on eth0: (absent) -> ${vip}/32 label eth0`,
   'balance dir2: create /etc/lvsprov/fwmark.nft',
   'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-  `balance dir2: announce ${vip} on eth0 (gratuitous ARP)`,
+  `balance dir2 once dir1 let ${vip} go: address ${vip} on eth0: (absent) -> ${vip}/32 label eth0`,
+  `balance dir2 once dir1 let ${vip} go: announce ${vip} on eth0 (gratuitous ARP)`,
 ];
 const deleted = (service: string, detail = 'wrr, 2 real servers', host = 'dir1'): string => `withdraw ${host}: remove service ${service} (${detail})`;
 const vipOff = (address: string, device: string, hosts: string[]): string[] => hosts.map((host) => `retire ${host}: address ${address} on ${device}: ${address}/32 label ${device} -> (absent)`);
@@ -275,7 +275,7 @@ const cases: Case[] = [
   {
     // The old director lets the VIP go first thing in the wave in which the new one takes it: kept
     // until retire, its ARP answers would pull the router back to it after the new one's announce.
-    name: 'a director replaced by another, the old one kept in the inventory with no role: the old one lets the VIP go as the new one takes it, then drains and deletes',
+    name: 'a director replaced by another, the old one kept in the inventory with no role: the old one lets the VIP go first in balance, the new one adds and announces it once it did, then the old one drains and deletes',
     before: { dir1: director([web(rs(RS1, RS2))]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
@@ -283,8 +283,8 @@ const cases: Case[] = [
       ...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)),
       ...added(`TCP ${V1}:80`, ports(80, RS1, RS2), 'dir2'),
       'balance dir2: create /etc/ipvsadm.rules',
-      `balance dir2: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
-      `balance dir2: announce ${V1} on eth0 (gratuitous ARP)`,
+      `balance dir2 once dir1 let ${V1} go: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
+      `balance dir2 once dir1 let ${V1} go: announce ${V1} on eth0 (gratuitous ARP)`,
       deleted(`TCP ${V1}:80`),
       'withdraw dir1: remove /etc/ipvsadm.rules',
     ],
@@ -292,7 +292,7 @@ const cases: Case[] = [
   },
   {
     // The new director's gratuitous ARP brings the router at once: only once its marks steer the VIP's packets to its service.
-    name: 'a fwmark director replaced by another: the old one lets the VIP go as the new one announces it, after its service and its marks',
+    name: 'a fwmark director replaced by another: the old one lets the VIP go, and the new one announces it once it did, after its service and its marks',
     before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: [], dir2: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
@@ -349,8 +349,9 @@ const cases: Case[] = [
 /** A drained server as `SELECTOR RIP:PORT`, and ` to VIP...` for a fwmark service's VIPs. */
 const drainKey = (server: RealServerRef): string => `${serverKey(server)}${server.vips ? ` to ${server.vips.join(' ')}` : ''}`;
 
-/** Every change of the plan as `phase host: summary`, wave by wave. */
-const lines = (waves: WavePlan): string[] => waves.waves.flatMap((wave) => wave.hosts.flatMap(({ host, changes }) => changes.map((change) => `${wave.phase} ${host}: ${change.summary}`)));
+/** Every change of the plan as `phase host: summary`, wave by wave; a VIP taken over says whom its exec waits for. */
+const lines = (waves: WavePlan): string[] =>
+  waves.waves.flatMap((wave) => wave.hosts.flatMap(({ host, changes }) => changes.map((change) => `${wave.phase} ${host}${change.awaitsRelease ? ` once ${change.awaitsRelease.from.join(', ')} let ${change.awaitsRelease.address} go` : ''}: ${change.summary}`)));
 
 const removes = (change: PlannedChange): boolean => /-> \(absent\)$|^remove /.test(change.summary);
 
@@ -368,8 +369,16 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
       if (change.handedOver) {
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
         expect(changesIn(changes, 'balance')[0], where).toBe(change);
-        for (const to of change.handedOver.to) expect(plans.get(to)?.some((other) => phaseOf(other) === 'balance' && other.announces !== undefined && change.releases?.includes(other.announces))).toBe(true);
+        for (const to of change.handedOver.to) expect(plans.get(to)?.some((other) => phaseOf(other) === 'balance' && other.announces !== undefined && other.awaitsRelease?.from.includes(host) === true && change.releases?.includes(other.announces))).toBe(true);
         continue;
+      }
+      // The new holder adds and announces it in balance after everything else there (its own exec),
+      // and only where each host it waits for lets that VIP go first thing in its balance.
+      if (change.awaitsRelease) {
+        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+        const balance = changesIn(changes, 'balance');
+        expect(balance.slice(balance.indexOf(change)).every((other) => other.awaitsRelease !== undefined), where).toBe(true);
+        for (const from of change.awaitsRelease.from) expect(changesIn(plans.get(from) ?? [], 'balance')[0]?.releases, `${from} lets it go for ${where}`).toContain(change.awaitsRelease.address);
       }
       if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
       // A director's VIP answers only once the services on it are there: the same wave, after them.

@@ -518,7 +518,7 @@ describe('a VIP moved from one director to another in one apply', () => {
   const vipChanges = (result: HostResult): string[] => result.changes.filter((change) => change.resource.startsWith('address ')).map((change) => `${change.phase ?? 'prepare'} ${change.summary}`);
 
   it('the old director lets it go first thing in the balance wave in which the new one adds it', async () => {
-    const { result, log } = await run(moved({ read: eth0([]) }));
+    const { result, log, summary } = await run(moved({ read: eth0([]) }));
     expect(vipChanges(result('dir1'))).toEqual([`balance address ${VIP} on eth0: ${VIP}/32 label eth0:1 -> (absent)`]);
     expect(result('dir1').changes.find((change) => change.phase === 'balance')?.resource).toBe(`address ${VIP} on eth0`);
     // The ownership manifest still rides on dir1's last change, written once every change ran.
@@ -526,8 +526,76 @@ describe('a VIP moved from one director to another in one apply', () => {
     expect(manifestAt.at(-1)).toBe(result('dir1').changes.length - 1);
     expect(vipChanges(result('dir2'))).toEqual([`balance address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1`, `balance announce ${VIP} on eth0 (gratuitous ARP)`]);
     expect(result('dir1').status).toBe('changed');
-    // One apply exec on dir1 carries it, in the wave dir2's runs in.
-    expect(log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host).sort()).toEqual(['dir1', 'dir2']);
+    // One apply exec on dir1 carries it; dir2 adds and announces it in a second exec of its own (its save file went first).
+    expect(log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host)).toEqual(['dir1', 'dir2', 'dir2']);
+    expect(result('dir2').changes.map((change) => [change.summary, change.awaitsRelease?.from])).toEqual([
+      ['create /etc/ipvsadm.rules', undefined],
+      [`address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1`, ['dir1']],
+      [`announce ${VIP} on eth0 (gratuitous ARP)`, ['dir1']],
+    ]);
+    expect(summary.plan.takeovers).toEqual([{ host: 'dir2', address: VIP, from: ['dir1'] }]);
+  });
+
+  it("the new director adds and announces it only once the old one's removal ended, heard as its output streams, not at the end of its exec", async () => {
+    const started = performance.now();
+    const at = new Map<string, number[]>();
+    const stamp = (host: string) => (kind: string): void => {
+      if (kind === 'apply') at.set(host, [...(at.get(host) ?? []), performance.now() - started]);
+    };
+    // dir1's removal takes 150 ms (a slow host), the rest of its balance 400 ms more.
+    const takes = (commands: string): number => (commands.includes('ip addr del') ? 150 : 400);
+    const { result, summary } = await run({ ...moved({ read: eth0([]), onExec: stamp('dir2') }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, takes, onExec: stamp('dir1') }, dir2: { owned: [pool([1, 2])], read: eth0([]), onExec: stamp('dir2') } } });
+    expect(result('dir1').status).toBe('changed');
+    expect(result('dir2').status).toBe('changed');
+    const [dir1Apply = NaN] = at.get('dir1') ?? [];
+    const [, dir2Second = NaN] = at.get('dir2') ?? [];
+    expect(dir2Second - dir1Apply).toBeGreaterThanOrEqual(145);
+    expect(dir2Second - dir1Apply).toBeLessThan(500);
+    expect(summary.plan.takeovers).toEqual([{ host: 'dir2', address: VIP, from: ['dir1'] }]);
+  });
+
+  const heldBack = (result: HostResult): string[] => (result.heldBack ?? []).map((change) => `${change.phase} ${change.summary}: ${change.reason}`);
+  const reason = `dir1 did not let ${VIP} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`;
+  const keptOnDir2 = [`balance address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1: ${reason}`, `balance announce ${VIP} on eth0 (gratuitous ARP): ${reason}`];
+
+  it('the old director fails to let it go (its removal fails): the new one makes its services but neither adds nor announces the VIP, and says why', async () => {
+    const { result, execs } = await run(moved({ read: eth0([]) }));
+    expect(execs('dir2')).toEqual(['read', 'apply', 'apply']);
+    const failing = await run({ ...moved({ read: eth0([]) }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('ip addr del') ? 2 : 0) } } });
+    expect(failing.result('dir1').status).toBe('failed');
+    expect(failing.result('dir2').status).toBe('changed');
+    expect(failing.execs('dir2')).toEqual(['read', 'apply']);
+    expect(failing.result('dir2').changes.map((change) => change.summary)).toEqual(['create /etc/ipvsadm.rules']);
+    expect(heldBack(failing.result('dir2'))).toEqual(keptOnDir2);
+    // Its save file still carries the manifest: what dir2 made is on the record.
+    expect(failing.result('dir2').changes.at(-1)?.commands.some((command) => command.includes('/var/lib/lvsprov/'))).toBe(true);
+    expect(result('dir2').status).toBe('changed');
+  });
+
+  it('the old director failed before balance, or its connection went during it: the new one does not add the VIP either', async () => {
+    const prepareFails = await run({ ...moved({ read: eth0([]) }), tasks: { ...moved({ read: eth0([]) }).tasks, dir1: [page('dir1'), pool([1, 2])] }, hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('index.html') ? 1 : 0) } } });
+    expect(prepareFails.result('dir1').status).toBe('failed');
+    expect(heldBack(prepareFails.result('dir2'))).toEqual(keptOnDir2);
+    const lost = await run({ ...moved({ read: eth0([]) }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, throwOn: 'apply' } } });
+    expect(lost.result('dir1').status).toBe('failed');
+    expect(heldBack(lost.result('dir2'))).toEqual(keptOnDir2);
+  });
+
+  it('with one fork, two directors that swap VIPs each let theirs go and take the other: neither waits for the other forever', async () => {
+    const other = '198.51.100.51';
+    const vip2 = task('VIP 2', 'address', { address: other, device: 'eth0', label: 'eth0:2', announce: true });
+    const holding = (addresses: string[]) => eth0(addresses);
+    const { result, summary } = await run({
+      tasks: { dir1: [pool([1, 2]), vip2], dir2: [pool([1, 2]), vipTask] },
+      hosts: { dir1: { read: holding([VIP]), owned: [pool([1, 2]), vipTask] }, dir2: { read: holding([other]), owned: [pool([1, 2]), vip2] } },
+      options: { forks: 1 },
+    });
+    expect([result('dir1').status, result('dir2').status]).toEqual(['changed', 'changed']);
+    expect(summary.plan.takeovers).toEqual([
+      { host: 'dir1', address: other, from: ['dir2'] },
+      { host: 'dir2', address: VIP, from: ['dir1'] },
+    ]);
+    expect(result('dir1').heldBack ?? []).toEqual([]);
   });
 
   it('keeps it on the old director until retire when the new one failed before balance', async () => {

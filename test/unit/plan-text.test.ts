@@ -38,6 +38,34 @@ describe('plan rendering', () => {
     expect(renderPlan(results, { diff: false, check: false }).split('\n')[0]).toBe('noted when the hosts were read, before the apply (it may have changed since); no change, what the hosts decided themselves:');
   });
 
+  it("--check shows a moved VIP's add and announce on the new director as a second exec, after the old director let it go", () => {
+    const vip = '198.51.100.50';
+    const waits = { address: vip, from: ['dir1'] };
+    const dir1: PlannedChange[] = [
+      { resource: `address ${vip} on eth0`, summary: `address ${vip} on eth0: ${vip}/32 label eth0:1 -> (absent)`, commands: [], task: 'VIP', phase: 'balance', releases: [vip], handedOver: { to: ['dir2'], phase: 'withdraw' } },
+      { resource: 'ipvs -t', summary: 'remove service TCP 198.51.100.50:80', commands: [], task: 'pool', phase: 'withdraw' },
+    ];
+    const dir2: PlannedChange[] = [
+      { resource: 'ipvs -t', summary: 'add service TCP 198.51.100.50:80 (wrr)', commands: [], task: 'pool', phase: 'balance' },
+      { resource: `address ${vip} on eth0`, summary: `address ${vip} on eth0: (absent) -> ${vip}/32 label eth0:1`, commands: [], task: 'VIP', phase: 'balance', awaitsRelease: waits },
+      { resource: `address ${vip} on eth0`, summary: `announce ${vip} on eth0 (gratuitous ARP)`, commands: [], task: 'VIP', phase: 'balance', announces: vip, awaitsRelease: waits },
+    ];
+    const results = [result({ host: 'dir1', changes: dir1 }), result({ host: 'dir2', changes: dir2 })];
+    const waves = planWaves(results);
+    expect(waves.takeovers).toEqual([{ host: 'dir2', address: vip, from: ['dir1'] }]);
+    expect(renderPlan(results, { diff: false, check: true, waves }).split('\n').slice(0, 9)).toEqual([
+      '== wave 1 of 2: balance (dir1, dir2) ==',
+      '',
+      'dir1: 1 would change',
+      `  ~ address ${vip} on eth0: ${vip}/32 label eth0:1 -> (absent)    [VIP]`,
+      '',
+      'dir2: 3 would change',
+      '  ~ add service TCP 198.51.100.50:80 (wrr)    [pool]',
+      `  then, once dir1 let ${vip} go (a second exec):`,
+      `  ~ address ${vip} on eth0: (absent) -> ${vip}/32 label eth0:1    [VIP]`,
+    ]);
+  });
+
   it('shows a unified diff for files and before/after for values with --diff', () => {
     expect(renderPlan([result({ changes })], { diff: true, check: true }).split('\n')).toEqual([
       'rs1: 2 would change',

@@ -38,6 +38,20 @@ describe('one shell, script after script', () => {
     expect(lookalike.result.stdout).toBe('\nlvsprov-end-0123 0\n');
   });
 
+  it('lets a caller watch stdout as it arrives, before the script ends (a moved VIP\'s release is heard so), in the same shell', async () => {
+    const { channel, child } = localChannel();
+    const shell = new ShellChannel(channel, () => undefined);
+    const seen: Array<{ text: string; at: number }> = [];
+    const started = Date.now();
+    const run = await shell.run('echo "first $$"; sleep 1; echo second', undefined, (text) => seen.push({ text, at: Date.now() - started }));
+    expect(run.result.stdout).toBe(`first ${child.pid}\nsecond\n`);
+    // The first line came a second before the script ended; the shell's end line reaches the watcher too.
+    const first = seen.find((entry) => entry.text.includes('first'));
+    expect(first?.at).toBeLessThan(700);
+    expect(seen.map((entry) => entry.text).join('')).toMatch(new RegExp(`^first ${child.pid}\nsecond\n\nlvsprov-end-[0-9a-f]+ 0\n$`));
+    expect(run.reusable).toBe(true);
+  });
+
   it('gives a script that reads stdin an end of file, never the next script', async () => {
     const shell = new ShellChannel(localChannel().channel, () => undefined);
     const reader = await shell.run('cat; echo "read $?"');

@@ -1,4 +1,4 @@
-import type { DefaultRenderer } from 'listr2';
+import { DefaultRenderer } from 'listr2';
 import { describe, expect, it } from 'vitest';
 import { throttledRenderer } from '../../src/cli/throttled-renderer.js';
 
@@ -33,5 +33,30 @@ describe('the throttled list renderer', () => {
     await sleep(160);
     // The change pending at the end is drawn by end itself, never after it.
     expect(CountingRenderer.draws).toEqual(['draw', 'draw', 'end']);
+  });
+
+  it("wraps lines at stderr's width, where it draws, not at stdout's (80 when stdout is a file)", async () => {
+    const Renderer = throttledRenderer(DefaultRenderer, 100);
+    const renderer = new Renderer([], {}, undefined as never) as unknown as { format(message: string, icon: string, level: number): string[]; wrap: unknown };
+    // What render() loads before its first draw.
+    renderer.wrap = (await import('wrap-ansi')).default;
+    const reason = `h2: ${'a reason that goes on '.repeat(6)}end`;
+    const saved = { stdout: Object.getOwnPropertyDescriptor(process.stdout, 'columns'), stderr: Object.getOwnPropertyDescriptor(process.stderr, 'columns') };
+    try {
+      Reflect.deleteProperty(process.stdout, 'columns');
+      Object.defineProperty(process.stderr, 'columns', { value: 200, configurable: true, writable: true });
+      expect(renderer.format(reason, '›', 0)).toEqual([`› ${reason}`]);
+      expect(process.stdout.columns).toBeUndefined();
+      Object.defineProperty(process.stderr, 'columns', { value: 60, configurable: true, writable: true });
+      const narrow = renderer.format(reason, '›', 0);
+      expect(narrow.length).toBeGreaterThan(2);
+      for (const line of narrow) expect(line.length).toBeLessThanOrEqual(60);
+    } finally {
+      for (const [name, descriptor] of Object.entries(saved)) {
+        const stream = name === 'stdout' ? process.stdout : process.stderr;
+        if (descriptor) Object.defineProperty(stream, 'columns', descriptor);
+        else Reflect.deleteProperty(stream, 'columns');
+      }
+    }
   });
 });

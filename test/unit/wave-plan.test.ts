@@ -12,7 +12,7 @@ import type { ChangePhase, RealServerRef } from '../../src/resources/types.js';
 
 interface Fixture {
   why: string;
-  hosts: Record<string, Array<{ summary: string; phase?: ChangePhase; leaving?: RealServerRef; switching?: RealServerRef; announces?: string }>>;
+  hosts: Record<string, Array<{ summary: string; phase?: ChangePhase; leaving?: RealServerRef; switching?: RealServerRef; announces?: string; handedOver?: { to: string[]; phase: ChangePhase }; awaitsRelease?: { address: string; from: string[] } }>>;
   waves: Array<[ChangePhase, Record<string, number>]>;
   drains: Array<[string, string[]]>;
   /** The inventory's real servers (address -> host), and the hosts whose default route follows a forwarding switch. */
@@ -20,6 +20,8 @@ interface Fixture {
   rerouted?: string[];
   /** Per draining director: the VIPs another director announces in the run (its drain judges their servers by their packets). */
   takenOver?: Record<string, string[]>;
+  /** Within balance: each director's second exec, for a VIP it takes over, and the directors it waits for. */
+  takeovers?: Array<{ host: string; address: string; from: string[] }>;
 }
 
 const root = join(import.meta.dirname, '../fixtures/waves');
@@ -39,6 +41,7 @@ describe('cross-host wave planner', () => {
       expect(plan.drains.map((drain) => [drain.host, drain.servers.map(serverKey)])).toEqual(fixture.drains);
       expect([...reroutedHosts(plans, new Map(Object.entries(fixture.realServers ?? {})))]).toEqual(fixture.rerouted ?? []);
       expect(Object.fromEntries(plan.drains.map((drain) => [drain.host, takenOver(plans, drain.host)]))).toEqual(fixture.takenOver ?? Object.fromEntries(plan.drains.map((drain) => [drain.host, []])));
+      expect(plan.takeovers).toEqual(fixture.takeovers ?? []);
     });
   }
 });
