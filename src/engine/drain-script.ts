@@ -19,7 +19,7 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // would hold every apply after a failover for the whole drain timeout. So each poll asks the
 // kernel whether it would deliver the VIP locally (`ip route get`: an address or a local route)
 // and counts a server's connections only while it does; should the VIP move back mid-drain, the
-// next poll counts them again. Fwmark services name no VIP: their servers always count.
+// next poll counts them again.
 //
 // A VIP that moves to another director in the same apply leaves this one first thing in balance
 // (engine/vip-handover.ts), before any drain, which then no longer counts its servers. Should it
@@ -30,8 +30,19 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // VIP another director announced (`moved`), a server's connections count only while its inbound
 // packet counter (`ipvsadm -L -n --stats --exact`) still grows: once it has stood still for
 // QUIET_SECONDS, nothing reaches them here. Should the router still send here (no arping on the
-// new holder), the counter grows and the drain waits as ever. A fwmark service names no VIP, so
-// neither test applies to it: one that moves with its VIPs waits out the drain's timeout here.
+// new holder), the counter grows and the drain waits as ever.
+//
+// A fwmark service's table names no VIP: its server references carry the addresses the director's
+// firewall marks give its mark (engine/mark-vips.ts), one or several. ActiveConn cannot tell them
+// apart, so such a server's connections are counted in the connection table instead, by the
+// address each came to (the VIRTUAL column is the packet's destination): those to a VIP count
+// under the same two tests as a port service's, and where only some of a mark's VIPs moved, only
+// the connections to the others keep the drain waiting; an opening one (SYN_RECV) counts too.
+// Two approximations, each making the drain longer, never shorter: the packet counter is the
+// server's, not a VIP's, so a moved VIP still here whose server also gets packets through another
+// VIP counts as long as those arrive; and a connection of another service to the same VIP and
+// server (a port the mark leaves out) is counted with them. A mark no lvsprov fwmark table names
+// leaves the server with no VIP, and its connections always count.
 
 /** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
 export const QUIET_SECONDS = 5;
@@ -56,29 +67,61 @@ function inPacketsOf(server: RealServerRef): string {
   return `$(${list} 2>/dev/null | awk -v rs=${quote(server.server)} '$1 == "->" && $2 == rs { n = $4 } END { print n + 0 }')`;
 }
 
+/** The addresses the server's connections come to: its service's VIP, or the VIPs its mark covers. */
+function vipsOf(server: RealServerRef): readonly string[] {
+  return server.vip !== undefined ? [server.vip] : (server.vips ?? []);
+}
+
+/** A fwmark server whose VIPs are known: counted in the connection table, by VIP. */
+const byVip = (server: RealServerRef): boolean => server.vip === undefined && vipsOf(server).length > 0;
+
 /**
  * Per poll, for each server of a moved VIP: `t<I>`, when its inbound packet count last changed
  * (the first poll counts as a change).
  */
 function packetWatch(servers: readonly RealServerRef[], moved: ReadonlySet<string>): string[] {
   return servers.flatMap((server, index) =>
-    server.vip !== undefined && moved.has(server.vip) ? [`  n${index}=${inPacketsOf(server)}; if [ "$n${index}" != "\${p${index}:-}" ]; then p${index}=$n${index}; t${index}=$now; fi`] : [],
+    vipsOf(server).some((vip) => moved.has(vip)) ? [`  n${index}=${inPacketsOf(server)}; if [ "$n${index}" != "\${p${index}:-}" ]; then p${index}=$n${index}; t${index}=$now; fi`] : [],
   );
 }
 
 /**
+ * `ipvsadm -L -n -c` lines `TCP EXPIRE STATE CLIENT VIRTUAL DEST` -> the SYN_RECV and ESTABLISHED
+ * entries per key, printed in the keys' order; `byAddress`: keys are `VIP RIP`, ports left out
+ * (a fwmark service's connections come to any port of its VIPs), else `VIP:PORT RIP:PORT`.
+ */
+function tableCount(keys: readonly string[], byAddress: boolean): string {
+  const pick = byAddress ? 'v = $5; sub(/:[0-9]+$/, "", v); d = $6; sub(/:[0-9]+$/, "", d); key = v " " d' : 'key = $5 " " $6';
+  const count = `awk -v keys=${quote(keys.join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") { ${pick}; if (key in c) c[key]++ } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
+  return `set -- $(${command('ipvsadm', '-L', '-n', '-c')} 2>/dev/null | ${count})`;
+}
+
+/**
+ * Per poll, the fwmark servers whose VIPs are known: `a<I>`, their connections in the table to
+ * each VIP that passes its tests, one read of the table for all of them.
+ */
+function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
+  const pairs = servers.flatMap((server, index) => (byVip(server) ? vipsOf(server).map((vip) => ({ index, vip, key: `${vip} ${server.address}` })) : []));
+  if (pairs.length === 0) return [];
+  return [
+    `  ${tableCount(pairs.map((pair) => pair.key), true)}`,
+    ...servers.flatMap((server, index) => (byVip(server) ? [`  a${index}=0`] : [])),
+    ...pairs.map(({ index, vip }) => `  if ${vipTest(vip, index, vips, moved)}; then a${index}=$((a${index} + \${1:-0})); fi; shift`),
+    ...servers.flatMap((server, index) => (byVip(server) ? [`  left=$((left + a${index}))`] : [])),
+  ];
+}
+
+/**
  * The connection-table check for TCP services (`-t VIP:PORT`): the SYN_RECV and ESTABLISHED
- * entries of each server, in `ipvsadm -L -n -c` lines `TCP EXPIRE STATE CLIENT VIRTUAL DEST`.
- * Fwmark services do not name their VIP, and UDP has no opening state: they are not looked up.
+ * entries of each server. UDP has no opening state, and fwmark servers are counted in the table
+ * at every poll (vipCounts), or, with no VIP known, not looked up.
  */
 function openingCheck(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
   const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: `${server.service[1]} ${server.server}` }] : []));
   if (looked.length === 0) return [];
-  const table = command('ipvsadm', '-L', '-n', '-c');
-  const count = `awk -v keys=${quote(looked.map((entry) => entry.key).join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") && (($5 " " $6) in c) { c[$5 " " $6]++ } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
   return [
     '  if [ "$left" -eq 0 ]; then',
-    `    set -- $(${table} 2>/dev/null | ${count})`,
+    `    ${tableCount(looked.map((entry) => entry.key), false)}`,
     ...looked.map((entry) => `    if ${heldTest(entry.server, entry.index, vips, moved)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
     '  fi',
   ];
@@ -93,13 +136,17 @@ function vipChecks(vips: readonly string[]): string[] {
 }
 
 /**
- * The shell test that this server's service is delivered here, or `true` when it names no VIP;
- * for a moved VIP, also that the server received a packet here within QUIET_SECONDS.
+ * The shell test that this director delivers `vip` here; for a moved VIP, also that server
+ * number `index` received a packet here within QUIET_SECONDS.
  */
+function vipTest(vip: string, index: number, vips: readonly string[], moved: ReadonlySet<string>): string {
+  const held = `[ "$v${vips.indexOf(vip)}" = 1 ]`;
+  return moved.has(vip) ? `${held} && [ "$((now - t${index}))" -lt ${QUIET_SECONDS} ]` : held;
+}
+
+/** The shell test that this server's service is delivered here, or `true` when it names no VIP. */
 function heldTest(server: RealServerRef, index: number, vips: readonly string[], moved: ReadonlySet<string>): string {
-  if (server.vip === undefined) return 'true';
-  const held = `[ "$v${vips.indexOf(server.vip)}" = 1 ]`;
-  return moved.has(server.vip) ? `${held} && [ "$((now - t${index}))" -lt ${QUIET_SECONDS} ]` : held;
+  return server.vip === undefined ? 'true' : vipTest(server.vip, index, vips, moved);
 }
 
 /**
@@ -107,9 +154,9 @@ function heldTest(server: RealServerRef, index: number, vips: readonly string[],
  * poll. `movedVips`: the VIPs another director announced in this run.
  */
 export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = []): string {
-  const vips = [...new Set(servers.flatMap((server) => (server.vip === undefined ? [] : [server.vip])))];
+  const vips = [...new Set(servers.flatMap(vipsOf))];
   const moved = new Set(movedVips);
-  const polls = servers.map((server, index) => `  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`);
+  const polls = servers.flatMap((server, index) => (byVip(server) ? [] : [`  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`]));
   const report = servers.map((_, index) => `$a${index}`).join(' ');
   return [
     scriptEnvironment,
@@ -124,6 +171,7 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     ...vipChecks(vips),
     ...packetWatch(servers, moved),
     ...polls,
+    ...vipCounts(servers, vips, moved),
     ...openingCheck(servers, vips, moved),
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,

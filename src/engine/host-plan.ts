@@ -9,6 +9,8 @@ import { hostOwnership, type HostOwnership } from '../ownership/host-ownership.j
 import { sealWithManifest } from '../ownership/seal.js';
 import { probeOf } from '../resources/probe-of.js';
 import { awaitReleases, handOverRemovals } from './vip-handover.js';
+import { withMarkVips } from './mark-vips.js';
+import { fwmark, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -84,7 +86,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
-    const sorted = changes
+    const declaredMarks = read.planners.flatMap(({ type, task }) => (type === fwmark ? specMarks(task.spec as FwmarkSpec) : []));
+    const sorted = withMarkVips(changes, declaredMarks)
       .map((change, index) => ({ change, index }))
       .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change) - balanceStep(b.change) || a.index - b.index)
       .map(({ change }) => change);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { absolutePath, ipv4 } from '../config/values.js';
-import type { Change, ResourceType } from './types.js';
+import type { Change, MarkedAddress, ResourceType } from './types.js';
 import { nftTableScript, nftTableType, type NftTable, type NftTableFacts, type WantedTable } from './nft-table.js';
 
 // Firewall marks for IPVS firewall-mark services (ipvsadm -f): packets to a VIP, optionally only to
@@ -76,14 +76,28 @@ const table = nftTableType('fwmark', fwmarkSchema, tableOf, parseTable, wantedOf
  * and refused them all, for the whole drain. Within balance they change once the services that
  * are to take the connections are there, and before those that lose them are quiesced (`steers`).
  */
-const inBalance = (changes: readonly Change[]): Change[] => changes.map((change) => ({ ...change, phase: 'balance', steers: true }));
+const inBalance = (changes: readonly Change[], marks: readonly MarkedAddress[]): Change[] =>
+  changes.map((change) => ({ ...change, phase: 'balance', steers: true, ...(marks.length > 0 ? { marks } : {}) }));
+
+/** The addresses each mark of the spec covers. */
+export function specMarks(spec: FwmarkSpec): MarkedAddress[] {
+  return spec.marks.map(({ mark, address }) => ({ mark, address }));
+}
+
+/** The addresses each mark of the table as read covers (rules as ruleText prints them). */
+function tableMarks(facts: NftTableFacts): MarkedAddress[] {
+  return (facts.rules ?? []).flatMap((rule) => {
+    const match = /^ip daddr (\S+) .*meta mark set 0x([0-9a-f]+)$/.exec(rule);
+    return match?.[1] !== undefined && match[2] !== undefined ? [{ mark: parseInt(match[2], 16), address: match[1] }] : [];
+  });
+}
 
 // The table and its boot file are all it owns: reset deletes both and touches nothing else in nftables.
 export const fwmark: ResourceType<FwmarkSpec, NftTableFacts> = {
   ...table,
-  plan: (spec, facts, context) => inBalance(table.plan(spec, facts, context)),
+  plan: (spec, facts, context) => inBalance(table.plan(spec, facts, context), [...tableMarks(facts), ...specMarks(spec)]),
   reset: {
-    plan: (spec, facts, context) => inBalance(table.reset?.plan(spec, facts, context) ?? []),
+    plan: (spec, facts, context) => inBalance(table.reset?.plan(spec, facts, context) ?? [], tableMarks(facts)),
     after: (spec, facts) => table.reset?.after(spec, facts) ?? facts,
   },
 };

@@ -135,6 +135,18 @@ export interface Change {
   readonly claim?: { readonly address: string; readonly device: string; readonly by: readonly string[] };
   /** On a change that takes addresses off a host (a VIP pruned, a keepalived stopped): those addresses. */
   readonly releases?: readonly string[];
+  /**
+   * On a change to a director's firewall marks: each address a mark covers, before the change or
+   * after it. A fwmark service's connections came to those addresses, and a drain asks of each
+   * whether this director still gets its packets (engine/mark-vips.ts).
+   */
+  readonly marks?: readonly MarkedAddress[];
+}
+
+/** An address whose packets a director's firewall marks give a mark (fwmark services). */
+export interface MarkedAddress {
+  readonly mark: number;
+  readonly address: string;
 }
 
 /**
@@ -169,6 +181,11 @@ export interface RealServerRef {
   readonly address: string;
   /** The service's own address (VIP); absent for fwmark services, whose VIPs the table does not name. */
   readonly vip?: string;
+  /**
+   * A fwmark service's VIPs: every address this director's firewall marks (lvsprov's fwmark
+   * table) give the service's mark, before or after the run; absent where no such table names it.
+   */
+  readonly vips?: readonly string[];
 }
 
 /**

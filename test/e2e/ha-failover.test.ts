@@ -10,6 +10,7 @@ import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
 import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, broadcastArp, macOf, observerEntry, respondersIn, stampedEvents, watchTakeover, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
 import { labTest, ok } from '../support/lab-test.js';
+import { DOWNLOAD_BYTES, startDownloads } from '../support/live-traffic.js';
 
 // A director pair on a real kernel (one qemu guest, inventories/lab-ha.yaml): keepalived on dir1
 // and dir2, real VRRP and real IPVS, DR real servers with an HTTP health check. A client sends a
@@ -24,7 +25,9 @@ import { labTest, ok } from '../support/lab-test.js';
 // request may fail), the VIP moved from plain dir1 to plain dir2 in one apply and back (the old
 // director lets it go, the new one adds and announces it only then, even with the old one's
 // removal held 2 s: the router names the new one and keeps it, and no request fails but one in
-// flight at the move), and lvs.ha added back (keepalived takes them
+// flight at the move), the same with the service as a fwmark service and a download held on it
+// (the old director's drain must not wait for the download's entry, whose packets went with the
+// VIP), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
@@ -102,6 +105,9 @@ const handover = (what: string, host: string, action: string, settled: () => Pro
 
 /** How long the old director's removal is held in the first move: far beyond the 0.3-0.6 s by which it used to come first. */
 const SLOW_REMOVAL_MS = 2000;
+
+/** The fwmark move's --drain-timeout: its applies must end well before it. */
+const FWMARK_DRAIN_TIMEOUT = 60;
 
 /** A client's first SYN retransmission comes this long after the SYN (Linux's initial RTO). */
 const SYN_RETRY_MS = 1000;
@@ -399,6 +405,61 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     await moveVip(moved, 'dir1', 'dir2', SLOW_REMOVAL_MS);
     // Back the same way, for the next case, which starts from dir1 directing the VIP alone.
     await moveVip(plain, 'dir2', 'dir1');
+  }, 300_000);
+
+  labIt(`a fwmark service moved from dir1 to dir2, plain directors both, with a download held on it: dir1's drain ends at once, not at --drain-timeout ${FWMARK_DRAIN_TIMEOUT}`, async () => {
+    // The VIP's port 80 as fwmark service 1 on dir1, then moved to dir2 in one apply. The held
+    // download's entry on dir1 stays ESTABLISHED once the router sends the VIP to dir2 (its
+    // packets go there, and dir2, which never saw its SYN, resets it): dir1 must not wait for it.
+    const plain = join(labDir, 'plain.yaml');
+    const marked = (name: string, director: string): string => {
+      const document = parseDocument(readFileSync(plain, 'utf8'));
+      document.setIn(['lvs', 'services', 0, 'protocol'], 'fwmark');
+      document.setIn(['lvs', 'services', 0, 'fwmark'], 1);
+      document.setIn(['lvs', 'services', 0, 'ports'], [80]);
+      document.deleteIn(['lvs', 'services', 0, 'port']);
+      document.setIn(['lvs', 'services', 0, 'directors'], [director]);
+      const file = join(labDir, `${name}.yaml`);
+      writeFileSync(file, document.toString());
+      return file;
+    };
+    const apply = async (file: string, what: string): Promise<{ hosts: ReturnType<typeof parseJson>['hosts']; seconds: number }> => {
+      const started = Date.now();
+      const result = await lvsprov('apply', '-i', file, '--json', '--drain-timeout', String(FWMARK_DRAIN_TIMEOUT));
+      const seconds = (Date.now() - started) / 1000;
+      const json = parseJson(result);
+      log(`apply ${what}: exit ${result.code} in ${seconds.toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}`);
+      for (const host of json.hosts.filter((entry) => entry.drains)) log(`  ${host.host} drained: ${JSON.stringify(host.drains)}`);
+      ok(result, `apply ${what}`);
+      return { hosts: json.hosts, seconds };
+    };
+    await apply(marked('marked', 'dir1'), 'fwmark service 1 on dir1');
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toMatch(/^-A -f 1 -s wrr\n/);
+    for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    const downloads = await startDownloads(lab, [`http://${VIP}/big.bin`], ({ virtual }) => virtual === `${VIP}:80`, 'dir1');
+    let moved: Awaited<ReturnType<typeof apply>>;
+    try {
+      moved = await apply(marked('marked-dir2', 'dir2'), 'moving fwmark service 1 to dir2');
+    } finally {
+      await downloads.release();
+    }
+    log(`the held download: ${JSON.stringify(await downloads.wait())}`);
+    expect(downloads.onLeavingServers).toBe(1);
+    const drains = moved.hosts.find((host) => host.host === 'dir1')?.drains ?? [];
+    expect(drains.map((drain) => [drain.service.join(' '), drain.drained])).toEqual([['-f 1', true], ['-f 1', true]]);
+    expect(Math.max(...drains.map((drain) => drain.seconds))).toBeLessThan(FWMARK_DRAIN_TIMEOUT / 4);
+    // Before, dir1 waited out the timeout for the download's entry (69.7 s, 1 connection cut, run of 2026-12-05 07:09).
+    expect(moved.seconds).toBeLessThan(FWMARK_DRAIN_TIMEOUT);
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toBe('');
+    expect(await lab.sh('dir2', 'ipvsadm -S -n')).toMatch(/^-A -f 1 -s wrr\n/);
+    expect(await holders()).toEqual(['dir2']);
+    // Back to the port service on dir1, for the next case; dir2's drain of the fwmark service ends at once too.
+    const back = await apply(plain, 'the port service back on dir1');
+    const backDrains = back.hosts.find((host) => host.host === 'dir2')?.drains ?? [];
+    expect(backDrains.map((drain) => [drain.service.join(' '), drain.drained])).toEqual([['-f 1', true], ['-f 1', true]]);
+    expect(Math.max(...backDrains.map((drain) => drain.seconds))).toBeLessThan(FWMARK_DRAIN_TIMEOUT / 4);
+    expect(await holders()).toEqual(['dir1']);
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n-a -t ${VIP}:80 -r 192.0.2.12:80 -g -w 1\n`);
   }, 300_000);
 
   labIt('lvs.ha added back to the plain director (the pair again): keepalived takes the VIP and the IPVS table over from lvsprov\'s tasks, no request fails, a re-run changes nothing', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
+import type { RealServerRef } from '../../src/resources/types.js';
 import { changesIn, phaseRank, phaseOf } from '../../src/engine/host-plan.js';
 import { serverKey, type WavePlan } from '../../src/engine/wave-plan.js';
 import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
@@ -71,6 +72,16 @@ const added = (service: string, servers: string[], host = 'dir1'): string[] => [
   ...servers.map((server) => `balance ${host}: add real server ${server} (dr, weight 1) to ${service}`),
 ];
 const quiesced = (service: string, servers: string[], host = 'dir1'): string[] => servers.map((server) => `balance ${host}: quiesce real server ${server} in ${service} (weight 1 -> 0, then drain)`);
+/** A director new to fwmark service 1 (dir2): its service and servers, its marks, then the VIP it takes over from dir1 and its announce. */
+const marksArrive = (vip: string, servers: string[]): string[] => [
+  'balance dir2: add service FWM 1 (wrr, persistent 300s)',
+  ...servers.map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
+  'balance dir2: create /etc/ipvsadm.rules',
+  'balance dir2: create /etc/lvsprov/fwmark.nft',
+  'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
+  `balance dir2 once dir1 let ${vip} go: address ${vip} on eth0: (absent) -> ${vip}/32 label eth0`,
+  `balance dir2 once dir1 let ${vip} go: announce ${vip} on eth0 (gratuitous ARP)`,
+];
 const deleted = (service: string, detail = 'wrr, 2 real servers', host = 'dir1'): string => `withdraw ${host}: remove service ${service} (${detail})`;
 const vipOff = (address: string, device: string, hosts: string[]): string[] => hosts.map((host) => `retire ${host}: address ${address} on ${device}: ${address}/32 label ${device} -> (absent)`);
 const ports = (port: number, ...addresses: string[]): string[] => addresses.map((address) => `${address}:${port}`);
@@ -235,7 +246,7 @@ const cases: Case[] = [
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: update /etc/ipvsadm.rules',
     ],
-    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+    drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
   },
   {
     name: 'port services replace one of two fwmark services: the edited marks wait for the port services',
@@ -259,7 +270,7 @@ const cases: Case[] = [
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: update /etc/ipvsadm.rules',
     ],
-    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+    drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
   },
   {
     // The old director lets the VIP go first thing in the wave in which the new one takes it: kept
@@ -289,17 +300,30 @@ const cases: Case[] = [
       'balance dir1: delete nftables table lvsprov_fwmark',
       'balance dir1: remove /etc/lvsprov/fwmark.nft',
       ...quiesced('FWM 1', ports(0, RS1, RS2)),
-      'balance dir2: add service FWM 1 (wrr, persistent 300s)',
-      ...ports(0, RS1, RS2).map((server) => `balance dir2: add real server ${server} (dr, weight 1) to FWM 1`),
-      'balance dir2: create /etc/ipvsadm.rules',
-      'balance dir2: create /etc/lvsprov/fwmark.nft',
-      'balance dir2: nftables table lvsprov_fwmark: (absent) -> 1 mark rule',
-      `balance dir2 once dir1 let ${V1} go: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
-      `balance dir2 once dir1 let ${V1} go: announce ${V1} on eth0 (gratuitous ARP)`,
+      ...marksArrive(V1, ports(0, RS1, RS2)),
       deleted('FWM 1', 'wrr, persistent 300s, 2 real servers'),
       'withdraw dir1: remove /etc/ipvsadm.rules',
     ],
-    drains: [['dir1', [`-f 1 ${RS1}:0`, `-f 1 ${RS2}:0`]]],
+    // Each server's drain asks after the VIP its mark covered: gone from dir1 in balance, the drain ends at once.
+    drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
+  },
+  {
+    name: 'a fwmark service split between two directors, one VIP of its mark each: the leaving server drains on the VIPs the old mark covered',
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }]), dir2: director([marked(1, rs(RS2))], [{ address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V2, 'lo']) },
+    changes: [
+      `balance dir1: address ${V2} on eth0: ${V2}/32 label eth0 -> (absent)`,
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+      ...quiesced('FWM 1', ports(0, RS2)),
+      ...marksArrive(V2, ports(0, RS2)),
+      `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
+      'withdraw dir1: update /etc/ipvsadm.rules',
+      `retire rs1: address ${V2} on lo: ${V2}/32 label lo -> (absent)`,
+      `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
+    ],
+    // V2 leaves dir1 first in balance: its connections there stop counting, those to V1 still do.
+    drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`]]],
   },
   {
     name: 'a real server removed from every service, its host kept with no role: deleted on the director after the drain, then its VIP pruned',
@@ -321,6 +345,9 @@ const cases: Case[] = [
     drains: [],
   },
 ];
+
+/** A drained server as `SELECTOR RIP:PORT`, and ` to VIP...` for a fwmark service's VIPs. */
+const drainKey = (server: RealServerRef): string => `${serverKey(server)}${server.vips ? ` to ${server.vips.join(' ')}` : ''}`;
 
 /** Every change of the plan as `phase host: summary`, wave by wave; a VIP taken over says whom its exec waits for. */
 const lines = (waves: WavePlan): string[] =>
@@ -382,7 +409,7 @@ describe('the cross-host plan of a live cluster between two inventories', () => 
 
       const { plans, waves } = planCluster(cluster, fixture.after);
       expect(lines(waves)).toEqual(fixture.changes);
-      expect(waves.drains.map((drain) => [drain.host, drain.servers.map(serverKey)])).toEqual(fixture.drains);
+      expect(waves.drains.map((drain) => [drain.host, drain.servers.map(drainKey)])).toEqual(fixture.drains);
       checkLvsOrder(fixture.after, plans, waves);
 
       applyCluster(cluster, fixture.after, plans);

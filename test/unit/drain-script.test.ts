@@ -14,6 +14,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const web: RealServerRef = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
 const tun: RealServerRef = { service: ['-t', '198.18.100.50:80'], server: '192.0.2.14:80', address: '192.0.2.14' };
+/** A real server of fwmark service 1, whose mark covers 198.51.100.50 (NAT: a port of its own). */
+const marked: RealServerRef = { service: ['-f', '1'], server: '192.0.2.13:80', address: '192.0.2.13', vips: ['198.51.100.50'] };
+
+/** A connection-table line of a connection from the client to VIRTUAL, sent to 192.0.2.13. */
+const markEntry = (state: string, virtual: string): string => `TCP 14:59  ${state.padEnd(11)} 203.0.113.100:41234 ${virtual.padEnd(18)} 192.0.2.13:80\n`;
 
 /**
  * `ipvsadm` that shows 192.0.2.13:80 with `active[poll]` active connections on its Nth call for
@@ -70,7 +75,7 @@ describe('drain poll', () => {
   it('looks at the connection table only once ActiveConn is 0', () => {
     const script = drainScript([web], 30);
     expect(script.indexOf('ipvsadm -L -n -c')).toBeGreaterThan(script.indexOf('if [ "$left" -eq 0 ]; then'));
-    // Fwmark services do not name their VIP in the table: ActiveConn alone decides for them.
+    // A fwmark service whose VIPs are not known: ActiveConn alone decides for it.
     expect(drainScript([{ service: ['-f', '1'], server: '192.0.2.13:80', address: '192.0.2.13' }], 30)).not.toContain('ipvsadm -L -n -c');
   });
 
@@ -168,6 +173,68 @@ describe('drain poll', () => {
         expect(drainScript([held], 30)).not.toContain('--stats');
         expect(drainScript([held], 30, undefined, ['198.51.100.51'])).not.toContain('--stats');
       });
+
+      it(`a fwmark server's connections to a moved VIP stop counting once no packet reached it for ${QUIET_SECONDS} s`, () => {
+        const tables = Array<string>(40).fill(markEntry('ESTABLISHED', '198.51.100.50:443'));
+        const outcome = parseDrain(run(`${fakeIp(['local'])}${withStats([], [10, 20]).replace(/^ipvsadm_table\(\) \{/m, `${fakeIpvsadm([], tables).replace('ipvsadm() {', 'ipvsadm_conns() {')}ipvsadm_table() {\n  [ "$3" != -c ] || { ipvsadm_conns "$@"; return; }`)}${drainScript([marked], 30, undefined, ['198.51.100.50'])}`), 1);
+        expect(outcome).toMatchObject({ drained: true, active: [0] });
+        expect(outcome?.seconds).toBeGreaterThanOrEqual(QUIET_SECONDS + 1);
+        expect(outcome?.seconds).toBeLessThan(QUIET_SECONDS + 5);
+      }, 20_000);
+    });
+  });
+
+  describe("a fwmark service's server, with the VIPs its mark covers", () => {
+    /** `ip route get ADDRESS` answering `local` for the addresses in `local`, a route away for the others. */
+    const fakeIpBy = (local: readonly string[]): string => `ip() {
+  case " ${local.join(' ')} " in
+    *" $3 "*) printf 'local %s dev lo table local src %s uid 0 \n    cache <local>\n' "$3" "$3" ;;
+    *) printf '%s dev eth0 src 198.51.100.2 uid 0 \n    cache\n' "$3" ;;
+  esac
+}
+`;
+    const two: RealServerRef = { ...marked, vips: ['198.51.100.50', '198.51.100.51'] };
+
+    it('asks at every poll whether each VIP is delivered here, and counts in the connection table, not ActiveConn', () => {
+      const script = drainScript([marked], 30);
+      expect(script).toContain("ip route get 198.51.100.50 2>/dev/null");
+      expect(script).toContain("keys='198.51.100.50 192.0.2.13'");
+      expect(script).not.toContain('ipvsadm -L -n -f');
+      const several = drainScript([two], 30);
+      expect(several).toContain("ip route get 198.51.100.50 2>/dev/null");
+      expect(several).toContain("ip route get 198.51.100.51 2>/dev/null");
+      expect(several).toContain("keys='198.51.100.50 192.0.2.13|198.51.100.51 192.0.2.13'");
+      // Without a known VIP (a mark lvsprov does not make) it counts as ever.
+      expect(drainScript([{ ...marked, vips: [] }], 30)).toContain("ipvsadm -L -n -f 1 2>/dev/null | awk -v rs=192.0.2.13:80 '$1 == \"->\" && $2 == rs { n = $5 }");
+    });
+
+    it('waits for its connections, opening ones too, while this director holds the VIP', () => {
+      const tables = [markEntry('ESTABLISHED', '198.51.100.50:443') + markEntry('SYN_RECV', '198.51.100.50:80'), markEntry('SYN_RECV', '198.51.100.50:80'), ''];
+      const out = run(`${fakeIpBy(['198.51.100.50'])}${fakeIpvsadm([], tables)}${drainScript([marked], 30)}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+      const counted = parseDrain(run(`${fakeIpBy(['198.51.100.50'])}${fakeIpvsadm([], Array<string>(5).fill(tables[0] ?? ''))}${drainScript([marked], 1)}`), 1);
+      expect(counted).toMatchObject({ drained: false, active: [2] });
+    });
+
+    it('ends at once where the VIP went to another director: the entries left here get no packet', () => {
+      const tables = Array<string>(5).fill(markEntry('ESTABLISHED', '198.51.100.50:443'));
+      const out = run(`${fakeIpBy([])}${fakeIpvsadm([], tables)}${drainScript([marked], 30)}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 1, active: [0], seconds: expect.any(Number) });
+    });
+
+    it('of a mark whose VIPs only partly left, counts only the connections to those still here', () => {
+      // Entries that do not count: another server, a closing connection, UDP.
+      const others = [
+        'TCP 00:59  ESTABLISHED 203.0.113.100:41234 198.51.100.51:80   192.0.2.11:80\n',
+        'TCP 00:59  FIN_WAIT    203.0.113.100:41234 198.51.100.51:80   192.0.2.13:80\n',
+        'UDP 04:50  UDP         203.0.113.100:5353 198.51.100.51:53   192.0.2.13:53\n',
+      ].join('');
+      const gone = markEntry('ESTABLISHED', '198.51.100.50:443').repeat(3);
+      const tables = [others + gone + markEntry('ESTABLISHED', '198.51.100.51:8080'), others + gone];
+      const out = run(`${fakeIpBy(['198.51.100.51'])}${fakeIpvsadm([], tables)}${drainScript([two], 30)}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 2, active: [0], seconds: expect.any(Number) });
+      const stuck = parseDrain(run(`${fakeIpBy(['198.51.100.50', '198.51.100.51'])}${fakeIpvsadm([], Array<string>(5).fill(tables[0] ?? ''))}${drainScript([two], 1)}`), 1);
+      expect(stuck).toMatchObject({ drained: false, active: [4] });
     });
   });
 
