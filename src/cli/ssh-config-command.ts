@@ -52,7 +52,7 @@ export function sshConfigCommand(io: CliIo): Command {
       const inventory = loadInventory(flags.inventory);
       const names = hosts.length > 0 ? hosts : Object.keys(inventory.data.hosts);
       for (const name of names) {
-        if (!own(inventory.data.hosts, name)) throw new UsageError(`unknown host ${name}; ${suggestion(name, Object.keys(inventory.data.hosts))}`);
+        if (!own(inventory.data.hosts, name)) throw new UsageError(`unknown host ${name}${suggestion(name, Object.keys(inventory.data.hosts))}`);
       }
       io.out(names.flatMap((name) => hostLines(inventory, name, flags.sshConfig)).join('\n'));
     });

@@ -215,7 +215,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   problems.push(...unheldServiceProblems(inventory, hosts));
   problems.push(...directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
-    if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? `; ${suggestion(tag, [...seenTags].sort())}` : ''}`);
+    if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? suggestion(tag, [...seenTags].sort()) : ''}`);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const bootSpecs = new BootSpecs();

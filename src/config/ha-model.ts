@@ -196,7 +196,7 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
   }
   for (const [host, entry] of Object.entries(settings.directors)) {
     const at = ['lvs', 'ha', 'directors', host];
-    if (!Object.hasOwn(inventory.data.hosts, host)) report(at, `unknown host ${host}; ${suggestion(host, Object.keys(inventory.data.hosts))}`);
+    if (!Object.hasOwn(inventory.data.hosts, host)) report(at, `unknown host ${host}${suggestion(host, Object.keys(inventory.data.hosts))}`);
     else if (!directors.includes(host)) report(at, `host ${host} directs no VIP (directors: ${directors.join(', ') || 'none'})`);
     if (entry.nopreempt === true && entry.state !== 'backup')
       report([...at, 'nopreempt'], 'nopreempt needs `state: backup`: keepalived ignores it on an instance that starts as MASTER');

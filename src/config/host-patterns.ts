@@ -38,7 +38,7 @@ export function selectHosts(terms: readonly string[], hosts: readonly string[], 
     if (matched === null) {
       const known = [...hosts, ...groups.keys()];
       const shown = shortened(name);
-      problems.push(/[*?]/.test(name) ? `${shown} matches no host or group` : `unknown host or group ${shown}; ${suggestion(name, known)}`);
+      problems.push(/[*?]/.test(name) ? `${shown} matches no host or group` : `unknown host or group ${shown}${suggestion(name, known)}`);
       continue;
     }
     for (const host of matched) (negated ? exclude : include).add(host);

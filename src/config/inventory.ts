@@ -32,7 +32,7 @@ export function loadInventory(file: string): LoadedInventory {
 
   for (const [group, entry] of Object.entries(data.groups)) {
     entry.hosts.forEach((host, index) => {
-      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
+      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}${suggestion(host, Object.keys(data.hosts))}`));
     });
   }
   checkUniqueAddresses(source, hostList, problems);

@@ -64,7 +64,7 @@ export function resolveServices(
       } else if (/^[0-9.]+$/.test(service.vip)) {
         problems.push(source.problem(at('vip'), `VIP ${service.vip} is not an IPv4 address: it ${ipv4Problem(service.vip) ?? ''}`));
       } else {
-        problems.push(source.problem(at('vip'), `unknown VIP ${service.vip}: not a name in lvs.vips and not an IPv4 address; ${suggestion(service.vip, Object.keys(data.lvs.vips))}`));
+        problems.push(source.problem(at('vip'), `unknown VIP ${service.vip}: not a name in lvs.vips and not an IPv4 address${suggestion(service.vip, Object.keys(data.lvs.vips))}`));
       }
     }
     const identity = service.protocol === 'fwmark' ? `fwmark ${service.fwmark}` : `${service.protocol} ${address}:${service.port}`;
@@ -84,7 +84,7 @@ export function resolveServices(
     if (service.directors !== undefined && directors.length === 0)
       problems.push(source.problem(at('directors'), 'no directors: `directors` is empty; list the director hosts, or leave it out to use the group `directors`'));
     (service.directors ?? []).forEach((host, i) => {
-      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`));
+      if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(at('directors', i), `unknown host ${host}${suggestion(host, Object.keys(data.hosts))}`));
     });
 
     const endpoints = new Set<string>();
@@ -92,7 +92,7 @@ export function resolveServices(
     service.real_servers.forEach((server, i) => {
       const host = server.host !== undefined ? own(data.hosts, server.host) : undefined;
       if (server.host !== undefined && !host) {
-        problems.push(source.problem(at('real_servers', i, 'host'), `unknown host ${server.host}; ${suggestion(server.host, Object.keys(data.hosts))}`));
+        problems.push(source.problem(at('real_servers', i, 'host'), `unknown host ${server.host}${suggestion(server.host, Object.keys(data.hosts))}`));
         return;
       }
       const rip = server.address ?? host?.address ?? '';

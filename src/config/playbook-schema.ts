@@ -54,7 +54,7 @@ function ansibleKeywordWords(key: string): string | undefined {
 }
 
 function unknownTypeWords(key: string): string {
-  return ansibleKeywordWords(key) ?? `unknown task type ${key}: ${suggestion(key, taskTypeNames)}`;
+  return ansibleKeywordWords(key) ?? `unknown task type ${key}${suggestion(key, taskTypeNames, ': ')}`;
 }
 
 export const taskSchema = z

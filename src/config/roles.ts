@@ -50,7 +50,7 @@ export class RoleLoader {
       // A file where the role's folder should be is named as such, not as a role missing.
       const notFolder = this.searchPath.map((base) => join(base, name)).find((candidate) => existsSync(candidate) && !statSync(candidate).isDirectory());
       const why = notFolder === undefined ? `not found (looked for ${name}/tasks.yaml in ${this.searchPath.join(', ')})` : `not found: ${notFolder} is a file, not a role's folder`;
-      throw new ConfigError([reference.source.problem(reference.path, `role ${name} ${why}: ${suggestion(name, this.available())}`)]);
+      throw new ConfigError([reference.source.problem(reference.path, `role ${name} ${why}${suggestion(name, this.available(), ': ')}`)]);
     }
     const metaFile = join(dir, 'role.yaml');
     for (const file of [join(dir, 'tasks.yaml'), ...(existsSync(metaFile) ? [metaFile] : [])]) {

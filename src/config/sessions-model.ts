@@ -44,7 +44,7 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
   named.forEach((host, index) => {
     const at = settings.hosts !== undefined ? path('hosts', index) : path();
     const entry = own(data.hosts, host);
-    if (!entry) return report(at, `unknown host ${host}; ${suggestion(host, Object.keys(data.hosts))}`);
+    if (!entry) return report(at, `unknown host ${host}${suggestion(host, Object.keys(data.hosts))}`);
     if (seen.has(host)) return report(at, `${host} is listed twice`);
     seen.add(host);
     // memcached binds to it and the real servers connect to it: a name could resolve elsewhere.

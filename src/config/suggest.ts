@@ -54,12 +54,13 @@ export function listNames(names: Iterable<string>): string {
 }
 
 /**
- * The tail of an "unknown X" message: "did you mean `address`? (known: address, ssh, groups, vars)",
- * or only "(known: ...)" when nothing is close.
+ * The tail of an "unknown X" message, its separator included: "; did you mean `address`? (known:
+ * address, ssh, groups, vars)" (`separator` before the question), or " (known: ...)" when nothing
+ * is close, so that the list never follows a bare "; " or ": ".
  */
-export function suggestion(name: string, candidates: Iterable<string>): string {
+export function suggestion(name: string, candidates: Iterable<string>, separator = '; '): string {
   const all = [...candidates];
   const [nearest] = nearestNames(name, all, 1);
   const known = `(known: ${listNames(all)})`;
-  return nearest === undefined ? known : `did you mean \`${nearest}\`? ${known}`;
+  return nearest === undefined ? ` ${known}` : `${separator}did you mean \`${nearest}\`? ${known}`;
 }

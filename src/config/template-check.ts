@@ -57,7 +57,7 @@ function follow(scope: Scope, parts: readonly string[], vocabulary: Vocabulary, 
     if (!Object.hasOwn(fields, part)) {
       const known = Object.keys(fields);
       if (index === 0 && isRoot) return { kind: undefined, problem: `variable ${part} is not declared: ${vocabulary.unknownHint(part, known)}` };
-      return { kind: undefined, problem: `${named(index) || 'the item'} has no field ${part}: ${suggestion(part, known)}` };
+      return { kind: undefined, problem: `${named(index) || 'the item'} has no field ${part}${suggestion(part, known, ': ')}` };
     }
     kind = fields[part];
   }

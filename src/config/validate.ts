@@ -62,7 +62,7 @@ function unknownKeyMessage(key: string, known: readonly string[]): string {
   // YAML 1.1 merge keys are ordinary keys in YAML 1.2.
   const merge = key === '<<' ? ' (YAML 1.2 has no merge keys: write the keys out)' : '';
   const note = `${merge}${invisibleNote(key)}`;
-  return known.length > 0 ? `unknown key ${key}${note}: ${suggestion(key, known)}` : `unknown key ${key}${note}`;
+  return known.length > 0 ? `unknown key ${key}${note}${suggestion(key, known, ': ')}` : `unknown key ${key}${note}`;
 }
 
 /** A schema's own message ("must be an IPv4 address") gains what it got, when that is a plain value. */

@@ -44,7 +44,7 @@ describe('--limit host patterns', () => {
   it('shows a long term that matches nothing by its start and length, as a long key is shown', () => {
     const long = 'x'.repeat(5000);
     expect(selectHosts([long, `${'y'.repeat(3000)}*`], hosts, groups).problems).toEqual([
-      `unknown host or group ${'x'.repeat(40)}...(5000 characters); (known: edge1, lvs1, rs1, rs2, rs3, rs10, routers, directors, realservers)`,
+      `unknown host or group ${'x'.repeat(40)}...(5000 characters) (known: edge1, lvs1, rs1, rs2, rs3, rs10, routers, directors, realservers)`,
       `${'y'.repeat(40)}...(3001 characters) matches no host or group`,
     ]);
   });

@@ -78,10 +78,10 @@ lvs:
 `,
     );
     expect(problemsOf(broken)).toEqual([
-      '5:22: groups.valueOf.hosts.0: unknown host toString; (known: d, rs)',
-      '8:14: lvs.services.0.vip: unknown VIP hasOwnProperty: not a name in lvs.vips and not an IPv4 address; (known: none)',
-      '8:52: lvs.services.0.directors.0: unknown host constructor; (known: d, rs)',
-      '8:89: lvs.services.0.real_servers.0.host: unknown host toString; (known: d, rs)',
+      '5:22: groups.valueOf.hosts.0: unknown host toString (known: d, rs)',
+      '8:14: lvs.services.0.vip: unknown VIP hasOwnProperty: not a name in lvs.vips and not an IPv4 address (known: none)',
+      '8:52: lvs.services.0.directors.0: unknown host constructor (known: d, rs)',
+      '8:89: lvs.services.0.real_servers.0.host: unknown host toString (known: d, rs)',
     ]);
   });
 

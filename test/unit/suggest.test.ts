@@ -42,12 +42,13 @@ describe('nearestNames', () => {
 
 describe('suggestion', () => {
   it('says what was probably meant and what exists', () => {
-    expect(suggestion('adress', ['address', 'ssh', 'groups', 'vars'])).toBe('did you mean `address`? (known: address, ssh, groups, vars)');
+    expect(suggestion('adress', ['address', 'ssh', 'groups', 'vars'])).toBe('; did you mean `address`? (known: address, ssh, groups, vars)');
+    expect(suggestion('adress', ['address'], ': ')).toBe(': did you mean `address`? (known: address)');
   });
 
-  it('lists what exists when nothing is close', () => {
-    expect(suggestion('zzz', ['address', 'ssh'])).toBe('(known: address, ssh)');
-    expect(suggestion('zzz', [])).toBe('(known: none)');
+  it('lists what exists when nothing is close, after a space: never a bare "; " or ": " before the list', () => {
+    expect(suggestion('zzz', ['address', 'ssh'])).toBe(' (known: address, ssh)');
+    expect(suggestion('zzz', [], ': ')).toBe(' (known: none)');
   });
 
   it('keeps a long list short', () => {

@@ -28,11 +28,11 @@ describe('block parameters are checked like the names they stand for, and each r
 
   it.each([
     ['{{#each vips as |vip|}}{{vip.adress}}{{/each}}', '1:26 vip has no field adress: did you mean `address`? (known: address, label)'],
-    ['{{#each vips as |vip|}}{{nope}}{{/each}}', '1:26 the item has no field nope: (known: address, label)'],
+    ['{{#each vips as |vip|}}{{nope}}{{/each}}', '1:26 the item has no field nope (known: address, label)'],
     ['{{#each vips as |vip i|}}{{i.x}}{{/each}}', '1:28 i is not an object; it has no field x'],
-    ['{{#with first as |f|}}{{f.nope}}{{/with}}', '1:25 f has no field nope: (known: address, label)'],
+    ['{{#with first as |f|}}{{f.nope}}{{/with}}', '1:25 f has no field nope (known: address, label)'],
     ['{{#each vips as |vip|}}{{#if vip}}{{vip.labl}}{{/if}}{{/each}}', '1:37 vip has no field labl: did you mean `label`? (known: address, label)'],
-    ['{{#each vips as |vip|}}{{#each ../vips}}{{vip.nope}}{{/each}}{{/each}}', '1:43 vip has no field nope: (known: address, label)'],
+    ['{{#each vips as |vip|}}{{#each ../vips}}{{vip.nope}}{{/each}}{{/each}}', '1:43 vip has no field nope (known: address, label)'],
     ['{{#each vips as |vip|}}{{/each}}{{vip.address}}', '1:35 variable vip is not declared: declare it'],
     ['{{#each motd}}{{this}}{{/each}}', '1:9 each must name a list; motd is one line of text'],
     ['{{#each first.address as |a|}}{{a}}{{/each}}', '1:9 each must name a list; first.address is an IPv4 address'],
