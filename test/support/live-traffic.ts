@@ -78,13 +78,17 @@ export interface Download {
 /** One line of the director's `ipvsadm -L -n -c`: `TCP 14:59 ESTABLISHED CLIENT VIRTUAL DESTINATION`. */
 export interface DirectorConnection {
   readonly state: string;
+  /** The client's address and port: with virtual and destination, what tells one connection from another. */
+  readonly source: string;
   readonly virtual: string;
   readonly destination: string;
 }
 
 export function parseConnections(text: string): DirectorConnection[] {
-  return [...text.matchAll(/^(?:TCP|UDP)\s+\S+\s+(\S+)\s+\S+\s+(\S+)\s+(\S+)\s*$/gm)].map(([, state = '', virtual = '', destination = '']) => ({ state, virtual, destination }));
+  return [...text.matchAll(/^(?:TCP|UDP)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/gm)].map(([, state = '', source = '', virtual = '', destination = '']) => ({ state, source, virtual, destination }));
 }
+
+const connectionKey = (connection: DirectorConnection): string => `${connection.source} ${connection.virtual} ${connection.destination}`;
 
 const RELEASE = '/tmp/lvsprov-downloads.release';
 
@@ -133,6 +137,9 @@ export async function startDownloads(
   director = 'director',
 ): Promise<{ onLeavingServers: number; release(): Promise<void>; wait(): Promise<Download[]> }> {
   const client = lab.clientName;
+  // Entries an earlier case left in the table (a request cut by a VIP's move stays ESTABLISHED
+  // for the TCP timeout) are not these downloads: only entries that appear from now on count.
+  const before = new Set(parseConnections(await lab.sh(director, 'ipvsadm -L -n -c')).map(connectionKey));
   await lab.sh(client, `rm -f ${RELEASE}; cat > /tmp/lvsprov-downloads.mjs <<'DOWNLOADER'\n${DOWNLOADER}\nDOWNLOADER`);
   const running = lab.sh(client, `exec node /tmp/lvsprov-downloads.mjs ${RELEASE} ${urls.join(' ')}`, 1_200_000);
   running.catch(() => undefined);
@@ -141,7 +148,7 @@ export async function startDownloads(
   while (onLeavingServers < urls.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const connections = parseConnections(await lab.sh(director, 'ipvsadm -L -n -c'));
-    onLeavingServers = connections.filter((connection) => connection.state === 'ESTABLISHED' && leaving(connection)).length;
+    onLeavingServers = connections.filter((connection) => connection.state === 'ESTABLISHED' && !before.has(connectionKey(connection)) && leaving(connection)).length;
   }
   return {
     onLeavingServers,
