@@ -7,6 +7,7 @@ import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ResourceNote } from '../resources/types.js';
 import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
+import { DriftMemo } from './drift-memo.js';
 import { explainAbsent } from './absent-why.js';
 import { directorStatus } from './model.js';
 import { KEEPALIVED_RUNNING_PROBE, vrrpInstances, vrrpStatus } from './vrrp.js';
@@ -82,7 +83,7 @@ export class StatusWatcher {
         return { ...base, reachable: false, error: (error as Error).message, stats: this.counted(host.name) };
       }
     }
-    const { read, directed, instances, held } = this.hostRead(host);
+    const { read, directed, instances, held, drift: driftMemo } = this.hostRead(host);
     let sections: Map<number, SectionResult>;
     try {
       const open = session;
@@ -94,7 +95,7 @@ export class StatusWatcher {
       session.close();
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
-    const drift = hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length, hostNotes(read, sections));
+    const drift = driftMemo.get(sections, read.probes.length, () => hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length, hostNotes(read, sections)));
     const first = read.probes.length;
     const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;
     const vrrp = directorRead && instances.length > 0 ? vrrpStatus(instances, sections.get(first + directorProbes.length), directorRead.addresses) : [];
@@ -109,7 +110,7 @@ export class StatusWatcher {
       const read = hostReadPlan(host.tasks, 'apply');
       const instances = directed.length > 0 ? vrrpInstances(this.inventory, host.name) : [];
       const probes = [...read.probes, ...(directed.length > 0 ? directorProbes : []), ...(instances.length > 0 ? [KEEPALIVED_RUNNING_PROBE] : [])];
-      this.reads.set(host.name, (known = { read, directed, instances, held: new HeldRead(probes) }));
+      this.reads.set(host.name, (known = { read, directed, instances, held: new HeldRead(probes), drift: new DriftMemo<HostDrift>() }));
     }
     return known;
   }
@@ -125,6 +126,8 @@ interface HostRead {
   readonly directed: LoadedInventory['services'];
   readonly instances: ReturnType<typeof vrrpInstances>;
   readonly held: HeldRead;
+  /** The drift of the sections last read, kept while they read the same. */
+  readonly drift: DriftMemo<HostDrift>;
 }
 
 function hostDrift(plan: () => ReturnType<typeof planHost>, complete: boolean, notes: readonly ResourceNote[]): HostDrift {

@@ -84,6 +84,28 @@ describe.skipIf(skipLabSuite(availability))(`status on real sshd hosts (${availa
     expect((await logs.since(mark)).get('director')?.connections ?? 0).toBe(0);
   }, 180_000);
 
+  it('--watch shows a hand change made between two refreshes (a host that read the same keeps its drift, one that changed is planned again)', async () => {
+    const watch = startCli(['status', '-i', inventory, '--limit', 'rs1,rs2', '--json', '--watch', '2', '--count', '3'], { namespace: lab.controlNamespace });
+    const started = Date.now();
+    while (!watch.output().stdout.includes('\n')) {
+      if (Date.now() - started > 60_000) throw new Error(`no refresh printed: ${watch.output().stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+      const changed = await lab.exec('rs1', ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=0']);
+      expect(changed.code, changed.stderr).toBe(0);
+      const result = await watch.done;
+      expect(result.code, result.stderr).toBe(0);
+      const refreshes = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as StatusReport);
+      const states = refreshes.map((report) => report.hosts.map((host) => [host.host, host.drift?.state]));
+      expect(states[0]).toEqual([['rs1', 'in-sync'], ['rs2', 'in-sync']]);
+      expect(states.at(-1)).toEqual([['rs1', 'drift'], ['rs2', 'in-sync']]);
+      expect(refreshes.at(-1)?.hosts[0]?.drift?.changes.map((change) => change.summary)).toContain('set net.ipv4.conf.all.arp_ignore 0 -> 1');
+    } finally {
+      await lab.exec('rs1', ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1']);
+    }
+  }, 120_000);
+
   it('--watch without --count ends once its output has no reader (`status --watch 1 | head`)', async () => {
     const watch = startCli(['status', '-i', inventory, '--limit', 'routers,realservers', '--json', '--watch', '1'], { namespace: lab.controlNamespace });
     const firstRefresh = Date.now();
