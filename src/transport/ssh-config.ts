@@ -192,9 +192,20 @@ export function patternListMatches(patterns: readonly string[], text: string): b
   return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text, true));
 }
 
-/** Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with wildcards as glob(3) reads them. */
+/** What each Include pattern named, found once per process as each file is parsed once (parsedFiles). */
+const includeListings = new Map<string, string[]>();
+
+/**
+ * Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with
+ * wildcards as glob(3) reads them. Every host of a run is resolved through the same files, and
+ * Debian's own /etc/ssh/ssh_config includes ssh_config.d/*.conf: one directory listing, not one
+ * per host.
+ */
 function includedFiles(pattern: string, base: string, home: string): string[] {
-  return globFiles(pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern));
+  const path = pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern);
+  let files = includeListings.get(path);
+  if (files === undefined) includeListings.set(path, (files = globFiles(path)));
+  return files;
 }
 
 export interface HostQuery {

@@ -181,6 +181,16 @@ describe('ssh_config resolution', () => {
     expect(values(file, 'inc')).toEqual({ hostname: ['192.0.2.10'], user: ['included'] });
   });
 
+  it('lists an Include pattern once per process, as each file is parsed once: every host of a run sees the same files', () => {
+    const folder = join(dir, `listed-${++count}`);
+    mkdirSync(folder);
+    writeFileSync(join(folder, '10.conf'), 'Host once\n  Port 2310\n');
+    const file = configFile([`Include ${join(folder, '*.conf')}`]);
+    expect(values(file, 'once')).toEqual({ port: ['2310'] });
+    writeFileSync(join(folder, '05.conf'), 'Host once\n  Port 2305\n');
+    expect(values(file, 'once')).toEqual({ port: ['2310'] });
+  });
+
   it('finds Include files as glob(3) does: wildcards in any folder, case-sensitive, no dot files (an editor swap file), sorted', () => {
     const base = join(dir, `glob-${++count}`);
     for (const folder of ['a', 'b', 'c']) mkdirSync(join(base, folder), { recursive: true });
