@@ -217,6 +217,15 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
   }
 }
 
+const usesKeepalived = (service: ResolvedService): boolean =>
+  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure !== undefined;
+
+/** Whether keepalived holds this director's IPVS table (and, with lvs.ha, its VIPs): lvs.ha, or a service of it with a keepalived key. */
+export function keepalivedHolds(inventory: Pick<Inventory, 'data' | 'services'>, host: string): boolean {
+  const directed = inventory.services.filter((service) => service.directors.includes(host));
+  return directed.length > 0 && (inventory.data.lvs.ha !== undefined || directed.some(usesKeepalived));
+}
+
 /** Per-service keepalived checks that need no HA: checkers on TCP only, a reachable quorum, a sorry server apart from the real servers. */
 export function keepalivedServiceProblems(inventory: Inventory, report: Report): void {
   inventory.services.forEach((service: ResolvedService, index) => {
@@ -232,6 +241,15 @@ export function keepalivedServiceProblems(inventory: Inventory, report: Report):
         at('quorum'),
         `quorum ${service.quorum} is more than the total weight ${total} of ${service.name}'s real servers: keepalived would never reach it` +
           (service.sorryServer ? ', and below it sends every request to the sorry server' : ''),
+      );
+    // keepalived's quorum is at least 1 (1 unless set) and keepalived -t refuses a quorum above
+    // the total weight: a service of weights 0 alone cannot be written for a keepalived director.
+    const held = service.directors.find((director) => keepalivedHolds(inventory, director));
+    if (total === 0 && service.quorum === undefined && held !== undefined)
+      report(
+        at('real_servers'),
+        `every real server of ${service.name} has weight 0, and keepalived holds ${held}'s IPVS table: keepalived -t refuses a virtual server whose weights sum to 0 ` +
+          '(its quorum is at least 1). Give one real server a weight, or remove the service (apply drains its real servers before it goes)',
       );
     const sorry = service.sorryServer;
     if (sorry && service.realServers.some((server) => server.address === sorry.address))

@@ -1,5 +1,5 @@
 import type { KeepalivedSpec } from '../resources/keepalived/schema.js';
-import { resolveHa, type HaModel, type VrrpGroup } from './ha-model.js';
+import { keepalivedHolds, resolveHa, type HaModel, type VrrpGroup } from './ha-model.js';
 import { directorAddress } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -13,15 +13,6 @@ import { vipLabel } from './vip-label.js';
 // undo each other), and with lvs.ha it alone adds and removes the VIPs.
 
 type Input = Omit<KeepalivedSpec, 'path' | 'garp' | 'instances' | 'sync_groups' | 'virtual_servers'> & Partial<KeepalivedSpec>;
-
-const usesKeepalived = (service: ResolvedService): boolean =>
-  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure !== undefined;
-
-/** Whether keepalived holds this director's IPVS table (and, with lvs.ha, its VIPs). */
-export function keepalivedHolds(inventory: LoadedInventory, host: string): boolean {
-  const directed = inventory.services.filter((service) => service.directors.includes(host));
-  return directed.length > 0 && (inventory.data.lvs.ha !== undefined || directed.some(usesKeepalived));
-}
 
 export function directorKeepalived(inventory: LoadedInventory, host: string, defaultDevice: string): Input | undefined {
   if (!keepalivedHolds(inventory, host)) return undefined;
