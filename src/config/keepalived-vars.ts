@@ -29,14 +29,19 @@ export function directorKeepalived(inventory: LoadedInventory, host: string, def
 
 function vrrpOf(inventory: LoadedInventory, ha: HaModel, groups: readonly VrrpGroup[], host: string, defaultDevice: string): Pick<KeepalivedSpec, 'instances' | 'sync_groups'> {
   const instances: KeepalivedSpec['instances'] = groups.map((group) => {
-    const device = ha.settings.interface ?? group.vips[0]?.interface ?? defaultDevice;
+    // A VIP goes on its own interface, else lvs.ha.interface, else the director's default, as
+    // lvsprov's address task puts it without lvs.ha: never on another VIP's interface (the first
+    // VIP listed on eth2 took every other VIP of its group there). VRRP runs on lvs.ha.interface,
+    // else the default device when a VIP is there, else the first VIP's: not on the order of lvs.vips.
+    const vipDefault = ha.settings.interface ?? defaultDevice;
+    const device = group.vips.some((vip) => vip.interface === undefined) ? vipDefault : (ha.settings.interface ?? group.vips[0]?.interface ?? defaultDevice);
     return {
       ...roleIn(group, host, (director) => addressOf(inventory, director, 'address')),
       name: `VI_${group.virtualRouterId}`,
       virtual_router_id: group.virtualRouterId,
       interface: device,
       vips: group.vips.map((vip) => {
-        const vipDevice = vip.interface ?? device;
+        const vipDevice = vip.interface ?? vipDefault;
         return { address: vip.address, prefix: 32, device: vipDevice, label: vipLabel(vipDevice, vip.address) };
       }),
     };
