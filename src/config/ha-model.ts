@@ -79,15 +79,41 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
   checkNatGroups(settings, [...groups.values()], report);
   if (settings.gateway && groups.has(settings.gateway.virtual_router_id))
     report(['lvs', 'ha', 'gateway', 'virtual_router_id'], `VRRP id ${settings.gateway.virtual_router_id} is already the id of the VIPs; the gateway's instance needs an id of its own on the LAN`);
-  return {
-    settings,
-    groups: [...groups.entries()].map(([virtualRouterId, group]) => ({
-      virtualRouterId,
-      vips: group.vips,
-      nat: group.nat,
-      directors: haDirectors(inventory, settings, group.directors),
-    })),
-  };
+  const resolved = [...groups.entries()].map(([virtualRouterId, group]) => ({
+    virtualRouterId,
+    vips: group.vips,
+    nat: group.nat,
+    directors: haDirectors(inventory, settings, group.directors),
+  }));
+  for (const group of resolved) checkStartingMaster(settings, group, report);
+  return { settings, groups: resolved };
+}
+
+/**
+ * The director that starts as MASTER must be the one VRRP keeps: two named masters both take the
+ * VIPs at start (two holders answering ARP until one hears the other), and a director of higher
+ * priority that may preempt takes them from a lower master at once, a move at every start.
+ */
+function checkStartingMaster(settings: HaSettings, group: VrrpGroup, report: Report): void {
+  const entryPath = (host: string, key: string): PathSegment[] => (own(settings.directors, host) !== undefined ? ['lvs', 'ha', 'directors', host, key] : ['lvs', 'ha', 'directors']);
+  const masters = group.directors.filter((director) => director.state === 'MASTER');
+  const [first, second] = masters;
+  if (first && second) {
+    report(
+      entryPath(second.host, 'state'),
+      `directors ${first.host} and ${second.host} are both named \`state: master\` of VRRP id ${group.virtualRouterId}: both would take its VIPs at start; name one master`,
+    );
+    return;
+  }
+  if (!first) return;
+  for (const director of group.directors) {
+    if (director.priority <= first.priority || director.nopreempt) continue;
+    report(
+      own(settings.directors, director.host) !== undefined ? entryPath(director.host, 'priority') : entryPath(first.host, 'state'),
+      `${first.host} starts as MASTER of VRRP id ${group.virtualRouterId} at priority ${first.priority}, but ${director.host} has priority ${director.priority} and preempts: ` +
+        `it would take the VIPs from ${first.host} at every start. Give ${first.host} the highest priority, or ${director.host} \`state: backup\` with \`nopreempt: true\``,
+    );
+  }
 }
 
 /**
