@@ -79,15 +79,41 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
   checkNatGroups(settings, [...groups.values()], report);
   if (settings.gateway && groups.has(settings.gateway.virtual_router_id))
     report(['lvs', 'ha', 'gateway', 'virtual_router_id'], `VRRP id ${settings.gateway.virtual_router_id} is already the id of the VIPs; the gateway's instance needs an id of its own on the LAN`);
-  return {
-    settings,
-    groups: [...groups.entries()].map(([virtualRouterId, group]) => ({
-      virtualRouterId,
-      vips: group.vips,
-      nat: group.nat,
-      directors: haDirectors(inventory, settings, group.directors),
-    })),
-  };
+  const resolved = [...groups.entries()].map(([virtualRouterId, group]) => ({
+    virtualRouterId,
+    vips: group.vips,
+    nat: group.nat,
+    directors: haDirectors(inventory, settings, group.directors),
+  }));
+  for (const group of resolved) checkStartingMaster(settings, group, report);
+  return { settings, groups: resolved };
+}
+
+/**
+ * The director that starts as MASTER must be the one VRRP keeps: two named masters both take the
+ * VIPs at start (two holders answering ARP until one hears the other), and a director of higher
+ * priority that may preempt takes them from a lower master at once, a move at every start.
+ */
+function checkStartingMaster(settings: HaSettings, group: VrrpGroup, report: Report): void {
+  const entryPath = (host: string, key: string): PathSegment[] => (own(settings.directors, host) !== undefined ? ['lvs', 'ha', 'directors', host, key] : ['lvs', 'ha', 'directors']);
+  const masters = group.directors.filter((director) => director.state === 'MASTER');
+  const [first, second] = masters;
+  if (first && second) {
+    report(
+      entryPath(second.host, 'state'),
+      `directors ${first.host} and ${second.host} are both named \`state: master\` of VRRP id ${group.virtualRouterId}: both would take its VIPs at start; name one master`,
+    );
+    return;
+  }
+  if (!first) return;
+  for (const director of group.directors) {
+    if (director.priority <= first.priority || director.nopreempt) continue;
+    report(
+      own(settings.directors, director.host) !== undefined ? entryPath(director.host, 'priority') : entryPath(first.host, 'state'),
+      `${first.host} starts as MASTER of VRRP id ${group.virtualRouterId} at priority ${first.priority}, but ${director.host} has priority ${director.priority} and preempts: ` +
+        `it would take the VIPs from ${first.host} at every start. Give ${first.host} the highest priority, or ${director.host} \`state: backup\` with \`nopreempt: true\``,
+    );
+  }
 }
 
 /**
@@ -217,6 +243,15 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
   }
 }
 
+const usesKeepalived = (service: ResolvedService): boolean =>
+  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure !== undefined;
+
+/** Whether keepalived holds this director's IPVS table (and, with lvs.ha, its VIPs): lvs.ha, or a service of it with a keepalived key. */
+export function keepalivedHolds(inventory: Pick<Inventory, 'data' | 'services'>, host: string): boolean {
+  const directed = inventory.services.filter((service) => service.directors.includes(host));
+  return directed.length > 0 && (inventory.data.lvs.ha !== undefined || directed.some(usesKeepalived));
+}
+
 /** Per-service keepalived checks that need no HA: checkers on TCP only, a reachable quorum, a sorry server apart from the real servers. */
 export function keepalivedServiceProblems(inventory: Inventory, report: Report): void {
   inventory.services.forEach((service: ResolvedService, index) => {
@@ -232,6 +267,15 @@ export function keepalivedServiceProblems(inventory: Inventory, report: Report):
         at('quorum'),
         `quorum ${service.quorum} is more than the total weight ${total} of ${service.name}'s real servers: keepalived would never reach it` +
           (service.sorryServer ? ', and below it sends every request to the sorry server' : ''),
+      );
+    // keepalived's quorum is at least 1 (1 unless set) and keepalived -t refuses a quorum above
+    // the total weight: a service of weights 0 alone cannot be written for a keepalived director.
+    const held = service.directors.find((director) => keepalivedHolds(inventory, director));
+    if (total === 0 && service.quorum === undefined && held !== undefined)
+      report(
+        at('real_servers'),
+        `every real server of ${service.name} has weight 0, and keepalived holds ${held}'s IPVS table: keepalived -t refuses a virtual server whose weights sum to 0 ` +
+          '(its quorum is at least 1). Give one real server a weight, or remove the service (apply drains its real servers before it goes)',
       );
     const sorry = service.sorryServer;
     if (sorry && service.realServers.some((server) => server.address === sorry.address))

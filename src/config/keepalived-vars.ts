@@ -1,5 +1,5 @@
 import type { KeepalivedSpec } from '../resources/keepalived/schema.js';
-import { resolveHa, type HaModel, type VrrpGroup } from './ha-model.js';
+import { keepalivedHolds, resolveHa, type HaModel, type VrrpGroup } from './ha-model.js';
 import { directorAddress } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -13,15 +13,6 @@ import { vipLabel } from './vip-label.js';
 // undo each other), and with lvs.ha it alone adds and removes the VIPs.
 
 type Input = Omit<KeepalivedSpec, 'path' | 'garp' | 'instances' | 'sync_groups' | 'virtual_servers'> & Partial<KeepalivedSpec>;
-
-const usesKeepalived = (service: ResolvedService): boolean =>
-  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure !== undefined;
-
-/** Whether keepalived holds this director's IPVS table (and, with lvs.ha, its VIPs). */
-export function keepalivedHolds(inventory: LoadedInventory, host: string): boolean {
-  const directed = inventory.services.filter((service) => service.directors.includes(host));
-  return directed.length > 0 && (inventory.data.lvs.ha !== undefined || directed.some(usesKeepalived));
-}
 
 export function directorKeepalived(inventory: LoadedInventory, host: string, defaultDevice: string): Input | undefined {
   if (!keepalivedHolds(inventory, host)) return undefined;
@@ -38,14 +29,19 @@ export function directorKeepalived(inventory: LoadedInventory, host: string, def
 
 function vrrpOf(inventory: LoadedInventory, ha: HaModel, groups: readonly VrrpGroup[], host: string, defaultDevice: string): Pick<KeepalivedSpec, 'instances' | 'sync_groups'> {
   const instances: KeepalivedSpec['instances'] = groups.map((group) => {
-    const device = ha.settings.interface ?? group.vips[0]?.interface ?? defaultDevice;
+    // A VIP goes on its own interface, else lvs.ha.interface, else the director's default, as
+    // lvsprov's address task puts it without lvs.ha: never on another VIP's interface (the first
+    // VIP listed on eth2 took every other VIP of its group there). VRRP runs on lvs.ha.interface,
+    // else the default device when a VIP is there, else the first VIP's: not on the order of lvs.vips.
+    const vipDefault = ha.settings.interface ?? defaultDevice;
+    const device = group.vips.some((vip) => vip.interface === undefined) ? vipDefault : (ha.settings.interface ?? group.vips[0]?.interface ?? defaultDevice);
     return {
       ...roleIn(group, host, (director) => addressOf(inventory, director, 'address')),
       name: `VI_${group.virtualRouterId}`,
       virtual_router_id: group.virtualRouterId,
       interface: device,
       vips: group.vips.map((vip) => {
-        const vipDevice = vip.interface ?? device;
+        const vipDevice = vip.interface ?? vipDefault;
         return { address: vip.address, prefix: 32, device: vipDevice, label: vipLabel(vipDevice, vip.address) };
       }),
     };

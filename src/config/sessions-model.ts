@@ -52,7 +52,11 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     stores.push({ host, address: entry.address });
   });
 
-  const replicas = settings.replicas ?? Math.min(1, Math.max(0, stores.length - 1));
+  // Every session on every store by default. php-memcached (libmemcached 1.1) places a session's
+  // copies on the stores after its first in the server list, but a request that finds a store down
+  // drops it from its hash ring and asks the next store on the ring, which with three stores or
+  // more need not hold a copy: with fewer copies, some sessions read as new while a store is down.
+  const replicas = settings.replicas ?? Math.max(0, stores.length - 1);
   if (replicas >= Math.max(stores.length, 1) && stores.length === named.length) {
     report(path('replicas'), `${replicas} replica${replicas === 1 ? '' : 's'} need ${replicas + 1} session stores or more, and there ${stores.length === 1 ? 'is' : 'are'} ${stores.length}`);
   }

@@ -24,7 +24,7 @@ export const sessionsSchema = z
       .min(0)
       .max(1000)
       .optional()
-      .describe('further copies of each session on other hosts, so that one host down loses none (default 1 with two hosts or more, else 0)'),
+      .describe('further copies of each session on other hosts (default: one on each other host, so that one host down loses none; fewer lose some while a host is down when there are three or more)'),
   })
   .strict();
 

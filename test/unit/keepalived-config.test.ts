@@ -10,6 +10,8 @@ import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js'
 import { tracking } from '../../src/resources/keepalived/fault-flag.js';
 import { liveInstances, outOfSyncGroups, withoutInstances } from '../../src/resources/keepalived/live-instances.js';
 import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
+import { resourceTypes } from '../../src/resources/registry.js';
+import type { AnyResourceType } from '../../src/resources/types.js';
 
 // keepalived.conf from the LVS model, table-driven: each folder of test/fixtures/keepalived holds an
 // inventory and the config each of its keepalived directors gets (<host>.conf). Every generated
@@ -118,5 +120,45 @@ describe('no inventory string can reach keepalived.conf as more than one word', 
     });
     const tampered = { ...spec, virtual_servers: spec.virtual_servers.map((server) => ({ ...server, health_check: { ...server.health_check!, path } })) };
     expect(() => keepalivedConfig(tampered)).toThrow(/not a plain word/);
+  });
+});
+
+// Every config the keepalived task writes on the way, the quiesce config of a leaving real server
+// or service included, goes through `keepalived -t` on the host: one it refuses fails the apply.
+// Planned from each resource fixture (test/fixtures/resources/keepalived), and from a director
+// whose live table holds a service the spec drops (keepalived -t refuses a virtual server whose
+// weights sum to 0: its quorum is at least 1).
+describe('every config the keepalived planner writes on the way passes keepalived -t', () => {
+  const fixtures = join(import.meta.dirname, '../fixtures/resources/keepalived');
+  const keepalived = resourceTypes.keepalived as AnyResourceType;
+  const written = (spec: unknown, output: { stdout: string; status: number }): string[] => {
+    const parsed = keepalived.schema.parse(spec);
+    return keepalived
+      .plan(parsed, keepalived.parse(output, parsed), { host: 'test' })
+      .flatMap((change) => (change.diff?.kind === 'file' && typeof change.diff.after === 'string' ? [change.diff.after] : []));
+  };
+  const cases = readdirSync(fixtures)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => [name, JSON.parse(readFileSync(join(fixtures, name), 'utf8')) as { spec: unknown; output: { stdout: string; status: number }; error?: string }] as const)
+    .filter(([, fixture]) => fixture.error === undefined);
+  const leaving = cases.find(([name]) => name === 'leaving-real-server-goes-to-weight-0-first.json')?.[1];
+
+  it.each(cases.map(([name, fixture]) => [name, fixture] as const))('%s', (_name, fixture) => {
+    for (const text of written(fixture.spec, fixture.output)) {
+      const verdict = keepalivedTest(text);
+      expect(verdict.status, `${verdict.output}\n${text}`).toBe(0);
+    }
+  });
+
+  it('a whole service leaving (dropped from the spec) is quiesced in a config keepalived accepts', () => {
+    const base = leaving?.spec as { virtual_servers: Array<Record<string, unknown>> };
+    const spec = { ...base, virtual_servers: base.virtual_servers.map((server) => ({ ...server, port: 81, real_servers: [{ address: '192.0.2.11', port: 81, weight: 1 }] })) };
+    const texts = written(spec, leaving?.output ?? { stdout: '', status: 0 });
+    expect(texts.length).toBeGreaterThan(1);
+    expect(texts[0]).toMatch(/virtual_server 198\.51\.100\.50 80 /);
+    for (const text of texts) {
+      const verdict = keepalivedTest(text);
+      expect(verdict.status, `${verdict.output}\n${text}`).toBe(0);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { command, quote } from '../../shell/quote.js';
-import { realServerName, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
+import { realServerName, selector, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
-import { realServerRule, serviceRule } from '../ipvs/rules-format.js';
+import { realServerOptions, realServerRule, serviceRule } from '../ipvs/rules-format.js';
 import { holdNewConnections } from '../ipvs/scheduler-swap.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
@@ -72,8 +72,18 @@ function leaving(spec: KeepalivedSpec, facts: KeepalivedFacts): Leaving[] {
   });
 }
 
-/** A live service as a keepalived virtual server, for the quiesce config of a service that leaves. */
+/**
+ * A live service as a keepalived virtual server, for the quiesce config of a service that leaves.
+ * Its real servers keep their live weights there: keepalived -t refuses a virtual server whose
+ * weights sum to 0 (its quorum is at least 1, and a quorum above the total weight is a config
+ * error), so the config cannot quiesce a whole service. `quiesceLeavingServices` sets them to 0
+ * in the kernel once keepalived has read it; keepalived runs no check on them (the config gives
+ * none) and so never changes those weights again before the next config drops the service. A
+ * service whose servers are all at weight 0 already is written at weight 1, and set back to 0
+ * the same way.
+ */
 function fromLive(service: VirtualService): KeepalivedVirtualServer {
+  const idle = service.realServers.every((real) => real.weight === 0);
   const forwarding = service.realServers[0]?.forwarding ?? 'dr';
   return {
     protocol: service.protocol === 'fwmark' ? 'fwmark' : service.protocol === 'udp' ? 'udp' : 'tcp',
@@ -82,7 +92,7 @@ function fromLive(service: VirtualService): KeepalivedVirtualServer {
     scheduler: service.scheduler as KeepalivedVirtualServer['scheduler'],
     forwarding,
     ...(service.persistence ? { persistence: { timeout: service.persistence.timeout, ...(service.persistence.netmask !== '255.255.255.255' ? { netmask: service.persistence.netmask } : {}) } } : {}),
-    real_servers: service.realServers.map((real) => ({ address: real.address, port: real.port, weight: 0 })),
+    real_servers: service.realServers.map((real) => ({ address: real.address, port: real.port, weight: idle ? 1 : real.weight })),
     inhibit_on_failure: false,
   };
 }
@@ -95,6 +105,14 @@ function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[]): KeepalivedSpe
     return { ...server, real_servers: [...server.real_servers, ...entry.servers.map((real) => ({ address: real.address, port: real.port, weight: 0 }))] };
   });
   return { ...spec, virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service))] };
+}
+
+/** After the quiesce config's reload: every real server of a wholly leaving service to weight 0 in the kernel (see fromLive). */
+function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
+  const commands = gone
+    .filter((item) => item.whole)
+    .flatMap((item) => item.servers.map((server) => command('ipvsadm', '-e', ...selector(item.service), ...realServerOptions({ ...server, weight: 0 }))));
+  return commands.length > 0 ? [`if ${keepalivedAlive}; then ${commands.join(' && ')}; fi`] : [];
 }
 
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
@@ -126,7 +144,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       resource: RESOURCE,
       summary: `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
       diff: { kind: 'file', before, after: quiet },
-      commands: [...reloadCommands(spec.path, quiet, swaps), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      commands: [...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
       ...peers,
       ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
