@@ -358,6 +358,28 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     ]);
   });
 
+  it('lowercases the name it reaches and the HostKeyAlias after reading the config, %h and %k with them, as ssh -G does', () => {
+    const file = configFile([
+      'Host WebAlias',
+      '  HostName Dir.%h.Example',
+      '  HostKeyAlias Web-Key',
+      `  UserKnownHostsFile ${join(dir, 'kh-%h-%k')}`,
+      '  ProxyJump Gw',
+      'Host Gw',
+      '  HostName Gate.Example',
+      '  HostKeyAlias Gate-Key',
+    ]);
+    const inventory = join(dir, `inventory-${++count}.yaml`);
+    writeFileSync(inventory, stringify({ ssh: { agent: false, config_file: file }, hosts: { web: { address: 'WebAlias' } } }));
+    const resolved = resolveConnection(loadInventory(inventory), 'web', { env: {} });
+    const reference = spawnSync('ssh', ['-G', '-F', file, 'WebAlias'], { encoding: 'utf8' }).stdout;
+    const said = (keyword: string): string | undefined => reference.split('\n').find((line) => line.startsWith(`${keyword} `))?.slice(keyword.length + 1);
+    expect([resolved.target.address, resolved.target.hostKeyAlias, resolved.target.knownHostsFiles.join(' ')]).toEqual([said('hostname'), said('hostkeyalias'), said('userknownhostsfile')]);
+    expect(resolved.target.address).toBe('dir.webalias.example');
+    // The jump host is reached by an ssh of its own, which lowercases the same way (ssh -G Gw).
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.hostKeyAlias])).toEqual([['gate.example', 'gate-key']]);
+  });
+
   it('reads the system-wide file after ~/.ssh/config unless a file is named, its Includes relative to its folder', () => {
     const etc = join(dir, `etc-${++count}`);
     mkdirSync(join(etc, 'ssh_config.d'), { recursive: true });
