@@ -298,3 +298,49 @@ describe('a NAT director pair in both pictures', () => {
     expect(unread).not.toContain('(configured backup)');
   });
 });
+
+describe('a director that holds no VIP', () => {
+  // In the directors group but named by no service (a spare, or one whose services moved): it is
+  // part of the cluster and drawn as such, with no edge a VIP would take.
+  const file = join(work, 'idle-director.yaml');
+  writeFileSync(
+    file,
+    [
+      'hosts:',
+      '  gw: { address: 203.0.113.1 }',
+      '  busy: { address: 192.0.2.10 }',
+      '  spare: { address: 192.0.2.20 }',
+      '  a: { address: 192.0.2.31 }',
+      'groups:',
+      '  routers: { hosts: [gw] }',
+      '  directors: { hosts: [busy, spare] }',
+      '  realservers: { hosts: [a] }',
+      'lvs:',
+      '  vips: { front: { address: 198.51.100.90 } }',
+      '  services:',
+      '    - { name: front, vip: front, port: 80, scheduler: rr, forwarding: dr, directors: [busy], real_servers: [{ host: a }] }',
+      '',
+    ].join('\n'),
+  );
+
+  it('is in the model, marked as holding none', () => {
+    expect(topology(loadInventory(file)).directors).toEqual([
+      { name: 'busy', address: '192.0.2.10' },
+      { name: 'spare', address: '192.0.2.20', idle: true },
+    ]);
+  });
+
+  it('is drawn in DOT, Mermaid and SVG, with no "VIPs routed" edge to it', async () => {
+    const dot = topologyDot(topology(loadInventory(file)));
+    expect(dot).toContain('"director:spare" [label=');
+    expect(dot).toContain('holds no VIP');
+    expect(dot).toContain('"router:gw" -> "director:busy" [label="VIPs routed"]');
+    expect(dot).not.toMatch(/-> "director:spare"/);
+    const mermaid = topologyMermaid(topology(loadInventory(file)));
+    expect(mermaid).toContain('  director1["director<br/>spare<br/>192.0.2.20<br/>holds no VIP"]:::director');
+    expect(mermaid).toContain('  router0 -->|"VIPs routed"| director0');
+    expect(mermaid).not.toMatch(/--> .*director1$/m);
+    const { text: svg } = await renderGraph(topology(loadInventory(file)), 'svg');
+    expect(svgTexts(svg)).toEqual(expect.arrayContaining(['spare', '192.0.2.20', 'holds no VIP']));
+  });
+});
