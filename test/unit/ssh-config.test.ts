@@ -173,6 +173,18 @@ describe('ssh_config resolution', () => {
     }
   });
 
+  it('reads a # inside a word as part of the value and one that starts a word as a comment, as ssh -G does', () => {
+    const file = configFile(['Host a', '  User me#x', '  IdentityFile ~/.ssh/id#1 # the first', '  HostKeyAlias "key #2"', '  ConnectTimeout 5 #seconds']);
+    expect(values(file, 'a')).toMatchObject({ user: ['me#x'], identityfile: ['~/.ssh/id#1'], hostkeyalias: ['key #2'], connecttimeout: ['5'] });
+    const reference = spawnSync('ssh', ['-G', '-F', file, 'a'], { encoding: 'utf8' }).stdout;
+    expect(reference).toMatch(/^user me#x$/m);
+    expect(reference).toMatch(/^connecttimeout 5$/m);
+    // ssh refuses the file for `Port 2200#c` ("Bad port"), on any line, and so does lvsprov.
+    const port = configFile(['Host a', '  User me', 'Host b', '  Port 2200#c']);
+    expect(spawnSync('ssh', ['-G', '-F', port, 'a'], { encoding: 'utf8' }).stderr).toMatch(/line 4: Bad port '2200#c'/);
+    expect(() => resolveSshConfig(port, { host: 'a' })).toThrow(/:4:\d+: .*2200#c/);
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
