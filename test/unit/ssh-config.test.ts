@@ -213,6 +213,17 @@ describe('ssh_config resolution', () => {
     expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
     expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
   });
+
+  it('refuses a ProxyJump with a blank between its entries at its line: ssh refuses `gw1, gw2` and reads `gw1 gw2` as gw1 alone, never a host named "gw1 gw2"', () => {
+    for (const value of ['gw1, gw2', 'gw1 gw2', 'u@gw1 ,gw2']) {
+      const file = configFile(['Host b', '  User x', 'Host a', `  ProxyJump ${value}`]);
+      const reference = spawnSync('ssh', ['-G', '-F', file, 'a'], { encoding: 'utf8' });
+      expect(reference.stdout).not.toMatch(new RegExp(`^proxyjump ${value}$`, 'm'));
+      // On any line, as ssh reads every ProxyJump line: for host b too.
+      expect(() => resolveSshConfig(file, { host: 'b' })).toThrow(/:4:13: ProxyJump .*separated by commas alone/);
+    }
+    expect(() => resolveSshConfig(configFile(['Host a', '  ProxyJump gw1,gw2  ']), { host: 'a' })).not.toThrow();
+  });
 });
 
 describe('the connection: inventory > ssh_config > defaults', () => {
