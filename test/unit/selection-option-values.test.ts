@@ -77,6 +77,14 @@ describe('selection options', () => {
     expect(await tasks('--skip-tags', 'a', '--skip-tags', 'b')).toBe(await tasks('-t', 'c'));
   });
 
+  it('refuses a --limit whose exclusions leave no host (exit 4), as Ansible refuses one that targets nothing, rather than run on none and say all went well', async () => {
+    for (const args of [['validate', '-i', inventory, '-l', 'web*,!web1,!web2', '--list-hosts'], ['apply', '--check', '-i', inventory, '-l', 'realservers', '-l', '!realservers'], ['status', '-i', inventory, '-l', 'lvs1,!directors']]) {
+      const result = await runMain(args);
+      expect(result.code, result.stderr).toBe(4);
+      expect(result.stderr).toMatch(/^--limit:1:1: --limit .* leaves no host: each host it names is excluded by a !term$/m);
+    }
+  });
+
   it('takes names, globs and exclusions', async () => {
     const result = await runMain(['validate', '-i', inventory, '-l', 'web*,!web2,lvs1', '-t', 'ipvs,always', '--skip-tags', 'web.page', '--list-hosts']);
     expect(result.code, result.stderr).toBe(0);
