@@ -229,6 +229,25 @@ describe('SVG', () => {
     expect(existsSync(`${folder}.tmp`)).toBe(false);
   }, 60_000);
 
+  it("-o without --format takes the format from the file's extension (.dot .gv, .mmd .mermaid, else SVG); --format wins", async () => {
+    const prod = join(root, 'inventories/prod.yaml');
+    const cases: Array<[string, string[], RegExp]> = [
+      ['cluster.dot', [], /^digraph lvs \{/],
+      ['cluster.gv', [], /^digraph lvs \{/],
+      ['cluster.mmd', [], /^flowchart LR\n/],
+      ['cluster.mermaid', [], /^flowchart LR\n/],
+      ['cluster.svg', [], /^<\?xml/],
+      ['cluster.picture', [], /^<\?xml/],
+      ['forced.dot', ['--format', 'svg'], /^<\?xml/],
+    ];
+    for (const [name, extra, expected] of cases) {
+      const file = join(work, name);
+      const result = await runCli(['graph', '-i', prod, '-o', file, ...extra]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(readFileSync(file, 'utf8'), name).toMatch(expected);
+    }
+  }, 60_000);
+
   it('docs/cluster.svg is what lvsprov graph draws from inventories/prod.yaml', async () => {
     const { text } = await renderGraph(topology(inventory('prod.yaml')), 'svg');
     expect(readFileSync(join(root, 'docs/cluster.svg'), 'utf8'), 'regenerate it: lvsprov graph -i inventories/prod.yaml -o docs/cluster.svg').toBe(text);
