@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import type { GraphFormat } from '../graph/format-names.js';
-import { formatOption, outputOption } from './graph-options.js';
+import { formatOption, graphFormatFor, outputOption } from './graph-options.js';
 import type { CliIo } from './io.js';
 
 interface GraphFlags {
   inventory: string;
-  format: GraphFormat;
+  format?: GraphFormat;
   output?: string;
 }
 
@@ -18,6 +18,6 @@ export function graphCommand(io: CliIo): Command {
     .action(async (flags: GraphFlags) => {
       // The topology and its renderers load only for this command.
       const [{ loadInventory }, { topology }, { emitGraph }] = await Promise.all([import('../config/inventory.js'), import('../graph/topology.js'), import('./graph-output.js')]);
-      await emitGraph(io, topology(loadInventory(flags.inventory)), flags.format, flags.output);
+      await emitGraph(io, topology(loadInventory(flags.inventory)), graphFormatFor(flags.format, flags.output), flags.output);
     });
 }

@@ -6,8 +6,11 @@ export interface CliIo {
   readonly isTTY: boolean;
   /** Whether stdout, where the report goes, is one (status --watch redraws the screen only there). */
   readonly outIsTTY?: boolean;
-  /** Ask a person a question on the terminal; absent when stdin is no terminal (nobody to answer). */
-  readonly ask?: ((question: string) => Promise<string>) | undefined;
+  /**
+   * Ask a person a question on the terminal; absent when stdin is no terminal (nobody to answer).
+   * Ctrl-D answers nothing (''); Ctrl-C resolves to `interrupted`.
+   */
+  readonly ask?: ((question: string) => Promise<string | typeof interruptedAnswer>) | undefined;
   /** Aborted once stdout has no reader (`lvsprov status --watch | head`): a command that only shows can end. */
   readonly outputClosed?: AbortSignal;
   /** Why stdout lost output someone wanted (not a reader that left), if it did; ask after `flush`. */
@@ -22,12 +25,25 @@ export interface CliIo {
   readonly outDrained?: () => Promise<void>;
 }
 
-async function askOnTerminal(question: string): Promise<string> {
+/** What `ask` resolves to when the person pressed Ctrl-C at the question. */
+export const interruptedAnswer = Symbol('interrupted');
+
+async function askOnTerminal(question: string): Promise<string | typeof interruptedAnswer> {
   // readline loads only when there is a question to ask.
   const { createInterface } = await import('node:readline/promises');
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  // readline takes the terminal's keys itself: Ctrl-C reaches it as a key (no SIGINT is sent), and
+  // it and Ctrl-D on an empty line reject the question with an AbortError.
+  const interrupt = new AbortController();
+  prompt.on('SIGINT', () => interrupt.abort());
   try {
-    return await prompt.question(question);
+    return await prompt.question(question, { signal: interrupt.signal });
+  } catch (error) {
+    if ((error as Error).name !== 'AbortError') throw error;
+    if (interrupt.signal.aborted) return interruptedAnswer;
+    // Ctrl-D leaves the cursor after the question (readline ends the line for Ctrl-C itself).
+    process.stderr.write('\n');
+    return '';
   } finally {
     prompt.close();
   }

@@ -17,15 +17,17 @@ export function sshConfigOption(): Option {
  * A comma-separated option (--limit, --tags) whose every term matches `term`. An empty value or term
  * is refused: `-l "$HOSTS"` with the variable unset would otherwise select every host.
  */
-export function commaTerms(flag: string, term: RegExp, what: string): (value: string) => string {
-  return (value) => {
+export function commaTerms(flag: string, term: RegExp, what: string): (value: string, previous?: string) => string {
+  // Given again (`-t a -t b`, as Ansible takes its tags), the terms add up: the last one alone
+  // would drop the others in silence.
+  return (value, previous) => {
     const terms = value.split(',').map((item) => item.trim());
     if (terms.every((item) => item === '')) throw new InvalidArgumentError(`${flag} is empty; name ${what} (an unset shell variable?)`);
     const empty = terms.findIndex((item) => item === '');
     if (empty !== -1) throw new InvalidArgumentError(`${flag} has an empty term (two commas in a row, or one at an end) in ${JSON.stringify(shortened(value))}`);
     const bad = terms.find((item) => !term.test(item));
     if (bad !== undefined) throw new InvalidArgumentError(`${flag} takes ${what}; ${JSON.stringify(shortened(bad))} is not one`);
-    return value;
+    return previous === undefined ? value : `${previous},${value}`;
   };
 }
 

@@ -17,7 +17,7 @@ export interface StatusFlags {
   watch?: number;
   count?: number;
   graph: boolean;
-  format: GraphFormat;
+  format?: GraphFormat;
   output?: string;
   acceptNewHostKeys: boolean;
   sshConfig?: string;

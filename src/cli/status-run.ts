@@ -7,6 +7,7 @@ import type { StatusReport } from '../status/report.js';
 import { StatusWatcher, type StatusHost } from '../status/watcher.js';
 import { ExitCode } from './exit-codes.js';
 import { emitGraph } from './graph-output.js';
+import { graphFormatFor } from './graph-options.js';
 import type { CliIo } from './io.js';
 import { writeJson } from './json-output.js';
 import { prepareRun } from './load-run.js';
@@ -53,7 +54,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
       if (stopped) break;
       report = await watcher.refresh();
-      if (flags.graph) await emitGraph(io, withLiveVrrp(graphTopology, report), flags.format, flags.output, liveLinks(report));
+      if (flags.graph) await emitGraph(io, withLiveVrrp(graphTopology, report), graphFormatFor(flags.format, flags.output), flags.output, liveLinks(report));
       else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
       // Redrawn only where stdout is a terminal: `status --watch 5 > file` gets each refresh in turn.

@@ -9,6 +9,7 @@ import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
 import { own } from './own.js';
+import { isIpv4 } from '../net/ipv4.js';
 import { checkedSshConfigValue, sshTimeSeconds } from './ssh-config-values.js';
 import { expandTokens, sshTokens, type Tokens } from './ssh-tokens.js';
 import { notAppliedKeywords, refuseUnsafeKeywords } from './ssh-config-unsupported.js';
@@ -82,6 +83,13 @@ function certificateFilesOf(config: ResolvedSshConfig, expand: (file: string, fo
   return namedFiles(found).map((file) => expand(file, found)).filter((file) => existsSync(file));
 }
 
+/**
+ * The name ssh connects to once its config is read: lowercased unless it is an address (ssh.c
+ * lowercases it after expanding HostName, and %h, %C, known_hosts and certificate principals use
+ * that; its HostKeyAlias is lowercased likewise). Host lines were matched against the name as given.
+ */
+const reachedName = (name: string): string => (name.includes(':') || isIpv4(name as unknown) ? name : name.toLowerCase());
+
 export function resolveConnection(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ResolvedConnection {
   const env = options.env ?? process.env;
   const entry = own(inventory.data.hosts, host);
@@ -121,8 +129,9 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const user = pick('user', 'user', 'user', String, localUser(env), 'default: the local user');
   const port = pick('port', 'port', 'port', Number, 22, 'default');
   const hostName = (found: ConfigValue | undefined, value: string, name: string): string => (found ? checkedSshConfigValue('hostname', found, expandTokens(value, { h: name }, found)) : value);
-  const address = pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`);
-  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: config.values.get('hostkeyalias')?.values[0], home });
+  const address = reachedName(pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`));
+  const hostKeyAlias = config.values.get('hostkeyalias');
+  const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: hostKeyAlias?.values[0]?.toLowerCase(), home });
   // As ssh: ~ is the passwd entry's home (not $HOME), a relative path is relative to the current directory (ssh opens it as it is).
   const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd(), home);
   const defaultConnectTimeout = 10;
@@ -225,7 +234,6 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   origins.known_hosts = ssh.known_hosts ? fromInventory('known_hosts') : (config.values.get('userknownhostsfile')?.origin ?? 'default');
   const globalKnownHostsFiles = knownHostsOf(config, 'globalknownhostsfile', tokens);
   origins.global_known_hosts = config.values.get('globalknownhostsfile')?.origin ?? 'default';
-  const hostKeyAlias = config.values.get('hostkeyalias');
   if (hostKeyAlias) origins.host_key_alias = hostKeyAlias.origin;
   const hashKnownHosts = config.values.get('hashknownhosts');
   origins.hash_known_hosts = hashKnownHosts?.origin ?? 'default: no (names recorded as they are)';
@@ -244,7 +252,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     ...(defaultKeyFiles ? { defaultKeyFiles } : {}),
     knownHostsFiles,
     globalKnownHostsFiles,
-    ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0] } : {}),
+    ...(hostKeyAlias?.values[0] ? { hostKeyAlias: hostKeyAlias.values[0].toLowerCase() } : {}),
     hashKnownHosts: flagSet(hashKnownHosts?.values[0]),
     acceptNewHostKeys: strictAcceptsNew(strict?.values[0]),
     strictHostKeyChecking: strictOf(strict?.values[0]),
@@ -273,7 +281,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const jumpEndpoint = (spec: JumpSpec): { jumpConfig: ResolvedSshConfig; jumpAddress: string; jumpPort: number; jumpUser: string } => {
     const jumpConfig = lookup(spec.host);
     const found = jumpConfig.values.get('hostname');
-    const jumpAddress = found?.values[0] ? hostName(found, found.values[0], spec.host) : spec.host;
+    const jumpAddress = reachedName(found?.values[0] ? hostName(found, found.values[0], spec.host) : spec.host);
     const jumpPortFound = jumpConfig.values.get('port');
     const jumpPort = spec.port ?? (jumpPortFound?.values[0] ? Number(checkedSshConfigValue('port', jumpPortFound, jumpPortFound.values[0])) : 22);
     const jumpUser = spec.user ?? jumpConfig.values.get('user')?.values[0] ?? localUser(env);
@@ -291,7 +299,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     // The first jump host is connected to straight; each later one through those before it.
     notes.push(...[...jumpConfig.ignored, ...notAppliedKeywords(jumpConfig, { name: jumpAddress, direct: index === 0 })].map((note) => `jump host ${spec.host}: ${note}`));
     const get = (keyword: string): string | undefined => jumpConfig.values.get(keyword)?.values[0];
-    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias'), home });
+    const jumpTokens = sshTokens({ host: jumpAddress, original: spec.host, port: jumpPort, user: jumpUser, localUser: localUser(env), hostKeyAlias: get('hostkeyalias')?.toLowerCase(), home });
     const jumpIdentityLine = jumpConfig.values.get('identityfile');
     const ownKeys = spec.privateKey
       ? [expandPath(spec.privateKey, base)]
@@ -333,7 +341,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
       checkHostIp: index === 0 && flagSet(get('checkhostip')),
       hashKnownHosts: flagSet(get('hashknownhosts')),
       // Its own HostKeyAlias, never the host's (spread in with the rest of the endpoint).
-      hostKeyAlias: get('hostkeyalias'),
+      hostKeyAlias: get('hostkeyalias')?.toLowerCase(),
       ...timingsOf(jumpConfig, {}),
     };
   });

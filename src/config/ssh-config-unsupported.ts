@@ -29,6 +29,16 @@ const notApplied: Readonly<Record<string, string>> = {
 /** Values under which a keyword changes nothing, so there is nothing to say. */
 const inert = new Set(['none', 'no', 'any']);
 
+/**
+ * Keywords that change nothing for a login with keys (lvsprov's only kind) under most values,
+ * named only under those where ssh would offer no key: PubkeyAuthentication no (yes, unbound and
+ * host-bound offer them), a PreferredAuthentications list without publickey.
+ */
+const keysWithheld: Readonly<Record<string, { readonly name: string; readonly withholds: (value: string) => boolean }>> = {
+  pubkeyauthentication: { name: 'PubkeyAuthentication', withholds: (value) => ['no', 'false'].includes(value) },
+  preferredauthentications: { name: 'PreferredAuthentications', withholds: (value) => !value.split(',').includes('publickey') },
+};
+
 /** How a host is reached, for the keywords whose effect depends on it. */
 export interface ReachedAs {
   /** The HostName (expanded), else the name as given: what ssh resolves and connects to. */
@@ -79,5 +89,10 @@ export function notAppliedKeywords(config: ResolvedSshConfig, reached: ReachedAs
     if (!found || inert.has(found.values.join(' ').toLowerCase())) return [];
     return [`${found.origin}: ${name} ${found.values.join(' ')} is not applied by lvsprov (ssh would)`];
   });
-  return [...plain, ...canonicalizeNote(config, reached)];
+  const withheld = Object.entries(keysWithheld).flatMap(([keyword, { name, withholds }]) => {
+    const found = config.values.get(keyword);
+    if (!found || !withholds(found.values.join(' ').toLowerCase())) return [];
+    return [`${found.origin}: ${name} ${found.values.join(' ')} is not applied by lvsprov (ssh would): lvsprov logs in with keys alone`];
+  });
+  return [...plain, ...withheld, ...canonicalizeNote(config, reached)];
 }

@@ -271,7 +271,10 @@ class QuickReader {
       if (!inSet(KEY_START, first)) return null;
       let stop = at + 1;
       while (inSet(KEY_PART, text.charCodeAt(stop))) stop += 1;
-      const resolved = resolvePlain(text.slice(at, stop));
+      const source = text.slice(at, stop);
+      const resolved = resolvePlain(source);
+      // A key read as a number or boolean written otherwise (010, True) is refused by the library's reading.
+      if (typeof resolved !== 'string' && resolved !== null && String(resolved) !== source) giveUp();
       name = resolved === null ? '' : String(resolved);
       this.after = stop;
       this.textSpan(at + 1, stop);

@@ -16,6 +16,19 @@ import { yamlLimits } from './yaml-limits.js';
 // keys: every name is looked up as an own property.
 const PROTO_KEY = '__proto__ cannot be a name (JavaScript reserves it); choose another';
 
+/**
+ * A plain key that YAML's core schema reads as a number or a boolean written otherwise than its
+ * text (`010` is 10, `0x1` is 1, `1e3` is 1000, `True` is true): the name would change in silence,
+ * and every quoted reference to it then names something unknown.
+ */
+export function renamedKeyProblem(source: string, value: unknown): string | undefined {
+  if ((typeof value !== 'number' && typeof value !== 'boolean') || String(value) === source) return undefined;
+  return `key ${source} reads as the ${typeof value} ${String(value)} in YAML: put it in quotes (${JSON.stringify(source)}) to keep the name as written`;
+}
+
+const renamedKey = (key: { readonly value: unknown; readonly source?: string; readonly type?: string | undefined; readonly tag?: string | undefined }): string | undefined =>
+  key.type === 'PLAIN' && key.tag === undefined && key.source !== undefined ? renamedKeyProblem(key.source, key.value) : undefined;
+
 interface Anchor {
   open: boolean;
   /** Nodes the anchored node stands for once its own aliases are expanded. */
@@ -67,6 +80,7 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number,
           problems.push({ offset: at(key ?? (pair.value as Node | null)), message: `a key must be a plain name, not a mapping or a list${template}` });
         }
         else if (key.value === null || key.value === '') problems.push({ offset: at(key), message: 'empty key: write a name before the colon' });
+        else if (renamedKey(key)) problems.push({ offset: at(key), message: renamedKey(key) ?? '' });
         else {
           const name = String(key.value);
           const first = seen.get(name);

@@ -1,6 +1,6 @@
 import type { ServerState } from '../status/model.js';
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { FONT, forwardingColour, forwardingWord, linkWords, palette, persistenceWords, servicePorts, stateColour, stateRank, vrrpWords } from './style.js';
+import { FONT, forwardingColour, forwardingWord, idleDirectorWords, linkWords, palette, persistenceWords, servicePorts, stateColour, stateRank, vrrpWords } from './style.js';
 import { cellWidthFor, helveticaWidth, leftCellWidthFor } from './text-width.js';
 import { sessionStoreCards, type Topology, type TopologyHost, type TopologyService } from './topology.js';
 
@@ -57,8 +57,8 @@ function node(name: string, label: string): string {
   return `  ${id(name)} [label=${label}];`;
 }
 
-function hostNode(prefix: string, host: TopologyHost, role: string, colours: { fill: string; line: string }): string {
-  return node(`${prefix}:${host.name}`, card({ title: host.name, kicker: role, lines: host.address ? [host.address] : [], minWidth: 96, ...colours }));
+function hostNode(prefix: string, host: TopologyHost, role: string, colours: { fill: string; line: string }, extra: readonly string[] = []): string {
+  return node(`${prefix}:${host.name}`, card({ title: host.name, kicker: role, lines: [...(host.address ? [host.address] : []), ...extra], minWidth: 96, ...colours }));
 }
 
 function serviceCard(service: TopologyService): string {
@@ -108,7 +108,9 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
   const clients = topology.clients.length > 0 ? topology.clients : [{ name: 'clients', address: '' }];
   for (const client of clients) lines.push(hostNode('client', client, 'client', palette.client));
   for (const router of topology.routers) lines.push(hostNode('router', router, 'router', palette.router));
-  for (const director of topology.directors) lines.push(hostNode('director', director, 'director', palette.director));
+  for (const director of topology.directors) lines.push(hostNode('director', director, 'director', palette.director, director.idle ? [idleDirectorWords] : []));
+  // VIPs are routed to the directors that hold one.
+  const holding = topology.directors.filter((director) => !director.idle);
 
   const servers = topology.realServers.map((server, index) => {
     const states: ServerState[] = [];
@@ -139,9 +141,9 @@ export function topologyDot(topology: Topology, options: DotOptions = {}): strin
   }
 
   // Client side -> routers -> directors.
-  const entry = topology.routers.length > 0 ? topology.routers.map((router) => `router:${router.name}`) : topology.directors.map((director) => `director:${director.name}`);
+  const entry = topology.routers.length > 0 ? topology.routers.map((router) => `router:${router.name}`) : holding.map((director) => `director:${director.name}`);
   for (const client of clients) for (const target of entry) lines.push(`  ${id(`client:${client.name}`)} -> ${id(target)};`);
-  for (const router of topology.routers) for (const director of topology.directors) lines.push(`  ${id(`router:${router.name}`)} -> ${id(`director:${director.name}`)} [label="VIPs routed"];`);
+  for (const router of topology.routers) for (const director of holding) lines.push(`  ${id(`router:${router.name}`)} -> ${id(`director:${director.name}`)} [label="VIPs routed"];`);
   // Directors -> the VIP boxes they hold (one edge per box, to its border).
   topology.vips.forEach((vip, v) => {
     const holders = [...new Set(vip.services.flatMap((service) => service.directors))];

@@ -1,5 +1,5 @@
 import { liveLinkKey, type LiveLinks } from './live.js';
-import { forwardingColour, linkWords, palette, persistenceWords, servicePorts, stateColour, vrrpWords } from './style.js';
+import { forwardingColour, idleDirectorWords, linkWords, palette, persistenceWords, servicePorts, stateColour, vrrpWords } from './style.js';
 import { sessionStoreCards, type Topology } from './topology.js';
 
 // The same picture as Mermaid flowchart text, for places that render Mermaid (GitHub, GitLab,
@@ -17,7 +17,9 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
   const clients = topology.clients.length > 0 ? topology.clients : [{ name: 'clients', address: '' }];
   clients.forEach((client, i) => lines.push(`  client${i}([${label([client.name, ...(client.address ? [client.address] : [])])}]):::client`));
   topology.routers.forEach((router, i) => lines.push(`  router${i}[${label(['router', router.name, router.address])}]:::router`));
-  topology.directors.forEach((director, i) => lines.push(`  director${i}[${label(['director', director.name, director.address])}]:::director`));
+  topology.directors.forEach((director, i) => lines.push(`  director${i}[${label(['director', director.name, director.address, ...(director.idle ? [idleDirectorWords] : [])])}]:::director`));
+  // VIPs are routed to the directors that hold one (an idle director is last, so indexes stay).
+  const holding = topology.directors.filter((director) => !director.idle);
   topology.vips.forEach((vip, v) => {
     const title = vip.address ? `VIP ${vip.name ? `${vip.name} ` : ''}${vip.address}` : 'firewall marks';
     lines.push(`  subgraph vip${v}[${label([title])}]`);
@@ -33,9 +35,9 @@ export function topologyMermaid(topology: Topology, options: { readonly live?: L
   );
   sessions.dedicated.forEach((store, i) => lines.push(`  store${i}[${label(['session store', store.name, store.address, ...sessions.line])}]:::sessionStore`));
 
-  const entries = topology.routers.length > 0 ? topology.routers.map((_, i) => `router${i}`) : topology.directors.map((_, i) => `director${i}`);
+  const entries = topology.routers.length > 0 ? topology.routers.map((_, i) => `router${i}`) : holding.map((_, i) => `director${i}`);
   clients.forEach((_, c) => entries.forEach((entry) => links.push({ from: `client${c}`, to: entry })));
-  topology.routers.forEach((_, r) => topology.directors.forEach((_, d) => links.push({ from: `router${r}`, to: `director${d}`, text: 'VIPs routed' })));
+  topology.routers.forEach((_, r) => holding.forEach((_, d) => links.push({ from: `router${r}`, to: `director${d}`, text: 'VIPs routed' })));
   topology.vips.forEach((vip, v) => {
     const holders = new Set(vip.services.flatMap((service) => service.directors));
     topology.directors.forEach((director, d) => {

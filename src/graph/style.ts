@@ -88,3 +88,6 @@ const liveVrrpWords: Record<NonNullable<TopologyVrrpDirector['live']>, string> =
   unknown: 'state unknown',
   unread: 'not read',
 };
+
+/** The line on the card of a director that no service names. */
+export const idleDirectorWords = 'holds no VIP';

@@ -62,7 +62,8 @@ export interface Topology {
   /** Hosts of group `clients`; empty means "the clients" in general. */
   readonly clients: readonly TopologyHost[];
   readonly routers: readonly TopologyHost[];
-  readonly directors: readonly TopologyHost[];
+  /** The services' directors, then those of the group directors that hold no VIP (`idle`). */
+  readonly directors: ReadonlyArray<TopologyHost & { readonly idle?: true }>;
   readonly vips: readonly TopologyVip[];
   /** One per real server address, named by its inventory host where it has one. */
   readonly realServers: ReadonlyArray<TopologyHost & { readonly host?: string }>;
@@ -104,7 +105,14 @@ export function topology(inventory: LoadedInventory): Topology {
     ...(inventory.data.name !== undefined ? { name: inventory.data.name } : {}),
     clients: member('clients'),
     routers: member('routers'),
-    directors: directorNames.map((name) => ({ name, address: own(hosts, name)?.address ?? '' })),
+    // A director of the group that no service names (a spare, or one whose services moved) is
+    // still a host of the cluster: drawn, holding nothing.
+    directors: [
+      ...directorNames.map((name) => ({ name, address: own(hosts, name)?.address ?? '' })),
+      ...member('directors')
+        .filter((host) => !directorNames.includes(host.name))
+        .map((host) => ({ ...host, idle: true as const })),
+    ],
     vips: withVrrp(inventory, [...vips.values()]),
     realServers,
     ...sessionStores(inventory),

@@ -43,7 +43,7 @@ function hashedHostToken(host: string, port: number): string {
 
 /**
  * The name and port a host's keys are found and recorded under, as ssh(1) has them: a
- * HostKeyAlias as it is, on no port (`[name]:port` marks a host name on a port other than 22; an
+ * HostKeyAlias (lowercased by the connection's resolution, as ssh lowercases it), on no port (`[name]:port` marks a host name on a port other than 22; an
  * alias names the key itself, so a tunnel or a forwarded port can carry it), otherwise the host
  * name lowercased, on its port.
  */

@@ -10,6 +10,9 @@ export const jumpEntryPattern = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@/]+)(?:
 export function proxyJumpProblem(values: readonly string[]): string | undefined {
   const value = values.join(' ');
   if (value.toLowerCase() === 'none') return undefined;
+  // ssh 9.2 refuses `gw1, gw2` and takes `gw1 gw2` as gw1 alone (ssh -G): no reading of a blank
+  // there reaches the hosts written, and none is a host named with a blank.
+  if (values.length > 1 || /\s/.test(value.trim())) return `ProxyJump "${value}" has a blank inside it: its entries are separated by commas alone ([user@]host[:port],...); ssh refuses "gw1, gw2" and reads "gw1 gw2" as gw1 alone`;
   for (const entry of value.split(',')) {
     const match = jumpEntryPattern.exec(entry.trim());
     if (!match) return `ProxyJump entry "${entry.trim()}" is not [user@]host[:port]`;

@@ -79,7 +79,33 @@ interface ParsedFile {
   readonly blocks: Block[];
 }
 
-const valuesOf = (value: string | ReadonlyArray<{ readonly val: string }>): string[] => (typeof value === 'string' ? [value] : value.map((part) => part.val));
+/**
+ * ssh starts a comment only with a `#` that begins a word (misc.c argv_split): `User me#x` is the
+ * user me#x, `Port 22#c` a bad port. The package cuts a line at any `#` outside quotes, so such a
+ * `#` reaches it as this stand-in, and each value gets its `#` back.
+ */
+const WORD_HASH = '\uE000';
+const valuesOf = (value: string | ReadonlyArray<{ readonly val: string }>): string[] => (typeof value === 'string' ? [value] : value.map((part) => part.val)).map((text) => text.replaceAll(WORD_HASH, '#'));
+
+/** `text` with every `#` inside a word (after a character that is not a blank or `=`, outside quotes) replaced by WORD_HASH. */
+function keepWordHashes(text: string): string {
+  if (!text.includes('#') || text.includes(WORD_HASH)) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      let quoted = false;
+      let out = '';
+      for (let i = 0; i < line.length; i++) {
+        const char = line[i] ?? '';
+        if (char === '"') quoted = !quoted;
+        const inWord = i > 0 && !/[\s=]/.test(line[i - 1] ?? ' ');
+        if (char === '#' && !quoted && !inWord) return out + line.slice(i);
+        out += char === '#' && !quoted ? WORD_HASH : char;
+      }
+      return out;
+    })
+    .join('\n');
+}
 
 /**
  * Positions: the parser keeps order but not positions, so each keyword is found in order in the
@@ -124,7 +150,7 @@ export function parseSshConfigFile(file: string, checkPermissions = false): Pars
   // Host line and told apart again here by its own first word.
   // The package fails on a command given as an empty quoted string (`ProxyCommand ""`, which ssh
   // reads): it gets a blank instead, a command all the same.
-  const asHostLines = text.replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host').replace(/^([ \t]*(?:proxycommand|knownhostscommand)(?:[ \t]*=[ \t]*|[ \t]+))(?:""|'')(?=[ \t]*(?:#.*)?\r?$)/gim, '$1" "');
+  const asHostLines = keepWordHashes(text).replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host').replace(/^([ \t]*(?:proxycommand|knownhostscommand)(?:[ \t]*=[ \t]*|[ \t]+))(?:""|'')(?=[ \t]*(?:#.*)?\r?$)/gim, '$1" "');
   const original = text.split('\n');
   const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
   const find = placeFinder(asHostLines, original);

@@ -6,6 +6,11 @@ import { spawnSync } from 'node:child_process';
 export class TmuxPane {
   private readonly socket = `lvsprov-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
+  /** The tmux server's socket name, for keys sent to the pane (`tmux -L NAME send-keys`). */
+  get socketName(): string {
+    return this.socket;
+  }
+
   constructor(
     private readonly width = 140,
     private readonly height = 40,

@@ -8,6 +8,7 @@ import { commandWords } from '../../src/cli/lab-command.js';
 import { inventoryJsonSchemaText } from '../../src/config/json-schema.js';
 import { cliPath } from '../support/cli.js';
 import { runMain } from '../support/main-io.js';
+import { TmuxPane } from '../support/tmux.js';
 
 // The command line's habits that need no host: --version, suggestions, several inventories to
 // validate, the shipped schema, which playbook and roles are used, reset's confirmation.
@@ -283,6 +284,27 @@ describe('reset asks before it removes anything', () => {
     // --check never asks: it changes nothing. The hosts are unreachable (port 1 on loopback).
     const check = await runMain(['reset', '-i', inventory, '--check']);
     expect(check.code).toBe(3);
+  });
+});
+
+describe("reset's prompt on a real terminal", () => {
+  // readline rejects the question when the person presses Ctrl-D or Ctrl-C there; neither is a bug.
+  const inventory = write('reset-prompt.yaml', twoHosts);
+  it.each([
+    ['C-d', 'declines, as an answer that is not yes (exit 0)', /type yes to go on:\nreset cancelled; nothing was changed\nEXIT=0\n/],
+    ['C-c', 'is an interrupt (exit 130)', /type yes to go on:\nreset interrupted at its prompt; nothing was changed\nEXIT=130\n/],
+  ])('%s at the prompt %s, without an internal error', async (key, _what, expected) => {
+    const pane = new TmuxPane(200, 30);
+    try {
+      pane.start(`${process.execPath} ${cliPath} reset -i ${inventory}`);
+      await pane.waitFor(/type yes to go on:/, 30_000);
+      spawnSync('tmux', ['-L', pane.socketName, 'send-keys', '-t', 'test', key]);
+      const screen = await pane.waitFor(/EXIT=\d+\n/, 30_000);
+      expect(screen).not.toMatch(/internal error|AbortError/);
+      expect(screen).toMatch(expected);
+    } finally {
+      pane.close();
+    }
   });
 });
 

@@ -229,6 +229,25 @@ describe('SVG', () => {
     expect(existsSync(`${folder}.tmp`)).toBe(false);
   }, 60_000);
 
+  it("-o without --format takes the format from the file's extension (.dot .gv, .mmd .mermaid, else SVG); --format wins", async () => {
+    const prod = join(root, 'inventories/prod.yaml');
+    const cases: Array<[string, string[], RegExp]> = [
+      ['cluster.dot', [], /^digraph lvs \{/],
+      ['cluster.gv', [], /^digraph lvs \{/],
+      ['cluster.mmd', [], /^flowchart LR\n/],
+      ['cluster.mermaid', [], /^flowchart LR\n/],
+      ['cluster.svg', [], /^<\?xml/],
+      ['cluster.picture', [], /^<\?xml/],
+      ['forced.dot', ['--format', 'svg'], /^<\?xml/],
+    ];
+    for (const [name, extra, expected] of cases) {
+      const file = join(work, name);
+      const result = await runCli(['graph', '-i', prod, '-o', file, ...extra]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(readFileSync(file, 'utf8'), name).toMatch(expected);
+    }
+  }, 60_000);
+
   it('docs/cluster.svg is what lvsprov graph draws from inventories/prod.yaml', async () => {
     const { text } = await renderGraph(topology(inventory('prod.yaml')), 'svg');
     expect(readFileSync(join(root, 'docs/cluster.svg'), 'utf8'), 'regenerate it: lvsprov graph -i inventories/prod.yaml -o docs/cluster.svg').toBe(text);
@@ -296,5 +315,51 @@ describe('a NAT director pair in both pictures', () => {
     expect(unread).toContain('VRRP 91 not read, prio 120 (configured master)');
     expect(unread).toContain('VRRP 91 backup, prio 200, nopreempt');
     expect(unread).not.toContain('(configured backup)');
+  });
+});
+
+describe('a director that holds no VIP', () => {
+  // In the directors group but named by no service (a spare, or one whose services moved): it is
+  // part of the cluster and drawn as such, with no edge a VIP would take.
+  const file = join(work, 'idle-director.yaml');
+  writeFileSync(
+    file,
+    [
+      'hosts:',
+      '  gw: { address: 203.0.113.1 }',
+      '  busy: { address: 192.0.2.10 }',
+      '  spare: { address: 192.0.2.20 }',
+      '  a: { address: 192.0.2.31 }',
+      'groups:',
+      '  routers: { hosts: [gw] }',
+      '  directors: { hosts: [busy, spare] }',
+      '  realservers: { hosts: [a] }',
+      'lvs:',
+      '  vips: { front: { address: 198.51.100.90 } }',
+      '  services:',
+      '    - { name: front, vip: front, port: 80, scheduler: rr, forwarding: dr, directors: [busy], real_servers: [{ host: a }] }',
+      '',
+    ].join('\n'),
+  );
+
+  it('is in the model, marked as holding none', () => {
+    expect(topology(loadInventory(file)).directors).toEqual([
+      { name: 'busy', address: '192.0.2.10' },
+      { name: 'spare', address: '192.0.2.20', idle: true },
+    ]);
+  });
+
+  it('is drawn in DOT, Mermaid and SVG, with no "VIPs routed" edge to it', async () => {
+    const dot = topologyDot(topology(loadInventory(file)));
+    expect(dot).toContain('"director:spare" [label=');
+    expect(dot).toContain('holds no VIP');
+    expect(dot).toContain('"router:gw" -> "director:busy" [label="VIPs routed"]');
+    expect(dot).not.toMatch(/-> "director:spare"/);
+    const mermaid = topologyMermaid(topology(loadInventory(file)));
+    expect(mermaid).toContain('  director1["director<br/>spare<br/>192.0.2.20<br/>holds no VIP"]:::director');
+    expect(mermaid).toContain('  router0 -->|"VIPs routed"| director0');
+    expect(mermaid).not.toMatch(/--> .*director1$/m);
+    const { text: svg } = await renderGraph(topology(loadInventory(file)), 'svg');
+    expect(svgTexts(svg)).toEqual(expect.arrayContaining(['spare', '192.0.2.20', 'holds no VIP']));
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { runMain } from '../support/main-io.js';
 
 // --limit, --tags and --skip-tags are refused before anything is read when they cannot select
@@ -48,6 +51,37 @@ describe('selection options', () => {
       expect(result.stderr).toMatch(/unknown option '--bad\\(u001b\[31m|nforged line)'/);
       expect(result.stderr).not.toContain('\u001b');
       expect(result.stderr).not.toContain('\nforged');
+    }
+  });
+
+  it('adds up a repeated --limit, --tags or --skip-tags (Ansible adds up -t a -t b) rather than keep the last in silence', async () => {
+    const hosts = await runMain(['validate', '-i', inventory, '-l', 'web1', '-l', 'lvs1', '--list-hosts']);
+    expect(hosts.code, hosts.stderr).toBe(0);
+    expect(hosts.stdout).toMatch(/hosts \(2\):\n  \S+\n  \S+/);
+    expect(hosts.stdout).toMatch(/web1/);
+    expect(hosts.stdout).toMatch(/lvs1/);
+    const excluded = await runMain(['validate', '-i', inventory, '-l', 'web*', '-l', '!web2', '--list-hosts']);
+    expect(excluded.stdout).toMatch(/web1/);
+    expect(excluded.stdout).not.toMatch(/web2/);
+    // A play per tag: --tags a --tags b lists the tasks of a and b; --skip-tags a --skip-tags b those of c alone.
+    const playbook = join(mkdtempSync(join(tmpdir(), 'lvsprov-selection-')), 'playbook.yaml');
+    writeFileSync(playbook, stringify(['a', 'b', 'c'].map((tag) => ({ name: tag, hosts: 'realservers', roles: ['webpage'], tags: [tag] }))));
+    const tasks = async (...flags: string[]): Promise<string> => {
+      const result = await runMain(['validate', '-i', inventory, '-p', playbook, '-l', 'web1', '--list-tasks', ...flags]);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    expect(await tasks('-t', 'a', '-t', 'b')).toMatch(/^web1 \(6 tasks\):/);
+    expect(await tasks('-t', 'a', '-t', 'b')).toBe(await tasks('-t', 'a,b'));
+    expect(await tasks('--skip-tags', 'a', '--skip-tags', 'b')).toMatch(/^web1 \(3 tasks\):/);
+    expect(await tasks('--skip-tags', 'a', '--skip-tags', 'b')).toBe(await tasks('-t', 'c'));
+  });
+
+  it('refuses a --limit whose exclusions leave no host (exit 4), as Ansible refuses one that targets nothing, rather than run on none and say all went well', async () => {
+    for (const args of [['validate', '-i', inventory, '-l', 'web*,!web1,!web2', '--list-hosts'], ['apply', '--check', '-i', inventory, '-l', 'realservers', '-l', '!realservers'], ['status', '-i', inventory, '-l', 'lvs1,!directors']]) {
+      const result = await runMain(args);
+      expect(result.code, result.stderr).toBe(4);
+      expect(result.stderr).toMatch(/^--limit:1:1: --limit .* leaves no host: each host it names is excluded by a !term$/m);
     }
   });
 

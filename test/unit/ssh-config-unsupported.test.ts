@@ -39,6 +39,16 @@ describe('ssh_config keywords lvsprov does not apply', () => {
     ]);
   });
 
+  it('names PubkeyAuthentication no and a PreferredAuthentications without publickey: ssh would offer no key where lvsprov logs in with one', () => {
+    expect(resolve(['Host t', '  PubkeyAuthentication no']).ignored).toEqual([expect.stringMatching(/config-\d+:2 \(Host t\): PubkeyAuthentication no is not applied by lvsprov \(ssh would\)/)]);
+    expect(resolve(['Host t', '  PreferredAuthentications keyboard-interactive,password']).ignored).toEqual([
+      expect.stringMatching(/config-\d+:2 \(Host t\): PreferredAuthentications keyboard-interactive,password is not applied by lvsprov \(ssh would\)/),
+    ]);
+    // Values under which ssh still offers the keys: nothing to say.
+    expect(resolve(['Host t', '  PubkeyAuthentication yes', '  PreferredAuthentications password,publickey']).ignored).toEqual([]);
+    expect(resolve(['Host t', '  PubkeyAuthentication unbound']).ignored).toEqual([]);
+  });
+
   it('sends user certificates: CertificateFile (the files that exist) for the host and a jump host, KEY-cert.pub beside a key left to the transport', () => {
     const key = join(dir, 'id_cert');
     writeFileSync(key, 'not read here');

@@ -173,6 +173,18 @@ describe('ssh_config resolution', () => {
     }
   });
 
+  it('reads a # inside a word as part of the value and one that starts a word as a comment, as ssh -G does', () => {
+    const file = configFile(['Host a', '  User me#x', '  IdentityFile ~/.ssh/id#1 # the first', '  HostKeyAlias "key #2"', '  ConnectTimeout 5 #seconds']);
+    expect(values(file, 'a')).toMatchObject({ user: ['me#x'], identityfile: ['~/.ssh/id#1'], hostkeyalias: ['key #2'], connecttimeout: ['5'] });
+    const reference = spawnSync('ssh', ['-G', '-F', file, 'a'], { encoding: 'utf8' }).stdout;
+    expect(reference).toMatch(/^user me#x$/m);
+    expect(reference).toMatch(/^connecttimeout 5$/m);
+    // ssh refuses the file for `Port 2200#c` ("Bad port"), on any line, and so does lvsprov.
+    const port = configFile(['Host a', '  User me', 'Host b', '  Port 2200#c']);
+    expect(spawnSync('ssh', ['-G', '-F', port, 'a'], { encoding: 'utf8' }).stderr).toMatch(/line 4: Bad port '2200#c'/);
+    expect(() => resolveSshConfig(port, { host: 'a' })).toThrow(/:4:\d+: .*2200#c/);
+  });
+
   it('reads Include files (globs in the last component) where the Include stands', () => {
     mkdirSync(join(dir, 'conf.d'));
     writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host inc\n  HostName 192.0.2.10\n');
@@ -210,6 +222,17 @@ describe('ssh_config resolution', () => {
   it('reads ProxyJump entries as ssh does', () => {
     expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
     expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
+  });
+
+  it('refuses a ProxyJump with a blank between its entries at its line: ssh refuses `gw1, gw2` and reads `gw1 gw2` as gw1 alone, never a host named "gw1 gw2"', () => {
+    for (const value of ['gw1, gw2', 'gw1 gw2', 'u@gw1 ,gw2']) {
+      const file = configFile(['Host b', '  User x', 'Host a', `  ProxyJump ${value}`]);
+      const reference = spawnSync('ssh', ['-G', '-F', file, 'a'], { encoding: 'utf8' });
+      expect(reference.stdout).not.toMatch(new RegExp(`^proxyjump ${value}$`, 'm'));
+      // On any line, as ssh reads every ProxyJump line: for host b too.
+      expect(() => resolveSshConfig(file, { host: 'b' })).toThrow(/:4:13: ProxyJump .*separated by commas alone/);
+    }
+    expect(() => resolveSshConfig(configFile(['Host a', '  ProxyJump gw1,gw2  ']), { host: 'a' })).not.toThrow();
   });
 });
 
@@ -366,6 +389,28 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       ['bastion', 'bastion-key'],
       ['192.0.2.2', undefined],
     ]);
+  });
+
+  it('lowercases the name it reaches and the HostKeyAlias after reading the config, %h and %k with them, as ssh -G does', () => {
+    const file = configFile([
+      'Host WebAlias',
+      '  HostName Dir.%h.Example',
+      '  HostKeyAlias Web-Key',
+      `  UserKnownHostsFile ${join(dir, 'kh-%h-%k')}`,
+      '  ProxyJump Gw',
+      'Host Gw',
+      '  HostName Gate.Example',
+      '  HostKeyAlias Gate-Key',
+    ]);
+    const inventory = join(dir, `inventory-${++count}.yaml`);
+    writeFileSync(inventory, stringify({ ssh: { agent: false, config_file: file }, hosts: { web: { address: 'WebAlias' } } }));
+    const resolved = resolveConnection(loadInventory(inventory), 'web', { env: {} });
+    const reference = spawnSync('ssh', ['-G', '-F', file, 'WebAlias'], { encoding: 'utf8' }).stdout;
+    const said = (keyword: string): string | undefined => reference.split('\n').find((line) => line.startsWith(`${keyword} `))?.slice(keyword.length + 1);
+    expect([resolved.target.address, resolved.target.hostKeyAlias, resolved.target.knownHostsFiles.join(' ')]).toEqual([said('hostname'), said('hostkeyalias'), said('userknownhostsfile')]);
+    expect(resolved.target.address).toBe('dir.webalias.example');
+    // The jump host is reached by an ssh of its own, which lowercases the same way (ssh -G Gw).
+    expect(resolved.target.jumps.map((jump) => [jump.address, jump.hostKeyAlias])).toEqual([['gate.example', 'gate-key']]);
   });
 
   it('reads the system-wide file after ~/.ssh/config unless a file is named, its Includes relative to its folder', () => {
