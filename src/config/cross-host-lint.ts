@@ -2,6 +2,7 @@ import type { ConfigProblem } from '../errors.js';
 import { intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
+import { shadowedServices } from './shadowed-services.js';
 import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -29,6 +30,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
+  shadowedServices(inventory.services, inventory.data.lvs.services, report);
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);
