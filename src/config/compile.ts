@@ -406,7 +406,7 @@ function renderFileContent(
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
   if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return asValue();
-  const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
+  const layout = format === 'shell-env' || format === 'html' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
     for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, ${implied.by}` : ''})`);
     return undefined;

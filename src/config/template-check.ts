@@ -1,4 +1,5 @@
 import type { OutputFormat } from './output-formats.js';
+import { htmlLayoutProblems } from './html-layout.js';
 import { shellEnvLayoutProblems } from './shell-env-layout.js';
 import { suggestion } from './suggest.js';
 import { describeType, type VariableType } from './variable-types.js';
@@ -198,5 +199,6 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
   };
   visit(program, [vocabulary.root]);
   if (format === 'shell-env') problems.push(...shellEnvLayoutProblems(program));
+  if (format === 'html') problems.push(...htmlLayoutProblems(program));
   return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -100,3 +100,35 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
     }
   });
 });
+
+// An html value is escaped as HTML text: inert in an element's content and in a quoted attribute
+// value, not in code (script, style, on* and style attributes), not as a URL's start, and not in
+// an unquoted attribute or a tag's names. Each refused layout was accepted before.
+describe('html: a value stands where HTML escaping keeps it text', () => {
+  const html = (text: string) => checkTemplate(parseTemplate(text), vocabulary, 'html').map(({ line, col, message }) => `${line}:${col} ${message}`);
+
+  it.each([
+    '<!doctype html>\n<title>{{motd}}</title>\n<p class="a {{motd}}" title=\'{{motd}}\'>{{motd}} &lt; {{{motd}}}</p>\n',
+    '<a href="/pages/{{motd}}">{{motd}}</a><img src="https://example.org/{{motd}}.png">',
+    '<!-- {{motd}} --><p>a < b {{motd}}</p><script src="/x.js"></script>{{motd}}',
+    '<ul>{{#each vips}}<li data-label="{{label}}">{{address}}</li>{{/each}}</ul>',
+    '<p class="{{#if motd}}on{{else}}off{{/if}}">x</p>',
+  ])('%j is accepted', (text) => {
+    expect(html(text)).toEqual([]);
+  });
+
+  it.each([
+    ['<script>var motd = {{motd}};</script>', /^1:20 in an html template this value stands inside <script>/],
+    ['<STYLE>\np { color: {{motd}} }\n</STYLE>', /^2:12 .*stands inside <style>/],
+    ['<p onclick="show(\'{{motd}}\')">x</p>', /^1:19 .*stands in the attribute onclick, whose value is code/],
+    ['<p style="color: {{motd}}">x</p>', /^1:18 .*stands in the attribute style/],
+    ['<a href="{{motd}}">x</a>', /^1:10 .*starts the URL of the attribute href/],
+    ['<a href={{motd}}>x</a>', /^1:9 .*stands in the unquoted value of the attribute href/],
+    ['<p {{motd}}>x</p>', /^1:4 .*stands inside the tag <p> but not in a quoted attribute value/],
+    ['{{#if motd}}<p title="{{/if}}{{motd}}">', /^1:1 the text of this \{\{#if\}\} block opens a tag/],
+  ])('%j is refused at the value', (text, message) => {
+    const found = html(text);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+});
