@@ -48,7 +48,8 @@ function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: str
   (inventory.data.networks ?? []).forEach((cidr, index) => {
     const network = parseNetwork(cidr);
     const other = stated.find((entry) => networksOverlap(entry.network, network));
-    if (other) report(['networks', index], `network ${cidr} overlaps ${other.cidr}; each address must belong to one stated network`);
+    if (other?.cidr === cidr) report(['networks', index], `network ${cidr} is listed twice; list each network once`);
+    else if (other) report(['networks', index], `network ${cidr} overlaps ${other.cidr}; each address must belong to one stated network`);
     else stated.push({ cidr, network });
   });
   return stated;
