@@ -17,7 +17,7 @@ import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, who
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
-import { formatImplied } from './file-content-format.js';
+import { formatForDest, formatImplied } from './file-content-format.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
@@ -354,6 +354,11 @@ function renderTemplateTask(
   const template = origin.role?.templates.get(parsed.data.src);
   if (!origin.role || !template) {
     problem([TEMPLATE_TASK], "template tasks belong in a role (their src is read from the role's templates folder)");
+    return undefined;
+  }
+  const wrongFormat = formatForDest(parsed.data.format, parsed.data.dest, parsed.data.mode);
+  if (wrongFormat !== undefined) {
+    problem([TEMPLATE_TASK, 'format'], wrongFormat);
     return undefined;
   }
   let content: string;
