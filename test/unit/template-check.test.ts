@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTemplate, type Vocabulary } from '../../src/config/template-check.js';
 import { parseTemplate, renderTemplateFile } from '../../src/config/template-render.js';
+import type { OutputFormat } from '../../src/config/output-formats.js';
 import type { VariableType } from '../../src/config/variable-types.js';
 
 // What a role's template may read, checked when the role loads. Block parameters
@@ -16,7 +17,7 @@ const vocabulary: Vocabulary = {
   root: { type: 'object', fields: { vips: { type: 'list', items: vip }, first: vip, motd: { type: 'string' } } },
   unknownHint: () => 'declare it',
 };
-const problems = (text: string) => checkTemplate(parseTemplate(text), vocabulary).map(({ line, col, message }) => `${line}:${col} ${message}`);
+const problems = (text: string, format?: OutputFormat) => checkTemplate(parseTemplate(text), vocabulary, format).map(({ line, col, message }) => `${line}:${col} ${message}`);
 
 describe('block parameters are checked like the names they stand for, and each reads a list', () => {
   it.each([
@@ -50,7 +51,7 @@ describe('block parameters are checked like the names they stand for, and each r
 // continuations, blocks that may not render). Each refused layout below let a value end a single
 // quote or stand unquoted, where `;` runs a command.
 describe('shell-env: a value stands where sh reads it inside double quotes', () => {
-  const shellEnv = (text: string) => checkTemplate(parseTemplate(text), vocabulary, 'shell-env').map(({ line, col, message }) => `${line}:${col} ${message}`);
+  const shellEnv = (text: string) => problems(text, 'shell-env');
   const hostile = "'; touch pwned; ' \"; touch pwned; \" x; touch pwned";
 
   it.each([
@@ -105,7 +106,7 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
 // value, not in code (script, style, on* and style attributes), not as a URL's start, and not in
 // an unquoted attribute or a tag's names. Each refused layout was accepted before.
 describe('html: a value stands where HTML escaping keeps it text', () => {
-  const html = (text: string) => checkTemplate(parseTemplate(text), vocabulary, 'html').map(({ line, col, message }) => `${line}:${col} ${message}`);
+  const html = (text: string) => problems(text, 'html');
 
   it.each([
     '<!doctype html>\n<title>{{motd}}</title>\n<p class="a {{motd}}" title=\'{{motd}}\'>{{motd}} &lt; {{{motd}}}</p>\n',
