@@ -1,4 +1,5 @@
 import { deepFreeze } from './deep-freeze.js';
+import { appendAll } from './append-all.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
@@ -152,7 +153,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         const roleTags = [...playTags, ...(typeof entry === 'string' ? [] : entry.tags ?? [])];
         role.tasks.forEach((task, t) => add(task, { source: role.tasksSource, path: [t], role }, roleTags));
       } catch (error) {
-        if (error instanceof ConfigError) problems.push(...error.problems);
+        if (error instanceof ConfigError) appendAll(problems, error.problems);
         else throw error;
       }
     });
@@ -162,7 +163,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
       const layers = varLayers(inventory, host);
-      problems.push(...checkDerivedNotSet(inventory, layers));
+      appendAll(problems, checkDerivedNotSet(inventory, layers));
       // A role whose variables this host gets wrong is reported once, where they are set (or at
       // the play, when unset), not again at every task and template that would use them.
       const refused = new Set<Role>();
@@ -175,7 +176,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           found.push(hostProblem(source.problem(path, ''), host, (hosts) => `role ${role.name} needs variable ${variable} on ${hosts}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
         if (found.length > 0) refused.add(role);
-        problems.push(...found);
+        appendAll(problems, found);
       }
       const list = hosts.get(host) ?? [];
       // One variables object per role on this host, shared by its tasks: the template engine's
@@ -205,15 +206,15 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
             problems.push(hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" ${what}: the two would undo each other at every apply; ${fix} (${hosts})`));
           }
         }
-        list.push(...expanded);
+        appendAll(list, expanded);
       }
       hosts.set(host, list);
     }
   });
 
-  problems.push(...checkRoleVariablesWhereSet(inventory, rolesUsed));
-  problems.push(...unheldServiceProblems(inventory, hosts));
-  problems.push(...directRepliesProblems(inventory, hosts));
+  appendAll(problems, checkRoleVariablesWhereSet(inventory, rolesUsed));
+  appendAll(problems, unheldServiceProblems(inventory, hosts));
+  appendAll(problems, directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? suggestion(tag, [...seenTags].sort()) : ''}`);
   }
@@ -221,7 +222,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const bootSpecs = new BootSpecs();
   for (const [host, tasks] of hosts) {
     const withBoot = withBootTasks(tasks, bootSpecs);
-    problems.push(...generatedTaskClashes(tasks, withBoot, roleMentions));
+    appendAll(problems, generatedTaskClashes(tasks, withBoot, roleMentions));
     hosts.set(host, withBoot);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
+import { appendAll } from './append-all.js';
 import { intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
@@ -26,7 +27,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   directorDips(inventory, report);
   networkEdges(inventory, networks, report);
   // A health check, sorry server or quorum puts keepalived on a director with or without lvs.ha.
-  problems.push(...haProblems(inventory));
+  appendAll(problems, haProblems(inventory));
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
@@ -34,7 +35,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);
-  problems.push(...sessionsProblems(inventory.data, inventory.services, inventory.source));
+  appendAll(problems, sessionsProblems(inventory.data, inventory.services, inventory.source));
   return problems;
 }
 
