@@ -117,7 +117,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
-    patternsNamed.push(...patterns);
+    appendAll(patternsNamed, patterns);
     const targets = new Set<string>();
     patterns.forEach((pattern, i) => {
       const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
