@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { appendAll } from '../config/append-all.js';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import { prepareRun } from './load-run.js';
 import type { CliIo } from './io.js';
@@ -31,7 +32,7 @@ export function validateCommand(io: CliIo): Command {
         io.out(`${prepared.inventory.file}: valid; ${counted(prepared.run.hosts.size, 'host')}, ${counted(tasks, 'task')}`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
-        problems.push(...error.problems);
+        appendAll(problems, error.problems);
       }
     }
     if (problems.length > 0) throw new ConfigError(problems);

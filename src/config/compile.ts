@@ -1,4 +1,5 @@
 import { deepFreeze } from './deep-freeze.js';
+import { appendAll } from './append-all.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { isResourceTypeName, resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { selectHosts } from './host-patterns.js';
@@ -17,7 +18,7 @@ import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, who
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
-import { formatImplied } from './file-content-format.js';
+import { formatForDest, formatImplied } from './file-content-format.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output-formats.js';
 import { ANY_VARIABLE, checkTemplate } from './template-check.js';
 import { RoleLoader, roleSearchPath, type Role } from './roles.js';
@@ -121,7 +122,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
-    patternsNamed.push(...patterns);
+    appendAll(patternsNamed, patterns);
     const targets = new Set<string>();
     patterns.forEach((pattern, i) => {
       const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
@@ -157,7 +158,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         const roleTags = [...playTags, ...(typeof entry === 'string' ? [] : entry.tags ?? [])];
         role.tasks.forEach((task, t) => add(task, { source: role.tasksSource, path: [t], role }, roleTags));
       } catch (error) {
-        if (error instanceof ConfigError) problems.push(...error.problems);
+        if (error instanceof ConfigError) appendAll(problems, error.problems);
         else throw error;
       }
     });
@@ -167,7 +168,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     for (const host of hostOrder.filter((name) => targets.has(name) && (!limited || limited.has(name)))) {
       const baseVars = hostVars(inventory, host);
       const layers = varLayers(inventory, host);
-      problems.push(...checkDerivedNotSet(inventory, layers));
+      appendAll(problems, checkDerivedNotSet(inventory, layers));
       // A role whose variables this host gets wrong is reported once, where they are set (or at
       // the play, when unset), not again at every task and template that would use them.
       const refused = new Set<Role>();
@@ -180,7 +181,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           found.push(hostProblem(source.problem(path, ''), host, (hosts) => `role ${role.name} needs variable ${variable} on ${hosts}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
         if (found.length > 0) refused.add(role);
-        problems.push(...found);
+        appendAll(problems, found);
       }
       const list = hosts.get(host) ?? [];
       // One variables object per role on this host, shared by its tasks: the template engine's
@@ -210,15 +211,15 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
             problems.push(hostProblem(origin.source.problem(origin.path, ''), host, (hosts) => `task "${compiled.name}" ${what}: the two would undo each other at every apply; ${fix} (${hosts})`));
           }
         }
-        list.push(...expanded);
+        appendAll(list, expanded);
       }
       hosts.set(host, list);
     }
   });
 
-  problems.push(...checkRoleVariablesWhereSet(inventory, rolesUsed));
-  problems.push(...unheldServiceProblems(inventory, hosts));
-  problems.push(...directRepliesProblems(inventory, hosts));
+  appendAll(problems, checkRoleVariablesWhereSet(inventory, rolesUsed));
+  appendAll(problems, unheldServiceProblems(inventory, hosts));
+  appendAll(problems, directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? suggestion(tag, [...seenTags].sort()) : ''}`);
   }
@@ -226,7 +227,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   const bootSpecs = new BootSpecs();
   for (const [host, tasks] of hosts) {
     const withBoot = withBootTasks(tasks, bootSpecs);
-    problems.push(...generatedTaskClashes(tasks, withBoot, roleMentions));
+    appendAll(problems, generatedTaskClashes(tasks, withBoot, roleMentions));
     hosts.set(host, withBoot);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
@@ -361,6 +362,11 @@ function renderTemplateTask(
     problem([TEMPLATE_TASK], "template tasks belong in a role (their src is read from the role's templates folder)");
     return undefined;
   }
+  const wrongFormat = formatForDest(parsed.data.format, parsed.data.dest, parsed.data.mode);
+  if (wrongFormat !== undefined) {
+    problem([TEMPLATE_TASK, 'format'], wrongFormat);
+    return undefined;
+  }
   let content: string;
   try {
     content = renderTemplateFile(template.text, vars, parsed.data.format);
@@ -411,7 +417,7 @@ function renderFileContent(
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.
   if (declared === undefined && format === 'text' && wholeReference(template) !== undefined) return asValue();
-  const layout = format === 'shell-env' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
+  const layout = format === 'shell-env' || format === 'html' ? checkTemplate(parseTemplate(template), ANY_VARIABLE, format) : [];
   if (layout.length > 0) {
     for (const each of layout) problem(['file', 'content'], `${each.message} (format ${format}${declared === undefined ? `, ${implied.by}` : ''})`);
     return undefined;

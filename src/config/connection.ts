@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { sshHomeDir, systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
 import { join } from 'node:path';
@@ -191,9 +191,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   if (ssh.private_key) {
     privateKeys = [expandPath(ssh.private_key, base)];
     origins.identity_files = fromInventory('private_key');
-    if (options.requireKeyFiles && !existsSync(privateKeys[0]!)) {
+    const keyProblem = options.requireKeyFiles ? keyFileProblem(privateKeys[0]!) : undefined;
+    if (keyProblem !== undefined) {
       const path = entry.ssh?.private_key !== undefined ? ['hosts', host, 'ssh', 'private_key'] : ['ssh', 'private_key'];
-      throw new ConfigError([inventory.source.problem(path, `private key file ${privateKeys[0]} does not exist (for host ${host})`)]);
+      throw new ConfigError([inventory.source.problem(path, `private key file ${privateKeys[0]} ${keyProblem} (for host ${host})`)]);
     }
   } else if (identityLine) {
     privateKeys = identityFiles.filter((file) => existsSync(file));
@@ -357,4 +358,14 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
 
 export function connectionTarget(inventory: LoadedInventory, host: string, options: ConnectionOptions = {}): ConnectionTarget {
   return resolveConnection(inventory, host, options).target;
+}
+
+/**
+ * Why the inventory's private_key cannot be a key file, known before any connection: missing, or
+ * a folder, device or FIFO (which the transport refuses to read, host by host, as unreachable).
+ */
+function keyFileProblem(file: string): string | undefined {
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (info === undefined) return 'does not exist';
+  return info.isFile() ? undefined : `is not a regular file (${info.isDirectory() ? 'a folder' : 'a device, FIFO or socket'}); name the key file`;
 }

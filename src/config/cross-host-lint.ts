@@ -1,7 +1,9 @@
 import type { ConfigProblem } from '../errors.js';
+import { appendAll } from './append-all.js';
 import { intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networksOverlap, parseNetwork, unicastProblem, type Ipv4Network } from '../net/ipv4.js';
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
+import { shadowedServices } from './shadowed-services.js';
 import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -25,14 +27,15 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   directorDips(inventory, report);
   networkEdges(inventory, networks, report);
   // A health check, sorry server or quorum puts keepalived on a director with or without lvs.ha.
-  problems.push(...haProblems(inventory));
+  appendAll(problems, haProblems(inventory));
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
+  shadowedServices(inventory.services, inventory.data.lvs.services, report);
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
   drLans(inventory, networks, report);
-  problems.push(...sessionsProblems(inventory.data, inventory.services, inventory.source));
+  appendAll(problems, sessionsProblems(inventory.data, inventory.services, inventory.source));
   return problems;
 }
 
@@ -46,7 +49,8 @@ function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: str
   (inventory.data.networks ?? []).forEach((cidr, index) => {
     const network = parseNetwork(cidr);
     const other = stated.find((entry) => networksOverlap(entry.network, network));
-    if (other) report(['networks', index], `network ${cidr} overlaps ${other.cidr}; each address must belong to one stated network`);
+    if (other?.cidr === cidr) report(['networks', index], `network ${cidr} is listed twice; list each network once`);
+    else if (other) report(['networks', index], `network ${cidr} overlaps ${other.cidr}; each address must belong to one stated network`);
     else stated.push({ cidr, network });
   });
   return stated;

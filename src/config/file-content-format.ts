@@ -25,3 +25,20 @@ export function formatImplied(path: string, mode?: unknown): { format: OutputFor
   if (/^0?[0-7]{3,4}$/.test(digits) && (parseInt(digits, 8) & 0o111) !== 0) return { format: 'shell-env', by: `as its mode ${digits} implies: the file is run` };
   return { format: 'text', by: byPath };
 }
+
+// The formats whose values are single words of letters, digits and _ . , : / @ + = -: no blank,
+// quote, `$`, `%` or line break, so they stay inert in a file sh sources and in a unit as well.
+const WORD_FORMATS: readonly OutputFormat[] = ['ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php'];
+
+/**
+ * Why a template task's declared format cannot write `dest`, or undefined. A template must say a
+ * format, so `text` or `html` there is no deliberate choice (as a file task's optional `format:
+ * text` is): for a file sh sources or runs, or a unit, a value written as text would reach sh
+ * unescaped (`$(...)` runs as root) or add a directive to the unit.
+ */
+export function formatForDest(declared: OutputFormat, dest: string, mode?: unknown): string | undefined {
+  const implied = formatImplied(dest, mode);
+  if (implied.format === 'text' || implied.format === declared || WORD_FORMATS.includes(declared)) return undefined;
+  const what = implied.format === 'shell-env' ? 'a file sh sources or runs' : 'a systemd unit';
+  return `format ${declared} cannot write ${dest}: it is ${what} (${implied.by}), where a value written as ${declared} would ${implied.format === 'shell-env' ? 'reach sh unescaped ($(...) would run)' : 'be read as unit syntax'}; say format: ${implied.format}`;
+}

@@ -44,5 +44,11 @@ export function selectHosts(terms: readonly string[], hosts: readonly string[], 
     for (const host of matched) (negated ? exclude : include).add(host);
   }
   const base = positive.length === 0 ? new Set(hosts) : include;
-  return { hosts: hosts.filter((host) => base.has(host) && !exclude.has(host)), problems };
+  const selected = hosts.filter((host) => base.has(host) && !exclude.has(host));
+  // Every term named something, and the exclusions took it all back (`rs*,!realservers`, `!*`):
+  // a run on no host would report success and check nothing, as ansible-playbook refuses it.
+  if (selected.length === 0 && problems.length === 0 && terms.length > 0) {
+    problems.push(`${shortened(terms.join(','))} selects no host: its exclusions (${terms.filter((term) => term.startsWith('!')).map(shortened).join(', ')}) remove every host the rest names`);
+  }
+  return { hosts: selected, problems };
 }

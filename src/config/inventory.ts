@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { appendAll } from './append-all.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { inventorySchema, type HostEntry, type Inventory } from './inventory-schema.js';
 import { parseWith } from './validate.js';
@@ -44,7 +45,7 @@ export function loadInventory(file: string): LoadedInventory {
   }
 
   const groups = collectGroups(data, hostList);
-  problems.push(...ambiguousNames(source, data, hostList, groups));
+  appendAll(problems, ambiguousNames(source, data, hostList, groups));
   const services = resolveServices(source, data, groups, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const lint = crossHostProblems({ source, data, services, groups });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { defOf, describeSchema, describeValue, unwrapSchema } from './schema-words.js';
 import { nearestNames } from './suggest.js';
-import { invisibleNote } from './text-safety.js';
+import { describeCharacter, invisibleNote } from './text-safety.js';
 
 // zod's messages, rewritten to say what was expected and what was found instead:
 //   expected an integer 1-65535, got the string "80" (the quotes make it a string: write 80)
@@ -35,6 +35,15 @@ function sizeMessage(issue: RawIssue & { code: 'too_big' | 'too_small' }): strin
   return undefined;
 }
 
+/**
+ * For a key refused for a character that is not ASCII: which one, since a Cyrillic е or a
+ * fullwidth ｗ shows as the letter it resembles (`s_tеxt` reads as s_text).
+ */
+function lookalikeNote(text: string): string {
+  const found = /[^\x20-\x7e]/u.exec(text)?.[0];
+  return found === undefined ? '' : ` (it holds ${describeCharacter(found)}, which is not an ASCII letter or digit)`;
+}
+
 /** The contextual error map passed to every parse of user input. */
 export function issueMessage(issue: RawIssue): string | undefined {
   const got = describeValue(issue.input);
@@ -59,7 +68,7 @@ export function issueMessage(issue: RawIssue): string | undefined {
     case 'invalid_key': {
       const why = issue.issues.map((inner) => inner.message).join('; ');
       // A name's own message may have said it already (hostName does).
-      const note = typeof issue.input === 'string' && !why.includes('an invisible character') ? invisibleNote(issue.input) : '';
+      const note = typeof issue.input === 'string' && !why.includes('an invisible character') ? invisibleNote(issue.input) || lookalikeNote(issue.input) : '';
       return `bad key ${describeValue(issue.input).replace(/^the string /, '')}: ${why}${note}`;
     }
     case 'invalid_format':

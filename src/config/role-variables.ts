@@ -1,9 +1,10 @@
 import type { ConfigProblem } from '../errors.js';
 import { derivedVariables } from './derived-variables.js';
+import { suggestion } from './suggest.js';
 import { varOrigin, type VarLayer } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { Role } from './roles.js';
-import { describeType, describeValue, schemaOf, type VariableDeclaration } from './variable-types.js';
+import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
 import type { PathSegment } from './yaml-source.js';
 
 // A role variable's value is checked where the inventory sets it - cluster vars, group vars or host
@@ -52,17 +53,38 @@ function valueProblems(inventory: LoadedInventory, role: Role, name: string, dec
   for (const issue of parsed.error.issues) {
     const where = [...origin, ...issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)))];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(inventory.source.problem([...where, key], `unknown field ${key} ${reads}`, true));
+      const owner = kindAt(declaration.kind, issue.path);
+      const fields = owner.type === 'object' ? Object.keys(owner.fields) : [];
+      for (const key of issue.keys) problems.push(inventory.source.problem([...where, key], `unknown field ${key}${suggestion(key, fields)} ${reads}`, true));
       continue;
     }
-    const inner = issue.path.reduce<unknown>((node, segment) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[segment as PropertyKey] : undefined), value);
-    // The value itself is wrong (not a part of it): say what the type accepts, not zod's words.
-    const wrongType = ['invalid_type', 'invalid_value', 'too_small', 'too_big'].includes(issue.code) && issue.path.length === 0;
+    // Own properties only: a field named like an Object.prototype member (toString) is not there
+    // because every object inherits one.
+    const inner = issue.path.reduce<unknown>((node, segment) => (node !== null && typeof node === 'object' && Object.hasOwn(node, segment) ? (node as Record<PropertyKey, unknown>)[segment as PropertyKey] : undefined), value);
+    const kind = kindAt(declaration.kind, issue.path);
+    // A wrong value, or a wrong part of one (an item of a list, a field of an object): say what
+    // its type accepts, not zod's words.
+    const wrongType = ['invalid_type', 'invalid_value', 'too_small', 'too_big'].includes(issue.code);
     const detail =
-      inner === undefined ? `missing (${issue.message})` : wrongType ? `expected ${describeType(declaration.kind)}, got ${describeValue(value)}` : `${issue.message}; got ${describeValue(inner)}`;
+      inner === undefined
+        ? `missing: expected ${describeType(kind)}`
+        : wrongType
+          ? `expected ${describeType(kind)}, got ${describeValue(inner)}`
+          : `${issue.message}; got ${describeValue(inner)}`;
     problems.push(inventory.source.problem(where, `${detail} ${reads}`));
   }
   return problems;
+}
+
+/** The declared type of the part of a value at `path` (an item of a list, a field of an object). */
+function kindAt(kind: VariableType, path: readonly PropertyKey[]): VariableType {
+  let at = kind;
+  for (const segment of path) {
+    if (at.type === 'list') at = at.items;
+    else if (at.type === 'object' && Object.hasOwn(at.fields, segment)) at = at.fields[segment as string]!;
+    else break;
+  }
+  return at;
 }
 
 /** A derived variable set in the inventory would be silently overridden: refuse it at that line. */

@@ -1,4 +1,6 @@
 import type { OutputFormat } from './output-formats.js';
+import { htmlLayoutProblems } from './html-layout.js';
+import { shellEnvLayoutProblems } from './shell-env-layout.js';
 import { suggestion } from './suggest.js';
 import { describeType, type VariableType } from './variable-types.js';
 
@@ -150,9 +152,6 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
           if (mustache.path.type === 'UndefinedLiteral' || mustache.path.type === 'NullLiteral') at(node, `{{${String((mustache.path as { original?: unknown }).original)}}} prints no value`);
           if (helper) expression({ ...mustache, type: 'SubExpression' } as unknown as hbs.AST.SubExpression, scopes);
           else expression(mustache.path, scopes);
-          if (format === 'shell-env' && !standsInDoubleQuotes(body, index)) {
-            at(node, 'in a shell-env template each value stands alone in double quotes, as KEY="{{value}}", so that it can be escaped for sh');
-          }
           break;
         }
         case 'BlockStatement': {
@@ -199,12 +198,7 @@ export function checkTemplate(program: hbs.AST.Program, vocabulary: Vocabulary, 
     });
   };
   visit(program, [vocabulary.root]);
-  return problems;
-}
-
-function standsInDoubleQuotes(body: readonly hbs.AST.Node[], index: number): boolean {
-  const before = body[index - 1];
-  const after = body[index + 1];
-  const text = (node: hbs.AST.Node | undefined): string => (node?.type === 'ContentStatement' ? (node as hbs.AST.ContentStatement).value : '');
-  return /(^|\n)[A-Za-z_][A-Za-z0-9_]*="$/.test(text(before)) && /^"(\s*#[^\n]*)?(\n|$)/.test(text(after));
+  if (format === 'shell-env') problems.push(...shellEnvLayoutProblems(program));
+  if (format === 'html') problems.push(...htmlLayoutProblems(program));
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -4,6 +4,7 @@ import { RefusedValue, writeValue, type OutputFormat } from './output-formats.js
 import { inheritedNames, withoutPrototypes } from './own.js';
 import { MissingVariableError } from './render.js';
 import { budgetEach, RenderBudgetError, withBudget } from './render-budget.js';
+import { controlCharacterIn, describeCharacter } from './text-safety.js';
 
 // Role templates are rendered for the format they declare. Handlebars' own escaping is HTML's and
 // is fixed at build time, so instead every printed expression of the template's syntax tree -
@@ -68,9 +69,29 @@ export function parseTemplate(text: string): Program {
     // The parser gives up at the end of the file; the fix is where the block opened.
     const open = /got 'EOF'/.test(message) ? unclosedBlock(text) : undefined;
     if (open) throw new TemplateSyntaxError(open.line, open.col, `template syntax: this {{${open.opener}${open.name}}} block has no {{/${open.name}}}`);
-    const line = Number(/on line (\d+)/.exec(message)?.[1] ?? 1);
-    throw new TemplateSyntaxError(line, 1, `template syntax: ${message.split('\n').filter((part) => part.trim() !== '' && !/^-*\^$/.test(part.trim())).join(' ')}`);
+    const { line, col } = syntaxErrorPosition(error);
+    const character = text.split('\n')[line - 1]?.[col - 1];
+    const found = character === undefined ? undefined : controlCharacterIn(character);
+    // The lexer stops at a NUL, and its words (Unrecognized text) name no character.
+    if (found !== undefined && /^Lexical error/.test(message)) throw new TemplateSyntaxError(line, col, `template syntax: the control character ${describeCharacter(found)} cannot stand in a template; save it as text`);
+    throw new TemplateSyntaxError(line, col, `template syntax: ${message.split('\n').filter((part) => part.trim() !== '' && !/^-*\^$/.test(part.trim())).join(' ')}`);
   }
+}
+
+/**
+ * Where handlebars gave up: its own errors (a block closed by another name) carry the position;
+ * the parser's and the lexer's leave it in the lexer's last location (the token it could not
+ * take, or for the lexer the character after the last one it read). Their messages name only the
+ * line.
+ */
+function syntaxErrorPosition(error: unknown): { line: number; col: number } {
+  const own = error as { lineNumber?: unknown; column?: unknown; message?: unknown };
+  if (typeof own.lineNumber === 'number' && typeof own.column === 'number') return { line: own.lineNumber, col: own.column + 1 };
+  const where = (Handlebars as unknown as { Parser: { lexer: { yylloc?: { first_line: number; first_column: number; last_line: number; last_column: number } } } }).Parser.lexer.yylloc;
+  const message = String(own.message ?? '');
+  if (where && /^Lexical error/.test(message)) return { line: where.last_line, col: where.last_column + 1 };
+  if (where && /^Parse error/.test(message)) return { line: where.first_line, col: where.first_column + 1 };
+  return { line: Number(/on line (\d+)/.exec(message)?.[1] ?? 1), col: 1 };
 }
 
 /** The last block opened and never closed (`{{#if x}}` without `{{/if}}`), by a scan of its tags. */

@@ -4,6 +4,7 @@ import { absolutePath, addressLabel, ipv4, networkInterfaceName, vipInterfaceNam
 import { describeCharacter, INVISIBLE, refuseControlCharacters } from './text-safety.js';
 import { linearPattern } from './linear-pattern.js';
 import { shortened } from '../errors.js';
+import { suggestion } from './suggest.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
@@ -33,12 +34,23 @@ const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
     z.object({ type: z.literal('enum'), values: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'enum values are plain words')).min(1).superRefine(eachOnce) }).strict(),
     z.object({ type: z.literal('string'), pattern: z.string().superRefine(refuseSlowPattern).optional() }).strict(),
     z.object({ type: z.literal('list'), items: variableTypeSchema }).strict(),
-    z.object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() }).strict(),
+    z
+      .object({ type: z.literal('object'), fields: z.record(z.string(), variableTypeSchema), optional_fields: z.array(z.string()).optional() })
+      .strict()
+      .superRefine(optionalFieldsDeclared),
   ]),
 );
 
 /** The keys each variable type takes besides type, description, default and optional. */
 const TYPE_KEYS: Readonly<Record<string, readonly string[]>> = { integer: ['min', 'max'], enum: ['values'], string: ['pattern'], list: ['items'], object: ['fields', 'optional_fields'] };
+
+/** `optional_fields` names fields the object has: another name (a slip) would leave the meant field required. */
+function optionalFieldsDeclared(kind: { fields: Record<string, unknown>; optional_fields?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  const names = Object.keys(kind.fields);
+  kind.optional_fields?.forEach((name, index) => {
+    if (!Object.hasOwn(kind.fields, name)) ctx.addIssue({ code: 'custom', path: ['optional_fields', index], message: `${name} is not a field of the object${suggestion(name, names)}` });
+  });
+}
 
 /** An enum lists each value once: a repeated one is a slip (one meant another word). */
 function eachOnce(values: readonly string[], ctx: z.RefinementCtx): void {
@@ -199,9 +211,12 @@ function buildSchema(kind: VariableType): z.ZodType {
     case 'list':
       return z.array(schemaOf(kind.items));
     case 'object':
-      return z
-        .object(Object.fromEntries(Object.entries(kind.fields).map(([name, field]) => [name, kind.optional_fields?.includes(name) ? schemaOf(field).optional() : schemaOf(field)])))
-        .strict();
+      // Read as a copy without a prototype: zod reads each field as value[name], and a field
+      // named like an Object.prototype member (toString) would find the inherited function.
+      return z.preprocess(
+        (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.assign(Object.create(null) as object, value) : value),
+        z.object(Object.fromEntries(Object.entries(kind.fields).map(([name, field]) => [name, kind.optional_fields?.includes(name) ? schemaOf(field).optional() : schemaOf(field)]))).strict(),
+      );
   }
 }
 

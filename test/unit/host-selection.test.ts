@@ -33,6 +33,14 @@ describe('--limit host patterns', () => {
     else expect([selection.hosts, selection.problems]).toEqual([expected, []]);
   });
 
+  it.each([
+    [['!*'], '!* selects no host: its exclusions (!*) remove every host the rest names'],
+    [['rs*', '!realservers'], 'rs*,!realservers selects no host: its exclusions (!realservers) remove every host the rest names'],
+    [['!routers', '!directors', '!rs*'], '!routers,!directors,!rs* selects no host: its exclusions (!routers, !directors, !rs*) remove every host the rest names'],
+  ])('%j, whose exclusions take back every host, is refused (a run on no host reported success)', (terms, message) => {
+    expect(selectHosts(terms, hosts, groups)).toEqual({ hosts: [], problems: [message] });
+  });
+
   it('matches a glob of many stars against long names at once (a RegExp backtracked for hours)', () => {
     const many = Array.from({ length: 200 }, (_, i) => `${'a'.repeat(60)}${i}`);
     const started = performance.now();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,13 @@ describe("a role's files are regular files", () => {
     const { code, stderr } = await validate(dir);
     expect(code).toBe(4);
     expect(stderr).toMatch(new RegExp(`^${join(dir, 'playbook.yaml')}:2:11: .*role site: .*role\\.yaml is not a regular file \\(a pipe, a device or a socket\\)`, 'm'));
+  }, 10_000);
+
+  it('a template over 16 MB (a sparse file: 700 MB of NULs read into memory) is refused by its size, before it is read', async () => {
+    const dir = roleWith((roleDir) => { writeFileSync(join(roleDir, 'templates/motd.hbs'), ''); truncateSync(join(roleDir, 'templates/motd.hbs'), 700 * 1024 * 1024); }, '- template: { src: motd.hbs, dest: /etc/motd, format: text }\n');
+    const { code, stderr } = await validate(dir);
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/roles\/site\/tasks\.yaml:1:20: 0\.template\.src: template motd\.hbs: .* is larger than 16 MB, the most lvsprov reads from one file of a role/);
   }, 10_000);
 
   it('a FIFO as a template is refused at the template task', async () => {
