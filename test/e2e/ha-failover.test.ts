@@ -235,13 +235,23 @@ const slowRemoval = (host: string, ms: number): Promise<void> => ipWrapper(host,
 const lostAfterRemoval = (host: string): Promise<void> =>
   ipWrapper(
     host,
-    '"$REAL" "$@"; p=$PPID; session=; listener=; ' +
+    '"$REAL" "$@"; rc=$?; p=$PPID; session=; listener=; ' +
       "while [ \"$p\" -gt 1 ]; do if [ \"$(cat /proc/$p/comm)\" = sshd ]; then session=\"$session $listener\"; listener=$p; fi; p=$(awk '{print $4}' /proc/$p/stat); done; " +
-      'kill -9 $session; sleep 1',
+      'kill -9 $session; sleep 1; exit $rc',
   );
 
 /** `host` fails to let the VIP go: its `ip addr del` of the VIP fails and the VIP stays. */
 const failedRemoval = (host: string): Promise<void> => ipWrapper(host, 'echo "ip addr del held by the test" >&2; exit 1');
+
+/** The plain directors' inventory (dir1 directs the VIP, written by the lvs.ha removal case) and the same with dir2 directing it instead. */
+function plainInventories(): { plain: string; moved: string } {
+  const plain = join(labDir, 'plain.yaml');
+  const document = parseDocument(readFileSync(plain, 'utf8'));
+  document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
+  const moved = join(labDir, 'plain-dir2.yaml');
+  writeFileSync(moved, document.toString());
+  return { plain, moved };
+}
 
 describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: failover on real IPVS and VRRP, measured from a client', () => {
   beforeAll(async () => {
@@ -417,11 +427,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
   }, 300_000);
 
   labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go, the new one adds and announces it only then (even with the old one held 2 s before its removal), the router keeps the new one, no request fails but one in flight at the move', async () => {
-    const plain = join(labDir, 'plain.yaml');
-    const document = parseDocument(readFileSync(plain, 'utf8'));
-    document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
-    const moved = join(labDir, 'plain-dir2.yaml');
-    writeFileSync(moved, document.toString());
+    const { plain, moved } = plainInventories();
     // dir1 slow to let it go: dir2 must wait for it, not announce beside it.
     await moveVip(moved, 'dir1', 'dir2', SLOW_REMOVAL_MS);
     // Back the same way, for the next case, which starts from dir1 directing the VIP alone.
@@ -429,11 +435,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
   }, 300_000);
 
   labIt("a moved VIP whose old director's fate is unknown: its connection lost right after it let the VIP go, the new one finds nobody answering for it (arping -D), takes it and the service comes back; its removal failed instead, the new one finds it still answering, does not add the VIP and fails naming its MAC", async () => {
-    const plain = join(labDir, 'plain.yaml');
-    const document = parseDocument(readFileSync(plain, 'utf8'));
-    document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
-    const moved = join(labDir, 'plain-dir2.yaml');
-    writeFileSync(moved, document.toString());
+    const { plain, moved } = plainInventories();
     const [dir1Mac, dir2Mac] = [await mac('dir1'), await mac('dir2')];
     const applyWith = async (file: string, what: string, giver: string, wrap: (host: string) => Promise<void>): Promise<{ json: ReturnType<typeof parseJson>; code: number; from: number; seconds: number }> => {
       await wrap(giver);
