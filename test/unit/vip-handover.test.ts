@@ -25,6 +25,7 @@ const cases: Array<{ why: string; hosts: HandoverHost[]; waits: Record<string, R
   { why: 'two old holders (a split left by hand): dir2 waits for both', hosts: [director('dir1', removes(VIP)), director('dir2', ...announces(VIP)), director('dir3', removes(VIP))], waits: { dir2: { [VIP]: ['dir1', 'dir3'] } } },
   { why: 'two VIPs swapped between dir1 and dir2: each waits for the other, for the VIP it takes', hosts: [director('dir1', removes(VIP), ...announces(VIP2)), director('dir2', removes(VIP2), ...announces(VIP))], waits: { dir1: { [VIP2]: ['dir2'] }, dir2: { [VIP]: ['dir1'] } } },
   { why: 'a real server letting the VIP go from lo (it directs nothing) is no old holder', hosts: [{ host: 'rs1', changes: [removes(VIP, 'retire')], directs: false }, director('dir2', ...announces(VIP))], waits: {} },
+  { why: "keepalived stopping on a director lets its VIPs go (lvs.ha: keepalived moves them itself): no old holder, no wait, no check", hosts: [director('dir1', { ...change('keepalived', { phase: 'retire' }), releases: [VIP] }), director('dir2', ...announces(VIP))], waits: {} },
   { why: 'one VIP announced by two new directors: each waits for dir1', hosts: [director('dir1', removes(VIP)), director('dir2', ...announces(VIP)), director('dir3', ...announces(VIP))], waits: { dir2: { [VIP]: ['dir1'] }, dir3: { [VIP]: ['dir1'] } } },
 ];
 
