@@ -96,17 +96,21 @@ const endpoint = (port: number) => ({
   serverAlive: serverAliveDefaults,
 });
 
+/** `host` listening behind a fresh jump server, both known, and a pool to reach it through the jump. */
+async function behindJump(host: Server, name: string): Promise<{ jump: ReturnType<typeof jumpServer>; host: Server; jumpPort: number; target: ConnectionTarget; pool: JumpPool }> {
+  const jump = jumpServer();
+  const jumpPort = await listen(jump.server);
+  const hostPort = await listen(host);
+  const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
+  writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
+  const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
+  const target: ConnectionTarget = { ...endpoint(hostPort), name, become: false, jumps: [jumpTarget] };
+  return { jump, host, jumpPort, target, pool: new JumpPool({ acceptNewHostKeys: false }) };
+}
+
 describe('a host behind a jump host whose connection goes', () => {
   it('fails with the jump connection named and why it went; the next host opens the jump again', async () => {
-    const jump = jumpServer();
-    const host = slowHost();
-    const jumpPort = await listen(jump.server);
-    const hostPort = await listen(host);
-    const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
-    writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
-    const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
-    const target: ConnectionTarget = { ...endpoint(hostPort), name: 'rs1', become: false, jumps: [jumpTarget] };
-    const pool = new JumpPool({ acceptNewHostKeys: false });
+    const { jump, host, jumpPort, target, pool } = await behindJump(slowHost(), 'rs1');
     try {
       const session = await openSession(target, { acceptNewHostKeys: false }, pool);
       const running = session.exec('sleep 600');
@@ -132,16 +136,11 @@ describe('a host behind a jump host whose connection goes', () => {
 
 describe('a host behind a jump host whose sshd goes mid-exec', () => {
   it('fails at once, not after the silence watch: the jump host ends the channel and this side ends it too', async () => {
-    const jump = jumpServer();
     // The host's sshd is killed as the exec runs: its TCP connection to the jump host closes.
-    const host = slowHost((client) => setTimeout(() => (client as unknown as { _sock: { destroy: () => void } })._sock.destroy(), 200));
-    const jumpPort = await listen(jump.server);
-    const hostPort = await listen(host);
-    const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
-    writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
-    const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
-    const target: ConnectionTarget = { ...endpoint(hostPort), name: 'dir1', become: false, jumps: [jumpTarget] };
-    const pool = new JumpPool({ acceptNewHostKeys: false });
+    const { jump, host, target, pool } = await behindJump(
+      slowHost((client) => setTimeout(() => (client as unknown as { _sock: { destroy: () => void } })._sock.destroy(), 200)),
+      'dir1',
+    );
     try {
       const session = await openSession(target, { acceptNewHostKeys: false }, pool);
       const began = performance.now();
