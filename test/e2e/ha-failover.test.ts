@@ -478,14 +478,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(seenLost.answeredAfter).toBe(true);
     expect(seenLost.failed.filter((record) => record.sent > heldAt + SYN_RETRY_MS)).toEqual([]);
 
-    // dir1's script died with the connection before its quiesces: it kept its whole table, with
-    // the entries of the requests in flight at the cut, ESTABLISHED for IPVS's TCP timeout. The
-    // next apply of this inventory would delete the service; here dir1 directs again, and a later
-    // case's drain would wait on those entries (60 s in the fwmark case), so they go now.
-    await lab.sh('dir1', 'ipvsadm -C');
-
-    // Back to dir1, dir2's removal failing: dir2 still holds the VIP and answers; dir1 makes its
-    // services, asks, hears dir2, adds nothing.
+    // Back to dir1, dir2's removal failing: dir2 still holds the VIP and answers; dir1 asks, hears dir2, adds nothing.
     const refused = await applyWith(plain, `moving ${VIP} back to dir1, dir2's removal failing`, 'dir2', failedRemoval);
     await sleep(2000);
     const seenRefused = outage(await (stream as RequestStream).records(), refused.from, await guestNow(lab, 'router'));
