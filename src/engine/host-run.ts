@@ -12,7 +12,7 @@ import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
-import { mayBeHandedOver, mayTakeOver } from './vip-handover.js';
+import { mayBeHandedOver, mayTakeOver, takeoverExec } from './vip-handover.js';
 import type { VipReleases } from './vip-release.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
@@ -317,23 +317,30 @@ export class HostRun {
   /**
    * The second exec of a director's balance: the VIPs it takes over from other directors, added
    * and announced once each of their old holders let them go (`releases`); one an old holder did
-   * not let go is held back with its announce (vip-handover.ts says why). It belongs to the
-   * balance wave an interrupt lets finish: the old holder may have let the VIP go already.
+   * not let go, as far as the run knows, is asked after on its segment first, and added only if
+   * nobody answers for it (vip-handover.ts says why). It belongs to the balance wave an interrupt
+   * lets finish: the old holder may have let the VIP go already.
    */
   async takeOver(releases: VipReleases): Promise<void> {
     const waiting = this.changes.filter((change) => change.awaitsRelease && !this.outcomes.has(change));
     if (!this.live || !this.session || waiting.length === 0) return;
-    const kept = new Map<string, string>();
+    const unreleased = new Map<string, string[]>();
     for (const address of new Set(waiting.map((change) => change.awaitsRelease?.address ?? ''))) {
       const from = waiting.find((change) => change.awaitsRelease?.address === address)?.awaitsRelease?.from ?? [];
       const released = await Promise.all(from.map((host) => releases.released(host, address)));
       const holders = from.filter((_, index) => !released[index]);
-      if (holders.length > 0) kept.set(address, `${holders.join(', ')} did not let ${address} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`);
+      if (holders.length > 0) unreleased.set(address, holders);
     }
-    const held = waiting.filter((change) => kept.has(change.awaitsRelease?.address ?? ''));
-    this.changes = this.changes.filter((change) => !held.includes(change));
-    for (const change of held) this.holdBack(change, kept.get(change.awaitsRelease?.address ?? '') ?? '');
-    const go = waiting.filter((change) => !held.includes(change));
+    const { changes: go, held } = takeoverExec(waiting, unreleased);
+    const kept = waiting.filter((change) => held.has(change.awaitsRelease?.address ?? ''));
+    this.changes = this.changes.filter((change) => !kept.includes(change));
+    for (const change of kept) this.holdBack(change, held.get(change.awaitsRelease?.address ?? '') ?? '');
+    // A check joins the plan right before the add it guards, so the report shows it where it ran.
+    for (const [index, change] of go.entries()) {
+      if (this.changes.includes(change)) continue;
+      const next = go.slice(index + 1).find((later) => this.changes.includes(later));
+      this.changes.splice(next === undefined ? this.changes.length : this.changes.indexOf(next), 0, change);
+    }
     if (go.length > 0) await this.applyChanges('balance', go);
   }
 

@@ -24,15 +24,26 @@ import type { PlannedChange } from './events.js';
 // and the announce. Only a director that takes a VIP over pays that round trip; the VIP has no
 // holder from the old one's removal to the new one's add, about one round trip.
 //
-// When an old holder did not let the VIP go (it failed before balance, its removal failed, its
-// connection went before the removal's end was seen), the new one does not add it: that change
-// and its announce are held back. The old director's exec stops at its first failing
-// change and the removal is its first: it still holds the VIP, and, its quiesces never run, still
-// serves it with its whole table. Adding the VIP beside it would make two directors answer ARP
-// for it, the router sending each client to whichever answered last, a split that no report
-// shows. Held back, the service stays where it was, the plan says why, and the next apply moves
-// the VIP. (An old holder unreachable from the start has no plan and is no old holder here: the
-// new one's read asks the LAN, and vip-claims.ts refuses it while anyone answers for the VIP.)
+// When an old holder did not let the VIP go, as far as this run knows (it failed before balance,
+// its removal failed, its connection went before the removal's end was seen), what it did is
+// unknown: a removal that failed, or never ran (the old director's exec stops at its first
+// failing change, and the removal is its first), leaves it holding the VIP and, its quiesces never
+// run, serving it with its whole table; a connection cut right after the removal leaves the VIP
+// with no holder at all, the service behind it down until the next apply. Only the segment knows
+// which, so the new holder asks it, in the same second exec, right before the add: duplicate
+// address detection (`arping -D`, resources/arp-dad.ts, the announce's holderCheck). Nobody
+// answers: the add and the announce go on, and the service comes back. Someone answers: adding
+// the VIP beside it would make two hosts answer ARP for it, the router sending each client to
+// whichever answered last, a split that no report shows; the check fails, naming the MACs that
+// answered, the add and the announce are not run, and the host fails (so does the run's exit
+// code). No arping on the new holder: the check fails saying so, and nothing is added. A DR real
+// server holds the VIP on lo with arp_ignore=1 and does not answer, so it never counts; with the
+// arp rules wrong it answers, and counts, as it would take the router's traffic. An old holder
+// that let the VIP go as reported costs nothing of this: no check, no arping.
+// (An old holder unreachable from the start has no plan and is no old holder here: the new one's
+// read asks the LAN, and vip-claims.ts refuses it while anyone answers for the VIP.) keepalived's
+// VIPs never come here: keepalived moves them itself, and only a plain director's address task
+// with `announce` makes the changes this file moves.
 
 export interface HandoverHost {
   readonly host: string;
@@ -118,3 +129,50 @@ export function awaitReleases(changes: PlannedChange[], takingOver: ReadonlyMap<
 
 /** Whether a change may be made to wait for an old holder: a VIP's add or its announce (the announce marks both). */
 export const mayTakeOver = (change: PlannedChange): boolean => change.announces !== undefined;
+
+/** The second exec of a new holder's balance, and the VIPs it cannot take (with why). */
+export interface TakeoverExec {
+  readonly changes: PlannedChange[];
+  readonly held: Map<string, string>;
+}
+
+/**
+ * The second exec of a new holder's balance from its `waiting` adds and announces, given the old
+ * holders that did not let each VIP go (`unreleased`, VIP -> hosts; absent: all let it go). A VIP
+ * every old holder let go is added and announced as planned. One that some did not is asked after
+ * on its segment first: its announce's holderCheck runs right before its add, and fails, stopping
+ * the exec there, while anyone still answers for it. A VIP with no check to run is held back.
+ */
+export function takeoverExec(waiting: readonly PlannedChange[], unreleased: ReadonlyMap<string, readonly string[]>): TakeoverExec {
+  const held = new Map<string, string>();
+  const changes: PlannedChange[] = [];
+  const asked = new Set<string>();
+  for (const change of waiting) {
+    const address = change.awaitsRelease?.address;
+    const holders = address === undefined ? undefined : unreleased.get(address);
+    if (address === undefined || holders === undefined || holders.length === 0) {
+      changes.push(change);
+      continue;
+    }
+    const announce = waiting.find((other) => other.awaitsRelease?.address === address && other.holderCheck !== undefined);
+    const check = announce?.holderCheck;
+    if (announce === undefined || check === undefined) {
+      held.set(address, `${holders.join(', ')} did not let ${address} go (it failed or stopped before its removal ended) and nothing here can ask the segment whether it still holds it: two holders split the router's clients; apply again once it is reachable or no longer holds it`);
+      continue;
+    }
+    if (!asked.has(address)) {
+      asked.add(address);
+      changes.push({
+        resource: change.resource,
+        summary: `${check.summary}: ${holders.join(', ')} did not let it go as far as this run knows (failed, or lost before its removal's end was heard)`,
+        commands: [check.command],
+        task: announce.task,
+        ...(announce.role !== undefined ? { role: announce.role } : {}),
+        phase: 'balance',
+        ...(change.awaitsRelease ? { awaitsRelease: change.awaitsRelease } : {}),
+      });
+    }
+    changes.push(change);
+  }
+  return { changes, held };
+}

@@ -78,9 +78,12 @@ export function renderHostPlan(result: HostResult, options: RenderOptions, phase
   const headline = phase === undefined ? planHeadline(result, options.check) : waveHeadline(result, indexed.map(({ index }) => index), options.check);
   const lines = [`${result.host}: ${headline}`];
   indexed.forEach(({ change, index }, at) => {
-    // A VIP taken over from another director: its own exec, once the old holder let it go.
+    // A VIP taken over from another director: its own exec, once the old holder let it go, or,
+    // where that is not known, once the segment shows nobody holds it (engine/vip-handover.ts).
     const waits = change.awaitsRelease;
-    if (waits && indexed[at - 1]?.change.awaitsRelease?.address !== waits.address) lines.push(`  then, once ${waits.from.join(', ')} let ${waits.address} go (a second exec):`);
+    if (waits && indexed[at - 1]?.change.awaitsRelease?.address !== waits.address) {
+      lines.push(`  then, once ${waits.from.join(', ')} let ${waits.address} go, or, if that is not heard, once nobody answers ARP for it (arping -D) (a second exec):`);
+    }
     const outcome = outcomeOf(result, index, options.check);
     const mark = outcome === 'failed' ? '!' : outcome === 'not-run' ? ' ' : outcome === 'unknown' ? '?' : '~';
     const suffix = outcome === 'failed' ? '  (FAILED)' : outcome === 'not-run' ? '  (not run)' : outcome === 'unknown' ? '  (UNKNOWN: the host may or may not have made it)' : '';

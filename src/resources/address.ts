@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { addressLabel, interfaceName, ipv4 } from '../config/values.js';
 import { throwIfToolMissing, withTool } from './missing-tool.js';
+import { DAD_SECONDS, dadCheck } from './arp-dad.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // One IPv4 address on one device: the VIP as a /32 on lo (label lo:0) for DR real servers, on
@@ -124,6 +125,7 @@ function announceChange(spec: AddressSpec): Change {
     commands: [`if command -v arping >/dev/null 2>&1; then sh -c ${quote(`exec ${arping}`)} </dev/null >/dev/null 2>&1 & fi`],
     phase: 'balance',
     announces: spec.address,
+    holderCheck: { summary: `ask ${spec.device}'s segment whether anyone still answers ARP for ${spec.address} (arping -D, up to ${DAD_SECONDS} s)`, command: dadCheck(spec.address, spec.device) },
   };
 }
 

@@ -121,6 +121,12 @@ export interface Change {
    */
   readonly announces?: string;
   /**
+   * On a director's announce: a command that fails, saying why, unless nobody on the device's
+   * segment answers ARP for the address (resources/arp-dad.ts), and what it asks. The engine runs
+   * it before the add only where an old holder of the VIP may still hold it (engine/vip-handover.ts).
+   */
+  readonly holderCheck?: { readonly summary: string; readonly command: string };
+  /**
    * On a director's keepalived hand-over (retire): its VRRP peers' addresses; on a keepalived
    * config that drops peers: those. The engine holds the change's wave back while such a peer's
    * host failed before its own keepalived stopped: that peer, no longer hearing this director

@@ -92,8 +92,14 @@ export function forwardWithin(jump: Client, endpoint: { readonly address: string
         if (settled) return void stream?.close();
         settled = true;
         clearTimeout(timer);
-        if (error) reject(error);
-        else resolve({ sock: stream, timeLeftMs: Math.max(1, Math.round(connectTimeoutMs - (performance.now() - began))) });
+        if (error) return void reject(error);
+        // An SSH connection has no half-close: once the host's end of the channel ended (its sshd
+        // gone, its TCP connection closed) nothing more comes from it. OpenSSH's sshd on the jump
+        // host keeps such a channel half-open until this side ends too, and ssh2 stops its
+        // keepalives at the end, so only the silence watch (40 s) found the loss, and whatever
+        // waited on the host (a new director waiting on an old one's release) waited with it.
+        stream.once('end', () => stream.destroy());
+        resolve({ sock: stream, timeLeftMs: Math.max(1, Math.round(connectTimeoutMs - (performance.now() - began))) });
       });
     } catch (error) {
       settled = true;

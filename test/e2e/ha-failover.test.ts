@@ -27,7 +27,9 @@ import { DOWNLOAD_BYTES, startDownloads } from '../support/live-traffic.js';
 // removal held 2 s: the router names the new one and keeps it, and no request fails but one in
 // flight at the move), the same with the service as a fwmark service and a download held on it
 // (the old director's drain must not wait for the download's entry, whose packets went with the
-// VIP), and lvs.ha added back (keepalived takes them
+// VIP), a move whose old director's connection is cut right after its removal (the new one asks
+// the segment, hears nobody, takes the VIP: the service comes back) and one whose old director's
+// removal fails (the new one hears it answer and adds nothing), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
@@ -208,18 +210,49 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   expect(records.filter((record) => record.sent > to - 3000).every((record) => record.ok)).toBe(true);
 }
 
-/** A wrapper first in the scripts' PATH (script-environment.ts) on one lab host: see slowRemoval. */
+/** A wrapper first in the scripts' PATH (script-environment.ts) on one lab host: see ipWrapper. */
 const SLOW_IP = '/usr/local/sbin/ip';
 
 /**
- * Makes `host` slow to let the VIP go, as a loaded host or a slow link would: an `ip` first in the
- * PATH of lvsprov's scripts there that waits `ms` before `ip addr del` of the VIP, then runs the
- * real one; every other `ip` runs at once. Removed once the apply ends.
+ * An `ip` first in the PATH of lvsprov's scripts on `host` that runs `onRemoval` for `ip addr del`
+ * of the VIP (`REAL` there is the real ip), and the real one at once for anything else. Removed
+ * once the apply ends.
  */
-async function slowRemoval(host: string, ms: number): Promise<void> {
+async function ipWrapper(host: string, onRemoval: string): Promise<void> {
   const real = (await lab.sh(host, 'PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v ip')).trim();
-  const wrapper = ['#!/bin/sh', `case " $* " in *" addr del ${VIP}/"*) sleep ${ms / 1000} ;; esac`, `exec ${real} "$@"`, ''].join('\n');
+  const wrapper = ['#!/bin/sh', `REAL=${real}`, `case " $* " in *" addr del ${VIP}/"*) ${onRemoval} ;; esac`, 'exec "$REAL" "$@"', ''].join('\n');
   await lab.sh(host, `mkdir -p /usr/local/sbin && printf '%s' ${command(wrapper)} > ${SLOW_IP}.tmp && chmod 755 ${SLOW_IP}.tmp && mv ${SLOW_IP}.tmp ${SLOW_IP}`);
+}
+
+/** `host` slow to let the VIP go, as a loaded host or a slow link would: its `ip addr del` of the VIP waits `ms` first. */
+const slowRemoval = (host: string, ms: number): Promise<void> => ipWrapper(host, `sleep ${ms / 1000}`);
+
+/**
+ * `host`'s connection lost right after it let the VIP go: its `ip addr del` of the VIP runs, then
+ * SIGKILLs the sshd processes of the connection its script came in on (every sshd above the
+ * script but the topmost, the listener), by pid, before the removal's section can end: lvsprov
+ * hears the connection close without the removal's end, as when a link or a host goes mid-apply.
+ * The script's shell dies of SIGPIPE at its next output: nothing after the removal runs.
+ */
+const lostAfterRemoval = (host: string): Promise<void> =>
+  ipWrapper(
+    host,
+    '"$REAL" "$@"; rc=$?; p=$PPID; session=; listener=; ' +
+      "while [ \"$p\" -gt 1 ]; do if [ \"$(cat /proc/$p/comm)\" = sshd ]; then session=\"$session $listener\"; listener=$p; fi; p=$(awk '{print $4}' /proc/$p/stat); done; " +
+      'kill -9 $session; sleep 1; exit $rc',
+  );
+
+/** `host` fails to let the VIP go: its `ip addr del` of the VIP fails and the VIP stays. */
+const failedRemoval = (host: string): Promise<void> => ipWrapper(host, 'echo "ip addr del held by the test" >&2; exit 1');
+
+/** The plain directors' inventory (dir1 directs the VIP, written by the lvs.ha removal case) and the same with dir2 directing it instead. */
+function plainInventories(): { plain: string; moved: string } {
+  const plain = join(labDir, 'plain.yaml');
+  const document = parseDocument(readFileSync(plain, 'utf8'));
+  document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
+  const moved = join(labDir, 'plain-dir2.yaml');
+  writeFileSync(moved, document.toString());
+  return { plain, moved };
 }
 
 describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: failover on real IPVS and VRRP, measured from a client', () => {
@@ -396,15 +429,75 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
   }, 300_000);
 
   labIt('the VIP moved from dir1 to dir2, plain directors both, in one apply (and back): the old one lets it go, the new one adds and announces it only then (even with the old one held 2 s before its removal), the router keeps the new one, no request fails but one in flight at the move', async () => {
-    const plain = join(labDir, 'plain.yaml');
-    const document = parseDocument(readFileSync(plain, 'utf8'));
-    document.setIn(['lvs', 'services', 0, 'directors'], ['dir2']);
-    const moved = join(labDir, 'plain-dir2.yaml');
-    writeFileSync(moved, document.toString());
+    const { plain, moved } = plainInventories();
     // dir1 slow to let it go: dir2 must wait for it, not announce beside it.
     await moveVip(moved, 'dir1', 'dir2', SLOW_REMOVAL_MS);
     // Back the same way, for the next case, which starts from dir1 directing the VIP alone.
     await moveVip(plain, 'dir2', 'dir1');
+  }, 300_000);
+
+  labIt("a moved VIP whose old director's fate is unknown: its connection lost right after it let the VIP go, the new one finds nobody answering for it (arping -D), takes it and the service comes back; its removal failed instead, the new one finds it still answering, does not add the VIP and fails naming its MAC", async () => {
+    const { plain, moved } = plainInventories();
+    const [dir1Mac, dir2Mac] = [await mac('dir1'), await mac('dir2')];
+    const applyWith = async (file: string, what: string, giver: string, wrap: (host: string) => Promise<void>): Promise<{ json: ReturnType<typeof parseJson>; code: number; from: number; seconds: number }> => {
+      await wrap(giver);
+      const from = await guestNow(lab, 'router');
+      const started = Date.now();
+      const result = await lvsprov('apply', '-i', file, '--json').finally(() => lab.sh(giver, `rm -f ${SLOW_IP}`));
+      const seconds = (Date.now() - started) / 1000;
+      const json = parseJson(result);
+      log(`apply ${what}: exit ${result.code} in ${seconds.toFixed(1)} s; ${json.hosts.map((host) => `${host.host} ${host.status}${host.error ? ` (${host.error.message}${host.error.output ? `: ${host.error.output}` : ''})` : ''}`).join(', ')}`);
+      for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change, index) => `${change.phase ?? ''} ${change.summary} [${host.outcomes?.[index] ?? '-'}]`).join('; ')}`);
+      return { json, code: result.code, from, seconds };
+    };
+    const outcomesOf = (json: ReturnType<typeof parseJson>, host: string): string[] => {
+      const entry = json.hosts.find((candidate) => candidate.host === host);
+      return (entry?.changes ?? []).flatMap((change, index) => (change.resource.startsWith('address ') ? [`${change.summary.split(':')[0]}: ${entry?.outcomes?.[index] ?? '-'}`] : []));
+    };
+    const check = (giver: string): string => `ask eth0's segment whether anyone still answers ARP for ${VIP} (arping -D, up to 2 s): ${giver} did not let it go as far as this run knows (failed, or lost before its removal's end was heard)`;
+
+    // dir1's connection goes right after its removal: nobody holds the VIP; dir2 asks, hears nobody, takes it.
+    const marks = await watchTakeover(vip(), 'dir2', 'dir1');
+    const lost = await applyWith(moved, `moving ${VIP} to dir2, dir1's connection lost right after its removal`, 'dir1', lostAfterRemoval);
+    await sleep(3000);
+    const { heldAt, releasedAt } = await marks();
+    const lostTo = await guestNow(lab, 'router');
+    const seenLost = outage(await (stream as RequestStream).records(), lost.from, lostTo);
+    const at = (time: number): string => `${((time - lost.from) / 1000).toFixed(2)} s`;
+    log(`${describeOutage(`${VIP} moved to dir2, dir1 lost`, seenLost)}; dir1 let it go at ${at(releasedAt)}, dir2 added it at ${at(heldAt)}: no holder for ${((heldAt - releasedAt) / 1000).toFixed(2)} s`);
+    expect(lost.json.hosts.find((host) => host.host === 'dir1')?.error).toMatchObject({ kind: 'connection' });
+    expect(releasedAt, 'dir1 took the VIP off eth0 (ip monitor on dir1)').not.toBeNaN();
+    expect(await holders(), `who holds ${VIP} once dir1 was lost right after letting it go`).toEqual(['dir2']);
+    expect(lost.code, 'exit code: dir1 failed').toBe(2);
+    expect(lost.json.hosts.find((host) => host.host === 'dir2')?.status).toBe('changed');
+    expect(outcomesOf(lost.json, 'dir2')).toEqual([`${check('dir1').split(':')[0]}: made`, `address ${VIP} on eth0: made`, `announce ${VIP} on eth0 (gratuitous ARP): made`]);
+    expect(heldAt, 'dir2 added the VIP after dir1 let it go').toBeGreaterThanOrEqual(releasedAt);
+    expect(await arpResponders()).toEqual([dir2Mac]);
+    expect(await routerEntry()).toBe(dir2Mac);
+    // The service came back: every request sent from a second after dir2 added the VIP was answered.
+    expect(seenLost.answeredAfter).toBe(true);
+    expect(seenLost.failed.filter((record) => record.sent > heldAt + SYN_RETRY_MS)).toEqual([]);
+
+    // Back to dir1, dir2's removal failing: dir2 still holds the VIP and answers; dir1 asks, hears dir2, adds nothing.
+    const refused = await applyWith(plain, `moving ${VIP} back to dir1, dir2's removal failing`, 'dir2', failedRemoval);
+    await sleep(2000);
+    const seenRefused = outage(await (stream as RequestStream).records(), refused.from, await guestNow(lab, 'router'));
+    log(`${describeOutage(`${VIP} kept by dir2, its removal failed`, seenRefused)}`);
+    expect(refused.code, 'exit code: hosts failed').toBe(2);
+    const dir1 = refused.json.hosts.find((host) => host.host === 'dir1');
+    expect(dir1?.status).toBe('failed');
+    expect(dir1?.error?.message).toBe(`${check('dir2')} failed (exit 1)`);
+    expect(dir1?.error?.output).toBe(`${VIP} on eth0 is still answered for by ${dir2Mac} (arping -D): not added, two holders would split the router's clients`);
+    expect(outcomesOf(refused.json, 'dir1')).toEqual([`${check('dir2').split(':')[0]}: failed`, `address ${VIP} on eth0: not-made`, `announce ${VIP} on eth0 (gratuitous ARP): not-made`]);
+    expect(await holders()).toEqual(['dir2']);
+    expect(await arpResponders()).toEqual([dir2Mac]);
+    expect(await routerEntry()).toBe(dir2Mac);
+    expect(seenRefused.failed, 'requests while dir2 kept the VIP').toEqual([]);
+    expect(dir1Mac).not.toBe(dir2Mac);
+
+    // An apply as usual moves it back, for the next case.
+    ok(await lvsprov('apply', '-i', plain, '--json'), `apply moving ${VIP} back to dir1`);
+    await heldBy('dir1', true);
   }, 300_000);
 
   labIt(`a fwmark service moved from dir1 to dir2, plain directors both, with a download held on it: dir1's drain ends at once, not at --drain-timeout ${FWMARK_DRAIN_TIMEOUT}`, async () => {

@@ -554,31 +554,51 @@ describe('a VIP moved from one director to another in one apply', () => {
     expect(summary.plan.takeovers).toEqual([{ host: 'dir2', address: VIP, from: ['dir1'] }]);
   });
 
-  const heldBack = (result: HostResult): string[] => (result.heldBack ?? []).map((change) => `${change.phase} ${change.summary}: ${change.reason}`);
-  const reason = `dir1 did not let ${VIP} go (it failed or stopped before its removal ended): it may still hold it and answer ARP for it, and two holders split the router's clients; apply again once it is reachable or no longer holds it`;
-  const keptOnDir2 = [`balance address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1: ${reason}`, `balance announce ${VIP} on eth0 (gratuitous ARP): ${reason}`];
-
-  it('the old director fails to let it go (its removal fails): the new one makes its services but neither adds nor announces the VIP, and says why', async () => {
-    const { result, execs } = await run(moved({ read: eth0([]) }));
-    expect(execs('dir2')).toEqual(['read', 'apply', 'apply']);
-    const failing = await run({ ...moved({ read: eth0([]) }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('ip addr del') ? 2 : 0) } } });
-    expect(failing.result('dir1').status).toBe('failed');
-    expect(failing.result('dir2').status).toBe('changed');
-    expect(failing.execs('dir2')).toEqual(['read', 'apply']);
-    expect(failing.result('dir2').changes.map((change) => change.summary)).toEqual(['create /etc/ipvsadm.rules']);
-    expect(heldBack(failing.result('dir2'))).toEqual(keptOnDir2);
-    // Its save file still carries the manifest: what dir2 made is on the record.
-    expect(failing.result('dir2').changes.at(-1)?.commands.some((command) => command.includes('/var/lib/lvsprov/'))).toBe(true);
-    expect(result('dir2').status).toBe('changed');
+  /** dir2's segment, as its check of the VIP (arping -D) finds it: someone still answers, or nobody. */
+  const segment = (answered: boolean) => (commands: string): number => (commands.includes('arping -D') && answered ? 1 : 0);
+  const check = `ask eth0's segment whether anyone still answers ARP for ${VIP} (arping -D, up to 2 s): dir1 did not let it go as far as this run knows (failed, or lost before its removal's end was heard)`;
+  const takeover = [`address ${VIP} on eth0: (absent) -> ${VIP}/32 label eth0:1`, `announce ${VIP} on eth0 (gratuitous ARP)`];
+  const dir2Run = (result: HostResult): string[] => result.changes.map((change, index) => `${change.summary}: ${result.outcomes?.[index] ?? 'planned'}`);
+  const dir1RemovalFails = (answered: boolean): Case => ({
+    ...moved({ read: eth0([]), status: segment(answered) }),
+    hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('ip addr del') ? 2 : 0) }, dir2: { owned: [pool([1, 2])], read: eth0([]), status: segment(answered) } },
   });
 
-  it('the old director failed before balance, or its connection went during it: the new one does not add the VIP either', async () => {
-    const prepareFails = await run({ ...moved({ read: eth0([]) }), tasks: { ...moved({ read: eth0([]) }).tasks, dir1: [page('dir1'), pool([1, 2])] }, hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('index.html') ? 1 : 0) } } });
-    expect(prepareFails.result('dir1').status).toBe('failed');
-    expect(heldBack(prepareFails.result('dir2'))).toEqual(keptOnDir2);
-    const lost = await run({ ...moved({ read: eth0([]) }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, throwOn: 'apply' } } });
-    expect(lost.result('dir1').status).toBe('failed');
-    expect(heldBack(lost.result('dir2'))).toEqual(keptOnDir2);
+  it('the old director fails to let it go (its removal fails) and still answers ARP for it: the new one asks the segment, makes its services, neither adds nor announces the VIP, and fails saying why', async () => {
+    const { result, execs, log } = await run(moved({ read: eth0([]) }));
+    expect(execs('dir2')).toEqual(['read', 'apply', 'apply']);
+    // The normal path asks nothing: no arping in the second exec.
+    expect(log.filter((entry) => entry.host === 'dir2' && entry.kind === 'apply').flatMap((entry) => entry.sections).some((section) => section.includes('arping -D'))).toBe(false);
+    expect(result('dir2').changes.some((change) => change.summary.startsWith('ask '))).toBe(false);
+    const failing = await run(dir1RemovalFails(true));
+    expect(failing.result('dir1').status).toBe('failed');
+    expect(failing.result('dir2').status).toBe('failed');
+    expect(failing.execs('dir2')).toEqual(['read', 'apply', 'apply']);
+    expect(failing.log.filter((entry) => entry.host === 'dir2' && entry.kind === 'apply')[1]?.sections[0]).toContain(`arping -D -c 2 -w 2 -I eth0 ${VIP}`);
+    expect(dir2Run(failing.result('dir2'))).toEqual(['create /etc/ipvsadm.rules: made', `${check}: failed`, `${takeover[0]}: not-made`, `${takeover[1]}: not-made`]);
+    expect(failing.result('dir2').error).toMatchObject({ kind: 'apply', message: `${check} failed (exit 1)` });
+    expect(failing.result('dir2').heldBack ?? []).toEqual([]);
+    // Its save file still carries the manifest: what dir2 made is on the record.
+    expect(failing.result('dir2').changes[0]?.commands.some((command) => command.includes('/var/lib/lvsprov/'))).toBe(true);
+  });
+
+  it('the old director failed to let it go but nobody answers for the VIP (it is down): the new one adds and announces it', async () => {
+    const { result } = await run(dir1RemovalFails(false));
+    expect(result('dir1').status).toBe('failed');
+    expect(result('dir2').status).toBe('changed');
+    expect(dir2Run(result('dir2'))).toEqual(['create /etc/ipvsadm.rules: made', `${check}: made`, `${takeover[0]}: made`, `${takeover[1]}: made`]);
+  });
+
+  it("the old director failed before balance, or its connection went during it: the new one asks the segment, and takes the VIP only where nobody answers", async () => {
+    const prepareFails = (answered: boolean): Case => ({ ...moved({ read: eth0([]) }), tasks: { ...moved({ read: eth0([]) }).tasks, dir1: [page('dir1'), pool([1, 2])] }, hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, status: (commands) => (commands.includes('index.html') ? 1 : 0) }, dir2: { owned: [pool([1, 2])], read: eth0([]), status: segment(answered) } } });
+    const lost = (answered: boolean): Case => ({ ...moved({ read: eth0([]) }), hosts: { ...moved({ read: eth0([]) }).hosts, dir1: { ...moved({ read: eth0([]) }).hosts.dir1, throwOn: 'apply' }, dir2: { owned: [pool([1, 2])], read: eth0([]), status: segment(answered) } } });
+    for (const [why, make] of [['prepare fails', prepareFails], ['connection lost', lost]] as const) {
+      const held = await run(make(true));
+      expect(held.result('dir1').status, why).toBe('failed');
+      expect([held.result('dir2').status, dir2Run(held.result('dir2')).slice(1)], why).toEqual(['failed', [`${check}: failed`, `${takeover[0]}: not-made`, `${takeover[1]}: not-made`]]);
+      const free = await run(make(false));
+      expect([free.result('dir2').status, dir2Run(free.result('dir2')).slice(1)], why).toEqual(['changed', [`${check}: made`, `${takeover[0]}: made`, `${takeover[1]}: made`]]);
+    }
   });
 
   it('with one fork, two directors that swap VIPs each let theirs go and take the other: neither waits for the other forever', async () => {

@@ -38,7 +38,9 @@ function acceptAnyKey(client: Connection): void {
 /**
  * A jump host: forwards every direct-tcpip channel to its destination `delayMs` after it was
  * asked, or never answers the open (Infinity: what sshd does while its own connect to a host
- * whose link is down goes unanswered); `clients` are its live connections.
+ * whose link is down goes unanswered); `clients` are its live connections. OpenSSH's sshd sends
+ * EOF on the channel when the destination's socket ends, and closes the channel only once the
+ * client's side ended too (channels.c: the input and output halves close apart).
  */
 function jumpServer(delayMs = 0): { server: Server; clients: Connection[] } {
   const clients: Connection[] = [];
@@ -52,7 +54,15 @@ function jumpServer(delayMs = 0): { server: Server; clients: Connection[] } {
           const channel = accept();
           const socket = connect(info.destPort, info.destIP);
           socket.on('error', () => undefined);
-          channel.pipe(socket).pipe(channel);
+          let ended = { host: false, client: false };
+          const closeOnceBoth = (side: 'host' | 'client'): void => {
+            ended = { ...ended, [side]: true };
+            if (ended.host && ended.client) channel.close();
+          };
+          channel.pipe(socket);
+          socket.pipe(channel, { end: false });
+          socket.on('end', () => (channel.eof(), closeOnceBoth('host')));
+          channel.on('end', () => closeOnceBoth('client'));
         }, delayMs);
       });
     });
@@ -60,14 +70,15 @@ function jumpServer(delayMs = 0): { server: Server; clients: Connection[] } {
   return { server, clients };
 }
 
-/** A host whose exec runs until the connection goes. */
-function slowHost(): Server {
+/** A host whose exec runs until the connection goes; `onExec` is told as one starts, with the connection. */
+function slowHost(onExec: (client: Connection) => void = () => undefined): Server {
   return new ssh2.Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
     acceptAnyKey(client);
     client.on('ready', () => {
       client.on('session', (accept) => {
         accept().on('exec', (acceptExec) => {
           acceptExec();
+          onExec(client);
         });
       });
     });
@@ -85,17 +96,21 @@ const endpoint = (port: number) => ({
   serverAlive: serverAliveDefaults,
 });
 
+/** `host` listening behind a fresh jump server, both known, and a pool to reach it through the jump. */
+async function behindJump(host: Server, name: string): Promise<{ jump: ReturnType<typeof jumpServer>; host: Server; jumpPort: number; target: ConnectionTarget; pool: JumpPool }> {
+  const jump = jumpServer();
+  const jumpPort = await listen(jump.server);
+  const hostPort = await listen(host);
+  const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
+  writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
+  const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
+  const target: ConnectionTarget = { ...endpoint(hostPort), name, become: false, jumps: [jumpTarget] };
+  return { jump, host, jumpPort, target, pool: new JumpPool({ acceptNewHostKeys: false }) };
+}
+
 describe('a host behind a jump host whose connection goes', () => {
   it('fails with the jump connection named and why it went; the next host opens the jump again', async () => {
-    const jump = jumpServer();
-    const host = slowHost();
-    const jumpPort = await listen(jump.server);
-    const hostPort = await listen(host);
-    const publicKey = hostKey.public.trim().split(' ').slice(0, 2).join(' ');
-    writeFileSync(knownHosts, `[127.0.0.1]:${jumpPort} ${publicKey}\n[127.0.0.1]:${hostPort} ${publicKey}\n`);
-    const jumpTarget: JumpTarget = { ...endpoint(jumpPort), label: `jump host root@127.0.0.1:${jumpPort}` };
-    const target: ConnectionTarget = { ...endpoint(hostPort), name: 'rs1', become: false, jumps: [jumpTarget] };
-    const pool = new JumpPool({ acceptNewHostKeys: false });
+    const { jump, host, jumpPort, target, pool } = await behindJump(slowHost(), 'rs1');
     try {
       const session = await openSession(target, { acceptNewHostKeys: false }, pool);
       const running = session.exec('sleep 600');
@@ -117,6 +132,29 @@ describe('a host behind a jump host whose connection goes', () => {
       host.close();
     }
   }, 30_000);
+});
+
+describe('a host behind a jump host whose sshd goes mid-exec', () => {
+  it('fails at once, not after the silence watch: the jump host ends the channel and this side ends it too', async () => {
+    // The host's sshd is killed as the exec runs: its TCP connection to the jump host closes.
+    const { jump, host, target, pool } = await behindJump(
+      slowHost((client) => setTimeout(() => (client as unknown as { _sock: { destroy: () => void } })._sock.destroy(), 200)),
+      'dir1',
+    );
+    try {
+      const session = await openSession(target, { acceptNewHostKeys: false }, pool);
+      const began = performance.now();
+      const error = await session.exec('sleep 600').then(() => undefined, (failure: unknown) => failure);
+      expect(error).toBeInstanceOf(ConnectionLostError);
+      expect((error as Error).message).toContain('the connection closed');
+      expect(performance.now() - began).toBeLessThan(5_000);
+      session.close();
+    } finally {
+      pool.close();
+      jump.server.close();
+      host.close();
+    }
+  }, 20_000);
 });
 
 describe('a host behind a jump host that cannot reach it', () => {

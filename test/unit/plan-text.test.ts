@@ -61,7 +61,7 @@ describe('plan rendering', () => {
       '',
       'dir2: 3 would change',
       '  ~ add service TCP 198.51.100.50:80 (wrr)    [pool]',
-      `  then, once dir1 let ${vip} go (a second exec):`,
+      `  then, once dir1 let ${vip} go, or, if that is not heard, once nobody answers ARP for it (arping -D) (a second exec):`,
       `  ~ address ${vip} on eth0: (absent) -> ${vip}/32 label eth0:1    [VIP]`,
     ]);
   });
