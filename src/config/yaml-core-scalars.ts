@@ -51,3 +51,13 @@ export function resolveByTags(source: string): unknown {
   const tag = coreTags.find((candidate) => candidate.test.test(source));
   return tag ? tag.resolve(source) : source;
 }
+
+/**
+ * A plain key that YAML's core schema reads as a number or a boolean written otherwise than its
+ * text (`010` is 10, `0x1` is 1, `1e3` is 1000, `True` is true): the name would change in silence,
+ * and every quoted reference to it then names something unknown.
+ */
+export function renamedKeyProblem(source: string, value: unknown): string | undefined {
+  if ((typeof value !== 'number' && typeof value !== 'boolean') || String(value) === source) return undefined;
+  return `key ${source} reads as the ${typeof value} ${String(value)} in YAML: put it in quotes (${JSON.stringify(source)}) to keep the name as written`;
+}

@@ -1,6 +1,6 @@
 import type { Located, LocatedMap, LocatedSeq } from './yaml-located.js';
 import { yamlLimits } from './yaml-limits.js';
-import { resolvePlain } from './yaml-core-scalars.js';
+import { renamedKeyProblem, resolvePlain } from './yaml-core-scalars.js';
 import { readBlockScalar } from './yaml-block-scalar.js';
 
 // The YAML library builds a token for every space and colon and a node object for every value:
@@ -274,7 +274,7 @@ class QuickReader {
       const source = text.slice(at, stop);
       const resolved = resolvePlain(source);
       // A key read as a number or boolean written otherwise (010, True) is refused by the library's reading.
-      if (typeof resolved !== 'string' && resolved !== null && String(resolved) !== source) giveUp();
+      if (renamedKeyProblem(source, resolved) !== undefined) giveUp();
       name = resolved === null ? '' : String(resolved);
       this.after = stop;
       this.textSpan(at + 1, stop);

@@ -2,6 +2,7 @@ import type { Node } from 'yaml';
 import { yamlLibrary } from './yaml-library.js';
 import type { TokenProblem } from './yaml-tokens.js';
 import { yamlLimits } from './yaml-limits.js';
+import { renamedKeyProblem } from './yaml-core-scalars.js';
 
 // Checks on the composed document, each in one pass over its nodes:
 // - keys are names (scalars), none is __proto__, and each appears once per mapping - a Set per mapping, so a mapping of
@@ -15,16 +16,6 @@ import { yamlLimits } from './yaml-limits.js';
 // that name would vanish without a word. Other inherited names (`constructor`, `toString`) are fine
 // keys: every name is looked up as an own property.
 const PROTO_KEY = '__proto__ cannot be a name (JavaScript reserves it); choose another';
-
-/**
- * A plain key that YAML's core schema reads as a number or a boolean written otherwise than its
- * text (`010` is 10, `0x1` is 1, `1e3` is 1000, `True` is true): the name would change in silence,
- * and every quoted reference to it then names something unknown.
- */
-export function renamedKeyProblem(source: string, value: unknown): string | undefined {
-  if ((typeof value !== 'number' && typeof value !== 'boolean') || String(value) === source) return undefined;
-  return `key ${source} reads as the ${typeof value} ${String(value)} in YAML: put it in quotes (${JSON.stringify(source)}) to keep the name as written`;
-}
 
 const renamedKey = (key: { readonly value: unknown; readonly source?: string; readonly type?: string | undefined; readonly tag?: string | undefined }): string | undefined =>
   key.type === 'PLAIN' && key.tag === undefined && key.source !== undefined ? renamedKeyProblem(key.source, key.value) : undefined;
