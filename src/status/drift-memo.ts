@@ -17,12 +17,11 @@ export function sectionsKey(sections: ReadonlyMap<number, SectionResult>, count:
   return parts.join('\n');
 }
 
-/** Last refresh's result for one host, kept while its sections stay the same. */
+/** Last refresh's result for one host, kept while what it was computed from (`key`) stays the same. */
 export class DriftMemo<T> {
   private last: { readonly key: string; readonly value: T } | undefined;
 
-  get(sections: ReadonlyMap<number, SectionResult>, count: number, compute: () => T): T {
-    const key = sectionsKey(sections, count);
+  get(key: string, compute: () => T): T {
     if (this.last?.key === key) return this.last.value;
     const value = compute();
     this.last = { key, value };

@@ -7,7 +7,7 @@ import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ResourceNote } from '../resources/types.js';
 import type { ConnectionTarget, ConnectOptions, HostSession, SessionStats } from '../transport/types.js';
 import { directorProbes, parseDirectorRead } from './director-read.js';
-import { DriftMemo } from './drift-memo.js';
+import { DriftMemo, sectionsKey } from './drift-memo.js';
 import { explainAbsent } from './absent-why.js';
 import { directorStatus } from './model.js';
 import { KEEPALIVED_RUNNING_PROBE, vrrpInstances, vrrpStatus } from './vrrp.js';
@@ -95,7 +95,9 @@ export class StatusWatcher {
       session.close();
       return { ...base, reachable: false, error: `reading: ${(error as Error).message}`, stats: this.counted(host.name) };
     }
-    const drift = driftMemo.get(sections, read.probes.length, () => hostDrift(() => planHost(read, sections, { host: host.name }), sections.size >= read.probes.length, hostNotes(read, sections)));
+    // The drift is computed from the planner's sections and whether the read ended (every section there).
+    const complete = sections.size >= read.probes.length;
+    const drift = driftMemo.get(`${complete}\n${sectionsKey(sections, read.probes.length)}`, () => hostDrift(() => planHost(read, sections, { host: host.name }), complete, hostNotes(read, sections)));
     const first = read.probes.length;
     const directorRead = directed.length > 0 ? parseDirectorRead(sections.get(first), sections.get(first + 1), sections.get(first + 2)) : undefined;
     const vrrp = directorRead && instances.length > 0 ? vrrpStatus(instances, sections.get(first + directorProbes.length), directorRead.addresses) : [];
