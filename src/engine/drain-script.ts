@@ -176,6 +176,12 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
+    // One empty line per poll, into the channel: once the run stopped listening (an interrupt
+    // closes the channel, a killed run its connection) the write fails and the poll ends, and
+    // with it the shell that holds the host lock (at once by SIGPIPE, or by the end of its input
+    // where SIGPIPE is ignored). Without it the shell polled on to the drain timeout, 300 s by
+    // default, and the operator's re-run found the director locked by a run that had ended.
+    "  printf '\\n' || break",
     '  sleep 1',
     'done',
     `} ${LOCK_FD_CLOSED}`,

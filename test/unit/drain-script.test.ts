@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +236,26 @@ describe('drain poll', () => {
       const stuck = parseDrain(run(`${fakeIpBy(['198.51.100.50', '198.51.100.51'])}${fakeIpvsadm([], Array<string>(5).fill(tables[0] ?? ''))}${drainScript([two], 1)}`), 1);
       expect(stuck).toMatchObject({ drained: false, active: [4] });
     });
+  });
+
+  // A run interrupted during the drain, or killed, closes its channel; the shell on the director
+  // holds the host lock until it ends, and ends at its next write into the closed channel.
+  describe('a poll whose reader went away (the run was interrupted or killed) ends at once, not at its timeout', () => {
+    it.each([
+      ['a shell that takes SIGPIPE', 'exec sh -s'],
+      ['a shell that ignores SIGPIPE (its write fails)', 'trap "" PIPE; exec sh -s'],
+    ])('%s', async (_, shell) => {
+      const child = spawn('/bin/sh', ['-c', shell], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const ended = new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())));
+      child.stdin.end(`${fakeIpvsadm(Array<number>(60).fill(1))}${drainScript([web], 60)}`);
+      // Polling by now, a server still active.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const closed = Date.now();
+      child.stdout.destroy();
+      const at = await Promise.race([ended, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 10_000))]);
+      if (Number.isNaN(at)) child.kill('SIGKILL');
+      expect((at - closed) / 1000).toBeLessThan(3);
+    }, 15_000);
   });
 
   it('quotes every word it takes from the plan', () => {
