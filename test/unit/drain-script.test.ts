@@ -72,6 +72,16 @@ describe('drain poll', () => {
     expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
   });
 
+  it('of a service on every port (port 0, persistent), waits for an opening connection too: its table entries carry the port the client came to', () => {
+    // The kernel gives such a connection the packet's port, on the VIP and on the server alike,
+    // while the service and its servers are listed with port 0.
+    const everyPort: RealServerRef = { service: ['-t', '198.51.100.50:0'], server: '192.0.2.13:0', address: '192.0.2.13' };
+    const opening = `TCP 00:59  SYN_RECV    203.0.113.100:41234 198.51.100.50:443  192.0.2.13:443\n`;
+    const other = `TCP 00:59  SYN_RECV    203.0.113.100:41235 198.51.100.50:443  192.0.2.11:443\n`;
+    const out = run(`${fakeIpvsadm([], [opening + other, opening, other])}${drainScript([everyPort], 30)}`);
+    expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+  });
+
   it('looks at the connection table only once ActiveConn is 0', () => {
     const script = drainScript([web], 30);
     expect(script.indexOf('ipvsadm -L -n -c')).toBeGreaterThan(script.indexOf('if [ "$left" -eq 0 ]; then'));
