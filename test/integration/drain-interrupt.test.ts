@@ -2,7 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newNonce } from '../../src/engine/batch-script.js';
@@ -12,8 +11,8 @@ import { lockOwner } from '../../src/lock/lock-owner.js';
 import { parseLockReport } from '../../src/lock/lock-report.js';
 import { acquireLockScript } from '../../src/lock/lock-script.js';
 import { ShellChannel } from '../../src/transport/shell-channel.js';
-import { openClient } from '../../src/transport/ssh-client.js';
 import { makeKey, publicKeyText } from '../support/host-certificates.js';
+import { openInetdClient } from '../support/sshd-inetd.js';
 
 // An interrupt during the drain, against the real sshd: the run closes the drain's channel
 // (shell-channel.ts), and sshd closes it back only once the shell on the director, which holds
@@ -49,21 +48,7 @@ describe('a drain interrupted over real SSH', () => {
     const sshd = spawn(SSHD, ['-i', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let client: Client | undefined;
     try {
-      client = await openClient(
-        {
-          label: NAME,
-          address: NAME,
-          port: 22,
-          user: 'root',
-          privateKeys: [clientKey],
-          knownHostsFiles: [join(dir, 'known_hosts')],
-          globalKnownHostsFiles: [],
-          connectTimeoutMs: 15_000,
-          serverAlive: { intervalMs: 0, countMax: 3 },
-          sock: Duplex.from({ readable: sshd.stdout, writable: sshd.stdin }),
-        },
-        { acceptNewHostKeys: false },
-      );
+      client = await openInetdClient(sshd, NAME, { privateKeys: [clientKey], knownHostsFiles: [join(dir, 'known_hosts')] });
       const opened = client;
       const stream = await new Promise<ClientChannel>((resolve, reject) => opened.exec('sh -s', (error, channel) => (error ? reject(error) : resolve(channel))));
       const shell = new ShellChannel(stream, () => undefined);
