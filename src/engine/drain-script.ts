@@ -87,13 +87,19 @@ function packetWatch(servers: readonly RealServerRef[], moved: ReadonlySet<strin
 
 /**
  * `ipvsadm -L -n -c` lines `TCP EXPIRE STATE CLIENT VIRTUAL DEST` -> the SYN_RECV and ESTABLISHED
- * entries per key, printed in the keys' order; `byAddress`: keys are `VIP RIP`, ports left out
- * (a fwmark service's connections come to any port of its VIPs), else `VIP:PORT RIP:PORT`.
+ * entries per key, printed in the keys' order. A key is `VIP:PORT RIP:PORT`, or `VIP RIP` with
+ * the ports left out, for connections that come to any port: a fwmark service's, and a port-0
+ * service's, whose entries carry the port the client came to while its servers are listed with 0.
  */
-function tableCount(keys: readonly string[], byAddress: boolean): string {
-  const pick = byAddress ? 'v = $5; sub(/:[0-9]+$/, "", v); d = $6; sub(/:[0-9]+$/, "", d); key = v " " d' : 'key = $5 " " $6';
-  const count = `awk -v keys=${quote(keys.join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") { ${pick}; if (key in c) c[key]++ } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
+function tableCount(keys: readonly string[]): string {
+  const pick = 'e = $5 " " $6; v = $5; sub(/:[0-9]+$/, "", v); d = $6; sub(/:[0-9]+$/, "", d); a = v " " d; if (e in c) c[e]++; else if (a in c) c[a]++';
+  const count = `awk -v keys=${quote(keys.join('|'))} 'BEGIN { n = split(keys, k, "|"); for (i = 1; i <= n; i++) { c[k[i]] = 0; order[i] = k[i] } } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") { ${pick} } END { for (i = 1; i <= n; i++) printf "%d ", c[order[i]] }'`;
   return `set -- $(${command('ipvsadm', '-L', '-n', '-c')} 2>/dev/null | ${count})`;
+}
+
+/** The opening-check key of a port service's server: by address where the service takes every port. */
+function openingKey(server: RealServerRef, virtual: string): string {
+  return virtual.endsWith(':0') ? `${virtual.replace(/:0$/, '')} ${server.address}` : `${virtual} ${server.server}`;
 }
 
 /**
@@ -104,7 +110,7 @@ function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], m
   const pairs = servers.flatMap((server, index) => (byVip(server) ? vipsOf(server).map((vip) => ({ index, vip, key: `${vip} ${server.address}` })) : []));
   if (pairs.length === 0) return [];
   return [
-    `  ${tableCount(pairs.map((pair) => pair.key), true)}`,
+    `  ${tableCount(pairs.map((pair) => pair.key))}`,
     ...servers.flatMap((server, index) => (byVip(server) ? [`  a${index}=0`] : [])),
     ...pairs.map(({ index, vip }) => `  if ${vipTest(vip, index, vips, moved)}; then a${index}=$((a${index} + \${1:-0})); fi; shift`),
     ...servers.flatMap((server, index) => (byVip(server) ? [`  left=$((left + a${index}))`] : [])),
@@ -117,11 +123,11 @@ function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], m
  * at every poll (vipCounts), or, with no VIP known, not looked up.
  */
 function openingCheck(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
-  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: `${server.service[1]} ${server.server}` }] : []));
+  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: openingKey(server, server.service[1]) }] : []));
   if (looked.length === 0) return [];
   return [
     '  if [ "$left" -eq 0 ]; then',
-    `    ${tableCount(looked.map((entry) => entry.key), false)}`,
+    `    ${tableCount(looked.map((entry) => entry.key))}`,
     ...looked.map((entry) => `    if ${heldTest(entry.server, entry.index, vips, moved)}; then a${entry.index}=\${1:-0}; left=$((left + a${entry.index})); fi; shift`),
     '  fi',
   ];
@@ -176,6 +182,12 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
+    // One empty line per poll, into the channel: once the run stopped listening (an interrupt
+    // closes the channel, a killed run its connection) the write fails and the poll ends, and
+    // with it the shell that holds the host lock (at once by SIGPIPE, or by the end of its input
+    // where SIGPIPE is ignored). Without it the shell polled on to the drain timeout, 300 s by
+    // default, and the operator's re-run found the director locked by a run that had ended.
+    "  printf '\\n' || break",
     '  sleep 1',
     'done',
     `} ${LOCK_FD_CLOSED}`,

@@ -49,6 +49,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     requireIpvs(facts, context);
     const { changes, table } = planTable(spec, facts.table, context.withheld);
     const { path, file } = saveFileState(spec, facts);
+    if (!persists(file, table)) return changes;
     const save = saveFileChange(path, file, table);
     const boot = bootUnitChange(facts, path);
     return [...changes, ...withPhase([...(save ? [save] : []), ...(boot ? [boot] : [])], changes)];
@@ -59,6 +60,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     const { table } = planTable(spec, facts.table, context?.withheld);
     const { path, file } = saveFileState(spec, facts);
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
+    if (!persists(file, table)) return { ...facts, ipvs: { state: 'ok' }, table };
     return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } }, path);
   },
 
@@ -105,6 +107,16 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     },
   },
 };
+
+/**
+ * No save file restores an empty table as well as an empty one does (Debian's init script writes
+ * its stub when the file is missing), and it is what pruning leaves once a director's last service
+ * goes, with RHEL's unit disabled: writing an empty file and enabling the unit again would undo
+ * that in the next apply, one change in a re-run that should make none.
+ */
+function persists(file: FileState, table: Table): boolean {
+  return file.exists || table.length > 0;
+}
 
 function readSaveFile(spec: IpvsSpec, facts: IpvsFacts): boolean {
   return Object.hasOwn(facts.files, saveFilePath(spec, facts.os));

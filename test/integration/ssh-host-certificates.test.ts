@@ -2,13 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openClient } from '../../src/transport/ssh-client.js';
 import { certificateSupport } from '../../src/transport/ssh2-host-certificates.js';
 import { makeKey, publicKeyText, sign, type KeyKind, type SignOptions } from '../support/host-certificates.js';
 import { startAgent } from '../support/ssh-agent.js';
+import { openInetdClient } from '../support/sshd-inetd.js';
 
 // Host certificates against the real sshd: each case starts `sshd -i` (inetd mode: the SSH
 // connection is the process's stdin and stdout, no port, no network) with one host key and its
@@ -92,27 +91,15 @@ describe('host certificates (@cert-authority) against the real sshd', () => {
     const sshd = spawn(SSHD, ['-i', '-e', '-f', config], { stdio: ['pipe', 'pipe', 'pipe'] });
     let log = '';
     sshd.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const sock = Duplex.from({ readable: sshd.stdout, writable: sshd.stdin });
     let client: Client | undefined;
     try {
-      client = await openClient(
-        {
-          label: name,
-          address: name,
-          port: 22,
-          user: 'root',
-          privateKeys: login.privateKeys ?? [clientKey],
-          ...(login.certificateFiles ? { certificateFiles: login.certificateFiles } : {}),
-          ...(login.agent ? { agent: login.agent } : {}),
-          ...(login.agentKeys ? { agentKeys: login.agentKeys } : {}),
-          knownHostsFiles: [known],
-          globalKnownHostsFiles: [],
-          connectTimeoutMs: 15_000,
-          serverAlive: { intervalMs: 0, countMax: 3 },
-          sock,
-        },
-        { acceptNewHostKeys: false },
-      );
+      client = await openInetdClient(sshd, name, {
+        privateKeys: login.privateKeys ?? [clientKey],
+        ...(login.certificateFiles ? { certificateFiles: login.certificateFiles } : {}),
+        ...(login.agent ? { agent: login.agent } : {}),
+        ...(login.agentKeys ? { agentKeys: login.agentKeys } : {}),
+        knownHostsFiles: [known],
+      });
       const opened = client;
       const output = await new Promise<string>((resolve, reject) => {
         opened.exec('echo certified-$(id -u)', (error, stream) => {

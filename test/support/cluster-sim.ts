@@ -9,6 +9,7 @@ import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
 import { renderRules } from '../../src/resources/ipvs/rules-format.js';
 import { DEBIAN_SAVE_FILE, RHEL_SAVE_FILE } from '../../src/resources/ipvs/save-file.js';
 import type { NftTableFacts } from '../../src/resources/nft-table.js';
+import { declaredRecords } from '../../src/ownership/records.js';
 import { probeOf } from '../../src/resources/probe-of.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 import { applyCommands } from './command-model.js';
@@ -116,8 +117,9 @@ export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory
       if (declared) host.facts.set(probe, type.after(task.spec as never, facts as never, { host: name }));
       else if (!tasks.some((entry) => entry.type === 'fwmark')) host.facts.set(probe, type.reset?.after(task.spec as never, facts as never) ?? facts);
     }
-    // A host left with nothing to record forgets its manifest (ownership/manifest.ts).
-    host.recorded = tasks.length > 0 ? tasks : undefined;
+    // A host left with nothing to record forgets its manifest (ownership/manifest.ts): tasks
+    // that own no object (an ipvs task listing no service) record nothing either.
+    host.recorded = declaredRecords(tasks).length > 0 ? tasks : undefined;
   }
 }
 

@@ -335,6 +335,21 @@ const cases: Case[] = [
     drains: [['dir1', [`-t ${V1}:80 ${RS3}:80`]]],
   },
   {
+    // The director stays one (its ipvs task now lists no service): the pruned service took the save
+    // file with it, and the task's own plan must not write an empty one back in the next apply.
+    name: "a VIP deleted entirely from one of two directors: it drains and deletes its service and lets the VIP go, the real servers keep the other director's VIP, and the emptied director stays converged",
+    before: { dir1: director([web(rs(RS1, RS2))]), dir2: director([tcp(V2, 80, rs(RS1, RS3))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo']), rs3: realServer([V2, 'lo']) },
+    after: { dir1: director([web(rs(RS1, RS2))]), dir2: director([]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
+    changes: [
+      ...quiesced(`TCP ${V2}:80`, ports(80, RS1, RS3), 'dir2'),
+      deleted(`TCP ${V2}:80`, 'wrr, 2 real servers', 'dir2'),
+      'withdraw dir2: remove /etc/ipvsadm.rules',
+      ...vipOff(V2, 'eth0', ['dir2']),
+      ...vipOff(V2, 'lo', ['rs1', 'rs3']),
+    ],
+    drains: [['dir2', [`-t ${V2}:80 ${RS1}:80`, `-t ${V2}:80 ${RS3}:80`]]],
+  },
+  {
     name: 'two services share a real server and only one changes: the other and the real server are untouched',
     before: { dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
     after: { dir1: director([web([{ address: RS1, weight: 5 }, { address: RS2 }]), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },

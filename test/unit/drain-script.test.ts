@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,16 @@ describe('drain poll', () => {
     ].join('');
     const tables = [others + entry('SYN_RECV', '198.51.100.50:80', '192.0.2.13:80'), others + entry('ESTABLISHED', '198.51.100.50:80', '192.0.2.13:80'), others];
     const out = run(`${fakeIpvsadm([0, 0, 0, 0], tables)}${drainScript([web], 30)}`);
+    expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+  });
+
+  it('of a service on every port (port 0, persistent), waits for an opening connection too: its table entries carry the port the client came to', () => {
+    // The kernel gives such a connection the packet's port, on the VIP and on the server alike,
+    // while the service and its servers are listed with port 0.
+    const everyPort: RealServerRef = { service: ['-t', '198.51.100.50:0'], server: '192.0.2.13:0', address: '192.0.2.13' };
+    const opening = `TCP 00:59  SYN_RECV    203.0.113.100:41234 198.51.100.50:443  192.0.2.13:443\n`;
+    const other = `TCP 00:59  SYN_RECV    203.0.113.100:41235 198.51.100.50:443  192.0.2.11:443\n`;
+    const out = run(`${fakeIpvsadm([], [opening + other, opening, other])}${drainScript([everyPort], 30)}`);
     expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
   });
 
@@ -236,6 +246,26 @@ describe('drain poll', () => {
       const stuck = parseDrain(run(`${fakeIpBy(['198.51.100.50', '198.51.100.51'])}${fakeIpvsadm([], Array<string>(5).fill(tables[0] ?? ''))}${drainScript([two], 1)}`), 1);
       expect(stuck).toMatchObject({ drained: false, active: [4] });
     });
+  });
+
+  // A run interrupted during the drain, or killed, closes its channel; the shell on the director
+  // holds the host lock until it ends, and ends at its next write into the closed channel.
+  describe('a poll whose reader went away (the run was interrupted or killed) ends at once, not at its timeout', () => {
+    it.each([
+      ['a shell that takes SIGPIPE', 'exec sh -s'],
+      ['a shell that ignores SIGPIPE (its write fails)', 'trap "" PIPE; exec sh -s'],
+    ])('%s', async (_, shell) => {
+      const child = spawn('/bin/sh', ['-c', shell], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const ended = new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())));
+      child.stdin.end(`${fakeIpvsadm(Array<number>(60).fill(1))}${drainScript([web], 60)}`);
+      // Polling by now, a server still active.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const closed = Date.now();
+      child.stdout.destroy();
+      const at = await Promise.race([ended, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 10_000))]);
+      if (Number.isNaN(at)) child.kill('SIGKILL');
+      expect((at - closed) / 1000).toBeLessThan(3);
+    }, 15_000);
   });
 
   it('quotes every word it takes from the plan', () => {
