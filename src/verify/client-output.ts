@@ -2,7 +2,7 @@
 // this run's nonce count; anything else a login shell prints is ignored.
 
 export interface FetchOutcome {
-  /** Exit status of curl or wget: 0 fetched, 7 refused, 28 timed out, 22 HTTP error... */
+  /** Exit status of curl or wget: 0 fetched, 7 refused, 28 timed out, 22 HTTP error...; -1 a reused connection. */
   readonly rc: number;
   /** The host the page named; absent when no page came back or it named nobody. */
   readonly name?: string;
@@ -99,6 +99,7 @@ export function describeFailure(outcome: FetchOutcome, fetcher: string | undefin
   const timedOut = timeoutSeconds === undefined ? 'timed out' : `timed out after ${timeoutSeconds} s, verify's --timeout`;
   if (outcome.rc === 0) return 'the page names no host (no <h1>NAME</h1>)';
   if (fetcher === 'curl') {
+    if (outcome.rc === -1) return 'reused the connection of the request before it (the server kept it open after Connection: close), so the director did not schedule it';
     const known: Record<number, string> = {
       6: 'could not resolve the host',
       7: 'connection refused or no route',

@@ -100,15 +100,29 @@ export function clientScript(input: ClientScriptInput): string {
     '}',
   ];
   input.pages.forEach((url, index) => lines.push(`ask 'p ${index}' ${quote(url)}`));
+  // One curl for all of a service's requests where the client's curl can say how each ended
+  // (%{exitcode}, curl 7.75): a process start costs ~0.2 s on an emulated or busy client, and the
+  // loop below pays three per request. `timeout` bounds the batch by the time limit; stdbuf makes
+  // curl write each request's line as it ends, which a curl that `timeout` ends would otherwise
+  // lose in its buffer; awk reads the pages.
+  lines.push(
+    'batch=',
+    `if [ "$fetcher" = curl ] && command -v timeout >/dev/null 2>&1 && command -v awk >/dev/null 2>&1 && command -v stdbuf >/dev/null 2>&1 && [ "$(curl -s -o /dev/null -w '%{exitcode}' file:///dev/null 2>/dev/null)" = 0 ]; then batch=1; fi`,
+  );
   for (const service of input.services) {
     if (!Number.isInteger(service.index) || service.index < 0) throw new Error(`bad service index ${service.index}`);
     lines.push(
-      `i=1; stop=$(( $(date +%s) + ${input.timeLimitSeconds} ))`,
-      `while [ "$i" -le ${input.requests} ]; do`,
-      `  if [ "$(date +%s)" -ge "$stop" ]; then printf '%s stop %s %s\\n' ${n} ${service.index} "$i"; break; fi`,
-      `  ask "r ${service.index} $i" ${quote(service.url)}`,
-      '  i=$((i + 1))',
-      'done',
+      'if [ -n "$batch" ]; then',
+      `  set --; i=0; while [ "$i" -lt ${input.requests} ]; do set -- "$@" ${quote(service.url)}; i=$((i + 1)); done`,
+      `  { timeout ${input.timeLimitSeconds} stdbuf -oL ${batchCurl(n, input.timeoutSeconds)} "$@" 2>/dev/null; printf '%s t %s\\n' ${n} $?; } | awk -v n=${n} -v idx=${service.index} -v want=${input.requests} '${batchReader}'`,
+      'else',
+      `  i=1; stop=$(( $(date +%s) + ${input.timeLimitSeconds} ))`,
+      `  while [ "$i" -le ${input.requests} ]; do`,
+      `    if [ "$(date +%s)" -ge "$stop" ]; then printf '%s stop %s %s\\n' ${n} ${service.index} "$i"; break; fi`,
+      `    ask "r ${service.index} $i" ${quote(service.url)}`,
+      '    i=$((i + 1))',
+      '  done',
+      'fi',
       // Flushed as soon as the loop ends, so the caller can report this service while the next runs.
       `printf '%s done %s\\n' ${n} ${service.index}`,
     );
@@ -129,6 +143,37 @@ export function clientScript(input: ClientScriptInput): string {
   lines.push(`printf '%s end\\n' ${n}`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * curl for a batch of one service's requests: `Connection: close` so that each is a new
+ * connection the director schedules (the server must close it), and after each page a line of
+ * this run's nonce with curl's exit status and how many connections that request opened (0: it
+ * reused the one before, which the reader counts as a failed request, not an answer).
+ */
+function batchCurl(nonce: string, timeoutSeconds: number): string {
+  return `curl -sf --max-time ${timeoutSeconds} -H 'Connection: close' -w '\\n${nonce} w %{exitcode} %{num_connects}\\n'`;
+}
+
+/**
+ * awk over a batch's output: the pages and, after each, curl's line. Prints the loop's own line per
+ * request (`r INDEX I RC NAME`, the name read as nameFromPage reads it: from the first <h1> to the
+ * first </h1> after it, on one line, [A-Za-z0-9_.-] only), and `stop` where the time limit's
+ * `timeout` ended curl (exit 124) before every request did. A reused connection reads as rc -1.
+ */
+export const batchReader = [
+  'BEGIN { name = "-"; seen = 0; k = 0; limit = 0 }',
+  '$1 == n && $2 == "t" && NF == 3 { limit = ($3 == 124); next }',
+  '$1 == n && $2 == "w" && NF == 4 {',
+  '  k++; rc = $3; if (rc == 0 && $4 == 0) { rc = -1; name = "-" }',
+  '  printf "%s r %s %d %s %s\\n", n, idx, k, rc, name; name = "-"; seen = 0; next',
+  '}',
+  '!seen && (p = index($0, "<h1>")) > 0 {',
+  '  seen = 1; rest = substr($0, p + 4); e = index(rest, "</h1>")',
+  '  name = e > 1 ? substr(rest, 1, e - 1) : "-"',
+  '  if (name ~ /[^A-Za-z0-9_.-]/) name = "-"',
+  '}',
+  'END { if (limit && k < want) printf "%s stop %s %d\\n", n, idx, k + 1 }',
+].join('\n');
 
 function checkUrl(url: string, path = ''): void {
   const match = /^http:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/(.*)$/.exec(url);
