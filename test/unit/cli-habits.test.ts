@@ -86,6 +86,33 @@ describe('--json on bad input', () => {
     expect(report.problems[0]).toMatchObject({ file, line: 3, path: 'hosts.alpha.address' });
   });
 
+  // A script that runs `lvsprov apply ... --json | jq` reads stdout alone: a mistyped option or a
+  // bad value refused by the command line parser is invalid input like a bad inventory.
+  it.each([
+    ['an unknown option', ['apply', '-i', 'INV', '--json', '--bogus'], "error: unknown option '--bogus'"],
+    ['an unknown option before --json', ['status', '-i', 'INV', '--bogus', '--json'], "error: unknown option '--bogus'"],
+    ['a value refused by its parser, --json after it', ['apply', '-i', 'INV', '--forks', '0', '--json'], "error: option '-f, --forks <n>' argument '0' is invalid"],
+    ['a value missing', ['verify', '-i', 'INV', '--json', '--rate'], "error: option '--rate <n>' argument missing"],
+    ['the inventory missing', ['reset', '--json'], "error: required option '-i, --inventory <file>' not specified"],
+    ['an argument too many', ['apply', '-i', 'INV', '--json', 'extra'], "error: too many arguments for 'apply'"],
+  ])('`--json` with %s: the refusal is one JSON line on stdout too (exit 4)', async (_case, args, message) => {
+    const file = write('json-cli-refusal.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.10 }\n');
+    const result = await runMain(args.map((arg) => (arg === 'INV' ? file : arg)));
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout.split('\n')).toHaveLength(1);
+    const report = JSON.parse(result.stdout) as { exitCode: number; error: string; problems: unknown[] };
+    expect(report).toEqual({ exitCode: 4, error: expect.stringContaining(message.replace(/^error: /, '')) as unknown, problems: [] });
+  });
+
+  it('prints no JSON for a command-line refusal of a command without --json, or when --json is only a value', async () => {
+    for (const args of [['graph', '-i', 'x.yaml', '--json'], ['apply', '--json-x'], ['lab', 'exec']]) {
+      const result = await runMain(args);
+      expect(result.code, args.join(' ')).toBe(4);
+      expect(result.stdout, args.join(' ')).toBe('');
+    }
+  });
+
   it('prints nothing on stdout without --json', async () => {
     const file = write('json-bad-plain.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.300 }\n');
     const result = await runMain(['apply', '-i', file]);
