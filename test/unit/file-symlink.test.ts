@@ -19,8 +19,8 @@ const context = { host: 'h1' } as unknown as HostContext;
 function converge(spec: FileSpec): string[][] {
   const rounds: string[][] = [];
   for (let round = 0; round < 2; round++) {
-    const stdout = execFileSync('sh', ['-c', file.probe(spec, context)]).toString();
-    const changes = file.plan(spec, file.parse({ stdout, stderr: '', status: 0 }, spec), context);
+    const stdout = execFileSync('sh', ['-c', file.probe(spec)]).toString();
+    const changes = file.plan(spec, file.parse({ stdout, status: 0 }, spec), context);
     rounds.push(changes.map((change) => change.summary));
     for (const change of changes) execFileSync('sh', ['-c', change.commands.join('\n')]);
   }
