@@ -16,6 +16,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const context = { host: 'h1' } as unknown as HostContext;
 
+/** A link `link-NAME` to a file `target-NAME` holding `content` with `mode`; returns both paths. */
+function linkedFile(name: string, content: string, mode: number): { target: string; path: string } {
+  const target = join(dir, `target-${name}`);
+  writeFileSync(target, content);
+  chmodSync(target, mode);
+  const path = join(dir, `link-${name}`);
+  symlinkSync(target, path);
+  return { target, path };
+}
+
 function converge(spec: FileSpec): string[][] {
   const rounds: string[][] = [];
   for (let round = 0; round < 2; round++) {
@@ -29,30 +39,19 @@ function converge(spec: FileSpec): string[][] {
 
 describe('a file task on a symbolic link', () => {
   it("reads the target's mode, as it reads the target's content: a chmod through the link converges", () => {
-    const target = join(dir, 'target-mode');
-    writeFileSync(target, 'a=1\n');
-    chmodSync(target, 0o600);
-    const path = join(dir, 'link-mode');
-    symlinkSync(target, path);
+    const { target, path } = linkedFile('mode', 'a=1\n', 0o600);
     expect(converge(file.schema.parse({ path, content: 'a=1\n', mode: '0640' }) as FileSpec)).toEqual([[`chmod ${path} 600 -> 640`], []]);
     expect(statSync(target).mode & 0o777).toBe(0o640);
     expect(lstatSync(path).isSymbolicLink()).toBe(true);
   });
 
   it('in sync through the link: no change at all', () => {
-    const target = join(dir, 'target-same');
-    writeFileSync(target, 'b=2\n');
-    chmodSync(target, 0o644);
-    const path = join(dir, 'link-same');
-    symlinkSync(target, path);
+    const { path } = linkedFile('same', 'b=2\n', 0o644);
     expect(converge(file.schema.parse({ path, content: 'b=2\n' }) as FileSpec)).toEqual([[], []]);
   });
 
   it('other content: the write replaces the link by a regular file (the rename does not follow it), and converges', () => {
-    const target = join(dir, 'target-content');
-    writeFileSync(target, 'old\n');
-    const path = join(dir, 'link-content');
-    symlinkSync(target, path);
+    const { target, path } = linkedFile('content', 'old\n', 0o644);
     expect(converge(file.schema.parse({ path, content: 'new\n', mode: '0600' }) as FileSpec)).toEqual([[`update ${path} (mode 644 -> 600)`], []]);
     expect([lstatSync(path).isFile(), readFileSync(path, 'utf8'), readFileSync(target, 'utf8')]).toEqual([true, 'new\n', 'old\n']);
   });
