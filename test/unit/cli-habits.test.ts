@@ -73,6 +73,30 @@ describe('lvsprov --version and suggestions', () => {
   });
 });
 
+describe('a file option given twice', () => {
+  // `apply -i a.yaml -i b.yaml` ran on b.yaml alone, exit 0: the hosts of a.yaml were left out in
+  // silence (Ansible merges its -i's; lvsprov validate checks several). One file each, or refused.
+  it.each([
+    ['apply', '-i'],
+    ['reset', '-i'],
+    ['status', '-i'],
+    ['verify', '-i'],
+    ['graph', '-i'],
+    ['ssh-config', '-i'],
+    ['apply', '-p'],
+    ['status', '-p'],
+    ['apply', '-F'],
+    ['ssh-config', '-F'],
+  ])('`%s` with %s given twice is refused (exit 4), naming both, and contacts nobody', async (command, flag) => {
+    const inventory = write('twice.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.10 }\n');
+    const args = flag === '-i' ? [command, '-i', inventory, '-i', 'second.yaml'] : [command, '-i', inventory, flag, 'first.conf', flag, 'second.conf'];
+    const result = await runMain(args);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/is given twice \(.+, then second\.(yaml|conf)\)/);
+    expect(result.stdout).toBe('');
+  });
+});
+
 describe('--json on bad input', () => {
   it.each([['apply'], ['status'], ['verify']])('`%s --json` refuses a bad inventory on stdout as JSON too: exit code, problems with file, line and column', async (command) => {
     const file = write(`json-bad-${command}.yaml`, 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.300 }\n');
