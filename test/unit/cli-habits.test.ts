@@ -85,6 +85,7 @@ describe('a file option given twice', () => {
     ['ssh-config', '-i'],
     ['apply', '-p'],
     ['status', '-p'],
+    ['validate', '-p'],
     ['apply', '-F'],
     ['ssh-config', '-F'],
   ])('`%s` with %s given twice is refused (exit 4), naming both, and contacts nobody', async (command, flag) => {
