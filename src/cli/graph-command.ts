@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { GraphFormat } from '../graph/format-names.js';
 import { formatOption, graphFormatFor, outputOption } from './graph-options.js';
 import type { CliIo } from './io.js';
+import { oneInventory } from './option-values.js';
 
 interface GraphFlags {
   inventory: string;
@@ -12,7 +13,7 @@ interface GraphFlags {
 export function graphCommand(io: CliIo): Command {
   return new Command('graph')
     .description('draw the cluster: client side, routers, directors, VIPs with their services, real servers with weights; contacts no host')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)', oneInventory)
     .addOption(formatOption())
     .addOption(outputOption())
     .action(async (flags: GraphFlags) => {

@@ -6,6 +6,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import type { LabUpResult } from '../lab/cluster/index.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { oneInventory } from './option-values.js';
 
 // `lvsprov lab up|down|exec`: a disposable real-kernel lab for an inventory. The inventory is checked
 // first (problems go to main as ConfigErrors, exit 4). Lab failures (a missing package, a guest
@@ -103,7 +104,7 @@ async function failed(io: CliIo, setExit: (code: number) => void, what: string, 
 export function labCommand(io: CliIo, setExit: (code: number) => void): Command {
   const up = new Command('up')
     .description('boot a real-kernel guest and build the inventory\'s hosts in it, plus a router and a client; write a ready inventory')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (lab addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (lab addresses only: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)', oneInventory)
     .option('-n, --name <name>', "lab name (default: the inventory's name)")
     .option('--dir <dir>', 'lab work dir (default: .lab/<name>)')
     .option('--ready-timeout <seconds>', "how long each host's sshd may take to start (default 300)", seconds)
@@ -126,7 +127,7 @@ export function labCommand(io: CliIo, setExit: (code: number) => void): Command 
     });
   const down = new Command('down')
     .description('power the lab guest off and remove everything the lab made')
-    .option('-i, --inventory <file>', 'the inventory the lab was built from (names the lab)')
+    .option('-i, --inventory <file>', 'the inventory the lab was built from (names the lab)', oneInventory)
     .option('-n, --name <name>', 'lab name')
     .option('--dir <dir>', 'lab work dir')
     .action(async (flags: DownFlags) => {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, UsageError, withArgumentsShown } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
+import { jsonRefusalWanted } from './json-refusal.js';
 import { processIo, type CliIo } from './io.js';
 import { checkRequiredOptionsLast } from './required-options.js';
 import { graphCommand } from './graph-command.js';
@@ -32,12 +33,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     // A typo gets its error, the suggestion and where to look, not forty lines of help above the
     // prompt (git and npm do the same).
     .showHelpAfterError("(run 'lvsprov --help' for the commands)");
+  // The command whose command line commander refused, for its --json.
+  let refusedBy: Command | undefined;
   for (const command of [applyCommand(io, setExit), resetCommand(io, setExit), validateCommand(io), verifyCommand(io, setExit), statusCommand(io, setExit), graphCommand(io), labCommand(io, setExit), sshConfigCommand(io), schemaCommand(io)]) {
     program.addCommand(command);
     // Subcommands (`lab up`) too: addCommand does not hand the output on, and commander's
     // messages must reach the terminal with the arguments escaped wherever they come from.
     for (const each of [command, ...command.commands]) {
-      each.exitOverride().configureOutput(output);
+      each
+        .exitOverride((error) => {
+          refusedBy = each;
+          throw error;
+        })
+        .configureOutput(output);
       checkRequiredOptionsLast(each);
     }
   }
@@ -62,7 +70,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return code === ExitCode.ok && io.outputFailure?.() !== undefined ? ExitCode.internal : code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? ExitCode.ok : ExitCode.invalidInput;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
+      if (jsonRefusalWanted(refusedBy, argv.slice(2))) io.out(JSON.stringify({ exitCode: ExitCode.invalidInput, error: error.message.replace(/^error: /, ''), problems: [] }));
+      return ExitCode.invalidInput;
     }
     if (error instanceof ConfigError) {
       for (const problem of error.message.split('\n')) io.err(problem);

@@ -8,9 +8,23 @@ export function wholeNumber(value: string, flag: string, min: number, max: numbe
   return number;
 }
 
+/**
+ * An option that names one file (-i, -p, -F): given again, it is refused. Commander keeps the last
+ * value, so `apply -i a.yaml -i b.yaml` ran on b.yaml alone and left a.yaml's hosts out in silence.
+ */
+export function oneFile(flag: string, what: string): (value: string, previous?: string) => string {
+  return (value, previous) => {
+    if (previous !== undefined) throw new InvalidArgumentError(`${flag} is given twice (${shortened(previous)}, then ${shortened(value)}): ${what}`);
+    return value;
+  };
+}
+
+/** -i of every command but validate: one inventory a run. */
+export const oneInventory = oneFile('-i', 'one inventory a run (`lvsprov validate` checks several)');
+
 /** -F, as ssh takes it: the OpenSSH client config to read instead of the default. */
 export function sshConfigOption(): Option {
-  return new Option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)");
+  return new Option('-F, --ssh-config <file>', "OpenSSH client config to read (default: the inventory's ssh.config_file, else ~/.ssh/config; `none` reads none)").argParser(oneFile('-F', 'one ssh config file'));
 }
 
 /**

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DRAIN_TIMEOUT } from '../engine/drain-timeout.js';
 import { isIpv4 } from '../net/ipv4.js';
 import type { PreparedRun } from './load-run.js';
-import { sshConfigOption } from './option-values.js';
+import { oneFile, oneInventory, sshConfigOption } from './option-values.js';
 import { addSelectionOptions, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
@@ -35,8 +35,8 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function playbookCommand(name: string, description: string): Command {
   const command = new Command(name)
     .description(description)
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
-    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)', oneInventory)
+    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)", oneFile('-p', 'one playbook a run'))
     .option('-C, --check', 'plan only: show what would change and change nothing', false)
     .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { TagSelection } from '../config/compile.js';
-import { renderHostList, renderTaskList } from '../report/run-listing.js';
+import { listingJson, renderHostList, renderTaskList } from '../report/run-listing.js';
 import type { CliIo } from './io.js';
 import type { PreparedRun } from './load-run.js';
 import { commaTerms, limitTerm, tagTerm } from './option-values.js';
@@ -41,8 +41,12 @@ export function tagSelection(flags: Pick<SelectionFlags, 'tags' | 'skipTags'>): 
   return { ...(only ? { only } : {}), ...(skip ? { skip } : {}) };
 }
 
-/** Prints the listing asked for; true when one was (the command then stops). */
-export function printListing(io: CliIo, prepared: PreparedRun, flags: SelectionFlags): boolean {
+/** Prints the listing asked for (as one JSON document with `json`); true when one was (the command then stops). */
+export function printListing(io: CliIo, prepared: PreparedRun, flags: SelectionFlags & { json?: boolean }): boolean {
+  if ((flags.listHosts || flags.listTasks) && flags.json === true) {
+    io.out(JSON.stringify(listingJson(prepared.run, flags.listTasks)));
+    return true;
+  }
   if (flags.listHosts) io.out(renderHostList(prepared.run));
   if (flags.listTasks) io.out(`${flags.listHosts ? '\n' : ''}${renderTaskList(prepared.run)}`);
   return flags.listHosts || flags.listTasks;

@@ -6,7 +6,7 @@ import { own } from '../config/own.js';
 import { suggestion } from '../config/suggest.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
-import { sshConfigOption } from './option-values.js';
+import { oneInventory, sshConfigOption } from './option-values.js';
 
 // `lvsprov ssh-config -i INV HOST...`: what lvsprov will use to reach each host, like `ssh -G`, with
 // where every value came from (the inventory, an ssh_config line, or a default). Contacts no host.
@@ -45,7 +45,7 @@ function hostLines(inventory: ReturnType<typeof loadInventory>, host: string, ss
 export function sshConfigCommand(io: CliIo): Command {
   return new Command('ssh-config')
     .description('show how lvsprov will reach each host (like ssh -G): address, user, port, keys, agent, known_hosts, jump hosts, and where each value comes from')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)', oneInventory)
     .addOption(sshConfigOption())
     .argument('[hosts...]', 'inventory hosts (default: all)')
     .action((hosts: string[], flags: { inventory: string; sshConfig?: string }) => {

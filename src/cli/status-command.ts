@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { GraphFormat } from '../graph/format-names.js';
 import { formatOption, outputOption } from './graph-options.js';
 import type { CliIo } from './io.js';
-import { sshConfigOption, wholeNumber } from './option-values.js';
+import { oneFile, oneInventory, sshConfigOption, wholeNumber } from './option-values.js';
 import { limitOption } from './selection-options.js';
 
 // The command's options only: what it does loads when it runs (status-run.ts), so other commands
@@ -26,8 +26,8 @@ export interface StatusFlags {
 export function statusCommand(io: CliIo, setExit: (code: number) => void): Command {
   return new Command('status')
     .description('the live cluster: per director its IPVS table (weights, connections, rates) and the VIPs it holds; per host its drift from the playbook')
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
-    .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)', oneInventory)
+    .option('-p, --playbook <file>', "playbook the drift is measured against (default: the inventory's `playbook`, else the site playbook lvsprov ships)", oneFile('-p', 'one playbook a run'))
     .option('-l, --limit <hosts>', "hosts or groups to read: names, globs (rs*), exclusions (!rs3)", limitOption)
     .option('-f, --forks <n>', 'hosts read at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => wholeNumber(value, '--forks', 1, 10_000))
     .option('--json', 'print the report as JSON (with --watch: one JSON document per line, per refresh)', false)

@@ -36,6 +36,8 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
   });
   const graphTopology = topology(prepared.inventory);
   if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
+  // Refused before any host is read: a picture format lvsprov does not draw.
+  const graphFormat = flags.graph ? graphFormatFor(flags.format, flags.output) : undefined;
   const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys });
   const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
   let stopped = false;
@@ -54,7 +56,7 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
       if (stopped) break;
       report = await watcher.refresh();
-      if (flags.graph) await emitGraph(io, withLiveVrrp(graphTopology, report), graphFormatFor(flags.format, flags.output), flags.output, liveLinks(report));
+      if (graphFormat !== undefined) await emitGraph(io, withLiveVrrp(graphTopology, report), graphFormat, flags.output, liveLinks(report));
       else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
       // Redrawn only where stdout is a terminal: `status --watch 5 > file` gets each refresh in turn.

@@ -13,6 +13,9 @@ import type { DefaultRenderer } from 'listr2';
 
 type DefaultRendererClass = typeof DefaultRenderer;
 
+/** listr2's width where stdout has none. */
+const undefinedWidth = 80;
+
 /** A DefaultRenderer (listr2's, loaded by the caller) that draws at most once per `intervalMs`. */
 export function throttledRenderer(Base: DefaultRendererClass, intervalMs: number): DefaultRendererClass {
   return class ThrottledRenderer extends Base {
@@ -39,7 +42,9 @@ export function throttledRenderer(Base: DefaultRendererClass, intervalMs: number
     }
 
     protected override format(message: string, icon: string, level: number): string[] {
-      return withStdoutColumns(process.stderr.columns, () => super.format(message, icon, level));
+      // A terminal nobody gave a size (`script`, `docker exec -t` before its resize) says 0
+      // columns; listr2 would wrap every character onto a line of its own. 80, as for no width.
+      return withStdoutColumns(process.stderr.columns || undefinedWidth, () => super.format(message, icon, level));
     }
 
     private draw(): void {

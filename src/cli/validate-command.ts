@@ -3,6 +3,7 @@ import { appendAll } from '../config/append-all.js';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import { prepareRun } from './load-run.js';
 import type { CliIo } from './io.js';
+import { oneFile } from './option-values.js';
 import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
 
 // Several inventories at once (`validate -i a.yaml -i b.yaml` or `validate a.yaml b.yaml`): each
@@ -17,7 +18,7 @@ export function validateCommand(io: CliIo): Command {
     .description('check inventories, the playbook and roles without contacting any host')
     .argument('[inventories...]', 'inventory YAML files (the same as -i for each)')
     .option('-i, --inventory <file>', 'inventory YAML (repeatable; - for standard input)', collect, [])
-    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)")
+    .option('-p, --playbook <file>', "playbook YAML (- for standard input; default: the inventory's `playbook`, else the site playbook lvsprov ships)", oneFile('-p', 'one playbook for every inventory'))
     .option('--roles-path <dir>', 'a folder of your own roles, searched first (repeatable)', collect, []);
   return addSelectionOptions(command).action((positional: string[], flags: { inventory: string[]; playbook?: string; rolesPath: string[] } & SelectionFlags) => {
     const inventories = [...flags.inventory, ...positional];

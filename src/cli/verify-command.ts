@@ -5,7 +5,7 @@ import { verifyDefaults } from '../verify/defaults.js';
 import { failoverDefaults } from '../verify/failover/defaults.js';
 import { exitCodeForFailover, exitCodeForVerify } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { sshConfigOption, wholeNumber } from './option-values.js';
+import { oneInventory, sshConfigOption, wholeNumber } from './option-values.js';
 
 interface VerifyFlags {
   inventory: string;
@@ -28,7 +28,7 @@ export function verifyCommand(io: CliIo, setExit: (code: number) => void): Comma
       'from a client host, send requests to every virtual service and compare who answered with the weights; ' +
         'check that only the director answers ARP for each VIP, and fetch each real server\'s page directly',
     )
-    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)')
+    .requiredOption('-i, --inventory <file>', 'inventory YAML (- for standard input)', oneInventory)
     .option('-n, --requests <n>', 'requests per virtual service', (value) => wholeNumber(value, '--requests', 1, 10_000), verifyDefaults.requests)
     .option('-t, --tolerance <points>', 'how many percentage points a share may be off', (value) => percent(value), verifyDefaults.tolerance)
     .option('--client <host>', 'inventory host that sends the requests (default: the first of group clients)')

@@ -18,3 +18,14 @@ export function renderTaskList(run: CompiledRun): string {
   });
   return blocks.join('\n\n');
 }
+
+/** Both listings as one JSON document (`--json`): each host, with its tasks when asked for. */
+export function listingJson(run: CompiledRun, withTasks: boolean): { hosts: object[] } {
+  return {
+    hosts: [...run.hosts].map(([host, tasks]) =>
+      withTasks
+        ? { host, tasks: tasks.map((task) => ({ name: task.name, ...(task.role ? { role: task.role } : {}), type: task.type, ...(task.tags && task.tags.length > 0 ? { tags: task.tags } : {}) })) }
+        : { host },
+    ),
+  };
+}

@@ -18,11 +18,14 @@ export const ABSENT_FILE: FileState = { exists: false, content: '' };
 
 /**
  * Shell that prints one line `F- ` when absent, or `F <mode> <base64>` when present; in a read
- * script whose prefetch read the file, a reference the read's parser replaces by that line.
+ * script whose prefetch read the file, a reference the read's parser replaces by that line. A
+ * symbolic link to a file reads as that file, its mode too (`stat -L`): the content is read
+ * through the link and chmod changes the target, so the link's own 777 would be planned away on
+ * every run.
  */
 export function readFileSnippet(path: string): string {
   const p = quote(path);
-  return prefetchedOr(path, `if [ -f ${p} ]; then printf 'F %s ' "$(stat -c %a -- ${p})"; base64 -w0 < ${p}; printf '\\n'; else printf 'F-\\n'; fi`);
+  return prefetchedOr(path, `if [ -f ${p} ]; then printf 'F %s ' "$(stat -L -c %a -- ${p})"; base64 -w0 < ${p}; printf '\\n'; else printf 'F-\\n'; fi`);
 }
 
 /** Parse one line printed by readFileSnippet. */

@@ -320,12 +320,14 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
       // only asked whether it is there, since it alone can start the daemon. 3 is its "not running".
       // Then a running daemon's arguments, with builtins too: lvsprov's record, else its command
       // line (whose NULs the shell's read drops; it ends without a newline, so that read's status is 1).
+      // A record older than the pidfile is another daemon's: someone started this one by hand
+      // under the same pidfile (lvsprov writes the record after the pidfile), so its command line tells.
       const record = quote(argumentsRecordPath(spec.name));
       lines.push(
         `if command -v start-stop-daemon >/dev/null 2>&1; then`,
         `  if ${daemonRunning(spec.name, spec.exec[0])}; then`,
         `    printf 'P 0\\n'; a=''`,
-        `    if IFS= read -r a < ${record} 2>/dev/null; then printf 'r %s\\n' "$a"; else IFS= read -r a < /proc/"$p"/cmdline 2>/dev/null; printf 'j %s\\n' "$a"; fi`,
+        `    if [ ! ${record} -ot ${quote(pidfilePath(spec.name))} ] && IFS= read -r a < ${record} 2>/dev/null; then printf 'r %s\\n' "$a"; else IFS= read -r a < /proc/"$p"/cmdline 2>/dev/null; printf 'j %s\\n' "$a"; fi`,
         `  else printf 'P 3\\n'; fi`,
         `else printf 'P-\\n'; fi`,
       );

@@ -210,6 +210,16 @@ interface HandshakeSetup {
   readonly loginFailure: () => string;
 }
 
+/**
+ * `; lvsprov had no key to offer: ...` when every login was refused and none was tried (an
+ * IdentityFile that does not exist, under IdentitiesOnly or with no agent): ssh says `no such
+ * identity`; without this the message read as if keys had been tried and refused.
+ */
+function noKeyOffered(target: ClientTarget): string {
+  const agent = target.agentKeys !== undefined ? " (IdentitiesOnly yes: the agent signs only for those files' keys)" : target.agent ? ', and the agent offered none' : ', and no agent';
+  return `; lvsprov had no key to offer: no identity file it could open${agent}`;
+}
+
 /** `; the user certificate FILE expired at ...` for each certificate offered that sshd would refuse. */
 function certificateRefusals(certificates: readonly UserCertificate[], target: ClientTarget): string {
   const now = new Date();
@@ -303,11 +313,14 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const plan = agentListing.then((listing) => loginMethods(ssh2, target, loaded, listing));
   plan.catch(() => undefined);
   let offeredCertificates: readonly UserCertificate[] = [];
+  let offered = 0;
   const authHandler = (_left: unknown, _partial: unknown, next: (method: AuthenticationType | false) => void): undefined => {
     plan.then(
       (methods) => {
         offeredCertificates = methods.certificates;
-        next(methods.queue.shift() ?? false);
+        const method = methods.queue.shift();
+        if (method) offered += 1;
+        next(method ?? false);
       },
       () => next(false),
     );
@@ -355,7 +368,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
   const connectedTo = (sock: Duplex): void => {
     remoteAddress = (sock as Partial<Socket>).remoteAddress;
   };
-  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => certificateRefusals(offeredCertificates, target) };
+  return { ssh2, config, refusal: () => refusal, recordNewKey, connectedTo, alive: target.serverAlive, loginFailure: () => (offered === 0 ? noKeyOffered(target) : '') + certificateRefusals(offeredCertificates, target) };
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */

@@ -73,6 +73,31 @@ describe('lvsprov --version and suggestions', () => {
   });
 });
 
+describe('a file option given twice', () => {
+  // `apply -i a.yaml -i b.yaml` ran on b.yaml alone, exit 0: the hosts of a.yaml were left out in
+  // silence (Ansible merges its -i's; lvsprov validate checks several). One file each, or refused.
+  it.each([
+    ['apply', '-i'],
+    ['reset', '-i'],
+    ['status', '-i'],
+    ['verify', '-i'],
+    ['graph', '-i'],
+    ['ssh-config', '-i'],
+    ['apply', '-p'],
+    ['status', '-p'],
+    ['validate', '-p'],
+    ['apply', '-F'],
+    ['ssh-config', '-F'],
+  ])('`%s` with %s given twice is refused (exit 4), naming both, and contacts nobody', async (command, flag) => {
+    const inventory = write('twice.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.10 }\n');
+    const args = flag === '-i' ? [command, '-i', inventory, '-i', 'second.yaml'] : [command, '-i', inventory, flag, 'first.conf', flag, 'second.conf'];
+    const result = await runMain(args);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/is given twice \(.+, then second\.(yaml|conf)\)/);
+    expect(result.stdout).toBe('');
+  });
+});
+
 describe('--json on bad input', () => {
   it.each([['apply'], ['status'], ['verify']])('`%s --json` refuses a bad inventory on stdout as JSON too: exit code, problems with file, line and column', async (command) => {
     const file = write(`json-bad-${command}.yaml`, 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.300 }\n');
@@ -84,6 +109,33 @@ describe('--json on bad input', () => {
     expect(report.error).toMatch(/no host was contacted$/);
     expect(report.problems.length).toBeGreaterThan(0);
     expect(report.problems[0]).toMatchObject({ file, line: 3, path: 'hosts.alpha.address' });
+  });
+
+  // A script that runs `lvsprov apply ... --json | jq` reads stdout alone: a mistyped option or a
+  // bad value refused by the command line parser is invalid input like a bad inventory.
+  it.each([
+    ['an unknown option', ['apply', '-i', 'INV', '--json', '--bogus'], "error: unknown option '--bogus'"],
+    ['an unknown option before --json', ['status', '-i', 'INV', '--bogus', '--json'], "error: unknown option '--bogus'"],
+    ['a value refused by its parser, --json after it', ['apply', '-i', 'INV', '--forks', '0', '--json'], "error: option '-f, --forks <n>' argument '0' is invalid"],
+    ['a value missing', ['verify', '-i', 'INV', '--json', '--rate'], "error: option '--rate <n>' argument missing"],
+    ['the inventory missing', ['reset', '--json'], "error: required option '-i, --inventory <file>' not specified"],
+    ['an argument too many', ['apply', '-i', 'INV', '--json', 'extra'], "error: too many arguments for 'apply'"],
+  ])('`--json` with %s: the refusal is one JSON line on stdout too (exit 4)', async (_case, args, message) => {
+    const file = write('json-cli-refusal.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.10 }\n');
+    const result = await runMain(args.map((arg) => (arg === 'INV' ? file : arg)));
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout.split('\n')).toHaveLength(1);
+    const report = JSON.parse(result.stdout) as { exitCode: number; error: string; problems: unknown[] };
+    expect(report).toEqual({ exitCode: 4, error: expect.stringContaining(message.replace(/^error: /, '')) as unknown, problems: [] });
+  });
+
+  it('prints no JSON for a command-line refusal of a command without --json, or when --json is only a value', async () => {
+    for (const args of [['graph', '-i', 'x.yaml', '--json'], ['apply', '--json-x'], ['lab', 'exec']]) {
+      const result = await runMain(args);
+      expect(result.code, args.join(' ')).toBe(4);
+      expect(result.stdout, args.join(' ')).toBe('');
+    }
   });
 
   it('prints nothing on stdout without --json', async () => {

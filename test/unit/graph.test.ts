@@ -8,6 +8,7 @@ import { html, topologyDot } from '../../src/graph/dot.js';
 import { renderGraph } from '../../src/graph/formats.js';
 import { liveLinks, withLiveVrrp } from '../../src/graph/live.js';
 import { topologyMermaid } from '../../src/graph/mermaid.js';
+import { graphFormatFor } from '../../src/cli/graph-options.js';
 import { topology } from '../../src/graph/topology.js';
 import type { StatusReport } from '../../src/status/report.js';
 import { runCli } from '../support/cli.js';
@@ -361,5 +362,25 @@ describe('a director that holds no VIP', () => {
     expect(mermaid).not.toMatch(/--> .*director1$/m);
     const { text: svg } = await renderGraph(topology(loadInventory(file)), 'svg');
     expect(svgTexts(svg)).toEqual(expect.arrayContaining(['spare', '192.0.2.20', 'holds no VIP']));
+  });
+});
+
+describe('the picture format of -o', () => {
+  // `graph -o cluster.png` wrote SVG text into cluster.png, exit 0: a picture no viewer opens.
+  it.each([
+    [undefined, 'cluster.svg', 'svg'],
+    [undefined, 'cluster.dot', 'dot'],
+    [undefined, 'cluster.GV', 'dot'],
+    [undefined, 'cluster.mmd', 'mermaid'],
+    [undefined, undefined, 'svg'],
+    [undefined, 'cluster', 'svg'],
+    ['svg', 'cluster.png', 'svg'],
+    ['dot', 'cluster.txt', 'dot'],
+  ] as const)('--format %s, -o %s: %s', (format, output, expected) => {
+    expect(graphFormatFor(format, output)).toBe(expected);
+  });
+
+  it.each(['cluster.png', 'cluster.PDF', 'out/cluster.jpg', 'cluster.jpeg', 'cluster.gif', 'cluster.webp'])('-o %s without --format is refused, naming the formats lvsprov draws', (output) => {
+    expect(() => graphFormatFor(undefined, output)).toThrow(new RegExp(`^-o ${output.replace('.', '\\.')}: lvsprov draws svg, dot or mermaid, not .*; name the file \\.svg`));
   });
 });

@@ -134,6 +134,26 @@ describe('tags and listings through the CLI', () => {
     expect(lines).toContain('  always there  (sysctl)  tags: rs, always');
   });
 
+  // `--json` promises JSON alone on stdout: a script listing what a run would touch
+  // (`apply --list-hosts --json | jq`) got the text listing instead.
+  it.each(['apply', 'reset'])('%s --list-hosts / --list-tasks with --json print the listing as JSON', async (command) => {
+    const hosts = await cli(command, '-i', inventory, '-p', playbook, '--limit', 'rs*,!rs3,edge1', '--list-hosts', '--json');
+    expect([hosts.code, JSON.parse(hosts.out), hosts.err]).toEqual([0, { hosts: [{ host: 'rs1' }, { host: 'rs2' }, { host: 'edge1' }] }, '']);
+    const tasks = await cli(command, '-i', inventory, '-p', playbook, '--limit', 'rs1', '--tags', 'tuning', '--list-tasks', '--list-hosts', '--json');
+    expect(tasks.code).toBe(0);
+    expect(JSON.parse(tasks.out)).toEqual({
+      hosts: [
+        {
+          host: 'rs1',
+          tasks: [
+            { name: 'backlog', type: 'sysctl', tags: ['rs', 'tuning'] },
+            { name: 'always there', type: 'sysctl', tags: ['rs', 'always'] },
+          ],
+        },
+      ],
+    });
+  });
+
   it('--tags keeps tagged tasks (and always), --skip-tags drops them; an unknown tag is a warning with a suggestion', async () => {
     const only = await cli('validate', '-i', inventory, '-p', playbook, '--tags', 'tuning', '--list-tasks');
     const perHost = (host: string): string[] => [`${host} (2 tasks):`, '  backlog  (sysctl)  tags: rs, tuning', '  always there  (sysctl)  tags: rs, always'];

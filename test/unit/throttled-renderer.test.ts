@@ -51,6 +51,14 @@ describe('the throttled list renderer', () => {
       const narrow = renderer.format(reason, '›', 0);
       expect(narrow.length).toBeGreaterThan(2);
       for (const line of narrow) expect(line.length).toBeLessThanOrEqual(60);
+      // A terminal nobody gave a size (`script -c 'lvsprov apply ...' log`, `docker exec -t`
+      // before its resize) says 0 columns: drawn 80 wide, as a width nobody knows, not one
+      // character per line.
+      Object.defineProperty(process.stderr, 'columns', { value: 0, configurable: true, writable: true });
+      const unsized = renderer.format(reason, '›', 0);
+      expect(unsized.length).toBe(2);
+      expect(Math.max(...unsized.map((line) => line.length))).toBeGreaterThan(60);
+      for (const line of unsized) expect(line.length).toBeLessThanOrEqual(80);
     } finally {
       for (const [name, descriptor] of Object.entries(saved)) {
         const stream = name === 'stdout' ? process.stdout : process.stderr;
