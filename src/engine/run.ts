@@ -12,7 +12,7 @@ import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
 import { VipReleases } from './vip-release.js';
-import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
+import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
@@ -127,7 +127,7 @@ export async function runWaves(
   // so that one that failed in prepare is still waited for (and has not let the VIP go).
   const takeovers = new Map<string, Map<string, string[]>>();
   handOver(runs, takeovers);
-  const planned = planWaves(runs.filter((host) => host.live));
+  const planned = planWaves(runs.filter((host) => host.live), run.realServers);
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
 
@@ -169,15 +169,16 @@ export async function runWaves(
       await Promise.all(takeOvers);
     }
     if (phase === 'reroute' && drainTimeout > 0) {
-      const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
+      // Planned again with the hosts still live: a real server that failed restarts nothing.
+      const live = runs.filter((host) => host.live);
+      const draining = drains(live, run.realServers).flatMap((drain) => live.filter((host) => host.host === drain.host).map((host) => ({ host, servers: drain.servers })));
       // A VIP another director announced in balance reaches this one no more: see drain-script.ts.
-      const announcers = runs.filter((host) => host.live);
-      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout, takenOver(announcers, host.host)));
+      await forEachLimited(draining, forks, ({ host, servers }) => host.drain(servers, drainTimeout, takenOver(live, host.host)));
     }
     finishIdle(phase);
   }
   const results = runs.map((host) => host.finish());
-  return { results, plan: planWaves(results), drainTimeout };
+  return { results, plan: planWaves(results.map((result, index) => ({ ...result, quiesced: runs[index]?.quiesced ?? [] })), run.realServers), drainTimeout };
 }
 
 /** One host alone through every wave (what a run of one host does). */

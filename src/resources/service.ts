@@ -194,7 +194,7 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
     commands: managerCommands(spec, 'pidfile', 'restart'),
-    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+    ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
 
@@ -261,7 +261,7 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
     summary: `restart ${spec.name}: ${why}`,
     diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
     commands: managerCommands(spec, manager, 'restart'),
-    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+    ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
 
