@@ -196,7 +196,10 @@ export class HostRun {
       // has been read, and closing its connection lets its lock go. At 1000 hosts an unchanged
       // host otherwise kept an sshd, a lock holder and keepalives for the minutes the others took.
       // A check waits for the others' plans only where they may move a change to another wave.
-      if (this.changes.length === 0 || (this.options.check && !replannable)) this.finish();
+      // A director that keeps a real server at weight 0 waits for the others' plans: should that
+      // server's host restart its daemon in retire, it drains it first (engine/wave-plan.ts).
+      const mayDrain = !this.options.check && this.quiesced.length > 0;
+      if ((this.changes.length === 0 && !mayDrain) || (this.options.check && !replannable)) this.finish();
       return 'acquired';
     } catch (error) {
       if (error instanceof ExecAbortedError) this.interrupt('before-apply');

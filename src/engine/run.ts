@@ -13,7 +13,7 @@ import { forEachLimited } from './pool.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
 import { VipReleases } from './vip-release.js';
 import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
-import { changesIn } from './host-plan.js';
+import { changesIn, phaseRank } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
 import { claimsOutsideTheRun } from './vip-claims.js';
@@ -84,8 +84,12 @@ export async function runWaves(
   const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
   const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, { ...options, ...(cluster ? { cluster } : {}) }, emit));
   const forks = options.forks ?? runs.length;
+  // A director that drains a server it keeps at weight 0 may have nothing else to do after the
+  // read or balance: it stays open for the drain, which runs after reroute.
+  let drainers = new Set<string>();
+  const awaitsDrain = (host: HostRun, after: ChangePhase | undefined): boolean => drainTimeout > 0 && drainers.has(host.host) && (after === undefined || phaseRank(after) < phaseRank('reroute'));
   const finishIdle = (after: ChangePhase | undefined): void => {
-    for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
+    for (const host of runs) if (!host.done && (!host.live || options.check || (!host.hasChangesAfter(after) && !awaitsDrain(host, after)))) host.finish();
   };
 
   const lock = options.check ? undefined : options.lock;
@@ -128,6 +132,7 @@ export async function runWaves(
   const takeovers = new Map<string, Map<string, string[]>>();
   handOver(runs, takeovers);
   const planned = planWaves(runs.filter((host) => host.live), run.realServers);
+  drainers = new Set(planned.drains.map((drain) => drain.host));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
 
