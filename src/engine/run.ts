@@ -1,5 +1,5 @@
 import type { CompiledRun, CompiledTask } from '../config/compile.js';
-import { CHANGE_PHASES, type ChangePhase, type ClusterView } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type ClusterView, type RealServerRef } from '../resources/types.js';
 import { handshakeGate } from '../transport/handshake-gate.js';
 import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
@@ -12,7 +12,7 @@ import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
 import { VipReleases } from './vip-release.js';
-import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
+import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, serverKey, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn, phaseRank } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
@@ -152,7 +152,7 @@ export async function runWaves(
       // A director's keepalived that stops advertising to a peer (a config without it) or dies
       // without a last advert (a hand-over) waits while that peer's host failed before its own
       // keepalived stopped: the peer would take the VIPs as a second master.
-      const now = standings(runs, phase);
+      const now = standings(runs, phase, phase === 'retire' ? keptServers(runs, run.realServers) : undefined);
       const peers = run.vrrpAddresses ?? run.hostAddresses ?? new Map<string, string>();
       const blocked = new Map([...handoverBlocked(now, peers), ...(phase === 'retire' ? retireBlocked(run.realServers, now, run.hostAddresses) : [])]);
       for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave(phase, reason);
@@ -228,8 +228,19 @@ function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, s
   for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
 }
 
-/** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */
-function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): HostStanding[] {
+/** Per director: the servers it keeps at weight 0 and drains for a restart, but for those it drained already. */
+function keptServers(runs: readonly HostRun[], realServers: ReadonlyMap<string, string>): Map<string, RealServerRef[]> {
+  const planned = runs.filter((host) => host.planned);
+  return new Map(
+    drains(planned, realServers).map((drain) => {
+      const done = new Set(planned.find((host) => host.host === drain.host)?.drains.map(serverKey) ?? []);
+      return [drain.host, (drain.kept ?? []).map(({ server }) => server).filter((server) => !done.has(serverKey(server)))];
+    }),
+  );
+}
+
+/** Every host's standing; `vrrpPeers` are those of its changes in `phase`; `kept`: keptServers. */
+function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', kept?: ReadonlyMap<string, readonly RealServerRef[]>): HostStanding[] {
   return runs.map((host) => ({
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
@@ -237,6 +248,7 @@ function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): Hos
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
+    ...(kept?.get(host.host)?.length ? { kept: kept.get(host.host) } : {}),
     vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }

@@ -177,6 +177,14 @@ describe('engine: round trips', () => {
     expect(timedOut.result('director').drains?.map((drain) => [drain.drained, drain.active])).toEqual([[false, 4]]);
     expect([timedOut.result('rs2').status, timedOut.result('rs2').applied]).toEqual(['changed', 1]);
 
+    // A director that failed before the drain (its quiesce failed; the drain exec failed) holds the restart back.
+    for (const director of [{ read: table([1, 2]), status: (commands: string) => (commands.startsWith('ipvsadm -e') ? 3 : 0) }, { read: table([1, 2]), drain: () => 'ipvsadm: not found' }]) {
+      const failed = await run({ ...restart, hosts: { ...restart.hosts, director } });
+      expect(failed.result('director').status).toBe('failed');
+      expect(failed.execs('rs2')).toEqual(['read']);
+      expect(failed.result('rs2').heldBack).toEqual([expect.objectContaining({ phase: 'retire', reason: `director director failed before it drained ${rip(2)}, which it keeps at weight 0, for the restart` })]);
+    }
+
     // At weight 0 already: drained all the same before the restart; with nothing to restart, no drain.
     const atZero = (probe: string): string => table([1, 2])(probe).replace(`${rip(2)}:80 -g -w 1`, `${rip(2)}:80 -g -w 0`);
     const already = await run({ ...restart, hosts: { ...restart.hosts, director: { read: atZero } } });
