@@ -16,6 +16,8 @@ export interface HostStanding {
   readonly director: boolean;
   /** Real servers it planned to quiesce and delete. */
   readonly leaving: readonly RealServerRef[];
+  /** Real servers it keeps at weight 0 and has yet to drain before their host restarts its daemon (wave-plan.ts). */
+  readonly kept?: readonly RealServerRef[];
   /** The VRRP peers of a keepalived it hands over to lvsprov's tasks in its retire wave. */
   readonly vrrpPeers?: readonly string[];
 }
@@ -47,6 +49,11 @@ export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, stan
     for (const { address } of director.leaving) {
       const host = realServerHosts.get(address) ?? hostAddresses.get(address);
       if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it withdrew ${address}`);
+    }
+    // A restart under the connections a failed drain left open would cut them.
+    for (const { address } of director.kept ?? []) {
+      const host = realServerHosts.get(address);
+      if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it drained ${address}, which it keeps at weight 0, for the restart`);
     }
   }
   return blocked;

@@ -6,6 +6,7 @@ import { sectionsOf } from './read-probes.js';
 import { applyScript, newNonce, parseSections, readScript, unfinishedSection, type SectionResult } from './batch-script.js';
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
+import { keptQuiesced } from './kept-quiesced.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
 import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
@@ -85,9 +86,17 @@ export class HostRun {
    * first (the tasks' probes, the manifest's hash of the host's records) kept the first
    * connection waiting for about half a second. A host never reached never needs one.
    */
+  private quiesced$: readonly RealServerRef[] | undefined;
+
   private get readPlan(): HostReadPlan {
     this.readPlan$ ??= hostReadPlan(this.tasks, this.options.mode ?? 'apply', undefined, this.options.keepUndeclared ?? false, this.options.retireOnly);
     return this.readPlan$;
+  }
+
+  /** The real servers this host's tasks keep at weight 0 (kept-quiesced.ts); none outside apply. */
+  get quiesced(): readonly RealServerRef[] {
+    this.quiesced$ ??= (this.options.mode ?? 'apply') === 'apply' ? keptQuiesced(this.tasks) : [];
+    return this.quiesced$;
   }
 
   /** Still able to take part in a wave: read and planned, nothing failed or interrupted. */
@@ -187,7 +196,10 @@ export class HostRun {
       // has been read, and closing its connection lets its lock go. At 1000 hosts an unchanged
       // host otherwise kept an sshd, a lock holder and keepalives for the minutes the others took.
       // A check waits for the others' plans only where they may move a change to another wave.
-      if (this.changes.length === 0 || (this.options.check && !replannable)) this.finish();
+      // A director that keeps a real server at weight 0 waits for the others' plans: should that
+      // server's host restart its daemon in retire, it drains it first (engine/wave-plan.ts).
+      const mayDrain = !this.options.check && this.quiesced.length > 0;
+      if ((this.changes.length === 0 && !mayDrain) || (this.options.check && !replannable)) this.finish();
       return 'acquired';
     } catch (error) {
       if (error instanceof ExecAbortedError) this.interrupt('before-apply');

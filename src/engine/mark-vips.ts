@@ -1,4 +1,4 @@
-import type { MarkedAddress } from '../resources/types.js';
+import type { MarkedAddress, RealServerRef } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
 
 // IPVS selects a fwmark service's packets by their mark alone, so its table names no VIP; the
@@ -14,11 +14,16 @@ export function withMarkVips(changes: readonly PlannedChange[], declared: readon
   const marked = [...declared, ...changes.flatMap((change) => change.marks ?? [])];
   if (marked.length === 0) return [...changes];
   return changes.map((change) => {
-    const leaving = change.leaving;
-    // The marks are IPv4 rules (table ip): an IPv6 fwmark service (`-f N -6`) gets none of their packets.
-    if (leaving === undefined || leaving.service[0] !== '-f' || leaving.service.includes('-6')) return change;
-    const mark = Number(leaving.service[1]);
-    const vips = [...new Set(marked.filter((entry) => entry.mark === mark).map((entry) => entry.address))];
-    return vips.length > 0 ? { ...change, leaving: { ...leaving, vips } } : change;
+    const leaving = change.leaving && markVips(change.leaving, marked);
+    return leaving === change.leaving ? change : { ...change, leaving };
   });
+}
+
+/** A fwmark service's server with the addresses `marked` gives its mark; any other server as it is. */
+export function markVips(server: RealServerRef, marked: readonly MarkedAddress[]): RealServerRef {
+  // The marks are IPv4 rules (table ip): an IPv6 fwmark service (`-f N -6`) gets none of their packets.
+  if (server.service[0] !== '-f' || server.service.includes('-6')) return server;
+  const mark = Number(server.service[1]);
+  const vips = [...new Set(marked.filter((entry) => entry.mark === mark).map((entry) => entry.address))];
+  return vips.length > 0 ? { ...server, vips } : server;
 }

@@ -1,5 +1,5 @@
 import type { CompiledRun, CompiledTask } from '../config/compile.js';
-import { CHANGE_PHASES, type ChangePhase, type ClusterView } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type ClusterView, type RealServerRef } from '../resources/types.js';
 import { handshakeGate } from '../transport/handshake-gate.js';
 import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
@@ -12,8 +12,8 @@ import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
 import { VipReleases } from './vip-release.js';
-import { forwardingSwitches, leavingServers, planWaves, reroutedHosts, takenOver, type WavePlan } from './wave-plan.js';
-import { changesIn } from './host-plan.js';
+import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, serverKey, takenOver, type WavePlan } from './wave-plan.js';
+import { changesIn, phaseRank } from './host-plan.js';
 import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
 import { claimsOutsideTheRun } from './vip-claims.js';
@@ -84,8 +84,12 @@ export async function runWaves(
   const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
   const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, { ...options, ...(cluster ? { cluster } : {}) }, emit));
   const forks = options.forks ?? runs.length;
+  // A director that drains a server it keeps at weight 0 may have nothing else to do after the
+  // read or balance: it stays open for the drain, which runs after reroute.
+  let drainers = new Set<string>();
+  const awaitsDrain = (host: HostRun, after: ChangePhase | undefined): boolean => drainTimeout > 0 && drainers.has(host.host) && (after === undefined || phaseRank(after) < phaseRank('reroute'));
   const finishIdle = (after: ChangePhase | undefined): void => {
-    for (const host of runs) if (!host.done && (!host.live || options.check || !host.hasChangesAfter(after))) host.finish();
+    for (const host of runs) if (!host.done && (!host.live || options.check || (!host.hasChangesAfter(after) && !awaitsDrain(host, after)))) host.finish();
   };
 
   const lock = options.check ? undefined : options.lock;
@@ -127,7 +131,8 @@ export async function runWaves(
   // so that one that failed in prepare is still waited for (and has not let the VIP go).
   const takeovers = new Map<string, Map<string, string[]>>();
   handOver(runs, takeovers);
-  const planned = planWaves(runs.filter((host) => host.live));
+  const planned = planWaves(runs.filter((host) => host.live), run.realServers);
+  drainers = new Set(planned.drains.map((drain) => drain.host));
   finishIdle(undefined);
   if (options.check) return { results: runs.map((host) => host.finish()), plan: planned, drainTimeout };
 
@@ -147,7 +152,7 @@ export async function runWaves(
       // A director's keepalived that stops advertising to a peer (a config without it) or dies
       // without a last advert (a hand-over) waits while that peer's host failed before its own
       // keepalived stopped: the peer would take the VIPs as a second master.
-      const now = standings(runs, phase);
+      const now = standings(runs, phase, phase === 'retire' ? keptServers(runs, run.realServers) : undefined);
       const peers = run.vrrpAddresses ?? run.hostAddresses ?? new Map<string, string>();
       const blocked = new Map([...handoverBlocked(now, peers), ...(phase === 'retire' ? retireBlocked(run.realServers, now, run.hostAddresses) : [])]);
       for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave(phase, reason);
@@ -169,15 +174,16 @@ export async function runWaves(
       await Promise.all(takeOvers);
     }
     if (phase === 'reroute' && drainTimeout > 0) {
-      const draining = runs.filter((host) => host.live && leavingServers(host.changes).length > 0);
+      // Planned again with the hosts still live: a real server that failed restarts nothing.
+      const live = runs.filter((host) => host.live);
+      const draining = drains(live, run.realServers).flatMap((drain) => live.filter((host) => host.host === drain.host).map((host) => ({ host, servers: drain.servers })));
       // A VIP another director announced in balance reaches this one no more: see drain-script.ts.
-      const announcers = runs.filter((host) => host.live);
-      await forEachLimited(draining, forks, (host) => host.drain(leavingServers(host.changes), drainTimeout, takenOver(announcers, host.host)));
+      await forEachLimited(draining, forks, ({ host, servers }) => host.drain(servers, drainTimeout, takenOver(live, host.host)));
     }
     finishIdle(phase);
   }
   const results = runs.map((host) => host.finish());
-  return { results, plan: planWaves(results), drainTimeout };
+  return { results, plan: planWaves(results.map((result, index) => ({ ...result, quiesced: runs[index]?.quiesced ?? [] })), run.realServers), drainTimeout };
 }
 
 /** One host alone through every wave (what a run of one host does). */
@@ -222,8 +228,19 @@ function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, s
   for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
 }
 
-/** Every host's standing; `vrrpPeers` are those of its changes in `phase`. */
-function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): HostStanding[] {
+/** Per director: the servers it keeps at weight 0 and drains for a restart, but for those it drained already. */
+function keptServers(runs: readonly HostRun[], realServers: ReadonlyMap<string, string>): Map<string, RealServerRef[]> {
+  const planned = runs.filter((host) => host.planned);
+  return new Map(
+    drains(planned, realServers).map((drain) => {
+      const done = new Set(planned.find((host) => host.host === drain.host)?.drains.map(serverKey) ?? []);
+      return [drain.host, (drain.kept ?? []).map(({ server }) => server).filter((server) => !done.has(serverKey(server)))];
+    }),
+  );
+}
+
+/** Every host's standing; `vrrpPeers` are those of its changes in `phase`; `kept`: keptServers. */
+function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', kept?: ReadonlyMap<string, readonly RealServerRef[]>): HostStanding[] {
   return runs.map((host) => ({
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
@@ -231,6 +248,7 @@ function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire'): Hos
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
+    ...(kept?.get(host.host)?.length ? { kept: kept.get(host.host) } : {}),
     vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }

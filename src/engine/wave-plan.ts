@@ -1,14 +1,19 @@
 import { CHANGE_PHASES, type ChangePhase, type RealServerRef } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
-import { changesIn } from './host-plan.js';
+import { changesIn, phaseOf } from './host-plan.js';
 
 // Every host's plan -> the waves of the ordered apply, pure. A wave holds the hosts with changes
 // in its phase (they run in parallel); waves run one after the other, and after the reroute wave
-// every director with leaving real servers drains them before any withdraw runs.
+// every director with leaving real servers drains them before any withdraw runs. A real server a
+// director keeps at weight 0 is drained there too when its host restarts a pool's daemon in
+// retire (service.ts): the restart may cut what is still open, as a deletion would.
+
+/** A host's plan; `quiesced`: the real servers it keeps at weight 0 once balance ran (kept-quiesced.ts). */
 
 export interface HostPlan {
   readonly host: string;
   readonly changes: readonly PlannedChange[];
+  readonly quiesced?: readonly RealServerRef[];
 }
 
 export interface Wave {
@@ -20,6 +25,8 @@ export interface Wave {
 export interface Drain {
   readonly host: string;
   readonly servers: readonly RealServerRef[];
+  /** Those of `servers` it keeps at weight 0, drained because `restarts` (their host) restarts its daemon in retire. */
+  readonly kept?: ReadonlyArray<{ readonly server: RealServerRef; readonly restarts: string }>;
 }
 
 /**
@@ -78,13 +85,31 @@ export function takenOver(plans: readonly HostPlan[], host: string): string[] {
   return [...new Set(plans.filter((plan) => plan.host !== host).flatMap(({ changes }) => changes.flatMap((change) => (change.announces ? [change.announces] : []))))];
 }
 
-export function planWaves(plans: readonly HostPlan[]): WavePlan {
+/** `realServers`: the inventory's real-server addresses and their hosts, to find whose daemon restarts. */
+export function planWaves(plans: readonly HostPlan[], realServers: ReadonlyMap<string, string> = new Map()): WavePlan {
   const waves = CHANGE_PHASES.map((phase) => ({
     phase,
     hosts: plans.map(({ host, changes }) => ({ host, changes: changesIn(changes, phase) })).filter((entry) => entry.changes.length > 0),
   })).filter((wave) => wave.hosts.length > 0);
-  const drains = plans.map(({ host, changes }) => ({ host, servers: leavingServers(changes) })).filter((drain) => drain.servers.length > 0);
-  return { waves, drains, takeovers: takeovers(plans) };
+  return { waves, drains: drains(plans, realServers), takeovers: takeovers(plans) };
+}
+
+/** Each director's drain: its leaving servers, then those it keeps at weight 0 whose host restarts a pool's daemon in retire. */
+export function drains(plans: readonly HostPlan[], realServers: ReadonlyMap<string, string>): Drain[] {
+  const restarting = new Set(plans.filter(({ changes }) => changes.some((change) => change.restartsPool === true && phaseOf(change) === 'retire')).map(({ host }) => host));
+  return plans
+    .map((plan) => {
+      const { host, changes } = plan;
+      const leaving = leavingServers(changes);
+      const keys = new Set(leaving.map(serverKey));
+      // Read only when some host restarts: most runs restart none.
+      const kept = restarting.size === 0 ? [] : (plan.quiesced ?? []).flatMap((server) => {
+        const restarts = realServers.get(server.address);
+        return restarts !== undefined && restarting.has(restarts) && !keys.has(serverKey(server)) ? [{ server, restarts }] : [];
+      });
+      return { host, servers: [...leaving, ...kept.map(({ server }) => server)], ...(kept.length > 0 ? { kept } : {}) };
+    })
+    .filter((drain) => drain.servers.length > 0);
 }
 
 /** Each host's waits within balance, from its changes marked to await a release, a VIP once. */

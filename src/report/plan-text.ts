@@ -1,7 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { own } from '../config/own.js';
 import type { HostResult, PlannedChange } from '../engine/events.js';
-import { phaseOf } from '../engine/host-plan.js';
+import { phaseOf, phaseRank } from '../engine/host-plan.js';
 import type { WavePlan } from '../engine/wave-plan.js';
 import type { ChangePhase, RealServerRef } from '../resources/types.js';
 import { changeCounts } from './recap.js';
@@ -105,14 +105,18 @@ export function describeServerRef(ref: RealServerRef): string {
 function renderDrains(results: readonly HostResult[], waves: WavePlan, options: RenderOptions): string[] {
   if (waves.drains.length === 0) return [];
   const limit = options.drainTimeout ?? 0;
-  if (limit <= 0) return ['drain: skipped (--drain-timeout 0): leaving real servers are deleted with their connections'];
-  const lines = [`drain, at most ${limit} s: directors wait until leaving real servers have no active connection`];
+  if (limit <= 0) return ['drain: skipped (--drain-timeout 0): leaving real servers are deleted with their connections, and daemons restart under theirs'];
+  const which = waves.drains.some((drain) => drain.kept !== undefined) ? 'leaving real servers, and those kept at weight 0 whose daemon restarts,' : 'leaving real servers';
+  const lines = [`drain, at most ${limit} s: directors wait until ${which} have no active connection`];
   for (const drain of waves.drains) {
     const outcomes = results.find((result) => result.host === drain.host)?.drains ?? [];
     for (const server of drain.servers) {
       const outcome = outcomes.find((entry) => describeServerRef(entry) === describeServerRef(server));
-      const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `: NOT drained after ${outcome.seconds} s, ${outcome.active} active connection(s) cut`;
-      lines.push(`  ${drain.host}: ${describeServerRef(server)}${how}`);
+      const kept = drain.kept?.find((entry) => describeServerRef(entry.server) === describeServerRef(server));
+      const cut = kept ? `cut by the restart of its daemon on ${kept.restarts}` : 'cut';
+      const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `: NOT drained after ${outcome.seconds} s, ${outcome.active} active connection(s) ${cut}`;
+      const why = kept ? ` (kept at weight 0: ${kept.restarts} restarts its daemon in retire)` : '';
+      lines.push(`  ${drain.host}: ${describeServerRef(server)}${why}${how}`);
     }
   }
   return lines;
@@ -140,10 +144,12 @@ export function renderPlan(results: readonly HostResult[], options: RenderOption
   if (!waves || (waves.waves.length <= 1 && waves.drains.length === 0)) {
     blocks.push(...results.map((result) => renderHostPlan(result, options)));
   } else {
+    // Between reroute and withdraw: the only thing that separates a quiesce from its deletion, or
+    // from a restart in retire where no withdraw wave follows.
+    const afterDrain = waves.waves.findIndex((wave) => phaseRank(wave.phase) > phaseRank('reroute'));
     waves.waves.forEach((wave, index) => {
       const hosts = wave.hosts.map((entry) => entry.host);
-      // Between balance and withdraw: the only thing that separates a quiesce from its deletion.
-      if (wave.phase === 'withdraw') blocks.push(renderDrains(results, waves, options));
+      if (index === afterDrain) blocks.push(renderDrains(results, waves, options));
       blocks.push([`== wave ${index + 1} of ${waves.waves.length}: ${wave.phase} (${hosts.join(', ')}) ==`]);
       blocks.push(...results.map((result) => renderHostPlan(result, options, wave.phase)));
     });

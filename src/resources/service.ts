@@ -37,7 +37,7 @@ export const serviceSchema = z
      * For a daemon that carries a virtual service's traffic: its host's standing in the pool, as
      * the derived variable real_server_pool gives it. A restart refuses new connections for a
      * moment, so it is refused while directors send the host new ones (weighted) and otherwise
-     * runs in the retire wave, after the directors drained and withdrew it.
+     * runs in the retire wave, after the directors drained it (and withdrew it, if it leaves).
      */
     pool: z.enum(POOL_STANDINGS).optional(),
     /**
@@ -178,8 +178,8 @@ function daemonRunning(name: string, program: string): string {
  * A running pidfile daemon whose arguments are not the declared ones is restarted (a changed port
  * or web root would otherwise never reach it). A daemon that carries a pool's traffic refuses new
  * connections while it restarts: that is refused outright while directors send the host new
- * connections, and waits for the retire wave otherwise (a server quiesced or leaving in this run
- * is drained and withdrawn by then).
+ * connections, and waits for the retire wave otherwise (by then the directors drained a server
+ * they keep at weight 0, and drained and withdrew one that leaves: engine/wave-plan.ts).
  */
 function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...string[]], facts: ServiceFacts, host: string): Omit<Change, 'resource'> | undefined {
   const running = facts.arguments;
@@ -194,7 +194,7 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
     commands: managerCommands(spec, 'pidfile', 'restart'),
-    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+    ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
 
@@ -261,7 +261,7 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
     summary: `restart ${spec.name}: ${why}`,
     diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
     commands: managerCommands(spec, manager, 'restart'),
-    ...(spec.pool !== undefined ? { phase: 'retire' as const } : {}),
+    ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
 

@@ -103,6 +103,12 @@ export interface Change {
    */
   readonly leaving?: RealServerRef;
   /**
+   * On a restart of a daemon that carries a pool's traffic (phase 'retire'): a daemon may cut its
+   * open connections as it restarts, so every director that keeps this host's real server at
+   * weight 0 drains it first, as it drains a leaving one, but keeps it (engine/wave-plan.ts).
+   */
+  readonly restartsPool?: true;
+  /**
    * On a director's edit that switches a real server between NAT and DR or TUN: which one. The
    * kernel keeps an established connection's method; new ones take the new method at once, so the
    * real server's default route (its replies' way back) changes right after, in the reroute wave.

@@ -2,6 +2,7 @@ import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { hostReadPlan, planHost } from '../../src/engine/host-plan.js';
 import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
+import { keptQuiesced } from '../../src/engine/kept-quiesced.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from '../../src/engine/vip-handover.js';
 import type { AddressFacts } from '../../src/resources/address.js';
 import type { FileState } from '../../src/resources/file-state.js';
@@ -59,15 +60,24 @@ function render(type: string, spec: unknown, facts: Facts | undefined): string {
   throw new Error(`the cluster simulation does not know ${type}`);
 }
 
-/** Every host's plan for `inventory` on the cluster as it stands, and the waves they make. */
-export function planCluster(cluster: Map<string, SimHost>, inventory: Inventory): { plans: Map<string, PlannedChange[]>; waves: WavePlan } {
+/**
+ * Every host's plan for `inventory` on the cluster as it stands, and the waves they make.
+ * `realServers`: real-server address -> host; `also`: changes of tasks the simulation does not
+ * model (a web server's restart), put at the end of a host's plan.
+ */
+export function planCluster(
+  cluster: Map<string, SimHost>,
+  inventory: Inventory,
+  { realServers = new Map(), also = {} }: { realServers?: ReadonlyMap<string, string>; also?: Record<string, PlannedChange[]> } = {},
+): { plans: Map<string, PlannedChange[]>; waves: WavePlan } {
   const plans = planHosts(cluster, inventory, new Map());
   // The cross-host step the engine takes before its waves: a VIP moved between directors, each
   // old director planned again with it, and each new one with the old ones it waits for.
   const handovers = vipHandovers([...plans].map(([host, changes]) => ({ host, changes, directs: directsTraffic((inventory[host] ?? []).map((task) => task.type), changes) })));
   const takeovers = vipTakeovers(handovers);
   for (const [host, changes] of planHosts(cluster, inventory, handovers, takeovers)) if (handovers.has(host) || takeovers.has(host)) plans.set(host, changes);
-  return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes }))) };
+  for (const [host, changes] of Object.entries(also)) plans.set(host, [...(plans.get(host) ?? []), ...changes]);
+  return { plans, waves: planWaves([...plans].map(([host, changes]) => ({ host, changes, quiesced: keptQuiesced(inventory[host] ?? []) })), realServers) };
 }
 
 type VipsByHost = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;

@@ -61,9 +61,15 @@ interface Case {
   /** `phase host: summary`, in the order the apply runs them. */
   changes: string[];
   drains: Array<[string, string[]]>;
+  /** Hosts whose pool web server restarts in retire in the move to `after` (a port or config change). */
+  restarts?: string[];
 }
 
 const web = (servers: Server[], extra: Record<string, unknown> = {}): Service => tcp(V1, 80, servers, extra);
+
+/** A real server's web server restarting in retire (service.ts, pool standing quiesced): the simulation models no service task. */
+const restart = (host: string): PlannedChange => ({ resource: 'service lvsprov-web', summary: 'restart lvsprov-web (start-stop-daemon): its arguments changed', commands: [], phase: 'retire', restartsPool: true, task: `${host} web server` });
+const webRestarts = (host: string): string => `retire ${host}: restart lvsprov-web (start-stop-daemon): its arguments changed`;
 
 // The plan lines that recur: a service added with its servers (balance), its servers quiesced
 // (balance) and the service deleted (withdraw), a VIP leaving real servers (retire).
@@ -183,6 +189,45 @@ const cases: Case[] = [
       'balance dir1: update /etc/ipvsadm.rules',
     ],
     drains: [],
+  },
+  {
+    name: 'a server set to weight 0 whose web server restarts in the same apply: drained after balance like a leaving server, not deleted, then restarted',
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    restarts: ['rs2'],
+    changes: [
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+      webRestarts('rs2'),
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a server at weight 0 already whose web server restarts: drained before the restart, kept; one still weighted that restarts is not drained (its restart is refused: service.ts)',
+    before: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }]), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }]), tcp(V2, 80, [{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    restarts: ['rs2'],
+    changes: [
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V2}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+      webRestarts('rs2'),
+    ],
+    drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`, `-t ${V2}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'a fwmark server set to weight 0 whose web server restarts while another leaves: both drained on the VIPs of their mark, only the leaving one deleted',
+    before: { dir1: director([marked(1, rs(RS1, RS2, RS3))], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: realServer([V1, 'lo']) },
+    after: { dir1: director([marked(1, [{ address: RS1 }, { address: RS2, weight: 0 }])], [{ address: V1, ports: [80, 8080], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
+    restarts: ['rs2'],
+    changes: [
+      `balance dir1: real server ${RS2}:0 weight 1 -> 0 in FWM 1`,
+      ...quiesced('FWM 1', [`${RS3}:0`]),
+      `withdraw dir1: remove real server ${RS3}:0 (dr, weight 1) from FWM 1`,
+      'withdraw dir1: update /etc/ipvsadm.rules',
+      webRestarts('rs2'),
+      ...vipOff(V1, 'lo', ['rs3']),
+    ],
+    drains: [['dir1', [`-f 1 ${RS3}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
   },
   {
     name: 'a server at weight 0 back to weight 3: one edit in balance',
@@ -422,7 +467,8 @@ describe('the cross-host plan of a live cluster between two inventories', () => 
       applyCluster(cluster, fixture.before, first.plans);
       expect(lines(planCluster(cluster, fixture.before).waves)).toEqual([]);
 
-      const { plans, waves } = planCluster(cluster, fixture.after);
+      const realServers = new Map([[RS1, 'rs1'], [RS2, 'rs2'], [RS3, 'rs3']]);
+      const { plans, waves } = planCluster(cluster, fixture.after, { realServers, also: Object.fromEntries((fixture.restarts ?? []).map((host) => [host, [restart(host)]])) });
       expect(lines(waves)).toEqual(fixture.changes);
       expect(waves.drains.map((drain) => [drain.host, drain.servers.map(drainKey)])).toEqual(fixture.drains);
       checkLvsOrder(fixture.after, plans, waves);

@@ -150,6 +150,55 @@ describe('engine: round trips', () => {
     expect(result('director').status).toBe('changed');
   });
 
+  it('a server set to weight 0 whose web server restarts in retire: the director drains it after balance and keeps it, then the restart runs; a timeout says what the restart cut', async () => {
+    const weights = (w2: number): CompiledTask =>
+      task('IPVS virtual services', 'ipvs', { services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: [{ address: rip(1), forwarding: 'dr' }, { address: rip(2), forwarding: 'dr', weight: w2 }] }] });
+    const web = (port: number): CompiledTask => task('web server', 'service', { name: 'lvsprov-web', exec: ['/usr/bin/busybox', 'httpd', '-f', '-p', `${rip(2)}:${port}`, '-h', '/var/www'], pool: 'quiesced' });
+    // The daemon runs, started by lvsprov with port 80: its recorded argv differs from the declared one.
+    const running = (probe: string): string => (probe.includes('lvsprov-lvsprov-web') ? `D none\nP 0\nr /usr/bin/busybox httpd -f -p ${rip(2)}:80 -h /var/www` : '');
+    const restart: Case = {
+      tasks: { director: [weights(0)], rs2: [web(8080)] },
+      hosts: { director: { read: table([1, 2]) }, rs2: { read: running, owned: [web(80)] } },
+    };
+    const { execs, log, result, summary } = await run(restart);
+    expect(execs('director')).toEqual(['read', 'apply', 'drain']);
+    expect(execs('rs2')).toEqual(['read', 'apply']);
+    const order = log.filter((entry) => entry.kind !== 'read').map((entry) => `${entry.host} ${entry.kind}`);
+    expect(order).toEqual(['director apply', 'director drain', 'rs2 apply']);
+    expect(log.find((entry) => entry.host === 'director' && entry.kind === 'apply')?.sections[0]).toBe(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -g -w 0`);
+    expect(log.find((entry) => entry.kind === 'drain')?.sections).toEqual([`-t ${VIP}:80`]);
+    expect(result('director').drains?.map((drain) => [drain.server, drain.drained])).toEqual([[`${rip(2)}:80`, true]]);
+    // Nothing deletes it: the director's only apply is balance.
+    expect(log.some((entry) => entry.sections.some((section) => section.includes('ipvsadm -d')))).toBe(false);
+    expect(summary.plan.drains.map((drain) => [drain.host, drain.kept?.map((entry) => [entry.server.server, entry.restarts])])).toEqual([['director', [[`${rip(2)}:80`, 'rs2']]]]);
+
+    const timedOut = await run({ ...restart, hosts: { ...restart.hosts, director: { read: table([1, 2]), drain: () => 'timeout 300 301 4' } } });
+    expect(timedOut.execs('rs2')).toEqual(['read', 'apply']);
+    expect(timedOut.result('director').drains?.map((drain) => [drain.drained, drain.active])).toEqual([[false, 4]]);
+    expect([timedOut.result('rs2').status, timedOut.result('rs2').applied]).toEqual(['changed', 1]);
+
+    // A director that failed before the drain (its quiesce failed; the drain exec failed) holds the restart back.
+    for (const director of [{ read: table([1, 2]), status: (commands: string) => (commands.startsWith('ipvsadm -e') ? 3 : 0) }, { read: table([1, 2]), drain: () => 'ipvsadm: not found' }]) {
+      const failed = await run({ ...restart, hosts: { ...restart.hosts, director } });
+      expect(failed.result('director').status).toBe('failed');
+      expect(failed.execs('rs2')).toEqual(['read']);
+      expect(failed.result('rs2').heldBack).toEqual([expect.objectContaining({ phase: 'retire', reason: `director director failed before it drained ${rip(2)}, which it keeps at weight 0, for the restart` })]);
+    }
+
+    // At weight 0 already: drained all the same before the restart; with nothing to restart, no drain.
+    const atZero = (probe: string): string => table([1, 2])(probe).replace(`${rip(2)}:80 -g -w 1`, `${rip(2)}:80 -g -w 0`);
+    const already = await run({ ...restart, hosts: { ...restart.hosts, director: { read: atZero } } });
+    expect(already.log.filter((entry) => entry.kind === 'drain' || entry.host === 'rs2').map((entry) => `${entry.host} ${entry.kind}`)).toEqual(['rs2 read', 'director drain', 'rs2 apply']);
+    // Its save file as the table: the director has nothing to change, and stays open for the drain alone.
+    const rules = [`-A -t ${VIP}:80 -s wrr`, `-a -t ${VIP}:80 -r ${rip(1)}:80 -g -w 1`, `-a -t ${VIP}:80 -r ${rip(2)}:80 -g -w 0`].join('\n') + '\n';
+    const settled = (probe: string): string => atZero(probe).replace('F-\nF-', `F-\nF 644 ${Buffer.from(rules).toString('base64')}`);
+    const drainOnly = await run({ ...restart, hosts: { ...restart.hosts, director: { read: settled } } });
+    expect([drainOnly.execs('director'), drainOnly.result('director').status, drainOnly.execs('rs2')]).toEqual([['read', 'drain'], 'ok', ['read', 'apply']]);
+    const idle = await run({ tasks: { director: [weights(0)], rs2: [web(80)] }, hosts: { director: { read: settled }, rs2: { read: running, owned: [web(80)] } } });
+    expect(idle.execs('director')).toEqual(['read']);
+    expect(idle.execs('rs2')).toEqual(['read']);
+  });
+
   it('a drain exec that fails fails the director before it deletes anything', async () => {
     const { execs, result } = await run({ ...leaving, hosts: { ...leaving.hosts, director: { read: table([1, 2, 3]), drain: () => 'ipvsadm: not found' } } });
     expect(execs('director')).toEqual(['read', 'apply', 'drain']);

@@ -213,6 +213,31 @@ describe('plan rendering in waves', () => {
     expect(renderPlan([director], { diff: false, check: true, waves, drainTimeout: 0 })).toContain('drain: skipped (--drain-timeout 0)');
   });
 
+  it('a server kept at weight 0 whose daemon restarts in retire: the drain, before retire where no withdraw runs, says it stays and what a timeout cut', () => {
+    const rs3 = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
+    const quiescing = { ...result({ host: 'director', changes: [change('real server 192.0.2.13:80 weight 1 -> 0', 'balance')] }), quiesced: [rs3] };
+    const restarting = result({ host: 'rs3', changes: [change('restart lvsprov-web', 'retire', { restartsPool: true })] });
+    const kept = planWaves([quiescing, restarting], new Map([['192.0.2.13', 'rs3']]));
+    expect(renderPlan([quiescing, restarting], { diff: false, check: true, waves: kept, drainTimeout: 300 }).split('\n')).toEqual([
+      '== wave 1 of 2: balance (director) ==',
+      '',
+      'director: 1 would change',
+      '  ~ real server 192.0.2.13:80 weight 1 -> 0    [t]',
+      '',
+      'drain, at most 300 s: directors wait until leaving real servers, and those kept at weight 0 whose daemon restarts, have no active connection',
+      '  director: 192.0.2.13:80 in TCP 198.51.100.50:80 (kept at weight 0: rs3 restarts its daemon in retire)',
+      '',
+      '== wave 2 of 2: retire (rs3) ==',
+      '',
+      'rs3: 1 would change',
+      '  ~ restart lvsprov-web    [t]',
+    ]);
+    const timedOut = { ...quiescing, drains: [{ ...rs3, active: 3, drained: false, seconds: 300 }] };
+    expect(renderPlan([timedOut, restarting], { diff: false, check: false, waves: kept, drainTimeout: 300 })).toContain(
+      '  director: 192.0.2.13:80 in TCP 198.51.100.50:80 (kept at weight 0: rs3 restarts its daemon in retire): NOT drained after 300 s, 3 active connection(s) cut by the restart of its daemon on rs3',
+    );
+  });
+
   it("a host that fails in one wave: each wave's part of it counts what ran, failed and never ran, summing to the recap", () => {
     const failing = { ...director, status: 'failed' as const, outcomes: ['made', 'failed', 'not-made'] as HostResult['outcomes'] };
     const lines = renderPlan([failing, rs4], { diff: false, check: false, waves, drainTimeout: 300 }).split('\n');

@@ -25,6 +25,8 @@ interface ExpectedChange {
   phase?: string;
   /** The real server the engine drains for it (`-t VIP:PORT RIP:PORT`); checked where a fixture gives it ('' for none). */
   leaving?: string;
+  /** Whether the directors drain the host's servers they keep at weight 0 before this change (a pool daemon's restart); checked where a fixture gives it. */
+  restartsPool?: boolean;
 }
 
 interface Case {
@@ -55,6 +57,7 @@ function shape(changes: readonly Change[], expected: readonly ExpectedChange[]):
     ...(expected.some((c) => c.diff !== undefined) ? { diff: change.diff } : {}),
     ...(expected.some((c) => c.phase !== undefined) ? { phase: change.phase ?? 'prepare' } : {}),
     ...(expected.some((c) => c.leaving !== undefined) ? { leaving: change.leaving ? serverKey(change.leaving) : '' } : {}),
+    ...(expected.some((c) => c.restartsPool !== undefined) ? { restartsPool: change.restartsPool === true } : {}),
   }));
 }
 
