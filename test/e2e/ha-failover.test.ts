@@ -28,7 +28,8 @@ import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnecti
 // flight at the move), the same with the service as a fwmark service and a download held on it
 // (the old director's drain must not wait for the download's entry, whose packets went with the
 // VIP), a move whose old director's connection is cut right after its removal (the new one asks
-// the segment, hears nobody, takes the VIP: the service comes back) and one whose old director's
+// the segment, hears nobody, takes the VIP: the service comes back; a re-run then finishes the old
+// one's withdrawal without waiting on the entries the cut left there) and one whose old director's
 // removal fails (the new one hears it answer and adds nothing), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
