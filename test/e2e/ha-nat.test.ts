@@ -15,7 +15,8 @@ import { labTest, ok } from '../support/lab-test.js';
 // moves the VIP (outside) and the real servers' gateway (inside) together, in one sync group.
 // With a client sending a request every 100 ms: the master's keepalived stops and starts again
 // (the replies must follow the gateway to the new holder, or NAT breaks), then an apply takes a
-// real server out of the pool with long downloads in flight on it and puts another in, under
+// real server out of the pool with long downloads in flight on it, puts another in and removes a
+// whole service with a download on it (quiesced across keepalived's reload, then deleted), under
 // keepalived; a second apply changes nothing; a virtual service deleted by hand on the master is
 // found by --check and put back by apply; reset removes it all. Without root, qemu or a kernel
 // this file is skipped with the reason, except in CI, where that is a failure.
