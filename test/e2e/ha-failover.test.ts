@@ -10,7 +10,7 @@ import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
 import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, broadcastArp, macOf, observerEntry, respondersIn, stampedEvents, watchTakeover, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
 import { labTest, ok } from '../support/lab-test.js';
-import { DOWNLOAD_BYTES, startDownloads } from '../support/live-traffic.js';
+import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnection } from '../support/live-traffic.js';
 
 // A director pair on a real kernel (one qemu guest, inventories/lab-ha.yaml): keepalived on dir1
 // and dir2, real VRRP and real IPVS, DR real servers with an HTTP health check. A client sends a
@@ -28,7 +28,8 @@ import { DOWNLOAD_BYTES, startDownloads } from '../support/live-traffic.js';
 // flight at the move), the same with the service as a fwmark service and a download held on it
 // (the old director's drain must not wait for the download's entry, whose packets went with the
 // VIP), a move whose old director's connection is cut right after its removal (the new one asks
-// the segment, hears nobody, takes the VIP: the service comes back) and one whose old director's
+// the segment, hears nobody, takes the VIP: the service comes back; a re-run then finishes the old
+// one's withdrawal without waiting on the entries the cut left there) and one whose old director's
 // removal fails (the new one hears it answer and adds nothing), and lvs.ha added back (keepalived takes them
 // over, its start bridged by a copy of the VIP on lo: no request may fail either).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
@@ -456,6 +457,12 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     };
     const check = (giver: string): string => `ask eth0's segment whether anyone still answers ARP for ${VIP} (arping -D, up to 2 s): ${giver} did not let it go as far as this run knows (failed, or lost before its removal's end was heard)`;
 
+    // A download held through dir1 across the cut: its entry is what the cut leaves in dir1's table
+    // every time (the stream's requests leave one only when one is in flight at that moment).
+    for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    const held = await startDownloads(lab, [`http://${VIP}/big.bin`], ({ virtual }) => virtual === `${VIP}:80`, 'dir1');
+    expect(held.onLeavingServers, 'the held download through dir1').toBe(1);
+
     // dir1's connection goes right after its removal: nobody holds the VIP; dir2 asks, hears nobody, takes it.
     const marks = await watchTakeover(vip(), 'dir2', 'dir1');
     const lost = await applyWith(moved, `moving ${VIP} to dir2, dir1's connection lost right after its removal`, 'dir1', lostAfterRemoval);
@@ -478,7 +485,31 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(seenLost.answeredAfter).toBe(true);
     expect(seenLost.failed.filter((record) => record.sent > heldAt + SYN_RETRY_MS)).toEqual([]);
 
-    // Back to dir1, dir2's removal failing: dir2 still holds the VIP and answers; dir1 asks, hears dir2, adds nothing.
+    // dir1's script died before its quiesces: it keeps its whole table, and the entries of the
+    // connections it carried at the cut stay ESTABLISHED for IPVS's TCP timeout (15 min), their
+    // packets going to dir2 (which resets them) or nowhere. The next apply of the same inventory,
+    // as an operator runs it once dir1 is back, finishes dir1's part: its servers' drain ends at
+    // once (dir1 holds the VIP no more) and the service goes with its entries. Left there, with the
+    // VIP back on dir1, a later drain of those servers there would wait its whole --drain-timeout.
+    const leftover = (): Promise<DirectorConnection[]> => lab.sh('dir1', 'ipvsadm -L -n -c').then((text) => parseConnections(text).filter((connection) => connection.virtual === `${VIP}:80` && connection.state === 'ESTABLISHED'));
+    const cutEntries = await leftover();
+    log(`dir1 after the cut: ${JSON.stringify(cutEntries)} (the held download: ${JSON.stringify(held.sources)})`);
+    expect(cutEntries.map((connection) => connection.source)).toEqual(expect.arrayContaining(held.sources));
+    const rerun = await applyWith(moved, `moving ${VIP} to dir2 again, dir1 reachable`, 'dir1', async () => undefined);
+    expect(rerun.code, 'exit code of the re-run').toBe(0);
+    expect(rerun.json.hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual(['dir1']);
+    const rerunDrains = rerun.json.hosts.find((host) => host.host === 'dir1')?.drains ?? [];
+    log(`  dir1 drained: ${JSON.stringify(rerunDrains)}`);
+    expect(rerunDrains.map((drain) => [drain.server, drain.drained])).toEqual([['192.0.2.11:80', true], ['192.0.2.12:80', true]]);
+    expect(Math.max(...rerunDrains.map((drain) => drain.seconds))).toBeLessThan(5);
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toBe('');
+    for (let wait = 0; wait < 20 && (await leftover()).length > 0; wait++) await sleep(250);
+    expect(await leftover(), "dir1's entries once its service went").toEqual([]);
+    await held.release();
+    log(`  the download held across the cut: ${JSON.stringify(await held.wait())}`);
+
+    // Back to dir1, dir2's removal failing: dir2 still holds the VIP and answers; dir1 makes its
+    // services afresh, asks, hears dir2, adds nothing.
     const refused = await applyWith(plain, `moving ${VIP} back to dir1, dir2's removal failing`, 'dir2', failedRemoval);
     await sleep(2000);
     const seenRefused = outage(await (stream as RequestStream).records(), refused.from, await guestNow(lab, 'router'));
@@ -526,8 +557,16 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
       ok(result, `apply ${what}`);
       return { hosts: json.hosts, seconds };
     };
-    await apply(marked('marked', 'dir1'), 'fwmark service 1 on dir1');
+    const marking = await apply(marked('marked', 'dir1'), 'fwmark service 1 on dir1');
     expect(await lab.sh('dir1', 'ipvsadm -S -n')).toMatch(/^-A -f 1 -s wrr\n/);
+    // The port service's servers drain at once: nothing of an earlier case is left on them (the
+    // cut's entries waited out the timeout here, 60 s, when the case before left them).
+    const markingDrains = marking.hosts.find((host) => host.host === 'dir1')?.drains ?? [];
+    expect(markingDrains.map((drain) => [drain.service.join(' '), drain.server, drain.drained])).toEqual([
+      [`-t ${VIP}:80`, '192.0.2.11:80', true],
+      [`-t ${VIP}:80`, '192.0.2.12:80', true],
+    ]);
+    expect(Math.max(...markingDrains.map((drain) => drain.seconds))).toBeLessThan(FWMARK_DRAIN_TIMEOUT / 4);
     for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
     const downloads = await startDownloads(lab, [`http://${VIP}/big.bin`], ({ virtual }) => virtual === `${VIP}:80`, 'dir1');
     let moved: Awaited<ReturnType<typeof apply>>;

@@ -7,7 +7,7 @@ import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness, tally } from '../support/cluster-lab.js';
 import { arpResponders, handover, heldBy, holders, macOf, observerEntry, type FloatingAddress } from '../support/ha-lab.js';
-import { DOWNLOAD_BYTES, parseConnections, startDownloads } from '../support/live-traffic.js';
+import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnection } from '../support/live-traffic.js';
 import { describeOutage, guestNow, outage, startRequestStream, type RequestStream } from '../support/request-stream.js';
 import { labTest, ok } from '../support/lab-test.js';
 
@@ -15,7 +15,8 @@ import { labTest, ok } from '../support/lab-test.js';
 // moves the VIP (outside) and the real servers' gateway (inside) together, in one sync group.
 // With a client sending a request every 100 ms: the master's keepalived stops and starts again
 // (the replies must follow the gateway to the new holder, or NAT breaks), then an apply takes a
-// real server out of the pool with long downloads in flight on it and puts another in, under
+// real server out of the pool with long downloads in flight on it, puts another in and removes a
+// whole service with a download on it (quiesced across keepalived's reload, then deleted), under
 // keepalived; a second apply changes nothing; a virtual service deleted by hand on the master is
 // found by --check and put back by apply; reset removes it all. Without root, qemu or a kernel
 // this file is skipped with the reason, except in CI, where that is a failure.
@@ -44,11 +45,12 @@ const gateway = (): FloatingAddress => ({ lab, directors: DIRECTORS, address: GA
 
 const labIt = labTest(() => skipReason);
 
-/** The lab's inventory with other pools for the two services, written beside it. */
-function version(name: string, web: Array<Record<string, unknown>>, web8080: Array<Record<string, unknown>>): string {
+/** The lab's inventory with other pools for the two services (`null`: web-8080 removed), written beside it. */
+function version(name: string, web: Array<Record<string, unknown>>, web8080: Array<Record<string, unknown>> | null): string {
   const document = parseDocument(readFileSync(inventory, 'utf8'));
   document.setIn(['lvs', 'services', 0, 'real_servers'], web);
-  document.setIn(['lvs', 'services', 1, 'real_servers'], web8080);
+  if (web8080) document.setIn(['lvs', 'services', 1, 'real_servers'], web8080);
+  else document.deleteIn(['lvs', 'services', 1]);
   const file = join(labDir, `${name}.yaml`);
   writeFileSync(file, document.toString());
   return file;
@@ -82,6 +84,8 @@ async function poolBecomes(director: string, wanted: string[], timeoutMs = 30_00
 }
 
 const rule = (rs: string, weight: number): string => `-a -t ${VIP}:80 -r 198.18.10.${rs}:80 -m -w ${weight}`;
+/** rs3 in web-8080, the service the leaving case removes whole. */
+const rule8080 = (weight: number): string => `-a -t ${VIP}:8080 -r 198.18.10.13:80 -m -w ${weight}`;
 
 describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepalived: the gateway moves with the VIP, applies drop nothing', () => {
   beforeAll(async () => {
@@ -148,23 +152,43 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     expect(await arpResponders(gateway())).toEqual([await macOf(lab, 'dir1', 'eth1')]);
   }, 120_000);
 
-  labIt('an apply under keepalived takes rs2 out of the pool with downloads in flight on it and puts rs3 in: no request fails, no download is cut', async () => {
+  labIt('an apply under keepalived takes rs2 out of the pool with downloads in flight on it, puts rs3 in and removes web-8080 with a download on it: web-8080 is quiesced across the reload and deleted after its drain, no request fails, no download is cut', async () => {
     for (const rs of ['rs1', 'rs2', 'rs3']) await lab.sh(rs, `head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
     // rs1 at weight 0 first, so every download of the next step lands on rs2 (a weight change: a reload).
     await apply(version('steer', [{ host: 'rs1', weight: 0 }, { host: 'rs2', weight: 1 }], [{ host: 'rs3', port: 80 }]));
     await poolBecomes('dir1', [rule('11', 0), rule('12', 1)]);
     const from = await guestNow(lab, 'dir1');
-    const downloads = await startDownloads(lab, Array<string>(3).fill(`http://${VIP}/big.bin`), (connection) => connection.destination === '198.18.10.12:80', 'dir1');
-    // The client's other requests go to rs2 too, so its table may show one of them beside the downloads.
-    log(`leaving: ${downloads.onLeavingServers} connections in flight on rs2 before the apply`);
-    expect(downloads.onLeavingServers).toBeGreaterThanOrEqual(3);
-    const standbyLeftovers = parseConnections(await lab.sh('dir2', 'ipvsadm -L -n -c')).filter((connection) => connection.destination === '198.18.10.12:80' && connection.state === 'ESTABLISHED').length;
-    const leaving = apply(version('rs2-leaves', [{ host: 'rs1', weight: 1 }, { host: 'rs3', weight: 1 }], [{ host: 'rs3', port: 80 }]));
-    // While the apply drains rs2 (weight 0 in the config, reloaded), its downloads are still running; then they are let go.
+    // Three downloads on rs2 (port 80), one on web-8080 (rs3), the service this apply removes whole.
+    const onRs2 = (connection: DirectorConnection): boolean => connection.destination === '198.18.10.12:80';
+    const on8080 = (connection: DirectorConnection): boolean => connection.virtual === `${VIP}:8080`;
+    const downloads = await startDownloads(lab, [...Array<string>(3).fill(`http://${VIP}/big.bin`), `http://${VIP}:8080/big.bin`], (connection) => onRs2(connection) || on8080(connection), 'dir1');
+    log(`leaving: ${downloads.onLeavingServers} downloads in flight on rs2 and web-8080 before the apply`);
+    expect(downloads.onLeavingServers).toBe(4);
+    const standbyLeftovers = parseConnections(await lab.sh('dir2', 'ipvsadm -L -n -c')).filter((connection) => onRs2(connection) && connection.state === 'ESTABLISHED').length;
+    const leaving = apply(version('rs2-leaves', [{ host: 'rs1', weight: 1 }, { host: 'rs3', weight: 1 }], null));
+    // rs2 at weight 0 comes from keepalived itself (the quiesce config's reload): once both tables
+    // show it, keepalived has read that config, which keeps web-8080 (left out, its reload would
+    // delete it at once, cutting the download) at its config weight, and lvsprov's ipvsadm -e has
+    // set rs3 there to 0. Then, for 3 s of the drain: the weight stays 0 (keepalived does not set
+    // it back), the download's entry stays ESTABLISHED, and a new connection to 8080 is refused.
     const deadline = Date.now() + 120_000;
-    while (!(await webPool('dir1')).includes(rule('12', 0)) && Date.now() < deadline) await sleep(300);
-    const drained = parseConnections(await lab.sh('dir1', 'ipvsadm -L -n -c')).filter((connection) => connection.destination === '198.18.10.12:80' && connection.state === 'ESTABLISHED');
+    const quiesced = async (): Promise<boolean> => (await Promise.all(DIRECTORS.map(async (host) => (await webPool(host)).includes(rule('12', 0))))).every(Boolean);
+    while (!(await quiesced()) && Date.now() < deadline) await sleep(300);
+    const drained = parseConnections(await lab.sh('dir1', 'ipvsadm -L -n -c')).filter((connection) => onRs2(connection) && connection.state === 'ESTABLISHED');
     log(`leaving: rs2 quiesced in dir1's table with ${drained.length} connections still in flight on it`);
+    const quiesceConfig = await lab.sh('dir1', 'cat /etc/keepalived/keepalived.conf');
+    const weights8080: string[] = [];
+    const held8080: number[] = [];
+    for (let look = 0; look < 6; look++) {
+      for (const host of DIRECTORS) weights8080.push(`${host}: ${(await lab.sh(host, 'ipvsadm -S -n')).split('\n').filter((line) => line.startsWith(`-a -t ${VIP}:8080 `)).join(' ')}`);
+      held8080.push(parseConnections(await lab.sh('dir1', 'ipvsadm -L -n -c')).filter((connection) => on8080(connection) && connection.state === 'ESTABLISHED').length);
+      await sleep(500);
+    }
+    const entries8080 = async (): Promise<string[]> => parseConnections(await lab.sh('dir1', 'ipvsadm -L -n -c')).filter(on8080).map((connection) => `${connection.source} ${connection.destination}`);
+    const before8080 = await entries8080();
+    const refused = await lab.sh(lab.clientName, `curl -s -o /dev/null -m 5 http://${VIP}:8080/; echo "curl exit $?"`);
+    const after8080 = (await entries8080()).filter((entry) => !before8080.includes(entry));
+    log(`leaving: web-8080 during the drain: ${JSON.stringify(weights8080)}; its download's entries ${JSON.stringify(held8080)}; a new request: ${refused.trim()}; its entries then ${JSON.stringify(after8080)}`);
     await downloads.release();
     const json = await leaving;
     const finished = await downloads.wait();
@@ -174,12 +198,26 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     // those must not hold the apply until --drain-timeout.
     const drains = json.hosts.flatMap((host) => (host.drains ?? []).map((drain) => ({ host: host.host, server: drain.server, drained: drain.drained, seconds: drain.seconds })));
     log(`leaving: drains ${JSON.stringify(drains)}; dir2 held ${standbyLeftovers} ESTABLISHED entries to rs2 from its time as master`);
-    expect(drains.map((drain) => [drain.host, drain.server, drain.drained])).toEqual([
+    expect(drains.map((drain) => [drain.host, drain.server, drain.drained]).sort()).toEqual([
       ['dir1', '198.18.10.12:80', true],
+      ['dir1', '198.18.10.13:80', true],
       ['dir2', '198.18.10.12:80', true],
+      ['dir2', '198.18.10.13:80', true],
     ]);
     expect(drained.length).toBeGreaterThanOrEqual(3);
+    // web-8080 quiesced across keepalived's reload: in the config, at weight 0 in both kernels at
+    // every look, its download ESTABLISHED all along, a new connection refused and given no entry.
+    expect(quiesceConfig).toContain(`virtual_server ${VIP} 8080 {`);
+    expect(weights8080).toEqual(Array.from({ length: 6 }, () => DIRECTORS.map((host) => `${host}: ${rule8080(0)}`)).flat());
+    expect(held8080).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(refused.trim()).toBe('curl exit 7');
+    expect(after8080, 'entries the refused request left in dir1\'s table').toEqual([]);
     expect(finished.filter((download) => download.bytes !== DOWNLOAD_BYTES || download.error !== '')).toEqual([]);
+    // Then deleted, from the config and from both tables.
+    for (const host of DIRECTORS) {
+      expect(await lab.sh(host, 'ipvsadm -S -n')).not.toContain(`${VIP}:8080`);
+      expect(await lab.sh(host, 'cat /etc/keepalived/keepalived.conf')).not.toContain(' 8080 ');
+    }
     for (const host of DIRECTORS) await poolBecomes(host, [rule('11', 1), rule('13', 1)]);
     const seen = outage(await (stream as RequestStream).records(), from, await guestNow(lab, 'dir1'));
     log(describeOutage('rs2 leaves, rs3 joins', seen));

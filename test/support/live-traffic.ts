@@ -88,12 +88,13 @@ export function parseConnections(text: string): DirectorConnection[] {
   return [...text.matchAll(/^(?:TCP|UDP)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$/gm)].map(([, state = '', source = '', virtual = '', destination = '']) => ({ state, source, virtual, destination }));
 }
 
-const connectionKey = (connection: DirectorConnection): string => `${connection.source} ${connection.virtual} ${connection.destination}`;
-
 const RELEASE = '/tmp/lvsprov-downloads.release';
+const PORTS = '/tmp/lvsprov-downloads.ports';
 
 // Each download reads its first bytes, then stops reading until the test releases it, then reads
-// the rest at full speed; one that then gets nothing for 20 s (its connection cut) gives up. A
+// the rest at full speed; one that then gets nothing for 20 s (its connection cut) gives up. Once
+// every download has its answer, their client ports are written down: the director's table tells
+// a download's connection from the client's other requests by them. A
 // held download is a connection in flight for as long as the test needs, whatever the machine's
 // speed: TCP's flow control holds the server while the client does not read. (A rate-limited
 // curl is not: with the kernel's receive buffer of up to 6 MB, the server pushes a 10 MB file into
@@ -101,8 +102,9 @@ const RELEASE = '/tmp/lvsprov-downloads.release';
 // holds and gives up past --speed-time, exit 28, at about 98 %.)
 const DOWNLOADER = String.raw`
 import http from 'node:http';
-import { existsSync } from 'node:fs';
-const [release, ...urls] = process.argv.slice(2);
+import { existsSync, writeFileSync } from 'node:fs';
+const [release, portsFile, ...urls] = process.argv.slice(2);
+const ports = [];
 const one = (url) => new Promise((resolve) => {
   let bytes = 0, expected = -1, last = Date.now(), released = false, done = false;
   const finish = (error) => { if (!done) { done = true; clearInterval(timer); resolve({ url, bytes, error }); } };
@@ -113,6 +115,8 @@ const one = (url) => new Promise((resolve) => {
   let response;
   const request = http.get(url, { agent: false }, (answer) => {
     response = answer;
+    ports.push(answer.socket.localPort);
+    if (ports.length === urls.length) writeFileSync(portsFile, ports.join(' '));
     expected = Number(answer.headers['content-length'] ?? -1);
     if (answer.statusCode !== 200) return finish('HTTP ' + answer.statusCode);
     answer.on('data', (chunk) => { bytes += chunk.length; last = Date.now(); if (!released) answer.pause(); });
@@ -128,30 +132,34 @@ console.log(JSON.stringify(results));
 /**
  * Starts the downloads, held after their first bytes, and waits until `director` shows every
  * one of them ESTABLISHED on a server for which `leaving` says yes (`onLeavingServers`: how many
- * it saw). `release()` lets them finish; `wait()` gives what each received.
+ * it saw; `sources`: the downloads' client address and port as the table shows them).
+ * `release()` lets them finish; `wait()` gives what each received.
  */
 export async function startDownloads(
   lab: ClusterLab,
   urls: readonly string[],
   leaving: (connection: DirectorConnection) => boolean,
   director = 'director',
-): Promise<{ onLeavingServers: number; release(): Promise<void>; wait(): Promise<Download[]> }> {
+): Promise<{ onLeavingServers: number; sources: string[]; release(): Promise<void>; wait(): Promise<Download[]> }> {
   const client = lab.clientName;
-  // Entries an earlier case left in the table (a request cut by a VIP's move stays ESTABLISHED
-  // for the TCP timeout) are not these downloads: only entries that appear from now on count.
-  const before = new Set(parseConnections(await lab.sh(director, 'ipvsadm -L -n -c')).map(connectionKey));
-  await lab.sh(client, `rm -f ${RELEASE}; cat > /tmp/lvsprov-downloads.mjs <<'DOWNLOADER'\n${DOWNLOADER}\nDOWNLOADER`);
-  const running = lab.sh(client, `exec node /tmp/lvsprov-downloads.mjs ${RELEASE} ${urls.join(' ')}`, 1_200_000);
+  await lab.sh(client, `rm -f ${RELEASE} ${PORTS}; cat > /tmp/lvsprov-downloads.mjs <<'DOWNLOADER'\n${DOWNLOADER}\nDOWNLOADER`);
+  const running = lab.sh(client, `exec node /tmp/lvsprov-downloads.mjs ${RELEASE} ${PORTS} ${urls.join(' ')}`, 1_200_000);
   running.catch(() => undefined);
-  let onLeavingServers = 0;
+  // Only the downloads' own connections count: the client's other requests through the same VIP
+  // (a stream of them, each ESTABLISHED for a moment) and entries an earlier case left behind (a
+  // request cut by a VIP's move stays ESTABLISHED for the TCP timeout) are told apart by port.
+  let sources: string[] = [];
   const deadline = Date.now() + 120_000;
-  while (onLeavingServers < urls.length && Date.now() < deadline) {
+  while (sources.length < urls.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    const ports = new Set((await lab.sh(client, `cat ${PORTS} 2>/dev/null || true`)).trim().split(/\s+/).filter((port) => port !== ''));
+    if (ports.size < urls.length) continue;
     const connections = parseConnections(await lab.sh(director, 'ipvsadm -L -n -c'));
-    onLeavingServers = connections.filter((connection) => connection.state === 'ESTABLISHED' && !before.has(connectionKey(connection)) && leaving(connection)).length;
+    sources = connections.filter((connection) => connection.state === 'ESTABLISHED' && ports.has(connection.source.split(':').at(-1) ?? '') && leaving(connection)).map((connection) => connection.source);
   }
   return {
-    onLeavingServers,
+    onLeavingServers: sources.length,
+    sources,
     release: async () => {
       await lab.sh(client, `touch ${RELEASE}`);
     },
