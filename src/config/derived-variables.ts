@@ -73,6 +73,10 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     kind: { type: 'enum', values: POOL_STANDINGS },
     description: "the host's standing in the pool: weighted (some service sends it new connections, weight above 0), quiesced (listed only at weight 0) or none",
   },
+  web_extra_ports: {
+    kind: listOf({ port: { type: 'port' } }),
+    description: "the ports its services send this real server requests on (a port-0 or fwmark service's test port: 80 if it takes it, else its first port), other than 80 and web_port: the webpage role serves the test page on each",
+  },
   nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
   session_store: { kind: { type: 'boolean' }, description: 'true when this host runs memcached for the real servers\' sessions (lvs.sessions)' },
   session_store_config: {

@@ -4,6 +4,7 @@ import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
+import { catchAllTestPort, realServerTestPort } from './test-port.js';
 import { vipLabel } from './vip-label.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -153,9 +154,26 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     // VIP and the director would drop them; its NAT replies have their source routes.
     nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
     real_server_pool: servedEntries.length === 0 ? 'none' : servedEntries.some(({ servers }) => servers.some((server) => server.weight > 0)) ? 'weighted' : 'quiesced',
+    web_extra_ports: webExtraPorts(servedEntries, vars.web_port),
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),
   };
+}
+
+/**
+ * The ports directors send this real server requests on (TCP: the test page is HTTP), where each
+ * service is tested (test-port.ts), less the webpage role's main web server's: its web_port (the
+ * inventory's) and its default 80. The role serves the page on these too, so a service on 8080 or
+ * a NAT service mapped to 8000 is answered by the test page. 80 stays out even where web_port
+ * moved off it: a second server there would start (early in the run) before the main one's
+ * restart (at the end) had freed the port.
+ */
+function webExtraPorts(served: readonly ServedService[], webPort: unknown): Array<{ port: number }> {
+  const main = new Set([catchAllTestPort, webPort]);
+  const ports = served.flatMap(({ service, servers }) => (service.protocol === 'udp' ? [] : servers.map((server) => realServerTestPort(service, server.port))));
+  return unique(ports.filter((port) => !main.has(port)))
+    .sort((a, b) => a - b)
+    .map((port) => ({ port }));
 }
 
 /** Where sessions live: memcached's settings on a store, the stores on a real server. */

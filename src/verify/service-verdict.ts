@@ -64,19 +64,32 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     problems.push(`${name} answered ${count} of ${sent} requests but is not a real server of this service`);
   }
 
+  // A host listed twice (two ports behind a NAT VIP) names itself on both: its page says the
+  // host, not the port, so its rows share their answers and are judged as one server.
+  const together = names.map((name, index) => (name === undefined ? [index] : names.flatMap((other, at) => (other === name ? [at] : []))));
+  names.forEach((_, index) => {
+    counts[index] = counts[together[index]?.[0] ?? index] ?? 0;
+  });
+  const sumOver = (index: number, values: readonly number[] | undefined): number | undefined =>
+    values === undefined ? undefined : (together[index] ?? [index]).reduce((sum, at) => sum + (values[at] ?? 0), 0);
   const percent = (count: number): number => (sent === 0 ? 0 : (100 * count) / sent);
   const shares = splitAmongAnswering(expectation.kind === 'split' ? expectation.percents : undefined, service.realServers, counts);
+  const joined = [...new Set(together.filter((rows) => rows.length > 1).map((rows) => names[rows[0] as number]))];
+  if (joined.length > 0) notes.push(`${joined.join(', ')} listed more than once (several ports): its page names the host, not the port, so its rows' answers and shares are counted together`);
   if (shares) notes.push(`${shares.silent.map((index) => names[index] ?? `${service.realServers[index]?.address}:${service.realServers[index]?.port}`).join(', ')} never answered: the others' expected shares are among the servers that answered, which the scheduler splits the requests between`);
   const maxWeight = Math.max(...service.realServers.map((server) => server.weight));
-  const answering = counts.filter((count) => count > 0).length;
-  const rows: ServerRow[] = service.realServers.map((server, index) => {
+  const answering = together.filter((rows, index) => rows[0] === index && (counts[index] ?? 0) > 0).length;
+  const rows: ServerRow[] = service.realServers.map((listed, index) => {
+    // A host listed more than once is judged on its rows' summed weight and share.
+    const server = { ...listed, weight: sumOver(index, service.realServers.map((entry) => entry.weight)) ?? listed.weight };
     const answersHere = counts[index] ?? 0;
     const got = percent(answersHere);
-    const expected = shares?.percents[index] ?? expectation.percents?.[index] ?? expectation.referencePercents?.[index];
+    const expected = sumOver(index, shares?.percents) ?? sumOver(index, expectation.percents) ?? sumOver(index, expectation.referencePercents);
     const name = names[index];
     const label = name ?? `${server.address}:${server.port}`;
     const row = (verdict: ServerRow['verdict'], detail: string, problem?: string): ServerRow => {
-      if (problem) problems.push(problem);
+      // A host's later rows repeat its first row's judgement: said once.
+      if (problem && together[index]?.[0] === index) problems.push(problem);
       return {
         ...(name !== undefined ? { name } : {}),
         address: server.address,
@@ -97,7 +110,7 @@ export function judgeService(input: VerdictInput): ServiceCheck {
     }
     switch (expectation.kind) {
       case 'split': {
-        if (answersHere === 0) return row('silent', 'never answered', `${label} never answered (expected ${formatPercent(expectation.percents?.[index] ?? 0)} of the requests)`);
+        if (answersHere === 0) return row('silent', 'never answered', `${label} never answered (expected ${formatPercent(sumOver(index, expectation.percents) ?? 0)} of the requests)`);
         const off = Math.abs(got - (expected ?? 0));
         // Shares are fractions of whole requests: compare with a hair of slack so 10.000000000000007 is 10.
         if (off > tolerance + 1e-9) {

@@ -1,10 +1,8 @@
 import type { ResolvedService } from '../config/lvs-model.js';
+import { realServerTestPort, serviceTestPort } from '../config/test-port.js';
 
 // Which virtual services verify can send requests to, on which port, and which pages it fetches
 // directly. The test page is HTTP, so only TCP services with an address are requested.
-
-/** A port-0 service accepts every port; the test page is served on this one. */
-export const catchAllTestPort = 80;
 
 export interface RequestTarget {
   /** Index of the service in the inventory's list, which is also its index in the client script. */
@@ -56,7 +54,7 @@ export function verifyTargets(services: readonly ResolvedService[]): VerifyTarge
     const { port, notes } = requestPort(service);
     requests.push({ index, service, port, url: httpUrl(service.address as string, port), notes });
     for (const server of service.realServers) {
-      const serverPort = server.port === 0 ? port : server.port;
+      const serverPort = realServerTestPort(service, server.port);
       const key = `${server.address}:${serverPort}`;
       const director = service.directors[0];
       const from = service.forwarding === 'nat' && director !== undefined ? { director } : { client: true as const };
@@ -76,14 +74,14 @@ export function verifyTargets(services: readonly ResolvedService[]): VerifyTarge
 
 /** The port requests go to: the service's own, or the test page's where the service takes several. */
 function requestPort(service: ResolvedService): { port: number; notes: string[] } {
+  const port = serviceTestPort(service);
   if (service.protocol === 'fwmark') {
     const ports = service.ports ?? [];
-    const port = ports.length === 0 || ports.includes(catchAllTestPort) ? catchAllTestPort : (ports[0] as number);
     const marked = ports.length === 0 ? 'every port' : `ports ${ports.join(', ')}`;
     return { port, notes: [`firewall mark ${service.fwmark}: the director marks ${marked} of ${service.address}; requests go to port ${port}`] };
   }
-  if (service.port === 0) return { port: catchAllTestPort, notes: [`port 0 accepts every port: requests go to port ${catchAllTestPort}`] };
-  return { port: service.port, notes: [] };
+  if (service.port === 0) return { port, notes: [`port 0 accepts every port: requests go to port ${port}`] };
+  return { port, notes: [] };
 }
 
 function skipReason(service: ResolvedService): string | undefined {

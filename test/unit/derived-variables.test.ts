@@ -13,6 +13,18 @@ import { schemaOf } from '../../src/config/variable-types.js';
 
 const inventories = join(import.meta.dirname, '../../inventories');
 
+/** An inventory from its lines, loaded from a file of its own that is removed again. */
+function inventoryOf(lines: readonly string[]): ReturnType<typeof loadInventory> {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsprov-derived-'));
+  try {
+    const path = join(dir, 'inventory.yaml');
+    writeFileSync(path, [...lines, ''].join('\n'));
+    return loadInventory(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe.each(readdirSync(inventories).filter((name) => name.endsWith('.yaml')))('%s', (name) => {
   const inventory = loadInventory(join(inventories, name));
 
@@ -34,30 +46,19 @@ describe.each(readdirSync(inventories).filter((name) => name.endsWith('.yaml')))
 
 describe('real_server_pool', () => {
   it('says whether directors send a host new connections: weighted in any service, quiesced when listed only at weight 0, else none', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-pool-'));
-    const path = join(dir, 'inventory.yaml');
-    writeFileSync(
-      path,
-      [
-        'hosts:',
-        '  director: { address: 192.0.2.10, groups: [directors] }',
-        '  rs1: { address: 192.0.2.11, groups: [realservers] }',
-        '  rs2: { address: 192.0.2.12, groups: [realservers] }',
-        '  rs3: { address: 192.0.2.13, groups: [realservers] }',
-        'lvs:',
-        '  vips: { web: { address: 198.51.100.50 } }',
-        '  services:',
-        '    - { vip: web, port: 80, forwarding: dr, real_servers: [{ host: rs1, weight: 0 }, { host: rs2, weight: 0 }] }',
-        '    - { vip: web, port: 443, forwarding: dr, real_servers: [{ host: rs1, weight: 3 }, { host: rs2, weight: 0 }] }',
-        '',
-      ].join('\n'),
-    );
-    try {
-      const inventory = loadInventory(path);
-      expect(['director', 'rs1', 'rs2', 'rs3'].map((host) => hostVars(inventory, host).real_server_pool)).toEqual(['none', 'weighted', 'quiesced', 'none']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const inventory = inventoryOf([
+      'hosts:',
+      '  director: { address: 192.0.2.10, groups: [directors] }',
+      '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+      '  rs2: { address: 192.0.2.12, groups: [realservers] }',
+      '  rs3: { address: 192.0.2.13, groups: [realservers] }',
+      'lvs:',
+      '  vips: { web: { address: 198.51.100.50 } }',
+      '  services:',
+      '    - { vip: web, port: 80, forwarding: dr, real_servers: [{ host: rs1, weight: 0 }, { host: rs2, weight: 0 }] }',
+      '    - { vip: web, port: 443, forwarding: dr, real_servers: [{ host: rs1, weight: 3 }, { host: rs2, weight: 0 }] }',
+    ]);
+    expect(['director', 'rs1', 'rs2', 'rs3'].map((host) => hostVars(inventory, host).real_server_pool)).toEqual(['none', 'weighted', 'quiesced', 'none']);
   });
 });
 
@@ -176,6 +177,35 @@ describe('director_nat_interfaces', () => {
     expect(hostVars(haNat, 'dir1').director_nat_interfaces).toEqual([
       { name: 'eth0', key: 'eth0' },
       { name: 'eth1', key: 'eth1' },
+    ]);
+  });
+});
+
+describe('web_extra_ports', () => {
+  it("is every port the host's services send it requests on (verify's test port for port 0 and fwmark), less the main web server's web_port and 80 (where web_port moved off it, the main server still holds 80 until its restart)", () => {
+    const inventory = inventoryOf([
+      'hosts:',
+      '  director: { address: 192.0.2.10, groups: [directors], vars: { dip: 198.18.10.1 } }',
+      '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+      '  rs2: { address: 192.0.2.12, groups: [realservers], vars: { web_port: 8080 } }',
+      '  rs3: { address: 198.18.10.13, groups: [realservers] }',
+      '  rs4: { address: 192.0.2.14, groups: [realservers] }',
+      'lvs:',
+      '  vips: { web: { address: 198.51.100.50 }, all: { address: 198.51.100.51 }, api: { address: 198.51.100.52 } }',
+      '  services:',
+      '    - { vip: web, port: 80, forwarding: dr, real_servers: [{ host: rs1 }, { host: rs2 }, { host: rs4 }] }',
+      '    - { vip: web, port: 8080, forwarding: dr, real_servers: [{ host: rs1, weight: 0 }, { host: rs2 }] }',
+      '    - { vip: all, port: 0, forwarding: dr, persistence: 300, real_servers: [{ host: rs1 }] }',
+      '    - { name: marked, vip: web, protocol: fwmark, fwmark: 1, ports: [9000, 8443], forwarding: dr, real_servers: [{ host: rs1 }] }',
+      '    - { vip: api, port: 443, forwarding: nat, real_servers: [{ host: rs3, port: 8000 }, { host: rs3, port: 8001 }] }',
+      '    - { vip: api, port: 53, protocol: udp, forwarding: nat, real_servers: [{ host: rs3, port: 5353 }] }',
+    ]);
+    expect(['director', 'rs1', 'rs2', 'rs3', 'rs4'].map((host) => hostVars(inventory, host).web_extra_ports)).toEqual([
+      [],
+      [{ port: 8080 }, { port: 8443 }],
+      [],
+      [{ port: 8000 }, { port: 8001 }],
+      [],
     ]);
   });
 });

@@ -119,6 +119,11 @@ lvs: { vips: ${vips} }
     expect(problems(base('').replace('vars: { lan_interface: eth1 } ', ''))).toEqual([expect.stringContaining('the router router needs the var lan_interface')]);
   });
 
+  it('a misspelt lan_interface is named at its own key, with the name meant (as validate does)', () => {
+    const found = problems(base('').replace('lan_interface: eth1', 'lan_interfce: eth1'));
+    expect(found).toEqual([expect.stringMatching(/:2:\d+: groups\.routers\.vars\.lan_interfce: the router router needs the var lan_interface .*; lan_interfce is close: did you mean `lan_interface`\?/)]);
+  });
+
   it('lvsprov lab up stops at the inventory, exit 4, before looking for qemu or booting anything', async () => {
     const { file } = inventoryFrom(base('  rs1: { address: 10.1.2.3 }'));
     const out: string[] = [];

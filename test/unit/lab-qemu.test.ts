@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { assertSafePath } from '../../src/lab/qemu/cache-dir.js';
 import { needsInterpreter } from '../../src/lab/qemu/elf.js';
 import { guestInit } from '../../src/lab/qemu/guest-init.js';
+import { schedulers } from '../../src/resources/ipvs/schedulers.js';
 import { initramfsInit } from '../../src/lab/qemu/initramfs-init.js';
 import { parseImageDependency, pickRelease } from '../../src/lab/qemu/kernel-package.js';
 import { initramfsModules } from '../../src/lab/qemu/markers.js';
@@ -88,6 +89,12 @@ describe('generated scripts', () => {
     const script = guestInit({ address: '198.18.0.15', qemuHost: '198.18.0.2', sshdConfig: "/tmp/x y/sshd'config", hostname: 'g' });
     expect(syntaxErrors(['/bin/sh'], script)).toBe('');
     expect(script).toContain(`-f '/tmp/x y/sshd'\\''config'`);
+  });
+
+  it('guest init loads every scheduler an inventory may name: the lab hosts cannot load modules themselves', () => {
+    const script = guestInit({ address: '198.18.0.15', qemuHost: '198.18.0.2', sshdConfig: '/tmp/sshd_config', hostname: 'g' });
+    const loaded = (/^modprobe -a (.*) \|\|/m.exec(script)?.[1] ?? '').split(' ');
+    expect(schedulers.map((name) => `ip_vs_${name}`).filter((module) => !loaded.includes(module))).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { LoadedInventory } from '../../config/inventory.js';
-import { hostVars } from '../../config/host-vars.js';
+import { hostVars, varLayers, varOrigin } from '../../config/host-vars.js';
+import { nearestNames } from '../../config/suggest.js';
 import { own } from '../../config/own.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { formatNetwork, intToIpv4, isIpv4, networkContains, networkOf, parseNetwork } from '../../net/ipv4.js';
@@ -74,9 +75,7 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
     }
   }
   const lanInterface = router === undefined ? undefined : hostVars(inventory, router).lan_interface;
-  if (router !== undefined && typeof lanInterface !== 'string') {
-    problems.push(inventory.source.problem(['hosts', router], `the router ${router} needs the var lan_interface (its interface towards the directors)`));
-  }
+  if (router !== undefined && typeof lanInterface !== 'string') problems.push(lanInterfaceProblem(inventory, router));
   if (problems.length > 0 || router === undefined || typeof lanInterface !== 'string') throw new ConfigError(problems);
 
   const servers = (host: string): Set<string> =>
@@ -162,4 +161,17 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
   ];
   const extraAddresses = client.addresses.slice(1).map((address) => ({ host: client.name, device: 'eth0', cidr: `${address}/24` }));
   return { spec, router, client, defaultRoutes, extraAddresses };
+}
+
+/**
+ * The router without lan_interface: where a near name is set (lan_interfce), the problem sits at
+ * that key, since that is the line to mend; otherwise at the router.
+ */
+function lanInterfaceProblem(inventory: LoadedInventory, router: string): ConfigProblem {
+  const message = `the router ${router} needs the var lan_interface (its interface towards the directors)`;
+  const layers = varLayers(inventory, router);
+  const near = nearestNames('lan_interface', layers.flatMap((layer) => Object.keys(layer.vars)), 1)[0];
+  const at = near === undefined ? undefined : varOrigin(layers, near);
+  if (near === undefined || at === undefined) return inventory.source.problem(['hosts', router], message);
+  return inventory.source.problem(at, `${message}; ${near} is close: did you mean \`lan_interface\`?`, true);
 }

@@ -1,3 +1,4 @@
+import { schedulers } from '../../resources/ipvs/schedulers.js';
 import { quote } from '../../shell/quote.js';
 import { failedMarker, readyMarker } from './markers.js';
 
@@ -12,23 +13,18 @@ import { failedMarker, readyMarker } from './markers.js';
  * guest cannot load modules themselves: their filesystems do not show the kernel's modules dir,
  * which the initramfs bind-mounts into the guest's root only.
  */
-export const guestModules = [
+export const guestModules: readonly string[] = [
   'ip_vs',
-  'ip_vs_rr',
-  'ip_vs_wrr',
-  'ip_vs_lc',
-  'ip_vs_wlc',
-  'ip_vs_sh',
-  'ip_vs_dh',
-  'ip_vs_sed',
-  'ip_vs_nq',
+  // From the inventory's own list, so a scheduler it accepts (mh, fo, ovf, lblc ...) is never one
+  // the lab's director cannot load.
+  ...schedulers.map((name) => `ip_vs_${name}`),
   'ipip',
   'nf_conntrack',
   'arp_tables',
   'arptable_filter',
   'arpt_mangle',
   'nf_tables',
-] as const;
+];
 
 export interface GuestInitOptions {
   /** The guest's address on qemu's user network, e.g. 198.18.0.15. */
