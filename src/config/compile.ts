@@ -6,7 +6,7 @@ import { selectHosts } from './host-patterns.js';
 import { BootSpecs, withBootTasks } from './boot-tasks.js';
 import { ObjectClaims } from './conflicting-objects.js';
 import { directRepliesProblems } from './direct-replies-check.js';
-import { directorAddress, hostVars, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
+import { directorAddress, hostVars, nearVariable, varLayers, varOrigin, type VarLayer, type Vars } from './host-vars.js';
 import { foldHosts, hostProblem } from './host-problems.js';
 import { own } from './own.js';
 import { checkPlaybookTasks } from './playbook-check.js';
@@ -171,8 +171,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
         const found = checkRoleVariables(inventory, layers, role);
         for (const variable of role.requires.filter((name) => own(baseVars, name) === undefined)) {
           // A near miss the host does set (lan_interfce) is most likely the intended one.
-          const near = nearestNames(variable, varLayers(inventory, host).flatMap((layer) => Object.keys(layer.vars)), 1)[0];
-          const hint = near === undefined ? '' : `; ${formatOrigin(inventory, varOrigin(layers, near))} is close: did you mean \`${variable}\` there?`;
+          const near = nearVariable(layers, variable);
+          const hint = near === undefined ? '' : `; ${formatOrigin(inventory, near.at)} is close: did you mean \`${variable}\` there?`;
           found.push(hostProblem(source.problem(path, ''), host, (hosts) => `role ${role.name} needs variable ${variable} on ${hosts}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
         if (found.length > 0) refused.add(role);

@@ -4,6 +4,7 @@ import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
+import { nearestNames } from './suggest.js';
 import { catchAllTestPort, realServerTestPort } from './test-port.js';
 import { vipLabel } from './vip-label.js';
 import type { PathSegment } from './yaml-source.js';
@@ -35,6 +36,16 @@ export function varLayers(inventory: LoadedInventory, host: string): VarLayer[] 
 export function varOrigin(layers: readonly VarLayer[], name: string): readonly PathSegment[] | undefined {
   const layer = [...layers].reverse().find((candidate) => Object.hasOwn(candidate.vars, name));
   return layer ? [...layer.path, name] : undefined;
+}
+
+/**
+ * A variable the host sets under a name close to `name` (lan_interfce for lan_interface), and
+ * where: a missing variable's most likely misspelling, the line to mend.
+ */
+export function nearVariable(layers: readonly VarLayer[], name: string): { readonly name: string; readonly at: readonly PathSegment[] } | undefined {
+  const near = nearestNames(name, layers.flatMap((layer) => Object.keys(layer.vars)), 1)[0];
+  const at = near === undefined ? undefined : varOrigin(layers, near);
+  return near === undefined || at === undefined ? undefined : { name: near, at };
 }
 
 export function hostVars(inventory: LoadedInventory, host: string): Vars {

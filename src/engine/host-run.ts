@@ -45,6 +45,7 @@ type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
 export class HostRun {
   private session: HostSession | undefined;
   private readPlan$: HostReadPlan | undefined;
+  private quiesced$: readonly RealServerRef[] | undefined;
   /**
    * The read's sections, kept only while a later wave may be planned again from them (withhold:
    * a director adding real servers). A host's read runs to tens of kilobytes (its files, the
@@ -86,8 +87,6 @@ export class HostRun {
    * first (the tasks' probes, the manifest's hash of the host's records) kept the first
    * connection waiting for about half a second. A host never reached never needs one.
    */
-  private quiesced$: readonly RealServerRef[] | undefined;
-
   private get readPlan(): HostReadPlan {
     this.readPlan$ ??= hostReadPlan(this.tasks, this.options.mode ?? 'apply', undefined, this.options.keepUndeclared ?? false, this.options.retireOnly);
     return this.readPlan$;

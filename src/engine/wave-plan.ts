@@ -9,7 +9,6 @@ import { changesIn, phaseOf } from './host-plan.js';
 // retire (service.ts): the restart may cut what is still open, as a deletion would.
 
 /** A host's plan; `quiesced`: the real servers it keeps at weight 0 once balance ran (kept-quiesced.ts). */
-
 export interface HostPlan {
   readonly host: string;
   readonly changes: readonly PlannedChange[];

@@ -79,9 +79,10 @@ export function judgeService(input: VerdictInput): ServiceCheck {
   if (shares) notes.push(`${shares.silent.map((index) => names[index] ?? `${service.realServers[index]?.address}:${service.realServers[index]?.port}`).join(', ')} never answered: the others' expected shares are among the servers that answered, which the scheduler splits the requests between`);
   const maxWeight = Math.max(...service.realServers.map((server) => server.weight));
   const answering = together.filter((rows, index) => rows[0] === index && (counts[index] ?? 0) > 0).length;
+  const weights = service.realServers.map((entry) => entry.weight);
   const rows: ServerRow[] = service.realServers.map((listed, index) => {
     // A host listed more than once is judged on its rows' summed weight and share.
-    const server = { ...listed, weight: sumOver(index, service.realServers.map((entry) => entry.weight)) ?? listed.weight };
+    const server = { ...listed, weight: sumOver(index, weights) ?? listed.weight };
     const answersHere = counts[index] ?? 0;
     const got = percent(answersHere);
     const expected = sumOver(index, shares?.percents) ?? sumOver(index, expectation.percents) ?? sumOver(index, expectation.referencePercents);

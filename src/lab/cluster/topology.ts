@@ -1,6 +1,5 @@
 import type { LoadedInventory } from '../../config/inventory.js';
-import { hostVars, varLayers, varOrigin } from '../../config/host-vars.js';
-import { nearestNames } from '../../config/suggest.js';
+import { hostVars, nearVariable, varLayers } from '../../config/host-vars.js';
 import { own } from '../../config/own.js';
 import { ConfigError, type ConfigProblem } from '../../errors.js';
 import { formatNetwork, intToIpv4, isIpv4, networkContains, networkOf, parseNetwork } from '../../net/ipv4.js';
@@ -169,9 +168,7 @@ export function clusterTopology(inventory: LoadedInventory): ClusterTopology {
  */
 function lanInterfaceProblem(inventory: LoadedInventory, router: string): ConfigProblem {
   const message = `the router ${router} needs the var lan_interface (its interface towards the directors)`;
-  const layers = varLayers(inventory, router);
-  const near = nearestNames('lan_interface', layers.flatMap((layer) => Object.keys(layer.vars)), 1)[0];
-  const at = near === undefined ? undefined : varOrigin(layers, near);
-  if (near === undefined || at === undefined) return inventory.source.problem(['hosts', router], message);
-  return inventory.source.problem(at, `${message}; ${near} is close: did you mean \`lan_interface\`?`, true);
+  const near = nearVariable(varLayers(inventory, router), 'lan_interface');
+  if (near === undefined) return inventory.source.problem(['hosts', router], message);
+  return inventory.source.problem(near.at, `${message}; ${near.name} is close: did you mean \`lan_interface\`?`, true);
 }
