@@ -151,6 +151,13 @@ export const absolutePath = z
   .string()
   .regex(/^\/[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'must be an absolute path (and no control character)')
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ..' })
+  // One path, one spelling: the rules that tell what a file is (a file sh sources under
+  // /etc/default/, a unit under /etc/systemd/) and which two tasks declare the same file compare
+  // the path as written, so /etc//default/site would pass as a plain text file whose values reach
+  // sh unescaped.
+  .refine((value) => !value.slice(1).split('/').slice(0, -1).includes('') && !value.split('/').includes('.'), {
+    message: 'must be written in one form: no empty segment (//) and no . segment',
+  })
   // Linux's limits (NAME_MAX, PATH_MAX with its NUL): a longer name passes every check here and
   // fails only on the host, in the middle of an apply, as "File name too long".
   .superRefine((value, ctx) => {
