@@ -167,6 +167,17 @@ export const absolutePath = z
     else if (longest > 255) ctx.addIssue({ code: 'custom', message: `must name each folder and file in at most 255 bytes, as Linux does (NAME_MAX); one here is ${longest}` });
   });
 
+// /proc and /sys hold the kernel's state and /dev its devices: a file written there (a temp file
+// renamed over the path) fails on the host in the middle of an apply, or stops it at the read (a
+// device node is no regular file). A kernel parameter is a sysctl task.
+const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
+
+/** A path lvsprov writes a file at: absolute, in one form, and not in a kernel folder. */
+export const writtenFilePath = absolutePath.superRefine((value, ctx) => {
+  const folder = KERNEL_FOLDERS.find((root) => value === root || value.startsWith(`${root}/`));
+  if (folder !== undefined) ctx.addIssue({ code: 'custom', message: `must not be in ${folder}, which holds the kernel's ${folder === '/dev' ? 'devices' : 'state'}, not files (a kernel parameter is a sysctl task)` });
+});
+
 export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx) => {
   // YAML 1.2 reads 0644 as the decimal number 644, so the digits as written are the octal mode.
   const digits = String(value);
