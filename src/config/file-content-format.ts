@@ -5,21 +5,24 @@ import type { OutputFormat } from './output-formats.js';
 // directive to a unit, and one with `$(...)` would run when sh sources the file. The task may say
 // its `format`; without one, the path tells: systemd's unit folders and suffixes are units, the
 // folders of files that init scripts source and *.sh / *.env are shell, and so are the files sh
-// runs (init scripts, rc.local, cron's and ifupdown's folders, /usr/local/bin) and any file whose
-// mode lets it run: a value printed into a program would be a command there. Anything else is text
-// (one line, no control character).
+// runs (init scripts, rc.local, crontabs, cron's and ifupdown's folders, /usr/local/bin, login
+// shells' profiles, dhclient's hooks) and any file whose mode lets it run: a value printed into a
+// program would be a command there. Anything else is text (one line, no control character).
 
 const UNIT_FOLDER = /^\/(?:etc|lib|usr\/lib|usr\/local\/lib|run)\/systemd\//;
 const UNIT_SUFFIX = /\.(?:service|socket|timer|mount|automount|path|target|slice|scope|swap|network|netdev|link)$/;
 const SOURCED_FOLDER = /^\/etc\/(?:default|sysconfig|profile\.d|conf\.d)\//;
 const SOURCED_SUFFIX = /\.(?:sh|env)$/;
 const RUN_BY_SH = /^\/(?:etc\/(?:init\.d|cron\.(?:d|hourly|daily|weekly|monthly)|network\/if-[a-z-]+\.d|NetworkManager\/dispatcher\.d)\/|etc\/rc\.local$|usr\/local\/s?bin\/)/;
+// cron hands each command of the system crontab and of a user's crontab to sh; login shells source
+// the profiles and rc files; dhclient-script sources its hooks. None of these needs an execute bit.
+const SOURCED_OR_RUN_FILE = /^\/(?:etc\/crontab$|var\/spool\/cron\/|etc\/(?:profile|bash\.bashrc)$|etc\/dhcp\/dhclient-(?:enter|exit)-hooks\.d\/)|\/\.(?:profile|bashrc|bash_profile|bash_login|bash_logout)$/;
 
 /** The format a file task's path (or mode) implies, and which of the two says so. */
 export function formatImplied(path: string, mode?: unknown): { format: OutputFormat; by: string } {
   const byPath = `as the path ${path} implies`;
   if (UNIT_FOLDER.test(path) || UNIT_SUFFIX.test(path)) return { format: 'systemd-unit', by: byPath };
-  if (SOURCED_FOLDER.test(path) || SOURCED_SUFFIX.test(path) || RUN_BY_SH.test(path)) return { format: 'shell-env', by: byPath };
+  if (SOURCED_FOLDER.test(path) || SOURCED_SUFFIX.test(path) || RUN_BY_SH.test(path) || SOURCED_OR_RUN_FILE.test(path)) return { format: 'shell-env', by: byPath };
   // The mode as the task writes it (YAML may read 0755 as the number 755): digits of an octal mode.
   const digits = String(mode ?? '');
   if (/^0?[0-7]{3,4}$/.test(digits) && (parseInt(digits, 8) & 0o111) !== 0) return { format: 'shell-env', by: `as its mode ${digits} implies: the file is run` };

@@ -97,12 +97,46 @@ export function renderString(template: string, vars: Vars): unknown {
   try {
     return withBudget(() => compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
-    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
-    // a list of numbers): the name is missing there as much as one not defined.
-    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
-    if (match?.[1]) throw new MissingVariableError(match[1]);
-    throw error;
+    throw missingVariableOf(error, template) ?? error;
   }
+}
+
+/**
+ * The variable a strict render found missing, from handlebars' error, or undefined for any other
+ * error. Strict mode checks a name with `in`, which throws on a string or number (a field of an
+ * item of a list of numbers), and checks only a path's last name: `{{a.b.c}}` where `a.b` is
+ * missing (or is a prototype's, `a.constructor.name`) reads `c` of undefined. Each of these is a
+ * variable nobody set, named as far as the template's path goes before the missing part.
+ */
+export function missingVariableOf(error: unknown, template: string): MissingVariableError | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const notDefined = /"([^"]+)" not defined in (.*) - /.exec(message);
+  if (notDefined) return new MissingVariableError(pathTo(template, notDefined[1]!, notDefined[2] !== 'undefined') ?? notDefined[1]!);
+  if (!(error instanceof TypeError)) return undefined;
+  const searched = /^Cannot use 'in' operator to search for '([^']+)' in /.exec(message)?.[1];
+  if (searched !== undefined) return new MissingVariableError(searched);
+  const read = /^Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(message)?.[1];
+  return read === undefined ? undefined : new MissingVariableError(pathTo(template, read, false) ?? read);
+}
+
+/**
+ * The first path of the template that reads `name` after other names (`a.b.name`), up to `name`
+ * (`a.b.name`, where `a.b` holds no `name`) or up to the name before it (`a.b`, itself missing).
+ */
+function pathTo(template: string, name: string, including: boolean): string | undefined {
+  const pending: unknown[] = [Handlebars.parse(template)];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const path = node as { type?: unknown; original?: unknown };
+    if (path.type === 'PathExpression' && typeof path.original === 'string') {
+      const names = path.original.split('.');
+      const at = names.indexOf(name, 1);
+      if (at > 0) return names.slice(0, including ? at + 1 : at).join('.');
+    }
+    pending.push(...Object.values(node));
+  }
+  return undefined;
 }
 
 /** Render every string inside a value, keeping its shape. */

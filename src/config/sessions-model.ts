@@ -52,6 +52,9 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     stores.push({ host, address: entry.address });
   });
 
+  const clash = portClash(data, services, stores, settings.port);
+  if (clash !== undefined) report(path('port'), clash);
+
   // Every session on every store by default. php-memcached (libmemcached 1.1) places a session's
   // copies on the stores after its first in the server list, but a request that finds a store down
   // drops it from its hash ring and asks the next store on the ring, which with three stores or
@@ -61,6 +64,32 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     report(path('replicas'), `${replicas} replica${replicas === 1 ? '' : 's'} need ${replicas + 1} session stores or more, and there ${stores.length === 1 ? 'is' : 'are'} ${stores.length}`);
   }
   return { stores, clients, port: settings.port, memoryMb: settings.memory_mb, maxConnections: settings.max_connections, replicas };
+}
+
+/**
+ * Why memcached's port cannot be `port` on a store, or undefined. The allowlist that keeps memcached
+ * to the real servers drops every other source's TCP packets to that port on the store, whatever
+ * their destination: on the port lvsprov logs in on it cuts the apply's own connection (and every
+ * operator's SSH), on a port the store serves a virtual service on it drops the clients' requests.
+ */
+function portClash(data: Inventory, services: readonly ResolvedService[], stores: readonly SessionStore[], port: number): string | undefined {
+  for (const store of stores) {
+    const sshPort = own(data.hosts, store.host)?.ssh?.port ?? data.ssh.port ?? 22;
+    if (sshPort === port) {
+      return `port ${port} is the SSH port lvsprov reaches session store ${store.host} on: memcached's allowlist drops every source but the real servers there, which would cut lvsprov's connection (and anyone's SSH) to it; choose another port (memcached's own is 11211)`;
+    }
+    for (const service of services) {
+      if (service.protocol === 'udp') continue;
+      for (const server of service.realServers) {
+        if (server.host !== store.host) continue;
+        const served = service.protocol === 'fwmark' ? (service.ports ?? []) : [service.forwarding === 'nat' ? server.port : service.port];
+        if (served.includes(port)) {
+          return `port ${port} is the port session store ${store.host} serves ${service.name} on: memcached's allowlist drops every source but the real servers there, so no client's request would reach it; choose another port (memcached's own is 11211)`;
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 export function sessionsProblems(data: Inventory, services: readonly ResolvedService[], source: { problem(path: PathSegment[], message: string): ConfigProblem }): ConfigProblem[] {

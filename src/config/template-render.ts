@@ -2,7 +2,7 @@ import Handlebars from 'handlebars';
 import type { Vars } from './host-vars.js';
 import { RefusedValue, writeValue, type OutputFormat } from './output-formats.js';
 import { inheritedNames, withoutPrototypes } from './own.js';
-import { MissingVariableError } from './render.js';
+import { MissingVariableError, missingVariableOf } from './render.js';
 import { budgetEach, RenderBudgetError, withBudget } from './render-budget.js';
 import { controlCharacterIn, describeCharacter } from './text-safety.js';
 
@@ -192,10 +192,6 @@ export function renderTemplateFile(text: string, vars: Vars, format: OutputForma
     return withBudget(() => compiled(withoutPrototypes(vars), { data: { lvsprovFormat: format }, allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
     if (error instanceof RenderBudgetError) throw new TemplateValueError('{{#each}}', undefined, error.line, error.col, error.message.replace(/^\{\{#each\}\} /, ''));
-    // Strict mode reads a name with `in`, which throws on a string or number (a field of an item of
-    // a list of numbers): the name is missing there as much as one not defined.
-    const match = /"([^"]+)" not defined/.exec((error as Error).message) ?? (error instanceof TypeError ? /^Cannot use 'in' operator to search for '([^']+)' in /.exec(error.message) : null);
-    if (match?.[1]) throw new MissingVariableError(match[1]);
-    throw error;
+    throw missingVariableOf(error, text) ?? error;
   }
 }

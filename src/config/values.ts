@@ -151,6 +151,13 @@ export const absolutePath = z
   .string()
   .regex(/^\/[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'must be an absolute path (and no control character)')
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ..' })
+  // One path, one spelling: the rules that tell what a file is (a file sh sources under
+  // /etc/default/, a unit under /etc/systemd/) and which two tasks declare the same file compare
+  // the path as written, so /etc//default/site would pass as a plain text file whose values reach
+  // sh unescaped.
+  .refine((value) => !value.slice(1).split('/').slice(0, -1).includes('') && !value.split('/').includes('.'), {
+    message: 'must be written in one form: no empty segment (//) and no . segment',
+  })
   // Linux's limits (NAME_MAX, PATH_MAX with its NUL): a longer name passes every check here and
   // fails only on the host, in the middle of an apply, as "File name too long".
   .superRefine((value, ctx) => {
@@ -159,6 +166,17 @@ export const absolutePath = z
     if (bytes > 4095) ctx.addIssue({ code: 'custom', message: `must be at most 4095 bytes long, as Linux takes a path (PATH_MAX); this one is ${bytes}` });
     else if (longest > 255) ctx.addIssue({ code: 'custom', message: `must name each folder and file in at most 255 bytes, as Linux does (NAME_MAX); one here is ${longest}` });
   });
+
+// /proc and /sys hold the kernel's state and /dev its devices: a file written there (a temp file
+// renamed over the path) fails on the host in the middle of an apply, or stops it at the read (a
+// device node is no regular file). A kernel parameter is a sysctl task.
+const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
+
+/** A path lvsprov writes a file at: absolute, in one form, and not in a kernel folder. */
+export const writtenFilePath = absolutePath.superRefine((value, ctx) => {
+  const folder = KERNEL_FOLDERS.find((root) => value === root || value.startsWith(`${root}/`));
+  if (folder !== undefined) ctx.addIssue({ code: 'custom', message: `must not be in ${folder}, which holds the kernel's ${folder === '/dev' ? 'devices' : 'state'}, not files (a kernel parameter is a sysctl task)` });
+});
 
 export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx) => {
   // YAML 1.2 reads 0644 as the decimal number 644, so the digits as written are the octal mode.

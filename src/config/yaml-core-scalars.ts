@@ -61,3 +61,19 @@ export function renamedKeyProblem(source: string, value: unknown): string | unde
   if ((typeof value !== 'number' && typeof value !== 'boolean') || String(value) === source) return undefined;
   return `key ${source} reads as the ${typeof value} ${String(value)} in YAML: put it in quotes (${JSON.stringify(source)}) to keep the name as written`;
 }
+
+/**
+ * A plain value that YAML 1.2 reads as a number and YAML 1.1 (Ansible's reading of the same file)
+ * reads otherwise: `010` is 10 here and 8 there, `08`, `0o10` and `1e3` are strings there. A port,
+ * weight or timeout written so is a typo or a misread number either way: it must be written in
+ * plain decimal. Hexadecimal (`0x10`, a firewall mark) reads the same in both.
+ */
+export function versionDependentNumberProblem(source: string, value: unknown): string | undefined {
+  if (typeof value !== 'number') return undefined;
+  const digits = /^[-+]?0([0-9]+)$/.exec(source)?.[1];
+  let there: string | undefined;
+  if (digits !== undefined) there = /^[0-7]+$/.test(digits) ? `${Number.parseInt(digits, 8) * (source.startsWith('-') ? -1 : 1)} (octal)` : `the string ${JSON.stringify(source)}`;
+  else if (/^0o/.test(source) || /[eE]/.test(source)) there = `the string ${JSON.stringify(source)}`;
+  if (there === undefined) return undefined;
+  return `${source} reads as the number ${String(value)} in YAML 1.2 but as ${there} in YAML 1.1 (as Ansible reads it): write the number in plain decimal, or put it in quotes for text`;
+}

@@ -1,6 +1,6 @@
 import type { Located, LocatedMap, LocatedSeq } from './yaml-located.js';
 import { yamlLimits } from './yaml-limits.js';
-import { renamedKeyProblem, resolvePlain } from './yaml-core-scalars.js';
+import { renamedKeyProblem, resolvePlain, versionDependentNumberProblem } from './yaml-core-scalars.js';
 import { readBlockScalar } from './yaml-block-scalar.js';
 
 // The YAML library builds a token for every space and colon and a node object for every value:
@@ -318,7 +318,14 @@ class QuickReader {
     // Brackets and braces inside a plain scalar are text in block context (`route VIP {{item}} to the LAN`).
     if (/: |:$/.test(source)) giveUp();
     this.located = at;
-    return resolvePlain(source);
+    return this.plainValue(source);
+  }
+
+  /** A plain value as the core schema reads it; a number YAML 1.1 reads otherwise goes to the library's checks. */
+  private plainValue(source: string): unknown {
+    const value = resolvePlain(source);
+    if (typeof value === 'number' && versionDependentNumberProblem(source, value) !== undefined) giveUp();
+    return value;
   }
 
   /** A flow collection that opens at `at` and closes on the same line. */
@@ -397,7 +404,7 @@ class QuickReader {
     this.after = stop;
     this.located = at;
     this.textSpan(at + 1, stop);
-    return resolvePlain(text.slice(at, trimBlanks(text, at, stop)));
+    return this.plainValue(text.slice(at, trimBlanks(text, at, stop)));
   }
 
   /** A one-line quoted scalar without escapes (the library reads the others); its end in `after`. */

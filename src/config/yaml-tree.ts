@@ -2,7 +2,7 @@ import type { Node } from 'yaml';
 import { yamlLibrary } from './yaml-library.js';
 import type { TokenProblem } from './yaml-tokens.js';
 import { yamlLimits } from './yaml-limits.js';
-import { renamedKeyProblem } from './yaml-core-scalars.js';
+import { renamedKeyProblem, versionDependentNumberProblem } from './yaml-core-scalars.js';
 
 // Checks on the composed document, each in one pass over its nodes:
 // - keys are names (scalars), none is __proto__, and each appears once per mapping - a Set per mapping, so a mapping of
@@ -16,6 +16,13 @@ import { renamedKeyProblem } from './yaml-core-scalars.js';
 // that name would vanish without a word. Other inherited names (`constructor`, `toString`) are fine
 // keys: every name is looked up as an own property.
 const PROTO_KEY = '__proto__ cannot be a name (JavaScript reserves it); choose another';
+
+// A file mode is written as octal digits (`mode: 0644`), which the file task reads as such.
+const numberProblem = (node: Node | null, key: unknown): string | undefined => {
+  const scalar = node as { readonly value?: unknown; readonly source?: string; readonly type?: string; readonly tag?: string } | null;
+  if (!scalar || scalar.type !== 'PLAIN' || scalar.tag !== undefined || scalar.source === undefined || key === 'mode') return undefined;
+  return versionDependentNumberProblem(scalar.source, scalar.value);
+};
 
 const renamedKey = (key: { readonly value: unknown; readonly source?: string; readonly type?: string | undefined; readonly tag?: string | undefined }): string | undefined =>
   key.type === 'PLAIN' && key.tag === undefined && key.source !== undefined ? renamedKeyProblem(key.source, key.value) : undefined;
@@ -84,12 +91,16 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number,
           if (name === '__proto__') problems.push({ offset: at(key), path: [...path, name].join('.'), message: PROTO_KEY });
         }
         path.push(isScalar(key) ? String(key.value) : '?');
+        const valueProblem = isScalar(pair.value) ? numberProblem(pair.value as Node, isScalar(key) ? key.value : undefined) : undefined;
+        if (valueProblem !== undefined) problems.push({ offset: at(pair.value as Node), path: path.join('.'), message: valueProblem });
         size += visit(key) + visit(pair.value as Node | null);
         path.pop();
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, index) => {
         path.push(index);
+        const itemProblem = isScalar(item) ? numberProblem(item as Node, undefined) : undefined;
+        if (itemProblem !== undefined) problems.push({ offset: at(item as Node), path: path.join('.'), message: itemProblem });
         size += visit(item as Node | null);
         path.pop();
       });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, ipv4 } from '../config/values.js';
+import { ipv4, writtenFilePath } from '../config/values.js';
 import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
 import type { ResourceType } from './types.js';
 import { nftTableScript, nftTableType, type NftTable, type NftTableFacts, type WantedTable } from './nft-table.js';
@@ -15,7 +15,7 @@ export const allowlistSchema = z
     /** The addresses that may connect; duplicates are harmless. */
     sources: z.array(ipv4).min(1),
     table: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an nftables table name (a-z 0-9 _)').default('lvsprov_allow'),
-    save_file: absolutePath.default('/etc/lvsprov/allow.nft'),
+    save_file: writtenFilePath.default('/etc/lvsprov/allow.nft'),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
-import { absolutePath, ipv4 } from '../config/values.js';
+import { ipv4, writtenFilePath } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import { requireTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
@@ -37,7 +37,7 @@ export type ArptablesRule = z.output<typeof arptablesRuleSchema>;
 export const arptablesSchema = z
   .object({
     rules: z.array(arptablesRuleSchema).min(1),
-    save_file: absolutePath.default('/etc/arptables.rules'),
+    save_file: writtenFilePath.default('/etc/arptables.rules'),
     state: z.enum(['present', 'absent']).default('present'),
   })
   .strict()

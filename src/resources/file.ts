@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
-import { absolutePath, fileMode } from '../config/values.js';
+import { fileMode, writtenFilePath } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
@@ -9,9 +9,9 @@ import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 export const fileSchema = z
   .object({
-    // A file's own name: `/srv/x/` or `/srv/x/.` names a folder, which the write would move the
-    // temp file into (or fail on) at apply time.
-    path: absolutePath.refine((path) => !path.endsWith('/') && !path.split('/').includes('.'), { message: 'must name a file: no trailing / and no . segment' }),
+    // A file's own name: `/srv/x/` names a folder, which the write would move the temp file into
+    // (or fail on) at apply time (`/srv/x/.` is refused as any path with a . segment).
+    path: writtenFilePath.refine((path) => !path.endsWith('/'), { message: 'must name a file: no trailing /' }),
     content: z.string().optional(),
     mode: fileMode.default('644'),
     state: z.enum(['present', 'absent']).default('present'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, ipv4 } from '../config/values.js';
+import { ipv4, writtenFilePath } from '../config/values.js';
 import type { Change, MarkedAddress, ResourceType } from './types.js';
 import { nftTableScript, nftTableType, type NftTable, type NftTableFacts, type WantedTable } from './nft-table.js';
 
@@ -22,7 +22,7 @@ export const fwmarkSchema = z
   .object({
     marks: z.array(markRuleSchema).min(1),
     table: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be an nftables table name (a-z 0-9 _)').default('lvsprov_fwmark'),
-    save_file: absolutePath.default('/etc/lvsprov/fwmark.nft'),
+    save_file: writtenFilePath.default('/etc/lvsprov/fwmark.nft'),
   })
   .strict();
 

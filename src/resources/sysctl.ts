@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, sysctlName, sysctlValue } from '../config/values.js';
+import { sysctlName, sysctlValue, writtenFilePath } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import {
   DEFAULT_RP_FILTER,
@@ -23,7 +23,7 @@ import type { Change, ProbeOutput, ResourceType } from './types.js';
 // never templated, its values are. Either way the task holds a `values` mapping from here on.
 export const sysctlSchema = z
   .object({
-    file: absolutePath.default('/etc/sysctl.d/90-lvsprov.conf'),
+    file: writtenFilePath.default('/etc/sysctl.d/90-lvsprov.conf'),
     values: z.record(sysctlName, sysctlValue).optional(),
     name: sysctlName.optional(),
     value: sysctlValue.optional(),

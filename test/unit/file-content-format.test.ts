@@ -50,6 +50,20 @@ describe("a file task's content", () => {
     ['/etc/cron.daily/site', 'shell-env'],
     ['/etc/network/if-up.d/site', 'shell-env'],
     ['/usr/local/sbin/site-check', 'shell-env'],
+    // cron runs each command of the system crontab and of a user's crontab with sh
+    ['/etc/crontab', 'shell-env'],
+    ['/var/spool/cron/crontabs/root', 'shell-env'],
+    // login shells source these
+    ['/etc/profile', 'shell-env'],
+    ['/etc/bash.bashrc', 'shell-env'],
+    ['/root/.bashrc', 'shell-env'],
+    ['/root/.profile', 'shell-env'],
+    ['/home/ops/.bash_profile', 'shell-env'],
+    // dhclient-script sources its hooks
+    ['/etc/dhcp/dhclient-exit-hooks.d/site', 'shell-env'],
+    ['/etc/dhcp/dhclient-enter-hooks.d/site', 'shell-env'],
+    ['/etc/crontab.txt', 'text'],
+    ['/var/www/html/.profile.html', 'text'],
   ])('the path %s implies %s', (path, format) => {
     expect(formatImplied(path).format).toBe(format);
   });

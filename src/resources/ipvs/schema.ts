@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, ipv4, netmask } from '../../config/values.js';
+import { ipv4, netmask, writtenFilePath } from '../../config/values.js';
 import { hostPort, serviceName, type VirtualService } from './model.js';
 import { schedulers } from './schedulers.js';
 
@@ -73,7 +73,7 @@ const serviceSchema = z
 export const ipvsSchema = z
   .object({
     services: z.array(serviceSchema),
-    save_file: z.union([z.literal('auto'), absolutePath]).default('auto'),
+    save_file: z.union([z.literal('auto'), writtenFilePath]).default('auto'),
     purge: z.boolean().default(false),
   })
   .strict()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, addressLabel, interfaceName, ipv4, netmask } from '../../config/values.js';
+import { addressLabel, interfaceName, ipv4, netmask, writtenFilePath } from '../../config/values.js';
 import { healthCheckSchema } from '../../config/ha-schema.js';
 import { schedulers } from '../ipvs/schedulers.js';
 
@@ -68,7 +68,7 @@ export const virtualServerSchema = z
 
 export const keepalivedSchema = z
   .object({
-    path: absolutePath.default('/etc/keepalived/keepalived.conf'),
+    path: writtenFilePath.default('/etc/keepalived/keepalived.conf'),
     advert_interval: z.number().int().min(1).max(255).default(1),
     garp: z
       .object({
