@@ -9,7 +9,7 @@ import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
-import { leaveChange } from './leave.js';
+import { leaveChange, movedVipPeers } from './leave.js';
 import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
@@ -127,8 +127,9 @@ function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
-  const dropped = droppedPeers(spec, facts.file.exists ? facts.file.content : undefined);
-  const peers = dropped.length > 0 ? { vrrpPeers: dropped } : {};
+  // Peers that must have stopped or left first: those the config drops, and those of a group left for another with its VIPs.
+  const waitedFor = [...new Set([...droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), ...movedVipPeers(spec, facts)])];
+  const peers = waitedFor.length > 0 ? { vrrpPeers: waitedFor } : {};
   const leave = leaveChange(spec, facts);
   // Stopped to leave its last group, it holds no table to quiesce or swap: it starts on the new config.
   const running = facts.running && leave?.stops !== true;
@@ -182,7 +183,8 @@ const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.man
 /** Instances that all start as BACKUP: a keepalived that should not win the first election anywhere. */
 const backupOnly = (spec: KeepalivedSpec): boolean => spec.instances.length > 0 && spec.instances.every((instance) => instance.state === 'BACKUP');
 
-export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+/** `peers`: the VRRP peers whose host must not have stopped before this start (leave.ts, movedVipPeers). */
+export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, peers: readonly string[] = []): Change[] {
   const changes: Change[] = [];
   if (facts.enabled === false || (facts.enabled === null && facts.manager === 'sysv')) {
     const commands =
@@ -211,6 +213,7 @@ export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       // them again): started alongside, it could win a first election the master is still
       // waiting out, and take the VIPs away and back.
       phase: backupOnly(spec) ? 'withdraw' : 'balance',
+      ...(peers.length > 0 ? { vrrpPeers: peers } : {}),
     });
   }
   return changes;
