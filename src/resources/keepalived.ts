@@ -5,7 +5,7 @@ import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/pro
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
-import { leaveChange } from './keepalived/leave.js';
+import { leaveChange, movedVipPeers } from './keepalived/leave.js';
 import { heldBeforeCommand, untilPeerSkewPassed } from './keepalived/peer-skew.js';
 import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
@@ -88,7 +88,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     refuseUnretiredPeers(droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), context.cluster);
     // Stopped to leave its last VRRP group, it starts again on the config of the groups it joins.
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
-    return [...configChanges(spec, facts), ...daemonChanges(spec, daemon), ...driftChanges(spec, facts)];
+    return [...configChanges(spec, facts), ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
   },
 
   // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.

@@ -157,6 +157,13 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     // rs1 at weight 0 first, so every download of the next step lands on rs2 (a weight change: a reload).
     await apply(version('steer', [{ host: 'rs1', weight: 0 }, { host: 'rs2', weight: 1 }], [{ host: 'rs3', port: 80 }]));
     await poolBecomes('dir1', [rule('11', 0), rule('12', 1)]);
+    // An operator's hand-set weight for rs3 in web-8080, where the config says 1. keepalived's
+    // reload sets a real server's config weight only where it differs from the weight keepalived
+    // itself set last (2.2.7: init_service_rs), so a quiesce config written with the kernel's 3
+    // would make that reload set 3 again after lvsprov's ipvsadm -e put it at 0.
+    for (const host of DIRECTORS) await lab.sh(host, `ipvsadm -e -t ${VIP}:8080 -r 198.18.10.13:80 -m -w 3`);
+    const pool8080 = async (host: string): Promise<string[]> => (await lab.sh(host, 'ipvsadm -S -n')).split('\n').filter((line) => line.startsWith(`-a -t ${VIP}:8080 `));
+    for (const host of DIRECTORS) expect(await pool8080(host)).toEqual([rule8080(3)]);
     const from = await guestNow(lab, 'dir1');
     // Three downloads on rs2 (port 80), one on web-8080 (rs3), the service this apply removes whole.
     const onRs2 = (connection: DirectorConnection): boolean => connection.destination === '198.18.10.12:80';
@@ -165,7 +172,20 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
     log(`leaving: ${downloads.onLeavingServers} downloads in flight on rs2 and web-8080 before the apply`);
     expect(downloads.onLeavingServers).toBe(4);
     const standbyLeftovers = parseConnections(await lab.sh('dir2', 'ipvsadm -L -n -c')).filter((connection) => onRs2(connection) && connection.state === 'ESTABLISHED').length;
+    // keepalived's checker process, which makes a reload's IPVS edits, frozen through the start of
+    // the apply and thawed once lvsprov's ipvsadm -e has put web-8080 at 0 on both directors: the
+    // quiesce config's reload (its SIGHUP waits while the process is stopped) then lands after
+    // that edit, an order a loaded director may take at any apply.
+    const checkers = (signal: string): Promise<string[]> => Promise.all(DIRECTORS.map(async (host) => lab.sh(host, `kill -${signal} "$(cat /run/checkers.pid)"`)));
+    await checkers('STOP');
     const leaving = apply(version('rs2-leaves', [{ host: 'rs1', weight: 1 }, { host: 'rs3', weight: 1 }], null));
+    try {
+      const until = Date.now() + 120_000;
+      const zeroed = async (): Promise<boolean> => (await Promise.all(DIRECTORS.map(async (host) => (await pool8080(host)).includes(rule8080(0))))).every(Boolean);
+      while (!(await zeroed()) && Date.now() < until) await sleep(200);
+    } finally {
+      await checkers('CONT');
+    }
     // rs2 at weight 0 comes from keepalived itself (the quiesce config's reload): once both tables
     // show it, keepalived has read that config, which keeps web-8080 (left out, its reload would
     // delete it at once, cutting the download) at its config weight, and lvsprov's ipvsadm -e has

@@ -110,14 +110,15 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
    * of the VIP alone (dir2 takes its place for API); `api-added` without dir3, API in VI_51 with the
    * VIP, ahead of it.
    */
-  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' | 'web-backup' | 'api-added' = 'absent'): void =>
+  /** `renumbered`: lvs.ha.virtual_router_id 61 instead of 51, and `dir2Unreachable` its SSH port one where nothing listens. */
+  const writeInventory = (device: string, dir3: 'absent' | 'idle' | 'unplayed' | 'director' | 'both-groups' | 'api-only' | 'no-group' | 'web-backup' | 'api-added' = 'absent', { renumbered = false, dir2Unreachable = false } = {}): void =>
     writeFileSync(
       inventory,
       stringify({
         name: 'it-vrrp',
         ssh: { user: 'root', private_key: lab.clientKeyPath, known_hosts: lab.knownHostsPath, agent: false, connect_timeout: 10 },
         groups: { directors: { hosts: [...DIRECTORS, ...(dir3 === 'absent' || dir3 === 'api-added' || dir3 === 'unplayed' ? [] : ['dir3'])] }, ...(dir3 === 'unplayed' ? { spare: { hosts: ['dir3'] } } : {}) },
-        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20' }, ...(dir3 === 'absent' || dir3 === 'api-added' ? {} : { dir3: { address: '192.0.2.30' } }) },
+        hosts: { dir1: { address: '192.0.2.10' }, dir2: { address: '192.0.2.20', ...(dir2Unreachable ? { ssh: { port: 2 } } : {}) }, ...(dir3 === 'absent' || dir3 === 'api-added' ? {} : { dir3: { address: '192.0.2.30' } }) },
         lvs: dir3 === 'both-groups' || dir3 === 'api-only' || dir3 === 'no-group' || dir3 === 'web-backup'
           ? {
               ha: {
@@ -135,7 +136,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
               ],
             }
           : {
-              ha: { virtual_router_id: 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
+              ha: { virtual_router_id: renumbered ? 61 : 51, advert_interval: 1, interface: device, garp: { master_delay: 1, master_repeat: 3 } },
               // `api-added`: API joins the VIP's instance ahead of it (the VIPs' order in VI_51).
               vips: { ...(dir3 === 'api-added' ? { api: { address: API_VIP, interface: device } } : {}), web: { address: VIP, interface: device } },
               services: [
@@ -305,6 +306,45 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(result.stderr + result.stdout).toMatch(/eth9/);
     expect(await Promise.all(DIRECTORS.map(state))).toEqual(before);
     expect(await holders()).toEqual(['dir1']);
+    expect(summaries(await lvsprov('apply'))).toEqual([]);
+  });
+
+  it('the VRRP id renumbered while dir2 is unreachable: dir1 leaves VI_51, dir2 (still on it) takes the VIP, and dir1 holds back its start on VI_61: never two holders; with dir2 reached, the next apply moves both', async () => {
+    /** Samples the VIP's holders every 100 ms while `work` runs and for `afterMs` more; every set seen, in order, without repeats. */
+    const watch = async (work: Promise<unknown>, afterMs: number): Promise<string[]> => {
+      const seen: string[] = [];
+      let done = false;
+      void work.finally(() => (done = true));
+      for (let until = Infinity; Date.now() < until; ) {
+        if (done && until === Infinity) until = Date.now() + afterMs;
+        const now = (await holders()).join('+') || 'none';
+        if (seen.at(-1) !== now) seen.push(now);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return seen;
+    };
+    writeInventory('eth0', 'absent', { renumbered: true, dir2Unreachable: true });
+    const run = lvsprov('apply');
+    // dir2's adverts on VRRP id 51 go unanswered once dir1 leaves it: 3 adverts and its skew later at the most it is master there.
+    const seen = await watch(run, 6000);
+    const result = await run;
+    const json = parseJson(result);
+    const dir1 = json.hosts.find((host) => host.host === 'dir1');
+    console.log(`VRRP renumbered, dir2 unreachable: exit ${result.code}; holders ${seen.join(' -> ')}; dir1 held back: ${JSON.stringify(dir1?.heldBack?.map((held) => held.summary))}`);
+    expect(seen.filter((holding) => holding.includes('+'))).toEqual([]);
+    expect(seen.at(-1)).toBe('dir2');
+    expect(result.code).not.toBe(0);
+    expect(dir1?.heldBack?.map((held) => held.reason).join('\n')).toMatch(/dir2 \(192\.0\.2\.20\) was unreachable/);
+    // dir2 reached: it leaves VI_51 in prepare, dir1 starts on VI_61 in balance, dir2 in withdraw.
+    writeInventory('eth0', 'absent', { renumbered: true });
+    const moved = await watch(lvsprov('apply'), 4000);
+    console.log(`VRRP renumbered, dir2 reached: holders ${moved.join(' -> ')}`);
+    expect(moved.filter((holding) => holding.includes('+'))).toEqual([]);
+    expect(moved.at(-1)).toBe('dir1');
+    for (const host of DIRECTORS) expect(await sh(host, 'grep virtual_router_id /etc/keepalived/keepalived.conf')).toMatch(/virtual_router_id 61/);
+    writeInventory('eth0');
+    expect((await lvsprov('apply')).code).toBe(0);
+    await heldBy('dir1', 10_000);
     expect(summaries(await lvsprov('apply'))).toEqual([]);
   });
 

@@ -67,6 +67,7 @@ export interface JsonHost {
   error?: { kind: string; message: string; output?: string };
   notes?: Array<{ text: string; reason?: { kind: string; service: string; server?: string } }>;
   drains?: Array<{ service: string[]; server: string; active: number; drained: boolean; seconds: number }>;
+  heldBack?: Array<{ summary: string; phase: string; reason: string }>;
   stats: { connections: number; execs: number };
 }
 

@@ -7,6 +7,7 @@ import { healthCheckSchema } from '../../src/config/ha-schema.js';
 import { loadInventory } from '../../src/config/inventory.js';
 import { directorKeepalived } from '../../src/config/keepalived-vars.js';
 import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import { configWeights, weightKey } from '../../src/resources/keepalived/config-weights.js';
 import { tracking } from '../../src/resources/keepalived/fault-flag.js';
 import { liveInstances, outOfSyncGroups, withoutInstances } from '../../src/resources/keepalived/live-instances.js';
 import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
@@ -57,6 +58,23 @@ describe.each(folders)('%s', (folder) => {
     const verdict = keepalivedTest(configs.get(host) ?? '');
     expect(verdict.output).not.toMatch(/WARNING|Unknown keyword|error/i);
     expect(verdict.status, verdict.output).toBe(0);
+  });
+});
+
+// A whole leaving service is quiesced at the weights the running config gives (plan.ts, fromLive):
+// the reader must find every real server's weight in every config lvsprov writes, fwmark, UDP and
+// catch-all services included.
+describe('the weights of a written config read back', () => {
+  it.each(folders)('%s: every real server of every virtual server, and nothing else', (folder) => {
+    const inventory = loadInventory(join(root, folder, 'inventory.yaml'));
+    for (const host of Object.keys(inventory.data.hosts)) {
+      const raw = directorKeepalived(inventory, host, 'eth0');
+      if (!raw) continue;
+      const spec = keepalivedSchema.parse(raw);
+      const expected = spec.virtual_servers.flatMap((server) => server.real_servers.map((real) => [weightKey(server, real), real.weight] as const));
+      expect(expected.length, host).toBeGreaterThan(0);
+      expect([...configWeights(keepalivedConfig(spec))].sort(), host).toEqual(expected.sort());
+    }
   });
 });
 

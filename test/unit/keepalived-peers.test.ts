@@ -122,3 +122,25 @@ describe('VRRP peers a director drops', () => {
     expect(handOver(cluster(['dir1', 'dir2']))?.map((change) => change.phase)).toEqual(['retire', 'retire', 'retire']);
   });
 });
+
+// A group left for another that holds its VIPs (the VRRP id renumbered, or the VIP moved to another
+// group of the same directors): a peer still running the old group takes the VIPs once this director
+// leaves it, so the changes that bring the new group wait for that peer's host (Change.vrrpPeers).
+describe('VRRP peers of a group left for another with its VIPs', () => {
+  const renumbered = keepalivedSchema.parse({ instances: [instance(['192.0.2.20'], { name: 'VI_61', virtual_router_id: 61 })] });
+  const live = factsWith(keepalivedConfig(spec(['192.0.2.20'])));
+  const waited = (changes: ReturnType<typeof keepalived.plan>) => changes.map((change) => [change.summary.split(' (')[0]?.split(':')[0], change.phase, change.vrrpPeers ?? []]);
+
+  it('renumbered: the leave goes first and waits for nobody; the new config and the start wait for the peer of the group left', () => {
+    expect(waited(keepalived.plan(renumbered, live, { host: 'dir1' }))).toEqual([
+      ['leave VRRP VI_51', 'prepare', []],
+      ['update /etc/keepalived/keepalived.conf', 'balance', ['192.0.2.20']],
+      ['start keepalived', 'balance', ['192.0.2.20']],
+    ]);
+  });
+
+  it('a group left whose VIPs no new group holds (the director only leaves it) waits for nobody', () => {
+    const elsewhere = keepalivedSchema.parse({ instances: [instance(['192.0.2.20'], { name: 'VI_61', virtual_router_id: 61, vips: [{ address: '198.51.100.60', device: 'eth0', label: 'eth0:2' }] })] });
+    expect(keepalived.plan(elsewhere, live, { host: 'dir1' }).flatMap((change) => change.vrrpPeers ?? [])).toEqual([]);
+  });
+});

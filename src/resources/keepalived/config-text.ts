@@ -56,11 +56,20 @@ function instanceBlock(spec: KeepalivedSpec, instance: KeepalivedSpec['instances
   ];
 }
 
+/** The words that open a virtual_server block: with its protocol, the service's identity in the config. */
+export function virtualServerHead(server: Pick<KeepalivedVirtualServer, 'protocol' | 'fwmark' | 'address' | 'port'>): Array<string | number> {
+  return server.protocol === 'fwmark' ? ['virtual_server', 'fwmark', server.fwmark ?? 0] : ['virtual_server', server.address ?? '', server.port];
+}
+
+/** The words that open a real_server block. */
+export function realServerHead(real: { readonly address: string; readonly port: number }): Array<string | number> {
+  return ['real_server', real.address, ...portWords(real.port)];
+}
+
 function virtualServerBlock(server: KeepalivedVirtualServer): string[] {
-  const head = server.protocol === 'fwmark' ? ['virtual_server', 'fwmark', server.fwmark ?? 0] : ['virtual_server', server.address ?? '', server.port];
   const check = server.health_check;
   return [
-    open(0, ...head),
+    open(0, ...virtualServerHead(server)),
     ...(check ? [line(1, 'delay_loop', check.interval)] : []),
     line(1, 'lvs_sched', server.scheduler),
     line(1, 'lvs_method', METHODS[server.forwarding]),
@@ -73,7 +82,7 @@ function virtualServerBlock(server: KeepalivedVirtualServer): string[] {
     ...(server.quorum !== undefined ? [line(1, 'quorum', server.quorum)] : []),
     ...(server.sorry_server ? [line(1, 'sorry_server', server.sorry_server.address, ...portWords(server.sorry_server.port))] : []),
     ...server.real_servers.flatMap((real) => [
-      open(1, 'real_server', real.address, ...portWords(real.port)),
+      open(1, ...realServerHead(real)),
       line(2, 'weight', real.weight),
       ...(server.inhibit_on_failure ? [line(2, 'inhibit_on_failure')] : []),
       ...(check ? checkerBlock(check, real.port) : []),

@@ -78,6 +78,22 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
   };
 }
 
+/**
+ * The peers of the groups this director leaves whose VIPs it holds again in a group it joins (its
+ * VRRP id renumbered, or a VIP moved to another group of the same directors). Such a peer leaves
+ * the old group in this run's prepare too; one whose host failed or was unreachable before that
+ * still runs it, and takes its VIPs once this director leaves (its priority 0, or three adverts
+ * unheard): this director's new group would then hold them beside it, two masters answering ARP
+ * for one VIP. The changes that bring the new groups carry these peers (Change.vrrpPeers), so the
+ * engine holds them back while such a peer's host is stopped.
+ */
+export function movedVipPeers(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
+  if (!facts.running || !facts.file.exists) return [];
+  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
+  const moved = leftInstances(spec, facts.file.content).filter((instance) => instance.vips.some((vip) => held.has(vip.address.split('/')[0] ?? '')));
+  return [...new Set(moved.flatMap((instance) => instance.peers))];
+}
+
 /** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */
 function holdsAny(left: readonly LiveInstance[]): string | undefined {
   return holdsAnyVip(left.flatMap((instance) => instance.vips));

@@ -7,8 +7,9 @@ import type { IpvsSpec } from '../ipvs/schema.js';
 import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
+import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
-import { leaveChange } from './leave.js';
+import { leaveChange, movedVipPeers } from './leave.js';
 import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
@@ -74,37 +75,45 @@ function leaving(spec: KeepalivedSpec, facts: KeepalivedFacts): Leaving[] {
 
 /**
  * A live service as a keepalived virtual server, for the quiesce config of a service that leaves.
- * Its real servers keep their live weights there: keepalived -t refuses a virtual server whose
- * weights sum to 0 (its quorum is at least 1, and a quorum above the total weight is a config
- * error), so the config cannot quiesce a whole service. `quiesceLeavingServices` sets them to 0
- * in the kernel once keepalived has read it; keepalived runs no check on them (the config gives
- * none) and so never changes those weights again before the next config drops the service. A
- * service whose servers are all at weight 0 already is written at weight 1, and set back to 0
- * the same way.
+ * keepalived -t refuses a virtual server whose weights sum to 0 (its quorum is at least 1, and a
+ * quorum above the total weight is a config error), so the config cannot quiesce a whole service:
+ * `quiesceLeavingServices` sets its real servers to 0 in the kernel. Their weights here are the
+ * ones the running config gives them (`running`, see config-weights.ts): keepalived's reload then
+ * finds nothing to change and leaves the kernel's weights alone, whether it lands before or after
+ * that ipvsadm -e. Written with the kernel's weight instead (an operator's ipvsadm -e), a reload
+ * landing after it would set that weight again and the leaving service would take new connections
+ * during its drain. keepalived runs no check on them (the config gives none) and so never changes
+ * those weights before the next config drops the service. A server the running config does not
+ * name keeps its live weight; where every weight would be 0, all are written at 1.
  */
-function fromLive(service: VirtualService): KeepalivedVirtualServer {
-  const idle = service.realServers.every((real) => real.weight === 0);
+function fromLive(service: VirtualService, running: ReadonlyMap<string, number>): KeepalivedVirtualServer {
   const forwarding = service.realServers[0]?.forwarding ?? 'dr';
-  return {
+  const head = {
     protocol: service.protocol === 'fwmark' ? 'fwmark' : service.protocol === 'udp' ? 'udp' : 'tcp',
     ...(service.protocol === 'fwmark' ? { fwmark: service.fwmark } : { address: service.address }),
     port: service.port,
+  } as const;
+  const weights = service.realServers.map((real) => running.get(weightKey(head, real)) ?? real.weight);
+  const idle = weights.every((weight) => weight === 0);
+  return {
+    ...head,
     scheduler: service.scheduler as KeepalivedVirtualServer['scheduler'],
     forwarding,
     ...(service.persistence ? { persistence: { timeout: service.persistence.timeout, ...(service.persistence.netmask !== '255.255.255.255' ? { netmask: service.persistence.netmask } : {}) } } : {}),
-    real_servers: service.realServers.map((real) => ({ address: real.address, port: real.port, weight: idle ? 1 : real.weight })),
+    real_servers: service.realServers.map((real, index) => ({ address: real.address, port: real.port, weight: idle ? 1 : (weights[index] ?? 1) })),
     inhibit_on_failure: false,
   };
 }
 
-/** The spec with every leaving real server (and service) back in, at weight 0. */
-function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[]): KeepalivedSpec {
+/** The spec with every leaving real server (and service) back in, at weight 0; whole services as `running` weighs them. */
+function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: string): KeepalivedSpec {
   const servers = spec.virtual_servers.map((server) => {
     const entry = gone.find((item) => !item.whole && serviceName(item.service) === serviceName(expectedService(server)));
     if (!entry) return server;
     return { ...server, real_servers: [...server.real_servers, ...entry.servers.map((real) => ({ address: real.address, port: real.port, weight: 0 }))] };
   });
-  return { ...spec, virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service))] };
+  const weights = configWeights(running);
+  return { ...spec, virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
 }
 
 /** After the quiesce config's reload: every real server of a wholly leaving service to weight 0 in the kernel (see fromLive). */
@@ -118,8 +127,9 @@ function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
-  const dropped = droppedPeers(spec, facts.file.exists ? facts.file.content : undefined);
-  const peers = dropped.length > 0 ? { vrrpPeers: dropped } : {};
+  // Peers that must have stopped or left first: those the config drops, and those of a group left for another with its VIPs.
+  const waitedFor = [...new Set([...droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), ...movedVipPeers(spec, facts)])];
+  const peers = waitedFor.length > 0 ? { vrrpPeers: waitedFor } : {};
   const leave = leaveChange(spec, facts);
   // Stopped to leave its last group, it holds no table to quiesce or swap: it starts on the new config.
   const running = facts.running && leave?.stops !== true;
@@ -139,7 +149,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // The first config written carries the new schedulers.
   let swaps = schedulerSwaps(spec, { ...facts, running });
   if (weighted.length > 0) {
-    const quiet = keepalivedConfig(quiesced(spec, gone));
+    const quiet = keepalivedConfig(quiesced(spec, gone, before ?? ''));
     changes.push({
       resource: RESOURCE,
       summary: `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
@@ -173,7 +183,8 @@ const startCommand = (facts: KeepalivedFacts): string => daemonCommand(facts.man
 /** Instances that all start as BACKUP: a keepalived that should not win the first election anywhere. */
 const backupOnly = (spec: KeepalivedSpec): boolean => spec.instances.length > 0 && spec.instances.every((instance) => instance.state === 'BACKUP');
 
-export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+/** `peers`: the VRRP peers whose host must not have stopped before this start (leave.ts, movedVipPeers). */
+export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, peers: readonly string[] = []): Change[] {
   const changes: Change[] = [];
   if (facts.enabled === false || (facts.enabled === null && facts.manager === 'sysv')) {
     const commands =
@@ -202,6 +213,7 @@ export function daemonChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       // them again): started alongside, it could win a first election the master is still
       // waiting out, and take the VIPs away and back.
       phase: backupOnly(spec) ? 'withdraw' : 'balance',
+      ...(peers.length > 0 ? { vrrpPeers: peers } : {}),
     });
   }
   return changes;
