@@ -8,25 +8,25 @@ import { suggestion } from './suggest.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
-//   web_port: { type: port, default: 80, description: ... }
+//   web_port: { type: listen-port, default: 80, description: ... }
 //   ipvsadm_sync_daemon: { type: enum, values: [none, master, backup, both], default: none }
 //
 // Each type maps to a value schema of values.ts, so a variable is held to the same grammar as the
 // resource field it ends up in, and its message says what was expected.
 
 export type VariableType =
-  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
+  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'listen-port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'string'; pattern?: string }
   | { type: 'list'; items: VariableType }
   | { type: 'object'; fields: Readonly<Record<string, VariableType>>; optional_fields?: readonly string[] };
 
-const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
+const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'listen-port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
 
 const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   z.discriminatedUnion('type', [
-    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
+    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'listen-port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
     z
       .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
       .strict()
@@ -189,6 +189,7 @@ function buildSchema(kind: VariableType): z.ZodType {
     case 'ipv4':
       return ipv4;
     case 'port':
+    case 'listen-port':
       return z.number().int().min(1).max(65535);
     case 'boolean':
       return z.boolean();
@@ -236,7 +237,9 @@ export function describeType(kind: VariableType): string {
       return 'a network interface name of at most 13 characters';
     case 'ipv4':
       return 'an IPv4 address';
+    // A listen-port's other rule (not the host's SSH port) is its own check, with its own message.
     case 'port':
+    case 'listen-port':
       return 'an integer 1-65535 (a port)';
     case 'boolean':
       return 'a boolean (true or false)';
