@@ -125,6 +125,12 @@ const oneLinePath = absolutePath
     if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain the invisible character ${describeCharacter(found)}` });
   });
 
+// The folders that hold one folder per site: a web root there would publish every site. And the
+// root Debian's (and RHEL's) web server packages install their default page into: lvsprov would
+// take their index.html for its own, and remove it again when the role goes.
+const SITES_FOLDERS = ['/var/www', '/srv'];
+const DISTRIBUTION_WEB_ROOT = '/var/www/html';
+
 const webRoot = oneLinePath.superRefine((value, ctx) => {
   const normal = normalPath(value);
   const system = systemDirectoryOf(value);
@@ -135,6 +141,13 @@ const webRoot = oneLinePath.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must not be ${system === normal ? '' : 'inside '}the system directory ${system}: ${fix}` });
   } else if (contained !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not contain the system directory ${contained}: ${fix}` });
+  } else if (SITES_FOLDERS.includes(normal)) {
+    ctx.addIssue({ code: 'custom', message: `must not be ${normal}, the folder of every site: a web server would publish the other sites under it (busybox httpd serves their PHP source and settings as plain text); use a folder of its own such as ${normal}/lvsprov` });
+  } else if (normal === DISTRIBUTION_WEB_ROOT) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must not be ${normal}, the distribution's web servers' own root (apache2, nginx, lighttpd): the role would overwrite their index.html, which a prune or reset would then delete as lvsprov's; use a folder of its own such as /var/www/lvsprov`,
+    });
   }
 });
 
@@ -159,6 +172,14 @@ const phpConfDir = oneLinePath.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must not be inside ${inside}: PHP's configuration belongs under /etc (such as /etc/php/8.2/cgi/conf.d)` });
   } else if (published !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not be inside ${published}, where web roots are: a web server would publish the settings (the session store's addresses)` });
+  } else if (!/\.d$/.test(normal)) {
+    // PHP reads php.ini where it was built to and scans one folder for more .ini files: Debian's
+    // /etc/php/8.2/cgi/conf.d, RHEL's /etc/php.d, Alpine's /etc/php82/conf.d. /etc/php or
+    // /etc/php/8.2/cgi would hold a file no PHP reads, and the sessions would stay on the disk.
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be the folder PHP scans for .ini files, a conf.d or php.d folder (such as /etc/php/8.2/cgi/conf.d or /etc/php.d): PHP reads no .ini file of ${normal}, so the session settings would be ignored`,
+    });
   }
 });
 
