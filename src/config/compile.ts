@@ -168,7 +168,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       // the play, when unset), not again at every task and template that would use them.
       const refused = new Set<Role>();
       for (const { role, path } of requirements) {
-        const found = checkRoleVariables(inventory, layers, role);
+        const found = checkRoleVariables(inventory, host, layers, role);
         for (const variable of role.requires.filter((name) => own(baseVars, name) === undefined)) {
           // A near miss the host does set (lan_interfce) is most likely the intended one.
           const near = nearVariable(layers, variable);

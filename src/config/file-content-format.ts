@@ -7,7 +7,9 @@ import type { OutputFormat } from './output-formats.js';
 // folders of files that init scripts source and *.sh / *.env are shell, and so are the files sh
 // runs (init scripts, rc.local, crontabs, cron's and ifupdown's folders, /usr/local/bin, login
 // shells' profiles, dhclient's hooks) and any file whose mode lets it run: a value printed into a
-// program would be a command there. Anything else is text (one line, no control character).
+// program would be a command there. ifupdown's interfaces files hand their up/down lines to sh
+// but hold words elsewhere, which double quotes would break: each value is one plain word there.
+// Anything else is text (one line, no control character).
 
 const UNIT_FOLDER = /^\/(?:etc|lib|usr\/lib|usr\/local\/lib|run)\/systemd\//;
 const UNIT_SUFFIX = /\.(?:service|socket|timer|mount|automount|path|target|slice|scope|swap|network|netdev|link)$/;
@@ -16,6 +18,7 @@ const SOURCED_SUFFIX = /\.(?:sh|env)$/;
 const RUN_BY_SH = /^\/(?:etc\/(?:init\.d|cron\.(?:d|hourly|daily|weekly|monthly)|network\/if-[a-z-]+\.d|NetworkManager\/dispatcher\.d)\/|etc\/rc\.local$|usr\/local\/s?bin\/)/;
 // cron hands each command of the system crontab and of a user's crontab to sh; login shells source
 // the profiles and rc files; dhclient-script sources its hooks. None of these needs an execute bit.
+const IFUPDOWN_FILE = /^\/etc\/network\/interfaces(?:$|\.d\/)/;
 const SOURCED_OR_RUN_FILE = /^\/(?:etc\/crontab$|var\/spool\/cron\/|etc\/(?:profile|bash\.bashrc)$|etc\/dhcp\/dhclient-(?:enter|exit)-hooks\.d\/)|\/\.(?:profile|bashrc|bash_profile|bash_login|bash_logout)$/;
 
 /** The format a file task's path (or mode) implies, and which of the two says so. */
@@ -23,6 +26,7 @@ export function formatImplied(path: string, mode?: unknown): { format: OutputFor
   const byPath = `as the path ${path} implies`;
   if (UNIT_FOLDER.test(path) || UNIT_SUFFIX.test(path)) return { format: 'systemd-unit', by: byPath };
   if (SOURCED_FOLDER.test(path) || SOURCED_SUFFIX.test(path) || RUN_BY_SH.test(path) || SOURCED_OR_RUN_FILE.test(path)) return { format: 'shell-env', by: byPath };
+  if (IFUPDOWN_FILE.test(path)) return { format: 'ifupdown', by: byPath };
   // The mode as the task writes it (YAML may read 0755 as the number 755): digits of an octal mode.
   const digits = String(mode ?? '');
   if (/^0?[0-7]{3,4}$/.test(digits) && (parseInt(digits, 8) & 0o111) !== 0) return { format: 'shell-env', by: `as its mode ${digits} implies: the file is run` };
@@ -31,7 +35,14 @@ export function formatImplied(path: string, mode?: unknown): { format: OutputFor
 
 // The formats whose values are single words of letters, digits and _ . , : / @ + = -: no blank,
 // quote, `$`, `%` or line break, so they stay inert in a file sh sources and in a unit as well.
-const WORD_FORMATS: readonly OutputFormat[] = ['ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php'];
+const WORD_FORMATS: readonly OutputFormat[] = ['ip-batch', 'ipvsadm-rules', 'memcached-conf', 'ifupdown', 'php-ini', 'php'];
+
+/** What a file of an implied format is, and what a value written for another format would do there. */
+const DANGER: Partial<Record<OutputFormat, { what: string; harm: string }>> = {
+  'shell-env': { what: 'a file sh sources or runs', harm: 'reach sh unescaped ($(...) would run)' },
+  'systemd-unit': { what: 'a systemd unit', harm: 'be read as unit syntax' },
+  ifupdown: { what: "an ifupdown interfaces file, whose up and down lines sh runs", harm: 'reach sh unescaped (; or $(...) would run a command)' },
+};
 
 /**
  * Why a template task's declared format cannot write `dest`, or undefined. A template must say a
@@ -42,6 +53,6 @@ const WORD_FORMATS: readonly OutputFormat[] = ['ip-batch', 'ipvsadm-rules', 'mem
 export function formatForDest(declared: OutputFormat, dest: string, mode?: unknown): string | undefined {
   const implied = formatImplied(dest, mode);
   if (implied.format === 'text' || implied.format === declared || WORD_FORMATS.includes(declared)) return undefined;
-  const what = implied.format === 'shell-env' ? 'a file sh sources or runs' : 'a systemd unit';
-  return `format ${declared} cannot write ${dest}: it is ${what} (${implied.by}), where a value written as ${declared} would ${implied.format === 'shell-env' ? 'reach sh unescaped ($(...) would run)' : 'be read as unit syntax'}; say format: ${implied.format}`;
+  const { what, harm } = DANGER[implied.format] ?? DANGER['systemd-unit']!;
+  return `format ${declared} cannot write ${dest}: it is ${what} (${implied.by}), where a value written as ${declared} would ${harm}; say format: ${implied.format}`;
 }

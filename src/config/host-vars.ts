@@ -4,6 +4,7 @@ import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
+import { sshPortOf } from './ssh-port.js';
 import { nearestNames } from './suggest.js';
 import { catchAllTestPort, realServerTestPort } from './test-port.js';
 import { vipLabel } from './vip-label.js';
@@ -165,7 +166,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     // VIP and the director would drop them; its NAT replies have their source routes.
     nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
     real_server_pool: servedEntries.length === 0 ? 'none' : servedEntries.some(({ servers }) => servers.some((server) => server.weight > 0)) ? 'weighted' : 'quiesced',
-    web_extra_ports: webExtraPorts(servedEntries, vars.web_port),
+    web_extra_ports: webExtraPorts(servedEntries, [vars.web_port, sshPortOf(inventory.data, host)]),
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),
   };
@@ -177,10 +178,12 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
  * inventory's) and its default 80. The role serves the page on these too, so a service on 8080 or
  * a NAT service mapped to 8000 is answered by the test page. 80 stays out even where web_port
  * moved off it: a second server there would start (early in the run) before the main one's
- * restart (at the end) had freed the port.
+ * restart (at the end) had freed the port. `held` are ports the host's own servers hold (web_port,
+ * and the port lvsprov reaches sshd on: a service there balances SSH, which sshd answers, and a
+ * web server could not bind beside it).
  */
-function webExtraPorts(served: readonly ServedService[], webPort: unknown): Array<{ port: number }> {
-  const main = new Set([catchAllTestPort, webPort]);
+function webExtraPorts(served: readonly ServedService[], held: readonly unknown[]): Array<{ port: number }> {
+  const main = new Set([catchAllTestPort, ...held]);
   const ports = served.flatMap(({ service, servers }) => (service.protocol === 'udp' ? [] : servers.map((server) => realServerTestPort(service, server.port))));
   return unique(ports.filter((port) => !main.has(port)))
     .sort((a, b) => a - b)

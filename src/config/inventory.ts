@@ -36,7 +36,7 @@ export function loadInventory(file: string): LoadedInventory {
       if (!Object.hasOwn(data.hosts, host)) problems.push(source.problem(['groups', group, 'hosts', index], `unknown host ${host}${suggestion(host, Object.keys(data.hosts))}`));
     });
   }
-  checkUniqueAddresses(source, hostList, problems);
+  checkUniqueAddresses(source, data, hostList, problems);
   const seenVips = new Map<string, string>();
   for (const [name, vip] of Object.entries(data.lvs.vips)) {
     const other = seenVips.get(vip.address);
@@ -96,26 +96,38 @@ function parseInventory(source: YamlSource): { data: Inventory; hostList: HostLi
   return { data: { ...data, hosts: hosts as Record<string, HostEntry> }, hostList: { names, entries: entries as HostEntry[] } };
 }
 
-function checkUniqueAddresses(source: YamlSource, hosts: HostList, problems: ConfigProblem[]): void {
-  if (!mayShareEndpoints(hosts.entries)) return;
-  const byEndpoint = new Map<string, string>();
+function checkUniqueAddresses(source: YamlSource, data: Pick<Inventory, 'ssh'>, hosts: HostList, problems: ConfigProblem[]): void {
+  const endpointOf = endpoints(data);
+  if (!mayShareEndpoints(hosts.entries, endpointOf)) return;
+  const byEndpoint = new Map<string, { readonly name: string; readonly address: string }>();
   hosts.names.forEach((name, index) => {
     const host = hosts.entries[index]!;
     const endpoint = endpointOf(host);
     const other = byEndpoint.get(endpoint);
-    if (other) problems.push(source.problem(['hosts', name, 'address'], `duplicate host address ${host.address} (also host ${other})`));
-    byEndpoint.set(endpoint, name);
+    if (other) {
+      const caseNote = other.address !== host.address ? `, as ${other.address}: host names are read without regard to case` : '';
+      problems.push(source.problem(['hosts', name, 'address'], `duplicate host address ${host.address} (also host ${other.name}${caseNote})`));
+    }
+    byEndpoint.set(endpoint, { name, address: host.address });
   });
 }
 
 /**
- * Two entries may share an address only through a jump host or different ports; the pair is what
- * must be unique. No address holds a `>`: a host reached directly on the default port is its address.
+ * What two entries must not share: the machine SSH reaches, by its address, port and jump host as
+ * the run resolves them (the host's ssh settings, else the inventory's, else ssh's port 22), host
+ * names in lower case (DNS reads them without regard to case). Two entries for one machine would
+ * be changed by two connections of one run, each planning against what the other changes. A host
+ * reached directly on port 22 is its address, which holds no `>`.
  */
-function endpointOf(host: HostEntry): string {
-  const jump = host.ssh?.jump?.address;
-  const port = host.ssh?.port;
-  return jump === undefined && port === undefined ? host.address : `${jump ?? ''}>${host.address}:${port ?? ''}`;
+function endpoints(data: Pick<Inventory, 'ssh'>): (host: HostEntry) => string {
+  // An IPv4 address has no letter to lower.
+  const name = (address: string): string => address.toLowerCase();
+  return (host) => {
+    const jump = host.ssh?.jump ?? data.ssh.jump;
+    const port = host.ssh?.port ?? data.ssh.port ?? 22;
+    const via = jump === undefined ? '' : `${name(jump.address)}:${jump.port ?? 22}`;
+    return via === '' && port === 22 ? name(host.address) : `${via}>${name(host.address)}:${port}`;
+  };
 }
 
 /**
@@ -123,7 +135,7 @@ function endpointOf(host: HostEntry): string {
  * those are compared as sorted numbers, a fraction of the cost of a map of 75,000 strings; the
  * others by their endpoints. Only an inventory with a shared endpoint is searched for the pairs.
  */
-function mayShareEndpoints(entries: readonly HostEntry[]): boolean {
+function mayShareEndpoints(entries: readonly HostEntry[], endpointOf: (host: HostEntry) => string): boolean {
   const numbers = new Uint32Array(entries.length);
   let count = 0;
   const others = new Set<string>();

@@ -6,7 +6,7 @@ import { controlCharacterIn, describeCharacter } from './text-safety.js';
 // refuses it (RefusedValue) when the format cannot carry it safely: a value is never mangled
 // into something else, and never ends a quoted string, a line or a directive of the file.
 
-export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php', 'html', 'text'] as const;
+export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'ifupdown', 'php-ini', 'php', 'html', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export class RefusedValue extends Error {
@@ -54,6 +54,9 @@ const writers: Record<OutputFormat, (text: string) => string> = {
   // Debian's memcached.conf: each line's options are joined into one command that a shell runs
   // (start-memcached, the systemd wrapper), so a value is one word without shell syntax.
   'memcached-conf': (text) => word(text, 'memcached-conf', 'a memcached.conf file'),
+  // ifupdown's interfaces files: an option's value is words, and the up, down, pre-up and post-down
+  // lines are handed to sh, so a value is one word without shell syntax (`;`, `$(...)`, a quote).
+  ifupdown: (text) => word(text, 'ifupdown', 'an ifupdown interfaces file'),
   // PHP's ini files: quotes, `$` and `{` (variable expansion), `;` (a comment) and the operators
   // ~ ! ^ | & ( ) change what PHP reads, and none is in a word.
   'php-ini': (text) => word(text, 'php-ini', 'a PHP ini file'),

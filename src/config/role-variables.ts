@@ -2,6 +2,8 @@ import type { ConfigProblem } from '../errors.js';
 import { derivedVariables } from './derived-variables.js';
 import { suggestion } from './suggest.js';
 import { varOrigin, type VarLayer } from './host-vars.js';
+import { hostProblem } from './host-problems.js';
+import { sshPortOf } from './ssh-port.js';
 import type { LoadedInventory } from './inventory.js';
 import type { Role } from './roles.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
@@ -12,13 +14,25 @@ import type { PathSegment } from './yaml-source.js';
 // line, names the variable, the role that reads it and what it expected.
 
 /** Problems with the values `host` gives the variables `role` declares, each at the line that set it. */
-export function checkRoleVariables(inventory: LoadedInventory, layers: readonly VarLayer[], role: Role): ConfigProblem[] {
+export function checkRoleVariables(inventory: LoadedInventory, host: string, layers: readonly VarLayer[], role: Role): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [name, declaration] of Object.entries(role.variables)) {
     const origin = varOrigin(layers, name);
     if (origin === undefined) continue;
     const value = layers.filter((layer) => Object.hasOwn(layer.vars, name)).at(-1)?.vars[name];
-    problems.push(...valueProblems(inventory, role, name, declaration, value, origin));
+    const found = valueProblems(inventory, role, name, declaration, value, origin);
+    problems.push(...found);
+    if (found.length === 0 && declaration.kind.type === 'listen-port' && value === sshPortOf(inventory.data, host)) {
+      // Said once at the line that set it, for every host it takes sshd's port on.
+      problems.push(
+        hostProblem(
+          inventory.source.problem(origin, ''),
+          host,
+          (hosts) =>
+            `port ${value} is the SSH port lvsprov reaches ${hosts} on (ssh.port, else 22): role ${role.name}'s server could not listen there beside sshd, and the apply would fail on the host after its other changes; choose another port (role ${role.name} reads ${name})`,
+        ),
+      );
+    }
   }
   return problems;
 }

@@ -3,6 +3,7 @@ import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
 import type { Inventory } from './inventory-schema.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
+import { sshPortOf } from './ssh-port.js';
 import { suggestion } from './suggest.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -74,7 +75,7 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
  */
 function portClash(data: Inventory, services: readonly ResolvedService[], stores: readonly SessionStore[], port: number): string | undefined {
   for (const store of stores) {
-    const sshPort = own(data.hosts, store.host)?.ssh?.port ?? data.ssh.port ?? 22;
+    const sshPort = sshPortOf(data, store.host);
     if (sshPort === port) {
       return `port ${port} is the SSH port lvsprov reaches session store ${store.host} on: memcached's allowlist drops every source but the real servers there, which would cut lvsprov's connection (and anyone's SSH) to it; choose another port (memcached's own is 11211)`;
     }

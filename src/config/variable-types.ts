@@ -8,25 +8,25 @@ import { suggestion } from './suggest.js';
 
 // The types a role variable (or a variable lvsprov derives) can have, as role.yaml declares them:
 //
-//   web_port: { type: port, default: 80, description: ... }
+//   web_port: { type: listen-port, default: 80, description: ... }
 //   ipvsadm_sync_daemon: { type: enum, values: [none, master, backup, both], default: none }
 //
 // Each type maps to a value schema of values.ts, so a variable is held to the same grammar as the
 // resource field it ends up in, and its message says what was expected.
 
 export type VariableType =
-  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
+  | { type: 'interface' | 'vip-interface' | 'ipv4' | 'port' | 'listen-port' | 'boolean' | 'path' | 'web-root' | 'php-conf-dir' | 'label' | 'host-name' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'string'; pattern?: string }
   | { type: 'list'; items: VariableType }
   | { type: 'object'; fields: Readonly<Record<string, VariableType>>; optional_fields?: readonly string[] };
 
-const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
+const VARIABLE_TYPES = ['interface', 'vip-interface', 'ipv4', 'port', 'listen-port', 'integer', 'boolean', 'enum', 'string', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name', 'list', 'object'] as const;
 
 const variableTypeSchema: z.ZodType<VariableType> = z.lazy(() =>
   z.discriminatedUnion('type', [
-    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
+    z.object({ type: z.enum(['interface', 'vip-interface', 'ipv4', 'port', 'listen-port', 'boolean', 'path', 'web-root', 'php-conf-dir', 'label', 'host-name']) }).strict(),
     z
       .object({ type: z.literal('integer'), min: z.number().int(), max: z.number().int() })
       .strict()
@@ -125,6 +125,12 @@ const oneLinePath = absolutePath
     if (found !== undefined) ctx.addIssue({ code: 'custom', message: `must not contain the invisible character ${describeCharacter(found)}` });
   });
 
+// The folders that hold one folder per site: a web root there would publish every site. And the
+// root Debian's (and RHEL's) web server packages install their default page into: lvsprov would
+// take their index.html for its own, and remove it again when the role goes.
+const SITES_FOLDERS = ['/var/www', '/srv'];
+const DISTRIBUTION_WEB_ROOT = '/var/www/html';
+
 const webRoot = oneLinePath.superRefine((value, ctx) => {
   const normal = normalPath(value);
   const system = systemDirectoryOf(value);
@@ -135,6 +141,13 @@ const webRoot = oneLinePath.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must not be ${system === normal ? '' : 'inside '}the system directory ${system}: ${fix}` });
   } else if (contained !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not contain the system directory ${contained}: ${fix}` });
+  } else if (SITES_FOLDERS.includes(normal)) {
+    ctx.addIssue({ code: 'custom', message: `must not be ${normal}, the folder of every site: a web server would publish the other sites under it (busybox httpd serves their PHP source and settings as plain text); use a folder of its own such as ${normal}/lvsprov` });
+  } else if (normal === DISTRIBUTION_WEB_ROOT) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must not be ${normal}, the distribution's web servers' own root (apache2, nginx, lighttpd): the role would overwrite their index.html, which a prune or reset would then delete as lvsprov's; use a folder of its own such as /var/www/lvsprov`,
+    });
   }
 });
 
@@ -159,6 +172,14 @@ const phpConfDir = oneLinePath.superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must not be inside ${inside}: PHP's configuration belongs under /etc (such as /etc/php/8.2/cgi/conf.d)` });
   } else if (published !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must not be inside ${published}, where web roots are: a web server would publish the settings (the session store's addresses)` });
+  } else if (!/\.d$/.test(normal)) {
+    // PHP reads php.ini where it was built to and scans one folder for more .ini files: Debian's
+    // /etc/php/8.2/cgi/conf.d, RHEL's /etc/php.d, Alpine's /etc/php82/conf.d. /etc/php or
+    // /etc/php/8.2/cgi would hold a file no PHP reads, and the sessions would stay on the disk.
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be the folder PHP scans for .ini files, a conf.d or php.d folder (such as /etc/php/8.2/cgi/conf.d or /etc/php.d): PHP reads no .ini file of ${normal}, so the session settings would be ignored`,
+    });
   }
 });
 
@@ -189,6 +210,7 @@ function buildSchema(kind: VariableType): z.ZodType {
     case 'ipv4':
       return ipv4;
     case 'port':
+    case 'listen-port':
       return z.number().int().min(1).max(65535);
     case 'boolean':
       return z.boolean();
@@ -236,7 +258,9 @@ export function describeType(kind: VariableType): string {
       return 'a network interface name of at most 13 characters';
     case 'ipv4':
       return 'an IPv4 address';
+    // A listen-port's other rule (not the host's SSH port) is its own check, with its own message.
     case 'port':
+    case 'listen-port':
       return 'an integer 1-65535 (a port)';
     case 'boolean':
       return 'a boolean (true or false)';

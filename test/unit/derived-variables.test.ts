@@ -208,4 +208,20 @@ describe('web_extra_ports', () => {
       [],
     ]);
   });
+
+  it("leaves out the port lvsprov reaches the host's sshd on: sshd holds it (a service balancing SSH), and a test page there could not bind", () => {
+    const inventory = inventoryOf([
+      'ssh: { port: 2200 }',
+      'hosts:',
+      '  director: { address: 192.0.2.10, groups: [directors] }',
+      '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+      '  rs2: { address: 192.0.2.12, groups: [realservers], ssh: { port: 22 } }',
+      'lvs:',
+      '  vips: { web: { address: 198.51.100.50 } }',
+      '  services:',
+      '    - { name: ssh, vip: web, port: 22, forwarding: dr, real_servers: [{ host: rs1 }, { host: rs2 }] }',
+      '    - { name: other, vip: web, port: 2200, forwarding: dr, real_servers: [{ host: rs1 }, { host: rs2 }] }',
+    ]);
+    expect(['rs1', 'rs2'].map((host) => hostVars(inventory, host).web_extra_ports)).toEqual([[{ port: 22 }], [{ port: 2200 }]]);
+  });
 });

@@ -36,6 +36,14 @@ describe("a file task's content", () => {
     expect(contents('{ page: "line 1\\nline 2\\n" }', '    - { name: page, file: { path: /var/www/html/index.html, content: "{{page}}" } }\n')).toEqual(['line 1\nline 2\n']);
   });
 
+  it("writes a plain word into an ifupdown file and refuses a value with shell syntax, which its up lines would run", () => {
+    const task = '    - { name: uplink, file: { path: /etc/network/interfaces.d/uplink, content: "iface eth1 inet manual\\n  up ip route add 198.51.100.0/24 via {{gw}}\\n" } }\n';
+    expect(contents('{ gw: 192.0.2.1 }', task)).toEqual(['iface eth1 inet manual\n  up ip route add 198.51.100.0/24 via 192.0.2.1\n']);
+    for (const hostile of ['192.0.2.1; reboot', '$(reboot)', '`reboot`', '192.0.2.1 dev lo', "'x'"]) {
+      expect(() => contents(`{ gw: ${JSON.stringify(hostile)} }`, task), hostile).toThrow(/must be one word .* in an ifupdown interfaces file/);
+    }
+  });
+
   it.each([
     ['/etc/systemd/system/site.service', 'systemd-unit'],
     ['/lib/systemd/system/site.socket.d/override.conf', 'systemd-unit'],
@@ -62,6 +70,10 @@ describe("a file task's content", () => {
     // dhclient-script sources its hooks
     ['/etc/dhcp/dhclient-exit-hooks.d/site', 'shell-env'],
     ['/etc/dhcp/dhclient-enter-hooks.d/site', 'shell-env'],
+    // ifupdown hands up/down/pre-up/post-down lines to sh; its other lines are words
+    ['/etc/network/interfaces', 'ifupdown'],
+    ['/etc/network/interfaces.d/uplink', 'ifupdown'],
+    ['/etc/network/interfaces.bak', 'text'],
     ['/etc/crontab.txt', 'text'],
     ['/var/www/html/.profile.html', 'text'],
   ])('the path %s implies %s', (path, format) => {

@@ -19,7 +19,7 @@ const template = (role: string, file: string) => readFileSync(join(root, 'roles'
 const SHELL_HOSTILE = ['none"; touch pwned; "', '$(touch pwned)', '`touch pwned`', "'; touch pwned; '", 'a\\', '\\"; touch pwned; \\"', '{{x}}', 'a; touch pwned', '$HOME', '${PATH:-x}', '*', '~root', '#x', 'é ✓'];
 /** Refused by every format: each ends a line or a directive somewhere. */
 const LINE_BREAKERS = ['a\nAUTO="false"', 'x\r[Service]\rExecStartPre=/usr/bin/touch /tmp/x', 'a\u2028b', 'a\u2029b', 'a\u0085b', 'a\u0000b', 'a\u001bb', 'a\u007fb'];
-const FORMATS: OutputFormat[] = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'php-ini', 'php', 'html', 'text'];
+const FORMATS: OutputFormat[] = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'ifupdown', 'php-ini', 'php', 'html', 'text'];
 
 const scratch: string[] = [];
 function scratchDir(): string {
