@@ -36,8 +36,9 @@ const pool = (hosts: string[], weights: Record<string, number> = {}): Array<Reco
  * One version of the cluster: the lab's inventory with other groups and pools. Written beside it,
  * so its relative key paths still resolve.
  */
-function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string; tunForwarding?: string; stickyMarked?: boolean }): string {
+function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string; stickyMarked?: boolean }, hostVars: Record<string, Record<string, unknown>> = {}): string {
   const document = parseDocument(readFileSync(join(labDir, 'inventory.yaml'), 'utf8'));
+  for (const [host, vars] of Object.entries(hostVars)) for (const [key, value] of Object.entries(vars)) document.setIn(['hosts', host, 'vars', key], value);
   document.setIn(['groups', 'realservers', 'hosts'], realservers);
   document.setIn(['lvs', 'services', 0, 'real_servers'], services.dr);
   document.setIn(['lvs', 'services', 1, 'real_servers'], services.tun);
@@ -45,7 +46,6 @@ function version(name: string, realservers: string[], services: { dr: unknown; t
   if (services.drScheduler) document.setIn(['lvs', 'services', 0, 'scheduler'], services.drScheduler);
   if (services.tunScheduler) document.setIn(['lvs', 'services', 1, 'scheduler'], services.tunScheduler);
   if (services.drForwarding) document.setIn(['lvs', 'services', 0, 'forwarding'], services.drForwarding);
-  if (services.tunForwarding) document.setIn(['lvs', 'services', 1, 'forwarding'], services.tunForwarding);
   if (services.stickyMarked) {
     // The persistent VIP's port 80 as a firewall-mark service (ipvsadm -A -f 1) instead of TCP :80.
     document.setIn(['lvs', 'services', 2, 'protocol'], 'fwmark');
@@ -484,55 +484,48 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toContain('-A -f 1');
     expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
   }, 900_000);
-  labIt('a real server switched from TUN to DR and back with a download held on it: the old method\'s connections drain before its setup goes', async () => {
-    // IPVS binds a connection's forwarding method at its first packet and keeps it: after
-    // `ipvsadm -e ... -g` the download made by TUN still arrives at its real server in IPIP. The
-    // real server loses its last TUN VIP here, and with it tunl0's setup, in retire: the director
-    // must first drain the connections it made by TUN (it keeps the server, now by DR, for new ones).
+  labIt('a real server set to weight 0 whose web server restarts: the director drains it first, and the restart waits for a download held on it', async () => {
+    // rs2 goes to weight 0 in every service (its pool standing: quiesced) and its web root moves,
+    // so its web server restarts with other arguments in retire. Only once the director drained
+    // it (it keeps it, at weight 0) may that run: a download held on rs2 must end first.
     for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
     const base = { dr: pool(['rs1', 'rs2']), tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr' };
-    const byTun = version('tunnelled-by-tun', everyone, base);
-    const byDr = version('tunnelled-by-dr', everyone, { ...base, tunForwarding: 'dr' });
-    await apply(byTun);
-    const onSwitched = ({ virtual, destination }: DirectorConnection): boolean => virtual === '198.18.100.50:80' && /^192\.0\.2\.1[12]:80$/.test(destination);
-    const switchUnderDownload = async (what: string, inventory: string, method: 'g' | 'i'): Promise<void> => {
-      const downloads = await startDownloads(lab, [`${URLS[1]}big.bin`], onSwitched);
-      let run: Awaited<ReturnType<typeof apply>> | undefined;
-      let switchedFor = 0;
-      const traffic = await underTraffic(what, async () => {
-        const applying = apply(inventory);
-        let done = false;
-        void applying.finally(() => (done = true)).catch(() => undefined);
-        try {
-          // The download goes on once the director makes new connections by the new method, 10 s
-          // later (the drain holds the apply meanwhile), or once the apply ended.
-          let since: number | undefined;
-          while (!done && (since === undefined || Date.now() - since < 10_000)) {
-            const rules = await lab.sh('director', 'ipvsadm -S -n');
-            if (since === undefined && ['11', '12'].every((rs) => rules.includes(`-a -t 198.18.100.50:80 -r 192.0.2.${rs}:80 -${method} -w 1`))) since = Date.now();
-            await new Promise((resolve) => setTimeout(resolve, 500));
-          }
-          switchedFor = since === undefined ? 0 : (Date.now() - since) / 1000;
-        } finally {
-          await downloads.release();
-        }
-        run = await applying;
-      }, [URLS[1] as string]);
-      const finished = await downloads.wait();
-      const director = run?.hosts.find((host) => host.host === 'director') as (JsonHost & { drains?: Array<{ server: string; drained: boolean; seconds: number; active: number }> }) | undefined;
-      log(`${what}: download ${JSON.stringify(finished)} released ${switchedFor.toFixed(1)} s after the switch; drains ${JSON.stringify(director?.drains ?? [])}; apply ${run?.seconds.toFixed(1)} s`);
-      expect(downloads.onLeavingServers).toBe(1);
-      expect(traffic.total).toBeGreaterThan(10);
-      expect(traffic.failed).toEqual([]);
-      expect(finished.map((download) => [download.bytes, download.error])).toEqual([[DOWNLOAD_BYTES, '']]);
-      expect(director?.drains?.every((drain) => drain.drained)).toBe(true);
-    };
-    // --check names the drain of what TUN carries, between balance and retire.
-    const check = await lvsprov('apply', '-i', byDr, '--check');
+    await apply(version('kept-before', everyone, base));
+    const quiet = { rs2: 0 };
+    const kept = version('rs2-kept', everyone, { ...base, dr: pool(['rs1', 'rs2'], quiet), tun: pool(['rs1', 'rs2'], quiet), sticky: pool(['rs1', 'rs2'], quiet) }, { rs2: { web_root: '/var/www/lvsprov-kept' } });
+    const check = await lvsprov('apply', '-i', kept, '--check');
     expect(check.code, check.stderr).toBe(0);
-    for (const rs of ['11', '12']) expect(check.stdout).toContain(`  director: 192.0.2.${rs}:80 in TCP 198.18.100.50:80 (switched from tun to dr: its connections made by tun)`);
-    await switchUnderDownload('TUN to DR', byDr, 'g');
-    expect((await lab.sh('rs1', 'ip -4 -o addr show')).match(/198\.18\.100\.50/g)?.length).toBe(1);
-    await switchUnderDownload('DR to TUN', byTun, 'i');
+    expect(check.stdout).toContain('  director: 192.0.2.12:80 in TCP 198.51.100.50:80 (kept at weight 0: rs2 restarts its daemon in retire)');
+    // Round robin: of two downloads through the web VIP, one is on rs2.
+    const downloads = await startDownloads(lab, [`${URLS[0]}big.bin`, `${URLS[0]}big.bin`], ({ virtual, destination }) => virtual === '198.51.100.50:80' && destination === '192.0.2.12:80');
+    const applying = apply(kept);
+    let done = false;
+    void applying.finally(() => (done = true)).catch(() => undefined);
+    let quiescedFor = 0;
+    try {
+      // Held 10 s once rs2 is at weight 0 (the drain holds the apply meanwhile), or until the apply ended.
+      let since: number | undefined;
+      while (!done && (since === undefined || Date.now() - since < 10_000)) {
+        if (since === undefined && (await lab.sh('director', 'ipvsadm -S -n')).includes('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 0')) since = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      quiescedFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+    } finally {
+      await downloads.release();
+    }
+    const run = await applying;
+    const finished = await downloads.wait();
+    // The web server's start: its pidfile's time, on the clock the lab's hosts share with the client.
+    const restarted = Number((await lab.sh('rs2', 'stat -c %Y /run/lvsprov-lvsprov-web.pid')).trim());
+    const argv = await lab.sh('rs2', 'cat /run/lvsprov-lvsprov-web.argv');
+    const director = run.hosts.find((host) => host.host === 'director') as (JsonHost & { drains?: Array<{ server: string; drained: boolean; seconds: number; active: number }> }) | undefined;
+    const lastByte = Math.max(...finished.map((download) => download.at));
+    log(`kept: downloads ${JSON.stringify(finished)} released ${quiescedFor.toFixed(1)} s after the quiesce; rs2's web server started at ${restarted}, the last download ended at ${(lastByte / 1000).toFixed(1)}; drains ${JSON.stringify(director?.drains ?? [])}; apply ${run.seconds.toFixed(1)} s`);
+    expect(downloads.onLeavingServers).toBe(1);
+    expect(finished.map((download) => [download.bytes, download.error])).toEqual([[DOWNLOAD_BYTES, ''], [DOWNLOAD_BYTES, '']]);
+    expect(argv).toContain('/var/www/lvsprov-kept');
+    // The restart ran after the download on rs2 ended (whole seconds: at or after that second).
+    expect(restarted).toBeGreaterThanOrEqual(Math.floor(lastByte / 1000));
+    expect(director?.drains?.filter((drain) => drain.server === '192.0.2.12:80').every((drain) => drain.drained)).toBe(true);
   }, 900_000);
 });
