@@ -50,7 +50,7 @@ export function playbookCommand(name: string, description: string): Command {
     .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)
     .option(
       '--drain-timeout <seconds>',
-      'how long directors wait for leaving real servers to have no active connection before deleting them (0: no wait)',
+      'how long directors wait for leaving real servers to have no active connection before deleting them (0: no wait, one look counts what is cut)',
       (value) => nonNegative(value, '--drain-timeout'),
       DEFAULT_DRAIN_TIMEOUT,
     )

@@ -44,6 +44,11 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // server (a port the mark leaves out) is counted with them. A mark no lvsprov fwmark table names
 // leaves the server with no VIP, and its connections always count.
 
+// A real server whose forwarding method this director switched in balance stays in its service,
+// and takes new connections by the new method: only those made by the old one (listed as the
+// switch ran, resources/ipvs/bound-connections.ts) are waited for, each by its client, VIP and
+// server in the connection table, while it is opening or established, under the same VIP tests.
+
 /** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
 export const QUIET_SECONDS = 5;
 
@@ -106,14 +111,15 @@ function openingKey(server: RealServerRef, virtual: string): string {
  * Per poll, the fwmark servers whose VIPs are known: `a<I>`, their connections in the table to
  * each VIP that passes its tests, one read of the table for all of them.
  */
-function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
-  const pairs = servers.flatMap((server, index) => (byVip(server) ? vipsOf(server).map((vip) => ({ index, vip, key: `${vip} ${server.address}` })) : []));
+function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>, counted: (index: number) => boolean): string[] {
+  const marked = (server: RealServerRef, index: number): boolean => byVip(server) && counted(index);
+  const pairs = servers.flatMap((server, index) => (marked(server, index) ? vipsOf(server).map((vip) => ({ index, vip, key: `${vip} ${server.address}` })) : []));
   if (pairs.length === 0) return [];
   return [
     `  ${tableCount(pairs.map((pair) => pair.key))}`,
-    ...servers.flatMap((server, index) => (byVip(server) ? [`  a${index}=0`] : [])),
+    ...servers.flatMap((server, index) => (marked(server, index) ? [`  a${index}=0`] : [])),
     ...pairs.map(({ index, vip }) => `  if ${vipTest(vip, index, vips, moved)}; then a${index}=$((a${index} + \${1:-0})); fi; shift`),
-    ...servers.flatMap((server, index) => (byVip(server) ? [`  left=$((left + a${index}))`] : [])),
+    ...servers.flatMap((server, index) => (marked(server, index) ? [`  left=$((left + a${index}))`] : [])),
   ];
 }
 
@@ -122,8 +128,8 @@ function vipCounts(servers: readonly RealServerRef[], vips: readonly string[], m
  * entries of each server. UDP has no opening state, and fwmark servers are counted in the table
  * at every poll (vipCounts), or, with no VIP known, not looked up.
  */
-function openingCheck(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>): string[] {
-  const looked = servers.flatMap((server, index) => (server.service[0] === '-t' && server.service[1] ? [{ index, server, key: openingKey(server, server.service[1]) }] : []));
+function openingCheck(servers: readonly RealServerRef[], vips: readonly string[], moved: ReadonlySet<string>, counted: (index: number) => boolean): string[] {
+  const looked = servers.flatMap((server, index) => (counted(index) && server.service[0] === '-t' && server.service[1] ? [{ index, server, key: openingKey(server, server.service[1]) }] : []));
   if (looked.length === 0) return [];
   return [
     '  if [ "$left" -eq 0 ]; then',
@@ -156,13 +162,35 @@ function heldTest(server: RealServerRef, index: number, vips: readonly string[],
 }
 
 /**
- * The drain poll; a prelude (the host lock's check) runs first and may end the script before any
- * poll. `movedVips`: the VIPs another director announced in this run.
+ * Per poll, the servers whose old method's connections are listed (`bound`, by server index):
+ * `a<I>`, how many of those are still opening or established, one read of the table for all.
+ * The list goes to awk ahead of the table, as a here-document: it may be long.
  */
-export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = []): string {
+function boundCounts(servers: readonly RealServerRef[], bound: ReadonlyArray<readonly string[] | undefined>, vips: readonly string[], moved: ReadonlySet<string>): string[] {
+  const listed = servers.flatMap((server, index) => (bound[index] === undefined ? [] : [{ server, index }]));
+  if (listed.length === 0) return [];
+  const keys = listed.flatMap(({ index }) => (bound[index] ?? []).map((key) => `${index} ${key}`));
+  const count = `awk -v n=${servers.length} 'p == 0 { if ($0 == "--") p = 1; else m[$2 " " $3 " " $4] = $1; next } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") && (($4 " " $5 " " $6) in m) { c[m[$4 " " $5 " " $6]]++ } END { for (i = 0; i < n; i++) printf "%d ", c[i] }'`;
+  return [
+    `  set -- $({ cat <<'LVSPROV_BOUND'`,
+    ...keys,
+    'LVSPROV_BOUND',
+    `  echo --; ${command('ipvsadm', '-L', '-n', '-c')} 2>/dev/null; } | ${count})`,
+    ...servers.map((server, index) => (bound[index] === undefined ? '  shift' : `  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=\${1:-0}; fi; left=$((left + a${index})); shift`)),
+  ];
+}
+
+/**
+ * The drain poll; a prelude (the host lock's check) runs first and may end the script before any
+ * poll. `movedVips`: the VIPs another director announced in this run. `bound`, by server index:
+ * the connections made by a switched server's old method (`CLIENT VIRTUAL DESTINATION` each), the
+ * only ones waited for on that server.
+ */
+export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: number, prelude?: string, movedVips: readonly string[] = [], bound: ReadonlyArray<readonly string[] | undefined> = []): string {
   const vips = [...new Set(servers.flatMap(vipsOf))];
   const moved = new Set(movedVips);
-  const polls = servers.flatMap((server, index) => (byVip(server) ? [] : [`  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`]));
+  const counted = (index: number): boolean => bound[index] === undefined;
+  const polls = servers.flatMap((server, index) => (byVip(server) || !counted(index) ? [] : [`  a${index}=0; if ${heldTest(server, index, vips, moved)}; then a${index}=${activeOf(server)}; fi; left=$((left + a${index}))`]));
   const report = servers.map((_, index) => `$a${index}`).join(' ');
   return [
     scriptEnvironment,
@@ -177,8 +205,9 @@ export function drainScript(servers: readonly RealServerRef[], timeoutSeconds: n
     ...vipChecks(vips),
     ...packetWatch(servers, moved),
     ...polls,
-    ...vipCounts(servers, vips, moved),
-    ...openingCheck(servers, vips, moved),
+    ...vipCounts(servers, vips, moved, counted),
+    ...boundCounts(servers, bound, vips, moved),
+    ...openingCheck(servers, vips, moved, counted),
     `  now=$(date +%s)`,
     `  if [ "$left" -eq 0 ]; then printf 'drained %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,
     `  if [ "$((now - start))" -ge ${Math.floor(timeoutSeconds)} ]; then printf 'timeout %s %s ${'%s '.repeat(servers.length).trim()}\\n' "$((now - start))" "$polls" ${report}; break; fi`,

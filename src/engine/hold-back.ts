@@ -18,6 +18,8 @@ export interface HostStanding {
   readonly leaving: readonly RealServerRef[];
   /** Real servers it keeps at weight 0 and has yet to drain before their host restarts its daemon (wave-plan.ts). */
   readonly kept?: readonly RealServerRef[];
+  /** Real servers whose forwarding method it switched and whose old method's connections it has yet to drain. */
+  readonly switched?: readonly RealServerRef[];
   /** The VRRP peers of a keepalived it hands over to lvsprov's tasks in its retire wave. */
   readonly vrrpPeers?: readonly string[];
 }
@@ -54,6 +56,11 @@ export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, stan
     for (const { address } of director.kept ?? []) {
       const host = realServerHosts.get(address);
       if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it drained ${address}, which it keeps at weight 0, for the restart`);
+    }
+    // The old method's setup carries the connections the switch left on it.
+    for (const { address } of director.switched ?? []) {
+      const host = realServerHosts.get(address);
+      if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it drained the connections it made to ${address} by its old forwarding method`);
     }
   }
   return blocked;

@@ -7,6 +7,8 @@ import { applyScript, newNonce, parseSections, readScript, unfinishedSection, ty
 import { changeOutcomes, countOutcomes } from './change-outcomes.js';
 import { drainScript, parseDrain } from './drain-script.js';
 import { keptQuiesced } from './kept-quiesced.js';
+import { parseBound } from '../resources/ipvs/bound-connections.js';
+import { serverKey } from './wave-plan.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
 import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
 import type { LockAttempt } from '../lock/lock-all.js';
@@ -71,6 +73,8 @@ export class HostRun {
   private notes: ResourceNote[] = [];
   readonly heldBack: HeldBackChange[] = [];
   readonly drains: DrainResult[] = [];
+  /** By serverKey: the connections a switch of the server's forwarding method found it had (bound-connections.ts). */
+  private readonly bound = new Map<string, string[]>();
 
   constructor(
     readonly host: string,
@@ -388,6 +392,7 @@ export class HostRun {
       hear(done);
       const outcomes = changeOutcomes(wave.length, done, true);
       record(outcomes);
+      this.recordBound(wave, done);
       const made = countOutcomes(outcomes).made;
       if (made !== wave.length) {
         const output = done.get(made)?.stdout ?? unfinishedSection(nonce, result.stdout, made) ?? result.stderr;
@@ -399,6 +404,7 @@ export class HostRun {
         hear(sections);
         const outcomes = changeOutcomes(wave.length, sections, false);
         record(outcomes);
+        this.recordBound(wave, sections);
         if (error instanceof ExecAbortedError) return this.interrupt('mid-wave');
         const counts = countOutcomes(outcomes);
         const message = `connection lost during apply (${error.message}): ${this.applied} change(s) made, ${counts.unknown} unknown (the host may have made them)`;
@@ -410,9 +416,21 @@ export class HostRun {
     }
   }
 
+  /** The connections each forwarding switch of `wave` listed, from its section's output. */
+  private recordBound(wave: readonly PlannedChange[], sections: ReadonlyMap<number, SectionResult>): void {
+    wave.forEach((change, index) => {
+      const section = sections.get(index);
+      if (!change.rebinds || section?.status !== 0) return;
+      const key = serverKey(change.rebinds.server);
+      this.bound.set(key, [...(this.bound.get(key) ?? []), ...parseBound(section.stdout)]);
+    });
+  }
+
   /**
    * Wait, in one exec held open on the host, until no leaving server has an active connection
-   * here, or the timeout. An interrupt stops the wait: the servers stay quiesced, not deleted.
+   * here, or the timeout (0: one look, which counts what the deletion cuts). A server whose
+   * forwarding this director switched counts only the connections the switch listed. An
+   * interrupt stops the wait: the servers stay quiesced, not deleted.
    */
   async drain(servers: readonly RealServerRef[], timeoutSeconds: number, movedVips: readonly string[] = []): Promise<void> {
     if (!this.live || !this.session || servers.length === 0) return;
@@ -422,7 +440,8 @@ export class HostRun {
     const lock = this.lock;
     try {
       const signal = this.waitSignal();
-      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined, movedVips), signal ? { signal } : {});
+      const bound = servers.map((server) => this.bound.get(serverKey(server)));
+      const result = await this.session.exec(drainScript(servers, timeoutSeconds, lock ? holdPrelude(lock, nonce) : undefined, movedVips, bound), signal ? { signal } : {});
       if (lock) checkHeld(nonce, result.stdout);
       const outcome = parseDrain(result.stdout, servers.length);
       if (!outcome) {

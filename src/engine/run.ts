@@ -87,7 +87,7 @@ export async function runWaves(
   // A director that drains a server it keeps at weight 0 may have nothing else to do after the
   // read or balance: it stays open for the drain, which runs after reroute.
   let drainers = new Set<string>();
-  const awaitsDrain = (host: HostRun, after: ChangePhase | undefined): boolean => drainTimeout > 0 && drainers.has(host.host) && (after === undefined || phaseRank(after) < phaseRank('reroute'));
+  const awaitsDrain = (host: HostRun, after: ChangePhase | undefined): boolean => drainers.has(host.host) && (after === undefined || phaseRank(after) < phaseRank('reroute'));
   const finishIdle = (after: ChangePhase | undefined): void => {
     for (const host of runs) if (!host.done && (!host.live || options.check || (!host.hasChangesAfter(after) && !awaitsDrain(host, after)))) host.finish();
   };
@@ -152,7 +152,7 @@ export async function runWaves(
       // A director's keepalived that stops advertising to a peer (a config without it) or dies
       // without a last advert (a hand-over) waits while that peer's host failed before its own
       // keepalived stopped: the peer would take the VIPs as a second master.
-      const now = standings(runs, phase, phase === 'retire' ? keptServers(runs, run.realServers) : undefined);
+      const now = standings(runs, phase, phase === 'retire' ? undrained(runs, run.realServers) : undefined);
       const peers = run.vrrpAddresses ?? run.hostAddresses ?? new Map<string, string>();
       const blocked = new Map([...handoverBlocked(now, peers), ...(phase === 'retire' ? retireBlocked(run.realServers, now, run.hostAddresses) : [])]);
       for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave(phase, reason);
@@ -173,7 +173,8 @@ export async function runWaves(
       });
       await Promise.all(takeOvers);
     }
-    if (phase === 'reroute' && drainTimeout > 0) {
+    // With --drain-timeout 0 the drain is one look: it waits for nothing, and counts what the deletion cuts.
+    if (phase === 'reroute') {
       // Planned again with the hosts still live: a real server that failed restarts nothing.
       const live = runs.filter((host) => host.live);
       const draining = drains(live, run.realServers).flatMap((drain) => live.filter((host) => host.host === drain.host).map((host) => ({ host, servers: drain.servers })));
@@ -228,19 +229,26 @@ function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, s
   for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
 }
 
-/** Per director: the servers it keeps at weight 0 and drains for a restart, but for those it drained already. */
-function keptServers(runs: readonly HostRun[], realServers: ReadonlyMap<string, string>): Map<string, RealServerRef[]> {
+/** What a director has yet to drain (`kept`: at weight 0 for a restart; `switched`: a forwarding switch's old connections). */
+interface Undrained {
+  readonly kept: readonly RealServerRef[];
+  readonly switched: readonly RealServerRef[];
+}
+
+/** Per director: the servers it keeps and drains for a restart or a forwarding switch, but for those it drained already. */
+function undrained(runs: readonly HostRun[], realServers: ReadonlyMap<string, string>): Map<string, Undrained> {
   const planned = runs.filter((host) => host.planned);
   return new Map(
     drains(planned, realServers).map((drain) => {
       const done = new Set(planned.find((host) => host.host === drain.host)?.drains.map(serverKey) ?? []);
-      return [drain.host, (drain.kept ?? []).map(({ server }) => server).filter((server) => !done.has(serverKey(server)))];
+      const left = (servers: readonly RealServerRef[]): RealServerRef[] => servers.filter((server) => !done.has(serverKey(server)));
+      return [drain.host, { kept: left((drain.kept ?? []).map(({ server }) => server)), switched: left((drain.switched ?? []).map(({ server }) => server)) }];
     }),
   );
 }
 
-/** Every host's standing; `vrrpPeers` are those of its changes in `phase`; `kept`: keptServers. */
-function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', kept?: ReadonlyMap<string, readonly RealServerRef[]>): HostStanding[] {
+/** Every host's standing; `vrrpPeers` are those of its changes in `phase`; `pending`: undrained. */
+function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', pending?: ReadonlyMap<string, Undrained>): HostStanding[] {
   return runs.map((host) => ({
     host: host.host,
     ...(host.stoppedAs ? { stopped: host.stoppedAs } : {}),
@@ -248,7 +256,8 @@ function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', kept
     // A host that was a director and now only prunes its services still sends until it withdrew them.
     director: isDirector(host.tasks) || leavingServers(host.changes).length > 0,
     leaving: leavingServers(host.changes),
-    ...(kept?.get(host.host)?.length ? { kept: kept.get(host.host) } : {}),
+    ...(pending?.get(host.host)?.kept.length ? { kept: pending.get(host.host)?.kept } : {}),
+    ...(pending?.get(host.host)?.switched.length ? { switched: pending.get(host.host)?.switched } : {}),
     vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }

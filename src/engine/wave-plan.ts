@@ -1,4 +1,4 @@
-import { CHANGE_PHASES, type ChangePhase, type RealServerRef } from '../resources/types.js';
+import { CHANGE_PHASES, type ChangePhase, type RealServerRef, type Rebinding } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
 import { changesIn, phaseOf } from './host-plan.js';
 
@@ -6,7 +6,9 @@ import { changesIn, phaseOf } from './host-plan.js';
 // in its phase (they run in parallel); waves run one after the other, and after the reroute wave
 // every director with leaving real servers drains them before any withdraw runs. A real server a
 // director keeps at weight 0 is drained there too when its host restarts a pool's daemon in
-// retire (service.ts): the restart may cut what is still open, as a deletion would.
+// retire (service.ts): the restart may cut what is still open, as a deletion would. So is a real
+// server whose forwarding method a director switched in balance, for the connections it made by
+// the old method, before the real server takes that method's setup off in retire.
 
 /** A host's plan; `quiesced`: the real servers it keeps at weight 0 once balance ran (kept-quiesced.ts). */
 export interface HostPlan {
@@ -26,6 +28,11 @@ export interface Drain {
   readonly servers: readonly RealServerRef[];
   /** Those of `servers` it keeps at weight 0, drained because `restarts` (their host) restarts its daemon in retire. */
   readonly kept?: ReadonlyArray<{ readonly server: RealServerRef; readonly restarts: string }>;
+  /**
+   * Those of `servers` whose forwarding method it changes in balance: only the connections made
+   * by the old method are waited for, before their host takes that method's setup off in retire.
+   */
+  readonly switched?: readonly Rebinding[];
 }
 
 /**
@@ -93,7 +100,17 @@ export function planWaves(plans: readonly HostPlan[], realServers: ReadonlyMap<s
   return { waves, drains: drains(plans, realServers), takeovers: takeovers(plans) };
 }
 
-/** Each director's drain: its leaving servers, then those it keeps at weight 0 whose host restarts a pool's daemon in retire. */
+/** The real servers whose forwarding method a host's changes switch, a server once. */
+export function switchedServers(changes: readonly PlannedChange[]): Rebinding[] {
+  const seen = new Map<string, Rebinding>();
+  for (const change of changes) if (change.rebinds && !seen.has(serverKey(change.rebinds.server))) seen.set(serverKey(change.rebinds.server), change.rebinds);
+  return [...seen.values()];
+}
+
+/**
+ * Each director's drain: its leaving servers, then those it keeps at weight 0 whose host
+ * restarts a pool's daemon in retire, then those whose forwarding method it switches.
+ */
 export function drains(plans: readonly HostPlan[], realServers: ReadonlyMap<string, string>): Drain[] {
   const restarting = new Set(plans.filter(({ changes }) => changes.some((change) => change.restartsPool === true && phaseOf(change) === 'retire')).map(({ host }) => host));
   return plans
@@ -106,7 +123,15 @@ export function drains(plans: readonly HostPlan[], realServers: ReadonlyMap<stri
         const restarts = realServers.get(server.address);
         return restarts !== undefined && restarting.has(restarts) && !keys.has(serverKey(server)) ? [{ server, restarts }] : [];
       });
-      return { host, servers: [...leaving, ...kept.map(({ server }) => server)], ...(kept.length > 0 ? { kept } : {}) };
+      for (const { server } of kept) keys.add(serverKey(server));
+      // A kept server is waited for whole, which takes in its old method's connections.
+      const switched = switchedServers(changes).filter(({ server }) => !keys.has(serverKey(server)));
+      return {
+        host,
+        servers: [...leaving, ...kept.map(({ server }) => server), ...switched.map(({ server }) => server)],
+        ...(kept.length > 0 ? { kept } : {}),
+        ...(switched.length > 0 ? { switched } : {}),
+      };
     })
     .filter((drain) => drain.servers.length > 0);
 }

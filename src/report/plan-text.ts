@@ -105,17 +105,27 @@ export function describeServerRef(ref: RealServerRef): string {
 function renderDrains(results: readonly HostResult[], waves: WavePlan, options: RenderOptions): string[] {
   if (waves.drains.length === 0) return [];
   const limit = options.drainTimeout ?? 0;
-  if (limit <= 0) return ['drain: skipped (--drain-timeout 0): leaving real servers are deleted with their connections, and daemons restart under theirs'];
-  const which = waves.drains.some((drain) => drain.kept !== undefined) ? 'leaving real servers, and those kept at weight 0 whose daemon restarts,' : 'leaving real servers';
-  const lines = [`drain, at most ${limit} s: directors wait until ${which} have no active connection`];
+  const kinds = [
+    'leaving real servers',
+    ...(waves.drains.some((drain) => drain.kept !== undefined) ? ['those kept at weight 0 whose daemon restarts'] : []),
+    ...(waves.drains.some((drain) => drain.switched !== undefined) ? ["the connections made by a switched server's old forwarding method"] : []),
+  ];
+  const which = kinds.length === 1 ? kinds[0] : `${kinds[0]}, and ${kinds.slice(1).join(', and ')},`;
+  const lines = [
+    limit <= 0
+      ? `drain: not waited for (--drain-timeout 0): ${which} are cut where still open; directors count them first`
+      : `drain, at most ${limit} s: directors wait until ${which} have no active connection`,
+  ];
   for (const drain of waves.drains) {
     const outcomes = results.find((result) => result.host === drain.host)?.drains ?? [];
     for (const server of drain.servers) {
       const outcome = outcomes.find((entry) => describeServerRef(entry) === describeServerRef(server));
       const kept = drain.kept?.find((entry) => describeServerRef(entry.server) === describeServerRef(server));
-      const cut = kept ? `cut by the restart of its daemon on ${kept.restarts}` : 'cut';
-      const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `: NOT drained after ${outcome.seconds} s, ${outcome.active} active connection(s) ${cut}`;
-      const why = kept ? ` (kept at weight 0: ${kept.restarts} restarts its daemon in retire)` : '';
+      const switched = drain.switched?.find((entry) => describeServerRef(entry.server) === describeServerRef(server));
+      const cut = kept ? `cut by the restart of its daemon on ${kept.restarts}` : switched ? `by ${switched.from} cut once its host drops that setup` : 'cut';
+      const waited = limit <= 0 ? ': not waited for' : `: NOT drained after ${outcome?.seconds ?? 0} s`;
+      const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `${waited}, ${outcome.active} active connection(s) ${cut}`;
+      const why = kept ? ` (kept at weight 0: ${kept.restarts} restarts its daemon in retire)` : switched ? ` (switched from ${switched.from} to ${switched.to}: its connections made by ${switched.from})` : '';
       lines.push(`  ${drain.host}: ${describeServerRef(server)}${why}${how}`);
     }
   }

@@ -269,7 +269,11 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
  * A service whose package an earlier task installs: its unit or init script is there only once
  * the package is, so which manager runs it is asked then. Debian's packages enable and start
  * their services as they install them, with their own configuration; the restart reads the
- * files the tasks before it wrote.
+ * files the tasks before it wrote. It is no pool restart whatever the service's `pool`: the
+ * daemon did not exist when the host was read, so no connection of the pool is on it to drain,
+ * and a real server that joins a pool must run it in prepare, before the directors add it in
+ * balance (in retire it would restart under their first connections; refused while weighted, it
+ * would fail every new real server's first apply).
  */
 function restartAfterInstall(spec: ServiceSpec, pkg: string): Omit<Change, 'resource'> {
   const name = quote(spec.name);

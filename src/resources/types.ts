@@ -115,6 +115,13 @@ export interface Change {
    */
   readonly switching?: RealServerRef;
   /**
+   * On a director's edit that changes a real server's forwarding method (DR, TUN, NAT): which
+   * one, and the methods. The connections made before keep the old method
+   * (resources/ipvs/bound-connections.ts), and the edit lists them; the engine drains those on
+   * this director before the retire wave takes the old method's setup off the real server.
+   */
+  readonly rebinds?: Rebinding;
+  /**
    * On a director's change that decides which virtual service a new connection meets (its
    * firewall marks): it runs in balance after the IPVS services and real servers are added and
    * edited, and before any real server is quiesced (see engine/host-plan.ts).
@@ -153,6 +160,13 @@ export interface Change {
    * whether this director still gets its packets (engine/mark-vips.ts).
    */
   readonly marks?: readonly MarkedAddress[];
+}
+
+/** A real server whose forwarding method a director changes, `from` one `to` another (`dr`, `tun`, `nat`). */
+export interface Rebinding {
+  readonly server: RealServerRef;
+  readonly from: string;
+  readonly to: string;
 }
 
 /** An address whose packets a director's firewall marks give a mark (fwmark services). */

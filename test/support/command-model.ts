@@ -133,6 +133,8 @@ const models: Record<string, Model> = {
     // its else branch (the hold is gone when it ends).
     const swap = /^if command -v nft [\s\S]*\nelse\n {2}(ipvsadm -E .*)\nfi$/.exec(command);
     const words = shellWords(swap?.[1] ?? command);
+    // A listing (a forwarding switch lists the connections it leaves on the old method) changes nothing.
+    if (words[0] === 'ipvsadm' && words[1] === '-L') return facts;
     if (words[0] === 'ipvsadm') return { ...facts, ipvs: { state: 'ok' }, table: ipvsadm(facts.table as Table, words.slice(1)) };
     if (command === 'systemctl enable --quiet ipvsadm.service') return { ...facts, bootUnit: 'enabled' };
     if (command === 'systemctl disable --quiet ipvsadm.service') return { ...facts, bootUnit: 'disabled' };

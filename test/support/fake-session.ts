@@ -13,7 +13,7 @@ export type ExecKind = 'read' | 'apply' | 'drain';
 export interface ExecRecord {
   readonly host: string;
   readonly kind: ExecKind;
-  /** apply: each change's commands, joined by newlines; drain: the leaving servers' words. */
+  /** apply: each change's commands, joined by newlines; drain: the leaving servers' words, then `bound KEY, KEY` of switched servers' listed connections. */
   readonly sections: readonly string[];
 }
 
@@ -22,6 +22,8 @@ export interface FakeHost {
   readonly read?: (probe: string) => string;
   /** Exit status of one change (its commands joined by newlines); the script stops at the first non-zero. */
   readonly status?: (commands: string) => number;
+  /** What a change that ends well prints (its commands joined by newlines); default nothing. */
+  readonly output?: (commands: string) => string;
   /** The drain script's last line for `count` servers; default: drained at once. */
   readonly drain?: (count: number) => string;
   /** Reject the exec of this kind (a lost connection), or `connect` itself. */
@@ -73,14 +75,16 @@ export class FakeSession implements HostSession {
     const nonce = nonceOf(script);
     const bodies =
       kind === 'drain'
-        ? [...script.matchAll(/ipvsadm -L -n (-[tuf] .*?) 2>/g)].map((match) => match[1] ?? '')
+        ? [...script.matchAll(/ipvsadm -L -n (-[tuf] .*?) 2>/g)].map((match) => match[1] ?? '').concat([...script.matchAll(/<<'LVSPROV_BOUND'\n([\s\S]*?)\nLVSPROV_BOUND\n/g)].map((match) => `bound ${(match[1] ?? '').split('\n').join(', ')}`))
         : [...script.matchAll(kind === 'apply' ? /\{ set -e\n([\s\S]*?)\n\} 2>&1/g : /(?:\(\n([\s\S]*?)\n\)|\{\n([\s\S]*?)\n\}) 9>&-\nrc=\$\?/g)].map((match) => withoutPrefetch(match[1] ?? match[2] ?? ''));
     this.log.push({ host: this.host, kind, sections: bodies });
     this.behaviour.onExec?.(kind);
     if (options.signal?.aborted) return Promise.reject(new ExecAbortedError('', ''));
     if (this.behaviour.throwOn === kind) return Promise.reject(new Error(`${this.host}: connection lost`));
     if (kind === 'drain') {
-      return Promise.resolve({ stdout: `${this.behaviour.drain?.(bodies.length) ?? `drained 0 1 ${Array(bodies.length).fill(0).join(' ')}`}\n`, stderr: '', code: 0 });
+      // The servers drained, as many as the script's report prints counts.
+      const count = (/printf 'drained %s %s ([%s ]*)\\n'/.exec(script)?.[1]?.match(/%s/g) ?? []).length;
+      return Promise.resolve({ stdout: `${this.behaviour.drain?.(count) ?? `drained 0 1 ${Array(count).fill(0).join(' ')}`}\n`, stderr: '', code: 0 });
     }
     if (kind === 'read') {
       const read = (probe: string): string => this.behaviour.read?.(probe) ?? '';
@@ -92,7 +96,7 @@ export class FakeSession implements HostSession {
     let stdout = '';
     for (const [index, commands] of bodies.entries()) {
       const status = this.behaviour.status?.(commands) ?? 0;
-      stdout += section(nonce, index, status === 0 ? '' : 'simulated failure', status);
+      stdout += section(nonce, index, status === 0 ? (this.behaviour.output?.(commands) ?? '') : 'simulated failure', status);
       if (status !== 0) return Promise.resolve({ stdout, stderr: '', code: status });
     }
     return Promise.resolve({ stdout, stderr: '', code: 0 });

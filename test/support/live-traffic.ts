@@ -73,6 +73,8 @@ export interface Download {
   readonly bytes: number;
   /** Empty when the download ended with every byte the server announced. */
   readonly error: string;
+  /** When it ended, in milliseconds of the lab guest's clock (the one its hosts share). */
+  readonly at: number;
 }
 
 /** One line of the director's `ipvsadm -L -n -c`: `TCP 14:59 ESTABLISHED CLIENT VIRTUAL DESTINATION`. */
@@ -107,7 +109,7 @@ const [release, portsFile, ...urls] = process.argv.slice(2);
 const ports = [];
 const one = (url) => new Promise((resolve) => {
   let bytes = 0, expected = -1, last = Date.now(), released = false, done = false;
-  const finish = (error) => { if (!done) { done = true; clearInterval(timer); resolve({ url, bytes, error }); } };
+  const finish = (error) => { if (!done) { done = true; clearInterval(timer); resolve({ url, bytes, error, at: Date.now() }); } };
   const timer = setInterval(() => {
     if (!released && existsSync(release)) { released = true; last = Date.now(); response?.resume(); }
     if (released && Date.now() - last > 20000) request.destroy(new Error('no data for 20 s'));

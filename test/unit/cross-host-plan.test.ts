@@ -153,7 +153,8 @@ const cases: Case[] = [
       'balance dir1: update /etc/ipvsadm.rules',
       `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
     ],
-    drains: [],
+    // The connections made by DR before the switch, drained before rs2's VIP leaves lo.
+    drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`]]],
   },
   {
     name: 'one real server switched from TUN back to DR',
@@ -165,7 +166,7 @@ const cases: Case[] = [
       'balance dir1: update /etc/ipvsadm.rules',
       `retire rs2: address ${V1} on tunl0: ${V1}/32 label tunl0 -> (absent)`,
     ],
-    drains: [],
+    drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`]]],
   },
   {
     name: 'a port changed: the new service is added before the old is quiesced; the VIP stays everywhere',
@@ -418,7 +419,8 @@ const removes = (change: PlannedChange): boolean => /-> \(absent\)$|^remove /.te
 /**
  * LVS's order, whatever the case: on a host that directs nothing, additions come before any
  * director's IPVS edit (prepare) and removals after every director let go (retire); a director
- * adds and quiesces in balance, deletes in withdraw, and drains each server it deletes.
+ * adds and quiesces in balance, deletes in withdraw, and drains each server it deletes, and the
+ * old method's connections of each server whose forwarding it switches.
  */
 function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly PlannedChange[]>, waves: WavePlan): void {
   for (const [host, changes] of plans) {
@@ -453,6 +455,11 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...needed));
       }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+      // A switch of forwarding method: in balance, and its old method's connections drained before retire.
+      if (change.rebinds) {
+        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
+        expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.rebinds.server));
+      }
       if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
       if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
     }

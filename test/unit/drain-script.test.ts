@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drainScript, parseDrain, QUIET_SECONDS } from '../../src/engine/drain-script.js';
 import type { RealServerRef } from '../../src/resources/types.js';
+import { listBoundCommand, parseBound } from '../../src/resources/ipvs/bound-connections.js';
 
 // The drain poll runs through a real /bin/sh; ipvsadm is a shell function that prints the
 // director's table as `ipvsadm -L -n -t VIP:PORT` does, with ActiveConn counting down per poll.
@@ -94,6 +95,43 @@ describe('drain poll', () => {
     expect(outcome?.drained).toBe(false);
     expect(outcome?.active).toEqual([4]);
     expect(outcome?.seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with a timeout of 0 (--drain-timeout 0) looks once and reports what is still active: what the deletion cuts', () => {
+    const outcome = parseDrain(run(`${fakeIpvsadm([3, 0])}${drainScript([web], 0)}`), 1);
+    expect(outcome).toEqual({ drained: false, polls: 1, active: [3], seconds: expect.any(Number) });
+    expect(outcome?.seconds).toBeLessThanOrEqual(1);
+  });
+
+  describe('a real server whose forwarding method the director switched', () => {
+    const switched: RealServerRef = { ...web, vip: '198.51.100.50' };
+    const old = markEntry('ESTABLISHED', '198.51.100.50:80');
+    const opening = `TCP 00:59  SYN_RECV    203.0.113.100:41300 198.51.100.50:80   192.0.2.13:80\n`;
+    // Made after the switch (by the new method), and the same server in another service.
+    const others = `TCP 14:59  ESTABLISHED 203.0.113.100:41500 198.51.100.50:80   192.0.2.13:80\nTCP 14:59  ESTABLISHED 203.0.113.100:41234 198.51.100.51:80   192.0.2.13:80\n`;
+
+    it('the switch lists the server\'s opening and established connections of that service, as the drain takes them', () => {
+      const table = `${old}${opening}${markEntry('FIN_WAIT', '198.51.100.50:80').replace('41234', '41400')}${others.split('\n')[1]}\nTCP 14:59  ESTABLISHED 203.0.113.100:41600 198.51.100.50:80   192.0.2.11:80\n`;
+      const listed = parseBound(run(`${fakeIpvsadm([0], [table])}ipvsadm -e -t 198.51.100.50:80 -r 192.0.2.13:80 -i -w 1\n${listBoundCommand(switched)}\n`));
+      expect(listed).toEqual(['203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80', '203.0.113.100:41300 198.51.100.50:80 192.0.2.13:80']);
+      expect(parseBound(`bound 203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80'\nbound x y z\nipvsadm: warning\n`)).toEqual([]);
+    });
+
+    it('waits only for the connections the switch listed (ActiveConn counts the new method\'s too), until none is opening or established', () => {
+      const listed = ['203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80', '203.0.113.100:41300 198.51.100.50:80 192.0.2.13:80'];
+      const tables = [old + opening + others, old + opening.replace('SYN_RECV   ', 'ESTABLISHED') + others, old.replace('ESTABLISHED', 'FIN_WAIT   ') + others, others];
+      // Without a VIP named, no question to the kernel whether it holds one.
+      const out = run(`${fakeIpvsadm([9, 9, 9, 9, 9], tables)}${drainScript([web], 30, undefined, [], [listed])}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+      // Beside a leaving server, each is counted its own way: the leaving one by ActiveConn, then the table.
+      const tunOld = `TCP 14:59  ESTABLISHED 203.0.113.100:41234 198.18.100.50:80   192.0.2.14:80\n`;
+      const both = run(`${fakeIpvsadm([2, 0, 0, 0, 0], [tunOld, tunOld, '', '', ''])}${drainScript([web, tun], 30, undefined, [], [undefined, ['203.0.113.100:41234 198.18.100.50:80 192.0.2.14:80']])}`);
+      expect(parseDrain(both, 2)).toEqual({ drained: true, polls: 3, active: [0, 0], seconds: expect.any(Number) });
+    });
+
+    it('a switched server with nothing listed is drained at once', () => {
+      expect(parseDrain(run(`${fakeIpvsadm([9], [old + others])}${drainScript([web], 30, undefined, [], [[]])}`), 1)).toEqual({ drained: true, polls: 1, active: [0], seconds: expect.any(Number) });
+    });
   });
 
   it('a server that is already gone counts as drained', () => {

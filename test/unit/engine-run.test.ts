@@ -137,10 +137,37 @@ describe('engine: round trips', () => {
     expect(result('director').drains?.map((drain) => drain.server)).toEqual([`${rip(1)}:80`, `${rip(2)}:80`]);
   });
 
-  it('--drain-timeout 0 skips the drain exec; the withdraw still follows the quiesce', async () => {
-    const { execs, result } = await run({ ...leaving, options: { drainTimeout: 0 } });
-    expect(execs('director')).toEqual(['read', 'apply', 'apply']);
-    expect(result('director').drains).toBeUndefined();
+  it('--drain-timeout 0 waits for nothing: one look counts the connections the withdraw then cuts, as a timed-out drain reports them', async () => {
+    const { execs, log, result } = await run({ ...leaving, options: { drainTimeout: 0 }, hosts: { ...leaving.hosts, director: { read: table([1, 2, 3]), drain: (count) => `timeout 0 1 ${Array(count).fill(3).join(' ')}` } } });
+    expect(execs('director')).toEqual(['read', 'apply', 'drain', 'apply']);
+    const drain = log.find((entry) => entry.kind === 'drain');
+    expect(drain?.sections).toEqual([`-t ${VIP}:80`]);
+    expect(result('director').drains?.map((entry) => [entry.server, entry.drained, entry.active, entry.seconds])).toEqual([[`${rip(3)}:80`, false, 3, 0]]);
+  });
+
+  it('a real server switched from DR to TUN: the director lists its DR connections as it switches, and drains those before the real server drops its DR setup', async () => {
+    const forwarding = (method: 'dr' | 'tun'): CompiledTask =>
+      task('IPVS virtual services', 'ipvs', { services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: [{ address: rip(1), forwarding: 'dr' }, { address: rip(2), forwarding: method }] }] });
+    const onLo = task('VIP on lo', 'address', { address: VIP, prefix: 32, device: 'lo' });
+    const onTunnel = task('VIP on tunl0', 'address', { address: VIP, prefix: 32, device: 'tunl0' });
+    const listed = `bound 203.0.113.100:41234 ${VIP}:80 ${rip(2)}:80\nbound 203.0.113.100:41300 ${VIP}:80 ${rip(2)}:80`;
+    const director: FakeHost = { read: table([1, 2]), output: (commands) => (commands.startsWith(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -i`) ? listed : '') };
+    const rs2Read = (probe: string): string => (probe.includes('addr show dev lo') ? `1: lo    inet ${VIP}/32 scope global lo\\       valid_lft forever preferred_lft forever` : '');
+    const switched: Case = { tasks: { director: [forwarding('tun')], rs2: [onTunnel] }, hosts: { director, rs2: { read: rs2Read, owned: [onLo] } } };
+    const { log, result, summary } = await run(switched);
+    const order = log.filter((entry) => entry.kind !== 'read').map((entry) => `${entry.host} ${entry.kind}`);
+    expect(order).toEqual(['rs2 apply', 'director apply', 'director drain', 'rs2 apply']);
+    expect(log.find((entry) => entry.kind === 'drain')?.sections).toEqual([`bound 0 203.0.113.100:41234 ${VIP}:80 ${rip(2)}:80, 0 203.0.113.100:41300 ${VIP}:80 ${rip(2)}:80`]);
+    expect(result('director').drains?.map((entry) => [entry.server, entry.drained])).toEqual([[`${rip(2)}:80`, true]]);
+    expect(summary.plan.drains.map((drain) => [drain.host, drain.switched?.map((entry) => [entry.server.server, entry.from, entry.to])])).toEqual([['director', [[`${rip(2)}:80`, 'dr', 'tun']]]]);
+    // Nothing deletes it.
+    expect(log.some((entry) => entry.sections.some((section) => section.includes('ipvsadm -d')))).toBe(false);
+
+    // A director that failed before that drain holds the real server's retire back.
+    const failed = await run({ ...switched, hosts: { ...switched.hosts, director: { ...director, drain: () => 'ipvsadm: not found' } } });
+    expect(failed.result('director').status).toBe('failed');
+    expect(failed.execs('rs2')).toEqual(['read', 'apply']);
+    expect(failed.result('rs2').heldBack).toEqual([expect.objectContaining({ phase: 'retire', reason: `director director failed before it drained the connections it made to ${rip(2)} by its old forwarding method` })]);
   });
 
   it('a drain that times out is reported with the connections the deletion cut, and the withdraw runs', async () => {

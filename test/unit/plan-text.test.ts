@@ -210,7 +210,22 @@ describe('plan rendering in waves', () => {
       'held back (not run, because a host they depend on failed):',
       '  rs4: remove 198.51.100.50 from lo (retire): director director failed before it withdrew 192.0.2.13',
     ]);
-    expect(renderPlan([director], { diff: false, check: true, waves, drainTimeout: 0 })).toContain('drain: skipped (--drain-timeout 0)');
+    expect(renderPlan([director], { diff: false, check: true, waves, drainTimeout: 0 })).toContain('drain: not waited for (--drain-timeout 0): leaving real servers are cut where still open; directors count them first');
+    // Not waited for: what the withdraw cut, as a timed-out drain says it.
+    const looked = { ...director, drains: [{ ...leaving, active: 3, drained: false, seconds: 0 }] };
+    expect(renderPlan([looked, rs4], { diff: false, check: false, waves, drainTimeout: 0 })).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80: not waited for, 3 active connection(s) cut');
+  });
+
+  it('a real server switched from DR to TUN: the drain names the old method, and what a timeout left to be cut', () => {
+    const rs3 = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
+    const switching = result({ host: 'director', changes: [change('real server 192.0.2.13:80 forwarding dr -> tun in TCP 198.51.100.50:80', 'balance', { rebinds: { server: rs3, from: 'dr', to: 'tun' } })] });
+    const retiring = result({ host: 'rs3', changes: [change('address 198.51.100.50 on lo: 198.51.100.50/32 label lo -> (absent)', 'retire')] });
+    const switched = planWaves([switching, retiring]);
+    const text = renderPlan([switching, retiring], { diff: false, check: true, waves: switched, drainTimeout: 300 }).split('\n');
+    expect(text).toContain("drain, at most 300 s: directors wait until leaving real servers, and the connections made by a switched server's old forwarding method, have no active connection");
+    expect(text).toContain('  director: 192.0.2.13:80 in TCP 198.51.100.50:80 (switched from dr to tun: its connections made by dr)');
+    const timedOut = { ...switching, drains: [{ ...rs3, active: 1, drained: false, seconds: 300 }] };
+    expect(renderPlan([timedOut, retiring], { diff: false, check: false, waves: switched, drainTimeout: 300 })).toContain('NOT drained after 300 s, 1 active connection(s) by dr cut once its host drops that setup');
   });
 
   it('a server kept at weight 0 whose daemon restarts in retire: the drain, before retire where no withdraw runs, says it stays and what a timeout cut', () => {

@@ -13,6 +13,7 @@ import {
 } from './model.js';
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
 import { swapScheduler } from './scheduler-swap.js';
+import { listBoundCommand } from './bound-connections.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
 
 // The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
@@ -66,13 +67,17 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
     ['tunnel', before.options.join(' ') || 'ipip', after.options.join(' ') || 'ipip'],
     ['weight', String(before.weight), String(after.weight)],
   ]);
+  // A connection keeps the forwarding method it was made with (bound-connections.ts); the tunnel
+  // type is read from the server at every packet, so a change of it reaches every connection at once.
+  const rebinds = before.forwarding === after.forwarding ? undefined : { server: serverRef(service, after), from: before.forwarding, to: after.forwarding };
   return {
     resource: `ipvs ${serviceName(service)}`,
     summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
     diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
-    commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after))],
+    commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(rebinds ? [listBoundCommand(rebinds.server)] : [])],
     phase: 'balance',
     ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
+    ...(rebinds ? { rebinds } : {}),
   };
 }
 

@@ -1,0 +1,41 @@
+import { command, quote } from '../../shell/quote.js';
+import type { RealServerRef } from '../types.js';
+
+// The connections a director made to a real server before it changed that server's forwarding
+// method. IPVS binds a connection's method when the connection is made (ip_vs_bind_dest copies
+// the destination's flags into it, and ip_vs_bind_xmit picks the sender from them), and
+// `ipvsadm -e` changes only the destination's flags: the connections already there go on by the
+// old method for the rest of their life, new ones take the new one. The real server keeps the old
+// method's setup (VIP on lo, or tunl0 and its rp_filter, or its route through the director) until
+// the retire wave, and the engine drains these connections before that. The table does not show
+// a connection's method, so the edit lists the server's open TCP connections right after it runs:
+// every one made before is there (a few made right after it may be too, which only makes the
+// drain longer), each as `bound CLIENT VIRTUAL DESTINATION`, as `ipvsadm -L -n -c` prints them.
+
+const PREFIX = 'bound';
+
+/** One address and port as `ipvsadm -L -n -c` prints it: `192.0.2.11:80` or `[2001:db8::1]:80`. */
+const ENDPOINT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
+
+/**
+ * The command, run right after the edit, that prints the server's SYN_RECV and ESTABLISHED TCP
+ * connections. Matched by addresses, not ports: a port-0 service lists its servers with port 0
+ * while each entry carries the port the client came to; and by VIP where the service names one
+ * (a fwmark service's entries are matched by the server alone).
+ */
+export function listBoundCommand(server: RealServerRef): string {
+  const strip = 'sub(/:[0-9]+$/, "", v); gsub(/[][]/, "", v); sub(/:[0-9]+$/, "", d); gsub(/[][]/, "", d)';
+  const vip = server.vip !== undefined ? ` -v vip=${quote(server.vip)}` : '';
+  const program = `$1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") { v = $5; d = $6; ${strip}; if (d == rs${vip ? ' && v == vip' : ''}) print "${PREFIX}", $4, $5, $6 }`;
+  return `${command('ipvsadm', '-L', '-n', '-c')} | awk -v rs=${quote(server.address)}${vip} '${program}'`;
+}
+
+/** The connections a change's output lists (`CLIENT VIRTUAL DESTINATION` each); other lines are ignored, malformed ones too. */
+export function parseBound(output: string): string[] {
+  return output.split('\n').flatMap((line) => {
+    const words = line.trim().split(/\s+/);
+    if (words.length !== 4 || words[0] !== PREFIX) return [];
+    const endpoints = words.slice(1);
+    return endpoints.every((word) => ENDPOINT.test(word)) ? [endpoints.join(' ')] : [];
+  });
+}
