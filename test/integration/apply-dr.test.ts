@@ -130,6 +130,33 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect((await apply('--check', '--exit-code')).code).toBe(0);
   });
 
+  it('a copy of the VIP on a real server\'s eth0 is drift: --check --diff and status show it, apply removes it and only it', async () => {
+    // As an old setup leaves it: the VIP on eth0, where arp_ignore lets the host answer ARP for it.
+    await sh('rs1', `ip addr add ${VIP}/24 dev eth0 label eth0:9`);
+    const before = await snapshot();
+
+    const check = await apply('--check', '--diff');
+    expect(check.code, check.stderr).toBe(0);
+    expect(await snapshot()).toBe(before);
+    expect(check.stdout).toMatch(/rs1: 1 would change\n {2}~ address 198\.51\.100\.50 on eth0 \(belongs on lo only\): 198\.51\.100\.50\/24 label eth0:9 -> \(absent\)/);
+    expect(check.stdout).not.toMatch(/rs2: \d+ would change/);
+
+    const status = await runCli(['status', '-i', inventory, ...limit], { namespace: lab.controlNamespace });
+    expect(status.stdout).toMatch(/~ address 198\.51\.100\.50 on eth0 \(belongs on lo only\): 198\.51\.100\.50\/24 label eth0:9 -> \(absent\) +\[realserver-dr: VIP 198\.51\.100\.50 on no other device\]/);
+
+    const repair = parseJson(await apply('--json'));
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.resource)])).toEqual([
+      ['router', 'ok', []],
+      ['rs1', 'changed', [`address ${VIP} on eth0`]],
+      ['rs2', 'ok', []],
+    ]);
+    // Read back from the kernel: the VIP only on lo, under its label; rs1's own address untouched.
+    // `ip -o` ends each address's line with a backslash and its lifetimes: the label is the word before.
+    expect((await sh('rs1', `ip -o -4 addr show to ${VIP}/32 | sed 's/\\\\.*//' | awk '{print $2, $4, $NF}'`)).trim()).toBe(`lo ${VIP}/32 lo:0`);
+    expect(await sh('rs1', 'ip -o -4 addr show dev eth0')).toMatch(/inet 192\.0\.2\.11\/24 /);
+    expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
   it('--check shows a boot hook that lost its links and touches nothing; apply links it again', async () => {
     await sh('rs1', 'update-rc.d -f lvsprov-realserver-dr remove >/dev/null');
     expect(await sh('rs1', 'ls /etc/rc2.d')).not.toContain('lvsprov-realserver-dr');
