@@ -157,6 +157,42 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
   });
 
+  it('-v prints the commands of each change; -vv adds each exec with its exit status and output; -vvv adds the SSH layer', async () => {
+    await sh('rs1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+    const command = /~ set net\.ipv4\.conf\.all\.arp_ignore 0 -> 1 .*\n(?: {6}\$ .*\n)* {6}\$ .*> \/proc\/sys\/net\/ipv4\/conf\/all\/arp_ignore/;
+    const exec = /^rs1: exec 1 script:\n(?:rs1\| {3}.*\n)*rs1\| {3}.*net\.ipv4\.conf\.all\.arp_ignore.*\n(?:rs1\| {3}.*\n)*rs1: exec 1 exit status 0\nrs1: exec 1 stdout:\n(?:rs1\| {3}.*\n)+/m;
+    const ssh = [/^rs1: ssh: Handshake: \(local\) KEX method: /m, /^rs1: ssh: Outbound: Sending USERAUTH_REQUEST \(publickey\)$/m, /^rs1: ssh: Inbound: Received USERAUTH_SUCCESS$/m];
+
+    const v1 = await apply('--check', '-v');
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(v1.stdout).toMatch(command);
+    expect(v1.stderr).not.toMatch(/exec 1 script:|: ssh: /);
+
+    const v2 = await apply('--check', '-vv');
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.stdout).toMatch(command);
+    // Each host's one read exec, with what it printed; --check runs no other.
+    for (const host of ['router', 'rs1', 'rs2']) expect(v2.stderr).toContain(`${host}: exec 1 exit status 0`);
+    expect(v2.stderr).toMatch(exec);
+    expect(v2.stderr).not.toMatch(/exec 2 script:|: ssh: /);
+
+    const v3 = await apply('--check', '-vvv');
+    expect(v3.code, v3.stderr).toBe(0);
+    expect(v3.stderr).toMatch(exec);
+    for (const line of ssh) expect(v3.stderr).toMatch(line);
+
+    // --json is the same document at every level; the traces stay on stderr.
+    const json = await apply('--check', '--json', '-vv');
+    expect(parseJson(json).hosts.map((host) => host.changes.length)).toEqual([0, 1, 0]);
+    expect(json.stderr).toMatch(exec);
+
+    // An apply's second exec is traced too, with its commands.
+    const repair = await apply('-vv');
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stderr).toMatch(/^rs1: exec 2 script:\n(?:rs1\| {3}.*\n)*rs1\| {3}.*\/proc\/sys\/net\/ipv4\/conf\/all\/arp_ignore.*\n(?:rs1\| {3}.*\n)*rs1: exec 2 exit status 0$/m);
+    expect((await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('1');
+  });
+
   it('--check shows a boot hook that lost its links and touches nothing; apply links it again', async () => {
     await sh('rs1', 'update-rc.d -f lvsprov-realserver-dr remove >/dev/null');
     expect(await sh('rs1', 'ls /etc/rc2.d')).not.toContain('lvsprov-realserver-dr');
