@@ -228,6 +228,30 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
   });
 
+  it('a boot hook linked in one runlevel only, or by a K link only, is not enabled: --check shows it; apply makes the links update-rc.d makes from its header', async () => {
+    const hook = 'lvsprov-realserver-dr';
+    const links = async (): Promise<string[]> => (await sh('rs1', `ls -d /etc/rc?.d/*${hook} 2>/dev/null; true`)).trim().split('\n').filter((line) => line !== '');
+    const everyLevel = ['2', '3', '4', '5'].map((level) => `/etc/rc${level}.d/S01${hook}`);
+    expect(await links()).toEqual(everyLevel);
+    for (const partial of [`/etc/rc3.d/S01${hook}`, `/etc/rc2.d/K01${hook}`]) {
+      await sh('rs1', `update-rc.d -f ${hook} remove >/dev/null && ln -s ../init.d/${hook} ${partial}`);
+      const before = await snapshot();
+      const check = await apply('--check');
+      expect(check.code, check.stderr).toBe(0);
+      expect(check.stdout).toMatch(new RegExp(`rs1: 1 would change\\n {2}~ run ${hook} at boot`));
+      expect(await snapshot()).toBe(before);
+
+      const repair = parseJson(await apply('--json'));
+      expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.summary)])).toEqual([
+        ['router', 'ok', []],
+        ['rs1', 'changed', [`run ${hook} at boot`]],
+        ['rs2', 'ok', []],
+      ]);
+      expect(await links()).toEqual(everyLevel);
+      expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+    }
+  });
+
   it('refuses an unknown host key, and records it with --accept-new-host-keys', async () => {
     const emptyKnownHosts = join(dir, 'known_hosts_empty');
     writeFileSync(emptyKnownHosts, '');

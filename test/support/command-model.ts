@@ -297,8 +297,8 @@ const models: Record<string, Model> = {
     const words = shellWords(command);
     if (words[0] === 'systemctl' && (words[1] === 'enable' || words[1] === 'disable')) return { ...facts, enabled: words[1] === 'enable' };
     if (words[0] === 'update-rc.d') return { ...facts, enabled: !words.includes('remove') };
-    // The `enable` that runs only when `defaults` left no start link (sysv-links.ts).
-    if (words[0] === 'e=disabled;' && words.includes('update-rc.d')) return facts;
+    // The `remove` of a partial set of links before `defaults` makes them all (sysv-links.ts).
+    if (words[0] === 'l=;' && words.includes('update-rc.d')) return { ...facts, enabled: false };
     return withFile(facts, command) ?? (harmless(command) ? facts : unknown('at_boot', command));
   },
 };
