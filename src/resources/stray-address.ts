@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { interfaceName, ipv4 } from '../config/values.js';
 import { throwIfToolMissing, withTool } from './missing-tool.js';
-import type { ProbeOutput, ResourceType } from './types.js';
+import { ownedAddressId as ownedId } from './address.js';
+import type { HostContext, ProbeOutput, ResourceType } from './types.js';
 
 // A VIP on a device its roles do not put it on: a copy on a DR or TUN real server's eth0 (added
 // by hand, or left by an older setup) makes that server answer the router's ARP for the VIP, as
@@ -43,8 +44,14 @@ function parseLine(line: string): HeldAddress {
   return { device, prefix: Number(local.split('/')[1] ?? '32'), label };
 }
 
-function strays(spec: StrayAddressSpec, facts: StrayAddressFacts): HeldAddress[] {
-  return facts.held.filter((entry) => !spec.keep_on.includes(entry.device));
+/**
+ * The copies on devices the address does not belong on, but for those lvsprov made (its manifest
+ * records them): a VIP a real server switching from TUN to DR still has on tunl0, or a director's
+ * that becomes a real server, is removed by pruning in its wave, once the directors stopped
+ * sending there, and removed twice it would fail the second `ip addr del`.
+ */
+function strays(spec: StrayAddressSpec, facts: StrayAddressFacts, context?: HostContext): HeldAddress[] {
+  return facts.held.filter((entry) => !spec.keep_on.includes(entry.device) && context?.recorded?.has(ownedId(spec.address, entry.device)) !== true);
 }
 
 export const strayAddress: ResourceType<StrayAddressSpec, StrayAddressFacts> = {
@@ -61,8 +68,8 @@ export const strayAddress: ResourceType<StrayAddressSpec, StrayAddressFacts> = {
     return { held: output.stdout.split('\n').filter((line) => line.trim() !== '').map(parseLine) };
   },
 
-  plan(spec, facts) {
-    return strays(spec, facts).map((entry) => {
+  plan(spec, facts, context) {
+    return strays(spec, facts, context).map((entry) => {
       const before = `${spec.address}/${entry.prefix} label ${entry.label}`;
       const resource = `address ${spec.address} on ${entry.device}`;
       return {
@@ -74,5 +81,8 @@ export const strayAddress: ResourceType<StrayAddressSpec, StrayAddressFacts> = {
     });
   },
 
-  after: (spec, facts) => ({ held: facts.held.filter((entry) => spec.keep_on.includes(entry.device)) }),
+  after(spec, facts, context) {
+    const removed = new Set(strays(spec, facts, context));
+    return { held: facts.held.filter((entry) => !removed.has(entry)) };
+  },
 };
