@@ -21,7 +21,8 @@ export interface PlaybookFlags extends SelectionFlags {
   lockTimeout: number;
   drainTimeout: number;
   exitCode: boolean;
-  verbose: boolean;
+  /** How many times -v was given: 1 the commands, 2 each exec, 3 the SSH layer. */
+  verbose: number;
   rolesPath: string[];
   sshConfig?: string;
   stoppedPeer: string[];
@@ -41,7 +42,12 @@ export function playbookCommand(name: string, description: string): Command {
     .addOption(new Option('--dry-run', 'alias of --check').implies({ check: true }))
     .option('-D, --diff', 'show the exact edits: unified diffs for files, before -> after for values', false)
     .option('--exit-code', 'exit 6 when something changed (or, with --check, would change) and no host failed: a drift alarm for cron and CI', false)
-    .option('-v, --verbose', 'print the commands each change runs', false)
+    .option(
+      '-v, --verbose',
+      'more detail, repeatable: -v the commands each change runs; -vv also each script a host runs over SSH, its exit status, stdout and stderr (on stderr); -vvv also the SSH layer: algorithms, authentication methods tried (on stderr)',
+      (_value: string, previous: number) => previous + 1,
+      0,
+    )
     .option('-f, --forks <n>', 'hosts handled at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => positiveInt(value, '--forks'))
     .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
     .addOption(sshConfigOption())

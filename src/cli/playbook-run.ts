@@ -1,5 +1,7 @@
 import type { RunMode } from '../engine/planners.js';
-import { runAll } from '../engine/run.js';
+import { runAll, type RunOptions } from '../engine/run.js';
+import { renderExecTrace } from '../report/exec-trace-text.js';
+import type { ExecTrace } from '../transport/types.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
 import { exitCodeFor } from './exit-codes.js';
@@ -27,8 +29,9 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   if (printListing(io, prepared, flags)) return;
   if (beforeRun && !(await beforeRun(prepared, flags))) return;
   const hosts = [...prepared.run.hosts.keys()];
-  // Progress goes to stderr only, so stdout carries the report (or the JSON) alone.
-  const progress = io.isTTY ? await listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
+  // Progress goes to stderr only, so stdout carries the report (or the JSON) alone. From -vv on the
+  // traces go there too, line by line, which a redrawn listr display would overwrite.
+  const progress = io.isTTY && flags.verbose < 2 ? await listrProgress(hosts, flags.check) : plainProgress(io.err, flags.check);
   const interrupts = watchInterrupts(io);
   const summary = await runAll(
     prepared.run,
@@ -45,6 +48,7 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
       abort: interrupts.abort,
       drainTimeout: flags.drainTimeout,
       stoppedPeers: flags.stoppedPeer,
+      ...verbosityTraces(io, flags.verbose),
     },
     progress.sink,
   ).finally(() => interrupts.dispose());
@@ -57,9 +61,17 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
   } else {
     // The text report's code (diffs, colours) loads only for it: --json and startup skip it.
     const [{ renderPlan }, { terminalRecapStyle }] = await Promise.all([import('../report/plan-text.js'), import('./colour.js')]);
-    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose, waves: summary.plan, drainTimeout: summary.drainTimeout });
+    const plan = renderPlan(summary.results, { diff: flags.diff, check: flags.check, verbose: flags.verbose >= 1, waves: summary.plan, drainTimeout: summary.drainTimeout });
     if (plan) io.out(`\n${plan}`);
     io.out(`\n${renderRecap(summary.results, flags.check, terminalRecapStyle)}`);
   }
   setExit(code);
+}
+
+/** What -vv and -vvv add: each exec with its result, then ssh2's own account of each connection, on stderr. */
+function verbosityTraces(io: CliIo, verbose: number): Pick<RunOptions, 'traceExec' | 'traceSsh'> {
+  return {
+    ...(verbose >= 2 ? { traceExec: (host: string, trace: ExecTrace) => io.err(renderExecTrace(host, trace).join('\n')) } : {}),
+    ...(verbose >= 3 ? { traceSsh: (host: string, message: string) => io.err(`${host}: ssh: ${message}`) } : {}),
+  };
 }

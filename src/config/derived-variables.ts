@@ -20,7 +20,7 @@ const listOf = (fields: Record<string, VariableType>, optional?: string[]): Vari
   type: 'list',
   items: { type: 'object', fields, ...(optional ? { optional_fields: optional } : {}) },
 });
-const servedVips = listOf({ address: ipv4, label: { type: 'label' }, rip: ipv4 });
+const servedVips = listOf({ address: ipv4, label: { type: 'label' }, rip: ipv4, devices: { type: 'list', items: { type: 'string', pattern: '[A-Za-z0-9_.-]+' } } });
 
 export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   inventory_hostname: { kind: { type: 'host-name' }, description: "the host's inventory name" },
@@ -58,7 +58,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   director_ipvsadm: { kind: { type: 'boolean' }, description: "true when lvsprov's ipvs task holds this host's IPVS table (false where keepalived does)" },
   director_keepalived: { kind: { type: 'boolean' }, description: 'true when keepalived holds this director (lvs.ha, or a service with a health check, sorry server, quorum or inhibit_on_failure)' },
   director_keepalived_config: { kind: keepalivedConfig(), description: 'what keepalived holds on this director, in the shape of the keepalived task (empty lists when it holds nothing)' },
-  dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip)' },
+  dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip) and the devices its roles put the VIP on (devices)' },
   tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },
   nat_vips: { kind: servedVips, description: 'the VIPs this real server serves behind a NAT director' },
   nat_reply_sources: {

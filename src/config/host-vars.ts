@@ -114,15 +114,23 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
   // address (vip-label.ts), as keepalived's copy of it is, so a hand-over changes no label.
   // `rip` is this host's real server address in those services (the source a TUN real server's
   // ARP replies must carry instead of the VIP).
-  const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string }> => {
+  const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
+  // `devices`: every device this host's roles put the VIP on (lo for DR, tunl0 for TUN, the VIP
+  // interface where it also directs the VIP); a copy anywhere else answers ARP for it (stray_address).
+  const vipDevices = (address: string): string[] =>
+    unique([
+      ...servedHere.filter((service) => service.address === address && service.forwarding !== 'nat').map((service) => (service.forwarding === 'tun' ? 'tunl0' : 'lo')),
+      ...directed.filter((service) => service.address === address).map((service) => service.vipInterface ?? defaultVipDevice),
+    ]);
+  const served = (mode: ResolvedService['forwarding'], device: string, first: number): Array<{ address: string; label: string; rip: string; devices: string[] }> => {
     const mine = servedEntries.filter(({ service }) => service.forwarding === mode && service.address !== undefined);
     return unique(mine.map(({ service }) => service.address as string)).map((address, index) => ({
       address,
       label: `${device}:${index + first}`,
       rip: mine.find(({ service }) => service.address === address)?.servers[0]?.address ?? '',
+      devices: vipDevices(address),
     }));
   };
-  const defaultVipDevice = typeof vars.vip_interface === 'string' ? vars.vip_interface : 'eth0';
   // keepalived, where it holds this director, is the one writer of its IPVS table and, with
   // lvs.ha, of its VIPs (VRRP adds them on the master only): the ipvs and address tasks step back.
   const keepalived = directorKeepalived(inventory, host, defaultVipDevice);

@@ -61,7 +61,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const predicted = new Map<string, unknown>();
   const installing = new Set<string>();
   const changed = new Set<string>();
-  const planning: HostContext = { ...context, installing, changed };
+  const manifest = sections.get(read.probes.indexOf(read.ownership.probe));
+  const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest) };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
@@ -177,4 +178,13 @@ export function execOf(change: PlannedChange): string {
 /** The changes of one wave, in order. */
 export function changesIn(changes: readonly PlannedChange[], phase: ChangePhase): PlannedChange[] {
   return changes.filter((change) => phaseOf(change) === phase);
+}
+
+/** What the manifest records, for the task planners; an unreadable manifest stops the host in the ownership plan, with its reason. */
+function recordedIds(ownership: HostOwnership, section: SectionResult | undefined): ReadonlySet<string> {
+  try {
+    return ownership.recorded(section);
+  } catch {
+    return new Set();
+  }
 }

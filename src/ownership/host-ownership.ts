@@ -12,6 +12,8 @@ import { declaredRecords, type OwnedRecord } from './records.js';
 export interface HostOwnership {
   readonly probe: string;
   plan(section: ProbeOutput | undefined, predicted: Map<string, unknown>, context: HostContext): OwnershipPlan;
+  /** The ids of the objects the manifest records, for the task planners (HostContext.recorded). */
+  recorded(section: ProbeOutput | undefined): ReadonlySet<string>;
 }
 
 export interface OwnershipPlan {
@@ -40,10 +42,12 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
   // An apply that declares every task: a host whose manifest records exactly what it declares has
   // nothing to prune, which the manifest's first line tells without a process.
   const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]), mode === 'apply' && !keepUndeclared ? manifestHeader(selected) : undefined);
+  const declared = mode === 'apply' && !keepUndeclared ? selected : undefined;
   return {
     probe,
+    recorded: (section) => new Set(readManifest(section, token, declared).entries.map((entry) => entry.id)),
     plan(section, predicted, context) {
-      const read = readManifest(section, token, mode === 'apply' && !keepUndeclared ? selected : undefined);
+      const read = readManifest(section, token, declared);
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] => read.entries.filter(keep).map(recordOf);
       // The manifest's entries in their order, each declared object recorded afresh in its place
       // and new ones at the end, so that a run that changes nothing rewrites nothing.
@@ -85,6 +89,7 @@ function retiring(token: string, ids: readonly string[]): HostOwnership {
   const probe = manifestProbe(token, { only: ids });
   return {
     probe,
+    recorded: (section) => new Set(readManifest(section, token).entries.map((entry) => entry.id)),
     plan(section, predicted, context) {
       const read = readManifest(section, token);
       // A keepalived lvsprov did not make is not its to stop: the host fails, and the directors

@@ -43,6 +43,9 @@ export const addressSchema = z
 
 export type AddressSpec = z.output<typeof addressSchema>;
 
+/** The ownership id of an address on a device, as the manifest records it. */
+export const ownedAddressId = (address: string, device: string): string => `address ${address} on ${device}`;
+
 export interface AddressEntry {
   readonly address: string;
   readonly prefix: number;
@@ -228,7 +231,7 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
   },
 
   // An address is the same object whatever its prefix or label: those are edited in place.
-  owns: (spec) => (spec.state === 'present' ? [{ id: `address ${spec.address} on ${spec.device}`, spec }] : []),
+  owns: (spec) => (spec.state === 'present' ? [{ id: ownedAddressId(spec.address, spec.device), spec }] : []),
 
   // The address a task added leaves its device, whatever prefix or label it has now; the
   // device and its other addresses stay. An address a task removes is not put back.

@@ -4,7 +4,7 @@ import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceUnitName } from '../config/values.js';
 import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
-import { enablerProbe, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
+import { enablerProbe, everyLevelStartProbe, updateRcDRelinkCommands } from './sysv-links.js';
 
 // A command the host runs once at every boot: how state that only lives in the kernel (arptables
 // rules, nftables marks, VIP addresses and routes) comes back after a reboot where the distro has
@@ -75,13 +75,13 @@ const systemdOrdering = {
   network: ['After=network-online.target', 'Wants=network-online.target'],
 } as const;
 
-const lsbOrdering = {
-  early: ['# Required-Start:    mountkernfs $local_fs', '# Required-Stop:', '# X-Start-Before:    $network', '# Default-Start:     S', '# Default-Stop:'],
-  network: ['# Required-Start:    $network $local_fs', '# Required-Stop:', '# Default-Start:     2 3 4 5', '# Default-Stop:'],
-} as const;
+/** The runlevels a stage's init script starts in (its LSB Default-Start): a start link in each is what enabled means. */
+const startLevels = { early: ['S'], network: ['2', '3', '4', '5'] } as const;
 
-/** Where sysvinit keeps a stage's start links. */
-const linkDirs = { early: '/etc/rcS.d', network: '/etc/rc[2345].d' } as const;
+const lsbOrdering = {
+  early: ['# Required-Start:    mountkernfs $local_fs', '# Required-Stop:', '# X-Start-Before:    $network', `# Default-Start:     ${startLevels.early.join(' ')}`, '# Default-Stop:'],
+  network: ['# Required-Start:    $network $local_fs', '# Required-Stop:', `# Default-Start:     ${startLevels.network.join(' ')}`, '# Default-Stop:'],
+} as const;
 
 export function systemdUnit(spec: AtBootSpec): string {
   return [
@@ -136,7 +136,7 @@ const definition = (spec: AtBootSpec, manager: 'systemd' | 'sysv'): { content: s
 function enableCommands(spec: AtBootSpec, manager: 'systemd' | 'sysv', enable: boolean): string[] {
   if (manager === 'systemd') return [command('systemctl', enable ? 'enable' : 'disable', '--quiet', `${spec.name}.service`)];
   if (!enable) return [command('update-rc.d', '-f', spec.name, 'remove')];
-  return updateRcDEnableCommands([linkDirs[spec.stage]], spec.name, spec.stage === 'early' ? ['S'] : []);
+  return updateRcDRelinkCommands(spec.name);
 }
 
 function requireManager(spec: AtBootSpec, facts: AtBootFacts, context: HostContext): 'systemd' | 'sysv' {
@@ -159,7 +159,7 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
       `  ${readFileSnippet(unitPath(spec.name))}`,
       `elif [ -d /etc/init.d ]; then`,
       `  printf 'D sysv\\n'`,
-      `  ${startLinkProbe([linkDirs[spec.stage]], spec.name)}`,
+      `  ${everyLevelStartProbe(startLevels[spec.stage], spec.name)}`,
       `  ${enablerProbe}`,
       `  ${readFileSnippet(initScriptPath(spec.name))}`,
       `else printf 'D none\\n'; fi`,

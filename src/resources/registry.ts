@@ -1,6 +1,7 @@
 import type { AnyResourceType } from './types.js';
 import { sysctl } from './sysctl.js';
 import { address } from './address.js';
+import { strayAddress } from './stray-address.js';
 import { link } from './link.js';
 import { route } from './route.js';
 import { sourceRoute } from './source-route.js';
@@ -22,6 +23,7 @@ import { allowlist } from './allowlist.js';
 export const resourceTypes = {
   sysctl,
   address,
+  stray_address: strayAddress,
   link,
   route,
   source_route: sourceRoute,

@@ -32,6 +32,28 @@ export function updateRcDEnableCommands(dirs: readonly string[], name: string, e
   return [command('update-rc.d', name, 'defaults'), `${startLinkTest(dirs, name)}; [ "$e" = enabled ] || ${command('update-rc.d', name, 'enable', ...enableArgs)}`];
 }
 
+/**
+ * Shell that prints `E enabled` when `name` has a start link in the link directory of every one
+ * of `levels` (its LSB Default-Start: `2 3 4 5`, or `S`), else `E disabled`: a link in rc3.d alone
+ * starts it in runlevel 3 only, and a K link starts it nowhere.
+ */
+export function everyLevelStartProbe(levels: readonly string[], name: string): string {
+  const level = (runlevel: string): string =>
+    `s=; for f in /etc/rc${runlevel}.d/S[0-9][0-9]${quote(name)}; do if [ -e "$f" ]; then s=yes; fi; done; if [ -z "$s" ]; then e=disabled; fi`;
+  return `e=enabled; ${levels.map(level).join('; ')}; printf 'E %s\\n' "$e"`;
+}
+
+/**
+ * The commands that give `name` exactly the links update-rc.d makes from its LSB header. Debian's
+ * update-rc.d (without insserv) leaves a script that has any link alone on `defaults` and only
+ * turns K links into S on `enable`, so a partial set (rc3.d alone) is never completed by them: its
+ * links go first (where it has any), then `defaults` makes them all (S01 in each Default-Start level).
+ */
+export function updateRcDRelinkCommands(name: string): string[] {
+  const any = `l=; for f in /etc/rc?.d/[SK][0-9][0-9]${quote(name)}; do if [ -e "$f" ]; then l=yes; fi; done`;
+  return [`${any}; if [ -n "$l" ]; then ${command('update-rc.d', '-f', name, 'remove')}; fi`, command('update-rc.d', name, 'defaults')];
+}
+
 /** Shell that prints the tool that links init scripts into runlevels: `T update-rc.d`, `T chkconfig` or `T none`. */
 export const enablerProbe =
   "if command -v update-rc.d >/dev/null 2>&1; then printf 'T update-rc.d\\n'; elif command -v chkconfig >/dev/null 2>&1; then printf 'T chkconfig\\n'; else printf 'T none\\n'; fi";

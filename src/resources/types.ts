@@ -47,6 +47,12 @@ export interface HostContext {
    * them let the VIP go (see engine/vip-handover.ts).
    */
   readonly takingOver?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The ownership ids of the objects the host's manifest records (`address 198.51.100.50 on
+   * tunl0`): what lvsprov made there, which pruning removes in the ordered apply's waves. A
+   * planner that removes what no task declares (stray_address) leaves those to it.
+   */
+  readonly recorded?: ReadonlySet<string>;
   /** Set for a reset planner run by an apply that prunes the object (not by `reset`). */
   readonly pruning?: boolean;
   /** What a planner may need to know of the other hosts (apply only; see ClusterView). */

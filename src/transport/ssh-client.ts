@@ -336,6 +336,7 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
     ...keepalivePings(target.serverAlive),
     authHandler: authHandler as never,
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+    ...(options.traceSsh ? { debug: (message: string) => options.traceSsh?.(target.label, message) } : {}),
     hostVerifier: (blob: Buffer) => {
       const decision = checkHostKey(blob, recorded, { acceptNew, certificates: certificateSupport.current, now: new Date() });
       if (!decision.accept) {

@@ -4,7 +4,7 @@ import { ConnectError, ConnectionLostError, ExecAbortedError } from '../errors.j
 import { silenceText } from './server-alive.js';
 import { settleClosed, ShellChannel } from './shell-channel.js';
 import { openClient } from './ssh-client.js';
-import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
+import type { ConnectionTarget, ConnectOptions, ExecOptions, ExecResult, ExecTrace, HostSession, JumpTarget, ServerAlive, SessionStats } from './types.js';
 
 // A host session: one SSH connection per host for the whole run, scripts sent on stdin to `sh -s`
 // so that no script text is ever part of a command line, one after another to the same shell
@@ -125,6 +125,8 @@ class SshSession implements HostSession {
     alive: ServerAlive,
     /** Why the jump connection this one runs through went, if it has (it takes this one with it). */
     private readonly jumpLost: () => string | undefined = () => undefined,
+    /** Told each script and how it ended (-vv). */
+    private readonly trace?: (trace: ExecTrace) => void,
   ) {
     client.on('error', (error: Error & { level?: string }) => {
       this.failure ??= error.level === 'client-timeout' ? silenceText(alive) : error.message;
@@ -149,7 +151,17 @@ class SshSession implements HostSession {
     if (this.ending) return Promise.reject(new ConnectionLostError('the connection was closed', '', ''));
     this.stats.execs += 1;
     // A caller that follows stdout as it comes gets a channel of its own, which ends with its script.
-    return onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal, watch);
+    const run = onStdout ? this.execAlone(script, signal, onStdout) : this.execInShell(script, signal, watch);
+    const trace = this.trace;
+    if (trace === undefined) return run;
+    const exec = this.stats.execs;
+    return run.then(
+      (result) => (trace({ exec, script, result }), result),
+      (error: Error) => {
+        trace({ exec, script, error });
+        throw error;
+      },
+    );
   }
 
   /** Through the shell the last script left waiting, or a new one that the next script may use. */
@@ -265,5 +277,6 @@ export async function openSession(target: ConnectionTarget, options: ConnectOpti
   // The jump hosts were handled above; what remains is the endpoint itself.
   const { name, become, jumps: _jumps, ...endpoint } = target;
   const client = await openClient({ label: name, ...endpoint, ...(forwarded ? { sock: forwarded.sock, connectTimeoutMs: forwarded.timeLeftMs } : {}) }, options);
-  return new SshSession(client, become, stats, target.serverAlive, last ? () => jumps.lostReason(target.jumps) : undefined);
+  const trace = options.traceExec;
+  return new SshSession(client, become, stats, target.serverAlive, last ? () => jumps.lostReason(target.jumps) : undefined, trace ? (exec) => trace(name, exec) : undefined);
 }

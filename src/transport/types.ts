@@ -108,4 +108,16 @@ export interface ConnectOptions {
   readonly acceptNewHostKeys: boolean;
   /** Where a warning that does not stop the login goes (ssh prints it and goes on); default stderr. */
   readonly warn?: (message: string) => void;
+  /** Told each script a host runs and how it ended (-vv). */
+  readonly traceExec?: (host: string, trace: ExecTrace) => void;
+  /** Told ssh2's account of each connection: algorithms, authentication methods tried (-vvv); the host is its label. */
+  readonly traceSsh?: (host: string, message: string) => void;
+}
+
+/** One script a host ran: its number on the connection, the script, and its result or why it has none. */
+export interface ExecTrace {
+  readonly exec: number;
+  readonly script: string;
+  readonly result?: ExecResult;
+  readonly error?: Error;
 }

@@ -130,6 +130,69 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     expect((await apply('--check', '--exit-code')).code).toBe(0);
   });
 
+  it('a copy of the VIP on a real server\'s eth0 is drift: --check --diff and status show it, apply removes it and only it', async () => {
+    // As an old setup leaves it: the VIP on eth0, where arp_ignore lets the host answer ARP for it.
+    await sh('rs1', `ip addr add ${VIP}/24 dev eth0 label eth0:9`);
+    const before = await snapshot();
+
+    const check = await apply('--check', '--diff');
+    expect(check.code, check.stderr).toBe(0);
+    expect(await snapshot()).toBe(before);
+    expect(check.stdout).toMatch(/rs1: 1 would change\n {2}~ address 198\.51\.100\.50 on eth0 \(belongs on lo only\): 198\.51\.100\.50\/24 label eth0:9 -> \(absent\)/);
+    expect(check.stdout).not.toMatch(/rs2: \d+ would change/);
+
+    const status = await runCli(['status', '-i', inventory, ...limit], { namespace: lab.controlNamespace });
+    expect(status.stdout).toMatch(/~ address 198\.51\.100\.50 on eth0 \(belongs on lo only\): 198\.51\.100\.50\/24 label eth0:9 -> \(absent\) +\[realserver-dr: VIP 198\.51\.100\.50 on no other device\]/);
+
+    const repair = parseJson(await apply('--json'));
+    expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.resource)])).toEqual([
+      ['router', 'ok', []],
+      ['rs1', 'changed', [`address ${VIP} on eth0`]],
+      ['rs2', 'ok', []],
+    ]);
+    // Read back from the kernel: the VIP only on lo, under its label; rs1's own address untouched.
+    // `ip -o` ends each address's line with a backslash and its lifetimes: the label is the word before.
+    expect((await sh('rs1', `ip -o -4 addr show to ${VIP}/32 | sed 's/\\\\.*//' | awk '{print $2, $4, $NF}'`)).trim()).toBe(`lo ${VIP}/32 lo:0`);
+    expect(await sh('rs1', 'ip -o -4 addr show dev eth0')).toMatch(/inet 192\.0\.2\.11\/24 /);
+    expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
+  it('-v prints the commands of each change; -vv adds each exec with its exit status and output; -vvv adds the SSH layer', async () => {
+    await sh('rs1', 'sysctl -q -w net.ipv4.conf.all.arp_ignore=0');
+    const command = /~ set net\.ipv4\.conf\.all\.arp_ignore 0 -> 1 .*\n(?: {6}\$ .*\n)* {6}\$ .*> \/proc\/sys\/net\/ipv4\/conf\/all\/arp_ignore/;
+    const exec = /^rs1: exec 1 script:\n(?:rs1\| {3}.*\n)*rs1\| {3}.*net\.ipv4\.conf\.all\.arp_ignore.*\n(?:rs1\| {3}.*\n)*rs1: exec 1 exit status 0\nrs1: exec 1 stdout:\n(?:rs1\| {3}.*\n)+/m;
+    const ssh = [/^rs1: ssh: Handshake: \(local\) KEX method: /m, /^rs1: ssh: Outbound: Sending USERAUTH_REQUEST \(publickey\)$/m, /^rs1: ssh: Inbound: Received USERAUTH_SUCCESS$/m];
+
+    const v1 = await apply('--check', '-v');
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(v1.stdout).toMatch(command);
+    expect(v1.stderr).not.toMatch(/exec 1 script:|: ssh: /);
+
+    const v2 = await apply('--check', '-vv');
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.stdout).toMatch(command);
+    // Each host's one read exec, with what it printed; --check runs no other.
+    for (const host of ['router', 'rs1', 'rs2']) expect(v2.stderr).toContain(`${host}: exec 1 exit status 0`);
+    expect(v2.stderr).toMatch(exec);
+    expect(v2.stderr).not.toMatch(/exec 2 script:|: ssh: /);
+
+    const v3 = await apply('--check', '-vvv');
+    expect(v3.code, v3.stderr).toBe(0);
+    expect(v3.stderr).toMatch(exec);
+    for (const line of ssh) expect(v3.stderr).toMatch(line);
+
+    // --json is the same document at every level; the traces stay on stderr.
+    const json = await apply('--check', '--json', '-vv');
+    expect(parseJson(json).hosts.map((host) => host.changes.length)).toEqual([0, 1, 0]);
+    expect(json.stderr).toMatch(exec);
+
+    // An apply's second exec is traced too, with its commands.
+    const repair = await apply('-vv');
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stderr).toMatch(/^rs1: exec 2 script:\n(?:rs1\| {3}.*\n)*rs1\| {3}.*\/proc\/sys\/net\/ipv4\/conf\/all\/arp_ignore.*\n(?:rs1\| {3}.*\n)*rs1: exec 2 exit status 0$/m);
+    expect((await sh('rs1', 'sysctl -n net.ipv4.conf.all.arp_ignore')).trim()).toBe('1');
+  });
+
   it('--check shows a boot hook that lost its links and touches nothing; apply links it again', async () => {
     await sh('rs1', 'update-rc.d -f lvsprov-realserver-dr remove >/dev/null');
     expect(await sh('rs1', 'ls /etc/rc2.d')).not.toContain('lvsprov-realserver-dr');
@@ -163,6 +226,30 @@ describe.skipIf(skipLabSuite(availability))(`apply on real hosts (${availability
     for (const level of ['2', '3', '4', '5']) expect(await sh('rs1', `ls /etc/rc${level}.d`)).toMatch(/^S\d\dlvsprov-realserver-dr$/m);
     expect(await sh('rs1', 'ls /etc/rc?.d')).not.toMatch(/K\d\dlvsprov-realserver-dr/);
     expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+  });
+
+  it('a boot hook linked in one runlevel only, or by a K link only, is not enabled: --check shows it; apply makes the links update-rc.d makes from its header', async () => {
+    const hook = 'lvsprov-realserver-dr';
+    const links = async (): Promise<string[]> => (await sh('rs1', `ls -d /etc/rc?.d/*${hook} 2>/dev/null; true`)).trim().split('\n').filter((line) => line !== '');
+    const everyLevel = ['2', '3', '4', '5'].map((level) => `/etc/rc${level}.d/S01${hook}`);
+    expect(await links()).toEqual(everyLevel);
+    for (const partial of [`/etc/rc3.d/S01${hook}`, `/etc/rc2.d/K01${hook}`]) {
+      await sh('rs1', `update-rc.d -f ${hook} remove >/dev/null && ln -s ../init.d/${hook} ${partial}`);
+      const before = await snapshot();
+      const check = await apply('--check');
+      expect(check.code, check.stderr).toBe(0);
+      expect(check.stdout).toMatch(new RegExp(`rs1: 1 would change\\n {2}~ run ${hook} at boot`));
+      expect(await snapshot()).toBe(before);
+
+      const repair = parseJson(await apply('--json'));
+      expect(repair.hosts.map((host) => [host.host, host.status, host.changes.map((change) => change.summary)])).toEqual([
+        ['router', 'ok', []],
+        ['rs1', 'changed', [`run ${hook} at boot`]],
+        ['rs2', 'ok', []],
+      ]);
+      expect(await links()).toEqual(everyLevel);
+      expect(parseJson(await apply('--json')).hosts.every((host) => host.status === 'ok')).toBe(true);
+    }
   });
 
   it('refuses an unknown host key, and records it with --accept-new-host-keys', async () => {

@@ -165,6 +165,17 @@ const models: Record<string, Model> = {
     return unknown('address', command);
   },
 
+  stray_address: (facts, command) => {
+    const words = shellWords(command);
+    if (words[0] !== 'ip' || words[1] !== 'addr' || words[2] !== 'del') return unknown('stray_address', command);
+    const prefix = Number((words[3] ?? '').split('/')[1] ?? '32');
+    const device = words[words.indexOf('dev') + 1] ?? '';
+    const held = facts.held as Array<{ device: string; prefix: number }>;
+    const left = held.filter((entry) => !(entry.device === device && entry.prefix === prefix));
+    if (left.length === held.length) unknown('stray_address', `del of an address not there: ${command}`);
+    return { held: left };
+  },
+
   route: (facts, command) => {
     // The record of the default route a replace overwrote (route-default.original), written once.
     if (command === ensureDirectoryCommand(ORIGINALS_DIR)) return facts;
@@ -288,8 +299,8 @@ const models: Record<string, Model> = {
     const words = shellWords(command);
     if (words[0] === 'systemctl' && (words[1] === 'enable' || words[1] === 'disable')) return { ...facts, enabled: words[1] === 'enable' };
     if (words[0] === 'update-rc.d') return { ...facts, enabled: !words.includes('remove') };
-    // The `enable` that runs only when `defaults` left no start link (sysv-links.ts).
-    if (words[0] === 'e=disabled;' && words.includes('update-rc.d')) return facts;
+    // The `remove` of a partial set of links before `defaults` makes them all (sysv-links.ts).
+    if (words[0] === 'l=;' && words.includes('update-rc.d')) return { ...facts, enabled: false };
     return withFile(facts, command) ?? (harmless(command) ? facts : unknown('at_boot', command));
   },
 };

@@ -8,6 +8,7 @@ import { kmodSchema } from '../../src/resources/kmod.js';
 import { linkSchema } from '../../src/resources/link.js';
 import { routeSchema } from '../../src/resources/route.js';
 import { sourceRouteSchema } from '../../src/resources/source-route.js';
+import { strayAddressSchema } from '../../src/resources/stray-address.js';
 import { serviceSchema } from '../../src/resources/service.js';
 import { sysctlSchema } from '../../src/resources/sysctl.js';
 
@@ -153,6 +154,20 @@ const tables: Record<string, Table> = {
       ['prefix', { prefix: '32' }],
       ['state', { state: 'gone' }],
       ['', { dev: 'lo' }],
+    ],
+  },
+  stray_address: {
+    schema: strayAddressSchema,
+    valid: { address: '198.51.100.50', keep_on: ['lo'] },
+    alsoValid: [{ address: '198.51.100.50', keep_on: ['lo', 'tunl0', 'eth0'] }],
+    hostile: [
+      ['address', { address: '198.51.100.50 dev eth0' }],
+      ['address', { address: '198.51.100.50/24' }],
+      ['keep_on', { keep_on: [] }],
+      ['keep_on', { keep_on: 'lo' }],
+      ['keep_on', { keep_on: ['lo; ip addr flush dev eth0'] }],
+      ['keep_on', { keep_on: ['$(reboot)'] }],
+      ['', { device: 'eth0' }],
     ],
   },
   link: {

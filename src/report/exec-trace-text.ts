@@ -1,0 +1,22 @@
+import type { ExecTrace } from '../transport/types.js';
+
+// -vv: each script a host runs over SSH, then how it ended and what it printed, as Ansible's -vvv
+// shows each module's command and result. Every line names the host, so the parallel hosts'
+// lines can be told apart (and grepped) however they interleave.
+
+function block(host: string, title: string, text: string): string[] {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return [`${host}: ${title}`, ...lines.map((line) => `${host}|   ${line}`)];
+}
+
+/** The lines that show one exec of `host`: its script, then its exit status and output, or why it has none. */
+export function renderExecTrace(host: string, trace: ExecTrace): string[] {
+  const name = `exec ${trace.exec}`;
+  const lines = block(host, `${name} script:`, trace.script);
+  if (trace.error !== undefined) return [...lines, `${host}: ${name} failed: ${trace.error.message}`];
+  const { code, stdout, stderr } = trace.result ?? { code: -1, stdout: '', stderr: '' };
+  lines.push(`${host}: ${name} exit status ${code}`);
+  if (stdout !== '') lines.push(...block(host, `${name} stdout:`, stdout));
+  if (stderr !== '') lines.push(...block(host, `${name} stderr:`, stderr));
+  return lines;
+}
