@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import ssh2 from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { skipPublickeyQuery } from '../../src/transport/publickey-query.js';
+import { ed25519KeyPair } from '../support/ed25519-key.js';
 
 // The real ssh2 client this package pins, connected to a stream that never answers: enough for
 // connect() to build the protocol object whose authPK is replaced. What goes to the host is
@@ -29,7 +30,7 @@ function clientRecordingAuthPK(): { client: ssh2.Client; authPK: () => AuthPK; c
 }
 
 function parsedKey(type: 'ed25519' | 'rsa'): ssh2.ParsedKey {
-  const pair = type === 'rsa' ? ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }) : ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = type === 'rsa' ? ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 }) : ed25519KeyPair();
   const key = ssh2.utils.parseKey(pair.private);
   if (key instanceof Error || Array.isArray(key)) throw new Error('test key did not parse');
   return key;
