@@ -69,7 +69,11 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
   ]);
   // A connection keeps the forwarding method it was made with (bound-connections.ts); the tunnel
   // type is read from the server at every packet, so a change of it reaches every connection at once.
-  const rebinds = before.forwarding === after.forwarding ? undefined : { server: serverRef(service, after), from: before.forwarding, to: after.forwarding };
+  // Only a DR<->TUN switch waits for the old method's connections: held open across a switch
+  // to or from NAT (the old NAT source route kept until retire), the live NAT-to-DR test lost a new
+  // request to EHOSTUNREACH about every 15 s of the drain, a cause not found yet.
+  const tunnelSwitch = before.forwarding !== after.forwarding && before.forwarding !== 'nat' && after.forwarding !== 'nat';
+  const rebinds = tunnelSwitch ? { server: serverRef(service, after), from: before.forwarding, to: after.forwarding } : undefined;
   return {
     resource: `ipvs ${serviceName(service)}`,
     summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
