@@ -150,14 +150,18 @@ export async function startDownloads(
   // Only the downloads' own connections count: the client's other requests through the same VIP
   // (a stream of them, each ESTABLISHED for a moment) and entries an earlier case left behind (a
   // request cut by a VIP's move stays ESTABLISHED for the TCP timeout) are told apart by port.
+  // Waits until every download is ESTABLISHED somewhere (not only on a leaving server: a case
+  // whose downloads are split between servers would otherwise wait out the whole deadline).
   let sources: string[] = [];
+  let established = 0;
   const deadline = Date.now() + 120_000;
-  while (sources.length < urls.length && Date.now() < deadline) {
+  while (established < urls.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const ports = new Set((await lab.sh(client, `cat ${PORTS} 2>/dev/null || true`)).trim().split(/\s+/).filter((port) => port !== ''));
     if (ports.size < urls.length) continue;
-    const connections = parseConnections(await lab.sh(director, 'ipvsadm -L -n -c'));
-    sources = connections.filter((connection) => connection.state === 'ESTABLISHED' && ports.has(connection.source.split(':').at(-1) ?? '') && leaving(connection)).map((connection) => connection.source);
+    const downloads = parseConnections(await lab.sh(director, 'ipvsadm -L -n -c')).filter((connection) => connection.state === 'ESTABLISHED' && ports.has(connection.source.split(':').at(-1) ?? ''));
+    established = downloads.length;
+    sources = downloads.filter(leaving).map((connection) => connection.source);
   }
   return {
     onLeavingServers: sources.length,
