@@ -42,12 +42,12 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
   // An apply that declares every task: a host whose manifest records exactly what it declares has
   // nothing to prune, which the manifest's first line tells without a process.
   const probe = manifestProbe(token, probedEntries(mode, keepUndeclared, [...selectedIds]), mode === 'apply' && !keepUndeclared ? manifestHeader(selected) : undefined);
-  const declared = mode === 'apply' && !keepUndeclared ? selected : undefined;
+  const readOnce = manifestReader(token, mode === 'apply' && !keepUndeclared ? selected : undefined);
   return {
     probe,
-    recorded: (section) => new Set(readManifest(section, token, declared).entries.map((entry) => entry.id)),
+    recorded: (section) => new Set(readOnce(section).entries.map((entry) => entry.id)),
     plan(section, predicted, context) {
-      const read = readManifest(section, token, declared);
+      const read = readOnce(section);
       const recorded = (keep: (entry: ManifestEntry) => boolean): OwnedRecord[] => read.entries.filter(keep).map(recordOf);
       // The manifest's entries in their order, each declared object recorded afresh in its place
       // and new ones at the end, so that a run that changes nothing rewrites nothing.
@@ -78,6 +78,22 @@ function readManifest(section: ProbeOutput | undefined, token: string, declared?
   }
 }
 
+/**
+ * readManifest, once per section: a host's read is parsed for the task planners (`recorded`) and
+ * again for its own plan, and a host planned again (a later wave) hands the same section back.
+ */
+function manifestReader(token: string, declared?: readonly OwnedRecord[]): (section: ProbeOutput | undefined) => ManifestRead {
+  const parsed = new WeakMap<ProbeOutput, ManifestRead>();
+  return (section) => {
+    if (section === undefined) return readManifest(section, token, declared);
+    const known = parsed.get(section);
+    if (known !== undefined) return known;
+    const read = readManifest(section, token, declared);
+    parsed.set(section, read);
+    return read;
+  };
+}
+
 const recordOf = (entry: ManifestEntry): OwnedRecord => ({ type: entry.type, id: entry.id, spec: entry.spec, probe: entry.probe, task: entry.task, ...(entry.role ? { role: entry.role } : {}) });
 
 /**
@@ -87,11 +103,12 @@ const recordOf = (entry: ManifestEntry): OwnedRecord => ({ type: entry.type, id:
 function retiring(token: string, ids: readonly string[]): HostOwnership {
   const removed = new Set(ids);
   const probe = manifestProbe(token, { only: ids });
+  const readOnce = manifestReader(token);
   return {
     probe,
-    recorded: (section) => new Set(readManifest(section, token).entries.map((entry) => entry.id)),
+    recorded: (section) => new Set(readOnce(section).entries.map((entry) => entry.id)),
     plan(section, predicted, context) {
-      const read = readManifest(section, token);
+      const read = readOnce(section);
       // A keepalived lvsprov did not make is not its to stop: the host fails, and the directors
       // that would drop it hold their change back (engine/hold-back.ts) and keep advertising to it.
       if (!read.entries.some((entry) => removed.has(entry.id))) throw new Error(`lvsprov recorded no ${ids.join(', ')} here, so it does not stop one: stop it yourself (if it runs) and apply with --stopped-peer`);
