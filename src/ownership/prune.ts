@@ -34,7 +34,8 @@ function readable(entry: ManifestEntry): { spec: unknown } | undefined {
   const type = typeNamed(entry.type);
   if (type?.reset === undefined) return undefined;
   const parsed = type.schema.safeParse(entry.spec);
-  if (!parsed.success || type.probe(parsed.data) !== entry.probe) return undefined;
+  if (!parsed.success) return undefined;
+  if (type.probe(parsed.data) !== entry.probe && type.legacyProbes?.(parsed.data).includes(entry.probe) !== true) return undefined;
   return { spec: parsed.data };
 }
 

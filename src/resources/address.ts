@@ -3,6 +3,7 @@ import { command, quote } from '../shell/quote.js';
 import { addressLabel, interfaceName, ipv4 } from '../config/values.js';
 import { throwIfToolMissing, withTool } from './missing-tool.js';
 import { DAD_SECONDS, dadCheck } from './arp-dad.js';
+import { IPV4_ADDRESSES_PROBE, parseIpv4Addresses } from './ipv4-addresses.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // One IPv4 address on one device: the VIP as a /32 on lo (label lo:0) for DR real servers, on
@@ -89,19 +90,6 @@ function sameEntry(a: AddressEntry, b: AddressEntry): boolean {
   return a.address === b.address && a.prefix === b.prefix && a.label === b.label;
 }
 
-/** One line of `ip -o -4 addr show`: `3: eth0    inet 192.0.2.10/24 brd ... scope global eth0:1\  valid_lft ...`. */
-function parseLine(line: string): AddressEntry {
-  const words = (line.split('\\')[0] ?? '').trim().split(/\s+/);
-  const inet = words.indexOf('inet');
-  const local = words[inet + 1];
-  const label = words[words.length - 1];
-  if (inet < 0 || local === undefined || label === undefined) throw new Error(`unexpected address line: ${line.slice(0, 120)}`);
-  // A point-to-point address prints `inet LOCAL peer PEER/LEN`: the length belongs to the peer
-  // and the local address itself is a /32.
-  const [address = '', length = '32'] = local.split('/');
-  return { address, prefix: Number(length), label };
-}
-
 /**
  * Gratuitous ARP for a VIP a director just added. A router keeps its ARP entry for a VIP and
  * probes the MAC it has (unicast) before it asks the LAN again: a VIP that moved from another
@@ -169,23 +157,27 @@ export const address: ResourceType<AddressSpec, AddressFacts> = {
   // addresses of a device share one read.
   key: (spec) => (spec.announce === true ? `address ${spec.device} ${spec.address}` : `address ${spec.device}`),
 
+  // Every address of the host in one read that every device's tasks share (ipv4-addresses.ts);
+  // sysfs answers "does the device exist" without parsing ip's stderr, and any other failure of
+  // `ip` keeps its exit status and reaches parse as a probe error.
   probe(spec) {
-    // sysfs answers "does the device exist" without parsing ip's stderr; any other failure of
-    // `ip` keeps its exit status and reaches parse as a probe error.
-    const device = quote(spec.device);
-    const show = command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device);
-    if (spec.announce !== true) return withTool('ip', `if [ -e /sys/class/net/${device} ]; then ${show}; else printf '${NO_DEVICE}\\n'; fi`);
-    return withTool('ip', claimProbe(spec, device, show));
+    if (spec.announce !== true) return IPV4_ADDRESSES_PROBE;
+    return withTool('ip', claimProbe(spec, quote(spec.device), command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)));
   },
+
+  // A manifest an older lvsprov wrote records each device's own read; its output parses too.
+  legacyProbes: (spec) => (spec.announce === true ? [] : [withTool('ip', `if [ -e /sys/class/net/${quote(spec.device)} ]; then ${command('ip', '-o', '-4', 'addr', 'show', 'dev', spec.device)}; else printf '${NO_DEVICE}\\n'; fi`)]),
 
   parse(output: ProbeOutput, spec): AddressFacts {
     throwIfToolMissing(output, 'ip');
     if (output.status !== 0) throw new Error(`reading the addresses of ${spec.device} failed with status ${output.status}`);
-    const all = output.stdout.split('\n').filter((line) => line.trim() !== '');
+    const all = output.stdout.split('\n');
     const marker = all.indexOf(CLAIMS);
     const lines = marker < 0 ? all : all.slice(0, marker);
-    if (lines.length === 1 && lines[0] === NO_DEVICE) return { deviceExists: false, addresses: [] };
-    return { deviceExists: true, addresses: lines.map(parseLine), ...(marker < 0 ? {} : { claimedBy: claimants(all.slice(marker + 1)) }) };
+    if (lines.filter((line) => line.trim() !== '').join() === NO_DEVICE) return { deviceExists: false, addresses: [] };
+    const { devices, held } = parseIpv4Addresses(lines);
+    const addresses = held.filter((entry) => entry.device === spec.device).map(({ address, prefix, label }) => ({ address, prefix, label }));
+    return { deviceExists: devices?.has(spec.device) ?? true, addresses, ...(marker < 0 ? {} : { claimedBy: claimants(all.slice(marker + 1)) }) };
   },
 
   plan(spec, facts) {

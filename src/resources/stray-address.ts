@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { interfaceName, ipv4 } from '../config/values.js';
-import { throwIfToolMissing, withTool } from './missing-tool.js';
+import { throwIfToolMissing } from './missing-tool.js';
+import { IPV4_ADDRESSES_PROBE, parseIpv4Addresses } from './ipv4-addresses.js';
 import { ownedAddressId as ownedId } from './address.js';
 import type { HostContext, ProbeOutput, ResourceType } from './types.js';
 
@@ -33,17 +34,6 @@ export interface StrayAddressFacts {
   readonly held: readonly HeldAddress[];
 }
 
-/** One line of `ip -o -4 addr show to ADDR/32`: `2: eth0    inet 198.51.100.50/24 brd ... scope global eth0\  valid_lft ...`. */
-function parseLine(line: string): HeldAddress {
-  const words = (line.split('\\')[0] ?? '').trim().split(/\s+/);
-  const device = words[1]?.split('@')[0];
-  const local = words[words.indexOf('inet') + 1];
-  const label = words[words.length - 1];
-  if (!words.includes('inet') || device === undefined || local === undefined || label === undefined) throw new Error(`unexpected address line: ${line.slice(0, 120)}`);
-  // A point-to-point address (`inet LOCAL peer PEER/LEN`) is itself a /32.
-  return { device, prefix: Number(local.split('/')[1] ?? '32'), label };
-}
-
 /**
  * The copies on devices the address does not belong on, but for those lvsprov made (its manifest
  * records them): a VIP a real server switching from TUN to DR still has on tunl0, or a director's
@@ -59,13 +49,15 @@ export const strayAddress: ResourceType<StrayAddressSpec, StrayAddressFacts> = {
   schema: strayAddressSchema,
   key: (spec) => `stray_address ${spec.address}`,
 
-  // `to ADDR/32` lists the address on every device, whatever prefix it was added with.
-  probe: (spec) => withTool('ip', command('ip', '-o', '-4', 'addr', 'show', 'to', `${spec.address}/32`)),
+  // Every device's addresses, in the read the address tasks share: the copies are the address
+  // on any device, whatever prefix it was added with.
+  probe: () => IPV4_ADDRESSES_PROBE,
 
   parse(output: ProbeOutput, spec): StrayAddressFacts {
     throwIfToolMissing(output, 'ip');
     if (output.status !== 0) throw new Error(`reading where ${spec.address} is held failed with status ${output.status}`);
-    return { held: output.stdout.split('\n').filter((line) => line.trim() !== '').map(parseLine) };
+    const { held } = parseIpv4Addresses(output.stdout.split('\n'));
+    return { held: held.filter((entry) => entry.address === spec.address).map(({ device, prefix, label }) => ({ device, prefix, label })) };
   },
 
   plan(spec, facts, context) {

@@ -235,6 +235,12 @@ export interface ResourceType<Spec, Facts> {
   /** Identity of the managed object on one host; tasks with equal keys share facts. */
   key(spec: Spec): string;
   probe(spec: Spec): string;
+  /**
+   * Probes an older lvsprov wrote for the spec, whose output `parse` still reads: a manifest that
+   * recorded one is trusted like the current probe (ownership/prune.ts), so an upgrade does not
+   * keep what a run no longer declares for one run more.
+   */
+  legacyProbes?(spec: Spec): readonly string[];
   parse(output: ProbeOutput, spec: Spec): Facts;
   plan(spec: Spec, facts: Facts, context: HostContext): Change[];
   after(spec: Spec, facts: Facts, context?: HostContext): Facts;

@@ -11,7 +11,7 @@ import { parseSections } from '../../src/engine/batch-script.js';
 import { fileEffect } from '../support/command-model.js';
 import { manifestRead } from '../support/manifest-read.js';
 import { declaredRecords } from '../../src/ownership/records.js';
-import type { PrunedChange } from '../../src/ownership/prune.js';
+import { planPrune, type PrunedChange } from '../../src/ownership/prune.js';
 import { sealWithManifest } from '../../src/ownership/seal.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 
@@ -232,5 +232,28 @@ describe('the read probes only the recorded objects the plan may remove', () => 
     expect(lines([vip('198.51.100.5')], 'apply')).toEqual([3, 4]);
     expect(lines([vip('198.51.100.50'), vip('198.51.100.55')], 'apply')).toEqual([2]);
     expect(lines([vip('198.51.100.5')], 'reset', true)).toEqual([2]);
+  });
+});
+
+describe('a manifest an older lvsprov wrote, whose probe of an address read its device alone', () => {
+  const spec = resourceTypes.address.schema.parse({ address: '198.51.100.51', prefix: 32, device: 'lo', label: 'lo:1' });
+  const lines = [
+    '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever',
+    '1: lo    inet 198.51.100.51/32 scope global lo:1\\       valid_lft forever preferred_lft forever',
+  ];
+  const [legacy = ''] = resourceTypes.address.legacyProbes?.(spec) ?? [];
+  const entry = (probe: string, stdout: string) => ({ type: 'address', id: 'address 198.51.100.51 on lo', spec, probe, task: 'VIP 2', output: { stdout, status: 0 }, probed: true });
+  const prune = (probe: string, stdout: string) => planPrune({ exists: true, text: '', entries: [entry(probe, stdout)] }, [], new Map(), { host: 'test' });
+
+  it('is trusted: what the run no longer declares is removed in the upgrading run, not one run later', () => {
+    expect(legacy).toContain("ip -o -4 addr show dev lo; else printf 'no-device\\n'");
+    expect(prune(legacy, `${lines.join('\n')}\n`).changes.map((change) => change.commands)).toEqual([['ip addr del 198.51.100.51/32 dev lo']]);
+    expect(prune(legacy, 'no-device\n').changes).toEqual([]);
+  });
+
+  it('is recorded again with the current probe; a probe neither lvsprov wrote is kept, not judged', () => {
+    const untrusted = prune('ip -o -4 addr show dev lo', `${lines.join('\n')}\n`);
+    expect(untrusted.changes).toEqual([]);
+    expect(untrusted.records.map((record) => record.probe)).toEqual([resourceTypes.address.probe(spec)]);
   });
 });

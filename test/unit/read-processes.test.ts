@@ -9,6 +9,10 @@ import type { OwnedRecord } from '../../src/ownership/records.js';
 import { prefetchId } from '../../src/resources/file-prefetch.js';
 import { parseFileLine, readFileSnippet } from '../../src/resources/file-state.js';
 import { service } from '../../src/resources/service.js';
+import { address } from '../../src/resources/address.js';
+import { strayAddress } from '../../src/resources/stray-address.js';
+import { prepareRun } from '../../src/cli/load-run.js';
+import { hostReadPlan } from '../../src/engine/host-plan.js';
 
 // What a read costs a host is mostly the programs it starts: every host runs the read on every
 // run, and in the bench every lab host shares the control node's two cores. Each probe here runs
@@ -160,6 +164,38 @@ describe('processes a read starts', () => {
       expect(ids(edited.parsed.entries)).toEqual(ids(declared));
       // Read whole, as every read did before (and a run whose records differ does), the hand-added line is found and probed.
       expect(edited.body.entries.map((entry) => [entry.id, entry.probed])).toEqual([...declared.map((record) => [record.id, false]), [left.id, true]]);
+    });
+  });
+
+  describe("the addresses: every device's address tasks and every VIP's stray-address check share one `ip`", () => {
+    const inventory = join(import.meta.dirname, '../../inventories/lab-live.yaml');
+    const { run } = prepareRun({ inventory });
+    const readers = (host: string): string[] => {
+      const tasks = run.hosts.get(host);
+      if (tasks === undefined) throw new Error(`${host} is not in ${inventory}`);
+      return hostReadPlan(tasks, 'apply', 'tok').probes.filter((probe) => /\bip -o -4 addr show\b/.test(probe));
+    };
+
+    it('rs1 of lab-live (two DR VIPs on lo, a TUN VIP on tunl0, three stray-address checks) reads its addresses in one probe', () => {
+      const tasks = run.hosts.get('rs1') ?? [];
+      expect(tasks.filter((task) => task.type === 'address').map((task) => (task.spec as { device: string }).device).sort()).toEqual(['lo', 'lo', 'tunl0']);
+      expect(tasks.filter((task) => task.type === 'stray_address')).toHaveLength(3);
+      expect(readers('rs1')).toHaveLength(1);
+    });
+
+    it('in dash it starts ip alone, and each task reads what `ip addr show dev` and `to ADDR/32` answer', () => {
+      const lo = address.schema.parse({ address: '127.0.0.1', prefix: 8, device: 'lo' });
+      const missing = address.schema.parse({ address: '192.0.2.1', device: 'lvsprovnone0' });
+      const stray = strayAddress.schema.parse({ address: '127.0.0.1', keep_on: ['eth0'] });
+      expect(new Set([address.probe(lo), address.probe(missing), strayAddress.probe(stray)]).size).toBe(1);
+      const { programs, stdout } = traced(address.probe(lo));
+      expect(programs).toEqual(['ip']);
+      const reference = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).stdout;
+      const output = { stdout, status: 0 };
+      expect(address.parse(output, lo)).toEqual(address.parse({ stdout: reference, status: 0 }, lo));
+      expect(address.parse(output, lo).addresses).toContainEqual({ address: '127.0.0.1', prefix: 8, label: 'lo' });
+      expect(address.parse(output, missing)).toEqual({ deviceExists: false, addresses: [] });
+      expect(strayAddress.parse(output, stray).held).toEqual([{ device: 'lo', prefix: 8, label: 'lo' }]);
     });
   });
 });
