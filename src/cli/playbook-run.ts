@@ -1,6 +1,6 @@
 import type { RunMode } from '../engine/planners.js';
 import { runAll, type RunOptions } from '../engine/run.js';
-import { renderExecTrace } from '../report/exec-trace-text.js';
+import { renderExecTrace, renderSshTrace } from '../report/exec-trace-text.js';
 import type { ExecTrace } from '../transport/types.js';
 import { renderRecap, totals } from '../report/recap.js';
 import { lockOwner } from '../lock/lock-owner.js';
@@ -72,6 +72,6 @@ export async function runPlaybook(io: CliIo, setExit: (code: number) => void, fl
 function verbosityTraces(io: CliIo, verbose: number): Pick<RunOptions, 'traceExec' | 'traceSsh'> {
   return {
     ...(verbose >= 2 ? { traceExec: (host: string, trace: ExecTrace) => io.err(renderExecTrace(host, trace).join('\n')) } : {}),
-    ...(verbose >= 3 ? { traceSsh: (host: string, message: string) => io.err(`${host}: ssh: ${message}`) } : {}),
+    ...(verbose >= 3 ? { traceSsh: (host: string, message: string) => io.err(renderSshTrace(host, message)) } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { columns } from './columns.js';
+import { escapeControls } from './safe-text.js';
 import type { FailoverDrill, FailoverPhase, FailoverReport } from '../verify/failover/report.js';
 
 // `verify --failover` for people: per VRRP instance, who was master and backup, then a row per
@@ -52,5 +53,5 @@ export function renderFailover(report: FailoverReport): string {
   for (const failure of report.failures) summary.push(`  - ${failure}`);
   for (const host of report.unreachable) summary.push(`  unreachable: ${host}`);
   blocks.push(summary);
-  return blocks.map((lines) => lines.join('\n')).join('\n\n');
+  return blocks.map((lines) => lines.map(escapeControls).join('\n')).join('\n\n');
 }

@@ -2,9 +2,12 @@ import type { DirectorStatus, ServerStatus, ServiceStatus } from '../status/mode
 import type { HostStatus, StatusReport } from '../status/report.js';
 import { describeVrrp } from '../status/vrrp.js';
 import { columns } from './columns.js';
+import { escapeControls } from './safe-text.js';
 
 // `lvsprov status` for people: a line per host, drift first, then (for a director) its VIPs
 // and a table per virtual service with every real server, live counters and why a server is out.
+// Much of it the hosts said (labels, devices, errors, drift): every line is shown with its control
+// characters escaped (safe-text.ts).
 
 const mark: Record<ServerStatus['state'], string> = { active: '', quiesced: '! ', absent: '! ', undeclared: '? ' };
 
@@ -102,5 +105,5 @@ export function renderStatus(report: StatusReport): string {
     lines.push(headings[index] as string, ...details);
     previousHadDetails = details.length > 0;
   });
-  return lines.join('\n');
+  return lines.map(escapeControls).join('\n');
 }

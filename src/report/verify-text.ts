@@ -1,4 +1,5 @@
 import { columns } from './columns.js';
+import { escapeControls } from './safe-text.js';
 import type { ArpCheck, CheckStatus, PageCheck, ServerRow, ServiceCheck, SessionCheck, VerifyReport } from '../verify/report.js';
 
 // verify's report for people: a table per virtual service (with a bar per real server whose `|`
@@ -88,6 +89,7 @@ export function renderVerify(report: VerifyReport): string {
   blocks.push(summary);
   return blocks
     .filter((lines) => lines.length > 0)
-    .map((lines) => lines.join('\n'))
+    // What the pages, ARP replies and hosts said is shown with its control characters escaped.
+    .map((lines) => lines.map(escapeControls).join('\n'))
     .join('\n\n');
 }

@@ -188,6 +188,20 @@ describe('the status report', () => {
     );
   });
 
+  it("shows what a host said with its control characters escaped: a label or an error never reaches the terminal as a command", () => {
+    const hostile: StatusReport = {
+      at: '2026-11-30T04:04:51.750Z',
+      hosts: [
+        { host: 'web1', address: '192.0.2.11', reachable: true, drift: { state: 'drift', changes: [{ summary: 'address 198.51.100.50 on eth0 (belongs on lo only): 198.51.100.50/24 label eth0:\u001b[2J -> (absent)', task: 'VIP', role: 'realserver-dr' }] }, stats: { connections: 1, channels: 1, execs: 1 } },
+        { host: 'web2', address: '192.0.2.12', reachable: true, drift: { state: 'unknown', changes: [], error: 'unexpected address line: \u001b]0;pwned\u0007' }, stats: { connections: 1, channels: 1, execs: 1 } },
+      ],
+    };
+    const text = renderStatus(hostile);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(text).toContain('label eth0:\\e[2J -> (absent)');
+    expect(text).toContain('drift unknown: unexpected address line: \\e]0;pwned\\x07');
+  });
+
   it('lists hosts of one line each one under the other, lined up; a host with details stands apart', () => {
     const inSync = (host: string, address: string): StatusReport['hosts'][number] => ({ host, address, reachable: true, drift: { state: 'in-sync', changes: [] }, stats: { connections: 1, channels: 1, execs: 1 } });
     const drifted: StatusReport['hosts'][number] = {

@@ -84,6 +84,13 @@ describe('verify report text', () => {
     ]);
   });
 
+  it('shows what a page said with its control characters escaped', () => {
+    const page = { host: 'rs3', address: '192.0.2.13', port: 80, url: 'http://192.0.2.13:80/', status: 'fail' as const, problem: 'names \u001b[31mrs9\rrs1' };
+    const text = renderVerify({ ...report, pages: [page], failures: ['page http://192.0.2.13:80/ names \u001b[31mrs9'] });
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(text).toContain('names \\e[31mrs9\\rrs1');
+  });
+
   it('exits 5 on a failed check, 3 when only a host was unreachable, 0 otherwise', () => {
     expect(exitCodeForVerify(report)).toBe(5);
     expect(exitCodeForVerify({ ...report, failures: [], unreachable: ['client: refused'] })).toBe(3);
