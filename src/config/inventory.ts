@@ -11,6 +11,7 @@ import { crossHostProblems } from './cross-host-lint.js';
 import { suggestion } from './suggest.js';
 import { parsePlainHostsInPlace } from './plain-hosts.js';
 import { ipv4Number } from '../net/ipv4.js';
+import { entryPortOf } from './ssh-port.js';
 
 export interface LoadedInventory {
   /** Its path, or `<stdin>` when read from standard input. */
@@ -124,7 +125,7 @@ function endpoints(data: Pick<Inventory, 'ssh'>): (host: HostEntry) => string {
   const name = (address: string): string => address.toLowerCase();
   return (host) => {
     const jump = host.ssh?.jump ?? data.ssh.jump;
-    const port = host.ssh?.port ?? data.ssh.port ?? 22;
+    const port = entryPortOf(data, host);
     const via = jump === undefined ? '' : `${name(jump.address)}:${jump.port ?? 22}`;
     return via === '' && port === 22 ? name(host.address) : `${via}>${name(host.address)}:${port}`;
   };

@@ -1,4 +1,4 @@
-import type { Inventory } from './inventory-schema.js';
+import type { HostEntry, Inventory } from './inventory-schema.js';
 import { own } from './own.js';
 
 /**
@@ -7,5 +7,11 @@ import { own } from './own.js';
  * role starts cannot listen there beside sshd, and nothing may filter it.
  */
 export function sshPortOf(data: Pick<Inventory, 'hosts' | 'ssh'>, host: string): number {
-  return own(data.hosts, host)?.ssh?.port ?? data.ssh.port ?? 22;
+  const entry = own(data.hosts, host);
+  return entry === undefined ? (data.ssh.port ?? 22) : entryPortOf(data, entry);
+}
+
+/** sshPortOf for a host entry in hand. */
+export function entryPortOf(data: Pick<Inventory, 'ssh'>, entry: Pick<HostEntry, 'ssh'>): number {
+  return entry.ssh?.port ?? data.ssh.port ?? 22;
 }
