@@ -1,7 +1,9 @@
 import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
-import { resolveConnections } from '../config/connections.js';
+import { connectionResolver, resolveConnections } from '../config/connections.js';
+import { sessionPortOnResolvedSsh } from '../config/sessions-model.js';
+import { sshPortOf } from '../config/ssh-port.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
@@ -93,10 +95,15 @@ function statOf(path: string): Stats | undefined {
 
 export function prepareRun(sources: RunSources): PreparedRun {
   if (sources.inventory === STANDARD_INPUT && sources.playbook === STANDARD_INPUT) throw new UsageError('-i - and -p - would both read standard input: give one of them as a file');
-  const inventory = loadInventory(sources.inventory);
-  const playbook = playbookFor(inventory, sources.playbook);
+  const loaded = loadInventory(sources.inventory);
+  const playbook = playbookFor(loaded, sources.playbook);
+  const connections = connectionResolver(loaded, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false });
+  // The checks that compare a port with the one the run logs in on see ssh_config's Port too.
+  const inventory: LoadedInventory = { ...loaded, connectPort: (host) => connections.port(host) ?? sshPortOf(loaded.data, host) };
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
-  const { targets, notes } = resolveConnections(inventory, [...run.hosts.keys()], { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false });
+  const { targets, notes } = resolveConnections(inventory, [...run.hosts.keys()], {}, connections.resolve);
+  const sessionClash = sessionPortOnResolvedSsh(inventory, [...run.hosts.keys()]);
+  if (sessionClash.length > 0) throw new ConfigError(sessionClash);
   const targetOf = (host: string): ConnectionTarget | undefined =>
     targets.get(host) ?? (run.unplayed?.has(host) ? resolveConnections(inventory, [host], { sshConfigFile: sources.sshConfig, requireKeyFiles: true }).targets.get(host) : undefined);
   return { inventory, playbook, run, targets, targetOf, sshNotes: notes };

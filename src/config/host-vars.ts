@@ -4,7 +4,7 @@ import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
 import { resolveSessions, type SessionsModel } from './sessions-model.js';
-import { sshPortOf } from './ssh-port.js';
+import { connectPortOf } from './ssh-port.js';
 import { nearestNames } from './suggest.js';
 import { catchAllTestPort, realServerTestPort } from './test-port.js';
 import { vipLabel } from './vip-label.js';
@@ -174,7 +174,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     // VIP and the director would drop them; its NAT replies have their source routes.
     nat_default_route: natDirectors.length > 0 && !servedHere.some((service) => service.forwarding === 'dr' || service.forwarding === 'tun'),
     real_server_pool: servedEntries.length === 0 ? 'none' : servedEntries.some(({ servers }) => servers.some((server) => server.weight > 0)) ? 'weighted' : 'quiesced',
-    web_extra_ports: webExtraPorts(servedEntries, [vars.web_port, sshPortOf(inventory.data, host)]),
+    web_extra_ports: webExtraPorts(servedEntries, [vars.web_port, connectPortOf(inventory, host)]),
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
     ...sessionVars(common.sessions, host, servedHere.length > 0),
   };

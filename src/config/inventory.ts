@@ -25,6 +25,8 @@ export interface LoadedInventory {
   readonly services: readonly ResolvedService[];
   /** The hosts as lists, for a pass over every host: walked in a fraction of the time the mapping is. */
   readonly hostList: HostList;
+  /** Set by a command that resolves connections (ssh_config's Port included) before it compiles: see ssh-port.ts. */
+  readonly connectPort?: (host: string) => number;
 }
 
 export function loadInventory(file: string): LoadedInventory {

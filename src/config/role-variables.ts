@@ -3,7 +3,7 @@ import { derivedVariables } from './derived-variables.js';
 import { suggestion } from './suggest.js';
 import { varOrigin, type VarLayer } from './host-vars.js';
 import { hostProblem } from './host-problems.js';
-import { sshPortOf } from './ssh-port.js';
+import { connectPortOf } from './ssh-port.js';
 import type { LoadedInventory } from './inventory.js';
 import type { Role } from './roles.js';
 import { describeType, describeValue, schemaOf, type VariableDeclaration, type VariableType } from './variable-types.js';
@@ -22,14 +22,14 @@ export function checkRoleVariables(inventory: LoadedInventory, host: string, lay
     const value = layers.filter((layer) => Object.hasOwn(layer.vars, name)).at(-1)?.vars[name];
     const found = valueProblems(inventory, role, name, declaration, value, origin);
     problems.push(...found);
-    if (found.length === 0 && declaration.kind.type === 'listen-port' && value === sshPortOf(inventory.data, host)) {
+    if (found.length === 0 && declaration.kind.type === 'listen-port' && value === connectPortOf(inventory, host)) {
       // Said once at the line that set it, for every host it takes sshd's port on.
       problems.push(
         hostProblem(
           inventory.source.problem(origin, ''),
           host,
           (hosts) =>
-            `port ${value} is the SSH port lvsprov reaches ${hosts} on (ssh.port, else 22): role ${role.name}'s server could not listen there beside sshd, and the apply would fail on the host after its other changes; choose another port (role ${role.name} reads ${name})`,
+            `port ${value} is the SSH port lvsprov reaches ${hosts} on (ssh.port, else ssh_config's Port, else 22): role ${role.name}'s server could not listen there beside sshd, and the apply would fail on the host after its other changes; choose another port (role ${role.name} reads ${name})`,
         ),
       );
     }

@@ -3,7 +3,8 @@ import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
 import type { Inventory } from './inventory-schema.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
-import { sshPortOf } from './ssh-port.js';
+import { connectPortOf, sshPortOf } from './ssh-port.js';
+import type { LoadedInventory } from './inventory.js';
 import { suggestion } from './suggest.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -53,7 +54,7 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     stores.push({ host, address: entry.address });
   });
 
-  const clash = portClash(data, services, stores, settings.port);
+  const clash = portClash(services, stores, settings.port, (host) => sshPortOf(data, host));
   if (clash !== undefined) report(path('port'), clash);
 
   // Every session on every store by default. php-memcached (libmemcached 1.1) places a session's
@@ -73,12 +74,10 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
  * their destination: on the port lvsprov logs in on it cuts the apply's own connection (and every
  * operator's SSH), on a port the store serves a virtual service on it drops the clients' requests.
  */
-function portClash(data: Inventory, services: readonly ResolvedService[], stores: readonly SessionStore[], port: number): string | undefined {
+function portClash(services: readonly ResolvedService[], stores: readonly SessionStore[], port: number, sshPort: (host: string) => number): string | undefined {
   for (const store of stores) {
-    const sshPort = sshPortOf(data, store.host);
-    if (sshPort === port) {
-      return `port ${port} is the SSH port lvsprov reaches session store ${store.host} on: memcached's allowlist drops every source but the real servers there, which would cut lvsprov's connection (and anyone's SSH) to it; choose another port (memcached's own is 11211)`;
-    }
+    const clash = sshPortClash(store.host, port, sshPort(store.host));
+    if (clash !== undefined) return clash;
     for (const service of services) {
       if (service.protocol === 'udp') continue;
       for (const server of service.realServers) {
@@ -91,6 +90,26 @@ function portClash(data: Inventory, services: readonly ResolvedService[], stores
     }
   }
   return undefined;
+}
+
+function sshPortClash(store: string, port: number, sshPort: number): string | undefined {
+  if (sshPort !== port) return undefined;
+  return `port ${port} is the SSH port lvsprov reaches session store ${store} on: memcached's allowlist drops every source but the real servers there, which would cut lvsprov's connection (and anyone's SSH) to it; choose another port (memcached's own is 11211)`;
+}
+
+/**
+ * The same clash where only ssh_config knows the port (a `Port` line for the store, none in the
+ * inventory): checked once a command resolved its connections, before it touches a host.
+ */
+export function sessionPortOnResolvedSsh(inventory: LoadedInventory, stores: readonly string[]): ConfigProblem[] {
+  const port = inventory.data.lvs.sessions?.port;
+  if (port === undefined) return [];
+  const model = resolveSessions(inventory.data, inventory.services);
+  const message = model?.stores
+    .filter((store) => stores.includes(store.host) && connectPortOf(inventory, store.host) !== sshPortOf(inventory.data, store.host))
+    .map((store) => sshPortClash(store.host, port, connectPortOf(inventory, store.host)))
+    .find((clash) => clash !== undefined);
+  return message === undefined ? [] : [inventory.source.problem(path('port'), `${message}; ssh_config gives the port`)];
 }
 
 export function sessionsProblems(data: Inventory, services: readonly ResolvedService[], source: { problem(path: PathSegment[], message: string): ConfigProblem }): ConfigProblem[] {
