@@ -75,7 +75,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
   },
   web_extra_ports: {
     kind: listOf({ port: { type: 'port' } }),
-    description: "the ports its services send this real server requests on (a port-0 or fwmark service's test port: 80 if it takes it, else its first port), other than 80, web_port and the port lvsprov reaches the host's sshd on (a service there balances SSH): the webpage role serves the test page on each",
+    description: "the ports its services send this real server requests on (a port-0 or fwmark service's test port: 80 if it takes it, else its first port), other than 80, web_port and the port lvsprov reaches the host's sshd on (ssh_config's `Port` included; a service there balances SSH): the webpage role serves the test page on each",
   },
   nat_gateway: { kind: ipv4, optional: true, description: "the NAT director's address (its dip variable, or its address)" },
   session_store: { kind: { type: 'boolean' }, description: 'true when this host runs memcached for the real servers\' sessions (lvs.sessions)' },
