@@ -5,6 +5,7 @@ import { planWaves, type WavePlan } from '../../src/engine/wave-plan.js';
 import { keptQuiesced } from '../../src/engine/kept-quiesced.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from '../../src/engine/vip-handover.js';
 import type { AddressFacts } from '../../src/resources/address.js';
+import { IPV4_ADDRESSES_PROBE } from '../../src/resources/ipv4-addresses.js';
 import type { FileState } from '../../src/resources/file-state.js';
 import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
 import { renderRules } from '../../src/resources/ipvs/rules-format.js';
@@ -25,7 +26,7 @@ import { isManifestProbe, manifestRead } from './manifest-read.js';
 type Facts = unknown;
 
 export interface SimHost {
-  /** Facts by probe script. */
+  /** Facts by probe script; a device's addresses by `address DEVICE` (one read prints every device: factKey). */
   readonly facts: Map<string, Facts>;
   /** The tasks the host's manifest records: undefined before lvsprov's first apply. */
   recorded: readonly CompiledTask[] | undefined;
@@ -37,13 +38,31 @@ export const compiledTask = (name: string, type: CompiledTask['type'], spec: unk
 
 const file = (state: FileState | undefined): string => (state?.exists ? `F ${state.mode ?? '644'} ${Buffer.from(state.content).toString('base64')}` : 'F-');
 
+/** Where a task's facts are kept: a device's addresses apart from the others', though one probe reads them all. */
+function factKey(task: { type: string; spec: unknown }): string {
+  const spec = task.spec as { device?: string; announce?: boolean };
+  if (task.type === 'address' && spec.announce !== true) return `address ${spec.device ?? ''}`;
+  return probeOf(resourceTypes[task.type as CompiledTask['type']], task.spec);
+}
+
+const addressLines = (device: string, state: AddressFacts): string[] =>
+  state.addresses.map((entry, index) => `${index + 2}: ${device}    inet ${entry.address}/${entry.prefix} scope global ${entry.label}\\       valid_lft forever preferred_lft forever`);
+
+/** The devices a host has (lo and eth0, and tunl0 once its addresses say so), each with its addresses, as the shared read prints them. */
+function renderAddresses(host: SimHost): string {
+  const devices = new Map<string, AddressFacts>([['lo', { deviceExists: true, addresses: [] }], ['eth0', { deviceExists: true, addresses: [] }]]);
+  for (const [key, facts] of host.facts) if (key.startsWith('address ')) devices.set(key.slice('address '.length), facts as AddressFacts);
+  const present = [...devices].filter(([, state]) => state.deviceExists);
+  return [...present.map(([device]) => `lvsprov-device ${device}`), ...present.flatMap(([device, state]) => addressLines(device, state))].join('\n');
+}
+
 /** What the probe of `type` prints for `facts` (a host where lvsprov never ran: nothing there yet). */
 function render(type: string, spec: unknown, facts: Facts | undefined): string {
   if (type === 'address') {
     const device = (spec as { device: string }).device;
     const state = (facts as AddressFacts | undefined) ?? { deviceExists: device !== 'tunl0', addresses: [] };
     if (!state.deviceExists) return 'no-device';
-    return state.addresses.map((entry, index) => `${index + 2}: ${device}    inet ${entry.address}/${entry.prefix} scope global ${entry.label}\\       valid_lft forever preferred_lft forever`).join('\n');
+    return addressLines(device, state).join('\n');
   }
   if (type === 'ipvs') {
     const state = facts as IpvsFacts | undefined;
@@ -90,6 +109,7 @@ function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handover
     const answer = (probe: string): string => {
       const entry = types.get(probe);
       if (entry === undefined) throw new Error(`${name}: no task reads ${probe.slice(0, 60)}`);
+      if (probe === IPV4_ADDRESSES_PROBE) return renderAddresses(host);
       return render(entry.type, entry.spec, host.facts.get(probe));
     };
     const read = hostReadPlan(tasks, 'apply');
@@ -115,15 +135,15 @@ export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory
         continue;
       }
       if (task.type === 'fwmark') continue;
-      const probe = probeOf(resourceTypes[task.type], task.spec);
-      host.facts.set(probe, applyCommands(task.type, host.facts.get(probe) ?? parseEmpty(task), commands));
+      const key = factKey(task);
+      host.facts.set(key, applyCommands(task.type, host.facts.get(key) ?? parseEmpty(host, task), commands));
     }
     // fwmark runs nft, outside the command model: its facts are what its planners predict.
     for (const task of [...(host.recorded ?? []), ...tasks].filter((entry) => entry.type === 'fwmark')) {
       const type = resourceTypes.fwmark;
       const probe = probeOf(type, task.spec);
       const declared = tasks.includes(task);
-      const facts = host.facts.get(probe) ?? parseEmpty(task);
+      const facts = host.facts.get(probe) ?? parseEmpty(host, task);
       if (declared) host.facts.set(probe, type.after(task.spec as never, facts as never, { host: name }));
       else if (!tasks.some((entry) => entry.type === 'fwmark')) host.facts.set(probe, type.reset?.after(task.spec as never, facts as never) ?? facts);
     }
@@ -133,9 +153,10 @@ export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory
   }
 }
 
-function parseEmpty(task: CompiledTask): Facts {
+function parseEmpty(host: SimHost, task: CompiledTask): Facts {
   const type = resourceTypes[task.type];
-  return type.parse({ stdout: render(task.type, task.spec, undefined), status: 0 }, task.spec as never);
+  const stdout = probeOf(type, task.spec) === IPV4_ADDRESSES_PROBE ? renderAddresses(host) : render(task.type, task.spec, undefined);
+  return type.parse({ stdout, status: 0 }, task.spec as never);
 }
 
 function typesByProbe(tasks: readonly CompiledTask[], recorded: readonly CompiledTask[] | undefined): Map<string, { type: string; spec: unknown }> {
