@@ -142,7 +142,7 @@ function savedWithout(spec: IpvsSpec, facts: IpvsFacts, table: Table): IpvsFacts
  * it, so a run that stops between waves leaves a file that never restores a server already deleted.
  */
 function withPhase(persistence: Change[], tableChanges: readonly Change[]): Change[] {
-  const phase = tableChanges.some((change) => change.phase === 'withdraw') ? 'withdraw' : 'balance';
+  const phase = tableChanges.some((change) => change.phase === 'withdraw' && change.resource.startsWith('ipvs ')) ? 'withdraw' : 'balance';
   return persistence.map((change) => ({ ...change, phase }));
 }
 

@@ -151,6 +151,8 @@ const cases: Case[] = [
       `prepare rs2: address ${V1} on tunl0: (absent) -> ${V1}/32 label tunl0 (tunl0 does not exist yet)`,
       `balance dir1: real server ${RS2}:80 forwarding dr -> tun in TCP ${V1}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      // The pin set with the switch (next-hop-pin.ts) goes once the drain is over.
+      `withdraw dir1: ${RS2}:80 in TCP ${V1}:80: its next-hop pin goes (the tun switch drained)`,
       `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
     ],
     // The connections made by DR before the switch, drained before rs2's VIP leaves lo.
@@ -164,6 +166,7 @@ const cases: Case[] = [
       `prepare rs2: address ${V1} on lo: (absent) -> ${V1}/32 label lo`,
       `balance dir1: real server ${RS2}:80 forwarding tun -> dr in TCP ${V1}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      `withdraw dir1: ${RS2}:80 in TCP ${V1}:80: its next-hop pin goes (the dr switch drained)`,
       `retire rs2: address ${V1} on tunl0: ${V1}/32 label tunl0 -> (absent)`,
     ],
     drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`]]],

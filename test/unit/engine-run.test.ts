@@ -6,6 +6,7 @@ import { resourceTypes } from '../../src/resources/registry.js';
 import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
 import type { KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 import { fakeConnect, type ExecRecord, type FakeHost } from '../support/fake-session.js';
+import { IPV4_ADDRESSES_PROBE } from '../../src/resources/ipv4-addresses.js';
 
 // The engine's contract, with fake sessions (no I/O): how many execs each host costs, in which
 // order hosts and waves run, what a failing or throwing host does to the others, and where the
@@ -151,12 +152,14 @@ describe('engine: round trips', () => {
     const onLo = task('VIP on lo', 'address', { address: VIP, prefix: 32, device: 'lo' });
     const onTunnel = task('VIP on tunl0', 'address', { address: VIP, prefix: 32, device: 'tunl0' });
     const listed = `bound 203.0.113.100:41234 ${VIP}:80 ${rip(2)}:80\nbound 203.0.113.100:41300 ${VIP}:80 ${rip(2)}:80`;
-    const director: FakeHost = { read: table([1, 2]), output: (commands) => (commands.startsWith(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -i`) ? listed : '') };
-    const rs2Read = (probe: string): string => (probe.includes('addr show dev lo') ? `1: lo    inet ${VIP}/32 scope global lo\\       valid_lft forever preferred_lft forever` : '');
+    const director: FakeHost = { read: table([1, 2]), output: (commands) => (commands.includes(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -i`) ? listed : '') };
+    // The one read of every device's addresses: rs2 has lo with the VIP, and eth0 (no tunl0 yet).
+    const rs2Read = (probe: string): string => (probe === IPV4_ADDRESSES_PROBE ? `lvsprov-device eth0\nlvsprov-device lo\n1: lo    inet ${VIP}/32 scope global lo\\       valid_lft forever preferred_lft forever` : '');
     const switched: Case = { tasks: { director: [forwarding('tun')], rs2: [onTunnel] }, hosts: { director, rs2: { read: rs2Read, owned: [onLo] } } };
     const { log, result, summary } = await run(switched);
     const order = log.filter((entry) => entry.kind !== 'read').map((entry) => `${entry.host} ${entry.kind}`);
-    expect(order).toEqual(['rs2 apply', 'director apply', 'director drain', 'rs2 apply']);
+    // The second director apply is the withdraw wave's: the next-hop pin of the switch goes (next-hop-pin.ts).
+    expect(order).toEqual(['rs2 apply', 'director apply', 'director drain', 'director apply', 'rs2 apply']);
     expect(log.find((entry) => entry.kind === 'drain')?.sections).toEqual([`bound 0 203.0.113.100:41234 ${VIP}:80 ${rip(2)}:80, 0 203.0.113.100:41300 ${VIP}:80 ${rip(2)}:80`]);
     expect(result('director').drains?.map((entry) => [entry.server, entry.drained])).toEqual([[`${rip(2)}:80`, true]]);
     expect(summary.plan.drains.map((drain) => [drain.host, drain.switched?.map((entry) => [entry.server.server, entry.from, entry.to])])).toEqual([['director', [[`${rip(2)}:80`, 'dr', 'tun']]]]);
@@ -489,13 +492,16 @@ describe('a live service switches between DR and NAT', () => {
     expect(waves(summary)).toEqual([
       ['balance', ['director']],
       ['reroute', ['rs1', 'rs2']],
+      // The next-hop pin of the switch goes after its drain (next-hop-pin.ts).
+      ['withdraw', ['director']],
     ]);
     expect(result('director').changes.find((change) => change.switching)?.summary).toBe(`real server ${rip(1)}:80 forwarding dr -> nat in TCP ${VIP}:80`);
     expect(result('rs1').changes.map((change) => [change.phase, change.summary])).toEqual([['reroute', `route default: via 192.0.2.1 dev eth0 -> via ${DIRECTOR}`]]);
     // Every apply of the director ran before the first of a real server.
     const applies = log.filter((entry) => entry.kind === 'apply').map((entry) => entry.host);
     expect(applies.slice(0, 1)).toEqual(['director']);
-    expect(applies.slice(1).sort()).toEqual(['rs1', 'rs2']);
+    expect(applies.slice(1, 3).sort()).toEqual(['rs1', 'rs2']);
+    expect(applies.slice(3)).toEqual(['director']);
     // --check shows the same waves.
     const check = await run({ ...drToNat, options: { check: true } });
     expect(waves(check.summary)).toEqual(waves(summary));
@@ -507,6 +513,8 @@ describe('a live service switches between DR and NAT', () => {
     expect(waves(summary)).toEqual([
       ['balance', ['director']],
       ['reroute', ['rs1', 'rs2']],
+      // The next-hop pin of the switch goes after its drain (next-hop-pin.ts).
+      ['withdraw', ['director']],
     ]);
     expect(result('rs2').changes.map((change) => [change.phase, change.summary])).toEqual([
       ['reroute', `route default: via ${DIRECTOR} dev eth0 -> via 192.0.2.1 dev eth0 (the default it replaced)`],
@@ -549,6 +557,7 @@ describe('a live service switches between DR and NAT', () => {
     expect(waves(summary)).toEqual([
       ['prepare', ['rs1']],
       ['balance', ['director']],
+      ['withdraw', ['director']],
       ['retire', ['rs1']],
     ]);
     expect(result('rs1').changes.map((change) => [change.phase, change.resource])).toEqual([
@@ -565,6 +574,7 @@ describe('a live service switches between DR and NAT', () => {
     expect(waves(summary)).toEqual([
       ['prepare', ['rs1']],
       ['balance', ['director']],
+      ['withdraw', ['director']],
       ['retire', ['rs1']],
     ]);
     expect(result('rs1').changes.map((change) => [change.phase, change.resource])).toEqual([

@@ -5,10 +5,10 @@ import type { RealServerRef } from '../types.js';
 // method. IPVS binds a connection's method when the connection is made (ip_vs_bind_dest copies
 // the destination's flags into it, and ip_vs_bind_xmit picks the sender from them), and
 // `ipvsadm -e` changes only the destination's flags: the connections already there go on by the
-// old method for the rest of their life, new ones take the new one. A real server switched between
-// DR and TUN keeps the old method's setup (VIP on lo, or tunl0 and its rp_filter) until the retire
-// wave, and the engine drains these connections before that (a switch to or from NAT is not
-// drained: see editServer in plan.ts). The table does not show
+// old method for the rest of their life, new ones take the new one. A switched real server keeps
+// the old method's setup (VIP on lo, or tunl0 and its rp_filter, or its NAT source route) until
+// the retire wave, and the engine drains these connections before that (while they drain, a switch
+// between DR and NAT or TUN pins the server's next hop: next-hop-pin.ts). The table does not show
 // a connection's method, so the edit lists the server's open TCP connections right after it runs:
 // every one made before is there (a few made right after it may be too, which only makes the
 // drain longer), each as `bound CLIENT VIRTUAL DESTINATION`, as `ipvsadm -L -n -c` prints them.

@@ -14,6 +14,7 @@ import {
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
 import { swapScheduler } from './scheduler-swap.js';
 import { listBoundCommand } from './bound-connections.js';
+import { pinNextHop, pinResource, unpinNextHop } from './next-hop-pin.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
 
 // The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
@@ -61,27 +62,39 @@ function addServer(service: VirtualService, server: RealServer): Change {
   };
 }
 
-function editServer(service: VirtualService, before: RealServer, after: RealServer): Change {
+function editServer(service: VirtualService, before: RealServer, after: RealServer): Change[] {
   const changed = differences([
     ['forwarding', before.forwarding, after.forwarding],
     ['tunnel', before.options.join(' ') || 'ipip', after.options.join(' ') || 'ipip'],
     ['weight', String(before.weight), String(after.weight)],
   ]);
-  // A connection keeps the forwarding method it was made with (bound-connections.ts); the tunnel
-  // type is read from the server at every packet, so a change of it reaches every connection at once.
-  // Only a DR<->TUN switch waits for the old method's connections: held open across a switch
-  // to or from NAT (the old NAT source route kept until retire), the live NAT-to-DR test lost a new
-  // request to EHOSTUNREACH about every 15 s of the drain, a cause not found yet.
-  const tunnelSwitch = before.forwarding !== after.forwarding && before.forwarding !== 'nat' && after.forwarding !== 'nat';
-  const rebinds = tunnelSwitch ? { server: serverRef(service, after), from: before.forwarding, to: after.forwarding } : undefined;
+  // A connection keeps the forwarding method it was made with (bound-connections.ts), and the
+  // engine drains the old method's connections; the tunnel type is read from the server at every
+  // packet, so a change of it reaches every connection at once.
+  const switched = before.forwarding !== after.forwarding;
+  const rebinds = switched ? { server: serverRef(service, after), from: before.forwarding, to: after.forwarding } : undefined;
+  const pinned = switched && (before.forwarding === 'dr' || after.forwarding === 'dr');
+  return [
+    {
+      resource: `ipvs ${serviceName(service)}`,
+      summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
+      diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
+      commands: [...(pinned ? [pinNextHop(after.address)] : []), ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(rebinds ? [listBoundCommand(rebinds.server)] : [])],
+      phase: 'balance',
+      ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
+      ...(rebinds ? { rebinds } : {}),
+    },
+    ...(pinned ? [unpinChange(service, after)] : []),
+  ];
+}
+
+/** The pin's route goes once the old method's connections drained (the withdraw wave runs after the drain). */
+function unpinChange(service: VirtualService, server: RealServer): Change {
   return {
-    resource: `ipvs ${serviceName(service)}`,
-    summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
-    diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
-    commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(rebinds ? [listBoundCommand(rebinds.server)] : [])],
-    phase: 'balance',
-    ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
-    ...(rebinds ? { rebinds } : {}),
+    resource: pinResource(server.address),
+    summary: `${realServerName(server)} in ${serviceName(service)}: its next-hop pin goes (the ${server.forwarding} switch drained)`,
+    commands: [unpinNextHop(server.address)],
+    phase: 'withdraw',
   };
 }
 
@@ -191,7 +204,7 @@ function editService(current: VirtualService, wanted: VirtualService): Change[] 
   for (const server of wanted.realServers) {
     const existing = find(current.realServers, server);
     if (!existing) changes.push(addServer(wanted, server));
-    else if (realServerRule(wanted, existing) !== realServerRule(wanted, server)) changes.push(editServer(wanted, existing, server));
+    else if (realServerRule(wanted, existing) !== realServerRule(wanted, server)) changes.push(...editServer(wanted, existing, server));
   }
   // Removals last, so a service being reshuffled never passes through having no server at all.
   const [sorted] = sortTable([current]);

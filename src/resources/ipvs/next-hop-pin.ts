@@ -1,0 +1,43 @@
+import { command, quote } from '../../shell/quote.js';
+
+// IPVS keeps one cached route per real server (ip_vs_xmit.c: the destination's dest_dst), made by
+// whichever of its connections sends first after the cache went stale, and used by all of them.
+// DR sends a packet unchanged (its destination still the VIP) and asks for a route that names the
+// server's address as next hop (IP_VS_RT_MODE_KNOWN_NH); NAT and TUN address the packet to the
+// server itself and take the plain route, which on the server's own LAN names no next hop at all.
+// While a forwarding switch between DR and NAT or TUN drains, the server carries connections of
+// both methods: once a NAT or TUN packet refreshed the cache, the next DR packet went to the
+// next hop "the VIP" on the LAN, which nobody answers for the director (the servers ignore ARP for
+// it), and the client got EHOSTUNREACH from the director three seconds later (measured on the qemu
+// lab, NAT to DR with downloads held open: 3 of 861 new requests, one every 22 s, the director's
+// neighbour table showing the VIP FAILED; with the pin, 0 of 951). The pin, a host route to the
+// server by way of the server itself (on-link), makes every route to it name its address as the
+// next hop, whichever method asks. It is set only where the server is on-link: a server behind a
+// gateway has that gateway as next hop either way, and a local address has none. `proto 250`
+// marks lvsprov's own pins in `ip route`.
+
+export const PIN_PROTO = '250';
+
+/** The unpin's resource: a route, not the IPVS table (the table's save file does not wait for it). */
+export const pinResource = (address: string): string => `route ${address}/32 (next-hop pin)`;
+
+/**
+ * Before the switch: the pin, where `ip route get` reaches the server on-link (`ADDR dev DEV ...`);
+ * not through a gateway (`via`), not a local address, and not where it is pinned already.
+ */
+export function pinNextHop(address: string): string {
+  const onLink = `${address} dev `;
+  const add = `${command('ip', '-4', 'route', 'replace', `${address}/32`, 'via', address)} dev "$lvsprov_pin_dev" ${command('proto', PIN_PROTO)}`;
+  return [
+    // No route at all (unreachable) pins nothing: the switch is no worse off for it.
+    `lvsprov_pin_route=$(${command('ip', '-4', '-o', 'route', 'get', address)} 2>/dev/null) || lvsprov_pin_route=`,
+    `case "$lvsprov_pin_route" in ${quote(onLink)}*) lvsprov_pin_dev=\${lvsprov_pin_route#${quote(onLink)}}; lvsprov_pin_dev=\${lvsprov_pin_dev%% *}; ${add} ;; esac`,
+  ].join('; ');
+}
+
+/** After the drain: the pin lvsprov set, if it is there (several services may switch the same server). */
+export function unpinNextHop(address: string): string {
+  const show = command('ip', '-4', 'route', 'show', 'exact', `${address}/32`, 'proto', PIN_PROTO);
+  return `if [ -n "$(${show})" ]; then ${command('ip', '-4', 'route', 'del', `${address}/32`, 'proto', PIN_PROTO)}; fi`;
+}
+
