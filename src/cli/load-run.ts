@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { compile, type CompiledRun, type TagSelection } from '../config/compile.js';
 import { connectionResolver, resolveConnections } from '../config/connections.js';
 import { sessionPortOnResolvedSsh } from '../config/sessions-model.js';
-import { sshPortOf } from '../config/ssh-port.js';
 import { loadInventory, type LoadedInventory } from '../config/inventory.js';
 import { expandPath } from '../config/local-path.js';
 import { packageRoot } from '../config/roles.js';
@@ -99,10 +98,10 @@ export function prepareRun(sources: RunSources): PreparedRun {
   const playbook = playbookFor(loaded, sources.playbook);
   const connections = connectionResolver(loaded, { sshConfigFile: sources.sshConfig, requireKeyFiles: sources.connecting ?? false });
   // The checks that compare a port with the one the run logs in on see ssh_config's Port too.
-  const inventory: LoadedInventory = { ...loaded, connectPort: (host) => connections.port(host) ?? sshPortOf(loaded.data, host) };
+  const inventory: LoadedInventory = { ...loaded, connectPort: connections.port };
   const run = compile(inventory, playbook, sources.limit, sources.tags, rolesPathFor(inventory, sources.rolesPath));
   const { targets, notes } = resolveConnections(inventory, [...run.hosts.keys()], {}, connections.resolve);
-  const sessionClash = sessionPortOnResolvedSsh(inventory, [...run.hosts.keys()]);
+  const sessionClash = sessionPortOnResolvedSsh(inventory, (host) => run.hosts.has(host));
   if (sessionClash.length > 0) throw new ConfigError(sessionClash);
   const targetOf = (host: string): ConnectionTarget | undefined =>
     targets.get(host) ?? (run.unplayed?.has(host) ? resolveConnections(inventory, [host], { sshConfigFile: sources.sshConfig, requireKeyFiles: true }).targets.get(host) : undefined);

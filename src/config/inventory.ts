@@ -26,7 +26,7 @@ export interface LoadedInventory {
   /** The hosts as lists, for a pass over every host: walked in a fraction of the time the mapping is. */
   readonly hostList: HostList;
   /** Set by a command that resolves connections (ssh_config's Port included) before it compiles: see ssh-port.ts. */
-  readonly connectPort?: (host: string) => number;
+  readonly connectPort?: (host: string) => number | undefined;
 }
 
 export function loadInventory(file: string): LoadedInventory {

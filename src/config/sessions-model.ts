@@ -101,15 +101,18 @@ function sshPortClash(store: string, port: number, sshPort: number): string | un
  * The same clash where only ssh_config knows the port (a `Port` line for the store, none in the
  * inventory): checked once a command resolved its connections, before it touches a host.
  */
-export function sessionPortOnResolvedSsh(inventory: LoadedInventory, stores: readonly string[]): ConfigProblem[] {
+export function sessionPortOnResolvedSsh(inventory: LoadedInventory, inRun: (host: string) => boolean): ConfigProblem[] {
   const port = inventory.data.lvs.sessions?.port;
   if (port === undefined) return [];
-  const model = resolveSessions(inventory.data, inventory.services);
-  const message = model?.stores
-    .filter((store) => stores.includes(store.host) && connectPortOf(inventory, store.host) !== sshPortOf(inventory.data, store.host))
-    .map((store) => sshPortClash(store.host, port, connectPortOf(inventory, store.host)))
-    .find((clash) => clash !== undefined);
-  return message === undefined ? [] : [inventory.source.problem(path('port'), `${message}; ssh_config gives the port`)];
+  for (const store of resolveSessions(inventory.data, inventory.services)?.stores ?? []) {
+    if (!inRun(store.host)) continue;
+    const resolved = connectPortOf(inventory, store.host);
+    // The inventory's own port was checked as the inventory loaded.
+    if (resolved === sshPortOf(inventory.data, store.host)) continue;
+    const clash = sshPortClash(store.host, port, resolved);
+    if (clash !== undefined) return [inventory.source.problem(path('port'), `${clash}; ssh_config gives the port`)];
+  }
+  return [];
 }
 
 export function sessionsProblems(data: Inventory, services: readonly ResolvedService[], source: { problem(path: PathSegment[], message: string): ConfigProblem }): ConfigProblem[] {

@@ -3,7 +3,7 @@ import { own } from './own.js';
 
 /** Where a command knows more than the inventory: the port each host's connection resolves to, ssh_config's Port included. */
 export interface ConnectPorts {
-  readonly connectPort?: (host: string) => number;
+  readonly connectPort?: (host: string) => number | undefined;
 }
 
 /**
@@ -16,7 +16,7 @@ export function sshPortOf(data: Pick<Inventory, 'hosts' | 'ssh'>, host: string):
   return entry === undefined ? (data.ssh.port ?? 22) : entryPortOf(data, entry);
 }
 
-/** The port the run reaches a host's sshd on: as resolved with ssh_config where the command resolved it, else as the inventory says. */
+/** The port the run reaches a host's sshd on: as resolved with ssh_config where the command resolved it (and could), else as the inventory says. */
 export function connectPortOf(inventory: ConnectPorts & { readonly data: Pick<Inventory, 'hosts' | 'ssh'> }, host: string): number {
   return inventory.connectPort?.(host) ?? sshPortOf(inventory.data, host);
 }
