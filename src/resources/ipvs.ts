@@ -1,6 +1,7 @@
 import { ABSENT_FILE, removeFileChange, type FileState } from './file-state.js';
 import type { ResourceType } from './types.js';
-import { ipvsUnavailable, parseProbe, probeSnippet, type IpvsFacts } from './ipvs/probe.js';
+import { ipvsUnavailable, parseProbe, probeSnippet, probeSnippetWithoutPins, type IpvsFacts } from './ipvs/probe.js';
+import { leftoverUnpins } from './ipvs/next-hop-pin.js';
 import { planTable } from './ipvs/plan.js';
 import { afterBootUnit, bootUnitChange, resetBootUnitChange } from './ipvs/boot-unit.js';
 import { saveFileChange, saveFilePath, savedFile } from './ipvs/save-file.js';
@@ -43,14 +44,17 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
 
   probe: probeSnippet,
 
+  legacyProbes: (spec) => [probeSnippetWithoutPins(spec)],
+
   parse: parseProbe,
 
   plan(spec, facts, context) {
     requireIpvs(facts, context);
-    const { changes, table } = planTable(spec, facts.table, context.withheld);
+    const planned = planTable(spec, facts.table, context.withheld);
+    const changes = [...planned.changes, ...leftoverUnpins(facts.pins, planned.changes)];
     const { path, file } = saveFileState(spec, facts);
-    if (!persists(file, table)) return changes;
-    const save = saveFileChange(path, file, table);
+    if (!persists(file, planned.table)) return changes;
+    const save = saveFileChange(path, file, planned.table);
     const boot = bootUnitChange(facts, path);
     return [...changes, ...withPhase([...(save ? [save] : []), ...(boot ? [boot] : [])], changes)];
   },
@@ -59,9 +63,9 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     if (facts.ipvs.state === 'unavailable') return facts;
     const { table } = planTable(spec, facts.table, context?.withheld);
     const { path, file } = saveFileState(spec, facts);
-    // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers.
-    if (!persists(file, table)) return { ...facts, ipvs: { state: 'ok' }, table };
-    return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, files: { ...facts.files, [path]: savedFile(file, table) } }, path);
+    // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers; every pin is gone.
+    if (!persists(file, table)) return { ...facts, ipvs: { state: 'ok' }, table, pins: [] };
+    return afterBootUnit({ ...facts, ipvs: { state: 'ok' }, table, pins: [], files: { ...facts.files, [path]: savedFile(file, table) } }, path);
   },
 
   // Each virtual service is its own object; services someone else made are never recorded.
@@ -78,12 +82,12 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
     plan(spec, facts, context) {
       requireIpvs(facts, context);
       const { changes, table } = planTable(withdrawn(spec), facts.table);
-      return [...changes, ...withPhase(persistedWithout(spec, facts, table), changes)];
+      return [...changes, ...leftoverUnpins(facts.pins, changes), ...withPhase(persistedWithout(spec, facts, table), changes)];
     },
     after(spec, facts) {
       if (facts.ipvs.state === 'unavailable') return facts;
       const { table } = planTable(withdrawn(spec), facts.table);
-      return savedWithout(spec, { ...facts, table }, table);
+      return savedWithout(spec, { ...facts, table, pins: [] }, table);
     },
   },
 

@@ -8,6 +8,7 @@ import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js'
 import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
 import type { VerifyReport } from '../../src/verify/report.js';
+import { pinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
 import { statusChecks } from './status-checks.js';
 import { labTest, ok } from '../support/lab-test.js';
 
@@ -277,15 +278,26 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
 
     statusChecks(labIt, () => ({ lab, inventory }));
 
-    labIt('--check shows a weight changed by hand and touches nothing; apply repairs it', async () => {
+    labIt('--check shows a weight changed by hand and a stopped switch\'s next-hop pin, and touches nothing; apply repairs both', async () => {
       await lab.sh('director', 'ipvsadm -e -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
+      // What a run stopped between a forwarding switch and its withdraw wave leaves on the director.
+      await lab.sh('director', pinNextHop('192.0.2.11'));
+      const pinned = await lab.sh('director', 'ip -4 route show proto 250');
+      expect(pinned).toMatch(/^192\.0\.2\.11 via 192\.0\.2\.11 dev \S+/);
       const check = ok(await apply('--check'), 'apply --check');
-      expect(check.stdout).toContain('director: 1 would change');
-      expect(check.stdout).toContain('real server 192.0.2.12:80 weight 7 -> 3 in TCP 198.51.100.50:80');
+      // The weight in the balance wave; the pin in withdraw, where the stopped switch's own unpin would have run.
+      expect(check.stdout).toMatch(/^director : would change .* changed=2 /m);
+      expect(check.stdout).toMatch(/== wave 1 of 2: balance \(director\) ==\n\ndirector: 1 would change\n {2}~ real server 192\.0\.2\.12:80 weight 7 -> 3 in TCP 198\.51\.100\.50:80 /);
+      expect(check.stdout).toMatch(/== wave 2 of 2: withdraw \(director\) ==\n\ndirector: 1 would change\n {2}~ route 192\.0\.2\.11\/32: the next-hop pin a stopped forwarding switch left goes /);
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 7');
+      expect(await lab.sh('director', 'ip -4 route show proto 250')).toBe(pinned);
       const repair = parseJson(ok(await apply('--json'), 'apply'));
-      expect(repair.hosts.filter((host) => host.status === 'changed').map((host) => [host.host, host.changes.length])).toEqual([['director', 1]]);
+      expect(repair.hosts.filter((host) => host.status === 'changed').map((host) => [host.host, host.changes.map((change) => change.resource)])).toEqual([
+        ['director', ['ipvs TCP 198.51.100.50:80', 'route 192.0.2.11/32 (next-hop pin)']],
+      ]);
       expect(await lab.sh('director', 'ipvsadm -S -n')).toContain('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 3');
+      expect(await lab.sh('director', 'ip -4 route show proto 250')).toBe('');
+      await secondApplyChangesNothing();
     }, 600_000);
 
     labIt('reset removes what apply made and nothing else (an administrator\'s IPVS service and VIP stay); apply refuses to add a VIP another host answers for, then rebuilds it', async () => {

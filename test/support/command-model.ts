@@ -4,7 +4,7 @@ import { DEFAULT_ROUTE_ORIGINAL } from '../../src/resources/route.js';
 import { ORIGINALS_DIR } from '../../src/resources/sysctl-originals.js';
 import { realServerName, serviceName, type Table, type VirtualService } from '../../src/resources/ipvs/model.js';
 import { parseRules, renderRules } from '../../src/resources/ipvs/rules-format.js';
-import { pinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
+import { pinNextHop, unpinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
 
 // A small model of the host for the fixture convergence proof: the commands a planner emits are
 // applied to the facts its probe read, as the kernel and the file system would apply them
@@ -136,10 +136,13 @@ const models: Record<string, Model> = {
     const words = shellWords(swap?.[1] ?? command);
     // A listing (a forwarding switch lists the connections it leaves on the old method) changes nothing.
     if (words[0] === 'ipvsadm' && words[1] === '-L') return facts;
-    // The next-hop pin of a switch between DR and NAT or TUN is a route, not the table (its shell is
-    // run on a real kernel by next-hop-pin.test.ts).
+    // The next-hop pin of a switch between DR and NAT or TUN, a route the probe reads back (its
+    // shell is run on a real kernel by next-hop-pin.test.ts); the model takes every server as on-link.
+    const pins = (facts.pins ?? []) as string[];
     const pinned = /^lvsprov_pin_route=\$\(ip -4 -o route get ([0-9.]+) /.exec(command)?.[1];
-    if ((pinned !== undefined && command === pinNextHop(pinned)) || /^if \[ -n "\$\(ip -4 route show exact [0-9.]+\/32 proto \d+\)" \]; then ip -4 route del /.test(command)) return facts;
+    if (pinned !== undefined && command === pinNextHop(pinned)) return { ...facts, pins: [...new Set([...pins, pinned])] };
+    const unpinned = /^if \[ -n "\$\(ip -4 route show exact ([0-9.]+)\/32 proto \d+\)" \]; then ip -4 route del /.exec(command)?.[1];
+    if (unpinned !== undefined && command === unpinNextHop(unpinned)) return { ...facts, pins: pins.filter((address) => address !== unpinned) };
     if (words[0] === 'ipvsadm') return { ...facts, ipvs: { state: 'ok' }, table: ipvsadm(facts.table as Table, words.slice(1)) };
     if (command === 'systemctl enable --quiet ipvsadm.service') return { ...facts, bootUnit: 'enabled' };
     if (command === 'systemctl disable --quiet ipvsadm.service') return { ...facts, bootUnit: 'disabled' };

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { pinNextHop, unpinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
+import { parsePinnedRoute, pinNextHop, PINS_SNIPPET, unpinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
 
 // The pin's shell, run by dash in a network namespace of its own (root: unshare -n) with a veth
 // LAN 192.0.2.0/24 and a network behind a gateway: the kernel's routing table read back after each step.
@@ -34,5 +34,15 @@ describe.skipIf(!root)('the next-hop pin of a real server switching between DR a
     const [own, unpinned] = routesAfter(['ip route add 192.0.2.12/32 dev lan0', unpinNextHop('192.0.2.12')]);
     expect(own).toContain('192.0.2.12 dev lan0 scope link');
     expect(unpinned).toBe(own);
+  });
+
+  it('reads back the pins it made, and no other route, for a later run to remove', () => {
+    const steps = [pinNextHop('192.0.2.11'), 'ip route add 192.0.2.12/32 dev lan0', 'ip route add 192.0.2.13/32 via 192.0.2.13 dev lan0', 'ip route add 198.18.1.0/24 via 192.0.2.1 proto 250'];
+    const script = [lan, ...steps, PINS_SNIPPET].join('\n');
+    const run = spawnSync('unshare', ['-n', 'sh', '-ec', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n').filter((line) => line.startsWith('R '));
+    expect(lines).toHaveLength(2);
+    expect(lines.flatMap((line) => parsePinnedRoute(line.slice(2)) ?? [])).toEqual(['192.0.2.11']);
   });
 });

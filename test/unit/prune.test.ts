@@ -257,3 +257,18 @@ describe('a manifest an older lvsprov wrote, whose probe of an address read its 
     expect(untrusted.records.map((record) => record.probe)).toEqual([resourceTypes.address.probe(spec)]);
   });
 });
+
+describe('a manifest an older lvsprov wrote, whose probe of the IPVS table read no next-hop pins', () => {
+  const spec = resourceTypes.ipvs.schema.parse({ services: [{ protocol: 'tcp', address: '198.51.100.50', port: 80, real_servers: [] }] });
+  const stdout = 'S -A -t 198.51.100.50:80 -s wlc\nI 0\nO ID=debian\nF-\nF-\n';
+  const [legacy = ''] = resourceTypes.ipvs.legacyProbes?.(spec) ?? [];
+  const entry = { type: 'ipvs', id: 'ipvs TCP 198.51.100.50:80', spec, probe: legacy, task: 'IPVS', output: { stdout, status: 0 }, probed: true };
+
+  it('is trusted, and the service it records goes in the upgrading run', () => {
+    expect(resourceTypes.ipvs.probe(spec)).toContain('proto 250');
+    expect(legacy).not.toContain('proto 250');
+    expect(resourceTypes.ipvs.probe(spec).replace(/\nif command -v ip [^\n]*proto 250[^\n]*/, '')).toBe(legacy);
+    const plan = planPrune({ exists: true, text: '', entries: [entry] }, [], new Map(), { host: 'test' });
+    expect(plan.changes.map((change) => change.commands)).toEqual([['ipvsadm -D -t 198.51.100.50:80']]);
+  });
+});

@@ -1,4 +1,5 @@
 import { command, quote } from '../../shell/quote.js';
+import type { Change } from '../types.js';
 
 // IPVS keeps one cached route per real server (ip_vs_xmit.c: the destination's dest_dst), made by
 // whichever of its connections sends first after the cache went stale, and used by all of them.
@@ -35,9 +36,40 @@ export function pinNextHop(address: string): string {
   ].join('; ');
 }
 
+/**
+ * Shell that prints every route lvsprov pinned as `R <route>` lines (nothing where `ip` is
+ * missing): a run stopped between a switch and its withdraw wave leaves its pin, which the next
+ * run finds here and removes.
+ */
+export const PINS_SNIPPET = `if command -v ip >/dev/null 2>&1; then ${command('ip', '-4', 'route', 'show', 'proto', PIN_PROTO)} 2>/dev/null | sed 's/^/R /'; fi`;
+
+/** The pinned address of one `ip route` line, when it is a pin as pinNextHop makes it (`A via A dev D`). */
+export function parsePinnedRoute(route: string): string | undefined {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3}) via (\S+) dev \S+/.exec(route.trim());
+  return match && match[1] === match[2] ? match[1] : undefined;
+}
+
 /** After the drain: the pin lvsprov set, if it is there (several services may switch the same server). */
 export function unpinNextHop(address: string): string {
   const show = command('ip', '-4', 'route', 'show', 'exact', `${address}/32`, 'proto', PIN_PROTO);
   return `if [ -n "$(${show})" ]; then ${command('ip', '-4', 'route', 'del', `${address}/32`, 'proto', PIN_PROTO)}; fi`;
 }
 
+
+/**
+ * The pins read on the host that none of `changes` removes: a run stopped after a switch's edit
+ * and before its withdraw wave left them. Each goes in this run's withdraw wave, where the
+ * switch's own unpin would have run; the connections the stopped run still had to drain are not
+ * known any more, and the real server's old setup, which this run retires, carries them no longer.
+ */
+export function leftoverUnpins(pins: readonly string[], changes: readonly Change[]): Change[] {
+  const removed = new Set(changes.map((change) => change.resource));
+  return [...new Set(pins)]
+    .filter((address) => !removed.has(pinResource(address)))
+    .map((address) => ({
+      resource: pinResource(address),
+      summary: `route ${address}/32: the next-hop pin a stopped forwarding switch left goes`,
+      commands: [unpinNextHop(address)],
+      phase: 'withdraw',
+    }));
+}

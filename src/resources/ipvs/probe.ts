@@ -4,6 +4,7 @@ import type { Table } from './model.js';
 import { parseRules } from './rules-format.js';
 import { probedSaveFiles, type OsRelease } from './save-file.js';
 import type { IpvsSpec } from './schema.js';
+import { parsePinnedRoute, PINS_SNIPPET } from './next-hop-pin.js';
 
 /**
  * Whether the table could be read. `no-ipvsadm`: the tool is not installed, so the table is
@@ -25,11 +26,13 @@ export interface IpvsFacts {
   readonly files: Readonly<Record<string, FileState>>;
   /** `systemctl is-enabled ipvsadm.service` ('' when systemd knows no such unit); absent without systemd. */
   readonly bootUnit?: string;
+  /** Real servers whose next hop a forwarding switch pinned (next-hop-pin.ts), still pinned. */
+  readonly pins: readonly string[];
 }
 
 // Lines: `S <rule>` per line of `ipvsadm -S -n`, then one `I <status>`; `O ID=...` from
-// os-release; `B <answer>` where systemd runs; one file line per probed save file, in
-// probedSaveFiles order. ipvsadm runs a second time only on failure, to capture its stderr
+// os-release; `B <answer>` where systemd runs; `R <route>` per next-hop pin; one file line per
+// probed save file, in probedSaveFiles order. ipvsadm runs a second time only on failure, to capture its stderr
 // apart from the rules.
 /** Shell that prints the live table as `S <rule>` lines and one `I <status>` line (see parseStatus). */
 export const LIVE_TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
@@ -42,6 +45,11 @@ sed -n -E 's/^(ID|ID_LIKE)=/O &/p' /etc/os-release 2>/dev/null
 if [ -d /run/systemd/system ]; then printf 'B %s\n' "$(systemctl is-enabled ipvsadm.service 2>/dev/null)"; fi`;
 
 export function probeSnippet(spec: IpvsSpec): string {
+  return [TABLE_SNIPPET, PINS_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
+}
+
+/** The probe before it read the pins: manifests an older lvsprov wrote record it, and its output parses (no pins). */
+export function probeSnippetWithoutPins(spec: IpvsSpec): string {
   return [TABLE_SNIPPET, ...probedSaveFiles(spec).map(readFileSnippet)].join('\n');
 }
 
@@ -70,6 +78,7 @@ export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
   let status: IpvsStatus | undefined;
   let os: OsRelease = { id: '', idLike: [] };
   let bootUnit: string | undefined;
+  const pins: string[] = [];
   for (const line of output.stdout.split('\n')) {
     if (line.startsWith('S ')) rules.push(line.slice(2));
     else if (line.startsWith('I ')) status = parseStatus(line.slice(2));
@@ -77,6 +86,10 @@ export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
     else if (line.startsWith('O ID_LIKE=')) os = { ...os, idLike: unquote(line.slice(10)).toLowerCase().split(/\s+/).filter(Boolean) };
     else if (line.startsWith('F')) fileLines.push(line);
     else if (line === 'B' || line.startsWith('B ')) bootUnit = line.slice(2).trim();
+    else if (line.startsWith('R ')) {
+      const pinned = parsePinnedRoute(line.slice(2));
+      if (pinned !== undefined) pins.push(pinned);
+    }
   }
   if (!status) throw new Error('the ipvs probe printed no status line');
   let table: Table = [];
@@ -86,5 +99,5 @@ export function parseProbe(output: ProbeOutput, spec: IpvsSpec): IpvsFacts {
     throw new Error(`cannot read the output of ipvsadm -S -n: ${(error as Error).message}`);
   }
   const files = Object.fromEntries(probedSaveFiles(spec).map((path, index) => [path, parseFileLine(fileLines[index])]));
-  return { ipvs: status, table, os, files, ...(bootUnit !== undefined ? { bootUnit } : {}) };
+  return { ipvs: status, table, os, files, pins, ...(bootUnit !== undefined ? { bootUnit } : {}) };
 }
