@@ -51,6 +51,11 @@ export function readLock(nonce: string, stdout: string, timeoutSeconds: number):
       return { state: 'older', holder: report.holder };
     case 'timeout':
       throw new LockError(`locked by another run: ${describeHolder(report.holder)}; waited ${report.waitedSeconds.toFixed(0)} s (--lock-timeout ${timeoutSeconds})`);
+    case 'self':
+      throw new LockError(
+        `this run reached this machine already, as host ${report.holder.host ?? '(unnamed)'}: the inventory names one machine twice ` +
+          '(two of its addresses, or an address and a DNS name); list it once',
+      );
     case 'unsupported':
       throw new LockError(`cannot lock the host: ${report.reason}`);
     default:

@@ -62,6 +62,7 @@ export class HostRun {
   private interruption: Interruption | undefined;
   private error: HostResult['error'];
   private lockWait: LockWait | undefined;
+  private hostLock: RunLock | undefined;
   private result: HostResult | undefined;
   /** host-start is reported once, however often the host is read. */
   private started$ = false;
@@ -125,8 +126,12 @@ export class HostRun {
     return [...this.outcomes.values()].filter((outcome) => outcome === 'made').length;
   }
 
+  /** The run's lock, its owner line naming this host (so that the run knows itself on a machine it reached twice). */
   private get lock(): RunLock | undefined {
-    return this.options.check ? undefined : this.options.lock;
+    const lock = this.options.check ? undefined : this.options.lock;
+    if (lock === undefined) return undefined;
+    this.hostLock ??= { ...lock, owner: { ...lock.owner, host: this.host } };
+    return this.hostLock;
   }
 
   private stopped(): boolean {

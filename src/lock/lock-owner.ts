@@ -17,6 +17,11 @@ export interface LockOwner {
    * modulo 1000, so that two runs started in the same millisecond still differ.
    */
   readonly age: number;
+  /**
+   * The inventory name the run reaches this host by (each host's lock has its own): a run that
+   * finds its own lock on a machine names the host that took it (one machine under two names).
+   */
+  readonly host?: string;
 }
 
 export function lockOwner(now: Date = new Date(), pid: number = process.pid, control: string = hostname()): LockOwner {

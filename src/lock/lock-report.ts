@@ -7,6 +7,8 @@ export interface LockHolder {
   readonly pid?: number;
   readonly started?: string;
   readonly age?: number;
+  /** The inventory name its run reaches the host by. */
+  readonly host?: string;
 }
 
 export type LockReport =
@@ -14,6 +16,8 @@ export type LockReport =
   /** Held by an older run, which goes first: this run must give up the hosts it holds. */
   | { readonly state: 'older'; readonly waitedSeconds: number; readonly holder: LockHolder }
   | { readonly state: 'timeout'; readonly waitedSeconds: number; readonly holder: LockHolder }
+  /** Held by this very run, through its connection to another inventory host: one machine under two names. */
+  | { readonly state: 'self'; readonly holder: LockHolder }
   | { readonly state: 'held' }
   /** A later exec found the lock no longer this run's (its lease ran out and another run took it). */
   | { readonly state: 'lost'; readonly holder: LockHolder }
@@ -28,6 +32,7 @@ const fieldShapes: Record<keyof LockHolder, RegExp> = {
   pid: /^\d{1,10}$/,
   started: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
   age: /^\d{1,19}$/,
+  host: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
 };
 
 function holderFrom(fields: ReadonlyMap<string, string>): LockHolder {
@@ -62,7 +67,8 @@ export function parseLockReport(nonce: string, output: string): LockReport {
     case 'released':
       return { state: last[1] };
     case 'lost':
-      return { state: 'lost', holder };
+    case 'self':
+      return { state: last[1], holder };
     case 'unsupported':
       return { state: 'unsupported', reason: fields.get('reason') === 'no-flock' ? 'flock is not installed (util-linux)' : 'cannot write /run/lvsprov/run.lock' };
     default:
@@ -74,5 +80,6 @@ export function parseLockReport(nonce: string, output: string): LockReport {
 export function describeHolder(holder: LockHolder): string {
   if (holder.pid === undefined && holder.control === undefined) return 'another lvsprov run (its owner file did not say which: unreadable, or being rewritten)';
   const who = `lvsprov pid ${holder.pid ?? '?'} on ${holder.control ?? '?'}`;
-  return holder.started ? `${who}, started ${holder.started}` : who;
+  const named = holder.started ? `${who}, started ${holder.started}` : who;
+  return holder.host ? `${named}, which reaches it as ${holder.host}` : named;
 }

@@ -89,7 +89,7 @@ const holdsFunction = 'lvsprov_holds() { for lvsprov_fd in /proc/$1/fd/*; do [ "
  * process (`mv`) on every host, for a file that lives in /run and is read by lvsprov alone.
  */
 function writeOwner(owner: LockOwner, leaseSeconds: number): string {
-  const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`];
+  const words = [`run=${owner.run}`, `control=${owner.control}`, `pid=${owner.pid}`, `started=${owner.started}`, `age=${owner.age}`, ...(owner.host === undefined ? [] : [`host=${owner.host}`])];
   return `lvsprov_cs; printf '%s\\n' ${quote(words.join(' '))}" holder=$$ conn=$lvsprov_conn lease_end=$(( lvsprov_now + ${Math.round(leaseSeconds * 100)} ))" >"$lvsprov_d/run.owner"`;
 }
 
@@ -102,9 +102,15 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
   const dir = options.dir ?? defaultLockDir;
   const lease = options.leaseSeconds ?? defaultLeaseSeconds;
   const timeout = Math.max(0, Math.round(options.timeoutSeconds * 100));
+  // This run's owner line under another inventory name: one machine named twice (two of its
+  // addresses, or an address and a DNS name), which this run would change over two connections,
+  // each planning against what the other changes. Another name of this run only: a run that reads
+  // a host again (after giving way to an older run) finds its own name there.
+  const self = owner.host === undefined ? undefined : `lvsprov_self() { lvsprov_field run; [ "$lvsprov_value" = ${quote(owner.run)} ] || return 1; lvsprov_field host; [ -n "$lvsprov_value" ] && [ "$lvsprov_value" != ${quote(owner.host)} ]; }`;
   return [
     ...common(nonce, dir),
     holdsFunction,
+    ...(self ? [self] : []),
     'command -v flock >/dev/null 2>&1 || { lvsprov_say unsupported reason=no-flock; exit 0; }',
     '{ { [ -d "$lvsprov_d" ] || mkdir -p "$lvsprov_d"; } && : >>"$lvsprov_d/run.lock"; } 2>/dev/null || { lvsprov_say unsupported reason=cannot-write; exit 0; }',
     // The process that stands for this run's connection: the nearest sshd ancestor (sudo, its
@@ -134,6 +140,9 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '  lvsprov_number holder; lvsprov_holder=$lvsprov_value',
     '  lvsprov_number lease_end; lvsprov_lease_end=$lvsprov_value',
     '  lvsprov_number age; lvsprov_age=$lvsprov_value',
+    // Held by this very run under another name: waiting would only end at the timeout, since
+    // the run holds every lock it took until its last wave.
+    ...(self ? ['  if lvsprov_self; then lvsprov_say self $lvsprov_info; exit 0; fi'] : []),
     // A holder whose lease ran out (its run has sent this host nothing for that long) is ended,
     // if it still holds the lock. A run that merely ended is not waited for long: its shell ends
     // with its input, or at its next write once its connection is gone.
@@ -151,6 +160,10 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     // A byte now and then: once lvsprov has closed this channel, the write ends the waiter.
     `  printf .; sleep 0.2 ${LOCK_FD_CLOSED}`,
     'done',
+    // Taken at once, or after its holder went: the owner line the last holder left may still say
+    // this run read the machine under another name (a host with nothing to change closes its
+    // connection, and its lock, right after its read).
+    ...(self ? ['lvsprov_owner; if lvsprov_self; then lvsprov_say self $lvsprov_info; exit 0; fi'] : []),
     'lvsprov_previous=$lvsprov_info',
     writeOwner(owner, lease),
     'if [ "$lvsprov_waited" -gt 0 ]; then lvsprov_say acquired waited=$lvsprov_waited $lvsprov_previous; else lvsprov_say acquired waited=0; fi',

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli, startCli, type CliResult, type JsonHost } from '../support/cli.js';
@@ -117,7 +118,7 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
       expect(waited.length, both).toBeGreaterThan(0);
       for (const host of waited) expect(host.lock?.heldBy).toMatch(new RegExp(`^lvsprov pid ${first.child.pid} on \\S+, started \\d{4}-`));
       // And its progress says so, one line per host it waited for.
-      const lines = b.stderr.match(/^\S+: waited \d+\.\d s for the host lock held by lvsprov pid \d+ on \S+, started \S+; read afresh$/gm) ?? [];
+      const lines = b.stderr.match(/^(\S+): waited \d+\.\d s for the host lock held by lvsprov pid \d+ on \S+, started \S+, which reaches it as \1; read afresh$/gm) ?? [];
       expect(lines.length, both).toBe(waited.length);
       console.log(`round ${round}: the second run waited on ${waited.map((host) => `${host.host} ${host.lock?.waitedSeconds.toFixed(1)} s`).join(', ')}`);
     }
@@ -164,6 +165,47 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     console.log(`kill -9: the next run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect((Date.now() - started) / 1000).toBeLessThan(20);
+    await converged();
+  }, 180_000);
+
+  it('one machine under two names (rs2 by its address and by a second address of it): the name read second fails at once, naming the other; the rest converges', async () => {
+    // A second address on rs2, known to the control host under rs2's key, and an inventory that
+    // names the machine twice: no check of the inventory can tell the two addresses are one host.
+    await sh('rs2', 'ip addr add 192.0.2.112/24 dev eth0');
+    try {
+      const known = readFileSync(lab.knownHostsPath, 'utf8');
+      const rs2Key = known.split('\n').find((line) => line.startsWith('192.0.2.12 '))?.slice('192.0.2.12 '.length);
+      expect(rs2Key).toBeDefined();
+      const knownHosts = join(dir, 'known_hosts.twice');
+      writeFileSync(knownHosts, `${known}192.0.2.112 ${rs2Key}\n`);
+      const base = drInventory(lab, { knownHosts }) as { groups: Record<string, { hosts: string[] }>; hosts: Record<string, unknown> };
+      const twice = writeInventory(dir, 'twice.yaml', {
+        ...base,
+        groups: { ...base.groups, realservers: { hosts: ['rs1', 'rs2', 'rs2-again'] } },
+        hosts: { ...base.hosts, 'rs2-again': { address: '192.0.2.112' } },
+      });
+      const result = await runCli(['apply', '-i', twice, ...limit, '--json'], { namespace: lab.controlNamespace });
+      expect(result.code, result.stdout + result.stderr).toBe(2);
+      const json = parseJson(result);
+      const failed = json.hosts.filter((host) => host.status === 'failed');
+      // Whichever of the two read first holds the lock; the other stops before its read.
+      expect(failed.map((host) => host.host), result.stdout).toHaveLength(1);
+      const [loser] = failed;
+      const winner = loser?.host === 'rs2' ? 'rs2-again' : 'rs2';
+      expect(loser?.error?.message).toBe(
+        `this run reached this machine already, as host ${winner}: the inventory names one machine twice (two of its addresses, or an address and a DNS name); list it once`,
+      );
+      expect(loser?.changes).toEqual([]);
+      // The winner is provisioned as the host it was named (rs2-again's test page says so).
+      expect(json.hosts.filter((host) => host.host !== loser?.host).map((host) => [host.host, host.status === 'failed' ? 'failed' : 'done'])).toEqual([
+        ['router', 'done'],
+        ['rs1', 'done'],
+        [winner, 'done'],
+      ]);
+    } finally {
+      await sh('rs2', 'ip addr del 192.0.2.112/24 dev eth0');
+    }
+    expect((await apply()).code).toBe(0);
     await converged();
   }, 180_000);
 
@@ -255,7 +297,7 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     // included, so the wait on rs1 itself may round to 0 s.)
     const blocked = await apply('--json', '--lock-timeout', '1');
     const rs1Blocked = parseJson(blocked).hosts.find((host) => host.host === 'rs1') as JsonHost;
-    expect(rs1Blocked.error?.message).toMatch(new RegExp(`^locked by another run: lvsprov pid ${run.child.pid} on \\S+, started \\S+; waited [01] s \\(--lock-timeout 1\\)$`));
+    expect(rs1Blocked.error?.message).toMatch(new RegExp(`^locked by another run: lvsprov pid ${run.child.pid} on \\S+, started \\S+, which reaches it as rs1; waited [01] s \\(--lock-timeout 1\\)$`));
     expect(blocked.code).toBe(2);
     // sshd drops that connection once TCP gives up on it; here the test ends it at once, and the
     // lock goes with it.

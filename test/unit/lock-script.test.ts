@@ -270,6 +270,36 @@ describe('host lock in shell', () => {
     expect(old.report).toMatchObject({ state: 'timeout', holder: { run: younger.run } });
   });
 
+  it('a run that finds its own owner line under another inventory name (one machine named twice) says so at once, held or left, naming that host', async () => {
+    const asRs1 = { ...older, host: 'rs1' };
+    const held = await acquire(asRs1, { wait: 'wait', timeoutSeconds: 5 });
+    expect(held.report.state).toBe('acquired');
+    expect(readFileSync(join(dir, 'run.owner'), 'utf8')).toMatch(/ age=\d+ host=rs1 holder=/);
+    for (const wait of ['wait', 'wait-die'] as const) {
+      const twice = await acquire({ ...older, host: 'rs1-by-name' }, { wait, timeoutSeconds: 10 });
+      expect(twice.report).toMatchObject({ state: 'self', holder: { run: older.run, host: 'rs1' } });
+      expect(twice.output).not.toContain('probes-ran');
+    }
+    // Another run waits for it as for any holder, and is told which host that run reaches it as.
+    const other = await acquire(younger, { wait: 'wait', timeoutSeconds: 0.3 });
+    expect(other.report.state === 'timeout' && describeHolder(other.report.holder)).toBe('lvsprov pid 100 on ctl-a, started 2026-11-30T04:00:00Z, which reaches it as rs1');
+    // Given up, or its connection closed after a read with nothing to change: the owner line it
+    // left still tells the second name, at once, and the lock stays free.
+    await held.session.close();
+    expect(isFree(dir)).toBe(true);
+    const after = await acquire({ ...older, host: 'rs1-by-name' }, { wait: 'wait', timeoutSeconds: 5 });
+    expect(after.report).toMatchObject({ state: 'self', holder: { run: older.run, host: 'rs1' } });
+    expect(after.output).not.toContain('probes-ran');
+    expect(isFree(dir)).toBe(true);
+    // The same name again (a read after giving way to an older run), or an owner line without a
+    // host (an older lvsprov's), is no reason to stop.
+    const again = await acquire(asRs1, { wait: 'wait', timeoutSeconds: 5 });
+    expect(again.report).toEqual({ state: 'acquired', waitedSeconds: 0 });
+    await again.session.close();
+    writeFileSync(join(dir, 'run.owner'), `run=${older.run} control=ctl-a pid=100 started=2026-11-30T04:00:00Z age=${older.age} holder=1 conn=1 lease_end=1\n`);
+    expect((await acquire({ ...older, host: 'rs2' }, { wait: 'wait', timeoutSeconds: 5 })).report).toEqual({ state: 'acquired', waitedSeconds: 0 });
+  });
+
   it('later execs renew a held lock, and find it lost when it is not theirs: another shell, or this one after it gave the lock up', async () => {
     const held = await acquire(older, { wait: 'wait', timeoutSeconds: 5 });
     expect(held.report.state).toBe('acquired');
@@ -367,6 +397,8 @@ describe('lock reports', () => {
     });
     expect(parseLockReport(nonce, 'lvsprov-lock abc123 unsupported reason=no-flock')).toEqual({ state: 'unsupported', reason: 'flock is not installed (util-linux)' });
     expect(parseLockReport(nonce, 'lvsprov-lock abc123 held')).toEqual({ state: 'held' });
+    expect(parseLockReport(nonce, 'lvsprov-lock abc123 self run=00ff host=rs1.example')).toEqual({ state: 'self', holder: { run: '00ff', host: 'rs1.example' } });
+    expect(parseLockReport(nonce, "lvsprov-lock abc123 self run=00ff host=rs1;reboot host='x'")).toEqual({ state: 'self', holder: { run: '00ff' } });
     expect(parseLockReport(nonce, 'lvsprov-lock other acquired waited=0')).toEqual({ state: 'missing' });
     expect(parseLockReport(nonce, 'lvsprov-lock abc123 bogus')).toEqual({ state: 'missing' });
   });
