@@ -1,4 +1,5 @@
 import type { SectionResult } from '../engine/batch-script.js';
+import { parseAddressLine } from '../resources/ipv4-addresses.js';
 import { parseProcIpvs, parseRates, withRates, type LiveService } from './live-table.js';
 
 // What status reads on a director, as three sections of the host's one read script: the kernel's
@@ -33,17 +34,20 @@ export interface DirectorRead {
   readonly addressesError?: string;
 }
 
-/** `ip -o -4 addr show`: `2: eth0    inet 192.0.2.10/24 brd 192.0.2.255 scope global eth0\ ...`. */
+/**
+ * `ip -o -4 addr show` (resources/ipv4-addresses.ts reads its lines): status shows what it can, so
+ * a line that is not an address (an error `2>&1` kept) is left out rather than failing the read.
+ */
 export function parseAddresses(text: string): HeldAddress[] {
-  const held: HeldAddress[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^\d+:\s+([^\s@]+)(?:@\S+)?\s+inet\s+(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})\b(.*)$/.exec(line);
-    if (!match) continue;
-    const device = match[1] as string;
-    const label = /\bscope \S+ (?:(?:secondary|dynamic|noprefixroute|deprecated|tentative) )*(\S+?)\\?\s/.exec(`${match[4] as string} `)?.[1];
-    held.push({ device, address: match[2] as string, prefix: Number(match[3]), ...(label && label !== device ? { label } : {}) });
-  }
-  return held;
+  return text.split('\n').flatMap((line) => {
+    if (!/\sinet\s/.test(line)) return [];
+    try {
+      const { device, address, prefix, label } = parseAddressLine(line);
+      return [{ device, address, prefix, ...(label !== device ? { label } : {}) }];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The three sections, in directorProbes order; a missing section is a read that ended early. */

@@ -73,6 +73,12 @@ describe('ipvsadm rates and addresses', () => {
     expect(parseAddresses('4: eth1@if12    inet 192.0.2.1/24 brd 192.0.2.255 scope global secondary eth1\\       valid_lft forever')).toEqual([
       { device: 'eth1', address: '192.0.2.1', prefix: 24 },
     ]);
+    // A point-to-point address is its local end, a /32 (the length is the peer's); an error line
+    // that `2>&1` kept is left out, and the addresses around it are still read.
+    expect(parseAddresses('5: tun0    inet 198.18.0.1 peer 198.18.0.2/32 scope global tun0\\       valid_lft forever\nip: something went wrong\n2: eth0    inet 192.0.2.10/24 scope global eth0:7\\ ')).toEqual([
+      { device: 'tun0', address: '198.18.0.1', prefix: 32 },
+      { device: 'eth0', address: '192.0.2.10', prefix: 24, label: 'eth0:7' },
+    ]);
   });
 });
 
