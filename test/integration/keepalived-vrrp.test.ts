@@ -310,18 +310,27 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   });
 
   it('the VRRP id renumbered while dir2 is unreachable: dir1 leaves VI_51, dir2 (still on it) takes the VIP, and dir1 holds back its start on VI_61: never two holders; with dir2 reached, the next apply moves both', async () => {
-    /** Samples the VIP's holders every 100 ms while `work` runs and for `afterMs` more; every set seen, in order, without repeats. */
-    const watch = async (work: Promise<unknown>, afterMs: number): Promise<string[]> => {
+    /**
+     * Samples the VIP's holders every 100 ms while `work` runs and for `afterMs` more; every set
+     * seen, in order, without repeats, each with the seconds it lasted (`none 3.2 s`) in `timeline`.
+     */
+    const watch = async (work: Promise<unknown>, afterMs: number): Promise<string[] & { timeline?: string }> => {
       const seen: string[] = [];
+      const since: number[] = [];
       let done = false;
       void work.finally(() => (done = true));
       for (let until = Infinity; Date.now() < until; ) {
         if (done && until === Infinity) until = Date.now() + afterMs;
         const now = (await holders()).join('+') || 'none';
-        if (seen.at(-1) !== now) seen.push(now);
+        if (seen.at(-1) !== now) {
+          seen.push(now);
+          since.push(Date.now());
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      return seen;
+      const end = Date.now();
+      const timeline = seen.map((holding, index) => `${holding} ${(((since[index + 1] ?? end) - (since[index] ?? end)) / 1000).toFixed(1)} s`).join(' -> ');
+      return Object.assign(seen, { timeline });
     };
     writeInventory('eth0', 'absent', { renumbered: true, dir2Unreachable: true });
     const run = lvsprov('apply');
@@ -330,7 +339,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     const result = await run;
     const json = parseJson(result);
     const dir1 = json.hosts.find((host) => host.host === 'dir1');
-    console.log(`VRRP renumbered, dir2 unreachable: exit ${result.code}; holders ${seen.join(' -> ')}; dir1 held back: ${JSON.stringify(dir1?.heldBack?.map((held) => held.summary))}`);
+    console.log(`VRRP renumbered, dir2 unreachable: exit ${result.code}; holders ${seen.timeline}; dir1 held back: ${JSON.stringify(dir1?.heldBack?.map((held) => held.summary))}`);
     expect(seen.filter((holding) => holding.includes('+'))).toEqual([]);
     expect(seen.at(-1)).toBe('dir2');
     expect(result.code).not.toBe(0);
@@ -338,7 +347,8 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     // dir2 reached: it leaves VI_51 in prepare, dir1 starts on VI_61 in balance, dir2 in withdraw.
     writeInventory('eth0', 'absent', { renumbered: true });
     const moved = await watch(lvsprov('apply'), 4000);
-    console.log(`VRRP renumbered, dir2 reached: holders ${moved.join(' -> ')}`);
+    // The VIP is held nowhere from dir2's leave (prepare) until dir1's new instance is master (balance).
+    console.log(`VRRP renumbered, dir2 reached: holders ${moved.timeline}`);
     expect(moved.filter((holding) => holding.includes('+'))).toEqual([]);
     expect(moved.at(-1)).toBe('dir1');
     for (const host of DIRECTORS) expect(await sh(host, 'grep virtual_router_id /etc/keepalived/keepalived.conf')).toMatch(/virtual_router_id 61/);
