@@ -42,13 +42,16 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
   const stops = liveInstances(after).length === 0;
   const groups = left.map((instance) => `${instance.name} (virtual_router_id ${instance.virtualRouterId})`).join(', ');
   const vips = left.flatMap((instance) => instance.vips);
+  const moving = movedVips(spec, left);
+  // Every director leaves in prepare and the new group's master takes them in balance.
+  const outage = moving.length > 0 ? `; ${moving.join(', ')} move${moving.length === 1 ? 's' : ''} to a group it joins and ${moving.length === 1 ? 'is' : 'are'} held by no director until that group's master takes ${moving.length === 1 ? 'it' : 'them'} in balance (seconds: a change for a maintenance window)` : '';
   if (stops) {
     const wait = untilStopped(facts.manager);
     return {
       stops,
       change: {
         resource: 'keepalived',
-        summary: `leave VRRP ${groups}: stop keepalived (where it is master, its last advert, priority 0, hands the VIPs to the next priority, nopreempt or not; it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director`,
+        summary: `leave VRRP ${groups}: stop keepalived (where it is master, its last advert, priority 0, hands the VIPs to the next priority, nopreempt or not; it would hold no instance until the groups it joins know this director; it starts on the new config then), before its peers drop this director${outage}`,
         diff: { kind: 'value', before: 'running', after: 'stopped' },
         commands: [heldBeforeCommand(vips), daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait]), untilPeerSkewPassed],
         phase: 'prepare',
@@ -60,7 +63,7 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
     stops,
     change: {
       resource: 'keepalived',
-      summary: `leave VRRP ${groups}: reload ${spec.path} with it tracking ${flag}, set that to 1 (the instance goes to FAULT: where it is master, a priority 0 advert hands the VIPs to the next priority, nopreempt or not), then reload without it, before its peers drop this director`,
+      summary: `leave VRRP ${groups}: reload ${spec.path} with it tracking ${flag}, set that to 1 (the instance goes to FAULT: where it is master, a priority 0 advert hands the VIPs to the next priority, nopreempt or not), then reload without it, before its peers drop this director${outage}`,
       diff: { kind: 'file', before: facts.file.content, after },
       commands: [
         ...setFlagCommands(flag, 0),
@@ -89,10 +92,20 @@ export function leaveChange(spec: KeepalivedSpec, facts: KeepalivedFacts): Leave
  */
 export function movedVipPeers(spec: KeepalivedSpec, facts: KeepalivedFacts): string[] {
   if (!facts.running || !facts.file.exists) return [];
-  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
-  const moved = leftInstances(spec, facts.file.content).filter((instance) => instance.vips.some((vip) => held.has(vip.address.split('/')[0] ?? '')));
+  const left = leftInstances(spec, facts.file.content);
+  const moving = new Set(movedVips(spec, left));
+  const moved = left.filter((instance) => instance.vips.some((vip) => moving.has(vipAddress(vip.address))));
   return [...new Set(moved.flatMap((instance) => instance.peers))];
 }
+
+/** The VIPs of the left instances that an instance of the spec holds again, each once. */
+function movedVips(spec: KeepalivedSpec, left: readonly LiveInstance[]): string[] {
+  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
+  return [...new Set(left.flatMap((instance) => instance.vips.map((vip) => vipAddress(vip.address))))].filter((address) => held.has(address));
+}
+
+/** A live instance's VIP as its config line has it (`198.51.100.50/32`), without the length. */
+const vipAddress = (address: string): string => address.split('/')[0] ?? '';
 
 /** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */
 function holdsAny(left: readonly LiveInstance[]): string | undefined {
