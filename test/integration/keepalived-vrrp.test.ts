@@ -346,7 +346,12 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(dir1?.heldBack?.map((held) => held.reason).join('\n')).toMatch(/dir2 \(192\.0\.2\.20\) was unreachable/);
     // dir2 reached: it leaves VI_51 in prepare, dir1 starts on VI_61 in balance, dir2 in withdraw.
     writeInventory('eth0', 'absent', { renumbered: true });
-    const moved = await watch(lvsprov('apply'), 4000);
+    const renumbering = lvsprov('apply');
+    const moved = await watch(renumbering, 4000);
+    // dir2's leave (dir1 left in the run before) says the VIP will be held by no director for a while.
+    expect(summaries(await renumbering).filter((summary) => summary.includes(`${VIP} moves to a group it joins and is held by no director until that group's master takes it in balance`))).toEqual([
+      expect.stringMatching(/^dir2: leave VRRP VI_51 /),
+    ]);
     // The VIP is held nowhere from dir2's leave (prepare) until dir1's new instance is master (balance).
     console.log(`VRRP renumbered, dir2 reached: holders ${moved.timeline}`);
     expect(moved.filter((holding) => holding.includes('+'))).toEqual([]);
