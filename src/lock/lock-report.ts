@@ -1,3 +1,5 @@
+import { hostNamePattern } from '../config/values.js';
+
 // The lock snippets' one-line reports, parsed. A holder's fields come from a file on the host, so
 // each is checked for its shape and dropped when it is not what lvsprov writes.
 
@@ -32,7 +34,7 @@ const fieldShapes: Record<keyof LockHolder, RegExp> = {
   pid: /^\d{1,10}$/,
   started: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
   age: /^\d{1,19}$/,
-  host: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  host: hostNamePattern,
 };
 
 function holderFrom(fields: ReadonlyMap<string, string>): LockHolder {

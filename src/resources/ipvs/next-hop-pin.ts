@@ -55,7 +55,6 @@ export function unpinNextHop(address: string): string {
   return `if [ -n "$(${show})" ]; then ${command('ip', '-4', 'route', 'del', `${address}/32`, 'proto', PIN_PROTO)}; fi`;
 }
 
-
 /**
  * The pins read on the host that none of `changes` removes: a run stopped after a switch's edit
  * and before its withdraw wave left them. Each goes in this run's withdraw wave, where the
@@ -66,10 +65,10 @@ export function leftoverUnpins(pins: readonly string[], changes: readonly Change
   const removed = new Set(changes.map((change) => change.resource));
   return [...new Set(pins)]
     .filter((address) => !removed.has(pinResource(address)))
-    .map((address) => ({
-      resource: pinResource(address),
-      summary: `route ${address}/32: the next-hop pin a stopped forwarding switch left goes`,
-      commands: [unpinNextHop(address)],
-      phase: 'withdraw',
-    }));
+    .map((address) => unpinChange(address, `route ${address}/32: the next-hop pin a stopped forwarding switch left goes`));
+}
+
+/** The change that removes a pin: in withdraw, once the old method's connections drained (the drain runs before it). */
+export function unpinChange(address: string, summary: string): Change {
+  return { resource: pinResource(address), summary, commands: [unpinNextHop(address)], phase: 'withdraw' };
 }

@@ -14,7 +14,7 @@ import {
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
 import { swapScheduler } from './scheduler-swap.js';
 import { listBoundCommand } from './bound-connections.js';
-import { pinNextHop, pinResource, unpinNextHop } from './next-hop-pin.js';
+import { pinNextHop, unpinChange } from './next-hop-pin.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
 
 // The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
@@ -84,18 +84,8 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
       ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
       ...(rebinds ? { rebinds } : {}),
     },
-    ...(pinned ? [unpinChange(service, after)] : []),
+    ...(pinned ? [unpinChange(after.address, `${realServerName(after)} in ${serviceName(service)}: its next-hop pin goes (the ${after.forwarding} switch drained)`)] : []),
   ];
-}
-
-/** The pin's route goes once the old method's connections drained (the withdraw wave runs after the drain). */
-function unpinChange(service: VirtualService, server: RealServer): Change {
-  return {
-    resource: pinResource(server.address),
-    summary: `${realServerName(server)} in ${serviceName(service)}: its next-hop pin goes (the ${server.forwarding} switch drained)`,
-    commands: [unpinNextHop(server.address)],
-    phase: 'withdraw',
-  };
 }
 
 /**

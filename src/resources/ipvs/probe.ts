@@ -32,8 +32,8 @@ export interface IpvsFacts {
 
 // Lines: `S <rule>` per line of `ipvsadm -S -n`, then one `I <status>`; `O ID=...` from
 // os-release; `B <answer>` where systemd runs; `R <route>` per next-hop pin; one file line per
-// probed save file, in probedSaveFiles order. ipvsadm runs a second time only on failure, to capture its stderr
-// apart from the rules.
+// probed save file, in probedSaveFiles order. ipvsadm runs a second time only on failure, to
+// capture its stderr apart from the rules.
 /** Shell that prints the live table as `S <rule>` lines and one `I <status>` line (see parseStatus). */
 export const LIVE_TABLE_SNIPPET = String.raw`if ! command -v ipvsadm >/dev/null 2>&1; then
   if [ -e /proc/net/ip_vs ] || modprobe -n -q ip_vs 2>/dev/null; then printf 'I no-ipvsadm\n'; else printf 'I no-ipvsadm no-ip_vs\n'; fi
