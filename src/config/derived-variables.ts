@@ -156,6 +156,7 @@ function keepalivedConfig(): VariableType {
   return {
     type: 'object',
     fields: {
+      router_id: { type: 'host-name' },
       advert_interval: integer(1, 255),
       garp,
       instances: instance,

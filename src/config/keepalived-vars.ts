@@ -20,6 +20,7 @@ export function directorKeepalived(inventory: LoadedInventory, host: string, def
   const groups = (ha?.groups ?? []).filter((group) => group.directors.some((director) => director.host === host));
   const vrrp = ha ? vrrpOf(inventory, ha, groups, host, defaultDevice) : { instances: [], sync_groups: [] };
   return {
+    router_id: host,
     advert_interval: ha?.settings.advert_interval ?? 1,
     ...(ha?.settings.garp ? { garp: { ...ha.settings.garp } } : {}),
     ...vrrp,

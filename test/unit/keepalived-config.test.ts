@@ -91,6 +91,35 @@ describe('keepalived -t is a real judge here', () => {
   });
 });
 
+// Without a router_id keepalived names itself by looking its host name up (getaddrinfo), in every
+// process: `keepalived -t` before each config write and every start. A director whose name no
+// resolver answers (the lab's hosts, many a production one) waited out a DNS timeout, 5 s here, each
+// time; a scheduler swap's hold was held that long. Every config names the director instead.
+describe('keepalived -t of a written config looks no host name up', () => {
+  /** The files keepalived -t opens and the sockets it connects, in a namespace with a host name no resolver knows. */
+  function lookups(text: string): string[] {
+    const file = join(work, `lookup-${Math.random().toString(36).slice(2)}.conf`);
+    const trace = `${file}.trace`;
+    writeFileSync(file, text);
+    const script = 'hostname no-such-host.invalid; for i in 0 1 2; do ip link add eth$i type veth peer name peer$i; done; exec strace -f -e trace=openat,connect -o "$2" keepalived -t -f "$1"';
+    const result = spawnSync('unshare', ['-n', '-u', 'sh', '-c', script, 'sh', file, trace], { encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    return readFileSync(trace, 'utf8').split('\n').filter((line) => /"\/etc\/(hosts|resolv\.conf|nsswitch\.conf)"|connect\(/.test(line));
+  }
+
+  it.each(folders)('%s: each director is named by its inventory name, and keepalived -t reads no resolver file', (folder) => {
+    for (const [host, text] of configsOf(folder)) {
+      expect(text).toContain(`\nglobal_defs {\n    router_id ${host}\n}\n`);
+      expect(lookups(text), host).toEqual([]);
+    }
+  });
+
+  it('the same config without a router_id looks the host name up (the trace sees a lookup)', () => {
+    const text = configsOf('dr-pair').get('dir1') ?? '';
+    expect(lookups(text.replace(/\nglobal_defs \{\n {4}router_id dir1\n\}\n/, ''))).toContainEqual(expect.stringContaining('/etc/nsswitch.conf'));
+  });
+});
+
 // A director leaving a VRRP group first reloads with that instance tracking a file (leave.ts): the
 // config keepalived then runs must be one it accepts, read back as the same instances, and the
 // leaving instance must be out of every sync group it shared with instances that stay.

@@ -23,6 +23,7 @@ export function keepalivedConfig(spec: KeepalivedSpec): string {
     '# Written by lvsprov from the inventory; local edits are overwritten by the next apply.',
     '# Tested with `keepalived -t -f` before it replaced the previous file.',
   ];
+  if (spec.router_id !== undefined) out.push('', open(0, 'global_defs'), line(1, 'router_id', spec.router_id), close(0));
   for (const group of spec.sync_groups) {
     out.push('', open(0, 'vrrp_sync_group', group.name), open(1, 'group'), ...group.instances.map((name) => line(2, name)), close(1), close(0));
   }

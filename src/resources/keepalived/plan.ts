@@ -15,7 +15,7 @@ import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
 import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
-import { writeConfigCommands } from './write-config.js';
+import { reloadCommand, testedWriteCommands, writeConfigCommands } from './write-config.js';
 
 // From what a director's keepalived holds to what the spec says, in the zero-downtime order:
 // a leaving real server first goes to weight 0 in the config (reload; the engine then drains it),
@@ -44,12 +44,15 @@ function schedulerSwaps(spec: KeepalivedSpec, facts: KeepalivedFacts): VirtualSe
   });
 }
 
-/** The config written and reloaded, under the new-connection hold while it swaps schedulers, until the live table shows them. */
+/**
+ * The config written and reloaded; where it swaps schedulers, the reload runs under the
+ * new-connection hold until the live table shows them. The write and its `keepalived -t` come
+ * first, outside the hold: a SYN it drops waits for the client's retransmission (1 s, then 3 s),
+ * so the hold spans only the moment keepalived edits the services.
+ */
 function reloadCommands(path: string, text: string, swaps: readonly VirtualService[]): string[] {
-  const commands = writeConfigCommands(path, text);
-  if (swaps.length === 0) return commands;
-  // A subshell: a refused config's `exit` ends it, not the script, and the hold is lifted.
-  return [holdNewConnections(swaps, `(\n${[...commands, ...swaps.map((service) => waitForRule(serviceRule(service)))].join(' &&\n')}\n)`)];
+  if (swaps.length === 0) return writeConfigCommands(path, text);
+  return [...testedWriteCommands(path, text), holdNewConnections(swaps, [reloadCommand, ...swaps.map((service) => waitForRule(serviceRule(service)))].join(' &&\n'))];
 }
 
 /** Live services and real servers keepalived held that the spec drops (only where keepalived has a config). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressLabel, interfaceName, ipv4, netmask, writtenFilePath } from '../../config/values.js';
+import { addressLabel, hostName, interfaceName, ipv4, netmask, writtenFilePath } from '../../config/values.js';
 import { healthCheckSchema } from '../../config/ha-schema.js';
 import { schedulers } from '../ipvs/schedulers.js';
 
@@ -69,6 +69,13 @@ export const virtualServerSchema = z
 export const keepalivedSchema = z
   .object({
     path: writtenFilePath.default('/etc/keepalived/keepalived.conf'),
+    /**
+     * The director's name in keepalived's logs and adverts' notifications (global_defs router_id).
+     * Without it every keepalived process, `keepalived -t` included, looks its host name up
+     * (getaddrinfo) to name itself: on a host whose name no resolver answers, a 5 s DNS timeout on
+     * every config test and start.
+     */
+    router_id: hostName.optional(),
     advert_interval: z.number().int().min(1).max(255).default(1),
     garp: z
       .object({
