@@ -391,6 +391,32 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(new Set(after.map((record) => record.detail))).toEqual(new Set(['rs1', 'rs2']));
   }, 120_000);
 
+  labIt('the scheduler changed under keepalived (wrr to wlc, and back): both directors reload under the new-connection hold, which delays a new connection by one SYN retransmission at most; no request fails, a re-run changes nothing', async () => {
+    // The reload edits the live service, and the kernel refuses a connection that arrives in its
+    // swap: the hold drops those SYNs instead, for the reload alone. Held longer than the client's
+    // first retransmission (1 s), a SYN waits for its second (3 s), past the stream's 3 s timeout.
+    const swapped = join(labDir, 'wlc.yaml');
+    const document = parseDocument(readFileSync(inventory, 'utf8'));
+    document.setIn(['lvs', 'services', 0, 'scheduler'], 'wlc');
+    writeFileSync(swapped, document.toString());
+    for (const [file, scheduler] of [[swapped, 'wlc'], [inventory, 'wrr']] as const) {
+      const from = await guestNow(lab, 'dir1');
+      const result = await lvsprov('apply', '-i', file, '--json');
+      const json = parseJson(result);
+      ok(result, `apply with ${scheduler}`);
+      for (const host of json.hosts.filter((entry) => entry.changes.length > 0)) log(`  ${host.host}: ${host.changes.map((change) => change.summary).join('; ')}`);
+      for (const host of DIRECTORS) expect((await lab.sh(host, 'ipvsadm -S -n')).split('\n')[0], host).toBe(`-A -t ${VIP}:80 -s ${scheduler}`);
+      await sleep(2000);
+      const records = (await (stream as RequestStream).records()).filter((record) => record.sent >= from);
+      const slowest = Math.max(...records.map((record) => record.done - record.sent));
+      log(`scheduler to ${scheduler} under keepalived: ${records.length} requests, ${records.filter((record) => !record.ok).length} failed, the slowest answered in ${(slowest / 1000).toFixed(2)} s`);
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.filter((record) => !record.ok)).toEqual([]);
+      const again = parseJson(ok(await lvsprov('apply', '-i', file, '--json'), `second apply with ${scheduler}`));
+      expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
+    }
+  }, 300_000);
+
   labIt('lvs.ha removed (the pair becomes dir1 alone, a plain director): keepalived hands the VIP and the IPVS table over to lvsprov, no request fails, a re-run changes nothing', async () => {
     // The same cluster without lvs.ha and without the health check: dir1 alone directs the
     // service with lvsprov's own address and ipvs tasks; dir2 stays in the inventory (a director
