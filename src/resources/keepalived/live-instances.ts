@@ -12,14 +12,14 @@ export interface LiveInstance {
   readonly interface: string;
   readonly source: string;
   readonly peers: readonly string[];
-  /** The VIPs as written: `ADDRESS/PREFIX` on `device`. */
-  readonly vips: ReadonlyArray<{ readonly address: string; readonly device: string }>;
+  /** The VIPs as written: `ADDRESS/PREFIX` on `device`, with the label the line gives. */
+  readonly vips: ReadonlyArray<{ readonly address: string; readonly device: string; readonly label?: string }>;
 }
 
 /** Every vrrp_instance block of `text`, in order. */
 export function liveInstances(text: string): LiveInstance[] {
   const instances: LiveInstance[] = [];
-  let current: { name: string; virtualRouterId: number; interface: string; source: string; peers: string[]; vips: Array<{ address: string; device: string }> } | undefined;
+  let current: { name: string; virtualRouterId: number; interface: string; source: string; peers: string[]; vips: Array<{ address: string; device: string; label?: string }> } | undefined;
   let inner: 'unicast_peer' | 'virtual_ipaddress' | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -29,9 +29,9 @@ export function liveInstances(text: string): LiveInstance[] {
     else if (inner !== undefined) {
       if (line === '}') inner = undefined;
       else if (line !== '') {
-        const [address = '', , device = ''] = line.split(' ');
+        const [address = '', , device = '', labelWord, label] = line.split(' ');
         if (inner === 'unicast_peer') current.peers.push(address);
-        else current.vips.push({ address, device });
+        else current.vips.push({ address, device, ...(labelWord === 'label' && label !== undefined ? { label } : {}) });
       }
     } else if (line === 'unicast_peer {' || line === 'virtual_ipaddress {') inner = line === 'unicast_peer {' ? 'unicast_peer' : 'virtual_ipaddress';
     else if (line === '}') {

@@ -10,6 +10,7 @@ import { keepalivedConfig } from './config-text.js';
 import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
 import { leaveChange, movedVipPeers } from './leave.js';
+import { liveInstances } from './live-instances.js';
 import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
@@ -108,7 +109,26 @@ function fromLive(service: VirtualService, running: ReadonlyMap<string, number>)
   };
 }
 
-/** The spec with every leaving real server (and service) back in, at weight 0; whole services as `running` weighs them. */
+/**
+ * The spec's instances, each with the VIPs the running config gives it that no instance of the
+ * spec holds: a VIP dropped with its service stays on the director through the drain of that
+ * service's connections (their packets come to the VIP), as an address task's VIP does until the
+ * withdraw wave, and goes with the config written there. A VIP that moves to another instance is
+ * that instance's at once (one VIP in two instances would be added twice).
+ */
+function keptLeavingVips(spec: KeepalivedSpec, running: string): KeepalivedSpec['instances'] {
+  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
+  const live = new Map(liveInstances(running).map((instance) => [instance.name, instance]));
+  return spec.instances.map((instance) => {
+    const leaving = (live.get(instance.name)?.vips ?? []).flatMap((vip) => {
+      const [address = '', prefix = '32'] = vip.address.split('/');
+      return held.has(address) ? [] : [{ address, prefix: Number(prefix), device: vip.device, ...(vip.label !== undefined ? { label: vip.label } : {}) }];
+    });
+    return leaving.length > 0 ? { ...instance, vips: [...instance.vips, ...leaving] } : instance;
+  });
+}
+
+/** The spec with every leaving real server (and service) back in, at weight 0; whole services as `running` weighs them; VIPs leaving with them kept. */
 function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: string): KeepalivedSpec {
   const servers = spec.virtual_servers.map((server) => {
     const entry = gone.find((item) => !item.whole && serviceName(item.service) === serviceName(expectedService(server)));
@@ -116,7 +136,7 @@ function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: strin
     return { ...server, real_servers: [...server.real_servers, ...entry.servers.map((real) => ({ address: real.address, port: real.port, weight: 0 }))] };
   });
   const weights = configWeights(running);
-  return { ...spec, virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
+  return { ...spec, instances: keptLeavingVips(spec, running), virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
 }
 
 /** After the quiesce config's reload: every real server of a wholly leaving service to weight 0 in the kernel (see fromLive). */
