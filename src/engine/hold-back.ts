@@ -87,6 +87,18 @@ export function handoverBlocked(standings: readonly HostStanding[], hostAddresse
 }
 
 /**
+ * Hosts whose replies move to another director gateway in the reroute wave (Change.movesGateway),
+ * each with the reason they must wait: a director stopped before it, so the new gateway, which a
+ * director may add only in balance, may be held by nobody. The old gateway still works.
+ */
+export function gatewayMoveBlocked(moving: readonly string[], standings: readonly HostStanding[]): Map<string, string> {
+  const director = standings.find((standing) => standing.director && standing.stopped !== undefined);
+  if (director === undefined) return new Map();
+  const why = director.stopped === 'unreachable' ? 'was unreachable' : director.stopped;
+  return new Map(moving.map((host) => [host, `director ${director.host} ${why} before the reroute wave: the gateway its replies move to may be held by nobody`]));
+}
+
+/**
  * Real-server hosts whose reroute wave must wait, each with the reason: a director that was to
  * switch their forwarding stopped (before or during balance), so it may still send by the old
  * method, whose replies need the old route. `switches`: address -> the switching directors.

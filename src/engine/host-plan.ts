@@ -82,6 +82,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
+    else deferGatewayMoves(changes);
     if (context.handingOver) handOverRemovals(changes, context.handingOver);
     if (context.takingOver) awaitReleases(changes, context.takingOver);
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
@@ -140,6 +141,24 @@ function rerouteDefault(changes: PlannedChange[], natRoute: boolean): void {
     if (change.resource !== DEFAULT_ROUTE) return;
     const phase: ChangePhase = !natRoute ? 'reroute' : phaseOf(change) === 'prepare' ? 'retire' : 'prepare';
     changes[index] = { ...change, phase };
+  });
+}
+
+/**
+ * A real server's replies move from one director gateway to another (Change.movesGateway): in
+ * the reroute wave, right after balance. The new gateway may be an address a director adds only
+ * there (lvs.ha brought to a NAT cluster: keepalived takes the floating gateway as it starts), and
+ * moved in prepare, every reply in between went to an address nobody held; the directors' live
+ * connections meanwhile still come through the old one. A forwarding switch has its own order
+ * (rerouteDefault).
+ */
+function deferGatewayMoves(changes: PlannedChange[]): void {
+  // The default route goes to the same gateway as the source routes; it moves with them even
+  // where no original record tells it was lvsprov's (none when the host had no default before).
+  const moving = changes.some((change) => change.movesGateway === true);
+  changes.forEach((change, index) => {
+    if (phaseOf(change) !== 'prepare') return;
+    if (change.movesGateway === true || (moving && change.resource === DEFAULT_ROUTE)) changes[index] = { ...change, phase: 'reroute' };
   });
 }
 

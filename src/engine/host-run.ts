@@ -308,6 +308,11 @@ export class HostRun {
     this.heldBack.push({ summary: change.summary, task: change.task, ...(change.role ? { role: change.role } : {}), phase: phaseOf(change), reason });
   }
 
+  /** Its replies move to another director gateway in the reroute wave (Change.movesGateway). */
+  get movesGateway(): boolean {
+    return this.changes.some((change) => change.movesGateway === true && phaseOf(change) === 'reroute');
+  }
+
   hasPhase(phase: ChangePhase): boolean {
     return this.changes.some((change) => phaseOf(change) === phase);
   }

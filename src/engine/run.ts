@@ -5,7 +5,7 @@ import { connectionClock } from '../transport/ssh-client.js';
 import { JumpPool, openSession } from '../transport/ssh-session.js';
 import type { ConnectionTarget, ConnectOptions, HostSession } from '../transport/types.js';
 import type { EventSink, HostResult } from './events.js';
-import { handoverBlocked, rerouteBlocked, retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
+import { gatewayMoveBlocked, handoverBlocked, rerouteBlocked, retireBlocked, withheldAddresses, type HostStanding } from './hold-back.js';
 import { HostRun, type HostRunOptions } from './host-run.js';
 import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
@@ -146,7 +146,9 @@ export async function runWaves(
       handOver(runs, takeovers);
     }
     if (phase === 'reroute' && !interrupted()) {
-      for (const [host, reason] of rerouteBlocked(switches, run.realServers, standings(runs))) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
+      const moving = runs.filter((host) => host.live && host.movesGateway).map((host) => host.host);
+      const blocked = new Map([...gatewayMoveBlocked(moving, standings(runs)), ...rerouteBlocked(switches, run.realServers, standings(runs))]);
+      for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
     }
     if (phase !== 'prepare' && !interrupted()) {
       // A director's keepalived that stops advertising to a peer (a config without it) or dies

@@ -167,7 +167,17 @@ export const route: ResourceType<RouteSpec, RouteFacts> = {
     const before = describe(current);
     const after = describe(wanted(spec));
     const keep = toKeep(spec, facts);
-    return [{ resource, summary: `${resource}: ${before} -> ${after}`, diff: { kind: 'value', before, after }, commands: [...(keep ? recordOriginalCommands(keep) : []), command(...words)] }];
+    // A default lvsprov set before (its original is recorded) through one gateway, now through another (see Change.movesGateway).
+    const moves = spec.destination === 'default' && facts.original !== undefined && current?.via != null && spec.via !== undefined && current.via !== spec.via;
+    return [
+      {
+        resource,
+        summary: `${resource}: ${before} -> ${after}`,
+        diff: { kind: 'value', before, after },
+        commands: [...(keep ? recordOriginalCommands(keep) : []), command(...words)],
+        ...(moves ? { movesGateway: true as const } : {}),
+      },
+    ];
   },
 
   after(spec, facts) {

@@ -224,7 +224,9 @@ export const sourceRoute: ResourceType<SourceRouteSpec, SourceRouteFacts> = {
     ];
     const before = describe(facts);
     const after = describe({ ...facts, ...want });
-    return [{ resource, summary: `${resource}: ${before} -> ${after}`, diff: { kind: 'value', before, after }, commands }];
+    // The source's replies already go through a director's gateway, which changes (see Change.movesGateway).
+    const moves = !routeOk && facts.gateway !== null && extra.length === 0 && missing.length === 0;
+    return [{ resource, summary: `${resource}: ${before} -> ${after}`, diff: { kind: 'value', before, after }, commands, ...(moves ? { movesGateway: true as const } : {}) }];
   },
 
   after(spec, facts) {

@@ -115,6 +115,14 @@ export interface Change {
    */
   readonly restartsPool?: true;
   /**
+   * On a route of this host's replies through a director (a NAT real server's default, or its
+   * source route's table) that lvsprov set and that now moves to another gateway address: the new
+   * one may be an address a director adds in this run's balance (the floating gateway keepalived
+   * takes when lvs.ha comes to a NAT cluster), so the move waits for the reroute wave; until then
+   * the replies keep the way the directors' live connections came by (engine/host-plan.ts).
+   */
+  readonly movesGateway?: true;
+  /**
    * On a director's edit that switches a real server between NAT and DR or TUN: which one. The
    * kernel keeps an established connection's method; new ones take the new method at once, so the
    * real server's default route (its replies' way back) changes right after, in the reroute wave.

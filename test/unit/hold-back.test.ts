@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handoverBlocked, type HostStanding } from '../../src/engine/hold-back.js';
+import { gatewayMoveBlocked, handoverBlocked, type HostStanding } from '../../src/engine/hold-back.js';
 
 // A director that hands its keepalived's VIPs over to lvsprov kills keepalived in its retire wave;
 // a VRRP peer still running would take the VIPs three adverts later. Its retire waits while a peer
@@ -33,4 +33,32 @@ describe('a keepalived hand-over waits for its VRRP peers', () => {
       expect([...handoverBlocked(standings, hosts)]).toEqual(blocked);
     });
   }
+});
+
+// A real server whose replies move to another director gateway in the reroute wave: the new one
+// may be an address a director adds only in balance (keepalived's floating gateway). Once a
+// director stopped, nobody may hold it: the move waits, and the old gateway keeps serving.
+describe('a gateway move waits while a director stopped', () => {
+  const realServer = (host: string): HostStanding => ({ host, planned: true, director: false, leaving: [] });
+  const cases: Array<{ why: string; standings: HostStanding[]; blocked: Array<[string, string]> }> = [
+    { why: 'every director went through balance', standings: [dir2(), realServer('rs1')], blocked: [] },
+    {
+      why: 'a director failed',
+      standings: [dir2('failed'), realServer('rs1')],
+      blocked: [['rs1', 'director dir2 failed before the reroute wave: the gateway its replies move to may be held by nobody']],
+    },
+    {
+      why: 'a director was unreachable',
+      standings: [dir2('unreachable'), realServer('rs1')],
+      blocked: [['rs1', 'director dir2 was unreachable before the reroute wave: the gateway its replies move to may be held by nobody']],
+    },
+    { why: 'a real server failed: no gateway is in doubt', standings: [dir2(), { ...realServer('rs2'), stopped: 'failed' }, realServer('rs1')], blocked: [] },
+  ];
+  it.each(cases)('$why', ({ standings, blocked }) => {
+    expect([...gatewayMoveBlocked(['rs1'], standings)]).toEqual(blocked);
+  });
+
+  it('nothing moves: nothing waits', () => {
+    expect([...gatewayMoveBlocked([], [dir2('failed')])]).toEqual([]);
+  });
 });

@@ -81,6 +81,37 @@ describe('host planner', () => {
     expect(changes[1]?.diff?.after).toBe(`-A -t ${VIP}:80 -s wrr\n-a -t ${VIP}:80 -r 192.0.2.11:80 -g -w 1\n`);
   });
 
+  it("a NAT real server's replies moving from one director gateway to another wait for the reroute wave; a first route through a director, or a forwarding switch's, keep their own wave", () => {
+    const tasks = [
+      task('NAT replies via the director', 'source_route', { source: '192.0.2.11', via: '192.0.2.1', table: 100, priority: 1000 }),
+      task('default route via the director', 'route', { destination: 'default', via: '192.0.2.1' }),
+    ];
+    const rules = ['R 0:\tfrom all lookup 255', 'R 1000:\tfrom 192.0.2.11 lookup 254 suppress_prefixlength 0', 'R 1001:\tfrom 192.0.2.11 lookup 100', 'R 32766:\tfrom all lookup 254'];
+    // Through dir1's own address until now (lvsprov set both: the original default is on record).
+    const throughDir1 = (probe: string): string =>
+      probe.includes('rule show') ? [...rules, 'T default via 192.0.2.2 dev eth0'].join('\n') : 'default via 192.0.2.2 dev eth0 \nO via 192.0.2.254 dev eth0';
+    const moved = plan(tasks, throughDir1, { host: 'rs1' });
+    expect(moved.filter((change) => change.movesGateway).map((change) => [change.phase, change.resource])).toEqual([
+      ['reroute', 'source_route 192.0.2.11'],
+      ['reroute', 'route default'],
+    ]);
+    // A real server whose replies go through no director yet: its routes come before any director sends to it.
+    const fresh = plan(tasks, (probe) => (probe.includes('rule show') ? rules.slice(0, 1).join('\n') : 'default via 192.0.2.254 dev eth0 '), { host: 'rs1' });
+    expect(fresh.filter((change) => !change.resource.startsWith('file ')).map((change) => [change.phase, change.resource, change.movesGateway === true])).toEqual([
+      ['prepare', 'source_route 192.0.2.11', false],
+      ['prepare', 'route default', false],
+    ]);
+    // No original on record (the host had no default before lvsprov's): the default moves with its source routes.
+    const noOriginal = plan(tasks, (probe) => throughDir1(probe).replace(/ \nO via .*$/, ' '), { host: 'rs1' });
+    expect(noOriginal.filter((change) => !change.resource.startsWith('file ')).map((change) => [change.phase, change.resource, change.movesGateway === true])).toEqual([
+      ['reroute', 'source_route 192.0.2.11', true],
+      ['reroute', 'route default', false],
+    ]);
+    // A forwarding switch orders the default route itself (rerouteDefault); the source route is not deferred by this rule then.
+    const switching = plan(tasks, throughDir1, { host: 'rs1', rerouting: true });
+    expect(switching.find((change) => change.resource === 'source_route 192.0.2.11')?.phase).toBe('prepare');
+  });
+
   it('reset: changes without a phase wait for the directors (retire)', () => {
     const tasks = [task('test page', 'file', { path: '/var/www/index.html', content: 'rs1\n' })];
     const changes = plan(tasks, () => `F 644 ${Buffer.from('rs1\n').toString('base64')}`, { host: 'rs1' }, 'reset');

@@ -27,6 +27,8 @@ interface ExpectedChange {
   leaving?: string;
   /** Whether the directors drain the host's servers they keep at weight 0 before this change (a pool daemon's restart); checked where a fixture gives it. */
   restartsPool?: boolean;
+  /** Whether the change moves the host's replies from one director gateway to another (deferred to the reroute wave); checked where a fixture gives it. */
+  movesGateway?: boolean;
 }
 
 interface Case {
@@ -58,6 +60,7 @@ function shape(changes: readonly Change[], expected: readonly ExpectedChange[]):
     ...(expected.some((c) => c.phase !== undefined) ? { phase: change.phase ?? 'prepare' } : {}),
     ...(expected.some((c) => c.leaving !== undefined) ? { leaving: change.leaving ? serverKey(change.leaving) : '' } : {}),
     ...(expected.some((c) => c.restartsPool !== undefined) ? { restartsPool: change.restartsPool === true } : {}),
+    ...(expected.some((c) => c.movesGateway !== undefined) ? { movesGateway: change.movesGateway === true } : {}),
   }));
 }
 
