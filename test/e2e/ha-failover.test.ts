@@ -16,7 +16,8 @@ import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnecti
 // and dir2, real VRRP and real IPVS, DR real servers with an HTTP health check. A client sends a
 // request through the VIP every 100 ms for the whole file while the master's keepalived stops,
 // the master crashes (its LAN link down and every keepalived process SIGKILLed), the master
-// returns, and a real server's web server stops and starts. Each handover is judged by the
+// returns, a real server's web server stops and starts, and the scheduler changes under keepalived
+// (a reload under the new-connection hold). Each handover is judged by the
 // longest time the client went without an answer and by the requests sent once it was over (after
 // that gap, and after the router's ARP entry named the new holder): none may fail. A request in
 // flight through the old holder at the moment the VIP moves is reset by the new one, whose kernel

@@ -18,7 +18,9 @@ import { labTest, ok } from '../support/lab-test.js';
 // real server out of the pool with long downloads in flight on it, puts another in and removes a
 // whole service with a download on it (quiesced across keepalived's reload, then deleted), under
 // keepalived; a second apply changes nothing; a virtual service deleted by hand on the master is
-// found by --check and put back by apply; reset removes it all. Without root, qemu or a kernel
+// found by --check and put back by apply; lvs.ha is dropped (dir1 alone) and added back, the real
+// servers' replies moving between dir1's own address and the floating gateway after balance, where
+// keepalived takes it; reset removes it all. Without root, qemu or a kernel
 // this file is skipped with the reason, except in CI, where that is a failure.
 
 const missing = missingPrerequisites();
