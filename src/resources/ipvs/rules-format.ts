@@ -27,7 +27,7 @@ import {
 
 export class RulesFormatError extends Error {}
 
-const FORWARDING_FLAG: Record<Forwarding, string> = { dr: '-g', tun: '-i', nat: '-m' };
+export const FORWARDING_FLAG: Record<Forwarding, string> = { dr: '-g', tun: '-i', nat: '-m' };
 const FLAG_FORWARDING: Record<string, Forwarding> = { '-g': 'dr', '-i': 'tun', '-m': 'nat' };
 const SERVICE_FLAG: Record<string, VirtualService['protocol']> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };
 

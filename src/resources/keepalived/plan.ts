@@ -9,6 +9,7 @@ import type { Change } from '../types.js';
 import { keepalivedConfig } from './config-text.js';
 import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
+import { describeSwitches, forwardingSwitches, pinsBefore, switchChanges, unpinsAfter } from './forwarding-switch.js';
 import { leaveChange, movedVipPeers } from './leave.js';
 import { liveInstances } from './live-instances.js';
 import { droppedPeers } from './peers.js';
@@ -169,35 +170,45 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // those still weighted need the quiesce config first.
   const refs = gone.flatMap((item) => item.servers.map((server) => ({ item, server })));
   const weighted = refs.filter(({ server }) => server.weight > 0);
-  // The first config written carries the new schedulers.
+  // The first config written carries the new schedulers and forwarding methods, in balance: with
+  // servers leaving, a config before the one without them, even where none needs its weight 0.
   let swaps = schedulerSwaps(spec, { ...facts, running });
-  if (weighted.length > 0) {
+  const switches = running ? forwardingSwitches(spec, facts) : [];
+  if (weighted.length > 0 || (switches.length > 0 && refs.length > 0)) {
     const quiet = keepalivedConfig(quiesced(spec, gone, before ?? ''));
+    const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
     changes.push({
       resource: RESOURCE,
-      summary: `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')} in ${spec.path} (weight 0, reload, then drain)`,
+      summary:
+        weighted.length > 0
+          ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)`
+          : `${switching} in ${spec.path} (keepalived -t, then reload); the servers that leave go in withdraw`,
       diff: { kind: 'file', before, after: quiet },
-      commands: [...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
       phase: 'balance',
       ...peers,
       ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
     });
+    changes.push(...switchChanges(switches));
     before = quiet;
     swaps = [];
   }
   // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
   for (const { item, server } of refs.filter((ref) => ref !== weighted[0]))
     changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
+  // Without servers leaving, the config itself switches, in balance.
+  const switchesHere = refs.length > 0 ? [] : switches;
   changes.push({
     resource: RESOURCE,
     // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
     // reloaded: its start reads the file.
-    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path} (keepalived -t, then ${running ? 'reload' : 'start'})`,
+    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path}${switchesHere.length > 0 ? `, switching ${describeSwitches(switchesHere)}` : ''} (keepalived -t, then ${running ? 'reload' : 'start'})`,
     diff: { kind: 'file', before, after: text },
-    commands: reloadCommands(spec.path, text, swaps),
+    commands: [...pinsBefore(switchesHere), ...reloadCommands(spec.path, text, swaps)],
     phase: refs.length > 0 ? 'withdraw' : 'balance',
     ...peers,
   });
+  changes.push(...switchChanges(switchesHere), ...unpinsAfter(switches));
   return changes;
 }
 
