@@ -9,13 +9,13 @@ import type { KeepalivedSpec } from './schema.js';
 import { expectedService } from './table.js';
 
 // A virtual server whose lvs_method changes under keepalived: its reload edits each real server
-// (2.2.7 clear_diff_services: IP_VS_SO_SET_EDITDEST), as `ipvsadm -e` does on a director
-// without keepalived, and the kernel keeps each established connection's method. So the same
-// order as there (ipvs/plan.ts): the next-hop pin before the reload where DR is on either side
-// (next-hop-pin.ts), then, once the live table shows the new method, the list of the connections
-// the old method carries, which the engine drains before the retire wave takes that method's
-// setup off the real server; a NAT switch moves the real server's default route in the reroute
-// wave (Change.switching); the pin goes in withdraw, after the drain.
+// (check/ipwrapper.c clear_diff_rs: LVS_CMD_EDIT_DEST where its forwarding_method differs), as
+// `ipvsadm -e` does on a director without keepalived, and the kernel keeps each established
+// connection's method. So the same order as there (ipvs/plan.ts): the next-hop pin before the
+// reload where DR is on either side (next-hop-pin.ts), then, once the live table shows the new
+// method, the list of the connections the old method carries, which the engine drains before the
+// retire wave takes that method's setup off the real server; a NAT switch moves the real server's
+// default route in the reroute wave (Change.switching); the pin goes in withdraw, after the drain.
 
 export interface ForwardingSwitch {
   readonly service: VirtualService;
