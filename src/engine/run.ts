@@ -147,7 +147,8 @@ export async function runWaves(
     }
     if (phase === 'reroute' && !interrupted()) {
       const moving = runs.filter((host) => host.live && host.movesGateway).map((host) => host.host);
-      const blocked = new Map([...gatewayMoveBlocked(moving, standings(runs)), ...rerouteBlocked(switches, run.realServers, standings(runs))]);
+      const now = standings(runs);
+      const blocked = new Map([...gatewayMoveBlocked(moving, now), ...rerouteBlocked(switches, run.realServers, now)]);
       for (const [host, reason] of blocked) runs.find((entry) => entry.host === host)?.holdBackWave('reroute', reason);
     }
     if (phase !== 'prepare' && !interrupted()) {

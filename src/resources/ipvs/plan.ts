@@ -14,7 +14,8 @@ import {
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
 import { swapScheduler } from './scheduler-swap.js';
 import { listBoundCommand } from './bound-connections.js';
-import { pinNextHop, unpinChange } from './next-hop-pin.js';
+import { switchMarks, switchPins, switchUnpin } from './forwarding-switch.js';
+import { pinNextHop } from './next-hop-pin.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
 
 // The smallest set of ipvsadm edits from the current table to the one the spec asks for, and
@@ -71,20 +72,19 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
   // A connection keeps the forwarding method it was made with (bound-connections.ts), and the
   // engine drains the old method's connections; the tunnel type is read from the server at every
   // packet, so a change of it reaches every connection at once.
-  const switched = before.forwarding !== after.forwarding;
-  const rebinds = switched ? { server: serverRef(service, after), from: before.forwarding, to: after.forwarding } : undefined;
-  const pinned = switched && (before.forwarding === 'dr' || after.forwarding === 'dr');
+  const marks = switchMarks(service, before, after);
+  const pinned = switchPins(before.forwarding, after.forwarding);
   return [
     {
       resource: `ipvs ${serviceName(service)}`,
       summary: `real server ${realServerName(after)} ${changed} in ${serviceName(service)}`,
       diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
-      commands: [...(pinned ? [pinNextHop(after.address)] : []), ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(rebinds ? [listBoundCommand(rebinds.server)] : [])],
+      commands: [...(pinned ? [pinNextHop(after.address)] : []), ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(marks.rebinds ? [listBoundCommand(marks.rebinds.server)] : [])],
       phase: 'balance',
-      ...((before.forwarding === 'nat') !== (after.forwarding === 'nat') ? { switching: serverRef(service, after) } : {}),
-      ...(rebinds ? { rebinds } : {}),
+      ...(marks.switching ? { switching: marks.switching } : {}),
+      ...(marks.rebinds ? { rebinds: marks.rebinds } : {}),
     },
-    ...(pinned ? [unpinChange(after.address, `${realServerName(after)} in ${serviceName(service)}: its next-hop pin goes (the ${after.forwarding} switch drained)`)] : []),
+    ...(pinned ? [switchUnpin(service, after)] : []),
   ];
 }
 

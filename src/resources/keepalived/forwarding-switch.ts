@@ -1,7 +1,8 @@
 import { quote } from '../../shell/quote.js';
 import { listBoundCommand } from '../ipvs/bound-connections.js';
 import { realServerName, selector, serverRef, serviceName, type RealServer, type VirtualService } from '../ipvs/model.js';
-import { pinNextHop, unpinChange } from '../ipvs/next-hop-pin.js';
+import { switchMarks, switchPins, switchUnpin } from '../ipvs/forwarding-switch.js';
+import { pinNextHop } from '../ipvs/next-hop-pin.js';
 import { FORWARDING_FLAG } from '../ipvs/rules-format.js';
 import type { Change } from '../types.js';
 import type { KeepalivedFacts } from './probe.js';
@@ -35,7 +36,7 @@ export function forwardingSwitches(spec: KeepalivedSpec, facts: KeepalivedFacts)
   });
 }
 
-const touchesDr = (change: ForwardingSwitch): boolean => change.before.forwarding === 'dr' || change.after.forwarding === 'dr';
+const touchesDr = (change: ForwardingSwitch): boolean => switchPins(change.before.forwarding, change.after.forwarding);
 
 /** Shell run before the reload that switches: each DR switch's next-hop pin. */
 export function pinsBefore(switches: readonly ForwardingSwitch[]): string[] {
@@ -53,26 +54,19 @@ function untilSwitched(change: ForwardingSwitch): string {
 
 /** After the reload that switches, in balance: per server, the old method's connections listed for the drain. */
 export function switchChanges(switches: readonly ForwardingSwitch[]): Change[] {
-  return switches.map((change) => {
-    const server = serverRef(change.service, change.after);
-    const nat = (change.before.forwarding === 'nat') !== (change.after.forwarding === 'nat');
-    return {
-      resource: 'keepalived',
-      summary: `real server ${realServerName(change.after)} in ${serviceName(change.service)}: ${change.before.forwarding} -> ${change.after.forwarding} by keepalived's reload; the connections made by ${change.before.forwarding} drain before its setup goes`,
-      commands: [untilSwitched(change), listBoundCommand(server)],
-      phase: 'balance',
-      rebinds: { server, from: change.before.forwarding, to: change.after.forwarding },
-      ...(nat ? { switching: server } : {}),
-    };
-  });
+  return switches.map((change) => ({
+    resource: 'keepalived',
+    summary: `real server ${realServerName(change.after)} in ${serviceName(change.service)}: ${change.before.forwarding} -> ${change.after.forwarding} by keepalived's reload; the connections made by ${change.before.forwarding} drain before its setup goes`,
+    commands: [untilSwitched(change), listBoundCommand(serverRef(change.service, change.after))],
+    phase: 'balance',
+    ...switchMarks(change.service, change.before, change.after),
+  }));
 }
 
 /** In withdraw, after the drain: each pin goes. */
 export function unpinsAfter(switches: readonly ForwardingSwitch[]): Change[] {
   const pinned = switches.filter(touchesDr);
-  return [...new Map(pinned.map((change) => [change.after.address, change])).values()].map((change) =>
-    unpinChange(change.after.address, `${realServerName(change.after)} in ${serviceName(change.service)}: its next-hop pin goes (the ${change.after.forwarding} switch drained)`),
-  );
+  return [...new Map(pinned.map((change) => [change.after.address, change])).values()].map((change) => switchUnpin(change.service, change.after));
 }
 
 /** What a switch says in the config change that makes it. */
