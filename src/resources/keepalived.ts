@@ -1,7 +1,7 @@
 import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
 import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
-import { parseProbe, probeSnippet, type KeepalivedFacts } from './keepalived/probe.js';
+import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
@@ -11,6 +11,7 @@ import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
 import { realServerName, serviceName } from './ipvs/model.js';
+import { leftoverUnpins } from './ipvs/next-hop-pin.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceNote, ResourceType } from './types.js';
 
@@ -80,6 +81,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   key: () => 'keepalived',
 
   probe: probeSnippet,
+  legacyProbes: (spec) => [probeSnippetWithoutPins(spec)],
 
   parse: (output) => parseProbe(output),
 
@@ -88,7 +90,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     refuseUnretiredPeers(droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), context.cluster);
     // Stopped to leave its last VRRP group, it starts again on the config of the groups it joins.
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
-    return [...configChanges(spec, facts), ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
+    const changes = [...configChanges(spec, facts), ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
+    return [...changes, ...leftoverUnpins(facts.pins, changes)];
   },
 
   // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.
@@ -105,6 +108,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       table,
       down: facts.down,
       answering: [],
+      pins: [],
     };
   },
 
@@ -143,8 +147,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
         changes.push({ resource: 'keepalived', summary: 'disable keepalived at boot', diff: { kind: 'value', before: 'enabled', after: 'disabled' }, commands, phase: 'retire' });
       }
       if (facts.file.exists) changes.push({ ...removeFileChange(spec.path, facts.file), phase: 'retire' });
-      return changes;
+      return [...changes, ...leftoverUnpins(facts.pins, changes)];
     },
-    after: (_spec, facts) => ({ ...facts, running: false, enabled: facts.enabled === null ? null : false, file: ABSENT_FILE, table: [] }),
+    after: (_spec, facts) => ({ ...facts, running: false, enabled: facts.enabled === null ? null : false, file: ABSENT_FILE, table: [], pins: [] }),
   },
 };

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pinNextHop } from '../../src/resources/ipvs/next-hop-pin.js';
 import { keepalived } from '../../src/resources/keepalived.js';
 import { quote } from '../../src/shell/quote.js';
 
@@ -114,5 +115,21 @@ describe('a check that fails once is tried again, as keepalived needs `retries` 
     const facts = keepalived.parse(output, parsed);
     expect([...facts.answering].sort()).toEqual(answering);
     expect(facts.down).toEqual(down);
+  });
+});
+
+describe('the read script finds the next-hop pins a stopped forwarding switch left', () => {
+  // A run stopped between keepalived's reload that switched a real server's method and its
+  // withdraw wave leaves the server's pin: the next run must see it to take it away.
+  it('a pin made as a switch makes it is read; a plain route beside it is not', () => {
+    const parsed = spec({ type: 'tcp' });
+    const output = read([
+      'ip link add lan0 type veth peer name lan1', 'ip link set lan0 up', 'ip link set lan1 up', 'ip addr add 192.0.2.10/24 dev lan0',
+      pinNextHop('192.0.2.13'),
+      'ip route add 198.51.100.0/24 via 192.0.2.1 dev lan0',
+      keepalived.probe(parsed),
+    ].join('\n'));
+    expect(output.status, output.stdout).toBe(0);
+    expect(keepalived.parse(output, parsed).pins).toEqual(['192.0.2.13']);
   });
 });

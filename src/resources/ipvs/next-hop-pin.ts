@@ -41,7 +41,12 @@ export function pinNextHop(address: string): string {
  * missing): a run stopped between a switch and its withdraw wave leaves its pin, which the next
  * run finds here and removes.
  */
-export const PINS_SNIPPET = `if command -v ip >/dev/null 2>&1; then ${command('ip', '-4', 'route', 'show', 'proto', PIN_PROTO)} 2>/dev/null | sed 's/^/R /'; fi`;
+export const PINS_SNIPPET = pinsSnippet('R');
+
+/** PINS_SNIPPET with another line prefix, for a probe whose `R` lines say something else. */
+export function pinsSnippet(prefix: 'R' | 'P'): string {
+  return `if command -v ip >/dev/null 2>&1; then ${command('ip', '-4', 'route', 'show', 'proto', PIN_PROTO)} 2>/dev/null | sed 's/^/${prefix} /'; fi`;
+}
 
 /** The pinned address of one `ip route` line, when it is a pin as pinNextHop makes it (`A via A dev D`). */
 export function parsePinnedRoute(route: string): string | undefined {

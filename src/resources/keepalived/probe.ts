@@ -1,6 +1,7 @@
 import { command, quote } from '../../shell/quote.js';
 import { parseFileLine, readFileSnippet, type FileState } from '../file-state.js';
 import { LIVE_TABLE_SNIPPET, parseStatus, type IpvsStatus } from '../ipvs/probe.js';
+import { parsePinnedRoute, pinsSnippet } from '../ipvs/next-hop-pin.js';
 import type { Table } from '../ipvs/model.js';
 import { parseRules } from '../ipvs/rules-format.js';
 import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe } from '../sysv-links.js';
@@ -47,6 +48,8 @@ export interface KeepalivedFacts {
   readonly down: readonly string[];
   /** The same for real servers missing from the table that answer their check: drift. */
   readonly answering: readonly string[];
+  /** The next-hop pins on the host (addresses): a run stopped in a forwarding switch leaves its own. */
+  readonly pins: readonly string[];
 }
 
 /**
@@ -84,6 +87,11 @@ function checkSnippets(spec: KeepalivedSpec): string[] {
 }
 
 export function probeSnippet(spec: KeepalivedSpec): string {
+  return [probeSnippetWithoutPins(spec), pinsSnippet('P')].join('\n');
+}
+
+/** The probe before it read the pins: manifests an older lvsprov wrote record it, and its output parses (no pins). */
+export function probeSnippetWithoutPins(spec: KeepalivedSpec): string {
   return [
     `if command -v keepalived >/dev/null 2>&1; then printf 'K 1\\n'; else printf 'K 0\\n'; fi`,
     readFileSnippet(spec.path),
@@ -102,9 +110,14 @@ export function parseProbe(output: ProbeOutput): KeepalivedFacts {
   const rules: string[] = [];
   const down: string[] = [];
   const answering: string[] = [];
+  const pins: string[] = [];
   let fileLine: string | undefined;
   for (const line of output.stdout.split('\n')) {
     if (line.startsWith('S ')) rules.push(line.slice(2));
+    else if (line.startsWith('P ')) {
+      const pinned = parsePinnedRoute(line.slice(2));
+      if (pinned !== undefined) pins.push(pinned);
+    }
     else if (line.startsWith('H down ')) down.push(line.slice(7));
     else if (line.startsWith('H up ')) answering.push(line.slice(5));
     else if (line.startsWith('F')) fileLine = line;
@@ -127,5 +140,6 @@ export function parseProbe(output: ProbeOutput): KeepalivedFacts {
     table: ipvs.state === 'ok' ? parseRules(rules.join('\n')) : [],
     down: down.map((key) => key.replace('|', ' ')),
     answering: answering.map((key) => key.replace('|', ' ')),
+    pins,
   };
 }
