@@ -1,3 +1,4 @@
+import { pollUntil } from '../../shell/poll.js';
 import { command, quote } from '../../shell/quote.js';
 import { keepalivedAlive, keepalivedRunsAsPidfileSays, PIDFILE } from './probe.js';
 
@@ -37,7 +38,7 @@ const untilExited = [
  * script exits 0 whatever start-stop-daemon did, "already running" included, so a start is
  * known to have worked only once the daemon is seen.
  */
-export const untilRunning = `i=0; until ${keepalivedAlive} || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done`;
+export const untilRunning = pollUntil(keepalivedAlive, 5);
 
 /** What a start that did not leave keepalived running says, quoted for the shell. */
 export const notRunning = quote('keepalived did not stay running (see its log: journalctl -u keepalived or syslog)');

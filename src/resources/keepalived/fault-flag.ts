@@ -1,3 +1,4 @@
+import { pollUntil } from '../../shell/poll.js';
 import { quote } from '../../shell/quote.js';
 import { writeFileCommands } from '../file-state.js';
 import { keepalivedAlive } from './probe.js';
@@ -68,7 +69,7 @@ export function untilWatched(flag: string): string {
     '  done',
     '  return 1',
     '}',
-    'i=0; until watched || [ "$i" -ge 50 ]; do i=$((i+1)); sleep 0.1; done',
+    pollUntil('watched', 5),
     `watched || { printf '%s\\n' ${none} >&2; false; }`,
   ].join('\n');
 }

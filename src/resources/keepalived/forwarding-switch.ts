@@ -1,3 +1,4 @@
+import { pollUntil } from '../../shell/poll.js';
 import { quote } from '../../shell/quote.js';
 import { listBoundCommand } from '../ipvs/bound-connections.js';
 import { realServerName, selector, serverRef, serviceName, type RealServer, type VirtualService } from '../ipvs/model.js';
@@ -49,7 +50,7 @@ export function pinsBefore(switches: readonly ForwardingSwitch[]): string[] {
  */
 function untilSwitched(change: ForwardingSwitch): string {
   const prefix = ['-a', ...selector(change.service), '-r', realServerName(change.after), FORWARDING_FLAG[change.after.forwarding], '-w'].join(' ');
-  return `i=0; until ipvsadm -S -n 2>/dev/null | grep -qF -e ${quote(`${prefix} `)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done`;
+  return pollUntil(`ipvsadm -S -n 2>/dev/null | grep -qF -e ${quote(`${prefix} `)}`, 10);
 }
 
 /** After the reload that switches, in balance: per server, the old method's connections listed for the drain. */

@@ -1,3 +1,4 @@
+import { pollUntil } from '../../shell/poll.js';
 import { command, quote } from '../../shell/quote.js';
 import { realServerName, selector, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
@@ -30,7 +31,7 @@ const RESOURCE = 'keepalived';
 
 /** Shell that waits up to 10 s for the live table to hold `rule` (a whole `ipvsadm -S -n` line), so the drain starts from weight 0. */
 function waitForRule(rule: string): string {
-  return `if ${keepalivedAlive}; then i=0; until ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)} || [ "$i" -ge 100 ]; do i=$((i+1)); sleep 0.1; done; fi`;
+  return `if ${keepalivedAlive}; then ${pollUntil(`ipvsadm -S -n 2>/dev/null | grep -qxF -e ${quote(rule)}`, 10)}; fi`;
 }
 
 /**
