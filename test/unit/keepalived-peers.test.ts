@@ -73,8 +73,8 @@ describe('VRRP peers a director drops', () => {
     });
     const only53 = keepalivedSchema.parse({ instances: [instance(['192.0.2.20'], { name: 'VI_53', virtual_router_id: 53, vips: [{ address: '198.51.100.53', device: 'eth0' }] })] });
     expect(leftInstances(only53, keepalivedConfig(nat)).map((left) => [left.name, left.vips])).toEqual([
-      ['VI_51', [{ address: '198.51.100.50/32', device: 'eth0', label: 'eth0:1' }]],
-      ['VI_52', [{ address: '198.18.10.1/32', device: 'eth1' }]],
+      ['VI_51', [{ address: '198.51.100.50', prefix: 32, device: 'eth0', label: 'eth0:1' }]],
+      ['VI_52', [{ address: '198.18.10.1', prefix: 32, device: 'eth1' }]],
     ]);
     expect(withoutInstances(keepalivedConfig(nat), new Set(['VI_51', 'VI_52']))).toBe(keepalivedConfig(only53));
     expect(withoutInstances(keepalivedConfig(nat), new Set(['VI_53']))).toBe(keepalivedConfig({ ...nat, instances: nat.instances.slice(0, 2) }));

@@ -94,18 +94,15 @@ export function movedVipPeers(spec: KeepalivedSpec, facts: KeepalivedFacts): str
   if (!facts.running || !facts.file.exists) return [];
   const left = leftInstances(spec, facts.file.content);
   const moving = new Set(movedVips(spec, left));
-  const moved = left.filter((instance) => instance.vips.some((vip) => moving.has(vipAddress(vip.address))));
+  const moved = left.filter((instance) => instance.vips.some((vip) => moving.has(vip.address)));
   return [...new Set(moved.flatMap((instance) => instance.peers))];
 }
 
 /** The VIPs of the left instances that an instance of the spec holds again, each once. */
 function movedVips(spec: KeepalivedSpec, left: readonly LiveInstance[]): string[] {
   const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
-  return [...new Set(left.flatMap((instance) => instance.vips.map((vip) => vipAddress(vip.address))))].filter((address) => held.has(address));
+  return [...new Set(left.flatMap((instance) => instance.vips.map((vip) => vip.address)))].filter((address) => held.has(address));
 }
-
-/** A live instance's VIP as its config line has it (`198.51.100.50/32`), without the length. */
-const vipAddress = (address: string): string => address.split('/')[0] ?? '';
 
 /** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */
 function holdsAny(left: readonly LiveInstance[]): string | undefined {

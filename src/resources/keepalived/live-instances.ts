@@ -12,14 +12,21 @@ export interface LiveInstance {
   readonly interface: string;
   readonly source: string;
   readonly peers: readonly string[];
-  /** The VIPs as written: `ADDRESS/PREFIX` on `device`, with the label the line gives. */
-  readonly vips: ReadonlyArray<{ readonly address: string; readonly device: string; readonly label?: string }>;
+  /** The VIPs as written (`ADDRESS/PREFIX dev DEVICE [label LABEL]`). */
+  readonly vips: readonly LiveVip[];
+}
+
+export interface LiveVip {
+  readonly address: string;
+  readonly prefix: number;
+  readonly device: string;
+  readonly label?: string;
 }
 
 /** Every vrrp_instance block of `text`, in order. */
 export function liveInstances(text: string): LiveInstance[] {
   const instances: LiveInstance[] = [];
-  let current: { name: string; virtualRouterId: number; interface: string; source: string; peers: string[]; vips: Array<{ address: string; device: string; label?: string }> } | undefined;
+  let current: { name: string; virtualRouterId: number; interface: string; source: string; peers: string[]; vips: LiveVip[] } | undefined;
   let inner: 'unicast_peer' | 'virtual_ipaddress' | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -31,7 +38,10 @@ export function liveInstances(text: string): LiveInstance[] {
       else if (line !== '') {
         const [address = '', , device = '', labelWord, label] = line.split(' ');
         if (inner === 'unicast_peer') current.peers.push(address);
-        else current.vips.push({ address, device, ...(labelWord === 'label' && label !== undefined ? { label } : {}) });
+        else {
+          const [bare = '', prefix = '32'] = address.split('/');
+          current.vips.push({ address: bare, prefix: Number(prefix), device, ...(labelWord === 'label' && label !== undefined ? { label } : {}) });
+        }
       }
     } else if (line === 'unicast_peer {' || line === 'virtual_ipaddress {') inner = line === 'unicast_peer {' ? 'unicast_peer' : 'virtual_ipaddress';
     else if (line === '}') {

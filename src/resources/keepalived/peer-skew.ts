@@ -1,4 +1,4 @@
-import { quote } from '../../shell/quote.js';
+import { addressOnDevice } from './vip-bridge.js';
 
 // After this director's priority 0 advert (a clean stop, or an instance put in FAULT), the next
 // priority of the group takes its VIPs once its skew has passed: (256 - priority) / 256 s in VRRP
@@ -14,12 +14,13 @@ const LONGEST_SKEW_SECONDS = 1.3;
 
 export interface HeldVip {
   readonly address: string;
+  readonly prefix: number;
   readonly device: string;
 }
 
 /** Shell `{ a || b; }`: whether any of `vips` is on its device here; undefined for none. */
 export function holdsAnyVip(vips: readonly HeldVip[]): string | undefined {
-  const held = vips.map((vip) => `ip -o -4 addr show dev ${quote(vip.device)} | grep -qF -e ${quote(` ${vip.address} `)}`);
+  const held = vips.map((vip) => addressOnDevice(`${vip.address}/${vip.prefix}`, vip.device));
   return held.length === 0 ? undefined : `{ ${held.join(' || ')}; }`;
 }
 

@@ -122,10 +122,7 @@ function keptLeavingVips(spec: KeepalivedSpec, running: string): KeepalivedSpec[
   const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
   const live = new Map(liveInstances(running).map((instance) => [instance.name, instance]));
   return spec.instances.map((instance) => {
-    const leaving = (live.get(instance.name)?.vips ?? []).flatMap((vip) => {
-      const [address = '', prefix = '32'] = vip.address.split('/');
-      return held.has(address) ? [] : [{ address, prefix: Number(prefix), device: vip.device, ...(vip.label !== undefined ? { label: vip.label } : {}) }];
-    });
+    const leaving = (live.get(instance.name)?.vips ?? []).filter((vip) => !held.has(vip.address));
     return leaving.length > 0 ? { ...instance, vips: [...instance.vips, ...leaving] } : instance;
   });
 }
