@@ -1,5 +1,5 @@
 import { attachGuest, ensureKernel, LabPrerequisiteError, type GuestHandle } from '../../src/lab/qemu/index.js';
-import { hostArgv, loadClusterState, missingPrerequisites, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
+import { hostArgv, hostCommand, loadClusterState, missingPrerequisites, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
 
 // Reads a lab that `lvsprov lab up` built, by a path of its own: the guest's management sshd and
 // nsenter into each host's namespaces. Nothing here goes through lvsprov's transport or its verify
@@ -78,6 +78,26 @@ export class ClusterLab {
     const result = await this.guest.run(hostArgv(this.host(host), ['sh', '-c', script]), { timeoutMs });
     if (result.code !== 0) throw new Error(`${host}: ${script.slice(0, 200)}: exit ${result.code ?? result.signal}: ${result.stderr}${result.stdout}`);
     return result.stdout;
+  }
+
+  /**
+   * The same script in each of `hosts`, one after the other, in one guest session: what a poll of
+   * several hosts costs the emulated guest once (its sshd's session and login shell), not once a
+   * host. Each host's stdout, whatever its script's exit status.
+   */
+  async shEach(hosts: readonly string[], script: string, timeoutMs = 180_000): Promise<Map<string, string>> {
+    const mark = `lvsprov-each-${process.pid}-${Date.now()}`;
+    const lines = hosts.flatMap((host, index) => [`printf '%s\\n' '<<<${mark} ${index}'`, `${hostCommand(this.host(host), ['sh', '-c', script])} 2>&1`, `printf '\\n%s\\n' '>>>${mark} ${index}'`]);
+    const result = await this.guest.run({ script: `${lines.join('\n')}\n` }, { timeoutMs });
+    if (result.code !== 0) throw new Error(`${hosts.join(', ')}: ${script.slice(0, 200)}: exit ${result.code ?? result.signal}: ${result.stderr}${result.stdout}`);
+    const outputs = new Map<string, string>();
+    hosts.forEach((host, index) => {
+      const start = result.stdout.indexOf(`<<<${mark} ${index}\n`);
+      const end = result.stdout.indexOf(`\n>>>${mark} ${index}\n`, start);
+      if (start < 0 || end < 0) throw new Error(`${host}: the guest session printed no section for it: ${result.stdout.slice(0, 400)}`);
+      outputs.set(host, result.stdout.slice(start + `<<<${mark} ${index}\n`.length, end));
+    });
+    return outputs;
   }
 
   /**
