@@ -81,8 +81,7 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
       diff: { kind: 'value', before: realServerRule(service, before), after: realServerRule(service, after) },
       commands: [...(pinned ? [pinNextHop(after.address)] : []), ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(marks.rebinds ? [listBoundCommand(marks.rebinds.server)] : [])],
       phase: 'balance',
-      ...(marks.switching ? { switching: marks.switching } : {}),
-      ...(marks.rebinds ? { rebinds: marks.rebinds } : {}),
+      ...marks,
     },
     ...(pinned ? [switchUnpin(service, after)] : []),
   ];
