@@ -288,6 +288,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
 
   afterAll(async () => {
     await stopStream();
+    lab?.close();
     const down = await lvsprov('lab', 'down', '--dir', labDir);
     rmSync(join(labDir, '..'), { recursive: true, force: true });
     if (lab) expect(down.code, down.stderr).toBe(0);

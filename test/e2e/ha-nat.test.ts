@@ -105,6 +105,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a NAT director pair under keepaliv
   afterAll(async () => {
     const records = stream ? await stream.stop().catch(() => []) : [];
     if (records.length > 0) log(`the client sent ${records.length} requests in all, ${records.filter((record) => !record.ok).length} failed`);
+    lab?.close();
     const down = await lvsprov('lab', 'down', '--dir', labDir);
     rmSync(join(labDir, '..'), { recursive: true, force: true });
     if (lab) expect(down.code, down.stderr).toBe(0);

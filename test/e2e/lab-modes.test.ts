@@ -53,13 +53,18 @@ const guestRequestTimeout = '10';
 const lvsprov = (...args: string[]): Promise<CliResult> => runCli(args);
 const apply = (...args: string[]): Promise<CliResult> => lvsprov('apply', '-i', inventory, ...args);
 
+/** The lab of the mode under test: its kept shells end before the next mode's lab up. */
+let openLab: ClusterLab | undefined;
+
 /** lab up for one mode; every mode after the first reuses the guest. */
 async function labUp(mode: string): Promise<ClusterLab> {
+  openLab?.close();
   const result = await timed(`lab up ${mode}`, () => lvsprov('lab', 'up', '-i', `inventories/lab-${mode}.yaml`, '--dir', labDir));
   ok(result, `lab up ${mode}`);
   log(result.stdout.split('\n')[0] ?? '');
   expect(result.stdout).toContain(`lvsprov apply -i ${inventory}`);
   const lab = await ClusterLab.open(labDir);
+  openLab = lab;
   if (qemuPid === undefined) {
     qemuPid = lab.state.guest.pid;
     qemu = { pid: lab.state.guest.pid, startTime: lab.state.guest.startTime };
@@ -149,6 +154,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
   }, 1_800_000);
 
   afterAll(async () => {
+    openLab?.close();
     const result = await lvsprov('lab', 'down', '--dir', labDir);
     rmSync(join(labDir, '..'), { recursive: true, force: true });
     if (qemuPid !== undefined) {
@@ -447,6 +453,7 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
 
   describe('lab down', () => {
     labIt('stops the guest and removes the lab dir', async () => {
+      openLab?.close();
       const result = ok(await lvsprov('lab', 'down', '--dir', labDir), 'lab down');
       expect(result.stdout).toContain(`qemu ${qemuPid} stopped`);
       expect(existsSync(labDir)).toBe(false);

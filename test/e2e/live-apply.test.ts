@@ -165,6 +165,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
   }, 1_800_000);
 
   afterAll(async () => {
+    lab?.close();
     const down = await lvsprov('lab', 'down', '--dir', labDir);
     rmSync(join(labDir, '..'), { recursive: true, force: true });
     if (lab) expect(down.code, down.stderr).toBe(0);

@@ -1,5 +1,6 @@
-import { attachGuest, ensureKernel, LabPrerequisiteError, type GuestHandle } from '../../src/lab/qemu/index.js';
-import { hostArgv, hostCommand, loadClusterState, missingPrerequisites, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
+import { attachGuest, ensureKernel, LabPrerequisiteError, sshOptions, type GuestHandle } from '../../src/lab/qemu/index.js';
+import { hostCommand, loadClusterState, missingPrerequisites, type ClusterHost, type ClusterState } from '../../src/lab/cluster/index.js';
+import { HostShellPool } from './host-shell.js';
 
 // Reads a lab that `lvsprov lab up` built, by a path of its own: the guest's management sshd and
 // nsenter into each host's namespaces. Nothing here goes through lvsprov's transport or its verify
@@ -48,10 +49,15 @@ export async function labReadiness(log: (line: string) => void): Promise<string>
 }
 
 export class ClusterLab {
+  private readonly shells: HostShellPool;
+
   private constructor(
     readonly state: ClusterState,
     readonly guest: GuestHandle,
-  ) {}
+  ) {
+    const { endpoint } = guest;
+    this.shells = new HostShellPool((host) => ['ssh', ...sshOptions(endpoint), endpoint.host, hostCommand(this.host(host), ['sh'])]);
+  }
 
   static async open(dir: string): Promise<ClusterLab> {
     const state = await loadClusterState(dir);
@@ -73,31 +79,27 @@ export class ClusterLab {
     return this.state.lab?.client.addresses ?? [];
   }
 
-  /** Run a shell script inside a host; throws with its output when it fails. */
+  /** Run a shell script inside a host (in a shell kept open there); throws with its output when it fails. */
   async sh(host: string, script: string, timeoutMs = 180_000): Promise<string> {
-    const result = await this.guest.run(hostArgv(this.host(host), ['sh', '-c', script]), { timeoutMs });
-    if (result.code !== 0) throw new Error(`${host}: ${script.slice(0, 200)}: exit ${result.code ?? result.signal}: ${result.stderr}${result.stdout}`);
+    const result = await this.shells.run(host, script, timeoutMs);
+    if (result.code !== 0) throw new Error(`${host}: ${script.slice(0, 200)}: exit ${result.code}: ${result.stderr}${result.stdout}`);
     return result.stdout;
   }
 
-  /**
-   * The same script in each of `hosts`, one after the other, in one guest session: what a poll of
-   * several hosts costs the emulated guest once (its sshd's session and login shell), not once a
-   * host. Each host's stdout, whatever its script's exit status.
-   */
+  /** The same script in each of `hosts` at once; each host's output (stderr within it), whatever its script's exit status. */
   async shEach(hosts: readonly string[], script: string, timeoutMs = 180_000): Promise<Map<string, string>> {
-    const mark = `lvsprov-each-${process.pid}-${Date.now()}`;
-    const lines = hosts.flatMap((host, index) => [`printf '%s\\n' '<<<${mark} ${index}'`, `${hostCommand(this.host(host), ['sh', '-c', script])} 2>&1`, `printf '\\n%s\\n' '>>>${mark} ${index}'`]);
-    const result = await this.guest.run({ script: `${lines.join('\n')}\n` }, { timeoutMs });
-    if (result.code !== 0) throw new Error(`${hosts.join(', ')}: ${script.slice(0, 200)}: exit ${result.code ?? result.signal}: ${result.stderr}${result.stdout}`);
-    const outputs = new Map<string, string>();
-    hosts.forEach((host, index) => {
-      const start = result.stdout.indexOf(`<<<${mark} ${index}\n`);
-      const end = result.stdout.indexOf(`\n>>>${mark} ${index}\n`, start);
-      if (start < 0 || end < 0) throw new Error(`${host}: the guest session printed no section for it: ${result.stdout.slice(0, 400)}`);
-      outputs.set(host, result.stdout.slice(start + `<<<${mark} ${index}\n`.length, end));
-    });
-    return outputs;
+    const outputs = await Promise.all(hosts.map(async (host) => [host, (await this.shells.run(host, `exec 2>&1\n${script}`, timeoutMs)).stdout] as const));
+    return new Map(outputs);
+  }
+
+  /** How many kept shells the looks so far started (one guest session each). */
+  get shellsStarted(): number {
+    return this.shells.started;
+  }
+
+  /** Ends the kept shells; a lab torn down ends them too. */
+  close(): void {
+    this.shells.close();
   }
 
   /**
