@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 600_000,
+    // The real-host project's teardown powers the e2e files' guest off (shared-guest.ts).
+    teardownTimeout: 300_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
@@ -17,7 +19,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'real-host', include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: 'real-host', include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 }, globalSetup: ['test/support/shared-guest.ts'] },
       },
     ],
   },

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { command } from '../../src/shell/quote.js';
@@ -42,7 +41,8 @@ import { failoverDrills } from './verify-failover-drills.js';
 
 const missing = missingPrerequisites();
 const inCi = process.env.CI === 'true';
-const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-ha-')), 'lab');
+// One guest for every e2e file of the run (test/support/shared-guest.ts): `lab up` rebuilds its hosts.
+const labDir = inject('e2eLabDir');
 const inventory = join(labDir, 'inventory.yaml');
 /** The inventory of the last case: TUN and wlc under keepalived. */
 const tunnelled = join(labDir, 'tun.yaml');
@@ -289,9 +289,6 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
   afterAll(async () => {
     await stopStream();
     lab?.close();
-    const down = await lvsprov('lab', 'down', '--dir', labDir);
-    rmSync(join(labDir, '..'), { recursive: true, force: true });
-    if (lab) expect(down.code, down.stderr).toBe(0);
   }, 300_000);
 
   labIt('exactly one director, dir1, holds the VIP and answers ARP for it; dir2 is BACKUP; verify and status say so', async () => {

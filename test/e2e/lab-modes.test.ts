@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { isRunning } from '../../src/lab/netns/processes.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
@@ -13,7 +12,7 @@ import { statusChecks } from './status-checks.js';
 import { labTest, ok } from '../support/lab-test.js';
 
 // DR, TUN and NAT end to end on a real kernel: `lvsprov lab up` builds each mode's lab inside one
-// qemu guest (booted once, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
+// qemu guest (the run's guest, its hosts rebuilt per mode), `lvsprov apply` provisions it through the
 // jump host, and a client host curls the VIPs. Everything is asserted with curl and ipvsadm run
 // inside the lab hosts (test/support/cluster-lab.ts); lvsprov's own verify command is tested
 // beside those checks, never instead of them.
@@ -22,7 +21,8 @@ import { labTest, ok } from '../support/lab-test.js';
 
 const missing = missingPrerequisites();
 const inCi = process.env.CI === 'true';
-const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-e2e-')), 'lab');
+// One guest for every e2e file of the run (test/support/shared-guest.ts): `lab up` rebuilds its hosts.
+const labDir = inject('e2eLabDir');
 const inventory = join(labDir, 'inventory.yaml');
 let skipReason = missing.length > 0 ? `lab prerequisites missing: ${missing.map((item) => item.what).join(', ')}` : '';
 let qemuPid: number | undefined;
@@ -153,15 +153,8 @@ describe.skipIf(missing.length > 0 && !inCi)('DR, TUN and NAT on a real kernel, 
     }
   }, 1_800_000);
 
-  afterAll(async () => {
-    openLab?.close();
-    const result = await lvsprov('lab', 'down', '--dir', labDir);
-    rmSync(join(labDir, '..'), { recursive: true, force: true });
-    if (qemuPid !== undefined) {
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain(`qemu ${qemuPid} stopped`);
-    }
-  }, 300_000);
+  // The last case takes the lab down; when it did not run, the run's end does (shared-guest.ts).
+  afterAll(() => openLab?.close());
 
   describe('DR', () => {
     let lab: ClusterLab;

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { parseDocument } from 'yaml';
 import { missingPrerequisites } from '../../src/lab/cluster/index.js';
 import { ensureKernel, LabPrerequisiteError } from '../../src/lab/qemu/index.js';
@@ -21,7 +20,8 @@ import { labTest } from '../support/lab-test.js';
 
 const missing = missingPrerequisites();
 const inCi = process.env.CI === 'true';
-const labDir = join(mkdtempSync(join(tmpdir(), 'lvsprov-live-')), 'lab');
+// One guest for every e2e file of the run (test/support/shared-guest.ts): `lab up` rebuilds its hosts.
+const labDir = inject('e2eLabDir');
 let skipReason = missing.length > 0 ? `lab prerequisites missing: ${missing.map((item) => item.what).join(', ')}` : '';
 let lab: ClusterLab;
 
@@ -166,9 +166,6 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
 
   afterAll(async () => {
     lab?.close();
-    const down = await lvsprov('lab', 'down', '--dir', labDir);
-    rmSync(join(labDir, '..'), { recursive: true, force: true });
-    if (lab) expect(down.code, down.stderr).toBe(0);
   }, 300_000);
 
   const everyone = ['rs1', 'rs2', 'rs3', 'rs4'];
