@@ -90,7 +90,7 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
   it('reaches an alias only ~/.ssh/config knows, with its HostName, User, Port and IdentityFile, and shows where each came from', async () => {
     await clearMarkers();
     copyFileSync(lab.clientKeyPath, join(home, '.ssh/id_alias'));
-    sshConfig(['Host lvsalias', '  HostName 192.0.2.30', '  User root', '  Port 22', '  IdentityFile ~/.ssh/id_alias', '', 'Host lvswrongport', '  HostName 192.0.2.31', '  Port 2222', '  User root', '  IdentityFile ~/.ssh/id_alias', ''].join('\n'));
+    sshConfig(['Host lvsalias', '  HostName 192.0.2.30', '  User root', '  Port 22', '  IdentityFile ~/.ssh/id_alias', '', 'Host lvswrongport', '  HostName 192.0.2.30', '  Port 2222', '  User root', '  IdentityFile ~/.ssh/id_alias', ''].join('\n'));
     const file = inventory('alias', { agent: false }, { j1: { address: 'lvsalias' } });
     const result = await lvsprov(['apply', '-i', file, '-p', playbook(), '--json']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -111,9 +111,10 @@ describe.skipIf(skipLabSuite(availability))(`ssh_config: aliases, ProxyJump chai
     const refused = await lvsprov(['apply', '-i', overridden, '-p', playbook(), '--json']);
     expect(refused.code).toBe(3);
     expect(parseJson(refused).hosts[0]?.error?.message).toMatch(/root@192\.0\.2\.30:2222\b.*ECONNREFUSED/);
-    // ssh_config's Port is used, too: nothing listens on 2222.
+    // ssh_config's Port is used, too: nothing listens on j1's 2222.
     const wrongPort = await lvsprov(['apply', '-i', inventory('wrong-port', { agent: false }, { j2: { address: 'lvswrongport' } }), '-p', playbook(), '--json']);
     expect(wrongPort.code).toBe(3);
+    expect(parseJson(wrongPort).hosts[0]?.error?.message).toMatch(/root@192\.0\.2\.30:2222\b.*ECONNREFUSED/);
   });
 
   it('takes a relative IdentityFile from the current directory and ${NAME} from the environment, where ssh itself finds them', async () => {
