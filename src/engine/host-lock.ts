@@ -52,15 +52,17 @@ export function readLock(nonce: string, stdout: string, timeoutSeconds: number):
     case 'timeout':
       throw new LockError(`locked by another run: ${describeHolder(report.holder)}; waited ${report.waitedSeconds.toFixed(0)} s (--lock-timeout ${timeoutSeconds})`);
     case 'self':
-      throw new LockError(
-        `this run reached this machine already, as host ${report.holder.host ?? '(unnamed)'}: the inventory names one machine twice ` +
-          '(two of its addresses, or an address and a DNS name); list it once',
-      );
+      throw new LockError(reachedTwice(report.holder.host ?? '(unnamed)'));
     case 'unsupported':
       throw new LockError(`cannot lock the host: ${report.reason}`);
     default:
       return { state: 'acquired' };
   }
+}
+
+/** Why a host is one this run reached already under another name (`host`). */
+export function reachedTwice(host: string): string {
+  return `this run reached this machine already, as host ${host}: the inventory names one machine twice (two of its addresses, or an address and a DNS name); list it once`;
 }
 
 /** Throws LockError when a later exec found the lock no longer this run's. */

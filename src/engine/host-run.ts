@@ -10,7 +10,8 @@ import { keptQuiesced } from './kept-quiesced.js';
 import { parseBound } from '../resources/ipvs/bound-connections.js';
 import { serverKey } from './wave-plan.js';
 import type { ChangeOutcome, DrainResult, EventSink, HeldBackChange, HostResult, Interruption, LockWait, PlannedChange } from './events.js';
-import { acquirePrelude, checkHeld, holdPrelude, readLock, releaseExec, type RunLock } from './host-lock.js';
+import { acquirePrelude, checkHeld, holdPrelude, reachedTwice, readLock, releaseExec, type RunLock } from './host-lock.js';
+import { machineIdentityPrelude, parseMachineIdentity, type MachineRegistry } from './machine-identity.js';
 import type { LockAttempt } from '../lock/lock-all.js';
 import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
@@ -40,6 +41,8 @@ export interface HostRunOptions {
   readonly cluster?: ClusterView;
   /** A host no play reaches, opened only to remove these recorded objects (see retire-peers.ts). */
   readonly retireOnly?: readonly string[];
+  /** A check's record of the machines its reads ran on: one reached under two names fails the second. */
+  readonly machines?: MachineRegistry;
 }
 
 type State = 'planning' | 'live' | 'failed' | 'unreachable' | 'interrupted';
@@ -176,8 +179,14 @@ export class HostRun {
       const nonce = newNonce();
       const signal = this.waitSignal();
       const lock = this.lock;
-      const prelude = lock ? acquirePrelude(lock, nonce, wait, timeoutSeconds ?? lock.timeoutSeconds) : undefined;
+      const machines = lock ? undefined : this.options.machines;
+      const prelude = lock ? acquirePrelude(lock, nonce, wait, timeoutSeconds ?? lock.timeoutSeconds) : machines ? machineIdentityPrelude(nonce) : undefined;
       const read = await this.session.exec(readScript(nonce, probes, prelude), signal ? { signal } : {});
+      if (machines) {
+        const machine = parseMachineIdentity(nonce, read.stdout);
+        const first = machine === undefined ? undefined : machines.claim(machine, this.host);
+        if (first !== undefined) throw new LockError(reachedTwice(first));
+      }
       if (lock) {
         const locked = readLock(nonce, read.stdout, lock.timeoutSeconds);
         if (locked.state === 'older') return 'older';

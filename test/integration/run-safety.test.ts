@@ -168,7 +168,7 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     await converged();
   }, 180_000);
 
-  it('one machine under two names (rs2 by its address and by a second address of it): the name read second fails at once, naming the other; the rest converges', async () => {
+  it('one machine under two names (rs2 by its address and by a second address of it): the name read second fails at once, naming the other, in --check as in apply; the rest converges', async () => {
     // A second address on rs2, known to the control host under rs2's key, and an inventory that
     // names the machine twice: no check of the inventory can tell the two addresses are one host.
     await sh('rs2', 'ip addr add 192.0.2.112/24 dev eth0');
@@ -184,6 +184,16 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
         groups: { ...base.groups, realservers: { hosts: ['rs1', 'rs2', 'rs2-again'] } },
         hosts: { ...base.hosts, 'rs2-again': { address: '192.0.2.112' } },
       });
+      const twiceMessage = (first: string | undefined): string =>
+        `this run reached this machine already, as host ${first}: the inventory names one machine twice (two of its addresses, or an address and a DNS name); list it once`;
+      // A check takes no lock: its reads say which machine answered, and it fails the same name the apply would.
+      const checked = await runCli(['apply', '--check', '-i', twice, ...limit, '--json'], { namespace: lab.controlNamespace });
+      expect(checked.code, checked.stdout + checked.stderr).toBe(2);
+      const checkedFailed = parseJson(checked).hosts.filter((host) => host.status === 'failed');
+      expect(checkedFailed.map((host) => host.host), checked.stdout).toHaveLength(1);
+      expect(checkedFailed[0]?.error?.message).toBe(twiceMessage(checkedFailed[0]?.host === 'rs2' ? 'rs2-again' : 'rs2'));
+      expect(parseJson(checked).hosts.filter((host) => host.status !== 'failed').map((host) => host.host).sort()).toEqual(['router', 'rs1', checkedFailed[0]?.host === 'rs2' ? 'rs2-again' : 'rs2'].sort());
+
       const result = await runCli(['apply', '-i', twice, ...limit, '--json'], { namespace: lab.controlNamespace });
       expect(result.code, result.stdout + result.stderr).toBe(2);
       const json = parseJson(result);
@@ -192,9 +202,7 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
       expect(failed.map((host) => host.host), result.stdout).toHaveLength(1);
       const [loser] = failed;
       const winner = loser?.host === 'rs2' ? 'rs2-again' : 'rs2';
-      expect(loser?.error?.message).toBe(
-        `this run reached this machine already, as host ${winner}: the inventory names one machine twice (two of its addresses, or an address and a DNS name); list it once`,
-      );
+      expect(loser?.error?.message).toBe(twiceMessage(winner));
       expect(loser?.changes).toEqual([]);
       // The winner is provisioned as the host it was named (rs2-again's test page says so).
       expect(json.hosts.filter((host) => host.host !== loser?.host).map((host) => [host.host, host.status === 'failed' ? 'failed' : 'done'])).toEqual([
