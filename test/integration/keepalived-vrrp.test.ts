@@ -619,6 +619,17 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     console.log(`VRRP: dir3, master of VI_52, dropped: dir1 held API ${gap.toFixed(2)} s after dir3's stop took it off`);
     expect(gap).toBeGreaterThanOrEqual(0);
     expect(gap).toBeLessThan(1);
+    // dir3 held API, so its stop waits out the longest skew (1.3 s, peer-skew.ts) before the
+    // balance wave rewrites and reloads dir1's config (its VI_52 peer is dir2 now): a reload
+    // before dir1 took API would restart dir1's master-down timer, and API would have no holder
+    // for seconds. (Without the wait dir1's config was rewritten 1.05 s after dir3's stop.)
+    const dir1Changes = parseJson(result).hosts.find((host) => host.host === 'dir1')?.changes ?? [];
+    expect(dir1Changes.filter((change) => change.summary.startsWith('update /etc/keepalived/keepalived.conf')).map((change) => change.phase)).toEqual(['balance']);
+    const rewritten = Number((await sh('dir1', "stat -c '%.3Y' /etc/keepalived/keepalived.conf")).trim());
+    const sinceStop = rewritten - (dir3Log[1]?.[0] ?? Infinity);
+    console.log(`VRRP: dir1's config rewritten ${sinceStop.toFixed(2)} s after dir3's stop took API off, ${(rewritten - (dir1Log[1]?.[0] ?? 0)).toFixed(2)} s after dir1 took it`);
+    expect(sinceStop).toBeGreaterThanOrEqual(1.3);
+    expect(rewritten).toBeGreaterThanOrEqual(dir1Log[1]?.[0] ?? Infinity);
     // Back to dir1 and dir2 alone for the reset below.
     writeInventory('eth0', 'absent');
     expect((await lvsprov('apply')).code).toBe(0);
