@@ -179,7 +179,7 @@ export class HostRun {
       const nonce = newNonce();
       const signal = this.waitSignal();
       const lock = this.lock;
-      const machines = lock ? undefined : this.options.machines;
+      const machines = this.options.machines;
       const prelude = lock ? acquirePrelude(lock, nonce, wait, timeoutSeconds ?? lock.timeoutSeconds) : machines ? machineIdentityPrelude(nonce) : undefined;
       const read = await this.session.exec(readScript(nonce, probes, prelude), signal ? { signal } : {});
       if (machines) {

@@ -85,7 +85,8 @@ export async function runWaves(
   const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
   // A check takes no lock: its reads say which machine they ran on instead (machine-identity.ts).
   const machines = options.check ? new MachineRegistry() : undefined;
-  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, { ...options, ...(cluster ? { cluster } : {}), ...(machines ? { machines } : {}) }, emit));
+  const hostOptions: HostRunOptions = { ...options, ...(cluster ? { cluster } : {}), ...(machines ? { machines } : {}) };
+  const runs = [...run.hosts].map(([host, tasks]) => new HostRun(host, tasks, hostOptions, emit));
   const forks = options.forks ?? runs.length;
   // A director that drains a server it keeps at weight 0 may have nothing else to do after the
   // read or balance: it stays open for the drain, which runs after reroute.
@@ -117,7 +118,7 @@ export async function runWaves(
     const retirable = changes.some((change) => change.vrrpPeers !== undefined) ? cluster?.retirable : undefined;
     const peers = retirable && cluster ? peersToRetire(changes, cluster.hostAt, retirable, new Set(runs.map((host) => host.host))) : [];
     if (peers.length === 0 || options.interrupt?.aborted || options.abort?.aborted) break;
-    const added = peers.map((host) => new HostRun(host, [], { ...options, ...(cluster ? { cluster } : {}), ...(machines ? { machines } : {}), retireOnly: RETIRED_WITH_PEER }, emit));
+    const added = peers.map((host) => new HostRun(host, [], { ...hostOptions, retireOnly: RETIRED_WITH_PEER }, emit));
     runs.push(...added);
     if (lock) {
       // Wait-die only holds while one lockAll takes every lock of the run: the locks held give way

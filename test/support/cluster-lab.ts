@@ -92,11 +92,6 @@ export class ClusterLab {
     return new Map(outputs);
   }
 
-  /** How many kept shells the looks so far started (one guest session each). */
-  get shellsStarted(): number {
-    return this.shells.started;
-  }
-
   /** Ends the kept shells; a lab torn down ends them too. */
   close(): void {
     this.shells.close();

@@ -26,11 +26,11 @@ export async function holders(floating: FloatingAddress): Promise<string[]> {
 }
 
 /**
- * Polls until `wanted` holds the address (alone, unless `alone` is false): one guest session a
- * look, 0.3 s apart. The guest is emulated: in a run of ha-failover.test.ts the sessions the test
- * itself opened (these looks, two every 0.2 s before, with its request stream and downloads) took
- * about half of the guest's CPU, from the very takeovers they waited for. The times the tests
- * judge come from the kernels' events and the client's stream, not from this poll.
+ * Polls until `wanted` holds the address (alone, unless `alone` is false): one look through each
+ * director's kept shell, 0.3 s apart. The guest is emulated: in a run of ha-failover.test.ts the
+ * sessions the test itself opened (these looks, two every 0.2 s before, with its request stream
+ * and downloads) took about half of the guest's CPU, from the very takeovers they waited for. The
+ * times the tests judge come from the kernels' events and the client's stream, not from this poll.
  */
 export async function heldBy(floating: FloatingAddress, wanted: string, alone: boolean, timeoutMs = 20_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;

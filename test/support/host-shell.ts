@@ -60,10 +60,6 @@ export class HostShell {
     return this.ended === undefined;
   }
 
-  get busy(): boolean {
-    return this.pending !== undefined;
-  }
-
   run(script: string, timeoutMs: number): Promise<ShellResult> {
     if (this.ended !== undefined) return Promise.reject(new Error(`the kept shell is gone: ${this.ended}`));
     if (this.pending) return Promise.reject(new Error('the kept shell is running another script'));
