@@ -18,6 +18,7 @@ import { DEFAULT_DRAIN_TIMEOUT } from './drain-timeout.js';
 import { MachineRegistry } from './machine-identity.js';
 import { peersToRetire, RETIRED_WITH_PEER } from './retire-peers.js';
 import { claimsOutsideTheRun } from './vip-claims.js';
+import { turnsOf, WaveTurns } from './turns.js';
 
 // The ordered apply: read every host (one exec each, which takes its lock), plan every host, then
 // apply wave by wave - prepare, balance, reroute, (drain), withdraw, retire - every host of a wave in
@@ -172,8 +173,17 @@ export async function runWaves(
       const releases = phase === 'balance' ? new VipReleases() : undefined;
       const takeOvers: Promise<void>[] = [];
       for (const host of runs) if (releases && !wave.includes(host)) releases.close(host.host);
+      const turns = new WaveTurns();
       await forEachLimited(wave, forks, async (host) => {
-        await host.applyWave(phase, releases);
+        await turns.run(
+          host.host,
+          turnsOf(changesIn(host.changes, phase)),
+          async () => {
+            await host.applyWave(phase, releases);
+            return host.stoppedAs === undefined ? 'ok' : 'failed';
+          },
+          (reason) => host.holdBackWave(phase, reason),
+        );
         if (!releases) return;
         releases.close(host.host);
         takeOvers.push(host.takeOver(releases));

@@ -22,6 +22,8 @@ const argument = z
   .transform(String)
   .pipe(z.string().superRefine(refuseControlCharacters));
 
+const hookCommand = z.tuple([absolutePath], argument);
+
 export const serviceSchema = z
   .object({
     // A leading dash would make systemctl, update-rc.d and the init script read the name as an option.
@@ -50,6 +52,21 @@ export const serviceSchema = z
      * installs it, the service appears only then, and is restarted once it is there.
      */
     package: packageName.optional(),
+    /**
+     * Commands (argv, no shell) run around every start and restart lvsprov makes, not its stops:
+     * `before` right before it, `after` once the service runs, in order, each failing the change.
+     * A store that starts empty keeps its clients out with them until it holds what its peers hold.
+     */
+    around_start: z
+      .object({ before: z.array(hookCommand).default([]), after: z.array(hookCommand).default([]) })
+      .strict()
+      .optional(),
+    /**
+     * Hosts whose services name the same turn start and restart them one host after another within
+     * a wave, never two at once (Change.turn): a store that copies its data from its peers as it
+     * starts needs them running and full.
+     */
+    one_at_a_time: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a turn name (a-z 0-9 -)').optional(),
   })
   .strict();
 
@@ -142,23 +159,37 @@ function pidfileCommands(spec: ServiceSpec, start: boolean): string[] {
     // whether the running daemon has the declared arguments, and a torn one would only read as
     // different (one restart more). The host lock keeps two runs from writing it at once.
     `printf '%s\\n' ${quote(recordedArguments(spec.exec))} > ${quote(argumentsRecordPath(spec.name))}`,
-    ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
   ];
 }
 
-/**
- * What starts, stops or restarts the service under its manager. A start or a restart of a service
- * with restart_on ends by touching its start record (a pidfile daemon's start does so itself).
- */
+/** What starts, stops or restarts the service under its manager. */
 function managerCommands(spec: ServiceSpec, manager: ServiceManager, verb: 'start' | 'stop' | 'restart'): string[] {
   if (manager === 'pidfile') {
     if (verb === 'stop') return pidfileCommands(spec, false);
     const stop = verb === 'restart' && spec.exec !== undefined ? [stopDaemonCommand(spec.name, spec.exec[0])] : [];
-    return [...stop, ...pidfileCommands(spec, true)];
+    return aroundStart(spec, [...stop, ...pidfileCommands(spec, true)]);
   }
   const run = manager === 'systemd' ? command('systemctl', verb, spec.name) : command(`/etc/init.d/${spec.name}`, verb);
-  return verb !== 'stop' && spec.restart_on !== undefined ? [run, touchStartRecord(spec.name)] : [run];
+  return verb === 'stop' ? [run] : aroundStart(spec, [run]);
 }
+
+/**
+ * A start's or restart's commands between the spec's `around_start` commands, then, with
+ * restart_on, the touch of its start record: last, so that a start whose `after` failed (a store
+ * that could not copy its data) counts as not made with the files, and the next apply starts it again.
+ */
+function aroundStart(spec: ServiceSpec, starting: readonly string[]): string[] {
+  const hooks = spec.around_start;
+  return [
+    ...(hooks?.before ?? []).map((argv) => command(...argv)),
+    ...starting,
+    ...(hooks?.after ?? []).map((argv) => command(...argv)),
+    ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
+  ];
+}
+
+/** What a start or restart of this spec's service carries for the engine: its turn, if it names one. */
+const turnOf = (spec: ServiceSpec): Pick<Change, 'turn'> => (spec.one_at_a_time !== undefined ? { turn: spec.one_at_a_time } : {});
 
 function stopDaemonCommand(name: string, program: string): string {
   return command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfilePath(name), '--exec', program);
@@ -194,6 +225,7 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
     commands: managerCommands(spec, 'pidfile', 'restart'),
+    ...turnOf(spec),
     ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
@@ -261,6 +293,7 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
     summary: `restart ${spec.name}: ${why}`,
     diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
     commands: managerCommands(spec, manager, 'restart'),
+    ...turnOf(spec),
     ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
@@ -280,10 +313,10 @@ function restartAfterInstall(spec: ServiceSpec, pkg: string): Omit<Change, 'reso
   return {
     summary: `restart ${spec.name} after installing ${pkg}`,
     diff: { kind: 'value', before: '(not installed)', after: 'running' },
-    commands: [
-      `if [ -d /run/systemd/system ]; then systemctl restart ${name}; else ${quote(`/etc/init.d/${spec.name}`)} restart; fi`,
-      ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
-    ],
+    // No turn: the service held nothing before its package came, so its restart loses nothing,
+    // and a store restarting meanwhile finds it fenced and copies from the others. A first apply
+    // of a whole cluster so installs every store at once.
+    commands: aroundStart(spec, [`if [ -d /run/systemd/system ]; then systemctl restart ${name}; else ${quote(`/etc/init.d/${spec.name}`)} restart; fi`]),
   };
 }
 
@@ -383,7 +416,13 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     if (facts.running !== start) {
       const verb = start ? 'start' : 'stop';
       const via = facts.manager === 'pidfile' ? ' (start-stop-daemon)' : '';
-      changes.push({ resource, summary: `${verb} ${spec.name}${via}`, diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' }, commands: managerCommands(spec, facts.manager, verb) });
+      changes.push({
+        resource,
+        summary: `${verb} ${spec.name}${via}`,
+        diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' },
+        commands: managerCommands(spec, facts.manager, verb),
+        ...(start ? turnOf(spec) : {}),
+      });
     } else if (start) {
       const restart =
         (facts.manager === 'pidfile' && spec.exec !== undefined ? restartForArguments(spec, spec.exec, facts, context.host) : undefined) ??
@@ -402,9 +441,10 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
   },
 
   // Recorded without its pool standing, which only decides when a restart may run: a weight
-  // changed in the inventory is not a change of what lvsprov made on the real server.
+  // changed in the inventory is not a change of what lvsprov made on the real server. Nor are
+  // what runs around a start and whose turn it waits for.
   owns: (spec) => {
-    const { pool: _standing, restart_on: _restartOn, package: _package, ...made } = spec;
+    const { pool: _standing, restart_on: _restartOn, package: _package, around_start: _around, one_at_a_time: _turn, ...made } = spec;
     return [{ id: service.key(spec), spec: made }];
   },
 

@@ -174,6 +174,12 @@ export interface Change {
    * whether this director still gets its packets (engine/mark-vips.ts).
    */
   readonly marks?: readonly MarkedAddress[];
+  /**
+   * On a start or restart of a service that names a turn (its `one_at_a_time`): the turn. Within
+   * a wave the engine runs the hosts with changes of one turn one after another, and holds back
+   * those after one that failed (engine/turns.ts).
+   */
+  readonly turn?: string;
 }
 
 /** A real server whose forwarding method a director changes, `from` one `to` another (`dr`, `tun`, `nat`). */

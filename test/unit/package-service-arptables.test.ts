@@ -115,6 +115,48 @@ describe('service', () => {
     expect(() => service.plan(bare, noTool, host)).toThrow('neither update-rc.d nor chkconfig found');
   });
 
+  it('runs around_start around every start and restart it makes, never a stop, and records the start last', () => {
+    const spec = service.schema.parse({
+      name: 'memcached',
+      package: 'memcached',
+      restart_on: ['/etc/memcached.conf'],
+      one_at_a_time: 'session-stores',
+      around_start: { before: [['/usr/sbin/nft', 'insert', 'rule', 'x; reboot']], after: [['/usr/bin/perl', '/usr/local/lib/seed', "it's"], ['/usr/sbin/nft', '-f', '/etc/x.nft']] },
+    });
+    const sysv = (running: boolean, stale: string[] = []): ServiceFacts => ({ manager: 'sysv', running, enabled: true, enabler: 'update-rc.d', missing: false, stale });
+    const record = ': > /var/lib/lvsprov/service-memcached.started';
+    const wrapped = (core: string): string[] => ["/usr/sbin/nft insert rule 'x; reboot'", core, "/usr/bin/perl /usr/local/lib/seed 'it'\\''s'", '/usr/sbin/nft -f /etc/x.nft', expect.stringContaining(record) as unknown as string];
+    const [start] = service.plan(spec, sysv(false), host);
+    expect(start?.commands).toEqual(wrapped('/etc/init.d/memcached start'));
+    expect(start?.turn).toBe('session-stores');
+    const [restart] = service.plan(spec, sysv(true, ['/etc/memcached.conf']), host);
+    expect(restart?.commands).toEqual(wrapped('/etc/init.d/memcached restart'));
+    expect(restart?.turn).toBe('session-stores');
+    // After its package's install: wrapped, but no turn (it held nothing).
+    const [installed] = service.plan(spec, { manager: null, running: false, enabled: null, enabler: null, missing: false }, { ...host, installing: new Set(['memcached']) });
+    expect(installed?.commands[0]).toBe("/usr/sbin/nft insert rule 'x; reboot'");
+    expect(installed?.commands.slice(2, 4)).toEqual(["/usr/bin/perl /usr/local/lib/seed 'it'\\''s'", '/usr/sbin/nft -f /etc/x.nft']);
+    expect(installed?.turn).toBeUndefined();
+    // A stop runs none of them.
+    const [stop] = service.plan({ ...spec, state: 'stopped' }, sysv(true), host);
+    expect(stop?.commands).toEqual(['/etc/init.d/memcached stop']);
+    expect(stop?.turn).toBeUndefined();
+    // A pidfile daemon's start too, its record written after the hooks.
+    const daemon = service.schema.parse({ name: 'web', exec: ['/usr/bin/busybox', 'httpd'], restart_on: ['/etc/web.conf'], around_start: { after: [['/bin/true']] } });
+    const [daemonStart] = service.plan(daemon, service.parse({ stdout: 'D none\nP 3\n', status: 0 }, daemon), host);
+    expect(daemonStart?.commands.slice(-2)).toEqual(['/bin/true', expect.stringContaining(': > /var/lib/lvsprov/service-web.started')]);
+    // Without around_start, nothing is added.
+    const plain = service.schema.parse({ name: 'memcached', restart_on: ['/etc/memcached.conf'] });
+    expect(service.plan(plain, sysv(true, ['/etc/memcached.conf']), host)[0]?.commands).toEqual(['/etc/init.d/memcached restart', expect.stringContaining(record)]);
+  });
+
+  it('refuses around_start commands and turn names it cannot pass safely', () => {
+    expect(refusal(service.schema, { name: 'm', around_start: { before: [['nft', 'x']] } })).toContain('around_start.before.0.0');
+    expect(refusal(service.schema, { name: 'm', around_start: { after: [['/bin/x', 'a\nb']] } })).toContain('around_start.after.0.1');
+    expect(refusal(service.schema, { name: 'm', around_start: { during: [] } })).toContain('around_start');
+    expect(refusal(service.schema, { name: 'm', one_at_a_time: 'Stores; reboot' })).toContain('one_at_a_time');
+  });
+
   it('enables sysvinit scripts with chkconfig on the RHEL family', () => {
     const spec = service.schema.parse({ name: 'ipvsadm', state: 'stopped' });
     const facts: ServiceFacts = { manager: 'sysv', running: false, enabled: false, enabler: 'chkconfig', missing: false };
