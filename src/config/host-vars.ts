@@ -1,3 +1,4 @@
+import { sortedIpv4 } from '../net/ipv4.js';
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import type { HostEntry } from './inventory-schema.js';
 import { directorKeepalived } from './keepalived-vars.js';
@@ -198,6 +199,22 @@ function webExtraPorts(served: readonly ServedService[], held: readonly unknown[
     .map((port) => ({ port }));
 }
 
+/**
+ * A store's memcached: its settings, the other stores (it copies their sessions as it starts, so
+ * they must let it in, as it lets them), and whom it lets in: the real servers and those stores.
+ */
+function storeConfig(sessions: SessionsModel, address: string): Vars {
+  const peers = sessions.stores.map((store) => store.address).filter((peer) => peer !== address);
+  return {
+    address,
+    port: sessions.port,
+    memory_mb: sessions.memoryMb,
+    max_connections: sessions.maxConnections,
+    clients: sortedIpv4([...new Set([...sessions.clients, ...peers])]),
+    peers: peers.join(','),
+  };
+}
+
 /** Where sessions live: memcached's settings on a store, the stores on a real server. */
 function sessionVars(sessions: SessionsModel | undefined, host: string, realServer: boolean): Vars {
   const store = sessions?.stores.find((candidate) => candidate.host === host);
@@ -206,7 +223,7 @@ function sessionVars(sessions: SessionsModel | undefined, host: string, realServ
     session_store: store !== undefined,
     session_store_config:
       store !== undefined && sessions !== undefined
-        ? { address: store.address, port: sessions.port, memory_mb: sessions.memoryMb, max_connections: sessions.maxConnections, clients: [...sessions.clients] }
+        ? storeConfig(sessions, store.address)
         : undefined,
     session_servers: servers,
     session_save_path: servers.map(({ address, port }) => `${address}:${port}`).join(','),

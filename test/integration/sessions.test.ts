@@ -46,6 +46,29 @@ describe.skipIf(skipLabSuite(availability))(`sessions in memcached on real hosts
     session = match[3]!;
     return { server: match[1]!, requests: Number(match[2]), session: match[3]! };
   };
+  /**
+   * Users who click on while stores stop and restart: each of `USERS` asks one real server after
+   * another (round-robin, as through the VIP), and every answer must count on from the user's last.
+   * A session read empty (a store that came back without it) starts again at 1.
+   */
+  const USERS = Array.from({ length: 8 }, (_, index) => `lvsprovuser${index}abcdefghijklmnop`);
+  const counts = new Map<string, number>();
+  let turn = 0;
+  const everyUserClicks = async (): Promise<void> => {
+    for (const user of USERS) {
+      const host = ['rs1', 'rs2', 'rs3'][turn++ % 3]!;
+      const result = await lab.runInControl(['curl', '-s', '--max-time', '10', '-b', `PHPSESSID=${user}`, `http://${RIPS[host]}/cgi-bin/session.php`]);
+      const answered = /^server=\S+ requests=(\d+) session=(\S+)$/m.exec(result.stdout);
+      if (!answered) throw new Error(`${host} answered ${user}: ${result.stdout} ${result.stderr}`);
+      const expected = (counts.get(user) ?? 0) + 1;
+      expect(`${user} on ${host}: ${answered[1]}`).toBe(`${user} on ${host}: ${expected}`);
+      counts.set(user, expected);
+    }
+  };
+  /** The items in `store`'s memcached, as its `stats` counts them. */
+  const itemsIn = async (store: string): Promise<number> =>
+    Number(/STAT curr_items (\d+)/.exec(await sh('rs3', `printf 'stats\\r\\nquit\\r\\n' | timeout 3 busybox nc -w 2 ${RIPS[store]} 11211 || true`))?.[1] ?? -1);
+
   /** memcached's answer to `version` from `host`, or '' when nothing answers within 2 s. */
   const askMemcached = async (from: string, store: string): Promise<string> =>
     (await sh(from, `printf 'version\\r\\n' | timeout 3 busybox nc -w 2 ${RIPS[store]} 11211 || true`)).trim();
@@ -106,19 +129,27 @@ describe.skipIf(skipLabSuite(availability))(`sessions in memcached on real hosts
     ]);
   });
 
-  it('a store that stops loses no session (each is on both stores); apply starts it again', async () => {
+  it('a store that stops loses no session (each is on both stores); apply starts it again, filled from the other store', async () => {
+    await everyUserClicks();
     const before = (await request('rs2')).requests;
     await sh('rs1', '/etc/init.d/memcached stop >/dev/null');
     expect(await askMemcached('rs3', 'rs1')).toBe('');
     expect((await request('rs3')).requests).toBe(before + 1);
     expect((await request('rs1')).requests).toBe(before + 2);
+    await everyUserClicks();
     const result = await apply();
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('start memcached');
     expect(await askMemcached('rs3', 'rs1')).toMatch(/^VERSION/);
+    // The started store holds every session (the users' and the first one) before PHP may read it:
+    // a user whose session it holds first would otherwise start again at 1.
+    expect(await itemsIn('rs1')).toBe(await itemsIn('rs2'));
+    expect(await itemsIn('rs1')).toBeGreaterThanOrEqual(USERS.length + 1);
+    await everyUserClicks();
+    await everyUserClicks();
   });
 
-  it('changed settings restart memcached with them; a re-run changes nothing', async () => {
+  it('changed settings restart memcached with them, one store at a time, and no session is lost; a re-run changes nothing', async () => {
     writeCluster({ hosts: ['rs1', 'rs2'], memory_mb: 32 });
     const check = await apply('--check', '--diff');
     expect(check.code).toBe(0);
@@ -129,8 +160,28 @@ describe.skipIf(skipLabSuite(availability))(`sessions in memcached on real hosts
     const result = await apply();
     expect(result.code, result.stderr).toBe(0);
     for (const store of ['rs1', 'rs2']) expect(await memcachedCommandLine(store)).toContain('-m 32');
+    // Both stores restarted, one after the other, each filled from the other before PHP came back
+    // to it: no user starts again (restarted together, they would have copied from each other empty).
+    await everyUserClicks();
+    await everyUserClicks();
     const again = await apply('--check', '--exit-code');
     expect(again.code, again.stdout).toBe(0);
+  });
+
+  it('a store added to the list starts filled from the others, before any PHP reads it: no session is lost', async () => {
+    writeCluster({ hosts: ['rs1', 'rs2', 'rs3'], memory_mb: 32 });
+    const result = await apply();
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(await sh('rs1', 'cat /etc/php/8.2/cgi/conf.d/30-lvsprov-sessions.ini')).toContain('session.save_path = "192.0.2.11:11211,192.0.2.12:11211,192.0.2.13:11211"');
+    expect(await itemsIn('rs3')).toBe(await itemsIn('rs1'));
+    // About a third of the sessions have rs3 as their first store now.
+    await everyUserClicks();
+    await everyUserClicks();
+    // Back to two stores for the cases below: rs3's memcached is stopped and its settings go.
+    writeCluster({ hosts: ['rs1', 'rs2'], memory_mb: 32 });
+    const back = await apply();
+    expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
+    await everyUserClicks();
   });
 
   it('a configuration written after memcached last started (a restart that failed, say) restarts it on the next apply', async () => {
@@ -154,13 +205,13 @@ describe.skipIf(skipLabSuite(availability))(`sessions in memcached on real hosts
     expect(await askMemcached('rs2', 'rs1')).toMatch(/^VERSION/);
   });
 
-  it('reset stops memcached and takes away its settings, its allowlist, its boot hook and the session settings', async () => {
+  it('reset stops memcached and takes away its settings, its copier, its allowlist, its boot hook and the session settings', async () => {
     const result = await runCli(['reset', '-i', inventory, ...limit, '--yes'], { namespace: lab.controlNamespace });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     for (const store of ['rs1', 'rs2']) {
       expect(await sh(store, "ss -ltnH | awk '{print $4}'")).not.toContain(':11211');
       expect(await sh(store, 'nft list tables')).not.toContain('lvsprov_memcached');
-      expect(await sh(store, 'ls /etc/memcached.conf /etc/lvsprov/memcached-allow.nft /etc/init.d/lvsprov-memcached-allow /etc/php/8.2/cgi/conf.d/30-lvsprov-sessions.ini 2>&1 || true')).not.toMatch(/^\//m);
+      expect(await sh(store, 'ls /etc/memcached.conf /etc/lvsprov/memcached-allow.nft /usr/local/lib/lvsprov/memcached-seed /etc/init.d/lvsprov-memcached-allow /etc/php/8.2/cgi/conf.d/30-lvsprov-sessions.ini 2>&1 || true')).not.toMatch(/^\//m);
     }
     const again = await runCli(['reset', '-i', inventory, ...limit, '--yes', '--check', '--exit-code'], { namespace: lab.controlNamespace });
     expect(again.code, again.stdout).toBe(0);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hostVars } from '../../src/config/host-vars.js';
 import { loadInventory } from '../../src/config/inventory.js';
 import { renderTemplateFile } from '../../src/config/template-render.js';
+import { STORES, threeStoresInventory } from '../support/three-stores.js';
 
 // One session store of three down: the session ini lvsprov writes (rendered from the inventory,
 // as the webpage role does) must keep every session readable and writable with Debian's
@@ -19,21 +20,6 @@ import { renderTemplateFile } from '../../src/config/template-render.js';
 const root = join(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'lvsprov-sessions-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const STORES = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
-
-const inventory = `networks: [192.0.2.0/24]
-hosts:
-  dir1: { address: 192.0.2.10, groups: [directors] }
-  rs1: { address: ${STORES[0]}, groups: [realservers] }
-  rs2: { address: ${STORES[1]}, groups: [realservers] }
-  rs3: { address: ${STORES[2]}, groups: [realservers] }
-lvs:
-  sessions: {}
-  vips: { web: { address: 198.51.100.50 } }
-  services:
-    - { name: web, vip: web, port: 80, real_servers: [{ host: rs1 }, { host: rs2 }, { host: rs3 }] }
-`;
 
 const page = `<?php
 session_start();
@@ -75,7 +61,7 @@ function lostWithOneStoreDown(ini: string): [number, number] {
 }
 
 describe('PHP sessions in memcached with one store of three down', () => {
-  writeFileSync(join(work, 'inventory.yaml'), inventory);
+  writeFileSync(join(work, 'inventory.yaml'), threeStoresInventory);
   const vars = hostVars(loadInventory(join(work, 'inventory.yaml')), 'rs1');
   const ini = (replicas: unknown): string =>
     renderTemplateFile(readFileSync(join(root, 'roles/webpage/templates/sessions.ini.hbs'), 'utf8'), { session_save_path: vars.session_save_path, session_replicas: replicas }, 'php-ini');
