@@ -88,12 +88,12 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
         memory_mb: { type: 'integer', min: 8, max: 1048576 },
         max_connections: { type: 'integer', min: 16, max: 1000000 },
         clients: { type: 'list', items: ipv4 },
-        peers: { type: 'string', pattern: '[0-9.,]*' },
+        peers: { type: 'string', pattern: '-|[0-9.,]+' },
       },
     },
     optional: true,
     description:
-      'on a session store: the address memcached binds to, its port, memory and connections, the addresses allowed to connect (the real servers and the other stores) and the other stores (comma-separated: it copies their sessions as it starts)',
+      'on a session store: the address memcached binds to, its port, memory and connections, the addresses allowed to connect (the real servers and the other stores) and the other stores (comma-separated, - for none: it copies their sessions as it starts)',
   },
   session_servers: { kind: listOf({ address: ipv4, port: { type: 'port' } }), description: 'on a real server, with lvs.sessions: the memcached hosts that keep its sessions' },
   session_save_path: {

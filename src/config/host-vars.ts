@@ -211,7 +211,8 @@ function storeConfig(sessions: SessionsModel, address: string): Vars {
     memory_mb: sessions.memoryMb,
     max_connections: sessions.maxConnections,
     clients: sortedIpv4([...new Set([...sessions.clients, ...peers])]),
-    peers: peers.join(','),
+    // `-` for none: a boot hook's command holds no empty word.
+    peers: peers.length > 0 ? peers.join(',') : '-',
   };
 }
 
