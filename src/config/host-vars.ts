@@ -210,7 +210,7 @@ function storeConfig(sessions: SessionsModel, address: string): Vars {
     port: sessions.port,
     memory_mb: sessions.memoryMb,
     max_connections: sessions.maxConnections,
-    clients: sortedIpv4([...new Set([...sessions.clients, ...peers])]),
+    clients: sortedIpv4([...sessions.clients, ...peers]),
     // `-` for none: a boot hook's command holds no empty word.
     peers: peers.length > 0 ? peers.join(',') : '-',
   };

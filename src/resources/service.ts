@@ -22,7 +22,9 @@ const argument = z
   .transform(String)
   .pipe(z.string().superRefine(refuseControlCharacters));
 
-const hookCommand = z.tuple([absolutePath], argument);
+// A program by its absolute path and its arguments, each passed as one word: a daemon's exec, and
+// the commands around a start.
+const argv = z.tuple([absolutePath], argument);
 
 export const serviceSchema = z
   .object({
@@ -34,7 +36,7 @@ export const serviceSchema = z
     state: z.enum(['started', 'stopped']).default('started'),
     enabled: z.boolean().default(true),
     /** argv of a foreground daemon; used only where neither systemd nor an init script knows `name`. */
-    exec: z.tuple([absolutePath], argument).optional(),
+    exec: argv.optional(),
     /**
      * For a daemon that carries a virtual service's traffic: its host's standing in the pool, as
      * the derived variable real_server_pool gives it. A restart refuses new connections for a
@@ -58,7 +60,7 @@ export const serviceSchema = z
      * A store that starts empty keeps its clients out with them until it holds what its peers hold.
      */
     around_start: z
-      .object({ before: z.array(hookCommand).default([]), after: z.array(hookCommand).default([]) })
+      .object({ before: z.array(argv).default([]), after: z.array(argv).default([]) })
       .strict()
       .optional(),
     /**
@@ -181,9 +183,9 @@ function managerCommands(spec: ServiceSpec, manager: ServiceManager, verb: 'star
 function aroundStart(spec: ServiceSpec, starting: readonly string[]): string[] {
   const hooks = spec.around_start;
   return [
-    ...(hooks?.before ?? []).map((argv) => command(...argv)),
+    ...(hooks?.before ?? []).map((words) => command(...words)),
     ...starting,
-    ...(hooks?.after ?? []).map((argv) => command(...argv)),
+    ...(hooks?.after ?? []).map((words) => command(...words)),
     ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
   ];
 }
