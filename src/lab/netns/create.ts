@@ -8,7 +8,8 @@ import { Lab, writeKnownHosts, type ReplacedLab, type StartTimings } from './lab
 import { layoutLab, type HostLayout, type LabLayout } from './layout.js';
 import { hostDir, hostKeyPath, logTail, spawnHost, type HostPaths } from './host-process.js';
 import { mapLimit, runChecked } from './process.js';
-import { commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
+import { childrenOf, commandName, identify, namedNetnsInode, processNamespace } from './processes.js';
+import { hostCgroupDirs } from './cgroups.js';
 import { earlierLabs, isAbandoned, registerLab } from './registry.js';
 import { raiseLimitsFor } from './neighbour-table.js';
 import { parseLabSpec } from './spec.js';
@@ -92,8 +93,11 @@ export async function createLab(specInput: unknown, workDirInput: string, option
     networkDone = Date.now();
     readiness = new SshReadiness(layout.controlNamespace, options.readyTimeoutMs ?? 30_000);
     const waiter = readiness;
+    // Hosts start in parallel; their saves of the state go one after another.
+    let saving = Promise.resolve();
+    const save = (): Promise<void> => (saving = saving.then(() => saveState(state)));
     await mapLimit(layout.hosts, concurrency, (host, index) =>
-      startHost(host, { hostDir: hostDir(workDir, host.name), sharedDir }, waiter, state.hosts[index] as HostState),
+      startHost(host, { hostDir: hostDir(workDir, host.name), sharedDir }, waiter, state.hosts[index] as HostState, save),
     );
     readiness.close();
     await writeKnownHosts(state);
@@ -110,9 +114,16 @@ export async function createLab(specInput: unknown, workDirInput: string, option
   return new Lab(state, timings, replaced);
 }
 
-async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadiness, record: HostState): Promise<void> {
+async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadiness, record: HostState, saveRecord: () => Promise<void>): Promise<void> {
   await runChecked(['ip', '-n', host.namespace, '-batch', '-'], { input: hostBatch(host) });
-  const child = spawnHost(host, paths);
+  const cgroups = host.init === 'systemd' ? hostCgroupDirs(`lvsprov-lab-${host.namespace}`) : [];
+  if (cgroups.length > 0) {
+    // Recorded before they exist, so that teardown removes them whatever happens next.
+    record.cgroups = cgroups;
+    await saveRecord();
+    await Promise.all(cgroups.map((dir) => mkdir(dir, { recursive: true })));
+  }
+  const child = spawnHost(host, paths, cgroups);
   const exited = once(child, 'exit').then(([code, signal]) => {
     throw new Error(`start-up exited (${signal ?? code}) before sshd answered`);
   });
@@ -124,14 +135,23 @@ async function startHost(host: HostLayout, paths: HostPaths, readiness: SshReadi
   } finally {
     exited.catch(() => undefined);
   }
-  // Every step of the chain exec'd, so the spawned pid is sshd's; check before trusting it.
-  const pid = child.pid ?? 0;
+  // Every step of the chain exec'd, so the spawned pid is sshd's, or unshare's whose one child is
+  // systemd, which started sshd; check before trusting either.
+  const spawned = child.pid ?? 0;
+  const init = host.init === 'systemd' ? childrenOf(spawned).find((pid) => commandName(pid) === 'systemd') : undefined;
+  const pid = init === undefined ? spawned : (childrenOf(init).find((candidate) => commandName(candidate) === 'sshd') ?? 0);
   const identity = identify(pid);
   if (!identity || commandName(pid) !== 'sshd' || processNamespace(pid, 'net') !== namedNetnsInode(host.namespace)) {
     throw new Error(`host ${host.name}: process ${pid} is not sshd inside ${host.namespace}`);
   }
   record.sshd = identity;
   record.mountNamespace = processNamespace(pid, 'mnt');
+  if (host.init === 'systemd') {
+    const initProcess = init === undefined ? undefined : identify(init);
+    if (!initProcess) throw new Error(`host ${host.name}: systemd is not running`);
+    record.init = 'systemd';
+    record.initProcess = initProcess;
+  }
 }
 
 /**

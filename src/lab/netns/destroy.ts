@@ -2,7 +2,8 @@ import { run } from './process.js';
 import { namespacesBatch } from './ip-batch.js';
 import { restoreLimits } from './neighbour-table.js';
 import { unregisterLab } from './registry.js';
-import { commandName, isRunning, namedNetnsInode, processNamespace, processesInNamespaces, terminate, type ProcessIdentity } from './processes.js';
+import { commandName, isRunning, namedNetnsInode, processNamespace, processesInNamespaces, sendSignal, terminate, waitGone, type ProcessIdentity } from './processes.js';
+import { removeCgroupTrees } from './cgroups.js';
 import { removeState, type LabState } from './state.js';
 
 export interface DestroyReport {
@@ -22,6 +23,19 @@ export interface DestroyReport {
  */
 export async function destroyLab(state: LabState): Promise<DestroyReport> {
   const namespaces = [state.controlNamespace, ...state.hosts.map((host) => host.namespace)];
+  const stopped: Array<{ pid: number; command: string; startedByLab: boolean }> = [];
+  // A host that boots systemd goes at once: PID 1 of its PID namespace killed takes every process
+  // of that namespace with it, and SIGTERM would only make systemd re-execute itself.
+  const inits = state.hosts.map((host) => host.initProcess).filter((init) => init !== undefined && isRunning(init)) as ProcessIdentity[];
+  for (const init of inits) {
+    stopped.push({ pid: init.pid, command: commandName(init.pid), startedByLab: true });
+    try {
+      sendSignal(init, 'SIGKILL');
+    } catch {
+      // Gone between the check and the signal.
+    }
+  }
+  await waitGone(inits, 5000);
   const netInodes = new Set(namespaces.map(namedNetnsInode).filter((inode) => inode !== undefined));
   const started = state.hosts.map((host) => host.sshd).filter((sshd) => sshd !== undefined && isRunning(sshd)) as ProcessIdentity[];
   // Mount namespaces are read from the running sshds, never taken from state.json: once a host is
@@ -33,7 +47,6 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
   const spared = new Set([process.pid, process.ppid]);
   const inside = (): ProcessIdentity[] => processesInNamespaces(netInodes, mntInodes).filter((found) => !spared.has(found.pid));
 
-  const stopped: Array<{ pid: number; command: string; startedByLab: boolean }> = [];
   // The started sshds are inside too, unless their namespace name is already gone (a `down` that
   // crashed half-way), hence both lists, without repeats.
   let targets = [...new Map([...started, ...inside()].map((target) => [target.pid, target])).values()];
@@ -44,6 +57,7 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
     targets = inside();
   }
   const leftovers = targets.map((target) => `process ${target.pid} (${commandName(target.pid)})`);
+  if (targets.length === 0) leftovers.push(...removeCgroupTrees(state.hosts.flatMap((host) => host.cgroups ?? [])));
 
   const existing = namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined);
   if (existing.length > 0) {

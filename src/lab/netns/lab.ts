@@ -79,7 +79,9 @@ export class Lab {
    */
   hostArgv(hostName: string, argv: readonly string[]): string[] {
     const sshd = this.runningSshd(hostName);
-    return ['nsenter', `--target=${sshd.pid}`, '--mount', '--uts', '--net', '--root', '--wd', '--', ...argv];
+    // A host that boots systemd has a PID namespace of its own, which its /proc shows.
+    const pid = this.hostState(hostName).init === 'systemd' ? ['--pid'] : [];
+    return ['nsenter', `--target=${sshd.pid}`, '--mount', '--uts', '--net', ...pid, '--root', '--wd', '--', ...argv];
   }
 
   exec(hostName: string, argv: readonly string[], options?: RunOptions): Promise<RunResult> {

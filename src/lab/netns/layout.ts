@@ -27,6 +27,7 @@ export interface HostLayout {
   readonly name: string;
   readonly namespace: string;
   readonly interfaces: readonly InterfaceLayout[];
+  readonly init?: 'systemd';
 }
 
 export interface LabLayout {
@@ -66,6 +67,7 @@ export function layoutLab(spec: LabSpec): LabLayout {
         bridge: subnet.bridge,
       };
     }),
+    ...(host.init ? { init: host.init } : {}),
   }));
   return { name: spec.name, controlNamespace: `${namespacePrefix(spec.name)}control`, subnets, hosts };
 }

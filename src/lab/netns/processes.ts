@@ -38,6 +38,23 @@ export function isRunning(target: ProcessIdentity): boolean {
   return stat !== undefined && stat.startTime === target.startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
+/** The processes whose parent is `pid` (its threads' children lists, as /proc keeps them). */
+export function childrenOf(pid: number): number[] {
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return threads.flatMap((thread) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8').split(' ').filter((word) => word !== '').map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function commandName(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -90,7 +107,7 @@ function signal(target: ProcessIdentity, name: NodeJS.Signals): void {
   }
 }
 
-async function waitGone(processes: readonly ProcessIdentity[], timeoutMs: number): Promise<ProcessIdentity[]> {
+export async function waitGone(processes: readonly ProcessIdentity[], timeoutMs: number): Promise<ProcessIdentity[]> {
   const deadline = Date.now() + timeoutMs;
   let alive = processes.filter(isRunning);
   while (alive.length > 0 && Date.now() < deadline) {

@@ -32,7 +32,16 @@ const subnetSchema = z.strictObject({ name: subnetName, cidr: labNetwork, contro
 
 const interfaceSchema = z.strictObject({ subnet: subnetName, address: ipv4, device: interfaceName.optional() });
 
-const hostSchema = z.strictObject({ name: hostName, interfaces: z.array(interfaceSchema).min(1).max(8) });
+const hostSchema = z.strictObject({
+  name: hostName,
+  interfaces: z.array(interfaceSchema).min(1).max(8),
+  /**
+   * `systemd`: the host boots systemd as its first process (a PID namespace and a cgroup subtree of
+   * its own), which starts its sshd, so that services and boot hooks run under systemd as on a
+   * production host. Without it, sshd is the host's only process and services run as sysvinit's.
+   */
+  init: z.enum(['systemd']).optional(),
+});
 
 export const labSpecSchema = z
   .strictObject({

@@ -25,8 +25,14 @@ const hostStateSchema = z.strictObject({
     }),
   ),
   publicKey: z.string(),
-  /** The host's sshd: the process the lab started, whose namespaces are the host. */
+  /** The host's sshd, in the namespaces that are the host; the process the lab started, unless the host boots systemd. */
   sshd: processSchema.optional(),
+  /** `systemd`: the host's first process is systemd, which started its sshd. */
+  init: z.literal('systemd').optional(),
+  /** With init: systemd, that process (PID 1 of the host's PID namespace), which the lab started. */
+  initProcess: processSchema.optional(),
+  /** With init: systemd, the cgroup directories the lab made for the host, one per hierarchy; teardown removes them. */
+  cgroups: z.array(z.string().regex(/^\/sys\/fs\/cgroup\/[A-Za-z0-9_.,=/-]+$/)).optional(),
   /**
    * Inode of the host's private mount namespace when it started, for reports and tests. Only valid
    * while the host runs: teardown reads it from the live sshd instead, as inodes are reused.
