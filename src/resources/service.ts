@@ -4,6 +4,8 @@ import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, packageName, serviceUnitName } from '../config/values.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { dropInContent, dropInPath, isOurDropIn } from './service-drop-in.js';
 
 // A long-running service, driven by whichever manager the host has: systemd on production hosts,
 // sysvinit scripts on old ones, and - on lab hosts, which are network namespaces with no init of
@@ -25,6 +27,11 @@ const argument = z
 // A program by its absolute path and its arguments, each passed as one word: a daemon's exec, and
 // the commands around a start.
 const argv = z.tuple([absolutePath], argument);
+
+// Around a start, the program's path is also written bare into a systemd unit's ExecStartPre= and
+// ExecStartPost= lines (service-drop-in.ts), where a blank, a quote, `%` or `$` would mean more.
+const hookProgram = absolutePath.pipe(z.string().regex(/^[A-Za-z0-9_.,:=+/@-]+$/, 'may hold only letters, digits and _ . , : = + / @ - (it is written into a systemd unit)'));
+const hookArgv = z.tuple([hookProgram], argument);
 
 export const serviceSchema = z
   .object({
@@ -55,12 +62,20 @@ export const serviceSchema = z
      */
     package: packageName.optional(),
     /**
-     * Commands (argv, no shell) run around every start and restart lvsprov makes, not its stops:
-     * `before` right before it, `after` once the service runs, in order, each failing the change.
-     * A store that starts empty keeps its clients out with them until it holds what its peers hold.
+     * Commands (argv, no shell) run around every start and restart, not around stops: `before`
+     * right before it, `after` once the service runs, in order, each failing the start. Where
+     * systemd runs the service they go into a drop-in of its unit, so that systemd runs them around
+     * every start (a crash its unit restarts, boot, an operator's restart); elsewhere lvsprov runs
+     * them around the starts it makes. A store that starts empty keeps its clients out with them
+     * until it holds what its peers hold. `timeout_s`: how long a start may take, its commands
+     * included (systemd's TimeoutStartSec; its default, 90 s, would cut a long copy short).
      */
     around_start: z
-      .object({ before: z.array(argv).default([]), after: z.array(argv).default([]) })
+      .object({
+        before: z.array(hookArgv).default([]),
+        after: z.array(hookArgv).default([]),
+        timeout_s: z.number().int().min(1).max(86_400).optional(),
+      })
       .strict()
       .optional(),
     /**
@@ -101,6 +116,8 @@ export interface ServiceFacts {
    * them when it never did, so that a service the package started with its defaults is restarted).
    */
   readonly stale?: readonly string[];
+  /** systemd: lvsprov's drop-in for the unit's around_start commands, as the host has it. */
+  readonly dropIn?: FileState;
 }
 
 export const pidfilePath = (name: string): string => `/run/lvsprov-${name}.pid`;
@@ -171,7 +188,12 @@ function managerCommands(spec: ServiceSpec, manager: ServiceManager, verb: 'star
     const stop = verb === 'restart' && spec.exec !== undefined ? [stopDaemonCommand(spec.name, spec.exec[0])] : [];
     return aroundStart(spec, [...stop, ...pidfileCommands(spec, true)]);
   }
-  const run = manager === 'systemd' ? command('systemctl', verb, spec.name) : command(`/etc/init.d/${spec.name}`, verb);
+  if (manager === 'systemd') {
+    const run = command('systemctl', verb, spec.name);
+    // systemd runs the around_start commands itself, from the unit's drop-in.
+    return verb === 'stop' ? [run] : [run, ...startRecord(spec)];
+  }
+  const run = command(`/etc/init.d/${spec.name}`, verb);
   return verb === 'stop' ? [run] : aroundStart(spec, [run]);
 }
 
@@ -186,8 +208,33 @@ function aroundStart(spec: ServiceSpec, starting: readonly string[]): string[] {
     ...(hooks?.before ?? []).map((words) => command(...words)),
     ...starting,
     ...(hooks?.after ?? []).map((words) => command(...words)),
-    ...(spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []),
+    ...startRecord(spec),
   ];
+}
+
+const startRecord = (spec: ServiceSpec): string[] => (spec.restart_on !== undefined ? [touchStartRecord(spec.name)] : []);
+
+/**
+ * systemd: the drop-in that holds the around_start commands, written (or, with none declared,
+ * removed) before any start the plan makes, so that start runs them already. A change of it
+ * needs no restart: the commands run around starts, and the running daemon is not one.
+ */
+function dropInChange(spec: ServiceSpec, facts: ServiceFacts): Change | undefined {
+  const path = dropInPath(spec.name);
+  const present = facts.dropIn ?? ABSENT_FILE;
+  if (spec.around_start === undefined) {
+    if (!isOurDropIn(present)) return undefined;
+    const removal = removeFileChange(path, present);
+    return { ...removal, commands: [...removal.commands, 'systemctl daemon-reload'] };
+  }
+  const content = dropInContent(spec.name, spec.around_start);
+  if (present.exists && present.content === content && present.mode === '644') return undefined;
+  return {
+    resource: `file ${path}`,
+    summary: `${present.exists ? 'update' : 'create'} ${path}`,
+    diff: { kind: 'file', before: present.content, after: content },
+    commands: [...writeFileCommands(path, content, '644'), 'systemctl daemon-reload'],
+  };
 }
 
 /** What a start or restart of this spec's service carries for the engine: its turn, if it names one. */
@@ -310,15 +357,16 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
  * balance (in retire it would restart under their first connections; refused while weighted, it
  * would fail every new real server's first apply).
  */
-function restartAfterInstall(spec: ServiceSpec, pkg: string): Omit<Change, 'resource'> {
-  const name = quote(spec.name);
+function restartAfterInstall(spec: ServiceSpec, pkg: string, manager: ServiceManager | null): Omit<Change, 'resource'> {
   return {
     summary: `restart ${spec.name} after installing ${pkg}`,
     diff: { kind: 'value', before: '(not installed)', after: 'running' },
     // No turn: the service held nothing before its package came, so its restart loses nothing,
     // and a store restarting meanwhile finds it fenced and copies from the others. A first apply
     // of a whole cluster so installs every store at once.
-    commands: aroundStart(spec, [`if [ -d /run/systemd/system ]; then systemctl restart ${name}; else ${quote(`/etc/init.d/${spec.name}`)} restart; fi`]),
+    // A host that runs systemd says so whether the unit is there yet or not; one that does not
+    // gets the package's init script.
+    commands: managerCommands(spec, manager === 'systemd' ? 'systemd' : 'sysv', 'restart'),
   };
 }
 
@@ -347,6 +395,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
       `  printf 'L %s\\n' "$(systemctl show -p LoadState ${n} 2>/dev/null)"`,
       `  printf 'A %s\\n' "$(systemctl is-active ${n} 2>/dev/null)"`,
       `  printf 'E %s\\n' "$(systemctl is-enabled ${n} 2>/dev/null)"`,
+      `  ${readFileSnippet(dropInPath(spec.name))}`,
       `elif [ -f /etc/init.d/${n} ]; then`,
       `  printf 'D sysv\\n'`,
       `  if /etc/init.d/${n} status >/dev/null 2>&1; then s=0; else s=$?; fi; printf 'S %s\\n' "$s"`,
@@ -384,29 +433,34 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const fields = new Map<string, string>();
     let daemonArguments: DaemonArguments | undefined;
     const stale: string[] = [];
+    let dropInLine: string | undefined;
     for (const line of output.stdout.split('\n')) {
       if (line === 'P-') fields.set('P', '-');
+      else if (line.startsWith('F')) dropInLine = line;
       else if (line.startsWith('W ')) stale.push(line.slice(2));
       else if (line.startsWith('r ')) daemonArguments = { recorded: line.slice(2) };
       else if (line.startsWith('j ')) daemonArguments = { runTogether: line.slice(2) };
       else if (/^[A-Z]( |$)/.test(line)) fields.set(line.charAt(0), line.slice(2).trim());
     }
-    const facts = managerFacts(fields, daemonArguments, spec);
+    const managed = managerFacts(fields, daemonArguments, spec);
+    const facts = managed.manager === 'systemd' ? { ...managed, dropIn: parseFileLine(dropInLine) } : managed;
     return spec.restart_on !== undefined ? { ...facts, stale } : facts;
   },
 
 
   plan(spec, facts, context) {
     const resource = `service ${spec.name}`;
+    const dropIn = facts.manager === 'systemd' ? dropInChange(spec, facts) : undefined;
+    const hooks = dropIn ? [dropIn] : [];
     if ((facts.manager === null || facts.missing) && spec.package !== undefined && context.installing?.has(spec.package)) {
-      return facts.running || spec.state !== 'started' ? [] : [{ resource, ...restartAfterInstall(spec, spec.package) }];
+      return facts.running || spec.state !== 'started' ? hooks : [...hooks, { resource, ...restartAfterInstall(spec, spec.package, facts.manager) }];
     }
     if (facts.manager === null) {
       const why = spec.exec === undefined ? 'no systemd, no /etc/init.d script and no exec given' : 'start-stop-daemon is not installed';
       throw new Error(`cannot manage service ${spec.name} on ${context.host}: ${why}`);
     }
     if (facts.missing) throw new Error(`cannot manage service ${spec.name} on ${context.host}: systemd has no such unit`);
-    const changes: Change[] = [];
+    const changes: Change[] = [...hooks];
     // Enablement first, so that a start which fails still leaves the boot configuration right.
     if (facts.enabled !== null && facts.enabled !== spec.enabled) {
       const verb = spec.enabled ? 'enable' : 'disable';
@@ -439,7 +493,8 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const running = spec.state === 'started';
     const started = running && facts.manager === 'pidfile' && spec.exec !== undefined ? { arguments: { recorded: recordedArguments(spec.exec) } } : {};
     const loaded = running && spec.restart_on !== undefined ? { stale: [] } : {};
-    return { ...facts, running, enabled, ...started, ...loaded };
+    const dropIn = facts.manager !== 'systemd' ? {} : spec.around_start !== undefined ? { dropIn: { exists: true, content: dropInContent(spec.name, spec.around_start), mode: '644' } } : isOurDropIn(facts.dropIn ?? ABSENT_FILE) ? { dropIn: ABSENT_FILE } : {};
+    return { ...facts, running, enabled, ...started, ...loaded, ...dropIn };
   },
 
   // Recorded without its pool standing, which only decides when a restart may run: a weight
@@ -463,6 +518,8 @@ function resettableService(spec: ServiceSpec, facts: ServiceFacts): boolean {
   return spec.state === 'started' && facts.manager !== null && !facts.missing;
 }
 
+/** What reset leaves: the service stopped, disabled if the task enabled it, and its drop-in gone. */
 function stoppedSpec(spec: ServiceSpec, facts: ServiceFacts): ServiceSpec {
-  return { ...spec, state: 'stopped', enabled: spec.enabled ? false : facts.enabled ?? false };
+  const { around_start: _around, ...rest } = spec;
+  return { ...rest, state: 'stopped', enabled: spec.enabled ? false : facts.enabled ?? false };
 }

@@ -83,8 +83,8 @@ describe('service', () => {
   it('drives systemd units with systemctl', () => {
     // The strings systemctl(1) prints; this machine has systemctl but no running systemd.
     const spec = service.schema.parse({ name: 'ssh' });
-    const facts = service.parse({ stdout: 'D systemd\nL LoadState=loaded\nA inactive\nE disabled\n', status: 0 }, spec);
-    expect(facts).toEqual({ manager: 'systemd', running: false, enabled: false, enabler: null, missing: false });
+    const facts = service.parse({ stdout: 'D systemd\nL LoadState=loaded\nA inactive\nE disabled\nF-\n', status: 0 }, spec);
+    expect(facts).toEqual({ manager: 'systemd', running: false, enabled: false, enabler: null, missing: false, dropIn: { exists: false, content: '' } });
     expect(service.plan(spec, facts, host).map((change) => change.commands)).toEqual([['systemctl enable ssh'], ['systemctl start ssh']]);
     expect(service.plan(spec, service.after(spec, facts), host)).toEqual([]);
   });
@@ -150,7 +150,57 @@ describe('service', () => {
     expect(service.plan(plain, sysv(true, ['/etc/memcached.conf']), host)[0]?.commands).toEqual(['/etc/init.d/memcached restart', expect.stringContaining(record)]);
   });
 
+  it('where systemd runs the service, puts around_start into a drop-in before the start, so systemd runs it around every start', () => {
+    const spec = service.schema.parse({
+      name: 'memcached',
+      restart_on: ['/etc/memcached.conf'],
+      around_start: { before: [['/usr/sbin/nft', 'insert', 'rule', 'x; reboot']], after: [['/usr/bin/perl', '/seed', 'say "100%" $HOME \\n', ';']], timeout_s: 360 },
+    });
+    const path = '/etc/systemd/system/memcached.service.d/lvsprov-around-start.conf';
+    const content = [
+      '# Managed by lvsprov (service memcached, around_start): run around every start of memcached, whoever starts it.',
+      '[Service]',
+      'ExecStartPre=+/usr/sbin/nft "insert" "rule" "x; reboot"',
+      'ExecStartPost=+/usr/bin/perl "/seed" "say \\"100%%\\" $$HOME \\\\n" ";"',
+      'TimeoutStartSec=360',
+      '',
+    ].join('\n');
+    const probe = (dropIn: string, active = 'active', stale = ''): ServiceFacts =>
+      service.parse({ stdout: `D systemd\nL LoadState=loaded\nA ${active}\nE enabled\n${dropIn}\n${stale}`, status: 0 }, spec);
+    const absent = probe('F-', 'inactive');
+    const [write, start, ...rest] = service.plan(spec, absent, host);
+    expect(rest).toEqual([]);
+    expect(write?.summary).toBe(`create ${path}`);
+    expect(write?.diff).toEqual({ kind: 'file', before: '', after: content });
+    expect(write?.commands.at(-1)).toBe('systemctl daemon-reload');
+    expect(write?.commands.join('\n')).toContain("memcached.service.d/lvsprov-around-start.conf.lvsprov-tmp");
+    // systemd runs the commands: lvsprov only starts it, and records the start.
+    expect(start?.commands).toEqual(['systemctl start memcached', expect.stringContaining(': > /var/lib/lvsprov/service-memcached.started')]);
+    expect(service.plan(spec, service.after(spec, absent), host)).toEqual([]);
+
+    const written = probe(`F 644 ${Buffer.from(content).toString('base64')}`, 'active', 'W /etc/memcached.conf');
+    expect(written.dropIn).toEqual({ exists: true, mode: '644', content });
+    expect(service.plan(spec, written, host).map((change) => change.commands[0])).toEqual(['systemctl restart memcached']);
+    // A drop-in with other commands is rewritten; a restart is not needed for that alone.
+    const older = probe(`F 644 ${Buffer.from(content.replace('360', '90')).toString('base64')}`);
+    expect(service.plan(spec, older, host).map((change) => change.summary)).toEqual([`update ${path}`]);
+
+    // No around_start any more: lvsprov's drop-in goes, another's stays.
+    const { around_start: _around, ...withoutHooks } = spec;
+    const [removal] = service.plan(withoutHooks, written, host).filter((change) => change.resource === `file ${path}`);
+    expect(removal?.commands).toEqual([`rm -f -- ${path}`, 'systemctl daemon-reload']);
+    const foreign = probe(`F 644 ${Buffer.from('[Service]\nExecStartPre=/bin/true\n').toString('base64')}`);
+    expect(service.plan(withoutHooks, foreign, host)).toEqual([]);
+    // Reset stops the service, disables it and takes the drop-in away.
+    expect(service.reset?.plan(spec, written, host).map((change) => change.summary)).toEqual([`remove ${path}`, 'disable memcached at boot', 'stop memcached']);
+    // Under sysvinit nothing is written: lvsprov runs the commands around its starts.
+    expect(service.plan(spec, { manager: 'sysv', running: false, enabled: true, enabler: 'update-rc.d', missing: false }, host)[0]?.commands[0]).toBe("/usr/sbin/nft insert rule 'x; reboot'");
+  });
+
   it('refuses around_start commands and turn names it cannot pass safely', () => {
+    expect(refusal(service.schema, { name: 'm', around_start: { before: [['/usr/local/my tool']] } })).toContain('around_start.before.0.0');
+    expect(refusal(service.schema, { name: 'm', around_start: { before: [['/bin/$x']] } })).toContain('around_start.before.0.0');
+    expect(refusal(service.schema, { name: 'm', around_start: { timeout_s: 0 } })).toContain('around_start.timeout_s');
     expect(refusal(service.schema, { name: 'm', around_start: { before: [['nft', 'x']] } })).toContain('around_start.before.0.0');
     expect(refusal(service.schema, { name: 'm', around_start: { after: [['/bin/x', 'a\nb']] } })).toContain('around_start.after.0.1');
     expect(refusal(service.schema, { name: 'm', around_start: { during: [] } })).toContain('around_start');

@@ -155,7 +155,7 @@ describe('memcached-conf, php-ini and php: the session store and the PHP that us
   const conf = template('memcached', 'memcached.conf.hbs');
 
   it('memcached.conf: each setting is one option line of its own', () => {
-    expect(options(renderTemplateFile(conf, { session_store_config: store }, 'memcached-conf'))).toEqual(['-u memcache', '-l 192.0.2.11', '-p 11211', '-U 0', '-m 64', '-c 1024']);
+    expect(options(renderTemplateFile(conf, { session_store_config: store }, 'memcached-conf'))).toEqual(['-u memcache', '-l 192.0.2.11', '-p 11211', '-U 0', '-m 64', '-c 1024', '-P /run/memcached/memcached.pid']);
   });
 
   // The wrappers join the lines into one command that a shell runs: each of these would add one.
