@@ -102,7 +102,7 @@ describe.skipIf(skipLabSuite(availability))(`a session store on a host that boot
     expect(await sh('rs1', 'tr "\\0" " " < /proc/"$(systemctl show -p MainPID --value memcached)"/cmdline')).toMatch(/-l 192\.0\.2\.11 -p 11211 -U 0 -m 64/);
     const dropIn = await sh('rs1', `cat ${DROP_IN}`);
     expect(dropIn).toContain('ExecStartPre=+/usr/sbin/nft "insert" "rule" "inet" "lvsprov_memcached" "input" "tcp" "dport" "11211" "reject" "with" "tcp" "reset"');
-    expect(dropIn).toContain('ExecStartPost=+/usr/bin/perl "/usr/local/lib/lvsprov/memcached-seed" "--open" "/etc/lvsprov/memcached-allow.nft" "192.0.2.11" "11211" "300" "192.0.2.12"');
+    expect(dropIn).toContain('ExecStartPost=+/usr/bin/perl "/usr/local/lib/lvsprov/memcached-seed" "--open" "/etc/lvsprov/memcached-allow.nft" "--fence" "lvsprov_memcached" "192.0.2.11" "11211" "300" "192.0.2.12"');
     expect((await sh('rs1', 'systemctl is-enabled lvsprov-memcached-allow.service lvsprov-memcached-seed.service')).split('\n').slice(0, 2)).toEqual(['enabled', 'enabled']);
     // rs2 has no systemd: no drop-in there, lvsprov ran the same commands around its start itself.
     expect(await sh('rs2', `[ -e ${DROP_IN} ] && echo present || echo absent`)).toBe('absent\n');
@@ -155,6 +155,31 @@ describe.skipIf(skipLabSuite(availability))(`a session store on a host that boot
     await sh('rs1', 'systemctl restart memcached');
     expect(await itemsIn('rs1')).toBe(await itemsIn('rs2'));
     expect(await everyUserClicks()).toEqual([]);
+  });
+
+  it('at boot, systemd runs the boot units and the drop-in in their order: the store comes up fenced, filled, then open', async () => {
+    // What a reboot leaves: memcached not running, the allowlist's table gone from the kernel.
+    await sh('rs1', 'systemctl stop memcached && nft delete table inet lvsprov_memcached');
+    expect(await itemsIn('rs1')).toBe(-1);
+    // One transaction, ordered by the units' own After= and Before= as boot orders them: the boot
+    // file before network-pre.target, memcached after network.target, which a target of boot's
+    // wants (it refuses a start of its own).
+    const wants = 'lvsprov-memcached-allow.service network.target memcached.service lvsprov-memcached-seed.service';
+    await sh('rs1', `printf '%s\\n' '[Unit]' 'Wants=${wants}' > /run/systemd/system/lvsprov-test-boot.target && systemctl daemon-reload && systemctl start lvsprov-test-boot.target`);
+    const started = (unit: string): Promise<string> => sh('rs1', `systemctl show -p ActiveEnterTimestampMonotonic --value ${unit}`);
+    expect(Number(await started('lvsprov-memcached-allow.service'))).toBeLessThan(Number(await started('memcached.service')));
+    const deadline = Date.now() + 20_000;
+    while ((await sh('rs1', 'nft list table inet lvsprov_memcached | grep -c "dport 11211" || true')).trim() !== '2' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await sh('rs1', 'nft list table inet lvsprov_memcached | grep -c "dport 11211"')).toBe('2\n');
+    expect(await itemsIn('rs1')).toBe(await itemsIn('rs2'));
+    // Two copiers ran, the unit's and the boot hook's: one after the other, the second finding the fence gone.
+    const said = await sh('rs1', 'journalctl -q -o cat -u memcached.service --since "-20 s" | grep memcached-seed | tail -n 1; cat /run/lvsprov-memcached-seed.log');
+    expect(said.split('\n').filter((line) => line !== '').map((line) => (line.includes('fence is down') ? 'ended' : /added from 192\.0\.2\.12/.test(line) ? 'copied' : line)).sort()).toEqual(['copied', 'ended']);
+    expect(await everyUserClicks()).toEqual([]);
+    const again = await apply('--check', '--exit-code');
+    expect(again.code, again.stdout).toBe(0);
   });
 
   it('reset stops and disables memcached, removes the drop-in and the boot units, and systemd forgets them', async () => {

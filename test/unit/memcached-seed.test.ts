@@ -83,8 +83,35 @@ perl "$SEED" --forget "$dir/record" 127.0.0.3 21211 20 127.0.0.2 >/dev/null
     expect(stderr).not.toContain('nft');
   });
 
+  it('with --fence, copies one at a time: of two started together, one fills the store and opens it, the other finds the fence gone and ends', () => {
+    const { stdout, stderr, status } = inNamespace(`
+dir=$(mktemp -d); trap 'rm -rf "$dir"; kill $pids 2>/dev/null || true' EXIT
+nft -f - <<'RULES'
+table inet lvsprov_test {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 127.0.0.1 tcp dport 21211 accept
+  }
+}
+RULES
+printf 'flush chain inet lvsprov_test input\\n' > "$dir/open.nft"
+ask 127.0.0.2 'set k1 0 0 1\\r\\na\\r\\n' >/dev/null
+perl "$SEED" --fence lvsprov_test --open "$dir/open.nft" 127.0.0.3 21211 20 127.0.0.2 > "$dir/one" & one=$!
+perl "$SEED" --fence lvsprov_test --open "$dir/open.nft" 127.0.0.3 21211 20 127.0.0.2 > "$dir/two" & two=$!
+wait $one; wait $two
+cat "$dir/one" "$dir/two" | sort
+nft list chain inet lvsprov_test input | grep -c 'saddr 127.0.0.1' || true
+`);
+    expect(status, stderr).toBe(0);
+    const [copied, ended, fenceRules] = stdout.trim().split('\n');
+    // The peer's item was written in the second the copy began: pass 2 may set it again.
+    expect(copied).toMatch(/^memcached-seed: 1 added from 127\.0\.0\.2, [01] written there meanwhile set again$/);
+    expect(ended).toBe('memcached-seed: the fence is down: another copy filled this store and opened it');
+    expect(fenceRules).toBe('0');
+  });
+
   it('refuses arguments it cannot use', () => {
-    for (const args of [[], ['127.0.0.3', '21211', '20'], ['127.0.0.3', '21211', '20', '127.0.0.2', 'extra'], ['localhost', '21211', '20', '-'], ['127.0.0.3', '0', '20', '-'], ['127.0.0.3', '21211', '20', '127.0.0.2;reboot'], ['--open', 'relative.nft', '127.0.0.3', '21211', '20', '-'], ['--later', '127.0.0.3', '21211', '20', '-']]) {
+    for (const args of [[], ['127.0.0.3', '21211', '20'], ['127.0.0.3', '21211', '20', '127.0.0.2', 'extra'], ['localhost', '21211', '20', '-'], ['127.0.0.3', '0', '20', '-'], ['127.0.0.3', '21211', '20', '127.0.0.2;reboot'], ['--open', 'relative.nft', '127.0.0.3', '21211', '20', '-'], ['--later', '127.0.0.3', '21211', '20', '-'], ['--fence', 'Bad;Table', '127.0.0.3', '21211', '20', '-']]) {
       const result = spawnSync('perl', [seeder, ...args], { encoding: 'utf8', timeout: 10_000 });
       expect(result.status, args.join(' ')).not.toBe(0);
       expect(result.stderr, args.join(' ')).toMatch(/^memcached-seed: bad arguments|^usage: memcached-seed/);

@@ -152,7 +152,7 @@ describe('a session store restarted by apply while users click', () => {
       '/usr/sbin/nft insert rule inet lvsprov_memcached input ip saddr 127.0.0.1 tcp dport 11211 accept',
     ]);
     expect(at(/^\/etc\/init\.d\/memcached restart$/)).toBe(2);
-    expect(commands[3]).toBe(`/usr/bin/perl /usr/local/lib/lvsprov/memcached-seed --open /etc/lvsprov/memcached-allow.nft ${RESTARTED_ADDRESS} 11211 300 ${STORES[0]},${STORES[2]}`);
+    expect(commands[3]).toBe(`/usr/bin/perl /usr/local/lib/lvsprov/memcached-seed --open /etc/lvsprov/memcached-allow.nft --fence lvsprov_memcached ${RESTARTED_ADDRESS} 11211 300 ${STORES[0]},${STORES[2]}`);
     // Recorded as started with the new settings only once the copy is in.
     expect(commands[4]).toMatch(/service-memcached\.started/);
     expect(commands).toHaveLength(5);
