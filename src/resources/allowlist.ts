@@ -64,11 +64,21 @@ function describe(rules: readonly string[]): string {
   return rules.join('; ') || '(empty)';
 }
 
+/**
+ * The two rules that keep everyone but 127.0.0.1 off the port while the daemon behind it starts
+ * empty and fills itself (the memcached role inserts them before each start, its boot file loads
+ * them, its copier takes them away by loading the table's save file), as `nft list` prints them.
+ */
+export const fenceRules = (port: number): string[] => [`ip saddr 127.0.0.1 tcp dport ${port} accept`, `tcp dport ${port} reject with tcp reset`];
+
 const wantedOf = (spec: AllowlistSpec): WantedTable => ({
   script: allowlistScript(spec),
   rules: allowlistRules(spec.port, spec.sources),
   describe,
   summaryOfWanted: fromText(spec.port, sortedIpv4(spec.sources).length),
+  // A store left fenced (its copy failed) stays fenced when its allowlist changes: the restart
+  // that follows copies and opens it. Opened here, PHP would read it unfilled until then.
+  fence: { chain: 'input', rules: fenceRules(spec.port) },
 });
 
 // The table and its boot file are all it owns: reset deletes both and touches nothing else in nftables.

@@ -71,6 +71,12 @@ export function parseNftTable(output: ProbeOutput, table: NftTable, rulesOf: (li
 export interface WantedTable {
   readonly script: string;
   readonly rules: readonly string[];
+  /**
+   * Rules that something other than lvsprov's table puts above the table's own for a while (the
+   * fence that keeps clients off a daemon that starts empty), as `nft list` prints them, first
+   * first. A table that begins with them is compared without them, and keeps them when replaced.
+   */
+  readonly fence?: { readonly chain: string; readonly rules: readonly string[] };
   /** How the summary says what is there now (facts present, rules read) and what will be. */
   readonly describe: (rules: readonly string[]) => string;
   readonly summaryOfWanted: string;
@@ -88,17 +94,30 @@ export function planNftTable(table: NftTable, facts: NftTableFacts, context: Hos
       commands: writeFileCommands(table.saveFile, wanted.script, '644'),
     });
   }
-  const current = facts.state === 'present' ? facts.rules : undefined;
+  const listed = facts.state === 'present' ? facts.rules : undefined;
+  const fence = wanted.fence;
+  const fenced = fence !== undefined && listed !== undefined && fence.rules.every((rule, index) => listed[index] === rule);
+  const current = fenced ? listed.slice(fence.rules.length) : listed;
   if (current === undefined || current.join('\n') !== wanted.rules.join('\n')) {
     const before = facts.state !== 'present' ? '(absent)' : current === undefined ? '(other rules)' : wanted.describe(current);
     changes.push({
       resource: `${table.type} ${table.name}`,
-      summary: `nftables table ${table.name}: ${before} -> ${wanted.summaryOfWanted}`,
+      summary: `nftables table ${table.name}: ${before} -> ${wanted.summaryOfWanted}${fenced ? ' (its fence kept)' : ''}`,
       diff: { kind: 'value', before: current === undefined ? before : current.join('; ') || '(empty)', after: wanted.rules.join('; ') },
-      commands: [`nft -f ${quote(table.saveFile)}`],
+      commands: [fenced ? reloadKeepingFence(table, fence) : `nft -f ${quote(table.saveFile)}`],
     });
   }
   return changes;
+}
+
+/**
+ * The table loaded again with the fence above its rules, in one transaction (the boot file's
+ * way): loaded alone, then fenced again, the daemon would be open between the two. `insert`
+ * puts a rule first, so the fence's last rule goes in first.
+ */
+function reloadKeepingFence(table: NftTable, fence: NonNullable<WantedTable['fence']>): string {
+  const inserts = [...fence.rules].reverse().map((rule) => `insert rule ${table.family} ${table.name} ${fence.chain} ${rule}`);
+  return `{ cat -- ${quote(table.saveFile)} && printf '%s\\n' ${inserts.map((line) => quote(line)).join(' ')}; } | nft -f -`;
 }
 
 export function nftTableAfter(wanted: Pick<WantedTable, 'script' | 'rules'>): NftTableFacts {
