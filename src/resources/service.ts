@@ -84,8 +84,19 @@ export const serviceSchema = z
      * starts needs them running and full.
      */
     one_at_a_time: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a turn name (a-z 0-9 -)').optional(),
+    /**
+     * `balance`: its starts and restarts run in the balance wave, once every host of the run made its
+     * prepare changes, rather than in prepare. A store its clients find through their own settings
+     * starts once they all name it (until then it refuses them, and they use the other stores) and
+     * once its peers let it in to copy from them.
+     */
+    wave: z.literal('balance').optional(),
   })
-  .strict();
+  .strict()
+  .refine((spec) => spec.wave === undefined || spec.pool === undefined, {
+    message: 'wave and pool do not go together: a pool daemon restarts in retire, after the directors drained it',
+    path: ['wave'],
+  });
 
 export type ServiceSpec = z.output<typeof serviceSchema>;
 
@@ -237,8 +248,11 @@ function dropInChange(spec: ServiceSpec, facts: ServiceFacts): Change | undefine
   };
 }
 
-/** What a start or restart of this spec's service carries for the engine: its turn, if it names one. */
-const turnOf = (spec: ServiceSpec): Pick<Change, 'turn'> => (spec.one_at_a_time !== undefined ? { turn: spec.one_at_a_time } : {});
+/** What a start or restart of this spec's service carries for the engine: its turn and its wave, if it names them. */
+const turnOf = (spec: ServiceSpec): Pick<Change, 'turn' | 'phase'> => ({
+  ...(spec.one_at_a_time !== undefined ? { turn: spec.one_at_a_time } : {}),
+  ...(spec.wave !== undefined ? { phase: spec.wave } : {}),
+});
 
 function stopDaemonCommand(name: string, program: string): string {
   return command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfilePath(name), '--exec', program);
@@ -367,6 +381,8 @@ function restartAfterInstall(spec: ServiceSpec, pkg: string, manager: ServiceMan
     // A host that runs systemd says so whether the unit is there yet or not; one that does not
     // gets the package's init script.
     commands: managerCommands(spec, manager === 'systemd' ? 'systemd' : 'sysv', 'restart'),
+    // In the wave the spec names, if any: a store waits for its clients and peers there too.
+    ...(spec.wave !== undefined ? { phase: spec.wave } : {}),
   };
 }
 
@@ -499,9 +515,9 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
 
   // Recorded without its pool standing, which only decides when a restart may run: a weight
   // changed in the inventory is not a change of what lvsprov made on the real server. Nor are
-  // what runs around a start and whose turn it waits for.
+  // what runs around a start, whose turn it waits for and the wave it runs in.
   owns: (spec) => {
-    const { pool: _standing, restart_on: _restartOn, package: _package, around_start: _around, one_at_a_time: _turn, ...made } = spec;
+    const { pool: _standing, restart_on: _restartOn, package: _package, around_start: _around, one_at_a_time: _turn, wave: _wave, ...made } = spec;
     return [{ id: service.key(spec), spec: made }];
   },
 

@@ -170,6 +170,17 @@ describe.skipIf(skipLabSuite(availability))(`sessions in memcached on real hosts
 
   it('a store added to the list starts filled from the others, before any PHP reads it: no session is lost', async () => {
     writeCluster({ hosts: ['rs1', 'rs2', 'rs3'], memory_mb: 32 });
+    // Every real server names the new store, and the other stores let it in, before it starts
+    // (until then it refuses them, and they use the other stores): so it copies what they wrote
+    // under the new list too.
+    const check = await apply('--check');
+    expect(check.code, check.stdout).toBe(0);
+    const waves = check.stdout.split(/^== wave \d of \d: /m).slice(1);
+    expect(waves.map((wave) => wave.split(' ')[0])).toEqual(['prepare', 'balance']);
+    expect(waves[0]).toMatch(/30-lvsprov-sessions\.ini/);
+    expect(waves[0]).toMatch(/lvsprov_memcached/);
+    expect(waves[0]).not.toMatch(/start memcached/);
+    expect(waves[1]).toMatch(/^balance \(rs3\) ==\n[^]*start memcached/);
     const result = await apply();
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(await sh('rs1', 'cat /etc/php/8.2/cgi/conf.d/30-lvsprov-sessions.ini')).toContain('session.save_path = "192.0.2.11:11211,192.0.2.12:11211,192.0.2.13:11211"');

@@ -4,6 +4,7 @@ import { arptables } from '../../src/resources/arptables.js';
 import { lineKey } from '../../src/resources/arptables-save.js';
 import { packageResource, type PackageFacts } from '../../src/resources/package.js';
 import { service, type ServiceFacts } from '../../src/resources/service.js';
+import type { Change } from '../../src/resources/types.js';
 
 // What the fixture table cannot say: specs that must be refused, plans that must refuse, and
 // managers this build machine does not have (dnf, zypper, apk, a running systemd), planned from
@@ -195,6 +196,28 @@ describe('service', () => {
     expect(service.reset?.plan(spec, written, host).map((change) => change.summary)).toEqual([`remove ${path}`, 'disable memcached at boot', 'stop memcached']);
     // Under sysvinit nothing is written: lvsprov runs the commands around its starts.
     expect(service.plan(spec, { manager: 'sysv', running: false, enabled: true, enabler: 'update-rc.d', missing: false }, host)[0]?.commands[0]).toBe("/usr/sbin/nft insert rule 'x; reboot'");
+  });
+
+  it('with wave: balance, starts and restarts in the balance wave (after its package too); stops, enablement and the drop-in stay in prepare', () => {
+    const spec = service.schema.parse({ name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'], wave: 'balance', around_start: { after: [['/bin/true']] } });
+    const sysv = (running: boolean, stale: string[] = []): ServiceFacts => ({ manager: 'sysv', running, enabled: false, enabler: 'update-rc.d', missing: false, stale });
+    const phases = (changes: readonly Change[]): Array<[string, string]> => changes.map((change) => [change.summary, change.phase ?? 'prepare']);
+    expect(phases(service.plan(spec, sysv(false), host))).toEqual([
+      ['enable memcached at boot', 'prepare'],
+      ['start memcached', 'balance'],
+    ]);
+    expect(phases(service.plan(spec, sysv(true, ['/etc/memcached.conf']), host))).toEqual([
+      ['enable memcached at boot', 'prepare'],
+      ['restart memcached: /etc/memcached.conf changed since it started', 'balance'],
+    ]);
+    const fresh = service.parse({ stdout: 'D systemd\nL LoadState=not-found\nA inactive\nE \nF-\nW -\n', status: 0 }, spec);
+    expect(phases(service.plan(spec, fresh, { ...host, installing: new Set(['memcached']) }))).toEqual([
+      ['create /etc/systemd/system/memcached.service.d/lvsprov-around-start.conf', 'prepare'],
+      ['restart memcached after installing memcached', 'balance'],
+    ]);
+    expect(phases(service.plan({ ...spec, state: 'stopped' }, { ...sysv(true), enabled: true }, host))).toEqual([['stop memcached', 'prepare']]);
+    expect(refusal(service.schema, { name: 'web', exec: ['/usr/bin/busybox', 'httpd'], pool: 'weighted', wave: 'balance' })).toContain('wave');
+    expect(refusal(service.schema, { name: 'web', wave: 'retire' })).toContain('wave');
   });
 
   it('refuses around_start commands and turn names it cannot pass safely', () => {

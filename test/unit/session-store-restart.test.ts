@@ -157,6 +157,8 @@ describe('a session store restarted by apply while users click', () => {
     expect(commands[4]).toMatch(/service-memcached\.started/);
     expect(commands).toHaveLength(5);
     expect(memcached.one_at_a_time).toBe('session-stores');
+    // In balance: every real server names the stores, and every store lets the others in, by then.
+    expect(memcached.wave).toBe('balance');
     // The other stores copy from this one as they start: its allowlist lets them in.
     expect(allowlist.sources).toEqual(expect.arrayContaining([...STORES]));
   });
