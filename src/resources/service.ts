@@ -249,7 +249,7 @@ function dropInChange(spec: ServiceSpec, facts: ServiceFacts): Change | undefine
 }
 
 /** What a start or restart of this spec's service carries for the engine: its turn and its wave, if it names them. */
-const turnOf = (spec: ServiceSpec): Pick<Change, 'turn' | 'phase'> => ({
+const startSchedule = (spec: ServiceSpec): Pick<Change, 'turn' | 'phase'> => ({
   ...(spec.one_at_a_time !== undefined ? { turn: spec.one_at_a_time } : {}),
   ...(spec.wave !== undefined ? { phase: spec.wave } : {}),
 });
@@ -288,7 +288,7 @@ function restartForArguments(spec: ServiceSpec, exec: readonly [string, ...strin
     diff: { kind: 'value', before, after: declared },
     // The start that follows writes the record again.
     commands: managerCommands(spec, 'pidfile', 'restart'),
-    ...turnOf(spec),
+    ...startSchedule(spec),
     ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
@@ -356,7 +356,7 @@ function restartForFiles(spec: ServiceSpec, manager: ServiceManager, stale: read
     summary: `restart ${spec.name}: ${why}`,
     diff: { kind: 'value', before: 'running with what it read at its start', after: `restarted to read ${spec.restart_on.join(', ')}` },
     commands: managerCommands(spec, manager, 'restart'),
-    ...turnOf(spec),
+    ...startSchedule(spec),
     ...(spec.pool !== undefined ? { phase: 'retire' as const, restartsPool: true as const } : {}),
   };
 }
@@ -493,7 +493,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
         summary: `${verb} ${spec.name}${via}`,
         diff: { kind: 'value', before: start ? 'stopped' : 'running', after: start ? 'running' : 'stopped' },
         commands: managerCommands(spec, facts.manager, verb),
-        ...(start ? turnOf(spec) : {}),
+        ...(start ? startSchedule(spec) : {}),
       });
     } else if (start) {
       const restart =
