@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, serviceUnitName } from '../config/values.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileChange, type FileState } from './file-state.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, everyLevelStartProbe, updateRcDRelinkCommands } from './sysv-links.js';
 
@@ -189,14 +189,8 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
     const wanted = definition(spec, manager);
     const resource = `at_boot ${spec.name}`;
     const changes: Change[] = [];
-    if (!facts.file.exists || facts.file.content !== wanted.content || facts.file.mode !== wanted.mode) {
-      changes.push({
-        resource: `file ${path}`,
-        summary: `${facts.file.exists ? 'update' : 'create'} ${path}`,
-        diff: { kind: 'file', before: facts.file.content, after: wanted.content },
-        commands: [...writeFileCommands(path, wanted.content, wanted.mode), ...(manager === 'systemd' ? ['systemctl daemon-reload'] : [])],
-      });
-    }
+    const write = writeFileChange(path, facts.file, wanted.content, wanted.mode, reloadOf(manager));
+    if (write) changes.push(write);
     if (!facts.enabled) {
       changes.push({ resource, summary: `run ${spec.name} at boot`, diff: { kind: 'value', before: 'disabled', after: 'enabled' }, commands: enableCommands(spec, manager, true) });
     }
@@ -215,15 +209,17 @@ export const atBoot: ResourceType<AtBootSpec, AtBootFacts> = {
       if (facts.manager === null || !ours(facts)) return [];
       const manager = requireManager(spec, facts, context);
       const path = definitionPath(spec, manager);
-      const removal = removeFileChange(path, facts.file);
       return [
         ...(facts.enabled ? [{ resource: `at_boot ${spec.name}`, summary: `stop running ${spec.name} at boot`, diff: { kind: 'value' as const, before: 'enabled', after: 'disabled' }, commands: enableCommands(spec, manager, false) }] : []),
-        { ...removal, commands: [...removal.commands, ...(manager === 'systemd' ? ['systemctl daemon-reload'] : [])] },
+        removeFileChange(path, facts.file, reloadOf(manager)),
       ];
     },
     after: (_spec, facts) => (facts.manager === null || !ours(facts) ? facts : { ...facts, file: ABSENT_FILE, enabled: false }),
   },
 };
+
+/** systemd reads unit files again only when told; sysvinit reads a script when it runs it. */
+const reloadOf = (manager: 'systemd' | 'sysv'): string[] => (manager === 'systemd' ? ['systemctl daemon-reload'] : []);
 
 function ours(facts: AtBootFacts): boolean {
   return facts.file.exists && facts.file.content.includes(MARKER);

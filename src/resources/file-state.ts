@@ -121,7 +121,21 @@ export function removeFileCommands(path: string): string[] {
   return [`rm -f -- ${quote(path)}`];
 }
 
-/** The change that deletes a file lvsprov wrote; the diff shows every line going. */
-export function removeFileChange(path: string, file: FileState): Change {
-  return { resource: `file ${path}`, summary: `remove ${path}`, diff: { kind: 'file', before: file.content, after: '' }, commands: removeFileCommands(path) };
+/**
+ * The change that writes a file lvsprov owns whole, where the host's `file` differs from `content`
+ * or `mode`, then runs `then` (a reload that reads it); undefined where the file is already so.
+ */
+export function writeFileChange(path: string, file: FileState, content: string, mode: string, then: readonly string[] = []): Change | undefined {
+  if (file.exists && file.content === content && file.mode === mode) return undefined;
+  return {
+    resource: `file ${path}`,
+    summary: `${file.exists ? 'update' : 'create'} ${path}`,
+    diff: { kind: 'file', before: file.content, after: content },
+    commands: [...writeFileCommands(path, content, mode), ...then],
+  };
+}
+
+/** The change that deletes a file lvsprov wrote, then runs `then`; the diff shows every line going. */
+export function removeFileChange(path: string, file: FileState, then: readonly string[] = []): Change {
+  return { resource: `file ${path}`, summary: `remove ${path}`, diff: { kind: 'file', before: file.content, after: '' }, commands: [...removeFileCommands(path), ...then] };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command, quote } from '../shell/quote.js';
 import { moduleName } from '../config/values.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, removeFileCommands, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileChange, type FileState } from './file-state.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 
 // A kernel module loaded now (`ip_vs`, a scheduler such as `ip_vs_wrr`, `ipip` for TUN) and,
@@ -71,22 +71,10 @@ export const kmod: ResourceType<KmodSpec, KmodFacts> = {
     }
     const path = kmodFile(spec.name);
     if (spec.persist) {
-      const content = renderKmodFile(spec.name);
-      if (!facts.file.exists || facts.file.content !== content || facts.file.mode !== '644') {
-        changes.push({
-          resource: `file ${path}`,
-          summary: facts.file.exists ? `update ${path}` : `create ${path}`,
-          diff: { kind: 'file', before: facts.file.content, after: content },
-          commands: writeFileCommands(path, content, '644'),
-        });
-      }
+      const write = writeFileChange(path, facts.file, renderKmodFile(spec.name), '644');
+      if (write) changes.push(write);
     } else if (facts.file.exists) {
-      changes.push({
-        resource: `file ${path}`,
-        summary: `remove ${path}`,
-        diff: { kind: 'file', before: facts.file.content, after: '' },
-        commands: removeFileCommands(path),
-      });
+      changes.push(removeFileChange(path, facts.file));
     }
     return changes;
   },

@@ -1,5 +1,5 @@
 import { command, quote } from '../shell/quote.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileChange, type FileState } from './file-state.js';
 import type { z } from 'zod';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { requireTool } from './missing-tool.js';
@@ -86,14 +86,8 @@ export interface WantedTable {
 export function planNftTable(table: NftTable, facts: NftTableFacts, context: HostContext, wanted: WantedTable): Change[] {
   requireTool('nft', facts.state !== 'no-nft', context);
   const changes: Change[] = [];
-  if (!(facts.file.exists && facts.file.content === wanted.script && facts.file.mode === '644')) {
-    changes.push({
-      resource: `file ${table.saveFile}`,
-      summary: facts.file.exists ? `update ${table.saveFile}` : `create ${table.saveFile}`,
-      diff: { kind: 'file', before: facts.file.content, after: wanted.script },
-      commands: writeFileCommands(table.saveFile, wanted.script, '644'),
-    });
-  }
+  const write = writeFileChange(table.saveFile, facts.file, wanted.script, '644');
+  if (write) changes.push(write);
   const listed = facts.state === 'present' ? facts.rules : undefined;
   const fence = wanted.fence;
   const fenced = fence !== undefined && listed !== undefined && fence.rules.every((rule, index) => listed[index] === rule);

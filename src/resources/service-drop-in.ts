@@ -1,4 +1,5 @@
 import type { FileState } from './file-state.js';
+import type { ServiceSpec } from './service.js';
 
 // Where systemd runs a service, a service task's around_start commands go into a drop-in of its
 // unit: systemd then runs them around every start of it, not only those lvsprov makes. A daemon
@@ -11,11 +12,7 @@ const MARKER = 'Managed by lvsprov';
 
 export const dropInPath = (name: string): string => `/etc/systemd/system/${name}.service.d/lvsprov-around-start.conf`;
 
-export interface AroundStart {
-  readonly before: ReadonlyArray<readonly [string, ...string[]]>;
-  readonly after: ReadonlyArray<readonly [string, ...string[]]>;
-  readonly timeout_s?: number | undefined;
-}
+type AroundStart = NonNullable<ServiceSpec['around_start']>;
 
 /**
  * One argument as an ExecStart= line takes it (systemd.syntax(7), systemd.unit(5) specifiers,

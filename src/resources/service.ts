@@ -4,7 +4,7 @@ import { refuseControlCharacters } from '../config/text-safety.js';
 import { absolutePath, packageName, serviceUnitName } from '../config/values.js';
 import type { Change, HostContext, ProbeOutput, ResourceType } from './types.js';
 import { enablerProbe, RUNLEVEL_LINK_DIRS, startLinkProbe, updateRcDEnableCommands } from './sysv-links.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileChange, type FileState } from './file-state.js';
 import { dropInContent, dropInPath, isOurDropIn } from './service-drop-in.js';
 
 // A long-running service, driven by whichever manager the host has: systemd on production hosts,
@@ -233,26 +233,26 @@ const startRecord = (spec: ServiceSpec): string[] => (spec.restart_on !== undefi
 function dropInChange(spec: ServiceSpec, facts: ServiceFacts): Change | undefined {
   const path = dropInPath(spec.name);
   const present = facts.dropIn ?? ABSENT_FILE;
-  if (spec.around_start === undefined) {
-    if (!isOurDropIn(present)) return undefined;
-    const removal = removeFileChange(path, present);
-    return { ...removal, commands: [...removal.commands, 'systemctl daemon-reload'] };
-  }
-  const content = dropInContent(spec.name, spec.around_start);
-  if (present.exists && present.content === content && present.mode === '644') return undefined;
-  return {
-    resource: `file ${path}`,
-    summary: `${present.exists ? 'update' : 'create'} ${path}`,
-    diff: { kind: 'file', before: present.content, after: content },
-    commands: [...writeFileCommands(path, content, '644'), 'systemctl daemon-reload'],
-  };
+  const reload = ['systemctl daemon-reload'];
+  if (spec.around_start === undefined) return isOurDropIn(present) ? removeFileChange(path, present, reload) : undefined;
+  return writeFileChange(path, present, dropInContent(spec.name, spec.around_start), '644', reload);
+}
+
+/** systemd: the drop-in as dropInChange leaves it (written, removed, or someone else's left alone). */
+function dropInAfter(spec: ServiceSpec, facts: ServiceFacts): Pick<ServiceFacts, 'dropIn'> {
+  if (facts.manager !== 'systemd') return {};
+  if (spec.around_start !== undefined) return { dropIn: { exists: true, content: dropInContent(spec.name, spec.around_start), mode: '644' } };
+  return isOurDropIn(facts.dropIn ?? ABSENT_FILE) ? { dropIn: ABSENT_FILE } : {};
 }
 
 /** What a start or restart of this spec's service carries for the engine: its turn and its wave, if it names them. */
 const startSchedule = (spec: ServiceSpec): Pick<Change, 'turn' | 'phase'> => ({
   ...(spec.one_at_a_time !== undefined ? { turn: spec.one_at_a_time } : {}),
-  ...(spec.wave !== undefined ? { phase: spec.wave } : {}),
+  ...waveOf(spec),
 });
+
+/** The wave a start or restart runs in, where the spec names one (prepare otherwise). */
+const waveOf = (spec: ServiceSpec): Pick<Change, 'phase'> => (spec.wave !== undefined ? { phase: spec.wave } : {});
 
 function stopDaemonCommand(name: string, program: string): string {
   return command('start-stop-daemon', '--stop', '--oknodo', '--quiet', '--retry', 'TERM/5/KILL/5', '--remove-pidfile', '--pidfile', pidfilePath(name), '--exec', program);
@@ -382,7 +382,7 @@ function restartAfterInstall(spec: ServiceSpec, pkg: string, manager: ServiceMan
     // gets the package's init script.
     commands: managerCommands(spec, manager === 'systemd' ? 'systemd' : 'sysv', 'restart'),
     // In the wave the spec names, if any: a store waits for its clients and peers there too.
-    ...(spec.wave !== undefined ? { phase: spec.wave } : {}),
+    ...waveOf(spec),
   };
 }
 
@@ -509,8 +509,7 @@ export const service: ResourceType<ServiceSpec, ServiceFacts> = {
     const running = spec.state === 'started';
     const started = running && facts.manager === 'pidfile' && spec.exec !== undefined ? { arguments: { recorded: recordedArguments(spec.exec) } } : {};
     const loaded = running && spec.restart_on !== undefined ? { stale: [] } : {};
-    const dropIn = facts.manager !== 'systemd' ? {} : spec.around_start !== undefined ? { dropIn: { exists: true, content: dropInContent(spec.name, spec.around_start), mode: '644' } } : isOurDropIn(facts.dropIn ?? ABSENT_FILE) ? { dropIn: ABSENT_FILE } : {};
-    return { ...facts, running, enabled, ...started, ...loaded, ...dropIn };
+    return { ...facts, running, enabled, ...started, ...loaded, ...dropInAfter(spec, facts) };
   },
 
   // Recorded without its pool standing, which only decides when a restart may run: a weight

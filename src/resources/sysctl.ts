@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sysctlName, sysctlValue, writtenFilePath } from '../config/values.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileChange, type FileState } from './file-state.js';
 import {
   DEFAULT_RP_FILTER,
   ORIGINALS_FILE,
@@ -141,15 +141,8 @@ export const sysctl: ResourceType<SysctlSpec, SysctlFacts> = {
       });
     }
     if (spec.persist) {
-      const content = renderSysctlFile(spec.values);
-      if (!facts.file.exists || facts.file.content !== content || facts.file.mode !== '644') {
-        changes.push({
-          resource: `file ${spec.file}`,
-          summary: facts.file.exists ? `update ${spec.file}` : `create ${spec.file}`,
-          diff: { kind: 'file', before: facts.file.content, after: content },
-          commands: writeFileCommands(spec.file, content, '644'),
-        });
-      }
+      const write = writeFileChange(spec.file, facts.file, renderSysctlFile(spec.values), '644');
+      if (write) changes.push(write);
     }
     const record = keysToRecord(spec, facts);
     const [first] = changes;
