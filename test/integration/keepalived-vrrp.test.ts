@@ -388,30 +388,46 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     });
 
     /**
-     * Runs the apply that drops dir3 while it watches, to the few milliseconds, when dir3's
-     * keepalived VRRP child (it sends the adverts and would take the VIPs; the parent only outlives
-     * it by the moment it takes to reap it; a zombie counts as exited) exits, and whether dir3 ever
-     * held the VIP or dir1 lost it. Then checks what every such drop must leave.
+     * Runs the apply that drops dir3 while one loop on dir1 (the lab hosts share the machine's pid
+     * namespace, so dir1 sees dir3's processes) reads, every few milliseconds, dir1's config and
+     * then whether dir3's keepalived VRRP child (it sends the adverts and would take the VIPs; the
+     * parent only outlives it by the moment it takes to reap it; a zombie counts as exited) still
+     * runs. One observer, so no two clocks or polls to reconcile: a config without dir3 read while
+     * the child still runs afterwards is a moment in which dir3 ran unheard (three adverts later it
+     * would have become a second master). Also watches whether dir3 ever held the VIP or dir1 lost
+     * it, then checks what every such drop must leave.
      */
     const dropDir3 = async (...args: string[]): Promise<Awaited<ReturnType<typeof lvsprov>>> => {
       const vrrpPid = (await sh('dir3', 'cat /run/vrrp.pid')).trim();
       expect(vrrpPid).toMatch(/^\d+$/);
-      await sh('dir3', 'rm -f /tmp/dir3-watch.stop');
-      const stamp = `rm -f /tmp/dir3-exit; while :; do s=; { read -r s < /proc/${vrrpPid}/stat; } 2>/dev/null; s=\${s##*) }; if [ -z "$s" ] || [ "\${s%% *}" = Z ]; then echo "$EPOCHREALTIME" > /tmp/dir3-exit; break; fi; [ -e /tmp/dir3-watch.stop ] && break; sleep 0.005; done`;
-      await sh('dir3', `nohup bash --norc -c '${stamp}' > /dev/null 2>&1 < /dev/null &`);
+      expect(await sh('dir1', `test -e /proc/${vrrpPid} && echo seen`)).toBe('seen\n');
+      // Builtins only in the loop (read -t on a fifo nobody writes is its sleep): no fork between its reads.
+      const order = [
+        'mkfifo /tmp/order.fifo; exec 9<> /tmp/order.fifo; rm /tmp/order.fifo',
+        'exited=; written=',
+        'while [ ! -e /tmp/order.stop ]; do',
+        '  c=; read -r -d "" c < /etc/keepalived/keepalived.conf',
+        `  s=; { read -r s < /proc/${vrrpPid}/stat; } 2>/dev/null; s=\${s##*) }`,
+        '  if [ -z "$s" ] || [ "${s%% *}" = Z ]; then : "${exited:=$EPOCHREALTIME}"; fi',
+        '  case $c in *192.0.2.30*) ;; ?*) : "${written:=$EPOCHREALTIME}"; [ -z "$exited" ] && echo "written while the VRRP child runs at $EPOCHREALTIME";; esac',
+        '  [ -n "$exited" ] && [ -n "$written" ] && break',
+        '  read -r -t 0.003 -u 9',
+        'done',
+        'echo "exited $exited"; echo "written $written"',
+      ].join('\n');
+      await sh('dir1', `rm -f /tmp/order.stop /tmp/order.fifo; nohup bash --norc -c '${order}' > /tmp/order.log 2>&1 < /dev/null &`);
       const stopDir3 = await watch('dir3', 'dir3-watch', dir3HoldsNoVip);
       const stopDir1 = await watch('dir1', 'dir1-watch', `ip route get ${VIP} | grep -q '^local'`);
       const result = await lvsprov('apply', ...args);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const [dir3Log, dir1Log] = [await stopDir3(), await stopDir1()];
+      const orderLog = await sh('dir1', 'touch /tmp/order.stop; sleep 0.1; cat /tmp/order.log');
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-      // dir1's config without dir3 was written after dir3's VRRP child had exited: no moment in
-      // which dir3 ran unheard (three adverts later it would have become a second master).
-      const exitedAt = Number(await sh('dir3', 'cat /tmp/dir3-exit'));
-      const writtenAt = Number(await sh('dir1', 'stat -c %.9Y /etc/keepalived/keepalived.conf'));
-      console.log(`VRRP: dir3 dropped (${args.join(' ') || 'apply'}), its keepalived's VRRP child exited ${(writtenAt - exitedAt).toFixed(2)} s before dir1 wrote its config without it; ${dir1Log.trim().split('\n').at(-1)} on dir1`);
-      expect(exitedAt).toBeGreaterThan(0);
-      expect(exitedAt).toBeLessThan(writtenAt);
+      expect(orderLog).not.toContain('while the VRRP child runs');
+      const [, exitedAt = '', writtenAt = ''] = /^exited ([\d.]+)\nwritten ([\d.]+)$/m.exec(orderLog) ?? [];
+      expect(exitedAt, orderLog).not.toBe('');
+      expect(writtenAt, orderLog).not.toBe('');
+      console.log(`VRRP: dir3 dropped (${args.join(' ') || 'apply'}), its keepalived's VRRP child was seen gone ${(Number(writtenAt) - Number(exitedAt)).toFixed(3)} s before dir1's config without it; ${dir1Log.trim().split('\n').at(-1)} on dir1`);
       const stop = parseJson(result).hosts.find((host) => host.host === 'dir3')?.changes.find((change) => change.summary.startsWith('stop keepalived'));
       expect(stop?.phase).toBe('prepare');
       expect(dir3Log).not.toContain('failed');
