@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../shell/quote.js';
 import { ipv4, writtenFilePath } from '../config/values.js';
-import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, writeFileCommands, type FileState } from './file-state.js';
+import { ABSENT_FILE, parseFileLine, readFileSnippet, removeFileChange, replaceFileChange, type FileState } from './file-state.js';
 import { requireTool } from './missing-tool.js';
 import type { Change, ProbeOutput, ResourceType } from './types.js';
 import { EMPTY_TABLES, appendRule, canonical, parseSave, renderSave, ruleKey } from './arptables-save.js';
@@ -157,15 +157,7 @@ export const arptables: ResourceType<ArptablesSpec, ArptablesFacts> = {
         commands: Array.from({ length: count }, () => command('arptables', '-D', rule.chain, ...ruleArgs(rule))),
       })),
     ];
-    if (writeFile) {
-      changes.push({
-        resource: `file ${spec.save_file}`,
-        summary: facts.file.exists ? `update ${spec.save_file}` : `create ${spec.save_file}`,
-        diff: { kind: 'file', before: facts.file.content, after: predicted },
-        commands: writeFileCommands(spec.save_file, predicted, '644'),
-      });
-    }
-    return changes;
+    return writeFile ? [...changes, replaceFileChange(spec.save_file, facts.file, predicted, '644')] : changes;
   },
 
   after(spec, facts) {

@@ -127,6 +127,14 @@ export function removeFileCommands(path: string): string[] {
  */
 export function writeFileChange(path: string, file: FileState, content: string, mode: string, then: readonly string[] = []): Change | undefined {
   if (file.exists && file.content === content && file.mode === mode) return undefined;
+  return replaceFileChange(path, file, content, mode, then);
+}
+
+/**
+ * The change that writes `content` over the host's `file`, for a caller that decided itself that
+ * the file is stale (comparing what the file means, not its bytes).
+ */
+export function replaceFileChange(path: string, file: FileState, content: string, mode: string, then: readonly string[] = []): Change {
   return {
     resource: `file ${path}`,
     summary: `${file.exists ? 'update' : 'create'} ${path}`,

@@ -1,4 +1,4 @@
-import { writeFileCommands, type FileState } from '../file-state.js';
+import { replaceFileChange, type FileState } from '../file-state.js';
 import type { Change } from '../types.js';
 import type { Table } from './model.js';
 import { parseRules, renderRules } from './rules-format.js';
@@ -49,13 +49,7 @@ export function restoresTable(file: FileState, table: Table): boolean {
 
 export function saveFileChange(path: string, file: FileState, table: Table): Change | undefined {
   if (restoresTable(file, table)) return undefined;
-  const content = renderRules(table);
-  return {
-    resource: `file ${path}`,
-    summary: file.exists ? `update ${path}` : `create ${path}`,
-    diff: { kind: 'file', before: file.content, after: content },
-    commands: writeFileCommands(path, content, '644'),
-  };
+  return replaceFileChange(path, file, renderRules(table), '644');
 }
 
 /** The file after saveFileChange's commands ran (or as it was, when it already restores the table). */
