@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
-import { parseJson, runCli } from '../support/cli.js';
-import { labSh } from '../support/lab-sh.js';
+import { parseJson } from '../support/cli.js';
+import { vrrpPair, writeKeepalivedPlaybook } from '../support/vrrp-pair.js';
 
 // keepalived through lvsprov on two namespace hosts with real sshd: VRRP (unicast) between them
 // decides which one holds the VIP. This machine's kernel has no IPVS, so the task here carries the
@@ -22,28 +22,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   let inventory = '';
   let playbook = '';
 
-  const sh = (host: string, script: string): Promise<string> => labSh(lab, host, script);
-  const lvsprov = (command: 'apply' | 'reset', ...args: string[]) =>
-    runCli([command, '-i', inventory, '-p', playbook, '--json', ...args], { namespace: lab.controlNamespace });
-  const summaries = (result: Awaited<ReturnType<typeof lvsprov>>): string[] => {
-    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-    return parseJson(result).hosts.flatMap((host) => host.changes.map((change) => `${host.host}: ${change.summary}`));
-  };
-  const holders = async (): Promise<string[]> => {
-    const held = await Promise.all(DIRECTORS.map(async (host) => ((await sh(host, 'ip -o -4 addr show dev eth0')).includes(`${VIP}/32`) ? [host] : [])));
-    return held.flat();
-  };
-  /** Polls until exactly `host` holds the VIP; the seconds it took. */
-  const heldBy = async (host: string, timeoutMs = 10_000): Promise<number> => {
-    const start = Date.now();
-    let now: string[] = [];
-    while (Date.now() - start < timeoutMs) {
-      now = await holders();
-      if (now.length === 1 && now[0] === host) return (Date.now() - start) / 1000;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`after ${timeoutMs} ms the VIP is held by [${now.join(', ')}], not by ${host} alone`);
-  };
+  const { sh, lvsprov, summaries, holders, heldBy } = vrrpPair(() => lab, () => ({ inventory, playbook }), DIRECTORS, VIP);
   /** `ip -ts monitor address` on `host`'s eth0, in the background; its pid. */
   const startMonitor = async (host: string): Promise<string> =>
     (await sh(host, 'nohup ip -ts monitor address dev eth0 > /tmp/addr-mon.log 2>&1 < /dev/null & echo $!')).trim();
@@ -77,29 +56,6 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     }
   };
 
-  const writePlaybook = (): void =>
-    writeFileSync(
-      playbook,
-      stringify([
-        {
-          hosts: 'directors',
-          tasks: [
-            { name: "keepalived (Debian's package)", package: { name: 'keepalived', creates: '/usr/sbin/keepalived' } },
-            {
-              name: 'VRRP for the VIPs',
-              // A host of the group that directs no service (dir3, dropped from the VRRP group) has none.
-              when: 'director_keepalived',
-              keepalived: {
-                advert_interval: '{{director_keepalived_config.advert_interval}}',
-                garp: '{{director_keepalived_config.garp}}',
-                // The interface comes from lvs.ha.interface; the refused-config case sets eth9, which the hosts lack.
-                instances: '{{director_keepalived_config.instances}}',
-              },
-            },
-          ],
-        },
-      ]),
-    );
   /**
    * dir3, a third director (192.0.2.30) for the cases of a director dropped from the group:
    * `absent` not in the inventory at all, `idle` in the group `directors` directing no service,
@@ -165,7 +121,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     inventory = join(dir, 'inventory.yaml');
     playbook = join(dir, 'playbook.yaml');
     writeInventory('eth0');
-    writePlaybook();
+    writeKeepalivedPlaybook(playbook);
   });
 
   afterAll(async () => {
