@@ -22,7 +22,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
   let inventory = '';
   let playbook = '';
 
-  const { sh, lvsprov, summaries, holders, heldBy } = vrrpPair(() => lab, () => ({ inventory, playbook }), DIRECTORS, VIP);
+  const { sh, lvsprov, summaries, holders, heldBy, watch } = vrrpPair(() => lab, () => ({ inventory, playbook }), DIRECTORS, VIP);
   /** `ip -ts monitor address` on `host`'s eth0, in the background; its pid. */
   const startMonitor = async (host: string): Promise<string> =>
     (await sh(host, 'nohup ip -ts monitor address dev eth0 > /tmp/addr-mon.log 2>&1 < /dev/null & echo $!')).trim();
@@ -227,15 +227,13 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     expect(await holders()).toEqual([]);
     // As a plain director's address task left it, labelled by its address.
     await sh('dir1', `ip addr add ${VIP}/32 dev eth0 label eth0:c6336432`);
-    const watch = `n=0; while [ ! -e /tmp/vrrp-watch.stop ]; do ip route get ${VIP} | grep -q '^local' || echo "not local at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
-    await sh('dir1', `rm -f /tmp/vrrp-watch.stop; nohup sh -c '${watch}' > /tmp/vrrp-watch.log 2>&1 < /dev/null &`);
+    const stopWatch = await watch('dir1', 'vrrp-watch', `ip route get ${VIP} | grep -q '^local'`);
     const started = Date.now();
     expect(summaries(await lvsprov('apply'))).toEqual(['dir1: start keepalived', 'dir2: start keepalived']);
-    await sh('dir1', 'touch /tmp/vrrp-watch.stop; sleep 0.2');
-    const watched = await sh('dir1', 'cat /tmp/vrrp-watch.log');
+    const watched = await stopWatch();
     console.log(`VRRP: keepalived started over a VIP already on dir1 in ${((Date.now() - started) / 1000).toFixed(1)} s; ${watched.trim().split('\n').at(-1)}`);
-    expect(watched).toMatch(/^checks [1-9]\d*$/m);
-    expect(watched).not.toContain('not local');
+    // Every 20 ms check found the VIP local.
+    expect(watched).not.toContain('failed');
     await heldBy('dir1');
     expect(await sh('dir1', 'ip -o -4 addr show dev lo')).not.toContain(VIP);
     // keepalived holds it now: its clean stop takes it to dir2, and the master's return takes it back.
@@ -270,7 +268,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
      * Samples the VIP's holders every 100 ms while `work` runs and for `afterMs` more; every set
      * seen, in order, without repeats, each with the seconds it lasted (`none 3.2 s`) in `timeline`.
      */
-    const watch = async (work: Promise<unknown>, afterMs: number): Promise<string[] & { timeline?: string }> => {
+    const watchHolders = async (work: Promise<unknown>, afterMs: number): Promise<string[] & { timeline?: string }> => {
       const seen: string[] = [];
       const since: number[] = [];
       let done = false;
@@ -291,7 +289,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     writeInventory('eth0', 'absent', { renumbered: true, dir2Unreachable: true });
     const run = lvsprov('apply');
     // dir2's adverts on VRRP id 51 go unanswered once dir1 leaves it: 3 adverts and its skew later at the most it is master there.
-    const seen = await watch(run, 6000);
+    const seen = await watchHolders(run, 6000);
     const result = await run;
     const json = parseJson(result);
     const dir1 = json.hosts.find((host) => host.host === 'dir1');
@@ -303,7 +301,7 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
     // dir2 reached: it leaves VI_51 in prepare, dir1 starts on VI_61 in balance, dir2 in withdraw.
     writeInventory('eth0', 'absent', { renumbered: true });
     const renumbering = lvsprov('apply');
-    const moved = await watch(renumbering, 4000);
+    const moved = await watchHolders(renumbering, 4000);
     // dir2's leave (dir1 left in the run before) says the VIP will be held by no director for a while.
     expect(summaries(await renumbering).filter((summary) => summary.includes(`${VIP} moves to a group it joins and is held by no director until that group's master takes it in balance`))).toEqual([
       expect.stringMatching(/^dir2: leave VRRP VI_51 /),
@@ -321,17 +319,6 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
 
   describe('a third director dropped from the VRRP group', () => {
     const peersOf = (host: string): Promise<string> => sh(host, "sed -n '/unicast_peer {/,/}/p' /etc/keepalived/keepalived.conf");
-    /** A loop on `host` that logs every 20 ms check where `test` fails; `stop` ends it and returns the log. */
-    const watch = async (host: string, name: string, test: string): Promise<() => Promise<string>> => {
-      const loop = `n=0; while [ ! -e /tmp/${name}.stop ]; do ${test} || echo "failed at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
-      await sh(host, `rm -f /tmp/${name}.stop; nohup sh -c '${loop}' > /tmp/${name}.log 2>&1 < /dev/null &`);
-      return async () => {
-        await sh(host, `touch /tmp/${name}.stop; sleep 0.2`);
-        const log = await sh(host, `cat /tmp/${name}.log`);
-        expect(log).toMatch(/^checks [1-9]\d*$/m);
-        return log;
-      };
-    };
     const dir3HoldsNoVip = `! ip -o -4 addr show dev eth0 | grep -qF ${VIP}/32`;
 
     it('joins as a third director: dir1 stays master, dir3 runs keepalived as a backup', async () => {

@@ -17,6 +17,11 @@ export interface VrrpPair {
   readonly holders: () => Promise<string[]>;
   /** Polls until exactly `host` holds the VIP; the seconds it took. */
   readonly heldBy: (host: string, timeoutMs?: number) => Promise<number>;
+  /**
+   * A loop on `host` that runs the shell test `test` every 20 ms and logs `failed at TIME` where it
+   * fails (files /tmp/NAME.*); the function it returns ends the loop, checks that it ran, and gives its log.
+   */
+  readonly watch: (host: string, name: string, test: string) => Promise<() => Promise<string>>;
 }
 
 export function vrrpPair(lab: () => Lab, paths: () => { inventory: string; playbook: string }, directors: readonly string[], vip: string): VrrpPair {
@@ -41,7 +46,17 @@ export function vrrpPair(lab: () => Lab, paths: () => { inventory: string; playb
     }
     throw new Error(`after ${timeoutMs} ms the VIP is held by [${now.join(', ')}], not by ${host} alone`);
   };
-  return { sh, lvsprov, summaries, holders, heldBy };
+  const watch = async (host: string, name: string, test: string): Promise<() => Promise<string>> => {
+    const loop = `n=0; while [ ! -e /tmp/${name}.stop ]; do ${test} || echo "failed at $(date +%s.%N)"; n=$((n + 1)); sleep 0.02; done; echo "checks $n"`;
+    await sh(host, `rm -f /tmp/${name}.stop; nohup sh -c '${loop}' > /tmp/${name}.log 2>&1 < /dev/null &`);
+    return async () => {
+      await sh(host, `touch /tmp/${name}.stop; sleep 0.2`);
+      const log = await sh(host, `cat /tmp/${name}.log`);
+      expect(log).toMatch(/^checks [1-9]\d*$/m);
+      return log;
+    };
+  };
+  return { sh, lvsprov, summaries, holders, heldBy, watch };
 }
 
 /** Debian's keepalived on every host of `directors`, with the VRRP instances the inventory's lvs.ha gives it. */
