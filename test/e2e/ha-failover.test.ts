@@ -8,6 +8,7 @@ import { parseJson, runCli, type CliResult } from '../support/cli.js';
 import { ClusterLab, labReadiness } from '../support/cluster-lab.js';
 import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, heldBy as ipHeldBy, holders as ipHolders, broadcastArp, macOf, observerEntry, respondersIn, stampedEvents, watchTakeover, type FloatingAddress } from '../support/ha-lab.js';
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
+import { classifyMoveFailures, SYN_RETRY_MS } from '../support/vip-move-failures.js';
 import { labTest, ok } from '../support/lab-test.js';
 import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnection } from '../support/live-traffic.js';
 import { failoverDrills } from './verify-failover-drills.js';
@@ -119,9 +120,6 @@ const SLOW_REMOVAL_MS = 2000;
 /** The fwmark move's --drain-timeout: its applies must end well before it. */
 const FWMARK_DRAIN_TIMEOUT = 60;
 
-/** A client's first SYN retransmission comes this long after the SYN (Linux's initial RTO). */
-const SYN_RETRY_MS = 1000;
-
 /**
  * An apply of `file`, which moves the VIP and its service from `giver` to `taker` (plain directors
  * both, no keepalived), under the client's stream, judged by what the guest's kernels show: the
@@ -181,6 +179,8 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   const back = stampedEvents(observerEvents.join('\n')).filter(({ at: time, event }) => time >= switchedAt && !event.startsWith('Deleted') && event.includes(`lladdr ${giverMac}`));
   const records = await (stream as RequestStream).records();
   const seen = outage(records, from, to, switchedAt);
+  // The same records, with when each connected.
+  const failed = records.filter((record) => seen.failed.includes(record));
 
   const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
   log(
@@ -189,7 +189,10 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
       `where a broadcast ARP got ${JSON.stringify(firstResponders)} (${giver} ${giverMac}, ${taker} ${takerMac})`,
   );
   log(`  no director held ${VIP} for ${((heldAt - releasedAt) / 1000).toFixed(2)} s (from ${giver}'s removal to ${taker}'s add)${slowGiverMs > 0 ? `; ${giver}'s removal was held ${slowGiverMs / 1000} s by the test` : ''}`);
-  for (const failed of seen.failed) log(`  failed: sent at ${at(failed.sent)} (${failed.sent - releasedAt} ms after ${giver} let go), ended at ${at(failed.done)}: ${failed.detail}`);
+  for (const record of failed) {
+    const connected = record.connected === undefined ? 'never connected' : `connected at ${at(record.connected)}`;
+    log(`  failed: sent at ${at(record.sent)} (${record.sent - releasedAt} ms after ${giver} let go), ${connected}, ended at ${at(record.done)}: ${record.detail}`);
+  }
   for (const { at: time, event } of back) log(`  the router's entry named ${giver} again at ${at(time)}: ${event}`);
 
   // The taker adds the VIP, and announces it, only once the giver let it go, however late that is.
@@ -208,17 +211,12 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   expect(entryResolved, `the router's entry for ${VIP} resolved again`).toBe(takerMac);
   expect(entryLater, `the router's entry for ${VIP} 3 s after it was resolved again`).toBe(takerMac);
   expect(seen.total).toBeGreaterThan(0);
-  // Allowed: a request in flight through the giver when it let the VIP go (sent before, ended
-  // after), and one sent after that whose SYN and its retransmission a second later both went
-  // before the router named the taker. Without the hand-over the giver, its servers quiesced,
-  // refused requests while it still held the VIP (ECONNREFUSED, ended before it let go).
-  // Both stamps are whole milliseconds (the monitor's cut to them): a request sent in the
-  // millisecond of the removal may have reached the giver before it (seen once: sent in that
-  // millisecond, reset 1.8 s later by the taker, which had no entry for its connection).
-  const inFlight = seen.failed.filter((record) => record.sent <= releasedAt && record.done >= releasedAt);
-  const inGap = seen.failed.filter((record) => record.sent > releasedAt && record.sent < switchedAt - SYN_RETRY_MS);
+  // Allowed: a request in flight through the giver when it let the VIP go, and one that never
+  // connected whose SYN and its retransmission both went before the router named the taker (see
+  // classifyMoveFailures). Without the hand-over the giver, its servers quiesced, refused requests
+  // while it still held the VIP (ECONNREFUSED, ended before it let go).
+  const { inFlight, inGap, unexplained } = classifyMoveFailures(failed, { releasedAt, switchedAt });
   log(`  allowed failures: ${inFlight.length} in flight through ${giver} when it let the VIP go, ${inGap.length} sent in the ${((switchedAt - releasedAt) / 1000).toFixed(2)} s before the router named ${taker}, more than ${SYN_RETRY_MS / 1000} s before it`);
-  const unexplained = seen.failed.filter((record) => !inFlight.includes(record) && !inGap.includes(record));
   if (unexplained.length > 0) {
     // Kept for the next occurrence: the router's own record of its entry, and the directors' state.
     log(`  unexplained failures; times from ${new Date(from).toISOString()}; the router's events for ${VIP}:\n${observerEvents.map((line) => `    ${line}`).join('\n')}`);

@@ -8,8 +8,10 @@ export { outage, type Outage, type RequestRecord } from '../../src/verify/failov
 // happens to the directors: one node process on the lab's client, a new request (on a new
 // connection) every `everyMs`, not waiting for the one before, so a request stuck on a dead
 // director does not slow the stream. Each request, when it ends, appends a line to a log in the
-// client: `SENT DONE ok SERVER` or `SENT DONE failed REASON`, in milliseconds of the guest's
-// clock, which every lab host shares, so a test compares them with `guestNow` taken on any host.
+// client: `SENT CONNECTED DONE ok SERVER` or `SENT CONNECTED DONE failed REASON`, in milliseconds
+// of the guest's clock, which every lab host shares, so a test compares them with `guestNow` taken
+// on any host. CONNECTED is when its TCP handshake completed (`-`: never): the SYN of a request
+// that connected was taken by some director's IPVS, that of one that never did by none.
 
 const LOG = '/tmp/lvsprov-stream.log';
 const STOP = '/tmp/lvsprov-stream.stop';
@@ -20,11 +22,12 @@ import { appendFileSync, existsSync } from 'node:fs';
 const [log, stop, url, everyMs, timeoutMs] = process.argv.slice(2);
 const once = () => {
   const sent = Date.now();
+  let connected = '-';
   let ended = false;
   const record = (verdict, detail) => {
     if (ended) return;
     ended = true;
-    appendFileSync(log, sent + ' ' + Date.now() + ' ' + verdict + ' ' + String(detail).replace(/\s+/g, '_') + '\n');
+    appendFileSync(log, sent + ' ' + connected + ' ' + Date.now() + ' ' + verdict + ' ' + String(detail).replace(/\s+/g, '_') + '\n');
   };
   const request = http.get(url, { agent: false, timeout: Number(timeoutMs), headers: { Connection: 'close' } }, (response) => {
     let body = '';
@@ -33,6 +36,7 @@ const once = () => {
     response.on('end', () => (response.statusCode === 200 ? record('ok', /<h1>([^<]*)<\/h1>/.exec(body)?.[1] ?? '?') : record('failed', 'HTTP ' + response.statusCode)));
     response.on('error', (error) => record('failed', error.message));
   });
+  request.on('socket', (socket) => socket.once('connect', () => (connected = Date.now())));
   request.on('timeout', () => request.destroy(new Error('no answer within ' + timeoutMs + ' ms')));
   request.on('error', (error) => record('failed', error.message));
 };
@@ -46,9 +50,9 @@ const timer = setInterval(() => {
 
 export interface RequestStream {
   /** Every request that ended so far. */
-  records(): Promise<RequestRecord[]>;
+  records(): Promise<StreamRecord[]>;
   /** Stops sending, waits for the requests in flight, and gives every record. */
-  stop(): Promise<RequestRecord[]>;
+  stop(): Promise<StreamRecord[]>;
 }
 
 export async function startRequestStream(lab: ClusterLab, url: string, everyMs = 100, timeoutMs = 3000): Promise<RequestStream> {
@@ -56,7 +60,7 @@ export async function startRequestStream(lab: ClusterLab, url: string, everyMs =
   await lab.sh(client, `rm -f ${LOG} ${STOP}; : > ${LOG}; cat > /tmp/lvsprov-stream.mjs <<'STREAM'\n${STREAM}\nSTREAM`);
   const running = lab.sh(client, `exec node /tmp/lvsprov-stream.mjs ${LOG} ${STOP} ${url} ${everyMs} ${timeoutMs}`, 3_600_000);
   running.catch(() => undefined);
-  const records = async (): Promise<RequestRecord[]> => parseRecords(await lab.sh(client, `cat ${LOG}`));
+  const records = async (): Promise<StreamRecord[]> => parseRecords(await lab.sh(client, `cat ${LOG}`));
   const deadline = Date.now() + 120_000;
   while (!(await records()).some((record) => record.ok)) {
     if (Date.now() > deadline) {
@@ -80,12 +84,24 @@ export async function guestNow(lab: ClusterLab, host: string): Promise<number> {
   return Number((await lab.sh(host, 'date +%s%3N')).trim());
 }
 
-export function parseRecords(text: string): RequestRecord[] {
+/** A request of the stream: when its TCP handshake completed, if it did. */
+export interface StreamRecord extends RequestRecord {
+  readonly connected?: number;
+}
+
+/** The stream's log; a line without the CONNECTED field (`SENT DONE verdict detail`) is read too. */
+export function parseRecords(text: string): StreamRecord[] {
   return text
     .split('\n')
-    .map((line) => /^(\d+) (\d+) (ok|failed) (\S*)$/.exec(line))
+    .map((line) => /^(\d+) (?:(\d+|-) )?(\d+) (ok|failed) (\S*)$/.exec(line))
     .filter((match) => match !== null)
-    .map(([, sent, done, verdict, detail]) => ({ sent: Number(sent), done: Number(done), ok: verdict === 'ok', detail: (detail ?? '').replace(/_/g, ' ') }));
+    .map(([, sent, connected, done, verdict, detail]) => ({
+      sent: Number(sent),
+      ...(connected !== undefined && connected !== '-' ? { connected: Number(connected) } : {}),
+      done: Number(done),
+      ok: verdict === 'ok',
+      detail: (detail ?? '').replace(/_/g, ' '),
+    }));
 }
 
 /** One line for the test's log. */

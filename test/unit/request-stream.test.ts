@@ -24,6 +24,15 @@ describe('the request stream', () => {
     expect(records[2]).toEqual({ sent: 1200, done: 4200, ok: false, detail: 'no answer within 3000 ms' });
   });
 
+  it('reads when each request connected, and `-` for one that never did', () => {
+    const records = parseRecords(['1000 1002 1020 ok rs1', '1100 - 4100 failed no_answer_within_3000_ms', '1200 1201 2100 failed read_ECONNRESET'].join('\n'));
+    expect(records).toEqual([
+      { sent: 1000, connected: 1002, done: 1020, ok: true, detail: 'rs1' },
+      { sent: 1100, done: 4100, ok: false, detail: 'no answer within 3000 ms' },
+      { sent: 1200, connected: 1201, done: 2100, ok: false, detail: 'read ECONNRESET' },
+    ]);
+  });
+
   it('measures the gap from the window start to the first answer after it, and the failures after it', () => {
     const seen = outage(parseRecords(log), 1150, 2600);
     expect(seen).toMatchObject({ gapMs: 1160, lastBefore: 1150, firstAfter: 2310, quietBeforeMs: 20, total: 5 });
