@@ -8,6 +8,7 @@ import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
+import { realServersAtOtherHosts } from './real-server-owners.js';
 import type { PathSegment } from './yaml-source.js';
 
 // Mistakes that no single field shows, only the cluster as a whole: each one is certainly wrong
@@ -31,6 +32,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
+  realServersAtOtherHosts(inventory, report);
   shadowedServices(inventory.services, inventory.data.lvs.services, report);
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
@@ -87,6 +89,13 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
   const gatewayOwner = gateway === undefined ? undefined : owners.get(gateway);
   if (gatewayOwner) {
     report(['lvs', 'ha', 'gateway', 'address'], `gateway ${gateway} is ${gatewayOwner}; the gateway moves between the directors with the VIPs (VRRP), so it must be an address no host has`);
+  }
+  const gatewayVip = gateway === undefined ? undefined : inventory.services.find((service) => service.address === gateway);
+  if (gatewayVip !== undefined) {
+    report(
+      ['lvs', 'ha', 'gateway', 'address'],
+      `gateway ${gateway} is also the VIP of service ${gatewayVip.name}: the VIPs' VRRP instance and the gateway's would both add it, on two interfaces, and whichever director is master of either would answer for it; the real servers' gateway is an address of its own`,
+    );
   }
   const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
