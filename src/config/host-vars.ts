@@ -105,6 +105,12 @@ function sharedVars(inventory: LoadedInventory): SharedVars {
   return found;
 }
 
+/** The port memcached listens on where `host` is a session store (lvs.sessions); undefined elsewhere. */
+export function sessionStorePortOf(inventory: LoadedInventory, host: string): number | undefined {
+  const sessions = sharedVars(inventory).sessions;
+  return sessions?.stores.some((store) => store.host === host) ? sessions.port : undefined;
+}
+
 function derivedVars(inventory: LoadedInventory, host: string, groups: string[], vars: Vars): Vars {
   const services = inventory.services;
   const common = sharedVars(inventory);

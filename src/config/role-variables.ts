@@ -1,7 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import { derivedVariables } from './derived-variables.js';
 import { suggestion } from './suggest.js';
-import { varOrigin, type VarLayer } from './host-vars.js';
+import { sessionStorePortOf, varOrigin, type VarLayer } from './host-vars.js';
 import { hostProblem } from './host-problems.js';
 import { connectPortOf } from './ssh-port.js';
 import type { LoadedInventory } from './inventory.js';
@@ -22,19 +22,24 @@ export function checkRoleVariables(inventory: LoadedInventory, host: string, lay
     const value = layers.filter((layer) => Object.hasOwn(layer.vars, name)).at(-1)?.vars[name];
     const found = valueProblems(inventory, role, name, declaration, value, origin);
     problems.push(...found);
-    if (found.length === 0 && declaration.kind.type === 'listen-port' && value === connectPortOf(inventory, host)) {
-      // Said once at the line that set it, for every host it takes sshd's port on.
-      problems.push(
-        hostProblem(
-          inventory.source.problem(origin, ''),
-          host,
-          (hosts) =>
-            `port ${value} is the SSH port lvsprov reaches ${hosts} on (ssh.port, else ssh_config's Port, else 22): role ${role.name}'s server could not listen there beside sshd, and the apply would fail on the host after its other changes; choose another port (role ${role.name} reads ${name})`,
-        ),
-      );
+    if (found.length === 0 && declaration.kind.type === 'listen-port') {
+      const taken = portTakenOn(inventory, host, value);
+      // Said once at the line that set it, for every host whose port it takes.
+      if (taken !== undefined) {
+        problems.push(
+          hostProblem(inventory.source.problem(origin, ''), host, (hosts) => `port ${value} is ${taken(hosts)}, and the apply would fail on the host after its other changes; choose another port (role ${role.name} reads ${name})`),
+        );
+      }
     }
   }
   return problems;
+}
+
+/** What already listens on `port` on `host` (said of `hosts`, those it is so on), where a role's own server could not. */
+function portTakenOn(inventory: LoadedInventory, host: string, port: unknown): ((hosts: string) => string) | undefined {
+  if (port === connectPortOf(inventory, host)) return (hosts) => `the SSH port lvsprov reaches ${hosts} on (ssh.port, else ssh_config's Port, else 22): a server could not listen there beside sshd`;
+  if (port === sessionStorePortOf(inventory, host)) return (hosts) => `the one memcached listens on for the shared sessions on ${hosts} (lvs.sessions.port, which could change instead): a server could not listen there beside it`;
+  return undefined;
 }
 
 /**
