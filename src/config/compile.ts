@@ -213,7 +213,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   });
 
   appendAll(problems, checkRoleVariablesWhereSet(inventory, rolesUsed));
-  appendAll(problems, unheldServiceProblems(inventory, hosts));
+  appendAll(problems, unheldServiceProblems(inventory, hosts, limited));
   appendAll(problems, directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? suggestion(tag, [...seenTags].sort()) : ''}`);

@@ -6,7 +6,8 @@ import { nearestNames } from './suggest.js';
 // A host no play reaches gets no role: usually a group name misspelt (`groups: [realserver]`
 // where the playbook says `realservers`). That is a warning, not an error: an inventory may hold
 // hosts another playbook configures. Hosts of group `clients` are exempt: verify sends its
-// requests from them, and no play is meant to touch them.
+// requests from them, and no play is meant to touch them; but not one that a service names as a
+// real server, which is then left without its real-server setup.
 // Hosts that share a cause (the same misspelt group, or the same groups) are told together once
 // there are more than a few of them: 70,000 hosts in no group are one warning, not 70,000 lines.
 
@@ -37,11 +38,16 @@ export function unreachedHostWarnings(
     if (!nearest.has(group)) nearest.set(group, nearestNames(group, patterns, 1)[0]);
     return nearest.get(group);
   };
+  let realServers: Set<string> | undefined;
+  const servesRequests = (host: string): boolean => {
+    realServers ??= new Set(inventory.services.flatMap((service) => service.realServers.flatMap((server) => (server.host === undefined ? [] : [server.host]))));
+    return realServers.has(host);
+  };
   // A pass over every host: what is kept per host is its name; the rest is made for the few named.
   for (const host of hostOrder) {
     if (reached.has(host)) continue;
     const groups = memberships(inventory, host);
-    if (groups.length > 0 && groups.some((group) => exempt.has(group))) continue;
+    if (groups.length > 0 && groups.some((group) => exempt.has(group)) && !servesRequests(host)) continue;
     const near = groups.length === 0 ? undefined : groups.find((group) => meant(group) !== undefined);
     const key = near !== undefined ? `near ${near}` : groups.length === 0 ? 'no groups' : `groups ${groups.join(',')}`;
     let cause = causes.get(key);

@@ -52,3 +52,30 @@ describe('unreached-host warnings fold beyond a few hosts per cause', () => {
     expect(warnings).toHaveLength(1 + 1 + 2 + 3);
   });
 });
+
+describe('hosts of group clients', () => {
+  const file = join(dir, 'clients.yaml');
+  writeFileSync(
+    file,
+    [
+      'hosts:',
+      '  director: { address: 192.0.2.1, groups: [directors] }',
+      '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+      '  client: { address: 192.0.2.100, groups: [clients] }',
+      '  rs2: { address: 192.0.2.12, groups: [clients] }',
+      'lvs:',
+      '  vips: { web: { address: 198.51.100.50 } }',
+      '  services: [{ vip: web, port: 80, real_servers: [{ host: rs1 }, { host: rs2 }] }]',
+      '',
+    ].join('\n'),
+  );
+  const warnings = compile(loadInventory(file), site).warnings.filter((warning) => warning.includes('no play reaches'));
+
+  it('are not warned about, where verify sends requests from', () => {
+    expect(warnings.filter((warning) => warning.includes('hosts.client:'))).toEqual([]);
+  });
+
+  it('are warned about when a service names one as a real server: it would get no real-server setup', () => {
+    expect(warnings).toEqual([`${file}:5:3: hosts.rs2: no play reaches host rs2 (its groups: clients), so it gets no role`]);
+  });
+});
