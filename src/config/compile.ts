@@ -14,7 +14,7 @@ import type { LoadedInventory } from './inventory.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
-import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, wholeReference } from './render.js';
+import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, UnprintableValueError, wholeReference } from './render.js';
 import { RenderBudgetError } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
@@ -327,6 +327,10 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
       return [{ name, ...(origin.role ? { role: origin.role.name } : {}), type: resourceType, spec: checked, ...(origin.tags.length > 0 ? { tags: origin.tags } : {}) }];
     });
   } catch (error) {
+    if (error instanceof UnprintableValueError) {
+      problems.push(saidWhereSet(scope, error.variable.split('.')[0], task.loop !== undefined, origin.source.problem([...origin.path, ...(placed.has(error) ? error.path : [type, ...error.path])], ''), error.message));
+      return [];
+    }
     if (error instanceof MissingVariableError) {
       problem(placed.has(error) ? error.path : [type, ...error.path], `variable ${error.variable} is not set; set it in the inventory (vars, group vars or host vars)`);
       return [];

@@ -18,6 +18,22 @@ export class MissingVariableError extends Error {
   }
 }
 
+/**
+ * A list, a map or null printed inside a longer text (`"hook for {{banner}}"`): it has no text of
+ * its own (it would read `[variables]`, `a,b` or nothing), so it is refused, as a template file
+ * refuses it. Said at the value like a missing variable, hence the same path.
+ */
+export class UnprintableValueError extends MissingVariableError {
+  constructor(
+    variable: string,
+    readonly kind: string,
+  ) {
+    super(variable);
+    this.message = `variable ${variable} is ${kind}; a text prints only strings, numbers and booleans (a list or a map is a value on its own: "{{ ${variable} }}" alone)`;
+    this.name = 'UnprintableValueError';
+  }
+}
+
 const whole = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}\}$/;
 const LITERALS = new Set(['true', 'false', 'null', 'undefined']);
 const cache = new Map<string, Compiled>();
@@ -73,7 +89,36 @@ function literalsAsText(program: hbs.AST.Program): hbs.AST.Program {
 interface Compiled {
   /** The value of a template that is one literal alone (`{{true}}` is true, `{{5}}` is 5). */
   readonly literal?: Literal['value'];
+  /** The variables it prints as they are (`{{a.b}}`), outside blocks that change the scope. */
+  readonly printed: readonly string[];
   readonly render: HandlebarsTemplateDelegate;
+}
+
+/** The paths of `{{a.b}}` and `{{{a.b}}}` in `program`, and in its {{#if}} and {{#unless}} blocks, which keep the scope. */
+function printedPaths(program: hbs.AST.Program, found: string[] = []): string[] {
+  for (const node of program.body) {
+    if (node.type === 'MustacheStatement') {
+      const mustache = node as hbs.AST.MustacheStatement;
+      const path = mustache.path as hbs.AST.PathExpression;
+      if (mustache.params.length === 0 && mustache.hash === undefined && path.type === 'PathExpression' && !path.data && path.depth === 0) found.push(path.original);
+    } else if (node.type === 'BlockStatement') {
+      const block = node as hbs.AST.BlockStatement;
+      if (!['if', 'unless'].includes((block.path as hbs.AST.PathExpression).original)) continue;
+      if (block.program) printedPaths(block.program, found);
+      if (block.inverse) printedPaths(block.inverse, found);
+    }
+  }
+  return found;
+}
+
+/** What `path` holds in `vars`, or undefined where any part of it is missing (the render says so). */
+function heldAt(vars: Vars, path: string): unknown {
+  let value: unknown = vars;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, part)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
 }
 
 function compiledOf(template: string): Compiled {
@@ -81,7 +126,7 @@ function compiledOf(template: string): Compiled {
   if (!compiled) {
     const program = Handlebars.parse(template);
     const only = program.body.length === 1 ? printedLiteral(program.body[0]!) : undefined;
-    compiled = { ...(only ? { literal: only.value } : {}), render: engine.compile(literalsAsText(program), { strict: true, noEscape: true }) };
+    compiled = { ...(only ? { literal: only.value } : {}), printed: printedPaths(program), render: engine.compile(literalsAsText(program), { strict: true, noEscape: true }) };
     cache.set(template, compiled);
   }
   return compiled;
@@ -91,9 +136,14 @@ export function renderString(template: string, vars: Vars): unknown {
   const single = wholeReference(template);
   if (single) return lookup(vars, single);
   if (!template.includes('{{')) return template;
-  const { literal, render: compiled } = compiledOf(template);
+  const { literal, printed, render: compiled } = compiledOf(template);
   // A value that is one literal alone keeps its type, as one variable alone does.
   if (literal !== undefined) return literal;
+  for (const path of printed) {
+    const value = heldAt(vars, path);
+    if (value === null) throw new UnprintableValueError(path, 'null');
+    if (typeof value === 'object') throw new UnprintableValueError(path, Array.isArray(value) ? 'a list' : 'a map');
+  }
   try {
     return withBudget(() => compiled(withoutPrototypes(vars), { allowedProtoMethods: inheritedNames, allowedProtoProperties: inheritedNames }));
   } catch (error) {
