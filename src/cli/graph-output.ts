@@ -1,4 +1,6 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { GraphFormat } from '../graph/format-names.js';
 import { renderGraph } from '../graph/formats.js';
@@ -7,7 +9,9 @@ import type { Topology } from '../graph/topology.js';
 import type { CliIo } from './io.js';
 
 // graph and status --graph write the picture the same way: to stdout, or atomically to a file
-// (so a browser or editor watching it never reads half a picture during status --watch).
+// (so a browser or editor watching it never reads half a picture during status --watch). What -o
+// names is written as a shell's `>` would write it: a symbolic link's target (the link stays), and
+// a device or FIFO (/dev/stdout, a pipe) directly, never replaced by a file.
 
 export async function emitGraph(io: CliIo, topology: Topology, format: GraphFormat, output: string | undefined, live?: LiveLinks): Promise<void> {
   const { text, warnings } = await renderGraph(topology, format, live);
@@ -16,14 +20,30 @@ export async function emitGraph(io: CliIo, topology: Topology, format: GraphForm
     io.out(text.replace(/\n$/, ''));
     return;
   }
-  const temporary = `${output}.tmp`;
+  let temporary: string | undefined;
   try {
-    await writeFile(temporary, text);
-    await rename(temporary, output);
+    const target = await realpath(output).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return output;
+      throw error;
+    });
+    const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (info?.isDirectory()) throw new Error('EISDIR: it is a folder');
+    if (info !== undefined && !info.isFile()) {
+      await writeFile(target, text);
+      return;
+    }
+    // A name of its own, created exclusively: nothing another user left at a known name is followed.
+    temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    await writeFile(temporary, text, { flag: 'wx' });
+    if (info !== undefined) await chmod(temporary, info.mode & 0o7777);
+    await rename(temporary, target);
   } catch (error) {
     // A folder that is not there, a folder in place of the file, no permission: the operator's
     // -o, said as such (exit 4), never an internal error; no temp file left behind.
-    await rm(temporary, { force: true }).catch(() => undefined);
+    if (temporary !== undefined) await rm(temporary, { force: true }).catch(() => undefined);
     throw new UsageError(`-o ${output}: cannot write the picture there: ${(error as Error).message}`);
   }
 }

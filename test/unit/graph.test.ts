@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -228,6 +228,30 @@ describe('SVG', () => {
     expect(onFolder.code).toBe(4);
     expect(onFolder.stderr).toMatch(/cannot write the picture there: EISDIR/);
     expect(existsSync(`${folder}.tmp`)).toBe(false);
+  }, 60_000);
+
+  it('-o writes what it names as a shell redirect would: through a symbolic link (kept), into a FIFO (kept), never replacing either', async () => {
+    const prod = join(root, 'inventories/prod.yaml');
+    const target = join(work, 'linked.dot');
+    writeFileSync(target, 'old\n');
+    const link = join(work, 'link.dot');
+    symlinkSync(target, link);
+    const viaLink = await runCli(['graph', '-i', prod, '-o', link]);
+    expect(viaLink.code, viaLink.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toMatch(/^digraph lvs \{/);
+    const fifo = join(work, 'picture.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let read = '';
+    reader.stdout.on('data', (chunk: Buffer) => (read += chunk.toString()));
+    const closed = new Promise((resolve) => reader.on('close', resolve));
+    const intoFifo = await runCli(['graph', '-i', prod, '-o', fifo, '--format', 'dot']);
+    await closed;
+    expect(intoFifo.code, intoFifo.stderr).toBe(0);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(read).toMatch(/^digraph lvs \{/);
+    expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
 
   it("-o without --format takes the format from the file's extension (.dot .gv, .mmd .mermaid, else SVG); --format wins", async () => {
