@@ -49,3 +49,21 @@ export function commaTerms(flag: string, term: RegExp, what: string): (value: st
 export const limitTerm = /^!?[A-Za-z0-9_.*?-]+$/;
 /** A tag, as a playbook writes one. */
 export const tagTerm = /^[A-Za-z0-9_.-]+$/;
+
+/** A repeatable folder option (--roles-path): each value given, none empty. */
+export function folders(flag: string): (value: string, previous: string[]) => string[] {
+  return (value, previous) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag} is empty; name a folder (an unset shell variable?)`);
+    return [...previous, value];
+  };
+}
+
+/** The most seconds a run waits on anything: a year, far beyond any drain or lock, and a number the hosts' shells (64-bit arithmetic, in hundredths) take. */
+export const MAX_WAIT_SECONDS = 365 * 24 * 3600;
+
+/** Seconds written in plain decimal, 0 to MAX_WAIT_SECONDS (`1e21` would reach the hosts' shells as 1e+21, which they cannot compare). */
+export function waitSeconds(value: string, flag: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || number > MAX_WAIT_SECONDS) throw new InvalidArgumentError(`${flag} takes a number of seconds from 0 to ${MAX_WAIT_SECONDS} (a year), written like 60 or 0.5, not ${value}`);
+  return number;
+}

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DRAIN_TIMEOUT } from '../engine/drain-timeout.js';
 import { isIpv4 } from '../net/ipv4.js';
 import type { PreparedRun } from './load-run.js';
-import { oneFile, oneInventory, sshConfigOption } from './option-values.js';
+import { folders, oneFile, oneInventory, sshConfigOption, waitSeconds } from './option-values.js';
 import { addSelectionOptions, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
@@ -31,7 +31,6 @@ export interface PlaybookFlags extends SelectionFlags {
 /** Runs between preparing and connecting: reset asks for confirmation here. False stops the run. */
 export type BeforeRun = (prepared: PreparedRun, flags: PlaybookFlags) => Promise<boolean>;
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function playbookCommand(name: string, description: string): Command {
   const command = new Command(name)
@@ -49,15 +48,15 @@ export function playbookCommand(name: string, description: string): Command {
       0,
     )
     .option('-f, --forks <n>', 'hosts handled at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => positiveInt(value, '--forks'))
-    .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", collect, [])
+    .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", folders('--roles-path'), [])
     .addOption(sshConfigOption())
     .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
     .option('--accept-new-host-keys', 'record the keys of hosts not yet in known_hosts (a changed key is always refused)', false)
-    .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => nonNegative(value, '--lock-timeout'), 60)
+    .option('--lock-timeout <seconds>', 'wait this long for another run that holds a host, then fail that host', (value) => waitSeconds(value, '--lock-timeout'), 60)
     .option(
       '--drain-timeout <seconds>',
       'how long directors wait for leaving real servers to have no active connection before deleting them (0: no wait, one look counts what is cut)',
-      (value) => nonNegative(value, '--drain-timeout'),
+      (value) => waitSeconds(value, '--drain-timeout'),
       DEFAULT_DRAIN_TIMEOUT,
     )
     .option(
@@ -67,12 +66,6 @@ export function playbookCommand(name: string, description: string): Command {
       [],
     );
   return addSelectionOptions(command);
-}
-
-function nonNegative(value: string, flag: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError(`${flag} takes a number of seconds, 0 or more, not ${value}`);
-  return number;
 }
 
 function ipv4Address(value: string, flag: string): string {

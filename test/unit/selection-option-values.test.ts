@@ -24,6 +24,13 @@ describe('selection options', () => {
     [['apply', '--check', '-t', 'web server'], /--tags takes tags \(letters, digits, _ \. -\); "web server" is not one/],
     [['apply', '--check', '--skip-tags', ''], /--skip-tags is empty/],
     [['validate', '--skip-tags', 'a,$(id)'], /--skip-tags takes tags.*"\$\(id\)" is not one/],
+    // The hosts' shells compare a timeout in plain decimal: 1e21 would reach them as 1e+21.
+    [['apply', '--check', '--drain-timeout', '1e21'], /--drain-timeout takes a number of seconds from 0 to 31536000 \(a year\), written like 60 or 0\.5, not 1e21/],
+    [['apply', '--check', '--drain-timeout', '31536001'], /--drain-timeout takes a number of seconds from 0 to 31536000/],
+    [['apply', '--check', '--lock-timeout', '0x10'], /--lock-timeout takes a number of seconds/],
+    [['apply', '--check', '--lock-timeout', '-1'], /--lock-timeout takes a number of seconds/],
+    [['apply', '--check', '--roles-path', ''], /--roles-path is empty; name a folder \(an unset shell variable\?\)/],
+    [['validate', '--roles-path', ' '], /--roles-path is empty/],
   ])('%j is refused with exit 4', async (args, message) => {
     const result = await runMain([...args, '-i', inventory]);
     expect(result.stderr).toMatch(message);
