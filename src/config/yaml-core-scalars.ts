@@ -77,3 +77,13 @@ export function versionDependentNumberProblem(source: string, value: unknown): s
   if (there === undefined) return undefined;
   return `${source} reads as the number ${String(value)} in YAML 1.2 but as ${there} in YAML 1.1 (as Ansible reads it): write the number in plain decimal, or put it in quotes for text`;
 }
+
+/**
+ * A file mode is read from its digits as written (`mode: 0644`, which YAML reads as the number
+ * 644). A number written otherwise has other digits: `0o777` and `0x1ff` are 511, `1e3` is 1000,
+ * so the mode would silently differ from the one meant.
+ */
+export function modeNumberProblem(source: string, value: unknown): string | undefined {
+  if (typeof value !== 'number' || /^[0-7]+$/.test(source)) return undefined;
+  return `mode ${source} reads as the number ${String(value)}, and a mode is read from its digits as written: write the octal digits (0644), or put them in quotes`;
+}

@@ -321,10 +321,13 @@ class QuickReader {
     return this.plainValue(source);
   }
 
-  /** A plain value as the core schema reads it; a number YAML 1.1 reads otherwise goes to the library's checks. */
+  /**
+   * A plain value as the core schema reads it; a number YAML 1.1 reads otherwise, or one not in
+   * plain decimal (hexadecimal: a `mode` must not be), goes to the library's checks.
+   */
   private plainValue(source: string): unknown {
     const value = resolvePlain(source);
-    if (typeof value === 'number' && versionDependentNumberProblem(source, value) !== undefined) giveUp();
+    if (typeof value === 'number' && (versionDependentNumberProblem(source, value) !== undefined || !/^-?[0-9]+(?:\.[0-9]+)?$/.test(source))) giveUp();
     return value;
   }
 

@@ -2,7 +2,7 @@ import type { Node } from 'yaml';
 import { yamlLibrary } from './yaml-library.js';
 import type { TokenProblem } from './yaml-tokens.js';
 import { yamlLimits } from './yaml-limits.js';
-import { renamedKeyProblem, versionDependentNumberProblem } from './yaml-core-scalars.js';
+import { modeNumberProblem, renamedKeyProblem, versionDependentNumberProblem } from './yaml-core-scalars.js';
 
 // Checks on the composed document, each in one pass over its nodes:
 // - keys are names (scalars), none is __proto__, and each appears once per mapping - a Set per mapping, so a mapping of
@@ -17,10 +17,13 @@ import { renamedKeyProblem, versionDependentNumberProblem } from './yaml-core-sc
 // keys: every name is looked up as an own property.
 const PROTO_KEY = '__proto__ cannot be a name (JavaScript reserves it); choose another';
 
-// A file mode is written as octal digits (`mode: 0644`), which the file task reads as such.
+// A file mode is written as octal digits (`mode: 0644`), which the file task reads as such: its
+// number must be written as those digits, whatever its tag.
 const numberProblem = (node: Node | null, key: unknown): string | undefined => {
   const scalar = node as { readonly value?: unknown; readonly source?: string; readonly type?: string; readonly tag?: string } | null;
-  if (!scalar || scalar.type !== 'PLAIN' || scalar.tag !== undefined || scalar.source === undefined || key === 'mode') return undefined;
+  if (!scalar || scalar.source === undefined) return undefined;
+  if (key === 'mode') return modeNumberProblem(scalar.source, scalar.value);
+  if (scalar.type !== 'PLAIN' || scalar.tag !== undefined) return undefined;
   return versionDependentNumberProblem(scalar.source, scalar.value);
 };
 
