@@ -12,7 +12,7 @@ type Place =
   | { kind: 'text' }
   | { kind: 'raw'; element: string }
   | { kind: 'comment' }
-  | { kind: 'tag'; name: string; attribute: string; stage: 'name' | 'between' | 'attribute' | 'after-attribute' | 'before-value' | 'value'; quote: '"' | "'" | ''; valueLength: number };
+  | { kind: 'tag'; name: string; attribute: string; stage: 'name' | 'between' | 'attribute' | 'after-attribute' | 'before-value' | 'value'; quote: '"' | "'" | ''; value: string };
 
 const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'plaintext']);
 /** Elements whose content is code, where an escaped value is still code. */
@@ -37,7 +37,7 @@ function read(state: State, text: string): void {
       }
     } else if (place.kind === 'raw') {
       if (text.slice(index, index + 2 + place.element.length).toLowerCase() === `</${place.element}`) {
-        state.place = { kind: 'tag', name: `/${place.element}`, attribute: '', stage: 'between', quote: '', valueLength: 0 };
+        state.place = { kind: 'tag', name: `/${place.element}`, attribute: '', stage: 'between', quote: '', value: '' };
         index += 1 + place.element.length;
       }
     } else if (place.kind === 'text') {
@@ -45,13 +45,13 @@ function read(state: State, text: string): void {
         state.place = { kind: 'comment' };
         index += 3;
       } else if (character === '<' && /[A-Za-z/!?]/.test(text[index + 1] ?? '')) {
-        state.place = { kind: 'tag', name: '', attribute: '', stage: 'name', quote: '', valueLength: 0 };
+        state.place = { kind: 'tag', name: '', attribute: '', stage: 'name', quote: '', value: '' };
       }
     } else {
       // inside a tag
       if (place.stage === 'value' && place.quote !== '') {
         if (character === place.quote) place.stage = 'between';
-        else place.valueLength += 1;
+        else place.value += character;
       } else if (character === '>') {
         const element = place.name.toLowerCase();
         state.place = RAW_TEXT.has(element) ? { kind: 'raw', element } : { kind: 'text' };
@@ -64,13 +64,13 @@ function read(state: State, text: string): void {
       } else if (place.stage === 'before-value') {
         place.stage = 'value';
         place.quote = character === '"' || character === "'" ? character : '';
-        place.valueLength = place.quote === '' ? 1 : 0;
+        place.value = place.quote === '' ? character : '';
       } else if (place.stage === 'name') place.name += character;
       else if (place.stage === 'between' || place.stage === 'after-attribute') {
         place.stage = 'attribute';
         place.attribute = character.toLowerCase();
       } else if (place.stage === 'attribute') place.attribute += character.toLowerCase();
-      else if (place.stage === 'value') place.valueLength += 1;
+      else if (place.stage === 'value') place.value += character;
     }
   }
 }
@@ -86,7 +86,29 @@ function refusal(state: State): string | undefined {
       : `stands inside the tag <${place.name}> but not in a quoted attribute value: it would write the tag's own names`;
   }
   if (/^on/.test(place.attribute) || place.attribute === 'style') return `stands in the attribute ${place.attribute}, whose value is code, where HTML escaping does not keep it inert`;
-  if (URL_ATTRIBUTES.has(place.attribute) && place.valueLength === 0) return `starts the URL of the attribute ${place.attribute}, where it would choose the scheme (javascript:...): write the URL's start in the template (${place.attribute}="/path/{{...}}" or "https://...")`;
+  // The attribute's value is itself HTML, unescaped once more as the frame reads it.
+  if (place.attribute === 'srcdoc') return 'stands in the attribute srcdoc, whose value is a page of HTML, where escaping it once does not keep it text';
+  const url = urlSoFar(place);
+  if (url !== undefined && !/[/?#:]/.test(url)) {
+    return `stands where the URL of the attribute ${place.attribute} can still choose its scheme (javascript:...; blanks before it are dropped, and letters before it join it): write the URL's start in the template, up to a / or the scheme's : (${place.attribute}="/path/{{...}}" or "https://...")`;
+  }
+  return undefined;
+}
+
+/**
+ * The text of the URL the value would stand in, from the URL's start (the template's text before
+ * the value), or undefined where the value stands in no URL: a URL attribute; one candidate of a
+ * srcset (after its last comma); a meta refresh's content after `url=`.
+ */
+function urlSoFar(place: Extract<Place, { kind: 'tag' }>): string | undefined {
+  if (place.attribute === 'srcset') return place.value.slice(place.value.lastIndexOf(',') + 1);
+  if (URL_ATTRIBUTES.has(place.attribute)) return place.value;
+  if (place.attribute === 'content' && place.name.toLowerCase() === 'meta') {
+    const target = /url\s*=\s*['"]?/gi;
+    let start: number | undefined;
+    for (let found = target.exec(place.value); found !== null; found = target.exec(place.value)) start = found.index + found[0].length;
+    return start === undefined ? undefined : place.value.slice(start);
+  }
   return undefined;
 }
 
@@ -103,8 +125,9 @@ export function htmlLayoutProblems(program: hbs.AST.Program): TemplateProblem[] 
       else if (node.type === 'MustacheStatement') {
         const why = refusal(state);
         if (why !== undefined) at(node, `in an html template this value ${why}`);
-        // The value is written as escaped text: a few characters of the value it stands in.
-        if (state.place.kind === 'tag' && state.place.stage === 'value') state.place.valueLength += 1;
+        // The value is written as escaped text, part of the value it stands in: a letter stands for it
+        // (it may hold no / or :, so what follows it may still be in a URL's scheme).
+        if (state.place.kind === 'tag' && state.place.stage === 'value') state.place.value += 'x';
       } else if (node.type === 'BlockStatement') {
         // A block renders once, many times or not at all: its text must leave the place as it found it.
         const block = node as hbs.AST.BlockStatement;

@@ -7,7 +7,9 @@ import type { TemplateProblem } from './template-check.js';
 // on an earlier line (A='it ... KEY="{{v}}" ... ') or a quote inside a block that may or may not
 // render ({{#if x}}"{{/if}}KEY="{{v}}") puts the value outside the double quotes its line shows,
 // where `;` and blanks end the command. So the template's text is read as sh reads it, in
-// document order: quotes, backslashes, comments and line continuations.
+// document order: quotes, backslashes, comments, line continuations and here-documents (whose
+// body sh hands to a command as its input: `sh <<E` would run a KEY="{{value}}" line there with
+// the escaping undone, so no value may stand in one).
 
 type Quote = 'none' | 'single' | 'double';
 
@@ -22,20 +24,58 @@ interface ShellState {
   lineContinued: boolean;
   /** The last character read (a `#` starts a comment only at the start of a word). */
   previous: string;
+  /** A `<<` read on this line: its delimiter word as far as read (`<<-` strips leading tabs). */
+  operator?: { word: string; started: boolean; ended: boolean; stripTabs: boolean };
+  /** Inside a here-document's body, until a line that is its delimiter. */
+  heredoc?: { delimiter: string; stripTabs: boolean };
+  /** The current line's text so far (a here-document ends at a line equal to its delimiter). */
+  line: string;
 }
 
-const copy = (state: ShellState): ShellState => ({ ...state });
-const same = (a: ShellState, b: ShellState): boolean => a.quote === b.quote && a.escaped === b.escaped && a.comment === b.comment;
+const copy = (state: ShellState): ShellState => ({ ...state, ...(state.operator ? { operator: { ...state.operator } } : {}) });
+const same = (a: ShellState, b: ShellState): boolean =>
+  a.quote === b.quote && a.escaped === b.escaped && a.comment === b.comment && a.heredoc?.delimiter === b.heredoc?.delimiter && (a.operator === undefined) === (b.operator === undefined);
+
+/** Characters that end a here-document's delimiter word outside quotes. */
+const WORD_END = /[\s;&|<>()]/;
 
 function read(state: ShellState, text: string): void {
   for (const character of text) {
     if (character === '\n') {
       const continued = state.escaped;
+      if (state.heredoc !== undefined) {
+        const line = state.heredoc.stripTabs ? state.line.replace(/^\t+/, '') : state.line;
+        if (line === state.heredoc.delimiter) state.heredoc = undefined;
+      } else if (state.operator !== undefined && !continued) {
+        // `<<` with no word (bash's <<<, an arithmetic shift) opens no here-document.
+        if (state.operator.word !== '') state.heredoc = { delimiter: state.operator.word, stripTabs: state.operator.stripTabs };
+        state.operator = undefined;
+      }
+      state.line = '';
       state.escaped = false;
       state.comment = false;
       state.lineQuote = state.quote;
       state.lineContinued = continued;
-    } else if (state.comment) {
+      state.previous = character;
+      continue;
+    }
+    state.line += character;
+    // A here-document's body is data until its delimiter line: no quote or comment of it counts.
+    if (state.heredoc !== undefined) continue;
+    const operator = state.operator;
+    if (operator !== undefined && !operator.ended && !state.comment) {
+      // The delimiter word after << (or <<-): quotes and backslashes in it only quote it.
+      const quoted = state.quote !== 'none' || state.escaped;
+      if (!operator.started && character === '-' && operator.word === '' && state.previous === '<') operator.stripTabs = true;
+      else if (!quoted && /[\s]/.test(character)) {
+        if (operator.started) operator.ended = true;
+      } else if (!quoted && WORD_END.test(character)) operator.ended = operator.started;
+      else if (quoted || !/['"\\]/.test(character)) {
+        operator.started = true;
+        if (!(state.quote === 'double' && character === '"') && !(state.quote === 'single' && character === "'")) operator.word += character;
+      }
+    }
+    if (state.comment) {
       // the comment runs to the end of the line
     } else if (state.escaped) state.escaped = false;
     else if (state.quote === 'single') {
@@ -46,6 +86,7 @@ function read(state: ShellState, text: string): void {
     } else if (character === "'") state.quote = 'single';
     else if (character === '"') state.quote = 'double';
     else if (character === '#' && /^$|[\s;&|()]/.test(state.previous)) state.comment = true;
+    else if (character === '<' && state.previous === '<' && state.operator === undefined) state.operator = { word: '', started: false, ended: false, stripTabs: false };
     state.previous = character;
   }
 }
@@ -64,7 +105,7 @@ export function shellEnvLayoutProblems(program: hbs.AST.Program): TemplateProble
   const at = (node: hbs.AST.Node, message: string): void => {
     problems.push({ line: node.loc.start.line, col: node.loc.start.column + 1, message });
   };
-  const state: ShellState = { quote: 'none', escaped: false, comment: false, lineQuote: 'none', lineContinued: false, previous: '' };
+  const state: ShellState = { quote: 'none', escaped: false, comment: false, lineQuote: 'none', lineContinued: false, previous: '', line: '' };
   const visit = (program: hbs.AST.Program): void => {
     const body = program.body as hbs.AST.Node[];
     body.forEach((node, index) => {
@@ -83,7 +124,10 @@ export function shellEnvLayoutProblems(program: hbs.AST.Program): TemplateProble
         }
         read(state, content.value);
       } else if (node.type === 'MustacheStatement') {
-        if (!standsInDoubleQuotes(body, index)) at(node, 'in a shell-env template each value stands alone in double quotes, as KEY="{{value}}", so that it can be escaped for sh');
+        if (state.heredoc !== undefined || state.operator !== undefined) {
+          const delimiter = state.heredoc?.delimiter ?? state.operator?.word ?? '';
+          at(node, `in a shell-env template no value stands in a here-document (<<${delimiter}): sh hands its body to a command as input, where another shell would run the value with its escaping undone; write it as KEY="{{value}}" outside the here-document`);
+        } else if (!standsInDoubleQuotes(body, index)) at(node, 'in a shell-env template each value stands alone in double quotes, as KEY="{{value}}", so that it can be escaped for sh');
         else if (state.quote !== 'double' || state.escaped || state.comment || state.lineQuote !== 'none' || state.lineContinued) {
           const where = state.lineContinued
             ? 'on a line joined to the one before by a backslash'
@@ -94,6 +138,7 @@ export function shellEnvLayoutProblems(program: hbs.AST.Program): TemplateProble
         }
         // The value itself is escaped for the double quotes: it changes no state.
         state.previous = 'x';
+        state.line += 'x';
       } else if (node.type === 'BlockStatement') {
         // A block renders its text once, many times or not at all, so its text must leave sh's
         // state as it found it; each branch is read from the state before the block.

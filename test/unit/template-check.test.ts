@@ -60,7 +60,8 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
     'A=\'it\'\nMOTD="{{motd}}"\n',
     'AUTO="{{#if motd}}false{{else}}true{{/if}}"\nMOTD="{{motd}}"\n',
     '{{#each vips}}\nV="{{address}}"\n{{/each}}\n',
-    'cat <<EOF\nMOTD="{{motd}}"\nEOF\n',
+    'cat <<EOF\nliteral text\nEOF\nMOTD="{{motd}}"\n',
+    "cat <<-'E'\n\tA=\"x\"\n\tE\nMOTD=\"{{motd}}\"\n",
     'X=a\\\\\nMOTD="{{motd}}"\n',
   ])('%j is accepted, and sourcing it with a hostile value runs nothing', (text) => {
     expect(shellEnv(text)).toEqual([]);
@@ -84,10 +85,26 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
     ["{{#if motd}}{{else}}A='{{/if}}\nMOTD=\"{{motd}}\"\n", /^1:1 the text of this \{\{#if\}\} block leaves a single quote/],
     ['MOTD="{{motd}}"\r\n', /^1:16 a carriage return \(a line end saved as CRLF\?\)/],
     ['export MOTD="{{motd}}"\n', /^1:14 in a shell-env template each value stands alone in double quotes/],
+    // A here-document's body goes to a command as input: to sh, a KEY="..." line runs with its escaping undone.
+    ['sh <<E\nMOTD="{{motd}}"\nE\n', /^2:7 in a shell-env template no value stands in a here-document \(<<E\)/],
+    ['cat <<EOF\nMOTD="{{motd}}"\nEOF\n', /^2:7 .*no value stands in a here-document \(<<EOF\)/],
+    ["sh <<-'END' # a comment\n\tMOTD=\"{{motd}}\"\n\tEND\n", /^2:8 .*no value stands in a here-document \(<<END\)/],
+    ['. /dev/stdin <<\\E\nMOTD="{{motd}}"\nE\n', /^2:7 .*no value stands in a here-document \(<<E\)/],
   ])('%j is refused at the value or block', (text, message) => {
     const found = shellEnv(text);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
+  });
+
+  it('the harness sees the here-document attack: sh <<E with a KEY="..." line, rendered anyway, runs $(...)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-shell-env-'));
+    try {
+      writeFileSync(join(dir, 'env'), renderTemplateFile('sh <<E\nMOTD="{{motd}}"\nE\n', { motd: '$(touch pwned)' }, 'shell-env'));
+      spawnSync('sh', ['-c', '. ./env >/dev/null 2>&1'], { cwd: dir, env: { PATH: '/usr/bin:/bin' } });
+      expect(readdirSync(dir)).toContain('pwned');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the harness sees the attack: the first refused layout, rendered anyway, runs the command', () => {
@@ -114,6 +131,8 @@ describe('html: a value stands where HTML escaping keeps it text', () => {
     '<!-- {{motd}} --><p>a < b {{motd}}</p><script src="/x.js"></script>{{motd}}',
     '<ul>{{#each vips}}<li data-label="{{label}}">{{address}}</li>{{/each}}</ul>',
     '<p class="{{#if motd}}on{{else}}off{{/if}}">x</p>',
+    '<a href="mailto:{{motd}}">x</a><img srcset="/a.png 1x, /b/{{motd}}.png 2x"><meta name="description" content="{{motd}}">',
+    '<meta http-equiv="refresh" content="5; url=/pages/{{motd}}">',
   ])('%j is accepted', (text) => {
     expect(html(text)).toEqual([]);
   });
@@ -123,7 +142,15 @@ describe('html: a value stands where HTML escaping keeps it text', () => {
     ['<STYLE>\np { color: {{motd}} }\n</STYLE>', /^2:12 .*stands inside <style>/],
     ['<p onclick="show(\'{{motd}}\')">x</p>', /^1:19 .*stands in the attribute onclick, whose value is code/],
     ['<p style="color: {{motd}}">x</p>', /^1:18 .*stands in the attribute style/],
-    ['<a href="{{motd}}">x</a>', /^1:10 .*starts the URL of the attribute href/],
+    ['<a href="{{motd}}">x</a>', /^1:10 .*stands where the URL of the attribute href can still choose its scheme/],
+    // A browser drops the blanks before a URL, and letters before the value join its scheme (java{{x}} with x = script:...).
+    ['<a href=" {{motd}}">x</a>', /^1:11 .*URL of the attribute href can still choose its scheme/],
+    ['<a href="\t{{motd}}">x</a>', /URL of the attribute href can still choose its scheme/],
+    ['<a href="java{{motd}}">x</a>', /URL of the attribute href can still choose its scheme/],
+    ['<img srcset="/a.png 1x, {{motd}} 2x">', /URL of the attribute srcset can still choose its scheme/],
+    ['<iframe srcdoc="{{motd}}"></iframe>', /^1:17 .*stands in the attribute srcdoc, whose value is a page of HTML/],
+    ['<meta http-equiv="refresh" content="0;url={{motd}}">', /URL of the attribute content can still choose its scheme/],
+    ['<meta http-equiv="refresh" content="0; URL=\'{{motd}}">', /URL of the attribute content can still choose its scheme/],
     ['<a href={{motd}}>x</a>', /^1:9 .*stands in the unquoted value of the attribute href/],
     ['<p {{motd}}>x</p>', /^1:4 .*stands inside the tag <p> but not in a quoted attribute value/],
     ['{{#if motd}}<p title="{{/if}}{{motd}}">', /^1:1 the text of this \{\{#if\}\} block opens a tag/],
