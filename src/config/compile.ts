@@ -15,7 +15,7 @@ import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpec
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, UnprintableValueError, wholeReference } from './render.js';
-import { RenderBudgetError } from './render-budget.js';
+import { RenderBudgetError, startRunBudget } from './render-budget.js';
 import { checkDerivedNotSet, checkRoleVariables, checkRoleVariablesWhereSet } from './role-variables.js';
 import { parseTemplate, renderTemplateFile, TemplateValueError } from './template-render.js';
 import { formatForDest, formatImplied } from './file-content-format.js';
@@ -48,9 +48,15 @@ export interface TagSelection {
   readonly skip?: readonly string[];
 }
 
+/**
+ * Whether a task with `tags` runs under --tags/--skip-tags, as in Ansible: `always` runs unless
+ * skipped by name, `never` only when --tags names it or another of the task's tags.
+ */
 export function tagsSelected(tags: readonly string[], selection: TagSelection): boolean {
   if (selection.skip?.some((tag) => tags.includes(tag))) return false;
-  return selection.only === undefined || tags.includes('always') || selection.only.some((tag) => tags.includes(tag));
+  const named = selection.only?.some((tag) => tags.includes(tag)) ?? false;
+  if (tags.includes('never')) return named;
+  return selection.only === undefined || tags.includes('always') || named;
 }
 
 export interface CompiledRun {
@@ -91,6 +97,7 @@ interface TaskOrigin {
 }
 
 export function compile(inventory: LoadedInventory, playbookFile: string, limit?: readonly string[], tags: TagSelection = {}, rolesPath: readonly string[] = []): CompiledRun {
+  startRunBudget();
   const source = YamlSource.load(playbookFile);
   const plays = parseWith(source, playbookSchema, source.value());
   const templateProblems = checkPlaybookTasks(source, plays);
