@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -35,8 +34,9 @@ export async function emitGraph(io: CliIo, topology: Topology, format: GraphForm
       await writeFile(target, text);
       return;
     }
-    // A name of its own, created exclusively: nothing another user left at a known name is followed.
-    temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    // A name of its own, created exclusively: nothing another user left at a known name is followed
+    // (node:crypto for a random name would cost graph's start the module).
+    temporary = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     await writeFile(temporary, text, { flag: 'wx' });
     if (info !== undefined) await chmod(temporary, info.mode & 0o7777);
     await rename(temporary, target);
