@@ -31,7 +31,6 @@ export interface PlaybookFlags extends SelectionFlags {
 /** Runs between preparing and connecting: reset asks for confirmation here. False stops the run. */
 export type BeforeRun = (prepared: PreparedRun, flags: PlaybookFlags) => Promise<boolean>;
 
-
 export function playbookCommand(name: string, description: string): Command {
   const command = new Command(name)
     .description(description)

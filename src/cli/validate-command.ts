@@ -6,13 +6,12 @@ import type { CliIo } from './io.js';
 import { folders, oneFile } from './option-values.js';
 import { addSelectionOptions, limitTerms, printListing, tagSelection, type SelectionFlags } from './selection-options.js';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 // Several inventories at once (`validate -i a.yaml -i b.yaml` or `validate a.yaml b.yaml`): each
 // is checked on its own, every problem of every file is reported, and one bad file makes exit 4.
 
 const counted = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function validateCommand(io: CliIo): Command {
   const command = new Command('validate')

@@ -41,11 +41,7 @@ const engine = Handlebars.create();
 budgetEach(engine);
 
 export function lookup(vars: Vars, path: string): unknown {
-  let value: unknown = vars;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, part)) throw new MissingVariableError(path);
-    value = (value as Record<string, unknown>)[part];
-  }
+  const value = heldAt(vars, path);
   if (value === undefined) throw new MissingVariableError(path);
   return value;
 }
