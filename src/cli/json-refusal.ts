@@ -10,6 +10,14 @@ import type { Command } from 'commander';
 export function jsonRefusalWanted(command: Command | undefined, words: readonly string[]): boolean {
   if (!command?.options.some((option) => option.long === '--json')) return false;
   if (command.opts<{ json?: boolean }>().json === true) return true;
+  return jsonAsked(words);
+}
+
+/**
+ * Whether `--json` is among the words before a `--`. For a command name commander does not know
+ * (`lvsprov aply -i x --json`) this is all there is to go on: the script that wrote it reads stdout.
+ */
+export function jsonAsked(words: readonly string[]): boolean {
   const end = words.indexOf('--');
   return (end === -1 ? words : words.slice(0, end)).includes('--json');
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, UsageError, withArgumentsShown } from '../errors.js';
 import { applyCommand } from './apply-command.js';
 import { ExitCode } from './exit-codes.js';
-import { jsonRefusalWanted } from './json-refusal.js';
+import { jsonAsked, jsonRefusalWanted } from './json-refusal.js';
 import { processIo, type CliIo } from './io.js';
 import { checkRequiredOptionsLast } from './required-options.js';
 import { graphCommand } from './graph-command.js';
@@ -71,7 +71,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
-      if (jsonRefusalWanted(refusedBy, argv.slice(2))) io.out(JSON.stringify({ exitCode: ExitCode.invalidInput, error: error.message.replace(/^error: /, ''), problems: [] }));
+      const words = argv.slice(2);
+      const jsonWanted = error.code === 'commander.unknownCommand' ? jsonAsked(words) : jsonRefusalWanted(refusedBy, words);
+      if (jsonWanted) io.out(JSON.stringify({ exitCode: ExitCode.invalidInput, error: error.message.replace(/^error: /, ''), problems: [] }));
       return ExitCode.invalidInput;
     }
     if (error instanceof ConfigError) {

@@ -120,6 +120,8 @@ describe('--json on bad input', () => {
     ['a value missing', ['verify', '-i', 'INV', '--json', '--rate'], "error: option '--rate <n>' argument missing"],
     ['the inventory missing', ['reset', '--json'], "error: required option '-i, --inventory <file>' not specified"],
     ['an argument too many', ['apply', '-i', 'INV', '--json', 'extra'], "error: too many arguments for 'apply'"],
+    ['a mistyped command', ['aply', '-i', 'INV', '--json'], "error: unknown command 'aply'\n(Did you mean apply?)"],
+    ['a mistyped command, help asked of it', ['help', 'aply', '--json'], "error: unknown command 'aply'"],
   ])('`--json` with %s: the refusal is one JSON line on stdout too (exit 4)', async (_case, args, message) => {
     const file = write('json-cli-refusal.yaml', 'ssh: { user: root }\nhosts:\n  alpha: { address: 192.0.2.10 }\n');
     const result = await runMain(args.map((arg) => (arg === 'INV' ? file : arg)));
@@ -131,7 +133,7 @@ describe('--json on bad input', () => {
   });
 
   it('prints no JSON for a command-line refusal of a command without --json, or when --json is only a value', async () => {
-    for (const args of [['graph', '-i', 'x.yaml', '--json'], ['apply', '--json-x'], ['lab', 'exec']]) {
+    for (const args of [['graph', '-i', 'x.yaml', '--json'], ['apply', '--json-x'], ['lab', 'exec'], ['aply', '--', '--json']]) {
       const result = await runMain(args);
       expect(result.code, args.join(' ')).toBe(4);
       expect(result.stdout, args.join(' ')).toBe('');
