@@ -8,7 +8,8 @@ import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
-import { realServersAtOtherHosts } from './real-server-owners.js';
+import { addressOwners, type AddressOwner } from './address-owners.js';
+import { realServerAddresses, realServersAtOtherHosts } from './real-server-owners.js';
 import type { PathSegment } from './yaml-source.js';
 
 // Mistakes that no single field shows, only the cluster as a whole: each one is certainly wrong
@@ -24,7 +25,9 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const report = (path: PathSegment[], message: string): void => void problems.push(inventory.source.problem(path, message));
   const networks = statedNetworks(inventory, report);
-  vipsThatAreHostAddresses(inventory, report);
+  // One pass over the hosts for every address asked about: an inventory may have 75,000 hosts.
+  const owners = addressOwners(inventory, new Set([...clusterAddresses(inventory), ...realServerAddresses(inventory)]));
+  vipsThatAreHostAddresses(inventory, owners, report);
   directorDips(inventory, report);
   networkEdges(inventory, networks, report);
   // A health check, sorry server or quorum puts keepalived on a director with or without lvs.ha.
@@ -32,7 +35,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
-  realServersAtOtherHosts(inventory, report);
+  realServersAtOtherHosts(inventory, owners, report);
   shadowedServices(inventory.services, inventory.data.lvs.services, report);
   realServersOffNetworks(inventory, networks, report);
   natGateways(inventory, networks, report);
@@ -58,35 +61,32 @@ function statedNetworks(inventory: Inventory, report: Report): Array<{ cidr: str
   return stated;
 }
 
-/**
- * What owns each of `addresses` besides a VIP: a host (its address) or a director (its dip). Only
- * the addresses asked about are kept: an inventory has few VIPs and may have 75,000 hosts.
- */
-function addressOwners(inventory: Inventory, addresses: ReadonlySet<string>): Map<string, string> {
-  const owners = new Map<string, string>();
-  if (addresses.size === 0) return owners;
-  const hosts = inventory.data.hosts;
-  for (const name in hosts) {
-    const host = hosts[name]!;
-    if (addresses.has(host.address) && isIpv4(host.address)) owners.set(host.address, `the address of host ${name}`);
-    const dip = dipOf(inventory, name, host);
-    if (dip !== host.address && addresses.has(dip) && isIpv4(dip)) owners.set(dip, `the dip of host ${name}`);
-  }
-  return owners;
-}
-
-function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
-  const literalVip = (service: Inventory['data']['lvs']['services'][number]): string | undefined =>
-    service.vip !== undefined && !Object.hasOwn(inventory.data.lvs.vips, service.vip) ? service.vip : undefined;
-  const asked = new Set<string>(Object.values(inventory.data.lvs.vips).map((vip) => vip.address));
+/** The addresses the cluster itself moves between directors: its VIPs and the NAT gateway. */
+function clusterAddresses(inventory: Inventory): Set<string> {
+  const addresses = new Set<string>(Object.values(inventory.data.lvs.vips).map((vip) => vip.address));
   for (const service of inventory.data.lvs.services) {
-    const literal = literalVip(service);
-    if (literal !== undefined) asked.add(literal);
+    const literal = literalVip(inventory, service);
+    if (literal !== undefined) addresses.add(literal);
   }
   const gateway = inventory.data.lvs.ha?.gateway?.address;
-  if (gateway !== undefined) asked.add(gateway);
-  const owners = addressOwners(inventory, asked);
-  const gatewayOwner = gateway === undefined ? undefined : owners.get(gateway);
+  if (gateway !== undefined) addresses.add(gateway);
+  return addresses;
+}
+
+/** A service's VIP when written as an address rather than the name of an `lvs.vips` entry. */
+function literalVip(inventory: Inventory, service: Inventory['data']['lvs']['services'][number]): string | undefined {
+  return service.vip !== undefined && !Object.hasOwn(inventory.data.lvs.vips, service.vip) ? service.vip : undefined;
+}
+
+/** Who has an address, in words: the first host to have it. */
+function ownerText(owners: ReadonlyMap<string, readonly AddressOwner[]>, address: string): string | undefined {
+  const owner = owners.get(address)?.[0];
+  return owner && `the ${owner.as} of host ${owner.host}`;
+}
+
+function vipsThatAreHostAddresses(inventory: Inventory, owners: ReadonlyMap<string, readonly AddressOwner[]>, report: Report): void {
+  const gateway = inventory.data.lvs.ha?.gateway?.address;
+  const gatewayOwner = gateway === undefined ? undefined : ownerText(owners, gateway);
   if (gatewayOwner) {
     report(['lvs', 'ha', 'gateway', 'address'], `gateway ${gateway} is ${gatewayOwner}; the gateway moves between the directors with the VIPs (VRRP), so it must be an address no host has`);
   }
@@ -99,13 +99,13 @@ function vipsThatAreHostAddresses(inventory: Inventory, report: Report): void {
   }
   const why = 'a VIP must be an address no host has: the director adds it as a /32 and DR and TUN real servers hold it too, so the host would lose its own address to the cluster';
   for (const [name, vip] of Object.entries(inventory.data.lvs.vips)) {
-    const owner = owners.get(vip.address);
+    const owner = ownerText(owners, vip.address);
     if (owner) report(['lvs', 'vips', name, 'address'], `VIP ${vip.address} is ${owner}; ${why}`);
   }
   const vipAddresses = new Set(inventory.services.flatMap((service) => (service.address !== undefined ? [service.address] : [])));
   inventory.data.lvs.services.forEach((service, index) => {
-    const literal = literalVip(service);
-    const owner = literal === undefined ? undefined : owners.get(literal);
+    const literal = literalVip(inventory, service);
+    const owner = literal === undefined ? undefined : ownerText(owners, literal);
     if (owner) report(servicePath(index, 'vip'), `VIP ${literal} is ${owner}; ${why}`);
     const sorry = service.sorry_server?.address;
     if (sorry !== undefined && vipAddresses.has(sorry)) {

@@ -1,4 +1,4 @@
-import { isIpv4 } from '../net/ipv4.js';
+import type { AddressOwner } from './address-owners.js';
 import type { LoadedInventory } from './inventory.js';
 import type { PathSegment } from './yaml-source.js';
 
@@ -14,23 +14,19 @@ import type { PathSegment } from './yaml-source.js';
 type Inventory = Pick<LoadedInventory, 'data' | 'services'>;
 type Report = (path: PathSegment[], message: string) => void;
 
-export function realServersAtOtherHosts(inventory: Inventory, report: Report): void {
-  const { data } = inventory;
-  const asked = new Set<string>();
-  for (const service of data.lvs.services) for (const server of service.real_servers) if (server.address !== undefined && isIpv4(server.address)) asked.add(server.address);
-  if (asked.size === 0) return;
-  // Only the addresses asked about are kept: an inventory may have 75,000 hosts.
-  const owners = new Map<string, string[]>();
-  for (const name in data.hosts) {
-    const address = data.hosts[name]!.address;
-    if (asked.has(address)) owners.set(address, [...(owners.get(address) ?? []), name]);
-  }
-  data.lvs.services.forEach((service, index) => {
+/** The real servers' addresses, for `addressOwners` to look up. */
+export function realServerAddresses(inventory: Inventory): string[] {
+  return inventory.data.lvs.services.flatMap((service) => service.real_servers.flatMap((server) => (server.address === undefined ? [] : [server.address])));
+}
+
+/** `owners`: `addressOwners` of (at least) `realServerAddresses`. */
+export function realServersAtOtherHosts(inventory: Inventory, owners: ReadonlyMap<string, readonly AddressOwner[]>, report: Report): void {
+  inventory.data.lvs.services.forEach((service, index) => {
     const directors = inventory.services[index]?.directors ?? [];
     service.real_servers.forEach((server, serverIndex) => {
       const address = server.address;
-      const hosts = address === undefined ? undefined : owners.get(address);
-      if (address === undefined || hosts === undefined || (server.host !== undefined && hosts.includes(server.host))) return;
+      const hosts = address === undefined ? undefined : owners.get(address)?.flatMap((owner) => (owner.as === 'address' ? [owner.host] : []));
+      if (address === undefined || hosts === undefined || hosts.length === 0 || (server.host !== undefined && hosts.includes(server.host))) return;
       if (server.host === undefined && hosts.some((host) => directors.includes(host))) return;
       const owner = hosts[0]!;
       const at: PathSegment[] = ['lvs', 'services', index, 'real_servers', serverIndex, 'address'];
