@@ -179,8 +179,6 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   const back = stampedEvents(observerEvents.join('\n')).filter(({ at: time, event }) => time >= switchedAt && !event.startsWith('Deleted') && event.includes(`lladdr ${giverMac}`));
   const records = await (stream as RequestStream).records();
   const seen = outage(records, from, to, switchedAt);
-  // The same records, with when each connected.
-  const failed = records.filter((record) => seen.failed.includes(record));
 
   const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
   log(
@@ -189,7 +187,7 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
       `where a broadcast ARP got ${JSON.stringify(firstResponders)} (${giver} ${giverMac}, ${taker} ${takerMac})`,
   );
   log(`  no director held ${VIP} for ${((heldAt - releasedAt) / 1000).toFixed(2)} s (from ${giver}'s removal to ${taker}'s add)${slowGiverMs > 0 ? `; ${giver}'s removal was held ${slowGiverMs / 1000} s by the test` : ''}`);
-  for (const record of failed) {
+  for (const record of seen.failed) {
     const connected = record.connected === undefined ? 'never connected' : `connected at ${at(record.connected)}`;
     log(`  failed: sent at ${at(record.sent)} (${record.sent - releasedAt} ms after ${giver} let go), ${connected}, ended at ${at(record.done)}: ${record.detail}`);
   }
@@ -215,7 +213,7 @@ async function moveVip(file: string, giver: string, taker: string, slowGiverMs =
   // connected whose SYN and its retransmission both went before the router named the taker (see
   // classifyMoveFailures). Without the hand-over the giver, its servers quiesced, refused requests
   // while it still held the VIP (ECONNREFUSED, ended before it let go).
-  const { inFlight, inGap, unexplained } = classifyMoveFailures(failed, { releasedAt, switchedAt });
+  const { inFlight, inGap, unexplained } = classifyMoveFailures(seen.failed, { releasedAt, switchedAt });
   log(`  allowed failures: ${inFlight.length} in flight through ${giver} when it let the VIP go, ${inGap.length} sent in the ${((switchedAt - releasedAt) / 1000).toFixed(2)} s before the router named ${taker}, more than ${SYN_RETRY_MS / 1000} s before it`);
   if (unexplained.length > 0) {
     // Kept for the next occurrence: the router's own record of its entry, and the directors' state.

@@ -13,7 +13,7 @@ export interface RequestRecord {
   readonly detail: string;
 }
 
-export interface Outage {
+export interface Outage<R extends RequestRecord = RequestRecord> {
   /** The longest time without an answer from the window's start on: between two answers in a row, by when they came. */
   readonly gapMs: number;
   /** When that gap began (the last answer before it, or the window's start) and the first answer after it came. */
@@ -30,7 +30,7 @@ export interface Outage {
   /** Requests sent in the window. */
   readonly total: number;
   /** Requests sent in the window that failed. */
-  readonly failed: readonly RequestRecord[];
+  readonly failed: readonly R[];
   /** When the handover was over: the later of the gap's end and `switchedAt`. */
   readonly completedAt: number;
   /**
@@ -39,7 +39,7 @@ export interface Outage {
    * packet reaches a director that never saw its SYN, whose kernel resets it (the directors do
    * not synchronise connections); it counts in `failed`.
    */
-  readonly failedAfterHandover: readonly RequestRecord[];
+  readonly failedAfterHandover: readonly R[];
 }
 
 /**
@@ -49,7 +49,7 @@ export interface Outage {
  * known, is when the VIP's new holder was reached: at a preemption the longest gap may come
  * before the VIP moves.
  */
-export function outage(records: readonly RequestRecord[], from: number, to: number, switchedAt = from): Outage {
+export function outage<R extends RequestRecord>(records: readonly R[], from: number, to: number, switchedAt = from): Outage<R> {
   const answers = records
     .filter((record) => record.ok)
     .map((record) => record.done)
