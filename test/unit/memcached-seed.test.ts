@@ -91,6 +91,7 @@ table inet lvsprov_test {
   chain input {
     type filter hook input priority filter; policy accept;
     ip saddr 127.0.0.1 tcp dport 21211 accept
+    tcp dport 21211 reject with tcp reset
   }
 }
 RULES
@@ -105,9 +106,44 @@ nft list chain inet lvsprov_test input | grep -c 'saddr 127.0.0.1' || true
     expect(status, stderr).toBe(0);
     const [copied, ended, fenceRules] = stdout.trim().split('\n');
     // The peer's item was written in the second the copy began: pass 2 may set it again.
-    expect(copied).toMatch(/^memcached-seed: 1 added from 127\.0\.0\.2, [01] written there meanwhile set again$/);
+    expect(copied).toMatch(/^memcached-seed: 1 added from 127\.0\.0\.2, [01] written there meanwhile set again, 0 once open$/);
     expect(ended).toBe('memcached-seed: the fence is down: another copy filled this store and opened it');
     expect(fenceRules).toBe('0');
+  });
+
+  // PHP writes on the peers until the store opens: a write after pass 2 read the session, and before
+  // the fence came down, reached the peers alone. Here nft, when asked to delete the fence's reject
+  // rule, first writes such a session (a wrapper bound over /usr/sbin/nft in a mount namespace):
+  // the store must hold the peer's newer value once the copier is done, and the allowlist be loaded.
+  it('with --fence and --open, catches up once PHP is let in with what the peers got before the opening', () => {
+    const { stdout, stderr, status } = inNamespace(`
+dir=$(mktemp -d); trap 'rm -rf "$dir"; kill $pids 2>/dev/null || true' EXIT
+nft -f - <<'RULES'
+table inet lvsprov_test {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 127.0.0.1 tcp dport 21211 accept
+    tcp dport 21211 reject with tcp reset
+  }
+}
+RULES
+printf 'flush chain inet lvsprov_test input\\n' > "$dir/open.nft"
+cp /usr/sbin/nft "$dir/nft.real"
+cat > "$dir/nft" <<WRAPPER
+#!/bin/sh
+if [ "\\$1" = delete ]; then printf 'set session 0 0 5\\\\r\\\\nlater\\\\r\\\\nquit\\\\r\\\\n' | busybox nc 127.0.0.2 21211 >/dev/null; fi
+exec "$dir/nft.real" "\\$@"
+WRAPPER
+chmod +x "$dir/nft"
+ask 127.0.0.2 'set session 0 0 7\\r\\nearlier\\r\\nset other 0 0 1\\r\\no\\r\\n' >/dev/null
+unshare -m sh -c 'mount --bind "$1/nft" /usr/sbin/nft && exec perl "$SEED" --fence lvsprov_test --open "$1/open.nft" 127.0.0.3 21211 20 127.0.0.2' sh "$dir"
+ask 127.0.0.3 'mg session v\\r\\nmg other v\\r\\n'
+nft list chain inet lvsprov_test input | grep -c 'dport 21211' || true
+`);
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trim().split('\n').map((line) => line.replace(/\r$/, ''));
+    expect(lines[0]).toMatch(/^memcached-seed: 2 added from 127\.0\.0\.2, [0-2] written there meanwhile set again, 1 once open$/);
+    expect(lines.slice(1)).toEqual(['VA 5', 'later', 'VA 1', 'o', '0']);
   });
 
   it('refuses arguments it cannot use', () => {
