@@ -23,6 +23,18 @@ ${body}`;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The store's port fenced as the memcached role fences it (table lvsprov_test), and $dir/open.nft, which opens it. */
+const fenced = `nft -f - <<'RULES'
+table inet lvsprov_test {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr 127.0.0.1 tcp dport 21211 accept
+    tcp dport 21211 reject with tcp reset
+  }
+}
+RULES
+printf 'flush chain inet lvsprov_test input\\n' > "$dir/open.nft"`;
+
 describe('memcached-seed', () => {
   it('copies values byte for byte with their flags and times to live, leaves a newer item and a key it cannot carry', () => {
     const { status, stdout, stderr } = inNamespace(`
@@ -86,16 +98,7 @@ perl "$SEED" --forget "$dir/record" 127.0.0.3 21211 20 127.0.0.2 >/dev/null
   it('with --fence, copies one at a time: of two started together, one fills the store and opens it, the other finds the fence gone and ends', () => {
     const { stdout, stderr, status } = inNamespace(`
 dir=$(mktemp -d); trap 'rm -rf "$dir"; kill $pids 2>/dev/null || true' EXIT
-nft -f - <<'RULES'
-table inet lvsprov_test {
-  chain input {
-    type filter hook input priority filter; policy accept;
-    ip saddr 127.0.0.1 tcp dport 21211 accept
-    tcp dport 21211 reject with tcp reset
-  }
-}
-RULES
-printf 'flush chain inet lvsprov_test input\\n' > "$dir/open.nft"
+${fenced}
 ask 127.0.0.2 'set k1 0 0 1\\r\\na\\r\\n' >/dev/null
 perl "$SEED" --fence lvsprov_test --open "$dir/open.nft" 127.0.0.3 21211 20 127.0.0.2 > "$dir/one" & one=$!
 perl "$SEED" --fence lvsprov_test --open "$dir/open.nft" 127.0.0.3 21211 20 127.0.0.2 > "$dir/two" & two=$!
@@ -118,16 +121,7 @@ nft list chain inet lvsprov_test input | grep -c 'saddr 127.0.0.1' || true
   it('with --fence and --open, catches up once PHP is let in with what the peers got before the opening', () => {
     const { stdout, stderr, status } = inNamespace(`
 dir=$(mktemp -d); trap 'rm -rf "$dir"; kill $pids 2>/dev/null || true' EXIT
-nft -f - <<'RULES'
-table inet lvsprov_test {
-  chain input {
-    type filter hook input priority filter; policy accept;
-    ip saddr 127.0.0.1 tcp dport 21211 accept
-    tcp dport 21211 reject with tcp reset
-  }
-}
-RULES
-printf 'flush chain inet lvsprov_test input\\n' > "$dir/open.nft"
+${fenced}
 cp /usr/sbin/nft "$dir/nft.real"
 cat > "$dir/nft" <<WRAPPER
 #!/bin/sh
