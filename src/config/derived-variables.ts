@@ -56,7 +56,7 @@ export const derivedVariables: Readonly<Record<string, DerivedVariable>> = {
     description: 'the firewall marks of its fwmark services',
   },
   director_ipvsadm: { kind: { type: 'boolean' }, description: "true when lvsprov's ipvs task holds this host's IPVS table (false where keepalived does)" },
-  director_keepalived: { kind: { type: 'boolean' }, description: 'true when keepalived holds this director (lvs.ha, or a service with a health check, sorry server, quorum or inhibit_on_failure)' },
+  director_keepalived: { kind: { type: 'boolean' }, description: 'true when keepalived holds this director (lvs.ha, or a service with a health check, sorry server, quorum or inhibit_on_failure: true)' },
   director_keepalived_config: { kind: keepalivedConfig(), description: 'what keepalived holds on this director, in the shape of the keepalived task (empty lists when it holds nothing)' },
   dr_vips: { kind: servedVips, description: 'the VIPs this real server serves by direct routing, labelled lo:N, with its own address (rip) and the devices its roles put the VIP on (devices)' },
   tun_vips: { kind: servedVips, description: 'the VIPs this real server serves through an IPIP tunnel, labelled tunl0:N' },

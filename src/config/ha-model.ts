@@ -146,7 +146,16 @@ function vipDirectors(inventory: Inventory, report: Report): Map<string, { direc
     if (service.address === undefined) return;
     const raw = inventory.data.lvs.services[index];
     const path: PathSegment[] = ['lvs', 'services', index, raw?.directors !== undefined ? 'directors' : 'vip'];
-    const entry = byVip.get(service.address) ?? { directors: [], nat: false, path };
+    const known = byVip.get(service.address);
+    const entry = known ?? { directors: [], nat: false, path };
+    // Every service of a VIP goes with it: whichever director VRRP gives the VIP must serve them all.
+    const first = known && inventory.services.find((other) => other.address === service.address);
+    if (first && !sameMembers(first.directors, service.directors))
+      report(
+        path,
+        `service ${service.name} of VIP ${service.address} has directors ${service.directors.join(', ')} but service ${first.name} of the same VIP has ${first.directors.join(', ')}: ` +
+          'under lvs.ha one VRRP instance gives the VIP to one of its directors, which must then hold every service of it (a director without this one would reset its connections); give every service of the VIP the same directors',
+      );
     for (const director of service.directors) if (!entry.directors.includes(director)) entry.directors.push(director);
     entry.nat ||= service.forwarding === 'nat';
     byVip.set(service.address, entry);
@@ -158,6 +167,10 @@ function vipDirectors(inventory: Inventory, report: Report): Map<string, { direc
       report(entry.path, `VIP ${address} has one director (${entry.directors.join(', ')}); lvs.ha needs at least two directors for each VIP, so that one can take over`);
   }
   return byVip;
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((member) => b.includes(member));
 }
 
 /**
@@ -244,7 +257,7 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
 }
 
 const usesKeepalived = (service: ResolvedService): boolean =>
-  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure !== undefined;
+  service.healthCheck !== undefined || service.sorryServer !== undefined || service.quorum !== undefined || service.inhibitOnFailure === true;
 
 /** Whether keepalived holds this director's IPVS table (and, with lvs.ha, its VIPs): lvs.ha, or a service of it with a keepalived key. */
 export function keepalivedHolds(inventory: Pick<Inventory, 'data' | 'services'>, host: string): boolean {

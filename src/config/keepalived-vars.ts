@@ -9,7 +9,7 @@ import { vipLabel } from './vip-label.js';
 // What keepalived holds on one director, in the shape of the keepalived task: the VRRP instances
 // of the VIPs it shares with other directors, and every virtual service it directs. A director is
 // keepalived's when lvs.ha names it or one of its services has a health check, sorry server,
-// quorum or inhibit_on_failure; then keepalived alone edits its IPVS table (two writers would
+// quorum or inhibit_on_failure: true; then keepalived alone edits its IPVS table (two writers would
 // undo each other), and with lvs.ha it alone adds and removes the VIPs.
 
 type Input = Omit<KeepalivedSpec, 'path' | 'garp' | 'instances' | 'sync_groups' | 'virtual_servers'> & Partial<KeepalivedSpec>;
