@@ -7,6 +7,7 @@ import { shadowedServices } from './shadowed-services.js';
 import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
+import { forwardedTo } from './forwarded-to.js';
 import { own } from './own.js';
 import { addressOwners, type AddressOwner } from './address-owners.js';
 import { realServerAddresses, realServersAtOtherHosts } from './real-server-owners.js';
@@ -251,40 +252,42 @@ function realServersOffNetworks(inventory: Inventory, networks: ReadonlyArray<{ 
   const said = new Set<string>();
   inventory.services.forEach((service, index) => {
     if (service.forwarding === 'tun') return;
-    service.realServers.forEach((server, serverIndex) => {
-      if (!isIpv4(server.address) || isLoopback(server.address) || said.has(server.address) || networkHolding(networks, server.address)) return;
+    for (const server of forwardedTo(service, index)) {
+      if (!isIpv4(server.address) || isLoopback(server.address) || said.has(server.address) || networkHolding(networks, server.address)) continue;
       const directorsOwn = service.directors.flatMap((director) => [own(inventory.data.hosts, director)?.address, directorAddress(inventory, director)]);
-      if (directorsOwn.includes(server.address)) return;
+      if (directorsOwn.includes(server.address)) continue;
       said.add(server.address);
-      const what = `${service.forwarding === 'dr' ? 'DR' : 'NAT'} real server ${server.host === undefined ? server.address : `${server.host} (${server.address})`}`;
+      const what = `${service.forwarding === 'dr' ? 'DR' : 'NAT'} ${server.what} ${server.host === undefined ? server.address : `${server.host} (${server.address})`}`;
       const need = service.forwarding === 'dr' ? 'share a LAN with its director' : "reach its director's dip on its own network";
       report(
-        servicePath(index, 'real_servers', serverIndex),
+        server.path,
         `${what} is in none of the stated networks (${networks.map((entry) => entry.cidr).join(', ')}), so lvsprov cannot check that it can ${need}: ` +
           'add its network to `networks`, or correct its address',
       );
-    });
+    }
   });
 }
 
 function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; network: Ipv4Network }>, report: Report): void {
+  const floating = inventory.data.lvs.ha?.gateway !== undefined;
   const gatewayOf = new Map<string, { director: string; gateway: string }>();
   const offLink = new Set<string>();
   inventory.services.forEach((service, index) => {
     if (service.forwarding !== 'nat') return;
-    service.realServers.forEach((server, serverIndex) => {
-      const path = servicePath(index, 'real_servers', serverIndex);
+    for (const server of forwardedTo(service, index)) {
+      const path = server.path;
       for (const director of service.directors) {
         const gateway = natGateway(inventory, director);
         if (!isIpv4(gateway)) continue;
         const home = networkHolding(networks, server.address);
         // Said once per server and gateway, at its first service: the fix is the same for all.
-        if (home && !networkContains(home.network, gateway) && !offLink.has(`${server.address}>${gateway}`)) {
+        // Under lvs.ha the gateway is lvs.ha.gateway's, whose network ha-model checks.
+        if (!floating && home && !networkContains(home.network, gateway) && !offLink.has(`${server.address}>${gateway}`)) {
           offLink.add(`${server.address}>${gateway}`);
           report(
             path,
-            `NAT real server ${server.address} routes its replies through director ${director} at ${gateway} (its dip var, or its address), which is not on ` +
-              `the real server's network ${home.cidr}; a gateway must be on-link: give ${director} a \`dip\` var on ${home.cidr}`,
+            `NAT ${server.what} ${server.address} routes its replies through director ${director} at ${gateway} (its dip var, or its address), which is not on ` +
+              `the ${server.what}'s network ${home.cidr}; a gateway must be on-link: give ${director} a \`dip\` var on ${home.cidr}`,
           );
         }
         const first = server.host === undefined ? undefined : gatewayOf.get(server.host);
@@ -296,7 +299,7 @@ function natGateways(inventory: Inventory, networks: ReadonlyArray<{ cidr: strin
           );
         } else if (server.host !== undefined && !first) gatewayOf.set(server.host, { director, gateway });
       }
-    });
+    }
   });
 }
 
@@ -304,19 +307,19 @@ function drLans(inventory: Inventory, networks: ReadonlyArray<{ cidr: string; ne
   const apart = new Set<string>();
   inventory.services.forEach((service, index) => {
     if (service.forwarding !== 'dr') return;
-    service.realServers.forEach((server, serverIndex) => {
+    for (const server of forwardedTo(service, index)) {
       const home = networkHolding(networks, server.address);
-      if (!home) return;
+      if (!home) continue;
       for (const director of service.directors) {
         const held = [own(inventory.data.hosts, director)?.address, directorAddress(inventory, director)].filter((address): address is string => isIpv4(address));
         if (held.length === 0 || held.some((address) => networkContains(home.network, address)) || apart.has(`${server.address}>${director}`)) continue;
         apart.add(`${server.address}>${director}`);
         report(
-          servicePath(index, 'real_servers', serverIndex),
-          `DR real server ${server.address} is on ${home.cidr}, where director ${director} has no address (${[...new Set(held)].join(', ')}): direct routing ` +
+          server.path,
+          `DR ${server.what} ${server.address} is on ${home.cidr}, where director ${director} has no address (${[...new Set(held)].join(', ')}): direct routing ` +
             `rewrites only the MAC address, so a director reaches its real servers on their own LAN; use forwarding tun across networks`,
         );
       }
-    });
+    }
   });
 }

@@ -1,5 +1,6 @@
 import type { ConfigProblem } from '../errors.js';
-import { formatNetwork, isIpv4, networkContains, networkOf } from '../net/ipv4.js';
+import { formatNetwork, intToIpv4, isIpv4, isUsableHost, networkContains, networkOf, parseNetwork } from '../net/ipv4.js';
+import { forwardedTo } from './forwarded-to.js';
 import type { HaSettings } from './ha-schema.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
@@ -183,17 +184,32 @@ function checkGateway(inventory: Inventory, settings: HaSettings, report: Report
   if (!gateway) return;
   const network = networkOf(gateway.address, gateway.prefix);
   const cidr = formatNetwork(network);
+  const at = (key: 'address' | 'prefix'): PathSegment[] => ['lvs', 'ha', 'gateway', key];
+  if (!isUsableHost(network, gateway.address))
+    report(at('address'), `gateway ${gateway.address} is the ${intToIpv4(network.base) === gateway.address ? 'network' : 'broadcast'} address of ${cidr}, which no machine can hold; a real server's route via it is refused`);
+  const stated = (inventory.data.networks ?? []).map(parseNetwork).find((home) => networkContains(home, gateway.address));
+  if (stated && stated.prefixLength !== gateway.prefix)
+    report(at('prefix'), `gateway ${gateway.address}/${gateway.prefix} is on ${formatNetwork(stated)} by \`networks\`: the master adds it with its prefix, which is its network's route on the inside interface; give it prefix ${stated.prefixLength}`);
+  const vipInside = inventory.services.find((service) => service.address !== undefined && networkContains(network, service.address));
+  if (vipInside && !stated)
+    report(at('prefix'), `the gateway's network ${cidr} holds VIP ${vipInside.address ?? ''}: the master routes it out of the inside interface (${gateway.interface}), where the clients are not; give the gateway the inside network's prefix`);
+  inventory.services.forEach((service, index) => {
+    for (const target of forwardedTo(service, index)) {
+      if (target.address === gateway.address)
+        report(at('address'), `gateway ${gateway.address} is also a ${target.what} of service ${service.name}: the master director adds the gateway, so it would take that machine's address; the gateway is an address of its own`);
+    }
+  });
   const nat = inventory.services.map((service, index) => ({ service, index })).filter(({ service }) => service.forwarding === 'nat');
   const offLink = new Set<string>();
   for (const { service, index } of nat) {
-    service.realServers.forEach((server, serverIndex) => {
-      if (networkContains(network, server.address) || offLink.has(server.address)) return;
+    for (const server of forwardedTo(service, index)) {
+      if (networkContains(network, server.address) || offLink.has(server.address)) continue;
       offLink.add(server.address);
       report(
-        ['lvs', 'services', index, 'real_servers', serverIndex],
-        `NAT real server ${server.address} is not on the gateway's network ${cidr} (lvs.ha.gateway address/prefix): it routes its replies through ${gateway.address}, which must be on-link`,
+        server.path,
+        `NAT ${server.what} ${server.address} is not on the gateway's network ${cidr} (lvs.ha.gateway address/prefix): it routes its replies through ${gateway.address}, which must be on-link`,
       );
-    });
+    }
   }
   for (const director of new Set(nat.flatMap(({ service }) => service.directors))) {
     const entry = own(inventory.data.hosts, director);
