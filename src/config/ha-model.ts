@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { formatNetwork, intToIpv4, isIpv4, isUsableHost, networkContains, networkOf, parseNetwork } from '../net/ipv4.js';
+import { formatNetwork, intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networkOf, parseNetwork } from '../net/ipv4.js';
 import { forwardedTo } from './forwarded-to.js';
 import type { HaSettings } from './ha-schema.js';
 import type { LoadedInventory } from './inventory.js';
@@ -244,10 +244,23 @@ function checkNatGroups(settings: HaSettings, groups: ReadonlyArray<{ directors:
 
 function checkDirectorSettings(inventory: Inventory, settings: HaSettings, groups: ReadonlyArray<readonly string[]>, report: Report): void {
   const directors = [...new Set(groups.flat())];
+  const vrrp = "is where its VRRP adverts go (keepalived's unicast_src_ip and unicast_peer)";
   for (const host of directors) {
     const address = own(inventory.data.hosts, host)?.address;
-    if (address !== undefined && !isIpv4(address))
-      report(['hosts', host, 'address'], `director ${host}'s address ${address} is where its VRRP adverts go (keepalived's unicast_src_ip and unicast_peer): under lvs.ha it must be an IPv4 address`);
+    if (address !== undefined && !isIpv4(address)) report(['hosts', host, 'address'], `director ${host}'s address ${address} ${vrrp}: under lvs.ha it must be an IPv4 address`);
+    else if (address !== undefined && isLoopback(address))
+      report(['hosts', host, 'address'], `director ${host}'s address ${address} ${vrrp}: a loopback address never leaves the director, so its peers would never hear it and each would be MASTER; give the address its peers reach it at`);
+  }
+  for (const members of groups) {
+    const byAddress = new Map<string, string>();
+    for (const host of members) {
+      const address = own(inventory.data.hosts, host)?.address;
+      const other = address === undefined ? undefined : byAddress.get(address);
+      if (address === undefined || isLoopback(address)) continue;
+      if (other !== undefined)
+        report(['hosts', host, 'address'], `directors ${other} and ${host} both have address ${address}, where each one's VRRP adverts go (keepalived's unicast_src_ip and unicast_peer): each would send its adverts to itself and take the VIPs; give each director the address its peers reach it at`);
+      else byAddress.set(address, host);
+    }
   }
   for (const [host, entry] of Object.entries(settings.directors)) {
     const at = ['lvs', 'ha', 'directors', host];

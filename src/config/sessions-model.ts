@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '../errors.js';
-import { isIpv4, sortedIpv4 } from '../net/ipv4.js';
+import { isIpv4, isLoopback, sortedIpv4 } from '../net/ipv4.js';
 import type { Inventory } from './inventory-schema.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -37,7 +37,14 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
   const settings = data.lvs.sessions;
   if (settings === undefined) return undefined;
   const realServerHosts = unique(services.flatMap((service) => service.realServers.flatMap((server) => (server.host !== undefined ? [server.host] : []))));
-  const clients = sortedIpv4(services.flatMap((service) => service.realServers.map((server) => server.address)));
+  // A real server connects from the address its route to the store gives it: its real-server
+  // address on the service's LAN, or its inventory address when the stores are reached on another
+  // network (a management LAN): both are let in.
+  const hostAddresses = realServerHosts.flatMap((host) => {
+    const address = own(data.hosts, host)?.address;
+    return address !== undefined && isIpv4(address) ? [address] : [];
+  });
+  const clients = sortedIpv4([...services.flatMap((service) => service.realServers.map((server) => server.address)), ...hostAddresses]);
   if (clients.length === 0) report(path(), 'sessions are shared by real servers, and no service lists one');
 
   const named = settings.hosts ?? realServerHosts;
@@ -51,6 +58,10 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     seen.add(host);
     // memcached binds to it and the real servers connect to it: a name could resolve elsewhere.
     if (!isIpv4(entry.address)) return report(at, `session store ${host}'s address ${entry.address} is not an IPv4 address; memcached binds to it and the real servers connect to it`);
+    if (isLoopback(entry.address))
+      return report(['hosts', host, 'address'], `session store ${host}'s address ${entry.address} is a loopback address: memcached would bind to it, and every other real server would look for the sessions on itself; give the address the real servers reach ${host} at`);
+    const twin = stores.find((store) => store.address === entry.address);
+    if (twin) return report(['hosts', host, 'address'], `session stores ${twin.host} and ${host} both have address ${entry.address}: the real servers would keep each session twice on one machine, and the stores would not copy from each other; give each the address the real servers reach it at`);
     stores.push({ host, address: entry.address });
   });
 
@@ -78,13 +89,22 @@ function portClash(services: readonly ResolvedService[], stores: readonly Sessio
   for (const store of stores) {
     const clash = sshPortClash(store.host, port, sshPort(store.host));
     if (clash !== undefined) return clash;
+    const choose = "choose another port (memcached's own is 11211)";
     for (const service of services) {
       if (service.protocol === 'udp') continue;
+      const vipPorts = service.protocol === 'fwmark' ? (service.ports ?? []) : [service.port];
+      // The allowlist's input chain runs before IPVS takes the packet on a director.
+      if (service.directors.includes(store.host) && vipPorts.includes(port))
+        return `port ${port} is a port of service ${service.name}, which session store ${store.host} directs: memcached's allowlist drops every source but the real servers there before IPVS sees the packet, so no client's request would reach the service; ${choose}`;
       for (const server of service.realServers) {
         if (server.host !== store.host) continue;
         const served = service.protocol === 'fwmark' ? (service.ports ?? []) : [service.forwarding === 'nat' ? server.port : service.port];
         if (served.includes(port)) {
-          return `port ${port} is the port session store ${store.host} serves ${service.name} on: memcached's allowlist drops every source but the real servers there, so no client's request would reach it; choose another port (memcached's own is 11211)`;
+          return `port ${port} is the port session store ${store.host} serves ${service.name} on: memcached's allowlist drops every source but the real servers there, so no client's request would reach it; ${choose}`;
+        }
+        const checked = service.healthCheck?.port ?? server.port;
+        if (service.healthCheck !== undefined && checked === port) {
+          return `port ${port} is the port the directors of ${service.name} health-check session store ${store.host} on: memcached's allowlist drops every source but the real servers there, so every check would fail and keepalived would take ${store.host} out; ${choose}`;
         }
       }
     }
