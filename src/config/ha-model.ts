@@ -48,6 +48,19 @@ export interface HaModel {
 /** Default priorities in director order: 150, 140, 130 ... (distinct, all below 255, the address owner's). */
 const defaultPriority = (index: number): number => Math.max(1, 150 - 10 * index);
 
+/** For a message: which of `hosts` have their priority by default, and what the default is. */
+function defaultsOf(settings: HaSettings, hosts: readonly string[]): string {
+  const defaulted = hosts.filter((host) => own(settings.directors, host)?.priority === undefined);
+  return defaulted.length === 0 ? '' : ` (by default for ${defaulted.join(' and ')}: 150 for a VRRP group's first director, 10 less for each next, at least 1)`;
+}
+
+/** Where a director's priority is set, or where it would go: its key, its entry, or lvs.ha (a path that exists, for the message's position). */
+function priorityPath(settings: HaSettings, host: string): PathSegment[] {
+  const entry = own(settings.directors, host);
+  if (entry?.priority !== undefined) return ['lvs', 'ha', 'directors', host, 'priority'];
+  return entry !== undefined ? ['lvs', 'ha', 'directors', host] : ['lvs', 'ha'];
+}
+
 /** The HA model of an inventory, or undefined without lvs.ha. Problems go to `report` when given. */
 export function resolveHa(inventory: Inventory, report: Report = () => undefined): HaModel | undefined {
   const settings = inventory.data.lvs.ha;
@@ -110,8 +123,8 @@ function checkStartingMaster(settings: HaSettings, group: VrrpGroup, report: Rep
   for (const director of group.directors) {
     if (director.priority <= first.priority || director.nopreempt) continue;
     report(
-      own(settings.directors, director.host) !== undefined ? entryPath(director.host, 'priority') : entryPath(first.host, 'state'),
-      `${first.host} starts as MASTER of VRRP id ${group.virtualRouterId} at priority ${first.priority}, but ${director.host} has priority ${director.priority} and preempts: ` +
+      own(settings.directors, director.host) !== undefined ? priorityPath(settings, director.host) : entryPath(first.host, 'state'),
+      `${first.host} starts as MASTER of VRRP id ${group.virtualRouterId} at priority ${first.priority}, but ${director.host} has priority ${director.priority}${defaultsOf(settings, [first.host, director.host])} and preempts: ` +
         `it would take the VIPs from ${first.host} at every start. Give ${first.host} the highest priority, or ${director.host} \`state: backup\` with \`nopreempt: true\``,
     );
   }
@@ -275,11 +288,10 @@ function checkDirectorSettings(inventory: Inventory, settings: HaSettings, group
       const explicit = own(settings.directors, host)?.priority;
       const priority = explicit ?? defaultPriority(index);
       const other = seen.get(priority);
-      if (other !== undefined)
-        report(
-          explicit !== undefined ? ['lvs', 'ha', 'directors', host, 'priority'] : ['lvs', 'ha', 'directors', other, 'priority'],
-          `directors ${other} and ${host} both have VRRP priority ${priority}; priorities must differ so that one director is clearly the master`,
-        );
+      if (other !== undefined) {
+        const blamed = explicit !== undefined || own(settings.directors, other)?.priority === undefined ? host : other;
+        report(priorityPath(settings, blamed), `directors ${other} and ${host} both have VRRP priority ${priority}${defaultsOf(settings, [other, host])}; priorities must differ so that one director is clearly the master: set \`priority\` in lvs.ha.directors`);
+      }
       seen.set(priority, host);
     });
   }
