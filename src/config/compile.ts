@@ -12,6 +12,7 @@ import { own } from './own.js';
 import { checkPlaybookTasks } from './playbook-check.js';
 import type { LoadedInventory } from './inventory.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
+import { idleSettingWarnings } from './idle-settings.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
 import { nearestNames, suggestion } from './suggest.js';
 import { evaluate, isTruthy, MissingVariableError, renderDeep, renderString, UnprintableValueError, wholeReference } from './render.js';
@@ -239,7 +240,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   let unplayed: Set<string> | undefined;
   return {
     hosts,
-    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
+    warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...idleSettingWarnings(inventory), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
     realServers,
     // Made when an apply first asks: validate has no use for a map of every host.
     get hostAddresses(): ReadonlyMap<string, string> {
