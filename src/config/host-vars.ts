@@ -70,6 +70,21 @@ interface SharedVars {
   readonly sessions: SessionsModel | undefined;
 }
 
+/**
+ * The inventory host at each of `addresses`. A sorry server there is set up as a real server of its
+ * service at weight 0 (keepalived sends to it by the service's method, when every real server is
+ * down): the VIP on lo for DR, on tunl0 for TUN, the route back through the director for NAT.
+ */
+function hostsAt(inventory: LoadedInventory, addresses: ReadonlySet<string>): Map<string, string> {
+  const hosts = new Map<string, string>();
+  if (addresses.size === 0) return hosts;
+  for (const name in inventory.data.hosts) {
+    const address = inventory.data.hosts[name]!.address;
+    if (addresses.has(address) && !hosts.has(address)) hosts.set(address, name);
+  }
+  return hosts;
+}
+
 interface ServedService {
   readonly service: ResolvedService;
   readonly servers: readonly ResolvedRealServer[];
@@ -83,11 +98,15 @@ function sharedVars(inventory: LoadedInventory): SharedVars {
     // Grouped once here: a host looking for itself in every service's list of real servers
     // would make the inventory's compile quadratic in its hosts (a minute at 20,000).
     const servedBy = new Map<string, ServedService[]>();
+    const sorryHosts = hostsAt(inventory, new Set(inventory.services.flatMap((service) => (service.sorryServer ? [service.sorryServer.address] : []))));
     for (const service of inventory.services) {
       const byHost = new Map<string, ResolvedRealServer[]>();
       for (const server of service.realServers) {
         if (server.host) byHost.set(server.host, [...(byHost.get(server.host) ?? []), server]);
       }
+      const sorry = service.sorryServer && sorryHosts.get(service.sorryServer.address);
+      // One of the service's own directors as its sorry server is IPVS's localnode: it serves the requests itself.
+      if (sorry !== undefined && service.sorryServer && !byHost.has(sorry) && !service.directors.includes(sorry)) byHost.set(sorry, [{ host: sorry, ...service.sorryServer, weight: 0 }]);
       for (const [host, servers] of byHost) {
         const list = servedBy.get(host);
         if (list) list.push({ service, servers });

@@ -44,7 +44,9 @@ export function resolveSessions(data: Inventory, services: readonly ResolvedServ
     const address = own(data.hosts, host)?.address;
     return address !== undefined && isIpv4(address) ? [address] : [];
   });
-  const clients = sortedIpv4([...services.flatMap((service) => service.realServers.map((server) => server.address)), ...hostAddresses]);
+  // A sorry server serves the service's pages while every real server is down: the same sessions.
+  const sorryServers = services.flatMap((service) => (service.sorryServer ? [service.sorryServer.address] : []));
+  const clients = sortedIpv4([...services.flatMap((service) => service.realServers.map((server) => server.address)), ...hostAddresses, ...sorryServers]);
   if (clients.length === 0) report(path(), 'sessions are shared by real servers, and no service lists one');
 
   const named = settings.hosts ?? realServerHosts;

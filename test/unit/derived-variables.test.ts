@@ -62,6 +62,31 @@ describe('real_server_pool', () => {
   });
 });
 
+describe('a sorry server that is an inventory host', () => {
+  // keepalived sends to a sorry server by the service's forwarding method when every real server is
+  // down: the host needs what a real server of that method needs, or the fallback drops every request.
+  it("is set up as the service's real server at weight 0 (the VIP on lo for DR, its test page on the service's port); not a director of the service (localnode)", () => {
+    const inventory = inventoryOf([
+      'hosts:',
+      '  dir1: { address: 192.0.2.10, groups: [directors] }',
+      '  dir2: { address: 192.0.2.20, groups: [directors] }',
+      '  rs1: { address: 192.0.2.11, groups: [realservers] }',
+      '  sorry: { address: 192.0.2.13, groups: [realservers] }',
+      'lvs:',
+      '  ha: { virtual_router_id: 51 }',
+      '  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51 } }',
+      '  services:',
+      '    - { name: web, vip: web, port: 8080, real_servers: [{ host: rs1 }], sorry_server: { address: 192.0.2.13 } }',
+      '    - { name: api, vip: api, port: 80, real_servers: [{ host: rs1 }], sorry_server: { address: 192.0.2.10 } }',
+    ]);
+    const sorry = hostVars(inventory, 'sorry');
+    expect(sorry.dr_vips).toEqual([{ address: '198.51.100.50', label: 'lo:0', rip: '192.0.2.13', devices: ['lo'] }]);
+    expect(sorry.real_server_pool).toBe('quiesced');
+    expect(sorry.web_extra_ports).toEqual([{ port: 8080 }]);
+    expect(hostVars(inventory, 'dir1').dr_vips).toEqual([]);
+  });
+});
+
 describe('nat_gateway', () => {
   it("is the director's dip wherever the inventory sets it: host vars, else its groups' (alphabetical, last wins), else the cluster's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsprov-dip-'));

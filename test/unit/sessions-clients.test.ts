@@ -13,7 +13,7 @@ import { loadInventory } from '../../src/config/inventory.js';
 const work = mkdtempSync(join(tmpdir(), 'lvsprov-sessions-clients-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function storeClients(hosts: string, servers: string): Map<string, unknown> {
+function storeClients(hosts: string, servers: string, serviceExtra = ''): Map<string, unknown> {
   const file = join(work, `inventory-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     file,
@@ -30,7 +30,7 @@ lvs:
     - name: web
       vip: web
       port: 80
-      real_servers:
+${serviceExtra}      real_servers:
 ${servers}
   sessions:
     hosts: [rs1, rs2]
@@ -58,5 +58,14 @@ describe('a session store lets in every address a real server may connect from',
     const all = ['192.0.2.11', '192.0.2.12', '192.0.2.13', '198.18.0.11', '198.18.0.12', '198.18.0.13'];
     expect(clients.get('rs1')).toEqual(all);
     expect(clients.get('rs2')).toEqual(all);
+  });
+
+  it("a service's sorry server, which serves its pages while every real server is down", () => {
+    const clients = storeClients(
+      ['  dir1: { address: 192.0.2.10 }', '  rs1: { address: 192.0.2.11 }', '  rs2: { address: 192.0.2.12 }', '  rs3: { address: 192.0.2.13 }'].join('\n'),
+      ['        - { host: rs1 }', '        - { host: rs2 }', '        - { host: rs3 }'].join('\n'),
+      '      sorry_server: { address: 192.0.2.99 }\n',
+    );
+    expect(clients.get('rs1')).toEqual(['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.99']);
   });
 });
