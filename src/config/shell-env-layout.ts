@@ -26,6 +26,11 @@ interface ShellState {
   previous: string;
   /** A `<<` read on this line: its delimiter word as far as read (`<<-` strips leading tabs). */
   operator?: { word: string; started: boolean; ended: boolean; stripTabs: boolean };
+  /**
+   * Inside an arithmetic expansion `$((...))`: its parentheses still open (two at its start). A
+   * `<<` there is a shift, not a here-document.
+   */
+  arithmetic: number;
   /** Inside a here-document's body, until a line that is its delimiter. */
   heredoc?: { delimiter: string; stripTabs: boolean };
   /** The current line's text so far (a here-document ends at a line equal to its delimiter). */
@@ -34,7 +39,7 @@ interface ShellState {
 
 const copy = (state: ShellState): ShellState => ({ ...state, ...(state.operator ? { operator: { ...state.operator } } : {}) });
 const same = (a: ShellState, b: ShellState): boolean =>
-  a.quote === b.quote && a.escaped === b.escaped && a.comment === b.comment && a.heredoc?.delimiter === b.heredoc?.delimiter && (a.operator === undefined) === (b.operator === undefined);
+  a.quote === b.quote && a.escaped === b.escaped && a.comment === b.comment && a.arithmetic === b.arithmetic && a.heredoc?.delimiter === b.heredoc?.delimiter && (a.operator === undefined) === (b.operator === undefined);
 
 /** Characters that end a here-document's delimiter word outside quotes. */
 const WORD_END = /[\s;&|<>()]/;
@@ -85,8 +90,10 @@ function read(state: ShellState, text: string): void {
       if (character === '"') state.quote = 'none';
     } else if (character === "'") state.quote = 'single';
     else if (character === '"') state.quote = 'double';
+    else if (state.arithmetic > 0 && (character === '(' || character === ')')) state.arithmetic += character === '(' ? 1 : -1;
+    else if (character === '(' && state.line.endsWith('$((')) state.arithmetic = 2;
     else if (character === '#' && /^$|[\s;&|()]/.test(state.previous)) state.comment = true;
-    else if (character === '<' && state.previous === '<' && state.operator === undefined) state.operator = { word: '', started: false, ended: false, stripTabs: false };
+    else if (character === '<' && state.previous === '<' && state.operator === undefined && state.arithmetic === 0) state.operator = { word: '', started: false, ended: false, stripTabs: false };
     state.previous = character;
   }
 }
@@ -105,7 +112,7 @@ export function shellEnvLayoutProblems(program: hbs.AST.Program): TemplateProble
   const at = (node: hbs.AST.Node, message: string): void => {
     problems.push({ line: node.loc.start.line, col: node.loc.start.column + 1, message });
   };
-  const state: ShellState = { quote: 'none', escaped: false, comment: false, lineQuote: 'none', lineContinued: false, previous: '', line: '' };
+  const state: ShellState = { quote: 'none', escaped: false, comment: false, lineQuote: 'none', lineContinued: false, previous: '', line: '', arithmetic: 0 };
   const visit = (program: hbs.AST.Program): void => {
     const body = program.body as hbs.AST.Node[];
     body.forEach((node, index) => {

@@ -63,6 +63,8 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
     'cat <<EOF\nliteral text\nEOF\nMOTD="{{motd}}"\n',
     "cat <<-'E'\n\tA=\"x\"\n\tE\nMOTD=\"{{motd}}\"\n",
     'X=a\\\\\nMOTD="{{motd}}"\n',
+    // A shift in an arithmetic expansion opens no here-document.
+    'X=$((1 << 2)) Y=$(( (3) << (1) ))\nMOTD="{{motd}}"\n',
   ])('%j is accepted, and sourcing it with a hostile value runs nothing', (text) => {
     expect(shellEnv(text)).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), 'lvsprov-shell-env-'));
@@ -90,6 +92,7 @@ describe('shell-env: a value stands where sh reads it inside double quotes', () 
     ['cat <<EOF\nMOTD="{{motd}}"\nEOF\n', /^2:7 .*no value stands in a here-document \(<<EOF\)/],
     ["sh <<-'END' # a comment\n\tMOTD=\"{{motd}}\"\n\tEND\n", /^2:8 .*no value stands in a here-document \(<<END\)/],
     ['. /dev/stdin <<\\E\nMOTD="{{motd}}"\nE\n', /^2:7 .*no value stands in a here-document \(<<E\)/],
+    ['X=$((1 << 2))\nsh <<E\nMOTD="{{motd}}"\nE\n', /^3:7 .*no value stands in a here-document \(<<E\)/],
   ])('%j is refused at the value or block', (text, message) => {
     const found = shellEnv(text);
     expect(found).toHaveLength(1);
