@@ -1,5 +1,6 @@
 import { nearestNames } from '../config/suggest.js';
 import { globMatches } from '../glob.js';
+import { shownKeyword } from './ssh-config-line.js';
 
 // Every keyword OpenSSH's client reads (readconf.c's table: 9.2's and the newest release's, so a
 // config written for a newer ssh is not refused here), lowercased. ssh refuses a file with any
@@ -45,5 +46,5 @@ export function unknownKeywordProblem(keyword: string, ignoreUnknown: readonly s
   const patterns = (ignoreUnknown ?? []).flatMap((value) => value.split(','));
   if (patterns.some((pattern) => pattern !== '' && globMatches(pattern, keyword, true))) return undefined;
   const [nearest] = nearestNames(keyword, keywords, 1);
-  return `bad configuration option ${keyword}${nearest === undefined ? '' : ` (did you mean ${nearest}?)`}: ssh refuses this file too; an IgnoreUnknown before it lets both read past it`;
+  return `bad configuration option ${shownKeyword(keyword)}${nearest === undefined ? '' : ` (did you mean ${nearest}?)`}: ssh refuses this file too; an IgnoreUnknown before it lets both read past it`;
 }

@@ -8,6 +8,7 @@ const withArgument = new Set(['host', 'originalhost', 'user', 'localuser', 'exec
 
 /** Why ssh would refuse these criteria, or undefined when it reads them. */
 export function matchCriteriaProblem(criteria: readonly string[]): string | undefined {
+  if (criteria.length === 0) return 'Bad Match condition: Match needs one or more criteria (ssh refuses it too)';
   let before = 0;
   for (let i = 0; i < criteria.length; i++) {
     // A leading `!` negates any criterion, `all` included.

@@ -7,13 +7,13 @@ import { proxyJumpProblem } from './proxy-jump-syntax.js';
 import { lineValueProblem } from './ssh-config-line-values.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
 import { dirname, isAbsolute, join } from 'node:path';
-import SSHConfig, { LineType } from 'ssh-config';
+import { matchWords, readSshConfigLine, type SshConfigLine } from './ssh-config-line.js';
 
 // OpenSSH's client config (ssh_config(5)) read the way ssh reads it for one host: the file from
 // top to bottom, a Host block applying when one of its patterns matches and none of its negated
 // ones does, and for each keyword the FIRST value obtained wins (IdentityFile and the other list
-// keywords accumulate). The `ssh-config` package parses the text; matching is done here because
-// its own (compute) gives no provenance and reads `?` as "zero or one character".
+// keywords accumulate). Each line is split as ssh splits it (ssh-config-line.ts: quotes, escapes,
+// `=`, comments), and matched here.
 //
 // Match blocks: `all`, `host`, `originalhost`, `user`, `localuser`, `final` and `canonical` (both
 // true in the second reading `Match final` asks for, in which Host lines match the HostName) are
@@ -55,6 +55,8 @@ interface Place {
   readonly line: number;
   readonly keywordCol: number;
   readonly col: number;
+  /** The column of each value, as split. */
+  readonly cols: readonly number[];
   /** The line as written. */
   readonly source: string;
 }
@@ -79,127 +81,69 @@ interface ParsedFile {
   readonly blocks: Block[];
 }
 
-/**
- * ssh starts a comment only with a `#` that begins a word (misc.c argv_split): `User me#x` is the
- * user me#x, `Port 22#c` a bad port. The package cuts a line at any `#` outside quotes, so such a
- * `#` reaches it as this stand-in, and each value gets its `#` back.
- */
-const WORD_HASH = '\uE000';
-const valuesOf = (value: string | ReadonlyArray<{ readonly val: string }>): string[] => (typeof value === 'string' ? [value] : value.map((part) => part.val)).map((text) => text.replaceAll(WORD_HASH, '#'));
-
-/** `text` with every `#` inside a word (after a character that is not a blank or `=`, outside quotes) replaced by WORD_HASH. */
-function keepWordHashes(text: string): string {
-  if (!text.includes('#') || text.includes(WORD_HASH)) return text;
-  return text
-    .split('\n')
-    .map((line) => {
-      let quoted = false;
-      let out = '';
-      for (let i = 0; i < line.length; i++) {
-        const char = line[i] ?? '';
-        if (char === '"') quoted = !quoted;
-        const inWord = i > 0 && !/[\s=]/.test(line[i - 1] ?? ' ');
-        if (char === '#' && !quoted && !inWord) return out + line.slice(i);
-        out += char === '#' && !quoted ? WORD_HASH : char;
-      }
-      return out;
-    })
-    .join('\n');
-}
-
-/**
- * Positions: the parser keeps order but not positions, so each keyword is found in order in the
- * text it read; the columns come from `original`, the file as written.
- */
-function placeFinder(text: string, original: readonly string[]): (keyword: string) => Place {
-  const lines = text.split('\n');
-  let next = 0;
-  return (keyword) => {
-    for (let i = next; i < lines.length; i++) {
-      const first = /^\s*([A-Za-z]+)/.exec(lines[i] ?? '')?.[1];
-      if (first?.toLowerCase() === keyword) {
-        next = i + 1;
-        // ssh_config(5): a keyword and its arguments are separated by whitespace or an optional `=`.
-        const parts = /^(\s*)[A-Za-z]+(\s*=\s*|\s+)?/.exec(original[i] ?? '');
-        return { line: i + 1, keywordCol: (parts?.[1]?.length ?? 0) + 1, col: (parts?.[0].length ?? 0) + 1, source: original[i] ?? '' };
-      }
-    }
-    return { line: 0, keywordCol: 1, col: 1, source: '' };
-  };
-}
-
 const parsedFiles = new Map<string, ParsedFile>();
 
 /**
  * The keywords ssh 9.2 reads an empty quoted value (`""`) for: the commands, ProxyJump, and those it
  * no longer uses. Every other keyword it refuses so, in a block that applies or not ("Missing
- * argument", "empty argument"), where the package would read `User ""` as a value.
+ * argument", "empty argument").
  */
 const TAKES_EMPTY: ReadonlySet<string> = new Set(
   'afstokenpassing cipher compressionlevel fallbacktorsh globalknownhostsfile2 kerberosauthentication kerberostgtpassing knownhostscommand localcommand protocol proxycommand proxyjump remotecommand rhostsauthentication rhostsrsaauthentication rsaauthentication useprivilegedport userknownhostsfile2 useroaming usersh'.split(' '),
 );
 
+/** Keywords ssh reads from the line's text as it stands, not from its split words (readconf.c parse_command, parse_jump). */
+const RAW_VALUE: ReadonlySet<string> = new Set(['proxycommand', 'knownhostscommand', 'localcommand', 'remotecommand', 'proxyjump']);
+
+/** A directive's values: the split words, Match's strdelim criteria, or the raw text of a command or ProxyJump. */
+function directiveOf(keyword: string, line: Extract<SshConfigLine, { kind: 'directive' }>): { values: string[]; cols: number[] } {
+  if (keyword === 'match') {
+    const words = matchWords(line.raw);
+    return { values: words.map((word) => word.text), cols: words.map((word) => word.col) };
+  }
+  if (RAW_VALUE.has(keyword)) {
+    // ssh skips blanks and `=` before it (strspn WHITESPACE "=").
+    const skipped = /^[ \t\r\n=]*/.exec(line.raw.text)?.[0].length ?? 0;
+    let text = line.raw.text.slice(skipped);
+    // parse_jump cuts a ProxyJump at its first `#`, wherever it stands (`gw#primary` is gw).
+    if (keyword === 'proxyjump') text = text.replace(/#.*$/, '').replace(/[ \t\r\n]+$/, '');
+    return { values: [text], cols: [line.raw.col + skipped] };
+  }
+  return { values: line.words.map((word) => word.text), cols: line.words.map((word) => word.col) };
+}
+
 export function parseSshConfigFile(file: string, checkPermissions = false): ParsedFile {
   if (checkPermissions) checkSshConfigPermissions(file);
   const cached = parsedFiles.get(file);
   if (cached) return cached;
-  const text = readSshConfigText(file);
-  // The package reads a Match line's criteria itself and refuses `Match !final` and `!canonical`
-  // (it takes them for criteria that need an argument) where ssh accepts them. It splits a Host
-  // line's words the same way and asks nothing of them, so each Match line is handed over as a
-  // Host line and told apart again here by its own first word.
-  // The package fails on a command given as an empty quoted string (`ProxyCommand ""`, which ssh
-  // reads): it gets a blank instead, a command all the same.
-  const asHostLines = keepWordHashes(text).replace(/^([ \t]*)match(?=[ \t=])/gim, '$1Host').replace(/^([ \t]*(?:proxycommand|knownhostscommand)(?:[ \t]*=[ \t]*|[ \t]+))(?:""|'')(?=[ \t]*(?:#.*)?\r?$)/gim, '$1" "');
-  const original = text.split('\n');
-  const isMatchLine = (line: number): boolean => /^\s*match\b/i.test(original[line - 1] ?? '');
-  const find = placeFinder(asHostLines, original);
-  // A keyword with nothing after it: the package would take the next line for its value (and lose
-  // that line's keyword); ssh refuses the file ("no argument after keyword").
-  original.forEach((text, index) => {
-    const line = text.replace(/\r$/, '');
-    const bare = /^(\s*)([A-Za-z][A-Za-z0-9]*)\s*=?\s*(#.*)?$/.exec(line);
-    if (bare?.[2] !== undefined) throw new ConfigError([{ file, line: index + 1, col: (bare[1]?.length ?? 0) + 1, path: '', message: `${bare[2]} has no value after it (ssh refuses the file too: "no argument after keyword" or "Missing argument")` }]);
-    const empty = /^(\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+))(?:""|'')\s*(#.*)?$/.exec(line);
-    const keyword = empty?.[2]?.toLowerCase();
-    if (keyword !== undefined && isSshConfigKeyword(keyword) && !TAKES_EMPTY.has(keyword)) {
-      throw new ConfigError([{ file, line: index + 1, col: (empty?.[1]?.length ?? 0) + 1, path: '', message: `${empty?.[2]} has an empty value (ssh refuses the file too: "Missing argument")` }]);
-    }
-  });
   const blocks: Block[] = [{ condition: null, line: 0, directives: [] }];
-  let lines;
-  try {
-    lines = SSHConfig.parse(asHostLines);
-  } catch (error) {
-    // The package's own words (`Missing value for match criteria X`), at the file: never an internal error.
-    throw new ConfigError([{ file, line: 1, col: 1, path: '', message: `cannot read this ssh config file: ${(error as Error).message}` }]);
-  }
-  for (const line of lines) {
-    if (line.type !== LineType.DIRECTIVE) continue;
-    const keyword = line.param.toLowerCase();
-    if ('config' in line && keyword === 'host') {
-      const values = valuesOf(line.value);
-      const { line: at, col } = find(keyword);
-      const problem = isMatchLine(at) ? matchCriteriaProblem(values) : undefined;
-      if (problem) throw new ConfigError([{ file, line: at, col, path: '', message: problem }]);
-      const block: Block = {
-        condition: isMatchLine(at) ? { kind: 'match', criteria: values } : { kind: 'host', patterns: values },
-        line: at,
-        directives: [],
-      };
-      for (const sub of line.config) {
-        if (sub.type === LineType.DIRECTIVE) block.directives.push({ keyword: sub.param.toLowerCase(), values: valuesOf(sub.value), ...find(sub.param.toLowerCase()) });
+  // ssh reads the file line by line at each `\n` (a bare CR is no line end: it stays in the line).
+  readSshConfigText(file)
+    .split('\n')
+    .forEach((source, index) => {
+      const line = readSshConfigLine(source);
+      const at = index + 1;
+      if (line.kind === 'blank') return;
+      if (line.kind === 'problem') throw new ConfigError([{ file, line: at, col: line.col, path: '', message: line.message }]);
+      const keyword = line.keyword.toLowerCase();
+      const { values, cols } = directiveOf(keyword, line);
+      // `User # nobody`: nothing is left once the comment is cut (ssh: "Missing argument").
+      if (values.length === 0 && keyword !== 'host' && keyword !== 'match') throw new ConfigError([{ file, line: at, col: line.keywordCol, path: '', message: `${line.keyword} has no value after it (ssh refuses the file too: "Missing argument")` }]);
+      const empty = values.findIndex((value) => value === '');
+      if (empty !== -1 && isSshConfigKeyword(keyword) && !TAKES_EMPTY.has(keyword)) {
+        throw new ConfigError([{ file, line: at, col: cols[empty] ?? line.raw.col, path: '', message: `${line.keyword} has an empty value (ssh refuses the file too: "Missing argument")` }]);
       }
-      blocks.push(block);
-    } else {
-      blocks[blocks.length - 1]?.directives.push({ keyword, values: valuesOf(line.value), ...find(keyword) });
-    }
-  }
+      const place = { line: at, keywordCol: line.keywordCol, col: cols[0] ?? line.raw.col, cols, source };
+      if (keyword === 'host' || keyword === 'match') {
+        const problem = keyword === 'match' ? matchCriteriaProblem(values) : undefined;
+        if (problem) throw new ConfigError([{ file, line: at, col: place.col, path: '', message: problem }]);
+        blocks.push({ condition: keyword === 'match' ? { kind: 'match', criteria: values } : { kind: 'host', patterns: values }, line: at, directives: [] });
+      } else blocks[blocks.length - 1]?.directives.push({ keyword, values, ...place });
+    });
   const parsed = { file, blocks };
   parsedFiles.set(file, parsed);
   return parsed;
 }
-
 
 /** A Host line: its words against the name as given, case-sensitively (ssh -G: `Host WEB1` is not `web1`). */
 function hostLineMatches(patterns: readonly string[], name: string): boolean {
@@ -310,7 +254,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') return includeFiles(parsed, directive, depth, reading, false);
     const origin = `${where}${section ? ` (${section})` : ''}`;
-    const place: ValuePlace = { file: parsed.file, line: directive.line, col: directive.col, source: directive.source };
+    const placeOf = (value: string): ValuePlace => ({ file: parsed.file, line: directive.line, col: directive.cols[directive.values.indexOf(value)] ?? directive.col, source: directive.source });
     if (listKeywords.has(directive.keyword)) {
       const before = values.get(directive.keyword);
       // A file already listed is not added again (ssh ignores a repeated IdentityFile).
@@ -318,7 +262,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       if (added.length === 0) return;
       values.set(directive.keyword, {
         values: [...(before?.values ?? []), ...added],
-        places: [...(before?.places ?? []), ...added.map(() => place)],
+        places: [...(before?.places ?? []), ...added.map(placeOf)],
         origin: before ? `${before.origin}; ${origin}` : origin,
         file: before?.file ?? parsed.file,
         line: before?.line ?? directive.line,
@@ -327,7 +271,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
         order: before?.order ?? values.size,
       });
     } else if (!values.has(directive.keyword)) {
-      values.set(directive.keyword, { values: directive.values, places: directive.values.map(() => place), origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
+      values.set(directive.keyword, { values: directive.values, places: directive.values.map(placeOf), origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
     }
   };
 

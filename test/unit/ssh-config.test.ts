@@ -126,11 +126,11 @@ describe('ssh_config resolution', () => {
     expect(values(canonicalOnly, 't1')).toEqual({ port: ['2206'] });
   });
 
-  it('says what the parser could not read, at the file, rather than failing inside', () => {
+  it('refuses a quote left open at the quote, as ssh refuses the line', () => {
     // ssh -G -F FILE t1: "line 1: invalid quotes".
     const file = configFile(['Host "t1', '  Port 1']);
     expect(sshG(file, 't1').status).not.toBe(0);
-    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: Unexpected line break at t1`));
+    expect(() => resolveSshConfig(file, { host: 't1' })).toThrow(new RegExp(`^${file}:1:6: this quote is not closed \\(ssh refuses the file too: "invalid quotes"\\)`));
   });
 
   it('reads `Match !final` and `Match !canonical` as ssh -G does: true in the first reading, which they ask to repeat', () => {
