@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { sshHomeDir, systemUserName } from '../transport/local-user.js';
 import { serverAliveDefaults } from '../transport/server-alive.js';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultSshConfigFile, resolveSshConfig, systemSshConfigFile, type ConfigValue, type ResolvedSshConfig } from '../transport/ssh-config.js';
 import type { ConnectionTarget, JumpTarget, ServerAlive, StrictHostKeyChecking } from '../transport/types.js';
@@ -228,7 +228,10 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const knownHostsOf = (from: ResolvedSshConfig, keyword: 'userknownhostsfile' | 'globalknownhostsfile', using: Tokens): string[] => {
     const found = from.values.get(keyword);
     const defaults = keyword === 'userknownhostsfile' ? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'] : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
-    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map((file) => expandedPath(file, found, using));
+    // ssh expands ~, %-tokens and ${NAME} in UserKnownHostsFile alone (ssh.c); a GlobalKnownHostsFile
+    // is opened as written, relative to the current directory.
+    const asWritten = (file: string): string => (isAbsolute(file) ? file : resolve(process.cwd(), file));
+    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map((file) => (keyword === 'userknownhostsfile' ? expandedPath(file, found, using) : asWritten(file)));
   };
   const inventoryKnownHosts = ssh.known_hosts ? [expandPath(ssh.known_hosts, base)] : undefined;
   const knownHostsFiles = inventoryKnownHosts ?? knownHostsOf(config, 'userknownhostsfile', tokens);

@@ -616,6 +616,20 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
   });
 
+  it('opens a GlobalKnownHostsFile as written (no ~, %-token or ${NAME} expansion), as ssh does, where UserKnownHostsFile is expanded', () => {
+    for (const [written, opened] of [
+      ['~/trusted_hosts', resolve('~/trusted_hosts')],
+      ['/etc/ssh/%h_keys', '/etc/ssh/%h_keys'],
+      ['${HOME}/more_keys', resolve('${HOME}/more_keys')],
+      ['/etc/ssh/plain', '/etc/ssh/plain'],
+    ]) {
+      const file = configFile(['Host webalias', `  GlobalKnownHostsFile ${written}`, `  UserKnownHostsFile ~/user_keys`]);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stdout).toContain(`\nglobalknownhostsfile ${written}\n`);
+      const target = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: { HOME: '/elsewhere' } }).target;
+      expect([target.globalKnownHostsFiles, target.knownHostsFiles], written).toEqual([[opened], [join(homedir(), 'user_keys')]]);
+    }
+  });
+
   it("gives a jump host its own known_hosts files, as `ssh -G JUMP` lists them, never the host's UserKnownHostsFile", () => {
     const file = configFile([
       'Host webalias',
