@@ -1,7 +1,10 @@
 import { ConfigError } from '../errors.js';
 import type { ConfigValue, ResolvedSshConfig } from '../transport/ssh-config.js';
 import { expandTokens, type Tokens } from './ssh-tokens.js';
-import { jumpEntryPattern } from '../transport/proxy-jump-syntax.js';
+import { readJumpEntry } from '../transport/proxy-jump-syntax.js';
+import { argvSplit } from '../transport/ssh-config-line.js';
+import { hostAddressProblem } from '../net/host-address.js';
+import { loginNameProblem } from './values.js';
 
 // Which proxy ssh(1) uses for a host, and the whole chain of jump hosts, as OpenSSH 9.2 does
 // (checked with `ssh -G` and `ssh -v`):
@@ -35,21 +38,40 @@ export function proxyOf(config: ResolvedSshConfig): Proxy {
   return { kind: 'none' };
 }
 
-/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
+/** One ProxyJump entry: `[user@]host[:port]` or `ssh://[user@]host[:port]`, as written. */
 export function parseJumpEntry(entry: string, origin: string): JumpSpec {
-  const match = jumpEntryPattern.exec(entry.trim());
-  if (!match) throw new Error(`${origin}: cannot read ProxyJump entry ${entry}`);
-  return { host: (match[2] ?? '').replace(/^\[|\]$/g, ''), user: match[1], port: match[3] ? Number(match[3]) : undefined, origin };
+  const read = readJumpEntry(entry.trim());
+  if (typeof read === 'string') throw new Error(`${origin}: ${read}`);
+  return { host: read.host, user: read.user, port: read.port, origin };
 }
 
-/** A ProxyJump value's entries, its tokens expanded with `tokens` (%h %n %p %r of the host it is for). */
+/**
+ * A ProxyJump value's entries, its tokens expanded with `tokens` (%h %n %p %r of the host it is
+ * for). ssh puts the user and host into the `ssh -l USER -W ... HOST` command it runs through the
+ * shell, which takes their quotes away (`'gw'` reaches gw); lvsprov reads those quotes as ssh reads
+ * them everywhere else (argv_split), then holds the host and the user to the rules a HostName and
+ * a User have, so that a name the shell would read otherwise (`-oProxyCommand=x`, `010.1.1.1`,
+ * `$(cmd)`) is refused at the line rather than reached.
+ */
 // Its syntax was checked as the file was read (proxy-jump-syntax.ts), as ssh checks it.
 export const jumpEntries = (value: ConfigValue, tokens: Tokens): JumpSpec[] =>
   value.values
-    .map((part) => expandTokens(part, tokens, value))
     .join(' ')
     .split(',')
-    .map((part) => parseJumpEntry(part, value.origin));
+    .map((part) => {
+      const entry = parseJumpEntry(part, value.origin);
+      const word = (text: string): string => {
+        const words = argvSplit(expandTokens(text, tokens, value), 0);
+        return typeof words === 'number' || words.length !== 1 ? refuse(value, `ProxyJump entry "${part.trim()}": ${JSON.stringify(text)} is not one word once its quotes are read`) : (words[0]?.text ?? '');
+      };
+      const host = word(entry.host);
+      const user = entry.user === undefined ? undefined : word(entry.user);
+      const hostProblem = hostAddressProblem(host);
+      if (hostProblem !== undefined) refuse(value, `ProxyJump entry "${part.trim()}": the jump host must be an IPv4 address or a host name, as a HostName must; ${JSON.stringify(host)} ${hostProblem}`);
+      const userProblem = user === undefined ? undefined : loginNameProblem(user);
+      if (userProblem !== undefined) refuse(value, `ProxyJump entry "${part.trim()}": its user ${userProblem}, as a User must; not ${JSON.stringify(user)}`);
+      return { ...entry, host, user };
+    });
 
 /** The tokens ssh expands in a ProxyJump: the HostName, the name as given, the port and the user of the host it reaches. */
 export const proxyJumpTokens = (host: string, original: string, port: number, user: string): Tokens => ({ h: host, n: original, p: String(port), r: user });

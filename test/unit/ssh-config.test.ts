@@ -323,11 +323,11 @@ describe('the connection: inventory > ssh_config > defaults', () => {
   });
 
   it('expands %h %n %p %r in ProxyJump, as ssh does when it runs the jump, and refuses another token at its own column', () => {
-    const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h:2200,%n-b%%']);
+    const file = configFile(['Host webalias', '  HostName 192.0.2.40', '  User deploy', '  Port 2202', '  ProxyJump %r@gw-%h.test:2200,%n-b']);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
     expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
-      ['deploy', 'gw-192.0.2.40', 2200],
-      [userInfo().username, 'webalias-b%', 22],
+      ['deploy', 'gw-192.0.2.40.test', 2200],
+      [userInfo().username, 'webalias-b', 22],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump gw-%d']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: unknown }), 'web', { env: {} })).toThrow(new RegExp(`^${unknown}:2:16: unknown %-token %d`));
@@ -355,6 +355,37 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it('reads a ProxyJump entry as ssh 9.2 reaches it: quotes read, cut at #, a service name for a port', () => {
+    const gw = ['Host gw', '  HostName 203.0.113.5'];
+    for (const [value, expected] of [
+      ["'gw'", [userInfo().username, '203.0.113.5', 22]],
+      ["ju@'gw'", ['ju', '203.0.113.5', 22]],
+      ['"j"u@g"w"', ['ju', '203.0.113.5', 22]],
+      ['gw#primary', [userInfo().username, '203.0.113.5', 22]],
+      ['gw:ssh', [userInfo().username, '203.0.113.5', 22]],
+      ['ssh://ju;x=1@gw:2200', ['ju', '203.0.113.5', 2200]],
+    ] as const) {
+      const file = configFile(['Host webalias', `  ProxyJump ${value}`, ...gw]);
+      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias']).status, value).toBe(0);
+      const jumps = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.jumps;
+      expect(jumps.map((jump) => [jump.user, jump.address, jump.port]), value).toEqual([expected]);
+    }
+  });
+
+  it('refuses, at the line, a ProxyJump host or user that a HostName or User could not be', () => {
+    for (const [value, message] of [
+      ['-oproxycommand=x', 'the jump host must be an IPv4 address or a host name'],
+      ['010.1.1.1', 'the jump host must be an IPv4 address or a host name'],
+      ['gw$x', 'the jump host must be an IPv4 address or a host name'],
+      ["'g w'", 'has a blank inside it'],
+      ['ssh://a%40b@gw', 'its user must be a user name'],
+      ["'g,w'", 'is not one word once its quotes are read'],
+    ] as const) {
+      const file = configFile(['Host webalias', `  ProxyJump ${value}`]);
+      expect(() => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }), value).toThrow(new RegExp(`^${file}:2:13: .*${message.replace(/[$]/g, '\\$&')}`));
+    }
+  });
+
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
     // ssh -v -F FILE webalias: `exec ssh -F FILE -W '[192.0.2.40]:22' a`, then for a:
     // `exec ssh -l u1 -p 2299 -F FILE -W '[192.0.2.7]:2201' gw2201-a` (a's user, port, name, HostName).
@@ -367,14 +398,14 @@ describe('the connection: inventory > ssh_config > defaults', () => {
       '  HostName 192.0.2.7',
       '  User u1',
       '  Port 2201',
-      '  ProxyJump %r@gw%p-%n:2299,hop-%h',
+      '  ProxyJump %r@gw%p-%n:2299,hop-%h.test',
       'Host gw*',
       '  HostName 192.0.2.9',
     ]);
     const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
     expect(resolved.target.jumps.map((jump) => [jump.user, jump.address, jump.port])).toEqual([
       ['u1', '192.0.2.9', 2299],
-      [userInfo().username, 'hop-192.0.2.7', 22],
+      [userInfo().username, 'hop-192.0.2.7.test', 22],
       ['u1', '192.0.2.7', 2201],
     ]);
     const unknown = configFile(['Host webalias', '  ProxyJump a', 'Host a', '  ProxyJump gw-%d']);
