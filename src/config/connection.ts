@@ -283,7 +283,8 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   }
   // A jump host's address, port and user, as `ssh [-l USER] [-p PORT] JUMP` resolves them.
   const jumpEndpoint = (spec: JumpSpec): { jumpConfig: ResolvedSshConfig; jumpAddress: string; jumpPort: number; jumpUser: string } => {
-    const jumpConfig = lookup(spec.host);
+    // ssh reaches it as `ssh -l USER -p PORT JUMP`: its own blocks are read for that user (Match user).
+    const jumpConfig = lookup(spec.host, spec.user);
     const found = jumpConfig.values.get('hostname');
     const jumpAddress = reachedName(found?.values[0] ? hostName(found, found.values[0], spec.host) : spec.host);
     const jumpPortFound = jumpConfig.values.get('port');
@@ -293,7 +294,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   };
   // Notes once the route is known: ssh skips CheckHostIP, and CanonicalizeHostname yes, behind a jump host.
   notes.push(...notAppliedKeywords(config, { name: address, direct: entries.length === 0 }));
-  const specs = jumpChain(entries, (name) => lookup(name), (spec) => {
+  const specs = jumpChain(entries, (spec) => lookup(spec.host, spec.user), (spec) => {
     const { jumpAddress, jumpPort, jumpUser } = jumpEndpoint(spec);
     return proxyJumpTokens(jumpAddress, spec.host, jumpPort, jumpUser);
   });

@@ -89,13 +89,13 @@ export function refuseProxyCommand(value: ConfigValue, whom: string): never {
  * The jump hosts in the order they are connected: `entries` (the host's ProxyJump or the
  * inventory's ssh.jump) preceded by what the first one needs to be reached, from its own config.
  */
-export function jumpChain(entries: readonly JumpSpec[], lookup: (host: string) => ResolvedSshConfig, tokensOf: (jump: JumpSpec) => Tokens): JumpSpec[] {
+export function jumpChain(entries: readonly JumpSpec[], lookup: (jump: JumpSpec) => ResolvedSshConfig, tokensOf: (jump: JumpSpec) => Tokens): JumpSpec[] {
   let chain = [...entries];
   const expanded: string[] = [];
   for (;;) {
     const first = chain[0];
     if (!first) return chain;
-    const proxy = proxyOf(lookup(first.host));
+    const proxy = proxyOf(lookup(first));
     if (proxy.kind === 'none') return chain;
     if (proxy.kind === 'command') return refuseProxyCommand(proxy.value, `jump host ${first.host}`);
     if (expanded.includes(first.host.toLowerCase())) return refuse(proxy.value, `ProxyJump loop: ${[...expanded, first.host.toLowerCase()].join(' -> ')} (each reached through the next)`);

@@ -386,6 +386,18 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     }
   });
 
+  it("reads a jump host's own blocks for the user it is reached as, as `ssh -l USER JUMP` does (Match user)", () => {
+    const file = configFile(['Host webalias', '  ProxyJump jumper@gw', 'Match originalhost gw user jumper', '  HostName 203.0.113.5', '  Port 2201', 'Match originalhost gw user ju', '  HostName 203.0.113.6', '  Port 2202']);
+    const reference = spawnSync('ssh', ['-G', '-F', file, '-l', 'jumper', 'gw'], { encoding: 'utf8' }).stdout;
+    expect(reference).toMatch(/^hostname 203\.0\.113\.5$/m);
+    expect(reference).toMatch(/^port 2201$/m);
+    const viaProxyJump = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.jumps;
+    expect(viaProxyJump.map((jump) => [jump.user, jump.address, jump.port])).toEqual([['jumper', '203.0.113.5', 2201]]);
+    // The inventory's ssh.jump, with its user, the same way.
+    const viaInventory = resolveConnection(inventoryWith({ agent: false, config_file: file, jump: { address: 'gw', user: 'ju' } }), 'web', { env: {} }).target.jumps;
+    expect(viaInventory.map((jump) => [jump.user, jump.address, jump.port])).toEqual([['ju', '203.0.113.6', 2202]]);
+  });
+
   it("expands the tokens of a jump host's own ProxyJump with that jump host's values, as the ssh that reaches it does", () => {
     // ssh -v -F FILE webalias: `exec ssh -F FILE -W '[192.0.2.40]:22' a`, then for a:
     // `exec ssh -l u1 -p 2299 -F FILE -W '[192.0.2.7]:2201' gw2201-a` (a's user, port, name, HostName).
