@@ -253,6 +253,9 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
     const where = `${parsed.file}:${directive.line}`;
     if (directive.keyword === 'include') return includeFiles(parsed, directive, depth, reading, false);
+    // ssh fixes the name it connects to before the second reading (ssh.c sets options.hostname to
+    // it), so a HostName read there never wins.
+    if (finalPass && directive.keyword === 'hostname') return;
     const origin = `${where}${section ? ` (${section})` : ''}`;
     const placeOf = (value: string): ValuePlace => ({ file: parsed.file, line: directive.line, col: directive.cols[directive.values.indexOf(value)] ?? directive.col, source: directive.source });
     if (listKeywords.has(directive.keyword)) {

@@ -84,6 +84,10 @@ describe('ssh_config files read as ssh -G reads them', () => {
     ['Host #disabled\n  Port 2001\n', 'alpha', { port: '22' }],
     ['Host alpha\n  User me#x # a comment\n', 'alpha', { user: 'me#x' }],
     ['Match host "alpha"\n  Port 2001\n', 'alpha', { port: '2001' }],
+    // A HostName read in the second reading never wins: ssh has fixed the name by then.
+    ['Match final\n  HostName 198.51.100.77\n', 'alpha', { hostname: 'alpha' }],
+    ['CanonicalizeHostname yes\nMatch canonical host alpha\n  HostName 198.51.100.78\n  Port 2001\n', 'alpha', { hostname: 'alpha', port: '2001' }],
+    ['Host alpha\n  HostName 198.51.100.5\nMatch final\n  HostName 198.51.100.77\n', 'alpha', { hostname: '198.51.100.5' }],
   ])('%j for %s', (text, host, expected) => {
     const file = configFile(text);
     for (const [keyword, value] of Object.entries(expected)) {
