@@ -2,23 +2,14 @@ import { ConfigError } from '../errors.js';
 import { hostAddressProblem } from '../net/host-address.js';
 import type { ConfigValue } from '../transport/ssh-config.js';
 import { sshPort } from '../transport/service-port.js';
-import { wanted } from '../transport/ssh-config-line-values.js';
+import { sshTimeSeconds, wanted } from '../transport/ssh-config-line-values.js';
 import { loginNameProblem } from './values.js';
 
 // Values lvsprov takes from an OpenSSH client config are held to the grammar the inventory's own
 // keys have: a HostName of `-oProxyCommand=...` or a Port of 70000 is refused at its line before
 // any connection, as the same value in the inventory would be.
 
-const secondsPer: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const timeKeywords = new Set(['connecttimeout', 'serveraliveinterval']);
-
-/** OpenSSH's time format (sshd_config(5), TIME FORMATS): `90`, `90s`, `1m30s`, `2H`, `1w`; undefined for anything else. */
-export function sshTimeSeconds(value: string): number | undefined {
-  if (!/^(\d+[smhdw]?)+$/i.test(value)) return undefined;
-  let total = 0;
-  for (const [, count, unit] of value.matchAll(/(\d+)([smhdw]?)/gi)) total += Number(count) * (secondsPer[(unit ?? '').toLowerCase()] ?? 1);
-  return total;
-}
 
 /** Why `value` cannot be this keyword's value; undefined when it can. */
 function problemOf(keyword: string, value: string): string | undefined {
@@ -31,7 +22,8 @@ function problemOf(keyword: string, value: string): string | undefined {
       return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `${wanted.serveralivecountmax}, not ${JSON.stringify(value)}`;
     case 'connecttimeout':
       // 0 and none are ssh's "no timeout of its own" (ssh -G reads both).
-      return /^\d+$/.test(value) || value.toLowerCase() === 'none' ? undefined : `${wanted.connecttimeout}, not ${JSON.stringify(value)}`;
+      // Held to the inventory's connect_timeout limit: a timer past 2^31-1 ms would fire at once.
+      return (/^\d+$/.test(value) && Number(value) <= 600) || value.toLowerCase() === 'none' ? undefined : `${wanted.connecttimeout}, not ${JSON.stringify(value)}`;
     case 'user':
       return loginNameProblem(value) === undefined ? undefined : `User ${loginNameProblem(value)}, not ${JSON.stringify(value)}`;
     case 'hostname': {

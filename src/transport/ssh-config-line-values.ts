@@ -21,13 +21,21 @@ const WORDS: Readonly<Record<string, { readonly name: string; readonly words: re
   stricthostkeychecking: { name: 'StrictHostKeyChecking', words: ['yes', 'no', 'ask', 'accept-new', 'off', 'true', 'false'] },
 };
 
-/** A time as convtime() reads it (90, 90s, 1m30s), for ConnectTimeout also none. */
-const TIME = /^(\+?\d+[smhdw]?)+$/i;
+const secondsPer: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const INT_MAX = 2 ** 31 - 1;
+
+/** A time as ssh's convtime() reads it (`90`, `90s`, `1m30s`, `2H`, `1w`), in seconds; undefined where it refuses it, a total above INT_MAX too. */
+export function sshTimeSeconds(value: string): number | undefined {
+  if (!/^(\+?\d+[smhdw]?)+$/i.test(value)) return undefined;
+  let total = 0;
+  for (const [, count, unit] of value.matchAll(/\+?(\d+)([smhdw]?)/gi)) total += Number(count) * (secondsPer[(unit ?? '').toLowerCase()] ?? 1);
+  return total <= INT_MAX ? total : undefined;
+}
 
 /** What each of these keywords takes, said the same for any line and for the value that applies. */
 export const wanted = {
   port: 'Port must be a whole number 1-65535 or a tcp service name in /etc/services',
-  connecttimeout: 'ConnectTimeout must be a whole number of seconds, none, or a time as ssh reads it (10s, 1m)',
+  connecttimeout: "ConnectTimeout must be a whole number of seconds 0-600 (the inventory's connect_timeout limit), none, or a time as ssh reads it (10s, 1m)",
   serveraliveinterval: 'ServerAliveInterval must be a whole number of seconds 0-3600 (0: no keepalives) or a time as ssh reads it (90s, 1m30s)',
   serveralivecountmax: 'ServerAliveCountMax must be a whole number 0-100',
 } as const;
@@ -39,7 +47,7 @@ function sshReads(keyword: string, value: string): boolean | undefined {
       return sshPort(value) !== undefined;
     case 'connecttimeout':
     case 'serveraliveinterval':
-      return value === 'none' || TIME.test(value);
+      return value === 'none' || sshTimeSeconds(value) !== undefined;
     case 'serveralivecountmax':
       return /^\+?\d+$/.test(value);
     default:

@@ -879,6 +879,33 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: bad }), 'web', { env: {} })).toThrow(new RegExp(`^${bad}:2:18: ConnectTimeout must be`));
   });
 
+  it("holds ConnectTimeout to the inventory's connect_timeout limit (600 s), and refuses on any line a time past INT_MAX seconds, as ssh does", () => {
+    for (const [value, applies, sshReads] of [
+      ['600', true, true],
+      ['10m', true, true],
+      ['+5', true, true],
+      ['601', false, true],
+      ['3600', false, true],
+      // Past 2^31-1 ms: a Node timer of that length fires at once.
+      ['2147484', false, true],
+      ['2147483647', false, true],
+      ['2147483648', false, false],
+      ['99999999999', false, false],
+      ['35792w', false, false],
+    ] as const) {
+      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`]);
+      expect(sshG(file, 'webalias').status === 0, value).toBe(sshReads);
+      const read = () => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.connectTimeoutMs;
+      if (applies) expect(read(), value).toBeLessThanOrEqual(600_000);
+      else expect(read, value).toThrow(new RegExp(`^${file}:2:18: ConnectTimeout must be a whole number of seconds 0-600`));
+      // ssh refuses the line in a block that does not apply too; lvsprov's own limit is for the value that applies.
+      const elsewhere = configFile(['Host other', `  ConnectTimeout ${value}`]);
+      const readElsewhere = () => resolveConnection(inventoryWith({ agent: false, config_file: elsewhere }), 'web', { env: {} });
+      if (sshReads) expect(readElsewhere, value).not.toThrow();
+      else expect(readElsewhere, value).toThrow(/ConnectTimeout must be .*\(ssh refuses the line too\)/);
+    }
+  });
+
   it('points at the value of a bad ssh_config value, however the keyword is separated from it', async () => {
     for (const [line, col] of [['  User -x', 8], ['User=-x', 6], ['  User = -x', 10], ['\tUser\t \t-x', 9]] as const) {
       const file = configFile(['Host *', line]);
