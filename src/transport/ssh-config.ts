@@ -194,7 +194,7 @@ interface Reading {
 export interface ConfigFiles {
   /** /etc/ssh/ssh_config, read after the user's file when no file was named (-F). */
   readonly systemFile?: string | undefined;
-  /** The user's file is ~/.ssh/config itself (not -F): refused, with its Includes, when others could write it. */
+  /** The user's file is ~/.ssh/config itself (not -F): refused when others could write it (an included file always is). */
   readonly checkPermissions?: boolean;
   /** The home of ~/ and of ~/.ssh for relative Includes: the passwd entry's unless a test says otherwise. */
   readonly home?: string | undefined;
@@ -245,9 +245,11 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     return result && unevaluated === undefined;
   };
 
+  // An included file is checked as ~/.ssh/config is, whoever included it (-F or the system's file
+  // too): readconf.c reads every Include with SSHCONF_CHECKPERM, so another user cannot redirect hosts.
   const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
     if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
-    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, reading.checkPermissions), depth + 1, reading, inactive);
+    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, true), depth + 1, reading, inactive);
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {

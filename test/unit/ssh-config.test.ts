@@ -557,11 +557,14 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     for (const file of ['/dev/zero', fifo]) {
       expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: file })).toThrow(new RegExp(`^${file}:1:1: cannot read this ssh config file: it is not a regular file`));
     }
+    // Included, /dev/zero (writable by everyone) is refused before it is opened, as ssh refuses it.
     const including = configFile(['Include /dev/zero']);
-    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: including })).toThrow(/^\/dev\/zero:1:1: cannot read this ssh config file: it is not a regular file/);
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: including })).toThrow(/^\/dev\/zero:1:1: bad owner or permissions/);
+    const includingFifo = configFile([`Include ${fifo}`]);
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: includingFifo })).toThrow(new RegExp(`^${fifo}:1:1: cannot read this ssh config file: it is not a regular file`));
   });
 
-  it('refuses ~/.ssh/config, and what it includes, when others could write it, as ssh does; a file named by -F is not checked', () => {
+  it('refuses ~/.ssh/config, and any file an Include names (under -F too), when others could write it, as ssh does; a file named by -F is not checked', () => {
     const home = join(dir, `perm-home-${++count}`);
     mkdirSync(join(home, '.ssh'), { recursive: true });
     const config = join(home, '.ssh', 'config');
@@ -574,8 +577,19 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     {
       const inventory = inventoryWith({ agent: false });
       expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: system, home })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
-      // Named by -F, the same files are read as they are (ssh -F does not check either).
-      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: config }).target.address).toBe('192.0.2.45');
+      // Named by -F, the file itself is read as it is, but what it includes is checked (ssh -F checks it too).
+      expect(spawnSync('ssh', ['-G', '-F', config, 'webalias'], { encoding: 'utf8' }).stderr).toContain(`Bad owner or permissions on ${included}`);
+      expect(() => resolveConnection(inventory, 'web', { env: {}, sshConfigFile: config })).toThrow(new RegExp(`^${included}:1:1: bad owner or permissions \\(writable by everyone\\)`));
+      chmodSync(config, 0o666);
+      chmodSync(included, 0o644);
+      const unchecked = join(dir, `perm-unchecked-${++count}.conf`);
+      writeFileSync(unchecked, 'Host webalias\n  HostName 192.0.2.47\n');
+      chmodSync(unchecked, 0o666);
+      expect(resolveConnection(inventory, 'web', { env: {}, sshConfigFile: unchecked }).target.address).toBe('192.0.2.47');
+      // The system-wide file's Includes are checked too.
+      const systemWide = configFile([`Include ${unchecked}`]);
+      const bare = join(dir, `perm-home-${++count}`);
+      expect(() => resolveConnection(inventory, 'web', { env: {}, systemSshConfigFile: systemWide, home: bare })).toThrow(new RegExp(`^${unchecked}:1:1: bad owner or permissions`));
       // ~/.ssh/config itself (each file is checked once a run: another home for this case).
       const other = join(dir, `perm-home-${++count}`);
       mkdirSync(join(other, '.ssh'), { recursive: true });
