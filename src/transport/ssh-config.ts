@@ -6,6 +6,7 @@ import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords
 import { proxyJumpProblem } from './proxy-jump-syntax.js';
 import { lineValueProblem } from './ssh-config-line-values.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { matchWords, readSshConfigLine, type SshConfigLine } from './ssh-config-line.js';
 
@@ -249,7 +250,11 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   // too): readconf.c reads every Include with SSHCONF_CHECKPERM, so another user cannot redirect hosts.
   const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
     if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
-    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) walk(parseSshConfigFile(included, true), depth + 1, reading, inactive);
+    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) {
+        // A folder a glob matches is opened by ssh, checked, and yields no line.
+        if (statSync(included, { throwIfNoEntry: false })?.isDirectory()) checkSshConfigPermissions(included);
+        else walk(parseSshConfigFile(included, true), depth + 1, reading, inactive);
+      }
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {

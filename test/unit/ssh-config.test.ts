@@ -219,6 +219,21 @@ describe('ssh_config resolution', () => {
     expect(values(classes, 'g1')).toEqual({ port: ['2302'], user: ['fromb'] });
   });
 
+  it('reads nothing from a folder an Include glob matches, as ssh reads past it, and still checks its permissions', () => {
+    const base = join(dir, `include-dirs-${++count}`);
+    mkdirSync(join(base, 'conf.d', 'sub'), { recursive: true });
+    writeFileSync(join(base, 'conf.d', 'a.conf'), 'Host alpha\n  Port 2001\n');
+    writeFileSync(join(base, 'conf.d', 'z.conf'), 'Host alpha\n  User zed\n');
+    const file = configFile([`Include ${join(base, 'conf.d', '*')}`]);
+    expect(sshG(file, 'alpha')).toEqual({ status: 0, values: expect.objectContaining({ port: '2001', user: 'zed' }) });
+    expect(values(file, 'alpha')).toEqual({ port: ['2001'], user: ['zed'] });
+    mkdirSync(join(base, 'open.d', 'sub'), { recursive: true, mode: 0o777 });
+    chmodSync(join(base, 'open.d', 'sub'), 0o777);
+    const open = configFile([`Include ${join(base, 'open.d', '*')}`]);
+    expect(sshG(open, 'alpha').status).toBe(255);
+    expect(() => values(open, 'alpha')).toThrow(`${join(base, 'open.d', 'sub')}:1:1: bad owner or permissions (writable by everyone)`);
+  });
+
   it('reads ProxyJump entries as ssh does', () => {
     expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
     expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
