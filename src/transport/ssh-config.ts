@@ -249,7 +249,8 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   // An included file is checked as ~/.ssh/config is, whoever included it (-F or the system's file
   // too): readconf.c reads every Include with SSHCONF_CHECKPERM, so another user cannot redirect hosts.
   const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
-    if (depth > 8) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 8 levels: an Include loop?)' }]);
+    // readconf.c's READCONF_MAX_DEPTH: 16 levels of Include below the file ssh was given.
+    if (depth + 1 > 16) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 16 levels, as ssh allows: an Include loop?)' }]);
     for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) {
         // A folder a glob matches is opened by ssh, checked, and yields no line.
         if (statSync(included, { throwIfNoEntry: false })?.isDirectory()) checkSshConfigPermissions(included);

@@ -565,6 +565,20 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:9: Include nested too deeply`));
   });
 
+  it('follows 16 levels of Include, as ssh does, and refuses the 17th at its line', () => {
+    const chain = (levels: number): string => {
+      const files = Array.from({ length: levels + 1 }, () => join(dir, `nest-${++count}`));
+      files.forEach((file, index) => writeFileSync(file, index < levels ? `Include ${files[index + 1]}\n` : 'Host alpha\n  Port 2001\n'));
+      return files[0] as string;
+    };
+    const deep = chain(16);
+    expect(sshG(deep, 'alpha').values.port).toBe('2001');
+    expect(values(deep, 'alpha')).toEqual({ port: ['2001'] });
+    const tooDeep = chain(17);
+    expect(sshG(tooDeep, 'alpha').status).toBe(255);
+    expect(() => values(tooDeep, 'alpha')).toThrow(/:1:9: Include nested too deeply \(more than 16 levels/);
+  });
+
   it('reads /dev/null as no config, and refuses another device or a FIFO at the file instead of reading it forever', () => {
     expect(resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: '/dev/null' }).target.port).toBe(22);
     const fifo = join(dir, `fifo-${++count}`);
