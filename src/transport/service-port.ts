@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { systemDatabase } from '../system-database.js';
 
 // ssh reads a Port as a2port() does: a number 0-65535 as strtonum reads it (`+22` and `022` are
 // 22; 0 is then refused as a bad port), else a
@@ -6,8 +6,6 @@ import { readFileSync } from 'node:fs';
 // are read from the services database as glibc's files backend reads it: `name port/proto
 // aliases...`, `#` to the end of the line, the name or an alias compared case-sensitively, the
 // first entry for tcp wins (`Port SSH` and an unknown name are "Bad port" to ssh).
-
-const cache = new Map<string, ReadonlyMap<string, number>>();
 
 /** Every tcp service name and alias in `text` (a services(5) file) with its port; the first entry wins. */
 export function tcpServices(text: string): ReadonlyMap<string, number> {
@@ -23,20 +21,7 @@ export function tcpServices(text: string): ReadonlyMap<string, number> {
   return names;
 }
 
-function servicesIn(file: string): ReadonlyMap<string, number> {
-  let known = cache.get(file);
-  if (known === undefined) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // No services database: getservbyname finds nothing, and only numbers are ports.
-    }
-    known = tcpServices(text);
-    cache.set(file, known);
-  }
-  return known;
-}
+const servicesIn = (file: string): ReadonlyMap<string, number> => systemDatabase(file, tcpServices);
 
 /** The port ssh reads from a Port value (a number 1-65535 or a tcp service name); undefined where ssh says "Bad port". */
 export function sshPort(value: string, servicesFile = '/etc/services'): number | undefined {
