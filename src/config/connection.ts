@@ -8,6 +8,7 @@ import type { ConnectionTarget, JumpTarget, ServerAlive, StrictHostKeyChecking }
 import type { LoadedInventory } from './inventory.js';
 import type { SshSettings } from './inventory-schema.js';
 import { expandPath } from './local-path.js';
+import { sshTildeParts } from './ssh-tilde.js';
 import { own } from './own.js';
 import { isIpv4 } from '../net/ipv4.js';
 import { checkedSshConfigValue } from './ssh-config-values.js';
@@ -133,8 +134,26 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const address = reachedName(pick('hostname', undefined, 'hostname', (value) => hostName(config.values.get('hostname'), value, entry.address), entry.address, `${inventory.file}: hosts.${host}.address`));
   const hostKeyAlias = config.values.get('hostkeyalias');
   const tokens = sshTokens({ host: address, original: entry.address, port, user, localUser: localUser(env), hostKeyAlias: hostKeyAlias?.values[0]?.toLowerCase(), home });
-  // As ssh: ~ is the passwd entry's home (not $HOME), a relative path is relative to the current directory (ssh opens it as it is).
-  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => expandPath(expandTokens(file, using, found, env), process.cwd(), home);
+  // As ssh (ssh.c): `~` first (the passwd entry's home, not $HOME; `~user`, that user's), then the
+  // %-tokens and ${NAME}, so a variable holding `~` stays a relative path; a relative path is
+  // relative to the current directory (ssh opens it as it is).
+  const tildeParts = (file: string, found: ConfigValue | undefined): { readonly home: string; readonly rest: string } => {
+    const parts = sshTildeParts(file, home);
+    if (!('unknownUser' in parts)) return parts;
+    const place = found?.places?.[found.values.indexOf(file)] ?? found;
+    throw new ConfigError([{ file: place?.file ?? '', line: place?.line ?? 0, col: place?.col ?? 1, path: '', message: `no user ${parts.unknownUser} in the password database, for ${JSON.stringify(file)} (ssh stops too: "No such user")` }]);
+  };
+  const tilde = (file: string, found: ConfigValue | undefined): string => {
+    const { home: base, rest } = tildeParts(file, found);
+    return base + rest;
+  };
+  const fromCwd = (file: string): string => (isAbsolute(file) ? file : resolve(process.cwd(), file));
+  // The tokens of what follows the `~` part, as written, so that an unknown one is pointed at in its line.
+  const withTokens = (file: string, found: ConfigValue | undefined, using: Tokens): string => {
+    const { home: base, rest } = tildeParts(file, found);
+    return base + expandTokens(rest, using, found, env);
+  };
+  const expandedPath = (file: string, found: ConfigValue | undefined, using = tokens): string => fromCwd(withTokens(file, found, using));
   const defaultConnectTimeout = 10;
   // How long an endpoint is waited for, from its own lookup: ssh reaches a jump host by running
   // `ssh JUMP`, which takes that host's ConnectTimeout and ServerAlive* (ssh -G JUMP), never the
@@ -229,10 +248,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const knownHostsOf = (from: ResolvedSshConfig, keyword: 'userknownhostsfile' | 'globalknownhostsfile', using: Tokens): string[] => {
     const found = from.values.get(keyword);
     const defaults = keyword === 'userknownhostsfile' ? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'] : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
-    // ssh expands ~, %-tokens and ${NAME} in UserKnownHostsFile alone (ssh.c); a GlobalKnownHostsFile
-    // is opened as written, relative to the current directory.
-    const asWritten = (file: string): string => (isAbsolute(file) ? file : resolve(process.cwd(), file));
-    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map((file) => (keyword === 'userknownhostsfile' ? expandedPath(file, found, using) : asWritten(file)));
+    // ssh.c expands %-tokens and ${NAME} in UserKnownHostsFile alone, and `~` in both just before it
+    // connects, a UserKnownHostsFile's again after its tokens (`${DIR}/kh` with DIR=~ is ~/kh in the
+    // home): `ssh -G` prints them before that.
+    const expanded = (file: string): string => fromCwd(keyword === 'userknownhostsfile' ? tilde(withTokens(file, found, using), found) : tilde(file, found));
+    return (found?.values ?? defaults).filter((file) => file.toLowerCase() !== 'none').map(expanded);
   };
   const inventoryKnownHosts = ssh.known_hosts ? [expandPath(ssh.known_hosts, base)] : undefined;
   const knownHostsFiles = inventoryKnownHosts ?? knownHostsOf(config, 'userknownhostsfile', tokens);

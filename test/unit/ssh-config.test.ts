@@ -702,17 +702,32 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
   });
 
-  it('opens a GlobalKnownHostsFile as written (no ~, %-token or ${NAME} expansion), as ssh does, where UserKnownHostsFile is expanded', () => {
-    for (const [written, opened] of [
-      ['~/trusted_hosts', resolve('~/trusted_hosts')],
-      ['/etc/ssh/%h_keys', '/etc/ssh/%h_keys'],
-      ['${HOME}/more_keys', resolve('${HOME}/more_keys')],
-      ['/etc/ssh/plain', '/etc/ssh/plain'],
-    ]) {
-      const file = configFile(['Host webalias', `  GlobalKnownHostsFile ${written}`, `  UserKnownHostsFile ~/user_keys`]);
-      expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stdout).toContain(`\nglobalknownhostsfile ${written}\n`);
-      const target = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: { HOME: '/elsewhere' } }).target;
-      expect([target.globalKnownHostsFiles, target.knownHostsFiles], written).toEqual([[opened], [join(homedir(), 'user_keys')]]);
+  it('expands ~ and ~user in the paths as ssh does before it connects: no %-token or ${NAME} in a GlobalKnownHostsFile, ~ after ${NAME} in a UserKnownHostsFile alone', () => {
+    const root = readFileSync('/etc/passwd', 'utf8').match(/^root:[^:]*:[^:]*:[^:]*:[^:]*:([^:]*):/m)?.[1] ?? '';
+    const home = join(dir, `tilde-home-${++count}`);
+    const cwd = process.cwd();
+    const env = { HOME: '/elsewhere', TILDE: '~' };
+    // `ssh -G` prints these before ssh expands ~ in the known_hosts files, so the reference is ssh.c's order itself.
+    for (const [keyword, written, opened] of [
+      ['GlobalKnownHostsFile', '~/trusted_hosts', join(home, 'trusted_hosts')],
+      ['GlobalKnownHostsFile', '~root//gk', join(root, 'gk')],
+      ['GlobalKnownHostsFile', '/etc/ssh/%h_keys', '/etc/ssh/%h_keys'],
+      ['GlobalKnownHostsFile', '${HOME}/more_keys', join(cwd, '${HOME}/more_keys')],
+      ['UserKnownHostsFile', '~root/kh', join(root, 'kh')],
+      ['UserKnownHostsFile', '${TILDE}/kh', join(home, 'kh')],
+      ['UserKnownHostsFile', '%d/kh-%h', join(home, 'kh-webalias')],
+      ['IdentityFile', '~root/id_alpha', join(root, 'id_alpha')],
+      ['IdentityFile', '${TILDE}/id', join(cwd, '~/id')],
+    ] as const) {
+      const file = configFile(['Host webalias', `  ${keyword} ${written}`]);
+      const target = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env, home }).target;
+      const got = { GlobalKnownHostsFile: target.globalKnownHostsFiles, UserKnownHostsFile: target.knownHostsFiles, IdentityFile: resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env, home }).missingKeys }[keyword];
+      expect(got, `${keyword} ${written}`).toEqual([opened]);
+    }
+    // A user the password database lacks: ssh stops ("No such user"), lvsprov refuses the line.
+    for (const keyword of ['UserKnownHostsFile', 'IdentityFile', 'GlobalKnownHostsFile', 'IdentityAgent']) {
+      const file = configFile(['Host webalias', `  ${keyword} ~nosuchuser/x`]);
+      expect(() => resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/agent' }, home }), keyword).toThrow(new RegExp(`^${file}:2:${keyword.length + 4}: no user nosuchuser in the password database`));
     }
   });
 
