@@ -55,11 +55,23 @@ function sshReads(keyword: string, value: string): boolean | undefined {
   }
 }
 
+/** Keywords lvsprov reads that take one value: ssh refuses a second one ("extra arguments at end of line"). */
+const ONE_VALUE: ReadonlySet<string> = new Set(
+  'batchmode canonicalizefallbacklocal canonicalizehostname canonicalizemaxdots certificatefile checkhostip connecttimeout hashknownhosts hostkeyalias hostname identitiesonly identityagent identityfile ignoreunknown port serveralivecountmax serveraliveinterval stricthostkeychecking user'.split(' '),
+);
+
+/** Keywords whose list may be `none`, alone (parse_char_array). */
+const NONE_ALONE: ReadonlySet<string> = new Set(['userknownhostsfile', 'globalknownhostsfile']);
+
 /** Why ssh would refuse the line `keyword values...` (keyword lowercased); undefined when it would not. */
 export function lineValueProblem(keyword: string, values: readonly string[]): string | undefined {
   const [value] = values;
-  if (value !== undefined && sshReads(keyword, value) === false) return `${wanted[keyword as keyof typeof wanted]}, not ${JSON.stringify(value)} (ssh refuses the line too)`;
-  return flagProblem(keyword, value);
+  // ssh reads the value before it looks for more (a bad port is said before extra arguments).
+  const valueProblem = value !== undefined && sshReads(keyword, value) === false ? `${wanted[keyword as keyof typeof wanted]}, not ${JSON.stringify(value)} (ssh refuses the line too)` : flagProblem(keyword, value);
+  if (valueProblem !== undefined) return valueProblem;
+  if (ONE_VALUE.has(keyword) && values.length > 1) return `${keyword} takes one value, not ${values.length} (${values.map((each) => JSON.stringify(each)).join(' ')}); quote a value that holds a blank (ssh refuses the line too: "extra arguments at end of line")`;
+  if (NONE_ALONE.has(keyword) && values.length > 1 && values.some((each) => each.toLowerCase() === 'none')) return `${keyword} none must stand alone, not beside other files (ssh refuses the line too: "none" argument must appear alone)`;
+  return undefined;
 }
 
 function flagProblem(keyword: string, value: string | undefined): string | undefined {

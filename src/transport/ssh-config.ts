@@ -46,6 +46,9 @@ export interface ResolvedSshConfig {
 
 const listKeywords = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
+/** readconf.h and ssh.h: SSH_MAX_HOSTS_FILES, SSH_MAX_IDENTITY_FILES, SSH_MAX_CERTIFICATE_FILES. */
+const maxEntries: Readonly<Record<string, number>> = { userknownhostsfile: 32, globalknownhostsfile: 32, identityfile: 100, certificatefile: 100 };
+
 interface Directive extends Place {
   readonly keyword: string;
   readonly values: string[];
@@ -266,6 +269,12 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
     if (finalPass && directive.keyword === 'hostname') return;
     const origin = `${where}${section ? ` (${section})` : ''}`;
     const placeOf = (value: string): ValuePlace => ({ file: parsed.file, line: directive.line, col: directive.cols[directive.values.indexOf(value)] ?? directive.col, source: directive.source });
+    // ssh's limits, where a value is taken: 32 known_hosts files on a line, 100 identity and certificate files in all.
+    const limit = maxEntries[directive.keyword];
+    const count = directive.values.length + (listKeywords.has(directive.keyword) ? (values.get(directive.keyword)?.values.length ?? 0) : 0);
+    if (limit !== undefined && count > limit && (listKeywords.has(directive.keyword) || !values.has(directive.keyword))) {
+      throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: `more than ${limit} ${directive.keyword} files (ssh refuses them too: "too many")` }]);
+    }
     if (listKeywords.has(directive.keyword)) {
       const before = values.get(directive.keyword);
       // A file already listed is not added again (ssh ignores a repeated IdentityFile).

@@ -84,6 +84,9 @@ describe('ssh_config files read as ssh -G reads them', () => {
     ['Host #disabled\n  Port 2001\n', 'alpha', { port: '22' }],
     ['Host alpha\n  User me#x # a comment\n', 'alpha', { user: 'me#x' }],
     ['Match host "alpha"\n  Port 2001\n', 'alpha', { port: '2001' }],
+    // ssh counts files only where it takes them.
+    [`Host other\n  UserKnownHostsFile ${Array.from({ length: 33 }, (_, i) => `/tmp/kh${i}`).join(' ')}\nHost alpha\n  UserKnownHostsFile /tmp/kh\n`, 'alpha', { userknownhostsfile: '/tmp/kh' }],
+    ['Host alpha\n  IdentityFile "/tmp/a b"\n', 'alpha', { identityfile: '/tmp/a b' }],
     // A HostName read in the second reading never wins: ssh has fixed the name by then.
     ['Match final\n  HostName 198.51.100.77\n', 'alpha', { hostname: 'alpha' }],
     ['CanonicalizeHostname yes\nMatch canonical host alpha\n  HostName 198.51.100.78\n  Port 2001\n', 'alpha', { hostname: 'alpha', port: '2001' }],
@@ -102,6 +105,12 @@ describe('ssh_config files read as ssh -G reads them', () => {
     ['Host alpha\n  Port\u00a022\n', 2, 3, '"Port\\u00a022" has no value after it'],
     ['\ufeffHost alpha\n', 1, 1, 'bad configuration option "\\ufeffhost"'],
     ['Host alpha\r\n  Port 2001\r  Port 0\r\n', 2, 8, 'Port must be'],
+    ['Host other\n  IdentityFile a b\n', 2, 16, 'identityfile takes one value, not 2'],
+    ['Host other\n  HostName a b\n', 2, 12, 'hostname takes one value, not 2'],
+    ['Host other\n  UserKnownHostsFile none /tmp/kh\n', 2, 22, 'userknownhostsfile none must stand alone'],
+    ['Host other\n  GlobalKnownHostsFile /tmp/kh NONE\n', 2, 24, 'globalknownhostsfile none must stand alone'],
+    [`Host alpha\n  UserKnownHostsFile ${Array.from({ length: 33 }, (_, i) => `/tmp/kh${i}`).join(' ')}\n`, 2, 22, 'more than 32 userknownhostsfile files'],
+    [`Host alpha\n${Array.from({ length: 101 }, (_, i) => `  IdentityFile /tmp/id${i}\n`).join('')}`, 102, 16, 'more than 100 identityfile files'],
   ])('refuses %j at its line and column, as ssh refuses the file', (text, line, col, message) => {
     const file = configFile(text);
     expect(spawnSync('ssh', ['-G', '-F', file, 'alpha']).status).toBe(255);
