@@ -50,6 +50,8 @@ const defaultKeys = (home: string): string[] => ['id_rsa', 'id_ecdsa', 'id_ed255
 const localUser = (env: NodeJS.ProcessEnv): string => systemUserName() ?? env.USER ?? 'root';
 
 function sshConfigFileFor(inventory: LoadedInventory, host: string, ssh: SshSettings, flag: string | undefined, home: string): string | undefined {
+  // ssh reads `-F none` in any case (strcasecmp): `-F NONE` is no file too.
+  if (flag?.toLowerCase() === 'none') return undefined;
   const chosen = flag ?? (ssh.config_file === undefined ? defaultSshConfigFile(home) : ssh.config_file === 'none' ? 'none' : expandPath(ssh.config_file, inventory.dir));
   if (chosen === 'none') return undefined;
   // A missing ~/.ssh/config is no config; a file named by -F or the inventory that is missing is a mistake.

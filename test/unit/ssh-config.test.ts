@@ -697,6 +697,13 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolveConnection(inventoryWith({ config_file: file }), 'web', { env: { SSH_AUTH_SOCK: '/tmp/other.sock' } }).target.agent).toBeUndefined();
   });
 
+  it('reads `-F none` in any case as no file, as ssh does', () => {
+    for (const none of ['none', 'NONE', 'None']) {
+      expect(spawnSync('ssh', ['-G', '-F', none, 'webalias']).status, none).toBe(0);
+      expect(resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: none }).sshConfigFiles, none).toEqual([]);
+    }
+  });
+
   it("reads ~/.ssh/known_hosts and known_hosts2 by default, as ssh -G lists them, recording in the first", () => {
     const resolved = resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: 'none' });
     expect(resolved.target.knownHostsFiles).toEqual([join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')]);
