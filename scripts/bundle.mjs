@@ -52,17 +52,15 @@ const zodEnglishOnly = {
 };
 
 /**
- * commander and ssh-config load child_process at their top, for what lvsprov never asks of them:
- * commander to run a subcommand as a program of its own, ssh-config to run `Match exec` and
- * canonicalise host names in its `compute` (lvsprov uses its parser alone). Node's child_process,
- * with dgram and the socket list it pulls in, costs every command about 4 ms at start: these two
- * get a stand-in that loads the real module on first call. What needs it (ssh2's agent, the lab)
- * still loads it itself.
+ * commander loads child_process at its top, for what lvsprov never asks of it: to run a subcommand
+ * as a program of its own. Node's child_process, with dgram and the socket list it pulls in, costs
+ * every command about 4 ms at start: commander gets a stand-in that loads the real module on first
+ * call. What needs it (ssh2's agent, the lab) still loads it itself.
  */
 const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(builder) {
-    const importers = ['commander', 'ssh-config'].map((name) => join('node_modules', name, ''));
+    const importers = ['commander'].map((name) => join('node_modules', name, ''));
     builder.onResolve({ filter: /^node:child_process$/ }, (args) =>
       importers.some((dir) => args.importer.includes(dir)) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
     );

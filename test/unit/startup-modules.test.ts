@@ -8,9 +8,8 @@ import { cliPath } from '../support/cli.js';
 
 // What the commands that contact no host load: each costs every run its start-up time, so what
 // only a connection needs (ssh2, node's crypto) and what lvsprov never asks of a library (node's
-// child_process, which commander and ssh-config import at their top; scripts/bundle.mjs gives them
-// a stand-in) stays unloaded; and where the bin keeps V8's compiled code between runs. Runs the
-// built CLI.
+// child_process, which commander imports at its top; scripts/bundle.mjs gives it a stand-in)
+// stays unloaded; and where the bin keeps V8's compiled code between runs. Runs the built CLI.
 
 const root = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-startup-modules-'));
