@@ -42,10 +42,17 @@ export function withheldAddresses(realServerHosts: ReadonlyMap<string, string>, 
  */
 export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[], hostAddresses: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const blocked = new Map<string, string>();
+  const directors = new Set(standings.flatMap((standing) => (standing.director ? [standing.host] : [])));
   for (const director of standings.filter((standing) => standing.director && standing.stopped)) {
     const why = director.stopped === 'unreachable' ? 'was unreachable' : director.stopped;
     if (!director.planned) {
       for (const [address, host] of realServerHosts) if (!blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before its plan was known; it may still send to ${address}`);
+      // A host the inventory no longer lists as a real server may still be in that director's
+      // table, and a router may still route its VIPs to it: which, its read would have said. Every
+      // host but the directors waits.
+      for (const [address, host] of hostAddresses) {
+        if (!blocked.has(host) && !directors.has(host)) blocked.set(host, `director ${director.host} ${why} before its plan was known, so what its table and VIPs still need of ${host} (${address}) is not known`);
+      }
       continue;
     }
     for (const { address } of director.leaving) {

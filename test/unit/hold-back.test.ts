@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayMoveBlocked, handoverBlocked, type HostStanding } from '../../src/engine/hold-back.js';
+import { gatewayMoveBlocked, handoverBlocked, retireBlocked, type HostStanding } from '../../src/engine/hold-back.js';
 
 // A director that hands its keepalived's VIPs over to lvsprov kills keepalived in its retire wave;
 // a VRRP peer still running would take the VIPs three adverts later. Its retire waits while a peer
@@ -61,4 +61,35 @@ describe('a gateway move waits while a director stopped', () => {
   it('nothing moves: nothing waits', () => {
     expect([...gatewayMoveBlocked([], [dir2('failed')])]).toEqual([]);
   });
+});
+
+// A real server keeps its VIP while a director that may still send to it failed before it withdrew
+// it. A director whose plan is not known (its connect or read failed) may hold any host it held
+// before: also one the inventory lists as a real server no more (it left every service).
+describe("a real server's retire waits for the directors that may still send to it", () => {
+  const everyHost = new Map([
+    ['192.0.2.10', 'dir1'],
+    ['192.0.2.41', 'rs1'],
+    ['192.0.2.42', 'rs2'],
+  ]);
+  const realServers = new Map([['192.0.2.42', 'rs2']]);
+  const rs = (host: string): HostStanding => ({ host, planned: true, director: false, leaving: [] });
+  const cases: Array<{ why: string; director: HostStanding; blocked: string[] }> = [
+    { why: 'the director withdrew what it had to: nothing waits', director: { host: 'dir1', planned: true, director: true, leaving: [] }, blocked: [] },
+    {
+      why: 'the director failed before it withdrew rs1, which left every service: rs1 waits',
+      director: { host: 'dir1', planned: true, director: true, leaving: [{ service: ['-t', '198.51.100.50:80'], server: '192.0.2.41:80', address: '192.0.2.41' }], stopped: 'failed' },
+      blocked: ['rs1'],
+    },
+    {
+      why: 'the director was unreachable before its plan was known: every host but the directors waits, rs1 (no longer a real server) too',
+      director: { host: 'dir1', planned: false, director: true, leaving: [], stopped: 'unreachable' },
+      blocked: ['rs2', 'rs1'],
+    },
+  ];
+  for (const { why, director, blocked } of cases) {
+    it(why, () => {
+      expect([...retireBlocked(realServers, [director, rs('rs1'), rs('rs2')], everyHost).keys()]).toEqual(blocked);
+    });
+  }
 });
