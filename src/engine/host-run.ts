@@ -254,13 +254,20 @@ export class HostRun {
    */
   withhold(withheld: ReadonlyMap<string, string>): void {
     if (!this.live || !this.sections) return;
-    const blocked = this.changes.filter((change) => mayBeWithheld(change) && withheld.has(change.joining?.address ?? ''));
+    const blocked = this.changes.filter((change) => mayBeWithheld(change) && joiningAt(change).some((address) => withheld.has(address)));
     if (blocked.length === 0) return;
     const context: HostContext = { ...this.context, withheld: new Set(withheld.keys()) };
     try {
       const replanned = planHost(this.readPlan, this.sections, context);
       this.changes = [...changesIn(this.changes, 'prepare'), ...replanned.filter((change) => phaseOf(change) !== 'prepare')];
-      for (const change of blocked) this.holdBack(change, withheld.get(change.joining?.address ?? '') ?? 'its host is not ready');
+      for (const change of blocked) {
+        if (change.joining !== undefined) this.holdBack(change, withheld.get(change.joining.address) ?? 'its host is not ready');
+        // A config that adds several servers is written without the withheld ones: each is said apart.
+        else for (const address of new Set(joiningAt(change))) {
+          const why = withheld.get(address);
+          if (why !== undefined && !this.heldBack.some((held) => held.reason === why && held.task === change.task)) this.holdBack({ ...change, summary: `add real server ${address} (${change.resource ?? change.task})` }, why);
+        }
+      }
     } catch (error) {
       this.failWith(error);
     }
@@ -531,7 +538,10 @@ function sameVips(before: ReadonlyMap<string, readonly string[]> | undefined, no
 }
 
 /** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
-const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && change.joining !== undefined;
+const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && joiningAt(change).length > 0;
+
+/** The addresses of the real servers a change adds to a director. */
+const joiningAt = (change: PlannedChange): readonly string[] => (change.joining !== undefined ? [change.joining.address] : (change.joiningAddresses ?? []));
 
 /** A change a forwarding switch on a director moves to the reroute wave (see planHost). */
 const mayBeRerouted = (change: PlannedChange): boolean => change.resource === DEFAULT_ROUTE;

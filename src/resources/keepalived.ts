@@ -1,5 +1,6 @@
 import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
+import { joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
 import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
 import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
@@ -85,19 +86,25 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
 
   parse: (output) => parseProbe(output),
 
-  plan(spec, facts, context) {
+  plan(declared, facts, context) {
+    const current = facts.file.exists ? facts.file.content : undefined;
+    const spec = withoutWithheld(declared, current, context.withheld);
     requireIpvs(spec, facts, context.host);
-    refuseUnretiredPeers(droppedPeers(spec, facts.file.exists ? facts.file.content : undefined), context.cluster);
+    refuseUnretiredPeers(droppedPeers(spec, current), context.cluster);
     // Stopped to leave its last VRRP group, it starts again on the config of the groups it joins.
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
-    const changes = [...configChanges(spec, facts), ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
+    // Every config it writes may add servers: the engine plans it again without those whose host failed to prepare.
+    const joining = joiningAddresses(spec, current);
+    const config = configChanges(spec, facts).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
+    const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
     return [...changes, ...leftoverUnpins(facts.pins, changes)];
   },
 
   // Servers keepalived took out (their check fails here too) are its decision, not drift: said, not changed.
   notes: (spec, facts) => (facts.running ? [...facts.down.map(downNote), ...sorryNotes(spec, facts)] : []),
 
-  after(spec, facts) {
+  after(declared, facts, context) {
+    const spec = withoutWithheld(declared, facts.file.exists ? facts.file.content : undefined, context?.withheld);
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;
     return {
       ...facts,

@@ -101,6 +101,12 @@ export interface Change {
    */
   readonly joining?: RealServerRef;
   /**
+   * On a director's change that may add several real servers at once (a keepalived config): their
+   * addresses. Where one's host failed to prepare, the engine plans the director again with that
+   * address withheld (HostContext.withheld), and the planner leaves the server out.
+   */
+  readonly joiningAddresses?: readonly string[];
+  /**
    * On a director's change that deletes a real server from its IPVS table (phase 'withdraw'),
    * alone or with its whole service: which one. The planner also emits the quiesce (weight 0,
    * phase 'balance') with the same `leaving`; between the two waves the engine drains it: it

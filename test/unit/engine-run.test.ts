@@ -4,7 +4,7 @@ import type { EngineEvent, HostResult } from '../../src/engine/events.js';
 import { runWaves, type WaveOptions } from '../../src/engine/run.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
-import type { KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
+import { keepalivedSchema, type KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 import { fakeConnect, type ExecRecord, type FakeHost } from '../support/fake-session.js';
 import { IPV4_ADDRESSES_PROBE } from '../../src/resources/ipv4-addresses.js';
 
@@ -272,6 +272,29 @@ describe('engine: failures stay with their host', () => {
       expect.objectContaining({ summary: `add real server ${rip(3)}:80 (dr, weight 1) to TCP ${VIP}:80`, phase: 'balance', reason: expect.stringContaining('rs3') }),
     ]);
     expect(result('director').status).toBe('changed');
+  });
+
+  // Under keepalived a director's real servers are lines of its config: the config is written
+  // without the one whose host failed to prepare, and the director says so.
+  it('a director under keepalived does not write a real server whose host failed to prepare into its config', async () => {
+    const service = (servers: number[]) => ({ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: servers.map((n) => ({ address: rip(n), port: 80, weight: 1 })) });
+    const held = (servers: number[]): CompiledTask => task('keepalived holds the IPVS table', 'keepalived', { router_id: 'director', virtual_servers: [service(servers)] });
+    const was = keepalivedConfig(keepalivedSchema.parse({ router_id: 'director', virtual_servers: [service([1, 2])] }));
+    const running = (probe: string): string =>
+      probe.includes('command -v keepalived') ? ['K 1', `F 644 ${Buffer.from(was).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', 'I 0'].join('\n') : '';
+    const keepalivedJoining: Case = {
+      tasks: { director: [held([1, 2, 3, 4])], rs1: [page('rs1')], rs2: [page('rs2')], rs3: [page('rs3')], rs4: [page('rs4')] },
+      hosts: { director: { read: running }, rs1: { read: pageProbe('rs1') }, rs2: { read: pageProbe('rs2') }, rs3: { status: () => 1 }, rs4: {} },
+    };
+    const { result } = await run(keepalivedJoining);
+    expect(result('rs3').status).toBe('failed');
+    const written = result('director').changes.flatMap((change) => (change.diff?.kind === 'file' ? [change.diff.after ?? ''] : []));
+    expect(written.length).toBeGreaterThan(0);
+    for (const text of written) {
+      expect(text).toContain(`real_server ${rip(4)} 80`);
+      expect(text).not.toContain(rip(3));
+    }
+    expect(result('director').heldBack).toEqual([expect.objectContaining({ summary: `add real server ${rip(3)} (keepalived)`, phase: 'balance', reason: expect.stringContaining('rs3') })]);
   });
 
   it('an unreachable real server is held back too; a throwing exec fails only its host', async () => {
