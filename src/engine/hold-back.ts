@@ -30,7 +30,7 @@ export function withheldAddresses(realServerHosts: ReadonlyMap<string, string>, 
   const withheld = new Map<string, string>();
   for (const [address, host] of realServerHosts) {
     const why = stopped.get(host);
-    if (why) withheld.set(address, `${host} (${address}) ${why === 'unreachable' ? 'was unreachable' : why} before the directors would add it`);
+    if (why) withheld.set(address, `${host} (${address}) ${why === 'unreachable' ? 'was unreachable' : why} before the directors would add it or send it new connections`);
   }
   return withheld;
 }

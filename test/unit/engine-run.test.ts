@@ -294,7 +294,41 @@ describe('engine: failures stay with their host', () => {
       expect(text).toContain(`real_server ${rip(4)} 80`);
       expect(text).not.toContain(rip(3));
     }
-    expect(result('director').heldBack).toEqual([expect.objectContaining({ summary: `add real server ${rip(3)} (keepalived)`, phase: 'balance', reason: expect.stringContaining('rs3') })]);
+    expect(result('director').heldBack).toEqual([expect.objectContaining({ summary: `new connections to real server ${rip(3)} (keepalived)`, phase: 'balance', reason: expect.stringContaining('rs3') })]);
+  });
+
+  // A server the director already has asks its host for more when it switches forwarding method
+  // (the new method's VIP or routes) or goes from weight 0 to new connections: both wait for a
+  // host that prepared.
+  it("a switch of forwarding method and a weight raised from 0 wait while the real server's host failed to prepare", async () => {
+    const servers = (second: { forwarding: 'dr' | 'tun'; weight: number }): CompiledTask =>
+      task('IPVS virtual services', 'ipvs', { services: [{ protocol: 'tcp', address: VIP, port: 80, scheduler: 'wrr', real_servers: [{ address: rip(1), forwarding: 'dr' }, { address: rip(2), ...second }] }] });
+    const was = (weight: number) => (probe: string): string =>
+      probe.includes('ipvsadm -S -n') ? [`S -A -t ${VIP}:80 -s wrr`, `S -a -t ${VIP}:80 -r ${rip(1)}:80 -g -w 1`, `S -a -t ${VIP}:80 -r ${rip(2)}:80 -g -w ${weight}`, 'I 0', 'O ID=debian', 'F-', 'F-'].join('\n') : '';
+    const onTunnel = task('VIP on tunl0', 'address', { address: VIP, prefix: 32, device: 'tunl0' });
+    for (const { why, wanted, weight, held } of [
+      { why: 'switch', wanted: { forwarding: 'tun' as const, weight: 1 }, weight: 1, held: `real server ${rip(2)}:80 forwarding dr -> tun in TCP ${VIP}:80` },
+      { why: 'weight', wanted: { forwarding: 'dr' as const, weight: 2 }, weight: 0, held: `real server ${rip(2)}:80 weight 0 -> 2 in TCP ${VIP}:80` },
+    ]) {
+      const { log, result } = await run({ tasks: { director: [servers(wanted)], rs2: [onTunnel] }, hosts: { director: { read: was(weight) }, rs2: { status: () => 1 } } });
+      expect(result('rs2').status, why).toBe('failed');
+      expect(log.some((entry) => entry.host === 'director' && entry.sections.some((section) => section.includes(`-r ${rip(2)}:80`) && section.includes('ipvsadm -e'))), why).toBe(false);
+      expect(result('director').heldBack, why).toEqual([expect.objectContaining({ summary: held, phase: 'balance', reason: expect.stringContaining('rs2') })]);
+    }
+  });
+
+  it('under keepalived, a switch of the virtual server forwarding method puts a server whose host failed to prepare at weight 0', async () => {
+    const service = (forwarding: 'nat' | 'dr') => ({ protocol: 'tcp', address: VIP, port: 80, scheduler: 'rr', forwarding, real_servers: [1, 2].map((n) => ({ address: rip(n), port: 80, weight: 1 })) });
+    const was = keepalivedConfig(keepalivedSchema.parse({ router_id: 'director', virtual_servers: [service('nat')] }));
+    const running = (probe: string): string =>
+      probe.includes('command -v keepalived') ? ['K 1', `F 644 ${Buffer.from(was).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', 'I 0'].join('\n') : '';
+    const { result } = await run({
+      tasks: { director: [task('keepalived holds the IPVS table', 'keepalived', { router_id: 'director', virtual_servers: [service('dr')] })], rs1: [page('rs1')], rs2: [page('rs2')] },
+      hosts: { director: { read: running }, rs1: { read: pageProbe('rs1') }, rs2: { status: () => 1 } },
+    });
+    const written = result('director').changes.flatMap((change) => (change.diff?.kind === 'file' ? [change.diff.after ?? ''] : []));
+    expect(written.at(-1)).toMatch(new RegExp(`lvs_method DR[\\s\\S]*real_server ${rip(1)} 80 \\{\\s*weight 1[\\s\\S]*real_server ${rip(2)} 80 \\{\\s*weight 0`));
+    expect(result('director').heldBack).toEqual([expect.objectContaining({ summary: `new connections to real server ${rip(2)} (keepalived)`, reason: expect.stringContaining('rs2') })]);
   });
 
   it('an unreachable real server is held back too; a throwing exec fails only its host', async () => {

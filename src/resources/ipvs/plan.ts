@@ -82,6 +82,8 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
       commands: [...(pinned ? [pinNextHop(after.address)] : []), ipvsadm('-e', ...selector(service), ...realServerOptions(after)), ...(marks.rebinds ? [listBoundCommand(marks.rebinds.server)] : [])],
       phase: 'balance',
       ...marks,
+      // A new method, or new connections after none: what its host prepares for them must be there.
+      ...(before.forwarding !== after.forwarding || (before.weight === 0 && after.weight > 0) ? { joining: serverRef(service, after) } : {}),
     },
     ...(pinned ? [switchUnpin(service, after)] : []),
   ];
@@ -210,13 +212,23 @@ export interface TablePlan {
 }
 
 /**
- * The service without the real servers it would add at a withheld address (their host failed to
- * prepare in this run); the ones it already has stay, whatever their host's state.
+ * The service without what it would ask of a real server at a withheld address (its host failed
+ * to prepare in this run, so what the change needs there may be missing): it is not added; one it
+ * already has stays, but keeps its forwarding method (the new method's routes or VIP may be missing
+ * there) and stays at weight 0 if it was (the directors send it no new connection).
  */
 function withoutWithheld(wanted: VirtualService, existing: VirtualService | undefined, withheld: ReadonlySet<string>): VirtualService {
   if (withheld.size === 0) return wanted;
-  const present = new Set((existing?.realServers ?? []).map(realServerName));
-  return { ...wanted, realServers: wanted.realServers.filter((server) => present.has(realServerName(server)) || !withheld.has(server.address)) };
+  const present = new Map((existing?.realServers ?? []).map((server) => [realServerName(server), server]));
+  return {
+    ...wanted,
+    realServers: wanted.realServers.flatMap((server) => {
+      const was = present.get(realServerName(server));
+      if (!withheld.has(server.address)) return [server];
+      if (was === undefined) return [];
+      return [{ ...server, forwarding: was.forwarding, options: was.options, weight: was.weight === 0 ? 0 : server.weight }];
+    }),
+  };
 }
 
 export function planTable(spec: IpvsSpec, current: Table, withheld: ReadonlySet<string> = new Set()): TablePlan {

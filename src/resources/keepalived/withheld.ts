@@ -1,26 +1,64 @@
+import { virtualServerHead } from './config-text.js';
 import { configWeights, weightKey } from './config-weights.js';
-import type { KeepalivedSpec } from './schema.js';
+import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 
 // A director holds back a real server whose host failed to prepare in this run (HostContext
 // .withheld): its VIP, tunnel or web server may be missing, and every request keepalived sent it
 // would fail. keepalived's servers are lines of its config, so the config is written without the
 // servers that would join at a withheld address; those already in the config stay, as they stay
-// in a table lvsprov writes. A virtual server left with no real server is left out too: keepalived
-// -t refuses one ("has no real servers"), and it had none before.
+// in a table lvsprov writes, but send them no new connection where the change needs their host
+// ready: at weight 0 if they were, and at weight 0 under a new forwarding method (keepalived's
+// lvs_method is the virtual server's: the others switch, this one drains by its old method). A
+// virtual server left with no real server is left out too: keepalived -t refuses one ("has no
+// real servers"), and it had none before.
 
-/** The addresses of the real servers `spec` adds to the config in `current` (the file's text, if any). */
+/**
+ * The addresses of the real servers `spec` asks more of than the config in `current` (the file's
+ * text, if any) does: added, raised from weight 0, or under a new forwarding method.
+ */
 export function joiningAddresses(spec: KeepalivedSpec, current: string | undefined): string[] {
   const present = configWeights(current ?? '');
-  return [...new Set(spec.virtual_servers.flatMap((service) => service.real_servers.filter((server) => !present.has(weightKey(service, server))).map((server) => server.address)))];
+  const methods = configMethods(current ?? '');
+  const asksMore = (service: KeepalivedVirtualServer, server: KeepalivedVirtualServer['real_servers'][number]): boolean => {
+    const weight = present.get(weightKey(service, server));
+    const method = methods.get(virtualServerHead(service).join(' '));
+    return weight === undefined || (weight === 0 && server.weight > 0) || (method !== undefined && method !== service.forwarding && server.weight > 0);
+  };
+  return [...new Set(spec.virtual_servers.flatMap((service) => service.real_servers.filter((server) => asksMore(service, server)).map((server) => server.address)))];
 }
 
-/** `spec` without the real servers it would add at a `withheld` address. */
+/** Each virtual server's lvs_method in a config as lvsprov writes it, by its head line. */
+function configMethods(text: string): Map<string, string> {
+  const methods = new Map<string, string>();
+  let head: string | undefined;
+  for (const raw of text.split('\n')) {
+    const words = raw.trim().split(/\s+/);
+    if (words[0] === 'virtual_server' && words.at(-1) === '{') head = words.slice(0, -1).join(' ');
+    else if (head !== undefined && words[0] === 'lvs_method' && words[1] !== undefined) {
+      methods.set(head, words[1].toLowerCase());
+      head = undefined;
+    }
+  }
+  return methods;
+}
+
+/** `spec` without what it would ask of the real servers at a `withheld` address (above). */
 export function withoutWithheld(spec: KeepalivedSpec, current: string | undefined, withheld: ReadonlySet<string> | undefined): KeepalivedSpec {
   if (withheld === undefined || withheld.size === 0) return spec;
   const present = configWeights(current ?? '');
+  const methods = configMethods(current ?? '');
+  const switched = (service: KeepalivedVirtualServer): boolean => {
+    const method = methods.get(virtualServerHead(service).join(' '));
+    return method !== undefined && method !== service.forwarding;
+  };
   const services = spec.virtual_servers.map((service) => ({
     ...service,
-    real_servers: service.real_servers.filter((server) => present.has(weightKey(service, server)) || !withheld.has(server.address)),
+    real_servers: service.real_servers.flatMap((server) => {
+      const weight = present.get(weightKey(service, server));
+      if (!withheld.has(server.address)) return [server];
+      if (weight === undefined) return [];
+      return [{ ...server, weight: weight === 0 || switched(service) ? 0 : server.weight }];
+    }),
   }));
   return { ...spec, virtual_servers: services.filter((service, index) => service.real_servers.length > 0 || spec.virtual_servers[index]!.real_servers.length === 0) };
 }
