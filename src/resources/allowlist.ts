@@ -53,15 +53,31 @@ function parseTable(lines: readonly string[]): string[] | undefined {
 
 const fromText = (port: number, count: number): string => `port ${port} from ${count} address${count === 1 ? '' : 'es'}`;
 
+/** The port and the sources of rules this type writes; undefined for any other rules. */
+function ownRules(rules: readonly string[]): { readonly port: number; readonly sources: string[] } | undefined {
+  const match = /^tcp dport (\d+) ip saddr != (?:\{ (.+) \}|(\S+)) drop$/.exec(rules[0] ?? '');
+  if (!match) return undefined;
+  const sources = (match[2] ?? match[3] ?? '').split(', ');
+  // A set edited by hand may hold a range or a prefix: not one of ours.
+  return sources.every(isIpv4) && allowlistRules(Number(match[1]), sources).join('\n') === rules.join('\n') ? { port: Number(match[1]), sources } : undefined;
+}
+
 /** `port P from N addresses` when the rules are ones this type writes, else the rules themselves. */
 function describe(rules: readonly string[]): string {
-  const match = /^tcp dport (\d+) ip saddr != (?:\{ (.+) \}|(\S+)) drop$/.exec(rules[0] ?? '');
-  if (match) {
-    const sources = (match[2] ?? match[3] ?? '').split(', ');
-    // A set edited by hand may hold a range or a prefix: that is shown as the rules themselves.
-    if (sources.every(isIpv4) && allowlistRules(Number(match[1]), sources).join('\n') === rules.join('\n')) return fromText(Number(match[1]), sources.length);
-  }
-  return rules.join('; ') || '(empty)';
+  const own = ownRules(rules);
+  return own ? fromText(own.port, own.sources.length) : rules.join('; ') || '(empty)';
+}
+
+/**
+ * A source the list drops (a real server taken out of the services) is still let in until retire:
+ * until then the directors still send it requests (quiesced in balance, drained, withdrawn), and
+ * its PHP still reads and writes its sessions here. Prepare loads both lists' sources together.
+ */
+function widened(spec: AllowlistSpec, current: readonly string[]): ReturnType<NonNullable<WantedTable['widened']>> {
+  const own = ownRules(current);
+  if (own === undefined || own.port !== spec.port || own.sources.every((source) => spec.sources.includes(source))) return undefined;
+  const sources = sortedIpv4([...own.sources, ...spec.sources]);
+  return { script: allowlistScript({ ...spec, sources }), rules: allowlistRules(spec.port, sources), summary: fromText(spec.port, sources.length) };
 }
 
 /**
@@ -76,6 +92,7 @@ const wantedOf = (spec: AllowlistSpec): WantedTable => ({
   rules: allowlistRules(spec.port, spec.sources),
   describe,
   summaryOfWanted: fromText(spec.port, sortedIpv4(spec.sources).length),
+  widened: (current) => widened(spec, current),
   // A store left fenced (its copy failed) stays fenced when its allowlist changes: the restart
   // that follows copies and opens it. Opened here, PHP would read it unfilled until then.
   fence: { chain: 'input', rules: fenceRules(spec.port) },

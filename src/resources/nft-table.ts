@@ -80,6 +80,13 @@ export interface WantedTable {
   /** How the summary says what is there now (facts present, rules read) and what will be. */
   readonly describe: (rules: readonly string[]) => string;
   readonly summaryOfWanted: string;
+  /**
+   * The table to load in prepare when going from `current` to the wanted rules would shut out
+   * something that is let in now: both together (what comes in, and what is still let in), the
+   * wanted table then loaded in retire, once the hosts that leave are drained. Undefined when
+   * nothing now let in is shut out.
+   */
+  readonly widened?: (current: readonly string[]) => { readonly script: string; readonly rules: readonly string[]; readonly summary: string } | undefined;
 }
 
 /** The boot file written when it differs, the table loaded from it when the kernel's differs. */
@@ -94,6 +101,25 @@ export function planNftTable(table: NftTable, facts: NftTableFacts, context: Hos
   const current = fenced ? listed.slice(fence.rules.length) : listed;
   if (current === undefined || current.join('\n') !== wanted.rules.join('\n')) {
     const before = facts.state !== 'present' ? '(absent)' : current === undefined ? '(other rules)' : wanted.describe(current);
+    const widened = current === undefined ? undefined : wanted.widened?.(current);
+    if (current !== undefined && widened !== undefined) {
+      if (widened.rules.join('\n') !== current.join('\n'))
+        changes.push({
+          resource: `${table.type} ${table.name}`,
+          summary: `nftables table ${table.name}: ${before} -> ${widened.summary}, until retire${fenced ? ' (its fence kept)' : ''}`,
+          diff: { kind: 'value', before: current.join('; ') || '(empty)', after: widened.rules.join('; ') },
+          commands: [fenced ? reloadKeepingFence(table, fence, `printf '%s' ${quote(widened.script)}`) : `printf '%s' ${quote(widened.script)} | nft -f -`],
+        });
+      changes.push({
+        resource: `${table.type} ${table.name}`,
+        summary: `nftables table ${table.name}: ${widened.rules.join('\n') !== current.join('\n') ? widened.summary : before} -> ${wanted.summaryOfWanted}, once the leaving hosts are drained`,
+        diff: { kind: 'value', before: widened.rules.join('; '), after: wanted.rules.join('; ') },
+        // The restart of this run (balance) may have taken a fence away since the read: kept only if still there.
+        commands: [fence ? `if nft list chain ${table.family} ${table.name} ${fence.chain} | grep -qxF ${quote(`\t\t${fence.rules.at(-1) ?? ''}`)}; then ${reloadKeepingFence(table, fence)}; else nft -f ${quote(table.saveFile)}; fi` : `nft -f ${quote(table.saveFile)}`],
+        phase: 'retire',
+      });
+      return changes;
+    }
     changes.push({
       resource: `${table.type} ${table.name}`,
       summary: `nftables table ${table.name}: ${before} -> ${wanted.summaryOfWanted}${fenced ? ' (its fence kept)' : ''}`,
@@ -109,9 +135,9 @@ export function planNftTable(table: NftTable, facts: NftTableFacts, context: Hos
  * way): loaded alone, then fenced again, the daemon would be open between the two. `insert`
  * puts a rule first, so the fence's last rule goes in first.
  */
-function reloadKeepingFence(table: NftTable, fence: NonNullable<WantedTable['fence']>): string {
+function reloadKeepingFence(table: NftTable, fence: NonNullable<WantedTable['fence']>, script = `cat -- ${quote(table.saveFile)}`): string {
   const inserts = [...fence.rules].reverse().map((rule) => `insert rule ${table.family} ${table.name} ${fence.chain} ${rule}`);
-  return `{ cat -- ${quote(table.saveFile)} && printf '%s\\n' ${inserts.map((line) => quote(line)).join(' ')}; } | nft -f -`;
+  return `{ ${script} && printf '%s\\n' ${inserts.map((line) => quote(line)).join(' ')}; } | nft -f -`;
 }
 
 export function nftTableAfter(wanted: Pick<WantedTable, 'script' | 'rules'>): NftTableFacts {

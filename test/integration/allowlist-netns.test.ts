@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowlist, allowlistRules, allowlistScript } from '../../src/resources/allowlist.js';
+import { allowlist, allowlistRules, allowlistScript, fenceRules } from '../../src/resources/allowlist.js';
+import type { Change } from '../../src/resources/types.js';
 import { checked, converge, createNetns, deleteNetns, inNetns, isRoot, plan, probe, requireRoot, sh } from './resource-netns.js';
 
 // The allowlist on a real kernel: a session-store namespace with a TCP listener on the memcached
@@ -124,6 +125,39 @@ describe('allowlist in a network namespace', () => {
     expect(plan(allowlist, spec([other]), server)).toEqual([]);
     expect(fromClient(allowed[0] as string)).toBe('timeout');
     expect(fromClient(other)).toBe('connected memcached');
+  });
+
+  it('a source that goes is shut out in retire, after one that comes is let in at prepare; a fence still there is kept', (ctx) => {
+    requireRoot(ctx);
+    const phases = (changes: Change[], phase: string): string => ['set -e', ...changes.filter((change) => (change.phase ?? 'prepare') === phase).flatMap((change) => change.commands)].join('\n');
+    // From [other] to [allowed[0]]: at prepare both are let in.
+    const changes = plan(allowlist, spec([allowed[0] as string]), server);
+    checked(inNetns(server, phases(changes, 'prepare')), 'prepare');
+    expect(fromClient(other)).toBe('connected memcached');
+    expect(fromClient(allowed[0] as string)).toBe('connected memcached');
+    checked(inNetns(server, phases(changes, 'retire')), 'retire');
+    expect(fromClient(other)).toBe('timeout');
+    expect(fromClient(allowed[0] as string)).toBe('connected memcached');
+    expect(plan(allowlist, spec([allowed[0] as string]), server)).toEqual([]);
+
+    // Fenced (a store restarting): the loads keep the fence while it is there, and not once it went.
+    const fence = [...fenceRules(port)].reverse().map((rule) => `nft insert rule inet lvsprov_memcached input ${rule}`).join('\n');
+    checked(inNetns(server, fence), 'fence');
+    const fenced = plan(allowlist, spec([other]), server);
+    checked(inNetns(server, phases(fenced, 'prepare')), 'fenced prepare');
+    expect(fromClient(allowed[0] as string)).not.toBe('connected memcached');
+    checked(inNetns(server, phases(fenced, 'retire')), 'fenced retire');
+    expect(listing()).toContain(`\t\t${fenceRules(port)[1]}\n`);
+    // Fenced at the read, opened by the restart's copier before retire (it loads the save file):
+    // the retire load puts no fence back.
+    const opened = plan(allowlist, spec([allowed[0] as string]), server);
+    checked(inNetns(server, phases(opened, 'prepare')), 'prepare, fenced');
+    expect(listing()).toContain('reject');
+    checked(inNetns(server, `nft -f ${join(dir, 'allow.nft')}`), "the copier's opening");
+    checked(inNetns(server, phases(opened, 'retire')), 'retire, opened');
+    expect(listing()).not.toContain('reject');
+    expect(fromClient(allowed[0] as string)).toBe('connected memcached');
+    expect(fromClient(other)).toBe('timeout');
   });
 
   it('reset deletes the table and the file, opens the port again, and then plans nothing', (ctx) => {
