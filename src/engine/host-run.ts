@@ -537,10 +537,10 @@ function sameVips(before: ReadonlyMap<string, readonly string[]> | undefined, no
   return was.size === now.size && [...now].every(([address, hosts]) => was.get(address)?.join() === hosts.join());
 }
 
-/** A change a withheld real server can drop: it adds one, after the wave that prepares it. */
+/** A change a withheld real server can drop: it adds one, or asks more of one (a new method, weight after 0), after the wave that prepares it. */
 const mayBeWithheld = (change: PlannedChange): boolean => phaseOf(change) !== 'prepare' && joiningAt(change).length > 0;
 
-/** The addresses of the real servers a change adds to a director. */
+/** The addresses of the real servers a change adds to a director or asks more of. */
 const joiningAt = (change: PlannedChange): readonly string[] => (change.joining !== undefined ? [change.joining.address] : (change.joiningAddresses ?? []));
 
 /** A change a forwarding switch on a director moves to the reroute wave (see planHost). */

@@ -95,9 +95,10 @@ export interface Change {
   /** When the change runs in the ordered apply (see ChangePhase); absent means 'prepare'. */
   readonly phase?: ChangePhase;
   /**
-   * On a director's change that adds a real server to a service: which one. The engine holds the
-   * change back when the host serving that address failed to prepare, so no director sends
-   * traffic to a server whose VIP, tunnel or web server is not ready.
+   * On a director's change that adds a real server to a service, or asks more of one it has (a
+   * new forwarding method, a weight above 0 after 0): which one. The engine holds the change back
+   * when the host serving that address failed to prepare, so no director sends traffic to a server
+   * whose VIP, tunnel, routes or web server is not ready.
    */
   readonly joining?: RealServerRef;
   /**
