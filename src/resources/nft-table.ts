@@ -92,41 +92,59 @@ export interface WantedTable {
 /** The boot file written when it differs, the table loaded from it when the kernel's differs. */
 export function planNftTable(table: NftTable, facts: NftTableFacts, context: HostContext, wanted: WantedTable): Change[] {
   requireTool('nft', facts.state !== 'no-nft', context);
-  const changes: Change[] = [];
-  const write = writeFileChange(table.saveFile, facts.file, wanted.script, '644');
-  if (write) changes.push(write);
   const listed = facts.state === 'present' ? facts.rules : undefined;
   const fence = wanted.fence;
   const fenced = fence !== undefined && listed !== undefined && fence.rules.every((rule, index) => listed[index] === rule);
   const current = fenced ? listed.slice(fence.rules.length) : listed;
-  if (current === undefined || current.join('\n') !== wanted.rules.join('\n')) {
+  const differs = current === undefined || current.join('\n') !== wanted.rules.join('\n');
+  const widened = differs && current !== undefined ? wanted.widened?.(current) : undefined;
+  if (current !== undefined && widened !== undefined) return planWidened(table, facts, wanted, current, widened, fenced);
+  const changes: Change[] = [];
+  const write = writeFileChange(table.saveFile, facts.file, wanted.script, '644');
+  if (write) changes.push(write);
+  if (differs) {
     const before = facts.state !== 'present' ? '(absent)' : current === undefined ? '(other rules)' : wanted.describe(current);
-    const widened = current === undefined ? undefined : wanted.widened?.(current);
-    if (current !== undefined && widened !== undefined) {
-      if (widened.rules.join('\n') !== current.join('\n'))
-        changes.push({
-          resource: `${table.type} ${table.name}`,
-          summary: `nftables table ${table.name}: ${before} -> ${widened.summary}, until retire${fenced ? ' (its fence kept)' : ''}`,
-          diff: { kind: 'value', before: current.join('; ') || '(empty)', after: widened.rules.join('; ') },
-          commands: [fenced ? reloadKeepingFence(table, fence, `printf '%s' ${quote(widened.script)}`) : `printf '%s' ${quote(widened.script)} | nft -f -`],
-        });
-      changes.push({
-        resource: `${table.type} ${table.name}`,
-        summary: `nftables table ${table.name}: ${widened.rules.join('\n') !== current.join('\n') ? widened.summary : before} -> ${wanted.summaryOfWanted}, once the leaving hosts are drained`,
-        diff: { kind: 'value', before: widened.rules.join('; '), after: wanted.rules.join('; ') },
-        // The restart of this run (balance) may have taken a fence away since the read: kept only if still there.
-        commands: [fence ? `if nft list chain ${table.family} ${table.name} ${fence.chain} | grep -qxF ${quote(`\t\t${fence.rules.at(-1) ?? ''}`)}; then ${reloadKeepingFence(table, fence)}; else nft -f ${quote(table.saveFile)}; fi` : `nft -f ${quote(table.saveFile)}`],
-        phase: 'retire',
-      });
-      return changes;
-    }
     changes.push({
       resource: `${table.type} ${table.name}`,
       summary: `nftables table ${table.name}: ${before} -> ${wanted.summaryOfWanted}${fenced ? ' (its fence kept)' : ''}`,
       diff: { kind: 'value', before: current === undefined ? before : current.join('; ') || '(empty)', after: wanted.rules.join('; ') },
-      commands: [fenced ? reloadKeepingFence(table, fence) : `nft -f ${quote(table.saveFile)}`],
+      commands: [fenced && fence ? reloadKeepingFence(table, fence) : `nft -f ${quote(table.saveFile)}`],
     });
   }
+  return changes;
+}
+
+/**
+ * Going to rules that shut out some of what is let in now (WantedTable.widened): in prepare the
+ * save file holds both lists' sources and is loaded, so whatever loads it before retire (a
+ * restart's copier opening its store, a boot) lets both in too; in retire the wanted file is
+ * written and loaded, keeping a fence only if it is still there then (a restart of this run may
+ * have opened the table since the read).
+ */
+function planWidened(table: NftTable, facts: NftTableFacts, wanted: WantedTable, current: readonly string[], widened: NonNullable<ReturnType<NonNullable<WantedTable['widened']>>>, fenced: boolean): Change[] {
+  const changes: Change[] = [];
+  const fence = wanted.fence;
+  const load = `nft -f ${quote(table.saveFile)}`;
+  const first = writeFileChange(table.saveFile, facts.file, widened.script, '644');
+  if (first) changes.push(first);
+  const grows = widened.rules.join('\n') !== current.join('\n');
+  if (grows)
+    changes.push({
+      resource: `${table.type} ${table.name}`,
+      summary: `nftables table ${table.name}: ${wanted.describe(current)} -> ${widened.summary}, until retire${fenced ? ' (its fence kept)' : ''}`,
+      diff: { kind: 'value', before: current.join('; ') || '(empty)', after: widened.rules.join('; ') },
+      commands: [fenced && fence ? reloadKeepingFence(table, fence) : load],
+    });
+  const last = writeFileChange(table.saveFile, { exists: true, content: widened.script, mode: '644' }, wanted.script, '644');
+  if (last) changes.push({ ...last, phase: 'retire' });
+  const stillFenced = fence && `nft list chain ${table.family} ${table.name} ${fence.chain} | grep -qxF ${quote(`\t\t${fence.rules.at(-1) ?? ''}`)}`;
+  changes.push({
+    resource: `${table.type} ${table.name}`,
+    summary: `nftables table ${table.name}: ${grows ? widened.summary : wanted.describe(current)} -> ${wanted.summaryOfWanted}, once the leaving hosts are drained`,
+    diff: { kind: 'value', before: widened.rules.join('; '), after: wanted.rules.join('; ') },
+    commands: [fence ? `if ${stillFenced}; then ${reloadKeepingFence(table, fence)}; else ${load}; fi` : load],
+    phase: 'retire',
+  });
   return changes;
 }
 
@@ -135,9 +153,9 @@ export function planNftTable(table: NftTable, facts: NftTableFacts, context: Hos
  * way): loaded alone, then fenced again, the daemon would be open between the two. `insert`
  * puts a rule first, so the fence's last rule goes in first.
  */
-function reloadKeepingFence(table: NftTable, fence: NonNullable<WantedTable['fence']>, script = `cat -- ${quote(table.saveFile)}`): string {
+function reloadKeepingFence(table: NftTable, fence: NonNullable<WantedTable['fence']>): string {
   const inserts = [...fence.rules].reverse().map((rule) => `insert rule ${table.family} ${table.name} ${fence.chain} ${rule}`);
-  return `{ ${script} && printf '%s\\n' ${inserts.map((line) => quote(line)).join(' ')}; } | nft -f -`;
+  return `{ cat -- ${quote(table.saveFile)} && printf '%s\\n' ${inserts.map((line) => quote(line)).join(' ')}; } | nft -f -`;
 }
 
 export function nftTableAfter(wanted: Pick<WantedTable, 'script' | 'rules'>): NftTableFacts {

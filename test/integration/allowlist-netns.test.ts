@@ -148,12 +148,14 @@ describe('allowlist in a network namespace', () => {
     expect(fromClient(allowed[0] as string)).not.toBe('connected memcached');
     checked(inNetns(server, phases(fenced, 'retire')), 'fenced retire');
     expect(listing()).toContain(`\t\t${fenceRules(port)[1]}\n`);
-    // Fenced at the read, opened by the restart's copier before retire (it loads the save file):
-    // the retire load puts no fence back.
+    // Fenced at the read, opened by the restart's copier before retire (it loads the save file,
+    // both lists until then): the retire load puts no fence back.
     const opened = plan(allowlist, spec([allowed[0] as string]), server);
     checked(inNetns(server, phases(opened, 'prepare')), 'prepare, fenced');
     expect(listing()).toContain('reject');
     checked(inNetns(server, `nft -f ${join(dir, 'allow.nft')}`), "the copier's opening");
+    // The save file holds both lists until retire: the leaving source is still let in.
+    expect(fromClient(other)).toBe('connected memcached');
     checked(inNetns(server, phases(opened, 'retire')), 'retire, opened');
     expect(listing()).not.toContain('reject');
     expect(fromClient(allowed[0] as string)).toBe('connected memcached');

@@ -19,6 +19,16 @@ const tableChanges = (from: string[], to: string[], fenced = false) =>
   allowlist.plan(spec(to), facts(from, fenced), { host: 'rs1' }).filter((change) => change.resource === 'allowlist lvsprov_memcached');
 
 describe('the allowlist lets new sources in at prepare and shuts old ones out at retire', () => {
+  // Whatever loads the save file before retire (a restart's copier opening its store, a boot)
+  // must let the leaving sources in too: it holds both lists until retire.
+  it('writes its save file with both lists in prepare and with the new one in retire', () => {
+    const writes = allowlist.plan(spec([A, C]), facts([A, B]), { host: 'rs1' }).filter((change) => change.resource === 'file /etc/lvsprov/memcached-allow.nft');
+    expect(writes.map((change) => [change.phase ?? 'prepare', change.diff?.kind === 'file' ? change.diff.after : ''])).toEqual([
+      ['prepare', allowlistScript(spec([A, B, C]))],
+      ['retire', allowlistScript(spec([A, C]))],
+    ]);
+  });
+
   it.each([
     { why: 'a source added: one load, in prepare', from: [A, B], to: [A, B, C], loads: [['prepare', [A, B, C]]] },
     { why: 'a source taken away: one load, in retire', from: [A, B], to: [A], loads: [['retire', [A]]] },
@@ -30,7 +40,7 @@ describe('the allowlist lets new sources in at prepare and shuts old ones out at
 
   it('a fenced store keeps its fence in both loads; the retire load keeps it only if the fence is still there then', () => {
     const [widen, narrow] = tableChanges([A, B], [A, C], true);
-    expect(widen?.commands[0]).toMatch(/^\{ printf '%s' .* && printf '%s\\n' 'insert rule inet lvsprov_memcached input tcp dport 11211 reject with tcp reset' 'insert rule inet lvsprov_memcached input ip saddr 127\.0\.0\.1 tcp dport 11211 accept'; \} \| nft -f -$/s);
+    expect(widen?.commands[0]).toMatch(/^\{ cat -- \S+ && printf '%s\\n' 'insert rule inet lvsprov_memcached input tcp dport 11211 reject with tcp reset' 'insert rule inet lvsprov_memcached input ip saddr 127\.0\.0\.1 tcp dport 11211 accept'; \} \| nft -f -$/s);
     expect(narrow?.commands[0]).toMatch(/^if nft list chain inet lvsprov_memcached input \| grep -qxF '\t\ttcp dport 11211 reject with tcp reset'; then \{ cat -- .*; else nft -f '?\/etc\/lvsprov\/memcached-allow\.nft'?; fi$/s);
   });
 });
