@@ -55,24 +55,57 @@ export function hostCgroupDirs(leaf: string): string[] {
 
 /**
  * Remove cgroup directories and every cgroup under them, deepest first (a cgroup directory goes
- * with rmdir once it has no process and no child). Returns the ones that could not be removed.
+ * with rmdir once it has no process and no child). A host whose init was just killed may still
+ * have processes in its cgroups for a moment: the kernel kills the rest of its PID namespace and
+ * they are reaped asynchronously, and rmdir says EBUSY meanwhile. So a busy cgroup is tried again
+ * for up to `waitMs`, and a process still listed in its cgroup.procs (the lab host's own: nothing
+ * else enters the lab's cgroups) is sent SIGKILL. Returns the ones that could not be removed.
  */
-export function removeCgroupTrees(dirs: readonly string[]): string[] {
+export async function removeCgroupTrees(dirs: readonly string[], waitMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
   const leftovers: string[] = [];
-  const remove = (dir: string): void => {
+  const remove = async (dir: string): Promise<void> => {
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return; // Gone already.
     }
-    for (const entry of entries) if (entry.isDirectory()) remove(join(dir, entry.name));
-    try {
-      rmdirSync(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') leftovers.push(`cgroup ${dir}`);
+    for (const entry of entries) if (entry.isDirectory()) await remove(join(dir, entry.name));
+    for (;;) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return;
+        if (code !== 'EBUSY' || Date.now() >= deadline) {
+          leftovers.push(`cgroup ${dir}`);
+          return;
+        }
+      }
+      for (const pid of processesIn(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  for (const dir of dirs) remove(dir);
+  for (const dir of dirs) await remove(dir);
   return leftovers;
+}
+
+/** The processes a cgroup holds itself (not its children's), from its cgroup.procs. */
+function processesIn(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter((line) => /^[1-9][0-9]*$/.test(line))
+      .map(Number);
+  } catch {
+    return [];
+  }
 }

@@ -57,7 +57,7 @@ export async function destroyLab(state: LabState): Promise<DestroyReport> {
     targets = inside();
   }
   const leftovers = targets.map((target) => `process ${target.pid} (${commandName(target.pid)})`);
-  if (targets.length === 0) leftovers.push(...removeCgroupTrees(state.hosts.flatMap((host) => host.cgroups ?? [])));
+  if (targets.length === 0) leftovers.push(...(await removeCgroupTrees(state.hosts.flatMap((host) => host.cgroups ?? []))));
 
   const existing = namespaces.filter((namespace) => namedNetnsInode(namespace) !== undefined);
   if (existing.length > 0) {
