@@ -1,5 +1,5 @@
 import { isIpv4 } from '../net/ipv4.js';
-import { dipOf, type DipScope } from './host-vars.js';
+import { dipOf, type DipScope } from './dip.js';
 
 /** A host that has an address: as its own `address`, or as the `dip` it would route NAT replies on. */
 export interface AddressOwner {

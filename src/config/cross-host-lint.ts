@@ -4,7 +4,7 @@ import { intToIpv4, isIpv4, isLoopback, isUsableHost, networkContains, networksO
 import { haProblems } from './ha-model.js';
 import { sessionsProblems } from './sessions-model.js';
 import { shadowedServices } from './shadowed-services.js';
-import { dipOf, dipOrigin, directorAddress, natGateway } from './host-vars.js';
+import { dipOf, dipOrigin, directorAddress, natGateway } from './dip.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { forwardedTo } from './forwarded-to.js';

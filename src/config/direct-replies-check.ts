@@ -1,7 +1,7 @@
 import type { ConfigProblem } from '../errors.js';
 import type { RouteSpec } from '../resources/route.js';
 import type { CompiledTask } from './compile.js';
-import { natGateway } from './host-vars.js';
+import { natGateway } from './dip.js';
 import type { LoadedInventory } from './inventory.js';
 
 // A real server that serves a NAT service and a DR or TUN service of the same director: its NAT

@@ -1,6 +1,7 @@
 import { sortedIpv4 } from '../net/ipv4.js';
 import { groupsOf, type LoadedInventory } from './inventory.js';
-import type { HostEntry } from './inventory-schema.js';
+import { addressOwners } from './address-owners.js';
+import { natGateway } from './dip.js';
 import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -70,21 +71,6 @@ interface SharedVars {
   readonly sessions: SessionsModel | undefined;
 }
 
-/**
- * The inventory host at each of `addresses`. A sorry server there is set up as a real server of its
- * service at weight 0 (keepalived sends to it by the service's method, when every real server is
- * down): the VIP on lo for DR, on tunl0 for TUN, the route back through the director for NAT.
- */
-function hostsAt(inventory: LoadedInventory, addresses: ReadonlySet<string>): Map<string, string> {
-  const hosts = new Map<string, string>();
-  if (addresses.size === 0) return hosts;
-  for (const name in inventory.data.hosts) {
-    const address = inventory.data.hosts[name]!.address;
-    if (addresses.has(address) && !hosts.has(address)) hosts.set(address, name);
-  }
-  return hosts;
-}
-
 interface ServedService {
   readonly service: ResolvedService;
   readonly servers: readonly ResolvedRealServer[];
@@ -98,13 +84,16 @@ function sharedVars(inventory: LoadedInventory): SharedVars {
     // Grouped once here: a host looking for itself in every service's list of real servers
     // would make the inventory's compile quadratic in its hosts (a minute at 20,000).
     const servedBy = new Map<string, ServedService[]>();
-    const sorryHosts = hostsAt(inventory, new Set(inventory.services.flatMap((service) => (service.sorryServer ? [service.sorryServer.address] : []))));
+    // A sorry server at an inventory host's address is set up as a real server of its service at
+    // weight 0 (keepalived sends to it by the service's method when every real server is down): the
+    // VIP on lo for DR, on tunl0 for TUN, the route back through the director for NAT.
+    const sorryOwners = addressOwners(inventory, new Set(inventory.services.flatMap((service) => (service.sorryServer ? [service.sorryServer.address] : []))));
     for (const service of inventory.services) {
       const byHost = new Map<string, ResolvedRealServer[]>();
       for (const server of service.realServers) {
         if (server.host) byHost.set(server.host, [...(byHost.get(server.host) ?? []), server]);
       }
-      const sorry = service.sorryServer && sorryHosts.get(service.sorryServer.address);
+      const sorry = service.sorryServer && sorryOwners.get(service.sorryServer.address)?.find((owner) => owner.as === 'address')?.host;
       // One of the service's own directors as its sorry server is IPVS's localnode: it serves the requests itself.
       if (sorry !== undefined && service.sorryServer && !byHost.has(sorry) && !service.directors.includes(sorry)) byHost.set(sorry, [{ host: sorry, ...service.sorryServer, weight: 0 }]);
       for (const [host, servers] of byHost) {
@@ -258,7 +247,6 @@ function sessionVars(sessions: SessionsModel | undefined, host: string, realServ
 }
 
 /** What a director's dip is read from: the inventory's variables and its groups. */
-export type DipScope = Pick<LoadedInventory, 'data' | 'groups'>;
 
 /**
  * The interfaces a NAT director takes its real servers' replies in on and may send them out of
@@ -273,53 +261,6 @@ function natInterfaces(inventory: LoadedInventory, directed: readonly ResolvedSe
   const gateway = inventory.data.lvs.ha?.gateway?.interface;
   const names = unique([...nat.map((service) => service.vipInterface ?? defaultVipDevice), ...(gateway !== undefined ? [gateway] : [])]);
   return names.map((name) => ({ name, key: name.replaceAll('.', '/') }));
-}
-
-/** The address NAT real servers of a director route through: lvs.ha's floating gateway, else the director's address. */
-export function natGateway(inventory: DipScope, director: string): string | undefined {
-  return inventory.data.lvs.ha?.gateway?.address ?? directorAddress(inventory, director);
-}
-
-/** A director's address as its NAT real servers route through it: its `dip` variable or its address. */
-export function directorAddress(inventory: DipScope, director: string): string | undefined {
-  const entry = own(inventory.data.hosts, director);
-  return entry && dipOf(inventory, director, entry);
-}
-
-/**
- * A host's address as NAT real servers would route through it: its `dip` variable as the host sees
- * it (host vars, else its groups' in alphabetical order, the last winning, else the cluster's), as
- * hostVars layers them; else its address. A dip set for the group `directors` is the usual way.
- */
-export function dipOf(inventory: DipScope, host: string, entry: HostEntry): string {
-  const origin = dipOrigin(inventory, host, entry);
-  const dip = origin === undefined ? undefined : origin[0] === 'vars' ? inventory.data.vars.dip : origin[0] === 'groups' ? own(inventory.data.groups, origin[1] as string)?.vars.dip : entry.vars.dip;
-  return typeof dip === 'string' ? dip : entry.address;
-}
-
-/** Where the dip a host sees is set (its inventory path), if anywhere. */
-export function dipOrigin(inventory: DipScope, host: string, entry: HostEntry): readonly PathSegment[] | undefined {
-  if (Object.hasOwn(entry.vars, 'dip')) return ['hosts', host, 'vars', 'dip'];
-  const group = dipGroupOf(inventory, host);
-  if (group !== undefined) return ['groups', group, 'vars', 'dip'];
-  return Object.hasOwn(inventory.data.vars, 'dip') ? ['vars', 'dip'] : undefined;
-}
-
-const groupDips = new WeakMap<DipScope['groups'], { readonly groups: number; readonly byHost: ReadonlyMap<string, string> }>();
-
-/** The group whose dip a host sees (the last in alphabetical order of those that set one). */
-function dipGroupOf(inventory: DipScope, host: string): string | undefined {
-  // Built once per inventory (again once the session stores' group joins it): the lint asks for
-  // every host, and few groups set a dip.
-  let found = groupDips.get(inventory.groups);
-  if (found?.groups !== inventory.groups.size) {
-    const byHost = new Map<string, string>();
-    const setting = [...inventory.groups.keys()].filter((group) => Object.hasOwn(own(inventory.data.groups, group)?.vars ?? {}, 'dip')).sort();
-    for (const group of setting) for (const member of inventory.groups.get(group) ?? []) byHost.set(member, group);
-    found = { groups: inventory.groups.size, byHost };
-    groupDips.set(inventory.groups, found);
-  }
-  return found.byHost.get(host);
 }
 
 /** The service in the shape of the ipvs resource's spec. */

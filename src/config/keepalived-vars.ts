@@ -1,6 +1,6 @@
 import type { KeepalivedSpec } from '../resources/keepalived/schema.js';
 import { keepalivedHolds, resolveHa, type HaModel, type VrrpGroup } from './ha-model.js';
-import { directorAddress } from './host-vars.js';
+import { directorAddress } from './dip.js';
 import type { LoadedInventory } from './inventory.js';
 import type { ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
