@@ -1,6 +1,6 @@
 import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
-import { joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
+import { configuredServers, joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
 import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
 import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
@@ -88,13 +88,14 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
 
   plan(declared, facts, context) {
     const current = facts.file.exists ? facts.file.content : undefined;
-    const spec = withoutWithheld(declared, current, context.withheld);
+    const configured = configuredServers(current);
+    const spec = withoutWithheld(declared, configured, context.withheld);
     requireIpvs(spec, facts, context.host);
     refuseUnretiredPeers(droppedPeers(spec, current), context.cluster);
     // Stopped to leave its last VRRP group, it starts again on the config of the groups it joins.
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
     // Every config it writes may add servers: the engine plans it again without those whose host failed to prepare.
-    const joining = joiningAddresses(spec, current);
+    const joining = joiningAddresses(spec, configured);
     const config = configChanges(spec, facts).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
     const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
     return [...changes, ...leftoverUnpins(facts.pins, changes)];
@@ -104,7 +105,9 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   notes: (spec, facts) => (facts.running ? [...facts.down.map(downNote), ...sorryNotes(spec, facts)] : []),
 
   after(declared, facts, context) {
-    const spec = withoutWithheld(declared, facts.file.exists ? facts.file.content : undefined, context?.withheld);
+    const withheld = context?.withheld;
+    // The current config is parsed only where a server is withheld.
+    const spec = withheld !== undefined && withheld.size > 0 ? withoutWithheld(declared, configuredServers(facts.file.exists ? facts.file.content : undefined), withheld) : declared;
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;
     return {
       ...facts,

@@ -12,17 +12,31 @@ import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 // virtual server left with no real server is left out too: keepalived -t refuses one ("has no
 // real servers"), and it had none before.
 
+/** The real servers of a config as lvsprov writes it: each one's weight, each virtual server's lvs_method. */
+export interface ConfiguredServers {
+  readonly weights: ReadonlyMap<string, number>;
+  readonly methods: ReadonlyMap<string, string>;
+}
+
+/** What the config in `current` (the file's text, if any) holds of its real servers, read once for a plan. */
+export function configuredServers(current: string | undefined): ConfiguredServers {
+  return { weights: configWeights(current ?? ''), methods: configMethods(current ?? '') };
+}
+
+/** Whether a virtual server of the config forwards by another method than `service` asks. */
+function switchesMethod(configured: ConfiguredServers, service: KeepalivedVirtualServer): boolean {
+  const method = configured.methods.get(virtualServerHead(service).join(' '));
+  return method !== undefined && method !== service.forwarding;
+}
+
 /**
- * The addresses of the real servers `spec` asks more of than the config in `current` (the file's
- * text, if any) does: added, raised from weight 0, or under a new forwarding method.
+ * The addresses of the real servers `spec` asks more of than the config does: added, raised from
+ * weight 0, or under a new forwarding method.
  */
-export function joiningAddresses(spec: KeepalivedSpec, current: string | undefined): string[] {
-  const present = configWeights(current ?? '');
-  const methods = configMethods(current ?? '');
+export function joiningAddresses(spec: KeepalivedSpec, configured: ConfiguredServers): string[] {
   const asksMore = (service: KeepalivedVirtualServer, server: KeepalivedVirtualServer['real_servers'][number]): boolean => {
-    const weight = present.get(weightKey(service, server));
-    const method = methods.get(virtualServerHead(service).join(' '));
-    return weight === undefined || (weight === 0 && server.weight > 0) || (method !== undefined && method !== service.forwarding && server.weight > 0);
+    const weight = configured.weights.get(weightKey(service, server));
+    return weight === undefined || (weight === 0 && server.weight > 0) || (switchesMethod(configured, service) && server.weight > 0);
   };
   return [...new Set(spec.virtual_servers.flatMap((service) => service.real_servers.filter((server) => asksMore(service, server)).map((server) => server.address)))];
 }
@@ -43,21 +57,15 @@ function configMethods(text: string): Map<string, string> {
 }
 
 /** `spec` without what it would ask of the real servers at a `withheld` address (above). */
-export function withoutWithheld(spec: KeepalivedSpec, current: string | undefined, withheld: ReadonlySet<string> | undefined): KeepalivedSpec {
+export function withoutWithheld(spec: KeepalivedSpec, configured: ConfiguredServers, withheld: ReadonlySet<string> | undefined): KeepalivedSpec {
   if (withheld === undefined || withheld.size === 0) return spec;
-  const present = configWeights(current ?? '');
-  const methods = configMethods(current ?? '');
-  const switched = (service: KeepalivedVirtualServer): boolean => {
-    const method = methods.get(virtualServerHead(service).join(' '));
-    return method !== undefined && method !== service.forwarding;
-  };
   const services = spec.virtual_servers.map((service) => ({
     ...service,
     real_servers: service.real_servers.flatMap((server) => {
-      const weight = present.get(weightKey(service, server));
+      const weight = configured.weights.get(weightKey(service, server));
       if (!withheld.has(server.address)) return [server];
       if (weight === undefined) return [];
-      return [{ ...server, weight: weight === 0 || switched(service) ? 0 : server.weight }];
+      return [{ ...server, weight: weight === 0 || switchesMethod(configured, service) ? 0 : server.weight }];
     }),
   }));
   return { ...spec, virtual_servers: services.filter((service, index) => service.real_servers.length > 0 || spec.virtual_servers[index]!.real_servers.length === 0) };
