@@ -265,7 +265,9 @@ export class HostRun {
         // A config that adds several servers is written without the withheld ones: each is said apart.
         else for (const address of new Set(joiningAt(change))) {
           const why = withheld.get(address);
-          if (why !== undefined && !this.heldBack.some((held) => held.reason === why && held.task === change.task)) this.holdBack({ ...change, summary: `new connections to real server ${address} (${change.resource ?? change.task})` }, why);
+          const summary = `new connections to real server ${address} (${change.resource ?? change.task})`;
+          // Said once per task and address, where several of its changes would add the same server.
+          if (why !== undefined && !this.heldBack.some((held) => held.task === change.task && held.summary === summary)) this.holdBack({ ...change, summary }, why);
         }
       }
     } catch (error) {
