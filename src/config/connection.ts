@@ -107,7 +107,7 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
   const empty: ResolvedSshConfig = { values: new Map(), ignored: [] };
   // As ssh: the system-wide file after the user's, unless a file was named (-F, ssh.config_file).
   const systemFile = configFile !== undefined && options.sshConfigFile === undefined && ssh.config_file === undefined ? (options.systemSshConfigFile ?? systemSshConfigFile) : undefined;
-  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined, home }) : empty);
+  const lookup = (name: string, user?: string): ResolvedSshConfig => (configFile ? resolveSshConfig(configFile, { host: name, user }, { systemFile, checkPermissions: systemFile !== undefined, home, globHome: env.HOME || home }) : empty);
   const config = lookup(entry.address, ssh.user);
   refuseUnsafeKeywords(config, `${host}, address ${entry.address}`);
   const notes = [...config.ignored];

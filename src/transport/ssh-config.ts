@@ -6,6 +6,7 @@ import { isSshConfigKeyword, unknownKeywordProblem } from './ssh-config-keywords
 import { proxyJumpProblem } from './proxy-jump-syntax.js';
 import { lineValueProblem } from './ssh-config-line-values.js';
 import { sshHomeDir, systemUserName } from './local-user.js';
+import { sshTildeParts } from '../config/ssh-tilde.js';
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { matchWords, readSshConfigLine, type SshConfigLine } from './ssh-config-line.js';
@@ -170,13 +171,22 @@ export function patternListMatches(patterns: readonly string[], text: string): b
 const includeListings = new Map<string, string[]>();
 
 /**
- * Include: ~ and relative paths (to ~/.ssh in a user's file, /etc/ssh in the system's), with
- * wildcards as glob(3) reads them. Every host of a run is resolved through the same files, and
- * Debian's own /etc/ssh/ssh_config includes ssh_config.d/*.conf: one directory listing, not one
- * per host.
+ * Include, as readconf.c reads it: through glob(3) with GLOB_TILDE, so `~` and `~/path` are in
+ * $HOME (the passwd entry's home where HOME is unset or empty), `~user/path` in that user's home,
+ * and a `~user` the password database lacks matches no file. ssh refuses `~` in the system-wide
+ * file and what it includes ("bad include path"). Other relative paths are in ~/.ssh for a user's
+ * file (glob expands that `~` too) and /etc/ssh for the system's. Every host of a run is resolved
+ * through the same files, and Debian's own /etc/ssh/ssh_config includes ssh_config.d/*.conf: one
+ * directory listing, not one per host.
  */
-function includedFiles(pattern: string, base: string, home: string): string[] {
-  const path = pattern.startsWith('~/') ? join(home, pattern.slice(2)) : isAbsolute(pattern) ? pattern : join(base, pattern);
+function includedFiles(pattern: string, at: ValuePlace, reading: Reading, globHome: string): string[] {
+  let path: string;
+  if (pattern.startsWith('~')) {
+    if (reading.systemWide) throw new ConfigError([{ file: at.file, line: at.line, col: at.col, path: '', message: `bad include path ${pattern}: ssh refuses ~ in an Include of the system-wide file and of the files it includes` }]);
+    const parts = sshTildeParts(pattern, globHome);
+    if ('unknownUser' in parts) return [];
+    path = parts.home + parts.rest;
+  } else path = isAbsolute(pattern) ? pattern : join(reading.base, pattern);
   let files = includeListings.get(path);
   if (files === undefined) includeListings.set(path, (files = globFiles(path)));
   return files;
@@ -190,9 +200,11 @@ export interface HostQuery {
 }
 
 interface Reading {
-  /** Relative Include paths start here: ~/.ssh for a user's file, /etc/ssh for the system's. */
+  /** Relative Include paths start here: ~/.ssh (in $HOME, as glob takes `~`) for a user's file, /etc/ssh for the system's. */
   readonly base: string;
   readonly checkPermissions: boolean;
+  /** The system-wide file, or a file it includes: its Includes may not start with `~`. */
+  readonly systemWide: boolean;
 }
 
 export interface ConfigFiles {
@@ -200,8 +212,10 @@ export interface ConfigFiles {
   readonly systemFile?: string | undefined;
   /** The user's file is ~/.ssh/config itself (not -F): refused when others could write it (an included file always is). */
   readonly checkPermissions?: boolean;
-  /** The home of ~/ and of ~/.ssh for relative Includes: the passwd entry's unless a test says otherwise. */
+  /** The home whose ~/.ssh/config is the user's file: the passwd entry's unless a test says otherwise. */
   readonly home?: string | undefined;
+  /** The home of `~` in an Include and of ~/.ssh for its relative paths: $HOME, as glob(3) takes it, else `home`. */
+  readonly globHome?: string | undefined;
 }
 
 /** `file` (a user's: ~/.ssh/config or -F), then the system's, as ssh reads them. */
@@ -210,6 +224,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const ignored: string[] = [];
   const localUser = systemUserName() ?? process.env.USER ?? '';
   const home = files.home ?? sshHomeDir();
+  const globHome = files.globHome ?? (process.env.HOME || home);
   const host = query.host.toLowerCase();
   const current = (keyword: string): string | undefined => values.get(keyword)?.values[0];
 
@@ -254,11 +269,14 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   const includeFiles = (parsed: ParsedFile, directive: Directive, depth: number, reading: Reading, inactive: boolean): void => {
     // readconf.c's READCONF_MAX_DEPTH: 16 levels of Include below the file ssh was given.
     if (depth + 1 > 16) throw new ConfigError([{ file: parsed.file, line: directive.line, col: directive.col, path: '', message: 'Include nested too deeply (more than 16 levels, as ssh allows: an Include loop?)' }]);
-    for (const pattern of directive.values) for (const included of includedFiles(pattern, reading.base, home)) {
+    directive.values.forEach((pattern, index) => {
+      const at = { file: parsed.file, line: directive.line, col: directive.cols[index] ?? directive.col, source: directive.source };
+      for (const included of includedFiles(pattern, at, reading, globHome)) {
         // A folder a glob matches is opened by ssh, checked, and yields no line.
         if (statSync(included, { throwIfNoEntry: false })?.isDirectory()) checkSshConfigPermissions(included);
         else walk(parseSshConfigFile(included, true), depth + 1, reading, inactive);
       }
+    });
   };
 
   const apply = (parsed: ParsedFile, directive: Directive, section: string, depth: number, reading: Reading): void => {
@@ -332,10 +350,10 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   };
 
   // Relative Includes and the permission check follow the file they start from.
-  const user: Reading = { base: join(home, '.ssh'), checkPermissions: files.checkPermissions === true };
+  const user: Reading = { base: join(globHome, '.ssh'), checkPermissions: files.checkPermissions === true, systemWide: false };
   const walkAll = (): void => {
     walk(parseSshConfigFile(file, user.checkPermissions), 0, user);
-    if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false });
+    if (files.systemFile !== undefined) walk(parseSshConfigFile(files.systemFile), 0, { base: dirname(files.systemFile), checkPermissions: false, systemWide: true });
   };
   walkAll();
   // ssh reads the files again for CanonicalizeHostname too, whether or not a name changed.

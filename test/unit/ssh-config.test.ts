@@ -234,6 +234,38 @@ describe('ssh_config resolution', () => {
     expect(() => values(open, 'alpha')).toThrow(`${join(base, 'open.d', 'sub')}:1:1: bad owner or permissions (writable by everyone)`);
   });
 
+  it("finds an Include's ~ and relative paths in $HOME, as ssh's glob(3) does, ~user in that user's home, and refuses ~ in the system-wide file", () => {
+    // Another home than the passwd entry's: ~/.ssh/config is read from the passwd home, Include paths from $HOME.
+    const home = join(dir, `glob-home-${++count}`);
+    mkdirSync(join(home, '.ssh', '~nobody'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'relative.conf'), 'Host alpha\n  Port 2551\n');
+    writeFileSync(join(home, 'tilde.conf'), 'Host alpha\n  Port 2552\n');
+    // Where a ~user read as a relative path would land: ssh's glob takes it for a user's home instead.
+    writeFileSync(join(home, '.ssh', '~nobody', 'x.conf'), 'Host alpha\n  Port 2553\n');
+    const env = { ...process.env, HOME: home, USER: userInfo().username };
+    const ssh = (file: string): string | undefined =>
+      spawnSync('ssh', ['-G', '-F', file, 'alpha'], { encoding: 'utf8', env }).stdout.split('\n').find((line) => line.startsWith('port '))?.slice(5);
+    const lvsprov = (file: string): string | undefined => resolveSshConfig(file, { host: 'alpha' }, { globHome: home }).values.get('port')?.values[0];
+    const cases: Array<[string, string | undefined]> = [
+      ['Include relative.conf', '2551'],
+      ['Include ~/tilde.conf', '2552'],
+      ['Include ~nobody/x.conf', undefined],
+      ['Include ~lvsprov-no-such-user/x.conf', undefined],
+    ];
+    for (const [line, port] of cases) {
+      const file = configFile([line]);
+      expect({ line, port: ssh(file) ?? undefined }).toEqual({ line, port: port ?? '22' });
+      expect({ line, port: lvsprov(file) }).toEqual({ line, port });
+    }
+    // In /etc/ssh/ssh_config, ssh stops at a ~ in an Include (here in a mount namespace of the test's own).
+    const system = join(dir, `system-tilde-${count}`);
+    writeFileSync(system, 'Host *\n  Port 2203\nInclude ~/tilde.conf\n');
+    const reference = spawnSync('unshare', ['--mount', 'sh', '-c', 'mount --bind "$1" /etc/ssh/ssh_config && exec ssh -G alpha', 'sh', system], { encoding: 'utf8', env });
+    expect(reference.stderr).toContain('bad include path ~/tilde.conf');
+    expect(reference.status).toBe(255);
+    expect(() => resolveSshConfig(configFile(['Host beta']), { host: 'alpha' }, { systemFile: system, globHome: home })).toThrow(`${system}:3:9: bad include path ~/tilde.conf`);
+  });
+
   it('reads ProxyJump entries as ssh does', () => {
     expect(parseJumpEntry('admin@bastion:2222', 'x')).toEqual({ host: 'bastion', user: 'admin', port: 2222, origin: 'x' });
     expect(parseJumpEntry('ssh://192.0.2.1', 'x')).toEqual({ host: '192.0.2.1', user: undefined, port: undefined, origin: 'x' });
