@@ -138,6 +138,20 @@ function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: strin
   return { ...spec, instances: keptLeavingVips(spec, running), virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
 }
 
+/**
+ * A leaving server as the quiesce config's reload leaves it in the kernel, at weight 0: keepalived's
+ * lvs_method is the virtual server's, so a server leaving a service that stays takes the method
+ * the spec gives that service (a forwarding switch moves the leaving servers too; the kernel keeps
+ * each established connection's own), and one of a wholly leaving service keeps the live method
+ * fromLive writes. Waited for as its rule, it must be the rule keepalived makes, or the wait runs
+ * to its end.
+ */
+function quiescedServer(spec: KeepalivedSpec, item: Leaving, server: RealServer): RealServer {
+  const stays = item.whole ? undefined : spec.virtual_servers.find((candidate) => serviceName(expectedService(candidate)) === serviceName(item.service));
+  const forwarding = stays ? stays.forwarding : (item.service.realServers[0]?.forwarding ?? server.forwarding);
+  return { ...server, weight: 0, ...(forwarding !== server.forwarding ? { forwarding, options: [] } : {}) };
+}
+
 /** After the quiesce config's reload: every real server of a wholly leaving service to weight 0 in the kernel (see fromLive). */
 function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
   const commands = gone
@@ -182,7 +196,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
           ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)`
           : `${switching} in ${spec.path} (keepalived -t, then reload); the servers that leave go in withdraw`,
       diff: { kind: 'file', before, after: quiet },
-      commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, { ...server, weight: 0 })))],
+      commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, quiescedServer(spec, item, server))))],
       phase: 'balance',
       ...peers,
       ...(weighted[0] ? { leaving: serverRef(weighted[0].item.service, weighted[0].server) } : {}),
