@@ -1,7 +1,7 @@
 import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
 import { configuredServers, joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
-import { configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
+import { adoptionChanges, configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
 import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
@@ -97,7 +97,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     // Every config it writes may add servers: the engine plans it again without those whose host failed to prepare.
     const joining = joiningAddresses(spec, configured);
     const config = configChanges(spec, facts).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
-    const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...driftChanges(spec, facts)];
+    const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...adoptionChanges(spec, facts), ...driftChanges(spec, facts)];
     return [...changes, ...leftoverUnpins(facts.pins, changes)];
   },
 

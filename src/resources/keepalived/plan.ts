@@ -273,6 +273,33 @@ export function driftChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Chan
   return changes.map((change) => ({ ...change, summary: `repair drift: ${change.summary}` }));
 }
 
+/**
+ * keepalived's first start where the kernel already holds some of its virtual servers (lvsprov's
+ * ipvs task made them, and lvs.ha, a health check or a sorry server now hands them to keepalived):
+ * its checker adopts each as it is (2.2.7 takes an existing service or real server as added,
+ * EEXIST), keeping the service's scheduler and persistence, each existing real server's weight and
+ * method, and every real server its config does not name, which then keeps its share of new
+ * connections. So what the adopted services still differ in, against the table the start leaves
+ * (each as it was, with the real servers keepalived adds), is planned as the drift repair plans it,
+ * in the same order: a real server that goes is quiesced and drained first. Never an add: the
+ * servers keepalived adds are its own (a health-checked one only once its check passes).
+ */
+export function adoptionChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+  if (facts.running || facts.ipvs.state !== 'ok' || facts.table.length === 0) return [];
+  const wanted = wantedTable(spec, facts.table, new Set(facts.down));
+  const pairs = wanted.flatMap((service) => {
+    const live = facts.table.find((entry) => serviceName(entry) === serviceName(service));
+    return live ? [{ service, live }] : [];
+  });
+  if (pairs.length === 0) return [];
+  const started = pairs.map(({ service, live }) => ({
+    ...live,
+    realServers: [...live.realServers, ...service.realServers.filter((real) => !live.realServers.some((there) => realServerName(there) === realServerName(real)))],
+  }));
+  const { changes } = planTable(asIpvsSpec(pairs.map(({ service }) => service)), started);
+  return changes.map((change) => ({ ...change, summary: `once keepalived adopts it: ${change.summary}` }));
+}
+
 /** The table after the plan: what keepalived should hold, the servers down by health check left as they are. */
 export function predictedTable(spec: KeepalivedSpec, facts: KeepalivedFacts): Table {
   return wantedTable(spec, facts.table, new Set(facts.down));
