@@ -5,7 +5,7 @@ import { adoptionChanges, configChanges, daemonChanges, driftChanges, predictedT
 import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
-import { handedOver, handOverChange, heldObjects } from './keepalived/handover.js';
+import { handedOver, handOverChange, heldObjects, releaseDrain, releasedServices } from './keepalived/handover.js';
 import { leaveChange, movedVipPeers } from './keepalived/leave.js';
 import { heldBeforeCommand, untilPeerSkewPassed } from './keepalived/peer-skew.js';
 import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
@@ -137,7 +137,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       if (kept.length > 0 && context.declared) {
         // Killed, it sends no last advert: a peer nobody stops takes the VIPs three adverts later.
         refuseUnretiredPeers(spec.instances.flatMap((instance) => instance.unicast_peers), context.cluster);
-        changes.push(handOverChange(spec, facts, kept, context.declared));
+        changes.push(...releaseDrain(releasedServices(spec, facts, context.declared)), handOverChange(spec, facts, kept, context.declared));
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const phase = stopPhase(spec, context);
@@ -145,6 +145,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
         const skew = phase === 'prepare' ? { before: [heldBeforeCommand(spec.instances.flatMap((instance) => instance.vips))], after: [untilPeerSkewPassed] } : { before: [], after: [] };
         const commands = [...skew.before, daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait]), ...skew.after];
         const releases = [...new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))];
+        // Pruned with no VRRP group to hand its VIPs on (health checks alone), it stops in withdraw: its services drain first.
+        if (context.pruning === true && phase === 'withdraw') changes.push(...releaseDrain(releasedServices(spec, facts, context.declared)));
         changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase, releases });
       }
       if (facts.enabled === true) {

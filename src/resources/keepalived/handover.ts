@@ -1,5 +1,6 @@
-import { command } from '../../shell/quote.js';
-import { selector, serviceName } from '../ipvs/model.js';
+import { command, quote } from '../../shell/quote.js';
+import { realServerName, selector, serverRef, serviceName, type VirtualService } from '../ipvs/model.js';
+import { realServerOptions } from '../ipvs/rules-format.js';
 import type { Change } from '../types.js';
 import { handOverStop } from './daemon.js';
 import type { KeepalivedFacts } from './probe.js';
@@ -38,6 +39,40 @@ export function handedOver(spec: KeepalivedSpec, declared: ReadonlySet<string> |
   return declared === undefined ? [] : heldObjects(spec).map((object) => object.id).filter((id) => declared.has(id));
 }
 
+/** The live virtual services keepalived's config names that no task of the run takes over (`declared`: none when undefined). */
+export function releasedServices(spec: KeepalivedSpec, facts: KeepalivedFacts, declared: ReadonlySet<string> | undefined): VirtualService[] {
+  const names = new Set(spec.virtual_servers.map((server) => serviceName(expectedService(server))).filter((name) => !declared?.has(`ipvs ${name}`)));
+  return facts.table.filter((service) => names.has(serviceName(service)));
+}
+
+/**
+ * Before keepalived's services go with it (the hand-over's ipvsadm -D in retire, or its stop in
+ * withdraw) where an apply prunes it: their real servers to weight 0 in balance, each drained by
+ * the engine, as a service dropped from a running keepalived's config is. Whether still there is
+ * asked first: keepalived's checks may have taken a server out meanwhile.
+ */
+export function releaseDrain(services: readonly VirtualService[]): Change[] {
+  const refs = services.flatMap((service) => service.realServers.map((server) => ({ service, server })));
+  if (refs.length === 0) return [];
+  const quiesce = refs
+    .filter(({ server }) => server.weight > 0)
+    .map(({ service, server }) => {
+      const rule = ['-a', ...selector(service), '-r', realServerName(server)].join(' ');
+      return `if ipvsadm -S -n 2>/dev/null | grep -qF -e ${quote(`${rule} `)}; then ${command('ipvsadm', '-e', ...selector(service), ...realServerOptions({ ...server, weight: 0 }))}; fi`;
+    });
+  const [first, ...others] = refs as [(typeof refs)[number], ...typeof refs];
+  return [
+    {
+      resource: 'keepalived',
+      summary: `quiesce the real servers of ${services.map(serviceName).join(', ')}, which go with keepalived (weight 0, then drain)`,
+      commands: quiesce,
+      phase: 'balance',
+      leaving: serverRef(first.service, first.server),
+    },
+    ...others.map(({ service, server }) => ({ resource: 'keepalived', summary: `drain ${realServerName(server)} of ${serviceName(service)}`, commands: [], phase: 'balance' as const, leaving: serverRef(service, server) })),
+  ];
+}
+
 /**
  * The stop of a running keepalived whose VIPs or virtual services lvsprov's tasks take over. It
  * runs in the retire wave: after the withdraw wave, where every director that leaves the pair
@@ -47,9 +82,8 @@ export function handedOver(spec: KeepalivedSpec, declared: ReadonlySet<string> |
 export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kept: readonly string[], declared: ReadonlySet<string>): Change {
   const vips = spec.instances.flatMap((instance) => instance.vips).filter((vip) => !declared.has(vipId(vip)));
   const releasedVips = [...new Map(vips.map((vip) => [vipId(vip), vip])).values()];
-  const names = new Set(spec.virtual_servers.map((server) => serviceName(expectedService(server))).filter((name) => !declared.has(`ipvs ${name}`)));
-  const releasedServices = facts.table.filter((service) => names.has(serviceName(service)));
-  const released = [...releasedVips.map((vip) => `${vip.address} on ${vip.device}`), ...releasedServices.map(serviceName)];
+  const services = releasedServices(spec, facts, declared);
+  const released = [...releasedVips.map((vip) => `${vip.address} on ${vip.device}`), ...services.map(serviceName)];
   return {
     resource: 'keepalived',
     summary:
@@ -62,7 +96,7 @@ export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kep
         const cidr = `${vip.address}/${vip.prefix}`;
         return `if ${addressOnDevice(cidr, vip.device)}; then ${command('ip', 'addr', 'del', cidr, 'dev', vip.device)}; fi`;
       }),
-      ...releasedServices.map((service) => command('ipvsadm', '-D', ...selector(service))),
+      ...services.map((service) => command('ipvsadm', '-D', ...selector(service))),
     ],
     phase: 'retire',
     releases: releasedVips.map((vip) => vip.address),
