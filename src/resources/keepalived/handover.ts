@@ -28,7 +28,9 @@ export function heldObjects(spec: KeepalivedSpec): Array<{ id: string; type: str
   const services = spec.virtual_servers.map((server) => {
     const service = expectedService(server);
     const words = service.protocol === 'fwmark' ? { fwmark: service.fwmark } : { address: service.address, port: service.port };
-    const ipvs = { protocol: service.protocol, ...words, scheduler: service.scheduler, state: 'present', real_servers: [] };
+    // Persistence too: a port-0 service is one only with it, and the ipvs schema refuses it without.
+    const persistence = service.persistence ? { persistence: { timeout: service.persistence.timeout, netmask: service.persistence.netmask } } : {};
+    const ipvs = { protocol: service.protocol, ...words, scheduler: service.scheduler, ...persistence, state: 'present', real_servers: [] };
     return { id: `ipvs ${serviceName(service)}`, type: 'ipvs', spec: { save_file: 'auto', purge: false, services: [ipvs] } };
   });
   return [...new Map([...vips, ...services].map((object) => [object.id, object])).values()];
