@@ -104,10 +104,13 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
       const save = saveFileChange(path, file, planTable(withdrawn(spec), facts.table).table);
       return save ? [{ ...save, phase: 'balance' }] : [];
     },
+    // The listed services leave the facts' table too: a second release of the same run (keepalived
+    // takes two services along) plans its save file from the table the first one left.
     after(spec, facts) {
       if (facts.ipvs.state === 'unavailable' || !readSaveFile(spec, facts)) return facts;
       const { path, file } = saveFileState(spec, facts);
-      return { ...facts, files: { ...facts.files, [path]: savedFile(file, planTable(withdrawn(spec), facts.table).table) } };
+      const { table } = planTable(withdrawn(spec), facts.table);
+      return { ...facts, table, files: { ...facts.files, [path]: savedFile(file, table) } };
     },
   },
 };

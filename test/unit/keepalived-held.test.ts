@@ -34,3 +34,37 @@ describe('what keepalived holds for the address and ipvs tasks', () => {
     }
   });
 });
+
+describe('the ipvs save file when keepalived takes its services along', () => {
+  it('forgets every one of them, each release planned from the table the one before left', async () => {
+    const { releaseTakenAlong } = await import('../../src/ownership/held.js');
+    const { parseRules, renderRules } = await import('../../src/resources/ipvs/rules-format.js');
+    const { ipvs } = await import('../../src/resources/ipvs.js');
+    // The two TCP services keepalived holds, and one of lvsprov's ipvs task beside them, all in the save file.
+    const rules = [
+      '-A -t 198.51.100.50:80 -s wrr',
+      '-a -t 198.51.100.50:80 -r 192.0.2.11:80 -g -w 1',
+      '-A -t 198.51.100.50:53 -s rr',
+      '-a -t 198.51.100.50:53 -r 192.0.2.11:53 -g -w 1',
+      '-A -t 198.51.100.52:80 -s rr',
+      '-a -t 198.51.100.52:80 -r 192.0.2.12:80 -g -w 1',
+      '',
+    ].join('\n');
+    const table = parseRules(rules);
+    const facts = { ipvs: { state: 'ok' as const }, table, os: { id: 'debian', idLike: [] }, files: { '/etc/ipvsadm.rules': { exists: true as const, content: renderRules(table), mode: '644' } }, pins: [] };
+    const held = keepalived.schema.parse({
+      instances: [],
+      virtual_servers: [
+        { protocol: 'tcp', address: '198.51.100.50', port: 80, scheduler: 'wrr', forwarding: 'dr', real_servers: [{ address: '192.0.2.11', port: 80, weight: 1 }] },
+        { protocol: 'tcp', address: '198.51.100.50', port: 53, scheduler: 'rr', forwarding: 'dr', real_servers: [{ address: '192.0.2.11', port: 53, weight: 1 }] },
+      ],
+    });
+    const predicted = new Map<string, unknown>([['ipvs:ipvs', facts]]);
+    const changes = releaseTakenAlong({ type: keepalived, spec: held, phase: 'retire', task: 'keepalived' }, new Set(), predicted, { host: 'dir1' });
+    expect(changes.length).toBeGreaterThan(0);
+    const after = predicted.get('ipvs:ipvs') as typeof facts;
+    expect(parseRules(after.files['/etc/ipvsadm.rules']?.content ?? '').map((service) => `${service.address}:${service.port}`)).toEqual(['198.51.100.52:80']);
+    // Planned again from there, the save file is in sync.
+    expect(ipvs.release?.plan(ipvs.schema.parse(heldObjects(held)[1]?.spec), after, { host: 'dir1' })).toEqual([]);
+  });
+});
