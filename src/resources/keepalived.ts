@@ -105,9 +105,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   notes: (spec, facts) => (facts.running ? [...facts.down.map(downNote), ...sorryNotes(spec, facts)] : []),
 
   after(declared, facts, context) {
-    const withheld = context?.withheld;
-    // The current config is parsed only where a server is withheld.
-    const spec = withheld !== undefined && withheld.size > 0 ? withoutWithheld(declared, configuredServers(facts.file.exists ? facts.file.content : undefined), withheld) : declared;
+    const spec = withoutWithheld(declared, configuredServers(facts.file.exists ? facts.file.content : undefined), context?.withheld);
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;
     return {
       ...facts,
@@ -137,7 +135,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
       if (kept.length > 0 && context.declared) {
         // Killed, it sends no last advert: a peer nobody stops takes the VIPs three adverts later.
         refuseUnretiredPeers(spec.instances.flatMap((instance) => instance.unicast_peers), context.cluster);
-        changes.push(...releaseDrain(releasedServices(spec, facts, context.declared)), handOverChange(spec, facts, kept, context.declared));
+        const released = releasedServices(spec, facts, context.declared);
+        changes.push(...releaseDrain(released), handOverChange(spec, facts, kept, context.declared, released));
       } else if (facts.running) {
         const wait = untilStopped(facts.manager);
         const phase = stopPhase(spec, context);

@@ -3,6 +3,7 @@ import { realServerName, selector, serverRef, serviceName, type VirtualService }
 import { realServerOptions } from '../ipvs/rules-format.js';
 import type { Change } from '../types.js';
 import { handOverStop } from './daemon.js';
+import { drainOnly } from './plan.js';
 import type { KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec } from './schema.js';
 import { expectedService } from './table.js';
@@ -71,7 +72,7 @@ export function releaseDrain(services: readonly VirtualService[]): Change[] {
       phase: 'balance',
       leaving: serverRef(first.service, first.server),
     },
-    ...others.map(({ service, server }) => ({ resource: 'keepalived', summary: `drain ${realServerName(server)} of ${serviceName(service)}`, commands: [], phase: 'balance' as const, leaving: serverRef(service, server) })),
+    ...others.map(({ service, server }) => drainOnly(service, server)),
   ];
 }
 
@@ -79,12 +80,11 @@ export function releaseDrain(services: readonly VirtualService[]): Change[] {
  * The stop of a running keepalived whose VIPs or virtual services lvsprov's tasks take over. It
  * runs in the retire wave: after the withdraw wave, where every director that leaves the pair
  * stopped its own keepalived (cleanly: it holds no VIP to keep), so that no backup is left to take
- * the VIPs once this keepalived's adverts stop.
+ * the VIPs once this keepalived's adverts stop. `services`: releasedServices, removed after the kill.
  */
-export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kept: readonly string[], declared: ReadonlySet<string>): Change {
+export function handOverChange(spec: KeepalivedSpec, facts: KeepalivedFacts, kept: readonly string[], declared: ReadonlySet<string>, services: readonly VirtualService[]): Change {
   const vips = spec.instances.flatMap((instance) => instance.vips).filter((vip) => !declared.has(vipId(vip)));
   const releasedVips = [...new Map(vips.map((vip) => [vipId(vip), vip])).values()];
-  const services = releasedServices(spec, facts, declared);
   const released = [...releasedVips.map((vip) => `${vip.address} on ${vip.device}`), ...services.map(serviceName)];
   return {
     resource: 'keepalived',

@@ -160,6 +160,11 @@ function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
   return commands.length > 0 ? [`if ${keepalivedAlive}; then ${commands.join(' && ')}; fi`] : [];
 }
 
+/** A no-op change in balance that carries one leaving server for the engine to drain. */
+export function drainOnly(service: VirtualService, server: RealServer): Change {
+  return { resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(service)}`, commands: [], phase: 'balance', leaving: serverRef(service, server) };
+}
+
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
@@ -206,8 +211,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     swaps = [];
   }
   // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
-  for (const { item, server } of refs.filter((ref) => ref !== weighted[0]))
-    changes.push({ resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(item.service)}`, commands: [], phase: 'balance', leaving: serverRef(item.service, server) });
+  for (const { item, server } of refs.filter((ref) => ref !== weighted[0])) changes.push(drainOnly(item.service, server));
   // Without servers leaving, the config itself switches, in balance.
   const switchesHere = refs.length > 0 ? [] : switches;
   changes.push({

@@ -18,9 +18,21 @@ export interface ConfiguredServers {
   readonly methods: ReadonlyMap<string, string>;
 }
 
-/** What the config in `current` (the file's text, if any) holds of its real servers, read once for a plan. */
+/**
+ * What the config in `current` (the file's text, if any) holds of its real servers, read once for
+ * a plan and only when asked: withoutWithheld asks nothing where no server is withheld.
+ */
 export function configuredServers(current: string | undefined): ConfiguredServers {
-  return { weights: configWeights(current ?? ''), methods: configMethods(current ?? '') };
+  let weights: ReadonlyMap<string, number> | undefined;
+  let methods: ReadonlyMap<string, string> | undefined;
+  return {
+    get weights() {
+      return (weights ??= configWeights(current ?? ''));
+    },
+    get methods() {
+      return (methods ??= configMethods(current ?? ''));
+    },
+  };
 }
 
 /** Whether a virtual server of the config forwards by another method than `service` asks. */
