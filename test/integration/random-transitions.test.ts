@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, labAvailability, skipLabSuite, type Lab } from '../../src/lab/netns/index.js';
 import { parseJson, runCli } from '../support/cli.js';
-import { writeInventory } from '../support/dr-lab.js';
+import { drLabSpec, writeInventory } from '../support/dr-lab.js';
 import { labSh } from '../support/lab-sh.js';
 
 // A cluster that keeps changing, on real hosts: a seeded walk through random inventories (VIPs,
@@ -85,20 +85,10 @@ describe.skipIf(skipLabSuite(availability))(`a seeded walk through random cluste
   let dir = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lvsprov-random-transitions-'));
-    lab = await createLab(
-      {
-        name: 'itwalk',
-        subnets: [
-          { name: 'client', cidr: '203.0.113.0/24', controlAddress: '203.0.113.254' },
-          { name: 'lan', cidr: '192.0.2.0/24', controlAddress: '192.0.2.254' },
-        ],
-        hosts: [
-          { name: 'router', interfaces: [{ subnet: 'client', address: '203.0.113.1' }, { subnet: 'lan', address: '192.0.2.1' }] },
-          ...REAL_SERVERS.map((name) => ({ name, interfaces: [{ subnet: 'lan', address: ADDRESS[name] as string }] })),
-        ],
-      },
-      join(dir, 'lab'),
-    );
+    // The DR lab's router and rs1, rs2, with rs3 and rs4 beside them on its LAN.
+    const spec = drLabSpec('itwalk');
+    const more = REAL_SERVERS.filter((name) => !spec.hosts.some((host) => host.name === name)).map((name) => ({ name, interfaces: [{ subnet: 'lan', address: ADDRESS[name] as string }] }));
+    lab = await createLab({ ...spec, hosts: [...spec.hosts, ...more] }, join(dir, 'lab'));
   }, 120_000);
   afterAll(async () => {
     await lab?.destroy();

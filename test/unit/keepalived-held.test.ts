@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { heldObjects } from '../../src/resources/keepalived/handover.js';
 import { keepalived } from '../../src/resources/keepalived.js';
 import { typeNamed } from '../../src/ownership/records.js';
+import { releaseTakenAlong } from '../../src/ownership/held.js';
+import { parseRules, renderRules } from '../../src/resources/ipvs/rules-format.js';
+import { ipvs } from '../../src/resources/ipvs.js';
 
 // What keepalived holds for lvsprov's address and ipvs tasks (ResourceType.takesOver) is read with
 // those types' own schemas when keepalived goes and takes a service along: the ipvs task's save
@@ -36,10 +39,7 @@ describe('what keepalived holds for the address and ipvs tasks', () => {
 });
 
 describe('the ipvs save file when keepalived takes its services along', () => {
-  it('forgets every one of them, each release planned from the table the one before left', async () => {
-    const { releaseTakenAlong } = await import('../../src/ownership/held.js');
-    const { parseRules, renderRules } = await import('../../src/resources/ipvs/rules-format.js');
-    const { ipvs } = await import('../../src/resources/ipvs.js');
+  it('forgets every one of them, each release planned from the table the one before left', () => {
     // The two TCP services keepalived holds, and one of lvsprov's ipvs task beside them, all in the save file.
     const rules = [
       '-A -t 198.51.100.50:80 -s wrr',
