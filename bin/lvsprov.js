@@ -6,20 +6,18 @@
 // "Validating a large inventory"). `env -S` splits the line into node and its flags on Linux.
 // V8's helper threads (garbage collection, compiling) stay on: on the second core they bring a
 // 1000-host apply to its first connection about a quarter sooner, for the same CPU.
-import module from 'node:module';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../dist/cache-dir.js';
+import { cacheCommand, loadCachedBundle } from '../dist/code-cache.js';
 
-// V8's compiled code of the CLI kept between runs, in the user's own cache directory (not node's
-// default under the shared /tmp, where another user could leave code for this one to run): the
-// next start reads it instead of compiling the bundle again, about 20 ms sooner to the first
-// connection on node 22 and 24 (README, "Where the time goes"). Node 20 has no such cache;
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be on before the bundle loads, hence the
-// dynamic import.
-module.enableCompileCache?.(join(defaultCacheDir(), 'node-compile-cache'));
+// The CLI, compiled to dist/ and bundled into one CommonJS file (npm run build, which `npm ci`
+// runs through the prepare script), run with V8's code cache of the last run of the same command
+// from lvsprov's own cache directory, never a shared one such as /tmp, where another user could
+// leave code for this one to run (src/code-cache.ts; README, "Where the time goes").
+// NODE_DISABLE_COMPILE_CACHE=1, node's own switch for its compile cache, turns it off.
+const cacheDir = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : defaultCacheDir();
+const bundle = loadCachedBundle(fileURLToPath(new URL('../dist/bundle/lvsprov.cjs', import.meta.url)), { cacheDir, command: cacheCommand(process.argv) });
 
-// The CLI, compiled to dist/ and bundled into dist/bundle/ (npm run build, which `npm ci` runs
-// through the prepare script).
-const { main } = await import('../dist/bundle/lvsprov.js');
-
-process.exitCode = await main(process.argv);
+process.exitCode = await bundle.exports.main(process.argv);
+// A run stopped by a wrong command line or input ran little of its command: its code is no cache.
+if (process.exitCode !== 1 && process.exitCode !== 4 && process.exitCode !== 130) bundle.save();

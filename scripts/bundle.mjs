@@ -1,8 +1,11 @@
-// The CLI as a few files instead of ~370 modules: `npm run build` compiles src/ to dist/ with tsc,
-// then this bundles dist/cli/main.js into dist/bundle/ with esbuild. Measured on a 50-host apply,
-// module resolution and file reads were the largest part of the time before the first connection;
-// a bundle does them once. Code loaded by dynamic import (lab, verify, listr2, the text report)
-// stays in chunks of its own, loaded only when used.
+// The CLI as one file instead of ~370 modules: `npm run build` compiles src/ to dist/ with tsc,
+// then this bundles dist/cli/main.js into dist/bundle/lvsprov.cjs with esbuild. Measured on a
+// 50-host apply, module resolution and file reads were the largest part of the time before the
+// first connection; a bundle does them once. It is CommonJS so that the bin can run it through
+// vm.Script with V8's code cache (src/code-cache.ts), which node 20 offers for no ES module. Code
+// that only some commands run (lab, verify, listr2, the text report) is still initialised only
+// when a command imports it: esbuild wraps each dynamically imported module in a function of its
+// own.
 //
 // Left outside the bundle: ssh2 (CommonJS that finds its native crypto addon next to its own
 // files), @viz-js/viz (a megabyte of wasm, loaded only for an SVG) and the YAML library, which
@@ -12,7 +15,8 @@
 // default: lvsprov words its own messages and never selects a language. Every command compiled them
 // at start; without them `lvsprov validate` of a small inventory takes about 0.08 s less CPU.
 
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -74,19 +78,31 @@ const lazyChildProcess = {
   },
 };
 
-// Chunk names carry content hashes: old chunks would pile up.
 await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { lvsprov: join(root, 'dist/cli/main.js') },
   outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['ssh2', '@viz-js/viz'],
+  // An import() in a vm.Script needs a loader callback node 20 gives only behind a flag: the
+  // external packages import()ed (ssh2, @viz-js/viz, node's own) are required, as they can be.
+  supported: { 'dynamic-import': false },
+  // A module's own URL: the bundle's, which sits where dist/ has its modules' folders.
+  define: { 'import.meta.url': 'lvsprovBundleUrl' },
+  // Strict, as the ES modules it is made of are; the banner would otherwise hide esbuild's own "use strict".
+  banner: { js: `"use strict";\nconst lvsprovBundleUrl = require('node:url').pathToFileURL(__filename).href;` },
   plugins: [zodEnglishOnly, noSourceMap, lazyChildProcess],
-  // Bundled CommonJS packages (handlebars) call require(); an ES module has none of its own.
-  banner: { js: "import { createRequire as lvsprovCreateRequire } from 'node:module'; const require = lvsprovCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// esbuild escapes every character outside ASCII in code but copies comments as they are; the
+// bin reads an all-ASCII bundle as latin1, three times faster than UTF-8. The first line names the
+// SHA-256 of the rest: the bin's code cache is kept by it (src/code-cache.ts).
+const bundleFile = join(outdir, 'lvsprov.cjs');
+const text = (await readFile(bundleFile, 'utf8')).replace(/^(\s*\/\/.*)$/gm, (line) => line.replace(/[^\x00-\x7f]/g, '?'));
+await writeFile(bundleFile, `// lvsprov bundle sha256:${createHash('sha256').update(text).digest('hex')}\n${text}`);
+if (/[^\x00-\x7f]/.test(text)) console.warn(`${bundleFile} is not all ASCII: the bin reads it as UTF-8, a little slower`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,7 +9,7 @@ import { cliPath } from '../support/cli.js';
 // What the commands that contact no host load: each costs every run its start-up time, so what
 // only a connection needs (ssh2, node's crypto) and what lvsprov never asks of a library (node's
 // child_process, which commander imports at its top; scripts/bundle.mjs gives it a stand-in)
-// stays unloaded; and where the bin keeps V8's compiled code between runs. Runs the built CLI.
+// stays unloaded; and where and when the bin keeps V8's compiled code between runs. Runs the built CLI.
 
 const root = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'lvsprov-startup-modules-'));
@@ -18,7 +18,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 interface Loaded {
   readonly builtins: string[];
   readonly files: string[];
-  readonly compileCacheCalls: unknown[][];
 }
 
 function loadedBy(args: readonly string[], exitCode = 0, env: NodeJS.ProcessEnv = {}): Loaded {
@@ -62,8 +61,10 @@ describe('the YAML library', () => {
 
   it('is in no chunk of the bundle: it loads from node_modules when a file needs it', () => {
     const bundle = join(root, 'dist/bundle');
-    const holding = readdirSync(bundle).filter((name) => name.endsWith('.js') && readFileSync(join(bundle, name), 'utf8').includes('node_modules/yaml/'));
-    expect(holding).toEqual([]);
+    const files = readdirSync(bundle);
+    expect(files).toEqual(['lvsprov.cjs']);
+    expect(readFileSync(join(bundle, 'lvsprov.cjs'), 'latin1')).toMatch(/^\/\/ lvsprov bundle sha256:[0-9a-f]{64}\n"use strict";\n/);
+    expect(readFileSync(join(bundle, 'lvsprov.cjs'), 'utf8')).not.toContain('node_modules/yaml/');
   });
 
   it('is not loaded for files the quick reader reads: the inventory, the playbook and the roles lvsprov ships', () => {
@@ -78,14 +79,33 @@ describe('the YAML library', () => {
   });
 });
 
-describe("V8's compile cache", () => {
-  it("is asked for in lvsprov's own cache directory, $LVSPROV_CACHE, never node's default under /tmp", () => {
+describe("V8's code cache", () => {
+  const cacheFiles = (cache: string): string[] => readdirSync(cache).filter((name) => name.endsWith('.v8-cache'));
+
+  it("is kept in lvsprov's own cache directory, $LVSPROV_CACHE, one a command, and the next run takes it as it is", () => {
     const cache = join(dir, 'cache');
-    expect(loadedBy(['--version'], 0, { LVSPROV_CACHE: cache }).compileCacheCalls).toEqual([[join(cache, 'node-compile-cache')]]);
+    loadedBy(['validate', '-i', 'inventories/lab-ha.yaml'], 0, { LVSPROV_CACHE: cache });
+    const [file] = cacheFiles(cache);
+    expect(cacheFiles(cache)).toEqual([expect.stringMatching(/^validate-[0-9a-f]{16}\.v8-cache$/)]);
+    const written = statSync(join(cache, file as string));
+    expect(written.size).toBeGreaterThan(100_000);
+    // Taken by V8: a refused cache would be written again, a new file in its place.
+    loadedBy(['validate', '-i', 'inventories/lab-ha.yaml'], 0, { LVSPROV_CACHE: cache });
+    expect(statSync(join(cache, file as string)).ino).toBe(written.ino);
+    loadedBy(['--version'], 0, { LVSPROV_CACHE: cache });
+    expect(cacheFiles(cache).map((name) => name.split('-')[0]).sort()).toEqual(['cli', 'validate']);
   });
 
   it('and under ~/.cache/lvsprov without it', () => {
     const home = join(dir, 'home');
-    expect(loadedBy(['--version'], 0, { LVSPROV_CACHE: '', HOME: home }).compileCacheCalls).toEqual([[join(home, '.cache', 'lvsprov', 'node-compile-cache')]]);
+    loadedBy(['--version'], 0, { LVSPROV_CACHE: '', HOME: home });
+    expect(cacheFiles(join(home, '.cache', 'lvsprov'))).toEqual([expect.stringMatching(/^cli-/)]);
+  });
+
+  it('is not written for a run its input stopped, nor with NODE_DISABLE_COMPILE_CACHE', () => {
+    const refused = join(dir, 'refused');
+    loadedBy(['validate', '-i', 'no-such-inventory.yaml'], 4, { LVSPROV_CACHE: refused });
+    loadedBy(['--version'], 0, { LVSPROV_CACHE: refused, NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(() => readdirSync(refused)).toThrow();
   });
 });

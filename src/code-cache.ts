@@ -1,0 +1,135 @@
+import { isAscii } from 'node:buffer';
+import { fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, closeSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+// The CLI is one CommonJS file run through vm.Script with V8's code cache: the compiled code of
+// the last run of the same command, kept in lvsprov's cache directory. V8 then neither parses the
+// 2 MB bundle nor compiles again the functions the command ran the last time; node 20 has no
+// compile cache of its own, and node's loader would make the bundle an ES module compiled anew on
+// every start. The bin loads this file before the bundle, so it imports nothing of lvsprov's.
+//
+// A cache is only ever read by the exact bundle, node and flags that wrote it: its name carries a
+// hash of all three (V8's own check compares the source's length, not its text). The bundle's
+// first line names the SHA-256 of the rest, written by the build, so that a start need not load
+// node:crypto and hash 2 MB; its size and time of change are in the name too, for a bundle edited
+// after the build. One cache a
+// command: each holds what that command compiled, and `--version` would make a poor cache for
+// `apply`. Nothing here may stop the CLI: a cache that cannot be read, written or is refused by V8
+// only costs the compile it would have saved.
+
+/** What the bundle exports. */
+export type BundleExports = Record<string, unknown>;
+
+export interface CachedBundle {
+  readonly exports: BundleExports;
+  /** Whether V8 took the cache (false: none, or refused). */
+  readonly cacheAccepted: boolean;
+  /** The cache file this run reads and `save` writes; undefined when caching is off. */
+  readonly cacheFile: string | undefined;
+  /** Writes V8's code for this command, with every function compiled so far, unless the cache it read is still good. */
+  save(): void;
+}
+
+export interface LoadOptions {
+  /** The folder of cache files; undefined turns caching off. */
+  readonly cacheDir: string | undefined;
+  /** Which command runs: one cache file for each. */
+  readonly command: string;
+}
+
+const suffix = '.v8-cache';
+const keyLength = 16;
+
+/** The command word a cache is kept for: the first argument that is not an option, if it looks like a command. */
+export function cacheCommand(argv: readonly string[]): string {
+  const word = argv.slice(2).find((argument) => !argument.startsWith('-'));
+  return word !== undefined && /^[a-z][a-z-]{0,31}$/.test(word) ? word : 'cli';
+}
+
+export function loadCachedBundle(file: string, options: LoadOptions): CachedBundle {
+  const { bytes, changed } = readWithTime(file);
+  // esbuild writes ASCII (it escapes the rest): read as latin1, which V8 keeps as one byte a
+  // character and which decodes about three times faster than UTF-8 here.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${cacheKey(source, bytes, changed)}${suffix}`);
+  const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
+  const script = new Script(wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
+  const module = { exports: {} as BundleExports };
+  const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return {
+    exports: module.exports,
+    cacheAccepted,
+    cacheFile,
+    save: () => {
+      if (cacheFile === undefined || cacheAccepted) return;
+      writeCache(cacheFile, options.command, script.createCachedData());
+    },
+  };
+}
+
+/** CommonJS's own wrapper, on one line so the bundle's line numbers stay those of its file. */
+function wrap(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+}
+
+/** The first line the build writes: the SHA-256 of what follows it. */
+export const buildLinePattern = /^\/\/ lvsprov bundle sha256:([0-9a-f]{64})\n/;
+
+function cacheKey(source: string, bytes: Buffer, changed: number): string {
+  const build = buildLinePattern.exec(source.slice(0, 100))?.[1] ?? sha256(bytes);
+  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
+  return fnv1a64([build, bytes.length, changed, process.version, process.arch, flags].join('\0'));
+}
+
+/** A bundle without the build's line (not made by scripts/bundle.mjs): hashed here, at node:crypto's cost. */
+function sha256(bytes: Buffer): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** FNV-1a, 64 bits, of a short text: a file name for what the key holds, not a defence against anyone. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (let index = 0; index < text.length; index++) hash = BigInt.asUintN(64, (hash ^ BigInt(text.charCodeAt(index))) * 0x100000001b3n);
+  return hash.toString(16).padStart(keyLength, '0');
+}
+
+function readWithTime(file: string): { bytes: Buffer; changed: number } {
+  const descriptor = openSync(file, 'r');
+  try {
+    return { changed: fstatSync(descriptor).mtimeMs, bytes: readFileSync(descriptor) };
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function readIfThere(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomically, readable by the user alone; the same command's caches of other builds go. */
+function writeCache(path: string, command: string, data: Buffer): void {
+  const dir = dirname(path);
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(temporary, data, { mode: 0o600 });
+    renameSync(temporary, path);
+    const sameCommand = new RegExp(`^${command}-[0-9a-f]{${keyLength}}\\${suffix}$`);
+    for (const name of readdirSync(dir)) if (sameCommand.test(name) && name !== basename(path)) rmSync(join(dir, name), { force: true });
+  } catch {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // No folder to have left it in.
+    }
+  }
+}

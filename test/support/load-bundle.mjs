@@ -1,0 +1,11 @@
+// Loads a bundle through the bin's loader in a process of its own (V8 keeps what it compiled per
+// process and would not even look at a cache for a source it has seen) and prints what came of it.
+//   node load-bundle.mjs BUNDLE CACHE_DIR|- COMMAND [save]
+import { loadCachedBundle } from '../../dist/code-cache.js';
+
+const [bundle, cacheDir, command, save] = process.argv.slice(2);
+const loaded = loadCachedBundle(bundle, { cacheDir: cacheDir === '-' ? undefined : cacheDir, command });
+if (save === 'save') loaded.save();
+const { answer, ...rest } = loaded.exports;
+const crypto = process.moduleLoadList.includes('NativeModule crypto');
+console.log(JSON.stringify({ accepted: loaded.cacheAccepted, cacheFile: loaded.cacheFile ?? null, crypto, answer: typeof answer === 'function' ? answer() : answer, ...rest }));
