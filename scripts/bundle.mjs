@@ -99,6 +99,22 @@ await build({
   logLevel: 'warning',
 });
 
+// What the bin needs before the bundle: where the cache is and how to load the bundle with it.
+await build({
+  stdin: {
+    contents: "export { defaultCacheDir } from './cache-dir.js';\nexport { cacheCommand, loadCachedBundle } from './code-cache.js';\n",
+    resolveDir: join(root, 'dist'),
+    sourcefile: 'loader.js',
+  },
+  outfile: join(outdir, 'loader.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  banner: { js: '"use strict";' },
+  logLevel: 'warning',
+});
+
 // esbuild escapes every character outside ASCII in code but copies comments as they are; the
 // bin reads an all-ASCII bundle as latin1, three times faster than UTF-8. The first line names the
 // SHA-256 of the rest: the bin's code cache is kept by it (src/code-cache.ts).

@@ -6,7 +6,7 @@
 // --against DIR: another built checkout (an older commit) measured in the same rounds, alternately,
 // so that both see the same load.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,12 +19,15 @@ const checkouts = [root, ...(options.against ? [resolve(options.against)] : [])]
 // Loaded into the measured process: its own CPU time and peak memory, as it exits.
 const report = `data:text/javascript,process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('\\nRUSAGE ' + JSON.stringify(u) + '\\n'); });`;
 
+/** A checkout's bin: CommonJS since 2026-12-07, an ES module before (an older checkout to compare with). */
+const binOf = (checkout) => ['bin/lvsprov.cjs', 'bin/lvsprov.js'].map((name) => join(checkout, name)).find((path) => existsSync(path)) ?? join(checkout, 'bin/lvsprov.cjs');
+
 /** The node flags of a bin's first line (`#!/usr/bin/env -S node --flag ...`), as the installed command runs with them. */
-const nodeFlags = (checkout) => readFileSync(join(checkout, 'bin/lvsprov.js'), 'utf8').split('\n')[0].split(/\s+/).filter((word) => word.startsWith('--'));
+const nodeFlags = (checkout) => readFileSync(binOf(checkout), 'utf8').split('\n')[0].split(/\s+/).filter((word) => word.startsWith('--'));
 
 function runOnce(checkout, inventory) {
   const started = performance.now();
-  const run = spawnSync(process.execPath, [...nodeFlags(checkout), '--import', report, join(checkout, 'bin/lvsprov.js'), 'validate', '-i', inventory], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(process.execPath, [...nodeFlags(checkout), '--import', report, binOf(checkout), 'validate', '-i', inventory], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const wall = performance.now() - started;
   const line = run.stderr.split('\n').find((text) => text.startsWith('RUSAGE '));
   if (run.status !== 0 || !line) throw new Error(`validate ${inventory} failed (exit ${run.status}):\n${run.stderr.slice(0, 2000)}`);

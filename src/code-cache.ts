@@ -17,7 +17,9 @@ import { Script } from 'node:vm';
 // after the build. One cache a
 // command: each holds what that command compiled, and `--version` would make a poor cache for
 // `apply`. Nothing here may stop the CLI: a cache that cannot be read, written or is refused by V8
-// only costs the compile it would have saved.
+// only costs the compile it would have saved. Built with src/cache-dir.ts into
+// dist/bundle/loader.cjs, which the bin, a CommonJS file too, requires: an ES module bin would
+// start node's ES module loader for itself and the modules it imports, about 10 ms more.
 
 /** What the bundle exports. */
 export type BundleExports = Record<string, unknown>;
@@ -53,7 +55,7 @@ export function loadCachedBundle(file: string, options: LoadOptions): CachedBund
   // esbuild writes ASCII (it escapes the rest): read as latin1, which V8 keeps as one byte a
   // character and which decodes about three times faster than UTF-8 here.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${cacheKey(source, bytes, changed)}${suffix}`);
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${cacheKey(file, source, bytes, changed)}${suffix}`);
   const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
   const script = new Script(wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
@@ -79,15 +81,15 @@ function wrap(source: string): string {
 /** The first line the build writes: the SHA-256 of what follows it. */
 export const buildLinePattern = /^\/\/ lvsprov bundle sha256:([0-9a-f]{64})\n/;
 
-function cacheKey(source: string, bytes: Buffer, changed: number): string {
-  const build = buildLinePattern.exec(source.slice(0, 100))?.[1] ?? sha256(bytes);
+function cacheKey(file: string, source: string, bytes: Buffer, changed: number): string {
+  const build = buildLinePattern.exec(source.slice(0, 100))?.[1] ?? sha256(file, bytes);
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
   return fnv1a64([build, bytes.length, changed, process.version, process.arch, flags].join('\0'));
 }
 
 /** A bundle without the build's line (not made by scripts/bundle.mjs): hashed here, at node:crypto's cost. */
-function sha256(bytes: Buffer): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+function sha256(file: string, bytes: Buffer): string {
+  const { createHash } = createRequire(file)('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(bytes).digest('hex');
 }
 

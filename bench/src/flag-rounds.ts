@@ -20,11 +20,11 @@ import { runEnv, timedRun, usage } from './timed-run.js';
 // (with --first: a reset, a first apply, then a re-run), every other round in the reverse order.
 // One line per run: wall time, the hosts' CPU per host, lvsprov's CPU, peak RSS, and with
 // --cpu-prof the main thread's time in garbage collection (wall-clock samples). A variant whose
-// first word ends in .js runs that bin instead of this tree's (another build, kept in a copy of
+// first word ends in .js or .cjs runs that bin instead of this tree's (another build, kept in a copy of
 // the tree), with the flags after it. --debian-host-keys gives the hosts Debian's three host keys.
-//   node dist-bench/bench/src/flag-rounds.js --hosts 1000 --rounds 2 [--first] [--cpu-prof DIR] [--debian-host-keys] -- '--max-semi-space-size=2' '' '/tmp/old/bin/lvsprov.js'
+//   node dist-bench/bench/src/flag-rounds.js --hosts 1000 --rounds 2 [--first] [--cpu-prof DIR] [--debian-host-keys] -- '--max-semi-space-size=2' '' '/tmp/old/bin/lvsprov.cjs'
 
-const usageText = "usage: node dist-bench/bench/src/flag-rounds.js [--hosts N] [--rounds N] [--first] [--cpu-prof DIR] [--debian-host-keys] -- '[BIN.js] FLAGS' ['[BIN.js] FLAGS'...]";
+const usageText = "usage: node dist-bench/bench/src/flag-rounds.js [--hosts N] [--rounds N] [--first] [--cpu-prof DIR] [--debian-host-keys] -- '[BIN.cjs] FLAGS' ['[BIN.cjs] FLAGS'...]";
 
 const { values, positionals } = parseArgs({
   options: { hosts: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, first: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'debian-host-keys': { type: 'boolean', default: false } },
@@ -49,10 +49,10 @@ async function collectingMs(dir: string): Promise<number | undefined> {
 
 const label = (flags: string): string => flags || 'no flags';
 
-/** A variant's bin (its first word when that ends in .js, else this tree's) and its node flags. */
+/** A variant's bin (its first word when that ends in .js or .cjs, else this tree's) and its node flags. */
 function binAndFlags(variant: string): [string, string[]] {
-  const words = variant.split(/\s+/).filter(Boolean);
-  return words[0]?.endsWith('.js') ? [words[0], words.slice(1)] : [cli, words];
+  const [first, ...rest] = variant.split(/\s+/).filter(Boolean);
+  return first !== undefined && /\.c?js$/.test(first) ? [first, rest] : [cli, first === undefined ? [] : [first, ...rest]];
 }
 
 async function main(): Promise<void> {

@@ -24,11 +24,11 @@ interface JsonHost {
 }
 
 export const lvsprovPlaybook = join(repoRoot, 'bench/lvsprov/playbook.yaml');
-export const cli = join(repoRoot, 'bin/lvsprov.js');
+export const cli = join(repoRoot, 'bin/lvsprov.cjs');
 
 /**
  * The node flags of the bin's first line (`#!/usr/bin/env -S node --flag ...`): the installed
- * command runs with them, and `node bin/lvsprov.js` alone would not.
+ * command runs with them, and `node bin/lvsprov.cjs` alone would not.
  */
 export const cliNodeFlags: readonly string[] = readFileSync(cli, 'utf8').split('\n', 1)[0]?.split(/\s+/).filter((word) => word.startsWith('--')) ?? [];
 

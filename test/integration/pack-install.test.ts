@@ -47,7 +47,7 @@ describe('npm pack, npm install -g the tarball, run the installed lvsprov', () =
   });
 
   it('ships what runs and nothing else', () => {
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'bin/lvsprov.js', 'dist/bundle/lvsprov.cjs', 'dist/code-cache.js', 'dist/cli/main.js', 'dist/transport/ssh-client.js', 'roles/director/tasks.yaml', 'playbooks/site.yaml', 'inventories/prod.yaml', 'schema/inventory.schema.json']) {
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'bin/lvsprov.cjs', 'dist/bundle/lvsprov.cjs', 'dist/bundle/loader.cjs', 'dist/cli/main.js', 'dist/transport/ssh-client.js', 'roles/director/tasks.yaml', 'playbooks/site.yaml', 'inventories/prod.yaml', 'schema/inventory.schema.json']) {
       expect(files, file).toContain(file);
     }
     expect(files.filter((file) => /^(src|test|bench|scripts|dist\/bench)\//.test(file) || file.endsWith('.map'))).toEqual([]);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 // Runs the built CLI as a user would, optionally inside a lab's control namespace.
 
-export const cliPath = join(import.meta.dirname, '../../bin/lvsprov.js');
+export const cliPath = join(import.meta.dirname, '../../bin/lvsprov.cjs');
 
 export interface CliResult {
   readonly code: number;

@@ -1,7 +1,10 @@
 // Loads a bundle through the bin's loader in a process of its own (V8 keeps what it compiled per
 // process and would not even look at a cache for a source it has seen) and prints what came of it.
 //   node load-bundle.mjs BUNDLE CACHE_DIR|- COMMAND [save]
-import { loadCachedBundle } from '../../dist/code-cache.js';
+import { createRequire } from 'node:module';
+
+// The loader as the bin requires it.
+const { loadCachedBundle } = createRequire(import.meta.url)('../../dist/bundle/loader.cjs');
 
 const [bundle, cacheDir, command, save] = process.argv.slice(2);
 const loaded = loadCachedBundle(bundle, { cacheDir: cacheDir === '-' ? undefined : cacheDir, command });

@@ -23,7 +23,7 @@ export default function setup(project: TestProject): () => void {
     try {
       // A file may have taken the lab down itself (lab-modes proves `lab down`).
       if (existsSync(labDir)) {
-        execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/lvsprov.js'), 'lab', 'down', '--dir', labDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+        execFileSync(process.execPath, [join(import.meta.dirname, '../../bin/lvsprov.cjs'), 'lab', 'down', '--dir', labDir], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
       }
     } finally {
       rmSync(parent, { recursive: true, force: true });

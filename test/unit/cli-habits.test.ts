@@ -200,7 +200,7 @@ describe('validate', () => {
 describe('the inventory JSON Schema', () => {
   it('is shipped as schema/inventory.schema.json, equal to what `lvsprov schema` generates from the zod schema', async () => {
     const shipped = readFileSync(join(root, 'schema/inventory.schema.json'), 'utf8');
-    expect(shipped, 'refresh it: npm run build && node bin/lvsprov.js schema > schema/inventory.schema.json').toBe(inventoryJsonSchemaText());
+    expect(shipped, 'refresh it: npm run build && node bin/lvsprov.cjs schema > schema/inventory.schema.json').toBe(inventoryJsonSchemaText());
     const printed = await runMain(['schema']);
     expect(`${printed.stdout}\n`).toBe(shipped);
     const schema = JSON.parse(shipped) as { properties: Record<string, unknown>; required: string[] };

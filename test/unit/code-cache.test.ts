@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cacheCommand } from '../../src/code-cache.js';
 
-// The bin's loader (src/code-cache.ts, as built into dist/): a CommonJS bundle run with V8's code
+// The bin's loader (src/code-cache.ts, as built into dist/bundle/loader.cjs): a CommonJS bundle run with V8's code
 // cache of its command's last run. Each load runs in a node process of its own, as each start of
 // the CLI does: within one process V8 reuses what it compiled and never looks at a cache.
 

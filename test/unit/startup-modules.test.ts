@@ -62,7 +62,7 @@ describe('the YAML library', () => {
   it('is in no chunk of the bundle: it loads from node_modules when a file needs it', () => {
     const bundle = join(root, 'dist/bundle');
     const files = readdirSync(bundle);
-    expect(files).toEqual(['lvsprov.cjs']);
+    expect(files.sort()).toEqual(['loader.cjs', 'lvsprov.cjs']);
     expect(readFileSync(join(bundle, 'lvsprov.cjs'), 'latin1')).toMatch(/^\/\/ lvsprov bundle sha256:[0-9a-f]{64}\n"use strict";\n/);
     expect(readFileSync(join(bundle, 'lvsprov.cjs'), 'utf8')).not.toContain('node_modules/yaml/');
   });
