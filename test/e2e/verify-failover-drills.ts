@@ -53,6 +53,13 @@ export function failoverDrills({ lab: labOf, inventory: inventoryOf, labIt, quie
   const keepalivedRuns = async (host: string): Promise<boolean> =>
     (await lab.sh(host, 'if [ -r /run/keepalived.pid ] && kill -0 "$(cat /run/keepalived.pid)" 2>/dev/null; then echo yes; else echo no; fi')).trim() === 'yes';
 
+  /** Until keepalived has exited on `host`, or fail after 20 s. */
+  const gone = async (host: string): Promise<void> => {
+    for (const deadline = Date.now() + 20_000; await keepalivedRuns(host); await sleep(100)) {
+      if (Date.now() > deadline) throw new Error(`keepalived still runs on ${host} 20 s after it was stopped`);
+    }
+  };
+
   /** Until dir1 alone holds the VIP (the lab's steady state between runs). */
   const settledOnDir1 = async (): Promise<void> => {
     await heldBy(vip(), 'dir1', true, 30_000);
@@ -125,6 +132,9 @@ export function failoverDrills({ lab: labOf, inventory: inventoryOf, labIt, quie
     labIt('with keepalived stopped on the backup the drill refuses, touches nothing and exits 5', async () => {
       await lab.sh('dir2', '/etc/init.d/keepalived stop');
       try {
+        // The init script only signals keepalived, which then leaves VRRP in its own time: a
+        // drill started before it has gone would rightly count dir2 as a running backup.
+        await gone('dir2');
         const result = await lvsprov('verify', '-i', inventory, '--failover');
         log(`no running backup: exit ${result.code}\n${result.stdout}`);
         expect(result.code, result.stderr).toBe(5);
