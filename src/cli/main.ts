@@ -1,3 +1,5 @@
+// First: every schema the imports below build is built jitless.
+import './zod-jitless.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, UsageError, withArgumentsShown } from '../errors.js';
 import { applyCommand } from './apply-command.js';

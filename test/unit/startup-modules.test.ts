@@ -18,6 +18,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 interface Loaded {
   readonly builtins: string[];
   readonly files: string[];
+  /** The first line of the body of each function made from a string (`Function(...)`). */
+  readonly fromStrings: string[];
 }
 
 function loadedBy(args: readonly string[], exitCode = 0, env: NodeJS.ProcessEnv = {}): Loaded {
@@ -53,6 +55,26 @@ describe('a command that contacts no host', () => {
     expect(builtins).toContain('child_process');
     expect(builtins).toContain('crypto');
     expect(files.filter((path) => path.includes(join('node_modules', 'ssh2', ''))).length).toBeGreaterThan(0);
+  });
+});
+
+describe('zod', () => {
+  // What zod 4 compiles for an object schema the first time it parses with it (its fast path); handlebars
+  // compiles each template once, which no cache could spare either.
+  const zodParsers = (bodies: readonly string[]): string[] => bodies.filter((body) => /^return function \(payload, ctx\)/.test(body));
+
+  it('parses without compiling parsers from strings: a run of the CLI would compile them anew each time, outside the code cache', () => {
+    const { fromStrings } = loadedBy(['validate', '-i', 'inventories/lab-ha.yaml']);
+    expect(fromStrings.length).toBeGreaterThan(0);
+    expect(zodParsers(fromStrings)).toEqual([]);
+  });
+
+  it('and the hook sees such a parser where zod compiles one: the same kind of schema, parsed by zod as it comes', () => {
+    const script = "const { z } = require('zod'); z.object({ a: z.string(), b: z.number() }).parse({ a: 'x', b: 1 });";
+    const file = join(dir, 'loaded.json');
+    const run = spawnSync(process.execPath, ['--import', join(root, 'test/support/loaded-modules-hook.mjs'), '-e', script], { cwd: root, env: { ...process.env, LOADED_MODULES_FILE: file }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(zodParsers((JSON.parse(readFileSync(file, 'utf8')) as Loaded).fromStrings)).toHaveLength(1);
   });
 });
 
