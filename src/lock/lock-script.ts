@@ -115,8 +115,10 @@ export function acquireLockScript(nonce: string, owner: LockOwner, options: Acqu
     '{ { [ -d "$lvsprov_d" ] || mkdir -p "$lvsprov_d"; } && : >>"$lvsprov_d/run.lock"; } 2>/dev/null || { lvsprov_say unsupported reason=cannot-write; exit 0; }',
     // The process that stands for this run's connection: the nearest sshd ancestor (sudo, its
     // monitor and a login shell may sit between), else the parent. A run whose connection went
-    // while it waited never takes the lock for nobody.
-    'lvsprov_conn=$$ lvsprov_depth=0',
+    // while it waited never takes the lock for nobody. The walk starts at the shell's parent,
+    // which $PPID names: the shell's own /proc/PID/stat, read a byte per system call with the
+    // kernel writing the whole line out again for each, cost every read on every host 0.3 ms.
+    'lvsprov_conn=$PPID lvsprov_depth=0',
     'while :; do',
     '  lvsprov_comm=; { read -r lvsprov_comm </proc/$lvsprov_conn/comm; } 2>/dev/null',
     '  case $lvsprov_comm in sshd*) break ;; esac',
