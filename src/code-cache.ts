@@ -15,8 +15,10 @@ import { Script } from 'node:vm';
 // first line names the SHA-256 of the rest, written by the build, so that a start need not load
 // node:crypto and hash 2 MB; its size and time of change are in the name too, for a bundle edited
 // after the build. One cache a
-// command: each holds what that command compiled, and `--version` would make a poor cache for
-// `apply`. Nothing here may stop the CLI: a cache that cannot be read, written or is refused by V8
+// command and install: each holds what that command compiled (`--version` would make a poor cache
+// for `apply`), and a new build or node replaces the cache its install wrote for the command
+// before; another install (a global one and a project's, two checkouts) or another set of node
+// flags keeps its own beside it, so that using both in turn does not throw each one's cache away. Nothing here may stop the CLI: a cache that cannot be read, written or is refused by V8
 // only costs the compile it would have saved. Built with src/cache-dir.ts into
 // dist/bundle/loader.cjs, which the bin, a CommonJS file too, requires: an ES module bin would
 // start node's ES module loader for itself and the modules it imports, about 10 ms more.
@@ -55,7 +57,7 @@ export function loadCachedBundle(file: string, options: LoadOptions): CachedBund
   // esbuild writes ASCII (it escapes the rest): read as latin1, which V8 keeps as one byte a
   // character and which decodes about three times faster than UTF-8 here.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${cacheKey(file, source, bytes, changed)}${suffix}`);
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${installKey(file)}-${cacheKey(file, source, bytes, changed)}${suffix}`);
   const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
   const script = new Script(wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
@@ -81,10 +83,15 @@ function wrap(source: string): string {
 /** The first line the build writes: the SHA-256 of what follows it. */
 export const buildLinePattern = /^\/\/ lvsprov bundle sha256:([0-9a-f]{64})\n/;
 
+/** Which install runs, with which node flags: what a cache is kept apart by, and replaced within. */
+function installKey(file: string): string {
+  return fnv1a64([file, ...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0'));
+}
+
+/** Which build of the bundle on which node: what a cache must match to be read. */
 function cacheKey(file: string, source: string, bytes: Buffer, changed: number): string {
   const build = buildLinePattern.exec(source.slice(0, 100))?.[1] ?? sha256(file, bytes);
-  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\0');
-  return fnv1a64([build, bytes.length, changed, process.version, process.arch, flags].join('\0'));
+  return fnv1a64([build, bytes.length, changed, process.version, process.arch].join('\0'));
 }
 
 /** A bundle without the build's line (not made by scripts/bundle.mjs): hashed here, at node:crypto's cost. */
@@ -117,7 +124,10 @@ function readIfThere(path: string): Buffer | undefined {
   }
 }
 
-/** Atomically, readable by the user alone; the same command's caches of other builds go. */
+/**
+ * Atomically, readable by the user alone; the caches this install wrote for the command before
+ * (another build, or node) go, and those named without an install (lvsprov until 2026-12-07).
+ */
 function writeCache(path: string, command: string, data: Buffer): void {
   const dir = dirname(path);
   const temporary = `${path}.${process.pid}.tmp`;
@@ -125,8 +135,9 @@ function writeCache(path: string, command: string, data: Buffer): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(temporary, data, { mode: 0o600 });
     renameSync(temporary, path);
-    const sameCommand = new RegExp(`^${command}-[0-9a-f]{${keyLength}}\\${suffix}$`);
-    for (const name of readdirSync(dir)) if (sameCommand.test(name) && name !== basename(path)) rmSync(join(dir, name), { force: true });
+    const install = basename(path).slice(command.length + 1, command.length + 1 + keyLength);
+    const replaced = new RegExp(`^${command}-(${install}-)?[0-9a-f]{${keyLength}}\\${suffix}$`);
+    for (const name of readdirSync(dir)) if (replaced.test(name) && name !== basename(path)) rmSync(join(dir, name), { force: true });
   } catch {
     try {
       rmSync(temporary, { force: true });

@@ -29,8 +29,8 @@ function setUp(source: string): { bundle: string; cacheDir: string } {
   return { bundle, cacheDir: join(dir, 'cache') };
 }
 
-function load(bundle: string, cacheDir: string | undefined, command: string, save: 'save' | 'no-save' = 'save'): Loaded {
-  const run = spawnSync(process.execPath, [loader, bundle, cacheDir ?? '-', command, save], { encoding: 'utf8' });
+function load(bundle: string, cacheDir: string | undefined, command: string, save: 'save' | 'no-save' = 'save', nodeFlags: readonly string[] = []): Loaded {
+  const run = spawnSync(process.execPath, [...nodeFlags, loader, bundle, cacheDir ?? '-', command, save], { encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Loaded;
 }
@@ -87,7 +87,33 @@ describe("the bin's loader", () => {
   it('keeps one cache a command', () => {
     const { bundle, cacheDir } = setUp(bundleSource(1));
     for (const command of ['apply', 'status', 'apply-x']) load(bundle, cacheDir, command);
-    expect(cacheFiles(cacheDir).map((name) => name.replace(/-[0-9a-f]{16}\.v8-cache$/, ''))).toEqual(['apply', 'apply-x', 'status']);
+    expect(cacheFiles(cacheDir).map((name) => name.replace(/-[0-9a-f]{16}-[0-9a-f]{16}\.v8-cache$/, ''))).toEqual(['apply', 'apply-x', 'status']);
+  });
+
+  it('keeps a cache for each install and set of node flags, so that two used in turn each keep theirs', () => {
+    const { bundle, cacheDir } = setUp(bundleSource(6));
+    const other = join(bundle, '..', 'other.cjs');
+    writeFileSync(other, bundleSource(6));
+    const flags = ['--max-semi-space-size=4'];
+    for (const [file, nodeFlags] of [[bundle, []], [other, []], [bundle, flags]] as const) load(file, cacheDir, 'apply', 'save', nodeFlags);
+    expect(cacheFiles(cacheDir)).toHaveLength(3);
+    for (const [file, nodeFlags] of [[bundle, []], [other, []], [bundle, flags], [bundle, []]] as const) {
+      expect(load(file, cacheDir, 'apply', 'save', nodeFlags)).toMatchObject({ accepted: true, answer: 6 });
+    }
+    // A new build of one install replaces that install's cache alone.
+    writeFileSync(other, bundleSource(7));
+    expect(load(other, cacheDir, 'apply')).toMatchObject({ accepted: false, answer: 7 });
+    expect(cacheFiles(cacheDir)).toHaveLength(3);
+    expect(load(bundle, cacheDir, 'apply')).toMatchObject({ accepted: true, answer: 6 });
+  });
+
+  it('removes a cache named as before installs had their own (command and key alone) when it writes one', () => {
+    const { bundle, cacheDir } = setUp(bundleSource(8));
+    mkdirSync(cacheDir);
+    writeFileSync(join(cacheDir, 'apply-0123456789abcdef.v8-cache'), 'an old cache');
+    writeFileSync(join(cacheDir, 'status-0123456789abcdef.v8-cache'), 'an old cache of another command');
+    const written = load(bundle, cacheDir, 'apply');
+    expect(cacheFiles(cacheDir)).toEqual([basename(written.cacheFile as string), 'status-0123456789abcdef.v8-cache']);
   });
 
   it('runs on a damaged cache, which V8 refuses, and writes a good one in its place', () => {

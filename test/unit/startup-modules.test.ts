@@ -108,7 +108,7 @@ describe("V8's code cache", () => {
     const cache = join(dir, 'cache');
     loadedBy(['validate', '-i', 'inventories/lab-ha.yaml'], 0, { LVSPROV_CACHE: cache });
     const [file] = cacheFiles(cache);
-    expect(cacheFiles(cache)).toEqual([expect.stringMatching(/^validate-[0-9a-f]{16}\.v8-cache$/)]);
+    expect(cacheFiles(cache)).toEqual([expect.stringMatching(/^validate-[0-9a-f]{16}-[0-9a-f]{16}\.v8-cache$/)]);
     const written = statSync(join(cache, file as string));
     expect(written.size).toBeGreaterThan(100_000);
     // Taken by V8: a refused cache would be written again, a new file in its place.
