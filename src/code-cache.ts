@@ -14,14 +14,15 @@ import { Script } from 'node:vm';
 // hash of all three (V8's own check compares the source's length, not its text). The bundle's
 // first line names the SHA-256 of the rest, written by the build, so that a start need not load
 // node:crypto and hash 2 MB; its size and time of change are in the name too, for a bundle edited
-// after the build. One cache a
-// command and install: each holds what that command compiled (`--version` would make a poor cache
-// for `apply`), and a new build or node replaces the cache its install wrote for the command
-// before; another install (a global one and a project's, two checkouts) or another set of node
-// flags keeps its own beside it, so that using both in turn does not throw each one's cache away. Nothing here may stop the CLI: a cache that cannot be read, written or is refused by V8
-// only costs the compile it would have saved. Built with src/cache-dir.ts into
-// dist/bundle/loader.cjs, which the bin, a CommonJS file too, requires: an ES module bin would
-// start node's ES module loader for itself and the modules it imports, about 10 ms more.
+// after the build. One cache a command and install: each holds what that command compiled
+// (`--version` would make a poor cache for `apply`), and a new build or node replaces the cache
+// its install wrote for the command before; another install (a global one and a project's, two
+// checkouts) or another set of node flags keeps its own beside it, so that using both in turn
+// does not throw each one's cache away. Nothing here may stop the CLI: a cache that cannot be
+// read, written or is refused by V8 only costs the compile it would have saved. Built with
+// src/cache-dir.ts into dist/bundle/loader.cjs, which the bin, a CommonJS file too, requires: an
+// ES module bin would start node's ES module loader for itself and the modules it imports, about
+// 10 ms more.
 
 /** What the bundle exports. */
 export type BundleExports = Record<string, unknown>;
@@ -57,7 +58,9 @@ export function loadCachedBundle(file: string, options: LoadOptions): CachedBund
   // esbuild writes ASCII (it escapes the rest): read as latin1, which V8 keeps as one byte a
   // character and which decodes about three times faster than UTF-8 here.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${options.command}-${installKey(file)}-${cacheKey(file, source, bytes, changed)}${suffix}`);
+  // `apply-<install>`: what the file's name shares with the caches it replaces (writeCache).
+  const owner = `${options.command}-${installKey(file)}`;
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, `${owner}-${cacheKey(file, source, bytes, changed)}${suffix}`);
   const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
   const script = new Script(wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
@@ -70,7 +73,7 @@ export function loadCachedBundle(file: string, options: LoadOptions): CachedBund
     cacheFile,
     save: () => {
       if (cacheFile === undefined || cacheAccepted) return;
-      writeCache(cacheFile, options.command, script.createCachedData());
+      writeCache(cacheFile, options.command, owner, script.createCachedData());
     },
   };
 }
@@ -128,15 +131,14 @@ function readIfThere(path: string): Buffer | undefined {
  * Atomically, readable by the user alone; the caches this install wrote for the command before
  * (another build, or node) go, and those named without an install (lvsprov until 2026-12-07).
  */
-function writeCache(path: string, command: string, data: Buffer): void {
+function writeCache(path: string, command: string, owner: string, data: Buffer): void {
   const dir = dirname(path);
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(temporary, data, { mode: 0o600 });
     renameSync(temporary, path);
-    const install = basename(path).slice(command.length + 1, command.length + 1 + keyLength);
-    const replaced = new RegExp(`^${command}-(${install}-)?[0-9a-f]{${keyLength}}\\${suffix}$`);
+    const replaced = new RegExp(`^(${owner}|${command})-[0-9a-f]{${keyLength}}\\${suffix}$`);
     for (const name of readdirSync(dir)) if (replaced.test(name) && name !== basename(path)) rmSync(join(dir, name), { force: true });
   } catch {
     try {
