@@ -50,11 +50,29 @@ const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('ut
 /** Ids and task names are shown to people; tabs and newlines would break the line format. */
 const oneField = (text: string): string => text.replace(/[\t\r\n]+/g, ' ');
 
-function recordLines(records: readonly OwnedRecord[]): string[] {
-  return records.map((record) => {
-    const meta = JSON.stringify({ spec: record.spec, task: oneField(record.task), ...(record.role ? { role: record.role } : {}) });
-    return [record.type, oneField(record.id), b64(meta), b64(record.probe)].join('\t');
-  });
+function recordLine(record: OwnedRecord): string {
+  const meta = JSON.stringify({ spec: record.spec, task: oneField(record.task), ...(record.role ? { role: record.role } : {}) });
+  return [record.type, oneField(record.id), b64(meta), b64(record.probe)].join('\t');
+}
+
+// A host's manifest is rendered three times a run (its first line for the read, the text a read
+// that found that line stands for, the text the plan compares and writes), and a spec compiled
+// once for many hosts (compile.ts freezes it and shares it) makes the same line on each of them:
+// each line is worked out once per frozen spec and record, not per host and render. The JSON and
+// base64 of a kilobyte or two of probe were most of the manifest's cost on the control node.
+const linesBySpec = new WeakMap<object, Map<string, string>>();
+
+/** A record's line; the same record (type, id, task, role) of the same frozen spec gives the same line. */
+function cachedLine(record: OwnedRecord): string {
+  const spec = record.spec;
+  if (typeof spec !== 'object' || spec === null || !Object.isFrozen(spec)) return recordLine(record);
+  let lines = linesBySpec.get(spec);
+  if (lines === undefined) linesBySpec.set(spec, (lines = new Map()));
+  // The probe is a function of type and spec (probe-of.ts), the spec fixed by its identity.
+  const key = JSON.stringify([record.type, record.id, record.task, record.role ?? null]);
+  let line = lines.get(key);
+  if (line === undefined) lines.set(key, (line = recordLine(record)));
+  return line;
 }
 
 /** The first line over object lines: the same whatever their order. */
@@ -65,11 +83,11 @@ function headerOf(lines: readonly string[]): string {
 
 /** The manifest's first line for `records`. */
 export function manifestHeader(records: readonly OwnedRecord[]): string {
-  return headerOf(recordLines(records));
+  return headerOf(records.map(cachedLine));
 }
 
 export function renderManifest(records: readonly OwnedRecord[]): string {
-  const lines = recordLines(records);
+  const lines = records.map(cachedLine);
   return `${[headerOf(lines), ...lines].join('\n')}\n`;
 }
 

@@ -272,3 +272,29 @@ describe('a manifest an older lvsprov wrote, whose probe of the IPVS table read 
     expect(plan.changes.map((change) => change.commands)).toEqual([['ipvsadm -D -t 198.51.100.50:80']]);
   });
 });
+
+describe('a manifest line of a spec many hosts share', () => {
+  // compile.ts gives every host that renders the same spec one frozen object; manifest.ts works
+  // each line out once per such spec and record, so the cache must tell apart what the line holds.
+  const spec = Object.freeze(resourceTypes.address.schema.parse({ address: '198.51.100.50', prefix: 32, device: 'lo' }));
+  const record = (task: string, role?: string) => ({ type: 'address', id: 'address 198.51.100.50 on lo', spec, probe: resourceTypes.address.probe(spec), task, ...(role ? { role } : {}) });
+  const line = (records: ReturnType<typeof record>[]) => renderManifest(records).split('\n')[1];
+  const meta = (text: string | undefined) => JSON.parse(Buffer.from(text?.split('\t')[2] ?? '', 'base64').toString('utf8')) as unknown;
+
+  it('is the same for the same record on every host, and names each record\'s own task and role', () => {
+    expect(line([record('VIP', 'realserver-dr')])).toBe(line([record('VIP', 'realserver-dr')]));
+    expect(meta(line([record('VIP', 'realserver-dr')]))).toEqual({ spec, task: 'VIP', role: 'realserver-dr' });
+    expect(meta(line([record('VIP on lo', 'realserver-dr')]))).toEqual({ spec, task: 'VIP on lo', role: 'realserver-dr' });
+    expect(meta(line([record('VIP on lo', 'realserver-tun')]))).toEqual({ spec, task: 'VIP on lo', role: 'realserver-tun' });
+    expect(meta(line([record('VIP on lo')]))).toEqual({ spec, task: 'VIP on lo' });
+  });
+
+  it('of a spec not frozen (read back from a manifest) is rendered as it is now', () => {
+    const open = { ...spec } as Record<string, unknown>;
+    const unfrozen = { type: 'address', id: 'address 198.51.100.50 on lo', spec: open, probe: 'true', task: 'VIP' };
+    const before = renderManifest([unfrozen]);
+    open.label = 'lo:9';
+    expect(renderManifest([unfrozen])).not.toBe(before);
+    expect(renderManifest([unfrozen])).toContain(Buffer.from(JSON.stringify({ spec: open, task: 'VIP' })).toString('base64'));
+  });
+});
