@@ -40,9 +40,11 @@ function end(nonce: string, index: number, status = '"$rc"'): string {
  * Probes run without the host lock's descriptor (LOCK_FD_CLOSED), which the shell keeps.
  *
  * `prefetch: false` leaves the files to their probes: the read again after a file changed under
- * the prefetch (PrefetchMismatchError).
+ * the prefetch (PrefetchMismatchError). `alsoPrefetch`: probes the read does not run itself whose
+ * paths the prefetch reads too, for probes that run in shells of their own and are handed what it
+ * read (a reset's recorded probes, ownership/manifest.ts).
  */
-export function readScript(nonce: string, probes: readonly string[], prelude?: string, options: { readonly prefetch?: boolean } = {}): string {
+export function readScript(nonce: string, probes: readonly string[], prelude?: string, options: ReadOptions = {}): string {
   return `${[scriptEnvironment, ...(prelude ? [prelude] : []), ...readLines({ begin: (index) => begin(nonce, index), end: (index, status) => end(nonce, index, status) }, probes, options)].join('\n')}\n`;
 }
 
@@ -63,11 +65,16 @@ export function marksFrom(variable: string): SectionMarks {
   };
 }
 
+export interface ReadOptions {
+  readonly prefetch?: boolean;
+  readonly alsoPrefetch?: readonly string[];
+}
+
 /** The probes' part of a read script (readScript): the prefetch, then each probe in its section. */
-export function readLines(marks: SectionMarks, probes: readonly string[], options: { readonly prefetch?: boolean } = {}): string[] {
+export function readLines(marks: SectionMarks, probes: readonly string[], options: ReadOptions = {}): string[] {
   const lines: string[] = [];
   // The files the probes read, read at once in this shell (file-prefetch.ts): a section after the probes' own.
-  const paths = options.prefetch === false ? [] : prefetchPaths(probes);
+  const paths = options.prefetch === false ? [] : prefetchPaths([...probes, ...(options.alsoPrefetch ?? [])]);
   if (paths.length > 0) lines.push(marks.begin(probes.length), `{\n${prefetchScript(paths)}\n} ${LOCK_FD_CLOSED}`, marks.end(probes.length, '"$lvsprov_rc"'));
   probes.forEach((probe, index) => {
     lines.push(marks.begin(index), mayExit(probe) ? `(\n${probe}\n) ${LOCK_FD_CLOSED}` : `{\n${probe}\n} ${LOCK_FD_CLOSED}`, 'rc=$?', marks.end(index));

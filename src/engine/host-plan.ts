@@ -1,6 +1,7 @@
 import type { CompiledTask } from '../config/compile.js';
 import { ProbeError } from '../errors.js';
-import { CHANGE_PHASES, type ChangePhase, type HostContext, type ResourceNote } from '../resources/types.js';
+import { CHANGE_PHASES, type AnyResourceType, type ChangePhase, type HostContext, type ResourceNote } from '../resources/types.js';
+import { resourceTypes } from '../resources/registry.js';
 import type { SectionResult } from './batch-script.js';
 import type { PlannedChange } from './events.js';
 import { taskPlanners, type RunMode, type TaskPlanner } from './planners.js';
@@ -24,6 +25,12 @@ export interface HostReadPlan {
   readonly mode: RunMode;
   /** What lvsprov made on the host: read with the tasks' facts, pruned after them (see ownership/). */
   readonly ownership: HostOwnership;
+  /**
+   * Probes the read does not run whose paths its prefetch reads too: a reset plans no task, but
+   * the objects its recorded probes read are mostly the ones the playbook declares, and a recorded
+   * probe finds a path the prefetch read without a program of its own (ownership/manifest.ts).
+   */
+  readonly alsoPrefetch: readonly string[];
 }
 
 /** `token` marks the manifest's probe sections; a fresh random one unless a test fixes it. */
@@ -31,7 +38,8 @@ export interface HostReadPlan {
 export function hostReadPlan(tasks: readonly CompiledTask[], mode: RunMode, token: string = newNonce(), keepUndeclared = false, retireOnly?: readonly string[]): HostReadPlan {
   const planners = taskPlanners(tasks, mode);
   const ownership = hostOwnership(tasks, mode, token, keepUndeclared, retireOnly);
-  return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => probeOf(type, task.spec)), ownership.probe])], mode };
+  const declared = mode === 'reset' ? tasks.map((task) => probeOf(resourceTypes[task.type] as AnyResourceType, task.spec)) : [];
+  return { planners, ownership, probes: [...new Set([...planners.map(({ type, task }) => probeOf(type, task.spec)), ownership.probe])], mode, alsoPrefetch: declared };
 }
 
 /**

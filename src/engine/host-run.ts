@@ -181,7 +181,7 @@ export class HostRun {
       const lock = this.lock;
       const machines = this.options.machines;
       const prelude = lock ? acquirePrelude(lock, nonce, wait, timeoutSeconds ?? lock.timeoutSeconds) : machines ? machineIdentityPrelude(nonce) : undefined;
-      const read = await this.session.exec(readScript(nonce, probes, prelude), signal ? { signal } : {});
+      const read = await this.session.exec(readScript(nonce, probes, prelude, { alsoPrefetch: this.readPlan.alsoPrefetch }), signal ? { signal } : {});
       if (machines) {
         const machine = parseMachineIdentity(nonce, read.stdout);
         const first = machine === undefined ? undefined : machines.claim(machine, this.host);

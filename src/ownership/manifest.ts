@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseSections } from '../engine/batch-script.js';
 import { quote } from '../shell/quote.js';
-import { ifFirstLineIs, prefetchedOr, prefetchedUnlessHeadOr } from '../resources/file-prefetch.js';
+import { ifFirstLineIs, PREFETCHED, prefetchedOr, prefetchedUnlessHeadOr } from '../resources/file-prefetch.js';
 import { writeFileCommands } from '../resources/file-state.js';
 import { ORIGINALS_DIR } from '../resources/sysctl-originals.js';
 import type { Change, ProbeOutput } from '../resources/types.js';
@@ -142,7 +142,11 @@ export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTR
           `  ${probeChoice(entries)}`,
           `  [ -n "$probe" ] || continue`,
           `  printf '<<<${token} %s\n' "$n"`,
-          `  ( printf '%s' "\${line##*"$tab"}" | base64 -d | sh ); rc=$?`,
+          // A shell of its own, which holds none of the read's variables, but is handed what the
+          // read's prefetch holds: a recorded probe of a path the prefetch read (a reset's read
+          // prefetches what the playbook declares) finds it there as the tasks' probes do,
+          // instead of starting its own stat and base64; parseReadSections puts the file back.
+          `  ( printf '%s' "\${line##*"$tab"}" | base64 -d | ${PREFETCHED}="$${PREFETCHED}" sh ) </dev/null; rc=$?`,
           `  printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
           `done <<lvsprov_manifest_lines`,
           `$lines`,

@@ -118,6 +118,14 @@ describe('host planner', () => {
     expect(changes.map((change) => [change.phase, change.summary])).toEqual([['retire', 'remove /var/www/index.html']]);
   });
 
+  it("reset: the read runs no task's probe, but prefetches the paths they read for the recorded probes; apply prefetches its own", () => {
+    const tasks = [task('test page', 'file', { path: '/var/www/index.html', content: 'rs1\n' }), ipvsTask(['192.0.2.11'])];
+    const reset = hostReadPlan(tasks, 'reset');
+    expect(reset.probes).toEqual([reset.ownership.probe]);
+    expect(reset.alsoPrefetch).toEqual(tasks.map((each) => resourceTypes[each.type].probe(each.spec as never)));
+    expect(hostReadPlan(tasks, 'apply').alsoPrefetch).toEqual([]);
+  });
+
   it('a probe output no parser understands fails the plan, naming the task', () => {
     const tasks = [ipvsTask(['192.0.2.11'])];
     expect(() => plan(tasks, () => 'garbage', { host: 'director' })).toThrow(/task "IPVS virtual services": .*status line/);

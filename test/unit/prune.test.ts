@@ -54,9 +54,11 @@ function probedLines(probe: string, records: ReturnType<typeof declaredRecords>)
   try {
     const file = join(dir, 'owned');
     writeFileSync(file, renderManifest(records));
-    const script = probe.replaceAll(MANIFEST_FILE, file).replace('| base64 -d | sh )', '| base64 -d >/dev/null )');
+    const runs = '| base64 -d | lvsprov_prefetched="$lvsprov_prefetched" sh )';
+    const script = probe.replaceAll(MANIFEST_FILE, file).replace(runs, '| base64 -d >/dev/null )');
     // A probe that selects nothing has no loop that could run a recorded probe.
-    if (probe.includes('base64 -d | sh')) expect(script).not.toBe(probe.replaceAll(MANIFEST_FILE, file));
+    if (probe.includes(runs)) expect(script).not.toBe(probe.replaceAll(MANIFEST_FILE, file));
+    else expect(probe).not.toContain('base64 -d');
     const run = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
     expect(run.status).toBe(0);
     return new Set(parseSections(TOKEN, run.stdout).keys());

@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseReadSections, readScript } from '../../src/engine/batch-script.js';
-import { MANIFEST_FILE, manifestHeader, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
+import { EVERY_ENTRY, MANIFEST_FILE, manifestHeader, manifestProbe, parseManifestRead, renderManifest } from '../../src/ownership/manifest.js';
 import type { OwnedRecord } from '../../src/ownership/records.js';
 import { prefetchId } from '../../src/resources/file-prefetch.js';
 import { parseFileLine, readFileSnippet } from '../../src/resources/file-state.js';
@@ -89,6 +89,35 @@ describe('processes a read starts', () => {
     // Without the prefetch (a manifest that is a symlink is read by its probe alone) the same.
     const alone = spawnSync('sh', ['-s'], { input: probe }).stdout.toString();
     expect(parseManifestRead({ stdout: alone, status: 0 }, token).text).toBe(read.text);
+  });
+
+  it("a reset's read prefetches what the playbook declares and hands it to the recorded probes: a file they read costs no program of its own", () => {
+    const page = join(dir, 'reset-index.html');
+    const records: OwnedRecord[] = [
+      { type: 'file', id: `file ${page}`, spec: { path: page }, probe: readFileSnippet(page), task: 'test page', role: 'webpage' },
+      { type: 'sysctl', id: 'sysctl net.ipv4.conf.lo.arp_ignore', spec: { name: 'net.ipv4.conf.lo.arp_ignore', value: '1' }, probe: "v=${v:-unset}; printf 'R %s %s\\n' \"$v\" \"$#\"; exit 3", task: 'arp' },
+    ];
+    const manifest = join(dir, 'owned-reset');
+    writeFileSync(manifest, renderManifest(records), { mode: 0o600 });
+    writeFileSync(page, '<h1>rs1</h1>\n');
+    const token = 'f00d';
+    const probe = manifestProbe(token, EVERY_ENTRY).replaceAll(MANIFEST_FILE, manifest).replaceAll(prefetchId(MANIFEST_FILE), prefetchId(manifest));
+    // The page is a declared task's, whose probe the reset does not run. The read also sets a
+    // variable of the name a recorded probe uses, and arguments: the probe sees neither.
+    const traceOf = (alsoPrefetch: string[]) => traced(readScript('n0nce', [probe], 'v=outer; set -- a b', { alsoPrefetch }));
+    const sorted = (programs: string[]) => [...programs.slice(0, 3), ...programs.slice(3).sort()];
+    const { programs, stdout } = traceOf([readFileSnippet(page)]);
+    // The prefetch (stat, tail), the search (grep), then `base64 -d | sh` each recorded probe (in
+    // either order): no stat or base64 -w0 of the page, which the prefetch read.
+    expect(sorted(programs)).toEqual(['stat', 'tail', 'grep', 'base64', 'base64', 'sh', 'sh']);
+    // Without the page in the prefetch, its recorded probe reads it itself.
+    expect(sorted(traceOf([]).programs)).toEqual(['stat', 'tail', 'grep', 'base64', 'base64', 'base64', 'sh', 'sh', 'stat']);
+    const read = parseManifestRead(parseReadSections('n0nce', stdout, 1).get(0) ?? { stdout: '', status: 255 }, token);
+    const alone = parseFileLine(execFileSync('sh', ['-c', readFileSnippet(page)]).toString().split('\n')[0]);
+    expect(parseFileLine(read.entries[0]?.output.stdout.split('\n')[0])).toEqual(alone);
+    expect(alone).toMatchObject({ exists: true, mode: '644', content: '<h1>rs1</h1>\n' });
+    // A shell of its own: none of the read's variables or arguments; its `exit` ended it alone.
+    expect(read.entries[1]?.output).toEqual({ stdout: 'R unset 0\n', status: 3 });
   });
 
   describe("the manifest's first line says when nothing is left to prune", () => {
