@@ -146,7 +146,7 @@ export function manifestProbe(token: string, entries: ProbedEntries = EVERY_ENTR
           // read's prefetch holds: a recorded probe of a path the prefetch read (a reset's read
           // prefetches what the playbook declares) finds it there as the tasks' probes do,
           // instead of starting its own stat and base64; parseReadSections puts the file back.
-          `  ( printf '%s' "\${line##*"$tab"}" | base64 -d | ${PREFETCHED}="$${PREFETCHED}" sh ) </dev/null; rc=$?`,
+          `  ( printf '%s' "\${line##*"$tab"}" | base64 -d | ${PREFETCHED}="$${PREFETCHED}" sh ); rc=$?`,
           `  printf '\n>>>${token} %s %s\n' "$n" "$rc"`,
           `done <<lvsprov_manifest_lines`,
           `$lines`,
