@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, closeSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, closeSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -46,6 +46,14 @@ export interface LoadOptions {
 
 const suffix = '.v8-cache';
 const keyLength = 16;
+/**
+ * A cache not written for this long goes when another is written: an install that is gone (a
+ * deleted checkout, an old global prefix) leaves its caches behind, a megabyte or two a command.
+ * An install still in use that loses its cache this way compiles once and writes it again.
+ */
+export const cacheMaxAgeMs = 30 * 24 * 60 * 60 * 1000;
+/** Any cache file, of any install, command or release of lvsprov, and a write a crash left half done. */
+const anyCacheFile = new RegExp(`^[a-z][a-z-]{0,31}(-[0-9a-f]{${keyLength}}){1,2}\\${suffix}(\\.\\d+\\.tmp)?$`);
 
 /** The command word a cache is kept for: the first argument that is not an option, if it looks like a command. */
 export function cacheCommand(argv: readonly string[]): string {
@@ -129,7 +137,8 @@ function readIfThere(path: string): Buffer | undefined {
 
 /**
  * Atomically, readable by the user alone; the caches this install wrote for the command before
- * (another build, or node) go, and those named without an install (lvsprov until 2026-12-07).
+ * (another build, or node) go, those named without an install (lvsprov until 2026-12-07), and
+ * every cache file not written for cacheMaxAgeMs.
  */
 function writeCache(path: string, command: string, owner: string, data: Buffer): void {
   const dir = dirname(path);
@@ -139,12 +148,24 @@ function writeCache(path: string, command: string, owner: string, data: Buffer):
     writeFileSync(temporary, data, { mode: 0o600 });
     renameSync(temporary, path);
     const replaced = new RegExp(`^(${owner}|${command})-[0-9a-f]{${keyLength}}\\${suffix}$`);
-    for (const name of readdirSync(dir)) if (replaced.test(name) && name !== basename(path)) rmSync(join(dir, name), { force: true });
+    const oldest = Date.now() - cacheMaxAgeMs;
+    for (const name of readdirSync(dir)) {
+      if (name === basename(path)) continue;
+      if (replaced.test(name) || (anyCacheFile.test(name) && writtenBefore(join(dir, name), oldest))) rmSync(join(dir, name), { force: true });
+    }
   } catch {
     try {
       rmSync(temporary, { force: true });
     } catch {
       // No folder to have left it in.
     }
+  }
+}
+
+function writtenBefore(path: string, time: number): boolean {
+  try {
+    return statSync(path).mtimeMs < time;
+  } catch {
+    return false;
   }
 }

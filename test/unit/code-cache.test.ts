@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheCommand } from '../../src/code-cache.js';
+import { cacheCommand, cacheMaxAgeMs } from '../../src/code-cache.js';
 
 // The bin's loader (src/code-cache.ts, as built into dist/bundle/loader.cjs): a CommonJS bundle run with V8's code
 // cache of its command's last run. Each load runs in a node process of its own, as each start of
@@ -114,6 +114,27 @@ describe("the bin's loader", () => {
     writeFileSync(join(cacheDir, 'status-0123456789abcdef.v8-cache'), 'an old cache of another command');
     const written = load(bundle, cacheDir, 'apply');
     expect(cacheFiles(cacheDir)).toEqual([basename(written.cacheFile as string), 'status-0123456789abcdef.v8-cache']);
+  });
+
+  it('removes every cache file not written for the longest age when it writes one, and nothing else', () => {
+    const { bundle, cacheDir } = setUp(bundleSource(9));
+    mkdirSync(cacheDir);
+    const day = 24 * 60 * 60 * 1000;
+    const aged = (name: string, ageMs: number): string => {
+      writeFileSync(join(cacheDir, name), 'another install');
+      const when = new Date(Date.now() - ageMs);
+      utimesSync(join(cacheDir, name), when, when);
+      return name;
+    };
+    const goneInstall = aged('status-0123456789abcdef-fedcba9876543210.v8-cache', cacheMaxAgeMs + day);
+    const halfWritten = aged('apply-0123456789abcdef-fedcba9876543210.v8-cache.4242.tmp', cacheMaxAgeMs + day);
+    const recent = aged('graph-0123456789abcdef-fedcba9876543210.v8-cache', cacheMaxAgeMs - day);
+    const notOurs = aged('notes.txt', cacheMaxAgeMs * 3);
+    // Nothing is removed by a run that writes no cache.
+    load(bundle, cacheDir, 'apply', 'no-save');
+    expect(cacheFiles(cacheDir)).toEqual([halfWritten, goneInstall, recent, notOurs].sort());
+    const written = load(bundle, cacheDir, 'apply');
+    expect(cacheFiles(cacheDir)).toEqual([basename(written.cacheFile as string), recent, notOurs].sort());
   });
 
   it('runs on a damaged cache, which V8 refuses, and writes a good one in its place', () => {
