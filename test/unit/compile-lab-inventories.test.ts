@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledTask } from '../../src/config/compile.js';
 import { loadInventory } from '../../src/config/inventory.js';
 
@@ -9,6 +9,8 @@ import { loadInventory } from '../../src/config/inventory.js';
 // use: a firewall-mark service with a VIP (DR), tunnels (TUN), a DIP on a second subnet (NAT).
 
 const root = join(import.meta.dirname, '../..');
+const scratch = mkdtempSync(join(tmpdir(), 'lvsprov-lab-inventories-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const compileLab = (name: string) => compile(loadInventory(join(root, 'inventories', `${name}.yaml`)), join(root, 'playbooks/site.yaml'));
 const byType = (tasks: readonly CompiledTask[] | undefined, type: string) => (tasks ?? []).filter((task) => task.type === type).map((task) => task.spec);
 
@@ -83,7 +85,7 @@ describe('NAT director pair lab', () => {
 describe('hosts of the inventory no play reaches', () => {
   // A director dropped from a VRRP group and left in no play is still reachable: the run may open it
   // to stop its keepalived (engine/retire-peers.ts). A host --limit leaves out is never opened.
-  const playbook = join(mkdtempSync(join(tmpdir(), 'lvsprov-unplayed-')), 'directors.yaml');
+  const playbook = join(scratch, 'directors.yaml');
   writeFileSync(playbook, '- hosts: directors\n  tasks:\n    - sysctl: {values: {net.ipv4.ip_forward: "1"}}\n');
   const inventory = loadInventory(join(root, 'inventories', 'lab-ha.yaml'));
 
@@ -98,7 +100,7 @@ describe('a VIP renamed in the inventory', () => {
     const text = readFileSync(join(root, 'inventories', 'lab-dr.yaml'), 'utf8');
     const renamed = text.replace('    web: { address: 198.51.100.50 }', '    www: { address: 198.51.100.50 }').replace('      vip: web\n', '      vip: www\n');
     expect(renamed).not.toBe(text);
-    const file = join(mkdtempSync(join(tmpdir(), 'lvsprov-renamed-')), 'lab-dr.yaml');
+    const file = join(scratch, 'lab-dr.yaml');
     writeFileSync(file, renamed);
     const tasks = (path: string): Array<[string, readonly CompiledTask[]]> => [...compile(loadInventory(path), join(root, 'playbooks/site.yaml')).hosts];
     expect(tasks(file)).toEqual(tasks(join(root, 'inventories', 'lab-dr.yaml')));

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,6 +9,9 @@ import { runMain } from '../support/main-io.js';
 // anything as written: an empty value (`-l "$HOSTS"` with the variable unset would otherwise run
 // on every host), an empty term, or characters no host, group or tag name has. Exit 4, no host
 // contacted: the inventory's hosts are in 192.0.2.0/24, where nothing answers.
+
+const scratch = mkdtempSync(join(tmpdir(), 'lvsprov-selection-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const inventory = join(import.meta.dirname, '../fixtures/bad-input/fresh-probes/apply-ssh-config-port/inventory.yaml');
 
@@ -71,7 +74,7 @@ describe('selection options', () => {
     expect(excluded.stdout).toMatch(/web1/);
     expect(excluded.stdout).not.toMatch(/web2/);
     // A play per tag: --tags a --tags b lists the tasks of a and b; --skip-tags a --skip-tags b those of c alone.
-    const playbook = join(mkdtempSync(join(tmpdir(), 'lvsprov-selection-')), 'playbook.yaml');
+    const playbook = join(scratch, 'playbook.yaml');
     writeFileSync(playbook, stringify(['a', 'b', 'c'].map((tag) => ({ name: tag, hosts: 'realservers', roles: ['webpage'], tags: [tag] }))));
     const tasks = async (...flags: string[]): Promise<string> => {
       const result = await runMain(['validate', '-i', inventory, '-p', playbook, '-l', 'web1', '--list-tasks', ...flags]);
