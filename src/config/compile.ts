@@ -421,6 +421,11 @@ function renderFileContent(
   const asValue = (): Record<string, unknown> => ({ ...spec, content: saidAt(['file', 'content'], () => renderString(template, vars)) });
   if (typeof spec.path !== 'string') return asValue();
   const implied = formatImplied(spec.path, spec.mode);
+  const wrongFormat = declared === undefined ? undefined : formatForDest(declared as OutputFormat, spec.path, spec.mode);
+  if (wrongFormat !== undefined) {
+    problem(['file', 'format'], wrongFormat);
+    return undefined;
+  }
   const format = (declared as OutputFormat | undefined) ?? implied.format;
   // A whole file held by one variable (`content: "{{page}}"`) of a file that is neither a unit nor
   // sourced is that value, lines and all, as before.

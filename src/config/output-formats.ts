@@ -6,7 +6,7 @@ import { controlCharacterIn, describeCharacter } from './text-safety.js';
 // refuses it (RefusedValue) when the format cannot carry it safely: a value is never mangled
 // into something else, and never ends a quoted string, a line or a directive of the file.
 
-export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'ifupdown', 'php-ini', 'php', 'html', 'text'] as const;
+export const OUTPUT_FORMATS = ['shell-env', 'systemd-unit', 'sysctl', 'ip-batch', 'ipvsadm-rules', 'memcached-conf', 'ifupdown', 'words', 'php-ini', 'php', 'html', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export class RefusedValue extends Error {
@@ -57,6 +57,10 @@ const writers: Record<OutputFormat, (text: string) => string> = {
   // ifupdown's interfaces files: an option's value is words, and the up, down, pre-up and post-down
   // lines are handed to sh, so a value is one word without shell syntax (`;`, `$(...)`, a quote).
   ifupdown: (text) => word(text, 'ifupdown', 'an ifupdown interfaces file'),
+  // A file of another program some of whose lines reach a shell, quoted by that program's own
+  // rules or not at all (modprobe.d's install lines, logrotate's scripts, apt's hooks, udev's RUN,
+  // csh's startup files, sudoers' commands): a value is one word of no syntax anywhere.
+  words: (text) => word(text, 'words', 'a file whose lines a program may hand to a shell'),
   // PHP's ini files: quotes, `$` and `{` (variable expansion), `;` (a comment) and the operators
   // ~ ! ^ | & ( ) change what PHP reads, and none is in a word.
   'php-ini': (text) => word(text, 'php-ini', 'a PHP ini file'),

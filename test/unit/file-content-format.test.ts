@@ -44,6 +44,24 @@ describe("a file task's content", () => {
     }
   });
 
+  it("refuses a declared format that would write a value unescaped into a file sh runs, a unit or another program's command lines, at the format", () => {
+    for (const [path, format] of [['/etc/default/site', 'text'], ['/etc/default/site', 'sysctl'], ['/etc/cron.d/site', 'html'], ['/etc/systemd/system/site.service', 'text'], ['/etc/modprobe.d/site.conf', 'text'], ['/opt/site/run', 'text']] as const) {
+      const task = `    - { name: f, file: { path: ${path}, format: ${format}, mode: "${path === '/opt/site/run' ? '0755' : '0644'}", content: "OPT={{opt}}\\n" } }\n`;
+      expect(() => contents('{ opt: "1 reboot" }', task), `${path} ${format}`).toThrow(new RegExp(`format ${format} cannot write ${path}`));
+    }
+    // A format of words fits them all; text fits a file no program runs.
+    expect(contents('{ opt: "1" }', '    - { name: f, file: { path: /etc/default/site, format: words, content: "OPT={{opt}}\\n" } }\n')).toEqual(['OPT=1\n']);
+    expect(contents('{ opt: "a;b" }', '    - { name: f, file: { path: /etc/motd, format: text, content: "{{opt}}\\n" } }\n')).toEqual(['a;b\n']);
+  });
+
+  it('writes a plain word into a modprobe.d file and refuses a value that would add an install command', () => {
+    const task = '    - { name: ipvs, file: { path: /etc/modprobe.d/lvsprov.conf, content: "options ip_vs conn_tab_bits={{bits}}\\n" } }\n';
+    expect(contents('{ bits: 12 }', task)).toEqual(['options ip_vs conn_tab_bits=12\n']);
+    for (const hostile of ['12\ninstall ip_vs /bin/sh -c reboot', '12 x', '$(reboot)', '12;reboot']) {
+      expect(() => contents(`{ bits: ${JSON.stringify(hostile)} }`, task), hostile).toThrow(/contains the control character|must be one word .* in a file whose lines a program may hand to a shell/);
+    }
+  });
+
   it.each([
     ['/etc/systemd/system/site.service', 'systemd-unit'],
     ['/lib/systemd/system/site.socket.d/override.conf', 'systemd-unit'],
@@ -73,6 +91,31 @@ describe("a file task's content", () => {
     // ifupdown hands up/down/pre-up/post-down lines to sh; its other lines are words
     ['/etc/network/interfaces', 'ifupdown'],
     ['/etc/network/interfaces.d/uplink', 'ifupdown'],
+    // the same files elsewhere (RHEL, zsh, user units) and other files sh runs or sources
+    ['/etc/bashrc', 'shell-env'],
+    ['/etc/rc.d/rc.local', 'shell-env'],
+    ['/etc/rc.d/init.d/site', 'shell-env'],
+    ['/etc/bash_completion.d/site', 'shell-env'],
+    ['/etc/zsh/zshenv', 'shell-env'],
+    ['/etc/zshrc', 'shell-env'],
+    ['/root/.zshrc', 'shell-env'],
+    ['/etc/anacrontab', 'shell-env'],
+    ['/etc/ppp/ip-up.d/site', 'shell-env'],
+    ['/etc/ppp/ipv6-down', 'shell-env'],
+    ['/etc/X11/Xsession.d/90site', 'shell-env'],
+    ['/root/.config/systemd/user/site.service.d/override.conf', 'systemd-unit'],
+    ['/etc/xdg/systemd/user/site.service.d/override.conf', 'systemd-unit'],
+    // other programs' files whose lines may reach a shell by their own quoting: one word a value
+    ['/etc/modprobe.d/lvsprov.conf', 'words'],
+    ['/usr/lib/modprobe.d/site.conf', 'words'],
+    ['/etc/logrotate.d/site', 'words'],
+    ['/etc/logrotate.conf', 'words'],
+    ['/etc/apt/apt.conf.d/99site', 'words'],
+    ['/etc/udev/rules.d/99-site.rules', 'words'],
+    ['/etc/sudoers.d/site', 'words'],
+    ['/etc/csh.cshrc', 'words'],
+    ['/root/.tcshrc', 'words'],
+    ['/etc/modprobe.d.txt', 'text'],
     ['/etc/network/interfaces.bak', 'text'],
     ['/etc/crontab.txt', 'text'],
     ['/var/www/html/.profile.html', 'text'],
