@@ -72,6 +72,11 @@ export class ConnectError extends Error {
   override name = 'ConnectError';
 }
 
+/** A connection given up because the run was interrupted while it was being made: the host was not touched. */
+export class ConnectInterruptedError extends ConnectError {
+  override name = 'ConnectInterruptedError';
+}
+
 /** Reading a host's state failed in a way no planner can interpret. */
 export class ProbeError extends Error {
   override name = 'ProbeError';

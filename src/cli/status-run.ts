@@ -38,24 +38,34 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
   if (flags.graph && flags.watch !== undefined && flags.output === undefined) throw new UsageError('status --graph --watch needs -o FILE: the picture is rewritten there on every refresh');
   // Refused before any host is read: a picture format lvsprov does not draw.
   const graphFormat = flags.graph ? graphFormatFor(flags.format, flags.output) : undefined;
-  const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys });
+  // Ctrl-C, a `kill`, a closed terminal: each stops the watch at once, a refresh under way cut off
+  // (connections still being made given up, reads ended) and not shown, connections closed.
+  const stopping = new AbortController();
+  const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys, interrupt: stopping.signal });
   const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
   let stopped = false;
+  let signalled = false;
   let wake: (() => void) | undefined;
   const stop = (): void => {
     stopped = true;
+    stopping.abort();
     wake?.();
   };
-  // Ctrl-C, a `kill`, a closed terminal: each stops the watch between refreshes, connections closed.
+  const onSignal = (): void => {
+    signalled = true;
+    stop();
+  };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const signal of signals) process.once(signal, stop);
+  for (const signal of signals) process.once(signal, onSignal);
   io.outputClosed?.addEventListener('abort', stop);
   let report: StatusReport | undefined;
   try {
     for (let done = 0; done < refreshes && !stopped; done++) {
       if (done > 0) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, (flags.watch ?? 0) * 1000)));
       if (stopped) break;
-      report = await watcher.refresh();
+      const fresh = await watcher.refresh();
+      if (stopped) break;
+      report = fresh;
       if (graphFormat !== undefined) await emitGraph(io, withLiveVrrp(graphTopology, report), graphFormat, flags.output, liveLinks(report));
       else if (flags.json && flags.watch === undefined) await writeJson(io, report, 'hosts');
       else if (flags.json) io.out(JSON.stringify(report));
@@ -63,11 +73,12 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
       else io.out(`${flags.watch !== undefined && io.outIsTTY === true ? CLEAR_SCREEN : done > 0 ? '\n' : ''}${renderStatus(report)}`);
     }
   } finally {
-    for (const signal of signals) process.removeListener(signal, stop);
+    for (const signal of signals) process.removeListener(signal, onSignal);
     io.outputClosed?.removeEventListener('abort', stop);
     watcher.close();
   }
-  setExit(report ? exitCodeForStatus(report) : ExitCode.ok);
+  // A watch stopped keeps its last refresh's code; one stopped before any refresh ended was interrupted.
+  setExit(report ? exitCodeForStatus(report) : signalled ? ExitCode.interrupted : ExitCode.ok);
 }
 
 /** A host whose state could not be read outranks one that could not be reached, as for apply. */

@@ -1,5 +1,5 @@
 import type { CompiledTask } from '../config/compile.js';
-import { ApplyError, ConnectError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
+import { ApplyError, ConnectError, ConnectInterruptedError, ConnectionLostError, ExecAbortedError, LockError, ProbeError } from '../errors.js';
 import type { ChangePhase, ClusterView, HostContext, RealServerRef, ResourceNote } from '../resources/types.js';
 import type { HostSession } from '../transport/types.js';
 import { sectionsOf } from './read-probes.js';
@@ -167,6 +167,10 @@ export class HostRun {
       try {
         this.session = await connect();
       } catch (error) {
+        if (error instanceof ConnectInterruptedError) {
+          this.interrupt('before-apply');
+          return 'settled';
+        }
         this.fail('unreachable', { kind: error instanceof ConnectError ? 'connect' : 'internal', message: (error as Error).message });
         // Reported now, not after every other host's read: an operator sees the refusal as it happens.
         this.finish();

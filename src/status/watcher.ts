@@ -87,7 +87,8 @@ export class StatusWatcher {
     let sections: Map<number, SectionResult>;
     try {
       const open = session;
-      sections = await held.sections((script) => open.exec(script));
+      const signal = this.options.interrupt;
+      sections = await held.sections((script) => open.exec(script, signal ? { signal } : {}));
     } catch (error) {
       // The held connection broke: count what it did and open a new one next refresh.
       this.stats.set(host.name, this.counted(host.name, session));

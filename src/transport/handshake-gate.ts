@@ -46,8 +46,8 @@ export class HandshakeGate {
    * got its handshake slot, its connect failed, or its connect is slow enough that it should not
    * hold the hosts behind it back). Calling it again does nothing.
    */
-  async admit(): Promise<() => void> {
-    if (this.admitted >= this.lookahead) await new Promise<void>((resolve) => this.admitting.push(resolve));
+  async admit(signal?: AbortSignal): Promise<() => void> {
+    if (this.admitted >= this.lookahead) await queue(this.admitting, signal);
     else this.admitted += 1;
     let done = false;
     return () => {
@@ -66,10 +66,11 @@ export class HandshakeGate {
 
   /**
    * Run `handshake` once fewer than `limit` others are in flight; its slot is free again when it
-   * settles. Waiters are served in arrival order.
+   * settles. Waiters are served in arrival order; one whose `signal` aborts leaves the queue at
+   * once (GateLeft), as does one of admit's.
    */
-  async run<T>(handshake: () => Promise<T>): Promise<T> {
-    if (this.inFlight >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(handshake: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.inFlight >= this.limit) await queue(this.waiting, signal);
     else this.inFlight += 1;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
@@ -81,6 +82,32 @@ export class HandshakeGate {
       else this.inFlight -= 1;
     }
   }
+}
+
+/** A waiter whose signal aborted before its turn: it holds nothing and was taken out of the queue. */
+export class GateLeft extends Error {
+  override name = 'GateLeft';
+}
+
+/** Wait in `waiters` until served (the server hands its slot over), or leave it when `signal` aborts. */
+function queue(waiters: Array<() => void>, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new GateLeft('left the handshake queue'));
+      return;
+    }
+    const leave = (): void => {
+      const index = waiters.indexOf(served);
+      if (index >= 0) waiters.splice(index, 1);
+      reject(new GateLeft('left the handshake queue'));
+    };
+    const served = (): void => {
+      signal?.removeEventListener('abort', leave);
+      resolve();
+    };
+    waiters.push(served);
+    signal?.addEventListener('abort', leave, { once: true });
+  });
 }
 
 /** The gate every connection of this process goes through: the cores are shared by all of them. */

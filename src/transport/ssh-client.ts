@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
-import { ConnectError } from '../errors.js';
+import { ConnectError, ConnectInterruptedError } from '../errors.js';
 import { handshakeGate } from './handshake-gate.js';
 import { signingWithDecodedKey } from './key-signer.js';
 import { isCertificate } from './host-certificate.js';
@@ -111,10 +111,28 @@ function hostKeyAlgorithms(recorded: RecordedHostKeys): string[] | { prepend: st
 
 export async function openClient(target: ClientTarget, options: ConnectOptions): Promise<Client> {
   const describe = (message: string): ConnectError => new ConnectError(`${target.label} (${target.user}@${target.address}:${target.port}): ${message}`);
+  // An interrupt gives up a connection still being made, wherever it is (queued, connecting,
+  // in its handshake): the host has run nothing yet, and a connect may otherwise take its whole
+  // timeout (up to 600 s) to end.
+  const { interrupt } = options;
+  const interrupted = (): ConnectInterruptedError => new ConnectInterruptedError(`${target.label}: interrupted while connecting; nothing was run on the host`);
+  if (interrupt?.aborted) {
+    target.sock?.destroy();
+    throw interrupted();
+  }
   connectionClock.firstAttemptMs ??= performance.now();
   // The TCP connection is made once the host is near the head of the handshake queue (see
   // HandshakeGate.admit); a channel through a jump host costs its host no process until used.
-  const leave = target.sock ? () => undefined : await handshakeGate.admit();
+  const leave = target.sock
+    ? () => undefined
+    : await handshakeGate.admit(interrupt).catch(() => {
+        throw interrupted();
+      });
+  if (interrupt?.aborted) {
+    leave();
+    target.sock?.destroy();
+    throw interrupted();
+  }
   const began = performance.now();
   // A connect still unanswered after this long (a host that does not answer, a slow network)
   // stops holding the hosts behind it back; its own timeout keeps running.
@@ -125,7 +143,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
   };
   const connecting = target.sock
     ? Promise.resolve({ sock: target.sock, tcpMs: 0 })
-    : tcpConnect(target.address, target.port, target.connectTimeoutMs).then((sock) => ({ sock, tcpMs: performance.now() - began }));
+    : tcpConnect(target.address, target.port, target.connectTimeoutMs, interrupt).then((sock) => ({ sock, tcpMs: performance.now() - began }));
   // Settled below in every case; this only keeps a refusal from counting as unhandled meanwhile.
   connecting.catch(() => undefined);
   let setup: HandshakeSetup;
@@ -143,7 +161,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     connected = await connecting;
   } catch (error) {
     admitted();
-    throw describe((error as Error).message);
+    throw interrupt?.aborted ? interrupted() : describe((error as Error).message);
   }
   const { sock, tcpMs } = connected;
   const queued = watchWhileQueued(sock);
@@ -153,13 +171,14 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     .run(async () => {
       admitted();
       queued.stop();
+      if (interrupt?.aborted) throw interrupted();
       // What the TCP connect took counts against the timeout; the time queued for the slot does not.
       const readyTimeoutAfter = (connectMs: number): number => Math.max(1, Math.round(target.connectTimeoutMs - connectMs));
       const waited = performance.now() - queuedAt;
       if (target.sock || waited < freshAfterMs) {
         const lost = queued.lost();
         if (lost) throw new HostClosedEarly(lost.message);
-        return await handshake({ ...setup.config, sock, readyTimeout: readyTimeoutAfter(tcpMs) }, setup, describe);
+        return await handshake({ ...setup.config, sock, readyTimeout: readyTimeoutAfter(tcpMs) }, setup, describe, interrupt);
       }
       // sshd counts its LoginGraceTime (120 s by default, 30 s or less on hardened hosts) from the
       // TCP accept, and ends a connection that has not logged in by then without a word: a reset
@@ -168,14 +187,17 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
       // replaced by a fresh one, so that the host's clock starts when the handshake does.
       sock.destroy();
       const began = performance.now();
-      current = await tcpConnect(target.address, target.port, target.connectTimeoutMs).catch((retryError: unknown) => {
+      current = await tcpConnect(target.address, target.port, target.connectTimeoutMs, interrupt).catch((retryError: unknown) => {
         throw describe(`${(retryError as Error).message} (connecting again after ${Math.round(waited / 1000)} s in the queue for a handshake)`);
       });
-      return await handshake({ ...setup.config, sock: current, readyTimeout: readyTimeoutAfter(performance.now() - began) }, setup, describe);
-    })
+      return await handshake({ ...setup.config, sock: current, readyTimeout: readyTimeoutAfter(performance.now() - began) }, setup, describe, interrupt);
+    }, interrupt)
     .catch((error: unknown) => {
+      // A host that left the queue before its slot came (an interrupt) ends its admission here.
+      admitted();
       sock.destroy();
       current.destroy();
+      if (interrupt?.aborted) throw interrupted();
       throw error instanceof HostClosedEarly ? describe(error.message) : error;
     });
 }
@@ -373,10 +395,15 @@ function handshakeSetup(ssh2: Ssh2, target: ClientTarget, options: ConnectOption
 }
 
 /** The SSH exchange itself, over a connected stream; ssh2's readyTimeout starts in connect(). */
-function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (message: string) => ConnectError): Promise<Client> {
+function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (message: string) => ConnectError, interrupt?: AbortSignal): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new setup.ssh2.Client();
+    const stop = (): void => {
+      (config.sock as Duplex).destroy();
+      fail(new HostClosedEarly('interrupted during the SSH handshake'));
+    };
     const fail = (error: Error): void => {
+      interrupt?.removeEventListener('abort', stop);
       // ssh2 may emit a second error while closing (after a handshake timeout: "Connection lost
       // before handshake"); with no listener left, that would crash the whole run.
       client.on('error', () => undefined);
@@ -390,6 +417,7 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     // the handshake would never settle and its gate slot would never free.
     const closed = (): void => fail(new HostClosedEarly('the host closed the connection during the SSH handshake'));
     client.once('ready', () => {
+      interrupt?.removeEventListener('abort', stop);
       client.removeListener('error', fail);
       client.removeListener('close', closed);
       client.on('error', () => undefined);
@@ -398,6 +426,11 @@ function handshake(config: ConnectConfig, setup: HandshakeSetup, describe: (mess
     });
     client.once('close', closed);
     client.once('error', fail);
+    interrupt?.addEventListener('abort', stop, { once: true });
+    if (interrupt?.aborted) {
+      stop();
+      return;
+    }
     try {
       setup.connectedTo(config.sock as Duplex);
       client.connect(config);

@@ -12,20 +12,36 @@ import { connect, type Socket } from 'node:net';
  * acknowledges the first, which a Linux host delays by up to 40 ms; sequential logins to one
  * sshd took 111 ms instead of 157 with it (docs/performance-log.md, 2026-12-03, night).
  */
-export function tcpConnect(address: string, port: number, timeoutMs: number): Promise<Socket> {
+export function tcpConnect(address: string, port: number, timeoutMs: number, interrupt?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
+    if (interrupt?.aborted) {
+      reject(new Error('interrupted before connecting'));
+      return;
+    }
     const socket = connect({ host: address, port, noDelay: true });
+    const settle = (): void => {
+      clearTimeout(timer);
+      interrupt?.removeEventListener('abort', stop);
+    };
     const timer = setTimeout(() => {
+      settle();
       socket.destroy();
       reject(new Error(`Timed out while connecting (no TCP answer in ${Math.round(timeoutMs / 100) / 10} s)`));
     }, timeoutMs);
+    // An interrupt gives the connect up at once, not at its timeout (up to 600 s).
+    const stop = (): void => {
+      settle();
+      socket.destroy();
+      reject(new Error('interrupted while connecting'));
+    };
+    interrupt?.addEventListener('abort', stop, { once: true });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      settle();
       socket.removeListener('error', fail);
       resolve(socket);
     });
     const fail = (error: Error): void => {
-      clearTimeout(timer);
+      settle();
       socket.destroy();
       error.message = withoutLocalAddress(error.message);
       reject(error);

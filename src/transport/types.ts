@@ -112,6 +112,8 @@ export interface ConnectOptions {
   readonly traceExec?: (host: string, trace: ExecTrace) => void;
   /** Told ssh2's account of each connection: algorithms, authentication methods tried (-vvv); the host is its label. */
   readonly traceSsh?: (host: string, message: string) => void;
+  /** Aborted when the run is interrupted: a connection still being made is given up at once (ConnectInterruptedError). */
+  readonly interrupt?: AbortSignal;
 }
 
 /** One script a host ran: its number on the connection, the script, and its result or why it has none. */

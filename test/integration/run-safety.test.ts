@@ -244,6 +244,38 @@ describe.skipIf(skipLabSuite(availability))(`runs that share hosts, interrupts, 
     await converged();
   }, 180_000);
 
+  it('an interrupt gives up a host that does not answer its TCP connect at once, in apply and in status, not at its 60 s connect timeout', async () => {
+    // rs1 drops every SYN to its sshd; its connect timeout is 60 s.
+    const base = drInventory(lab) as { hosts: Record<string, Record<string, unknown>> };
+    const patient = writeInventory(dir, 'patient.yaml', { ...base, hosts: { ...base.hosts, rs1: { ...base.hosts.rs1, ssh: { connect_timeout: 60 } } } });
+    await sh('rs1', "nft add table inet lvsprov_synhole; nft 'add chain inet lvsprov_synhole in { type filter hook input priority -300; }'; nft add rule inet lvsprov_synhole in tcp dport 22 drop");
+    try {
+      const interrupted = async (args: readonly string[]): Promise<{ result: CliResult; seconds: number }> => {
+        const run = startCli([...args, '-i', patient, ...limit], { namespace: lab.controlNamespace });
+        // Long enough for the router and rs2 to be reached; rs1's SYNs go unanswered meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        const signalled = Date.now();
+        run.child.kill('SIGINT');
+        const result = await run.done;
+        return { result, seconds: (Date.now() - signalled) / 1000 };
+      };
+      const applied = await interrupted(['apply']);
+      expect(applied.result.code, applied.result.stdout + applied.result.stderr).toBe(130);
+      expect(applied.seconds).toBeLessThan(20);
+      expect(applied.result.stdout).toMatch(/^rs1 +: interrupted .*interrupted before apply \(nothing changed\)$/m);
+      expect(applied.result.stdout).not.toMatch(/unreachable=[1-9]/);
+      for (const args of [['status'], ['status', '--watch', '5']]) {
+        const status = await interrupted(args);
+        expect(status.result.code, `${args.join(' ')}: ${status.result.stdout}${status.result.stderr}`).toBe(130);
+        expect(status.seconds).toBeLessThan(20);
+      }
+    } finally {
+      await sh('rs1', 'nft delete table inet lvsprov_synhole');
+    }
+    expect((await apply()).code).toBe(0);
+    await converged();
+  }, 180_000);
+
   it('an apply whose output nobody reads any more (`apply 2>&1 | head`) goes on to its end on every host and exits 0', async () => {
     await drift();
     // One host at a time, the router held at its route change; both readers go meanwhile. Every

@@ -144,4 +144,34 @@ describe('the handshake gate', () => {
     (await fourth)();
     expect(order).toEqual([3, 4]);
   });
+
+  it('lets a waiter whose signal aborts leave the queue at once, holding nothing, the others served as before', async () => {
+    const gate = new HandshakeGate(1, 1);
+    let release: () => void = () => undefined;
+    const holder = gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const leaving = new AbortController();
+    const order: string[] = [];
+    const left = gate.run(async () => void order.push('left'), leaving.signal).catch((error: Error) => order.push(error.name));
+    const next = gate.run(async () => void order.push('next'));
+    const admitted = await gate.admit();
+    const leavingAdmission = gate.admit(leaving.signal).catch((error: Error) => order.push(`admit ${error.name}`));
+    leaving.abort();
+    await left;
+    await leavingAdmission;
+    expect(order).toEqual(['GateLeft', 'admit GateLeft']);
+    release();
+    await holder;
+    await next;
+    expect(order).toEqual(['GateLeft', 'admit GateLeft', 'next']);
+    // The slot went to the next waiter and came back: one more runs at once.
+    await gate.run(async () => void order.push('after'));
+    expect(order.at(-1)).toBe('after');
+    // The admission left no count behind either: with the first one ended, the next is let in at once.
+    admitted();
+    const again = await gate.admit();
+    // A waiter whose signal had aborted before it came never joins the queue.
+    await expect(gate.admit(AbortSignal.abort())).rejects.toThrow('left the handshake queue');
+    again();
+    (await gate.admit())();
+  });
 });

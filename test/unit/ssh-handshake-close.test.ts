@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ed25519KeyPair } from '../support/ed25519-key.js';
 import ssh2 from 'ssh2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handshakeGate } from '../../src/transport/handshake-gate.js';
-import { freshAfterMs, openClient, type ClientTarget } from '../../src/transport/ssh-client.js';
-import { serverAliveDefaults } from '../../src/transport/server-alive.js';
+import { freshAfterMs, openClient } from '../../src/transport/ssh-client.js';
+import { loopbackClient } from '../support/loopback-client.js';
 
 // A host that closes the connection after its banner, before the SSH handshake is over (sshd's
 // LoginGraceTime running out, a connection limit, a firewall). ssh2 then emits 'close' and no
@@ -16,12 +12,8 @@ import { serverAliveDefaults } from '../../src/transport/server-alive.js';
 // good. Real sockets on loopback and the real ssh2 client; the "host" is a server that sends an
 // OpenSSH banner and hangs up.
 
-const dir = mkdtempSync(join(tmpdir(), 'lvsprov-handshake-close-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const keyFile = join(dir, 'id_ed25519');
-writeFileSync(keyFile, ed25519KeyPair().private, { mode: 0o600 });
-const knownHosts = join(dir, 'known_hosts');
-writeFileSync(knownHosts, '');
+const client = loopbackClient('lvsprov-handshake-close-');
+afterAll(() => client.remove());
 
 /** A server that sends an OpenSSH banner on each connection and closes it `afterMs` later. */
 async function hangingUpHost(afterMs: number): Promise<{ server: Server; port: number; connections: () => number }> {
@@ -38,17 +30,7 @@ async function hangingUpHost(afterMs: number): Promise<{ server: Server; port: n
   return { server, port: address.port, connections: () => count };
 }
 
-const targetFor = (port: number): ClientTarget => ({
-  label: 'h1',
-  address: '127.0.0.1',
-  port,
-  user: 'root',
-  privateKeys: [keyFile],
-  knownHostsFiles: [knownHosts],
-  globalKnownHostsFiles: [],
-  connectTimeoutMs: 60_000,
-  serverAlive: serverAliveDefaults,
-});
+const targetFor = client.target;
 
 describe('a host that hangs up during the SSH handshake', () => {
   it('fails that host at once (not at the connect timeout, not never), and frees its handshake slot', async () => {
