@@ -282,7 +282,19 @@ function expandTask(task: TaskEntry, origin: TaskOrigin, vars: Vars, scope: Host
   };
   const type = Object.keys(task).find((key) => !controlKeys.has(key)) as string;
   try {
-    const skipped = (scope: Vars): boolean => task.when !== undefined && !isTruthy(typeof task.when === 'boolean' ? task.when : saidAt(['when'], () => evaluate(task.when as string, scope)));
+    const skipped = (taskVars: Vars): boolean => {
+      if (task.when === undefined) return false;
+      const value = typeof task.when === 'boolean' ? task.when : saidAt(['when'], () => evaluate(task.when as string, taskVars));
+      if (typeof value === 'string' && yamlOneOneFalse(value)) {
+        // `enabled: no` is the string "no" in YAML 1.2, and true as a condition: the task would run
+        // where the operator (reading the file as Ansible's YAML 1.1 does) switched it off.
+        const expression = String(task.when);
+        const variable = (expression.includes('{{') ? wholeReference(expression) : expression.trim())?.split('.')[0];
+        problems.push(saidWhereSet(scope, variable, task.loop !== undefined, origin.source.problem([...origin.path, 'when'], ''), `when: ${expression} is the string ${JSON.stringify(value)}, which Ansible's YAML 1.1 reads as false, where a string that is not empty is true here: write false (unquoted) to skip the task, or true to run it`));
+        return true;
+      }
+      return !isTruthy(value);
+    };
     // With a loop, `when` is asked of each item (it may read item, as the role check lets it).
     if (task.loop === undefined && skipped(vars)) return [];
     const loop = task.loop;
@@ -459,6 +471,11 @@ function renderAllButContent(written: unknown, vars: Vars): unknown {
 const placed = new WeakSet<MissingVariableError>();
 
 /** `run`, a variable it misses said at `path` of the task: the innermost place that says so wins. */
+/** A string YAML 1.1 reads as false, which as a string is true (`false` itself is false here too). */
+function yamlOneOneFalse(text: string): boolean {
+  return /^(?:n|N|no|No|NO|off|Off|OFF|False|FALSE)$/.test(text);
+}
+
 function saidAt<T>(path: readonly PathSegment[], run: () => T): T {
   try {
     return run();
