@@ -36,6 +36,7 @@ export function crossHostProblems(inventory: Inventory): ConfigProblem[] {
   // With lvs.ha, VRRP picks the one director that holds each VIP; its own checks replace this one.
   if (!inventory.data.lvs.ha) directorsPerVip(inventory, report);
   realServersThatDirect(inventory, report);
+  realServersThatRoute(inventory, report);
   realServersAtOtherHosts(inventory, owners, report);
   shadowedServices(inventory.services, inventory.data.lvs.services, report);
   realServersOffNetworks(inventory, networks, report);
@@ -201,6 +202,26 @@ function realServersThatDirect(inventory: Inventory, report: Report): void {
       report(
         servicePath(index, 'real_servers', serverIndex, 'host'),
         `real server ${server.host} is also a director of this VIP: ${role}. For a director that serves too (localnode), list it by \`address: ${server.address}\` without \`host\``,
+      );
+    });
+  });
+}
+
+/**
+ * A router (group `routers`) routes every VIP to the directors' LAN; a DR or TUN real server holds
+ * its service's VIP on lo or tunl0. One host both would take the clients' packets for that VIP
+ * itself, and no director would balance them.
+ */
+function realServersThatRoute(inventory: Inventory, report: Report): void {
+  const routers = new Set(inventory.groups.get('routers') ?? []);
+  if (routers.size === 0) return;
+  inventory.services.forEach((service, index) => {
+    if (service.forwarding === 'nat' || service.address === undefined) return;
+    service.realServers.forEach((server, serverIndex) => {
+      if (server.host === undefined || !routers.has(server.host)) return;
+      report(
+        servicePath(index, 'real_servers', serverIndex, 'host'),
+        `real server ${server.host} is also a router (group routers): the router role routes VIP ${service.address} to the directors, while the ${service.forwarding.toUpperCase()} real-server role puts it on ${service.forwarding === 'dr' ? 'lo' : 'tunl0'}, so this host would take every client's packet for the VIP itself and no director would balance it; give the routers and the real servers different hosts`,
       );
     });
   });
