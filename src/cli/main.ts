@@ -72,7 +72,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return code === ExitCode.ok && io.outputFailure?.() !== undefined ? ExitCode.internal : code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return ExitCode.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) {
+        // --help and --version are output too: one a full disk swallowed did not do its job.
+        await io.flush?.();
+        return io.outputFailure?.() !== undefined ? ExitCode.internal : ExitCode.ok;
+      }
       const words = argv.slice(2);
       const jsonWanted = error.code === 'commander.unknownCommand' ? jsonAsked(words) : jsonRefusalWanted(refusedBy, words);
       if (jsonWanted) io.out(JSON.stringify({ exitCode: ExitCode.invalidInput, error: error.message.replace(/^error: /, ''), problems: [] }));

@@ -159,9 +159,9 @@ describe('output nobody reads', () => {
     expect([code, stderr]).toEqual([0, '']);
   });
 
-  it('a full disk under stdout (`lvsprov schema > /dev/full`) is said on stderr and exits 1', async () => {
+  it.each([['schema'], ['--version'], ['--help'], ['apply', '--help'], ['help', 'apply']])('a full disk under stdout (`lvsprov %s > /dev/full`) is said on stderr and exits 1', async (...args) => {
     const full = openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, [cliPath, 'schema'], { cwd: root, stdio: ['ignore', full, 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, stdio: ['ignore', full, 'pipe'] });
     closeSync(full);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
