@@ -8,7 +8,7 @@ export const formatOption = (): Option =>
   new Option('--format <format>', "picture format (default: from -o's extension: .dot or .gv, .mmd or .mermaid, else svg)").choices(graphFormats);
 
 /** Extensions of picture formats lvsprov does not draw (Graphviz and mermaid-cli write them from -o). */
-const rasterOrPrint = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'bmp', 'tif', 'tiff', 'eps', 'ps']);
+const rasterOrPrint = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'bmp', 'tif', 'tiff', 'eps', 'ps', 'svgz']);
 
 /**
  * The format asked for, else the one -o's file name says (as Graphviz and mermaid-cli read it), else
@@ -16,6 +16,7 @@ const rasterOrPrint = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'bmp'
  * given: SVG text in a .png file is a picture no viewer opens.
  */
 export function graphFormatFor(format: GraphFormat | undefined, output: string | undefined): GraphFormat {
+  if (output === '') throw new UsageError('-o needs a file name (or - for standard output)');
   if (format !== undefined) return format;
   const extension = /\.([A-Za-z]+)$/.exec(output ?? '')?.[1]?.toLowerCase();
   if (extension === 'dot' || extension === 'gv') return 'dot';
@@ -25,4 +26,4 @@ export function graphFormatFor(format: GraphFormat | undefined, output: string |
   }
   return 'svg';
 }
-export const outputOption = (): Option => new Option('-o, --output <file>', 'write the picture to this file (replaced atomically) instead of stdout');
+export const outputOption = (): Option => new Option('-o, --output <file>', 'write the picture to this file (replaced atomically; - for stdout) instead of stdout');

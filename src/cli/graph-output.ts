@@ -1,5 +1,5 @@
-import { chmod, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { GraphFormat } from '../graph/format-names.js';
 import { renderGraph } from '../graph/formats.js';
@@ -15,16 +15,13 @@ import type { CliIo } from './io.js';
 export async function emitGraph(io: CliIo, topology: Topology, format: GraphFormat, output: string | undefined, live?: LiveLinks): Promise<void> {
   const { text, warnings } = await renderGraph(topology, format, live);
   for (const warning of warnings) io.err(`graphviz: ${warning}`);
-  if (output === undefined) {
+  if (output === undefined || output === '-') {
     io.out(text.replace(/\n$/, ''));
     return;
   }
   let temporary: string | undefined;
   try {
-    const target = await realpath(output).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return output;
-      throw error;
-    });
+    const target = await writtenPath(output);
     const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -46,4 +43,27 @@ export async function emitGraph(io: CliIo, topology: Topology, format: GraphForm
     if (temporary !== undefined) await rm(temporary, { force: true }).catch(() => undefined);
     throw new UsageError(`-o ${output}: cannot write the picture there: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The file a shell's `>` would write for `path`: where its symbolic links lead, a link whose
+ * target is not there yet included (`>` creates the target and the link stays), else the path.
+ */
+async function writtenPath(path: string): Promise<string> {
+  let current = path;
+  // As many links as the kernel follows (MAXSYMLINKS) before it says ELOOP.
+  for (let links = 0; links <= 40; links++) {
+    const real = await realpath(current).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (real !== undefined) return real;
+    const link = await readlink(current).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'EINVAL') return undefined;
+      throw error;
+    });
+    if (link === undefined) return current;
+    current = resolve(dirname(current), link);
+  }
+  throw new Error('ELOOP: too many symbolic links');
 }

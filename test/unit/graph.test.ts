@@ -240,6 +240,21 @@ describe('SVG', () => {
     expect(viaLink.code, viaLink.stderr).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, 'utf8')).toMatch(/^digraph lvs \{/);
+    // A link whose target is not there yet: `>` creates the target, and the link stays.
+    mkdirSync(join(work, 'later'));
+    const dangling = join(work, 'dangling.dot');
+    symlinkSync('later/made.dot', dangling);
+    const viaDangling = await runCli(['graph', '-i', prod, '-o', dangling]);
+    expect(viaDangling.code, viaDangling.stderr).toBe(0);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(work, 'later/made.dot'), 'utf8')).toMatch(/^digraph lvs \{/);
+    // `-o -` is standard output, as `-i -` is standard input; `-o ''` names no file.
+    const dash = await runCli(['graph', '-i', prod, '-o', '-', '--format', 'dot'], { cwd: work });
+    expect(dash.code, dash.stderr).toBe(0);
+    expect(dash.stdout).toMatch(/^digraph lvs \{/);
+    expect(existsSync(join(work, '-'))).toBe(false);
+    const empty = await runCli(['graph', '-i', prod, '-o', '']);
+    expect([empty.code, empty.stderr.trim()]).toEqual([4, '-o needs a file name (or - for standard output)']);
     const fifo = join(work, 'picture.fifo');
     execFileSync('mkfifo', [fifo]);
     const reader = spawn('cat', [fifo]);
@@ -404,7 +419,7 @@ describe('the picture format of -o', () => {
     expect(graphFormatFor(format, output)).toBe(expected);
   });
 
-  it.each(['cluster.png', 'cluster.PDF', 'out/cluster.jpg', 'cluster.jpeg', 'cluster.gif', 'cluster.webp'])('-o %s without --format is refused, naming the formats lvsprov draws', (output) => {
+  it.each(['cluster.png', 'cluster.PDF', 'out/cluster.jpg', 'cluster.jpeg', 'cluster.gif', 'cluster.webp', 'cluster.svgz'])('-o %s without --format is refused, naming the formats lvsprov draws', (output) => {
     expect(() => graphFormatFor(undefined, output)).toThrow(new RegExp(`^-o ${output.replace('.', '\\.')}: lvsprov draws svg, dot or mermaid, not .*; name the file \\.svg`));
   });
 });
