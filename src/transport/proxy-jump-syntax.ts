@@ -38,7 +38,10 @@ export function readJumpEntry(entry: string): JumpEntry | string {
     if (user === undefined) return `ProxyJump entry "${entry}" has the user "${written}", whose % is not followed by two hex digits as an ssh:// URI's must be (ssh refuses this line too)`;
     rest = rest.slice(at + 1);
   }
-  // A `/` in the host or port refuses the entry (ssh -G: "Invalid ProxyJump").
+  // An ssh:// URI may end its authority with one `/` and no path (ssh -G: `ssh://gw/` is gw,
+  // `ssh://gw:2222/` gw:2222; `ssh://[::1]/` and `ssh://gw/x` are refused). Any other `/` in the
+  // host or port refuses the entry (ssh -G: "Invalid ProxyJump").
+  if (uri && /^[^/[]+\/$/.test(rest)) rest = rest.slice(0, -1);
   const match = /^(\[[^\]]+\]|[^:@/[\]]+)(?::([^/]*))?$/.exec(rest);
   if (!match) return `ProxyJump entry "${entry}" is not [user@]host[:port]`;
   const port = match[2];

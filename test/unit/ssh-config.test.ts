@@ -393,7 +393,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     const empty = configFile(['Host webalias', '  ProxyJump @gw']);
     expect(() => resolveConnection(inventoryWith({ agent: false, config_file: empty }), 'web', { env: {} })).toThrow(/:2:13: ProxyJump entry "@gw" is not \[user@\]host\[:port\]/);
     // A `/` in the host or port refuses the entry (ssh -G: "Invalid ProxyJump"); in the user it does not.
-    for (const [value, refused] of [['gw/22', true], ['ssh://gw/x', true], ['a/b:22', true], ['u/x@gw', false]] as const) {
+    for (const [value, refused] of [['gw/22', true], ['ssh://gw/x', true], ['a/b:22', true], ['u/x@gw', false], ['ssh://gw/', false], ['ssh://u@gw:2222/', false], ['ssh://gw//', true], ['gw:22/', true]] as const) {
       const file = configFile(['Host other', `  ProxyJump ${value}`, 'Host webalias', '  Port 2201']);
       expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).status, value).toBe(refused ? 255 : 0);
       const read = () => resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
