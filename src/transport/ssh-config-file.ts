@@ -45,7 +45,9 @@ export function readSshConfigText(file: string): string {
   try {
     if (file === '/dev/null') return '';
     const info = statSync(file, { throwIfNoEntry: false });
-    if (info && !info.isFile() && !info.isDirectory()) throw problem(file, 'cannot read this ssh config file: it is not a regular file (a device, FIFO or socket); name a file, or /dev/null for none');
+    // ssh reads a folder as an empty file: a folder named where a config file belongs is a mistake said here.
+    if (info?.isDirectory()) throw problem(file, 'cannot read this ssh config file: it is a folder (ssh would read it as an empty file and use none of the settings meant); name the config file in it, or none to read none');
+    if (info && !info.isFile()) throw problem(file, 'cannot read this ssh config file: it is not a regular file (a device, FIFO or socket); name a file, or /dev/null for none');
     if (info && info.size > MAX_CONFIG_BYTES) throw problem(file, `cannot read this ssh config file: ${info.size} bytes, more than the ${MAX_CONFIG_BYTES} an ssh config is read up to`);
     return readFileSync(file, 'utf8');
   } catch (error) {

@@ -591,7 +591,7 @@ describe('the connection: inventory > ssh_config > defaults', () => {
   });
 
   it('refuses, at the file, a config that cannot be read and an Include loop (never an internal error)', () => {
-    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: dir })).toThrow(new RegExp(`^${dir}:1:1: cannot read this ssh config file: EISDIR`));
+    expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: dir })).toThrow(new RegExp(`^${dir}:1:1: cannot read this ssh config file: it is a folder \\(ssh would read it as an empty file`));
     const loop = join(dir, `loop-${++count}`);
     writeFileSync(loop, `Include ${loop}\n`);
     expect(() => resolveConnection(inventoryWith({ agent: false }), 'web', { env: {}, sshConfigFile: loop })).toThrow(new RegExp(`^${loop}:1:9: Include nested too deeply`));
