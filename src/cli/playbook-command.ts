@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DRAIN_TIMEOUT } from '../engine/drain-timeout.js';
 import { isIpv4 } from '../net/ipv4.js';
 import type { PreparedRun } from './load-run.js';
-import { folders, oneFile, oneInventory, sshConfigOption, waitSeconds } from './option-values.js';
+import { folders, oneFile, oneInventory, sshConfigOption, waitSeconds, wholeNumber } from './option-values.js';
 import { addSelectionOptions, type SelectionFlags } from './selection-options.js';
 
 // apply and reset are one pipeline with two planners, so they share their options, their
@@ -46,7 +46,7 @@ export function playbookCommand(name: string, description: string): Command {
       (_value: string, previous: number) => previous + 1,
       0,
     )
-    .option('-f, --forks <n>', 'hosts handled at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => positiveInt(value, '--forks'))
+    .option('-f, --forks <n>', 'hosts handled at once (default: every host; SSH handshakes are limited by the cores apart from this)', (value) => wholeNumber(value, '--forks', 1, 10_000))
     .option('--roles-path <dir>', "a folder of your own roles, searched first (repeatable; before the inventory's roles_path)", folders('--roles-path'), [])
     .addOption(sshConfigOption())
     .option('--json', 'print the results as JSON on stdout (progress still goes to stderr)', false)
@@ -70,10 +70,4 @@ export function playbookCommand(name: string, description: string): Command {
 function ipv4Address(value: string, flag: string): string {
   if (!isIpv4(value)) throw new InvalidArgumentError(`${flag} takes an IPv4 address (a peer's unicast address in keepalived.conf), not ${value}`);
   return value;
-}
-
-function positiveInt(value: string, flag: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError(`${flag} takes a whole number of at least 1, not ${value}`);
-  return number;
 }

@@ -32,6 +32,9 @@ describe('selection options', () => {
     [['apply', '--check', '--drain-timeout', '31536001'], /--drain-timeout takes a number of seconds from 0 to 31536000/],
     [['apply', '--check', '--lock-timeout', '0x10'], /--lock-timeout takes a number of seconds/],
     [['apply', '--check', '--lock-timeout', '-1'], /--lock-timeout takes a number of seconds/],
+    // --forks is a count written as one: not hex, an exponent, a blank, or past any run's size.
+    ...['0x2', '1e1', ' 2', '2.0', '0', '99999999999999999999'].map((forks) => [['apply', '--check', '--forks', forks], /--forks takes a whole number from 1 to 10000/] as [string[], RegExp]),
+    [['status', '--forks', '1e1'], /--forks takes a whole number from 1 to 10000/],
     [['apply', '--check', '--roles-path', ''], /--roles-path is empty; name a folder \(an unset shell variable\?\)/],
     [['validate', '--roles-path', ' '], /--roles-path is empty/],
   ])('%j is refused with exit 4', async (args, message) => {
