@@ -124,12 +124,22 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   /** Where the playbook first names each role: the place to report what its generated tasks clash with. */
   const roleMentions = new Map<string, (message: string) => ConfigProblem>();
 
+  // Two plays may give one host tasks that undo each other: a host's claims are kept from play to
+  // play until the last play that reaches it (most hosts are in one play, and keep none).
+  const hostSet = new Set(hostOrder);
+  const membersOf = (pattern: string): readonly string[] | null => (pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostSet.has(pattern) ? [pattern] : null));
+  const lastPlay = new Map<string, number>();
+  plays.forEach((play, playIndex) => {
+    for (const pattern of typeof play.hosts === 'string' ? [play.hosts] : play.hosts) for (const member of membersOf(pattern) ?? []) lastPlay.set(member, playIndex);
+  });
+  const claimsKept = new Map<string, ObjectClaims<TaskOrigin>>();
+
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
     appendAll(patternsNamed, patterns);
     const targets = new Set<string>();
     patterns.forEach((pattern, i) => {
-      const members = pattern === 'all' ? hostOrder : inventory.groups.get(pattern) ?? (hostOrder.includes(pattern) ? [pattern] : null);
+      const members = membersOf(pattern);
       if (members === null) {
         // As in Ansible, a playbook may name groups an inventory does not have (a DR-only cluster
         // has no TUN real servers); the play is skipped with a warning, so a typo stays visible.
@@ -191,7 +201,9 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
       // One variables object per role on this host, shared by its tasks: the template engine's
       // prototype-free copy of it (withoutPrototypes) is then made once, not once per task.
       const varsOfRole = new Map<Role | undefined, Vars>();
-      const claims = new ObjectClaims<TaskOrigin>();
+      const claims = claimsKept.get(host) ?? new ObjectClaims<TaskOrigin>();
+      if (lastPlay.get(host) === playIndex) claimsKept.delete(host);
+      else claimsKept.set(host, claims);
       for (const { task, origin } of entries.filter((entry) => !entry.origin.role || !refused.has(entry.origin.role))) {
         let vars = varsOfRole.get(origin.role);
         if (vars === undefined) {
@@ -520,7 +532,8 @@ function generatedTaskClashes(declared: readonly CompiledTask[], all: readonly C
   const problems: ConfigProblem[] = [];
   for (const task of all) {
     const clash = claims.claim(task.type, task.spec, task);
-    if (!clash) continue;
+    // Two tasks the playbook declares were said at their own lines, before the boot tasks were made.
+    if (!clash || (isDeclared.has(task) && isDeclared.has(clash.earlier))) continue;
     const generated = isDeclared.has(task) ? clash.earlier : task;
     const other = generated === task ? clash.earlier : task;
     const mention = roleMentions.get(generated.role ?? '');

@@ -55,10 +55,15 @@ const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
   ],
   // One kernel parameter set by two tasks (two roles writing their own sysctl.d files) flips; so
   // does one sysctl file given two sets of parameters, each task writing its own.
-  sysctl: (spec: { file: string; values: Readonly<Record<string, string>>; persist: boolean }) => [
-    ...Object.entries(spec.values).map(([name, value]) => [`kernel parameter ${name}`, `= ${value}`] as const),
-    ...(spec.persist ? [[`file ${spec.file}`, JSON.stringify(renderSysctlFile(spec.values))] as const] : []),
-  ],
+  // Read from the task as written, before its schema's defaults: `persist` is true unless it says
+  // false, and one parameter may be written as name and value.
+  sysctl: (spec: { file: string; values?: Readonly<Record<string, string>>; name?: string; value?: string; persist?: boolean }) => {
+    const values = spec.values ?? (spec.name === undefined ? {} : { [spec.name]: String(spec.value) });
+    return [
+      ...Object.entries(values).map(([name, value]) => [`kernel parameter ${name}`, `= ${value}`] as const),
+      ...(spec.persist !== false ? [[`file ${spec.file}`, JSON.stringify(renderSysctlFile(values))] as const] : []),
+    ];
+  },
   // What the service is made to be; its pool standing, restart triggers and package only say when
   // and after what it starts.
   service: (spec: { name: string; state: string; enabled: boolean; exec?: readonly string[] }) => [[`service ${spec.name}`, JSON.stringify([spec.state, spec.enabled, spec.exec ?? null])]],
