@@ -92,6 +92,11 @@ function refusal(state: State): string | undefined {
   if (url !== undefined && !/[/?#:]/.test(url)) {
     return `stands where the URL of the attribute ${place.attribute} can still choose its scheme (javascript:...; blanks before it are dropped, and letters before it join it): write the URL's start in the template, up to a / or the scheme's : (${place.attribute}="/path/{{...}}" or "https://...")`;
   }
+  // `/{{x}}` with x = `/evil.example/` is `//evil.example/`, a URL of another site (browsers read a
+  // backslash as a slash there too).
+  if (url !== undefined && /^\s*[/\\]+$/.test(url)) {
+    return `stands right after the / that starts the URL of the attribute ${place.attribute}, where a value that starts with / or \\ makes it //host, a URL of another site: write the path's first part in the template (${place.attribute}="/path/{{...}}")`;
+  }
   return undefined;
 }
 

@@ -154,6 +154,10 @@ describe('html: a value stands where HTML escaping keeps it text', () => {
     ['<iframe srcdoc="{{motd}}"></iframe>', /^1:17 .*stands in the attribute srcdoc, whose value is a page of HTML/],
     ['<meta http-equiv="refresh" content="0;url={{motd}}">', /URL of the attribute content can still choose its scheme/],
     ['<meta http-equiv="refresh" content="0; URL=\'{{motd}}">', /URL of the attribute content can still choose its scheme/],
+    // `/{{x}}` with x = `/evil.example/` is another site's URL; browsers read a backslash as a slash there.
+    ['<a href="/{{motd}}">x</a>', /^1:11 .*stands right after the \/ that starts the URL of the attribute href.*\/\/host, a URL of another site/],
+    ['<script src=" /{{motd}}"></script>', /stands right after the \/ that starts the URL of the attribute src/],
+    ['<img srcset="/a.png 1x, /{{motd}} 2x">', /stands right after the \/ that starts the URL of the attribute srcset/],
     ['<a href={{motd}}>x</a>', /^1:9 .*stands in the unquoted value of the attribute href/],
     ['<p {{motd}}>x</p>', /^1:4 .*stands inside the tag <p> but not in a quoted attribute value/],
     ['{{#if motd}}<p title="{{/if}}{{motd}}">', /^1:1 the text of this \{\{#if\}\} block opens a tag/],
