@@ -1,6 +1,7 @@
 import { resourceTypes, type ResourceTypeName } from '../resources/registry.js';
 import { ruleKey } from '../resources/arptables-save.js';
 import { renderSysctlFile } from '../resources/sysctl.js';
+import { DEBIAN_SAVE_FILE, RHEL_SAVE_FILE } from '../resources/ipvs/save-file.js';
 import { specServiceName } from '../resources/ipvs/schema.js';
 import type { AnyResourceType } from '../resources/types.js';
 import { initScriptPath, unitPath } from '../resources/at-boot.js';
@@ -79,9 +80,10 @@ const CLAIMS: Partial<Record<ResourceTypeName, (spec: never) => Claims>> = {
     return [[id, spec.state], ...label];
   },
   // One IPVS virtual service, whole: its scheduler, persistence and real servers are set to what a task lists.
-  ipvs: (spec: { services: ReadonlyArray<{ state: string }>; save_file: string }) => [
+  ipvs: (spec: { services: ReadonlyArray<{ state: string }>; save_file?: string }) => [
     ...spec.services.map((service) => [`IPVS service ${specServiceName(service as never)}`, JSON.stringify(service)] as const),
-    ...(spec.save_file === 'auto' ? [] : savedBy(spec.save_file, 'the IPVS table')),
+    // `auto` is the distro's own file, known only on the host: either one.
+    ...(spec.save_file === 'auto' || spec.save_file === undefined ? [DEBIAN_SAVE_FILE, RHEL_SAVE_FILE] : [spec.save_file]).flatMap((file) => savedBy(file, 'the IPVS table')),
   ],
   // One ARP rule, there or not; its save file holds every rule of the host.
   arptables: (spec: { rules: ReadonlyArray<Parameters<typeof ruleKey>[0]>; save_file: string; state: string }) => [
