@@ -172,10 +172,17 @@ export const absolutePath = z
 // device node is no regular file). A kernel parameter is a sysctl task.
 const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
 
-/** A path lvsprov writes a file at: absolute, in one form, and not in a kernel folder. */
+/** What a written file's name gets while it is written (file-state.ts): the rename makes it whole. */
+const TEMP_SUFFIX = '.lvsprov-tmp';
+
+/** A path lvsprov writes a file at: absolute, in one form, not in a kernel folder, and room for its temp name. */
 export const writtenFilePath = absolutePath.superRefine((value, ctx) => {
   const folder = KERNEL_FOLDERS.find((root) => value === root || value.startsWith(`${root}/`));
   if (folder !== undefined) ctx.addIssue({ code: 'custom', message: `must not be in ${folder}, which holds the kernel's ${folder === '/dev' ? 'devices' : 'state'}, not files (a kernel parameter is a sysctl task)` });
+  const name = Buffer.byteLength(value.slice(value.lastIndexOf('/') + 1));
+  if (name <= 255 && name + TEMP_SUFFIX.length > 255) {
+    ctx.addIssue({ code: 'custom', message: `must name its file in at most ${255 - TEMP_SUFFIX.length} bytes: it is written as NAME${TEMP_SUFFIX} and renamed, and Linux allows a name 255 (NAME_MAX); this one is ${name}` });
+  }
 });
 
 export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -202,11 +209,16 @@ export const fileMode = z.union([z.number(), z.string()]).transform((value, ctx)
 
 export const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a package name');
 // systemd.unit(5): "The total length of the unit name including the suffix must not exceed 255
-// characters"; with `.service`, 247 are left for the name.
+// characters"; lvsprov's own files named after a service are longer still: the unit it writes,
+// NAME.service, goes through NAME.service.lvsprov-tmp (20 more), which Linux's NAME_MAX (255)
+// must hold, or the write fails on the host in the middle of an apply.
+export const SERVICE_NAME_MAX = 255 - '.service.lvsprov-tmp'.length;
 export const serviceName = z
   .string()
   .regex(/^[A-Za-z0-9_.@-]+$/, 'must be a service name')
-  .max(247, { error: (issue) => `must be a service name of at most 247 characters (systemd's 255 for a unit name, less .service); this one has ${String(issue.input).length}` });
+  .max(SERVICE_NAME_MAX, {
+    error: (issue) => `must be a service name of at most ${SERVICE_NAME_MAX} characters (its unit file, written through NAME.service.lvsprov-tmp, must fit the 255 Linux allows a file name); this one has ${String(issue.input).length}`,
+  });
 // `nginx.service` is how systemctl and its users name the unit `nginx`: the suffix is taken as the
 // unit's own, so it is neither added twice (a unit file lvsprov writes) nor looked for as an init
 // script `/etc/init.d/nginx.service`, and both spellings are one service.

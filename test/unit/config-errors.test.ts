@@ -1,8 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/config/inventory.js';
 import { compile } from '../../src/config/compile.js';
+import { ConfigError } from '../../src/errors.js';
 import { problemsOf } from '../support/config-problems.js';
 
 // Each bad inventory states on its first line where the error must point and what it must say:
@@ -75,6 +77,30 @@ describe('playbook and role errors', () => {
       const loaded = loadInventory(join(import.meta.dirname, `../../inventories/${name}.yaml`));
       const run = compile(loaded, join(import.meta.dirname, '../../playbooks/site.yaml'));
       expect(run.hosts.size).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('a value of megabytes in a message', () => {
+  // A 2 MB interface name or a pasted blob made one error line of megabytes, in the text and in --json.
+  it('is shown by its start and length, in the text and in the problems, the rest of the message kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsprov-long-value-'));
+    try {
+      const file = join(dir, 'inventory.yaml');
+      writeFileSync(file, `name: long\nhosts:\n  h1: { address: a${'1'.repeat(300_000)} }\n`);
+      let error: unknown;
+      try {
+        loadInventory(file);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const { message, problems } = error as InstanceType<typeof ConfigError>;
+      expect(message.length).toBeLessThan(1000);
+      expect(message).toContain(`"a${'1'.repeat(38)}...(300003 characters) is 300001 characters long; a host name has at most 253`);
+      expect(problems[0]?.message.length).toBeLessThan(1000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

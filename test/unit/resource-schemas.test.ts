@@ -65,15 +65,17 @@ const tables: Record<string, Table> = {
   service: {
     schema: serviceSchema,
     valid: { name: 'memcached', package: 'memcached', restart_on: ['/etc/memcached.conf'] },
-    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(246)}` }, { name: 'getty@tty1' }],
+    alsoValid: [{ name: 'lvsprov-web', exec: ['/bin/busybox', 'httpd', '-f', '-p', 80], pool: 'none' }, { name: `m${'x'.repeat(234)}` }, { name: 'getty@tty1' }],
     hostile: [
       ['name', { name: '-memcached' }],
       ['name', { name: 'memcached; reboot' }],
       // A template: systemctl starts and enables only its instances (getty@tty1).
       ['name', { name: 'getty@' }],
       ['name', { name: '@tty1' }],
-      // systemd refuses a unit name over 255 characters, suffix included.
+      // systemd refuses a unit name over 255 characters, suffix included; lvsprov writes the unit
+      // through NAME.service.lvsprov-tmp, which must fit Linux's 255 too.
       ['name', { name: `m${'x'.repeat(247)}` }],
+      ['name', { name: `m${'x'.repeat(235)}` }],
       ['restart_on', { restart_on: ['etc/memcached.conf'] }],
       ['restart_on', { restart_on: [] }],
       ['package', { package: 'memcached; reboot' }],
@@ -247,6 +249,7 @@ const tables: Record<string, Table> = {
       { path: '/var/www/html/index.html', content: '', mode: 644 },
       { path: '/etc/ipvsadm.rules', content: "-A -t 198.51.100.50:80 -s wrr\n$(not run) 'quoted'\n" },
       { path: '/var/www/html/old.html', state: 'absent' },
+      { path: `/srv/${'a'.repeat(243)}`, content: '' },
     ],
     hostile: [
       ['path', { path: 'var/www/index.html' }],
@@ -257,6 +260,9 @@ const tables: Record<string, Table> = {
       ['path', { path: '/var/www/html/' }],
       ['path', { path: '/' }],
       ['path', { path: '/var/www/./index.html' }],
+      // Written as NAME.lvsprov-tmp and renamed: a name of 244 to 255 bytes is fine to Linux, not to its temp name.
+      ['path', { path: `/srv/${'a'.repeat(244)}` }],
+      ['path', { path: `/srv/${'a'.repeat(256)}` }],
       ['mode', { mode: '999' }],
       ['mode', { mode: 'rwxr-xr-x' }],
       ['mode', { mode: '0644; reboot' }],
