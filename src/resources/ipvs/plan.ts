@@ -14,6 +14,7 @@ import {
 import { realServerOptions, realServerRule, serviceOptions, serviceRule } from './rules-format.js';
 import { swapScheduler } from './scheduler-swap.js';
 import { listBoundCommand } from './bound-connections.js';
+import { quiesceCommand } from './quiesce-command.js';
 import { switchMarks, switchPins, switchUnpin } from './forwarding-switch.js';
 import { pinNextHop } from './next-hop-pin.js';
 import { desiredService, specServiceName, type IpvsSpec } from './schema.js';
@@ -102,7 +103,7 @@ function quiesceServer(service: VirtualService, server: RealServer): Change[] {
       resource: `ipvs ${serviceName(service)}`,
       summary: `quiesce real server ${realServerName(server)} in ${serviceName(service)} (weight ${server.weight} -> 0, then drain)`,
       diff: { kind: 'value', before: realServerRule(service, server), after: realServerRule(service, quiet) },
-      commands: [ipvsadm('-e', ...selector(service), ...realServerOptions(quiet))],
+      commands: [quiesceCommand(service, server)],
       phase: 'balance',
       leaving: serverRef(service, server),
     },

@@ -1,6 +1,6 @@
 import { command, quote } from '../../shell/quote.js';
 import { realServerName, selector, serverRef, serviceName, type VirtualService } from '../ipvs/model.js';
-import { realServerOptions } from '../ipvs/rules-format.js';
+import { quiesceCommand } from '../ipvs/quiesce-command.js';
 import type { Change } from '../types.js';
 import { handOverStop } from './daemon.js';
 import { drainOnly } from './plan.js';
@@ -61,7 +61,7 @@ export function releaseDrain(services: readonly VirtualService[]): Change[] {
     .filter(({ server }) => server.weight > 0)
     .map(({ service, server }) => {
       const rule = ['-a', ...selector(service), '-r', realServerName(server)].join(' ');
-      return `if ipvsadm -S -n 2>/dev/null | grep -qF -e ${quote(`${rule} `)}; then ${command('ipvsadm', '-e', ...selector(service), ...realServerOptions({ ...server, weight: 0 }))}; fi`;
+      return `if ipvsadm -S -n 2>/dev/null | grep -qF -e ${quote(`${rule} `)}; then ${quiesceCommand(service, server)}; fi`;
     });
   const [first, ...others] = refs as [(typeof refs)[number], ...typeof refs];
   return [

@@ -2,7 +2,8 @@ import { pollUntil } from '../../shell/poll.js';
 import { command, quote } from '../../shell/quote.js';
 import { realServerName, selector, serverRef, serviceName, type RealServer, type Table, type VirtualService } from '../ipvs/model.js';
 import { planTable } from '../ipvs/plan.js';
-import { realServerOptions, realServerRule, serviceRule } from '../ipvs/rules-format.js';
+import { realServerRule, serviceRule } from '../ipvs/rules-format.js';
+import { quiesceCommand } from '../ipvs/quiesce-command.js';
 import { holdNewConnections } from '../ipvs/scheduler-swap.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
@@ -156,7 +157,7 @@ function quiescedServer(spec: KeepalivedSpec, item: Leaving, server: RealServer)
 function quiesceLeavingServices(gone: readonly Leaving[]): string[] {
   const commands = gone
     .filter((item) => item.whole)
-    .flatMap((item) => item.servers.map((server) => command('ipvsadm', '-e', ...selector(item.service), ...realServerOptions({ ...server, weight: 0 }))));
+    .flatMap((item) => item.servers.map((server) => quiesceCommand(item.service, server)));
   return commands.length > 0 ? [`if ${keepalivedAlive}; then ${commands.join(' && ')}; fi`] : [];
 }
 
