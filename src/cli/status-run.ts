@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { resolveConnections, sshConfigNoteLine } from '../config/connections.js';
 import { UsageError } from '../errors.js';
 import { liveLinks, withLiveVrrp } from '../graph/live.js';
@@ -41,6 +42,9 @@ export async function runStatus(io: CliIo, setExit: (code: number) => void, flag
   // Ctrl-C, a `kill`, a closed terminal: each stops the watch at once, a refresh under way cut off
   // (connections still being made given up, reads ended) and not shown, connections closed.
   const stopping = new AbortController();
+  // Every connection being made and every read listens on it (one each, removed when it ends): past
+  // ten, node would warn of a listener leak on every status of eleven hosts or more.
+  setMaxListeners(0, stopping.signal);
   const watcher = new StatusWatcher(prepared.inventory, hosts, { ...(flags.forks !== undefined ? { forks: flags.forks } : {}), acceptNewHostKeys: flags.acceptNewHostKeys, interrupt: stopping.signal });
   const refreshes = flags.watch === undefined ? 1 : flags.count ?? Infinity;
   let stopped = false;
