@@ -61,6 +61,9 @@ function priorityPath(settings: HaSettings, host: string): PathSegment[] {
   return entry !== undefined ? ['lvs', 'ha', 'directors', host] : ['lvs', 'ha'];
 }
 
+/** Addresses one VRRP advert can list (its count is one byte): keepalived 2.2's limit for an instance's VIPs. */
+export const MAX_VIPS_PER_INSTANCE = 255;
+
 /** The HA model of an inventory, or undefined without lvs.ha. Problems go to `report` when given. */
 export function resolveHa(inventory: Inventory, report: Report = () => undefined): HaModel | undefined {
   const settings = inventory.data.lvs.ha;
@@ -87,6 +90,13 @@ export function resolveHa(inventory: Inventory, report: Report = () => undefined
     }
     group.vips.push(vip);
     group.nat ||= entry.nat;
+    // A VRRP advert counts its addresses in one byte: keepalived refuses an instance of more.
+    if (group.vips.length === MAX_VIPS_PER_INSTANCE + 1) {
+      report(
+        path,
+        `VIP ${address} is the ${MAX_VIPS_PER_INSTANCE + 1}th VIP of VRRP id ${vrid}: a VRRP advert lists at most ${MAX_VIPS_PER_INSTANCE} addresses, and keepalived refuses an instance of more; give some VIPs their own \`virtual_router_id\` in lvs.vips`,
+      );
+    }
   }
   checkDirectorSettings(inventory, settings, [...groups.values()].map((group) => group.directors), report);
   checkGateway(inventory, settings, report);
