@@ -161,6 +161,15 @@ describe('no inventory string can reach keepalived.conf as more than one word', 
     expect(keepalivedSchema.safeParse(spec).success).toBe(false);
   });
 
+  // The config's own path is written into it too, as the file a leaving director's track_file
+  // watches: `/etc/keepalived/k}.conf` closed that block early, `/etc/keepalived/key conf.conf`
+  // made keepalived watch /etc/keepalived/key, so the leave never came.
+  it.each(hostile)('the task schema refuses the config path %j, and the leave flag refuses it too', (hostilePath) => {
+    const path = `/etc/keepalived${hostilePath}.conf`;
+    expect(keepalivedSchema.safeParse({ path }).success).toBe(false);
+    expect(() => tracking('vrrp_instance VI_1 {\n}\n', new Set(['VI_1']), `${path}.lvsprov-leave`)).toThrow(/not a plain word/);
+  });
+
   it.each(hostile)('the writer itself refuses %j even when a caller skipped the schema', (path) => {
     const spec = keepalivedSchema.parse({
       virtual_servers: [{ protocol: 'tcp', address: '198.51.100.50', port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [{ address: '192.0.2.11', port: 80, weight: 1 }], health_check: { type: 'http' } }],

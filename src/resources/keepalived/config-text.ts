@@ -4,9 +4,9 @@ import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 // The schema already holds every value to a plain grammar; `word` checks each one again as it is
 // written, so no value can end a line, open or close a block, start a comment or a `$` definition.
 
-const PLAIN_WORD = /^[A-Za-z0-9._/:%?=&+,~-]+$/;
+export const PLAIN_WORD = /^[A-Za-z0-9._/:%?=&+,~-]+$/;
 
-function word(value: string | number): string {
+export function word(value: string | number): string {
   const text = String(value);
   if (!PLAIN_WORD.test(text)) throw new Error(`refusing to write ${JSON.stringify(text)} into keepalived.conf: not a plain word`);
   return text;

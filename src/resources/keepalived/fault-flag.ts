@@ -1,6 +1,7 @@
 import { pollUntil } from '../../shell/poll.js';
 import { quote } from '../../shell/quote.js';
 import { writeFileCommands } from '../file-state.js';
+import { word } from './config-text.js';
 import { keepalivedAlive } from './probe.js';
 
 // How a running keepalived lets go of some of its VRRP instances with a priority 0 advert while
@@ -33,7 +34,7 @@ export function tracking(text: string, names: ReadonlySet<string>, flag: string)
   let declared = false;
   for (const line of lines) {
     if (!declared && /^(vrrp_sync_group|vrrp_instance|virtual_server) /.test(line)) {
-      out.push(`track_file ${TRACK_NAME} {`, `    file ${flag}`, '    weight 0', '}', '');
+      out.push(`track_file ${TRACK_NAME} {`, `    file ${word(flag)}`, '    weight 0', '}', '');
       declared = true;
     }
     const head = /^vrrp_instance (\S+) \{$/.exec(line);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { addressLabel, hostName, interfaceName, ipv4, netmask, writtenFilePath } from '../../config/values.js';
 import { healthCheckSchema } from '../../config/ha-schema.js';
 import { schedulers } from '../ipvs/schedulers.js';
+import { PLAIN_WORD } from './config-text.js';
 
 // The keepalived task: what one director's keepalived holds, VRRP instances and virtual servers,
 // as data. The director role fills it from the LVS model (director_keepalived); config-text.ts
@@ -68,7 +69,8 @@ export const virtualServerSchema = z
 
 export const keepalivedSchema = z
   .object({
-    path: writtenFilePath.default('/etc/keepalived/keepalived.conf'),
+    // Written into the config itself too (the leave flag's track_file): a plain word there.
+    path: writtenFilePath.pipe(z.string().regex(PLAIN_WORD, 'must be a path keepalived reads as one word: letters, digits and . _ / : % ? = & + , ~ -')).default('/etc/keepalived/keepalived.conf'),
     /**
      * The director's name in keepalived's logs and adverts' notifications (global_defs router_id).
      * Without it every keepalived process, `keepalived -t` included, looks its host name up
