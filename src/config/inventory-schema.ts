@@ -156,7 +156,7 @@ export const serviceSchema = z
     // keepalived sends to the sorry server as to a real server (the service's lvs_method), so dr
     // and tun keep the client's port there too; keepalived -t refuses another one.
     const sorryPort = service.sorry_server?.port;
-    if (sorryPort !== undefined && service.forwarding !== 'nat') {
+    if (sorryPort !== undefined && (service.forwarding !== 'nat' || service.protocol !== 'fwmark')) {
       const message =
         service.protocol === 'fwmark'
           ? `${service.forwarding} keeps the destination port: the sorry server of a fwmark service takes no port (only nat forwarding maps ports)`

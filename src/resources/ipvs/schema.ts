@@ -16,7 +16,11 @@ const port = z.number().int().min(0).max(65535);
  * rewritten), so a different port there would silently not happen; only nat maps ports.
  */
 export function forwardedPortProblem(forwarding: 'dr' | 'tun' | 'nat', servicePort: number, serverPort: number | undefined): string | undefined {
-  if (forwarding === 'nat' || serverPort === undefined || serverPort === servicePort) return undefined;
+  if (serverPort === undefined || serverPort === servicePort) return undefined;
+  // A NAT real server's port 0 is the service's: the kernel keeps a connection's port where the
+  // server's is 0, and keepalived writes the service port into its table, where lvsprov would
+  // expect :0 (and two such entries of one server are one to keepalived).
+  if (forwarding === 'nat') return serverPort === 0 ? `a real server port 0 means the service port ${servicePort} (the kernel keeps the connection's port, keepalived writes ${servicePort}): write ${servicePort}, or leave port out` : undefined;
   return `${forwarding} keeps the destination port: a real server port must equal the service port ${servicePort} (only nat forwarding maps ports)`;
 }
 
