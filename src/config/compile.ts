@@ -133,6 +133,8 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     for (const pattern of typeof play.hosts === 'string' ? [play.hosts] : play.hosts) for (const member of membersOf(pattern) ?? []) lastPlay.set(member, playIndex);
   });
   const claimsKept = new Map<string, ObjectClaims<TaskOrigin>>();
+  /** Hosts a role was refused on (its variables set wrong): what that role's tasks would make is not missing, it is not known. */
+  const withRefusedRoles = new Set<string>();
 
   plays.forEach((play, playIndex) => {
     const patterns = typeof play.hosts === 'string' ? [play.hosts] : play.hosts;
@@ -194,7 +196,10 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
           const hint = near === undefined ? '' : `; ${formatOrigin(inventory, near.at)} is close: did you mean \`${variable}\` there?`;
           found.push(hostProblem(source.problem(path, ''), host, (hosts) => `role ${role.name} needs variable ${variable} on ${hosts}; set it in the inventory (vars, group vars or host vars)${hint}`));
         }
-        if (found.length > 0) refused.add(role);
+        if (found.length > 0) {
+          refused.add(role);
+          withRefusedRoles.add(host);
+        }
         appendAll(problems, found);
       }
       const list = hosts.get(host) ?? [];
@@ -234,7 +239,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   });
 
   appendAll(problems, checkRoleVariablesWhereSet(inventory, rolesUsed));
-  appendAll(problems, unheldServiceProblems(inventory, hosts, limited));
+  appendAll(problems, unheldServiceProblems(inventory, hosts, limited, withRefusedRoles));
   appendAll(problems, directRepliesProblems(inventory, hosts));
   for (const tag of [...(tags.only ?? []), ...(tags.skip ?? [])]) {
     if (tag !== 'always' && !seenTags.has(tag)) warnings.push(`no task of ${playbookFile} has the tag ${tag}${seenTags.size > 0 ? suggestion(tag, [...seenTags].sort()) : ''}`);

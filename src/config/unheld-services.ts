@@ -16,10 +16,12 @@ export function unheldServiceProblems(
   inventory: Pick<LoadedInventory, 'source' | 'data' | 'services'>,
   hosts: ReadonlyMap<string, readonly CompiledTask[]>,
   limited: ReadonlySet<string> | null = null,
+  /** Hosts whose role was refused already: their tasks are not known, so none is said to be missing. */
+  refused: ReadonlySet<string> = new Set(),
 ): ConfigProblem[] {
   const holds = (host: string): boolean => hosts.get(host)?.some((task) => HOLDS_SERVICES.has(task.type)) ?? false;
   const directors = new Set(inventory.services.flatMap((service) => service.directors));
-  const missing = [...directors].filter((host) => (hosts.has(host) || !limited || limited.has(host)) && !holds(host));
+  const missing = [...directors].filter((host) => (hosts.has(host) || !limited || limited.has(host)) && !holds(host) && !refused.has(host));
   if (missing.length === 0 || ![...directors].some(holds)) return [];
   const problems: ConfigProblem[] = [];
   for (const host of missing) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledTask } from '../../src/config/compile.js';
 import { loadInventory } from '../../src/config/inventory.js';
+import type { ConfigError, ConfigProblem } from '../../src/errors.js';
 
 // What the site playbook makes of the lab inventories the e2e tests apply, for what only they
 // use: a firewall-mark service with a VIP (DR), tunnels (TUN), a DIP on a second subnet (NAT).
@@ -104,5 +105,22 @@ describe('a VIP renamed in the inventory', () => {
     writeFileSync(file, renamed);
     const tasks = (path: string): Array<[string, readonly CompiledTask[]]> => [...compile(loadInventory(path), join(root, 'playbooks/site.yaml')).hosts];
     expect(tasks(file)).toEqual(tasks(join(root, 'inventories', 'lab-dr.yaml')));
+  });
+});
+
+describe('a director whose role is refused for its variables', () => {
+  it('is said once, at the variable: its services are not also said to have no role that holds them', () => {
+    const text = readFileSync(join(root, 'inventories', 'lab-ha.yaml'), 'utf8');
+    const wrong = text.replace('  dir2: { address: 192.0.2.20 }', '  dir2: { address: 192.0.2.20, vars: { vip_interface: 12 } }');
+    expect(wrong).not.toBe(text);
+    const file = join(scratch, 'lab-ha.yaml');
+    writeFileSync(file, wrong);
+    let problems: readonly ConfigProblem[] = [];
+    try {
+      compile(loadInventory(file), join(root, 'playbooks/site.yaml'));
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems.map((problem) => `${problem.path}: ${problem.message}`)).toEqual([expect.stringMatching(/^hosts\.dir2\.vars\.vip_interface: expected a network interface name/)]);
   });
 });
