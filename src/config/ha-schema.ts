@@ -19,10 +19,10 @@ const haDirectorSchema = z
 
 export const haSchema = z
   .object({
-    virtual_router_id: vrid.describe('VRRP virtual router id 1-255 of the VIPs (one instance per set of VIPs with the same directors); unique on the LAN'),
+    virtual_router_id: vrid.describe('VRRP virtual router id 1-255 of the VIPs (one instance per set of VIPs with the same directors, at most 255 VIPs each: a VRRP advert lists no more, and keepalived refuses the config); unique on the LAN'),
     // VRRP version 2 (keepalived's default) counts adverts in whole seconds.
     advert_interval: z.number().int().min(1).max(255).default(1).describe('seconds between VRRP adverts; the backup takes over after about 3 of them'),
-    interface: vipInterfaceName.optional().describe("VRRP interface, and the device of the VIPs without their own `interface` (default: the director's vip_interface, else eth0; VRRP then runs on it unless every VIP of the instance names another)"),
+    interface: vipInterfaceName.optional().describe("VRRP interface, and the device of the VIPs without their own `interface` (default: the director's vip_interface, else eth0; VRRP then runs on it unless every VIP of the instance names another). The device must hold the director's inventory address, VRRP's unicast source: an apply refuses an instance on another device, whose adverts its peers would never hear"),
     directors: z.record(hostName, haDirectorSchema).default({}).describe('per director: priority, state, nopreempt'),
     garp: z
       .object({

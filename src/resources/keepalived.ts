@@ -2,13 +2,14 @@ import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
 import { configuredServers, joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
 import { adoptionChanges, configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
-import { parseProbe, probeSnippet, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
+import { parseProbe, probeSnippet, probeSnippetWithoutAddresses, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
 import { handedOver, handOverChange, heldObjects, releaseDrain, releasedServices } from './keepalived/handover.js';
 import { leaveChange, movedVipPeers } from './keepalived/leave.js';
 import { heldBeforeCommand, untilPeerSkewPassed } from './keepalived/peer-skew.js';
 import { droppedPeers, refuseUnretiredPeers } from './keepalived/peers.js';
+import { misplacedVrrpSource } from './keepalived/vrrp-source.js';
 import { keepalivedSchema, type KeepalivedSpec } from './keepalived/schema.js';
 import { expectedService, sorryInUse } from './keepalived/table.js';
 import { realServerName, serviceName } from './ipvs/model.js';
@@ -82,7 +83,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   key: () => 'keepalived',
 
   probe: probeSnippet,
-  legacyProbes: (spec) => [probeSnippetWithoutPins(spec)],
+  legacyProbes: (spec) => [probeSnippetWithoutPins(spec), probeSnippetWithoutAddresses(spec)],
 
   parse: (output) => parseProbe(output),
 
@@ -91,6 +92,8 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     const configured = configuredServers(current);
     const spec = withoutWithheld(declared, configured, context.withheld);
     requireIpvs(spec, facts, context.host);
+    const misplaced = facts.addresses ? misplacedVrrpSource(spec, facts.addresses, context.host) : undefined;
+    if (misplaced !== undefined) throw new Error(misplaced);
     refuseUnretiredPeers(droppedPeers(spec, current), context.cluster);
     // Stopped to leave its last VRRP group, it starts again on the config of the groups it joins.
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;

@@ -9,6 +9,7 @@ import type { ProbeOutput } from '../types.js';
 import type { ServiceManager } from './daemon.js';
 import type { KeepalivedSpec } from './schema.js';
 import { serversToCheck } from './table.js';
+import { ADDRESSES_SNIPPET, parseAddressLines, type HeldAddress } from './vrrp-source.js';
 
 // One read of everything the keepalived task plans from: the program, its config, whether the
 // daemon runs and starts at boot, the live IPVS table, and - only for real servers the table
@@ -50,6 +51,8 @@ export interface KeepalivedFacts {
   readonly answering: readonly string[];
   /** The next-hop pins on the host (addresses): a run stopped in a forwarding switch leaves its own. */
   readonly pins: readonly string[];
+  /** The host's IPv4 addresses by device, where the read listed them (a spec with VRRP instances). */
+  readonly addresses?: readonly HeldAddress[];
 }
 
 /**
@@ -87,6 +90,11 @@ function checkSnippets(spec: KeepalivedSpec): string[] {
 }
 
 export function probeSnippet(spec: KeepalivedSpec): string {
+  return [probeSnippetWithoutAddresses(spec), ...(spec.instances.length > 0 ? [ADDRESSES_SNIPPET] : [])].join('\n');
+}
+
+/** The probe before it listed the host's addresses (lvsprov until 2026-12-07): manifests record it. */
+export function probeSnippetWithoutAddresses(spec: KeepalivedSpec): string {
   return [probeSnippetWithoutPins(spec), pinsSnippet('P')].join('\n');
 }
 
@@ -112,8 +120,15 @@ export function parseProbe(output: ProbeOutput): KeepalivedFacts {
   const answering: string[] = [];
   const pins: string[] = [];
   let fileLine: string | undefined;
+  let addressLines: string[] | undefined;
+  let listing = false;
   for (const line of output.stdout.split('\n')) {
-    if (line.startsWith('S ')) rules.push(line.slice(2));
+    if (line === 'A+') {
+      listing = true;
+      addressLines = [];
+    } else if (line === 'A-') listing = false;
+    else if (listing) addressLines?.push(line);
+    else if (line.startsWith('S ')) rules.push(line.slice(2));
     else if (line.startsWith('P ')) {
       const pinned = parsePinnedRoute(line.slice(2));
       if (pinned !== undefined) pins.push(pinned);
@@ -141,5 +156,6 @@ export function parseProbe(output: ProbeOutput): KeepalivedFacts {
     down: down.map((key) => key.replace('|', ' ')),
     answering: answering.map((key) => key.replace('|', ' ')),
     pins,
+    ...(addressLines !== undefined ? { addresses: parseAddressLines(addressLines) } : {}),
   };
 }
