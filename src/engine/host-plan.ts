@@ -87,7 +87,9 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     }
   }
   try {
-    const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, context);
+    // The prune sees which objects the declared tasks changed: a removal planned against their
+    // predicted facts leaves those to them (prune.ts).
+    const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, { ...context, changed });
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
     else deferGatewayMoves(changes);

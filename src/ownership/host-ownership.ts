@@ -1,5 +1,8 @@
 import type { CompiledTask } from '../config/compile.js';
 import type { RunMode } from '../engine/planners.js';
+import { probeOf } from '../resources/probe-of.js';
+import { resourceTypes } from '../resources/registry.js';
+import type { AnyResourceType } from '../resources/types.js';
 import type { Change, HostContext, ProbeOutput } from '../resources/types.js';
 import { EVERY_ENTRY, manifestChange, manifestHeader, manifestProbe, parseManifestRead, type ManifestEntry, type ManifestRead, type ProbedEntries } from './manifest.js';
 import { planPrune, type PrunedChange } from './prune.js';
@@ -38,6 +41,13 @@ export interface OwnershipPlan {
 export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false, retireOnly?: readonly string[]): HostOwnership {
   if (retireOnly !== undefined) return retiring(token, retireOnly);
   const selected = declaredRecords(tasks);
+  // The probe of each task's key: what its planner's predicted facts were read by (prune.ts).
+  const taskProbes = new Map(
+    tasks.flatMap((task) => {
+      const type = resourceTypes[task.type] as AnyResourceType | undefined;
+      return type === undefined ? [] : [[`${type.name}:${type.key(task.spec)}`, probeOf(type, task.spec)] as const];
+    }),
+  );
   const selectedIds = new Set(selected.map((record) => record.id));
   // An apply that declares every task: a host whose manifest records exactly what it declares has
   // nothing to prune, which the manifest's first line tells without a process.
@@ -59,7 +69,7 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       // What stays: apply keeps what it declares; reset keeps nothing, or, limited to some tasks,
       // everything those tasks do not own.
       const keep = mode === 'apply' ? selected : keepUndeclared ? recorded((entry) => !selectedIds.has(entry.id)) : [];
-      const { changes, records } = planPrune(read, keep, predicted, mode === 'apply' ? { ...context, pruning: true } : context);
+      const { changes, records } = planPrune(read, keep, predicted, mode === 'apply' ? { ...context, pruning: true } : context, taskProbes);
       const manifest = manifestChange(read, records);
       // reset makes nothing, so its earlier waves have nothing new to record.
       const interim = mode === 'apply' ? manifestChange(read, everything) : undefined;

@@ -78,11 +78,13 @@ function groupOutput(group: Group): ProbeOutput {
  * host's planner: a save file rewritten by a declared task and then by a removal is planned once
  * against the other's result. It is updated with what the removals leave.
  */
-export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], predicted: Map<string, unknown>, context: HostContext): PrunePlan {
+export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], predicted: Map<string, unknown>, context: HostContext, taskProbes: ReadonlyMap<string, string> = new Map()): PrunePlan {
   const declaredIds = new Set(declared.map((record) => record.id));
   // Facts predicted under a key are reused only by a removal read by the same probe: two sysctl
-  // keys of one file share a key but each probe reads only its own key.
-  const probes = new Map<string, string>();
+  // keys of one file share a key but each probe reads only its own key. A task that owns no object
+  // (an ipvs task whose every service is absent) predicts its key's facts all the same: its own
+  // removals are in them, and the recorded objects must not be removed from the table it read.
+  const probes = new Map<string, string>(taskProbes);
   for (const record of declared) {
     const type = typeNamed(record.type);
     if (type !== undefined) probes.set(`${type.name}:${type.key(record.spec)}`, record.probe);
@@ -115,12 +117,18 @@ export function planPrune(read: ManifestRead, declared: readonly OwnedRecord[], 
     const key = `${type.name}:${type.key(spec)}`;
     const probe = type.probe(spec);
     let facts: unknown;
+    const fromTasks = predicted.has(key) && probes.get(key) === probe;
     try {
-      facts = predicted.has(key) && probes.get(key) === probe ? predicted.get(key) : type.parse(groupOutput(group), spec);
+      facts = fromTasks ? predicted.get(key) : type.parse(groupOutput(group), spec);
     } catch (error) {
       throw new Error(`reading ${first.id} (made by task "${first.task}") failed: ${(error as Error).message}`);
     }
-    const planned = planner.plan(spec, facts, removing).map((change) => ({ ...change, phase: prunePhase(type.name, change), task: first.task, ...(first.role ? { role: first.role } : {}) }));
+    // Planned against what the declared tasks leave, a removal that finds its objects gone and
+    // would only remake what one of them changed in this run (the save file an ipvs task of no
+    // service left rewrites) adds nothing.
+    const plannedChanges = planner.plan(spec, facts, removing);
+    const redundant = fromTasks && plannedChanges.length > 0 && plannedChanges.every((change) => context.changed?.has(change.resource) === true);
+    const planned = (redundant ? [] : plannedChanges).map((change) => ({ ...change, phase: prunePhase(type.name, change), task: first.task, ...(first.role ? { role: first.role } : {}) }));
     changes.push(...planned);
     predicted.set(key, planner.after(spec, facts));
     probes.set(key, probe);

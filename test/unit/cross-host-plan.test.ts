@@ -109,6 +109,20 @@ const serviceGoes = (vip: string): string[] => [
 
 const cases: Case[] = [
   {
+    name: "a director's only service set absent (the ipvs task owns nothing then): quiesced, drained and deleted once",
+    before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([{ ...web(rs(RS1, RS2)), state: 'absent' }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)), deleted(`TCP ${V1}:80`), 'withdraw dir1: update /etc/ipvsadm.rules'],
+    drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
+    name: 'every service of a purging ipvs task dropped: each quiesced, drained and deleted once',
+    before: { dir1: [vip(V1, 'eth0', true), compiledTask('IPVS virtual services', 'ipvs', { services: [web(rs(RS1, RS2))], purge: true })], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: [vip(V1, 'eth0', true), compiledTask('IPVS virtual services', 'ipvs', { services: [], purge: true })], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [...quiesced(`TCP ${V1}:80`, ports(80, RS1, RS2)), deleted(`TCP ${V1}:80`), 'withdraw dir1: update /etc/ipvsadm.rules'],
+    drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
+  },
+  {
     name: 'a whole virtual service removed: quiesced, drained, deleted, and only then its VIP leaves the director and the real servers',
     before: { dir1: director([web(rs(RS1, RS2)), tcp(V2, 80, rs(RS1, RS2))]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
     after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
