@@ -1,7 +1,7 @@
 import { sortedIpv4 } from '../net/ipv4.js';
 import { groupsOf, type LoadedInventory } from './inventory.js';
 import { addressOwners } from './address-owners.js';
-import { natGateway } from './dip.js';
+import { directorAddress, natGateway } from './dip.js';
 import { directorKeepalived } from './keepalived-vars.js';
 import type { ResolvedRealServer, ResolvedService } from './lvs-model.js';
 import { own } from './own.js';
@@ -191,7 +191,7 @@ function derivedVars(inventory: LoadedInventory, host: string, groups: string[],
     real_server_pool: servedEntries.length === 0 ? 'none' : servedEntries.some(({ servers }) => servers.some((server) => server.weight > 0)) ? 'weighted' : 'quiesced',
     web_extra_ports: webExtraPorts(servedEntries, [vars.web_port, connectPortOf(inventory, host)]),
     nat_gateway: natDirectors.length > 0 ? natGateway(inventory, natDirectors[0] as string) : undefined,
-    ...sessionVars(common.sessions, host, servedHere.length > 0),
+    ...sessionVars(common.sessions, host, servedHere.length > 0, (store) => directorAddress(inventory, store)),
   };
 }
 
@@ -217,28 +217,32 @@ function webExtraPorts(served: readonly ServedService[], held: readonly unknown[
  * A store's memcached: its settings, the other stores (it copies their sessions as it starts, so
  * they must let it in, as it lets them), and whom it lets in: the real servers and those stores.
  */
-function storeConfig(sessions: SessionsModel, address: string): Vars {
-  const peers = sessions.stores.map((store) => store.address).filter((peer) => peer !== address);
+function storeConfig(sessions: SessionsModel, address: string, dipOf: (host: string) => string | undefined): Vars {
+  const others = sessions.stores.filter((store) => store.address !== address);
+  const peers = others.map((store) => store.address);
+  // A peer's copier connects from the address its route gives it: a NAT director's, on the
+  // inside network, is its dip, not its inventory address.
+  const sources = others.flatMap((store) => [store.address, dipOf(store.host) ?? store.address]);
   return {
     address,
     port: sessions.port,
     memory_mb: sessions.memoryMb,
     max_connections: sessions.maxConnections,
-    clients: sortedIpv4([...sessions.clients, ...peers]),
+    clients: sortedIpv4([...new Set([...sessions.clients, ...sources])]),
     // `-` for none: a boot hook's command holds no empty word.
     peers: peers.length > 0 ? peers.join(',') : '-',
   };
 }
 
 /** Where sessions live: memcached's settings on a store, the stores on a real server. */
-function sessionVars(sessions: SessionsModel | undefined, host: string, realServer: boolean): Vars {
+function sessionVars(sessions: SessionsModel | undefined, host: string, realServer: boolean, dipOf: (host: string) => string | undefined): Vars {
   const store = sessions?.stores.find((candidate) => candidate.host === host);
   const servers = sessions !== undefined && realServer ? sessions.stores.map(({ address }) => ({ address, port: sessions.port })) : [];
   return {
     session_store: store !== undefined,
     session_store_config:
       store !== undefined && sessions !== undefined
-        ? storeConfig(sessions, store.address)
+        ? storeConfig(sessions, store.address, dipOf)
         : undefined,
     session_servers: servers,
     session_save_path: servers.map(({ address, port }) => `${address}:${port}`).join(','),

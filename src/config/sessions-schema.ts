@@ -15,9 +15,19 @@ export const sessionsSchema = z
       .min(1)
       .optional()
       .describe('hosts that run memcached, bound to their own address (default: every real server of the services)'),
-    port: z.number().int().min(1).max(65535).default(11211).describe("memcached's TCP port; only the real servers may connect to it"),
+    // Debian's memcached runs as the user memcache and binds after it becomes that user: a port
+    // below 1024 fails its start with "bind(): Permission denied".
+    port: z.number().int().min(1024).max(65535).default(11211).describe("memcached's TCP port, 1024 or above (memcached binds it as the user memcache); only the real servers may connect to it"),
     memory_mb: z.number().int().min(8).max(1_048_576).default(64).describe('memory each memcached keeps for sessions, in MiB (memcached -m)'),
-    max_connections: z.number().int().min(16).max(1_000_000).default(1024).describe('connections each memcached accepts at once (memcached -c)'),
+    // memcached -c is its limit of open files too, of which its listeners and four threads take
+    // 25: below 26 it does not start or accepts no one (memcached 1.6.18).
+    max_connections: z
+      .number()
+      .int()
+      .min(64)
+      .max(1_000_000)
+      .default(1024)
+      .describe('open connections and files each memcached allows (memcached -c); it keeps 25 for itself, so it accepts 25 fewer clients at once'),
     replicas: z
       .number()
       .int()

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,5 +67,17 @@ describe('a session store lets in every address a real server may connect from',
       '      sorry_server: { address: 192.0.2.99 }\n',
     );
     expect(clients.get('rs1')).toEqual(['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.99']);
+  });
+
+  // A NAT director that is a store copies from the others over the inside network, from its dip:
+  // its inventory address alone let in, its copier's connections timed out and it opened empty.
+  it("a NAT director that is a store: the other stores let it in from its dip, where its route to them starts", () => {
+    const source = readFileSync(join(import.meta.dirname, '../../inventories/lab-nat.yaml'), 'utf8');
+    const file = join(work, 'lab-nat-sessions.yaml');
+    writeFileSync(file, `${source.replace(/\n*$/, '')}\n  sessions:\n    hosts: [director, rs1]\n`);
+    const inventory = loadInventory(file);
+    const rs1 = (hostVars(inventory, 'rs1').session_store_config as { clients: string[] }).clients;
+    expect(rs1).toContain('198.18.10.1');
+    expect(rs1).toContain('192.0.2.10');
   });
 });
