@@ -9,7 +9,7 @@ import type { ProbeOutput } from '../types.js';
 import type { ServiceManager } from './daemon.js';
 import type { KeepalivedSpec } from './schema.js';
 import { serversToCheck } from './table.js';
-import { ADDRESSES_SNIPPET, parseAddressLines, type HeldAddress } from './vrrp-source.js';
+import { ADDRESSES_SNIPPET, parseAddressLines, type HostAddresses } from './vrrp-source.js';
 
 // One read of everything the keepalived task plans from: the program, its config, whether the
 // daemon runs and starts at boot, the live IPVS table, and - only for real servers the table
@@ -51,8 +51,8 @@ export interface KeepalivedFacts {
   readonly answering: readonly string[];
   /** The next-hop pins on the host (addresses): a run stopped in a forwarding switch leaves its own. */
   readonly pins: readonly string[];
-  /** The host's IPv4 addresses by device, where the read listed them (a spec with VRRP instances). */
-  readonly addresses?: readonly HeldAddress[];
+  /** The host's devices and IPv4 addresses, where the read listed them (a spec with VRRP instances). */
+  readonly addresses?: HostAddresses;
 }
 
 /**
