@@ -265,17 +265,19 @@ describe.skipIf(skipLabSuite(availability))(`keepalived VRRP between two directo
 
   // keepalived binds an instance to its interface: on a device that does not hold the director's
   // unicast source, its adverts left by that device alone, its peer never heard them, and both
-  // held the VIP. eth2 here is a dummy device on dir1 with no address (as a NIC carrying only VIPs).
+  // held the VIP. eth2 here is one end of a veth pair on dir1 with no address (as a NIC carrying only VIPs).
   it('an instance on a device that does not hold the director\'s own address is refused before any change, naming the device that does', async () => {
     const state = (host: string): Promise<string[]> => Promise.all([pid(host), sh(host, 'cat /etc/keepalived/keepalived.conf')]);
     const before = await Promise.all(DIRECTORS.map(state));
-    await sh('dir1', 'ip link add eth2 type dummy && ip link set eth2 up');
+    await sh('dir1', 'ip link add eth2 type veth peer name eth2peer && ip link set eth2 up');
     try {
       writeInventory('eth2');
       const result = await lvsprov('apply');
       writeInventory('eth0');
       expect(result.code, result.stdout + result.stderr).toBe(2);
-      expect(result.stdout).toMatch(/dir1: failed: .*VRRP instance VI_51 would run on eth2, but dir1 holds its unicast source 192\.0\.2\.10 on eth0: .*set lvs\.ha\.interface to eth0/);
+      const dir1 = (JSON.parse(result.stdout) as { hosts: Array<{ host: string; status: string; error?: { message: string } }> }).hosts.find((entry) => entry.host === 'dir1');
+      expect(dir1?.status).toBe('failed');
+      expect(dir1?.error?.message).toMatch(/VRRP instance VI_51 would run on eth2, but dir1 holds its unicast source 192\.0\.2\.10 on eth0: .*set lvs\.ha\.interface to eth0/);
       expect(await Promise.all(DIRECTORS.map(state))).toEqual(before);
       expect(await holders()).toEqual(['dir1']);
     } finally {
