@@ -57,14 +57,16 @@ export function withArgumentsShown(text: string, argv: readonly string[]): strin
 // A message that quotes a value from the input whole (a 2 MB interface name, a pasted blob) would
 // be one line of megabytes, in the text and in --json: such a run shows its start and its length.
 const LONG_RUN = /\S{201,}/g;
-const HAS_LONG_RUN = /\S{201}/;
 
 /** Invalid inventory, playbook or role: nothing was contacted. */
 export class ConfigError extends Error {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    const shown = problems.map((problem) => (HAS_LONG_RUN.test(problem.message) ? { ...problem, message: problem.message.replace(LONG_RUN, shortened) } : problem));
+    const shown = problems.map((problem) => {
+      const message = problem.message.replace(LONG_RUN, shortened);
+      return message === problem.message ? problem : { ...problem, message };
+    });
     super(shown.map(formatProblem).join('\n'));
     this.name = 'ConfigError';
     this.problems = shown;

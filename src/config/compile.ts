@@ -487,12 +487,12 @@ function renderAllButContent(written: unknown, vars: Vars): unknown {
 /** Missing-variable errors whose path is already the task's own (when, loop, name, a file's content), not inside its spec. */
 const placed = new WeakSet<MissingVariableError>();
 
-/** `run`, a variable it misses said at `path` of the task: the innermost place that says so wins. */
 /** A string YAML 1.1 reads as false, which as a string is true (`false` itself is false here too). */
 function yamlOneOneFalse(text: string): boolean {
   return /^(?:n|N|no|No|NO|off|Off|OFF|False|FALSE)$/.test(text);
 }
 
+/** `run`, a variable it misses said at `path` of the task: the innermost place that says so wins. */
 function saidAt<T>(path: readonly PathSegment[], run: () => T): T {
   try {
     return run();

@@ -154,9 +154,10 @@ export const serviceSchema = z
         });
     }
     // keepalived sends to the sorry server as to a real server (the service's lvs_method), so dr
-    // and tun keep the client's port there too; keepalived -t refuses another one.
+    // and tun keep the client's port there too (keepalived -t refuses another one), and nat's port
+    // 0 is the service's, as a real server's is; only a fwmark nat service's sorry port is free.
     const sorryPort = service.sorry_server?.port;
-    if (sorryPort !== undefined && (service.forwarding !== 'nat' || service.protocol !== 'fwmark')) {
+    if (sorryPort !== undefined && !(service.forwarding === 'nat' && service.protocol === 'fwmark')) {
       const message =
         service.protocol === 'fwmark'
           ? `${service.forwarding} keeps the destination port: the sorry server of a fwmark service takes no port (only nat forwarding maps ports)`

@@ -116,10 +116,6 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
   // timeout (up to 600 s) to end.
   const { interrupt } = options;
   const interrupted = (): ConnectInterruptedError => new ConnectInterruptedError(`${target.label}: interrupted while connecting; nothing was run on the host`);
-  if (interrupt?.aborted) {
-    target.sock?.destroy();
-    throw interrupted();
-  }
   connectionClock.firstAttemptMs ??= performance.now();
   // The TCP connection is made once the host is near the head of the handshake queue (see
   // HandshakeGate.admit); a channel through a jump host costs its host no process until used.
@@ -128,6 +124,7 @@ export async function openClient(target: ClientTarget, options: ConnectOptions):
     : await handshakeGate.admit(interrupt).catch(() => {
         throw interrupted();
       });
+  // Interrupted before, or while it was let in (admit only waits, and checks, when the gate is full).
   if (interrupt?.aborted) {
     leave();
     target.sock?.destroy();
