@@ -35,6 +35,14 @@ export interface PlannedChange extends Change {
    * balance wave, once every host of `from` let `address` go (vip-handover.ts).
    */
   readonly awaitsRelease?: { readonly address: string; readonly from: readonly string[] };
+  /**
+   * On a director's change to its firewall marks that leaves addresses unmarked for a fwmark
+   * service it keeps: that service's servers, each with those addresses alone as its `vips`
+   * (mark-vips.ts). The kernel finds an established connection without its mark, so those made
+   * before live on, while the address stays on this director and the real server; where the run
+   * takes it off a host after balance, this director drains them first (wave-plan.ts).
+   */
+  readonly unmarks?: readonly RealServerRef[];
 }
 
 /** A change planned but not run because another host was not ready for it. */

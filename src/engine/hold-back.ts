@@ -20,6 +20,8 @@ export interface HostStanding {
   readonly kept?: readonly RealServerRef[];
   /** Real servers whose forwarding method it switched and whose old method's connections it has yet to drain. */
   readonly switched?: readonly RealServerRef[];
+  /** Real servers of a fwmark service whose connections to addresses its marks leave it has yet to drain (`vips`: those addresses). */
+  readonly unmarked?: readonly RealServerRef[];
   /** The VRRP peers of a keepalived it hands over to lvsprov's tasks in its retire wave. */
   readonly vrrpPeers?: readonly string[];
 }
@@ -68,6 +70,11 @@ export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, stan
     for (const { address } of director.switched ?? []) {
       const host = realServerHosts.get(address);
       if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it drained the connections it made to ${address} by its old forwarding method`);
+    }
+    // The address its marks left still carries the connections made through it before.
+    for (const { address, vips = [] } of director.unmarked ?? []) {
+      const host = realServerHosts.get(address);
+      if (host !== undefined && !blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before it drained the connections it sent to ${address} through ${vips.join(', ')}, which its firewall marks left`);
     }
   }
   return blocked;

@@ -11,6 +11,7 @@ import { sealWithManifest } from '../ownership/seal.js';
 import { probeOf } from '../resources/probe-of.js';
 import { awaitReleases, handOverRemovals } from './vip-handover.js';
 import { withMarkVips } from './mark-vips.js';
+import { declaredServices } from './kept-quiesced.js';
 import { fwmark, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
@@ -99,7 +100,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const declaredMarks = read.planners.flatMap(({ type, task }) => (type === fwmark ? specMarks(task.spec as FwmarkSpec) : []));
-    const sorted = withMarkVips(changes, declaredMarks)
+    const sorted = withMarkVips(changes, declaredMarks, changes.some((change) => change.marks) ? declaredServices(read.planners.map(({ task }) => task)) : [])
       .map((change, index) => ({ change, index }))
       .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change) - balanceStep(b.change) || a.index - b.index)
       .map(({ change }) => change);

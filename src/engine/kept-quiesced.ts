@@ -14,14 +14,18 @@ import { markVips } from './mark-vips.js';
 // by balance, so a server quiesced in this run and one at weight 0 already count alike.
 
 export function keptQuiesced(tasks: readonly CompiledTask[]): RealServerRef[] {
-  const services = tasks.flatMap((task): VirtualService[] => {
-    if (task.type === 'ipvs') return (task.spec as IpvsSpec).services.filter((service) => service.state !== 'absent').map(desiredService);
-    if (task.type === 'keepalived') return (task.spec as KeepalivedSpec).virtual_servers.map(expectedService);
-    return [];
-  });
-  const refs = services.flatMap((service) => service.realServers.filter((server) => server.weight === 0).map((server) => serverRef(service, server)));
+  const refs = declaredServices(tasks).flatMap((service) => service.realServers.filter((server) => server.weight === 0).map((server) => serverRef(service, server)));
   if (refs.length === 0) return [];
   // A fwmark service's servers carry the addresses its marks cover, as a leaving one's do (mark-vips.ts).
   const marks = tasks.flatMap((task) => (task.type === fwmark.name ? specMarks(task.spec as FwmarkSpec) : []));
   return refs.map((ref) => markVips(ref, marks));
+}
+
+/** The virtual services a director's tasks declare present, by IPVS table or keepalived config. */
+export function declaredServices(tasks: readonly CompiledTask[]): VirtualService[] {
+  return tasks.flatMap((task): VirtualService[] => {
+    if (task.type === 'ipvs') return (task.spec as IpvsSpec).services.filter((service) => service.state !== 'absent').map(desiredService);
+    if (task.type === 'keepalived') return (task.spec as KeepalivedSpec).virtual_servers.map(expectedService);
+    return [];
+  });
 }

@@ -1,3 +1,4 @@
+import { serverRef, type VirtualService } from '../resources/ipvs/model.js';
 import type { MarkedAddress, RealServerRef } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
 
@@ -8,14 +9,39 @@ import type { PlannedChange } from './events.js';
 // so both the marks as read (the marks' changes carry them, resources/fwmark.ts) and as the
 // host's tasks declare them count. Marks made by anything else (an operator's own nftables rule)
 // are not known: a server of such a service names no VIP, and its connections always count.
+//
+// A mark that stops covering an address while its service stays leaves that service's servers
+// in place, and the connections they took through that address too: the kernel finds an
+// established connection in its table without asking for the mark. They end where the address
+// leaves the director or the real server, so the marks' change names those servers with the
+// addresses no longer marked (PlannedChange.unmarks), and the engine drains them there first.
 
-/** `declared`: the marks the host's fwmark tasks declare, which hold before and after a run that leaves them as they are. */
-export function withMarkVips(changes: readonly PlannedChange[], declared: readonly MarkedAddress[]): PlannedChange[] {
+/**
+ * `declared`: the marks the host's fwmark tasks declare, which hold before and after a run that
+ * leaves them as they are; `services`: the virtual services the host's tasks keep.
+ */
+export function withMarkVips(changes: readonly PlannedChange[], declared: readonly MarkedAddress[], services: readonly VirtualService[] = []): PlannedChange[] {
   const marked = [...declared, ...changes.flatMap((change) => change.marks ?? [])];
   if (marked.length === 0) return [...changes];
+  const kept = new Set(declared.map(markKey));
   return changes.map((change) => {
     const leaving = change.leaving && markVips(change.leaving, marked);
-    return leaving === change.leaving ? change : { ...change, leaving };
+    const unmarks = unmarkedServers((change.marks ?? []).filter((entry) => !kept.has(markKey(entry))), services);
+    return leaving === change.leaving && unmarks.length === 0 ? change : { ...change, ...(leaving ? { leaving } : {}), ...(unmarks.length > 0 ? { unmarks } : {}) };
+  });
+}
+
+const markKey = (entry: MarkedAddress): string => `${entry.mark} ${entry.address}`;
+
+/** Each server of a fwmark service in `services` whose mark `unmarked` names, with the addresses it names for that mark. */
+function unmarkedServers(unmarked: readonly MarkedAddress[], services: readonly VirtualService[]): RealServerRef[] {
+  if (unmarked.length === 0) return [];
+  return services.flatMap((service) => {
+    if (service.protocol !== 'fwmark') return [];
+    return service.realServers.flatMap((server) => {
+      const ref = markVips(serverRef(service, server), unmarked);
+      return ref.vips !== undefined ? [ref] : [];
+    });
   });
 }
 

@@ -246,20 +246,24 @@ function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, s
   for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
 }
 
-/** What a director has yet to drain (`kept`: at weight 0 for a restart; `switched`: a forwarding switch's old connections). */
+/**
+ * What a director has yet to drain (`kept`: at weight 0 for a restart; `switched`: a forwarding
+ * switch's old connections; `unmarked`: connections through addresses its marks left).
+ */
 interface Undrained {
   readonly kept: readonly RealServerRef[];
   readonly switched: readonly RealServerRef[];
+  readonly unmarked: readonly RealServerRef[];
 }
 
-/** Per director: the servers it keeps and drains for a restart or a forwarding switch, but for those it drained already. */
+/** Per director: the servers it keeps and drains for a restart, a forwarding switch or its marks, but for those it drained already. */
 function undrained(runs: readonly HostRun[], realServers: ReadonlyMap<string, string>): Map<string, Undrained> {
   const planned = runs.filter((host) => host.planned);
   return new Map(
     drains(planned, realServers).map((drain) => {
       const done = new Set(planned.find((host) => host.host === drain.host)?.drains.map(serverKey) ?? []);
       const left = (servers: readonly RealServerRef[]): RealServerRef[] => servers.filter((server) => !done.has(serverKey(server)));
-      return [drain.host, { kept: left((drain.kept ?? []).map(({ server }) => server)), switched: left((drain.switched ?? []).map(({ server }) => server)) }];
+      return [drain.host, { kept: left((drain.kept ?? []).map(({ server }) => server)), switched: left((drain.switched ?? []).map(({ server }) => server)), unmarked: left(drain.unmarked ?? []) }];
     }),
   );
 }
@@ -275,6 +279,7 @@ function standings(runs: readonly HostRun[], phase: ChangePhase = 'retire', pend
     leaving: leavingServers(host.changes),
     ...(pending?.get(host.host)?.kept.length ? { kept: pending.get(host.host)?.kept } : {}),
     ...(pending?.get(host.host)?.switched.length ? { switched: pending.get(host.host)?.switched } : {}),
+    ...(pending?.get(host.host)?.unmarked.length ? { unmarked: pending.get(host.host)?.unmarked } : {}),
     vrrpPeers: changesIn(host.changes, phase).flatMap((change) => change.vrrpPeers ?? []),
   }));
 }

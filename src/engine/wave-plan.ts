@@ -1,6 +1,6 @@
 import { CHANGE_PHASES, type ChangePhase, type RealServerRef, type Rebinding } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
-import { changesIn, phaseOf } from './host-plan.js';
+import { changesIn, phaseOf, phaseRank } from './host-plan.js';
 
 // Every host's plan -> the waves of the ordered apply, pure. A wave holds the hosts with changes
 // in its phase (they run in parallel); waves run one after the other, and after the reroute wave
@@ -8,7 +8,9 @@ import { changesIn, phaseOf } from './host-plan.js';
 // director keeps at weight 0 is drained there too when its host restarts a pool's daemon in
 // retire (service.ts): the restart may cut what is still open, as a deletion would. So is a real
 // server whose forwarding method a director switched in balance, for the connections it made by
-// the old method, before the real server takes that method's setup off in retire.
+// the old method, before the real server takes that method's setup off in retire. And so is a
+// fwmark service's server whose mark stops covering an address the run then takes off a host
+// (engine/mark-vips.ts): only its connections to that address, which end with it.
 
 /** A host's plan; `quiesced`: the real servers it keeps at weight 0 once balance ran (kept-quiesced.ts). */
 export interface HostPlan {
@@ -33,6 +35,11 @@ export interface Drain {
    * by the old method are waited for, before their host takes that method's setup off in retire.
    */
   readonly switched?: readonly Rebinding[];
+  /**
+   * Those of `servers` it keeps in a fwmark service whose mark no longer covers addresses a host
+   * gives up after balance: only their connections to those addresses (`vips`) are waited for.
+   */
+  readonly unmarked?: readonly RealServerRef[];
 }
 
 /**
@@ -108,29 +115,63 @@ export function switchedServers(changes: readonly PlannedChange[]): Rebinding[] 
 }
 
 /**
+ * The servers of a host's changes that its marks leave with addresses some host of `released`
+ * gives up after balance, each once, with only those addresses.
+ */
+export function unmarkedServers(changes: readonly PlannedChange[], released: ReadonlySet<string>): RealServerRef[] {
+  const seen = new Map<string, RealServerRef>();
+  for (const server of changes.flatMap((change) => change.unmarks ?? [])) {
+    const vips = [...new Set([...(seen.get(serverKey(server))?.vips ?? []), ...(server.vips ?? []).filter((vip) => released.has(vip))])];
+    if (vips.length > 0) seen.set(serverKey(server), { ...server, vips });
+  }
+  return [...seen.values()];
+}
+
+/** The addresses hosts take off after balance: a director's VIP, a real server's. */
+function releasedAfterBalance(plans: readonly HostPlan[]): Set<string> {
+  return new Set(plans.flatMap(({ changes }) => changes.flatMap((change) => (phaseRank(phaseOf(change)) > phaseRank('balance') ? (change.releases ?? []) : []))));
+}
+
+/** `server` with the VIPs of `more` added, where both name VIPs (a fwmark service's server). */
+const withVips = (server: RealServerRef, more: RealServerRef | undefined): RealServerRef =>
+  more?.vips && server.vips ? { ...server, vips: [...new Set([...server.vips, ...more.vips])] } : server;
+
+/**
  * Each director's drain: its leaving servers, then those it keeps at weight 0 whose host
- * restarts a pool's daemon in retire, then those whose forwarding method it switches.
+ * restarts a pool's daemon in retire, then those whose forwarding method it switches, then those
+ * its marks leave with an address a host gives up.
  */
 export function drains(plans: readonly HostPlan[], realServers: ReadonlyMap<string, string>): Drain[] {
   const restarting = new Set(plans.filter(({ changes }) => changes.some((change) => change.restartsPool === true && phaseOf(change) === 'retire')).map(({ host }) => host));
+  // Read only when some marks leave addresses: most runs change none.
+  const released = plans.some(({ changes }) => changes.some((change) => change.unmarks)) ? releasedAfterBalance(plans) : new Set<string>();
   return plans
     .map((plan) => {
       const { host, changes } = plan;
+      // A VIP it hands over to another director leaves it first thing in balance: nothing comes here for it to drain.
+      const handedOver = new Set(changes.flatMap((change) => (change.handedOver ? (change.releases ?? []) : [])));
+      const unmarkedAll = released.size === 0 ? [] : unmarkedServers(changes, new Set([...released].filter((vip) => !handedOver.has(vip))));
+      const unmarkedBy = new Map(unmarkedAll.map((server) => [serverKey(server), server]));
+      // A leaving server's VIPs are those its marks covered as read too: waited for whole.
       const leaving = leavingServers(changes);
       const keys = new Set(leaving.map(serverKey));
       // Read only when some host restarts: most runs restart none.
       const kept = restarting.size === 0 ? [] : (plan.quiesced ?? []).flatMap((server) => {
         const restarts = realServers.get(server.address);
-        return restarts !== undefined && restarting.has(restarts) && !keys.has(serverKey(server)) ? [{ server, restarts }] : [];
+        return restarts !== undefined && restarting.has(restarts) && !keys.has(serverKey(server)) ? [{ server: withVips(server, unmarkedBy.get(serverKey(server))), restarts }] : [];
       });
       for (const { server } of kept) keys.add(serverKey(server));
       // A kept server is waited for whole, which takes in its old method's connections.
       const switched = switchedServers(changes).filter(({ server }) => !keys.has(serverKey(server)));
+      for (const { server } of switched) keys.add(serverKey(server));
+      // A switched server's old connections are all it had before balance, where its marks changed too.
+      const unmarked = unmarkedAll.filter((server) => !keys.has(serverKey(server)));
       return {
         host,
-        servers: [...leaving, ...kept.map(({ server }) => server), ...switched.map(({ server }) => server)],
+        servers: [...leaving, ...kept.map(({ server }) => server), ...switched.map(({ server }) => server), ...unmarked],
         ...(kept.length > 0 ? { kept } : {}),
         ...(switched.length > 0 ? { switched } : {}),
+        ...(unmarked.length > 0 ? { unmarked } : {}),
       };
     })
     .filter((drain) => drain.servers.length > 0);

@@ -109,6 +109,7 @@ function renderDrains(results: readonly HostResult[], waves: WavePlan, options: 
     'leaving real servers',
     ...(waves.drains.some((drain) => drain.kept !== undefined) ? ['those kept at weight 0 whose daemon restarts'] : []),
     ...(waves.drains.some((drain) => drain.switched !== undefined) ? ["the connections made by a switched server's old forwarding method"] : []),
+    ...(waves.drains.some((drain) => drain.unmarked !== undefined) ? ['the connections through an address firewall marks leave'] : []),
   ];
   const which = kinds.length === 1 ? kinds[0] : `${kinds[0]}, and ${kinds.slice(1).join(', and ')},`;
   const lines = [
@@ -122,10 +123,18 @@ function renderDrains(results: readonly HostResult[], waves: WavePlan, options: 
       const outcome = outcomes.find((entry) => describeServerRef(entry) === describeServerRef(server));
       const kept = drain.kept?.find((entry) => describeServerRef(entry.server) === describeServerRef(server));
       const switched = drain.switched?.find((entry) => describeServerRef(entry.server) === describeServerRef(server));
-      const cut = kept ? `cut by the restart of its daemon on ${kept.restarts}` : switched ? `by ${switched.from} cut once its host drops that setup` : 'cut';
+      const unmarked = drain.unmarked?.find((entry) => describeServerRef(entry) === describeServerRef(server));
+      const through = unmarked?.vips?.join(', ') ?? '';
+      const cut = kept ? `cut by the restart of its daemon on ${kept.restarts}` : switched ? `by ${switched.from} cut once its host drops that setup` : unmarked ? `through ${through} cut once a host drops it` : 'cut';
       const waited = limit <= 0 ? ': not waited for' : `: NOT drained after ${outcome?.seconds ?? 0} s`;
       const how = outcome === undefined ? '' : outcome.drained ? `: drained in ${outcome.seconds} s` : `${waited}, ${outcome.active} active connection(s) ${cut}`;
-      const why = kept ? ` (kept at weight 0: ${kept.restarts} restarts its daemon in retire)` : switched ? ` (switched from ${switched.from} to ${switched.to}: its connections made by ${switched.from})` : '';
+      const why = kept
+        ? ` (kept at weight 0: ${kept.restarts} restarts its daemon in retire)`
+        : switched
+          ? ` (switched from ${switched.from} to ${switched.to}: its connections made by ${switched.from})`
+          : unmarked
+            ? ` (kept; its mark leaves ${through}: its connections through ${unmarked.vips?.length === 1 ? 'that address' : 'those addresses'})`
+            : '';
       lines.push(`  ${drain.host}: ${describeServerRef(server)}${why}${how}`);
     }
   }

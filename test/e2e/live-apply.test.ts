@@ -36,7 +36,7 @@ const pool = (hosts: string[], weights: Record<string, number> = {}): Array<Reco
  * One version of the cluster: the lab's inventory with other groups and pools. Written beside it,
  * so its relative key paths still resolve.
  */
-function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string; stickyMarked?: boolean }, hostVars: Record<string, Record<string, unknown>> = {}): string {
+function version(name: string, realservers: string[], services: { dr: unknown; tun: unknown; sticky: unknown; drScheduler?: string; tunScheduler?: string; drForwarding?: string; stickyMarked?: boolean; stickyVip?: string }, hostVars: Record<string, Record<string, unknown>> = {}): string {
   const document = parseDocument(readFileSync(join(labDir, 'inventory.yaml'), 'utf8'));
   for (const [host, vars] of Object.entries(hostVars)) for (const [key, value] of Object.entries(vars)) document.setIn(['hosts', host, 'vars', key], value);
   document.setIn(['groups', 'realservers', 'hosts'], realservers);
@@ -53,6 +53,7 @@ function version(name: string, realservers: string[], services: { dr: unknown; t
     document.setIn(['lvs', 'services', 2, 'ports'], [80]);
     document.deleteIn(['lvs', 'services', 2, 'port']);
   }
+  if (services.stickyVip) document.setIn(['lvs', 'vips', 'sticky', 'address'], services.stickyVip);
   const file = join(labDir, `${name}.yaml`);
   writeFileSync(file, document.toString());
   return file;
@@ -501,6 +502,56 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(finished.map((download) => download.error)).toEqual(['']);
     expect(await lab.sh('director', 'ipvsadm -S -n')).not.toContain('-A -f 1');
     expect(await lab.sh('director', 'nft list tables')).not.toContain('lvsprov_fwmark');
+  }, 900_000);
+  labIt("a fwmark service's VIP renumbered: a download through the old VIP ends whole before that VIP leaves the director and the real servers", async () => {
+    // The service (FWM 1) and its servers stay; only its marks move to the new VIP. The kernel
+    // finds the download's connection without its mark, so it lives on until the old VIP leaves
+    // the director (its packets then reach no IPVS) or the real server (which then drops them):
+    // the director drains the connections through the old VIP first.
+    for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    const marked = { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr', stickyMarked: true };
+    await apply(version('marked-51', everyone, marked));
+    const renumbered = version('marked-52', everyone, { ...marked, stickyVip: '198.51.100.52' });
+    const check = await lvsprov('apply', '-i', renumbered, '--check');
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain("the connections through an address firewall marks leave");
+    expect(check.stdout).toContain('  director: 192.0.2.11:0 in FWM 1 (kept; its mark leaves 198.51.100.51: its connections through that address)');
+    const downloads = await startDownloads(lab, [`${URLS[2]}big.bin`], ({ virtual }) => virtual === '198.51.100.51:80');
+    const applying = apply(renumbered);
+    let done = false;
+    void applying.finally(() => (done = true)).catch(() => undefined);
+    let heldFor = 0;
+    let oldVipKept = '';
+    try {
+      // Once the new VIP answers (balance ran), 8 s more with the download held, or until the apply ended.
+      let since: number | undefined;
+      while (!done && (since === undefined || Date.now() - since < 8000)) {
+        if (since === undefined && (await lab.sh('director', 'ip -o -4 addr show dev eth0')).includes('198.51.100.52/32')) since = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      heldFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+      oldVipKept = [await lab.sh('director', 'ip -o -4 addr show dev eth0'), await lab.sh('rs1', 'ip -o -4 addr show dev lo'), await lab.sh('rs2', 'ip -o -4 addr show dev lo')].every((text) => text.includes('198.51.100.51/32')) ? 'yes' : 'no';
+    } finally {
+      await downloads.release();
+    }
+    const run = await applying;
+    const finished = await downloads.wait();
+    const director = run.hosts.find((host) => host.host === 'director');
+    log(`renumbered: download ${JSON.stringify(finished)} held ${heldFor.toFixed(1)} s after balance, old VIP kept then: ${oldVipKept}; drains ${JSON.stringify(director?.drains ?? [])}; apply ${run.seconds.toFixed(1)} s`);
+    expect(downloads.onLeavingServers).toBe(1);
+    expect(heldFor).toBeGreaterThanOrEqual(8);
+    expect(oldVipKept).toBe('yes');
+    expect(finished.map((download) => [download.bytes, download.error])).toEqual([[DOWNLOAD_BYTES, '']]);
+    expect(director?.drains?.map((drain) => [drain.server, drain.vips, drain.drained])).toEqual([
+      ['192.0.2.11:0', ['198.51.100.51'], true],
+      ['192.0.2.12:0', ['198.51.100.51'], true],
+    ]);
+    // The old VIP is gone everywhere; the new one carries the persistent service.
+    expect(await lab.sh('director', 'ip -o -4 addr show dev eth0')).not.toContain('198.51.100.51/');
+    expect(await lab.sh('rs1', 'ip -o -4 addr show dev lo')).not.toContain('198.51.100.51/');
+    const answers = await lab.curl('http://198.51.100.52/', 4);
+    expect(answers.filter((answer) => answer.server === '')).toEqual([]);
+    expect(Object.keys(tally(answers))).toHaveLength(1);
   }, 900_000);
   labIt('a real server set to weight 0 whose web server restarts: the director drains it first, and the restart waits for a download held on it', async () => {
     // rs2 goes to weight 0 in every service (its pool standing: quiesced) and its web root moves,

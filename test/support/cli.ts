@@ -66,7 +66,7 @@ export interface JsonHost {
   lock?: { waitedSeconds: number; heldBy?: string };
   error?: { kind: string; message: string; output?: string };
   notes?: Array<{ text: string; reason?: { kind: string; service: string; server?: string } }>;
-  drains?: Array<{ service: string[]; server: string; active: number; drained: boolean; seconds: number }>;
+  drains?: Array<{ service: string[]; server: string; vips?: string[]; active: number; drained: boolean; seconds: number }>;
   heldBack?: Array<{ summary: string; phase: string; reason: string }>;
   stats: { connections: number; execs: number };
 }

@@ -389,6 +389,62 @@ const cases: Case[] = [
     drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`]]],
   },
   {
+    name: "one VIP leaves a fwmark service's marks, the service and its servers stay: its connections drain on the director before the VIP leaves it and the real servers",
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+      ...vipOff(V2, 'eth0', ['dir1']),
+      ...vipOff(V2, 'lo', ['rs1', 'rs2']),
+    ],
+    // No new connection is marked for V2 from balance on; those made before live on until V2 leaves.
+    drains: [['dir1', [`-f 1 ${RS1}:0 to ${V2}`, `-f 1 ${RS2}:0 to ${V2}`]]],
+  },
+  {
+    name: "a fwmark service's VIP renumbered: the new VIP is marked and on the real servers first, the old one's connections drain before it leaves",
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V3, ports: [80], mark: 1 }]), rs1: realServer([V3, 'lo']), rs2: realServer([V3, 'lo']) },
+    changes: [
+      `prepare rs1: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
+      `prepare rs2: address ${V3} on lo: (absent) -> ${V3}/32 label lo`,
+      `balance dir1: address ${V3} on eth0: (absent) -> ${V3}/32 label eth0`,
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+      `balance dir1: announce ${V3} on eth0 (gratuitous ARP)`,
+      ...vipOff(V1, 'eth0', ['dir1']),
+      ...vipOff(V1, 'lo', ['rs1', 'rs2']),
+    ],
+    drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
+  },
+  {
+    name: "one VIP leaves a fwmark service's marks but stays on the director and the real servers for a port service: nothing to drain",
+    before: { dir1: director([marked(1, rs(RS1, RS2)), tcp(V2, 443, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1, RS2)), tcp(V2, 443, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    changes: [
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+    ],
+    drains: [],
+  },
+  {
+    name: "one VIP leaves the marks of a fwmark service and one of its servers leaves it: the leaving one drains whole, the other on that VIP",
+    before: { dir1: director([marked(1, rs(RS1, RS2, RS3))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']), rs3: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
+    changes: [
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+      ...quiesced('FWM 1', ports(0, RS3)),
+      `withdraw dir1: remove real server ${RS3}:0 (dr, weight 1) from FWM 1`,
+      'withdraw dir1: update /etc/ipvsadm.rules',
+      ...vipOff(V2, 'eth0', ['dir1']),
+      ...vipOff(V2, 'lo', ['rs1', 'rs2']),
+      `retire rs3: address ${V2} on lo: ${V2}/32 label lo -> (absent)`,
+      `retire rs3: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
+    ],
+    drains: [['dir1', [`-f 1 ${RS3}:0 to ${V1} ${V2}`, `-f 1 ${RS1}:0 to ${V2}`, `-f 1 ${RS2}:0 to ${V2}`]]],
+  },
+  {
     name: 'a real server removed from every service, its host kept with no role: deleted on the director after the drain, then its VIP pruned',
     before: { dir1: director([web(rs(RS1, RS2, RS3))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: realServer([V1, 'lo']) },
     after: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
@@ -479,6 +535,15 @@ function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly
       }
       if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
       if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
+      // An address a director's marks leave for a service it keeps, taken off a host after balance: its connections drained first.
+      for (const server of change.unmarks ?? []) {
+        for (const address of server.vips ?? []) {
+          const dropped = [...plans.values()].some((other) => other.some((entry) => phaseRank(phaseOf(entry)) > phaseRank('balance') && entry.releases?.includes(address)));
+          const handedOver = changes.some((entry) => entry.handedOver && entry.releases?.includes(address));
+          const drained = waves.drains.find((drain) => drain.host === host)?.servers.some((entry) => serverKey(entry) === serverKey(server) && entry.vips?.includes(address));
+          if (dropped && !handedOver) expect(drained, `${where}: ${serverKey(server)} to ${address}`).toBe(true);
+        }
+      }
     }
   }
 }

@@ -82,6 +82,11 @@ describe("a real server's retire waits for the directors that may still send to 
       blocked: ['rs1'],
     },
     {
+      why: 'the director failed before it drained what rs2 took through a VIP its marks left: rs2 waits (it would drop that VIP under them)',
+      director: { host: 'dir1', planned: true, director: true, leaving: [], unmarked: [{ service: ['-f', '1'], server: '192.0.2.42:0', address: '192.0.2.42', vips: ['198.51.100.51'] }], stopped: 'failed' },
+      blocked: ['rs2'],
+    },
+    {
       why: 'the director was unreachable before its plan was known: every host but the directors waits, rs1 (no longer a real server) too',
       director: { host: 'dir1', planned: false, director: true, leaving: [], stopped: 'unreachable' },
       blocked: ['rs2', 'rs1'],

@@ -228,6 +228,22 @@ describe('plan rendering in waves', () => {
     expect(renderPlan([timedOut, retiring], { diff: false, check: false, waves: switched, drainTimeout: 300 })).toContain('NOT drained after 300 s, 1 active connection(s) by dr cut once its host drops that setup');
   });
 
+  it("a fwmark service's VIP renumbered: its servers drain on the old VIP only, and a timeout says what the VIP's removal cut", () => {
+    const marks = [{ mark: 1, address: '198.51.100.51' }, { mark: 1, address: '198.51.100.52' }];
+    const rs3 = { service: ['-f', '1'], server: '192.0.2.13:0', address: '192.0.2.13' };
+    const unmarks = [{ ...rs3, vips: ['198.51.100.51'] }];
+    const marking = result({ host: 'director', changes: [change('nftables table lvsprov_fwmark: 1 mark rule -> 1 mark rule', 'balance', { steers: true, marks, unmarks }), change('address 198.51.100.51 on eth0: 198.51.100.51/32 label eth0 -> (absent)', 'retire', { releases: ['198.51.100.51'] })] });
+    const retiring = result({ host: 'rs3', changes: [change('address 198.51.100.51 on lo: 198.51.100.51/32 label lo -> (absent)', 'retire', { releases: ['198.51.100.51'] })] });
+    const waves = planWaves([marking, retiring]);
+    const text = renderPlan([marking, retiring], { diff: false, check: true, waves, drainTimeout: 300 }).split('\n');
+    expect(text).toContain('drain, at most 300 s: directors wait until leaving real servers, and the connections through an address firewall marks leave, have no active connection');
+    expect(text).toContain('  director: 192.0.2.13:0 in FWM 1 (kept; its mark leaves 198.51.100.51: its connections through that address)');
+    const timedOut = { ...marking, drains: unmarks.map((server) => ({ ...server, active: 2, drained: false, seconds: 300 })) };
+    expect(renderPlan([timedOut, retiring], { diff: false, check: false, waves, drainTimeout: 300 })).toContain('NOT drained after 300 s, 2 active connection(s) through 198.51.100.51 cut once a host drops it');
+    // The same marks with the VIP kept on every host: nothing to wait for.
+    expect(planWaves([result({ host: 'director', changes: [change('nftables table lvsprov_fwmark: 1 mark rule -> 1 mark rule', 'balance', { steers: true, marks, unmarks })] })]).drains).toEqual([]);
+  });
+
   it('a server kept at weight 0 whose daemon restarts in retire: the drain, before retire where no withdraw runs, says it stays and what a timeout cut', () => {
     const rs3 = { service: ['-t', '198.51.100.50:80'], server: '192.0.2.13:80', address: '192.0.2.13' };
     const quiescing = { ...result({ host: 'director', changes: [change('real server 192.0.2.13:80 weight 1 -> 0', 'balance')] }), quiesced: [rs3] };
