@@ -93,7 +93,10 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     const owned = read.ownership.plan(sections.get(read.probes.indexOf(read.ownership.probe)), predicted, { ...context, changed });
     changes.push(...owned.prunes);
     if (context.rerouting) rerouteDefault(changes, natRepliesRouted(read, changes));
-    else deferGatewayMoves(changes);
+    else {
+      deferGatewayMoves(changes);
+      if (read.mode === 'apply' && servesDirectReplies(read, changes) && natRepliesRouted(read, changes)) keepDirectRepliesOffDirector(changes);
+    }
     if (context.handingOver) handOverRemovals(changes, context.handingOver);
     if (context.takingOver) awaitReleases(changes, context.takingOver);
     // A stable sort: within one wave, changes keep the order their tasks gave them (but for the
@@ -153,6 +156,31 @@ function rerouteDefault(changes: PlannedChange[], natRoute: boolean): void {
     const phase: ChangePhase = !natRoute ? 'reroute' : phaseOf(change) === 'prepare' ? 'retire' : 'prepare';
     changes[index] = { ...change, phase };
   });
+}
+
+/**
+ * A real server that serves NAT beside DR or TUN, before this run or after it: its main default
+ * goes through the director only while it serves NAT alone (the realserver-nat role's
+ * `nat_default_route`), for a DR or TUN reply leaves from the VIP, one of the director's own
+ * addresses, and the director drops it as a martian. Its NAT replies have their own route (the
+ * source route, kept), so the default leaves the director before any director adds the server to
+ * a DR or TUN service (prepare: it was a removal, planned for retire), and comes to the director
+ * only once they all let it go (retire: it was planned for prepare). One that moves between
+ * director gateways (deferGatewayMoves) keeps the reroute wave.
+ */
+function keepDirectRepliesOffDirector(changes: PlannedChange[]): void {
+  changes.forEach((change, index) => {
+    if (change.resource !== DEFAULT_ROUTE) return;
+    const phase = phaseOf(change);
+    if (phase === 'prepare' || phase === 'retire') changes[index] = { ...change, phase: phase === 'prepare' ? 'retire' : 'prepare' };
+  });
+}
+
+/** Whether the host has a VIP on lo or tunl0 (a DR or TUN real server's) across this run: declared, or removed only in retire. */
+function servesDirectReplies(read: HostReadPlan, changes: readonly PlannedChange[]): boolean {
+  const direct = (device: string | undefined): boolean => device === 'lo' || device === 'tunl0';
+  const declared = read.planners.some(({ type, task }) => type.name === 'address' && direct((task.spec as { device?: string }).device) && (task.spec as { state?: string }).state !== 'absent');
+  return declared || changes.some((change) => /^address \S+ on (lo|tunl0)$/.test(change.resource) && phaseOf(change) === 'retire');
 }
 
 /**

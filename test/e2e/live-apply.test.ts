@@ -454,6 +454,28 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(traffic.failed).toEqual([]);
   }, 900_000);
 
+  labIt('NAT real servers leave their DR and TUN services and join them again under traffic: their main default never carries a direct reply past the director', async () => {
+    // rs1 and rs2 serve web by NAT throughout. Left with NAT alone, their main default goes
+    // through the director too (nat_default_route), and must do so only once no director sends
+    // them a DR or TUN connection (retire): a DR or TUN reply leaves from the VIP, one of the
+    // director's own addresses, which the director drops as a martian. Back in the DR and TUN
+    // services, the default goes back to the router before the director adds them there
+    // (prepare). Their NAT replies take the source route all along.
+    const natOnly = version('nat-only', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs3', 'rs4']), sticky: pool(['rs3', 'rs4']), drScheduler: 'rr', tunScheduler: 'rr' });
+    const leaving = await underTraffic('NAT servers leave DR and TUN', () => apply(natOnly).then(() => undefined));
+    for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toMatch(/^default via 192\.0\.2\.10 /);
+    const mixed = version('mixed', everyone, { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr' });
+    const joining = await underTraffic('NAT servers join DR and TUN', () => apply(mixed).then(() => undefined));
+    for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).not.toMatch(/via 192\.0\.2\.10 /);
+    const tun = await lab.curl(URLS[1] as string, 6);
+    log(`NAT servers back in TUN: ${JSON.stringify(tally(tun))}`);
+    expect(Object.keys(tally(tun)).sort()).toEqual(['rs1', 'rs2']);
+    expect(leaving.total).toBeGreaterThan(10);
+    expect(joining.total).toBeGreaterThan(10);
+    expect(leaving.failed).toEqual([]);
+    expect(joining.failed).toEqual([]);
+  }, 900_000);
+
   labIt('a fwmark service takes the persistent VIP over from its port service and gives it back: no new connection meets a service without servers', async () => {
     // The kernel looks a marked packet's fwmark service up before the address-and-port one. Back
     // to the port service, the fwmark service is quiesced and drains (a download held on it keeps

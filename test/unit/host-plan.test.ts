@@ -112,6 +112,46 @@ describe('host planner', () => {
     expect(switching.find((change) => change.resource === 'source_route 192.0.2.11')?.phase).toBe('prepare');
   });
 
+  describe('a NAT real server that also serves DR or TUN, before or after the run: its main default never carries a direct reply past the director', () => {
+    // A DR or TUN reply leaves from the VIP, one of the director's own addresses: passed to the
+    // director by the main default, it is dropped there as a martian. The NAT replies have their
+    // own route (the source route, there all along), so the main default leaves the director
+    // before any director adds the server to a DR or TUN service (prepare), and comes to it only
+    // once every director let the server's DR or TUN services go (retire).
+    const sourceRoute = task('NAT replies via the director', 'source_route', { source: '192.0.2.11', via: '192.0.2.1', table: 100, priority: 1000 });
+    const viaDirector = task('default route via the director', 'route', { destination: 'default', via: '192.0.2.1' });
+    const vipOnLo = task('VIP on lo', 'address', { address: VIP, device: 'lo' });
+    const rules = ['R 0:\tfrom all lookup 255', 'R 1000:\tfrom 192.0.2.11 lookup 254 suppress_prefixlength 0', 'R 1001:\tfrom 192.0.2.11 lookup 100', 'R 32766:\tfrom all lookup 254', 'T default via 192.0.2.1 dev eth0'].join('\n');
+    const lo = (withVip: boolean): string => ['lvsprov-device eth0', 'lvsprov-device lo', ...(withVip ? [`1: lo    inet ${VIP}/32 scope global lo\\       valid_lft forever preferred_lft forever`] : [])].join('\n');
+    /** `defaultVia`: the main default as read; through the director, lvsprov set it and has the original (the router) on record. */
+    const host = (defaultVia: string, withVip: boolean) => (probe: string): string =>
+      probe.includes('rule show') ? rules : probe.includes('ip -o -4 addr show') ? lo(withVip) : `default via ${defaultVia} dev eth0 ${defaultVia === '192.0.2.1' ? '\nO via 192.0.2.254 dev eth0' : ''}`;
+    function phases(tasks: CompiledTask[], recorded: CompiledTask[], answer: (probe: string) => string): string[][] {
+      const read = hostReadPlan(tasks, 'apply');
+      const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, recorded, answer) : answer(probe));
+      const changes = planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: 'rs1' });
+      return changes.filter((change) => !change.resource.startsWith('file ')).map((change) => [change.phase ?? '', change.resource]);
+    }
+
+    it('NAT alone to NAT and DR: the default goes back to the router in prepare, with the VIP on lo', () => {
+      expect(phases([sourceRoute, vipOnLo], [sourceRoute, viaDirector], host('192.0.2.1', false))).toEqual([
+        ['prepare', `address ${VIP} on lo`],
+        ['prepare', 'route default'],
+      ]);
+    });
+
+    it('NAT and DR to NAT alone: the default comes to the director in retire, with the VIP leaving lo', () => {
+      expect(phases([sourceRoute, viaDirector], [sourceRoute, vipOnLo], host('192.0.2.254', true))).toEqual([
+        ['retire', 'route default'],
+        ['retire', `address ${VIP} on lo`],
+      ]);
+    });
+
+    it('NAT alone, first apply: the default comes to the director in prepare, before any director sends to the server', () => {
+      expect(phases([sourceRoute, viaDirector], [sourceRoute], host('192.0.2.254', false))).toEqual([['prepare', 'route default']]);
+    });
+  });
+
   it('reset: changes without a phase wait for the directors (retire)', () => {
     const tasks = [task('test page', 'file', { path: '/var/www/index.html', content: 'rs1\n' })];
     const changes = plan(tasks, () => `F 644 ${Buffer.from('rs1\n').toString('base64')}`, { host: 'rs1' }, 'reset');
