@@ -118,3 +118,24 @@ function checkerBlock(check: NonNullable<KeepalivedVirtualServer['health_check']
     close(2),
   ];
 }
+
+/**
+ * What a config says, whatever the order it says it in: each block's lines and blocks sorted
+ * (keepalived reads a block's keywords, and the blocks of a file, in any order), comments and
+ * blank lines left out. Two configs with one shape need no reload between them.
+ */
+export function configShape(text: string): string {
+  const root: string[] = [];
+  const stack: Array<{ head: string; body: string[] }> = [];
+  for (const raw of text.split('\n')) {
+    const entry = raw.trim();
+    if (entry === '' || entry.startsWith('#') || entry.startsWith('!')) continue;
+    const body = stack.at(-1)?.body ?? root;
+    if (entry.endsWith('{')) stack.push({ head: entry, body: [] });
+    else if (entry === '}') {
+      const block = stack.pop();
+      if (block !== undefined) (stack.at(-1)?.body ?? root).push(`${block.head} ${block.body.sort().join(' ; ')} }`);
+    } else body.push(entry);
+  }
+  return root.sort().join('\n');
+}

@@ -8,7 +8,7 @@ import { holdNewConnections } from '../ipvs/scheduler-swap.js';
 import type { IpvsSpec } from '../ipvs/schema.js';
 import { RUNLEVEL_LINK_DIRS, updateRcDEnableCommands } from '../sysv-links.js';
 import type { Change } from '../types.js';
-import { keepalivedConfig } from './config-text.js';
+import { configShape, keepalivedConfig } from './config-text.js';
 import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
 import { describeSwitches, forwardingSwitches, pinsBefore, switchChanges, unpinsAfter } from './forwarding-switch.js';
@@ -192,15 +192,19 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // servers leaving, a config before the one without them, even where none needs its weight 0.
   let swaps = schedulerSwaps(spec, { ...facts, running });
   const switches = running ? forwardingSwitches(spec, facts) : [];
-  if (weighted.length > 0 || (switches.length > 0 && refs.length > 0)) {
-    const quiet = keepalivedConfig(quiesced(spec, gone, before ?? ''));
+  // Where every leaving server is at weight 0 already, the config with them kept still carries
+  // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
+  const quiet = refs.length > 0 ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
+  if (quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''))) {
     const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
     changes.push({
       resource: RESOURCE,
       summary:
         weighted.length > 0
           ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)`
-          : `${switching} in ${spec.path} (keepalived -t, then reload); the servers that leave go in withdraw`,
+          : switching
+            ? `${switching} in ${spec.path} (keepalived -t, then reload); the servers that leave go in withdraw`
+            : `update ${spec.path} with the servers that leave kept at weight 0 (keepalived -t, then reload); they go in withdraw`,
       diff: { kind: 'file', before, after: quiet },
       commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, quiescedServer(spec, item, server))))],
       phase: 'balance',
