@@ -192,19 +192,25 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // servers leaving, a config before the one without them, even where none needs its weight 0.
   let swaps = schedulerSwaps(spec, { ...facts, running });
   const switches = running ? forwardingSwitches(spec, facts) : [];
+  // A VIP the config drops while a service it carried stays (a fwmark service's VIP renumbered:
+  // the marks move, the service does not) carries that service's connections made through it
+  // until it leaves: it stays through the drain, as a VIP leaving with its service does.
+  const vipsLeave = running && keptLeavingVips(spec, before ?? '').some((instance, index) => instance.vips.length !== spec.instances[index]?.vips.length);
   // Where every leaving server is at weight 0 already, the config with them kept still carries
   // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
-  const quiet = refs.length > 0 ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
-  if (quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''))) {
+  const quiet = refs.length > 0 || vipsLeave ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
+  const staged = quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''));
+  if (quiet !== undefined && staged) {
     const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
+    const kept = refs.length > 0 ? 'the servers that leave kept at weight 0' : 'the VIPs that leave kept';
     changes.push({
       resource: RESOURCE,
       summary:
         weighted.length > 0
           ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)`
           : switching
-            ? `${switching} in ${spec.path} (keepalived -t, then reload); the servers that leave go in withdraw`
-            : `update ${spec.path} with the servers that leave kept at weight 0 (keepalived -t, then reload); they go in withdraw`,
+            ? `${switching} in ${spec.path} (keepalived -t, then reload); ${refs.length > 0 ? 'the servers' : 'the VIPs'} that leave go in withdraw`
+            : `update ${spec.path} with ${kept} (keepalived -t, then reload); they go in withdraw`,
       diff: { kind: 'file', before, after: quiet },
       commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, quiescedServer(spec, item, server))))],
       phase: 'balance',
@@ -217,8 +223,8 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   }
   // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
   for (const { item, server } of refs.filter((ref) => ref !== weighted[0])) changes.push(drainOnly(item.service, server));
-  // Without servers leaving, the config itself switches, in balance.
-  const switchesHere = refs.length > 0 ? [] : switches;
+  // Without servers or VIPs leaving, the config itself switches, in balance.
+  const switchesHere = refs.length > 0 || vipsLeave ? [] : switches;
   changes.push({
     resource: RESOURCE,
     // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
@@ -226,7 +232,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path}${switchesHere.length > 0 ? `, switching ${describeSwitches(switchesHere)}` : ''} (keepalived -t, then ${running ? 'reload' : 'start'})`,
     diff: { kind: 'file', before, after: text },
     commands: [...pinsBefore(switchesHere), ...reloadCommands(spec.path, text, swaps)],
-    phase: refs.length > 0 ? 'withdraw' : 'balance',
+    phase: refs.length > 0 || vipsLeave ? 'withdraw' : 'balance',
     ...peers,
   });
   changes.push(...switchChanges(switchesHere), ...unpinsAfter(switches));
