@@ -34,8 +34,10 @@ import { failoverDrills } from './verify-failover-drills.js';
 // the segment, hears nobody, takes the VIP: the service comes back; a re-run then finishes the old
 // one's withdrawal without waiting on the entries the cut left there) and one whose old director's
 // removal fails (the new one hears it answer and adds nothing), and lvs.ha added back (keepalived takes them
-// over, its start bridged by a copy of the VIP on lo: no request may fail either). Then the
-// scheduler and the forwarding method change under keepalived, and last, with the stream ended,
+// over, its start bridged by a copy of the VIP on lo: no request may fail either). Then a fwmark
+// service's VIP is renumbered under keepalived with a download held through the old VIP (kept on
+// the directors through the drain: the download ends whole), the scheduler and the forwarding
+// method change under keepalived, and last, with the stream ended,
 // verify --failover's drills run on the pair (verify-failover-drills.ts).
 // Without root, qemu or a kernel this file is skipped with the reason, except in CI, where that
 // is a failure.
@@ -651,6 +653,64 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     for (const host of DIRECTORS) expect(await keepalivedProcesses(host), `keepalived processes on ${host}`).not.toBe('');
     const again = parseJson(ok(await lvsprov('apply', '-i', inventory, '--json'), 'second apply with lvs.ha'));
     expect(again.hosts.filter((host) => host.changes.length > 0).map((host) => [host.host, host.changes.map((change) => change.summary)])).toEqual([]);
+  }, 300_000);
+
+  labIt("a fwmark service's VIP renumbered under keepalived with a download held through the old VIP: the directors keep the old VIP through the drain and drop it in withdraw, the download ends whole", async () => {
+    // FWM 1 and its servers stay, only the marks move to the new VIP: no server leaves, and the
+    // config without the old VIP, written once in balance, took it off dir1 under the download.
+    const NEW_VIP = '198.51.100.52';
+    const markedAt = (name: string, address: string): string => {
+      const document = parseDocument(readFileSync(inventory, 'utf8'));
+      document.setIn(['lvs', 'vips', 'web', 'address'], address);
+      document.setIn(['lvs', 'services', 0, 'protocol'], 'fwmark');
+      document.setIn(['lvs', 'services', 0, 'fwmark'], 1);
+      document.setIn(['lvs', 'services', 0, 'ports'], [80]);
+      document.deleteIn(['lvs', 'services', 0, 'port']);
+      document.setIn(['lvs', 'services', 0, 'health_check', 'port'], 80);
+      const file = join(labDir, `${name}.yaml`);
+      writeFileSync(file, document.toString());
+      return file;
+    };
+    ok(await lvsprov('apply', '-i', markedAt('ha-marked', VIP), '--json'), 'fwmark service 1 under keepalived');
+    expect(await lab.sh('dir1', 'ipvsadm -S -n')).toMatch(/^-A -f 1 -s wrr$/m);
+    for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
+    const downloads = await startDownloads(lab, [`http://${VIP}/big.bin`], ({ virtual }) => virtual === `${VIP}:80`, 'dir1');
+    const applying = lvsprov('apply', '-i', markedAt('ha-marked-52', NEW_VIP), '--json');
+    let done = false;
+    void applying.finally(() => (done = true)).catch(() => undefined);
+    let heldFor = 0;
+    let oldVipKept = false;
+    try {
+      // Once dir1 holds the new VIP (its balance config), 8 s more with the download held, or until the apply ended.
+      let since: number | undefined;
+      while (!done && (since === undefined || Date.now() - since < 8000)) {
+        if (since === undefined && (await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).includes(`${NEW_VIP}/32`)) since = Date.now();
+        await sleep(500);
+      }
+      heldFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+      oldVipKept = (await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).includes(`${VIP}/32`);
+    } finally {
+      await downloads.release();
+    }
+    const json = parseJson(ok(await applying, 'the fwmark VIP renumbered'));
+    const finished = await downloads.wait();
+    const dir1 = json.hosts.find((host) => host.host === 'dir1');
+    log(`fwmark VIP renumbered under keepalived: dir1 ${JSON.stringify(dir1?.changes.map((change) => `${change.phase}: ${change.summary}`))}; drains ${JSON.stringify(dir1?.drains)}; download ${JSON.stringify(finished)}; held ${heldFor.toFixed(1)} s after the new VIP came, old VIP kept then: ${oldVipKept}`);
+    expect(downloads.onLeavingServers).toBe(1);
+    expect(heldFor).toBeGreaterThanOrEqual(8);
+    expect(oldVipKept).toBe(true);
+    expect(finished.map((download) => [download.bytes, download.error])).toEqual([[DOWNLOAD_BYTES, '']]);
+    expect(dir1?.drains?.map((drain) => [drain.service.join(' '), drain.server.replace(/:\d+$/, ''), drain.vips, drain.drained])).toEqual([
+      ['-f 1', '192.0.2.11', [VIP], true],
+      ['-f 1', '192.0.2.12', [VIP], true],
+    ]);
+    const eth0 = await lab.sh('dir1', 'ip -o -4 addr show dev eth0');
+    expect(eth0).not.toContain(`${VIP}/`);
+    expect(eth0).toContain(`${NEW_VIP}/`);
+    expect((await lab.curl(`http://${NEW_VIP}/`, 2)).filter((answer) => answer.server === '')).toEqual([]);
+    // Back to the port service on the old VIP, for the next case.
+    ok(await lvsprov('apply', '-i', inventory, '--json'), 'the port service back');
+    expect(await heldBy('dir1', true)).toEqual(['dir1']);
   }, 300_000);
 
   labIt("the scheduler and the forwarding method changed under keepalived in one apply (wrr to wlc, DR to TUN, two downloads held by DR): the reload runs under the new-connection hold alone, and the pins and the DR downloads' drain keep the real servers' DR setup until they end; no request fails, no download is cut, a re-run changes nothing, and a pin a stopped run left goes in the next", async () => {
