@@ -94,23 +94,21 @@ function portClash(services: readonly ResolvedService[], stores: readonly Sessio
     const choose = "choose another port (memcached's own is 11211)";
     for (const service of services) {
       if (service.protocol === 'udp') continue;
-      // A fwmark service without ports, and a port service on port 0, take every port of the VIP.
-      const everyPort = service.protocol === 'fwmark' ? service.ports === undefined : service.port === 0;
+      // A service on every port of its VIP (port 0, or fwmark without ports) is not refused: the
+      // allowlist then drops its clients on memcached's port alone, which a catch-all rarely serves.
       const vipPorts = service.protocol === 'fwmark' ? (service.ports ?? []) : [service.port];
-      const ofVip = everyPort ? ' (it takes every port of its VIP)' : '';
       // The allowlist's input chain runs before IPVS takes the packet on a director.
-      if (service.directors.includes(store.host) && (everyPort || vipPorts.includes(port)))
-        return `port ${port} is a port of service ${service.name}${ofVip}, which session store ${store.host} directs: memcached's allowlist drops every source but the real servers there before IPVS sees the packet, so no client's request would reach the service; ${choose}`;
+      if (service.directors.includes(store.host) && vipPorts.includes(port))
+        return `port ${port} is a port of service ${service.name}, which session store ${store.host} directs: memcached's allowlist drops every source but the real servers there before IPVS sees the packet, so no client's request would reach the service; ${choose}`;
       const sorry = service.sorryServer;
       if (sorry !== undefined && sorry.address === store.address && sorry.port === port)
         return `port ${port} is the port of ${service.name}'s sorry server ${sorry.address}, session store ${store.host}: memcached's allowlist drops every source but the real servers there, so with every real server down no client's request would reach it; ${choose}`;
       for (const server of service.realServers) {
         if (server.host !== store.host) continue;
         // A NAT real server's own port is where the director sends; 0 keeps the port the client came to.
-        const mapped = service.forwarding === 'nat' && server.port !== 0;
-        const served = mapped ? [server.port] : vipPorts;
-        if ((everyPort && !mapped) || served.includes(port)) {
-          return `port ${port} is ${everyPort && !mapped ? 'among the ports' : 'the port'} session store ${store.host} serves ${service.name} on${everyPort && !mapped ? ' (every port of its VIP)' : ''}: memcached's allowlist drops every source but the real servers there, so no client's request would reach it; ${choose}`;
+        const served = service.forwarding === 'nat' && server.port !== 0 ? [server.port] : vipPorts;
+        if (served.includes(port)) {
+          return `port ${port} is the port session store ${store.host} serves ${service.name} on: memcached's allowlist drops every source but the real servers there, so no client's request would reach it; ${choose}`;
         }
         const checked = service.healthCheck?.port ?? server.port;
         if (service.healthCheck !== undefined && checked === port) {
