@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CompiledTask } from '../../src/config/compile.js';
 import type { PlannedChange } from '../../src/engine/events.js';
-import type { RealServerRef } from '../../src/resources/types.js';
-import { changesIn, phaseRank, phaseOf } from '../../src/engine/host-plan.js';
-import { serverKey, type WavePlan } from '../../src/engine/wave-plan.js';
 import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
+import { checkLvsOrder, director, drainKey, lines, marked, realServer, rs, tcp, vip, type Server, type Service } from '../support/cross-host-cases.js';
 
 // The cross-host plan of a live cluster moving from one inventory to the next, for the
 // transitions operators make: the real host planners (pruning included) on simulated hosts that
@@ -19,40 +16,6 @@ const V3 = '198.51.100.52';
 const RS1 = '192.0.2.11';
 const RS2 = '192.0.2.12';
 const RS3 = '192.0.2.13';
-
-interface Server {
-  address: string;
-  forwarding?: 'dr' | 'tun' | 'nat';
-  weight?: number;
-}
-type Service = Record<string, unknown> & { real_servers: Server[] };
-
-const tcp = (address: string, port: number, servers: Server[], extra: Record<string, unknown> = {}): Service => ({
-  protocol: 'tcp',
-  address,
-  port,
-  scheduler: 'wrr',
-  ...extra,
-  real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })),
-});
-const marked = (mark: number, servers: Server[]): Service => ({ protocol: 'fwmark', fwmark: mark, scheduler: 'wrr', persistence: { timeout: 300 }, real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })) });
-const rs = (...addresses: string[]): Server[] => addresses.map((address) => ({ address }));
-
-const vip = (address: string, device: string, announce = false): CompiledTask =>
-  compiledTask(`VIP ${address} on ${device}`, 'address', { address, device, ...(announce ? { announce: true } : {}) });
-
-/** A director as the director role makes it: its VIPs on eth0, the marks of its fwmark services, its IPVS table. */
-function director(services: Service[], marks: Array<{ address: string; ports: number[]; mark: number }> = []): CompiledTask[] {
-  const addresses = [...new Set([...services.flatMap((service) => (typeof service.address === 'string' ? [service.address] : [])), ...marks.map((mark) => mark.address)])];
-  return [
-    ...addresses.map((address) => vip(address, 'eth0', true)),
-    ...(marks.length > 0 ? [compiledTask('firewall marks', 'fwmark', { marks })] : []),
-    compiledTask('IPVS virtual services', 'ipvs', { services }),
-  ];
-}
-
-/** A real server: each VIP on lo (DR) or tunl0 (TUN). */
-const realServer = (...vips: Array<[string, 'lo' | 'tunl0']>): CompiledTask[] => vips.map(([address, device]) => vip(address, device));
 
 interface Case {
   name: string;
@@ -479,74 +442,6 @@ const cases: Case[] = [
     drains: [],
   },
 ];
-
-/** A drained server as `SELECTOR RIP:PORT`, and ` to VIP...` for a fwmark service's VIPs. */
-const drainKey = (server: RealServerRef): string => `${serverKey(server)}${server.vips ? ` to ${server.vips.join(' ')}` : ''}`;
-
-/** Every change of the plan as `phase host: summary`, wave by wave; a VIP taken over says whom its exec waits for. */
-const lines = (waves: WavePlan): string[] =>
-  waves.waves.flatMap((wave) => wave.hosts.flatMap(({ host, changes }) => changes.map((change) => `${wave.phase} ${host}${change.awaitsRelease ? ` once ${change.awaitsRelease.from.join(', ')} let ${change.awaitsRelease.address} go` : ''}: ${change.summary}`)));
-
-const removes = (change: PlannedChange): boolean => /-> \(absent\)$|^remove /.test(change.summary);
-
-/**
- * LVS's order, whatever the case: on a host that directs nothing, additions come before any
- * director's IPVS edit (prepare) and removals after every director let go (retire); a director
- * adds and quiesces in balance, deletes in withdraw, and drains each server it deletes, and the
- * old method's connections of each server whose forwarding it switches.
- */
-function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, readonly PlannedChange[]>, waves: WavePlan): void {
-  for (const [host, changes] of plans) {
-    const directs = (inventory[host] ?? []).some((task) => task.type === 'ipvs');
-    for (const change of changes) {
-      const where = `${host}: ${change.summary}`;
-      // A VIP another director takes in this run leaves the old one before any other change of its balance.
-      if (change.handedOver) {
-        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        expect(changesIn(changes, 'balance')[0], where).toBe(change);
-        for (const to of change.handedOver.to) expect(plans.get(to)?.some((other) => phaseOf(other) === 'balance' && other.announces !== undefined && other.awaitsRelease?.from.includes(host) === true && change.releases?.includes(other.announces))).toBe(true);
-        continue;
-      }
-      // The new holder adds and announces it in balance after everything else there (its own exec),
-      // and only where each host it waits for lets that VIP go first thing in its balance.
-      if (change.awaitsRelease) {
-        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        const balance = changesIn(changes, 'balance');
-        expect(balance.slice(balance.indexOf(change)).every((other) => other.awaitsRelease !== undefined), where).toBe(true);
-        for (const from of change.awaitsRelease.from) expect(changesIn(plans.get(from) ?? [], 'balance')[0]?.releases, `${from} lets it go for ${where}`).toContain(change.awaitsRelease.address);
-      }
-      if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
-      // A director's VIP answers only once the services on it are there: the same wave, after them.
-      if (directs && change.resource.startsWith('address ') && !removes(change)) {
-        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving ? [index] : []));
-        expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...services));
-      }
-      // Its gratuitous ARP brings the router at once: after everything the VIP's packets need in balance.
-      if (change.announces !== undefined) {
-        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource.startsWith('address ') && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving)) ? [index] : []));
-        expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...needed));
-      }
-      if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-      // A switch of forwarding method: in balance, and its old method's connections drained before retire.
-      if (change.rebinds) {
-        expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.rebinds.server));
-      }
-      if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
-      if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
-      // An address a director's marks leave for a service it keeps, taken off a host after balance: its connections drained first.
-      for (const server of change.unmarks ?? []) {
-        for (const address of server.vips ?? []) {
-          const dropped = [...plans.values()].some((other) => other.some((entry) => phaseRank(phaseOf(entry)) > phaseRank('balance') && entry.releases?.includes(address)));
-          const handedOver = changes.some((entry) => entry.handedOver && entry.releases?.includes(address));
-          const drained = waves.drains.find((drain) => drain.host === host)?.servers.some((entry) => serverKey(entry) === serverKey(server) && entry.vips?.includes(address));
-          if (dropped && !handedOver) expect(drained, `${where}: ${serverKey(server)} to ${address}`).toBe(true);
-        }
-      }
-    }
-  }
-}
 
 describe('the cross-host plan of a live cluster between two inventories', () => {
   for (const fixture of cases) {
