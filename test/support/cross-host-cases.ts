@@ -61,6 +61,16 @@ export const lines = (waves: WavePlan): string[] =>
 
 const removes = (change: PlannedChange): boolean => /-> \(absent\)$|^remove /.test(change.summary);
 
+/** The servers a host's drain waits for, as serverKey names them. */
+const drained = (waves: WavePlan, host: string): string[] => waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey) ?? [];
+
+/** The VIPs a director lets go first thing in its balance: its hand-overs, which come before any other change there. */
+const letGoFirst = (changes: readonly PlannedChange[]): string[] => {
+  const balance = changesIn(changes, 'balance');
+  const others = balance.findIndex((change) => !change.handedOver);
+  return balance.slice(0, others < 0 ? balance.length : others).flatMap((change) => change.releases ?? []);
+};
+
 /**
  * LVS's order, whatever the case: on a host that directs nothing, additions come before any
  * director's IPVS edit (prepare) and removals after every director let go (retire); a director
@@ -72,10 +82,11 @@ export function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, r
     const directs = (inventory[host] ?? []).some((task) => task.type === 'ipvs');
     for (const change of changes) {
       const where = `${host}: ${change.summary}`;
-      // A VIP another director takes in this run leaves the old one before any other change of its balance.
+      // A VIP another director takes in this run leaves the old one before any other change of its
+      // balance (but the removals of the other VIPs it hands over).
       if (change.handedOver) {
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        expect(changesIn(changes, 'balance')[0], where).toBe(change);
+        expect(letGoFirst(changes), where).toEqual(expect.arrayContaining([...(change.releases ?? [])]));
         for (const to of change.handedOver.to) expect(plans.get(to)?.some((other) => phaseOf(other) === 'balance' && other.announces !== undefined && other.awaitsRelease?.from.includes(host) === true && change.releases?.includes(other.announces))).toBe(true);
         continue;
       }
@@ -85,7 +96,7 @@ export function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, r
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
         const balance = changesIn(changes, 'balance');
         expect(balance.slice(balance.indexOf(change)).every((other) => other.awaitsRelease !== undefined), where).toBe(true);
-        for (const from of change.awaitsRelease.from) expect(changesIn(plans.get(from) ?? [], 'balance')[0]?.releases, `${from} lets it go for ${where}`).toContain(change.awaitsRelease.address);
+        for (const from of change.awaitsRelease.from) expect(letGoFirst(plans.get(from) ?? []), `${from} lets it go for ${where}`).toContain(change.awaitsRelease.address);
       }
       if (!directs && change.resource.startsWith('address ')) expect(`${phaseOf(change)} ${where}`).toBe(`${removes(change) ? 'retire' : 'prepare'} ${where}`);
       // A director's VIP answers only once the services on it are there: the same wave, after them.
@@ -94,26 +105,28 @@ export function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, r
         const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving ? [index] : []));
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...services));
       }
-      // Its gratuitous ARP brings the router at once: after everything the VIP's packets need in balance.
+      // Its gratuitous ARP brings the router at once: after everything the VIP's packets need in
+      // balance (the address itself, the services, the marks; not another VIP taken over after it).
       if (change.announces !== undefined) {
-        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource.startsWith('address ') && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving)) ? [index] : []));
+        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource === change.resource && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving)) ? [index] : []));
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...needed));
       }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
       // A switch of forwarding method: in balance, and its old method's connections drained before retire.
       if (change.rebinds) {
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.rebinds.server));
+        expect(drained(waves, host), where).toContain(serverKey(change.rebinds.server));
       }
-      if (change.leaving && phaseOf(change) === 'withdraw') expect(waves.drains.find((drain) => drain.host === host)?.servers.map(serverKey)).toContain(serverKey(change.leaving));
+      if (change.leaving && phaseOf(change) === 'withdraw') expect(drained(waves, host), where).toContain(serverKey(change.leaving));
       if (change.resource.startsWith('ipvs ') && removes(change)) expect(phaseRank(phaseOf(change))).toBeGreaterThanOrEqual(phaseRank('withdraw'));
       // An address a director's marks leave for a service it keeps, taken off a host after balance: its connections drained first.
       for (const server of change.unmarks ?? []) {
         for (const address of server.vips ?? []) {
           const dropped = [...plans.values()].some((other) => other.some((entry) => phaseRank(phaseOf(entry)) > phaseRank('balance') && entry.releases?.includes(address)));
           const handedOver = changes.some((entry) => entry.handedOver && entry.releases?.includes(address));
-          const drained = waves.drains.find((drain) => drain.host === host)?.servers.some((entry) => serverKey(entry) === serverKey(server) && entry.vips?.includes(address));
-          if (dropped && !handedOver) expect(drained, `${where}: ${serverKey(server)} to ${address}`).toBe(true);
+          // A drained server that names no VIP (a switched one: all its old method's connections) waits for every address.
+          const waited = waves.drains.find((drain) => drain.host === host)?.servers.some((entry) => serverKey(entry) === serverKey(server) && (entry.vips === undefined || entry.vips.includes(address)));
+          if (dropped && !handedOver) expect(waited, `${where}: ${serverKey(server)} to ${address}`).toBe(true);
         }
       }
     }

@@ -317,6 +317,28 @@ const cases: Case[] = [
     drains: [['dir1', [`-t ${V1}:80 ${RS1}:80`, `-t ${V1}:80 ${RS2}:80`]]],
   },
   {
+    name: 'a director of two VIPs replaced by another: the old one lets both go first in balance, the new one takes each once it did',
+    before: { dir1: director([web(rs(RS1)), tcp(V2, 80, rs(RS1))]), dir2: [], rs1: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: [], dir2: director([web(rs(RS1)), tcp(V2, 80, rs(RS1))]), rs1: realServer([V1, 'lo'], [V2, 'lo']) },
+    changes: [
+      `balance dir1: address ${V2} on eth0: ${V2}/32 label eth0 -> (absent)`,
+      `balance dir1: address ${V1} on eth0: ${V1}/32 label eth0 -> (absent)`,
+      ...quiesced(`TCP ${V2}:80`, ports(80, RS1)),
+      ...quiesced(`TCP ${V1}:80`, ports(80, RS1)),
+      ...added(`TCP ${V1}:80`, ports(80, RS1), 'dir2'),
+      ...added(`TCP ${V2}:80`, ports(80, RS1), 'dir2'),
+      'balance dir2: create /etc/ipvsadm.rules',
+      `balance dir2 once dir1 let ${V1} go: address ${V1} on eth0: (absent) -> ${V1}/32 label eth0`,
+      `balance dir2 once dir1 let ${V1} go: announce ${V1} on eth0 (gratuitous ARP)`,
+      `balance dir2 once dir1 let ${V2} go: address ${V2} on eth0: (absent) -> ${V2}/32 label eth0`,
+      `balance dir2 once dir1 let ${V2} go: announce ${V2} on eth0 (gratuitous ARP)`,
+      deleted(`TCP ${V2}:80`, 'wrr, 1 real server'),
+      deleted(`TCP ${V1}:80`, 'wrr, 1 real server'),
+      'withdraw dir1: remove /etc/ipvsadm.rules',
+    ],
+    drains: [['dir1', [`-t ${V2}:80 ${RS1}:80`, `-t ${V1}:80 ${RS1}:80`]]],
+  },
+  {
     // The new director's gratuitous ARP brings the router at once: only once its marks steer the VIP's packets to its service.
     name: 'a fwmark director replaced by another: the old one lets the VIP go, and the new one announces it once it did, after its service and its marks',
     before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80, 8080], mark: 1 }]), dir2: [], rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
@@ -379,6 +401,24 @@ const cases: Case[] = [
       ...vipOff(V1, 'lo', ['rs1', 'rs2']),
     ],
     drains: [['dir1', [`-f 1 ${RS1}:0 to ${V1}`, `-f 1 ${RS2}:0 to ${V1}`]]],
+  },
+  {
+    name: "a fwmark server switched from DR to TUN while its mark leaves a VIP its host then gives up: the switch's drain waits for all its old connections, that VIP's too",
+    before: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
+    after: { dir1: director([marked(1, [{ address: RS1 }, { address: RS2, forwarding: 'tun' }])], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'tunl0']) },
+    changes: [
+      `prepare rs2: address ${V1} on tunl0: (absent) -> ${V1}/32 label tunl0 (tunl0 does not exist yet)`,
+      `balance dir1: real server ${RS2}:0 forwarding dr -> tun in FWM 1`,
+      'balance dir1: update /etc/ipvsadm.rules',
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
+      `withdraw dir1: ${RS2}:0 in FWM 1: its next-hop pin goes (the tun switch drained)`,
+      ...vipOff(V2, 'eth0', ['dir1']),
+      ...vipOff(V2, 'lo', ['rs1', 'rs2']),
+      `retire rs2: address ${V1} on lo: ${V1}/32 label lo -> (absent)`,
+    ],
+    // rs2's entry names no VIP: every connection the switch listed counts, those to V2 among them.
+    drains: [['dir1', [`-f 1 ${RS2}:0`, `-f 1 ${RS1}:0 to ${V2}`]]],
   },
   {
     name: "one VIP leaves a fwmark service's marks but stays on the director and the real servers for a port service: nothing to drain",
