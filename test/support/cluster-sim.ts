@@ -126,31 +126,54 @@ export function applyCluster(cluster: Map<string, SimHost>, inventory: Inventory
   for (const [name, changes] of plans) {
     const host = hostOf(cluster, name);
     const tasks = inventory[name] ?? [];
-    const byName = new Map([...(host.recorded ?? []), ...tasks].map((task) => [task.name, task]));
-    for (const change of changes) {
-      const task = byName.get(change.task);
-      const commands = change.commands.filter((command) => !command.includes('/var/lib/lvsprov'));
-      if (task === undefined) {
-        if (commands.length > 0) throw new Error(`${name}: a change of no known task: ${change.summary}`);
-        continue;
-      }
-      if (task.type === 'fwmark') continue;
-      const key = factKey(task);
-      host.facts.set(key, applyCommands(task.type, host.facts.get(key) ?? parseEmpty(host, task), commands));
-    }
+    for (const change of changes) runCommands(host, name, tasks, change);
     // fwmark runs nft, outside the command model: its facts are what its planners predict.
-    for (const task of [...(host.recorded ?? []), ...tasks].filter((entry) => entry.type === 'fwmark')) {
-      const type = resourceTypes.fwmark;
-      const probe = probeOf(type, task.spec);
-      const declared = tasks.includes(task);
-      const facts = host.facts.get(probe) ?? parseEmpty(host, task);
-      if (declared) host.facts.set(probe, type.after(task.spec as never, facts as never, { host: name }));
-      else if (!tasks.some((entry) => entry.type === 'fwmark')) host.facts.set(probe, type.reset?.after(task.spec as never, facts as never) ?? facts);
-    }
+    for (const task of [...(host.recorded ?? []), ...tasks].filter((entry) => entry.type === 'fwmark')) predictMarks(host, name, tasks, task);
     // A host left with nothing to record forgets its manifest (ownership/manifest.ts): tasks
     // that own no object (an ipvs task listing no service) record nothing either.
     host.recorded = declaredRecords(tasks).length > 0 ? tasks : undefined;
   }
+}
+
+/**
+ * One change run on host `name`, as applyCluster runs it, for a look at the cluster between two
+ * changes of an apply (its manifest is left as it was read).
+ */
+export function applyChange(cluster: Map<string, SimHost>, inventory: Inventory, name: string, change: PlannedChange): void {
+  const host = hostOf(cluster, name);
+  const tasks = inventory[name] ?? [];
+  const task = tasksByName(host, tasks).get(change.task);
+  if (task?.type === 'fwmark') predictMarks(host, name, tasks, task);
+  else runCommands(host, name, tasks, change);
+}
+
+/** A copy of the cluster whose facts change apart from the original's. */
+export function copyCluster(cluster: ReadonlyMap<string, SimHost>): Map<string, SimHost> {
+  return new Map([...cluster].map(([name, host]) => [name, { facts: new Map(host.facts), recorded: host.recorded }]));
+}
+
+const tasksByName = (host: SimHost, tasks: readonly CompiledTask[]): Map<string, CompiledTask> => new Map([...(host.recorded ?? []), ...tasks].map((task) => [task.name, task]));
+
+/** A change's commands through the command model, on the facts of the task that planned it. */
+function runCommands(host: SimHost, name: string, tasks: readonly CompiledTask[], change: PlannedChange): void {
+  const task = tasksByName(host, tasks).get(change.task);
+  const commands = change.commands.filter((command) => !command.includes('/var/lib/lvsprov'));
+  if (task === undefined) {
+    if (commands.length > 0) throw new Error(`${name}: a change of no known task: ${change.summary}`);
+    return;
+  }
+  if (task.type === 'fwmark') return;
+  const key = factKey(task);
+  host.facts.set(key, applyCommands(task.type, host.facts.get(key) ?? parseEmpty(host, task), commands));
+}
+
+/** The facts of a fwmark task once the apply ran: its marks as declared, or none where no task declares any. */
+function predictMarks(host: SimHost, name: string, tasks: readonly CompiledTask[], task: CompiledTask): void {
+  const type = resourceTypes.fwmark;
+  const probe = probeOf(type, task.spec);
+  const facts = host.facts.get(probe) ?? parseEmpty(host, task);
+  if (tasks.includes(task)) host.facts.set(probe, type.after(task.spec as never, facts as never, { host: name }));
+  else if (!tasks.some((entry) => entry.type === 'fwmark')) host.facts.set(probe, type.reset?.after(task.spec as never, facts as never) ?? facts);
 }
 
 function parseEmpty(host: SimHost, task: CompiledTask): Facts {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedChange } from '../../src/engine/events.js';
 import { applyCluster, compiledTask, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
+import { trafficProblems } from '../support/cluster-traffic.js';
 import { checkLvsOrder, director, drainKey, lines, marked, realServer, rs, tcp, vip, type Server, type Service } from '../support/cross-host-cases.js';
 
 // The cross-host plan of a live cluster moving from one inventory to the next, for the
@@ -8,7 +9,9 @@ import { checkLvsOrder, director, drainKey, lines, marked, realServer, rs, tcp, 
 // an apply of the first inventory left behind, then the waves. Each case lists every change in
 // the order the apply runs it and the drains; every case must also keep LVS's order (a real
 // server is ready before a director sends to it, a director lets go of it before it loses its
-// VIP), and a second apply of the new inventory must change nothing.
+// VIP) and carry the traffic as the hosts stand wave by wave (cluster-traffic.ts: no open
+// connection cut, no new connection refused), and a second apply of the new inventory must change
+// nothing.
 
 const V1 = '198.51.100.50';
 const V2 = '198.51.100.51';
@@ -496,6 +499,7 @@ describe('the cross-host plan of a live cluster between two inventories', () => 
       expect(lines(waves)).toEqual(fixture.changes);
       expect(waves.drains.map((drain) => [drain.host, drain.servers.map(drainKey)])).toEqual(fixture.drains);
       checkLvsOrder(fixture.after, plans, waves);
+      expect(trafficProblems(cluster, fixture.after, plans, waves, { vips: [V1, V2, V3], ports: [80, 443, 8080], directors: ['dir1', 'dir2'], realServers })).toEqual([]);
 
       applyCluster(cluster, fixture.after, plans);
       expect(lines(planCluster(cluster, fixture.after).waves)).toEqual([]);
