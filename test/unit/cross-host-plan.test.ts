@@ -175,6 +175,20 @@ const cases: Case[] = [
     drains: [],
   },
   {
+    // Found by the random walk (cross-host-random.test.ts): set to 0 first, rs1 left the service
+    // with no server at a weight above 0 until rs2 was added, and a new connection in between was refused.
+    name: "a service's only weighted server set to weight 0 beside a server added to it: the new one is in before the old one stops taking connections",
+    before: { dir1: director([web(rs(RS1))]), rs1: realServer([V1, 'lo']), rs2: [] },
+    after: { dir1: director([web([{ address: RS1, weight: 0 }, { address: RS2 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
+    changes: [
+      `prepare rs2: address ${V1} on lo: (absent) -> ${V1}/32 label lo`,
+      `balance dir1: add real server ${RS2}:80 (dr, weight 1) to TCP ${V1}:80`,
+      `balance dir1: real server ${RS1}:80 weight 1 -> 0 in TCP ${V1}:80`,
+      'balance dir1: update /etc/ipvsadm.rules',
+    ],
+    drains: [],
+  },
+  {
     name: 'a server set to weight 0 whose web server restarts in the same apply: drained after balance like a leaving server, not deleted, then restarted',
     before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },

@@ -193,8 +193,12 @@ function editService(current: VirtualService, wanted: VirtualService): Change[] 
   }
   const find = (servers: readonly RealServer[], server: RealServer): RealServer | undefined =>
     servers.find((other) => realServerName(other) === realServerName(server));
-  for (const server of wanted.realServers) {
-    const existing = find(current.realServers, server);
+  // A server set to weight 0 takes no new connection from its edit on: it goes after every add
+  // and edit, so the servers that take its share are in before it stops (a service whose only
+  // weighted server is set to 0 beside one added would refuse new connections in between).
+  const stopping = (server: RealServer, existing: RealServer | undefined): boolean => existing !== undefined && existing.weight > 0 && server.weight === 0;
+  const edits = wanted.realServers.map((server) => ({ server, existing: find(current.realServers, server) }));
+  for (const { server, existing } of [...edits.filter((edit) => !stopping(edit.server, edit.existing)), ...edits.filter((edit) => stopping(edit.server, edit.existing))]) {
     if (!existing) changes.push(addServer(wanted, server));
     else if (realServerRule(wanted, existing) !== realServerRule(wanted, server)) changes.push(...editServer(wanted, existing, server));
   }
