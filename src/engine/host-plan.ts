@@ -13,6 +13,7 @@ import { awaitReleases, handOverRemovals } from './vip-handover.js';
 import { withMarkVips } from './mark-vips.js';
 import { declaredServices } from './kept-quiesced.js';
 import { fwmark, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
+import { realServerName, selector, type VirtualService } from '../resources/ipvs/model.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
 // from their output, every change in the wave it runs in. apply, reset and status all read and
@@ -103,9 +104,11 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const declaredMarks = read.planners.flatMap(({ type, task }) => (type === fwmark ? specMarks(task.spec as FwmarkSpec) : []));
-    const sorted = withMarkVips(changes, declaredMarks, changes.some((change) => change.marks) ? declaredServices(read.planners.map(({ task }) => task)) : [])
+    const services = changes.some((change) => change.marks) ? declaredServices(read.planners.map(({ task }) => task)) : [];
+    const serving = markedServicesServing(services, changes);
+    const sorted = withMarkVips(changes, declaredMarks, services)
       .map((change, index) => ({ change, index }))
-      .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change) - balanceStep(b.change) || a.index - b.index)
+      .sort((a, b) => phaseRank(phaseOf(a.change)) - phaseRank(phaseOf(b.change)) || balanceStep(a.change, serving) - balanceStep(b.change, serving) || a.index - b.index)
       .map(({ change }) => change);
     return sealWithManifest(sorted, owned.manifest, (manifest) => ({ ...manifest, phase: 'prepare' as const, task: 'record what lvsprov made' }), owned.interim, execOf);
   } catch (error) {
@@ -126,16 +129,34 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
  * takes over from another (HostContext.takingOver) is added and announced after everything else,
  * in a second exec that waits until the old holder let it go (vip-handover.ts): the quiesces
  * before it, which only touch servers that are replaced or leave, are not held up by the wait.
+ *
+ * But where the marks change, a leaving server of a fwmark service that keeps a steady server
+ * (`serving`: one that takes new connections before the run and after it, as it did) is quiesced
+ * before them: the marks may give the service an address the leaving server's host never had
+ * (only the service's servers after the run hold it), and quiesced after them, it took new
+ * connections to that address in between, which its host dropped. The steady server holds every
+ * address the service has before the marks change and after it, and takes its share meanwhile.
  */
-function balanceStep(change: PlannedChange): number {
+function balanceStep(change: PlannedChange, serving: ReadonlySet<string>): number {
   if (phaseOf(change) !== 'balance') return 0;
   // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
   if (change.handedOver) return -1;
-  if (change.awaitsRelease) return 5;
-  if (change.steers === true) return 2;
-  if (change.announces !== undefined) return 3;
-  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return 4;
+  if (change.awaitsRelease) return 6;
+  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return serving.has(change.leaving.service.join(' ')) ? 2 : 5;
+  if (change.steers === true) return 3;
+  if (change.announces !== undefined) return 4;
   return change.resource.startsWith('address ') ? 1 : 0;
+}
+
+/**
+ * The selectors of the fwmark services among `services` (those the host declares) that keep a
+ * steady server: at a weight above 0, and joining in none of `changes` (not added, not brought
+ * back from weight 0, not switched to another forwarding method).
+ */
+function markedServicesServing(services: readonly VirtualService[], changes: readonly PlannedChange[]): Set<string> {
+  const joining = new Set(changes.flatMap((change) => (change.joining ? [`${change.joining.service.join(' ')} ${change.joining.server}`] : [])));
+  const steady = (service: VirtualService): boolean => service.realServers.some((server) => server.weight > 0 && !joining.has(`${selector(service).join(' ')} ${realServerName(server)}`));
+  return new Set(services.filter((service) => service.protocol === 'fwmark' && steady(service)).map((service) => selector(service).join(' ')));
 }
 
 /**

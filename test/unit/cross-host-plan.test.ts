@@ -378,9 +378,10 @@ const cases: Case[] = [
     after: { dir1: director([marked(1, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }]), dir2: director([marked(1, rs(RS2))], [{ address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V2, 'lo']) },
     changes: [
       `balance dir1: address ${V2} on eth0: ${V2}/32 label eth0 -> (absent)`,
+      // rs1 stays in FWM 1: rs2 is quiesced before the marks change (see the case of a port service's VIP taken into the marks).
+      ...quiesced('FWM 1', ports(0, RS2)),
       'balance dir1: update /etc/lvsprov/fwmark.nft',
       `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
-      ...quiesced('FWM 1', ports(0, RS2)),
       ...marksArrive(V2, ports(0, RS2)),
       `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
       'withdraw dir1: update /etc/ipvsadm.rules',
@@ -389,6 +390,28 @@ const cases: Case[] = [
     ],
     // V2 leaves dir1 first in balance: its connections there stop counting, those to V1 still do.
     drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`]]],
+  },
+  {
+    // Found by the random walk (cross-host-random.test.ts) when it also asked, after each balance
+    // change, whether every server a new connection may meet holds its VIP: quiesced after the
+    // marks, rs2 took new connections to V2 in between, and its host does not hold V2 (only the
+    // service's servers after the run do).
+    name: "a port service's VIP taken into the marks of a fwmark service that one server leaves: the leaving server is quiesced before the marks send it the new VIP, the port service's after them",
+    before: { dir1: director([marked(1, rs(RS1, RS2)), tcp(V2, 80, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo']) },
+    after: { dir1: director([marked(1, rs(RS1))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: [] },
+    changes: [
+      // rs1 stays in FWM 1 and holds both VIPs: it takes V1's new connections until the marks change, and V2's from then on.
+      ...quiesced('FWM 1', ports(0, RS2)),
+      'balance dir1: update /etc/lvsprov/fwmark.nft',
+      `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001 -> 2 mark rules`,
+      ...quiesced(`TCP ${V2}:80`, ports(80, RS1)),
+      `withdraw dir1: remove real server ${RS2}:0 (dr, weight 1) from FWM 1`,
+      'withdraw dir1: update /etc/ipvsadm.rules',
+      deleted(`TCP ${V2}:80`, 'wrr, 1 real server'),
+      'withdraw dir1: update /etc/ipvsadm.rules',
+      ...vipOff(V1, 'lo', ['rs2']),
+    ],
+    drains: [['dir1', [`-f 1 ${RS2}:0 to ${V1} ${V2}`, `-t ${V2}:80 ${RS1}:80`]]],
   },
   {
     name: "one VIP leaves a fwmark service's marks, the service and its servers stay: its connections drain on the director before the VIP leaves it and the real servers",
@@ -452,9 +475,9 @@ const cases: Case[] = [
     before: { dir1: director([marked(1, rs(RS1, RS2, RS3))], [{ address: V1, ports: [80], mark: 1 }, { address: V2, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']), rs3: realServer([V1, 'lo'], [V2, 'lo']) },
     after: { dir1: director([marked(1, rs(RS1, RS2))], [{ address: V1, ports: [80], mark: 1 }]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']), rs3: [] },
     changes: [
+      ...quiesced('FWM 1', ports(0, RS3)),
       'balance dir1: update /etc/lvsprov/fwmark.nft',
       `balance dir1: nftables table lvsprov_fwmark: ip daddr ${V1} tcp dport 80 meta mark set 0x00000001; ip daddr ${V2} tcp dport 80 meta mark set 0x00000001 -> 1 mark rule`,
-      ...quiesced('FWM 1', ports(0, RS3)),
       `withdraw dir1: remove real server ${RS3}:0 (dr, weight 1) from FWM 1`,
       'withdraw dir1: update /etc/ipvsadm.rules',
       ...vipOff(V2, 'eth0', ['dir1']),
