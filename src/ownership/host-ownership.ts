@@ -41,13 +41,6 @@ export interface OwnershipPlan {
 export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, token: string, keepUndeclared = false, retireOnly?: readonly string[]): HostOwnership {
   if (retireOnly !== undefined) return retiring(token, retireOnly);
   const selected = declaredRecords(tasks);
-  // The probe of each task's key: what its planner's predicted facts were read by (prune.ts).
-  const taskProbes = new Map(
-    tasks.flatMap((task) => {
-      const type = resourceTypes[task.type] as AnyResourceType | undefined;
-      return type === undefined ? [] : [[`${type.name}:${type.key(task.spec)}`, probeOf(type, task.spec)] as const];
-    }),
-  );
   const selectedIds = new Set(selected.map((record) => record.id));
   // An apply that declares every task: a host whose manifest records exactly what it declares has
   // nothing to prune, which the manifest's first line tells without a process.
@@ -69,7 +62,7 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       // What stays: apply keeps what it declares; reset keeps nothing, or, limited to some tasks,
       // everything those tasks do not own.
       const keep = mode === 'apply' ? selected : keepUndeclared ? recorded((entry) => !selectedIds.has(entry.id)) : [];
-      const { changes, records } = planPrune(read, keep, predicted, mode === 'apply' ? { ...context, pruning: true } : context, taskProbes);
+      const { changes, records } = planPrune(read, keep, predicted, mode === 'apply' ? { ...context, pruning: true } : context, taskProbes(tasks));
       const manifest = manifestChange(read, records);
       // reset makes nothing, so its earlier waves have nothing new to record.
       const interim = mode === 'apply' ? manifestChange(read, everything) : undefined;
@@ -77,6 +70,19 @@ export function hostOwnership(tasks: readonly CompiledTask[], mode: RunMode, tok
       return { prunes: changes, manifest, interim: sameWrite ? undefined : interim };
     },
   };
+}
+
+/**
+ * The probe of each task's key: what its planner's predicted facts were read by (prune.ts). Made
+ * when a host's read is planned, not when its read plan is (every host's, before the first connection).
+ */
+function taskProbes(tasks: readonly CompiledTask[]): Map<string, string> {
+  return new Map(
+    tasks.flatMap((task) => {
+      const type = resourceTypes[task.type] as AnyResourceType | undefined;
+      return type === undefined ? [] : [[`${type.name}:${type.key(task.spec)}`, probeOf(type, task.spec)] as const];
+    }),
+  );
 }
 
 /** `declared`: the records a read that found the run's own first line stands for (only an apply of every task asks for that). */
