@@ -196,9 +196,11 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // the marks move, the service does not) carries that service's connections made through it
   // until it leaves: it stays through the drain, as a VIP leaving with its service does.
   const vipsLeave = running && keptLeavingVips(spec, before ?? '').some((instance, index) => instance.vips.length !== spec.instances[index]?.vips.length);
+  // The config without them waits for the drain of what leaves.
+  const afterDrain = refs.length > 0 || vipsLeave;
   // Where every leaving server is at weight 0 already, the config with them kept still carries
   // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
-  const quiet = refs.length > 0 || vipsLeave ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
+  const quiet = afterDrain ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
   const staged = quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''));
   if (quiet !== undefined && staged) {
     const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
@@ -224,7 +226,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // The engine drains every leaving server it finds on a change; the others ride on no-op changes.
   for (const { item, server } of refs.filter((ref) => ref !== weighted[0])) changes.push(drainOnly(item.service, server));
   // Without servers or VIPs leaving, the config itself switches, in balance.
-  const switchesHere = refs.length > 0 || vipsLeave ? [] : switches;
+  const switchesHere = afterDrain ? [] : switches;
   changes.push({
     resource: RESOURCE,
     // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
@@ -232,7 +234,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path}${switchesHere.length > 0 ? `, switching ${describeSwitches(switchesHere)}` : ''} (keepalived -t, then ${running ? 'reload' : 'start'})`,
     diff: { kind: 'file', before, after: text },
     commands: [...pinsBefore(switchesHere), ...reloadCommands(spec.path, text, swaps)],
-    phase: refs.length > 0 || vipsLeave ? 'withdraw' : 'balance',
+    phase: afterDrain ? 'withdraw' : 'balance',
     ...peers,
   });
   changes.push(...switchChanges(switchesHere), ...unpinsAfter(switches));
