@@ -10,7 +10,7 @@ import { arpResponders as respondersOf, firstEventAt, handover as handoverOf, he
 import { describeOutage, guestNow, outage, startRequestStream, type Outage, type RequestStream } from '../support/request-stream.js';
 import { classifyMoveFailures, SYN_RETRY_MS } from '../support/vip-move-failures.js';
 import { labTest, ok } from '../support/lab-test.js';
-import { DOWNLOAD_BYTES, parseConnections, startDownloads, type DirectorConnection } from '../support/live-traffic.js';
+import { DOWNLOAD_BYTES, holdOnceSeen, parseConnections, startDownloads, type DirectorConnection } from '../support/live-traffic.js';
 import { failoverDrills } from './verify-failover-drills.js';
 
 // A director pair on a real kernel (one qemu guest, inventories/lab-ha.yaml): keepalived on dir1
@@ -676,18 +676,11 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     for (const rs of ['rs1', 'rs2']) await lab.sh(rs, `[ -s /var/www/lvsprov/big.bin ] || head -c ${DOWNLOAD_BYTES} /dev/zero > /var/www/lvsprov/big.bin`);
     const downloads = await startDownloads(lab, [`http://${VIP}/big.bin`], ({ virtual }) => virtual === `${VIP}:80`, 'dir1');
     const applying = lvsprov('apply', '-i', markedAt('ha-marked-52', NEW_VIP), '--json');
-    let done = false;
-    void applying.finally(() => (done = true)).catch(() => undefined);
     let heldFor = 0;
     let oldVipKept = false;
     try {
       // Once dir1 holds the new VIP (its balance config), 8 s more with the download held, or until the apply ended.
-      let since: number | undefined;
-      while (!done && (since === undefined || Date.now() - since < 8000)) {
-        if (since === undefined && (await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).includes(`${NEW_VIP}/32`)) since = Date.now();
-        await sleep(500);
-      }
-      heldFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+      heldFor = (await holdOnceSeen(applying, async () => (await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).includes(`${NEW_VIP}/32`), 8000)) ?? 0;
       oldVipKept = (await lab.sh('dir1', 'ip -o -4 addr show dev eth0')).includes(`${VIP}/32`);
     } finally {
       await downloads.release();
@@ -708,6 +701,7 @@ describe.skipIf(missing.length > 0 && !inCi)('a director pair under keepalived: 
     expect(eth0).not.toContain(`${VIP}/`);
     expect(eth0).toContain(`${NEW_VIP}/`);
     expect((await lab.curl(`http://${NEW_VIP}/`, 2)).filter((answer) => answer.server === '')).toEqual([]);
+    expect(parseJson(ok(await lvsprov('apply', '-i', markedAt('ha-marked-52', NEW_VIP), '--json'), 'the renumbered VIP again')).hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
     // Back to the port service on the old VIP, for the next case.
     ok(await lvsprov('apply', '-i', inventory, '--json'), 'the port service back');
     expect(await heldBy('dir1', true)).toEqual(['dir1']);

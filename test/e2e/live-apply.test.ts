@@ -8,7 +8,7 @@ import { parseJson, runCli, type CliResult, type JsonHost } from '../support/cli
 import { ClusterLab, tally, type Answer } from '../support/cluster-lab.js';
 import type { VirtualService } from '../../src/resources/ipvs/model.js';
 import { swapScheduler } from '../../src/resources/ipvs/scheduler-swap.js';
-import { DOWNLOAD_BYTES, parseConnections, startDownloads, startRequests, type DirectorConnection, type RequestLog } from '../support/live-traffic.js';
+import { DOWNLOAD_BYTES, holdOnceSeen, parseConnections, startDownloads, startRequests, type DirectorConnection, type RequestLog } from '../support/live-traffic.js';
 import { labTest } from '../support/lab-test.js';
 
 // Applies on a cluster that carries traffic, on a real kernel (one qemu guest): a client sends
@@ -474,13 +474,9 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
       let quiesced = false;
       const traffic = await underTraffic(what, async () => {
         const applying = apply(file);
-        let done = false;
-        void applying.finally(() => (done = true)).catch(() => undefined);
         try {
-          while (!done && !quiesced) {
-            quiesced = (await lab.sh('director', 'ipvsadm -S -n')).includes(`-a -t 198.18.100.50:80 -r ${addresses[0] ?? ''} -i -w 0`);
-            await new Promise((resolve) => setTimeout(resolve, quiesced ? 8000 : 300));
-          }
+          const heldFor = await holdOnceSeen(applying, async () => (await lab.sh('director', 'ipvsadm -S -n')).includes(`-a -t 198.18.100.50:80 -r ${addresses[0] ?? ''} -i -w 0`), 8000);
+          quiesced = heldFor !== undefined;
         } finally {
           await held.release();
         }
@@ -497,6 +493,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).toMatch(/^default via 192\.0\.2\.10 /);
     const joining = await heldAcross('NAT servers join DR and TUN', mixed, ['rs3', 'rs4']);
     for (const rs of ['rs1', 'rs2']) expect((await lab.sh(rs, 'ip -4 route show default')).trim()).not.toMatch(/via 192\.0\.2\.10 /);
+    expect((await apply(mixed)).hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
     const tun = await lab.curl(URLS[1] as string, 6);
     log(`NAT servers back in TUN: ${JSON.stringify(tally(tun))}`);
     expect(Object.keys(tally(tun)).sort()).toEqual(['rs1', 'rs2']);
@@ -570,18 +567,11 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(check.stdout).toContain('  director: 192.0.2.11:0 in FWM 1 (kept; its mark leaves 198.51.100.51: its connections through that address)');
     const downloads = await startDownloads(lab, [`${URLS[2]}big.bin`], ({ virtual }) => virtual === '198.51.100.51:80');
     const applying = apply(renumbered);
-    let done = false;
-    void applying.finally(() => (done = true)).catch(() => undefined);
     let heldFor = 0;
     let oldVipKept = '';
     try {
       // Once the new VIP answers (balance ran), 8 s more with the download held, or until the apply ended.
-      let since: number | undefined;
-      while (!done && (since === undefined || Date.now() - since < 8000)) {
-        if (since === undefined && (await lab.sh('director', 'ip -o -4 addr show dev eth0')).includes('198.51.100.52/32')) since = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      heldFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+      heldFor = (await holdOnceSeen(applying, async () => (await lab.sh('director', 'ip -o -4 addr show dev eth0')).includes('198.51.100.52/32'), 8000)) ?? 0;
       oldVipKept = [await lab.sh('director', 'ip -o -4 addr show dev eth0'), await lab.sh('rs1', 'ip -o -4 addr show dev lo'), await lab.sh('rs2', 'ip -o -4 addr show dev lo')].every((text) => text.includes('198.51.100.51/32')) ? 'yes' : 'no';
     } finally {
       await downloads.release();
@@ -604,6 +594,7 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     const answers = await lab.curl('http://198.51.100.52/', 4);
     expect(answers.filter((answer) => answer.server === '')).toEqual([]);
     expect(Object.keys(tally(answers))).toHaveLength(1);
+    expect((await apply(renumbered)).hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
   }, 900_000);
   labIt('a real server set to weight 0 whose web server restarts: the director drains it first, and the restart waits for a download held on it', async () => {
     // rs2 goes to weight 0 in every service (its pool standing: quiesced) and its web root moves,
@@ -620,17 +611,10 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     // Round robin: of two downloads through the web VIP, one is on rs2.
     const downloads = await startDownloads(lab, [`${URLS[0]}big.bin`, `${URLS[0]}big.bin`], ({ virtual, destination }) => virtual === '198.51.100.50:80' && destination === '192.0.2.12:80');
     const applying = apply(kept);
-    let done = false;
-    void applying.finally(() => (done = true)).catch(() => undefined);
     let quiescedFor = 0;
     try {
       // Held 10 s once rs2 is at weight 0 (the drain holds the apply meanwhile), or until the apply ended.
-      let since: number | undefined;
-      while (!done && (since === undefined || Date.now() - since < 10_000)) {
-        if (since === undefined && (await lab.sh('director', 'ipvsadm -S -n')).includes('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 0')) since = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      quiescedFor = since === undefined ? 0 : (Date.now() - since) / 1000;
+      quiescedFor = (await holdOnceSeen(applying, async () => (await lab.sh('director', 'ipvsadm -S -n')).includes('-a -t 198.51.100.50:80 -r 192.0.2.12:80 -g -w 0'), 10_000)) ?? 0;
     } finally {
       await downloads.release();
     }

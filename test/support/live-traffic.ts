@@ -172,3 +172,19 @@ export async function startDownloads(
     wait: async () => JSON.parse((await running).trim().split('\n').at(-1) ?? '[]') as Download[],
   };
 }
+
+/**
+ * While `applying` runs, asks `seen` every 500 ms; once it holds, waits `holdMs` more (less if
+ * the apply ends first). The seconds from the first time `seen` held to the end of the wait, or
+ * undefined when it never held before the apply ended. The caller then lets its downloads go.
+ */
+export async function holdOnceSeen(applying: Promise<unknown>, seen: () => Promise<boolean>, holdMs: number): Promise<number | undefined> {
+  let done = false;
+  void applying.finally(() => (done = true)).catch(() => undefined);
+  let since: number | undefined;
+  while (!done && (since === undefined || Date.now() - since < holdMs)) {
+    if (since === undefined && (await seen())) since = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return since === undefined ? undefined : (Date.now() - since) / 1000;
+}

@@ -10,7 +10,7 @@ import { configShape, keepalivedConfig } from '../../src/resources/keepalived/co
 import { configWeights, weightKey } from '../../src/resources/keepalived/config-weights.js';
 import { tracking } from '../../src/resources/keepalived/fault-flag.js';
 import { liveInstances, outOfSyncGroups, withoutInstances } from '../../src/resources/keepalived/live-instances.js';
-import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
+import { keepalivedSchema, type KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 import { resourceTypes } from '../../src/resources/registry.js';
 import type { AnyResourceType } from '../../src/resources/types.js';
 
@@ -24,14 +24,19 @@ const root = join(import.meta.dirname, '../fixtures/keepalived');
 const work = mkdtempSync(join(tmpdir(), 'lvsprov-keepalived-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function configsOf(folder: string): Map<string, string> {
+/** The keepalived spec of each host of the folder's inventory that has one. */
+function specsOf(folder: string): Map<string, KeepalivedSpec> {
   const inventory = loadInventory(join(root, folder, 'inventory.yaml'));
-  const configs = new Map<string, string>();
+  const specs = new Map<string, KeepalivedSpec>();
   for (const host of Object.keys(inventory.data.hosts)) {
     const spec = directorKeepalived(inventory, host, 'eth0');
-    if (spec) configs.set(host, keepalivedConfig(keepalivedSchema.parse(spec)));
+    if (spec) specs.set(host, keepalivedSchema.parse(spec));
   }
-  return configs;
+  return specs;
+}
+
+function configsOf(folder: string): Map<string, string> {
+  return new Map([...specsOf(folder)].map(([host, spec]) => [host, keepalivedConfig(spec)]));
 }
 
 /** keepalived's verdict on a config: its exit status and what it printed. */
@@ -66,11 +71,7 @@ describe.each(folders)('%s', (folder) => {
 // catch-all services included.
 describe('the weights of a written config read back', () => {
   it.each(folders)('%s: every real server of every virtual server, and nothing else', (folder) => {
-    const inventory = loadInventory(join(root, folder, 'inventory.yaml'));
-    for (const host of Object.keys(inventory.data.hosts)) {
-      const raw = directorKeepalived(inventory, host, 'eth0');
-      if (!raw) continue;
-      const spec = keepalivedSchema.parse(raw);
+    for (const [host, spec] of specsOf(folder)) {
       const expected = spec.virtual_servers.flatMap((server) => server.real_servers.map((real) => [weightKey(server, real), real.weight] as const));
       expect(expected.length, host).toBeGreaterThan(0);
       expect([...configWeights(keepalivedConfig(spec))].sort(), host).toEqual(expected.sort());
@@ -82,11 +83,7 @@ describe('the weights of a written config read back', () => {
 // shapes: the same servers, weights and VIPs in another order say the same to keepalived.
 describe('the shape of a written config', () => {
   it.each(folders)('%s: blocks and lines in another order have the same shape; a weight, a server or a VIP more does not', (folder) => {
-    const inventory = loadInventory(join(root, folder, 'inventory.yaml'));
-    for (const host of Object.keys(inventory.data.hosts)) {
-      const raw = directorKeepalived(inventory, host, 'eth0');
-      if (!raw) continue;
-      const spec = keepalivedSchema.parse(raw);
+    for (const [host, spec] of specsOf(folder)) {
       const text = keepalivedConfig(spec);
       const reordered = keepalivedConfig({ ...spec, instances: [...spec.instances].reverse().map((instance) => ({ ...instance, vips: [...instance.vips].reverse() })), virtual_servers: [...spec.virtual_servers].reverse().map((server) => ({ ...server, real_servers: [...server.real_servers].reverse() })) });
       expect(configShape(reordered), host).toBe(configShape(text));
