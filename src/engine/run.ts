@@ -47,8 +47,11 @@ export interface RunSummary {
   /** The waves as planned (in check mode) or as run, with the drains after balance. */
   readonly plan: WavePlan;
   readonly drainTimeout: number;
-  /** The handshake gate's limit and the most handshakes that were in flight at once. */
-  readonly handshakes: { readonly limit: number; readonly peak: number };
+  /**
+   * The handshake gate: the limit it started at and the most it may widen to, the widest it was,
+   * and the most handshakes that were in flight at once.
+   */
+  readonly handshakes: { readonly limit: number; readonly ceiling: number; readonly widest: number; readonly peak: number };
   /** Milliseconds from process start to the first connection attempt; none without one. */
   readonly firstConnectionMs?: number;
 }
@@ -69,7 +72,7 @@ export async function runAll(
     };
     const summary = await runWaves(run, connect, options, emit);
     const first = connectionClock.firstAttemptMs;
-    return { ...summary, jumpConnections: jumps.connections, handshakes: { limit: handshakeGate.limit, peak: handshakeGate.peak }, ...(first !== undefined ? { firstConnectionMs: first } : {}) };
+    return { ...summary, jumpConnections: jumps.connections, handshakes: { limit: handshakeGate.limits.floor, ceiling: handshakeGate.limits.ceiling, widest: handshakeGate.widest, peak: handshakeGate.peak }, ...(first !== undefined ? { firstConnectionMs: first } : {}) };
   } finally {
     jumps.close();
   }

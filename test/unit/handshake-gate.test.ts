@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultHandshakeLimit, HandshakeGate, handshakeGate, handshakesPerCore } from '../../src/transport/handshake-gate.js';
+import { adjustEveryMs, busyFrom, defaultHandshakeLimit, defaultHandshakeLimits, HandshakeGate, handshakeGate, handshakesPerCore, idleBelow, nextHandshakeLimit, widestOverStart, type LoadGauge } from '../../src/transport/handshake-gate.js';
 
 // The handshake gate as a scheduler: fake connectors that settle when the test says so, a count
 // of the handshakes in flight, no timers. A connector is what starts a real handshake (and its
@@ -57,9 +57,11 @@ describe('the handshake gate', () => {
     expect(defaultHandshakeLimit(2)).toBe(Math.max(4, 2 * handshakesPerCore));
     expect(defaultHandshakeLimit(16)).toBe(16 * handshakesPerCore);
     expect(handshakeGate.limit).toBe(defaultHandshakeLimit());
+    expect(handshakeGate.limits).toEqual(defaultHandshakeLimits());
+    expect(defaultHandshakeLimits(2)).toEqual({ floor: 8, ceiling: 8 * widestOverStart });
   });
 
-  it('with the default policy, never starts more handshakes than it allows, and uses all of them', async () => {
+  it('at a fixed size, never starts more handshakes than it allows, and uses all of them', async () => {
     const gate = new HandshakeGate(defaultHandshakeLimit());
     const hosts = 1000;
     const { fake, outcomes, rounds } = await runAll(gate, hosts);
@@ -173,5 +175,92 @@ describe('the handshake gate', () => {
     await expect(gate.admit(AbortSignal.abort())).rejects.toThrow('left the handshake queue');
     again();
     (await gate.admit())();
+  });
+
+  it('widens by half while hosts queue and the event loop was mostly idle, narrows by a quarter when it was busy, within its limits', () => {
+    const limits = { floor: 8, ceiling: 128 };
+    const cases: Array<[limit: number, utilization: number, queued: boolean, next: number]> = [
+      [8, 0.05, true, 12],
+      [12, idleBelow - 0.01, true, 18],
+      [100, 0.1, true, 128],
+      [128, 0.1, true, 128],
+      // Nobody waits: an idle loop says nothing about the network.
+      [8, 0.05, false, 8],
+      // Between idle and busy: as it is.
+      [20, idleBelow, true, 20],
+      [20, busyFrom - 0.01, true, 20],
+      [20, busyFrom, true, 15],
+      [20, 1, false, 15],
+      [9, 0.99, true, 8],
+      [8, 1, true, 8],
+    ];
+    for (const [limit, utilization, queued, next] of cases) expect(nextHandshakeLimit(limit, limits, utilization, queued), `${limit} at ${utilization}${queued ? ', hosts queued' : ''}`).toBe(next);
+  });
+
+  /** A gauge whose busy share and clock the test sets. */
+  function steppedGauge(): LoadGauge & { share: number; time: number } {
+    return {
+      share: 0,
+      time: 0,
+      now() {
+        return this.time;
+      },
+      utilization() {
+        return this.share;
+      },
+    };
+  }
+
+  it('with the default policy, never starts more handshakes than its limit of the moment or its ceiling; widens while the loop idles, narrows once busy', async () => {
+    const gauge = steppedGauge();
+    const gate = new HandshakeGate(defaultHandshakeLimits(2), undefined, gauge);
+    const fake = new FakeHosts();
+    const overLimit: number[] = [];
+    const host = async (index: number): Promise<number> => {
+      const leave = await gate.admit();
+      return gate.run(() => {
+        leave();
+        // Checked as each handshake starts: the limit may narrow under those already in flight.
+        if (fake.inFlight + 1 > gate.limit) overLimit.push(index);
+        return fake.connector(index)();
+      });
+    };
+    const hosts = 1000;
+    const all = Promise.allSettled(Array.from({ length: hosts }, (_, index) => host(index)));
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    expect(fake.inFlight).toBe(8);
+    const inFlight: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      // A window passes while these handshakes are in flight; many settle within one.
+      gauge.time += adjustEveryMs;
+      await fake.settleInFlight();
+      inFlight.push(fake.inFlight);
+    }
+    // Idle: half again each window, up to the ceiling and no further.
+    expect(inFlight).toEqual([12, 18, 27, 41, 62, 93, 128, 128]);
+    gauge.share = 1;
+    const narrowing: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      gauge.time += adjustEveryMs;
+      await fake.settleInFlight();
+      narrowing.push(fake.inFlight);
+    }
+    expect(narrowing).toEqual([96, 72, 54, 40, 30, 22]);
+    do gauge.time += adjustEveryMs;
+    while ((await fake.settleInFlight()) > 0);
+    const outcomes = await all;
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    expect(fake.started).toEqual(Array.from({ length: hosts }, (_, index) => index));
+    expect(overLimit).toEqual([]);
+    // Busy to the end: back where it started, never below.
+    expect([gate.peak, gate.widest, gate.limit]).toEqual([128, 128, 8]);
+  });
+
+  it('a gate of a fixed size never reads the load', async () => {
+    const gauge = steppedGauge();
+    let reads = 0;
+    const gate = new HandshakeGate(4, undefined, { now: () => (reads += 1), utilization: () => 0 });
+    const { fake } = await runAll(gate, 40);
+    expect([fake.peak, gate.widest, reads, gauge.share]).toEqual([4, 4, 0, 0]);
   });
 });
