@@ -13,7 +13,7 @@ export interface RunOutcome {
   /** Milliseconds from the tool's process start to its first connection attempt, as it reports it. */
   readonly firstConnectionMs?: number;
   /** Handshakes allowed in flight at once and the most that were; absent: every host at once. */
-  readonly handshakes?: { readonly limit: number; readonly peak: number };
+  readonly handshakes?: { readonly limit: number; readonly widest?: number; readonly peak: number };
   /** status --watch: the control node's CPU per refresh and its share of one core. */
   readonly watch?: { readonly interval: number; readonly cpuMsPerRefresh: number; readonly coreShare: number };
 }

@@ -14,10 +14,13 @@ import { timedRun, usage } from './timed-run.js';
 export const floorCommand = ['cat', '/proc/sys/net/ipv4/ip_forward'];
 export const curve25519Options = ['-o', 'KexAlgorithms=curve25519-sha256'];
 
-export function floorScript(lab: Lab, sshOptions: readonly string[] = []): string {
-  const lines = lab.hosts.map((host) => {
+/** Options for one host's ssh, by its index (the way through a proxy, say); ssh keeps the first value given. */
+export type HostOptions = (index: number) => readonly string[];
+
+export function floorScript(lab: Lab, sshOptions: readonly string[] = [], hostOptions: HostOptions = () => []): string {
+  const lines = lab.hosts.map((host, index) => {
     const [ssh, ...rest] = lab.sshArgv(host.name, floorCommand);
-    return `${[ssh as string, ...sshOptions, ...rest].map(quote).join(' ')} &`;
+    return `${[ssh as string, ...hostOptions(index), ...sshOptions, ...rest].map(quote).join(' ')} &`;
   });
   return `${lines.join('\n')}\nwait\n`;
 }
@@ -26,8 +29,8 @@ export function floorScript(lab: Lab, sshOptions: readonly string[] = []): strin
 // then says why, e.g. "Connection closed by ..." when sshd's LoginGraceTime ran out first.
 const sayWhy = ['-o', 'LogLevel=INFO'];
 
-export function floorContender(lab: Lab, kind: 'default' | 'curve25519'): Contender {
-  const script = floorScript(lab, [...sayWhy, ...(kind === 'curve25519' ? curve25519Options : [])]);
+export function floorContender(lab: Lab, kind: 'default' | 'curve25519', hostOptions?: HostOptions): Contender {
+  const script = floorScript(lab, [...sayWhy, ...(kind === 'curve25519' ? curve25519Options : [])], hostOptions);
   return {
     id: kind === 'default' ? 'floor' : 'floor-curve25519',
     label: kind === 'default' ? 'floor: ssh, 1 command' : 'floor, curve25519 kex',

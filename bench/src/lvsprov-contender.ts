@@ -12,7 +12,7 @@ import { timedRun, usage } from './timed-run.js';
 interface JsonReport {
   readonly hosts: JsonHost[];
   readonly firstConnectionMs?: number;
-  readonly handshakes?: { readonly limit: number; readonly peak: number };
+  readonly handshakes?: { readonly limit: number; readonly widest?: number; readonly peak: number };
 }
 
 interface JsonHost {

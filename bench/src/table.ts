@@ -86,7 +86,7 @@ export function renderTable(result: BenchResult): string {
     'busy: the share of the whole machine\'s CPU (every core; the hosts\' sshds and scripts run on it too) in use during the run;',
     'sshd columns: per host, from each sshd\'s own VERBOSE log;',
     'lvsprov columns: per host, from lvsprov --json stats; 1st conn: median ms from process start to the first connection',
-    'attempt (lvsprov --json firstConnectionMs); handshakes: SSH handshakes allowed in flight at once (peak seen).',
+    'attempt (lvsprov --json firstConnectionMs); handshakes: SSH handshakes allowed in flight at once, from where the gate starts to the widest it grew (peak seen).',
     '',
     ...watchLines(result),
     ...failureLines(result),
@@ -119,12 +119,17 @@ function firstConnection(contender: ContenderResult): string {
   return times.length > 0 ? `${Math.round(times[Math.floor((times.length - 1) / 2)] as number)} ms` : '-';
 }
 
-/** Handshakes allowed at once (and the most seen); the floor starts every host's at once. */
+/**
+ * Handshakes allowed at once: the gate's start and, where it widened, the widest it was in any
+ * run (and the most in flight); the floor starts every host's at once.
+ */
 function handshakes(contender: ContenderResult, hosts: number): string {
   const reported = contender.runs.flatMap((run) => (run.handshakes ? [run.handshakes] : []));
   if (reported.length === 0) return contender.id.startsWith('floor') ? `all ${hosts}` : '-';
   const limits = [...new Set(reported.map((entry) => entry.limit))].join('/');
-  return `${limits} (peak ${Math.max(...reported.map((entry) => entry.peak))})`;
+  const widest = Math.max(...reported.map((entry) => entry.widest ?? entry.limit));
+  const start = Math.max(...reported.map((entry) => entry.limit));
+  return `${limits}${widest > start ? `-${widest}` : ''} (peak ${Math.max(...reported.map((entry) => entry.peak))})`;
 }
 
 /** status --watch: the re-check over held connections against the fresh-connection floor, and its CPU. */

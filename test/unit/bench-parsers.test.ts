@@ -170,6 +170,15 @@ describe('renderTable', () => {
     // The floor starts every host's handshake at once and reports no clock.
     expect(text).toMatch(/^floor .* -\s+all 50\s/m);
   });
+
+  it('shows how wide the handshake gate grew where it widened', () => {
+    const widened = result.contenders.map((entry) =>
+      entry.id === 'lvsprov-first' ? { ...entry, runs: entry.runs.map((run, index) => ({ ...run, handshakes: { limit: 8, widest: 8 + index * 10, peak: 5 + index * 10 } })) } : entry,
+    );
+    const text = renderTable({ ...result, contenders: widened });
+    expect(text).toMatch(/lvsprov first apply .*\s8-28 \(peak 25\)/);
+    expect(text).toMatch(/lvsprov re-run .*\s8 \(peak 8\)/);
+  });
 });
 
 describe('lvsprov as the bench runs it', () => {
