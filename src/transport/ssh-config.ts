@@ -157,14 +157,15 @@ function hostLineMatches(patterns: readonly string[], name: string): boolean {
 }
 
 /**
- * ssh's pattern-list: a negated match rules the list out whatever else matches. A Host line's
+ * ssh's pattern-list: a negated match rules the list out whatever else matches, without case
+ * unless `ignoreCase` is false (Match user and localuser). A Host line's
  * words are the patterns as they stand (a comma there is a character, `Host a,b` matches neither
  * a nor b, as in ssh -G); a Match criterion's argument is split at commas by its caller.
  */
-export function patternListMatches(patterns: readonly string[], text: string): boolean {
+export function patternListMatches(patterns: readonly string[], text: string, ignoreCase = true): boolean {
   const list = patterns.filter(Boolean);
-  if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text, true))) return false;
-  return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text, true));
+  if (list.some((pattern) => pattern.startsWith('!') && globMatches(pattern.slice(1), text, ignoreCase))) return false;
+  return list.some((pattern) => !pattern.startsWith('!') && globMatches(pattern, text, ignoreCase));
 }
 
 /** What each Include pattern named, found once per process as each file is parsed once (parsedFiles). */
@@ -257,7 +258,9 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       const subject =
         criterion === 'host' ? hostNameSoFar() : criterion === 'originalhost' ? host : criterion === 'user' ? (query.user ?? current('user') ?? localUser) : criterion === 'localuser' ? localUser : undefined;
       if (subject === undefined) unevaluated ??= criterion;
-      else if (patternListMatches(argument.split(','), subject) === negated) result = false;
+      // Host names without case (match.c match_hostname), user names with it (match_pattern_list
+      // with dolower 0): `Match user deploy` is not user Deploy, as in ssh -G.
+      else if (patternListMatches(argument.split(','), subject, criterion === 'host' || criterion === 'originalhost') === negated) result = false;
     }
     // Said only where it decides: when another criterion fails, ssh skips the block whatever `exec` returns.
     if (unevaluated !== undefined && result) ignored.push(`${where}: Match ${unevaluated} is not evaluated by lvsprov; the block is skipped`);

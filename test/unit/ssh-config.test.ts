@@ -126,6 +126,13 @@ describe('ssh_config resolution', () => {
     expect(values(canonicalOnly, 't1')).toEqual({ port: ['2206'] });
   });
 
+  it('matches Match user and localuser with case, as ssh -G does (host and originalhost without)', () => {
+    const local = userInfo().username;
+    const file = configFile(['Host t1', '  User Deploy', 'Match user deploy', '  Port 2231', `Match localuser ${local.toUpperCase()}`, '  ConnectTimeout 7', 'Match user Deploy', '  Port 2232']);
+    expect(sshG(file, 't1').values).toEqual({ user: 'Deploy', port: '2232', connecttimeout: 'none' });
+    expect(asSshG(file, 't1')).toEqual(sshG(file, 't1').values);
+  });
+
   it('refuses a quote left open at the quote, as ssh refuses the line', () => {
     // ssh -G -F FILE t1: "line 1: invalid quotes".
     const file = configFile(['Host "t1', '  Port 1']);
