@@ -167,9 +167,11 @@ export function resolveConnection(inventory: LoadedInventory, host: string, opti
     const noTimeout = ssh.connect_timeout === undefined ? from.values.get('connecttimeout')?.values[0] : undefined;
     if (noTimeout !== undefined && !(Number(sshTimeSeconds(noTimeout)) > 0)) into.connect_timeout = `${into.connect_timeout} (ConnectTimeout ${noTimeout}: no timeout in ssh; lvsprov's default)`;
     const serverAlive = {
-      intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', Number, serverAliveDefaults.intervalMs / 1000, 'default', from, into) * 1000,
+      // `ServerAliveInterval none` is ssh's "not set": lvsprov's default, as for ConnectTimeout none.
+      intervalMs: pick('server_alive_interval', 'server_alive_interval', 'serveraliveinterval', (value) => (value === 'none' ? serverAliveDefaults.intervalMs / 1000 : Number(value)), serverAliveDefaults.intervalMs / 1000, 'default', from, into) * 1000,
       countMax: pick('server_alive_count_max', 'server_alive_count_max', 'serveralivecountmax', Number, serverAliveDefaults.countMax, 'default', from, into),
     };
+    if (ssh.server_alive_interval === undefined && from.values.get('serveraliveinterval')?.values[0] === 'none') into.server_alive_interval = `${into.server_alive_interval} (ServerAliveInterval none: not set in ssh; lvsprov's default)`;
     return { connectTimeoutMs: connectTimeout * 1000, serverAlive };
   };
   const { connectTimeoutMs, serverAlive } = timingsOf(config, origins);

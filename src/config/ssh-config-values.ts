@@ -17,7 +17,8 @@ function problemOf(keyword: string, value: string): string | undefined {
     case 'port':
       return sshPort(value) === undefined ? `${wanted.port}, not ${JSON.stringify(value)}` : undefined;
     case 'serveraliveinterval':
-      return /^\d+$/.test(value) && Number(value) <= 3600 ? undefined : `${wanted.serveraliveinterval}, not ${JSON.stringify(value)}`;
+      // none is ssh's "not set" (its default, no keepalives; lvsprov's default here).
+      return (/^\d+$/.test(value) && Number(value) <= 3600) || value === 'none' ? undefined : `${wanted.serveraliveinterval}, not ${JSON.stringify(value)}`;
     case 'serveralivecountmax':
       return /^\d+$/.test(value) && Number(value) <= 100 ? undefined : `${wanted.serveralivecountmax}, not ${JSON.stringify(value)}`;
     case 'connecttimeout':

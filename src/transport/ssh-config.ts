@@ -47,6 +47,13 @@ export interface ResolvedSshConfig {
 
 const listKeywords = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
+/**
+ * Keywords whose `none` ssh stores as its own "not set" (readconf.c parse_time: -1), so that a later
+ * line still sets them: `ConnectTimeout none` then `ConnectTimeout 5` is 5 to ssh -G. lvsprov keeps
+ * the `none` until then, to say where it came from when nothing replaces it.
+ */
+const NONE_IS_UNSET: ReadonlySet<string> = new Set(['connecttimeout', 'serveraliveinterval']);
+
 /** readconf.h and ssh.h: SSH_MAX_HOSTS_FILES, SSH_MAX_IDENTITY_FILES, SSH_MAX_CERTIFICATE_FILES. */
 const maxEntries: Readonly<Record<string, number>> = { userknownhostsfile: 32, globalknownhostsfile: 32, identityfile: 100, certificatefile: 100 };
 
@@ -311,7 +318,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
         col: before?.col ?? directive.col,
         order: before?.order ?? values.size,
       });
-    } else if (!values.has(directive.keyword)) {
+    } else if (!values.has(directive.keyword) || (NONE_IS_UNSET.has(directive.keyword) && values.get(directive.keyword)?.values[0] === 'none')) {
       values.set(directive.keyword, { values: directive.values, places: directive.values.map(placeOf), origin, file: parsed.file, line: directive.line, keywordCol: directive.keywordCol, col: directive.col, order: values.size });
     }
   };

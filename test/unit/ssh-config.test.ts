@@ -126,6 +126,13 @@ describe('ssh_config resolution', () => {
     expect(values(canonicalOnly, 't1')).toEqual({ port: ['2206'] });
   });
 
+  it('lets a later ConnectTimeout or ServerAliveInterval replace `none`, which ssh stores as not set (ssh -G: 5 and 15)', () => {
+    const file = configFile(['Host t1', '  ConnectTimeout none', '  ServerAliveInterval none', 'Host *', '  ConnectTimeout 5', '  ServerAliveInterval 15']);
+    expect(asSshG(file, 't1')).toEqual(sshG(file, 't1').values);
+    expect(values(file, 't1')).toEqual({ connecttimeout: ['5'], serveraliveinterval: ['15'] });
+    expect(spawnSync('ssh', ['-G', '-F', file, 't1'], { encoding: 'utf8' }).stdout).toMatch(/^serveraliveinterval 15$/m);
+  });
+
   it('matches Match user and localuser with case, as ssh -G does (host and originalhost without)', () => {
     const local = userInfo().username;
     const file = configFile(['Host t1', '  User Deploy', 'Match user deploy', '  Port 2231', `Match localuser ${local.toUpperCase()}`, '  ConnectTimeout 7', 'Match user Deploy', '  Port 2232']);
@@ -899,6 +906,14 @@ describe('the connection: inventory > ssh_config > defaults', () => {
     expect(resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} }).target.port).toBe(2200);
   });
 
+  it('reads `ServerAliveInterval none` as not set, as ssh does: lvsprov keeps its own default, and says so', () => {
+    const file = configFile(['Host webalias', '  ServerAliveInterval none']);
+    expect(spawnSync('ssh', ['-G', '-F', file, 'webalias'], { encoding: 'utf8' }).stdout).toMatch(/^serveraliveinterval 0$/m);
+    const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
+    expect(resolved.target.serverAlive.intervalMs).toBe(10_000);
+    expect(resolved.origins.server_alive_interval).toBe(`${file}:2 (Host webalias) (ServerAliveInterval none: not set in ssh; lvsprov's default)`);
+  });
+
   it('reads a Port that is a tcp service name (or an alias) as ssh -G does, the port its number, and refuses a name the services database lacks', () => {
     // a2port(): a number as strtonum reads it, else getservbyname(name, "tcp"), case-sensitively.
     for (const [value, port] of [['ssh', 22], ['www', 80], ['http-alt', 8080], ['+2200', 2200], ['02201', 2201]] as const) {
@@ -972,11 +987,17 @@ describe('the connection: inventory > ssh_config > defaults', () => {
 
   it('reads `ConnectTimeout 0` and `none`, which ssh -G accepts (no timeout of its own), as lvsprov\'s default, and refuses what ssh refuses', () => {
     for (const value of ['0', 'none', '0s']) {
-      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`, 'Host *', '  ConnectTimeout 3']);
+      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`, 'Host other', '  ConnectTimeout 3']);
       expect(sshG(file, 'webalias').status, value).toBe(0);
       const resolved = resolveConnection(inventoryWith({ agent: false, config_file: file }), 'web', { env: {} });
       expect(resolved.target.connectTimeoutMs, value).toBe(10_000);
       expect(resolved.origins.connect_timeout).toBe(`${file}:2 (Host webalias) (ConnectTimeout ${value}: no timeout in ssh; lvsprov's default)`);
+    }
+    // 0 is a value obtained, the first winning; none is ssh's "not set", which a later line replaces (ssh -G: 0, then 3).
+    for (const [value, seconds] of [['0', '0'], ['none', '3']] as const) {
+      const file = configFile(['Host webalias', `  ConnectTimeout ${value}`, 'Host *', '  ConnectTimeout 3']);
+      expect(sshG(file, 'webalias').values.connecttimeout, value).toBe(seconds);
+      expect(asSshG(file, 'webalias').connecttimeout, value).toBe(seconds);
     }
     const bad = configFile(['Host webalias', '  ConnectTimeout soon']);
     expect(sshG(bad, 'webalias').status).not.toBe(0);
