@@ -243,7 +243,8 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
   // winning.
   let finalPass = false;
   let wantFinalPass = false;
-  const matchApplies = (criteria: string[], where: string): boolean => {
+  /** `report`: say a skipped `exec` block in `ignored` (not for a block read for ssh's checks alone). */
+  const matchApplies = (criteria: string[], where: string, report = true): boolean => {
     // Every criterion is read, as in ssh (a `final` after one that fails still asks for the pass).
     let result = true;
     let unevaluated: string | undefined;
@@ -270,7 +271,7 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       else if (patternListMatches(argument.split(','), subject, criterion === 'host' || criterion === 'originalhost') === negated) result = false;
     }
     // Said only where it decides: when another criterion fails, ssh skips the block whatever `exec` returns.
-    if (unevaluated !== undefined && result) ignored.push(`${where}: Match ${unevaluated} is not evaluated by lvsprov; the block is skipped`);
+    if (unevaluated !== undefined && result && report) ignored.push(`${where}: Match ${unevaluated} is not evaluated by lvsprov; the block is skipped`);
     return result && unevaluated === undefined;
   };
 
@@ -340,7 +341,11 @@ export function resolveSshConfig(file: string, query: HostQuery, files: ConfigFi
       let section = '';
       let applies = !inactive;
       if (inactive) {
-        // Nothing here applies; the lines are still checked below.
+        // Nothing here applies; the lines are still checked below. Its Match lines are still
+        // evaluated, as ssh evaluates them under SSHCONF_NEVERMATCH (readconf.c oMatch calls
+        // match_cfg_line before it looks at the flag): a `final` in a file an inactive block
+        // includes asks for the second reading too (ssh -G), in which that block may apply.
+        if (block.condition?.kind === 'match') matchApplies(block.condition.criteria, where, false);
       } else if (block.condition?.kind === 'host') {
         // The second reading matches Host lines against the HostName obtained, lowercased (ssh.c
         // re-parses with the canonical name: `Host real.example` applies to an alias of it).

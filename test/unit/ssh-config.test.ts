@@ -133,6 +133,15 @@ describe('ssh_config resolution', () => {
     expect(spawnSync('ssh', ['-G', '-F', file, 't1'], { encoding: 'utf8' }).stdout).toMatch(/^serveraliveinterval 15$/m);
   });
 
+  it('reads the files again for a `Match final` in a file included under a block that does not apply, as ssh -G does', () => {
+    // ssh evaluates the Match lines of such a file for its checks (SSHCONF_NEVERMATCH), and a `final` there asks for the second reading.
+    // `Match canonical` applies in the second reading alone, which only the included file asks for.
+    const included = configFile(['Match final', '  Port 2230']);
+    const file = configFile(['Match canonical', `  Include ${included}`]);
+    expect(sshG(file, 't1').values.port).toBe('2230');
+    expect(asSshG(file, 't1')).toEqual(sshG(file, 't1').values);
+  });
+
   it('matches Match user and localuser with case, as ssh -G does (host and originalhost without)', () => {
     const local = userInfo().username;
     const file = configFile(['Host t1', '  User Deploy', 'Match user deploy', '  Port 2231', `Match localuser ${local.toUpperCase()}`, '  ConnectTimeout 7', 'Match user Deploy', '  Port 2232']);
