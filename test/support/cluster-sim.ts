@@ -56,13 +56,27 @@ function renderAddresses(host: SimHost): string {
   return [...present.map(([device]) => `lvsprov-device ${device}`), ...present.flatMap(([device, state]) => addressLines(device, state))].join('\n');
 }
 
-/** What the probe of `type` prints for `facts` (a host where lvsprov never ran: nothing there yet). */
-function render(type: string, spec: unknown, facts: Facts | undefined): string {
+/** A host's MAC, made up from its name: what arping prints for a host that answers. */
+const macOf = (name: string): string => `02:00:${[...Buffer.from(name.padEnd(4, '_').slice(-4))].map((byte) => byte.toString(16).padStart(2, '0')).join(':')}`;
+
+/**
+ * Who else answers ARP for `address` on `device` (arping -D, which a director's read of a VIP it
+ * lacks runs: address.ts): every other host holding it on that device. A real server's VIP on lo
+ * or tunl0 answers nothing (arp_ignore), so in this cluster only a director's eth0 counts.
+ */
+export function answeringArp(cluster: ReadonlyMap<string, SimHost>, name: string, address: string, device: string): string[] {
+  return [...cluster].flatMap(([other, host]) => (other !== name && [...host.facts.values()].some((facts) => ((facts as Partial<AddressFacts>).addresses ?? []).some((entry) => entry.address === address && (entry.label.split(':')[0] ?? '') === device)) ? [macOf(other)] : []));
+}
+
+/** What the probe of `type` prints for `facts` (a host where lvsprov never ran: nothing there yet); `answering`: the MACs arping -D hears for a director's VIP. */
+function render(type: string, spec: unknown, facts: Facts | undefined, answering: readonly string[] = []): string {
   if (type === 'address') {
-    const device = (spec as { device: string }).device;
+    const { device, address, announce } = spec as { device: string; address: string; announce?: boolean };
     const state = (facts as AddressFacts | undefined) ?? { deviceExists: device !== 'tunl0', addresses: [] };
     if (!state.deviceExists) return 'no-device';
-    return addressLines(device, state).join('\n');
+    // A director's VIP read where it lacks it asks the segment who holds it (address.ts's claim probe).
+    const claims = announce === true && !state.addresses.some((entry) => entry.address === address) ? ['lvsprov-arp-claims', ...answering.map((mac) => `Unicast reply from ${address} [${mac}]  0.5ms`)] : [];
+    return [...addressLines(device, state), ...claims].join('\n');
   }
   if (type === 'ipvs') {
     const state = facts as IpvsFacts | undefined;
@@ -105,13 +119,7 @@ function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handover
   const plans = new Map<string, PlannedChange[]>();
   for (const [name, tasks] of Object.entries(inventory)) {
     const host = hostOf(cluster, name);
-    const types = typesByProbe(tasks, host.recorded);
-    const answer = (probe: string): string => {
-      const entry = types.get(probe);
-      if (entry === undefined) throw new Error(`${name}: no task reads ${probe.slice(0, 60)}`);
-      if (probe === IPV4_ADDRESSES_PROBE) return renderAddresses(host);
-      return render(entry.type, entry.spec, host.facts.get(probe));
-    };
+    const answer = readAnswer(cluster, name, tasks);
     const read = hostReadPlan(tasks, 'apply');
     const output = (probe: string): string => (isManifestProbe(probe) ? manifestRead(probe, host.recorded, answer) : answer(probe));
     const handingOver = handovers.get(name);
@@ -119,6 +127,20 @@ function planHosts(cluster: Map<string, SimHost>, inventory: Inventory, handover
     plans.set(name, planHost(read, new Map(read.probes.map((probe, index) => [index, { stdout: output(probe), status: 0 }])), { host: name, ...(handingOver ? { handingOver } : {}), ...(takingOver ? { takingOver } : {}) }));
   }
   return plans;
+}
+
+/** What host `name` prints for one probe of its read (but the manifest's: manifest-read.ts), with `tasks` declared. */
+export function readAnswer(cluster: Map<string, SimHost>, name: string, tasks: readonly CompiledTask[]): (probe: string) => string {
+  const host = hostOf(cluster, name);
+  const types = typesByProbe(tasks, host.recorded);
+  return (probe) => {
+    const entry = types.get(probe);
+    if (entry === undefined) throw new Error(`${name}: no task reads ${probe.slice(0, 60)}`);
+    if (probe === IPV4_ADDRESSES_PROBE) return renderAddresses(host);
+    const spec = entry.spec as { address?: string; device?: string };
+    const answering = entry.type === 'address' && spec.address !== undefined ? answeringArp(cluster, name, spec.address, spec.device ?? '') : [];
+    return render(entry.type, entry.spec, host.facts.get(probe), answering);
+  };
 }
 
 /** Run the plans on the cluster (wave by wave; hosts do not share state) and record each host's tasks. */
