@@ -15,10 +15,14 @@ export interface ClaimingHost {
 
 /** Each host that would add a VIP another host outside the run answers for, with the reason. */
 export function claimsOutsideTheRun(hosts: readonly ClaimingHost[]): Map<string, string> {
-  const released = new Set(hosts.flatMap(({ changes }) => changes.flatMap((change) => change.releases ?? [])));
+  // Who gives an address up, and on which device ('' where the change names none: keepalived's).
+  // A real server that takes the VIP off lo or tunl0 never answered ARP for it there (arp_ignore):
+  // its release is no hand-over of the address the segment answered for, which stays where it is.
+  const released = hosts.flatMap(({ changes }) => changes.flatMap((change) => (change.releases ?? []).map((address) => ({ address, device: / on (\S+)$/.exec(change.resource.startsWith('address ') ? change.resource : '')?.[1] ?? '' }))));
+  const lets = (claim: NonNullable<PlannedChange['claim']>): boolean => released.some((entry) => entry.address === claim.address && (entry.device === '' || entry.device === claim.device));
   const refused = new Map<string, string>();
   for (const { host, changes } of hosts) {
-    const claims = changes.flatMap((change) => (change.claim && !released.has(change.claim.address) ? [change.claim] : []));
+    const claims = changes.flatMap((change) => (change.claim && !lets(change.claim) ? [change.claim] : []));
     if (claims.length === 0) continue;
     refused.set(
       host,

@@ -54,6 +54,12 @@ describe('claimsOutsideTheRun', () => {
     { name: 'a host outside the run answers', hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }], refused: ['lvs2'] },
     { name: 'the old director of the run takes the VIP off (kept with no service)', hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }, { host: 'lvs1', changes: [change({ releases: [VIP], phase: 'withdraw' })] }], refused: [] },
     { name: "a stopped keepalived peer's VIPs", hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }, { host: 'lvs1', changes: [change({ releases: ['198.51.100.81', VIP] })] }], refused: [] },
+    // A TUN real server moving the VIP to lo (or leaving) takes it off tunl0: no host answers ARP
+    // for an address there (arp_ignore), so the director that answered keeps it. Before, any
+    // release of the address let the claim go, and a director whose read failed kept the VIP
+    // beside its new holder (the random walk with a failing host, seed 1, step 188).
+    { name: "a real server's release of the VIP from lo or tunl0 is no hand-over", hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }, { host: 'rs3', changes: [change({ resource: `address ${VIP} on tunl0`, releases: [VIP], phase: 'retire' })] }], refused: ['lvs2'] },
+    { name: 'a director of the run taking it off eth0 is', hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }, { host: 'lvs1', changes: [change({ resource: `address ${VIP} on eth0`, releases: [VIP], phase: 'withdraw' })] }], refused: [] },
     { name: 'another VIP released, not this one', hosts: [{ host: 'lvs2', changes: [claim(['52:54:00:00:00:01'])] }, { host: 'lvs1', changes: [change({ releases: ['198.51.100.81'] })] }], refused: ['lvs2'] },
   ])('$name', ({ hosts, refused }) => {
     expect([...claimsOutsideTheRun(hosts).keys()]).toEqual(refused);
