@@ -44,8 +44,13 @@ export function withheldAddresses(realServerHosts: ReadonlyMap<string, string>, 
  */
 export function retireBlocked(realServerHosts: ReadonlyMap<string, string>, standings: readonly HostStanding[], hostAddresses: ReadonlyMap<string, string> = new Map()): Map<string, string> {
   const blocked = new Map<string, string>();
-  const directors = new Set(standings.flatMap((standing) => (standing.director ? [standing.host] : [])));
-  for (const director of standings.filter((standing) => standing.director && standing.stopped)) {
+  // A host stopped before its plan was known is a director by the inventory's tasks alone, and a
+  // director whose role this run drops has none: its read would have said what its table still
+  // holds. Unless the inventory makes it a real server, it may still send, as a director may.
+  const servers = new Set(realServerHosts.values());
+  const mayDirect = (standing: HostStanding): boolean => standing.director || (!standing.planned && standing.stopped !== undefined && !servers.has(standing.host));
+  const directors = new Set(standings.flatMap((standing) => (mayDirect(standing) ? [standing.host] : [])));
+  for (const director of standings.filter((standing) => standing.stopped && mayDirect(standing))) {
     const why = director.stopped === 'unreachable' ? 'was unreachable' : director.stopped;
     if (!director.planned) {
       for (const [address, host] of realServerHosts) if (!blocked.has(host)) blocked.set(host, `director ${director.host} ${why} before its plan was known; it may still send to ${address}`);

@@ -91,10 +91,21 @@ describe("a real server's retire waits for the directors that may still send to 
       director: { host: 'dir1', planned: false, director: true, leaving: [], stopped: 'unreachable' },
       blocked: ['rs2', 'rs1'],
     },
+    {
+      // The random walk with a failing host (seed 3, step 4): dir2 lost its role and was
+      // unreachable; rs3 took its VIP off lo under the connections dir2 still sent it.
+      why: 'a host the run no longer makes a director, unreachable before its plan was known: it may have directed until now, and still send; every host but the directors waits',
+      director: { host: 'dir1', planned: false, director: false, leaving: [], stopped: 'unreachable' },
+      blocked: ['rs2', 'rs1'],
+    },
   ];
   for (const { why, director, blocked } of cases) {
     it(why, () => {
       expect([...retireBlocked(realServers, [director, rs('rs1'), rs('rs2')], everyHost).keys()]).toEqual(blocked);
     });
   }
+
+  it('a real server of the inventory that was unreachable directs nothing: nothing waits for it', () => {
+    expect([...retireBlocked(realServers, [{ host: 'dir1', planned: true, director: true, leaving: [] }, rs('rs1'), { ...rs('rs2'), planned: false, stopped: 'unreachable' }], everyHost).keys()]).toEqual([]);
+  });
 });
