@@ -175,6 +175,16 @@ export function trafficProblems(
       const why = must ? refused(traffic(cluster), vip, port) : undefined;
       if (why !== undefined) problems.push(`after ${phase}: a new connection to ${vip}:${port} fails: ${why}`);
     }
+    // Whatever either inventory serves: a director that holds a VIP sends no new connection to a
+    // server without it (one whose host failed to prepare, or took it off too early).
+    for (const [vip, port] of pairs) {
+      if (moved.has(vip)) continue;
+      for (const director of directors.filter((name) => holds(cluster.get(name), vip, 'eth0'))) {
+        const service = serviceFor(cluster.get(director), vip, port);
+        const unready = (service?.realServers ?? []).filter((server) => server.weight > 0 && !holds(cluster.get(realServers.get(server.address) ?? ''), vip, device(server.forwarding)));
+        if (service !== undefined && unready.length > 0) problems.push(`after ${phase}: ${director} sends new connections to ${vip}:${port} (${serviceName(service)}) to ${unready.map((server) => `${server.address} (${server.forwarding})`).join(', ')}, without the VIP`);
+      }
+    }
     // The drain runs between reroute and withdraw: the connections made up to then are its to
     // wait for, and those it waited for are gone once withdraw ran (above).
     if (phase !== 'retire') open.push(...pairs.flatMap(([vip, port]) => connections(traffic(cluster), vip, port, phase)));

