@@ -72,7 +72,8 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const installing = new Set<string>();
   const changed = new Set<string>();
   const manifest = sections.get(read.probes.indexOf(read.ownership.probe));
-  const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest) };
+  const markServers = read.planners.some(({ type }) => type === fwmark) ? directServersByMark(declaredServices(read.planners.map(({ task }) => task))) : undefined;
+  const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest), ...(markServers ? { markServers } : {}) };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
@@ -146,6 +147,17 @@ function balanceStep(change: PlannedChange, serving: ReadonlySet<string>): numbe
   if (change.steers === true) return 3;
   if (change.announces !== undefined) return 4;
   return change.resource.startsWith('address ') ? 1 : 0;
+}
+
+/** For each mark of the fwmark services among `services`, the addresses of its DR and TUN servers at a weight above 0 (HostContext.markServers). */
+function directServersByMark(services: readonly VirtualService[]): Map<number, string[]> {
+  const byMark = new Map<number, string[]>();
+  for (const service of services) {
+    if (service.protocol !== 'fwmark') continue;
+    const direct = service.realServers.filter((server) => server.weight > 0 && server.forwarding !== 'nat').map((server) => server.address);
+    byMark.set(service.fwmark, [...new Set([...(byMark.get(service.fwmark) ?? []), ...direct])]);
+  }
+  return byMark;
 }
 
 /**

@@ -11,6 +11,14 @@ export interface HostContext {
    */
   readonly withheld?: ReadonlySet<string>;
   /**
+   * On a director: for each firewall mark of a fwmark service its tasks declare, the addresses of
+   * the service's DR and TUN real servers that take new connections (weight above 0). A mark that
+   * comes to cover a new address asks each of them to serve it (the VIP on its lo or tunl0), so
+   * the marks' change names them (Change.joiningAddresses), and where one is withheld the address
+   * stays as the marks had it until the next run.
+   */
+  readonly markServers?: ReadonlyMap<number, readonly string[]>;
+  /**
    * Debian packages that earlier tasks of this host's run install: a planner that finds a program
    * missing waits for it instead of stopping the host (see missing-tool.ts).
    */

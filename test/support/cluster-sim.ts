@@ -11,6 +11,7 @@ import type { IpvsFacts } from '../../src/resources/ipvs/probe.js';
 import { renderRules } from '../../src/resources/ipvs/rules-format.js';
 import { DEBIAN_SAVE_FILE, RHEL_SAVE_FILE } from '../../src/resources/ipvs/save-file.js';
 import type { NftTableFacts } from '../../src/resources/nft-table.js';
+import type { FwmarkSpec } from '../../src/resources/fwmark.js';
 import { declaredRecords } from '../../src/ownership/records.js';
 import { probeOf } from '../../src/resources/probe-of.js';
 import { resourceTypes } from '../../src/resources/registry.js';
@@ -165,8 +166,31 @@ export function applyChange(cluster: Map<string, SimHost>, inventory: Inventory,
   const host = hostOf(cluster, name);
   const tasks = inventory[name] ?? [];
   const task = tasksByName(host, tasks).get(change.task);
-  if (task?.type === 'fwmark') predictMarks(host, name, tasks, task);
+  if (task?.type === 'fwmark') runMarks(host, name, tasks, task, change.commands);
   else runCommands(host, name, tasks, change);
+}
+
+/**
+ * A fwmark task's change as the host runs it (nft is outside the command model): its boot file
+ * as the change writes it, then the table as `nft -f` loads that file. So the marks are what the
+ * planner chose for this run (a new address left unmarked where a server of its mark was
+ * withheld), not only what the task declares. Any other change of the task (the table deleted,
+ * the file removed): its facts as its planners predict them.
+ */
+function runMarks(host: SimHost, name: string, tasks: readonly CompiledTask[], task: CompiledTask, commands: readonly string[]): void {
+  const probe = probeOf(resourceTypes.fwmark, task.spec);
+  const saveFile = (task.spec as FwmarkSpec).save_file;
+  let facts = (host.facts.get(probe) ?? parseEmpty(host, task)) as NftTableFacts;
+  let ran = false;
+  for (const command of commands) {
+    const word = new RegExp(`printf '%s' ('(?:[^']|'\\\\'')*') > ${saveFile.replaceAll('.', '\\.')}\\.lvsprov-tmp `).exec(command)?.[1];
+    if (word !== undefined) facts = { ...facts, file: { exists: true, mode: '644', content: word.slice(1, -1).replaceAll("'\\''", "'") } };
+    else if (command === `nft -f ${saveFile}`) facts = { ...facts, state: 'present', rules: facts.file.content.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('ip daddr ')) };
+    else continue;
+    ran = true;
+  }
+  if (ran) host.facts.set(probe, facts);
+  else predictMarks(host, name, tasks, task);
 }
 
 /** A copy of the cluster whose facts change apart from the original's. */
