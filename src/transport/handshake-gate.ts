@@ -13,8 +13,8 @@ import { performance } from 'node:perf_hooks';
 // remote site, a jump host), a gate of a few slots a core leaves the control node idle while its
 // slots wait on the network: at 50 ms a slot is busy about 200 ms for 7 ms of CPU, and eight
 // slots let 40 hosts a second in where the CPU could take 140. So the gate widens while hosts
-// wait for a slot and the event loop (where ssh2 runs every handshake) was mostly idle, and
-// narrows again, never below where it started, once the loop is busy: it follows the CPU it
+// wait for a slot and the event loop (where ssh2 runs every handshake) had time to spare, and
+// narrows again, never below where it started, once the loop is near full: it follows the CPU it
 // protects, not a guess of the network.
 
 /**
@@ -24,10 +24,13 @@ import { performance } from 'node:perf_hooks';
 export const handshakesPerCore = 4;
 
 /**
- * How many times its start the gate may widen to: 128 on two cores, whose handshakes' CPU (about
- * 7 ms each) is then under a second however they bunch up, far inside any connect timeout.
+ * How many times its start the gate may widen to: 64 on two cores. Their handshakes' CPU (about 7
+ * ms each) stays under half a second however they bunch up, far inside any connect timeout, and
+ * at 50 ms round trips 64 slots let about 240 hosts a second in, more than two cores can take; each
+ * handshake in flight holds its buffers too (a 1000-host first apply whose gate grew to 104 peaked
+ * at 293 MiB, against 270 at 8).
  */
-export const widestOverStart = 16;
+export const widestOverStart = 8;
 
 /** The default limit at the start: scales with the cores this process may use, never below 4. */
 export function defaultHandshakeLimit(cores: number = availableParallelism()): number {
@@ -45,16 +48,20 @@ export function defaultHandshakeLimits(cores: number = availableParallelism()): 
   return { floor, ceiling: floor * widestOverStart };
 }
 
-/** The event loop's share of busy time over a window below which the gate widens, and at or above which it narrows. */
-export const idleBelow = 0.3;
-export const busyFrom = 0.85;
+/**
+ * The event loop's busy share over a window below which the gate widens (while hosts queue), and
+ * from which it narrows: room for half as many handshakes again below the first, a loop near full
+ * at the second. Eight slots over 50 ms round trips keep it about 30% busy.
+ */
+export const idleBelow = 0.7;
+export const busyFrom = 0.9;
 /** How often at most the gate changes its limit: a window long enough for the share to mean something. */
 export const adjustEveryMs = 100;
 
 /**
  * The gate's next limit, from the event loop's busy share over the last window: half as wide
- * again while hosts queue and the loop was mostly idle (their handshakes wait on the network, not
- * on this CPU), a quarter narrower when it was busy, unchanged between. Within `limits` always.
+ * again while hosts queue and the loop had room (their handshakes wait on the network, not on
+ * this CPU), a quarter narrower when it was near full, unchanged between. Within `limits` always.
  */
 export function nextHandshakeLimit(limit: number, limits: HandshakeLimits, utilization: number, hostsQueued: boolean): number {
   if (utilization >= busyFrom) return Math.max(limits.floor, Math.floor((limit * 3) / 4));

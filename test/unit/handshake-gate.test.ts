@@ -237,7 +237,7 @@ describe('the handshake gate', () => {
       inFlight.push(fake.inFlight);
     }
     // Idle: half again each window, up to the ceiling and no further.
-    expect(inFlight).toEqual([12, 18, 27, 41, 62, 93, 128, 128]);
+    expect(inFlight).toEqual([12, 18, 27, 41, 62, 64, 64, 64]);
     gauge.share = 1;
     const narrowing: number[] = [];
     for (let round = 0; round < 6; round++) {
@@ -245,7 +245,7 @@ describe('the handshake gate', () => {
       await fake.settleInFlight();
       narrowing.push(fake.inFlight);
     }
-    expect(narrowing).toEqual([96, 72, 54, 40, 30, 22]);
+    expect(narrowing).toEqual([48, 36, 27, 20, 15, 11]);
     do gauge.time += adjustEveryMs;
     while ((await fake.settleInFlight()) > 0);
     const outcomes = await all;
@@ -253,7 +253,7 @@ describe('the handshake gate', () => {
     expect(fake.started).toEqual(Array.from({ length: hosts }, (_, index) => index));
     expect(overLimit).toEqual([]);
     // Busy to the end: back where it started, never below.
-    expect([gate.peak, gate.widest, gate.limit]).toEqual([128, 128, 8]);
+    expect([gate.peak, gate.widest, gate.limit]).toEqual([64, 64, 8]);
   });
 
   it('a gate of a fixed size never reads the load', async () => {
