@@ -12,7 +12,7 @@ import { probeOf } from '../resources/probe-of.js';
 import { awaitReleases, handOverRemovals } from './vip-handover.js';
 import { withMarkVips } from './mark-vips.js';
 import { declaredServices } from './kept-quiesced.js';
-import { fwmark, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
+import { fwmark, gainingMarks, specMarks, type FwmarkSpec } from '../resources/fwmark.js';
 import { realServerName, selector, type VirtualService } from '../resources/ipvs/model.js';
 
 // The pure middle of a host's pipeline: which probes one read must run, and the plan computed
@@ -72,8 +72,10 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const installing = new Set<string>();
   const changed = new Set<string>();
   const manifest = sections.get(read.probes.indexOf(read.ownership.probe));
-  const markServers = read.planners.some(({ type }) => type === fwmark) ? directServersByMark(declaredServices(read.planners.map(({ task }) => task))) : undefined;
-  const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest), ...(markServers ? { markServers } : {}) };
+  const marking = read.planners.some(({ type }) => type === fwmark);
+  const markServers = marking ? directServersByMark(declaredServices(read.planners.map(({ task }) => task))) : undefined;
+  const gaining = marking && context.withheld?.size ? marksGainingAddresses(read, sections) : undefined;
+  const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest), ...(markServers ? { markServers } : {}), ...(gaining ? { gainingMarks: gaining } : {}) };
   for (const { task, type, plan, after } of read.planners) {
     const key = `${type.name}:${type.key(task.spec)}`;
     const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
@@ -147,6 +149,21 @@ function balanceStep(change: PlannedChange, serving: ReadonlySet<string>): numbe
   if (change.steers === true) return 3;
   if (change.announces !== undefined) return 4;
   return change.resource.startsWith('address ') ? 1 : 0;
+}
+
+/** The marks the host's fwmark tasks make cover an address their table as read does not (HostContext.gainingMarks); a section that does not parse gives none. */
+function marksGainingAddresses(read: HostReadPlan, sections: ReadonlyMap<number, SectionResult>): Set<number> {
+  return new Set(
+    read.planners.flatMap(({ type, task }) => {
+      if (type !== fwmark) return [];
+      const section = sections.get(read.probes.indexOf(probeOf(type, task.spec)));
+      try {
+        return [...gainingMarks(task.spec as FwmarkSpec, fwmark.parse(section ?? { stdout: '', status: 255 }, task.spec as FwmarkSpec))];
+      } catch {
+        return [];
+      }
+    }),
+  );
 }
 
 /** For each mark of the fwmark services among `services`, the addresses of its DR and TUN servers at a weight above 0 (HostContext.markServers). */

@@ -92,45 +92,39 @@ function tableMarks(facts: NftTableFacts): MarkedAddress[] {
   });
 }
 
-/** A mark rule back from its text (ruleText), or undefined for a rule lvsprov would not write. */
-function parseRule(rule: string): MarkRule | undefined {
-  const match = /^ip daddr (\S+)(?: tcp dport (?:(\d+)|\{ ([\d, ]+) \}))? meta mark set 0x([0-9a-f]+)$/.exec(rule);
-  if (match?.[1] === undefined || match[4] === undefined) return undefined;
-  const ports = match[2] !== undefined ? [Number(match[2])] : match[3] !== undefined ? match[3].split(', ').map(Number) : [];
-  return { address: match[1], ports, mark: parseInt(match[4], 16) };
+/**
+ * The marks whose rules come to cover an address they did not cover: each such mark sends that
+ * address's new connections to every server of its service, so it asks each DR and TUN one of
+ * them to hold that VIP (which each real server's prepare adds).
+ */
+export function gainingMarks(spec: FwmarkSpec, facts: NftTableFacts): Set<number> {
+  const marked = new Set(tableMarks(facts).map(markKey));
+  return new Set(specMarks(spec).filter((entry) => !marked.has(markKey(entry))).map((entry) => entry.mark));
 }
 
+const markKey = (entry: MarkedAddress): string => `${entry.mark} ${entry.address}`;
+
 /**
- * The spec as this run may apply it, and the real servers its new marks ask to serve an address.
- * A mark that comes to cover an address it did not cover asks every DR and TUN server of its
- * service (HostContext.markServers) to hold that VIP, which each real server's prepare adds; where
- * one of them failed to prepare (HostContext.withheld), its new connections to that address would
- * be dropped there, so the address keeps the rules the table has for it (none: unmarked) until a
- * run in which every server is ready.
+ * The real servers the marks' change asks to serve a new address (HostContext.markServers: the
+ * declared DR and TUN servers of each mark's service at a weight above 0). Named on the change
+ * that loads the marks, where the traffic turns: where one of them failed to prepare, the engine
+ * plans the director again with it withheld, and the service's planner sends it no new
+ * connection (ipvs/plan.ts, keepalived/withheld.ts).
  */
-function markedForThisRun(spec: FwmarkSpec, facts: NftTableFacts, context: HostContext | undefined): { spec: FwmarkSpec; joining: string[] } {
+function askedToServe(spec: FwmarkSpec, facts: NftTableFacts, context: HostContext | undefined): string[] {
   const servers = context?.markServers;
-  if (!servers) return { spec, joining: [] };
-  const marked = new Set(tableMarks(facts).map(({ mark, address }) => `${mark} ${address}`));
-  const asks = (rule: MarkRule): readonly string[] => (marked.has(`${rule.mark} ${rule.address}`) ? [] : (servers.get(rule.mark) ?? []));
-  const joining = [...new Set(spec.marks.flatMap(asks))];
-  const withheld = context.withheld;
-  if (!withheld || !joining.some((address) => withheld.has(address))) return { spec, joining };
-  const waits = new Set(spec.marks.filter((rule) => asks(rule).some((address) => withheld.has(address))).map((rule) => rule.address));
-  const kept = (facts.rules ?? []).flatMap((rule) => parseRule(rule) ?? []).filter((rule) => waits.has(rule.address));
-  return { spec: { ...spec, marks: [...spec.marks.filter((rule) => !waits.has(rule.address)), ...kept] }, joining };
+  if (!servers) return [];
+  return [...new Set([...gainingMarks(spec, facts)].flatMap((mark) => servers.get(mark) ?? []))];
 }
 
 // The table and its boot file are all it owns: reset deletes both and touches nothing else in nftables.
 export const fwmark: ResourceType<FwmarkSpec, NftTableFacts> = {
   ...table,
   plan: (spec, facts, context) => {
-    const applied = markedForThisRun(spec, facts, context);
-    const changes = inBalance(table.plan(applied.spec, facts, context), [...tableMarks(facts), ...specMarks(applied.spec)]);
-    // Named on the change that loads the marks (not on their boot file's), where the traffic turns.
-    return applied.joining.length > 0 ? changes.map((change) => (change.resource === `fwmark ${spec.table}` ? { ...change, joiningAddresses: applied.joining } : change)) : changes;
+    const changes = inBalance(table.plan(spec, facts, context), [...tableMarks(facts), ...specMarks(spec)]);
+    const joining = askedToServe(spec, facts, context);
+    return joining.length > 0 ? changes.map((change) => (change.resource === `fwmark ${spec.table}` ? { ...change, joiningAddresses: joining } : change)) : changes;
   },
-  after: (spec, facts, context) => table.after(markedForThisRun(spec, facts, context).spec, facts, context),
   reset: {
     plan: (spec, facts, context) => inBalance(table.reset?.plan(spec, facts, context) ?? [], tableMarks(facts)),
     after: (spec, facts) => table.reset?.after(spec, facts) ?? facts,

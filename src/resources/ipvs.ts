@@ -50,7 +50,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
 
   plan(spec, facts, context) {
     requireIpvs(facts, context);
-    const planned = planTable(spec, facts.table, context.withheld);
+    const planned = planTable(spec, facts.table, context.withheld, context.gainingMarks);
     const changes = [...planned.changes, ...leftoverUnpins(facts.pins, planned.changes)];
     const { path, file } = saveFileState(spec, facts);
     if (!persists(file, planned.table)) return changes;
@@ -61,7 +61,7 @@ export const ipvs: ResourceType<IpvsSpec, IpvsFacts> = {
 
   after(spec, facts, context) {
     if (facts.ipvs.state === 'unavailable') return facts;
-    const { table } = planTable(spec, facts.table, context?.withheld);
+    const { table } = planTable(spec, facts.table, context?.withheld, context?.gainingMarks);
     const { path, file } = saveFileState(spec, facts);
     // Once the plan's ipvsadm commands ran, ipvsadm is installed and answers; every pin is gone.
     if (!persists(file, table)) return { ...facts, ipvs: { state: 'ok' }, table, pins: [] };

@@ -90,7 +90,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   plan(declared, facts, context) {
     const current = facts.file.exists ? facts.file.content : undefined;
     const configured = configuredServers(current);
-    const spec = withoutWithheld(declared, configured, context.withheld);
+    const spec = withoutWithheld(declared, configured, context.withheld, context.gainingMarks);
     requireIpvs(spec, facts, context.host);
     const misplaced = facts.addresses ? misplacedVrrpSource(spec, facts.addresses, context.host) : undefined;
     if (misplaced !== undefined) throw new Error(misplaced);
@@ -108,7 +108,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
   notes: (spec, facts) => (facts.running ? [...facts.down.map(downNote), ...sorryNotes(spec, facts)] : []),
 
   after(declared, facts, context) {
-    const spec = withoutWithheld(declared, configuredServers(facts.file.exists ? facts.file.content : undefined), context?.withheld);
+    const spec = withoutWithheld(declared, configuredServers(facts.file.exists ? facts.file.content : undefined), context?.withheld, context?.gainingMarks);
     const table = facts.ipvs.state === 'ok' ? predictedTable(spec, facts) : facts.table;
     return {
       ...facts,

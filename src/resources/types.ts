@@ -14,10 +14,16 @@ export interface HostContext {
    * On a director: for each firewall mark of a fwmark service its tasks declare, the addresses of
    * the service's DR and TUN real servers that take new connections (weight above 0). A mark that
    * comes to cover a new address asks each of them to serve it (the VIP on its lo or tunl0), so
-   * the marks' change names them (Change.joiningAddresses), and where one is withheld the address
-   * stays as the marks had it until the next run.
+   * the marks' change names them (Change.joiningAddresses).
    */
   readonly markServers?: ReadonlyMap<number, readonly string[]>;
+  /**
+   * On a director: the firewall marks whose rules come to cover an address they did not (its
+   * fwmark tasks against the table as read). IPVS cannot send one address of a fwmark service
+   * apart from the others: a withheld server of such a mark's service takes no new connection at
+   * all (weight 0) until a run in which its host is ready, as under a new forwarding method.
+   */
+  readonly gainingMarks?: ReadonlySet<number>;
   /**
    * Debian packages that earlier tasks of this host's run install: a planner that finds a program
    * missing waits for it instead of stopping the host (see missing-tool.ts).

@@ -1,60 +1,83 @@
 import { describe, expect, it } from 'vitest';
-import { fwmark, fwmarkSchema, ruleText } from '../../src/resources/fwmark.js';
+import { fwmark, fwmarkSchema, gainingMarks, ruleText } from '../../src/resources/fwmark.js';
+import { planTable } from '../../src/resources/ipvs/plan.js';
+import { ipvsSchema } from '../../src/resources/ipvs/schema.js';
+import type { Table } from '../../src/resources/ipvs/model.js';
 import type { NftTableFacts } from '../../src/resources/nft-table.js';
+import { withoutWithheld } from '../../src/resources/keepalived/withheld.js';
+import { weightKey } from '../../src/resources/keepalived/config-weights.js';
+import type { KeepalivedSpec } from '../../src/resources/keepalived/schema.js';
 
-// A mark that comes to cover a new address asks each DR and TUN server of its service to serve
-// that VIP, which the server's prepare gives it. Where one of them failed to prepare, the
-// director's new mark would send it connections to an address it does not hold: the address keeps
-// what the table marks it with until a run in which every server is ready.
+// A mark that comes to cover a new address sends that address's new connections to every server
+// of its service, and each DR or TUN server gets that VIP only in its prepare. Where one of them
+// failed to prepare, the director sends it no new connection at all (weight 0) for the run: IPVS
+// cannot keep one address of a fwmark service from a server and send it the others.
 
 const V2 = '198.51.100.51';
 const V3 = '198.51.100.52';
+const RS1 = '192.0.2.11';
 const RS2 = '192.0.2.12';
 const RS3 = '192.0.2.13';
 
-const spec = fwmarkSchema.parse({
+const marks = fwmarkSchema.parse({
   marks: [
     { address: V3, ports: [80], mark: 2 },
     { address: V2, ports: [8080], mark: 2 },
   ],
 });
 
-/** The table as read: V3 marked 2, and V2 marked 1 for another service when `v2Before`. */
-function facts(v2Before = false): NftTableFacts {
-  const rules = [ruleText({ address: V3, ports: [80], mark: 2 }), ...(v2Before ? [ruleText({ address: V2, ports: [8080, 8443], mark: 1 })] : [])];
-  return { state: 'present', rules, file: { exists: false, content: '' } } as NftTableFacts;
-}
+/** The table as read: V3 marked 2. */
+const table: NftTableFacts = { state: 'present', rules: [ruleText({ address: V3, ports: [80], mark: 2 })], file: { exists: false, content: '' } };
 
 const markServers = new Map([[2, [RS2, RS3]]]);
-const script = (changes: ReturnType<typeof fwmark.plan>): string => changes.map((change) => change.commands.join('\n')).join('\n');
 
-describe('a new mark where a real server of its service is withheld', () => {
-  it('names the servers a new mark asks to serve the address, and marks it while none is withheld', () => {
-    const changes = fwmark.plan(spec, facts(), { host: 'dir2', markServers });
+describe('a mark that comes to cover a new address', () => {
+  it('is the mark that gains; its change names the servers it asks to serve the address, on the change that loads the marks', () => {
+    expect([...gainingMarks(marks, table)]).toEqual([2]);
+    expect([...gainingMarks(fwmarkSchema.parse({ marks: [{ address: V3, ports: [80, 443], mark: 2 }] }), table)]).toEqual([]);
+    const changes = fwmark.plan(marks, table, { host: 'dir1', markServers });
     expect(changes.map((change) => [change.resource, change.joiningAddresses])).toEqual([
       ['file /etc/lvsprov/fwmark.nft', undefined],
       ['fwmark lvsprov_fwmark', [RS2, RS3]],
     ]);
-    expect(script(changes)).toContain(`ip daddr ${V2} tcp dport 8080 meta mark set 0x00000002`);
+    // The marks themselves are applied as declared: the servers that are ready take the new address.
+    expect(changes.map((change) => change.commands.join('\n')).join('\n')).toContain(`ip daddr ${V2} tcp dport 8080 meta mark set 0x00000002`);
   });
 
-  it('leaves the address unmarked while one of them failed to prepare, and keeps the marks it had', () => {
-    const changes = fwmark.plan(spec, facts(), { host: 'dir2', markServers, withheld: new Set([RS2]) });
-    // The table already marks V3 as declared: no nft change, only its boot file (missing here), without V2.
-    expect(changes.map((change) => change.resource)).toEqual(['file /etc/lvsprov/fwmark.nft']);
-    expect(script(changes)).not.toContain(`ip daddr ${V2}`);
-    // V2 marked 1 for another service before: it stays so, its ports too, rather than losing its mark.
-    const moved = fwmark.plan(spec, facts(true), { host: 'dir2', markServers, withheld: new Set([RS2]) });
-    expect(moved.map((change) => change.resource)).toEqual(['file /etc/lvsprov/fwmark.nft']);
-    expect(script(moved)).toContain(`ip daddr ${V2} tcp dport { 8080, 8443 } meta mark set 0x00000001`);
-    expect(script(moved)).not.toContain(`ip daddr ${V2} tcp dport 8080 meta mark set 0x00000002`);
+  const service = { protocol: 'fwmark', fwmark: 2, scheduler: 'wrr', real_servers: [{ address: RS1, forwarding: 'nat', port: 80, weight: 2 }, { address: RS2, forwarding: 'dr', weight: 3 }, { address: RS3, forwarding: 'dr', weight: 1 }] };
+  const spec = ipvsSchema.parse({ services: [service] });
+  const current: Table = [
+    {
+      protocol: 'fwmark', address: '', port: 0, fwmark: 2, scheduler: 'wrr', options: [],
+      realServers: [
+        { address: RS1, port: 80, forwarding: 'nat', weight: 2, options: [] },
+        { address: RS2, port: 0, forwarding: 'dr', weight: 3, options: [] },
+        { address: RS3, port: 0, forwarding: 'dr', weight: 1, options: [] },
+      ],
+    },
+  ];
+  const weights = (withheld: Set<string>, gaining: Set<number>): string[] => planTable(spec, current, withheld, gaining).table.flatMap((entry) => entry.realServers.map((server) => `${server.address} ${server.weight}`));
+
+  it("sends a withheld DR or TUN server of the mark's service no new connection (weight 0) while the mark gains an address; a NAT one needs no VIP", () => {
+    expect(weights(new Set([RS2, RS1]), new Set([2]))).toEqual([`${RS1} 2`, `${RS2} 0`, `${RS3} 1`]);
+    const edit = planTable(spec, current, new Set([RS2]), new Set([2])).changes.map((change) => change.summary);
+    expect(edit).toEqual([expect.stringMatching(new RegExp(`${RS2.replaceAll('.', '\\.')}:0 .*weight 3 -> 0`))]);
   });
 
-  it('asks nothing where the mark already covers the address, nor of servers of other marks or NAT servers', () => {
-    const same = fwmark.plan(fwmarkSchema.parse({ marks: [{ address: V3, ports: [80, 443], mark: 2 }] }), facts(), { host: 'dir2', markServers, withheld: new Set([RS2]) });
-    expect(same.map((change) => change.joiningAddresses)).toEqual(same.map(() => undefined));
-    expect(script(same)).toContain(`ip daddr ${V3} tcp dport { 80, 443 } meta mark set 0x00000002`);
-    const other = fwmark.plan(spec, facts(), { host: 'dir2', markServers: new Map([[1, [RS2]]]), withheld: new Set([RS2]) });
-    expect(script(other)).toContain(`ip daddr ${V2} tcp dport 8080`);
+  it('leaves it as it is where the mark gains nothing, or nothing is withheld', () => {
+    expect(weights(new Set([RS2]), new Set())).toEqual([`${RS1} 2`, `${RS2} 3`, `${RS3} 1`]);
+    expect(weights(new Set([RS2]), new Set([7]))).toEqual([`${RS1} 2`, `${RS2} 3`, `${RS3} 1`]);
+    expect(weights(new Set(), new Set([2]))).toEqual([`${RS1} 2`, `${RS2} 3`, `${RS3} 1`]);
+  });
+
+  it('does the same in a keepalived config: the withheld server written at weight 0', () => {
+    const keepalived = {
+      virtual_servers: [{ protocol: 'fwmark', fwmark: 2, forwarding: 'dr', real_servers: [{ address: RS2, port: 0, weight: 3 }, { address: RS3, port: 0, weight: 1 }] }],
+    } as unknown as KeepalivedSpec;
+    const [virtual] = keepalived.virtual_servers;
+    const configured = { weights: new Map((virtual?.real_servers ?? []).map((server) => [weightKey(virtual as never, server), server.weight])), methods: new Map() };
+    const serverWeights = (gaining: Set<number>): number[] => withoutWithheld(keepalived, configured, new Set([RS2]), gaining).virtual_servers.flatMap((entry) => entry.real_servers.map((server) => server.weight));
+    expect(serverWeights(new Set([2]))).toEqual([0, 1]);
+    expect(serverWeights(new Set())).toEqual([3, 1]);
   });
 });

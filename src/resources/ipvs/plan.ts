@@ -220,23 +220,26 @@ export interface TablePlan {
  * The service without what it would ask of a real server at a withheld address (its host failed
  * to prepare in this run, so what the change needs there may be missing): it is not added; one it
  * already has stays, but keeps its forwarding method (the new method's routes or VIP may be missing
- * there) and stays at weight 0 if it was (the directors send it no new connection).
+ * there) and stays at weight 0 if it was (the directors send it no new connection). In a fwmark
+ * service whose marks come to cover a new address (`gainingMarks`), it goes to weight 0: IPVS sends
+ * every address of the service to every server, and that one may lack the new VIP.
  */
-function withoutWithheld(wanted: VirtualService, existing: VirtualService | undefined, withheld: ReadonlySet<string>): VirtualService {
+function withoutWithheld(wanted: VirtualService, existing: VirtualService | undefined, withheld: ReadonlySet<string>, gainingMarks: ReadonlySet<number>): VirtualService {
   if (withheld.size === 0) return wanted;
   const present = new Map((existing?.realServers ?? []).map((server) => [realServerName(server), server]));
+  const newAddress = wanted.protocol === 'fwmark' && gainingMarks.has(wanted.fwmark);
   return {
     ...wanted,
     realServers: wanted.realServers.flatMap((server) => {
       const was = present.get(realServerName(server));
       if (!withheld.has(server.address)) return [server];
       if (was === undefined) return [];
-      return [{ ...server, forwarding: was.forwarding, options: was.options, weight: was.weight === 0 ? 0 : server.weight }];
+      return [{ ...server, forwarding: was.forwarding, options: was.options, weight: was.weight === 0 || (newAddress && server.forwarding !== 'nat') ? 0 : server.weight }];
     }),
   };
 }
 
-export function planTable(spec: IpvsSpec, current: Table, withheld: ReadonlySet<string> = new Set()): TablePlan {
+export function planTable(spec: IpvsSpec, current: Table, withheld: ReadonlySet<string> = new Set(), gainingMarks: ReadonlySet<number> = new Set()): TablePlan {
   const changes: Change[] = [];
   let table = [...current];
   const managed = new Set<string>();
@@ -249,7 +252,7 @@ export function planTable(spec: IpvsSpec, current: Table, withheld: ReadonlySet<
       table = table.filter((service) => service !== existing);
       continue;
     }
-    const wanted = withoutWithheld(desiredService(serviceSpec), existing, withheld);
+    const wanted = withoutWithheld(desiredService(serviceSpec), existing, withheld, gainingMarks);
     changes.push(...(existing ? editService(existing, wanted) : addService(wanted)));
     table = existing ? table.map((service) => (service === existing ? wanted : service)) : [...table, wanted];
   }

@@ -68,8 +68,12 @@ function configMethods(text: string): Map<string, string> {
   return methods;
 }
 
-/** `spec` without what it would ask of the real servers at a `withheld` address (above). */
-export function withoutWithheld(spec: KeepalivedSpec, configured: ConfiguredServers, withheld: ReadonlySet<string> | undefined): KeepalivedSpec {
+/**
+ * `spec` without what it would ask of the real servers at a `withheld` address (above). In a
+ * fwmark virtual server whose marks come to cover a new address (`gainingMarks`), a DR or TUN one
+ * goes to weight 0 too: keepalived's IPVS service sends every marked address to every server.
+ */
+export function withoutWithheld(spec: KeepalivedSpec, configured: ConfiguredServers, withheld: ReadonlySet<string> | undefined, gainingMarks: ReadonlySet<number> = new Set()): KeepalivedSpec {
   if (withheld === undefined || withheld.size === 0) return spec;
   const services = spec.virtual_servers.map((service) => ({
     ...service,
@@ -77,7 +81,8 @@ export function withoutWithheld(spec: KeepalivedSpec, configured: ConfiguredServ
       const weight = configured.weights.get(weightKey(service, server));
       if (!withheld.has(server.address)) return [server];
       if (weight === undefined) return [];
-      return [{ ...server, weight: weight === 0 || switchesMethod(configured, service) ? 0 : server.weight }];
+      const newAddress = service.protocol === 'fwmark' && service.fwmark !== undefined && gainingMarks.has(service.fwmark) && service.forwarding !== 'nat';
+      return [{ ...server, weight: weight === 0 || switchesMethod(configured, service) || newAddress ? 0 : server.weight }];
     }),
   }));
   return { ...spec, virtual_servers: services.filter((service, index) => service.real_servers.length > 0 || spec.virtual_servers[index]!.real_servers.length === 0) };
