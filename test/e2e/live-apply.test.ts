@@ -596,6 +596,45 @@ describe.skipIf(missing.length > 0 && !inCi)('applies on a live cluster: ordered
     expect(Object.keys(tally(answers))).toHaveLength(1);
     expect((await apply(renumbered)).hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
   }, 900_000);
+  labIt("a fwmark service's VIP renumbered while one of its real servers is unreachable: the others take the new VIP, the unreachable one no new connection until a run in which it answers", async () => {
+    // rs2's sshd refuses lvsprov (a reset, so the run does not wait out a timeout); the lab's own
+    // shells reach the host apart from it. rs2 never gets the new VIP on its lo in this run, and
+    // the new mark sends every address of FWM 1 to every server of it.
+    const marked = { dr: pool(['rs1', 'rs2']), drForwarding: 'nat', tun: pool(['rs1', 'rs2']), sticky: pool(['rs1', 'rs2']), drScheduler: 'rr', tunScheduler: 'rr', stickyMarked: true };
+    await apply(version('marked-51', everyone, marked));
+    const renumbered = version('marked-53', everyone, { ...marked, stickyVip: '198.51.100.53' });
+    const block = 'table inet lvsprov_e2e_block { chain input { type filter hook input priority 0; policy accept; tcp dport 22 reject with tcp reset; }; }';
+    await lab.sh('rs2', `printf '%s\\n' '${block}' | nft -f -`);
+    let run: ReturnType<typeof parseJson>;
+    let table = '';
+    let answers: Awaited<ReturnType<typeof lab.curl>> = [];
+    let rs2Lo = '';
+    try {
+      const result = await lvsprov('apply', '-i', renumbered, '--json');
+      run = parseJson(result);
+      log(`renumbered with rs2 unreachable: exit ${result.code}; ${run.hosts.map((host) => `${host.host} ${host.status}`).join(', ')}; held back ${JSON.stringify(run.hosts.flatMap((host) => host.heldBack ?? []))}`);
+      expect(result.code, result.stderr).toBe(3);
+      table = await lab.sh('director', 'ipvsadm -S -n');
+      rs2Lo = await lab.sh('rs2', 'ip -o -4 addr show dev lo');
+      answers = await lab.curl('http://198.51.100.53/', 8);
+      log(`FWM 1 then: ${table.split('\n').filter((line) => line.includes('-f 1')).join(' | ')}; answers ${JSON.stringify(tally(answers))}`);
+    } finally {
+      await lab.sh('rs2', 'nft delete table inet lvsprov_e2e_block');
+    }
+    expect(run.hosts.find((host) => host.host === 'rs2')?.status).toBe('unreachable');
+    expect(run.hosts.find((host) => host.host === 'director')?.heldBack?.map((held) => held.summary)).toContain('new connections to real server 192.0.2.12 (fwmark lvsprov_fwmark)');
+    // The director marks the new VIP; rs2 stays in FWM 1 with no new connection, rs1 answers every request.
+    expect(table).toMatch(/-a -f 1 -r 192\.0\.2\.12:0 -g -w 0\b/);
+    expect(table).toMatch(/-a -f 1 -r 192\.0\.2\.11:0 -g -w 1\b/);
+    expect(rs2Lo).not.toContain('198.51.100.53/');
+    expect(answers.filter((answer) => answer.server === '')).toEqual([]);
+    expect(Object.keys(tally(answers))).toEqual(['rs1']);
+    // With rs2 reachable again it gets the VIP and its weight back, and a run after that changes nothing.
+    await apply(renumbered);
+    expect(await lab.sh('director', 'ipvsadm -S -n')).toMatch(/-a -f 1 -r 192\.0\.2\.12:0 -g -w 1\b/);
+    expect(await lab.sh('rs2', 'ip -o -4 addr show dev lo')).toContain('198.51.100.53/32');
+    expect((await apply(renumbered)).hosts.filter((host) => host.changes.length > 0).map((host) => host.host)).toEqual([]);
+  }, 900_000);
   labIt('a real server set to weight 0 whose web server restarts: the director drains it first, and the restart waits for a download held on it', async () => {
     // rs2 goes to weight 0 in every service (its pool standing: quiesced) and its web root moves,
     // so its web server restarts with other arguments in retire. Only once the director drained
