@@ -124,10 +124,12 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
  * this run (HostContext.handingOver), then every IPVS service and real server that is to take
  * new connections (added, edited), then the VIPs those services answer on, then the firewall
  * marks that steer connections between services (`steers`), then the VIPs' gratuitous ARP, and
- * last the quiesce of each leaving real server: nothing stops taking new
- * connections before what replaces it is in place. In task order, a fwmark service pruned for port
- * services was quiesced before its marks went, and a VIP's marks dropped for port services went
- * before those were added: each new connection in between was refused. The announce sends at once
+ * last the quiesce of each leaving real server, and the edit of each one that stays at weight 0
+ * (`quiets`): nothing stops taking new connections before what replaces it is in place. In task
+ * order, a fwmark service pruned for port services was quiesced before its marks went, a VIP's
+ * marks dropped for port services went before those were added, and a fwmark service's only
+ * server went to weight 0 before the marks moved its VIP's port to a port service: each new
+ * connection in between was refused. The announce sends at once
  * (address.ts), so the router comes only once the VIP's marks are there too. A VIP this director
  * takes over from another (HostContext.takingOver) is added and announced after everything else,
  * in a second exec that waits until the old holder let it go (vip-handover.ts): the quiesces
@@ -145,7 +147,9 @@ function balanceStep(change: PlannedChange, serving: ReadonlySet<string>): numbe
   // A VIP another director takes over in this run leaves before anything else (vip-handover.ts).
   if (change.handedOver) return -1;
   if (change.awaitsRelease) return 6;
-  if (change.leaving !== undefined && change.resource.startsWith('ipvs ')) return serving.has(change.leaving.service.join(' ')) ? 2 : 5;
+  // A server that stays at weight 0 stops taking new connections as a leaving one does.
+  const quieted = change.leaving ?? change.quiets;
+  if (quieted !== undefined && change.resource.startsWith('ipvs ')) return serving.has(quieted.service.join(' ')) ? 2 : 5;
   if (change.steers === true) return 3;
   if (change.announces !== undefined) return 4;
   return change.resource.startsWith('address ') ? 1 : 0;

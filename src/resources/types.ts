@@ -130,6 +130,12 @@ export interface Change {
    */
   readonly leaving?: RealServerRef;
   /**
+   * On a director's edit that takes a real server that stays in its service to weight 0: which
+   * one. It takes no new connection from then on, as a leaving one once quiesced, so within
+   * balance it goes where a quiesce goes (engine/host-plan.ts, balanceStep).
+   */
+  readonly quiets?: RealServerRef;
+  /**
    * On a restart of a daemon that carries a pool's traffic (phase 'retire'): a daemon may cut its
    * open connections as it restarts, so every director that keeps this host's real server at
    * weight 0 drains it first, as it drains a leaving one, but keeps it (engine/wave-plan.ts).

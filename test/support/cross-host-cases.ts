@@ -102,13 +102,13 @@ export function checkLvsOrder(inventory: Inventory, plans: ReadonlyMap<string, r
       // A director's VIP answers only once the services on it are there: the same wave, after them.
       if (directs && change.resource.startsWith('address ') && !removes(change)) {
         expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);
-        const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving ? [index] : []));
+        const services = changes.flatMap((other, index) => (other.resource.startsWith('ipvs ') && phaseOf(other) === 'balance' && !other.leaving && !other.quiets ? [index] : []));
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...services));
       }
       // Its gratuitous ARP brings the router at once: after everything the VIP's packets need in
       // balance (the address itself, the services, the marks; not another VIP taken over after it).
       if (change.announces !== undefined) {
-        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource === change.resource && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving)) ? [index] : []));
+        const needed = changes.flatMap((other, index) => (phaseOf(other) === 'balance' && (other.steers === true || (other.resource === change.resource && !removes(other) && other.announces === undefined) || (other.resource.startsWith('ipvs ') && !other.leaving && !other.quiets)) ? [index] : []));
         expect(changes.indexOf(change), where).toBeGreaterThan(Math.max(-1, ...needed));
       }
       if (change.joining) expect(`${phaseOf(change)} ${where}`).toBe(`balance ${where}`);

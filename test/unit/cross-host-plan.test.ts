@@ -169,8 +169,8 @@ const cases: Case[] = [
     before: { dir1: director([web(rs(RS1, RS2))]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     changes: [
-      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
     ],
     drains: [],
   },
@@ -183,8 +183,8 @@ const cases: Case[] = [
     changes: [
       `prepare rs2: address ${V1} on lo: (absent) -> ${V1}/32 label lo`,
       `balance dir1: add real server ${RS2}:80 (dr, weight 1) to TCP ${V1}:80`,
-      `balance dir1: real server ${RS1}:80 weight 1 -> 0 in TCP ${V1}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      `balance dir1: real server ${RS1}:80 weight 1 -> 0 in TCP ${V1}:80`,
     ],
     drains: [],
   },
@@ -194,8 +194,8 @@ const cases: Case[] = [
     after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) },
     restarts: ['rs2'],
     changes: [
-      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V1}:80`,
       webRestarts('rs2'),
     ],
     drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`]]],
@@ -206,8 +206,8 @@ const cases: Case[] = [
     after: { dir1: director([web([{ address: RS1 }, { address: RS2, weight: 0 }]), tcp(V2, 80, [{ address: RS1 }, { address: RS2, weight: 0 }])]), rs1: realServer([V1, 'lo'], [V2, 'lo']), rs2: realServer([V1, 'lo'], [V2, 'lo']) },
     restarts: ['rs2'],
     changes: [
-      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V2}:80`,
       'balance dir1: update /etc/ipvsadm.rules',
+      `balance dir1: real server ${RS2}:80 weight 1 -> 0 in TCP ${V2}:80`,
       webRestarts('rs2'),
     ],
     drains: [['dir1', [`-t ${V1}:80 ${RS2}:80`, `-t ${V2}:80 ${RS2}:80`]]],

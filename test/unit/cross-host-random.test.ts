@@ -5,7 +5,7 @@ import { CHANGE_PHASES } from '../../src/resources/types.js';
 import { runOnCluster, type ClusterRun, type Failure } from '../support/cluster-run.js';
 import { applyChange, applyCluster, copyCluster, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
 import { trafficProblems } from '../support/cluster-traffic.js';
-import { checkLvsOrder, director, drainKey, lines, marked, realServer } from '../support/cross-host-cases.js';
+import { checkLvsOrder, director, drainKey, lines, marked, realServer, tcp } from '../support/cross-host-cases.js';
 import { DIRECTORS, EDITS, emptyCluster, inventoryCode, inventoryOf, mutate, PORTS, randomCluster, REAL_SERVERS, RIPS, VIPS, type ClusterModel } from '../support/random-cluster.js';
 import { pick, seeded } from '../support/seeded-random.js';
 
@@ -124,6 +124,24 @@ const runText = (run: ClusterRun): string[] =>
     ...(run.made.get(result.host) ?? []).map((change) => `    made: ${change.summary}`),
     ...(result.heldBack ?? []).map((held) => `    held back (${held.phase}): ${held.summary}: ${held.reason}`),
   ]);
+
+describe('moves the walk found', () => {
+  // Seed 12, step 109: the edit that took the fwmark service's only server to weight 0 ran before
+  // the marks moved the VIP's port to the new port service; in between that port's new
+  // connections met a service with no server to take them.
+  it("a VIP's port moved from a fwmark service to a port service while the fwmark service's only server goes to weight 0: the marks move first", () => {
+    const [V2, V4] = [VIPS[1], VIPS[3]];
+    const before: Inventory = { dir1: director([marked(2, [{ address: RIPS.rs4 }], { persistence: undefined })], [{ address: V4, ports: [8080], mark: 2 }]), rs1: realServer([V4, 'tunl0']), rs4: realServer([V4, 'lo']) };
+    const after: Inventory = {
+      dir1: director([tcp(V4, 8080, [{ address: RIPS.rs1, forwarding: 'tun' }, { address: RIPS.rs4, weight: 0 }]), marked(2, [{ address: RIPS.rs4, weight: 0 }], { persistence: { timeout: 900 } })], [{ address: V2, ports: [80], mark: 2 }]),
+      rs1: realServer([V4, 'tunl0']),
+      rs4: realServer([V2, 'lo'], [V4, 'lo']),
+    };
+    const cluster = new Map<string, SimHost>();
+    move(cluster, before, plan(cluster, before));
+    move(cluster, after, plan(cluster, after));
+  });
+});
 
 describe('the random walk with a failing host', () => {
   // Found by this walk (seeds 5 and 6): the director's new mark rule sent the VIP's new

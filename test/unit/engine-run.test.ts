@@ -195,7 +195,8 @@ describe('engine: round trips', () => {
     expect(execs('rs2')).toEqual(['read', 'apply']);
     const order = log.filter((entry) => entry.kind !== 'read').map((entry) => `${entry.host} ${entry.kind}`);
     expect(order).toEqual(['director apply', 'director drain', 'rs2 apply']);
-    expect(log.find((entry) => entry.host === 'director' && entry.kind === 'apply')?.sections[0]).toBe(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -g -w 0`);
+    // The weight-0 edit is the director's last change of balance, as a quiesce is (after its save file).
+    expect(log.find((entry) => entry.host === 'director' && entry.kind === 'apply')?.sections.at(-1)).toBe(`ipvsadm -e -t ${VIP}:80 -r ${rip(2)}:80 -g -w 0`);
     expect(log.find((entry) => entry.kind === 'drain')?.sections).toEqual([`-t ${VIP}:80`]);
     expect(result('director').drains?.map((drain) => [drain.server, drain.drained])).toEqual([[`${rip(2)}:80`, true]]);
     // Nothing deletes it: the director's only apply is balance.

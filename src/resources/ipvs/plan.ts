@@ -85,6 +85,7 @@ function editServer(service: VirtualService, before: RealServer, after: RealServ
       ...marks,
       // A new method, or new connections after none: what its host prepares for them must be there.
       ...(before.forwarding !== after.forwarding || (before.weight === 0 && after.weight > 0) ? { joining: serverRef(service, after) } : {}),
+      ...(before.weight > 0 && after.weight === 0 ? { quiets: serverRef(service, after) } : {}),
     },
     ...(pinned ? [switchUnpin(service, after)] : []),
   ];
