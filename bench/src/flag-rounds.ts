@@ -69,14 +69,13 @@ function binAndFlags(variant: string): [string, string[]] {
 
 /** The proxy's first port; host i listens on the next i. */
 const proxyBasePort = 20000;
-let proxy: ChildProcess | undefined;
 
 /**
  * Start the latency proxy in the control namespace, and the ways through it: for lvsprov an
  * ssh_config block per host (its address as the Host, HostName 127.0.0.1 and a port of its own,
  * its key looked up under its address by HostKeyAlias); for the floor the same as ssh options.
  */
-async function behindProxy(lab: Lab, dir: string, rttMs: number): Promise<{ inventory: Record<string, unknown>; floorOptions: HostOptions }> {
+async function behindProxy(lab: Lab, dir: string, rttMs: number): Promise<{ proxy: ChildProcess; inventory: Record<string, unknown>; floorOptions: HostOptions }> {
   const targets = lab.hosts.map((host, index) => ({ listen: proxyBasePort + index, host: host.addresses[0] as string, port: 22 }));
   const targetsFile = join(dir, 'proxy-targets.json');
   await writeFile(targetsFile, JSON.stringify(targets));
@@ -84,7 +83,6 @@ async function behindProxy(lab: Lab, dir: string, rttMs: number): Promise<{ inve
   await writeFile(sshConfig, targets.map((target) => `Host ${target.host}\n  HostName 127.0.0.1\n  Port ${target.listen}\n  HostKeyAlias ${target.host}\n`).join(''));
   const [command, ...args] = lab.controlArgv([process.execPath, join(repoRoot, 'dist-bench/bench/src/latency-proxy.js'), String(rttMs / 2), targetsFile]);
   const child = spawn(command as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  proxy = child;
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve();
@@ -94,12 +92,13 @@ async function behindProxy(lab: Lab, dir: string, rttMs: number): Promise<{ inve
   const inventory = lvsprovInventory(lab) as { ssh: Record<string, unknown> };
   inventory.ssh.config_file = sshConfig;
   const floorOptions: HostOptions = (index) => ['-o', 'HostName=127.0.0.1', '-o', `Port=${proxyBasePort + index}`, '-o', `HostKeyAlias=${targets[index]?.host ?? ''}`];
-  return { inventory, floorOptions };
+  return { proxy: child, inventory, floorOptions };
 }
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'lvsprov-flag-rounds-'));
   let lab: Lab | undefined;
+  let proxied: Awaited<ReturnType<typeof behindProxy>> | undefined;
   const stop = (): void => void (lab?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
@@ -108,7 +107,7 @@ async function main(): Promise<void> {
     if (values['debian-host-keys']) await addDebianHostKeys(theLab);
     await SshdLogs.enable(theLab, { LoginGraceTime: '300' });
     await useStockBashrc(theLab);
-    const proxied = addedRttMs > 0 ? await behindProxy(theLab, workDir, addedRttMs) : undefined;
+    proxied = addedRttMs > 0 ? await behindProxy(theLab, workDir, addedRttMs) : undefined;
     const inventory = await writeYaml(workDir, 'inventory.yaml', proxied ? proxied.inventory : lvsprovInventory(theLab));
     const timing = { env: runEnv, rssFile: join(workDir, 'rss.txt'), wrap: (argv: readonly string[]) => theLab.controlArgv(argv) };
     const sshds = theLab.hosts.map((host) => host.sshdPid);
@@ -153,7 +152,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    proxy?.kill();
+    proxied?.proxy.kill();
     process.off('SIGINT', stop).off('SIGTERM', stop);
     await lab?.destroy();
     await rm(workDir, { recursive: true, force: true });

@@ -73,7 +73,10 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
   const changed = new Set<string>();
   const manifest = sections.get(read.probes.indexOf(read.ownership.probe));
   const marking = read.planners.some(({ type }) => type === fwmark);
-  const markServers = marking ? directServersByMark(declaredServices(read.planners.map(({ task }) => task))) : undefined;
+  // The virtual services the host declares, read once for the marks' planning and their drains.
+  let declared: VirtualService[] | undefined;
+  const servicesDeclared = (): VirtualService[] => (declared ??= declaredServices(read.planners.map(({ task }) => task)));
+  const markServers = marking ? directServersByMark(servicesDeclared()) : undefined;
   const gaining = marking && context.withheld?.size ? marksGainingAddresses(read, sections) : undefined;
   const planning: HostContext = { ...context, installing, changed, recorded: recordedIds(read.ownership, manifest), ...(markServers ? { markServers } : {}), ...(gaining ? { gainingMarks: gaining } : {}) };
   for (const { task, type, plan, after } of read.planners) {
@@ -107,7 +110,7 @@ export function planHost(read: HostReadPlan, sections: ReadonlyMap<number, Secti
     // quiesces, below). The manifest
     // then rides on the last change the host runs, so it is written only once all ran.
     const declaredMarks = read.planners.flatMap(({ type, task }) => (type === fwmark ? specMarks(task.spec as FwmarkSpec) : []));
-    const services = changes.some((change) => change.marks) ? declaredServices(read.planners.map(({ task }) => task)) : [];
+    const services = changes.some((change) => change.marks) ? servicesDeclared() : [];
     const serving = markedServicesServing(services, changes);
     const sorted = withMarkVips(changes, declaredMarks, services)
       .map((change, index) => ({ change, index }))

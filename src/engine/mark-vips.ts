@@ -1,6 +1,7 @@
 import { serverRef, type VirtualService } from '../resources/ipvs/model.js';
 import type { MarkedAddress, RealServerRef } from '../resources/types.js';
 import type { PlannedChange } from './events.js';
+import { markKey } from '../resources/fwmark.js';
 
 // IPVS selects a fwmark service's packets by their mark alone, so its table names no VIP; the
 // drain still has to know which addresses a leaving server's connections came to, to ask whether
@@ -30,8 +31,6 @@ export function withMarkVips(changes: readonly PlannedChange[], declared: readon
     return leaving === change.leaving && unmarks.length === 0 ? change : { ...change, ...(leaving ? { leaving } : {}), ...(unmarks.length > 0 ? { unmarks } : {}) };
   });
 }
-
-const markKey = (entry: MarkedAddress): string => `${entry.mark} ${entry.address}`;
 
 /** Each server of a fwmark service in `services` whose mark `unmarked` names, with the addresses it names for that mark. */
 function unmarkedServers(unmarked: readonly MarkedAddress[], services: readonly VirtualService[]): RealServerRef[] {

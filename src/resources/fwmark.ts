@@ -102,7 +102,8 @@ export function gainingMarks(spec: FwmarkSpec, facts: NftTableFacts): Set<number
   return new Set(specMarks(spec).filter((entry) => !marked.has(markKey(entry))).map((entry) => entry.mark));
 }
 
-const markKey = (entry: MarkedAddress): string => `${entry.mark} ${entry.address}`;
+/** One mark on one address, as a key to compare sets of them. */
+export const markKey = (entry: MarkedAddress): string => `${entry.mark} ${entry.address}`;
 
 /**
  * The real servers the marks' change asks to serve a new address (HostContext.markServers: the
