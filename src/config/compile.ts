@@ -12,6 +12,7 @@ import { foldHosts, hostProblem } from './host-problems.js';
 import { own } from './own.js';
 import { checkPlaybookTasks } from './playbook-check.js';
 import type { LoadedInventory } from './inventory.js';
+import { directorsByVip } from './lvs-model.js';
 import { controlKeys, displayedName, playbookSchema, TEMPLATE_TASK, templateSpecSchema, type TaskEntry } from './playbook-schema.js';
 import { idleSettingWarnings } from './idle-settings.js';
 import { misspeltVariableWarnings } from './misspelt-variables.js';
@@ -89,6 +90,8 @@ export interface CompiledRun {
    * from a VRRP group (see engine/retire-peers.ts).
    */
   readonly unplayed?: ReadonlySet<string>;
+  /** The directors of each service VIP, as its services list them (see ClusterView.vipDirectors). */
+  readonly vipDirectors?: ReadonlyMap<string, readonly string[]>;
 }
 
 interface TaskOrigin {
@@ -256,6 +259,7 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
   let hostAddresses: Map<string, string> | undefined;
   let vrrpAddresses: Map<string, string> | undefined;
   let unplayed: Set<string> | undefined;
+  let vipDirectors: Map<string, string[]> | undefined;
   return {
     hosts,
     warnings: [...warnings, ...unreachedHostWarnings(inventory, patternsNamed, reached, hostOrder), ...idleSettingWarnings(inventory), ...misspeltVariableWarnings(inventory, rolesUsed, JSON.stringify(plays.map((play) => play.tasks)))],
@@ -272,6 +276,10 @@ export function compile(inventory: LoadedInventory, playbookFile: string, limit?
     get unplayed(): ReadonlySet<string> {
       unplayed ??= new Set(hostOrder.filter((name) => !hosts.has(name) && (!limited || limited.has(name))));
       return unplayed;
+    },
+    get vipDirectors(): ReadonlyMap<string, readonly string[]> {
+      vipDirectors ??= directorsByVip(inventory.services);
+      return vipDirectors;
     },
   };
 }
@@ -557,3 +565,4 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     return true;
   });
 }
+

@@ -141,3 +141,15 @@ export function resolveServices(
     };
   });
 }
+
+/** Each service VIP with the directors of every service on it, in inventory order. */
+export function directorsByVip(services: readonly ResolvedService[]): Map<string, string[]> {
+  const byVip = new Map<string, string[]>();
+  for (const service of services) {
+    if (service.address === undefined) continue;
+    const directors = byVip.get(service.address) ?? [];
+    for (const director of service.directors) if (!directors.includes(director)) directors.push(director);
+    byVip.set(service.address, directors);
+  }
+  return byVip;
+}

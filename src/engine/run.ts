@@ -80,7 +80,7 @@ export async function runAll(
 
 /** The whole run over any transport: `connect` opens one host's session. */
 export async function runWaves(
-  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses' | 'unplayed'>,
+  run: Pick<CompiledRun, 'hosts' | 'realServers' | 'hostAddresses' | 'vrrpAddresses' | 'unplayed' | 'vipDirectors'>,
   connect: (host: string) => Promise<HostSession>,
   options: WaveOptions,
   emit: EventSink,
@@ -214,7 +214,7 @@ export async function runHost(host: string, tasks: readonly CompiledTask[], conn
 }
 
 /** The run's hosts and the addresses the inventory knows them by, for planners that look past their host. */
-function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplayed'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
+function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplayed' | 'vipDirectors'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
   if (!('vrrpAddresses' in run)) return undefined;
   // Made when a planner first asks: only a director whose keepalived drops a peer does.
   let inRun: ReadonlySet<string> | undefined;
@@ -228,6 +228,9 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
     },
     get retirable() {
       return run.unplayed;
+    },
+    get vipDirectors() {
+      return run.vipDirectors;
     },
     stoppedPeers: new Set(stoppedPeers),
     prunes,

@@ -92,6 +92,12 @@ export interface ClusterView {
   readonly prunes: boolean;
   /** Addresses the operator says run no keepalived any more (`--stopped-peer`): dropped freely. */
   readonly stoppedPeers: ReadonlySet<string>;
+  /**
+   * The directors the inventory gives each service VIP (its services' `directors`): a keepalived
+   * director whose config drops a VIP that directors elsewhere take in this run lets it go at once
+   * (resources/keepalived/plan.ts, keptLeavingVips). Absent: no VIP is known to move.
+   */
+  readonly vipDirectors?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**

@@ -96,6 +96,35 @@ describe('hosts of the inventory no play reaches', () => {
   });
 });
 
+describe('the directors of each VIP', () => {
+  // A keepalived director whose config drops a VIP that directors of another pair take in the run
+  // lets it go at once (resources/keepalived/vips-elsewhere.ts): the run knows each VIP's directors.
+  it("are its services' directors, one pair per VIP here", () => {
+    const twoPairs = join(scratch, 'two-pairs.yaml');
+    writeFileSync(
+      twoPairs,
+      [
+        'name: two-pairs',
+        'hosts: { dir1: { address: 192.0.2.10 }, dir2: { address: 192.0.2.20 }, dir3: { address: 192.0.2.30 }, dir4: { address: 192.0.2.40 }, rs1: { address: 192.0.2.11 } }',
+        'groups: { directors: { hosts: [dir1, dir2, dir3, dir4] }, realservers: { hosts: [rs1] } }',
+        'lvs:',
+        '  ha: { virtual_router_id: 51 }',
+        '  vips: { web: { address: 198.51.100.50 }, api: { address: 198.51.100.51, virtual_router_id: 52 } }',
+        '  services:',
+        '    - { vip: web, port: 80, directors: [dir1, dir2], health_check: { type: tcp }, real_servers: [{ host: rs1 }] }',
+        '    - { vip: web, port: 443, directors: [dir2, dir1], health_check: { type: tcp }, real_servers: [{ host: rs1 }] }',
+        '    - { vip: api, port: 80, directors: [dir3, dir4], health_check: { type: tcp }, real_servers: [{ host: rs1 }] }',
+        '',
+      ].join('\n'),
+    );
+    expect([...(compile(loadInventory(twoPairs), join(root, 'playbooks/site.yaml')).vipDirectors ?? [])]).toEqual([
+      ['198.51.100.50', ['dir1', 'dir2']],
+      ['198.51.100.51', ['dir3', 'dir4']],
+    ]);
+    expect([...(compileLab('lab-ha').vipDirectors ?? [])]).toEqual([['198.51.100.50', ['dir1', 'dir2']]]);
+  });
+});
+
 describe('a VIP renamed in the inventory', () => {
   it('changes no task on any host: VIP labels, task names and specs come from its address, never its name', () => {
     const text = readFileSync(join(root, 'inventories', 'lab-dr.yaml'), 'utf8');

@@ -117,26 +117,34 @@ function fromLive(service: VirtualService, running: ReadonlyMap<string, number>)
  * spec holds: a VIP dropped with its service stays on the director through the drain of that
  * service's connections (their packets come to the VIP), as an address task's VIP does until the
  * withdraw wave, and goes with the config written there. A VIP that moves to another instance is
- * that instance's at once (one VIP in two instances would be added twice).
+ * that instance's at once (one VIP in two instances would be added twice), and so is one that
+ * directors elsewhere take in this run (`elsewhere`, vips-elsewhere.ts).
  */
-function keptLeavingVips(spec: KeepalivedSpec, running: string): KeepalivedSpec['instances'] {
+function keptLeavingVips(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): KeepalivedSpec['instances'] {
   const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
   const live = new Map(liveInstances(running).map((instance) => [instance.name, instance]));
   return spec.instances.map((instance) => {
-    const leaving = (live.get(instance.name)?.vips ?? []).filter((vip) => !held.has(vip.address));
+    const leaving = (live.get(instance.name)?.vips ?? []).filter((vip) => !held.has(vip.address) && !elsewhere.has(vip.address));
     return leaving.length > 0 ? { ...instance, vips: [...instance.vips, ...leaving] } : instance;
   });
 }
 
+/** What the summary of the first config written says of the running config's VIPs that `elsewhere` takes: '' for none. */
+function movedVips(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): string {
+  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
+  const moved = [...new Set(liveInstances(running).flatMap((instance) => instance.vips.map((vip) => vip.address)))].filter((address) => !held.has(address) && elsewhere.has(address));
+  return moved.map((address) => `; ${address} goes at once (${(elsewhere.get(address) ?? []).join(', ')} take it)`).join('');
+}
+
 /** The spec with every leaving real server (and service) back in, at weight 0; whole services as `running` weighs them; VIPs leaving with them kept. */
-function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: string): KeepalivedSpec {
+function quiesced(spec: KeepalivedSpec, gone: readonly Leaving[], running: string, elsewhere: ReadonlyMap<string, readonly string[]>): KeepalivedSpec {
   const servers = spec.virtual_servers.map((server) => {
     const entry = gone.find((item) => !item.whole && serviceName(item.service) === serviceName(expectedService(server)));
     if (!entry) return server;
     return { ...server, real_servers: [...server.real_servers, ...entry.servers.map((real) => ({ address: real.address, port: real.port, weight: 0 }))] };
   });
   const weights = configWeights(running);
-  return { ...spec, instances: keptLeavingVips(spec, running), virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
+  return { ...spec, instances: keptLeavingVips(spec, running, elsewhere), virtual_servers: [...servers, ...gone.filter((item) => item.whole).map((item) => fromLive(item.service, weights))] };
 }
 
 /**
@@ -166,7 +174,8 @@ export function drainOnly(service: VirtualService, server: RealServer): Change {
   return { resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(service)}`, commands: [], phase: 'balance', leaving: serverRef(service, server) };
 }
 
-export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Change[] {
+/** `elsewhere`: the VIPs other directors of the run take (vips-elsewhere.ts); the first config written lets them go. */
+export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, elsewhere: ReadonlyMap<string, readonly string[]> = new Map()): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
   // Peers that must have stopped or left first: those the config drops, and those of a group left for another with its VIPs.
@@ -195,12 +204,13 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
   // A VIP the config drops while a service it carried stays (a fwmark service's VIP renumbered:
   // the marks move, the service does not) carries that service's connections made through it
   // until it leaves: it stays through the drain, as a VIP leaving with its service does.
-  const vipsLeave = running && keptLeavingVips(spec, before ?? '').some((instance, index) => instance.vips.length !== spec.instances[index]?.vips.length);
+  const vipsLeave = running && keptLeavingVips(spec, before ?? '', elsewhere).some((instance, index) => instance.vips.length !== spec.instances[index]?.vips.length);
   // The config without them waits for the drain of what leaves.
   const afterDrain = refs.length > 0 || vipsLeave;
   // Where every leaving server is at weight 0 already, the config with them kept still carries
   // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
-  const quiet = afterDrain ? keepalivedConfig(quiesced(spec, gone, before ?? '')) : undefined;
+  const quiet = afterDrain ? keepalivedConfig(quiesced(spec, gone, before ?? '', elsewhere)) : undefined;
+  const movedAway = running ? movedVips(spec, before ?? '', elsewhere) : '';
   const staged = quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''));
   if (quiet !== undefined && staged) {
     const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
@@ -209,10 +219,10 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
       resource: RESOURCE,
       summary:
         weighted.length > 0
-          ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)`
+          ? `quiesce ${weighted.map(({ server }) => realServerName(server)).join(', ')}${switching ? ` and ${switching}` : ''} in ${spec.path} (weight 0, reload, then drain)${movedAway}`
           : switching
             ? `${switching} in ${spec.path} (keepalived -t, then reload); ${refs.length > 0 ? 'the servers' : 'the VIPs'} that leave go in withdraw`
-            : `update ${spec.path} with ${kept} (keepalived -t, then reload); they go in withdraw`,
+            : `update ${spec.path} with ${kept} (keepalived -t, then reload); they go in withdraw${movedAway}`,
       diff: { kind: 'file', before, after: quiet },
       commands: [...pinsBefore(switches), ...reloadCommands(spec.path, quiet, swaps), ...quiesceLeavingServices(gone), ...weighted.map(({ item, server }) => waitForRule(realServerRule(item.service, quiescedServer(spec, item, server))))],
       phase: 'balance',
@@ -231,7 +241,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts): Cha
     resource: RESOURCE,
     // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
     // reloaded: its start reads the file.
-    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path}${switchesHere.length > 0 ? `, switching ${describeSwitches(switchesHere)}` : ''} (keepalived -t, then ${running ? 'reload' : 'start'})`,
+    summary: `${facts.file.exists ? 'update' : 'create'} ${spec.path}${switchesHere.length > 0 ? `, switching ${describeSwitches(switchesHere)}` : ''} (keepalived -t, then ${running ? 'reload' : 'start'})${afterDrain ? '' : movedAway}`,
     diff: { kind: 'file', before, after: text },
     commands: [...pinsBefore(switchesHere), ...reloadCommands(spec.path, text, swaps)],
     phase: afterDrain ? 'withdraw' : 'balance',

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { keepalived } from '../../src/resources/keepalived.js';
+import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js';
+import { liveInstances } from '../../src/resources/keepalived/live-instances.js';
+import { parseProbe } from '../../src/resources/keepalived/probe.js';
+import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
+import { vipsTakenElsewhere } from '../../src/resources/keepalived/vips-elsewhere.js';
+import type { Change, ClusterView } from '../../src/resources/types.js';
+
+// A VIP moved from one director pair to another in one apply (its service given to other
+// directors). The old pair's first config of the run leaves it out, as a plain director lets a VIP
+// it hands over go first thing in balance; kept there through the drain, the old pair's reload
+// announced it again (keepalived's gratuitous ARPs after a reload) and new connections met its
+// quiesced servers. A VIP dropped with no new holder in the run stays through the drain, as before.
+
+const V50 = '198.51.100.50';
+const V51 = '198.51.100.51';
+
+const server = (address: string) => ({
+  protocol: 'tcp',
+  address,
+  port: 80,
+  scheduler: 'wrr',
+  forwarding: 'dr',
+  real_servers: [
+    { address: '192.0.2.11', port: 80, weight: 1 },
+    { address: '192.0.2.12', port: 80, weight: 2 },
+  ],
+  health_check: { type: 'tcp', interval: 2, timeout: 2, retries: 2 },
+});
+
+const spec = (vips: string[]) =>
+  keepalivedSchema.parse({
+    instances: [
+      {
+        name: 'VI_51',
+        virtual_router_id: 51,
+        interface: 'eth0',
+        state: 'MASTER',
+        priority: 150,
+        unicast_src_ip: '192.0.2.10',
+        unicast_peers: ['192.0.2.20'],
+        vips: vips.map((address, index) => ({ address, device: 'eth0', label: `eth0:${index + 1}` })),
+      },
+    ],
+    virtual_servers: vips.map(server),
+  });
+
+/** dir1 running the config of both VIPs, its table as keepalived made it. */
+const facts = parseProbe({
+  stdout: [
+    'K 1',
+    `F 644 ${Buffer.from(keepalivedConfig(spec([V50, V51]))).toString('base64')}`,
+    'R 1',
+    'M sysv',
+    'E enabled',
+    'T update-rc.d',
+    ...[V50, V51].flatMap((vip) => [`S -A -t ${vip}:80 -s wrr`, `S -a -t ${vip}:80 -r 192.0.2.11:80 -g -w 1`, `S -a -t ${vip}:80 -r 192.0.2.12:80 -g -w 2`]),
+    'I 0',
+  ].join('\n'),
+  status: 0,
+});
+
+const cluster = (vipDirectors: Record<string, string[]>, inRun: string[]): ClusterView => ({
+  hostAt: new Map(),
+  inRun: new Set(inRun),
+  stoppedPeers: new Set(),
+  prunes: true,
+  vipDirectors: new Map(Object.entries(vipDirectors)),
+});
+
+const plan = (view: ClusterView | undefined): Change[] => keepalived.plan(spec([V50]), facts, { host: 'dir1', ...(view ? { cluster: view } : {}) });
+
+/** The VIPs each config the plan writes gives VI_51, by phase. */
+const vipsWritten = (changes: readonly Change[]): Array<[string | undefined, string[]]> =>
+  changes.flatMap((change) => (change.diff?.kind === 'file' ? [[change.phase, liveInstances(change.diff.after).flatMap((instance) => instance.vips.map((vip) => vip.address))] as [string | undefined, string[]]] : []));
+
+describe('a keepalived VIP moved to another pair of directors', () => {
+  it('leaves the old pair with the first config of the run, which still quiesces and drains its servers', () => {
+    const changes = plan(cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'] }, ['dir1', 'dir2', 'dir3', 'dir4']));
+    expect(vipsWritten(changes)).toEqual([
+      ['balance', [V50]],
+      ['withdraw', [V50]],
+    ]);
+    expect(changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['balance', `quiesce 192.0.2.11:80, 192.0.2.12:80 in /etc/keepalived/keepalived.conf (weight 0, reload, then drain); ${V51} goes at once (dir3, dir4 take it)`],
+      ['balance', `drain 192.0.2.12:80 of TCP ${V51}:80`],
+      ['withdraw', 'update /etc/keepalived/keepalived.conf (keepalived -t, then reload)'],
+    ]);
+    // Its service stays in the balance config, at weight 0, until the drain (which no longer waits on a VIP not here) ends.
+    const balance = changes[0]?.diff?.after ?? '';
+    expect(balance).toContain(`virtual_server ${V51} 80 {`);
+    expect(changes[0]?.commands.join('\n')).toContain(`ipvsadm -e -t ${V51}:80 -r 192.0.2.11:80 -g -w 0`);
+  });
+
+  it('stays through the drain where no director of the run takes it', () => {
+    const kept: Array<[string, ClusterView | undefined]> = [
+      ['its new directors are left out of the run (--limit)', cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'] }, ['dir1', 'dir2'])],
+      ['dropped from the inventory with its service', cluster({ [V50]: ['dir1', 'dir2'] }, ['dir1', 'dir2', 'dir3', 'dir4'])],
+      ['no view of the cluster (status, a run of one host)', undefined],
+    ];
+    for (const [why, view] of kept) {
+      const changes = plan(view);
+      expect(vipsWritten(changes), why).toEqual([
+        ['balance', [V50, V51]],
+        ['withdraw', [V50]],
+      ]);
+      expect(changes[0]?.summary, why).toBe('quiesce 192.0.2.11:80, 192.0.2.12:80 in /etc/keepalived/keepalived.conf (weight 0, reload, then drain)');
+    }
+  });
+
+  it('is taken elsewhere only where none of its directors is this one and some are in the run', () => {
+    const view = cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'], '198.51.100.52': ['dir2', 'dir3'], '198.51.100.53': ['dir5'] }, ['dir1', 'dir2', 'dir4']);
+    expect([...vipsTakenElsewhere('dir1', view)]).toEqual([
+      [V51, ['dir4']],
+      ['198.51.100.52', ['dir2']],
+    ]);
+    expect([...vipsTakenElsewhere('dir1', undefined)]).toEqual([]);
+    expect([...vipsTakenElsewhere('dir1', { ...view, vipDirectors: undefined })]).toEqual([]);
+  });
+});
