@@ -17,6 +17,7 @@ import type { LockWait as LockWaitMode } from '../lock/lock-script.js';
 import { changesIn, DEFAULT_ROUTE, hostNotes, hostReadPlan, phaseOf, phaseRank, planHost, type HostReadPlan } from './host-plan.js';
 import type { RunMode } from './planners.js';
 import { mayBeHandedOver, mayTakeOver, takeoverExec } from './vip-handover.js';
+import { mayLetVipsGoSooner } from './vrrp-moves.js';
 import type { VipReleases } from './vip-release.js';
 
 // One host across an ordered apply: connect, one batched read (which takes the host lock first),
@@ -208,7 +209,7 @@ export class HostRun {
       this.emit({ type: 'host-phase', host: this.host, phase: 'planning' });
       this.changes = planHost(this.readPlan, sections, this.context);
       this.notes = hostNotes(this.readPlan, sections);
-      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change) || mayBeHandedOver(change) || mayTakeOver(change));
+      const replannable = this.changes.some((change) => mayBeWithheld(change) || mayBeRerouted(change) || mayBeHandedOver(change) || mayTakeOver(change) || mayLetVipsGoSooner(change));
       this.sections = replannable ? sections : undefined;
       this.hasPlan = true;
       this.state = 'live';

@@ -11,6 +11,7 @@ import { lockAll } from '../lock/lock-all.js';
 import type { LockWait } from '../lock/lock-script.js';
 import { forEachLimited } from './pool.js';
 import { directsTraffic, vipHandovers, vipTakeovers } from './vip-handover.js';
+import { vipsMovingAway } from './vrrp-moves.js';
 import { VipReleases } from './vip-release.js';
 import { drains, forwardingSwitches, leavingServers, planWaves, reroutedHosts, serverKey, takenOver, type WavePlan } from './wave-plan.js';
 import { changesIn, phaseRank } from './host-plan.js';
@@ -87,6 +88,7 @@ export async function runWaves(
 ): Promise<Omit<RunSummary, 'jumpConnections' | 'handshakes' | 'firstConnectionMs'>> {
   const drainTimeout = options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT;
   const cluster = clusterView(run, options.stoppedPeers ?? [], !(options.keepUndeclared ?? false));
+  const vipDirectors = run.vipDirectors ?? new Map<string, readonly string[]>();
   // A check takes no lock: its reads say which machine they ran on instead (machine-identity.ts).
   const machines = options.check ? new MachineRegistry() : undefined;
   const hostOptions: HostRunOptions = { ...options, ...(cluster ? { cluster } : {}), ...(machines ? { machines } : {}) };
@@ -138,7 +140,7 @@ export async function runWaves(
   // Each new holder of a moved VIP, with the directors it waits for: kept from this first plan on,
   // so that one that failed in prepare is still waited for (and has not let the VIP go).
   const takeovers = new Map<string, Map<string, string[]>>();
-  handOver(runs, takeovers);
+  handOver(runs, takeovers, vipDirectors);
   const planned = planWaves(runs.filter((host) => host.live), run.realServers);
   drainers = new Set(planned.drains.map((drain) => drain.host));
   finishIdle(undefined);
@@ -151,7 +153,7 @@ export async function runWaves(
       const withheld = withheldAddresses(run.realServers, standings(runs));
       for (const host of runs) host.withhold(withheld);
       // Again with the hosts still live: a replanned director, or a new holder that failed in prepare.
-      handOver(runs, takeovers);
+      handOver(runs, takeovers, vipDirectors);
     }
     if (phase === 'reroute' && !interrupted()) {
       const moving = runs.filter((host) => host.live && host.movesGateway).map((host) => host.host);
@@ -214,7 +216,7 @@ export async function runHost(host: string, tasks: readonly CompiledTask[], conn
 }
 
 /** The run's hosts and the addresses the inventory knows them by, for planners that look past their host. */
-function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplayed' | 'vipDirectors'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
+function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplayed'>, stoppedPeers: readonly string[], prunes: boolean): ClusterView | undefined {
   if (!('vrrpAddresses' in run)) return undefined;
   // Made when a planner first asks: only a director whose keepalived drops a peer does.
   let inRun: ReadonlySet<string> | undefined;
@@ -229,9 +231,6 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
     get retirable() {
       return run.unplayed;
     },
-    get vipDirectors() {
-      return run.vipDirectors;
-    },
     stoppedPeers: new Set(stoppedPeers),
     prunes,
   };
@@ -241,7 +240,7 @@ function clusterView(run: Pick<CompiledRun, 'hosts' | 'vrrpAddresses' | 'unplaye
  * A VIP that moves between directors: the old one lets it go, and the new one takes it once it
  * did (vip-handover.ts). `takeovers` gathers each new holder's old holders across calls.
  */
-function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, string[]>>): void {
+function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, string[]>>, vipDirectors: ReadonlyMap<string, readonly string[]>): void {
   const live = runs.filter((host) => host.live);
   const handovers = vipHandovers(live.map((host) => ({ host: host.host, changes: host.changes, directs: directsTraffic(host.tasks.map((task) => task.type), host.changes) })));
   for (const [host, vips] of vipTakeovers(handovers)) {
@@ -249,7 +248,10 @@ function handOver(runs: readonly HostRun[], takeovers: Map<string, Map<string, s
     for (const [address, from] of vips) known.set(address, [...new Set([...(known.get(address) ?? []), ...from])]);
     takeovers.set(host, known);
   }
-  for (const host of live) host.handOver(handovers.get(host.host) ?? new Map(), takeovers.get(host.host) ?? new Map());
+  // A keepalived pair's VIP moving to another pair: no announce to pair it with (keepalived takes
+  // it on the new pair), only the inventory's directors of each VIP and who is still live.
+  const away = vipsMovingAway(live.map((host) => ({ host: host.host, keepalived: host.tasks.some((task) => task.type === 'keepalived') })), vipDirectors);
+  for (const host of live) host.handOver(new Map([...(away.get(host.host) ?? []), ...(handovers.get(host.host) ?? [])]), takeovers.get(host.host) ?? new Map());
 }
 
 /**

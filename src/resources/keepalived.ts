@@ -16,7 +16,6 @@ import { realServerName, serviceName } from './ipvs/model.js';
 import { leftoverUnpins } from './ipvs/next-hop-pin.js';
 import { ipvsUnavailable } from './ipvs/probe.js';
 import type { Change, ResourceNote, ResourceType } from './types.js';
-import { vipsTakenElsewhere } from './keepalived/vips-elsewhere.js';
 
 // keepalived on a director: its config generated from the spec (VRRP instances for the VIPs,
 // virtual servers with their health checks), the daemon running and started at boot, and the live
@@ -100,7 +99,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
     // Every config it writes may add servers: the engine plans it again without those whose host failed to prepare.
     const joining = joiningAddresses(spec, configured);
-    const config = configChanges(spec, facts, vipsTakenElsewhere(context.host, context.cluster)).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
+    const config = configChanges(spec, facts, context.handingOver).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
     const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...adoptionChanges(spec, facts), ...driftChanges(spec, facts)];
     return [...changes, ...leftoverUnpins(facts.pins, changes)];
   },

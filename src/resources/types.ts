@@ -52,7 +52,9 @@ export interface HostContext {
    * On a director: the VIPs it removes after balance that another director of the run adds and
    * announces in balance, each with those directors. The removal runs first thing in balance
    * instead (see engine/vip-handover.ts), so the old director stops answering ARP for the VIP as
-   * the new one takes it.
+   * the new one takes it. On a keepalived director, also every VIP the inventory gives only to
+   * other directors still live in the run: the first config it writes leaves such a VIP out
+   * (engine/vrrp-moves.ts).
    */
   readonly handingOver?: ReadonlyMap<string, readonly string[]>;
   /**
@@ -92,12 +94,6 @@ export interface ClusterView {
   readonly prunes: boolean;
   /** Addresses the operator says run no keepalived any more (`--stopped-peer`): dropped freely. */
   readonly stoppedPeers: ReadonlySet<string>;
-  /**
-   * The directors the inventory gives each service VIP (its services' `directors`): a keepalived
-   * director whose config drops a VIP that directors elsewhere take in this run lets it go at once
-   * (resources/keepalived/plan.ts, keptLeavingVips). Absent: no VIP is known to move.
-   */
-  readonly vipDirectors?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**

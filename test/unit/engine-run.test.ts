@@ -40,6 +40,8 @@ interface Case {
   readonly vrrpAddresses?: ReadonlyMap<string, string>;
   /** Hosts of the inventory no play reaches and --limit leaves in. */
   readonly unplayed?: ReadonlySet<string>;
+  /** The directors the inventory gives each VIP. */
+  readonly vipDirectors?: ReadonlyMap<string, readonly string[]>;
 }
 
 async function run({ tasks, hosts, options, ...inventory }: Case) {
@@ -48,7 +50,7 @@ async function run({ tasks, hosts, options, ...inventory }: Case) {
   // Every host already records what its tasks own (an earlier apply), unless the case says otherwise.
   const owned = Object.fromEntries(Object.entries(hosts).map(([host, behaviour]) => [host, { owned: tasks[host] ?? [], ...behaviour }]));
   const { connect, sessions } = fakeConnect(owned, log);
-  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}), ...(inventory.vrrpAddresses ? { vrrpAddresses: inventory.vrrpAddresses } : {}), ...(inventory.unplayed ? { unplayed: inventory.unplayed } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
+  const summary = await runWaves({ hosts: new Map(Object.entries(tasks)), realServers: inventory.realServers ?? realServers, ...(inventory.hostAddresses ? { hostAddresses: inventory.hostAddresses } : {}), ...(inventory.vrrpAddresses ? { vrrpAddresses: inventory.vrrpAddresses } : {}), ...(inventory.unplayed ? { unplayed: inventory.unplayed } : {}), ...(inventory.vipDirectors ? { vipDirectors: inventory.vipDirectors } : {}) }, connect, { check: false, forks: 20, ...options }, (event) => events.push(event));
   const result = (host: string): HostResult => summary.results.find((entry) => entry.host === host) as HostResult;
   const execs = (host: string): string[] => log.filter((entry) => entry.host === host).map((entry) => entry.kind);
   return { summary, log, events, sessions, result, execs };
@@ -296,6 +298,35 @@ describe('engine: failures stay with their host', () => {
       expect(text).not.toContain(rip(3));
     }
     expect(result('director').heldBack).toEqual([expect.objectContaining({ summary: `new connections to real server ${rip(3)} (keepalived)`, phase: 'balance', reason: expect.stringContaining('rs3') })]);
+  });
+
+  // A keepalived pair's VIP given to other directors: the old pair's first config leaves it out
+  // while a new director is live at balance, and keeps it through the drain once none is.
+  it('a VIP moving to directors of another keepalived pair leaves the old one in balance, unless they failed before balance', async () => {
+    const V51 = '198.51.100.51';
+    const instance = (vips: string[]) => ({ name: 'VI_51', virtual_router_id: 51, interface: 'eth0', state: 'MASTER', priority: 150, unicast_src_ip: '192.0.2.10', unicast_peers: ['192.0.2.20'], vips: vips.map((address) => ({ address, device: 'eth0' })) });
+    const service = (address: string) => ({ protocol: 'tcp', address, port: 80, scheduler: 'rr', forwarding: 'dr', real_servers: [1, 2].map((n) => ({ address: rip(n), port: 80, weight: 1 })) });
+    const spec = (vips: string[]) => ({ instances: [instance(vips)], virtual_servers: vips.map(service) });
+    const was = keepalivedConfig(keepalivedSchema.parse(spec([VIP, V51])));
+    const running = (probe: string): string =>
+      probe.includes('command -v keepalived')
+        ? ['K 1', `F 644 ${Buffer.from(was).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', ...[VIP, V51].flatMap((vip) => [`S -A -t ${vip}:80 -s rr`, ...[1, 2].map((n) => `S -a -t ${vip}:80 -r ${rip(n)}:80 -g -w 1`)]), 'I 0'].join('\n')
+        : '';
+    const moved = (dir3: FakeHost): Case => ({
+      tasks: { dir1: [task('keepalived', 'keepalived', spec([VIP]))], dir3: [page('dir3')] },
+      hosts: { dir1: { read: running }, dir3 },
+      vipDirectors: new Map([
+        [VIP, ['dir1', 'dir2']],
+        [V51, ['dir3', 'dir4']],
+      ]),
+    });
+    const balanceVips = async (dir3: FakeHost): Promise<string[]> => {
+      const { result } = await run(moved(dir3));
+      const first = result('dir1').changes.find((change) => change.diff?.kind === 'file' && change.phase === 'balance');
+      return [...(first?.diff?.after ?? '').matchAll(/^ {8}(\S+)\/32 dev eth0/gm)].map((match) => match[1] ?? '');
+    };
+    expect(await balanceVips({})).toEqual([VIP]);
+    expect(await balanceVips({ status: () => 1 })).toEqual([VIP, V51]);
   });
 
   // A server the director already has asks its host for more when it switches forwarding method

@@ -4,8 +4,8 @@ import { keepalivedConfig } from '../../src/resources/keepalived/config-text.js'
 import { liveInstances } from '../../src/resources/keepalived/live-instances.js';
 import { parseProbe } from '../../src/resources/keepalived/probe.js';
 import { keepalivedSchema } from '../../src/resources/keepalived/schema.js';
-import { vipsTakenElsewhere } from '../../src/resources/keepalived/vips-elsewhere.js';
-import type { Change, ClusterView } from '../../src/resources/types.js';
+import type { Change } from '../../src/resources/types.js';
+import { vipsMovingAway } from '../../src/engine/vrrp-moves.js';
 
 // A VIP moved from one director pair to another in one apply (its service given to other
 // directors). The old pair's first config of the run leaves it out, as a plain director lets a VIP
@@ -61,15 +61,9 @@ const facts = parseProbe({
   status: 0,
 });
 
-const cluster = (vipDirectors: Record<string, string[]>, inRun: string[]): ClusterView => ({
-  hostAt: new Map(),
-  inRun: new Set(inRun),
-  stoppedPeers: new Set(),
-  prunes: true,
-  vipDirectors: new Map(Object.entries(vipDirectors)),
-});
-
-const plan = (view: ClusterView | undefined): Change[] => keepalived.plan(spec([V50]), facts, { host: 'dir1', ...(view ? { cluster: view } : {}) });
+/** dir1's plan, given the VIPs the run sees directors elsewhere take (HostContext.handingOver, from vipsMovingAway). */
+const plan = (handingOver: Record<string, string[]> | undefined): Change[] =>
+  keepalived.plan(spec([V50]), facts, { host: 'dir1', ...(handingOver ? { handingOver: new Map(Object.entries(handingOver)) } : {}) });
 
 /** The VIPs each config the plan writes gives VI_51, by phase. */
 const vipsWritten = (changes: readonly Change[]): Array<[string | undefined, string[]]> =>
@@ -77,7 +71,7 @@ const vipsWritten = (changes: readonly Change[]): Array<[string | undefined, str
 
 describe('a keepalived VIP moved to another pair of directors', () => {
   it('leaves the old pair with the first config of the run, which still quiesces and drains its servers', () => {
-    const changes = plan(cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'] }, ['dir1', 'dir2', 'dir3', 'dir4']));
+    const changes = plan({ [V51]: ['dir3', 'dir4'] });
     expect(vipsWritten(changes)).toEqual([
       ['balance', [V50]],
       ['withdraw', [V50]],
@@ -93,29 +87,36 @@ describe('a keepalived VIP moved to another pair of directors', () => {
     expect(changes[0]?.commands.join('\n')).toContain(`ipvsadm -e -t ${V51}:80 -r 192.0.2.11:80 -g -w 0`);
   });
 
-  it('stays through the drain where no director of the run takes it', () => {
-    const kept: Array<[string, ClusterView | undefined]> = [
-      ['its new directors are left out of the run (--limit)', cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'] }, ['dir1', 'dir2'])],
-      ['dropped from the inventory with its service', cluster({ [V50]: ['dir1', 'dir2'] }, ['dir1', 'dir2', 'dir3', 'dir4'])],
-      ['no view of the cluster (status, a run of one host)', undefined],
-    ];
-    for (const [why, view] of kept) {
-      const changes = plan(view);
-      expect(vipsWritten(changes), why).toEqual([
+  it('stays through the drain where no director of the run takes it (dropped from the inventory, its directors failed or left out)', () => {
+    const cases: Array<Record<string, string[]> | undefined> = [undefined, {}, { '198.51.100.52': ['dir3'] }];
+    for (const handingOver of cases) {
+      const changes = plan(handingOver);
+      expect(vipsWritten(changes)).toEqual([
         ['balance', [V50, V51]],
         ['withdraw', [V50]],
       ]);
-      expect(changes[0]?.summary, why).toBe('quiesce 192.0.2.11:80, 192.0.2.12:80 in /etc/keepalived/keepalived.conf (weight 0, reload, then drain)');
+      expect(changes[0]?.summary).toBe('quiesce 192.0.2.11:80, 192.0.2.12:80 in /etc/keepalived/keepalived.conf (weight 0, reload, then drain)');
     }
   });
 
-  it('is taken elsewhere only where none of its directors is this one and some are in the run', () => {
-    const view = cluster({ [V50]: ['dir1', 'dir2'], [V51]: ['dir3', 'dir4'], '198.51.100.52': ['dir2', 'dir3'], '198.51.100.53': ['dir5'] }, ['dir1', 'dir2', 'dir4']);
-    expect([...vipsTakenElsewhere('dir1', view)]).toEqual([
-      [V51, ['dir4']],
-      ['198.51.100.52', ['dir2']],
+  it('is moving away from a keepalived director where the inventory gives it only to other directors, and some of those are live', () => {
+    const vipDirectors = new Map([
+      [V50, ['dir1', 'dir2']],
+      [V51, ['dir3', 'dir4']],
+      ['198.51.100.52', ['dir2', 'dir3']],
+      ['198.51.100.53', ['dir5']],
     ]);
-    expect([...vipsTakenElsewhere('dir1', undefined)]).toEqual([]);
-    expect([...vipsTakenElsewhere('dir1', { ...view, vipDirectors: undefined })]).toEqual([]);
+    const hosts = (live: string[], plain: string[] = []) => live.map((host) => ({ host, keepalived: !plain.includes(host) }));
+    expect(vipsMovingAway(hosts(['dir1', 'dir2', 'dir4']), vipDirectors)).toEqual(
+      new Map([
+        ['dir1', new Map([[V51, ['dir4']], ['198.51.100.52', ['dir2']]])],
+        ['dir2', new Map([[V51, ['dir4']]])],
+        ['dir4', new Map([[V50, ['dir1', 'dir2']], ['198.51.100.52', ['dir2']]])],
+      ]),
+    );
+    // dir3 and dir4 failed before balance: nobody takes .51, dir1 keeps it through its drain.
+    expect(vipsMovingAway(hosts(['dir1', 'dir2']), vipDirectors).get('dir1')).toEqual(new Map([['198.51.100.52', ['dir2']]]));
+    // A plain director hands its VIPs over by their announce, not by this.
+    expect(vipsMovingAway(hosts(['dir1', 'dir3'], ['dir1']), vipDirectors).has('dir1')).toBe(false);
   });
 });

@@ -118,7 +118,7 @@ function fromLive(service: VirtualService, running: ReadonlyMap<string, number>)
  * service's connections (their packets come to the VIP), as an address task's VIP does until the
  * withdraw wave, and goes with the config written there. A VIP that moves to another instance is
  * that instance's at once (one VIP in two instances would be added twice), and so is one that
- * directors elsewhere take in this run (`elsewhere`, vips-elsewhere.ts).
+ * directors elsewhere take in this run (`elsewhere`, engine/vrrp-moves.ts).
  */
 function keptLeavingVips(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): KeepalivedSpec['instances'] {
   const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
@@ -174,7 +174,7 @@ export function drainOnly(service: VirtualService, server: RealServer): Change {
   return { resource: RESOURCE, summary: `drain ${realServerName(server)} of ${serviceName(service)}`, commands: [], phase: 'balance', leaving: serverRef(service, server) };
 }
 
-/** `elsewhere`: the VIPs other directors of the run take (vips-elsewhere.ts); the first config written lets them go. */
+/** `elsewhere`: the VIPs other directors of the run take (HostContext.handingOver); the first config written lets them go. */
 export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, elsewhere: ReadonlyMap<string, readonly string[]> = new Map()): Change[] {
   const text = keepalivedConfig(spec);
   if (facts.file.exists && facts.file.content === text) return [];
