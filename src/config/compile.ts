@@ -90,7 +90,7 @@ export interface CompiledRun {
    * from a VRRP group (see engine/retire-peers.ts).
    */
   readonly unplayed?: ReadonlySet<string>;
-  /** The directors of each service VIP, as its services list them (see ClusterView.vipDirectors). */
+  /** The directors of each service VIP, as its services list them: a keepalived VIP moved to other directors (engine/vrrp-moves.ts). */
   readonly vipDirectors?: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -565,4 +565,3 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     return true;
   });
 }
-
