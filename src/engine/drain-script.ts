@@ -2,6 +2,7 @@ import { LOCK_FD_CLOSED } from '../lock/lock-script.js';
 import { command, quote } from '../shell/quote.js';
 import type { RealServerRef } from '../resources/types.js';
 import { scriptEnvironment } from '../shell/script-environment.js';
+import { boundEntry } from '../resources/ipvs/bound-connections.js';
 
 // The drain of a director's leaving real servers: one exec that polls the director's own IPVS
 // table once a second, over the connection the apply already holds, until no leaving server has
@@ -47,7 +48,8 @@ import { scriptEnvironment } from '../shell/script-environment.js';
 // A real server whose forwarding method this director switched in balance stays in its service,
 // and takes new connections by the new method: only those made by the old one (listed as the
 // switch ran, resources/ipvs/bound-connections.ts) are waited for, each by its client, VIP and
-// server in the connection table, while it is opening or established, under the same VIP tests.
+// server in the connection table, while it is opening or established (a UDP one: until its entry
+// expires, UDP's timeout after its last datagram), under the same VIP tests.
 
 /** How long a moved VIP's leaving server must receive no packet here before its connections stop counting. */
 export const QUIET_SECONDS = 5;
@@ -163,14 +165,15 @@ function heldTest(server: RealServerRef, index: number, vips: readonly string[],
 
 /**
  * Per poll, the servers whose old method's connections are listed (`bound`, by server index):
- * `a<I>`, how many of those are still opening or established, one read of the table for all.
+ * `a<I>`, how many of those are still opening or established (a UDP one: still in the table),
+ * one read of the table for all.
  * The list goes to awk ahead of the table, as a here-document: it may be long.
  */
 function boundCounts(servers: readonly RealServerRef[], bound: ReadonlyArray<readonly string[] | undefined>, vips: readonly string[], moved: ReadonlySet<string>): string[] {
   const listed = servers.flatMap((server, index) => (bound[index] === undefined ? [] : [{ server, index }]));
   if (listed.length === 0) return [];
   const keys = listed.flatMap(({ index }) => (bound[index] ?? []).map((key) => `${index} ${key}`));
-  const count = `awk -v n=${servers.length} 'p == 0 { if ($0 == "--") p = 1; else m[$2 " " $3 " " $4] = $1; next } $1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") && (($4 " " $5 " " $6) in m) { c[m[$4 " " $5 " " $6]]++ } END { for (i = 0; i < n; i++) printf "%d ", c[i] }'`;
+  const count = `awk -v n=${servers.length} 'p == 0 { if ($0 == "--") p = 1; else m[$2 " " $3 " " $4] = $1; next } ${boundEntry} && (($4 " " $5 " " $6) in m) { c[m[$4 " " $5 " " $6]]++ } END { for (i = 0; i < n; i++) printf "%d ", c[i] }'`;
   return [
     `  set -- $({ cat <<'LVSPROV_BOUND'`,
     ...keys,

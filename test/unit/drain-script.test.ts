@@ -117,6 +117,15 @@ describe('drain poll', () => {
       expect(parseBound(`bound 203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80'\nbound x y z\nipvsadm: warning\n`)).toEqual([]);
     });
 
+    it("a UDP service's server lists its flows' entries (their state is UDP), and the drain waits while they are in the table", () => {
+      const udpServer: RealServerRef = { ...switched, service: ['-u', '198.51.100.50:80'] };
+      const flow = 'UDP 04:59  UDP         203.0.113.100:41234 198.51.100.50:80   192.0.2.13:80\n';
+      const listed = parseBound(run(`${fakeIpvsadm([0], [flow])}ipvsadm -e -u 198.51.100.50:80 -r 192.0.2.13:80 -g -w 1\n${listBoundCommand(udpServer)}\n`));
+      expect(listed).toEqual(['203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80']);
+      const out = run(`${fakeIpvsadm([0, 0, 0], [flow, flow, ''])}${drainScript([{ ...web, service: ['-u', '198.51.100.50:80'] }], 30, undefined, [], [listed])}`);
+      expect(parseDrain(out, 1)).toEqual({ drained: true, polls: 3, active: [0], seconds: expect.any(Number) });
+    });
+
     it('waits only for the connections the switch listed (ActiveConn counts the new method\'s too), until none is opening or established', () => {
       const listed = ['203.0.113.100:41234 198.51.100.50:80 192.0.2.13:80', '203.0.113.100:41300 198.51.100.50:80 192.0.2.13:80'];
       const tables = [old + opening + others, old + opening.replace('SYN_RECV   ', 'ESTABLISHED') + others, old.replace('ESTABLISHED', 'FIN_WAIT   ') + others, others];

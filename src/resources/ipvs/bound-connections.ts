@@ -9,25 +9,44 @@ import type { RealServerRef } from '../types.js';
 // the old method's setup (VIP on lo, or tunl0 and its rp_filter, or its NAT source route) until
 // the retire wave, and the engine drains these connections before that (while they drain, a switch
 // between DR and NAT or TUN pins the server's next hop: next-hop-pin.ts). The table does not show
-// a connection's method, so the edit lists the server's open TCP connections right after it runs:
+// a connection's method, so the edit lists the server's open connections right after it runs:
 // every one made before is there (a few made right after it may be too, which only makes the
 // drain longer), each as `bound CLIENT VIRTUAL DESTINATION`, as `ipvsadm -L -n -c` prints them.
+//
+// A UDP flow is bound the same way: its entry keeps the old method while datagrams keep coming
+// (each one restarts its timeout), and nothing expires it, for its server is still there. Left
+// off the list, the drain let the switch's retire take the old method's VIP off the server at
+// once, and every later datagram of the flow went to a host that drops it.
 
 const PREFIX = 'bound';
+
+/**
+ * The entries of `ipvsadm -L -n -c` a switch leaves on the old method, by protocol, as awk
+ * conditions on such a line (`PROTO EXPIRE STATE CLIENT VIRTUAL DESTINATION`): TCP's while
+ * opening or established (a closing one asks nothing more of its server), and every UDP one (its
+ * state is always UDP). The drain counts them by the same conditions (drain-script.ts).
+ */
+export const BOUND_ENTRIES = {
+  tcp: '$1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED")',
+  udp: '$1 == "UDP"',
+} as const;
+
+/** One awk condition: the line is an entry of BOUND_ENTRIES. */
+export const boundEntry = `(${Object.values(BOUND_ENTRIES).map((condition) => `(${condition})`).join(' || ')})`;
 
 /** One address and port as `ipvsadm -L -n -c` prints it: `192.0.2.11:80` or `[2001:db8::1]:80`. */
 const ENDPOINT = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 
 /**
  * The command, run right after the edit, that prints the server's SYN_RECV and ESTABLISHED TCP
- * connections. Matched by addresses, not ports: a port-0 service lists its servers with port 0
+ * connections and its UDP ones (BOUND_ENTRIES). Matched by addresses, not ports: a port-0 service lists its servers with port 0
  * while each entry carries the port the client came to; and by VIP where the service names one
  * (a fwmark service's entries are matched by the server alone).
  */
 export function listBoundCommand(server: RealServerRef): string {
   const strip = 'sub(/:[0-9]+$/, "", v); gsub(/[][]/, "", v); sub(/:[0-9]+$/, "", d); gsub(/[][]/, "", d)';
   const vip = server.vip !== undefined ? ` -v vip=${quote(server.vip)}` : '';
-  const program = `$1 == "TCP" && ($3 == "SYN_RECV" || $3 == "ESTABLISHED") { v = $5; d = $6; ${strip}; if (d == rs${vip ? ' && v == vip' : ''}) print "${PREFIX}", $4, $5, $6 }`;
+  const program = `${boundEntry} { v = $5; d = $6; ${strip}; if (d == rs${vip ? ' && v == vip' : ''}) print "${PREFIX}", $4, $5, $6 }`;
   return `${command('ipvsadm', '-L', '-n', '-c')} | awk -v rs=${quote(server.address)}${vip} '${program}'`;
 }
 
