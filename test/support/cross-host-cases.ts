@@ -25,6 +25,8 @@ export const tcp = (address: string, port: number, servers: Server[], extra: Rec
   ...extra,
   real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })),
 });
+/** A UDP service: its own IPVS service (`-u`), beside a TCP one of the same VIP and port if any. */
+export const udp = (address: string, port: number, servers: Server[], extra: Record<string, unknown> = {}): Service => ({ ...tcp(address, port, servers, extra), protocol: 'udp' });
 /** A fwmark service, persistent unless `extra` says otherwise (`persistence: undefined`). */
 export const marked = (mark: number, servers: Server[], extra: Record<string, unknown> = {}): Service => ({ protocol: 'fwmark', fwmark: mark, scheduler: 'wrr', persistence: { timeout: 300 }, ...extra, real_servers: servers.map((server) => ({ forwarding: 'dr', ...server })) });
 export const rs = (...addresses: string[]): Server[] => addresses.map((address) => ({ address }));

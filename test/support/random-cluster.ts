@@ -1,12 +1,14 @@
 import type { Inventory } from './cluster-sim.js';
-import { director, marked, realServer, tcp, type MarkRule, type Server, type Service } from './cross-host-cases.js';
+import { director, marked, realServer, tcp, udp, type MarkRule, type Server, type Service } from './cross-host-cases.js';
 import { pick } from './seeded-random.js';
 
 // Random inventories of a small LVS cluster for the cross-host random walk
 // (cross-host-random.test.ts), in the vocabulary of the hand-written cases: one or two plain
 // directors (dir1, dir2; no HA, so a VIP has one director at most), up to four DR or TUN real
 // servers (rs1..rs4) carrying exactly the VIPs of the services that list them, as the realserver
-// roles make them. A cluster is kept as a small model; each step of the walk mutates it the way an
+// roles make them. Port services are TCP or UDP (one VIP and port may have both: two IPVS
+// services), on one port or on every port of their VIP (port 0, persistent, as ipvsadm requires);
+// fwmark services mark TCP ports only, as the director role's `ports` does. A cluster is kept as a small model; each step of the walk mutates it the way an
 // operator edits an inventory, and the model is rendered as the inventory and as the lines a
 // failure prints (code a hand-written case can take as it is).
 //
@@ -23,10 +25,21 @@ type Method = 'dr' | 'tun';
 export const VIPS = ['198.51.100.50', '198.51.100.51', '198.51.100.52', '198.51.100.53'] as const;
 export const RIPS: Record<RealServerHost, string> = { rs1: '192.0.2.11', rs2: '192.0.2.12', rs3: '192.0.2.13', rs4: '192.0.2.14' };
 export const PORTS = [80, 443, 8080] as const;
+/** A port no service names: only a port-0 service takes its connections. */
+export const OTHER_PORT = 9000;
+export const PROTOCOLS = ['tcp', 'udp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 const MARKS = [1, 2] as const;
 const WEIGHTS = [0, 1, 1, 1, 3] as const;
-const PERSISTENCE = [undefined, undefined, 300, 900] as const;
-const SCHEDULERS = ['wrr', 'wrr', 'rr'] as const;
+/** ipvsadm -p TIMEOUT [-M NETMASK]: one client per entry unless a netmask groups a network's clients. */
+export interface Persistence {
+  timeout: number;
+  netmask?: string;
+}
+const PERSISTENCE: ReadonlyArray<Persistence | undefined> = [undefined, undefined, { timeout: 300 }, { timeout: 900 }, { timeout: 300, netmask: '255.255.255.0' }];
+/** Persistent: what a port-0 service needs. */
+const PERSISTENT: readonly Persistence[] = PERSISTENCE.filter((entry): entry is Persistence => entry !== undefined);
+const SCHEDULERS = ['wrr', 'wrr', 'rr', 'wlc'] as const;
 
 export interface Member {
   host: RealServerHost;
@@ -35,14 +48,16 @@ export interface Member {
 
 interface Settings {
   scheduler: string;
-  /** Timeout in seconds; none: not persistent. */
-  persistence: number | undefined;
+  /** None: not persistent. */
+  persistence: Persistence | undefined;
   members: Member[];
 }
 
 export interface PortService extends Settings {
   kind: 'port';
+  protocol: Protocol;
   vip: string;
+  /** 0: every port of the VIP (persistent). */
   port: number;
 }
 
@@ -65,7 +80,8 @@ export interface ClusterModel {
 export const emptyCluster = (): ClusterModel => ({ directors: {}, forwarding: { rs1: 'dr', rs2: 'dr', rs3: 'dr', rs4: 'dr' } });
 
 const vipsOf = (service: ServiceModel): string[] => (service.kind === 'port' ? [service.vip] : service.covers.map((cover) => cover.vip));
-const portsOf = (service: ServiceModel): Array<[string, number]> => (service.kind === 'port' ? [[service.vip, service.port]] : service.covers.flatMap((cover) => cover.ports.map((port): [string, number] => [cover.vip, port])));
+/** What a service claims: `PROTOCOL VIP:PORT` (a mark's: TCP ports); a port-0 service claims its own `:0`, which port services of its VIP leave to it. */
+const claimsOf = (service: ServiceModel): string[] => (service.kind === 'port' ? [`${service.protocol} ${service.vip}:${service.port}`] : service.covers.flatMap((cover) => cover.ports.map((port) => `tcp ${cover.vip}:${port}`)));
 const heldBy = (services: readonly ServiceModel[] | undefined): Set<string> => new Set((services ?? []).flatMap(vipsOf));
 const otherDirector = (host: DirectorHost): DirectorHost => (host === 'dir1' ? 'dir2' : 'dir1');
 
@@ -76,9 +92,10 @@ export function problems(model: ClusterModel): string[] {
   for (const vip of heldBy(model.directors.dir2)) if (dir1.has(vip)) found.push(`${vip} on both directors`);
   for (const host of DIRECTORS) {
     const services = model.directors[host] ?? [];
-    // One (VIP, port) meets one service: a port service, or one mark (a marked port would shadow a port service).
-    const claimed = services.flatMap((service) => portsOf(service).map(([vip, port]) => `${vip}:${port}`));
-    if (new Set(claimed).size !== claimed.length) found.push(`${host}: a VIP and port claimed twice`);
+    // One (protocol, VIP, port) meets one service: a port service, or one mark (a marked TCP port
+    // would shadow a TCP port service: shadowed-services.ts). A port-0 service under them is layered on purpose.
+    const claimed = services.flatMap(claimsOf);
+    if (new Set(claimed).size !== claimed.length) found.push(`${host}: a protocol, VIP and port claimed twice`);
     const marks = services.flatMap((service) => (service.kind === 'mark' ? [service.mark] : []));
     if (new Set(marks).size !== marks.length) found.push(`${host}: a mark twice`);
     for (const service of services) {
@@ -86,6 +103,7 @@ export function problems(model: ClusterModel): string[] {
       if (new Set(service.members.map((member) => member.host)).size !== service.members.length) found.push(`${host}: a server twice`);
       if (service.kind === 'mark' && (service.covers.length === 0 || service.covers.some((cover) => cover.ports.length === 0))) found.push(`${host}: a mark covering nothing`);
       if (service.kind === 'mark' && new Set(service.covers.map((cover) => cover.vip)).size !== service.covers.length) found.push(`${host}: a mark covering a VIP twice`);
+      if (service.kind === 'port' && service.port === 0 && service.persistence === undefined) found.push(`${host}: port 0 without persistence (the inventory refuses it, as ipvsadm does)`);
     }
   }
   return found;
@@ -110,9 +128,16 @@ const freeVip = (random: () => number, model: ClusterModel, host: DirectorHost):
   return pick(random, free.length > 0 ? free : VIPS);
 };
 
+/** A port service: TCP mostly, one in six on every port of its VIP (then persistent). */
+function portService(random: () => number, model: ClusterModel, host: DirectorHost): PortService {
+  const service: PortService = { kind: 'port', protocol: random() < 0.7 ? 'tcp' : 'udp', vip: freeVip(random, model, host), port: random() < 0.16 ? 0 : pick(random, PORTS), ...settings(random) };
+  if (service.port === 0) service.persistence ??= pick(random, PERSISTENT);
+  return service;
+}
+
 const randomService = (random: () => number, model: ClusterModel, host: DirectorHost): ServiceModel =>
   random() < 0.6
-    ? { kind: 'port', vip: freeVip(random, model, host), port: pick(random, PORTS), ...settings(random) }
+    ? portService(random, model, host)
     : { kind: 'mark', mark: pick(random, MARKS), covers: [...new Set([freeVip(random, model, host), ...(random() < 0.4 ? [freeVip(random, model, host)] : [])])].map((vip) => ({ vip, ports: subset(random, PORTS) })), ...settings(random) };
 
 /** A cluster from nothing: every director and real server drawn afresh, until the draw is valid (problems). */
@@ -196,15 +221,21 @@ const MUTATIONS: ReadonlyArray<[string, number, Mutation]> = [
     for (const { service } of allServices(model)) service.members = service.members.filter((member) => member.host !== host);
   }],
   ['persistence or scheduler', 2, withService((random, service) => {
+    // A port-0 service stays persistent (a draw without is refused: problems).
     if (random() < 0.6) service.persistence = pick(random, PERSISTENCE);
     else service.scheduler = pick(random, SCHEDULERS);
+  })],
+  ['a persistence netmask or timeout only', 1, withService((random, service) => {
+    if (service.persistence === undefined) return;
+    if (random() < 0.5) service.persistence = { ...service.persistence, timeout: service.persistence.timeout === 300 ? 900 : 300 };
+    else service.persistence = service.persistence.netmask === undefined ? { ...service.persistence, netmask: pick(random, ['255.255.255.0', '255.255.0.0']) } : { timeout: service.persistence.timeout };
   })],
   ['switch a real server between DR and TUN', 2, (random, model) => {
     const host = pick(random, REAL_SERVERS);
     model.forwarding[host] = model.forwarding[host] === 'dr' ? 'tun' : 'dr';
   }],
   ['change a port', 2, withService((random, service) => {
-    if (service.kind === 'port') service.port = pick(random, PORTS);
+    if (service.kind === 'port') service.port = random() < 0.2 ? 0 : pick(random, PORTS);
     else if (service.covers.length > 0) pick(random, service.covers).ports = subset(random, PORTS);
   })],
   ['renumber a VIP', 2, withService((random, service, services, host, model) => {
@@ -225,8 +256,9 @@ const MUTATIONS: ReadonlyArray<[string, number, Mutation]> = [
     if (service.kind === 'mark') service.covers.splice(Math.floor(random() * service.covers.length), 1);
   })],
   ['port services become a fwmark service', 2, withService((random, service, services) => {
-    if (service.kind !== 'port') return;
-    const same = services.filter((other): other is PortService => other.kind === 'port' && other.vip === service.vip);
+    // The marks are TCP ports': a VIP's UDP services and its port-0 service stay.
+    if (service.kind !== 'port' || service.protocol !== 'tcp' || service.port === 0) return;
+    const same = services.filter((other): other is PortService => other.kind === 'port' && other.protocol === 'tcp' && other.port !== 0 && other.vip === service.vip);
     const mark = pick(random, MARKS);
     const existing = services.find((other): other is MarkService => other.kind === 'mark' && other.mark === mark);
     for (const other of same) services.splice(services.indexOf(other), 1);
@@ -236,7 +268,30 @@ const MUTATIONS: ReadonlyArray<[string, number, Mutation]> = [
   })],
   ['a fwmark service becomes port services', 2, withService((_, service, services) => {
     if (service.kind !== 'mark') return;
-    services.splice(services.indexOf(service), 1, ...portsOf(service).map(([vip, port]): PortService => ({ kind: 'port', vip, port, scheduler: service.scheduler, persistence: service.persistence, members: structuredClone(service.members) })));
+    services.splice(services.indexOf(service), 1, ...service.covers.flatMap((cover) => cover.ports.map((port): PortService => ({ kind: 'port', protocol: 'tcp', vip: cover.vip, port, scheduler: service.scheduler, persistence: service.persistence, members: structuredClone(service.members) }))));
+  })],
+  ['a port service changes protocol (TCP and UDP)', 2, withService((_, service) => {
+    if (service.kind === 'port') service.protocol = service.protocol === 'tcp' ? 'udp' : 'tcp';
+  })],
+  ['the same VIP and port served in the other protocol too', 2, withService((random, service, services) => {
+    if (service.kind === 'port') services.push({ ...structuredClone(service), protocol: service.protocol === 'tcp' ? 'udp' : 'tcp', ...(random() < 0.5 ? { members: members(random) } : {}) });
+  })],
+  ["a VIP's port services of one protocol become one port-0 service", 2, withService((random, service, services) => {
+    if (service.kind !== 'port') return;
+    const same = services.filter((other): other is PortService => other.kind === 'port' && other.protocol === service.protocol && other.vip === service.vip);
+    for (const other of same) services.splice(services.indexOf(other), 1);
+    services.push({ ...structuredClone(service), port: 0, persistence: service.persistence ?? pick(random, PERSISTENT) });
+  })],
+  ['a port-0 service becomes port services', 2, withService((random, service, services) => {
+    if (service.kind !== 'port' || service.port !== 0) return;
+    // Persistence goes with it or stays (a port service may be persistent too).
+    const persistence = random() < 0.5 ? undefined : service.persistence;
+    services.splice(services.indexOf(service), 1, ...subset(random, PORTS).map((port): PortService => ({ ...structuredClone(service), port, persistence })));
+  })],
+  ['a port service added under a port-0 service, or a port-0 service under port services', 2, withService((random, service, services) => {
+    if (service.kind !== 'port') return;
+    if (service.port === 0) services.push({ ...structuredClone(service), port: pick(random, PORTS), persistence: pick(random, PERSISTENCE), members: members(random) });
+    else services.push({ ...structuredClone(service), port: 0, persistence: pick(random, PERSISTENT), members: members(random) });
   })],
   ['a director loses every service (and its role, or keeps an IPVS task listing none)', 1, (random, model) => {
     const host = pick(random, DIRECTORS);
@@ -272,9 +327,10 @@ export function mutate(random: () => number, model: ClusterModel): { model: Clus
 const serverOf = (model: ClusterModel, member: Member): Server => ({ address: RIPS[member.host], forwarding: model.forwarding[member.host], weight: member.weight });
 
 const serviceSpec = (model: ClusterModel, service: ServiceModel): Service => {
-  const extra = { scheduler: service.scheduler, persistence: service.persistence === undefined ? undefined : { timeout: service.persistence } };
+  const extra = { scheduler: service.scheduler, persistence: service.persistence === undefined ? undefined : { ...service.persistence } };
   const servers = service.members.map((member) => serverOf(model, member));
-  return service.kind === 'port' ? tcp(service.vip, service.port, servers, extra) : marked(service.mark, servers, extra);
+  if (service.kind === 'mark') return marked(service.mark, servers, extra);
+  return (service.protocol === 'udp' ? udp : tcp)(service.vip, service.port, servers, extra);
 };
 
 const markRules = (services: readonly ServiceModel[]): MarkRule[] =>
@@ -308,12 +364,14 @@ function serviceCode(model: ClusterModel, service: ServiceModel): string {
     const weight = member.weight === 1 ? '' : `, weight: ${member.weight}`;
     return `{ address: ${RS(member.host)}${method}${weight} }`;
   });
+  const persistence = service.persistence === undefined ? 'undefined' : `{ timeout: ${service.persistence.timeout}${service.persistence.netmask === undefined ? '' : `, netmask: '${service.persistence.netmask}'`} }`;
   const extra = [
     ...(service.scheduler === 'wrr' ? [] : [`scheduler: '${service.scheduler}'`]),
-    ...(service.kind === 'port' ? (service.persistence === undefined ? [] : [`persistence: { timeout: ${service.persistence} }`]) : service.persistence === 300 ? [] : [`persistence: ${service.persistence === undefined ? 'undefined' : `{ timeout: ${service.persistence} }`}`]),
+    // A port service is not persistent unless it says so; a fwmark service (marked) is, for 300 s.
+    ...(persistence === (service.kind === 'port' ? 'undefined' : '{ timeout: 300 }') ? [] : [`persistence: ${persistence}`]),
   ];
   const tail = extra.length > 0 ? `, { ${extra.join(', ')} }` : '';
-  return service.kind === 'port' ? `tcp(${V(service.vip)}, ${service.port}, [${servers.join(', ')}]${tail})` : `marked(${service.mark}, [${servers.join(', ')}]${tail})`;
+  return service.kind === 'port' ? `${service.protocol}(${V(service.vip)}, ${service.port}, [${servers.join(', ')}]${tail})` : `marked(${service.mark}, [${servers.join(', ')}]${tail})`;
 }
 
 /**

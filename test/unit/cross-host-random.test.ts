@@ -5,8 +5,8 @@ import { CHANGE_PHASES } from '../../src/resources/types.js';
 import { runOnCluster, type ClusterRun, type Failure } from '../support/cluster-run.js';
 import { applyChange, applyCluster, copyCluster, planCluster, type Inventory, type SimHost } from '../support/cluster-sim.js';
 import { trafficProblems } from '../support/cluster-traffic.js';
-import { checkLvsOrder, director, drainKey, lines, marked, realServer, tcp } from '../support/cross-host-cases.js';
-import { DIRECTORS, EDITS, emptyCluster, inventoryCode, inventoryOf, mutate, PORTS, randomCluster, REAL_SERVERS, RIPS, VIPS, type ClusterModel } from '../support/random-cluster.js';
+import { checkLvsOrder, director, drainKey, lines, marked, realServer, tcp, udp } from '../support/cross-host-cases.js';
+import { DIRECTORS, EDITS, emptyCluster, inventoryCode, inventoryOf, mutate, OTHER_PORT, PORTS, PROTOCOLS, randomCluster, REAL_SERVERS, RIPS, VIPS, type ClusterModel } from '../support/random-cluster.js';
 import { pick, seeded } from '../support/seeded-random.js';
 
 // The cross-host plan on a random walk: a live cluster moved from inventory to inventory by
@@ -23,6 +23,8 @@ const SEED = Number(process.env.LVSPROV_WALK_SEED ?? 20_260_611);
 const STEPS = Number(process.env.LVSPROV_WALK_STEPS ?? 300);
 
 const realServers = new Map(REAL_SERVERS.map((host) => [RIPS[host], host]));
+/** The flows the traffic is judged on: every VIP, TCP and UDP, on the services' ports and one only a port-0 service takes. */
+const FLOWS = { vips: VIPS, ports: [...PORTS, OTHER_PORT], protocols: PROTOCOLS, directors: DIRECTORS, realServers };
 
 type Plan = { plans: Map<string, PlannedChange[]>; waves: WavePlan };
 
@@ -31,7 +33,7 @@ const plan = (cluster: Map<string, SimHost>, inventory: Inventory): Plan => plan
 /** One move of the live cluster to `after`, planned as `planned`: checked, applied, and planned again. */
 function move(cluster: Map<string, SimHost>, after: Inventory, { plans, waves }: Plan): void {
   checkLvsOrder(after, plans, waves);
-  const broken = trafficProblems(cluster, after, plans, waves, { vips: VIPS, ports: PORTS, directors: DIRECTORS, realServers });
+  const broken = trafficProblems(cluster, after, plans, waves, FLOWS);
   expect(broken, `the traffic:\n${broken.join('\n')}\n`).toEqual([]);
   applyCluster(cluster, after, plans);
   expect(lines(plan(cluster, after).waves), 'planned again after the apply').toEqual([]);
@@ -141,6 +143,21 @@ describe('moves the walk found', () => {
     move(cluster, before, plan(cluster, before));
     move(cluster, after, plan(cluster, after));
   });
+
+  // Seed 20260611, step 35 (the walk with UDP): a UDP service's server switched from TUN to DR.
+  // IPVS keeps a flow's entry on the method it was made by while its datagrams keep coming, and
+  // the switch listed only its TCP connections for the drain: the retire took the VIP off the
+  // server's tunl0 at once, and the flow's next datagrams went through the tunnel to nothing.
+  it("a UDP service's real server switched from TUN to DR: the drain waits for its flows made through the tunnel before tunl0 lets the VIP go", () => {
+    const V1 = VIPS[0];
+    const before: Inventory = { dir1: director([udp(V1, 80, [{ address: RIPS.rs1, forwarding: 'tun' }, { address: RIPS.rs2 }])]), rs1: realServer([V1, 'tunl0']), rs2: realServer([V1, 'lo']) };
+    const after: Inventory = { dir1: director([udp(V1, 80, [{ address: RIPS.rs1 }, { address: RIPS.rs2 }])]), rs1: realServer([V1, 'lo']), rs2: realServer([V1, 'lo']) };
+    const cluster = new Map<string, SimHost>();
+    move(cluster, before, plan(cluster, before));
+    const planned = plan(cluster, after);
+    expect(planned.waves.drains.map((drain) => `${drain.host}: ${drain.servers.map(drainKey).join(', ')}`)).toEqual(['dir1: -u 198.51.100.50:80 192.0.2.11:80']);
+    move(cluster, after, planned);
+  });
 });
 
 describe('the random walk with a failing host', () => {
@@ -156,7 +173,7 @@ describe('the random walk with a failing host', () => {
     move(cluster, before, plan(cluster, before));
     const start = copyCluster(cluster);
     const run = await runOnCluster(cluster, after, { realServers: listed(after), hostAddresses, failure: { host: 'rs2', at: 'connect' } });
-    expect(trafficProblems(start, after, run.made, { waves: [], drains: run.drains, takeovers: [] }, { vips: VIPS, ports: PORTS, directors: DIRECTORS, realServers })).toEqual([]);
+    expect(trafficProblems(start, after, run.made, { waves: [], drains: run.drains, takeovers: [] }, FLOWS)).toEqual([]);
     const dir1 = run.results.find((result) => result.host === 'dir1');
     expect(dir1?.heldBack?.map((held) => `${held.summary}: ${held.reason}`)).toEqual([expect.stringMatching(/^new connections to real server 192\.0\.2\.12 \(fwmark lvsprov_fwmark\): rs2 \(192\.0\.2\.12\) was unreachable/)]);
     // V2 is marked and served by rs1 alone; rs2 keeps its connections at weight 0.
@@ -183,7 +200,7 @@ describe('the random walk with a failing host', () => {
         const replayed = copyCluster(start);
         for (const [host, changes] of run.made) for (const change of changes) applyChange(replayed, after, host, change);
         for (const [host, state] of cluster) expect(JSON.stringify([...(replayed.get(host)?.facts ?? [])].sort()), `${host}'s facts replayed`).toBe(JSON.stringify([...state.facts].sort()));
-        const broken = trafficProblems(start, after, run.made, { waves: [], drains: run.drains, takeovers: [] }, { vips: VIPS, ports: PORTS, directors: DIRECTORS, realServers });
+        const broken = trafficProblems(start, after, run.made, { waves: [], drains: run.drains, takeovers: [] }, FLOWS);
         expect(broken, `the traffic of the failing run:\n${broken.join('\n')}\n`).toEqual([]);
         const stopped = run.results.find((result) => result.host === failure.host)?.status;
         if (stopped === 'failed' || stopped === 'unreachable') failed.add(`${stopped} ${failure.at}`);
