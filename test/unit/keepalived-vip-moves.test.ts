@@ -119,4 +119,26 @@ describe('a keepalived VIP moved to another pair of directors', () => {
     // A plain director hands its VIPs over by their announce, not by this.
     expect(vipsMovingAway(hosts(['dir1', 'dir3'], ['dir1']), vipDirectors).has('dir1')).toBe(false);
   });
+
+  it('comes to the new pair after its services: the config with them first, the VIP once a real server of each passed its check', () => {
+    // dir1 runs .50 alone and takes .51 with its service.
+    const running = parseProbe({
+      stdout: ['K 1', `F 644 ${Buffer.from(keepalivedConfig(spec([V50]))).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', `S -A -t ${V50}:80 -s wrr`, `S -a -t ${V50}:80 -r 192.0.2.11:80 -g -w 1`, `S -a -t ${V50}:80 -r 192.0.2.12:80 -g -w 2`, 'I 0'].join('\n'),
+      status: 0,
+    });
+    const changes = keepalived.plan(spec([V50, V51]), running, { host: 'dir1' });
+    expect(changes.map((change) => [change.phase, change.summary])).toEqual([
+      ['balance', `update /etc/keepalived/keepalived.conf with the services of ${V51} first (keepalived -t, then reload); the VIP comes once a real server of each is in the table`],
+      ['balance', 'update /etc/keepalived/keepalived.conf (keepalived -t, then reload)'],
+    ]);
+    expect(vipsWritten(changes)).toEqual([
+      ['balance', [V50]],
+      ['balance', [V50, V51]],
+    ]);
+    expect(changes[0]?.diff?.after).toContain(`virtual_server ${V51} 80 {`);
+    expect(changes[0]?.commands.at(-1)).toContain(`ipvsadm -S -n 2>/dev/null | grep -q -e '^-a -t 198\\.51\\.100\\.51:80 -r .* -w [1-9]'`);
+    // Without a health check its servers are in the table with the reload: one config.
+    const unchecked = keepalivedSchema.parse({ ...spec([V50, V51]), virtual_servers: [server(V50), { ...server(V51), health_check: undefined }] });
+    expect(keepalived.plan(unchecked, running, { host: 'dir1' }).map((change) => change.summary)).toEqual(['update /etc/keepalived/keepalived.conf (keepalived -t, then reload)']);
+  });
 });

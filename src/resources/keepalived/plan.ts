@@ -18,6 +18,7 @@ import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
 import { expectedService, wantedTable } from './table.js';
+import { arrivingVips, servicesFirst } from './arriving-vips.js';
 import { bridgeAfter, bridgeBefore } from './vip-bridge.js';
 import { reloadCommand, testedWriteCommands, writeConfigCommands } from './write-config.js';
 
@@ -209,10 +210,32 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, else
   const afterDrain = refs.length > 0 || vipsLeave;
   // Where every leaving server is at weight 0 already, the config with them kept still carries
   // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
-  const quiet = afterDrain ? keepalivedConfig(quiesced(spec, gone, before ?? '', elsewhere)) : undefined;
+  const quietSpec = afterDrain ? quiesced(spec, gone, before ?? '', elsewhere) : undefined;
+  const quiet = quietSpec ? keepalivedConfig(quietSpec) : undefined;
   const movedAway = running ? movedVips(spec, before ?? '', elsewhere) : '';
   const staged = quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''));
-  if (quiet !== undefined && staged) {
+  // The first config written in balance that brings a VIP with health-checked services comes
+  // after one with the services alone (arriving-vips.ts); not beside a forwarding switch, whose
+  // pins must come before the reload that switches.
+  let arriving = running && switches.length === 0 ? arrivingVips(spec, before ?? '') : [];
+  const servicesAhead = (stage: KeepalivedSpec): void => {
+    const ahead = arriving.length > 0 ? servicesFirst(stage, arriving) : undefined;
+    arriving = [];
+    if (!ahead) return;
+    const vips = ahead.vips.join(', ');
+    changes.push({
+      resource: RESOURCE,
+      summary: `update ${spec.path} with the services of ${vips} first (keepalived -t, then reload); ${ahead.vips.length > 1 ? 'the VIPs come' : 'the VIP comes'} once a real server of each is in the table`,
+      diff: { kind: 'file', before, after: ahead.text },
+      commands: [...reloadCommands(spec.path, ahead.text, swaps), ...ahead.wait],
+      phase: 'balance',
+      ...peers,
+    });
+    before = ahead.text;
+    swaps = [];
+  };
+  if (quietSpec !== undefined && staged) {
+    servicesAhead(quietSpec);
     const switching = switches.length > 0 ? `switch ${describeSwitches(switches)}` : '';
     const kept = refs.length > 0 ? 'the servers that leave kept at weight 0' : 'the VIPs that leave kept';
     changes.push({
@@ -237,6 +260,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, else
   for (const { item, server } of refs.filter((ref) => ref !== weighted[0])) changes.push(drainOnly(item.service, server));
   // Without servers or VIPs leaving, the config itself switches, in balance.
   const switchesHere = afterDrain ? [] : switches;
+  if (!afterDrain) servicesAhead(spec);
   changes.push({
     resource: RESOURCE,
     // A stopped keepalived (a fresh director, or one stopped to leave its last group) is not
