@@ -105,10 +105,7 @@ function locatedProblem(error: ConfigError, text: string, replaced: ReadonlyArra
     const names = [leaf.path.slice(-2).join('.'), ...leaf.path.map((_, index) => leaf.path.slice(0, index + 1).join('.')).slice(2)];
     const named = !renamed && !inside && names.some((name) => problem.message.includes(name));
     if (!inside && !onPath && !named) return `refused away from the node: ${problem.line}:${problem.col} ${problem.path}: ${problem.message.slice(0, 160)}`;
-    // Known gap: a tag lvsprov does not read (!!binary) is refused on the tokens, before there is a
-    // tree to name the field by: the line and column are the tag's, the message names the tag.
-    const tagOnTokens = problem.path === '' && /^tag !!\w+ is not allowed/.test(problem.message);
-    if (!renamed && !named && !tagOnTokens && !pathsAgree(problem.path, leaf.path)) return `refused at the node, but the path says ${problem.path || '(none)'}: ${problem.message.slice(0, 160)}`;
+    if (!renamed && !named && !pathsAgree(problem.path, leaf.path)) return `refused at the node, but the path says ${problem.path || '(none)'}: ${problem.message.slice(0, 160)}`;
   }
   return undefined;
 }
