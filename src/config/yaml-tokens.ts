@@ -17,30 +17,28 @@ export interface TokenProblem {
 
 type Item = CST.CollectionItem;
 
-/** One step of the way to a node: an index, or a key's token (null for an empty key). */
-interface Step {
-  readonly up: Step | undefined;
-  readonly segment: number | CST.Token | null;
-}
-
-/** What a token's props (a tag) stand on: the document's top node, a key, or a value or list item. */
+/** What a token stands on: the document's top node, an item's key, or an item's value (a list item's own). */
 type Role = 'document' | 'key' | 'value';
 
 interface TokenVisit {
   readonly token: CST.Token;
   readonly depth: number;
-  readonly step: Step | undefined;
+  /** The item the token is part of, if any: the last step of the way to it. */
+  readonly step: ItemVisit | undefined;
   readonly role: Role;
 }
 
 interface ItemVisit {
   readonly item: Item;
   readonly depth: number;
-  /** The collection's own step, the index of the item in it, and whether it is a list. */
-  readonly step: Step | undefined;
+  /** The item holding the collection, the index of the item in it, and whether it is a list. */
+  readonly step: ItemVisit | undefined;
   readonly index: number;
   readonly inList: boolean;
 }
+
+// What a collection item holds besides tags and its key and value: the indicators and spacing.
+const LAYOUT = new Set(['space', 'newline', 'comment', 'comma', 'seq-item-ind', 'map-value-ind', 'explicit-key-ind', 'anchor']);
 
 const CORE_TAGS = ['str', 'int', 'float', 'bool', 'null', 'seq', 'map'];
 const ALLOWED_TAGS = new Set(['!', ...CORE_TAGS.flatMap((name) => [`!!${name}`, `!<tag:yaml.org,2002:${name}>`])]);
@@ -49,27 +47,30 @@ const TAG_HELP = `lvsprov reads plain data: the only tags allowed are ${CORE_TAG
 /** Problems in document order; an empty list when the tokens are safe to compose. */
 export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
   const problems: TokenProblem[] = [];
-  const stack: Array<TokenVisit | ItemVisit> = tokens.map((token) => ({ token, depth: 0, step: undefined, role: 'document' as const })).reverse();
+  const stack: Array<TokenVisit | ItemVisit> = [];
   let tooDeep = false;
-  const push = (depth: number, step: Step | undefined, role: Role, ...tokens: Array<CST.Token | null | undefined>): void => {
-    for (const token of tokens.reverse()) if (token) stack.push({ token, depth, step, role });
+  // `tokens` and then `last`, pushed last first so that the stack gives them back in document order;
+  // indicators and spacing are left out.
+  const push = (depth: number, step: ItemVisit | undefined, role: Role, tokens: ReadonlyArray<CST.Token | null | undefined> = [], last?: CST.Token | null): void => {
+    if (last) stack.push({ token: last, depth, step, role });
+    for (let index = tokens.length - 1; index >= 0; index--) {
+      const token = tokens[index];
+      if (token && !LAYOUT.has(token.type)) stack.push({ token, depth, step, role });
+    }
   };
-  const problem = (offset: number, step: Step | undefined, message: string): void => {
-    const path = pathOf(step);
+  const problem = (offset: number, step: ItemVisit | undefined, role: Role, message: string): void => {
+    const path = pathOf(step, role);
     problems.push(path === '' ? { offset, message } : { offset, path, message });
   };
+  push(0, undefined, 'document', tokens);
   while (stack.length > 0) {
     const visit = stack.pop()!;
     if ('item' in visit) {
-      const { item, depth, step, index, inList } = visit;
-      // A list item that is a `key: value` pair (`[a: 1]`) is a mapping at its index; a mapping's
-      // entry is its key. Props before a key (`!foo a: 1`) are the key's, before an item the item's.
-      const entry = inList ? { up: step, segment: index } : step;
-      const keyStep = item.key !== undefined || !inList ? { up: entry, segment: item.key ?? null } : undefined;
-      const valueStep = keyStep ?? entry;
-      // Pushed last part first: the stack gives them back in document order.
-      push(depth, valueStep, 'value', ...(item.sep ?? []), item.value);
-      push(depth, keyStep ?? valueStep, keyStep ? 'key' : 'value', ...item.start, item.key);
+      const { item, depth } = visit;
+      // Props before a mapping's key (`!foo a: 1`, `{ !foo a: 1 }`, a list's `[!foo a: 1]`) are the key's;
+      // before a list item, the item's.
+      push(depth, visit, 'value', item.sep, item.value);
+      push(depth, visit, hasKey(visit) ? 'key' : 'value', item.start, item.key);
       continue;
     }
     const { token, depth, step, role } = visit;
@@ -80,34 +81,34 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
         }
         break;
       case 'document':
-        push(depth, undefined, 'value', token.value, ...(token.end ?? []));
-        push(depth, undefined, 'document', ...token.start);
+        push(depth, undefined, 'value', [token.value, ...(token.end ?? [])]);
+        push(depth, undefined, 'document', token.start);
         break;
       case 'block-map':
       case 'block-seq':
       case 'flow-collection': {
         if (depth + 1 > yamlLimits.maxDepth) {
-          if (!tooDeep) problem(token.offset, step, `nested more than ${yamlLimits.maxDepth} levels deep; lvsprov reads at most ${yamlLimits.maxDepth} levels of mappings and lists`);
+          if (!tooDeep) problem(token.offset, step, role, `nested more than ${yamlLimits.maxDepth} levels deep; lvsprov reads at most ${yamlLimits.maxDepth} levels of mappings and lists`);
           tooDeep = true;
           break;
         }
-        if (token.type === 'flow-collection') checkClosed(token, step, problem);
+        if (token.type === 'flow-collection') checkClosed(token, (offset, message) => problem(offset, step, role, message));
         const inList = token.type === 'block-seq' || (token.type === 'flow-collection' && token.start.type === 'flow-seq-start');
         for (let index = token.items.length - 1; index >= 0; index--) stack.push({ item: token.items[index]!, depth: depth + 1, step, index, inList });
         break;
       }
       case 'block-scalar':
-        push(depth, step, role, ...token.props);
+        push(depth, step, role, token.props);
         break;
       case 'double-quoted-scalar':
       case 'single-quoted-scalar':
         if (!isClosedQuote(token.source)) {
           const quote = token.source[0];
-          problem(token.offset, step, `YAML syntax: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here has no closing ${quote}`);
+          problem(token.offset, step, role, `YAML syntax: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here has no closing ${quote}`);
         }
         break;
       case 'tag':
-        if (!ALLOWED_TAGS.has(token.source)) problem(token.offset, step, `tag ${token.source}${onWhat(step, role)} is not allowed: ${TAG_HELP}`);
+        if (!ALLOWED_TAGS.has(token.source)) problem(token.offset, step, role, `tag ${token.source}${onWhat(step, role)} is not allowed: ${TAG_HELP}`);
         break;
       default:
         break;
@@ -118,26 +119,37 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
   return problems.filter((problem) => !openQuote || !problem.message.includes('has no matching')).sort((a, b) => a.offset - b.offset);
 }
 
-function checkClosed(collection: CST.FlowCollection, step: Step | undefined, problem: (offset: number, step: Step | undefined, message: string) => void): void {
+function checkClosed(collection: CST.FlowCollection, problem: (offset: number, message: string) => void): void {
   const isMap = collection.start.type === 'flow-map-start';
   const closer = isMap ? 'flow-map-end' : 'flow-seq-end';
   if (!collection.end.some((token) => token.type === closer)) {
     const [open, close] = isMap ? ['{', '}'] : ['[', ']'];
-    problem(collection.start.offset, step, `YAML syntax: this ${open} has no matching ${close}`);
+    problem(collection.start.offset, `YAML syntax: this ${open} has no matching ${close}`);
   }
 }
 
-/** Where a tag stands, when its path alone does not say: on a key (the path ends with it), or on the whole document. */
-function onWhat(step: Step | undefined, role: Role): string {
-  if (role === 'document') return ' on the whole document';
-  if (role !== 'key' || step === undefined || typeof step.segment === 'number') return '';
-  return step.segment === null ? ' on an empty key' : ` on the key ${keyName(step.segment)}`;
+/** Whether an item is a `key: value` entry: every item of a mapping, and a pair in a list (`[a: 1]`). */
+function hasKey(visit: ItemVisit): boolean {
+  return !visit.inList || visit.item.key !== undefined;
 }
 
-/** Keys and indexes from the top of the document, joined with dots; '' for the document itself. An empty key's is its mapping's. */
-function pathOf(step: Step | undefined): string {
+/** Where a tag stands, when its path alone does not say: on a key (the path ends with it), or on the whole document. */
+function onWhat(step: ItemVisit | undefined, role: Role): string {
+  if (role === 'document') return ' on the whole document';
+  if (role !== 'key' || !step) return '';
+  return step.item.key ? ` on the key ${keyName(step.item.key)}` : ' on an empty key';
+}
+
+/**
+ * Keys and indexes from the top of the document, joined with dots; '' for the document itself. A
+ * pair in a list is a mapping at its index (`a.1.b`); an empty key's path is its mapping's.
+ */
+function pathOf(step: ItemVisit | undefined, role: Role): string {
   const segments: string[] = [];
-  for (let at = step?.segment === null ? step.up : step; at; at = at.up) segments.push(typeof at.segment === 'number' ? String(at.segment) : keyName(at.segment));
+  for (let at = step; at; at = at.step) {
+    if (hasKey(at) && !(at === step && role === 'key' && !at.item.key)) segments.push(keyName(at.item.key ?? null));
+    if (at.inList) segments.push(String(at.index));
+  }
   return segments.reverse().join('.');
 }
 
