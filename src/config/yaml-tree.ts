@@ -46,22 +46,24 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number,
   const { isAlias, isMap, isScalar, isSeq } = yamlLibrary();
   const problems: TokenProblem[] = [];
   const anchors = new Map<string, Anchor>();
-  const expansions: Array<{ offset: number; name: string; added: number }> = [];
+  const expansions: Array<{ offset: number; path: string; name: string; added: number }> = [];
   let written = 0;
   let added = 0;
   const at = (node: Node | null | undefined): number => node?.range?.[0] ?? 0;
 
-  // The keys and indexes down to the node being visited, for a problem's path.
+  // The keys and indexes down to the node being visited, for a problem's path. A problem on a key
+  // names the key (`hosts.rs1` for a duplicate rs1), or the mapping when the key has no name.
   const path: Array<string | number> = [];
+  const here = (...more: Array<string | number>): string => [...path, ...more].join('.');
   const visit = (node: Node | null | undefined): number => {
     if (!node) return 1;
     if (isAlias(node)) {
       const anchor = anchors.get(node.source);
-      if (!anchor) problems.push({ offset: at(node), message: `alias *${node.source} has no anchor &${node.source} before it` });
-      else if (anchor.open) problems.push({ offset: at(node), message: `alias *${node.source} is inside the node &${node.source} it refers to, which would make it endless` });
+      if (!anchor) problems.push({ offset: at(node), path: here(), message: `alias *${node.source} has no anchor &${node.source} before it` });
+      else if (anchor.open) problems.push({ offset: at(node), path: here(), message: `alias *${node.source} is inside the node &${node.source} it refers to, which would make it endless` });
       else {
         added += anchor.size;
-        expansions.push({ offset: at(node), name: node.source, added });
+        expansions.push({ offset: at(node), path: here(), name: node.source, added });
         return anchor.size;
       }
       return 1;
@@ -74,36 +76,39 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number,
       const seen = new Map<string, number>();
       for (const pair of node.items) {
         const key = pair.key as Node | null;
-        if (isAlias(key)) problems.push({ offset: at(key), message: `a key cannot be an alias (*${key.source}); write the key out` });
+        if (isAlias(key)) problems.push({ offset: at(key), path: here(), message: `a key cannot be an alias (*${key.source}); write the key out` });
         else if (!isScalar(key)) {
           // `address: {{ vip }}` reads as a mapping whose key is the mapping `{ vip }`.
           const template = isMap(key) && key.flow && node.flow && node.items.length === 1 ? ' (an unquoted {{ ... }} reads as one: put the template in quotes)' : '';
-          problems.push({ offset: at(key ?? (pair.value as Node | null)), message: `a key must be a plain name, not a mapping or a list${template}` });
+          problems.push({ offset: at(key ?? (pair.value as Node | null)), path: here(), message: `a key must be a plain name, not a mapping or a list${template}` });
         }
-        else if (key.value === null || key.value === '') problems.push({ offset: at(key), message: 'empty key: write a name before the colon' });
-        else if (renamedKey(key)) problems.push({ offset: at(key), message: renamedKey(key) ?? '' });
+        else if (key.value === null || key.value === '') problems.push({ offset: at(key), path: here(), message: 'empty key: write a name before the colon' });
+        // Named as written: the name it would become (`10` for `010`) is not in the file.
+        else if (renamedKey(key)) problems.push({ offset: at(key), path: here(key.source ?? String(key.value)), message: renamedKey(key) ?? '' });
         else {
           const name = String(key.value);
           const first = seen.get(name);
           work.keyOperations += 1;
-          if (first !== undefined) problems.push({ offset: at(key), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
+          if (first !== undefined) problems.push({ offset: at(key), path: here(name), message: `duplicate key ${name} (first at line ${lineOf(first)}); a mapping holds each key once` });
           else {
             seen.set(name, at(key));
             work.keyOperations += 1;
           }
-          if (name === '__proto__') problems.push({ offset: at(key), path: [...path, name].join('.'), message: PROTO_KEY });
+          if (name === '__proto__') problems.push({ offset: at(key), path: here(name), message: PROTO_KEY });
         }
+        // A key's own parts (an alias, a mapping's) are at the mapping: the key has no name.
+        size += visit(key);
         path.push(isScalar(key) ? String(key.value) : '?');
         const valueProblem = isScalar(pair.value) ? numberProblem(pair.value as Node, isScalar(key) ? key.value : undefined) : undefined;
-        if (valueProblem !== undefined) problems.push({ offset: at(pair.value as Node), path: path.join('.'), message: valueProblem });
-        size += visit(key) + visit(pair.value as Node | null);
+        if (valueProblem !== undefined) problems.push({ offset: at(pair.value as Node), path: here(), message: valueProblem });
+        size += visit(pair.value as Node | null);
         path.pop();
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, index) => {
         path.push(index);
         const itemProblem = isScalar(item) ? numberProblem(item as Node, undefined) : undefined;
-        if (itemProblem !== undefined) problems.push({ offset: at(item as Node), path: path.join('.'), message: itemProblem });
+        if (itemProblem !== undefined) problems.push({ offset: at(item as Node), path: here(), message: itemProblem });
         size += visit(item as Node | null);
         path.pop();
       });
@@ -122,6 +127,7 @@ export function checkTree(root: Node | null, lineOf: (offset: number) => number,
   if (bomb) {
     problems.push({
       offset: bomb.offset,
+      path: bomb.path,
       message: `alias *${bomb.name} makes the file expand to more than ${allowed} nodes (it holds ${written}); nested aliases multiply, so write the repeated part out instead`,
     });
   }

@@ -252,11 +252,11 @@ describe('tags', () => {
 
 describe('keys', () => {
   it('refuses a duplicate key at the second one, naming the first line', () => {
-    expect(parse('hosts:\n  rs1: {}\n  rs2: {}\n  rs1: {}\n')).toEqual(['f.yaml:4:3: duplicate key rs1 (first at line 2); a mapping holds each key once']);
+    expect(parse('hosts:\n  rs1: {}\n  rs2: {}\n  rs1: {}\n')).toEqual(['f.yaml:4:3: hosts.rs1: duplicate key rs1 (first at line 2); a mapping holds each key once']);
   });
 
   it('counts keys that become the same JavaScript key as duplicates', () => {
-    expect(parse('80: a\n"80": b\n')).toEqual(['f.yaml:2:1: duplicate key 80 (first at line 1); a mapping holds each key once']);
+    expect(parse('80: a\n"80": b\n')).toEqual(['f.yaml:2:1: 80: duplicate key 80 (first at line 1); a mapping holds each key once']);
   });
 
   it('refuses keys that are not names', () => {
@@ -264,6 +264,12 @@ describe('keys', () => {
     expect(parse('{a: 1}: c\n')).toEqual(['f.yaml:1:1: a key must be a plain name, not a mapping or a list']);
     expect(parse('a: &k x\n*k : y\n')).toEqual(['f.yaml:2:1: a key cannot be an alias (*k); write the key out']);
     expect(parse('"": x\n')).toEqual(['f.yaml:1:1: empty key: write a name before the colon']);
+    // Below the top, the mapping's path: the key has no name to add to it.
+    expect(parse('hosts:\n  ? [a, b]\n  : c\n')).toEqual(['f.yaml:2:5: hosts: a key must be a plain name, not a mapping or a list']);
+    expect(parse('a: &k x\nb:\n  - *k : y\n')).toEqual(['f.yaml:3:5: b.0: a key cannot be an alias (*k); write the key out']);
+    expect(parse('vars: { "": x }\n')).toEqual(['f.yaml:1:9: vars: empty key: write a name before the colon']);
+    // A key renamed by YAML is named as written: the name it becomes is not in the file.
+    expect(parse('hosts:\n  010: {}\n')).toEqual(['f.yaml:2:3: hosts.010: key 010 reads as the number 10 in YAML: put it in quotes ("010") to keep the name as written']);
   });
 
   it('refuses __proto__ as a key, quoted or not, at the key', () => {
@@ -297,12 +303,15 @@ describe('keys', () => {
 
 describe('aliases', () => {
   it('refuses an alias without an anchor before it', () => {
-    expect(parse('a: *nope\n')).toEqual(['f.yaml:1:4: alias *nope has no anchor &nope before it']);
-    expect(parse('a: *later\nb: &later 1\n')).toEqual(['f.yaml:1:4: alias *later has no anchor &later before it']);
+    expect(parse('a: *nope\n')).toEqual(['f.yaml:1:4: a: alias *nope has no anchor &nope before it']);
+    expect(parse('a: *later\nb: &later 1\n')).toEqual(['f.yaml:1:4: a: alias *later has no anchor &later before it']);
+    expect(parse('a:\n  - x\n  - [y, *nope]\n')).toEqual(['f.yaml:3:9: a.1.1: alias *nope has no anchor &nope before it']);
+    // An alias as a key is at the mapping, as the key has no name.
+    expect(parse('hosts:\n  *nope : 1\n')).toEqual(['f.yaml:2:3: hosts: a key cannot be an alias (*nope); write the key out', 'f.yaml:2:3: hosts: alias *nope has no anchor &nope before it']);
   });
 
   it('refuses an alias inside the node it refers to', () => {
-    expect(parse('a: &x\n  b: *x\n')).toEqual(['f.yaml:2:6: alias *x is inside the node &x it refers to, which would make it endless']);
+    expect(parse('a: &x\n  b: *x\n')).toEqual(['f.yaml:2:6: a.b: alias *x is inside the node &x it refers to, which would make it endless']);
   });
 
   it('refuses an alias bomb at the alias that crosses the bound, in linear time', () => {
@@ -312,7 +321,7 @@ describe('aliases', () => {
       levels.push(`${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10).fill(`*${previous}`).join(', ')}]`);
     }
     const [problem] = parse(levels.slice(0, 26).join('\n'));
-    expect(problem).toMatch(/^f\.yaml:4:\d+: alias \*c makes the file expand to more than \d+ nodes \(it holds \d+\)/);
+    expect(problem).toMatch(/^f\.yaml:4:\d+: d\.\d: alias \*c makes the file expand to more than \d+ nodes \(it holds \d+\)/);
   });
 
   it('accepts aliases that share a block a few times', () => {
