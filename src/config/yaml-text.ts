@@ -5,6 +5,7 @@ import { findUtf8Fault } from './utf8.js';
 import { describeCharacter, INVISIBLE } from './text-safety.js';
 import { yamlLimits } from './yaml-limits.js';
 import { valueTextIn } from './yaml-scalar-text.js';
+import { pathInText } from './yaml-tokens.js';
 
 // From bytes on disk to YAML text, refusing what a YAML parser would otherwise accept silently or
 // choke on: files too large to be a cluster description, bytes that are not UTF-8 (a lenient decoder
@@ -13,8 +14,8 @@ import { valueTextIn } from './yaml-scalar-text.js';
 
 const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-function problemAt(file: string, line: number, col: number, message: string): ConfigProblem {
-  return { file, line, col, path: '', message };
+function problemAt(file: string, line: number, col: number, message: string, path = ''): ConfigProblem {
+  return { file, line, col, path, message };
 }
 
 /** The name that stands for standard input, as it does for most command-line tools (`-i -`). */
@@ -103,17 +104,20 @@ export function decodeUtf8Text(file: string, bytes: Uint8Array): string {
 
 /** decodeUtf8Text, and no control character YAML refuses or that could hide text. */
 export function decodeYamlText(file: string, bytes: Uint8Array): string {
+  if (!isUtf8(bytes)) throw notUtf8(file, bytes, true);
   const text = decodeUtf8Text(file, bytes);
   const control = forbiddenCharacter(text);
   if (control) {
     const { line, col } = positionIn(text, control.index);
-    throw new ConfigError([problemAt(file, line, col, control.message)]);
+    // A lone carriage return breaks the lines the path would be read from; another character lies in its node's text.
+    throw new ConfigError([problemAt(file, line, col, control.message, control.lineBreak ? '' : pathInText(text, control.index))]);
   }
   let inValueText: ((index: number) => boolean) | undefined;
   const structural = (index: number): boolean => !(inValueText ??= valueTextIn(text))(index);
   const blank = invisibleIndentation(text, structural) ?? invisibleSeparator(text, structural);
   if (blank) {
     const { line, col } = positionIn(text, blank.index);
+    // No path: the character changes the structure a path would be read from (`\u00a0web_port` at the top).
     throw new ConfigError([problemAt(file, line, col, blank.message)]);
   }
   return text;
@@ -182,7 +186,8 @@ const PLAIN_KEY = `(?:[A-Za-z0-9_$/][A-Za-z0-9_.$/-]*|"[^"\\n]*"|'[^'\\n]*')`;
 const BLOCK_SEPARATOR = new RegExp(`((?:^|\\n)[ \\t]*(?:-[ \\t]+)*)(${PLAIN_KEY}:|-)(${INVISIBLE.source})`, 'gu');
 const FLOW_SEPARATOR = new RegExp(`([{,][ \\t]*)(${PLAIN_KEY}:)(${INVISIBLE.source})`, 'gu');
 
-function notUtf8(file: string, bytes: Uint8Array): ConfigError {
+/** The problem at the first bad byte; in a YAML file, with the path of the node it is in. */
+function notUtf8(file: string, bytes: Uint8Array, yaml = false): ConfigError {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return new ConfigError([problemAt(file, 1, 1, 'not valid UTF-8: the file starts with a UTF-16 byte order mark; save it as UTF-8')]);
   }
@@ -191,7 +196,9 @@ function notUtf8(file: string, bytes: Uint8Array): ConfigError {
   // Everything before the fault decodes, so its last line gives the column in characters.
   const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset));
   const { line, col } = positionIn(before, before.length);
-  return new ConfigError([problemAt(file, line, col, `not valid UTF-8: ${fault?.reason ?? 'undecodable bytes'}; save the file as UTF-8`)]);
+  // The node is found in the whole file decoded with U+FFFD for each bad byte: the text before the first is as written.
+  const path = yaml ? pathInText(new TextDecoder('utf-8').decode(bytes), before.length) : '';
+  return new ConfigError([problemAt(file, line, col, `not valid UTF-8: ${fault?.reason ?? 'undecodable bytes'}; save the file as UTF-8`, path)]);
 }
 
 // YAML allows tab, LF and CR among the C0 controls, NEL among the C1 ones, and no U+FFFE or U+FFFF.
@@ -200,12 +207,12 @@ const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u0080-\u0084\u0
 
 const NAMES: Record<number, string> = { 0x00: 'NUL', 0x07: 'BEL', 0x08: 'backspace', 0x0b: 'vertical tab', 0x0c: 'form feed', 0x1b: 'ESC', 0x7f: 'DEL' };
 
-function forbiddenCharacter(text: string): { index: number; message: string } | null {
+function forbiddenCharacter(text: string): { index: number; message: string; lineBreak?: boolean } | null {
   const match = FORBIDDEN.exec(text);
   if (!match) return null;
   const code = match[0].charCodeAt(0);
   if (code === 0x0d) {
-    return { index: match.index, message: 'a carriage return that does not end a CRLF line break; save the file with LF or CRLF line endings' };
+    return { index: match.index, lineBreak: true, message: 'a carriage return that does not end a CRLF line break; save the file with LF or CRLF line endings' };
   }
   const name = NAMES[code];
   const label = `U+${code.toString(16).toUpperCase().padStart(4, '0')}${name ? ` (${name})` : ''}`;

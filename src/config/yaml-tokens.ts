@@ -47,10 +47,94 @@ const TAG_HELP = `lvsprov reads plain data: the only tags allowed are ${CORE_TAG
 /** Problems in document order; an empty list when the tokens are safe to compose. */
 export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
   const problems: TokenProblem[] = [];
-  const stack: Array<TokenVisit | ItemVisit> = [];
   let tooDeep = false;
-  // `tokens` and then `last`, pushed last first so that the stack gives them back in document order;
-  // indicators and spacing are left out.
+  walkTokens(tokens, (token, depth, step, role) => {
+    const problem = (offset: number, message: string): void => {
+      const path = pathOf(step, role);
+      problems.push(path === '' ? { offset, message } : { offset, path, message });
+    };
+    switch (token.type) {
+      case 'directive':
+        if (!/^%YAML\s+1\.2\s*$/.test(token.source)) {
+          problems.push({ offset: token.offset, message: `directive ${token.source.trim()} is not supported: lvsprov reads YAML 1.2 without directives` });
+        }
+        break;
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection':
+        if (depth + 1 > yamlLimits.maxDepth) {
+          if (!tooDeep) problem(token.offset, `nested more than ${yamlLimits.maxDepth} levels deep; lvsprov reads at most ${yamlLimits.maxDepth} levels of mappings and lists`);
+          tooDeep = true;
+          return false;
+        }
+        if (token.type === 'flow-collection') checkClosed(token, problem);
+        break;
+      case 'double-quoted-scalar':
+      case 'single-quoted-scalar':
+        if (!isClosedQuote(token.source)) {
+          const quote = token.source[0];
+          problem(token.offset, `YAML syntax: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here has no closing ${quote}`);
+        }
+        break;
+      case 'tag':
+        if (!ALLOWED_TAGS.has(token.source)) problem(token.offset, `tag ${token.source}${onWhat(step, role)} is not allowed: ${TAG_HELP}`);
+        break;
+      default:
+        break;
+    }
+    return true;
+  });
+  // A quote left open swallows the rest of the file, brackets included: those are not separate mistakes.
+  const openQuote = problems.some((problem) => problem.message.includes('-quoted string'));
+  return problems.filter((problem) => !openQuote || !problem.message.includes('has no matching')).sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * The path of the value or key whose text holds `offset` in a file the YAML library's parser has
+ * read into `tokens`; '' when no scalar holds it (a comment, spacing) or it is the document's own.
+ * For a problem found in the text before it is read as YAML (a byte, a character): its node.
+ */
+export function pathAt(tokens: readonly CST.Token[], offset: number): string {
+  let path = '';
+  walkTokens(tokens, (token, _depth, step, role) => {
+    const end = scalarEnd(token);
+    if (end !== undefined && token.offset <= offset && offset < end) path = pathOf(step, role);
+    return true;
+  });
+  return path;
+}
+
+/** pathAt for a text not read yet: parsed here (a refused file's, so the parse costs valid input nothing). */
+export function pathInText(text: string, offset: number): string {
+  const { Parser } = yamlLibrary();
+  return pathAt([...new Parser().parse(text)], offset);
+}
+
+/** Where a scalar's text ends (a block scalar's lines follow its header); undefined for a token that is not one. */
+function scalarEnd(token: CST.Token): number | undefined {
+  switch (token.type) {
+    case 'scalar':
+    case 'double-quoted-scalar':
+    case 'single-quoted-scalar':
+    case 'alias':
+      return token.offset + token.source.length;
+    case 'block-scalar': {
+      const header = token.props.at(-1) as CST.SourceToken | undefined;
+      return (header ? header.offset + header.source.length : token.offset) + token.source.length;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Calls `visit` with each token of the tree in document order (indicators and spacing left out),
+ * with its depth, the item it is part of and what it stands on. A collection's items are visited
+ * when `visit` returns true for it. Without recursion: the tree may be deeper than the stack.
+ */
+function walkTokens(tokens: readonly CST.Token[], visit: (token: CST.Token, depth: number, step: ItemVisit | undefined, role: Role) => boolean): void {
+  const stack: Array<TokenVisit | ItemVisit> = [];
+  // `tokens` and then `last`, pushed last first so that the stack gives them back in document order.
   const push = (depth: number, step: ItemVisit | undefined, role: Role, tokens: ReadonlyArray<CST.Token | null | undefined> = [], last?: CST.Token | null): void => {
     if (last) stack.push({ token: last, depth, step, role });
     for (let index = tokens.length - 1; index >= 0; index--) {
@@ -58,28 +142,20 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
       if (token && !LAYOUT.has(token.type)) stack.push({ token, depth, step, role });
     }
   };
-  const problem = (offset: number, step: ItemVisit | undefined, role: Role, message: string): void => {
-    const path = pathOf(step, role);
-    problems.push(path === '' ? { offset, message } : { offset, path, message });
-  };
   push(0, undefined, 'document', tokens);
   while (stack.length > 0) {
-    const visit = stack.pop()!;
-    if ('item' in visit) {
-      const { item, depth } = visit;
+    const next = stack.pop()!;
+    if ('item' in next) {
+      const { item, depth } = next;
       // Props before a mapping's key (`!foo a: 1`, `{ !foo a: 1 }`, a list's `[!foo a: 1]`) are the key's;
       // before a list item, the item's.
-      push(depth, visit, 'value', item.sep, item.value);
-      push(depth, visit, hasKey(visit) ? 'key' : 'value', item.start, item.key);
+      push(depth, next, 'value', item.sep, item.value);
+      push(depth, next, hasKey(next) ? 'key' : 'value', item.start, item.key);
       continue;
     }
-    const { token, depth, step, role } = visit;
+    const { token, depth, step, role } = next;
+    if (!visit(token, depth, step, role)) continue;
     switch (token.type) {
-      case 'directive':
-        if (!/^%YAML\s+1\.2\s*$/.test(token.source)) {
-          problems.push({ offset: token.offset, message: `directive ${token.source.trim()} is not supported: lvsprov reads YAML 1.2 without directives` });
-        }
-        break;
       case 'document':
         push(depth, undefined, 'value', [token.value, ...(token.end ?? [])]);
         push(depth, undefined, 'document', token.start);
@@ -87,12 +163,6 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
       case 'block-map':
       case 'block-seq':
       case 'flow-collection': {
-        if (depth + 1 > yamlLimits.maxDepth) {
-          if (!tooDeep) problem(token.offset, step, role, `nested more than ${yamlLimits.maxDepth} levels deep; lvsprov reads at most ${yamlLimits.maxDepth} levels of mappings and lists`);
-          tooDeep = true;
-          break;
-        }
-        if (token.type === 'flow-collection') checkClosed(token, (offset, message) => problem(offset, step, role, message));
         const inList = token.type === 'block-seq' || (token.type === 'flow-collection' && token.start.type === 'flow-seq-start');
         for (let index = token.items.length - 1; index >= 0; index--) stack.push({ item: token.items[index]!, depth: depth + 1, step, index, inList });
         break;
@@ -100,23 +170,10 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
       case 'block-scalar':
         push(depth, step, role, token.props);
         break;
-      case 'double-quoted-scalar':
-      case 'single-quoted-scalar':
-        if (!isClosedQuote(token.source)) {
-          const quote = token.source[0];
-          problem(token.offset, step, role, `YAML syntax: the ${quote === '"' ? 'double' : 'single'}-quoted string that starts here has no closing ${quote}`);
-        }
-        break;
-      case 'tag':
-        if (!ALLOWED_TAGS.has(token.source)) problem(token.offset, step, role, `tag ${token.source}${onWhat(step, role)} is not allowed: ${TAG_HELP}`);
-        break;
       default:
         break;
     }
   }
-  // A quote left open swallows the rest of the file, brackets included: those are not separate mistakes.
-  const openQuote = problems.some((problem) => problem.message.includes('-quoted string'));
-  return problems.filter((problem) => !openQuote || !problem.message.includes('has no matching')).sort((a, b) => a.offset - b.offset);
 }
 
 function checkClosed(collection: CST.FlowCollection, problem: (offset: number, message: string) => void): void {

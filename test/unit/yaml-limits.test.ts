@@ -8,7 +8,7 @@ import { yamlLimits } from '../../src/config/yaml-limits.js';
 import { Composer, LineCounter, Parser } from 'yaml';
 import { YamlSource } from '../../src/config/yaml-source.js';
 import { checkTree } from '../../src/config/yaml-tree.js';
-import { decodeYamlText, readYamlText } from '../../src/config/yaml-text.js';
+import { decodeUtf8Text, decodeYamlText, readYamlText } from '../../src/config/yaml-text.js';
 import { quickTextSpans } from '../../src/config/yaml-quick-read.js';
 
 // Every YAML file goes through YamlSource: these are the hostile or broken inputs it must refuse
@@ -57,8 +57,21 @@ describe('encoding', () => {
   it('reports the bad byte at its line and column, counted in characters', () => {
     const input = new Uint8Array([...new TextEncoder().encode('a: 1\nnote: "café '), 0xff, 0x22, 0x0a]);
     expect(problemsOf(() => decodeYamlText('f.yaml', input))).toEqual([
-      'f.yaml:2:13: not valid UTF-8: byte 0xFF never occurs in UTF-8; save the file as UTF-8',
+      'f.yaml:2:13: note: not valid UTF-8: byte 0xFF never occurs in UTF-8; save the file as UTF-8',
     ]);
+  });
+
+  // Found in the text before it is read as YAML: the path is read from the file decoded with U+FFFD for each bad byte.
+  it('names the path of the value or key that holds the bad byte', () => {
+    const at = (before: string, after: string): string[] => problemsOf(() => decodeYamlText('f.yaml', new Uint8Array([...new TextEncoder().encode(before), 0xe9, ...new TextEncoder().encode(after)])));
+    expect(at('hosts:\n  rs1:\n    groups: [a, "caf', '"]\n')).toEqual([
+      'f.yaml:3:21: hosts.rs1.groups.1: not valid UTF-8: byte 0xE9 starts a character that byte 0x22 does not continue; save the file as UTF-8',
+    ]);
+    expect(at('hosts:\n  caf', ': {}\n')[0]).toMatch(/^f\.yaml:2:6: hosts\.caf\ufffd: not valid UTF-8/);
+    expect(at('- name: |\n    caf', '\n    more\n')[0]).toMatch(/^f\.yaml:2:8: 0\.name: not valid UTF-8/);
+    // In a comment, no node holds it; nor does a file other than YAML (a template) have paths.
+    expect(at('a: 1 # caf', '\n')[0]).toMatch(/^f\.yaml:1:11: not valid UTF-8/);
+    expect(problemsOf(() => decodeUtf8Text('t.hbs', new Uint8Array([...new TextEncoder().encode('a: caf'), 0xe9, 0x0a])))[0]).toMatch(/^t\.hbs:1:7: not valid UTF-8/);
   });
 
   it('drops a leading byte order mark', () => {
@@ -66,14 +79,16 @@ describe('encoding', () => {
   });
 
   it.each([
-    ['NUL', 'a: "x\u0000"', '1:6', 'U+0000 (NUL)'],
-    ['ESC', 'a: 1\nb: \u001b[31m', '2:4', 'U+001B (ESC)'],
-    ['DEL', 'a: \u007f', '1:4', 'U+007F (DEL)'],
-    ['a C1 control', 'a: \u0090', '1:4', 'U+0090'],
-    ['a lone CR', 'a: 1\rb: 2\n', '1:5', 'carriage return'],
-  ])('refuses %s', (_name, text, position, message) => {
+    ['NUL', 'a: "x\u0000"', '1:6: a', 'control character U+0000 (NUL)'],
+    ['ESC', 'a: 1\nb: \u001b[31m', '2:4: b', 'control character U+001B (ESC)'],
+    ['DEL', 'a: \u007f', '1:4: a', 'control character U+007F (DEL)'],
+    ['a C1 control', 'a: \u0090', '1:4: a', 'control character U+0090'],
+    ['NUL in a nested key', 'hosts:\n  - { web\u0000: 1 }\n', '2:10: hosts.0.web\\u0000', 'control character U+0000 (NUL)'],
+    // A lone CR breaks the lines the path would be read from: none is given.
+    ['a lone CR', 'a: 1\rb: 2\n', '1:5', 'a carriage return'],
+  ])('refuses %s, with the path of the node that holds it', (_name, text, position, message) => {
     const [problem] = problemsOf(() => decodeYamlText('f.yaml', new TextEncoder().encode(text)));
-    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position}: .*${message.replace(/[()+]/g, '\\$&')}`));
+    expect(problem).toMatch(new RegExp(`^f\\.yaml:${position.replace(/[.\\]/g, '\\$&')}: ${message.replace(/[()+]/g, '\\$&')}`));
   });
 
   it('leaves a no-break space after a colon inside quoted text alone: only a key needs the plain space', () => {
