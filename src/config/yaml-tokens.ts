@@ -5,8 +5,9 @@ import { yamlLimits } from './yaml-limits.js';
 // Checks on the YAML token tree, before it becomes a document: the parser builds this tree without
 // recursion, so nesting depth can be bounded here before the (recursive) composer sees it; and the
 // tokens still know where each tag, bracket and quote was written, which is where a person has to
-// look when one is wrong or never closed. Each problem also names the path of the node it is at,
-// which the walk keeps as links to the keys' tokens: a key's text is read only for a problem.
+// look when one is wrong or never closed. Each problem also names the path of the node it is at:
+// the walk keeps the chain of items each token is in, and reads a key's text only for a problem.
+// The same walk finds the node of a byte or character refused before the text is read as YAML.
 
 export interface TokenProblem {
   readonly offset: number;
@@ -94,7 +95,7 @@ export function checkTokens(tokens: readonly CST.Token[]): TokenProblem[] {
  * read into `tokens`; '' when no scalar holds it (a comment, spacing) or it is the document's own.
  * For a problem found in the text before it is read as YAML (a byte, a character): its node.
  */
-export function pathAt(tokens: readonly CST.Token[], offset: number): string {
+function pathAt(tokens: readonly CST.Token[], offset: number): string {
   let path = '';
   walkTokens(tokens, (token, _depth, step, role) => {
     const end = scalarEnd(token);
