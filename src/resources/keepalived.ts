@@ -99,7 +99,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
     const daemon = leaveChange(spec, facts)?.stops === true ? { ...facts, running: false } : facts;
     // Every config it writes may add servers: the engine plans it again without those whose host failed to prepare.
     const joining = joiningAddresses(spec, configured);
-    const config = configChanges(spec, facts, context.handingOver).map((change) => (joining.length > 0 && change.diff?.kind === 'file' ? { ...change, joiningAddresses: joining } : change));
+    const config = configChanges(spec, facts, context.handingOver).map((change) => (joining.length > 0 && change.diff?.kind === 'file' && change.phase !== 'prepare' ? { ...change, joiningAddresses: joining } : change));
     const changes = [...config, ...daemonChanges(spec, daemon, movedVipPeers(spec, facts)), ...adoptionChanges(spec, facts), ...driftChanges(spec, facts)];
     return [...changes, ...leftoverUnpins(facts.pins, changes)];
   },

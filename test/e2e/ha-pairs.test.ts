@@ -121,7 +121,7 @@ describe.skipIf(missing.length > 0 && !inCi)('two keepalived pairs: a VIP moved 
     const seen = outage(records, from, to, learnedAt);
     const at = (time: number): string => `${((time - from) / 1000).toFixed(2)} s`;
     log(`${describeOutage(`${MOVED} moved to dir1`, seen)}; dir3 let it go at ${at(releasedAt)}, dir1 added it at ${at(heldAt)}, the router named dir1 at ${at(learnedAt)}`);
-    log(`  the router's events for ${MOVED}:\n${observerEvents.map((line) => `    ${line}`).join('\n')}`);
+    log(`  dir3 ${giverMac}, dir1 ${takerMac}; the router's events for ${MOVED}:\n${observerEvents.map((line) => `    ${line}`).join('\n')}`);
     for (const record of seen.failed) log(`  failed: sent at ${at(record.sent)}, ${record.connected === undefined ? 'never connected' : `connected at ${at(record.connected)}`}, ended at ${at(record.done)}: ${record.detail}`);
     const back = stampedEvents(observerEvents.join('\n')).filter(({ at: time, event }) => time >= learnedAt && !event.startsWith('Deleted') && event.includes(`lladdr ${giverMac}`));
     for (const { at: time, event } of back) log(`  the router's entry named dir3 again at ${at(time)}: ${event}`);

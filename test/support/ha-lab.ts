@@ -78,10 +78,14 @@ export interface Takeover {
   readonly observerEvents: readonly string[];
 }
 
-/** The events of an `ip -ts monitor` log, each at its time in ms of the guest's clock (UTC). */
+/**
+ * The events of an `ip -ts monitor` log, each at its time in ms of the guest's clock (UTC). A line
+ * may carry two stamps, an event with no text of its own before the real one (seen on a router's
+ * neighbour monitor): the last one is the event's.
+ */
 export function stampedEvents(log: string): Array<{ readonly at: number; readonly event: string }> {
   return log.split('\n').flatMap((line) => {
-    const stamped = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s?(.*)$/.exec(line);
+    const stamped = /^(?:\[[^\]]*\]\s?)*\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s?(.*)$/.exec(line);
     return stamped ? [{ at: Date.parse(`${stamped[1]}Z`), event: stamped[2] as string }] : [];
   });
 }

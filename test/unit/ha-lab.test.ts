@@ -34,4 +34,10 @@ describe('takeover marks from ip -ts monitor', () => {
     ]);
     expect(stampedEvents('')).toEqual([]);
   });
+
+  it("takes a line's last stamp where it has two (an event with no text before it, on a router's neighbour monitor)", () => {
+    const twice = '[2026-12-08T01:59:13.227916] [2026-12-08T01:59:21.526465] 198.51.100.51 lladdr 76:6b:ab:42:3d:94 STALE ';
+    expect(stampedEvents(twice)).toEqual([{ at: Date.UTC(2026, 11, 8, 1, 59, 21, 526), event: '198.51.100.51 lladdr 76:6b:ab:42:3d:94 STALE ' }]);
+    expect(firstEventAt(twice, (line) => line.startsWith('198.51.100.51 ') && line.includes('lladdr 76:6b:ab:42:3d:94'))).toBe(Date.UTC(2026, 11, 8, 1, 59, 21, 526));
+  });
 });

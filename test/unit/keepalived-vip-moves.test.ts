@@ -120,20 +120,28 @@ describe('a keepalived VIP moved to another pair of directors', () => {
     expect(vipsMovingAway(hosts(['dir1', 'dir3'], ['dir1']), vipDirectors).has('dir1')).toBe(false);
   });
 
-  it('comes to the new pair after its services: the config with them first, the VIP once a real server of each passed its check', () => {
+  it('comes to the new pair after its services: the config with them first (in prepare where they are all it adds), the VIP once a real server of each passed its check', () => {
     // dir1 runs .50 alone and takes .51 with its service.
     const running = parseProbe({
       stdout: ['K 1', `F 644 ${Buffer.from(keepalivedConfig(spec([V50]))).toString('base64')}`, 'R 1', 'M sysv', 'E enabled', 'T update-rc.d', `S -A -t ${V50}:80 -s wrr`, `S -a -t ${V50}:80 -r 192.0.2.11:80 -g -w 1`, `S -a -t ${V50}:80 -r 192.0.2.12:80 -g -w 2`, 'I 0'].join('\n'),
       status: 0,
     });
+    // Its services are all the first config adds: they come in prepare (no VIP of theirs here, no
+    // packet reaches them), their checks are over by balance, where the VIP comes.
     const changes = keepalived.plan(spec([V50, V51]), running, { host: 'dir1' });
     expect(changes.map((change) => [change.phase, change.summary])).toEqual([
-      ['balance', `update /etc/keepalived/keepalived.conf with the services of ${V51} first (keepalived -t, then reload); the VIP comes once a real server of each is in the table`],
+      ['prepare', `update /etc/keepalived/keepalived.conf with the services of ${V51} first (keepalived -t, then reload); the VIP comes in balance`],
       ['balance', 'update /etc/keepalived/keepalived.conf (keepalived -t, then reload)'],
     ]);
     expect(vipsWritten(changes)).toEqual([
-      ['balance', [V50]],
+      ['prepare', [V50]],
       ['balance', [V50, V51]],
+    ]);
+    // With another edit in the run (a weight of .50's), that config waits for balance, as the edit must.
+    const reweighted = keepalivedSchema.parse({ ...spec([V50, V51]), virtual_servers: [{ ...server(V50), real_servers: [{ address: '192.0.2.11', port: 80, weight: 5 }, { address: '192.0.2.12', port: 80, weight: 2 }] }, server(V51)] });
+    expect(keepalived.plan(reweighted, running, { host: 'dir1' }).map((change) => [change.phase, change.summary])).toEqual([
+      ['balance', `update /etc/keepalived/keepalived.conf with the services of ${V51} first (keepalived -t, then reload); the VIP comes once a real server of each is in the table`],
+      ['balance', 'update /etc/keepalived/keepalived.conf (keepalived -t, then reload)'],
     ]);
     expect(changes[0]?.diff?.after).toContain(`virtual_server ${V51} 80 {`);
     expect(changes[0]?.commands.at(-1)).toContain(`ipvsadm -S -n 2>/dev/null | grep -q -e '^-a -t 198\\.51\\.100\\.51:80 -r .* -w [1-9]'`);

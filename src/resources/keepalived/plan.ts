@@ -219,16 +219,17 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, else
   // pins must come before the reload that switches.
   let arriving = running && switches.length === 0 ? arrivingVips(spec, before ?? '') : [];
   const servicesAhead = (stage: KeepalivedSpec): void => {
-    const ahead = arriving.length > 0 ? servicesFirst(stage, arriving) : undefined;
+    const ahead = arriving.length > 0 ? servicesFirst(stage, arriving, before ?? '') : undefined;
     arriving = [];
     if (!ahead) return;
     const vips = ahead.vips.join(', ');
+    const early = ahead.alone && swaps.length === 0;
     changes.push({
       resource: RESOURCE,
-      summary: `update ${spec.path} with the services of ${vips} first (keepalived -t, then reload); ${ahead.vips.length > 1 ? 'the VIPs come' : 'the VIP comes'} once a real server of each is in the table`,
+      summary: `update ${spec.path} with the services of ${vips} first (keepalived -t, then reload); ${ahead.vips.length > 1 ? 'the VIPs come' : 'the VIP comes'} ${early ? 'in balance' : 'once a real server of each is in the table'}`,
       diff: { kind: 'file', before, after: ahead.text },
       commands: [...reloadCommands(spec.path, ahead.text, swaps), ...ahead.wait],
-      phase: 'balance',
+      phase: early ? 'prepare' : 'balance',
       ...peers,
     });
     before = ahead.text;
