@@ -74,7 +74,7 @@ in_store nft -f /etc/lvsprov/memcached-allow.nft
 export PHP_INI_SCAN_DIR=/etc/php/8.2/cgi/conf.d GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET SCRIPT_FILENAME="$WORK/page.php"
 req() { HTTP_COOKIE="PHPSESSID=$1" php-cgi -c "$WORK/sessions.ini" </dev/null | sed -n 's/^n=//p'; }
 users() {
-  mistakes=0; made=0
+  mistakes=0; made=0; rounds=0; echo 0 > "$WORK/rounds"
   for id in $IDS; do echo 0 > "$WORK/count-$id"; done
   while :; do
     for id in $IDS; do
@@ -82,6 +82,7 @@ users() {
       if [ "$got" != "$want" ]; then mistakes=$((mistakes+1)); echo "$id: $got, not $want" >&2; fi
       echo "\${got:-0}" > "$WORK/count-$id"
     done
+    rounds=$((rounds+1)); echo $rounds > "$WORK/rounds"
     [ -e "$WORK/stop" ] && break
   done
   echo "$mistakes $made" > "$WORK/users"
@@ -91,6 +92,9 @@ sleep 1
 before=$(cat "$WORK/store.pid")
 in_store sh -e "$WORK/restart.sh" > "$WORK/restart.out" 2>&1 || { cat "$WORK/restart.out" >&2; exit 1; }
 sleep 1
+# Every user reads again after the restart, however slowly the requests go (a loaded machine):
+# a whole round begun after it. Without this wait a plain restart's losses went unseen under load.
+r=$(cat "$WORK/rounds"); i=0; until [ "$(cat "$WORK/rounds")" -ge $((r + 2)) ] || [ $i -ge 600 ]; do i=$((i+1)); sleep 0.1; done
 touch "$WORK/stop"; wait $user_pid
 [ "$(cat "$WORK/store.pid")" != "$before" ] && kill -0 "$(cat "$WORK/store.pid")" || { echo "memcached of the store did not restart" >&2; exit 1; }
 echo "$(cat "$WORK/users") $(tr '\\n' ' ' < "$WORK/restart.out")"
