@@ -88,7 +88,10 @@ users() {
   echo "$mistakes $made" > "$WORK/users"
 }
 users & user_pid=$!
-sleep 1
+# Every session exists before the restart: a whole round of the users first (one second was not
+# a round on a loaded machine, and sessions made after the restart have nothing to lose).
+i=0; until [ "$(cat "$WORK/rounds" 2>/dev/null || echo 0)" -ge 1 ] || [ $i -ge 600 ]; do i=$((i+1)); sleep 0.1; done
+sleep 0.5
 before=$(cat "$WORK/store.pid")
 in_store sh -e "$WORK/restart.sh" > "$WORK/restart.out" 2>&1 || { cat "$WORK/restart.out" >&2; exit 1; }
 sleep 1
