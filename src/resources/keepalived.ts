@@ -2,6 +2,7 @@ import { command } from '../shell/quote.js';
 import { ABSENT_FILE, removeFileChange } from './file-state.js';
 import { configuredServers, joiningAddresses, withoutWithheld } from './keepalived/withheld.js';
 import { adoptionChanges, configChanges, daemonChanges, driftChanges, predictedTable } from './keepalived/plan.js';
+import { vipAddresses } from './keepalived/live-instances.js';
 import { parseProbe, probeSnippet, probeSnippetWithoutAddresses, probeSnippetWithoutPins, type KeepalivedFacts } from './keepalived/probe.js';
 import { keepalivedConfig } from './keepalived/config-text.js';
 import { daemonCommand, untilStopped } from './keepalived/daemon.js';
@@ -146,7 +147,7 @@ export const keepalived: ResourceType<KeepalivedSpec, KeepalivedFacts> = {
         // In prepare its peers reload in balance, right after: not before the next priority took the VIPs.
         const skew = phase === 'prepare' ? { before: [heldBeforeCommand(spec.instances.flatMap((instance) => instance.vips))], after: [untilPeerSkewPassed] } : { before: [], after: [] };
         const commands = [...skew.before, daemonCommand(facts.manager, 'stop'), ...(wait === undefined ? [] : [wait]), ...skew.after];
-        const releases = [...new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))];
+        const releases = vipAddresses(spec.instances);
         // Pruned with no VRRP group to hand its VIPs on (health checks alone), it stops in withdraw: its services drain first.
         if (context.pruning === true && phase === 'withdraw') changes.push(...releaseDrain(releasedServices(spec, facts, context.declared)));
         changes.push({ resource: 'keepalived', summary: stopSummary(spec, phase), diff: { kind: 'value', before: 'running', after: 'stopped' }, commands, phase, releases });

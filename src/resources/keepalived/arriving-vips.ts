@@ -1,7 +1,7 @@
 import { pollUntil } from '../../shell/poll.js';
 import { quote } from '../../shell/quote.js';
 import { configShape, keepalivedConfig } from './config-text.js';
-import { liveInstances } from './live-instances.js';
+import { liveInstances, vipAddresses } from './live-instances.js';
 import { keepalivedAlive } from './probe.js';
 import type { KeepalivedSpec } from './schema.js';
 
@@ -21,8 +21,8 @@ import type { KeepalivedSpec } from './schema.js';
 
 /** The VIPs `spec`'s instances hold that the running config (`running`) gives none of its instances. */
 export function arrivingVips(spec: KeepalivedSpec, running: string): string[] {
-  const held = new Set(liveInstances(running).flatMap((instance) => instance.vips.map((vip) => vip.address)));
-  return [...new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))].filter((address) => !held.has(address));
+  const held = new Set(vipAddresses(liveInstances(running)));
+  return vipAddresses(spec.instances).filter((address) => !held.has(address));
 }
 
 /** The health-checked virtual servers on `addresses` (by address: a fwmark service names none). */

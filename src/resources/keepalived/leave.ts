@@ -4,7 +4,7 @@ import type { Change } from '../types.js';
 import { daemonCommand, untilStopped } from './daemon.js';
 import { heldBeforeCommand, holdsAnyVip, untilPeerSkewPassed } from './peer-skew.js';
 import { faultFlagPath, setFlagCommands, tracking, untilWatched } from './fault-flag.js';
-import { leftInstances, liveInstances, outOfSyncGroups, withoutInstances, type LiveInstance } from './live-instances.js';
+import { leftInstances, liveInstances, outOfSyncGroups, vipAddresses, withoutInstances, type LiveInstance } from './live-instances.js';
 import type { KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec } from './schema.js';
 import { writeConfigCommands } from './write-config.js';
@@ -100,8 +100,8 @@ export function movedVipPeers(spec: KeepalivedSpec, facts: KeepalivedFacts): str
 
 /** The VIPs of the left instances that an instance of the spec holds again, each once. */
 function movedVips(spec: KeepalivedSpec, left: readonly LiveInstance[]): string[] {
-  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
-  return [...new Set(left.flatMap((instance) => instance.vips.map((vip) => vip.address)))].filter((address) => held.has(address));
+  const held = new Set(vipAddresses(spec.instances));
+  return vipAddresses(left).filter((address) => held.has(address));
 }
 
 /** Shell `{ a || b; }`: whether keepalived holds any VIP of the left instances here. */

@@ -99,3 +99,8 @@ function edited(text: string, names: ReadonlySet<string>, dropBlocks: boolean): 
   });
   return `${kept.join('\n\n')}\n`;
 }
+
+/** The addresses of the instances' VIPs, each once, in the instances' order (a spec's or a running config's). */
+export function vipAddresses(instances: ReadonlyArray<{ readonly vips: ReadonlyArray<{ readonly address: string }> }>): string[] {
+  return [...new Set(instances.flatMap((instance) => instance.vips.map((vip) => vip.address)))];
+}

@@ -13,7 +13,7 @@ import { configWeights, weightKey } from './config-weights.js';
 import { daemonCommand, notRunning, untilRunning } from './daemon.js';
 import { describeSwitches, forwardingSwitches, pinsBefore, switchChanges, unpinsAfter } from './forwarding-switch.js';
 import { leaveChange, movedVipPeers } from './leave.js';
-import { liveInstances } from './live-instances.js';
+import { liveInstances, vipAddresses } from './live-instances.js';
 import { droppedPeers } from './peers.js';
 import { keepalivedAlive, type KeepalivedFacts } from './probe.js';
 import type { KeepalivedSpec, KeepalivedVirtualServer } from './schema.js';
@@ -122,7 +122,7 @@ function fromLive(service: VirtualService, running: ReadonlyMap<string, number>)
  * directors elsewhere take in this run (`elsewhere`, engine/vrrp-moves.ts).
  */
 function keptLeavingVips(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): KeepalivedSpec['instances'] {
-  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
+  const held = new Set(vipAddresses(spec.instances));
   const live = new Map(liveInstances(running).map((instance) => [instance.name, instance]));
   return spec.instances.map((instance) => {
     const leaving = (live.get(instance.name)?.vips ?? []).filter((vip) => !held.has(vip.address) && !elsewhere.has(vip.address));
@@ -131,9 +131,10 @@ function keptLeavingVips(spec: KeepalivedSpec, running: string, elsewhere: Reado
 }
 
 /** What the summary of the first config written says of the running config's VIPs that `elsewhere` takes: '' for none. */
-function movedVips(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): string {
-  const held = new Set(spec.instances.flatMap((instance) => instance.vips.map((vip) => vip.address)));
-  const moved = [...new Set(liveInstances(running).flatMap((instance) => instance.vips.map((vip) => vip.address)))].filter((address) => !held.has(address) && elsewhere.has(address));
+function goneElsewhere(spec: KeepalivedSpec, running: string, elsewhere: ReadonlyMap<string, readonly string[]>): string {
+  if (elsewhere.size === 0) return '';
+  const held = new Set(vipAddresses(spec.instances));
+  const moved = vipAddresses(liveInstances(running)).filter((address) => !held.has(address) && elsewhere.has(address));
   return moved.map((address) => `; ${address} goes at once (${(elsewhere.get(address) ?? []).join(', ')} take it)`).join('');
 }
 
@@ -212,7 +213,7 @@ export function configChanges(spec: KeepalivedSpec, facts: KeepalivedFacts, else
   // the run's other edits (servers added, weights, VIPs): in balance, not after the drain.
   const quietSpec = afterDrain ? quiesced(spec, gone, before ?? '', elsewhere) : undefined;
   const quiet = quietSpec ? keepalivedConfig(quietSpec) : undefined;
-  const movedAway = running ? movedVips(spec, before ?? '', elsewhere) : '';
+  const movedAway = running ? goneElsewhere(spec, before ?? '', elsewhere) : '';
   const staged = quiet !== undefined && (weighted.length > 0 || switches.length > 0 || configShape(quiet) !== configShape(before ?? ''));
   // The first config written in balance that brings a VIP with health-checked services comes
   // after one with the services alone (arriving-vips.ts); not beside a forwarding switch, whose
